@@ -1,0 +1,44 @@
+package dev.lanes;
+
+import java.util.SplittableRandom;
+
+/** Engine-wide settings: the random generator behind {@code randn}/{@code rand}/{@code randint}. */
+public final class Lanes {
+    private static SplittableRandom generator = new SplittableRandom(seedFromProperty());
+
+    private Lanes() {
+    }
+
+    /** Seeds the global generator, like {@code torch.manual_seed}: the same seed gives the same tensors. */
+    public static synchronized void manualSeed(long seed) {
+        generator = new SplittableRandom(seed);
+    }
+
+    static synchronized void fillNormal(float[] out, double mean, double std) {
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) generator.nextGaussian(mean, std);
+        }
+    }
+
+    static synchronized void fillUniform(float[] out, double low, double high) {
+        for (int i = 0; i < out.length; i++) {
+            float v;
+            do { // float rounding of a double just below `high` can land on `high`; keep [low, high)
+                v = (float) (low + (high - low) * generator.nextDouble());
+            } while (v >= high && high > low);
+            out[i] = v;
+        }
+    }
+
+    static synchronized void fillInts(long[] out, long low, long high) {
+        for (int i = 0; i < out.length; i++) {
+            out[i] = generator.nextLong(low, high);
+        }
+    }
+
+    private static long seedFromProperty() {
+        String s = System.getProperty("lanes.seed");
+        // like PyTorch, an unseeded process is still reproducible: its default seed is a constant
+        return s == null ? 67280421310721L : Long.parseLong(s);
+    }
+}

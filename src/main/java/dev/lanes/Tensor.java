@@ -1,0 +1,1420 @@
+package dev.lanes;
+
+import static dev.lanes.Shapes.str;
+
+import dev.lanes.kernels.BinaryOp;
+import dev.lanes.kernels.Copy;
+import dev.lanes.kernels.Elementwise;
+import dev.lanes.kernels.Matmul;
+import dev.lanes.kernels.Reductions;
+import dev.lanes.kernels.Simd;
+import dev.lanes.kernels.UnaryOp;
+import dev.lanes.memory.MemoryScope;
+import dev.lanes.memory.Releasable;
+import dev.lanes.memory.Storage;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * An n-dimensional array of float32 or int64 values in off-heap memory, with PyTorch's semantics:
+ * shapes, strides and views, broadcasting arithmetic, reductions and matrix products.
+ *
+ * <p>Static methods mirror {@code torch.*} ({@code Tensor.randn(1, 1, 32, 32)}, {@code Tensor.arange(0, 10)}),
+ * instance methods mirror tensor methods ({@code x.view(-1, 400)}, {@code x.sum(1, true)}). Methods ending
+ * in {@code _} work in place and return {@code this}.
+ *
+ * <h2>Memory</h2>
+ * A tensor holds one reference on its {@link Storage}; views share it. {@link #close()} gives the
+ * reference back and the storage returns to the pool once no view holds it. Tensors created inside a
+ * {@link MemoryScope} are closed with it. A tensor dropped without either is reclaimed after GC by a
+ * Cleaner. Any use after release throws {@link IllegalStateException} naming the tensor and who released it.
+ *
+ * <p>A tensor may be read from several threads at once; writing it (in-place ops) while others read it is
+ * a data race, as in PyTorch.
+ */
+public final class Tensor implements Releasable, AutoCloseable {
+    private final Storage storage;
+    private final DType dtype;
+    private final int[] shape;
+    private final int[] strides;
+    private final int offset;
+    private final int numel;
+    private volatile String releasedBy;
+
+    private Tensor(Storage storage, DType dtype, int[] shape, int[] strides, int offset) {
+        this.storage = storage;
+        this.dtype = dtype;
+        this.shape = shape;
+        this.strides = strides;
+        this.offset = offset;
+        this.numel = Shapes.checkedNumel(shape);
+        MemoryScope.register(this);
+    }
+
+    /** A new contiguous tensor with undefined contents. */
+    static Tensor allocate(DType dtype, int[] shape) {
+        int n = Shapes.checkedNumel(shape);
+        Storage s = Storage.allocate((long) n * dtype.byteSize());
+        return new Tensor(s, dtype, shape.clone(), Shapes.contiguousStrides(shape), 0);
+    }
+
+    /** A view on this tensor's storage (adds a storage reference). */
+    private Tensor view(int[] newShape, int[] newStrides, int newOffset) {
+        checkAlive();
+        storage.retain();
+        return new Tensor(storage, dtype, newShape, newStrides, newOffset);
+    }
+
+    // =====================================================================================
+    // Creation (torch.*)
+    // =====================================================================================
+
+    /** Uninitialised float32 tensor, like {@code torch.empty}. */
+    public static Tensor empty(int... shape) {
+        return allocate(DType.FLOAT32, shape);
+    }
+
+    public static Tensor zeros(int... shape) {
+        return full(shape, 0f);
+    }
+
+    public static Tensor ones(int... shape) {
+        return full(shape, 1f);
+    }
+
+    /** A float32 tensor of {@code shape} filled with {@code value}, like {@code torch.full}. */
+    public static Tensor full(int[] shape, float value) {
+        return allocate(DType.FLOAT32, shape).fill_(value);
+    }
+
+    /** An int64 tensor of zeros. */
+    public static Tensor zerosLong(int... shape) {
+        Tensor t = allocate(DType.INT64, shape);
+        t.seg().fill((byte) 0);
+        return t;
+    }
+
+    public static Tensor zerosLike(Tensor t) {
+        return t.dtype == DType.INT64 ? zerosLong(t.shape) : zeros(t.shape);
+    }
+
+    public static Tensor onesLike(Tensor t) {
+        return t.dtype == DType.INT64 ? zerosLong(t.shape).fill_(1f) : ones(t.shape);
+    }
+
+    public static Tensor fullLike(Tensor t, float value) {
+        return full(t.shape, value);
+    }
+
+    /** Standard normal samples from the global generator ({@link Lanes#manualSeed}). */
+    public static Tensor randn(int... shape) {
+        float[] v = new float[Shapes.checkedNumel(shape)];
+        Lanes.fillNormal(v, 0, 1);
+        return of(v, shape);
+    }
+
+    public static Tensor randnLike(Tensor t) {
+        return randn(t.shape);
+    }
+
+    /** Uniform samples in [0, 1). */
+    public static Tensor rand(int... shape) {
+        float[] v = new float[Shapes.checkedNumel(shape)];
+        Lanes.fillUniform(v, 0, 1);
+        return of(v, shape);
+    }
+
+    public static Tensor randLike(Tensor t) {
+        return rand(t.shape);
+    }
+
+    /** int64 samples uniform in [low, high), like {@code torch.randint(low, high, shape)}. */
+    public static Tensor randint(long low, long high, int... shape) {
+        if (high <= low) {
+            throw new IllegalArgumentException("random_ expects 'from' to be less than 'to', but got from=" + low + " >= to=" + high);
+        }
+        long[] v = new long[Shapes.checkedNumel(shape)];
+        Lanes.fillInts(v, low, high);
+        return of(v, shape);
+    }
+
+    /** int64 {@code [0, end)}, like {@code torch.arange(end)} with an integer. */
+    public static Tensor arange(long end) {
+        return arange(0, end, 1);
+    }
+
+    /** int64 {@code [start, end)}, like {@code torch.arange(0, 10)}. */
+    public static Tensor arange(long start, long end) {
+        return arange(start, end, 1);
+    }
+
+    public static Tensor arange(long start, long end, long step) {
+        if (step == 0) {
+            throw new IllegalArgumentException("arange: step must be nonzero");
+        }
+        if ((step > 0 && end < start) || (step < 0 && end > start)) {
+            throw new IllegalArgumentException("arange: upper bound and larger bound inconsistent with step sign (start="
+                    + start + ", end=" + end + ", step=" + step + ")");
+        }
+        long n = (end - start + step + (step > 0 ? -1 : 1)) / step;
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("arange: " + n + " elements exceed Integer.MAX_VALUE");
+        }
+        long[] v = new long[(int) n];
+        for (int i = 0; i < n; i++) {
+            v[i] = start + i * step;
+        }
+        return of(v, v.length);
+    }
+
+    /** float32 {@code [start, end)} by {@code step}, like {@code torch.arange(0., 1., 0.1)}. */
+    public static Tensor arange(double start, double end, double step) {
+        if (step == 0 || Double.isNaN(step)) {
+            throw new IllegalArgumentException("arange: step must be nonzero, got " + step);
+        }
+        if ((step > 0 && end < start) || (step < 0 && end > start)) {
+            throw new IllegalArgumentException("arange: upper bound and larger bound inconsistent with step sign (start="
+                    + start + ", end=" + end + ", step=" + step + ")");
+        }
+        double count = Math.ceil((end - start) / step);
+        if (count > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("arange: " + (long) count + " elements exceed Integer.MAX_VALUE");
+        }
+        float[] v = new float[(int) count];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (start + i * step);
+        }
+        return of(v, v.length);
+    }
+
+    /** The {@code n x n} identity matrix. */
+    public static Tensor eye(int n) {
+        return eye(n, n);
+    }
+
+    public static Tensor eye(int n, int m) {
+        Tensor t = zeros(n, m);
+        MemorySegment s = t.seg();
+        for (int i = 0; i < Math.min(n, m); i++) {
+            s.set(Simd.FLOAT, ((long) i * m + i) << 2, 1f);
+        }
+        return t;
+    }
+
+    /** A 0-d float32 tensor, like {@code torch.tensor(3.5)}. */
+    public static Tensor scalar(double value) {
+        return full(new int[0], (float) value);
+    }
+
+    /** A 0-d int64 tensor. */
+    public static Tensor scalarLong(long value) {
+        Tensor t = allocate(DType.INT64, new int[0]);
+        t.seg().set(Simd.LONG, 0, value);
+        return t;
+    }
+
+    /**
+     * A float32 tensor holding a copy of {@code data} in row-major order; with no shape, a 1-d tensor of
+     * {@code data.length} elements.
+     */
+    public static Tensor of(float[] data, int... shape) {
+        int[] sh = shape.length == 0 ? new int[] {data.length} : shape;
+        checkDataLength(data.length, sh);
+        Tensor t = allocate(DType.FLOAT32, sh);
+        MemorySegment.copy(data, 0, t.seg(), ValueLayout.JAVA_FLOAT, 0, data.length);
+        return t;
+    }
+
+    /** An int64 tensor holding a copy of {@code data}; with no shape, 1-d (a 0-d value: {@link #scalarLong}). */
+    public static Tensor of(long[] data, int... shape) {
+        int[] sh = shape.length == 0 ? new int[] {data.length} : shape;
+        checkDataLength(data.length, sh);
+        Tensor t = allocate(DType.INT64, sh);
+        MemorySegment.copy(data, 0, t.seg(), ValueLayout.JAVA_LONG, 0, data.length);
+        return t;
+    }
+
+    /** An int64 tensor from int values (labels), like {@code torch.tensor([1, 2, 3])}. */
+    public static Tensor of(int[] data, int... shape) {
+        long[] v = new long[data.length];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = data[i];
+        }
+        return of(v, shape);
+    }
+
+    /** A 2-d float32 tensor from rows of equal length, like {@code torch.Tensor([[5, 2], [0, -2]])}. */
+    public static Tensor of(float[][] rows) {
+        int cols = rows.length == 0 ? 0 : rows[0].length;
+        float[] flat = new float[rows.length * cols];
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i].length != cols) {
+                throw new IllegalArgumentException("expected sequence of length " + cols + " at dim 1 (got " + rows[i].length + ")");
+            }
+            System.arraycopy(rows[i], 0, flat, i * cols, cols);
+        }
+        return of(flat, rows.length, cols);
+    }
+
+    /** Same as {@link #of(float[], int...)}: {@code torch.from_numpy}-style naming. */
+    public static Tensor fromArray(float[] data, int... shape) {
+        return of(data, shape);
+    }
+
+    public static Tensor fromArray(long[] data, int... shape) {
+        return of(data, shape);
+    }
+
+    private static void checkDataLength(int length, int[] shape) {
+        int n = Shapes.checkedNumel(shape);
+        if (n != length) {
+            throw new IllegalArgumentException("shape " + str(shape) + " needs " + n + " values but the array has " + length);
+        }
+    }
+
+    // =====================================================================================
+    // Metadata
+    // =====================================================================================
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    /** The shape, like {@code tensor.size()}: prints {@code Size([1, 10])}. */
+    public Size size() {
+        return new Size(shape);
+    }
+
+    /** Size of dimension {@code dim} (negative counts from the end). */
+    public int size(int dim) {
+        return shape[Shapes.wrapDim(dim, shape.length)];
+    }
+
+    /** A copy of the shape array. */
+    public int[] shape() {
+        return shape.clone();
+    }
+
+    public int dim() {
+        return shape.length;
+    }
+
+    public int numel() {
+        return numel;
+    }
+
+    /** Element strides (a copy). */
+    public int[] stride() {
+        return strides.clone();
+    }
+
+    public int stride(int dim) {
+        return strides[Shapes.wrapDim(dim, shape.length)];
+    }
+
+    /** Offset of the first element in the storage, in elements. */
+    public int storageOffset() {
+        return offset;
+    }
+
+    /** True when elements are laid out row-major without gaps (size-1 dims may have any stride). */
+    public boolean isContiguous() {
+        int expected = 1;
+        for (int d = shape.length - 1; d >= 0; d--) {
+            if (shape[d] != 1) {
+                if (strides[d] != expected) {
+                    return numel == 0;
+                }
+                expected *= shape[d];
+            }
+        }
+        return true;
+    }
+
+    /** True when both tensors are views on the same storage. */
+    public boolean sharesStorageWith(Tensor other) {
+        return storage == other.storage;
+    }
+
+    // =====================================================================================
+    // Memory
+    // =====================================================================================
+
+    /** Gives this tensor's storage reference back; the memory returns to the pool when no view holds it. */
+    @Override
+    public void close() {
+        release("Tensor.close()");
+    }
+
+    @Override
+    public void release(String reason) {
+        synchronized (this) {
+            if (releasedBy != null) {
+                return;
+            }
+            releasedBy = reason;
+        }
+        storage.release(reason);
+    }
+
+    @Override
+    public boolean isReleased() {
+        return releasedBy != null;
+    }
+
+    private void checkAlive() {
+        String by = releasedBy;
+        if (by != null) {
+            throw new IllegalStateException("Tensor of shape " + str(shape) + " (" + dtype.shortName()
+                    + ") was released by " + by + " and can no longer be used");
+        }
+    }
+
+    /** The storage's bytes; throws if this tensor was released. */
+    MemorySegment seg() {
+        checkAlive();
+        return storage.segment();
+    }
+
+    int offset() {
+        return offset;
+    }
+
+    int[] stridesRef() {
+        return strides;
+    }
+
+    int[] shapeRef() {
+        return shape;
+    }
+
+    Storage storage() {
+        return storage;
+    }
+
+    // =====================================================================================
+    // Views
+    // =====================================================================================
+
+    /** A view with a new shape (one -1 inferred); fails when the layout cannot be viewed, like PyTorch. */
+    public Tensor view(int... newShape) {
+        checkAlive();
+        int[] sh = Shapes.inferSize(newShape, numel);
+        int[] st = Shapes.viewStrides(shape, strides, sh);
+        if (st == null) {
+            throw new IllegalArgumentException("view size is not compatible with input tensor's size and stride (at least one"
+                    + " dimension spans across two contiguous subspaces). Use .reshape(...) instead. (size "
+                    + str(shape) + ", stride " + str(strides) + ", requested " + str(newShape) + ")");
+        }
+        return view(sh, st, offset);
+    }
+
+    /** Like {@link #view} when possible, otherwise a contiguous copy with the new shape. */
+    public Tensor reshape(int... newShape) {
+        checkAlive();
+        int[] sh = Shapes.inferSize(newShape, numel);
+        int[] st = Shapes.viewStrides(shape, strides, sh);
+        if (st != null) {
+            return view(sh, st, offset);
+        }
+        Tensor c = contiguous();
+        try {
+            return c.view(sh);
+        } finally {
+            c.close();
+        }
+    }
+
+    /** A view with a size-1 dimension inserted at {@code dim} ({@code -1} appends). */
+    public Tensor unsqueeze(int dim) {
+        int d = Shapes.wrapDim(dim, shape.length + 1);
+        int[] sh = new int[shape.length + 1];
+        int[] st = new int[shape.length + 1];
+        for (int i = 0, j = 0; i < sh.length; i++) {
+            if (i == d) {
+                sh[i] = 1;
+                st[i] = j < shape.length ? strides[j] * shape[j] : 1;
+            } else {
+                sh[i] = shape[j];
+                st[i] = strides[j];
+                j++;
+            }
+        }
+        return view(sh, st, offset);
+    }
+
+    /** A view without any size-1 dimension. */
+    public Tensor squeeze() {
+        int n = 0;
+        for (int s : shape) {
+            if (s != 1) {
+                n++;
+            }
+        }
+        int[] sh = new int[n];
+        int[] st = new int[n];
+        for (int i = 0, j = 0; i < shape.length; i++) {
+            if (shape[i] != 1) {
+                sh[j] = shape[i];
+                st[j++] = strides[i];
+            }
+        }
+        return view(sh, st, offset);
+    }
+
+    /** A view without dimension {@code dim} if its size is 1; otherwise a view of the same shape. */
+    public Tensor squeeze(int dim) {
+        int d = Shapes.wrapDim(dim, shape.length);
+        if (shape.length == 0 || shape[d] != 1) {
+            return view(shape.clone(), strides.clone(), offset);
+        }
+        return view(remove(shape, d), remove(strides, d), offset);
+    }
+
+    /** All dimensions flattened into one. */
+    public Tensor flatten() {
+        return flatten(0, -1);
+    }
+
+    /** Dimensions {@code startDim..endDim} flattened into one (a view when possible, else a copy). */
+    public Tensor flatten(int startDim, int endDim) {
+        if (shape.length == 0) {
+            return reshape(1);
+        }
+        int s = Shapes.wrapDim(startDim, shape.length);
+        int e = Shapes.wrapDim(endDim, shape.length);
+        if (s > e) {
+            throw new IllegalArgumentException("flatten() has invalid args: start_dim (" + startDim + ") cannot come after end_dim (" + endDim + ")");
+        }
+        int[] sh = new int[shape.length - (e - s)];
+        int k = 0;
+        for (int i = 0; i < s; i++) {
+            sh[k++] = shape[i];
+        }
+        int prod = 1;
+        for (int i = s; i <= e; i++) {
+            prod *= shape[i];
+        }
+        sh[k++] = prod;
+        for (int i = e + 1; i < shape.length; i++) {
+            sh[k++] = shape[i];
+        }
+        return reshape(sh);
+    }
+
+    /** A view with dimensions {@code dim0} and {@code dim1} swapped. */
+    public Tensor transpose(int dim0, int dim1) {
+        int a = Shapes.wrapDim(dim0, shape.length);
+        int b = Shapes.wrapDim(dim1, shape.length);
+        int[] sh = shape.clone();
+        int[] st = strides.clone();
+        if (shape.length > 0) {
+            sh[a] = shape[b];
+            sh[b] = shape[a];
+            st[a] = strides[b];
+            st[b] = strides[a];
+        }
+        return view(sh, st, offset);
+    }
+
+    /** Transpose of a matrix (0-d and 1-d tensors are returned as views unchanged), like {@code tensor.t()}. */
+    public Tensor t() {
+        if (shape.length > 2) {
+            throw new IllegalArgumentException("t() expects a tensor with <= 2 dimensions, but self is " + shape.length + "D (shape " + str(shape) + ")");
+        }
+        return shape.length < 2 ? view(shape.clone(), strides.clone(), offset) : transpose(0, 1);
+    }
+
+    /** A view with dimensions reordered: result dim i is this tensor's dim {@code dims[i]}. */
+    public Tensor permute(int... dims) {
+        if (dims.length != shape.length) {
+            throw new IllegalArgumentException("permute(): number of dimensions in the tensor input does not match the length"
+                    + " of the desired ordering of dimensions i.e. input.dim() = " + shape.length + " is not equal to len(dims) = " + dims.length);
+        }
+        int[] sh = new int[dims.length];
+        int[] st = new int[dims.length];
+        boolean[] seen = new boolean[dims.length];
+        for (int i = 0; i < dims.length; i++) {
+            int d = Shapes.wrapDim(dims[i], shape.length);
+            if (seen[d]) {
+                throw new IllegalArgumentException("permute(): duplicate dims are not allowed (dims " + str(dims) + ")");
+            }
+            seen[d] = true;
+            sh[i] = shape[d];
+            st[i] = strides[d];
+        }
+        return view(sh, st, offset);
+    }
+
+    /** A view of {@code length} elements of {@code dim} starting at {@code start}, like {@code tensor.narrow}. */
+    public Tensor narrow(int dim, int start, int length) {
+        int d = Shapes.wrapDim(dim, shape.length);
+        requireDims(1, "narrow()");
+        int size = shape[d];
+        if (start < -size || start > size) {
+            throw new IndexOutOfBoundsException("start out of range (expected to be in range of [" + (-size) + ", " + size + "], but got " + start + ")");
+        }
+        int s = start < 0 ? start + size : start;
+        if (length < 0 || s + length > size) {
+            throw new IndexOutOfBoundsException("start (" + s + ") + length (" + length + ") exceeds dimension size (" + size + ").");
+        }
+        int[] sh = shape.clone();
+        sh[d] = length;
+        return view(sh, strides.clone(), offset + s * strides[d]);
+    }
+
+    /** Python-style {@code tensor[..., start:end]} on {@code dim}: negative bounds count from the end, out-of-range bounds clamp. */
+    public Tensor slice(int dim, int start, int end) {
+        return slice(dim, start, end, 1);
+    }
+
+    /** {@code tensor[..., start:end:step]} on {@code dim}, {@code step > 0}. */
+    public Tensor slice(int dim, int start, int end, int step) {
+        requireDims(1, "slice()");
+        int d = Shapes.wrapDim(dim, shape.length);
+        if (step <= 0) {
+            throw new IllegalArgumentException("slice step must be positive, got " + step);
+        }
+        int size = shape[d];
+        int s = clampIndex(start, size);
+        int e = clampIndex(end, size);
+        int len = e > s ? (e - s + step - 1) / step : 0;
+        int[] sh = shape.clone();
+        int[] st = strides.clone();
+        sh[d] = len;
+        st[d] = strides[d] * step;
+        return view(sh, st, offset + (len > 0 ? s * strides[d] : 0));
+    }
+
+    private static int clampIndex(int i, int size) {
+        int v = i < 0 ? i + size : i;
+        return Math.max(0, Math.min(size, v));
+    }
+
+    /** A view without dimension {@code dim}, at {@code index} along it, like {@code tensor.select}. */
+    public Tensor select(int dim, int index) {
+        requireDims(1, "select()");
+        int d = Shapes.wrapDim(dim, shape.length);
+        int size = shape[d];
+        if (index < -size || index >= size) {
+            throw new IndexOutOfBoundsException("select(): index " + index + " out of range for tensor of size " + str(shape) + " at dimension " + d);
+        }
+        int i = index < 0 ? index + size : index;
+        return view(remove(shape, d), remove(strides, d), offset + i * strides[d]);
+    }
+
+    /** {@code tensor[index]}: the sub-tensor at {@code index} along dimension 0. */
+    public Tensor get(int index) {
+        return select(0, index);
+    }
+
+    /**
+     * A view with size-1 dimensions repeated (stride 0) to {@code sizes}; -1 keeps a size, new leading dims
+     * may be added, like {@code tensor.expand}.
+     */
+    public Tensor expand(int... sizes) {
+        if (sizes.length < shape.length) {
+            throw new IllegalArgumentException("expand: the number of sizes provided (" + sizes.length + ") must be greater or equal to"
+                    + " the number of dimensions in the tensor (" + shape.length + ")");
+        }
+        int lead = sizes.length - shape.length;
+        int[] sh = new int[sizes.length];
+        int[] st = new int[sizes.length];
+        for (int i = 0; i < sizes.length; i++) {
+            int j = i - lead;
+            if (j < 0) {
+                if (sizes[i] < 0) {
+                    throw new IllegalArgumentException("The expanded size of the tensor (" + sizes[i] + ") isn't allowed in a leading, non-existing dimension " + i);
+                }
+                sh[i] = sizes[i];
+                st[i] = 0;
+            } else if (sizes[i] == -1 || sizes[i] == shape[j]) {
+                sh[i] = shape[j];
+                st[i] = strides[j];
+            } else if (shape[j] == 1 && sizes[i] >= 0) {
+                sh[i] = sizes[i];
+                st[i] = 0;
+            } else {
+                throw new IllegalArgumentException("The expanded size of the tensor (" + sizes[i] + ") must match the existing size ("
+                        + shape[j] + ") at non-singleton dimension " + i + ".  Target sizes: " + str(sizes) + ".  Tensor sizes: " + str(shape));
+            }
+        }
+        return view(sh, st, offset);
+    }
+
+    public Tensor expandAs(Tensor other) {
+        return expand(other.shape);
+    }
+
+    /** This tensor if it is contiguous, else a contiguous copy. */
+    public Tensor contiguous() {
+        checkAlive();
+        if (isContiguous()) {
+            return this;
+        }
+        return clone();
+    }
+
+    /** A contiguous copy that shares nothing with this tensor. */
+    @Override
+    public Tensor clone() {
+        Tensor out = allocate(dtype, shape);
+        copyInto(out);
+        return out;
+    }
+
+    private void copyInto(Tensor out) {
+        if (dtype == DType.FLOAT32) {
+            Copy.copyFloat(seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
+        } else {
+            Copy.copyLong(seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
+        }
+    }
+
+    /** This tensor converted to {@code type} (itself when it already has that type), like {@code tensor.to(dtype)}. */
+    public Tensor toType(DType type) {
+        checkAlive();
+        if (type == dtype) {
+            return this;
+        }
+        Tensor out = allocate(type, shape);
+        if (type == DType.INT64) {
+            Copy.floatToLong(seg(), offset, strides, out.seg(), 0, out.strides, shape);
+        } else {
+            Copy.longToFloat(seg(), offset, strides, out.seg(), 0, out.strides, shape);
+        }
+        return out;
+    }
+
+    /** {@code tensor.float()} */
+    public Tensor toFloat() {
+        return toType(DType.FLOAT32);
+    }
+
+    /** {@code tensor.long()}: truncates toward zero. */
+    public Tensor toLong() {
+        return toType(DType.INT64);
+    }
+
+    // =====================================================================================
+    // Elementwise
+    // =====================================================================================
+
+    public Tensor add(Tensor other) {
+        return binary("add", BinaryOp.ADD, other);
+    }
+
+    /** {@code this + alpha * other}, like {@code torch.add(input, other, alpha=alpha)}. */
+    public Tensor add(Tensor other, float alpha) {
+        if (alpha == 1f) {
+            return add(other);
+        }
+        Tensor scaled = other.mul(alpha);
+        try {
+            return add(scaled);
+        } finally {
+            scaled.close();
+        }
+    }
+
+    public Tensor add(double value) {
+        return unary("add", UnaryOp.ADD_SCALAR, (float) value, 0);
+    }
+
+    public Tensor sub(Tensor other) {
+        return binary("sub", BinaryOp.SUB, other);
+    }
+
+    public Tensor sub(double value) {
+        return unary("sub", UnaryOp.SUB_SCALAR, (float) value, 0);
+    }
+
+    /** {@code value - this}, like {@code torch.rsub}. */
+    public Tensor rsub(double value) {
+        return unary("rsub", UnaryOp.RSUB_SCALAR, (float) value, 0);
+    }
+
+    public Tensor mul(Tensor other) {
+        return binary("mul", BinaryOp.MUL, other);
+    }
+
+    public Tensor mul(double value) {
+        return unary("mul", UnaryOp.MUL_SCALAR, (float) value, 0);
+    }
+
+    public Tensor div(Tensor other) {
+        return binary("div", BinaryOp.DIV, other);
+    }
+
+    public Tensor div(double value) {
+        return unary("div", UnaryOp.DIV_SCALAR, (float) value, 0);
+    }
+
+    /** {@code value / this}, like {@code torch.reciprocal(x) * value}. */
+    public Tensor rdiv(double value) {
+        return unary("rdiv", UnaryOp.RDIV_SCALAR, (float) value, 0);
+    }
+
+    public Tensor neg() {
+        return unary("neg", UnaryOp.NEG, 0, 0);
+    }
+
+    public Tensor exp() {
+        return unary("exp", UnaryOp.EXP, 0, 0);
+    }
+
+    public Tensor log() {
+        return unary("log", UnaryOp.LOG, 0, 0);
+    }
+
+    public Tensor sqrt() {
+        return unary("sqrt", UnaryOp.SQRT, 0, 0);
+    }
+
+    public Tensor abs() {
+        return unary("abs", UnaryOp.ABS, 0, 0);
+    }
+
+    public Tensor pow(double exponent) {
+        return unary("pow", UnaryOp.POW_SCALAR, (float) exponent, 0);
+    }
+
+    public Tensor pow(Tensor exponent) {
+        return binary("pow", BinaryOp.POW, exponent);
+    }
+
+    public Tensor relu() {
+        return unary("relu", UnaryOp.RELU, 0, 0);
+    }
+
+    public Tensor sigmoid() {
+        return unary("sigmoid", UnaryOp.SIGMOID, 0, 0);
+    }
+
+    public Tensor tanh() {
+        return unary("tanh", UnaryOp.TANH, 0, 0);
+    }
+
+    /** Values limited to {@code [min, max]}; NaN stays NaN, like {@code torch.clamp}. */
+    public Tensor clamp(double min, double max) {
+        checkClampBounds(min, max);
+        return unary("clamp", UnaryOp.CLAMP, (float) min, (float) max);
+    }
+
+    public Tensor clampMin(double min) {
+        return clamp(min, Float.POSITIVE_INFINITY);
+    }
+
+    public Tensor clampMax(double max) {
+        return clamp(Float.NEGATIVE_INFINITY, max);
+    }
+
+    /** Elementwise maximum with broadcasting; NaN propagates, like {@code torch.maximum}. */
+    public Tensor maximum(Tensor other) {
+        return binary("maximum", BinaryOp.MAXIMUM, other);
+    }
+
+    public Tensor minimum(Tensor other) {
+        return binary("minimum", BinaryOp.MINIMUM, other);
+    }
+
+    /** 1.0 where equal, else 0.0 (a float mask; PyTorch returns bool). */
+    public Tensor eq(Tensor other) {
+        return binary("eq", BinaryOp.EQ, other);
+    }
+
+    public Tensor eq(double value) {
+        return unary("eq", UnaryOp.EQ_SCALAR, (float) value, 0);
+    }
+
+    public Tensor gt(Tensor other) {
+        return binary("gt", BinaryOp.GT, other);
+    }
+
+    public Tensor gt(double value) {
+        return unary("gt", UnaryOp.GT_SCALAR, (float) value, 0);
+    }
+
+    public Tensor lt(Tensor other) {
+        return binary("lt", BinaryOp.LT, other);
+    }
+
+    public Tensor lt(double value) {
+        return unary("lt", UnaryOp.LT_SCALAR, (float) value, 0);
+    }
+
+    // ---- in place ----
+
+    public Tensor add_(Tensor other) {
+        return binaryInPlace("add_", BinaryOp.ADD, other);
+    }
+
+    public Tensor add_(double value) {
+        return unaryInPlace("add_", UnaryOp.ADD_SCALAR, (float) value, 0);
+    }
+
+    public Tensor sub_(Tensor other) {
+        return binaryInPlace("sub_", BinaryOp.SUB, other);
+    }
+
+    public Tensor sub_(double value) {
+        return unaryInPlace("sub_", UnaryOp.SUB_SCALAR, (float) value, 0);
+    }
+
+    public Tensor mul_(Tensor other) {
+        return binaryInPlace("mul_", BinaryOp.MUL, other);
+    }
+
+    public Tensor mul_(double value) {
+        return unaryInPlace("mul_", UnaryOp.MUL_SCALAR, (float) value, 0);
+    }
+
+    public Tensor div_(Tensor other) {
+        return binaryInPlace("div_", BinaryOp.DIV, other);
+    }
+
+    public Tensor div_(double value) {
+        return unaryInPlace("div_", UnaryOp.DIV_SCALAR, (float) value, 0);
+    }
+
+    public Tensor clamp_(double min, double max) {
+        checkClampBounds(min, max);
+        return unaryInPlace("clamp_", UnaryOp.CLAMP, (float) min, (float) max);
+    }
+
+    public Tensor relu_() {
+        return unaryInPlace("relu_", UnaryOp.RELU, 0, 0);
+    }
+
+    public Tensor zero_() {
+        return fill_(0f);
+    }
+
+    /** Sets every element to {@code value} (int64 tensors take it truncated). */
+    public Tensor fill_(double value) {
+        checkWritable("fill_");
+        if (dtype == DType.INT64) {
+            Copy.fillLong(seg(), offset, strides, shape, (long) value);
+        } else {
+            Elementwise.unary(UnaryOp.FILL, (float) value, 0, seg(), offset, strides, seg(), offset, strides, shape);
+        }
+        storage.bumpVersion();
+        return this;
+    }
+
+    /** Copies {@code src} (broadcast to this shape, converted to this dtype) into this tensor. */
+    public Tensor copy_(Tensor src) {
+        checkWritable("copy_");
+        src.checkAlive();
+        int[] b = Shapes.broadcast(shape, src.shape);
+        if (!Arrays.equals(b, shape)) {
+            throw new IllegalArgumentException("copy_: source of shape " + str(src.shape) + " cannot be broadcast to " + str(shape));
+        }
+        int[] sst = Shapes.broadcastStrides(src.shape, src.strides, shape);
+        if (dtype == src.dtype) {
+            if (dtype == DType.FLOAT32) {
+                Copy.copyFloat(src.seg(), src.offset, sst, seg(), offset, strides, shape);
+            } else {
+                Copy.copyLong(src.seg(), src.offset, sst, seg(), offset, strides, shape);
+            }
+        } else if (dtype == DType.FLOAT32) {
+            Copy.longToFloat(src.seg(), src.offset, sst, seg(), offset, strides, shape);
+        } else {
+            Copy.floatToLong(src.seg(), src.offset, sst, seg(), offset, strides, shape);
+        }
+        storage.bumpVersion();
+        return this;
+    }
+
+    private static void checkClampBounds(double min, double max) {
+        if (min > max) {
+            throw new IllegalArgumentException("clamp: min (" + min + ") must not be greater than max (" + max + ")");
+        }
+    }
+
+    private Tensor unary(String op, UnaryOp kernel, float p, float q) {
+        requireFloat(op);
+        Tensor out = allocate(DType.FLOAT32, shape);
+        Elementwise.unary(kernel, p, q, seg(), offset, strides, out.seg(), 0, out.strides, shape);
+        return out;
+    }
+
+    private Tensor binary(String op, BinaryOp kernel, Tensor other) {
+        requireFloat(op);
+        other.requireFloat(op);
+        int[] outShape = Shapes.broadcast(shape, other.shape);
+        Tensor out = allocate(DType.FLOAT32, outShape);
+        Elementwise.binary(kernel,
+                seg(), offset, Shapes.broadcastStrides(shape, strides, outShape),
+                other.seg(), other.offset, Shapes.broadcastStrides(other.shape, other.strides, outShape),
+                out.seg(), 0, out.strides, outShape);
+        return out;
+    }
+
+    private Tensor unaryInPlace(String op, UnaryOp kernel, float p, float q) {
+        requireFloat(op);
+        checkWritable(op);
+        Elementwise.unary(kernel, p, q, seg(), offset, strides, seg(), offset, strides, shape);
+        storage.bumpVersion();
+        return this;
+    }
+
+    private Tensor binaryInPlace(String op, BinaryOp kernel, Tensor other) {
+        requireFloat(op);
+        other.requireFloat(op);
+        checkWritable(op);
+        int[] b = Shapes.broadcast(shape, other.shape);
+        if (!Arrays.equals(b, shape)) {
+            throw new IllegalArgumentException(op + ": output with shape " + str(shape) + " doesn't match the broadcast shape " + str(b));
+        }
+        Elementwise.binary(kernel,
+                seg(), offset, strides,
+                other.seg(), other.offset, Shapes.broadcastStrides(other.shape, other.strides, shape),
+                seg(), offset, strides, shape);
+        storage.bumpVersion();
+        return this;
+    }
+
+    /** In-place writes into an expanded view would write one element many times: PyTorch refuses them too. */
+    private void checkWritable(String op) {
+        checkAlive();
+        for (int d = 0; d < shape.length; d++) {
+            if (strides[d] == 0 && shape[d] > 1) {
+                throw new IllegalArgumentException(op + ": unsupported operation: more than one element of the written-to tensor"
+                        + " refers to a single memory location (shape " + str(shape) + ", stride " + str(strides) + "). Please clone() the tensor first.");
+            }
+        }
+    }
+
+    void requireFloat(String op) {
+        checkAlive();
+        if (dtype != DType.FLOAT32) {
+            throw new IllegalArgumentException(op + ": expected a float32 tensor but got " + dtype.shortName() + " tensor of shape "
+                    + str(shape) + "; convert it with toFloat()");
+        }
+    }
+
+    private void requireDims(int min, String op) {
+        if (shape.length < min) {
+            throw new IllegalArgumentException(op + " cannot be applied to a " + shape.length + "-dim tensor.");
+        }
+    }
+
+    private static int[] remove(int[] a, int i) {
+        int[] r = new int[a.length - 1];
+        System.arraycopy(a, 0, r, 0, i);
+        System.arraycopy(a, i + 1, r, i, a.length - i - 1);
+        return r;
+    }
+
+    // =====================================================================================
+    // Reductions
+    // =====================================================================================
+
+    /** Values and indices of {@code max(dim)} / {@code min(dim)}, like PyTorch's named tuple. */
+    public record ValuesIndices(Tensor values, Tensor indices) {
+    }
+
+    /** Sum of all elements, a 0-d tensor. */
+    public Tensor sum() {
+        return reduceSum("sum", null, false, false);
+    }
+
+    public Tensor sum(int dim) {
+        return sum(dim, false);
+    }
+
+    public Tensor sum(int dim, boolean keepdim) {
+        return reduceSum("sum", dim, keepdim, false);
+    }
+
+    public Tensor mean() {
+        return reduceSum("mean", null, false, true);
+    }
+
+    public Tensor mean(int dim) {
+        return mean(dim, false);
+    }
+
+    public Tensor mean(int dim, boolean keepdim) {
+        return reduceSum("mean", dim, keepdim, true);
+    }
+
+    /** Largest element (NaN if any), a 0-d tensor. */
+    public Tensor max() {
+        return reduceMaxMin("max", true, null, false, true, false).values();
+    }
+
+    /** Largest elements along {@code dim} and the index of their first occurrence. */
+    public ValuesIndices max(int dim, boolean keepdim) {
+        return reduceMaxMin("max", true, dim, keepdim, true, true);
+    }
+
+    public ValuesIndices max(int dim) {
+        return max(dim, false);
+    }
+
+    public Tensor min() {
+        return reduceMaxMin("min", false, null, false, true, false).values();
+    }
+
+    public ValuesIndices min(int dim, boolean keepdim) {
+        return reduceMaxMin("min", false, dim, keepdim, true, true);
+    }
+
+    public ValuesIndices min(int dim) {
+        return min(dim, false);
+    }
+
+    /** Index (int64, 0-d) of the first largest element in the flattened tensor. */
+    public Tensor argmax() {
+        return reduceMaxMin("argmax", true, null, false, false, true).indices();
+    }
+
+    public Tensor argmax(int dim, boolean keepdim) {
+        return reduceMaxMin("argmax", true, dim, keepdim, false, true).indices();
+    }
+
+    public Tensor argmax(int dim) {
+        return argmax(dim, false);
+    }
+
+    public Tensor argmin() {
+        return reduceMaxMin("argmin", false, null, false, false, true).indices();
+    }
+
+    public Tensor argmin(int dim, boolean keepdim) {
+        return reduceMaxMin("argmin", false, dim, keepdim, false, true).indices();
+    }
+
+    public Tensor argmin(int dim) {
+        return argmin(dim, false);
+    }
+
+    /** Unbiased variance of all elements. */
+    public Tensor var() {
+        return reduceVar("var", null, true, false, false);
+    }
+
+    public Tensor var(boolean unbiased) {
+        return reduceVar("var", null, unbiased, false, false);
+    }
+
+    public Tensor var(int dim, boolean unbiased, boolean keepdim) {
+        return reduceVar("var", dim, unbiased, keepdim, false);
+    }
+
+    public Tensor var(int dim) {
+        return var(dim, true, false);
+    }
+
+    public Tensor std() {
+        return reduceVar("std", null, true, false, true);
+    }
+
+    public Tensor std(boolean unbiased) {
+        return reduceVar("std", null, unbiased, false, true);
+    }
+
+    public Tensor std(int dim, boolean unbiased, boolean keepdim) {
+        return reduceVar("std", dim, unbiased, keepdim, true);
+    }
+
+    public Tensor std(int dim) {
+        return std(dim, true, false);
+    }
+
+    /** Splits the (contiguous) shape around {@code dim} into outer x r x inner and builds the output shape. */
+    private record ReduceGeometry(int outer, int r, int inner, int[] outShape) {
+    }
+
+    private ReduceGeometry geometry(Integer dim, boolean keepdim) {
+        if (dim == null) {
+            return new ReduceGeometry(1, numel, 1, new int[0]);
+        }
+        int d = Shapes.wrapDim(dim, shape.length);
+        if (shape.length == 0) {
+            return new ReduceGeometry(1, 1, 1, new int[0]);
+        }
+        int outer = 1;
+        int inner = 1;
+        for (int i = 0; i < d; i++) {
+            outer *= shape[i];
+        }
+        for (int i = d + 1; i < shape.length; i++) {
+            inner *= shape[i];
+        }
+        int[] outShape;
+        if (keepdim) {
+            outShape = shape.clone();
+            outShape[d] = 1;
+        } else {
+            outShape = remove(shape, d);
+        }
+        return new ReduceGeometry(outer, shape[d], inner, outShape);
+    }
+
+    private Tensor reduceSum(String op, Integer dim, boolean keepdim, boolean mean) {
+        requireFloat(op);
+        ReduceGeometry g = geometry(dim, keepdim);
+        Tensor src = contiguous();
+        try {
+            Tensor out = allocate(DType.FLOAT32, g.outShape());
+            Reductions.sum(src.seg(), src.offset, g.outer(), g.r(), g.inner(), out.seg(), 0);
+            if (mean) {
+                // mean of nothing is NaN, as in PyTorch (0 / 0)
+                Elementwise.unary(UnaryOp.DIV_SCALAR, (float) g.r(), 0, out.seg(), 0, out.strides, out.seg(), 0, out.strides, out.shape);
+            }
+            return out;
+        } finally {
+            if (src != this) {
+                src.close();
+            }
+        }
+    }
+
+    private ValuesIndices reduceMaxMin(String op, boolean max, Integer dim, boolean keepdim, boolean wantValues, boolean wantIndices) {
+        requireFloat(op);
+        ReduceGeometry g = geometry(dim, keepdim);
+        if (g.r() == 0) {
+            throw new IllegalArgumentException(op + "(): cannot perform reduction on a tensor with no elements along the reduced"
+                    + " dimension because the operation does not have an identity (shape " + str(shape) + ")");
+        }
+        Tensor src = contiguous();
+        try {
+            Tensor values = wantValues ? allocate(DType.FLOAT32, g.outShape()) : null;
+            Tensor indices = wantIndices ? allocate(DType.INT64, g.outShape()) : null;
+            Reductions.maxMin(max, src.seg(), src.offset, g.outer(), g.r(), g.inner(),
+                    values == null ? null : values.seg(), 0, indices == null ? null : indices.seg(), 0);
+            return new ValuesIndices(values, indices);
+        } finally {
+            if (src != this) {
+                src.close();
+            }
+        }
+    }
+
+    private Tensor reduceVar(String op, Integer dim, boolean unbiased, boolean keepdim, boolean sqrt) {
+        requireFloat(op);
+        ReduceGeometry g = geometry(dim, keepdim);
+        Tensor src = contiguous();
+        try {
+            Tensor out = allocate(DType.FLOAT32, g.outShape());
+            Reductions.variance(src.seg(), src.offset, g.outer(), g.r(), g.inner(), unbiased ? 1 : 0, sqrt, out.seg(), 0);
+            return out;
+        } finally {
+            if (src != this) {
+                src.close();
+            }
+        }
+    }
+
+    // =====================================================================================
+    // Reading values
+    // =====================================================================================
+
+    /** The value of a one-element tensor (int64 values are converted), like {@code tensor.item()}. */
+    public float item() {
+        checkOneElement();
+        MemorySegment s = seg();
+        return dtype == DType.FLOAT32 ? s.get(Simd.FLOAT, (long) offset << 2) : (float) s.get(Simd.LONG, (long) offset << 3);
+    }
+
+    /** The value of a one-element tensor as a long (float values truncated). */
+    public long longItem() {
+        checkOneElement();
+        MemorySegment s = seg();
+        return dtype == DType.INT64 ? s.get(Simd.LONG, (long) offset << 3) : (long) s.get(Simd.FLOAT, (long) offset << 2);
+    }
+
+    private void checkOneElement() {
+        checkAlive();
+        if (numel != 1) {
+            throw new IllegalArgumentException("a Tensor with " + numel + " elements cannot be converted to Scalar (shape " + str(shape) + ")");
+        }
+    }
+
+    /** All elements in row-major order (int64 values converted). */
+    public float[] toFloatArray() {
+        Tensor src = toType(DType.FLOAT32).contiguous();
+        try {
+            float[] out = new float[numel];
+            MemorySegment.copy(src.seg(), ValueLayout.JAVA_FLOAT, (long) src.offset << 2, out, 0, numel);
+            return out;
+        } finally {
+            if (src != this) {
+                src.close();
+            }
+        }
+    }
+
+    /** All elements in row-major order as longs (float values truncated toward zero). */
+    public long[] toLongArray() {
+        Tensor src = toType(DType.INT64).contiguous();
+        try {
+            long[] out = new long[numel];
+            MemorySegment.copy(src.seg(), ValueLayout.JAVA_LONG, (long) src.offset << 3, out, 0, numel);
+            return out;
+        } finally {
+            if (src != this) {
+                src.close();
+            }
+        }
+    }
+
+    /** Element at a flat storage position (elements), for the formatter. */
+    double valueAtStorageIndex(long index) {
+        MemorySegment s = seg();
+        return dtype == DType.FLOAT32 ? s.get(Simd.FLOAT, index << 2) : (double) s.get(Simd.LONG, index << 3);
+    }
+
+    // =====================================================================================
+    // Matrix products
+    // =====================================================================================
+
+    /** Matrix product of two 2-d tensors, like {@code torch.mm}. */
+    public Tensor mm(Tensor other) {
+        requireFloat("mm");
+        other.requireFloat("mm");
+        if (shape.length != 2) {
+            throw new IllegalArgumentException("mm: self must be a matrix, got shape " + str(shape));
+        }
+        if (other.shape.length != 2) {
+            throw new IllegalArgumentException("mm: mat2 must be a matrix, got shape " + str(other.shape));
+        }
+        if (shape[1] != other.shape[0]) {
+            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + shape[0] + "x" + shape[1] + " and "
+                    + other.shape[0] + "x" + other.shape[1] + ")");
+        }
+        return batchedProduct(this, other, 1, shape[0], shape[1], other.shape[1], new int[] {shape[0], other.shape[1]});
+    }
+
+    /** Batched matrix product of two 3-d tensors {@code [b, n, m] x [b, m, p]}, like {@code torch.bmm}. */
+    public Tensor bmm(Tensor other) {
+        requireFloat("bmm");
+        other.requireFloat("bmm");
+        if (shape.length != 3 || other.shape.length != 3) {
+            throw new IllegalArgumentException("bmm: batch1 and batch2 must be 3D tensors, got " + str(shape) + " and " + str(other.shape));
+        }
+        if (shape[0] != other.shape[0] || shape[2] != other.shape[1]) {
+            throw new IllegalArgumentException("Expected size for first two dimensions of batch2 tensor to be: [" + shape[0] + ", " + shape[2]
+                    + "] but got: [" + other.shape[0] + ", " + other.shape[1] + "].");
+        }
+        return batchedProduct(this, other, shape[0], shape[1], shape[2], other.shape[2], new int[] {shape[0], shape[1], other.shape[2]});
+    }
+
+    /**
+     * Matrix product with {@code torch.matmul}'s rules: 1-d operands are promoted (and the added dim removed),
+     * batch dimensions broadcast.
+     */
+    public Tensor matmul(Tensor other) {
+        requireFloat("matmul");
+        other.requireFloat("matmul");
+        if (shape.length == 0 || other.shape.length == 0) {
+            throw new IllegalArgumentException("both arguments to matmul need to be at least 1D, but they are " + shape.length + "D and "
+                    + other.shape.length + "D");
+        }
+        if (shape.length == 1 && other.shape.length == 1) {
+            if (shape[0] != other.shape[0]) {
+                throw new IllegalArgumentException("inconsistent tensor size, expected tensor [" + shape[0] + "] and src [" + other.shape[0]
+                        + "] to have the same number of elements, but got " + shape[0] + " and " + other.shape[0] + " elements respectively");
+            }
+            return batchedProduct(this, other, 1, 1, shape[0], 1, new int[0]);
+        }
+        int[] a = shape.length == 1 ? new int[] {1, shape[0]} : shape;
+        int[] b = other.shape.length == 1 ? new int[] {other.shape[0], 1} : other.shape;
+        int n = a[a.length - 2];
+        int k = a[a.length - 1];
+        int p = b[b.length - 1];
+        if (b[b.length - 2] != k) {
+            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + (shape.length == 1 ? 1 : n) + "x" + k + " and "
+                    + b[b.length - 2] + "x" + p + ") (shapes " + str(shape) + " and " + str(other.shape) + ")");
+        }
+        int[] batch = Shapes.broadcast(Arrays.copyOf(a, a.length - 2), Arrays.copyOf(b, b.length - 2));
+        int batchCount = Shapes.checkedNumel(batch);
+        // result shape: batch + [n] (unless self was 1-d) + [p] (unless other was 1-d)
+        int[] out = Arrays.copyOf(batch, batch.length + 2);
+        int len = batch.length;
+        if (shape.length != 1) {
+            out[len++] = n;
+        }
+        if (other.shape.length != 1) {
+            out[len++] = p;
+        }
+        out = Arrays.copyOf(out, len);
+        int[] aFull = Arrays.copyOf(batch, batch.length + 2);
+        aFull[batch.length] = n;
+        aFull[batch.length + 1] = k;
+        int[] bFull = Arrays.copyOf(batch, batch.length + 2);
+        bFull[batch.length] = k;
+        bFull[batch.length + 1] = p;
+        try (Tensor av = view(a, strides1dAware(this, a), offset); Tensor bv = other.view(b, strides1dAware(other, b), other.offset);
+             Tensor ae = av.expand(aFull); Tensor be = bv.expand(bFull)) {
+            return batchedProduct(ae, be, batchCount, n, k, p, out);
+        }
+    }
+
+    /** Strides for viewing a 1-d tensor as a row [1, n] or column [n, 1] matrix; otherwise its own strides. */
+    private static int[] strides1dAware(Tensor t, int[] as) {
+        if (t.shape.length != 1) {
+            return t.strides.clone();
+        }
+        return as[0] == 1 ? new int[] {t.strides[0] * t.shape[0], t.strides[0]} : new int[] {t.strides[0], 1};
+    }
+
+    /** {@code [batch.., n, k] x [batch.., k, p]} with any layout: gathers contiguous operands and runs the GEMM per batch. */
+    private static Tensor batchedProduct(Tensor a, Tensor b, int batch, int n, int k, int p, int[] outShape) {
+        Tensor ac = a.contiguous();
+        Tensor bc = b.contiguous();
+        try {
+            Tensor out = allocate(DType.FLOAT32, outShape);
+            MemorySegment as = ac.seg();
+            MemorySegment bs = bc.seg();
+            MemorySegment os = out.seg();
+            if (k == 0) {
+                os.fill((byte) 0);
+            }
+            for (int i = 0; i < batch && k > 0; i++) {
+                Matmul.gemm(n, p, k, as, ac.offset + (long) i * n * k, k, bs, bc.offset + (long) i * k * p, p,
+                        os, (long) i * n * p, p, false);
+            }
+            return out;
+        } finally {
+            if (ac != a) {
+                ac.close();
+            }
+            if (bc != b) {
+                bc.close();
+            }
+        }
+    }
+
+    // =====================================================================================
+    // Printing
+    // =====================================================================================
+
+    /** PyTorch's repr: {@code tensor([[-0.1719, -3.1719], ...])}, 4 decimals, summarised past 1000 elements. */
+    @Override
+    public String toString() {
+        if (releasedBy != null) {
+            return "tensor(<released by " + releasedBy + ">, size=" + str(shape) + ")";
+        }
+        return TensorFormatter.format(this, suffixes());
+    }
+
+    private java.util.List<String> suffixes() {
+        java.util.List<String> s = new java.util.ArrayList<>(2);
+        if (numel == 0 && !(shape.length == 1 && shape[0] == 0)) {
+            StringBuilder sb = new StringBuilder("size=(");
+            for (int i = 0; i < shape.length; i++) {
+                sb.append(i > 0 ? ", " : "").append(shape[i]);
+            }
+            if (shape.length == 1) {
+                sb.append(',');
+            }
+            s.add(sb.append(')').toString());
+        }
+        return s;
+    }
+}

@@ -1,0 +1,31 @@
+package dev.lanes.kernels;
+
+/**
+ * Elementwise float operations of two inputs. {@link #apply} is the scalar definition; the vector
+ * path in {@link Elementwise} must agree with it.
+ */
+public enum BinaryOp {
+    ADD, SUB, MUL, DIV,
+    /** NaN-propagating maximum, like torch.maximum */ MAXIMUM,
+    /** NaN-propagating minimum, like torch.minimum */ MINIMUM,
+    POW,
+    /** 1 where equal, else 0 (float mask) */ EQ,
+    GT, LT,
+    /** a if b > 0 else 0: ReLU's backward (gradient a, saved output b) */ MASK_POSITIVE;
+
+    public float apply(float a, float b) {
+        return switch (this) {
+            case ADD -> a + b;
+            case SUB -> a - b;
+            case MUL -> a * b;
+            case DIV -> a / b;
+            case MAXIMUM -> Math.max(a, b);
+            case MINIMUM -> Math.min(a, b);
+            case POW -> (float) Math.pow(a, b);
+            case EQ -> a == b ? 1f : 0f;
+            case GT -> a > b ? 1f : 0f;
+            case LT -> a < b ? 1f : 0f;
+            case MASK_POSITIVE -> b > 0 ? a : 0f;
+        };
+    }
+}

@@ -1,0 +1,183 @@
+package dev.lanes.kernels;
+
+import static dev.lanes.kernels.Simd.F;
+import static dev.lanes.kernels.Simd.FLOAT;
+import static dev.lanes.kernels.Simd.ORDER;
+import static dev.lanes.kernels.Simd.VBYTES;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Elementwise kernels over float segments with arbitrary strides (0 = broadcast).
+ *
+ * <p>Every call is reduced by {@link StridedLoop} to rows; a row whose operands all have stride 1 (or a
+ * broadcast scalar) runs the vector loop, any other row the scalar loop. The output may alias an input
+ * with the same layout (in-place ops).
+ */
+public final class Elementwise {
+    private Elementwise() {
+    }
+
+    /**
+     * {@code out[i] = op(x[i], p, q)} over {@code shape}.
+     *
+     * @param xOff   element offset of x
+     * @param xStr   element strides of x (0 = broadcast)
+     */
+    public static void unary(UnaryOp op, float p, float q,
+                             MemorySegment x, long xOff, int[] xStr,
+                             MemorySegment out, long oOff, int[] oStr, int[] shape) {
+        StridedLoop loop = new StridedLoop(shape, xStr, oStr);
+        int n = loop.rowLength();
+        long sx = loop.rowStride(0);
+        long so = loop.rowStride(1);
+        long rows = loop.rows();
+        int[] idx = new int[loop.dims];
+        long[] off = {xOff, oOff};
+        for (long r = 0; r < rows; r++) {
+            if (sx == 1 && so == 1) {
+                unaryContiguous(op, p, q, x, off[0] << 2, out, off[1] << 2, n);
+            } else {
+                for (int i = 0; i < n; i++) {
+                    float v = x.get(FLOAT, (off[0] + i * sx) << 2);
+                    out.set(FLOAT, (off[1] + i * so) << 2, op.apply(v, p, q));
+                }
+            }
+            loop.advance(idx, off);
+        }
+    }
+
+    /** {@code out[i] = op(a[i], b[i])} over {@code shape}; a and b carry broadcast strides. */
+    public static void binary(BinaryOp op,
+                              MemorySegment a, long aOff, int[] aStr,
+                              MemorySegment b, long bOff, int[] bStr,
+                              MemorySegment out, long oOff, int[] oStr, int[] shape) {
+        StridedLoop loop = new StridedLoop(shape, aStr, bStr, oStr);
+        int n = loop.rowLength();
+        long sa = loop.rowStride(0);
+        long sb = loop.rowStride(1);
+        long so = loop.rowStride(2);
+        long rows = loop.rows();
+        int[] idx = new int[loop.dims];
+        long[] off = {aOff, bOff, oOff};
+        for (long r = 0; r < rows; r++) {
+            if (so == 1 && sa == 1 && sb == 1) {
+                binaryContiguous(op, a, off[0] << 2, b, off[1] << 2, out, off[2] << 2, n);
+            } else if (so == 1 && sa == 1 && sb == 0) {
+                binaryVectorScalar(op, a, off[0] << 2, b.get(FLOAT, off[1] << 2), out, off[2] << 2, n);
+            } else if (so == 1 && sa == 0 && sb == 1) {
+                binaryScalarVector(op, a.get(FLOAT, off[0] << 2), b, off[1] << 2, out, off[2] << 2, n);
+            } else {
+                for (int i = 0; i < n; i++) {
+                    float va = a.get(FLOAT, (off[0] + i * sa) << 2);
+                    float vb = b.get(FLOAT, (off[1] + i * sb) << 2);
+                    out.set(FLOAT, (off[2] + i * so) << 2, op.apply(va, vb));
+                }
+            }
+            loop.advance(idx, off);
+        }
+    }
+
+    // ---- contiguous rows (byte offsets) ----
+
+    static void unaryContiguous(UnaryOp op, float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, int n) {
+        long bytes = (long) n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+            vectorUnary(op, v, p, q).intoMemorySegment(out, ob + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            out.set(FLOAT, ob + i, op.apply(x.get(FLOAT, xb + i), p, q));
+        }
+    }
+
+    static void binaryContiguous(BinaryOp op, MemorySegment a, long ab, MemorySegment b, long bb,
+                                 MemorySegment out, long ob, int n) {
+        long bytes = (long) n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector va = FloatVector.fromMemorySegment(F, a, ab + i, ORDER);
+            FloatVector vb = FloatVector.fromMemorySegment(F, b, bb + i, ORDER);
+            vectorBinary(op, va, vb).intoMemorySegment(out, ob + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            out.set(FLOAT, ob + i, op.apply(a.get(FLOAT, ab + i), b.get(FLOAT, bb + i)));
+        }
+    }
+
+    static void binaryVectorScalar(BinaryOp op, MemorySegment a, long ab, float s, MemorySegment out, long ob, int n) {
+        long bytes = (long) n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        FloatVector vs = FloatVector.broadcast(F, s);
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector va = FloatVector.fromMemorySegment(F, a, ab + i, ORDER);
+            vectorBinary(op, va, vs).intoMemorySegment(out, ob + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            out.set(FLOAT, ob + i, op.apply(a.get(FLOAT, ab + i), s));
+        }
+    }
+
+    static void binaryScalarVector(BinaryOp op, float s, MemorySegment b, long bb, MemorySegment out, long ob, int n) {
+        long bytes = (long) n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        FloatVector vs = FloatVector.broadcast(F, s);
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector vb = FloatVector.fromMemorySegment(F, b, bb + i, ORDER);
+            vectorBinary(op, vs, vb).intoMemorySegment(out, ob + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            out.set(FLOAT, ob + i, op.apply(s, b.get(FLOAT, bb + i)));
+        }
+    }
+
+    // ---- the vector forms of UnaryOp / BinaryOp; kept small so C2 inlines them into each loop ----
+
+    static FloatVector vectorUnary(UnaryOp op, FloatVector x, float p, float q) {
+        return switch (op) {
+            case IDENTITY -> x;
+            case NEG -> x.neg();
+            case EXP -> x.lanewise(VectorOperators.EXP);
+            case LOG -> x.lanewise(VectorOperators.LOG);
+            case SQRT -> x.sqrt();
+            case ABS -> x.abs();
+            // max(x, 0) keeps NaN (Math.max semantics), like torch.relu
+            case RELU -> x.max(0f);
+            case SIGMOID -> x.broadcast(1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+            case TANH -> x.lanewise(VectorOperators.TANH);
+            case ADD_SCALAR -> x.add(p);
+            case SUB_SCALAR -> x.sub(p);
+            case RSUB_SCALAR -> x.broadcast(p).sub(x);
+            case MUL_SCALAR -> x.mul(p);
+            case DIV_SCALAR -> x.div(p);
+            case RDIV_SCALAR -> x.broadcast(p).div(x);
+            case POW_SCALAR -> x.pow(p);
+            // max/min follow Math.max/min: a NaN input stays NaN, like torch.clamp
+            case CLAMP -> x.max(p).min(q);
+            case EQ_SCALAR -> x.broadcast(0f).blend(1f, x.eq(p));
+            case GT_SCALAR -> x.broadcast(0f).blend(1f, x.compare(VectorOperators.GT, p));
+            case LT_SCALAR -> x.broadcast(0f).blend(1f, x.compare(VectorOperators.LT, p));
+            case STEP_SCALED -> x.broadcast(0f).blend(p, x.compare(VectorOperators.GT, 0f));
+            case FILL -> x.broadcast(p);
+        };
+    }
+
+    static FloatVector vectorBinary(BinaryOp op, FloatVector a, FloatVector b) {
+        return switch (op) {
+            case ADD -> a.add(b);
+            case SUB -> a.sub(b);
+            case MUL -> a.mul(b);
+            case DIV -> a.div(b);
+            case MAXIMUM -> a.max(b);
+            case MINIMUM -> a.min(b);
+            case POW -> a.pow(b);
+            case EQ -> a.broadcast(0f).blend(1f, a.eq(b));
+            case GT -> a.broadcast(0f).blend(1f, a.compare(VectorOperators.GT, b));
+            case LT -> a.broadcast(0f).blend(1f, a.compare(VectorOperators.LT, b));
+            case MASK_POSITIVE -> a.broadcast(0f).blend(a, b.compare(VectorOperators.GT, 0f));
+        };
+    }
+}

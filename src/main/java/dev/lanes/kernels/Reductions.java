@@ -1,0 +1,146 @@
+package dev.lanes.kernels;
+
+import static dev.lanes.kernels.Simd.F;
+import static dev.lanes.kernels.Simd.FLOAT;
+import static dev.lanes.kernels.Simd.LONG;
+import static dev.lanes.kernels.Simd.ORDER;
+import static dev.lanes.kernels.Simd.VBYTES;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Reductions over one dimension of a contiguous float block viewed as {@code [outer, r, inner]}:
+ * element {@code (o, k, i)} sits at {@code off + (o * r + k) * inner + i}; the output is
+ * {@code [outer, inner]}, contiguous. Reducing everything is {@code outer = inner = 1}.
+ *
+ * <p>The order of additions is fixed by the shape alone, so results never depend on timing or threads.
+ */
+public final class Reductions {
+    /** Elements summed in float lanes before the partial sum is folded into a double. */
+    private static final int BLOCK = 4096;
+
+    private Reductions() {
+    }
+
+    /** out[o, i] = sum_k in[o, k, i] */
+    public static void sum(MemorySegment in, long inOff, int outer, int r, int inner, MemorySegment out, long outOff) {
+        if (inner == 1) {
+            for (int o = 0; o < outer; o++) {
+                out.set(FLOAT, (outOff + o) << 2, (float) sumRow(in, (inOff + (long) o * r) << 2, r));
+            }
+            return;
+        }
+        for (int o = 0; o < outer; o++) {
+            long ob = (outOff + (long) o * inner) << 2;
+            if (r == 0) {
+                out.asSlice(ob, (long) inner << 2).fill((byte) 0);
+                continue;
+            }
+            long base = inOff + (long) o * r * inner;
+            // first row is copied, the others added: no separate zeroing pass
+            MemorySegment.copy(in, base << 2, out, ob, (long) inner << 2);
+            for (int k = 1; k < r; k++) {
+                Elementwise.binaryContiguous(BinaryOp.ADD, out, ob, in, (base + (long) k * inner) << 2, out, ob, inner);
+            }
+        }
+    }
+
+    /** Sum of {@code n} contiguous floats from byte offset {@code b}, in float lanes per block, blocks in double. */
+    public static double sumRow(MemorySegment in, long b, long n) {
+        double total = 0;
+        for (long start = 0; start < n; start += BLOCK) {
+            long len = Math.min(BLOCK, n - start);
+            total += sumBlock(in, b + (start << 2), len);
+        }
+        return total;
+    }
+
+    private static float sumBlock(MemorySegment in, long b, long n) {
+        long bytes = n << 2;
+        long step = 4 * VBYTES;
+        long unrolledEnd = bytes - bytes % step;
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        FloatVector s2 = FloatVector.zero(F);
+        FloatVector s3 = FloatVector.zero(F);
+        for (long i = 0; i < unrolledEnd; i += step) {
+            s0 = s0.add(FloatVector.fromMemorySegment(F, in, b + i, ORDER));
+            s1 = s1.add(FloatVector.fromMemorySegment(F, in, b + i + VBYTES, ORDER));
+            s2 = s2.add(FloatVector.fromMemorySegment(F, in, b + i + 2 * VBYTES, ORDER));
+            s3 = s3.add(FloatVector.fromMemorySegment(F, in, b + i + 3 * VBYTES, ORDER));
+        }
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = unrolledEnd; i < vecEnd; i += VBYTES) {
+            s0 = s0.add(FloatVector.fromMemorySegment(F, in, b + i, ORDER));
+        }
+        float s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        for (long i = vecEnd; i < bytes; i += 4) {
+            s += in.get(FLOAT, b + i);
+        }
+        return s;
+    }
+
+    /**
+     * Max (or min) over k with the index of its first occurrence; a NaN wins and reports the first NaN's
+     * index, like PyTorch. {@code idx} may be null when only values are wanted; {@code vals} may be null
+     * when only indices are (argmax).
+     */
+    public static void maxMin(boolean max, MemorySegment in, long inOff, int outer, int r, int inner,
+                              MemorySegment vals, long valsOff, MemorySegment idx, long idxOff) {
+        for (int o = 0; o < outer; o++) {
+            for (int i = 0; i < inner; i++) {
+                long base = inOff + (long) o * r * inner + i;
+                float best = in.get(FLOAT, base << 2);
+                int bestK = 0;
+                if (!Float.isNaN(best)) {
+                    for (int k = 1; k < r; k++) {
+                        float v = in.get(FLOAT, (base + (long) k * inner) << 2);
+                        if (Float.isNaN(v)) {
+                            best = v;
+                            bestK = k;
+                            break;
+                        }
+                        if (max ? v > best : v < best) {
+                            best = v;
+                            bestK = k;
+                        }
+                    }
+                }
+                long outIndex = (long) o * inner + i;
+                if (vals != null) {
+                    vals.set(FLOAT, (valsOff + outIndex) << 2, best);
+                }
+                if (idx != null) {
+                    idx.set(LONG, (idxOff + outIndex) << 3, bestK);
+                }
+            }
+        }
+    }
+
+    /**
+     * Variance over k with {@code correction} (1 = unbiased, Bessel), two passes in double; when
+     * {@code sqrt} is set the standard deviation. {@code r - correction <= 0} gives NaN (or inf), as in PyTorch.
+     */
+    public static void variance(MemorySegment in, long inOff, int outer, int r, int inner, int correction, boolean sqrt,
+                                MemorySegment out, long outOff) {
+        for (int o = 0; o < outer; o++) {
+            for (int i = 0; i < inner; i++) {
+                long base = inOff + (long) o * r * inner + i;
+                double mean = 0;
+                for (int k = 0; k < r; k++) {
+                    mean += in.get(FLOAT, (base + (long) k * inner) << 2);
+                }
+                mean /= r;
+                double ss = 0;
+                for (int k = 0; k < r; k++) {
+                    double d = in.get(FLOAT, (base + (long) k * inner) << 2) - mean;
+                    ss += d * d;
+                }
+                double v = ss / Math.max(0, r - correction);
+                out.set(FLOAT, (outOff + (long) o * inner + i) << 2, (float) (sqrt ? Math.sqrt(v) : v));
+            }
+        }
+    }
+}

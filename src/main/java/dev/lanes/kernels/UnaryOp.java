@@ -1,0 +1,49 @@
+package dev.lanes.kernels;
+
+/**
+ * Elementwise float operations of one input, with up to two scalar parameters ({@code p}, {@code q}).
+ * {@link #apply} is the scalar definition; the vector path in {@link Elementwise} must agree with it.
+ */
+public enum UnaryOp {
+    IDENTITY, NEG, EXP, LOG, SQRT, ABS, RELU, SIGMOID, TANH,
+    /** x + p */ ADD_SCALAR,
+    /** x - p */ SUB_SCALAR,
+    /** p - x */ RSUB_SCALAR,
+    /** x * p */ MUL_SCALAR,
+    /** x / p */ DIV_SCALAR,
+    /** p / x */ RDIV_SCALAR,
+    /** x ^ p */ POW_SCALAR,
+    /** min(max(x, p), q): NaN stays NaN */ CLAMP,
+    /** x == p ? 1 : 0 */ EQ_SCALAR,
+    /** x > p ? 1 : 0 */ GT_SCALAR,
+    /** x < p ? 1 : 0 */ LT_SCALAR,
+    /** x > 0 ? p : 0 (ReLU backward mask scaled) */ STEP_SCALED,
+    /** fills p, ignoring x */ FILL;
+
+    public float apply(float x, float p, float q) {
+        return switch (this) {
+            case IDENTITY -> x;
+            case NEG -> -x;
+            case EXP -> (float) Math.exp(x);
+            case LOG -> (float) Math.log(x);
+            case SQRT -> (float) Math.sqrt(x);
+            case ABS -> Math.abs(x);
+            case RELU -> Math.max(x, 0f);
+            case SIGMOID -> (float) (1.0 / (1.0 + Math.exp(-x)));
+            case TANH -> (float) Math.tanh(x);
+            case ADD_SCALAR -> x + p;
+            case SUB_SCALAR -> x - p;
+            case RSUB_SCALAR -> p - x;
+            case MUL_SCALAR -> x * p;
+            case DIV_SCALAR -> x / p;
+            case RDIV_SCALAR -> p / x;
+            case POW_SCALAR -> (float) Math.pow(x, p);
+            case CLAMP -> Math.min(Math.max(x, p), q);
+            case EQ_SCALAR -> x == p ? 1f : 0f;
+            case GT_SCALAR -> x > p ? 1f : 0f;
+            case LT_SCALAR -> x < p ? 1f : 0f;
+            case STEP_SCALED -> x > 0 ? p : 0f;
+            case FILL -> p;
+        };
+    }
+}

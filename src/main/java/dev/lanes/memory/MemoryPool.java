@@ -1,0 +1,295 @@
+package dev.lanes.memory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A size-classed pool of 64-byte-aligned native blocks.
+ *
+ * <p>Why a pool: a training step allocates the same activation sizes every iteration. Returning
+ * blocks to per-size free lists means a steady-state step takes no new memory from the system and
+ * never pays for zeroing or freeing it. Sizes are rounded up to one of four classes per power of two
+ * (at most 25% slack), so a block freed by one shape serves nearby shapes too.
+ *
+ * <p>Why a budget: the garbage collector cannot see off-heap bytes. When the bytes handed out and not
+ * yet returned exceed {@link #budgetBytes()}, an allocation first asks the GC to run (so the
+ * {@link java.lang.ref.Cleaner} can return blocks of handles that were dropped without release) and
+ * waits briefly, like the JDK does for direct buffers, before failing with {@link OutOfMemoryError}.
+ *
+ * <p>Each block owns a shared {@link Arena}; a block is freed to the system only when the pool holds
+ * more idle bytes than {@link #retainBytes()} or on {@link #trim()}. Closing a shared arena makes any
+ * straggling access throw instead of reading freed memory, so the JVM can never crash here.
+ *
+ * <p>Thread-safe: one lock per size class, taken only to push or pop a free list.
+ */
+public final class MemoryPool {
+    /** Alignment of every block: one AVX-512 vector, one cache line. */
+    public static final long ALIGNMENT = 64;
+    private static final int MIN_SHIFT = 6; // 64 bytes
+    private static final int MAX_SHIFT = 40;
+    private static final int CLASSES_PER_DOUBLING = 4;
+
+    private static final MemoryPool GLOBAL = new MemoryPool(defaultBudget(), defaultRetain());
+
+    /** A pooled block: the whole size-class segment and the arena that owns it. */
+    static final class Block {
+        final MemorySegment segment;
+        final Arena arena;
+        final int sizeClass;
+
+        Block(MemorySegment segment, Arena arena, int sizeClass) {
+            this.segment = segment;
+            this.arena = arena;
+            this.sizeClass = sizeClass;
+        }
+    }
+
+    private final ArrayDeque<Block>[] freeLists;
+    private final long budget;
+    private final long retain;
+    private final AtomicLong inUse = new AtomicLong();       // bytes handed out, not yet returned
+    private final AtomicLong idle = new AtomicLong();        // bytes sitting in free lists
+    private final AtomicLong systemAllocations = new AtomicLong();
+    private final AtomicLong systemFrees = new AtomicLong();
+    private final AtomicLong peakReserved = new AtomicLong();
+
+    @SuppressWarnings("unchecked")
+    MemoryPool(long budgetBytes, long retainBytes) {
+        if (budgetBytes <= 0 || retainBytes < 0) {
+            throw new IllegalArgumentException("budget must be > 0 and retain >= 0, got " + budgetBytes + ", " + retainBytes);
+        }
+        this.budget = budgetBytes;
+        this.retain = retainBytes;
+        int classes = (MAX_SHIFT - MIN_SHIFT + 1) * CLASSES_PER_DOUBLING + 1;
+        this.freeLists = new ArrayDeque[classes];
+        for (int i = 0; i < classes; i++) {
+            freeLists[i] = new ArrayDeque<>();
+        }
+    }
+
+    /** The engine-wide pool every tensor allocates from. */
+    public static MemoryPool global() {
+        return GLOBAL;
+    }
+
+    /** Bytes handed out and not yet returned (live storages). */
+    public long bytesInUse() {
+        return inUse.get();
+    }
+
+    /** Bytes held idle in the free lists, ready for reuse. */
+    public long bytesIdle() {
+        return idle.get();
+    }
+
+    /** Bytes this pool holds from the system: in use plus idle. */
+    public long bytesReserved() {
+        return inUse.get() + idle.get();
+    }
+
+    /** Highest {@link #bytesReserved()} seen since start. */
+    public long peakBytesReserved() {
+        return peakReserved.get();
+    }
+
+    /** How many blocks were ever taken from the system (not served from a free list). */
+    public long systemAllocations() {
+        return systemAllocations.get();
+    }
+
+    /** How many blocks were ever given back to the system. */
+    public long systemFrees() {
+        return systemFrees.get();
+    }
+
+    /** The most bytes that may be in use before an allocation waits for the GC and then fails. */
+    public long budgetBytes() {
+        return budget;
+    }
+
+    /** The most idle bytes kept for reuse; blocks returned beyond it are freed to the system. */
+    public long retainBytes() {
+        return retain;
+    }
+
+    /** Size in bytes of the class that serves a request of {@code bytes}. */
+    public static long classSize(long bytes) {
+        return sizeOfClass(sizeClassOf(bytes));
+    }
+
+    static int sizeClassOf(long bytes) {
+        if (bytes <= (1L << MIN_SHIFT)) {
+            return 0;
+        }
+        int p = 63 - Long.numberOfLeadingZeros(bytes - 1); // base = 2^p < bytes <= 2^(p+1)
+        if (p >= MAX_SHIFT) {
+            throw new IllegalArgumentException("cannot allocate " + bytes + " bytes: larger than 2^" + MAX_SHIFT);
+        }
+        long base = 1L << p;
+        long step = base / CLASSES_PER_DOUBLING;
+        long k = (bytes - base + step - 1) / step; // 1..4
+        return (p - MIN_SHIFT) * CLASSES_PER_DOUBLING + (int) k;
+    }
+
+    static long sizeOfClass(int sizeClass) {
+        if (sizeClass == 0) {
+            return 1L << MIN_SHIFT;
+        }
+        int p = (sizeClass - 1) / CLASSES_PER_DOUBLING + MIN_SHIFT;
+        int k = (sizeClass - 1) % CLASSES_PER_DOUBLING + 1;
+        long base = 1L << p;
+        return base + k * (base / CLASSES_PER_DOUBLING);
+    }
+
+    /** Takes a block of at least {@code bytes} bytes; its contents are undefined. */
+    Block take(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("negative allocation size " + bytes);
+        }
+        int sc = sizeClassOf(Math.max(bytes, 1));
+        long size = sizeOfClass(sc);
+        reserveBudget(size, bytes);
+        ArrayDeque<Block> list = freeLists[sc];
+        Block b;
+        synchronized (list) {
+            b = list.pollFirst();
+        }
+        if (b != null) {
+            idle.addAndGet(-size);
+            return b;
+        }
+        Arena arena = Arena.ofShared();
+        MemorySegment seg;
+        try {
+            seg = arena.allocate(size, ALIGNMENT);
+        } catch (OutOfMemoryError e) {
+            arena.close();
+            inUse.addAndGet(-size);
+            throw e;
+        }
+        systemAllocations.incrementAndGet();
+        peakReserved.accumulateAndGet(bytesReserved(), Math::max);
+        return new Block(seg, arena, sc);
+    }
+
+    /** Returns a block; it is kept for reuse or freed to the system beyond the retain limit. */
+    void give(Block b) {
+        long size = b.segment.byteSize();
+        inUse.addAndGet(-size);
+        if (idle.get() + size > retain) {
+            systemFrees.incrementAndGet();
+            b.arena.close();
+            return;
+        }
+        idle.addAndGet(size);
+        ArrayDeque<Block> list = freeLists[b.sizeClass];
+        synchronized (list) {
+            list.addFirst(b); // LIFO: the most recently used block is the warmest in cache
+        }
+    }
+
+    /** Frees every idle block to the system; returns the bytes freed. */
+    public long trim() {
+        long freed = 0;
+        for (ArrayDeque<Block> list : freeLists) {
+            while (true) {
+                Block b;
+                synchronized (list) {
+                    b = list.pollFirst();
+                }
+                if (b == null) {
+                    break;
+                }
+                long size = b.segment.byteSize();
+                idle.addAndGet(-size);
+                freed += size;
+                systemFrees.incrementAndGet();
+                b.arena.close();
+            }
+        }
+        return freed;
+    }
+
+    /**
+     * Counts {@code size} bytes as in use; over budget, asks the GC to run the Cleaner for dropped
+     * storages and retries with growing pauses (about 0.5 s in all) before failing.
+     */
+    private void reserveBudget(long size, long requested) {
+        if (tryReserve(size)) {
+            return;
+        }
+        long sleepMs = 1;
+        for (int attempt = 0; attempt < 10; attempt++) {
+            System.gc();
+            try {
+                Thread.sleep(sleepMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            if (tryReserve(size)) {
+                return;
+            }
+            sleepMs = Math.min(sleepMs * 2, 128);
+        }
+        throw new OutOfMemoryError("Lanes off-heap budget exhausted: cannot allocate " + requested + " bytes with "
+                + inUse.get() + " of " + budget + " bytes in use. Release tensors with close() or a MemoryScope,"
+                + " or raise the budget with -Dlanes.memory.budget=<bytes|Ng>.");
+    }
+
+    private boolean tryReserve(long size) {
+        while (true) {
+            long cur = inUse.get();
+            if (cur + size > budget) {
+                return false;
+            }
+            if (inUse.compareAndSet(cur, cur + size)) {
+                return true;
+            }
+        }
+    }
+
+    private static long defaultBudget() {
+        long fromProperty = parseBytes(System.getProperty("lanes.memory.budget"));
+        if (fromProperty > 0) {
+            return fromProperty;
+        }
+        long physical = 8L << 30;
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            physical = os.getTotalMemorySize();
+        }
+        return Math.max(1L << 30, physical * 3 / 4);
+    }
+
+    private static long defaultRetain() {
+        long fromProperty = parseBytes(System.getProperty("lanes.memory.retain"));
+        return fromProperty > 0 ? fromProperty : 2L << 30;
+    }
+
+    /** Parses "123", "64k", "512m", "8g" (case-insensitive); 0 when absent. */
+    static long parseBytes(String s) {
+        if (s == null || s.isBlank()) {
+            return 0;
+        }
+        String t = s.trim().toLowerCase(java.util.Locale.ROOT);
+        long mult = 1;
+        char last = t.charAt(t.length() - 1);
+        switch (last) {
+            case 'k' -> mult = 1L << 10;
+            case 'm' -> mult = 1L << 20;
+            case 'g' -> mult = 1L << 30;
+            default -> { }
+        }
+        if (mult != 1) {
+            t = t.substring(0, t.length() - 1);
+        }
+        try {
+            return Long.parseLong(t) * mult;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("cannot parse byte size '" + s + "' (use e.g. 512m or 8g)", e);
+        }
+    }
+}

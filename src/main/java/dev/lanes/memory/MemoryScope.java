@@ -1,0 +1,135 @@
+package dev.lanes.memory;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+
+/**
+ * Releases every tensor created inside it, on the thread that opened it, when it closes:
+ * <pre>{@code
+ * try (var scope = MemoryScope.open()) {
+ *     Tensor y = x.mul(2).add(1);      // registered with the scope
+ *     float s = y.sum().item();
+ * }                                    // y and the temporaries are back in the pool here
+ * }</pre>
+ * Scopes nest; a tensor belongs to the innermost scope open when it was created. To let a result
+ * outlive the scope, pass it to {@link #keep(Releasable)}: it moves to the enclosing scope, or to no
+ * scope (then the caller owns it). Objects the engine keeps on purpose (gradients of parameters,
+ * optimizer state) are created {@linkplain #unscoped() outside any scope}.
+ *
+ * <p>A scope is confined to its thread: tensors created by other threads are not registered.
+ */
+public final class MemoryScope implements AutoCloseable {
+    private static final ThreadLocal<ArrayDeque<MemoryScope>> STACK = ThreadLocal.withInitial(ArrayDeque::new);
+
+    private final ArrayList<Releasable> owned = new ArrayList<>();
+    private final Thread owner = Thread.currentThread();
+    private final boolean suspending;
+    private boolean closed;
+
+    private MemoryScope(boolean suspending) {
+        this.suspending = suspending;
+    }
+
+    /** Opens a scope on this thread. */
+    public static MemoryScope open() {
+        MemoryScope s = new MemoryScope(false);
+        STACK.get().push(s);
+        return s;
+    }
+
+    /**
+     * Opens a region in which nothing is registered with any scope, for objects that must outlive the
+     * caller's scopes (a parameter's gradient, optimizer state). Close it like a scope; it releases nothing.
+     */
+    public static MemoryScope unscoped() {
+        MemoryScope s = new MemoryScope(true);
+        STACK.get().push(s);
+        return s;
+    }
+
+    /** Registers a new object with the innermost open scope of this thread, if any. */
+    public static void register(Releasable r) {
+        MemoryScope s = STACK.get().peek();
+        if (s != null && !s.suspending) {
+            s.owned.add(r);
+        }
+    }
+
+    /** The innermost open scope of this thread, or null. */
+    public static MemoryScope current() {
+        MemoryScope s = STACK.get().peek();
+        return s == null || s.suspending ? null : s;
+    }
+
+    /** Number of objects this scope will release. */
+    public int size() {
+        return owned.size();
+    }
+
+    /**
+     * Lets {@code r} survive this scope: it moves to the enclosing scope if there is one, else the caller
+     * owns it. Returns {@code r}.
+     */
+    public <T extends Releasable> T keep(T r) {
+        checkOwner();
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            if (owned.get(i) == r) {
+                owned.remove(i);
+                break;
+            }
+        }
+        ArrayDeque<MemoryScope> stack = STACK.get();
+        boolean seenThis = false;
+        for (MemoryScope s : stack) { // innermost first
+            if (seenThis) {
+                if (!s.suspending) {
+                    s.owned.add(r);
+                }
+                break;
+            }
+            seenThis = s == this;
+        }
+        return r;
+    }
+
+    @Override
+    public void close() {
+        checkOwner();
+        if (closed) {
+            return;
+        }
+        closed = true;
+        ArrayDeque<MemoryScope> stack = STACK.get();
+        if (stack.peek() != this) {
+            // closing out of order: close inner scopes first so nothing outlives its parent
+            while (!stack.isEmpty() && stack.peek() != this) {
+                stack.peek().close();
+            }
+        }
+        stack.pop();
+        RuntimeException first = null;
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            Releasable r = owned.get(i);
+            try {
+                if (!r.isReleased()) {
+                    r.release("MemoryScope.close()");
+                }
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        owned.clear();
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    private void checkOwner() {
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException("MemoryScope opened on thread " + owner.getName()
+                    + " used from " + Thread.currentThread().getName());
+        }
+    }
+}

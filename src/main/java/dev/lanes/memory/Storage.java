@@ -1,0 +1,148 @@
+package dev.lanes.memory;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.lang.ref.Cleaner;
+
+/**
+ * A reference-counted handle on one pooled off-heap block.
+ *
+ * <p>A tensor and all of its views share one storage; each holds one reference ({@link #retain()})
+ * and gives it back once ({@link #release(String)}). When the count reaches zero the block goes back
+ * to the pool at once. If every holder is dropped without release, a {@link Cleaner} returns the
+ * block after the handle becomes unreachable.
+ *
+ * <p>After the last release {@link #segment()} throws {@link IllegalStateException} naming who released
+ * it, so a stale handle can never read a block that the pool has since handed to someone else.
+ *
+ * <p>The segment is a slice of exactly the requested size: bounds checks catch any access past the
+ * tensor's bytes even though the pooled block may be larger.
+ */
+public final class Storage {
+    private static final Cleaner CLEANER = Cleaner.create(r -> {
+        Thread t = new Thread(r, "lanes-storage-cleaner");
+        t.setDaemon(true);
+        return t;
+    });
+    private static final VarHandle REFS;
+    private static final VarHandle VERSION;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            REFS = l.findVarHandle(Storage.class, "refs", int.class);
+            VERSION = l.findVarHandle(Storage.class, "version", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Returns the block to its pool exactly once: on the last release or from the Cleaner. */
+    private static final class Returner implements Runnable {
+        private final MemoryPool pool;
+        private final MemoryPool.Block block;
+
+        Returner(MemoryPool pool, MemoryPool.Block block) {
+            this.pool = pool;
+            this.block = block;
+        }
+
+        @Override
+        public void run() {
+            pool.give(block);
+        }
+    }
+
+    private final MemorySegment segment;
+    private final Cleaner.Cleanable cleanable;
+    @SuppressWarnings("unused") // accessed through REFS
+    private volatile int refs = 1;
+    @SuppressWarnings("unused") // accessed through VERSION
+    private volatile int version;
+    private volatile String releasedBy;
+
+    private Storage(MemoryPool pool, long bytes) {
+        MemoryPool.Block block = pool.take(bytes);
+        this.segment = block.segment.asSlice(0, bytes);
+        this.cleanable = CLEANER.register(this, new Returner(pool, block));
+    }
+
+    /** A new storage of {@code bytes} bytes from the global pool, holding one reference; contents undefined. */
+    public static Storage allocate(long bytes) {
+        return new Storage(MemoryPool.global(), bytes);
+    }
+
+    /** A new storage from the given pool. */
+    public static Storage allocate(MemoryPool pool, long bytes) {
+        return new Storage(pool, bytes);
+    }
+
+    /** The bytes; throws if the storage was released. */
+    public MemorySegment segment() {
+        if (releasedBy != null) {
+            throw new IllegalStateException("storage of " + segment.byteSize() + " bytes was released by " + releasedBy);
+        }
+        return segment;
+    }
+
+    public long byteSize() {
+        return segment.byteSize();
+    }
+
+    public boolean isReleased() {
+        return releasedBy != null;
+    }
+
+    /** Who released the storage, or null while it is alive. */
+    public String releasedBy() {
+        return releasedBy;
+    }
+
+    /** Current number of holders. */
+    public int refCount() {
+        return (int) REFS.getVolatile(this);
+    }
+
+    /** Adds a holder (a view). Throws if the storage was already released. */
+    public void retain() {
+        while (true) {
+            int r = (int) REFS.getVolatile(this);
+            if (r <= 0) {
+                throw new IllegalStateException("storage was released by " + releasedBy);
+            }
+            if (REFS.compareAndSet(this, r, r + 1)) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Drops one holder; the last one returns the block to the pool.
+     *
+     * @param reason what released it (for the message a later access throws)
+     * @return true when this call freed the block
+     */
+    public boolean release(String reason) {
+        int r = (int) REFS.getAndAdd(this, -1) - 1;
+        if (r > 0) {
+            return false;
+        }
+        if (r < 0) {
+            REFS.getAndAdd(this, 1);
+            throw new IllegalStateException("storage released twice; first by " + releasedBy);
+        }
+        releasedBy = reason;
+        cleanable.clean();
+        return true;
+    }
+
+    /** Version counter shared by every view: bumped by each in-place write (autograd checks it). */
+    public int version() {
+        return (int) VERSION.getVolatile(this);
+    }
+
+    public void bumpVersion() {
+        VERSION.getAndAdd(this, 1);
+    }
+}
