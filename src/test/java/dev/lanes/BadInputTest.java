@@ -1,0 +1,103 @@
+package dev.lanes;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+/** Each bad input fails with a clear exception naming the shapes or values at fault. */
+class BadInputTest {
+    @Test
+    void broadcastMismatchNamesBothSizes() {
+        try (Tensor a = Tensor.zeros(2, 3); Tensor b = Tensor.zeros(2, 4)) {
+            assertThatThrownBy(() -> a.add(b)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1");
+        }
+    }
+
+    @Test
+    void inPlaceCannotGrowTheOutput() {
+        try (Tensor a = Tensor.zeros(3); Tensor b = Tensor.zeros(2, 3)) {
+            assertThatThrownBy(() -> a.add_(b)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("output with shape [3] doesn't match the broadcast shape [2, 3]");
+        }
+    }
+
+    @Test
+    void inPlaceOnExpandedViewRefused() {
+        try (Tensor a = Tensor.zeros(1, 3); Tensor e = a.expand(4, 3)) {
+            assertThatThrownBy(() -> e.add_(1)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("more than one element of the written-to tensor refers to a single memory location");
+        }
+    }
+
+    @Test
+    void badViewSizes() {
+        try (Tensor a = Tensor.zeros(2, 3)) {
+            assertThatThrownBy(() -> a.view(4, 2)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("shape '[4, 2]' is invalid for input of size 6");
+            assertThatThrownBy(() -> a.view(-1, -1)).hasMessageContaining("only one dimension can be inferred");
+            assertThatThrownBy(() -> a.view(-1, 4)).hasMessageContaining("shape '[-1, 4]' is invalid for input of size 6");
+            assertThatThrownBy(() -> a.t().view(6)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("view size is not compatible with input tensor's size and stride")
+                    .hasMessageContaining("Use .reshape(...) instead");
+        }
+    }
+
+    @Test
+    void dimsOutOfRange() {
+        try (Tensor a = Tensor.zeros(2, 3)) {
+            assertThatThrownBy(() -> a.sum(2)).isInstanceOf(IndexOutOfBoundsException.class)
+                    .hasMessageContaining("Dimension out of range (expected to be in range of [-2, 1], but got 2)");
+            assertThatThrownBy(() -> a.transpose(0, -3)).hasMessageContaining("but got -3");
+            assertThatThrownBy(() -> a.unsqueeze(4)).hasMessageContaining("[-3, 2], but got 4");
+            assertThatThrownBy(() -> a.select(0, 2)).hasMessageContaining("select(): index 2 out of range for tensor of size [2, 3] at dimension 0");
+            assertThatThrownBy(() -> a.narrow(1, 2, 2)).hasMessageContaining("start (2) + length (2) exceeds dimension size (3).");
+            assertThatThrownBy(() -> a.permute(0, 0)).hasMessageContaining("duplicate dims are not allowed");
+            assertThatThrownBy(() -> a.permute(0)).hasMessageContaining("input.dim() = 2 is not equal to len(dims) = 1");
+        }
+    }
+
+    @Test
+    void negativeAndOversizedShapes() {
+        assertThatThrownBy(() -> Tensor.zeros(2, -1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Trying to create tensor with negative dimension -1: [2, -1]");
+        assertThatThrownBy(() -> Tensor.empty(65536, 65536)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("[65536, 65536]").hasMessageContaining("Integer.MAX_VALUE");
+        assertThatThrownBy(() -> Tensor.of(new float[5], 2, 3)).hasMessageContaining("shape [2, 3] needs 6 values but the array has 5");
+    }
+
+    @Test
+    void int64GivenToFloatOnlyOps() {
+        try (Tensor l = Tensor.arange(0, 3); Tensor f = Tensor.zeros(3)) {
+            assertThatThrownBy(l::exp).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("exp: expected a float32 tensor but got int64 tensor of shape [3]");
+            assertThatThrownBy(() -> f.add(l)).hasMessageContaining("add: expected a float32 tensor but got int64");
+            assertThatThrownBy(l::sum).hasMessageContaining("sum: expected a float32 tensor");
+            assertThatThrownBy(() -> l.mm(l)).hasMessageContaining("mm: expected a float32 tensor");
+        }
+    }
+
+    @Test
+    void matmulShapeErrors() {
+        try (Tensor a = Tensor.zeros(2, 3); Tensor b = Tensor.zeros(4, 5); Tensor v3 = Tensor.zeros(3); Tensor v4 = Tensor.zeros(4)) {
+            assertThatThrownBy(() -> a.mm(b)).hasMessageContaining("mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)");
+            assertThatThrownBy(() -> a.matmul(b)).hasMessageContaining("mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)");
+            assertThatThrownBy(() -> v3.matmul(v4)).hasMessageContaining("inconsistent tensor size");
+            assertThatThrownBy(() -> v3.mm(a)).hasMessageContaining("self must be a matrix, got shape [3]");
+            assertThatThrownBy(() -> a.unsqueeze(0).bmm(b.unsqueeze(0))).hasMessageContaining("Expected size for first two dimensions of batch2 tensor to be: [1, 3] but got: [1, 4].");
+        }
+    }
+
+    @Test
+    void expandAndItemErrors() {
+        try (Tensor a = Tensor.zeros(2, 3)) {
+            assertThatThrownBy(() -> a.expand(2, 4)).hasMessageContaining("The expanded size of the tensor (4) must match the existing size (3) at non-singleton dimension 1");
+            assertThatThrownBy(a::item).hasMessageContaining("a Tensor with 6 elements cannot be converted to Scalar");
+            assertThatThrownBy(() -> a.max(1).values().copy_(Tensor.zeros(3))).hasMessageContaining("The size of tensor a (2) must match the size of tensor b (3)");
+            assertThatThrownBy(() -> a.get(0).copy_(Tensor.zeros(2, 3))).hasMessageContaining("copy_: source of shape [2, 3] cannot be broadcast to [3]");
+            assertThatThrownBy(() -> Tensor.zeros(0).max()).hasMessageContaining("max(): cannot perform reduction on a tensor with no elements");
+            assertThatThrownBy(() -> a.clamp(1, 0)).hasMessageContaining("min (1.0) must not be greater than max (0.0)");
+            assertThatThrownBy(() -> Tensor.randint(5, 5, 2)).hasMessageContaining("from=5 >= to=5");
+        }
+    }
+}

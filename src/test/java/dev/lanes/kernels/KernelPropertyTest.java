@@ -1,0 +1,240 @@
+package dev.lanes.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * SIMD kernels against their scalar twins ({@link KernelReference}) on random shapes: sizes 0, 1 and
+ * around the lane count, odd offsets, permuted (non-contiguous) strides and broadcast (stride 0) inputs.
+ */
+class KernelPropertyTest {
+    private static final int[] SIZES = {0, 1, 2, 3, Simd.LANES - 1, Simd.LANES, Simd.LANES + 1, 2 * Simd.LANES + 3, 37};
+    private final SplittableRandom rnd = new SplittableRandom(42);
+    private final Arena arena = Arena.ofConfined();
+
+    @AfterEach
+    void close() {
+        arena.close();
+    }
+
+    /** A random layout: shape, strides (maybe permuted, maybe broadcast), offset, and a segment that fits it. */
+    private record Layout(int[] shape, int[] strides, long offset, MemorySegment seg) {
+    }
+
+    private int[] randomShape() {
+        int nd = rnd.nextInt(0, 5);
+        int[] shape = new int[nd];
+        for (int i = 0; i < nd; i++) {
+            // keep the total small enough for the naive reference
+            shape[i] = nd <= 2 ? SIZES[rnd.nextInt(SIZES.length)] : rnd.nextInt(1, 6);
+        }
+        return shape;
+    }
+
+    private Layout layout(int[] shape, boolean allowBroadcast) {
+        int nd = shape.length;
+        int[] order = new int[nd];
+        for (int i = 0; i < nd; i++) {
+            order[i] = i;
+        }
+        if (rnd.nextBoolean()) { // permute the memory order -> non-contiguous
+            for (int i = nd - 1; i > 0; i--) {
+                int j = rnd.nextInt(i + 1);
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+        }
+        int[] strides = new int[nd];
+        int s = rnd.nextInt(1, 3); // innermost stride 1 or 2 (gaps)
+        for (int i = nd - 1; i >= 0; i--) {
+            int d = order[i];
+            strides[d] = s;
+            s *= Math.max(shape[d], 1);
+        }
+        if (allowBroadcast && nd > 0 && rnd.nextInt(3) == 0) {
+            int d = rnd.nextInt(nd);
+            strides[d] = 0;
+        }
+        long offset = rnd.nextInt(0, 5);
+        long extent = offset + 1;
+        for (int d = 0; d < nd; d++) {
+            extent += (long) Math.max(shape[d] - 1, 0) * strides[d];
+        }
+        MemorySegment seg = arena.allocate(extent * 4, 64);
+        for (long i = 0; i < extent; i++) {
+            seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) rnd.nextDouble(-3, 3));
+        }
+        return new Layout(shape, strides, offset, seg);
+    }
+
+    private MemorySegment copyOf(MemorySegment s) {
+        MemorySegment c = arena.allocate(s.byteSize(), 64);
+        c.copyFrom(s);
+        return c;
+    }
+
+    private static void assertSegmentsClose(MemorySegment got, MemorySegment want, double atol, double rtol, String what) {
+        for (long i = 0; i < want.byteSize() / 4; i++) {
+            float g = KernelReference.get(got, i);
+            float w = KernelReference.get(want, i);
+            boolean ok = Float.isNaN(w) ? Float.isNaN(g) : (Float.isInfinite(w) ? g == w : Math.abs(g - w) <= atol + rtol * Math.abs(w));
+            if (!ok) {
+                fail(what + ": element " + i + " = " + g + ", reference " + w);
+            }
+        }
+    }
+
+    private static double tolerance(Enum<?> op) {
+        return switch (op.name()) {
+            case "EXP", "LOG", "TANH", "SIGMOID", "POW", "POW_SCALAR" -> 4e-6; // SVML vs StrictMath: a few ulps
+            default -> 0; // exact
+        };
+    }
+
+    @Test
+    void unaryMatchesReference() {
+        for (int iter = 0; iter < 600; iter++) {
+            UnaryOp op = UnaryOp.values()[iter % UnaryOp.values().length];
+            int[] shape = randomShape();
+            Layout x = layout(shape, true);
+            Layout o = layout(shape, false);
+            float p = op == UnaryOp.CLAMP ? -1f : (float) rnd.nextDouble(-2, 2);
+            float q = op == UnaryOp.CLAMP ? 1.5f : 0f;
+            if (op == UnaryOp.LOG || op == UnaryOp.SQRT || op == UnaryOp.POW_SCALAR) {
+                abs(x);
+            }
+            MemorySegment want = copyOf(o.seg());
+            KernelReference.unary(op, p, q, x.seg(), x.offset(), x.strides(), want, o.offset(), o.strides(), shape);
+            Elementwise.unary(op, p, q, x.seg(), x.offset(), x.strides(), o.seg(), o.offset(), o.strides(), shape);
+            double tol = tolerance(op);
+            assertSegmentsClose(o.seg(), want, tol, tol, op + " shape " + java.util.Arrays.toString(shape));
+        }
+    }
+
+    private static void abs(Layout l) {
+        for (long i = 0; i < l.seg().byteSize() / 4; i++) {
+            KernelReference.set(l.seg(), i, Math.abs(KernelReference.get(l.seg(), i)) + 0.01f);
+        }
+    }
+
+    @Test
+    void binaryMatchesReference() {
+        for (int iter = 0; iter < 600; iter++) {
+            BinaryOp op = BinaryOp.values()[iter % BinaryOp.values().length];
+            int[] shape = randomShape();
+            Layout a = layout(shape, true);
+            Layout b = layout(shape, true);
+            Layout o = layout(shape, false);
+            if (op == BinaryOp.POW) {
+                abs(a);
+            }
+            MemorySegment want = copyOf(o.seg());
+            KernelReference.binary(op, a.seg(), a.offset(), a.strides(), b.seg(), b.offset(), b.strides(), want, o.offset(), o.strides(), shape);
+            Elementwise.binary(op, a.seg(), a.offset(), a.strides(), b.seg(), b.offset(), b.strides(), o.seg(), o.offset(), o.strides(), shape);
+            double tol = tolerance(op);
+            assertSegmentsClose(o.seg(), want, tol, tol, op + " shape " + java.util.Arrays.toString(shape));
+        }
+    }
+
+    @Test
+    void inPlaceAliasingMatchesReference() {
+        for (int iter = 0; iter < 200; iter++) {
+            int[] shape = randomShape();
+            Layout a = layout(shape, false);
+            Layout b = layout(shape, true);
+            MemorySegment want = copyOf(a.seg());
+            KernelReference.binary(BinaryOp.ADD, want, a.offset(), a.strides(), b.seg(), b.offset(), b.strides(), want, a.offset(), a.strides(), shape);
+            Elementwise.binary(BinaryOp.ADD, a.seg(), a.offset(), a.strides(), b.seg(), b.offset(), b.strides(), a.seg(), a.offset(), a.strides(), shape);
+            assertSegmentsClose(a.seg(), want, 0, 0, "add_ shape " + java.util.Arrays.toString(shape));
+        }
+    }
+
+    @Test
+    void sumMatchesReference() {
+        int[] dims = {0, 1, Simd.LANES - 1, Simd.LANES, Simd.LANES + 1, 100, 5000};
+        for (int outer : new int[] {1, 3}) {
+            for (int r : dims) {
+                for (int inner : new int[] {1, 2, Simd.LANES + 1}) {
+                    if ((long) outer * r * inner > 40_000) {
+                        continue;
+                    }
+                    long off = rnd.nextInt(0, 3);
+                    MemorySegment in = arena.allocate((off + (long) outer * r * inner + 1) * 4, 64);
+                    for (long i = 0; i < in.byteSize() / 4; i++) {
+                        KernelReference.set(in, i, (float) rnd.nextDouble(-1, 1));
+                    }
+                    MemorySegment out = arena.allocate((long) outer * inner * 4 + 4, 64);
+                    Reductions.sum(in, off, outer, r, inner, out, 0);
+                    double[] want = KernelReference.sum(in, off, outer, r, inner);
+                    for (int i = 0; i < want.length; i++) {
+                        assertThat((double) KernelReference.get(out, i)).as("sum outer=%d r=%d inner=%d [%d]", outer, r, inner, i)
+                                .isCloseTo(want[i], org.assertj.core.data.Offset.offset(1e-5 * Math.max(1, Math.sqrt(r))));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void maxMinReportFirstOccurrenceAndNaN() {
+        MemorySegment in = arena.allocate(4 * 8, 64);
+        float[] v = {1, 3, 3, 2, 5, Float.NaN, 5, Float.NaN};
+        for (int i = 0; i < v.length; i++) {
+            KernelReference.set(in, i, v[i]);
+        }
+        MemorySegment vals = arena.allocate(8, 64);
+        MemorySegment idx = arena.allocate(16, 64);
+        Reductions.maxMin(true, in, 0, 2, 4, 1, vals, 0, idx, 0);
+        assertThat(KernelReference.get(vals, 0)).isEqualTo(3f);
+        assertThat(idx.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, 0)).isEqualTo(1L);
+        assertThat(KernelReference.get(vals, 1)).isNaN();
+        assertThat(idx.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, 1)).isEqualTo(1L);
+    }
+
+    @Test
+    void matmulMatchesReference() {
+        int[] sizes = {1, 2, 3, 5, Simd.LANES - 1, Simd.LANES, Simd.LANES + 1, 33};
+        for (int iter = 0; iter < 150; iter++) {
+            int m = sizes[rnd.nextInt(sizes.length)];
+            int n = sizes[rnd.nextInt(sizes.length)];
+            int k = sizes[rnd.nextInt(sizes.length)];
+            int lda = k + rnd.nextInt(0, 3);
+            int ldb = n + rnd.nextInt(0, 3);
+            int ldc = n + rnd.nextInt(0, 3);
+            long aOff = rnd.nextInt(0, 3);
+            MemorySegment a = random((aOff + (long) m * lda) * 4);
+            MemorySegment b = random((long) k * ldb * 4);
+            MemorySegment c = random((long) m * ldc * 4);
+            boolean acc = rnd.nextBoolean();
+            MemorySegment before = copyOf(c);
+            Matmul.gemm(m, n, k, a, aOff, lda, b, 0, ldb, c, 0, ldc, acc);
+            double[] want = KernelReference.matmul(m, n, k, a, aOff, lda, b, 0, ldb);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < ldc; j++) {
+                    float got = KernelReference.get(c, (long) i * ldc + j);
+                    if (j >= n) { // padding between rows must be untouched
+                        assertThat(got).isEqualTo(KernelReference.get(before, (long) i * ldc + j));
+                        continue;
+                    }
+                    double w = want[i * n + j] + (acc ? KernelReference.get(before, (long) i * ldc + j) : 0);
+                    assertThat((double) got).as("gemm %dx%dx%d [%d,%d]", m, n, k, i, j).isCloseTo(w, org.assertj.core.data.Offset.offset(1e-5 * k + 1e-6));
+                }
+            }
+        }
+    }
+
+    private MemorySegment random(long bytes) {
+        MemorySegment s = arena.allocate(Math.max(bytes, 4), 64);
+        for (long i = 0; i < s.byteSize() / 4; i++) {
+            KernelReference.set(s, i, (float) rnd.nextDouble(-1, 1));
+        }
+        return s;
+    }
+}

@@ -1,0 +1,99 @@
+package dev.lanes.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class MemoryPoolTest {
+    @Test
+    void sizeClassesHaveAtMostQuarterSlackAndAreMonotonic() {
+        long prev = 0;
+        for (long bytes = 1; bytes < (1L << 24); bytes = bytes * 5 / 4 + 1) {
+            long c = MemoryPool.classSize(bytes);
+            assertThat(c).isGreaterThanOrEqualTo(bytes).isGreaterThanOrEqualTo(prev);
+            assertThat(c % 16).isZero();
+            if (bytes > 64) {
+                assertThat((double) c / bytes).isLessThanOrEqualTo(1.25);
+            }
+            prev = c;
+        }
+        assertThat(MemoryPool.classSize(64)).isEqualTo(64);
+        assertThat(MemoryPool.classSize(65)).isEqualTo(80);
+        assertThat(MemoryPool.classSize(128)).isEqualTo(128);
+        assertThat(MemoryPool.classSize(129)).isEqualTo(160);
+    }
+
+    @Test
+    void blocksAreAlignedAndReused() {
+        MemoryPool pool = new MemoryPool(1L << 30, 1L << 30);
+        Storage a = Storage.allocate(pool, 1000);
+        assertThat(a.segment().address() % MemoryPool.ALIGNMENT).isZero();
+        assertThat(a.segment().byteSize()).isEqualTo(1000); // sliced to the request: bounds checks are exact
+        a.release("test");
+        Storage b = Storage.allocate(pool, 990); // same class
+        assertThat(pool.systemAllocations()).isEqualTo(1);
+        assertThat(pool.bytesInUse()).isEqualTo(MemoryPool.classSize(990));
+        b.release("test");
+        assertThat(pool.bytesInUse()).isZero();
+        assertThat(pool.trim()).isEqualTo(MemoryPool.classSize(990));
+        assertThat(pool.bytesReserved()).isZero();
+    }
+
+    @Test
+    void releasedStorageThrowsAndNamesWhoReleasedIt() {
+        MemoryPool pool = new MemoryPool(1L << 30, 1L << 30);
+        Storage s = Storage.allocate(pool, 64);
+        s.retain();
+        assertThat(s.release("first")).isFalse(); // a view still holds it
+        s.segment(); // still fine
+        assertThat(s.release("Tensor.close()")).isTrue();
+        assertThatThrownBy(s::segment).isInstanceOf(IllegalStateException.class).hasMessageContaining("released by Tensor.close()");
+        assertThatThrownBy(s::retain).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> s.release("again")).isInstanceOf(IllegalStateException.class).hasMessageContaining("released twice");
+    }
+
+    @Test
+    void retainLimitFreesToTheSystem() {
+        MemoryPool pool = new MemoryPool(1L << 30, 4096);
+        List<Storage> list = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            list.add(Storage.allocate(pool, 4096));
+        }
+        list.forEach(s -> s.release("test"));
+        assertThat(pool.bytesIdle()).isEqualTo(4096);
+        assertThat(pool.systemFrees()).isEqualTo(3);
+    }
+
+    @Test
+    void droppedStoragesAreReclaimedByTheCleanerWhenOverBudget() {
+        long budget = 64L << 20;
+        MemoryPool pool = new MemoryPool(budget, budget);
+        // allocate 4x the budget without ever releasing: only the Cleaner + budget GC can make this pass
+        for (int i = 0; i < 64; i++) {
+            Storage.allocate(pool, 4L << 20);
+        }
+        assertThat(pool.bytesInUse()).isLessThanOrEqualTo(budget);
+    }
+
+    @Test
+    void budgetExhaustedByLiveStoragesFailsClearly() {
+        MemoryPool pool = new MemoryPool(8L << 20, 8L << 20);
+        List<Storage> live = new ArrayList<>();
+        live.add(Storage.allocate(pool, 6L << 20));
+        assertThatThrownBy(() -> live.add(Storage.allocate(pool, 4L << 20))).isInstanceOf(OutOfMemoryError.class)
+                .hasMessageContaining("off-heap budget exhausted").hasMessageContaining("lanes.memory.budget");
+        live.forEach(s -> s.release("test"));
+    }
+
+    @Test
+    void parsesByteSizes() {
+        assertThat(MemoryPool.parseBytes("8g")).isEqualTo(8L << 30);
+        assertThat(MemoryPool.parseBytes("512M")).isEqualTo(512L << 20);
+        assertThat(MemoryPool.parseBytes("100")).isEqualTo(100);
+        assertThat(MemoryPool.parseBytes(null)).isZero();
+        assertThatThrownBy(() -> MemoryPool.parseBytes("lots")).hasMessageContaining("cannot parse byte size 'lots'");
+    }
+}
