@@ -718,6 +718,11 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
     }
 
+    /** {@code out = this + other} into a preallocated tensor of the broadcast shape, like {@code torch.add(a, b, out=out)}. */
+    public Tensor add(Tensor other, Tensor out) {
+        return binaryOut("add", BinaryOp.ADD, other, out);
+    }
+
     public Tensor add(double value) {
         return unary("add", UnaryOp.ADD_SCALAR, (float) value, 0);
     }
@@ -786,6 +791,19 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     public Tensor relu() {
         return unary("relu", UnaryOp.RELU, 0, 0);
+    }
+
+    /** {@code out = relu(this)} into a preallocated tensor of the same shape. */
+    public Tensor relu(Tensor out) {
+        requireFloat("relu");
+        out.requireFloat("relu");
+        out.checkWritable("relu");
+        if (!Arrays.equals(out.shape, shape)) {
+            throw new IllegalArgumentException("relu: out has shape " + str(out.shape) + " but the result has shape " + str(shape));
+        }
+        Elementwise.unary(UnaryOp.RELU, 0, 0, seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
+        out.storage.bumpVersion();
+        return out;
     }
 
     public Tensor sigmoid() {
@@ -949,6 +967,23 @@ public final class Tensor implements Releasable, AutoCloseable {
                 seg(), offset, Shapes.broadcastStrides(shape, strides, outShape),
                 other.seg(), other.offset, Shapes.broadcastStrides(other.shape, other.strides, outShape),
                 out.seg(), 0, out.strides, outShape);
+        return out;
+    }
+
+    private Tensor binaryOut(String op, BinaryOp kernel, Tensor other, Tensor out) {
+        requireFloat(op);
+        other.requireFloat(op);
+        out.requireFloat(op);
+        out.checkWritable(op);
+        int[] b = Shapes.broadcast(shape, other.shape);
+        if (!Arrays.equals(out.shape, b)) {
+            throw new IllegalArgumentException(op + ": out has shape " + str(out.shape) + " but the result has shape " + str(b));
+        }
+        Elementwise.binary(kernel,
+                seg(), offset, Shapes.broadcastStrides(shape, strides, b),
+                other.seg(), other.offset, Shapes.broadcastStrides(other.shape, other.strides, b),
+                out.seg(), out.offset, out.strides, b);
+        out.storage.bumpVersion();
         return out;
     }
 

@@ -169,4 +169,16 @@ class TensorViewTest {
             assertThat(x.exp().toFloatArray()[1]).isInfinite();
         }
     }
+
+    @Test
+    void outVariantsWriteIntoPreallocatedTensors() {
+        try (Tensor a = Tensor.of(new float[] {1, -2, 3}); Tensor b = Tensor.of(new float[] {10}); Tensor out = Tensor.empty(3)) {
+            assertThat(a.add(b, out)).isSameAs(out);
+            assertThat(out.toFloatArray()).containsExactly(11, 8, 13);
+            a.relu(out);
+            assertThat(out.toFloatArray()).containsExactly(1, 0, 3);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> a.add(b, Tensor.empty(4)))
+                    .hasMessageContaining("add: out has shape [4] but the result has shape [3]");
+        }
+    }
 }
