@@ -2,6 +2,10 @@ package dev.lanes;
 
 import static dev.lanes.Shapes.str;
 
+import dev.lanes.autograd.AccumulateGrad;
+import dev.lanes.autograd.Autograd;
+import dev.lanes.autograd.Engine;
+import dev.lanes.autograd.Node;
 import dev.lanes.kernels.BinaryOp;
 import dev.lanes.kernels.Copy;
 import dev.lanes.kernels.Elementwise;
@@ -41,6 +45,12 @@ public final class Tensor implements Releasable, AutoCloseable {
     private final int offset;
     private final int numel;
     private volatile String releasedBy;
+
+    // ---- autograd state (see dev.lanes.autograd) ----
+    private boolean requiresGrad;     // leaves only; a non-leaf requires grad because it has a gradFn
+    private Node gradFn;              // the backward function that produced this tensor; null for leaves
+    private AccumulateGrad accumulator;
+    private volatile Tensor grad;
 
     private Tensor(Storage storage, DType dtype, int[] shape, int[] strides, int offset) {
         this.storage = storage;
@@ -111,7 +121,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     public static Tensor randn(int... shape) {
         float[] v = new float[Shapes.checkedNumel(shape)];
         Lanes.fillNormal(v, 0, 1);
-        return of(v, shape);
+        return withData(v, shape);
     }
 
     public static Tensor randnLike(Tensor t) {
@@ -122,7 +132,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     public static Tensor rand(int... shape) {
         float[] v = new float[Shapes.checkedNumel(shape)];
         Lanes.fillUniform(v, 0, 1);
-        return of(v, shape);
+        return withData(v, shape);
     }
 
     public static Tensor randLike(Tensor t) {
@@ -255,6 +265,13 @@ public final class Tensor implements Releasable, AutoCloseable {
             System.arraycopy(rows[i], 0, flat, i * cols, cols);
         }
         return of(flat, rows.length, cols);
+    }
+
+    /** A float32 tensor of exactly {@code shape} (0-d included) holding {@code data}. */
+    private static Tensor withData(float[] data, int[] shape) {
+        Tensor t = allocate(DType.FLOAT32, shape);
+        MemorySegment.copy(data, 0, t.seg(), ValueLayout.JAVA_FLOAT, 0, data.length);
+        return t;
     }
 
     /** Same as {@link #of(float[], int...)}: {@code torch.from_numpy}-style naming. */
@@ -394,6 +411,174 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     // =====================================================================================
+    // Autograd
+    // =====================================================================================
+
+    /** Whether gradients flow to this tensor: a leaf marked with {@link #requiresGrad(boolean)}, or any op result of one. */
+    public boolean requiresGrad() {
+        return requiresGrad || gradFn != null;
+    }
+
+    /** Marks a leaf as needing {@code .grad}, like {@code tensor.requires_grad_()}; returns this. */
+    public Tensor requiresGrad(boolean flag) {
+        checkAlive();
+        if (gradFn != null) {
+            throw new IllegalStateException("you can only change requires_grad flags of leaf variables. If you want to use a computed"
+                    + " variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach(). (shape " + str(shape) + ")");
+        }
+        if (flag && dtype != DType.FLOAT32) {
+            throw new IllegalArgumentException("only Tensors of floating point dtype can require gradients (got " + dtype.shortName() + ")");
+        }
+        requiresGrad = flag;
+        return this;
+    }
+
+    /** True for tensors not produced by a recorded op (user-created tensors, parameters, detached tensors). */
+    public boolean isLeaf() {
+        return gradFn == null;
+    }
+
+    /** The accumulated gradient, or null before the first backward (or after zeroing to null). */
+    public Tensor grad() {
+        return grad;
+    }
+
+    /** Replaces the gradient, like assigning {@code tensor.grad}; null clears it. The old gradient is not closed. */
+    public void setGrad(Tensor g) {
+        if (g != null && !Arrays.equals(g.shape, shape)) {
+            throw new IllegalArgumentException("assigned grad has data of a different size: " + str(g.shape) + " vs tensor " + str(shape));
+        }
+        grad = g;
+    }
+
+    /** The node that produced this tensor ({@code grad_fn}), null for leaves. */
+    public Node gradFn() {
+        return gradFn;
+    }
+
+    /** Storage version: bumped by every in-place write to this tensor or a view of it ({@code tensor._version}). */
+    public int version() {
+        return storage.version();
+    }
+
+    /** A view on the same storage with no history, like {@code tensor.detach()}. */
+    public Tensor detach() {
+        return view(shape.clone(), strides.clone(), offset);
+    }
+
+    /** Same as {@link #detach()}: the walkthrough's {@code p.data.sub_(...)} is {@code p.data().sub_(...)}. */
+    public Tensor data() {
+        return detach();
+    }
+
+    /** Keeps the gradient of this non-leaf in {@link #grad()} after backward, like {@code retain_grad()}. */
+    public Tensor retainGrad() {
+        if (gradFn != null) {
+            gradFn.retainGradFor(this);
+        } else if (!requiresGrad) {
+            throw new IllegalStateException("can't retain_grad on Tensor that has requires_grad=False");
+        }
+        return this;
+    }
+
+    /** Runs {@code hook} on this tensor's gradient during backward; it may return a replacement (or null). */
+    public Tensor registerHook(java.util.function.UnaryOperator<Tensor> hook) {
+        if (!requiresGrad()) {
+            throw new IllegalStateException("cannot register a hook on a tensor that doesn't require gradient");
+        }
+        (gradFn != null ? gradFn : accumulator()).addPreHook(hook);
+        return this;
+    }
+
+    /** Backward from a one-element tensor (a loss), like {@code loss.backward()}. */
+    public void backward() {
+        if (numel != 1) {
+            throw new IllegalArgumentException("grad can be implicitly created only for scalar outputs (shape " + str(shape) + ")");
+        }
+        try (Tensor one = onesLike(this)) {
+            backward(one, false);
+        }
+    }
+
+    /** Backward with an explicit gradient of this tensor's shape, like {@code out.backward(torch.ones_like(out))}. */
+    public void backward(Tensor gradient) {
+        backward(gradient, false);
+    }
+
+    public void backward(Tensor gradient, boolean retainGraph) {
+        checkAlive();
+        if (!requiresGrad()) {
+            throw new IllegalStateException("element 0 of tensors does not require grad and does not have a grad_fn");
+        }
+        if (!Arrays.equals(gradient.shape, shape)) {
+            throw new IllegalArgumentException("Mismatch in shape: grad_output[0] has a shape of " + gradient.size()
+                    + " and output[0] has a shape of " + size() + ".");
+        }
+        Engine.backward(gradFn != null ? gradFn : accumulator(), gradient, retainGraph);
+    }
+
+    synchronized AccumulateGrad accumulator() {
+        if (accumulator == null) {
+            accumulator = new AccumulateGrad(this);
+        }
+        return accumulator;
+    }
+
+    /** Records {@code node} as {@code out}'s gradFn when grad mode is on and this input requires grad. */
+    private Tensor viewRecorded(Tensor out, java.util.function.Supplier<Node> node) {
+        if (recording(this, null)) {
+            out.recordedBy(node.get(), this);
+        }
+        return out;
+    }
+
+    Tensor binaryKernel(BinaryOp kernel, Tensor other) {
+        return binary(kernel.name().toLowerCase(java.util.Locale.ROOT), kernel, other);
+    }
+
+    /** True when an op on these inputs must record a graph node. */
+    static boolean recording(Tensor a, Tensor b) {
+        return Autograd.isGradEnabled() && (a.requiresGrad() || (b != null && b.requiresGrad()));
+    }
+
+    private Node.Edge edge() {
+        if (!requiresGrad()) {
+            return new Node.Edge(null, 0);
+        }
+        return new Node.Edge(gradFn != null ? gradFn : accumulator(), 0);
+    }
+
+    /** Links {@code node} to the inputs and makes it this result's gradFn; returns this. */
+    Tensor recordedBy(Node node, Tensor... inputs) {
+        Node.Edge[] edges = new Node.Edge[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            edges[i] = inputs[i].edge();
+        }
+        node.setNext(edges);
+        this.gradFn = node;
+        return this;
+    }
+
+    /** In-place writes: PyTorch's rule for leaves that require grad, and no history rewriting (not supported yet). */
+    private void checkInPlaceAllowed(String op) {
+        if (Autograd.isGradEnabled() && requiresGrad()) {
+            if (gradFn == null) {
+                throw new IllegalStateException("a leaf Variable that requires grad is being used in an in-place operation (" + op
+                        + " on shape " + str(shape) + "); wrap it in Autograd.noGrad() or use .data()");
+            }
+            throw new IllegalStateException(op + ": in-place operations on tensors that are part of a graph are not supported;"
+                    + " use the out-of-place form");
+        }
+    }
+
+    /** Ops whose backward rule is not written yet refuse to run on tensors that require grad, instead of losing the gradient. */
+    private void noBackwardYet(String op, Tensor other) {
+        if (recording(this, other)) {
+            throw new UnsupportedOperationException(op + " has no backward rule yet; call it under Autograd.noGrad() or on detach()ed tensors");
+        }
+    }
+
+    // =====================================================================================
     // Views
     // =====================================================================================
 
@@ -407,7 +592,7 @@ public final class Tensor implements Releasable, AutoCloseable {
                     + " dimension spans across two contiguous subspaces). Use .reshape(...) instead. (size "
                     + str(shape) + ", stride " + str(strides) + ", requested " + str(newShape) + ")");
         }
-        return view(sh, st, offset);
+        return viewRecorded(view(sh, st, offset), () -> new ShapeOps.ReshapeBackward("ViewBackward0", this));
     }
 
     /** Like {@link #view} when possible, otherwise a contiguous copy with the new shape. */
@@ -416,7 +601,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         int[] sh = Shapes.inferSize(newShape, numel);
         int[] st = Shapes.viewStrides(shape, strides, sh);
         if (st != null) {
-            return view(sh, st, offset);
+            return viewRecorded(view(sh, st, offset), () -> new ShapeOps.ReshapeBackward("ViewBackward0", this));
         }
         Tensor c = contiguous();
         try {
@@ -441,7 +626,7 @@ public final class Tensor implements Releasable, AutoCloseable {
                 j++;
             }
         }
-        return view(sh, st, offset);
+        return viewRecorded(view(sh, st, offset), () -> new ShapeOps.ReshapeBackward("UnsqueezeBackward0", this));
     }
 
     /** A view without any size-1 dimension. */
@@ -460,16 +645,15 @@ public final class Tensor implements Releasable, AutoCloseable {
                 st[j++] = strides[i];
             }
         }
-        return view(sh, st, offset);
+        return viewRecorded(view(sh, st, offset), () -> new ShapeOps.ReshapeBackward("SqueezeBackward0", this));
     }
 
     /** A view without dimension {@code dim} if its size is 1; otherwise a view of the same shape. */
     public Tensor squeeze(int dim) {
         int d = Shapes.wrapDim(dim, shape.length);
-        if (shape.length == 0 || shape[d] != 1) {
-            return view(shape.clone(), strides.clone(), offset);
-        }
-        return view(remove(shape, d), remove(strides, d), offset);
+        Tensor out = shape.length == 0 || shape[d] != 1 ? view(shape.clone(), strides.clone(), offset)
+                : view(remove(shape, d), remove(strides, d), offset);
+        return viewRecorded(out, () -> new ShapeOps.ReshapeBackward("SqueezeBackward1", this));
     }
 
     /** All dimensions flattened into one. */
@@ -515,7 +699,11 @@ public final class Tensor implements Releasable, AutoCloseable {
             st[a] = strides[b];
             st[b] = strides[a];
         }
-        return view(sh, st, offset);
+        int[] perm = new int[shape.length];
+        for (int i = 0; i < perm.length; i++) {
+            perm[i] = i == a ? b : i == b ? a : i;
+        }
+        return viewRecorded(view(sh, st, offset), () -> new ShapeOps.PermuteBackward("TransposeBackward0", perm));
     }
 
     /** Transpose of a matrix (0-d and 1-d tensors are returned as views unchanged), like {@code tensor.t()}. */
@@ -523,7 +711,12 @@ public final class Tensor implements Releasable, AutoCloseable {
         if (shape.length > 2) {
             throw new IllegalArgumentException("t() expects a tensor with <= 2 dimensions, but self is " + shape.length + "D (shape " + str(shape) + ")");
         }
-        return shape.length < 2 ? view(shape.clone(), strides.clone(), offset) : transpose(0, 1);
+        if (shape.length < 2) {
+            int[] identity = new int[shape.length];
+            return viewRecorded(view(shape.clone(), strides.clone(), offset), () -> new ShapeOps.PermuteBackward("TBackward0", identity));
+        }
+        return viewRecorded(view(new int[] {shape[1], shape[0]}, new int[] {strides[1], strides[0]}, offset),
+                () -> new ShapeOps.PermuteBackward("TBackward0", new int[] {1, 0}));
     }
 
     /** A view with dimensions reordered: result dim i is this tensor's dim {@code dims[i]}. */
@@ -544,7 +737,11 @@ public final class Tensor implements Releasable, AutoCloseable {
             sh[i] = shape[d];
             st[i] = strides[d];
         }
-        return view(sh, st, offset);
+        int[] perm = new int[dims.length];
+        for (int i = 0; i < dims.length; i++) {
+            perm[i] = Shapes.wrapDim(dims[i], shape.length);
+        }
+        return viewRecorded(view(sh, st, offset), () -> new ShapeOps.PermuteBackward("PermuteBackward0", perm));
     }
 
     /** A view of {@code length} elements of {@code dim} starting at {@code start}, like {@code tensor.narrow}. */
@@ -561,7 +758,8 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
         int[] sh = shape.clone();
         sh[d] = length;
-        return view(sh, strides.clone(), offset + s * strides[d]);
+        return viewRecorded(view(sh, strides.clone(), offset + s * strides[d]),
+                () -> new ShapeOps.IndexBackward("SliceBackward0", this, z -> z.narrow(d, s, length)));
     }
 
     /** Python-style {@code tensor[..., start:end]} on {@code dim}: negative bounds count from the end, out-of-range bounds clamp. */
@@ -584,7 +782,8 @@ public final class Tensor implements Releasable, AutoCloseable {
         int[] st = strides.clone();
         sh[d] = len;
         st[d] = strides[d] * step;
-        return view(sh, st, offset + (len > 0 ? s * strides[d] : 0));
+        return viewRecorded(view(sh, st, offset + (len > 0 ? s * strides[d] : 0)),
+                () -> new ShapeOps.IndexBackward("SliceBackward0", this, z -> z.slice(d, start, end, step)));
     }
 
     private static int clampIndex(int i, int size) {
@@ -601,7 +800,8 @@ public final class Tensor implements Releasable, AutoCloseable {
             throw new IndexOutOfBoundsException("select(): index " + index + " out of range for tensor of size " + str(shape) + " at dimension " + d);
         }
         int i = index < 0 ? index + size : index;
-        return view(remove(shape, d), remove(strides, d), offset + i * strides[d]);
+        return viewRecorded(view(remove(shape, d), remove(strides, d), offset + i * strides[d]),
+                () -> new ShapeOps.IndexBackward("SelectBackward0", this, z -> z.select(d, i)));
     }
 
     /** {@code tensor[index]}: the sub-tensor at {@code index} along dimension 0. */
@@ -640,7 +840,7 @@ public final class Tensor implements Releasable, AutoCloseable {
                         + shape[j] + ") at non-singleton dimension " + i + ".  Target sizes: " + str(sizes) + ".  Tensor sizes: " + str(shape));
             }
         }
-        return view(sh, st, offset);
+        return viewRecorded(view(sh, st, offset), () -> new ShapeOps.ExpandBackward0(this));
     }
 
     public Tensor expandAs(Tensor other) {
@@ -661,7 +861,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     public Tensor clone() {
         Tensor out = allocate(dtype, shape);
         copyInto(out);
-        return out;
+        return viewRecorded(out, ShapeOps.CloneBackward0::new);
     }
 
     private void copyInto(Tensor out) {
@@ -702,13 +902,17 @@ public final class Tensor implements Releasable, AutoCloseable {
     // =====================================================================================
 
     public Tensor add(Tensor other) {
-        return binary("add", BinaryOp.ADD, other);
+        Tensor out = binary("add", BinaryOp.ADD, other);
+        return recording(this, other) ? out.recordedBy(new ArithmeticOps.AddBackward0(this, other, 1f), this, other) : out;
     }
 
     /** {@code this + alpha * other}, like {@code torch.add(input, other, alpha=alpha)}. */
     public Tensor add(Tensor other, float alpha) {
         if (alpha == 1f) {
             return add(other);
+        }
+        if (recording(this, other)) {
+            return add(other.mul(alpha)); // the scaled temporary is part of the graph
         }
         Tensor scaled = other.mul(alpha);
         try {
@@ -724,73 +928,90 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor add(double value) {
-        return unary("add", UnaryOp.ADD_SCALAR, (float) value, 0);
+        Tensor out = unary("add", UnaryOp.ADD_SCALAR, (float) value, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("AddBackward1", 1), this) : out;
     }
 
     public Tensor sub(Tensor other) {
-        return binary("sub", BinaryOp.SUB, other);
+        Tensor out = binary("sub", BinaryOp.SUB, other);
+        return recording(this, other) ? out.recordedBy(new ArithmeticOps.SubBackward0(this, other), this, other) : out;
     }
 
     public Tensor sub(double value) {
-        return unary("sub", UnaryOp.SUB_SCALAR, (float) value, 0);
+        Tensor out = unary("sub", UnaryOp.SUB_SCALAR, (float) value, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("SubBackward1", 1), this) : out;
     }
 
     /** {@code value - this}, like {@code torch.rsub}. */
     public Tensor rsub(double value) {
-        return unary("rsub", UnaryOp.RSUB_SCALAR, (float) value, 0);
+        Tensor out = unary("rsub", UnaryOp.RSUB_SCALAR, (float) value, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("RsubBackward1", -1), this) : out;
     }
 
     public Tensor mul(Tensor other) {
-        return binary("mul", BinaryOp.MUL, other);
+        Tensor out = binary("mul", BinaryOp.MUL, other);
+        return recording(this, other) ? out.recordedBy(new ArithmeticOps.MulBackward0(this, other), this, other) : out;
     }
 
     public Tensor mul(double value) {
-        return unary("mul", UnaryOp.MUL_SCALAR, (float) value, 0);
+        Tensor out = unary("mul", UnaryOp.MUL_SCALAR, (float) value, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("MulBackward1", (float) value), this) : out;
     }
 
     public Tensor div(Tensor other) {
-        return binary("div", BinaryOp.DIV, other);
+        Tensor out = binary("div", BinaryOp.DIV, other);
+        return recording(this, other) ? out.recordedBy(new ArithmeticOps.DivBackward0(this, other), this, other) : out;
     }
 
     public Tensor div(double value) {
-        return unary("div", UnaryOp.DIV_SCALAR, (float) value, 0);
+        Tensor out = unary("div", UnaryOp.DIV_SCALAR, (float) value, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("DivBackward1", 1.0 / (float) value), this) : out;
     }
 
     /** {@code value / this}, like {@code torch.reciprocal(x) * value}. */
     public Tensor rdiv(double value) {
-        return unary("rdiv", UnaryOp.RDIV_SCALAR, (float) value, 0);
+        Tensor out = unary("rdiv", UnaryOp.RDIV_SCALAR, (float) value, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.RdivBackward(this, (float) value), this) : out;
     }
 
     public Tensor neg() {
-        return unary("neg", UnaryOp.NEG, 0, 0);
+        Tensor out = unary("neg", UnaryOp.NEG, 0, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.NegBackward0(), this) : out;
     }
 
     public Tensor exp() {
-        return unary("exp", UnaryOp.EXP, 0, 0);
+        Tensor out = unary("exp", UnaryOp.EXP, 0, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.UnaryBackward(ArithmeticOps.UnaryBackward.Kind.EXP, out, true, 0), this) : out;
     }
 
     public Tensor log() {
-        return unary("log", UnaryOp.LOG, 0, 0);
+        Tensor out = unary("log", UnaryOp.LOG, 0, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.UnaryBackward(ArithmeticOps.UnaryBackward.Kind.LOG, this, false, 0), this) : out;
     }
 
     public Tensor sqrt() {
-        return unary("sqrt", UnaryOp.SQRT, 0, 0);
+        Tensor out = unary("sqrt", UnaryOp.SQRT, 0, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.UnaryBackward(ArithmeticOps.UnaryBackward.Kind.SQRT, out, true, 0), this) : out;
     }
 
     public Tensor abs() {
-        return unary("abs", UnaryOp.ABS, 0, 0);
+        Tensor out = unary("abs", UnaryOp.ABS, 0, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.UnaryBackward(ArithmeticOps.UnaryBackward.Kind.ABS, this, false, 0), this) : out;
     }
 
-    public Tensor pow(double exponent) {
-        return unary("pow", UnaryOp.POW_SCALAR, (float) exponent, 0);
+    public Tensor pow(double value) {
+        Tensor out = unary("pow", UnaryOp.POW_SCALAR, (float) value, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.UnaryBackward(ArithmeticOps.UnaryBackward.Kind.POW, this, false, (float) value), this) : out;
     }
 
     public Tensor pow(Tensor exponent) {
+        noBackwardYet("pow(Tensor)", exponent);
         return binary("pow", BinaryOp.POW, exponent);
     }
 
     public Tensor relu() {
-        return unary("relu", UnaryOp.RELU, 0, 0);
+        Tensor out = unary("relu", UnaryOp.RELU, 0, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ReluBackward0(out), this) : out;
     }
 
     /** {@code out = relu(this)} into a preallocated tensor of the same shape. */
@@ -807,17 +1028,20 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor sigmoid() {
-        return unary("sigmoid", UnaryOp.SIGMOID, 0, 0);
+        Tensor out = unary("sigmoid", UnaryOp.SIGMOID, 0, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.UnaryBackward(ArithmeticOps.UnaryBackward.Kind.SIGMOID, out, true, 0), this) : out;
     }
 
     public Tensor tanh() {
-        return unary("tanh", UnaryOp.TANH, 0, 0);
+        Tensor out = unary("tanh", UnaryOp.TANH, 0, 0);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.UnaryBackward(ArithmeticOps.UnaryBackward.Kind.TANH, out, true, 0), this) : out;
     }
 
     /** Values limited to {@code [min, max]}; NaN stays NaN, like {@code torch.clamp}. */
     public Tensor clamp(double min, double max) {
         checkClampBounds(min, max);
-        return unary("clamp", UnaryOp.CLAMP, (float) min, (float) max);
+        Tensor out = unary("clamp", UnaryOp.CLAMP, (float) min, (float) max);
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ClampBackward1(this, min, max), this) : out;
     }
 
     public Tensor clampMin(double min) {
@@ -830,10 +1054,12 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** Elementwise maximum with broadcasting; NaN propagates, like {@code torch.maximum}. */
     public Tensor maximum(Tensor other) {
+        noBackwardYet("maximum", other);
         return binary("maximum", BinaryOp.MAXIMUM, other);
     }
 
     public Tensor minimum(Tensor other) {
+        noBackwardYet("minimum", other);
         return binary("minimum", BinaryOp.MINIMUM, other);
     }
 
@@ -1014,6 +1240,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     /** In-place writes into an expanded view would write one element many times: PyTorch refuses them too. */
     private void checkWritable(String op) {
         checkAlive();
+        checkInPlaceAllowed(op);
         for (int d = 0; d < shape.length; d++) {
             if (strides[d] == 0 && shape[d] > 1) {
                 throw new IllegalArgumentException(op + ": unsupported operation: more than one element of the written-to tensor"
@@ -1193,6 +1420,15 @@ public final class Tensor implements Releasable, AutoCloseable {
     private Tensor reduceSum(String op, Integer dim, boolean keepdim, boolean mean) {
         requireFloat(op);
         ReduceGeometry g = geometry(dim, keepdim);
+        Tensor out = reduceSumForward(g, mean);
+        if (recording(this, null)) {
+            String name = (mean ? "MeanBackward" : "SumBackward") + (dim == null ? "0" : "1");
+            out.recordedBy(new ReductionOps.SumMeanBackward(name, this, dim, keepdim, mean ? 1.0 / g.r() : 1.0), this);
+        }
+        return out;
+    }
+
+    private Tensor reduceSumForward(ReduceGeometry g, boolean mean) {
         Tensor src = contiguous();
         try {
             Tensor out = allocate(DType.FLOAT32, g.outShape());
@@ -1211,6 +1447,9 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     private ValuesIndices reduceMaxMin(String op, boolean max, Integer dim, boolean keepdim, boolean wantValues, boolean wantIndices) {
         requireFloat(op);
+        if (wantValues) {
+            noBackwardYet(op, null);
+        }
         ReduceGeometry g = geometry(dim, keepdim);
         if (g.r() == 0) {
             throw new IllegalArgumentException(op + "(): cannot perform reduction on a tensor with no elements along the reduced"
@@ -1232,6 +1471,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     private Tensor reduceVar(String op, Integer dim, boolean unbiased, boolean keepdim, boolean sqrt) {
         requireFloat(op);
+        noBackwardYet(op, null);
         ReduceGeometry g = geometry(dim, keepdim);
         Tensor src = contiguous();
         try {
@@ -1322,7 +1562,8 @@ public final class Tensor implements Releasable, AutoCloseable {
             throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + shape[0] + "x" + shape[1] + " and "
                     + other.shape[0] + "x" + other.shape[1] + ")");
         }
-        return batchedProduct(this, other, 1, shape[0], shape[1], other.shape[1], new int[] {shape[0], other.shape[1]});
+        Tensor out = batchedProduct(this, other, 1, shape[0], shape[1], other.shape[1], new int[] {shape[0], other.shape[1]});
+        return recording(this, other) ? out.recordedBy(new LinalgOps.ProductBackward(this, other, false), this, other) : out;
     }
 
     /** Batched matrix product of two 3-d tensors {@code [b, n, m] x [b, m, p]}, like {@code torch.bmm}. */
@@ -1336,7 +1577,8 @@ public final class Tensor implements Releasable, AutoCloseable {
             throw new IllegalArgumentException("Expected size for first two dimensions of batch2 tensor to be: [" + shape[0] + ", " + shape[2]
                     + "] but got: [" + other.shape[0] + ", " + other.shape[1] + "].");
         }
-        return batchedProduct(this, other, shape[0], shape[1], shape[2], other.shape[2], new int[] {shape[0], shape[1], other.shape[2]});
+        Tensor out = batchedProduct(this, other, shape[0], shape[1], shape[2], other.shape[2], new int[] {shape[0], shape[1], other.shape[2]});
+        return recording(this, other) ? out.recordedBy(new LinalgOps.ProductBackward(this, other, true), this, other) : out;
     }
 
     /**
@@ -1350,7 +1592,11 @@ public final class Tensor implements Releasable, AutoCloseable {
             throw new IllegalArgumentException("both arguments to matmul need to be at least 1D, but they are " + shape.length + "D and "
                     + other.shape.length + "D");
         }
+        if (recording(this, other) && !(shape.length == 1 && other.shape.length == 1)) {
+            return matmulRecorded(other);
+        }
         if (shape.length == 1 && other.shape.length == 1) {
+            noBackwardYet("matmul of two vectors (dot)", other);
             if (shape[0] != other.shape[0]) {
                 throw new IllegalArgumentException("inconsistent tensor size, expected tensor [" + shape[0] + "] and src [" + other.shape[0]
                         + "] to have the same number of elements, but got " + shape[0] + " and " + other.shape[0] + " elements respectively");
@@ -1388,6 +1634,46 @@ public final class Tensor implements Releasable, AutoCloseable {
              Tensor ae = av.expand(aFull); Tensor be = bv.expand(bFull)) {
             return batchedProduct(ae, be, batchCount, n, k, p, out);
         }
+    }
+
+    /**
+     * matmul built from recorded ops (unsqueeze, expand, reshape, mm/bmm, squeeze) so its backward follows from
+     * theirs; the graph holds the intermediate views.
+     */
+    private Tensor matmulRecorded(Tensor other) {
+        if (shape.length == 2 && other.shape.length == 2) {
+            return mm(other);
+        }
+        Tensor a = shape.length == 1 ? unsqueeze(0) : this;
+        Tensor b = other.shape.length == 1 ? other.unsqueeze(1) : other;
+        int[] as = a.shape;
+        int[] bs = b.shape;
+        int n = as[as.length - 2];
+        int k = as[as.length - 1];
+        int p = bs[bs.length - 1];
+        if (bs[bs.length - 2] != k) {
+            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + n + "x" + k + " and " + bs[bs.length - 2] + "x" + p + ")");
+        }
+        int[] batch = Shapes.broadcast(Arrays.copyOf(as, as.length - 2), Arrays.copyOf(bs, bs.length - 2));
+        int count = Shapes.checkedNumel(batch);
+        int[] aFull = Arrays.copyOf(batch, batch.length + 2);
+        aFull[batch.length] = n;
+        aFull[batch.length + 1] = k;
+        int[] bFull = Arrays.copyOf(batch, batch.length + 2);
+        bFull[batch.length] = k;
+        bFull[batch.length + 1] = p;
+        Tensor c = a.expand(aFull).reshape(count, n, k).bmm(b.expand(bFull).reshape(count, k, p));
+        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
+        outShape[batch.length] = n;
+        outShape[batch.length + 1] = p;
+        Tensor r = c.reshape(outShape);
+        if (other.shape.length == 1) {
+            r = r.squeeze(-1);
+        }
+        if (shape.length == 1) {
+            r = r.squeeze(-2);
+        }
+        return r;
     }
 
     /** Strides for viewing a 1-d tensor as a row [1, n] or column [n, 1] matrix; otherwise its own strides. */
@@ -1449,6 +1735,11 @@ public final class Tensor implements Releasable, AutoCloseable {
                 sb.append(',');
             }
             s.add(sb.append(')').toString());
+        }
+        if (gradFn != null) {
+            s.add("grad_fn=<" + gradFn.name() + ">");
+        } else if (requiresGrad) {
+            s.add("requires_grad=True");
         }
         return s;
     }

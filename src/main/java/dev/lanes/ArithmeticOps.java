@@ -1,0 +1,306 @@
+package dev.lanes;
+
+import dev.lanes.autograd.Node;
+import dev.lanes.kernels.BinaryOp;
+import java.util.Arrays;
+
+/**
+ * Backward rules of the elementwise ops. Forwards: {@code Tensor.add}, {@code mul}, {@code exp}, ...;
+ * kernels: {@code kernels.Elementwise}; tests: {@code AutogradOpsTest}. Gradients of broadcast inputs are
+ * summed back to the input's shape. Each class name is the {@code grad_fn} name PyTorch prints.
+ *
+ * <p>Rules run with grad mode off and return tensors the engine owns; temporaries are closed here.
+ */
+final class ArithmeticOps {
+    private ArithmeticOps() {
+    }
+
+    /**
+     * {@code g} summed over the dimensions broadcasting added or expanded, down to {@code shape}. Always a new
+     * tensor object (a view of {@code g} when nothing needs summing), so callers may close {@code g}.
+     */
+    static Tensor sumTo(Tensor g, int[] shape) {
+        Tensor r = g.detach();
+        int lead = r.dim() - shape.length;
+        for (int i = 0; i < lead; i++) {
+            r = replace(r, r.sum(0));
+        }
+        for (int d = 0; d < shape.length; d++) {
+            if (shape[d] == 1 && r.shapeRef()[d] != 1) {
+                r = replace(r, r.sum(d, true));
+            }
+        }
+        return r;
+    }
+
+    private static Tensor replace(Tensor old, Tensor next) {
+        old.close();
+        return next;
+    }
+
+    /** {@code sumTo(a op b, shape)}, closing the intermediate. */
+    private static Tensor productTo(Tensor g, Tensor x, int[] shape) {
+        try (Tensor p = g.mul(x)) {
+            return sumTo(p, shape);
+        }
+    }
+
+    static final class AddBackward0 extends Node {
+        private final int[] aShape;
+        private final int[] bShape;
+        private final float alpha;
+
+        AddBackward0(Tensor a, Tensor b, float alpha) {
+            aShape = a.shape();
+            bShape = b.shape();
+            this.alpha = alpha;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor ga = needsInputGrad(0) ? sumTo(g, aShape) : null;
+            Tensor gb = null;
+            if (needsInputGrad(1)) {
+                gb = sumTo(g, bShape);
+                if (alpha != 1f) {
+                    gb = replace(gb, gb.mul(alpha));
+                }
+            }
+            return new Tensor[] {ga, gb};
+        }
+    }
+
+    static final class SubBackward0 extends Node {
+        private final int[] aShape;
+        private final int[] bShape;
+
+        SubBackward0(Tensor a, Tensor b) {
+            aShape = a.shape();
+            bShape = b.shape();
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor ga = needsInputGrad(0) ? sumTo(g, aShape) : null;
+            Tensor gb = needsInputGrad(1) ? replaceNeg(sumTo(g, bShape)) : null;
+            return new Tensor[] {ga, gb};
+        }
+    }
+
+    private static Tensor replaceNeg(Tensor t) {
+        return replace(t, t.neg());
+    }
+
+    static final class MulBackward0 extends Node {
+        private final int[] aShape;
+        private final int[] bShape;
+        private final Saved a;
+        private final Saved b;
+
+        MulBackward0(Tensor a, Tensor b) {
+            aShape = a.shape();
+            bShape = b.shape();
+            this.a = b.requiresGrad() ? save(a, "argument 0") : null;
+            this.b = a.requiresGrad() ? save(b, "argument 1") : null;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor ga = needsInputGrad(0) ? productTo(g, b.get(), aShape) : null;
+            Tensor gb = needsInputGrad(1) ? productTo(g, a.get(), bShape) : null;
+            return new Tensor[] {ga, gb};
+        }
+    }
+
+    static final class DivBackward0 extends Node {
+        private final int[] aShape;
+        private final int[] bShape;
+        private final Saved a;
+        private final Saved b;
+
+        DivBackward0(Tensor a, Tensor b) {
+            aShape = a.shape();
+            bShape = b.shape();
+            this.a = b.requiresGrad() ? save(a, "argument 0") : null;
+            this.b = save(b, "argument 1");
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor bv = b.get();
+            Tensor ga = null;
+            Tensor gb = null;
+            if (needsInputGrad(0)) {
+                try (Tensor q = g.div(bv)) {
+                    ga = sumTo(q, aShape);
+                }
+            }
+            if (needsInputGrad(1)) { // d(a/b)/db = -a / b^2
+                try (Tensor q = g.mul(a.get()); Tensor b2 = bv.mul(bv); Tensor r = q.div(b2); Tensor n = r.neg()) {
+                    gb = sumTo(n, bShape);
+                }
+            }
+            return new Tensor[] {ga, gb};
+        }
+    }
+
+    /** {@code x op scalar} where the gradient is {@code g * factor}: add/sub (1), mul (p), div (1/p), rsub (-1). */
+    static final class ScaledBackward extends Node {
+        private final String name;
+        private final double factor;
+
+        ScaledBackward(String name, double factor) {
+            this.name = name;
+            this.factor = factor;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            return new Tensor[] {factor == 1.0 ? g.detach() : g.mul(factor)};
+        }
+    }
+
+    /** {@code p / x}: gradient {@code -p g / x^2}. */
+    static final class RdivBackward extends Node {
+        private final Saved x;
+        private final double p;
+
+        RdivBackward(Tensor x, double p) {
+            this.x = save(x, "argument 1");
+            this.p = p;
+        }
+
+        @Override
+        public String name() {
+            return "DivBackward0";
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor xv = x.get();
+            try (Tensor x2 = xv.mul(xv); Tensor q = g.div(x2)) {
+                return new Tensor[] {q.mul(-p)};
+            }
+        }
+    }
+
+    static final class NegBackward0 extends Node {
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            return new Tensor[] {g.neg()};
+        }
+    }
+
+    /** Rules of the form {@code g * f(saved)}: the saved tensor is the input or the output, per op. */
+    static final class UnaryBackward extends Node {
+        enum Kind { EXP, LOG, SQRT, SIGMOID, TANH, POW, ABS }
+
+        private final Kind kind;
+        private final Saved saved;
+        private final double p;
+
+        UnaryBackward(Kind kind, Tensor savedTensor, boolean isOutput, double p) {
+            this.kind = kind;
+            this.saved = save(savedTensor, isOutput ? "output 0" : "argument 0");
+            this.p = p;
+        }
+
+        @Override
+        public String name() {
+            return switch (kind) {
+                case EXP -> "ExpBackward0";
+                case LOG -> "LogBackward0";
+                case SQRT -> "SqrtBackward0";
+                case SIGMOID -> "SigmoidBackward0";
+                case TANH -> "TanhBackward0";
+                case POW -> "PowBackward0";
+                case ABS -> "AbsBackward0";
+            };
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor s = saved.get();
+            Tensor r;
+            switch (kind) {
+                case EXP -> r = g.mul(s); // s = exp(x)
+                case LOG -> r = g.div(s); // s = x
+                case SQRT -> { // s = sqrt(x): g / (2 s)
+                    try (Tensor d = s.mul(2)) {
+                        r = g.div(d);
+                    }
+                }
+                case SIGMOID -> { // s = sigmoid(x): g s (1 - s)
+                    try (Tensor one = s.rsub(1); Tensor d = s.mul(one)) {
+                        r = g.mul(d);
+                    }
+                }
+                case TANH -> { // s = tanh(x): g (1 - s^2)
+                    try (Tensor s2 = s.mul(s); Tensor d = s2.rsub(1)) {
+                        r = g.mul(d);
+                    }
+                }
+                case POW -> { // s = x: g p x^(p-1); p == 0 gives 0 like PyTorch
+                    if (p == 0) {
+                        r = Tensor.zerosLike(g);
+                    } else {
+                        try (Tensor d = s.pow(p - 1); Tensor e = d.mul(p)) {
+                            r = g.mul(e);
+                        }
+                    }
+                }
+                case ABS -> { // s = x: g sign(x)
+                    try (Tensor pos = s.gt(0); Tensor neg = s.lt(0); Tensor sign = pos.sub(neg)) {
+                        r = g.mul(sign);
+                    }
+                }
+                default -> throw new IllegalStateException(kind.name());
+            }
+            return new Tensor[] {r};
+        }
+    }
+
+    /** ReLU: the gradient passes where the saved output is positive. */
+    static final class ReluBackward0 extends Node {
+        private final Saved out;
+
+        ReluBackward0(Tensor out) {
+            this.out = save(out, "output 0");
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            return new Tensor[] {g.binaryKernel(BinaryOp.MASK_POSITIVE, out.get())};
+        }
+    }
+
+    /** clamp: the gradient passes where {@code min <= x <= max}. */
+    static final class ClampBackward1 extends Node {
+        private final Saved x;
+        private final double min;
+        private final double max;
+
+        ClampBackward1(Tensor x, double min, double max) {
+            this.x = save(x, "argument 0");
+            this.min = min;
+            this.max = max;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor xv = x.get();
+            try (Tensor below = xv.lt(min); Tensor above = xv.gt(max); Tensor out = below.add(above); Tensor in = out.rsub(1)) {
+                return new Tensor[] {g.mul(in)};
+            }
+        }
+    }
+
+    static int[] shapeOf(Tensor t) {
+        return Arrays.copyOf(t.shapeRef(), t.dim());
+    }
+}

@@ -1,0 +1,33 @@
+package dev.lanes.autograd;
+
+import dev.lanes.Tensor;
+
+/**
+ * The sink of the graph for a leaf that requires grad: adds the incoming gradient to {@code leaf.grad()}
+ * (in place once it exists, so a parameter's gradient buffer is allocated once and reused until zeroed).
+ */
+public final class AccumulateGrad extends Node {
+    private final Tensor leaf;
+
+    public AccumulateGrad(Tensor leaf) {
+        this.leaf = leaf;
+    }
+
+    /** The leaf this node accumulates into, like {@code grad_fn.variable}. */
+    public Tensor variable() {
+        return leaf;
+    }
+
+    @Override
+    protected Tensor[] apply(Tensor gradOutput) {
+        synchronized (this) { // a leaf shared by graphs on several threads
+            Tensor g = leaf.grad();
+            if (g == null) {
+                leaf.setGrad(gradOutput.clone()); // contiguous and owned by the leaf
+            } else {
+                g.add_(gradOutput);
+            }
+        }
+        return new Tensor[0];
+    }
+}

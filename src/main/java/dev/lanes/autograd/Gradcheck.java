@@ -1,0 +1,90 @@
+package dev.lanes.autograd;
+
+import dev.lanes.Tensor;
+import dev.lanes.memory.MemoryScope;
+import java.util.function.Function;
+
+/**
+ * Checks backward rules against central finite differences, like {@code torch.autograd.gradcheck}.
+ *
+ * <p>Lanes computes in float32, so instead of the full Jacobian it checks the vector-Jacobian product that
+ * backward computes: for a random projection {@code v} of the output, {@code L(x) = sum(f(x) * v)} is
+ * evaluated at {@code x +- eps} for every input element, the difference taken in double precision, and
+ * compared with the gradient {@code backward(v)} leaves in each input's {@code grad()}.
+ */
+public final class Gradcheck {
+    private Gradcheck() {
+    }
+
+    /** Default step and tolerances for float32 (PyTorch uses eps 1e-6 with float64). */
+    public static final double EPS = 1e-3;
+    public static final double ATOL = 2e-3;
+    public static final double RTOL = 2e-2;
+
+    /** Throws {@link AssertionError} describing the first element whose gradient disagrees. */
+    public static void check(Function<Tensor[], Tensor> fn, Tensor... inputs) {
+        check(fn, EPS, ATOL, RTOL, inputs);
+    }
+
+    public static void check(Function<Tensor[], Tensor> fn, double eps, double atol, double rtol, Tensor... inputs) {
+        try (MemoryScope scope = MemoryScope.open()) {
+            for (Tensor in : inputs) {
+                in.setGrad(null);
+            }
+            Tensor out = fn.apply(inputs);
+            Tensor v = Tensor.randnLike(out);
+            out.backward(v);
+            for (int k = 0; k < inputs.length; k++) {
+                Tensor x = inputs[k];
+                if (!x.requiresGrad()) {
+                    continue;
+                }
+                float[] analytic = x.grad() == null ? new float[x.numel()] : x.grad().toFloatArray();
+                Tensor flat;
+                try (Autograd.Mode g = Autograd.noGrad()) {
+                    flat = x.data().reshape(-1);
+                }
+                if (!flat.sharesStorageWith(x)) {
+                    throw new IllegalArgumentException("gradcheck needs inputs whose elements can be perturbed in place (input " + k + ")");
+                }
+                for (int i = 0; i < x.numel(); i++) {
+                    double numeric;
+                    try (Autograd.Mode g = Autograd.noGrad()) {
+                        Tensor e = flat.get(i);
+                        float orig = e.item();
+                        e.fill_(orig + eps);
+                        double plus = projected(fn, inputs, v);
+                        e.fill_(orig - eps);
+                        double minus = projected(fn, inputs, v);
+                        e.fill_(orig);
+                        numeric = (plus - minus) / (2 * eps);
+                    }
+                    double a = analytic[i];
+                    if (Math.abs(a - numeric) > atol + rtol * Math.abs(numeric)) {
+                        throw new AssertionError("Jacobian mismatch for input " + k + " (shape " + x.size() + "), element " + i
+                                + ": analytical " + a + ", numerical " + numeric + " (atol " + atol + ", rtol " + rtol + ")");
+                    }
+                }
+            }
+            for (Tensor in : inputs) {
+                Tensor g = in.grad();
+                in.setGrad(null);
+                if (g != null) {
+                    g.close();
+                }
+            }
+        }
+    }
+
+    private static double projected(Function<Tensor[], Tensor> fn, Tensor[] inputs, Tensor v) {
+        try (MemoryScope s = MemoryScope.open()) {
+            float[] y = fn.apply(inputs).toFloatArray();
+            float[] w = v.toFloatArray();
+            double sum = 0;
+            for (int i = 0; i < y.length; i++) {
+                sum += (double) y[i] * w[i];
+            }
+            return sum;
+        }
+    }
+}

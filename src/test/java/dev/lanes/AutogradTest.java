@@ -1,0 +1,259 @@
+package dev.lanes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.autograd.Autograd;
+import dev.lanes.autograd.Gradcheck;
+import dev.lanes.memory.MemoryScope;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Autograd engine semantics and a gradcheck of every op that has a backward rule. */
+class AutogradTest {
+    private static Tensor leaf(int... shape) {
+        return Tensor.randn(shape).requiresGrad(true);
+    }
+
+    private static Tensor positiveLeaf(int... shape) {
+        try (Tensor r = Tensor.rand(shape)) {
+            return r.add(0.5).requiresGrad(true);
+        }
+    }
+
+    private static Arguments op(String name, Function<Tensor[], Tensor> fn, Tensor... inputs) {
+        return Arguments.of(name, fn, inputs);
+    }
+
+    static Stream<Arguments> ops() {
+        Lanes.manualSeed(3);
+        return Stream.of(
+                op("add broadcast", t -> t[0].add(t[1]), leaf(3, 4), leaf(4)),
+                op("add column", t -> t[0].add(t[1]), leaf(3, 1), leaf(1, 4)),
+                op("add alpha", t -> t[0].add(t[1], 2.5f), leaf(3), leaf(3)),
+                op("sub broadcast", t -> t[0].sub(t[1]), leaf(2, 3), leaf(3)),
+                op("mul broadcast", t -> t[0].mul(t[1]), leaf(2, 3), leaf(2, 1)),
+                op("div", t -> t[0].div(t[1]), leaf(2, 3), positiveLeaf(3)),
+                op("scalars", t -> t[0].add(1.5).sub(0.5).mul(3).div(2).rsub(1), leaf(5)),
+                op("rdiv", t -> t[0].rdiv(2), positiveLeaf(4)),
+                op("neg", t -> t[0].neg(), leaf(4)),
+                op("exp", t -> t[0].exp(), leaf(2, 3)),
+                op("log", t -> t[0].log(), positiveLeaf(2, 3)),
+                op("sqrt", t -> t[0].sqrt(), positiveLeaf(5)),
+                op("abs", t -> t[0].abs(), positiveLeaf(5)),
+                op("pow", t -> t[0].pow(3), leaf(5)),
+                op("relu", t -> t[0].relu(), leaf(4, 5)),
+                op("sigmoid", t -> t[0].sigmoid(), leaf(4)),
+                op("tanh", t -> t[0].tanh(), leaf(4)),
+                op("clamp", t -> t[0].clamp(-0.5, 0.5), leaf(10)),
+                op("view", t -> t[0].view(3, 2).mul(t[1]), leaf(2, 3), leaf(2)),
+                op("reshape non-contiguous", t -> t[0].t().reshape(6).mul(t[1]), leaf(2, 3), leaf(6)),
+                op("unsqueeze squeeze", t -> t[0].unsqueeze(1).mul(t[1]).squeeze(), leaf(3), leaf(1, 4)),
+                op("transpose permute", t -> t[0].transpose(0, 2).permute(1, 2, 0).mul(t[1]), leaf(2, 3, 4), leaf(4)),
+                op("t", t -> t[0].t().mul(t[1]), leaf(2, 3), leaf(2)),
+                op("narrow slice select", t -> t[0].narrow(1, 1, 2).slice(0, 0, 3, 2).add(t[0].select(1, 0).narrow(0, 0, 2).unsqueeze(1)), leaf(3, 4)),
+                op("expand", t -> t[0].expand(3, 4).mul(t[1]), leaf(1, 4), leaf(3, 4)),
+                op("flatten clone", t -> t[0].flatten().clone().mul(t[1]), leaf(2, 3), leaf(6)),
+                op("sum all", t -> t[0].mul(t[0]).sum(), leaf(3, 4)),
+                op("sum dim", t -> t[0].sum(1).mul(t[1]), leaf(3, 4), leaf(3)),
+                op("sum keepdim", t -> t[0].sum(0, true).mul(t[0]), leaf(3, 4)),
+                op("mean", t -> t[0].mean(-1).add(t[0].mean()), leaf(3, 4)),
+                op("mm", t -> t[0].mm(t[1]), leaf(3, 4), leaf(4, 5)),
+                op("mm transposed", t -> t[0].t().mm(t[1]), leaf(4, 3), leaf(4, 5)),
+                op("bmm", t -> t[0].bmm(t[1]), leaf(2, 3, 4), leaf(2, 4, 2)),
+                op("matmul batched broadcast", t -> t[0].matmul(t[1]), leaf(2, 3, 4), leaf(4, 2)),
+                op("matmul vector", t -> t[0].matmul(t[1]), leaf(3, 4), leaf(4)),
+                op("matmul vector-matrix", t -> t[0].matmul(t[1]), leaf(4), leaf(4, 2)),
+                op("mlp", t -> t[0].mm(t[1]).add(t[2]).relu().sum(1), leaf(4, 5), leaf(5, 3), leaf(3)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ops")
+    void gradcheck(String name, Function<Tensor[], Tensor> fn, Tensor[] inputs) {
+        Gradcheck.check(fn, inputs);
+    }
+
+    @Test
+    void namesAndGraphWalkLikePyTorch() {
+        Tensor x = Tensor.ones(2, 2).requiresGrad(true);
+        Tensor y = x.add(2);
+        Tensor z = y.mul(y).mul(3);
+        Tensor out = z.mean();
+        assertThat(x.toString()).isEqualTo("tensor([[1., 1.],\n        [1., 1.]], requires_grad=True)");
+        assertThat(out.toString()).isEqualTo("tensor(27., grad_fn=<MeanBackward0>)");
+        assertThat(y.gradFn().name()).isEqualTo("AddBackward1");
+        assertThat(z.gradFn().name()).isEqualTo("MulBackward1");
+        assertThat(z.gradFn().nextFunctions().get(0).node().name()).isEqualTo("MulBackward0");
+        assertThat(y.gradFn().nextFunctions().get(0).node().name()).isEqualTo("AccumulateGrad");
+        assertThat(x.isLeaf()).isTrue();
+        assertThat(y.isLeaf()).isFalse();
+        assertThat(x.grad()).isNull();
+        out.backward();
+        assertThat(x.grad().toFloatArray()).containsExactly(4.5f, 4.5f, 4.5f, 4.5f); // PyTorch tutorial value
+        assertThat(x.view(4).gradFn().name()).isEqualTo("ViewBackward0");
+        assertThat(x.relu().gradFn().name()).isEqualTo("ReluBackward0");
+        assertThat(x.mm(x).gradFn().name()).isEqualTo("MmBackward0");
+        assertThat(x.exp().sum(0).gradFn().name()).isEqualTo("SumBackward1");
+    }
+
+    @Test
+    void gradientsAccumulateUntilCleared() {
+        Tensor w = Tensor.of(new float[] {1, 2, 3}).requiresGrad(true);
+        w.mul(2).sum().backward();
+        w.mul(2).sum().backward();
+        assertThat(w.grad().toFloatArray()).containsExactly(4, 4, 4);
+        w.setGrad(null);
+        w.mul(w).sum().backward();
+        assertThat(w.grad().toFloatArray()).containsExactly(2, 4, 6);
+    }
+
+    @Test
+    void backwardWithGradientAndShapeCheck() {
+        Tensor x = Tensor.of(new float[] {1, 2}).requiresGrad(true);
+        Tensor y = x.mul(3);
+        assertThatThrownBy(() -> y.backward(Tensor.ones(3))).hasMessageContaining("Mismatch in shape: grad_output[0] has a shape of Size([3]) and output[0] has a shape of Size([2])");
+        assertThatThrownBy(y::backward).hasMessageContaining("grad can be implicitly created only for scalar outputs");
+        y.backward(Tensor.of(new float[] {1, 10}));
+        assertThat(x.grad().toFloatArray()).containsExactly(3, 30);
+        assertThatThrownBy(() -> Tensor.ones(1).sum().backward()).hasMessageContaining("does not require grad and does not have a grad_fn");
+    }
+
+    @Test
+    void secondBackwardNeedsRetainGraph() {
+        Tensor x = Tensor.of(new float[] {2}).requiresGrad(true);
+        Tensor y = x.mul(x).sum();
+        y.backward(Tensor.ones(), true);
+        y.backward(Tensor.ones(), false);
+        assertThat(x.grad().item()).isEqualTo(8f);
+        assertThatThrownBy(y::backward).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("Trying to backward through the graph a second time");
+    }
+
+    @Test
+    void noGradEnableGradDetachAndData() {
+        Tensor w = Tensor.ones(3).requiresGrad(true);
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            assertThat(w.mul(2).requiresGrad()).isFalse();
+            try (Autograd.Mode e = Autograd.enableGrad()) {
+                assertThat(w.mul(2).requiresGrad()).isTrue();
+            }
+            assertThat(Autograd.isGradEnabled()).isFalse();
+            w.sub_(Tensor.ones(3)); // allowed: no graph is recorded
+        }
+        assertThat(Autograd.isGradEnabled()).isTrue();
+        assertThat(w.detach().requiresGrad()).isFalse();
+        assertThat(w.detach().sharesStorageWith(w)).isTrue();
+        w.mul(5).sum().backward();
+        w.data().sub_(w.grad().mul(0.1)); // the walkthrough's manual SGD step
+        assertThat(w.toFloatArray()).containsExactly(-0.5f, -0.5f, -0.5f);
+    }
+
+    @Test
+    void inPlaceErrorsFollowPyTorch() {
+        Tensor leaf = Tensor.ones(3).requiresGrad(true);
+        assertThatThrownBy(() -> leaf.add_(1)).hasMessageContaining("a leaf Variable that requires grad is being used in an in-place operation");
+        Tensor a = Tensor.ones(3).requiresGrad(true);
+        Tensor b = Tensor.of(new float[] {1, 2, 3});
+        Tensor y = a.mul(b);
+        b.add_(1); // b was saved by MulBackward0
+        assertThatThrownBy(() -> y.sum().backward()).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("one of the variables needed for gradient computation has been modified by an inplace operation")
+                .hasMessageContaining("is at version 1; expected version 0 instead");
+    }
+
+    @Test
+    void opsWithoutABackwardRuleRefuseToDropTheGradient() {
+        Tensor x = Tensor.ones(3).requiresGrad(true);
+        assertThatThrownBy(x::var).isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("var has no backward rule yet");
+        assertThatThrownBy(() -> x.max(0)).isInstanceOf(UnsupportedOperationException.class);
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            assertThat(x.var().item()).isZero();
+        }
+        assertThat(x.argmax().longItem()).isZero(); // indices are not differentiable: allowed
+    }
+
+    @Test
+    void retainGradAndHooks() {
+        Tensor x = Tensor.of(new float[] {1, 2}).requiresGrad(true);
+        Tensor h = x.mul(2).retainGrad();
+        List<float[]> seen = new ArrayList<>();
+        x.registerHook(g -> {
+            seen.add(g.toFloatArray());
+            return g.mul(10);
+        });
+        h.mul(h).sum().backward();
+        assertThat(h.grad().toFloatArray()).containsExactly(4, 8);
+        assertThat(seen.get(0)).containsExactly(8, 16);
+        assertThat(x.grad().toFloatArray()).containsExactly(80, 160);
+    }
+
+    @Test
+    void deepChainDoesNotOverflowTheStack() {
+        Tensor x = Tensor.ones(16).requiresGrad(true);
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor y = x;
+            for (int i = 0; i < 100_000; i++) {
+                y = y.add(1);
+            }
+            y.sum().backward();
+        }
+        assertThat(x.grad().toFloatArray()).containsOnly(1f);
+    }
+
+    @Test
+    void savedTensorsAreReleasedByBackward() {
+        Tensor w = Tensor.randn(64, 64).requiresGrad(true);
+        Tensor x = Tensor.randn(32, 64);
+        for (int i = 0; i < 3; i++) { // warm
+            try (MemoryScope s = MemoryScope.open()) {
+                x.mm(w).relu().sum().backward();
+            }
+        }
+        long inUse = dev.lanes.memory.MemoryPool.global().bytesInUse();
+        Tensor loss;
+        Tensor act;
+        try (MemoryScope s = MemoryScope.open()) {
+            act = x.mm(w).relu();
+            loss = act.sum();
+            loss.backward();
+            // the relu output is still referenced by the user; MmBackward0/ReluBackward0 dropped their references
+            assertThat(act.gradFn().name()).isEqualTo("ReluBackward0");
+        }
+        assertThat(dev.lanes.memory.MemoryPool.global().bytesInUse()).isLessThanOrEqualTo(inUse);
+    }
+
+    @Test
+    void independentGraphsOnSeveralThreads() throws Exception {
+        List<Thread> threads = new ArrayList<>();
+        List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int t = 0; t < 4; t++) {
+            final float k = t + 1;
+            Thread th = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 500; i++) {
+                        try (MemoryScope s = MemoryScope.open()) {
+                            Tensor x = Tensor.ones(8).requiresGrad(true);
+                            x.mul(k).mul(x).sum().backward();
+                            assertThat(x.grad().toFloatArray()).containsOnly(2 * k);
+                            x.grad().close();
+                        }
+                    }
+                } catch (Throwable e) {
+                    errors.add(e);
+                }
+            });
+            threads.add(th);
+            th.start();
+        }
+        for (Thread th : threads) {
+            th.join();
+        }
+        assertThat(errors).isEmpty();
+    }
+}
