@@ -2,7 +2,6 @@ package dev.lanes;
 
 import dev.lanes.autograd.Node;
 import dev.lanes.kernels.BinaryOp;
-import java.util.Arrays;
 
 /**
  * Backward rules of the elementwise ops. Forwards: {@code Tensor.add}, {@code mul}, {@code exp}, ...;
@@ -298,9 +297,5 @@ final class ArithmeticOps {
                 return new Tensor[] {g.mul(in)};
             }
         }
-    }
-
-    static int[] shapeOf(Tensor t) {
-        return Arrays.copyOf(t.shapeRef(), t.dim());
     }
 }

@@ -394,20 +394,12 @@ public final class Tensor implements Releasable, AutoCloseable {
         return storage.segment();
     }
 
-    int offset() {
-        return offset;
-    }
-
     int[] stridesRef() {
         return strides;
     }
 
     int[] shapeRef() {
         return shape;
-    }
-
-    Storage storage() {
-        return storage;
     }
 
     // =====================================================================================
@@ -854,6 +846,26 @@ public final class Tensor implements Releasable, AutoCloseable {
             return this;
         }
         return clone();
+    }
+
+    /**
+     * Runs {@code fn} on a contiguous version of this tensor: itself, or a temporary copy that records no graph
+     * node and is freed afterwards. Kernels that need a row-major input use this instead of {@link #contiguous()}.
+     */
+    private <R> R withContiguous(java.util.function.Function<Tensor, R> fn) {
+        checkAlive();
+        Tensor src = this;
+        if (!isContiguous()) {
+            src = allocate(dtype, shape);
+            copyInto(src);
+        }
+        try {
+            return fn.apply(src);
+        } finally {
+            if (src != this) {
+                src.close();
+            }
+        }
     }
 
     /** A contiguous copy that shares nothing with this tensor. */
@@ -1429,8 +1441,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     private Tensor reduceSumForward(ReduceGeometry g, boolean mean) {
-        Tensor src = contiguous();
-        try {
+        return withContiguous(src -> {
             Tensor out = allocate(DType.FLOAT32, g.outShape());
             Reductions.sum(src.seg(), src.offset, g.outer(), g.r(), g.inner(), out.seg(), 0);
             if (mean) {
@@ -1438,11 +1449,7 @@ public final class Tensor implements Releasable, AutoCloseable {
                 Elementwise.unary(UnaryOp.DIV_SCALAR, (float) g.r(), 0, out.seg(), 0, out.strides, out.seg(), 0, out.strides, out.shape);
             }
             return out;
-        } finally {
-            if (src != this) {
-                src.close();
-            }
-        }
+        });
     }
 
     private ValuesIndices reduceMaxMin(String op, boolean max, Integer dim, boolean keepdim, boolean wantValues, boolean wantIndices) {
@@ -1455,34 +1462,24 @@ public final class Tensor implements Releasable, AutoCloseable {
             throw new IllegalArgumentException(op + "(): cannot perform reduction on a tensor with no elements along the reduced"
                     + " dimension because the operation does not have an identity (shape " + str(shape) + ")");
         }
-        Tensor src = contiguous();
-        try {
+        return withContiguous(src -> {
             Tensor values = wantValues ? allocate(DType.FLOAT32, g.outShape()) : null;
             Tensor indices = wantIndices ? allocate(DType.INT64, g.outShape()) : null;
             Reductions.maxMin(max, src.seg(), src.offset, g.outer(), g.r(), g.inner(),
                     values == null ? null : values.seg(), 0, indices == null ? null : indices.seg(), 0);
             return new ValuesIndices(values, indices);
-        } finally {
-            if (src != this) {
-                src.close();
-            }
-        }
+        });
     }
 
     private Tensor reduceVar(String op, Integer dim, boolean unbiased, boolean keepdim, boolean sqrt) {
         requireFloat(op);
         noBackwardYet(op, null);
         ReduceGeometry g = geometry(dim, keepdim);
-        Tensor src = contiguous();
-        try {
+        return withContiguous(src -> {
             Tensor out = allocate(DType.FLOAT32, g.outShape());
             Reductions.variance(src.seg(), src.offset, g.outer(), g.r(), g.inner(), unbiased ? 1 : 0, sqrt, out.seg(), 0);
             return out;
-        } finally {
-            if (src != this) {
-                src.close();
-            }
-        }
+        });
     }
 
     // =====================================================================================
@@ -1512,30 +1509,30 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** All elements in row-major order (int64 values converted). */
     public float[] toFloatArray() {
-        Tensor src = toType(DType.FLOAT32).contiguous();
-        try {
+        if (dtype != DType.FLOAT32) {
+            try (Tensor f = toType(DType.FLOAT32)) {
+                return f.toFloatArray();
+            }
+        }
+        return withContiguous(src -> {
             float[] out = new float[numel];
             MemorySegment.copy(src.seg(), ValueLayout.JAVA_FLOAT, (long) src.offset << 2, out, 0, numel);
             return out;
-        } finally {
-            if (src != this) {
-                src.close();
-            }
-        }
+        });
     }
 
     /** All elements in row-major order as longs (float values truncated toward zero). */
     public long[] toLongArray() {
-        Tensor src = toType(DType.INT64).contiguous();
-        try {
+        if (dtype != DType.INT64) {
+            try (Tensor l = toType(DType.INT64)) {
+                return l.toLongArray();
+            }
+        }
+        return withContiguous(src -> {
             long[] out = new long[numel];
             MemorySegment.copy(src.seg(), ValueLayout.JAVA_LONG, (long) src.offset << 3, out, 0, numel);
             return out;
-        } finally {
-            if (src != this) {
-                src.close();
-            }
-        }
+        });
     }
 
     /** Element at a flat storage position (elements), for the formatter. */
@@ -1686,29 +1683,22 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** {@code [batch.., n, k] x [batch.., k, p]} with any layout: gathers contiguous operands and runs the GEMM per batch. */
     private static Tensor batchedProduct(Tensor a, Tensor b, int batch, int n, int k, int p, int[] outShape) {
-        Tensor ac = a.contiguous();
-        Tensor bc = b.contiguous();
-        try {
-            Tensor out = allocate(DType.FLOAT32, outShape);
-            MemorySegment as = ac.seg();
-            MemorySegment bs = bc.seg();
-            MemorySegment os = out.seg();
-            if (k == 0) {
-                os.fill((byte) 0);
-            }
-            for (int i = 0; i < batch && k > 0; i++) {
-                Matmul.gemm(n, p, k, as, ac.offset + (long) i * n * k, k, bs, bc.offset + (long) i * k * p, p,
-                        os, (long) i * n * p, p, false);
-            }
-            return out;
-        } finally {
-            if (ac != a) {
-                ac.close();
-            }
-            if (bc != b) {
-                bc.close();
-            }
+        return a.withContiguous(ac -> b.withContiguous(bc -> gemmBatches(ac, bc, batch, n, k, p, outShape)));
+    }
+
+    private static Tensor gemmBatches(Tensor ac, Tensor bc, int batch, int n, int k, int p, int[] outShape) {
+        Tensor out = allocate(DType.FLOAT32, outShape);
+        MemorySegment as = ac.seg();
+        MemorySegment bs = bc.seg();
+        MemorySegment os = out.seg();
+        if (k == 0) {
+            os.fill((byte) 0);
         }
+        for (int i = 0; i < batch && k > 0; i++) {
+            Matmul.gemm(n, p, k, as, ac.offset + (long) i * n * k, k, bs, bc.offset + (long) i * k * p, p,
+                    os, (long) i * n * p, p, false);
+        }
+        return out;
     }
 
     // =====================================================================================

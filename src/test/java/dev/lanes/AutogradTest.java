@@ -230,30 +230,16 @@ class AutogradTest {
 
     @Test
     void independentGraphsOnSeveralThreads() throws Exception {
-        List<Thread> threads = new ArrayList<>();
-        List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
-        for (int t = 0; t < 4; t++) {
-            final float k = t + 1;
-            Thread th = new Thread(() -> {
-                try {
-                    for (int i = 0; i < 500; i++) {
-                        try (MemoryScope s = MemoryScope.open()) {
-                            Tensor x = Tensor.ones(8).requiresGrad(true);
-                            x.mul(k).mul(x).sum().backward();
-                            assertThat(x.grad().toFloatArray()).containsOnly(2 * k);
-                            x.grad().close();
-                        }
-                    }
-                } catch (Throwable e) {
-                    errors.add(e);
+        Concurrently.run(4, id -> {
+            float k = id + 1;
+            for (int i = 0; i < 500; i++) {
+                try (MemoryScope s = MemoryScope.open()) {
+                    Tensor x = Tensor.ones(8).requiresGrad(true);
+                    x.mul(k).mul(x).sum().backward();
+                    assertThat(x.grad().toFloatArray()).containsOnly(2 * k);
+                    x.grad().close();
                 }
-            });
-            threads.add(th);
-            th.start();
-        }
-        for (Thread th : threads) {
-            th.join();
-        }
-        assertThat(errors).isEmpty();
+            }
+        });
     }
 }

@@ -132,27 +132,13 @@ class TensorMemoryTest {
 
     @Test
     void independentThreadsAllocateConcurrently() throws Exception {
-        List<Thread> threads = new ArrayList<>();
-        List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
-        for (int t = 0; t < 4; t++) {
-            Thread th = new Thread(() -> {
-                try {
-                    for (int i = 0; i < 5_000; i++) {
-                        try (MemoryScope s = MemoryScope.open()) {
-                            Tensor a = Tensor.ones(17, 33);
-                            assertThat(a.mul(3).sum().item()).isEqualTo(17 * 33 * 3f);
-                        }
-                    }
-                } catch (Throwable e) {
-                    errors.add(e);
+        Concurrently.run(4, id -> {
+            for (int i = 0; i < 5_000; i++) {
+                try (MemoryScope s = MemoryScope.open()) {
+                    Tensor a = Tensor.ones(17, 33);
+                    assertThat(a.mul(3).sum().item()).isEqualTo(17 * 33 * 3f);
                 }
-            });
-            threads.add(th);
-            th.start();
-        }
-        for (Thread th : threads) {
-            th.join();
-        }
-        assertThat(errors).isEmpty();
+            }
+        });
     }
 }

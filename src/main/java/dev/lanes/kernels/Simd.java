@@ -1,6 +1,5 @@
 package dev.lanes.kernels;
 
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
@@ -19,13 +18,5 @@ public final class Simd {
     public static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
 
     private Simd() {
-    }
-
-    static float getF(MemorySegment s, long elem) {
-        return s.get(FLOAT, elem << 2);
-    }
-
-    static void setF(MemorySegment s, long elem, float v) {
-        s.set(FLOAT, elem << 2, v);
     }
 }
