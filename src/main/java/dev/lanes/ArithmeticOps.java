@@ -97,10 +97,15 @@ final class ArithmeticOps {
         private final Saved b;
 
         MulBackward0(Tensor a, Tensor b) {
+            this(a, b, a.requiresGrad(), b.requiresGrad());
+        }
+
+        /** For mul_: {@code a} is a copy of the old value, which no longer carries requiresGrad itself. */
+        MulBackward0(Tensor a, Tensor b, boolean aNeedsGrad, boolean bNeedsGrad) {
             aShape = a.shape();
             bShape = b.shape();
-            this.a = b.requiresGrad() ? save(a, "argument 0") : null;
-            this.b = a.requiresGrad() ? save(b, "argument 1") : null;
+            this.a = bNeedsGrad ? save(a, "argument 0") : null;
+            this.b = aNeedsGrad ? save(b, "argument 1") : null;
         }
 
         @Override
@@ -143,14 +148,19 @@ final class ArithmeticOps {
         }
     }
 
-    /** {@code x op scalar} where the gradient is {@code g * factor}: add/sub (1), mul (p), div (1/p), rsub (-1). */
+    /**
+     * {@code x op scalar} where the gradient is {@code g * scale / divisor}: add/sub (1), mul (p), div (1/p, as a
+     * division like PyTorch), rsub (-1). Python lists the scalar operand as a second, empty edge.
+     */
     static final class ScaledBackward extends Node {
         private final String name;
-        private final double factor;
+        private final double scale;
+        private final double divisor;
 
-        ScaledBackward(String name, double factor) {
+        ScaledBackward(String name, double scale, double divisor) {
             this.name = name;
-            this.factor = factor;
+            this.scale = scale;
+            this.divisor = divisor;
         }
 
         @Override
@@ -160,7 +170,17 @@ final class ArithmeticOps {
 
         @Override
         protected Tensor[] apply(Tensor g) {
-            return new Tensor[] {factor == 1.0 ? g.detach() : g.mul(factor)};
+            Tensor r;
+            if (divisor != 1.0) {
+                r = g.div(divisor);
+            } else if (scale == -1.0) {
+                r = g.neg();
+            } else if (scale != 1.0) {
+                r = g.mul(scale);
+            } else {
+                r = g.detach();
+            }
+            return new Tensor[] {r, null};
         }
     }
 
@@ -176,14 +196,14 @@ final class ArithmeticOps {
 
         @Override
         public String name() {
-            return "DivBackward0";
+            return "MulBackward0"; // PyTorch computes p / x as reciprocal(x) * p
         }
 
         @Override
         protected Tensor[] apply(Tensor g) {
             Tensor xv = x.get();
             try (Tensor x2 = xv.mul(xv); Tensor q = g.div(x2)) {
-                return new Tensor[] {q.mul(-p)};
+                return new Tensor[] {q.mul(-p), null};
             }
         }
     }
@@ -296,6 +316,93 @@ final class ArithmeticOps {
             try (Tensor below = xv.lt(min); Tensor above = xv.gt(max); Tensor out = below.add(above); Tensor in = out.rsub(1)) {
                 return new Tensor[] {g.mul(in)};
             }
+        }
+    }
+
+    /**
+     * maximum / minimum: the gradient goes to the larger (smaller) input, half to each on ties, like PyTorch;
+     * where an input is NaN both sides receive it.
+     */
+    static final class ExtremumBackward extends Node {
+        private final boolean max;
+        private final int[] aShape;
+        private final int[] bShape;
+        private final Saved a;
+        private final Saved b;
+
+        ExtremumBackward(boolean max, Tensor a, Tensor b) {
+            this.max = max;
+            this.aShape = a.shape();
+            this.bShape = b.shape();
+            this.a = save(a, "argument 0");
+            this.b = save(b, "argument 1");
+        }
+
+        @Override
+        public String name() {
+            return max ? "MaximumBackward0" : "MinimumBackward0";
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor av = a.get();
+            Tensor bv = b.get();
+            Tensor ga = null;
+            Tensor gb = null;
+            try (Tensor lt = av.lt(bv); Tensor gt = av.gt(bv); Tensor eq = av.eq(bv); Tensor half = eq.mul(0.5)) {
+                if (needsInputGrad(0)) {
+                    ga = share(g, max ? lt : gt, half, aShape);
+                }
+                if (needsInputGrad(1)) {
+                    gb = share(g, max ? gt : lt, half, bShape);
+                }
+            }
+            return new Tensor[] {ga, gb};
+        }
+
+        /** g * (1 - loses - half) summed to shape. */
+        private static Tensor share(Tensor g, Tensor loses, Tensor half, int[] shape) {
+            try (Tensor keep = loses.rsub(1); Tensor w = keep.sub(half)) {
+                return productTo(g, w, shape);
+            }
+        }
+    }
+
+    /** pow(a, b) with a tensor exponent: {@code da = g b a^(b-1)}, {@code db = g a^b log(a)}, 0 where a == 0 and b >= 0. */
+    static final class PowBackward1 extends Node {
+        private final int[] aShape;
+        private final int[] bShape;
+        private final Saved a;
+        private final Saved b;
+        private final Saved out;
+
+        PowBackward1(Tensor a, Tensor b, Tensor out) {
+            this.aShape = a.shape();
+            this.bShape = b.shape();
+            this.a = save(a, "argument 0");
+            this.b = save(b, "argument 1");
+            this.out = save(out, "output 0");
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor av = a.get();
+            Tensor bv = b.get();
+            Tensor ga = null;
+            Tensor gb = null;
+            if (needsInputGrad(0)) {
+                try (Tensor bm1 = bv.sub(1); Tensor p = av.pow(bm1); Tensor d = p.mul(bv)) {
+                    ga = productTo(g, d, aShape);
+                }
+            }
+            if (needsInputGrad(1)) {
+                try (Tensor log = av.log(); Tensor d = out.get().mul(log); Tensor zero = av.eq(0); Tensor neg = bv.lt(0);
+                     Tensor nonNeg = neg.rsub(1); Tensor masked = zero.mul(nonNeg); Tensor keep = masked.rsub(1);
+                     Tensor safe = d.binaryKernel(BinaryOp.MASK_POSITIVE, keep)) {
+                    gb = productTo(g, safe, bShape);
+                }
+            }
+            return new Tensor[] {ga, gb};
         }
     }
 }

@@ -104,4 +104,28 @@ final class ShapeOps {
             return new Tensor[] {g.detach()};
         }
     }
+
+    /**
+     * fill_ / zero_ / copy_ on a graph tensor: the old value gets no gradient (it was overwritten); copy_'s source
+     * gets the gradient summed back to its shape.
+     */
+    static final class OverwrittenBackward extends Node {
+        private final String name;
+        private final int[] srcShape;
+
+        OverwrittenBackward(String name, Tensor src) {
+            this.name = name;
+            this.srcShape = src == null ? null : src.shape();
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            return new Tensor[] {null, srcShape == null ? null : ArithmeticOps.sumTo(g, srcShape)};
+        }
+    }
 }

@@ -45,6 +45,8 @@ public final class Tensor implements Releasable, AutoCloseable {
     private final int offset;
     private final int numel;
     private volatile String releasedBy;
+    /** True for tensors made by a view op (sharing another tensor's storage); in-place edits of graph views are refused. */
+    private final boolean isView;
 
     // ---- autograd state (see dev.lanes.autograd) ----
     private boolean requiresGrad;     // leaves only; a non-leaf requires grad because it has a gradFn
@@ -52,7 +54,8 @@ public final class Tensor implements Releasable, AutoCloseable {
     private AccumulateGrad accumulator;
     private volatile Tensor grad;
 
-    private Tensor(Storage storage, DType dtype, int[] shape, int[] strides, int offset) {
+    private Tensor(Storage storage, DType dtype, int[] shape, int[] strides, int offset, boolean isView) {
+        this.isView = isView;
         this.storage = storage;
         this.dtype = dtype;
         this.shape = shape;
@@ -66,14 +69,14 @@ public final class Tensor implements Releasable, AutoCloseable {
     static Tensor allocate(DType dtype, int[] shape) {
         int n = Shapes.checkedNumel(shape);
         Storage s = Storage.allocate((long) n * dtype.byteSize());
-        return new Tensor(s, dtype, shape.clone(), Shapes.contiguousStrides(shape), 0);
+        return new Tensor(s, dtype, shape.clone(), Shapes.contiguousStrides(shape), 0, false);
     }
 
     /** A view on this tensor's storage (adds a storage reference). */
     private Tensor view(int[] newShape, int[] newStrides, int newOffset) {
         checkAlive();
         storage.retain();
-        return new Tensor(storage, dtype, newShape, newStrides, newOffset);
+        return new Tensor(storage, dtype, newShape, newStrides, newOffset, true);
     }
 
     // =====================================================================================
@@ -540,33 +543,78 @@ public final class Tensor implements Releasable, AutoCloseable {
         return new Node.Edge(gradFn != null ? gradFn : accumulator(), 0);
     }
 
-    /** Links {@code node} to the inputs and makes it this result's gradFn; returns this. */
+    /**
+     * Links {@code node} to the inputs and makes it this result's gradFn; returns this. A null input stands for a
+     * Python scalar operand, which PyTorch wraps in a tensor and lists as {@code (None, 0)} in next_functions.
+     */
     Tensor recordedBy(Node node, Tensor... inputs) {
         Node.Edge[] edges = new Node.Edge[inputs.length];
         for (int i = 0; i < inputs.length; i++) {
-            edges[i] = inputs[i].edge();
+            edges[i] = inputs[i] == null ? new Node.Edge(null, 0) : inputs[i].edge();
         }
         node.setNext(edges);
         this.gradFn = node;
         return this;
     }
 
-    /** In-place writes: PyTorch's rule for leaves that require grad, and no history rewriting (not supported yet). */
-    private void checkInPlaceAllowed(String op) {
-        if (Autograd.isGradEnabled() && requiresGrad()) {
-            if (gradFn == null) {
-                throw new IllegalStateException("a leaf Variable that requires grad is being used in an in-place operation (" + op
-                        + " on shape " + str(shape) + "); wrap it in Autograd.noGrad() or use .data()");
+    /** What an in-place write needs to rewrite this tensor's history: its old edge and, if a rule reads it, its old value. */
+    private record InPlaceEdit(Node.Edge self, Tensor original) {
+    }
+
+    /**
+     * Called before an in-place write. Returns null when no graph is involved; otherwise applies PyTorch's rules
+     * (a leaf that requires grad may not be written; views of graph tensors are not supported here) and captures
+     * the old edge, plus a copy of the old value when {@code keepOriginal} (mul_, div_, clamp_ read it).
+     */
+    private InPlaceEdit beginInPlace(String op, Tensor other, boolean keepOriginal) {
+        if (!Autograd.isGradEnabled() || !(requiresGrad() || (other != null && other.requiresGrad()))) {
+            return null;
+        }
+        if (requiresGrad() && gradFn == null) {
+            throw new IllegalStateException("a leaf Variable that requires grad is being used in an in-place operation (" + op
+                    + " on shape " + str(shape) + "); wrap it in Autograd.noGrad() or use .data()");
+        }
+        if (isView) {
+            throw new IllegalStateException(op + ": in-place operations on a view are not supported when gradients flow through"
+                    + " it (shape " + str(shape) + "); clone() the view first or use the out-of-place form");
+        }
+        Tensor original = null;
+        if (keepOriginal) {
+            try (MemoryScope u = MemoryScope.unscoped()) {
+                original = allocate(dtype, shape);
+                copyInto(original);
             }
-            throw new IllegalStateException(op + ": in-place operations on tensors that are part of a graph are not supported;"
-                    + " use the out-of-place form");
+        }
+        return new InPlaceEdit(edge(), original);
+    }
+
+    /** After the write: {@code node} becomes this tensor's gradFn, fed by the old history and {@code other}. */
+    private void finishInPlace(InPlaceEdit edit, Node node, Tensor other, boolean scalarOperand) {
+        Node.Edge[] edges;
+        if (other != null) {
+            edges = new Node.Edge[] {edit.self(), other.edge()};
+        } else if (scalarOperand) {
+            edges = new Node.Edge[] {edit.self(), new Node.Edge(null, 0)};
+        } else {
+            edges = new Node.Edge[] {edit.self()};
+        }
+        node.setNext(edges);
+        gradFn = node;
+        if (edit.original() != null) {
+            edit.original().close(); // the node holds its own reference when it saved it
         }
     }
 
-    /** Ops whose backward rule is not written yet refuse to run on tensors that require grad, instead of losing the gradient. */
-    private void noBackwardYet(String op, Tensor other) {
-        if (recording(this, other)) {
-            throw new UnsupportedOperationException(op + " has no backward rule yet; call it under Autograd.noGrad() or on detach()ed tensors");
+    /** {@code out=} variants write outside the graph, so like PyTorch they refuse inputs that require grad. */
+    private static void checkOutVariant(String op, Tensor... tensors) {
+        if (!Autograd.isGradEnabled()) {
+            return;
+        }
+        for (Tensor t : tensors) {
+            if (t.requiresGrad()) {
+                throw new IllegalStateException(op + "(): functions with out=... arguments don't support automatic differentiation,"
+                        + " but one of the arguments requires grad.");
+            }
         }
     }
 
@@ -587,17 +635,23 @@ public final class Tensor implements Releasable, AutoCloseable {
         return viewRecorded(view(sh, st, offset), () -> new ShapeOps.ReshapeBackward("ViewBackward0", this));
     }
 
+    /** A view of a contiguous tensor whose graph node carries {@code name} (reshape's copy path, matmul's result). */
+    private Tensor viewNamed(int[] newShape, String name) {
+        int[] sh = Shapes.inferSize(newShape, numel);
+        return viewRecorded(view(sh, Shapes.viewStrides(shape, strides, sh), offset), () -> new ShapeOps.ReshapeBackward(name, this));
+    }
+
     /** Like {@link #view} when possible, otherwise a contiguous copy with the new shape. */
     public Tensor reshape(int... newShape) {
         checkAlive();
         int[] sh = Shapes.inferSize(newShape, numel);
         int[] st = Shapes.viewStrides(shape, strides, sh);
         if (st != null) {
-            return viewRecorded(view(sh, st, offset), () -> new ShapeOps.ReshapeBackward("ViewBackward0", this));
+            return viewRecorded(view(sh, st, offset), () -> new ShapeOps.ReshapeBackward("ReshapeAliasBackward0", this));
         }
         Tensor c = contiguous();
         try {
-            return c.view(sh);
+            return c.viewNamed(sh, "UnsafeViewBackward0");
         } finally {
             c.close();
         }
@@ -941,7 +995,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     public Tensor add(double value) {
         Tensor out = unary("add", UnaryOp.ADD_SCALAR, (float) value, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("AddBackward1", 1), this) : out;
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("AddBackward0", 1, 1), this, null) : out;
     }
 
     public Tensor sub(Tensor other) {
@@ -951,13 +1005,13 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     public Tensor sub(double value) {
         Tensor out = unary("sub", UnaryOp.SUB_SCALAR, (float) value, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("SubBackward1", 1), this) : out;
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("SubBackward0", 1, 1), this, null) : out;
     }
 
     /** {@code value - this}, like {@code torch.rsub}. */
     public Tensor rsub(double value) {
         Tensor out = unary("rsub", UnaryOp.RSUB_SCALAR, (float) value, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("RsubBackward1", -1), this) : out;
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("RsubBackward1", -1, 1), this) : out;
     }
 
     public Tensor mul(Tensor other) {
@@ -967,7 +1021,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     public Tensor mul(double value) {
         Tensor out = unary("mul", UnaryOp.MUL_SCALAR, (float) value, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("MulBackward1", (float) value), this) : out;
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("MulBackward0", (float) value, 1), this, null) : out;
     }
 
     public Tensor div(Tensor other) {
@@ -977,13 +1031,13 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     public Tensor div(double value) {
         Tensor out = unary("div", UnaryOp.DIV_SCALAR, (float) value, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("DivBackward1", 1.0 / (float) value), this) : out;
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("DivBackward0", 1, (float) value), this, null) : out;
     }
 
     /** {@code value / this}, like {@code torch.reciprocal(x) * value}. */
     public Tensor rdiv(double value) {
         Tensor out = unary("rdiv", UnaryOp.RDIV_SCALAR, (float) value, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.RdivBackward(this, (float) value), this) : out;
+        return recording(this, null) ? out.recordedBy(new ArithmeticOps.RdivBackward(this, (float) value), this, null) : out;
     }
 
     public Tensor neg() {
@@ -1017,8 +1071,8 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor pow(Tensor exponent) {
-        noBackwardYet("pow(Tensor)", exponent);
-        return binary("pow", BinaryOp.POW, exponent);
+        Tensor out = binary("pow", BinaryOp.POW, exponent);
+        return recording(this, exponent) ? out.recordedBy(new ArithmeticOps.PowBackward1(this, exponent, out), this, exponent) : out;
     }
 
     public Tensor relu() {
@@ -1030,6 +1084,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     public Tensor relu(Tensor out) {
         requireFloat("relu");
         out.requireFloat("relu");
+        checkOutVariant("relu", this, out);
         out.checkWritable("relu");
         if (!Arrays.equals(out.shape, shape)) {
             throw new IllegalArgumentException("relu: out has shape " + str(out.shape) + " but the result has shape " + str(shape));
@@ -1066,13 +1121,13 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** Elementwise maximum with broadcasting; NaN propagates, like {@code torch.maximum}. */
     public Tensor maximum(Tensor other) {
-        noBackwardYet("maximum", other);
-        return binary("maximum", BinaryOp.MAXIMUM, other);
+        Tensor out = binary("maximum", BinaryOp.MAXIMUM, other);
+        return recording(this, other) ? out.recordedBy(new ArithmeticOps.ExtremumBackward(true, this, other), this, other) : out;
     }
 
     public Tensor minimum(Tensor other) {
-        noBackwardYet("minimum", other);
-        return binary("minimum", BinaryOp.MINIMUM, other);
+        Tensor out = binary("minimum", BinaryOp.MINIMUM, other);
+        return recording(this, other) ? out.recordedBy(new ArithmeticOps.ExtremumBackward(false, this, other), this, other) : out;
     }
 
     /** 1.0 where equal, else 0.0 (a float mask; PyTorch returns bool). */
@@ -1103,59 +1158,80 @@ public final class Tensor implements Releasable, AutoCloseable {
     // ---- in place ----
 
     public Tensor add_(Tensor other) {
-        return binaryInPlace("add_", BinaryOp.ADD, other);
+        return binaryInPlace("add_", BinaryOp.ADD, other, false, o -> new ArithmeticOps.AddBackward0(this, other, 1f));
     }
 
     public Tensor add_(double value) {
-        return unaryInPlace("add_", UnaryOp.ADD_SCALAR, (float) value, 0);
+        return unaryInPlace("add_", UnaryOp.ADD_SCALAR, (float) value, 0, false, o -> new ArithmeticOps.ScaledBackward("AddBackward0", 1, 1));
     }
 
     public Tensor sub_(Tensor other) {
-        return binaryInPlace("sub_", BinaryOp.SUB, other);
+        return binaryInPlace("sub_", BinaryOp.SUB, other, false, o -> new ArithmeticOps.SubBackward0(this, other));
     }
 
     public Tensor sub_(double value) {
-        return unaryInPlace("sub_", UnaryOp.SUB_SCALAR, (float) value, 0);
+        return unaryInPlace("sub_", UnaryOp.SUB_SCALAR, (float) value, 0, false, o -> new ArithmeticOps.ScaledBackward("SubBackward0", 1, 1));
     }
 
     public Tensor mul_(Tensor other) {
-        return binaryInPlace("mul_", BinaryOp.MUL, other);
+        boolean selfNeedsGrad = requiresGrad();
+        return binaryInPlace("mul_", BinaryOp.MUL, other, other.requiresGrad(),
+                o -> new ArithmeticOps.MulBackward0(o != null ? o : this, other, selfNeedsGrad, other.requiresGrad()));
     }
 
     public Tensor mul_(double value) {
-        return unaryInPlace("mul_", UnaryOp.MUL_SCALAR, (float) value, 0);
+        return unaryInPlace("mul_", UnaryOp.MUL_SCALAR, (float) value, 0, false,
+                o -> new ArithmeticOps.ScaledBackward("MulBackward0", (float) value, 1));
     }
 
     public Tensor div_(Tensor other) {
-        return binaryInPlace("div_", BinaryOp.DIV, other);
+        return binaryInPlace("div_", BinaryOp.DIV, other, other.requiresGrad(),
+                o -> new ArithmeticOps.DivBackward0(o != null ? o : this, other));
     }
 
     public Tensor div_(double value) {
-        return unaryInPlace("div_", UnaryOp.DIV_SCALAR, (float) value, 0);
+        return unaryInPlace("div_", UnaryOp.DIV_SCALAR, (float) value, 0, false,
+                o -> new ArithmeticOps.ScaledBackward("DivBackward0", 1, (float) value));
     }
 
     public Tensor clamp_(double min, double max) {
         checkClampBounds(min, max);
-        return unaryInPlace("clamp_", UnaryOp.CLAMP, (float) min, (float) max);
+        return unaryInPlace("clamp_", UnaryOp.CLAMP, (float) min, (float) max, true, o -> new ArithmeticOps.ClampBackward1(o, min, max));
     }
 
     public Tensor relu_() {
-        return unaryInPlace("relu_", UnaryOp.RELU, 0, 0);
+        requireFloat("relu_");
+        checkWritable("relu_");
+        InPlaceEdit edit = beginInPlace("relu_", null, false);
+        Elementwise.unary(UnaryOp.RELU, 0, 0, seg(), offset, strides, seg(), offset, strides, shape);
+        storage.bumpVersion();
+        if (edit != null) {
+            finishInPlace(edit, new ArithmeticOps.ReluBackward0(this), null, false); // saves the new value, like relu_
+        }
+        return this;
     }
 
     public Tensor zero_() {
-        return fill_(0f);
+        return fill("zero_", 0, "ZeroBackward0");
     }
 
     /** Sets every element to {@code value} (int64 tensors take it truncated). */
     public Tensor fill_(double value) {
-        checkWritable("fill_");
+        return fill("fill_", value, "FillBackward2");
+    }
+
+    private Tensor fill(String op, double value, String gradFnName) {
+        checkWritable(op);
+        InPlaceEdit edit = beginInPlace(op, null, false);
         if (dtype == DType.INT64) {
             Copy.fillLong(seg(), offset, strides, shape, (long) value);
         } else {
             Elementwise.unary(UnaryOp.FILL, (float) value, 0, seg(), offset, strides, seg(), offset, strides, shape);
         }
         storage.bumpVersion();
+        if (edit != null) {
+            finishInPlace(edit, new ShapeOps.OverwrittenBackward(gradFnName, null), null, false);
+        }
         return this;
     }
 
@@ -1163,6 +1239,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     public Tensor copy_(Tensor src) {
         checkWritable("copy_");
         src.checkAlive();
+        InPlaceEdit edit = beginInPlace("copy_", src, false);
         int[] b = Shapes.broadcast(shape, src.shape);
         if (!Arrays.equals(b, shape)) {
             throw new IllegalArgumentException("copy_: source of shape " + str(src.shape) + " cannot be broadcast to " + str(shape));
@@ -1180,6 +1257,9 @@ public final class Tensor implements Releasable, AutoCloseable {
             Copy.floatToLong(src.seg(), src.offset, sst, seg(), offset, strides, shape);
         }
         storage.bumpVersion();
+        if (edit != null) {
+            finishInPlace(edit, new ShapeOps.OverwrittenBackward("CopyBackwards", src), src, false);
+        }
         return this;
     }
 
@@ -1212,6 +1292,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         requireFloat(op);
         other.requireFloat(op);
         out.requireFloat(op);
+        checkOutVariant(op, this, other, out);
         out.checkWritable(op);
         int[] b = Shapes.broadcast(shape, other.shape);
         if (!Arrays.equals(out.shape, b)) {
@@ -1225,18 +1306,30 @@ public final class Tensor implements Releasable, AutoCloseable {
         return out;
     }
 
-    private Tensor unaryInPlace(String op, UnaryOp kernel, float p, float q) {
+    /** In-place scalar op; {@code node} builds the backward from the old value (when kept) before the write. */
+    private Tensor unaryInPlace(String op, UnaryOp kernel, float p, float q, boolean keepOriginal,
+                                java.util.function.Function<Tensor, Node> node) {
         requireFloat(op);
         checkWritable(op);
+        InPlaceEdit edit = beginInPlace(op, null, keepOriginal);
+        Node n = edit == null ? null : node.apply(edit.original());
         Elementwise.unary(kernel, p, q, seg(), offset, strides, seg(), offset, strides, shape);
         storage.bumpVersion();
+        if (edit != null) {
+            // a scalar operand is listed as (None, 0) like PyTorch's wrapped number; clamp_ has none
+            finishInPlace(edit, n, null, kernel != UnaryOp.CLAMP);
+        }
         return this;
     }
 
-    private Tensor binaryInPlace(String op, BinaryOp kernel, Tensor other) {
+    /** In-place op with a tensor operand; {@code node} is built before the write so saved tensors keep their old versions. */
+    private Tensor binaryInPlace(String op, BinaryOp kernel, Tensor other, boolean keepOriginal,
+                                 java.util.function.Function<Tensor, Node> node) {
         requireFloat(op);
         other.requireFloat(op);
         checkWritable(op);
+        InPlaceEdit edit = beginInPlace(op, other, keepOriginal);
+        Node n = edit == null ? null : node.apply(edit.original());
         int[] b = Shapes.broadcast(shape, other.shape);
         if (!Arrays.equals(b, shape)) {
             throw new IllegalArgumentException(op + ": output with shape " + str(shape) + " doesn't match the broadcast shape " + str(b));
@@ -1246,13 +1339,15 @@ public final class Tensor implements Releasable, AutoCloseable {
                 other.seg(), other.offset, Shapes.broadcastStrides(other.shape, other.strides, shape),
                 seg(), offset, strides, shape);
         storage.bumpVersion();
+        if (edit != null) {
+            finishInPlace(edit, n, other, false);
+        }
         return this;
     }
 
     /** In-place writes into an expanded view would write one element many times: PyTorch refuses them too. */
     private void checkWritable(String op) {
         checkAlive();
-        checkInPlaceAllowed(op);
         for (int d = 0; d < shape.length; d++) {
             if (strides[d] == 0 && shape[d] > 1) {
                 throw new IllegalArgumentException(op + ": unsupported operation: more than one element of the written-to tensor"
@@ -1454,9 +1549,22 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     private ValuesIndices reduceMaxMin(String op, boolean max, Integer dim, boolean keepdim, boolean wantValues, boolean wantIndices) {
         requireFloat(op);
-        if (wantValues) {
-            noBackwardYet(op, null);
+        boolean record = wantValues && recording(this, null);
+        ValuesIndices r = reduceMaxMinForward(op, max, dim, keepdim, wantValues, wantIndices || record);
+        if (!record) {
+            return r;
         }
+        String base = max ? "MaxBackward" : "MinBackward";
+        if (dim == null) {
+            r.values().recordedBy(new ReductionOps.ExtremumAllBackward(base + "1", this, r.values()), this);
+            r.indices().close();
+            return new ValuesIndices(r.values(), null);
+        }
+        r.values().recordedBy(new ReductionOps.ExtremumDimBackward(base + "0", this, dim, r.indices()), this);
+        return r;
+    }
+
+    private ValuesIndices reduceMaxMinForward(String op, boolean max, Integer dim, boolean keepdim, boolean wantValues, boolean wantIndices) {
         ReduceGeometry g = geometry(dim, keepdim);
         if (g.r() == 0) {
             throw new IllegalArgumentException(op + "(): cannot perform reduction on a tensor with no elements along the reduced"
@@ -1473,13 +1581,37 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     private Tensor reduceVar(String op, Integer dim, boolean unbiased, boolean keepdim, boolean sqrt) {
         requireFloat(op);
-        noBackwardYet(op, null);
         ReduceGeometry g = geometry(dim, keepdim);
-        return withContiguous(src -> {
+        Tensor result = withContiguous(src -> {
             Tensor out = allocate(DType.FLOAT32, g.outShape());
             Reductions.variance(src.seg(), src.offset, g.outer(), g.r(), g.inner(), unbiased ? 1 : 0, sqrt, out.seg(), 0);
             return out;
         });
+        if (recording(this, null)) {
+            result.recordedBy(new ReductionOps.VarianceBackward(sqrt, this, dim, keepdim, unbiased ? 1 : 0, result), this);
+        }
+        return result;
+    }
+
+    /** A zero tensor of {@code shape} with {@code grad} written where {@code indices} point along {@code dim}. */
+    static Tensor scatterAlongDim(Tensor grad, Tensor indices, int[] shape, int dim) {
+        int outer = 1;
+        int inner = 1;
+        for (int i = 0; i < dim; i++) {
+            outer *= shape[i];
+        }
+        for (int i = dim + 1; i < shape.length; i++) {
+            inner *= shape[i];
+        }
+        int r = shape.length == 0 ? 1 : shape[dim];
+        int o = outer;
+        int in = inner;
+        Tensor out = allocate(DType.FLOAT32, shape);
+        grad.withContiguous(gc -> indices.withContiguous(ic -> {
+            Reductions.scatterAlongDim(gc.seg(), gc.offset, ic.seg(), ic.offset, o, r, in, out.seg(), 0);
+            return null;
+        }));
+        return out;
     }
 
     // =====================================================================================
@@ -1589,16 +1721,24 @@ public final class Tensor implements Releasable, AutoCloseable {
             throw new IllegalArgumentException("both arguments to matmul need to be at least 1D, but they are " + shape.length + "D and "
                     + other.shape.length + "D");
         }
-        if (recording(this, other) && !(shape.length == 1 && other.shape.length == 1)) {
+        boolean record = recording(this, other);
+        if (record && shape.length == 2 && other.shape.length == 1) {
+            Tensor out;
+            try (Autograd.Mode g = Autograd.noGrad()) {
+                out = matmul(other);
+            }
+            return out.recordedBy(new LinalgOps.MvBackward0(this, other), this, other);
+        }
+        if (record && !(shape.length == 1 && other.shape.length == 1)) {
             return matmulRecorded(other);
         }
         if (shape.length == 1 && other.shape.length == 1) {
-            noBackwardYet("matmul of two vectors (dot)", other);
             if (shape[0] != other.shape[0]) {
                 throw new IllegalArgumentException("inconsistent tensor size, expected tensor [" + shape[0] + "] and src [" + other.shape[0]
                         + "] to have the same number of elements, but got " + shape[0] + " and " + other.shape[0] + " elements respectively");
             }
-            return batchedProduct(this, other, 1, 1, shape[0], 1, new int[0]);
+            Tensor out = batchedProduct(this, other, 1, 1, shape[0], 1, new int[0]);
+            return record ? out.recordedBy(new LinalgOps.DotBackward0(this, other), this, other) : out;
         }
         int[] a = shape.length == 1 ? new int[] {1, shape[0]} : shape;
         int[] b = other.shape.length == 1 ? new int[] {other.shape[0], 1} : other.shape;
@@ -1663,7 +1803,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = n;
         outShape[batch.length + 1] = p;
-        Tensor r = c.reshape(outShape);
+        Tensor r = c.viewNamed(outShape, "UnsafeViewBackward0");
         if (other.shape.length == 1) {
             r = r.squeeze(-1);
         }

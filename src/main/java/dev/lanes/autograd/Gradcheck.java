@@ -10,7 +10,8 @@ import java.util.function.Function;
  * <p>Lanes computes in float32, so instead of the full Jacobian it checks the vector-Jacobian product that
  * backward computes: for a random projection {@code v} of the output, {@code L(x) = sum(f(x) * v)} is
  * evaluated at {@code x +- eps} for every input element, the difference taken in double precision, and
- * compared with the gradient {@code backward(v)} leaves in each input's {@code grad()}.
+ * compared with the gradient {@code backward(v)} leaves in each input's {@code grad()}. Inputs may have any
+ * layout (transposed, sliced): elements are perturbed through views of the input itself.
  */
 public final class Gradcheck {
     private Gradcheck() {
@@ -40,17 +41,11 @@ public final class Gradcheck {
                     continue;
                 }
                 float[] analytic = x.grad() == null ? new float[x.numel()] : x.grad().toFloatArray();
-                Tensor flat;
-                try (Autograd.Mode g = Autograd.noGrad()) {
-                    flat = x.data().reshape(-1);
-                }
-                if (!flat.sharesStorageWith(x)) {
-                    throw new IllegalArgumentException("gradcheck needs inputs whose elements can be perturbed in place (input " + k + ")");
-                }
+                Tensor data = x.data();
                 for (int i = 0; i < x.numel(); i++) {
                     double numeric;
                     try (Autograd.Mode g = Autograd.noGrad()) {
-                        Tensor e = flat.get(i);
+                        Tensor e = element(data, i);
                         float orig = e.item();
                         e.fill_(orig + eps);
                         double plus = projected(fn, inputs, v);
@@ -74,6 +69,21 @@ public final class Gradcheck {
                 }
             }
         }
+    }
+
+    /** A 0-d view of element {@code flat} (row-major order) of any layout, so perturbing it writes the input itself. */
+    private static Tensor element(Tensor t, int flat) {
+        int[] shape = t.shape();
+        int[] coords = new int[shape.length];
+        for (int d = shape.length - 1; d >= 0; d--) {
+            coords[d] = flat % shape[d];
+            flat /= shape[d];
+        }
+        Tensor e = t;
+        for (int c : coords) {
+            e = e.select(0, c);
+        }
+        return e;
     }
 
     private static double projected(Function<Tensor[], Tensor> fn, Tensor[] inputs, Tensor v) {

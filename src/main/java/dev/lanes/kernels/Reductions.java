@@ -143,4 +143,24 @@ public final class Reductions {
             }
         }
     }
+
+    /**
+     * The backward of {@link #maxMin} along a dim: {@code out[o, idx[o, i], i] = grad[o, i]}, every other element 0.
+     * {@code grad} is contiguous {@code [outer, inner]}, {@code idx} int64 of the same shape, {@code out}
+     * contiguous {@code [outer, r, inner]}.
+     */
+    public static void scatterAlongDim(MemorySegment grad, long gradOff, MemorySegment idx, long idxOff,
+                                       int outer, int r, int inner, MemorySegment out, long outOff) {
+        out.asSlice(outOff << 2, (long) outer * r * inner << 2).fill((byte) 0);
+        for (int o = 0; o < outer; o++) {
+            for (int i = 0; i < inner; i++) {
+                long src = (long) o * inner + i;
+                long k = idx.get(LONG, (idxOff + src) << 3);
+                if (k < 0 || k >= r) {
+                    throw new IndexOutOfBoundsException("index " + k + " out of range for dimension of size " + r);
+                }
+                out.set(FLOAT, (outOff + ((long) o * r + k) * inner + i) << 2, grad.get(FLOAT, (gradOff + src) << 2));
+            }
+        }
+    }
 }
