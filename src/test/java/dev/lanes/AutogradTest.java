@@ -367,6 +367,25 @@ class AutogradTest {
     }
 
     @Test
+    void savedOutputIsFreedByBackwardUnlessTheGraphIsRetained() {
+        dev.lanes.memory.MemoryPool pool = dev.lanes.memory.MemoryPool.global();
+        int n = 256 * 1024; // 1 MiB of floats
+        Tensor a = Tensor.randn(n).requiresGrad(true);
+        Tensor b = a.exp(); // ExpBackward0 saves its output
+        Tensor loss = b.sum();
+        b.close(); // the user's reference is gone; the saved one keeps the block
+        long held = pool.bytesInUse();
+        loss.backward(Tensor.ones(), true); // retained: still held
+        assertThat(pool.bytesInUse()).isGreaterThanOrEqualTo(held);
+        a.grad().close();
+        a.setGrad(null);
+        long beforeFinal = pool.bytesInUse();
+        loss.backward();
+        a.grad().close();
+        assertThat(pool.bytesInUse()).as("exp's saved output returned to the pool").isLessThanOrEqualTo(beforeFinal - 4L * n);
+    }
+
+    @Test
     void independentGraphsOnSeveralThreads() throws Exception {
         Concurrently.run(4, id -> {
             float k = id + 1;
