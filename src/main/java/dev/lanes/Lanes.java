@@ -2,7 +2,10 @@ package dev.lanes;
 
 import java.util.SplittableRandom;
 
-/** Engine-wide settings: the random generator behind {@code randn}/{@code rand}/{@code randint}. */
+/**
+ * Engine-wide settings: the random generator behind {@code randn}/{@code rand}/{@code randint}, and the number
+ * of threads kernels use ({@code torch.set_num_threads}).
+ */
 public final class Lanes {
     private static SplittableRandom generator = new SplittableRandom(seedFromProperty());
 
@@ -12,6 +15,18 @@ public final class Lanes {
     /** Seeds the global generator, like {@code torch.manual_seed}: the same seed gives the same tensors. */
     public static synchronized void manualSeed(long seed) {
         generator = new SplittableRandom(seed);
+    }
+
+    /**
+     * Threads the kernels may use, the calling thread included, like {@code torch.set_num_threads}. Default: the
+     * available processors. Results do not depend on it. Set it at start-up, not while kernels run.
+     */
+    public static void setNumThreads(int n) {
+        dev.lanes.kernels.Parallel.setThreads(n);
+    }
+
+    public static int numThreads() {
+        return dev.lanes.kernels.Parallel.threads();
     }
 
     static synchronized void fillNormal(float[] out, double mean, double std) {

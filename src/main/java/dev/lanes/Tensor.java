@@ -9,8 +9,8 @@ import dev.lanes.autograd.Node;
 import dev.lanes.kernels.BinaryOp;
 import dev.lanes.kernels.Copy;
 import dev.lanes.kernels.Elementwise;
-import dev.lanes.kernels.Matmul;
 import dev.lanes.kernels.Reductions;
+import dev.lanes.kernels.Sgemm;
 import dev.lanes.kernels.Simd;
 import dev.lanes.kernels.UnaryOp;
 import dev.lanes.memory.MemoryScope;
@@ -1737,7 +1737,11 @@ public final class Tensor implements Releasable, AutoCloseable {
                 throw new IllegalArgumentException("inconsistent tensor size, expected tensor [" + shape[0] + "] and src [" + other.shape[0]
                         + "] to have the same number of elements, but got " + shape[0] + " and " + other.shape[0] + " elements respectively");
             }
-            Tensor out = batchedProduct(this, other, 1, 1, shape[0], 1, new int[0]);
+            Tensor out;
+            try (Tensor row = view(new int[] {1, shape[0]}, new int[] {0, strides[0]}, offset);
+                 Tensor col = other.view(new int[] {other.shape[0], 1}, new int[] {other.strides[0], 0}, other.offset)) {
+                out = batchedProduct(row, col, 1, 1, shape[0], 1, new int[0]);
+            }
             return record ? out.recordedBy(new LinalgOps.DotBackward0(this, other), this, other) : out;
         }
         int[] a = shape.length == 1 ? new int[] {1, shape[0]} : shape;
@@ -1768,8 +1772,10 @@ public final class Tensor implements Releasable, AutoCloseable {
         bFull[batch.length] = k;
         bFull[batch.length + 1] = p;
         try (Tensor av = view(a, strides1dAware(this, a), offset); Tensor bv = other.view(b, strides1dAware(other, b), other.offset);
-             Tensor ae = av.expand(aFull); Tensor be = bv.expand(bFull)) {
-            return batchedProduct(ae, be, batchCount, n, k, p, out);
+             Tensor ae = av.expand(aFull); Tensor be = bv.expand(bFull);
+             Tensor a3 = ae.dim() == 3 ? ae.detach() : ae.reshape(batchCount, n, k);
+             Tensor b3 = be.dim() == 3 ? be.detach() : be.reshape(batchCount, k, p)) {
+            return batchedProduct(a3, b3, batchCount, n, k, p, out);
         }
     }
 
@@ -1821,22 +1827,46 @@ public final class Tensor implements Releasable, AutoCloseable {
         return as[0] == 1 ? new int[] {t.strides[0] * t.shape[0], t.strides[0]} : new int[] {t.strides[0], 1};
     }
 
-    /** {@code [batch.., n, k] x [batch.., k, p]} with any layout: gathers contiguous operands and runs the GEMM per batch. */
-    private static Tensor batchedProduct(Tensor a, Tensor b, int batch, int n, int k, int p, int[] outShape) {
-        return a.withContiguous(ac -> b.withContiguous(bc -> gemmBatches(ac, bc, batch, n, k, p, outShape)));
+    /**
+     * How a 2-d or 3-d operand is handed to the GEMM without copying: row-major (last stride 1) or transposed
+     * (second-to-last stride 1), with its leading dimension and batch stride (0 when broadcast).
+     */
+    private record GemmOperand(Tensor tensor, boolean trans, int ld, long batchStride) {
+        static GemmOperand of(Tensor t, int rows, int cols) {
+            int d = t.shape.length;
+            int rs = t.strides[d - 2];
+            int cs = t.strides[d - 1];
+            long bs = d == 3 ? t.strides[0] : 0;
+            if ((cs == 1 || cols == 1) && (rows == 1 || rs >= cols)) {
+                return new GemmOperand(t, false, Math.max(rows == 1 ? cols : rs, 1), bs);
+            }
+            if ((rs == 1 || rows == 1) && (cols == 1 || cs >= rows)) {
+                return new GemmOperand(t, true, Math.max(cols == 1 ? rows : cs, 1), bs);
+            }
+            return null; // e.g. a strided slice: needs a contiguous copy
+        }
     }
 
-    private static Tensor gemmBatches(Tensor ac, Tensor bc, int batch, int n, int k, int p, int[] outShape) {
-        Tensor out = allocate(DType.FLOAT32, outShape);
-        MemorySegment as = ac.seg();
-        MemorySegment bs = bc.seg();
-        MemorySegment os = out.seg();
-        if (k == 0) {
-            os.fill((byte) 0);
+    /**
+     * {@code [batch, n, k] x [batch, k, p]} (or 2-d operands with batch 1) of any strides the GEMM can read:
+     * transposed views such as {@code w.t()} are absorbed by its packing, anything else is copied once.
+     */
+    private static Tensor batchedProduct(Tensor a, Tensor b, int batch, int n, int k, int p, int[] outShape) {
+        GemmOperand ga = GemmOperand.of(a, n, k);
+        GemmOperand gb = GemmOperand.of(b, k, p);
+        if (ga == null) {
+            return a.withContiguous(ac -> batchedProduct(ac, b, batch, n, k, p, outShape));
         }
-        for (int i = 0; i < batch && k > 0; i++) {
-            Matmul.gemm(n, p, k, as, ac.offset + (long) i * n * k, k, bs, bc.offset + (long) i * k * p, p,
-                    os, (long) i * n * p, p, false);
+        if (gb == null) {
+            return b.withContiguous(bc -> batchedProduct(a, bc, batch, n, k, p, outShape));
+        }
+        Tensor out = allocate(DType.FLOAT32, outShape);
+        MemorySegment as = a.seg();
+        MemorySegment bs = b.seg();
+        MemorySegment os = out.seg();
+        for (int i = 0; i < batch; i++) {
+            Sgemm.sgemm(ga.trans(), gb.trans(), n, p, k, 1f, as, a.offset + i * ga.batchStride(), ga.ld(),
+                    bs, b.offset + i * gb.batchStride(), gb.ld(), 0f, os, (long) i * n * p, p, Sgemm.Epilogue.NONE);
         }
         return out;
     }

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 class KernelPropertyTest {
     private static final int[] SIZES = {0, 1, 2, 3, Simd.LANES - 1, Simd.LANES, Simd.LANES + 1, 2 * Simd.LANES + 3, 37};
     private final SplittableRandom rnd = new SplittableRandom(42);
-    private final Arena arena = Arena.ofConfined();
+    private final Arena arena = Arena.ofShared(); // the GEMM workers read these segments too
 
     @AfterEach
     void close() {
@@ -199,33 +199,74 @@ class KernelPropertyTest {
     }
 
     @Test
-    void matmulMatchesReference() {
-        int[] sizes = {1, 2, 3, 5, Simd.LANES - 1, Simd.LANES, Simd.LANES + 1, 33};
-        for (int iter = 0; iter < 150; iter++) {
+    void sgemmMatchesReferenceForEveryTransposeAndEdge() {
+        int[] sizes = {1, 2, 3, 7, 8, 9, Simd.LANES - 1, Simd.LANES + 1, 33, 97};
+        for (int iter = 0; iter < 300; iter++) {
+            boolean ta = rnd.nextBoolean();
+            boolean tb = rnd.nextBoolean();
             int m = sizes[rnd.nextInt(sizes.length)];
             int n = sizes[rnd.nextInt(sizes.length)];
-            int k = sizes[rnd.nextInt(sizes.length)];
-            int lda = k + rnd.nextInt(0, 3);
-            int ldb = n + rnd.nextInt(0, 3);
-            int ldc = n + rnd.nextInt(0, 3);
-            long aOff = rnd.nextInt(0, 3);
-            MemorySegment a = random((aOff + (long) m * lda) * 4);
-            MemorySegment b = random((long) k * ldb * 4);
-            MemorySegment c = random((long) m * ldc * 4);
-            boolean acc = rnd.nextBoolean();
-            MemorySegment before = copyOf(c);
-            Matmul.gemm(m, n, k, a, aOff, lda, b, 0, ldb, c, 0, ldc, acc);
-            double[] want = KernelReference.matmul(m, n, k, a, aOff, lda, b, 0, ldb);
-            for (int i = 0; i < m; i++) {
-                for (int j = 0; j < ldc; j++) {
-                    float got = KernelReference.get(c, (long) i * ldc + j);
-                    if (j >= n) { // padding between rows must be untouched
-                        assertThat(got).isEqualTo(KernelReference.get(before, (long) i * ldc + j));
-                        continue;
-                    }
-                    double w = want[i * n + j] + (acc ? KernelReference.get(before, (long) i * ldc + j) : 0);
-                    assertThat((double) got).as("gemm %dx%dx%d [%d,%d]", m, n, k, i, j).isCloseTo(w, org.assertj.core.data.Offset.offset(1e-5 * k + 1e-6));
+            int k = iter % 50 == 0 ? Sgemm.KC + 13 : sizes[rnd.nextInt(sizes.length)]; // crosses a KC block
+            checkSgemm(ta, tb, m, n, k, iter % 3 == 0 ? 0.5f : 1f, (iter % 4) * 0.5f, epilogue(iter, m, n));
+        }
+    }
+
+    @Test
+    void sgemmLargeBlocksAndThreadCountsAgree() {
+        int saved = Parallel.threads();
+        try {
+            for (int threads : new int[] {1, 2, 3}) {
+                Parallel.setThreads(threads);
+                checkSgemm(false, false, Sgemm.MC + 37, Sgemm.NR * 3 + 5, Sgemm.KC * 2 + 1, 1f, 0f, null);
+                checkSgemm(true, true, 150, 20, 300, 1f, 1f, null);
+            }
+            // bit-identical results for any thread count
+            MemorySegment a = random(200L * 300 * 4);
+            MemorySegment b = random(300L * 180 * 4);
+            float[][] results = new float[3][];
+            for (int threads = 1; threads <= 3; threads++) {
+                Parallel.setThreads(threads);
+                MemorySegment c = arena.allocate(200L * 180 * 4, 64);
+                Sgemm.sgemm(false, false, 200, 180, 300, 1f, a, 0, 300, b, 0, 180, 0f, c, 0, 180, null);
+                results[threads - 1] = c.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+            }
+            assertThat(results[1]).containsExactly(results[0]);
+            assertThat(results[2]).containsExactly(results[0]);
+        } finally {
+            Parallel.setThreads(saved);
+        }
+    }
+
+    private Sgemm.Epilogue epilogue(int iter, int m, int n) {
+        return switch (iter % 5) {
+            case 1 -> Sgemm.Epilogue.columnBias(random(4L * n), 0, false);
+            case 2 -> Sgemm.Epilogue.rowBias(random(4L * m), 0, true);
+            case 3 -> new Sgemm.Epilogue(null, 0, false, true);
+            default -> null;
+        };
+    }
+
+    private void checkSgemm(boolean ta, boolean tb, int m, int n, int k, float alpha, float beta, Sgemm.Epilogue epi) {
+        int lda = (ta ? m : k) + rnd.nextInt(0, 3);
+        int ldb = (tb ? k : n) + rnd.nextInt(0, 3);
+        int ldc = n + rnd.nextInt(0, 3);
+        long aOff = rnd.nextInt(0, 3);
+        MemorySegment a = random((aOff + (long) (ta ? k : m) * lda) * 4);
+        MemorySegment b = random((long) (tb ? n : k) * ldb * 4);
+        MemorySegment c = random((long) m * ldc * 4);
+        MemorySegment before = copyOf(c);
+        Sgemm.sgemm(ta, tb, m, n, k, alpha, a, aOff, lda, b, 0, ldb, beta, c, 0, ldc, epi);
+        double[] want = KernelReference.sgemm(ta, tb, m, n, k, alpha, a, aOff, lda, b, 0, ldb, beta, before, 0, ldc, epi);
+        String what = String.format("sgemm ta=%b tb=%b %dx%dx%d alpha=%s beta=%s epi=%s", ta, tb, m, n, k, alpha, beta, epi);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < ldc; j++) {
+                float got = KernelReference.get(c, (long) i * ldc + j);
+                if (j >= n) { // padding between rows must be untouched
+                    assertThat(got).as(what + " padding").isEqualTo(KernelReference.get(before, (long) i * ldc + j));
+                    continue;
                 }
+                assertThat((double) got).as("%s [%d,%d]", what, i, j)
+                        .isCloseTo(want[i * n + j], org.assertj.core.data.Offset.offset(2e-6 * k + 1e-5));
             }
         }
     }

@@ -66,17 +66,28 @@ final class KernelReference {
         return out;
     }
 
-    static double[] matmul(int m, int n, int k, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb) {
-        double[] c = new double[m * n];
+    /** C = alpha op(A) op(B) + beta C (+ bias, relu), in double, with the same conventions as {@link Sgemm}. */
+    static double[] sgemm(boolean ta, boolean tb, int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
+                          MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc, Sgemm.Epilogue epi) {
+        double[] out = new double[m * n];
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 double s = 0;
                 for (int p = 0; p < k; p++) {
-                    s += (double) get(a, aOff + (long) i * lda + p) * get(b, bOff + (long) p * ldb + j);
+                    double av = get(a, aOff + (ta ? (long) p * lda + i : (long) i * lda + p));
+                    double bv = get(b, bOff + (tb ? (long) j * ldb + p : (long) p * ldb + j));
+                    s += av * bv;
                 }
-                c[i * n + j] = s;
+                double v = alpha * s + (beta == 0 ? 0 : beta * get(c, cOff + (long) i * ldc + j));
+                if (epi != null && epi.bias() != null) {
+                    v += get(epi.bias(), epi.biasOff() + (epi.biasPerRow() ? i : j));
+                }
+                if (epi != null && epi.relu()) {
+                    v = Math.max(v, 0);
+                }
+                out[i * n + j] = v;
             }
         }
-        return c;
+        return out;
     }
 }

@@ -1,0 +1,122 @@
+package dev.lanes.kernels;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntConsumer;
+
+/**
+ * The engine-wide worker pool. A kernel splits its work into parts that write disjoint outputs; the calling
+ * thread runs part 0 itself and waits for the rest. Because every part computes its outputs in the same
+ * order whatever the split, results are bit-identical for any thread count.
+ *
+ * <p>Calls from inside a part run inline (no nested parallelism, no deadlock), and many service threads
+ * may call kernels at once: their parts simply queue on the same pool.
+ */
+public final class Parallel {
+    private static volatile int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+    private static volatile ExecutorService pool;
+    private static final ThreadLocal<Boolean> INSIDE = ThreadLocal.withInitial(() -> false);
+
+    private Parallel() {
+    }
+
+    /** Threads kernels may use, the caller included. */
+    public static int threads() {
+        return threads;
+    }
+
+    /** Sets the thread count (at least 1); the pool is rebuilt lazily. */
+    public static synchronized void setThreads(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("number of threads must be positive, got " + n);
+        }
+        if (n != threads) {
+            threads = n;
+            ExecutorService old = pool;
+            pool = null;
+            if (old != null) {
+                old.shutdown();
+            }
+        }
+    }
+
+    private static ExecutorService pool() {
+        ExecutorService p = pool;
+        if (p == null) {
+            synchronized (Parallel.class) {
+                p = pool;
+                if (p == null) {
+                    int workers = Math.max(1, threads - 1);
+                    p = Executors.newFixedThreadPool(workers, r -> {
+                        Thread t = new Thread(r, "lanes-worker");
+                        t.setDaemon(true);
+                        return t;
+                    });
+                    pool = p;
+                }
+            }
+        }
+        return p;
+    }
+
+    /** How many parts to split work of {@code units} independent units into, at most one per thread. */
+    public static int partsFor(long units, long minUnitsPerPart) {
+        if (INSIDE.get() || threads == 1) {
+            return 1;
+        }
+        return (int) Math.max(1, Math.min(threads, units / Math.max(1, minUnitsPerPart)));
+    }
+
+    /** Runs {@code body.accept(part)} for part = 0..parts-1, part 0 on the calling thread. */
+    public static void run(int parts, IntConsumer body) {
+        if (parts <= 1 || INSIDE.get()) {
+            for (int i = 0; i < Math.max(parts, 1); i++) {
+                body.accept(i);
+            }
+            return;
+        }
+        CountDownLatch done = new CountDownLatch(parts - 1);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        ExecutorService p = pool();
+        for (int i = 1; i < parts; i++) {
+            int part = i;
+            p.execute(() -> {
+                INSIDE.set(true);
+                try {
+                    body.accept(part);
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                } finally {
+                    INSIDE.set(false);
+                    done.countDown();
+                }
+            });
+        }
+        INSIDE.set(true);
+        try {
+            body.accept(0);
+        } catch (Throwable e) {
+            failure.compareAndSet(null, e);
+        } finally {
+            INSIDE.set(false);
+        }
+        try {
+            done.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for kernel workers", e);
+        }
+        Throwable f = failure.get();
+        if (f instanceof RuntimeException re) {
+            throw re;
+        }
+        if (f instanceof Error er) {
+            throw er;
+        }
+        if (f != null) {
+            throw new IllegalStateException(f);
+        }
+    }
+}

@@ -1,0 +1,308 @@
+package dev.lanes.kernels;
+
+import static dev.lanes.kernels.Simd.F;
+import static dev.lanes.kernels.Simd.FLOAT;
+import static dev.lanes.kernels.Simd.LANES;
+import static dev.lanes.kernels.Simd.ORDER;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Row-major single-precision GEMM, {@code C = alpha * op(A) op(B) + beta * C}, in the GotoBLAS/BLIS shape:
+ * <ul>
+ *   <li>op(B) is packed {@link #KC} x {@link #NC} at a time into slivers of {@link #NR} columns, op(A)
+ *       {@link #MC} x {@link #KC} at a time into slivers of {@link #MR} rows, both into per-thread {@code float[]}
+ *       (VECTOR-NOTES.md: scalar reads of packed A through a segment keep bounds checks in the inner loop);
+ *       transposes and leading dimensions are absorbed by the packing;</li>
+ *   <li>an {@code MR x NR} = 8 x 32 micro-kernel keeps 16 vector accumulators in registers and writes C
+ *       straight into its segment (masked at the right edge, rows cut at the bottom edge);</li>
+ *   <li>threads split C into disjoint row (or column) ranges, each running the same blocked loops, so every
+ *       element is summed in the same order for any thread count;</li>
+ *   <li>an optional {@link Epilogue} adds a bias (per column or per row) and applies ReLU while C is in registers.</li>
+ * </ul>
+ */
+public final class Sgemm {
+    public static final int MR = 8;
+    public static final int NR = 2 * LANES;
+    public static final int KC = 256;
+    public static final int MC = 96;
+    public static final int NC = 2048;
+    /** Below this many multiply-adds the call stays on the calling thread. */
+    private static final long PARALLEL_MIN_FLOPS = 1L << 21;
+
+    /** Bias and activation fused into the last write of C. */
+    public record Epilogue(MemorySegment bias, long biasOff, boolean biasPerRow, boolean relu) {
+        public static final Epilogue NONE = new Epilogue(null, 0, false, false);
+
+        public static Epilogue columnBias(MemorySegment bias, long off, boolean relu) {
+            return new Epilogue(bias, off, false, relu);
+        }
+
+        public static Epilogue rowBias(MemorySegment bias, long off, boolean relu) {
+            return new Epilogue(bias, off, true, relu);
+        }
+
+        boolean isNone() {
+            return bias == null && !relu;
+        }
+    }
+
+    private static final class Workspace {
+        final float[] a = new float[MC * KC];
+        final float[] b = new float[KC * NC];
+        final float[] tile = new float[MR * NR];
+    }
+
+    private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
+
+    private Sgemm() {
+    }
+
+    /**
+     * {@code C[m, n] = alpha * op(A) op(B) + beta * C}; op(A) is {@code [m, k]}, op(B) {@code [k, n]}.
+     * Offsets and leading dimensions are in elements. {@code beta == 0} ignores C's old contents (NaN included).
+     */
+    public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                             MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                             float beta, MemorySegment c, long cOff, int ldc, Epilogue epilogue) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        Epilogue epi = epilogue == null ? Epilogue.NONE : epilogue;
+        long flops = (long) m * n * Math.max(k, 1);
+        int parts = flops < PARALLEL_MIN_FLOPS ? 1 : Parallel.partsFor(Math.max(m / MR, n / NR), 1);
+        if (parts <= 1) {
+            blocked(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi);
+            return;
+        }
+        // split the longer side of C into MR/NR-aligned ranges
+        boolean splitRows = (m / MR) >= (n / NR);
+        int unit = splitRows ? MR : NR;
+        int extent = splitRows ? m : n;
+        int units = (extent + unit - 1) / unit;
+        int p = Math.min(parts, units);
+        Parallel.run(p, part -> {
+            int from = (int) ((long) units * part / p) * unit;
+            int to = Math.min(extent, (int) ((long) units * (part + 1) / p) * unit);
+            if (from >= to) {
+                return;
+            }
+            if (splitRows) {
+                blocked(transA, transB, from, to, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi);
+            } else {
+                blocked(transA, transB, 0, m, from, to, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi);
+            }
+        });
+    }
+
+    /** The five BLIS loops over rows [m0, m1) and columns [n0, n1) of C, on one thread. */
+    private static void blocked(boolean transA, boolean transB, int m0, int m1, int n0, int n1, int k, float alpha,
+                                MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                                float beta, MemorySegment c, long cOff, int ldc, Epilogue epi) {
+        Workspace ws = WORKSPACE.get();
+        if (k == 0) {
+            scaleOnly(m0, m1, n0, n1, beta, c, cOff, ldc, epi);
+            return;
+        }
+        for (int jc = n0; jc < n1; jc += NC) {
+            int nc = Math.min(NC, n1 - jc);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                packB(transB, b, bOff, ldb, pc, kc, jc, nc, ws.b);
+                boolean first = pc == 0;
+                boolean last = pc + kc == k;
+                for (int ic = m0; ic < m1; ic += MC) {
+                    int mc = Math.min(MC, m1 - ic);
+                    packA(transA, a, aOff, lda, ic, mc, pc, kc, ws.a);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int nr = Math.min(NR, nc - jr);
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            int mr = Math.min(MR, mc - ir);
+                            kernel(ws.a, ir * kc, ws.b, jr * kc, kc, ws.tile, c, cOff + (long) (ic + ir) * ldc + jc + jr, ldc, mr, nr,
+                                    alpha, first ? beta : 1f, last ? epi : Epilogue.NONE, ic + ir, jc + jr);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** op(A)[ic.., pc..] -> slivers of MR rows: ap[sliver * kc * MR + p * MR + r], zero-padded past m. */
+    private static void packA(boolean transA, MemorySegment a, long aOff, int lda, int ic, int mc, int pc, int kc, float[] ap) {
+        for (int s = 0; s < mc; s += MR) {
+            int base = s * kc;
+            int rows = Math.min(MR, mc - s);
+            for (int r = 0; r < MR; r++) {
+                if (r >= rows) {
+                    for (int p = 0; p < kc; p++) {
+                        ap[base + p * MR + r] = 0f;
+                    }
+                    continue;
+                }
+                int i = ic + s + r;
+                if (!transA) {
+                    long rowByte = (aOff + (long) i * lda + pc) << 2;
+                    for (int p = 0; p < kc; p++) {
+                        ap[base + p * MR + r] = a.get(FLOAT, rowByte + ((long) p << 2));
+                    }
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        ap[base + p * MR + r] = a.get(FLOAT, (aOff + (long) (pc + p) * lda + i) << 2);
+                    }
+                }
+            }
+        }
+    }
+
+    /** op(B)[pc.., jc..] -> slivers of NR columns: bp[sliver * kc * NR + p * NR + j], zero-padded past n. */
+    private static void packB(boolean transB, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] bp) {
+        for (int s = 0; s < nc; s += NR) {
+            int base = s * kc;
+            int cols = Math.min(NR, nc - s);
+            if (!transB) {
+                for (int p = 0; p < kc; p++) {
+                    long rowByte = (bOff + (long) (pc + p) * ldb + jc + s) << 2;
+                    int dst = base + p * NR;
+                    if (cols == NR) {
+                        FloatVector.fromMemorySegment(F, b, rowByte, ORDER).intoArray(bp, dst);
+                        FloatVector.fromMemorySegment(F, b, rowByte + ((long) LANES << 2), ORDER).intoArray(bp, dst + LANES);
+                    } else {
+                        for (int j = 0; j < NR; j++) {
+                            bp[dst + j] = j < cols ? b.get(FLOAT, rowByte + ((long) j << 2)) : 0f;
+                        }
+                    }
+                }
+            } else {
+                for (int j = 0; j < NR; j++) {
+                    if (j >= cols) {
+                        for (int p = 0; p < kc; p++) {
+                            bp[base + p * NR + j] = 0f;
+                        }
+                        continue;
+                    }
+                    long colByte = (bOff + (long) (jc + s + j) * ldb + pc) << 2;
+                    for (int p = 0; p < kc; p++) {
+                        bp[base + p * NR + j] = b.get(FLOAT, colByte + ((long) p << 2));
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The 8 x 32 register tile: C[0..mr, 0..nr] = alpha * sum_p A[r, p] B[p, j] + beta * C (beta 0: C ignored),
+     * then the epilogue.
+     */
+    private static void kernel(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, MemorySegment c, long cElem, int ldc,
+                               int mr, int nr, float alpha, float beta, Epilogue epi, int row, int col) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
+        FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+        for (int p = 0; p < kc; p++) {
+            int bi = bBase + p * NR;
+            FloatVector b0 = FloatVector.fromArray(F, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
+            int ai = aBase + p * MR;
+            FloatVector a0 = FloatVector.broadcast(F, ap[ai]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(F, ap[ai + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            FloatVector a6 = FloatVector.broadcast(F, ap[ai + 6]);
+            c60 = a6.fma(b0, c60);
+            c61 = a6.fma(b1, c61);
+            FloatVector a7 = FloatVector.broadcast(F, ap[ai + 7]);
+            c70 = a7.fma(b0, c70);
+            c71 = a7.fma(b1, c71);
+        }
+        // The tile goes through a small array: passing 16 vectors to a store helper that C2 does not inline
+        // would box them (measured: 15 vs 100+ GFLOP/s); the copy costs 32 vector moves per 16 * kc FMAs.
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + LANES);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + LANES);
+        writeTile(tile, c, cElem, ldc, mr, nr, alpha, beta, epi, row, col);
+    }
+
+    /** C[0..mr, 0..nr] = alpha * tile + beta * C (+ bias, ReLU), vector by vector, masked at the right edge. */
+    private static void writeTile(float[] tile, MemorySegment c, long cElem, int ldc, int mr, int nr,
+                                  float alpha, float beta, Epilogue epi, int row, int col) {
+        for (int r = 0; r < mr; r++) {
+            long rowElem = cElem + (long) r * ldc;
+            for (int h = 0; h < NR; h += LANES) {
+                if (h >= nr) {
+                    break;
+                }
+                VectorMask<Float> mask = F.indexInRange(h, nr);
+                long off = (rowElem + h) << 2;
+                FloatVector v = FloatVector.fromArray(F, tile, r * NR + h);
+                if (alpha != 1f) {
+                    v = v.mul(alpha);
+                }
+                if (beta != 0f) {
+                    FloatVector old = FloatVector.fromMemorySegment(F, c, off, ORDER, mask);
+                    v = beta == 1f ? v.add(old) : old.mul(beta).add(v);
+                }
+                if (epi.bias() != null) {
+                    v = epi.biasPerRow()
+                            ? v.add(epi.bias().get(FLOAT, (epi.biasOff() + row + r) << 2))
+                            : v.add(FloatVector.fromMemorySegment(F, epi.bias(), (epi.biasOff() + col + h) << 2, ORDER, mask));
+                }
+                if (epi.relu()) {
+                    v = v.blend(0f, v.compare(VectorOperators.LT, 0f));
+                }
+                v.intoMemorySegment(c, off, ORDER, mask);
+            }
+        }
+    }
+
+    /** k == 0: C = beta * C, then the epilogue. */
+    private static void scaleOnly(int m0, int m1, int n0, int n1, float beta, MemorySegment c, long cOff, int ldc, Epilogue epi) {
+        for (int i = m0; i < m1; i++) {
+            for (int j = n0; j < n1; j++) {
+                long off = (cOff + (long) i * ldc + j) << 2;
+                float v = beta == 0f ? 0f : beta * c.get(FLOAT, off);
+                if (epi.bias() != null) {
+                    v += epi.bias().get(FLOAT, (epi.biasOff() + (epi.biasPerRow() ? i : j)) << 2);
+                }
+                if (epi.relu() && v < 0) {
+                    v = 0f;
+                }
+                c.set(FLOAT, off, v);
+            }
+        }
+    }
+}
