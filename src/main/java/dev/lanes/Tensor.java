@@ -922,6 +922,11 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
     }
 
+    /** {@link #withContiguous} for ops outside this class that produce a tensor. */
+    Tensor withContiguousResult(java.util.function.Function<Tensor, Tensor> fn) {
+        return withContiguous(fn);
+    }
+
     /** A contiguous copy that shares nothing with this tensor. */
     @Override
     public Tensor clone() {
@@ -1612,6 +1617,73 @@ public final class Tensor implements Releasable, AutoCloseable {
             return null;
         }));
         return out;
+    }
+
+    // =====================================================================================
+    // Softmax (forward and backward: SoftmaxOps; kernel: kernels.Softmax)
+    // =====================================================================================
+
+    /** softmax along {@code dim}: exp(x - max) / sum, like {@code x.softmax(dim)}. */
+    public Tensor softmax(int dim) {
+        return SoftmaxOps.forward(this, dim, false);
+    }
+
+    /** log_softmax along {@code dim}, stable: x - max - log(sum(exp(x - max))), like {@code x.log_softmax(dim)}. */
+    public Tensor logSoftmax(int dim) {
+        return SoftmaxOps.forward(this, dim, true);
+    }
+
+    // =====================================================================================
+    // Convolution (forward and backward: ConvOps; kernels: kernels.Im2col + kernels.Sgemm)
+    // =====================================================================================
+
+    /**
+     * 2-d convolution of {@code input [N, C, H, W]} with {@code weight [O, C / groups, kH, kW]} and optional
+     * {@code bias [O]}, like {@code torch.nn.functional.conv2d}; stride, padding and dilation are one int or a pair.
+     */
+    public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] dilation, int groups) {
+        return ConvOps.conv2d(input, weight, bias, ConvOps.params(stride, padding, dilation, groups));
+    }
+
+    /** conv2d with {@code padding = "same"} or {@code "valid"}. */
+    public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int[] stride, String padding, int[] dilation, int groups) {
+        return ConvOps.conv2d(input, weight, bias, ConvOps.params(stride, padding, dilation, groups, weight));
+    }
+
+    /** conv2d with stride 1, no padding, no dilation, one group. */
+    public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias) {
+        return conv2d(input, weight, bias, null, (int[]) null, null, 1);
+    }
+
+    // =====================================================================================
+    // Pooling (forward and backward: PoolOps; kernels: kernels.Pooling)
+    // =====================================================================================
+
+    /**
+     * 2-d max pooling of {@code [N, C, H, W]} (or {@code [C, H, W]}), like {@code torch.nn.functional.max_pool2d}.
+     * Each of kernel, stride (default: kernel), padding, dilation is one int or a pair.
+     */
+    public static Tensor maxPool2d(Tensor input, int[] kernelSize, int[] stride, int[] padding, int[] dilation, boolean ceilMode) {
+        return PoolOps.maxPool2d(input, kernelSize, stride, padding, dilation, ceilMode);
+    }
+
+    /** {@code max_pool2d(input, k)}: square window, stride k. */
+    public static Tensor maxPool2d(Tensor input, int kernelSize) {
+        return PoolOps.maxPool2d(input, new int[] {kernelSize}, null, null, null, false);
+    }
+
+    /** 2-d average pooling, like {@code torch.nn.functional.avg_pool2d}. */
+    public static Tensor avgPool2d(Tensor input, int[] kernelSize, int[] stride, int[] padding, boolean ceilMode, boolean countIncludePad) {
+        return PoolOps.avgPool2d(input, kernelSize, stride, padding, ceilMode, countIncludePad);
+    }
+
+    public static Tensor avgPool2d(Tensor input, int kernelSize) {
+        return PoolOps.avgPool2d(input, new int[] {kernelSize}, null, null, false, true);
+    }
+
+    /** Adaptive average pooling to {@code outputSize} (one int or a pair), like {@code adaptive_avg_pool2d}. */
+    public static Tensor adaptiveAvgPool2d(Tensor input, int... outputSize) {
+        return PoolOps.adaptiveAvgPool2d(input, outputSize);
     }
 
     // =====================================================================================

@@ -1,0 +1,316 @@
+package dev.lanes;
+
+import static dev.lanes.Shapes.str;
+
+import dev.lanes.autograd.Node;
+import dev.lanes.kernels.Im2col;
+import dev.lanes.kernels.Parallel;
+import dev.lanes.kernels.Reductions;
+import dev.lanes.kernels.Sgemm;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * conv2d forward and backward (input, weight and bias gradients) with stride, padding (ints, or "same"/"valid"),
+ * dilation and groups, as im2col + packed GEMM; a 1x1 / stride-1 / unpadded convolution reads the input as the
+ * GEMM operand directly. Images are split across threads (each with its own column buffer); with one image the
+ * GEMM itself runs on all threads. Kernels: {@code kernels.Im2col}, {@code kernels.Sgemm}; tests: {@code ConvTest}.
+ */
+final class ConvOps {
+    private ConvOps() {
+    }
+
+    /** Stride, padding (top/left/bottom/right), dilation and groups. */
+    record Params(int sH, int sW, int pT, int pL, int pB, int pR, int dH, int dW, int groups) {
+    }
+
+    static Params params(int[] stride, int[] padding, int[] dilation, int groups) {
+        int[] s = pair(stride, "stride", 1);
+        int[] p = pair(padding, "padding", 0);
+        int[] d = pair(dilation, "dilation", 1);
+        if (s[0] <= 0 || s[1] <= 0) {
+            throw new IllegalArgumentException("conv2d: non-positive stride is not supported, got " + str(s));
+        }
+        if (p[0] < 0 || p[1] < 0) {
+            throw new IllegalArgumentException("conv2d: negative padding is not supported, got " + str(p));
+        }
+        if (d[0] <= 0 || d[1] <= 0) {
+            throw new IllegalArgumentException("conv2d: dilation should be greater than zero, got " + str(d));
+        }
+        if (groups <= 0) {
+            throw new IllegalArgumentException("conv2d: non-positive groups is not supported, got " + groups);
+        }
+        return new Params(s[0], s[1], p[0], p[1], p[0], p[1], d[0], d[1], groups);
+    }
+
+    /** padding="same" (stride 1 only; odd total padding puts the extra row/column at the bottom/right, like PyTorch) or "valid". */
+    static Params params(int[] stride, String padding, int[] dilation, int groups, Tensor weight) {
+        Params base = params(stride, null, dilation, groups);
+        switch (padding) {
+            case "valid" -> {
+                return base;
+            }
+            case "same" -> {
+                if (base.sH() != 1 || base.sW() != 1) {
+                    throw new IllegalArgumentException("padding='same' is not supported for strided convolutions");
+                }
+                int[] ws = weight.shapeRef();
+                if (ws.length != 4) {
+                    throw new IllegalArgumentException("conv2d: expected a 4-d weight, got " + str(ws));
+                }
+                int th = base.dH() * (ws[2] - 1);
+                int tw = base.dW() * (ws[3] - 1);
+                return new Params(1, 1, th / 2, tw / 2, th - th / 2, tw - tw / 2, base.dH(), base.dW(), groups);
+            }
+            default -> throw new IllegalArgumentException("Invalid padding string '" + padding + "', should be one of {'valid', 'same'}");
+        }
+    }
+
+    private static int[] pair(int[] v, String name, int dflt) {
+        if (v == null || v.length == 0) {
+            return new int[] {dflt, dflt};
+        }
+        if (v.length == 1) {
+            return new int[] {v[0], v[0]};
+        }
+        if (v.length == 2) {
+            return v.clone();
+        }
+        throw new IllegalArgumentException("conv2d: " + name + " must be one int or a pair, got " + str(v));
+    }
+
+    /** Shapes of one call, validated with PyTorch's messages. */
+    private record Shape(int n, int c, int h, int w, int o, int cg, int og, int kH, int kW, Im2col.Geometry geo, boolean direct) {
+        int k() {
+            return geo.rows();
+        }
+
+        int l() {
+            return geo.cols();
+        }
+    }
+
+    private static Shape shape(Tensor x, Tensor weight, Tensor bias, Params p) {
+        int[] xs = x.shapeRef();
+        int[] ws = weight.shapeRef();
+        if (xs.length != 4) {
+            String hint = xs.length == 3 ? " (a single image? add the batch dimension with input.unsqueeze(0))" : "";
+            throw new IllegalArgumentException("conv2d: expected a 4-d input [batch, channels, height, width] but got shape "
+                    + str(xs) + hint);
+        }
+        if (ws.length != 4) {
+            throw new IllegalArgumentException("conv2d: expected a 4-d weight [out_channels, in_channels / groups, kH, kW] but got shape " + str(ws));
+        }
+        int g = p.groups();
+        if (ws[0] % g != 0) {
+            throw new IllegalArgumentException("conv2d: out_channels (" + ws[0] + ") must be divisible by groups (" + g + ")");
+        }
+        if (xs[1] != ws[1] * g) {
+            throw new IllegalArgumentException("Given groups=" + g + ", weight of size " + str(ws) + ", expected input" + str(xs) + " to have "
+                    + (ws[1] * g) + " channels, but got " + xs[1] + " channels instead");
+        }
+        if (bias != null && (bias.dim() != 1 || bias.size(0) != ws[0])) {
+            throw new IllegalArgumentException("conv2d: expected bias of shape [" + ws[0] + "] but got " + str(bias.shapeRef()));
+        }
+        int effH = p.dH() * (ws[2] - 1) + 1;
+        int effW = p.dW() * (ws[3] - 1) + 1;
+        int padH = xs[2] + p.pT() + p.pB();
+        int padW = xs[3] + p.pL() + p.pR();
+        if (padH < effH || padW < effW) {
+            throw new IllegalArgumentException("conv2d: calculated padded input size per channel: (" + padH + " x " + padW
+                    + "). Kernel size: (" + effH + " x " + effW + "). Kernel size can't be greater than actual input size");
+        }
+        int oH = (padH - effH) / p.sH() + 1;
+        int oW = (padW - effW) / p.sW() + 1;
+        Im2col.Geometry geo = new Im2col.Geometry(ws[1], xs[2], xs[3], ws[2], ws[3], p.sH(), p.sW(), p.pT(), p.pL(), p.dH(), p.dW(), oH, oW);
+        boolean direct = ws[2] == 1 && ws[3] == 1 && p.sH() == 1 && p.sW() == 1 && p.pT() == 0 && p.pL() == 0 && p.pB() == 0 && p.pR() == 0;
+        return new Shape(xs[0], xs[1], xs[2], xs[3], ws[0], ws[1], ws[0] / g, ws[2], ws[3], geo, direct);
+    }
+
+    static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, Params p) {
+        input.requireFloat("conv2d");
+        weight.requireFloat("conv2d");
+        if (bias != null) {
+            bias.requireFloat("conv2d");
+        }
+        Shape s = shape(input, weight, bias, p);
+        Tensor out = Tensor.allocate(DType.FLOAT32, new int[] {s.n(), s.o(), s.geo().oH(), s.geo().oW()});
+        input.withContiguousResult(x -> weight.withContiguousResult(w -> bias == null ? forward(x, w, null, s, p, out)
+                : bias.withContiguousResult(b -> forward(x, w, b, s, p, out))));
+        if (Tensor.recording(input, weight) || (bias != null && Tensor.recording(bias, null))) {
+            if (bias == null) {
+                out.recordedBy(new ConvolutionBackward0(input, weight, false, s, p), input, weight, null);
+            } else {
+                out.recordedBy(new ConvolutionBackward0(input, weight, true, s, p), input, weight, bias);
+            }
+        }
+        return out;
+    }
+
+    private static Tensor forward(Tensor x, Tensor w, Tensor b, Shape s, Params p, Tensor out) {
+        int chunks = Math.min(Parallel.partsFor(s.n(), 1), Math.max(s.n(), 1));
+        Tensor[] cols = columnBuffers(s, chunks);
+        try {
+            MemorySegment xs = x.seg();
+            MemorySegment ws = w.seg();
+            MemorySegment os = out.seg();
+            MemorySegment bs = b == null ? null : b.seg();
+            long planeIn = (long) s.cg() * s.h() * s.w();
+            Parallel.run(chunks, part -> {
+                int n0 = (int) ((long) s.n() * part / chunks);
+                int n1 = (int) ((long) s.n() * (part + 1) / chunks);
+                for (int n = n0; n < n1; n++) {
+                    for (int g = 0; g < p.groups(); g++) {
+                        long inOff = x.storageOffset() + ((long) n * s.c() * s.h() * s.w()) + g * planeIn;
+                        MemorySegment colSeg = xs;
+                        long colOff = inOff;
+                        if (!s.direct()) {
+                            colSeg = cols[part].seg();
+                            colOff = 0;
+                            Im2col.im2col(xs, inOff, s.geo(), colSeg, 0);
+                        }
+                        Sgemm.Epilogue epi = bs == null ? Sgemm.Epilogue.NONE
+                                : Sgemm.Epilogue.rowBias(bs, b.storageOffset() + (long) g * s.og(), false);
+                        Sgemm.sgemm(false, false, s.og(), s.l(), s.k(), 1f, ws, w.storageOffset() + (long) g * s.og() * s.k(), s.k(),
+                                colSeg, colOff, s.l(), 0f, os, ((long) n * s.o() + (long) g * s.og()) * s.l(), s.l(), epi);
+                    }
+                }
+            });
+        } finally {
+            for (Tensor c : cols) {
+                if (c != null) {
+                    c.close();
+                }
+            }
+        }
+        return out;
+    }
+
+    /** One im2col buffer per parallel part (none for the direct 1x1 path); allocated on the calling thread. */
+    private static Tensor[] columnBuffers(Shape s, int chunks) {
+        Tensor[] cols = new Tensor[chunks];
+        if (!s.direct()) {
+            for (int i = 0; i < chunks; i++) {
+                cols[i] = Tensor.allocate(DType.FLOAT32, new int[] {s.k() * s.l()});
+            }
+        }
+        return cols;
+    }
+
+    static final class ConvolutionBackward0 extends Node {
+        private final Saved input;
+        private final Saved weight;
+        private final boolean hasBias;
+        private final Shape s;
+        private final Params p;
+
+        ConvolutionBackward0(Tensor input, Tensor weight, boolean hasBias, Shape s, Params p) {
+            this.input = weight.requiresGrad() ? save(input, "argument 0") : null;
+            this.weight = input.requiresGrad() ? save(weight, "argument 1") : null;
+            this.hasBias = hasBias;
+            this.s = s;
+            this.p = p;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor gradOut) {
+            Tensor[] grads = new Tensor[3];
+            gradOut.withContiguousResult(g -> {
+                if (needsInputGrad(0)) {
+                    grads[0] = weight.get().withContiguousResult(w -> inputGrad(g, w));
+                }
+                if (needsInputGrad(1)) {
+                    grads[1] = input.get().withContiguousResult(x -> weightGrad(g, x));
+                }
+                if (hasBias && needsInputGrad(2)) {
+                    grads[2] = biasGrad(g);
+                }
+                return null;
+            });
+            return grads;
+        }
+
+        /** dx[n, group] = col2im(W_g^T gout[n, group]); images split across threads. */
+        private Tensor inputGrad(Tensor g, Tensor w) {
+            Tensor dx = Tensor.zeros(s.n(), s.c(), s.h(), s.w());
+            int chunks = Math.min(Parallel.partsFor(s.n(), 1), Math.max(s.n(), 1));
+            Tensor[] cols = columnBuffers(s, chunks);
+            try {
+                MemorySegment gs = g.seg();
+                MemorySegment ws = w.seg();
+                MemorySegment ds = dx.seg();
+                long planeIn = (long) s.cg() * s.h() * s.w();
+                Parallel.run(chunks, part -> {
+                    int n0 = (int) ((long) s.n() * part / chunks);
+                    int n1 = (int) ((long) s.n() * (part + 1) / chunks);
+                    for (int n = n0; n < n1; n++) {
+                        for (int grp = 0; grp < p.groups(); grp++) {
+                            long dxOff = (long) n * s.c() * s.h() * s.w() + grp * planeIn;
+                            long gOff = g.storageOffset() + ((long) n * s.o() + (long) grp * s.og()) * s.l();
+                            long wOff = w.storageOffset() + (long) grp * s.og() * s.k();
+                            if (s.direct()) {
+                                Sgemm.sgemm(true, false, s.k(), s.l(), s.og(), 1f, ws, wOff, s.k(), gs, gOff, s.l(), 0f, ds, dxOff, s.l(), null);
+                            } else {
+                                MemorySegment col = cols[part].seg();
+                                Sgemm.sgemm(true, false, s.k(), s.l(), s.og(), 1f, ws, wOff, s.k(), gs, gOff, s.l(), 0f, col, 0, s.l(), null);
+                                Im2col.col2im(col, 0, s.geo(), ds, dxOff);
+                            }
+                        }
+                    }
+                });
+            } finally {
+                for (Tensor c : cols) {
+                    if (c != null) {
+                        c.close();
+                    }
+                }
+            }
+            return dx;
+        }
+
+        /** dW_g = sum_n gout[n, group] col(x[n, group])^T, images in order (the GEMM itself is parallel). */
+        private Tensor weightGrad(Tensor g, Tensor x) {
+            Tensor dw = Tensor.zeros(s.o(), s.cg(), s.kH(), s.kW());
+            Tensor[] cols = columnBuffers(s, 1);
+            try {
+                MemorySegment gs = g.seg();
+                MemorySegment xs = x.seg();
+                MemorySegment dws = dw.seg();
+                long planeIn = (long) s.cg() * s.h() * s.w();
+                for (int n = 0; n < s.n(); n++) {
+                    for (int grp = 0; grp < p.groups(); grp++) {
+                        long inOff = x.storageOffset() + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
+                        MemorySegment col = xs;
+                        long colOff = inOff;
+                        if (!s.direct()) {
+                            col = cols[0].seg();
+                            colOff = 0;
+                            Im2col.im2col(xs, inOff, s.geo(), col, 0);
+                        }
+                        long gOff = g.storageOffset() + ((long) n * s.o() + (long) grp * s.og()) * s.l();
+                        Sgemm.sgemm(false, true, s.og(), s.k(), s.l(), 1f, gs, gOff, s.l(), col, colOff, s.l(), 1f,
+                                dws, (long) grp * s.og() * s.k(), s.k(), null);
+                    }
+                }
+            } finally {
+                if (cols[0] != null) {
+                    cols[0].close();
+                }
+            }
+            return dw;
+        }
+
+        /** db[o] = sum over images and positions of gout[n, o, :]. */
+        private Tensor biasGrad(Tensor g) {
+            float[] sums = new float[s.o()];
+            MemorySegment gs = g.seg();
+            for (int o = 0; o < s.o(); o++) {
+                double total = 0;
+                for (int n = 0; n < s.n(); n++) {
+                    total += Reductions.sumRow(gs, (g.storageOffset() + ((long) n * s.o() + o) * s.l()) << 2, s.l());
+                }
+                sums[o] = (float) total;
+            }
+            return Tensor.of(sums);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+package dev.lanes;
+
+import static dev.lanes.Shapes.str;
+
+import dev.lanes.autograd.Node;
+import dev.lanes.kernels.Pooling;
+
+/**
+ * max_pool2d, avg_pool2d and adaptive_avg_pool2d on {@code [N, C, H, W]} (or unbatched {@code [C, H, W]})
+ * input. Forward and backward kernels: {@code kernels.Pooling}; tests: {@code SoftmaxPoolingTest}.
+ */
+final class PoolOps {
+    private PoolOps() {
+    }
+
+    /** The input seen as planes: N * C planes of H x W. */
+    private record Planes(int planes, int h, int w, int[] lead) {
+        static Planes of(Tensor x, String op) {
+            int[] s = x.shapeRef();
+            if (s.length != 3 && s.length != 4) {
+                throw new IllegalArgumentException(op + ": Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input,"
+                        + " but got shape " + str(s));
+            }
+            int h = s[s.length - 2];
+            int w = s[s.length - 1];
+            int planes = s.length == 4 ? s[0] * s[1] : s[0];
+            int[] lead = s.length == 4 ? new int[] {s[0], s[1]} : new int[] {s[0]};
+            return new Planes(planes, h, w, lead);
+        }
+
+        int[] outShape(int oh, int ow) {
+            int[] o = new int[lead.length + 2];
+            System.arraycopy(lead, 0, o, 0, lead.length);
+            o[lead.length] = oh;
+            o[lead.length + 1] = ow;
+            return o;
+        }
+    }
+
+    private static int[] pair(int[] v, String name, int[] dflt) {
+        if (v == null || v.length == 0) {
+            return dflt;
+        }
+        if (v.length == 1) {
+            return new int[] {v[0], v[0]};
+        }
+        if (v.length == 2) {
+            return v;
+        }
+        throw new IllegalArgumentException(name + " must be a single int or a pair of ints, got " + str(v));
+    }
+
+    static Pooling.Window window(String op, int[] kernel, int[] stride, int[] padding, int[] dilation, boolean isMax) {
+        int[] k = pair(kernel, "kernel_size", null);
+        if (k == null) {
+            throw new IllegalArgumentException(op + ": kernel_size must be given");
+        }
+        int[] s = pair(stride, "stride", k);
+        int[] p = pair(padding, "padding", new int[] {0, 0});
+        int[] d = pair(dilation, "dilation", new int[] {1, 1});
+        for (int i = 0; i < 2; i++) {
+            if (k[i] <= 0 || s[i] <= 0 || d[i] <= 0 || p[i] < 0) {
+                throw new IllegalArgumentException(op + ": kernel_size, stride and dilation must be positive and padding non-negative, got kernel "
+                        + str(k) + ", stride " + str(s) + ", padding " + str(p) + ", dilation " + str(d));
+            }
+            int effective = isMax ? ((k[i] - 1) * d[i] + 1) : k[i];
+            if (p[i] > effective / 2) {
+                throw new IllegalArgumentException(op + ": pad should be at most half of effective kernel size, but got pad=" + p[i]
+                        + ", kernel_size=" + k[i] + " and dilation=" + d[i]);
+            }
+        }
+        return new Pooling.Window(k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1]);
+    }
+
+    private static int[] outputSize(String op, Planes pl, Pooling.Window win, boolean ceil) {
+        int oh = Pooling.outputSize(pl.h(), win.kH(), win.pH(), win.sH(), win.dH(), ceil);
+        int ow = Pooling.outputSize(pl.w(), win.kW(), win.pW(), win.sW(), win.dW(), ceil);
+        if (oh <= 0 || ow <= 0) {
+            throw new IllegalArgumentException(op + ": Given input size: (" + pl.h() + "x" + pl.w() + "). Calculated output size: ("
+                    + oh + "x" + ow + "). Output size is too small");
+        }
+        return new int[] {oh, ow};
+    }
+
+    static Tensor maxPool2d(Tensor x, int[] kernel, int[] stride, int[] padding, int[] dilation, boolean ceilMode) {
+        x.requireFloat("max_pool2d");
+        Planes pl = Planes.of(x, "max_pool2d");
+        Pooling.Window win = window("max_pool2d", kernel, stride, padding, dilation, true);
+        int[] o = outputSize("max_pool2d", pl, win, ceilMode);
+        boolean record = Tensor.recording(x, null);
+        Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
+        Tensor indices = record ? Tensor.allocate(DType.INT64, pl.outShape(o[0], o[1])) : null;
+        x.withContiguousResult(src -> {
+            Pooling.maxPool2d(src.seg(), src.storageOffset(), pl.planes(), pl.h(), pl.w(), win, out.seg(), 0,
+                    indices == null ? null : indices.seg(), 0, o[0], o[1]);
+            return null;
+        });
+        if (record) {
+            out.recordedBy(new MaxPool2DWithIndicesBackward0(x, indices, pl), x);
+            indices.close(); // the node keeps its own reference
+        }
+        return out;
+    }
+
+    static final class MaxPool2DWithIndicesBackward0 extends Node {
+        private final int[] inputShape;
+        private final Planes planes;
+        private final Saved indices;
+
+        MaxPool2DWithIndicesBackward0(Tensor x, Tensor indices, Planes planes) {
+            this.inputShape = x.shape();
+            this.planes = planes;
+            this.indices = save(indices, "result 1");
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor idx = indices.get();
+            Tensor dx = Tensor.allocate(DType.FLOAT32, inputShape);
+            int outPerPlane = idx.numel() / Math.max(planes.planes(), 1);
+            g.withContiguousResult(gc -> {
+                Pooling.maxPool2dBackward(gc.seg(), gc.storageOffset(), idx.seg(), idx.storageOffset(), planes.planes(), outPerPlane,
+                        dx.seg(), 0, planes.h() * planes.w());
+                return null;
+            });
+            return new Tensor[] {dx};
+        }
+    }
+
+    static Tensor avgPool2d(Tensor x, int[] kernel, int[] stride, int[] padding, boolean ceilMode, boolean countIncludePad) {
+        x.requireFloat("avg_pool2d");
+        Planes pl = Planes.of(x, "avg_pool2d");
+        Pooling.Window win = window("avg_pool2d", kernel, stride, padding, null, false);
+        int[] o = outputSize("avg_pool2d", pl, win, ceilMode);
+        Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
+        x.withContiguousResult(src -> {
+            Pooling.avgPool2d(false, src.seg(), src.storageOffset(), out.seg(), 0, pl.planes(), pl.h(), pl.w(), win, countIncludePad, o[0], o[1]);
+            return null;
+        });
+        if (Tensor.recording(x, null)) {
+            out.recordedBy(new AvgBackward("AvgPool2DBackward0", x.shape(), pl, win, countIncludePad, o), x);
+        }
+        return out;
+    }
+
+    static Tensor adaptiveAvgPool2d(Tensor x, int[] outputSize) {
+        x.requireFloat("adaptive_avg_pool2d");
+        Planes pl = Planes.of(x, "adaptive_avg_pool2d");
+        int[] o = pair(outputSize, "output_size", null);
+        if (o == null || o[0] <= 0 || o[1] <= 0) {
+            throw new IllegalArgumentException("adaptive_avg_pool2d: output_size must be positive, got " + (o == null ? "nothing" : str(o)));
+        }
+        if (pl.h() == 0 || pl.w() == 0) {
+            throw new IllegalArgumentException("adaptive_avg_pool2d: expected input with non-zero spatial size, got " + str(x.shapeRef()));
+        }
+        Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
+        x.withContiguousResult(src -> {
+            Pooling.adaptiveAvgPool2d(false, src.seg(), src.storageOffset(), out.seg(), 0, pl.planes(), pl.h(), pl.w(), o[0], o[1]);
+            return null;
+        });
+        if (Tensor.recording(x, null)) {
+            out.recordedBy(new AvgBackward("AdaptiveAvgPool2DBackward0", x.shape(), pl, null, false, o), x);
+        }
+        return out;
+    }
+
+    /** Average pooling backward: each output's gradient is shared by its window (window == null: adaptive). */
+    static final class AvgBackward extends Node {
+        private final String name;
+        private final int[] inputShape;
+        private final Planes planes;
+        private final Pooling.Window window;
+        private final boolean countIncludePad;
+        private final int[] out;
+
+        AvgBackward(String name, int[] inputShape, Planes planes, Pooling.Window window, boolean countIncludePad, int[] out) {
+            this.name = name;
+            this.inputShape = inputShape;
+            this.planes = planes;
+            this.window = window;
+            this.countIncludePad = countIncludePad;
+            this.out = out;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor dx = Tensor.allocate(DType.FLOAT32, inputShape);
+            g.withContiguousResult(gc -> {
+                if (window == null) {
+                    Pooling.adaptiveAvgPool2d(true, gc.seg(), gc.storageOffset(), dx.seg(), 0, planes.planes(), planes.h(), planes.w(), out[0], out[1]);
+                } else {
+                    Pooling.avgPool2d(true, gc.seg(), gc.storageOffset(), dx.seg(), 0, planes.planes(), planes.h(), planes.w(), window,
+                            countIncludePad, out[0], out[1]);
+                }
+                return null;
+            });
+            return new Tensor[] {dx};
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package dev.lanes;
+
+import dev.lanes.autograd.Node;
+import dev.lanes.kernels.Softmax;
+
+/**
+ * softmax and log_softmax along any dim. Forward: {@code kernels.Softmax} (max subtracted, vectorized);
+ * backward: {@code softmax: dx = y (g - sum(g y))}, {@code log_softmax: dx = g - exp(y) sum(g)}, sums over the dim.
+ * Tests: {@code SoftmaxPoolingTest}.
+ */
+final class SoftmaxOps {
+    private SoftmaxOps() {
+    }
+
+    static Tensor forward(Tensor x, int dim, boolean log) {
+        String op = log ? "log_softmax" : "softmax";
+        x.requireFloat(op);
+        int[] shape = x.shapeRef();
+        int d = Shapes.wrapDim(dim, shape.length);
+        int outer = 1;
+        int inner = 1;
+        for (int i = 0; i < d; i++) {
+            outer *= shape[i];
+        }
+        for (int i = d + 1; i < shape.length; i++) {
+            inner *= shape[i];
+        }
+        int r = shape.length == 0 ? 1 : shape[d];
+        int o = outer;
+        int in = inner;
+        Tensor out = x.withContiguousResult(src -> {
+            Tensor y = Tensor.allocate(DType.FLOAT32, shape);
+            Softmax.forward(log, src.seg(), src.storageOffset(), o, r, in, y.seg(), 0);
+            return y;
+        });
+        if (Tensor.recording(x, null)) {
+            out.recordedBy(new Backward(log, d, out), x);
+        }
+        return out;
+    }
+
+    static final class Backward extends Node {
+        private final boolean log;
+        private final int dim;
+        private final Saved output;
+
+        Backward(boolean log, int dim, Tensor output) {
+            this.log = log;
+            this.dim = dim;
+            this.output = save(output, "output 0");
+        }
+
+        @Override
+        public String name() {
+            return log ? "LogSoftmaxBackward0" : "SoftmaxBackward0";
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor y = output.get();
+            boolean scalar = y.dim() == 0;
+            if (log) {
+                try (Tensor s = scalar ? g.detach() : g.sum(dim, true); Tensor p = y.exp(); Tensor t = p.mul(s)) {
+                    return new Tensor[] {g.sub(t)};
+                }
+            }
+            try (Tensor gy = g.mul(y); Tensor s = scalar ? gy.detach() : gy.sum(dim, true); Tensor diff = g.sub(s)) {
+                return new Tensor[] {y.mul(diff)};
+            }
+        }
+    }
+}

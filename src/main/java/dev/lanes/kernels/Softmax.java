@@ -1,0 +1,159 @@
+package dev.lanes.kernels;
+
+import static dev.lanes.kernels.Simd.F;
+import static dev.lanes.kernels.Simd.FLOAT;
+import static dev.lanes.kernels.Simd.LANES;
+import static dev.lanes.kernels.Simd.ORDER;
+import static dev.lanes.kernels.Simd.VBYTES;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * softmax / log_softmax over one dim of a contiguous block viewed as {@code [outer, r, inner]}, numerically
+ * stable (the max is subtracted before exp). Rows along the last dim ({@code inner == 1}) are vectorized along
+ * the row; other dims are vectorized across {@code inner}. The output has the input's layout.
+ */
+public final class Softmax {
+    private Softmax() {
+    }
+
+    public static void forward(boolean log, MemorySegment in, long inOff, int outer, int r, int inner, MemorySegment out, long outOff) {
+        if (r == 0) {
+            return;
+        }
+        int parts = Parallel.partsFor((long) outer * r * inner, 1 << 15);
+        int chunks = Math.max(1, Math.min(parts, outer));
+        Parallel.run(chunks, part -> {
+            int o0 = (int) ((long) outer * part / chunks);
+            int o1 = (int) ((long) outer * (part + 1) / chunks);
+            float[] scratch = inner == 1 ? null : new float[2 * inner];
+            for (int o = o0; o < o1; o++) {
+                long base = (long) o * r * inner;
+                if (inner == 1) {
+                    row(log, in, (inOff + base) << 2, out, (outOff + base) << 2, r);
+                } else {
+                    columns(log, in, inOff + base, out, outOff + base, r, inner, scratch);
+                }
+            }
+        });
+    }
+
+    /** One contiguous row of r floats (byte offsets). */
+    private static void row(boolean log, MemorySegment in, long ib, MemorySegment out, long ob, int r) {
+        long bytes = (long) r << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            vmax = vmax.max(FloatVector.fromMemorySegment(F, in, ib + i, ORDER));
+        }
+        float max = vmax.reduceLanes(VectorOperators.MAX);
+        for (long i = vecEnd; i < bytes; i += 4) {
+            max = Math.max(max, in.get(FLOAT, ib + i));
+        }
+        if (max == Float.NEGATIVE_INFINITY) {
+            max = 0f; // all -inf: exp(-inf - 0) = 0, sum 0 -> NaN like PyTorch
+        }
+        // pass 2: out = exp(x - max), sum it
+        FloatVector vm = FloatVector.broadcast(F, max);
+        FloatVector vsum = FloatVector.zero(F);
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector e = FloatVector.fromMemorySegment(F, in, ib + i, ORDER).sub(vm).lanewise(VectorOperators.EXP);
+            vsum = vsum.add(e);
+            if (!log) {
+                e.intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+        float sum = vsum.reduceLanes(VectorOperators.ADD);
+        for (long i = vecEnd; i < bytes; i += 4) {
+            float e = (float) Math.exp(in.get(FLOAT, ib + i) - max);
+            sum += e;
+            if (!log) {
+                out.set(FLOAT, ob + i, e);
+            }
+        }
+        // pass 3: normalise
+        if (log) {
+            float shift = max + (float) Math.log(sum);
+            FloatVector vs = FloatVector.broadcast(F, shift);
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector.fromMemorySegment(F, in, ib + i, ORDER).sub(vs).intoMemorySegment(out, ob + i, ORDER);
+            }
+            for (long i = vecEnd; i < bytes; i += 4) {
+                out.set(FLOAT, ob + i, in.get(FLOAT, ib + i) - shift);
+            }
+        } else {
+            float inv = 1f / sum;
+            FloatVector vi = FloatVector.broadcast(F, inv);
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector.fromMemorySegment(F, out, ob + i, ORDER).mul(vi).intoMemorySegment(out, ob + i, ORDER);
+            }
+            for (long i = vecEnd; i < bytes; i += 4) {
+                out.set(FLOAT, ob + i, out.get(FLOAT, ob + i) * inv);
+            }
+        }
+    }
+
+    /** r rows of {@code inner} contiguous floats each: reduce across rows, lane by lane (element offsets). */
+    private static void columns(boolean log, MemorySegment in, long inElem, MemorySegment out, long outElem, int r, int inner, float[] scratch) {
+        // scratch[0..inner) = max, scratch[inner..2 inner) = sum
+        for (int i = 0; i < inner; i++) {
+            scratch[i] = Float.NEGATIVE_INFINITY;
+            scratch[inner + i] = 0f;
+        }
+        int vecEnd = inner - inner % LANES;
+        for (int k = 0; k < r; k++) {
+            long rowB = (inElem + (long) k * inner) << 2;
+            for (int i = 0; i < vecEnd; i += LANES) {
+                FloatVector.fromArray(F, scratch, i).max(FloatVector.fromMemorySegment(F, in, rowB + ((long) i << 2), ORDER)).intoArray(scratch, i);
+            }
+            for (int i = vecEnd; i < inner; i++) {
+                scratch[i] = Math.max(scratch[i], in.get(FLOAT, rowB + ((long) i << 2)));
+            }
+        }
+        for (int i = 0; i < inner; i++) {
+            if (scratch[i] == Float.NEGATIVE_INFINITY) {
+                scratch[i] = 0f;
+            }
+        }
+        for (int k = 0; k < r; k++) {
+            long rowB = (inElem + (long) k * inner) << 2;
+            long outB = (outElem + (long) k * inner) << 2;
+            for (int i = 0; i < vecEnd; i += LANES) {
+                FloatVector e = FloatVector.fromMemorySegment(F, in, rowB + ((long) i << 2), ORDER).sub(FloatVector.fromArray(F, scratch, i))
+                        .lanewise(VectorOperators.EXP);
+                FloatVector.fromArray(F, scratch, inner + i).add(e).intoArray(scratch, inner + i);
+                if (!log) {
+                    e.intoMemorySegment(out, outB + ((long) i << 2), ORDER);
+                }
+            }
+            for (int i = vecEnd; i < inner; i++) {
+                float e = (float) Math.exp(in.get(FLOAT, rowB + ((long) i << 2)) - scratch[i]);
+                scratch[inner + i] += e;
+                if (!log) {
+                    out.set(FLOAT, outB + ((long) i << 2), e);
+                }
+            }
+        }
+        for (int i = 0; i < inner; i++) { // turn (max, sum) into what each element needs
+            if (log) {
+                scratch[i] = scratch[i] + (float) Math.log(scratch[inner + i]);
+            } else {
+                scratch[inner + i] = 1f / scratch[inner + i];
+            }
+        }
+        for (int k = 0; k < r; k++) {
+            long rowB = (inElem + (long) k * inner) << 2;
+            long outB = (outElem + (long) k * inner) << 2;
+            for (int i = 0; i < inner; i++) {
+                long ob = outB + ((long) i << 2);
+                if (log) {
+                    out.set(FLOAT, ob, in.get(FLOAT, rowB + ((long) i << 2)) - scratch[i]);
+                } else {
+                    out.set(FLOAT, ob, out.get(FLOAT, ob) * scratch[inner + i]);
+                }
+            }
+        }
+    }
+}

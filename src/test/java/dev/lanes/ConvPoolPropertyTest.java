@@ -1,0 +1,186 @@
+package dev.lanes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.autograd.Gradcheck;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * conv2d and pooling against naive direct loops (double precision) on random geometries, gradchecks of their
+ * backward rules, thread-count independence, and the bad-input messages.
+ */
+class ConvPoolPropertyTest {
+    private final SplittableRandom rnd = new SplittableRandom(7);
+
+    /** Direct convolution, the obvious six loops. */
+    private static float[] naiveConv(float[] x, int n, int c, int h, int w, float[] wt, int o, int kh, int kw, float[] b,
+                                     int sh, int sw, int ph, int pw, int dh, int dw, int groups, int oh, int ow) {
+        int cg = c / groups;
+        int og = o / groups;
+        float[] out = new float[n * o * oh * ow];
+        for (int in = 0; in < n; in++) {
+            for (int oc = 0; oc < o; oc++) {
+                int g = oc / og;
+                for (int y = 0; y < oh; y++) {
+                    for (int xx = 0; xx < ow; xx++) {
+                        double s = b == null ? 0 : b[oc];
+                        for (int ic = 0; ic < cg; ic++) {
+                            for (int i = 0; i < kh; i++) {
+                                for (int j = 0; j < kw; j++) {
+                                    int hh = y * sh - ph + i * dh;
+                                    int ww = xx * sw - pw + j * dw;
+                                    if (hh >= 0 && hh < h && ww >= 0 && ww < w) {
+                                        s += (double) x[((in * c + g * cg + ic) * h + hh) * w + ww] * wt[((oc * cg + ic) * kh + i) * kw + j];
+                                    }
+                                }
+                            }
+                        }
+                        out[((in * o + oc) * oh + y) * ow + xx] = (float) s;
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void conv2dMatchesDirectLoops() {
+        for (int iter = 0; iter < 60; iter++) {
+            int groups = 1 + rnd.nextInt(3);
+            int c = groups * (1 + rnd.nextInt(3));
+            int o = groups * (1 + rnd.nextInt(4));
+            int n = 1 + rnd.nextInt(3);
+            int kh = 1 + rnd.nextInt(4);
+            int kw = 1 + rnd.nextInt(4);
+            int sh = 1 + rnd.nextInt(3);
+            int sw = 1 + rnd.nextInt(3);
+            int dh = 1 + rnd.nextInt(2);
+            int dw = 1 + rnd.nextInt(2);
+            int ph = rnd.nextInt(3);
+            int pw = rnd.nextInt(3);
+            int h = dh * (kh - 1) + 1 + rnd.nextInt(8);
+            int w = dw * (kw - 1) + 1 + rnd.nextInt(40); // rows longer and shorter than a vector
+            boolean bias = rnd.nextBoolean();
+            try (Tensor x = Tensor.randn(n, c, h, w); Tensor wt = Tensor.randn(o, c / groups, kh, kw);
+                 Tensor b = bias ? Tensor.randn(o) : null) {
+                Tensor y = Tensor.conv2d(x, wt, b, new int[] {sh, sw}, new int[] {ph, pw}, new int[] {dh, dw}, groups);
+                int oh = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
+                int ow = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+                assertThat(y.shape()).containsExactly(n, o, oh, ow);
+                float[] want = naiveConv(x.toFloatArray(), n, c, h, w, wt.toFloatArray(), o, kh, kw, b == null ? null : b.toFloatArray(),
+                        sh, sw, ph, pw, dh, dw, groups, oh, ow);
+                try (Tensor expected = Tensor.of(want, n, o, oh, ow)) {
+                    Assertions2.assertClose(y, expected, 1e-4, 1e-4, "conv iter " + iter);
+                }
+                y.close();
+            }
+        }
+    }
+
+    @Test
+    void conv2dGradcheck() {
+        Gradcheck.check(t -> Tensor.conv2d(t[0], t[1], t[2], new int[] {2, 1}, new int[] {1, 0}, new int[] {1, 2}, 1),
+                Tensor.randn(2, 2, 5, 6).requiresGrad(true), Tensor.randn(3, 2, 2, 2).requiresGrad(true), Tensor.randn(3).requiresGrad(true));
+        Gradcheck.check(t -> Tensor.conv2d(t[0], t[1], null, null, "same", null, 2),
+                Tensor.randn(1, 4, 4, 4).requiresGrad(true), Tensor.randn(2, 2, 3, 3).requiresGrad(true));
+        Gradcheck.check(t -> Tensor.conv2d(t[0], t[1], t[2]), // 1x1 direct path
+                Tensor.randn(2, 3, 3, 2).requiresGrad(true), Tensor.randn(4, 3, 1, 1).requiresGrad(true), Tensor.randn(4).requiresGrad(true));
+    }
+
+    @Test
+    void poolingAndSoftmaxGradcheck() {
+        Gradcheck.check(t -> Tensor.maxPool2d(t[0], new int[] {3}, new int[] {2}, new int[] {1}, null, true), Tensor.randn(1, 2, 6, 5).requiresGrad(true));
+        Gradcheck.check(t -> Tensor.avgPool2d(t[0], new int[] {2, 3}, new int[] {1, 2}, new int[] {1, 1}, true, false),
+                Tensor.randn(1, 2, 5, 6).requiresGrad(true));
+        Gradcheck.check(t -> Tensor.adaptiveAvgPool2d(t[0], 2, 3), Tensor.randn(2, 1, 5, 7).requiresGrad(true));
+        Gradcheck.check(t -> t[0].softmax(1), Tensor.randn(3, 4, 5).requiresGrad(true));
+        Gradcheck.check(t -> t[0].logSoftmax(0), Tensor.randn(4, 5).requiresGrad(true));
+        Gradcheck.check(t -> t[0].t().logSoftmax(1), Tensor.randn(6, 3).requiresGrad(true)); // non-contiguous input
+    }
+
+    @Test
+    void maxPoolMatchesDirectLoops() {
+        for (int iter = 0; iter < 60; iter++) {
+            int k = 1 + rnd.nextInt(3);
+            int s = 1 + rnd.nextInt(3);
+            int d = 1 + rnd.nextInt(2);
+            int p = rnd.nextInt(((k - 1) * d + 1) / 2 + 1);
+            boolean ceil = rnd.nextBoolean();
+            int h = (k - 1) * d + 1 + rnd.nextInt(9);
+            int w = (k - 1) * d + 1 + rnd.nextInt(9);
+            try (Tensor x = Tensor.randn(2, 3, h, w)) {
+                Tensor y = Tensor.maxPool2d(x, new int[] {k}, new int[] {s}, new int[] {p}, new int[] {d}, ceil);
+                int oh = y.size(2);
+                int ow = y.size(3);
+                float[] xv = x.toFloatArray();
+                float[] yv = y.toFloatArray();
+                for (int pl = 0; pl < 6; pl++) {
+                    for (int i = 0; i < oh; i++) {
+                        for (int j = 0; j < ow; j++) {
+                            float best = Float.NEGATIVE_INFINITY;
+                            for (int a = 0; a < k; a++) {
+                                for (int b = 0; b < k; b++) {
+                                    int hh = i * s - p + a * d;
+                                    int ww = j * s - p + b * d;
+                                    if (hh >= 0 && hh < h && ww >= 0 && ww < w) {
+                                        best = Math.max(best, xv[(pl * h + hh) * w + ww]);
+                                    }
+                                }
+                            }
+                            assertThat(yv[(pl * oh + i) * ow + j]).as("maxpool iter %d", iter).isEqualTo(best);
+                        }
+                    }
+                }
+                y.close();
+            }
+        }
+    }
+
+    @Test
+    void resultsDoNotDependOnTheThreadCount() {
+        int saved = Lanes.numThreads();
+        try {
+            Lanes.manualSeed(11);
+            Tensor x = Tensor.randn(8, 3, 20, 20).requiresGrad(true);
+            Tensor w = Tensor.randn(16, 3, 5, 5).requiresGrad(true);
+            float[][] outs = new float[2][];
+            float[][] gw = new float[2][];
+            for (int threads = 1; threads <= 2; threads++) {
+                Lanes.setNumThreads(threads);
+                w.setGrad(null);
+                Tensor y = Tensor.maxPool2d(Tensor.conv2d(x, w, null), 2).logSoftmax(1);
+                outs[threads - 1] = y.toFloatArray();
+                y.sum().backward();
+                gw[threads - 1] = w.grad().toFloatArray();
+            }
+            assertThat(outs[1]).containsExactly(outs[0]);
+            assertThat(gw[1]).containsExactly(gw[0]);
+        } finally {
+            Lanes.setNumThreads(saved);
+        }
+    }
+
+    @Test
+    void badInputsAreNamed() {
+        Tensor w = Tensor.randn(6, 1, 5, 5);
+        assertThatThrownBy(() -> Tensor.conv2d(Tensor.randn(1, 32, 32), w, null)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("expected a 4-d input").hasMessageContaining("[1, 32, 32]").hasMessageContaining("unsqueeze(0)");
+        assertThatThrownBy(() -> Tensor.conv2d(Tensor.randn(1, 3, 32, 32), w, null))
+                .hasMessageContaining("Given groups=1, weight of size [6, 1, 5, 5], expected input[1, 3, 32, 32] to have 1 channels, but got 3 channels instead");
+        assertThatThrownBy(() -> Tensor.conv2d(Tensor.randn(1, 1, 3, 3), w, null)).hasMessageContaining("Kernel size can't be greater than actual input size");
+        assertThatThrownBy(() -> Tensor.conv2d(Tensor.randn(1, 1, 8, 8), w, Tensor.randn(5))).hasMessageContaining("expected bias of shape [6]");
+        assertThatThrownBy(() -> Tensor.conv2d(Tensor.randn(1, 1, 8, 8), w, null, new int[] {2}, "same", null, 1))
+                .hasMessageContaining("padding='same' is not supported for strided convolutions");
+        assertThatThrownBy(() -> Tensor.conv2d(Tensor.randn(1, 1, 8, 8), w, null, null, "full", null, 1)).hasMessageContaining("Invalid padding string 'full'");
+        assertThatThrownBy(() -> Tensor.conv2d(Tensor.randn(1, 2, 8, 8), Tensor.randn(3, 1, 3, 3), null, null, new int[] {0}, null, 2))
+                .hasMessageContaining("out_channels (3) must be divisible by groups (2)");
+        assertThatThrownBy(() -> Tensor.maxPool2d(Tensor.randn(1, 1, 4, 4), new int[] {2}, null, new int[] {2}, null, false))
+                .hasMessageContaining("pad should be at most half of effective kernel size");
+        assertThatThrownBy(() -> Tensor.maxPool2d(Tensor.randn(4, 4), 2)).hasMessageContaining("Expected 3D or 4D");
+        assertThatThrownBy(() -> Tensor.maxPool2d(Tensor.randn(1, 1, 1, 1), 2)).hasMessageContaining("Output size is too small");
+        assertThatThrownBy(() -> Tensor.of(new long[] {1, 2}).softmax(0)).hasMessageContaining("softmax: expected a float32 tensor");
+        assertThatThrownBy(() -> Tensor.randn(2, 3).logSoftmax(2)).hasMessageContaining("Dimension out of range");
+    }
+}
