@@ -138,6 +138,49 @@ class ConvPoolPropertyTest {
         }
     }
 
+    /** The 2x2 / stride 2 vector path: every width around the lane count, ties (many zeros) and NaNs, values and argmax. */
+    @Test
+    void twoByTwoPoolHandlesTiesNaNAndEveryWidth() {
+        for (int w = 2; w <= 70; w += (w < 40 ? 1 : 7)) {
+            for (int h : new int[] {2, 3, 6}) {
+                int planes = 3;
+                float[] v = new float[planes * h * w];
+                for (int i = 0; i < v.length; i++) {
+                    int r = rnd.nextInt(10);
+                    v[i] = r < 6 ? 0f : r < 9 ? (float) rnd.nextInt(3) : Float.NaN;
+                }
+                Tensor x = Tensor.of(v, 1, planes, h, w).requiresGrad(true);
+                Tensor y = Tensor.maxPool2d(x, 2);
+                int oh = h / 2;
+                int ow = w / 2;
+                float[] yv = y.toFloatArray();
+                y.sum().backward();
+                float[] g = x.grad().toFloatArray();
+                float[] wantGrad = new float[v.length];
+                for (int pl = 0; pl < planes; pl++) {
+                    for (int i = 0; i < oh; i++) {
+                        for (int j = 0; j < ow; j++) {
+                            float best = 0;
+                            int at = -1;
+                            for (int a = 0; a < 2; a++) {
+                                for (int b = 0; b < 2; b++) { // PyTorch's scan: val > max || isnan(val)
+                                    int k = (pl * h + 2 * i + a) * w + 2 * j + b;
+                                    if (at < 0 || v[k] > best || Float.isNaN(v[k])) {
+                                        best = v[k];
+                                        at = k;
+                                    }
+                                }
+                            }
+                            assertThat(Float.floatToIntBits(yv[(pl * oh + i) * ow + j])).as("w=%d h=%d value", w, h).isEqualTo(Float.floatToIntBits(best));
+                            wantGrad[at] += 1;
+                        }
+                    }
+                }
+                assertThat(g).as("w=%d h=%d argmax", w, h).containsExactly(wantGrad);
+            }
+        }
+    }
+
     @Test
     void resultsDoNotDependOnTheThreadCount() {
         int saved = Lanes.numThreads();

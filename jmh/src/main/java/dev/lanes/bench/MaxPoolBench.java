@@ -1,0 +1,61 @@
+package dev.lanes.bench;
+
+import dev.lanes.Lanes;
+import dev.lanes.Tensor;
+import dev.lanes.autograd.Autograd;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/** max_pool2d(x, 2) on LeNet's first activation [64, 6, 28, 28]: microseconds per call, inference and training (indices kept). */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 4, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 2, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx2g"})
+@State(Scope.Thread)
+public class MaxPoolBench {
+    @Param({"1", "2"})
+    public int threads;
+
+    private Tensor x;
+
+    @Setup
+    public void setup() {
+        Lanes.setNumThreads(threads);
+        x = Tensor.randn(64, 6, 28, 28);
+    }
+
+    @TearDown
+    public void tearDown() {
+        x.close();
+    }
+
+    @Benchmark
+    public Tensor inference() {
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            Tensor y = Tensor.maxPool2d(x, 2);
+            y.close();
+            return y;
+        }
+    }
+
+    @Benchmark
+    public Tensor withIndices() {
+        x.requiresGrad(true);
+        Tensor y = Tensor.maxPool2d(x, 2);
+        y.close();
+        x.requiresGrad(false);
+        return y;
+    }
+}
