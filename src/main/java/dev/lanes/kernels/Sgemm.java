@@ -7,7 +7,6 @@ import static dev.lanes.kernels.Simd.ORDER;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -133,61 +132,78 @@ public final class Sgemm {
     /** op(A)[ic.., pc..] -> slivers of MR rows: ap[sliver * kc * MR + p * MR + r], zero-padded past m. */
     private static void packA(boolean transA, MemorySegment a, long aOff, int lda, int ic, int mc, int pc, int kc, float[] ap) {
         for (int s = 0; s < mc; s += MR) {
-            int base = s * kc;
             int rows = Math.min(MR, mc - s);
-            for (int r = 0; r < MR; r++) {
-                if (r >= rows) {
-                    for (int p = 0; p < kc; p++) {
-                        ap[base + p * MR + r] = 0f;
-                    }
-                    continue;
-                }
-                int i = ic + s + r;
-                if (!transA) {
-                    long rowByte = (aOff + (long) i * lda + pc) << 2;
-                    for (int p = 0; p < kc; p++) {
-                        ap[base + p * MR + r] = a.get(FLOAT, rowByte + ((long) p << 2));
-                    }
-                } else {
-                    for (int p = 0; p < kc; p++) {
-                        ap[base + p * MR + r] = a.get(FLOAT, (aOff + (long) (pc + p) * lda + i) << 2);
-                    }
-                }
+            if (rows < MR) {
+                java.util.Arrays.fill(ap, s * kc, s * kc + kc * MR, 0f);
+            }
+            if (transA) {
+                packATransposed(a, aOff, lda, ic + s, rows, pc, kc, ap, s * kc);
+            } else {
+                packARows(a, aOff, lda, ic + s, rows, pc, kc, ap, s * kc);
             }
         }
     }
 
-    /** op(B)[pc.., jc..] -> slivers of NR columns: bp[sliver * kc * NR + p * NR + j], zero-padded past n. */
+    private static void packARows(MemorySegment a, long aOff, int lda, int row, int rows, int pc, int kc, float[] ap, int base) {
+        for (int r = 0; r < rows; r++) {
+            long rowByte = (aOff + (long) (row + r) * lda + pc) << 2;
+            for (int p = 0; p < kc; p++) {
+                ap[base + p * MR + r] = a.get(FLOAT, rowByte + ((long) p << 2));
+            }
+        }
+    }
+
+    private static void packATransposed(MemorySegment a, long aOff, int lda, int row, int rows, int pc, int kc, float[] ap, int base) {
+        for (int p = 0; p < kc; p++) {
+            long colByte = (aOff + (long) (pc + p) * lda + row) << 2;
+            for (int r = 0; r < rows; r++) {
+                ap[base + p * MR + r] = a.get(FLOAT, colByte + ((long) r << 2));
+            }
+        }
+    }
+
+    /**
+     * op(B)[pc.., jc..] -> slivers of NR columns: bp[sliver * kc * NR + p * NR + j], zero-padded past n. Full and
+     * partial slivers, plain and transposed B each have their own straight loop: one method mixing them
+     * recompiled over and over on uncommon traps (measured: 33 instead of 180 GFLOP/s at 64x120x400).
+     */
     private static void packB(boolean transB, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] bp) {
         for (int s = 0; s < nc; s += NR) {
-            int base = s * kc;
             int cols = Math.min(NR, nc - s);
-            if (!transB) {
-                for (int p = 0; p < kc; p++) {
-                    long rowByte = (bOff + (long) (pc + p) * ldb + jc + s) << 2;
-                    int dst = base + p * NR;
-                    if (cols == NR) {
-                        FloatVector.fromMemorySegment(F, b, rowByte, ORDER).intoArray(bp, dst);
-                        FloatVector.fromMemorySegment(F, b, rowByte + ((long) LANES << 2), ORDER).intoArray(bp, dst + LANES);
-                    } else {
-                        for (int j = 0; j < NR; j++) {
-                            bp[dst + j] = j < cols ? b.get(FLOAT, rowByte + ((long) j << 2)) : 0f;
-                        }
-                    }
-                }
+            if (transB) {
+                packBTransposed(b, bOff, ldb, pc, kc, jc + s, cols, bp, s * kc);
+            } else if (cols == NR) {
+                packBFull(b, bOff, ldb, pc, kc, jc + s, bp, s * kc);
             } else {
-                for (int j = 0; j < NR; j++) {
-                    if (j >= cols) {
-                        for (int p = 0; p < kc; p++) {
-                            bp[base + p * NR + j] = 0f;
-                        }
-                        continue;
-                    }
-                    long colByte = (bOff + (long) (jc + s + j) * ldb + pc) << 2;
-                    for (int p = 0; p < kc; p++) {
-                        bp[base + p * NR + j] = b.get(FLOAT, colByte + ((long) p << 2));
-                    }
-                }
+                packBEdge(b, bOff, ldb, pc, kc, jc + s, cols, bp, s * kc);
+            }
+        }
+    }
+
+    private static void packBFull(MemorySegment b, long bOff, int ldb, int pc, int kc, int col, float[] bp, int base) {
+        for (int p = 0; p < kc; p++) {
+            long rowByte = (bOff + (long) (pc + p) * ldb + col) << 2;
+            int dst = base + p * NR;
+            FloatVector.fromMemorySegment(F, b, rowByte, ORDER).intoArray(bp, dst);
+            FloatVector.fromMemorySegment(F, b, rowByte + ((long) LANES << 2), ORDER).intoArray(bp, dst + LANES);
+        }
+    }
+
+    private static void packBEdge(MemorySegment b, long bOff, int ldb, int pc, int kc, int col, int cols, float[] bp, int base) {
+        java.util.Arrays.fill(bp, base, base + kc * NR, 0f);
+        for (int p = 0; p < kc; p++) {
+            MemorySegment.copy(b, FLOAT, (bOff + (long) (pc + p) * ldb + col) << 2, bp, base + p * NR, cols);
+        }
+    }
+
+    private static void packBTransposed(MemorySegment b, long bOff, int ldb, int pc, int kc, int col, int cols, float[] bp, int base) {
+        if (cols < NR) {
+            java.util.Arrays.fill(bp, base, base + kc * NR, 0f);
+        }
+        for (int j = 0; j < cols; j++) {
+            long colByte = (bOff + (long) (col + j) * ldb + pc) << 2;
+            for (int p = 0; p < kc; p++) {
+                bp[base + p * NR + j] = b.get(FLOAT, colByte + ((long) p << 2));
             }
         }
     }
@@ -257,34 +273,49 @@ public final class Sgemm {
         writeTile(tile, c, cElem, ldc, mr, nr, alpha, beta, epi, row, col);
     }
 
-    /** C[0..mr, 0..nr] = alpha * tile + beta * C (+ bias, ReLU), vector by vector, masked at the right edge. */
+    /**
+     * C[0..mr, 0..nr] = alpha * tile + beta * C (+ bias, ReLU): full vectors where 16 columns remain, scalars for
+     * the right edge. (Masked segment accesses whose full width would cross the segment's end take the Vector
+     * API's slow path; measured: a 64x120x400 product fell from 180 to 33 GFLOP/s.)
+     */
     private static void writeTile(float[] tile, MemorySegment c, long cElem, int ldc, int mr, int nr,
                                   float alpha, float beta, Epilogue epi, int row, int col) {
         for (int r = 0; r < mr; r++) {
             long rowElem = cElem + (long) r * ldc;
-            for (int h = 0; h < NR; h += LANES) {
-                if (h >= nr) {
-                    break;
-                }
-                VectorMask<Float> mask = F.indexInRange(h, nr);
+            int h = 0;
+            for (; h + LANES <= nr; h += LANES) {
                 long off = (rowElem + h) << 2;
                 FloatVector v = FloatVector.fromArray(F, tile, r * NR + h);
                 if (alpha != 1f) {
                     v = v.mul(alpha);
                 }
                 if (beta != 0f) {
-                    FloatVector old = FloatVector.fromMemorySegment(F, c, off, ORDER, mask);
+                    FloatVector old = FloatVector.fromMemorySegment(F, c, off, ORDER);
                     v = beta == 1f ? v.add(old) : old.mul(beta).add(v);
                 }
                 if (epi.bias() != null) {
                     v = epi.biasPerRow()
                             ? v.add(epi.bias().get(FLOAT, (epi.biasOff() + row + r) << 2))
-                            : v.add(FloatVector.fromMemorySegment(F, epi.bias(), (epi.biasOff() + col + h) << 2, ORDER, mask));
+                            : v.add(FloatVector.fromMemorySegment(F, epi.bias(), (epi.biasOff() + col + h) << 2, ORDER));
                 }
                 if (epi.relu()) {
                     v = v.blend(0f, v.compare(VectorOperators.LT, 0f));
                 }
-                v.intoMemorySegment(c, off, ORDER, mask);
+                v.intoMemorySegment(c, off, ORDER);
+            }
+            for (; h < nr; h++) {
+                long off = (rowElem + h) << 2;
+                float v = tile[r * NR + h] * alpha;
+                if (beta != 0f) {
+                    v += beta == 1f ? c.get(FLOAT, off) : beta * c.get(FLOAT, off);
+                }
+                if (epi.bias() != null) {
+                    v += epi.bias().get(FLOAT, (epi.biasOff() + (epi.biasPerRow() ? row + r : col + h)) << 2);
+                }
+                if (epi.relu() && v < 0f) {
+                    v = 0f;
+                }
+                c.set(FLOAT, off, v);
             }
         }
     }
