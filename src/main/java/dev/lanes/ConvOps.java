@@ -197,6 +197,9 @@ final class ConvOps {
     }
 
     static final class ConvolutionBackward0 extends Node {
+        /** Images per partial weight gradient; fixed so results do not depend on the thread count. */
+        static final int IMAGES_PER_CHUNK = 8;
+
         private final Saved input;
         private final Saved weight;
         private final boolean hasBias;
@@ -267,36 +270,57 @@ final class ConvOps {
             return dx;
         }
 
-        /** dW_g = sum_n gout[n, group] col(x[n, group])^T, images in order (the GEMM itself is parallel). */
+        /**
+         * dW_g = sum_n gout[n, group] col(x[n, group])^T. Images are summed in fixed chunks of
+         * {@link #IMAGES_PER_CHUNK} (chunks run in parallel, each into its own partial), then the partials are added in
+         * chunk order: the result depends on the batch size only, never on the thread count.
+         */
         private Tensor weightGrad(Tensor g, Tensor x) {
-            Tensor dw = Tensor.zeros(s.o(), s.cg(), s.kH(), s.kW());
-            Tensor[] cols = columnBuffers(s, 1);
+            int chunks = (s.n() + IMAGES_PER_CHUNK - 1) / IMAGES_PER_CHUNK;
+            int wsize = s.o() * s.k();
+            Tensor partials = Tensor.allocate(DType.FLOAT32, new int[] {chunks, wsize});
+            int parts = Math.min(Parallel.partsFor(chunks, 1), chunks);
+            Tensor[] cols = columnBuffers(s, parts);
             try {
                 MemorySegment gs = g.seg();
                 MemorySegment xs = x.seg();
-                MemorySegment dws = dw.seg();
+                MemorySegment ps = partials.seg();
                 long planeIn = (long) s.cg() * s.h() * s.w();
-                for (int n = 0; n < s.n(); n++) {
-                    for (int grp = 0; grp < p.groups(); grp++) {
-                        long inOff = x.storageOffset() + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
-                        MemorySegment col = xs;
-                        long colOff = inOff;
-                        if (!s.direct()) {
-                            col = cols[0].seg();
-                            colOff = 0;
-                            Im2col.im2col(xs, inOff, s.geo(), col, 0);
+                Parallel.run(parts, part -> {
+                    int c0 = (int) ((long) chunks * part / parts);
+                    int c1 = (int) ((long) chunks * (part + 1) / parts);
+                    for (int chunk = c0; chunk < c1; chunk++) {
+                        long pOff = (long) chunk * wsize;
+                        int nEnd = Math.min(s.n(), (chunk + 1) * IMAGES_PER_CHUNK);
+                        for (int n = chunk * IMAGES_PER_CHUNK; n < nEnd; n++) {
+                            boolean first = n == chunk * IMAGES_PER_CHUNK;
+                            for (int grp = 0; grp < p.groups(); grp++) {
+                                long inOff = x.storageOffset() + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
+                                MemorySegment col = xs;
+                                long colOff = inOff;
+                                if (!s.direct()) {
+                                    col = cols[part].seg();
+                                    colOff = 0;
+                                    Im2col.im2col(xs, inOff, s.geo(), col, 0);
+                                }
+                                long gOff = g.storageOffset() + ((long) n * s.o() + (long) grp * s.og()) * s.l();
+                                Sgemm.sgemm(false, true, s.og(), s.k(), s.l(), 1f, gs, gOff, s.l(), col, colOff, s.l(), first ? 0f : 1f,
+                                        ps, pOff + (long) grp * s.og() * s.k(), s.k(), null);
+                            }
                         }
-                        long gOff = g.storageOffset() + ((long) n * s.o() + (long) grp * s.og()) * s.l();
-                        Sgemm.sgemm(false, true, s.og(), s.k(), s.l(), 1f, gs, gOff, s.l(), col, colOff, s.l(), 1f,
-                                dws, (long) grp * s.og() * s.k(), s.k(), null);
+                    }
+                });
+                Tensor dw = Tensor.allocate(DType.FLOAT32, new int[] {s.o(), s.cg(), s.kH(), s.kW()});
+                Reductions.sum(ps, 0, 1, chunks, wsize, dw.seg(), 0);
+                return dw;
+            } finally {
+                partials.close();
+                for (Tensor c : cols) {
+                    if (c != null) {
+                        c.close();
                     }
                 }
-            } finally {
-                if (cols[0] != null) {
-                    cols[0].close();
-                }
             }
-            return dw;
         }
 
         /** db[o] = sum over images and positions of gout[n, o, :]. */
