@@ -83,7 +83,8 @@ def ops_cases():
     m = torch.randn(4, 2)
     v = torch.randn(4)
     ties = torch.tensor([[1., 3., 3., 2.], [5., 5., float('nan'), 0.], [-1., -1., -1., -1.]])
-    inputs = {'x': x, 'y': y, 'col': col, 'p': p, 'a3': a3, 'b3': b3, 'm': m, 'v': v, 'ties': ties}
+    b2 = torch.randn(2)
+    inputs = {'x': x, 'y': y, 'col': col, 'p': p, 'a3': a3, 'b3': b3, 'm': m, 'v': v, 'ties': ties, 'b2': b2}
     ops = {
         'x.add(y)': x + y, 'x.sub(col)': x - col, 'x.mul(y)': x * y, 'x.div(p)': x / p,
         'col.add(y)': col + y, 'x.add(2.5)': x + 2.5, 'x.sub(1.5)': x - 1.5, 'x.mul(-3)': x * -3,
@@ -105,6 +106,9 @@ def ops_cases():
         'x.matmul(v)': x.matmul(v), 'v.matmul(m)': v.matmul(m), 'x.t().contiguous()': x.t().contiguous(),
         'x.t().mm(x)': x.t().mm(x), 'a3.permute(2,0,1).sum(2)': a3.permute(2, 0, 1).sum(2),
         'a3.transpose(0,2).add(1)': a3.transpose(0, 2) + 1, 'x.slice(1,1,4,2)': x[:, 1:4:2].contiguous(),
+        'addmm(b2,x,m)': torch.addmm(b2, x, m), 'addmm(col,x,m,0.5,2)': torch.addmm(col, x, m, beta=0.5, alpha=2),
+        'addmm(b2,x,m.t().t())': torch.addmm(b2, x, m.t().contiguous().t()),
+        'softmax(x,1)': x.softmax(1), 'log_softmax(a3,0)': a3.log_softmax(0),
     }
     with open(os.path.join(OUT, 'ops.txt'), 'w') as f:
         for name, t in inputs.items():

@@ -87,4 +87,78 @@ final class LinalgOps {
             return new Tensor[] {ga, gv};
         }
     }
+
+    /**
+     * addmm: {@code beta * input + alpha * (mat1 @ mat2)}. A bias row ({@code input} of shape [n] or [1, n], beta 1)
+     * is added inside the GEMM's epilogue; any other broadcastable input is copied into the output first and
+     * accumulated by the GEMM (its beta).
+     */
+    static Tensor addmm(Tensor input, Tensor mat1, Tensor mat2, float beta, float alpha) {
+        input.requireFloat("addmm");
+        mat1.requireFloat("addmm");
+        mat2.requireFloat("addmm");
+        if (mat1.dim() != 2 || mat2.dim() != 2) {
+            throw new IllegalArgumentException("addmm: mat1 and mat2 must be matrices, got shapes " + Shapes.str(mat1.shapeRef()) + " and "
+                    + Shapes.str(mat2.shapeRef()));
+        }
+        int m = mat1.size(0);
+        int k = mat1.size(1);
+        int n = mat2.size(1);
+        if (mat2.size(0) != k) {
+            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + m + "x" + k + " and " + mat2.size(0) + "x" + n + ")");
+        }
+        int[] outShape = {m, n};
+        int[] b = Shapes.broadcast(input.shapeRef(), outShape);
+        if (!java.util.Arrays.equals(b, outShape)) {
+            throw new IllegalArgumentException("addmm: input of shape " + Shapes.str(input.shapeRef()) + " cannot be broadcast to the product's shape "
+                    + Shapes.str(outShape));
+        }
+        Tensor out = Tensor.gemm(mat1, mat2, input, beta, alpha);
+        if (Tensor.recording(input, mat1) || Tensor.recording(mat2, null)) {
+            out.recordedBy(new AddmmBackward0(input, mat1, mat2, beta, alpha), input, mat1, mat2);
+        }
+        return out;
+    }
+
+    static final class AddmmBackward0 extends Node {
+        private final int[] inputShape;
+        private final float beta;
+        private final float alpha;
+        private final Saved mat1;
+        private final Saved mat2;
+
+        AddmmBackward0(Tensor input, Tensor mat1, Tensor mat2, float beta, float alpha) {
+            this.inputShape = input.shape();
+            this.beta = beta;
+            this.alpha = alpha;
+            this.mat1 = mat2.requiresGrad() ? save(mat1, "argument 1") : null;
+            this.mat2 = mat1.requiresGrad() ? save(mat2, "argument 2") : null;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor gi = null;
+            Tensor g1 = null;
+            Tensor g2 = null;
+            if (needsInputGrad(0)) {
+                gi = ArithmeticOps.sumTo(g, inputShape);
+                if (beta != 1f) {
+                    Tensor scaled = gi.mul(beta);
+                    gi.close();
+                    gi = scaled;
+                }
+            }
+            if (needsInputGrad(1)) {
+                try (Tensor t = mat2.get().t(); Tensor p = g.mm(t)) {
+                    g1 = alpha == 1f ? p.detach() : p.mul(alpha);
+                }
+            }
+            if (needsInputGrad(2)) {
+                try (Tensor t = mat1.get().t(); Tensor p = t.mm(g)) {
+                    g2 = alpha == 1f ? p.detach() : p.mul(alpha);
+                }
+            }
+            return new Tensor[] {gi, g1, g2};
+        }
+    }
 }

@@ -87,9 +87,13 @@ final class PoolOps {
         Planes pl = Planes.of(x, "max_pool2d");
         Pooling.Window win = window("max_pool2d", kernel, stride, padding, dilation, true);
         int[] o = outputSize("max_pool2d", pl, win, ceilMode);
+        if ((long) pl.h() * pl.w() >= (1L << 24)) {
+            throw new IllegalArgumentException("max_pool2d: planes of " + pl.h() + "x" + pl.w() + " exceed 2^24 cells, the largest Lanes supports");
+        }
         boolean record = Tensor.recording(x, null);
         Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
-        Tensor indices = record ? Tensor.allocate(DType.INT64, pl.outShape(o[0], o[1])) : null;
+        // argmax positions for backward, as exact float values (internal; never handed to the user)
+        Tensor indices = record ? Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1])) : null;
         x.withContiguousResult(src -> {
             Pooling.maxPool2d(src.seg(), src.storageOffset(), pl.planes(), pl.h(), pl.w(), win, out.seg(), 0,
                     indices == null ? null : indices.seg(), 0, o[0], o[1]);

@@ -1900,6 +1900,46 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     /**
+     * {@code beta * input + alpha * (mat1 @ mat2)}, like {@code torch.addmm}; a bias row is fused into the GEMM.
+     * {@code F.linear(x, w, b)} is {@code addmm(b, x, w.t())}.
+     */
+    public static Tensor addmm(Tensor input, Tensor mat1, Tensor mat2) {
+        return LinalgOps.addmm(input, mat1, mat2, 1f, 1f);
+    }
+
+    public static Tensor addmm(Tensor input, Tensor mat1, Tensor mat2, double beta, double alpha) {
+        return LinalgOps.addmm(input, mat1, mat2, (float) beta, (float) alpha);
+    }
+
+    /** The GEMM behind addmm (shapes checked by the caller): bias rows go to the epilogue, other inputs through C. */
+    static Tensor gemm(Tensor mat1, Tensor mat2, Tensor input, float beta, float alpha) {
+        int m = mat1.shape[0];
+        int k = mat1.shape[1];
+        int n = mat2.shape[1];
+        GemmOperand ga = GemmOperand.of(mat1, m, k);
+        GemmOperand gb = GemmOperand.of(mat2, k, n);
+        if (ga == null) {
+            return mat1.withContiguous(c -> gemm(c, mat2, input, beta, alpha));
+        }
+        if (gb == null) {
+            return mat2.withContiguous(c -> gemm(mat1, c, input, beta, alpha));
+        }
+        Tensor out = allocate(DType.FLOAT32, new int[] {m, n});
+        boolean biasRow = beta == 1f && input.numel() == n && (input.shape.length == 1 || (input.shape.length == 2 && input.shape[0] == 1));
+        if (biasRow && m > 0) {
+            return input.withContiguous(bc -> {
+                Sgemm.sgemm(ga.trans(), gb.trans(), m, n, k, alpha, mat1.seg(), mat1.offset, ga.ld(), mat2.seg(), mat2.offset, gb.ld(),
+                        0f, out.seg(), 0, n, Sgemm.Epilogue.columnBias(bc.seg(), bc.offset, false));
+                return out;
+            });
+        }
+        Copy.copyFloat(input.seg(), input.offset, Shapes.broadcastStrides(input.shape, input.strides, out.shape), out.seg(), 0, out.strides, out.shape);
+        Sgemm.sgemm(ga.trans(), gb.trans(), m, n, k, alpha, mat1.seg(), mat1.offset, ga.ld(), mat2.seg(), mat2.offset, gb.ld(),
+                beta, out.seg(), 0, n, Sgemm.Epilogue.NONE);
+        return out;
+    }
+
+    /**
      * How a 2-d or 3-d operand is handed to the GEMM without copying: row-major (last stride 1) or transposed
      * (second-to-last stride 1), with its leading dimension and batch stride (0 when broadcast).
      */

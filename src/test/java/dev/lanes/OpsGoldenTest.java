@@ -84,6 +84,11 @@ class OpsGoldenTest {
         op("a3.permute(2,0,1).sum(2)", m -> m.get("a3").permute(2, 0, 1).sum(2));
         op("a3.transpose(0,2).add(1)", m -> m.get("a3").transpose(0, 2).add(1));
         op("x.slice(1,1,4,2)", m -> m.get("x").slice(1, 1, 4, 2).contiguous());
+        op("addmm(b2,x,m)", m -> Tensor.addmm(m.get("b2"), m.get("x"), m.get("m")));
+        op("addmm(col,x,m,0.5,2)", m -> Tensor.addmm(m.get("col"), m.get("x"), m.get("m"), 0.5, 2));
+        op("addmm(b2,x,m.t().t())", m -> Tensor.addmm(m.get("b2"), m.get("x"), m.get("m").t().contiguous().t()));
+        op("softmax(x,1)", m -> m.get("x").softmax(1));
+        op("log_softmax(a3,0)", m -> m.get("a3").logSoftmax(0));
     }
 
     private static void op(String expr, Function<Map<String, Tensor>, Tensor> f) {

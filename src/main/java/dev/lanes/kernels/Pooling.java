@@ -3,7 +3,6 @@ package dev.lanes.kernels;
 import static dev.lanes.kernels.Simd.F;
 import static dev.lanes.kernels.Simd.FLOAT;
 import static dev.lanes.kernels.Simd.LANES;
-import static dev.lanes.kernels.Simd.LONG;
 import static dev.lanes.kernels.Simd.ORDER;
 import static dev.lanes.kernels.Simd.VBYTES;
 
@@ -16,7 +15,7 @@ import jdk.incubator.vector.VectorShuffle;
 /**
  * 2-d pooling over contiguous planes ({@code [planes, h, w]}, planes = N * C), PyTorch's window rules:
  * max pooling with padding (padded cells never win), dilation and saved argmax indices ({@code h * w + w}
- * within the plane); average pooling with {@code count_include_pad}; adaptive average pooling with windows
+ * within the plane, stored as exact float values so the vector path can write them; planes stay below 2^24 cells); average pooling with {@code count_include_pad}; adaptive average pooling with windows
  * {@code [floor(i h / oh), ceil((i + 1) h / oh))}. Planes are split across threads.
  */
 public final class Pooling {
@@ -39,7 +38,7 @@ public final class Pooling {
 
     public static void maxPool2d(MemorySegment in, long inOff, int planes, int h, int w, Window win,
                                  MemorySegment out, long outOff, MemorySegment idx, long idxOff, int oh, int ow) {
-        int parts = Math.min(Parallel.partsFor((long) planes * oh * ow * win.kH() * win.kW(), 1 << 16), Math.max(planes, 1));
+        int parts = Math.min(Parallel.partsFor((long) planes * oh * ow * win.kH() * win.kW(), 1 << 20), Math.max(planes, 1));
         Parallel.run(parts, part -> {
             int p0 = (int) ((long) planes * part / parts);
             int p1 = (int) ((long) planes * (part + 1) / parts);
@@ -94,14 +93,24 @@ public final class Pooling {
                 long o = (long) y * ow + x;
                 out.set(FLOAT, (outPlane + o) << 2, best);
                 if (idx != null) {
-                    idx.set(LONG, (idxPlane + o) << 3, bestIdx);
+                    idx.set(FLOAT, (idxPlane + o) << 2, bestIdx);
                 }
             }
         }
     }
 
     private static final VectorShuffle<Float> EVENS = VectorShuffle.fromOp(F, i -> 2 * i);
+    private static final FloatVector ZERO = FloatVector.zero(F);
+    private static final FloatVector TWICE_IOTA = FloatVector.fromArray(F, twiceIota(), 0);
     private static final VectorShuffle<Float> ODDS = VectorShuffle.fromOp(F, i -> 2 * i + 1);
+
+    private static float[] twiceIota() {
+        float[] v = new float[LANES];
+        for (int i = 0; i < LANES; i++) {
+            v[i] = 2 * i;
+        }
+        return v;
+    }
 
     /** PyTorch's scan rule for one candidate pair: the later one wins if it is greater or NaN. */
     private static VectorMask<Float> laterWins(FloatVector earlier, FloatVector later) {
@@ -148,14 +157,15 @@ public final class Pooling {
                     MemorySegment.copy(tail, 0, out, Simd.FLOAT, ob + ((long) x << 2), n);
                 }
                 if (idx != null) {
-                    long oddBits0 = odd0.toLong();
-                    long oddBits1 = odd1.toLong();
-                    long downBits = down.toLong();
-                    long outIdx = (idxPlane + (long) y * ow + x) << 3;
-                    for (int l = 0; l < n; l++) {
-                        long lower = downBits >>> l & 1;
-                        long odd = ((lower != 0 ? oddBits1 : oddBits0) >>> l) & 1;
-                        idx.set(LONG, outIdx + ((long) l << 3), (2L * y + lower) * w + 2L * (x + l) + odd);
+                    // argmax as a float vector: (2y + lower) * w + 2 (x + lane) + odd, exact below 2^24
+                    FloatVector col = TWICE_IOTA.add(2f * x).add(ZERO.blend(1f, odd0.and(down.not())).add(ZERO.blend(1f, odd1.and(down))));
+                    FloatVector at = ZERO.blend(1f, down).add(2f * y).mul(w).add(col);
+                    long ib = (idxPlane + (long) y * ow + x) << 2;
+                    if ((long) y * ow + x + LANES <= (long) oh * ow) {
+                        at.intoMemorySegment(idx, ib, ORDER);
+                    } else {
+                        at.intoArray(tail, 0);
+                        MemorySegment.copy(tail, 0, idx, Simd.FLOAT, ib, n);
                     }
                 }
             }
@@ -175,7 +185,7 @@ public final class Pooling {
                 long ip = idxOff + (long) pl * outPerPlane;
                 long dp = dxOff + (long) pl * inPerPlane;
                 for (int o = 0; o < outPerPlane; o++) {
-                    long k = idx.get(LONG, (ip + o) << 3);
+                    long k = (long) idx.get(FLOAT, (ip + o) << 2);
                     if (k >= 0) {
                         long at = (dp + k) << 2;
                         dx.set(FLOAT, at, dx.get(FLOAT, at) + g.get(FLOAT, (gp + o) << 2));

@@ -1,0 +1,30 @@
+package dev.lanes.nn;
+
+import dev.lanes.Tensor;
+import dev.lanes.nn.functional.F;
+
+/** Zeroes elements with probability p while training and scales the rest by 1 / (1 - p), like {@code torch.nn.Dropout}. */
+public class Dropout extends Module {
+    private final double p;
+
+    public Dropout() {
+        this(0.5);
+    }
+
+    public Dropout(double p) {
+        if (p < 0 || p > 1) {
+            throw new IllegalArgumentException("dropout probability has to be between 0 and 1, but got " + p);
+        }
+        this.p = p;
+    }
+
+    @Override
+    public Tensor forward(Tensor input) {
+        return F.dropout(input, p, isTraining());
+    }
+
+    @Override
+    public String extraRepr() {
+        return "p=" + Repr.pyFloat(p) + ", inplace=False";
+    }
+}

@@ -1,0 +1,53 @@
+package dev.lanes.nn;
+
+import dev.lanes.Tensor;
+import dev.lanes.memory.MemoryScope;
+import dev.lanes.nn.functional.F;
+
+/** {@code y = x W^T + b}, like {@code torch.nn.Linear}; weight {@code [out, in]}, PyTorch's default initialisation. */
+public class Linear extends Module {
+    public final int inFeatures;
+    public final int outFeatures;
+    public final Tensor weight;
+    public final Tensor bias;
+
+    public Linear(int inFeatures, int outFeatures) {
+        this(inFeatures, outFeatures, true);
+    }
+
+    public Linear(int inFeatures, int outFeatures, boolean bias) {
+        if (inFeatures < 0 || outFeatures < 0) {
+            throw new IllegalArgumentException("Linear: in_features and out_features must be non-negative, got " + inFeatures + ", " + outFeatures);
+        }
+        this.inFeatures = inFeatures;
+        this.outFeatures = outFeatures;
+        try (MemoryScope s = owned()) {
+            this.weight = registerParameter("weight", Tensor.empty(outFeatures, inFeatures));
+            this.bias = registerParameter("bias", bias ? Tensor.empty(outFeatures) : null);
+        }
+        resetParameters();
+    }
+
+    /** kaiming_uniform_(weight, a=sqrt(5)) and bias uniform in +-1/sqrt(fan_in), as PyTorch does. */
+    public void resetParameters() {
+        Init.kaimingUniform_(weight, Math.sqrt(5));
+        if (bias != null) {
+            double bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
+            Init.uniform_(bias, -bound, bound);
+        }
+    }
+
+    @Override
+    public Tensor forward(Tensor input) {
+        if (input.dim() == 0 || input.size(-1) != inFeatures) {
+            throw new IllegalArgumentException("Linear: expected input with last dimension " + inFeatures + " (in_features) but got shape "
+                    + input.size());
+        }
+        return F.linear(input, weight, bias);
+    }
+
+    @Override
+    public String extraRepr() {
+        return "in_features=" + inFeatures + ", out_features=" + outFeatures + ", bias=" + (bias != null ? "True" : "False");
+    }
+}

@@ -1,0 +1,327 @@
+package dev.lanes.nn;
+
+import dev.lanes.Tensor;
+import dev.lanes.autograd.Autograd;
+import dev.lanes.memory.MemoryScope;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Base class of every layer and model, like {@code torch.nn.Module}. Subclasses register their parts by name,
+ * typically as field initialisers, which keeps PyTorch's registration order:
+ * <pre>{@code
+ * class Net extends Module {
+ *     final Conv2d conv1 = register("conv1", new Conv2d(1, 6, 5));
+ *     final Linear fc1 = register("fc1", new Linear(400, 120));
+ *     public Tensor forward(Tensor x) { ... }
+ * }
+ * }</pre>
+ * Parameters are ordinary tensors with {@code requiresGrad(true)}; they and buffers (such as BatchNorm's
+ * running statistics) live outside any {@link MemoryScope} and belong to the module.
+ */
+public abstract class Module {
+    private final Map<String, Tensor> parameters = new LinkedHashMap<>();
+    private final Map<String, Tensor> buffers = new LinkedHashMap<>();
+    private final Map<String, Module> children = new LinkedHashMap<>();
+    private boolean training = true;
+
+    /** The computation, like {@code forward} in PyTorch; call it directly: {@code net.forward(x)}. */
+    public abstract Tensor forward(Tensor input);
+
+    // ---- registration ----
+
+    /** Registers a submodule under {@code name} and returns it. */
+    protected final <M extends Module> M register(String name, M module) {
+        checkName(name);
+        if (module == null) {
+            throw new IllegalArgumentException("module '" + name + "' is null");
+        }
+        children.put(name, module);
+        return module;
+    }
+
+    /** Registers a parameter (marked requiresGrad) under {@code name}; null registers an absent one (bias=False). */
+    protected final Tensor registerParameter(String name, Tensor value) {
+        checkName(name);
+        if (value != null) {
+            if (!value.isLeaf()) {
+                throw new IllegalArgumentException("parameter '" + name + "' must be a leaf tensor (detach() it first)");
+            }
+            value.requiresGrad(true);
+        }
+        parameters.put(name, value);
+        return value;
+    }
+
+    /** Registers a buffer: state saved in the state dict but not trained (running statistics). */
+    protected final Tensor registerBuffer(String name, Tensor value) {
+        checkName(name);
+        buffers.put(name, value);
+        return value;
+    }
+
+    private void checkName(String name) {
+        if (name == null || name.isEmpty() || name.contains(".")) {
+            throw new IllegalArgumentException("module, parameter and buffer names must be non-empty and contain no '.', got '" + name + "'");
+        }
+        if (parameters.containsKey(name) || buffers.containsKey(name) || children.containsKey(name)) {
+            throw new IllegalArgumentException("attribute '" + name + "' already exists in " + getClass().getSimpleName());
+        }
+    }
+
+    /** Allocations made while building a module outlive any scope the caller opened. */
+    protected static MemoryScope owned() {
+        return MemoryScope.unscoped();
+    }
+
+    // ---- traversal ----
+
+    /** All parameters of this module and its submodules, in registration order, like {@code list(net.parameters())}. */
+    public final List<Tensor> parameters() {
+        return new ArrayList<>(namedParameters().values());
+    }
+
+    /** Parameters by dotted name ({@code conv1.weight}), in registration order; a parameter shared by two modules once. */
+    public final Map<String, Tensor> namedParameters() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collect("", out, true);
+        Map<String, Tensor> unique = new LinkedHashMap<>();
+        List<Tensor> seen = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : out.entrySet()) {
+            if (seen.stream().noneMatch(t -> t == e.getValue())) {
+                seen.add(e.getValue());
+                unique.put(e.getKey(), e.getValue());
+            }
+        }
+        return unique;
+    }
+
+    public final Map<String, Tensor> namedBuffers() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collect("", out, false);
+        return out;
+    }
+
+    public final List<Tensor> buffers() {
+        return new ArrayList<>(namedBuffers().values());
+    }
+
+    private void collect(String prefix, Map<String, Tensor> out, boolean params) {
+        for (Map.Entry<String, Tensor> e : (params ? parameters : buffers).entrySet()) {
+            if (e.getValue() != null) {
+                out.put(prefix + e.getKey(), e.getValue());
+            }
+        }
+        for (Map.Entry<String, Module> c : children.entrySet()) {
+            c.getValue().collect(prefix + c.getKey() + ".", out, params);
+        }
+    }
+
+    /** Direct submodules, in registration order. */
+    public final List<Module> children() {
+        return new ArrayList<>(children.values());
+    }
+
+    public final Map<String, Module> namedChildren() {
+        return Collections.unmodifiableMap(children);
+    }
+
+    /** This module and every submodule, depth first, like {@code net.modules()}. */
+    public final List<Module> modules() {
+        List<Module> out = new ArrayList<>();
+        out.add(this);
+        for (Module c : children.values()) {
+            out.addAll(c.modules());
+        }
+        return out;
+    }
+
+    /** Applies {@code fn} to every submodule (depth first, children before this one), like {@code net.apply(fn)}. */
+    public final Module apply(Consumer<Module> fn) {
+        for (Module c : children.values()) {
+            c.apply(fn);
+        }
+        fn.accept(this);
+        return this;
+    }
+
+    // ---- modes and gradients ----
+
+    /** Training mode (Dropout active, BatchNorm updating its statistics); returns this. */
+    public Module train() {
+        return train(true);
+    }
+
+    public Module train(boolean mode) {
+        training = mode;
+        for (Module c : children.values()) {
+            c.train(mode);
+        }
+        return this;
+    }
+
+    /** Evaluation mode, like {@code net.eval()}. */
+    public Module eval() {
+        return train(false);
+    }
+
+    public boolean isTraining() {
+        return training;
+    }
+
+    /** Clears every parameter's gradient (PyTorch 2's default: set to null, freeing its memory). */
+    public void zeroGrad() {
+        zeroGrad(true);
+    }
+
+    /** {@code setToNull == false} keeps the gradient tensors and fills them with zeros (PyTorch 1's behaviour). */
+    public void zeroGrad(boolean setToNull) {
+        for (Tensor p : parameters()) {
+            Tensor g = p.grad();
+            if (g == null) {
+                continue;
+            }
+            if (setToNull) {
+                p.setGrad(null);
+                g.close();
+            } else {
+                try (Autograd.Mode m = Autograd.noGrad()) {
+                    g.zero_();
+                }
+            }
+        }
+    }
+
+    // ---- state ----
+
+    /** Parameters and buffers by dotted name, like {@code net.state_dict()} (the module's own tensors, not copies). */
+    public Map<String, Tensor> stateDict() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collectState("", out);
+        return out;
+    }
+
+    private void collectState(String prefix, Map<String, Tensor> out) {
+        for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
+            if (e.getValue() != null) {
+                out.put(prefix + e.getKey(), e.getValue());
+            }
+        }
+        for (Map.Entry<String, Tensor> e : buffers.entrySet()) {
+            if (e.getValue() != null) {
+                out.put(prefix + e.getKey(), e.getValue());
+            }
+        }
+        for (Map.Entry<String, Module> c : children.entrySet()) {
+            c.getValue().collectState(prefix + c.getKey() + ".", out);
+        }
+    }
+
+    /**
+     * Copies values into this module's parameters and buffers. Every key and shape is checked before anything is
+     * written, so a failing call changes nothing. {@code strict} also rejects missing and unexpected keys.
+     */
+    public void loadStateDict(Map<String, Tensor> state, boolean strict) {
+        Map<String, Tensor> own = stateDict();
+        List<String> missing = new ArrayList<>();
+        List<String> unexpected = new ArrayList<>();
+        List<String> mismatched = new ArrayList<>();
+        for (String k : own.keySet()) {
+            if (!state.containsKey(k)) {
+                missing.add(k);
+            }
+        }
+        for (Map.Entry<String, Tensor> e : state.entrySet()) {
+            Tensor mine = own.get(e.getKey());
+            if (mine == null) {
+                unexpected.add(e.getKey());
+            } else if (!Arrays.equals(mine.shape(), e.getValue().shape())) {
+                mismatched.add("size mismatch for " + e.getKey() + ": copying a param with shape " + e.getValue().size()
+                        + " from checkpoint, the shape in current model is " + mine.size() + ".");
+            }
+        }
+        List<String> errors = new ArrayList<>(mismatched);
+        if (strict && !missing.isEmpty()) {
+            errors.add("Missing key(s) in state_dict: " + quoted(missing) + ".");
+        }
+        if (strict && !unexpected.isEmpty()) {
+            errors.add("Unexpected key(s) in state_dict: " + quoted(unexpected) + ".");
+        }
+        if (!errors.isEmpty()) {
+            throw new IllegalArgumentException("Error(s) in loading state_dict for " + getClass().getSimpleName() + ":\n\t"
+                    + String.join("\n\t", errors));
+        }
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            for (Map.Entry<String, Tensor> e : state.entrySet()) {
+                Tensor mine = own.get(e.getKey());
+                if (mine != null) {
+                    mine.copy_(e.getValue());
+                }
+            }
+        }
+    }
+
+    public void loadStateDict(Map<String, Tensor> state) {
+        loadStateDict(state, true);
+    }
+
+    private static String quoted(List<String> keys) {
+        List<String> q = new ArrayList<>();
+        for (String k : keys) {
+            q.add('"' + k + '"');
+        }
+        return String.join(", ", q);
+    }
+
+    // ---- printing ----
+
+    /** The text inside this module's parentheses in its repr, like PyTorch's {@code extra_repr()}. */
+    public String extraRepr() {
+        return "";
+    }
+
+    /** The class name PyTorch prints. */
+    protected String reprName() {
+        return getClass().getSimpleName();
+    }
+
+    /** PyTorch's module repr: {@code Net(\n  (conv1): Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))\n ...)}. */
+    @Override
+    public String toString() {
+        List<String> lines = new ArrayList<>();
+        String extra = extraRepr();
+        if (!extra.isEmpty()) {
+            lines.addAll(Arrays.asList(extra.split("\n")));
+        }
+        for (Map.Entry<String, Module> c : children.entrySet()) {
+            String child = addIndent(c.getValue().toString(), 2);
+            lines.add("(" + c.getKey() + "): " + child);
+        }
+        StringBuilder sb = new StringBuilder(reprName()).append('(');
+        if (!lines.isEmpty()) {
+            if (extra.isEmpty() || !children.isEmpty() || lines.size() > 1) {
+                sb.append("\n  ").append(String.join("\n  ", lines)).append('\n');
+            } else {
+                sb.append(lines.get(0));
+            }
+        }
+        return sb.append(')').toString();
+    }
+
+    private static String addIndent(String s, int spaces) {
+        String[] parts = s.split("\n", -1);
+        if (parts.length == 1) {
+            return s;
+        }
+        StringBuilder sb = new StringBuilder(parts[0]);
+        for (int i = 1; i < parts.length; i++) {
+            sb.append('\n').append(" ".repeat(spaces)).append(parts[i]);
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,126 @@
+package dev.lanes.nn.functional;
+
+import dev.lanes.Functional;
+import dev.lanes.Tensor;
+
+/**
+ * {@code torch.nn.functional} in Java names: {@code F.relu(x)}, {@code F.maxPool2d(x, 2)}, {@code F.conv2d(...)},
+ * {@code F.logSoftmax(x, 1)}, {@code F.crossEntropy(logits, target)}, ... Stateless; modules in {@code dev.lanes.nn}
+ * call these.
+ */
+public final class F {
+    /** PyTorch's default ignore_index for classification losses. */
+    public static final int IGNORE_INDEX = -100;
+
+    private F() {
+    }
+
+    public static Tensor relu(Tensor x) {
+        return x.relu();
+    }
+
+    public static Tensor sigmoid(Tensor x) {
+        return x.sigmoid();
+    }
+
+    public static Tensor tanh(Tensor x) {
+        return x.tanh();
+    }
+
+    public static Tensor softmax(Tensor x, int dim) {
+        return x.softmax(dim);
+    }
+
+    public static Tensor logSoftmax(Tensor x, int dim) {
+        return x.logSoftmax(dim);
+    }
+
+    /** {@code x W^T + b} with the bias fused into the GEMM (grad_fn AddmmBackward0 for 2-d input, like PyTorch). */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        if (x.dim() == 2) {
+            if (bias == null) {
+                return x.mm(weight.t());
+            }
+            return Tensor.addmm(bias, x, weight.t());
+        }
+        Tensor y = x.matmul(weight.t());
+        return bias == null ? y : y.add(bias);
+    }
+
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias) {
+        return Tensor.conv2d(x, weight, bias);
+    }
+
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] dilation, int groups) {
+        return Tensor.conv2d(x, weight, bias, stride, padding, dilation, groups);
+    }
+
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int[] stride, String padding, int[] dilation, int groups) {
+        return Tensor.conv2d(x, weight, bias, stride, padding, dilation, groups);
+    }
+
+    /** {@code max_pool2d(x, k)}: square window of k, stride k. */
+    public static Tensor maxPool2d(Tensor x, int kernelSize) {
+        return Tensor.maxPool2d(x, kernelSize);
+    }
+
+    public static Tensor maxPool2d(Tensor x, int[] kernelSize, int[] stride, int[] padding, int[] dilation, boolean ceilMode) {
+        return Tensor.maxPool2d(x, kernelSize, stride, padding, dilation, ceilMode);
+    }
+
+    public static Tensor avgPool2d(Tensor x, int kernelSize) {
+        return Tensor.avgPool2d(x, kernelSize);
+    }
+
+    public static Tensor avgPool2d(Tensor x, int[] kernelSize, int[] stride, int[] padding, boolean ceilMode, boolean countIncludePad) {
+        return Tensor.avgPool2d(x, kernelSize, stride, padding, ceilMode, countIncludePad);
+    }
+
+    public static Tensor adaptiveAvgPool2d(Tensor x, int... outputSize) {
+        return Tensor.adaptiveAvgPool2d(x, outputSize);
+    }
+
+    public static Tensor dropout(Tensor x, double p, boolean training) {
+        return Functional.dropout(x, p, training);
+    }
+
+    public static Tensor mseLoss(Tensor input, Tensor target) {
+        return Functional.mseLoss(input, target, "mean");
+    }
+
+    public static Tensor mseLoss(Tensor input, Tensor target, String reduction) {
+        return Functional.mseLoss(input, target, reduction);
+    }
+
+    public static Tensor l1Loss(Tensor input, Tensor target) {
+        return Functional.l1Loss(input, target, "mean");
+    }
+
+    public static Tensor l1Loss(Tensor input, Tensor target, String reduction) {
+        return Functional.l1Loss(input, target, reduction);
+    }
+
+    public static Tensor crossEntropy(Tensor input, Tensor target) {
+        return Functional.crossEntropy(input, target, null, IGNORE_INDEX, 0, "mean");
+    }
+
+    public static Tensor crossEntropy(Tensor input, Tensor target, Tensor weight, int ignoreIndex, double labelSmoothing, String reduction) {
+        return Functional.crossEntropy(input, target, weight, ignoreIndex, labelSmoothing, reduction);
+    }
+
+    public static Tensor nllLoss(Tensor input, Tensor target) {
+        return Functional.nllLoss(input, target, null, IGNORE_INDEX, "mean");
+    }
+
+    public static Tensor nllLoss(Tensor input, Tensor target, Tensor weight, int ignoreIndex, String reduction) {
+        return Functional.nllLoss(input, target, weight, ignoreIndex, reduction);
+    }
+
+    public static Tensor binaryCrossEntropyWithLogits(Tensor input, Tensor target) {
+        return Functional.binaryCrossEntropyWithLogits(input, target, null, null, "mean");
+    }
+
+    public static Tensor binaryCrossEntropyWithLogits(Tensor input, Tensor target, Tensor weight, Tensor posWeight, String reduction) {
+        return Functional.binaryCrossEntropyWithLogits(input, target, weight, posWeight, reduction);
+    }
+}
