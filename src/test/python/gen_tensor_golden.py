@@ -8,7 +8,7 @@ Format (one record per block, blank-line separated):
   case <name>
   dtype float32|int64
   shape <d0> <d1> ...      (empty for 0-d)
-  data <v0> <v1> ...       (row-major; repr() of each float32 value as a Python float)
+  data <v0> <v1> ...       (row-major; each float32 value with 9 significant digits, which round-trips exactly)
   [repr <line>]...         (format.txt: the tensor's repr, line by line)
   [expr <text>]            (ops.txt: the operation, see OpsGoldenTest)
 """
@@ -26,7 +26,8 @@ def record(f, name, t, extra):
     f.write(f'dtype {"int64" if t.dtype == torch.int64 else "float32"}\n')
     f.write('shape ' + ' '.join(str(s) for s in t.shape) + '\n')
     vals = t.reshape(-1).tolist()
-    f.write('data ' + ' '.join(repr(float(v)) if t.dtype != torch.int64 else str(v) for v in vals) + '\n')
+    # %.9g round-trips every float32 exactly and keeps the files small
+    f.write('data ' + ' '.join(('%.9g' % v) if t.dtype != torch.int64 else str(v) for v in vals) + '\n')
     for line in extra:
         f.write(line + '\n')
     f.write('\n')

@@ -397,6 +397,11 @@ public final class Tensor implements Releasable, AutoCloseable {
         return storage.segment();
     }
 
+    /** Records an in-place write done by a kernel outside this class (bumps the version autograd checks). */
+    void markModified() {
+        storage.bumpVersion();
+    }
+
     int[] stridesRef() {
         return strides;
     }

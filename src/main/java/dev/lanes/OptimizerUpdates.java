@@ -1,0 +1,72 @@
+package dev.lanes;
+
+import dev.lanes.kernels.OptimizerKernels;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * The tensor-level side of {@code dev.lanes.optim}: checks shapes and layouts, then runs the fused one-pass
+ * update kernels of {@code kernels.OptimizerKernels} in place on a parameter and its state. Optimizers call these.
+ */
+public final class OptimizerUpdates {
+    private OptimizerUpdates() {
+    }
+
+    private static void check(String op, Tensor param, Tensor... others) {
+        param.requireFloat(op);
+        if (!param.isContiguous()) {
+            throw new IllegalArgumentException(op + ": parameters must be contiguous (shape " + param.size() + ")");
+        }
+        for (Tensor t : others) {
+            if (t == null) {
+                continue;
+            }
+            t.requireFloat(op);
+            if (!Arrays.equals(t.shape(), param.shape()) || !t.isContiguous()) {
+                throw new IllegalArgumentException(op + ": gradient/state of shape " + t.size() + " does not match parameter " + param.size());
+            }
+        }
+    }
+
+    private static MemorySegment seg(Tensor t) {
+        return t == null ? null : t.seg();
+    }
+
+    private static long off(Tensor t) {
+        return t == null ? 0 : (long) t.storageOffset() << 2;
+    }
+
+    private static void touched(Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t != null) {
+                t.markModified();
+            }
+        }
+    }
+
+    public static void sgd(Tensor param, Tensor grad, Tensor momentumBuffer, double lr, double momentum, double dampening,
+                           double weightDecay, boolean nesterov, boolean firstStep) {
+        check("sgd", param, grad, momentumBuffer);
+        OptimizerKernels.sgd(seg(param), off(param), seg(grad), off(grad), seg(momentumBuffer), off(momentumBuffer), param.numel(),
+                (float) lr, (float) momentum, (float) dampening, (float) weightDecay, nesterov, firstStep);
+        touched(param, momentumBuffer);
+    }
+
+    public static void adam(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor maxExpAvgSq, double lr, double beta1,
+                            double beta2, double eps, double weightDecay, boolean decoupled, long step) {
+        check("adam", param, grad, expAvg, expAvgSq, maxExpAvgSq);
+        OptimizerKernels.adam(seg(param), off(param), seg(grad), off(grad), seg(expAvg), off(expAvg), seg(expAvgSq), off(expAvgSq),
+                seg(maxExpAvgSq), off(maxExpAvgSq), param.numel(), (float) lr, (float) beta1, (float) beta2, (float) eps,
+                (float) weightDecay, decoupled, step);
+        touched(param, expAvg, expAvgSq, maxExpAvgSq);
+    }
+
+    public static void rmsprop(Tensor param, Tensor grad, Tensor squareAvg, Tensor gradAvg, Tensor momentumBuffer, double lr,
+                               double alpha, double eps, double weightDecay, double momentum) {
+        check("rmsprop", param, grad, squareAvg, gradAvg, momentumBuffer);
+        OptimizerKernels.rmsprop(seg(param), off(param), seg(grad), off(grad), seg(squareAvg), off(squareAvg), seg(gradAvg), off(gradAvg),
+                seg(momentumBuffer), off(momentumBuffer), param.numel(), (float) lr, (float) alpha, (float) eps, (float) weightDecay,
+                (float) momentum);
+        touched(param, squareAvg, gradAvg, momentumBuffer);
+    }
+}

@@ -1,0 +1,181 @@
+package dev.lanes.kernels;
+
+import static dev.lanes.kernels.Simd.F;
+import static dev.lanes.kernels.Simd.FLOAT;
+import static dev.lanes.kernels.Simd.ORDER;
+import static dev.lanes.kernels.Simd.VBYTES;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Optimizer updates, one pass over each parameter with every state buffer updated in registers (PyTorch runs
+ * 3-6 separate kernels with temporaries). Each line follows PyTorch 1.13's single-tensor formula in the same
+ * order, rounding to float32 at the same points; the scalar tails use the same expressions. All segments
+ * are contiguous floats of {@code n} elements at the given byte offsets; absent buffers are null.
+ */
+public final class OptimizerKernels {
+    private OptimizerKernels() {
+    }
+
+    /**
+     * SGD: {@code d = g + wd p}; with momentum {@code buf = first ? d : buf * m + (1 - dampening) d},
+     * {@code d = nesterov ? d + m buf : buf}; {@code p -= lr d}.
+     */
+    public static void sgd(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment buf, long bb, long n,
+                           float lr, float momentum, float dampening, float weightDecay, boolean nesterov, boolean firstStep) {
+        long bytes = n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        float damp = 1f - dampening;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector pv = FloatVector.fromMemorySegment(F, p, pb + i, ORDER);
+            FloatVector d = FloatVector.fromMemorySegment(F, g, gb + i, ORDER);
+            if (weightDecay != 0f) {
+                d = d.add(pv.mul(weightDecay));
+            }
+            if (buf != null) {
+                FloatVector b = firstStep ? d : FloatVector.fromMemorySegment(F, buf, bb + i, ORDER).mul(momentum).add(d.mul(damp));
+                b.intoMemorySegment(buf, bb + i, ORDER);
+                d = nesterov ? d.add(b.mul(momentum)) : b;
+            }
+            pv.sub(d.mul(lr)).intoMemorySegment(p, pb + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            float pv = p.get(FLOAT, pb + i);
+            float d = g.get(FLOAT, gb + i);
+            if (weightDecay != 0f) {
+                d = d + pv * weightDecay;
+            }
+            if (buf != null) {
+                float b = firstStep ? d : buf.get(FLOAT, bb + i) * momentum + d * damp;
+                buf.set(FLOAT, bb + i, b);
+                d = nesterov ? d + b * momentum : b;
+            }
+            p.set(FLOAT, pb + i, pv - d * lr);
+        }
+    }
+
+    /**
+     * Adam / AdamW: {@code m = m b1 + (1 - b1) g}, {@code v = v b2 + (1 - b2) g g},
+     * {@code denom = sqrt(max?(v)) / sqrt(bc2) + eps}, {@code p -= (lr / bc1) m / denom}. Adam adds {@code wd p} to g;
+     * AdamW ({@code decoupled}) first scales p by {@code 1 - lr wd}.
+     */
+    public static void adam(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment m, long mb, MemorySegment v, long vb,
+                            MemorySegment vmax, long xb, long n, float lr, float beta1, float beta2, float eps, float weightDecay,
+                            boolean decoupled, long step) {
+        float bc1 = 1f - (float) Math.pow(beta1, step);
+        float bc2Sqrt = (float) Math.sqrt(1.0 - Math.pow(beta2, step));
+        float stepSize = lr / bc1;
+        float oneMinusB1 = 1f - beta1;
+        float oneMinusB2 = 1f - beta2;
+        float decay = 1f - lr * weightDecay;
+        long bytes = n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector pv = FloatVector.fromMemorySegment(F, p, pb + i, ORDER);
+            FloatVector gv = FloatVector.fromMemorySegment(F, g, gb + i, ORDER);
+            if (weightDecay != 0f) {
+                if (decoupled) {
+                    pv = pv.mul(decay);
+                } else {
+                    gv = gv.add(pv.mul(weightDecay));
+                }
+            }
+            FloatVector mv = FloatVector.fromMemorySegment(F, m, mb + i, ORDER).mul(beta1).add(gv.mul(oneMinusB1));
+            FloatVector vv = FloatVector.fromMemorySegment(F, v, vb + i, ORDER).mul(beta2).add(gv.mul(gv).mul(oneMinusB2));
+            mv.intoMemorySegment(m, mb + i, ORDER);
+            vv.intoMemorySegment(v, vb + i, ORDER);
+            FloatVector second = vv;
+            if (vmax != null) {
+                second = FloatVector.fromMemorySegment(F, vmax, xb + i, ORDER).max(vv);
+                second.intoMemorySegment(vmax, xb + i, ORDER);
+            }
+            FloatVector denom = second.sqrt().div(bc2Sqrt).add(eps);
+            pv.sub(mv.div(denom).mul(stepSize)).intoMemorySegment(p, pb + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            float pv = p.get(FLOAT, pb + i);
+            float gv = g.get(FLOAT, gb + i);
+            if (weightDecay != 0f) {
+                if (decoupled) {
+                    pv = pv * decay;
+                } else {
+                    gv = gv + pv * weightDecay;
+                }
+            }
+            float mv = m.get(FLOAT, mb + i) * beta1 + gv * oneMinusB1;
+            float vv = v.get(FLOAT, vb + i) * beta2 + gv * gv * oneMinusB2;
+            m.set(FLOAT, mb + i, mv);
+            v.set(FLOAT, vb + i, vv);
+            float second = vv;
+            if (vmax != null) {
+                second = Math.max(vmax.get(FLOAT, xb + i), vv);
+                vmax.set(FLOAT, xb + i, second);
+            }
+            float denom = (float) Math.sqrt(second) / bc2Sqrt + eps;
+            p.set(FLOAT, pb + i, pv - mv / denom * stepSize);
+        }
+    }
+
+    /**
+     * RMSprop: {@code sq = sq a + (1 - a) g g}; centered: {@code ga = ga a + (1 - a) g}, {@code avg = sqrt(sq - ga ga) + eps},
+     * else {@code avg = sqrt(sq) + eps}; with momentum {@code buf = buf mom + g / avg}, {@code p -= lr buf}, else
+     * {@code p -= lr g / avg}.
+     */
+    public static void rmsprop(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment sq, long sb, MemorySegment gavg, long ab,
+                               MemorySegment buf, long bb, long n, float lr, float alpha, float eps, float weightDecay, float momentum) {
+        float oneMinusA = 1f - alpha;
+        long bytes = n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector pv = FloatVector.fromMemorySegment(F, p, pb + i, ORDER);
+            FloatVector gv = FloatVector.fromMemorySegment(F, g, gb + i, ORDER);
+            if (weightDecay != 0f) {
+                gv = gv.add(pv.mul(weightDecay));
+            }
+            FloatVector s = FloatVector.fromMemorySegment(F, sq, sb + i, ORDER).mul(alpha).add(gv.mul(gv).mul(oneMinusA));
+            s.intoMemorySegment(sq, sb + i, ORDER);
+            FloatVector avg;
+            if (gavg != null) {
+                FloatVector a = FloatVector.fromMemorySegment(F, gavg, ab + i, ORDER).mul(alpha).add(gv.mul(oneMinusA));
+                a.intoMemorySegment(gavg, ab + i, ORDER);
+                avg = s.sub(a.mul(a)).sqrt().add(eps);
+            } else {
+                avg = s.sqrt().add(eps);
+            }
+            if (buf != null) {
+                FloatVector b = FloatVector.fromMemorySegment(F, buf, bb + i, ORDER).mul(momentum).add(gv.div(avg));
+                b.intoMemorySegment(buf, bb + i, ORDER);
+                pv = pv.sub(b.mul(lr));
+            } else {
+                pv = pv.sub(gv.div(avg).mul(lr));
+            }
+            pv.intoMemorySegment(p, pb + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            float pv = p.get(FLOAT, pb + i);
+            float gv = g.get(FLOAT, gb + i);
+            if (weightDecay != 0f) {
+                gv = gv + pv * weightDecay;
+            }
+            float s = sq.get(FLOAT, sb + i) * alpha + gv * gv * oneMinusA;
+            sq.set(FLOAT, sb + i, s);
+            float avg;
+            if (gavg != null) {
+                float a = gavg.get(FLOAT, ab + i) * alpha + gv * oneMinusA;
+                gavg.set(FLOAT, ab + i, a);
+                avg = (float) Math.sqrt(s - a * a) + eps;
+            } else {
+                avg = (float) Math.sqrt(s) + eps;
+            }
+            if (buf != null) {
+                float b = buf.get(FLOAT, bb + i) * momentum + gv / avg;
+                buf.set(FLOAT, bb + i, b);
+                pv = pv - b * lr;
+            } else {
+                pv = pv - gv / avg * lr;
+            }
+            p.set(FLOAT, pb + i, pv);
+        }
+    }
+}

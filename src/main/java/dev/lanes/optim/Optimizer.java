@@ -1,0 +1,240 @@
+package dev.lanes.optim;
+
+import dev.lanes.Tensor;
+import dev.lanes.autograd.Autograd;
+import dev.lanes.memory.MemoryScope;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Base of the optimizers, like {@code torch.optim.Optimizer}: parameter groups with per-group options, per-parameter
+ * state, {@link #zeroGrad()}, {@link #step()} and state dicts. Parameters without a gradient are skipped by step.
+ */
+public abstract class Optimizer {
+    /** A group of parameters sharing options (lr, momentum, ...); schedulers change {@code lr} here. */
+    public static final class ParamGroup {
+        private final List<Tensor> params;
+        private final Map<String, Object> options;
+
+        ParamGroup(List<Tensor> params, Map<String, Object> options) {
+            this.params = List.copyOf(params);
+            this.options = options;
+        }
+
+        public List<Tensor> params() {
+            return params;
+        }
+
+        /** The group's options by PyTorch's names ({@code lr}, {@code momentum}, {@code betas}, ...). */
+        public Map<String, Object> options() {
+            return options;
+        }
+
+        public double lr() {
+            return number("lr");
+        }
+
+        public void setLr(double lr) {
+            options.put("lr", lr);
+        }
+
+        public double number(String key) {
+            Object v = options.get(key);
+            if (!(v instanceof Number n)) {
+                throw new IllegalStateException("option '" + key + "' is not a number: " + v);
+            }
+            return n.doubleValue();
+        }
+
+        public boolean flag(String key) {
+            return Boolean.TRUE.equals(options.get(key));
+        }
+    }
+
+    private final List<ParamGroup> groups = new ArrayList<>();
+    private final Map<String, Object> defaults;
+    /** Per-parameter state tensors (momentum buffers, moments) and step counts, keyed by parameter identity. */
+    private final Map<Tensor, Map<String, Tensor>> state = new IdentityHashMap<>();
+    private final Map<Tensor, long[]> steps = new IdentityHashMap<>();
+
+    protected Optimizer(List<Tensor> params, Map<String, Object> defaults) {
+        this.defaults = new LinkedHashMap<>(defaults);
+        addParamGroup(params, Map.of());
+    }
+
+    /** Adds a group; options not given take the optimizer's defaults, like {@code add_param_group}. */
+    public void addParamGroup(List<Tensor> params, Map<String, Object> options) {
+        if (params == null || params.isEmpty()) {
+            throw new IllegalArgumentException("optimizer got an empty parameter list");
+        }
+        for (Tensor p : params) {
+            if (!p.isLeaf()) {
+                throw new IllegalArgumentException("can't optimize a non-leaf Tensor (shape " + p.size() + ")");
+            }
+            for (ParamGroup g : groups) {
+                if (g.params().stream().anyMatch(q -> q == p)) {
+                    throw new IllegalArgumentException("some parameters appear in more than one parameter group");
+                }
+            }
+        }
+        Map<String, Object> merged = new LinkedHashMap<>(defaults);
+        merged.putAll(options);
+        validate(merged);
+        groups.add(new ParamGroup(params, merged));
+    }
+
+    /** Checks a group's options with PyTorch's messages ("Invalid learning rate: -0.1"). */
+    protected abstract void validate(Map<String, Object> options);
+
+    protected static void requireNonNegative(Map<String, Object> o, String key, String what) {
+        double v = ((Number) o.get(key)).doubleValue();
+        if (!(v >= 0)) {
+            throw new IllegalArgumentException("Invalid " + what + ": " + v);
+        }
+    }
+
+    public List<ParamGroup> paramGroups() {
+        return Collections.unmodifiableList(groups);
+    }
+
+    /** Clears gradients (PyTorch 2's default: set them to null, freeing their memory). */
+    public void zeroGrad() {
+        zeroGrad(true);
+    }
+
+    public void zeroGrad(boolean setToNull) {
+        for (ParamGroup g : groups) {
+            for (Tensor p : g.params()) {
+                Tensor grad = p.grad();
+                if (grad == null) {
+                    continue;
+                }
+                if (setToNull) {
+                    p.setGrad(null);
+                    grad.close();
+                } else {
+                    try (Autograd.Mode m = Autograd.noGrad()) {
+                        grad.zero_();
+                    }
+                }
+            }
+        }
+    }
+
+    /** One update of every parameter that has a gradient. */
+    public void step() {
+        try (Autograd.Mode m = Autograd.noGrad()) {
+            for (ParamGroup g : groups) {
+                for (Tensor p : g.params()) {
+                    Tensor grad = p.grad();
+                    if (grad == null) {
+                        continue;
+                    }
+                    long[] count = steps.computeIfAbsent(p, k -> new long[1]);
+                    count[0]++;
+                    update(p, grad, stateOf(p), count[0], g);
+                }
+            }
+        }
+    }
+
+    /** Updates one parameter in place; {@code step} counts this parameter's updates from 1. */
+    protected abstract void update(Tensor param, Tensor grad, Map<String, Tensor> state, long step, ParamGroup group);
+
+    private Map<String, Tensor> stateOf(Tensor p) {
+        return state.computeIfAbsent(p, k -> new LinkedHashMap<>());
+    }
+
+    /** A state tensor of the parameter's shape, created zero-filled (outside any scope) on first use. */
+    protected static Tensor buffer(Map<String, Tensor> state, String name, Tensor param) {
+        Tensor t = state.get(name);
+        if (t == null) {
+            try (MemoryScope u = MemoryScope.unscoped()) {
+                t = Tensor.zeros(param.shape());
+            }
+            state.put(name, t);
+        }
+        return t;
+    }
+
+    /**
+     * The optimizer's state, like {@code optimizer.state_dict()}: {@code state} maps each parameter's index (in group
+     * order) to its buffers (copies) and {@code step}; {@code param_groups} holds each group's options and parameter indices.
+     */
+    public Map<String, Object> stateDict() {
+        Map<Integer, Map<String, Object>> st = new LinkedHashMap<>();
+        List<Map<String, Object>> pg = new ArrayList<>();
+        int index = 0;
+        for (ParamGroup g : groups) {
+            List<Integer> ids = new ArrayList<>();
+            for (Tensor p : g.params()) {
+                Map<String, Tensor> s = state.get(p);
+                if (s != null) {
+                    Map<String, Object> copy = new LinkedHashMap<>();
+                    copy.put("step", steps.get(p)[0]);
+                    try (MemoryScope u = MemoryScope.unscoped()) {
+                        s.forEach((k, v) -> copy.put(k, v.clone()));
+                    }
+                    st.put(index, copy);
+                }
+                ids.add(index++);
+            }
+            Map<String, Object> opts = new LinkedHashMap<>(g.options());
+            opts.put("params", ids);
+            pg.add(opts);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("state", st);
+        out.put("param_groups", pg);
+        return out;
+    }
+
+    /** Restores {@link #stateDict()} output into an optimizer over the same parameters (same group sizes). */
+    @SuppressWarnings("unchecked")
+    public void loadStateDict(Map<String, Object> dict) {
+        List<Map<String, Object>> pg = (List<Map<String, Object>>) dict.get("param_groups");
+        Map<Integer, Map<String, Object>> st = (Map<Integer, Map<String, Object>>) dict.get("state");
+        if (pg == null || st == null || pg.size() != groups.size()) {
+            throw new IllegalArgumentException("loaded state dict has a different number of parameter groups");
+        }
+        List<Tensor> all = new ArrayList<>();
+        for (int i = 0; i < groups.size(); i++) {
+            List<Integer> ids = (List<Integer>) pg.get(i).get("params");
+            if (ids.size() != groups.get(i).params().size()) {
+                throw new IllegalArgumentException("loaded state dict contains a parameter group that doesn't match the size of optimizer's group");
+            }
+            all.addAll(groups.get(i).params());
+        }
+        for (Map.Entry<Integer, Map<String, Object>> e : st.entrySet()) {
+            Tensor p = all.get(e.getKey());
+            for (Map.Entry<String, Object> s : e.getValue().entrySet()) {
+                if (s.getValue() instanceof Tensor t && !java.util.Arrays.equals(t.shape(), p.shape())) {
+                    throw new IllegalArgumentException("state '" + s.getKey() + "' of parameter " + e.getKey() + " has shape " + t.size()
+                            + " but the parameter has " + p.size());
+                }
+            }
+        }
+        for (int i = 0; i < groups.size(); i++) {
+            Map<String, Object> opts = new LinkedHashMap<>(pg.get(i));
+            opts.remove("params");
+            groups.get(i).options().putAll(opts);
+        }
+        for (Map.Entry<Integer, Map<String, Object>> e : st.entrySet()) {
+            Tensor p = all.get(e.getKey());
+            Map<String, Tensor> mine = stateOf(p);
+            for (Map.Entry<String, Object> s : e.getValue().entrySet()) {
+                if (s.getValue() instanceof Tensor t) {
+                    try (Autograd.Mode m = Autograd.noGrad()) {
+                        buffer(mine, s.getKey(), p).copy_(t);
+                    }
+                } else if (s.getKey().equals("step")) {
+                    steps.computeIfAbsent(p, k -> new long[1])[0] = ((Number) s.getValue()).longValue();
+                }
+            }
+        }
+    }
+}
