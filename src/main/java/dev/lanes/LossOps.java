@@ -51,7 +51,14 @@ final class LossOps {
     }
 
     static Tensor l1Loss(Tensor input, Tensor target, String reduction) {
-        return pointwise("l1_loss", "L1LossBackward0", input, target, Reduction.of(reduction), false);
+        Reduction r = Reduction.of(reduction);
+        // PyTorch 1.13 composes l1_loss from abs and mean/sum, so its grad_fn is the last of those
+        String name = switch (r) {
+            case MEAN -> "MeanBackward0";
+            case SUM -> "SumBackward0";
+            case NONE -> "AbsBackward0";
+        };
+        return pointwise("l1_loss", name, input, target, r, false);
     }
 
     private static Tensor pointwise(String op, String name, Tensor input, Tensor target, Reduction r, boolean squared) {
@@ -257,7 +264,8 @@ final class LossOps {
 
         @Override
         public String name() {
-            return "NllLossBackward0";
+            // with label smoothing PyTorch adds the smoothing term to nll_loss: the last op is an add
+            return eps > 0 ? "AddBackward0" : "NllLossBackward0";
         }
 
         @Override

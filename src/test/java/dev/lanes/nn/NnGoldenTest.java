@@ -1,0 +1,169 @@
+package dev.lanes.nn;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lanes.Tensor;
+import dev.lanes.TestGolden;
+import dev.lanes.examples.SeedWalkthrough;
+import dev.lanes.nn.functional.F;
+import dev.lanes.optim.Adam;
+import dev.lanes.optim.AdamW;
+import dev.lanes.optim.Optimizer;
+import dev.lanes.optim.RMSprop;
+import dev.lanes.optim.SGD;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The walkthrough, every loss and every optimizer against PyTorch 1.13 (golden/nn.txt, gen_nn_golden.py).
+ * Tolerances: walkthrough outputs and gradients 1e-5 absolute + 1e-4 relative (float32 through five layers);
+ * losses 1e-5 + 1e-5; optimizers after 5 steps 1e-6 + 1e-5 (same formula, rounding order may differ by an ulp).
+ */
+class NnGoldenTest {
+    private static Map<String, TestGolden.Case> golden;
+
+    @BeforeAll
+    static void load() {
+        golden = new LinkedHashMap<>();
+        for (TestGolden.Case c : TestGolden.read("nn.txt")) {
+            golden.put(c.name(), c);
+        }
+    }
+
+    private static Tensor g(String name) {
+        TestGolden.Case c = golden.get(name);
+        assertThat(c).as("golden " + name).isNotNull();
+        return c.tensor();
+    }
+
+    private static SeedWalkthrough.Net pytorchNet() {
+        SeedWalkthrough.Net net = new SeedWalkthrough.Net();
+        Map<String, Tensor> state = new LinkedHashMap<>();
+        for (String name : net.namedParameters().keySet()) {
+            state.put(name, g("walk/param/" + name));
+        }
+        net.loadStateDict(state);
+        return net;
+    }
+
+    @Test
+    void walkthroughMatchesPyTorch() {
+        SeedWalkthrough.Net net = pytorchNet();
+        Tensor x = g("walk/input");
+        Tensor out = net.forward(x);
+        TestGolden.assertClose(out, g("walk/output"), 1e-5, 1e-4, "output");
+        assertThat(out.toString()).isEqualTo(String.join("\n", golden.get("walk/output").repr()));
+
+        net.zeroGrad();
+        out.backward(Tensor.onesLike(out));
+        for (var e : net.namedParameters().entrySet()) {
+            TestGolden.assertClose(e.getValue().grad(), g("walk/ones_grad/" + e.getKey()), 1e-5, 1e-4, "ones grad " + e.getKey());
+        }
+
+        MSELoss criterion = new MSELoss();
+        Tensor target = Tensor.arange(0, 10).view(1, 10).toFloat();
+        Tensor loss = criterion.forward(net.forward(x), target);
+        assertThat(loss.toString()).isEqualTo(String.join("\n", golden.get("walk/loss").repr()));
+        net.zeroGrad();
+        loss.backward();
+        for (var e : net.namedParameters().entrySet()) {
+            TestGolden.assertClose(e.getValue().grad(), g("walk/loss_grad/" + e.getKey()), 1e-5, 1e-4, "loss grad " + e.getKey());
+        }
+
+        SGD opt = new SGD(net.parameters(), 0.1, 0.5);
+        for (int i = 0; i < 3; i++) {
+            opt.zeroGrad();
+            criterion.forward(net.forward(x), target).backward();
+            opt.step();
+        }
+        for (var e : net.namedParameters().entrySet()) {
+            TestGolden.assertClose(e.getValue(), g("walk/after_sgd/" + e.getKey()), 1e-5, 1e-4, "after 3 SGD steps " + e.getKey());
+        }
+    }
+
+    static final Map<String, BiFunction<Tensor, Tensor, Tensor>> LOSSES = new LinkedHashMap<>();
+
+    static {
+        LOSSES.put("ce", (x, t) -> new CrossEntropyLoss().forward(x, t));
+        LOSSES.put("ce_weight", (x, t) -> new CrossEntropyLoss(g("loss/class_weight"), -100, 0, "mean").forward(x, t));
+        LOSSES.put("ce_ignore", (x, t) -> F.crossEntropy(x, t));
+        LOSSES.put("ce_ignore7_weight", (x, t) -> new CrossEntropyLoss(g("loss/class_weight"), 7, 0, "mean").forward(x, t));
+        LOSSES.put("ce_smooth", (x, t) -> new CrossEntropyLoss(null, -100, 0.2, "mean").forward(x, t));
+        LOSSES.put("ce_smooth_weight_ignore", (x, t) -> new CrossEntropyLoss(g("loss/class_weight"), -100, 0.1, "mean").forward(x, t));
+        LOSSES.put("ce_sum", (x, t) -> new CrossEntropyLoss(null, -100, 0, "sum").forward(x, t));
+        LOSSES.put("ce_none_smooth", (x, t) -> new CrossEntropyLoss(null, -100, 0.3, "none").forward(x, t));
+        LOSSES.put("nll", (x, t) -> new NLLLoss().forward(x.logSoftmax(1), t));
+        LOSSES.put("nll_weight_ignore", (x, t) -> new NLLLoss(g("loss/class_weight"), -100, "mean").forward(x.logSoftmax(1), t));
+        LOSSES.put("nll_none", (x, t) -> new NLLLoss(null, -100, "none").forward(x, t));
+        LOSSES.put("mse", (x, t) -> new MSELoss().forward(x, t));
+        LOSSES.put("mse_sum", (x, t) -> new MSELoss("sum").forward(x, t));
+        LOSSES.put("mse_none", (x, t) -> new MSELoss("none").forward(x, t));
+        LOSSES.put("l1", (x, t) -> new L1Loss().forward(x, t));
+        LOSSES.put("l1_none", (x, t) -> new L1Loss("none").forward(x, t));
+        LOSSES.put("bce", (x, t) -> new BCEWithLogitsLoss().forward(x, t));
+        LOSSES.put("bce_weight_pos", (x, t) -> new BCEWithLogitsLoss(g("loss/elem_weight"), g("loss/pos_weight"), "mean").forward(x, t));
+        LOSSES.put("bce_sum", (x, t) -> new BCEWithLogitsLoss(null, null, "sum").forward(x, t));
+    }
+
+    static Stream<String> lossCases() {
+        return LOSSES.keySet().stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("lossCases")
+    void lossesMatchPyTorch(String name) {
+        Tensor x = g("loss/input").requiresGrad(true);
+        Tensor loss = LOSSES.get(name).apply(x, g("loss/" + name + "/target"));
+        TestGolden.assertClose(loss, g("loss/" + name + "/loss"), 1e-5, 1e-5, name + " loss");
+        assertThat(loss.toString()).isEqualTo(String.join("\n", golden.get("loss/" + name + "/loss").repr()));
+        loss.backward(g("loss/" + name + "/gy"));
+        TestGolden.assertClose(x.grad(), g("loss/" + name + "/dx"), 1e-5, 1e-5, name + " grad");
+    }
+
+    @Test
+    void everyGoldenLossIsMapped() {
+        List<String> names = golden.keySet().stream().filter(k -> k.startsWith("loss/") && k.endsWith("/loss"))
+                .map(k -> k.substring(5, k.length() - 5)).toList();
+        assertThat(names).containsExactlyInAnyOrderElementsOf(LOSSES.keySet());
+    }
+
+    static final Map<String, Function<List<Tensor>, Optimizer>> OPTIMIZERS = new LinkedHashMap<>();
+
+    static {
+        OPTIMIZERS.put("sgd", p -> new SGD(p, 0.1));
+        OPTIMIZERS.put("sgd_momentum", p -> new SGD(p, 0.1, 0.9));
+        OPTIMIZERS.put("sgd_nesterov_wd", p -> new SGD(p, 0.05, 0.8, 0, 0.01, true));
+        OPTIMIZERS.put("sgd_dampening", p -> new SGD(p, 0.05, 0.5, 0.3, 0, false));
+        OPTIMIZERS.put("adam", p -> new Adam(p, 0.01));
+        OPTIMIZERS.put("adam_amsgrad_wd", p -> new Adam(p, 0.02, 0.8, 0.99, 1e-6, 0.1, true));
+        OPTIMIZERS.put("adamw", p -> new AdamW(p, 0.01));
+        OPTIMIZERS.put("adamw_amsgrad", p -> new AdamW(p, 0.03, 0.9, 0.999, 1e-8, 0.05, true));
+        OPTIMIZERS.put("rmsprop", p -> new RMSprop(p, 0.01));
+        OPTIMIZERS.put("rmsprop_centered_momentum_wd", p -> new RMSprop(p, 0.01, 0.9, 1e-8, 0.1, 0.5, true));
+    }
+
+    static Stream<String> optimizerCases() {
+        return OPTIMIZERS.keySet().stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("optimizerCases")
+    void optimizersMatchPyTorchForFiveSteps(String name) {
+        Tensor p = g("optim/start").requiresGrad(true);
+        Optimizer opt = OPTIMIZERS.get(name).apply(List.of(p));
+        for (int i = 0; i < 5; i++) {
+            opt.zeroGrad();
+            p.setGrad(g("optim/grad" + i));
+            opt.step();
+            TestGolden.assertClose(p, g("optim/" + name + "/step" + i), 1e-6, 1e-5, name + " step " + i);
+        }
+    }
+}
