@@ -1,0 +1,219 @@
+package dev.lanes.nn;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.Lanes;
+import dev.lanes.Tensor;
+import dev.lanes.autograd.Autograd;
+import dev.lanes.examples.SeedWalkthrough;
+import dev.lanes.optim.Adam;
+import dev.lanes.optim.SGD;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Module system, layer reprs and behaviours, and the bad inputs of the nn/optim issue. */
+class ModuleTest {
+    @Test
+    void walkthroughExamplePrintsWhatPyTorchPrints() {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PrintStream old = System.out;
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            SeedWalkthrough.main(new String[0]);
+        } finally {
+            System.setOut(old);
+        }
+        String out = buf.toString(StandardCharsets.UTF_8);
+        assertThat(out).startsWith("""
+                Net(
+                  (conv1): Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))
+                  (conv2): Conv2d(6, 16, kernel_size=(5, 5), stride=(1, 1))
+                  (fc1): Linear(in_features=400, out_features=120, bias=True)
+                  (fc2): Linear(in_features=120, out_features=84, bias=True)
+                  (fc3): Linear(in_features=84, out_features=10, bias=True)
+                )
+                10
+                conv1.weight : Size([6, 1, 5, 5])
+                conv1.bias : Size([6])
+                conv2.weight : Size([16, 6, 5, 5])
+                conv2.bias : Size([16])
+                fc1.weight : Size([120, 400])
+                fc1.bias : Size([120])
+                fc2.weight : Size([84, 120])
+                fc2.bias : Size([84])
+                fc3.weight : Size([10, 84])
+                fc3.bias : Size([10])
+                Size([1, 10])
+                """);
+        assertThat(out).containsPattern("tensor\\(\\d+\\.\\d{4}, grad_fn=<MseLossBackward0>\\)");
+        assertThat(out).contains("before backward, conv1.bias.grad\ntensor([0., 0., 0., 0., 0., 0.])\nafter backward, conv1.bias.grad\ntensor([");
+        assertThat(out).endsWith("tensor([[-0.1719, -3.1719, -6.1719, -2.1719],\n        [-0.2780, -2.2780, -3.2780, -2.2780]])\n");
+    }
+
+    @Test
+    void layerReprsMatchPyTorch() {
+        assertThat(new Conv2d(3, 8, new int[] {3}, new int[] {2}, new int[] {1}, new int[] {1}, 1, false).toString())
+                .isEqualTo("Conv2d(3, 8, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)");
+        assertThat(new Conv2d(4, 8, new int[] {3, 1}, new int[] {1}, "same", new int[] {2}, 2, true).toString())
+                .isEqualTo("Conv2d(4, 8, kernel_size=(3, 1), stride=(1, 1), padding=same, dilation=(2, 2), groups=2)");
+        assertThat(new MaxPool2d(2).toString()).isEqualTo("MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)");
+        assertThat(new AvgPool2d(3).toString()).isEqualTo("AvgPool2d(kernel_size=3, stride=3, padding=0)");
+        assertThat(new AdaptiveAvgPool2d(1, 1).toString()).isEqualTo("AdaptiveAvgPool2d(output_size=(1, 1))");
+        assertThat(new BatchNorm2d(16).toString()).isEqualTo("BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)");
+        assertThat(new Dropout(0.25).toString()).isEqualTo("Dropout(p=0.25, inplace=False)");
+        assertThat(new LogSoftmax(1).toString()).isEqualTo("LogSoftmax(dim=1)");
+        assertThat(new Flatten().toString()).isEqualTo("Flatten(start_dim=1, end_dim=-1)");
+        assertThat(new Sequential(new Linear(2, 3), new ReLU(), new Sequential(new Identity(), new Tanh())).toString()).isEqualTo("""
+                Sequential(
+                  (0): Linear(in_features=2, out_features=3, bias=True)
+                  (1): ReLU()
+                  (2): Sequential(
+                    (0): Identity()
+                    (1): Tanh()
+                  )
+                )""");
+        assertThat(new CrossEntropyLoss().toString()).isEqualTo("CrossEntropyLoss()");
+    }
+
+    @Test
+    void defaultInitialisationBoundsFollowPyTorch() {
+        Lanes.manualSeed(5);
+        Linear fc = new Linear(400, 120);
+        double bound = 1 / Math.sqrt(400);
+        try (Tensor w = fc.weight.abs().max(); Tensor b = fc.bias.abs().max()) {
+            assertThat(w.item()).isLessThanOrEqualTo((float) bound).isGreaterThan((float) (0.95 * bound));
+            assertThat(b.item()).isLessThanOrEqualTo((float) bound);
+        }
+        Conv2d conv = new Conv2d(6, 16, 5);
+        assertThat(conv.weight.abs().max().item()).isLessThanOrEqualTo((float) (1 / Math.sqrt(150)));
+        assertThat(fc.weight.requiresGrad()).isTrue();
+        assertThat(fc.weight.isLeaf()).isTrue();
+    }
+
+    @Test
+    void traversalModesAndZeroGrad() {
+        Sequential seq = new Sequential(new Linear(3, 4), new BatchNorm1d(4), new Dropout(0.5), new Linear(4, 2));
+        assertThat(seq.namedParameters().keySet()).containsExactly("0.weight", "0.bias", "1.weight", "1.bias", "3.weight", "3.bias");
+        assertThat(seq.namedBuffers().keySet()).containsExactly("1.running_mean", "1.running_var", "1.num_batches_tracked");
+        assertThat(seq.stateDict().keySet()).containsExactly("0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+                "1.num_batches_tracked", "3.weight", "3.bias");
+        assertThat(seq.children()).hasSize(4);
+        assertThat(seq.modules()).hasSize(5);
+        assertThat(seq.isTraining()).isTrue();
+        seq.eval();
+        assertThat(seq.modules()).allMatch(m -> !m.isTraining());
+        seq.train();
+        Tensor x = Tensor.randn(8, 3);
+        seq.forward(x).sum().backward();
+        assertThat(seq.parameters()).allMatch(p -> p.grad() != null);
+        seq.zeroGrad(false);
+        assertThat(seq.parameters()).allMatch(p -> p.grad() != null && p.grad().abs().sum().item() == 0f);
+        seq.zeroGrad();
+        assertThat(seq.parameters()).allMatch(p -> p.grad() == null);
+        int[] count = {0};
+        seq.apply(m -> count[0]++);
+        assertThat(count[0]).isEqualTo(5);
+    }
+
+    @Test
+    void dropoutAndBatchNormFollowTrainAndEval() {
+        Lanes.manualSeed(9);
+        Dropout d = new Dropout(0.5);
+        Tensor x = Tensor.ones(10_000);
+        float[] y = d.forward(x).toFloatArray();
+        int zeros = 0;
+        for (float v : y) {
+            assertThat(v).isIn(0f, 2f);
+            zeros += v == 0f ? 1 : 0;
+        }
+        assertThat(zeros).isBetween(4_700, 5_300);
+        d.eval();
+        assertThat(d.forward(x)).isSameAs(x);
+
+        BatchNorm1d bn = new BatchNorm1d(2);
+        Tensor b = Tensor.of(new float[] {1, 10, 3, 20, 5, 30}, 3, 2);
+        float[] out = bn.forward(b).toFloatArray();
+        // column 0: mean 3, biased var 8/3 -> (1 - 3) / sqrt(8/3 + 1e-5)
+        assertThat((double) out[0]).isCloseTo(-2 / Math.sqrt(8.0 / 3 + 1e-5), org.assertj.core.data.Offset.offset(1e-5));
+        // running stats: momentum 0.1 with the unbiased variance (4 and 100)
+        assertThat(bn.runningMean.toFloatArray()).containsExactly(0.3f, 2.0f);
+        assertThat((double) bn.runningVar.toFloatArray()[0]).isCloseTo(0.9 + 0.4, org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(bn.numBatchesTracked.longItem()).isEqualTo(1L);
+        bn.eval();
+        float[] ev = bn.forward(b).toFloatArray();
+        assertThat((double) ev[0]).isCloseTo((1 - 0.3) / Math.sqrt(1.3 + 1e-5), org.assertj.core.data.Offset.offset(1e-5));
+    }
+
+    @Test
+    void stateDictRoundTripAndClearErrors() {
+        SeedWalkthrough.Net a = new SeedWalkthrough.Net();
+        SeedWalkthrough.Net b = new SeedWalkthrough.Net();
+        b.loadStateDict(a.stateDict());
+        assertThat(b.fc1.weight.toFloatArray()).containsExactly(a.fc1.weight.toFloatArray());
+
+        Map<String, Tensor> bad = new LinkedHashMap<>(a.stateDict());
+        bad.put("fc1.weight", Tensor.zeros(10, 10));
+        bad.remove("fc3.bias");
+        bad.put("fc4.weight", Tensor.zeros(1));
+        float[] before = b.fc2.weight.toFloatArray();
+        assertThatThrownBy(() -> b.loadStateDict(bad, true)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("size mismatch for fc1.weight: copying a param with shape Size([10, 10]) from checkpoint,"
+                        + " the shape in current model is Size([120, 400]).")
+                .hasMessageContaining("Missing key(s) in state_dict: \"fc3.bias\".")
+                .hasMessageContaining("Unexpected key(s) in state_dict: \"fc4.weight\".");
+        assertThat(b.fc2.weight.toFloatArray()).as("nothing mutated by a failed load").containsExactly(before);
+        Map<String, Tensor> partial = new LinkedHashMap<>();
+        partial.put("fc3.bias", Tensor.zeros(10));
+        b.loadStateDict(partial, false);
+        assertThat(b.fc3.bias.toFloatArray()).containsOnly(0f);
+    }
+
+    @Test
+    void badInputsGetClearMessages() {
+        Conv2d conv = new Conv2d(1, 6, 5);
+        assertThatThrownBy(() -> conv.forward(Tensor.randn(1, 32, 32))).hasMessageContaining("unsqueeze(0)");
+        assertThatThrownBy(() -> conv.forward(Tensor.randn(1, 3, 32, 32))).hasMessageContaining("expected input[1, 3, 32, 32] to have 1 channels");
+        Linear fc = new Linear(400, 120);
+        assertThatThrownBy(() -> fc.forward(Tensor.randn(2, 300))).hasMessageContaining("expected input with last dimension 400 (in_features) but got shape Size([2, 300])");
+        CrossEntropyLoss ce = new CrossEntropyLoss();
+        assertThatThrownBy(() -> ce.forward(Tensor.randn(2, 10), Tensor.of(new long[] {3, 10}))).hasMessageContaining("Target 10 is out of bounds");
+        assertThatThrownBy(() -> ce.forward(Tensor.randn(2, 10), Tensor.of(new long[] {3}))).hasMessageContaining("Expected input batch_size (2) to match target batch_size (1)");
+        assertThatThrownBy(() -> ce.forward(Tensor.randn(2, 10), Tensor.of(new float[] {3, 1}))).hasMessageContaining("expected target of dtype int64");
+        assertThatThrownBy(() -> ce.forward(Tensor.randn(2, 10))).hasMessageContaining("needs the target too");
+        assertThatThrownBy(() -> new MSELoss().forward(Tensor.randn(2, 3), Tensor.randn(3))).hasMessageContaining("target size Size([3]) is different to the input size Size([2, 3])");
+        assertThatThrownBy(() -> new SGD(List.of(), 0.1)).hasMessageContaining("optimizer got an empty parameter list");
+        Tensor p = Tensor.zeros(3).requiresGrad(true);
+        assertThatThrownBy(() -> new SGD(List.of(p), -0.1)).hasMessageContaining("Invalid learning rate: -0.1");
+        assertThatThrownBy(() -> new SGD(List.of(p), 0.1, 0, 0, 0, true)).hasMessageContaining("Nesterov momentum requires a momentum and zero dampening");
+        assertThatThrownBy(() -> new Adam(List.of(p), 0.1, 1.0, 0.999, 1e-8, 0, false)).hasMessageContaining("Invalid beta parameter at index 0: 1.0");
+        assertThatThrownBy(() -> new BatchNorm2d(3).forward(Tensor.randn(2, 3, 4))).hasMessageContaining("expected 4D input (got 3D input");
+        assertThatThrownBy(() -> new Dropout(1.5)).hasMessageContaining("dropout probability has to be between 0 and 1, but got 1.5");
+    }
+
+    @Test
+    void optimizerStateDictRoundTrip() {
+        Tensor p = Tensor.randn(4).requiresGrad(true);
+        Adam a = new Adam(List.of(p), 0.01);
+        p.setGrad(Tensor.ones(4));
+        a.step();
+        Map<String, Object> sd = a.stateDict();
+        Tensor q = Tensor.of(p.toFloatArray()).requiresGrad(true);
+        Adam b = new Adam(List.of(q), 0.5);
+        b.loadStateDict(sd);
+        assertThat(b.paramGroups().get(0).lr()).isEqualTo(0.01);
+        p.setGrad(Tensor.ones(4));
+        q.setGrad(Tensor.ones(4));
+        a.step();
+        b.step();
+        assertThat(q.toFloatArray()).containsExactly(p.toFloatArray());
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            assertThat(p.grad()).isNotNull();
+        }
+    }
+}
