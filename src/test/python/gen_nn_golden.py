@@ -140,11 +140,42 @@ def optimizers(f):
             record(f, f'optim/{name}/step{i}', p, [])
 
 
+def schedulers(f):
+    """lr (and momentum) after construction and after each of 24 steps."""
+    def run(name, make_opt, make_sched, steps=24, momentum_key=None):
+        p = torch.zeros(2, requires_grad=True)
+        opt = make_opt([p])
+        sched = make_sched(opt)
+        lrs, moms = [opt.param_groups[0]['lr']], []
+        if momentum_key:
+            moms.append(momentum_key(opt.param_groups[0]))
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+            lrs.append(opt.param_groups[0]['lr'])
+            if momentum_key:
+                moms.append(momentum_key(opt.param_groups[0]))
+        record(f, f'sched/{name}/lr', torch.tensor(lrs, dtype=torch.float64).float(), [])
+        if momentum_key:
+            record(f, f'sched/{name}/momentum', torch.tensor(moms, dtype=torch.float64).float(), [])
+
+    sgd = lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)
+    run('step', sgd, lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5))
+    run('multistep', sgd, lambda o: torch.optim.lr_scheduler.MultiStepLR(o, milestones=[2, 5, 5, 11], gamma=0.1))
+    run('cosine', sgd, lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=0.01))
+    run('onecycle_sgd', sgd, lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=25),
+        momentum_key=lambda g: g['momentum'])
+    run('onecycle_adam', lambda p: torch.optim.Adam(p, lr=0.01),
+        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.05, total_steps=30, pct_start=0.25),
+        momentum_key=lambda g: g['betas'][0])
+
+
 def main():
     with open(os.path.join(OUT, 'nn.txt'), 'w') as f:
         walkthrough(f)
         losses(f)
         optimizers(f)
+        schedulers(f)
 
 
 if __name__ == '__main__':

@@ -166,4 +166,70 @@ class NnGoldenTest {
             TestGolden.assertClose(p, g("optim/" + name + "/step" + i), 1e-6, 1e-5, name + " step " + i);
         }
     }
+
+    private static void checkSchedule(String name, Optimizer opt, java.util.function.Function<Optimizer, dev.lanes.optim.LRScheduler> make,
+                                      int steps, java.util.function.ToDoubleFunction<Optimizer.ParamGroup> momentum) {
+        dev.lanes.optim.LRScheduler sched = make.apply(opt);
+        double[] lrs = new double[steps + 1];
+        double[] moms = new double[steps + 1];
+        lrs[0] = opt.paramGroups().get(0).lr();
+        moms[0] = momentum == null ? 0 : momentum.applyAsDouble(opt.paramGroups().get(0));
+        for (int s = 1; s <= steps; s++) {
+            opt.step();
+            sched.step();
+            lrs[s] = opt.paramGroups().get(0).lr();
+            moms[s] = momentum == null ? 0 : momentum.applyAsDouble(opt.paramGroups().get(0));
+        }
+        float[] want = g("sched/" + name + "/lr").toFloatArray();
+        assertThat(want).hasSize(steps + 1);
+        for (int s = 0; s <= steps; s++) {
+            assertThat(lrs[s]).as("%s lr at step %d", name, s).isCloseTo(want[s], org.assertj.core.data.Offset.offset(1e-7 * Math.abs(want[s]) + 1e-12));
+        }
+        if (momentum != null) {
+            float[] wm = g("sched/" + name + "/momentum").toFloatArray();
+            for (int s = 0; s <= steps; s++) {
+                assertThat(moms[s]).as("%s momentum at step %d", name, s).isCloseTo(wm[s], org.assertj.core.data.Offset.offset(1e-7));
+            }
+        }
+    }
+
+    private static SGD sgd() {
+        return new SGD(List.of(Tensor.zeros(2).requiresGrad(true)), 0.1, 0.9);
+    }
+
+    @Test
+    void lrSchedulesMatchPyTorch() {
+        checkSchedule("step", sgd(), o -> new dev.lanes.optim.StepLR(o, 3, 0.5), 24, null);
+        checkSchedule("multistep", sgd(), o -> new dev.lanes.optim.MultiStepLR(o, new int[] {2, 5, 5, 11}, 0.1), 24, null);
+        checkSchedule("cosine", sgd(), o -> new dev.lanes.optim.CosineAnnealingLR(o, 5, 0.01), 24, null);
+        checkSchedule("onecycle_sgd", sgd(), o -> new dev.lanes.optim.OneCycleLR(o, 0.1, 25), 24, gr -> gr.number("momentum"));
+        checkSchedule("onecycle_adam", new Adam(List.of(Tensor.zeros(2).requiresGrad(true)), 0.01),
+                o -> new dev.lanes.optim.OneCycleLR(o, 0.05, 30, 0.25, true, 0.85, 0.95, 25, 1e4), 24,
+                gr -> ((double[]) gr.options().get("betas"))[0]);
+    }
+
+    @Test
+    void oneCycleRefusesToStepPastItsEnd() {
+        SGD opt = sgd();
+        dev.lanes.optim.OneCycleLR s = new dev.lanes.optim.OneCycleLR(opt, 0.1, 3);
+        s.step();
+        s.step();
+        s.step();
+        org.assertj.core.api.Assertions.assertThatThrownBy(s::step).hasMessageContaining("Tried to step 4 times. The specified number of total steps is 3");
+    }
+
+    @Test
+    void parameterGroupsKeepTheirOwnOptions() {
+        Tensor a = Tensor.ones(2).requiresGrad(true);
+        Tensor b = Tensor.ones(2).requiresGrad(true);
+        SGD opt = new SGD(List.of(a), 0.1);
+        opt.addParamGroup(List.of(b), Map.of("lr", 0.01));
+        a.setGrad(Tensor.ones(2));
+        b.setGrad(Tensor.ones(2));
+        opt.step();
+        assertThat(a.toFloatArray()).containsExactly(0.9f, 0.9f);
+        assertThat(b.toFloatArray()).containsExactly(0.99f, 0.99f);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> opt.addParamGroup(List.of(a), Map.of()))
+                .hasMessageContaining("some parameters appear in more than one parameter group");
+    }
 }

@@ -1,0 +1,26 @@
+package dev.lanes.optim;
+
+/** Multiplies the rate by {@code gamma} every {@code stepSize} epochs, like {@code StepLR}. */
+public class StepLR extends LRScheduler {
+    private final int stepSize;
+    private final double gamma;
+
+    public StepLR(Optimizer optimizer, int stepSize, double gamma) {
+        super(optimizer);
+        if (stepSize <= 0) {
+            throw new IllegalArgumentException("step_size must be positive, got " + stepSize);
+        }
+        this.stepSize = stepSize;
+        this.gamma = gamma;
+        initialStep();
+    }
+
+    @Override
+    protected double[] computeLr() {
+        double[] out = new double[baseLrs.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = lastEpoch == 0 || lastEpoch % stepSize != 0 ? currentLr(i) : currentLr(i) * gamma;
+        }
+        return out;
+    }
+}
