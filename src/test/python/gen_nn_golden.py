@@ -170,12 +170,40 @@ def schedulers(f):
         momentum_key=lambda g: g['betas'][0])
 
 
+def batchnorm(f):
+    """BatchNorm2d and BatchNorm1d: two training steps (output, input/weight/bias gradients, running stats), then eval."""
+    for name, bn, x1, x2 in (('bn2d', nn.BatchNorm2d(3, momentum=0.2), torch.randn(4, 3, 5, 5) * 2 + 1, torch.randn(4, 3, 5, 5)),
+                             ('bn1d', nn.BatchNorm1d(5, eps=1e-3, affine=True), torch.randn(8, 5) * 3, torch.randn(8, 5))):
+        with torch.no_grad():
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.uniform_(-0.5, 0.5)
+        record(f, f'{name}/weight', bn.weight, [])
+        record(f, f'{name}/bias', bn.bias, [])
+        for step, x in enumerate((x1, x2)):
+            xi = x.clone().requires_grad_(True)
+            y = bn(xi)
+            gy = torch.randn_like(y)
+            bn.zero_grad()
+            y.backward(gy)
+            record(f, f'{name}/x{step}', x, [])
+            record(f, f'{name}/gy{step}', gy, [])
+            record(f, f'{name}/y{step}', y, [])
+            record(f, f'{name}/dx{step}', xi.grad, [])
+            record(f, f'{name}/dweight{step}', bn.weight.grad, [])
+            record(f, f'{name}/dbias{step}', bn.bias.grad, [])
+            record(f, f'{name}/running_mean{step}', bn.running_mean, [])
+            record(f, f'{name}/running_var{step}', bn.running_var, [])
+        bn.eval()
+        record(f, f'{name}/eval_y', bn(x1), [])
+
+
 def main():
     with open(os.path.join(OUT, 'nn.txt'), 'w') as f:
         walkthrough(f)
         losses(f)
         optimizers(f)
         schedulers(f)
+        batchnorm(f)
 
 
 if __name__ == '__main__':

@@ -232,4 +232,29 @@ class NnGoldenTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> opt.addParamGroup(List.of(a), Map.of()))
                 .hasMessageContaining("some parameters appear in more than one parameter group");
     }
+
+    @Test
+    void batchNormMatchesPyTorchInTrainingAndEval() {
+        for (String name : List.of("bn2d", "bn1d")) {
+            BatchNorm bn = name.equals("bn2d") ? new BatchNorm2d(3, 1e-5, 0.2, true, true) : new BatchNorm1d(5, 1e-3, 0.1, true, true);
+            Map<String, Tensor> state = new LinkedHashMap<>(bn.stateDict());
+            state.put("weight", g(name + "/weight"));
+            state.put("bias", g(name + "/bias"));
+            bn.loadStateDict(state);
+            for (int step = 0; step < 2; step++) {
+                Tensor x = g(name + "/x" + step).requiresGrad(true);
+                Tensor y = bn.forward(x);
+                TestGolden.assertClose(y, g(name + "/y" + step), 1e-5, 1e-4, name + " y" + step);
+                bn.zeroGrad();
+                y.backward(g(name + "/gy" + step));
+                TestGolden.assertClose(x.grad(), g(name + "/dx" + step), 1e-4, 1e-4, name + " dx" + step);
+                TestGolden.assertClose(bn.weight.grad(), g(name + "/dweight" + step), 1e-4, 1e-4, name + " dweight" + step);
+                TestGolden.assertClose(bn.bias.grad(), g(name + "/dbias" + step), 1e-4, 1e-4, name + " dbias" + step);
+                TestGolden.assertClose(bn.runningMean, g(name + "/running_mean" + step), 1e-6, 1e-5, name + " running_mean" + step);
+                TestGolden.assertClose(bn.runningVar, g(name + "/running_var" + step), 1e-6, 1e-5, name + " running_var" + step);
+            }
+            bn.eval();
+            TestGolden.assertClose(bn.forward(g(name + "/x0")), g(name + "/eval_y"), 1e-5, 1e-4, name + " eval");
+        }
+    }
 }
