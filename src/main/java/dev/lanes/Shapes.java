@@ -149,4 +149,20 @@ final class Shapes {
         }
         return viewD == -1 ? newStrides : null;
     }
+
+    /** {@code {outer, r, inner}}: the element counts before, along and after {@code dim} (a 0-d shape is {1, 1, 1}). */
+    static int[] splitAround(int[] shape, int dim) {
+        if (shape.length == 0) {
+            return new int[] {1, 1, 1};
+        }
+        int outer = 1;
+        int inner = 1;
+        for (int i = 0; i < dim; i++) {
+            outer *= shape[i];
+        }
+        for (int i = dim + 1; i < shape.length; i++) {
+            inner *= shape[i];
+        }
+        return new int[] {outer, shape[dim], inner};
+    }
 }

@@ -17,17 +17,10 @@ final class SoftmaxOps {
         x.requireFloat(op);
         int[] shape = x.shapeRef();
         int d = Shapes.wrapDim(dim, shape.length);
-        int outer = 1;
-        int inner = 1;
-        for (int i = 0; i < d; i++) {
-            outer *= shape[i];
-        }
-        for (int i = d + 1; i < shape.length; i++) {
-            inner *= shape[i];
-        }
-        int r = shape.length == 0 ? 1 : shape[d];
-        int o = outer;
-        int in = inner;
+        int[] split = Shapes.splitAround(shape, d);
+        int o = split[0];
+        int r = split[1];
+        int in = split[2];
         Tensor out = x.withContiguousResult(src -> {
             Tensor y = Tensor.allocate(DType.FLOAT32, shape);
             Softmax.forward(log, src.seg(), src.storageOffset(), o, r, in, y.seg(), 0);

@@ -1516,14 +1516,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         if (shape.length == 0) {
             return new ReduceGeometry(1, 1, 1, new int[0]);
         }
-        int outer = 1;
-        int inner = 1;
-        for (int i = 0; i < d; i++) {
-            outer *= shape[i];
-        }
-        for (int i = d + 1; i < shape.length; i++) {
-            inner *= shape[i];
-        }
+        int[] split = Shapes.splitAround(shape, d);
         int[] outShape;
         if (keepdim) {
             outShape = shape.clone();
@@ -1531,7 +1524,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         } else {
             outShape = remove(shape, d);
         }
-        return new ReduceGeometry(outer, shape[d], inner, outShape);
+        return new ReduceGeometry(split[0], split[1], split[2], outShape);
     }
 
     private Tensor reduceSum(String op, Integer dim, boolean keepdim, boolean mean) {
@@ -1605,17 +1598,10 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** A zero tensor of {@code shape} with {@code grad} written where {@code indices} point along {@code dim}. */
     static Tensor scatterAlongDim(Tensor grad, Tensor indices, int[] shape, int dim) {
-        int outer = 1;
-        int inner = 1;
-        for (int i = 0; i < dim; i++) {
-            outer *= shape[i];
-        }
-        for (int i = dim + 1; i < shape.length; i++) {
-            inner *= shape[i];
-        }
-        int r = shape.length == 0 ? 1 : shape[dim];
-        int o = outer;
-        int in = inner;
+        int[] split = Shapes.splitAround(shape, dim);
+        int o = split[0];
+        int r = split[1];
+        int in = split[2];
         Tensor out = allocate(DType.FLOAT32, shape);
         grad.withContiguous(gc -> indices.withContiguous(ic -> {
             Reductions.scatterAlongDim(gc.seg(), gc.offset, ic.seg(), ic.offset, o, r, in, out.seg(), 0);

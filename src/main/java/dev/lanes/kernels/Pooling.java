@@ -223,28 +223,36 @@ public final class Pooling {
                         he = Math.min(he, h);
                         we = Math.min(we, w);
                         int divisor = countIncludePad ? poolSize : (he - hs) * (we - ws);
-                        long o = outPlane + (long) y * ow + x;
-                        if (!backward) {
-                            float sum = 0f;
-                            for (int i = hs; i < he; i++) {
-                                for (int j = ws; j < we; j++) {
-                                    sum += a.get(FLOAT, (inPlane + (long) i * w + j) << 2);
-                                }
-                            }
-                            b.set(FLOAT, o << 2, sum / divisor);
-                        } else {
-                            float share = a.get(FLOAT, o << 2) / divisor;
-                            for (int i = hs; i < he; i++) {
-                                for (int j = ws; j < we; j++) {
-                                    long at = (inPlane + (long) i * w + j) << 2;
-                                    b.set(FLOAT, at, b.get(FLOAT, at) + share);
-                                }
-                            }
-                        }
+                        window(backward, a, b, inPlane, w, hs, he, ws, we, outPlane + (long) y * ow + x, divisor);
                     }
                 }
             }
         });
+    }
+
+    /**
+     * One averaging window {@code [hs, he) x [ws, we)} of a plane: forward writes the mean into output element {@code o}
+     * of {@code b}; backward spreads {@code a[o] / divisor} over the window in {@code b}.
+     */
+    private static void window(boolean backward, MemorySegment a, MemorySegment b, long inPlane, int w, int hs, int he, int ws, int we,
+                               long o, int divisor) {
+        if (!backward) {
+            float sum = 0f;
+            for (int i = hs; i < he; i++) {
+                for (int j = ws; j < we; j++) {
+                    sum += a.get(FLOAT, (inPlane + (long) i * w + j) << 2);
+                }
+            }
+            b.set(FLOAT, o << 2, sum / divisor);
+        } else {
+            float share = a.get(FLOAT, o << 2) / divisor;
+            for (int i = hs; i < he; i++) {
+                for (int j = ws; j < we; j++) {
+                    long at = (inPlane + (long) i * w + j) << 2;
+                    b.set(FLOAT, at, b.get(FLOAT, at) + share);
+                }
+            }
+        }
     }
 
     /** Adaptive average pooling forward (in a -> out b) or backward (g a -> zeroed dx b). */
@@ -267,24 +275,7 @@ public final class Pooling {
                         int ws = (int) Math.floorDiv((long) x * w, ow);
                         int we = (int) -Math.floorDiv(-(long) (x + 1) * w, ow);
                         int count = (he - hs) * (we - ws);
-                        long o = outPlane + (long) y * ow + x;
-                        if (!backward) {
-                            float sum = 0f;
-                            for (int i = hs; i < he; i++) {
-                                for (int j = ws; j < we; j++) {
-                                    sum += a.get(FLOAT, (inPlane + (long) i * w + j) << 2);
-                                }
-                            }
-                            b.set(FLOAT, o << 2, sum / count);
-                        } else {
-                            float share = a.get(FLOAT, o << 2) / count;
-                            for (int i = hs; i < he; i++) {
-                                for (int j = ws; j < we; j++) {
-                                    long at = (inPlane + (long) i * w + j) << 2;
-                                    b.set(FLOAT, at, b.get(FLOAT, at) + share);
-                                }
-                            }
-                        }
+                        window(backward, a, b, inPlane, w, hs, he, ws, we, outPlane + (long) y * ow + x, count);
                     }
                 }
             }
