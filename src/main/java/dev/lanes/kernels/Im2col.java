@@ -1,8 +1,14 @@
 package dev.lanes.kernels;
 
+import static dev.lanes.kernels.Simd.F;
 import static dev.lanes.kernels.Simd.FLOAT;
+import static dev.lanes.kernels.Simd.LANES;
+import static dev.lanes.kernels.Simd.ORDER;
+import static dev.lanes.kernels.Simd.VBYTES;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 
 /**
  * The layout change that turns a 2-d convolution into a GEMM. For one image of {@code c} channels,
@@ -36,7 +42,7 @@ public final class Im2col {
                         int hh = y * g.sH() - g.pT() + i * g.dH();
                         long dst = rowStart + (long) y * g.oW();
                         if (hh < 0 || hh >= g.h()) {
-                            col.asSlice(dst << 2, (long) g.oW() << 2).fill((byte) 0);
+                            zero(col, dst, g.oW());
                             continue;
                         }
                         long src = plane + (long) hh * g.w();
@@ -46,16 +52,12 @@ public final class Im2col {
                             int xLo = Math.max(0, -w0);
                             int xHi = Math.min(g.oW(), g.w() - w0);
                             if (xHi <= xLo) {
-                                col.asSlice(dst << 2, (long) g.oW() << 2).fill((byte) 0);
+                                zero(col, dst, g.oW());
                                 continue;
                             }
-                            if (xLo > 0) {
-                                col.asSlice(dst << 2, (long) xLo << 2).fill((byte) 0);
-                            }
-                            MemorySegment.copy(in, (src + w0 + xLo) << 2, col, (dst + xLo) << 2, (long) (xHi - xLo) << 2);
-                            if (xHi < g.oW()) {
-                                col.asSlice((dst + xHi) << 2, (long) (g.oW() - xHi) << 2).fill((byte) 0);
-                            }
+                            zero(col, dst, xLo);
+                            copy(in, src + w0 + xLo, col, dst + xLo, xHi - xLo);
+                            zero(col, dst + xHi, g.oW() - xHi);
                         } else {
                             for (int x = 0; x < g.oW(); x++) {
                                 int ww = x * g.sW() + w0;
@@ -88,8 +90,7 @@ public final class Im2col {
                             int xLo = Math.max(0, -w0);
                             int xHi = Math.min(g.oW(), g.w() - w0);
                             if (xHi > xLo) {
-                                long d = (dstRow + w0 + xLo) << 2;
-                                Elementwise.binaryContiguous(BinaryOp.ADD, img, d, col, (src + xLo) << 2, img, d, xHi - xLo);
+                                accumulate(col, src + xLo, img, dstRow + w0 + xLo, xHi - xLo);
                             }
                         } else {
                             for (int x = 0; x < g.oW(); x++) {
@@ -102,6 +103,70 @@ public final class Im2col {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * Copies {@code n} floats (element offsets). Rows here are short (28 floats in LeNet), where
+     * {@code MemorySegment.copy}'s per-call checks cost more than the copy, and scalar tails dominate: a row of 16 or
+     * more is copied as full vectors with the last one overlapping the previous; a shorter row uses one masked
+     * vector when a full-width access stays inside both segments (otherwise the Vector API's masked access takes
+     * its slow path), else scalars.
+     */
+    private static void copy(MemorySegment src, long srcElem, MemorySegment dst, long dstElem, int n) {
+        long s = srcElem << 2;
+        long d = dstElem << 2;
+        if (n >= LANES) {
+            for (int i = 0; i < n; i += LANES) {
+                long at = (long) Math.min(i, n - LANES) << 2;
+                FloatVector.fromMemorySegment(F, src, s + at, ORDER).intoMemorySegment(dst, d + at, ORDER);
+            }
+        } else if (s + VBYTES <= src.byteSize() && d + VBYTES <= dst.byteSize()) {
+            VectorMask<Float> m = F.indexInRange(0, n);
+            FloatVector.fromMemorySegment(F, src, s, ORDER, m).intoMemorySegment(dst, d, ORDER, m);
+        } else {
+            for (int i = 0; i < n; i++) {
+                dst.set(FLOAT, d + ((long) i << 2), src.get(FLOAT, s + ((long) i << 2)));
+            }
+        }
+    }
+
+    private static void zero(MemorySegment dst, long elem, int n) {
+        long d = elem << 2;
+        if (n >= LANES) {
+            for (int i = 0; i < n; i += LANES) {
+                FloatVector.zero(F).intoMemorySegment(dst, d + ((long) Math.min(i, n - LANES) << 2), ORDER);
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                dst.set(FLOAT, d + ((long) i << 2), 0f);
+            }
+        }
+    }
+
+    /** {@code dst[0..n) += src[0..n)}: full vectors, then one masked vector when it stays inside both segments, else scalars. */
+    private static void accumulate(MemorySegment src, long srcElem, MemorySegment dst, long dstElem, int n) {
+        long s = srcElem << 2;
+        long d = dstElem << 2;
+        int i = 0;
+        for (; i + LANES <= n; i += LANES) {
+            long at = (long) i << 2;
+            FloatVector.fromMemorySegment(F, dst, d + at, ORDER).add(FloatVector.fromMemorySegment(F, src, s + at, ORDER))
+                    .intoMemorySegment(dst, d + at, ORDER);
+        }
+        if (i == n) {
+            return;
+        }
+        long at = (long) i << 2;
+        if (s + at + VBYTES <= src.byteSize() && d + at + VBYTES <= dst.byteSize()) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector.fromMemorySegment(F, dst, d + at, ORDER, m).add(FloatVector.fromMemorySegment(F, src, s + at, ORDER, m))
+                    .intoMemorySegment(dst, d + at, ORDER, m);
+        } else {
+            for (; i < n; i++) {
+                long b = (long) i << 2;
+                dst.set(FLOAT, d + b, dst.get(FLOAT, d + b) + src.get(FLOAT, s + b));
             }
         }
     }
