@@ -75,7 +75,7 @@ public final class Reductions {
         for (long i = unrolledEnd; i < vecEnd; i += VBYTES) {
             s0 = s0.add(FloatVector.fromMemorySegment(F, in, b + i, ORDER));
         }
-        float s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        float s = Simd.sumLanes(s0.add(s1).add(s2.add(s3)));
         for (long i = vecEnd; i < bytes; i += 4) {
             s += in.get(FLOAT, b + i);
         }

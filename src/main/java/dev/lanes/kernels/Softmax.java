@@ -65,7 +65,7 @@ public final class Softmax {
                 e.intoMemorySegment(out, ob + i, ORDER);
             }
         }
-        float sum = vsum.reduceLanes(VectorOperators.ADD);
+        float sum = Simd.sumLanes(vsum);
         for (long i = vecEnd; i < bytes; i += 4) {
             float e = (float) Math.exp(in.get(FLOAT, ib + i) - max);
             sum += e;
