@@ -216,4 +216,38 @@ class ModuleTest {
             assertThat(p.grad()).isNotNull();
         }
     }
+
+    @Test
+    void trainingLoopTakesNoNewOffHeapMemoryOnceWarm() {
+        Lanes.manualSeed(3);
+        dev.lanes.examples.LeNet net = new dev.lanes.examples.LeNet();
+        SGD opt = new SGD(net.parameters(), 0.01, 0.9);
+        CrossEntropyLoss ce = new CrossEntropyLoss();
+        Tensor x = Tensor.randn(16, 1, 32, 32);
+        Tensor y = Tensor.randint(0, 10, 16);
+        dev.lanes.memory.MemoryPool pool = dev.lanes.memory.MemoryPool.global();
+        float first = 0;
+        float last = 0;
+        long allocations = 0;
+        long inUse = 0;
+        for (int step = 0; step < 60; step++) {
+            try (dev.lanes.memory.MemoryScope s = dev.lanes.memory.MemoryScope.open()) {
+                opt.zeroGrad();
+                Tensor loss = ce.forward(net.forward(x), y);
+                loss.backward();
+                opt.step();
+                last = loss.item();
+                if (step == 0) {
+                    first = last;
+                }
+            }
+            if (step == 10) {
+                allocations = pool.systemAllocations();
+                inUse = pool.bytesInUse();
+            }
+        }
+        assertThat(pool.systemAllocations()).as("blocks taken from the system after warm-up").isEqualTo(allocations);
+        assertThat(pool.bytesInUse()).as("bytes held after each step").isLessThanOrEqualTo(inUse);
+        assertThat(last).as("the loss goes down on a fixed batch").isLessThan(first * 0.9f);
+    }
 }
