@@ -1,0 +1,225 @@
+package dev.lanes.io;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The small JSON subset safetensors headers use: objects (insertion order kept), arrays, strings, integers and
+ * the literals; anything else (or trailing garbage, or nesting deeper than 64) is rejected with the position.
+ */
+final class Json {
+    private final String s;
+    private int i;
+    private int depth;
+
+    private Json(String s) {
+        this.s = s;
+    }
+
+    static Object parse(String text) {
+        Json p = new Json(text);
+        p.ws();
+        Object v = p.value();
+        p.ws();
+        if (p.i != text.length()) {
+            throw p.error("unexpected trailing characters");
+        }
+        return v;
+    }
+
+    private IllegalArgumentException error(String what) {
+        return new IllegalArgumentException("invalid JSON header: " + what + " at character " + i);
+    }
+
+    private void ws() {
+        while (i < s.length() && (s.charAt(i) == ' ' || s.charAt(i) == '\n' || s.charAt(i) == '\r' || s.charAt(i) == '\t')) {
+            i++;
+        }
+    }
+
+    private Object value() {
+        if (i >= s.length()) {
+            throw error("unexpected end");
+        }
+        char c = s.charAt(i);
+        return switch (c) {
+            case '{' -> object();
+            case '[' -> array();
+            case '"' -> string();
+            case 't' -> literal("true", Boolean.TRUE);
+            case 'f' -> literal("false", Boolean.FALSE);
+            case 'n' -> literal("null", null);
+            default -> {
+                if (c == '-' || (c >= '0' && c <= '9')) {
+                    yield number();
+                }
+                throw error("unexpected character '" + c + "'");
+            }
+        };
+    }
+
+    private Object literal(String word, Object v) {
+        if (!s.startsWith(word, i)) {
+            throw error("expected " + word);
+        }
+        i += word.length();
+        return v;
+    }
+
+    private Long number() {
+        int start = i;
+        if (s.charAt(i) == '-') {
+            i++;
+        }
+        while (i < s.length() && Character.isDigit(s.charAt(i))) {
+            i++;
+        }
+        if (i < s.length() && (s.charAt(i) == '.' || s.charAt(i) == 'e' || s.charAt(i) == 'E')) {
+            throw error("only integers are expected in a safetensors header");
+        }
+        try {
+            return Long.parseLong(s.substring(start, i));
+        } catch (NumberFormatException e) {
+            throw error("bad integer '" + s.substring(start, i) + "'");
+        }
+    }
+
+    private String string() {
+        i++; // opening quote
+        StringBuilder sb = new StringBuilder();
+        while (true) {
+            if (i >= s.length()) {
+                throw error("unterminated string");
+            }
+            char c = s.charAt(i++);
+            if (c == '"') {
+                return sb.toString();
+            }
+            if (c == '\\') {
+                if (i >= s.length()) {
+                    throw error("unterminated escape");
+                }
+                char e = s.charAt(i++);
+                switch (e) {
+                    case '"', '\\', '/' -> sb.append(e);
+                    case 'b' -> sb.append('\b');
+                    case 'f' -> sb.append('\f');
+                    case 'n' -> sb.append('\n');
+                    case 'r' -> sb.append('\r');
+                    case 't' -> sb.append('\t');
+                    case 'u' -> {
+                        if (i + 4 > s.length()) {
+                            throw error("bad \\u escape");
+                        }
+                        try {
+                            sb.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
+                        } catch (NumberFormatException ex) {
+                            throw error("bad \\u escape");
+                        }
+                        i += 4;
+                    }
+                    default -> throw error("bad escape \\" + e);
+                }
+            } else if (c < 0x20) {
+                throw error("control character in string");
+            } else {
+                sb.append(c);
+            }
+        }
+    }
+
+    private Map<String, Object> object() {
+        enter();
+        i++;
+        Map<String, Object> m = new LinkedHashMap<>();
+        ws();
+        if (i < s.length() && s.charAt(i) == '}') {
+            i++;
+            depth--;
+            return m;
+        }
+        while (true) {
+            ws();
+            if (i >= s.length() || s.charAt(i) != '"') {
+                throw error("expected a key");
+            }
+            String k = string();
+            ws();
+            expect(':');
+            ws();
+            if (m.containsKey(k)) {
+                throw error("duplicate key '" + k + "'");
+            }
+            m.put(k, value());
+            ws();
+            if (i < s.length() && s.charAt(i) == ',') {
+                i++;
+                continue;
+            }
+            expect('}');
+            depth--;
+            return m;
+        }
+    }
+
+    private List<Object> array() {
+        enter();
+        i++;
+        List<Object> l = new ArrayList<>();
+        ws();
+        if (i < s.length() && s.charAt(i) == ']') {
+            i++;
+            depth--;
+            return l;
+        }
+        while (true) {
+            ws();
+            l.add(value());
+            ws();
+            if (i < s.length() && s.charAt(i) == ',') {
+                i++;
+                continue;
+            }
+            expect(']');
+            depth--;
+            return l;
+        }
+    }
+
+    private void enter() {
+        if (++depth > 64) {
+            throw error("nesting too deep");
+        }
+    }
+
+    private void expect(char c) {
+        if (i >= s.length() || s.charAt(i) != c) {
+            throw error("expected '" + c + "'");
+        }
+        i++;
+    }
+
+    /** A JSON string literal for {@code s}. */
+    static String quote(String s) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        return sb.append('"').toString();
+    }
+}

@@ -1,0 +1,162 @@
+package dev.lanes.io;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.DType;
+import dev.lanes.Lanes;
+import dev.lanes.Tensor;
+import dev.lanes.TestGolden;
+import dev.lanes.examples.SeedWalkthrough;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** safetensors: PyTorch interop, round trips, and every kind of bad file (plus a mutation fuzzer). */
+class SafeTensorsTest {
+    @TempDir
+    Path dir;
+
+    private static byte[] resource(String name) throws IOException {
+        try (InputStream in = SafeTensorsTest.class.getResourceAsStream("/golden/" + name)) {
+            return in.readAllBytes();
+        }
+    }
+
+    @Test
+    void pytorchWeightsLoadIntoLanesAndGivePyTorchsOutput() throws IOException {
+        Path file = dir.resolve("lenet.safetensors");
+        Files.write(file, resource("lenet_pytorch.safetensors"));
+        SafeTensors.Contents c = SafeTensors.read(file);
+        assertThat(c.metadata()).containsEntry("framework", "pytorch").containsEntry("note", "LeNet walkthrough");
+        assertThat(c.tensors().get("step").dtype()).isEqualTo(DType.INT64);
+        assertThat(c.tensors().get("step").longItem()).isEqualTo(1234L);
+        SeedWalkthrough.Net net = new SeedWalkthrough.Net();
+        SafeTensors.load(net, file, false); // "step" is not a parameter
+        Map<String, TestGolden.Case> io = new LinkedHashMap<>();
+        TestGolden.read("io.txt").forEach(k -> io.put(k.name(), k));
+        Tensor out = net.forward(io.get("input").tensor());
+        TestGolden.assertClose(out, io.get("output").tensor(), 1e-5, 1e-4, "LeNet output with PyTorch's weights");
+    }
+
+    @Test
+    void roundTripIsExactAndTheFileFollowsTheFormat() throws IOException {
+        Lanes.manualSeed(4);
+        SeedWalkthrough.Net net = new SeedWalkthrough.Net();
+        Path file = dir.resolve("net.safetensors");
+        SafeTensors.save(net, file);
+        byte[] bytes = Files.readAllBytes(file);
+        long n = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        assertThat(n % 8).isZero();
+        String header = new String(bytes, 8, (int) n, StandardCharsets.UTF_8);
+        assertThat(header).startsWith("{\"conv1.weight\":{\"dtype\":\"F32\",\"shape\":[6,1,5,5],\"data_offsets\":[0,600]}");
+        assertThat(header.strip()).endsWith("}");
+        SeedWalkthrough.Net other = new SeedWalkthrough.Net();
+        SafeTensors.load(other, file, true);
+        for (var e : net.namedParameters().entrySet()) {
+            assertThat(other.namedParameters().get(e.getKey()).toFloatArray()).containsExactly(e.getValue().toFloatArray());
+        }
+        Path again = dir.resolve("again.safetensors");
+        SafeTensors.save(other, again);
+        assertThat(Files.readAllBytes(again)).isEqualTo(bytes);
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(s -> s.endsWith(".tmp"));
+        }
+        Map<String, Tensor> mixed = new LinkedHashMap<>();
+        mixed.put("scalar", Tensor.scalar(2.5));
+        mixed.put("labels", Tensor.of(new long[] {1, -2, 3}));
+        mixed.put("empty", Tensor.zeros(0, 4));
+        Path m = dir.resolve("mixed.safetensors");
+        SafeTensors.save(mixed, Map.of("k", "v \"quoted\""), m);
+        SafeTensors.Contents back = SafeTensors.read(m);
+        assertThat(back.metadata()).containsEntry("k", "v \"quoted\"");
+        assertThat(back.tensors().get("scalar").dim()).isZero();
+        assertThat(back.tensors().get("labels").toLongArray()).containsExactly(1, -2, 3);
+        assertThat(back.tensors().get("empty").shape()).containsExactly(0, 4);
+    }
+
+    /** A file from a header text and data length. */
+    private static byte[] file(String header, int dataBytes) {
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(h.length).put(h);
+        return b.array();
+    }
+
+    @Test
+    void badFilesAreRejectedWithTheReason() {
+        String ok = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+        assertThat(SafeTensors.parse(file(ok, 8), "ok").tensors()).containsKey("a");
+        assertThatThrownBy(() -> SafeTensors.parse(new byte[5], "f")).hasMessageContaining("file too short");
+        assertThatThrownBy(() -> SafeTensors.parse(file(ok, 4), "f")).hasMessageContaining("tensors cover 8 data bytes but the file holds 4");
+        assertThatThrownBy(() -> SafeTensors.parse(file(ok, 12), "f")).hasMessageContaining("trailing data");
+        byte[] huge = file(ok, 8);
+        ByteBuffer.wrap(huge).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 1L << 40);
+        assertThatThrownBy(() -> SafeTensors.parse(huge, "f")).hasMessageContaining("header length 1099511627776 is invalid");
+        assertThatThrownBy(() -> SafeTensors.parse(file(ok.replace("F32", "F16"), 8), "f")).hasMessageContaining("dtype F16, which Lanes does not support");
+        assertThatThrownBy(() -> SafeTensors.parse(file(ok.replace("[2]", "[3]"), 8), "f")).hasMessageContaining("needs 12 bytes but its data_offsets span 8");
+        assertThatThrownBy(() -> SafeTensors.parse(file(ok.replace("[0,8]", "[8,0]"), 8), "f")).hasMessageContaining("invalid data_offsets");
+        String overlap = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
+        assertThatThrownBy(() -> SafeTensors.parse(file(overlap, 8), "f")).hasMessageContaining("overlapping or missing data");
+        assertThatThrownBy(() -> SafeTensors.parse(file("[1,2]", 0), "f")).hasMessageContaining("not a JSON object");
+        assertThatThrownBy(() -> SafeTensors.parse(file("{\"a\":", 0), "f")).hasMessageContaining("invalid JSON header");
+        assertThatThrownBy(() -> SafeTensors.parse(file(ok.replace("[2]", "[-2]"), 8), "f")).hasMessageContaining("invalid shape");
+        assertThatThrownBy(() -> SafeTensors.parse(file("{\"__metadata__\":{\"k\":1}}", 0), "f")).hasMessageContaining("values must be strings");
+        assertThatThrownBy(() -> SafeTensors.parse(file(ok, 4), "weights.bin")).hasMessageContaining("invalid safetensors file weights.bin");
+    }
+
+    @Test
+    void loadingIntoTheWrongArchitectureFailsWithoutChangingTheModel() throws IOException {
+        Path file = dir.resolve("lin.safetensors");
+        SafeTensors.save(Map.of("fc1.weight", Tensor.zeros(3, 3)), file);
+        SeedWalkthrough.Net net = new SeedWalkthrough.Net();
+        float[] before = net.fc1.weight.toFloatArray();
+        assertThatThrownBy(() -> SafeTensors.load(net, file, true)).hasMessageContaining("size mismatch for fc1.weight");
+        assertThat(net.fc1.weight.toFloatArray()).containsExactly(before);
+    }
+
+    @Test
+    void mutatedFilesOnlyEverRaiseIllegalArgumentException() throws IOException {
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        t.put("w", Tensor.randn(3, 4));
+        t.put("b", Tensor.of(new long[] {7, 8}));
+        Path file = dir.resolve("fuzz.safetensors");
+        SafeTensors.save(t, Map.of("m", "x"), file);
+        byte[] valid = Files.readAllBytes(file);
+        SplittableRandom rnd = new SplittableRandom(99);
+        int accepted = 0;
+        for (int iter = 0; iter < 3000; iter++) {
+            byte[] m = valid.clone();
+            switch (iter % 4) {
+                case 0 -> { // flip a few bytes anywhere
+                    for (int k = 0; k < 1 + rnd.nextInt(4); k++) {
+                        m[rnd.nextInt(m.length)] = (byte) rnd.nextInt(256);
+                    }
+                }
+                case 1 -> m = java.util.Arrays.copyOf(m, rnd.nextInt(m.length)); // truncate
+                case 2 -> ByteBuffer.wrap(m).order(ByteOrder.LITTLE_ENDIAN).putLong(0, rnd.nextLong()); // random header length
+                default -> { // printable garbage in the header
+                    int n = (int) ByteBuffer.wrap(valid, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+                    String alphabet = "{}[]\":,0123456789-eE.tfn \\";
+                    m[8 + rnd.nextInt(n)] = (byte) alphabet.charAt(rnd.nextInt(alphabet.length()));
+                }
+            }
+            try {
+                SafeTensors.parse(m, "mutant");
+                accepted++;
+            } catch (IllegalArgumentException expected) {
+                assertThat(expected.getMessage()).startsWith("invalid safetensors file mutant: ");
+            }
+        }
+        assertThat(accepted).as("some mutations (data bytes) are still valid files").isPositive();
+    }
+}
