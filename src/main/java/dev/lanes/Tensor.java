@@ -1702,6 +1702,54 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
     }
 
+    /**
+     * Copies {@code src[srcOffset ..]} into this contiguous float32 tensor in place, without allocating: the way to
+     * feed caller-owned buffers (a data loader's batch, a service's request) into reused tensors.
+     */
+    public Tensor copyFrom(float[] src, int srcOffset) {
+        checkWritable("copyFrom");
+        requireFloat("copyFrom");
+        if (!isContiguous()) {
+            throw new IllegalArgumentException("copyFrom needs a contiguous tensor (shape " + str(shape) + ", stride " + str(strides) + ")");
+        }
+        if (srcOffset < 0 || (long) srcOffset + numel > src.length) {
+            throw new IllegalArgumentException("copyFrom: tensor of shape " + str(shape) + " needs " + numel + " values from offset " + srcOffset
+                    + " but the array has " + src.length);
+        }
+        MemorySegment.copy(src, srcOffset, seg(), ValueLayout.JAVA_FLOAT, (long) offset << 2, numel);
+        storage.bumpVersion();
+        return this;
+    }
+
+    /** Copies {@code src} into this contiguous int64 tensor in place. */
+    public Tensor copyFrom(long[] src, int srcOffset) {
+        checkWritable("copyFrom");
+        checkAlive();
+        if (dtype != DType.INT64 || !isContiguous()) {
+            throw new IllegalArgumentException("copyFrom(long[]) needs a contiguous int64 tensor (got " + dtype.shortName() + " " + str(shape) + ")");
+        }
+        if (srcOffset < 0 || (long) srcOffset + numel > src.length) {
+            throw new IllegalArgumentException("copyFrom: tensor of shape " + str(shape) + " needs " + numel + " values from offset " + srcOffset
+                    + " but the array has " + src.length);
+        }
+        MemorySegment.copy(src, srcOffset, seg(), ValueLayout.JAVA_LONG, (long) offset << 3, numel);
+        storage.bumpVersion();
+        return this;
+    }
+
+    /** Copies this float32 tensor's elements (row-major) into {@code dst[dstOffset ..]} without allocating. */
+    public void copyTo(float[] dst, int dstOffset) {
+        requireFloat("copyTo");
+        if (dstOffset < 0 || (long) dstOffset + numel > dst.length) {
+            throw new IllegalArgumentException("copyTo: " + numel + " values do not fit in an array of " + dst.length + " from offset " + dstOffset);
+        }
+        if (isContiguous()) {
+            MemorySegment.copy(seg(), ValueLayout.JAVA_FLOAT, (long) offset << 2, dst, dstOffset, numel);
+        } else {
+            System.arraycopy(toFloatArray(), 0, dst, dstOffset, numel);
+        }
+    }
+
     /** All elements in row-major order (int64 values converted). */
     public float[] toFloatArray() {
         if (dtype != DType.FLOAT32) {

@@ -1,0 +1,199 @@
+package dev.lanes.data;
+
+import dev.lanes.Tensor;
+import dev.lanes.memory.MemoryScope;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.SplittableRandom;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+
+/**
+ * Batches of a {@link Dataset}, like {@code torch.utils.data.DataLoader(dataset, batch_size, shuffle, drop_last)}:
+ * each {@link #iterator()} is one epoch; with shuffle the order is a seeded permutation that depends only on the
+ * seed and the epoch number, so runs repeat exactly. A background thread fills the next batch while the caller
+ * trains on the current one.
+ *
+ * <h2>Lifetime rule</h2>
+ * The loader owns two batch buffers and reuses them, so the steady-state loop allocates no off-heap memory:
+ * <b>a batch is valid until the next call to {@code next()}</b> (or the end of the for-each body). Clone what you
+ * want to keep. Close the loader to stop its thread early; an epoch that is not iterated to the end is stopped
+ * when the next epoch starts.
+ */
+public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseable {
+    /** One batch: inputs {@code [n, ...inputShape]}, int64 labels {@code [n]}. */
+    public record Batch(Tensor inputs, Tensor labels, int size) {
+    }
+
+    private final Dataset dataset;
+    private final int batchSize;
+    private final boolean shuffle;
+    private final long seed;
+    private final boolean dropLast;
+    private final Tensor[] inputs = new Tensor[2];
+    private final Tensor[] labels = new Tensor[2];
+    private final float[][] hostInputs = new float[2][];
+    private final long[][] hostLabels = new long[2][];
+    private int epoch;
+    private Epoch current;
+
+    public DataLoader(Dataset dataset, int batchSize, boolean shuffle, long seed, boolean dropLast) {
+        if (batchSize <= 0) {
+            throw new IllegalArgumentException("batch_size should be a positive integer value, but got batch_size=" + batchSize);
+        }
+        this.dataset = dataset;
+        this.batchSize = batchSize;
+        this.shuffle = shuffle;
+        this.seed = seed;
+        this.dropLast = dropLast;
+        int[] shape = dataset.inputShape();
+        int[] batchShape = new int[shape.length + 1];
+        batchShape[0] = batchSize;
+        System.arraycopy(shape, 0, batchShape, 1, shape.length);
+        int perSample = 1;
+        for (int s : shape) {
+            perSample *= s;
+        }
+        try (MemoryScope u = MemoryScope.unscoped()) {
+            for (int i = 0; i < 2; i++) {
+                inputs[i] = Tensor.empty(batchShape);
+                labels[i] = Tensor.zerosLong(batchSize);
+                hostInputs[i] = new float[batchSize * perSample];
+                hostLabels[i] = new long[batchSize];
+            }
+        }
+    }
+
+    /** Batches per epoch. */
+    public int size() {
+        return dropLast ? dataset.size() / batchSize : (dataset.size() + batchSize - 1) / batchSize;
+    }
+
+    public Dataset dataset() {
+        return dataset;
+    }
+
+    @Override
+    public synchronized Iterator<Batch> iterator() {
+        if (current != null) {
+            current.stop();
+        }
+        current = new Epoch(order(epoch++));
+        return current;
+    }
+
+    private int[] order(int e) {
+        int n = dataset.size();
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
+            idx[i] = i;
+        }
+        if (shuffle) {
+            SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + e);
+            for (int i = n - 1; i > 0; i--) {
+                int j = rnd.nextInt(i + 1);
+                int t = idx[i];
+                idx[i] = idx[j];
+                idx[j] = t;
+            }
+        }
+        return idx;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (current != null) {
+            current.stop();
+            current = null;
+        }
+        for (int i = 0; i < 2; i++) {
+            inputs[i].close();
+            labels[i].close();
+        }
+    }
+
+    /** One pass over the data: a producer thread fills free slots, the caller takes filled ones in order. */
+    private final class Epoch implements Iterator<Batch>, Runnable {
+        private final int[] order;
+        private final int batches = size();
+        private final BlockingQueue<Integer> free = new ArrayBlockingQueue<>(2);
+        private final BlockingQueue<Object> ready = new ArrayBlockingQueue<>(2);
+        private final Thread producer;
+        private int taken;
+        private int held = -1;
+
+        Epoch(int[] order) {
+            this.order = order;
+            free.add(0);
+            free.add(1);
+            producer = new Thread(this, "lanes-dataloader");
+            producer.setDaemon(true);
+            producer.start();
+        }
+
+        @Override
+        public void run() {
+            int perSample = hostInputs[0].length / batchSize;
+            try {
+                for (int b = 0; b < batches; b++) {
+                    int slot = free.take();
+                    int from = b * batchSize;
+                    int n = Math.min(batchSize, order.length - from);
+                    for (int i = 0; i < n; i++) {
+                        hostLabels[slot][i] = dataset.fill(order[from + i], hostInputs[slot], i * perSample);
+                    }
+                    ready.put(new int[] {slot, n});
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (RuntimeException | Error e) {
+                ready.offer(e);
+            }
+        }
+
+        @Override
+        public boolean hasNext() {
+            return taken < batches;
+        }
+
+        @Override
+        public Batch next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException("epoch finished");
+            }
+            if (held >= 0) {
+                free.add(held); // the previous batch is no longer valid
+                held = -1;
+            }
+            Object item;
+            try {
+                item = ready.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the next batch", e);
+            }
+            if (item instanceof RuntimeException re) {
+                throw re;
+            }
+            if (item instanceof Error er) {
+                throw er;
+            }
+            int[] info = (int[]) item;
+            int slot = info[0];
+            int n = info[1];
+            held = slot;
+            taken++;
+            // copy on the caller's thread: tensors are written only where they are used
+            inputs[slot].copyFrom(hostInputs[slot], 0);
+            labels[slot].copyFrom(hostLabels[slot], 0);
+            if (n == batchSize) {
+                return new Batch(inputs[slot], labels[slot], n);
+            }
+            return new Batch(inputs[slot].narrow(0, 0, n), labels[slot].narrow(0, 0, n), n);
+        }
+
+        void stop() {
+            producer.interrupt();
+        }
+    }
+}

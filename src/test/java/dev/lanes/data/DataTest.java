@@ -1,0 +1,188 @@
+package dev.lanes.data;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.Tensor;
+import dev.lanes.memory.MemoryPool;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** IDX files, MNIST-format datasets, transforms and the DataLoader. */
+class DataTest {
+    @TempDir
+    Path dir;
+
+    /** An unsigned-byte IDX file of the given dims whose values are {@code i % 251}. */
+    static byte[] idx(int... dims) {
+        long count = 1;
+        for (int d : dims) {
+            count *= d;
+        }
+        ByteBuffer b = ByteBuffer.allocate(4 + 4 * dims.length + (int) count);
+        b.put((byte) 0).put((byte) 0).put((byte) 8).put((byte) dims.length);
+        for (int d : dims) {
+            b.putInt(d);
+        }
+        for (int i = 0; i < count; i++) {
+            b.put((byte) (i % 251));
+        }
+        return b.array();
+    }
+
+    static byte[] gzip(byte[] data) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (OutputStream gz = new GZIPOutputStream(out)) {
+            gz.write(data);
+        }
+        return out.toByteArray();
+    }
+
+    /** Writes a small MNIST-format split: n images of 28x28 and labels i % 10. */
+    static void writeSplit(Path dir, String prefix, int n, boolean gz) throws IOException {
+        byte[] images = idx(n, 28, 28);
+        byte[] labels = idx(n);
+        for (int i = 0; i < n; i++) {
+            labels[8 + i] = (byte) (i % 10);
+        }
+        Files.write(dir.resolve(prefix + "-images-idx3-ubyte" + (gz ? ".gz" : "")), gz ? gzip(images) : images);
+        Files.write(dir.resolve(prefix + "-labels-idx1-ubyte" + (gz ? ".gz" : "")), gz ? gzip(labels) : labels);
+    }
+
+    @Test
+    void idxPlainAndGzip() throws IOException {
+        Path plain = dir.resolve("a-idx3-ubyte");
+        Files.write(plain, idx(2, 3, 4));
+        Path gz = dir.resolve("a-idx3-ubyte.gz");
+        Files.write(gz, gzip(idx(2, 3, 4)));
+        for (Path p : List.of(plain, gz)) {
+            Idx.Array a = Idx.read(p);
+            assertThat(a.dims()).containsExactly(2, 3, 4);
+            assertThat(a.count()).isEqualTo(2);
+            assertThat(a.unsigned(23)).isEqualTo(23);
+        }
+    }
+
+    @Test
+    void badIdxFilesNameTheFileAndTheProblem() throws IOException {
+        byte[] good = idx(2, 3, 4);
+        assertThatThrownBy(() -> Idx.parse(java.util.Arrays.copyOf(good, good.length - 1), "f.idx")).hasMessageContaining("f.idx")
+                .hasMessageContaining("(truncated)");
+        assertThatThrownBy(() -> Idx.parse(java.util.Arrays.copyOf(good, good.length + 3), "f.idx")).hasMessageContaining("(trailing data)");
+        byte[] magic = good.clone();
+        magic[0] = 1;
+        assertThatThrownBy(() -> Idx.parse(magic, "f.idx")).hasMessageContaining("bad magic number");
+        byte[] type = good.clone();
+        type[2] = 0x0d;
+        assertThatThrownBy(() -> Idx.parse(type, "f.idx")).hasMessageContaining("element type 0xd");
+        Path corrupt = dir.resolve("c.gz");
+        byte[] z = gzip(good);
+        z[z.length / 2] ^= 0x55;
+        z[z.length / 2 + 1] ^= 0x55;
+        Files.write(corrupt, z);
+        assertThatThrownBy(() -> Idx.read(corrupt)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining(corrupt.toString());
+        Path mismatch = dir.resolve("m");
+        Files.createDirectories(mismatch);
+        Files.write(mismatch.resolve("train-images-idx3-ubyte"), idx(5, 28, 28));
+        Files.write(mismatch.resolve("train-labels-idx1-ubyte"), idx(4));
+        assertThatThrownBy(() -> MnistDataset.load(mismatch, true, ImageTransform.toTensor()))
+                .hasMessageContaining("holds 5 images but label file").hasMessageContaining("holds 4 labels");
+    }
+
+    @Test
+    void transformsFollowTorchvision() {
+        float[] px = {0, 255, 51, 102};
+        float[] out = new float[36];
+        ImageTransform t = ImageTransform.pad(2).then(ImageTransform.toTensor()).then(ImageTransform.normalize(0.5, 0.5));
+        assertThat(t.outSize(2)).isEqualTo(6);
+        t.apply(px, 2, 2, out);
+        assertThat(out[0]).isEqualTo(-1f); // padded pixel 0 -> (0 - 0.5) / 0.5
+        assertThat(out[2 * 6 + 2]).isEqualTo(-1f);
+        assertThat(out[2 * 6 + 3]).isEqualTo(1f);
+        assertThat(out[3 * 6 + 2]).isCloseTo(-0.6f, org.assertj.core.data.Offset.offset(1e-6f));
+    }
+
+    @Test
+    void loaderCoversEachSampleOnceWithSeededShuffles() throws IOException {
+        writeSplit(dir, "train", 103, true);
+        MnistDataset ds = MnistDataset.load(dir, true, ImageTransform.pad(2).then(ImageTransform.toTensor()));
+        assertThat(ds.inputShape()).containsExactly(1, 32, 32);
+        try (DataLoader loader = new DataLoader(ds, 10, true, 42, false)) {
+            assertThat(loader.size()).isEqualTo(11);
+            List<List<Long>> epochs = new ArrayList<>();
+            for (int e = 0; e < 2; e++) {
+                List<Long> labels = new ArrayList<>();
+                int batches = 0;
+                for (DataLoader.Batch b : loader) {
+                    batches++;
+                    assertThat(b.inputs().shape()).containsExactly(b.size(), 1, 32, 32);
+                    for (long l : b.labels().toLongArray()) {
+                        labels.add(l);
+                    }
+                }
+                assertThat(batches).isEqualTo(11);
+                assertThat(labels).hasSize(103);
+                epochs.add(labels);
+            }
+            assertThat(epochs.get(0)).isNotEqualTo(epochs.get(1)); // a new permutation each epoch
+            try (DataLoader same = new DataLoader(ds, 10, true, 42, false)) {
+                List<Long> again = new ArrayList<>();
+                for (DataLoader.Batch b : same) {
+                    for (long l : b.labels().toLongArray()) {
+                        again.add(l);
+                    }
+                }
+                assertThat(again).isEqualTo(epochs.get(0)); // same seed, same order
+            }
+        }
+        try (DataLoader drop = new DataLoader(ds, 10, false, 0, true)) {
+            Set<Integer> sizes = new HashSet<>();
+            for (DataLoader.Batch b : drop) {
+                sizes.add(b.size());
+            }
+            assertThat(drop.size()).isEqualTo(10);
+            assertThat(sizes).containsExactly(10);
+        }
+    }
+
+    @Test
+    void batchesMatchTheDatasetAndTheLoopTakesNoNewOffHeapMemory() throws IOException {
+        writeSplit(dir, "t10k", 64, false);
+        MnistDataset ds = MnistDataset.load(dir, false, ImageTransform.toTensor());
+        try (DataLoader loader = new DataLoader(ds, 16, false, 0, false)) {
+            float[] expected = new float[28 * 28];
+            for (DataLoader.Batch b : loader) {
+                Tensor first = b.inputs().get(0);
+                ds.fill(0, expected, 0); // sample 0 is only in the first batch
+                if (b.labels().toLongArray()[0] == 0) {
+                    assertThat(first.toFloatArray()).containsExactly(expected);
+                }
+                first.close();
+            }
+            for (int e = 0; e < 3; e++) { // warm
+                for (DataLoader.Batch b : loader) {
+                    assertThat(b.size()).isEqualTo(16);
+                }
+            }
+            long allocations = MemoryPool.global().systemAllocations();
+            for (int e = 0; e < 20; e++) {
+                for (DataLoader.Batch b : loader) {
+                    assertThat(b.size()).isEqualTo(16);
+                }
+            }
+            assertThat(MemoryPool.global().systemAllocations()).isEqualTo(allocations);
+        }
+        assertThatThrownBy(() -> new DataLoader(ds, 0, false, 0, false)).hasMessageContaining("batch_size should be a positive integer value");
+    }
+}
