@@ -4,6 +4,7 @@ import dev.lanes.Lanes;
 import dev.lanes.Tensor;
 import dev.lanes.autograd.Autograd;
 import dev.lanes.data.DataLoader;
+import dev.lanes.data.Download;
 import dev.lanes.data.ImageTransform;
 import dev.lanes.data.MnistDataset;
 import dev.lanes.io.SafeTensors;
@@ -27,8 +28,8 @@ import java.util.Locale;
  * <pre>./mvnw -q test-compile exec:exec -Dlanes.main=dev.lanes.examples.TrainLeNet -Dlanes.args="--epochs 2"</pre>
  *
  * Data, in this order: {@code --data DIR}; the cache {@code ~/.cache/lanes/datasets/<dataset>}; Debian's
- * {@code dataset-fashion-mnist} under {@code /usr/share/datasets/fashion-mnist}; the Fashion-MNIST test split shipped in
- * {@code examples/data}, split 8,000 / 2,000.
+ * {@code dataset-fashion-mnist} under {@code /usr/share/datasets/fashion-mnist}; a download into the cache with
+ * {@code --download}; the Fashion-MNIST test split shipped in {@code examples/data}, split 8,000 / 2,000.
  */
 public final class TrainLeNet {
     private TrainLeNet() {
@@ -38,7 +39,7 @@ public final class TrainLeNet {
             usage: TrainLeNet [options]
               --data DIR             IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-...)
               --dataset NAME         mnist | fashion-mnist (default fashion-mnist)
-              --download             download the data set into the cache (not available yet: use --data)
+              --download             download the data set into ~/.cache/lanes/datasets (checked, written atomically)
               --epochs N             default 10
               --batch-size N         default 64
               --lr X                 default 0.01
@@ -166,7 +167,8 @@ public final class TrainLeNet {
             return new Data(MnistDataset.load(debian, true, t), MnistDataset.load(debian, false, t), debian + " (Debian's dataset-fashion-mnist)");
         }
         if (o.download()) {
-            throw new UsageException("--download is not available yet; put the IDX files in " + cache + " or pass --data DIR");
+            Download.fetch(Download.files(o.dataset()), cache, System.out, java.time.Duration.ofSeconds(60));
+            return new Data(MnistDataset.load(cache, true, t), MnistDataset.load(cache, false, t), cache + " (downloaded)");
         }
         Path sample = Path.of("examples", "data", "fashion-mnist-t10k");
         if (o.dataset().equals("fashion-mnist") && MnistDataset.present(sample, false)) {
