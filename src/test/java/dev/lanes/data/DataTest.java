@@ -185,4 +185,17 @@ class DataTest {
         }
         assertThatThrownBy(() -> new DataLoader(ds, 0, false, 0, false)).hasMessageContaining("batch_size should be a positive integer value");
     }
+
+    @Test
+    void torchvisionStyleLoadersFindTheirFiles() throws IOException {
+        Path raw = dir.resolve("FashionMNIST").resolve("raw");
+        Files.createDirectories(raw);
+        writeSplit(raw, "t10k", 12, true);
+        assertThat(FashionMNIST.load(dir, false, ImageTransform.toTensor(), false).size()).isEqualTo(12);
+        writeSplit(dir, "train", 7, false);
+        assertThat(MNIST.load(dir, true, ImageTransform.toTensor(), false).size()).isEqualTo(7);
+        assertThatThrownBy(() -> MNIST.load(dir, false, ImageTransform.toTensor(), false)).hasMessageContaining("MNIST test files not found")
+                .hasMessageContaining("download=true");
+        assertThat(FashionMNIST.defaultRoot().toString()).endsWith(".cache/lanes/datasets/fashion-mnist");
+    }
 }
