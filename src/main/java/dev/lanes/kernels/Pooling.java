@@ -42,6 +42,7 @@ public final class Pooling {
         Parallel.run(parts, part -> {
             int p0 = (int) ((long) planes * part / parts);
             int p1 = (int) ((long) planes * (part + 1) / parts);
+            float[] tail = new float[LANES]; // staging for short rows' last stores, one per part (not per plane)
             boolean twoByTwo = win.kH() == 2 && win.kW() == 2 && win.sH() == 2 && win.sW() == 2 && win.pH() == 0 && win.pW() == 0
                     && win.dH() == 1 && win.dW() == 1 && 2 * oh <= h && 2 * ow <= w; // every window complete (ceil_mode may add partial ones)
             for (int pl = p0; pl < p1; pl++) {
@@ -50,7 +51,7 @@ public final class Pooling {
                 // segment take the scalar loop (one load kind per method keeps C2 from boxing the vectors)
                 long planeEndByte = (inOff + (long) pl * h * w + (long) (oh * 2 - 1) * w + 2L * ow) << 2;
                 if (twoByTwo && planeEndByte + 2 * VBYTES <= in.byteSize()) {
-                    max2x2Plane(in, inOff + (long) pl * h * w, w, out, outOff + o, idx, idx == null ? 0 : idxOff + o, oh, ow);
+                    max2x2Plane(in, inOff + (long) pl * h * w, w, out, outOff + o, idx, idx == null ? 0 : idxOff + o, oh, ow, tail);
                     continue;
                 }
                 maxPlane(in, inOff + (long) pl * h * w, h, w, win.kH(), win.kW(), win.sH(), win.sW(), win.pH(), win.pW(), win.dH(), win.dW(),
@@ -123,8 +124,7 @@ public final class Pooling {
      * (row 0 pair, row 1 pair, then rows) keeps the row-major scan order, so ties and NaNs resolve like PyTorch.
      */
     private static void max2x2Plane(MemorySegment in, long plane, int w, MemorySegment out, long outPlane,
-                                    MemorySegment idx, long idxPlane, int oh, int ow) {
-        float[] tail = new float[LANES];
+                                    MemorySegment idx, long idxPlane, int oh, int ow, float[] tail) {
         for (int y = 0; y < oh; y++) {
             long r0 = (plane + (long) (2 * y) * w) << 2;
             long r1 = r0 + ((long) w << 2);
