@@ -134,21 +134,33 @@ final class ConvOps {
         }
         Shape s = shape(input, weight, bias, p);
         Tensor out = Tensor.allocate(DType.FLOAT32, new int[] {s.n(), s.o(), s.geo().oH(), s.geo().oW()});
-        input.withContiguousResult(x -> weight.withContiguousResult(w -> bias == null ? forward(x, w, null, s, p, out)
-                : bias.withContiguousResult(b -> forward(x, w, b, s, p, out))));
-        if (Tensor.recording(input, weight) || (bias != null && Tensor.recording(bias, null))) {
+        boolean record = Tensor.recording(input, weight) || (bias != null && Tensor.recording(bias, null));
+        // the weight gradient needs every image's columns again: keep them from the forward pass when they are small
+        Tensor keptColumns = record && weight.requiresGrad() && !s.direct()
+                && (long) s.n() * p.groups() * s.k() * s.l() * 4 <= KEEP_COLUMNS_MAX_BYTES
+                ? Tensor.allocate(DType.FLOAT32, new int[] {s.n() * p.groups(), s.k() * s.l()}) : null;
+        input.withContiguousResult(x -> weight.withContiguousResult(w -> bias == null ? forward(x, w, null, s, p, out, keptColumns)
+                : bias.withContiguousResult(b -> forward(x, w, b, s, p, out, keptColumns))));
+        if (record) {
+            ConvolutionBackward0 node = new ConvolutionBackward0(input, weight, bias != null, s, p, keptColumns);
             if (bias == null) {
-                out.recordedBy(new ConvolutionBackward0(input, weight, false, s, p), input, weight, null);
+                out.recordedBy(node, input, weight, null);
             } else {
-                out.recordedBy(new ConvolutionBackward0(input, weight, true, s, p), input, weight, bias);
+                out.recordedBy(node, input, weight, bias);
             }
+        }
+        if (keptColumns != null) {
+            keptColumns.close(); // the node holds its own reference until backward has used it
         }
         return out;
     }
 
-    private static Tensor forward(Tensor x, Tensor w, Tensor b, Shape s, Params p, Tensor out) {
+    /** Column bytes a forward pass may keep for the weight gradient (LeNet: about 9 MB at batch 64). */
+    static final long KEEP_COLUMNS_MAX_BYTES = 64L << 20;
+
+    private static Tensor forward(Tensor x, Tensor w, Tensor b, Shape s, Params p, Tensor out, Tensor keptColumns) {
         int chunks = Math.min(Parallel.partsFor(s.n(), 1), Math.max(s.n(), 1));
-        Tensor[] cols = columnBuffers(s, chunks);
+        Tensor[] cols = keptColumns != null ? new Tensor[chunks] : columnBuffers(s, chunks);
         try {
             MemorySegment xs = x.seg();
             MemorySegment ws = w.seg();
@@ -163,7 +175,11 @@ final class ConvOps {
                         long inOff = x.storageOffset() + ((long) n * s.c() * s.h() * s.w()) + g * planeIn;
                         MemorySegment colSeg = xs;
                         long colOff = inOff;
-                        if (!s.direct()) {
+                        if (keptColumns != null) {
+                            colSeg = keptColumns.seg();
+                            colOff = ((long) n * p.groups() + g) * s.k() * s.l();
+                            Im2col.im2col(xs, inOff, s.geo(), colSeg, colOff);
+                        } else if (!s.direct()) {
                             colSeg = cols[part].seg();
                             colOff = 0;
                             Im2col.im2col(xs, inOff, s.geo(), colSeg, 0);
@@ -202,12 +218,14 @@ final class ConvOps {
 
         private final Saved input;
         private final Saved weight;
+        private final Saved columns;
         private final boolean hasBias;
         private final Shape s;
         private final Params p;
 
-        ConvolutionBackward0(Tensor input, Tensor weight, boolean hasBias, Shape s, Params p) {
-            this.input = weight.requiresGrad() ? save(input, "argument 0") : null;
+        ConvolutionBackward0(Tensor input, Tensor weight, boolean hasBias, Shape s, Params p, Tensor keptColumns) {
+            this.columns = keptColumns == null ? null : save(keptColumns, "im2col columns");
+            this.input = weight.requiresGrad() && keptColumns == null ? save(input, "argument 0") : null;
             this.weight = input.requiresGrad() ? save(weight, "argument 1") : null;
             this.hasBias = hasBias;
             this.s = s;
@@ -222,7 +240,7 @@ final class ConvOps {
                     grads[0] = weight.get().withContiguousResult(w -> inputGrad(g, w));
                 }
                 if (needsInputGrad(1)) {
-                    grads[1] = input.get().withContiguousResult(x -> weightGrad(g, x));
+                    grads[1] = columns != null ? weightGrad(g, null) : input.get().withContiguousResult(x -> weightGrad(g, x));
                 }
                 if (hasBias && needsInputGrad(2)) {
                     grads[2] = biasGrad(g);
@@ -280,10 +298,12 @@ final class ConvOps {
             int wsize = s.o() * s.k();
             Tensor partials = Tensor.allocate(DType.FLOAT32, new int[] {chunks, wsize});
             int parts = Math.min(Parallel.partsFor(chunks, 1), chunks);
-            Tensor[] cols = columnBuffers(s, parts);
+            Tensor kept = columns == null ? null : columns.get();
+            Tensor[] cols = kept != null ? new Tensor[parts] : columnBuffers(s, parts);
             try {
                 MemorySegment gs = g.seg();
-                MemorySegment xs = x.seg();
+                MemorySegment xs = x == null ? null : x.seg();
+                MemorySegment ks = kept == null ? null : kept.seg();
                 MemorySegment ps = partials.seg();
                 long planeIn = (long) s.cg() * s.h() * s.w();
                 Parallel.run(parts, part -> {
@@ -295,10 +315,16 @@ final class ConvOps {
                         for (int n = chunk * IMAGES_PER_CHUNK; n < nEnd; n++) {
                             boolean first = n == chunk * IMAGES_PER_CHUNK;
                             for (int grp = 0; grp < p.groups(); grp++) {
-                                long inOff = x.storageOffset() + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
-                                MemorySegment col = xs;
-                                long colOff = inOff;
-                                if (!s.direct()) {
+                                MemorySegment col;
+                                long colOff;
+                                if (ks != null) { // columns kept by the forward pass
+                                    col = ks;
+                                    colOff = kept.storageOffset() + ((long) n * p.groups() + grp) * s.k() * s.l();
+                                } else if (s.direct()) {
+                                    col = xs;
+                                    colOff = x.storageOffset() + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
+                                } else {
+                                    long inOff = x.storageOffset() + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
                                     col = cols[part].seg();
                                     colOff = 0;
                                     Im2col.im2col(xs, inOff, s.geo(), col, 0);
