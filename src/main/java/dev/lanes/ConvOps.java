@@ -13,7 +13,7 @@ import java.lang.foreign.MemorySegment;
  * conv2d forward and backward (input, weight and bias gradients) with stride, padding (ints, or "same"/"valid"),
  * dilation and groups, as im2col + packed GEMM; a 1x1 / stride-1 / unpadded convolution reads the input as the
  * GEMM operand directly. Images are split across threads (each with its own column buffer); with one image the
- * GEMM itself runs on all threads. Kernels: {@code kernels.Im2col}, {@code kernels.Sgemm}; tests: {@code ConvTest}.
+ * GEMM itself runs on all threads. Kernels: {@code kernels.Im2col}, {@code kernels.Sgemm}; tests: {@code KernelsGoldenTest}, {@code ConvPoolPropertyTest}.
  */
 final class ConvOps {
     private ConvOps() {

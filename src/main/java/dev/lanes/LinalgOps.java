@@ -2,7 +2,7 @@ package dev.lanes;
 
 import dev.lanes.autograd.Node;
 
-/** Backward rules of the matrix products (forwards: {@code Tensor.mm}, {@code bmm}, {@code matmul}; kernel: {@code kernels.Matmul}). */
+/** Backward rules of the matrix products (forwards: {@code Tensor.mm}, {@code bmm}, {@code matmul}; kernel: {@code kernels.Sgemm}). */
 final class LinalgOps {
     private LinalgOps() {
     }

@@ -8,7 +8,7 @@ import java.util.Arrays;
  * The losses of {@code torch.nn.functional}: forward computed without a graph, then one node per loss with
  * PyTorch's name and its closed-form backward. Cross-entropy is one fused pass per row (max, log-sum-exp,
  * the loss terms; backward softmax minus the smoothed target), never materialising log-probabilities.
- * Tests: {@code LossTest} (PyTorch goldens).
+ * Tests: {@code NnGoldenTest} (PyTorch goldens).
  */
 final class LossOps {
     private LossOps() {

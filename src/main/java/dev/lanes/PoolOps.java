@@ -7,7 +7,7 @@ import dev.lanes.kernels.Pooling;
 
 /**
  * max_pool2d, avg_pool2d and adaptive_avg_pool2d on {@code [N, C, H, W]} (or unbatched {@code [C, H, W]})
- * input. Forward and backward kernels: {@code kernels.Pooling}; tests: {@code SoftmaxPoolingTest}.
+ * input. Forward and backward kernels: {@code kernels.Pooling}; tests: {@code KernelsGoldenTest}, {@code ConvPoolPropertyTest}.
  */
 final class PoolOps {
     private PoolOps() {

@@ -6,7 +6,7 @@ import dev.lanes.kernels.Softmax;
 /**
  * softmax and log_softmax along any dim. Forward: {@code kernels.Softmax} (max subtracted, vectorized);
  * backward: {@code softmax: dx = y (g - sum(g y))}, {@code log_softmax: dx = g - exp(y) sum(g)}, sums over the dim.
- * Tests: {@code SoftmaxPoolingTest}.
+ * Tests: {@code KernelsGoldenTest}, {@code ConvPoolPropertyTest}.
  */
 final class SoftmaxOps {
     private SoftmaxOps() {
