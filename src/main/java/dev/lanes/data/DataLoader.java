@@ -192,8 +192,14 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
             return new Batch(inputs[slot].narrow(0, 0, n), labels[slot].narrow(0, 0, n), n);
         }
 
+        /** Stops the producer and waits for it: it may be filling a host buffer the next epoch is about to reuse. */
         void stop() {
             producer.interrupt();
+            try {
+                producer.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

@@ -198,4 +198,25 @@ class DataTest {
                 .hasMessageContaining("download=true");
         assertThat(FashionMNIST.defaultRoot().toString()).endsWith(".cache/lanes/datasets/fashion-mnist");
     }
+
+    @Test
+    void abandoningAnEpochMidwayDoesNotDisturbTheNextOne() throws IOException {
+        writeSplit(dir, "train", 40, false);
+        MnistDataset ds = MnistDataset.load(dir, true, ImageTransform.toTensor());
+        try (DataLoader loader = new DataLoader(ds, 4, false, 0, false)) {
+            for (int e = 0; e < 20; e++) {
+                java.util.Iterator<DataLoader.Batch> it = loader.iterator();
+                it.next(); // leave the epoch after one batch: its producer is busy filling the next ones
+                List<Long> labels = new ArrayList<>();
+                for (DataLoader.Batch b : loader) {
+                    for (long l : b.labels().toLongArray()) {
+                        labels.add(l);
+                    }
+                }
+                for (int i = 0; i < labels.size(); i++) {
+                    assertThat(labels.get(i)).isEqualTo(i % 10L);
+                }
+            }
+        }
+    }
 }
