@@ -193,18 +193,7 @@ final class LossOps {
                 continue;
             }
             int base = i * k.c();
-            double lse = 0;
-            if (logits) {
-                double max = Double.NEGATIVE_INFINITY;
-                for (int c = 0; c < k.c(); c++) {
-                    max = Math.max(max, x[base + c]);
-                }
-                double sum = 0;
-                for (int c = 0; c < k.c(); c++) {
-                    sum += Math.exp(x[base + c] - max);
-                }
-                lse = max + Math.log(sum);
-            }
+            double lse = logits ? logSumExp(x, base, k.c()) : 0;
             double wt = w == null ? 1 : w[(int) t[i]];
             double loss = (1 - eps) * wt * -(x[base + (int) t[i]] - lse);
             if (eps > 0) {
@@ -290,16 +279,9 @@ final class LossOps {
                 int t = (int) targets[i];
                 double wt = weight == null ? 1 : weight[t];
                 if (logits) {
-                    double max = Double.NEGATIVE_INFINITY;
+                    double lse = logSumExp(x, base, k.c());
                     for (int c = 0; c < k.c(); c++) {
-                        max = Math.max(max, x[base + c]);
-                    }
-                    double sum = 0;
-                    for (int c = 0; c < k.c(); c++) {
-                        sum += Math.exp(x[base + c] - max);
-                    }
-                    for (int c = 0; c < k.c(); c++) {
-                        double p = Math.exp(x[base + c] - max) / sum;
+                        double p = Math.exp(x[base + c] - lse);
                         double wc = weight == null ? 1 : weight[c];
                         // (1 - eps) w[t] (p - [c == t]) + eps / C (W p - w[c])
                         double d = (1 - eps) * wt * (p - (c == t ? 1 : 0)) + eps / k.c() * (wSum * p - wc);
@@ -315,6 +297,24 @@ final class LossOps {
         }
     }
 
+    /** log(sum(exp(x[base .. base + c)))), stable: the max is taken out first. */
+    private static double logSumExp(float[] x, int base, int c) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < c; i++) {
+            max = Math.max(max, x[base + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < c; i++) {
+            sum += Math.exp(x[base + i] - max);
+        }
+        return max + Math.log(sum);
+    }
+
+    /** softplus(-x) = log(1 + exp(-|x|)) + max(-x, 0), without overflow for any x. */
+    private static Tensor softplusNeg(Tensor x) {
+        return x.abs().neg().exp().add(1).log().add(x.neg().clampMin(0));
+    }
+
     // ---- binary cross-entropy with logits ----
 
     /**
@@ -327,7 +327,7 @@ final class LossOps {
         Tensor out;
         try (MemoryScopeLocal s = new MemoryScopeLocal(); Autograd.Mode g = Autograd.noGrad()) {
             Tensor lw = posWeight == null ? null : posWeight.sub(1).mul(target).add(1);
-            Tensor softplusNeg = input.abs().neg().exp().add(1).log().add(input.neg().clampMin(0));
+            Tensor softplusNeg = softplusNeg(input);
             Tensor loss = target.rsub(1).mul(input).add(lw == null ? softplusNeg : lw.mul(softplusNeg));
             if (weight != null) {
                 loss = loss.mul(weight);
@@ -375,7 +375,7 @@ final class LossOps {
                 if (needsInputGrad(1)) {
                     dy = x.neg();
                     if (pw != null) {
-                        Tensor softplusNeg = x.abs().neg().exp().add(1).log().add(x.neg().clampMin(0));
+                        Tensor softplusNeg = softplusNeg(x);
                         dy = dy.sub(pw.sub(1).mul(softplusNeg));
                     }
                 }

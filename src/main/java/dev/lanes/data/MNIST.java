@@ -2,7 +2,6 @@ package dev.lanes.data;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Duration;
 
 /**
  * The MNIST handwritten digits, like {@code torchvision.datasets.MNIST(root, train, transform, download)}: the standard IDX file names
@@ -19,18 +18,6 @@ public final class MNIST {
     }
 
     public static MnistDataset load(Path root, boolean train, ImageTransform transform, boolean download) throws IOException {
-        Path torchvision = root.resolve("MNIST").resolve("raw");
-        if (MnistDataset.present(root, train)) {
-            return MnistDataset.load(root, train, transform);
-        }
-        if (MnistDataset.present(torchvision, train)) {
-            return MnistDataset.load(torchvision, train, transform);
-        }
-        if (!download) {
-            throw new IOException("MNIST " + (train ? "train" : "test") + " files not found in " + root + " or " + torchvision
-                    + "; pass download=true to fetch them");
-        }
-        Download.fetch(Download.files("mnist"), root, System.out, Duration.ofSeconds(60));
-        return MnistDataset.load(root, train, transform);
+        return MnistDataset.loadOrDownload(root, "MNIST", "mnist", train, transform, download);
     }
 }

@@ -115,4 +115,25 @@ public final class MnistDataset implements Dataset {
     public String toString() {
         return description;
     }
+
+    /**
+     * torchvision's lookup: the files under {@code root} or {@code root/<name>/raw}; with {@code download}, missing
+     * files are fetched into {@code root} ({@code key}: the data set's name for {@link Download#files}).
+     */
+    static MnistDataset loadOrDownload(Path root, String name, String key, boolean train, ImageTransform transform, boolean download)
+            throws IOException {
+        Path torchvision = root.resolve(name).resolve("raw");
+        if (present(root, train)) {
+            return load(root, train, transform);
+        }
+        if (present(torchvision, train)) {
+            return load(torchvision, train, transform);
+        }
+        if (!download) {
+            throw new IOException(name + " " + (train ? "train" : "test") + " files not found in " + root + " or " + torchvision
+                    + "; pass download=true to fetch them");
+        }
+        Download.fetch(Download.files(key), root, System.out, java.time.Duration.ofSeconds(60));
+        return load(root, train, transform);
+    }
 }
