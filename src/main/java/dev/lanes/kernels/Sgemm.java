@@ -4,6 +4,7 @@ import static dev.lanes.kernels.Simd.F;
 import static dev.lanes.kernels.Simd.FLOAT;
 import static dev.lanes.kernels.Simd.LANES;
 import static dev.lanes.kernels.Simd.ORDER;
+import static dev.lanes.kernels.Simd.VBYTES;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -29,6 +30,9 @@ public final class Sgemm {
     public static final int KC = 256;
     public static final int MC = 96;
     public static final int NC = 2048;
+    /** Products with at most this many rows skip packing (see {@link #smallM}). */
+    static final int SMALL_M = 4;
+
     /** Below this many multiply-adds the call stays on the calling thread (measured: 128^3 and 64x120x400 ran slower on 2). */
     private static final long PARALLEL_MIN_FLOPS = 1L << 24;
 
@@ -71,6 +75,11 @@ public final class Sgemm {
             return;
         }
         Epilogue epi = epilogue == null ? Epilogue.NONE : epilogue;
+        if (m <= SMALL_M && k > 0) {
+            // a few rows (batch-1 inference): packing all of B would cost more than the product itself
+            smallM(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi);
+            return;
+        }
         long flops = (long) m * n * Math.max(k, 1);
         int parts = flops < PARALLEL_MIN_FLOPS ? 1 : Parallel.partsFor(Math.max(m / MR, n / NR), 1);
         if (parts <= 1) {
@@ -318,6 +327,92 @@ public final class Sgemm {
                 c.set(FLOAT, off, v);
             }
         }
+    }
+
+    /**
+     * Few rows of C without packing: with B transposed (a Linear layer's weight) each C element is a dot product of
+     * two contiguous rows; otherwise each C row accumulates rows of B scaled by A's elements, 16 columns at a time.
+     */
+    private static void smallM(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
+                               MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc, Epilogue epi) {
+        float[] lanes = new float[LANES];
+        for (int i = 0; i < m; i++) {
+            if (transB) {
+                for (int j = 0; j < n; j++) {
+                    float dot = transA ? dotStrided(a, aOff + i, lda, b, bOff + (long) j * ldb, k) : dot(a, aOff + (long) i * lda, b, bOff + (long) j * ldb, k);
+                    finish(c, cOff + (long) i * ldc + j, dot, alpha, beta, epi, i, j);
+                }
+            } else {
+                int j = 0;
+                for (; j + LANES <= n; j += LANES) {
+                    FloatVector acc = FloatVector.zero(F);
+                    for (int p = 0; p < k; p++) {
+                        float av = a.get(FLOAT, (aOff + (transA ? (long) p * lda + i : (long) i * lda + p)) << 2);
+                        acc = FloatVector.fromMemorySegment(F, b, (bOff + (long) p * ldb + j) << 2, ORDER).fma(FloatVector.broadcast(F, av), acc);
+                    }
+                    acc.intoArray(lanes, 0);
+                    for (int l = 0; l < LANES; l++) {
+                        finish(c, cOff + (long) i * ldc + j + l, lanes[l], alpha, beta, epi, i, j + l);
+                    }
+                }
+                for (; j < n; j++) {
+                    float s = 0f;
+                    for (int p = 0; p < k; p++) {
+                        float av = a.get(FLOAT, (aOff + (transA ? (long) p * lda + i : (long) i * lda + p)) << 2);
+                        s = Math.fma(av, b.get(FLOAT, (bOff + (long) p * ldb + j) << 2), s);
+                    }
+                    finish(c, cOff + (long) i * ldc + j, s, alpha, beta, epi, i, j);
+                }
+            }
+        }
+    }
+
+    /** Contiguous dot product of k floats, two vector accumulators summed in a fixed order. */
+    private static float dot(MemorySegment x, long xOff, MemorySegment y, long yOff, int k) {
+        long xb = xOff << 2;
+        long yb = yOff << 2;
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        int p = 0;
+        for (; p + 2 * LANES <= k; p += 2 * LANES) {
+            long o = (long) p << 2;
+            s0 = FloatVector.fromMemorySegment(F, x, xb + o, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o, ORDER), s0);
+            s1 = FloatVector.fromMemorySegment(F, x, xb + o + VBYTES, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o + VBYTES, ORDER), s1);
+        }
+        for (; p + LANES <= k; p += LANES) {
+            long o = (long) p << 2;
+            s0 = FloatVector.fromMemorySegment(F, x, xb + o, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o, ORDER), s0);
+        }
+        float s = Simd.sumLanes(s0.add(s1));
+        for (; p < k; p++) {
+            s = Math.fma(x.get(FLOAT, xb + ((long) p << 2)), y.get(FLOAT, yb + ((long) p << 2)), s);
+        }
+        return s;
+    }
+
+    /** Dot product of a strided column of A (transposed A) with a contiguous row of B. */
+    private static float dotStrided(MemorySegment x, long xOff, int stride, MemorySegment y, long yOff, int k) {
+        float s = 0f;
+        for (int p = 0; p < k; p++) {
+            s = Math.fma(x.get(FLOAT, (xOff + (long) p * stride) << 2), y.get(FLOAT, (yOff + p) << 2), s);
+        }
+        return s;
+    }
+
+    /** C[i, j] = alpha * v + beta * C[i, j] (+ bias, ReLU). */
+    private static void finish(MemorySegment c, long elem, float v, float alpha, float beta, Epilogue epi, int i, int j) {
+        long off = elem << 2;
+        v *= alpha;
+        if (beta != 0f) {
+            v += beta == 1f ? c.get(FLOAT, off) : beta * c.get(FLOAT, off);
+        }
+        if (epi.bias() != null) {
+            v += epi.bias().get(FLOAT, (epi.biasOff() + (epi.biasPerRow() ? i : j)) << 2);
+        }
+        if (epi.relu() && v < 0f) {
+            v = 0f;
+        }
+        c.set(FLOAT, off, v);
     }
 
     /** k == 0: C = beta * C, then the epilogue. */
