@@ -159,6 +159,10 @@ final class ConvOps {
     static final long KEEP_COLUMNS_MAX_BYTES = 64L << 20;
 
     private static Tensor forward(Tensor x, Tensor w, Tensor b, Shape s, Params p, Tensor out, Tensor keptColumns) {
+        Tracer tracer = Tracer.current();
+        if (tracer != null) {
+            tracer.conv(s.n(), s.c(), p.groups(), s.o(), s.geo(), s.direct(), x, w, b, out);
+        }
         int chunks = Math.min(Parallel.partsFor(s.n(), 1), Math.max(s.n(), 1));
         Tensor[] cols = keptColumns != null ? new Tensor[chunks] : columnBuffers(s, chunks);
         try {

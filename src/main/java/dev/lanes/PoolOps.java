@@ -97,6 +97,10 @@ final class PoolOps {
         x.withContiguousResult(src -> {
             Pooling.maxPool2d(src.seg(), src.storageOffset(), pl.planes(), pl.h(), pl.w(), win, out.seg(), 0,
                     indices == null ? null : indices.seg(), 0, o[0], o[1]);
+            Tracer tracer = Tracer.current();
+            if (tracer != null) {
+                tracer.maxPool(pl.planes(), pl.h(), pl.w(), win, o[0], o[1], src, out);
+            }
             return null;
         });
         if (record) {
@@ -139,6 +143,10 @@ final class PoolOps {
         Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
         x.withContiguousResult(src -> {
             Pooling.avgPool2d(false, src.seg(), src.storageOffset(), out.seg(), 0, pl.planes(), pl.h(), pl.w(), win, countIncludePad, o[0], o[1]);
+            Tracer tracer = Tracer.current();
+            if (tracer != null) {
+                tracer.avgPool(pl.planes(), pl.h(), pl.w(), win, countIncludePad, o[0], o[1], src, out);
+            }
             return null;
         });
         if (Tensor.recording(x, null)) {
@@ -160,6 +168,10 @@ final class PoolOps {
         Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
         x.withContiguousResult(src -> {
             Pooling.adaptiveAvgPool2d(false, src.seg(), src.storageOffset(), out.seg(), 0, pl.planes(), pl.h(), pl.w(), o[0], o[1]);
+            Tracer tracer = Tracer.current();
+            if (tracer != null) {
+                tracer.adaptiveAvgPool(pl.planes(), pl.h(), pl.w(), o[0], o[1], src, out);
+            }
             return null;
         });
         if (Tensor.recording(x, null)) {

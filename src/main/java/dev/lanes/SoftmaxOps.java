@@ -24,6 +24,10 @@ final class SoftmaxOps {
         Tensor out = x.withContiguousResult(src -> {
             Tensor y = Tensor.allocate(DType.FLOAT32, shape);
             Softmax.forward(log, src.seg(), src.storageOffset(), o, r, in, y.seg(), 0);
+            Tracer tracer = Tracer.current();
+            if (tracer != null) {
+                tracer.softmax(log, o, r, in, src, y);
+            }
             return y;
         });
         if (Tensor.recording(x, null)) {

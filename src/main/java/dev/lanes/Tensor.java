@@ -69,6 +69,10 @@ public final class Tensor implements Releasable, AutoCloseable {
     static Tensor allocate(DType dtype, int[] shape) {
         int n = Shapes.checkedNumel(shape);
         Storage s = Storage.allocate((long) n * dtype.byteSize());
+        Tracer t = Tracer.current();
+        if (t != null) {
+            t.allocated(s);
+        }
         return new Tensor(s, dtype, shape.clone(), Shapes.contiguousStrides(shape), 0, false);
     }
 
@@ -400,6 +404,11 @@ public final class Tensor implements Releasable, AutoCloseable {
     /** Records an in-place write done by a kernel outside this class (bumps the version autograd checks). */
     void markModified() {
         storage.bumpVersion();
+    }
+
+    /** The storage itself (for {@link Tracer}). */
+    Storage storageRef() {
+        return storage;
     }
 
     int[] stridesRef() {
@@ -943,6 +952,10 @@ public final class Tensor implements Releasable, AutoCloseable {
     private void copyInto(Tensor out) {
         if (dtype == DType.FLOAT32) {
             Copy.copyFloat(seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
+            Tracer t = Tracer.current();
+            if (t != null) {
+                t.copy(this, out);
+            }
         } else {
             Copy.copyLong(seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
         }
@@ -1283,6 +1296,10 @@ public final class Tensor implements Releasable, AutoCloseable {
         requireFloat(op);
         Tensor out = allocate(DType.FLOAT32, shape);
         Elementwise.unary(kernel, p, q, seg(), offset, strides, out.seg(), 0, out.strides, shape);
+        Tracer t = Tracer.current();
+        if (t != null) {
+            t.unary(kernel, p, q, this, out);
+        }
         return out;
     }
 
@@ -1291,10 +1308,13 @@ public final class Tensor implements Releasable, AutoCloseable {
         other.requireFloat(op);
         int[] outShape = Shapes.broadcast(shape, other.shape);
         Tensor out = allocate(DType.FLOAT32, outShape);
-        Elementwise.binary(kernel,
-                seg(), offset, Shapes.broadcastStrides(shape, strides, outShape),
-                other.seg(), other.offset, Shapes.broadcastStrides(other.shape, other.strides, outShape),
-                out.seg(), 0, out.strides, outShape);
+        int[] aStr = Shapes.broadcastStrides(shape, strides, outShape);
+        int[] bStr = Shapes.broadcastStrides(other.shape, other.strides, outShape);
+        Elementwise.binary(kernel, seg(), offset, aStr, other.seg(), other.offset, bStr, out.seg(), 0, out.strides, outShape);
+        Tracer t = Tracer.current();
+        if (t != null) {
+            t.binary(kernel, this, aStr, other, bStr, out);
+        }
         return out;
     }
 
@@ -1358,6 +1378,10 @@ public final class Tensor implements Releasable, AutoCloseable {
     /** In-place writes into an expanded view would write one element many times: PyTorch refuses them too. */
     private void checkWritable(String op) {
         checkAlive();
+        Tracer t = Tracer.current();
+        if (t != null) {
+            t.refuseInPlace(op, this);
+        }
         for (int d = 0; d < shape.length; d++) {
             if (strides[d] == 0 && shape[d] > 1) {
                 throw new IllegalArgumentException(op + ": unsupported operation: more than one element of the written-to tensor"
@@ -1683,6 +1707,10 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** The value of a one-element tensor (int64 values are converted), like {@code tensor.item()}. */
     public float item() {
+        Tracer tracer = Tracer.current();
+        if (tracer != null) {
+            tracer.refuseRead(this);
+        }
         checkOneElement();
         MemorySegment s = seg();
         return dtype == DType.FLOAT32 ? s.get(Simd.FLOAT, (long) offset << 2) : (float) s.get(Simd.LONG, (long) offset << 3);
@@ -1690,6 +1718,10 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** The value of a one-element tensor as a long (float values truncated). */
     public long longItem() {
+        Tracer tracer = Tracer.current();
+        if (tracer != null) {
+            tracer.refuseRead(this);
+        }
         checkOneElement();
         MemorySegment s = seg();
         return dtype == DType.INT64 ? s.get(Simd.LONG, (long) offset << 3) : (long) s.get(Simd.FLOAT, (long) offset << 2);
@@ -1752,6 +1784,10 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** All elements in row-major order (int64 values converted). */
     public float[] toFloatArray() {
+        Tracer tracer = Tracer.current();
+        if (tracer != null) {
+            tracer.refuseRead(this);
+        }
         if (dtype != DType.FLOAT32) {
             try (Tensor f = toType(DType.FLOAT32)) {
                 return f.toFloatArray();
@@ -1766,6 +1802,10 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** All elements in row-major order as longs (float values truncated toward zero). */
     public long[] toLongArray() {
+        Tracer tracer = Tracer.current();
+        if (tracer != null) {
+            tracer.refuseRead(this);
+        }
         if (dtype != DType.INT64) {
             try (Tensor l = toType(DType.INT64)) {
                 return l.toLongArray();
@@ -1969,12 +2009,21 @@ public final class Tensor implements Releasable, AutoCloseable {
             return input.withContiguous(bc -> {
                 Sgemm.sgemm(ga.trans(), gb.trans(), m, n, k, alpha, mat1.seg(), mat1.offset, ga.ld(), mat2.seg(), mat2.offset, gb.ld(),
                         0f, out.seg(), 0, n, Sgemm.Epilogue.columnBias(bc.seg(), bc.offset, false));
+                Tracer t = Tracer.current();
+                if (t != null) {
+                    t.gemm(1, ga.trans(), gb.trans(), m, n, k, alpha, mat1, ga.ld(), 0, mat2, gb.ld(), 0, 0f, null, null, bc, out);
+                }
                 return out;
             });
         }
-        Copy.copyFloat(input.seg(), input.offset, Shapes.broadcastStrides(input.shape, input.strides, out.shape), out.seg(), 0, out.strides, out.shape);
+        int[] cInitStrides = Shapes.broadcastStrides(input.shape, input.strides, out.shape);
+        Copy.copyFloat(input.seg(), input.offset, cInitStrides, out.seg(), 0, out.strides, out.shape);
         Sgemm.sgemm(ga.trans(), gb.trans(), m, n, k, alpha, mat1.seg(), mat1.offset, ga.ld(), mat2.seg(), mat2.offset, gb.ld(),
                 beta, out.seg(), 0, n, Sgemm.Epilogue.NONE);
+        Tracer t = Tracer.current();
+        if (t != null) {
+            t.gemm(1, ga.trans(), gb.trans(), m, n, k, alpha, mat1, ga.ld(), 0, mat2, gb.ld(), 0, beta, input, cInitStrides, null, out);
+        }
         return out;
     }
 
@@ -2018,6 +2067,10 @@ public final class Tensor implements Releasable, AutoCloseable {
         for (int i = 0; i < batch; i++) {
             Sgemm.sgemm(ga.trans(), gb.trans(), n, p, k, 1f, as, a.offset + i * ga.batchStride(), ga.ld(),
                     bs, b.offset + i * gb.batchStride(), gb.ld(), 0f, os, (long) i * n * p, p, Sgemm.Epilogue.NONE);
+        }
+        Tracer t = Tracer.current();
+        if (t != null) {
+            t.gemm(batch, ga.trans(), gb.trans(), n, p, k, 1f, a, ga.ld(), ga.batchStride(), b, gb.ld(), gb.batchStride(), 0f, null, null, null, out);
         }
         return out;
     }

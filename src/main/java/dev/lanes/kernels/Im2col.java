@@ -70,6 +70,78 @@ public final class Im2col {
         }
     }
 
+    /**
+     * {@link #im2col} between heap arrays, for inference: {@code img} holds one image {@code [c, h, w]} from index 0,
+     * {@code col} receives the {@code [rows, cols]} matrix with leading dimension {@code ldc} (columns past
+     * {@code cols} are left as they are). Both arrays need {@link #HEAP_SLACK} floats past their last element:
+     * rows are copied as whole vectors. No per-row segment checks, which dominated with LeNet's 10- and 28-float rows.
+     */
+    /** Spare floats {@link #im2colHeap} needs past the end of its image and column arrays. */
+    public static final int HEAP_SLACK = LANES;
+
+    public static void im2colHeap(float[] img, Geometry g, float[] col, int ldc) {
+        int oW = g.oW();
+        int h = g.h();
+        int w = g.w();
+        for (int ch = 0; ch < g.c(); ch++) {
+            int plane = ch * h * w;
+            for (int i = 0; i < g.kH(); i++) {
+                for (int j = 0; j < g.kW(); j++) {
+                    int row = ((ch * g.kH() + i) * g.kW() + j) * ldc;
+                    int w0 = j * g.dW() - g.pL();
+                    if (g.sW() == 1) {
+                        // output columns [xLo, xHi) read inside the input row; zeros around them
+                        int xLo = Math.min(oW, Math.max(0, -w0));
+                        int xHi = Math.max(xLo, Math.min(oW, w - w0));
+                        stride1Rows(img, plane + w0, w, g, i, col, row, xLo, xHi);
+                    } else {
+                        stridedRows(img, plane, w0, g, i, col, row);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void stride1Rows(float[] img, int src0, int w, Geometry g, int i, float[] col, int row, int xLo, int xHi) {
+        int oW = g.oW();
+        int h = g.h();
+        for (int y = 0; y < g.oH(); y++) {
+            int hh = y * g.sH() - g.pT() + i * g.dH();
+            int dst = row + y * oW;
+            if (hh < 0 || hh >= h) {
+                java.util.Arrays.fill(col, dst, dst + oW, 0f);
+                continue;
+            }
+            int src = src0 + hh * w;
+            for (int x = 0; x < xLo; x++) {
+                col[dst + x] = 0f;
+            }
+            // whole vectors, the last one running past the row: what it writes there is overwritten by the
+            // next row (rows go in order) or lands in the padding (hence the arrays' slack)
+            for (int x = xLo; x < xHi; x += LANES) {
+                FloatVector.fromArray(F, img, src + x).intoArray(col, dst + x);
+            }
+            for (int x = xHi; x < oW; x++) {
+                col[dst + x] = 0f;
+            }
+        }
+    }
+
+    private static void stridedRows(float[] img, int plane, int w0, Geometry g, int i, float[] col, int row) {
+        int oW = g.oW();
+        int h = g.h();
+        int w = g.w();
+        int sW = g.sW();
+        for (int y = 0; y < g.oH(); y++) {
+            int hh = y * g.sH() - g.pT() + i * g.dH();
+            int dst = row + y * oW;
+            for (int x = 0; x < oW; x++) {
+                int ww = x * sW + w0;
+                col[dst + x] = hh >= 0 && hh < h && ww >= 0 && ww < w ? img[plane + hh * w + ww] : 0f;
+            }
+        }
+    }
+
     /** {@code img += col2im(col)}: each column element is added to the input pixel it was read from. */
     public static void col2im(MemorySegment col, long colOff, Geometry g, MemorySegment img, long imgOff) {
         int cols = g.cols();

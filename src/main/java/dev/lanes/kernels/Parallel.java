@@ -61,6 +61,21 @@ public final class Parallel {
         return p;
     }
 
+    /**
+     * Makes every kernel called on this thread run on it alone until {@link #exitSerial}; returns the previous
+     * state. A compiled inference plan runs like this: a service gets its parallelism from its request threads.
+     */
+    public static boolean enterSerial() {
+        boolean previous = INSIDE.get();
+        INSIDE.set(Boolean.TRUE);
+        return previous;
+    }
+
+    /** Restores the state {@link #enterSerial} returned. */
+    public static void exitSerial(boolean previous) {
+        INSIDE.set(previous ? Boolean.TRUE : Boolean.FALSE);
+    }
+
     /** How many parts to split work of {@code units} independent units into, at most one per thread. */
     public static int partsFor(long units, long minUnitsPerPart) {
         if (INSIDE.get() || threads == 1) {

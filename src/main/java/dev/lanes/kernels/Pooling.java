@@ -42,22 +42,31 @@ public final class Pooling {
         Parallel.run(parts, part -> {
             int p0 = (int) ((long) planes * part / parts);
             int p1 = (int) ((long) planes * (part + 1) / parts);
-            float[] tail = new float[LANES]; // staging for short rows' last stores, one per part (not per plane)
-            boolean twoByTwo = win.kH() == 2 && win.kW() == 2 && win.sH() == 2 && win.sW() == 2 && win.pH() == 0 && win.pW() == 0
-                    && win.dH() == 1 && win.dW() == 1 && 2 * oh <= h && 2 * ow <= w; // every window complete (ceil_mode may add partial ones)
-            for (int pl = p0; pl < p1; pl++) {
-                long o = (long) pl * oh * ow;
-                // the vector loop reads up to 2 vectors past a short row: planes too close to the end of the
-                // segment take the scalar loop (one load kind per method keeps C2 from boxing the vectors)
-                long planeEndByte = (inOff + (long) pl * h * w + (long) (oh * 2 - 1) * w + 2L * ow) << 2;
-                if (twoByTwo && planeEndByte + 2 * VBYTES <= in.byteSize()) {
-                    max2x2Plane(in, inOff + (long) pl * h * w, w, out, outOff + o, idx, idx == null ? 0 : idxOff + o, oh, ow, tail);
-                    continue;
-                }
-                maxPlane(in, inOff + (long) pl * h * w, h, w, win.kH(), win.kW(), win.sH(), win.sW(), win.pH(), win.pW(), win.dH(), win.dW(),
-                        out, outOff + o, idx, idx == null ? 0 : idxOff + o, oh, ow);
-            }
+            // staging for short rows' last stores, one per part (not per plane)
+            maxPool2dPlanes(in, inOff, p0, p1, h, w, win, out, outOff, idx, idxOff, oh, ow, new float[LANES]);
         });
+    }
+
+    /**
+     * Planes [p0, p1) of {@link #maxPool2d}, on the calling thread; {@code tail} is {@code LANES} floats of scratch
+     * (an inference plan passes its own, so the call allocates nothing).
+     */
+    public static void maxPool2dPlanes(MemorySegment in, long inOff, int p0, int p1, int h, int w, Window win,
+                                       MemorySegment out, long outOff, MemorySegment idx, long idxOff, int oh, int ow, float[] tail) {
+        boolean twoByTwo = win.kH() == 2 && win.kW() == 2 && win.sH() == 2 && win.sW() == 2 && win.pH() == 0 && win.pW() == 0
+                && win.dH() == 1 && win.dW() == 1 && 2 * oh <= h && 2 * ow <= w; // every window complete (ceil_mode may add partial ones)
+        for (int pl = p0; pl < p1; pl++) {
+            long o = (long) pl * oh * ow;
+            // the vector loop reads up to 2 vectors past a short row: planes too close to the end of the
+            // segment take the scalar loop (one load kind per method keeps C2 from boxing the vectors)
+            long planeEndByte = (inOff + (long) pl * h * w + (long) (oh * 2 - 1) * w + 2L * ow) << 2;
+            if (twoByTwo && planeEndByte + 2 * VBYTES <= in.byteSize()) {
+                max2x2Plane(in, inOff + (long) pl * h * w, w, out, outOff + o, idx, idx == null ? 0 : idxOff + o, oh, ow, tail);
+                continue;
+            }
+            maxPlane(in, inOff + (long) pl * h * w, h, w, win.kH(), win.kW(), win.sH(), win.sW(), win.pH(), win.pW(), win.dH(), win.dW(),
+                    out, outOff + o, idx, idx == null ? 0 : idxOff + o, oh, ow);
+        }
     }
 
     /**

@@ -53,10 +53,27 @@ public final class Sgemm {
         }
     }
 
-    private static final class Workspace {
-        final float[] a = new float[MC * KC];
-        final float[] b = new float[KC * NC];
+    /**
+     * The packing buffers of one thread: the engine keeps one per thread; an inference plan gives each of its
+     * execution contexts its own, sized for the largest product it runs, so no scratch is shared between callers.
+     */
+    public static final class Workspace {
+        final float[] a;
+        final float[] b;
         final float[] tile = new float[MR * NR];
+
+        /** Buffers for any product. */
+        public Workspace() {
+            this(Integer.MAX_VALUE, Integer.MAX_VALUE);
+        }
+
+        /** Buffers for products with inner dimension at most {@code maxK} and at most {@code maxN} columns. */
+        public Workspace(int maxK, int maxN) {
+            int kc = Math.max(1, Math.min(KC, maxK));
+            int nc = (int) Math.max(NR, Math.min(NC, ((long) maxN + NR - 1) / NR * NR));
+            a = new float[MC * kc];
+            b = new float[kc * nc];
+        }
     }
 
     private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
@@ -77,7 +94,7 @@ public final class Sgemm {
         Epilogue epi = epilogue == null ? Epilogue.NONE : epilogue;
         if (m <= SMALL_M && k > 0) {
             // a few rows (batch-1 inference): packing all of B would cost more than the product itself
-            smallM(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi);
+            smallM(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, WORKSPACE.get().tile);
             return;
         }
         long flops = (long) m * n * Math.max(k, 1);
@@ -106,11 +123,197 @@ public final class Sgemm {
         });
     }
 
-    /** The five BLIS loops over rows [m0, m1) and columns [n0, n1) of C, on one thread. */
+    /**
+     * {@link #sgemm} on the calling thread only, with the caller's packing buffers (sized for this product):
+     * what an inference plan runs, allocating nothing.
+     */
+    public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                             MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                             float beta, MemorySegment c, long cOff, int ldc, Epilogue epilogue, Workspace ws) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (m <= SMALL_M && k > 0) {
+            smallM(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epilogue, ws.tile);
+            return;
+        }
+        if (k > 0 && (ws.b.length < Math.min(KC, k) * Math.min(NC, (n + NR - 1) / NR * NR))) {
+            throw new IllegalArgumentException("sgemm: workspace too small for k=" + k + ", n=" + n);
+        }
+        blocked(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epilogue, ws);
+    }
+
     private static void blocked(boolean transA, boolean transB, int m0, int m1, int n0, int n1, int k, float alpha,
                                 MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                                 float beta, MemorySegment c, long cOff, int ldc, Epilogue epi) {
-        Workspace ws = WORKSPACE.get();
+        blocked(transA, transB, m0, m1, n0, n1, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, WORKSPACE.get());
+    }
+
+    // ---- prepacked operands: what an inference plan runs with its weights packed once ----
+
+    /**
+     * Packs {@code A[m, k]} (row-major, leading dimension lda) whole into MR-row slivers for
+     * {@link #gemmPackedA}: {@code ap[s * k * MR + p * MR + r]}, rows past m zero.
+     */
+    public static float[] packA(MemorySegment a, long aOff, int lda, int m, int k) {
+        float[] ap = new float[(m + MR - 1) / MR * MR * k];
+        packAInto(a, aOff, lda, m, k, ap);
+        return ap;
+    }
+
+    /** {@link #packA} into a caller's buffer of at least {@code ceil(m / MR) * MR * k} floats (allocates nothing). */
+    public static void packAInto(MemorySegment a, long aOff, int lda, int m, int k, float[] ap) {
+        for (int s = 0; s < m; s += MR) {
+            int rows = Math.min(MR, m - s);
+            if (rows < MR) {
+                java.util.Arrays.fill(ap, s * k, s * k + k * MR, 0f);
+            }
+            packARows(a, aOff, lda, s, rows, 0, k, ap, s * k);
+        }
+    }
+
+    /** Columns of a B stored row-major in a heap array with leading dimension {@code ldb}, padded to whole NR-column slivers. */
+    public static int paddedColumns(int n) {
+        return (n + NR - 1) / NR * NR;
+    }
+
+    /**
+     * {@code C[m, n] = A B} (+ epilogue) with A prepacked by {@link #packA} and B in a heap array, row-major with
+     * leading dimension {@code ldb >= paddedColumns(n)} (columns past n may hold anything: their results are not
+     * stored). One thread, no packing, no allocation; the same micro-kernel and summation order as {@link #sgemm}
+     * for {@code k <= KC}.
+     */
+    public static void gemmPackedA(int m, int n, int k, float[] ap, float[] b, int ldb, MemorySegment c, long cOff, int ldc,
+                                   Epilogue epi, float[] tile) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            boolean first = pc == 0;
+            boolean last = pc + kc == k;
+            for (int j = 0; j < n; j += NR) {
+                int nr = Math.min(NR, n - j);
+                for (int i = 0; i < m; i += MR) {
+                    kernel(ap, i * k + pc * MR, b, pc * ldb + j, ldb, kc, tile, c, cOff + (long) i * ldc + j, ldc, Math.min(MR, m - i), nr,
+                            1f, first ? 0f : 1f, last ? epi : Epilogue.NONE, i, j);
+                }
+            }
+        }
+        if (k == 0) {
+            scaleOnly(0, m, 0, n, 0f, c, cOff, ldc, epi);
+        }
+    }
+
+    /**
+     * {@code B^T} of a row-major {@code B[n, k]} (a Linear layer's weight) as a heap array {@code [k, paddedColumns(n)]},
+     * zero past n: the operand of {@link #gemvPacked} and {@link #gemmPackedA}.
+     */
+    public static float[] packTransposed(MemorySegment b, long bOff, int ldb, int n, int k) {
+        int np = paddedColumns(n);
+        float[] t = new float[k * np];
+        for (int j = 0; j < n; j++) {
+            long row = (bOff + (long) j * ldb) << 2;
+            for (int p = 0; p < k; p++) {
+                t[p * np + j] = b.get(FLOAT, row + ((long) p << 2));
+            }
+        }
+        return t;
+    }
+
+    /**
+     * {@code y[0, n) = x[0, k) Bt} (+ epilogue, bias per column) with {@code Bt} from {@link #packTransposed}: a
+     * matrix-vector product for batch-1 inference. Each block of 64 outputs keeps eight accumulators (even and
+     * odd k), enough independent FMAs to hide their latency.
+     */
+    public static void gemvPacked(MemorySegment x, long xOff, int n, int k, float[] bt, MemorySegment y, long yOff, Epilogue epi,
+                                  float[] tile) {
+        int np = paddedColumns(n);
+        long xb = xOff << 2;
+        for (int j = 0; j < np; j += 2 * NR) {
+            if (j + 2 * NR <= np) {
+                gemv64(x, xb, k, bt, np, j, tile);
+                storeRow(tile, 2 * NR, y, yOff + j, Math.min(2 * NR, n - j), epi, j);
+            } else {
+                gemv32(x, xb, k, bt, np, j, tile);
+                storeRow(tile, NR, y, yOff + j, Math.min(NR, n - j), epi, j);
+            }
+        }
+    }
+
+    private static void gemv64(MemorySegment x, long xb, int k, float[] bt, int np, int j, float[] tile) {
+        FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
+        FloatVector o0 = FloatVector.zero(F), o1 = FloatVector.zero(F), o2 = FloatVector.zero(F), o3 = FloatVector.zero(F);
+        int p = 0;
+        for (; p + 1 < k; p += 2) {
+            FloatVector xe = FloatVector.broadcast(F, x.get(FLOAT, xb + ((long) p << 2)));
+            FloatVector xo = FloatVector.broadcast(F, x.get(FLOAT, xb + ((long) (p + 1) << 2)));
+            int r = p * np + j;
+            e0 = FloatVector.fromArray(F, bt, r).fma(xe, e0);
+            e1 = FloatVector.fromArray(F, bt, r + LANES).fma(xe, e1);
+            e2 = FloatVector.fromArray(F, bt, r + 2 * LANES).fma(xe, e2);
+            e3 = FloatVector.fromArray(F, bt, r + 3 * LANES).fma(xe, e3);
+            r += np;
+            o0 = FloatVector.fromArray(F, bt, r).fma(xo, o0);
+            o1 = FloatVector.fromArray(F, bt, r + LANES).fma(xo, o1);
+            o2 = FloatVector.fromArray(F, bt, r + 2 * LANES).fma(xo, o2);
+            o3 = FloatVector.fromArray(F, bt, r + 3 * LANES).fma(xo, o3);
+        }
+        if (p < k) {
+            FloatVector xe = FloatVector.broadcast(F, x.get(FLOAT, xb + ((long) p << 2)));
+            int r = p * np + j;
+            e0 = FloatVector.fromArray(F, bt, r).fma(xe, e0);
+            e1 = FloatVector.fromArray(F, bt, r + LANES).fma(xe, e1);
+            e2 = FloatVector.fromArray(F, bt, r + 2 * LANES).fma(xe, e2);
+            e3 = FloatVector.fromArray(F, bt, r + 3 * LANES).fma(xe, e3);
+        }
+        e0.add(o0).intoArray(tile, 0);
+        e1.add(o1).intoArray(tile, LANES);
+        e2.add(o2).intoArray(tile, 2 * LANES);
+        e3.add(o3).intoArray(tile, 3 * LANES);
+    }
+
+    private static void gemv32(MemorySegment x, long xb, int k, float[] bt, int np, int j, float[] tile) {
+        FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), o0 = FloatVector.zero(F), o1 = FloatVector.zero(F);
+        int p = 0;
+        for (; p + 1 < k; p += 2) {
+            FloatVector xe = FloatVector.broadcast(F, x.get(FLOAT, xb + ((long) p << 2)));
+            FloatVector xo = FloatVector.broadcast(F, x.get(FLOAT, xb + ((long) (p + 1) << 2)));
+            int r = p * np + j;
+            e0 = FloatVector.fromArray(F, bt, r).fma(xe, e0);
+            e1 = FloatVector.fromArray(F, bt, r + LANES).fma(xe, e1);
+            r += np;
+            o0 = FloatVector.fromArray(F, bt, r).fma(xo, o0);
+            o1 = FloatVector.fromArray(F, bt, r + LANES).fma(xo, o1);
+        }
+        if (p < k) {
+            FloatVector xe = FloatVector.broadcast(F, x.get(FLOAT, xb + ((long) p << 2)));
+            int r = p * np + j;
+            e0 = FloatVector.fromArray(F, bt, r).fma(xe, e0);
+            e1 = FloatVector.fromArray(F, bt, r + LANES).fma(xe, e1);
+        }
+        e0.add(o0).intoArray(tile, 0);
+        e1.add(o1).intoArray(tile, LANES);
+    }
+
+    /** y[0, cols) = tile[0, cols) + bias (per column) then ReLU, as the epilogue says. */
+    private static void storeRow(float[] tile, int width, MemorySegment y, long yElem, int cols, Epilogue epi, int col) {
+        for (int h = 0; h < cols; h++) {
+            float v = tile[h];
+            if (epi.bias() != null) {
+                v += epi.bias().get(FLOAT, (epi.biasOff() + col + h) << 2);
+            }
+            if (epi.relu() && v < 0f) {
+                v = 0f;
+            }
+            y.set(FLOAT, (yElem + h) << 2, v);
+        }
+    }
+
+    /** The five BLIS loops over rows [m0, m1) and columns [n0, n1) of C, on one thread. */
+    private static void blocked(boolean transA, boolean transB, int m0, int m1, int n0, int n1, int k, float alpha,
+                                MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                                float beta, MemorySegment c, long cOff, int ldc, Epilogue epi, Workspace ws) {
         if (k == 0) {
             scaleOnly(m0, m1, n0, n1, beta, c, cOff, ldc, epi);
             return;
@@ -129,7 +332,7 @@ public final class Sgemm {
                         int nr = Math.min(NR, nc - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir);
-                            kernel(ws.a, ir * kc, ws.b, jr * kc, kc, ws.tile, c, cOff + (long) (ic + ir) * ldc + jc + jr, ldc, mr, nr,
+                            kernel(ws.a, ir * kc, ws.b, jr * kc, NR, kc, ws.tile, c, cOff + (long) (ic + ir) * ldc + jc + jr, ldc, mr, nr,
                                     alpha, first ? beta : 1f, last ? epi : Epilogue.NONE, ic + ir, jc + jr);
                         }
                     }
@@ -221,7 +424,7 @@ public final class Sgemm {
      * The 8 x 32 register tile: C[0..mr, 0..nr] = alpha * sum_p A[r, p] B[p, j] + beta * C (beta 0: C ignored),
      * then the epilogue.
      */
-    private static void kernel(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, MemorySegment c, long cElem, int ldc,
+    private static void kernel(float[] ap, int aBase, float[] bp, int bBase, int ldb, int kc, float[] tile, MemorySegment c, long cElem, int ldc,
                                int mr, int nr, float alpha, float beta, Epilogue epi, int row, int col) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
@@ -232,7 +435,7 @@ public final class Sgemm {
         FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
         FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
         for (int p = 0; p < kc; p++) {
-            int bi = bBase + p * NR;
+            int bi = bBase + p * ldb;
             FloatVector b0 = FloatVector.fromArray(F, bp, bi);
             FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
             int ai = aBase + p * MR;
@@ -334,8 +537,8 @@ public final class Sgemm {
      * two contiguous rows; otherwise each C row accumulates rows of B scaled by A's elements, 16 columns at a time.
      */
     private static void smallM(boolean transA, boolean transB, int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda,
-                               MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc, Epilogue epi) {
-        float[] lanes = new float[LANES];
+                               MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff, int ldc, Epilogue epi,
+                               float[] lanes) {
         for (int i = 0; i < m; i++) {
             if (transB) {
                 for (int j = 0; j < n; j++) {

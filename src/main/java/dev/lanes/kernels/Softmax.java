@@ -28,16 +28,24 @@ public final class Softmax {
         Parallel.run(chunks, part -> {
             int o0 = (int) ((long) outer * part / chunks);
             int o1 = (int) ((long) outer * (part + 1) / chunks);
-            float[] scratch = inner == 1 ? null : new float[2 * inner];
-            for (int o = o0; o < o1; o++) {
-                long base = (long) o * r * inner;
-                if (inner == 1) {
-                    row(log, in, (inOff + base) << 2, out, (outOff + base) << 2, r);
-                } else {
-                    columns(log, in, inOff + base, out, outOff + base, r, inner, scratch);
-                }
-            }
+            forwardRows(log, in, inOff, o0, o1, r, inner, out, outOff, inner == 1 ? null : new float[2 * inner]);
         });
+    }
+
+    /**
+     * Outer slices [o0, o1) of {@link #forward} on the calling thread; {@code scratch} holds {@code 2 * inner}
+     * floats when {@code inner > 1} (an inference plan passes its own).
+     */
+    public static void forwardRows(boolean log, MemorySegment in, long inOff, int o0, int o1, int r, int inner,
+                                   MemorySegment out, long outOff, float[] scratch) {
+        for (int o = o0; o < o1; o++) {
+            long base = (long) o * r * inner;
+            if (inner == 1) {
+                row(log, in, (inOff + base) << 2, out, (outOff + base) << 2, r);
+            } else {
+                columns(log, in, inOff + base, out, outOff + base, r, inner, scratch);
+            }
+        }
     }
 
     /** One contiguous row of r floats (byte offsets). */

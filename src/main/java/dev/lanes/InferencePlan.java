@@ -1,0 +1,588 @@
+package dev.lanes;
+
+import static dev.lanes.Shapes.str;
+
+import dev.lanes.autograd.Autograd;
+import dev.lanes.kernels.Parallel;
+import dev.lanes.kernels.Sgemm;
+import dev.lanes.memory.MemoryScope;
+import dev.lanes.memory.Storage;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.function.Function;
+
+/**
+ * A forward pass compiled for serving, like {@code torch.jit.trace} plus CUDA-graph replay: {@link #trace} runs
+ * the function once on an example input of a fixed shape, records every kernel it calls, folds what depends only
+ * on constants, fuses ReLUs into the convolution or GEMM before them (across a max-pool, which commutes with
+ * ReLU), and assigns every intermediate a place in one arena, reusing places whose values are dead.
+ * {@link #run} then replays the kernels on the calling thread:
+ * <ul>
+ *   <li>no graph, no Tensor objects, no allocation in the steady state: the input is read from and the result
+ *       written to buffers the caller supplies ({@code float[]} or {@link MemorySegment});</li>
+ *   <li>safe from any number of threads at once without a lock: each call takes an execution context (arena,
+ *       packing buffers) from a lock-free pool and returns it, so nothing mutable is shared; the weights are
+ *       read in place;</li>
+ *   <li>the same floats as the eager forward on the same input (the same kernels in the same order), which
+ *       {@code trace} checks once on a random input before returning.</li>
+ * </ul>
+ * Limits of tracing, checked where possible: the shape is fixed; Java control flow in forward is frozen at the
+ * path the example took; ops without a plan step, in-place ops and reading values into Java inside forward are
+ * refused at trace time ({@link UnsupportedOperationException} naming the op). The plan reads the model's
+ * parameters in place (an optimizer step shows up in the next call), but values folded from constants (e.g. a
+ * BatchNorm's eval-mode scale) are frozen: trace again after changing those. Close the plan to free its contexts
+ * and drop its hold on the parameters.
+ */
+public final class InferencePlan implements AutoCloseable {
+    private static final int ALIGN_FLOATS = 16;
+    /** Spare floats at the arena's end, so vector loops near the last slot never take the segment-end slow path. */
+    private static final int TAIL_PAD_FLOATS = 64;
+
+    private final int[] inputShape;
+    private final int[] outputShape;
+    private final int inputNumel;
+    private final int outputNumel;
+    private final PlanStep[] steps;
+    private final List<Storage> constStorages;
+    private final MemorySegment[] consts;
+    private final long[] base;
+    private final Ref result;
+    private final long inputRegion;
+    private final long scratchOff;
+    private final long arenaFloats;
+    private final int gemmK;
+    private final int gemmN;
+    private final int softmaxScratch;
+    private final int heapImage;
+    private final int heapColumns;
+    private final int heapPanel;
+    private final AtomicReferenceArray<Context> idle;
+    private final AtomicLong contextsCreated = new AtomicLong();
+    private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicBoolean constantsReleased = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile boolean closed;
+
+    /** One caller's buffers: the arena (input copy, slots, im2col scratch) and the GEMM packing buffers. */
+    private final class Context {
+        final Storage arena;
+        final MemorySegment seg;
+        final PlanStep.Frame frame;
+
+        Context() {
+            arena = Storage.allocate(arenaFloats * 4);
+            seg = arena.segment();
+            frame = new PlanStep.Frame(seg, base, consts, new Sgemm.Workspace(gemmK, gemmN), scratchOff, softmaxScratch,
+                    heapImage, heapColumns, heapPanel);
+            contextsCreated.incrementAndGet();
+        }
+
+        void free() {
+            arena.release("InferencePlan.close()");
+        }
+    }
+
+    private InferencePlan(int[] inputShape, int[] outputShape, PlanStep[] steps, List<Storage> constStorages, long[] base, Ref output,
+                          long inputRegion, long scratchOff, long arenaFloats) {
+        this.inputShape = inputShape;
+        this.outputShape = outputShape;
+        this.inputNumel = Shapes.checkedNumel(inputShape);
+        this.outputNumel = Shapes.checkedNumel(outputShape);
+        this.steps = steps;
+        this.constStorages = constStorages;
+        this.consts = new MemorySegment[constStorages.size()];
+        for (int i = 0; i < consts.length; i++) {
+            consts[i] = constStorages.get(i).segment();
+        }
+        this.base = base;
+        this.result = output;
+        this.inputRegion = inputRegion;
+        this.scratchOff = scratchOff;
+        this.arenaFloats = arenaFloats;
+        int k = 1;
+        int n = 1;
+        int sm = 0;
+        int img = 0;
+        int col = 0;
+        int pan = 0;
+        for (PlanStep s : steps) {
+            img = Math.max(img, s.heapImage());
+            col = Math.max(col, s.heapColumns());
+            pan = Math.max(pan, s.heapPanel());
+            k = Math.max(k, s.gemmK());
+            n = Math.max(n, s.gemmN());
+            if (s instanceof PlanStep.Softmax sx) {
+                sm = Math.max(sm, sx.scratchFloats2());
+            }
+            s.bind(consts);
+        }
+        this.gemmK = k;
+        this.gemmN = n;
+        this.softmaxScratch = sm;
+        this.heapImage = img;
+        this.heapColumns = col;
+        this.heapPanel = pan;
+        this.idle = new AtomicReferenceArray<>(Math.max(16, 2 * Runtime.getRuntime().availableProcessors()));
+    }
+
+    /**
+     * Traces {@code forward} (typically {@code model::forward} of a model in {@code eval()} mode) on a random input
+     * of {@code inputShape}, without a graph, and checks the compiled plan against the eager result.
+     */
+    public static InferencePlan trace(Function<Tensor, Tensor> forward, int... inputShape) {
+        int[] shape = inputShape.clone();
+        int numel = Shapes.checkedNumel(shape);
+        float[] example = new float[numel];
+        Random random = new Random(0x1a4e5L);
+        for (int i = 0; i < numel; i++) {
+            example[i] = (float) random.nextGaussian();
+        }
+        Tensor x;
+        try (MemoryScope outer = MemoryScope.unscoped()) {
+            x = Tensor.of(example, shape);
+        }
+        Tracer tracer = Tracer.begin(x);
+        Ref outRef;
+        int[] outShape;
+        boolean done = false;
+        try (Autograd.Mode g = Autograd.noGrad(); MemoryScope scope = MemoryScope.open()) {
+            Tensor y = forward.apply(x);
+            if (y == null) {
+                throw new IllegalArgumentException("InferencePlan.trace: forward returned null");
+            }
+            if (y.dtype() != DType.FLOAT32) {
+                throw new UnsupportedOperationException("InferencePlan.trace: forward must return a float32 tensor, got " + y.dtype().shortName());
+            }
+            outRef = tracer.ref(y);
+            if (outRef.kind() == Ref.CONST) {
+                Tensor c = Tensor.allocate(DType.FLOAT32, y.shapeRef()); // a constant result still gets its own slot
+                tracer.outputCopy(y, c);
+                y = c;
+                outRef = tracer.ref(y);
+            } else if (!wholeSlot(outRef, y, tracer)) {
+                y = y.clone(); // a view or the input itself: the plan's result is one whole slot
+                outRef = tracer.ref(y);
+            }
+            outShape = y.shapeRef().clone();
+            done = true;
+        } finally {
+            tracer.end();
+            x.close();
+            if (!done) {
+                tracer.releaseConstants();
+            }
+        }
+        InferencePlan plan = compile(shape, outShape, tracer, outRef);
+        plan.selfCheck(forward, example);
+        return plan;
+    }
+
+    private static boolean wholeSlot(Ref r, Tensor y, Tracer t) {
+        return r.kind() == Ref.SLOT && r.offset() == 0 && y.isContiguous() && y.numel() == t.slotFloats.get(r.id());
+    }
+
+    // ---- compilation: fusion and memory planning ----
+
+    private static InferencePlan compile(int[] inputShape, int[] outputShape, Tracer t, Ref output) {
+        int slots = t.slotFloats.size();
+        int[] alias = new int[slots];
+        for (int i = 0; i < slots; i++) {
+            alias[i] = i;
+        }
+        List<PlanStep> steps = new ArrayList<>(t.steps);
+        fuseRelus(steps, t.slotFloats, alias, output);
+        // liveness over canonical slots
+        int[] def = new int[slots];
+        int[] last = new int[slots];
+        Arrays.fill(def, -1);
+        Arrays.fill(last, -1);
+        for (int i = 0; i < steps.size(); i++) {
+            PlanStep s = steps.get(i);
+            def[canon(alias, s.out.id())] = i;
+            for (Ref r : s.inputs()) {
+                if (r.kind() == Ref.SLOT) {
+                    int c = canon(alias, r.id());
+                    last[c] = Math.max(last[c], i);
+                }
+            }
+        }
+        int outSlot = canon(alias, output.id());
+        last[outSlot] = steps.size();
+        long inputFloats = roundUp(Shapes.checkedNumel(inputShape));
+        // first fit: a slot may take the place of any slot whose last reader ran before it is written
+        long[] offset = new long[slots];
+        List<long[]> live = new ArrayList<>(); // {offset, size, lastUse}
+        long top = inputFloats;
+        for (int i = 0; i < steps.size(); i++) {
+            int c = canon(alias, steps.get(i).out.id());
+            if (def[c] != i) {
+                continue;
+            }
+            final int now = i;
+            live.removeIf(b -> b[2] < now);
+            live.sort((p, q) -> Long.compare(p[0], q[0]));
+            long size = roundUp(t.slotFloats.get(c));
+            long at = inputFloats;
+            for (long[] b : live) {
+                if (b[0] - at >= size) {
+                    break;
+                }
+                at = Math.max(at, b[0] + b[1]);
+            }
+            offset[c] = at;
+            live.add(new long[] {at, size, last[c]});
+            top = Math.max(top, at + size);
+        }
+        long scratch = 0;
+        for (PlanStep s : steps) {
+            scratch = Math.max(scratch, s.scratchFloats());
+        }
+        long[] base = new long[slots];
+        for (int i = 0; i < slots; i++) {
+            base[i] = offset[canon(alias, i)];
+        }
+        Ref out = new Ref(Ref.SLOT, outSlot, 0);
+        return new InferencePlan(inputShape, outputShape, steps.toArray(PlanStep[]::new), t.consts, base, out, 0, top,
+                top + roundUp(scratch) + TAIL_PAD_FLOATS);
+    }
+
+    private static int canon(int[] alias, int slot) {
+        while (alias[slot] != slot) {
+            slot = alias[slot];
+        }
+        return slot;
+    }
+
+    private static long roundUp(long floats) {
+        return (floats + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+    }
+
+    /**
+     * relu(conv(x)) and relu(max_pool(conv(x))) (also for GEMMs) become one convolution with ReLU in its epilogue:
+     * max-pooling commutes with ReLU, NaN included (both keep it). Only where the intermediate has no other reader.
+     */
+    private static void fuseRelus(List<PlanStep> steps, List<Long> slotFloats, int[] alias, Ref output) {
+        for (int i = 0; i < steps.size(); i++) {
+            if (!(steps.get(i) instanceof PlanStep.Unary relu) || !relu.isPlainRelu() || relu.in.kind() != Ref.SLOT || relu.in.offset() != 0
+                    || relu.n != slotFloats.get(relu.in.id())) {
+                continue;
+            }
+            int a = canon(alias, relu.in.id());
+            if (!onlyReader(steps, alias, a, relu, output)) {
+                continue;
+            }
+            PlanStep producer = producerOf(steps, alias, a);
+            PlanStep fuseInto = null;
+            if (producer != null && producer.canFuseRelu()) {
+                fuseInto = producer;
+            } else if (producer instanceof PlanStep.Pool pool && pool.kind == PlanStep.Pool.Kind.MAX && pool.in.kind() == Ref.SLOT && pool.in.offset() == 0
+                    && (long) pool.planes * pool.h * pool.w == slotFloats.get(pool.in.id())) {
+                int b = canon(alias, pool.in.id());
+                PlanStep before = producerOf(steps, alias, b);
+                if (before != null && before.canFuseRelu() && onlyReader(steps, alias, b, pool, output)) {
+                    fuseInto = before;
+                }
+            }
+            if (fuseInto != null) {
+                fuseInto.fuseRelu();
+                alias[relu.out.id()] = a;
+                steps.remove(i);
+                i--;
+            }
+        }
+    }
+
+    private static boolean onlyReader(List<PlanStep> steps, int[] alias, int slot, PlanStep reader, Ref output) {
+        if (canon(alias, output.id()) == slot) {
+            return false;
+        }
+        for (PlanStep s : steps) {
+            for (Ref r : s.inputs()) {
+                if (r.kind() == Ref.SLOT && canon(alias, r.id()) == slot && s != reader) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static PlanStep producerOf(List<PlanStep> steps, int[] alias, int slot) {
+        for (PlanStep s : steps) {
+            if (canon(alias, s.out.id()) == slot) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /** Runs the plan on the trace's example input and compares with the eager result computed while tracing. */
+    private void selfCheck(Function<Tensor, Tensor> forward, float[] example) {
+        float[] eager;
+        try (Autograd.Mode g = Autograd.noGrad(); MemoryScope scope = MemoryScope.open()) {
+            eager = forward.apply(Tensor.of(example, inputShape)).contiguous().toFloatArray();
+        }
+        float[] planned = new float[outputNumel];
+        run(example, planned);
+        for (int i = 0; i < outputNumel; i++) {
+            float e = eager[i];
+            float p = planned[i];
+            boolean same = e == p || (Float.isNaN(e) && Float.isNaN(p)) || Math.abs(e - p) <= 1e-4f * Math.max(1f, Math.abs(e));
+            if (!same) {
+                close();
+                throw new IllegalStateException("InferencePlan.trace: the compiled plan gives " + p + " at output element " + i
+                        + " where the eager forward gives " + e + "; the forward pass may depend on its input's values."
+                        + " Plan:\n" + this);
+            }
+        }
+    }
+
+    // ---- running ----
+
+    /** The input shape the plan was traced with. */
+    public Size inputShape() {
+        return new Size(inputShape);
+    }
+
+    public Size outputShape() {
+        return new Size(outputShape);
+    }
+
+    /** Floats in one input. */
+    public int inputSize() {
+        return inputNumel;
+    }
+
+    /** Floats in one result. */
+    public int outputSize() {
+        return outputNumel;
+    }
+
+    /** Bytes of off-heap arena each concurrent caller uses (input copy, intermediates, im2col columns). */
+    public long arenaBytes() {
+        return arenaFloats * 4;
+    }
+
+    /** Execution contexts made so far (one per caller that found none idle). */
+    public long contextsCreated() {
+        return contextsCreated.get();
+    }
+
+    /** Number of kernel steps after fusion. */
+    public int stepCount() {
+        return steps.length;
+    }
+
+    /** {@code output[0 .. outputSize()) = forward(input[0 .. inputSize()))}. */
+    public void run(float[] input, float[] output) {
+        if (input.length != inputNumel) {
+            throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + " floats (shape " + str(inputShape)
+                    + ") but got " + input.length);
+        }
+        if (output.length != outputNumel) {
+            throw new IllegalArgumentException("InferencePlan.run: expected an output buffer of " + outputNumel + " floats (shape "
+                    + str(outputShape) + ") but got " + output.length);
+        }
+        run(input, 0, output, 0);
+    }
+
+    /** Reads {@code inputSize()} floats from {@code input[inOff]}, writes {@code outputSize()} floats at {@code output[outOff]}. */
+    public void run(float[] input, int inOff, float[] output, int outOff) {
+        if (inOff < 0 || (long) inOff + inputNumel > input.length) {
+            throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + " floats (shape " + str(inputShape)
+                    + ") but got " + Math.max(0, input.length - Math.max(inOff, 0)) + " floats from offset " + inOff);
+        }
+        if (outOff < 0 || (long) outOff + outputNumel > output.length) {
+            throw new IllegalArgumentException("InferencePlan.run: the output needs room for " + outputNumel + " floats (shape " + str(outputShape)
+                    + ") but has " + Math.max(0, output.length - Math.max(outOff, 0)) + " from offset " + outOff);
+        }
+        Context c = acquire();
+        try {
+            MemorySegment.copy(input, inOff, c.seg, ValueLayout.JAVA_FLOAT, inputRegion * 4, inputNumel);
+            execute(c.frame, c.seg, inputRegion);
+            MemorySegment.copy(c.seg, ValueLayout.JAVA_FLOAT, base[result.id()] * 4, output, outOff, outputNumel);
+        } finally {
+            release(c);
+        }
+    }
+
+    /**
+     * Reads the first {@code inputSize()} floats of {@code input} and writes the first {@code outputSize()} floats
+     * of {@code output} (native byte order). A native input segment is read in place; a heap one is copied first.
+     */
+    public void run(MemorySegment input, MemorySegment output) {
+        if (input.byteSize() < (long) inputNumel * 4) {
+            throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + " floats (shape " + str(inputShape)
+                    + ") but the segment holds " + input.byteSize() / 4);
+        }
+        if (output.byteSize() < (long) outputNumel * 4) {
+            throw new IllegalArgumentException("InferencePlan.run: the output needs room for " + outputNumel + " floats (shape " + str(outputShape)
+                    + ") but the segment holds " + output.byteSize() / 4);
+        }
+        if (output.isReadOnly()) {
+            throw new IllegalArgumentException("InferencePlan.run: the output segment is read-only");
+        }
+        Context c = acquire();
+        try {
+            if (input.isNative()) {
+                execute(c.frame, input, 0);
+            } else {
+                MemorySegment.copy(input, 0, c.seg, inputRegion * 4, (long) inputNumel * 4);
+                execute(c.frame, c.seg, inputRegion);
+            }
+            MemorySegment.copy(c.seg, base[result.id()] * 4, output, 0, (long) outputNumel * 4);
+        } finally {
+            release(c);
+        }
+    }
+
+    /** Convenience: a new tensor with the result for a tensor input of the traced shape (allocates). */
+    public Tensor run(Tensor input) {
+        if (!Arrays.equals(input.shapeRef(), inputShape)) {
+            throw new IllegalArgumentException("InferencePlan.run: expected an input of shape " + str(inputShape) + " but got " + str(input.shapeRef()));
+        }
+        float[] out = new float[outputNumel];
+        run(input.contiguous().toFloatArray(), out);
+        return Tensor.of(out, outputShape);
+    }
+
+    /**
+     * Times each step over {@code calls} runs on {@code input} (after as many warm-up runs) and returns a table of
+     * median microseconds per step, like a profiler's per-op view.
+     */
+    public String profile(float[] input, int calls) {
+        float[] out = new float[outputNumel];
+        for (int i = 0; i < calls; i++) {
+            run(input, out);
+        }
+        long[][] ns = new long[steps.length][calls];
+        Context c = acquire();
+        boolean wasSerial = Parallel.enterSerial();
+        try {
+            PlanStep.Frame f = c.frame;
+            for (int i = 0; i < calls; i++) {
+                MemorySegment.copy(input, 0, c.seg, ValueLayout.JAVA_FLOAT, inputRegion * 4, inputNumel);
+                f.input = c.seg;
+                f.inputOff = inputRegion;
+                for (int j = 0; j < steps.length; j++) {
+                    long t0 = System.nanoTime();
+                    steps[j].run(f);
+                    ns[j][i] = System.nanoTime() - t0;
+                }
+            }
+        } finally {
+            Parallel.exitSerial(wasSerial);
+            release(c);
+        }
+        StringBuilder sb = new StringBuilder();
+        double total = 0;
+        for (int j = 0; j < steps.length; j++) {
+            Arrays.sort(ns[j]);
+            double us = ns[j][calls / 2] / 1e3;
+            total += us;
+            sb.append(String.format("%9.2f us  %s%n", us, steps[j]));
+        }
+        return sb.append(String.format("%9.2f us  total of medians%n", total)).toString();
+    }
+
+    private void execute(PlanStep.Frame f, MemorySegment in, long inOff) {
+        f.input = in;
+        f.inputOff = inOff;
+        boolean wasSerial = Parallel.enterSerial();
+        try {
+            for (PlanStep s : steps) {
+                s.run(f);
+            }
+        } finally {
+            Parallel.exitSerial(wasSerial);
+            f.input = null;
+        }
+    }
+
+    private Context acquire() {
+        inFlight.incrementAndGet();
+        if (closed) {
+            callEnded();
+            throw new IllegalStateException("InferencePlan is closed");
+        }
+        for (int i = 0, n = idle.length(); i < n; i++) {
+            if (idle.get(i) != null) {
+                Context c = idle.getAndSet(i, null);
+                if (c != null) {
+                    return c;
+                }
+            }
+        }
+        return new Context();
+    }
+
+    private void release(Context c) {
+        try {
+            if (!closed) {
+                for (int i = 0, n = idle.length(); i < n; i++) {
+                    if (idle.get(i) == null && idle.compareAndSet(i, null, c)) {
+                        if (closed && idle.compareAndSet(i, c, null)) {
+                            c.free(); // close() ran meanwhile and may have missed this slot
+                        }
+                        return;
+                    }
+                }
+            }
+            c.free();
+        } finally {
+            callEnded();
+        }
+    }
+
+    /** The constants (the model's weights) stay held until the last call running at close() has finished. */
+    private void callEnded() {
+        if (inFlight.decrementAndGet() == 0 && closed) {
+            releaseConstants();
+        }
+    }
+
+    private void releaseConstants() {
+        if (constantsReleased.compareAndSet(false, true)) {
+            for (Storage s : constStorages) {
+                s.release("InferencePlan.close()");
+            }
+        }
+    }
+
+    /** Frees the idle contexts and the hold on the constants; calls running now finish, later ones throw. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (int i = 0; i < idle.length(); i++) {
+            Context c = idle.getAndSet(i, null);
+            if (c != null) {
+                c.free();
+            }
+        }
+        if (inFlight.get() == 0) {
+            releaseConstants();
+        }
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** The plan, one line per kernel step ({@code %n} are arena slots). */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("InferencePlan(input " + str(inputShape) + " -> output " + str(outputShape) + ", "
+                + steps.length + " steps, " + arenaBytes() / 1024 + " KiB arena per concurrent call)");
+        for (PlanStep s : steps) {
+            sb.append("\n  ").append(s);
+        }
+        return sb.append("\n  return %").append(result.id()).toString();
+    }
+}

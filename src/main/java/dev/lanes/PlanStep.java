@@ -1,0 +1,599 @@
+package dev.lanes;
+
+import static dev.lanes.Shapes.str;
+
+import dev.lanes.kernels.BinaryOp;
+import dev.lanes.kernels.Elementwise;
+import dev.lanes.kernels.Im2col;
+import dev.lanes.kernels.Pooling;
+import dev.lanes.kernels.Sgemm;
+import dev.lanes.kernels.UnaryOp;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * One kernel call of an {@link InferencePlan}: the op's parameters fixed at trace time, its tensors as
+ * {@link Ref}s resolved against an execution context's {@link Frame} at run time. {@code run} allocates nothing.
+ */
+abstract class PlanStep {
+    /** Where the result goes: always a whole, contiguous slot. */
+    Ref out;
+
+    abstract Ref[] inputs();
+
+    abstract void run(Frame f);
+
+    abstract String describe();
+
+    /** Column-buffer floats this step needs in the frame's scratch region. */
+    long scratchFloats() {
+        return 0;
+    }
+
+    /** The largest GEMM inner dimension and column count this step runs (for the packing buffers). */
+    int gemmK() {
+        return 0;
+    }
+
+    int gemmN() {
+        return 0;
+    }
+
+    /** Called once the constants are known: steps that can precompute epilogues do it here. */
+    void bind(MemorySegment[] consts) {
+    }
+
+    /** Whether a ReLU on this step's result can be folded into it. */
+    boolean canFuseRelu() {
+        return false;
+    }
+
+    void fuseRelu() {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public String toString() {
+        return out + " = " + describe();
+    }
+
+    /** Heap scratch (floats) this step needs: an image copy, an im2col matrix, a packed activation panel. */
+    int heapImage() {
+        return 0;
+    }
+
+    int heapColumns() {
+        return 0;
+    }
+
+    int heapPanel() {
+        return 0;
+    }
+
+    /** The buffers of one execution context for one call. */
+    static final class Frame {
+        final MemorySegment arena;
+        final long[] base;
+        final MemorySegment[] consts;
+        final Sgemm.Workspace workspace;
+        final long scratchOff;
+        final float[] tile = new float[Sgemm.MR * Sgemm.NR];
+        final float[] softmaxScratch;
+        final float[] image;
+        final float[] columns;
+        final float[] panel;
+        MemorySegment input;
+        long inputOff;
+
+        Frame(MemorySegment arena, long[] base, MemorySegment[] consts, Sgemm.Workspace workspace, long scratchOff, int softmaxScratch,
+              int image, int columns, int panel) {
+            this.arena = arena;
+            this.base = base;
+            this.consts = consts;
+            this.workspace = workspace;
+            this.scratchOff = scratchOff;
+            this.softmaxScratch = new float[softmaxScratch];
+            this.image = new float[image];
+            this.columns = new float[columns];
+            this.panel = new float[panel];
+        }
+
+        MemorySegment seg(Ref r) {
+            int k = r.kind();
+            return k == Ref.SLOT ? arena : k == Ref.INPUT ? input : consts[r.id()];
+        }
+
+        long off(Ref r) {
+            int k = r.kind();
+            return k == Ref.SLOT ? base[r.id()] + r.offset() : k == Ref.INPUT ? inputOff + r.offset() : r.offset();
+        }
+    }
+
+    private static boolean contiguous(int[] strides, int[] shape) {
+        return Arrays.equals(strides, Shapes.contiguousStrides(shape));
+    }
+
+    static final class Unary extends PlanStep {
+        final UnaryOp op;
+        final float p;
+        final float q;
+        final Ref in;
+        final int[] inStrides;
+        final int[] shape;
+        final int[] outStrides;
+        final boolean contiguous;
+        final int n;
+
+        Unary(UnaryOp op, float p, float q, Ref in, int[] inStrides, int[] shape) {
+            this.op = op;
+            this.p = p;
+            this.q = q;
+            this.in = in;
+            this.inStrides = inStrides;
+            this.shape = shape;
+            this.outStrides = Shapes.contiguousStrides(shape);
+            this.contiguous = contiguous(inStrides, shape);
+            this.n = Shapes.checkedNumel(shape);
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {in};
+        }
+
+        @Override
+        void run(Frame f) {
+            if (contiguous) {
+                Elementwise.unaryContiguous(op, p, q, f.seg(in), f.off(in) << 2, f.arena, f.off(out) << 2, n);
+            } else {
+                Elementwise.unary(op, p, q, f.seg(in), f.off(in), inStrides, f.arena, f.off(out), outStrides, shape);
+            }
+        }
+
+        /** True for a ReLU reading a whole contiguous tensor: the one a producer's epilogue can absorb. */
+        boolean isPlainRelu() {
+            return op == UnaryOp.RELU && contiguous;
+        }
+
+        @Override
+        String describe() {
+            return op.name().toLowerCase(java.util.Locale.ROOT) + (p != 0 || q != 0 ? "(" + p + (q != 0 ? ", " + q : "") + ")" : "")
+                    + " " + in + " " + str(shape);
+        }
+    }
+
+    static final class Binary extends PlanStep {
+        final BinaryOp op;
+        final Ref a;
+        final int[] aStr;
+        final Ref b;
+        final int[] bStr;
+        final int[] shape;
+        final int[] outStrides;
+        final boolean contiguous;
+        final int n;
+
+        Binary(BinaryOp op, Ref a, int[] aStr, Ref b, int[] bStr, int[] shape) {
+            this.op = op;
+            this.a = a;
+            this.aStr = aStr;
+            this.b = b;
+            this.bStr = bStr;
+            this.shape = shape;
+            this.outStrides = Shapes.contiguousStrides(shape);
+            this.contiguous = contiguous(aStr, shape) && contiguous(bStr, shape);
+            this.n = Shapes.checkedNumel(shape);
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {a, b};
+        }
+
+        @Override
+        void run(Frame f) {
+            if (contiguous) {
+                Elementwise.binaryContiguous(op, f.seg(a), f.off(a) << 2, f.seg(b), f.off(b) << 2, f.arena, f.off(out) << 2, n);
+            } else {
+                Elementwise.binary(op, f.seg(a), f.off(a), aStr, f.seg(b), f.off(b), bStr, f.arena, f.off(out), outStrides, shape);
+            }
+        }
+
+        @Override
+        String describe() {
+            return op.name().toLowerCase(java.util.Locale.ROOT) + " " + a + ", " + b + " " + str(shape);
+        }
+    }
+
+    static final class Copy extends PlanStep {
+        final Ref src;
+        final int[] srcStr;
+        final int[] shape;
+        final int[] outStrides;
+
+        Copy(Ref src, int[] srcStr, int[] shape) {
+            this.src = src;
+            this.srcStr = srcStr;
+            this.shape = shape;
+            this.outStrides = Shapes.contiguousStrides(shape);
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {src};
+        }
+
+        @Override
+        void run(Frame f) {
+            dev.lanes.kernels.Copy.copyFloat(f.seg(src), f.off(src), srcStr, f.arena, f.off(out), outStrides, shape);
+        }
+
+        @Override
+        String describe() {
+            return "copy " + src + " " + str(shape) + " stride " + str(srcStr);
+        }
+    }
+
+    /** {@code batch} GEMMs; bias (a row, per column of C) and ReLU in the epilogue; C0 copied in first when beta != 0. */
+    static final class Gemm extends PlanStep {
+        final int batch;
+        final boolean transA;
+        final boolean transB;
+        final int m;
+        final int n;
+        final int k;
+        final float alpha;
+        final Ref a;
+        final int lda;
+        final long aBatch;
+        final Ref b;
+        final int ldb;
+        final long bBatch;
+        final float beta;
+        final Ref cInit;
+        final int[] cInitStrides;
+        final Ref bias;
+        final int[] shape;
+        boolean relu;
+        private Sgemm.Epilogue epilogue;
+        /** A constant B (a Linear weight) packed once as [k, paddedColumns(n)]; null: the general GEMM. */
+        private float[] packedB;
+
+        Gemm(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha, Ref a, int lda, long aBatch,
+             Ref b, int ldb, long bBatch, float beta, Ref cInit, int[] cInitStrides, Ref bias, int[] shape) {
+            this.batch = batch;
+            this.transA = transA;
+            this.transB = transB;
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            this.alpha = alpha;
+            this.a = a;
+            this.lda = lda;
+            this.aBatch = aBatch;
+            this.b = b;
+            this.ldb = ldb;
+            this.bBatch = bBatch;
+            this.beta = beta;
+            this.cInit = cInit;
+            this.cInitStrides = cInitStrides;
+            this.bias = bias;
+            this.shape = shape;
+        }
+
+        @Override
+        Ref[] inputs() {
+            Ref[] r = {a, b, cInit, bias};
+            return Arrays.stream(r).filter(java.util.Objects::nonNull).toArray(Ref[]::new);
+        }
+
+        @Override
+        void bind(MemorySegment[] consts) {
+            if (b.kind() == Ref.CONST && batch == 1 && !transA && cInit == null && k > 0) {
+                packedB = transB ? Sgemm.packTransposed(consts[b.id()], b.offset(), ldb, n, k) : packRows(consts[b.id()], b.offset(), ldb, k, n);
+            }
+            epilogue = bias == null ? (relu ? new Sgemm.Epilogue(null, 0, false, true) : Sgemm.Epilogue.NONE)
+                    : bias.kind() == Ref.CONST ? Sgemm.Epilogue.columnBias(consts[bias.id()], bias.offset(), relu) : null;
+        }
+
+        @Override
+        void run(Frame f) {
+            MemorySegment as = f.seg(a);
+            MemorySegment bs = f.seg(b);
+            long ao = f.off(a);
+            long bo = f.off(b);
+            long co = f.off(out);
+            if (cInit != null) {
+                dev.lanes.kernels.Copy.copyFloat(f.seg(cInit), f.off(cInit), cInitStrides, f.arena, co, Shapes.contiguousStrides(shape), shape);
+            }
+            Sgemm.Epilogue epi = epilogue != null ? epilogue : Sgemm.Epilogue.columnBias(f.seg(bias), f.off(bias), relu);
+            if (packedB != null) {
+                if (m == 1) {
+                    Sgemm.gemvPacked(as, ao, n, k, packedB, f.arena, co, epi, f.tile);
+                } else {
+                    Sgemm.packAInto(as, ao, lda, m, k, f.panel);
+                    Sgemm.gemmPackedA(m, n, k, f.panel, packedB, Sgemm.paddedColumns(n), f.arena, co, n, epi, f.tile);
+                }
+                return;
+            }
+            for (int i = 0; i < batch; i++) {
+                Sgemm.sgemm(transA, transB, m, n, k, alpha, as, ao + i * aBatch, lda, bs, bo + i * bBatch, ldb,
+                        beta, f.arena, co + (long) i * m * n, n, epi, f.workspace);
+            }
+        }
+
+        @Override
+        int gemmK() {
+            return k;
+        }
+
+        @Override
+        int gemmN() {
+            return n;
+        }
+
+        @Override
+        int heapPanel() {
+            return (m + Sgemm.MR - 1) / Sgemm.MR * Sgemm.MR * k;
+        }
+
+        /** A row-major constant {@code [k, n]} copied into {@code [k, paddedColumns(n)]}. */
+        private static float[] packRows(MemorySegment b, long off, int ldb, int k, int n) {
+            int np = Sgemm.paddedColumns(n);
+            float[] t = new float[k * np];
+            for (int p = 0; p < k; p++) {
+                MemorySegment.copy(b, java.lang.foreign.ValueLayout.JAVA_FLOAT, (off + (long) p * ldb) << 2, t, p * np, n);
+            }
+            return t;
+        }
+
+        @Override
+        boolean canFuseRelu() {
+            return !relu;
+        }
+
+        @Override
+        void fuseRelu() {
+            relu = true;
+        }
+
+        @Override
+        String describe() {
+            return (batch > 1 ? "bmm x" + batch : "gemm") + " " + a + (transA ? "^T" : "") + " [" + m + "x" + k + "] * " + b + (transB ? "^T" : "")
+                    + " [" + k + "x" + n + "]" + (alpha != 1 ? " * " + alpha : "") + (cInit != null ? " + " + beta + " * " + cInit : "")
+                    + (bias != null ? " + bias " + bias : "") + (relu ? " -> relu" : "");
+        }
+    }
+
+    /** im2col + GEMM per image and group, bias per output channel and ReLU in the epilogue. */
+    static final class Conv extends PlanStep {
+        final int images;
+        final int channels;
+        final int groups;
+        final int outChannels;
+        final Im2col.Geometry geo;
+        final boolean direct;
+        final Ref x;
+        final Ref w;
+        final Ref bias;
+        final int[] shape;
+        boolean relu;
+        private Sgemm.Epilogue[] epilogues;
+        /** Constant weights packed once per group for {@link Sgemm#gemmPackedA}; null: the general path. */
+        private float[][] packedW;
+
+        Conv(int images, int channels, int groups, int outChannels, Im2col.Geometry geo, boolean direct, Ref x, Ref w, Ref bias, int[] shape) {
+            this.images = images;
+            this.channels = channels;
+            this.groups = groups;
+            this.outChannels = outChannels;
+            this.geo = geo;
+            this.direct = direct;
+            this.x = x;
+            this.w = w;
+            this.bias = bias;
+            this.shape = shape;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return bias == null ? new Ref[] {x, w} : new Ref[] {x, w, bias};
+        }
+
+        @Override
+        void bind(MemorySegment[] consts) {
+            int og = outChannels / groups;
+            if (w.kind() == Ref.CONST && geo.rows() > 0) {
+                packedW = new float[groups][];
+                for (int g = 0; g < groups; g++) {
+                    packedW[g] = Sgemm.packA(consts[w.id()], w.offset() + (long) g * og * geo.rows(), geo.rows(), og, geo.rows());
+                }
+            }
+            epilogues = new Sgemm.Epilogue[groups];
+            for (int g = 0; g < groups; g++) {
+                if (bias == null) {
+                    epilogues[g] = relu ? new Sgemm.Epilogue(null, 0, true, true) : Sgemm.Epilogue.NONE;
+                } else if (bias.kind() == Ref.CONST) {
+                    epilogues[g] = Sgemm.Epilogue.rowBias(consts[bias.id()], bias.offset() + (long) g * og, relu);
+                } else {
+                    epilogues = null; // a computed bias: built per call
+                    return;
+                }
+            }
+        }
+
+        @Override
+        void run(Frame f) {
+            int og = outChannels / groups;
+            int k = geo.rows();
+            int l = geo.cols();
+            long planeIn = (long) geo.c() * geo.h() * geo.w();
+            MemorySegment xs = f.seg(x);
+            long xo = f.off(x);
+            MemorySegment ws = f.seg(w);
+            long wo = f.off(w);
+            long oo = f.off(out);
+            for (int img = 0; img < images; img++) {
+                for (int g = 0; g < groups; g++) {
+                    long inOff = xo + (long) img * channels * geo.h() * geo.w() + g * planeIn;
+                    Sgemm.Epilogue epi = epilogues != null ? epilogues[g]
+                            : Sgemm.Epilogue.rowBias(f.seg(bias), f.off(bias) + (long) g * og, relu);
+                    long outOff = oo + ((long) img * outChannels + (long) g * og) * l;
+                    if (packedW != null) {
+                        MemorySegment.copy(xs, java.lang.foreign.ValueLayout.JAVA_FLOAT, inOff << 2, f.image, 0, (int) planeIn);
+                        int ldc = Sgemm.paddedColumns(l);
+                        Im2col.im2colHeap(f.image, geo, f.columns, ldc);
+                        Sgemm.gemmPackedA(og, l, k, packedW[g], f.columns, ldc, f.arena, outOff, l, epi, f.tile);
+                        continue;
+                    }
+                    MemorySegment colSeg = xs;
+                    long colOff = inOff;
+                    if (!direct) {
+                        colSeg = f.arena;
+                        colOff = f.scratchOff;
+                        Im2col.im2col(xs, inOff, geo, colSeg, colOff);
+                    }
+                    Sgemm.sgemm(false, false, og, l, k, 1f, ws, wo + (long) g * og * k, k, colSeg, colOff, l, 0f,
+                            f.arena, outOff, l, epi, f.workspace);
+                }
+            }
+        }
+
+        @Override
+        long scratchFloats() {
+            return direct ? 0 : (long) geo.rows() * geo.cols();
+        }
+
+        @Override
+        int heapImage() {
+            return geo.c() * geo.h() * geo.w() + Im2col.HEAP_SLACK;
+        }
+
+        @Override
+        int heapColumns() {
+            return geo.rows() * Sgemm.paddedColumns(geo.cols()) + Im2col.HEAP_SLACK;
+        }
+
+        @Override
+        int gemmK() {
+            return geo.rows();
+        }
+
+        @Override
+        int gemmN() {
+            return geo.cols();
+        }
+
+        @Override
+        boolean canFuseRelu() {
+            return !relu;
+        }
+
+        @Override
+        void fuseRelu() {
+            relu = true;
+        }
+
+        @Override
+        String describe() {
+            return "conv2d " + x + " [" + images + ", " + channels + ", " + geo.h() + ", " + geo.w() + "] * " + w + " k" + geo.kH() + "x" + geo.kW()
+                    + (geo.sH() != 1 || geo.sW() != 1 ? " stride " + geo.sH() + "x" + geo.sW() : "")
+                    + (geo.pT() != 0 || geo.pL() != 0 ? " pad " + geo.pT() + "x" + geo.pL() : "")
+                    + (groups != 1 ? " groups " + groups : "") + (bias != null ? " + bias " + bias : "") + (relu ? " -> relu" : "")
+                    + " -> " + str(shape);
+        }
+    }
+
+    /** max_pool2d, avg_pool2d or adaptive_avg_pool2d over {@code planes} planes of {@code h x w}. */
+    static final class Pool extends PlanStep {
+        enum Kind { MAX, AVG, ADAPTIVE_AVG }
+
+        final Kind kind;
+        final int planes;
+        final int h;
+        final int w;
+        final Pooling.Window win;
+        final boolean countIncludePad;
+        final int oh;
+        final int ow;
+        final Ref in;
+        final int[] shape;
+
+        Pool(Kind kind, int planes, int h, int w, Pooling.Window win, boolean countIncludePad, int oh, int ow, Ref in, int[] shape) {
+            this.kind = kind;
+            this.planes = planes;
+            this.h = h;
+            this.w = w;
+            this.win = win;
+            this.countIncludePad = countIncludePad;
+            this.oh = oh;
+            this.ow = ow;
+            this.in = in;
+            this.shape = shape;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {in};
+        }
+
+        @Override
+        void run(Frame f) {
+            switch (kind) {
+                case MAX -> Pooling.maxPool2dPlanes(f.seg(in), f.off(in), 0, planes, h, w, win, f.arena, f.off(out), null, 0, oh, ow, f.tile);
+                case AVG -> Pooling.avgPool2d(false, f.seg(in), f.off(in), f.arena, f.off(out), planes, h, w, win, countIncludePad, oh, ow);
+                case ADAPTIVE_AVG -> Pooling.adaptiveAvgPool2d(false, f.seg(in), f.off(in), f.arena, f.off(out), planes, h, w, oh, ow);
+            }
+        }
+
+        @Override
+        String describe() {
+            String name = switch (kind) {
+                case MAX -> "max_pool2d";
+                case AVG -> "avg_pool2d";
+                case ADAPTIVE_AVG -> "adaptive_avg_pool2d";
+            };
+            return name + " " + in + (win == null ? "" : " k" + win.kH() + "x" + win.kW() + " stride " + win.sH() + "x" + win.sW())
+                    + " -> " + str(shape);
+        }
+    }
+
+    static final class Softmax extends PlanStep {
+        final boolean log;
+        final int outer;
+        final int r;
+        final int inner;
+        final Ref in;
+        final int[] shape;
+
+        Softmax(boolean log, int outer, int r, int inner, Ref in, int[] shape) {
+            this.log = log;
+            this.outer = outer;
+            this.r = r;
+            this.inner = inner;
+            this.in = in;
+            this.shape = shape;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {in};
+        }
+
+        @Override
+        void run(Frame f) {
+            if (r > 0) {
+                dev.lanes.kernels.Softmax.forwardRows(log, f.seg(in), f.off(in), 0, outer, r, inner, f.arena, f.off(out), f.softmaxScratch);
+            }
+        }
+
+        int scratchFloats2() {
+            return inner == 1 ? 0 : 2 * inner;
+        }
+
+        @Override
+        String describe() {
+            return (log ? "log_softmax " : "softmax ") + in + " " + str(shape);
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package dev.lanes;
+
+import static dev.lanes.Shapes.str;
+
+import dev.lanes.kernels.BinaryOp;
+import dev.lanes.kernels.Im2col;
+import dev.lanes.kernels.Pooling;
+import dev.lanes.kernels.UnaryOp;
+import dev.lanes.memory.Storage;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Records the kernels one forward pass runs, for {@link InferencePlan#trace}. While a tracer is active on a
+ * thread, every op with a plan step reports itself here after computing its eager result; tensors are told apart
+ * by their storage: the traced input, one slot per storage a recorded op produced, or a constant (a parameter,
+ * a buffer, or a value computed from constants only, which is folded: computed once, now).
+ *
+ * <p>What cannot be replayed is refused instead of silently baked in: a tensor made inside the forward by an op
+ * without a plan step, an in-place write, or reading a traced value into Java (item(), toFloatArray()).
+ */
+final class Tracer {
+    private static final ThreadLocal<Tracer> CURRENT = new ThreadLocal<>();
+    /** Threads tracing now: lets every op skip the thread-local lookup when nobody traces. */
+    private static final AtomicInteger ACTIVE = new AtomicInteger();
+
+    static final String SUPPORTED = "conv2d, linear/addmm/mm/matmul/bmm, elementwise unary and binary ops (relu, sigmoid, tanh, add, mul, ...),"
+            + " max_pool2d, avg_pool2d, adaptive_avg_pool2d, softmax, log_softmax, views, reshape, contiguous/clone";
+
+    private final Storage input;
+    private final Map<Storage, Integer> slotOf = new IdentityHashMap<>();
+    private final Set<Storage> madeHere = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Map<Storage, Integer> constOf = new IdentityHashMap<>();
+    final List<Long> slotFloats = new ArrayList<>();
+    final List<Storage> consts = new ArrayList<>();
+    final List<PlanStep> steps = new ArrayList<>();
+
+    private Tracer(Storage input) {
+        this.input = input;
+    }
+
+    static Tracer current() {
+        return ACTIVE.get() == 0 ? null : CURRENT.get();
+    }
+
+    static Tracer begin(Tensor input) {
+        if (CURRENT.get() != null) {
+            throw new IllegalStateException("InferencePlan.trace: already tracing on this thread");
+        }
+        Tracer t = new Tracer(input.storageRef());
+        CURRENT.set(t);
+        ACTIVE.incrementAndGet();
+        return t;
+    }
+
+    void end() {
+        CURRENT.remove();
+        ACTIVE.decrementAndGet();
+    }
+
+    /** Releases the constants this trace holds (when tracing failed; a finished plan owns them). */
+    void releaseConstants() {
+        for (Storage s : consts) {
+            s.release("InferencePlan.close()");
+        }
+        consts.clear();
+    }
+
+    // ---- hooks called by ops ----
+
+    void allocated(Storage s) {
+        madeHere.add(s);
+    }
+
+    void refuseInPlace(String op, Tensor t) {
+        throw new UnsupportedOperationException("InferencePlan.trace: the forward pass writes in place (" + op + " on a tensor of shape "
+                + str(t.shapeRef()) + "); a traced plan cannot replay in-place ops: use the out-of-place form (e.g. relu() instead of relu_())");
+    }
+
+    void refuseRead(Tensor t) {
+        Storage s = t.storageRef();
+        if (s == input || slotOf.containsKey(s) || madeHere.contains(s)) {
+            throw new UnsupportedOperationException("InferencePlan.trace: the forward pass reads a computed tensor of shape " + str(t.shapeRef())
+                    + " into Java (item(), toFloatArray(), ...); a traced plan would bake in this input's value. Keep data-dependent"
+                    + " logic out of forward()");
+        }
+    }
+
+    Ref ref(Tensor t) {
+        Storage s = t.storageRef();
+        long off = t.storageOffset();
+        if (s == input) {
+            return new Ref(Ref.INPUT, 0, off);
+        }
+        Integer slot = slotOf.get(s);
+        if (slot != null) {
+            return new Ref(Ref.SLOT, slot, off);
+        }
+        if (madeHere.contains(s)) {
+            throw new UnsupportedOperationException("InferencePlan.trace: a tensor of shape " + str(t.shapeRef())
+                    + " was made inside forward() by an op that has no plan step; supported: " + SUPPORTED
+                    + ". Make constants outside forward() (a parameter or a registered buffer)");
+        }
+        return new Ref(Ref.CONST, constant(s), off);
+    }
+
+    private int constant(Storage s) {
+        Integer id = constOf.get(s);
+        if (id == null) {
+            s.retain();
+            id = consts.size();
+            consts.add(s);
+            constOf.put(s, id);
+        }
+        return id;
+    }
+
+    /** Records the copy of a constant result into the plan's output slot (never folded). */
+    void outputCopy(Tensor src, Tensor out) {
+        record(new PlanStep.Copy(ref(src), src.stridesRef().clone(), out.shapeRef().clone()), out, false);
+    }
+
+    /** Adds {@code step} producing {@code out}, or folds it when all its inputs are constants. */
+    private void record(PlanStep step, Tensor out) {
+        record(step, out, true);
+    }
+
+    private void record(PlanStep step, Tensor out, boolean fold) {
+        boolean allConst = fold;
+        for (Ref r : step.inputs()) {
+            allConst &= r.kind() == Ref.CONST;
+        }
+        Storage s = out.storageRef();
+        madeHere.remove(s);
+        if (allConst) {
+            constant(s); // already computed by the eager op
+            return;
+        }
+        int slot = slotFloats.size();
+        slotOf.put(s, slot);
+        slotFloats.add(s.byteSize() / 4);
+        step.out = new Ref(Ref.SLOT, slot, out.storageOffset());
+        steps.add(step);
+    }
+
+    void unary(UnaryOp op, float p, float q, Tensor in, Tensor out) {
+        record(new PlanStep.Unary(op, p, q, ref(in), in.stridesRef().clone(), out.shapeRef().clone()), out);
+    }
+
+    void binary(BinaryOp op, Tensor a, int[] aStr, Tensor b, int[] bStr, Tensor out) {
+        record(new PlanStep.Binary(op, ref(a), aStr.clone(), ref(b), bStr.clone(), out.shapeRef().clone()), out);
+    }
+
+    void copy(Tensor src, Tensor out) {
+        record(new PlanStep.Copy(ref(src), src.stridesRef().clone(), out.shapeRef().clone()), out);
+    }
+
+    /** A batch of GEMMs {@code C_i = alpha op(A_i) op(B_i) + beta C0 (+ bias row)}; C0 (beta != 0) is copied in first. */
+    void gemm(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
+              Tensor a, int lda, long aBatch, Tensor b, int ldb, long bBatch,
+              float beta, Tensor cInit, int[] cInitStrides, Tensor bias, Tensor out) {
+        record(new PlanStep.Gemm(batch, transA, transB, m, n, k, alpha, ref(a), lda, aBatch, ref(b), ldb, bBatch, beta,
+                cInit == null ? null : ref(cInit), cInitStrides == null ? null : cInitStrides.clone(),
+                bias == null ? null : ref(bias), out.shapeRef().clone()), out);
+    }
+
+    void conv(int images, int channels, int groups, int outChannels, Im2col.Geometry geo, boolean direct,
+              Tensor x, Tensor w, Tensor bias, Tensor out) {
+        record(new PlanStep.Conv(images, channels, groups, outChannels, geo, direct, ref(x), ref(w), bias == null ? null : ref(bias),
+                out.shapeRef().clone()), out);
+    }
+
+    void maxPool(int planes, int h, int w, Pooling.Window win, int oh, int ow, Tensor x, Tensor out) {
+        record(new PlanStep.Pool(PlanStep.Pool.Kind.MAX, planes, h, w, win, false, oh, ow, ref(x), out.shapeRef().clone()), out);
+    }
+
+    void avgPool(int planes, int h, int w, Pooling.Window win, boolean countIncludePad, int oh, int ow, Tensor x, Tensor out) {
+        record(new PlanStep.Pool(PlanStep.Pool.Kind.AVG, planes, h, w, win, countIncludePad, oh, ow, ref(x), out.shapeRef().clone()), out);
+    }
+
+    void adaptiveAvgPool(int planes, int h, int w, int oh, int ow, Tensor x, Tensor out) {
+        record(new PlanStep.Pool(PlanStep.Pool.Kind.ADAPTIVE_AVG, planes, h, w, null, false, oh, ow, ref(x), out.shapeRef().clone()), out);
+    }
+
+    void softmax(boolean log, int outer, int r, int inner, Tensor x, Tensor out) {
+        record(new PlanStep.Softmax(log, outer, r, inner, ref(x), out.shapeRef().clone()), out);
+    }
+}

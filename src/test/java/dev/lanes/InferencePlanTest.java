@@ -1,0 +1,296 @@
+package dev.lanes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.autograd.Autograd;
+import dev.lanes.examples.LeNet;
+import dev.lanes.memory.MemoryPool;
+import dev.lanes.memory.MemoryScope;
+import dev.lanes.nn.AdaptiveAvgPool2d;
+import dev.lanes.nn.AvgPool2d;
+import dev.lanes.nn.BatchNorm2d;
+import dev.lanes.nn.Conv2d;
+import dev.lanes.nn.Dropout;
+import dev.lanes.nn.Flatten;
+import dev.lanes.nn.Linear;
+import dev.lanes.nn.MaxPool2d;
+import dev.lanes.nn.Module;
+import dev.lanes.nn.ReLU;
+import dev.lanes.nn.Sequential;
+import dev.lanes.nn.Sigmoid;
+import dev.lanes.nn.Softmax;
+import dev.lanes.nn.Tanh;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+/** InferencePlan: traced plans give the eager forward's floats, fuse, refuse what they cannot replay, and allocate nothing. */
+class InferencePlanTest {
+
+    private static float[] randomInput(int n, long seed) {
+        Random r = new Random(seed);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        return x;
+    }
+
+    private static float[] eager(Function<Tensor, Tensor> f, float[] x, int... shape) {
+        try (Autograd.Mode g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
+            return f.apply(Tensor.of(x, shape)).contiguous().toFloatArray();
+        }
+    }
+
+    /**
+     * Equal to float rounding: the plan runs the same kernels except that batch-1 linear layers use a matrix-vector
+     * kernel over prepacked weights, which sums in another order (|difference| <= 1e-5 * max(1, |value|)); NaN
+     * where the other has NaN.
+     */
+    static void assertClose(float[] actual, float[] expected, String what) {
+        assertThat(actual).as(what).hasSameSizeAs(expected);
+        for (int i = 0; i < actual.length; i++) {
+            float a = actual[i];
+            float e = expected[i];
+            if (Float.isNaN(e) || Float.isNaN(a)) {
+                assertThat(a).as("%s: element %d", what, i).isNaN();
+                assertThat(e).as("%s: element %d", what, i).isNaN();
+            } else {
+                assertThat(Math.abs(a - e)).as("%s: element %d: %s vs %s", what, i, a, e).isLessThanOrEqualTo(1e-5f * Math.max(1f, Math.abs(e)));
+            }
+        }
+    }
+
+    /** The plan's output equals the eager forward's (to float rounding) on a few random inputs. */
+    private static void assertSameAsEager(Function<Tensor, Tensor> f, int... shape) {
+        try (InferencePlan plan = InferencePlan.trace(f, shape)) {
+            for (long seed = 1; seed <= 3; seed++) {
+                float[] x = randomInput(plan.inputSize(), seed);
+                float[] out = new float[plan.outputSize()];
+                plan.run(x, out);
+                assertClose(out, eager(f, x, shape), "plan vs eager, seed " + seed + ":\n" + plan);
+            }
+        }
+    }
+
+    @Test
+    void leNetMatchesEagerAndFusesReluIntoConvolutionsAndLinears() {
+        Lanes.manualSeed(3);
+        LeNet net = new LeNet();
+        net.eval();
+        assertSameAsEager(net::forward, 1, 1, 32, 32);
+        assertSameAsEager(net::forward, 5, 1, 32, 32);
+        try (InferencePlan plan = InferencePlan.trace(net::forward, 1, 1, 32, 32)) {
+            String text = plan.toString();
+            // conv1+relu, pool, conv2+relu, pool, fc1+relu, fc2+relu, fc3: the four ReLU steps are gone
+            assertThat(plan.stepCount()).as(text).isEqualTo(7);
+            assertThat(text).doesNotContain("relu %").contains("conv2d input").contains("-> relu");
+            assertThat(plan.outputShape()).isEqualTo(new Size(new int[] {1, 10}));
+        }
+    }
+
+    @Test
+    void sequentialModelsWithBatchNormPoolingAndActivationsMatchEager() {
+        Lanes.manualSeed(5);
+        Sequential net = new Sequential(
+                new Conv2d(3, 8, 3, 2, 1), new BatchNorm2d(8), new ReLU(),
+                new Conv2d(8, 8, new int[] {3}, new int[] {1}, new int[] {1}, new int[] {1}, 4, true), new Tanh(), new MaxPool2d(new int[] {3}, new int[] {2}, new int[] {1}, new int[] {1}, false),
+                new AvgPool2d(2), new Conv2d(8, 6, 1), new Sigmoid(), new AdaptiveAvgPool2d(2, 2),
+                new Flatten(), new Dropout(0.5), new Linear(24, 7), new Softmax(1));
+        // running statistics other than 0 / 1
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            net.train();
+            net.forward(Tensor.randn(4, 3, 16, 16));
+        }
+        net.eval();
+        assertSameAsEager(net::forward, 2, 3, 16, 16);
+    }
+
+    @Test
+    void residualAddsMatmulsLogSoftmaxAndViewsMatchEager() {
+        Lanes.manualSeed(7);
+        Linear a = new Linear(12, 12);
+        Linear b = new Linear(12, 5, false);
+        Tensor w3 = Tensor.randn(3, 12, 4);
+        Function<Tensor, Tensor> f = x -> {
+            Tensor h = a.forward(x).relu().add(x);                  // residual
+            Tensor t = h.view(3, 2, 12).transpose(1, 2).contiguous(); // copy of a permuted view
+            Tensor m = t.transpose(1, 2).matmul(w3);                 // bmm [3,2,12] x [3,12,4]
+            return b.forward(h).logSoftmax(1).mul(2).sum(1, true).add(m.view(6, 4).sum(1, true));
+        };
+        assertThatThrownBy(() -> InferencePlan.trace(f, 6, 12)).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("no plan step").hasMessageContaining("[6, 1]");
+        Function<Tensor, Tensor> g = x -> {
+            Tensor h = a.forward(x).relu().add(x);
+            Tensor t = h.view(3, 2, 12).transpose(1, 2).contiguous();
+            Tensor m = t.transpose(1, 2).matmul(w3);
+            return b.forward(h).logSoftmax(1).mul(2).add(m.view(6, 4).narrow(1, 0, 1));
+        };
+        assertSameAsEager(g, 6, 12);
+    }
+
+    @Test
+    void identityAndConstantOutputsAreCopiedOut() {
+        Tensor c = Tensor.of(new float[] {1, 2, 3}, 3);
+        try (InferencePlan id = InferencePlan.trace(x -> x, 3); InferencePlan k = InferencePlan.trace(x -> c.mul(2), 3)) {
+            float[] out = new float[3];
+            id.run(new float[] {4, 5, 6}, out);
+            assertThat(out).containsExactly(4, 5, 6);
+            k.run(new float[] {4, 5, 6}, out);
+            assertThat(out).containsExactly(2, 4, 6);
+        }
+    }
+
+    @Test
+    void nanAndInfinityPropagateLikeTheEagerForward() {
+        Lanes.manualSeed(3);
+        LeNet net = new LeNet();
+        net.eval();
+        try (InferencePlan plan = InferencePlan.trace(net::forward, 1, 1, 32, 32)) {
+            float[] x = randomInput(1024, 9);
+            x[100] = Float.NaN;
+            x[700] = Float.POSITIVE_INFINITY;
+            float[] out = new float[10];
+            plan.run(x, out);
+            assertClose(out, eager(net::forward, x, 1, 1, 32, 32), "NaN input");
+            assertThat(out[0]).isNaN();
+        }
+    }
+
+    @Test
+    void forwardPassesThatCannotBeReplayedAreRefused() {
+        Linear l = new Linear(4, 4);
+        assertThatThrownBy(() -> InferencePlan.trace(x -> l.forward(x).relu_(), 2, 4))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("in place").hasMessageContaining("relu_");
+        assertThatThrownBy(() -> InferencePlan.trace(x -> x.sum().item() > 0 ? x.mul(2) : x, 2, 4))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("into Java");
+        assertThatThrownBy(() -> InferencePlan.trace(x -> l.forward(x).toFloatArray()[0] > 0 ? x.mul(2) : x, 2, 4))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("into Java");
+        assertThatThrownBy(() -> InferencePlan.trace(x -> x.argmax(1), 2, 4))
+                .isInstanceOf(UnsupportedOperationException.class);
+        // nothing is left tracing on this thread after a refusal
+        try (InferencePlan ok = InferencePlan.trace(l::forward, 2, 4)) {
+            assertThat(ok.stepCount()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void badBuffersAndClosedPlansGiveClearErrors() {
+        Lanes.manualSeed(3);
+        LeNet net = new LeNet();
+        net.eval();
+        InferencePlan plan = InferencePlan.trace(net::forward, 1, 1, 32, 32);
+        assertThatThrownBy(() -> plan.run(new float[784], new float[10])).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("1024 floats").hasMessageContaining("[1, 1, 32, 32]").hasMessageContaining("784");
+        assertThatThrownBy(() -> plan.run(new float[1024], new float[9])).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("10 floats");
+        assertThatThrownBy(() -> plan.run(new float[1030], 10, new float[10], 0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("offset 10");
+        try (Arena arena = Arena.ofConfined()) {
+            assertThatThrownBy(() -> plan.run(arena.allocate(1000 * 4), arena.allocate(40))).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("holds 1000");
+        }
+        plan.close();
+        assertThatThrownBy(() -> plan.run(new float[1024], new float[10])).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    }
+
+    @Test
+    void segmentsInAndOutNativeOrHeap() {
+        Lanes.manualSeed(3);
+        LeNet net = new LeNet();
+        net.eval();
+        float[] x = randomInput(1024, 4);
+        float[] expected = eager(net::forward, x, 1, 1, 32, 32);
+        try (InferencePlan plan = InferencePlan.trace(net::forward, 1, 1, 32, 32); Arena arena = Arena.ofConfined()) {
+            MemorySegment in = arena.allocate(1024 * 4, 64);
+            MemorySegment.copy(x, 0, in, ValueLayout.JAVA_FLOAT, 0, 1024);
+            MemorySegment out = arena.allocate(40);
+            plan.run(in, out);
+            assertClose(out.toArray(ValueLayout.JAVA_FLOAT), expected, "native segments");
+            MemorySegment heapOut = MemorySegment.ofArray(new float[10]);
+            plan.run(MemorySegment.ofArray(x), heapOut);
+            assertClose(heapOut.toArray(ValueLayout.JAVA_FLOAT), expected, "heap segments");
+        }
+    }
+
+    @Test
+    void manyThreadsGetTheSingleThreadedResults() throws Exception {
+        Lanes.manualSeed(3);
+        LeNet net = new LeNet();
+        net.eval();
+        int inputs = 32;
+        try (InferencePlan plan = InferencePlan.trace(net::forward, 1, 1, 32, 32)) {
+            float[][] x = new float[inputs][];
+            float[][] expected = new float[inputs][10];
+            for (int i = 0; i < inputs; i++) {
+                x[i] = randomInput(1024, 100 + i);
+                plan.run(x[i], expected[i]);
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(16);
+            try {
+                List<Future<Integer>> results = new ArrayList<>();
+                for (int t = 0; t < 16; t++) {
+                    int thread = t;
+                    results.add(pool.submit(() -> {
+                        float[] out = new float[10];
+                        int checked = 0;
+                        for (int rep = 0; rep < 200; rep++) {
+                            int i = (thread * 7 + rep) % inputs;
+                            plan.run(x[i], out);
+                            assertThat(out).containsExactly(expected[i]);
+                            checked++;
+                        }
+                        return checked;
+                    }));
+                }
+                for (Future<Integer> r : results) {
+                    assertThat(r.get()).isEqualTo(200);
+                }
+            } finally {
+                pool.shutdown();
+            }
+            assertThat(plan.contextsCreated()).isBetween(1L, 17L);
+        }
+    }
+
+    @Test
+    void steadyStateCallsAllocateNoOffHeapMemoryAndNoHeap() {
+        Lanes.manualSeed(3);
+        LeNet net = new LeNet();
+        net.eval();
+        try (InferencePlan plan = InferencePlan.trace(net::forward, 1, 1, 32, 32)) {
+            float[] x = randomInput(1024, 1);
+            float[] out = new float[10];
+            for (int i = 0; i < 20_000; i++) { // JIT warm-up
+                plan.run(x, out);
+            }
+            MemoryPool pool = MemoryPool.global();
+            long systemBefore = pool.systemAllocations();
+            long inUseBefore = pool.bytesInUse();
+            var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+            long tid = Thread.currentThread().threadId();
+            long best = Long.MAX_VALUE;
+            for (int round = 0; round < 5; round++) {
+                long before = threads.getThreadAllocatedBytes(tid);
+                for (int i = 0; i < 2000; i++) {
+                    plan.run(x, out);
+                }
+                best = Math.min(best, (threads.getThreadAllocatedBytes(tid) - before) / 2000);
+            }
+            assertThat(pool.systemAllocations()).isEqualTo(systemBefore);
+            assertThat(pool.bytesInUse()).isEqualTo(inUseBefore);
+            System.out.println("InferencePlan LeNet batch 1: heap bytes per call (best of 5 x 2000 calls) = " + best);
+            assertThat(best).as("heap bytes per call").isLessThan(64);
+        }
+    }
+}
