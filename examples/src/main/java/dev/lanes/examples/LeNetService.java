@@ -1,0 +1,395 @@
+package dev.lanes.examples;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.lanes.data.ImageTransform;
+import dev.lanes.serve.JsonFloats;
+import dev.lanes.serve.PreparedModel;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+
+/**
+ * The trained LeNet behind the JDK's built-in HTTP server ({@code jdk.httpserver}), no other dependency:
+ * <ul>
+ *   <li>{@code POST /predict}: a JSON array (or {@code {"pixels": [...]}}) of 784 pixels (a 28x28 image, 0..255,
+ *       transformed as in training) or 1024 model inputs (32x32, already normalized), or a PNG image (any size up
+ *       to 1024x1024, converted to 28x28 grey); answers {@code {"class": 3, "label": "Dress", "probabilities": [...]}}.</li>
+ *   <li>{@code GET /health}: status, model, counters.</li>
+ *   <li>{@code PUT /model}: new weights (a safetensors file of the same architecture), swapped in atomically
+ *       after a warm-up; a file for another architecture is refused with 400 and the old model keeps serving.</li>
+ * </ul>
+ * Bounded: request bodies (413 past the limit), a fixed worker pool with a bounded queue (503 when both are full,
+ * answered at once instead of queueing without end). Bad input gets a 4xx with a JSON {@code {"error": ...}} message.
+ * {@link #close()} (also on SIGTERM / Ctrl-C) stops accepting, lets running requests finish, then frees the model.
+ * Run: {@code ./mvnw -q test-compile exec:exec -Dlanes.main=dev.lanes.examples.LeNetService}.
+ */
+public final class LeNetService implements AutoCloseable {
+    /** Fashion-MNIST's classes, in label order. */
+    static final String[] FASHION_LABELS = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+    static final Path DEFAULT_WEIGHTS = Path.of("examples", "data", "lenet-fashion-mnist.safetensors");
+    private static final int[] INPUT_SHAPE = {1, 1, 32, 32};
+    private static final int MAX_IMAGE_SIDE = 1024;
+
+    /** Settings; {@link #defaults()} gives the command line's defaults. */
+    public record Config(String host, int port, int workers, int queue, int maxBodyBytes, int maxModelBytes, Path weights,
+                         Duration warmUp, Duration grace) {
+        public static Config defaults() {
+            return new Config("127.0.0.1", 8080, Math.max(1, Runtime.getRuntime().availableProcessors()), 64, 256 << 10, 16 << 20,
+                    DEFAULT_WEIGHTS, Duration.ofMillis(300), Duration.ofSeconds(5));
+        }
+    }
+
+    private final Config config;
+    private final HttpServer server;
+    private final ThreadPoolExecutor workers;
+    private final AtomicReference<PreparedModel> model;
+    private final ImageTransform pixelsToInput = ImageTransform.pad(2).then(ImageTransform.toTensor()).then(ImageTransform.normalize(0.2860, 0.3530));
+    private final AtomicLong served = new AtomicLong();
+    private final AtomicLong clientErrors = new AtomicLong();
+    private final AtomicLong rejected = new AtomicLong();
+    private final AtomicLong modelSwaps = new AtomicLong();
+    private volatile boolean closed;
+
+    /** Request threads: a request that lands on any other thread was refused by the full pool. */
+    private static final class Worker extends Thread {
+        Worker(Runnable r, String name) {
+            super(r, name);
+            setDaemon(true);
+        }
+    }
+
+    private LeNetService(Config config, PreparedModel initial) throws IOException {
+        this.config = config;
+        this.model = new AtomicReference<>(initial);
+        AtomicInteger n = new AtomicInteger();
+        BlockingQueue<Runnable> queue = config.queue() > 0 ? new ArrayBlockingQueue<>(config.queue()) : new SynchronousQueue<>();
+        // a refused exchange runs on the server's dispatcher thread, where handle() answers 503 without computing
+        this.workers = new ThreadPoolExecutor(config.workers(), config.workers(), 0, TimeUnit.SECONDS, queue,
+                r -> new Worker(r, "lanes-http-" + n.incrementAndGet()), (r, executor) -> r.run());
+        this.server = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 128);
+        server.setExecutor(workers);
+        server.createContext("/", this::handle);
+        server.start();
+    }
+
+    /** Loads the weights, prepares and warms up the model, and starts serving. */
+    public static LeNetService start(Config config) throws IOException {
+        if (config.workers() < 1 || config.queue() < 0 || config.maxBodyBytes() < 1) {
+            throw new IllegalArgumentException("workers must be >= 1, queue >= 0, max body >= 1; got " + config);
+        }
+        if (!Files.isRegularFile(config.weights())) {
+            throw new IOException("weights file " + config.weights() + " not found; train one with"
+                    + " -Dlanes.main=dev.lanes.examples.TrainLeNet -Dlanes.args=\"--save FILE\"");
+        }
+        PreparedModel m = PreparedModel.load(new LeNet(), config.weights(), INPUT_SHAPE).warmUp(config.warmUp());
+        try {
+            return new LeNetService(config, m);
+        } catch (IOException | RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /** The port it listens on (useful with port 0). */
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    // ---- HTTP ----
+
+    /** An error the client caused: its status and message. */
+    private static final class HttpError extends Exception {
+        final int status;
+
+        HttpError(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+
+    private void handle(HttpExchange ex) throws IOException {
+        try (ex) {
+            if (!(Thread.currentThread() instanceof Worker)) {
+                rejected.incrementAndGet();
+                ex.getResponseHeaders().set("Retry-After", "1");
+                send(ex, 503, "{\"error\": \"server busy: all " + config.workers() + " workers and " + config.queue() + " queue places taken\"}");
+                return;
+            }
+            try {
+                String path = ex.getRequestURI().getPath();
+                String method = ex.getRequestMethod();
+                switch (path) {
+                    case "/predict" -> {
+                        allow(ex, method, "POST");
+                        send(ex, 200, predict(ex));
+                        served.incrementAndGet();
+                    }
+                    case "/health" -> {
+                        allow(ex, method, "GET");
+                        send(ex, 200, health());
+                    }
+                    case "/model" -> {
+                        allow(ex, method, "PUT");
+                        send(ex, 200, swapModel(ex));
+                    }
+                    default -> throw new HttpError(404, "no such path " + path + "; try POST /predict, GET /health or PUT /model");
+                }
+            } catch (HttpError e) {
+                clientErrors.incrementAndGet();
+                send(ex, e.status, "{\"error\": " + quote(e.getMessage()) + "}");
+            } catch (RuntimeException e) {
+                send(ex, 500, "{\"error\": " + quote("internal error: " + e) + "}");
+            }
+        }
+    }
+
+    private static void allow(HttpExchange ex, String method, String allowed) throws HttpError {
+        if (!method.equals(allowed)) {
+            ex.getResponseHeaders().set("Allow", allowed);
+            throw new HttpError(405, "method " + method + " not allowed here; use " + allowed);
+        }
+    }
+
+    private static void send(HttpExchange ex, int status, String json) throws IOException {
+        byte[] b = json.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(status, b.length);
+        try (OutputStream o = ex.getResponseBody()) {
+            o.write(b);
+        }
+    }
+
+    /** The body, refused with 413 past {@code limit} bytes (by Content-Length first, then by what arrives). */
+    private static byte[] body(HttpExchange ex, int limit) throws IOException, HttpError {
+        String declared = ex.getRequestHeaders().getFirst("Content-Length");
+        if (declared != null) {
+            try {
+                if (Long.parseLong(declared.trim()) > limit) {
+                    throw new HttpError(413, "request body of " + declared.trim() + " bytes exceeds the limit of " + limit);
+                }
+            } catch (NumberFormatException e) {
+                throw new HttpError(400, "bad Content-Length " + declared);
+            }
+        }
+        try (InputStream in = ex.getRequestBody()) {
+            byte[] b = in.readNBytes(limit + 1);
+            if (b.length > limit) {
+                throw new HttpError(413, "request body exceeds the limit of " + limit + " bytes");
+            }
+            if (b.length == 0) {
+                throw new HttpError(400, "empty request body");
+            }
+            return b;
+        }
+    }
+
+    private String predict(HttpExchange ex) throws IOException, HttpError {
+        String type = contentType(ex);
+        byte[] body = body(ex, config.maxBodyBytes());
+        float[] input = switch (type) {
+            case "application/json", "" -> modelInput(parseJson(body));
+            case "image/png" -> modelInput(decodePng(body));
+            default -> throw new HttpError(415, "unsupported Content-Type " + type + "; send application/json or image/png");
+        };
+        PreparedModel m = model.get();
+        float[] probabilities = new float[m.outputSize()];
+        int cls = m.classify(input, probabilities);
+        StringBuilder sb = new StringBuilder(256).append("{\"class\": ").append(cls)
+                .append(", \"label\": ").append(cls >= 0 && cls < FASHION_LABELS.length ? quote(FASHION_LABELS[cls]) : "null")
+                .append(", \"probabilities\": [");
+        for (int i = 0; i < probabilities.length; i++) {
+            float p = probabilities[i];
+            sb.append(i > 0 ? ", " : "").append(Float.isFinite(p) ? Float.toString(p) : "null");
+        }
+        return sb.append("]}").toString();
+    }
+
+    private static String contentType(HttpExchange ex) {
+        String t = ex.getRequestHeaders().getFirst("Content-Type");
+        if (t == null) {
+            return "";
+        }
+        int semi = t.indexOf(';');
+        return (semi >= 0 ? t.substring(0, semi) : t).trim().toLowerCase(Locale.ROOT);
+    }
+
+    private static float[] parseJson(byte[] body) throws HttpError {
+        try {
+            return JsonFloats.parse(body, "pixels");
+        } catch (IllegalArgumentException e) {
+            throw new HttpError(400, e.getMessage());
+        }
+    }
+
+    /** 784 pixels (0..255) go through the training transform; 1024 values are the model input itself. */
+    private float[] modelInput(float[] values) throws HttpError {
+        if (values.length == 1024) {
+            return values;
+        }
+        if (values.length != 784) {
+            throw new HttpError(400, "expected 784 pixels (a 28x28 image, 0..255) or 1024 model inputs (32x32, normalized), got "
+                    + values.length + " numbers");
+        }
+        float[] in = new float[1024];
+        pixelsToInput.apply(values, 28, 28, in);
+        return in;
+    }
+
+    /** A PNG of any size up to 1024x1024 as 28x28 grey pixels (0..255); the size is read before decoding. */
+    private static float[] decodePng(byte[] body) throws HttpError {
+        try (ImageInputStream iis = ImageIO.createImageInputStream(new ByteArrayInputStream(body))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName("png");
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(iis, true, true);
+                int w = reader.getWidth(0);
+                int h = reader.getHeight(0);
+                if (w < 1 || h < 1 || w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE) {
+                    throw new HttpError(400, "image of " + w + "x" + h + " pixels; at most " + MAX_IMAGE_SIDE + "x" + MAX_IMAGE_SIDE);
+                }
+                BufferedImage img = reader.read(0);
+                BufferedImage grey = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
+                Graphics2D g = grey.createGraphics();
+                g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+                g.drawImage(img, 0, 0, 28, 28, null);
+                g.dispose();
+                float[] pixels = new float[784];
+                for (int y = 0; y < 28; y++) {
+                    for (int x = 0; x < 28; x++) {
+                        pixels[y * 28 + x] = grey.getRaster().getSample(x, y, 0);
+                    }
+                }
+                return pixels;
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new HttpError(400, "not a readable PNG image: " + e.getMessage());
+        }
+    }
+
+    private String health() {
+        PreparedModel m = model.get();
+        return "{\"status\": \"ok\", \"model\": " + quote(m.name()) + ", \"input\": " + m.inputShape().toString().replace("Size(", "").replace(")", "")
+                + ", \"served\": " + served.get() + ", \"client_errors\": " + clientErrors.get() + ", \"rejected\": " + rejected.get()
+                + ", \"model_swaps\": " + modelSwaps.get() + ", \"workers\": " + config.workers() + ", \"queue\": " + config.queue() + "}";
+    }
+
+    private String swapModel(HttpExchange ex) throws IOException, HttpError {
+        byte[] body = body(ex, config.maxModelBytes());
+        PreparedModel next;
+        try {
+            next = PreparedModel.load(new LeNet(), body, "the uploaded weights", INPUT_SHAPE).warmUp(config.warmUp());
+        } catch (IllegalArgumentException e) {
+            throw new HttpError(400, "weights refused, the current model keeps serving: " + e.getMessage());
+        }
+        PreparedModel old = model.getAndSet(next);
+        old.close(); // calls still running on it finish first
+        modelSwaps.incrementAndGet();
+        return "{\"status\": \"swapped\", \"model\": " + quote(next.name()) + "}";
+    }
+
+    static String quote(String s) {
+        StringBuilder sb = new StringBuilder("\"");
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        return sb.append('"').toString();
+    }
+
+    /** Graceful shutdown: no new connections, running requests get {@code grace} to finish, then the model is freed. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        server.stop((int) Math.max(0, Math.min(Integer.MAX_VALUE, config.grace().toSeconds())));
+        workers.shutdown();
+        try {
+            if (!workers.awaitTermination(config.grace().toMillis(), TimeUnit.MILLISECONDS)) {
+                workers.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        model.get().close();
+    }
+
+    // ---- command line ----
+
+    public static void main(String[] args) throws Exception {
+        System.setProperty("java.awt.headless", "true");
+        Config c = Config.defaults();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--help")) {
+                System.out.println("""
+                        LeNetService: the trained LeNet over HTTP (POST /predict, GET /health, PUT /model)
+                          --host H          address to bind (default 127.0.0.1)
+                          --port N          port (default 8080; 0 picks a free one)
+                          --workers N       request threads (default: cores)
+                          --queue N         requests waiting for a worker before 503 (default 64)
+                          --max-body N      largest /predict body in bytes (default 262144)
+                          --weights FILE    safetensors weights (default examples/data/lenet-fashion-mnist.safetensors)""");
+                return;
+            }
+            if (i + 1 >= args.length) {
+                throw new IllegalArgumentException(a + " needs a value (see --help)");
+            }
+            String v = args[++i];
+            c = switch (a) {
+                case "--host" -> new Config(v, c.port(), c.workers(), c.queue(), c.maxBodyBytes(), c.maxModelBytes(), c.weights(), c.warmUp(), c.grace());
+                case "--port" -> new Config(c.host(), Integer.parseInt(v), c.workers(), c.queue(), c.maxBodyBytes(), c.maxModelBytes(), c.weights(), c.warmUp(), c.grace());
+                case "--workers" -> new Config(c.host(), c.port(), Integer.parseInt(v), c.queue(), c.maxBodyBytes(), c.maxModelBytes(), c.weights(), c.warmUp(), c.grace());
+                case "--queue" -> new Config(c.host(), c.port(), c.workers(), Integer.parseInt(v), c.maxBodyBytes(), c.maxModelBytes(), c.weights(), c.warmUp(), c.grace());
+                case "--max-body" -> new Config(c.host(), c.port(), c.workers(), c.queue(), Integer.parseInt(v), c.maxModelBytes(), c.weights(), c.warmUp(), c.grace());
+                case "--weights" -> new Config(c.host(), c.port(), c.workers(), c.queue(), c.maxBodyBytes(), c.maxModelBytes(), Path.of(v), c.warmUp(), c.grace());
+                default -> throw new IllegalArgumentException("unknown flag " + a + " (see --help)");
+            };
+        }
+        long t0 = System.nanoTime();
+        LeNetService service = start(c);
+        Runtime.getRuntime().addShutdownHook(new Thread(service::close, "lanes-http-shutdown"));
+        System.out.printf("LeNet service on http://%s:%d (%d workers, queue %d, ready in %d ms): POST /predict, GET /health, PUT /model%n",
+                c.host(), service.port(), c.workers(), c.queue(), (System.nanoTime() - t0) / 1_000_000);
+        Thread.currentThread().join(); // serve until SIGTERM / Ctrl-C
+    }
+}

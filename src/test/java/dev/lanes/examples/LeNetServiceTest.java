@@ -1,0 +1,219 @@
+package dev.lanes.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lanes.Lanes;
+import dev.lanes.data.Idx;
+import dev.lanes.data.MnistDataset;
+import dev.lanes.io.SafeTensors;
+import dev.lanes.nn.Linear;
+import dev.lanes.nn.Sequential;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Starts the example service on 127.0.0.1 (a free port) and drives it over HTTP. */
+class LeNetServiceTest {
+    private static LeNetService service;
+    private static HttpClient client;
+    private static Idx.Array images;
+    private static Idx.Array labels;
+
+    @BeforeAll
+    static void start() throws Exception {
+        System.setProperty("java.awt.headless", "true");
+        LeNetService.Config d = LeNetService.Config.defaults();
+        service = LeNetService.start(new LeNetService.Config("127.0.0.1", 0, 4, 32, 64 << 10, 4 << 20, d.weights(),
+                Duration.ofMillis(50), Duration.ofSeconds(2)));
+        client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        Path sample = Path.of("examples", "data", "fashion-mnist-t10k");
+        images = Idx.read(MnistDataset.find(sample, "t10k-images-idx3-ubyte"));
+        labels = Idx.read(MnistDataset.find(sample, "t10k-labels-idx1-ubyte"));
+    }
+
+    @AfterAll
+    static void stop() {
+        service.close();
+    }
+
+    private static HttpResponse<String> send(String method, String path, String type, byte[] body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + service.port() + path)).timeout(Duration.ofSeconds(20));
+        if (type != null) {
+            b.header("Content-Type", type);
+        }
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String pixelsJson(int image) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < 784; i++) {
+            sb.append(i > 0 ? "," : "").append(images.unsigned(image * 784 + i));
+        }
+        return sb.append(']').toString();
+    }
+
+    private static int predictedClass(HttpResponse<String> r) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        String b = r.body();
+        int at = b.indexOf("\"class\": ") + 9;
+        return Integer.parseInt(b.substring(at, b.indexOf(',', at)));
+    }
+
+    @Test
+    void predictsFashionMnistImagesFromJsonAndPng() throws Exception {
+        int correct = 0;
+        for (int i = 0; i < 20; i++) {
+            HttpResponse<String> r = send("POST", "/predict", "application/json", pixelsJson(i).getBytes());
+            int cls = predictedClass(r);
+            assertThat(r.body()).contains("\"label\": \"" + LeNetService.FASHION_LABELS[cls] + "\"").contains("\"probabilities\": [");
+            correct += cls == labels.unsigned(i) ? 1 : 0;
+        }
+        assertThat(correct).as("of the first 20 test images (the model scores 89.6%% on all 10,000)").isGreaterThanOrEqualTo(15);
+
+        // the same image as {"pixels": [...]} and as a PNG gives the same class
+        int first = predictedClass(send("POST", "/predict", "application/json", pixelsJson(0).getBytes()));
+        assertThat(predictedClass(send("POST", "/predict", "application/json; charset=utf-8",
+                ("{\"id\": 7, \"pixels\": " + pixelsJson(0) + "}").getBytes()))).isEqualTo(first);
+        BufferedImage png = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < 28; y++) {
+            for (int x = 0; x < 28; x++) {
+                png.getRaster().setSample(x, y, 0, images.unsigned(y * 28 + x));
+            }
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ImageIO.write(png, "png", bytes);
+        assertThat(predictedClass(send("POST", "/predict", "image/png", bytes.toByteArray()))).isEqualTo(first);
+
+        // 1024 values are taken as the model input itself
+        StringBuilder zeros = new StringBuilder("[0");
+        zeros.append(",0".repeat(1023)).append(']');
+        assertThat(send("POST", "/predict", "application/json", zeros.toString().getBytes()).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void badRequestsGetClearClientErrorsAndTheServiceKeepsServing() throws Exception {
+        HttpResponse<String> r = send("POST", "/predict", "application/json", "[1, 2, 3]".getBytes());
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("expected 784 pixels").contains("got 3 numbers");
+        r = send("POST", "/predict", "application/json", "[1, NaN]".getBytes());
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("NaN and Infinity are not JSON numbers");
+        r = send("POST", "/predict", "application/json", "{\"pixels\": [1, 2".getBytes());
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("invalid JSON");
+        r = send("POST", "/predict", "image/png", "definitely not a png".getBytes());
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("not a readable PNG");
+        r = send("POST", "/predict", "text/plain", "1,2,3".getBytes());
+        assertThat(r.statusCode()).isEqualTo(415);
+        r = send("POST", "/predict", "application/json", new byte[70 << 10]);
+        assertThat(r.statusCode()).isEqualTo(413);
+        assertThat(r.body()).contains("exceeds the limit of 65536");
+        r = send("POST", "/predict", "application/json", new byte[0]);
+        assertThat(r.statusCode()).isEqualTo(400);
+        r = send("GET", "/predict", null, null);
+        assertThat(r.statusCode()).isEqualTo(405);
+        assertThat(r.headers().firstValue("Allow")).hasValue("POST");
+        r = send("GET", "/nothing", null, null);
+        assertThat(r.statusCode()).isEqualTo(404);
+
+        r = send("GET", "/health", null, null);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("\"status\": \"ok\"").contains("\"model\": \"LeNet\"").contains("\"input\": [1, 1, 32, 32]");
+        assertThat(predictedClass(send("POST", "/predict", "application/json", pixelsJson(1).getBytes()))).isBetween(0, 9);
+    }
+
+    @Test
+    void weightsForAnotherArchitectureAreRefusedAndTheOldModelKeepsServing(@TempDir Path dir) throws Exception {
+        int before = predictedClass(send("POST", "/predict", "application/json", pixelsJson(3).getBytes()));
+        Path mlp = dir.resolve("mlp.safetensors");
+        SafeTensors.save(new Sequential(new Linear(784, 10)), mlp);
+        HttpResponse<String> r = send("PUT", "/model", "application/octet-stream", Files.readAllBytes(mlp));
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("the current model keeps serving").contains("conv1.weight");
+        r = send("PUT", "/model", "application/octet-stream", new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(predictedClass(send("POST", "/predict", "application/json", pixelsJson(3).getBytes()))).isEqualTo(before);
+
+        // the same architecture swaps in: a fresh (untrained) LeNet answers differently on some image
+        Lanes.manualSeed(1);
+        Path fresh = dir.resolve("fresh.safetensors");
+        SafeTensors.save(new LeNet(), fresh);
+        byte[] trained = Files.readAllBytes(LeNetService.Config.defaults().weights());
+        r = send("PUT", "/model", "application/octet-stream", Files.readAllBytes(fresh));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        try {
+            assertThat(send("GET", "/health", null, null).body()).contains("\"model_swaps\": ");
+        } finally {
+            assertThat(send("PUT", "/model", "application/octet-stream", trained).statusCode()).isEqualTo(200);
+        }
+        assertThat(predictedClass(send("POST", "/predict", "application/json", pixelsJson(3).getBytes()))).isEqualTo(before);
+    }
+
+    @Test
+    void aFullWorkerPoolAnswers503AtOnceAndShutdownIsGraceful() throws Exception {
+        LeNetService.Config d = LeNetService.Config.defaults();
+        LeNetService small = LeNetService.start(new LeNetService.Config("127.0.0.1", 0, 1, 0, 64 << 10, 4 << 20, d.weights(),
+                Duration.ofMillis(10), Duration.ofSeconds(2)));
+        try (java.net.Socket slow = new java.net.Socket("127.0.0.1", small.port())) {
+            // the only worker blocks reading a body that arrives in two parts
+            byte[] body = pixelsJson(0).getBytes();
+            var out = slow.getOutputStream();
+            out.write(("POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes());
+            out.write(body, 0, 10);
+            out.flush();
+            Thread.sleep(300);
+            HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + small.port() + "/health")).timeout(Duration.ofSeconds(10)).build();
+            HttpResponse<String> busy = client.send(req, HttpResponse.BodyHandlers.ofString());
+            assertThat(busy.statusCode()).isEqualTo(503);
+            assertThat(busy.body()).contains("server busy");
+            assertThat(busy.headers().firstValue("Retry-After")).hasValue("1");
+            out.write(body, 10, body.length - 10);
+            out.flush();
+            String reply = new String(slow.getInputStream().readNBytes(12));
+            assertThat(reply).isEqualTo("HTTP/1.1 200");
+        } finally {
+            long t0 = System.nanoTime();
+            small.close();
+            assertThat((System.nanoTime() - t0) / 1e9).as("close() with nothing running returns within the grace period").isLessThan(3.0);
+        }
+        assertThat(small.port()).isPositive();
+    }
+
+    @Test
+    void concurrentClientsGetIdenticalAnswers() throws Exception {
+        String expected = send("POST", "/predict", "application/json", pixelsJson(5).getBytes()).body();
+        List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + service.port() + "/predict"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(pixelsJson(5))).build();
+            calls.add(client.sendAsync(req, HttpResponse.BodyHandlers.ofString()));
+        }
+        int ok = 0;
+        for (CompletableFuture<HttpResponse<String>> c : calls) {
+            HttpResponse<String> r = c.get();
+            if (r.statusCode() == 200) {
+                assertThat(r.body()).isEqualTo(expected);
+                ok++;
+            } else {
+                assertThat(r.statusCode()).as("only overload may refuse: " + r.body()).isEqualTo(503);
+            }
+        }
+        assertThat(ok).isGreaterThan(0);
+    }
+}
