@@ -9,7 +9,8 @@ package dev.lanes.autograd;
  * }</pre>
  */
 public final class Autograd {
-    private static final ThreadLocal<boolean[]> ENABLED = ThreadLocal.withInitial(() -> new boolean[] {true});
+    /** {grad enabled, inference mode} of this thread. */
+    private static final ThreadLocal<boolean[]> ENABLED = ThreadLocal.withInitial(() -> new boolean[] {true, false});
 
     private Autograd() {
     }
@@ -17,31 +18,53 @@ public final class Autograd {
     /** Restores the previous grad mode when closed. */
     public static final class Mode implements AutoCloseable {
         private final boolean previous;
+        private final boolean previousInference;
         private boolean closed;
 
-        private Mode(boolean enabled) {
+        private Mode(boolean enabled, boolean inference) {
             boolean[] flag = ENABLED.get();
             previous = flag[0];
+            previousInference = flag[1];
             flag[0] = enabled;
+            flag[1] = inference;
         }
 
         @Override
         public void close() {
             if (!closed) {
                 closed = true;
-                ENABLED.get()[0] = previous;
+                boolean[] flag = ENABLED.get();
+                flag[0] = previous;
+                flag[1] = previousInference;
             }
         }
     }
 
+    /**
+     * Like {@code torch.inference_mode()}: no graph and no saved tensors (as {@link #noGrad()}), and modules may
+     * free what they no longer need at once: {@code Sequential} releases each layer's output as soon as the next
+     * layer has consumed it, so only the final result survives. Do not keep references to intermediate results
+     * of a {@code Sequential} (a layer caching its input, a hook) inside this mode. For a whole forward pass
+     * compiled with buffers reused by liveness and no allocation at all, trace it into an
+     * {@code InferencePlan} (what {@code serve.PreparedModel} does).
+     */
+    public static Mode inferenceMode() {
+        return new Mode(false, true);
+    }
+
+    /** Whether this thread is inside {@link #inferenceMode()} (and not in an {@link #enableGrad()} within it). */
+    public static boolean isInferenceMode() {
+        return ENABLED.get()[1];
+    }
+
     /** Ops inside record no graph, like {@code with torch.no_grad():}. */
     public static Mode noGrad() {
-        return new Mode(false);
+        return new Mode(false, ENABLED.get()[1]);
     }
 
     /** Ops inside record a graph even within {@link #noGrad()}, like {@code with torch.enable_grad():}. */
     public static Mode enableGrad() {
-        return new Mode(true);
+        return new Mode(true, false);
     }
 
     /** Whether ops on this thread record a graph now, like {@code torch.is_grad_enabled()}. */

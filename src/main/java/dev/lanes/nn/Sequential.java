@@ -21,11 +21,17 @@ public class Sequential extends Module {
         return layers.length;
     }
 
+    /** In {@code Autograd.inferenceMode()} each intermediate output is released as soon as the next layer has used it. */
     @Override
     public Tensor forward(Tensor input) {
+        boolean release = dev.lanes.autograd.Autograd.isInferenceMode();
         Tensor x = input;
         for (Module m : layers) {
-            x = m.forward(x);
+            Tensor y = m.forward(x);
+            if (release && x != input && x != y) {
+                x.close(); // a view the layer returned keeps its own reference to the storage
+            }
+            x = y;
         }
         return x;
     }
