@@ -1,0 +1,312 @@
+package dev.lanes.spark;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Ring all-reduce of float vectors among {@code world} ranks over plain TCP ({@code java.nio}), the algorithm of
+ * Baidu's ring all-reduce and NCCL's ring: each rank sends to the next and receives from the previous; the vector is
+ * cut into {@code world} segments; {@code world - 1} reduce-scatter steps leave each rank with one fully summed
+ * segment, {@code world - 1} all-gather steps hand those segments round. Every rank moves
+ * {@code 2 (world - 1) / world} of the vector whatever the world size, and every rank ends with the same bits: each
+ * segment is summed once, in ring order, and then copied.
+ *
+ * <p>Transfers go in chunks of at most {@link #CHUNK_FLOATS} through two reused direct buffers, send and receive
+ * at once on one thread with a selector, so no rank can block its neighbour. A peer that stops answering fails the
+ * call with {@link SocketTimeoutException} after the timeout; one that dies, with {@link EOFException}: never a hang.
+ */
+public final class RingAllReduce implements AutoCloseable {
+    /** Floats per transfer chunk (1 MiB). */
+    public static final int CHUNK_FLOATS = 1 << 18;
+    private static final int MAGIC = 0x4c414e45; // "LANE"
+
+    private final int rank;
+    private final int world;
+    private final long timeoutNanos;
+    private final SocketChannel next;
+    private final SocketChannel prev;
+    private final Selector selector;
+    private final SelectionKey nextKey;
+    private final SelectionKey prevKey;
+    private final ByteBuffer out = ByteBuffer.allocateDirect(CHUNK_FLOATS * 4).order(ByteOrder.LITTLE_ENDIAN);
+    private final ByteBuffer in = ByteBuffer.allocateDirect(CHUNK_FLOATS * 4).order(ByteOrder.LITTLE_ENDIAN);
+    private long bytesSent;
+
+    private RingAllReduce(int rank, int world, Duration timeout, SocketChannel next, SocketChannel prev) throws IOException {
+        this.rank = rank;
+        this.world = world;
+        this.timeoutNanos = timeout.toNanos();
+        this.next = next;
+        this.prev = prev;
+        if (world > 1) {
+            selector = Selector.open();
+            next.configureBlocking(false);
+            prev.configureBlocking(false);
+            nextKey = next.register(selector, 0);
+            prevKey = prev.register(selector, 0);
+        } else {
+            selector = null;
+            nextKey = null;
+            prevKey = null;
+        }
+    }
+
+    /** A listening socket on an ephemeral port of {@code host}, to publish before {@link #connect}. */
+    public static ServerSocketChannel listen(String host) throws IOException {
+        ServerSocketChannel s = ServerSocketChannel.open();
+        s.bind(new InetSocketAddress(host, 0), 16);
+        return s;
+    }
+
+    /**
+     * Joins the ring: connects to rank {@code rank + 1} and accepts rank {@code rank - 1} on {@code listener}
+     * (closed afterwards), within {@code timeout}. {@code addresses} lists every rank's "host:port", in rank order.
+     */
+    public static RingAllReduce connect(int rank, List<String> addresses, ServerSocketChannel listener, Duration timeout) throws IOException {
+        int world = addresses.size();
+        if (rank < 0 || rank >= world) {
+            throw new IllegalArgumentException("rank " + rank + " outside a world of " + world);
+        }
+        if (world == 1) {
+            listener.close();
+            return new RingAllReduce(rank, 1, timeout, null, null);
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        SocketChannel next = null;
+        SocketChannel prev = null;
+        try {
+            next = connectWithRetry(parse(addresses.get((rank + 1) % world)), deadline, rank);
+            writeInts(next, MAGIC, rank);
+            prev = acceptWithin(listener, deadline, rank, (rank - 1 + world) % world);
+            int[] hello = readInts(prev, 2, deadline, rank, (rank - 1 + world) % world);
+            if (hello[0] != MAGIC || hello[1] != (rank - 1 + world) % world) {
+                throw new IOException("rank " + rank + ": expected rank " + ((rank - 1 + world) % world) + " to connect, got a peer saying "
+                        + Integer.toHexString(hello[0]) + "/" + hello[1]);
+            }
+            listener.close();
+            return new RingAllReduce(rank, world, timeout, next, prev);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(next);
+            closeQuietly(prev);
+            closeQuietly(listener);
+            throw e;
+        }
+    }
+
+    private static InetSocketAddress parse(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        if (colon < 0) {
+            throw new IllegalArgumentException("address must be host:port, got " + hostPort);
+        }
+        return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
+    }
+
+    private static SocketChannel connectWithRetry(InetSocketAddress to, long deadline, int rank) throws IOException {
+        IOException last = null;
+        while (System.nanoTime() < deadline) {
+            SocketChannel c = SocketChannel.open();
+            try {
+                c.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                c.socket().connect(to, (int) Math.max(1, Math.min(Integer.MAX_VALUE, (deadline - System.nanoTime()) / 1_000_000)));
+                return c;
+            } catch (IOException e) {
+                closeQuietly(c);
+                last = e;
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted", ie);
+                }
+            }
+        }
+        throw new SocketTimeoutException("rank " + rank + ": could not connect to the next rank at " + to + (last == null ? "" : ": " + last));
+    }
+
+    private static SocketChannel acceptWithin(ServerSocketChannel listener, long deadline, int rank, int from) throws IOException {
+        listener.configureBlocking(false);
+        try (Selector s = Selector.open()) {
+            listener.register(s, SelectionKey.OP_ACCEPT);
+            while (true) {
+                long left = (deadline - System.nanoTime()) / 1_000_000;
+                if (left <= 0) {
+                    throw new SocketTimeoutException("rank " + rank + ": rank " + from + " did not connect in time");
+                }
+                s.select(left);
+                SocketChannel c = listener.accept();
+                if (c != null) {
+                    c.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                    return c;
+                }
+            }
+        }
+    }
+
+    private static void writeInts(SocketChannel c, int... v) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int x : v) {
+            b.putInt(x);
+        }
+        b.flip();
+        while (b.hasRemaining()) {
+            c.write(b);
+        }
+    }
+
+    private static int[] readInts(SocketChannel c, int n, long deadline, int rank, int from) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+        c.configureBlocking(false);
+        try (Selector s = Selector.open()) {
+            c.register(s, SelectionKey.OP_READ);
+            while (b.hasRemaining()) {
+                long left = (deadline - System.nanoTime()) / 1_000_000;
+                if (left <= 0) {
+                    throw new SocketTimeoutException("rank " + rank + ": no hello from rank " + from);
+                }
+                s.select(left);
+                if (c.read(b) < 0) {
+                    throw new EOFException("rank " + rank + ": rank " + from + " closed the connection during the hello");
+                }
+            }
+        }
+        c.configureBlocking(true);
+        b.flip();
+        int[] v = new int[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = b.getInt();
+        }
+        return v;
+    }
+
+    public int rank() {
+        return rank;
+    }
+
+    public int world() {
+        return world;
+    }
+
+    /** Bytes this rank has sent so far. */
+    public long bytesSent() {
+        return bytesSent;
+    }
+
+    /** Replaces {@code data} on every rank by the element-wise sum over all ranks (the same bits everywhere). */
+    public void allReduceSum(float[] data) throws IOException {
+        if (world == 1 || data.length == 0) {
+            return;
+        }
+        int n = data.length;
+        // reduce-scatter: after step s, segment (rank - s - 1) holds the sum of s + 2 ranks' values
+        for (int s = 0; s < world - 1; s++) {
+            int send = Math.floorMod(rank - s, world);
+            int recv = Math.floorMod(rank - s - 1, world);
+            transfer(data, start(send, n), end(send, n), start(recv, n), end(recv, n), true);
+        }
+        // all-gather: rank r owns the finished segment r + 1 and passes finished segments on
+        for (int s = 0; s < world - 1; s++) {
+            int send = Math.floorMod(rank + 1 - s, world);
+            int recv = Math.floorMod(rank - s, world);
+            transfer(data, start(send, n), end(send, n), start(recv, n), end(recv, n), false);
+        }
+    }
+
+    /** {@link #allReduceSum} then division by the world size. */
+    public void allReduceMean(float[] data) throws IOException {
+        allReduceSum(data);
+        float inv = 1f / world;
+        for (int i = 0; i < data.length; i++) {
+            data[i] *= inv;
+        }
+    }
+
+    private int start(int segment, int n) {
+        return (int) ((long) n * segment / world);
+    }
+
+    private int end(int segment, int n) {
+        return (int) ((long) n * (segment + 1) / world);
+    }
+
+    /** Sends data[s0, s1) to the next rank while receiving data[r0, r1) from the previous one, chunk by chunk. */
+    private void transfer(float[] data, int s0, int s1, int r0, int r1, boolean add) throws IOException {
+        int sent = s0;
+        int received = r0;
+        FloatBuffer inFloats = in.asFloatBuffer();
+        while (sent < s1 || received < r1) {
+            int sc = Math.min(CHUNK_FLOATS, s1 - sent);
+            int rc = Math.min(CHUNK_FLOATS, r1 - received);
+            out.clear();
+            out.asFloatBuffer().put(data, sent, sc);
+            out.limit(sc * 4);
+            in.clear();
+            in.limit(rc * 4);
+            exchange();
+            inFloats.clear();
+            if (add) {
+                for (int i = 0; i < rc; i++) {
+                    data[received + i] += inFloats.get(i);
+                }
+            } else {
+                inFloats.get(data, received, rc);
+            }
+            bytesSent += sc * 4L;
+            sent += sc;
+            received += rc;
+        }
+    }
+
+    /** Writes all of {@code out} to the next rank and fills {@code in} from the previous one, whichever is ready. */
+    private void exchange() throws IOException {
+        long deadline = System.nanoTime() + timeoutNanos;
+        while (out.hasRemaining() || in.hasRemaining()) {
+            nextKey.interestOps(out.hasRemaining() ? SelectionKey.OP_WRITE : 0);
+            prevKey.interestOps(in.hasRemaining() ? SelectionKey.OP_READ : 0);
+            long left = (deadline - System.nanoTime()) / 1_000_000;
+            if (left <= 0) {
+                throw new SocketTimeoutException("rank " + rank + ": all-reduce stalled for " + timeoutNanos / 1_000_000 + " ms: "
+                        + (in.hasRemaining() ? "rank " + Math.floorMod(rank - 1, world) + " sent nothing" : "rank " + (rank + 1) % world + " read nothing"));
+            }
+            selector.select(left);
+            if (Thread.interrupted()) {
+                throw new java.io.InterruptedIOException("rank " + rank + ": interrupted during all-reduce");
+            }
+            selector.selectedKeys().clear();
+            if (out.hasRemaining()) {
+                next.write(out);
+            }
+            if (in.hasRemaining() && prev.read(in) < 0) {
+                throw new EOFException("rank " + rank + ": rank " + Math.floorMod(rank - 1, world) + " closed the connection (did it die?)");
+            }
+        }
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException ignored) {
+                // closing after a failure: the first error is the one to report
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(selector);
+        closeQuietly(next);
+        closeQuietly(prev);
+    }
+}
