@@ -42,6 +42,9 @@ public final class RingAllReduce implements AutoCloseable {
     private final SelectionKey prevKey;
     private final ByteBuffer out = ByteBuffer.allocateDirect(CHUNK_FLOATS * 4).order(ByteOrder.LITTLE_ENDIAN);
     private final ByteBuffer in = ByteBuffer.allocateDirect(CHUNK_FLOATS * 4).order(ByteOrder.LITTLE_ENDIAN);
+    /** Float views of the whole of {@link #out} and {@link #in} (a view covers what remains when it is made). */
+    private final FloatBuffer outFloats = out.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    private final FloatBuffer inFloats = in.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
     private long bytesSent;
 
     private RingAllReduce(int rank, int world, Duration timeout, SocketChannel next, SocketChannel prev) throws IOException {
@@ -244,12 +247,12 @@ public final class RingAllReduce implements AutoCloseable {
     private void transfer(float[] data, int s0, int s1, int r0, int r1, boolean add) throws IOException {
         int sent = s0;
         int received = r0;
-        FloatBuffer inFloats = in.asFloatBuffer();
         while (sent < s1 || received < r1) {
             int sc = Math.min(CHUNK_FLOATS, s1 - sent);
             int rc = Math.min(CHUNK_FLOATS, r1 - received);
+            outFloats.clear();
+            outFloats.put(data, sent, sc);
             out.clear();
-            out.asFloatBuffer().put(data, sent, sc);
             out.limit(sc * 4);
             in.clear();
             in.limit(rc * 4);

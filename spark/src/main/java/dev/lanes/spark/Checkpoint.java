@@ -1,0 +1,176 @@
+package dev.lanes.spark;
+
+import dev.lanes.Tensor;
+import dev.lanes.io.SafeTensors;
+import dev.lanes.memory.MemoryScope;
+import dev.lanes.nn.Module;
+import dev.lanes.optim.Optimizer;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Training checkpoints: one safetensors file per checkpoint, {@code step-<n>.safetensors}, holding the model's state
+ * dict ({@code model/<name>}), the optimizer's buffers ({@code optim/<param>/<buffer>}) and, as metadata, the step,
+ * the optimizer's per-parameter step counts and its group options. PyTorch reads the file too.
+ *
+ * <p>Written atomically: to a temporary name, forced to disk, then renamed; a crash mid-write leaves a temporary file
+ * that {@link #latest} never considers. {@code latest} also skips a final file that fails to parse or to match the
+ * model (copied truncated, say), falling back to the one before. The newest {@code keep} checkpoints are kept.
+ */
+public final class Checkpoint {
+    private static final Pattern NAME = Pattern.compile("step-(\\d+)\\.safetensors");
+
+    private Checkpoint() {
+    }
+
+    /** Writes the checkpoint of {@code step}; returns its path. */
+    public static Path write(Path dir, long step, Module model, Optimizer optimizer, int keep) throws IOException {
+        Files.createDirectories(dir);
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("lanes.step", Long.toString(step));
+        try (MemoryScope s = MemoryScope.open()) {
+            model.stateDict().forEach((k, v) -> tensors.put("model/" + k, v));
+            Map<String, Object> od = optimizer.stateDict();
+            @SuppressWarnings("unchecked")
+            Map<Integer, Map<String, Object>> state = (Map<Integer, Map<String, Object>>) od.get("state");
+            state.forEach((param, buffers) -> buffers.forEach((k, v) -> {
+                if (v instanceof Tensor t) {
+                    tensors.put("optim/" + param + "/" + k, t);
+                } else {
+                    meta.put("lanes.optim." + param + "." + k, String.valueOf(v));
+                }
+            }));
+            @SuppressWarnings("unchecked")
+            List<Map<String, Object>> groups = (List<Map<String, Object>>) od.get("param_groups");
+            for (int g = 0; g < groups.size(); g++) {
+                for (Map.Entry<String, Object> e : groups.get(g).entrySet()) {
+                    if (!e.getKey().equals("params")) {
+                        meta.put("lanes.group." + g + "." + e.getKey(), String.valueOf(e.getValue()));
+                    }
+                }
+            }
+            Path tmp = dir.resolve(".step-" + step + ".safetensors.tmp");
+            SafeTensors.save(tensors, meta, tmp);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ch.force(true);
+            }
+            Path target = dir.resolve("step-" + step + ".safetensors");
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            // optimizer.stateDict() made copies outside any scope: free them now
+            state.values().forEach(b -> b.values().forEach(v -> {
+                if (v instanceof Tensor t) {
+                    t.close();
+                }
+            }));
+            prune(dir, keep);
+            return target;
+        }
+    }
+
+    /** Checkpoint files in {@code dir}, newest first. */
+    public static List<Path> list(Path dir) throws IOException {
+        List<Path> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            s.filter(p -> NAME.matcher(p.getFileName().toString()).matches()).forEach(out::add);
+        }
+        out.sort((a, b) -> Long.compare(stepOf(b), stepOf(a)));
+        return out;
+    }
+
+    static long stepOf(Path p) {
+        Matcher m = NAME.matcher(p.getFileName().toString());
+        return m.matches() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    private static void prune(Path dir, int keep) throws IOException {
+        List<Path> all = list(dir);
+        for (int i = Math.max(1, keep); i < all.size(); i++) {
+            Files.deleteIfExists(all.get(i));
+        }
+    }
+
+    /**
+     * Loads the newest checkpoint in {@code dir} that parses and fits {@code model} and {@code optimizer} into them,
+     * and returns its step; 0 when there is none (nothing is changed then). {@code log} hears about skipped files.
+     */
+    public static long restoreLatest(Path dir, Module model, Optimizer optimizer, java.util.function.Consumer<String> log) throws IOException {
+        for (Path p : list(dir)) {
+            try {
+                return restore(p, model, optimizer);
+            } catch (IOException | RuntimeException e) {
+                log.accept("skipping checkpoint " + p + ": " + e.getMessage());
+            }
+        }
+        return 0;
+    }
+
+    /** Loads one checkpoint file; throws (changing nothing in the model) when it is damaged or for another model. */
+    public static long restore(Path file, Module model, Optimizer optimizer) throws IOException {
+        SafeTensors.Contents c = SafeTensors.read(file);
+        try {
+            Map<String, String> meta = c.metadata();
+            String stepText = meta.get("lanes.step");
+            if (stepText == null) {
+                throw new IllegalArgumentException("not a Lanes training checkpoint (no lanes.step)");
+            }
+            Map<String, Tensor> modelState = new LinkedHashMap<>();
+            Map<Integer, Map<String, Object>> state = new LinkedHashMap<>();
+            for (Map.Entry<String, Tensor> e : c.tensors().entrySet()) {
+                String k = e.getKey();
+                if (k.startsWith("model/")) {
+                    modelState.put(k.substring(6), e.getValue());
+                } else if (k.startsWith("optim/")) {
+                    String[] parts = k.split("/", 3);
+                    state.computeIfAbsent(Integer.parseInt(parts[1]), i -> new LinkedHashMap<>()).put(parts[2], e.getValue());
+                }
+            }
+            List<Map<String, Object>> groups = new ArrayList<>();
+            int index = 0;
+            for (int g = 0; g < optimizer.paramGroups().size(); g++) {
+                Map<String, Object> opts = new LinkedHashMap<>();
+                String prefix = "lanes.group." + g + ".";
+                for (Map.Entry<String, String> e : meta.entrySet()) {
+                    if (e.getKey().startsWith(prefix)) {
+                        String v = e.getValue();
+                        opts.put(e.getKey().substring(prefix.length()), v.equals("true") || v.equals("false") ? (Object) Boolean.valueOf(v) : (Object) Double.valueOf(v));
+                    }
+                }
+                List<Integer> ids = new ArrayList<>();
+                for (int i = 0; i < optimizer.paramGroups().get(g).params().size(); i++) {
+                    ids.add(index++);
+                }
+                opts.put("params", ids);
+                groups.add(opts);
+            }
+            for (Map.Entry<String, String> e : meta.entrySet()) {
+                if (e.getKey().startsWith("lanes.optim.")) {
+                    String[] parts = e.getKey().substring("lanes.optim.".length()).split("\\.", 2);
+                    state.computeIfAbsent(Integer.parseInt(parts[0]), i -> new LinkedHashMap<>()).put(parts[1], Long.valueOf(e.getValue()));
+                }
+            }
+            Map<String, Object> od = new LinkedHashMap<>();
+            od.put("state", state);
+            od.put("param_groups", groups);
+            model.loadStateDict(modelState, true); // checks every key and shape before changing anything
+            optimizer.loadStateDict(od);
+            return Long.parseLong(stepText);
+        } finally {
+            c.tensors().values().forEach(Tensor::close);
+        }
+    }
+}

@@ -1,0 +1,378 @@
+package dev.lanes.spark;
+
+import dev.lanes.Lanes;
+import dev.lanes.Tensor;
+import dev.lanes.data.Dataset;
+import dev.lanes.memory.MemoryScope;
+import dev.lanes.nn.Module;
+import dev.lanes.nn.functional.F;
+import dev.lanes.optim.Optimizer;
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.stream.IntStream;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.BarrierTaskInfo;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.rdd.RDD;
+import scala.Function1;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+
+/**
+ * Synchronous data-parallel training (PyTorch's DistributedDataParallel pattern) as one Spark barrier stage:
+ * <pre>{@code
+ * DistributedTrainer.Result r = new DistributedTrainer(LeNet::new, params -> new SGD(params, 0.01, 0.9),
+ *         () -> FashionMNIST.load(dir, true, transform, false), config).fit(sparkContext);
+ * }</pre>
+ * One task per worker. The tasks publish the address of a socket they listen on with
+ * {@code BarrierTaskContext.allGather}, connect into a ring, and each builds the model (rank 0's initial weights
+ * are then copied to all) and loads the data set. Every step, each rank runs forward and backward on its slice of
+ * the global batch ({@link DistributedSampler}) with a summed loss scaled by 1 / global batch, the flattened
+ * gradients are summed by a {@link RingAllReduce} over plain TCP (so they are the gradient of the global batch's mean
+ * loss, as one process would compute it, to float rounding), and every replica takes the same optimizer step: the
+ * replicas stay bit-identical, which the driver checks at the end. Spark schedules the tasks and detects failures;
+ * Lanes does the math and the all-reduce.
+ *
+ * <p>Rank 0 writes a {@link Checkpoint} every {@code checkpointEvery} steps and at the end. Any failure (a worker
+ * that throws, dies, or stops answering: the others give up after the socket timeout) fails the barrier stage;
+ * {@link #fit} then starts a new stage, which resumes from the newest checkpoint, up to {@code maxAttempts} stages
+ * in all. A resumed run continues exactly where the checkpoint left it (same data order, same optimizer state).
+ */
+public final class DistributedTrainer implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** Builds the model on each worker. */
+    public interface ModelFactory extends Serializable {
+        Module create();
+    }
+
+    /** Builds the optimizer over the model's parameters on each worker. */
+    public interface OptimizerFactory extends Serializable {
+        Optimizer create(List<Tensor> parameters);
+    }
+
+    /** Loads the training set on each worker (in a cluster, from storage every worker can read). */
+    public interface DataFactory extends Serializable {
+        Dataset load() throws IOException;
+    }
+
+    /**
+     * Settings. {@code globalBatch} is the batch of one step summed over workers; {@code threadsPerWorker} the Lanes
+     * threads of each task; {@code timeout} bounds every connection and all-reduce wait.
+     */
+    public record Config(int workers, int epochs, int globalBatch, long seed, int threadsPerWorker, Path checkpointDir, int checkpointEvery,
+                         int maxAttempts, Duration timeout, Fault fault) implements Serializable {
+        public Config {
+            if (workers < 1 || epochs < 1 || globalBatch < 1 || threadsPerWorker < 1 || checkpointEvery < 1 || maxAttempts < 1) {
+                throw new IllegalArgumentException("workers, epochs, global batch, threads, checkpoint interval and attempts must be positive");
+            }
+        }
+    }
+
+    /**
+     * A failure to inject, for tests and demonstrations: the task of {@code rank} throws ({@code hang == false}) or
+     * stops answering ({@code hang == true}) when it reaches {@code step}, once (a marker file in the checkpoint
+     * folder remembers that it fired).
+     */
+    public record Fault(int rank, long step, boolean hang) implements Serializable {
+    }
+
+    /** What one task reports back. */
+    public record WorkerReport(int rank, long steps, long parameterHash, double[] epochLoss, double[] epochAccuracy, long trainNanos,
+                               long allReduceNanos, long samples, long resumedFrom) implements Serializable {
+    }
+
+    /** The outcome: the final checkpoint, what each stage attempt did, and rank 0's figures. */
+    public record Result(Path finalCheckpoint, long steps, int attempts, List<String> log, WorkerReport rank0, double imagesPerSecond) {
+    }
+
+    private final ModelFactory model;
+    private final OptimizerFactory optimizer;
+    private final DataFactory data;
+    private final Config config;
+
+    public DistributedTrainer(ModelFactory model, OptimizerFactory optimizer, DataFactory data, Config config) {
+        this.model = model;
+        this.optimizer = optimizer;
+        this.data = data;
+        this.config = config;
+    }
+
+    /** Trains; each failed stage is retried from the newest checkpoint until {@code maxAttempts} stages have run. */
+    public Result fit(JavaSparkContext sc) throws IOException {
+        return fit(sc, line -> { });
+    }
+
+    public Result fit(JavaSparkContext sc, Consumer<String> progress) throws IOException {
+        List<String> log = new ArrayList<>();
+        Exception last = null;
+        for (int attempt = 1; attempt <= config.maxAttempts(); attempt++) {
+            try {
+                List<WorkerReport> reports = runStage(sc);
+                long hash = reports.get(0).parameterHash();
+                for (WorkerReport r : reports) {
+                    if (r.parameterHash() != hash || r.steps() != reports.get(0).steps()) {
+                        throw new IllegalStateException("replicas diverged: rank " + r.rank() + " has parameter hash " + Long.toHexString(r.parameterHash())
+                                + " after " + r.steps() + " steps, rank 0 " + Long.toHexString(hash));
+                    }
+                }
+                WorkerReport r0 = reports.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
+                String done = "attempt " + attempt + ": trained steps " + r0.resumedFrom() + ".." + r0.steps() + " on " + reports.size() + " workers";
+                log.add(done);
+                progress.accept(done);
+                List<Path> ck = Checkpoint.list(config.checkpointDir());
+                double rate = r0.samples() / Math.max(1e-9, r0.trainNanos() / 1e9);
+                return new Result(ck.isEmpty() ? null : ck.get(0), r0.steps(), attempt, log, r0, rate);
+            } catch (IllegalStateException e) {
+                throw e;
+            } catch (Exception e) {
+                last = e;
+                List<Path> ck = Checkpoint.list(config.checkpointDir());
+                String msg = "attempt " + attempt + " failed: " + rootMessage(e) + (attempt < config.maxAttempts()
+                        ? "; retrying from " + (ck.isEmpty() ? "the start" : ck.get(0).getFileName()) : "");
+                log.add(msg);
+                progress.accept(msg);
+            }
+        }
+        throw new IOException("distributed training failed after " + config.maxAttempts() + " attempt(s): " + String.join("; ", log), last);
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        String best = String.valueOf(e.getMessage());
+        while (t != null) {
+            if (t.getMessage() != null && (t.getMessage().startsWith("rank ") || t.getMessage().startsWith("injected"))) {
+                best = t.getMessage();
+            }
+            t = t.getCause();
+        }
+        int nl = best.indexOf('\n');
+        return nl > 0 ? best.substring(0, nl) : best;
+    }
+
+    private List<WorkerReport> runStage(JavaSparkContext sc) {
+        List<Integer> ranks = IntStream.range(0, config.workers()).boxed().toList();
+        RDD<Integer> seeds = sc.parallelize(ranks, config.workers()).rdd();
+        ClassTag<WorkerReport> tag = ClassTag$.MODULE$.apply(WorkerReport.class);
+        DistributedTrainer self = this;
+        Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<WorkerReport>> task =
+                (Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<WorkerReport>> & Serializable)
+                        it -> CollectionConverters.asScala(self.work().iterator());
+        return seeds.barrier().mapPartitions(task, false, tag).toJavaRDD().collect();
+    }
+
+    /** One worker's whole run, inside a barrier task. */
+    private List<WorkerReport> work() {
+        BarrierTaskContext ctx = BarrierTaskContext.get();
+        int rank = ctx.partitionId();
+        BarrierTaskInfo[] infos = ctx.getTaskInfos();
+        int world = infos.length;
+        String host = hostOf(infos[rank].address());
+        try {
+            ServerSocketChannel listener = RingAllReduce.listen(host);
+            String me = host + ":" + ((java.net.InetSocketAddress) listener.getLocalAddress()).getPort();
+            List<String> addresses = Arrays.asList(ctx.allGather(me));
+            try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, listener, config.timeout())) {
+                return List.of(train(ring));
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("rank " + rank + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String hostOf(String address) {
+        if (address == null || address.isEmpty()) {
+            return "127.0.0.1";
+        }
+        int colon = address.lastIndexOf(':');
+        String h = colon > 0 ? address.substring(0, colon) : address;
+        return h.equals("localhost") ? "127.0.0.1" : h;
+    }
+
+    /** The training loop of one rank, given its place in the ring. */
+    WorkerReport train(RingAllReduce ring) throws IOException {
+        int rank = ring.rank();
+        int world = ring.world();
+        Lanes.setNumThreads(config.threadsPerWorker());
+        Lanes.manualSeed(config.seed());
+        Module net = model.create();
+        List<Tensor> params = net.parameters();
+        Optimizer opt = optimizer.create(params);
+        Dataset ds = data.load();
+        long resumed = Checkpoint.restoreLatest(config.checkpointDir(), net, opt, msg -> System.err.println("rank " + rank + ": " + msg));
+        int numel = 0;
+        for (Tensor p : params) {
+            numel += p.numel();
+        }
+        float[] flat = new float[numel + 2];
+        // every replica starts from rank 0's weights, whatever the model factory does
+        if (rank == 0) {
+            flatten(params, flat, false);
+        }
+        ring.allReduceSum(flat);
+        unflatten(flat, params, false);
+
+        DistributedSampler sampler = new DistributedSampler(ds.size(), config.globalBatch(), world, config.seed(), true);
+        int perEpoch = sampler.batchesPerEpoch();
+        long total = (long) config.epochs() * perEpoch;
+        int[] inShape = ds.inputShape();
+        int sampleFloats = Arrays.stream(inShape).reduce(1, (a, b) -> a * b);
+        double[] epochLoss = new double[config.epochs()];
+        double[] epochCorrect = new double[config.epochs()];
+        long trainNanos = 0;
+        long reduceNanos = 0;
+        long samples = 0;
+        int[] perm = null;
+        int permEpoch = -1;
+        long step = resumed;
+        net.train();
+        while (step < total) {
+            long t0 = System.nanoTime();
+            int epoch = (int) (step / perEpoch);
+            int batch = (int) (step % perEpoch);
+            if (epoch != permEpoch) {
+                perm = sampler.permutation(epoch);
+                permEpoch = epoch;
+            }
+            injectFault(rank, step);
+            int[] idx = sampler.indices(perm, batch, rank);
+            int globalSize = sampler.globalBatchSize(batch);
+            opt.zeroGrad();
+            float lossSum = 0;
+            long correct = 0;
+            try (MemoryScope s = MemoryScope.open()) {
+                if (idx.length > 0) {
+                    float[] x = new float[idx.length * sampleFloats];
+                    long[] y = new long[idx.length];
+                    for (int i = 0; i < idx.length; i++) {
+                        y[i] = ds.fill(idx[i], x, i * sampleFloats);
+                    }
+                    int[] shape = new int[inShape.length + 1];
+                    shape[0] = idx.length;
+                    System.arraycopy(inShape, 0, shape, 1, inShape.length);
+                    Tensor logits = net.forward(Tensor.of(x, shape));
+                    Tensor labels = Tensor.of(y, idx.length);
+                    Tensor loss = F.crossEntropy(logits, labels, null, F.IGNORE_INDEX, 0, "sum");
+                    loss.mul(1.0 / globalSize).backward();
+                    lossSum = loss.item();
+                    long[] predicted = logits.argmax(1).toLongArray();
+                    for (int i = 0; i < y.length; i++) {
+                        correct += predicted[i] == y[i] ? 1 : 0;
+                    }
+                }
+                flatten(params, flat, true);
+            }
+            flat[numel] = lossSum;
+            flat[numel + 1] = correct;
+            long r0 = System.nanoTime();
+            ring.allReduceSum(flat);
+            reduceNanos += System.nanoTime() - r0;
+            unflatten(flat, params, true);
+            opt.step();
+            epochLoss[epoch] += flat[numel];
+            epochCorrect[epoch] += flat[numel + 1];
+            samples += globalSize;
+            step++;
+            trainNanos += System.nanoTime() - t0;
+            if (rank == 0 && (step % config.checkpointEvery() == 0 || step == total)) {
+                Checkpoint.write(config.checkpointDir(), step, net, opt, 2);
+            }
+            if (rank == 0 && step % perEpoch == 0) {
+                System.out.printf(java.util.Locale.ROOT, "epoch %d/%d: train loss %.4f accuracy %.4f (%d workers, %.0f images/s)%n", epoch + 1,
+                        config.epochs(), epochLoss[epoch] / ds.size(), epochCorrect[epoch] / ds.size(), world, samples / (trainNanos / 1e9));
+            }
+        }
+        double[] loss = new double[config.epochs()];
+        double[] acc = new double[config.epochs()];
+        for (int e = 0; e < config.epochs(); e++) {
+            loss[e] = epochLoss[e] / ds.size();
+            acc[e] = epochCorrect[e] / ds.size();
+        }
+        return new WorkerReport(rank, step, hash(params), loss, acc, trainNanos, reduceNanos, samples, resumed);
+    }
+
+    private void injectFault(int rank, long step) throws IOException {
+        Fault f = config.fault();
+        if (f == null || f.rank() != rank || f.step() != step) {
+            return;
+        }
+        Path marker = config.checkpointDir().resolve(".fault-fired");
+        Files.createDirectories(config.checkpointDir());
+        try {
+            Files.createFile(marker);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            return;
+        }
+        if (f.hang()) {
+            try {
+                Thread.sleep(Long.MAX_VALUE); // stops answering; Spark interrupts it when the stage fails
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("injected hang of rank " + rank + " at step " + step + " was interrupted");
+            }
+        }
+        throw new IllegalStateException("injected fault: rank " + rank + " died at step " + step);
+    }
+
+    /** Gradients (or, for {@code grads == false}, the parameters) into {@code flat}; a missing gradient is zeros. */
+    static void flatten(List<Tensor> params, float[] flat, boolean grads) {
+        int at = 0;
+        for (Tensor p : params) {
+            Tensor t = grads ? p.grad() : p;
+            int n = p.numel();
+            if (t == null) {
+                Arrays.fill(flat, at, at + n, 0f);
+            } else {
+                System.arraycopy(t.toFloatArray(), 0, flat, at, n);
+            }
+            at += n;
+        }
+    }
+
+    static void unflatten(float[] flat, List<Tensor> params, boolean grads) {
+        int at = 0;
+        try (MemoryScope s = MemoryScope.open(); var g = dev.lanes.autograd.Autograd.noGrad()) {
+            for (Tensor p : params) {
+                int n = p.numel();
+                Tensor values = Tensor.of(Arrays.copyOfRange(flat, at, at + n), p.shape());
+                if (grads) {
+                    if (p.grad() == null) {
+                        try (MemoryScope u = MemoryScope.unscoped()) {
+                            p.setGrad(values.clone());
+                        }
+                    } else {
+                        p.grad().copy_(values);
+                    }
+                } else {
+                    p.copy_(values);
+                }
+                at += n;
+            }
+        }
+    }
+
+    /** A hash of the parameters' bits: equal on every replica when they are bit-identical. */
+    static long hash(List<Tensor> params) {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        for (Tensor p : params) {
+            for (float v : p.toFloatArray()) {
+                int b = Float.floatToRawIntBits(v);
+                crc.update(b);
+                crc.update(b >>> 8);
+                crc.update(b >>> 16);
+                crc.update(b >>> 24);
+            }
+        }
+        return crc.getValue();
+    }
+}

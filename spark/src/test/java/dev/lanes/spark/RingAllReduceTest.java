@@ -1,0 +1,140 @@
+package dev.lanes.spark;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.SocketTimeoutException;
+import java.nio.channels.ServerSocketChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+class RingAllReduceTest {
+    interface RankBody {
+        float[] run(RingAllReduce ring) throws Exception;
+    }
+
+    /** Runs {@code world} ranks on threads over loopback; returns each rank's result. */
+    static List<float[]> ranks(int world, Duration timeout, RankBody body) throws Exception {
+        List<ServerSocketChannel> listeners = new ArrayList<>();
+        List<String> addresses = new ArrayList<>();
+        for (int r = 0; r < world; r++) {
+            ServerSocketChannel l = RingAllReduce.listen("127.0.0.1");
+            listeners.add(l);
+            addresses.add("127.0.0.1:" + ((java.net.InetSocketAddress) l.getLocalAddress()).getPort());
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(world);
+        try {
+            List<Future<float[]>> fs = new ArrayList<>();
+            for (int r = 0; r < world; r++) {
+                int rank = r;
+                fs.add(pool.submit(() -> {
+                    try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, listeners.get(rank), timeout)) {
+                        return body.run(ring);
+                    }
+                }));
+            }
+            List<float[]> out = new ArrayList<>();
+            for (Future<float[]> f : fs) {
+                out.add(f.get());
+            }
+            return out;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void sumsAreExactAndBitIdenticalOnEveryRankForOneToFourRanksAndUnevenSizes() throws Exception {
+        for (int world = 1; world <= 4; world++) {
+            for (int n : new int[] {0, 1, 3, 7, 1000, RingAllReduce.CHUNK_FLOATS + 13, 1_000_003}) {
+                int w = world;
+                List<float[]> results = ranks(world, Duration.ofSeconds(20), ring -> {
+                    float[] v = new float[n];
+                    for (int i = 0; i < n; i++) {
+                        v[i] = (i % 1000) * (ring.rank() + 1); // integers: every summation order gives the same float
+                    }
+                    ring.allReduceSum(v);
+                    return v;
+                });
+                for (int i = 0; i < n; i += Math.max(1, n / 997)) {
+                    assertThat(results.get(0)[i]).as("world %d, n %d, element %d", w, n, i).isEqualTo((i % 1000) * (w * (w + 1) / 2f));
+                }
+                for (float[] r : results) {
+                    assertThat(r).as("world %d, n %d", w, n).isEqualTo(results.get(0));
+                }
+            }
+        }
+    }
+
+    @Test
+    void meansOfRandomValuesMatchTheSumToRoundingAndAgreeBitForBit() throws Exception {
+        int n = 100_001;
+        List<float[]> inputs = new ArrayList<>();
+        for (int r = 0; r < 3; r++) {
+            Random rnd = new Random(r);
+            float[] v = new float[n];
+            for (int i = 0; i < n; i++) {
+                v[i] = (float) rnd.nextGaussian();
+            }
+            inputs.add(v);
+        }
+        List<float[]> results = ranks(3, Duration.ofSeconds(20), ring -> {
+            float[] v = inputs.get(ring.rank()).clone();
+            ring.allReduceMean(v);
+            return v;
+        });
+        for (int i = 0; i < n; i++) {
+            double mean = (inputs.get(0)[i] + (double) inputs.get(1)[i] + inputs.get(2)[i]) / 3;
+            assertThat((double) results.get(1)[i]).isCloseTo(mean, org.assertj.core.data.Offset.offset(1e-6));
+        }
+        assertThat(results.get(0)).isEqualTo(results.get(1)).isEqualTo(results.get(2));
+    }
+
+    @Test
+    void aSilentPeerTimesOutAndADeadOneFailsFastNeverAHang() throws Exception {
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> ranks(2, Duration.ofMillis(800), ring -> {
+            float[] v = new float[10];
+            if (ring.rank() == 1) {
+                Thread.sleep(3000); // alive but silent
+                return v;
+            }
+            ring.allReduceSum(v);
+            return v;
+        })).hasRootCauseInstanceOf(SocketTimeoutException.class).rootCause().hasMessageContaining("rank 0").hasMessageContaining("stalled");
+        assertThat((System.nanoTime() - t0) / 1e9).isLessThan(10);
+
+        assertThatThrownBy(() -> ranks(3, Duration.ofSeconds(10), ring -> {
+            float[] v = new float[1000];
+            if (ring.rank() == 2) {
+                ring.close(); // dies: its sockets close
+                return v;
+            }
+            ring.allReduceSum(v);
+            return v;
+        })).rootCause().isInstanceOfAny(EOFException.class, IOException.class);
+    }
+
+    @Test
+    void noPeerToConnectToIsATimeoutNamingTheRank() throws Exception {
+        ServerSocketChannel mine = RingAllReduce.listen("127.0.0.1");
+        ServerSocketChannel other = RingAllReduce.listen("127.0.0.1");
+        String otherAddress = "127.0.0.1:" + ((java.net.InetSocketAddress) other.getLocalAddress()).getPort();
+        String mineAddress = "127.0.0.1:" + ((java.net.InetSocketAddress) mine.getLocalAddress()).getPort();
+        try {
+            // rank 1 never shows up: rank 0 connects to its listener, but nobody connects back
+            assertThatThrownBy(() -> RingAllReduce.connect(0, List.of(mineAddress, otherAddress), mine, Duration.ofMillis(500)))
+                    .isInstanceOf(SocketTimeoutException.class).hasMessageContaining("rank 0").hasMessageContaining("rank 1");
+        } finally {
+            other.close();
+        }
+    }
+}
