@@ -70,12 +70,17 @@ public final class DistributedTrainer implements Serializable {
      * Settings. {@code globalBatch} is the batch of one step summed over workers; {@code threadsPerWorker} the Lanes
      * threads of each task; {@code timeout} bounds every connection and all-reduce wait.
      */
-    public record Config(int workers, int epochs, int globalBatch, long seed, int threadsPerWorker, Path checkpointDir, int checkpointEvery,
+    public record Config(int workers, int epochs, int globalBatch, long seed, int threadsPerWorker, String checkpointFolder, int checkpointEvery,
                          int maxAttempts, Duration timeout, Fault fault) implements Serializable {
         public Config {
             if (workers < 1 || epochs < 1 || globalBatch < 1 || threadsPerWorker < 1 || checkpointEvery < 1 || maxAttempts < 1) {
                 throw new IllegalArgumentException("workers, epochs, global batch, threads, checkpoint interval and attempts must be positive");
             }
+        }
+
+        /** The checkpoint folder (kept as a String: {@link Path} is not serializable, and the config travels to the tasks). */
+        public Path checkpointDir() {
+            return Path.of(checkpointFolder);
         }
     }
 
@@ -116,6 +121,7 @@ public final class DistributedTrainer implements Serializable {
     public Result fit(JavaSparkContext sc, Consumer<String> progress) throws IOException {
         List<String> log = new ArrayList<>();
         Exception last = null;
+        collectFailures(); // reasons left by an earlier run in this folder are not this run's
         for (int attempt = 1; attempt <= config.maxAttempts(); attempt++) {
             try {
                 List<WorkerReport> reports = runStage(sc);
@@ -138,7 +144,8 @@ public final class DistributedTrainer implements Serializable {
             } catch (Exception e) {
                 last = e;
                 List<Path> ck = Checkpoint.list(config.checkpointDir());
-                String msg = "attempt " + attempt + " failed: " + rootMessage(e) + (attempt < config.maxAttempts()
+                String reasons = collectFailures();
+                String msg = "attempt " + attempt + " failed: " + (reasons.isEmpty() ? rootMessage(e) : reasons) + (attempt < config.maxAttempts()
                         ? "; retrying from " + (ck.isEmpty() ? "the start" : ck.get(0).getFileName()) : "");
                 log.add(msg);
                 progress.accept(msg);
@@ -183,11 +190,47 @@ public final class DistributedTrainer implements Serializable {
             String me = host + ":" + ((java.net.InetSocketAddress) listener.getLocalAddress()).getPort();
             List<String> addresses = Arrays.asList(ctx.allGather(me));
             try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, listener, config.timeout())) {
+                // Spark kills the other tasks of a failed barrier stage by flag, not by interrupt: poll it
+                ring.setCancelCheck(ctx::isInterrupted);
                 return List.of(train(ring));
             }
         } catch (IOException e) {
+            reportFailure(rank, e);
             throw new java.io.UncheckedIOException("rank " + rank + ": " + e.getMessage(), e);
+        } catch (RuntimeException | Error e) {
+            reportFailure(rank, e);
+            throw e;
         }
+    }
+
+    /**
+     * Spark's barrier-stage failure does not carry the task's exception to the driver: each failing rank leaves
+     * its reason in the checkpoint folder (shared by all workers anyway), where {@link #fit} reads it.
+     */
+    private void reportFailure(int rank, Throwable e) {
+        try {
+            Files.createDirectories(config.checkpointDir());
+            String line = System.nanoTime() + " rank " + rank + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()).replace('\n', ' ');
+            Files.writeString(config.checkpointDir().resolve(".failure-rank-" + rank), line);
+        } catch (IOException ignored) {
+            // best effort: the stage fails anyway
+        }
+    }
+
+    /** The failure reasons ranks left since the last call (the first to fail first), deleting them. */
+    private String collectFailures() throws IOException {
+        List<String> lines = new ArrayList<>();
+        Path dir = config.checkpointDir();
+        if (Files.isDirectory(dir)) {
+            try (var s = Files.list(dir)) {
+                for (Path p : s.filter(f -> f.getFileName().toString().startsWith(".failure-rank-")).toList()) {
+                    lines.add(Files.readString(p));
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+        lines.sort((a, b) -> Long.compare(Long.parseLong(a.substring(0, a.indexOf(' '))), Long.parseLong(b.substring(0, b.indexOf(' ')))));
+        return String.join("; ", lines.stream().map(l -> l.substring(l.indexOf(' ') + 1)).toList());
     }
 
     private static String hostOf(String address) {
@@ -204,8 +247,13 @@ public final class DistributedTrainer implements Serializable {
         int rank = ring.rank();
         int world = ring.world();
         Lanes.setNumThreads(config.threadsPerWorker());
-        Lanes.manualSeed(config.seed());
-        Module net = model.create();
+        Module net;
+        // the generator is one per JVM and tasks may share a JVM (local mode, several slots per executor):
+        // seed and build under a lock so each replica gets the same initial weights whatever the interleaving
+        synchronized (DistributedTrainer.class) {
+            Lanes.manualSeed(config.seed());
+            net = model.create();
+        }
         List<Tensor> params = net.parameters();
         Optimizer opt = optimizer.create(params);
         Dataset ds = data.load();
@@ -314,12 +362,16 @@ public final class DistributedTrainer implements Serializable {
             return;
         }
         if (f.hang()) {
-            try {
-                Thread.sleep(Long.MAX_VALUE); // stops answering; Spark interrupts it when the stage fails
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("injected hang of rank " + rank + " at step " + step + " was interrupted");
+            // stops answering its peers, as a stuck worker would, but still notices Spark killing the task
+            BarrierTaskContext ctx = BarrierTaskContext.get();
+            while (!ctx.isInterrupted() && !Thread.currentThread().isInterrupted()) {
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
+            throw new IOException("injected hang of rank " + rank + " at step " + step + " ended: the task was killed");
         }
         throw new IllegalStateException("injected fault: rank " + rank + " died at step " + step);
     }

@@ -46,6 +46,7 @@ public final class RingAllReduce implements AutoCloseable {
     private final FloatBuffer outFloats = out.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
     private final FloatBuffer inFloats = in.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
     private long bytesSent;
+    private java.util.function.BooleanSupplier cancelled = () -> false;
 
     private RingAllReduce(int rank, int world, Duration timeout, SocketChannel next, SocketChannel prev) throws IOException {
         this.rank = rank;
@@ -201,6 +202,14 @@ public final class RingAllReduce implements AutoCloseable {
         return world;
     }
 
+    /**
+     * A check polled at least every 200 ms while waiting on the network (e.g. Spark's task-killed flag), so a
+     * cancelled task stops waiting at once instead of at the timeout; when it turns true the call throws.
+     */
+    public void setCancelCheck(java.util.function.BooleanSupplier check) {
+        this.cancelled = check;
+    }
+
     /** Bytes this rank has sent so far. */
     public long bytesSent() {
         return bytesSent;
@@ -282,9 +291,9 @@ public final class RingAllReduce implements AutoCloseable {
                 throw new SocketTimeoutException("rank " + rank + ": all-reduce stalled for " + timeoutNanos / 1_000_000 + " ms: "
                         + (in.hasRemaining() ? "rank " + Math.floorMod(rank - 1, world) + " sent nothing" : "rank " + (rank + 1) % world + " read nothing"));
             }
-            selector.select(left);
-            if (Thread.interrupted()) {
-                throw new java.io.InterruptedIOException("rank " + rank + ": interrupted during all-reduce");
+            selector.select(Math.min(left, 200));
+            if (Thread.interrupted() || cancelled.getAsBoolean()) {
+                throw new java.io.InterruptedIOException("rank " + rank + ": cancelled during all-reduce");
             }
             selector.selectedKeys().clear();
             if (out.hasRemaining()) {

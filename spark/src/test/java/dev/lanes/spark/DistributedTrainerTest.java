@@ -1,0 +1,208 @@
+package dev.lanes.spark;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.Lanes;
+import dev.lanes.Tensor;
+import dev.lanes.data.Dataset;
+import dev.lanes.examples.LeNet;
+import dev.lanes.memory.MemoryScope;
+import dev.lanes.nn.CrossEntropyLoss;
+import dev.lanes.optim.SGD;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Training through Spark on local[2]: the one-process result, retries from checkpoints, bounded failures. */
+class DistributedTrainerTest {
+    private static JavaSparkContext sc;
+
+    @BeforeAll
+    static void spark() {
+        SparkConf conf = new SparkConf().setMaster("local[2]").setAppName("lanes-test").set("spark.ui.enabled", "false")
+                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
+                .set("spark.serializer.extraDebugInfo", "false");
+        sc = new JavaSparkContext(conf);
+        sc.setLogLevel("ERROR");
+    }
+
+    @AfterAll
+    static void stop() {
+        sc.stop();
+    }
+
+    /** 200 random 1x32x32 "images" whose label is the brightest quadrant (learnable), the same on every worker. */
+    static final class Synthetic implements Dataset {
+        final float[] images;
+        final long[] labels;
+
+        Synthetic(int n, long seed) {
+            Random r = new Random(seed);
+            images = new float[n * 1024];
+            labels = new long[n];
+            for (int i = 0; i < n; i++) {
+                int q = r.nextInt(4);
+                labels[i] = q;
+                for (int p = 0; p < 1024; p++) {
+                    int y = p / 32;
+                    int x = p % 32;
+                    int quadrant = (y / 16) * 2 + x / 16;
+                    images[i * 1024 + p] = (float) r.nextGaussian() * 0.5f + (quadrant == q ? 1f : 0f);
+                }
+            }
+        }
+
+        @Override
+        public int size() {
+            return labels.length;
+        }
+
+        @Override
+        public int[] inputShape() {
+            return new int[] {1, 32, 32};
+        }
+
+        @Override
+        public long fill(int index, float[] dst, int offset) {
+            System.arraycopy(images, index * 1024, dst, offset, 1024);
+            return labels[index];
+        }
+    }
+
+    private static DistributedTrainer trainer(Path dir, int workers, int epochs, DistributedTrainer.Fault fault, int attempts, Duration timeout) {
+        DistributedTrainer.Config c = new DistributedTrainer.Config(workers, epochs, 40, 5, 1, dir.toString(), 2, attempts, timeout, fault);
+        return new DistributedTrainer(LeNet::new, params -> new SGD(params, 0.05, 0.9), () -> new Synthetic(200, 9), c);
+    }
+
+    private static float[] weights(Path checkpoint) throws IOException {
+        LeNet net = new LeNet();
+        Checkpoint.restore(checkpoint, net, new SGD(net.parameters(), 0.05, 0.9));
+        float[] all = new float[0];
+        for (Tensor p : net.parameters()) {
+            float[] v = p.toFloatArray();
+            float[] a = java.util.Arrays.copyOf(all, all.length + v.length);
+            System.arraycopy(v, 0, a, all.length, v.length);
+            all = a;
+        }
+        return all;
+    }
+
+    /** The same steps in one process with a plain loop: mean loss over each whole global batch. */
+    private static float[] oneProcess(int epochs) {
+        Lanes.setNumThreads(1);
+        Lanes.manualSeed(5);
+        LeNet net = new LeNet();
+        SGD opt = new SGD(net.parameters(), 0.05, 0.9);
+        Synthetic ds = new Synthetic(200, 9);
+        DistributedSampler s = new DistributedSampler(ds.size(), 40, 1, 5, true);
+        CrossEntropyLoss criterion = new CrossEntropyLoss();
+        for (int e = 0; e < epochs; e++) {
+            int[] perm = s.permutation(e);
+            for (int b = 0; b < s.batchesPerEpoch(); b++) {
+                int[] idx = s.indices(perm, b, 0);
+                float[] x = new float[idx.length * 1024];
+                long[] y = new long[idx.length];
+                for (int i = 0; i < idx.length; i++) {
+                    y[i] = ds.fill(idx[i], x, i * 1024);
+                }
+                try (MemoryScope sc = MemoryScope.open()) {
+                    opt.zeroGrad();
+                    criterion.forward(net.forward(Tensor.of(x, idx.length, 1, 32, 32)), Tensor.of(y, idx.length)).backward();
+                    opt.step();
+                }
+            }
+        }
+        float[] all = new float[0];
+        for (Tensor p : net.parameters()) {
+            float[] v = p.toFloatArray();
+            float[] a = java.util.Arrays.copyOf(all, all.length + v.length);
+            System.arraycopy(v, 0, a, all.length, v.length);
+            all = a;
+        }
+        return all;
+    }
+
+    @Test
+    void twoWorkersGiveTheOneProcessParametersAndLearn(@TempDir Path dir) throws Exception {
+        DistributedTrainer.Result r = trainer(dir, 2, 2, null, 1, Duration.ofSeconds(30)).fit(sc);
+        assertThat(r.steps()).isEqualTo(10); // 200 / 40 = 5 steps per epoch
+        assertThat(r.attempts()).isEqualTo(1);
+        assertThat(r.finalCheckpoint().getFileName().toString()).isEqualTo("step-10.safetensors");
+        float[] distributed = weights(r.finalCheckpoint());
+        float[] single = oneProcess(2);
+        assertThat(distributed).hasSameSizeAs(single);
+        double maxDiff = 0;
+        for (int i = 0; i < single.length; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs(distributed[i] - single[i]));
+        }
+        // the same math; only the order of float additions differs (2 half-batch sums + the ring vs one batch)
+        assertThat(maxDiff).as("largest parameter difference after 10 steps").isLessThan(2e-5);
+        assertThat(r.rank0().epochLoss()[1]).isLessThan(r.rank0().epochLoss()[0]);
+        assertThat(Checkpoint.list(dir)).hasSize(2); // the newest two are kept
+    }
+
+    @Test
+    void aWorkerThatDiesMidEpochIsRetriedFromTheCheckpointToTheSameResult(@TempDir Path clean, @TempDir Path faulty) throws Exception {
+        DistributedTrainer.Result reference = trainer(clean, 2, 2, null, 1, Duration.ofSeconds(30)).fit(sc);
+        DistributedTrainer.Result r = trainer(faulty, 2, 2, new DistributedTrainer.Fault(1, 7, false), 3, Duration.ofSeconds(30)).fit(sc);
+        assertThat(r.attempts()).isEqualTo(2);
+        assertThat(r.log().get(0)).contains("attempt 1 failed").contains("injected fault: rank 1 died at step 7").contains("step-6.safetensors");
+        assertThat(r.rank0().resumedFrom()).isEqualTo(6);
+        assertThat(r.rank0().parameterHash()).as("resumed run ends bit-identical to the uninterrupted one")
+                .isEqualTo(reference.rank0().parameterHash());
+        assertThat(weights(r.finalCheckpoint())).isEqualTo(weights(reference.finalCheckpoint()));
+    }
+
+    @Test
+    void aWorkerThatStopsAnsweringTimesOutAndTheRunResumes(@TempDir Path dir) throws Exception {
+        long t0 = System.nanoTime();
+        DistributedTrainer.Result r = trainer(dir, 2, 1, new DistributedTrainer.Fault(0, 3, true), 2, Duration.ofSeconds(3)).fit(sc);
+        assertThat(r.attempts()).isEqualTo(2);
+        assertThat(r.steps()).isEqualTo(5);
+        assertThat(r.rank0().resumedFrom()).isEqualTo(2);
+        assertThat((System.nanoTime() - t0) / 1e9).as("bounded by the socket timeout, not a hang").isLessThan(60);
+    }
+
+    @Test
+    void withoutRetriesLeftTheJobFailsWithTheCause(@TempDir Path dir) throws Exception {
+        assertThatThrownBy(() -> trainer(dir, 2, 1, new DistributedTrainer.Fault(1, 1, false), 1, Duration.ofSeconds(10)).fit(sc))
+                .isInstanceOf(IOException.class).hasMessageContaining("failed after 1 attempt").hasMessageContaining("injected fault");
+    }
+
+    @Test
+    void checkpointsAreAtomicAndDamagedOnesAreSkipped(@TempDir Path dir) throws Exception {
+        Lanes.manualSeed(1);
+        LeNet net = new LeNet();
+        SGD opt = new SGD(net.parameters(), 0.1, 0.9);
+        try (MemoryScope s = MemoryScope.open()) {
+            net.forward(Tensor.randn(2, 1, 32, 32)).sum().backward();
+            opt.step();
+        }
+        Path first = Checkpoint.write(dir, 4, net, opt, 3);
+        Path second = Checkpoint.write(dir, 8, net, opt, 3);
+        // a crash while writing leaves only a temporary file; a damaged final file is skipped
+        Files.write(dir.resolve(".step-12.safetensors.tmp"), new byte[] {1, 2, 3});
+        byte[] good = Files.readAllBytes(second);
+        Files.write(second, java.util.Arrays.copyOf(good, good.length / 2));
+        LeNet other = new LeNet();
+        SGD otherOpt = new SGD(other.parameters(), 0.1, 0.9);
+        List<String> warnings = new java.util.ArrayList<>();
+        assertThat(Checkpoint.restoreLatest(dir, other, otherOpt, warnings::add)).isEqualTo(4);
+        assertThat(warnings).singleElement().asString().contains("step-8.safetensors");
+        for (int i = 0; i < net.parameters().size(); i++) {
+            assertThat(other.parameters().get(i).toFloatArray()).isEqualTo(net.parameters().get(i).toFloatArray());
+        }
+        assertThat(otherOpt.stateDict().toString()).isEqualTo(opt.stateDict().toString().replace("", ""));
+        assertThat(first).exists();
+    }
+}
