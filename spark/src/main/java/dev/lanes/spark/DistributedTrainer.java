@@ -85,11 +85,13 @@ public final class DistributedTrainer implements Serializable {
     }
 
     /**
-     * A failure to inject, for tests and demonstrations: the task of {@code rank} throws ({@code hang == false}) or
-     * stops answering ({@code hang == true}) when it reaches {@code step}, once (a marker file in the checkpoint
-     * folder remembers that it fired).
+     * A failure to inject, for tests and demonstrations: when the task of {@code rank} reaches {@code step} it
+     * throws ({@link Kind#THROW}), stops answering ({@link Kind#HANG}), or kills its whole JVM ({@link Kind#EXIT}:
+     * an executor dying, for {@code local-cluster} or real clusters), once: a marker file in the checkpoint folder
+     * remembers that it fired.
      */
-    public record Fault(int rank, long step, boolean hang) implements Serializable {
+    public record Fault(int rank, long step, Kind kind) implements Serializable {
+        public enum Kind { THROW, HANG, EXIT }
     }
 
     /** What one task reports back. */
@@ -361,7 +363,10 @@ public final class DistributedTrainer implements Serializable {
         } catch (java.nio.file.FileAlreadyExistsException e) {
             return;
         }
-        if (f.hang()) {
+        if (f.kind() == Fault.Kind.EXIT) {
+            Runtime.getRuntime().halt(137); // as if the OOM killer took the executor
+        }
+        if (f.kind() == Fault.Kind.HANG) {
             // stops answering its peers, as a stuck worker would, but still notices Spark killing the task
             BarrierTaskContext ctx = BarrierTaskContext.get();
             while (!ctx.isInterrupted() && !Thread.currentThread().isInterrupted()) {

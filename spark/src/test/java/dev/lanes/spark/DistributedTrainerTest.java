@@ -154,7 +154,7 @@ class DistributedTrainerTest {
     @Test
     void aWorkerThatDiesMidEpochIsRetriedFromTheCheckpointToTheSameResult(@TempDir Path clean, @TempDir Path faulty) throws Exception {
         DistributedTrainer.Result reference = trainer(clean, 2, 2, null, 1, Duration.ofSeconds(30)).fit(sc);
-        DistributedTrainer.Result r = trainer(faulty, 2, 2, new DistributedTrainer.Fault(1, 7, false), 3, Duration.ofSeconds(30)).fit(sc);
+        DistributedTrainer.Result r = trainer(faulty, 2, 2, new DistributedTrainer.Fault(1, 7, DistributedTrainer.Fault.Kind.THROW), 3, Duration.ofSeconds(30)).fit(sc);
         assertThat(r.attempts()).isEqualTo(2);
         assertThat(r.log().get(0)).contains("attempt 1 failed").contains("injected fault: rank 1 died at step 7").contains("step-6.safetensors");
         assertThat(r.rank0().resumedFrom()).isEqualTo(6);
@@ -166,7 +166,7 @@ class DistributedTrainerTest {
     @Test
     void aWorkerThatStopsAnsweringTimesOutAndTheRunResumes(@TempDir Path dir) throws Exception {
         long t0 = System.nanoTime();
-        DistributedTrainer.Result r = trainer(dir, 2, 1, new DistributedTrainer.Fault(0, 3, true), 2, Duration.ofSeconds(3)).fit(sc);
+        DistributedTrainer.Result r = trainer(dir, 2, 1, new DistributedTrainer.Fault(0, 3, DistributedTrainer.Fault.Kind.HANG), 2, Duration.ofSeconds(3)).fit(sc);
         assertThat(r.attempts()).isEqualTo(2);
         assertThat(r.steps()).isEqualTo(5);
         assertThat(r.rank0().resumedFrom()).isEqualTo(2);
@@ -175,7 +175,7 @@ class DistributedTrainerTest {
 
     @Test
     void withoutRetriesLeftTheJobFailsWithTheCause(@TempDir Path dir) throws Exception {
-        assertThatThrownBy(() -> trainer(dir, 2, 1, new DistributedTrainer.Fault(1, 1, false), 1, Duration.ofSeconds(10)).fit(sc))
+        assertThatThrownBy(() -> trainer(dir, 2, 1, new DistributedTrainer.Fault(1, 1, DistributedTrainer.Fault.Kind.THROW), 1, Duration.ofSeconds(10)).fit(sc))
                 .isInstanceOf(IOException.class).hasMessageContaining("failed after 1 attempt").hasMessageContaining("injected fault");
     }
 
