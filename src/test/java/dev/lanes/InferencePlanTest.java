@@ -264,6 +264,38 @@ class InferencePlanTest {
     }
 
     @Test
+    void theEagerForwardOfAnEvalModelIsAlsoSafeFromManyThreads() throws Exception {
+        Lanes.manualSeed(3);
+        LeNet net = new LeNet();
+        net.eval();
+        float[][] x = new float[8][];
+        float[][] expected = new float[8][];
+        for (int i = 0; i < 8; i++) {
+            x[i] = randomInput(2 * 1024, 300 + i);
+            expected[i] = eager(net::forward, x[i], 2, 1, 32, 32);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<?>> results = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                int thread = t;
+                results.add(pool.submit(() -> {
+                    for (int rep = 0; rep < 50; rep++) {
+                        int i = (thread + rep) % 8;
+                        assertThat(eager(net::forward, x[i], 2, 1, 32, 32)).containsExactly(expected[i]);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> r : results) {
+                r.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
     void steadyStateCallsAllocateNoOffHeapMemoryAndNoHeap() {
         Lanes.manualSeed(3);
         LeNet net = new LeNet();
