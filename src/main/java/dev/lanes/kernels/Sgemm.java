@@ -322,7 +322,7 @@ public final class Sgemm {
             int nc = Math.min(NC, n1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
-                packB(transB, b, bOff, ldb, pc, kc, jc, nc, ws.b);
+                packB(transB, b, bOff, ldb, pc, kc, jc, nc, ws.b, ws.tile); // the tile is free while packing
                 boolean first = pc == 0;
                 boolean last = pc + kc == k;
                 for (int ic = m0; ic < m1; ic += MC) {
@@ -379,11 +379,11 @@ public final class Sgemm {
      * partial slivers, plain and transposed B each have their own straight loop: one method mixing them
      * recompiled over and over on uncommon traps (measured: 33 instead of 180 GFLOP/s at 64x120x400).
      */
-    private static void packB(boolean transB, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] bp) {
+    private static void packB(boolean transB, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] bp, float[] row) {
         for (int s = 0; s < nc; s += NR) {
             int cols = Math.min(NR, nc - s);
             if (transB) {
-                packBTransposed(b, bOff, ldb, pc, kc, jc + s, cols, bp, s * kc);
+                packBTransposed(b, bOff, ldb, pc, kc, jc + s, cols, bp, s * kc, row);
             } else if (cols == NR) {
                 packBFull(b, bOff, ldb, pc, kc, jc + s, bp, s * kc);
             } else {
@@ -408,14 +408,19 @@ public final class Sgemm {
         }
     }
 
-    private static void packBTransposed(MemorySegment b, long bOff, int ldb, int pc, int kc, int col, int cols, float[] bp, int base) {
+    /**
+     * Each column of the sliver is a contiguous run of B^T: one bulk copy into {@code row} (kc <= KC floats), then
+     * array-to-array stores with stride NR. Reading the segment element by element cost a bounds and liveness check
+     * per float and made this the hottest method of LeNet training (the convolution weight gradient).
+     */
+    private static void packBTransposed(MemorySegment b, long bOff, int ldb, int pc, int kc, int col, int cols, float[] bp, int base, float[] row) {
         if (cols < NR) {
             java.util.Arrays.fill(bp, base, base + kc * NR, 0f);
         }
         for (int j = 0; j < cols; j++) {
-            long colByte = (bOff + (long) (col + j) * ldb + pc) << 2;
+            MemorySegment.copy(b, FLOAT, (bOff + (long) (col + j) * ldb + pc) << 2, row, 0, kc);
             for (int p = 0; p < kc; p++) {
-                bp[base + p * NR + j] = b.get(FLOAT, colByte + ((long) p << 2));
+                bp[base + p * NR + j] = row[p];
             }
         }
     }
