@@ -31,6 +31,8 @@ public final class RingAllReduce implements AutoCloseable {
     /** Floats per transfer chunk (1 MiB). */
     public static final int CHUNK_FLOATS = 1 << 18;
     private static final int MAGIC = 0x4c414e45; // "LANE"
+    /** Socket buffers of several chunks: with the default ones a chunk crosses in many small wake-ups. */
+    private static final int SOCKET_BUFFER = 4 << 20;
 
     private final int rank;
     private final int world;
@@ -70,6 +72,7 @@ public final class RingAllReduce implements AutoCloseable {
     /** A listening socket on an ephemeral port of {@code host}, to publish before {@link #connect}. */
     public static ServerSocketChannel listen(String host) throws IOException {
         ServerSocketChannel s = ServerSocketChannel.open();
+        s.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER); // before bind: accepted sockets inherit it
         s.bind(new InetSocketAddress(host, 0), 16);
         return s;
     }
@@ -123,6 +126,8 @@ public final class RingAllReduce implements AutoCloseable {
             SocketChannel c = SocketChannel.open();
             try {
                 c.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                c.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER);
+                c.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER);
                 c.socket().connect(to, (int) Math.max(1, Math.min(Integer.MAX_VALUE, (deadline - System.nanoTime()) / 1_000_000)));
                 return c;
             } catch (IOException e) {
@@ -152,6 +157,7 @@ public final class RingAllReduce implements AutoCloseable {
                 SocketChannel c = listener.accept();
                 if (c != null) {
                     c.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                    c.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER);
                     return c;
                 }
             }
