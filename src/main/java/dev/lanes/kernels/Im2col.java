@@ -31,7 +31,44 @@ public final class Im2col {
         }
     }
 
+    /** Per-thread heap copies of one image and its column matrix (grown on demand, kept for the next call). */
+    private static final class Scratch {
+        float[] image = new float[0];
+        float[] columns = new float[0];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** Images up to this many column floats go through {@link #im2colHeap} (larger ones stream segment to segment). */
+    private static final int HEAP_MAX_FLOATS = 1 << 20;
+
+    /**
+     * {@code col[rows, cols] = im2col(in)} for one image {@code [c, h, w]} (element offsets). Small images are
+     * copied to the heap in one bulk copy, unfolded there by {@link #im2colHeap} and copied back in one bulk copy:
+     * measured 2x faster than unfolding segment to segment for LeNet's 28- and 10-float rows, whose per-row
+     * segment checks cost more than the copies.
+     */
     public static void im2col(MemorySegment in, long inOff, Geometry g, MemorySegment col, long colOff) {
+        long imageFloats = (long) g.c() * g.h() * g.w();
+        long colFloats = (long) g.rows() * g.cols();
+        if (colFloats > HEAP_MAX_FLOATS || imageFloats > HEAP_MAX_FLOATS) {
+            im2colSegments(in, inOff, g, col, colOff);
+            return;
+        }
+        Scratch s = SCRATCH.get();
+        if (s.image.length < imageFloats + HEAP_SLACK) {
+            s.image = new float[(int) imageFloats + HEAP_SLACK];
+        }
+        if (s.columns.length < colFloats + HEAP_SLACK) {
+            s.columns = new float[(int) colFloats + HEAP_SLACK];
+        }
+        MemorySegment.copy(in, FLOAT, inOff << 2, s.image, 0, (int) imageFloats);
+        im2colHeap(s.image, g, s.columns, g.cols());
+        MemorySegment.copy(s.columns, 0, col, FLOAT, colOff << 2, (int) colFloats);
+    }
+
+    /** {@link #im2col} reading and writing the segments directly, for images too large to stage on the heap. */
+    static void im2colSegments(MemorySegment in, long inOff, Geometry g, MemorySegment col, long colOff) {
         int cols = g.cols();
         for (int ch = 0; ch < g.c(); ch++) {
             long plane = inOff + (long) ch * g.h() * g.w();
