@@ -27,17 +27,17 @@ import java.util.function.Function;
  *   <li>no graph, no Tensor objects, no allocation in the steady state: the input is read from and the result
  *       written to buffers the caller supplies ({@code float[]} or {@link MemorySegment});</li>
  *   <li>safe from any number of threads at once without a lock: each call takes an execution context (arena,
- *       packing buffers) from a lock-free pool and returns it, so nothing mutable is shared; the weights are
- *       read in place;</li>
- *   <li>the same floats as the eager forward on the same input (the same kernels in the same order), which
- *       {@code trace} checks once on a random input before returning.</li>
+ *       packing buffers) from a lock-free pool and returns it, so nothing mutable is shared;</li>
+ *   <li>the eager forward's results to float rounding (the same kernels, except a matrix-vector product over
+ *       prepacked weights for batch-1 linear layers, which sums in another order), which {@code trace} checks
+ *       once on a random input before returning.</li>
  * </ul>
  * Limits of tracing, checked where possible: the shape is fixed; Java control flow in forward is frozen at the
  * path the example took; ops without a plan step, in-place ops and reading values into Java inside forward are
- * refused at trace time ({@link UnsupportedOperationException} naming the op). The plan reads the model's
- * parameters in place (an optimizer step shows up in the next call), but values folded from constants (e.g. a
- * BatchNorm's eval-mode scale) are frozen: trace again after changing those. Close the plan to free its contexts
- * and drop its hold on the parameters.
+ * refused at trace time ({@link UnsupportedOperationException} naming the op). Like {@code torch.jit.freeze}, the
+ * plan is a snapshot of the weights: convolution and linear weights are prepacked and values computed from
+ * constants (e.g. a BatchNorm's eval-mode scale) folded when it is traced, so trace again after changing the
+ * model. Close the plan to free its contexts and drop its hold on the parameters.
  */
 public final class InferencePlan implements AutoCloseable {
     private static final int ALIGN_FLOATS = 16;
