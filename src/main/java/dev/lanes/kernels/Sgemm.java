@@ -30,6 +30,9 @@ public final class Sgemm {
     public static final int KC = 256;
     public static final int MC = 96;
     public static final int NC = 2048;
+    /** A B^T products with at most this many rows and rows of at least NT_MIN_K run as dot products ({@link #gemmNT}). */
+    static final int NT_MAX_M = 16;
+    static final int NT_MIN_K = 256; // below, the per-block folds cost more than packing (LeNet conv2, k = 100: 16.9 vs 7.1 us)
     /** Products with at most this many rows skip packing (see {@link #smallM}). */
     static final int SMALL_M = 4;
 
@@ -98,6 +101,11 @@ public final class Sgemm {
             return;
         }
         long flops = (long) m * n * Math.max(k, 1);
+        if (!transA && transB && m <= NT_MAX_M && k >= NT_MIN_K && flops < PARALLEL_MIN_FLOPS) {
+            // A B^T with few rows and long rows: a convolution's weight gradient, gout col^T
+            gemmNT(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, WORKSPACE.get().tile);
+            return;
+        }
         int parts = flops < PARALLEL_MIN_FLOPS ? 1 : Parallel.partsFor(Math.max(m / MR, n / NR), 1);
         if (parts <= 1) {
             blocked(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi);
@@ -572,6 +580,141 @@ public final class Sgemm {
                     finish(c, cOff + (long) i * ldc + j, s, alpha, beta, epi, i, j);
                 }
             }
+        }
+    }
+
+    /**
+     * {@code C = alpha A B^T + beta C} as dot products of contiguous rows, four rows of A against four rows of B at
+     * a time (16 vector accumulators, 8 loads per 16 FMAs), no packing. For a convolution's weight gradient
+     * (6 or 16 rows of gout against 25 or 150 column rows of 100-784 floats) this replaces a transposed packing of
+     * B that cost a strided scalar store per element, the hottest method of LeNet training before it.
+     */
+    private static void gemmNT(int m, int n, int k, float alpha, MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                               float beta, MemorySegment c, long cOff, int ldc, Epilogue epi, float[] tile) {
+        for (int i0 = 0; i0 < m; i0 += 4) {
+            int rows = Math.min(4, m - i0);
+            for (int j0 = 0; j0 < n; j0 += 4) {
+                int cols = Math.min(4, n - j0);
+                if (rows == 4 && cols == 4) {
+                    dot4x4(a, aOff + (long) i0 * lda, lda, b, bOff + (long) j0 * ldb, ldb, k, tile);
+                } else {
+                    for (int r = 0; r < rows; r++) {
+                        for (int q = 0; q < cols; q++) {
+                            tile[r * 4 + q] = dot(a, aOff + (long) (i0 + r) * lda, b, bOff + (long) (j0 + q) * ldb, k);
+                        }
+                    }
+                }
+                for (int r = 0; r < rows; r++) {
+                    for (int q = 0; q < cols; q++) {
+                        finish(c, cOff + (long) (i0 + r) * ldc + j0 + q, tile[r * 4 + q], alpha, beta, epi, i0 + r, j0 + q);
+                    }
+                }
+            }
+        }
+    }
+
+    /** tile[r * 4 + q] = dot(A row r, B row q) for four rows each (tile: at least 16 * LANES floats); vector part summed with sumLanes, then the tail. */
+    private static void dot4x4(MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb, int k, float[] tile) {
+        long a0 = aOff << 2;
+        long a1 = (aOff + lda) << 2;
+        long a2 = (aOff + 2L * lda) << 2;
+        long a3 = (aOff + 3L * lda) << 2;
+        long b0 = bOff << 2;
+        long b1 = (bOff + ldb) << 2;
+        long b2 = (bOff + 2L * ldb) << 2;
+        long b3 = (bOff + 3L * ldb) << 2;
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F), c02 = FloatVector.zero(F), c03 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F), c12 = FloatVector.zero(F), c13 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F), c22 = FloatVector.zero(F), c23 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F), c32 = FloatVector.zero(F), c33 = FloatVector.zero(F);
+        int p = 0;
+        for (; p + LANES <= k; p += LANES) {
+            long o = (long) p << 2;
+            FloatVector x0 = FloatVector.fromMemorySegment(F, a, a0 + o, ORDER);
+            FloatVector x1 = FloatVector.fromMemorySegment(F, a, a1 + o, ORDER);
+            FloatVector x2 = FloatVector.fromMemorySegment(F, a, a2 + o, ORDER);
+            FloatVector x3 = FloatVector.fromMemorySegment(F, a, a3 + o, ORDER);
+            FloatVector y0 = FloatVector.fromMemorySegment(F, b, b0 + o, ORDER);
+            FloatVector y1 = FloatVector.fromMemorySegment(F, b, b1 + o, ORDER);
+            FloatVector y2 = FloatVector.fromMemorySegment(F, b, b2 + o, ORDER);
+            FloatVector y3 = FloatVector.fromMemorySegment(F, b, b3 + o, ORDER);
+            c00 = x0.fma(y0, c00);
+            c01 = x0.fma(y1, c01);
+            c02 = x0.fma(y2, c02);
+            c03 = x0.fma(y3, c03);
+            c10 = x1.fma(y0, c10);
+            c11 = x1.fma(y1, c11);
+            c12 = x1.fma(y2, c12);
+            c13 = x1.fma(y3, c13);
+            c20 = x2.fma(y0, c20);
+            c21 = x2.fma(y1, c21);
+            c22 = x2.fma(y2, c22);
+            c23 = x2.fma(y3, c23);
+            c30 = x3.fma(y0, c30);
+            c31 = x3.fma(y1, c31);
+            c32 = x3.fma(y2, c32);
+            c33 = x3.fma(y3, c33);
+        }
+        // parked in the tile and folded by a small method: calling sumLanes 16 times from this large method kept
+        // it from being inlined and boxed every accumulator (measured 10x slower at k = 100)
+        c00.intoArray(tile, 0 * LANES);
+        c01.intoArray(tile, 1 * LANES);
+        c02.intoArray(tile, 2 * LANES);
+        c03.intoArray(tile, 3 * LANES);
+        c10.intoArray(tile, 4 * LANES);
+        c11.intoArray(tile, 5 * LANES);
+        c12.intoArray(tile, 6 * LANES);
+        c13.intoArray(tile, 7 * LANES);
+        c20.intoArray(tile, 8 * LANES);
+        c21.intoArray(tile, 9 * LANES);
+        c22.intoArray(tile, 10 * LANES);
+        c23.intoArray(tile, 11 * LANES);
+        c30.intoArray(tile, 12 * LANES);
+        c31.intoArray(tile, 13 * LANES);
+        c32.intoArray(tile, 14 * LANES);
+        c33.intoArray(tile, 15 * LANES);
+        foldLanes(tile);
+        if (p < k) {
+            // in its own method: a scalar loop in this one made C2 compile the vector loop badly (10x slower at k = 100)
+            tail4x4(a, a0, a1, a2, a3, b, b0, b1, b2, b3, p, k, tile);
+        }
+    }
+
+    /** tile[r] = sumLanes(tile[r * LANES .. (r + 1) * LANES)) for r = 0..15, in place (row r is read before slot r is written). */
+    private static void foldLanes(float[] tile) {
+        for (int r = 0; r < 16; r++) {
+            tile[r] = Simd.sumLanes(FloatVector.fromArray(F, tile, r * LANES));
+        }
+    }
+
+    private static void tail4x4(MemorySegment a, long a0, long a1, long a2, long a3, MemorySegment b, long b0, long b1, long b2, long b3,
+                                int from, int k, float[] tile) {
+        for (int p = from; p < k; p++) {
+            long o = (long) p << 2;
+            float x0 = a.get(FLOAT, a0 + o);
+            float x1 = a.get(FLOAT, a1 + o);
+            float x2 = a.get(FLOAT, a2 + o);
+            float x3 = a.get(FLOAT, a3 + o);
+            float y0 = b.get(FLOAT, b0 + o);
+            float y1 = b.get(FLOAT, b1 + o);
+            float y2 = b.get(FLOAT, b2 + o);
+            float y3 = b.get(FLOAT, b3 + o);
+            tile[0] = Math.fma(x0, y0, tile[0]);
+            tile[1] = Math.fma(x0, y1, tile[1]);
+            tile[2] = Math.fma(x0, y2, tile[2]);
+            tile[3] = Math.fma(x0, y3, tile[3]);
+            tile[4] = Math.fma(x1, y0, tile[4]);
+            tile[5] = Math.fma(x1, y1, tile[5]);
+            tile[6] = Math.fma(x1, y2, tile[6]);
+            tile[7] = Math.fma(x1, y3, tile[7]);
+            tile[8] = Math.fma(x2, y0, tile[8]);
+            tile[9] = Math.fma(x2, y1, tile[9]);
+            tile[10] = Math.fma(x2, y2, tile[10]);
+            tile[11] = Math.fma(x2, y3, tile[11]);
+            tile[12] = Math.fma(x3, y0, tile[12]);
+            tile[13] = Math.fma(x3, y1, tile[13]);
+            tile[14] = Math.fma(x3, y2, tile[14]);
+            tile[15] = Math.fma(x3, y3, tile[15]);
         }
     }
 
