@@ -264,6 +264,14 @@ final class ConvOps {
                 MemorySegment ws = w.seg();
                 MemorySegment ds = dx.seg();
                 long planeIn = (long) s.cg() * s.h() * s.w();
+                // W_g^T packed once for all images (it was repacked for every image); the same kernel and order
+                boolean prepack = s.og() <= Sgemm.KC && (long) s.l() * s.og() <= (1 << 20);
+                float[][] packedWT = new float[p.groups()][];
+                if (prepack) {
+                    for (int grp = 0; grp < p.groups(); grp++) {
+                        packedWT[grp] = Sgemm.packATransposed(ws, w.storageOffset() + (long) grp * s.og() * s.k(), s.k(), s.k(), s.og());
+                    }
+                }
                 Parallel.run(chunks, part -> {
                     int n0 = (int) ((long) s.n() * part / chunks);
                     int n1 = (int) ((long) s.n() * (part + 1) / chunks);
@@ -272,12 +280,15 @@ final class ConvOps {
                             long dxOff = (long) n * s.c() * s.h() * s.w() + grp * planeIn;
                             long gOff = g.storageOffset() + ((long) n * s.o() + (long) grp * s.og()) * s.l();
                             long wOff = w.storageOffset() + (long) grp * s.og() * s.k();
-                            if (s.direct()) {
-                                Sgemm.sgemm(true, false, s.k(), s.l(), s.og(), 1f, ws, wOff, s.k(), gs, gOff, s.l(), 0f, ds, dxOff, s.l(), null);
+                            MemorySegment target = s.direct() ? ds : cols[part].seg();
+                            long targetOff = s.direct() ? dxOff : 0;
+                            if (prepack) {
+                                Sgemm.gemmPackedA(s.k(), s.l(), s.og(), packedWT[grp], gs, gOff, s.l(), target, targetOff, s.l(), null);
                             } else {
-                                MemorySegment col = cols[part].seg();
-                                Sgemm.sgemm(true, false, s.k(), s.l(), s.og(), 1f, ws, wOff, s.k(), gs, gOff, s.l(), 0f, col, 0, s.l(), null);
-                                Im2col.col2im(col, 0, s.geo(), ds, dxOff);
+                                Sgemm.sgemm(true, false, s.k(), s.l(), s.og(), 1f, ws, wOff, s.k(), gs, gOff, s.l(), 0f, target, targetOff, s.l(), null);
+                            }
+                            if (!s.direct()) {
+                                Im2col.col2im(target, 0, s.geo(), ds, dxOff);
                             }
                         }
                     }

@@ -169,6 +169,40 @@ public final class Sgemm {
         return ap;
     }
 
+    /** Packs {@code op(A) = A^T} for {@code A [k, m]} (leading dimension lda) like {@link #packA}: e.g. W^T of a convolution. */
+    public static float[] packATransposed(MemorySegment a, long aOff, int lda, int m, int k) {
+        float[] ap = new float[(m + MR - 1) / MR * MR * k];
+        for (int s = 0; s < m; s += MR) {
+            packATransposed(a, aOff, lda, s, Math.min(MR, m - s), 0, k, ap, s * k);
+        }
+        return ap;
+    }
+
+    /** Per-thread heap copy of B for {@link #gemmPackedA(int, int, int, float[], MemorySegment, long, int, MemorySegment, long, int, Epilogue)}. */
+    private static final ThreadLocal<float[][]> STAGED_B = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    /**
+     * {@link #gemmPackedA} with B {@code [k, n]} in a segment: its rows are staged in a per-thread heap buffer first
+     * (k bulk copies). The same kernel and order as {@link #sgemm} for {@code k <= KC}, so the same results.
+     */
+    public static void gemmPackedA(int m, int n, int k, float[] ap, MemorySegment b, long bOff, int ldb, MemorySegment c, long cOff, int ldc,
+                                   Epilogue epi) {
+        float[][] holder = STAGED_B.get();
+        int need = k * n + NR; // the kernel reads whole slivers past the last row
+        if (holder[0].length < need) {
+            holder[0] = new float[need];
+        }
+        float[] staged = holder[0];
+        if (ldb == n) {
+            MemorySegment.copy(b, FLOAT, bOff << 2, staged, 0, k * n);
+        } else {
+            for (int p = 0; p < k; p++) {
+                MemorySegment.copy(b, FLOAT, (bOff + (long) p * ldb) << 2, staged, p * n, n);
+            }
+        }
+        gemmPackedA(m, n, k, ap, staged, n, c, cOff, ldc, epi == null ? Epilogue.NONE : epi, WORKSPACE.get().tile);
+    }
+
     /** {@link #packA} into a caller's buffer of at least {@code ceil(m / MR) * MR * k} floats (allocates nothing). */
     public static void packAInto(MemorySegment a, long aOff, int lda, int m, int k, float[] ap) {
         for (int s = 0; s < m; s += MR) {
