@@ -8,8 +8,9 @@ import java.util.Map;
 /**
  * The small JSON subset safetensors headers use: objects (insertion order kept), arrays, strings, integers and
  * the literals; anything else (or trailing garbage, or nesting deeper than 64) is rejected with the position.
+ * Public for {@link #quote} only (services writing JSON); the parser stays internal to the safetensors reader.
  */
-final class Json {
+public final class Json {
     private final String s;
     private int i;
     private int depth;
@@ -201,8 +202,8 @@ final class Json {
         i++;
     }
 
-    /** A JSON string literal for {@code s}. */
-    static String quote(String s) {
+    /** A JSON string literal for {@code s} (quotes, backslashes and control characters escaped). */
+    public static String quote(String s) {
         StringBuilder sb = new StringBuilder("\"");
         for (char c : s.toCharArray()) {
             switch (c) {
