@@ -117,7 +117,7 @@ public final class InferencePlan implements AutoCloseable {
             k = Math.max(k, s.gemmK());
             n = Math.max(n, s.gemmN());
             if (s instanceof PlanStep.Softmax sx) {
-                sm = Math.max(sm, sx.scratchFloats2());
+                sm = Math.max(sm, sx.softmaxScratchFloats());
             }
             s.bind(consts);
         }

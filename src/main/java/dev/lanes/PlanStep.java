@@ -587,7 +587,7 @@ abstract class PlanStep {
             }
         }
 
-        int scratchFloats2() {
+        int softmaxScratchFloats() {
             return inner == 1 ? 0 : 2 * inner;
         }
 
