@@ -171,6 +171,14 @@ final class ConvOps {
             MemorySegment os = out.seg();
             MemorySegment bs = b == null ? null : b.seg();
             long planeIn = (long) s.cg() * s.h() * s.w();
+            // W_g packed once for all images (it was repacked for each); the GEMM then reads the columns im2col
+            // left on the heap, with the same kernel and order as before, so the same results
+            float[][] packedW = new float[p.groups()][];
+            if (!s.direct()) {
+                for (int g = 0; g < p.groups(); g++) {
+                    packedW[g] = Sgemm.packA(ws, w.storageOffset() + (long) g * s.og() * s.k(), s.k(), s.og(), s.k());
+                }
+            }
             Parallel.run(chunks, part -> {
                 int n0 = (int) ((long) s.n() * part / chunks);
                 int n1 = (int) ((long) s.n() * (part + 1) / chunks);
@@ -179,17 +187,23 @@ final class ConvOps {
                         long inOff = x.storageOffset() + ((long) n * s.c() * s.h() * s.w()) + g * planeIn;
                         MemorySegment colSeg = xs;
                         long colOff = inOff;
+                        float[] staged = null;
                         if (keptColumns != null) {
                             colSeg = keptColumns.seg();
                             colOff = ((long) n * p.groups() + g) * s.k() * s.l();
-                            Im2col.im2col(xs, inOff, s.geo(), colSeg, colOff);
+                            staged = Im2col.im2colStaged(xs, inOff, s.geo(), colSeg, colOff);
                         } else if (!s.direct()) {
                             colSeg = cols[part].seg();
                             colOff = 0;
-                            Im2col.im2col(xs, inOff, s.geo(), colSeg, 0);
+                            staged = Im2col.im2colStaged(xs, inOff, s.geo(), colSeg, 0);
                         }
                         Sgemm.Epilogue epi = bs == null ? Sgemm.Epilogue.NONE
                                 : Sgemm.Epilogue.rowBias(bs, b.storageOffset() + (long) g * s.og(), false);
+                        if (staged != null) {
+                            Sgemm.gemmPackedA(s.og(), s.l(), s.k(), packedW[g], staged, s.l(), os, ((long) n * s.o() + (long) g * s.og()) * s.l(),
+                                    s.l(), epi);
+                            continue;
+                        }
                         Sgemm.sgemm(false, false, s.og(), s.l(), s.k(), 1f, ws, w.storageOffset() + (long) g * s.og() * s.k(), s.k(),
                                 colSeg, colOff, s.l(), 0f, os, ((long) n * s.o() + (long) g * s.og()) * s.l(), s.l(), epi);
                     }

@@ -49,11 +49,20 @@ public final class Im2col {
      * segment checks cost more than the copies.
      */
     public static void im2col(MemorySegment in, long inOff, Geometry g, MemorySegment col, long colOff) {
+        im2colStaged(in, inOff, g, col, colOff);
+    }
+
+    /**
+     * {@link #im2col}, returning the heap copy of the columns ({@code [rows, cols]}, leading dimension cols, at least
+     * {@link #HEAP_SLACK} spare floats after them) that stays valid until this thread's next call, so a GEMM can read
+     * them without packing; null when the image was too large to stage (then only {@code col} holds them).
+     */
+    public static float[] im2colStaged(MemorySegment in, long inOff, Geometry g, MemorySegment col, long colOff) {
         long imageFloats = (long) g.c() * g.h() * g.w();
         long colFloats = (long) g.rows() * g.cols();
         if (colFloats > HEAP_MAX_FLOATS || imageFloats > HEAP_MAX_FLOATS) {
             im2colSegments(in, inOff, g, col, colOff);
-            return;
+            return null;
         }
         Scratch s = SCRATCH.get();
         if (s.image.length < imageFloats + HEAP_SLACK) {
@@ -65,6 +74,7 @@ public final class Im2col {
         MemorySegment.copy(in, FLOAT, inOff << 2, s.image, 0, (int) imageFloats);
         im2colHeap(s.image, g, s.columns, g.cols());
         MemorySegment.copy(s.columns, 0, col, FLOAT, colOff << 2, (int) colFloats);
+        return s.columns;
     }
 
     /** {@link #im2col} reading and writing the segments directly, for images too large to stage on the heap. */
@@ -114,7 +124,7 @@ public final class Im2col {
      * rows are copied as whole vectors. No per-row segment checks, which dominated with LeNet's 10- and 28-float rows.
      */
     /** Spare floats {@link #im2colHeap} needs past the end of its image and column arrays. */
-    public static final int HEAP_SLACK = LANES;
+    public static final int HEAP_SLACK = 2 * LANES; // also covers the GEMM kernel's 32-column reads past a row of B
 
     public static void im2colHeap(float[] img, Geometry g, float[] col, int ldc) {
         int oW = g.oW();

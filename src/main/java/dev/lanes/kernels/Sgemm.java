@@ -203,6 +203,11 @@ public final class Sgemm {
         gemmPackedA(m, n, k, ap, staged, n, c, cOff, ldc, epi == null ? Epilogue.NONE : epi, WORKSPACE.get().tile);
     }
 
+    /** {@link #gemmPackedA(int, int, int, float[], float[], int, MemorySegment, long, int, Epilogue, float[])} with this thread's tile. */
+    public static void gemmPackedA(int m, int n, int k, float[] ap, float[] b, int ldb, MemorySegment c, long cOff, int ldc, Epilogue epi) {
+        gemmPackedA(m, n, k, ap, b, ldb, c, cOff, ldc, epi == null ? Epilogue.NONE : epi, WORKSPACE.get().tile);
+    }
+
     /** {@link #packA} into a caller's buffer of at least {@code ceil(m / MR) * MR * k} floats (allocates nothing). */
     public static void packAInto(MemorySegment a, long aOff, int lda, int m, int k, float[] ap) {
         for (int s = 0; s < m; s += MR) {
@@ -221,8 +226,9 @@ public final class Sgemm {
 
     /**
      * {@code C[m, n] = A B} (+ epilogue) with A prepacked by {@link #packA} and B in a heap array, row-major with
-     * leading dimension {@code ldb >= paddedColumns(n)} (columns past n may hold anything: their results are not
-     * stored). One thread, no packing, no allocation; the same micro-kernel and summation order as {@link #sgemm}
+     * leading dimension {@code ldb >= n}. The kernel reads whole 32-column slivers: past n it reads the next row or,
+     * after the last row, up to NR - 1 spare floats the array must have (what it reads there only reaches results
+     * that are not stored). One thread, no packing, no allocation; the same micro-kernel and summation order as {@link #sgemm}
      * for {@code k <= KC}.
      */
     public static void gemmPackedA(int m, int n, int k, float[] ap, float[] b, int ldb, MemorySegment c, long cOff, int ldc,
