@@ -140,6 +140,16 @@ class InferencePlanTest {
     }
 
     @Test
+    void weightsComputedFromTheInputTakeTheGeneralConvolutionAndGemmKernels() {
+        Lanes.manualSeed(8);
+        Tensor w = Tensor.randn(4, 2, 3, 3);
+        Tensor b = Tensor.randn(4);
+        // the convolution's weight and the product's right operand are slots, not constants: no prepacking
+        assertSameAsEager(x -> Tensor.conv2d(x, x.narrow(2, 0, 3).narrow(3, 0, 3).mul(w), b), 1, 2, 7, 7);
+        assertSameAsEager(x -> x.matmul(x.t().relu()), 6, 9);
+    }
+
+    @Test
     void identityAndConstantOutputsAreCopiedOut() {
         Tensor c = Tensor.of(new float[] {1, 2, 3}, 3);
         try (InferencePlan id = InferencePlan.trace(x -> x, 3); InferencePlan k = InferencePlan.trace(x -> c.mul(2), 3)) {

@@ -212,6 +212,53 @@ class KernelPropertyTest {
     }
 
     @Test
+    void sgemmDotProductPathForFewRowsAndLongRowsMatchesReference() {
+        // A B^T with m <= 16 and k >= 256 runs as 4x4 blocked dot products (a convolution's weight gradient):
+        // full and edge blocks, a vector-only k and k with a scalar tail, alpha/beta and epilogues
+        int iter = 0;
+        for (int m : new int[] {4, 5, 6, 9, 16}) {
+            for (int n : new int[] {1, 4, 25, 33}) {
+                for (int k : new int[] {256, 300, 784}) {
+                    checkSgemm(false, true, m, n, k, iter % 3 == 0 ? 0.5f : 1f, (iter % 4) * 0.5f, epilogue(iter, m, n));
+                    iter++;
+                }
+            }
+        }
+    }
+
+    @Test
+    void im2colThroughTheHeapEqualsSegmentToSegment() {
+        for (int iter = 0; iter < 60; iter++) {
+            int c = 1 + rnd.nextInt(3);
+            int h = 3 + rnd.nextInt(20);
+            int w = 3 + rnd.nextInt(20);
+            int kH = 1 + rnd.nextInt(Math.min(4, h));
+            int kW = 1 + rnd.nextInt(Math.min(4, w));
+            int sH = 1 + rnd.nextInt(2);
+            int sW = iter % 3 == 0 ? 2 : 1;
+            int pT = rnd.nextInt(2);
+            int pL = rnd.nextInt(2);
+            int dH = 1 + rnd.nextInt(2);
+            int dW = 1 + rnd.nextInt(2);
+            int oH = (h + 2 * pT - dH * (kH - 1) - 1) / sH + 1;
+            int oW = (w + 2 * pL - dW * (kW - 1) - 1) / sW + 1;
+            if (oH <= 0 || oW <= 0) {
+                continue;
+            }
+            Im2col.Geometry g = new Im2col.Geometry(c, h, w, kH, kW, sH, sW, pT, pL, dH, dW, oH, oW);
+            long inOff = rnd.nextInt(0, 5);
+            MemorySegment in = random((inOff + (long) c * h * w) * 4);
+            long n = (long) g.rows() * g.cols();
+            MemorySegment viaHeap = arena.allocate(n * 4, 64);
+            MemorySegment direct = arena.allocate(n * 4, 64);
+            Im2col.im2col(in, inOff, g, viaHeap, 0);
+            Im2col.im2colSegments(in, inOff, g, direct, 0);
+            assertThat(viaHeap.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT)).as("%s", g)
+                    .containsExactly(direct.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT));
+        }
+    }
+
+    @Test
     void sgemmLargeBlocksAndThreadCountsAgree() {
         int saved = Parallel.threads();
         try {

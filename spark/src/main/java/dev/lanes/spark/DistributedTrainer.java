@@ -277,6 +277,7 @@ public final class DistributedTrainer implements Serializable {
         long total = (long) config.epochs() * perEpoch;
         int[] inShape = ds.inputShape();
         int sampleFloats = Arrays.stream(inShape).reduce(1, (a, b) -> a * b);
+        float[] images = new float[((config.globalBatch() + world - 1) / world) * sampleFloats]; // reused by every step
         double[] epochLoss = new double[config.epochs()];
         double[] epochCorrect = new double[config.epochs()];
         long trainNanos = 0;
@@ -302,15 +303,14 @@ public final class DistributedTrainer implements Serializable {
             long correct = 0;
             try (MemoryScope s = MemoryScope.open()) {
                 if (idx.length > 0) {
-                    float[] x = new float[idx.length * sampleFloats];
                     long[] y = new long[idx.length];
                     for (int i = 0; i < idx.length; i++) {
-                        y[i] = ds.fill(idx[i], x, i * sampleFloats);
+                        y[i] = ds.fill(idx[i], images, i * sampleFloats);
                     }
                     int[] shape = new int[inShape.length + 1];
                     shape[0] = idx.length;
                     System.arraycopy(inShape, 0, shape, 1, inShape.length);
-                    Tensor logits = net.forward(Tensor.of(x, shape));
+                    Tensor logits = net.forward(Tensor.empty(shape).copyFrom(images, 0));
                     Tensor labels = Tensor.of(y, idx.length);
                     Tensor loss = F.crossEntropy(logits, labels, null, F.IGNORE_INDEX, 0, "sum");
                     loss.mul(1.0 / globalSize).backward();
@@ -386,35 +386,30 @@ public final class DistributedTrainer implements Serializable {
         int at = 0;
         for (Tensor p : params) {
             Tensor t = grads ? p.grad() : p;
-            int n = p.numel();
             if (t == null) {
-                Arrays.fill(flat, at, at + n, 0f);
+                Arrays.fill(flat, at, at + p.numel(), 0f);
             } else {
-                System.arraycopy(t.toFloatArray(), 0, flat, at, n);
+                t.copyTo(flat, at);
             }
-            at += n;
+            at += p.numel();
         }
     }
 
+    /** {@code flat} back into the gradients (created where missing) or the parameters, in place without allocating. */
     static void unflatten(float[] flat, List<Tensor> params, boolean grads) {
         int at = 0;
-        try (MemoryScope s = MemoryScope.open(); var g = dev.lanes.autograd.Autograd.noGrad()) {
-            for (Tensor p : params) {
-                int n = p.numel();
-                Tensor values = Tensor.of(Arrays.copyOfRange(flat, at, at + n), p.shape());
-                if (grads) {
-                    if (p.grad() == null) {
-                        try (MemoryScope u = MemoryScope.unscoped()) {
-                            p.setGrad(values.clone());
-                        }
-                    } else {
-                        p.grad().copy_(values);
+        for (Tensor p : params) {
+            if (!grads) {
+                p.copyFrom(flat, at);
+            } else {
+                if (p.grad() == null) {
+                    try (MemoryScope u = MemoryScope.unscoped()) {
+                        p.setGrad(Tensor.zeros(p.shape()));
                     }
-                } else {
-                    p.copy_(values);
                 }
-                at += n;
+                p.grad().copyFrom(flat, at);
             }
+            at += p.numel();
         }
     }
 

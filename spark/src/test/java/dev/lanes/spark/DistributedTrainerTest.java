@@ -87,13 +87,14 @@ class DistributedTrainerTest {
     private static float[] weights(Path checkpoint) throws IOException {
         LeNet net = new LeNet();
         Checkpoint.restore(checkpoint, net, new SGD(net.parameters(), 0.05, 0.9));
-        float[] all = new float[0];
-        for (Tensor p : net.parameters()) {
-            float[] v = p.toFloatArray();
-            float[] a = java.util.Arrays.copyOf(all, all.length + v.length);
-            System.arraycopy(v, 0, a, all.length, v.length);
-            all = a;
-        }
+        return flat(net);
+    }
+
+    /** All parameters, in order, as one array. */
+    private static float[] flat(LeNet net) {
+        List<Tensor> params = net.parameters();
+        float[] all = new float[params.stream().mapToInt(Tensor::numel).sum()];
+        DistributedTrainer.flatten(params, all, false);
         return all;
     }
 
@@ -122,14 +123,7 @@ class DistributedTrainerTest {
                 }
             }
         }
-        float[] all = new float[0];
-        for (Tensor p : net.parameters()) {
-            float[] v = p.toFloatArray();
-            float[] a = java.util.Arrays.copyOf(all, all.length + v.length);
-            System.arraycopy(v, 0, a, all.length, v.length);
-            all = a;
-        }
-        return all;
+        return flat(net);
     }
 
     @Test
