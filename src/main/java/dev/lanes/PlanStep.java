@@ -254,6 +254,7 @@ abstract class PlanStep {
         final int[] cInitStrides;
         final Ref bias;
         final int[] shape;
+        final int[] outStrides;
         boolean relu;
         private Sgemm.Epilogue epilogue;
         /** A constant B (a Linear weight) packed once as [k, paddedColumns(n)]; null: the general GEMM. */
@@ -279,6 +280,7 @@ abstract class PlanStep {
             this.cInitStrides = cInitStrides;
             this.bias = bias;
             this.shape = shape;
+            this.outStrides = Shapes.contiguousStrides(shape);
         }
 
         @Override
@@ -304,7 +306,7 @@ abstract class PlanStep {
             long bo = f.off(b);
             long co = f.off(out);
             if (cInit != null) {
-                dev.lanes.kernels.Copy.copyFloat(f.seg(cInit), f.off(cInit), cInitStrides, f.arena, co, Shapes.contiguousStrides(shape), shape);
+                dev.lanes.kernels.Copy.copyFloat(f.seg(cInit), f.off(cInit), cInitStrides, f.arena, co, outStrides, shape);
             }
             Sgemm.Epilogue epi = epilogue != null ? epilogue : Sgemm.Epilogue.columnBias(f.seg(bias), f.off(bias), relu);
             if (packedB != null) {

@@ -147,6 +147,10 @@ class InferencePlanTest {
         // the convolution's weight and the product's right operand are slots, not constants: no prepacking
         assertSameAsEager(x -> Tensor.conv2d(x, x.narrow(2, 0, 3).narrow(3, 0, 3).mul(w), b), 1, 2, 7, 7);
         assertSameAsEager(x -> x.matmul(x.t().relu()), 6, 9);
+        // addmm with a whole matrix as input and beta != 1: C starts as a copy of it
+        Tensor c = Tensor.randn(6, 4);
+        Tensor w2 = Tensor.randn(9, 4);
+        assertSameAsEager(x -> Tensor.addmm(c, x, w2, 0.5, 2.0), 6, 9);
     }
 
     @Test
