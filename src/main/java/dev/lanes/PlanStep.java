@@ -77,7 +77,7 @@ abstract class PlanStep {
         final MemorySegment[] consts;
         final Sgemm.Workspace workspace;
         final long scratchOff;
-        final float[] tile = new float[Sgemm.MR * Sgemm.NR];
+        final float[] tile = new float[Sgemm.SCRATCH_FLOATS];
         final float[] softmaxScratch;
         final float[] image;
         final float[] columns;

@@ -35,6 +35,12 @@ public final class Sgemm {
     static final int NT_MIN_K = 256; // below, the per-block folds cost more than packing (LeNet conv2, k = 100: 16.9 vs 7.1 us)
     /** Products with at most this many rows skip packing (see {@link #smallM}). */
     static final int SMALL_M = 4;
+    /**
+     * Floats of per-call scratch a caller hands to the kernels that take a {@code tile}: the micro-tile (MR x NR),
+     * the 4 x 4 dot-product block's accumulators (16 vectors), a GEMV block (2 NR). Derived from the lane count,
+     * never a literal: at 8 or 4 lanes each of these is smaller than at 16.
+     */
+    public static final int SCRATCH_FLOATS = Math.max(MR * NR, 16 * LANES);
 
     /** Below this many multiply-adds the call stays on the calling thread (measured: 128^3 and 64x120x400 ran slower on 2). */
     private static final long PARALLEL_MIN_FLOPS = 1L << 24;
@@ -63,7 +69,9 @@ public final class Sgemm {
     public static final class Workspace {
         final float[] a;
         final float[] b;
-        final float[] tile = new float[MR * NR];
+        final float[] tile = new float[SCRATCH_FLOATS];
+        /** One column of a transposed B (at most KC floats), staged by {@link #packBTransposed}. */
+        final float[] row = new float[KC];
 
         /** Buffers for any product. */
         public Workspace() {
@@ -370,7 +378,7 @@ public final class Sgemm {
             int nc = Math.min(NC, n1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
-                packB(transB, b, bOff, ldb, pc, kc, jc, nc, ws.b, ws.tile); // the tile is free while packing
+                packB(transB, b, bOff, ldb, pc, kc, jc, nc, ws.b, ws.row);
                 boolean first = pc == 0;
                 boolean last = pc + kc == k;
                 for (int ic = m0; ic < m1; ic += MC) {

@@ -12,6 +12,12 @@ public final class Simd {
     public static final int LANES = F.length();
     /** Bytes per vector. */
     public static final long VBYTES = F.vectorByteSize();
+    /**
+     * Vector registers the tiles may plan for. The Vector API does not say, so: 32 on AArch64 (NEON, SVE) and with
+     * 512-bit lanes (AVX-512), 16 otherwise (AVX2, and SSE or AVX-512 capped at narrower lanes: the safe guess).
+     * {@code -Dlanes.vectorRegisters=16|32} overrides it.
+     */
+    public static final int VECTOR_REGISTERS = vectorRegisters();
     public static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /** Scalar float access without the alignment test (VECTOR-NOTES.md, rule 5). */
     public static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -20,6 +26,19 @@ public final class Simd {
     private static final jdk.incubator.vector.VectorShuffle<Float>[] FOLD = folds();
 
     private Simd() {
+    }
+
+    private static int vectorRegisters() {
+        String forced = System.getProperty("lanes.vectorRegisters");
+        if (forced != null && !forced.isBlank()) {
+            int r = Integer.parseInt(forced.trim());
+            if (r != 16 && r != 32) {
+                throw new IllegalArgumentException("lanes.vectorRegisters must be 16 or 32, got " + forced);
+            }
+            return r;
+        }
+        String arch = System.getProperty("os.arch", "");
+        return arch.equals("aarch64") || arch.equals("arm64") || LANES >= 16 ? 32 : 16;
     }
 
     @SuppressWarnings("unchecked")
