@@ -21,7 +21,7 @@ public enum BinaryOp {
             case DIV -> a / b;
             case MAXIMUM -> Math.max(a, b);
             case MINIMUM -> Math.min(a, b);
-            case POW -> (float) Math.pow(a, b);
+            case POW -> VectorMath.pow(a, b);
             case EQ -> a == b ? 1f : 0f;
             case GT -> a > b ? 1f : 0f;
             case LT -> a < b ? 1f : 0f;

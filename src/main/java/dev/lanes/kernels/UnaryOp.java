@@ -24,20 +24,20 @@ public enum UnaryOp {
         return switch (this) {
             case IDENTITY -> x;
             case NEG -> -x;
-            case EXP -> (float) Math.exp(x);
-            case LOG -> (float) Math.log(x);
+            case EXP -> VectorMath.exp(x);
+            case LOG -> VectorMath.log(x);
             case SQRT -> (float) Math.sqrt(x);
             case ABS -> Math.abs(x);
             case RELU -> Math.max(x, 0f);
-            case SIGMOID -> (float) (1.0 / (1.0 + Math.exp(-x)));
-            case TANH -> (float) Math.tanh(x);
+            case SIGMOID -> VectorMath.sigmoid(x);
+            case TANH -> VectorMath.tanh(x);
             case ADD_SCALAR -> x + p;
             case SUB_SCALAR -> x - p;
             case RSUB_SCALAR -> p - x;
             case MUL_SCALAR -> x * p;
             case DIV_SCALAR -> x / p;
             case RDIV_SCALAR -> p / x;
-            case POW_SCALAR -> (float) Math.pow(x, p);
+            case POW_SCALAR -> VectorMath.pow(x, p);
             case CLAMP -> Math.min(Math.max(x, p), q);
             case EQ_SCALAR -> x == p ? 1f : 0f;
             case GT_SCALAR -> x > p ? 1f : 0f;

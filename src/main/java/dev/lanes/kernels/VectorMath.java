@@ -1,0 +1,396 @@
+package dev.lanes.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * exp, log, tanh, sigmoid and pow over float lanes, with the same bits on every CPU, vector width and JIT tier.
+ *
+ * <p>{@code lanewise(EXP)} and friends run SVML once C2 has compiled them and a scalar Java fallback before,
+ * which round differently, and {@code Math.exp} may differ between platforms: results depended on timing and
+ * machine. Here every function is a polynomial built only from operations IEEE 754 rounds exactly one way
+ * (add, sub, mul, div, fma, sqrt, compare, blend) and integer bit manipulation.
+ *
+ * <p>Each vector form has a scalar twin doing the same operations in the same order, so the scalar tail of a
+ * row matches its vector part bit for bit. The vector forms compute every case and blend (no branches per
+ * lane); the twins may branch instead, as long as the chosen path is the same operations. Vector forms take
+ * their constants from {@code x.broadcast}, which C2 hoists out of loops, and are kept small: C2 must inline
+ * them into the caller's loop (a call that is not inlined boxes every vector), and it inlines a method of up
+ * to 325 bytecodes (FreqInlineSize) only from a frequent call site: call them from a loop of their own.
+ *
+ * <p>Accuracy, every float input checked (scalar twins against StrictMath in double, rounded to float):
+ * exp, log, tanh and sigmoid are all within 1 ulp of the rounded result (subnormal results at the subnormal
+ * spacing). NaN inputs come back unchanged; special values follow StrictMath and PyTorch.
+ */
+public final class VectorMath {
+    private VectorMath() {
+    }
+
+    // ---- shared: round to integer, split ln 2 ----
+
+    /** 1.5 * 2^23: adding it to |v| < 2^22 rounds v to an integer (ties to even) held in the low mantissa bits. */
+    private static final float ROUND_MAGIC = 0x1.8p23f;
+    private static final int ROUND_MAGIC_BITS = 0x4b400000;
+    /**
+     * ROUND_MAGIC + 127 also rounds to an integer k (a tie may go the other way, which is as good) and leaves
+     * k + 127, the biased exponent of 2^k, in the low bits: the magic's own bits shift out of an int, so
+     * {@code bits << 23} is 2^k. ROUND_MAGIC + 254 leaves k + 254.
+     */
+    private static final float ROUND_MAGIC_BIAS = ROUND_MAGIC + 127;
+    private static final float ROUND_MAGIC_2BIAS = ROUND_MAGIC + 254;
+    private static final float LOG2E = 0x1.715476p0f;
+    /** ln 2 = LN2_HI + LN2_LO; with fma, x - n * LN2_HI is exact for the n that exp's clamp allows. */
+    private static final float LN2_HI = 0x1.62e43p-1f;
+    private static final float LN2_LO = -0x1.05c61p-29f;
+    private static final int SIGN = 0x80000000;
+    private static final int ABS = 0x7fffffff;
+
+    // ---- exp ----
+
+    /** Larger arguments are clamped here: exp overflows from 88.72284 on, and exp(89) does too. */
+    private static final float EXP_MAX_ARG = 89f;
+    /** Smaller arguments are clamped here: exp rounds to 0 below -103.97208, and exp(-110) does too. */
+    private static final float EXP_MIN_ARG = -110f;
+    // Cephes expf: exp(r) = 1 + r + r^2 P(r) on |r| <= ln2 / 2
+    private static final float EXP_P0 = 1.9875691500E-4f;
+    private static final float EXP_P1 = 1.3981999507E-3f;
+    private static final float EXP_P2 = 8.3334519073E-3f;
+    private static final float EXP_P3 = 4.1665795894E-2f;
+    private static final float EXP_P4 = 1.6666665459E-1f;
+    private static final float EXP_P5 = 5.0000001201E-1f;
+
+    /** e^x. */
+    public static FloatVector exp(FloatVector x) {
+        // a NaN passes the clamps; its bits after fma differ between the fma instruction and Math.fma's
+        // software fallback, so NaN lanes are restored from x at the end
+        FloatVector c = x.blend(EXP_MAX_ARG, x.compare(VectorOperators.GT, EXP_MAX_ARG));
+        c = c.blend(EXP_MIN_ARG, c.compare(VectorOperators.LT, EXP_MIN_ARG));
+        return expClamped(c).blend(x, x.compare(VectorOperators.NE, x));
+    }
+
+    /** Scalar twin of {@link #exp(FloatVector)}. */
+    public static float exp(float x) {
+        if (x != x) {
+            return x;
+        }
+        float c = x > EXP_MAX_ARG ? EXP_MAX_ARG : x;
+        c = c < EXP_MIN_ARG ? EXP_MIN_ARG : c;
+        return expClamped(c);
+    }
+
+    /**
+     * exp(x) for x in [EXP_MIN_ARG, EXP_MAX_ARG]: x = n ln2 + r, exp(x) = 2^n exp(r). 2^n is applied as two
+     * factors 2^k and 2^(n-k), k = n/2 rounded: each is a normal float for every n the clamp allows (-159..128),
+     * the first product is exact, so a subnormal result is rounded once and 2^128 overflows only when the
+     * result does. Both factors come from the rounding magic: t holds n + 254 and h holds k + 127 in their low
+     * bits, so 2^k = h << 23 and 2^(n-k) = (t - h) << 23.
+     */
+    private static FloatVector expClamped(FloatVector x) {
+        FloatVector t = x.fma(LOG2E, ROUND_MAGIC_2BIAS);
+        FloatVector n = t.sub(ROUND_MAGIC_2BIAS);
+        FloatVector r = n.fma(x.broadcast(-LN2_HI), x);
+        r = n.fma(x.broadcast(-LN2_LO), r);
+        IntVector h = n.fma(0.5f, ROUND_MAGIC_BIAS).reinterpretAsInts();
+        FloatVector scale1 = h.lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector scale2 = t.reinterpretAsInts().sub(h).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return expReduced(r).mul(scale1).mul(scale2);
+    }
+
+    private static float expClamped(float x) {
+        float t = Math.fma(x, LOG2E, ROUND_MAGIC_2BIAS);
+        float n = t - ROUND_MAGIC_2BIAS;
+        float r = Math.fma(n, -LN2_HI, x);
+        r = Math.fma(n, -LN2_LO, r);
+        int h = Float.floatToRawIntBits(Math.fma(n, 0.5f, ROUND_MAGIC_BIAS));
+        float scale1 = Float.intBitsToFloat(h << 23);
+        float scale2 = Float.intBitsToFloat((Float.floatToRawIntBits(t) - h) << 23);
+        return expReduced(r) * scale1 * scale2;
+    }
+
+    /** exp(r) for |r| <= ln2 / 2 (a little more from rounding): 1 + (r + r^2 P(r)). */
+    private static FloatVector expReduced(FloatVector r) {
+        FloatVector p = r.fma(EXP_P0, EXP_P1);
+        p = p.fma(r, r.broadcast(EXP_P2));
+        p = p.fma(r, r.broadcast(EXP_P3));
+        p = p.fma(r, r.broadcast(EXP_P4));
+        p = p.fma(r, r.broadcast(EXP_P5));
+        return p.fma(r.mul(r), r).add(1f);
+    }
+
+    private static float expReduced(float r) {
+        float p = Math.fma(r, EXP_P0, EXP_P1);
+        p = Math.fma(p, r, EXP_P2);
+        p = Math.fma(p, r, EXP_P3);
+        p = Math.fma(p, r, EXP_P4);
+        p = Math.fma(p, r, EXP_P5);
+        return Math.fma(p, r * r, r) + 1f;
+    }
+
+    // ---- log ----
+
+    private static final int SQRT_HALF_BITS = 0x3f3504f3;
+    private static final int MANTISSA = 0x7fffff;
+    /** ln 2 = LOG_C1 + LOG_C2, LOG_C1 with 9 bits so that e * LOG_C1 is exact (Cephes). */
+    private static final float LOG_C1 = 0.693359375f;
+    private static final float LOG_C2 = -2.12194440e-4f;
+    // Cephes logf: log(1 + f) = f - f^2 / 2 + f^3 P(f) on sqrt(1/2) - 1 <= f < sqrt(2) - 1
+    private static final float LOG_P0 = 7.0376836292E-2f;
+    private static final float LOG_P1 = -1.1514610310E-1f;
+    private static final float LOG_P2 = 1.1676998740E-1f;
+    private static final float LOG_P3 = -1.2420140846E-1f;
+    private static final float LOG_P4 = 1.4249322787E-1f;
+    private static final float LOG_P5 = -1.6668057665E-1f;
+    private static final float LOG_P6 = 2.0000714765E-1f;
+    private static final float LOG_P7 = -2.4999993993E-1f;
+    private static final float LOG_P8 = 3.3333331174E-1f;
+
+    /** Natural logarithm: log(+-0) = -inf, log(x < 0) = NaN, log(+inf) = +inf. */
+    public static FloatVector log(FloatVector x) {
+        // x = 2^e m with m in [sqrt(1/2), sqrt(2)): bits(x) - bits(sqrt(1/2)) has e in its exponent field (one
+        // less where x's mantissa is below sqrt(1/2)'s), and its low 23 bits + bits(sqrt(1/2)) are m's bits.
+        // A subnormal x is scaled by 2^23 first and 23 taken off its exponent field.
+        VectorMask<Float> subnormal = x.compare(VectorOperators.LT, Float.MIN_NORMAL);
+        FloatVector scaled = x.mul(0x1p23f).reinterpretAsInts().sub(23 << 23).reinterpretAsFloats();
+        IntVector bits = x.blend(scaled, subnormal).reinterpretAsInts().sub(SQRT_HALF_BITS);
+        FloatVector e = bits.lanewise(VectorOperators.ASHR, 23).add(ROUND_MAGIC_BITS).reinterpretAsFloats()
+                .sub(ROUND_MAGIC);
+        FloatVector f = bits.and(MANTISSA).add(SQRT_HALF_BITS).reinterpretAsFloats().sub(1f);
+        FloatVector r = logReduced(f, e);
+        // x < +inf is false for +inf and NaN: both come back as they are
+        r = x.blend(r, x.compare(VectorOperators.LT, Float.POSITIVE_INFINITY));
+        r = r.blend(Float.NaN, x.compare(VectorOperators.LT, 0f));
+        return r.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, 0f));
+    }
+
+    /** Scalar twin of {@link #log(FloatVector)}. */
+    public static float log(float x) {
+        if (!(x < Float.POSITIVE_INFINITY)) {
+            return x;
+        }
+        if (x < 0f) {
+            return Float.NaN;
+        }
+        if (x == 0f) {
+            return Float.NEGATIVE_INFINITY;
+        }
+        int bits = x < Float.MIN_NORMAL
+                ? Float.floatToRawIntBits(x * 0x1p23f) - (23 << 23) - SQRT_HALF_BITS
+                : Float.floatToRawIntBits(x) - SQRT_HALF_BITS;
+        float e = Float.intBitsToFloat((bits >> 23) + ROUND_MAGIC_BITS) - ROUND_MAGIC;
+        float f = Float.intBitsToFloat((bits & MANTISSA) + SQRT_HALF_BITS) - 1f;
+        return logReduced(f, e);
+    }
+
+    /** e ln2 + log(1 + f); m - 1 = f is exact (Sterbenz). */
+    private static FloatVector logReduced(FloatVector f, FloatVector e) {
+        FloatVector p = f.fma(LOG_P0, LOG_P1);
+        p = p.fma(f, f.broadcast(LOG_P2));
+        p = p.fma(f, f.broadcast(LOG_P3));
+        p = p.fma(f, f.broadcast(LOG_P4));
+        p = p.fma(f, f.broadcast(LOG_P5));
+        p = p.fma(f, f.broadcast(LOG_P6));
+        p = p.fma(f, f.broadcast(LOG_P7));
+        p = p.fma(f, f.broadcast(LOG_P8));
+        FloatVector y = p.mul(f).mul(f.mul(f));
+        y = e.fma(f.broadcast(LOG_C2), y);
+        y = f.mul(-0.5f).fma(f, y); // - f^2 / 2 without rounding f^2 first
+        return e.fma(f.broadcast(LOG_C1), f.add(y));
+    }
+
+    private static float logReduced(float f, float e) {
+        float p = Math.fma(f, LOG_P0, LOG_P1);
+        p = Math.fma(p, f, LOG_P2);
+        p = Math.fma(p, f, LOG_P3);
+        p = Math.fma(p, f, LOG_P4);
+        p = Math.fma(p, f, LOG_P5);
+        p = Math.fma(p, f, LOG_P6);
+        p = Math.fma(p, f, LOG_P7);
+        p = Math.fma(p, f, LOG_P8);
+        float y = p * f * (f * f);
+        y = Math.fma(e, LOG_C2, y);
+        y = Math.fma(f * -0.5f, f, y);
+        return Math.fma(e, LOG_C1, f + y);
+    }
+
+    // ---- tanh ----
+
+    /** Below this |x|, the odd polynomial; from it on, 1 - 2 / (exp(2|x|) + 1) (Cephes). */
+    private static final float TANH_POLY_LIMIT = 0.625f;
+    /** 2|x| is clamped here: tanh rounds to 1 from |x| = 9.0109 on, and 2/(exp(20) + 1) is far below half an ulp. */
+    private static final float TANH_MAX_2X = 20f;
+    // Cephes tanhf: tanh(x) = x + x z P(z), z = x^2, on |x| < 0.625
+    private static final float TANH_P0 = -5.70498872745E-3f;
+    private static final float TANH_P1 = 2.06390887954E-2f;
+    private static final float TANH_P2 = -5.37397155531E-2f;
+    private static final float TANH_P3 = 1.33314422036E-1f;
+    private static final float TANH_P4 = -3.33332819422E-1f;
+
+    /** Hyperbolic tangent, computed on |x| with the sign put back (so tanh(-0) = -0); at most 1.3 ulp off. */
+    public static FloatVector tanh(FloatVector x) {
+        IntVector xBits = x.reinterpretAsInts();
+        FloatVector a = xBits.and(ABS).reinterpretAsFloats();
+        FloatVector a2 = a.add(a);
+        a2 = a2.blend(TANH_MAX_2X, a2.compare(VectorOperators.GT, TANH_MAX_2X));
+        // exp(2|x|) = y 2^n with n <= 29: one scale factor, and y 2^n + 1 rounded once by the fma
+        FloatVector t = a2.fma(LOG2E, ROUND_MAGIC_BIAS);
+        FloatVector n = t.sub(ROUND_MAGIC_BIAS);
+        FloatVector r = n.fma(x.broadcast(-LN2_HI), a2);
+        r = n.fma(x.broadcast(-LN2_LO), r);
+        FloatVector scale = t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector d = expReduced(r).fma(scale, x.broadcast(1f));
+        FloatVector large = x.broadcast(1f).sub(x.broadcast(2f).div(d));
+        FloatVector z = a.mul(a);
+        FloatVector p = z.fma(TANH_P0, TANH_P1);
+        p = p.fma(z, z.broadcast(TANH_P2));
+        p = p.fma(z, z.broadcast(TANH_P3));
+        p = p.fma(z, z.broadcast(TANH_P4));
+        FloatVector small = p.mul(z).fma(a, a);
+        FloatVector ta = small.blend(large, a.compare(VectorOperators.GE, TANH_POLY_LIMIT));
+        FloatVector signed = ta.reinterpretAsInts().or(xBits.and(SIGN)).reinterpretAsFloats();
+        return signed.blend(x, x.compare(VectorOperators.NE, x));
+    }
+
+    /** Scalar twin of {@link #tanh(FloatVector)}. */
+    public static float tanh(float x) {
+        if (x != x) {
+            return x;
+        }
+        int xBits = Float.floatToRawIntBits(x);
+        float a = Float.intBitsToFloat(xBits & ABS);
+        float ta;
+        if (a >= TANH_POLY_LIMIT) {
+            float a2 = a + a;
+            a2 = a2 > TANH_MAX_2X ? TANH_MAX_2X : a2;
+            float t = Math.fma(a2, LOG2E, ROUND_MAGIC_BIAS);
+            float n = t - ROUND_MAGIC_BIAS;
+            float r = Math.fma(n, -LN2_HI, a2);
+            r = Math.fma(n, -LN2_LO, r);
+            float scale = Float.intBitsToFloat(Float.floatToRawIntBits(t) << 23);
+            float d = Math.fma(expReduced(r), scale, 1f);
+            ta = 1f - 2f / d;
+        } else {
+            float z = a * a;
+            float p = Math.fma(z, TANH_P0, TANH_P1);
+            p = Math.fma(p, z, TANH_P2);
+            p = Math.fma(p, z, TANH_P3);
+            p = Math.fma(p, z, TANH_P4);
+            ta = Math.fma(p * z, a, a);
+        }
+        return Float.intBitsToFloat(Float.floatToRawIntBits(ta) | (xBits & SIGN));
+    }
+
+    // ---- sigmoid ----
+
+    /**
+     * 1 / (1 + exp(-x)) from e = exp(-|x|) in (0, 1], which never overflows: 1 / (1 + e) for x >= 0 and
+     * e / (1 + e) for x < 0, which keeps the tiny (down to subnormal) results of the negative tail.
+     *
+     * <p>Rounding 1 + e alone costs up to 1 ulp, and for x < 0 e's own error counts double where e and the
+     * result sit on either side of a power of two: num / d was up to 2.4 ulp off the exact value. So the
+     * quotient is corrected with the exact residual {@code num - q (d + dLo)}, dLo being the rounding error of
+     * d = 1 + e (Fast2Sum, e <= 1), and w = 1 / d: at most 1.5 ulp off.
+     */
+    public static FloatVector sigmoid(FloatVector x) {
+        FloatVector na = x.reinterpretAsInts().or(SIGN).reinterpretAsFloats();
+        na = na.blend(EXP_MIN_ARG, na.compare(VectorOperators.LT, EXP_MIN_ARG));
+        FloatVector e = expClamped(na);
+        FloatVector one = x.broadcast(1f);
+        FloatVector num = one.blend(e, x.compare(VectorOperators.LT, 0f));
+        FloatVector d = e.add(1f);
+        FloatVector w = one.div(d);
+        FloatVector q = num.mul(w);
+        FloatVector nq = q.neg();
+        FloatVector dLo = one.sub(d).add(e);
+        FloatVector residual = nq.fma(dLo, nq.fma(d, num));
+        return residual.fma(w, q).blend(x, x.compare(VectorOperators.NE, x));
+    }
+
+    /** Scalar twin of {@link #sigmoid(FloatVector)}. */
+    public static float sigmoid(float x) {
+        if (x != x) {
+            return x;
+        }
+        float na = Float.intBitsToFloat(Float.floatToRawIntBits(x) | SIGN);
+        na = na < EXP_MIN_ARG ? EXP_MIN_ARG : na;
+        float e = expClamped(na);
+        float num = x < 0f ? e : 1f;
+        float d = e + 1f;
+        float w = 1f / d;
+        float q = num * w;
+        float nq = -q;
+        float dLo = (1f - d) + e;
+        float residual = Math.fma(nq, dLo, Math.fma(nq, d, num));
+        return Math.fma(residual, w, q);
+    }
+
+    // ---- pow ----
+
+    /**
+     * x^p for a scalar exponent. The exponents 2, 1, 0, -1 and 0.5 have short exact forms; any other exponent
+     * goes lane by lane through {@link #pow(float, float)} (StrictMath: slow, but the same bits everywhere).
+     */
+    public static FloatVector pow(FloatVector x, float p) {
+        if (p == 2f) {
+            return x.mul(x);
+        }
+        if (p == 1f) {
+            return x;
+        }
+        if (p == 0f) {
+            return x.broadcast(1f);
+        }
+        if (p == -1f) {
+            return x.broadcast(1f).div(x);
+        }
+        if (p == 0.5f) {
+            // pow(-0, 0.5) = +0 and pow(-inf, 0.5) = +inf, where sqrt gives -0 and NaN
+            return x.add(0f).sqrt().blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY));
+        }
+        return powLanes(x, p);
+    }
+
+    /** x^p lane by lane (a tensor exponent). */
+    public static FloatVector pow(FloatVector x, FloatVector p) {
+        float[] xs = x.toArray();
+        float[] ps = p.toArray();
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = pow(xs[i], ps[i]);
+        }
+        return FloatVector.fromArray(x.species(), xs, 0);
+    }
+
+    private static FloatVector powLanes(FloatVector x, float p) {
+        float[] xs = x.toArray();
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = pow(xs[i], p);
+        }
+        return FloatVector.fromArray(x.species(), xs, 0);
+    }
+
+    /**
+     * Scalar twin of the pow vector forms: {@code (float) StrictMath.pow(x, p)} in value. The exponents with an
+     * exact short form use it (the same value: the double result rounded to float is the float operation's
+     * result). A NaN from StrictMath is made the canonical NaN: its payload can depend on operand order.
+     */
+    public static float pow(float x, float p) {
+        if (p == 2f) {
+            return x * x;
+        }
+        if (p == 1f) {
+            return x;
+        }
+        if (p == 0f) {
+            return 1f;
+        }
+        if (p == -1f) {
+            return 1f / x;
+        }
+        if (p == 0.5f) {
+            return x == Float.NEGATIVE_INFINITY ? Float.POSITIVE_INFINITY : (float) Math.sqrt(x + 0f);
+        }
+        float r = (float) StrictMath.pow(x, p);
+        return r != r ? Float.NaN : r;
+    }
+}

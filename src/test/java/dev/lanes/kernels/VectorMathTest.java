@@ -1,0 +1,342 @@
+package dev.lanes.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.DoubleUnaryOperator;
+import java.util.function.UnaryOperator;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link VectorMath} against StrictMath (within 2 ulp of the rounded double result, over random bit patterns,
+ * dense samples of each function's working range and the special values and thresholds), and its vector forms
+ * against their scalar twins bit for bit.
+ *
+ * <p>The vector forms run on {@link Simd#F} only: feeding other species through the same methods makes their
+ * call profiles polymorphic, and C2 then leaves the Vector API calls to their Java fallback, which is not the
+ * code under test. Other widths: run this test with {@code -XX:MaxVectorSize=16} or {@code -XX:UseAVX=2}.
+ */
+class VectorMathTest {
+    private static final int MAX_ULP = 2;
+    private static final int RANDOM_BITS = 1_000_000;
+    private static final int DENSE = 1_000_000;
+
+    /** A function under test: scalar twin, vector form, double reference, and its interesting range. */
+    private enum Fn {
+        EXP(VectorMath::exp, VectorMath::exp, StrictMath::exp, -104f, 89f),
+        LOG(VectorMath::log, VectorMath::log, StrictMath::log, 0f, 1e6f),
+        TANH(VectorMath::tanh, VectorMath::tanh, StrictMath::tanh, -10f, 10f),
+        SIGMOID(VectorMath::sigmoid, VectorMath::sigmoid, x -> 1 / (1 + StrictMath.exp(-x)), -110f, 110f);
+
+        final ScalarFn scalar;
+        final UnaryOperator<FloatVector> vector;
+        final DoubleUnaryOperator reference;
+        final float lo;
+        final float hi;
+
+        Fn(ScalarFn scalar, UnaryOperator<FloatVector> vector, DoubleUnaryOperator reference, float lo, float hi) {
+            this.scalar = scalar;
+            this.vector = vector;
+            this.reference = reference;
+            this.lo = lo;
+            this.hi = hi;
+        }
+
+        float expected(float x) {
+            return (float) reference.applyAsDouble(x);
+        }
+    }
+
+    @FunctionalInterface
+    private interface ScalarFn {
+        float apply(float x);
+    }
+
+    /** Position on the number line in units of the float spacing; subnormals count at their own spacing. */
+    private static long ordinal(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        return bits < 0 ? -(long) (bits & 0x7fffffff) : bits;
+    }
+
+    /** ulp distance; equal infinities and NaN vs NaN are 0, anything else against a NaN or an infinity is huge. */
+    static long ulpDistance(float got, float want) {
+        if (Float.isNaN(got) || Float.isNaN(want)) {
+            return Float.isNaN(got) && Float.isNaN(want) ? 0 : Long.MAX_VALUE;
+        }
+        if (Float.isInfinite(got) || Float.isInfinite(want)) {
+            return got == want ? 0 : Long.MAX_VALUE;
+        }
+        return Math.abs(ordinal(got) - ordinal(want));
+    }
+
+    @Test
+    void ulpDistanceCountsAcrossZeroAndSubnormals() {
+        assertThat(ulpDistance(Float.MIN_VALUE, -Float.MIN_VALUE)).isEqualTo(2);
+        assertThat(ulpDistance(0f, -0f)).isZero();
+        assertThat(ulpDistance(Float.MIN_NORMAL, Math.nextDown(Float.MIN_NORMAL))).isEqualTo(1);
+        assertThat(ulpDistance(1f, Math.nextUp(Math.nextUp(1f)))).isEqualTo(2);
+        assertThat(ulpDistance(Float.NaN, Float.NaN)).isZero();
+        assertThat(ulpDistance(Float.NaN, 1f)).isEqualTo(Long.MAX_VALUE);
+        assertThat(ulpDistance(Float.POSITIVE_INFINITY, Float.MAX_VALUE)).isEqualTo(Long.MAX_VALUE);
+        assertThat(ulpDistance(Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY)).isZero();
+    }
+
+    /** Special values, thresholds and their neighbours, for every function. */
+    private static float[] edges() {
+        float[] base = {
+            0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, Float.MIN_NORMAL, -Float.MIN_NORMAL,
+            Math.nextDown(Float.MIN_NORMAL), Float.MAX_VALUE, -Float.MAX_VALUE,
+            Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, Float.intBitsToFloat(0x7f800001),
+            Float.intBitsToFloat(0xffc00123), 1f, -1f, 0.5f, 2f,
+            88.72283935546875f, 89f, 88.72283f, -87.33655f, -103.972084f, -103.97208f, -104f, -110f, -150f, // exp
+            Float.intBitsToFloat(0x3f3504f3), (float) Math.sqrt(2), 1e-30f, 1e30f, // log
+            0.625f, 9.010914f, 10f, 20f, -9.010914f, 1e-4f, -1e-4f, // tanh
+            17.32868f, -17.32868f, 16.635532f, 88.8f, -88.8f, // sigmoid
+        };
+        List<Float> all = new ArrayList<>();
+        for (float x : base) {
+            all.add(x);
+            all.add(Math.nextUp(x));
+            all.add(Math.nextDown(x));
+            all.add(-x);
+        }
+        float[] out = new float[all.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = all.get(i);
+        }
+        return out;
+    }
+
+    /** Random bit patterns, dense uniform samples of [lo, hi], and the edges. */
+    private static float[] inputs(Fn fn, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] edges = edges();
+        float[] xs = new float[RANDOM_BITS + 2 * DENSE + edges.length];
+        int k = 0;
+        for (int i = 0; i < RANDOM_BITS; i++) {
+            xs[k++] = Float.intBitsToFloat(rnd.nextInt());
+        }
+        for (int i = 0; i < DENSE; i++) {
+            xs[k++] = fn.lo + (fn.hi - fn.lo) * (float) ((i + 0.5) / DENSE);
+        }
+        for (int i = 0; i < DENSE; i++) {
+            // log: near 1, where log(x) is small and the mantissa split changes side; others: random points
+            xs[k++] = fn == Fn.LOG ? (float) rnd.nextDouble(0.5, 2) : (float) rnd.nextDouble(fn.lo, fn.hi);
+        }
+        System.arraycopy(edges, 0, xs, k, edges.length);
+        return xs;
+    }
+
+    private static void assertWithinUlps(Fn fn) {
+        float[] xs = inputs(fn, 1234 + fn.ordinal());
+        long worst = 0;
+        float worstX = 0;
+        for (float x : xs) {
+            long d = ulpDistance(fn.scalar.apply(x), fn.expected(x));
+            if (d > worst) {
+                worst = d;
+                worstX = x;
+            }
+        }
+        assertThat(worst).as("%s: max ulp error, at x = %s (%s): got %s, StrictMath %s", fn, worstX,
+                Integer.toHexString(Float.floatToRawIntBits(worstX)), fn.scalar.apply(worstX), fn.expected(worstX))
+                .isLessThanOrEqualTo(MAX_ULP);
+    }
+
+    @Test
+    void expIsWithinTwoUlpOfStrictMath() {
+        assertWithinUlps(Fn.EXP);
+    }
+
+    @Test
+    void logIsWithinTwoUlpOfStrictMath() {
+        assertWithinUlps(Fn.LOG);
+        // the whole positive range, log-uniformly (random bits hit huge and tiny values alike; this adds mid-range)
+        SplittableRandom rnd = new SplittableRandom(99);
+        for (int i = 0; i < 200_000; i++) {
+            float x = (float) Math.exp(rnd.nextDouble(-103, 88));
+            assertThat(ulpDistance(VectorMath.log(x), Fn.LOG.expected(x))).as("log(%s)", x).isLessThanOrEqualTo(MAX_ULP);
+        }
+    }
+
+    @Test
+    void tanhIsWithinTwoUlpOfStrictMath() {
+        assertWithinUlps(Fn.TANH);
+    }
+
+    @Test
+    void sigmoidIsWithinTwoUlpOfStrictMath() {
+        assertWithinUlps(Fn.SIGMOID);
+    }
+
+    private static void assertBits(float got, float want, String what) {
+        assertThat(Integer.toHexString(Float.floatToRawIntBits(got))).as(what + " = " + got)
+                .isEqualTo(Integer.toHexString(Float.floatToRawIntBits(want)));
+    }
+
+    @Test
+    void specialValuesFollowStrictMathAndPyTorch() {
+        float inf = Float.POSITIVE_INFINITY;
+        assertThat(VectorMath.exp(Float.NaN)).isNaN();
+        assertBits(VectorMath.exp(inf), inf, "exp(+inf)");
+        assertBits(VectorMath.exp(-inf), 0f, "exp(-inf)");
+        assertBits(VectorMath.exp(0f), 1f, "exp(0)");
+        assertBits(VectorMath.exp(-0f), 1f, "exp(-0)");
+        assertBits(VectorMath.exp(88.72283935546875f), inf, "exp(88.72283935546875)"); // e^x rounds up past MAX_VALUE
+        assertThat(VectorMath.exp(Math.nextDown(88.72283935546875f))).isEqualTo(Fn.EXP.expected(Math.nextDown(88.72283935546875f)))
+                .isLessThan(inf);
+        assertBits(VectorMath.exp(-103.972084f), 0f, "exp(-103.972084)");
+        assertBits(VectorMath.exp(-103.97208f), Float.MIN_VALUE, "exp(-103.97208)");
+        assertThat(VectorMath.exp(-100f)).isEqualTo(Fn.EXP.expected(-100f)).isPositive(); // subnormal, not flushed
+
+        assertThat(VectorMath.log(Float.NaN)).isNaN();
+        assertBits(VectorMath.log(0f), -inf, "log(0)");
+        assertBits(VectorMath.log(-0f), -inf, "log(-0)");
+        assertThat(VectorMath.log(-1f)).isNaN();
+        assertThat(VectorMath.log(-Float.MIN_VALUE)).isNaN();
+        assertThat(VectorMath.log(-inf)).isNaN();
+        assertBits(VectorMath.log(inf), inf, "log(+inf)");
+        assertBits(VectorMath.log(1f), 0f, "log(1)");
+        assertThat(VectorMath.log(Float.MIN_VALUE)).isEqualTo(Fn.LOG.expected(Float.MIN_VALUE));
+        assertThat(VectorMath.log(Float.MAX_VALUE)).isEqualTo(Fn.LOG.expected(Float.MAX_VALUE));
+
+        assertThat(VectorMath.tanh(Float.NaN)).isNaN();
+        assertBits(VectorMath.tanh(inf), 1f, "tanh(+inf)");
+        assertBits(VectorMath.tanh(-inf), -1f, "tanh(-inf)");
+        assertBits(VectorMath.tanh(0f), 0f, "tanh(0)");
+        assertBits(VectorMath.tanh(-0f), -0f, "tanh(-0)");
+        assertBits(VectorMath.tanh(Float.MIN_VALUE), Float.MIN_VALUE, "tanh(MIN_VALUE)");
+        assertBits(VectorMath.tanh(-Float.MIN_VALUE), -Float.MIN_VALUE, "tanh(-MIN_VALUE)");
+        assertBits(VectorMath.tanh(9.010914f), 1f, "tanh(9.010914)");
+
+        assertThat(VectorMath.sigmoid(Float.NaN)).isNaN();
+        assertBits(VectorMath.sigmoid(inf), 1f, "sigmoid(+inf)");
+        assertBits(VectorMath.sigmoid(-inf), 0f, "sigmoid(-inf)");
+        assertBits(VectorMath.sigmoid(0f), 0.5f, "sigmoid(0)");
+        assertBits(VectorMath.sigmoid(-0f), 0.5f, "sigmoid(-0)");
+        assertBits(VectorMath.sigmoid(17.32868f), 1f, "sigmoid(17.32868)");
+        assertBits(VectorMath.sigmoid(-103.972084f), 0f, "sigmoid(-103.972084)");
+        assertBits(VectorMath.sigmoid(-103.97208f), Float.MIN_VALUE, "sigmoid(-103.97208)");
+        assertThat(VectorMath.sigmoid(-95f)).isEqualTo(Fn.SIGMOID.expected(-95f)).isPositive(); // subnormal
+    }
+
+    /** Random bits, the edges, and dense samples of the working range: every lane against the scalar twin. */
+    private static float[] laneInputs(Fn fn) {
+        SplittableRandom rnd = new SplittableRandom(7 + fn.ordinal());
+        float[] edges = edges();
+        float[] xs = new float[200_000 + edges.length];
+        for (int i = 0; i < 100_000; i++) {
+            xs[i] = Float.intBitsToFloat(rnd.nextInt());
+            xs[100_000 + i] = (float) rnd.nextDouble(fn.lo, fn.hi);
+        }
+        System.arraycopy(edges, 0, xs, 200_000, edges.length);
+        return xs;
+    }
+
+    private static void assertLanesMatchScalar(String what, VectorSpecies<Float> species, float[] xs,
+                                               UnaryOperator<FloatVector> vector, ScalarFn scalar) {
+        int lanes = species.length();
+        float[] in = new float[xs.length + lanes - xs.length % lanes];
+        System.arraycopy(xs, 0, in, 0, xs.length);
+        float[] out = new float[in.length];
+        for (int i = 0; i < in.length; i += lanes) {
+            vector.apply(FloatVector.fromArray(species, in, i)).intoArray(out, i);
+        }
+        for (int i = 0; i < in.length; i++) {
+            if (Float.floatToRawIntBits(out[i]) != Float.floatToRawIntBits(scalar.apply(in[i]))) {
+                assertBits(out[i], scalar.apply(in[i]), what + " lane of " + species + " at x = " + in[i] + " ("
+                        + Integer.toHexString(Float.floatToRawIntBits(in[i])) + ")");
+            }
+        }
+    }
+
+    @Test
+    void vectorFormsEqualScalarTwinsBitForBit() {
+        for (Fn fn : Fn.values()) {
+            float[] xs = laneInputs(fn);
+            assertLanesMatchScalar(fn.name(), Simd.F, xs, fn.vector, fn.scalar);
+        }
+    }
+
+    private static final float[] EXPONENTS = {2f, 1f, 0f, -0f, -1f, 0.5f, 3f, -2f, -0.5f, 1f / 3, 2.5f, 10f,
+        Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
+
+    @Test
+    void powEqualsStrictMathAndVectorEqualsScalar() {
+        float[] xs = laneInputs(Fn.TANH); // random bits, edges (zeros, infinities, NaNs) and [-10, 10]
+        // StrictMath.pow is slow: 25k random bit patterns, 25k of [-10, 10] and the edges
+        float[] powBases = Arrays.copyOfRange(xs, 175_000, xs.length);
+        System.arraycopy(xs, 0, powBases, 0, 25_000);
+        for (float p : EXPONENTS) {
+            for (float x : powBases) {
+                float want = (float) StrictMath.pow(x, p);
+                float got = VectorMath.pow(x, p);
+                if (Float.floatToRawIntBits(got) != Float.floatToRawIntBits(want)) {
+                    assertThat(Float.isNaN(got) && Float.isNaN(want)).as("pow(%s, %s) = %s, StrictMath %s", x, p, got, want).isTrue();
+                }
+            }
+            assertLanesMatchScalar("pow(x, " + p + ")", Simd.F, powBases, v -> VectorMath.pow(v, p), x -> VectorMath.pow(x, p));
+        }
+        // tensor exponent: lane by lane
+        SplittableRandom rnd = new SplittableRandom(5);
+        float[] ps = new float[Simd.LANES * 64];
+        float[] bases = new float[ps.length];
+        for (int i = 0; i < ps.length; i++) {
+            ps[i] = i % 3 == 0 ? EXPONENTS[i % EXPONENTS.length] : (float) rnd.nextDouble(-4, 4);
+            bases[i] = i % 5 == 0 ? xs[rnd.nextInt(xs.length)] : (float) rnd.nextDouble(0, 10);
+        }
+        float[] out = new float[ps.length];
+        for (int i = 0; i < ps.length; i += Simd.LANES) {
+            VectorMath.pow(FloatVector.fromArray(Simd.F, bases, i), FloatVector.fromArray(Simd.F, ps, i)).intoArray(out, i);
+        }
+        for (int i = 0; i < ps.length; i++) {
+            assertBits(out[i], VectorMath.pow(bases[i], ps[i]), "pow(" + bases[i] + ", " + ps[i] + ")");
+        }
+    }
+
+    /** The elementwise kernels: the vector part and the scalar tail of a row give the scalar twins' bits. */
+    @Test
+    void elementwiseRowsUseTheTwins() {
+        int n = 5 * Simd.LANES + 3;
+        SplittableRandom rnd = new SplittableRandom(11);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment x = arena.allocate(4L * n, 64);
+            MemorySegment b = arena.allocate(4L * n, 64);
+            MemorySegment out = arena.allocate(4L * n, 64);
+            for (int i = 0; i < n; i++) {
+                x.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) rnd.nextDouble(-12, 12));
+                b.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) rnd.nextDouble(-3, 3));
+            }
+            for (UnaryOp op : new UnaryOp[] {UnaryOp.EXP, UnaryOp.LOG, UnaryOp.TANH, UnaryOp.SIGMOID, UnaryOp.POW_SCALAR}) {
+                for (float p : new float[] {2f, 0.5f, -1f, 1.7f}) {
+                    Elementwise.unaryContiguous(op, p, 0f, x, 0, out, 0, n);
+                    for (int i = 0; i < n; i++) {
+                        float xi = x.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                        float want = switch (op) {
+                            case EXP -> VectorMath.exp(xi);
+                            case LOG -> VectorMath.log(xi);
+                            case TANH -> VectorMath.tanh(xi);
+                            case SIGMOID -> VectorMath.sigmoid(xi);
+                            default -> VectorMath.pow(xi, p);
+                        };
+                        assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), want, op + "(" + xi + ", " + p + ") [" + i + "]");
+                        assertBits(op.apply(xi, p, 0f), want, op + ".apply(" + xi + ", " + p + ")");
+                    }
+                }
+            }
+            Elementwise.binaryContiguous(BinaryOp.POW, x, 0, b, 0, out, 0, n);
+            for (int i = 0; i < n; i++) {
+                float want = VectorMath.pow(x.getAtIndex(ValueLayout.JAVA_FLOAT, i), b.getAtIndex(ValueLayout.JAVA_FLOAT, i));
+                assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), want, "binary pow [" + i + "]");
+            }
+        }
+    }
+}
