@@ -281,7 +281,7 @@ final class LossOps {
                 if (logits) {
                     double lse = logSumExp(x, base, k.c());
                     for (int c = 0; c < k.c(); c++) {
-                        double p = Math.exp(x[base + c] - lse);
+                        double p = StrictMath.exp(x[base + c] - lse);
                         double wc = weight == null ? 1 : weight[c];
                         // (1 - eps) w[t] (p - [c == t]) + eps / C (W p - w[c])
                         double d = (1 - eps) * wt * (p - (c == t ? 1 : 0)) + eps / k.c() * (wSum * p - wc);
@@ -305,9 +305,9 @@ final class LossOps {
         }
         double sum = 0;
         for (int i = 0; i < c; i++) {
-            sum += Math.exp(x[base + i] - max);
+            sum += StrictMath.exp(x[base + i] - max);
         }
-        return max + Math.log(sum);
+        return max + StrictMath.log(sum);
     }
 
     /** softplus(-x) = log(1 + exp(-|x|)) + max(-x, 0), without overflow for any x. */

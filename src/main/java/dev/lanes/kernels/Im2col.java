@@ -124,7 +124,7 @@ public final class Im2col {
      * rows are copied as whole vectors. No per-row segment checks, which dominated with LeNet's 10- and 28-float rows.
      */
     /** Spare floats {@link #im2colHeap} needs past the end of its image and column arrays. */
-    public static final int HEAP_SLACK = 2 * LANES; // also covers the GEMM kernel's 32-column reads past a row of B
+    public static final int HEAP_SLACK = Math.max(2 * LANES, Sgemm.NR); // also covers the GEMM kernel's NR-column reads past a row of B
 
     public static void im2colHeap(float[] img, Geometry g, float[] col, int ldc) {
         int oW = g.oW();

@@ -63,8 +63,8 @@ public final class OptimizerKernels {
     public static void adam(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment m, long mb, MemorySegment v, long vb,
                             MemorySegment vmax, long xb, long n, float lr, float beta1, float beta2, float eps, float weightDecay,
                             boolean decoupled, long step) {
-        float bc1 = 1f - (float) Math.pow(beta1, step);
-        float bc2Sqrt = (float) Math.sqrt(1.0 - Math.pow(beta2, step));
+        float bc1 = 1f - (float) StrictMath.pow(beta1, step);
+        float bc2Sqrt = (float) Math.sqrt(1.0 - StrictMath.pow(beta2, step));
         float stepSize = lr / bc1;
         float oneMinusB1 = 1f - beta1;
         float oneMinusB2 = 1f - beta2;

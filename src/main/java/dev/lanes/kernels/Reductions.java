@@ -8,7 +8,6 @@ import static dev.lanes.kernels.Simd.VBYTES;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Reductions over one dimension of a contiguous float block viewed as {@code [outer, r, inner]}:
@@ -57,29 +56,83 @@ public final class Reductions {
         return total;
     }
 
-    private static float sumBlock(MemorySegment in, long b, long n) {
+    /**
+     * Sum of n contiguous floats in the canonical order of {@link Simd#GROUP}: 32 partial sums (element i into
+     * partial i mod 32), folded pairwise, then the last n mod 32 elements one by one. The same bits at every width.
+     */
+    static float sumBlock(MemorySegment in, long b, long n) {
         long bytes = n << 2;
-        long step = 4 * VBYTES;
-        long unrolledEnd = bytes - bytes % step;
+        long groupEnd = bytes - bytes % (32 * 4);
+        float s = switch (Simd.GROUP) {
+            case 1 -> sum32x16(in, b, groupEnd);
+            case 2 -> sum32x8(in, b, groupEnd);
+            case 4 -> sum32x4(in, b, groupEnd);
+            default -> sum32Scalar(in, b, groupEnd);
+        };
+        for (long i = groupEnd; i < bytes; i += 4) {
+            s += in.get(FLOAT, b + i);
+        }
+        return s;
+    }
+
+    /** 32 partials as two 16-lane vectors. */
+    private static float sum32x16(MemorySegment in, long b, long end) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        for (long i = 0; i < end; i += 2 * VBYTES) {
+            s0 = s0.add(FloatVector.fromMemorySegment(F, in, b + i, ORDER));
+            s1 = s1.add(FloatVector.fromMemorySegment(F, in, b + i + VBYTES, ORDER));
+        }
+        return Simd.fold32(s0, s1);
+    }
+
+    /** 32 partials as four 8-lane vectors. */
+    private static float sum32x8(MemorySegment in, long b, long end) {
         FloatVector s0 = FloatVector.zero(F);
         FloatVector s1 = FloatVector.zero(F);
         FloatVector s2 = FloatVector.zero(F);
         FloatVector s3 = FloatVector.zero(F);
-        for (long i = 0; i < unrolledEnd; i += step) {
+        for (long i = 0; i < end; i += 4 * VBYTES) {
             s0 = s0.add(FloatVector.fromMemorySegment(F, in, b + i, ORDER));
             s1 = s1.add(FloatVector.fromMemorySegment(F, in, b + i + VBYTES, ORDER));
             s2 = s2.add(FloatVector.fromMemorySegment(F, in, b + i + 2 * VBYTES, ORDER));
             s3 = s3.add(FloatVector.fromMemorySegment(F, in, b + i + 3 * VBYTES, ORDER));
         }
-        long vecEnd = bytes - bytes % VBYTES;
-        for (long i = unrolledEnd; i < vecEnd; i += VBYTES) {
+        return Simd.fold32(s0, s1, s2, s3);
+    }
+
+    /** 32 partials as eight 4-lane vectors. */
+    private static float sum32x4(MemorySegment in, long b, long end) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        FloatVector s2 = FloatVector.zero(F);
+        FloatVector s3 = FloatVector.zero(F);
+        FloatVector s4 = FloatVector.zero(F);
+        FloatVector s5 = FloatVector.zero(F);
+        FloatVector s6 = FloatVector.zero(F);
+        FloatVector s7 = FloatVector.zero(F);
+        for (long i = 0; i < end; i += 8 * VBYTES) {
             s0 = s0.add(FloatVector.fromMemorySegment(F, in, b + i, ORDER));
+            s1 = s1.add(FloatVector.fromMemorySegment(F, in, b + i + VBYTES, ORDER));
+            s2 = s2.add(FloatVector.fromMemorySegment(F, in, b + i + 2 * VBYTES, ORDER));
+            s3 = s3.add(FloatVector.fromMemorySegment(F, in, b + i + 3 * VBYTES, ORDER));
+            s4 = s4.add(FloatVector.fromMemorySegment(F, in, b + i + 4 * VBYTES, ORDER));
+            s5 = s5.add(FloatVector.fromMemorySegment(F, in, b + i + 5 * VBYTES, ORDER));
+            s6 = s6.add(FloatVector.fromMemorySegment(F, in, b + i + 6 * VBYTES, ORDER));
+            s7 = s7.add(FloatVector.fromMemorySegment(F, in, b + i + 7 * VBYTES, ORDER));
         }
-        float s = Simd.sumLanes(s0.add(s1).add(s2.add(s3)));
-        for (long i = vecEnd; i < bytes; i += 4) {
-            s += in.get(FLOAT, b + i);
+        return Simd.fold32(s0, s1, s2, s3, s4, s5, s6, s7);
+    }
+
+    /** The canonical order without vectors (and the reference the vector forms are tested against). */
+    static float sum32Scalar(MemorySegment in, long b, long end) {
+        float[] p = new float[32];
+        for (long i = 0; i < end; i += 32 * 4) {
+            for (int j = 0; j < 32; j++) {
+                p[j] += in.get(FLOAT, b + i + 4L * j);
+            }
         }
-        return s;
+        return Simd.fold(p, 0, 32);
     }
 
     /**

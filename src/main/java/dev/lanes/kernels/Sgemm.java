@@ -17,22 +17,38 @@ import jdk.incubator.vector.VectorOperators;
  *       {@link #MC} x {@link #KC} at a time into slivers of {@link #MR} rows, both into per-thread {@code float[]}
  *       (VECTOR-NOTES.md: scalar reads of packed A through a segment keep bounds checks in the inner loop);
  *       transposes and leading dimensions are absorbed by the packing;</li>
- *   <li>an {@code MR x NR} = 8 x 32 micro-kernel keeps 16 vector accumulators in registers and writes C
- *       straight into its segment (masked at the right edge, rows cut at the bottom edge);</li>
+ *   <li>an {@code MR x NR} micro-kernel ({@link #TILE}: 8 x 2 vectors with 32 vector registers, 4 x 2 with 16) keeps
+ *       its accumulators in registers and writes C straight into its segment (scalar at the right edge, rows cut at
+ *       the bottom edge);</li>
  *   <li>threads split C into disjoint row (or column) ranges, each running the same blocked loops, so every
  *       element is summed in the same order for any thread count;</li>
  *   <li>an optional {@link Epilogue} adds a bias (per column or per row) and applies ReLU while C is in registers.</li>
  * </ul>
  */
 public final class Sgemm {
-    public static final int MR = 8;
-    public static final int NR = 2 * LANES;
+    /**
+     * The register tile, MR rows x NR columns (a whole number of vectors), chosen from the register count: with 32
+     * vector registers (AVX-512, NEON) 8 x 2 vectors (16 accumulators + 2 B vectors + the A broadcasts); with 16
+     * (AVX2, SSE) 4 x 2 (see {@link #kernel4x2} for why not 6 x 2). {@code -Dlanes.gemmTile=8x2|4x2} overrides it for
+     * measurements. The tile does not change any result: every element of C is one FMA chain per KC block.
+     */
+    static final String TILE = tile();
+    private static final int TILE_KIND = switch (TILE) {
+        case "8x2" -> 0;
+        case "4x2" -> 1;
+        default -> throw new IllegalArgumentException("lanes.gemmTile must be 8x2 or 4x2, got " + TILE);
+    };
+    public static final int MR = Integer.parseInt(TILE.substring(0, 1));
+    public static final int NR = Integer.parseInt(TILE.substring(2)) * LANES;
     public static final int KC = 256;
-    public static final int MC = 96;
+    /** Rows of A packed per block: a whole number of MR slivers near 96 (the A block stays in L2). */
+    public static final int MC = MR * Math.max(1, 96 / MR);
     public static final int NC = 2048;
     /** A B^T products with at most this many rows and rows of at least NT_MIN_K run as dot products ({@link #gemmNT}). */
     static final int NT_MAX_M = 16;
     static final int NT_MIN_K = 256; // below, the per-block folds cost more than packing (LeNet conv2, k = 100: 16.9 vs 7.1 us)
+    /** Where the 4 x 4 dot-product block parks its accumulators in the scratch (its 16 results go to [0, 16)). */
+    private static final int DOT_PARK = 16;
     /** Products with at most this many rows skip packing (see {@link #smallM}). */
     static final int SMALL_M = 4;
     /**
@@ -40,7 +56,7 @@ public final class Sgemm {
      * the 4 x 4 dot-product block's accumulators (16 vectors), a GEMV block (2 NR). Derived from the lane count,
      * never a literal: at 8 or 4 lanes each of these is smaller than at 16.
      */
-    public static final int SCRATCH_FLOATS = Math.max(MR * NR, 16 * LANES);
+    public static final int SCRATCH_FLOATS = Math.max(MR * NR, DOT_PARK + 16 * 16);
 
     /** Below this many multiply-adds the call stays on the calling thread (measured: 128^3 and 64x120x400 ran slower on 2). */
     private static final long PARALLEL_MIN_FLOPS = 1L << 24;
@@ -90,6 +106,14 @@ public final class Sgemm {
     private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
 
     private Sgemm() {
+    }
+
+    private static String tile() {
+        String forced = System.getProperty("lanes.gemmTile");
+        if (forced != null && !forced.isBlank()) {
+            return forced.trim();
+        }
+        return Simd.VECTOR_REGISTERS >= 32 ? "8x2" : "4x2";
     }
 
     /**
@@ -284,16 +308,21 @@ public final class Sgemm {
      */
     public static void gemvPacked(MemorySegment x, long xOff, int n, int k, float[] bt, MemorySegment y, long yOff, Epilogue epi,
                                   float[] tile) {
-        int np = paddedColumns(n);
+        int np = paddedColumns(n); // a whole number of vectors (NR is), not necessarily of 2 or 4 vectors
         long xb = xOff << 2;
-        for (int j = 0; j < np; j += 2 * NR) {
-            if (j + 2 * NR <= np) {
-                gemv64(x, xb, k, bt, np, j, tile);
-                storeRow(tile, 2 * NR, y, yOff + j, Math.min(2 * NR, n - j), epi, j);
-            } else {
-                gemv32(x, xb, k, bt, np, j, tile);
-                storeRow(tile, NR, y, yOff + j, Math.min(NR, n - j), epi, j);
-            }
+        int j = 0;
+        for (; j + 4 * LANES <= np; j += 4 * LANES) {
+            gemv64(x, xb, k, bt, np, j, tile);
+            storeRow(tile, y, yOff + j, Math.min(4 * LANES, n - j), epi, j);
+        }
+        if (j + 2 * LANES <= np) {
+            gemv32(x, xb, k, bt, np, j, tile);
+            storeRow(tile, y, yOff + j, Math.min(2 * LANES, n - j), epi, j);
+            j += 2 * LANES;
+        }
+        for (; j < np; j += LANES) {
+            gemv16(x, xb, k, bt, np, j, tile);
+            storeRow(tile, y, yOff + j, Math.min(LANES, n - j), epi, j);
         }
     }
 
@@ -352,8 +381,26 @@ public final class Sgemm {
         e1.add(o1).intoArray(tile, LANES);
     }
 
+    /** One vector of outputs of {@link #gemvPacked}, in the same even/odd order as {@link #gemv64}. */
+    private static void gemv16(MemorySegment x, long xb, int k, float[] bt, int np, int j, float[] tile) {
+        FloatVector e0 = FloatVector.zero(F), o0 = FloatVector.zero(F);
+        int p = 0;
+        for (; p + 1 < k; p += 2) {
+            FloatVector xe = FloatVector.broadcast(F, x.get(FLOAT, xb + ((long) p << 2)));
+            FloatVector xo = FloatVector.broadcast(F, x.get(FLOAT, xb + ((long) (p + 1) << 2)));
+            int r = p * np + j;
+            e0 = FloatVector.fromArray(F, bt, r).fma(xe, e0);
+            o0 = FloatVector.fromArray(F, bt, r + np).fma(xo, o0);
+        }
+        if (p < k) {
+            FloatVector xe = FloatVector.broadcast(F, x.get(FLOAT, xb + ((long) p << 2)));
+            e0 = FloatVector.fromArray(F, bt, p * np + j).fma(xe, e0);
+        }
+        e0.add(o0).intoArray(tile, 0);
+    }
+
     /** y[0, cols) = tile[0, cols) + bias (per column) then ReLU, as the epilogue says. */
-    private static void storeRow(float[] tile, int width, MemorySegment y, long yElem, int cols, Epilogue epi, int col) {
+    private static void storeRow(float[] tile, MemorySegment y, long yElem, int cols, Epilogue epi, int col) {
         for (int h = 0; h < cols; h++) {
             float v = tile[h];
             if (epi.bias() != null) {
@@ -452,8 +499,9 @@ public final class Sgemm {
         for (int p = 0; p < kc; p++) {
             long rowByte = (bOff + (long) (pc + p) * ldb + col) << 2;
             int dst = base + p * NR;
-            FloatVector.fromMemorySegment(F, b, rowByte, ORDER).intoArray(bp, dst);
-            FloatVector.fromMemorySegment(F, b, rowByte + ((long) LANES << 2), ORDER).intoArray(bp, dst + LANES);
+            for (int v = 0; v < NR; v += LANES) { // NR / LANES vectors: 2 or 3, a constant C2 unrolls
+                FloatVector.fromMemorySegment(F, b, rowByte + ((long) v << 2), ORDER).intoArray(bp, dst + v);
+            }
         }
     }
 
@@ -482,11 +530,58 @@ public final class Sgemm {
     }
 
     /**
-     * The 8 x 32 register tile: C[0..mr, 0..nr] = alpha * sum_p A[r, p] B[p, j] + beta * C (beta 0: C ignored),
+     * The MR x NR register tile ({@link #TILE}): C[0..mr, 0..nr] = alpha * sum_p A[r, p] B[p, j] + beta * C (beta 0: C ignored),
      * then the epilogue.
      */
     private static void kernel(float[] ap, int aBase, float[] bp, int bBase, int ldb, int kc, float[] tile, MemorySegment c, long cElem, int ldc,
                                int mr, int nr, float alpha, float beta, Epilogue epi, int row, int col) {
+        switch (TILE_KIND) { // a constant: C2 keeps one branch
+            case 0 -> kernel8x2(ap, aBase, bp, bBase, ldb, kc, tile);
+            default -> kernel4x2(ap, aBase, bp, bBase, ldb, kc, tile);
+        }
+        writeTile(tile, c, cElem, ldc, mr, nr, alpha, beta, epi, row, col);
+    }
+
+    /**
+     * 4 x 2 vectors: 8 accumulators, for 16 vector registers. Measured at 256 bits (Xeon, -XX:UseAVX=2): 6 x 2 and
+     * 8 x 2 spill an accumulator to the stack inside the loop (a store-load chain through every iteration): micro-kernel
+     * 77 / 76 GFLOP/s against 95 for 4 x 2, a 1024^3 product 55-57 / 56-63 against 70-74.
+     */
+    private static void kernel4x2(float[] ap, int aBase, float[] bp, int bBase, int ldb, int kc, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        for (int p = 0; p < kc; p++) {
+            int bi = bBase + p * ldb;
+            FloatVector b0 = FloatVector.fromArray(F, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
+            int ai = aBase + p * MR;
+            FloatVector a0 = FloatVector.broadcast(F, ap[ai]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+    }
+
+    /** 8 x 2 vectors: 16 accumulators, for 32 vector registers (measured best on AVX-512: VECTOR-NOTES.md). */
+    private static void kernel8x2(float[] ap, int aBase, float[] bp, int bBase, int ldb, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -543,7 +638,6 @@ public final class Sgemm {
         c61.intoArray(tile, 6 * NR + LANES);
         c70.intoArray(tile, 7 * NR);
         c71.intoArray(tile, 7 * NR + LANES);
-        writeTile(tile, c, cElem, ldc, mr, nr, alpha, beta, epi, row, col);
     }
 
     /**
@@ -553,6 +647,10 @@ public final class Sgemm {
      */
     private static void writeTile(float[] tile, MemorySegment c, long cElem, int ldc, int mr, int nr,
                                   float alpha, float beta, Epilogue epi, int row, int col) {
+        if (mr == MR && nr == NR && alpha == 1f && (beta == 0f || beta == 1f) && epi.bias() == null && !epi.relu()) {
+            writeWholeTile(tile, c, cElem, ldc, beta == 1f); // the common case without a branch per vector: 11% -> 4% of a 1024^3 product
+            return;
+        }
         for (int r = 0; r < mr; r++) {
             long rowElem = cElem + (long) r * ldc;
             int h = 0;
@@ -589,6 +687,21 @@ public final class Sgemm {
                     v = 0f;
                 }
                 c.set(FLOAT, off, v);
+            }
+        }
+    }
+
+    /** A whole MR x NR tile, C = tile or C += tile: the same additions as {@link #writeTile}'s general loop. */
+    private static void writeWholeTile(float[] tile, MemorySegment c, long cElem, int ldc, boolean add) {
+        for (int r = 0; r < MR; r++) {
+            long rowByte = (cElem + (long) r * ldc) << 2;
+            for (int h = 0; h < NR; h += LANES) {
+                long off = rowByte + ((long) h << 2);
+                FloatVector v = FloatVector.fromArray(F, tile, r * NR + h);
+                if (add) {
+                    v = v.add(FloatVector.fromMemorySegment(F, c, off, ORDER));
+                }
+                v.intoMemorySegment(c, off, ORDER);
             }
         }
     }
@@ -644,7 +757,7 @@ public final class Sgemm {
             for (int j0 = 0; j0 < n; j0 += 4) {
                 int cols = Math.min(4, n - j0);
                 if (rows == 4 && cols == 4) {
-                    dot4x4(a, aOff + (long) i0 * lda, lda, b, bOff + (long) j0 * ldb, ldb, k, tile);
+                    dots4x4(a, aOff + (long) i0 * lda, lda, b, bOff + (long) j0 * ldb, ldb, k, tile);
                 } else {
                     for (int r = 0; r < rows; r++) {
                         for (int q = 0; q < cols; q++) {
@@ -661,7 +774,196 @@ public final class Sgemm {
         }
     }
 
-    /** tile[r * 4 + q] = dot(A row r, B row q) for four rows each (tile: at least 16 * LANES floats); vector part summed with sumLanes, then the tail. */
+    /**
+     * tile[r * 4 + q] = dot(A row r, B row q) for four rows each, every dot in the canonical order of 16 partial
+     * sums ({@link Simd#GROUP}): products of [0, k - k mod 16) into partial p mod 16, folded, then the tail in
+     * sequence. At 16 lanes one vector per dot (16 accumulators); at 8 and 4 lanes a dot needs 2 or 4 vectors, so the
+     * block runs as four 2 x 2 blocks to stay within 16 registers.
+     */
+    private static void dots4x4(MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb, int k, float[] tile) {
+        switch (Simd.GROUP) {
+            case 1 -> dot4x4(a, aOff, lda, b, bOff, ldb, k, tile);
+            case 2 -> {
+                for (int r = 0; r < 4; r += 2) {
+                    for (int q = 0; q < 4; q += 2) {
+                        dot2x2x8(a, aOff + (long) r * lda, lda, b, bOff + (long) q * ldb, ldb, k, tile, r * 4 + q);
+                    }
+                }
+            }
+            case 4 -> {
+                for (int r = 0; r < 4; r += 2) {
+                    for (int q = 0; q < 4; q += 2) {
+                        dot2x2x4(a, aOff + (long) r * lda, lda, b, bOff + (long) q * ldb, ldb, k, tile, r * 4 + q);
+                    }
+                }
+            }
+            default -> {
+                for (int r = 0; r < 4; r++) {
+                    for (int q = 0; q < 4; q++) {
+                        tile[r * 4 + q] = dot16Scalar(a, aOff + (long) r * lda, b, bOff + (long) q * ldb, k);
+                    }
+                }
+            }
+        }
+    }
+
+    /** One dot product in the order of {@link #dots4x4}, without vectors (the reference, and other lane counts). */
+    static float dot16Scalar(MemorySegment x, long xOff, MemorySegment y, long yOff, int k) {
+        float[] part = new float[16];
+        int p = 0;
+        for (; p + 16 <= k; p += 16) {
+            for (int j = 0; j < 16; j++) {
+                part[j] = Math.fma(x.get(FLOAT, (xOff + p + j) << 2), y.get(FLOAT, (yOff + p + j) << 2), part[j]);
+            }
+        }
+        float s = Simd.fold(part, 0, 16);
+        for (; p < k; p++) {
+            s = Math.fma(x.get(FLOAT, (xOff + p) << 2), y.get(FLOAT, (yOff + p) << 2), s);
+        }
+        return s;
+    }
+
+    /** {@link #dots4x4} at 8 lanes: rows r, r+1 of A against rows q, q+1 of B, each dot in two 8-lane halves. */
+    private static void dot2x2x8(MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb, int k, float[] tile, int at) {
+        long a0 = aOff << 2;
+        long a1 = (aOff + lda) << 2;
+        long b0 = bOff << 2;
+        long b1 = (bOff + ldb) << 2;
+        FloatVector c00l = FloatVector.zero(F), c00h = FloatVector.zero(F), c01l = FloatVector.zero(F), c01h = FloatVector.zero(F);
+        FloatVector c10l = FloatVector.zero(F), c10h = FloatVector.zero(F), c11l = FloatVector.zero(F), c11h = FloatVector.zero(F);
+        int p = 0;
+        for (; p + 16 <= k; p += 16) {
+            long o = (long) p << 2;
+            FloatVector x0l = FloatVector.fromMemorySegment(F, a, a0 + o, ORDER);
+            FloatVector x0h = FloatVector.fromMemorySegment(F, a, a0 + o + VBYTES, ORDER);
+            FloatVector x1l = FloatVector.fromMemorySegment(F, a, a1 + o, ORDER);
+            FloatVector x1h = FloatVector.fromMemorySegment(F, a, a1 + o + VBYTES, ORDER);
+            FloatVector y0l = FloatVector.fromMemorySegment(F, b, b0 + o, ORDER);
+            FloatVector y0h = FloatVector.fromMemorySegment(F, b, b0 + o + VBYTES, ORDER);
+            c00l = x0l.fma(y0l, c00l);
+            c00h = x0h.fma(y0h, c00h);
+            c10l = x1l.fma(y0l, c10l);
+            c10h = x1h.fma(y0h, c10h);
+            FloatVector y1l = FloatVector.fromMemorySegment(F, b, b1 + o, ORDER);
+            FloatVector y1h = FloatVector.fromMemorySegment(F, b, b1 + o + VBYTES, ORDER);
+            c01l = x0l.fma(y1l, c01l);
+            c01h = x0h.fma(y1h, c01h);
+            c11l = x1l.fma(y1l, c11l);
+            c11h = x1h.fma(y1h, c11h);
+        }
+        // parked and folded by a small method, as in dot4x4
+        c00l.intoArray(tile, DOT_PARK);
+        c00h.intoArray(tile, DOT_PARK + LANES);
+        c01l.intoArray(tile, DOT_PARK + 2 * LANES);
+        c01h.intoArray(tile, DOT_PARK + 3 * LANES);
+        c10l.intoArray(tile, DOT_PARK + 4 * LANES);
+        c10h.intoArray(tile, DOT_PARK + 5 * LANES);
+        c11l.intoArray(tile, DOT_PARK + 6 * LANES);
+        c11h.intoArray(tile, DOT_PARK + 7 * LANES);
+        foldParked2x2(tile, at, 2);
+        if (p < k) {
+            tail2x2(a, a0, a1, b, b0, b1, p, k, tile, at);
+        }
+    }
+
+    /** {@link #dots4x4} at 4 lanes: as {@link #dot2x2x8}, each dot in four 4-lane quarters (16 accumulators). */
+    private static void dot2x2x4(MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb, int k, float[] tile, int at) {
+        long a0 = aOff << 2;
+        long a1 = (aOff + lda) << 2;
+        long b0 = bOff << 2;
+        long b1 = (bOff + ldb) << 2;
+        FloatVector c000 = FloatVector.zero(F), c001 = FloatVector.zero(F), c002 = FloatVector.zero(F), c003 = FloatVector.zero(F);
+        FloatVector c010 = FloatVector.zero(F), c011 = FloatVector.zero(F), c012 = FloatVector.zero(F), c013 = FloatVector.zero(F);
+        FloatVector c100 = FloatVector.zero(F), c101 = FloatVector.zero(F), c102 = FloatVector.zero(F), c103 = FloatVector.zero(F);
+        FloatVector c110 = FloatVector.zero(F), c111 = FloatVector.zero(F), c112 = FloatVector.zero(F), c113 = FloatVector.zero(F);
+        int p = 0;
+        for (; p + 16 <= k; p += 16) {
+            long o = (long) p << 2;
+            FloatVector x0 = FloatVector.fromMemorySegment(F, a, a0 + o, ORDER);
+            FloatVector x1 = FloatVector.fromMemorySegment(F, a, a1 + o, ORDER);
+            FloatVector y0 = FloatVector.fromMemorySegment(F, b, b0 + o, ORDER);
+            FloatVector y1 = FloatVector.fromMemorySegment(F, b, b1 + o, ORDER);
+            c000 = x0.fma(y0, c000);
+            c010 = x0.fma(y1, c010);
+            c100 = x1.fma(y0, c100);
+            c110 = x1.fma(y1, c110);
+            o += VBYTES;
+            x0 = FloatVector.fromMemorySegment(F, a, a0 + o, ORDER);
+            x1 = FloatVector.fromMemorySegment(F, a, a1 + o, ORDER);
+            y0 = FloatVector.fromMemorySegment(F, b, b0 + o, ORDER);
+            y1 = FloatVector.fromMemorySegment(F, b, b1 + o, ORDER);
+            c001 = x0.fma(y0, c001);
+            c011 = x0.fma(y1, c011);
+            c101 = x1.fma(y0, c101);
+            c111 = x1.fma(y1, c111);
+            o += VBYTES;
+            x0 = FloatVector.fromMemorySegment(F, a, a0 + o, ORDER);
+            x1 = FloatVector.fromMemorySegment(F, a, a1 + o, ORDER);
+            y0 = FloatVector.fromMemorySegment(F, b, b0 + o, ORDER);
+            y1 = FloatVector.fromMemorySegment(F, b, b1 + o, ORDER);
+            c002 = x0.fma(y0, c002);
+            c012 = x0.fma(y1, c012);
+            c102 = x1.fma(y0, c102);
+            c112 = x1.fma(y1, c112);
+            o += VBYTES;
+            x0 = FloatVector.fromMemorySegment(F, a, a0 + o, ORDER);
+            x1 = FloatVector.fromMemorySegment(F, a, a1 + o, ORDER);
+            y0 = FloatVector.fromMemorySegment(F, b, b0 + o, ORDER);
+            y1 = FloatVector.fromMemorySegment(F, b, b1 + o, ORDER);
+            c003 = x0.fma(y0, c003);
+            c013 = x0.fma(y1, c013);
+            c103 = x1.fma(y0, c103);
+            c113 = x1.fma(y1, c113);
+        }
+        c000.intoArray(tile, DOT_PARK);
+        c001.intoArray(tile, DOT_PARK + LANES);
+        c002.intoArray(tile, DOT_PARK + 2 * LANES);
+        c003.intoArray(tile, DOT_PARK + 3 * LANES);
+        c010.intoArray(tile, DOT_PARK + 4 * LANES);
+        c011.intoArray(tile, DOT_PARK + 5 * LANES);
+        c012.intoArray(tile, DOT_PARK + 6 * LANES);
+        c013.intoArray(tile, DOT_PARK + 7 * LANES);
+        c100.intoArray(tile, DOT_PARK + 8 * LANES);
+        c101.intoArray(tile, DOT_PARK + 9 * LANES);
+        c102.intoArray(tile, DOT_PARK + 10 * LANES);
+        c103.intoArray(tile, DOT_PARK + 11 * LANES);
+        c110.intoArray(tile, DOT_PARK + 12 * LANES);
+        c111.intoArray(tile, DOT_PARK + 13 * LANES);
+        c112.intoArray(tile, DOT_PARK + 14 * LANES);
+        c113.intoArray(tile, DOT_PARK + 15 * LANES);
+        foldParked2x2(tile, at, 4);
+        if (p < k) {
+            tail2x2(a, a0, a1, b, b0, b1, p, k, tile, at);
+        }
+    }
+
+    /** The four dots of a 2 x 2 block parked at DOT_PARK (16 partials each, in {@code group} vectors) into tile[at + r * 4 + q]. */
+    private static void foldParked2x2(float[] tile, int at, int group) {
+        for (int d = 0; d < 4; d++) {
+            int src = DOT_PARK + d * group * LANES;
+            float v = group == 2
+                    ? Simd.fold16(FloatVector.fromArray(F, tile, src), FloatVector.fromArray(F, tile, src + LANES))
+                    : Simd.fold16(FloatVector.fromArray(F, tile, src), FloatVector.fromArray(F, tile, src + LANES),
+                                  FloatVector.fromArray(F, tile, src + 2 * LANES), FloatVector.fromArray(F, tile, src + 3 * LANES));
+            tile[at + (d >> 1) * 4 + (d & 1)] = v;
+        }
+    }
+
+    private static void tail2x2(MemorySegment a, long a0, long a1, MemorySegment b, long b0, long b1, int from, int k, float[] tile, int at) {
+        for (int p = from; p < k; p++) {
+            long o = (long) p << 2;
+            float x0 = a.get(FLOAT, a0 + o);
+            float x1 = a.get(FLOAT, a1 + o);
+            float y0 = b.get(FLOAT, b0 + o);
+            float y1 = b.get(FLOAT, b1 + o);
+            tile[at] = Math.fma(x0, y0, tile[at]);
+            tile[at + 1] = Math.fma(x0, y1, tile[at + 1]);
+            tile[at + 4] = Math.fma(x1, y0, tile[at + 4]);
+            tile[at + 5] = Math.fma(x1, y1, tile[at + 5]);
+        }
+    }
+
+    /** {@link #dots4x4} at 16 lanes: one vector accumulator per dot, 16 in all. */
     private static void dot4x4(MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb, int k, float[] tile) {
         long a0 = aOff << 2;
         long a1 = (aOff + lda) << 2;
@@ -766,27 +1068,75 @@ public final class Sgemm {
         }
     }
 
-    /** Contiguous dot product of k floats, two vector accumulators summed in a fixed order. */
-    private static float dot(MemorySegment x, long xOff, MemorySegment y, long yOff, int k) {
+    /**
+     * Contiguous dot product of k floats in the canonical order of {@link Simd#GROUP}: 32 partial sums, folded, then
+     * the last k mod 32 products one by one. The same bits at every width.
+     */
+    static float dot(MemorySegment x, long xOff, MemorySegment y, long yOff, int k) {
         long xb = xOff << 2;
         long yb = yOff << 2;
+        long groupEnd = ((long) k - k % 32) << 2;
+        float s = switch (Simd.GROUP) {
+            case 1 -> dot32x16(x, xb, y, yb, groupEnd);
+            case 2 -> dot32x8(x, xb, y, yb, groupEnd);
+            case 4 -> dot32x4(x, xb, y, yb, groupEnd);
+            default -> dot32Scalar(x, xb, y, yb, groupEnd);
+        };
+        for (long o = groupEnd; o < (long) k << 2; o += 4) {
+            s = Math.fma(x.get(FLOAT, xb + o), y.get(FLOAT, yb + o), s);
+        }
+        return s;
+    }
+
+    private static float dot32x16(MemorySegment x, long xb, MemorySegment y, long yb, long end) {
         FloatVector s0 = FloatVector.zero(F);
         FloatVector s1 = FloatVector.zero(F);
-        int p = 0;
-        for (; p + 2 * LANES <= k; p += 2 * LANES) {
-            long o = (long) p << 2;
+        for (long o = 0; o < end; o += 2 * VBYTES) {
             s0 = FloatVector.fromMemorySegment(F, x, xb + o, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o, ORDER), s0);
             s1 = FloatVector.fromMemorySegment(F, x, xb + o + VBYTES, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o + VBYTES, ORDER), s1);
         }
-        for (; p + LANES <= k; p += LANES) {
-            long o = (long) p << 2;
+        return Simd.fold32(s0, s1);
+    }
+
+    private static float dot32x8(MemorySegment x, long xb, MemorySegment y, long yb, long end) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        FloatVector s2 = FloatVector.zero(F);
+        FloatVector s3 = FloatVector.zero(F);
+        for (long o = 0; o < end; o += 4 * VBYTES) {
             s0 = FloatVector.fromMemorySegment(F, x, xb + o, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o, ORDER), s0);
+            s1 = FloatVector.fromMemorySegment(F, x, xb + o + VBYTES, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o + VBYTES, ORDER), s1);
+            s2 = FloatVector.fromMemorySegment(F, x, xb + o + 2 * VBYTES, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o + 2 * VBYTES, ORDER), s2);
+            s3 = FloatVector.fromMemorySegment(F, x, xb + o + 3 * VBYTES, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o + 3 * VBYTES, ORDER), s3);
         }
-        float s = Simd.sumLanes(s0.add(s1));
-        for (; p < k; p++) {
-            s = Math.fma(x.get(FLOAT, xb + ((long) p << 2)), y.get(FLOAT, yb + ((long) p << 2)), s);
+        return Simd.fold32(s0, s1, s2, s3);
+    }
+
+    private static float dot32x4(MemorySegment x, long xb, MemorySegment y, long yb, long end) {
+        FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+        FloatVector s4 = FloatVector.zero(F), s5 = FloatVector.zero(F), s6 = FloatVector.zero(F), s7 = FloatVector.zero(F);
+        for (long o = 0; o < end; o += 8 * VBYTES) {
+            s0 = FloatVector.fromMemorySegment(F, x, xb + o, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o, ORDER), s0);
+            s1 = FloatVector.fromMemorySegment(F, x, xb + o + VBYTES, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o + VBYTES, ORDER), s1);
+            s2 = FloatVector.fromMemorySegment(F, x, xb + o + 2 * VBYTES, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o + 2 * VBYTES, ORDER), s2);
+            s3 = FloatVector.fromMemorySegment(F, x, xb + o + 3 * VBYTES, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o + 3 * VBYTES, ORDER), s3);
+            s4 = FloatVector.fromMemorySegment(F, x, xb + o + 4 * VBYTES, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o + 4 * VBYTES, ORDER), s4);
+            s5 = FloatVector.fromMemorySegment(F, x, xb + o + 5 * VBYTES, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o + 5 * VBYTES, ORDER), s5);
+            s6 = FloatVector.fromMemorySegment(F, x, xb + o + 6 * VBYTES, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o + 6 * VBYTES, ORDER), s6);
+            s7 = FloatVector.fromMemorySegment(F, x, xb + o + 7 * VBYTES, ORDER).fma(FloatVector.fromMemorySegment(F, y, yb + o + 7 * VBYTES, ORDER), s7);
         }
-        return s;
+        return Simd.fold32(s0, s1, s2, s3, s4, s5, s6, s7);
+    }
+
+    /** The canonical dot order without vectors: the reference of the vector forms, and what other lane counts run. */
+    static float dot32Scalar(MemorySegment x, long xb, MemorySegment y, long yb, long end) {
+        float[] p = new float[32];
+        for (long o = 0; o < end; o += 32 * 4) {
+            for (int j = 0; j < 32; j++) {
+                p[j] = Math.fma(x.get(FLOAT, xb + o + 4L * j), y.get(FLOAT, yb + o + 4L * j), p[j]);
+            }
+        }
+        return Simd.fold(p, 0, 32);
     }
 
     /** Dot product of a strided column of A (transposed A) with a contiguous row of B. */

@@ -23,6 +23,16 @@ public final class Simd {
     public static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
     public static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
 
+    /**
+     * The same bits at every width (issue 13): a vector reduction keeps a fixed number of partial sums, 16 or 32,
+     * whatever the lane count, and folds them in one fixed order. Element {@code i} of a run goes into partial
+     * {@code i mod P}; the partials fold pairwise ({@code p[i] += p[i + P/2]}, then {@code P/4}, ... 1); the elements
+     * past the last whole group of P are added one by one afterwards. At 16 lanes P = 16 is one vector, at 8 lanes
+     * two, at 4 lanes four: {@code GROUP} vectors, each kernel has a variant per group size. 0 means the lane count
+     * is not 4, 8 or 16 (64-bit vectors, SVE above 512 bits): such a JVM runs the scalar form of the same order.
+     */
+    public static final int GROUP = LANES == 4 || LANES == 8 || LANES == 16 ? 16 / LANES : 0;
+
     private static final jdk.incubator.vector.VectorShuffle<Float>[] FOLD = folds();
 
     private Simd() {
@@ -61,5 +71,48 @@ public final class Simd {
             v = v.add(v.rearrange(s));
         }
         return v.lane(0);
+    }
+
+    // ---- the canonical folds (see GROUP): the same additions at 16, 8 and 4 lanes ----
+
+    /** 16 partial sums in one 16-lane vector. */
+    public static float fold16(FloatVector p) {
+        return sumLanes(p);
+    }
+
+    /** 16 partial sums as p[0..8), p[8..16) in 8-lane vectors: the first fold (+8) adds the halves. */
+    public static float fold16(FloatVector lo, FloatVector hi) {
+        return sumLanes(lo.add(hi));
+    }
+
+    /** 16 partial sums as four 4-lane vectors: +8 pairs q0 with q2 and q1 with q3, +4 adds those. */
+    public static float fold16(FloatVector q0, FloatVector q1, FloatVector q2, FloatVector q3) {
+        return sumLanes(q0.add(q2).add(q1.add(q3)));
+    }
+
+    /** 32 partial sums as two 16-lane vectors (p[0..16), p[16..32)). */
+    public static float fold32(FloatVector a0, FloatVector a1) {
+        return fold16(a0.add(a1));
+    }
+
+    /** 32 partial sums as four 8-lane vectors. */
+    public static float fold32(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
+        return fold16(a0.add(a2), a1.add(a3));
+    }
+
+    /** 32 partial sums as eight 4-lane vectors. */
+    public static float fold32(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3,
+                               FloatVector a4, FloatVector a5, FloatVector a6, FloatVector a7) {
+        return fold16(a0.add(a4), a1.add(a5), a2.add(a6), a3.add(a7));
+    }
+
+    /** The scalar form of the canonical fold of {@code p[off .. off + count)} (count a power of two); p is overwritten. */
+    public static float fold(float[] p, int off, int count) {
+        for (int h = count / 2; h >= 1; h /= 2) {
+            for (int i = 0; i < h; i++) {
+                p[off + i] = p[off + i] + p[off + i + h];
+            }
+        }
+        return p[off];
     }
 }

@@ -63,27 +63,16 @@ public final class Softmax {
         if (max == Float.NEGATIVE_INFINITY) {
             max = 0f; // all -inf: exp(-inf - 0) = 0, sum 0 -> NaN like PyTorch
         }
-        // pass 2: out = exp(x - max), sum it
-        FloatVector vm = FloatVector.broadcast(F, max);
-        FloatVector vsum = FloatVector.zero(F);
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            FloatVector e = FloatVector.fromMemorySegment(F, in, ib + i, ORDER).sub(vm).lanewise(VectorOperators.EXP);
-            vsum = vsum.add(e);
-            if (!log) {
-                e.intoMemorySegment(out, ob + i, ORDER);
-            }
-        }
-        float sum = Simd.sumLanes(vsum);
+        // pass 2: out = exp(x - max) (Lanes' own exp: the same bits at every width and JIT tier), then its sum in
+        // the canonical order of Reductions (out is scratch here for log_softmax too: out must not overlap in)
+        expShifted(in, ib, out, ob, vecEnd, max);
         for (long i = vecEnd; i < bytes; i += 4) {
-            float e = (float) Math.exp(in.get(FLOAT, ib + i) - max);
-            sum += e;
-            if (!log) {
-                out.set(FLOAT, ob + i, e);
-            }
+            out.set(FLOAT, ob + i, VectorMath.exp(in.get(FLOAT, ib + i) - max));
         }
+        float sum = (float) Reductions.sumRow(out, ob, r);
         // pass 3: normalise
         if (log) {
-            float shift = max + (float) Math.log(sum);
+            float shift = max + VectorMath.log(sum);
             FloatVector vs = FloatVector.broadcast(F, shift);
             for (long i = 0; i < vecEnd; i += VBYTES) {
                 FloatVector.fromMemorySegment(F, in, ib + i, ORDER).sub(vs).intoMemorySegment(out, ob + i, ORDER);
@@ -99,6 +88,29 @@ public final class Softmax {
             }
             for (long i = vecEnd; i < bytes; i += 4) {
                 out.set(FLOAT, ob + i, out.get(FLOAT, ob + i) * inv);
+            }
+        }
+    }
+
+    /**
+     * out = exp(in - max) over whole vectors [0, vecEnd) (byte offsets). A method of its own: VectorMath.exp is
+     * inlined only from a hot call site in a small method, and a call left out of line boxes every vector.
+     */
+    private static void expShifted(MemorySegment in, long ib, MemorySegment out, long ob, long vecEnd, float max) {
+        FloatVector vm = FloatVector.broadcast(F, max);
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            VectorMath.exp(FloatVector.fromMemorySegment(F, in, ib + i, ORDER).sub(vm)).intoMemorySegment(out, ob + i, ORDER);
+        }
+    }
+
+    /** One row of {@link #columns}' exp pass over whole vectors: sum[i] += e = exp(in[i] - max[i]); out = e if store. */
+    private static void expColumns(MemorySegment in, long rowB, MemorySegment out, long outB, int vecEnd, int inner, float[] scratch,
+                                   boolean store) {
+        for (int i = 0; i < vecEnd; i += LANES) {
+            FloatVector e = VectorMath.exp(FloatVector.fromMemorySegment(F, in, rowB + ((long) i << 2), ORDER).sub(FloatVector.fromArray(F, scratch, i)));
+            FloatVector.fromArray(F, scratch, inner + i).add(e).intoArray(scratch, inner + i);
+            if (store) {
+                e.intoMemorySegment(out, outB + ((long) i << 2), ORDER);
             }
         }
     }
@@ -128,16 +140,9 @@ public final class Softmax {
         for (int k = 0; k < r; k++) {
             long rowB = (inElem + (long) k * inner) << 2;
             long outB = (outElem + (long) k * inner) << 2;
-            for (int i = 0; i < vecEnd; i += LANES) {
-                FloatVector e = FloatVector.fromMemorySegment(F, in, rowB + ((long) i << 2), ORDER).sub(FloatVector.fromArray(F, scratch, i))
-                        .lanewise(VectorOperators.EXP);
-                FloatVector.fromArray(F, scratch, inner + i).add(e).intoArray(scratch, inner + i);
-                if (!log) {
-                    e.intoMemorySegment(out, outB + ((long) i << 2), ORDER);
-                }
-            }
+            expColumns(in, rowB, out, outB, vecEnd, inner, scratch, !log);
             for (int i = vecEnd; i < inner; i++) {
-                float e = (float) Math.exp(in.get(FLOAT, rowB + ((long) i << 2)) - scratch[i]);
+                float e = VectorMath.exp(in.get(FLOAT, rowB + ((long) i << 2)) - scratch[i]);
                 scratch[inner + i] += e;
                 if (!log) {
                     out.set(FLOAT, outB + ((long) i << 2), e);
@@ -146,7 +151,7 @@ public final class Softmax {
         }
         for (int i = 0; i < inner; i++) { // turn (max, sum) into what each element needs
             if (log) {
-                scratch[i] = scratch[i] + (float) Math.log(scratch[inner + i]);
+                scratch[i] = scratch[i] + VectorMath.log(scratch[inner + i]);
             } else {
                 scratch[inner + i] = 1f / scratch[inner + i];
             }

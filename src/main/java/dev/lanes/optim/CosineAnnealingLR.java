@@ -23,9 +23,9 @@ public class CosineAnnealingLR extends LRScheduler {
             if (lastEpoch == 0) {
                 out[i] = baseLrs[i];
             } else if ((lastEpoch - 1 - tMax) % (2 * tMax) == 0) {
-                out[i] = lr + (baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / tMax)) / 2;
+                out[i] = lr + (baseLrs[i] - etaMin) * (1 - StrictMath.cos(Math.PI / tMax)) / 2;
             } else {
-                out[i] = (1 + Math.cos(Math.PI * lastEpoch / tMax)) / (1 + Math.cos(Math.PI * (lastEpoch - 1) / tMax)) * (lr - etaMin) + etaMin;
+                out[i] = (1 + StrictMath.cos(Math.PI * lastEpoch / tMax)) / (1 + StrictMath.cos(Math.PI * (lastEpoch - 1) / tMax)) * (lr - etaMin) + etaMin;
             }
         }
         return out;

@@ -25,7 +25,7 @@ public class MultiStepLR extends LRScheduler {
         }
         double[] out = new double[baseLrs.length];
         for (int i = 0; i < out.length; i++) {
-            out[i] = hits == 0 ? currentLr(i) : currentLr(i) * Math.pow(gamma, hits);
+            out[i] = hits == 0 ? currentLr(i) : currentLr(i) * StrictMath.pow(gamma, hits);
         }
         return out;
     }

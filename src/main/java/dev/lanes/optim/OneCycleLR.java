@@ -72,7 +72,7 @@ public class OneCycleLR extends LRScheduler {
     }
 
     private static double annealCos(double start, double end, double pct) {
-        return end + (start - end) / 2.0 * (Math.cos(Math.PI * pct) + 1);
+        return end + (start - end) / 2.0 * (StrictMath.cos(Math.PI * pct) + 1);
     }
 
     @Override

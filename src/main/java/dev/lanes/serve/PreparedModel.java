@@ -136,7 +136,7 @@ public final class PreparedModel implements AutoCloseable {
         float max = v[best];
         double sum = 0;
         for (int i = 0; i < v.length; i++) {
-            float e = (float) Math.exp(v[i] - max); // an infinite max gives NaN, as torch.softmax does
+            float e = (float) StrictMath.exp(v[i] - max); // an infinite max gives NaN, as torch.softmax does
             v[i] = e;
             sum += e;
         }

@@ -68,4 +68,69 @@ class VectorWidthTest {
             }
         }
     }
+
+    /** The canonical order spelled out independently of Simd.fold: partial i mod p, pairwise fold, then the tail. */
+    private static float canonical(float[] x, float[] y, int from, int n, int partials) {
+        float[] part = new float[partials];
+        int whole = n - n % partials;
+        for (int i = 0; i < whole; i++) {
+            part[i % partials] = y == null ? part[i % partials] + x[from + i] : Math.fma(x[from + i], y[from + i], part[i % partials]);
+        }
+        for (int h = partials / 2; h > 0; h /= 2) {
+            for (int i = 0; i < h; i++) {
+                part[i] += part[i + h];
+            }
+        }
+        float s = part[0];
+        for (int i = whole; i < n; i++) {
+            s = y == null ? s + x[from + i] : Math.fma(x[from + i], y[from + i], s);
+        }
+        return s;
+    }
+
+    /**
+     * Sums and dot products in the canonical order at this width: the vector forms give exactly the bits of the
+     * order written out in scalars, so every width (and the scalar form other lane counts run) agrees.
+     */
+    @Test
+    void sumsAndDotsFollowTheCanonicalOrderBitForBit() {
+        SplittableRandom rnd = new SplittableRandom(11);
+        try (Arena arena = Arena.ofConfined()) {
+            int max = 5000;
+            float[] x = new float[max + 3];
+            float[] y = new float[max + 3];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextDouble(-1, 1) * (1 << rnd.nextInt(12)); // magnitudes apart: order shows in the bits
+                y[i] = (float) rnd.nextDouble(-1, 1);
+            }
+            MemorySegment xs = arena.allocate(4L * x.length, 64);
+            MemorySegment ys = arena.allocate(4L * y.length, 64);
+            MemorySegment.copy(x, 0, xs, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, x.length);
+            MemorySegment.copy(y, 0, ys, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, y.length);
+            for (int iter = 0; iter < 400; iter++) {
+                int n = iter < 70 ? iter : rnd.nextInt(max);
+                int from = rnd.nextInt(3);
+                assertThat(Float.floatToRawIntBits(Reductions.sumBlock(xs, 4L * from, n))).as("sum of %d", n)
+                        .isEqualTo(Float.floatToRawIntBits(canonical(x, null, from, n, 32)));
+                assertThat(Float.floatToRawIntBits(Sgemm.dot(xs, from, ys, from, n))).as("dot of %d", n)
+                        .isEqualTo(Float.floatToRawIntBits(canonical(x, y, from, n, 32)));
+            }
+            // the 4 x 4 dot-product blocks of A B^T (m <= 16, k >= 256): 16 partials per dot
+            for (int k : new int[] {256, 263, 300, 784}) {
+                int m = 8; // above SMALL_M (4 rows and fewer run as single dot products)
+                int n = 8;
+                MemorySegment c = arena.allocate(4L * m * n, 64);
+                Sgemm.sgemm(false, true, m, n, k, 1f, xs, 0, k / 4, ys, 0, k / 4 + 1, 0f, c, 0, n, null);
+                // rows overlap in memory (lda = k / 4): fine for reading, and it makes every row different
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        float[] xr = java.util.Arrays.copyOfRange(x, i * (k / 4), i * (k / 4) + k);
+                        float[] yr = java.util.Arrays.copyOfRange(y, j * (k / 4 + 1), j * (k / 4 + 1) + k);
+                        assertThat(Float.floatToRawIntBits(KernelReference.get(c, (long) i * n + j))).as("k=%d [%d,%d]", k, i, j)
+                                .isEqualTo(Float.floatToRawIntBits(canonical(xr, yr, 0, k, 16)));
+                    }
+                }
+            }
+        }
+    }
 }
