@@ -133,4 +133,44 @@ class VectorWidthTest {
             }
         }
     }
+
+    /**
+     * The JIT tier does not show in the bits (issue 13: with the Vector API's own transcendentals tanh changed by the
+     * 6th call, exp by the 23rd, softmax by the 50th, as C2 replaced the scalar fallback by SVML): 60 calls on the
+     * same 65,536 inputs, from the interpreter through C1 to C2, all give the first call's bits.
+     */
+    @Test
+    void repeatedCallsGiveTheSameBitsWhateverTheJitTier() {
+        int n = 65_536;
+        SplittableRandom rnd = new SplittableRandom(3);
+        try (Arena arena = Arena.ofShared()) { // softmax splits rows across the kernel threads
+            MemorySegment x = arena.allocate(4L * n, 64);
+            MemorySegment out = arena.allocate(4L * n, 64);
+            for (long i = 0; i < n; i++) {
+                KernelReference.set(x, i, (float) rnd.nextDouble(-12, 12));
+            }
+            UnaryOp[] ops = {UnaryOp.EXP, UnaryOp.TANH, UnaryOp.SIGMOID, UnaryOp.LOG};
+            int[][] first = new int[ops.length + 2][];
+            for (int call = 0; call < 60; call++) {
+                for (int o = 0; o < ops.length + 2; o++) {
+                    if (o < ops.length) {
+                        Elementwise.unaryContiguous(ops[o], 0f, 0f, x, 0, out, 0, n);
+                    } else {
+                        Softmax.forward(o == ops.length + 1, x, 0, n / 256, 256, 1, out, 0); // softmax, log_softmax rows
+                    }
+                    int[] bits = out.toArray(java.lang.foreign.ValueLayout.JAVA_INT);
+                    if (call == 0) {
+                        first[o] = bits;
+                    } else if (!java.util.Arrays.equals(bits, first[o])) {
+                        int differ = 0;
+                        for (int i = 0; i < n; i++) {
+                            differ += bits[i] != first[o][i] ? 1 : 0;
+                        }
+                        org.assertj.core.api.Assertions.fail("%s: call %d differs from the first call in %d of %d elements",
+                                o < ops.length ? ops[o] : o == ops.length ? "softmax" : "log_softmax", call, differ, n);
+                    }
+                }
+            }
+        }
+    }
 }
