@@ -6,6 +6,9 @@
 Prints the median ns per op over 200 repetitions (forward + backward, and forward only under no_grad).
 """
 import time
+import machine
+
+machine.configure()  # before torch: OpenBLAS reads its settings when it loads
 import torch
 
 torch.set_num_threads(1)
@@ -40,6 +43,9 @@ def median_ns(fn):
         ts.append(time.perf_counter_ns() - t0)
     ts.sort()
     return ts[len(ts) // 2] / CHAIN
+
+
+print(machine.banner())
 
 
 print(f'torch {torch.__version__}: chainForwardBackward {median_ns(chain_fb):.0f} ns/op, '

@@ -2,12 +2,15 @@
 """PyTorch's side of ElementwiseBench: add and relu on 16M float32, out-of-place, out=, and in place.
 
   sudo apt install python3-torch libopenblas0-pthread
-  OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 bench/compare-elementwise.py [threads]
+  /usr/bin/python3 bench/compare-elementwise.py [threads]
 
 Prints the median time of 30 calls and GB/s (bytes the op must move per second), like ElementwiseBench.
 """
 import sys
 import time
+import machine
+
+machine.configure()  # before torch: OpenBLAS reads its settings when it loads
 import torch
 
 threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
@@ -29,6 +32,7 @@ def bench(name, fn, nbytes):
     print(f'{name:18s} {med * 1e3:8.3f} ms  {nbytes / med / 1e9:6.1f} GB/s')
 
 
+print(machine.banner())
 print(f'torch {torch.__version__}, {threads} thread(s), n={n}')
 bench('addOutOfPlace', lambda: a + b, 12 * n)
 bench('addPreallocated', lambda: torch.add(a, b, out=out), 12 * n)

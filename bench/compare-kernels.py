@@ -2,13 +2,16 @@
 """PyTorch's side of SgemmBench, Conv2dBench and MaxPoolBench, same shapes, same thread counts.
 
   sudo apt install python3-torch libopenblas0-pthread
-  OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/compare-kernels.py
+  /usr/bin/python3 bench/compare-kernels.py    # OpenBLAS's kernel and one OpenBLAS thread: bench/machine.py
 
 Median of repeated calls after warm-up; GFLOP/s counted like the JMH benchmarks (2 M N K; conv 2 N O oH oW C kH kW,
 forward + backward = 3 passes). OpenBLAS is held to 1 thread and torch's own pool set per row, the best setting here.
 """
 import sys
 import time
+import machine
+
+machine.configure()  # before torch: OpenBLAS reads its settings when it loads
 import torch
 import torch.nn.functional as F
 
@@ -27,6 +30,7 @@ def median_s(fn, min_time=1.0, warm=3):
 
 
 def main():
+    print(machine.banner())
     print(f'torch {torch.__version__}')
     for threads in (1, 2):
         torch.set_num_threads(threads)

@@ -3,9 +3,12 @@
 one full step on a fixed random batch. Prints images/s (median of 1 s windows) per batch size and thread count.
 
   sudo apt install python3-torch libopenblas0-pthread
-  OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/compare-lenet.py
+  /usr/bin/python3 bench/compare-lenet.py      # OpenBLAS's kernel and one OpenBLAS thread: bench/machine.py
 """
 import time
+import machine
+
+machine.configure()  # before torch: OpenBLAS reads its settings when it loads
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -30,6 +33,7 @@ class LeNet(nn.Module):
 
 
 def main():
+    print(machine.banner())
     print(f'torch {torch.__version__}')
     for threads in (1, 2):
         torch.set_num_threads(threads)
