@@ -151,4 +151,30 @@ public class ElementwiseBench {
         c.bytes += 8L * n;
         return out.relu_();
     }
+
+    // ---- transcendentals (Lanes' own polynomials: the same bits at every width and JIT tier); -p n=65536 for in-cache ----
+
+    @Benchmark
+    public Tensor expOutOfPlace(Bytes c) {
+        c.bytes += 8L * n;
+        Tensor r = a.exp();
+        r.close();
+        return r;
+    }
+
+    @Benchmark
+    public Tensor tanhOutOfPlace(Bytes c) {
+        c.bytes += 8L * n;
+        Tensor r = a.tanh();
+        r.close();
+        return r;
+    }
+
+    @Benchmark
+    public Tensor sigmoidOutOfPlace(Bytes c) {
+        c.bytes += 8L * n;
+        Tensor r = a.sigmoid();
+        r.close();
+        return r;
+    }
 }
