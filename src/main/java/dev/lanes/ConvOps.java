@@ -111,16 +111,25 @@ final class ConvOps {
         if (bias != null && (bias.dim() != 1 || bias.size(0) != ws[0])) {
             throw new IllegalArgumentException("conv2d: expected bias of shape [" + ws[0] + "] but got " + str(bias.shapeRef()));
         }
-        int effH = p.dH() * (ws[2] - 1) + 1;
-        int effW = p.dW() * (ws[3] - 1) + 1;
-        int padH = xs[2] + p.pT() + p.pB();
-        int padW = xs[3] + p.pL() + p.pR();
+        // in long: a dilation or padding near Integer.MAX_VALUE must be refused, not wrap around into a small kernel
+        long effH = (long) p.dH() * (ws[2] - 1) + 1;
+        long effW = (long) p.dW() * (ws[3] - 1) + 1;
+        long padH = (long) xs[2] + p.pT() + p.pB();
+        long padW = (long) xs[3] + p.pL() + p.pR();
         if (padH < effH || padW < effW) {
             throw new IllegalArgumentException("conv2d: calculated padded input size per channel: (" + padH + " x " + padW
                     + "). Kernel size: (" + effH + " x " + effW + "). Kernel size can't be greater than actual input size");
         }
-        int oH = (padH - effH) / p.sH() + 1;
-        int oW = (padW - effW) / p.sW() + 1;
+        if (padH > Integer.MAX_VALUE || padW > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("conv2d: padded input size (" + padH + " x " + padW + ") exceeds " + Integer.MAX_VALUE);
+        }
+        int oH = (int) ((padH - effH) / p.sH() + 1);
+        int oW = (int) ((padW - effW) / p.sW() + 1);
+        long columns = Math.multiplyExact((long) ws[1] * ws[2] * ws[3], (long) oH * oW);
+        if (columns > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("conv2d: the im2col buffer of one image would hold " + columns + " floats (more than "
+                    + (Integer.MAX_VALUE - 8) + "): input " + str(xs) + ", weight " + str(ws));
+        }
         Im2col.Geometry geo = new Im2col.Geometry(ws[1], xs[2], xs[3], ws[2], ws[3], p.sH(), p.sW(), p.pT(), p.pL(), p.dH(), p.dW(), oH, oW);
         boolean direct = ws[2] == 1 && ws[3] == 1 && p.sH() == 1 && p.sW() == 1 && p.pT() == 0 && p.pL() == 0 && p.pB() == 0 && p.pR() == 0;
         return new Shape(xs[0], xs[1], xs[2], xs[3], ws[0], ws[1], ws[0] / g, ws[2], ws[3], geo, direct);

@@ -174,11 +174,16 @@ public final class Tensor implements Releasable, AutoCloseable {
             throw new IllegalArgumentException("arange: upper bound and larger bound inconsistent with step sign (start="
                     + start + ", end=" + end + ", step=" + step + ")");
         }
-        long n = (end - start + step + (step > 0 ? -1 : 1)) / step;
-        if (n > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("arange: " + n + " elements exceed Integer.MAX_VALUE");
+        // ceil((end - start) / step) exactly: end - start may not fit a long (arange(Long.MIN_VALUE, Long.MAX_VALUE))
+        java.math.BigInteger span = java.math.BigInteger.valueOf(end).subtract(java.math.BigInteger.valueOf(start));
+        java.math.BigInteger[] qr = span.divideAndRemainder(java.math.BigInteger.valueOf(step));
+        java.math.BigInteger count = qr[1].signum() == 0 ? qr[0] : qr[0].add(java.math.BigInteger.ONE);
+        if (count.compareTo(java.math.BigInteger.valueOf(Integer.MAX_VALUE - 8)) > 0) {
+            throw new IllegalArgumentException("arange: " + count + " elements (start=" + start + ", end=" + end + ", step=" + step
+                    + ") exceed the largest tensor, " + (Integer.MAX_VALUE - 8) + " elements");
         }
-        long[] v = new long[(int) n];
+        int n = count.intValueExact();
+        long[] v = new long[n];
         for (int i = 0; i < n; i++) {
             v[i] = start + i * step;
         }
@@ -187,15 +192,18 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** float32 {@code [start, end)} by {@code step}, like {@code torch.arange(0., 1., 0.1)}. */
     public static Tensor arange(double start, double end, double step) {
-        if (step == 0 || Double.isNaN(step)) {
-            throw new IllegalArgumentException("arange: step must be nonzero, got " + step);
+        if (!Double.isFinite(start) || !Double.isFinite(end)) {
+            throw new IllegalArgumentException("arange: unsupported range: " + start + " -> " + end);
+        }
+        if (step == 0 || !Double.isFinite(step)) {
+            throw new IllegalArgumentException("arange: step must be nonzero and finite, got " + step);
         }
         if ((step > 0 && end < start) || (step < 0 && end > start)) {
             throw new IllegalArgumentException("arange: upper bound and larger bound inconsistent with step sign (start="
                     + start + ", end=" + end + ", step=" + step + ")");
         }
         double count = Math.ceil((end - start) / step);
-        if (count > Integer.MAX_VALUE) {
+        if (!(count <= Integer.MAX_VALUE - 8)) { // also catches an infinite (end - start) / step
             throw new IllegalArgumentException("arange: " + (long) count + " elements exceed Integer.MAX_VALUE");
         }
         float[] v = new float[(int) count];
@@ -619,6 +627,38 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
     }
 
+    /**
+     * An {@code out=} that shares memory with an input in part (not element for element) would read values it has
+     * already overwritten: refused, like PyTorch. The same layout (an in-place op spelled with out=) is fine.
+     */
+    private static void checkNoPartialOverlap(Tensor out, Tensor... inputs) {
+        for (Tensor in : inputs) {
+            if (in.storage != out.storage || in.numel == 0 || out.numel == 0) {
+                continue;
+            }
+            if (in.offset == out.offset && Arrays.equals(in.shape, out.shape) && Arrays.equals(in.strides, out.strides)) {
+                continue;
+            }
+            long inEnd = in.lastElementOffset();
+            long outEnd = out.lastElementOffset();
+            if (in.offset <= outEnd && out.offset <= inEnd) {
+                throw new IllegalArgumentException("unsupported operation: some elements of the input tensor and the written-to tensor"
+                        + " refer to a single memory location. Please clone() the tensor before performing the operation."
+                        + " (input size " + str(in.shape) + " stride " + str(in.strides) + " offset " + in.offset
+                        + ", out size " + str(out.shape) + " stride " + str(out.strides) + " offset " + out.offset + ")");
+            }
+        }
+    }
+
+    /** Storage offset of the element with the largest offset (strides are never negative). */
+    private long lastElementOffset() {
+        long last = offset;
+        for (int i = 0; i < shape.length; i++) {
+            last += (long) (shape[i] - 1) * strides[i];
+        }
+        return last;
+    }
+
     /** {@code out=} variants write outside the graph, so like PyTorch they refuse inputs that require grad. */
     private static void checkOutVariant(String op, Tensor... tensors) {
         if (!Autograd.isGradEnabled()) {
@@ -813,7 +853,7 @@ public final class Tensor implements Releasable, AutoCloseable {
             throw new IndexOutOfBoundsException("start out of range (expected to be in range of [" + (-size) + ", " + size + "], but got " + start + ")");
         }
         int s = start < 0 ? start + size : start;
-        if (length < 0 || s + length > size) {
+        if (length < 0 || (long) s + length > size) {
             throw new IndexOutOfBoundsException("start (" + s + ") + length (" + length + ") exceeds dimension size (" + size + ").");
         }
         int[] sh = shape.clone();
@@ -837,11 +877,12 @@ public final class Tensor implements Releasable, AutoCloseable {
         int size = shape[d];
         int s = clampIndex(start, size);
         int e = clampIndex(end, size);
-        int len = e > s ? (e - s + step - 1) / step : 0;
+        int len = e > s ? (int) (((long) e - s + step - 1) / step) : 0;
         int[] sh = shape.clone();
         int[] st = strides.clone();
         sh[d] = len;
-        st[d] = strides[d] * step;
+        // with one element or none the stride is never used (and stride * step may not fit an int)
+        st[d] = len <= 1 ? strides[d] : Math.multiplyExact(strides[d], step);
         return viewRecorded(view(sh, st, offset + (len > 0 ? s * strides[d] : 0)),
                 () -> new ShapeOps.IndexBackward("SliceBackward0", this, z -> z.slice(d, start, end, step)));
     }
@@ -1109,6 +1150,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         out.requireFloat("relu");
         checkOutVariant("relu", this, out);
         out.checkWritable("relu");
+        checkNoPartialOverlap(out, this);
         if (!Arrays.equals(out.shape, shape)) {
             throw new IllegalArgumentException("relu: out has shape " + str(out.shape) + " but the result has shape " + str(shape));
         }
@@ -1324,6 +1366,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         out.requireFloat(op);
         checkOutVariant(op, this, other, out);
         out.checkWritable(op);
+        checkNoPartialOverlap(out, this, other);
         int[] b = Shapes.broadcast(shape, other.shape);
         if (!Arrays.equals(out.shape, b)) {
             throw new IllegalArgumentException(op + ": out has shape " + str(out.shape) + " but the result has shape " + str(b));

@@ -3,6 +3,7 @@ package dev.lanes.kernels;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntConsumer;
 
@@ -27,7 +28,11 @@ public final class Parallel {
         return threads;
     }
 
-    /** Sets the thread count (at least 1); the pool is rebuilt lazily. */
+    /**
+     * Sets the thread count (at least 1), safe at any time from any thread: calls in flight finish on the pool they
+     * took (a part the old pool no longer accepts runs on its caller), new calls build and use a new pool, and the
+     * old one shuts down once its queued parts have run.
+     */
     public static synchronized void setThreads(int n) {
         if (n < 1) {
             throw new IllegalArgumentException("number of threads must be positive, got " + n);
@@ -84,7 +89,13 @@ public final class Parallel {
         return (int) Math.max(1, Math.min(threads, units / Math.max(1, minUnitsPerPart)));
     }
 
-    /** Runs {@code body.accept(part)} for part = 0..parts-1, part 0 on the calling thread. */
+    /**
+     * Runs {@code body.accept(part)} for part = 0..parts-1, part 0 on the calling thread, and returns only when every
+     * part has finished, whatever happens: a part the pool refuses (its pool was replaced by {@link #setThreads} and
+     * shut down meanwhile) runs on the calling thread, and an interrupt while waiting does not cut the wait short
+     * (the parts still write into their outputs, which the caller may free as soon as this returns): the call waits,
+     * restores the interrupt flag and then throws.
+     */
     public static void run(int parts, IntConsumer body) {
         if (parts <= 1 || INSIDE.get()) {
             for (int i = 0; i < Math.max(parts, 1); i++) {
@@ -97,17 +108,23 @@ public final class Parallel {
         ExecutorService p = pool();
         for (int i = 1; i < parts; i++) {
             int part = i;
-            p.execute(() -> {
+            Runnable task = () -> {
+                boolean outer = INSIDE.get();
                 INSIDE.set(true);
                 try {
                     body.accept(part);
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
                 } finally {
-                    INSIDE.set(false);
+                    INSIDE.set(outer);
                     done.countDown();
                 }
-            });
+            };
+            try {
+                p.execute(task);
+            } catch (RejectedExecutionException e) {
+                task.run(); // the pool was shut down by setThreads after we took it: this part runs here
+            }
         }
         INSIDE.set(true);
         try {
@@ -117,11 +134,23 @@ public final class Parallel {
         } finally {
             INSIDE.set(false);
         }
-        try {
-            done.await();
-        } catch (InterruptedException e) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                done.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // keep waiting: returning now would free memory the parts still write
+            }
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for kernel workers", e);
+            IllegalStateException ex = new IllegalStateException("interrupted while waiting for kernel workers (they have finished)");
+            Throwable f = failure.get();
+            if (f != null) {
+                ex.addSuppressed(f);
+            }
+            throw ex;
         }
         Throwable f = failure.get();
         if (f instanceof RuntimeException re) {
