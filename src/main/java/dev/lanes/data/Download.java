@@ -1,6 +1,6 @@
 package dev.lanes.data;
 
-import java.io.ByteArrayOutputStream;
+import dev.lanes.io.ReadLimits;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -29,8 +29,35 @@ import java.util.zip.GZIPInputStream;
  * corrupted or interrupted download never leaves a file under the final name; the next mirror is tried.
  */
 public final class Download {
-    /** One file of a data set: its name, mirror URLs, expected IDX dimensions and decompressed SHA-256 (or null). */
-    public record FileSpec(String name, List<String> urls, int[] dims, String sha256) {
+    /**
+     * One file of a data set: its name, mirror URLs, expected IDX dimensions, the SHA-256 of its decompressed bytes
+     * and the MD5 of the file as published (torchvision's pins); either checksum may be null.
+     */
+    public record FileSpec(String name, List<String> urls, int[] dims, String sha256, String md5) {
+        public FileSpec(String name, List<String> urls, int[] dims, String sha256) {
+            this(name, urls, dims, sha256, null);
+        }
+
+        /** The decompressed size its dimensions give: what verification inflates at most. */
+        long idxBytes() {
+            long n = 4L + 4L * dims.length;
+            long count = 1;
+            for (int d : dims) {
+                count = Math.multiplyExact(count, d);
+            }
+            return n + count;
+        }
+
+        /** The most a download may bring: the decompressed size plus gzip's worst-case growth, within ReadLimits. */
+        long maxDownloadBytes() {
+            return Math.min(ReadLimits.maxBytes(), idxBytes() + idxBytes() / 64 + (64 << 10));
+        }
+    }
+
+    /** How long one file's download may take in all (not only between two reads): {@code -Dlanes.download.deadline=SECONDS}. */
+    static Duration deadline() {
+        String s = System.getProperty("lanes.download.deadline");
+        return s == null || s.isBlank() ? Duration.ofMinutes(30) : Duration.ofSeconds(Long.parseLong(s.trim()));
     }
 
     private static final List<String> FASHION = List.of("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
@@ -48,34 +75,50 @@ public final class Download {
         }
         List<String> mirrors = fashion ? FASHION : MNIST;
         // SHA-256 of the decompressed Fashion-MNIST files (computed from Debian's dataset-fashion-mnist); MNIST's
-        // files are checked by their gzip CRC, IDX structure and dimensions
+        // .gz files carry torchvision's published MD5s, so a plain-http mirror cannot slip in other data
         return List.of(
                 spec("train-images-idx3-ubyte.gz", mirrors, new int[] {60000, 28, 28},
-                        fashion ? "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888" : null),
+                        fashion ? "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888" : null,
+                        fashion ? null : "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
                 spec("train-labels-idx1-ubyte.gz", mirrors, new int[] {60000},
-                        fashion ? "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9" : null),
+                        fashion ? "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9" : null,
+                        fashion ? null : "d53e105ee54ea40749a09fcbcd1e9432"),
                 spec("t10k-images-idx3-ubyte.gz", mirrors, new int[] {10000, 28, 28},
-                        fashion ? "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b" : null),
+                        fashion ? "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b" : null,
+                        fashion ? null : "9fb629c4189551a2d022fa330f9573f3"),
                 spec("t10k-labels-idx1-ubyte.gz", mirrors, new int[] {10000},
-                        fashion ? "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34" : null));
+                        fashion ? "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34" : null,
+                        fashion ? null : "ec29112dd5afa0611ce80d1b7f02629c"));
     }
 
-    private static FileSpec spec(String name, List<String> mirrors, int[] dims, String sha) {
+    private static FileSpec spec(String name, List<String> mirrors, int[] dims, String sha, String md5) {
         List<String> urls = new ArrayList<>();
         for (String m : mirrors) {
             urls.add(m + name);
         }
-        return new FileSpec(name, urls, dims, sha);
+        return new FileSpec(name, urls, dims, sha, md5);
     }
 
-    /** Downloads every missing file of {@code specs} into {@code dir}; progress goes to {@code progress} (may be null). */
+    /**
+     * Downloads every missing file of {@code specs} into {@code dir}; progress goes to {@code progress} (may be null).
+     * {@code timeout} bounds connecting and each wait for data; a whole file gets {@link #deadline()}. A file already
+     * in the cache is verified like a download: one that fails is removed and downloaded again.
+     */
     public static void fetch(List<FileSpec> specs, Path dir, PrintStream progress, Duration timeout) throws IOException {
         Files.createDirectories(dir);
         HttpClient client = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NORMAL).build();
         for (FileSpec spec : specs) {
             Path target = dir.resolve(spec.name());
             if (Files.isRegularFile(target)) {
-                continue;
+                try {
+                    verify(target, spec);
+                    continue;
+                } catch (IOException | IllegalArgumentException e) {
+                    if (progress != null) {
+                        progress.println("cached " + spec.name() + " failed verification (" + e.getMessage() + "): downloading it again");
+                    }
+                    Files.delete(target);
+                }
             }
             List<String> failures = new ArrayList<>();
             boolean done = false;
@@ -108,6 +151,12 @@ public final class Download {
                     throw new IOException("HTTP " + response.statusCode());
                 }
                 long expected = response.headers().firstValueAsLong("Content-Length").orElse(-1);
+                long limit = spec.maxDownloadBytes();
+                if (expected > limit) {
+                    throw new IOException("Content-Length " + expected + " is above the " + limit + " bytes this file can need");
+                }
+                long deadline = System.nanoTime() + deadline().toNanos();
+                boolean[] pastDeadline = {false};
                 long got = 0;
                 byte[] buf = new byte[1 << 16];
                 long lastReport = 0;
@@ -119,7 +168,9 @@ public final class Download {
                     return t;
                 });
                 watchdog.scheduleAtFixedRate(() -> {
-                    if (System.nanoTime() - lastProgress[0] > timeout.toNanos()) {
+                    long now = System.nanoTime();
+                    pastDeadline[0] |= now - deadline > 0;
+                    if (now - lastProgress[0] > timeout.toNanos() || pastDeadline[0]) {
                         try {
                             in.close();
                         } catch (IOException ignored) {
@@ -131,8 +182,11 @@ public final class Download {
                     int n;
                     while ((n = in.read(buf)) > 0) {
                         lastProgress[0] = System.nanoTime();
-                        out.write(buf, 0, n);
                         got += n;
+                        if (got > limit) {
+                            throw new IOException("the body passed " + limit + " bytes, more than this file can need");
+                        }
+                        out.write(buf, 0, n);
                         if (progress != null && (got - lastReport > (1 << 20) || got == expected)) {
                             progress.print(String.format(Locale.ROOT, "\rdownloading %s %s", spec.name(),
                                     expected > 0 ? String.format(Locale.ROOT, "%3d%% of %.1f MB", got * 100 / expected, expected / 1e6)
@@ -141,6 +195,10 @@ public final class Download {
                         }
                     }
                 } catch (IOException e) {
+                    if (pastDeadline[0]) {
+                        throw new IOException("not finished within the deadline of " + deadline() + " (-Dlanes.download.deadline) after "
+                                + got + " bytes", e);
+                    }
                     throw new IOException("connection stalled or closed after " + got + " bytes: " + e.getMessage(), e);
                 }
                 if (progress != null) {
@@ -161,30 +219,53 @@ public final class Download {
         }
     }
 
-    /** gzip CRC, IDX structure, dimensions and (if known) the decompressed SHA-256. */
+    /**
+     * The published MD5 (if known), gzip CRC, IDX structure, dimensions and (if known) the decompressed SHA-256. The
+     * file is streamed: it is inflated at most to the size its expected dimensions give, so a gzip bomb is refused
+     * as trailing data instead of filling the heap.
+     */
     static void verify(Path file, FileSpec spec) throws IOException {
-        byte[] raw;
-        try (InputStream in = new GZIPInputStream(Files.newInputStream(file))) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            in.transferTo(out);
-            raw = out.toByteArray();
+        ReadLimits.check(Files.size(file), "downloaded file " + file);
+        if (spec.md5() != null) {
+            String md5 = digest("MD5", Files.newInputStream(file));
+            if (!md5.equals(spec.md5())) {
+                throw new IOException("checksum mismatch: MD5 " + md5 + ", expected " + spec.md5());
+            }
+        }
+        MessageDigest sha = messageDigest("SHA-256");
+        Idx.Array a;
+        try (InputStream in = new java.security.DigestInputStream(new GZIPInputStream(Files.newInputStream(file)), sha)) {
+            a = Idx.read(in, spec.name(), spec.idxBytes());
         } catch (IOException e) {
             throw new IOException("corrupt download (gzip check failed: " + e.getMessage() + ")", e);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("unexpected content: " + e.getMessage(), e);
         }
-        Idx.Array a = Idx.parse(raw, spec.name());
         if (!java.util.Arrays.equals(a.dims(), spec.dims())) {
             throw new IOException("unexpected dimensions " + java.util.Arrays.toString(a.dims()) + ", expected "
                     + java.util.Arrays.toString(spec.dims()));
         }
         if (spec.sha256() != null) {
-            try {
-                String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(raw));
-                if (!sha.equals(spec.sha256())) {
-                    throw new IOException("checksum mismatch: SHA-256 " + sha + ", expected " + spec.sha256());
-                }
-            } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException(e);
+            String got = HexFormat.of().formatHex(sha.digest());
+            if (!got.equals(spec.sha256())) {
+                throw new IOException("checksum mismatch: SHA-256 " + got + ", expected " + spec.sha256());
             }
+        }
+    }
+
+    private static String digest(String algorithm, InputStream in) throws IOException {
+        MessageDigest md = messageDigest(algorithm);
+        try (InputStream s = new java.security.DigestInputStream(in, md)) {
+            s.transferTo(OutputStream.nullOutputStream());
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    private static MessageDigest messageDigest(String algorithm) {
+        try {
+            return MessageDigest.getInstance(algorithm);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.lanes.data;
 
-import java.io.ByteArrayOutputStream;
+import dev.lanes.io.ReadLimits;
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -30,52 +31,102 @@ public final class Idx {
         }
     }
 
+    /**
+     * Reads a plain or gzip IDX file. Its size, and the size its header declares, are checked against
+     * {@link ReadLimits} before anything is allocated; a gzip stream is inflated only as far as the header says
+     * (a bomb that inflates further is refused as trailing data, not held in memory).
+     */
     public static Array read(Path file) throws IOException {
-        byte[] raw;
-        try (InputStream in = Files.newInputStream(file)) {
-            raw = in.readAllBytes();
-        }
-        if (raw.length >= 2 && (raw[0] & 0xff) == 0x1f && (raw[1] & 0xff) == 0x8b) {
-            try (InputStream gz = new GZIPInputStream(new java.io.ByteArrayInputStream(raw))) {
-                ByteArrayOutputStream out = new ByteArrayOutputStream(raw.length * 4);
-                gz.transferTo(out);
-                raw = out.toByteArray();
-            } catch (IOException e) {
+        ReadLimits.check(Files.size(file), "IDX file " + file);
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+            in.mark(2);
+            boolean gzip = in.read() == 0x1f && in.read() == 0x8b;
+            in.reset();
+            if (!gzip) {
+                return read(in, file.toString(), ReadLimits.maxBytes());
+            }
+            try (InputStream gz = new GZIPInputStream(in)) {
+                return read(gz, file.toString(), ReadLimits.maxBytes());
+            } catch (java.util.zip.ZipException | java.io.EOFException e) {
                 throw new IllegalArgumentException("corrupt gzip data in IDX file " + file + ": " + e.getMessage(), e);
             }
         }
-        return parse(raw, file.toString());
     }
 
-    /** Parses IDX bytes; {@code source} names them in errors. */
-    public static Array parse(byte[] b, String source) {
-        if (b.length < 4 || b[0] != 0 || b[1] != 0) {
+    /**
+     * Reads one IDX array from a stream of exactly its bytes (nothing may follow). The declared size is computed
+     * with exact arithmetic and must be at most {@code maxBytes} (and fit a Java array) before the data is read.
+     */
+    public static Array read(InputStream in, String source, long maxBytes) throws IOException {
+        byte[] head = in.readNBytes(4);
+        if (head.length < 4 || head[0] != 0 || head[1] != 0) {
             throw new IllegalArgumentException("not an IDX file (bad magic number): " + source);
         }
-        int type = b[2] & 0xff;
+        int type = head[2] & 0xff;
         if (type != 0x08) {
             throw new IllegalArgumentException("IDX file " + source + " has element type 0x" + Integer.toHexString(type)
                     + "; only unsigned bytes (0x08) are supported");
         }
-        int nd = b[3] & 0xff;
-        if (nd == 0 || nd > 4 || b.length < 4 + 4 * nd) {
+        int nd = head[3] & 0xff;
+        byte[] dimBytes = nd == 0 || nd > 4 ? new byte[0] : in.readNBytes(4 * nd);
+        if (nd == 0 || nd > 4 || dimBytes.length < 4 * nd) {
             throw new IllegalArgumentException("IDX file " + source + " is truncated or has " + nd + " dimensions");
         }
+        int[] dims = dims(dimBytes, nd, source);
+        long count = count(dims, source);
+        long total = 4L + 4L * nd + count;
+        if (total > maxBytes) {
+            throw new IllegalArgumentException("IDX file " + source + " declares " + Arrays.toString(dims) + " = " + total
+                    + " bytes, above the limit of " + maxBytes + " bytes (-Dlanes.io.maxBytes)");
+        }
+        if (count > ReadLimits.MAX_ARRAY) {
+            throw new IllegalArgumentException("IDX file " + source + " declares " + Arrays.toString(dims) + " = " + count
+                    + " values, more than one array holds (" + ReadLimits.MAX_ARRAY + ")");
+        }
+        byte[] data = in.readNBytes((int) count); // grows as bytes arrive: a short file allocates little
+        if (data.length < count) {
+            throw new IllegalArgumentException("IDX file " + source + " has " + (4L + 4L * nd + data.length) + " bytes but its header "
+                    + Arrays.toString(dims) + " needs " + total + " (truncated)");
+        }
+        if (in.read() != -1) {
+            throw new IllegalArgumentException("IDX file " + source + " has more bytes than the " + total + " its header "
+                    + Arrays.toString(dims) + " needs (trailing data)");
+        }
+        return new Array(dims, data);
+    }
+
+    private static int[] dims(byte[] b, int nd, String source) {
         int[] dims = new int[nd];
-        long count = 1;
         for (int i = 0; i < nd; i++) {
-            int o = 4 + 4 * i;
+            int o = 4 * i;
             dims[i] = ((b[o] & 0xff) << 24) | ((b[o + 1] & 0xff) << 16) | ((b[o + 2] & 0xff) << 8) | (b[o + 3] & 0xff);
             if (dims[i] < 0) {
                 throw new IllegalArgumentException("IDX file " + source + " has a negative dimension " + dims[i]);
             }
-            count *= dims[i];
         }
-        long expected = 4L + 4L * nd + count;
-        if (b.length != expected) {
-            throw new IllegalArgumentException("IDX file " + source + " has " + b.length + " bytes but its header " + Arrays.toString(dims)
-                    + " needs " + expected + (b.length < expected ? " (truncated)" : " (trailing data)"));
+        return dims;
+    }
+
+    /** The product of the dimensions, exactly: [65536, 65536, 65536, 65536] must not wrap around to 0. */
+    private static long count(int[] dims, String source) {
+        try {
+            long count = 1;
+            for (int d : dims) {
+                count = Math.multiplyExact(count, d);
+            }
+            return count;
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("IDX file " + source + " declares dimensions " + Arrays.toString(dims)
+                    + " whose product overflows 64 bits");
         }
-        return new Array(dims, Arrays.copyOfRange(b, 4 + 4 * nd, b.length));
+    }
+
+    /** Parses IDX bytes; {@code source} names them in errors. */
+    public static Array parse(byte[] b, String source) {
+        try {
+            return read(new java.io.ByteArrayInputStream(b), source, Long.MAX_VALUE);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // a byte array never fails to read
+        }
     }
 }

@@ -63,6 +63,10 @@ public final class MnistDataset implements Dataset {
         if (lbl.dims().length != 1) {
             throw new IllegalArgumentException("label file " + lblPath + " should have 1 dimension, got " + lbl.dims().length);
         }
+        if (img.dims()[1] == 0 || img.dims()[2] == 0) {
+            throw new IllegalArgumentException("image file " + imgPath + " declares " + java.util.Arrays.toString(img.dims())
+                    + ": images of zero pixels");
+        }
         if (img.count() != lbl.count()) {
             throw new IllegalArgumentException("image file " + imgPath + " holds " + img.count() + " images but label file " + lblPath
                     + " holds " + lbl.count() + " labels");

@@ -28,6 +28,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class MemoryPool {
     /** Alignment of every block: one AVX-512 vector, one cache line. */
     public static final long ALIGNMENT = 64;
+    /** Idle blocks kept per size class at most; more are freed to the system. */
+    static final int MAX_IDLE_BLOCKS_PER_CLASS = 4096;
     private static final int MIN_SHIFT = 6; // 64 bytes
     private static final int MAX_SHIFT = 40;
     private static final int CLASSES_PER_DOUBLING = 4;
@@ -184,9 +186,16 @@ public final class MemoryPool {
             b.arena.close();
             return;
         }
-        idle.addAndGet(size);
         ArrayDeque<Block> list = freeLists[b.sizeClass];
         synchronized (list) {
+            // a cap on blocks, not only bytes: each idle block also holds an arena and a segment on the heap
+            // (~200 bytes), which the byte limit does not see (432k zero-size blocks held 90 MB of heap)
+            if (list.size() >= MAX_IDLE_BLOCKS_PER_CLASS) {
+                systemFrees.incrementAndGet();
+                b.arena.close();
+                return;
+            }
+            idle.addAndGet(size);
             list.addFirst(b); // LIFO: the most recently used block is the warmest in cache
         }
     }
