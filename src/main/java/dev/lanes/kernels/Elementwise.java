@@ -173,15 +173,15 @@ public final class Elementwise {
             FloatVector v1 = FloatVector.fromMemorySegment(F, x, xb + i + VBYTES, ORDER);
             FloatVector v2 = FloatVector.fromMemorySegment(F, x, xb + i + 2 * VBYTES, ORDER);
             FloatVector v3 = FloatVector.fromMemorySegment(F, x, xb + i + 3 * VBYTES, ORDER);
-            v0.blend(0f, v0.compare(VectorOperators.LT, 0f)).intoMemorySegment(out, ob + i, ORDER);
-            v1.blend(0f, v1.compare(VectorOperators.LT, 0f)).intoMemorySegment(out, ob + i + VBYTES, ORDER);
-            v2.blend(0f, v2.compare(VectorOperators.LT, 0f)).intoMemorySegment(out, ob + i + 2 * VBYTES, ORDER);
-            v3.blend(0f, v3.compare(VectorOperators.LT, 0f)).intoMemorySegment(out, ob + i + 3 * VBYTES, ORDER);
+            v0.blend(0f, v0.compare(VectorOperators.LE, 0f)).intoMemorySegment(out, ob + i, ORDER);
+            v1.blend(0f, v1.compare(VectorOperators.LE, 0f)).intoMemorySegment(out, ob + i + VBYTES, ORDER);
+            v2.blend(0f, v2.compare(VectorOperators.LE, 0f)).intoMemorySegment(out, ob + i + 2 * VBYTES, ORDER);
+            v3.blend(0f, v3.compare(VectorOperators.LE, 0f)).intoMemorySegment(out, ob + i + 3 * VBYTES, ORDER);
         }
         long vecEnd = bytes - bytes % VBYTES;
         for (long i = unrolledEnd; i < vecEnd; i += VBYTES) {
             FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
-            v.blend(0f, v.compare(VectorOperators.LT, 0f)).intoMemorySegment(out, ob + i, ORDER);
+            v.blend(0f, v.compare(VectorOperators.LE, 0f)).intoMemorySegment(out, ob + i, ORDER);
         }
         for (long i = vecEnd; i < bytes; i += 4) {
             out.set(FLOAT, ob + i, Math.max(x.get(FLOAT, xb + i), 0f));
@@ -237,8 +237,9 @@ public final class Elementwise {
             case NEG -> x.neg();
             case ABS -> x.abs();
             // compare + blend: 2 instructions (x.max(0) needs ~5 for Math.max NaN rules; measured 34 vs 44 GB/s).
-            // NaN compares false and stays NaN, like torch.relu
-            case RELU -> x.blend(0f, x.compare(VectorOperators.LT, 0f));
+            // NaN compares false and stays NaN, like torch.relu; LE (not LT) makes -0 a +0 like Math.max in the scalar
+            // tail (with LT the sign of a zero depended on whether it fell in the tail, i.e. on the vector width)
+            case RELU -> x.blend(0f, x.compare(VectorOperators.LE, 0f));
             case ADD_SCALAR -> x.add(p);
             case SUB_SCALAR -> x.sub(p);
             case RSUB_SCALAR -> x.broadcast(p).sub(x);

@@ -72,7 +72,7 @@ public final class Reductions {
         for (long i = groupEnd; i < bytes; i += 4) {
             s += in.get(FLOAT, b + i);
         }
-        return s;
+        return s != s ? Float.NaN : s; // which NaN payload survives NaN + NaN differs between JIT tiers: one NaN for all
     }
 
     /** 32 partials as two 16-lane vectors. */

@@ -406,7 +406,7 @@ public final class Sgemm {
             if (epi.bias() != null) {
                 v += epi.bias().get(FLOAT, (epi.biasOff() + col + h) << 2);
             }
-            if (epi.relu() && v < 0f) {
+            if (epi.relu() && v <= 0f) {
                 v = 0f;
             }
             y.set(FLOAT, (yElem + h) << 2, v);
@@ -670,7 +670,7 @@ public final class Sgemm {
                             : v.add(FloatVector.fromMemorySegment(F, epi.bias(), (epi.biasOff() + col + h) << 2, ORDER));
                 }
                 if (epi.relu()) {
-                    v = v.blend(0f, v.compare(VectorOperators.LT, 0f));
+                    v = v.blend(0f, v.compare(VectorOperators.LE, 0f));
                 }
                 v.intoMemorySegment(c, off, ORDER);
             }
@@ -683,7 +683,7 @@ public final class Sgemm {
                 if (epi.bias() != null) {
                     v += epi.bias().get(FLOAT, (epi.biasOff() + (epi.biasPerRow() ? row + r : col + h)) << 2);
                 }
-                if (epi.relu() && v < 0f) {
+                if (epi.relu() && v <= 0f) {
                     v = 0f;
                 }
                 c.set(FLOAT, off, v);
@@ -1085,7 +1085,7 @@ public final class Sgemm {
         for (long o = groupEnd; o < (long) k << 2; o += 4) {
             s = Math.fma(x.get(FLOAT, xb + o), y.get(FLOAT, yb + o), s);
         }
-        return s;
+        return s != s ? Float.NaN : s; // one NaN whatever payload the JIT tier let through
     }
 
     private static float dot32x16(MemorySegment x, long xb, MemorySegment y, long yb, long end) {
@@ -1158,7 +1158,7 @@ public final class Sgemm {
         if (epi.bias() != null) {
             v += epi.bias().get(FLOAT, (epi.biasOff() + (epi.biasPerRow() ? i : j)) << 2);
         }
-        if (epi.relu() && v < 0f) {
+        if (epi.relu() && v <= 0f) {
             v = 0f;
         }
         c.set(FLOAT, off, v);
@@ -1173,7 +1173,7 @@ public final class Sgemm {
                 if (epi.bias() != null) {
                     v += epi.bias().get(FLOAT, (epi.biasOff() + (epi.biasPerRow() ? i : j)) << 2);
                 }
-                if (epi.relu() && v < 0) {
+                if (epi.relu() && v <= 0) {
                     v = 0f;
                 }
                 c.set(FLOAT, off, v);

@@ -173,4 +173,63 @@ class VectorWidthTest {
             }
         }
     }
+
+    /**
+     * relu(-0.0) is +0.0 in the vector loop and in the scalar tail alike (the review of issue 13 found -0 kept by the
+     * vector compare and +0 from Math.max in the tail, so the sign depended on n mod the lane count); the GEMM's fused
+     * ReLU agrees.
+     */
+    @Test
+    void reluOfNegativeZeroIsPositiveZeroOnEveryPath() {
+        try (Arena arena = Arena.ofConfined()) {
+            for (int n : new int[] {1, 3, Simd.LANES - 1, Simd.LANES, 24, 37, 4 * Simd.LANES + 5}) {
+                MemorySegment x = arena.allocate(4L * n, 64);
+                MemorySegment out = arena.allocate(4L * n, 64);
+                for (long i = 0; i < n; i++) {
+                    KernelReference.set(x, i, i % 3 == 0 ? Float.NaN : -0f);
+                }
+                Elementwise.unaryContiguous(UnaryOp.RELU, 0f, 0f, x, 0, out, 0, n);
+                for (long i = 0; i < n; i++) {
+                    float v = KernelReference.get(out, i);
+                    if (i % 3 == 0) {
+                        assertThat(v).as("relu(NaN) at %d of %d", i, n).isNaN();
+                    } else {
+                        assertThat(Float.floatToRawIntBits(v)).as("relu(-0) at %d of %d", i, n).isZero();
+                    }
+                }
+            }
+            // C = A B with every product -0 (A = -0, B = 1), ReLU fused: +0 in whole tiles and at the edges
+            int m = 9;
+            int k = 3;
+            int n = Sgemm.NR + 3;
+            MemorySegment a = arena.allocate(4L * m * k, 64);
+            MemorySegment b = arena.allocate(4L * k * n, 64);
+            MemorySegment c = arena.allocate(4L * m * n, 64);
+            for (long i = 0; i < (long) m * k; i++) {
+                KernelReference.set(a, i, -0f);
+            }
+            for (long i = 0; i < (long) k * n; i++) {
+                KernelReference.set(b, i, 1f);
+            }
+            Sgemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n, new Sgemm.Epilogue(null, 0, false, true));
+            for (long i = 0; i < (long) m * n; i++) {
+                assertThat(Float.floatToRawIntBits(KernelReference.get(c, i))).as("fused relu(-0) at %d", i).isZero();
+            }
+        }
+    }
+
+    /** NaN + NaN keeps one payload or the other depending on the JIT tier: sums and dots return the canonical NaN. */
+    @Test
+    void sumsAndDotsOfNaNsReturnTheCanonicalNaN() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment x = arena.allocate(4L * 75, 64);
+            for (long i = 0; i < 75; i++) {
+                KernelReference.set(x, i, Float.intBitsToFloat(0x7fc00000 + (int) i + 1));
+            }
+            for (int call = 0; call < 2000; call++) {
+                assertThat(Float.floatToRawIntBits(Reductions.sumBlock(x, 0, 75))).isEqualTo(0x7fc00000);
+                assertThat(Float.floatToRawIntBits(Sgemm.dot(x, 0, x, 0, 75))).isEqualTo(0x7fc00000);
+            }
+        }
+    }
 }
