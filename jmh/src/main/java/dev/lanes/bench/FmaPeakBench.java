@@ -4,16 +4,13 @@ import java.util.concurrent.TimeUnit;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
@@ -32,27 +29,11 @@ public class FmaPeakBench {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int STEPS = 100_000;
 
-    /** GFLOP per second: 2 flops per lane per FMA. */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.OPERATIONS)
-    public static class Flops {
-        long flops;
-
-        public double GFLOPs() {
-            return flops / 1e9;
-        }
-
-        @Setup(Level.Iteration)
-        public void reset() {
-            flops = 0;
-        }
-    }
-
     private float a = 1.0001f;
     private float b = 0.9999f;
 
     @Benchmark
-    public float fmaChains(Flops counter) {
+    public float fmaChains(SgemmBench.Flops counter) { // GFLOP per second: 2 flops per lane per FMA
         counter.flops += 2L * 12 * F.length() * STEPS;
         FloatVector va = FloatVector.broadcast(F, a);
         FloatVector vb = FloatVector.broadcast(F, b);
