@@ -28,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Starts the example service on 127.0.0.1 (a free port) and drives it over HTTP. */
 class LeNetServiceTest {
+    private static final String TOKEN = "test-admin-token-0123456789";
     private static LeNetService service;
     private static HttpClient client;
     private static Idx.Array images;
@@ -38,7 +39,7 @@ class LeNetServiceTest {
         System.setProperty("java.awt.headless", "true");
         LeNetService.Config d = LeNetService.Config.defaults();
         service = LeNetService.start(new LeNetService.Config("127.0.0.1", 0, 4, 32, 64 << 10, 4 << 20, d.weights(),
-                Duration.ofMillis(50), Duration.ofSeconds(2)));
+                Duration.ofMillis(50), Duration.ofSeconds(2), TOKEN));
         client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         Path sample = Path.of("examples", "data", "fashion-mnist-t10k");
         images = Idx.read(MnistDataset.find(sample, "t10k-images-idx3-ubyte"));
@@ -51,9 +52,16 @@ class LeNetServiceTest {
     }
 
     private static HttpResponse<String> send(String method, String path, String type, byte[] body) throws Exception {
+        return send(method, path, type, body, method.equals("PUT") ? TOKEN : null);
+    }
+
+    private static HttpResponse<String> send(String method, String path, String type, byte[] body, String token) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + service.port() + path)).timeout(Duration.ofSeconds(20));
         if (type != null) {
             b.header("Content-Type", type);
+        }
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
         }
         b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
         return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
@@ -174,7 +182,7 @@ class LeNetServiceTest {
             // the only worker blocks reading a body that arrives in two parts
             byte[] body = pixelsJson(0).getBytes();
             var out = slow.getOutputStream();
-            out.write(("POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes());
+            out.write(("POST /predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes());
             out.write(body, 0, 10);
             out.flush();
             Thread.sleep(300);
@@ -215,5 +223,115 @@ class LeNetServiceTest {
             }
         }
         assertThat(ok).isGreaterThan(0);
+    }
+
+    /** A raw request with the given Host header (java.net.http does not let a client set Host); returns the status line. */
+    private static String rawStatus(String requestLine, String host) throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", service.port())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write((requestLine + "\r\n" + (host == null ? "" : "Host: " + host + "\r\n") + "Connection: close\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String reply = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            return reply.substring(0, reply.indexOf("\r\n"));
+        }
+    }
+
+    /** Issue 18: a page that rebinds its DNS name to 127.0.0.1 sends its own Host and is refused (421). */
+    @Test
+    void requestsForAnotherHostAreRefusedOnLoopback() throws Exception {
+        assertThat(rawStatus("GET /health HTTP/1.1", "evil.example")).startsWith("HTTP/1.1 421");
+        assertThat(rawStatus("GET /health HTTP/1.1", "evil.example:" + service.port())).contains("421");
+        assertThat(rawStatus("GET http://evil.example/health HTTP/1.1", "localhost")).contains("421");
+        assertThat(rawStatus("GET /health HTTP/1.1", "127.0.0.1.evil.example")).contains("421");
+        assertThat(rawStatus("GET /health HTTP/1.1", "localhost:" + service.port())).isEqualTo("HTTP/1.1 200 OK");
+        assertThat(rawStatus("GET /health HTTP/1.1", "127.0.0.1:" + service.port())).isEqualTo("HTTP/1.1 200 OK");
+        assertThat(rawStatus("GET /health HTTP/1.1", "[::1]:" + service.port())).isEqualTo("HTTP/1.1 200 OK");
+        assertThat(LeNetService.isLoopbackName("localhost:80x")).isFalse();
+        assertThat(LeNetService.isLoopbackName("[::1]x")).isFalse();
+    }
+
+    /** Issue 18: PUT /model is off without a token, and needs the right one (compared in constant time). */
+    @Test
+    void modelSwapsNeedTheAdminToken() throws Exception {
+        byte[] trained = Files.readAllBytes(LeNetService.Config.defaults().weights());
+        HttpResponse<String> r = send("PUT", "/model", "application/octet-stream", trained, null);
+        assertThat(r.statusCode()).isEqualTo(401);
+        assertThat(r.headers().firstValue("WWW-Authenticate")).hasValue("Bearer");
+        assertThat(send("PUT", "/model", "application/octet-stream", trained, TOKEN + "x").statusCode()).isEqualTo(401);
+        assertThat(send("PUT", "/model", "application/octet-stream", trained, "").statusCode()).isEqualTo(401);
+        LeNetService.Config d = LeNetService.Config.defaults();
+        LeNetService noAdmin = LeNetService.start(new LeNetService.Config("127.0.0.1", 0, 1, 4, 64 << 10, 4 << 20, d.weights(),
+                Duration.ofMillis(10), Duration.ofSeconds(2)));
+        try {
+            HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + noAdmin.port() + "/model"))
+                    .header("Authorization", "Bearer " + TOKEN).PUT(HttpRequest.BodyPublishers.ofByteArray(trained)).build();
+            HttpResponse<String> off = client.send(req, HttpResponse.BodyHandlers.ofString());
+            assertThat(off.statusCode()).isEqualTo(403);
+            assertThat(off.body()).contains("--admin-token-file");
+        } finally {
+            noAdmin.close();
+        }
+    }
+
+    /** Issue 18: NaN weights made every answer class -1; now they are refused naming the tensor, the old model serves on. */
+    @Test
+    void nonFiniteWeightsAreRefused(@TempDir Path dir) throws Exception {
+        int before = predictedClass(send("POST", "/predict", "application/json", pixelsJson(2).getBytes()));
+        Lanes.manualSeed(3);
+        LeNet poisoned = new LeNet();
+        try (var g = dev.lanes.autograd.Autograd.noGrad()) {
+            poisoned.fc2.bias.fill_(Float.NaN);
+        }
+        Path f = dir.resolve("nan.safetensors");
+        SafeTensors.save(poisoned, f);
+        HttpResponse<String> r = send("PUT", "/model", "application/octet-stream", Files.readAllBytes(f));
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("fc2.bias").contains("finite");
+        assertThat(predictedClass(send("POST", "/predict", "application/json", pixelsJson(2).getBytes()))).isEqualTo(before);
+    }
+
+    /** Issue 18: pixels outside 0..255 were accepted silently. */
+    @Test
+    void pixelsOutsideTheirRangeAreRefusedNamingTheIndex() throws Exception {
+        String ok = pixelsJson(4);
+        String high = ok.replaceFirst("^\\[\\d+,\\d+,\\d+", "[0,0,999");
+        HttpResponse<String> r = send("POST", "/predict", "application/json", high.getBytes());
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("pixel 2").contains("0..255");
+        String low = "[-5" + ok.substring(ok.indexOf(','));
+        r = send("POST", "/predict", "application/json", low.getBytes());
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("pixel 0");
+        StringBuilder inputs = new StringBuilder("[");
+        for (int i = 0; i < 1024; i++) {
+            inputs.append(i > 0 ? "," : "").append(i == 7 ? "1e30" : "0.5");
+        }
+        r = send("POST", "/predict", "application/json", inputs.append(']').toString().getBytes());
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("model input 7");
+    }
+
+    /** Issue 18: the command line answers bad input with one error line (exit 2), like TrainLeNet. */
+    @Test
+    void badCommandLinesGetOneClearError(@TempDir Path dir) throws Exception {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LeNetService.fromCommandLine(new String[] {"--port", "abc"}, null))
+                .isInstanceOf(LeNetService.UsageException.class).hasMessage("--port needs a whole number, got 'abc'");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LeNetService.fromCommandLine(new String[] {"--workers", "0"}, null))
+                .hasMessageContaining("--workers must be between 1");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LeNetService.fromCommandLine(new String[] {"--bogus", "1"}, null))
+                .hasMessage("unknown option --bogus");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LeNetService.fromCommandLine(new String[] {"--port"}, null))
+                .hasMessage("--port needs a value");
+        Path shortToken = dir.resolve("token");
+        Files.writeString(shortToken, "abc\n");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LeNetService.fromCommandLine(new String[] {"--admin-token-file", shortToken.toString()}, null))
+                .hasMessageContaining("at least 16");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LeNetService.fromCommandLine(
+                        new String[] {"--port", Integer.toString(service.port())}, null))
+                .hasMessageContaining("port " + service.port()).hasMessageContaining("is in use").hasMessageContaining("--port");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LeNetService.fromCommandLine(
+                        new String[] {"--port", "0", "--weights", dir.resolve("none.safetensors").toString()}, null))
+                .isInstanceOf(LeNetService.UsageException.class).hasMessageContaining("not found");
+        assertThat(LeNetService.fromCommandLine(new String[] {"--help"}, null)).isNull();
     }
 }

@@ -53,14 +53,39 @@ public final class LeNetService implements AutoCloseable {
     private static final int[] INPUT_SHAPE = {1, 1, 32, 32};
     private static final int MAX_IMAGE_SIDE = 1024;
 
-    /** Settings; {@link #defaults()} gives the command line's defaults. */
+    /**
+     * Settings; {@link #defaults()} gives the command line's defaults. {@code adminToken} null (the default) turns the
+     * admin endpoint {@code PUT /model} off.
+     */
     public record Config(String host, int port, int workers, int queue, int maxBodyBytes, int maxModelBytes, Path weights,
-                         Duration warmUp, Duration grace) {
+                         Duration warmUp, Duration grace, String adminToken) {
+        public Config(String host, int port, int workers, int queue, int maxBodyBytes, int maxModelBytes, Path weights,
+                      Duration warmUp, Duration grace) {
+            this(host, port, workers, queue, maxBodyBytes, maxModelBytes, weights, warmUp, grace, null);
+        }
+
         public static Config defaults() {
             return new Config("127.0.0.1", 8080, Math.max(1, Runtime.getRuntime().availableProcessors()), 64, 256 << 10, 16 << 20,
-                    DEFAULT_WEIGHTS, Duration.ofMillis(300), Duration.ofSeconds(5));
+                    DEFAULT_WEIGHTS, Duration.ofMillis(300), Duration.ofSeconds(5), null);
+        }
+
+        public Config withAdminToken(String token) {
+            return new Config(host, port, workers, queue, maxBodyBytes, maxModelBytes, weights, warmUp, grace, token);
+        }
+
+        @Override
+        public String toString() { // never print the token
+            return "Config[host=" + host + ", port=" + port + ", workers=" + workers + ", queue=" + queue + ", maxBodyBytes=" + maxBodyBytes
+                    + ", maxModelBytes=" + maxModelBytes + ", weights=" + weights + ", admin=" + (adminToken == null ? "off" : "token") + "]";
         }
     }
+
+    /** Entries a LeNet weight file has (10); an upload with more is refused before it is loaded. */
+    private static final int MAX_MODEL_ENTRIES = 64;
+    /** Error messages quote at most this many characters of what the loader said (a 260k-key listing was 3.3 MB). */
+    private static final int MAX_ERROR_CHARS = 400;
+    /** Model inputs (the 1024-value form) must lie within +-this: normalized pixels are within about +-3. */
+    private static final float MAX_MODEL_INPUT = 1e4f;
 
     private final Config config;
     private final HttpServer server;
@@ -139,6 +164,7 @@ public final class LeNetService implements AutoCloseable {
                 return;
             }
             try {
+                checkHost(ex);
                 String path = ex.getRequestURI().getPath();
                 String method = ex.getRequestMethod();
                 switch (path) {
@@ -153,6 +179,7 @@ public final class LeNetService implements AutoCloseable {
                     }
                     case "/model" -> {
                         allow(ex, method, "PUT");
+                        authorize(ex);
                         send(ex, 200, swapModel(ex));
                     }
                     default -> throw new HttpError(404, "no such path " + path + "; try POST /predict, GET /health or PUT /model");
@@ -163,6 +190,49 @@ public final class LeNetService implements AutoCloseable {
             } catch (RuntimeException e) {
                 send(ex, 500, "{\"error\": " + quote("internal error: " + e) + "}");
             }
+        }
+    }
+
+    /**
+     * Bound to a loopback address, the service answers only requests addressed to a loopback name: a page on another
+     * site that rebinds its DNS name to 127.0.0.1 sends its own Host, and gets 421 (DNS rebinding). An absolute-form
+     * request target is checked the same way.
+     */
+    private void checkHost(HttpExchange ex) throws HttpError {
+        if (!ex.getLocalAddress().getAddress().isLoopbackAddress()) {
+            return; // bound to a public address on purpose: put it behind a proxy that checks Host (README)
+        }
+        String target = ex.getRequestURI().getHost();
+        String host = target != null ? target : ex.getRequestHeaders().getFirst("Host");
+        if (host == null || !isLoopbackName(host)) {
+            throw new HttpError(421, "this service answers requests for localhost only, not for host " + (host == null ? "(none)" : host));
+        }
+    }
+
+    static boolean isLoopbackName(String hostHeader) {
+        String h = hostHeader.trim().toLowerCase(Locale.ROOT);
+        if (h.startsWith("[")) { // [::1]:8080
+            int end = h.indexOf(']');
+            return end > 0 && h.substring(1, end).equals("::1") && (end == h.length() - 1 || h.charAt(end + 1) == ':');
+        }
+        int colon = h.lastIndexOf(':');
+        String name = colon >= 0 ? h.substring(0, colon) : h;
+        if (colon >= 0 && !h.substring(colon + 1).chars().allMatch(Character::isDigit)) {
+            return false;
+        }
+        return name.equals("localhost") || name.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
+    }
+
+    /** PUT /model: 403 unless the service has a token, 401 unless the request carries it (compared in constant time). */
+    private void authorize(HttpExchange ex) throws HttpError {
+        if (config.adminToken() == null) {
+            throw new HttpError(403, "PUT /model is off: start the service with --admin-token-file FILE (or LANES_ADMIN_TOKEN) to allow it");
+        }
+        String auth = ex.getRequestHeaders().getFirst("Authorization");
+        byte[] given = auth != null && auth.startsWith("Bearer ") ? auth.substring(7).trim().getBytes(StandardCharsets.UTF_8) : new byte[0];
+        if (!java.security.MessageDigest.isEqual(given, config.adminToken().getBytes(StandardCharsets.UTF_8))) {
+            ex.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+            throw new HttpError(401, "PUT /model needs the admin token: Authorization: Bearer <token>");
         }
     }
 
@@ -247,11 +317,21 @@ public final class LeNetService implements AutoCloseable {
     /** 784 pixels (0..255) go through the training transform; 1024 values are the model input itself. */
     private float[] modelInput(float[] values) throws HttpError {
         if (values.length == 1024) {
+            for (int i = 0; i < values.length; i++) {
+                if (!(Math.abs(values[i]) <= MAX_MODEL_INPUT)) {
+                    throw new HttpError(400, "model input " + i + " is " + values[i] + "; normalized inputs lie within +-" + MAX_MODEL_INPUT);
+                }
+            }
             return values;
         }
         if (values.length != 784) {
             throw new HttpError(400, "expected 784 pixels (a 28x28 image, 0..255) or 1024 model inputs (32x32, normalized), got "
                     + values.length + " numbers");
+        }
+        for (int i = 0; i < values.length; i++) {
+            if (!(values[i] >= 0f && values[i] <= 255f)) {
+                throw new HttpError(400, "pixel " + i + " (row " + i / 28 + ", column " + i % 28 + ") is " + values[i] + "; pixels are 0..255");
+            }
         }
         float[] in = new float[1024];
         pixelsToInput.apply(values, 28, 28, in);
@@ -302,14 +382,43 @@ public final class LeNetService implements AutoCloseable {
         byte[] body = body(ex, config.maxModelBytes());
         PreparedModel next;
         try {
+            checkWeights(body);
             next = PreparedModel.load(new LeNet(), body, "the uploaded weights", INPUT_SHAPE).warmUp(config.warmUp());
         } catch (IllegalArgumentException e) {
-            throw new HttpError(400, "weights refused, the current model keeps serving: " + e.getMessage());
+            String why = e.getMessage() == null ? e.toString() : e.getMessage();
+            if (why.length() > MAX_ERROR_CHARS) {
+                why = why.substring(0, MAX_ERROR_CHARS) + "... (" + (why.length() - MAX_ERROR_CHARS) + " more characters)";
+            }
+            throw new HttpError(400, "weights refused, the current model keeps serving: " + why);
         }
         PreparedModel old = model.getAndSet(next);
         old.close(); // calls still running on it finish first
         modelSwaps.incrementAndGet();
         return "{\"status\": \"swapped\", \"model\": " + quote(next.name()) + "}";
+    }
+
+    /** Bounded entry count and finite values, checked before the weights are loaded into a model. */
+    private static void checkWeights(byte[] body) {
+        dev.lanes.io.SafeTensors.Contents c = dev.lanes.io.SafeTensors.parse(body, "the uploaded weights");
+        try {
+            if (c.tensors().size() > MAX_MODEL_ENTRIES) {
+                throw new IllegalArgumentException("the upload holds " + c.tensors().size() + " tensors; a LeNet has 10");
+            }
+            for (var e : c.tensors().entrySet()) {
+                if (e.getValue().dtype() != dev.lanes.DType.FLOAT32) {
+                    continue;
+                }
+                float[] v = e.getValue().toFloatArray();
+                for (int i = 0; i < v.length; i++) {
+                    if (!Float.isFinite(v[i])) {
+                        throw new IllegalArgumentException("tensor " + e.getKey() + " holds " + v[i] + " at element " + i
+                                + "; weights must be finite");
+                    }
+                }
+            }
+        } finally {
+            c.tensors().values().forEach(dev.lanes.Tensor::close);
+        }
     }
 
     static String quote(String s) {
@@ -337,41 +446,111 @@ public final class LeNetService implements AutoCloseable {
 
     // ---- command line ----
 
+    /** A bad command line: printed as one {@code error:} line (exit code 2), like TrainLeNet. */
+    static final class UsageException extends Exception {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    private static final String USAGE = """
+            LeNetService: the trained LeNet over HTTP (POST /predict, GET /health, PUT /model)
+              --host H                 address to bind (default 127.0.0.1; see the README before binding 0.0.0.0)
+              --port N                 port (default 8080; 0 picks a free one)
+              --workers N              request threads (default: cores)
+              --queue N                requests waiting for a worker before 503 (default 64)
+              --max-body N             largest /predict body in bytes (default 262144)
+              --weights FILE           safetensors weights (default examples/data/lenet-fashion-mnist.safetensors)
+              --admin-token-file FILE  turns PUT /model on; requests must send Authorization: Bearer <the file's token>
+                                       (or set LANES_ADMIN_TOKEN); without it PUT /model answers 403""";
+
     public static void main(String[] args) throws Exception {
         System.setProperty("java.awt.headless", "true");
+        long t0 = System.nanoTime();
+        LeNetService service;
+        try {
+            service = fromCommandLine(args, System.getenv("LANES_ADMIN_TOKEN"));
+        } catch (UsageException e) {
+            System.err.println("error: " + e.getMessage());
+            System.err.println("run with --help for the options");
+            System.exit(2);
+            return;
+        }
+        if (service == null) {
+            System.out.println(USAGE);
+            return;
+        }
+        Config c = service.config;
+        Runtime.getRuntime().addShutdownHook(new Thread(service::close, "lanes-http-shutdown"));
+        System.out.printf("LeNet service on http://%s:%d (%d workers, queue %d, admin %s, ready in %d ms): POST /predict, GET /health, PUT /model%n",
+                c.host(), service.port(), c.workers(), c.queue(), c.adminToken() == null ? "off" : "on", (System.nanoTime() - t0) / 1_000_000);
+        Thread.currentThread().join(); // serve until SIGTERM / Ctrl-C
+    }
+
+    /** Parses the command line and starts the service; null for --help; every bad input is a UsageException. */
+    static LeNetService fromCommandLine(String[] args, String envToken) throws UsageException, IOException {
         Config c = Config.defaults();
+        String token = envToken == null || envToken.isBlank() ? null : envToken.trim();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--help")) {
-                System.out.println("""
-                        LeNetService: the trained LeNet over HTTP (POST /predict, GET /health, PUT /model)
-                          --host H          address to bind (default 127.0.0.1)
-                          --port N          port (default 8080; 0 picks a free one)
-                          --workers N       request threads (default: cores)
-                          --queue N         requests waiting for a worker before 503 (default 64)
-                          --max-body N      largest /predict body in bytes (default 262144)
-                          --weights FILE    safetensors weights (default examples/data/lenet-fashion-mnist.safetensors)""");
-                return;
+                return null;
             }
             if (i + 1 >= args.length) {
-                throw new IllegalArgumentException(a + " needs a value (see --help)");
+                throw new UsageException(a + " needs a value");
             }
             String v = args[++i];
             c = switch (a) {
                 case "--host" -> new Config(v, c.port(), c.workers(), c.queue(), c.maxBodyBytes(), c.maxModelBytes(), c.weights(), c.warmUp(), c.grace());
-                case "--port" -> new Config(c.host(), Integer.parseInt(v), c.workers(), c.queue(), c.maxBodyBytes(), c.maxModelBytes(), c.weights(), c.warmUp(), c.grace());
-                case "--workers" -> new Config(c.host(), c.port(), Integer.parseInt(v), c.queue(), c.maxBodyBytes(), c.maxModelBytes(), c.weights(), c.warmUp(), c.grace());
-                case "--queue" -> new Config(c.host(), c.port(), c.workers(), Integer.parseInt(v), c.maxBodyBytes(), c.maxModelBytes(), c.weights(), c.warmUp(), c.grace());
-                case "--max-body" -> new Config(c.host(), c.port(), c.workers(), c.queue(), Integer.parseInt(v), c.maxModelBytes(), c.weights(), c.warmUp(), c.grace());
-                case "--weights" -> new Config(c.host(), c.port(), c.workers(), c.queue(), c.maxBodyBytes(), c.maxModelBytes(), Path.of(v), c.warmUp(), c.grace());
-                default -> throw new IllegalArgumentException("unknown flag " + a + " (see --help)");
+                case "--port" -> new Config(c.host(), number(a, v, 0, 65535), c.workers(), c.queue(), c.maxBodyBytes(), c.maxModelBytes(), c.weights(),
+                        c.warmUp(), c.grace());
+                case "--workers" -> new Config(c.host(), c.port(), number(a, v, 1, 4096), c.queue(), c.maxBodyBytes(), c.maxModelBytes(), c.weights(),
+                        c.warmUp(), c.grace());
+                case "--queue" -> new Config(c.host(), c.port(), c.workers(), number(a, v, 0, 1 << 20), c.maxBodyBytes(), c.maxModelBytes(), c.weights(),
+                        c.warmUp(), c.grace());
+                case "--max-body" -> new Config(c.host(), c.port(), c.workers(), c.queue(), number(a, v, 1, 1 << 30), c.maxModelBytes(), c.weights(),
+                        c.warmUp(), c.grace());
+                case "--weights" -> new Config(c.host(), c.port(), c.workers(), c.queue(), c.maxBodyBytes(), c.maxModelBytes(), Path.of(v), c.warmUp(),
+                        c.grace());
+                case "--admin-token-file" -> {
+                    try {
+                        token = Files.readString(Path.of(v), StandardCharsets.UTF_8).trim();
+                    } catch (IOException e) {
+                        throw new UsageException("cannot read the admin token file " + v + ": " + e);
+                    }
+                    if (token.length() < 16) {
+                        throw new UsageException("the admin token in " + v + " is " + token.length() + " characters; use at least 16");
+                    }
+                    yield c;
+                }
+                default -> throw new UsageException("unknown option " + a);
             };
         }
-        long t0 = System.nanoTime();
-        LeNetService service = start(c);
-        Runtime.getRuntime().addShutdownHook(new Thread(service::close, "lanes-http-shutdown"));
-        System.out.printf("LeNet service on http://%s:%d (%d workers, queue %d, ready in %d ms): POST /predict, GET /health, PUT /model%n",
-                c.host(), service.port(), c.workers(), c.queue(), (System.nanoTime() - t0) / 1_000_000);
-        Thread.currentThread().join(); // serve until SIGTERM / Ctrl-C
+        try {
+            return start(c.withAdminToken(token));
+        } catch (java.net.BindException e) {
+            throw new UsageException("port " + c.port() + " on " + c.host() + " is in use (or not allowed); choose another with --port");
+        } catch (java.net.UnknownHostException | java.nio.channels.UnresolvedAddressException e) {
+            throw new UsageException("unknown host " + c.host() + " (--host)");
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        } catch (IOException e) {
+            if (!Files.isRegularFile(c.weights())) {
+                throw new UsageException(e.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    private static int number(String option, String value, int min, int max) throws UsageException {
+        try {
+            int n = Integer.parseInt(value.trim());
+            if (n < min || n > max) {
+                throw new UsageException(option + " must be between " + min + " and " + max + ", got " + n);
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new UsageException(option + " needs a whole number, got '" + value + "'");
+        }
     }
 }
