@@ -31,12 +31,13 @@ public final class AllReduceBandwidth {
             listeners.add(l);
             addresses.add("127.0.0.1:" + ((java.net.InetSocketAddress) l.getLocalAddress()).getPort());
         }
+        RingAllReduce.Credentials credentials = RingAllReduce.Credentials.random(); // one job: every rank shares it
         ExecutorService pool = Executors.newFixedThreadPool(world);
         List<Future<long[]>> results = new ArrayList<>();
         for (int r = 0; r < world; r++) {
             int rank = r;
             results.add(pool.submit(() -> {
-                try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, listeners.get(rank), Duration.ofSeconds(60))) {
+                try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, listeners.get(rank), Duration.ofSeconds(60), credentials)) {
                     long[] medians = new long[sizes.length];
                     for (int s = 0; s < sizes.length; s++) {
                         float[] v = new float[sizes[s]];

@@ -124,9 +124,11 @@ public final class DistributedTrainer implements Serializable {
         List<String> log = new ArrayList<>();
         Exception last = null;
         collectFailures(); // reasons left by an earlier run in this folder are not this run's
+        // one secret per job, made here on the driver and shipped with the task closure: ring peers prove it
+        RingAllReduce.Credentials credentials = RingAllReduce.Credentials.random();
         for (int attempt = 1; attempt <= config.maxAttempts(); attempt++) {
             try {
-                List<WorkerReport> reports = runStage(sc);
+                List<WorkerReport> reports = runStage(sc, credentials);
                 long hash = reports.get(0).parameterHash();
                 for (WorkerReport r : reports) {
                     if (r.parameterHash() != hash || r.steps() != reports.get(0).steps()) {
@@ -169,19 +171,19 @@ public final class DistributedTrainer implements Serializable {
         return nl > 0 ? best.substring(0, nl) : best;
     }
 
-    private List<WorkerReport> runStage(JavaSparkContext sc) {
+    private List<WorkerReport> runStage(JavaSparkContext sc, RingAllReduce.Credentials credentials) {
         List<Integer> ranks = IntStream.range(0, config.workers()).boxed().toList();
         RDD<Integer> seeds = sc.parallelize(ranks, config.workers()).rdd();
         ClassTag<WorkerReport> tag = ClassTag$.MODULE$.apply(WorkerReport.class);
         DistributedTrainer self = this;
         Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<WorkerReport>> task =
                 (Function1<scala.collection.Iterator<Integer>, scala.collection.Iterator<WorkerReport>> & Serializable)
-                        it -> CollectionConverters.asScala(self.work().iterator());
+                        it -> CollectionConverters.asScala(self.work(credentials).iterator());
         return seeds.barrier().mapPartitions(task, false, tag).toJavaRDD().collect();
     }
 
     /** One worker's whole run, inside a barrier task. */
-    private List<WorkerReport> work() {
+    private List<WorkerReport> work(RingAllReduce.Credentials credentials) {
         BarrierTaskContext ctx = BarrierTaskContext.get();
         int rank = ctx.partitionId();
         BarrierTaskInfo[] infos = ctx.getTaskInfos();
@@ -191,7 +193,7 @@ public final class DistributedTrainer implements Serializable {
             ServerSocketChannel listener = RingAllReduce.listen(host);
             String me = host + ":" + ((java.net.InetSocketAddress) listener.getLocalAddress()).getPort();
             List<String> addresses = Arrays.asList(ctx.allGather(me));
-            try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, listener, config.timeout())) {
+            try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, listener, config.timeout(), credentials)) {
                 // Spark kills the other tasks of a failed barrier stage by flag, not by interrupt: poll it
                 ring.setCancelCheck(ctx::isInterrupted);
                 return List.of(train(ring));

@@ -78,31 +78,114 @@ public final class RingAllReduce implements AutoCloseable {
     }
 
     /**
+     * The job's shared secret and id: the driver makes one per job ({@link #random()}) and hands it to every task with
+     * the closure. Every ring connection proves it (HMAC-SHA256 over the job id, both ranks and the acceptor's
+     * address, which is a fresh ephemeral port per attempt), so a stranger who connects first cannot join the ring.
+     * It authenticates; it does not encrypt: gradients cross the network in the clear (use Spark's
+     * {@code spark.network.crypto.enabled} for the closure that carries the secret, and a private network).
+     */
+    public record Credentials(byte[] secret, long jobId) implements java.io.Serializable {
+        public Credentials {
+            if (secret == null || secret.length < 16) {
+                throw new IllegalArgumentException("the ring secret must have at least 16 bytes");
+            }
+            secret = secret.clone();
+        }
+
+        /** A fresh random secret (32 bytes from SecureRandom) and job id. */
+        public static Credentials random() {
+            java.security.SecureRandom r = new java.security.SecureRandom();
+            byte[] s = new byte[32];
+            r.nextBytes(s);
+            return new Credentials(s, r.nextLong());
+        }
+
+        @Override
+        public byte[] secret() {
+            return secret.clone();
+        }
+
+        @Override
+        public String toString() { // never print the secret
+            return "Credentials[job " + Long.toHexString(jobId) + "]";
+        }
+
+        /** HMAC-SHA256 of what this proof is for: its kind, the job, the two ranks and the acceptor's address. */
+        byte[] proof(String kind, int from, int to, String acceptorAddress) {
+            try {
+                javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+                mac.init(new javax.crypto.spec.SecretKeySpec(secret, "HmacSHA256"));
+                return mac.doFinal((kind + "|" + jobId + "|" + from + "|" + to + "|" + acceptorAddress)
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            } catch (java.security.GeneralSecurityException e) {
+                throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+            }
+        }
+    }
+
+    /** Bytes of an HMAC-SHA256 proof. */
+    private static final int PROOF_BYTES = 32;
+    /** How long one incoming connection may take to prove itself before the next one is heard. */
+    private static final long HANDSHAKE_NANOS = 2_000_000_000L;
+
+    /**
      * Joins the ring: connects to rank {@code rank + 1} and accepts rank {@code rank - 1} on {@code listener}
      * (closed afterwards), within {@code timeout}. {@code addresses} lists every rank's "host:port", in rank order.
+     * Both connections are authenticated with {@code credentials}: the connecting side sends a proof with its hello
+     * (nobody waits for a challenge, so the ring cannot deadlock while every rank connects at once); a connection
+     * that fails it, or stays silent past the handshake time, is closed and the listener waits for the real peer;
+     * the accepting side then proves itself back.
      */
-    public static RingAllReduce connect(int rank, List<String> addresses, ServerSocketChannel listener, Duration timeout) throws IOException {
+    public static RingAllReduce connect(int rank, List<String> addresses, ServerSocketChannel listener, Duration timeout,
+                                        Credentials credentials) throws IOException {
         int world = addresses.size();
         if (rank < 0 || rank >= world) {
             throw new IllegalArgumentException("rank " + rank + " outside a world of " + world);
         }
+        java.util.Objects.requireNonNull(credentials, "credentials");
         if (world == 1) {
             listener.close();
             return new RingAllReduce(rank, 1, timeout, null, null);
         }
         long deadline = System.nanoTime() + timeout.toNanos();
+        int nextRank = (rank + 1) % world;
+        int prevRank = (rank - 1 + world) % world;
+        String myAddress = addresses.get(rank);
+        String nextAddress = addresses.get(nextRank);
         SocketChannel next = null;
         SocketChannel prev = null;
         try {
-            next = connectWithRetry(parse(addresses.get((rank + 1) % world)), deadline, rank);
-            writeInts(next, MAGIC, rank);
-            prev = acceptWithin(listener, deadline, rank, (rank - 1 + world) % world);
-            int[] hello = readInts(prev, 2, deadline, rank, (rank - 1 + world) % world);
-            if (hello[0] != MAGIC || hello[1] != (rank - 1 + world) % world) {
-                throw new IOException("rank " + rank + ": expected rank " + ((rank - 1 + world) % world) + " to connect, got a peer saying "
-                        + Integer.toHexString(hello[0]) + "/" + hello[1]);
+            next = connectWithRetry(parse(nextAddress), deadline, rank);
+            ByteBuffer hello = ByteBuffer.allocate(8 + PROOF_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            hello.putInt(MAGIC).putInt(rank).put(credentials.proof("hello", rank, nextRank, nextAddress)).flip();
+            writeFully(next, hello);
+            byte[] expectHello = credentials.proof("hello", prevRank, rank, myAddress);
+            List<String> refused = new java.util.ArrayList<>();
+            while (prev == null) {
+                SocketChannel c = acceptWithin(listener, deadline, rank, prevRank, refused);
+                try {
+                    ByteBuffer h = readBytes(c, 8 + PROOF_BYTES, Math.min(deadline, System.nanoTime() + HANDSHAKE_NANOS), rank, prevRank);
+                    int magic = h.getInt();
+                    int from = h.getInt();
+                    byte[] proof = new byte[PROOF_BYTES];
+                    h.get(proof);
+                    if (magic != MAGIC || from != prevRank || !java.security.MessageDigest.isEqual(proof, expectHello)) {
+                        throw new IOException("a connection from " + c.getRemoteAddress() + " failed the job's proof (said rank " + from + ")");
+                    }
+                    prev = c;
+                } catch (IOException e) {
+                    refused.add(e.getMessage());
+                    closeQuietly(c); // a stranger, or a silent socket: close it and wait for the real peer
+                }
             }
             listener.close();
+            writeFully(prev, ByteBuffer.wrap(credentials.proof("ack", rank, prevRank, myAddress)));
+            ByteBuffer ack = readBytes(next, PROOF_BYTES, deadline, rank, nextRank);
+            byte[] got = new byte[PROOF_BYTES];
+            ack.get(got);
+            if (!java.security.MessageDigest.isEqual(got, credentials.proof("ack", nextRank, rank, nextAddress))) {
+                throw new IOException("rank " + rank + ": the peer at " + nextAddress + " failed to prove it is rank " + nextRank + " of this job");
+            }
             return new RingAllReduce(rank, world, timeout, next, prev);
         } catch (IOException | RuntimeException e) {
             closeQuietly(next);
@@ -144,14 +227,17 @@ public final class RingAllReduce implements AutoCloseable {
         throw new SocketTimeoutException("rank " + rank + ": could not connect to the next rank at " + to + (last == null ? "" : ": " + last));
     }
 
-    private static SocketChannel acceptWithin(ServerSocketChannel listener, long deadline, int rank, int from) throws IOException {
+    private static SocketChannel acceptWithin(ServerSocketChannel listener, long deadline, int rank, int from, List<String> refused)
+            throws IOException {
         listener.configureBlocking(false);
         try (Selector s = Selector.open()) {
             listener.register(s, SelectionKey.OP_ACCEPT);
             while (true) {
                 long left = (deadline - System.nanoTime()) / 1_000_000;
                 if (left <= 0) {
-                    throw new SocketTimeoutException("rank " + rank + ": rank " + from + " did not connect in time");
+                    throw new SocketTimeoutException("rank " + rank + ": rank " + from + " did not connect in time"
+                            + (refused.isEmpty() ? "" : " (refused meanwhile: " + String.join("; ", refused.subList(0, Math.min(3, refused.size())))
+                            + (refused.size() > 3 ? "; and " + (refused.size() - 3) + " more" : "") + ")"));
                 }
                 s.select(left);
                 SocketChannel c = listener.accept();
@@ -164,40 +250,31 @@ public final class RingAllReduce implements AutoCloseable {
         }
     }
 
-    private static void writeInts(SocketChannel c, int... v) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-        for (int x : v) {
-            b.putInt(x);
-        }
-        b.flip();
+    private static void writeFully(SocketChannel c, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) {
             c.write(b);
         }
     }
 
-    private static int[] readInts(SocketChannel c, int n, long deadline, int rank, int from) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+    /** Exactly n bytes from c before the deadline (flipped, little-endian), or a timeout / EOF naming the ranks. */
+    private static ByteBuffer readBytes(SocketChannel c, int n, long deadline, int rank, int from) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
         c.configureBlocking(false);
         try (Selector s = Selector.open()) {
             c.register(s, SelectionKey.OP_READ);
             while (b.hasRemaining()) {
                 long left = (deadline - System.nanoTime()) / 1_000_000;
                 if (left <= 0) {
-                    throw new SocketTimeoutException("rank " + rank + ": no hello from rank " + from);
+                    throw new SocketTimeoutException("rank " + rank + ": no handshake from rank " + from + " in time");
                 }
                 s.select(left);
                 if (c.read(b) < 0) {
-                    throw new EOFException("rank " + rank + ": rank " + from + " closed the connection during the hello");
+                    throw new EOFException("rank " + rank + ": rank " + from + " closed the connection during the handshake");
                 }
             }
         }
         c.configureBlocking(true);
-        b.flip();
-        int[] v = new int[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = b.getInt();
-        }
-        return v;
+        return b.flip();
     }
 
     public int rank() {

@@ -30,13 +30,14 @@ class RingAllReduceTest {
             listeners.add(l);
             addresses.add("127.0.0.1:" + ((java.net.InetSocketAddress) l.getLocalAddress()).getPort());
         }
+        RingAllReduce.Credentials credentials = RingAllReduce.Credentials.random();
         ExecutorService pool = Executors.newFixedThreadPool(world);
         try {
             List<Future<float[]>> fs = new ArrayList<>();
             for (int r = 0; r < world; r++) {
                 int rank = r;
                 fs.add(pool.submit(() -> {
-                    try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, listeners.get(rank), timeout)) {
+                    try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, listeners.get(rank), timeout, credentials)) {
                         return body.run(ring);
                     }
                 }));
@@ -131,10 +132,81 @@ class RingAllReduceTest {
         String mineAddress = "127.0.0.1:" + ((java.net.InetSocketAddress) mine.getLocalAddress()).getPort();
         try {
             // rank 1 never shows up: rank 0 connects to its listener, but nobody connects back
-            assertThatThrownBy(() -> RingAllReduce.connect(0, List.of(mineAddress, otherAddress), mine, Duration.ofMillis(500)))
+            assertThatThrownBy(() -> RingAllReduce.connect(0, List.of(mineAddress, otherAddress), mine, Duration.ofMillis(500), RingAllReduce.Credentials.random()))
                     .isInstanceOf(SocketTimeoutException.class).hasMessageContaining("rank 0").hasMessageContaining("rank 1");
         } finally {
             other.close();
+        }
+    }
+
+    /**
+     * Issue 18: a stranger who connects to rank 0's listener first with the right 8-byte hello used to become rank 0's
+     * "previous rank" and inject gradients ([-1e30, 1e30, 1e30, NaN]); a silent one made every attempt time out.
+     * Now both are closed for want of the job's proof and the real peer joins; the sum is right.
+     */
+    @Test
+    void strangersCannotJoinTheRing() throws Exception {
+        ServerSocketChannel l0 = RingAllReduce.listen("127.0.0.1");
+        ServerSocketChannel l1 = RingAllReduce.listen("127.0.0.1");
+        List<String> addresses = List.of("127.0.0.1:" + ((java.net.InetSocketAddress) l0.getLocalAddress()).getPort(),
+                "127.0.0.1:" + ((java.net.InetSocketAddress) l1.getLocalAddress()).getPort());
+        RingAllReduce.Credentials job = RingAllReduce.Credentials.random();
+        // the attackers get there first: the old hello (magic + rank 1), garbage after it, and a silent socket
+        java.net.Socket impostor = new java.net.Socket("127.0.0.1", ((java.net.InetSocketAddress) l0.getLocalAddress()).getPort());
+        java.nio.ByteBuffer hello = java.nio.ByteBuffer.allocate(40).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0x4c414e45).putInt(1);
+        impostor.getOutputStream().write(hello.array());
+        impostor.getOutputStream().flush();
+        java.net.Socket silent = new java.net.Socket("127.0.0.1", ((java.net.InetSocketAddress) l0.getLocalAddress()).getPort());
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<float[]>> fs = new ArrayList<>();
+            for (int r = 0; r < 2; r++) {
+                int rank = r;
+                fs.add(pool.submit(() -> {
+                    if (rank == 1) {
+                        Thread.sleep(200); // the real peer comes last
+                    }
+                    try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, rank == 0 ? l0 : l1, Duration.ofSeconds(20), job)) {
+                        float[] v = {rank + 1f, 2f * (rank + 1), 3f, 4f};
+                        ring.allReduceSum(v);
+                        return v;
+                    }
+                }));
+            }
+            for (Future<float[]> f : fs) {
+                assertThat(f.get()).containsExactly(3f, 6f, 6f, 8f);
+            }
+        } finally {
+            pool.shutdownNow();
+            impostor.close();
+            silent.close();
+        }
+    }
+
+    /** A peer of another job (another secret) is refused on both sides: the acceptor waits, then times out naming it. */
+    @Test
+    void aPeerOfAnotherJobIsRefused() throws Exception {
+        ServerSocketChannel l0 = RingAllReduce.listen("127.0.0.1");
+        ServerSocketChannel l1 = RingAllReduce.listen("127.0.0.1");
+        List<String> addresses = List.of("127.0.0.1:" + ((java.net.InetSocketAddress) l0.getLocalAddress()).getPort(),
+                "127.0.0.1:" + ((java.net.InetSocketAddress) l1.getLocalAddress()).getPort());
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int r = 0; r < 2; r++) {
+                int rank = r;
+                RingAllReduce.Credentials own = RingAllReduce.Credentials.random(); // each rank a different job
+                fs.add(pool.submit(() -> {
+                    try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, rank == 0 ? l0 : l1, Duration.ofSeconds(3), own)) {
+                        return null;
+                    }
+                }));
+            }
+            for (Future<?> f : fs) {
+                assertThatThrownBy(f::get).rootCause().isInstanceOf(SocketTimeoutException.class).hasMessageContaining("failed the job's proof");
+            }
+        } finally {
+            pool.shutdownNow();
         }
     }
 }
