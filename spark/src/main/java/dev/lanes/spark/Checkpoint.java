@@ -34,8 +34,17 @@ public final class Checkpoint {
     private Checkpoint() {
     }
 
-    /** Writes the checkpoint of {@code step}; returns its path. */
+    /** Writes the checkpoint of {@code step} without a MAC; returns its path. */
     public static Path write(Path dir, long step, Module model, Optimizer optimizer, int keep) throws IOException {
+        return write(dir, step, model, optimizer, keep, null);
+    }
+
+    /**
+     * Writes the checkpoint of {@code step}; with a {@code key}, also {@code step-<n>.safetensors.mac}: an HMAC-SHA256
+     * over the step and the file's bytes (model, optimizer buffers and metadata), written before the checkpoint is
+     * renamed into place, so that a checkpoint planted by anyone without the key is skipped on restore.
+     */
+    public static Path write(Path dir, long step, Module model, Optimizer optimizer, int keep, byte[] key) throws IOException {
         Files.createDirectories(dir);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         Map<String, String> meta = new LinkedHashMap<>();
@@ -67,6 +76,11 @@ public final class Checkpoint {
                 ch.force(true);
             }
             Path target = dir.resolve("step-" + step + ".safetensors");
+            if (key != null) {
+                Path macTmp = dir.resolve(".step-" + step + ".mac.tmp");
+                Files.writeString(macTmp, mac(key, step, tmp));
+                Files.move(macTmp, macOf(target), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             // optimizer.stateDict() made copies outside any scope: free them now
             state.values().forEach(b -> b.values().forEach(v -> {
@@ -101,6 +115,43 @@ public final class Checkpoint {
         List<Path> all = list(dir);
         for (int i = Math.max(1, keep); i < all.size(); i++) {
             Files.deleteIfExists(all.get(i));
+            Files.deleteIfExists(macOf(all.get(i)));
+        }
+    }
+
+    private static Path macOf(Path checkpoint) {
+        return checkpoint.resolveSibling(checkpoint.getFileName() + ".mac");
+    }
+
+    /** Hex HMAC-SHA256 of "lanes-checkpoint|step|" followed by the file's bytes, streamed. */
+    private static String mac(byte[] key, long step, Path file) throws IOException {
+        try {
+            javax.crypto.Mac m = javax.crypto.Mac.getInstance("HmacSHA256");
+            m.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+            m.update(("lanes-checkpoint|" + step + "|").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            try (java.io.InputStream in = Files.newInputStream(file)) {
+                byte[] buf = new byte[1 << 16];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    m.update(buf, 0, n);
+                }
+            }
+            return java.util.HexFormat.of().formatHex(m.doFinal());
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+        }
+    }
+
+    /** Throws unless {@code file} has a MAC made with {@code key} for its step. */
+    static void verify(Path file, byte[] key) throws IOException {
+        Path macFile = macOf(file);
+        if (!Files.isRegularFile(macFile)) {
+            throw new IOException("no MAC beside it (" + macFile.getFileName() + "): not written by this job");
+        }
+        String want = Files.readString(macFile).trim();
+        String got = mac(key, stepOf(file), file);
+        if (!java.security.MessageDigest.isEqual(want.getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+                got.getBytes(java.nio.charset.StandardCharsets.US_ASCII))) {
+            throw new IOException("its MAC does not match: written by another job, or changed since");
         }
     }
 
@@ -109,8 +160,17 @@ public final class Checkpoint {
      * and returns its step; 0 when there is none (nothing is changed then). {@code log} hears about skipped files.
      */
     public static long restoreLatest(Path dir, Module model, Optimizer optimizer, java.util.function.Consumer<String> log) throws IOException {
+        return restoreLatest(dir, model, optimizer, log, null);
+    }
+
+    /** {@link #restoreLatest(Path, Module, Optimizer, java.util.function.Consumer)} taking only checkpoints whose MAC {@code key} verifies. */
+    public static long restoreLatest(Path dir, Module model, Optimizer optimizer, java.util.function.Consumer<String> log, byte[] key)
+            throws IOException {
         for (Path p : list(dir)) {
             try {
+                if (key != null) {
+                    verify(p, key);
+                }
                 return restore(p, model, optimizer);
             } catch (IOException | RuntimeException e) {
                 log.accept("skipping checkpoint " + p + ": " + e.getMessage());

@@ -91,8 +91,20 @@ public final class DistributedTrainer implements Serializable {
      * remembers that it fired.
      */
     public record Fault(int rank, long step, Kind kind) implements Serializable {
-        public enum Kind { THROW, HANG, EXIT }
+        /** {@link #BUG}: every rank throws at {@code step} on every attempt (its rank is ignored), as a bug in the model would. */
+        public enum Kind { THROW, HANG, EXIT, BUG }
     }
+
+    /** One rank's failure as it left it in the checkpoint folder. */
+    private record Failure(long nanos, int rank, long step, boolean io, String message) {
+        /** The message without rank numbers: what must match on every rank for a failure to count as deterministic. */
+        String normalized() {
+            return message.replaceAll("rank \\d+", "rank N");
+        }
+    }
+
+    /** The step this task was at (for its failure report); each task has its own deserialized trainer. */
+    private transient volatile long currentStep = -1;
 
     /** What one task reports back. */
     public record WorkerReport(int rank, long steps, long parameterHash, double[] epochLoss, double[] epochAccuracy, long trainNanos,
@@ -148,7 +160,15 @@ public final class DistributedTrainer implements Serializable {
             } catch (Exception e) {
                 last = e;
                 List<Path> ck = Checkpoint.list(config.checkpointDir());
-                String reasons = collectFailures();
+                List<Failure> failures = collectFailures();
+                String reasons = String.join("; ", failures.stream().map(f -> f.message()).toList());
+                if (deterministic(failures)) {
+                    String msg = "attempt " + attempt + " failed the same way on every rank at step " + failures.get(0).step() + " ("
+                            + failures.get(0).message() + "): a deterministic error, not retried";
+                    log.add(msg);
+                    progress.accept(msg);
+                    throw new IOException("distributed training failed: " + String.join("; ", log), e);
+                }
                 String msg = "attempt " + attempt + " failed: " + (reasons.isEmpty() ? rootMessage(e) : reasons) + (attempt < config.maxAttempts()
                         ? "; retrying from " + (ck.isEmpty() ? "the start" : ck.get(0).getFileName()) : "");
                 log.add(msg);
@@ -196,7 +216,7 @@ public final class DistributedTrainer implements Serializable {
             try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, listener, config.timeout(), credentials)) {
                 // Spark kills the other tasks of a failed barrier stage by flag, not by interrupt: poll it
                 ring.setCancelCheck(ctx::isInterrupted);
-                return List.of(train(ring));
+                return List.of(train(ring, credentials.checkpointKey()));
             }
         } catch (IOException e) {
             reportFailure(rank, e);
@@ -214,27 +234,65 @@ public final class DistributedTrainer implements Serializable {
     private void reportFailure(int rank, Throwable e) {
         try {
             Files.createDirectories(config.checkpointDir());
-            String line = System.nanoTime() + " rank " + rank + ": " + (e.getMessage() == null ? e.toString() : e.getMessage()).replace('\n', ' ');
-            Files.writeString(config.checkpointDir().resolve(".failure-rank-" + rank), line);
+            boolean io = false;
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                io |= t instanceof IOException || t instanceof java.io.UncheckedIOException;
+            }
+            String message = (e.getMessage() == null ? e.toString() : e.getMessage()).replace('\n', ' ');
+            String line = System.nanoTime() + "|" + rank + "|" + currentStep + "|" + (io ? "io" : "error") + "|rank " + rank + ": " + message;
+            // written whole, then renamed: the driver never reads half a line
+            Path tmp = config.checkpointDir().resolve(".failure-rank-" + rank + ".tmp");
+            Files.writeString(tmp, line);
+            Files.move(tmp, config.checkpointDir().resolve(".failure-rank-" + rank), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException ignored) {
             // best effort: the stage fails anyway
         }
     }
 
-    /** The failure reasons ranks left since the last call (the first to fail first), deleting them. */
-    private String collectFailures() throws IOException {
-        List<String> lines = new ArrayList<>();
+    /** The failures ranks left since the last call (the first to fail first), deleting them; unreadable files are skipped. */
+    private List<Failure> collectFailures() throws IOException {
+        List<Failure> out = new ArrayList<>();
         Path dir = config.checkpointDir();
         if (Files.isDirectory(dir)) {
             try (var s = Files.list(dir)) {
-                for (Path p : s.filter(f -> f.getFileName().toString().startsWith(".failure-rank-")).toList()) {
-                    lines.add(Files.readString(p));
+                for (Path p : s.filter(f -> f.getFileName().toString().matches("\\.failure-rank-\\d+")).toList()) {
+                    Failure f = parseFailure(Files.readString(p));
+                    if (f != null) {
+                        out.add(f);
+                    }
                     Files.deleteIfExists(p);
                 }
             }
         }
-        lines.sort((a, b) -> Long.compare(Long.parseLong(a.substring(0, a.indexOf(' '))), Long.parseLong(b.substring(0, b.indexOf(' ')))));
-        return String.join("; ", lines.stream().map(l -> l.substring(l.indexOf(' ') + 1)).toList());
+        out.sort(java.util.Comparator.comparingLong(Failure::nanos));
+        return out;
+    }
+
+    private static Failure parseFailure(String line) {
+        String[] f = line.split("\\|", 5);
+        if (f.length != 5) {
+            return null;
+        }
+        try {
+            return new Failure(Long.parseLong(f[0]), Integer.parseInt(f[1]), Long.parseLong(f[2]), f[3].equals("io"), f[4]);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /**
+     * A failure that every rank reports at the same step with the same message, and not an I/O failure (a lost worker,
+     * a timeout, a dead peer), is a bug in the model or the data: retrying from a checkpoint would fail again.
+     */
+    private boolean deterministic(List<Failure> failures) {
+        if (failures.size() < config.workers() || failures.isEmpty()) {
+            return false;
+        }
+        Failure first = failures.get(0);
+        return first.step() >= 0 && failures.stream().allMatch(f -> !f.io() && f.step() == first.step()
+                && f.normalized().equals(first.normalized()))
+                && failures.stream().map(Failure::rank).distinct().count() == config.workers();
     }
 
     private static String hostOf(String address) {
@@ -246,8 +304,12 @@ public final class DistributedTrainer implements Serializable {
         return h.equals("localhost") ? "127.0.0.1" : h;
     }
 
-    /** The training loop of one rank, given its place in the ring. */
-    WorkerReport train(RingAllReduce ring) throws IOException {
+    /**
+     * The training loop of one rank, given its place in the ring; checkpoints carry a MAC made with
+     * {@code checkpointKey} (the job's), and only checkpoints it verifies are resumed from: one planted in the folder by
+     * someone without the key, or left by another job, is skipped with a logged reason.
+     */
+    WorkerReport train(RingAllReduce ring, byte[] checkpointKey) throws IOException {
         int rank = ring.rank();
         int world = ring.world();
         Lanes.setNumThreads(config.threadsPerWorker());
@@ -261,7 +323,7 @@ public final class DistributedTrainer implements Serializable {
         List<Tensor> params = net.parameters();
         Optimizer opt = optimizer.create(params);
         Dataset ds = data.load();
-        long resumed = Checkpoint.restoreLatest(config.checkpointDir(), net, opt, msg -> System.err.println("rank " + rank + ": " + msg));
+        long resumed = Checkpoint.restoreLatest(config.checkpointDir(), net, opt, msg -> System.err.println("rank " + rank + ": " + msg), checkpointKey);
         int numel = 0;
         for (Tensor p : params) {
             numel += p.numel();
@@ -297,6 +359,7 @@ public final class DistributedTrainer implements Serializable {
                 perm = sampler.permutation(epoch);
                 permEpoch = epoch;
             }
+            currentStep = step;
             injectFault(rank, step);
             int[] idx = sampler.indices(perm, batch, rank);
             int globalSize = sampler.globalBatchSize(batch);
@@ -337,7 +400,7 @@ public final class DistributedTrainer implements Serializable {
             step++;
             trainNanos += System.nanoTime() - t0;
             if (rank == 0 && (step % config.checkpointEvery() == 0 || step == total)) {
-                Checkpoint.write(config.checkpointDir(), step, net, opt, 2);
+                Checkpoint.write(config.checkpointDir(), step, net, opt, 2, checkpointKey);
             }
             if (rank == 0 && step % perEpoch == 0) {
                 System.out.printf(java.util.Locale.ROOT, "epoch %d/%d: train loss %.4f accuracy %.4f (%d workers, %.0f images/s)%n", epoch + 1,
@@ -355,6 +418,9 @@ public final class DistributedTrainer implements Serializable {
 
     private void injectFault(int rank, long step) throws IOException {
         Fault f = config.fault();
+        if (f != null && f.kind() == Fault.Kind.BUG && f.step() == step) {
+            throw new IllegalArgumentException("injected bug: shapes [64, 10] and [64, 11] do not match at step " + step);
+        }
         if (f == null || f.rank() != rank || f.step() != step) {
             return;
         }

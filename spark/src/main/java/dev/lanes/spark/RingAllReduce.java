@@ -110,6 +110,11 @@ public final class RingAllReduce implements AutoCloseable {
             return "Credentials[job " + Long.toHexString(jobId) + "]";
         }
 
+        /** The key this job's checkpoints carry their MAC with (derived from the secret; never the secret itself). */
+        public byte[] checkpointKey() {
+            return proof("checkpoint", 0, 0, "");
+        }
+
         /** HMAC-SHA256 of what this proof is for: its kind, the job, the two ranks and the acceptor's address. */
         byte[] proof(String kind, int from, int to, String acceptorAddress) {
             try {

@@ -167,6 +167,16 @@ class DistributedTrainerTest {
         assertThat((System.nanoTime() - t0) / 1e9).as("bounded by the socket timeout, not a hang").isLessThan(60);
     }
 
+    /** Issue 18: a bug every rank hits at the same step is not retried until the attempts run out. */
+    @Test
+    void aDeterministicFailureOnEveryRankIsNotRetried(@TempDir Path dir) throws Exception {
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> trainer(dir, 2, 1, new DistributedTrainer.Fault(0, 2, DistributedTrainer.Fault.Kind.BUG), 4, Duration.ofSeconds(10)).fit(sc))
+                .isInstanceOf(IOException.class).hasMessageContaining("attempt 1 failed the same way on every rank at step 2")
+                .hasMessageContaining("injected bug").hasMessageContaining("not retried").hasMessageNotContaining("attempt 2");
+        assertThat((System.nanoTime() - t0) / 1e9).as("one attempt, not four").isLessThan(30);
+    }
+
     @Test
     void withoutRetriesLeftTheJobFailsWithTheCause(@TempDir Path dir) throws Exception {
         assertThatThrownBy(() -> trainer(dir, 2, 1, new DistributedTrainer.Fault(1, 1, DistributedTrainer.Fault.Kind.THROW), 1, Duration.ofSeconds(10)).fit(sc))
@@ -198,5 +208,35 @@ class DistributedTrainerTest {
         }
         assertThat(otherOpt.stateDict().toString()).isEqualTo(opt.stateDict().toString().replace("", ""));
         assertThat(first).exists();
+    }
+
+    /** Issue 18: a checkpoint planted in the folder (no MAC, or a MAC of another key) is skipped, never resumed from. */
+    @Test
+    void plantedCheckpointsAreSkipped(@TempDir Path dir) throws Exception {
+        Lanes.manualSeed(1);
+        LeNet net = new LeNet();
+        SGD opt = new SGD(net.parameters(), 0.1, 0.9);
+        byte[] key = RingAllReduce.Credentials.random().checkpointKey();
+        Checkpoint.write(dir, 4, net, opt, 3, key);
+        // an attacker's newer checkpoints: one without a MAC, one with a MAC of another key, one tampered after its MAC
+        Lanes.manualSeed(2);
+        LeNet evil = new LeNet();
+        SGD evilOpt = new SGD(evil.parameters(), 0.1, 0.9);
+        Checkpoint.write(dir, 8, evil, evilOpt, 5);
+        Checkpoint.write(dir, 9, evil, evilOpt, 5, RingAllReduce.Credentials.random().checkpointKey());
+        Path tampered = Checkpoint.write(dir, 10, net, opt, 5, key);
+        byte[] b = Files.readAllBytes(tampered);
+        b[b.length - 1] ^= 1;
+        Files.write(tampered, b);
+        LeNet fresh = new LeNet();
+        SGD freshOpt = new SGD(fresh.parameters(), 0.1, 0.9);
+        List<String> warnings = new java.util.ArrayList<>();
+        assertThat(Checkpoint.restoreLatest(dir, fresh, freshOpt, warnings::add, key)).isEqualTo(4);
+        assertThat(warnings).hasSize(3);
+        assertThat(String.join("\n", warnings)).contains("step-8.safetensors").contains("no MAC")
+                .contains("step-9.safetensors").contains("step-10.safetensors").contains("does not match");
+        for (int i = 0; i < net.parameters().size(); i++) {
+            assertThat(fresh.parameters().get(i).toFloatArray()).isEqualTo(net.parameters().get(i).toFloatArray());
+        }
     }
 }
