@@ -4,7 +4,10 @@ import dev.lanes.data.Idx;
 import dev.lanes.data.ImageTransform;
 import dev.lanes.data.MnistDataset;
 import dev.lanes.serve.PreparedModel;
+import java.io.IOException;
+import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -19,24 +22,58 @@ public final class Predict {
     private Predict() {
     }
 
+    private static final String USAGE = "usage: Predict [--weights FILE.safetensors] [--image N (0..9999 of the shipped test sample)]";
+
     public static void main(String[] args) throws Exception {
+        int code = run(args, System.out, System.err);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+
+    /** Classifies one image of the shipped test sample; bad input is one {@code error:} line and exit code 2. */
+    static int run(String[] args, PrintStream out, PrintStream err) throws IOException {
         Path weights = LeNetService.DEFAULT_WEIGHTS;
         int image = 0;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--weights" -> weights = Path.of(args[++i]);
-                case "--image" -> image = Integer.parseInt(args[++i]);
-                default -> {
-                    System.err.println("usage: Predict [--weights FILE.safetensors] [--image N (0..9999 of the shipped test sample)]");
-                    System.exit(2);
+        try {
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                if (a.equals("--help")) {
+                    out.println(USAGE);
+                    return 0;
+                }
+                if (!a.equals("--weights") && !a.equals("--image")) {
+                    throw new TrainLeNet.UsageException("unknown option " + a);
+                }
+                if (i + 1 >= args.length) {
+                    throw new TrainLeNet.UsageException(a + " needs a value");
+                }
+                String v = args[++i];
+                if (a.equals("--weights")) {
+                    weights = Path.of(v);
+                } else {
+                    try {
+                        image = Integer.parseInt(v.trim());
+                    } catch (NumberFormatException e) {
+                        throw new TrainLeNet.UsageException("--image needs a whole number, got '" + v + "'");
+                    }
                 }
             }
+            if (!Files.isRegularFile(weights)) {
+                throw new TrainLeNet.UsageException("weights file " + weights + " not found (--weights)");
+            }
+        } catch (TrainLeNet.UsageException e) {
+            err.println("error: " + e.getMessage());
+            err.println(USAGE);
+            return 2;
         }
         Path sample = Path.of("examples", "data", "fashion-mnist-t10k");
         Idx.Array images = Idx.read(MnistDataset.find(sample, "t10k-images-idx3-ubyte"));
         Idx.Array labels = Idx.read(MnistDataset.find(sample, "t10k-labels-idx1-ubyte"));
         if (image < 0 || image >= images.count()) {
-            throw new IllegalArgumentException("--image must be in 0.." + (images.count() - 1) + ", got " + image);
+            err.println("error: --image must be in 0.." + (images.count() - 1) + ", got " + image);
+            err.println(USAGE);
+            return 2;
         }
         float[] pixels = new float[784];
         for (int i = 0; i < 784; i++) {
@@ -48,8 +85,12 @@ public final class Predict {
             float[] p = new float[10];
             int cls = model.classify(input, p);
             long ms = System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime();
-            System.out.printf("image %d: %s (class %d, p=%.3f); label %s; %d ms after JVM start%n", image, LeNetService.FASHION_LABELS[cls], cls,
+            out.printf("image %d: %s (class %d, p=%.3f); label %s; %d ms after JVM start%n", image, LeNetService.FASHION_LABELS[cls], cls,
                     p[cls], LeNetService.FASHION_LABELS[labels.unsigned(image)], ms);
+        } catch (IllegalArgumentException e) {
+            err.println("error: " + e.getMessage());
+            return 2;
         }
+        return 0;
     }
 }

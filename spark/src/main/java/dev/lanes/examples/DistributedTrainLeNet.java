@@ -40,7 +40,12 @@ public final class DistributedTrainLeNet {
     private DistributedTrainLeNet() {
     }
 
-    public static void main(String[] args) throws Exception {
+    /** The cluster flags of the command line; the rest goes to TrainLeNet's parser. */
+    record ClusterFlags(String master, int workers, Path checkpoints, int every, int attempts, int timeout, List<String> rest) {
+    }
+
+    /** Parses and checks the cluster flags: every bad value is one UsageException naming the flag. */
+    static ClusterFlags parseClusterFlags(String[] args) throws TrainLeNet.UsageException {
         String master = "local[2]";
         Integer workers = null;
         Path checkpoints = Path.of("target", "lanes-checkpoints");
@@ -49,20 +54,65 @@ public final class DistributedTrainLeNet {
         int timeout = 60;
         List<String> rest = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--master" -> master = args[++i];
-                case "--workers" -> workers = Integer.parseInt(args[++i]);
-                case "--checkpoint-dir" -> checkpoints = Path.of(args[++i]);
-                case "--checkpoint-every" -> every = Integer.parseInt(args[++i]);
-                case "--max-attempts" -> attempts = Integer.parseInt(args[++i]);
-                case "--timeout-s" -> timeout = Integer.parseInt(args[++i]);
-                default -> rest.add(args[i]);
+            String a = args[i];
+            boolean ours = switch (a) {
+                case "--master", "--workers", "--checkpoint-dir", "--checkpoint-every", "--max-attempts", "--timeout-s" -> true;
+                default -> false;
+            };
+            if (!ours) {
+                rest.add(a);
+                continue;
+            }
+            if (i + 1 >= args.length) {
+                throw new TrainLeNet.UsageException(a + " needs a value");
+            }
+            String v = args[++i];
+            switch (a) {
+                case "--master" -> master = v;
+                case "--workers" -> workers = positive(a, v);
+                case "--checkpoint-dir" -> checkpoints = Path.of(v);
+                case "--checkpoint-every" -> every = positive(a, v);
+                case "--max-attempts" -> attempts = positive(a, v);
+                default -> timeout = positive(a, v);
             }
         }
         if (workers == null) {
             java.util.regex.Matcher m = java.util.regex.Pattern.compile("local\\[(\\d+)]").matcher(master);
-            workers = m.matches() ? Integer.parseInt(m.group(1)) : 2;
+            workers = m.matches() ? Math.max(1, Integer.parseInt(m.group(1))) : 2;
         }
+        return new ClusterFlags(master, workers, checkpoints, every, attempts, timeout, rest);
+    }
+
+    private static int positive(String flag, String value) throws TrainLeNet.UsageException {
+        try {
+            int n = Integer.parseInt(value.trim());
+            if (n < 1) {
+                throw new TrainLeNet.UsageException(flag + " must be at least 1, got " + n);
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new TrainLeNet.UsageException(flag + " needs a whole number, got '" + value + "'");
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        ClusterFlags flags;
+        try {
+            flags = parseClusterFlags(args);
+        } catch (TrainLeNet.UsageException e) {
+            System.err.println("error: " + e.getMessage());
+            System.err.println("see TrainLeNet --help for the training flags; cluster flags: --master --workers --checkpoint-dir"
+                    + " --checkpoint-every --max-attempts --timeout-s");
+            System.exit(2);
+            return;
+        }
+        String master = flags.master();
+        int workers = flags.workers();
+        Path checkpoints = flags.checkpoints();
+        int every = flags.every();
+        int attempts = flags.attempts();
+        int timeout = flags.timeout();
+        List<String> rest = flags.rest();
         String[] trainArgs = rest.toArray(String[]::new);
         TrainLeNet.Options o;
         TrainLeNet.Data data;

@@ -1,0 +1,37 @@
+package dev.lanes.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** Issue 18: Predict answers bad input with one error line and exit code 2 (it printed raw stack traces). */
+class PredictTest {
+    private static String[] run(String... args) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Predict.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new String[] {Integer.toString(code), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+    }
+
+    @Test
+    void classifiesAnImage() throws Exception {
+        String[] r = run("--image", "3");
+        assertThat(r[0]).isEqualTo("0");
+        assertThat(r[1]).startsWith("image 3: ");
+    }
+
+    @Test
+    void badInputIsOneErrorLineAndExitCode2() throws Exception {
+        assertThat(run("--image", "abc")).satisfies(r -> {
+            assertThat(r[0]).isEqualTo("2");
+            assertThat(r[2]).startsWith("error: --image needs a whole number, got 'abc'");
+        });
+        assertThat(run("--image", "99999")[2]).startsWith("error: --image must be in 0..9999, got 99999");
+        assertThat(run("--image")[2]).startsWith("error: --image needs a value");
+        assertThat(run("--weights", "/nonexistent/w.safetensors")[2]).startsWith("error: weights file /nonexistent/w.safetensors not found");
+        assertThat(run("--bogus")[2]).startsWith("error: unknown option --bogus");
+    }
+}
