@@ -19,10 +19,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.Locale;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -89,7 +88,6 @@ public final class LeNetService implements AutoCloseable {
 
     private final Config config;
     private final HttpServer server;
-    private final ThreadPoolExecutor workers;
     private final AtomicReference<PreparedModel> model;
     private final ImageTransform pixelsToInput = ImageTransform.pad(2).then(ImageTransform.toTensor()).then(ImageTransform.normalize(0.2860, 0.3530));
     private final AtomicLong served = new AtomicLong();
@@ -98,30 +96,59 @@ public final class LeNetService implements AutoCloseable {
     private final AtomicLong modelSwaps = new AtomicLong();
     private volatile boolean closed;
 
-    /** Request threads: a request that lands on any other thread was refused by the full pool. */
-    private static final class Worker extends Thread {
-        Worker(Runnable r, String name) {
-            super(r, name);
-            setDaemon(true);
-        }
-    }
+    /**
+     * Requests are read and answered on virtual threads, one per exchange: a client that trickles its headers or body
+     * holds a parked virtual thread, not a worker, and {@code /health} never waits behind predictions. Predictions take
+     * one of {@code workers} permits; at most {@code workers + queue} may be admitted at once, the rest get 503 at once.
+     */
+    private final ExecutorService requests = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("lanes-http-", 0).factory());
+    private final Semaphore computing;
+    private final AtomicInteger admitted = new AtomicInteger();
 
     private LeNetService(Config config, PreparedModel initial) throws IOException {
         this.config = config;
         this.model = new AtomicReference<>(initial);
-        AtomicInteger n = new AtomicInteger();
-        BlockingQueue<Runnable> queue = config.queue() > 0 ? new ArrayBlockingQueue<>(config.queue()) : new SynchronousQueue<>();
-        // a refused exchange runs on the server's dispatcher thread, where handle() answers 503 without computing
-        this.workers = new ThreadPoolExecutor(config.workers(), config.workers(), 0, TimeUnit.SECONDS, queue,
-                r -> new Worker(r, "lanes-http-" + n.incrementAndGet()), (r, executor) -> r.run());
+        this.computing = new Semaphore(config.workers());
         this.server = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 128);
-        server.setExecutor(workers);
+        server.setExecutor(requests);
         server.createContext("/", this::handle);
         server.start();
     }
 
+    /**
+     * Deadlines and bounds of the JDK's HTTP server, which it reads from system properties once per JVM: a request's
+     * headers and body must arrive within {@value #DEFAULT_READ_TIMEOUT_S} s ({@code --read-timeout}; slow clients are
+     * closed), idle keep-alive connections are closed after 10 s, and at most 1,024 connections are open. A value
+     * already set (on the command line, or by an earlier server in this JVM) is kept.
+     */
+    static void configureHttpServerLimits(int readTimeoutSeconds) {
+        setIfAbsent("sun.net.httpserver.maxReqTime", Integer.toString(readTimeoutSeconds));
+        setIfAbsent("sun.net.httpserver.timerMillis", "250");
+        setIfAbsent("sun.net.httpserver.idleInterval", "10");
+        setIfAbsent("jdk.httpserver.maxConnections", "1024");
+    }
+
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+
+    static final int DEFAULT_READ_TIMEOUT_S = 5;
+
+    /** Takes every prediction permit (tests: a full pool without racing real predictions); close() gives them back. */
+    AutoCloseable occupyAllWorkersForTest() throws InterruptedException {
+        computing.acquire(config.workers());
+        admitted.addAndGet(config.workers() + config.queue());
+        return () -> {
+            admitted.addAndGet(-(config.workers() + config.queue()));
+            computing.release(config.workers());
+        };
+    }
+
     /** Loads the weights, prepares and warms up the model, and starts serving. */
     public static LeNetService start(Config config) throws IOException {
+        configureHttpServerLimits(DEFAULT_READ_TIMEOUT_S);
         if (config.workers() < 1 || config.queue() < 0 || config.maxBodyBytes() < 1) {
             throw new IllegalArgumentException("workers must be >= 1, queue >= 0, max body >= 1; got " + config);
         }
@@ -157,12 +184,6 @@ public final class LeNetService implements AutoCloseable {
 
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
-            if (!(Thread.currentThread() instanceof Worker)) {
-                rejected.incrementAndGet();
-                ex.getResponseHeaders().set("Retry-After", "1");
-                send(ex, 503, "{\"error\": \"server busy: all " + config.workers() + " workers and " + config.queue() + " queue places taken\"}");
-                return;
-            }
             try {
                 checkHost(ex);
                 String path = ex.getRequestURI().getPath();
@@ -284,9 +305,27 @@ public final class LeNetService implements AutoCloseable {
             case "image/png" -> modelInput(decodePng(body));
             default -> throw new HttpError(415, "unsupported Content-Type " + type + "; send application/json or image/png");
         };
-        PreparedModel m = model.get();
-        float[] probabilities = new float[m.outputSize()];
-        int cls = m.classify(input, probabilities);
+        if (admitted.incrementAndGet() > config.workers() + config.queue()) {
+            admitted.decrementAndGet();
+            rejected.incrementAndGet();
+            ex.getResponseHeaders().set("Retry-After", "1");
+            throw new HttpError(503, "server busy: all " + config.workers() + " workers and " + config.queue() + " queue places taken");
+        }
+        PreparedModel m;
+        float[] probabilities;
+        int cls;
+        try {
+            computing.acquireUninterruptibly();
+            try {
+                m = model.get();
+                probabilities = new float[m.outputSize()];
+                cls = m.classify(input, probabilities);
+            } finally {
+                computing.release();
+            }
+        } finally {
+            admitted.decrementAndGet();
+        }
         StringBuilder sb = new StringBuilder(256).append("{\"class\": ").append(cls)
                 .append(", \"label\": ").append(cls >= 0 && cls < FASHION_LABELS.length ? quote(FASHION_LABELS[cls]) : "null")
                 .append(", \"probabilities\": [");
@@ -433,10 +472,10 @@ public final class LeNetService implements AutoCloseable {
         }
         closed = true;
         server.stop((int) Math.max(0, Math.min(Integer.MAX_VALUE, config.grace().toSeconds())));
-        workers.shutdown();
+        requests.shutdown();
         try {
-            if (!workers.awaitTermination(config.grace().toMillis(), TimeUnit.MILLISECONDS)) {
-                workers.shutdownNow();
+            if (!requests.awaitTermination(config.grace().toMillis(), TimeUnit.MILLISECONDS)) {
+                requests.shutdownNow();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -457,9 +496,10 @@ public final class LeNetService implements AutoCloseable {
             LeNetService: the trained LeNet over HTTP (POST /predict, GET /health, PUT /model)
               --host H                 address to bind (default 127.0.0.1; see the README before binding 0.0.0.0)
               --port N                 port (default 8080; 0 picks a free one)
-              --workers N              request threads (default: cores)
-              --queue N                requests waiting for a worker before 503 (default 64)
+              --workers N              predictions computed at once (default: cores)
+              --queue N                predictions waiting for a worker before 503 (default 64)
               --max-body N             largest /predict body in bytes (default 262144)
+              --read-timeout S         seconds a request's headers and body may take to arrive (default 5); slower clients are closed
               --weights FILE           safetensors weights (default examples/data/lenet-fashion-mnist.safetensors)
               --admin-token-file FILE  turns PUT /model on; requests must send Authorization: Bearer <the file's token>
                                        (or set LANES_ADMIN_TOKEN); without it PUT /model answers 403""";
@@ -512,6 +552,11 @@ public final class LeNetService implements AutoCloseable {
                         c.warmUp(), c.grace());
                 case "--weights" -> new Config(c.host(), c.port(), c.workers(), c.queue(), c.maxBodyBytes(), c.maxModelBytes(), Path.of(v), c.warmUp(),
                         c.grace());
+                case "--read-timeout" -> {
+                    int seconds = number(a, v, 1, 3600);
+                    System.setProperty("sun.net.httpserver.maxReqTime", Integer.toString(seconds)); // read once, by the first server
+                    yield c;
+                }
                 case "--admin-token-file" -> {
                     try {
                         token = Files.readString(Path.of(v), StandardCharsets.UTF_8).trim();
