@@ -341,6 +341,19 @@ class LeNetServiceTest {
         assertThat(r.statusCode()).isEqualTo(400);
         assertThat(r.body()).contains("fc2.bias").contains("finite");
         assertThat(predictedClass(send("POST", "/predict", "application/json", pixelsJson(2).getBytes()))).isEqualTo(before);
+        // many zero-size entries held a worker for seconds and answered a 3.3 MB error listing every key
+        StringBuilder h = new StringBuilder("{");
+        for (int i = 0; i < 20_000; i++) {
+            h.append(i > 0 ? "," : "").append("\"k").append(i).append("\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}");
+        }
+        byte[] json = h.append('}').toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.ByteBuffer file = java.nio.ByteBuffer.allocate(8 + json.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        file.putLong(json.length).put(json);
+        long t0 = System.nanoTime();
+        r = send("PUT", "/model", "application/octet-stream", file.array());
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("20000 tensors").hasSizeLessThan(1000);
+        assertThat((System.nanoTime() - t0) / 1e9).as("seconds to refuse").isLessThan(3.0);
     }
 
     /** Issue 18: pixels outside 0..255 were accepted silently. */
