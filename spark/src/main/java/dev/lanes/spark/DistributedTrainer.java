@@ -138,6 +138,7 @@ public final class DistributedTrainer implements Serializable {
         collectFailures(); // reasons left by an earlier run in this folder are not this run's
         // one secret per job, made here on the driver and shipped with the task closure: ring peers prove it
         RingAllReduce.Credentials credentials = RingAllReduce.Credentials.random();
+        String previousSignature = null;
         for (int attempt = 1; attempt <= config.maxAttempts(); attempt++) {
             try {
                 List<WorkerReport> reports = runStage(sc, credentials);
@@ -162,9 +163,12 @@ public final class DistributedTrainer implements Serializable {
                 List<Path> ck = Checkpoint.list(config.checkpointDir());
                 List<Failure> failures = collectFailures();
                 String reasons = String.join("; ", failures.stream().map(f -> f.message()).toList());
-                if (deterministic(failures)) {
-                    String msg = "attempt " + attempt + " failed the same way on every rank at step " + failures.get(0).step() + " ("
-                            + failures.get(0).message() + "): a deterministic error, not retried";
+                String signature = signature(failures);
+                boolean repeated = signature != null && signature.equals(previousSignature);
+                previousSignature = signature;
+                if (deterministic(failures) || repeated) {
+                    String msg = "attempt " + attempt + " failed the same way " + (repeated ? "as the attempt before" : "on every rank")
+                            + " at step " + failures.get(0).step() + " (" + failures.get(0).message() + "): a deterministic error, not retried";
                     log.add(msg);
                     progress.accept(msg);
                     throw new IOException("distributed training failed: " + String.join("; ", log), e);
@@ -279,6 +283,14 @@ public final class DistributedTrainer implements Serializable {
         } catch (NumberFormatException e) {
             return null;
         }
+    }
+
+    /**
+     * The step and rank-free message of the first non-I/O failure of an attempt, or null: when the next attempt fails
+     * with the same signature (Spark may kill the other ranks before they report), it is deterministic too.
+     */
+    private static String signature(List<Failure> failures) {
+        return failures.stream().filter(f -> !f.io() && f.step() >= 0).findFirst().map(f -> f.step() + "|" + f.normalized()).orElse(null);
     }
 
     /**

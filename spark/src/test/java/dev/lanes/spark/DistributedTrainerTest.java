@@ -171,10 +171,12 @@ class DistributedTrainerTest {
     @Test
     void aDeterministicFailureOnEveryRankIsNotRetried(@TempDir Path dir) throws Exception {
         long t0 = System.nanoTime();
+        // every rank hits the bug at step 2; Spark may kill one rank before it reports, so the policy stops either at
+        // once (every rank reported the same failure) or when the next attempt fails the same way: never all four
         assertThatThrownBy(() -> trainer(dir, 2, 1, new DistributedTrainer.Fault(0, 2, DistributedTrainer.Fault.Kind.BUG), 4, Duration.ofSeconds(10)).fit(sc))
-                .isInstanceOf(IOException.class).hasMessageContaining("attempt 1 failed the same way on every rank at step 2")
-                .hasMessageContaining("injected bug").hasMessageContaining("not retried").hasMessageNotContaining("attempt 2");
-        assertThat((System.nanoTime() - t0) / 1e9).as("one attempt, not four").isLessThan(30);
+                .isInstanceOf(IOException.class).hasMessageContaining("failed the same way").hasMessageContaining("at step 2")
+                .hasMessageContaining("injected bug").hasMessageContaining("not retried").hasMessageNotContaining("attempt 3");
+        assertThat((System.nanoTime() - t0) / 1e9).as("at most two attempts, not four").isLessThan(40);
     }
 
     @Test
