@@ -21,7 +21,15 @@ public final class MemorySoak {
     }
 
     public static void main(String[] args) throws IOException {
-        int steps = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
+        int steps = 10_000;
+        if (args.length > 1 || (args.length == 1 && !args[0].matches("[1-9]\\d{0,8}"))) {
+            System.err.println("error: expected one argument, the number of training steps (1..999999999), got " + String.join(" ", args));
+            System.err.println("usage: MemorySoak [STEPS]");
+            System.exit(2);
+        }
+        if (args.length == 1) {
+            steps = Integer.parseInt(args[0]);
+        }
         Lanes.manualSeed(0);
         LeNet net = new LeNet();
         SGD opt = new SGD(net.parameters(), 0.01, 0.9);

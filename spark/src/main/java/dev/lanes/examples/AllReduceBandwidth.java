@@ -22,6 +22,13 @@ public final class AllReduceBandwidth {
     }
 
     public static void main(String[] args) throws Exception {
+        for (String a : args) {
+            if (!a.matches("[1-9]\\d{0,8}")) {
+                System.err.println("error: every argument is a positive whole number (ranks, then vector sizes in floats), got '" + a + "'");
+                System.err.println("usage: AllReduceBandwidth [RANKS [FLOATS ...]]");
+                System.exit(2);
+            }
+        }
         int world = args.length > 0 ? Integer.parseInt(args[0]) : 2;
         int[] sizes = args.length > 1 ? Arrays.stream(args).skip(1).mapToInt(Integer::parseInt).toArray() : new int[] {1 << 20, 10 << 20};
         List<ServerSocketChannel> listeners = new ArrayList<>();

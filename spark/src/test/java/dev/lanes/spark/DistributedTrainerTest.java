@@ -179,6 +179,18 @@ class DistributedTrainerTest {
         assertThat((System.nanoTime() - t0) / 1e9).as("at most two attempts, not four").isLessThan(40);
     }
 
+    /** Issue 18: a half-written failure file made the driver throw StringIndexOutOfBoundsException; it is now skipped. */
+    @Test
+    void malformedFailureFilesAreSkipped(@TempDir Path dir) throws Exception {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(".failure-rank-0"), "12345"); // what a reader saw while a worker was still writing
+        Files.writeString(dir.resolve(".failure-rank-1"), "x|y|z|io|rank 1: half");
+        DistributedTrainer.Result r = trainer(dir, 2, 1, new DistributedTrainer.Fault(1, 2, DistributedTrainer.Fault.Kind.THROW), 2,
+                Duration.ofSeconds(10)).fit(sc);
+        assertThat(r.attempts()).isEqualTo(2);
+        assertThat(r.log().get(0)).contains("injected fault").doesNotContain("half");
+    }
+
     @Test
     void withoutRetriesLeftTheJobFailsWithTheCause(@TempDir Path dir) throws Exception {
         assertThatThrownBy(() -> trainer(dir, 2, 1, new DistributedTrainer.Fault(1, 1, DistributedTrainer.Fault.Kind.THROW), 1, Duration.ofSeconds(10)).fit(sc))
