@@ -38,6 +38,10 @@ import java.util.Arrays;
  * a data race, as in PyTorch.
  */
 public final class Tensor implements Releasable, AutoCloseable {
+    static {
+        VectorApiCheck.require(); // before any kernel class is loaded: a clear message instead of NoClassDefFoundError
+    }
+
     private final Storage storage;
     private final DType dtype;
     private final int[] shape;
