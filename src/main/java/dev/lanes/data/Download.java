@@ -105,7 +105,23 @@ public final class Download {
      * in the cache is verified like a download: one that fails is removed and downloaded again.
      */
     public static void fetch(List<FileSpec> specs, Path dir, PrintStream progress, Duration timeout) throws IOException {
+        boolean created = !Files.exists(dir);
         Files.createDirectories(dir);
+        try {
+            fetchInto(specs, dir, progress, timeout);
+        } catch (IOException | RuntimeException e) {
+            if (created) {
+                try (var left = Files.list(dir)) {
+                    if (left.findAny().isEmpty()) {
+                        Files.delete(dir); // a failed first download leaves no empty cache folder behind
+                    }
+                }
+            }
+            throw e;
+        }
+    }
+
+    private static void fetchInto(List<FileSpec> specs, Path dir, PrintStream progress, Duration timeout) throws IOException {
         HttpClient client = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NORMAL).build();
         for (FileSpec spec : specs) {
             Path target = dir.resolve(spec.name());
@@ -128,7 +144,9 @@ public final class Download {
                     done = true;
                     break;
                 } catch (IOException | IllegalArgumentException e) {
-                    failures.add(url + ": " + e.getMessage());
+                    // a refused or unresolvable connection has no message of its own: name the exception instead
+                    failures.add(url + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() + " (no network, or the host refused)"
+                            : e.getMessage()));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IOException("download interrupted", e);
@@ -144,7 +162,8 @@ public final class Download {
             throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(timeout).GET().build();
         HttpResponse<InputStream> response = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".part");
+        // createFile, not createTempFile (0600): the cached data keeps the usual umask-derived mode
+        Path tmp = Files.createFile(target.resolveSibling("." + target.getFileName() + "." + Long.toHexString(System.nanoTime()) + ".part"));
         try {
             try (InputStream in = response.body()) {
                 if (response.statusCode() != 200) {

@@ -95,7 +95,9 @@ public final class SafeTensors {
         }
         Path dir = path.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, path.getFileName().toString(), ".tmp");
+        // not createTempFile: it makes the file 0600, and the saved weights would keep that mode after the rename;
+        // createFile takes the usual umask-derived mode (and fails rather than follow a planted link)
+        Path tmp = Files.createFile(dir.resolve("." + path.getFileName() + "." + Long.toHexString(System.nanoTime()) + ".tmp"));
         try {
             try (var out = Files.newOutputStream(tmp)) {
                 out.write(prefix.array());

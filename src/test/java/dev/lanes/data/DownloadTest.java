@@ -120,4 +120,17 @@ class DownloadTest {
         assertThat(Download.files("mnist")).extracting(Download.FileSpec::name).contains("train-images-idx3-ubyte.gz");
         assertThatThrownBy(() -> Download.files("cifar10")).hasMessageContaining("unknown data set cifar10");
     }
+
+    /** Issue 19: offline, each mirror's failure had the message "null", and an empty cache folder was left behind. */
+    @Test
+    void anOfflineDownloadSaysWhyAndLeavesNoEmptyFolder() throws Exception {
+        java.net.ServerSocket closed = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+        int port = closed.getLocalPort();
+        closed.close(); // nothing listens there now: connection refused
+        Path fresh = cache.resolve("never-made");
+        Download.FileSpec spec = new Download.FileSpec("x-idx3-ubyte.gz", List.of("http://127.0.0.1:" + port + "/x"), new int[] {3, 4, 5}, sha);
+        assertThatThrownBy(() -> Download.fetch(List.of(spec), fresh, null, Duration.ofSeconds(5)))
+                .isInstanceOf(IOException.class).hasMessageContaining("ConnectException").hasMessageNotContaining(": null");
+        assertThat(fresh).doesNotExist();
+    }
 }

@@ -87,4 +87,37 @@ class TrainLeNetTest {
         assertThat(help.code()).isZero();
         assertThat(help.out()).contains("--batch-size N");
     }
+
+    /** Issue 19: a one-epoch run drew an empty chart; every point now has a marker. */
+    @Test
+    void aShortRunsChartHasMarkers() {
+        var plots = Plot.plots(java.util.List.of(new TrainLeNet.EpochStats(0.5, 0.8, 0.6, 0.75, 1000)));
+        for (Object p : plots.getSubplots()) {
+            var r = (org.jfree.chart.renderer.xy.XYLineAndShapeRenderer) ((org.jfree.chart.plot.XYPlot) p).getRenderer();
+            assertThat(r.getDefaultShapesVisible()).isTrue();
+            assertThat(((org.jfree.chart.plot.XYPlot) p).getDataset().getItemCount(0)).isEqualTo(1);
+        }
+    }
+
+    /** Issue 19: --data naming a missing folder says so. */
+    @Test
+    void aMissingDataFolderIsNamed() throws IOException {
+        Run r = run("--data", "/nonexistent/dir");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith("error: --data /nonexistent/dir: no such folder");
+    }
+
+    /** Issue 19: weights saved with --save got mode 0600 (createTempFile); they now get the usual umask-derived mode. */
+    @Test
+    void savedWeightsGetTheUsualFileMode(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws IOException {
+        java.nio.file.Path w = dir.resolve("w.safetensors");
+        dev.lanes.io.SafeTensors.save(new LeNet(), w);
+        java.nio.file.Path plain = java.nio.file.Files.createFile(dir.resolve("plain"));
+        if (java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
+            assertThat(java.nio.file.Files.getPosixFilePermissions(w)).isEqualTo(java.nio.file.Files.getPosixFilePermissions(plain));
+        }
+        try (var files = java.nio.file.Files.list(dir)) {
+            assertThat(files.map(f -> f.getFileName().toString())).containsExactlyInAnyOrder("w.safetensors", "plain");
+        }
+    }
 }

@@ -18,6 +18,16 @@ final class Plot {
     }
 
     static void write(List<TrainLeNet.EpochStats> history, Path png) throws IOException {
+        JFreeChart chart = new JFreeChart("LeNet training", JFreeChart.DEFAULT_TITLE_FONT, plots(history), true);
+        Path dir = png.toAbsolutePath().getParent();
+        if (dir != null) {
+            java.nio.file.Files.createDirectories(dir);
+        }
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 700);
+    }
+
+    /** Loss over accuracy, per epoch, with a marker on every point: one or two epochs draw no line to speak of. */
+    static CombinedDomainXYPlot plots(List<TrainLeNet.EpochStats> history) {
         System.setProperty("java.awt.headless", "true");
         XYSeries trainLoss = new XYSeries("train loss");
         XYSeries testLoss = new XYSeries("test loss");
@@ -38,14 +48,12 @@ final class Plot {
         accuracies.addSeries(testAcc);
         XYPlot lossPlot = ChartFactory.createXYLineChart(null, null, "loss", losses).getXYPlot();
         XYPlot accPlot = ChartFactory.createXYLineChart(null, null, "accuracy", accuracies).getXYPlot();
+        for (XYPlot p : new XYPlot[] {lossPlot, accPlot}) {
+            p.setRenderer(new org.jfree.chart.renderer.xy.XYLineAndShapeRenderer(true, true));
+        }
         CombinedDomainXYPlot plot = new CombinedDomainXYPlot(new NumberAxis("epoch"));
         plot.add(lossPlot);
         plot.add(accPlot);
-        JFreeChart chart = new JFreeChart("LeNet training", JFreeChart.DEFAULT_TITLE_FONT, plot, true);
-        Path dir = png.toAbsolutePath().getParent();
-        if (dir != null) {
-            java.nio.file.Files.createDirectories(dir);
-        }
-        ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 700);
+        return plot;
     }
 }

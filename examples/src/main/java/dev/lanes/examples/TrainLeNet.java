@@ -152,6 +152,9 @@ public final class TrainLeNet {
                 ? ImageTransform.pad(2).then(ImageTransform.toTensor()).then(ImageTransform.normalize(0.1307, 0.3081))
                 : ImageTransform.pad(2).then(ImageTransform.toTensor()).then(ImageTransform.normalize(0.2860, 0.3530));
         if (o.data() != null) {
+            if (!java.nio.file.Files.isDirectory(o.data())) {
+                throw new UsageException("--data " + o.data() + ": no such folder");
+            }
             if (!MnistDataset.present(o.data(), true) || !MnistDataset.present(o.data(), false)) {
                 throw new UsageException("--data " + o.data() + " must hold train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],"
                         + " t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]");
@@ -167,7 +170,11 @@ public final class TrainLeNet {
             return new Data(MnistDataset.load(debian, true, t), MnistDataset.load(debian, false, t), debian + " (Debian's dataset-fashion-mnist)");
         }
         if (o.download()) {
-            Download.fetch(Download.files(o.dataset()), cache, System.out, java.time.Duration.ofSeconds(60));
+            try {
+                Download.fetch(Download.files(o.dataset()), cache, System.out, java.time.Duration.ofSeconds(60));
+            } catch (IOException e) {
+                throw new UsageException(e.getMessage() + "\n(--download needs the network; or pass --data DIR with the four IDX files)");
+            }
             return new Data(MnistDataset.load(cache, true, t), MnistDataset.load(cache, false, t), cache + " (downloaded)");
         }
         Path sample = Path.of("examples", "data", "fashion-mnist-t10k");
