@@ -521,7 +521,11 @@ public final class LeNetService implements AutoCloseable {
             return;
         }
         Config c = service.config;
-        Runtime.getRuntime().addShutdownHook(new Thread(service::close, "lanes-http-shutdown"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.err.println("LeNet service stopping: no new connections, running requests get " + c.grace().toSeconds() + " s");
+            service.close();
+            System.err.println("LeNet service stopped");
+        }, "lanes-http-shutdown"));
         System.out.printf("LeNet service on http://%s:%d (%d workers, queue %d, admin %s, ready in %d ms): POST /predict, GET /health, PUT /model%n",
                 c.host(), service.port(), c.workers(), c.queue(), c.adminToken() == null ? "off" : "on", (System.nanoTime() - t0) / 1_000_000);
         Thread.currentThread().join(); // serve until SIGTERM / Ctrl-C
