@@ -139,6 +139,14 @@ class RingAllReduceTest {
         }
     }
 
+    private static String address(ServerSocketChannel l) throws java.io.IOException {
+        return "127.0.0.1:" + port(l);
+    }
+
+    private static int port(ServerSocketChannel l) throws java.io.IOException {
+        return ((java.net.InetSocketAddress) l.getLocalAddress()).getPort();
+    }
+
     /**
      * Issue 18: a stranger who connects to rank 0's listener first with the right 8-byte hello used to become rank 0's
      * "previous rank" and inject gradients ([-1e30, 1e30, 1e30, NaN]); a silent one made every attempt time out.
@@ -148,15 +156,14 @@ class RingAllReduceTest {
     void strangersCannotJoinTheRing() throws Exception {
         ServerSocketChannel l0 = RingAllReduce.listen("127.0.0.1");
         ServerSocketChannel l1 = RingAllReduce.listen("127.0.0.1");
-        List<String> addresses = List.of("127.0.0.1:" + ((java.net.InetSocketAddress) l0.getLocalAddress()).getPort(),
-                "127.0.0.1:" + ((java.net.InetSocketAddress) l1.getLocalAddress()).getPort());
+        List<String> addresses = List.of(address(l0), address(l1));
         RingAllReduce.Credentials job = RingAllReduce.Credentials.random();
         // the attackers get there first: the old hello (magic + rank 1), garbage after it, and a silent socket
-        java.net.Socket impostor = new java.net.Socket("127.0.0.1", ((java.net.InetSocketAddress) l0.getLocalAddress()).getPort());
+        java.net.Socket impostor = new java.net.Socket("127.0.0.1", port(l0));
         java.nio.ByteBuffer hello = java.nio.ByteBuffer.allocate(40).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0x4c414e45).putInt(1);
         impostor.getOutputStream().write(hello.array());
         impostor.getOutputStream().flush();
-        java.net.Socket silent = new java.net.Socket("127.0.0.1", ((java.net.InetSocketAddress) l0.getLocalAddress()).getPort());
+        java.net.Socket silent = new java.net.Socket("127.0.0.1", port(l0));
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
             List<Future<float[]>> fs = new ArrayList<>();
@@ -188,8 +195,7 @@ class RingAllReduceTest {
     void aPeerOfAnotherJobIsRefused() throws Exception {
         ServerSocketChannel l0 = RingAllReduce.listen("127.0.0.1");
         ServerSocketChannel l1 = RingAllReduce.listen("127.0.0.1");
-        List<String> addresses = List.of("127.0.0.1:" + ((java.net.InetSocketAddress) l0.getLocalAddress()).getPort(),
-                "127.0.0.1:" + ((java.net.InetSocketAddress) l1.getLocalAddress()).getPort());
+        List<String> addresses = List.of(address(l0), address(l1));
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
             List<Future<?>> fs = new ArrayList<>();
