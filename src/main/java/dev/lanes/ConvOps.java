@@ -188,9 +188,7 @@ final class ConvOps {
                     packedW[g] = Sgemm.packA(ws, w.storageOffset() + (long) g * s.og() * s.k(), s.k(), s.og(), s.k());
                 }
             }
-            Parallel.run(chunks, part -> {
-                int n0 = (int) ((long) s.n() * part / chunks);
-                int n1 = (int) ((long) s.n() * (part + 1) / chunks);
+            Parallel.forRange(chunks, s.n(), (part, n0, n1) -> {
                 for (int n = n0; n < n1; n++) {
                     for (int g = 0; g < p.groups(); g++) {
                         long inOff = x.storageOffset() + ((long) n * s.c() * s.h() * s.w()) + g * planeIn;
@@ -295,9 +293,7 @@ final class ConvOps {
                         packedWT[grp] = Sgemm.packATransposed(ws, w.storageOffset() + (long) grp * s.og() * s.k(), s.k(), s.k(), s.og());
                     }
                 }
-                Parallel.run(chunks, part -> {
-                    int n0 = (int) ((long) s.n() * part / chunks);
-                    int n1 = (int) ((long) s.n() * (part + 1) / chunks);
+                Parallel.forRange(chunks, s.n(), (part, n0, n1) -> {
                     for (int n = n0; n < n1; n++) {
                         for (int grp = 0; grp < p.groups(); grp++) {
                             long dxOff = (long) n * s.c() * s.h() * s.w() + grp * planeIn;
@@ -344,9 +340,7 @@ final class ConvOps {
                 MemorySegment ks = kept == null ? null : kept.seg();
                 MemorySegment ps = partials.seg();
                 long planeIn = (long) s.cg() * s.h() * s.w();
-                Parallel.run(parts, part -> {
-                    int c0 = (int) ((long) chunks * part / parts);
-                    int c1 = (int) ((long) chunks * (part + 1) / parts);
+                Parallel.forRange(parts, chunks, (part, c0, c1) -> {
                     for (int chunk = c0; chunk < c1; chunk++) {
                         long pOff = (long) chunk * wsize;
                         int nEnd = Math.min(s.n(), (chunk + 1) * IMAGES_PER_CHUNK);

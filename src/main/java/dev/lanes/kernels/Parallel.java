@@ -89,6 +89,20 @@ public final class Parallel {
         return (int) Math.max(1, Math.min(threads, units / Math.max(1, minUnitsPerPart)));
     }
 
+    /** The body of {@link #forRange}: one part and its share [from, to) of the items. */
+    @FunctionalInterface
+    public interface RangeBody {
+        void accept(int part, int from, int to);
+    }
+
+    /**
+     * Splits items [0, count) into {@code parts} contiguous shares as even as integer division makes them (part p gets
+     * [count p / parts, count (p + 1) / parts)) and runs them as {@link #run} does.
+     */
+    public static void forRange(int parts, int count, RangeBody body) {
+        run(parts, part -> body.accept(part, (int) ((long) count * part / parts), (int) ((long) count * (part + 1) / parts)));
+    }
+
     /**
      * Runs {@code body.accept(part)} for part = 0..parts-1, part 0 on the calling thread, and returns only when every
      * part has finished, whatever happens: a part the pool refuses (its pool was replaced by {@link #setThreads} and

@@ -39,9 +39,7 @@ public final class Pooling {
     public static void maxPool2d(MemorySegment in, long inOff, int planes, int h, int w, Window win,
                                  MemorySegment out, long outOff, MemorySegment idx, long idxOff, int oh, int ow) {
         int parts = Math.min(Parallel.partsFor((long) planes * oh * ow * win.kH() * win.kW(), 1 << 20), Math.max(planes, 1));
-        Parallel.run(parts, part -> {
-            int p0 = (int) ((long) planes * part / parts);
-            int p1 = (int) ((long) planes * (part + 1) / parts);
+        Parallel.forRange(parts, planes, (part, p0, p1) -> {
             // staging for short rows' last stores, one per part (not per plane)
             maxPool2dPlanes(in, inOff, p0, p1, h, w, win, out, outOff, idx, idxOff, oh, ow, new float[LANES]);
         });
@@ -186,9 +184,7 @@ public final class Pooling {
                                          MemorySegment dx, long dxOff, int inPerPlane) {
         dx.asSlice(dxOff << 2, (long) planes * inPerPlane << 2).fill((byte) 0);
         int parts = Math.min(Parallel.partsFor((long) planes * outPerPlane, 1 << 16), Math.max(planes, 1));
-        Parallel.run(parts, part -> {
-            int p0 = (int) ((long) planes * part / parts);
-            int p1 = (int) ((long) planes * (part + 1) / parts);
+        Parallel.forRange(parts, planes, (part, p0, p1) -> {
             for (int pl = p0; pl < p1; pl++) {
                 long gp = gOff + (long) pl * outPerPlane;
                 long ip = idxOff + (long) pl * outPerPlane;
@@ -214,9 +210,7 @@ public final class Pooling {
             b.asSlice(bOff << 2, (long) planes * h * w << 2).fill((byte) 0);
         }
         int parts = Math.min(Parallel.partsFor((long) planes * oh * ow * win.kH() * win.kW(), 1 << 16), Math.max(planes, 1));
-        Parallel.run(parts, part -> {
-            int p0 = (int) ((long) planes * part / parts);
-            int p1 = (int) ((long) planes * (part + 1) / parts);
+        Parallel.forRange(parts, planes, (part, p0, p1) -> {
             for (int pl = p0; pl < p1; pl++) {
                 long inPlane = (backward ? bOff : aOff) + (long) pl * h * w;
                 long outPlane = (backward ? aOff : bOff) + (long) pl * oh * ow;
@@ -271,9 +265,7 @@ public final class Pooling {
             b.asSlice(bOff << 2, (long) planes * h * w << 2).fill((byte) 0);
         }
         int parts = Math.min(Parallel.partsFor((long) planes * h * w, 1 << 16), Math.max(planes, 1));
-        Parallel.run(parts, part -> {
-            int p0 = (int) ((long) planes * part / parts);
-            int p1 = (int) ((long) planes * (part + 1) / parts);
+        Parallel.forRange(parts, planes, (part, p0, p1) -> {
             for (int pl = p0; pl < p1; pl++) {
                 long inPlane = (backward ? bOff : aOff) + (long) pl * h * w;
                 long outPlane = (backward ? aOff : bOff) + (long) pl * oh * ow;

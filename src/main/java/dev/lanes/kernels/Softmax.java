@@ -25,9 +25,7 @@ public final class Softmax {
         }
         int parts = Parallel.partsFor((long) outer * r * inner, 1 << 15);
         int chunks = Math.max(1, Math.min(parts, outer));
-        Parallel.run(chunks, part -> {
-            int o0 = (int) ((long) outer * part / chunks);
-            int o1 = (int) ((long) outer * (part + 1) / chunks);
+        Parallel.forRange(chunks, outer, (part, o0, o1) -> {
             forwardRows(log, in, inOff, o0, o1, r, inner, out, outOff, inner == 1 ? null : new float[2 * inner]);
         });
     }
