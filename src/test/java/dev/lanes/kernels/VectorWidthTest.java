@@ -232,4 +232,40 @@ class VectorWidthTest {
             }
         }
     }
+
+    /**
+     * The scalar forms of the canonical order run on JVMs whose lane count is not 4, 8 or 16 (64-bit vectors, SVE
+     * above 512 bits), a width no CI pass has: checked here against the order spelled out independently.
+     */
+    @Test
+    void scalarFormsOfTheCanonicalOrderAgreeBitForBit() {
+        SplittableRandom rnd = new SplittableRandom(13);
+        try (Arena arena = Arena.ofConfined()) {
+            int max = 3000;
+            float[] x = new float[max];
+            float[] y = new float[max];
+            for (int i = 0; i < max; i++) {
+                x[i] = (float) rnd.nextDouble(-1, 1) * (1 << rnd.nextInt(12));
+                y[i] = (float) rnd.nextDouble(-1, 1);
+            }
+            MemorySegment xs = arena.allocate(4L * max, 64);
+            MemorySegment ys = arena.allocate(4L * max, 64);
+            MemorySegment.copy(x, 0, xs, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, max);
+            MemorySegment.copy(y, 0, ys, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, max);
+            for (int iter = 0; iter < 200; iter++) {
+                int n = iter < 70 ? iter : rnd.nextInt(max);
+                long groupEnd = 4L * (n - n % 32);
+                float sum = Reductions.sum32Scalar(xs, 0, groupEnd);
+                float dot = Sgemm.dot32Scalar(xs, 0, ys, 0, groupEnd);
+                for (int i = n - n % 32; i < n; i++) {
+                    sum += x[i];
+                    dot = Math.fma(x[i], y[i], dot);
+                }
+                assertThat(Float.floatToRawIntBits(sum)).as("scalar sum of %d", n).isEqualTo(Float.floatToRawIntBits(canonical(x, null, 0, n, 32)));
+                assertThat(Float.floatToRawIntBits(dot)).as("scalar dot of %d", n).isEqualTo(Float.floatToRawIntBits(canonical(x, y, 0, n, 32)));
+                assertThat(Float.floatToRawIntBits(Sgemm.dot16Scalar(xs, 0, ys, 0, n))).as("scalar 16-partial dot of %d", n)
+                        .isEqualTo(Float.floatToRawIntBits(canonical(x, y, 0, n, 16)));
+            }
+        }
+    }
 }
