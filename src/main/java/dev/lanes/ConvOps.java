@@ -174,11 +174,13 @@ final class ConvOps {
         }
         int chunks = Math.min(Parallel.partsFor(s.n(), 1), Math.max(s.n(), 1));
         Tensor[] cols = keptColumns != null ? new Tensor[chunks] : columnBuffers(s, chunks);
-        try {
+        try (OpFrame _ = OpFrame.enter()) {
             MemorySegment xs = x.seg();
             MemorySegment ws = w.seg();
             MemorySegment os = out.seg();
             MemorySegment bs = b == null ? null : b.seg();
+            MemorySegment keptSeg = keptColumns == null ? null : keptColumns.seg();
+            MemorySegment[] colSegs = segments(cols);
             long planeIn = (long) s.cg() * s.h() * s.w();
             // W_g packed once for all images (it was repacked for each); the GEMM then reads the columns im2col
             // left on the heap, with the same kernel and order as before, so the same results
@@ -196,11 +198,11 @@ final class ConvOps {
                         long colOff = inOff;
                         float[] staged = null;
                         if (keptColumns != null) {
-                            colSeg = keptColumns.seg();
+                            colSeg = keptSeg;
                             colOff = ((long) n * p.groups() + g) * s.k() * s.l();
                             staged = Im2col.im2colStaged(xs, inOff, s.geo(), colSeg, colOff);
                         } else if (!s.direct()) {
-                            colSeg = cols[part].seg();
+                            colSeg = colSegs[part];
                             colOff = 0;
                             staged = Im2col.im2colStaged(xs, inOff, s.geo(), colSeg, 0);
                         }
@@ -224,6 +226,18 @@ final class ConvOps {
             }
         }
         return out;
+    }
+
+    /**
+     * The buffers' segments (null for null), taken on the calling thread inside its {@link OpFrame}: the parallel
+     * parts use them without touching the tensors, so workers need no frames of their own.
+     */
+    private static MemorySegment[] segments(Tensor[] buffers) {
+        MemorySegment[] segs = new MemorySegment[buffers.length];
+        for (int i = 0; i < buffers.length; i++) {
+            segs[i] = buffers[i] == null ? null : buffers[i].seg();
+        }
+        return segs;
     }
 
     /** One im2col buffer per parallel part (none for the direct 1x1 path); allocated on the calling thread. */
@@ -280,10 +294,11 @@ final class ConvOps {
             Tensor dx = Tensor.zeros(s.n(), s.c(), s.h(), s.w());
             int chunks = Math.min(Parallel.partsFor(s.n(), 1), Math.max(s.n(), 1));
             Tensor[] cols = columnBuffers(s, chunks);
-            try {
+            try (OpFrame _ = OpFrame.enter()) {
                 MemorySegment gs = g.seg();
                 MemorySegment ws = w.seg();
                 MemorySegment ds = dx.seg();
+                MemorySegment[] colSegs = segments(cols);
                 long planeIn = (long) s.cg() * s.h() * s.w();
                 // W_g^T packed once for all images (it was repacked for every image); the same kernel and order
                 boolean prepack = s.og() <= Sgemm.KC && (long) s.l() * s.og() <= (1 << 20);
@@ -299,7 +314,7 @@ final class ConvOps {
                             long dxOff = (long) n * s.c() * s.h() * s.w() + grp * planeIn;
                             long gOff = g.storageOffset() + ((long) n * s.o() + (long) grp * s.og()) * s.l();
                             long wOff = w.storageOffset() + (long) grp * s.og() * s.k();
-                            MemorySegment target = s.direct() ? ds : cols[part].seg();
+                            MemorySegment target = s.direct() ? ds : colSegs[part];
                             long targetOff = s.direct() ? dxOff : 0;
                             if (prepack) {
                                 Sgemm.gemmPackedA(s.k(), s.l(), s.og(), packedWT[grp], gs, gOff, s.l(), target, targetOff, s.l(), null);
@@ -334,11 +349,12 @@ final class ConvOps {
             int parts = Math.min(Parallel.partsFor(chunks, 1), chunks);
             Tensor kept = columns == null ? null : columns.get();
             Tensor[] cols = kept != null ? new Tensor[parts] : columnBuffers(s, parts);
-            try {
+            try (OpFrame _ = OpFrame.enter()) {
                 MemorySegment gs = g.seg();
                 MemorySegment xs = x == null ? null : x.seg();
                 MemorySegment ks = kept == null ? null : kept.seg();
                 MemorySegment ps = partials.seg();
+                MemorySegment[] colSegs = segments(cols);
                 long planeIn = (long) s.cg() * s.h() * s.w();
                 Parallel.forRange(parts, chunks, (part, c0, c1) -> {
                     for (int chunk = c0; chunk < c1; chunk++) {
@@ -357,7 +373,7 @@ final class ConvOps {
                                     colOff = x.storageOffset() + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
                                 } else {
                                     long inOff = x.storageOffset() + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
-                                    col = cols[part].seg();
+                                    col = colSegs[part];
                                     colOff = 0;
                                     Im2col.im2col(xs, inOff, s.geo(), col, 0);
                                 }
@@ -384,13 +400,15 @@ final class ConvOps {
         /** db[o] = sum over images and positions of gout[n, o, :]. */
         private Tensor biasGrad(Tensor g) {
             float[] sums = new float[s.o()];
-            MemorySegment gs = g.seg();
-            for (int o = 0; o < s.o(); o++) {
-                double total = 0;
-                for (int n = 0; n < s.n(); n++) {
-                    total += Reductions.sumRow(gs, (g.storageOffset() + ((long) n * s.o() + o) * s.l()) << 2, s.l());
+            try (OpFrame _ = OpFrame.enter()) {
+                MemorySegment gs = g.seg();
+                for (int o = 0; o < s.o(); o++) {
+                    double total = 0;
+                    for (int n = 0; n < s.n(); n++) {
+                        total += Reductions.sumRow(gs, (g.storageOffset() + ((long) n * s.o() + o) * s.l()) << 2, s.l());
+                    }
+                    sums[o] = (float) total;
                 }
-                sums[o] = (float) total;
             }
             return Tensor.of(sums);
         }

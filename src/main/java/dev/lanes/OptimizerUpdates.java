@@ -47,26 +47,32 @@ public final class OptimizerUpdates {
     public static void sgd(Tensor param, Tensor grad, Tensor momentumBuffer, double lr, double momentum, double dampening,
                            double weightDecay, boolean nesterov, boolean firstStep) {
         check("sgd", param, grad, momentumBuffer);
-        OptimizerKernels.sgd(seg(param), off(param), seg(grad), off(grad), seg(momentumBuffer), off(momentumBuffer), param.numel(),
-                (float) lr, (float) momentum, (float) dampening, (float) weightDecay, nesterov, firstStep);
+        try (OpFrame _ = OpFrame.enter()) {
+            OptimizerKernels.sgd(seg(param), off(param), seg(grad), off(grad), seg(momentumBuffer), off(momentumBuffer), param.numel(),
+                    (float) lr, (float) momentum, (float) dampening, (float) weightDecay, nesterov, firstStep);
+        }
         touched(param, momentumBuffer);
     }
 
     public static void adam(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor maxExpAvgSq, double lr, double beta1,
                             double beta2, double eps, double weightDecay, boolean decoupled, long step) {
         check("adam", param, grad, expAvg, expAvgSq, maxExpAvgSq);
-        OptimizerKernels.adam(seg(param), off(param), seg(grad), off(grad), seg(expAvg), off(expAvg), seg(expAvgSq), off(expAvgSq),
-                seg(maxExpAvgSq), off(maxExpAvgSq), param.numel(), (float) lr, (float) beta1, (float) beta2, (float) eps,
-                (float) weightDecay, decoupled, step);
+        try (OpFrame _ = OpFrame.enter()) {
+            OptimizerKernels.adam(seg(param), off(param), seg(grad), off(grad), seg(expAvg), off(expAvg), seg(expAvgSq), off(expAvgSq),
+                    seg(maxExpAvgSq), off(maxExpAvgSq), param.numel(), (float) lr, (float) beta1, (float) beta2, (float) eps,
+                    (float) weightDecay, decoupled, step);
+        }
         touched(param, expAvg, expAvgSq, maxExpAvgSq);
     }
 
     public static void rmsprop(Tensor param, Tensor grad, Tensor squareAvg, Tensor gradAvg, Tensor momentumBuffer, double lr,
                                double alpha, double eps, double weightDecay, double momentum) {
         check("rmsprop", param, grad, squareAvg, gradAvg, momentumBuffer);
-        OptimizerKernels.rmsprop(seg(param), off(param), seg(grad), off(grad), seg(squareAvg), off(squareAvg), seg(gradAvg), off(gradAvg),
-                seg(momentumBuffer), off(momentumBuffer), param.numel(), (float) lr, (float) alpha, (float) eps, (float) weightDecay,
-                (float) momentum);
+        try (OpFrame _ = OpFrame.enter()) {
+            OptimizerKernels.rmsprop(seg(param), off(param), seg(grad), off(grad), seg(squareAvg), off(squareAvg), seg(gradAvg), off(gradAvg),
+                    seg(momentumBuffer), off(momentumBuffer), param.numel(), (float) lr, (float) alpha, (float) eps, (float) weightDecay,
+                    (float) momentum);
+        }
         touched(param, squareAvg, gradAvg, momentumBuffer);
     }
 }

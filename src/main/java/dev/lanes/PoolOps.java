@@ -95,8 +95,10 @@ final class PoolOps {
         // argmax positions for backward, as exact float values (internal; never handed to the user)
         Tensor indices = record ? Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1])) : null;
         x.withContiguousResult(src -> {
-            Pooling.maxPool2d(src.seg(), src.storageOffset(), pl.planes(), pl.h(), pl.w(), win, out.seg(), 0,
-                    indices == null ? null : indices.seg(), 0, o[0], o[1]);
+            try (OpFrame _ = OpFrame.enter()) {
+                Pooling.maxPool2d(src.seg(), src.storageOffset(), pl.planes(), pl.h(), pl.w(), win, out.seg(), 0,
+                        indices == null ? null : indices.seg(), 0, o[0], o[1]);
+            }
             Tracer tracer = Tracer.current();
             if (tracer != null) {
                 tracer.maxPool(pl.planes(), pl.h(), pl.w(), win, o[0], o[1], src, out);
@@ -127,8 +129,10 @@ final class PoolOps {
             Tensor dx = Tensor.allocate(DType.FLOAT32, inputShape);
             int outPerPlane = idx.numel() / Math.max(planes.planes(), 1);
             g.withContiguousResult(gc -> {
-                Pooling.maxPool2dBackward(gc.seg(), gc.storageOffset(), idx.seg(), idx.storageOffset(), planes.planes(), outPerPlane,
-                        dx.seg(), 0, planes.h() * planes.w());
+                try (OpFrame _ = OpFrame.enter()) {
+                    Pooling.maxPool2dBackward(gc.seg(), gc.storageOffset(), idx.seg(), idx.storageOffset(), planes.planes(), outPerPlane,
+                            dx.seg(), 0, planes.h() * planes.w());
+                }
                 return null;
             });
             return new Tensor[] {dx};
@@ -142,7 +146,9 @@ final class PoolOps {
         int[] o = outputSize("avg_pool2d", pl, win, ceilMode);
         Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
         x.withContiguousResult(src -> {
-            Pooling.avgPool2d(false, src.seg(), src.storageOffset(), out.seg(), 0, pl.planes(), pl.h(), pl.w(), win, countIncludePad, o[0], o[1]);
+            try (OpFrame _ = OpFrame.enter()) {
+                Pooling.avgPool2d(false, src.seg(), src.storageOffset(), out.seg(), 0, pl.planes(), pl.h(), pl.w(), win, countIncludePad, o[0], o[1]);
+            }
             Tracer tracer = Tracer.current();
             if (tracer != null) {
                 tracer.avgPool(pl.planes(), pl.h(), pl.w(), win, countIncludePad, o[0], o[1], src, out);
@@ -167,7 +173,9 @@ final class PoolOps {
         }
         Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
         x.withContiguousResult(src -> {
-            Pooling.adaptiveAvgPool2d(false, src.seg(), src.storageOffset(), out.seg(), 0, pl.planes(), pl.h(), pl.w(), o[0], o[1]);
+            try (OpFrame _ = OpFrame.enter()) {
+                Pooling.adaptiveAvgPool2d(false, src.seg(), src.storageOffset(), out.seg(), 0, pl.planes(), pl.h(), pl.w(), o[0], o[1]);
+            }
             Tracer tracer = Tracer.current();
             if (tracer != null) {
                 tracer.adaptiveAvgPool(pl.planes(), pl.h(), pl.w(), o[0], o[1], src, out);
@@ -207,11 +215,13 @@ final class PoolOps {
         protected Tensor[] apply(Tensor g) {
             Tensor dx = Tensor.allocate(DType.FLOAT32, inputShape);
             g.withContiguousResult(gc -> {
-                if (window == null) {
-                    Pooling.adaptiveAvgPool2d(true, gc.seg(), gc.storageOffset(), dx.seg(), 0, planes.planes(), planes.h(), planes.w(), out[0], out[1]);
-                } else {
-                    Pooling.avgPool2d(true, gc.seg(), gc.storageOffset(), dx.seg(), 0, planes.planes(), planes.h(), planes.w(), window,
-                            countIncludePad, out[0], out[1]);
+                try (OpFrame _ = OpFrame.enter()) {
+                    if (window == null) {
+                        Pooling.adaptiveAvgPool2d(true, gc.seg(), gc.storageOffset(), dx.seg(), 0, planes.planes(), planes.h(), planes.w(), out[0], out[1]);
+                    } else {
+                        Pooling.avgPool2d(true, gc.seg(), gc.storageOffset(), dx.seg(), 0, planes.planes(), planes.h(), planes.w(), window,
+                                countIncludePad, out[0], out[1]);
+                    }
                 }
                 return null;
             });

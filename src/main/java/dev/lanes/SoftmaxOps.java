@@ -23,7 +23,9 @@ final class SoftmaxOps {
         int in = split[2];
         Tensor out = x.withContiguousResult(src -> {
             Tensor y = Tensor.allocate(DType.FLOAT32, shape);
-            Softmax.forward(log, src.seg(), src.storageOffset(), o, r, in, y.seg(), 0);
+            try (OpFrame _ = OpFrame.enter()) {
+                Softmax.forward(log, src.seg(), src.storageOffset(), o, r, in, y.seg(), 0);
+            }
             Tracer tracer = Tracer.current();
             if (tracer != null) {
                 tracer.softmax(log, o, r, in, src, y);

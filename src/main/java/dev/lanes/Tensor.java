@@ -112,7 +112,9 @@ public final class Tensor implements Releasable, AutoCloseable {
     /** An int64 tensor of zeros. */
     public static Tensor zerosLong(int... shape) {
         Tensor t = allocate(DType.INT64, shape);
-        t.seg().fill((byte) 0);
+        try (OpFrame _ = OpFrame.enter()) {
+            t.seg().fill((byte) 0);
+        }
         return t;
     }
 
@@ -224,9 +226,11 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     public static Tensor eye(int n, int m) {
         Tensor t = zeros(n, m);
-        MemorySegment s = t.seg();
-        for (int i = 0; i < Math.min(n, m); i++) {
-            s.set(Simd.FLOAT, ((long) i * m + i) << 2, 1f);
+        try (OpFrame _ = OpFrame.enter()) {
+            MemorySegment s = t.seg();
+            for (int i = 0; i < Math.min(n, m); i++) {
+                s.set(Simd.FLOAT, ((long) i * m + i) << 2, 1f);
+            }
         }
         return t;
     }
@@ -239,7 +243,9 @@ public final class Tensor implements Releasable, AutoCloseable {
     /** A 0-d int64 tensor. */
     public static Tensor scalarLong(long value) {
         Tensor t = allocate(DType.INT64, new int[0]);
-        t.seg().set(Simd.LONG, 0, value);
+        try (OpFrame _ = OpFrame.enter()) {
+            t.seg().set(Simd.LONG, 0, value);
+        }
         return t;
     }
 
@@ -251,7 +257,9 @@ public final class Tensor implements Releasable, AutoCloseable {
         int[] sh = shape.length == 0 ? new int[] {data.length} : shape;
         checkDataLength(data.length, sh);
         Tensor t = allocate(DType.FLOAT32, sh);
-        MemorySegment.copy(data, 0, t.seg(), ValueLayout.JAVA_FLOAT, 0, data.length);
+        try (OpFrame _ = OpFrame.enter()) {
+            MemorySegment.copy(data, 0, t.seg(), ValueLayout.JAVA_FLOAT, 0, data.length);
+        }
         return t;
     }
 
@@ -260,7 +268,9 @@ public final class Tensor implements Releasable, AutoCloseable {
         int[] sh = shape.length == 0 ? new int[] {data.length} : shape;
         checkDataLength(data.length, sh);
         Tensor t = allocate(DType.INT64, sh);
-        MemorySegment.copy(data, 0, t.seg(), ValueLayout.JAVA_LONG, 0, data.length);
+        try (OpFrame _ = OpFrame.enter()) {
+            MemorySegment.copy(data, 0, t.seg(), ValueLayout.JAVA_LONG, 0, data.length);
+        }
         return t;
     }
 
@@ -289,7 +299,9 @@ public final class Tensor implements Releasable, AutoCloseable {
     /** A float32 tensor of exactly {@code shape} (0-d included) holding {@code data}. */
     private static Tensor withData(float[] data, int[] shape) {
         Tensor t = allocate(DType.FLOAT32, shape);
-        MemorySegment.copy(data, 0, t.seg(), ValueLayout.JAVA_FLOAT, 0, data.length);
+        try (OpFrame _ = OpFrame.enter()) {
+            MemorySegment.copy(data, 0, t.seg(), ValueLayout.JAVA_FLOAT, 0, data.length);
+        }
         return t;
     }
 
@@ -407,9 +419,13 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
     }
 
-    /** The storage's bytes; throws if this tensor was released. */
+    /**
+     * The storage's bytes, pinned into the calling thread's {@link OpFrame} (so a concurrent {@code close()} cannot
+     * hand them to another tensor before the frame closes); throws if this tensor was released.
+     */
     MemorySegment seg() {
         checkAlive();
+        OpFrame.pin(storage);
         return storage.segment();
     }
 
@@ -996,13 +1012,17 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     private void copyInto(Tensor out) {
         if (dtype == DType.FLOAT32) {
-            Copy.copyFloat(seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
+            try (OpFrame _ = OpFrame.enter()) {
+                Copy.copyFloat(seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
+            }
             Tracer t = Tracer.current();
             if (t != null) {
                 t.copy(this, out);
             }
         } else {
-            Copy.copyLong(seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
+            try (OpFrame _ = OpFrame.enter()) {
+                Copy.copyLong(seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
+            }
         }
     }
 
@@ -1014,9 +1034,13 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
         Tensor out = allocate(type, shape);
         if (type == DType.INT64) {
-            Copy.floatToLong(seg(), offset, strides, out.seg(), 0, out.strides, shape);
+            try (OpFrame _ = OpFrame.enter()) {
+                Copy.floatToLong(seg(), offset, strides, out.seg(), 0, out.strides, shape);
+            }
         } else {
-            Copy.longToFloat(seg(), offset, strides, out.seg(), 0, out.strides, shape);
+            try (OpFrame _ = OpFrame.enter()) {
+                Copy.longToFloat(seg(), offset, strides, out.seg(), 0, out.strides, shape);
+            }
         }
         return out;
     }
@@ -1158,7 +1182,9 @@ public final class Tensor implements Releasable, AutoCloseable {
         if (!Arrays.equals(out.shape, shape)) {
             throw new IllegalArgumentException("relu: out has shape " + str(out.shape) + " but the result has shape " + str(shape));
         }
-        Elementwise.unary(UnaryOp.RELU, 0, 0, seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
+        try (OpFrame _ = OpFrame.enter()) {
+            Elementwise.unary(UnaryOp.RELU, 0, 0, seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
+        }
         out.storage.bumpVersion();
         return out;
     }
@@ -1272,7 +1298,9 @@ public final class Tensor implements Releasable, AutoCloseable {
         requireFloat("relu_");
         checkWritable("relu_");
         InPlaceEdit edit = beginInPlace("relu_", null, false);
-        Elementwise.unary(UnaryOp.RELU, 0, 0, seg(), offset, strides, seg(), offset, strides, shape);
+        try (OpFrame _ = OpFrame.enter()) {
+            Elementwise.unary(UnaryOp.RELU, 0, 0, seg(), offset, strides, seg(), offset, strides, shape);
+        }
         storage.bumpVersion();
         if (edit != null) {
             finishInPlace(edit, new ArithmeticOps.ReluBackward0(this), null, false); // saves the new value, like relu_
@@ -1293,9 +1321,13 @@ public final class Tensor implements Releasable, AutoCloseable {
         checkWritable(op);
         InPlaceEdit edit = beginInPlace(op, null, false);
         if (dtype == DType.INT64) {
-            Copy.fillLong(seg(), offset, strides, shape, (long) value);
+            try (OpFrame _ = OpFrame.enter()) {
+                Copy.fillLong(seg(), offset, strides, shape, (long) value);
+            }
         } else {
-            Elementwise.unary(UnaryOp.FILL, (float) value, 0, seg(), offset, strides, seg(), offset, strides, shape);
+            try (OpFrame _ = OpFrame.enter()) {
+                Elementwise.unary(UnaryOp.FILL, (float) value, 0, seg(), offset, strides, seg(), offset, strides, shape);
+            }
         }
         storage.bumpVersion();
         if (edit != null) {
@@ -1316,14 +1348,22 @@ public final class Tensor implements Releasable, AutoCloseable {
         int[] sst = Shapes.broadcastStrides(src.shape, src.strides, shape);
         if (dtype == src.dtype) {
             if (dtype == DType.FLOAT32) {
-                Copy.copyFloat(src.seg(), src.offset, sst, seg(), offset, strides, shape);
+                try (OpFrame _ = OpFrame.enter()) {
+                    Copy.copyFloat(src.seg(), src.offset, sst, seg(), offset, strides, shape);
+                }
             } else {
-                Copy.copyLong(src.seg(), src.offset, sst, seg(), offset, strides, shape);
+                try (OpFrame _ = OpFrame.enter()) {
+                    Copy.copyLong(src.seg(), src.offset, sst, seg(), offset, strides, shape);
+                }
             }
         } else if (dtype == DType.FLOAT32) {
-            Copy.longToFloat(src.seg(), src.offset, sst, seg(), offset, strides, shape);
+            try (OpFrame _ = OpFrame.enter()) {
+                Copy.longToFloat(src.seg(), src.offset, sst, seg(), offset, strides, shape);
+            }
         } else {
-            Copy.floatToLong(src.seg(), src.offset, sst, seg(), offset, strides, shape);
+            try (OpFrame _ = OpFrame.enter()) {
+                Copy.floatToLong(src.seg(), src.offset, sst, seg(), offset, strides, shape);
+            }
         }
         storage.bumpVersion();
         if (edit != null) {
@@ -1341,7 +1381,9 @@ public final class Tensor implements Releasable, AutoCloseable {
     private Tensor unary(String op, UnaryOp kernel, float p, float q) {
         requireFloat(op);
         Tensor out = allocate(DType.FLOAT32, shape);
-        Elementwise.unary(kernel, p, q, seg(), offset, strides, out.seg(), 0, out.strides, shape);
+        try (OpFrame _ = OpFrame.enter()) {
+            Elementwise.unary(kernel, p, q, seg(), offset, strides, out.seg(), 0, out.strides, shape);
+        }
         Tracer t = Tracer.current();
         if (t != null) {
             t.unary(kernel, p, q, this, out);
@@ -1356,7 +1398,9 @@ public final class Tensor implements Releasable, AutoCloseable {
         Tensor out = allocate(DType.FLOAT32, outShape);
         int[] aStr = Shapes.broadcastStrides(shape, strides, outShape);
         int[] bStr = Shapes.broadcastStrides(other.shape, other.strides, outShape);
-        Elementwise.binary(kernel, seg(), offset, aStr, other.seg(), other.offset, bStr, out.seg(), 0, out.strides, outShape);
+        try (OpFrame _ = OpFrame.enter()) {
+            Elementwise.binary(kernel, seg(), offset, aStr, other.seg(), other.offset, bStr, out.seg(), 0, out.strides, outShape);
+        }
         Tracer t = Tracer.current();
         if (t != null) {
             t.binary(kernel, this, aStr, other, bStr, out);
@@ -1375,10 +1419,12 @@ public final class Tensor implements Releasable, AutoCloseable {
         if (!Arrays.equals(out.shape, b)) {
             throw new IllegalArgumentException(op + ": out has shape " + str(out.shape) + " but the result has shape " + str(b));
         }
-        Elementwise.binary(kernel,
-                seg(), offset, Shapes.broadcastStrides(shape, strides, b),
-                other.seg(), other.offset, Shapes.broadcastStrides(other.shape, other.strides, b),
-                out.seg(), out.offset, out.strides, b);
+        try (OpFrame _ = OpFrame.enter()) {
+            Elementwise.binary(kernel,
+                    seg(), offset, Shapes.broadcastStrides(shape, strides, b),
+                    other.seg(), other.offset, Shapes.broadcastStrides(other.shape, other.strides, b),
+                    out.seg(), out.offset, out.strides, b);
+        }
         out.storage.bumpVersion();
         return out;
     }
@@ -1390,7 +1436,9 @@ public final class Tensor implements Releasable, AutoCloseable {
         checkWritable(op);
         InPlaceEdit edit = beginInPlace(op, null, keepOriginal);
         Node n = edit == null ? null : node.apply(edit.original());
-        Elementwise.unary(kernel, p, q, seg(), offset, strides, seg(), offset, strides, shape);
+        try (OpFrame _ = OpFrame.enter()) {
+            Elementwise.unary(kernel, p, q, seg(), offset, strides, seg(), offset, strides, shape);
+        }
         storage.bumpVersion();
         if (edit != null) {
             // a scalar operand is listed as (None, 0) like PyTorch's wrapped number; clamp_ has none
@@ -1411,10 +1459,12 @@ public final class Tensor implements Releasable, AutoCloseable {
         if (!Arrays.equals(b, shape)) {
             throw new IllegalArgumentException(op + ": output with shape " + str(shape) + " doesn't match the broadcast shape " + str(b));
         }
-        Elementwise.binary(kernel,
-                seg(), offset, strides,
-                other.seg(), other.offset, Shapes.broadcastStrides(other.shape, other.strides, shape),
-                seg(), offset, strides, shape);
+        try (OpFrame _ = OpFrame.enter()) {
+            Elementwise.binary(kernel,
+                    seg(), offset, strides,
+                    other.seg(), other.offset, Shapes.broadcastStrides(other.shape, other.strides, shape),
+                    seg(), offset, strides, shape);
+        }
         storage.bumpVersion();
         if (edit != null) {
             finishInPlace(edit, n, other, false);
@@ -1612,10 +1662,12 @@ public final class Tensor implements Releasable, AutoCloseable {
     private Tensor reduceSumForward(ReduceGeometry g, boolean mean) {
         return withContiguous(src -> {
             Tensor out = allocate(DType.FLOAT32, g.outShape());
-            Reductions.sum(src.seg(), src.offset, g.outer(), g.r(), g.inner(), out.seg(), 0);
-            if (mean) {
-                // mean of nothing is NaN, as in PyTorch (0 / 0)
-                Elementwise.unary(UnaryOp.DIV_SCALAR, (float) g.r(), 0, out.seg(), 0, out.strides, out.seg(), 0, out.strides, out.shape);
+            try (OpFrame _ = OpFrame.enter()) {
+                Reductions.sum(src.seg(), src.offset, g.outer(), g.r(), g.inner(), out.seg(), 0);
+                if (mean) {
+                    // mean of nothing is NaN, as in PyTorch (0 / 0)
+                    Elementwise.unary(UnaryOp.DIV_SCALAR, (float) g.r(), 0, out.seg(), 0, out.strides, out.seg(), 0, out.strides, out.shape);
+                }
             }
             return out;
         });
@@ -1647,8 +1699,10 @@ public final class Tensor implements Releasable, AutoCloseable {
         return withContiguous(src -> {
             Tensor values = wantValues ? allocate(DType.FLOAT32, g.outShape()) : null;
             Tensor indices = wantIndices ? allocate(DType.INT64, g.outShape()) : null;
-            Reductions.maxMin(max, src.seg(), src.offset, g.outer(), g.r(), g.inner(),
-                    values == null ? null : values.seg(), 0, indices == null ? null : indices.seg(), 0);
+            try (OpFrame _ = OpFrame.enter()) {
+                Reductions.maxMin(max, src.seg(), src.offset, g.outer(), g.r(), g.inner(),
+                        values == null ? null : values.seg(), 0, indices == null ? null : indices.seg(), 0);
+            }
             return new ValuesIndices(values, indices);
         });
     }
@@ -1658,7 +1712,9 @@ public final class Tensor implements Releasable, AutoCloseable {
         ReduceGeometry g = geometry(dim, keepdim);
         Tensor result = withContiguous(src -> {
             Tensor out = allocate(DType.FLOAT32, g.outShape());
-            Reductions.variance(src.seg(), src.offset, g.outer(), g.r(), g.inner(), unbiased ? 1 : 0, sqrt, out.seg(), 0);
+            try (OpFrame _ = OpFrame.enter()) {
+                Reductions.variance(src.seg(), src.offset, g.outer(), g.r(), g.inner(), unbiased ? 1 : 0, sqrt, out.seg(), 0);
+            }
             return out;
         });
         if (recording(this, null)) {
@@ -1675,7 +1731,9 @@ public final class Tensor implements Releasable, AutoCloseable {
         int in = split[2];
         Tensor out = allocate(DType.FLOAT32, shape);
         grad.withContiguous(gc -> indices.withContiguous(ic -> {
-            Reductions.scatterAlongDim(gc.seg(), gc.offset, ic.seg(), ic.offset, o, r, in, out.seg(), 0);
+            try (OpFrame _ = OpFrame.enter()) {
+                Reductions.scatterAlongDim(gc.seg(), gc.offset, ic.seg(), ic.offset, o, r, in, out.seg(), 0);
+            }
             return null;
         }));
         return out;
@@ -1759,8 +1817,10 @@ public final class Tensor implements Releasable, AutoCloseable {
             tracer.refuseRead(this);
         }
         checkOneElement();
-        MemorySegment s = seg();
-        return dtype == DType.FLOAT32 ? s.get(Simd.FLOAT, (long) offset << 2) : (float) s.get(Simd.LONG, (long) offset << 3);
+        try (OpFrame _ = OpFrame.enter()) {
+            MemorySegment s = seg();
+            return dtype == DType.FLOAT32 ? s.get(Simd.FLOAT, (long) offset << 2) : (float) s.get(Simd.LONG, (long) offset << 3);
+        }
     }
 
     /** The value of a one-element tensor as a long (float values truncated). */
@@ -1770,8 +1830,10 @@ public final class Tensor implements Releasable, AutoCloseable {
             tracer.refuseRead(this);
         }
         checkOneElement();
-        MemorySegment s = seg();
-        return dtype == DType.INT64 ? s.get(Simd.LONG, (long) offset << 3) : (long) s.get(Simd.FLOAT, (long) offset << 2);
+        try (OpFrame _ = OpFrame.enter()) {
+            MemorySegment s = seg();
+            return dtype == DType.INT64 ? s.get(Simd.LONG, (long) offset << 3) : (long) s.get(Simd.FLOAT, (long) offset << 2);
+        }
     }
 
     private void checkOneElement() {
@@ -1795,7 +1857,9 @@ public final class Tensor implements Releasable, AutoCloseable {
             throw new IllegalArgumentException("copyFrom: tensor of shape " + str(shape) + " needs " + numel + " values from offset " + srcOffset
                     + " but the array has " + src.length);
         }
-        MemorySegment.copy(src, srcOffset, seg(), ValueLayout.JAVA_FLOAT, (long) offset << 2, numel);
+        try (OpFrame _ = OpFrame.enter()) {
+            MemorySegment.copy(src, srcOffset, seg(), ValueLayout.JAVA_FLOAT, (long) offset << 2, numel);
+        }
         storage.bumpVersion();
         return this;
     }
@@ -1811,7 +1875,9 @@ public final class Tensor implements Releasable, AutoCloseable {
             throw new IllegalArgumentException("copyFrom: tensor of shape " + str(shape) + " needs " + numel + " values from offset " + srcOffset
                     + " but the array has " + src.length);
         }
-        MemorySegment.copy(src, srcOffset, seg(), ValueLayout.JAVA_LONG, (long) offset << 3, numel);
+        try (OpFrame _ = OpFrame.enter()) {
+            MemorySegment.copy(src, srcOffset, seg(), ValueLayout.JAVA_LONG, (long) offset << 3, numel);
+        }
         storage.bumpVersion();
         return this;
     }
@@ -1823,7 +1889,9 @@ public final class Tensor implements Releasable, AutoCloseable {
             throw new IllegalArgumentException("copyTo: " + numel + " values do not fit in an array of " + dst.length + " from offset " + dstOffset);
         }
         if (isContiguous()) {
-            MemorySegment.copy(seg(), ValueLayout.JAVA_FLOAT, (long) offset << 2, dst, dstOffset, numel);
+            try (OpFrame _ = OpFrame.enter()) {
+                MemorySegment.copy(seg(), ValueLayout.JAVA_FLOAT, (long) offset << 2, dst, dstOffset, numel);
+            }
         } else {
             System.arraycopy(toFloatArray(), 0, dst, dstOffset, numel);
         }
@@ -1842,7 +1910,9 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
         return withContiguous(src -> {
             float[] out = new float[numel];
-            MemorySegment.copy(src.seg(), ValueLayout.JAVA_FLOAT, (long) src.offset << 2, out, 0, numel);
+            try (OpFrame _ = OpFrame.enter()) {
+                MemorySegment.copy(src.seg(), ValueLayout.JAVA_FLOAT, (long) src.offset << 2, out, 0, numel);
+            }
             return out;
         });
     }
@@ -1860,15 +1930,19 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
         return withContiguous(src -> {
             long[] out = new long[numel];
-            MemorySegment.copy(src.seg(), ValueLayout.JAVA_LONG, (long) src.offset << 3, out, 0, numel);
+            try (OpFrame _ = OpFrame.enter()) {
+                MemorySegment.copy(src.seg(), ValueLayout.JAVA_LONG, (long) src.offset << 3, out, 0, numel);
+            }
             return out;
         });
     }
 
     /** Element at a flat storage position (elements), for the formatter. */
     double valueAtStorageIndex(long index) {
-        MemorySegment s = seg();
-        return dtype == DType.FLOAT32 ? s.get(Simd.FLOAT, index << 2) : (double) s.get(Simd.LONG, index << 3);
+        try (OpFrame _ = OpFrame.enter()) {
+            MemorySegment s = seg();
+            return dtype == DType.FLOAT32 ? s.get(Simd.FLOAT, index << 2) : (double) s.get(Simd.LONG, index << 3);
+        }
     }
 
     // =====================================================================================
@@ -2054,8 +2128,10 @@ public final class Tensor implements Releasable, AutoCloseable {
         boolean biasRow = beta == 1f && input.numel() == n && (input.shape.length == 1 || (input.shape.length == 2 && input.shape[0] == 1));
         if (biasRow && m > 0) {
             return input.withContiguous(bc -> {
-                Sgemm.sgemm(ga.trans(), gb.trans(), m, n, k, alpha, mat1.seg(), mat1.offset, ga.ld(), mat2.seg(), mat2.offset, gb.ld(),
-                        0f, out.seg(), 0, n, Sgemm.Epilogue.columnBias(bc.seg(), bc.offset, false));
+                try (OpFrame _ = OpFrame.enter()) {
+                    Sgemm.sgemm(ga.trans(), gb.trans(), m, n, k, alpha, mat1.seg(), mat1.offset, ga.ld(), mat2.seg(), mat2.offset, gb.ld(),
+                            0f, out.seg(), 0, n, Sgemm.Epilogue.columnBias(bc.seg(), bc.offset, false));
+                }
                 Tracer t = Tracer.current();
                 if (t != null) {
                     t.gemm(1, ga.trans(), gb.trans(), m, n, k, alpha, mat1, ga.ld(), 0, mat2, gb.ld(), 0, 0f, null, null, bc, out);
@@ -2064,9 +2140,11 @@ public final class Tensor implements Releasable, AutoCloseable {
             });
         }
         int[] cInitStrides = Shapes.broadcastStrides(input.shape, input.strides, out.shape);
-        Copy.copyFloat(input.seg(), input.offset, cInitStrides, out.seg(), 0, out.strides, out.shape);
-        Sgemm.sgemm(ga.trans(), gb.trans(), m, n, k, alpha, mat1.seg(), mat1.offset, ga.ld(), mat2.seg(), mat2.offset, gb.ld(),
-                beta, out.seg(), 0, n, Sgemm.Epilogue.NONE);
+        try (OpFrame _ = OpFrame.enter()) {
+            Copy.copyFloat(input.seg(), input.offset, cInitStrides, out.seg(), 0, out.strides, out.shape);
+            Sgemm.sgemm(ga.trans(), gb.trans(), m, n, k, alpha, mat1.seg(), mat1.offset, ga.ld(), mat2.seg(), mat2.offset, gb.ld(),
+                    beta, out.seg(), 0, n, Sgemm.Epilogue.NONE);
+        }
         Tracer t = Tracer.current();
         if (t != null) {
             t.gemm(1, ga.trans(), gb.trans(), m, n, k, alpha, mat1, ga.ld(), 0, mat2, gb.ld(), 0, beta, input, cInitStrides, null, out);
@@ -2108,16 +2186,18 @@ public final class Tensor implements Releasable, AutoCloseable {
             return b.withContiguous(bc -> batchedProduct(a, bc, batch, n, k, p, outShape));
         }
         Tensor out = allocate(DType.FLOAT32, outShape);
-        MemorySegment as = a.seg();
-        MemorySegment bs = b.seg();
-        MemorySegment os = out.seg();
-        for (int i = 0; i < batch; i++) {
-            Sgemm.sgemm(ga.trans(), gb.trans(), n, p, k, 1f, as, a.offset + i * ga.batchStride(), ga.ld(),
-                    bs, b.offset + i * gb.batchStride(), gb.ld(), 0f, os, (long) i * n * p, p, Sgemm.Epilogue.NONE);
-        }
-        Tracer t = Tracer.current();
-        if (t != null) {
-            t.gemm(batch, ga.trans(), gb.trans(), n, p, k, 1f, a, ga.ld(), ga.batchStride(), b, gb.ld(), gb.batchStride(), 0f, null, null, null, out);
+        try (OpFrame _ = OpFrame.enter()) {
+            MemorySegment as = a.seg();
+            MemorySegment bs = b.seg();
+            MemorySegment os = out.seg();
+            for (int i = 0; i < batch; i++) {
+                Sgemm.sgemm(ga.trans(), gb.trans(), n, p, k, 1f, as, a.offset + i * ga.batchStride(), ga.ld(),
+                        bs, b.offset + i * gb.batchStride(), gb.ld(), 0f, os, (long) i * n * p, p, Sgemm.Epilogue.NONE);
+            }
+            Tracer t = Tracer.current();
+            if (t != null) {
+                t.gemm(batch, ga.trans(), gb.trans(), n, p, k, 1f, a, ga.ld(), ga.batchStride(), b, gb.ld(), gb.batchStride(), 0f, null, null, null, out);
+            }
         }
         return out;
     }

@@ -112,6 +112,227 @@ class HostileUseTest {
         assertThat(products.get()).isPositive();
     }
 
+    /**
+     * R1 (write): {@code t.fill_(7)} on one thread while another closes t and allocates u of the same size. Before
+     * pins the pool handed t's block to u at once and the fill wrote 7s into u (37 of 40 trials). Now the block stays
+     * with the running fill until it returns: u is all zeros, whatever the timing.
+     */
+    @Test
+    void closeDuringAWriteNeverWritesIntoTheNextTensor() throws Exception {
+        int n = 1 << 22; // 16 MiB: a fill of several milliseconds, so the close lands while it runs
+        int hits = 0;
+        for (int trial = 0; trial < 20; trial++) {
+            Tensor t = Tensor.zeros(n);
+            CountDownLatch started = new CountDownLatch(1);
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            Thread writer = new Thread(() -> {
+                started.countDown();
+                try {
+                    for (int i = 0; i < 4; i++) {
+                        t.fill_(7);
+                    }
+                } catch (Throwable e) {
+                    thrown.set(e);
+                }
+            });
+            writer.start();
+            started.await();
+            Thread.sleep(0, 200_000 * (trial % 5));
+            t.close();
+            Tensor u = Tensor.zeros(n);
+            writer.join(10_000);
+            float[] got = u.toFloatArray();
+            u.close();
+            int sevens = 0;
+            for (float v : got) {
+                if (v != 0f) {
+                    sevens++;
+                }
+            }
+            assertThat(sevens).as("trial %d: elements of the new tensor written by the fill of the closed one", trial).isZero();
+            if (thrown.get() != null) {
+                hits++;
+                assertThat(thrown.get()).as("a fill after the close").isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("released by Tensor.close()");
+            }
+        }
+        assertThat(hits).as("fills that met the close (the race was exercised)").isPositive();
+    }
+
+    /**
+     * R1 (read): {@code t.add(1)} while another thread closes t and fills a new tensor of the same size with 5: the sum
+     * never sees the 5s (it reads t's own zeros), or the op is refused because t was already closed.
+     */
+    @Test
+    void closeDuringAReadNeverReadsTheNextTensor() throws Exception {
+        int n = 1 << 22;
+        for (int trial = 0; trial < 20; trial++) {
+            Tensor t = Tensor.zeros(n);
+            CountDownLatch started = new CountDownLatch(1);
+            AtomicReference<Object> result = new AtomicReference<>();
+            Thread reader = new Thread(() -> {
+                started.countDown();
+                try {
+                    for (int i = 0; i < 4; i++) {
+                        try (Tensor r = t.add(1)) {
+                            float[] v = r.toFloatArray();
+                            for (float x : v) {
+                                if (x != 1f) {
+                                    result.set("read " + x + " where t held 0");
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                } catch (Throwable e) {
+                    result.compareAndSet(null, e);
+                }
+            });
+            reader.start();
+            started.await();
+            Thread.sleep(0, 200_000 * (trial % 5));
+            t.close();
+            Tensor u = Tensor.full(new int[] {n}, 5f);
+            reader.join(10_000);
+            u.close();
+            Object r = result.get();
+            if (r instanceof Throwable e) {
+                assertThat(e).as("trial %d", trial).isInstanceOf(IllegalStateException.class).hasMessageContaining("released");
+            } else {
+                assertThat(r).as("trial %d", trial).isNull();
+            }
+        }
+    }
+
+    /** The pin is the storage's own count: a close during a pinned call defers the block's return to the frame's end. */
+    @Test
+    void aCloseDuringAPinnedCallReturnsTheBlockWhenTheFrameCloses() {
+        Tensor t = Tensor.zeros(1000);
+        dev.lanes.memory.Storage s = t.storageRef();
+        try (OpFrame _ = OpFrame.enter()) {
+            t.seg();
+            t.seg(); // pinned once per frame
+            assertThat(s.refCount()).isEqualTo(2);
+            t.close();
+            assertThatThrownBy(t::seg).isInstanceOf(IllegalStateException.class).hasMessageContaining("released by Tensor.close()");
+            assertThat(s.isReleased()).as("still pinned by the running call").isFalse();
+        }
+        assertThat(s.isReleased()).isTrue();
+        assertThat(s.releasedBy()).isEqualTo("Tensor.close()");
+        assertThat(OpFrame.depth()).isZero();
+    }
+
+    /**
+     * The soak of issue 14: 4 threads share tensors for {@code -Dlanes.test.soakSeconds} (20 by default), computing
+     * and checking products and sums, closing and replacing shared tensors, interrupting each other and changing
+     * the thread count. Every result that was computed is right; every failure is a clean IllegalStateException of
+     * a closed tensor or an interrupted wait; afterwards no frame is open and every storage the soak made is back.
+     */
+    @Test
+    void soakOfSharingClosingInterruptingAndResizing() throws Exception {
+        long seconds = Long.getLong("lanes.test.soakSeconds", 20);
+        int slots = 6;
+        int dim = 96; // 96^3 multiply-adds per product: above the parallel threshold with 2 threads
+        record Shared(Tensor t, float value) {
+        }
+        java.util.concurrent.atomic.AtomicReferenceArray<Shared> shared = new java.util.concurrent.atomic.AtomicReferenceArray<>(slots);
+        List<dev.lanes.memory.Storage> made = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.function.IntFunction<Shared> fresh = v -> {
+            Tensor t = Tensor.full(new int[] {dim, dim}, v);
+            made.add(t.storageRef());
+            return new Shared(t, v);
+        };
+        for (int i = 0; i < slots; i++) {
+            shared.set(i, fresh.apply(i + 1));
+        }
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger checked = new AtomicInteger();
+        AtomicInteger refused = new AtomicInteger();
+        AtomicInteger closes = new AtomicInteger();
+        AtomicInteger interrupts = new AtomicInteger();
+        AtomicInteger resizes = new AtomicInteger();
+        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Integer> openFrames = java.util.Collections.synchronizedList(new ArrayList<>());
+        Thread[] workers = new Thread[4];
+        for (int w = 0; w < workers.length; w++) {
+            long seed = 1234 + w;
+            workers[w] = new Thread(() -> {
+                java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+                while (!stop.get()) {
+                    try {
+                        int op = rnd.nextInt(100);
+                        Shared a = shared.get(rnd.nextInt(slots));
+                        Shared b = shared.get(rnd.nextInt(slots));
+                        if (op < 40) { // a product: every element is dim * a * b
+                            try (Tensor c = a.t().mm(b.t())) {
+                                expectAll(c.toFloatArray(), dim * a.value() * b.value(), failures);
+                            }
+                            checked.incrementAndGet();
+                        } else if (op < 70) { // elementwise and a reduction
+                            try (Tensor c = a.t().add(b.t()); Tensor m = c.mul(2); Tensor sum = m.sum()) {
+                                expectAll(m.toFloatArray(), 2 * (a.value() + b.value()), failures);
+                                float want = 2 * (a.value() + b.value()) * dim * dim;
+                                if (sum.item() != want) {
+                                    failures.add(new AssertionError("sum " + sum.item() + " != " + want));
+                                }
+                            }
+                            checked.incrementAndGet();
+                        } else if (op < 90) { // replace a shared tensor and close the old one while others use it
+                            int slot = rnd.nextInt(slots);
+                            Shared old = shared.getAndSet(slot, fresh.apply(1 + rnd.nextInt(9)));
+                            old.t().close();
+                            closes.incrementAndGet();
+                        } else if (op < 96) {
+                            workers[rnd.nextInt(workers.length)].interrupt();
+                            interrupts.incrementAndGet();
+                        } else {
+                            Lanes.setNumThreads(1 + rnd.nextInt(4));
+                            resizes.incrementAndGet();
+                        }
+                    } catch (IllegalStateException e) {
+                        String m = String.valueOf(e.getMessage());
+                        if (m.contains("released") || m.contains("interrupted")) {
+                            refused.incrementAndGet();
+                        } else {
+                            failures.add(e);
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                    Thread.interrupted(); // an interrupt that found no wait to stop
+                }
+                openFrames.add(OpFrame.depth());
+            });
+            workers[w].start();
+        }
+        Thread.sleep(seconds * 1000);
+        stop.set(true);
+        for (Thread t : workers) {
+            t.join(30_000);
+            assertThat(t.isAlive()).isFalse();
+        }
+        for (int i = 0; i < slots; i++) {
+            shared.get(i).t().close();
+        }
+        assertThat(failures).as("wrong results or unexpected errors (%d results checked, %d refused)", checked.get(), refused.get())
+                .isEmpty();
+        assertThat(openFrames).containsOnly(0);
+        assertThat(made).as("every storage the soak made went back to the pool").allMatch(dev.lanes.memory.Storage::isReleased);
+        assertThat(checked.get()).isGreaterThan(100);
+        assertThat(closes.get()).isPositive();
+        assertThat(interrupts.get()).isPositive();
+        assertThat(resizes.get()).isPositive();
+    }
+
+    private static void expectAll(float[] got, float want, List<Throwable> failures) {
+        for (int i = 0; i < got.length; i++) {
+            if (got[i] != want) {
+                failures.add(new AssertionError("element " + i + " is " + got[i] + ", expected " + want));
+                return;
+            }
+        }
+    }
+
     /** R4: start + length overflowed an int and was accepted. */
     @Test
     void narrowWithAHugeLengthIsRefused() {

@@ -16,6 +16,9 @@ import java.lang.ref.Cleaner;
  * <p>After the last release {@link #segment()} throws {@link IllegalStateException} naming who released
  * it, so a stale handle can never read a block that the pool has since handed to someone else.
  *
+ * <p>Kernels {@link #pin()} the storages they touch for the length of a call, so a release from another thread
+ * while a kernel runs defers the block's return to the end of that call (see {@code dev.lanes.OpFrame}).
+ *
  * <p>The segment is a slice of exactly the requested size: bounds checks catch any access past the
  * tensor's bytes even though the pooled block may be larger.
  */
@@ -61,6 +64,8 @@ public final class Storage {
     @SuppressWarnings("unused") // accessed through VERSION
     private volatile int version;
     private volatile String releasedBy;
+    /** Reason of the latest {@link #release}: reported once a pin that outlived it returns the block. */
+    private volatile String pendingReason;
 
     private Storage(MemoryPool pool, long bytes) {
         MemoryPool.Block block = pool.take(bytes);
@@ -109,11 +114,34 @@ public final class Storage {
         while (true) {
             int r = (int) REFS.getVolatile(this);
             if (r <= 0) {
-                throw new IllegalStateException("storage was released by " + releasedBy);
+                throw new IllegalStateException("storage of " + segment.byteSize() + " bytes was released by " + releasedBy);
             }
             if (REFS.compareAndSet(this, r, r + 1)) {
                 return;
             }
+        }
+    }
+
+    /**
+     * Holds the block for the length of one kernel call (one compare-and-set): a {@link #release} that happens
+     * meanwhile (another thread closing the tensor) drops its holder at once, but the block goes back to the pool
+     * only at the matching {@link #unpin()}, so the running kernel finishes on its own bytes and the pool can never
+     * hand them to another tensor while it runs. Throws like {@link #retain()} if the storage is already released.
+     */
+    public void pin() {
+        retain();
+    }
+
+    /** Ends a {@link #pin()}; returns the block if every holder released it while the pin was held. */
+    public void unpin() {
+        int r = (int) REFS.getAndAdd(this, -1) - 1;
+        if (r == 0) {
+            String by = pendingReason;
+            releasedBy = by != null ? by : "the last pin";
+            cleanable.clean();
+        } else if (r < 0) {
+            REFS.getAndAdd(this, 1);
+            throw new IllegalStateException("unpin without a pin on a storage released by " + releasedBy);
         }
     }
 
@@ -124,6 +152,7 @@ public final class Storage {
      * @return true when this call freed the block
      */
     public boolean release(String reason) {
+        pendingReason = reason;
         int r = (int) REFS.getAndAdd(this, -1) - 1;
         if (r > 0) {
             return false;
