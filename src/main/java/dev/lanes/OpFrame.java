@@ -68,10 +68,10 @@ final class OpFrame implements AutoCloseable {
                 return;
             }
         }
-        s.pin();
         if (f.count == p.length) {
-            f.pins = p = java.util.Arrays.copyOf(p, p.length * 2);
+            f.pins = p = java.util.Arrays.copyOf(p, p.length * 2); // before the pin: a failed grow must not leak one
         }
+        s.pin();
         p[f.count++] = s;
     }
 
@@ -87,19 +87,22 @@ final class OpFrame implements AutoCloseable {
             throw new IllegalStateException("OpFrame closed more often than entered");
         }
         int mark = marks[--depth];
-        RuntimeException failure = null;
+        Throwable failure = null;
         for (int i = count - 1; i >= mark; i--) {
             Storage s = pins[i];
             pins[i] = null;
             try {
                 s.unpin();
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
                 failure = e; // unpin every other storage first
             }
         }
         count = mark;
-        if (failure != null) {
-            throw failure;
+        if (failure instanceof RuntimeException re) {
+            throw re;
+        }
+        if (failure instanceof Error er) {
+            throw er;
         }
     }
 }

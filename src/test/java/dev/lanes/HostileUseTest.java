@@ -121,6 +121,7 @@ class HostileUseTest {
     void closeDuringAWriteNeverWritesIntoTheNextTensor() throws Exception {
         int n = 1 << 22; // 16 MiB: a fill of several milliseconds, so the close lands while it runs
         int hits = 0;
+        int pinnedAtClose = 0;
         for (int trial = 0; trial < 20; trial++) {
             Tensor t = Tensor.zeros(n);
             CountDownLatch started = new CountDownLatch(1);
@@ -138,6 +139,9 @@ class HostileUseTest {
             writer.start();
             started.await();
             Thread.sleep(0, 200_000 * (trial % 5));
+            if (t.storageRef().refCount() > 1) {
+                pinnedAtClose++; // the fill held its pin when the close came: the case the pin is for
+            }
             t.close();
             Tensor u = Tensor.zeros(n);
             writer.join(10_000);
@@ -156,7 +160,8 @@ class HostileUseTest {
                         .hasMessageContaining("released by Tensor.close()");
             }
         }
-        assertThat(hits).as("fills that met the close (the race was exercised)").isPositive();
+        assertThat(hits).as("fills refused after the close").isPositive();
+        assertThat(pinnedAtClose).as("closes that landed while a fill held its pin (the race was exercised)").isPositive();
     }
 
     /**
@@ -331,6 +336,129 @@ class HostileUseTest {
                 return;
             }
         }
+    }
+
+    // found by an adversarial review of the pins (helper session, 2026-12-02)
+
+    /**
+     * Parallel.run promises to return or throw only after every part finished (OpFrame relies on it: the caller's
+     * frame is the only pin the workers' writes have). If execute() throws anything but RejectedExecutionException
+     * (ThreadPoolExecutor rethrows "OutOfMemoryError: unable to create native thread" from a failed Thread.start),
+     * the call exits while part 1 still runs; the frame unpins, ConvOps' finally closes its column buffers, and the
+     * worker keeps writing into blocks the pool hands out again.
+     */
+    @Test
+    void parallelRunThatCannotStartAWorkerStillWaitsForTheOnesItStarted() throws Exception {
+        java.lang.reflect.Field f = Parallel.class.getDeclaredField("pool");
+        f.setAccessible(true);
+        Object saved = f.get(null);
+        AtomicBoolean part1Done = new AtomicBoolean();
+        AtomicInteger submitted = new AtomicInteger();
+        Thread[] started = new Thread[1];
+        f.set(null, new java.util.concurrent.AbstractExecutorService() {
+            @Override
+            public void execute(Runnable r) {
+                if (submitted.incrementAndGet() == 1) {
+                    started[0] = new Thread(r);
+                    started[0].start();
+                } else {
+                    throw new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource limits reached");
+                }
+            }
+            @Override
+            public void shutdown() {
+            }
+
+            @Override
+            public List<Runnable> shutdownNow() {
+                return List.of();
+            }
+
+            @Override
+            public boolean isShutdown() {
+                return false;
+            }
+
+            @Override
+            public boolean isTerminated() {
+                return false;
+            }
+
+            @Override
+            public boolean awaitTermination(long t, java.util.concurrent.TimeUnit u) {
+                return true;
+            }
+        });
+        AtomicReference<Boolean> doneWhenRunExited = new AtomicReference<>();
+        try {
+            Parallel.run(3, part -> {
+                if (part == 1) {
+                    try {
+                        Thread.sleep(300); // a kernel part still writing
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    part1Done.set(true);
+                }
+            });
+        } catch (OutOfMemoryError e) {
+            // expected: the error from execute(), reported after every part finished (part 2 ran on the caller)
+        } finally {
+            doneWhenRunExited.set(part1Done.get());
+            f.set(null, saved);
+            if (started[0] != null) {
+                started[0].join();
+            }
+        }
+        assertThat(doneWhenRunExited.get()).as("part 1 had finished when Parallel.run returned or threw").isTrue();
+    }
+
+    /**
+     * A pin refused because the storage just reached zero reads releasedBy before release()/unpin() has written it:
+     * the ISE says "released by null" instead of naming the close (HostileUseTest.closeDuringAWrite... asserts
+     * "released by Tensor.close()", so it can fail this way when the writer's checkAlive passes just before close).
+     */
+    @Test
+    void aRefusedPinAlwaysNamesWhoReleasedTheStorage() throws Exception {
+        AtomicReference<dev.lanes.memory.Storage> cur = new AtomicReference<>();
+        AtomicInteger nulls = new AtomicInteger();
+        AtomicInteger refusals = new AtomicInteger();
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread spinner = new Thread(() -> {
+            while (!stop.get()) {
+                dev.lanes.memory.Storage s = cur.get();
+                if (s == null) {
+                    continue;
+                }
+                try {
+                    s.pin();
+                    s.unpin();
+                } catch (IllegalStateException e) {
+                    refusals.incrementAndGet();
+                    if (String.valueOf(e.getMessage()).endsWith("released by null")) {
+                        nulls.incrementAndGet();
+                    }
+                    cur.compareAndSet(s, null);
+                }
+            }
+        });
+        spinner.start();
+        long end = System.nanoTime() + 1_000_000_000L;
+        while (System.nanoTime() < end && nulls.get() == 0) {
+            dev.lanes.memory.Storage s = dev.lanes.memory.Storage.allocate(64);
+            cur.set(s);
+            for (int i = 0; i < 200; i++) {
+                Thread.onSpinWait();
+            }
+            s.release("Tensor.close()");
+            while (cur.get() == s && System.nanoTime() < end) {
+                Thread.onSpinWait();
+            }
+            cur.set(null);
+        }
+        stop.set(true);
+        spinner.join();
+        assertThat(nulls.get()).as("refusals naming no one, of %d", refusals.get()).isZero();
     }
 
     /** R4: start + length overflowed an int and was accepted. */

@@ -122,7 +122,11 @@ public final class Parallel {
         ExecutorService p = pool();
         for (int i = 1; i < parts; i++) {
             int part = i;
+            java.util.concurrent.atomic.AtomicBoolean claimed = new java.util.concurrent.atomic.AtomicBoolean();
             Runnable task = () -> {
+                if (!claimed.compareAndSet(false, true)) {
+                    return; // already run on the calling thread after execute() failed
+                }
                 boolean outer = INSIDE.get();
                 INSIDE.set(true);
                 try {
@@ -138,6 +142,12 @@ public final class Parallel {
                 p.execute(task);
             } catch (RejectedExecutionException e) {
                 task.run(); // the pool was shut down by setThreads after we took it: this part runs here
+            } catch (Throwable e) {
+                // the pool could not start a worker (OutOfMemoryError: unable to create native thread, ...): run the
+                // part here too, so that no part started above outlives this call; report the error after the wait.
+                // The claim makes a copy that execute() queued before failing a no-op.
+                failure.compareAndSet(null, e);
+                task.run();
             }
         }
         INSIDE.set(true);

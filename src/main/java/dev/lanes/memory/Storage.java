@@ -114,7 +114,9 @@ public final class Storage {
         while (true) {
             int r = (int) REFS.getVolatile(this);
             if (r <= 0) {
-                throw new IllegalStateException("storage of " + segment.byteSize() + " bytes was released by " + releasedBy);
+                // releasedBy is written just after the count reaches 0; pendingReason was written before it
+                String by = releasedBy;
+                throw new IllegalStateException("storage of " + segment.byteSize() + " bytes was released by " + (by != null ? by : pendingReason));
             }
             if (REFS.compareAndSet(this, r, r + 1)) {
                 return;
