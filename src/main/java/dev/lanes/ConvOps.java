@@ -7,6 +7,7 @@ import dev.lanes.kernels.Im2col;
 import dev.lanes.kernels.Parallel;
 import dev.lanes.kernels.Reductions;
 import dev.lanes.kernels.Sgemm;
+import dev.lanes.kernels.UnaryOp;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -207,7 +208,7 @@ final class ConvOps {
                             staged = Im2col.im2colStaged(xs, inOff, s.geo(), colSeg, 0);
                         }
                         Sgemm.Epilogue epi = bs == null ? Sgemm.Epilogue.NONE
-                                : Sgemm.Epilogue.rowBias(bs, b.storageOffset() + (long) g * s.og(), false);
+                                : Sgemm.Epilogue.rowBias(bs, b.storageOffset() + (long) g * s.og(), UnaryOp.IDENTITY);
                         if (staged != null) {
                             Sgemm.gemmPackedA(s.og(), s.l(), s.k(), packedW[g], staged, s.l(), os, ((long) n * s.o() + (long) g * s.og()) * s.l(),
                                     s.l(), epi);

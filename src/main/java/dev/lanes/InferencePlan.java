@@ -5,6 +5,7 @@ import static dev.lanes.Shapes.str;
 import dev.lanes.autograd.Autograd;
 import dev.lanes.kernels.Parallel;
 import dev.lanes.kernels.Sgemm;
+import dev.lanes.kernels.UnaryOp;
 import dev.lanes.memory.MemoryScope;
 import dev.lanes.memory.Storage;
 import java.lang.foreign.MemorySegment;
@@ -195,7 +196,7 @@ public final class InferencePlan implements AutoCloseable {
             alias[i] = i;
         }
         List<PlanStep> steps = new ArrayList<>(t.steps);
-        fuseRelus(steps, t.slotFloats, alias, output);
+        fuseActivations(steps, t.slotFloats, alias, output);
         // liveness over canonical slots
         int[] def = new int[slots];
         int[] last = new int[slots];
@@ -263,34 +264,36 @@ public final class InferencePlan implements AutoCloseable {
     }
 
     /**
-     * relu(conv(x)) and relu(max_pool(conv(x))) (also for GEMMs) become one convolution with ReLU in its epilogue:
-     * max-pooling commutes with ReLU, NaN included (both keep it). Only where the intermediate has no other reader.
+     * act(conv(x)) (also for GEMMs) becomes one convolution with the activation in its epilogue, for every
+     * {@link UnaryOp#isActivation()} op (relu, gelu, sigmoid, tanh); relu(max_pool(conv(x))) too, since max-pooling
+     * commutes with ReLU, NaN included (both keep it); a non-monotone GELU does not commute. Only where the
+     * intermediate has no other reader.
      */
-    private static void fuseRelus(List<PlanStep> steps, List<Long> slotFloats, int[] alias, Ref output) {
+    private static void fuseActivations(List<PlanStep> steps, List<Long> slotFloats, int[] alias, Ref output) {
         for (int i = 0; i < steps.size(); i++) {
-            if (!(steps.get(i) instanceof PlanStep.Unary relu) || !relu.isPlainRelu() || relu.in.kind() != Ref.SLOT || relu.in.offset() != 0
-                    || relu.n != slotFloats.get(relu.in.id())) {
+            if (!(steps.get(i) instanceof PlanStep.Unary act) || !act.isPlainActivation() || act.in.kind() != Ref.SLOT || act.in.offset() != 0
+                    || act.n != slotFloats.get(act.in.id())) {
                 continue;
             }
-            int a = canon(alias, relu.in.id());
-            if (!onlyReader(steps, alias, a, relu, output)) {
+            int a = canon(alias, act.in.id());
+            if (!onlyReader(steps, alias, a, act, output)) {
                 continue;
             }
             PlanStep producer = producerOf(steps, alias, a);
             PlanStep fuseInto = null;
-            if (producer != null && producer.canFuseRelu()) {
+            if (producer != null && producer.canFuseActivation()) {
                 fuseInto = producer;
-            } else if (producer instanceof PlanStep.Pool pool && pool.kind == PlanStep.Pool.Kind.MAX && pool.in.kind() == Ref.SLOT && pool.in.offset() == 0
+            } else if (act.op == UnaryOp.RELU && producer instanceof PlanStep.Pool pool && pool.kind == PlanStep.Pool.Kind.MAX && pool.in.kind() == Ref.SLOT && pool.in.offset() == 0
                     && (long) pool.planes * pool.h * pool.w == slotFloats.get(pool.in.id())) {
                 int b = canon(alias, pool.in.id());
                 PlanStep before = producerOf(steps, alias, b);
-                if (before != null && before.canFuseRelu() && onlyReader(steps, alias, b, pool, output)) {
+                if (before != null && before.canFuseActivation() && onlyReader(steps, alias, b, pool, output)) {
                     fuseInto = before;
                 }
             }
             if (fuseInto != null) {
-                fuseInto.fuseRelu();
-                alias[relu.out.id()] = a;
+                fuseInto.fuseActivation(act.op);
+                alias[act.out.id()] = a;
                 steps.remove(i);
                 i--;
             }

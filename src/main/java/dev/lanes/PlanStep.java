@@ -43,13 +43,18 @@ abstract class PlanStep {
     void bind(MemorySegment[] consts) {
     }
 
-    /** Whether a ReLU on this step's result can be folded into it. */
-    boolean canFuseRelu() {
+    /** Whether an activation ({@link UnaryOp#isActivation()}) on this step's result can be folded into its epilogue. */
+    boolean canFuseActivation() {
         return false;
     }
 
-    void fuseRelu() {
+    void fuseActivation(UnaryOp activation) {
         throw new UnsupportedOperationException();
+    }
+
+    /** " -> relu" and the like for describe(); empty without an activation. */
+    static String activationSuffix(UnaryOp activation) {
+        return activation == UnaryOp.IDENTITY ? "" : " -> " + activation.name().toLowerCase(java.util.Locale.ROOT);
     }
 
     @Override
@@ -150,9 +155,9 @@ abstract class PlanStep {
             }
         }
 
-        /** True for a ReLU reading a whole contiguous tensor: the one a producer's epilogue can absorb. */
-        boolean isPlainRelu() {
-            return op == UnaryOp.RELU && contiguous;
+        /** True for an activation reading a whole contiguous tensor: one a producer's epilogue can absorb. */
+        boolean isPlainActivation() {
+            return op.isActivation() && contiguous;
         }
 
         @Override
@@ -255,7 +260,7 @@ abstract class PlanStep {
         final Ref bias;
         final int[] shape;
         final int[] outStrides;
-        boolean relu;
+        UnaryOp activation = UnaryOp.IDENTITY;
         private Sgemm.Epilogue epilogue;
         /** A constant B (a Linear weight) packed once as [k, paddedColumns(n)]; null: the general GEMM. */
         private float[] packedB;
@@ -294,8 +299,8 @@ abstract class PlanStep {
             if (b.kind() == Ref.CONST && batch == 1 && !transA && cInit == null && k > 0) {
                 packedB = transB ? Sgemm.packTransposed(consts[b.id()], b.offset(), ldb, n, k) : packRows(consts[b.id()], b.offset(), ldb, k, n);
             }
-            epilogue = bias == null ? (relu ? new Sgemm.Epilogue(null, 0, false, true) : Sgemm.Epilogue.NONE)
-                    : bias.kind() == Ref.CONST ? Sgemm.Epilogue.columnBias(consts[bias.id()], bias.offset(), relu) : null;
+            epilogue = bias == null ? Sgemm.Epilogue.activation(activation)
+                    : bias.kind() == Ref.CONST ? Sgemm.Epilogue.columnBias(consts[bias.id()], bias.offset(), activation) : null;
         }
 
         @Override
@@ -308,7 +313,7 @@ abstract class PlanStep {
             if (cInit != null) {
                 dev.lanes.kernels.Copy.copyFloat(f.seg(cInit), f.off(cInit), cInitStrides, f.arena, co, outStrides, shape);
             }
-            Sgemm.Epilogue epi = epilogue != null ? epilogue : Sgemm.Epilogue.columnBias(f.seg(bias), f.off(bias), relu);
+            Sgemm.Epilogue epi = epilogue != null ? epilogue : Sgemm.Epilogue.columnBias(f.seg(bias), f.off(bias), activation);
             if (packedB != null) {
                 if (m == 1) {
                     Sgemm.gemvPacked(as, ao, n, k, packedB, f.arena, co, epi, f.tile);
@@ -350,20 +355,20 @@ abstract class PlanStep {
         }
 
         @Override
-        boolean canFuseRelu() {
-            return !relu;
+        boolean canFuseActivation() {
+            return activation == UnaryOp.IDENTITY;
         }
 
         @Override
-        void fuseRelu() {
-            relu = true;
+        void fuseActivation(UnaryOp op) {
+            activation = op;
         }
 
         @Override
         String describe() {
             return (batch > 1 ? "bmm x" + batch : "gemm") + " " + a + (transA ? "^T" : "") + " [" + m + "x" + k + "] * " + b + (transB ? "^T" : "")
                     + " [" + k + "x" + n + "]" + (alpha != 1 ? " * " + alpha : "") + (cInit != null ? " + " + beta + " * " + cInit : "")
-                    + (bias != null ? " + bias " + bias : "") + (relu ? " -> relu" : "");
+                    + (bias != null ? " + bias " + bias : "") + activationSuffix(activation);
         }
     }
 
@@ -379,7 +384,7 @@ abstract class PlanStep {
         final Ref w;
         final Ref bias;
         final int[] shape;
-        boolean relu;
+        UnaryOp activation = UnaryOp.IDENTITY;
         private Sgemm.Epilogue[] epilogues;
         /** Constant weights packed once per group for {@link Sgemm#gemmPackedA}; null: the general path. */
         private float[][] packedW;
@@ -414,9 +419,9 @@ abstract class PlanStep {
             epilogues = new Sgemm.Epilogue[groups];
             for (int g = 0; g < groups; g++) {
                 if (bias == null) {
-                    epilogues[g] = relu ? new Sgemm.Epilogue(null, 0, true, true) : Sgemm.Epilogue.NONE;
+                    epilogues[g] = Sgemm.Epilogue.activation(activation);
                 } else if (bias.kind() == Ref.CONST) {
-                    epilogues[g] = Sgemm.Epilogue.rowBias(consts[bias.id()], bias.offset() + (long) g * og, relu);
+                    epilogues[g] = Sgemm.Epilogue.rowBias(consts[bias.id()], bias.offset() + (long) g * og, activation);
                 } else {
                     epilogues = null; // a computed bias: built per call
                     return;
@@ -439,7 +444,7 @@ abstract class PlanStep {
                 for (int g = 0; g < groups; g++) {
                     long inOff = xo + (long) img * channels * geo.h() * geo.w() + g * planeIn;
                     Sgemm.Epilogue epi = epilogues != null ? epilogues[g]
-                            : Sgemm.Epilogue.rowBias(f.seg(bias), f.off(bias) + (long) g * og, relu);
+                            : Sgemm.Epilogue.rowBias(f.seg(bias), f.off(bias) + (long) g * og, activation);
                     long outOff = oo + ((long) img * outChannels + (long) g * og) * l;
                     if (packedW != null) {
                         MemorySegment.copy(xs, java.lang.foreign.ValueLayout.JAVA_FLOAT, inOff << 2, f.image, 0, (int) planeIn);
@@ -487,13 +492,13 @@ abstract class PlanStep {
         }
 
         @Override
-        boolean canFuseRelu() {
-            return !relu;
+        boolean canFuseActivation() {
+            return activation == UnaryOp.IDENTITY;
         }
 
         @Override
-        void fuseRelu() {
-            relu = true;
+        void fuseActivation(UnaryOp op) {
+            activation = op;
         }
 
         @Override
@@ -501,7 +506,7 @@ abstract class PlanStep {
             return "conv2d " + x + " [" + images + ", " + channels + ", " + geo.h() + ", " + geo.w() + "] * " + w + " k" + geo.kH() + "x" + geo.kW()
                     + (geo.sH() != 1 || geo.sW() != 1 ? " stride " + geo.sH() + "x" + geo.sW() : "")
                     + (geo.pT() != 0 || geo.pL() != 0 ? " pad " + geo.pT() + "x" + geo.pL() : "")
-                    + (groups != 1 ? " groups " + groups : "") + (bias != null ? " + bias " + bias : "") + (relu ? " -> relu" : "")
+                    + (groups != 1 ? " groups " + groups : "") + (bias != null ? " + bias " + bias : "") + activationSuffix(activation)
                     + " -> " + str(shape);
         }
     }

@@ -1086,7 +1086,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor add(double value) {
-        Tensor out = unary("add", UnaryOp.ADD_SCALAR, (float) value, 0);
+        Tensor out = unaryKernel("add", UnaryOp.ADD_SCALAR, (float) value, 0);
         return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("AddBackward0", 1, 1), this, null) : out;
     }
 
@@ -1096,13 +1096,13 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor sub(double value) {
-        Tensor out = unary("sub", UnaryOp.SUB_SCALAR, (float) value, 0);
+        Tensor out = unaryKernel("sub", UnaryOp.SUB_SCALAR, (float) value, 0);
         return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("SubBackward0", 1, 1), this, null) : out;
     }
 
     /** {@code value - this}, like {@code torch.rsub}. */
     public Tensor rsub(double value) {
-        Tensor out = unary("rsub", UnaryOp.RSUB_SCALAR, (float) value, 0);
+        Tensor out = unaryKernel("rsub", UnaryOp.RSUB_SCALAR, (float) value, 0);
         return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("RsubBackward1", -1, 1), this) : out;
     }
 
@@ -1112,7 +1112,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor mul(double value) {
-        Tensor out = unary("mul", UnaryOp.MUL_SCALAR, (float) value, 0);
+        Tensor out = unaryKernel("mul", UnaryOp.MUL_SCALAR, (float) value, 0);
         return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("MulBackward0", (float) value, 1), this, null) : out;
     }
 
@@ -1122,44 +1122,40 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor div(double value) {
-        Tensor out = unary("div", UnaryOp.DIV_SCALAR, (float) value, 0);
+        Tensor out = unaryKernel("div", UnaryOp.DIV_SCALAR, (float) value, 0);
         return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("DivBackward0", 1, (float) value), this, null) : out;
     }
 
     /** {@code value / this}, like {@code torch.reciprocal(x) * value}. */
     public Tensor rdiv(double value) {
-        Tensor out = unary("rdiv", UnaryOp.RDIV_SCALAR, (float) value, 0);
+        Tensor out = unaryKernel("rdiv", UnaryOp.RDIV_SCALAR, (float) value, 0);
         return recording(this, null) ? out.recordedBy(new ArithmeticOps.RdivBackward(this, (float) value), this, null) : out;
     }
 
+    // the elementwise ops of one tensor: forward kernel, saved value and backward rule are rows of Pointwise
+
     public Tensor neg() {
-        Tensor out = unary("neg", UnaryOp.NEG, 0, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.NegBackward0(), this) : out;
+        return Pointwise.NEG.apply(this);
     }
 
     public Tensor exp() {
-        Tensor out = unary("exp", UnaryOp.EXP, 0, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.UnaryBackward(ArithmeticOps.UnaryBackward.Kind.EXP, out, true, 0), this) : out;
+        return Pointwise.EXP.apply(this);
     }
 
     public Tensor log() {
-        Tensor out = unary("log", UnaryOp.LOG, 0, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.UnaryBackward(ArithmeticOps.UnaryBackward.Kind.LOG, this, false, 0), this) : out;
+        return Pointwise.LOG.apply(this);
     }
 
     public Tensor sqrt() {
-        Tensor out = unary("sqrt", UnaryOp.SQRT, 0, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.UnaryBackward(ArithmeticOps.UnaryBackward.Kind.SQRT, out, true, 0), this) : out;
+        return Pointwise.SQRT.apply(this);
     }
 
     public Tensor abs() {
-        Tensor out = unary("abs", UnaryOp.ABS, 0, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.UnaryBackward(ArithmeticOps.UnaryBackward.Kind.ABS, this, false, 0), this) : out;
+        return Pointwise.ABS.apply(this);
     }
 
     public Tensor pow(double value) {
-        Tensor out = unary("pow", UnaryOp.POW_SCALAR, (float) value, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.UnaryBackward(ArithmeticOps.UnaryBackward.Kind.POW, this, false, (float) value), this) : out;
+        return Pointwise.POW.apply(this, (float) value);
     }
 
     public Tensor pow(Tensor exponent) {
@@ -1168,8 +1164,28 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor relu() {
-        Tensor out = unary("relu", UnaryOp.RELU, 0, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ReluBackward0(out), this) : out;
+        return Pointwise.RELU.apply(this);
+    }
+
+    /** GELU, {@code x * Phi(x)} with the exact normal CDF: {@code torch.nn.functional.gelu(x)}. */
+    public Tensor gelu() {
+        return Pointwise.GELU.apply(this);
+    }
+
+    /**
+     * GELU with PyTorch's {@code approximate} argument: {@code "none"} (the exact form) or {@code "tanh"}
+     * ({@code x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}).
+     */
+    public Tensor gelu(String approximate) {
+        return geluRow(approximate).apply(this);
+    }
+
+    static Pointwise geluRow(String approximate) {
+        return switch (approximate) {
+            case "none" -> Pointwise.GELU;
+            case "tanh" -> Pointwise.GELU_TANH;
+            default -> throw new IllegalArgumentException("gelu: approximate must be 'none' or 'tanh', got '" + approximate + "'");
+        };
     }
 
     /** {@code out = relu(this)} into a preallocated tensor of the same shape. */
@@ -1190,19 +1206,17 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor sigmoid() {
-        Tensor out = unary("sigmoid", UnaryOp.SIGMOID, 0, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.UnaryBackward(ArithmeticOps.UnaryBackward.Kind.SIGMOID, out, true, 0), this) : out;
+        return Pointwise.SIGMOID.apply(this);
     }
 
     public Tensor tanh() {
-        Tensor out = unary("tanh", UnaryOp.TANH, 0, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.UnaryBackward(ArithmeticOps.UnaryBackward.Kind.TANH, out, true, 0), this) : out;
+        return Pointwise.TANH.apply(this);
     }
 
     /** Values limited to {@code [min, max]}; NaN stays NaN, like {@code torch.clamp}. */
     public Tensor clamp(double min, double max) {
         checkClampBounds(min, max);
-        Tensor out = unary("clamp", UnaryOp.CLAMP, (float) min, (float) max);
+        Tensor out = unaryKernel("clamp", UnaryOp.CLAMP, (float) min, (float) max);
         return recording(this, null) ? out.recordedBy(new ArithmeticOps.ClampBackward1(this, min, max), this) : out;
     }
 
@@ -1231,7 +1245,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor eq(double value) {
-        return unary("eq", UnaryOp.EQ_SCALAR, (float) value, 0);
+        return unaryKernel("eq", UnaryOp.EQ_SCALAR, (float) value, 0);
     }
 
     public Tensor gt(Tensor other) {
@@ -1239,7 +1253,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor gt(double value) {
-        return unary("gt", UnaryOp.GT_SCALAR, (float) value, 0);
+        return unaryKernel("gt", UnaryOp.GT_SCALAR, (float) value, 0);
     }
 
     public Tensor lt(Tensor other) {
@@ -1247,7 +1261,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor lt(double value) {
-        return unary("lt", UnaryOp.LT_SCALAR, (float) value, 0);
+        return unaryKernel("lt", UnaryOp.LT_SCALAR, (float) value, 0);
     }
 
     // ---- in place ----
@@ -1303,7 +1317,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
         storage.bumpVersion();
         if (edit != null) {
-            finishInPlace(edit, new ArithmeticOps.ReluBackward0(this), null, false); // saves the new value, like relu_
+            finishInPlace(edit, new Pointwise.Backward(Pointwise.RELU, this, 0f), null, false); // saves the new value, like relu_
         }
         return this;
     }
@@ -1378,7 +1392,8 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
     }
 
-    private Tensor unary(String op, UnaryOp kernel, float p, float q) {
+    /** {@code kernel(this)} into a new tensor, without autograd (callers record); the tracer sees the kernel. */
+    Tensor unaryKernel(String op, UnaryOp kernel, float p, float q) {
         requireFloat(op);
         Tensor out = allocate(DType.FLOAT32, shape);
         try (OpFrame _ = OpFrame.enter()) {
@@ -2130,7 +2145,7 @@ public final class Tensor implements Releasable, AutoCloseable {
             return input.withContiguous(bc -> {
                 try (OpFrame _ = OpFrame.enter()) {
                     Sgemm.sgemm(ga.trans(), gb.trans(), m, n, k, alpha, mat1.seg(), mat1.offset, ga.ld(), mat2.seg(), mat2.offset, gb.ld(),
-                            0f, out.seg(), 0, n, Sgemm.Epilogue.columnBias(bc.seg(), bc.offset, false));
+                            0f, out.seg(), 0, n, Sgemm.Epilogue.columnBias(bc.seg(), bc.offset, UnaryOp.IDENTITY));
                 }
                 Tracer t = Tracer.current();
                 if (t != null) {

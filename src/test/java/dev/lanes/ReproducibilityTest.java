@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The same bits everywhere (issue 13): a fixed-seed training run gives bit-identical parameters at every vector
  * width and thread count. Two runs: 200 LeNet steps (convolutions, pooling, GEMMs, cross-entropy, SGD with momentum),
- * and an MLP with tanh, sigmoid, softmax and log_softmax trained with Adam (the transcendentals, and GEMMs large
+ * and an MLP with tanh, sigmoid, both GELUs, softmax and log_softmax trained with Adam (the transcendentals, and GEMMs large
  * enough to split across threads). In-process with 1 and 2 threads; from the native pass also in child JVMs with
  * 256-bit lanes ({@code -XX:UseAVX=2}, x86 only) and 128-bit lanes ({@code -XX:MaxVectorSize=16}).
  */
@@ -43,8 +43,8 @@ public class ReproducibilityTest {
 
         @Override
         public Tensor forward(Tensor x) {
-            x = F.tanh(fc1.forward(x));
-            x = F.sigmoid(fc2.forward(x));
+            x = F.gelu(F.tanh(fc1.forward(x)), "tanh");
+            x = F.sigmoid(F.gelu(fc2.forward(x)));
             return fc3.forward(x);
         }
     }

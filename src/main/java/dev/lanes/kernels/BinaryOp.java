@@ -11,7 +11,9 @@ public enum BinaryOp {
     POW,
     /** 1 where equal, else 0 (float mask) */ EQ,
     GT, LT,
-    /** a if b > 0 else 0: ReLU's backward (gradient a, saved output b) */ MASK_POSITIVE;
+    /** a if b > 0 else 0: ReLU's backward (gradient a, saved output b) */ MASK_POSITIVE,
+    /** a gelu'(b): GELU's backward (gradient a, saved input b) */ GELU_BACKWARD,
+    /** a times the derivative of gelu(b, approximate='tanh') */ GELU_TANH_BACKWARD;
 
     public float apply(float a, float b) {
         return switch (this) {
@@ -26,6 +28,8 @@ public enum BinaryOp {
             case GT -> a > b ? 1f : 0f;
             case LT -> a < b ? 1f : 0f;
             case MASK_POSITIVE -> b > 0 ? a : 0f;
+            case GELU_BACKWARD -> VectorMath.geluBackward(a, b);
+            case GELU_TANH_BACKWARD -> VectorMath.geluTanhBackward(a, b);
         };
     }
 }

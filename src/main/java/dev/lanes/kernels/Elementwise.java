@@ -100,6 +100,8 @@ public final class Elementwise {
             case LOG -> logRow(x, xb, out, ob, vecEnd);
             case SIGMOID -> sigmoidRow(x, xb, out, ob, vecEnd);
             case TANH -> tanhRow(x, xb, out, ob, vecEnd);
+            case GELU -> geluRow(x, xb, out, ob, vecEnd);
+            case GELU_TANH -> geluTanhRow(x, xb, out, ob, vecEnd);
             case POW_SCALAR -> powRow(p, x, xb, out, ob, vecEnd);
             case SQRT -> {
                 for (long i = 0; i < vecEnd; i += VBYTES) {
@@ -155,6 +157,18 @@ public final class Elementwise {
         }
     }
 
+    private static void geluRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            VectorMath.gelu(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
+        }
+    }
+
+    private static void geluTanhRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            VectorMath.geluTanh(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
+        }
+    }
+
     private static void powRow(float p, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
         for (long i = 0; i < vecEnd; i += VBYTES) {
             VectorMath.pow(FloatVector.fromMemorySegment(F, x, xb + i, ORDER), p).intoMemorySegment(out, ob + i, ORDER);
@@ -193,13 +207,33 @@ public final class Elementwise {
                                  MemorySegment out, long ob, int n) {
         long bytes = (long) n << 2;
         long vecEnd = bytes - bytes % VBYTES;
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            FloatVector va = FloatVector.fromMemorySegment(F, a, ab + i, ORDER);
-            FloatVector vb = FloatVector.fromMemorySegment(F, b, bb + i, ORDER);
-            vectorBinary(op, va, vb).intoMemorySegment(out, ob + i, ORDER);
+        if (op == BinaryOp.GELU_BACKWARD || op == BinaryOp.GELU_TANH_BACKWARD) {
+            geluBackwardRow(op == BinaryOp.GELU_TANH_BACKWARD, a, ab, b, bb, out, ob, vecEnd);
+        } else {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector va = FloatVector.fromMemorySegment(F, a, ab + i, ORDER);
+                FloatVector vb = FloatVector.fromMemorySegment(F, b, bb + i, ORDER);
+                vectorBinary(op, va, vb).intoMemorySegment(out, ob + i, ORDER);
+            }
         }
         for (long i = vecEnd; i < bytes; i += 4) {
             out.set(FLOAT, ob + i, op.apply(a.get(FLOAT, ab + i), b.get(FLOAT, bb + i)));
+        }
+    }
+
+    /** GELU's backward rows: VectorMath calls in loops of their own, like the forward rows. */
+    private static void geluBackwardRow(boolean tanhForm, MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob,
+                                        long vecEnd) {
+        if (tanhForm) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                VectorMath.geluTanhBackward(FloatVector.fromMemorySegment(F, g, gb + i, ORDER), FloatVector.fromMemorySegment(F, x, xb + i, ORDER))
+                        .intoMemorySegment(out, ob + i, ORDER);
+            }
+        } else {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                VectorMath.geluBackward(FloatVector.fromMemorySegment(F, g, gb + i, ORDER), FloatVector.fromMemorySegment(F, x, xb + i, ORDER))
+                        .intoMemorySegment(out, ob + i, ORDER);
+            }
         }
     }
 
@@ -261,6 +295,8 @@ public final class Elementwise {
             case SQRT -> x.sqrt();
             case SIGMOID -> VectorMath.sigmoid(x);
             case TANH -> VectorMath.tanh(x);
+            case GELU -> VectorMath.gelu(x);
+            case GELU_TANH -> VectorMath.geluTanh(x);
             case POW_SCALAR -> VectorMath.pow(x, p);
             default -> throw new IllegalArgumentException(op + " is not a transcendental op");
         };
@@ -289,6 +325,8 @@ public final class Elementwise {
             case GT -> a.broadcast(0f).blend(1f, a.compare(VectorOperators.GT, b));
             case LT -> a.broadcast(0f).blend(1f, a.compare(VectorOperators.LT, b));
             case MASK_POSITIVE -> a.broadcast(0f).blend(a, b.compare(VectorOperators.GT, 0f));
+            case GELU_BACKWARD -> VectorMath.geluBackward(a, b);
+            case GELU_TANH_BACKWARD -> VectorMath.geluTanhBackward(a, b);
         };
     }
 }

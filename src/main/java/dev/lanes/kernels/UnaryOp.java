@@ -6,6 +6,8 @@ package dev.lanes.kernels;
  */
 public enum UnaryOp {
     IDENTITY, NEG, EXP, LOG, SQRT, ABS, RELU, SIGMOID, TANH,
+    /** x Phi(x), PyTorch's gelu (approximate='none') */ GELU,
+    /** x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), gelu(approximate='tanh') */ GELU_TANH,
     /** x + p */ ADD_SCALAR,
     /** x - p */ SUB_SCALAR,
     /** p - x */ RSUB_SCALAR,
@@ -20,6 +22,17 @@ public enum UnaryOp {
     /** x > 0 ? p : 0 (ReLU backward mask scaled) */ STEP_SCALED,
     /** fills p, ignoring x */ FILL;
 
+    /**
+     * Whether a GEMM or convolution may apply this op to its outputs while they are in registers
+     * ({@code Sgemm.Epilogue}): the activations that follow a linear layer.
+     */
+    public boolean isActivation() {
+        return switch (this) {
+            case RELU, GELU, GELU_TANH, SIGMOID, TANH -> true;
+            default -> false;
+        };
+    }
+
     public float apply(float x, float p, float q) {
         return switch (this) {
             case IDENTITY -> x;
@@ -31,6 +44,8 @@ public enum UnaryOp {
             case RELU -> Math.max(x, 0f);
             case SIGMOID -> VectorMath.sigmoid(x);
             case TANH -> VectorMath.tanh(x);
+            case GELU -> VectorMath.gelu(x);
+            case GELU_TANH -> VectorMath.geluTanh(x);
             case ADD_SCALAR -> x + p;
             case SUB_SCALAR -> x - p;
             case RSUB_SCALAR -> p - x;

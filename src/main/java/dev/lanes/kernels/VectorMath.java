@@ -6,7 +6,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * exp, log, tanh, sigmoid and pow over float lanes, with the same bits on every CPU, vector width and JIT tier.
+ * exp, log, tanh, sigmoid, pow and GELU (exact and tanh form, with their derivatives) over float lanes, with the same bits on every CPU, vector width and JIT tier.
  *
  * <p>{@code lanewise(EXP)} and friends run SVML once C2 has compiled them and a scalar Java fallback before,
  * which round differently, and {@code Math.exp} may differ between platforms: results depended on timing and
@@ -323,6 +323,143 @@ public final class VectorMath {
         float dLo = (1f - d) + e;
         float residual = Math.fma(nq, dLo, Math.fma(nq, d, num));
         return Math.fma(residual, w, q);
+    }
+
+    // ---- GELU: the normal CDF from a scaled erfc ----
+
+    private static final float INV_SQRT2 = 0x1.6a09e6p-1f;
+    /** 1 / sqrt(2 pi): the normal density's factor. */
+    private static final float INV_SQRT_2PI = 0x1.988454p-2f;
+    /** |x| is clamped here: exp(-x^2 / 2) is 0 from |x| = 14.43 on, so Phi is exactly 0 or 1 past it. */
+    private static final float CDF_MAX_X = 15f;
+    // erfc(z) = exp(-z^2) R(t), t = 1 / (1 + z/2): R fits erfcx on [0, 10.5] within 3.3e-8 (2.7e-7 in float32 Horner);
+    // src/test/python/fit_erfcx.py derives these
+    private static final float ERFCX_R0 = 6.7676801336347125e-06f;
+    private static final float ERFCX_R1 = 0.28189173340797424f;
+    private static final float ERFCX_R2 = 0.28474870324134827f;
+    private static final float ERFCX_R3 = 0.22694163024425507f;
+    private static final float ERFCX_R4 = 0.2708902060985565f;
+    private static final float ERFCX_R5 = -0.2135227918624878f;
+    private static final float ERFCX_R6 = 0.6160544157028198f;
+    private static final float ERFCX_R7 = -0.8870092630386353f;
+    private static final float ERFCX_R8 = 0.5817782878875732f;
+    private static final float ERFCX_R9 = -0.1849030703306198f;
+    private static final float ERFCX_R10 = 0.023123377934098244f;
+    /** sqrt(2 / pi) and 0.044715: the tanh approximation's constants, as PyTorch spells them (kBeta, kKappa). */
+    private static final float GELU_TANH_BETA = 0x1.988454p-1f;
+    private static final float GELU_TANH_KAPPA = 0.044715f;
+
+    /**
+     * Phi(x) = P(N(0, 1) <= x) = erfc(-x / sqrt 2) / 2, from h = erfc(|x| / sqrt 2) / 2: h for x < 0, 1 - h
+     * otherwise. Written with erfc on both sides, the negative tail keeps its relative accuracy (1 + erf(x / sqrt 2)
+     * cancels to nothing there, which is why PyTorch's gelu(-5) is 4% off). exp(-z^2) = exp(-x^2 / 2) is taken as
+     * exp(-h) (1 - e) with h + e = x^2 / 2 exactly (fma), not from the rounded z: at x = -13 the rounding of z alone
+     * would cost 170 ulp. Measured against x Phi(x) in double: see VectorMathTest.geluIsAccurateAndVectorEqualsScalar.
+     */
+    private static FloatVector normalCdf(FloatVector x) {
+        FloatVector one = x.broadcast(1f);
+        FloatVector a = x.abs().min(CDF_MAX_X);
+        FloatVector t = one.div(a.mul(INV_SQRT2).fma(0.5f, 1f));
+        FloatVector r = t.fma(ERFCX_R10, ERFCX_R9);
+        r = r.fma(t, t.broadcast(ERFCX_R8));
+        r = r.fma(t, t.broadcast(ERFCX_R7));
+        r = r.fma(t, t.broadcast(ERFCX_R6));
+        r = r.fma(t, t.broadcast(ERFCX_R5));
+        r = r.fma(t, t.broadcast(ERFCX_R4));
+        r = r.fma(t, t.broadcast(ERFCX_R3));
+        r = r.fma(t, t.broadcast(ERFCX_R2));
+        r = r.fma(t, t.broadcast(ERFCX_R1));
+        r = r.fma(t, t.broadcast(ERFCX_R0));
+        FloatVector aa = a.mul(a);
+        FloatVector lo = a.fma(a, aa.neg()).mul(-0.5f);
+        FloatVector h = aa.mul(-0.5f).max(EXP_MIN_ARG);
+        FloatVector e = expClamped(h);
+        FloatVector half = e.fma(lo, e).mul(r).mul(0.5f);
+        return one.sub(half).blend(half, x.compare(VectorOperators.LT, 0f));
+    }
+
+    private static float normalCdf(float x) {
+        float a = Math.min(Math.abs(x), CDF_MAX_X);
+        float t = 1f / Math.fma(a * INV_SQRT2, 0.5f, 1f);
+        float r = Math.fma(t, ERFCX_R10, ERFCX_R9);
+        r = Math.fma(r, t, ERFCX_R8);
+        r = Math.fma(r, t, ERFCX_R7);
+        r = Math.fma(r, t, ERFCX_R6);
+        r = Math.fma(r, t, ERFCX_R5);
+        r = Math.fma(r, t, ERFCX_R4);
+        r = Math.fma(r, t, ERFCX_R3);
+        r = Math.fma(r, t, ERFCX_R2);
+        r = Math.fma(r, t, ERFCX_R1);
+        r = Math.fma(r, t, ERFCX_R0);
+        float aa = a * a;
+        float lo = Math.fma(a, a, -aa) * -0.5f;
+        float h = Math.max(aa * -0.5f, EXP_MIN_ARG);
+        float e = expClamped(h);
+        float half = Math.fma(e, lo, e) * r * 0.5f;
+        return x < 0f ? half : 1f - half;
+    }
+
+    /** GELU, PyTorch's default (approximate='none'): x Phi(x). NaN stays NaN; gelu(-inf) is NaN like PyTorch's. */
+    public static FloatVector gelu(FloatVector x) {
+        return x.mul(normalCdf(x)).blend(x, x.compare(VectorOperators.NE, x));
+    }
+
+    /** Scalar twin of {@link #gelu(FloatVector)}. */
+    public static float gelu(float x) {
+        return x != x ? x : x * normalCdf(x);
+    }
+
+    /** d gelu / dx times the incoming gradient g: g (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi). */
+    public static FloatVector geluBackward(FloatVector g, FloatVector x) {
+        FloatVector pdf = exp(x.mul(x).mul(-0.5f)).mul(INV_SQRT_2PI);
+        // x pdf + cdf as a multiply and an add, not an fma: at x = +-inf the product is the invalid inf * 0, whose
+        // NaN an fma instruction and Math.fma's software fallback spell differently
+        return g.mul(x.mul(pdf).add(normalCdf(x))).blend(x, x.compare(VectorOperators.NE, x));
+    }
+
+    /** Scalar twin of {@link #geluBackward(FloatVector, FloatVector)}. */
+    public static float geluBackward(float g, float x) {
+        if (x != x) {
+            return x;
+        }
+        float pdf = exp(x * x * -0.5f) * INV_SQRT_2PI;
+        return g * (x * pdf + normalCdf(x));
+    }
+
+    /** GELU with approximate='tanh': x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), in PyTorch's order of operations. */
+    public static FloatVector geluTanh(FloatVector x) {
+        FloatVector inner = x.mul(x).mul(x).mul(GELU_TANH_KAPPA).add(x).mul(GELU_TANH_BETA);
+        return x.mul(0.5f).mul(tanh(inner).add(1f));
+    }
+
+    /** Scalar twin of {@link #geluTanh(FloatVector)}. */
+    public static float geluTanh(float x) {
+        float inner = (x * x * x * GELU_TANH_KAPPA + x) * GELU_TANH_BETA;
+        return x * 0.5f * (tanh(inner) + 1f);
+    }
+
+    /** The tanh approximation's derivative times g, in PyTorch's order (GeluBackward0 with approximate='tanh'). */
+    public static FloatVector geluTanhBackward(FloatVector g, FloatVector x) {
+        FloatVector xSq = x.mul(x);
+        FloatVector inner = xSq.mul(x).mul(GELU_TANH_KAPPA).add(x).mul(GELU_TANH_BETA);
+        FloatVector th = tanh(inner);
+        FloatVector left = x.mul(0.5f);
+        FloatVector leftDerivative = th.add(1f).mul(0.5f);
+        FloatVector tanhDerivative = x.broadcast(1f).sub(th.mul(th));
+        FloatVector innerDerivative = xSq.mul(3f * GELU_TANH_KAPPA).add(1f).mul(GELU_TANH_BETA);
+        return g.mul(left.mul(tanhDerivative).mul(innerDerivative).add(leftDerivative));
+    }
+
+    /** Scalar twin of {@link #geluTanhBackward(FloatVector, FloatVector)}. */
+    public static float geluTanhBackward(float g, float x) {
+        float xSq = x * x;
+        float inner = (xSq * x * GELU_TANH_KAPPA + x) * GELU_TANH_BETA;
+        float th = tanh(inner);
+        float left = x * 0.5f;
+        float leftDerivative = (th + 1f) * 0.5f;
+        float tanhDerivative = 1f - th * th;
+        float innerDerivative = (xSq * (3f * GELU_TANH_KAPPA) + 1f) * GELU_TANH_BETA;
+        return g * (left * tanhDerivative * innerDerivative + leftDerivative);
     }
 
     // ---- pow ----

@@ -286,9 +286,10 @@ class KernelPropertyTest {
 
     private Sgemm.Epilogue epilogue(int iter, int m, int n) {
         return switch (iter % 5) {
-            case 1 -> Sgemm.Epilogue.columnBias(random(4L * n), 0, false);
-            case 2 -> Sgemm.Epilogue.rowBias(random(4L * m), 0, true);
-            case 3 -> new Sgemm.Epilogue(null, 0, false, true);
+            case 1 -> Sgemm.Epilogue.columnBias(random(4L * n), 0, UnaryOp.IDENTITY);
+            case 2 -> Sgemm.Epilogue.rowBias(random(4L * m), 0, UnaryOp.RELU);
+            case 3 -> Sgemm.Epilogue.activation(UnaryOp.RELU);
+            case 4 -> Sgemm.Epilogue.columnBias(random(4L * n), 0, iter % 2 == 0 ? UnaryOp.GELU : UnaryOp.GELU_TANH);
             default -> null;
         };
     }

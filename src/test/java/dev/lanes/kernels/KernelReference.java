@@ -84,6 +84,8 @@ final class KernelReference {
                 }
                 if (epi != null && epi.relu()) {
                     v = Math.max(v, 0);
+                } else if (epi != null) {
+                    v = epi.activate((float) v); // the float activation of the exact sum (GELU, tanh, ...)
                 }
                 out[i * n + j] = v;
             }

@@ -302,6 +302,83 @@ class VectorMathTest {
         }
     }
 
+    /** Phi(x) in double: erfc by its Taylor series of erf below 3 and by the continued fraction above. */
+    static double normalCdf(double x) {
+        return 0.5 * erfc(-x / Math.sqrt(2));
+    }
+
+    static double erfc(double z) {
+        if (z < 0) {
+            return 2 - erfc(-z);
+        }
+        if (z < 3) {
+            double sum = 0;
+            double term = z; // (-1)^n z^(2n+1) / n!
+            for (int n = 0; n < 200; n++) {
+                double t = term / (2 * n + 1);
+                sum += t;
+                if (Math.abs(t) < 1e-18 * Math.abs(sum)) {
+                    break;
+                }
+                term *= -z * z / (n + 1);
+            }
+            return 1 - 2 / Math.sqrt(Math.PI) * sum;
+        }
+        double f = z;
+        for (int k = 300; k >= 1; k--) {
+            f = z + (k / 2.0) / f;
+        }
+        return StrictMath.exp(-z * z) / Math.sqrt(Math.PI) / f;
+    }
+
+    @Test
+    void referenceNormalCdfIsRight() {
+        assertThat(normalCdf(0)).isEqualTo(0.5);
+        assertThat(normalCdf(1.959963984540054)).isCloseTo(0.975, org.assertj.core.data.Offset.offset(1e-15));
+        assertThat(normalCdf(-5) / 2.866515718791939e-7).isCloseTo(1, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(normalCdf(-10) / 7.61985302416047e-24).isCloseTo(1, org.assertj.core.data.Offset.offset(1e-12));
+    }
+
+    /**
+     * GELU's exact form against x Phi(x) in double: within 8 ulp wherever the result is a normal float (measured
+     * worst: see the message), and the vector forms of gelu, its tanh form and both backward rules equal their
+     * scalar twins bit for bit.
+     */
+    @Test
+    void geluIsAccurateAndVectorEqualsScalar() {
+        SplittableRandom rnd = new SplittableRandom(99);
+        float[] xs = new float[2 * DENSE];
+        for (int i = 0; i < DENSE; i++) {
+            xs[i] = -13f + 23f * (float) ((i + 0.5) / DENSE);
+            xs[DENSE + i] = (float) rnd.nextDouble(-3, 3);
+        }
+        long worst = 0;
+        float worstX = 0;
+        for (float x : xs) {
+            float want = (float) (x * normalCdf(x));
+            if (Math.abs(want) < Float.MIN_NORMAL) {
+                assertThat(Math.abs(VectorMath.gelu(x) - want)).isLessThanOrEqualTo(Float.MIN_NORMAL);
+                continue;
+            }
+            long d = ulpDistance(VectorMath.gelu(x), want);
+            if (d > worst) {
+                worst = d;
+                worstX = x;
+            }
+        }
+        assertThat(worst).as("gelu: max ulp error, at x = %s", worstX).isLessThanOrEqualTo(8);
+        float[] lanes = laneInputs(Fn.TANH);
+        assertLanesMatchScalar("gelu", Simd.F, lanes, VectorMath::gelu, VectorMath::gelu);
+        assertLanesMatchScalar("gelu tanh", Simd.F, lanes, VectorMath::geluTanh, VectorMath::geluTanh);
+        float g = 0.75f;
+        assertLanesMatchScalar("gelu backward", Simd.F, lanes, v -> VectorMath.geluBackward(v.broadcast(g), v), x -> VectorMath.geluBackward(g, x));
+        assertLanesMatchScalar("gelu tanh backward", Simd.F, lanes, v -> VectorMath.geluTanhBackward(v.broadcast(g), v),
+                x -> VectorMath.geluTanhBackward(g, x));
+        assertThat(VectorMath.gelu(Float.NEGATIVE_INFINITY)).as("gelu(-inf) is NaN, as in PyTorch").isNaN();
+        assertBits(VectorMath.gelu(Float.POSITIVE_INFINITY), Float.POSITIVE_INFINITY, "gelu(inf)");
+        assertBits(VectorMath.gelu(-20f), -0f, "gelu(-20)");
+    }
+
     /** The elementwise kernels: the vector part and the scalar tail of a row give the scalar twins' bits. */
     @Test
     void elementwiseRowsUseTheTwins() {
@@ -315,7 +392,8 @@ class VectorMathTest {
                 x.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) rnd.nextDouble(-12, 12));
                 b.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) rnd.nextDouble(-3, 3));
             }
-            for (UnaryOp op : new UnaryOp[] {UnaryOp.EXP, UnaryOp.LOG, UnaryOp.TANH, UnaryOp.SIGMOID, UnaryOp.POW_SCALAR}) {
+            for (UnaryOp op : new UnaryOp[] {UnaryOp.EXP, UnaryOp.LOG, UnaryOp.TANH, UnaryOp.SIGMOID, UnaryOp.POW_SCALAR, UnaryOp.GELU,
+                UnaryOp.GELU_TANH}) {
                 for (float p : new float[] {2f, 0.5f, -1f, 1.7f}) {
                     Elementwise.unaryContiguous(op, p, 0f, x, 0, out, 0, n);
                     for (int i = 0; i < n; i++) {
@@ -325,6 +403,8 @@ class VectorMathTest {
                             case LOG -> VectorMath.log(xi);
                             case TANH -> VectorMath.tanh(xi);
                             case SIGMOID -> VectorMath.sigmoid(xi);
+                            case GELU -> VectorMath.gelu(xi);
+                            case GELU_TANH -> VectorMath.geluTanh(xi);
                             default -> VectorMath.pow(xi, p);
                         };
                         assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), want, op + "(" + xi + ", " + p + ") [" + i + "]");

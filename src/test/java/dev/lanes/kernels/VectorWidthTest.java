@@ -211,7 +211,7 @@ class VectorWidthTest {
             for (long i = 0; i < (long) k * n; i++) {
                 KernelReference.set(b, i, 1f);
             }
-            Sgemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n, new Sgemm.Epilogue(null, 0, false, true));
+            Sgemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n, Sgemm.Epilogue.activation(UnaryOp.RELU));
             for (long i = 0; i < (long) m * n; i++) {
                 assertThat(Float.floatToRawIntBits(KernelReference.get(c, i))).as("fused relu(-0) at %d", i).isZero();
             }

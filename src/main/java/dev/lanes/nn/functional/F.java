@@ -27,6 +27,16 @@ public final class F {
         return x.tanh();
     }
 
+    /** {@code F.gelu(x)}: the exact GELU, {@code x * Phi(x)}. */
+    public static Tensor gelu(Tensor x) {
+        return x.gelu();
+    }
+
+    /** {@code F.gelu(x, approximate="tanh")}; {@code "none"} is the exact form. */
+    public static Tensor gelu(Tensor x, String approximate) {
+        return x.gelu(approximate);
+    }
+
     public static Tensor softmax(Tensor x, int dim) {
         return x.softmax(dim);
     }

@@ -1,0 +1,133 @@
+package dev.lanes;
+
+import dev.lanes.autograd.Node;
+import dev.lanes.kernels.BinaryOp;
+import dev.lanes.kernels.UnaryOp;
+
+/**
+ * The elementwise ops of one tensor, one row each, like PyTorch's {@code derivatives.yaml}: the op's name, its
+ * kernel ({@link UnaryOp}: scalar definition and vector form in {@code kernels.Elementwise} / {@code VectorMath}),
+ * the {@code grad_fn} name PyTorch prints, what the backward saves, and the backward rule. {@code Tensor.exp()} and
+ * the rest are one-line delegations to {@link #apply}; the plan replays the kernel (the tracer records it), and
+ * the activations among them fuse into a GEMM or convolution epilogue ({@link UnaryOp#isActivation()}).
+ *
+ * <p>Adding an op of this kind: a kernel case in {@code UnaryOp} (+ its vector form), one row here, one
+ * {@code Tensor} method, one row in the tests' op table ({@code OpInfo}).
+ *
+ * <p>Backward rules run with grad mode off and return a new tensor; temporaries are closed here.
+ */
+enum Pointwise {
+    NEG("neg", UnaryOp.NEG, "NegBackward0", Saves.NOTHING, (g, s, p) -> g.neg()),
+    EXP("exp", UnaryOp.EXP, "ExpBackward0", Saves.OUTPUT, (g, s, p) -> g.mul(s)),
+    LOG("log", UnaryOp.LOG, "LogBackward0", Saves.INPUT, (g, s, p) -> g.div(s)),
+    /** g / (2 sqrt(x)), from the saved output. */
+    SQRT("sqrt", UnaryOp.SQRT, "SqrtBackward0", Saves.OUTPUT, (g, s, p) -> {
+        try (Tensor d = s.mul(2)) {
+            return g.div(d);
+        }
+    }),
+    /** g sign(x). */
+    ABS("abs", UnaryOp.ABS, "AbsBackward0", Saves.INPUT, (g, s, p) -> {
+        try (Tensor pos = s.gt(0); Tensor neg = s.lt(0); Tensor sign = pos.sub(neg)) {
+            return g.mul(sign);
+        }
+    }),
+    /** g p x^(p-1); p == 0 gives 0 like PyTorch. */
+    POW("pow", UnaryOp.POW_SCALAR, "PowBackward0", Saves.INPUT, (g, s, p) -> {
+        if (p == 0) {
+            return Tensor.zerosLike(g);
+        }
+        try (Tensor d = s.pow(p - 1); Tensor e = d.mul(p)) {
+            return g.mul(e);
+        }
+    }),
+    /** The gradient passes where the saved output is positive. */
+    RELU("relu", UnaryOp.RELU, "ReluBackward0", Saves.OUTPUT, (g, s, p) -> g.binaryKernel(BinaryOp.MASK_POSITIVE, s)),
+    /** g s (1 - s), s = sigmoid(x). */
+    SIGMOID("sigmoid", UnaryOp.SIGMOID, "SigmoidBackward0", Saves.OUTPUT, (g, s, p) -> {
+        try (Tensor one = s.rsub(1); Tensor d = s.mul(one)) {
+            return g.mul(d);
+        }
+    }),
+    /** g (1 - s^2), s = tanh(x). */
+    TANH("tanh", UnaryOp.TANH, "TanhBackward0", Saves.OUTPUT, (g, s, p) -> {
+        try (Tensor s2 = s.mul(s); Tensor d = s2.rsub(1)) {
+            return g.mul(d);
+        }
+    }),
+    /** g (Phi(x) + x phi(x)): one fused kernel. */
+    GELU("gelu", UnaryOp.GELU, "GeluBackward0", Saves.INPUT, (g, s, p) -> g.binaryKernel(BinaryOp.GELU_BACKWARD, s)),
+    /** gelu(x, approximate='tanh'); the same grad_fn name as PyTorch's, which keeps the mode as an attribute. */
+    GELU_TANH("gelu", UnaryOp.GELU_TANH, "GeluBackward0", Saves.INPUT, (g, s, p) -> g.binaryKernel(BinaryOp.GELU_TANH_BACKWARD, s));
+
+    /** What the backward rule reads besides the incoming gradient. */
+    enum Saves {
+        NOTHING, INPUT, OUTPUT
+    }
+
+    /** The backward rule: {@code g} the incoming gradient, {@code saved} the input or output per {@link Saves}, p the scalar. */
+    @FunctionalInterface
+    interface Rule {
+        Tensor grad(Tensor g, Tensor saved, float p);
+    }
+
+    final String opName;
+    final UnaryOp kernel;
+    final String gradFn;
+    final Saves saves;
+    final Rule rule;
+
+    Pointwise(String opName, UnaryOp kernel, String gradFn, Saves saves, Rule rule) {
+        this.opName = opName;
+        this.kernel = kernel;
+        this.gradFn = gradFn;
+        this.saves = saves;
+        this.rule = rule;
+    }
+
+    /** {@code op(x)} with the scalar p (pow's exponent), recorded for autograd when x requires grad. */
+    Tensor apply(Tensor x, float p) {
+        Tensor out = x.unaryKernel(opName, kernel, p, 0f);
+        if (!Tensor.recording(x, null)) {
+            return out;
+        }
+        Tensor saved = switch (saves) {
+            case NOTHING -> null;
+            case INPUT -> x;
+            case OUTPUT -> out;
+        };
+        return out.recordedBy(new Backward(this, saved, p), x);
+    }
+
+    Tensor apply(Tensor x) {
+        return apply(x, 0f);
+    }
+
+    /** The graph node of every row: named from the row, running its rule. */
+    static final class Backward extends Node {
+        private final Pointwise op;
+        private final Saved saved;
+        private final float p;
+
+        Backward(Pointwise op, Tensor saved, float p) {
+            this.op = op;
+            this.saved = saved == null ? null : save(saved, op.saves == Saves.OUTPUT ? "output 0" : "argument 0");
+            this.p = p;
+        }
+
+        /** The row this node came from (the relu_ in-place form reuses RELU's rule). */
+        Pointwise op() {
+            return op;
+        }
+
+        @Override
+        public String name() {
+            return op.gradFn;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            return new Tensor[] {op.rule.grad(g, saved == null ? null : saved.get(), p)};
+        }
+    }
+}
