@@ -1167,6 +1167,30 @@ public final class Tensor implements Releasable, AutoCloseable {
         return Pointwise.RELU.apply(this);
     }
 
+    /**
+     * Zeroes each element with probability {@code p} and scales survivors by {@code 1 / (1 - p)} when {@code training};
+     * the identity otherwise, like {@code torch.dropout(x, p, train)}. The mask comes from the global generator
+     * ({@link Lanes#manualSeed}).
+     */
+    public Tensor dropout(double p, boolean training) {
+        if (p < 0 || p > 1) {
+            throw new IllegalArgumentException("dropout probability has to be between 0 and 1, but got " + p);
+        }
+        if (!training || p == 0) {
+            return this;
+        }
+        if (p == 1) {
+            return mul(0);
+        }
+        Tensor mask;
+        try (Autograd.Mode g = Autograd.noGrad(); Tensor r = Tensor.rand(shape); Tensor keep = r.gt(p)) {
+            mask = keep.mul(1.0 / (1 - p));
+        }
+        try (mask) {
+            return mul(mask);
+        }
+    }
+
     /** GELU, {@code x * Phi(x)} with the exact normal CDF: {@code torch.nn.functional.gelu(x)}. */
     public Tensor gelu() {
         return Pointwise.GELU.apply(this);

@@ -308,7 +308,9 @@ class HostileUseTest {
                 }
                 openFrames.add(OpFrame.depth());
             });
-            workers[w].start();
+        }
+        for (Thread t : workers) {
+            t.start(); // after every worker exists: each may interrupt any other
         }
         Thread.sleep(seconds * 1000);
         stop.set(true);

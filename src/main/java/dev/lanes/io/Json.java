@@ -103,25 +103,12 @@ public final class Json {
                     throw error("unterminated escape");
                 }
                 char e = s.charAt(i++);
-                switch (e) {
-                    case '"', '\\', '/' -> sb.append(e);
-                    case 'b' -> sb.append('\b');
-                    case 'f' -> sb.append('\f');
-                    case 'n' -> sb.append('\n');
-                    case 'r' -> sb.append('\r');
-                    case 't' -> sb.append('\t');
-                    case 'u' -> {
-                        if (i + 4 > s.length()) {
-                            throw error("bad \\u escape");
-                        }
-                        try {
-                            sb.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
-                        } catch (NumberFormatException ex) {
-                            throw error("bad \\u escape");
-                        }
-                        i += 4;
-                    }
-                    default -> throw error("bad escape \\" + e);
+                String bad = appendEscape(e, i + 4 <= s.length() ? s.substring(i, i + 4) : null, sb);
+                if (bad != null) {
+                    throw error(bad);
+                }
+                if (e == 'u') {
+                    i += 4;
                 }
             } else if (c < 0x20) {
                 throw error("control character in string");
@@ -200,6 +187,32 @@ public final class Json {
             throw error("expected '" + c + "'");
         }
         i++;
+    }
+
+    /**
+     * Decodes the string escape whose letter {@code e} follows a backslash, appending the character to {@code sb}: the
+     * one escape decoder of Lanes' two JSON readers (this one and {@code serve.JsonFloats}). For {@code \\u},
+     * {@code hex} holds the next four characters (null when fewer remain). Returns null, or the error to report.
+     */
+    public static String appendEscape(int e, String hex, StringBuilder sb) {
+        switch (e) {
+            case '"', '\\', '/' -> sb.append((char) e);
+            case 'b' -> sb.append('\b');
+            case 'f' -> sb.append('\f');
+            case 'n' -> sb.append('\n');
+            case 'r' -> sb.append('\r');
+            case 't' -> sb.append('\t');
+            case 'u' -> {
+                if (hex == null || !hex.chars().allMatch(java.util.HexFormat::isHexDigit)) {
+                    return "bad \\u escape"; // four hex digits exactly: parseInt alone would take "+1ab" or "-001"
+                }
+                sb.append((char) Integer.parseInt(hex, 16));
+            }
+            default -> {
+                return "bad escape \\" + (e < 0 ? "(end of input)" : String.valueOf((char) e));
+            }
+        }
+        return null;
     }
 
     /** A JSON string literal for {@code s} (quotes, backslashes and control characters escaped). */

@@ -200,25 +200,12 @@ public final class JsonFloats {
             if (c == '\\') {
                 int e = peek();
                 i++;
-                switch (e) {
-                    case '"', '\\', '/' -> sb.append((char) e);
-                    case 'b' -> sb.append('\b');
-                    case 'f' -> sb.append('\f');
-                    case 'n' -> sb.append('\n');
-                    case 'r' -> sb.append('\r');
-                    case 't' -> sb.append('\t');
-                    case 'u' -> {
-                        if (i + 4 > end) {
-                            throw error("bad \\u escape");
-                        }
-                        try {
-                            sb.append((char) Integer.parseInt(new String(s, i, 4, StandardCharsets.US_ASCII), 16));
-                        } catch (NumberFormatException ex) {
-                            throw error("bad \\u escape");
-                        }
-                        i += 4;
-                    }
-                    default -> throw error("bad escape");
+                String bad = dev.lanes.io.Json.appendEscape(e, i + 4 <= end ? new String(s, i, 4, StandardCharsets.US_ASCII) : null, sb);
+                if (bad != null) {
+                    throw error(bad);
+                }
+                if (e == 'u') {
+                    i += 4;
                 }
             } else if (c < 0x20) {
                 throw error("control character in string");

@@ -25,6 +25,17 @@ class JsonFloatsTest {
         assertThat(parse(sb.append(']').toString())).containsExactly(big);
     }
 
+    /** Keys go through the one escape decoder shared with io.Json: every JSON escape, and nothing else. */
+    @Test
+    void decodesKeyEscapesStrictly() {
+        assertThat(parse("{\"pi\\u0078els\": [1]}")).containsExactly(1f);
+        assertThat(parse("{\"a\\n\\t\\/\\\\\\\"\": 0, \"pixels\": [2]}")).containsExactly(2f);
+        assertThatThrownBy(() -> parse("{\"pi\\u-078els\": [1]}")).hasMessageContaining("bad \\u escape");
+        assertThatThrownBy(() -> parse("{\"pi\\u+078els\": [1]}")).hasMessageContaining("bad \\u escape");
+        assertThatThrownBy(() -> parse("{\"p\\u00\"")).hasMessageContaining("escape");
+        assertThatThrownBy(() -> parse("{\"p\\x\": [1]}")).hasMessageContaining("bad escape \\x");
+    }
+
     @Test
     void rejectsWhatIsNotStrictJsonWithThePosition() {
         assertThatThrownBy(() -> parse("[1, NaN]")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NaN and Infinity")

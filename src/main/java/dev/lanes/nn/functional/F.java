@@ -1,6 +1,6 @@
 package dev.lanes.nn.functional;
 
-import dev.lanes.Functional;
+import dev.lanes.Losses;
 import dev.lanes.Tensor;
 
 /**
@@ -91,46 +91,46 @@ public final class F {
     }
 
     public static Tensor dropout(Tensor x, double p, boolean training) {
-        return Functional.dropout(x, p, training);
+        return x.dropout(p, training);
     }
 
     public static Tensor mseLoss(Tensor input, Tensor target) {
-        return Functional.mseLoss(input, target, "mean");
+        return Losses.mseLoss(input, target, "mean");
     }
 
     public static Tensor mseLoss(Tensor input, Tensor target, String reduction) {
-        return Functional.mseLoss(input, target, reduction);
+        return Losses.mseLoss(input, target, reduction);
     }
 
     public static Tensor l1Loss(Tensor input, Tensor target) {
-        return Functional.l1Loss(input, target, "mean");
+        return Losses.l1Loss(input, target, "mean");
     }
 
     public static Tensor l1Loss(Tensor input, Tensor target, String reduction) {
-        return Functional.l1Loss(input, target, reduction);
+        return Losses.l1Loss(input, target, reduction);
     }
 
     public static Tensor crossEntropy(Tensor input, Tensor target) {
-        return Functional.crossEntropy(input, target, null, IGNORE_INDEX, 0, "mean");
+        return Losses.crossEntropy(input, target, null, IGNORE_INDEX, 0, "mean");
     }
 
     public static Tensor crossEntropy(Tensor input, Tensor target, Tensor weight, int ignoreIndex, double labelSmoothing, String reduction) {
-        return Functional.crossEntropy(input, target, weight, ignoreIndex, labelSmoothing, reduction);
+        return Losses.crossEntropy(input, target, weight, ignoreIndex, labelSmoothing, reduction);
     }
 
     public static Tensor nllLoss(Tensor input, Tensor target) {
-        return Functional.nllLoss(input, target, null, IGNORE_INDEX, "mean");
+        return Losses.nllLoss(input, target, null, IGNORE_INDEX, "mean");
     }
 
     public static Tensor nllLoss(Tensor input, Tensor target, Tensor weight, int ignoreIndex, String reduction) {
-        return Functional.nllLoss(input, target, weight, ignoreIndex, reduction);
+        return Losses.nllLoss(input, target, weight, ignoreIndex, reduction);
     }
 
     public static Tensor binaryCrossEntropyWithLogits(Tensor input, Tensor target) {
-        return Functional.binaryCrossEntropyWithLogits(input, target, null, null, "mean");
+        return Losses.bceWithLogits(input, target, null, null, "mean");
     }
 
     public static Tensor binaryCrossEntropyWithLogits(Tensor input, Tensor target, Tensor weight, Tensor posWeight, String reduction) {
-        return Functional.binaryCrossEntropyWithLogits(input, target, weight, posWeight, reduction);
+        return Losses.bceWithLogits(input, target, weight, posWeight, reduction);
     }
 }

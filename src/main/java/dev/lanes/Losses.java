@@ -5,13 +5,14 @@ import dev.lanes.autograd.Node;
 import java.util.Arrays;
 
 /**
- * The losses of {@code torch.nn.functional}: forward computed without a graph, then one node per loss with
- * PyTorch's name and its closed-form backward. Cross-entropy is one fused pass per row (max, log-sum-exp,
+ * The losses of {@code torch.nn.functional} (users call them through {@code dev.lanes.nn.functional.F} and the loss
+ * modules): forward computed without a graph, then one node per loss with PyTorch's name and its closed-form
+ * backward. Cross-entropy is one fused pass per row (max, log-sum-exp,
  * the loss terms; backward softmax minus the smoothed target), never materialising log-probabilities.
  * Tests: {@code NnGoldenTest} (PyTorch goldens).
  */
-final class LossOps {
-    private LossOps() {
+public final class Losses {
+    private Losses() {
     }
 
     enum Reduction {
@@ -46,11 +47,13 @@ final class LossOps {
 
     // ---- MSE and L1 ----
 
-    static Tensor mseLoss(Tensor input, Tensor target, String reduction) {
+    /** Mean squared error; reduction "mean", "sum" or "none"; grad_fn MseLossBackward0. */
+    public static Tensor mseLoss(Tensor input, Tensor target, String reduction) {
         return pointwise("mse_loss", "MseLossBackward0", input, target, Reduction.of(reduction), true);
     }
 
-    static Tensor l1Loss(Tensor input, Tensor target, String reduction) {
+    /** Mean absolute error; grad_fn L1LossBackward0. */
+    public static Tensor l1Loss(Tensor input, Tensor target, String reduction) {
         Reduction r = Reduction.of(reduction);
         // PyTorch 1.13 composes l1_loss from abs and mean/sum, so its grad_fn is the last of those
         String name = switch (r) {
@@ -164,11 +167,16 @@ final class LossOps {
         return t;
     }
 
-    static Tensor crossEntropy(Tensor input, Tensor target, Tensor weight, int ignoreIndex, double labelSmoothing, String reduction) {
+    /**
+     * Cross-entropy of logits {@code [N, C]} (or {@code [C]}) against int64 class indices, fused log-softmax + NLL;
+     * {@code weight} per class or null, {@code ignoreIndex} (PyTorch's default -100), label smoothing in [0, 1].
+     */
+    public static Tensor crossEntropy(Tensor input, Tensor target, Tensor weight, int ignoreIndex, double labelSmoothing, String reduction) {
         return classification(true, input, target, weight, ignoreIndex, labelSmoothing, Reduction.of(reduction));
     }
 
-    static Tensor nllLoss(Tensor input, Tensor target, Tensor weight, int ignoreIndex, String reduction) {
+    /** Negative log-likelihood of log-probabilities {@code [N, C]} against int64 class indices. */
+    public static Tensor nllLoss(Tensor input, Tensor target, Tensor weight, int ignoreIndex, String reduction) {
         return classification(false, input, target, weight, ignoreIndex, 0, Reduction.of(reduction));
     }
 
@@ -317,11 +325,8 @@ final class LossOps {
 
     // ---- binary cross-entropy with logits ----
 
-    /**
-     * {@code (1 - y) x + lw (log(1 + exp(-|x|)) + max(-x, 0))} with {@code lw = (pos_weight - 1) y + 1} (1 without
-     * pos_weight), times {@code weight}: stable for any logit.
-     */
-    static Tensor bceWithLogits(Tensor input, Tensor target, Tensor weight, Tensor posWeight, String reduction) {
+    /** Binary cross-entropy of logits, stable for any logit; {@code weight} and {@code posWeight} may be null. */
+    public static Tensor bceWithLogits(Tensor input, Tensor target, Tensor weight, Tensor posWeight, String reduction) {
         Reduction r = Reduction.of(reduction);
         sameShape("binary_cross_entropy_with_logits", input, target);
         Tensor out;
