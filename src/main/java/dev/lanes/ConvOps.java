@@ -144,21 +144,15 @@ final class ConvOps {
         }
         Shape s = shape(input, weight, bias, p);
         Tensor out = Tensor.allocate(DType.FLOAT32, new int[] {s.n(), s.o(), s.geo().oH(), s.geo().oW()});
-        boolean record = Tensor.recording(input, weight) || (bias != null && Tensor.recording(bias, null));
+        boolean record = Tensor.recording(input, weight, bias);
         // the weight gradient needs every image's columns again: keep them from the forward pass when they are small
         Tensor keptColumns = record && weight.requiresGrad() && !s.direct()
                 && (long) s.n() * p.groups() * s.k() * s.l() * 4 <= KEEP_COLUMNS_MAX_BYTES
                 ? Tensor.allocate(DType.FLOAT32, new int[] {s.n() * p.groups(), s.k() * s.l()}) : null;
         input.withContiguousResult(x -> weight.withContiguousResult(w -> bias == null ? forward(x, w, null, s, p, out, keptColumns)
                 : bias.withContiguousResult(b -> forward(x, w, b, s, p, out, keptColumns))));
-        if (record) {
-            ConvolutionBackward0 node = new ConvolutionBackward0(input, weight, bias != null, s, p, keptColumns);
-            if (bias == null) {
-                out.recordedBy(node, input, weight, null);
-            } else {
-                out.recordedBy(node, input, weight, bias);
-            }
-        }
+        // a missing bias is listed as (None, 0), like PyTorch's undefined tensor
+        Tensor.record(out, () -> new ConvolutionBackward0(input, weight, bias != null, s, p, keptColumns), input, weight, bias);
         if (keptColumns != null) {
             keptColumns.close(); // the node holds its own reference until backward has used it
         }

@@ -114,9 +114,7 @@ final class LinalgOps {
                     + Shapes.str(outShape));
         }
         Tensor out = Tensor.gemm(mat1, mat2, input, beta, alpha);
-        if (Tensor.recording(input, mat1) || Tensor.recording(mat2, null)) {
-            out.recordedBy(new AddmmBackward0(input, mat1, mat2, beta, alpha), input, mat1, mat2);
-        }
+        Tensor.record(out, () -> new AddmmBackward0(input, mat1, mat2, beta, alpha), input, mat1, mat2);
         return out;
     }
 

@@ -70,9 +70,7 @@ public final class Losses {
         try (Autograd.Mode g = Autograd.noGrad(); Tensor diff = input.sub(target); Tensor e = squared ? diff.mul(diff) : diff.abs()) {
             out = r == Reduction.NONE ? e.clone() : reduce(e, r);
         }
-        if (Tensor.recording(input, target)) {
-            out.recordedBy(new PointwiseBackward(name, input, target, r, squared), input, target);
-        }
+        Tensor.record(out, () -> new PointwiseBackward(name, input, target, r, squared), input, target);
         return out;
     }
 
@@ -229,10 +227,8 @@ public final class Losses {
             // mean over zero weight (all targets ignored) is NaN, as in PyTorch
             out = Tensor.scalar(r == Reduction.SUM ? total : total / denominator);
         }
-        if (Tensor.recording(input, null)) {
-            out.recordedBy(new ClassificationBackward(logits, input, t, w, ignoreIndex, eps, r, denominator, k), input);
-        }
-        return out;
+        double den = denominator;
+        return Tensor.record(out, () -> new ClassificationBackward(logits, input, t, w, ignoreIndex, eps, r, den, k), input);
     }
 
     static final class ClassificationBackward extends Node {
@@ -339,9 +335,7 @@ public final class Losses {
             }
             out = s.keep(r == Reduction.NONE ? loss.clone() : reduce(loss, r));
         }
-        if (Tensor.recording(input, target)) {
-            out.recordedBy(new BceWithLogitsBackward(input, target, weight, posWeight, r), input, target);
-        }
+        Tensor.record(out, () -> new BceWithLogitsBackward(input, target, weight, posWeight, r), input, target);
         return out;
     }
 

@@ -88,15 +88,11 @@ enum Pointwise {
     /** {@code op(x)} with the scalar p (pow's exponent), recorded for autograd when x requires grad. */
     Tensor apply(Tensor x, float p) {
         Tensor out = x.unaryKernel(opName, kernel, p, 0f);
-        if (!Tensor.recording(x, null)) {
-            return out;
-        }
-        Tensor saved = switch (saves) {
+        return Tensor.record(out, () -> new Backward(this, switch (saves) {
             case NOTHING -> null;
             case INPUT -> x;
             case OUTPUT -> out;
-        };
-        return out.recordedBy(new Backward(this, saved, p), x);
+        }, p), x);
     }
 
     Tensor apply(Tensor x) {

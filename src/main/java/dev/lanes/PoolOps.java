@@ -90,7 +90,7 @@ final class PoolOps {
         if ((long) pl.h() * pl.w() >= (1L << 24)) {
             throw new IllegalArgumentException("max_pool2d: planes of " + pl.h() + "x" + pl.w() + " exceed 2^24 cells, the largest Lanes supports");
         }
-        boolean record = Tensor.recording(x, null);
+        boolean record = Tensor.recording(x);
         Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
         // argmax positions for backward, as exact float values (internal; never handed to the user)
         Tensor indices = record ? Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1])) : null;
@@ -106,7 +106,7 @@ final class PoolOps {
             return null;
         });
         if (record) {
-            out.recordedBy(new MaxPool2DWithIndicesBackward0(x, indices, pl), x);
+            Tensor.record(out, () -> new MaxPool2DWithIndicesBackward0(x, indices, pl), x);
             indices.close(); // the node keeps its own reference
         }
         return out;
@@ -155,9 +155,7 @@ final class PoolOps {
             }
             return null;
         });
-        if (Tensor.recording(x, null)) {
-            out.recordedBy(new AvgBackward("AvgPool2DBackward0", x.shape(), pl, win, countIncludePad, o), x);
-        }
+        Tensor.record(out, () -> new AvgBackward("AvgPool2DBackward0", x.shape(), pl, win, countIncludePad, o), x);
         return out;
     }
 
@@ -182,9 +180,7 @@ final class PoolOps {
             }
             return null;
         });
-        if (Tensor.recording(x, null)) {
-            out.recordedBy(new AvgBackward("AdaptiveAvgPool2DBackward0", x.shape(), pl, null, false, o), x);
-        }
+        Tensor.record(out, () -> new AvgBackward("AdaptiveAvgPool2DBackward0", x.shape(), pl, null, false, o), x);
         return out;
     }
 

@@ -32,9 +32,7 @@ final class SoftmaxOps {
             }
             return y;
         });
-        if (Tensor.recording(x, null)) {
-            out.recordedBy(new Backward(log, d, out), x);
-        }
+        Tensor.record(out, () -> new Backward(log, d, out), x);
         return out;
     }
 

@@ -563,19 +563,42 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** Records {@code node} as {@code out}'s gradFn when grad mode is on and this input requires grad. */
     private Tensor viewRecorded(Tensor out, java.util.function.Supplier<Node> node) {
-        if (recording(this, null)) {
-            out.recordedBy(node.get(), this);
-        }
-        return out;
+        return record(out, node, this);
     }
 
     Tensor binaryKernel(BinaryOp kernel, Tensor other) {
         return binary(kernel.name().toLowerCase(java.util.Locale.ROOT), kernel, other);
     }
 
-    /** True when an op on these inputs must record a graph node. */
+    /** True when an op on these inputs must record a graph node (grad mode on, some input requires grad). */
     static boolean recording(Tensor a, Tensor b) {
         return Autograd.isGradEnabled() && (a.requiresGrad() || (b != null && b.requiresGrad()));
+    }
+
+    /** {@link #recording(Tensor, Tensor)} for any number of inputs (nulls: scalar operands, skipped). */
+    static boolean recording(Tensor... inputs) {
+        if (!Autograd.isGradEnabled()) {
+            return false;
+        }
+        for (Tensor t : inputs) {
+            if (t != null && t.requiresGrad()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The one way every op records itself for autograd: when grad mode is on and any input requires grad, the node
+     * {@code node} builds is linked to the inputs in order (a null input stands for a Python scalar operand, listed as
+     * {@code (None, 0)} like PyTorch's wrapped number) and becomes {@code out}'s grad_fn. Returns {@code out}. The node
+     * is only built when it is recorded.
+     */
+    static Tensor record(Tensor out, java.util.function.Supplier<? extends Node> node, Tensor... inputs) {
+        if (recording(inputs)) {
+            out.recordedBy(node.get(), inputs);
+        }
+        return out;
     }
 
     private Node.Edge edge() {
@@ -589,7 +612,7 @@ public final class Tensor implements Releasable, AutoCloseable {
      * Links {@code node} to the inputs and makes it this result's gradFn; returns this. A null input stands for a
      * Python scalar operand, which PyTorch wraps in a tensor and lists as {@code (None, 0)} in next_functions.
      */
-    Tensor recordedBy(Node node, Tensor... inputs) {
+    private Tensor recordedBy(Node node, Tensor... inputs) {
         Node.Edge[] edges = new Node.Edge[inputs.length];
         for (int i = 0; i < inputs.length; i++) {
             edges[i] = inputs[i] == null ? new Node.Edge(null, 0) : inputs[i].edge();
@@ -1061,7 +1084,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     public Tensor add(Tensor other) {
         Tensor out = binary("add", BinaryOp.ADD, other);
-        return recording(this, other) ? out.recordedBy(new ArithmeticOps.AddBackward0(this, other, 1f), this, other) : out;
+        return record(out, () -> new ArithmeticOps.AddBackward0(this, other, 1f), this, other);
     }
 
     /** {@code this + alpha * other}, like {@code torch.add(input, other, alpha=alpha)}. */
@@ -1087,49 +1110,49 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     public Tensor add(double value) {
         Tensor out = unaryKernel("add", UnaryOp.ADD_SCALAR, (float) value, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("AddBackward0", 1, 1), this, null) : out;
+        return record(out, () -> new ArithmeticOps.ScaledBackward("AddBackward0", 1, 1), this, null);
     }
 
     public Tensor sub(Tensor other) {
         Tensor out = binary("sub", BinaryOp.SUB, other);
-        return recording(this, other) ? out.recordedBy(new ArithmeticOps.SubBackward0(this, other), this, other) : out;
+        return record(out, () -> new ArithmeticOps.SubBackward0(this, other), this, other);
     }
 
     public Tensor sub(double value) {
         Tensor out = unaryKernel("sub", UnaryOp.SUB_SCALAR, (float) value, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("SubBackward0", 1, 1), this, null) : out;
+        return record(out, () -> new ArithmeticOps.ScaledBackward("SubBackward0", 1, 1), this, null);
     }
 
     /** {@code value - this}, like {@code torch.rsub}. */
     public Tensor rsub(double value) {
         Tensor out = unaryKernel("rsub", UnaryOp.RSUB_SCALAR, (float) value, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("RsubBackward1", -1, 1), this) : out;
+        return record(out, () -> new ArithmeticOps.ScaledBackward("RsubBackward1", -1, 1), this);
     }
 
     public Tensor mul(Tensor other) {
         Tensor out = binary("mul", BinaryOp.MUL, other);
-        return recording(this, other) ? out.recordedBy(new ArithmeticOps.MulBackward0(this, other), this, other) : out;
+        return record(out, () -> new ArithmeticOps.MulBackward0(this, other), this, other);
     }
 
     public Tensor mul(double value) {
         Tensor out = unaryKernel("mul", UnaryOp.MUL_SCALAR, (float) value, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("MulBackward0", (float) value, 1), this, null) : out;
+        return record(out, () -> new ArithmeticOps.ScaledBackward("MulBackward0", (float) value, 1), this, null);
     }
 
     public Tensor div(Tensor other) {
         Tensor out = binary("div", BinaryOp.DIV, other);
-        return recording(this, other) ? out.recordedBy(new ArithmeticOps.DivBackward0(this, other), this, other) : out;
+        return record(out, () -> new ArithmeticOps.DivBackward0(this, other), this, other);
     }
 
     public Tensor div(double value) {
         Tensor out = unaryKernel("div", UnaryOp.DIV_SCALAR, (float) value, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ScaledBackward("DivBackward0", 1, (float) value), this, null) : out;
+        return record(out, () -> new ArithmeticOps.ScaledBackward("DivBackward0", 1, (float) value), this, null);
     }
 
     /** {@code value / this}, like {@code torch.reciprocal(x) * value}. */
     public Tensor rdiv(double value) {
         Tensor out = unaryKernel("rdiv", UnaryOp.RDIV_SCALAR, (float) value, 0);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.RdivBackward(this, (float) value), this, null) : out;
+        return record(out, () -> new ArithmeticOps.RdivBackward(this, (float) value), this, null);
     }
 
     // the elementwise ops of one tensor: forward kernel, saved value and backward rule are rows of Pointwise
@@ -1160,7 +1183,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     public Tensor pow(Tensor exponent) {
         Tensor out = binary("pow", BinaryOp.POW, exponent);
-        return recording(this, exponent) ? out.recordedBy(new ArithmeticOps.PowBackward1(this, exponent, out), this, exponent) : out;
+        return record(out, () -> new ArithmeticOps.PowBackward1(this, exponent, out), this, exponent);
     }
 
     public Tensor relu() {
@@ -1241,7 +1264,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     public Tensor clamp(double min, double max) {
         checkClampBounds(min, max);
         Tensor out = unaryKernel("clamp", UnaryOp.CLAMP, (float) min, (float) max);
-        return recording(this, null) ? out.recordedBy(new ArithmeticOps.ClampBackward1(this, min, max), this) : out;
+        return record(out, () -> new ArithmeticOps.ClampBackward1(this, min, max), this);
     }
 
     public Tensor clampMin(double min) {
@@ -1255,12 +1278,12 @@ public final class Tensor implements Releasable, AutoCloseable {
     /** Elementwise maximum with broadcasting; NaN propagates, like {@code torch.maximum}. */
     public Tensor maximum(Tensor other) {
         Tensor out = binary("maximum", BinaryOp.MAXIMUM, other);
-        return recording(this, other) ? out.recordedBy(new ArithmeticOps.ExtremumBackward(true, this, other), this, other) : out;
+        return record(out, () -> new ArithmeticOps.ExtremumBackward(true, this, other), this, other);
     }
 
     public Tensor minimum(Tensor other) {
         Tensor out = binary("minimum", BinaryOp.MINIMUM, other);
-        return recording(this, other) ? out.recordedBy(new ArithmeticOps.ExtremumBackward(false, this, other), this, other) : out;
+        return record(out, () -> new ArithmeticOps.ExtremumBackward(false, this, other), this, other);
     }
 
     /** 1.0 where equal, else 0.0 (a float mask; PyTorch returns bool). */
@@ -1691,11 +1714,8 @@ public final class Tensor implements Releasable, AutoCloseable {
         requireFloat(op);
         ReduceGeometry g = geometry(dim, keepdim);
         Tensor out = reduceSumForward(g, mean);
-        if (recording(this, null)) {
-            String name = (mean ? "MeanBackward" : "SumBackward") + (dim == null ? "0" : "1");
-            out.recordedBy(new ReductionOps.SumMeanBackward(name, this, dim, keepdim, mean ? 1.0 / g.r() : 1.0), this);
-        }
-        return out;
+        String name = (mean ? "MeanBackward" : "SumBackward") + (dim == null ? "0" : "1");
+        return record(out, () -> new ReductionOps.SumMeanBackward(name, this, dim, keepdim, mean ? 1.0 / g.r() : 1.0), this);
     }
 
     private Tensor reduceSumForward(ReduceGeometry g, boolean mean) {
@@ -1714,18 +1734,18 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     private ValuesIndices reduceMaxMin(String op, boolean max, Integer dim, boolean keepdim, boolean wantValues, boolean wantIndices) {
         requireFloat(op);
-        boolean record = wantValues && recording(this, null);
+        boolean record = wantValues && recording(this);
         ValuesIndices r = reduceMaxMinForward(op, max, dim, keepdim, wantValues, wantIndices || record);
         if (!record) {
             return r;
         }
         String base = max ? "MaxBackward" : "MinBackward";
         if (dim == null) {
-            r.values().recordedBy(new ReductionOps.ExtremumAllBackward(base + "1", this, r.values()), this);
+            record(r.values(), () -> new ReductionOps.ExtremumAllBackward(base + "1", this, r.values()), this);
             r.indices().close();
             return new ValuesIndices(r.values(), null);
         }
-        r.values().recordedBy(new ReductionOps.ExtremumDimBackward(base + "0", this, dim, r.indices()), this);
+        record(r.values(), () -> new ReductionOps.ExtremumDimBackward(base + "0", this, dim, r.indices()), this);
         return r;
     }
 
@@ -1756,9 +1776,7 @@ public final class Tensor implements Releasable, AutoCloseable {
             }
             return out;
         });
-        if (recording(this, null)) {
-            result.recordedBy(new ReductionOps.VarianceBackward(sqrt, this, dim, keepdim, unbiased ? 1 : 0, result), this);
-        }
+        record(result, () -> new ReductionOps.VarianceBackward(sqrt, this, dim, keepdim, unbiased ? 1 : 0, result), this);
         return result;
     }
 
@@ -2003,7 +2021,7 @@ public final class Tensor implements Releasable, AutoCloseable {
                     + other.shape[0] + "x" + other.shape[1] + ")");
         }
         Tensor out = batchedProduct(this, other, 1, shape[0], shape[1], other.shape[1], new int[] {shape[0], other.shape[1]});
-        return recording(this, other) ? out.recordedBy(new LinalgOps.ProductBackward(this, other, false), this, other) : out;
+        return record(out, () -> new LinalgOps.ProductBackward(this, other, false), this, other);
     }
 
     /** Batched matrix product of two 3-d tensors {@code [b, n, m] x [b, m, p]}, like {@code torch.bmm}. */
@@ -2018,7 +2036,7 @@ public final class Tensor implements Releasable, AutoCloseable {
                     + "] but got: [" + other.shape[0] + ", " + other.shape[1] + "].");
         }
         Tensor out = batchedProduct(this, other, shape[0], shape[1], shape[2], other.shape[2], new int[] {shape[0], shape[1], other.shape[2]});
-        return recording(this, other) ? out.recordedBy(new LinalgOps.ProductBackward(this, other, true), this, other) : out;
+        return record(out, () -> new LinalgOps.ProductBackward(this, other, true), this, other);
     }
 
     /**
@@ -2038,7 +2056,7 @@ public final class Tensor implements Releasable, AutoCloseable {
             try (Autograd.Mode g = Autograd.noGrad()) {
                 out = matmul(other);
             }
-            return out.recordedBy(new LinalgOps.MvBackward0(this, other), this, other);
+            return record(out, () -> new LinalgOps.MvBackward0(this, other), this, other);
         }
         if (record && !(shape.length == 1 && other.shape.length == 1)) {
             return matmulRecorded(other);
@@ -2053,7 +2071,8 @@ public final class Tensor implements Releasable, AutoCloseable {
                  Tensor col = other.view(new int[] {other.shape[0], 1}, new int[] {other.strides[0], 0}, other.offset)) {
                 out = batchedProduct(row, col, 1, 1, shape[0], 1, new int[0]);
             }
-            return record ? out.recordedBy(new LinalgOps.DotBackward0(this, other), this, other) : out;
+            Tensor dot = out;
+            return record(dot, () -> new LinalgOps.DotBackward0(this, other), this, other);
         }
         int[] a = shape.length == 1 ? new int[] {1, shape[0]} : shape;
         int[] b = other.shape.length == 1 ? new int[] {other.shape[0], 1} : other.shape;
