@@ -82,7 +82,7 @@ abstract class PlanStep {
         final MemorySegment[] consts;
         final Sgemm.Workspace workspace;
         final long scratchOff;
-        final float[] tile = new float[Sgemm.SCRATCH_FLOATS];
+        final float[] tile;
         final float[] softmaxScratch;
         final float[] image;
         final float[] columns;
@@ -97,15 +97,39 @@ abstract class PlanStep {
             this.consts = consts;
             this.workspace = workspace;
             this.scratchOff = scratchOff;
+            this.tile = new float[Sgemm.SCRATCH_FLOATS];
             this.softmaxScratch = new float[softmaxScratch];
             this.image = new float[image];
             this.columns = new float[columns];
             this.panel = new float[panel];
+            this.args = null;
+        }
+
+        /** The segments of an eager launch (inputs, then the output), for {@link Ref#ARG} refs. */
+        private final MemorySegment[] args;
+
+        /** An eager launch's frame: the steps of the families on {@link Launch} need no scratch buffers. */
+        private Frame(MemorySegment[] args) {
+            this.arena = null;
+            this.base = null;
+            this.consts = null;
+            this.workspace = null;
+            this.scratchOff = 0;
+            this.tile = null;
+            this.softmaxScratch = null;
+            this.image = null;
+            this.columns = null;
+            this.panel = null;
+            this.args = args;
+        }
+
+        static Frame eager(MemorySegment[] args) {
+            return new Frame(args);
         }
 
         MemorySegment seg(Ref r) {
             int k = r.kind();
-            return k == Ref.SLOT ? arena : k == Ref.INPUT ? input : consts[r.id()];
+            return k == Ref.SLOT ? arena : k == Ref.INPUT ? input : k == Ref.ARG ? args[r.id()] : consts[r.id()];
         }
 
         long off(Ref r) {
@@ -149,9 +173,9 @@ abstract class PlanStep {
         @Override
         void run(Frame f) {
             if (contiguous) {
-                Elementwise.unaryContiguous(op, p, q, f.seg(in), f.off(in) << 2, f.arena, f.off(out) << 2, n);
+                Elementwise.unaryContiguous(op, p, q, f.seg(in), f.off(in) << 2, f.seg(out), f.off(out) << 2, n);
             } else {
-                Elementwise.unary(op, p, q, f.seg(in), f.off(in), inStrides, f.arena, f.off(out), outStrides, shape);
+                Elementwise.unary(op, p, q, f.seg(in), f.off(in), inStrides, f.seg(out), f.off(out), outStrides, shape);
             }
         }
 
@@ -198,9 +222,9 @@ abstract class PlanStep {
         @Override
         void run(Frame f) {
             if (contiguous) {
-                Elementwise.binaryContiguous(op, f.seg(a), f.off(a) << 2, f.seg(b), f.off(b) << 2, f.arena, f.off(out) << 2, n);
+                Elementwise.binaryContiguous(op, f.seg(a), f.off(a) << 2, f.seg(b), f.off(b) << 2, f.seg(out), f.off(out) << 2, n);
             } else {
-                Elementwise.binary(op, f.seg(a), f.off(a), aStr, f.seg(b), f.off(b), bStr, f.arena, f.off(out), outStrides, shape);
+                Elementwise.binary(op, f.seg(a), f.off(a), aStr, f.seg(b), f.off(b), bStr, f.seg(out), f.off(out), outStrides, shape);
             }
         }
 
@@ -230,7 +254,7 @@ abstract class PlanStep {
 
         @Override
         void run(Frame f) {
-            dev.lanes.kernels.Copy.copyFloat(f.seg(src), f.off(src), srcStr, f.arena, f.off(out), outStrides, shape);
+            dev.lanes.kernels.Copy.copyFloat(f.seg(src), f.off(src), srcStr, f.seg(out), f.off(out), outStrides, shape);
         }
 
         @Override

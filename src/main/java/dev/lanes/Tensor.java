@@ -1035,13 +1035,9 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     private void copyInto(Tensor out) {
         if (dtype == DType.FLOAT32) {
-            try (OpFrame _ = OpFrame.enter()) {
-                Copy.copyFloat(seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
-            }
-            Tracer t = Tracer.current();
-            if (t != null) {
-                t.copy(this, out);
-            }
+            int[] srcStrides = strides.clone();
+            int[] outShape = shape.clone();
+            Launch.run(r -> new PlanStep.Copy(r[0], srcStrides, outShape), out, this);
         } else {
             try (OpFrame _ = OpFrame.enter()) {
                 Copy.copyLong(seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
@@ -1442,15 +1438,9 @@ public final class Tensor implements Releasable, AutoCloseable {
     /** {@code kernel(this)} into a new tensor, without autograd (callers record); the tracer sees the kernel. */
     Tensor unaryKernel(String op, UnaryOp kernel, float p, float q) {
         requireFloat(op);
-        Tensor out = allocate(DType.FLOAT32, shape);
-        try (OpFrame _ = OpFrame.enter()) {
-            Elementwise.unary(kernel, p, q, seg(), offset, strides, out.seg(), 0, out.strides, shape);
-        }
-        Tracer t = Tracer.current();
-        if (t != null) {
-            t.unary(kernel, p, q, this, out);
-        }
-        return out;
+        int[] inStrides = strides.clone();
+        int[] outShape = shape.clone();
+        return Launch.run(r -> new PlanStep.Unary(kernel, p, q, r[0], inStrides, outShape), allocate(DType.FLOAT32, outShape), this);
     }
 
     private Tensor binary(String op, BinaryOp kernel, Tensor other) {
@@ -1460,14 +1450,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         Tensor out = allocate(DType.FLOAT32, outShape);
         int[] aStr = Shapes.broadcastStrides(shape, strides, outShape);
         int[] bStr = Shapes.broadcastStrides(other.shape, other.strides, outShape);
-        try (OpFrame _ = OpFrame.enter()) {
-            Elementwise.binary(kernel, seg(), offset, aStr, other.seg(), other.offset, bStr, out.seg(), 0, out.strides, outShape);
-        }
-        Tracer t = Tracer.current();
-        if (t != null) {
-            t.binary(kernel, this, aStr, other, bStr, out);
-        }
-        return out;
+        return Launch.run(r -> new PlanStep.Binary(kernel, r[0], aStr, r[1], bStr, outShape), out, this, other);
     }
 
     private Tensor binaryOut(String op, BinaryOp kernel, Tensor other, Tensor out) {

@@ -148,16 +148,13 @@ final class Tracer {
         steps.add(step);
     }
 
-    void unary(UnaryOp op, float p, float q, Tensor in, Tensor out) {
-        record(new PlanStep.Unary(op, p, q, ref(in), in.stridesRef().clone(), out.shapeRef().clone()), out);
-    }
-
-    void binary(BinaryOp op, Tensor a, int[] aStr, Tensor b, int[] bStr, Tensor out) {
-        record(new PlanStep.Binary(op, ref(a), aStr.clone(), ref(b), bStr.clone(), out.shapeRef().clone()), out);
-    }
-
-    void copy(Tensor src, Tensor out) {
-        record(new PlanStep.Copy(ref(src), src.stridesRef().clone(), out.shapeRef().clone()), out);
+    /** A kernel call {@link Launch} ran eagerly: the same step, built over the plan's refs of its inputs. */
+    void record(java.util.function.Function<Ref[], PlanStep> step, Tensor[] inputs, Tensor out) {
+        Ref[] refs = new Ref[inputs.length];
+        for (int i = 0; i < refs.length; i++) {
+            refs[i] = ref(inputs[i]);
+        }
+        record(step.apply(refs), out);
     }
 
     /** A batch of GEMMs {@code C_i = alpha op(A_i) op(B_i) + beta C0 (+ bias row)}; C0 (beta != 0) is copied in first. */

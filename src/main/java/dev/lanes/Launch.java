@@ -1,0 +1,44 @@
+package dev.lanes;
+
+import java.lang.foreign.MemorySegment;
+import java.util.function.Function;
+
+/**
+ * The one launch path of every kernel call that has a plan step: the same {@link PlanStep} runs the eager op and is
+ * what {@link InferencePlan#trace} records, so eager and plan share one driver per kernel family.
+ *
+ * <p>An op hands over a factory that builds its step from {@link Ref}s of its inputs, in order. Eager: the refs point
+ * at the inputs' own storages ({@link Ref#ARG}), the storages are pinned ({@link OpFrame}), and the step runs at once
+ * into {@code out}. Tracing: the tracer builds a second step from refs into the plan (input, slot or constant) and
+ * keeps it. Autograd is recorded by the op afterwards with {@link Tensor#record}. This is also where a compiled
+ * training step can capture the kernels an eager step launches.
+ *
+ * <p>Families on this path so far: elementwise of one and two tensors, copies. Conv, GEMM, pooling and softmax
+ * still run their eager forms and report to the tracer themselves (issue 15's next step).
+ */
+final class Launch {
+    private Launch() {
+    }
+
+    /** Runs the step {@code step} builds over the inputs' refs into the fresh, contiguous {@code out}; returns out. */
+    static Tensor run(Function<Ref[], PlanStep> step, Tensor out, Tensor... inputs) {
+        int n = inputs.length;
+        Ref[] refs = new Ref[n];
+        MemorySegment[] segs = new MemorySegment[n + 1];
+        try (OpFrame _ = OpFrame.enter()) {
+            for (int i = 0; i < n; i++) {
+                segs[i] = inputs[i].seg();
+                refs[i] = new Ref(Ref.ARG, i, inputs[i].storageOffset());
+            }
+            segs[n] = out.seg();
+            PlanStep s = step.apply(refs);
+            s.out = new Ref(Ref.ARG, n, out.storageOffset());
+            s.run(PlanStep.Frame.eager(segs));
+        }
+        Tracer t = Tracer.current();
+        if (t != null) {
+            t.record(step, inputs, out);
+        }
+        return out;
+    }
+}
