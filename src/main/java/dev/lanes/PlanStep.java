@@ -103,10 +103,16 @@ abstract class PlanStep {
             this.columns = new float[columns];
             this.panel = new float[panel];
             this.args = null;
+            this.parallel = false;
         }
 
         /** The segments of an eager launch (inputs, then the output), for {@link Ref#ARG} refs. */
         private final MemorySegment[] args;
+        /**
+         * Eager launches may split a step across {@code Parallel}'s workers (kernels' parallel forms, which allocate
+         * their scratch); a plan runs each call on its caller's thread with the frame's scratch.
+         */
+        final boolean parallel;
 
         /** An eager launch's frame: the steps of the families on {@link Launch} need no scratch buffers. */
         private Frame(MemorySegment[] args) {
@@ -121,6 +127,7 @@ abstract class PlanStep {
             this.columns = null;
             this.panel = null;
             this.args = args;
+            this.parallel = true;
         }
 
         static Frame eager(MemorySegment[] args) {
@@ -138,8 +145,16 @@ abstract class PlanStep {
         }
     }
 
+    /** Row-major strides exactly (no allocation: an eager launch builds a step per call). */
     private static boolean contiguous(int[] strides, int[] shape) {
-        return Arrays.equals(strides, Shapes.contiguousStrides(shape));
+        long s = 1;
+        for (int d = shape.length - 1; d >= 0; d--) {
+            if (strides[d] != s) {
+                return false;
+            }
+            s *= Math.max(shape[d], 1);
+        }
+        return true;
     }
 
     static final class Unary extends PlanStep {
@@ -548,9 +563,17 @@ abstract class PlanStep {
         final int oh;
         final int ow;
         final Ref in;
+        /** Eager max pooling for autograd: where each maximum came from (a second output; never in a plan). */
+        final Ref indices;
         final int[] shape;
 
         Pool(Kind kind, int planes, int h, int w, Pooling.Window win, boolean countIncludePad, int oh, int ow, Ref in, int[] shape) {
+            this(kind, planes, h, w, win, countIncludePad, oh, ow, in, null, shape);
+        }
+
+        Pool(Kind kind, int planes, int h, int w, Pooling.Window win, boolean countIncludePad, int oh, int ow, Ref in, Ref indices,
+             int[] shape) {
+            this.indices = indices;
             this.kind = kind;
             this.planes = planes;
             this.h = h;
@@ -571,9 +594,17 @@ abstract class PlanStep {
         @Override
         void run(Frame f) {
             switch (kind) {
-                case MAX -> Pooling.maxPool2dPlanes(f.seg(in), f.off(in), 0, planes, h, w, win, f.arena, f.off(out), null, 0, oh, ow, f.tile);
-                case AVG -> Pooling.avgPool2d(false, f.seg(in), f.off(in), f.arena, f.off(out), planes, h, w, win, countIncludePad, oh, ow);
-                case ADAPTIVE_AVG -> Pooling.adaptiveAvgPool2d(false, f.seg(in), f.off(in), f.arena, f.off(out), planes, h, w, oh, ow);
+                case MAX -> {
+                    MemorySegment idx = indices == null ? null : f.seg(indices);
+                    long idxOff = indices == null ? 0 : f.off(indices);
+                    if (f.parallel) {
+                        Pooling.maxPool2d(f.seg(in), f.off(in), planes, h, w, win, f.seg(out), f.off(out), idx, idxOff, oh, ow);
+                    } else {
+                        Pooling.maxPool2dPlanes(f.seg(in), f.off(in), 0, planes, h, w, win, f.seg(out), f.off(out), idx, idxOff, oh, ow, f.tile);
+                    }
+                }
+                case AVG -> Pooling.avgPool2d(false, f.seg(in), f.off(in), f.seg(out), f.off(out), planes, h, w, win, countIncludePad, oh, ow);
+                case ADAPTIVE_AVG -> Pooling.adaptiveAvgPool2d(false, f.seg(in), f.off(in), f.seg(out), f.off(out), planes, h, w, oh, ow);
             }
         }
 
@@ -613,8 +644,10 @@ abstract class PlanStep {
 
         @Override
         void run(Frame f) {
-            if (r > 0) {
-                dev.lanes.kernels.Softmax.forwardRows(log, f.seg(in), f.off(in), 0, outer, r, inner, f.arena, f.off(out), f.softmaxScratch);
+            if (f.parallel) {
+                dev.lanes.kernels.Softmax.forward(log, f.seg(in), f.off(in), outer, r, inner, f.seg(out), f.off(out));
+            } else if (r > 0) {
+                dev.lanes.kernels.Softmax.forwardRows(log, f.seg(in), f.off(in), 0, outer, r, inner, f.seg(out), f.off(out), f.softmaxScratch);
             }
         }
 

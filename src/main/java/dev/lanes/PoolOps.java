@@ -94,17 +94,12 @@ final class PoolOps {
         Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
         // argmax positions for backward, as exact float values (internal; never handed to the user)
         Tensor indices = record ? Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1])) : null;
-        x.withContiguousResult(src -> {
-            try (OpFrame _ = OpFrame.enter()) {
-                Pooling.maxPool2d(src.seg(), src.storageOffset(), pl.planes(), pl.h(), pl.w(), win, out.seg(), 0,
-                        indices == null ? null : indices.seg(), 0, o[0], o[1]);
-            }
-            Tracer tracer = Tracer.current();
-            if (tracer != null) {
-                tracer.maxPool(pl.planes(), pl.h(), pl.w(), win, o[0], o[1], src, out);
-            }
-            return null;
-        });
+        int[] outShape = out.shapeRef().clone();
+        x.withContiguousResult(src -> indices == null
+                ? Launch.run(r -> new PlanStep.Pool(PlanStep.Pool.Kind.MAX, pl.planes(), pl.h(), pl.w(), win, false, o[0], o[1], r[0], outShape), out, src)
+                // recording (never while tracing: a trace runs without a graph): the argmax positions are a second output
+                : Launch.run(r -> new PlanStep.Pool(PlanStep.Pool.Kind.MAX, pl.planes(), pl.h(), pl.w(), win, false, o[0], o[1], r[0], r[1], outShape),
+                        out, src, indices));
         if (record) {
             Tensor.record(out, () -> new MaxPool2DWithIndicesBackward0(x, indices, pl), x);
             indices.close(); // the node keeps its own reference
@@ -145,16 +140,9 @@ final class PoolOps {
         Pooling.Window win = window("avg_pool2d", kernel, stride, padding, null, false);
         int[] o = outputSize("avg_pool2d", pl, win, ceilMode);
         Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
-        x.withContiguousResult(src -> {
-            try (OpFrame _ = OpFrame.enter()) {
-                Pooling.avgPool2d(false, src.seg(), src.storageOffset(), out.seg(), 0, pl.planes(), pl.h(), pl.w(), win, countIncludePad, o[0], o[1]);
-            }
-            Tracer tracer = Tracer.current();
-            if (tracer != null) {
-                tracer.avgPool(pl.planes(), pl.h(), pl.w(), win, countIncludePad, o[0], o[1], src, out);
-            }
-            return null;
-        });
+        int[] outShape = out.shapeRef().clone();
+        x.withContiguousResult(src -> Launch.run(
+                r -> new PlanStep.Pool(PlanStep.Pool.Kind.AVG, pl.planes(), pl.h(), pl.w(), win, countIncludePad, o[0], o[1], r[0], outShape), out, src));
         Tensor.record(out, () -> new AvgBackward("AvgPool2DBackward0", x.shape(), pl, win, countIncludePad, o), x);
         return out;
     }
@@ -170,16 +158,9 @@ final class PoolOps {
             throw new IllegalArgumentException("adaptive_avg_pool2d: expected input with non-zero spatial size, got " + str(x.shapeRef()));
         }
         Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
-        x.withContiguousResult(src -> {
-            try (OpFrame _ = OpFrame.enter()) {
-                Pooling.adaptiveAvgPool2d(false, src.seg(), src.storageOffset(), out.seg(), 0, pl.planes(), pl.h(), pl.w(), o[0], o[1]);
-            }
-            Tracer tracer = Tracer.current();
-            if (tracer != null) {
-                tracer.adaptiveAvgPool(pl.planes(), pl.h(), pl.w(), o[0], o[1], src, out);
-            }
-            return null;
-        });
+        int[] outShape = out.shapeRef().clone();
+        x.withContiguousResult(src -> Launch.run(
+                r -> new PlanStep.Pool(PlanStep.Pool.Kind.ADAPTIVE_AVG, pl.planes(), pl.h(), pl.w(), null, false, o[0], o[1], r[0], outShape), out, src));
         Tensor.record(out, () -> new AvgBackward("AdaptiveAvgPool2DBackward0", x.shape(), pl, null, false, o), x);
         return out;
     }

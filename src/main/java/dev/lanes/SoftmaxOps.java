@@ -21,17 +21,9 @@ final class SoftmaxOps {
         int o = split[0];
         int r = split[1];
         int in = split[2];
-        Tensor out = x.withContiguousResult(src -> {
-            Tensor y = Tensor.allocate(DType.FLOAT32, shape);
-            try (OpFrame _ = OpFrame.enter()) {
-                Softmax.forward(log, src.seg(), src.storageOffset(), o, r, in, y.seg(), 0);
-            }
-            Tracer tracer = Tracer.current();
-            if (tracer != null) {
-                tracer.softmax(log, o, r, in, src, y);
-            }
-            return y;
-        });
+        int[] outShape = shape.clone();
+        Tensor out = x.withContiguousResult(src ->
+                Launch.run(ref -> new PlanStep.Softmax(log, o, r, in, ref[0], outShape), Tensor.allocate(DType.FLOAT32, outShape), src));
         Tensor.record(out, () -> new Backward(log, d, out), x);
         return out;
     }

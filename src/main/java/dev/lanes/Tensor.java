@@ -1035,9 +1035,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     private void copyInto(Tensor out) {
         if (dtype == DType.FLOAT32) {
-            int[] srcStrides = strides.clone();
-            int[] outShape = shape.clone();
-            Launch.run(r -> new PlanStep.Copy(r[0], srcStrides, outShape), out, this);
+            Launch.run(r -> new PlanStep.Copy(r[0], strides, shape), out, this); // a step may share a tensor's (never mutated) arrays
         } else {
             try (OpFrame _ = OpFrame.enter()) {
                 Copy.copyLong(seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
@@ -1438,9 +1436,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     /** {@code kernel(this)} into a new tensor, without autograd (callers record); the tracer sees the kernel. */
     Tensor unaryKernel(String op, UnaryOp kernel, float p, float q) {
         requireFloat(op);
-        int[] inStrides = strides.clone();
-        int[] outShape = shape.clone();
-        return Launch.run(r -> new PlanStep.Unary(kernel, p, q, r[0], inStrides, outShape), allocate(DType.FLOAT32, outShape), this);
+        return Launch.run(r -> new PlanStep.Unary(kernel, p, q, r[0], strides, shape), allocate(DType.FLOAT32, shape), this);
     }
 
     private Tensor binary(String op, BinaryOp kernel, Tensor other) {

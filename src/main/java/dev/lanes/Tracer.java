@@ -171,20 +171,4 @@ final class Tracer {
         record(new PlanStep.Conv(images, channels, groups, outChannels, geo, direct, ref(x), ref(w), bias == null ? null : ref(bias),
                 out.shapeRef().clone()), out);
     }
-
-    void maxPool(int planes, int h, int w, Pooling.Window win, int oh, int ow, Tensor x, Tensor out) {
-        record(new PlanStep.Pool(PlanStep.Pool.Kind.MAX, planes, h, w, win, false, oh, ow, ref(x), out.shapeRef().clone()), out);
-    }
-
-    void avgPool(int planes, int h, int w, Pooling.Window win, boolean countIncludePad, int oh, int ow, Tensor x, Tensor out) {
-        record(new PlanStep.Pool(PlanStep.Pool.Kind.AVG, planes, h, w, win, countIncludePad, oh, ow, ref(x), out.shapeRef().clone()), out);
-    }
-
-    void adaptiveAvgPool(int planes, int h, int w, int oh, int ow, Tensor x, Tensor out) {
-        record(new PlanStep.Pool(PlanStep.Pool.Kind.ADAPTIVE_AVG, planes, h, w, null, false, oh, ow, ref(x), out.shapeRef().clone()), out);
-    }
-
-    void softmax(boolean log, int outer, int r, int inner, Tensor x, Tensor out) {
-        record(new PlanStep.Softmax(log, outer, r, inner, ref(x), out.shapeRef().clone()), out);
-    }
 }
