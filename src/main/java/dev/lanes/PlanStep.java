@@ -349,22 +349,29 @@ abstract class PlanStep {
             long ao = f.off(a);
             long bo = f.off(b);
             long co = f.off(out);
+            MemorySegment cs = f.seg(out);
             if (cInit != null) {
-                dev.lanes.kernels.Copy.copyFloat(f.seg(cInit), f.off(cInit), cInitStrides, f.arena, co, outStrides, shape);
+                dev.lanes.kernels.Copy.copyFloat(f.seg(cInit), f.off(cInit), cInitStrides, cs, co, outStrides, shape);
             }
-            Sgemm.Epilogue epi = epilogue != null ? epilogue : Sgemm.Epilogue.columnBias(f.seg(bias), f.off(bias), activation);
+            Sgemm.Epilogue epi = epilogue != null ? epilogue
+                    : bias == null ? Sgemm.Epilogue.activation(activation) : Sgemm.Epilogue.columnBias(f.seg(bias), f.off(bias), activation);
             if (packedB != null) {
                 if (m == 1) {
-                    Sgemm.gemvPacked(as, ao, n, k, packedB, f.arena, co, epi, f.tile);
+                    Sgemm.gemvPacked(as, ao, n, k, packedB, cs, co, epi, f.tile);
                 } else {
                     Sgemm.packAInto(as, ao, lda, m, k, f.panel);
-                    Sgemm.gemmPackedA(m, n, k, f.panel, packedB, Sgemm.paddedColumns(n), f.arena, co, n, epi, f.tile);
+                    Sgemm.gemmPackedA(m, n, k, f.panel, packedB, Sgemm.paddedColumns(n), cs, co, n, epi, f.tile);
                 }
                 return;
             }
             for (int i = 0; i < batch; i++) {
-                Sgemm.sgemm(transA, transB, m, n, k, alpha, as, ao + i * aBatch, lda, bs, bo + i * bBatch, ldb,
-                        beta, f.arena, co + (long) i * m * n, n, epi, f.workspace);
+                if (f.parallel) { // eager: the dispatcher that may split C across threads (per-thread workspaces)
+                    Sgemm.sgemm(transA, transB, m, n, k, alpha, as, ao + i * aBatch, lda, bs, bo + i * bBatch, ldb,
+                            beta, cs, co + (long) i * m * n, n, epi);
+                } else {
+                    Sgemm.sgemm(transA, transB, m, n, k, alpha, as, ao + i * aBatch, lda, bs, bo + i * bBatch, ldb,
+                            beta, cs, co + (long) i * m * n, n, epi, f.workspace);
+                }
             }
         }
 

@@ -2163,30 +2163,14 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
         Tensor out = allocate(DType.FLOAT32, new int[] {m, n});
         boolean biasRow = beta == 1f && input.numel() == n && (input.shape.length == 1 || (input.shape.length == 2 && input.shape[0] == 1));
-        if (biasRow && m > 0) {
-            return input.withContiguous(bc -> {
-                try (OpFrame _ = OpFrame.enter()) {
-                    Sgemm.sgemm(ga.trans(), gb.trans(), m, n, k, alpha, mat1.seg(), mat1.offset, ga.ld(), mat2.seg(), mat2.offset, gb.ld(),
-                            0f, out.seg(), 0, n, Sgemm.Epilogue.columnBias(bc.seg(), bc.offset, UnaryOp.IDENTITY));
-                }
-                Tracer t = Tracer.current();
-                if (t != null) {
-                    t.gemm(1, ga.trans(), gb.trans(), m, n, k, alpha, mat1, ga.ld(), 0, mat2, gb.ld(), 0, 0f, null, null, bc, out);
-                }
-                return out;
-            });
+        int[] outShape = out.shape;
+        if (biasRow && m > 0) { // the bias row goes to the epilogue
+            return input.withContiguous(bc -> Launch.run(r -> new PlanStep.Gemm(1, ga.trans(), gb.trans(), m, n, k, alpha, r[0], ga.ld(), 0,
+                    r[1], gb.ld(), 0, 0f, null, null, r[2], outShape), out, mat1, mat2, bc));
         }
-        int[] cInitStrides = Shapes.broadcastStrides(input.shape, input.strides, out.shape);
-        try (OpFrame _ = OpFrame.enter()) {
-            Copy.copyFloat(input.seg(), input.offset, cInitStrides, out.seg(), 0, out.strides, out.shape);
-            Sgemm.sgemm(ga.trans(), gb.trans(), m, n, k, alpha, mat1.seg(), mat1.offset, ga.ld(), mat2.seg(), mat2.offset, gb.ld(),
-                    beta, out.seg(), 0, n, Sgemm.Epilogue.NONE);
-        }
-        Tracer t = Tracer.current();
-        if (t != null) {
-            t.gemm(1, ga.trans(), gb.trans(), m, n, k, alpha, mat1, ga.ld(), 0, mat2, gb.ld(), 0, beta, input, cInitStrides, null, out);
-        }
-        return out;
+        int[] cInitStrides = Shapes.broadcastStrides(input.shape, input.strides, out.shape); // any other input through C
+        return Launch.run(r -> new PlanStep.Gemm(1, ga.trans(), gb.trans(), m, n, k, alpha, r[0], ga.ld(), 0, r[1], gb.ld(), 0,
+                beta, r[2], cInitStrides, null, outShape), out, mat1, mat2, input);
     }
 
     /**
@@ -2222,21 +2206,8 @@ public final class Tensor implements Releasable, AutoCloseable {
         if (gb == null) {
             return b.withContiguous(bc -> batchedProduct(a, bc, batch, n, k, p, outShape));
         }
-        Tensor out = allocate(DType.FLOAT32, outShape);
-        try (OpFrame _ = OpFrame.enter()) {
-            MemorySegment as = a.seg();
-            MemorySegment bs = b.seg();
-            MemorySegment os = out.seg();
-            for (int i = 0; i < batch; i++) {
-                Sgemm.sgemm(ga.trans(), gb.trans(), n, p, k, 1f, as, a.offset + i * ga.batchStride(), ga.ld(),
-                        bs, b.offset + i * gb.batchStride(), gb.ld(), 0f, os, (long) i * n * p, p, Sgemm.Epilogue.NONE);
-            }
-            Tracer t = Tracer.current();
-            if (t != null) {
-                t.gemm(batch, ga.trans(), gb.trans(), n, p, k, 1f, a, ga.ld(), ga.batchStride(), b, gb.ld(), gb.batchStride(), 0f, null, null, null, out);
-            }
-        }
-        return out;
+        return Launch.run(r -> new PlanStep.Gemm(batch, ga.trans(), gb.trans(), n, p, k, 1f, r[0], ga.ld(), ga.batchStride(),
+                r[1], gb.ld(), gb.batchStride(), 0f, null, null, null, outShape), allocate(DType.FLOAT32, outShape), a, b);
     }
 
     // =====================================================================================

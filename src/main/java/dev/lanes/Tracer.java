@@ -157,15 +157,6 @@ final class Tracer {
         record(step.apply(refs), out);
     }
 
-    /** A batch of GEMMs {@code C_i = alpha op(A_i) op(B_i) + beta C0 (+ bias row)}; C0 (beta != 0) is copied in first. */
-    void gemm(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
-              Tensor a, int lda, long aBatch, Tensor b, int ldb, long bBatch,
-              float beta, Tensor cInit, int[] cInitStrides, Tensor bias, Tensor out) {
-        record(new PlanStep.Gemm(batch, transA, transB, m, n, k, alpha, ref(a), lda, aBatch, ref(b), ldb, bBatch, beta,
-                cInit == null ? null : ref(cInit), cInitStrides == null ? null : cInitStrides.clone(),
-                bias == null ? null : ref(bias), out.shapeRef().clone()), out);
-    }
-
     void conv(int images, int channels, int groups, int outChannels, Im2col.Geometry geo, boolean direct,
               Tensor x, Tensor w, Tensor bias, Tensor out) {
         record(new PlanStep.Conv(images, channels, groups, outChannels, geo, direct, ref(x), ref(w), bias == null ? null : ref(bias),
