@@ -162,65 +162,17 @@ final class ConvOps {
     /** Column bytes a forward pass may keep for the weight gradient (LeNet: about 9 MB at batch 64). */
     static final long KEEP_COLUMNS_MAX_BYTES = 64L << 20;
 
+    /** The forward kernel: {@code PlanStep.Conv} (the same driver a plan replays) launched over these tensors. */
     private static Tensor forward(Tensor x, Tensor w, Tensor b, Shape s, Params p, Tensor out, Tensor keptColumns) {
-        Tracer tracer = Tracer.current();
-        if (tracer != null) {
-            tracer.conv(s.n(), s.c(), p.groups(), s.o(), s.geo(), s.direct(), x, w, b, out);
-        }
-        int chunks = Math.min(Parallel.partsFor(s.n(), 1), Math.max(s.n(), 1));
-        Tensor[] cols = keptColumns != null ? new Tensor[chunks] : columnBuffers(s, chunks);
-        try (OpFrame _ = OpFrame.enter()) {
-            MemorySegment xs = x.seg();
-            MemorySegment ws = w.seg();
-            MemorySegment os = out.seg();
-            MemorySegment bs = b == null ? null : b.seg();
-            MemorySegment keptSeg = keptColumns == null ? null : keptColumns.seg();
-            MemorySegment[] colSegs = segments(cols);
-            long planeIn = (long) s.cg() * s.h() * s.w();
-            // W_g packed once for all images (it was repacked for each); the GEMM then reads the columns im2col
-            // left on the heap, with the same kernel and order as before, so the same results
-            float[][] packedW = new float[p.groups()][];
-            if (!s.direct()) {
-                for (int g = 0; g < p.groups(); g++) {
-                    packedW[g] = Sgemm.packA(ws, w.storageOffset() + (long) g * s.og() * s.k(), s.k(), s.og(), s.k());
-                }
-            }
-            Parallel.forRange(chunks, s.n(), (part, n0, n1) -> {
-                for (int n = n0; n < n1; n++) {
-                    for (int g = 0; g < p.groups(); g++) {
-                        long inOff = x.storageOffset() + ((long) n * s.c() * s.h() * s.w()) + g * planeIn;
-                        MemorySegment colSeg = xs;
-                        long colOff = inOff;
-                        float[] staged = null;
-                        if (keptColumns != null) {
-                            colSeg = keptSeg;
-                            colOff = ((long) n * p.groups() + g) * s.k() * s.l();
-                            staged = Im2col.im2colStaged(xs, inOff, s.geo(), colSeg, colOff);
-                        } else if (!s.direct()) {
-                            colSeg = colSegs[part];
-                            colOff = 0;
-                            staged = Im2col.im2colStaged(xs, inOff, s.geo(), colSeg, 0);
-                        }
-                        Sgemm.Epilogue epi = bs == null ? Sgemm.Epilogue.NONE
-                                : Sgemm.Epilogue.rowBias(bs, b.storageOffset() + (long) g * s.og(), UnaryOp.IDENTITY);
-                        if (staged != null) {
-                            Sgemm.gemmPackedA(s.og(), s.l(), s.k(), packedW[g], staged, s.l(), os, ((long) n * s.o() + (long) g * s.og()) * s.l(),
-                                    s.l(), epi);
-                            continue;
-                        }
-                        Sgemm.sgemm(false, false, s.og(), s.l(), s.k(), 1f, ws, w.storageOffset() + (long) g * s.og() * s.k(), s.k(),
-                                colSeg, colOff, s.l(), 0f, os, ((long) n * s.o() + (long) g * s.og()) * s.l(), s.l(), epi);
-                    }
-                }
-            });
-        } finally {
-            for (Tensor c : cols) {
-                if (c != null) {
-                    c.close();
-                }
-            }
-        }
-        return out;
+        int[] shape = out.shapeRef();
+        int keptArg = b == null ? 2 : 3;
+        java.util.function.Function<Ref[], PlanStep> step = r -> new PlanStep.Conv(s.n(), s.c(), p.groups(), s.o(), s.geo(), s.direct(),
+                r[0], r[1], b == null ? null : r[2], keptColumns == null ? null : r[keptArg], shape);
+        // the kept columns (training only: never while tracing, which runs without a graph) are a second output
+        Tensor[] inputs = b == null
+                ? (keptColumns == null ? new Tensor[] {x, w} : new Tensor[] {x, w, keptColumns})
+                : (keptColumns == null ? new Tensor[] {x, w, b} : new Tensor[] {x, w, b, keptColumns});
+        return Launch.run(step, out, inputs);
     }
 
     /**

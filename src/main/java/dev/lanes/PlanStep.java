@@ -3,8 +3,10 @@ package dev.lanes;
 import static dev.lanes.Shapes.str;
 
 import dev.lanes.kernels.BinaryOp;
+import dev.lanes.kernels.Conv2dDriver;
 import dev.lanes.kernels.Elementwise;
 import dev.lanes.kernels.Im2col;
+import dev.lanes.kernels.Parallel;
 import dev.lanes.kernels.Pooling;
 import dev.lanes.kernels.Sgemm;
 import dev.lanes.kernels.UnaryOp;
@@ -87,6 +89,8 @@ abstract class PlanStep {
         final float[] image;
         final float[] columns;
         final float[] panel;
+        /** The plan's conv scratch over {@link #image}, {@link #columns} and {@link #tile}. */
+        final Conv2dDriver.Buffers convBuffers;
         MemorySegment input;
         long inputOff;
 
@@ -102,6 +106,7 @@ abstract class PlanStep {
             this.image = new float[image];
             this.columns = new float[columns];
             this.panel = new float[panel];
+            this.convBuffers = Conv2dDriver.Buffers.of(this.image, this.columns, this.tile);
             this.args = null;
             this.parallel = false;
         }
@@ -126,6 +131,7 @@ abstract class PlanStep {
             this.image = null;
             this.columns = null;
             this.panel = null;
+            this.convBuffers = null;
             this.args = args;
             this.parallel = true;
         }
@@ -418,7 +424,11 @@ abstract class PlanStep {
         }
     }
 
-    /** im2col + GEMM per image and group, bias per output channel and ReLU in the epilogue. */
+    /**
+     * im2col + GEMM per image and group ({@link Conv2dDriver}, the one driver of eager and plan), bias per output
+     * channel and the activation in the epilogue. Eager: images split across threads, weights packed per call, and
+     * optionally every image's columns kept for the weight gradient (a second output).
+     */
     static final class Conv extends PlanStep {
         final int images;
         final int channels;
@@ -429,13 +439,20 @@ abstract class PlanStep {
         final Ref x;
         final Ref w;
         final Ref bias;
+        /** Eager training: receives the columns of every image ({@code [images * groups, rows * cols]}); never in a plan. */
+        final Ref keptColumns;
         final int[] shape;
         UnaryOp activation = UnaryOp.IDENTITY;
         private Sgemm.Epilogue[] epilogues;
-        /** Constant weights packed once per group for {@link Sgemm#gemmPackedA}; null: the general path. */
+        /** Constant weights packed once per group at bind(); null: packed per call. */
         private float[][] packedW;
 
         Conv(int images, int channels, int groups, int outChannels, Im2col.Geometry geo, boolean direct, Ref x, Ref w, Ref bias, int[] shape) {
+            this(images, channels, groups, outChannels, geo, direct, x, w, bias, null, shape);
+        }
+
+        Conv(int images, int channels, int groups, int outChannels, Im2col.Geometry geo, boolean direct, Ref x, Ref w, Ref bias,
+             Ref keptColumns, int[] shape) {
             this.images = images;
             this.channels = channels;
             this.groups = groups;
@@ -445,6 +462,7 @@ abstract class PlanStep {
             this.x = x;
             this.w = w;
             this.bias = bias;
+            this.keptColumns = keptColumns;
             this.shape = shape;
         }
 
@@ -455,76 +473,65 @@ abstract class PlanStep {
 
         @Override
         void bind(MemorySegment[] consts) {
+            if (w.kind() == Ref.CONST) {
+                packedW = pack(consts[w.id()], w.offset());
+            }
+            if (bias == null || bias.kind() == Ref.CONST) {
+                epilogues = epilogues(bias == null ? null : consts[bias.id()], bias == null ? 0 : bias.offset());
+            }
+        }
+
+        private float[][] pack(MemorySegment ws, long wo) {
             int og = outChannels / groups;
-            if (w.kind() == Ref.CONST && geo.rows() > 0) {
-                packedW = new float[groups][];
-                for (int g = 0; g < groups; g++) {
-                    packedW[g] = Sgemm.packA(consts[w.id()], w.offset() + (long) g * og * geo.rows(), geo.rows(), og, geo.rows());
-                }
-            }
-            epilogues = new Sgemm.Epilogue[groups];
+            float[][] p = new float[groups][];
             for (int g = 0; g < groups; g++) {
-                if (bias == null) {
-                    epilogues[g] = Sgemm.Epilogue.activation(activation);
-                } else if (bias.kind() == Ref.CONST) {
-                    epilogues[g] = Sgemm.Epilogue.rowBias(consts[bias.id()], bias.offset() + (long) g * og, activation);
-                } else {
-                    epilogues = null; // a computed bias: built per call
-                    return;
-                }
+                p[g] = Sgemm.packA(ws, wo + (long) g * og * geo.rows(), geo.rows(), og, geo.rows());
             }
+            return p;
+        }
+
+        private Sgemm.Epilogue[] epilogues(MemorySegment bs, long bo) {
+            int og = outChannels / groups;
+            Sgemm.Epilogue[] e = new Sgemm.Epilogue[groups];
+            for (int g = 0; g < groups; g++) {
+                e[g] = bs == null ? Sgemm.Epilogue.activation(activation) : Sgemm.Epilogue.rowBias(bs, bo + (long) g * og, activation);
+            }
+            return e;
         }
 
         @Override
         void run(Frame f) {
-            int og = outChannels / groups;
-            int k = geo.rows();
-            int l = geo.cols();
-            long planeIn = (long) geo.c() * geo.h() * geo.w();
             MemorySegment xs = f.seg(x);
             long xo = f.off(x);
-            MemorySegment ws = f.seg(w);
-            long wo = f.off(w);
+            MemorySegment os = f.seg(out);
             long oo = f.off(out);
-            for (int img = 0; img < images; img++) {
-                for (int g = 0; g < groups; g++) {
-                    long inOff = xo + (long) img * channels * geo.h() * geo.w() + g * planeIn;
-                    Sgemm.Epilogue epi = epilogues != null ? epilogues[g]
-                            : Sgemm.Epilogue.rowBias(f.seg(bias), f.off(bias) + (long) g * og, activation);
-                    long outOff = oo + ((long) img * outChannels + (long) g * og) * l;
-                    if (packedW != null) {
-                        MemorySegment.copy(xs, java.lang.foreign.ValueLayout.JAVA_FLOAT, inOff << 2, f.image, 0, (int) planeIn);
-                        int ldc = Sgemm.paddedColumns(l);
-                        Im2col.im2colHeap(f.image, geo, f.columns, ldc);
-                        Sgemm.gemmPackedA(og, l, k, packedW[g], f.columns, ldc, f.arena, outOff, l, epi, f.tile);
-                        continue;
-                    }
-                    MemorySegment colSeg = xs;
-                    long colOff = inOff;
-                    if (!direct) {
-                        colSeg = f.arena;
-                        colOff = f.scratchOff;
-                        Im2col.im2col(xs, inOff, geo, colSeg, colOff);
-                    }
-                    Sgemm.sgemm(false, false, og, l, k, 1f, ws, wo + (long) g * og * k, k, colSeg, colOff, l, 0f,
-                            f.arena, outOff, l, epi, f.workspace);
-                }
+            float[][] pw = packedW != null ? packedW : pack(f.seg(w), f.off(w));
+            Sgemm.Epilogue[] epi = epilogues != null ? epilogues : epilogues(bias == null ? null : f.seg(bias), bias == null ? 0 : f.off(bias));
+            MemorySegment kept = keptColumns == null ? null : f.seg(keptColumns);
+            long keptOff = keptColumns == null ? 0 : f.off(keptColumns);
+            if (f.parallel) {
+                int chunks = Math.min(Parallel.partsFor(images, 1), Math.max(images, 1));
+                Parallel.forRange(chunks, images, (part, n0, n1) -> Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, pw,
+                        epi, os, oo, kept, keptOff, null, 0, n0, n1, Conv2dDriver.threadBuffers(geo)));
+            } else {
+                Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, pw, epi, os, oo, null, 0,
+                        f.arena, f.scratchOff, 0, images, f.convBuffers);
             }
         }
 
         @Override
         long scratchFloats() {
-            return direct ? 0 : (long) geo.rows() * geo.cols();
+            return direct || Conv2dDriver.staged(geo) ? 0 : (long) geo.rows() * geo.cols();
         }
 
         @Override
         int heapImage() {
-            return geo.c() * geo.h() * geo.w() + Im2col.HEAP_SLACK;
+            return Conv2dDriver.staged(geo) ? Conv2dDriver.imageFloats(geo) : 0;
         }
 
         @Override
         int heapColumns() {
-            return geo.rows() * Sgemm.paddedColumns(geo.cols()) + Im2col.HEAP_SLACK;
+            return Conv2dDriver.staged(geo) ? Conv2dDriver.columnFloats(geo) : 0;
         }
 
         @Override

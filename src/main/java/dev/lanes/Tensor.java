@@ -73,10 +73,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     static Tensor allocate(DType dtype, int[] shape) {
         int n = Shapes.checkedNumel(shape);
         Storage s = Storage.allocate((long) n * dtype.byteSize());
-        Tracer t = Tracer.current();
-        if (t != null) {
-            t.allocated(s);
-        }
+        Tracer.noteAllocated(s);
         return new Tensor(s, dtype, shape.clone(), Shapes.contiguousStrides(shape), 0, false);
     }
 
@@ -1516,10 +1513,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     /** In-place writes into an expanded view would write one element many times: PyTorch refuses them too. */
     private void checkWritable(String op) {
         checkAlive();
-        Tracer t = Tracer.current();
-        if (t != null) {
-            t.refuseInPlace(op, this);
-        }
+        Tracer.checkInPlace(op, this);
         for (int d = 0; d < shape.length; d++) {
             if (strides[d] == 0 && shape[d] > 1) {
                 throw new IllegalArgumentException(op + ": unsupported operation: more than one element of the written-to tensor"
@@ -1848,10 +1842,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** The value of a one-element tensor (int64 values are converted), like {@code tensor.item()}. */
     public float item() {
-        Tracer tracer = Tracer.current();
-        if (tracer != null) {
-            tracer.refuseRead(this);
-        }
+        Tracer.checkRead(this);
         checkOneElement();
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment s = seg();
@@ -1861,10 +1852,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** The value of a one-element tensor as a long (float values truncated). */
     public long longItem() {
-        Tracer tracer = Tracer.current();
-        if (tracer != null) {
-            tracer.refuseRead(this);
-        }
+        Tracer.checkRead(this);
         checkOneElement();
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment s = seg();
@@ -1935,10 +1923,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** All elements in row-major order (int64 values converted). */
     public float[] toFloatArray() {
-        Tracer tracer = Tracer.current();
-        if (tracer != null) {
-            tracer.refuseRead(this);
-        }
+        Tracer.checkRead(this);
         if (dtype != DType.FLOAT32) {
             try (Tensor f = toType(DType.FLOAT32)) {
                 return f.toFloatArray();
@@ -1955,10 +1940,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** All elements in row-major order as longs (float values truncated toward zero). */
     public long[] toLongArray() {
-        Tracer tracer = Tracer.current();
-        if (tracer != null) {
-            tracer.refuseRead(this);
-        }
+        Tracer.checkRead(this);
         if (dtype != DType.INT64) {
             try (Tensor l = toType(DType.INT64)) {
                 return l.toLongArray();

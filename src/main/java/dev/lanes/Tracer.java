@@ -71,6 +71,32 @@ final class Tracer {
         consts.clear();
     }
 
+    // ---- the tensor's guards: one call each, a no-op unless this thread traces ----
+
+    /** A storage allocated while tracing: a step must produce it, or it was made by an op the plan cannot replay. */
+    static void noteAllocated(Storage s) {
+        Tracer t = current();
+        if (t != null) {
+            t.allocated(s);
+        }
+    }
+
+    /** In-place writes cannot be replayed: refused while tracing. */
+    static void checkInPlace(String op, Tensor target) {
+        Tracer t = current();
+        if (t != null) {
+            t.refuseInPlace(op, target);
+        }
+    }
+
+    /** Reading a traced value into Java would bake it into the plan: refused while tracing. */
+    static void checkRead(Tensor source) {
+        Tracer t = current();
+        if (t != null) {
+            t.refuseRead(source);
+        }
+    }
+
     // ---- hooks called by ops ----
 
     void allocated(Storage s) {
@@ -155,11 +181,5 @@ final class Tracer {
             refs[i] = ref(inputs[i]);
         }
         record(step.apply(refs), out);
-    }
-
-    void conv(int images, int channels, int groups, int outChannels, Im2col.Geometry geo, boolean direct,
-              Tensor x, Tensor w, Tensor bias, Tensor out) {
-        record(new PlanStep.Conv(images, channels, groups, outChannels, geo, direct, ref(x), ref(w), bias == null ? null : ref(bias),
-                out.shapeRef().clone()), out);
     }
 }
