@@ -7,7 +7,6 @@ import dev.lanes.kernels.Im2col;
 import dev.lanes.kernels.Parallel;
 import dev.lanes.kernels.Reductions;
 import dev.lanes.kernels.Sgemm;
-import dev.lanes.kernels.UnaryOp;
 import java.lang.foreign.MemorySegment;
 
 /**

@@ -13,8 +13,9 @@ import java.util.function.Function;
  * keeps it. Autograd is recorded by the op afterwards with {@link Tensor#record}. This is also where a compiled
  * training step can capture the kernels an eager step launches.
  *
- * <p>Families on this path so far: elementwise of one and two tensors, copies. Conv, GEMM, pooling and softmax
- * still run their eager forms and report to the tracer themselves (issue 15's next step).
+ * <p>Families on this path: elementwise of one and two tensors, copies, matrix products (GEMM), convolution,
+ * pooling and softmax: every op with a plan step. In-place ops, out= variants, reductions, losses and all backward
+ * kernels still call their kernels directly (inside an {@link OpFrame}); they have no plan step.
  */
 final class Launch {
     private Launch() {

@@ -2,10 +2,6 @@ package dev.lanes;
 
 import static dev.lanes.Shapes.str;
 
-import dev.lanes.kernels.BinaryOp;
-import dev.lanes.kernels.Im2col;
-import dev.lanes.kernels.Pooling;
-import dev.lanes.kernels.UnaryOp;
 import dev.lanes.memory.Storage;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -17,7 +13,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Records the kernels one forward pass runs, for {@link InferencePlan#trace}. While a tracer is active on a
- * thread, every op with a plan step reports itself here after computing its eager result; tensors are told apart
+ * thread, every kernel call {@link Launch} runs is reported here after its eager result is computed, as the same
+ * {@link PlanStep} built over the plan's refs; tensors are told apart
  * by their storage: the traced input, one slot per storage a recorded op produced, or a constant (a parameter,
  * a buffer, or a value computed from constants only, which is folded: computed once, now).
  *

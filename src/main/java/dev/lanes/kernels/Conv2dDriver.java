@@ -100,7 +100,9 @@ public final class Conv2dDriver {
         int l = geo.cols();
         long planeIn = (long) geo.c() * geo.h() * geo.w();
         boolean heap = staged(geo);
-        int ldc = Sgemm.paddedColumns(l);
+        // kept columns are row-major [rows, cols]: staged the same way they go out in one bulk copy; otherwise rows
+        // padded for the GEMM's loads
+        int ldc = kept != null ? l : Sgemm.paddedColumns(l);
         for (int n = n0; n < n1; n++) {
             for (int g = 0; g < groups; g++) {
                 long inOff = xOff + (long) n * channels * geo.h() * geo.w() + g * planeIn;
@@ -111,10 +113,7 @@ public final class Conv2dDriver {
                     MemorySegment.copy(x, FLOAT, inOff << 2, buf.image, 0, (int) planeIn);
                     Im2col.im2colHeap(buf.image, geo, buf.columns, ldc);
                     if (kept != null) {
-                        long keptImg = keptOff + ((long) n * groups + g) * k * l;
-                        for (int r = 0; r < k; r++) {
-                            MemorySegment.copy(buf.columns, r * ldc, kept, FLOAT, (keptImg + (long) r * l) << 2, l);
-                        }
+                        MemorySegment.copy(buf.columns, 0, kept, FLOAT, (keptOff + ((long) n * groups + g) * k * l) << 2, k * l);
                     }
                     Sgemm.gemmPackedA(og, l, k, packedW[g], buf.columns, ldc, out, outImg, l, epilogues[g], buf.tile);
                 } else if (kept != null) {
