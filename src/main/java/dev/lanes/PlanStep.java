@@ -473,7 +473,7 @@ abstract class PlanStep {
 
         @Override
         void bind(MemorySegment[] consts) {
-            if (w.kind() == Ref.CONST) {
+            if (w.kind() == Ref.CONST && !direct && Conv2dDriver.staged(geo)) {
                 packedW = pack(consts[w.id()], w.offset());
             }
             if (bias == null || bias.kind() == Ref.CONST) {
@@ -505,17 +505,19 @@ abstract class PlanStep {
             long xo = f.off(x);
             MemorySegment os = f.seg(out);
             long oo = f.off(out);
-            float[][] pw = packedW != null ? packedW : pack(f.seg(w), f.off(w));
+            MemorySegment ws = f.seg(w);
+            long wo = f.off(w);
+            float[][] pw = direct || !Conv2dDriver.staged(geo) ? null : packedW != null ? packedW : pack(ws, wo);
             Sgemm.Epilogue[] epi = epilogues != null ? epilogues : epilogues(bias == null ? null : f.seg(bias), bias == null ? 0 : f.off(bias));
             MemorySegment kept = keptColumns == null ? null : f.seg(keptColumns);
             long keptOff = keptColumns == null ? 0 : f.off(keptColumns);
             if (f.parallel) {
                 int chunks = Math.min(Parallel.partsFor(images, 1), Math.max(images, 1));
-                Parallel.forRange(chunks, images, (part, n0, n1) -> Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, pw,
-                        epi, os, oo, kept, keptOff, null, 0, n0, n1, Conv2dDriver.threadBuffers(geo)));
+                Parallel.forRange(chunks, images, (part, n0, n1) -> Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo,
+                        ws, wo, pw, epi, os, oo, kept, keptOff, null, 0, n0, n1, Conv2dDriver.threadBuffers(geo), null));
             } else {
-                Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, pw, epi, os, oo, null, 0,
-                        f.arena, f.scratchOff, 0, images, f.convBuffers);
+                Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, pw, epi, os, oo, null, 0,
+                        f.arena, f.scratchOff, 0, images, f.convBuffers, f.workspace);
             }
         }
 

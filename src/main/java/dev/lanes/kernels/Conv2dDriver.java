@@ -11,16 +11,28 @@ import java.lang.foreign.MemorySegment;
  * (both reach it through the plan step {@code PlanStep.Conv}); they differ only in where the scratch comes from: a
  * plan passes its frame's arrays (so a call allocates nothing), eager parts take this thread's ({@link #threadBuffers}).
  *
- * <p>Images whose image and columns fit {@link #HEAP_MAX_FLOATS} are copied to the heap and unfolded there
- * ({@link Im2col#im2colHeap}: no per-row segment checks, which dominated with LeNet's 10- and 28-float rows); larger
- * ones are unfolded segment to segment into {@code scratch}. A 1x1 convolution with stride 1 and no padding reads the
- * image itself as its columns.
+ * <p>Images whose image and columns fit {@link #HEAP_MAX_FLOATS} are copied to the heap, unfolded there
+ * ({@link Im2col#im2colHeap}: no per-row segment checks, which dominated with LeNet's 10- and 28-float rows) and
+ * multiplied with the packed weights ({@link Sgemm#gemmPackedA}); larger ones are unfolded segment to segment and go
+ * through the blocked {@link Sgemm#sgemm} (a ResNet 3x3 64->64 layer on 56x56 ran at half speed through the staged
+ * kernel, whose B is one 7 MB heap array). A 1x1 convolution with stride 1 and no padding reads the image itself as
+ * its columns, through the blocked GEMM too.
  */
 public final class Conv2dDriver {
     /** Images up to this many floats (and columns) are staged on the heap. */
     public static final int HEAP_MAX_FLOATS = 1 << 20;
 
     private Conv2dDriver() {
+    }
+
+    /** C[og, l] = W_g[og, k] cols[k, l] with the blocked GEMM, through the plan's workspace when there is one. */
+    private static void gemm(int og, int l, int k, MemorySegment w, long wOff, MemorySegment cols, long colOff, MemorySegment out,
+                             long outOff, Sgemm.Epilogue epi, Sgemm.Workspace workspace) {
+        if (workspace == null) {
+            Sgemm.sgemm(false, false, og, l, k, 1f, w, wOff, k, cols, colOff, l, 0f, out, outOff, l, epi);
+        } else {
+            Sgemm.sgemm(false, false, og, l, k, 1f, w, wOff, k, cols, colOff, l, 0f, out, outOff, l, epi, workspace);
+        }
     }
 
     /** Heap scratch of one thread: an image copy and its columns, each with {@link Im2col#HEAP_SLACK} spare floats. */
@@ -85,16 +97,20 @@ public final class Conv2dDriver {
      * {@code out[n, group] = W_group im2col(x[n, group])} with {@code epilogues[group]}, for n in [n0, n1).
      *
      * @param channels    input channels (all groups)
-     * @param packedW     per group, W_group packed by {@link Sgemm#packA} ({@code [og, rows]})
+     * @param w           the weights {@code [outChannels, rows]} at {@code wOff} (the blocked GEMM's A)
+     * @param packedW     per group, W_group packed by {@link Sgemm#packA} ({@code [og, rows]}); needed only when
+     *                    {@link #staged} and not direct
+     * @param workspace   the blocked GEMM's buffers (a plan's); null: this thread's, and the GEMM may split across
+     *                    threads (eager, outside a parallel part)
      * @param kept        if not null, receives each image's columns at {@code keptOff + (n groups + group) rows cols}
      *                    (row-major, for the weight gradient); the direct path keeps none
      * @param scratch     columns of an image too large to stage ({@code rows * cols} floats at {@code scratchOff}); null:
      *                    a confined arena per call
      */
     public static void forward(Im2col.Geometry geo, int channels, int groups, int outChannels, boolean direct,
-                               MemorySegment x, long xOff, float[][] packedW, Sgemm.Epilogue[] epilogues,
+                               MemorySegment x, long xOff, MemorySegment w, long wOff, float[][] packedW, Sgemm.Epilogue[] epilogues,
                                MemorySegment out, long outOff, MemorySegment kept, long keptOff,
-                               MemorySegment scratch, long scratchOff, int n0, int n1, Buffers buf) {
+                               MemorySegment scratch, long scratchOff, int n0, int n1, Buffers buf, Sgemm.Workspace workspace) {
         int og = outChannels / groups;
         int k = geo.rows();
         int l = geo.cols();
@@ -107,8 +123,9 @@ public final class Conv2dDriver {
             for (int g = 0; g < groups; g++) {
                 long inOff = xOff + (long) n * channels * geo.h() * geo.w() + g * planeIn;
                 long outImg = outOff + ((long) n * outChannels + (long) g * og) * l;
+                long wg = wOff + (long) g * og * k;
                 if (direct) {
-                    Sgemm.gemmPackedA(og, l, k, packedW[g], x, inOff, l, out, outImg, l, epilogues[g]);
+                    gemm(og, l, k, w, wg, x, inOff, out, outImg, epilogues[g], workspace);
                 } else if (heap) {
                     MemorySegment.copy(x, FLOAT, inOff << 2, buf.image, 0, (int) planeIn);
                     Im2col.im2colHeap(buf.image, geo, buf.columns, ldc);
@@ -119,15 +136,15 @@ public final class Conv2dDriver {
                 } else if (kept != null) {
                     long keptImg = keptOff + ((long) n * groups + g) * k * l;
                     Im2col.im2colSegments(x, inOff, geo, kept, keptImg);
-                    Sgemm.gemmPackedA(og, l, k, packedW[g], kept, keptImg, l, out, outImg, l, epilogues[g]);
+                    gemm(og, l, k, w, wg, kept, keptImg, out, outImg, epilogues[g], workspace);
                 } else if (scratch != null) {
                     Im2col.im2colSegments(x, inOff, geo, scratch, scratchOff);
-                    Sgemm.gemmPackedA(og, l, k, packedW[g], scratch, scratchOff, l, out, outImg, l, epilogues[g]);
+                    gemm(og, l, k, w, wg, scratch, scratchOff, out, outImg, epilogues[g], workspace);
                 } else {
                     try (Arena arena = Arena.ofConfined()) {
                         MemorySegment cols = arena.allocate((long) k * l * 4, 64);
                         Im2col.im2colSegments(x, inOff, geo, cols, 0);
-                        Sgemm.gemmPackedA(og, l, k, packedW[g], cols, 0, l, out, outImg, l, epilogues[g]);
+                        gemm(og, l, k, w, wg, cols, 0, out, outImg, epilogues[g], workspace);
                     }
                 }
             }
