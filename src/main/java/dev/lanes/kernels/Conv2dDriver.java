@@ -40,6 +40,15 @@ public final class Conv2dDriver {
         float[] image;
         float[] columns;
         final float[] tile;
+        /** Columns of images too large to stage, when the caller has no scratch: grown on demand, kept (Arena.ofAuto). */
+        MemorySegment segmentColumns = MemorySegment.NULL;
+
+        MemorySegment segmentColumns(long floats) {
+            if (segmentColumns.byteSize() < floats * 4) {
+                segmentColumns = Arena.ofAuto().allocate(floats * 4, 64);
+            }
+            return segmentColumns;
+        }
 
         private Buffers() {
             this(new float[0], new float[0], new float[Sgemm.SCRATCH_FLOATS]);
@@ -105,7 +114,7 @@ public final class Conv2dDriver {
      * @param kept        if not null, receives each image's columns at {@code keptOff + (n groups + group) rows cols}
      *                    (row-major, for the weight gradient); the direct path keeps none
      * @param scratch     columns of an image too large to stage ({@code rows * cols} floats at {@code scratchOff}); null:
-     *                    a confined arena per call
+     *                    {@code buf}'s own, kept from call to call
      */
     public static void forward(Im2col.Geometry geo, int channels, int groups, int outChannels, boolean direct,
                                MemorySegment x, long xOff, MemorySegment w, long wOff, float[][] packedW, Sgemm.Epilogue[] epilogues,
@@ -137,15 +146,11 @@ public final class Conv2dDriver {
                     long keptImg = keptOff + ((long) n * groups + g) * k * l;
                     Im2col.im2colSegments(x, inOff, geo, kept, keptImg);
                     gemm(og, l, k, w, wg, kept, keptImg, out, outImg, epilogues[g], workspace);
-                } else if (scratch != null) {
-                    Im2col.im2colSegments(x, inOff, geo, scratch, scratchOff);
-                    gemm(og, l, k, w, wg, scratch, scratchOff, out, outImg, epilogues[g], workspace);
                 } else {
-                    try (Arena arena = Arena.ofConfined()) {
-                        MemorySegment cols = arena.allocate((long) k * l * 4, 64);
-                        Im2col.im2colSegments(x, inOff, geo, cols, 0);
-                        gemm(og, l, k, w, wg, cols, 0, out, outImg, epilogues[g], workspace);
-                    }
+                    MemorySegment cols = scratch != null ? scratch : buf.segmentColumns((long) k * l);
+                    long colsOff = scratch != null ? scratchOff : 0;
+                    Im2col.im2colSegments(x, inOff, geo, cols, colsOff);
+                    gemm(og, l, k, w, wg, cols, colsOff, out, outImg, epilogues[g], workspace);
                 }
             }
         }
