@@ -21,7 +21,11 @@ final class Launch {
     private Launch() {
     }
 
-    /** Runs the step {@code step} builds over the inputs' refs into the fresh, contiguous {@code out}; returns out. */
+    /**
+     * Runs the step {@code step} builds over the inputs' refs into the fresh, contiguous {@code out}; returns out.
+     * If the kernel fails (an interrupted wait for its workers, a released input), {@code out} is closed before the
+     * exception propagates: nobody else holds it, and leaving it to the Cleaner kept its block until a GC.
+     */
     static Tensor run(Function<Ref[], PlanStep> step, Tensor out, Tensor... inputs) {
         int n = inputs.length;
         Ref[] refs = new Ref[n];
@@ -35,6 +39,9 @@ final class Launch {
             PlanStep s = step.apply(refs);
             s.out = new Ref(Ref.ARG, n, out.storageOffset());
             s.run(PlanStep.Frame.eager(segs));
+        } catch (Throwable e) {
+            out.close();
+            throw e;
         }
         Tracer t = Tracer.current();
         if (t != null) {

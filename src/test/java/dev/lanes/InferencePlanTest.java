@@ -334,7 +334,8 @@ class InferencePlanTest {
                 best = Math.min(best, (threads.getThreadAllocatedBytes(tid) - before) / 2000);
             }
             assertThat(pool.systemAllocations()).isEqualTo(systemBefore);
-            assertThat(pool.bytesInUse()).isEqualTo(inUseBefore);
+            // at most: the Cleaner may return other tests' dropped tensors meanwhile
+            assertThat(pool.bytesInUse()).isLessThanOrEqualTo(inUseBefore);
             System.out.println("InferencePlan LeNet batch 1: heap bytes per call (best of 5 x 2000 calls) = " + best);
             assertThat(best).as("heap bytes per call").isLessThan(64);
         }
