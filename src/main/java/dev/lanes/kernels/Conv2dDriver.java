@@ -69,6 +69,9 @@ public final class Conv2dDriver {
         }
 
         void ensure(Im2col.Geometry g) {
+            if (!staged(g)) {
+                return; // such images never touch the heap buffers
+            }
             if (image.length < imageFloats(g)) {
                 image = new float[imageFloats(g)];
             }
