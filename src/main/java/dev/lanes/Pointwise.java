@@ -58,7 +58,9 @@ enum Pointwise {
     /** g (Phi(x) + x phi(x)): one fused kernel. */
     GELU("gelu", UnaryOp.GELU, "GeluBackward0", Saves.INPUT, (g, s, p) -> g.binaryKernel(BinaryOp.GELU_BACKWARD, s)),
     /** gelu(x, approximate='tanh'); the same grad_fn name as PyTorch's, which keeps the mode as an attribute. */
-    GELU_TANH("gelu", UnaryOp.GELU_TANH, "GeluBackward0", Saves.INPUT, (g, s, p) -> g.binaryKernel(BinaryOp.GELU_TANH_BACKWARD, s));
+    GELU_TANH("gelu", UnaryOp.GELU_TANH, "GeluBackward0", Saves.INPUT, (g, s, p) -> g.binaryKernel(BinaryOp.GELU_TANH_BACKWARD, s)),
+    /** g s (1 + x (1 - s)), s = sigmoid(x): one fused kernel. */
+    SILU("silu", UnaryOp.SILU, "SiluBackward0", Saves.INPUT, (g, s, p) -> g.binaryKernel(BinaryOp.SILU_BACKWARD, s));
 
     /** What the backward rule reads besides the incoming gradient. */
     enum Saves {

@@ -1218,6 +1218,11 @@ public final class Tensor implements Releasable, AutoCloseable {
         return geluRow(approximate).apply(this);
     }
 
+    /** SiLU (swish), {@code x * sigmoid(x)}: {@code torch.nn.functional.silu(x)}. */
+    public Tensor silu() {
+        return Pointwise.SILU.apply(this);
+    }
+
     static Pointwise geluRow(String approximate) {
         return switch (approximate) {
             case "none" -> Pointwise.GELU;

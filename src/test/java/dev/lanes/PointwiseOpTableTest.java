@@ -48,7 +48,8 @@ class PointwiseOpTableTest {
             // PyTorch computes 1 + erf(x / sqrt 2), which cancels in the negative tail (gelu(-5) is 4% off there):
             // the absolute tolerance covers its error, the relative one ours
             new OpInfo("gelu", Tensor::gelu, -6, 6, UnaryOp.GELU, 5e-7, 1e-6), // gelu(-3.283): PyTorch -0.001686104, exact -0.00168585982, ours -0.0016858602
-            new OpInfo("gelu_tanh", x -> x.gelu("tanh"), -6, 6, UnaryOp.GELU_TANH, 5e-7, 1e-6));
+            new OpInfo("gelu_tanh", x -> x.gelu("tanh"), -6, 6, UnaryOp.GELU_TANH, 5e-7, 1e-6),
+            new OpInfo("silu", Tensor::silu, -6, 6, UnaryOp.SILU, 1e-6, 1e-6));
 
     private static final Map<String, Golden.Case> GOLDEN = new HashMap<>();
 
@@ -149,6 +150,12 @@ class PointwiseOpTableTest {
             assertThat(m2.toFloatArray()).containsExactly(tanh.toFloatArray());
             assertThat(tanh.toFloatArray()).isNotEqualTo(exact.toFloatArray());
         }
+        try (Tensor x = Tensor.of(new float[] {-2f, 0f, 3f}); Tensor s = x.silu(); Tensor m = new dev.lanes.nn.SiLU().forward(x);
+             Tensor f = dev.lanes.nn.functional.F.silu(x)) {
+            assertThat(m.toFloatArray()).containsExactly(s.toFloatArray());
+            assertThat(f.toFloatArray()).containsExactly(s.toFloatArray());
+        }
+        assertThat(new dev.lanes.nn.SiLU().toString()).isEqualTo("SiLU()");
         assertThat(new dev.lanes.nn.GELU().toString()).isEqualTo("GELU(approximate='none')");
         assertThat(new dev.lanes.nn.GELU("tanh").toString()).isEqualTo("GELU(approximate='tanh')");
         assertThatThrownBy(() -> new dev.lanes.nn.GELU("erf")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'erf'");

@@ -13,7 +13,8 @@ public enum BinaryOp {
     GT, LT,
     /** a if b > 0 else 0: ReLU's backward (gradient a, saved output b) */ MASK_POSITIVE,
     /** a gelu'(b): GELU's backward (gradient a, saved input b) */ GELU_BACKWARD,
-    /** a times the derivative of gelu(b, approximate='tanh') */ GELU_TANH_BACKWARD;
+    /** a times the derivative of gelu(b, approximate='tanh') */ GELU_TANH_BACKWARD,
+    /** a silu'(b): SiLU's backward (gradient a, saved input b) */ SILU_BACKWARD;
 
     public float apply(float a, float b) {
         return switch (this) {
@@ -30,6 +31,7 @@ public enum BinaryOp {
             case MASK_POSITIVE -> b > 0 ? a : 0f;
             case GELU_BACKWARD -> VectorMath.geluBackward(a, b);
             case GELU_TANH_BACKWARD -> VectorMath.geluTanhBackward(a, b);
+            case SILU_BACKWARD -> VectorMath.siluBackward(a, b);
         };
     }
 }

@@ -102,6 +102,7 @@ public final class Elementwise {
             case TANH -> tanhRow(x, xb, out, ob, vecEnd);
             case GELU -> geluRow(x, xb, out, ob, vecEnd);
             case GELU_TANH -> geluTanhRow(x, xb, out, ob, vecEnd);
+            case SILU -> siluRow(x, xb, out, ob, vecEnd);
             case POW_SCALAR -> powRow(p, x, xb, out, ob, vecEnd);
             case SQRT -> {
                 for (long i = 0; i < vecEnd; i += VBYTES) {
@@ -169,6 +170,12 @@ public final class Elementwise {
         }
     }
 
+    private static void siluRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            VectorMath.silu(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
+        }
+    }
+
     private static void powRow(float p, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
         for (long i = 0; i < vecEnd; i += VBYTES) {
             VectorMath.pow(FloatVector.fromMemorySegment(F, x, xb + i, ORDER), p).intoMemorySegment(out, ob + i, ORDER);
@@ -209,6 +216,11 @@ public final class Elementwise {
         long vecEnd = bytes - bytes % VBYTES;
         if (op == BinaryOp.GELU_BACKWARD || op == BinaryOp.GELU_TANH_BACKWARD) {
             geluBackwardRow(op == BinaryOp.GELU_TANH_BACKWARD, a, ab, b, bb, out, ob, vecEnd);
+        } else if (op == BinaryOp.SILU_BACKWARD) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                VectorMath.siluBackward(FloatVector.fromMemorySegment(F, a, ab + i, ORDER), FloatVector.fromMemorySegment(F, b, bb + i, ORDER))
+                        .intoMemorySegment(out, ob + i, ORDER);
+            }
         } else {
             for (long i = 0; i < vecEnd; i += VBYTES) {
                 FloatVector va = FloatVector.fromMemorySegment(F, a, ab + i, ORDER);
@@ -297,6 +309,7 @@ public final class Elementwise {
             case TANH -> VectorMath.tanh(x);
             case GELU -> VectorMath.gelu(x);
             case GELU_TANH -> VectorMath.geluTanh(x);
+            case SILU -> VectorMath.silu(x);
             case POW_SCALAR -> VectorMath.pow(x, p);
             default -> throw new IllegalArgumentException(op + " is not a transcendental op");
         };
@@ -327,6 +340,7 @@ public final class Elementwise {
             case MASK_POSITIVE -> a.broadcast(0f).blend(a, b.compare(VectorOperators.GT, 0f));
             case GELU_BACKWARD -> VectorMath.geluBackward(a, b);
             case GELU_TANH_BACKWARD -> VectorMath.geluTanhBackward(a, b);
+            case SILU_BACKWARD -> VectorMath.siluBackward(a, b);
         };
     }
 }

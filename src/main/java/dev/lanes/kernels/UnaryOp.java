@@ -8,6 +8,7 @@ public enum UnaryOp {
     IDENTITY, NEG, EXP, LOG, SQRT, ABS, RELU, SIGMOID, TANH,
     /** x Phi(x), PyTorch's gelu (approximate='none') */ GELU,
     /** x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), gelu(approximate='tanh') */ GELU_TANH,
+    /** x sigmoid(x), PyTorch's silu */ SILU,
     /** x + p */ ADD_SCALAR,
     /** x - p */ SUB_SCALAR,
     /** p - x */ RSUB_SCALAR,
@@ -28,7 +29,7 @@ public enum UnaryOp {
      */
     public boolean isActivation() {
         return switch (this) {
-            case RELU, GELU, GELU_TANH, SIGMOID, TANH -> true;
+            case RELU, GELU, GELU_TANH, SILU, SIGMOID, TANH -> true;
             default -> false;
         };
     }
@@ -46,6 +47,7 @@ public enum UnaryOp {
             case TANH -> VectorMath.tanh(x);
             case GELU -> VectorMath.gelu(x);
             case GELU_TANH -> VectorMath.geluTanh(x);
+            case SILU -> VectorMath.silu(x);
             case ADD_SCALAR -> x + p;
             case SUB_SCALAR -> x - p;
             case RSUB_SCALAR -> p - x;

@@ -462,6 +462,30 @@ public final class VectorMath {
         return g * (left * tanhDerivative * innerDerivative + leftDerivative);
     }
 
+    // ---- SiLU ----
+
+    /** SiLU (swish): x sigmoid(x), in PyTorch's order. */
+    public static FloatVector silu(FloatVector x) {
+        return x.mul(sigmoid(x));
+    }
+
+    /** Scalar twin of {@link #silu(FloatVector)}. */
+    public static float silu(float x) {
+        return x * sigmoid(x);
+    }
+
+    /** g s (1 + x (1 - s)), s = sigmoid(x): PyTorch's silu_backward, same order. */
+    public static FloatVector siluBackward(FloatVector g, FloatVector x) {
+        FloatVector s = sigmoid(x);
+        return g.mul(s).mul(x.mul(x.broadcast(1f).sub(s)).add(1f));
+    }
+
+    /** Scalar twin of {@link #siluBackward(FloatVector, FloatVector)}. */
+    public static float siluBackward(float g, float x) {
+        float s = sigmoid(x);
+        return g * s * (x * (1f - s) + 1f);
+    }
+
     // ---- pow ----
 
     /**

@@ -374,6 +374,8 @@ class VectorMathTest {
         assertLanesMatchScalar("gelu backward", Simd.F, lanes, v -> VectorMath.geluBackward(v.broadcast(g), v), x -> VectorMath.geluBackward(g, x));
         assertLanesMatchScalar("gelu tanh backward", Simd.F, lanes, v -> VectorMath.geluTanhBackward(v.broadcast(g), v),
                 x -> VectorMath.geluTanhBackward(g, x));
+        assertLanesMatchScalar("silu", Simd.F, lanes, VectorMath::silu, VectorMath::silu);
+        assertLanesMatchScalar("silu backward", Simd.F, lanes, v -> VectorMath.siluBackward(v.broadcast(g), v), x -> VectorMath.siluBackward(g, x));
         assertThat(VectorMath.gelu(Float.NEGATIVE_INFINITY)).as("gelu(-inf) is NaN, as in PyTorch").isNaN();
         assertBits(VectorMath.gelu(Float.POSITIVE_INFINITY), Float.POSITIVE_INFINITY, "gelu(inf)");
         assertBits(VectorMath.gelu(-20f), -0f, "gelu(-20)");
@@ -393,7 +395,7 @@ class VectorMathTest {
                 b.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) rnd.nextDouble(-3, 3));
             }
             for (UnaryOp op : new UnaryOp[] {UnaryOp.EXP, UnaryOp.LOG, UnaryOp.TANH, UnaryOp.SIGMOID, UnaryOp.POW_SCALAR, UnaryOp.GELU,
-                UnaryOp.GELU_TANH}) {
+                UnaryOp.GELU_TANH, UnaryOp.SILU}) {
                 for (float p : new float[] {2f, 0.5f, -1f, 1.7f}) {
                     Elementwise.unaryContiguous(op, p, 0f, x, 0, out, 0, n);
                     for (int i = 0; i < n; i++) {
@@ -405,6 +407,7 @@ class VectorMathTest {
                             case SIGMOID -> VectorMath.sigmoid(xi);
                             case GELU -> VectorMath.gelu(xi);
                             case GELU_TANH -> VectorMath.geluTanh(xi);
+                            case SILU -> VectorMath.silu(xi);
                             default -> VectorMath.pow(xi, p);
                         };
                         assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), want, op + "(" + xi + ", " + p + ") [" + i + "]");

@@ -27,6 +27,11 @@ public final class F {
         return x.tanh();
     }
 
+    /** {@code F.silu(x)}: {@code x * sigmoid(x)}. */
+    public static Tensor silu(Tensor x) {
+        return x.silu();
+    }
+
     /** {@code F.gelu(x)}: the exact GELU, {@code x * Phi(x)}. */
     public static Tensor gelu(Tensor x) {
         return x.gelu();
