@@ -79,6 +79,61 @@ class ConvPoolPropertyTest {
         }
     }
 
+    /**
+     * An image too large to stage on the heap (4 x 520 x 520 floats, columns 9.7M floats) takes Conv2dDriver's segment
+     * paths: eager without a graph (this thread's column segment), eager with the weight requiring grad (columns kept
+     * for the weight gradient) and the plan (its arena scratch). All agree with the direct loops; the weight gradient
+     * from the kept columns too.
+     */
+    @Test
+    void largeImagesTakeTheSegmentPaths() {
+        int c = 4;
+        int h = 520;
+        int w = 520;
+        int o = 2;
+        int[] one = {1, 1};
+        try (Tensor x = Tensor.randn(1, c, h, w); Tensor wt = Tensor.randn(o, c, 3, 3).requiresGrad(true); Tensor b = Tensor.randn(o)) {
+            float[] xs = x.toFloatArray();
+            float[] want = naiveConv(xs, 1, c, h, w, wt.toFloatArray(), o, 3, 3, b.toFloatArray(), 1, 1, 1, 1, 1, 1, 1, h, w);
+            try (Tensor expected = Tensor.of(want, 1, o, h, w)) {
+                try (var g = dev.lanes.autograd.Autograd.noGrad(); Tensor y = Tensor.conv2d(x, wt, b, one, one, one, 1)) {
+                    Assertions2.assertClose(y, expected, 1e-4, 1e-4, "eager, no graph");
+                }
+                Tensor y = Tensor.conv2d(x, wt, b, one, one, one, 1);
+                Assertions2.assertClose(y, expected, 1e-4, 1e-4, "eager, columns kept");
+                y.sum().backward();
+                float[] dw = wt.grad().toFloatArray();
+                for (int ic = 0; ic < c; ic++) {
+                    for (int i = 0; i < 3; i++) {
+                        for (int j = 0; j < 3; j++) {
+                            double sum = 0; // d sum(y) / d w[oc, ic, i, j]: the same for every oc
+                            for (int yy = 0; yy < h; yy++) {
+                                int hh = yy - 1 + i;
+                                for (int xx = 0; xx < w; xx++) {
+                                    int ww = xx - 1 + j;
+                                    if (hh >= 0 && hh < h && ww >= 0 && ww < w) {
+                                        sum += xs[(ic * h + hh) * w + ww];
+                                    }
+                                }
+                            }
+                            for (int oc = 0; oc < o; oc++) {
+                                assertThat((double) dw[((oc * c + ic) * 3 + i) * 3 + j]).as("dW[%d, %d, %d, %d]", oc, ic, i, j)
+                                        .isCloseTo(sum, org.assertj.core.data.Offset.offset(1e-3 * Math.max(1, Math.abs(sum))));
+                            }
+                        }
+                    }
+                }
+                try (InferencePlan plan = InferencePlan.trace(in -> Tensor.conv2d(in, wt, b, one, one, one, 1), 1, c, h, w);
+                     Tensor got = Tensor.zeros(1, o, h, w)) {
+                    float[] out = new float[plan.outputSize()];
+                    plan.run(xs, out);
+                    got.copyFrom(out, 0);
+                    Assertions2.assertClose(got, expected, 1e-4, 1e-4, "plan");
+                }
+            }
+        }
+    }
+
     @Test
     void conv2dGradcheck() {
         Gradcheck.check(t -> Tensor.conv2d(t[0], t[1], t[2], new int[] {2, 1}, new int[] {1, 0}, new int[] {1, 2}, 1),
