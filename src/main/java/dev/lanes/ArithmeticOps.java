@@ -2,16 +2,175 @@ package dev.lanes;
 
 import dev.lanes.autograd.Node;
 import dev.lanes.kernels.BinaryOp;
+import dev.lanes.kernels.UnaryOp;
 
 /**
- * Backward rules of the elementwise ops. Forwards: {@code Tensor.add}, {@code mul}, {@code exp}, ...;
- * kernels: {@code kernels.Elementwise}; tests: {@code AutogradTest} (gradchecks), {@code OpsGoldenTest}. Gradients of broadcast inputs are
- * summed back to the input's shape. Each class name is the {@code grad_fn} name PyTorch prints.
+ * Elementwise arithmetic: the two launchers every elementwise forward goes through ({@link #unary}, {@link #binary}),
+ * the ops of two tensors and of a tensor and a scalar as table rows ({@link Binary}, {@link Scalar}: kernel, name
+ * and backward node), and the backward rules (each class name is the {@code grad_fn} name PyTorch prints). The ops
+ * of one tensor (exp, relu, gelu, ...) are rows of {@link Pointwise}; in-place and out= forms are {@link InPlaceOps}.
+ * Kernels: {@code kernels.Elementwise}. Tests: the op table ({@code OpTableTest}). Gradients of broadcast inputs
+ * are summed back to the input's shape.
  *
  * <p>Rules run with grad mode off and return tensors the engine owns; temporaries are closed here.
  */
 final class ArithmeticOps {
     private ArithmeticOps() {
+    }
+
+    /** {@code kernel(x)} into a new tensor, without autograd (callers record); the tracer sees the kernel. */
+    static Tensor unary(String op, UnaryOp kernel, float p, float q, Tensor x) {
+        x.requireFloat(op);
+        int[] shape = x.shapeRef();
+        int[] strides = x.stridesRef();
+        return Launch.run(r -> new PlanStep.Unary(kernel, p, q, r[0], strides, shape), Tensor.allocate(DType.FLOAT32, shape), x);
+    }
+
+    /** {@code kernel(a, b)} with broadcasting into a new tensor, without autograd (callers record). */
+    static Tensor binary(String op, BinaryOp kernel, Tensor a, Tensor b) {
+        a.requireFloat(op);
+        b.requireFloat(op);
+        int[] outShape = Shapes.broadcast(a.shapeRef(), b.shapeRef());
+        Tensor out = Tensor.allocate(DType.FLOAT32, outShape);
+        int[] aStr = Shapes.broadcastStrides(a.shapeRef(), a.stridesRef(), outShape);
+        int[] bStr = Shapes.broadcastStrides(b.shapeRef(), b.stridesRef(), outShape);
+        return Launch.run(r -> new PlanStep.Binary(kernel, r[0], aStr, r[1], bStr, outShape), out, a, b);
+    }
+
+    /** {@link #binary} named after its kernel: what backward rules call (MASK_POSITIVE, GELU_BACKWARD, ...). */
+    static Tensor binary(BinaryOp kernel, Tensor a, Tensor b) {
+        return binary(kernel.name().toLowerCase(java.util.Locale.ROOT), kernel, a, b);
+    }
+
+    /** How a row builds its graph node from the inputs (and the result, which pow's rule reads). */
+    @FunctionalInterface
+    interface BinaryRule {
+        Node node(Tensor a, Tensor b, Tensor out);
+    }
+
+    /** The ops of two tensors with broadcasting, one row each: the comparisons record nothing (not differentiable). */
+    enum Binary {
+        ADD("add", BinaryOp.ADD, (a, b, out) -> new AddBackward0(a, b, 1f)),
+        SUB("sub", BinaryOp.SUB, (a, b, out) -> new SubBackward0(a, b)),
+        MUL("mul", BinaryOp.MUL, (a, b, out) -> new MulBackward0(a, b)),
+        DIV("div", BinaryOp.DIV, (a, b, out) -> new DivBackward0(a, b)),
+        POW("pow", BinaryOp.POW, PowBackward1::new),
+        /** NaN propagates, like {@code torch.maximum}. */
+        MAXIMUM("maximum", BinaryOp.MAXIMUM, (a, b, out) -> new ExtremumBackward(true, a, b)),
+        MINIMUM("minimum", BinaryOp.MINIMUM, (a, b, out) -> new ExtremumBackward(false, a, b)),
+        EQ("eq", BinaryOp.EQ, null),
+        GT("gt", BinaryOp.GT, null),
+        LT("lt", BinaryOp.LT, null);
+
+        final String opName;
+        final BinaryOp kernel;
+        final BinaryRule rule;
+
+        Binary(String opName, BinaryOp kernel, BinaryRule rule) {
+            this.opName = opName;
+            this.kernel = kernel;
+            this.rule = rule;
+        }
+
+        Tensor apply(Tensor a, Tensor b) {
+            Tensor out = binary(opName, kernel, a, b);
+            return rule == null ? out : Tensor.record(out, () -> rule.node(a, b, out), a, b);
+        }
+    }
+
+    /** How a scalar row builds its graph node from the tensor operand and the scalar. */
+    @FunctionalInterface
+    interface ScalarRule {
+        Node node(Tensor x, float value);
+    }
+
+    /**
+     * The ops of a tensor and a Python-style scalar, one row each. {@code wrapped}: PyTorch lists the scalar as a
+     * second input {@code (None, 0)} (a wrapped number) in the node's next_functions; rsub's is not.
+     */
+    enum Scalar {
+        ADD("add", UnaryOp.ADD_SCALAR, true, (x, v) -> new ScaledBackward("AddBackward0", 1, 1)),
+        SUB("sub", UnaryOp.SUB_SCALAR, true, (x, v) -> new ScaledBackward("SubBackward0", 1, 1)),
+        /** {@code value - x}, like {@code torch.rsub}. */
+        RSUB("rsub", UnaryOp.RSUB_SCALAR, false, (x, v) -> new ScaledBackward("RsubBackward1", -1, 1)),
+        MUL("mul", UnaryOp.MUL_SCALAR, true, (x, v) -> new ScaledBackward("MulBackward0", v, 1)),
+        DIV("div", UnaryOp.DIV_SCALAR, true, (x, v) -> new ScaledBackward("DivBackward0", 1, v)),
+        /** {@code value / x}, like {@code torch.reciprocal(x) * value}. */
+        RDIV("rdiv", UnaryOp.RDIV_SCALAR, true, RdivBackward::new),
+        EQ("eq", UnaryOp.EQ_SCALAR, false, null),
+        GT("gt", UnaryOp.GT_SCALAR, false, null),
+        LT("lt", UnaryOp.LT_SCALAR, false, null);
+
+        final String opName;
+        final UnaryOp kernel;
+        final boolean wrapped;
+        final ScalarRule rule;
+
+        Scalar(String opName, UnaryOp kernel, boolean wrapped, ScalarRule rule) {
+            this.opName = opName;
+            this.kernel = kernel;
+            this.wrapped = wrapped;
+            this.rule = rule;
+        }
+
+        Tensor apply(Tensor x, double value) {
+            float v = (float) value;
+            Tensor out = unary(opName, kernel, v, 0, x);
+            if (rule == null) {
+                return out;
+            }
+            return wrapped ? Tensor.record(out, () -> rule.node(x, v), x, null) : Tensor.record(out, () -> rule.node(x, v), x);
+        }
+    }
+
+    /** {@code x + alpha * other}, like {@code torch.add(input, other, alpha=alpha)}. */
+    static Tensor add(Tensor x, Tensor other, float alpha) {
+        if (alpha == 1f) {
+            return Binary.ADD.apply(x, other);
+        }
+        if (Tensor.recording(x, other)) {
+            return x.add(other.mul(alpha)); // the scaled temporary is part of the graph
+        }
+        try (Tensor scaled = other.mul(alpha)) {
+            return x.add(scaled);
+        }
+    }
+
+    /** Values limited to {@code [min, max]}; NaN stays NaN, like {@code torch.clamp}. */
+    static Tensor clamp(Tensor x, double min, double max) {
+        checkClampBounds(min, max);
+        Tensor out = unary("clamp", UnaryOp.CLAMP, (float) min, (float) max, x);
+        return Tensor.record(out, () -> new ClampBackward1(x, min, max), x);
+    }
+
+    static void checkClampBounds(double min, double max) {
+        if (min > max) {
+            throw new IllegalArgumentException("clamp: min (" + min + ") must not be greater than max (" + max + ")");
+        }
+    }
+
+    /**
+     * Zeroes each element with probability {@code p} and scales survivors by {@code 1 / (1 - p)} when {@code training};
+     * the identity otherwise. The mask comes from the global generator.
+     */
+    static Tensor dropout(Tensor x, double p, boolean training) {
+        if (p < 0 || p > 1) {
+            throw new IllegalArgumentException("dropout probability has to be between 0 and 1, but got " + p);
+        }
+        if (!training || p == 0) {
+            return x;
+        }
+        if (p == 1) {
+            return x.mul(0);
+        }
+        Tensor mask;
+        try (dev.lanes.autograd.Autograd.Mode g = dev.lanes.autograd.Autograd.noGrad(); Tensor r = Tensor.rand(x.shapeRef());
+             Tensor keep = r.gt(p)) {
+            mask = keep.mul(1.0 / (1 - p));
+        }
+        try (mask) {
+            return x.mul(mask);
+        }
     }
 
     /**
@@ -308,7 +467,7 @@ final class ArithmeticOps {
             if (needsInputGrad(1)) {
                 try (Tensor log = av.log(); Tensor d = out.get().mul(log); Tensor zero = av.eq(0); Tensor neg = bv.lt(0);
                      Tensor nonNeg = neg.rsub(1); Tensor masked = zero.mul(nonNeg); Tensor keep = masked.rsub(1);
-                     Tensor safe = d.binaryKernel(BinaryOp.MASK_POSITIVE, keep)) {
+                     Tensor safe = ArithmeticOps.binary(BinaryOp.MASK_POSITIVE, d, keep)) {
                     gb = productTo(g, safe, bShape);
                 }
             }

@@ -148,8 +148,8 @@ final class ConvOps {
         Tensor keptColumns = record && weight.requiresGrad() && !s.direct()
                 && (long) s.n() * p.groups() * s.k() * s.l() * 4 <= KEEP_COLUMNS_MAX_BYTES
                 ? Tensor.allocate(DType.FLOAT32, new int[] {s.n() * p.groups(), s.k() * s.l()}) : null;
-        input.withContiguousResult(x -> weight.withContiguousResult(w -> bias == null ? forward(x, w, null, s, p, out, keptColumns)
-                : bias.withContiguousResult(b -> forward(x, w, b, s, p, out, keptColumns))));
+        input.withContiguous(x -> weight.withContiguous(w -> bias == null ? forward(x, w, null, s, p, out, keptColumns)
+                : bias.withContiguous(b -> forward(x, w, b, s, p, out, keptColumns))));
         // a missing bias is listed as (None, 0), like PyTorch's undefined tensor
         Tensor.record(out, () -> new ConvolutionBackward0(input, weight, bias != null, s, p, keptColumns), input, weight, bias);
         if (keptColumns != null) {
@@ -220,12 +220,12 @@ final class ConvOps {
         @Override
         protected Tensor[] apply(Tensor gradOut) {
             Tensor[] grads = new Tensor[3];
-            gradOut.withContiguousResult(g -> {
+            gradOut.withContiguous(g -> {
                 if (needsInputGrad(0)) {
-                    grads[0] = weight.get().withContiguousResult(w -> inputGrad(g, w));
+                    grads[0] = weight.get().withContiguous(w -> inputGrad(g, w));
                 }
                 if (needsInputGrad(1)) {
-                    grads[1] = columns != null ? weightGrad(g, null) : input.get().withContiguousResult(x -> weightGrad(g, x));
+                    grads[1] = columns != null ? weightGrad(g, null) : input.get().withContiguous(x -> weightGrad(g, x));
                 }
                 if (hasBias && needsInputGrad(2)) {
                     grads[2] = biasGrad(g);

@@ -14,8 +14,14 @@ import java.util.function.Function;
  * training step can capture the kernels an eager step launches.
  *
  * <p>Families on this path: elementwise of one and two tensors, copies, matrix products (GEMM), convolution,
- * pooling and softmax: every op with a plan step. In-place ops, out= variants, reductions, losses and all backward
- * kernels still call their kernels directly (inside an {@link OpFrame}); they have no plan step.
+ * pooling, softmax and value reductions: every op with a plan step, and every forward of the {@code Tensor} facade
+ * but these, which call their kernels directly inside an {@link OpFrame} and have no plan step: in-place ops and
+ * out= variants ({@link InPlaceOps}: a plan cannot replay a write; {@link #beforeWrite} refuses them while tracing),
+ * reductions that return indices (argmax, max(dim)), int64 copies, and losses. Backward rules are built from
+ * facade ops, so they run through here too, apart from a few fused kernels (pooling, convolution, softmax).
+ *
+ * <p>This class is also the only place the rest of the package informs the {@link Tracer}: kernel calls
+ * ({@link #run}), allocations, writes and reads into Java (the three hooks at the end).
  */
 final class Launch {
     private Launch() {
@@ -48,5 +54,22 @@ final class Launch {
             t.record(step, inputs, out);
         }
         return out;
+    }
+
+    // ---- what the tracer must hear of besides kernel calls: one call each, a no-op unless this thread traces ----
+
+    /** A tensor's storage was allocated: a recorded step must produce it, or it came from an op the plan cannot replay. */
+    static void allocated(dev.lanes.memory.Storage s) {
+        Tracer.noteAllocated(s);
+    }
+
+    /** An in-place write or out= variant is about to write into {@code target}: refused while tracing. */
+    static void beforeWrite(String op, Tensor target) {
+        Tracer.checkInPlace(op, target);
+    }
+
+    /** A tensor's values are about to be read into Java (item(), toFloatArray()): refused while tracing a computed value. */
+    static void beforeHostRead(Tensor source) {
+        Tracer.checkRead(source);
     }
 }

@@ -1,11 +1,237 @@
 package dev.lanes;
 
-import dev.lanes.autograd.Node;
+import static dev.lanes.Shapes.str;
 
-/** Backward rules of the matrix products (forwards: {@code Tensor.mm}, {@code bmm}, {@code matmul}; kernel: {@code kernels.Sgemm}). */
+import dev.lanes.autograd.Autograd;
+import dev.lanes.autograd.Node;
+import java.util.Arrays;
+
+/**
+ * The matrix products: mm, bmm, matmul (with its 1-d and broadcasting rules), addmm's GEMM, and their backward rules.
+ * The facade is {@code Tensor.mm} and the like; every product runs as one {@link PlanStep.Gemm} through
+ * {@link Launch}, the kernel is {@code kernels.Sgemm}.
+ */
 final class LinalgOps {
     private LinalgOps() {
     }
+
+    /** Matrix product of two 2-d tensors, like {@code torch.mm}. */
+    static Tensor mm(Tensor self, Tensor other) {
+        self.requireFloat("mm");
+        other.requireFloat("mm");
+        int[] a = self.shapeRef();
+        int[] b = other.shapeRef();
+        if (a.length != 2) {
+            throw new IllegalArgumentException("mm: self must be a matrix, got shape " + str(a));
+        }
+        if (b.length != 2) {
+            throw new IllegalArgumentException("mm: mat2 must be a matrix, got shape " + str(b));
+        }
+        if (a[1] != b[0]) {
+            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + a[0] + "x" + a[1] + " and " + b[0] + "x" + b[1] + ")");
+        }
+        Tensor out = batchedProduct(self, other, 1, a[0], a[1], b[1], new int[] {a[0], b[1]});
+        return Tensor.record(out, () -> new ProductBackward(self, other, false), self, other);
+    }
+
+    /** Batched matrix product of two 3-d tensors {@code [b, n, m] x [b, m, p]}, like {@code torch.bmm}. */
+    static Tensor bmm(Tensor self, Tensor other) {
+        self.requireFloat("bmm");
+        other.requireFloat("bmm");
+        int[] a = self.shapeRef();
+        int[] b = other.shapeRef();
+        if (a.length != 3 || b.length != 3) {
+            throw new IllegalArgumentException("bmm: batch1 and batch2 must be 3D tensors, got " + str(a) + " and " + str(b));
+        }
+        if (a[0] != b[0] || a[2] != b[1]) {
+            throw new IllegalArgumentException("Expected size for first two dimensions of batch2 tensor to be: [" + a[0] + ", " + a[2]
+                    + "] but got: [" + b[0] + ", " + b[1] + "].");
+        }
+        Tensor out = batchedProduct(self, other, a[0], a[1], a[2], b[2], new int[] {a[0], a[1], b[2]});
+        return Tensor.record(out, () -> new ProductBackward(self, other, true), self, other);
+    }
+
+    /**
+     * Matrix product with {@code torch.matmul}'s rules: 1-d operands are promoted (and the added dim removed),
+     * batch dimensions broadcast.
+     */
+    static Tensor matmul(Tensor self, Tensor other) {
+        self.requireFloat("matmul");
+        other.requireFloat("matmul");
+        int[] sa = self.shapeRef();
+        int[] sb = other.shapeRef();
+        if (sa.length == 0 || sb.length == 0) {
+            throw new IllegalArgumentException("both arguments to matmul need to be at least 1D, but they are " + sa.length + "D and " + sb.length + "D");
+        }
+        boolean record = Tensor.recording(self, other);
+        if (record && sa.length == 2 && sb.length == 1) {
+            Tensor out;
+            try (Autograd.Mode g = Autograd.noGrad()) {
+                out = matmul(self, other);
+            }
+            return Tensor.record(out, () -> new MvBackward0(self, other), self, other);
+        }
+        if (record && !(sa.length == 1 && sb.length == 1)) {
+            return matmulRecorded(self, other);
+        }
+        if (sa.length == 1 && sb.length == 1) {
+            if (sa[0] != sb[0]) {
+                throw new IllegalArgumentException("inconsistent tensor size, expected tensor [" + sa[0] + "] and src [" + sb[0]
+                        + "] to have the same number of elements, but got " + sa[0] + " and " + sb[0] + " elements respectively");
+            }
+            Tensor out;
+            try (Tensor row = self.view(new int[] {1, sa[0]}, new int[] {0, self.stridesRef()[0]}, self.storageOffset());
+                 Tensor col = other.view(new int[] {sb[0], 1}, new int[] {other.stridesRef()[0], 0}, other.storageOffset())) {
+                out = batchedProduct(row, col, 1, 1, sa[0], 1, new int[0]);
+            }
+            return Tensor.record(out, () -> new DotBackward0(self, other), self, other);
+        }
+        int[] a = sa.length == 1 ? new int[] {1, sa[0]} : sa;
+        int[] b = sb.length == 1 ? new int[] {sb[0], 1} : sb;
+        int n = a[a.length - 2];
+        int k = a[a.length - 1];
+        int p = b[b.length - 1];
+        if (b[b.length - 2] != k) {
+            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + (sa.length == 1 ? 1 : n) + "x" + k + " and "
+                    + b[b.length - 2] + "x" + p + ") (shapes " + str(sa) + " and " + str(sb) + ")");
+        }
+        int[] batch = Shapes.broadcast(Arrays.copyOf(a, a.length - 2), Arrays.copyOf(b, b.length - 2));
+        int batchCount = Shapes.checkedNumel(batch);
+        // result shape: batch + [n] (unless self was 1-d) + [p] (unless other was 1-d)
+        int[] out = Arrays.copyOf(batch, batch.length + 2);
+        int len = batch.length;
+        if (sa.length != 1) {
+            out[len++] = n;
+        }
+        if (sb.length != 1) {
+            out[len++] = p;
+        }
+        out = Arrays.copyOf(out, len);
+        int[] aFull = Arrays.copyOf(batch, batch.length + 2);
+        aFull[batch.length] = n;
+        aFull[batch.length + 1] = k;
+        int[] bFull = Arrays.copyOf(batch, batch.length + 2);
+        bFull[batch.length] = k;
+        bFull[batch.length + 1] = p;
+        try (Tensor av = self.view(a, strides1dAware(self, a), self.storageOffset());
+             Tensor bv = other.view(b, strides1dAware(other, b), other.storageOffset());
+             Tensor ae = av.expand(aFull); Tensor be = bv.expand(bFull);
+             Tensor a3 = ae.dim() == 3 ? ae.detach() : ae.reshape(batchCount, n, k);
+             Tensor b3 = be.dim() == 3 ? be.detach() : be.reshape(batchCount, k, p)) {
+            return batchedProduct(a3, b3, batchCount, n, k, p, out);
+        }
+    }
+
+    /**
+     * matmul built from recorded ops (unsqueeze, expand, reshape, mm/bmm, squeeze) so its backward follows from
+     * theirs; the graph holds the intermediate views.
+     */
+    private static Tensor matmulRecorded(Tensor self, Tensor other) {
+        if (self.shapeRef().length == 2 && other.shapeRef().length == 2) {
+            return mm(self, other);
+        }
+        Tensor a = self.shapeRef().length == 1 ? self.unsqueeze(0) : self;
+        Tensor b = other.shapeRef().length == 1 ? other.unsqueeze(1) : other;
+        int[] as = a.shapeRef();
+        int[] bs = b.shapeRef();
+        int n = as[as.length - 2];
+        int k = as[as.length - 1];
+        int p = bs[bs.length - 1];
+        if (bs[bs.length - 2] != k) {
+            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + n + "x" + k + " and " + bs[bs.length - 2] + "x" + p + ")");
+        }
+        int[] batch = Shapes.broadcast(Arrays.copyOf(as, as.length - 2), Arrays.copyOf(bs, bs.length - 2));
+        int count = Shapes.checkedNumel(batch);
+        int[] aFull = Arrays.copyOf(batch, batch.length + 2);
+        aFull[batch.length] = n;
+        aFull[batch.length + 1] = k;
+        int[] bFull = Arrays.copyOf(batch, batch.length + 2);
+        bFull[batch.length] = k;
+        bFull[batch.length + 1] = p;
+        Tensor c = a.expand(aFull).reshape(count, n, k).bmm(b.expand(bFull).reshape(count, k, p));
+        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
+        outShape[batch.length] = n;
+        outShape[batch.length + 1] = p;
+        Tensor r = c.viewNamed(outShape, "UnsafeViewBackward0");
+        if (other.shapeRef().length == 1) {
+            r = r.squeeze(-1);
+        }
+        if (self.shapeRef().length == 1) {
+            r = r.squeeze(-2);
+        }
+        return r;
+    }
+
+    /** Strides for viewing a 1-d tensor as a row [1, n] or column [n, 1] matrix; otherwise its own strides. */
+    private static int[] strides1dAware(Tensor t, int[] as) {
+        if (t.shapeRef().length != 1) {
+            return t.stridesRef().clone();
+        }
+        return as[0] == 1 ? new int[] {t.stridesRef()[0] * t.shapeRef()[0], t.stridesRef()[0]} : new int[] {t.stridesRef()[0], 1};
+    }
+
+    /** The GEMM behind addmm (shapes checked by the caller): bias rows go to the epilogue, other inputs through C. */
+    static Tensor gemm(Tensor mat1, Tensor mat2, Tensor input, float beta, float alpha) {
+        int m = mat1.shapeRef()[0];
+        int k = mat1.shapeRef()[1];
+        int n = mat2.shapeRef()[1];
+        GemmOperand ga = GemmOperand.of(mat1, m, k);
+        GemmOperand gb = GemmOperand.of(mat2, k, n);
+        if (ga == null) {
+            return mat1.withContiguous(c -> gemm(c, mat2, input, beta, alpha));
+        }
+        if (gb == null) {
+            return mat2.withContiguous(c -> gemm(mat1, c, input, beta, alpha));
+        }
+        Tensor out = Tensor.allocate(DType.FLOAT32, new int[] {m, n});
+        boolean biasRow = beta == 1f && input.numel() == n && (input.shapeRef().length == 1 || (input.shapeRef().length == 2 && input.shapeRef()[0] == 1));
+        int[] outShape = out.shapeRef();
+        if (biasRow && m > 0) { // the bias row goes to the epilogue
+            return input.withContiguous(bc -> Launch.run(r -> new PlanStep.Gemm(1, ga.trans(), gb.trans(), m, n, k, alpha, r[0], ga.ld(), 0,
+                    r[1], gb.ld(), 0, 0f, null, null, r[2], outShape), out, mat1, mat2, bc));
+        }
+        int[] cInitStrides = Shapes.broadcastStrides(input.shapeRef(), input.stridesRef(), out.shapeRef()); // any other input through C
+        return Launch.run(r -> new PlanStep.Gemm(1, ga.trans(), gb.trans(), m, n, k, alpha, r[0], ga.ld(), 0, r[1], gb.ld(), 0,
+                beta, r[2], cInitStrides, null, outShape), out, mat1, mat2, input);
+    }
+
+    /**
+     * How a 2-d or 3-d operand is handed to the GEMM without copying: row-major (last stride 1) or transposed
+     * (second-to-last stride 1), with its leading dimension and batch stride (0 when broadcast).
+     */
+    private record GemmOperand(Tensor tensor, boolean trans, int ld, long batchStride) {
+        static GemmOperand of(Tensor t, int rows, int cols) {
+            int d = t.shapeRef().length;
+            int rs = t.stridesRef()[d - 2];
+            int cs = t.stridesRef()[d - 1];
+            long bs = d == 3 ? t.stridesRef()[0] : 0;
+            if ((cs == 1 || cols == 1) && (rows == 1 || rs >= cols)) {
+                return new GemmOperand(t, false, Math.max(rows == 1 ? cols : rs, 1), bs);
+            }
+            if ((rs == 1 || rows == 1) && (cols == 1 || cs >= rows)) {
+                return new GemmOperand(t, true, Math.max(cols == 1 ? rows : cs, 1), bs);
+            }
+            return null; // e.g. a strided slice: needs a contiguous copy
+        }
+    }
+
+    /**
+     * {@code [batch, n, k] x [batch, k, p]} (or 2-d operands with batch 1) of any strides the GEMM can read:
+     * transposed views such as {@code w.t()} are absorbed by its packing, anything else is copied once.
+     */
+    private static Tensor batchedProduct(Tensor a, Tensor b, int batch, int n, int k, int p, int[] outShape) {
+        GemmOperand ga = GemmOperand.of(a, n, k);
+        GemmOperand gb = GemmOperand.of(b, k, p);
+        if (ga == null) {
+            return a.withContiguous(ac -> batchedProduct(ac, b, batch, n, k, p, outShape));
+        }
+        if (gb == null) {
+            return b.withContiguous(bc -> batchedProduct(a, bc, batch, n, k, p, outShape));
+        }
+        return Launch.run(r -> new PlanStep.Gemm(batch, ga.trans(), gb.trans(), n, p, k, 1f, r[0], ga.ld(), ga.batchStride(),
+                r[1], gb.ld(), gb.batchStride(), 0f, null, null, null, outShape), Tensor.allocate(DType.FLOAT32, outShape), a, b);
+    }
+
 
     /** C = A B: dA = dC B^T, dB = A^T dC; for bmm the same per batch. */
     static final class ProductBackward extends Node {
@@ -113,7 +339,7 @@ final class LinalgOps {
             throw new IllegalArgumentException("addmm: input of shape " + Shapes.str(input.shapeRef()) + " cannot be broadcast to the product's shape "
                     + Shapes.str(outShape));
         }
-        Tensor out = Tensor.gemm(mat1, mat2, input, beta, alpha);
+        Tensor out = gemm(mat1, mat2, input, beta, alpha);
         Tensor.record(out, () -> new AddmmBackward0(input, mat1, mat2, beta, alpha), input, mat1, mat2);
         return out;
     }

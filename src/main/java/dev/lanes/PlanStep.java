@@ -8,6 +8,7 @@ import dev.lanes.kernels.Elementwise;
 import dev.lanes.kernels.Im2col;
 import dev.lanes.kernels.Parallel;
 import dev.lanes.kernels.Pooling;
+import dev.lanes.kernels.Reductions;
 import dev.lanes.kernels.Sgemm;
 import dev.lanes.kernels.UnaryOp;
 import java.lang.foreign.MemorySegment;
@@ -371,13 +372,9 @@ abstract class PlanStep {
                 return;
             }
             for (int i = 0; i < batch; i++) {
-                if (f.parallel) { // eager: the dispatcher that may split C across threads (per-thread workspaces)
-                    Sgemm.sgemm(transA, transB, m, n, k, alpha, as, ao + i * aBatch, lda, bs, bo + i * bBatch, ldb,
-                            beta, cs, co + (long) i * m * n, n, epi);
-                } else {
-                    Sgemm.sgemm(transA, transB, m, n, k, alpha, as, ao + i * aBatch, lda, bs, bo + i * bBatch, ldb,
-                            beta, cs, co + (long) i * m * n, n, epi, f.workspace);
-                }
+                // eager (f.parallel): this thread's buffers, C may be split across workers; plan: the context's buffers
+                Sgemm.sgemm(transA, transB, m, n, k, alpha, as, ao + i * aBatch, lda, bs, bo + i * bBatch, ldb,
+                        beta, cs, co + (long) i * m * n, n, epi, f.workspace, f.parallel);
             }
         }
 
@@ -633,6 +630,59 @@ abstract class PlanStep {
             };
             return name + " " + in + (win == null ? "" : " k" + win.kH() + "x" + win.kW() + " stride " + win.sH() + "x" + win.sW())
                     + " -> " + str(shape);
+        }
+    }
+
+    /**
+     * A reduction of a contiguous {@code [outer, r, inner]} input over r into {@code [outer, inner]}: sum, mean,
+     * variance / standard deviation (with a correction), max or min values ({@code kernels.Reductions}).
+     */
+    static final class Reduce extends PlanStep {
+        enum Kind { SUM, MEAN, VAR, STD, MAX, MIN }
+
+        final Kind kind;
+        final Ref in;
+        final int outer;
+        final int r;
+        final int inner;
+        final int correction;
+
+        Reduce(Kind kind, Ref in, int outer, int r, int inner, int correction) {
+            this.kind = kind;
+            this.in = in;
+            this.outer = outer;
+            this.r = r;
+            this.inner = inner;
+            this.correction = correction;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {in};
+        }
+
+        @Override
+        void run(Frame f) {
+            MemorySegment src = f.seg(in);
+            long srcOff = f.off(in);
+            MemorySegment dst = f.seg(out);
+            long dstOff = f.off(out);
+            switch (kind) {
+                case SUM -> Reductions.sum(src, srcOff, outer, r, inner, dst, dstOff);
+                case MEAN -> {
+                    Reductions.sum(src, srcOff, outer, r, inner, dst, dstOff);
+                    // mean of nothing is NaN, as in PyTorch (0 / 0)
+                    Elementwise.unaryContiguous(UnaryOp.DIV_SCALAR, r, 0, dst, dstOff << 2, dst, dstOff << 2, outer * inner);
+                }
+                case VAR, STD -> Reductions.variance(src, srcOff, outer, r, inner, correction, kind == Kind.STD, dst, dstOff);
+                case MAX, MIN -> Reductions.maxMin(kind == Kind.MAX, src, srcOff, outer, r, inner, dst, dstOff, null, 0);
+            }
+        }
+
+        @Override
+        String describe() {
+            return kind.name().toLowerCase(java.util.Locale.ROOT) + (kind == Kind.VAR || kind == Kind.STD ? "(correction " + correction + ")" : "")
+                    + " " + in + " [" + outer + "x" + r + "x" + inner + "] over " + r;
         }
     }
 

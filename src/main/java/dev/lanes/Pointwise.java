@@ -42,7 +42,7 @@ enum Pointwise {
         }
     }),
     /** The gradient passes where the saved output is positive. */
-    RELU("relu", UnaryOp.RELU, "ReluBackward0", Saves.OUTPUT, (g, s, p) -> g.binaryKernel(BinaryOp.MASK_POSITIVE, s)),
+    RELU("relu", UnaryOp.RELU, "ReluBackward0", Saves.OUTPUT, (g, s, p) -> ArithmeticOps.binary(BinaryOp.MASK_POSITIVE, g, s)),
     /** g s (1 - s), s = sigmoid(x). */
     SIGMOID("sigmoid", UnaryOp.SIGMOID, "SigmoidBackward0", Saves.OUTPUT, (g, s, p) -> {
         try (Tensor one = s.rsub(1); Tensor d = s.mul(one)) {
@@ -56,11 +56,11 @@ enum Pointwise {
         }
     }),
     /** g (Phi(x) + x phi(x)): one fused kernel. */
-    GELU("gelu", UnaryOp.GELU, "GeluBackward0", Saves.INPUT, (g, s, p) -> g.binaryKernel(BinaryOp.GELU_BACKWARD, s)),
+    GELU("gelu", UnaryOp.GELU, "GeluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(BinaryOp.GELU_BACKWARD, g, s)),
     /** gelu(x, approximate='tanh'); the same grad_fn name as PyTorch's, which keeps the mode as an attribute. */
-    GELU_TANH("gelu", UnaryOp.GELU_TANH, "GeluBackward0", Saves.INPUT, (g, s, p) -> g.binaryKernel(BinaryOp.GELU_TANH_BACKWARD, s)),
+    GELU_TANH("gelu", UnaryOp.GELU_TANH, "GeluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(BinaryOp.GELU_TANH_BACKWARD, g, s)),
     /** g s (1 + x (1 - s)), s = sigmoid(x): one fused kernel. */
-    SILU("silu", UnaryOp.SILU, "SiluBackward0", Saves.INPUT, (g, s, p) -> g.binaryKernel(BinaryOp.SILU_BACKWARD, s));
+    SILU("silu", UnaryOp.SILU, "SiluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(BinaryOp.SILU_BACKWARD, g, s));
 
     /** What the backward rule reads besides the incoming gradient. */
     enum Saves {
@@ -89,7 +89,7 @@ enum Pointwise {
 
     /** {@code op(x)} with the scalar p (pow's exponent), recorded for autograd when x requires grad. */
     Tensor apply(Tensor x, float p) {
-        Tensor out = x.unaryKernel(opName, kernel, p, 0f);
+        Tensor out = ArithmeticOps.unary(opName, kernel, p, 0f, x);
         return Tensor.record(out, () -> new Backward(this, switch (saves) {
             case NOTHING -> null;
             case INPUT -> x;
@@ -99,6 +99,15 @@ enum Pointwise {
 
     Tensor apply(Tensor x) {
         return apply(x, 0f);
+    }
+
+    /** The row of {@code gelu(x, approximate)}: "none" (exact) or "tanh", PyTorch's argument. */
+    static Pointwise gelu(String approximate) {
+        return switch (approximate) {
+            case "none" -> GELU;
+            case "tanh" -> GELU_TANH;
+            default -> throw new IllegalArgumentException("gelu: approximate must be 'none' or 'tanh', got '" + approximate + "'");
+        };
     }
 
     /** The graph node of every row: named from the row, running its rule. */

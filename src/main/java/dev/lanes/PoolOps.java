@@ -95,7 +95,7 @@ final class PoolOps {
         // argmax positions for backward, as exact float values (internal; never handed to the user)
         Tensor indices = record ? Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1])) : null;
         int[] outShape = out.shapeRef().clone();
-        x.withContiguousResult(src -> indices == null
+        x.withContiguous(src -> indices == null
                 ? Launch.run(r -> new PlanStep.Pool(PlanStep.Pool.Kind.MAX, pl.planes(), pl.h(), pl.w(), win, false, o[0], o[1], r[0], outShape), out, src)
                 // recording (never while tracing: a trace runs without a graph): the argmax positions are a second output
                 : Launch.run(r -> new PlanStep.Pool(PlanStep.Pool.Kind.MAX, pl.planes(), pl.h(), pl.w(), win, false, o[0], o[1], r[0], r[1], outShape),
@@ -123,7 +123,7 @@ final class PoolOps {
             Tensor idx = indices.get();
             Tensor dx = Tensor.allocate(DType.FLOAT32, inputShape);
             int outPerPlane = idx.numel() / Math.max(planes.planes(), 1);
-            g.withContiguousResult(gc -> {
+            g.withContiguous(gc -> {
                 try (OpFrame _ = OpFrame.enter()) {
                     Pooling.maxPool2dBackward(gc.seg(), gc.storageOffset(), idx.seg(), idx.storageOffset(), planes.planes(), outPerPlane,
                             dx.seg(), 0, planes.h() * planes.w());
@@ -141,7 +141,7 @@ final class PoolOps {
         int[] o = outputSize("avg_pool2d", pl, win, ceilMode);
         Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
         int[] outShape = out.shapeRef().clone();
-        x.withContiguousResult(src -> Launch.run(
+        x.withContiguous(src -> Launch.run(
                 r -> new PlanStep.Pool(PlanStep.Pool.Kind.AVG, pl.planes(), pl.h(), pl.w(), win, countIncludePad, o[0], o[1], r[0], outShape), out, src));
         Tensor.record(out, () -> new AvgBackward("AvgPool2DBackward0", x.shape(), pl, win, countIncludePad, o), x);
         return out;
@@ -159,7 +159,7 @@ final class PoolOps {
         }
         Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
         int[] outShape = out.shapeRef().clone();
-        x.withContiguousResult(src -> Launch.run(
+        x.withContiguous(src -> Launch.run(
                 r -> new PlanStep.Pool(PlanStep.Pool.Kind.ADAPTIVE_AVG, pl.planes(), pl.h(), pl.w(), null, false, o[0], o[1], r[0], outShape), out, src));
         Tensor.record(out, () -> new AvgBackward("AdaptiveAvgPool2DBackward0", x.shape(), pl, null, false, o), x);
         return out;
@@ -191,7 +191,7 @@ final class PoolOps {
         @Override
         protected Tensor[] apply(Tensor g) {
             Tensor dx = Tensor.allocate(DType.FLOAT32, inputShape);
-            g.withContiguousResult(gc -> {
+            g.withContiguous(gc -> {
                 try (OpFrame _ = OpFrame.enter()) {
                     if (window == null) {
                         Pooling.adaptiveAvgPool2d(true, gc.seg(), gc.storageOffset(), dx.seg(), 0, planes.planes(), planes.h(), planes.w(), out[0], out[1]);

@@ -1,10 +1,127 @@
 package dev.lanes;
 
-import dev.lanes.autograd.Node;
+import static dev.lanes.Shapes.str;
 
-/** Backward rules of sum and mean (forwards: {@code Tensor.sum}, {@code Tensor.mean}; kernel: {@code kernels.Reductions}). */
+import dev.lanes.autograd.Node;
+import dev.lanes.kernels.Reductions;
+
+/**
+ * Reductions: sum, mean, var, std, max, min, argmax, argmin: forwards (the facade is {@code Tensor.sum} and the
+ * like), their backward rules, and the scatter max(dim)'s backward needs. Kernels: {@code kernels.Reductions}.
+ * Value reductions run through {@link Launch} as a {@link PlanStep.Reduce}, so a plan can replay them; reductions
+ * that produce indices (argmax, max(dim)) call the kernel directly and have no plan step (a plan's slots hold floats).
+ */
 final class ReductionOps {
     private ReductionOps() {
+    }
+
+    /** The (contiguous) shape split around the reduced dim into outer x r x inner, and the output shape. */
+    private record Geometry(int outer, int r, int inner, int[] outShape) {
+    }
+
+    private static Geometry geometry(Tensor x, Integer dim, boolean keepdim) {
+        int[] shape = x.shapeRef();
+        if (dim == null) {
+            return new Geometry(1, x.numel(), 1, new int[0]);
+        }
+        int d = Shapes.wrapDim(dim, shape.length);
+        if (shape.length == 0) {
+            return new Geometry(1, 1, 1, new int[0]);
+        }
+        int[] split = Shapes.splitAround(shape, d);
+        int[] outShape;
+        if (keepdim) {
+            outShape = shape.clone();
+            outShape[d] = 1;
+        } else {
+            outShape = new int[shape.length - 1];
+            System.arraycopy(shape, 0, outShape, 0, d);
+            System.arraycopy(shape, d + 1, outShape, d, shape.length - d - 1);
+        }
+        return new Geometry(split[0], split[1], split[2], outShape);
+    }
+
+    /** One value reduction of a contiguous version of {@code x} through the launch path. */
+    private static Tensor launch(Tensor x, PlanStep.Reduce.Kind kind, Geometry g, int correction) {
+        return x.withContiguous(src -> Launch.run(r -> new PlanStep.Reduce(kind, r[0], g.outer(), g.r(), g.inner(), correction),
+                Tensor.allocate(DType.FLOAT32, g.outShape()), src));
+    }
+
+    /** sum (or mean) over all elements ({@code dim} null) or one dim. */
+    static Tensor sum(Tensor x, Integer dim, boolean keepdim, boolean mean) {
+        x.requireFloat(mean ? "mean" : "sum");
+        Geometry g = geometry(x, dim, keepdim);
+        Tensor out = launch(x, mean ? PlanStep.Reduce.Kind.MEAN : PlanStep.Reduce.Kind.SUM, g, 0);
+        String name = (mean ? "MeanBackward" : "SumBackward") + (dim == null ? "0" : "1");
+        return Tensor.record(out, () -> new SumMeanBackward(name, x, dim, keepdim, mean ? 1.0 / g.r() : 1.0), x);
+    }
+
+    /** var (or std, {@code sqrt}) over all elements or one dim; {@code unbiased} is Bessel's correction. */
+    static Tensor variance(Tensor x, Integer dim, boolean unbiased, boolean keepdim, boolean sqrt) {
+        x.requireFloat(sqrt ? "std" : "var");
+        Geometry g = geometry(x, dim, keepdim);
+        int correction = unbiased ? 1 : 0;
+        Tensor out = launch(x, sqrt ? PlanStep.Reduce.Kind.STD : PlanStep.Reduce.Kind.VAR, g, correction);
+        return Tensor.record(out, () -> new VarianceBackward(sqrt, x, dim, keepdim, correction, out), x);
+    }
+
+    /** max() / min() of all elements, a 0-d tensor (NaN if any element is). */
+    static Tensor extremum(Tensor x, boolean max) {
+        String op = max ? "max" : "min";
+        x.requireFloat(op);
+        Geometry g = geometry(x, null, false);
+        checkNotEmpty(op, x, g);
+        Tensor out = launch(x, max ? PlanStep.Reduce.Kind.MAX : PlanStep.Reduce.Kind.MIN, g, 0);
+        return Tensor.record(out, () -> new ExtremumAllBackward((max ? "MaxBackward" : "MinBackward") + "1", x, out), x);
+    }
+
+    /** max(dim) / min(dim): values and the index of their first occurrence. */
+    static Tensor.ValuesIndices extremum(Tensor x, boolean max, int dim, boolean keepdim) {
+        x.requireFloat(max ? "max" : "min");
+        Tensor.ValuesIndices r = valuesIndices(x, max ? "max" : "min", max, dim, keepdim, true);
+        Tensor.record(r.values(), () -> new ExtremumDimBackward((max ? "MaxBackward" : "MinBackward") + "0", x, dim, r.indices()), x);
+        return r;
+    }
+
+    /** argmax / argmin (int64) of the flattened tensor ({@code dim} null) or along a dim. */
+    static Tensor argExtremum(Tensor x, boolean max, Integer dim, boolean keepdim) {
+        String op = max ? "argmax" : "argmin";
+        x.requireFloat(op);
+        return valuesIndices(x, op, max, dim, keepdim, false).indices();
+    }
+
+    private static Tensor.ValuesIndices valuesIndices(Tensor x, String op, boolean max, Integer dim, boolean keepdim, boolean wantValues) {
+        Geometry g = geometry(x, dim, keepdim);
+        checkNotEmpty(op, x, g);
+        return x.withContiguous(src -> {
+            Tensor values = wantValues ? Tensor.allocate(DType.FLOAT32, g.outShape()) : null;
+            Tensor indices = Tensor.allocate(DType.INT64, g.outShape());
+            try (OpFrame _ = OpFrame.enter()) {
+                Reductions.maxMin(max, src.seg(), src.storageOffset(), g.outer(), g.r(), g.inner(),
+                        values == null ? null : values.seg(), 0, indices.seg(), 0);
+            }
+            return new Tensor.ValuesIndices(values, indices);
+        });
+    }
+
+    private static void checkNotEmpty(String op, Tensor x, Geometry g) {
+        if (g.r() == 0) {
+            throw new IllegalArgumentException(op + "(): cannot perform reduction on a tensor with no elements along the reduced"
+                    + " dimension because the operation does not have an identity (shape " + str(x.shapeRef()) + ")");
+        }
+    }
+
+    /** A zero tensor of {@code shape} with {@code grad} written where {@code indices} point along {@code dim}. */
+    static Tensor scatterAlongDim(Tensor grad, Tensor indices, int[] shape, int dim) {
+        int[] split = Shapes.splitAround(shape, dim);
+        Tensor out = Tensor.allocate(DType.FLOAT32, shape);
+        grad.withContiguous(gc -> indices.withContiguous(ic -> {
+            try (OpFrame _ = OpFrame.enter()) {
+                Reductions.scatterAlongDim(gc.seg(), gc.storageOffset(), ic.seg(), ic.storageOffset(), split[0], split[1], split[2], out.seg(), 0);
+            }
+            return null;
+        }));
+        return out;
     }
 
     /** sum / mean over all elements or one dim: the gradient is broadcast back (divided by the count for mean). */
@@ -104,7 +221,7 @@ final class ReductionOps {
 
         @Override
         protected Tensor[] apply(Tensor g) {
-            return new Tensor[] {Tensor.scatterAlongDim(g, indices.get(), inputShape, dim)};
+            return new Tensor[] {scatterAlongDim(g, indices.get(), inputShape, dim)};
         }
     }
 
@@ -142,7 +259,7 @@ final class ReductionOps {
             if (std) {
                 try (Tensor twice = result.get().mul(2); Tensor q = g.div(twice)) {
                     gv.close();
-                    gv = q.binaryKernel(dev.lanes.kernels.BinaryOp.MASK_POSITIVE, result.get());
+                    gv = ArithmeticOps.binary(dev.lanes.kernels.BinaryOp.MASK_POSITIVE, q, result.get());
                 }
             }
             if (dim != null && !keepdim && x.dim() > 0) {

@@ -4,11 +4,39 @@ import dev.lanes.autograd.Node;
 import java.util.function.UnaryOperator;
 
 /**
- * Backward rules of the view ops (forwards: {@code Tensor.view}, {@code transpose}, {@code select}, ...).
- * Views move no data, so their backward only reshapes, permutes or scatters the gradient.
+ * Copies ({@code clone}, {@code contiguous}, {@code toType}) and the backward rules of the view ops (the views
+ * themselves are {@code Tensor.view}, {@code transpose}, {@code select}, ...: they only change a tensor's shape,
+ * strides and offset). Views move no data, so their backward only reshapes, permutes or scatters the gradient.
  */
 final class ShapeOps {
     private ShapeOps() {
+    }
+
+    /** {@code src} copied into the fresh, contiguous {@code out} of the same shape and dtype (clone, contiguous). */
+    static void copyInto(Tensor src, Tensor out) {
+        int[] strides = src.stridesRef();
+        int[] shape = src.shapeRef();
+        if (src.dtype() == DType.FLOAT32) {
+            Launch.run(r -> new PlanStep.Copy(r[0], strides, shape), out, src); // a step may share a tensor's (never mutated) arrays
+        } else {
+            try (OpFrame _ = OpFrame.enter()) {
+                dev.lanes.kernels.Copy.copyLong(src.seg(), src.storageOffset(), strides, out.seg(), out.storageOffset(), out.stridesRef(), shape);
+            }
+        }
+    }
+
+    /** {@code x} converted to {@code type} (x itself when it already has that type), like {@code tensor.to(dtype)}. */
+    static Tensor toType(Tensor x, DType type) {
+        x.checkAlive();
+        if (type == x.dtype()) {
+            return x;
+        }
+        Tensor out = Tensor.allocate(type, x.shapeRef());
+        try (OpFrame _ = OpFrame.enter()) {
+            dev.lanes.kernels.Copy.convert(x.dtype() == DType.INT64, x.seg(), x.storageOffset(), x.stridesRef(),
+                    type == DType.INT64, out.seg(), 0, out.stridesRef(), x.shapeRef());
+        }
+        return out;
     }
 
     /** view / reshape / unsqueeze / squeeze / flatten: the gradient is reshaped back to the input's shape. */

@@ -22,7 +22,7 @@ final class SoftmaxOps {
         int r = split[1];
         int in = split[2];
         int[] outShape = shape.clone();
-        Tensor out = x.withContiguousResult(src ->
+        Tensor out = x.withContiguous(src ->
                 Launch.run(ref -> new PlanStep.Softmax(log, o, r, in, ref[0], outShape), Tensor.allocate(DType.FLOAT32, outShape), src));
         Tensor.record(out, () -> new Backward(log, d, out), x);
         return out;

@@ -6,13 +6,7 @@ import dev.lanes.autograd.AccumulateGrad;
 import dev.lanes.autograd.Autograd;
 import dev.lanes.autograd.Engine;
 import dev.lanes.autograd.Node;
-import dev.lanes.kernels.BinaryOp;
-import dev.lanes.kernels.Copy;
-import dev.lanes.kernels.Elementwise;
-import dev.lanes.kernels.Reductions;
-import dev.lanes.kernels.Sgemm;
 import dev.lanes.kernels.Simd;
-import dev.lanes.kernels.UnaryOp;
 import dev.lanes.memory.MemoryScope;
 import dev.lanes.memory.Releasable;
 import dev.lanes.memory.Storage;
@@ -73,12 +67,12 @@ public final class Tensor implements Releasable, AutoCloseable {
     static Tensor allocate(DType dtype, int[] shape) {
         int n = Shapes.checkedNumel(shape);
         Storage s = Storage.allocate((long) n * dtype.byteSize());
-        Tracer.noteAllocated(s);
+        Launch.allocated(s);
         return new Tensor(s, dtype, shape.clone(), Shapes.contiguousStrides(shape), 0, false);
     }
 
     /** A view on this tensor's storage (adds a storage reference). */
-    private Tensor view(int[] newShape, int[] newStrides, int newOffset) {
+    Tensor view(int[] newShape, int[] newStrides, int newOffset) {
         checkAlive();
         storage.retain();
         return new Tensor(storage, dtype, newShape, newStrides, newOffset, true);
@@ -408,7 +402,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         return releasedBy != null;
     }
 
-    private void checkAlive() {
+    void checkAlive() {
         String by = releasedBy;
         if (by != null) {
             throw new IllegalStateException("Tensor of shape " + str(shape) + " (" + dtype.shortName()
@@ -563,10 +557,6 @@ public final class Tensor implements Releasable, AutoCloseable {
         return record(out, node, this);
     }
 
-    Tensor binaryKernel(BinaryOp kernel, Tensor other) {
-        return binary(kernel.name().toLowerCase(java.util.Locale.ROOT), kernel, other);
-    }
-
     /** True when an op on these inputs must record a graph node (grad mode on, some input requires grad). */
     static boolean recording(Tensor a, Tensor b) {
         return Autograd.isGradEnabled() && (a.requiresGrad() || (b != null && b.requiresGrad()));
@@ -620,7 +610,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     /** What an in-place write needs to rewrite this tensor's history: its old edge and, if a rule reads it, its old value. */
-    private record InPlaceEdit(Node.Edge self, Tensor original) {
+    record InPlaceEdit(Node.Edge self, Tensor original) {
     }
 
     /**
@@ -628,7 +618,7 @@ public final class Tensor implements Releasable, AutoCloseable {
      * (a leaf that requires grad may not be written; views of graph tensors are not supported here) and captures
      * the old edge, plus a copy of the old value when {@code keepOriginal} (mul_, div_, clamp_ read it).
      */
-    private InPlaceEdit beginInPlace(String op, Tensor other, boolean keepOriginal) {
+    InPlaceEdit beginInPlace(String op, Tensor other, boolean keepOriginal) {
         if (!Autograd.isGradEnabled() || !(requiresGrad() || (other != null && other.requiresGrad()))) {
             return null;
         }
@@ -644,14 +634,14 @@ public final class Tensor implements Releasable, AutoCloseable {
         if (keepOriginal) {
             try (MemoryScope u = MemoryScope.unscoped()) {
                 original = allocate(dtype, shape);
-                copyInto(original);
+                ShapeOps.copyInto(this, original);
             }
         }
         return new InPlaceEdit(edge(), original);
     }
 
     /** After the write: {@code node} becomes this tensor's gradFn, fed by the old history and {@code other}. */
-    private void finishInPlace(InPlaceEdit edit, Node node, Tensor other, boolean scalarOperand) {
+    void finishInPlace(InPlaceEdit edit, Node node, Tensor other, boolean scalarOperand) {
         Node.Edge[] edges;
         if (other != null) {
             edges = new Node.Edge[] {edit.self(), other.edge()};
@@ -664,51 +654,6 @@ public final class Tensor implements Releasable, AutoCloseable {
         gradFn = node;
         if (edit.original() != null) {
             edit.original().close(); // the node holds its own reference when it saved it
-        }
-    }
-
-    /**
-     * An {@code out=} that shares memory with an input in part (not element for element) would read values it has
-     * already overwritten: refused, like PyTorch. The same layout (an in-place op spelled with out=) is fine.
-     */
-    private static void checkNoPartialOverlap(Tensor out, Tensor... inputs) {
-        for (Tensor in : inputs) {
-            if (in.storage != out.storage || in.numel == 0 || out.numel == 0) {
-                continue;
-            }
-            if (in.offset == out.offset && Arrays.equals(in.shape, out.shape) && Arrays.equals(in.strides, out.strides)) {
-                continue;
-            }
-            long inEnd = in.lastElementOffset();
-            long outEnd = out.lastElementOffset();
-            if (in.offset <= outEnd && out.offset <= inEnd) {
-                throw new IllegalArgumentException("unsupported operation: some elements of the input tensor and the written-to tensor"
-                        + " refer to a single memory location. Please clone() the tensor before performing the operation."
-                        + " (input size " + str(in.shape) + " stride " + str(in.strides) + " offset " + in.offset
-                        + ", out size " + str(out.shape) + " stride " + str(out.strides) + " offset " + out.offset + ")");
-            }
-        }
-    }
-
-    /** Storage offset of the element with the largest offset (strides are never negative). */
-    private long lastElementOffset() {
-        long last = offset;
-        for (int i = 0; i < shape.length; i++) {
-            last += (long) (shape[i] - 1) * strides[i];
-        }
-        return last;
-    }
-
-    /** {@code out=} variants write outside the graph, so like PyTorch they refuse inputs that require grad. */
-    private static void checkOutVariant(String op, Tensor... tensors) {
-        if (!Autograd.isGradEnabled()) {
-            return;
-        }
-        for (Tensor t : tensors) {
-            if (t.requiresGrad()) {
-                throw new IllegalStateException(op + "(): functions with out=... arguments don't support automatic differentiation,"
-                        + " but one of the arguments requires grad.");
-            }
         }
     }
 
@@ -730,7 +675,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     /** A view of a contiguous tensor whose graph node carries {@code name} (reshape's copy path, matmul's result). */
-    private Tensor viewNamed(int[] newShape, String name) {
+    Tensor viewNamed(int[] newShape, String name) {
         int[] sh = Shapes.inferSize(newShape, numel);
         return viewRecorded(view(sh, Shapes.viewStrides(shape, strides, sh), offset), () -> new ShapeOps.ReshapeBackward(name, this));
     }
@@ -1001,12 +946,12 @@ public final class Tensor implements Releasable, AutoCloseable {
      * Runs {@code fn} on a contiguous version of this tensor: itself, or a temporary copy that records no graph
      * node and is freed afterwards. Kernels that need a row-major input use this instead of {@link #contiguous()}.
      */
-    private <R> R withContiguous(java.util.function.Function<Tensor, R> fn) {
+    <R> R withContiguous(java.util.function.Function<Tensor, R> fn) {
         checkAlive();
         Tensor src = this;
         if (!isContiguous()) {
             src = allocate(dtype, shape);
-            copyInto(src);
+            ShapeOps.copyInto(this, src);
         }
         try {
             return fn.apply(src);
@@ -1017,46 +962,17 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
     }
 
-    /** {@link #withContiguous} for ops outside this class that produce a tensor. */
-    Tensor withContiguousResult(java.util.function.Function<Tensor, Tensor> fn) {
-        return withContiguous(fn);
-    }
-
     /** A contiguous copy that shares nothing with this tensor. */
     @Override
     public Tensor clone() {
         Tensor out = allocate(dtype, shape);
-        copyInto(out);
+        ShapeOps.copyInto(this, out);
         return viewRecorded(out, ShapeOps.CloneBackward0::new);
-    }
-
-    private void copyInto(Tensor out) {
-        if (dtype == DType.FLOAT32) {
-            Launch.run(r -> new PlanStep.Copy(r[0], strides, shape), out, this); // a step may share a tensor's (never mutated) arrays
-        } else {
-            try (OpFrame _ = OpFrame.enter()) {
-                Copy.copyLong(seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
-            }
-        }
     }
 
     /** This tensor converted to {@code type} (itself when it already has that type), like {@code tensor.to(dtype)}. */
     public Tensor toType(DType type) {
-        checkAlive();
-        if (type == dtype) {
-            return this;
-        }
-        Tensor out = allocate(type, shape);
-        if (type == DType.INT64) {
-            try (OpFrame _ = OpFrame.enter()) {
-                Copy.floatToLong(seg(), offset, strides, out.seg(), 0, out.strides, shape);
-            }
-        } else {
-            try (OpFrame _ = OpFrame.enter()) {
-                Copy.longToFloat(seg(), offset, strides, out.seg(), 0, out.strides, shape);
-            }
-        }
-        return out;
+        return ShapeOps.toType(this, type);
     }
 
     /** {@code tensor.float()} */
@@ -1073,77 +989,119 @@ public final class Tensor implements Releasable, AutoCloseable {
     // Elementwise
     // =====================================================================================
 
+    // arithmetic of two tensors (broadcasting) and of a tensor and a scalar: rows of ArithmeticOps.Binary / .Scalar
+
     public Tensor add(Tensor other) {
-        Tensor out = binary("add", BinaryOp.ADD, other);
-        return record(out, () -> new ArithmeticOps.AddBackward0(this, other, 1f), this, other);
+        return ArithmeticOps.Binary.ADD.apply(this, other);
     }
 
     /** {@code this + alpha * other}, like {@code torch.add(input, other, alpha=alpha)}. */
     public Tensor add(Tensor other, float alpha) {
-        if (alpha == 1f) {
-            return add(other);
-        }
-        if (recording(this, other)) {
-            return add(other.mul(alpha)); // the scaled temporary is part of the graph
-        }
-        Tensor scaled = other.mul(alpha);
-        try {
-            return add(scaled);
-        } finally {
-            scaled.close();
-        }
+        return ArithmeticOps.add(this, other, alpha);
     }
 
     /** {@code out = this + other} into a preallocated tensor of the broadcast shape, like {@code torch.add(a, b, out=out)}. */
     public Tensor add(Tensor other, Tensor out) {
-        return binaryOut("add", BinaryOp.ADD, other, out);
+        return InPlaceOps.add(this, other, out);
     }
 
     public Tensor add(double value) {
-        Tensor out = unaryKernel("add", UnaryOp.ADD_SCALAR, (float) value, 0);
-        return record(out, () -> new ArithmeticOps.ScaledBackward("AddBackward0", 1, 1), this, null);
+        return ArithmeticOps.Scalar.ADD.apply(this, value);
     }
 
     public Tensor sub(Tensor other) {
-        Tensor out = binary("sub", BinaryOp.SUB, other);
-        return record(out, () -> new ArithmeticOps.SubBackward0(this, other), this, other);
+        return ArithmeticOps.Binary.SUB.apply(this, other);
     }
 
     public Tensor sub(double value) {
-        Tensor out = unaryKernel("sub", UnaryOp.SUB_SCALAR, (float) value, 0);
-        return record(out, () -> new ArithmeticOps.ScaledBackward("SubBackward0", 1, 1), this, null);
+        return ArithmeticOps.Scalar.SUB.apply(this, value);
     }
 
     /** {@code value - this}, like {@code torch.rsub}. */
     public Tensor rsub(double value) {
-        Tensor out = unaryKernel("rsub", UnaryOp.RSUB_SCALAR, (float) value, 0);
-        return record(out, () -> new ArithmeticOps.ScaledBackward("RsubBackward1", -1, 1), this);
+        return ArithmeticOps.Scalar.RSUB.apply(this, value);
     }
 
     public Tensor mul(Tensor other) {
-        Tensor out = binary("mul", BinaryOp.MUL, other);
-        return record(out, () -> new ArithmeticOps.MulBackward0(this, other), this, other);
+        return ArithmeticOps.Binary.MUL.apply(this, other);
     }
 
     public Tensor mul(double value) {
-        Tensor out = unaryKernel("mul", UnaryOp.MUL_SCALAR, (float) value, 0);
-        return record(out, () -> new ArithmeticOps.ScaledBackward("MulBackward0", (float) value, 1), this, null);
+        return ArithmeticOps.Scalar.MUL.apply(this, value);
     }
 
     public Tensor div(Tensor other) {
-        Tensor out = binary("div", BinaryOp.DIV, other);
-        return record(out, () -> new ArithmeticOps.DivBackward0(this, other), this, other);
+        return ArithmeticOps.Binary.DIV.apply(this, other);
     }
 
     public Tensor div(double value) {
-        Tensor out = unaryKernel("div", UnaryOp.DIV_SCALAR, (float) value, 0);
-        return record(out, () -> new ArithmeticOps.ScaledBackward("DivBackward0", 1, (float) value), this, null);
+        return ArithmeticOps.Scalar.DIV.apply(this, value);
     }
 
     /** {@code value / this}, like {@code torch.reciprocal(x) * value}. */
     public Tensor rdiv(double value) {
-        Tensor out = unaryKernel("rdiv", UnaryOp.RDIV_SCALAR, (float) value, 0);
-        return record(out, () -> new ArithmeticOps.RdivBackward(this, (float) value), this, null);
+        return ArithmeticOps.Scalar.RDIV.apply(this, value);
+    }
+
+    /** Elementwise power with broadcasting, like {@code torch.pow(self, exponent)}. */
+    public Tensor pow(Tensor exponent) {
+        return ArithmeticOps.Binary.POW.apply(this, exponent);
+    }
+
+    /** Elementwise maximum with broadcasting; NaN propagates, like {@code torch.maximum}. */
+    public Tensor maximum(Tensor other) {
+        return ArithmeticOps.Binary.MAXIMUM.apply(this, other);
+    }
+
+    public Tensor minimum(Tensor other) {
+        return ArithmeticOps.Binary.MINIMUM.apply(this, other);
+    }
+
+    /** 1.0 where equal, else 0.0 (a float mask; PyTorch returns bool). */
+    public Tensor eq(Tensor other) {
+        return ArithmeticOps.Binary.EQ.apply(this, other);
+    }
+
+    public Tensor eq(double value) {
+        return ArithmeticOps.Scalar.EQ.apply(this, value);
+    }
+
+    public Tensor gt(Tensor other) {
+        return ArithmeticOps.Binary.GT.apply(this, other);
+    }
+
+    public Tensor gt(double value) {
+        return ArithmeticOps.Scalar.GT.apply(this, value);
+    }
+
+    public Tensor lt(Tensor other) {
+        return ArithmeticOps.Binary.LT.apply(this, other);
+    }
+
+    public Tensor lt(double value) {
+        return ArithmeticOps.Scalar.LT.apply(this, value);
+    }
+
+    /** Values limited to {@code [min, max]}; NaN stays NaN, like {@code torch.clamp}. */
+    public Tensor clamp(double min, double max) {
+        return ArithmeticOps.clamp(this, min, max);
+    }
+
+    public Tensor clampMin(double min) {
+        return clamp(min, Float.POSITIVE_INFINITY);
+    }
+
+    public Tensor clampMax(double max) {
+        return clamp(Float.NEGATIVE_INFINITY, max);
+    }
+
+    /**
+     * Zeroes each element with probability {@code p} and scales survivors by {@code 1 / (1 - p)} when {@code training};
+     * the identity otherwise, like {@code torch.dropout(x, p, train)}. The mask comes from the global generator
+     * ({@link Lanes#manualSeed}).
+     */
+    public Tensor dropout(double p, boolean training) {
+        return ArithmeticOps.dropout(this, p, training);
     }
 
     // the elementwise ops of one tensor: forward kernel, saved value and backward rule are rows of Pointwise
@@ -1172,37 +1130,16 @@ public final class Tensor implements Releasable, AutoCloseable {
         return Pointwise.POW.apply(this, (float) value);
     }
 
-    public Tensor pow(Tensor exponent) {
-        Tensor out = binary("pow", BinaryOp.POW, exponent);
-        return record(out, () -> new ArithmeticOps.PowBackward1(this, exponent, out), this, exponent);
-    }
-
     public Tensor relu() {
         return Pointwise.RELU.apply(this);
     }
 
-    /**
-     * Zeroes each element with probability {@code p} and scales survivors by {@code 1 / (1 - p)} when {@code training};
-     * the identity otherwise, like {@code torch.dropout(x, p, train)}. The mask comes from the global generator
-     * ({@link Lanes#manualSeed}).
-     */
-    public Tensor dropout(double p, boolean training) {
-        if (p < 0 || p > 1) {
-            throw new IllegalArgumentException("dropout probability has to be between 0 and 1, but got " + p);
-        }
-        if (!training || p == 0) {
-            return this;
-        }
-        if (p == 1) {
-            return mul(0);
-        }
-        Tensor mask;
-        try (Autograd.Mode g = Autograd.noGrad(); Tensor r = Tensor.rand(shape); Tensor keep = r.gt(p)) {
-            mask = keep.mul(1.0 / (1 - p));
-        }
-        try (mask) {
-            return mul(mask);
-        }
+    public Tensor sigmoid() {
+        return Pointwise.SIGMOID.apply(this);
+    }
+
+    public Tensor tanh() {
+        return Pointwise.TANH.apply(this);
     }
 
     /** GELU, {@code x * Phi(x)} with the exact normal CDF: {@code torch.nn.functional.gelu(x)}. */
@@ -1215,7 +1152,7 @@ public final class Tensor implements Releasable, AutoCloseable {
      * ({@code x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}).
      */
     public Tensor gelu(String approximate) {
-        return geluRow(approximate).apply(this);
+        return Pointwise.gelu(approximate).apply(this);
     }
 
     /** SiLU (swish), {@code x * sigmoid(x)}: {@code torch.nn.functional.silu(x)}. */
@@ -1223,308 +1160,65 @@ public final class Tensor implements Releasable, AutoCloseable {
         return Pointwise.SILU.apply(this);
     }
 
-    static Pointwise geluRow(String approximate) {
-        return switch (approximate) {
-            case "none" -> Pointwise.GELU;
-            case "tanh" -> Pointwise.GELU_TANH;
-            default -> throw new IllegalArgumentException("gelu: approximate must be 'none' or 'tanh', got '" + approximate + "'");
-        };
-    }
-
     /** {@code out = relu(this)} into a preallocated tensor of the same shape. */
     public Tensor relu(Tensor out) {
-        requireFloat("relu");
-        out.requireFloat("relu");
-        checkOutVariant("relu", this, out);
-        out.checkWritable("relu");
-        checkNoPartialOverlap(out, this);
-        if (!Arrays.equals(out.shape, shape)) {
-            throw new IllegalArgumentException("relu: out has shape " + str(out.shape) + " but the result has shape " + str(shape));
-        }
-        try (OpFrame _ = OpFrame.enter()) {
-            Elementwise.unary(UnaryOp.RELU, 0, 0, seg(), offset, strides, out.seg(), out.offset, out.strides, shape);
-        }
-        out.storage.bumpVersion();
-        return out;
+        return InPlaceOps.relu(this, out);
     }
 
-    public Tensor sigmoid() {
-        return Pointwise.SIGMOID.apply(this);
-    }
-
-    public Tensor tanh() {
-        return Pointwise.TANH.apply(this);
-    }
-
-    /** Values limited to {@code [min, max]}; NaN stays NaN, like {@code torch.clamp}. */
-    public Tensor clamp(double min, double max) {
-        checkClampBounds(min, max);
-        Tensor out = unaryKernel("clamp", UnaryOp.CLAMP, (float) min, (float) max);
-        return record(out, () -> new ArithmeticOps.ClampBackward1(this, min, max), this);
-    }
-
-    public Tensor clampMin(double min) {
-        return clamp(min, Float.POSITIVE_INFINITY);
-    }
-
-    public Tensor clampMax(double max) {
-        return clamp(Float.NEGATIVE_INFINITY, max);
-    }
-
-    /** Elementwise maximum with broadcasting; NaN propagates, like {@code torch.maximum}. */
-    public Tensor maximum(Tensor other) {
-        Tensor out = binary("maximum", BinaryOp.MAXIMUM, other);
-        return record(out, () -> new ArithmeticOps.ExtremumBackward(true, this, other), this, other);
-    }
-
-    public Tensor minimum(Tensor other) {
-        Tensor out = binary("minimum", BinaryOp.MINIMUM, other);
-        return record(out, () -> new ArithmeticOps.ExtremumBackward(false, this, other), this, other);
-    }
-
-    /** 1.0 where equal, else 0.0 (a float mask; PyTorch returns bool). */
-    public Tensor eq(Tensor other) {
-        return binary("eq", BinaryOp.EQ, other);
-    }
-
-    public Tensor eq(double value) {
-        return unaryKernel("eq", UnaryOp.EQ_SCALAR, (float) value, 0);
-    }
-
-    public Tensor gt(Tensor other) {
-        return binary("gt", BinaryOp.GT, other);
-    }
-
-    public Tensor gt(double value) {
-        return unaryKernel("gt", UnaryOp.GT_SCALAR, (float) value, 0);
-    }
-
-    public Tensor lt(Tensor other) {
-        return binary("lt", BinaryOp.LT, other);
-    }
-
-    public Tensor lt(double value) {
-        return unaryKernel("lt", UnaryOp.LT_SCALAR, (float) value, 0);
-    }
-
-    // ---- in place ----
+    // ---- in place (InPlaceOps: no plan step; the history of a graph tensor is rewritten like PyTorch's) ----
 
     public Tensor add_(Tensor other) {
-        return binaryInPlace("add_", BinaryOp.ADD, other, false, o -> new ArithmeticOps.AddBackward0(this, other, 1f));
+        return InPlaceOps.add_(this, other);
     }
 
     public Tensor add_(double value) {
-        return unaryInPlace("add_", UnaryOp.ADD_SCALAR, (float) value, 0, false, o -> new ArithmeticOps.ScaledBackward("AddBackward0", 1, 1));
+        return InPlaceOps.add_(this, value);
     }
 
     public Tensor sub_(Tensor other) {
-        return binaryInPlace("sub_", BinaryOp.SUB, other, false, o -> new ArithmeticOps.SubBackward0(this, other));
+        return InPlaceOps.sub_(this, other);
     }
 
     public Tensor sub_(double value) {
-        return unaryInPlace("sub_", UnaryOp.SUB_SCALAR, (float) value, 0, false, o -> new ArithmeticOps.ScaledBackward("SubBackward0", 1, 1));
+        return InPlaceOps.sub_(this, value);
     }
 
     public Tensor mul_(Tensor other) {
-        boolean selfNeedsGrad = requiresGrad();
-        return binaryInPlace("mul_", BinaryOp.MUL, other, other.requiresGrad(),
-                o -> new ArithmeticOps.MulBackward0(o != null ? o : this, other, selfNeedsGrad, other.requiresGrad()));
+        return InPlaceOps.mul_(this, other);
     }
 
     public Tensor mul_(double value) {
-        return unaryInPlace("mul_", UnaryOp.MUL_SCALAR, (float) value, 0, false,
-                o -> new ArithmeticOps.ScaledBackward("MulBackward0", (float) value, 1));
+        return InPlaceOps.mul_(this, value);
     }
 
     public Tensor div_(Tensor other) {
-        return binaryInPlace("div_", BinaryOp.DIV, other, other.requiresGrad(),
-                o -> new ArithmeticOps.DivBackward0(o != null ? o : this, other));
+        return InPlaceOps.div_(this, other);
     }
 
     public Tensor div_(double value) {
-        return unaryInPlace("div_", UnaryOp.DIV_SCALAR, (float) value, 0, false,
-                o -> new ArithmeticOps.ScaledBackward("DivBackward0", 1, (float) value));
+        return InPlaceOps.div_(this, value);
     }
 
     public Tensor clamp_(double min, double max) {
-        checkClampBounds(min, max);
-        return unaryInPlace("clamp_", UnaryOp.CLAMP, (float) min, (float) max, true, o -> new ArithmeticOps.ClampBackward1(o, min, max));
+        return InPlaceOps.clamp_(this, min, max);
     }
 
     public Tensor relu_() {
-        requireFloat("relu_");
-        checkWritable("relu_");
-        InPlaceEdit edit = beginInPlace("relu_", null, false);
-        try (OpFrame _ = OpFrame.enter()) {
-            Elementwise.unary(UnaryOp.RELU, 0, 0, seg(), offset, strides, seg(), offset, strides, shape);
-        }
-        storage.bumpVersion();
-        if (edit != null) {
-            finishInPlace(edit, new Pointwise.Backward(Pointwise.RELU, this, 0f), null, false); // saves the new value, like relu_
-        }
-        return this;
+        return InPlaceOps.relu_(this);
     }
 
     public Tensor zero_() {
-        return fill("zero_", 0, "ZeroBackward0");
+        return InPlaceOps.fill(this, "zero_", 0, "ZeroBackward0");
     }
 
     /** Sets every element to {@code value} (int64 tensors take it truncated). */
     public Tensor fill_(double value) {
-        return fill("fill_", value, "FillBackward2");
-    }
-
-    private Tensor fill(String op, double value, String gradFnName) {
-        checkWritable(op);
-        InPlaceEdit edit = beginInPlace(op, null, false);
-        if (dtype == DType.INT64) {
-            try (OpFrame _ = OpFrame.enter()) {
-                Copy.fillLong(seg(), offset, strides, shape, (long) value);
-            }
-        } else {
-            try (OpFrame _ = OpFrame.enter()) {
-                Elementwise.unary(UnaryOp.FILL, (float) value, 0, seg(), offset, strides, seg(), offset, strides, shape);
-            }
-        }
-        storage.bumpVersion();
-        if (edit != null) {
-            finishInPlace(edit, new ShapeOps.OverwrittenBackward(gradFnName, null), null, false);
-        }
-        return this;
+        return InPlaceOps.fill(this, "fill_", value, "FillBackward2");
     }
 
     /** Copies {@code src} (broadcast to this shape, converted to this dtype) into this tensor. */
     public Tensor copy_(Tensor src) {
-        checkWritable("copy_");
-        src.checkAlive();
-        InPlaceEdit edit = beginInPlace("copy_", src, false);
-        int[] b = Shapes.broadcast(shape, src.shape);
-        if (!Arrays.equals(b, shape)) {
-            throw new IllegalArgumentException("copy_: source of shape " + str(src.shape) + " cannot be broadcast to " + str(shape));
-        }
-        int[] sst = Shapes.broadcastStrides(src.shape, src.strides, shape);
-        if (dtype == src.dtype) {
-            if (dtype == DType.FLOAT32) {
-                try (OpFrame _ = OpFrame.enter()) {
-                    Copy.copyFloat(src.seg(), src.offset, sst, seg(), offset, strides, shape);
-                }
-            } else {
-                try (OpFrame _ = OpFrame.enter()) {
-                    Copy.copyLong(src.seg(), src.offset, sst, seg(), offset, strides, shape);
-                }
-            }
-        } else if (dtype == DType.FLOAT32) {
-            try (OpFrame _ = OpFrame.enter()) {
-                Copy.longToFloat(src.seg(), src.offset, sst, seg(), offset, strides, shape);
-            }
-        } else {
-            try (OpFrame _ = OpFrame.enter()) {
-                Copy.floatToLong(src.seg(), src.offset, sst, seg(), offset, strides, shape);
-            }
-        }
-        storage.bumpVersion();
-        if (edit != null) {
-            finishInPlace(edit, new ShapeOps.OverwrittenBackward("CopyBackwards", src), src, false);
-        }
-        return this;
-    }
-
-    private static void checkClampBounds(double min, double max) {
-        if (min > max) {
-            throw new IllegalArgumentException("clamp: min (" + min + ") must not be greater than max (" + max + ")");
-        }
-    }
-
-    /** {@code kernel(this)} into a new tensor, without autograd (callers record); the tracer sees the kernel. */
-    Tensor unaryKernel(String op, UnaryOp kernel, float p, float q) {
-        requireFloat(op);
-        return Launch.run(r -> new PlanStep.Unary(kernel, p, q, r[0], strides, shape), allocate(DType.FLOAT32, shape), this);
-    }
-
-    private Tensor binary(String op, BinaryOp kernel, Tensor other) {
-        requireFloat(op);
-        other.requireFloat(op);
-        int[] outShape = Shapes.broadcast(shape, other.shape);
-        Tensor out = allocate(DType.FLOAT32, outShape);
-        int[] aStr = Shapes.broadcastStrides(shape, strides, outShape);
-        int[] bStr = Shapes.broadcastStrides(other.shape, other.strides, outShape);
-        return Launch.run(r -> new PlanStep.Binary(kernel, r[0], aStr, r[1], bStr, outShape), out, this, other);
-    }
-
-    private Tensor binaryOut(String op, BinaryOp kernel, Tensor other, Tensor out) {
-        requireFloat(op);
-        other.requireFloat(op);
-        out.requireFloat(op);
-        checkOutVariant(op, this, other, out);
-        out.checkWritable(op);
-        checkNoPartialOverlap(out, this, other);
-        int[] b = Shapes.broadcast(shape, other.shape);
-        if (!Arrays.equals(out.shape, b)) {
-            throw new IllegalArgumentException(op + ": out has shape " + str(out.shape) + " but the result has shape " + str(b));
-        }
-        try (OpFrame _ = OpFrame.enter()) {
-            Elementwise.binary(kernel,
-                    seg(), offset, Shapes.broadcastStrides(shape, strides, b),
-                    other.seg(), other.offset, Shapes.broadcastStrides(other.shape, other.strides, b),
-                    out.seg(), out.offset, out.strides, b);
-        }
-        out.storage.bumpVersion();
-        return out;
-    }
-
-    /** In-place scalar op; {@code node} builds the backward from the old value (when kept) before the write. */
-    private Tensor unaryInPlace(String op, UnaryOp kernel, float p, float q, boolean keepOriginal,
-                                java.util.function.Function<Tensor, Node> node) {
-        requireFloat(op);
-        checkWritable(op);
-        InPlaceEdit edit = beginInPlace(op, null, keepOriginal);
-        Node n = edit == null ? null : node.apply(edit.original());
-        try (OpFrame _ = OpFrame.enter()) {
-            Elementwise.unary(kernel, p, q, seg(), offset, strides, seg(), offset, strides, shape);
-        }
-        storage.bumpVersion();
-        if (edit != null) {
-            // a scalar operand is listed as (None, 0) like PyTorch's wrapped number; clamp_ has none
-            finishInPlace(edit, n, null, kernel != UnaryOp.CLAMP);
-        }
-        return this;
-    }
-
-    /** In-place op with a tensor operand; {@code node} is built before the write so saved tensors keep their old versions. */
-    private Tensor binaryInPlace(String op, BinaryOp kernel, Tensor other, boolean keepOriginal,
-                                 java.util.function.Function<Tensor, Node> node) {
-        requireFloat(op);
-        other.requireFloat(op);
-        checkWritable(op);
-        InPlaceEdit edit = beginInPlace(op, other, keepOriginal);
-        Node n = edit == null ? null : node.apply(edit.original());
-        int[] b = Shapes.broadcast(shape, other.shape);
-        if (!Arrays.equals(b, shape)) {
-            throw new IllegalArgumentException(op + ": output with shape " + str(shape) + " doesn't match the broadcast shape " + str(b));
-        }
-        try (OpFrame _ = OpFrame.enter()) {
-            Elementwise.binary(kernel,
-                    seg(), offset, strides,
-                    other.seg(), other.offset, Shapes.broadcastStrides(other.shape, other.strides, shape),
-                    seg(), offset, strides, shape);
-        }
-        storage.bumpVersion();
-        if (edit != null) {
-            finishInPlace(edit, n, other, false);
-        }
-        return this;
-    }
-
-    /** In-place writes into an expanded view would write one element many times: PyTorch refuses them too. */
-    private void checkWritable(String op) {
-        checkAlive();
-        Tracer.checkInPlace(op, this);
-        for (int d = 0; d < shape.length; d++) {
-            if (strides[d] == 0 && shape[d] > 1) {
-                throw new IllegalArgumentException(op + ": unsupported operation: more than one element of the written-to tensor"
-                        + " refers to a single memory location (shape " + str(shape) + ", stride " + str(strides) + "). Please clone() the tensor first.");
-            }
-        }
+        return InPlaceOps.copy_(this, src);
     }
 
     void requireFloat(String op) {
@@ -1558,7 +1252,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** Sum of all elements, a 0-d tensor. */
     public Tensor sum() {
-        return reduceSum("sum", null, false, false);
+        return ReductionOps.sum(this, null, false, false);
     }
 
     public Tensor sum(int dim) {
@@ -1566,11 +1260,11 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor sum(int dim, boolean keepdim) {
-        return reduceSum("sum", dim, keepdim, false);
+        return ReductionOps.sum(this, dim, keepdim, false);
     }
 
     public Tensor mean() {
-        return reduceSum("mean", null, false, true);
+        return ReductionOps.sum(this, null, false, true);
     }
 
     public Tensor mean(int dim) {
@@ -1578,17 +1272,17 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor mean(int dim, boolean keepdim) {
-        return reduceSum("mean", dim, keepdim, true);
+        return ReductionOps.sum(this, dim, keepdim, true);
     }
 
     /** Largest element (NaN if any), a 0-d tensor. */
     public Tensor max() {
-        return reduceMaxMin("max", true, null, false, true, false).values();
+        return ReductionOps.extremum(this, true);
     }
 
     /** Largest elements along {@code dim} and the index of their first occurrence. */
     public ValuesIndices max(int dim, boolean keepdim) {
-        return reduceMaxMin("max", true, dim, keepdim, true, true);
+        return ReductionOps.extremum(this, true, dim, keepdim);
     }
 
     public ValuesIndices max(int dim) {
@@ -1596,11 +1290,11 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor min() {
-        return reduceMaxMin("min", false, null, false, true, false).values();
+        return ReductionOps.extremum(this, false);
     }
 
     public ValuesIndices min(int dim, boolean keepdim) {
-        return reduceMaxMin("min", false, dim, keepdim, true, true);
+        return ReductionOps.extremum(this, false, dim, keepdim);
     }
 
     public ValuesIndices min(int dim) {
@@ -1609,11 +1303,11 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** Index (int64, 0-d) of the first largest element in the flattened tensor. */
     public Tensor argmax() {
-        return reduceMaxMin("argmax", true, null, false, false, true).indices();
+        return ReductionOps.argExtremum(this, true, null, false);
     }
 
     public Tensor argmax(int dim, boolean keepdim) {
-        return reduceMaxMin("argmax", true, dim, keepdim, false, true).indices();
+        return ReductionOps.argExtremum(this, true, dim, keepdim);
     }
 
     public Tensor argmax(int dim) {
@@ -1621,11 +1315,11 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor argmin() {
-        return reduceMaxMin("argmin", false, null, false, false, true).indices();
+        return ReductionOps.argExtremum(this, false, null, false);
     }
 
     public Tensor argmin(int dim, boolean keepdim) {
-        return reduceMaxMin("argmin", false, dim, keepdim, false, true).indices();
+        return ReductionOps.argExtremum(this, false, dim, keepdim);
     }
 
     public Tensor argmin(int dim) {
@@ -1634,15 +1328,15 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** Unbiased variance of all elements. */
     public Tensor var() {
-        return reduceVar("var", null, true, false, false);
+        return var(true);
     }
 
     public Tensor var(boolean unbiased) {
-        return reduceVar("var", null, unbiased, false, false);
+        return ReductionOps.variance(this, null, unbiased, false, false);
     }
 
     public Tensor var(int dim, boolean unbiased, boolean keepdim) {
-        return reduceVar("var", dim, unbiased, keepdim, false);
+        return ReductionOps.variance(this, dim, unbiased, keepdim, false);
     }
 
     public Tensor var(int dim) {
@@ -1650,128 +1344,19 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor std() {
-        return reduceVar("std", null, true, false, true);
+        return std(true);
     }
 
     public Tensor std(boolean unbiased) {
-        return reduceVar("std", null, unbiased, false, true);
+        return ReductionOps.variance(this, null, unbiased, false, true);
     }
 
     public Tensor std(int dim, boolean unbiased, boolean keepdim) {
-        return reduceVar("std", dim, unbiased, keepdim, true);
+        return ReductionOps.variance(this, dim, unbiased, keepdim, true);
     }
 
     public Tensor std(int dim) {
         return std(dim, true, false);
-    }
-
-    /** Splits the (contiguous) shape around {@code dim} into outer x r x inner and builds the output shape. */
-    private record ReduceGeometry(int outer, int r, int inner, int[] outShape) {
-    }
-
-    private ReduceGeometry geometry(Integer dim, boolean keepdim) {
-        if (dim == null) {
-            return new ReduceGeometry(1, numel, 1, new int[0]);
-        }
-        int d = Shapes.wrapDim(dim, shape.length);
-        if (shape.length == 0) {
-            return new ReduceGeometry(1, 1, 1, new int[0]);
-        }
-        int[] split = Shapes.splitAround(shape, d);
-        int[] outShape;
-        if (keepdim) {
-            outShape = shape.clone();
-            outShape[d] = 1;
-        } else {
-            outShape = remove(shape, d);
-        }
-        return new ReduceGeometry(split[0], split[1], split[2], outShape);
-    }
-
-    private Tensor reduceSum(String op, Integer dim, boolean keepdim, boolean mean) {
-        requireFloat(op);
-        ReduceGeometry g = geometry(dim, keepdim);
-        Tensor out = reduceSumForward(g, mean);
-        String name = (mean ? "MeanBackward" : "SumBackward") + (dim == null ? "0" : "1");
-        return record(out, () -> new ReductionOps.SumMeanBackward(name, this, dim, keepdim, mean ? 1.0 / g.r() : 1.0), this);
-    }
-
-    private Tensor reduceSumForward(ReduceGeometry g, boolean mean) {
-        return withContiguous(src -> {
-            Tensor out = allocate(DType.FLOAT32, g.outShape());
-            try (OpFrame _ = OpFrame.enter()) {
-                Reductions.sum(src.seg(), src.offset, g.outer(), g.r(), g.inner(), out.seg(), 0);
-                if (mean) {
-                    // mean of nothing is NaN, as in PyTorch (0 / 0)
-                    Elementwise.unary(UnaryOp.DIV_SCALAR, (float) g.r(), 0, out.seg(), 0, out.strides, out.seg(), 0, out.strides, out.shape);
-                }
-            }
-            return out;
-        });
-    }
-
-    private ValuesIndices reduceMaxMin(String op, boolean max, Integer dim, boolean keepdim, boolean wantValues, boolean wantIndices) {
-        requireFloat(op);
-        boolean record = wantValues && recording(this);
-        ValuesIndices r = reduceMaxMinForward(op, max, dim, keepdim, wantValues, wantIndices || record);
-        if (!record) {
-            return r;
-        }
-        String base = max ? "MaxBackward" : "MinBackward";
-        if (dim == null) {
-            record(r.values(), () -> new ReductionOps.ExtremumAllBackward(base + "1", this, r.values()), this);
-            r.indices().close();
-            return new ValuesIndices(r.values(), null);
-        }
-        record(r.values(), () -> new ReductionOps.ExtremumDimBackward(base + "0", this, dim, r.indices()), this);
-        return r;
-    }
-
-    private ValuesIndices reduceMaxMinForward(String op, boolean max, Integer dim, boolean keepdim, boolean wantValues, boolean wantIndices) {
-        ReduceGeometry g = geometry(dim, keepdim);
-        if (g.r() == 0) {
-            throw new IllegalArgumentException(op + "(): cannot perform reduction on a tensor with no elements along the reduced"
-                    + " dimension because the operation does not have an identity (shape " + str(shape) + ")");
-        }
-        return withContiguous(src -> {
-            Tensor values = wantValues ? allocate(DType.FLOAT32, g.outShape()) : null;
-            Tensor indices = wantIndices ? allocate(DType.INT64, g.outShape()) : null;
-            try (OpFrame _ = OpFrame.enter()) {
-                Reductions.maxMin(max, src.seg(), src.offset, g.outer(), g.r(), g.inner(),
-                        values == null ? null : values.seg(), 0, indices == null ? null : indices.seg(), 0);
-            }
-            return new ValuesIndices(values, indices);
-        });
-    }
-
-    private Tensor reduceVar(String op, Integer dim, boolean unbiased, boolean keepdim, boolean sqrt) {
-        requireFloat(op);
-        ReduceGeometry g = geometry(dim, keepdim);
-        Tensor result = withContiguous(src -> {
-            Tensor out = allocate(DType.FLOAT32, g.outShape());
-            try (OpFrame _ = OpFrame.enter()) {
-                Reductions.variance(src.seg(), src.offset, g.outer(), g.r(), g.inner(), unbiased ? 1 : 0, sqrt, out.seg(), 0);
-            }
-            return out;
-        });
-        record(result, () -> new ReductionOps.VarianceBackward(sqrt, this, dim, keepdim, unbiased ? 1 : 0, result), this);
-        return result;
-    }
-
-    /** A zero tensor of {@code shape} with {@code grad} written where {@code indices} point along {@code dim}. */
-    static Tensor scatterAlongDim(Tensor grad, Tensor indices, int[] shape, int dim) {
-        int[] split = Shapes.splitAround(shape, dim);
-        int o = split[0];
-        int r = split[1];
-        int in = split[2];
-        Tensor out = allocate(DType.FLOAT32, shape);
-        grad.withContiguous(gc -> indices.withContiguous(ic -> {
-            try (OpFrame _ = OpFrame.enter()) {
-                Reductions.scatterAlongDim(gc.seg(), gc.offset, ic.seg(), ic.offset, o, r, in, out.seg(), 0);
-            }
-            return null;
-        }));
-        return out;
     }
 
     // =====================================================================================
@@ -1847,7 +1432,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** The value of a one-element tensor (int64 values are converted), like {@code tensor.item()}. */
     public float item() {
-        Tracer.checkRead(this);
+        Launch.beforeHostRead(this);
         checkOneElement();
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment s = seg();
@@ -1857,7 +1442,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** The value of a one-element tensor as a long (float values truncated). */
     public long longItem() {
-        Tracer.checkRead(this);
+        Launch.beforeHostRead(this);
         checkOneElement();
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment s = seg();
@@ -1877,7 +1462,7 @@ public final class Tensor implements Releasable, AutoCloseable {
      * feed caller-owned buffers (a data loader's batch, a service's request) into reused tensors.
      */
     public Tensor copyFrom(float[] src, int srcOffset) {
-        checkWritable("copyFrom");
+        InPlaceOps.checkWritable("copyFrom", this);
         requireFloat("copyFrom");
         if (!isContiguous()) {
             throw new IllegalArgumentException("copyFrom needs a contiguous tensor (shape " + str(shape) + ", stride " + str(strides) + ")");
@@ -1895,7 +1480,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** Copies {@code src} into this contiguous int64 tensor in place. */
     public Tensor copyFrom(long[] src, int srcOffset) {
-        checkWritable("copyFrom");
+        InPlaceOps.checkWritable("copyFrom", this);
         checkAlive();
         if (dtype != DType.INT64 || !isContiguous()) {
             throw new IllegalArgumentException("copyFrom(long[]) needs a contiguous int64 tensor (got " + dtype.shortName() + " " + str(shape) + ")");
@@ -1928,7 +1513,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** All elements in row-major order (int64 values converted). */
     public float[] toFloatArray() {
-        Tracer.checkRead(this);
+        Launch.beforeHostRead(this);
         if (dtype != DType.FLOAT32) {
             try (Tensor f = toType(DType.FLOAT32)) {
                 return f.toFloatArray();
@@ -1945,7 +1530,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** All elements in row-major order as longs (float values truncated toward zero). */
     public long[] toLongArray() {
-        Tracer.checkRead(this);
+        Launch.beforeHostRead(this);
         if (dtype != DType.INT64) {
             try (Tensor l = toType(DType.INT64)) {
                 return l.toLongArray();
@@ -1974,35 +1559,12 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** Matrix product of two 2-d tensors, like {@code torch.mm}. */
     public Tensor mm(Tensor other) {
-        requireFloat("mm");
-        other.requireFloat("mm");
-        if (shape.length != 2) {
-            throw new IllegalArgumentException("mm: self must be a matrix, got shape " + str(shape));
-        }
-        if (other.shape.length != 2) {
-            throw new IllegalArgumentException("mm: mat2 must be a matrix, got shape " + str(other.shape));
-        }
-        if (shape[1] != other.shape[0]) {
-            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + shape[0] + "x" + shape[1] + " and "
-                    + other.shape[0] + "x" + other.shape[1] + ")");
-        }
-        Tensor out = batchedProduct(this, other, 1, shape[0], shape[1], other.shape[1], new int[] {shape[0], other.shape[1]});
-        return record(out, () -> new LinalgOps.ProductBackward(this, other, false), this, other);
+        return LinalgOps.mm(this, other);
     }
 
     /** Batched matrix product of two 3-d tensors {@code [b, n, m] x [b, m, p]}, like {@code torch.bmm}. */
     public Tensor bmm(Tensor other) {
-        requireFloat("bmm");
-        other.requireFloat("bmm");
-        if (shape.length != 3 || other.shape.length != 3) {
-            throw new IllegalArgumentException("bmm: batch1 and batch2 must be 3D tensors, got " + str(shape) + " and " + str(other.shape));
-        }
-        if (shape[0] != other.shape[0] || shape[2] != other.shape[1]) {
-            throw new IllegalArgumentException("Expected size for first two dimensions of batch2 tensor to be: [" + shape[0] + ", " + shape[2]
-                    + "] but got: [" + other.shape[0] + ", " + other.shape[1] + "].");
-        }
-        Tensor out = batchedProduct(this, other, shape[0], shape[1], shape[2], other.shape[2], new int[] {shape[0], shape[1], other.shape[2]});
-        return record(out, () -> new LinalgOps.ProductBackward(this, other, true), this, other);
+        return LinalgOps.bmm(this, other);
     }
 
     /**
@@ -2010,117 +1572,7 @@ public final class Tensor implements Releasable, AutoCloseable {
      * batch dimensions broadcast.
      */
     public Tensor matmul(Tensor other) {
-        requireFloat("matmul");
-        other.requireFloat("matmul");
-        if (shape.length == 0 || other.shape.length == 0) {
-            throw new IllegalArgumentException("both arguments to matmul need to be at least 1D, but they are " + shape.length + "D and "
-                    + other.shape.length + "D");
-        }
-        boolean record = recording(this, other);
-        if (record && shape.length == 2 && other.shape.length == 1) {
-            Tensor out;
-            try (Autograd.Mode g = Autograd.noGrad()) {
-                out = matmul(other);
-            }
-            return record(out, () -> new LinalgOps.MvBackward0(this, other), this, other);
-        }
-        if (record && !(shape.length == 1 && other.shape.length == 1)) {
-            return matmulRecorded(other);
-        }
-        if (shape.length == 1 && other.shape.length == 1) {
-            if (shape[0] != other.shape[0]) {
-                throw new IllegalArgumentException("inconsistent tensor size, expected tensor [" + shape[0] + "] and src [" + other.shape[0]
-                        + "] to have the same number of elements, but got " + shape[0] + " and " + other.shape[0] + " elements respectively");
-            }
-            Tensor out;
-            try (Tensor row = view(new int[] {1, shape[0]}, new int[] {0, strides[0]}, offset);
-                 Tensor col = other.view(new int[] {other.shape[0], 1}, new int[] {other.strides[0], 0}, other.offset)) {
-                out = batchedProduct(row, col, 1, 1, shape[0], 1, new int[0]);
-            }
-            Tensor dot = out;
-            return record(dot, () -> new LinalgOps.DotBackward0(this, other), this, other);
-        }
-        int[] a = shape.length == 1 ? new int[] {1, shape[0]} : shape;
-        int[] b = other.shape.length == 1 ? new int[] {other.shape[0], 1} : other.shape;
-        int n = a[a.length - 2];
-        int k = a[a.length - 1];
-        int p = b[b.length - 1];
-        if (b[b.length - 2] != k) {
-            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + (shape.length == 1 ? 1 : n) + "x" + k + " and "
-                    + b[b.length - 2] + "x" + p + ") (shapes " + str(shape) + " and " + str(other.shape) + ")");
-        }
-        int[] batch = Shapes.broadcast(Arrays.copyOf(a, a.length - 2), Arrays.copyOf(b, b.length - 2));
-        int batchCount = Shapes.checkedNumel(batch);
-        // result shape: batch + [n] (unless self was 1-d) + [p] (unless other was 1-d)
-        int[] out = Arrays.copyOf(batch, batch.length + 2);
-        int len = batch.length;
-        if (shape.length != 1) {
-            out[len++] = n;
-        }
-        if (other.shape.length != 1) {
-            out[len++] = p;
-        }
-        out = Arrays.copyOf(out, len);
-        int[] aFull = Arrays.copyOf(batch, batch.length + 2);
-        aFull[batch.length] = n;
-        aFull[batch.length + 1] = k;
-        int[] bFull = Arrays.copyOf(batch, batch.length + 2);
-        bFull[batch.length] = k;
-        bFull[batch.length + 1] = p;
-        try (Tensor av = view(a, strides1dAware(this, a), offset); Tensor bv = other.view(b, strides1dAware(other, b), other.offset);
-             Tensor ae = av.expand(aFull); Tensor be = bv.expand(bFull);
-             Tensor a3 = ae.dim() == 3 ? ae.detach() : ae.reshape(batchCount, n, k);
-             Tensor b3 = be.dim() == 3 ? be.detach() : be.reshape(batchCount, k, p)) {
-            return batchedProduct(a3, b3, batchCount, n, k, p, out);
-        }
-    }
-
-    /**
-     * matmul built from recorded ops (unsqueeze, expand, reshape, mm/bmm, squeeze) so its backward follows from
-     * theirs; the graph holds the intermediate views.
-     */
-    private Tensor matmulRecorded(Tensor other) {
-        if (shape.length == 2 && other.shape.length == 2) {
-            return mm(other);
-        }
-        Tensor a = shape.length == 1 ? unsqueeze(0) : this;
-        Tensor b = other.shape.length == 1 ? other.unsqueeze(1) : other;
-        int[] as = a.shape;
-        int[] bs = b.shape;
-        int n = as[as.length - 2];
-        int k = as[as.length - 1];
-        int p = bs[bs.length - 1];
-        if (bs[bs.length - 2] != k) {
-            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + n + "x" + k + " and " + bs[bs.length - 2] + "x" + p + ")");
-        }
-        int[] batch = Shapes.broadcast(Arrays.copyOf(as, as.length - 2), Arrays.copyOf(bs, bs.length - 2));
-        int count = Shapes.checkedNumel(batch);
-        int[] aFull = Arrays.copyOf(batch, batch.length + 2);
-        aFull[batch.length] = n;
-        aFull[batch.length + 1] = k;
-        int[] bFull = Arrays.copyOf(batch, batch.length + 2);
-        bFull[batch.length] = k;
-        bFull[batch.length + 1] = p;
-        Tensor c = a.expand(aFull).reshape(count, n, k).bmm(b.expand(bFull).reshape(count, k, p));
-        int[] outShape = Arrays.copyOf(batch, batch.length + 2);
-        outShape[batch.length] = n;
-        outShape[batch.length + 1] = p;
-        Tensor r = c.viewNamed(outShape, "UnsafeViewBackward0");
-        if (other.shape.length == 1) {
-            r = r.squeeze(-1);
-        }
-        if (shape.length == 1) {
-            r = r.squeeze(-2);
-        }
-        return r;
-    }
-
-    /** Strides for viewing a 1-d tensor as a row [1, n] or column [n, 1] matrix; otherwise its own strides. */
-    private static int[] strides1dAware(Tensor t, int[] as) {
-        if (t.shape.length != 1) {
-            return t.strides.clone();
-        }
-        return as[0] == 1 ? new int[] {t.strides[0] * t.shape[0], t.strides[0]} : new int[] {t.strides[0], 1};
+        return LinalgOps.matmul(this, other);
     }
 
     /**
@@ -2133,68 +1585,6 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     public static Tensor addmm(Tensor input, Tensor mat1, Tensor mat2, double beta, double alpha) {
         return LinalgOps.addmm(input, mat1, mat2, (float) beta, (float) alpha);
-    }
-
-    /** The GEMM behind addmm (shapes checked by the caller): bias rows go to the epilogue, other inputs through C. */
-    static Tensor gemm(Tensor mat1, Tensor mat2, Tensor input, float beta, float alpha) {
-        int m = mat1.shape[0];
-        int k = mat1.shape[1];
-        int n = mat2.shape[1];
-        GemmOperand ga = GemmOperand.of(mat1, m, k);
-        GemmOperand gb = GemmOperand.of(mat2, k, n);
-        if (ga == null) {
-            return mat1.withContiguous(c -> gemm(c, mat2, input, beta, alpha));
-        }
-        if (gb == null) {
-            return mat2.withContiguous(c -> gemm(mat1, c, input, beta, alpha));
-        }
-        Tensor out = allocate(DType.FLOAT32, new int[] {m, n});
-        boolean biasRow = beta == 1f && input.numel() == n && (input.shape.length == 1 || (input.shape.length == 2 && input.shape[0] == 1));
-        int[] outShape = out.shape;
-        if (biasRow && m > 0) { // the bias row goes to the epilogue
-            return input.withContiguous(bc -> Launch.run(r -> new PlanStep.Gemm(1, ga.trans(), gb.trans(), m, n, k, alpha, r[0], ga.ld(), 0,
-                    r[1], gb.ld(), 0, 0f, null, null, r[2], outShape), out, mat1, mat2, bc));
-        }
-        int[] cInitStrides = Shapes.broadcastStrides(input.shape, input.strides, out.shape); // any other input through C
-        return Launch.run(r -> new PlanStep.Gemm(1, ga.trans(), gb.trans(), m, n, k, alpha, r[0], ga.ld(), 0, r[1], gb.ld(), 0,
-                beta, r[2], cInitStrides, null, outShape), out, mat1, mat2, input);
-    }
-
-    /**
-     * How a 2-d or 3-d operand is handed to the GEMM without copying: row-major (last stride 1) or transposed
-     * (second-to-last stride 1), with its leading dimension and batch stride (0 when broadcast).
-     */
-    private record GemmOperand(Tensor tensor, boolean trans, int ld, long batchStride) {
-        static GemmOperand of(Tensor t, int rows, int cols) {
-            int d = t.shape.length;
-            int rs = t.strides[d - 2];
-            int cs = t.strides[d - 1];
-            long bs = d == 3 ? t.strides[0] : 0;
-            if ((cs == 1 || cols == 1) && (rows == 1 || rs >= cols)) {
-                return new GemmOperand(t, false, Math.max(rows == 1 ? cols : rs, 1), bs);
-            }
-            if ((rs == 1 || rows == 1) && (cols == 1 || cs >= rows)) {
-                return new GemmOperand(t, true, Math.max(cols == 1 ? rows : cs, 1), bs);
-            }
-            return null; // e.g. a strided slice: needs a contiguous copy
-        }
-    }
-
-    /**
-     * {@code [batch, n, k] x [batch, k, p]} (or 2-d operands with batch 1) of any strides the GEMM can read:
-     * transposed views such as {@code w.t()} are absorbed by its packing, anything else is copied once.
-     */
-    private static Tensor batchedProduct(Tensor a, Tensor b, int batch, int n, int k, int p, int[] outShape) {
-        GemmOperand ga = GemmOperand.of(a, n, k);
-        GemmOperand gb = GemmOperand.of(b, k, p);
-        if (ga == null) {
-            return a.withContiguous(ac -> batchedProduct(ac, b, batch, n, k, p, outShape));
-        }
-        if (gb == null) {
-            return b.withContiguous(bc -> batchedProduct(a, bc, batch, n, k, p, outShape));
-        }
-        return Launch.run(r -> new PlanStep.Gemm(batch, ga.trans(), gb.trans(), n, p, k, 1f, r[0], ga.ld(), ga.batchStride(),
-                r[1], gb.ld(), gb.batchStride(), 0f, null, null, null, outShape), allocate(DType.FLOAT32, outShape), a, b);
     }
 
     // =====================================================================================

@@ -27,7 +27,8 @@ final class Tracer {
     private static final AtomicInteger ACTIVE = new AtomicInteger();
 
     static final String SUPPORTED = "conv2d, linear/addmm/mm/matmul/bmm, elementwise unary and binary ops (relu, sigmoid, tanh, add, mul, ...),"
-            + " max_pool2d, avg_pool2d, adaptive_avg_pool2d, softmax, log_softmax, views, reshape, contiguous/clone";
+            + " max_pool2d, avg_pool2d, adaptive_avg_pool2d, softmax, log_softmax, sum/mean/var/std/max()/min(), views, reshape,"
+            + " contiguous/clone";
 
     private final Storage input;
     private final Map<Storage, Integer> slotOf = new IdentityHashMap<>();

@@ -126,9 +126,14 @@ class InferencePlanTest {
             Tensor h = a.forward(x).relu().add(x);                  // residual
             Tensor t = h.view(3, 2, 12).transpose(1, 2).contiguous(); // copy of a permuted view
             Tensor m = t.transpose(1, 2).matmul(w3);                 // bmm [3,2,12] x [3,12,4]
-            return b.forward(h).logSoftmax(1).mul(2).sum(1, true).add(m.view(6, 4).sum(1, true));
+            return b.forward(h).logSoftmax(1).mul(2).sum(1, true).add(m.view(6, 4).mean(1, true)).add(h.var(1, true, true));
         };
-        assertThatThrownBy(() -> InferencePlan.trace(f, 6, 12)).isInstanceOf(UnsupportedOperationException.class)
+        assertSameAsEager(f, 6, 12); // reductions of values are plan steps
+        Function<Tensor, Tensor> indices = x -> {
+            Tensor h = a.forward(x).relu().add(x);
+            return b.forward(h).sum(1, true).add(h.argmax(1, true).toFloat()); // argmax is not (int64)
+        };
+        assertThatThrownBy(() -> InferencePlan.trace(indices, 6, 12)).isInstanceOf(UnsupportedOperationException.class)
                 .hasMessageContaining("no plan step").hasMessageContaining("[6, 1]");
         Function<Tensor, Tensor> g = x -> {
             Tensor h = a.forward(x).relu().add(x);

@@ -25,14 +25,13 @@ public final class Conv2dDriver {
     private Conv2dDriver() {
     }
 
-    /** C[og, l] = W_g[og, k] cols[k, l] with the blocked GEMM, through the plan's workspace when there is one. */
+    /**
+     * C[og, l] = W_g[og, k] cols[k, l] through the one GEMM dispatcher: with the plan's workspace on the caller's
+     * thread, or (eager, no workspace) with this thread's buffers, free to split a large product across workers.
+     */
     private static void gemm(int og, int l, int k, MemorySegment w, long wOff, MemorySegment cols, long colOff, MemorySegment out,
                              long outOff, Sgemm.Epilogue epi, Sgemm.Workspace workspace) {
-        if (workspace == null) {
-            Sgemm.sgemm(false, false, og, l, k, 1f, w, wOff, k, cols, colOff, l, 0f, out, outOff, l, epi);
-        } else {
-            Sgemm.sgemm(false, false, og, l, k, 1f, w, wOff, k, cols, colOff, l, 0f, out, outOff, l, epi, workspace);
-        }
+        Sgemm.sgemm(false, false, og, l, k, 1f, w, wOff, k, cols, colOff, l, 0f, out, outOff, l, epi, workspace, workspace == null);
     }
 
     /** Heap scratch of one thread: an image copy and its columns, each with {@link Im2col#HEAP_SLACK} spare floats. */

@@ -10,6 +10,25 @@ public final class Copy {
     private Copy() {
     }
 
+    /**
+     * A strided copy from a float32 or int64 source into a float32 or int64 destination: the same-type copies, or
+     * the conversions (float to int64 truncates toward zero, like PyTorch's {@code .long()}).
+     */
+    public static void convert(boolean srcLong, MemorySegment src, long sOff, int[] sStr,
+                               boolean dstLong, MemorySegment dst, long dOff, int[] dStr, int[] shape) {
+        if (srcLong == dstLong) {
+            if (srcLong) {
+                copyLong(src, sOff, sStr, dst, dOff, dStr, shape);
+            } else {
+                copyFloat(src, sOff, sStr, dst, dOff, dStr, shape);
+            }
+        } else if (dstLong) {
+            floatToLong(src, sOff, sStr, dst, dOff, dStr, shape);
+        } else {
+            longToFloat(src, sOff, sStr, dst, dOff, dStr, shape);
+        }
+    }
+
     /** Copies a strided float block into another layout of the same shape. */
     public static void copyFloat(MemorySegment src, long sOff, int[] sStr, MemorySegment dst, long dOff, int[] dStr, int[] shape) {
         Elementwise.unary(UnaryOp.IDENTITY, 0f, 0f, src, sOff, sStr, dst, dOff, dStr, shape);

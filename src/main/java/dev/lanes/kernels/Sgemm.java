@@ -149,74 +149,69 @@ public final class Sgemm {
     /**
      * {@code C[m, n] = alpha * op(A) op(B) + beta * C}; op(A) is {@code [m, k]}, op(B) {@code [k, n]}.
      * Offsets and leading dimensions are in elements. {@code beta == 0} ignores C's old contents (NaN included).
+     * The calling thread's packing buffers; may split C across {@link Parallel}'s workers (eager ops).
      */
     public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                              MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
                              float beta, MemorySegment c, long cOff, int ldc, Epilogue epilogue) {
+        sgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epilogue, null, true);
+    }
+
+    /**
+     * The one dispatcher of every product, eager and plan alike, so both take the same path for the same shape (and
+     * give the same bits): a few rows without packing ({@link #smallM}), A B^T with few long rows as dot products
+     * ({@link #gemmNT}), else the blocked BLIS loops, split across threads when {@code parallel} and the product is
+     * large enough.
+     *
+     * @param ws       the packing buffers of the calling thread's part; null: this thread's own (sized for any
+     *                 product). An inference plan passes its execution context's, sized for its largest product.
+     *                 Worker threads of a split product always use their own.
+     * @param parallel whether C may be split across {@link Parallel}'s workers; a plan runs on its caller's thread
+     */
+    public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                             MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                             float beta, MemorySegment c, long cOff, int ldc, Epilogue epilogue, Workspace ws, boolean parallel) {
         if (m == 0 || n == 0) {
             return;
         }
         Epilogue epi = epilogue == null ? Epilogue.NONE : epilogue;
+        Workspace own = ws != null ? ws : WORKSPACE.get();
         if (m <= SMALL_M && k > 0) {
             // a few rows (batch-1 inference): packing all of B would cost more than the product itself
-            smallM(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, WORKSPACE.get().tile);
+            smallM(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, own.tile);
             return;
         }
         long flops = (long) m * n * Math.max(k, 1);
         if (!transA && transB && m <= NT_MAX_M && k >= NT_MIN_K && flops < PARALLEL_MIN_FLOPS) {
             // A B^T with few rows and long rows: a convolution's weight gradient, gout col^T
-            gemmNT(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, WORKSPACE.get().tile);
+            gemmNT(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, own.tile);
             return;
         }
-        int parts = flops < PARALLEL_MIN_FLOPS ? 1 : Parallel.partsFor(Math.max(m / MR, n / NR), 1);
+        if (k > 0 && own.b.length < Math.min(KC, k) * Math.min(NC, (n + NR - 1) / NR * NR)) {
+            throw new IllegalArgumentException("sgemm: workspace too small for k=" + k + ", n=" + n);
+        }
+        int parts = !parallel || flops < PARALLEL_MIN_FLOPS ? 1 : Parallel.partsFor(Math.max(m / MR, n / NR), 1);
         if (parts <= 1) {
-            blocked(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi);
+            blocked(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, own);
             return;
         }
-        // split the longer side of C into MR/NR-aligned ranges
+        // split the longer side of C into MR/NR-aligned ranges; each part packs into its own thread's buffers
         boolean splitRows = (m / MR) >= (n / NR);
         int unit = splitRows ? MR : NR;
         int extent = splitRows ? m : n;
         int units = (extent + unit - 1) / unit;
-        int p = Math.min(parts, units);
-        Parallel.run(p, part -> {
-            int from = (int) ((long) units * part / p) * unit;
-            int to = Math.min(extent, (int) ((long) units * (part + 1) / p) * unit);
-            if (from >= to) {
+        Parallel.forRange(Math.min(parts, units), units, (part, from, to) -> {
+            int lo = from * unit;
+            int hi = Math.min(extent, to * unit);
+            if (lo >= hi) {
                 return;
             }
             if (splitRows) {
-                blocked(transA, transB, from, to, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi);
+                blocked(transA, transB, lo, hi, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, WORKSPACE.get());
             } else {
-                blocked(transA, transB, 0, m, from, to, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi);
+                blocked(transA, transB, 0, m, lo, hi, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, WORKSPACE.get());
             }
         });
-    }
-
-    /**
-     * {@link #sgemm} on the calling thread only, with the caller's packing buffers (sized for this product):
-     * what an inference plan runs, allocating nothing.
-     */
-    public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                             MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
-                             float beta, MemorySegment c, long cOff, int ldc, Epilogue epilogue, Workspace ws) {
-        if (m == 0 || n == 0) {
-            return;
-        }
-        if (m <= SMALL_M && k > 0) {
-            smallM(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epilogue, ws.tile);
-            return;
-        }
-        if (k > 0 && (ws.b.length < Math.min(KC, k) * Math.min(NC, (n + NR - 1) / NR * NR))) {
-            throw new IllegalArgumentException("sgemm: workspace too small for k=" + k + ", n=" + n);
-        }
-        blocked(transA, transB, 0, m, 0, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epilogue, ws);
-    }
-
-    private static void blocked(boolean transA, boolean transB, int m0, int m1, int n0, int n1, int k, float alpha,
-                                MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
-                                float beta, MemorySegment c, long cOff, int ldc, Epilogue epi) {
-        blocked(transA, transB, m0, m1, n0, n1, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, WORKSPACE.get());
     }
 
     // ---- prepacked operands: what an inference plan runs with its weights packed once ----

@@ -1,0 +1,281 @@
+package dev.lanes;
+
+import static dev.lanes.Shapes.str;
+
+import dev.lanes.autograd.Autograd;
+import dev.lanes.autograd.Node;
+import dev.lanes.kernels.BinaryOp;
+import dev.lanes.kernels.Copy;
+import dev.lanes.kernels.Elementwise;
+import dev.lanes.kernels.UnaryOp;
+import java.util.Arrays;
+import java.util.function.Function;
+
+/**
+ * The ops that write into an existing tensor: in-place forms ({@code add_}, {@code mul_}, {@code relu_},
+ * {@code fill_}, {@code copy_}, ...) and {@code out=} variants. They have no plan step (a traced plan cannot replay a
+ * write into memory it does not own: {@link Launch#beforeWrite} refuses them while tracing) and call their kernels
+ * directly inside an {@link OpFrame}. Autograd: the written tensor's history is rewritten like PyTorch's
+ * ({@link Tensor#beginInPlace} / {@link Tensor#finishInPlace}); backward nodes are {@link ArithmeticOps}' and
+ * {@link Pointwise}'s.
+ */
+final class InPlaceOps {
+    private InPlaceOps() {
+    }
+
+    // ---- in place, a tensor operand ----
+
+    static Tensor add_(Tensor self, Tensor other) {
+        return binary(self, "add_", BinaryOp.ADD, other, false, o -> new ArithmeticOps.AddBackward0(self, other, 1f));
+    }
+
+    static Tensor sub_(Tensor self, Tensor other) {
+        return binary(self, "sub_", BinaryOp.SUB, other, false, o -> new ArithmeticOps.SubBackward0(self, other));
+    }
+
+    static Tensor mul_(Tensor self, Tensor other) {
+        boolean selfNeedsGrad = self.requiresGrad();
+        return binary(self, "mul_", BinaryOp.MUL, other, other.requiresGrad(),
+                o -> new ArithmeticOps.MulBackward0(o != null ? o : self, other, selfNeedsGrad, other.requiresGrad()));
+    }
+
+    static Tensor div_(Tensor self, Tensor other) {
+        return binary(self, "div_", BinaryOp.DIV, other, other.requiresGrad(), o -> new ArithmeticOps.DivBackward0(o != null ? o : self, other));
+    }
+
+    // ---- in place, a scalar operand ----
+
+    static Tensor add_(Tensor self, double value) {
+        return scalar(self, "add_", UnaryOp.ADD_SCALAR, (float) value, 0, false, o -> new ArithmeticOps.ScaledBackward("AddBackward0", 1, 1));
+    }
+
+    static Tensor sub_(Tensor self, double value) {
+        return scalar(self, "sub_", UnaryOp.SUB_SCALAR, (float) value, 0, false, o -> new ArithmeticOps.ScaledBackward("SubBackward0", 1, 1));
+    }
+
+    static Tensor mul_(Tensor self, double value) {
+        return scalar(self, "mul_", UnaryOp.MUL_SCALAR, (float) value, 0, false,
+                o -> new ArithmeticOps.ScaledBackward("MulBackward0", (float) value, 1));
+    }
+
+    static Tensor div_(Tensor self, double value) {
+        return scalar(self, "div_", UnaryOp.DIV_SCALAR, (float) value, 0, false,
+                o -> new ArithmeticOps.ScaledBackward("DivBackward0", 1, (float) value));
+    }
+
+    static Tensor clamp_(Tensor self, double min, double max) {
+        ArithmeticOps.checkClampBounds(min, max);
+        return scalar(self, "clamp_", UnaryOp.CLAMP, (float) min, (float) max, true, o -> new ArithmeticOps.ClampBackward1(o, min, max));
+    }
+
+    static Tensor relu_(Tensor self) {
+        self.requireFloat("relu_");
+        checkWritable("relu_", self);
+        Tensor.InPlaceEdit edit = self.beginInPlace("relu_", null, false);
+        try (OpFrame _ = OpFrame.enter()) {
+            Elementwise.unary(UnaryOp.RELU, 0, 0, self.seg(), self.storageOffset(), self.stridesRef(), self.seg(), self.storageOffset(),
+                    self.stridesRef(), self.shapeRef());
+        }
+        self.markModified();
+        if (edit != null) {
+            self.finishInPlace(edit, new Pointwise.Backward(Pointwise.RELU, self, 0f), null, false); // saves the new value, like relu_
+        }
+        return self;
+    }
+
+    /** Every element set to {@code value} (int64 tensors take it truncated); {@code gradFnName} names the node. */
+    static Tensor fill(Tensor self, String op, double value, String gradFnName) {
+        checkWritable(op, self);
+        Tensor.InPlaceEdit edit = self.beginInPlace(op, null, false);
+        try (OpFrame _ = OpFrame.enter()) {
+            if (self.dtype() == DType.INT64) {
+                Copy.fillLong(self.seg(), self.storageOffset(), self.stridesRef(), self.shapeRef(), (long) value);
+            } else {
+                Elementwise.unary(UnaryOp.FILL, (float) value, 0, self.seg(), self.storageOffset(), self.stridesRef(),
+                        self.seg(), self.storageOffset(), self.stridesRef(), self.shapeRef());
+            }
+        }
+        self.markModified();
+        if (edit != null) {
+            self.finishInPlace(edit, new ShapeOps.OverwrittenBackward(gradFnName, null), null, false);
+        }
+        return self;
+    }
+
+    /** {@code src} (broadcast to self's shape, converted to self's dtype) copied into self. */
+    static Tensor copy_(Tensor self, Tensor src) {
+        checkWritable("copy_", self);
+        src.checkAlive();
+        Tensor.InPlaceEdit edit = self.beginInPlace("copy_", src, false);
+        int[] shape = self.shapeRef();
+        int[] b = Shapes.broadcast(shape, src.shapeRef());
+        if (!Arrays.equals(b, shape)) {
+            throw new IllegalArgumentException("copy_: source of shape " + str(src.shapeRef()) + " cannot be broadcast to " + str(shape));
+        }
+        int[] sst = Shapes.broadcastStrides(src.shapeRef(), src.stridesRef(), shape);
+        try (OpFrame _ = OpFrame.enter()) {
+            Copy.convert(src.dtype() == DType.INT64, src.seg(), src.storageOffset(), sst,
+                    self.dtype() == DType.INT64, self.seg(), self.storageOffset(), self.stridesRef(), shape);
+        }
+        self.markModified();
+        if (edit != null) {
+            self.finishInPlace(edit, new ShapeOps.OverwrittenBackward("CopyBackwards", src), src, false);
+        }
+        return self;
+    }
+
+    /** In-place scalar op; {@code node} builds the backward from the old value (when kept) before the write. */
+    private static Tensor scalar(Tensor self, String op, UnaryOp kernel, float p, float q, boolean keepOriginal, Function<Tensor, Node> node) {
+        self.requireFloat(op);
+        checkWritable(op, self);
+        Tensor.InPlaceEdit edit = self.beginInPlace(op, null, keepOriginal);
+        Node n = edit == null ? null : node.apply(edit.original());
+        try (OpFrame _ = OpFrame.enter()) {
+            Elementwise.unary(kernel, p, q, self.seg(), self.storageOffset(), self.stridesRef(), self.seg(), self.storageOffset(),
+                    self.stridesRef(), self.shapeRef());
+        }
+        self.markModified();
+        if (edit != null) {
+            // a scalar operand is listed as (None, 0) like PyTorch's wrapped number; clamp_ has none
+            self.finishInPlace(edit, n, null, kernel != UnaryOp.CLAMP);
+        }
+        return self;
+    }
+
+    /** In-place op with a tensor operand; {@code node} is built before the write so saved tensors keep their old versions. */
+    private static Tensor binary(Tensor self, String op, BinaryOp kernel, Tensor other, boolean keepOriginal, Function<Tensor, Node> node) {
+        self.requireFloat(op);
+        other.requireFloat(op);
+        checkWritable(op, self);
+        Tensor.InPlaceEdit edit = self.beginInPlace(op, other, keepOriginal);
+        Node n = edit == null ? null : node.apply(edit.original());
+        int[] shape = self.shapeRef();
+        int[] b = Shapes.broadcast(shape, other.shapeRef());
+        if (!Arrays.equals(b, shape)) {
+            throw new IllegalArgumentException(op + ": output with shape " + str(shape) + " doesn't match the broadcast shape " + str(b));
+        }
+        try (OpFrame _ = OpFrame.enter()) {
+            Elementwise.binary(kernel,
+                    self.seg(), self.storageOffset(), self.stridesRef(),
+                    other.seg(), other.storageOffset(), Shapes.broadcastStrides(other.shapeRef(), other.stridesRef(), shape),
+                    self.seg(), self.storageOffset(), self.stridesRef(), shape);
+        }
+        self.markModified();
+        if (edit != null) {
+            self.finishInPlace(edit, n, other, false);
+        }
+        return self;
+    }
+
+    // ---- out= variants ----
+
+    /** {@code out = a + b} into a preallocated tensor of the broadcast shape, like {@code torch.add(a, b, out=out)}. */
+    static Tensor add(Tensor a, Tensor b, Tensor out) {
+        String op = "add";
+        a.requireFloat(op);
+        b.requireFloat(op);
+        out.requireFloat(op);
+        checkOutVariant(op, a, b, out);
+        checkWritable(op, out);
+        checkNoPartialOverlap(out, a, b);
+        int[] shape = Shapes.broadcast(a.shapeRef(), b.shapeRef());
+        checkOutShape(op, out, shape);
+        try (OpFrame _ = OpFrame.enter()) {
+            Elementwise.binary(BinaryOp.ADD,
+                    a.seg(), a.storageOffset(), Shapes.broadcastStrides(a.shapeRef(), a.stridesRef(), shape),
+                    b.seg(), b.storageOffset(), Shapes.broadcastStrides(b.shapeRef(), b.stridesRef(), shape),
+                    out.seg(), out.storageOffset(), out.stridesRef(), shape);
+        }
+        out.markModified();
+        return out;
+    }
+
+    /** {@code out = relu(x)} into a preallocated tensor of the same shape. */
+    static Tensor relu(Tensor x, Tensor out) {
+        String op = "relu";
+        x.requireFloat(op);
+        out.requireFloat(op);
+        checkOutVariant(op, x, out);
+        checkWritable(op, out);
+        checkNoPartialOverlap(out, x);
+        checkOutShape(op, out, x.shapeRef());
+        try (OpFrame _ = OpFrame.enter()) {
+            Elementwise.unary(UnaryOp.RELU, 0, 0, x.seg(), x.storageOffset(), x.stridesRef(), out.seg(), out.storageOffset(), out.stridesRef(),
+                    x.shapeRef());
+        }
+        out.markModified();
+        return out;
+    }
+
+    private static void checkOutShape(String op, Tensor out, int[] shape) {
+        if (!Arrays.equals(out.shapeRef(), shape)) {
+            throw new IllegalArgumentException(op + ": out has shape " + str(out.shapeRef()) + " but the result has shape " + str(shape));
+        }
+    }
+
+    // ---- the checks every write makes ----
+
+    /**
+     * A write must be to a live tensor, not while tracing (a plan cannot replay it), and not into an expanded view,
+     * which would write one element many times: PyTorch refuses those too.
+     */
+    static void checkWritable(String op, Tensor t) {
+        t.checkAlive();
+        Launch.beforeWrite(op, t);
+        int[] shape = t.shapeRef();
+        int[] strides = t.stridesRef();
+        for (int d = 0; d < shape.length; d++) {
+            if (strides[d] == 0 && shape[d] > 1) {
+                throw new IllegalArgumentException(op + ": unsupported operation: more than one element of the written-to tensor"
+                        + " refers to a single memory location (shape " + str(shape) + ", stride " + str(strides) + "). Please clone() the tensor first.");
+            }
+        }
+    }
+
+    /**
+     * An {@code out=} that shares memory with an input in part (not element for element) would read values it has
+     * already overwritten: refused, like PyTorch. The same layout (an in-place op spelled with out=) is fine.
+     */
+    private static void checkNoPartialOverlap(Tensor out, Tensor... inputs) {
+        for (Tensor in : inputs) {
+            if (!in.sharesStorageWith(out) || in.numel() == 0 || out.numel() == 0) {
+                continue;
+            }
+            if (in.storageOffset() == out.storageOffset() && Arrays.equals(in.shapeRef(), out.shapeRef())
+                    && Arrays.equals(in.stridesRef(), out.stridesRef())) {
+                continue;
+            }
+            long inEnd = lastElementOffset(in);
+            long outEnd = lastElementOffset(out);
+            if (in.storageOffset() <= outEnd && out.storageOffset() <= inEnd) {
+                throw new IllegalArgumentException("unsupported operation: some elements of the input tensor and the written-to tensor"
+                        + " refer to a single memory location. Please clone() the tensor before performing the operation."
+                        + " (input size " + str(in.shapeRef()) + " stride " + str(in.stridesRef()) + " offset " + in.storageOffset()
+                        + ", out size " + str(out.shapeRef()) + " stride " + str(out.stridesRef()) + " offset " + out.storageOffset() + ")");
+            }
+        }
+    }
+
+    /** Storage offset of the element with the largest offset (strides are never negative). */
+    private static long lastElementOffset(Tensor t) {
+        long last = t.storageOffset();
+        int[] shape = t.shapeRef();
+        for (int i = 0; i < shape.length; i++) {
+            last += (long) (shape[i] - 1) * t.stridesRef()[i];
+        }
+        return last;
+    }
+
+    /** {@code out=} variants write outside the graph, so like PyTorch they refuse inputs that require grad. */
+    private static void checkOutVariant(String op, Tensor... tensors) {
+        if (!Autograd.isGradEnabled()) {
+            return;
+        }
+        for (Tensor t : tensors) {
+            if (t.requiresGrad()) {
+                throw new IllegalStateException(op + "(): functions with out=... arguments don't support automatic differentiation,"
+                        + " but one of the arguments requires grad.");
+            }
+        }
+    }
+}
