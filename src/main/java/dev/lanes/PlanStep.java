@@ -686,6 +686,54 @@ abstract class PlanStep {
         }
     }
 
+    /**
+     * layer_norm over the last {@code n} floats of {@code rows} contiguous rows, optional weight and bias
+     * ({@code kernels.Normalization}). Eager with autograd also writes each row's mean and 1/std (second and third
+     * outputs, never in a plan).
+     */
+    static final class LayerNorm extends PlanStep {
+        final Ref in;
+        final Ref weight;
+        final Ref bias;
+        final int rows;
+        final int n;
+        final float eps;
+        final Ref mean;
+        final Ref rstd;
+
+        LayerNorm(Ref in, Ref weight, Ref bias, int rows, int n, float eps, Ref mean, Ref rstd) {
+            this.in = in;
+            this.weight = weight;
+            this.bias = bias;
+            this.rows = rows;
+            this.n = n;
+            this.eps = eps;
+            this.mean = mean;
+            this.rstd = rstd;
+        }
+
+        @Override
+        Ref[] inputs() {
+            Ref[] r = {in, weight, bias};
+            return Arrays.stream(r).filter(java.util.Objects::nonNull).toArray(Ref[]::new);
+        }
+
+        @Override
+        void run(Frame f) {
+            dev.lanes.kernels.Normalization.layerNorm(f.seg(in), f.off(in), rows, n, eps,
+                    weight == null ? null : f.seg(weight), weight == null ? 0 : f.off(weight),
+                    bias == null ? null : f.seg(bias), bias == null ? 0 : f.off(bias), f.seg(out), f.off(out),
+                    mean == null ? null : f.seg(mean), mean == null ? 0 : f.off(mean),
+                    rstd == null ? null : f.seg(rstd), rstd == null ? 0 : f.off(rstd), f.parallel);
+        }
+
+        @Override
+        String describe() {
+            return "layer_norm " + in + " [" + rows + "x" + n + "] eps " + eps + (weight != null ? " * " + weight : "")
+                    + (bias != null ? " + " + bias : "");
+        }
+    }
+
     static final class Softmax extends PlanStep {
         final boolean log;
         final int outer;

@@ -1360,6 +1360,47 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     // =====================================================================================
+    // Indexing (IndexOps; kernels.Indexing) and normalisation (NormOps; kernels.Normalization)
+    // =====================================================================================
+
+    /** The slices at {@code index} (int64, 1-d) along {@code dim}, like {@code x.index_select(dim, index)}. */
+    public Tensor indexSelect(int dim, Tensor index) {
+        return IndexOps.indexSelect(this, dim, index);
+    }
+
+    /** {@code out[..., j, ...] = this[..., index[..., j, ...], ...]} along {@code dim}, like {@code x.gather(dim, index)}. */
+    public Tensor gather(int dim, Tensor index) {
+        return IndexOps.gather(this, dim, index);
+    }
+
+    /** A copy of this tensor with {@code src} added at {@code index} along {@code dim}, like {@code x.scatter_add(dim, index, src)}. */
+    public Tensor scatterAdd(int dim, Tensor index, Tensor src) {
+        return IndexOps.scatterAdd(this, dim, index, src);
+    }
+
+    /**
+     * Rows of {@code weight [num_embeddings, dim]} at {@code indices} (int64, any shape), like
+     * {@code torch.nn.functional.embedding(indices, weight, padding_idx)}; {@code paddingIdx} may be null (none) or
+     * negative (counted from the end); its row gets no gradient. The backward adds gradient rows at their indices.
+     */
+    public static Tensor embedding(Tensor indices, Tensor weight, Integer paddingIdx) {
+        return IndexOps.embedding(indices, weight, paddingIdx);
+    }
+
+    /** int64 one-hot encoding, {@code indices.shape + [numClasses]}, like {@code F.one_hot}; -1 infers max + 1. */
+    public static Tensor oneHot(Tensor indices, int numClasses) {
+        return IndexOps.oneHot(indices, numClasses);
+    }
+
+    /**
+     * Layer normalisation over the last dims (which must equal {@code normalizedShape}), scaled by {@code weight} and
+     * shifted by {@code bias} (each may be null), like {@code torch.nn.functional.layer_norm}. One fused kernel each way.
+     */
+    public static Tensor layerNorm(Tensor input, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+        return NormOps.layerNorm(input, normalizedShape, weight, bias, eps);
+    }
+
+    // =====================================================================================
     // Softmax (forward and backward: SoftmaxOps; kernel: kernels.Softmax)
     // =====================================================================================
 

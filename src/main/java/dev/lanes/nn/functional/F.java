@@ -42,6 +42,31 @@ public final class F {
         return x.gelu(approximate);
     }
 
+    /** {@code F.embedding(input, weight)}: rows of weight at the int64 indices of input. */
+    public static Tensor embedding(Tensor input, Tensor weight) {
+        return Tensor.embedding(input, weight, null);
+    }
+
+    /** {@code F.embedding(input, weight, padding_idx)}: the padding row gets no gradient. */
+    public static Tensor embedding(Tensor input, Tensor weight, Integer paddingIdx) {
+        return Tensor.embedding(input, weight, paddingIdx);
+    }
+
+    /** {@code F.one_hot(tensor, num_classes)}: int64; -1 infers the class count from the largest index. */
+    public static Tensor oneHot(Tensor indices, int numClasses) {
+        return Tensor.oneHot(indices, numClasses);
+    }
+
+    /** {@code F.layer_norm(input, normalized_shape, weight, bias, eps)}; weight and bias may be null. */
+    public static Tensor layerNorm(Tensor input, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+        return Tensor.layerNorm(input, normalizedShape, weight, bias, eps);
+    }
+
+    /** {@code F.layer_norm(input, normalized_shape)} without affine parameters, eps 1e-5. */
+    public static Tensor layerNorm(Tensor input, int... normalizedShape) {
+        return Tensor.layerNorm(input, normalizedShape, null, null, 1e-5);
+    }
+
     public static Tensor softmax(Tensor x, int dim) {
         return x.softmax(dim);
     }

@@ -1,0 +1,338 @@
+package dev.lanes;
+
+import static dev.lanes.Shapes.str;
+
+import dev.lanes.autograd.Node;
+import dev.lanes.kernels.Indexing;
+import java.util.Arrays;
+
+/**
+ * Ops that index with int64 tensors: index_select, embedding, gather, scatter_add, one_hot. Forwards copy rows or
+ * elements ({@code kernels.Indexing}); backwards add them back at their indices (an index-add: an embedding's
+ * gradient costs what its forward costs, not a dense product with a one-hot matrix). Every index is checked
+ * against its dim before any kernel runs. No plan step: a plan's input and slots hold floats, not indices.
+ */
+final class IndexOps {
+    private IndexOps() {
+    }
+
+    /** Throws PyTorch's IndexError message naming the first bad index, when any index is outside [0, size). */
+    private static void checkIndices(String op, Tensor index, int size, int dim, long allowed) {
+        try (OpFrame _ = OpFrame.enter()) {
+            Tensor idx = index;
+            long bad = Indexing.firstOutOfRange(idx.seg(), idx.storageOffset(), idx.numel(), size, allowed);
+            if (bad >= 0) {
+                long v = idx.seg().get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, (idx.storageOffset() + bad) << 3);
+                throw new IndexOutOfBoundsException(op + ": index " + v + " is out of bounds for dimension " + dim + " with size " + size);
+            }
+        }
+    }
+
+    private static void requireIndex(String op, Tensor index) {
+        index.checkAlive();
+        if (index.dtype() != DType.INT64) {
+            throw new IllegalArgumentException(op + "(): Expected dtype int64 for index, got " + index.dtype().shortName() + " tensor of shape "
+                    + str(index.shapeRef()));
+        }
+    }
+
+    /** {@code x.index_select(dim, index)}: the slices of x at {@code index} (1-d or 0-d, int64) along dim. */
+    static Tensor indexSelect(Tensor x, int dim, Tensor index) {
+        x.requireFloat("index_select");
+        requireIndex("index_select", index);
+        if (index.dim() > 1) {
+            throw new IllegalArgumentException("index_select(): Index is supposed to be a vector, got shape " + str(index.shapeRef()));
+        }
+        int[] shape = x.shapeRef();
+        int d = Shapes.wrapDim(dim, Math.max(shape.length, 1));
+        int size = shape.length == 0 ? 1 : shape[d];
+        return index.withContiguous(idx -> {
+            checkIndices("index_select()", idx, size, d, Long.MIN_VALUE);
+            int[] outShape = shape.length == 0 ? new int[0] : shape.clone();
+            if (shape.length > 0) {
+                outShape[d] = idx.numel();
+            }
+            Tensor out = selectRows(x, d, idx, outShape);
+            return Tensor.record(out, () -> new IndexAddBackward("IndexSelectBackward0", shape, d, idx, Long.MIN_VALUE), x);
+        });
+    }
+
+    /** The rows of x at {@code idx} along dim d ([outer, m, inner] in memory) into a new tensor of {@code outShape}. */
+    private static Tensor selectRows(Tensor x, int d, Tensor idx, int[] outShape) {
+        int[] shape = x.shapeRef();
+        int[] split = shape.length == 0 ? new int[] {1, 1, 1} : Shapes.splitAround(shape, d);
+        int m = idx.numel();
+        Tensor out = Tensor.allocate(DType.FLOAT32, outShape);
+        x.withContiguous(src -> {
+            try (OpFrame _ = OpFrame.enter()) {
+                Indexing.selectRows(src.seg(), src.storageOffset(), split[0], split[1], split[2], idx.seg(), idx.storageOffset(), m, out.seg(), 0);
+            }
+            return null;
+        });
+        return out;
+    }
+
+    /**
+     * {@code F.embedding(indices, weight, padding_idx)}: rows of {@code weight [num, dim]} at {@code indices} (any
+     * shape, int64), shaped {@code indices.shape + [dim]}. The padding row gets no gradient, like PyTorch.
+     */
+    static Tensor embedding(Tensor indices, Tensor weight, Integer paddingIdx) {
+        weight.requireFloat("embedding");
+        requireIndex("embedding", indices);
+        if (weight.dim() != 2) {
+            throw new IllegalArgumentException("embedding(): 'weight' must be 2-D, got shape " + str(weight.shapeRef()));
+        }
+        int num = weight.size(0);
+        int dim = weight.size(1);
+        long skip = paddingIdx == null ? Long.MIN_VALUE : paddingIdx < 0 ? paddingIdx + num : paddingIdx;
+        if (paddingIdx != null && (skip < 0 || skip >= num)) {
+            throw new IllegalArgumentException("embedding(): padding_idx " + paddingIdx + " must be within num_embeddings " + num);
+        }
+        int[] outShape = Arrays.copyOf(indices.shapeRef(), indices.dim() + 1);
+        outShape[indices.dim()] = dim;
+        Shapes.checkedNumel(outShape);
+        return indices.withContiguous(idx -> {
+            checkIndices("embedding()", idx, num, 0, Long.MIN_VALUE);
+            Tensor out = selectRows(weight, 0, idx, outShape);
+            int[] weightShape = weight.shape();
+            return Tensor.record(out, () -> new IndexAddBackward("EmbeddingBackward0", weightShape, 0, idx, skip), weight);
+        });
+    }
+
+    /** index_select's and embedding's backward: the gradient rows added at their indices into zeros of the input's shape. */
+    static final class IndexAddBackward extends Node {
+        private final String name;
+        private final int[] inputShape;
+        private final int dim;
+        private final Saved index;
+        private final long skip;
+
+        IndexAddBackward(String name, int[] inputShape, int dim, Tensor index, long skip) {
+            this.name = name;
+            this.inputShape = inputShape.clone();
+            this.dim = dim;
+            this.index = save(index, "index");
+            this.skip = skip;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor idx = index.get();
+            Tensor out = Tensor.zeros(inputShape);
+            int[] split = inputShape.length == 0 ? new int[] {1, 1, 1} : Shapes.splitAround(inputShape, dim);
+            g.withContiguous(gc -> idx.withContiguous(ic -> {
+                try (OpFrame _ = OpFrame.enter()) {
+                    Indexing.addRows(gc.seg(), gc.storageOffset(), split[0], ic.numel(), split[2], ic.seg(), ic.storageOffset(), skip,
+                            out.seg(), 0, split[1]);
+                }
+                return null;
+            }));
+            return new Tensor[] {out};
+        }
+    }
+
+    /** {@code x.gather(dim, index)}: {@code out[..., j, ...] = x[..., index[..., j, ...], ...]} along dim. */
+    static Tensor gather(Tensor x, int dim, Tensor index) {
+        x.requireFloat("gather");
+        requireIndex("gather", index);
+        int[] shape = x.shapeRef();
+        int[] ishape = index.shapeRef();
+        int d = checkScatterShapes("gather", shape, dim, ishape, null);
+        int size = shape.length == 0 ? 1 : shape[d];
+        return index.withContiguous(idx -> {
+            checkIndices("gather()", idx, size, d, Long.MIN_VALUE);
+            Tensor src = narrowTo(x, ishape, d);
+            Tensor out = Tensor.allocate(DType.FLOAT32, ishape);
+            int[] split = ishape.length == 0 ? new int[] {1, 1, 1} : Shapes.splitAround(ishape, d);
+            try (src) {
+                src.withContiguous(sc -> {
+                    try (OpFrame _ = OpFrame.enter()) {
+                        Indexing.gather(sc.seg(), sc.storageOffset(), split[0], size, split[2], idx.seg(), idx.storageOffset(), split[1], out.seg(), 0);
+                    }
+                    return null;
+                });
+            }
+            int[] inputShape = x.shape();
+            return Tensor.record(out, () -> new GatherBackward(inputShape, d, idx), x);
+        });
+    }
+
+    /** x's view narrowed to the index's sizes in every dim but {@code d} (an index may be smaller there, like PyTorch's). */
+    private static Tensor narrowTo(Tensor x, int[] ishape, int d) {
+        Tensor v = x.detach();
+        for (int k = 0; k < ishape.length; k++) {
+            if (k != d && ishape[k] != v.size(k)) {
+                Tensor n = v.narrow(k, 0, ishape[k]);
+                v.close();
+                v = n;
+            }
+        }
+        return v;
+    }
+
+    /** Checks gather's / scatter_add's shapes like PyTorch; returns the wrapped dim. */
+    private static int checkScatterShapes(String op, int[] self, int dim, int[] index, int[] src) {
+        int d = Shapes.wrapDim(dim, Math.max(self.length, 1));
+        if (index.length != self.length) {
+            throw new IllegalArgumentException(op + "(): Index tensor must have the same number of dimensions as input tensor (input "
+                    + str(self) + ", index " + str(index) + ")");
+        }
+        for (int k = 0; k < self.length; k++) {
+            if (k != d && index[k] > self[k]) {
+                throw new IllegalArgumentException(op + "(): Size does not match at dimension " + k + " expected index " + str(index)
+                        + " to be smaller than self " + str(self) + " apart from dimension " + d);
+            }
+            if (src != null && index[k] > src[k]) {
+                throw new IllegalArgumentException(op + "(): Size does not match at dimension " + k + " expected index " + str(index)
+                        + " to be smaller than src " + str(src));
+            }
+        }
+        return d;
+    }
+
+    /** gather's backward: the gradient scattered (added) into zeros of the input's shape. */
+    static final class GatherBackward extends Node {
+        private final int[] inputShape;
+        private final int dim;
+        private final Saved index;
+
+        GatherBackward(int[] inputShape, int dim, Tensor index) {
+            this.inputShape = inputShape;
+            this.dim = dim;
+            this.index = save(index, "index");
+        }
+
+        @Override
+        public String name() {
+            return "GatherBackward0";
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor zeros = Tensor.zeros(inputShape);
+            try (zeros) {
+                return new Tensor[] {scatterAddForward(zeros, dim, index.get(), g)};
+            }
+        }
+    }
+
+    /** {@code x.scatter_add(dim, index, src)}: a copy of x with {@code src[..., j, ...]} added at {@code index} along dim. */
+    static Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src) {
+        x.requireFloat("scatter_add");
+        src.requireFloat("scatter_add");
+        requireIndex("scatter_add", index);
+        Tensor out = scatterAddForward(x, dim, index, src);
+        int d = Shapes.wrapDim(dim, Math.max(x.dim(), 1));
+        int[] srcShape = src.shape();
+        return Tensor.record(out, () -> new ScatterAddBackward(d, index, srcShape), x, src);
+    }
+
+    private static Tensor scatterAddForward(Tensor x, int dim, Tensor index, Tensor src) {
+        int[] shape = x.shapeRef();
+        int[] ishape = index.shapeRef();
+        int d = checkScatterShapes("scatter_add", shape, dim, ishape, src.shapeRef());
+        int size = shape.length == 0 ? 1 : shape[d];
+        Tensor out = x.detach().clone(); // out starts as x; untracked (the caller records)
+        Tensor srcView = narrowTo(src, ishape, d);
+        int[] split = ishape.length == 0 ? new int[] {1, 1, 1} : Shapes.splitAround(ishape, d);
+        try (srcView) {
+            index.withContiguous(idx -> srcView.withContiguous(sc -> {
+                checkIndices("scatter_add()", idx, size, d, Long.MIN_VALUE);
+                if (Arrays.equals(ishape, shape) || shape.length == 0) {
+                    try (OpFrame _ = OpFrame.enter()) {
+                        Indexing.scatterAdd(sc.seg(), sc.storageOffset(), split[0], split[1], split[2], idx.seg(), idx.storageOffset(), out.seg(), 0,
+                                size);
+                    }
+                } else {
+                    // an index smaller than self in other dims: scatter into a contiguous block of the index's extent, add it back
+                    int[] blockShape = ishape.clone();
+                    blockShape[d] = size;
+                    try (Tensor block = Tensor.zeros(blockShape); Tensor region = narrowTo(out, blockShape, d)) {
+                        try (OpFrame _ = OpFrame.enter()) {
+                            Indexing.scatterAdd(sc.seg(), sc.storageOffset(), split[0], split[1], split[2], idx.seg(), idx.storageOffset(),
+                                    block.seg(), 0, size);
+                        }
+                        region.add_(block);
+                    }
+                }
+                return null;
+            }));
+        }
+        return out;
+    }
+
+    /** scatter_add's backward: x's gradient passes through; src's is the upstream gathered at index. */
+    static final class ScatterAddBackward extends Node {
+        private final int dim;
+        private final Saved index;
+        private final int[] srcShape;
+
+        ScatterAddBackward(int dim, Tensor index, int[] srcShape) {
+            this.dim = dim;
+            this.index = save(index, "index");
+            this.srcShape = srcShape;
+        }
+
+        @Override
+        public String name() {
+            return "ScatterAddBackward0";
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor gs = null;
+            if (needsInputGrad(1)) {
+                Tensor gathered = gather(g, dim, index.get());
+                if (Arrays.equals(gathered.shapeRef(), srcShape)) {
+                    gs = gathered;
+                } else { // src larger than the index: zeros where nothing was scattered from
+                    gs = Tensor.zeros(srcShape);
+                    try (gathered; Tensor region = narrowTo(gs, gathered.shapeRef(), -1)) {
+                        region.copy_(gathered);
+                    }
+                }
+            }
+            return new Tensor[] {needsInputGrad(0) ? g.detach() : null, gs};
+        }
+    }
+
+    /** {@code F.one_hot(indices, num_classes)}: int64 {@code indices.shape + [num_classes]}; -1 takes max + 1. */
+    static Tensor oneHot(Tensor indices, int numClasses) {
+        requireIndex("one_hot", indices);
+        return indices.withContiguous(idx -> {
+            long n = idx.numel();
+            int classes = numClasses;
+            if (classes == -1) {
+                long max = -1;
+                try (OpFrame _ = OpFrame.enter()) {
+                    for (long i = 0; i < n; i++) {
+                        max = Math.max(max, idx.seg().get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, (idx.storageOffset() + i) << 3));
+                    }
+                }
+                if (n == 0) {
+                    throw new IllegalArgumentException("one_hot(): Can not infer total number of classes from empty tensor.");
+                }
+                if (max >= Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException("one_hot(): class index " + max + " is too large");
+                }
+                classes = (int) max + 1;
+            } else if (classes < 1) {
+                throw new IllegalArgumentException("one_hot(): num_classes should be positive or -1, got " + numClasses);
+            }
+            checkIndices("one_hot()", idx, classes, idx.dim(), Long.MIN_VALUE);
+            int[] outShape = Arrays.copyOf(idx.shapeRef(), idx.dim() + 1);
+            outShape[idx.dim()] = classes;
+            Shapes.checkedNumel(outShape);
+            Tensor out = Tensor.zerosLong(outShape);
+            try (OpFrame _ = OpFrame.enter()) {
+                Indexing.oneHot(idx.seg(), idx.storageOffset(), n, classes, out.seg(), 0);
+            }
+            return out;
+        });
+    }
+}

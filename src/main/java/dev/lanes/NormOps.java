@@ -1,0 +1,117 @@
+package dev.lanes;
+
+import static dev.lanes.Shapes.str;
+
+import dev.lanes.autograd.Node;
+import dev.lanes.kernels.Normalization;
+import java.util.Arrays;
+
+/**
+ * layer_norm, forward and backward each one fused kernel ({@code kernels.Normalization}): statistics per row in two
+ * vector passes in the canonical summation order, then the normalised, scaled and shifted row; the backward gives the
+ * input, weight and bias gradients from the saved per-row mean and 1/std. The forward is a plan step.
+ */
+final class NormOps {
+    private NormOps() {
+    }
+
+    /**
+     * {@code F.layer_norm(x, normalized_shape, weight, bias, eps)}: normalises over the last
+     * {@code normalizedShape.length} dims, which must equal {@code normalizedShape}; weight and bias (either may be
+     * null) have that shape.
+     */
+    static Tensor layerNorm(Tensor x, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+        x.requireFloat("layer_norm");
+        int[] shape = x.shapeRef();
+        int k = normalizedShape.length;
+        if (k == 0 || k > shape.length || !Arrays.equals(Arrays.copyOfRange(shape, shape.length - k, shape.length), normalizedShape)) {
+            throw new IllegalArgumentException("layer_norm: given normalized_shape=" + str(normalizedShape) + ", expected input with shape [*, "
+                    + str(normalizedShape).substring(1) + ", but got input of size " + str(shape));
+        }
+        for (Tensor p : new Tensor[] {weight, bias}) {
+            if (p != null) {
+                p.requireFloat("layer_norm");
+                if (!Arrays.equals(p.shapeRef(), normalizedShape)) {
+                    throw new IllegalArgumentException("layer_norm: weight and bias must have shape normalized_shape " + str(normalizedShape)
+                            + ", got " + str(p.shapeRef()));
+                }
+            }
+        }
+        if (!(eps >= 0) || Double.isInfinite(eps)) {
+            throw new IllegalArgumentException("layer_norm: eps must be a finite non-negative number, got " + eps);
+        }
+        int n = Shapes.checkedNumel(normalizedShape);
+        int rows = n == 0 ? 0 : x.numel() / n;
+        boolean record = Tensor.recording(x, weight, bias);
+        int[] outShape = shape.clone();
+        Tensor out = Tensor.allocate(DType.FLOAT32, outShape);
+        Tensor mean = record ? Tensor.allocate(DType.FLOAT32, new int[] {rows}) : null;
+        Tensor rstd = record ? Tensor.allocate(DType.FLOAT32, new int[] {rows}) : null;
+        float e = (float) eps;
+        x.withContiguous(xc -> withContiguousOrNull(weight, wc -> withContiguousOrNull(bias, bc -> {
+            Tensor[] inputs = {xc, wc, bc, mean, rstd};
+            int[] at = new int[5];
+            int count = 0;
+            for (int i = 0; i < inputs.length; i++) {
+                at[i] = inputs[i] == null ? -1 : count++;
+            }
+            Tensor[] present = Arrays.stream(inputs).filter(java.util.Objects::nonNull).toArray(Tensor[]::new);
+            // recording (never while tracing: a trace runs without a graph): mean and 1/std are extra outputs
+            return Launch.run(r -> new PlanStep.LayerNorm(r[at[0]], at[1] < 0 ? null : r[at[1]], at[2] < 0 ? null : r[at[2]], rows, n, e,
+                    at[3] < 0 ? null : r[at[3]], at[4] < 0 ? null : r[at[4]]), out, present);
+        })));
+        if (record) {
+            Tensor.record(out, () -> new NativeLayerNormBackward0(x, weight, bias, mean, rstd, normalizedShape, rows, n), x, weight, bias);
+            mean.close(); // the node keeps its own references
+            rstd.close();
+        }
+        return out;
+    }
+
+    private static Tensor withContiguousOrNull(Tensor t, java.util.function.Function<Tensor, Tensor> fn) {
+        return t == null ? fn.apply(null) : t.withContiguous(fn);
+    }
+
+    /** The three gradients of layer_norm from one kernel: dx per row, dweight and dbias summed over rows. */
+    static final class NativeLayerNormBackward0 extends Node {
+        private final Saved input;
+        private final Saved weight;
+        private final boolean hasBias;
+        private final Saved mean;
+        private final Saved rstd;
+        private final int[] normalizedShape;
+        private final int rows;
+        private final int n;
+
+        NativeLayerNormBackward0(Tensor x, Tensor weight, Tensor bias, Tensor mean, Tensor rstd, int[] normalizedShape, int rows, int n) {
+            this.input = save(x, "input");
+            this.weight = weight == null ? null : save(weight, "weight");
+            this.hasBias = bias != null;
+            this.mean = save(mean, "result1");
+            this.rstd = save(rstd, "result2");
+            this.normalizedShape = normalizedShape.clone();
+            this.rows = rows;
+            this.n = n;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor x = input.get();
+            Tensor w = weight == null ? null : weight.get();
+            Tensor dx = needsInputGrad(0) ? Tensor.allocate(DType.FLOAT32, x.shape()) : null;
+            Tensor dw = w != null && needsInputGrad(1) ? Tensor.zeros(normalizedShape) : null;
+            Tensor db = hasBias && needsInputGrad(2) ? Tensor.zeros(normalizedShape) : null;
+            Tensor m = mean.get();
+            Tensor rs = rstd.get();
+            g.withContiguous(gc -> x.withContiguous(xc -> withContiguousOrNull(w, wc -> {
+                try (OpFrame _ = OpFrame.enter()) {
+                    Normalization.layerNormBackward(gc.seg(), gc.storageOffset(), xc.seg(), xc.storageOffset(), rows, n,
+                            m.seg(), m.storageOffset(), rs.seg(), rs.storageOffset(), wc == null ? null : wc.seg(), wc == null ? 0 : wc.storageOffset(),
+                            dx == null ? null : dx.seg(), 0, dw == null ? null : dw.seg(), 0, db == null ? null : db.seg(), 0, true);
+                }
+                return null;
+            })));
+            return new Tensor[] {dx, dw, db};
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package dev.lanes.kernels;
+
+import static dev.lanes.kernels.Simd.FLOAT;
+import static dev.lanes.kernels.Simd.LONG;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Indexing by int64 index tensors: selecting rows (index_select, embedding), adding rows back at their indices (their
+ * backward: an index-add, not a dense product), and gather / scatter-add along a dim. Every index is checked by
+ * {@link #checkIndices} before a kernel runs; the kernels trust them.
+ *
+ * <p>A "row" is the {@code inner} contiguous floats after the indexed dim of a contiguous {@code [outer, r, inner]}
+ * block; rows move with bulk segment copies and vector adds.
+ */
+public final class Indexing {
+    private Indexing() {
+    }
+
+    /**
+     * The first index of {@code idx[0, n)} outside {@code [0, size)}, as its position, or -1 when all are inside.
+     * Indices equal to {@code allowed} (e.g. an ignore_index) pass whatever their value; pass Long.MIN_VALUE for none.
+     */
+    public static long firstOutOfRange(MemorySegment idx, long idxOff, long n, long size, long allowed) {
+        for (long i = 0; i < n; i++) {
+            long v = idx.get(LONG, (idxOff + i) << 3);
+            if ((v < 0 || v >= size) && v != allowed) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** {@code out[o, j, :] = in[o, idx[j], :]} for {@code j < m}: in is {@code [outer, r, inner]}, out {@code [outer, m, inner]}. */
+    public static void selectRows(MemorySegment in, long inOff, int outer, int r, int inner, MemorySegment idx, long idxOff, int m,
+                                  MemorySegment out, long outOff) {
+        long rowBytes = (long) inner << 2;
+        for (int o = 0; o < outer; o++) {
+            long inBase = inOff + (long) o * r * inner;
+            long outBase = outOff + (long) o * m * inner;
+            for (int j = 0; j < m; j++) {
+                long k = idx.get(LONG, (idxOff + j) << 3);
+                MemorySegment.copy(in, (inBase + k * inner) << 2, out, (outBase + (long) j * inner) << 2, rowBytes);
+            }
+        }
+    }
+
+    /**
+     * The backward of {@link #selectRows}: {@code out[o, idx[j], :] += g[o, j, :]}, rows whose index equals
+     * {@code skip} left out (embedding's padding_idx; Long.MIN_VALUE for none). Rows are added in j order: repeated
+     * indices accumulate in a fixed order. {@code out} is added to (the caller zeroes it).
+     */
+    public static void addRows(MemorySegment g, long gOff, int outer, int m, int inner, MemorySegment idx, long idxOff, long skip,
+                               MemorySegment out, long outOff, int r) {
+        for (int o = 0; o < outer; o++) {
+            long gBase = gOff + (long) o * m * inner;
+            long outBase = outOff + (long) o * r * inner;
+            for (int j = 0; j < m; j++) {
+                long k = idx.get(LONG, (idxOff + j) << 3);
+                if (k == skip) {
+                    continue;
+                }
+                long ob = (outBase + k * inner) << 2;
+                Elementwise.binaryContiguous(BinaryOp.ADD, out, ob, g, (gBase + (long) j * inner) << 2, out, ob, inner);
+            }
+        }
+    }
+
+    /**
+     * gather along a dim: {@code out[o, j, i] = in[o, idx[o, j, i], i]} with in {@code [outer, r, inner]} and idx, out
+     * {@code [outer, m, inner]} (contiguous; an index smaller than the input in other dims is handled by the caller).
+     */
+    public static void gather(MemorySegment in, long inOff, int outer, int r, int inner, MemorySegment idx, long idxOff, int m,
+                              MemorySegment out, long outOff) {
+        for (int o = 0; o < outer; o++) {
+            for (int j = 0; j < m; j++) {
+                long p = (long) o * m * inner + (long) j * inner;
+                for (int i = 0; i < inner; i++) {
+                    long k = idx.get(LONG, (idxOff + p + i) << 3);
+                    float v = in.get(FLOAT, (inOff + (long) o * r * inner + k * inner + i) << 2);
+                    out.set(FLOAT, (outOff + p + i) << 2, v);
+                }
+            }
+        }
+    }
+
+    /** The backward of {@link #gather} and torch.scatter_add: {@code out[o, idx[o, j, i], i] += src[o, j, i]}, in index order. */
+    public static void scatterAdd(MemorySegment src, long srcOff, int outer, int m, int inner, MemorySegment idx, long idxOff,
+                                  MemorySegment out, long outOff, int r) {
+        for (int o = 0; o < outer; o++) {
+            for (int j = 0; j < m; j++) {
+                long p = (long) o * m * inner + (long) j * inner;
+                for (int i = 0; i < inner; i++) {
+                    long k = idx.get(LONG, (idxOff + p + i) << 3);
+                    long at = (outOff + (long) o * r * inner + k * inner + i) << 2;
+                    out.set(FLOAT, at, out.get(FLOAT, at) + src.get(FLOAT, (srcOff + p + i) << 2));
+                }
+            }
+        }
+    }
+
+    /** {@code out[i, idx[i]] = 1} for an int64 one-hot of {@code n} indices into {@code classes} columns (out zeroed). */
+    public static void oneHot(MemorySegment idx, long idxOff, long n, int classes, MemorySegment out, long outOff) {
+        for (long i = 0; i < n; i++) {
+            long k = idx.get(LONG, (idxOff + i) << 3);
+            out.set(ValueLayout.JAVA_LONG_UNALIGNED, (outOff + i * classes + k) << 3, 1L);
+        }
+    }
+}

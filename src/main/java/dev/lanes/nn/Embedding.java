@@ -1,0 +1,61 @@
+package dev.lanes.nn;
+
+import dev.lanes.Tensor;
+import dev.lanes.autograd.Autograd;
+import dev.lanes.memory.MemoryScope;
+
+/**
+ * A lookup table of {@code numEmbeddings} vectors of {@code embeddingDim} floats, like {@code torch.nn.Embedding}:
+ * {@code forward(indices)} (int64, any shape) returns {@code indices.shape + [embeddingDim]}. Weights start as
+ * N(0, 1), PyTorch's initialisation; the {@code paddingIdx} row starts at zero and gets no gradient. The backward
+ * adds gradient rows at their indices (no dense product).
+ */
+public class Embedding extends Module {
+    public final int numEmbeddings;
+    public final int embeddingDim;
+    /** The padding row (non-negative), or null. */
+    public final Integer paddingIdx;
+    public final Tensor weight;
+
+    public Embedding(int numEmbeddings, int embeddingDim) {
+        this(numEmbeddings, embeddingDim, null);
+    }
+
+    /** @param paddingIdx a row that stays constant (its gradient is zero), negative counted from the end; null for none */
+    public Embedding(int numEmbeddings, int embeddingDim, Integer paddingIdx) {
+        if (numEmbeddings <= 0 || embeddingDim <= 0) {
+            throw new IllegalArgumentException("Embedding: num_embeddings and embedding_dim must be positive, got " + numEmbeddings + ", "
+                    + embeddingDim);
+        }
+        if (paddingIdx != null && (paddingIdx >= numEmbeddings || paddingIdx < -numEmbeddings)) {
+            throw new IllegalArgumentException("Embedding: padding_idx must be within num_embeddings (" + numEmbeddings + "), got " + paddingIdx);
+        }
+        this.numEmbeddings = numEmbeddings;
+        this.embeddingDim = embeddingDim;
+        this.paddingIdx = paddingIdx == null ? null : paddingIdx < 0 ? paddingIdx + numEmbeddings : paddingIdx;
+        try (MemoryScope s = owned()) {
+            this.weight = registerParameter("weight", Tensor.empty(numEmbeddings, embeddingDim));
+        }
+        resetParameters();
+    }
+
+    /** N(0, 1), the padding row zeroed, as PyTorch does. */
+    public void resetParameters() {
+        Init.normal_(weight, 0, 1);
+        if (paddingIdx != null) {
+            try (Autograd.Mode g = Autograd.noGrad(); Tensor row = weight.select(0, paddingIdx)) {
+                row.zero_();
+            }
+        }
+    }
+
+    @Override
+    public Tensor forward(Tensor indices) {
+        return Tensor.embedding(indices, weight, paddingIdx);
+    }
+
+    @Override
+    public String extraRepr() {
+        return numEmbeddings + ", " + embeddingDim + (paddingIdx != null ? ", padding_idx=" + paddingIdx : "");
+    }
+}

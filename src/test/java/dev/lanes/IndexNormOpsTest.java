@@ -1,0 +1,198 @@
+package dev.lanes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.autograd.Autograd;
+import dev.lanes.autograd.Gradcheck;
+import dev.lanes.nn.Embedding;
+import dev.lanes.nn.LayerNorm;
+import dev.lanes.nn.Linear;
+import dev.lanes.nn.functional.F;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Indexing (index_select, embedding, gather, scatter_add, one_hot) and layer_norm against PyTorch 1.13
+ * ({@code golden/index_norm.txt} from {@code src/test/python/gen_index_norm_golden.py}): forward, the gradient of
+ * {@code sum(y * g)} for every float input, and the grad_fn name; then gradchecks, the plan, and bad input.
+ * Tolerance 1e-5 absolute and relative (layer_norm's statistics are summed in another order than PyTorch's).
+ */
+class IndexNormOpsTest {
+    private static final Map<String, Golden.Case> GOLDEN = new HashMap<>();
+
+    static {
+        for (Golden.Case c : Golden.read("index_norm.txt")) {
+            GOLDEN.put(c.name(), c);
+        }
+    }
+
+    /** A row: its golden name, its float inputs (gradients checked, in this order), and the call. */
+    record Row(String name, List<String> floats, Function<Map<String, Tensor>, Tensor> op) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static Stream<Row> rows() {
+        return Stream.of(
+                new Row("layer_norm_affine", List.of("x", "w", "b"), m -> F.layerNorm(m.get("x"), new int[] {37}, m.get("w"), m.get("b"), 1e-5)),
+                new Row("layer_norm_2d", List.of("x", "w", "b"), m -> F.layerNorm(m.get("x"), new int[] {4, 5}, m.get("w"), m.get("b"), 1e-5)),
+                new Row("layer_norm_plain", List.of("x"), m -> F.layerNorm(m.get("x"), new int[] {61}, null, null, 1e-3)),
+                new Row("layer_norm_bias_only", List.of("x", "b"), m -> F.layerNorm(m.get("x"), new int[] {8}, null, m.get("b"), 1e-5)),
+                new Row("embedding", List.of("w"), m -> F.embedding(m.get("idx"), m.get("w"))),
+                new Row("embedding_padding", List.of("w"), m -> F.embedding(m.get("idx"), m.get("w"), 3)),
+                new Row("index_select_dim1", List.of("x"), m -> m.get("x").indexSelect(1, m.get("idx"))),
+                new Row("gather_dim1", List.of("x"), m -> m.get("x").gather(1, m.get("idx"))),
+                new Row("gather_smaller", List.of("x"), m -> m.get("x").gather(0, m.get("idx"))),
+                new Row("scatter_add", List.of("x", "src"), m -> m.get("x").scatterAdd(1, m.get("idx"), m.get("src"))),
+                new Row("scatter_add_smaller", List.of("x", "src"), m -> m.get("x").scatterAdd(0, m.get("idx"), m.get("src"))),
+                new Row("one_hot", List.of(), m -> F.oneHot(m.get("idx"), 6)),
+                new Row("one_hot_inferred", List.of(), m -> F.oneHot(m.get("idx"), -1)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rows")
+    void forwardBackwardAndGradFnMatchPyTorch(Row row) {
+        Map<String, Tensor> in = new LinkedHashMap<>();
+        for (String part : List.of("x", "w", "b", "src", "idx")) {
+            Golden.Case c = GOLDEN.get(row.name() + "/" + part);
+            if (c != null) {
+                Tensor t = c.tensor();
+                in.put(part, row.floats().contains(part) ? t.requiresGrad(true) : t);
+            }
+        }
+        Golden.Case want = GOLDEN.get(row.name() + "/y");
+        Tensor y = row.op().apply(in);
+        try (Tensor w = want.tensor()) {
+            assertThat(y.dtype()).isEqualTo(w.dtype());
+            assertThat(y.shape()).isEqualTo(w.shape());
+            Assertions2.assertClose(y, w, 1e-5, 1e-5, row + " forward");
+        }
+        if (row.floats().isEmpty()) {
+            assertThat(y.gradFn()).isNull();
+            in.values().forEach(Tensor::close);
+            return;
+        }
+        assertThat(y.gradFn().name()).as("grad_fn").isEqualTo(want.expr());
+        try (Tensor g = GOLDEN.get(row.name() + "/g").tensor()) {
+            y.backward(g);
+        }
+        for (String f : row.floats()) {
+            try (Tensor d = GOLDEN.get(row.name() + "/d" + f).tensor()) {
+                Assertions2.assertClose(in.get(f).grad(), d, 1e-5, 1e-5, row + " d" + f);
+            }
+        }
+        in.values().forEach(Tensor::close);
+    }
+
+    @Test
+    void gradchecks() {
+        Lanes.manualSeed(11);
+        Tensor x = Tensor.randn(3, 2, 9).mul(2).requiresGrad(true);
+        Tensor w = Tensor.randn(2, 9).requiresGrad(true);
+        Tensor b = Tensor.randn(2, 9).requiresGrad(true);
+        Gradcheck.check(t -> F.layerNorm(t[0], new int[] {2, 9}, t[1], t[2], 1e-5), x, w, b);
+        Tensor table = Tensor.randn(6, 5).requiresGrad(true);
+        Tensor idx = Tensor.of(new long[] {5, 0, 0, 2}, 2, 2);
+        Gradcheck.check(t -> F.embedding(idx, t[0]), table); // padding_idx makes its row constant on purpose: tested below
+        Gradcheck.check(t -> t[0].indexSelect(0, Tensor.of(new long[] {1, 1, 4})), table);
+        Tensor gi = Tensor.of(new long[] {0, 4, 4, 2, 1, 3}, 2, 3);
+        Gradcheck.check(t -> t[0].gather(1, gi), table);
+        Tensor src = Tensor.randn(2, 3).requiresGrad(true);
+        Gradcheck.check(t -> t[0].scatterAdd(1, gi, t[1]), table, src);
+    }
+
+    /** Gradients of repeated indices accumulate; the padding row gets none; the backward is sized like the table. */
+    @Test
+    void embeddingBackwardAddsRowsAtTheirIndices() {
+        try (Tensor table = Tensor.zeros(4, 3).requiresGrad(true); Tensor idx = Tensor.of(new long[] {2, 2, 0, 1, 2}, 5)) {
+            Tensor y = Tensor.embedding(idx, table, 1);
+            y.sum().backward();
+            assertThat(table.grad().toFloatArray()).containsExactly(1, 1, 1, 0, 0, 0, 3, 3, 3, 0, 0, 0);
+        }
+        Embedding e = new Embedding(5, 4, -1);
+        assertThat(e.paddingIdx).isEqualTo(4);
+        try (Tensor row = e.weight.select(0, 4)) {
+            assertThat(row.toFloatArray()).containsOnly(0f);
+        }
+        assertThat(e.toString()).isEqualTo("Embedding(5, 4, padding_idx=4)");
+        assertThat(new Embedding(10, 3).toString()).isEqualTo("Embedding(10, 3)");
+        assertThat(e.parameters()).hasSize(1);
+    }
+
+    @Test
+    void layerNormModuleMatchesTheFunctionalFormAndPrintsLikePyTorch() {
+        LayerNorm ln = new LayerNorm(8);
+        assertThat(ln.toString()).isEqualTo("LayerNorm((8,), eps=1e-05, elementwise_affine=True)");
+        assertThat(new LayerNorm(new int[] {4, 5}, 1e-6, false).toString()).isEqualTo("LayerNorm((4, 5), eps=1e-06, elementwise_affine=False)");
+        assertThat(ln.parameters()).hasSize(2);
+        Lanes.manualSeed(3);
+        try (Tensor x = Tensor.randn(3, 8); Tensor a = ln.forward(x); Tensor b = F.layerNorm(x, new int[] {8}, ln.weight, ln.bias, 1e-5);
+             Tensor m = a.mean(1); Tensor v = a.var(1, false, false)) {
+            assertThat(a.toFloatArray()).containsExactly(b.toFloatArray());
+            for (float mean : m.toFloatArray()) {
+                assertThat(mean).isCloseTo(0f, org.assertj.core.data.Offset.offset(1e-6f));
+            }
+            for (float var : v.toFloatArray()) {
+                assertThat(var).isCloseTo(1f, org.assertj.core.data.Offset.offset(1e-4f));
+            }
+        }
+    }
+
+    /** A Linear -> LayerNorm -> GELU block: the plan replays layer_norm as one step, bit for bit. */
+    @Test
+    void layerNormIsAPlanStep() {
+        Lanes.manualSeed(5);
+        Linear lin = new Linear(16, 24);
+        LayerNorm ln = new LayerNorm(24);
+        try (Autograd.Mode g = Autograd.noGrad(); Tensor w = Tensor.randn(24); Tensor bias = Tensor.randn(24)) {
+            ln.weight.copy_(w);
+            ln.bias.copy_(bias);
+        }
+        Function<Tensor, Tensor> model = x -> ln.forward(lin.forward(x)).gelu();
+        try (Autograd.Mode g = Autograd.noGrad(); Tensor x = Tensor.randn(5, 16); Tensor want = model.apply(x);
+             InferencePlan plan = InferencePlan.trace(model::apply, 5, 16)) {
+            assertThat(plan.toString()).contains("layer_norm");
+            float[] got = new float[5 * 24];
+            plan.run(x.toFloatArray(), got);
+            assertThat(got).containsExactly(want.toFloatArray());
+        }
+    }
+
+    @Test
+    void badInputGetsAClearException() {
+        try (Tensor table = Tensor.randn(5, 3); Tensor idx = Tensor.of(new long[] {0, 5}); Tensor neg = Tensor.of(new long[] {-1});
+             Tensor fidx = Tensor.of(new float[] {0f, 1f}); Tensor x = Tensor.randn(2, 6)) {
+            assertThatThrownBy(() -> F.embedding(idx, table)).isInstanceOf(IndexOutOfBoundsException.class)
+                    .hasMessageContaining("index 5 is out of bounds for dimension 0 with size 5");
+            assertThatThrownBy(() -> table.indexSelect(0, neg)).isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("index -1");
+            assertThatThrownBy(() -> F.embedding(fidx, table)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("int64");
+            assertThatThrownBy(() -> F.embedding(idx, table, 7)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("padding_idx");
+            assertThatThrownBy(() -> x.gather(1, Tensor.of(new long[] {0, 1}))).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("same number of dimensions");
+            assertThatThrownBy(() -> x.gather(1, Tensor.of(new long[] {0, 6}, 1, 2))).isInstanceOf(IndexOutOfBoundsException.class)
+                    .hasMessageContaining("index 6 is out of bounds for dimension 1 with size 6");
+            assertThatThrownBy(() -> F.layerNorm(x, 5)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("normalized_shape=[5]").hasMessageContaining("[2, 6]");
+            assertThatThrownBy(() -> F.layerNorm(x, new int[] {6}, Tensor.ones(5), null, 1e-5)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("[5]");
+            assertThatThrownBy(() -> F.oneHot(idx, 3)).isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("index 5");
+            assertThatThrownBy(() -> F.oneHot(Tensor.of(new long[] {1L << 40}), -1)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("too large");
+            assertThatThrownBy(() -> new LayerNorm(0)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> new Embedding(0, 3)).isInstanceOf(IllegalArgumentException.class);
+        }
+        Tensor closed = Tensor.randn(3, 4);
+        closed.close();
+        assertThatThrownBy(() -> F.layerNorm(closed, 4)).isInstanceOf(IllegalStateException.class).hasMessageContaining("released");
+    }
+}
