@@ -5,7 +5,7 @@ import dev.lanes.kernels.BinaryOp;
 
 /**
  * Backward rules of the elementwise ops. Forwards: {@code Tensor.add}, {@code mul}, {@code exp}, ...;
- * kernels: {@code kernels.Elementwise}; tests: {@code AutogradTest} (gradchecks), {@code OpsGoldenTest}. Gradients of broadcast inputs are
+ * kernels: {@code kernels.Elementwise}; tests: the op table ({@code OpInfo}, {@code OpTableTest}). Gradients of broadcast inputs are
  * summed back to the input's shape. Each class name is the {@code grad_fn} name PyTorch prints.
  *
  * <p>Rules run with grad mode off and return tensors the engine owns; temporaries are closed here.
