@@ -9,7 +9,7 @@ import dev.lanes.kernels.UnaryOp;
  * the ops of two tensors and of a tensor and a scalar as table rows ({@link Binary}, {@link Scalar}: kernel, name
  * and backward node), and the backward rules (each class name is the {@code grad_fn} name PyTorch prints). The ops
  * of one tensor (exp, relu, gelu, ...) are rows of {@link Pointwise}; in-place and out= forms are {@link InPlaceOps}.
- * Kernels: {@code kernels.Elementwise}. Tests: the op table ({@code OpTableTest}). Gradients of broadcast inputs
+ * Kernels: {@code kernels.Elementwise}. Tests: the op table ({@code OpInfo}, {@code OpTableTest}). Gradients of broadcast inputs
  * are summed back to the input's shape.
  *
  * <p>Rules run with grad mode off and return tensors the engine owns; temporaries are closed here.

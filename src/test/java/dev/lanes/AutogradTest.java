@@ -4,124 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lanes.autograd.Autograd;
-import dev.lanes.autograd.Gradcheck;
 import dev.lanes.memory.MemoryScope;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Function;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
 
-/** Autograd engine semantics and a gradcheck of every op that has a backward rule. */
+/**
+ * Autograd engine semantics: names and graph walks, accumulation, retain_graph, no_grad, in-place rules, hooks,
+ * memory. The gradcheck of every op (and its backward against PyTorch's) is a row of the op table, {@link OpTableTest}.
+ */
 class AutogradTest {
-    private static Tensor leaf(int... shape) {
-        return Tensor.randn(shape).requiresGrad(true);
-    }
-
-    private static Tensor positiveLeaf(int... shape) {
-        try (Tensor r = Tensor.rand(shape)) {
-            return r.add(0.5).requiresGrad(true);
-        }
-    }
-
-    private static Arguments op(String name, Function<Tensor[], Tensor> fn, Tensor... inputs) {
-        return Arguments.of(name, fn, inputs);
-    }
-
-    static Stream<Arguments> ops() {
-        Lanes.manualSeed(3);
-        return Stream.of(
-                op("add broadcast", t -> t[0].add(t[1]), leaf(3, 4), leaf(4)),
-                op("add column", t -> t[0].add(t[1]), leaf(3, 1), leaf(1, 4)),
-                op("add alpha", t -> t[0].add(t[1], 2.5f), leaf(3), leaf(3)),
-                op("sub broadcast", t -> t[0].sub(t[1]), leaf(2, 3), leaf(3)),
-                op("mul broadcast", t -> t[0].mul(t[1]), leaf(2, 3), leaf(2, 1)),
-                op("div", t -> t[0].div(t[1]), leaf(2, 3), positiveLeaf(3)),
-                op("scalars", t -> t[0].add(1.5).sub(0.5).mul(3).div(2).rsub(1), leaf(5)),
-                op("rdiv", t -> t[0].rdiv(2), positiveLeaf(4)),
-                // neg, exp, log, sqrt, abs, pow, relu, sigmoid, tanh, gelu: rows of PointwiseOpTableTest.OPS
-                op("clamp", t -> t[0].clamp(-0.5, 0.5), leaf(10)),
-                op("view", t -> t[0].view(3, 2).mul(t[1]), leaf(2, 3), leaf(2)),
-                op("reshape non-contiguous", t -> t[0].t().reshape(6).mul(t[1]), leaf(2, 3), leaf(6)),
-                op("unsqueeze squeeze", t -> t[0].unsqueeze(1).mul(t[1]).squeeze(), leaf(3), leaf(1, 4)),
-                op("transpose permute", t -> t[0].transpose(0, 2).permute(1, 2, 0).mul(t[1]), leaf(2, 3, 4), leaf(4)),
-                op("t", t -> t[0].t().mul(t[1]), leaf(2, 3), leaf(2)),
-                op("narrow slice select", t -> t[0].narrow(1, 1, 2).slice(0, 0, 3, 2).add(t[0].select(1, 0).narrow(0, 0, 2).unsqueeze(1)), leaf(3, 4)),
-                op("expand", t -> t[0].expand(3, 4).mul(t[1]), leaf(1, 4), leaf(3, 4)),
-                op("flatten clone", t -> t[0].flatten().clone().mul(t[1]), leaf(2, 3), leaf(6)),
-                op("sum all", t -> t[0].mul(t[0]).sum(), leaf(3, 4)),
-                op("sum dim", t -> t[0].sum(1).mul(t[1]), leaf(3, 4), leaf(3)),
-                op("sum keepdim", t -> t[0].sum(0, true).mul(t[0]), leaf(3, 4)),
-                op("mean", t -> t[0].mean(-1).add(t[0].mean()), leaf(3, 4)),
-                op("mm", t -> t[0].mm(t[1]), leaf(3, 4), leaf(4, 5)),
-                op("mm transposed", t -> t[0].t().mm(t[1]), leaf(4, 3), leaf(4, 5)),
-                op("bmm", t -> t[0].bmm(t[1]), leaf(2, 3, 4), leaf(2, 4, 2)),
-                op("matmul batched broadcast", t -> t[0].matmul(t[1]), leaf(2, 3, 4), leaf(4, 2)),
-                op("matmul vector", t -> t[0].matmul(t[1]), leaf(3, 4), leaf(4)),
-                op("matmul vector-matrix", t -> t[0].matmul(t[1]), leaf(4), leaf(4, 2)),
-                op("mlp", t -> t[0].mm(t[1]).add(t[2]).relu().sum(1), leaf(4, 5), leaf(5, 3), leaf(3)),
-                op("addmm bias row", t -> Tensor.addmm(t[0], t[1], t[2]), leaf(5), leaf(3, 4), leaf(4, 5)),
-                op("addmm linear", t -> Tensor.addmm(t[0], t[1], t[2].t()), leaf(5), leaf(3, 4), leaf(5, 4)),
-                op("addmm beta alpha", t -> Tensor.addmm(t[0], t[1], t[2], 0.5, 2), leaf(3, 1), leaf(3, 4), leaf(4, 5)),
-                op("max all", t -> t[0].max(), leaf(3, 4)),
-                op("min all", t -> t[0].min(), leaf(5)),
-                op("max dim", t -> t[0].max(1).values(), leaf(3, 4)),
-                op("min dim keepdim", t -> t[0].min(0, true).values().mul(t[0]), leaf(3, 4)),
-                op("var all", t -> t[0].var(), leaf(3, 4)),
-                op("var dim", t -> t[0].var(1), leaf(3, 4)),
-                op("var biased keepdim", t -> t[0].var(0, false, true), leaf(3, 4)),
-                op("std all", t -> t[0].std(), leaf(6)),
-                op("std dim", t -> t[0].std(1, true, false), leaf(3, 4)),
-                op("maximum", t -> t[0].maximum(t[1]), leaf(3, 4), leaf(4)),
-                op("minimum", t -> t[0].minimum(t[1]), leaf(3, 1), leaf(3, 4)),
-                op("pow tensor", t -> t[0].pow(t[1]), positiveLeaf(3, 4), leaf(4)),
-                op("dot", t -> t[0].matmul(t[1]), leaf(5), leaf(5)),
-                op("mv", t -> t[0].matmul(t[1]), leaf(3, 5), leaf(5)),
-                op("non-contiguous leaves", t -> t[0].mul(t[1]).sum(0), nonContiguousLeaf(), leaf(4, 3)),
-                op("add_ rebases history", t -> inPlace(t[0], y -> y.add_(t[1])), leaf(3), leaf(3)),
-                op("sub_ scalar", t -> inPlace(t[0], y -> y.sub_(2)), leaf(3)),
-                op("mul_ both", t -> inPlace(t[0], y -> y.mul_(t[1])), leaf(2, 3), leaf(3)),
-                op("div_ both", t -> inPlace(t[0], y -> y.div_(t[1])), leaf(4), positiveLeaf(4)),
-                op("div_ scalar", t -> inPlace(t[0], y -> y.div_(3)), leaf(4)),
-                op("clamp_", t -> inPlace(t[0], y -> y.clamp_(-0.5, 0.5)), leaf(8)),
-                op("relu_", t -> inPlace(t[0], Tensor::relu_), leaf(8)),
-                op("plain buffer add_", t -> {
-                    Tensor buf = Tensor.ones(3);
-                    buf.add_(t[0]);
-                    return buf.mul(t[0]);
-                }, leaf(3)),
-                op("copy_ into buffer", t -> {
-                    Tensor buf = Tensor.zeros(2, 3);
-                    buf.copy_(t[0]);
-                    return buf.mul(buf);
-                }, leaf(3)));
-    }
-
-    /** A leaf whose memory layout is transposed. */
-    private static Tensor nonContiguousLeaf() {
-        Tensor base = Tensor.randn(3, 4);
-        Tensor t = base.t();
-        base.close();
-        assertThat(t.isContiguous()).isFalse();
-        return t.requiresGrad(true);
-    }
-
-    /** Runs an in-place op on a fresh non-leaf (x * 1) and returns it, so the op must rewrite its history. */
-    private static Tensor inPlace(Tensor x, java.util.function.UnaryOperator<Tensor> op) {
-        Tensor y = x.mul(1);
-        op.apply(y);
-        return y;
-    }
-
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("ops")
-    void gradcheck(String name, Function<Tensor[], Tensor> fn, Tensor[] inputs) {
-        Gradcheck.check(fn, inputs);
-    }
-
     @Test
     void namesAndGraphWalkLikePyTorch() {
         Tensor x = Tensor.ones(2, 2).requiresGrad(true);

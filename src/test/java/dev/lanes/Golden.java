@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** Reads the golden files written by {@code src/test/python/gen_tensor_golden.py} (format described there). */
+/** Reads the golden files written by the generators in {@code src/test/python} (format described in gen_tensor_golden.py). */
 final class Golden {
     record Case(String name, DType dtype, int[] shape, double[] data, List<String> repr, String expr) {
         Tensor tensor() {
@@ -29,7 +29,7 @@ final class Golden {
     static List<Case> read(String resource) {
         try (InputStream in = Golden.class.getResourceAsStream("/golden/" + resource)) {
             if (in == null) {
-                throw new IllegalStateException("missing golden file " + resource + "; run src/test/python/gen_tensor_golden.py");
+                throw new IllegalStateException("missing golden file " + resource + "; run its generator in src/test/python");
             }
             String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
             List<Case> cases = new ArrayList<>();

@@ -7,6 +7,7 @@ import dev.lanes.Lanes;
 import dev.lanes.Tensor;
 import dev.lanes.autograd.Autograd;
 import dev.lanes.examples.SeedWalkthrough;
+import dev.lanes.nn.functional.F;
 import dev.lanes.optim.Adam;
 import dev.lanes.optim.SGD;
 import java.io.ByteArrayOutputStream;
@@ -79,6 +80,39 @@ class ModuleTest {
                   )
                 )""");
         assertThat(new CrossEntropyLoss().toString()).isEqualTo("CrossEntropyLoss()");
+    }
+
+    /**
+     * GELU and SiLU as modules and functionals give the Tensor methods' bits (the methods themselves are rows of
+     * OpTableTest), with PyTorch's reprs and GELU's argument check.
+     */
+    @Test
+    void geluAndSiluModulesAndFunctionalFormsMatchTheTensorMethods() {
+        try (Tensor x = Tensor.of(new float[] {-2f, -0.5f, 0f, 0.5f, 2f});
+             Tensor exact = x.gelu();
+             Tensor tanh = x.gelu("tanh");
+             Tensor m1 = new GELU().forward(x);
+             Tensor m2 = new GELU("tanh").forward(x);
+             Tensor f1 = F.gelu(x);
+             Tensor f2 = F.gelu(x, "none")) {
+            assertThat(m1.toFloatArray()).containsExactly(exact.toFloatArray());
+            assertThat(f1.toFloatArray()).containsExactly(exact.toFloatArray());
+            assertThat(f2.toFloatArray()).containsExactly(exact.toFloatArray());
+            assertThat(m2.toFloatArray()).containsExactly(tanh.toFloatArray());
+            assertThat(tanh.toFloatArray()).isNotEqualTo(exact.toFloatArray());
+        }
+        try (Tensor x = Tensor.of(new float[] {-2f, 0f, 3f}); Tensor s = x.silu(); Tensor m = new SiLU().forward(x); Tensor f = F.silu(x)) {
+            assertThat(m.toFloatArray()).containsExactly(s.toFloatArray());
+            assertThat(f.toFloatArray()).containsExactly(s.toFloatArray());
+        }
+        assertThat(new SiLU().toString()).isEqualTo("SiLU()");
+        assertThat(new GELU().toString()).isEqualTo("GELU(approximate='none')");
+        assertThat(new GELU("tanh").toString()).isEqualTo("GELU(approximate='tanh')");
+        assertThatThrownBy(() -> new GELU("erf")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'erf'");
+        try (Tensor x = Tensor.ones(2)) {
+            assertThatThrownBy(() -> x.gelu("fast")).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("approximate must be 'none' or 'tanh'");
+        }
     }
 
     @Test

@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+"""Goldens of the op table (OpTableTest, rows in OpInfo.java), computed by PyTorch (Debian's python3-torch 1.13).
+
+Run from the repository root:  /usr/bin/python3 src/test/python/gen_op_table_golden.py
+Writes src/test/resources/golden/op_table.txt in Golden.java's format (described in gen_tensor_golden.py). Per row:
+  <row>/in0, <row>/in1, ...  the sample inputs, in the order the Java row's lambda takes them (float32)
+  <row>/y                    the output; its expr line is PyTorch's grad_fn name for it, or None (forward-only rows)
+  <row>/g                    differentiable rows: the incoming gradient, random, of y's shape
+  <row>/d0, <row>/d1, ...    differentiable rows: the gradient of sum(y * g) with respect to each input
+
+Adding an op: add a row to ROWS below, named like its Java row in OpInfo.java and computing the same thing with the
+same inputs (same shapes, same order), then run this script. Each row draws its inputs from a generator seeded by
+its own name, so adding or changing a row leaves every other row's values (and its lines in op_table.txt) unchanged.
+
+Shapes are small (at most 64 elements a tensor) but several elementwise rows have 61 or 57 elements, or rows of 19:
+not a multiple of any vector width, so the vector loop and the scalar tail both run at 4, 8 and 16 float lanes.
+"""
+import os
+import zlib
+
+import torch
+
+from gen_tensor_golden import OUT, record
+
+F = torch.nn.functional
+
+
+# ---- sample inputs: each is a function of the row's random generator ----
+
+def randn(*shape):
+    return lambda gen: torch.randn(*shape, generator=gen)
+
+
+def uniform(lo, hi, *shape):
+    """Uniform in [lo, hi): positive-only operands (log, sqrt, a divisor, a pow base)."""
+    return lambda gen: torch.rand(*shape, generator=gen) * (hi - lo) + lo
+
+
+def grid(lo, hi, extra=()):
+    """The pointwise rows' 61 values: an even grid over the row's domain plus points of interest (tails, zero)."""
+    return lambda gen: torch.cat([torch.linspace(lo, hi, 61 - len(extra)), torch.tensor(extra, dtype=torch.float32)])
+
+
+def integers(lo, hi, *shape, nan_at=None):
+    """Small integers as floats, so comparisons see equal elements (and a NaN, which equals nothing)."""
+    def make(gen):
+        t = torch.randint(lo, hi, shape, generator=gen).float()
+        if nan_at is not None:
+            t.view(-1)[nan_at] = float('nan')
+        return t
+    return make
+
+
+def fixed(values):
+    return lambda gen: torch.tensor(values, dtype=torch.float32)
+
+
+# ties and a NaN for the reductions that return an index: PyTorch's choice among equal values, and NaN wins
+TIES = fixed([[1., 3., 3., 2.], [5., 5., float('nan'), 0.], [-1., -1., -1., -1.]])
+
+
+class Row:
+    def __init__(self, name, fn, *inputs, grad=True):
+        self.name, self.fn, self.inputs, self.grad = name, fn, inputs, grad
+
+
+def in_place(op):
+    """An in-place op on a non-leaf (x * 1), so autograd must rebase its history, like the Java rows."""
+    def fn(x, *rest):
+        y = x * 1
+        op(y, *rest)
+        return y
+    return fn
+
+
+def add_into_buffer(x):
+    buf = torch.ones(3)
+    buf.add_(x)
+    return buf * x
+
+
+def copy_into_buffer(x):
+    buf = torch.zeros(2, 3)
+    buf.copy_(x)
+    return buf * buf
+
+
+EXTREMES = [-12.0, -9.0, -5.0, -3.0, 3.0, 5.0, 9.0]
+
+ROWS = [
+    # unary pointwise: 61 values, the domain's grid plus tails
+    Row('neg', torch.neg, grid(-4, 4)),
+    Row('exp', torch.exp, grid(-4, 4, [-20.0, 10.0])),
+    Row('log', torch.log, grid(0.1, 4, [1.0, 1e-3])),
+    Row('sqrt', torch.sqrt, grid(0.1, 4, [1.0, 1e-3])),
+    Row('abs', torch.abs, grid(-4, 4, [-1e-3])),
+    Row('pow_2_5', lambda x: x.pow(2.5), grid(0.1, 4, [1.0])),
+    Row('relu', torch.relu, grid(-4, 4, [-1e-3, 1e-3])),
+    Row('sigmoid', torch.sigmoid, grid(-4, 4, [-30.0, 30.0])),
+    Row('tanh', torch.tanh, grid(-4, 4, [-12.0, 12.0])),
+    Row('gelu', F.gelu, grid(-6, 6, EXTREMES)),
+    Row('gelu_tanh', lambda x: F.gelu(x, approximate='tanh'), grid(-6, 6, EXTREMES)),
+    Row('silu', F.silu, grid(-6, 6, [-30.0, -12.0, 12.0, 30.0])),
+    Row('clamp', lambda x: x.clamp(-0.5, 0.5), randn(61)),
+    Row('clamp_min', lambda x: x.clamp(min=-0.5), randn(61)),
+    Row('clamp_max', lambda x: x.clamp(max=0.5), randn(61)),
+
+    # scalar arithmetic
+    Row('add_scalar', lambda x: x + 2.5, randn(61)),
+    Row('sub_scalar', lambda x: x - 1.5, randn(61)),
+    Row('mul_scalar', lambda x: x * -3, randn(61)),
+    Row('div_scalar', lambda x: x / 7, randn(61)),
+    Row('rsub_scalar', lambda x: 1 - x, randn(61)),
+    Row('rdiv_scalar', lambda x: 2 / x, uniform(0.5, 2, 61)),
+    Row('pow_scalar_2', lambda x: x.pow(2), randn(61)),
+    Row('pow_scalar_0_5', lambda x: x.pow(0.5), uniform(0.1, 2, 61)),
+
+    # binary arithmetic, broadcasting (rows of 19: a vector and a tail at every width)
+    Row('add', torch.add, randn(3, 19), randn(19)),
+    Row('add_same_shape', torch.add, randn(61), randn(61)),
+    Row('add_outer', torch.add, randn(3, 1), randn(1, 19)),
+    Row('add_alpha', lambda a, b: torch.add(a, b, alpha=2.5), randn(3, 19), randn(19)),
+    Row('sub', torch.sub, randn(3, 19), randn(19)),
+    Row('sub_column', torch.sub, randn(3, 19), randn(3, 1)),
+    Row('mul', torch.mul, randn(3, 19), randn(19)),
+    Row('mul_column', torch.mul, randn(3, 19), randn(3, 1)),
+    Row('div', torch.div, randn(3, 19), uniform(0.5, 1.5, 3, 19)),
+    Row('div_broadcast', torch.div, randn(3, 19), uniform(0.5, 1.5, 19)),
+    Row('pow', torch.pow, uniform(0.5, 2, 3, 19), randn(19)),
+    Row('maximum', torch.maximum, randn(3, 19), randn(19)),
+    Row('minimum', torch.minimum, randn(3, 19), randn(3, 1)),
+
+    # comparisons: forward only (a float 0/1 mask in Lanes, bool in PyTorch)
+    Row('eq', torch.eq, integers(-2, 3, 3, 19, nan_at=5), integers(-2, 3, 19), grad=False),
+    Row('gt', torch.gt, integers(-2, 3, 3, 19, nan_at=5), integers(-2, 3, 19), grad=False),
+    Row('lt', torch.lt, integers(-2, 3, 3, 19, nan_at=5), integers(-2, 3, 3, 1), grad=False),
+    Row('eq_scalar', lambda x: x.eq(0), integers(-2, 3, 61, nan_at=5), grad=False),
+    Row('gt_scalar', lambda x: x.gt(0), integers(-2, 3, 61, nan_at=5), grad=False),
+    Row('lt_scalar', lambda x: x.lt(0), integers(-2, 3, 61, nan_at=5), grad=False),
+
+    # reductions
+    Row('sum', lambda x: x.sum(), randn(3, 19)),
+    Row('sum_dim0', lambda x: x.sum(0), randn(3, 19)),
+    Row('sum_dim1_keepdim', lambda x: x.sum(1, keepdim=True), randn(3, 19)),
+    Row('sum_3d_dim1', lambda x: x.sum(1), randn(2, 3, 4)),
+    Row('mean', lambda x: x.mean(), randn(3, 19)),
+    Row('mean_dim1', lambda x: x.mean(1), randn(3, 19)),
+    Row('mean_3d_last_keepdim', lambda x: x.mean(-1, keepdim=True), randn(2, 3, 4)),
+    Row('max', lambda x: x.max(), randn(61)),
+    Row('min', lambda x: x.min(), randn(61)),
+    Row('max_dim_values', lambda x: x.max(1).values, TIES),
+    Row('max_dim_indices', lambda x: x.max(1).indices, TIES, grad=False),
+    Row('min_dim_values', lambda x: x.min(1).values, TIES),
+    Row('min_dim_indices', lambda x: x.min(1).indices, TIES, grad=False),
+    Row('min_dim0_keepdim_values', lambda x: x.min(0, keepdim=True).values, TIES),
+    Row('max_dim0_keepdim_indices', lambda x: x.max(0, keepdim=True).indices, TIES, grad=False),
+    Row('argmax', lambda x: x.argmax(), randn(3, 19), grad=False),
+    Row('argmax_dim1', lambda x: x.argmax(1), randn(3, 19), grad=False),
+    Row('argmin_dim0', lambda x: x.argmin(0), randn(3, 19), grad=False),
+    Row('var', lambda x: x.var(), randn(3, 19)),
+    Row('var_dim1', lambda x: x.var(1), randn(3, 19)),
+    Row('var_dim0_biased_keepdim', lambda x: x.var(0, unbiased=False, keepdim=True), randn(3, 19)),
+    Row('var_3d_dim1_keepdim', lambda x: x.var(1, unbiased=True, keepdim=True), randn(2, 3, 4)),
+    Row('std', lambda x: x.std(), randn(3, 19)),
+    Row('std_dim1', lambda x: x.std(1), randn(3, 19)),
+    Row('std_dim0_biased', lambda x: x.std(0, unbiased=False), randn(3, 19)),
+
+    # matrix products
+    Row('mm', torch.mm, randn(3, 19), randn(19, 2)),
+    Row('t_mm', lambda a, b: a.t().mm(b), randn(4, 3), randn(4, 5)),
+    Row('bmm', torch.bmm, randn(2, 3, 4), randn(2, 4, 5)),
+    Row('matmul_dot', torch.matmul, randn(19), randn(19)),
+    Row('matmul_mv', torch.matmul, randn(3, 19), randn(19)),
+    Row('matmul_vm', torch.matmul, randn(4), randn(4, 2)),
+    Row('matmul_3d_2d', torch.matmul, randn(2, 3, 4), randn(4, 2)),
+    Row('matmul_3d_1d', torch.matmul, randn(2, 3, 4), randn(4)),
+    Row('matmul_2d_3d', torch.matmul, randn(3, 4), randn(2, 4, 5)),
+    Row('matmul_batch_broadcast', torch.matmul, randn(1, 3, 4), randn(2, 4, 5)),
+    Row('addmm', torch.addmm, randn(5), randn(3, 4), randn(4, 5)),
+    Row('addmm_linear', lambda b, x, w: torch.addmm(b, x, w.t()), randn(5), randn(3, 4), randn(5, 4)),
+    Row('addmm_beta_alpha', lambda c, x, m: torch.addmm(c, x, m, beta=0.5, alpha=2), randn(3, 1), randn(3, 4), randn(4, 5)),
+    # the Java row gives mat2 a transposed layout (m.t().contiguous().t()): same values
+    Row('addmm_transposed_mat2', torch.addmm, randn(2), randn(3, 4), randn(4, 2)),
+    Row('mlp', lambda x, w, b: x.mm(w).add(b).relu().sum(1), randn(4, 5), randn(5, 3), randn(3)),
+
+    # softmax
+    Row('softmax', lambda x: x.softmax(1), randn(3, 19)),
+    Row('log_softmax', lambda x: x.log_softmax(-1), randn(3, 19)),
+    Row('log_softmax_dim0', lambda x: x.log_softmax(0), randn(2, 3, 4)),
+
+    # convolution and pooling
+    Row('conv2d', lambda x, w, b: F.conv2d(x, w, b, padding=1), randn(1, 2, 5, 5), randn(3, 2, 3, 3), randn(3)),
+    Row('conv2d_strided_groups', lambda x, w: F.conv2d(x, w, None, stride=2, groups=2), randn(1, 2, 5, 5), randn(4, 1, 3, 3)),
+    Row('max_pool2d', lambda x: F.max_pool2d(x, 2), randn(1, 2, 5, 5)),
+    Row('avg_pool2d', lambda x: F.avg_pool2d(x, 3, stride=2, padding=1), randn(1, 2, 5, 5)),
+
+    # views feeding an op (the Java rows' lambdas spell out the same chain)
+    Row('view', lambda x, y: x.view(3, 2) * y, randn(2, 3), randn(2)),
+    Row('reshape_noncontiguous', lambda x, y: x.t().reshape(6) * y, randn(2, 3), randn(6)),
+    Row('unsqueeze_squeeze', lambda x, y: (x.unsqueeze(1) * y).squeeze(), randn(3), randn(1, 4)),
+    Row('transpose_permute', lambda x, y: x.transpose(0, 2).permute(1, 2, 0) * y, randn(2, 3, 4), randn(4)),
+    Row('t', lambda x, y: x.t() * y, randn(2, 3), randn(2)),
+    Row('narrow_slice_select', lambda x: x.narrow(1, 1, 2)[0:3:2] + x.select(1, 0).narrow(0, 0, 2).unsqueeze(1), randn(3, 4)),
+    Row('expand', lambda x, y: x.expand(3, 4) * y, randn(1, 4), randn(3, 4)),
+    Row('flatten_clone', lambda x, y: x.flatten().clone() * y, randn(2, 3), randn(6)),
+    Row('t_contiguous', lambda x: x.t().contiguous(), randn(3, 19)),
+    Row('slice_step_contiguous', lambda x: x[:, 1:4:2].contiguous(), randn(3, 4)),
+    Row('permute_sum', lambda x: x.permute(2, 0, 1).sum(2), randn(2, 3, 4)),
+    Row('transpose_add', lambda x: x.transpose(0, 2) + 1, randn(2, 3, 4)),
+    # the Java row gives its first input a transposed layout: same values
+    Row('mul_noncontiguous_sum', lambda x, y: (x * y).sum(0), randn(4, 3), randn(4, 3)),
+
+    # in place, on a non-leaf so the history is rebased
+    Row('add_', in_place(lambda y, o: y.add_(o)), randn(3, 19), randn(19)),
+    Row('sub_scalar_', in_place(lambda y: y.sub_(2)), randn(61)),
+    Row('mul_', in_place(lambda y, o: y.mul_(o)), randn(2, 3), randn(3)),
+    Row('div_', in_place(lambda y, o: y.div_(o)), randn(61), uniform(0.5, 1.5, 61)),
+    Row('div_scalar_', in_place(lambda y: y.div_(3)), randn(61)),
+    Row('clamp_', in_place(lambda y: y.clamp_(-0.5, 0.5)), randn(61)),
+    Row('relu_', in_place(lambda y: y.relu_()), randn(61)),
+    Row('add_into_buffer', add_into_buffer, randn(3)),
+    Row('copy_', copy_into_buffer, randn(3)),
+]
+
+
+def main():
+    names = [r.name for r in ROWS]
+    assert len(names) == len(set(names)), 'duplicate row names'
+    with open(os.path.join(OUT, 'op_table.txt'), 'w') as f:
+        for row in ROWS:
+            gen = torch.Generator().manual_seed(zlib.crc32(row.name.encode()))
+            xs = [make(gen) for make in row.inputs]
+            assert all(x.numel() <= 64 for x in xs), row.name + ': keep the goldens small'
+            for k, x in enumerate(xs):
+                record(f, f'{row.name}/in{k}', x, [])
+            if row.grad:
+                xs = [x.clone().requires_grad_(True) for x in xs]
+            y = row.fn(*xs)
+            grad_fn = type(y.grad_fn).__name__ if y.grad_fn is not None else 'None'
+            # Lanes' comparisons return a float32 0/1 mask, PyTorch's a bool tensor
+            record(f, row.name + '/y', y.float() if y.dtype == torch.bool else y, ['expr ' + grad_fn])
+            if row.grad:
+                g = torch.randn(y.shape, generator=gen)
+                dxs = torch.autograd.grad(y, xs, g, allow_unused=True)
+                record(f, row.name + '/g', g, [])
+                for k, (x, dx) in enumerate(zip(xs, dxs)):
+                    record(f, f'{row.name}/d{k}', torch.zeros_like(x) if dx is None else dx, [])
+
+
+if __name__ == '__main__':
+    main()
