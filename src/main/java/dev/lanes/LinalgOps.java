@@ -63,6 +63,9 @@ final class LinalgOps {
         if (sa.length == 0 || sb.length == 0) {
             throw new IllegalArgumentException("both arguments to matmul need to be at least 1D, but they are " + sa.length + "D and " + sb.length + "D");
         }
+        if (sa.length > 1 || sb.length > 1) {
+            checkMatmulShapes(sa, sb);
+        }
         boolean record = Tensor.recording(self, other);
         if (record && sa.length == 2 && sb.length == 1) {
             Tensor out;
@@ -91,10 +94,6 @@ final class LinalgOps {
         int n = a[a.length - 2];
         int k = a[a.length - 1];
         int p = b[b.length - 1];
-        if (b[b.length - 2] != k) {
-            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + (sa.length == 1 ? 1 : n) + "x" + k + " and "
-                    + b[b.length - 2] + "x" + p + ") (shapes " + str(sa) + " and " + str(sb) + ")");
-        }
         int[] batch = Shapes.broadcast(Arrays.copyOf(a, a.length - 2), Arrays.copyOf(b, b.length - 2));
         int batchCount = Shapes.checkedNumel(batch);
         // result shape: batch + [n] (unless self was 1-d) + [p] (unless other was 1-d)
@@ -119,6 +118,25 @@ final class LinalgOps {
              Tensor a3 = ae.dim() == 3 ? ae.detach() : ae.reshape(batchCount, n, k);
              Tensor b3 = be.dim() == 3 ? be.detach() : be.reshape(batchCount, k, p)) {
             return batchedProduct(a3, b3, batchCount, n, k, p, out);
+        }
+    }
+
+    /**
+     * matmul's shape rules, checked before either path (with or without a graph) so both give the same message, naming
+     * the operands' shapes: the inner dims must agree and the batch dims broadcast.
+     */
+    private static void checkMatmulShapes(int[] sa, int[] sb) {
+        int[] a = sa.length == 1 ? new int[] {1, sa[0]} : sa;
+        int[] b = sb.length == 1 ? new int[] {sb[0], 1} : sb;
+        int k = a[a.length - 1];
+        if (b[b.length - 2] != k) {
+            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + (sa.length == 1 ? 1 : a[a.length - 2]) + "x" + k
+                    + " and " + b[b.length - 2] + "x" + b[b.length - 1] + ") (shapes " + str(sa) + " and " + str(sb) + ")");
+        }
+        try {
+            Shapes.broadcast(Arrays.copyOf(a, a.length - 2), Arrays.copyOf(b, b.length - 2));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + " in matmul's batch dims (shapes " + str(sa) + " and " + str(sb) + ")", e);
         }
     }
 

@@ -193,8 +193,6 @@ final class OpInfo {
         return y;
     }
 
-    private static final String MATMUL_RECORDED = "Tensor.matmulRecorded (the path with a graph) leaves out the operands' shapes";
-
     private static final String BROADCAST_19_20 = "The size of tensor a (19) must match the size of tensor b (20) at non-singleton dimension 1"
             + " (shapes [3, 19] and [20])";
 
@@ -266,16 +264,16 @@ final class OpInfo {
             unary("gt_scalar", x -> x.gt(0)).randn(61).forwardOnly().pointwise(),
             unary("lt_scalar", x -> x.lt(0)).randn(61).forwardOnly().pointwise(),
 
-            // ---- reductions (no plan step: tracing refuses them) ----
-            unary("sum", Tensor::sum).randn(3, 19).tol(1e-6, 1e-6),
-            unary("sum_dim0", x -> x.sum(0)).randn(3, 19).tol(1e-6, 1e-6),
-            unary("sum_dim1_keepdim", x -> x.sum(1, true)).randn(3, 19).tol(1e-6, 1e-6),
-            unary("sum_3d_dim1", x -> x.sum(1)).randn(2, 3, 4).tol(1e-6, 1e-6),
-            unary("mean", Tensor::mean).randn(3, 19).tol(1e-6, 1e-6),
-            unary("mean_dim1", x -> x.mean(1)).randn(3, 19).tol(1e-6, 1e-6),
-            unary("mean_3d_last_keepdim", x -> x.mean(-1, true)).randn(2, 3, 4).tol(1e-6, 1e-6),
-            unary("max", Tensor::max).randn(61),
-            unary("min", Tensor::min).randn(61),
+            // ---- reductions (values are plan steps; indices (argmax, max(dim)) are not: int64) ----
+            unary("sum", Tensor::sum).randn(3, 19).tol(1e-6, 1e-6).traceable(),
+            unary("sum_dim0", x -> x.sum(0)).randn(3, 19).tol(1e-6, 1e-6).traceable(),
+            unary("sum_dim1_keepdim", x -> x.sum(1, true)).randn(3, 19).tol(1e-6, 1e-6).traceable(),
+            unary("sum_3d_dim1", x -> x.sum(1)).randn(2, 3, 4).tol(1e-6, 1e-6).traceable(),
+            unary("mean", Tensor::mean).randn(3, 19).tol(1e-6, 1e-6).traceable(),
+            unary("mean_dim1", x -> x.mean(1)).randn(3, 19).tol(1e-6, 1e-6).traceable(),
+            unary("mean_3d_last_keepdim", x -> x.mean(-1, true)).randn(2, 3, 4).tol(1e-6, 1e-6).traceable(),
+            unary("max", Tensor::max).randn(61).traceable(),
+            unary("min", Tensor::min).randn(61).traceable(),
             // goldens on ties and a NaN: which index PyTorch picks (the first; NaN wins) and gets the gradient
             unary("max_dim_values", x -> x.max(1).values()).randn(3, 4),
             unary("max_dim_indices", x -> x.max(1).indices()).randn(3, 4).forwardOnly(),
@@ -286,13 +284,13 @@ final class OpInfo {
             unary("argmax", Tensor::argmax).randn(3, 19).forwardOnly(),
             unary("argmax_dim1", x -> x.argmax(1)).randn(3, 19).forwardOnly(),
             unary("argmin_dim0", x -> x.argmin(0)).randn(3, 19).forwardOnly(),
-            unary("var", Tensor::var).randn(3, 19).tol(1e-6, 1e-5),
-            unary("var_dim1", x -> x.var(1)).randn(3, 19).tol(1e-6, 1e-5),
-            unary("var_dim0_biased_keepdim", x -> x.var(0, false, true)).randn(3, 19).tol(1e-6, 1e-5),
-            unary("var_3d_dim1_keepdim", x -> x.var(1, true, true)).randn(2, 3, 4).tol(1e-6, 1e-5),
-            unary("std", Tensor::std).randn(3, 19).tol(1e-6, 1e-5),
-            unary("std_dim1", x -> x.std(1)).randn(3, 19).tol(1e-6, 1e-5),
-            unary("std_dim0_biased", x -> x.std(0, false, false)).randn(3, 19).tol(1e-6, 1e-5),
+            unary("var", Tensor::var).randn(3, 19).tol(1e-6, 1e-5).traceable(),
+            unary("var_dim1", x -> x.var(1)).randn(3, 19).tol(1e-6, 1e-5).traceable(),
+            unary("var_dim0_biased_keepdim", x -> x.var(0, false, true)).randn(3, 19).tol(1e-6, 1e-5).traceable(),
+            unary("var_3d_dim1_keepdim", x -> x.var(1, true, true)).randn(2, 3, 4).tol(1e-6, 1e-5).traceable(),
+            unary("std", Tensor::std).randn(3, 19).tol(1e-6, 1e-5).traceable(),
+            unary("std_dim1", x -> x.std(1)).randn(3, 19).tol(1e-6, 1e-5).traceable(),
+            unary("std_dim0_biased", x -> x.std(0, false, false)).randn(3, 19).tol(1e-6, 1e-5).traceable(),
 
             // ---- matrix products (sums in another order than PyTorch's: a few ulp) ----
             row("mm", t -> t[0].mm(t[1])).randn(3, 19).randn(19, 2).tol(1e-5, 1e-5).traceable()
@@ -309,21 +307,17 @@ final class OpInfo {
             // PyTorch 1.13: squeeze_(0) of unsqueeze(0).mm(m), an in-place squeeze
             row("matmul_vm", t -> t[0].matmul(t[1])).randn(4).randn(4, 2).tol(1e-5, 1e-5).planSumsInAnotherOrder()
                     .lanesGradFn("SqueezeBackward1", "PyTorch squeezes in place: SqueezeBackward3")
-                    .mismatch("mat1 and mat2 shapes cannot be multiplied (1x4 and 5x2) (shapes [4] and [5, 2])", s(4), s(5, 2))
-                    .lanesMismatchWhenRecording("mat1 and mat2 shapes cannot be multiplied (1x4 and 5x2)", MATMUL_RECORDED),
+                    .mismatch("mat1 and mat2 shapes cannot be multiplied (1x4 and 5x2) (shapes [4] and [5, 2])", s(4), s(5, 2)),
             row("matmul_3d_2d", t -> t[0].matmul(t[1])).randn(2, 3, 4).randn(4, 2).tol(1e-5, 1e-5).traceable()
-                    .mismatch("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x2) (shapes [2, 3, 4] and [5, 2])", s(2, 3, 4), s(5, 2))
-                    .lanesMismatchWhenRecording("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x2)", MATMUL_RECORDED),
+                    .mismatch("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x2) (shapes [2, 3, 4] and [5, 2])", s(2, 3, 4), s(5, 2)),
             row("matmul_3d_1d", t -> t[0].matmul(t[1])).randn(2, 3, 4).randn(4).tol(1e-5, 1e-5).traceable()
                     .lanesGradFn("SqueezeBackward1", "PyTorch folds the batch into an mv and views it back: UnsafeViewBackward0")
-                    .mismatch("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x1) (shapes [2, 3, 4] and [5])", s(2, 3, 4), s(5))
-                    .lanesMismatchWhenRecording("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x1)", MATMUL_RECORDED),
+                    .mismatch("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x1) (shapes [2, 3, 4] and [5])", s(2, 3, 4), s(5)),
             row("matmul_2d_3d", t -> t[0].matmul(t[1])).randn(3, 4).randn(2, 4, 5).tol(1e-5, 1e-5).traceable()
                     .lanesGradFn("UnsafeViewBackward0", "PyTorch folds the batch of the transposed 3-d operand and copies: CloneBackward0")
-                    .mismatch("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x5) (shapes [3, 4] and [2, 5, 5])", s(3, 4), s(2, 5, 5))
-                    .lanesMismatchWhenRecording("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x5)", MATMUL_RECORDED),
+                    .mismatch("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x5) (shapes [3, 4] and [2, 5, 5])", s(3, 4), s(2, 5, 5)),
             row("matmul_batch_broadcast", t -> t[0].matmul(t[1])).randn(1, 3, 4).randn(2, 4, 5).tol(1e-5, 1e-5).traceable()
-                    .mismatch("The size of tensor a (3) must match the size of tensor b (2) at non-singleton dimension 0 (shapes [3] and [2])",
+                    .mismatch("The size of tensor a (3) must match the size of tensor b (2) at non-singleton dimension 0 (shapes [3] and [2]) in matmul's batch dims (shapes [3, 3, 4] and [2, 4, 5])",
                             s(3, 3, 4), s(2, 4, 5)),
             row("addmm", t -> Tensor.addmm(t[0], t[1], t[2])).randn(5).randn(3, 4).randn(4, 5).tol(1e-5, 1e-5).traceable()
                     .mismatch("mat1 and mat2 shapes cannot be multiplied (3x4 and 3x5)", s(5), s(3, 4), s(3, 5)),
@@ -336,7 +330,7 @@ final class OpInfo {
             row("addmm_transposed_mat2", t -> Tensor.addmm(t[0], t[1], t[2])).randn(2).randn(3, 4).randnTransposed(4, 2).tol(1e-5, 1e-5)
                     .traceable(),
             // a chain (mm, bias, relu, sum) whose gradient flows through every step
-            row("mlp", t -> t[0].mm(t[1]).add(t[2]).relu().sum(1)).randn(4, 5).randn(5, 3).randn(3).tol(1e-5, 1e-5),
+            row("mlp", t -> t[0].mm(t[1]).add(t[2]).relu().sum(1)).randn(4, 5).randn(5, 3).randn(3).tol(1e-5, 1e-5).traceable(),
 
             // ---- softmax ----
             unary("softmax", x -> x.softmax(1)).randn(3, 19).tol(1e-6, 1e-5).traceable(),
@@ -366,9 +360,9 @@ final class OpInfo {
             row("flatten_clone", t -> t[0].flatten().clone().mul(t[1])).randn(2, 3).randn(6).traceable(),
             unary("t_contiguous", x -> x.t().contiguous()).randn(3, 19).traceable().acceptsInt64(),
             unary("slice_step_contiguous", x -> x.slice(1, 1, 4, 2).contiguous()).randn(3, 4).traceable().acceptsInt64(),
-            unary("permute_sum", x -> x.permute(2, 0, 1).sum(2)).randn(2, 3, 4).tol(1e-6, 1e-6),
+            unary("permute_sum", x -> x.permute(2, 0, 1).sum(2)).randn(2, 3, 4).tol(1e-6, 1e-6).traceable(),
             unary("transpose_add", x -> x.transpose(0, 2).add(1)).randn(2, 3, 4).traceable(),
-            row("mul_noncontiguous_sum", t -> t[0].mul(t[1]).sum(0)).randnTransposed(4, 3).randn(4, 3).tol(1e-6, 1e-6),
+            row("mul_noncontiguous_sum", t -> t[0].mul(t[1]).sum(0)).randnTransposed(4, 3).randn(4, 3).tol(1e-6, 1e-6).traceable(),
 
             // ---- in place, on a non-leaf so its history is rebased (tracing refuses in-place writes) ----
             row("add_", t -> inPlace(t[0], y -> y.add_(t[1]))).randn(3, 19).randn(19)
