@@ -59,6 +59,10 @@ def fixed(values):
 TIES = fixed([[1., 3., 3., 2.], [5., 5., float('nan'), 0.], [-1., -1., -1., -1.]])
 
 
+# an index into dim 1 of a [3, 5] tensor, with repeats (gather reads one element twice; scatter_add adds twice)
+IDX_3x4 = torch.tensor([[0, 4, 4, 2], [1, 3, 2, 2], [0, 1, 1, 4]])
+
+
 class Row:
     def __init__(self, name, fn, *inputs, grad=True):
         self.name, self.fn, self.inputs, self.grad = name, fn, inputs, grad
@@ -193,6 +197,14 @@ ROWS = [
     Row('conv2d_strided_groups', lambda x, w: F.conv2d(x, w, None, stride=2, groups=2), randn(1, 2, 5, 5), randn(4, 1, 3, 3)),
     Row('max_pool2d', lambda x: F.max_pool2d(x, 2), randn(1, 2, 5, 5)),
     Row('avg_pool2d', lambda x: F.avg_pool2d(x, 3, stride=2, padding=1), randn(1, 2, 5, 5)),
+
+    # normalisation and indexing (the int64 indices are constants of the call, in the Java rows too)
+    Row('layer_norm', lambda x, w, b: F.layer_norm(x, (19,), w, b, 1e-5), randn(3, 19), randn(19), randn(19)),
+    Row('layer_norm_2d_plain', lambda x: F.layer_norm(x, (3, 4)), randn(2, 3, 4)),
+    Row('embedding', lambda w: F.embedding(torch.tensor([[1, 3, 3], [0, 9, 1]]), w), randn(10, 5)),
+    Row('index_select', lambda x: x.index_select(1, torch.tensor([4, 0, 4])), randn(3, 5, 4)),
+    Row('gather', lambda x: x.gather(1, IDX_3x4), randn(3, 5)),
+    Row('scatter_add', lambda x, s: x.scatter_add(1, IDX_3x4, s), randn(3, 5), randn(3, 4)),
 
     # views feeding an op (the Java rows' lambdas spell out the same chain)
     Row('view', lambda x, y: x.view(3, 2) * y, randn(2, 3), randn(2)),

@@ -200,6 +200,11 @@ final class OpInfo {
      * The table. Shapes are small (at most 64 elements) but many elementwise rows have 61 elements or rows of 19,
      * so the vector loop and the scalar tail both run at 4, 8 and 16 lanes.
      */
+    /** An index into dim 1 of a [3, 5] tensor, with repeats; the same as IDX_3x4 in the generator. */
+    private static Tensor idx3x4() {
+        return Tensor.of(new long[] {0, 4, 4, 2, 1, 3, 2, 2, 0, 1, 1, 4}, 3, 4);
+    }
+
     static final List<OpInfo> ROWS = List.of(
             // ---- unary pointwise: 61 values (goldens: a grid over the domain plus its tails) ----
             unary("neg", Tensor::neg).uniform(-4, 4, 61).pointwise(),
@@ -347,6 +352,16 @@ final class OpInfo {
             unary("max_pool2d", x -> Tensor.maxPool2d(x, 2)).randn(1, 2, 5, 5).traceable(),
             unary("avg_pool2d", x -> Tensor.avgPool2d(x, new int[] {3}, new int[] {2}, new int[] {1}, false, true)).randn(1, 2, 5, 5)
                     .tol(1e-6, 1e-6).traceable(),
+
+            // ---- normalisation and indexing (the int64 indices are constants of the call; no plan step for indexing) ----
+            row("layer_norm", t -> Tensor.layerNorm(t[0], new int[] {19}, t[1], t[2], 1e-5)).randn(3, 19).randn(19).randn(19)
+                    .tol(1e-5, 1e-5).gradTol(1e-5, 1e-4).traceable(),
+            unary("layer_norm_2d_plain", x -> Tensor.layerNorm(x, new int[] {3, 4}, null, null, 1e-5)).randn(2, 3, 4).tol(1e-5, 1e-5)
+                    .gradTol(1e-5, 1e-4).traceable(),
+            unary("embedding", w -> Tensor.embedding(Tensor.of(new long[] {1, 3, 3, 0, 9, 1}, 2, 3), w, null)).randn(10, 5),
+            unary("index_select", x -> x.indexSelect(1, Tensor.of(new long[] {4, 0, 4}))).randn(3, 5, 4),
+            unary("gather", x -> x.gather(1, idx3x4())).randn(3, 5),
+            row("scatter_add", t -> t[0].scatterAdd(1, idx3x4(), t[1])).randn(3, 5).randn(3, 4).tol(1e-6, 1e-6), // repeated indices add in another order
 
             // ---- views feeding an op ----
             row("view", t -> t[0].view(3, 2).mul(t[1])).randn(2, 3).randn(2).traceable(),
