@@ -198,6 +198,9 @@ ROWS = [
     Row('max_pool2d', lambda x: F.max_pool2d(x, 2), randn(1, 2, 5, 5)),
     Row('avg_pool2d', lambda x: F.avg_pool2d(x, 3, stride=2, padding=1), randn(1, 2, 5, 5)),
 
+    # F.linear of a [B, T, C] input: one GEMM over B * T rows, viewed back
+    Row('linear_3d', lambda x, w, b: F.linear(x, w, b), randn(2, 3, 4), randn(5, 4), randn(5)),
+
     # normalisation and indexing (the int64 indices are constants of the call, in the Java rows too)
     Row('layer_norm', lambda x, w, b: F.layer_norm(x, (19,), w, b, 1e-5), randn(3, 19), randn(19), randn(19)),
     Row('layer_norm_2d_plain', lambda x: F.layer_norm(x, (3, 4)), randn(2, 3, 4)),

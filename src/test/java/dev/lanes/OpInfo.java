@@ -353,6 +353,10 @@ final class OpInfo {
             unary("avg_pool2d", x -> Tensor.avgPool2d(x, new int[] {3}, new int[] {2}, new int[] {1}, false, true)).randn(1, 2, 5, 5)
                     .tol(1e-6, 1e-6).traceable(),
 
+            // ---- F.linear of a [B, T, C] input: one GEMM over B * T rows, viewed back ----
+            row("linear_3d", t -> dev.lanes.nn.functional.F.linear(t[0], t[1], t[2])).randn(2, 3, 4).randn(5, 4).randn(5).tol(1e-5, 1e-5)
+                    .traceable(),
+
             // ---- normalisation and indexing (the int64 indices are constants of the call; no plan step for indexing) ----
             row("layer_norm", t -> Tensor.layerNorm(t[0], new int[] {19}, t[1], t[2], 1e-5)).randn(3, 19).randn(19).randn(19)
                     .tol(1e-5, 1e-5).gradTol(1e-5, 1e-4).traceable(),

@@ -75,13 +75,24 @@ public final class F {
         return x.logSoftmax(dim);
     }
 
-    /** {@code x W^T + b} with the bias fused into the GEMM (grad_fn AddmmBackward0 for 2-d input, like PyTorch). */
+    /**
+     * {@code x W^T + b} with the bias fused into the GEMM (grad_fn AddmmBackward0 for 2-d input, like PyTorch). A
+     * contiguous input of more dims ({@code [B, T, C]}) is one GEMM over its {@code B * T} rows, viewed back (like
+     * PyTorch's flattened linear: grad_fn ViewBackward0), never a batched product that repeats the weight per batch.
+     */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
         if (x.dim() == 2) {
             if (bias == null) {
                 return x.mm(weight.t());
             }
             return Tensor.addmm(bias, x, weight.t());
+        }
+        if (x.dim() > 2 && x.isContiguous() && weight.dim() == 2 && x.size(-1) == weight.size(1)) {
+            int[] outShape = x.shape();
+            outShape[outShape.length - 1] = weight.size(0);
+            Tensor rows = x.reshape(-1, x.size(-1));
+            Tensor y = bias == null ? rows.mm(weight.t()) : Tensor.addmm(bias, rows, weight.t());
+            return y.view(outShape);
         }
         Tensor y = x.matmul(weight.t());
         return bias == null ? y : y.add(bias);
