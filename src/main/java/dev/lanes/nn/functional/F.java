@@ -98,6 +98,60 @@ public final class F {
         return bias == null ? y : y.add(bias);
     }
 
+    /**
+     * {@code F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)} (PyTorch 2's function; the same
+     * arithmetic as 1.13's multi-head attention): {@code softmax(q k^T / sqrt(E) + mask) v} over the last two dims,
+     * with {@code q [..., L, E]}, {@code k [..., S, E]}, {@code v [..., S, Ev]} and batch dims that broadcast.
+     * {@code attnMask} (may be null) is added to the scores (a float mask: 0 keeps, -inf drops); {@code isCausal}
+     * masks key j for query i when j > i (the top-left-aligned lower triangle, PyTorch's convention) and may not be
+     * combined with a mask. Dropout on the attention weights with probability {@code dropoutP} (pass 0 in eval).
+     *
+     * <p>This is the simple path: the [L, S] scores are materialised, and the backward follows from the ops'.
+     */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor attnMask, double dropoutP, boolean isCausal) {
+        if (q.dim() < 2 || k.dim() < 2 || v.dim() < 2) {
+            throw new IllegalArgumentException("scaled_dot_product_attention: query, key and value need at least 2 dims, got shapes "
+                    + q.size() + ", " + k.size() + ", " + v.size());
+        }
+        if (q.size(-1) != k.size(-1) || k.size(-2) != v.size(-2)) {
+            throw new IllegalArgumentException("scaled_dot_product_attention: expected query [..., L, E], key [..., S, E], value [..., S, Ev];"
+                    + " got " + q.size() + ", " + k.size() + ", " + v.size());
+        }
+        if (isCausal && attnMask != null) {
+            throw new IllegalArgumentException("scaled_dot_product_attention: explicit attn_mask should not be set when is_causal=True");
+        }
+        if (!(dropoutP >= 0 && dropoutP <= 1)) {
+            throw new IllegalArgumentException("scaled_dot_product_attention: dropout_p must be in [0, 1], got " + dropoutP);
+        }
+        Tensor scores = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(q.size(-1)));
+        if (isCausal) {
+            try (Tensor mask = causalMask(q.size(-2), k.size(-2))) {
+                scores = scores.add(mask);
+            }
+        } else if (attnMask != null) {
+            scores = scores.add(attnMask);
+        }
+        Tensor weights = scores.softmax(-1);
+        if (dropoutP > 0) {
+            weights = weights.dropout(dropoutP, true);
+        }
+        return weights.matmul(v);
+    }
+
+    /** {@code [L, S]}: 0 where key j may be seen by query i (j <= i), -inf elsewhere. */
+    public static Tensor causalMask(int l, int s) {
+        if (l < 0 || s < 0 || (long) l * s > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("causal mask of " + l + " x " + s + " is out of range");
+        }
+        float[] m = new float[l * s];
+        for (int i = 0; i < l; i++) {
+            for (int j = i + 1; j < s; j++) {
+                m[i * s + j] = Float.NEGATIVE_INFINITY;
+            }
+        }
+        return Tensor.of(m, l, s);
+    }
+
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias) {
         return Tensor.conv2d(x, weight, bias);
     }

@@ -1,0 +1,135 @@
+package dev.lanes.nn;
+
+import dev.lanes.Tensor;
+import dev.lanes.memory.MemoryScope;
+import dev.lanes.nn.functional.F;
+
+/**
+ * Multi-head attention, like {@code torch.nn.MultiheadAttention(embed_dim, num_heads, dropout, bias, batch_first)}:
+ * the query, key and value are projected by one packed {@code in_proj_weight [3E, E]} (and {@code in_proj_bias}),
+ * split into {@code numHeads} heads of {@code E / numHeads}, attended ({@link F#scaledDotProductAttention}) and
+ * projected back by {@code out_proj}. Parameter names, shapes and initialisation are PyTorch's (xavier-uniform
+ * in_proj_weight, zero biases), so a PyTorch state dict loads as it is. Inputs are {@code [B, L, E]} when
+ * {@code batchFirst}, else {@code [L, B, E]} (PyTorch's default).
+ */
+public class MultiheadAttention extends Module {
+    public final int embedDim;
+    public final int numHeads;
+    public final double dropout;
+    public final boolean batchFirst;
+    public final Tensor inProjWeight;
+    public final Tensor inProjBias;
+    public final Linear outProj;
+
+    /** The attention output and, when asked for, the weights averaged over heads ({@code [B, L, S]}). */
+    public record Output(Tensor output, Tensor weights) {
+    }
+
+    /** PyTorch's defaults: no dropout, biases, {@code [L, B, E]} inputs. */
+    public MultiheadAttention(int embedDim, int numHeads) {
+        this(embedDim, numHeads, 0.0, true, false);
+    }
+
+    public MultiheadAttention(int embedDim, int numHeads, double dropout, boolean bias, boolean batchFirst) {
+        if (embedDim <= 0 || numHeads <= 0) {
+            throw new IllegalArgumentException("MultiheadAttention: embed_dim and num_heads must be positive, got " + embedDim + ", " + numHeads);
+        }
+        if (embedDim % numHeads != 0) {
+            throw new IllegalArgumentException("MultiheadAttention: embed_dim must be divisible by num_heads, got " + embedDim + " and " + numHeads);
+        }
+        if (!(dropout >= 0 && dropout <= 1)) {
+            throw new IllegalArgumentException("MultiheadAttention: dropout must be in [0, 1], got " + dropout);
+        }
+        this.embedDim = embedDim;
+        this.numHeads = numHeads;
+        this.dropout = dropout;
+        this.batchFirst = batchFirst;
+        try (MemoryScope s = owned()) {
+            this.inProjWeight = registerParameter("in_proj_weight", Tensor.empty(Math.multiplyExact(3, embedDim), embedDim));
+            this.inProjBias = registerParameter("in_proj_bias", bias ? Tensor.zeros(Math.multiplyExact(3, embedDim)) : null);
+        }
+        this.outProj = register("out_proj", new Linear(embedDim, embedDim, bias));
+        Init.xavierUniform_(inProjWeight, 1.0);
+        if (bias) {
+            Init.zeros_(outProj.bias);
+        }
+    }
+
+    /** Self-attention: {@code forward(x, x, x, null, false)}. */
+    @Override
+    public Tensor forward(Tensor x) {
+        return forward(x, x, x, null, false);
+    }
+
+    /** The attention output only (PyTorch's {@code need_weights=False}). */
+    public Tensor forward(Tensor query, Tensor key, Tensor value, Tensor attnMask, boolean isCausal) {
+        return attention(query, key, value, attnMask, isCausal, false).output();
+    }
+
+    /**
+     * The attention of {@code query} over {@code key}/{@code value}; {@code attnMask} (float, added to the scores,
+     * {@code [L, S]} or {@code [B * numHeads, L, S]}) or {@code isCausal}; with {@code needWeights} also the attention
+     * weights averaged over heads.
+     */
+    public Output attention(Tensor query, Tensor key, Tensor value, Tensor attnMask, boolean isCausal, boolean needWeights) {
+        if (query.dim() != 3 || key.dim() != 3 || value.dim() != 3) {
+            throw new IllegalArgumentException("MultiheadAttention: expected 3-d query, key and value (" + (batchFirst ? "[B, L, E]" : "[L, B, E]")
+                    + "), got " + query.size() + ", " + key.size() + ", " + value.size());
+        }
+        Tensor q = batchFirst ? query : query.transpose(0, 1);
+        Tensor k = batchFirst ? key : key.transpose(0, 1);
+        Tensor v = batchFirst ? value : value.transpose(0, 1);
+        int b = q.size(0);
+        int l = q.size(1);
+        int s = k.size(1);
+        if (q.size(2) != embedDim || k.size(2) != embedDim || v.size(2) != embedDim || k.size(0) != b || v.size(0) != b || v.size(1) != s) {
+            throw new IllegalArgumentException("MultiheadAttention: expected query [B, L, " + embedDim + "] and key, value [B, S, " + embedDim
+                    + "] (batch_first=" + Repr.bool(batchFirst) + "), got " + query.size() + ", " + key.size() + ", " + value.size());
+        }
+        int d = embedDim / numHeads;
+        Tensor qh = heads(project(q, 0), b, l, d);
+        Tensor kh = heads(project(k, 1), b, s, d);
+        Tensor vh = heads(project(v, 2), b, s, d);
+        Tensor mask = attnMask;
+        if (mask != null && mask.dim() == 3) { // [B * H, L, S] -> [B, H, L, S]
+            mask = mask.view(b, numHeads, l, s);
+        }
+        double p = isTraining() ? dropout : 0.0;
+        Tensor weights = null;
+        Tensor attended;
+        if (needWeights) {
+            Tensor scores = qh.matmul(kh.transpose(-2, -1)).mul(1 / Math.sqrt(d));
+            if (isCausal) {
+                scores = scores.add(F.causalMask(l, s));
+            } else if (mask != null) {
+                scores = scores.add(mask);
+            }
+            Tensor w = scores.softmax(-1);
+            weights = w.mean(1);
+            attended = (p > 0 ? w.dropout(p, true) : w).matmul(vh);
+        } else {
+            attended = F.scaledDotProductAttention(qh, kh, vh, mask, p, isCausal);
+        }
+        Tensor merged = attended.transpose(1, 2).reshape(b, l, embedDim);
+        Tensor out = outProj.forward(merged);
+        return new Output(batchFirst ? out : out.transpose(0, 1), weights);
+    }
+
+    /** The part {@code which} (0 query, 1 key, 2 value) of the packed input projection applied to x. */
+    private Tensor project(Tensor x, int which) {
+        Tensor w = inProjWeight.narrow(0, which * embedDim, embedDim);
+        Tensor bias = inProjBias == null ? null : inProjBias.narrow(0, which * embedDim, embedDim);
+        return F.linear(x, w, bias);
+    }
+
+    /** {@code [B, T, E]} -> {@code [B, H, T, D]}. */
+    private Tensor heads(Tensor x, int b, int t, int d) {
+        return x.view(b, t, numHeads, d).transpose(1, 2);
+    }
+
+    @Override
+    public String toString() {
+        return "MultiheadAttention(\n  (out_proj): NonDynamicallyQuantizableLinear(in_features=" + embedDim + ", out_features=" + embedDim
+                + ", bias=" + Repr.bool(outProj.bias != null) + ")\n)";
+    }
+}

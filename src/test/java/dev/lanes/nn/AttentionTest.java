@@ -1,0 +1,154 @@
+package dev.lanes.nn;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.Lanes;
+import dev.lanes.Tensor;
+import dev.lanes.TestGolden;
+import dev.lanes.autograd.Autograd;
+import dev.lanes.autograd.Gradcheck;
+import dev.lanes.nn.functional.F;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Scaled dot-product attention, MultiheadAttention and TransformerEncoderLayer against PyTorch 1.13
+ * ({@code golden/attention.txt} from {@code src/test/python/gen_attention_golden.py}): PyTorch's initial weights are
+ * loaded through the state dict (so its names and shapes are checked too), then the output and the gradients of
+ * {@code sum(y * g)} for every input and parameter are compared. Tolerance 2e-5 absolute and relative: several
+ * products and a softmax deep, summed in another order than PyTorch's.
+ */
+class AttentionTest {
+    private static final double TOL = 2e-5;
+    private static final Map<String, TestGolden.Case> GOLDEN = new HashMap<>();
+
+    static {
+        for (TestGolden.Case c : TestGolden.read("attention.txt")) {
+            GOLDEN.put(c.name(), c);
+        }
+    }
+
+    private static Tensor golden(String name) {
+        TestGolden.Case c = GOLDEN.get(name);
+        if (c == null) {
+            throw new IllegalStateException("no golden " + name + "; run src/test/python/gen_attention_golden.py");
+        }
+        return c.tensor();
+    }
+
+    /** Runs row {@code row}: loads the parameters into {@code module} (may be null), calls fn on the inputs, checks all. */
+    private static void check(String row, Module module, String[] inputs, Function<Map<String, Tensor>, Tensor> fn) {
+        if (module != null) {
+            Map<String, Tensor> state = new LinkedHashMap<>();
+            for (String key : module.stateDict().keySet()) {
+                state.put(key, golden(row + "/param/" + key));
+            }
+            module.loadStateDict(state);
+            module.zeroGrad(true);
+        }
+        Map<String, Tensor> in = new LinkedHashMap<>();
+        for (String k : inputs) {
+            in.put(k, golden(row + "/in/" + k).requiresGrad(true));
+        }
+        Tensor y = fn.apply(in);
+        assertClose(y, golden(row + "/y"), row + " output");
+        y.backward(golden(row + "/g"));
+        for (String k : inputs) {
+            assertClose(in.get(k).grad(), golden(row + "/d/" + k), row + " d" + k);
+        }
+        if (module != null) {
+            for (Map.Entry<String, Tensor> p : module.namedParameters().entrySet()) {
+                assertClose(p.getValue().grad(), golden(row + "/grad/" + p.getKey()), row + " grad of " + p.getKey());
+            }
+        }
+    }
+
+    private static void assertClose(Tensor got, Tensor want, String what) {
+        assertThat(got).as(what + ": no gradient").isNotNull();
+        assertThat(got.shape()).as(what).isEqualTo(want.shape());
+        float[] g = got.toFloatArray();
+        float[] w = want.toFloatArray();
+        for (int i = 0; i < g.length; i++) {
+            assertThat(Math.abs(g[i] - w[i])).as("%s element %d: got %s want %s", what, i, g[i], w[i]).isLessThanOrEqualTo((float) (TOL + TOL * Math.abs(w[i])));
+        }
+    }
+
+    @Test
+    void scaledDotProductAttentionMatchesItsDefinitionInPyTorch() {
+        check("sdpa", null, new String[] {"q", "k", "v"}, m -> F.scaledDotProductAttention(m.get("q"), m.get("k"), m.get("v"), null, 0, false));
+        check("sdpa_causal", null, new String[] {"q", "k", "v"}, m -> F.scaledDotProductAttention(m.get("q"), m.get("k"), m.get("v"), null, 0, true));
+        Tensor mask = golden("sdpa_mask/mask");
+        check("sdpa_mask", null, new String[] {"q", "k", "v"}, m -> F.scaledDotProductAttention(m.get("q"), m.get("k"), m.get("v"), mask, 0, false));
+        assertThat(F.scaledDotProductAttention(Tensor.randn(2, 3, 4), Tensor.randn(2, 5, 4), Tensor.randn(2, 5, 6), null, 0, false).gradFn())
+                .isNull();
+    }
+
+    @Test
+    void multiheadAttentionMatchesPyTorch() {
+        MultiheadAttention mha = new MultiheadAttention(16, 4, 0.0, true, true);
+        check("mha_causal", mha, new String[] {"x"}, m -> mha.forward(m.get("x"), m.get("x"), m.get("x"), null, true));
+        check("mha_weights", mha, new String[] {"x"}, m -> {
+            MultiheadAttention.Output o = mha.attention(m.get("x"), m.get("x"), m.get("x"), null, false, true);
+            assertClose(o.weights(), golden("mha_weights/weights"), "averaged attention weights");
+            return o.output();
+        });
+        MultiheadAttention cross = new MultiheadAttention(8, 2);
+        check("mha_cross_seq_first", cross, new String[] {"query", "key", "value"},
+                m -> cross.forward(m.get("query"), m.get("key"), m.get("value"), null, false));
+        assertThat(cross.namedParameters().keySet()).containsExactly("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias");
+        assertThat(cross.toString()).isEqualTo("MultiheadAttention(\n  (out_proj): NonDynamicallyQuantizableLinear(in_features=8, out_features=8,"
+                + " bias=True)\n)");
+    }
+
+    @Test
+    void transformerEncoderLayersMatchPyTorch() {
+        TransformerEncoderLayer pre = new TransformerEncoderLayer(16, 4, 32, 0.0, "gelu", 1e-5, true, true);
+        check("encoder_prenorm_gelu_causal", pre, new String[] {"x"}, m -> pre.forward(m.get("x"), null, true));
+        TransformerEncoderLayer post = new TransformerEncoderLayer(16, 4, 32, 0.0, "relu", 1e-5, false, false);
+        check("encoder_postnorm_relu", post, new String[] {"x"}, m -> post.forward(m.get("x")));
+        assertThat(post.stateDict().keySet()).contains("self_attn.in_proj_weight", "linear1.weight", "norm2.bias");
+    }
+
+    @Test
+    void gradcheckThroughAttention() {
+        Lanes.manualSeed(9);
+        Tensor q = Tensor.randn(2, 3, 4).requiresGrad(true);
+        Tensor k = Tensor.randn(2, 3, 4).requiresGrad(true);
+        Tensor v = Tensor.randn(2, 3, 2).requiresGrad(true);
+        Gradcheck.check(t -> F.scaledDotProductAttention(t[0], t[1], t[2], null, 0, true), q, k, v);
+    }
+
+    /** Dropout on the weights only in training; eval gives the same output twice. */
+    @Test
+    void dropoutOnlyInTraining() {
+        Lanes.manualSeed(4);
+        MultiheadAttention mha = new MultiheadAttention(8, 2, 0.5, true, true);
+        try (Autograd.Mode g = Autograd.noGrad(); Tensor x = Tensor.randn(2, 4, 8)) {
+            mha.eval();
+            float[] a = mha.forward(x).toFloatArray();
+            float[] b = mha.forward(x).toFloatArray();
+            assertThat(a).containsExactly(b);
+            mha.train();
+            assertThat(mha.forward(x).toFloatArray()).isNotEqualTo(a);
+        }
+    }
+
+    @Test
+    void badInputGetsAClearException() {
+        assertThatThrownBy(() -> new MultiheadAttention(10, 3)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("divisible");
+        MultiheadAttention mha = new MultiheadAttention(8, 2, 0, true, true);
+        try (Tensor x = Tensor.randn(2, 4, 6); Tensor q = Tensor.randn(2, 3, 4); Tensor k = Tensor.randn(2, 5, 3)) {
+            assertThatThrownBy(() -> mha.forward(x)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[2, 4, 6]");
+            assertThatThrownBy(() -> F.scaledDotProductAttention(q, k, k, null, 0, false)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("[2, 3, 4]").hasMessageContaining("[2, 5, 3]");
+            assertThatThrownBy(() -> F.scaledDotProductAttention(q, q, q, Tensor.zeros(3, 3), 0, true)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("is_causal");
+        }
+        assertThatThrownBy(() -> new TransformerEncoderLayer(8, 2, 16, 0, "tanh", 1e-5, true, true)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("relu/gelu");
+    }
+}
