@@ -63,6 +63,11 @@ final class Launch {
         Tracer.noteAllocated(s);
     }
 
+    /** A factory made this storage from Java values alone (zeros, of(...)): a plan may keep it as a constant. */
+    static void madeConstant(dev.lanes.memory.Storage s) {
+        Tracer.noteConstant(s);
+    }
+
     /** An in-place write or out= variant is about to write into {@code target}: refused while tracing. */
     static void beforeWrite(String op, Tensor target) {
         Tracer.checkInPlace(op, target);

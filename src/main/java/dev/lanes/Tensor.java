@@ -6,6 +6,8 @@ import dev.lanes.autograd.AccumulateGrad;
 import dev.lanes.autograd.Autograd;
 import dev.lanes.autograd.Engine;
 import dev.lanes.autograd.Node;
+import dev.lanes.kernels.Elementwise;
+import dev.lanes.kernels.UnaryOp;
 import dev.lanes.kernels.Simd;
 import dev.lanes.memory.MemoryScope;
 import dev.lanes.memory.Releasable;
@@ -97,7 +99,23 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** A float32 tensor of {@code shape} filled with {@code value}, like {@code torch.full}. */
     public static Tensor full(int[] shape, float value) {
-        return allocate(DType.FLOAT32, shape).fill_(value);
+        Tensor t = allocate(DType.FLOAT32, shape);
+        try (OpFrame _ = OpFrame.enter()) {
+            t.seg().asSlice(0, (long) t.numel << 2).fill((byte) 0);
+            if (Float.floatToRawIntBits(value) != 0) {
+                Elementwise.unaryContiguous(UnaryOp.FILL, value, 0, t.seg(), 0, t.seg(), 0, t.numel);
+            }
+        }
+        return constant(t);
+    }
+
+    /**
+     * A factory's result: its values depend on no tensor, so a forward pass being traced may make it (a causal mask,
+     * zeros) and the plan keeps it as a constant. Random factories are not constants: a plan would bake in one draw.
+     */
+    private static Tensor constant(Tensor t) {
+        Launch.madeConstant(t.storage);
+        return t;
     }
 
     /** An int64 tensor of zeros. */
@@ -106,7 +124,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         try (OpFrame _ = OpFrame.enter()) {
             t.seg().fill((byte) 0);
         }
-        return t;
+        return constant(t);
     }
 
     public static Tensor zerosLike(Tensor t) {
@@ -114,7 +132,12 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public static Tensor onesLike(Tensor t) {
-        return t.dtype == DType.INT64 ? zerosLong(t.shape).fill_(1f) : ones(t.shape);
+        if (t.dtype == DType.FLOAT32) {
+            return ones(t.shape);
+        }
+        long[] v = new long[t.numel];
+        Arrays.fill(v, 1L);
+        return of(v, t.shape.clone());
     }
 
     public static Tensor fullLike(Tensor t, float value) {
@@ -150,7 +173,12 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
         long[] v = new long[Shapes.checkedNumel(shape)];
         Lanes.fillInts(v, low, high);
-        return of(v, shape);
+        int[] sh = shape.length == 0 ? new int[] {v.length} : shape;
+        Tensor t = allocate(DType.INT64, sh); // not of(): a random draw is no constant of a plan
+        try (OpFrame _ = OpFrame.enter()) {
+            MemorySegment.copy(v, 0, t.seg(), ValueLayout.JAVA_LONG, 0, v.length);
+        }
+        return t;
     }
 
     /** int64 {@code [0, end)}, like {@code torch.arange(end)} with an integer. */
@@ -223,7 +251,7 @@ public final class Tensor implements Releasable, AutoCloseable {
                 s.set(Simd.FLOAT, ((long) i * m + i) << 2, 1f);
             }
         }
-        return t;
+        return constant(t);
     }
 
     /** A 0-d float32 tensor, like {@code torch.tensor(3.5)}. */
@@ -237,7 +265,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         try (OpFrame _ = OpFrame.enter()) {
             t.seg().set(Simd.LONG, 0, value);
         }
-        return t;
+        return constant(t);
     }
 
     /**
@@ -251,7 +279,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment.copy(data, 0, t.seg(), ValueLayout.JAVA_FLOAT, 0, data.length);
         }
-        return t;
+        return constant(t);
     }
 
     /** An int64 tensor holding a copy of {@code data}; with no shape, 1-d (a 0-d value: {@link #scalarLong}). */
@@ -262,7 +290,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment.copy(data, 0, t.seg(), ValueLayout.JAVA_LONG, 0, data.length);
         }
-        return t;
+        return constant(t);
     }
 
     /** An int64 tensor from int values (labels), like {@code torch.tensor([1, 2, 3])}. */

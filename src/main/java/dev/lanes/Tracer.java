@@ -79,6 +79,14 @@ final class Tracer {
         }
     }
 
+    /** A factory's result (no tensor input): a constant of the plan, not a value the plan must compute. */
+    static void noteConstant(Storage s) {
+        Tracer t = current();
+        if (t != null) {
+            t.madeHere.remove(s);
+        }
+    }
+
     /** In-place writes cannot be replayed: refused while tracing. */
     static void checkInPlace(String op, Tensor target) {
         Tracer t = current();

@@ -137,6 +137,28 @@ class AttentionTest {
         }
     }
 
+    /**
+     * A GPT-style block in eval traces into a plan (the causal mask made inside forward is a constant of the plan) that
+     * gives the eager output.
+     */
+    @Test
+    void aCausalEncoderLayerTracesIntoAPlan() {
+        Lanes.manualSeed(12);
+        TransformerEncoderLayer block = new TransformerEncoderLayer(16, 4, 32, 0.1, "gelu", 1e-5, true, true);
+        block.eval();
+        Function<Tensor, Tensor> f = x -> block.forward(x, null, true);
+        try (Autograd.Mode g = Autograd.noGrad(); Tensor x = Tensor.randn(2, 5, 16); Tensor want = f.apply(x);
+             dev.lanes.InferencePlan plan = dev.lanes.InferencePlan.trace(f::apply, 2, 5, 16)) {
+            float[] got = new float[want.numel()];
+            plan.run(x.toFloatArray(), got);
+            float[] w = want.toFloatArray();
+            for (int i = 0; i < w.length; i++) {
+                assertThat(Math.abs(got[i] - w[i])).as("element %d of\n%s", i, plan).isLessThanOrEqualTo(1e-5f + 1e-5f * Math.abs(w[i]));
+            }
+            assertThat(plan.toString()).contains("layer_norm").contains("softmax");
+        }
+    }
+
     @Test
     void badInputGetsAClearException() {
         assertThatThrownBy(() -> new MultiheadAttention(10, 3)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("divisible");
