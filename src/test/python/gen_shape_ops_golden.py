@@ -11,7 +11,8 @@ Op cases, for each case <name>:
   <name>/out<j>  the outputs (split and chunk have several); the expr line holds PyTorch's grad_fn name
   <name>/g<j>    the gradient fed to output j
   <name>/d<i>    the gradient of sum_j(out_j * g_j) with respect to differentiable input i
-clip_grad_norm_ cases, clip/<name>/...: p<i>/grad (the gradients before), p<i>/clipped (after), total (the returned norm).
+clip_grad_norm_ cases, clip/<name>/...: p<i>/grad (the gradients before), p<i>/clipped (after), total (the returned
+  norm; its repr line holds max_norm and norm_type as Python prints them).
 
 Sizes are odd (7, 9, 13, 37 elements per row) so vector loops run their scalar tails at every width.
 """
@@ -114,7 +115,7 @@ def write_clip(f, name, shapes, max_norm, norm_type, scale):
     total = torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type)
     for i, p in enumerate(params):
         record(f, f'clip/{name}/p{i}/clipped', p.grad, [])
-    record(f, f'clip/{name}/total', total, [f'expr {max_norm!r} {norm_type!r}'])
+    record(f, f'clip/{name}/total', total, [f'repr {max_norm!r} {norm_type!r}'])
 
 
 def main():
