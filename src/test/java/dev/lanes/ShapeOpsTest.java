@@ -385,8 +385,14 @@ class ShapeOpsTest {
             assertThat(mixed.toFloatArray()).containsExactly(1, 2, 0.5f, 3, 4, 1.5f);
             Tensor mixedStack = Tensor.stack(List.of(b.t(), f.t()));
             assertThat(mixedStack.toFloatArray()).containsExactly(5, 6, 0.5f, 1.5f);
+            Tensor scalars = Tensor.stack(List.of(Tensor.scalar(1), Tensor.scalar(2), Tensor.scalar(3))); // 0-d inputs stack to 1-d
+            assertThat(scalars.shape()).containsExactly(3);
+            assertThat(scalars.toFloatArray()).containsExactly(1, 2, 3);
             mixed.sum().backward();
             assertThat(f.grad().toFloatArray()).containsExactly(1, 1);
+            Tensor twice = Tensor.cat(List.of(f, f.mul(3), f), 1); // one input twice: both slices' gradients add up
+            twice.sum().backward();
+            assertThat(f.grad().toFloatArray()).containsExactly(6, 6);
             assertThat(mixed.gradFn().nextFunctions().get(0).node()).isNull(); // the int64 input: (None, 0)
         }
     }
