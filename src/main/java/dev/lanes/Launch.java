@@ -13,11 +13,12 @@ import java.util.function.Function;
  * keeps it. Autograd is recorded by the op afterwards with {@link Tensor#record}. This is also where a compiled
  * training step can capture the kernels an eager step launches.
  *
- * <p>Families on this path: elementwise of one and two tensors, copies, matrix products (GEMM), convolution,
- * pooling, softmax and value reductions: every op with a plan step, and every forward of the {@code Tensor} facade
- * but these, which call their kernels directly inside an {@link OpFrame} and have no plan step: in-place ops and
- * out= variants ({@link InPlaceOps}: a plan cannot replay a write; {@link #beforeWrite} refuses them while tracing),
- * reductions that return indices (argmax, max(dim)), int64 copies, and losses. Backward rules are built from
+ * <p>Families on this path: elementwise of one and two tensors, copies (clone, cat, stack), matrix products (GEMM),
+ * convolution, pooling, softmax, value reductions and selections (where, masked_fill, tril, triu): every op with a
+ * plan step, and every forward of the {@code Tensor} facade but these, which call their kernels directly inside an
+ * {@link OpFrame} and have no plan step: in-place ops and out= variants ({@link InPlaceOps}: a plan cannot replay a
+ * write; {@link #beforeWrite} refuses them while tracing), reductions that return indices (argmax, max(dim)), int64
+ * copies (an int64 cat included), and losses. Backward rules are built from
  * facade ops, so they run through here too, apart from a few fused kernels (pooling, convolution, softmax).
  *
  * <p>This class is also the only place the rest of the package informs the {@link Tracer}: kernel calls

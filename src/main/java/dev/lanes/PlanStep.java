@@ -9,6 +9,7 @@ import dev.lanes.kernels.Im2col;
 import dev.lanes.kernels.Parallel;
 import dev.lanes.kernels.Pooling;
 import dev.lanes.kernels.Reductions;
+import dev.lanes.kernels.Select;
 import dev.lanes.kernels.Sgemm;
 import dev.lanes.kernels.UnaryOp;
 import java.lang.foreign.MemorySegment;
@@ -772,6 +773,170 @@ abstract class PlanStep {
         @Override
         String describe() {
             return (log ? "log_softmax " : "softmax ") + in + " " + str(shape);
+        }
+    }
+
+    /**
+     * cat / stack: each input copied ({@code kernels.Copy}, strided) into its slice of the contiguous result; stack's
+     * inputs come with a size-1 dim inserted in their shapes and strides.
+     */
+    static final class Cat extends PlanStep {
+        final Ref[] ins;
+        final int[][] inStrides;
+        final int[][] inShapes;
+        /** Element offset of each input's slice in the result. */
+        final long[] sliceOffsets;
+        final int[] shape;
+        final int dim;
+        final int[] outStrides;
+
+        Cat(Ref[] ins, int[][] inStrides, int[][] inShapes, int dim, int[] shape) {
+            this.ins = ins;
+            this.inStrides = inStrides;
+            this.inShapes = inShapes;
+            this.dim = dim;
+            this.shape = shape;
+            this.outStrides = Shapes.contiguousStrides(shape);
+            this.sliceOffsets = new long[ins.length];
+            long at = 0;
+            for (int i = 0; i < ins.length; i++) {
+                sliceOffsets[i] = at * outStrides[dim];
+                at += inShapes[i][dim];
+            }
+        }
+
+        @Override
+        Ref[] inputs() {
+            return ins.clone();
+        }
+
+        @Override
+        void run(Frame f) {
+            MemorySegment o = f.seg(out);
+            long oo = f.off(out);
+            for (int i = 0; i < ins.length; i++) {
+                dev.lanes.kernels.Copy.copyFloat(f.seg(ins[i]), f.off(ins[i]), inStrides[i], o, oo + sliceOffsets[i], outStrides, inShapes[i]);
+            }
+        }
+
+        @Override
+        String describe() {
+            return "cat " + Arrays.toString(ins) + " dim " + dim + " -> " + str(shape);
+        }
+    }
+
+    /** where(cond, a, b) with broadcast strides; the condition is float32 or int64 (nonzero is true). */
+    static final class Where extends PlanStep {
+        final Select.Cond kind;
+        final Ref cond;
+        final int[] cStr;
+        final Ref a;
+        final int[] aStr;
+        final Ref b;
+        final int[] bStr;
+        final int[] shape;
+        final int[] outStrides;
+
+        Where(Select.Cond kind, Ref cond, int[] cStr, Ref a, int[] aStr, Ref b, int[] bStr, int[] shape) {
+            this.kind = kind;
+            this.cond = cond;
+            this.cStr = cStr;
+            this.a = a;
+            this.aStr = aStr;
+            this.b = b;
+            this.bStr = bStr;
+            this.shape = shape;
+            this.outStrides = Shapes.contiguousStrides(shape);
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {cond, a, b};
+        }
+
+        @Override
+        void run(Frame f) {
+            Select.where(kind, f.seg(cond), f.off(cond), cStr, f.seg(a), f.off(a), aStr, f.seg(b), f.off(b), bStr, f.seg(out), f.off(out),
+                    outStrides, shape);
+        }
+
+        @Override
+        String describe() {
+            return "where " + cond + (kind == Select.Cond.INT64 ? " (int64)" : "") + ", " + a + ", " + b + " " + str(shape);
+        }
+    }
+
+    /** masked_fill(x, mask, value), or with {@code invert} the value where the mask is false (where's backward). */
+    static final class MaskedFill extends PlanStep {
+        final Select.Cond kind;
+        final Ref mask;
+        final int[] mStr;
+        final boolean invert;
+        final float value;
+        final Ref x;
+        final int[] xStr;
+        final int[] shape;
+        final int[] outStrides;
+
+        MaskedFill(Select.Cond kind, Ref mask, int[] mStr, boolean invert, float value, Ref x, int[] xStr, int[] shape) {
+            this.kind = kind;
+            this.mask = mask;
+            this.mStr = mStr;
+            this.invert = invert;
+            this.value = value;
+            this.x = x;
+            this.xStr = xStr;
+            this.shape = shape;
+            this.outStrides = Shapes.contiguousStrides(shape);
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {x, mask};
+        }
+
+        @Override
+        void run(Frame f) {
+            Select.maskedFill(kind, f.seg(mask), f.off(mask), mStr, invert, value, f.seg(x), f.off(x), xStr, f.seg(out), f.off(out),
+                    outStrides, shape);
+        }
+
+        @Override
+        String describe() {
+            return "masked_fill " + x + ", " + (invert ? "not " : "") + mask + (kind == Select.Cond.INT64 ? " (int64)" : "") + ", " + value
+                    + " " + str(shape);
+        }
+    }
+
+    /** tril / triu over the last two dims. */
+    static final class Triangle extends PlanStep {
+        final boolean lower;
+        final int diagonal;
+        final Ref in;
+        final int[] inStrides;
+        final int[] shape;
+
+        Triangle(boolean lower, int diagonal, Ref in, int[] inStrides, int[] shape) {
+            this.lower = lower;
+            this.diagonal = diagonal;
+            this.in = in;
+            this.inStrides = inStrides;
+            this.shape = shape;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {in};
+        }
+
+        @Override
+        void run(Frame f) {
+            Select.triangle(lower, diagonal, f.seg(in), f.off(in), inStrides, f.seg(out), f.off(out), shape);
+        }
+
+        @Override
+        String describe() {
+            return (lower ? "tril" : "triu") + (diagonal != 0 ? "(" + diagonal + ")" : "") + " " + in + " " + str(shape);
         }
     }
 }

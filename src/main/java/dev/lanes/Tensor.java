@@ -1014,6 +1014,106 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     // =====================================================================================
+    // Joining, splitting, selecting (ShapeOps: cat, stack, split, chunk; SelectOps: where, masked_fill, tril, triu)
+    // =====================================================================================
+
+    /**
+     * The tensors joined along {@code dim} (negative counts from the end), like {@code torch.cat(tensors, dim)}: sizes
+     * must match except along dim; 1-d empty tensors are skipped, as in PyTorch; int64 and float32 mix to float32.
+     */
+    public static Tensor cat(java.util.List<Tensor> tensors, int dim) {
+        return ShapeOps.cat(tensors, dim);
+    }
+
+    /** {@code torch.cat(tensors)}: along dim 0. */
+    public static Tensor cat(java.util.List<Tensor> tensors) {
+        return ShapeOps.cat(tensors, 0);
+    }
+
+    public static Tensor cat(Tensor[] tensors, int dim) {
+        return ShapeOps.cat(tensors == null ? null : Arrays.asList(tensors), dim);
+    }
+
+    /** Equally shaped tensors joined along a new dim {@code dim}, like {@code torch.stack(tensors, dim)}. */
+    public static Tensor stack(java.util.List<Tensor> tensors, int dim) {
+        return ShapeOps.stack(tensors, dim);
+    }
+
+    /** {@code torch.stack(tensors)}: along a new dim 0. */
+    public static Tensor stack(java.util.List<Tensor> tensors) {
+        return ShapeOps.stack(tensors, 0);
+    }
+
+    public static Tensor stack(Tensor[] tensors, int dim) {
+        return ShapeOps.stack(tensors == null ? null : Arrays.asList(tensors), dim);
+    }
+
+    /**
+     * Views of {@code splitSize} elements along {@code dim} (the last one smaller), like {@code tensor.split(split_size, dim)};
+     * gradients flow back through each view.
+     */
+    public java.util.List<Tensor> split(int splitSize, int dim) {
+        return ShapeOps.split(this, splitSize, dim);
+    }
+
+    public java.util.List<Tensor> split(int splitSize) {
+        return ShapeOps.split(this, splitSize, 0);
+    }
+
+    /** Views of the given sizes along {@code dim} (they must add up to its size), like {@code tensor.split([2, 3], dim)}. */
+    public java.util.List<Tensor> split(int[] splitSizes, int dim) {
+        return ShapeOps.splitWithSizes(this, splitSizes, dim);
+    }
+
+    public java.util.List<Tensor> split(int[] splitSizes) {
+        return ShapeOps.splitWithSizes(this, splitSizes, 0);
+    }
+
+    /** {@code chunks} views along {@code dim} of {@code ceil(size / chunks)} elements (fewer views when that runs out), like {@code tensor.chunk}. */
+    public java.util.List<Tensor> chunk(int chunks, int dim) {
+        return ShapeOps.chunk(this, chunks, dim);
+    }
+
+    public java.util.List<Tensor> chunk(int chunks) {
+        return ShapeOps.chunk(this, chunks, 0);
+    }
+
+    /**
+     * {@code x} where {@code condition} is true, {@code y} elsewhere, all three broadcast, like
+     * {@code torch.where(condition, x, y)}. The condition is a float32 or int64 mask, nonzero meaning true (a
+     * comparison's result: {@code a.gt(b)}); PyTorch wants a bool tensor, which Lanes does not have yet.
+     */
+    public static Tensor where(Tensor condition, Tensor x, Tensor y) {
+        return SelectOps.where(condition, x, y);
+    }
+
+    /**
+     * {@code value} where {@code mask} is true (nonzero; float32 or int64), this tensor elsewhere, broadcast together,
+     * like {@code tensor.masked_fill(mask, value)}: {@code scores.maskedFill(causal.eq(0), Double.NEGATIVE_INFINITY)}.
+     */
+    public Tensor maskedFill(Tensor mask, double value) {
+        return SelectOps.maskedFill(this, mask, value);
+    }
+
+    /** The lower triangle of the last two dims (element (i, j) kept when {@code j - i <= diagonal}), the rest zero, like {@code tensor.tril(diagonal)}. */
+    public Tensor tril(int diagonal) {
+        return SelectOps.triangle(this, true, diagonal);
+    }
+
+    public Tensor tril() {
+        return SelectOps.triangle(this, true, 0);
+    }
+
+    /** The upper triangle of the last two dims (element (i, j) kept when {@code j - i >= diagonal}), like {@code tensor.triu(diagonal)}. */
+    public Tensor triu(int diagonal) {
+        return SelectOps.triangle(this, false, diagonal);
+    }
+
+    public Tensor triu() {
+        return SelectOps.triangle(this, false, 0);
+    }
+
+    // =====================================================================================
     // Elementwise
     // =====================================================================================
 

@@ -28,7 +28,7 @@ final class Tracer {
 
     static final String SUPPORTED = "conv2d, linear/addmm/mm/matmul/bmm, elementwise unary and binary ops (relu, sigmoid, tanh, add, mul, ...),"
             + " max_pool2d, avg_pool2d, adaptive_avg_pool2d, softmax, log_softmax, sum/mean/var/std/max()/min(), views, reshape,"
-            + " contiguous/clone";
+            + " split/chunk, contiguous/clone, cat/stack (float32), where, masked_fill, tril/triu";
 
     private final Storage input;
     private final Map<Storage, Integer> slotOf = new IdentityHashMap<>();

@@ -7,7 +7,8 @@
  *   <li><b>The op families</b>, one file each, forward and backward rule side by side: {@code Pointwise} (a table:
  *       one row per elementwise op of one tensor, like PyTorch's derivatives.yaml), {@code ArithmeticOps} (rows for
  *       the ops of two tensors and of a tensor and a scalar), {@code InPlaceOps}, {@code ReductionOps},
- *       {@code LinalgOps}, {@code ShapeOps}, {@code ConvOps}, {@code PoolOps}, {@code SoftmaxOps},
+ *       {@code LinalgOps}, {@code ShapeOps} (copies, cat/stack, split/chunk, view backwards), {@code SelectOps}
+ *       (where, masked_fill, tril/triu), {@code ConvOps}, {@code PoolOps}, {@code SoftmaxOps},
  *       {@link dev.lanes.Losses}. Their kernels are in {@link dev.lanes.kernels}.</li>
  *   <li><b>The launch path and the plan</b>: every kernel call of a forward goes through {@code Launch}, which runs
  *       the op's {@code PlanStep} at once (eager) and hands the same step to the {@code Tracer} when

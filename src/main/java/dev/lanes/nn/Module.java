@@ -74,6 +74,32 @@ public abstract class Module {
         }
     }
 
+    /**
+     * Sets the submodule {@code name}: replaces the one of that name in its place, or appends it, like assigning
+     * {@code self._modules[name]} in PyTorch. For the containers ({@link ModuleList}, {@link ModuleDict}), whose
+     * entries may be reassigned; names are checked with PyTorch's messages.
+     */
+    final void putChild(String name, Module module) {
+        if (name == null || name.isEmpty()) {
+            throw new IllegalArgumentException("module name can't be empty string \"\"");
+        }
+        if (name.contains(".")) {
+            throw new IllegalArgumentException("module name can't contain \".\", got: " + name);
+        }
+        if (module == null) {
+            throw new IllegalArgumentException("module '" + name + "' is null");
+        }
+        if (parameters.containsKey(name) || buffers.containsKey(name)) {
+            throw new IllegalArgumentException("attribute '" + name + "' already exists in " + getClass().getSimpleName());
+        }
+        children.put(name, module);
+    }
+
+    /** Removes the submodule {@code name}; returns it, or null if there was none. */
+    final Module removeChild(String name) {
+        return children.remove(name);
+    }
+
     /** Allocations made while building a module outlive any scope the caller opened. */
     protected static MemoryScope owned() {
         return MemoryScope.unscoped();
