@@ -8,7 +8,8 @@
  *       one row per elementwise op of one tensor, like PyTorch's derivatives.yaml), {@code ArithmeticOps} (rows for
  *       the ops of two tensors and of a tensor and a scalar), {@code InPlaceOps}, {@code ReductionOps},
  *       {@code LinalgOps}, {@code ShapeOps} (copies, cat/stack, split/chunk, view backwards), {@code SelectOps}
- *       (where, masked_fill, tril/triu), {@code ConvOps}, {@code PoolOps}, {@code SoftmaxOps},
+ *       (where, masked_fill, tril/triu), {@code IndexOps} (embedding, gather, ...), {@code NormOps} (layer_norm),
+ *       {@code ConvOps}, {@code PoolOps}, {@code SoftmaxOps},
  *       {@link dev.lanes.Losses}. Their kernels are in {@link dev.lanes.kernels}.</li>
  *   <li><b>The launch path and the plan</b>: every kernel call of a forward goes through {@code Launch}, which runs
  *       the op's {@code PlanStep} at once (eager) and hands the same step to the {@code Tracer} when
