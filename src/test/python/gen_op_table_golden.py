@@ -141,6 +141,13 @@ ROWS = [
     Row('eq_scalar', lambda x: x.eq(0), integers(-2, 3, 61, nan_at=5), grad=False),
     Row('gt_scalar', lambda x: x.gt(0), integers(-2, 3, 61, nan_at=5), grad=False),
     Row('lt_scalar', lambda x: x.lt(0), integers(-2, 3, 61, nan_at=5), grad=False),
+    Row('ne', torch.ne, integers(-2, 3, 3, 19, nan_at=5), integers(-2, 3, 19), grad=False),
+    Row('ge', torch.ge, integers(-2, 3, 3, 19, nan_at=5), integers(-2, 3, 19), grad=False),
+    Row('le_scalar', lambda x: x.le(1), integers(-2, 3, 61, nan_at=5), grad=False),
+    Row('logical_and', torch.logical_and, integers(-1, 2, 3, 19, nan_at=5), integers(-1, 2, 19), grad=False),
+    Row('logical_or', torch.logical_or, integers(-1, 2, 3, 19, nan_at=5), integers(-1, 2, 19), grad=False),
+    Row('logical_xor', torch.logical_xor, integers(-1, 2, 3, 19, nan_at=5), integers(-1, 2, 19), grad=False),
+    Row('logical_not', torch.logical_not, integers(-1, 2, 61, nan_at=5), grad=False),
 
     # reductions
     Row('sum', lambda x: x.sum(), randn(3, 19)),
@@ -252,8 +259,7 @@ def main():
                 xs = [x.clone().requires_grad_(True) for x in xs]
             y = row.fn(*xs)
             grad_fn = type(y.grad_fn).__name__ if y.grad_fn is not None else 'None'
-            # Lanes' comparisons return a float32 0/1 mask, PyTorch's a bool tensor
-            record(f, row.name + '/y', y.float() if y.dtype == torch.bool else y, ['expr ' + grad_fn])
+            record(f, row.name + '/y', y, ['expr ' + grad_fn])
             if row.grad:
                 g = torch.randn(y.shape, generator=gen)
                 dxs = torch.autograd.grad(y, xs, g, allow_unused=True)

@@ -24,11 +24,12 @@ OUT = os.path.join(os.path.dirname(__file__), '..', 'resources', 'golden')
 def record(f, name, t, extra):
     t = t.detach()
     f.write(f'case {name}\n')
-    f.write(f'dtype {"int64" if t.dtype == torch.int64 else "float32"}\n')
+    dtype = {torch.int64: 'int64', torch.bool: 'bool'}.get(t.dtype, 'float32')
+    f.write(f'dtype {dtype}\n')
     f.write('shape ' + ' '.join(str(s) for s in t.shape) + '\n')
     vals = t.reshape(-1).tolist()
-    # %.9g round-trips every float32 exactly and keeps the files small
-    f.write('data ' + ' '.join(('%.9g' % v) if t.dtype != torch.int64 else str(v) for v in vals) + '\n')
+    # %.9g round-trips every float32 exactly and keeps the files small; bools as 0 and 1
+    f.write('data ' + ' '.join(('%.9g' % v) if dtype == 'float32' else str(int(v)) for v in vals) + '\n')
     for line in extra:
         f.write(line + '\n')
     f.write('\n')

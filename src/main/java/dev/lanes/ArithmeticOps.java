@@ -165,7 +165,7 @@ final class ArithmeticOps {
         }
         Tensor mask;
         try (dev.lanes.autograd.Autograd.Mode g = dev.lanes.autograd.Autograd.noGrad(); Tensor r = Tensor.rand(x.shapeRef());
-             Tensor keep = r.gt(p)) {
+             Tensor keep = Scalar.GT.apply(r, p)) {
             mask = keep.mul(1.0 / (1 - p));
         }
         try (mask) {
@@ -382,7 +382,7 @@ final class ArithmeticOps {
         @Override
         protected Tensor[] apply(Tensor g) {
             Tensor xv = x.get();
-            try (Tensor below = xv.lt(min); Tensor above = xv.gt(max); Tensor out = below.add(above); Tensor in = out.rsub(1)) {
+            try (Tensor below = Scalar.LT.apply(xv, min); Tensor above = Scalar.GT.apply(xv, max); Tensor out = below.add(above); Tensor in = out.rsub(1)) {
                 return new Tensor[] {g.mul(in)};
             }
         }
@@ -418,7 +418,7 @@ final class ArithmeticOps {
             Tensor bv = b.get();
             Tensor ga = null;
             Tensor gb = null;
-            try (Tensor lt = av.lt(bv); Tensor gt = av.gt(bv); Tensor eq = av.eq(bv); Tensor half = eq.mul(0.5)) {
+            try (Tensor lt = Binary.LT.apply(av, bv); Tensor gt = Binary.GT.apply(av, bv); Tensor eq = Binary.EQ.apply(av, bv); Tensor half = eq.mul(0.5)) {
                 if (needsInputGrad(0)) {
                     ga = share(g, max ? lt : gt, half, aShape);
                 }
@@ -465,7 +465,7 @@ final class ArithmeticOps {
                 }
             }
             if (needsInputGrad(1)) {
-                try (Tensor log = av.log(); Tensor d = out.get().mul(log); Tensor zero = av.eq(0); Tensor neg = bv.lt(0);
+                try (Tensor log = av.log(); Tensor d = out.get().mul(log); Tensor zero = Scalar.EQ.apply(av, 0); Tensor neg = Scalar.LT.apply(bv, 0);
                      Tensor nonNeg = neg.rsub(1); Tensor masked = zero.mul(nonNeg); Tensor keep = masked.rsub(1);
                      Tensor safe = ArithmeticOps.binary(BinaryOp.MASK_POSITIVE, d, keep)) {
                     gb = productTo(g, safe, bShape);

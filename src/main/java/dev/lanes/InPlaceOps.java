@@ -90,6 +90,8 @@ final class InPlaceOps {
         try (OpFrame _ = OpFrame.enter()) {
             if (self.dtype() == DType.INT64) {
                 Copy.fillLong(self.seg(), self.storageOffset(), self.stridesRef(), self.shapeRef(), (long) value);
+            } else if (self.dtype() == DType.BOOL) {
+                Copy.fillBool(self.seg(), self.storageOffset(), self.stridesRef(), self.shapeRef(), value != 0 || Double.isNaN(value));
             } else {
                 Elementwise.unary(UnaryOp.FILL, (float) value, 0, self.seg(), self.storageOffset(), self.stridesRef(),
                         self.seg(), self.storageOffset(), self.stridesRef(), self.shapeRef());
@@ -114,8 +116,8 @@ final class InPlaceOps {
         }
         int[] sst = Shapes.broadcastStrides(src.shapeRef(), src.stridesRef(), shape);
         try (OpFrame _ = OpFrame.enter()) {
-            Copy.convert(src.dtype() == DType.INT64, src.seg(), src.storageOffset(), sst,
-                    self.dtype() == DType.INT64, self.seg(), self.storageOffset(), self.stridesRef(), shape);
+            Copy.convert(src.dtype().elem(), src.seg(), src.storageOffset(), sst,
+                    self.dtype().elem(), self.seg(), self.storageOffset(), self.stridesRef(), shape);
         }
         self.markModified();
         if (edit != null) {

@@ -104,7 +104,7 @@ public final class Losses {
                 if (squared) {
                     d = diff.mul(2 * scale);
                 } else {
-                    try (Tensor pos = diff.gt(0); Tensor neg = diff.lt(0); Tensor sign = pos.sub(neg)) {
+                    try (Tensor pos = ArithmeticOps.Scalar.GT.apply(diff, 0); Tensor neg = ArithmeticOps.Scalar.LT.apply(diff, 0); Tensor sign = pos.sub(neg)) {
                         d = sign.mul(scale);
                     }
                 }

@@ -151,6 +151,17 @@ abstract class PlanStep {
             int k = r.kind();
             return k == Ref.SLOT ? base[r.id()] + r.offset() : k == Ref.INPUT ? inputOff + r.offset() : r.offset();
         }
+
+        /**
+         * {@link #off} for a tensor of {@code bytes}-byte elements (a bool is 1): slot bases count floats, a ref's
+         * offset counts the tensor's own elements. Only 1- and 4-byte elements live in slots (no step makes int64).
+         */
+        long elemOff(Ref r, int bytes) {
+            if (bytes == 4) {
+                return off(r);
+            }
+            return r.kind() == Ref.SLOT ? base[r.id()] * 4 / bytes + r.offset() : r.offset();
+        }
     }
 
     /** Row-major strides exactly (no allocation: an eager launch builds a step per call). */
@@ -826,6 +837,88 @@ abstract class PlanStep {
     }
 
     /** where(cond, a, b) with broadcast strides; the condition is float32 or int64 (nonzero is true). */
+    /**
+     * A comparison or logical op with a bool result ({@code kernels.Compare}): {@code op(a, b)} with broadcasting, or
+     * {@code !a} when {@code b} is null; the operands may be float32, int64 or bool.
+     */
+    static final class Compare extends PlanStep {
+        final dev.lanes.kernels.Compare.Op op;
+        final dev.lanes.kernels.Copy.Elem ea;
+        final Ref a;
+        final int[] aStr;
+        final dev.lanes.kernels.Copy.Elem eb;
+        final Ref b;
+        final int[] bStr;
+        final int[] shape;
+        final int[] outStrides;
+
+        Compare(dev.lanes.kernels.Compare.Op op, dev.lanes.kernels.Copy.Elem ea, Ref a, int[] aStr, dev.lanes.kernels.Copy.Elem eb, Ref b,
+                int[] bStr, int[] shape) {
+            this.op = op;
+            this.ea = ea;
+            this.a = a;
+            this.aStr = aStr;
+            this.eb = eb;
+            this.b = b;
+            this.bStr = bStr;
+            this.shape = shape;
+            this.outStrides = Shapes.contiguousStrides(shape);
+        }
+
+        @Override
+        Ref[] inputs() {
+            return b == null ? new Ref[] {a} : new Ref[] {a, b};
+        }
+
+        @Override
+        void run(Frame f) {
+            if (b == null) {
+                dev.lanes.kernels.Compare.not(ea, f.seg(a), f.elemOff(a, ea.bytes), aStr, f.seg(out), f.elemOff(out, 1), outStrides, shape);
+            } else {
+                dev.lanes.kernels.Compare.binary(op, ea, f.seg(a), f.elemOff(a, ea.bytes), aStr, eb, f.seg(b), f.elemOff(b, eb.bytes), bStr,
+                        f.seg(out), f.elemOff(out, 1), outStrides, shape);
+            }
+        }
+
+        @Override
+        String describe() {
+            return (b == null ? "logical_not " + a : op.name().toLowerCase(java.util.Locale.ROOT) + " " + a + ", " + b) + " " + str(shape) + " -> bool";
+        }
+    }
+
+    /** A conversion of a bool or int64 tensor to float32 ({@code tensor.float()}). */
+    static final class ToFloat extends PlanStep {
+        final dev.lanes.kernels.Copy.Elem from;
+        final Ref in;
+        final int[] inStrides;
+        final int[] shape;
+        final int[] outStrides;
+
+        ToFloat(dev.lanes.kernels.Copy.Elem from, Ref in, int[] inStrides, int[] shape) {
+            this.from = from;
+            this.in = in;
+            this.inStrides = inStrides;
+            this.shape = shape;
+            this.outStrides = Shapes.contiguousStrides(shape);
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {in};
+        }
+
+        @Override
+        void run(Frame f) {
+            dev.lanes.kernels.Copy.convert(from, f.seg(in), f.elemOff(in, from.bytes), inStrides, dev.lanes.kernels.Copy.Elem.F32, f.seg(out),
+                    f.off(out), outStrides, shape);
+        }
+
+        @Override
+        String describe() {
+            return "to_float " + in + " " + str(shape);
+        }
+    }
+
     static final class Where extends PlanStep {
         final Select.Cond kind;
         final Ref cond;
@@ -856,7 +949,7 @@ abstract class PlanStep {
 
         @Override
         void run(Frame f) {
-            Select.where(kind, f.seg(cond), f.off(cond), cStr, f.seg(a), f.off(a), aStr, f.seg(b), f.off(b), bStr, f.seg(out), f.off(out),
+            Select.where(kind, f.seg(cond), f.elemOff(cond, kind.bytes), cStr, f.seg(a), f.off(a), aStr, f.seg(b), f.off(b), bStr, f.seg(out), f.off(out),
                     outStrides, shape);
         }
 
@@ -897,7 +990,7 @@ abstract class PlanStep {
 
         @Override
         void run(Frame f) {
-            Select.maskedFill(kind, f.seg(mask), f.off(mask), mStr, invert, value, f.seg(x), f.off(x), xStr, f.seg(out), f.off(out),
+            Select.maskedFill(kind, f.seg(mask), f.elemOff(mask, kind.bytes), mStr, invert, value, f.seg(x), f.off(x), xStr, f.seg(out), f.off(out),
                     outStrides, shape);
         }
 

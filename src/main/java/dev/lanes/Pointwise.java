@@ -28,7 +28,7 @@ enum Pointwise {
     }),
     /** g sign(x). */
     ABS("abs", UnaryOp.ABS, "AbsBackward0", Saves.INPUT, (g, s, p) -> {
-        try (Tensor pos = s.gt(0); Tensor neg = s.lt(0); Tensor sign = pos.sub(neg)) {
+        try (Tensor pos = ArithmeticOps.Scalar.GT.apply(s, 0); Tensor neg = ArithmeticOps.Scalar.LT.apply(s, 0); Tensor sign = pos.sub(neg)) {
             return g.mul(sign);
         }
     }),

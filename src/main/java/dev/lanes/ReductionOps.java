@@ -187,14 +187,14 @@ final class ReductionOps {
         protected Tensor[] apply(Tensor g) {
             Tensor x = input.get();
             Tensor res = result.get();
-            Tensor mask = Float.isNaN(res.item()) ? isNan(x) : x.eq(res);
+            Tensor mask = Float.isNaN(res.item()) ? isNan(x) : ArithmeticOps.Binary.EQ.apply(x, res);
             try (mask; Tensor count = mask.sum(); Tensor share = g.div(count)) {
                 return new Tensor[] {mask.mul(share)};
             }
         }
 
         private static Tensor isNan(Tensor x) {
-            try (Tensor same = x.eq(x)) {
+            try (Tensor same = ArithmeticOps.Binary.EQ.apply(x, x)) {
                 return same.rsub(1);
             }
         }

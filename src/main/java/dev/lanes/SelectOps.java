@@ -25,6 +25,7 @@ final class SelectOps {
         return switch (mask.dtype()) {
             case FLOAT32 -> Select.Cond.FLOAT32;
             case INT64 -> Select.Cond.INT64;
+            case BOOL -> Select.Cond.BOOL;
         };
     }
 

@@ -27,7 +27,8 @@ final class ShapeOps {
             Launch.run(r -> new PlanStep.Copy(r[0], strides, shape), out, src); // a step may share a tensor's (never mutated) arrays
         } else {
             try (OpFrame _ = OpFrame.enter()) {
-                dev.lanes.kernels.Copy.copyLong(src.seg(), src.storageOffset(), strides, out.seg(), out.storageOffset(), out.stridesRef(), shape);
+                dev.lanes.kernels.Copy.convert(src.dtype().elem(), src.seg(), src.storageOffset(), strides, src.dtype().elem(), out.seg(),
+                        out.storageOffset(), out.stridesRef(), shape);
             }
         }
     }
@@ -38,10 +39,16 @@ final class ShapeOps {
         if (type == x.dtype()) {
             return x;
         }
+        if (type == DType.FLOAT32) { // a plan step: a traced forward may turn a mask into floats
+            int[] strides = x.stridesRef();
+            int[] shape = x.shapeRef();
+            dev.lanes.kernels.Copy.Elem from = x.dtype().elem();
+            return Launch.run(r -> new PlanStep.ToFloat(from, r[0], strides, shape), Tensor.allocate(DType.FLOAT32, shape), x);
+        }
         Tensor out = Tensor.allocate(type, x.shapeRef());
         try (OpFrame _ = OpFrame.enter()) {
-            dev.lanes.kernels.Copy.convert(x.dtype() == DType.INT64, x.seg(), x.storageOffset(), x.stridesRef(),
-                    type == DType.INT64, out.seg(), 0, out.stridesRef(), x.shapeRef());
+            dev.lanes.kernels.Copy.convert(x.dtype().elem(), x.seg(), x.storageOffset(), x.stridesRef(),
+                    type.elem(), out.seg(), 0, out.stridesRef(), x.shapeRef());
         }
         return out;
     }

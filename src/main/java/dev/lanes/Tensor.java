@@ -6,6 +6,7 @@ import dev.lanes.autograd.AccumulateGrad;
 import dev.lanes.autograd.Autograd;
 import dev.lanes.autograd.Engine;
 import dev.lanes.autograd.Node;
+import dev.lanes.kernels.Compare;
 import dev.lanes.kernels.Elementwise;
 import dev.lanes.kernels.UnaryOp;
 import dev.lanes.kernels.Simd;
@@ -289,6 +290,20 @@ public final class Tensor implements Releasable, AutoCloseable {
         Tensor t = allocate(DType.INT64, sh);
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment.copy(data, 0, t.seg(), ValueLayout.JAVA_LONG, 0, data.length);
+        }
+        return constant(t);
+    }
+
+    /** A bool tensor holding a copy of {@code data}, like {@code torch.tensor([True, False])}; with no shape, 1-d. */
+    public static Tensor of(boolean[] data, int... shape) {
+        int[] sh = shape.length == 0 ? new int[] {data.length} : shape;
+        checkDataLength(data.length, sh);
+        Tensor t = allocate(DType.BOOL, sh);
+        try (OpFrame _ = OpFrame.enter()) {
+            MemorySegment s = t.seg();
+            for (int i = 0; i < data.length; i++) {
+                s.set(ValueLayout.JAVA_BYTE, i, (byte) (data[i] ? 1 : 0));
+            }
         }
         return constant(t);
     }
@@ -1185,29 +1200,72 @@ public final class Tensor implements Releasable, AutoCloseable {
         return ArithmeticOps.Binary.MINIMUM.apply(this, other);
     }
 
-    /** 1.0 where equal, else 0.0 (a float mask; PyTorch returns bool). */
+    // comparisons and logical ops: bool results, like PyTorch's (LogicOps; kernel: kernels.Compare)
+
+    /** True where equal, like {@code torch.eq}; float32, int64 and bool operands, broadcasting. */
     public Tensor eq(Tensor other) {
-        return ArithmeticOps.Binary.EQ.apply(this, other);
+        return LogicOps.binary(Compare.Op.EQ, this, other);
     }
 
     public Tensor eq(double value) {
-        return ArithmeticOps.Scalar.EQ.apply(this, value);
+        return LogicOps.binary(Compare.Op.EQ, this, value);
+    }
+
+    public Tensor ne(Tensor other) {
+        return LogicOps.binary(Compare.Op.NE, this, other);
+    }
+
+    public Tensor ne(double value) {
+        return LogicOps.binary(Compare.Op.NE, this, value);
     }
 
     public Tensor gt(Tensor other) {
-        return ArithmeticOps.Binary.GT.apply(this, other);
+        return LogicOps.binary(Compare.Op.GT, this, other);
     }
 
     public Tensor gt(double value) {
-        return ArithmeticOps.Scalar.GT.apply(this, value);
+        return LogicOps.binary(Compare.Op.GT, this, value);
+    }
+
+    public Tensor ge(Tensor other) {
+        return LogicOps.binary(Compare.Op.GE, this, other);
+    }
+
+    public Tensor ge(double value) {
+        return LogicOps.binary(Compare.Op.GE, this, value);
     }
 
     public Tensor lt(Tensor other) {
-        return ArithmeticOps.Binary.LT.apply(this, other);
+        return LogicOps.binary(Compare.Op.LT, this, other);
     }
 
     public Tensor lt(double value) {
-        return ArithmeticOps.Scalar.LT.apply(this, value);
+        return LogicOps.binary(Compare.Op.LT, this, value);
+    }
+
+    public Tensor le(Tensor other) {
+        return LogicOps.binary(Compare.Op.LE, this, other);
+    }
+
+    public Tensor le(double value) {
+        return LogicOps.binary(Compare.Op.LE, this, value);
+    }
+
+    /** Elementwise AND of the operands' truth values (nonzero is true), a bool tensor, like {@code torch.logical_and}. */
+    public Tensor logicalAnd(Tensor other) {
+        return LogicOps.binary(Compare.Op.AND, this, other);
+    }
+
+    public Tensor logicalOr(Tensor other) {
+        return LogicOps.binary(Compare.Op.OR, this, other);
+    }
+
+    public Tensor logicalXor(Tensor other) {
+        return LogicOps.binary(Compare.Op.XOR, this, other);
+    }
+
+    public Tensor logicalNot() {
+        return LogicOps.not(this);
     }
 
     /** Values limited to {@code [min, max]}; NaN stays NaN, like {@code torch.clamp}. */
@@ -1378,9 +1436,9 @@ public final class Tensor implements Releasable, AutoCloseable {
     public record ValuesIndices(Tensor values, Tensor indices) {
     }
 
-    /** Sum of all elements, a 0-d tensor. */
+    /** Sum of all elements, a 0-d tensor (of a bool tensor: the int64 count of true elements, like PyTorch). */
     public Tensor sum() {
-        return ReductionOps.sum(this, null, false, false);
+        return dtype == DType.BOOL ? LogicOps.countTrue(this, null, false) : ReductionOps.sum(this, null, false, false);
     }
 
     public Tensor sum(int dim) {
@@ -1388,7 +1446,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public Tensor sum(int dim, boolean keepdim) {
-        return ReductionOps.sum(this, dim, keepdim, false);
+        return dtype == DType.BOOL ? LogicOps.countTrue(this, dim, keepdim) : ReductionOps.sum(this, dim, keepdim, false);
     }
 
     public Tensor mean() {
@@ -1605,7 +1663,26 @@ public final class Tensor implements Releasable, AutoCloseable {
         checkOneElement();
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment s = seg();
-            return dtype == DType.FLOAT32 ? s.get(Simd.FLOAT, (long) offset << 2) : (float) s.get(Simd.LONG, (long) offset << 3);
+            return (float) elementAt(s, offset);
+        }
+    }
+
+    /** The element at storage position {@code index} as a double (int64 beyond 2^53 rounded; bool 0 or 1). */
+    private double elementAt(MemorySegment s, long index) {
+        return switch (dtype) {
+            case FLOAT32 -> s.get(Simd.FLOAT, index << 2);
+            case INT64 -> s.get(Simd.LONG, index << 3);
+            case BOOL -> s.get(ValueLayout.JAVA_BYTE, index);
+        };
+    }
+
+    /** The value of a one-element bool tensor (or of any one-element tensor: nonzero is true), like {@code bool(t)}. */
+    public boolean boolItem() {
+        Launch.beforeHostRead(this);
+        checkOneElement();
+        try (OpFrame _ = OpFrame.enter()) {
+            double v = elementAt(seg(), offset);
+            return v != 0 || Double.isNaN(v);
         }
     }
 
@@ -1615,7 +1692,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         checkOneElement();
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment s = seg();
-            return dtype == DType.INT64 ? s.get(Simd.LONG, (long) offset << 3) : (long) s.get(Simd.FLOAT, (long) offset << 2);
+            return dtype == DType.INT64 ? s.get(Simd.LONG, (long) offset << 3) : (long) elementAt(s, offset);
         }
     }
 
@@ -1680,7 +1757,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
     }
 
-    /** All elements in row-major order (int64 values converted). */
+    /** All elements in row-major order (int64 values converted; bool as 0 and 1). */
     public float[] toFloatArray() {
         Launch.beforeHostRead(this);
         if (dtype != DType.FLOAT32) {
@@ -1718,7 +1795,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     double valueAtStorageIndex(long index) {
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment s = seg();
-            return dtype == DType.FLOAT32 ? s.get(Simd.FLOAT, index << 2) : (double) s.get(Simd.LONG, index << 3);
+            return elementAt(s, index);
         }
     }
 
@@ -1780,6 +1857,9 @@ public final class Tensor implements Releasable, AutoCloseable {
                 sb.append(',');
             }
             s.add(sb.append(')').toString());
+        }
+        if (numel == 0 && dtype != DType.FLOAT32) { // PyTorch names the type of an empty int64 or bool tensor
+            s.add("dtype=" + dtype.torchName());
         }
         if (gradFn != null) {
             s.add("grad_fn=<" + gradFn.name() + ">");

@@ -23,14 +23,22 @@ final class TensorFormatter {
     private static final String PREFIX = "tensor(";
 
     private final boolean floating;
+    private final boolean bool;
     private boolean intMode = true;
     private boolean sciMode;
     private int maxWidth = 1;
 
     private TensorFormatter(Tensor t, boolean summarize) {
         floating = t.dtype().isFloatingPoint();
+        bool = t.dtype() == DType.BOOL;
         List<Double> values = new ArrayList<>();
         collect(t, t.storageOffset(), 0, summarize, values);
+        if (bool) { // "True" / "False", padded to the widest present, like PyTorch
+            for (double v : values) {
+                maxWidth = Math.max(maxWidth, v != 0 ? 4 : 5);
+            }
+            return;
+        }
         if (!floating) {
             for (double v : values) {
                 maxWidth = Math.max(maxWidth, Long.toString((long) v).length());
@@ -151,7 +159,9 @@ final class TensorFormatter {
 
     private String fmt(double v) {
         String s;
-        if (!floating) {
+        if (bool) {
+            s = v != 0 ? "True" : "False";
+        } else if (!floating) {
             s = Long.toString((long) v);
         } else if (Double.isNaN(v)) {
             s = "nan";

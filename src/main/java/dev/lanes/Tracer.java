@@ -28,7 +28,8 @@ final class Tracer {
 
     static final String SUPPORTED = "conv2d, linear/addmm/mm/matmul/bmm, elementwise unary and binary ops (relu, sigmoid, tanh, add, mul, ...),"
             + " max_pool2d, avg_pool2d, adaptive_avg_pool2d, softmax, log_softmax, sum/mean/var/std/max()/min(), views, reshape,"
-            + " split/chunk, contiguous/clone, cat/stack (float32), where, masked_fill, tril/triu";
+            + " split/chunk, contiguous/clone, cat/stack (float32), where, masked_fill, tril/triu, comparisons and logical ops (bool),"
+            + " toFloat()";
 
     private final Storage input;
     private final Map<Storage, Integer> slotOf = new IdentityHashMap<>();
@@ -175,7 +176,7 @@ final class Tracer {
         }
         int slot = slotFloats.size();
         slotOf.put(s, slot);
-        slotFloats.add(s.byteSize() / 4);
+        slotFloats.add((s.byteSize() + 3) / 4); // a bool slot of n bytes takes ceil(n / 4) floats
         step.out = new Ref(Ref.SLOT, slot, out.storageOffset());
         steps.add(step);
     }

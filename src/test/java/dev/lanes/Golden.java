@@ -11,6 +11,14 @@ import java.util.List;
 final class Golden {
     record Case(String name, DType dtype, int[] shape, double[] data, List<String> repr, String expr) {
         Tensor tensor() {
+            if (dtype == DType.BOOL) {
+                boolean[] v = new boolean[data.length];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = data[i] != 0;
+                }
+                Tensor t = Tensor.of(v, shape.length == 0 ? new int[] {1} : shape);
+                return shape.length == 0 ? t.reshape() : t;
+            }
             if (dtype == DType.INT64) {
                 long[] v = new long[data.length];
                 for (int i = 0; i < v.length; i++) {
@@ -49,7 +57,11 @@ final class Golden {
                     String rest = sp < 0 ? "" : line.substring(sp + 1);
                     switch (key) {
                         case "case" -> name = rest;
-                        case "dtype" -> dtype = rest.equals("int64") ? DType.INT64 : DType.FLOAT32;
+                        case "dtype" -> dtype = switch (rest) {
+                            case "int64" -> DType.INT64;
+                            case "bool" -> DType.BOOL;
+                            default -> DType.FLOAT32;
+                        };
                         case "shape" -> shape = rest.isBlank() ? new int[0] : Arrays.stream(rest.trim().split(" ")).mapToInt(Integer::parseInt).toArray();
                         case "data" -> data = rest.isBlank() ? new double[0] : Arrays.stream(rest.trim().split(" ")).mapToDouble(Golden::parse).toArray();
                         case "repr" -> repr.add(rest);

@@ -260,14 +260,21 @@ final class OpInfo {
             row("minimum", t -> t[0].minimum(t[1])).randn(3, 19).randn(3, 1).traceable()
                     .mismatch("The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 0 (shapes [3, 19] and [4, 1])", s(3, 19), s(4, 1)),
 
-            // ---- comparisons: a float 0/1 mask, no gradient ----
-            row("eq", t -> t[0].eq(t[1])).randn(3, 19).randn(19).forwardOnly().traceable().mismatch(BROADCAST_19_20, s(3, 19), s(20)),
-            row("gt", t -> t[0].gt(t[1])).randn(3, 19).randn(19).forwardOnly().traceable().mismatch(BROADCAST_19_20, s(3, 19), s(20)),
-            row("lt", t -> t[0].lt(t[1])).randn(3, 19).randn(3, 1).forwardOnly().traceable()
+            // ---- comparisons and logical ops: bool results, no gradient (plan steps, but a plan returns float32: BoolTest traces them) ----
+            row("eq", t -> t[0].eq(t[1])).randn(3, 19).randn(19).forwardOnly().acceptsInt64().mismatch(BROADCAST_19_20, s(3, 19), s(20)),
+            row("gt", t -> t[0].gt(t[1])).randn(3, 19).randn(19).forwardOnly().acceptsInt64().mismatch(BROADCAST_19_20, s(3, 19), s(20)),
+            row("lt", t -> t[0].lt(t[1])).randn(3, 19).randn(3, 1).forwardOnly().acceptsInt64()
                     .mismatch("The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 0 (shapes [3, 19] and [4, 1])", s(3, 19), s(4, 1)),
-            unary("eq_scalar", x -> x.eq(0)).randn(61).forwardOnly().pointwise(),
-            unary("gt_scalar", x -> x.gt(0)).randn(61).forwardOnly().pointwise(),
-            unary("lt_scalar", x -> x.lt(0)).randn(61).forwardOnly().pointwise(),
+            unary("eq_scalar", x -> x.eq(0)).randn(61).forwardOnly().acceptsInt64(),
+            unary("gt_scalar", x -> x.gt(0)).randn(61).forwardOnly().acceptsInt64(),
+            unary("lt_scalar", x -> x.lt(0)).randn(61).forwardOnly().acceptsInt64(),
+            row("ne", t -> t[0].ne(t[1])).randn(3, 19).randn(19).forwardOnly().acceptsInt64(),
+            row("ge", t -> t[0].ge(t[1])).randn(3, 19).randn(19).forwardOnly().acceptsInt64(),
+            unary("le_scalar", x -> x.le(1)).randn(61).forwardOnly().acceptsInt64(),
+            row("logical_and", t -> t[0].logicalAnd(t[1])).randn(3, 19).randn(19).forwardOnly().acceptsInt64(),
+            row("logical_or", t -> t[0].logicalOr(t[1])).randn(3, 19).randn(19).forwardOnly().acceptsInt64(),
+            row("logical_xor", t -> t[0].logicalXor(t[1])).randn(3, 19).randn(19).forwardOnly().acceptsInt64(),
+            unary("logical_not", Tensor::logicalNot).randn(61).forwardOnly().acceptsInt64(),
 
             // ---- reductions (values are plan steps; indices (argmax, max(dim)) are not: int64) ----
             unary("sum", Tensor::sum).randn(3, 19).tol(1e-6, 1e-6).traceable(),

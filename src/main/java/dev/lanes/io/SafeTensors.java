@@ -75,7 +75,11 @@ public final class SafeTensors {
             Tensor t = e.getValue();
             byte[] data = bytesOf(t);
             header.append(first ? "" : ",").append(Json.quote(e.getKey())).append(":{\"dtype\":\"")
-                    .append(t.dtype() == DType.FLOAT32 ? "F32" : "I64").append("\",\"shape\":[");
+                    .append(switch (t.dtype()) {
+                        case FLOAT32 -> "F32";
+                        case INT64 -> "I64";
+                        case BOOL -> "BOOL";
+                    }).append("\",\"shape\":[");
             int[] shape = t.shape();
             for (int i = 0; i < shape.length; i++) {
                 header.append(i > 0 ? "," : "").append(shape[i]);
@@ -121,6 +125,14 @@ public final class SafeTensors {
     }
 
     private static byte[] bytesOf(Tensor t) {
+        if (t.dtype() == DType.BOOL) {
+            long[] v = t.toLongArray();
+            byte[] b = new byte[v.length];
+            for (int i = 0; i < v.length; i++) {
+                b[i] = (byte) v[i];
+            }
+            return b;
+        }
         if (t.dtype() == DType.FLOAT32) {
             float[] v = t.toFloatArray();
             ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
@@ -226,7 +238,14 @@ public final class SafeTensors {
             for (Entry en : entries) {
                 ByteBuffer b = ByteBuffer.wrap(all, (int) (dataStart + en.begin()), (int) (en.end() - en.begin())).order(ByteOrder.LITTLE_ENDIAN);
                 int count = (int) ((en.end() - en.begin()) / en.dtype().byteSize());
-                if (en.dtype() == DType.FLOAT32) {
+                if (en.dtype() == DType.BOOL) {
+                    boolean[] v = new boolean[count];
+                    for (int i = 0; i < count; i++) {
+                        v[i] = b.get() != 0; // relative: the buffer starts at this tensor's bytes
+                    }
+                    Tensor t = Tensor.of(v, en.shape().length == 0 ? new int[] {1} : en.shape());
+                    tensors.put(en.name(), en.shape().length == 0 ? t.reshape() : t);
+                } else if (en.dtype() == DType.FLOAT32) {
                     float[] v = new float[count];
                     b.asFloatBuffer().get(v);
                     tensors.put(en.name(), en.shape().length == 0 ? Tensor.scalar(v[0]) : Tensor.of(v, en.shape()));
@@ -250,7 +269,8 @@ public final class SafeTensors {
         DType dtype = switch (dt) {
             case "F32" -> DType.FLOAT32;
             case "I64" -> DType.INT64;
-            default -> throw bad(source, "tensor '" + name + "' has dtype " + dt + ", which Lanes does not support (F32 and I64 only)");
+            case "BOOL" -> DType.BOOL;
+            default -> throw bad(source, "tensor '" + name + "' has dtype " + dt + ", which Lanes does not support (F32, I64 and BOOL only)");
         };
         if (!(m.get("shape") instanceof List<?> sh)) {
             throw bad(source, "tensor '" + name + "' has no shape");

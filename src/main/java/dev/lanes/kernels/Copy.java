@@ -4,28 +4,68 @@ import static dev.lanes.kernels.Simd.FLOAT;
 import static dev.lanes.kernels.Simd.LONG;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /** Strided copies and dtype conversions (float32 and int64 elements). */
 public final class Copy {
     private Copy() {
     }
 
+    /** The element types the copies convert between: float32, int64, and bool (one byte, 0 or 1). */
+    public enum Elem {
+        F32(4), I64(8), BOOL(1);
+
+        /** Bytes per element. */
+        public final int bytes;
+
+        Elem(int bytes) {
+            this.bytes = bytes;
+        }
+    }
+
     /**
-     * A strided copy from a float32 or int64 source into a float32 or int64 destination: the same-type copies, or
-     * the conversions (float to int64 truncates toward zero, like PyTorch's {@code .long()}).
+     * A strided copy of elements of type {@code from} into elements of type {@code to}, like PyTorch's {@code .to()}:
+     * float to int64 truncates toward zero; anything to bool is {@code value != 0} (NaN is true); bool to a number
+     * is 0 or 1. Same-type float copies take the vector loop.
      */
-    public static void convert(boolean srcLong, MemorySegment src, long sOff, int[] sStr,
-                               boolean dstLong, MemorySegment dst, long dOff, int[] dStr, int[] shape) {
-        if (srcLong == dstLong) {
-            if (srcLong) {
-                copyLong(src, sOff, sStr, dst, dOff, dStr, shape);
+    public static void convert(Elem from, MemorySegment src, long sOff, int[] sStr, Elem to, MemorySegment dst, long dOff, int[] dStr, int[] shape) {
+        if (from == Elem.F32 && to == Elem.F32) {
+            copyFloat(src, sOff, sStr, dst, dOff, dStr, shape);
+            return;
+        }
+        StridedLoop loop = new StridedLoop(shape, sStr, dStr);
+        int n = loop.rowLength();
+        long ss = loop.rowStride(0);
+        long sd = loop.rowStride(1);
+        int[] idx = new int[loop.dims];
+        long[] off = {sOff, dOff};
+        for (long r = loop.rows(); r > 0; r--) {
+            if (from == to && ss == 1 && sd == 1) {
+                MemorySegment.copy(src, off[0] * from.bytes, dst, off[1] * to.bytes, (long) n * from.bytes);
             } else {
-                copyFloat(src, sOff, sStr, dst, dOff, dStr, shape);
+                for (int i = 0; i < n; i++) {
+                    long s = off[0] + i * ss;
+                    long d = off[1] + i * sd;
+                    switch (to) {
+                        case F32 -> dst.set(FLOAT, d << 2, switch (from) {
+                            case F32 -> src.get(FLOAT, s << 2);
+                            case I64 -> (float) src.get(LONG, s << 3);
+                            case BOOL -> src.get(ValueLayout.JAVA_BYTE, s);
+                        });
+                        case I64 -> dst.set(LONG, d << 3, switch (from) {
+                            case F32 -> (long) src.get(FLOAT, s << 2);
+                            case I64 -> src.get(LONG, s << 3);
+                            case BOOL -> src.get(ValueLayout.JAVA_BYTE, s);
+                        });
+                        case BOOL -> dst.set(ValueLayout.JAVA_BYTE, d, (byte) (switch (from) {
+                            case F32 -> src.get(FLOAT, s << 2) != 0f || Float.isNaN(src.get(FLOAT, s << 2));
+                            case I64 -> src.get(LONG, s << 3) != 0;
+                            case BOOL -> src.get(ValueLayout.JAVA_BYTE, s) != 0;
+                        } ? 1 : 0));
+                    }
+                }
             }
-        } else if (dstLong) {
-            floatToLong(src, sOff, sStr, dst, dOff, dStr, shape);
-        } else {
-            longToFloat(src, sOff, sStr, dst, dOff, dStr, shape);
+            loop.advance(idx, off);
         }
     }
 
@@ -36,17 +76,23 @@ public final class Copy {
 
     /** Copies a strided int64 block into another layout of the same shape. */
     public static void copyLong(MemorySegment src, long sOff, int[] sStr, MemorySegment dst, long dOff, int[] dStr, int[] shape) {
-        convert(Kind.LONG_TO_LONG, src, sOff, sStr, dst, dOff, dStr, shape);
+        convert(Elem.I64, src, sOff, sStr, Elem.I64, dst, dOff, dStr, shape);
     }
 
-    /** float32 -> int64, truncating toward zero like {@code tensor.long()}. */
-    public static void floatToLong(MemorySegment src, long sOff, int[] sStr, MemorySegment dst, long dOff, int[] dStr, int[] shape) {
-        convert(Kind.FLOAT_TO_LONG, src, sOff, sStr, dst, dOff, dStr, shape);
-    }
-
-    /** int64 -> float32 with round-to-nearest, like {@code tensor.float()}. */
-    public static void longToFloat(MemorySegment src, long sOff, int[] sStr, MemorySegment dst, long dOff, int[] dStr, int[] shape) {
-        convert(Kind.LONG_TO_FLOAT, src, sOff, sStr, dst, dOff, dStr, shape);
+    /** Fills a strided bool block with {@code v}. */
+    public static void fillBool(MemorySegment dst, long dOff, int[] dStr, int[] shape, boolean v) {
+        StridedLoop loop = new StridedLoop(shape, dStr);
+        int n = loop.rowLength();
+        long sd = loop.rowStride(0);
+        int[] idx = new int[loop.dims];
+        long[] off = {dOff};
+        byte b = (byte) (v ? 1 : 0);
+        for (long r = loop.rows(); r > 0; r--) {
+            for (int i = 0; i < n; i++) {
+                dst.set(ValueLayout.JAVA_BYTE, off[0] + i * sd, b);
+            }
+            loop.advance(idx, off);
+        }
     }
 
     /** Fills a strided int64 block with {@code v}. */
@@ -59,33 +105,6 @@ public final class Copy {
         for (long r = loop.rows(); r > 0; r--) {
             for (int i = 0; i < n; i++) {
                 dst.set(LONG, (off[0] + i * sd) << 3, v);
-            }
-            loop.advance(idx, off);
-        }
-    }
-
-    private enum Kind { LONG_TO_LONG, FLOAT_TO_LONG, LONG_TO_FLOAT }
-
-    private static void convert(Kind kind, MemorySegment src, long sOff, int[] sStr, MemorySegment dst, long dOff, int[] dStr, int[] shape) {
-        StridedLoop loop = new StridedLoop(shape, sStr, dStr);
-        int n = loop.rowLength();
-        long ss = loop.rowStride(0);
-        long sd = loop.rowStride(1);
-        int[] idx = new int[loop.dims];
-        long[] off = {sOff, dOff};
-        for (long r = loop.rows(); r > 0; r--) {
-            if (kind == Kind.LONG_TO_LONG && ss == 1 && sd == 1) {
-                MemorySegment.copy(src, off[0] << 3, dst, off[1] << 3, (long) n << 3);
-            } else {
-                for (int i = 0; i < n; i++) {
-                    long s = off[0] + i * ss;
-                    long d = off[1] + i * sd;
-                    switch (kind) {
-                        case LONG_TO_LONG -> dst.set(LONG, d << 3, src.get(LONG, s << 3));
-                        case FLOAT_TO_LONG -> dst.set(LONG, d << 3, (long) src.get(FLOAT, s << 2));
-                        case LONG_TO_FLOAT -> dst.set(FLOAT, d << 2, (float) src.get(LONG, s << 3));
-                    }
-                }
             }
             loop.advance(idx, off);
         }

@@ -28,12 +28,25 @@ public final class Select {
     /** How a condition's elements are stored. */
     public enum Cond {
         /** float32, 4 bytes: true when {@code v != 0} (NaN is true). */
-        FLOAT32,
+        FLOAT32(4),
         /** int64, 8 bytes: true when {@code v != 0}. */
-        INT64;
+        INT64(8),
+        /** bool, 1 byte: true when {@code v != 0}. */
+        BOOL(1);
+
+        /** Bytes per element. */
+        public final int bytes;
+
+        Cond(int bytes) {
+            this.bytes = bytes;
+        }
 
         boolean at(MemorySegment c, long element) {
-            return this == FLOAT32 ? c.get(FLOAT, element << 2) != 0f : c.get(LONG, element << 3) != 0L;
+            return switch (this) {
+                case FLOAT32 -> c.get(FLOAT, element << 2) != 0f;
+                case INT64 -> c.get(LONG, element << 3) != 0L;
+                case BOOL -> c.get(java.lang.foreign.ValueLayout.JAVA_BYTE, element) != 0;
+            };
         }
     }
 
