@@ -60,7 +60,13 @@ enum Pointwise {
     /** gelu(x, approximate='tanh'); the same grad_fn name as PyTorch's, which keeps the mode as an attribute. */
     GELU_TANH("gelu", UnaryOp.GELU_TANH, "GeluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(BinaryOp.GELU_TANH_BACKWARD, g, s)),
     /** g s (1 + x (1 - s)), s = sigmoid(x): one fused kernel. */
-    SILU("silu", UnaryOp.SILU, "SiluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(BinaryOp.SILU_BACKWARD, g, s));
+    SILU("silu", UnaryOp.SILU, "SiluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(BinaryOp.SILU_BACKWARD, g, s)),
+    /** g (2 / sqrt(pi)) exp(-x^2). */
+    ERF("erf", UnaryOp.ERF, "ErfBackward0", Saves.INPUT, (g, s, p) -> {
+        try (Tensor x2 = s.mul(s); Tensor e = x2.neg().exp(); Tensor d = e.mul(2 / Math.sqrt(Math.PI))) {
+            return g.mul(d);
+        }
+    });
 
     /** What the backward rule reads besides the incoming gradient. */
     enum Saves {

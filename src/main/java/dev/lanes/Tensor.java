@@ -1341,6 +1341,11 @@ public final class Tensor implements Releasable, AutoCloseable {
         return Pointwise.gelu(approximate).apply(this);
     }
 
+    /** The error function, {@code torch.erf(x)}. */
+    public Tensor erf() {
+        return Pointwise.ERF.apply(this);
+    }
+
     /** SiLU (swish), {@code x * sigmoid(x)}: {@code torch.nn.functional.silu(x)}. */
     public Tensor silu() {
         return Pointwise.SILU.apply(this);

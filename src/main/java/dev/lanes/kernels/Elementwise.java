@@ -103,6 +103,7 @@ public final class Elementwise {
             case GELU -> geluRow(x, xb, out, ob, vecEnd);
             case GELU_TANH -> geluTanhRow(x, xb, out, ob, vecEnd);
             case SILU -> siluRow(x, xb, out, ob, vecEnd);
+            case ERF -> erfRow(x, xb, out, ob, vecEnd);
             case POW_SCALAR -> powRow(p, x, xb, out, ob, vecEnd);
             case SQRT -> {
                 for (long i = 0; i < vecEnd; i += VBYTES) {
@@ -173,6 +174,12 @@ public final class Elementwise {
     private static void siluRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
         for (long i = 0; i < vecEnd; i += VBYTES) {
             VectorMath.silu(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
+        }
+    }
+
+    private static void erfRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            VectorMath.erf(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
         }
     }
 
@@ -315,6 +322,7 @@ public final class Elementwise {
             case GELU -> VectorMath.gelu(x);
             case GELU_TANH -> VectorMath.geluTanh(x);
             case SILU -> VectorMath.silu(x);
+            case ERF -> VectorMath.erf(x);
             case POW_SCALAR -> VectorMath.pow(x, p);
             default -> throw new IllegalArgumentException(op + " is not a transcendental op");
         };

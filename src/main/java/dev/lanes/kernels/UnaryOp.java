@@ -9,6 +9,7 @@ public enum UnaryOp {
     /** x Phi(x), PyTorch's gelu (approximate='none') */ GELU,
     /** x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), gelu(approximate='tanh') */ GELU_TANH,
     /** x sigmoid(x), PyTorch's silu */ SILU,
+    /** the error function, torch.erf */ ERF,
     /** x + p */ ADD_SCALAR,
     /** x - p */ SUB_SCALAR,
     /** p - x */ RSUB_SCALAR,
@@ -48,6 +49,7 @@ public enum UnaryOp {
             case GELU -> VectorMath.gelu(x);
             case GELU_TANH -> VectorMath.geluTanh(x);
             case SILU -> VectorMath.silu(x);
+            case ERF -> VectorMath.erf(x);
             case ADD_SCALAR -> x + p;
             case SUB_SCALAR -> x - p;
             case RSUB_SCALAR -> p - x;

@@ -399,6 +399,61 @@ public final class VectorMath {
         return x < 0f ? half : 1f - half;
     }
 
+    /** sqrt(2), to turn erf's argument into the normal CDF's: erfc(a) = 2 Phi(-a sqrt 2). */
+    private static final float SQRT2 = 0x1.6a09e6p0f;
+    /** Below this |x|, erf is its Taylor series; above, 1 - erfc (whose relative accuracy the CDF keeps). */
+    private static final float ERF_SERIES_MAX = 0.5f;
+    /** erf(x) / x = sum_n (2 / sqrt(pi)) (-1)^n x^(2n) / (n! (2n + 1)), n = 0..7: 3e-11 relative at |x| = 0.5. */
+    private static final float ERF_C0 = 1.128379225730896f;
+    private static final float ERF_C1 = -0.37612637877464294f;
+    private static final float ERF_C2 = 0.11283791810274124f;
+    private static final float ERF_C3 = -0.02686617150902748f;
+    private static final float ERF_C4 = 0.005223977845162153f;
+    private static final float ERF_C5 = -0.0008548327023163438f;
+    private static final float ERF_C6 = 0.00012055332626914605f;
+    private static final float ERF_C7 = -1.4925650248187594e-05f;
+
+    /**
+     * The error function, {@code torch.erf}: the Taylor series near 0 (where 1 - erfc would cancel), else
+     * {@code sign(x) (1 - 2 Phi(-|x| sqrt 2))} through the normal CDF of GELU. NaN stays NaN; erf(+-inf) = +-1.
+     */
+    public static FloatVector erf(FloatVector x) {
+        FloatVector z = x.mul(x);
+        FloatVector p = z.fma(ERF_C7, ERF_C6);
+        p = p.fma(z, z.broadcast(ERF_C5));
+        p = p.fma(z, z.broadcast(ERF_C4));
+        p = p.fma(z, z.broadcast(ERF_C3));
+        p = p.fma(z, z.broadcast(ERF_C2));
+        p = p.fma(z, z.broadcast(ERF_C1));
+        p = p.fma(z, z.broadcast(ERF_C0));
+        FloatVector series = x.mul(p);
+        FloatVector a = x.abs();
+        FloatVector tail = x.broadcast(1f).sub(normalCdf(a.mul(-SQRT2)).mul(2f));
+        FloatVector signed = tail.blend(tail.neg(), x.compare(VectorOperators.LT, 0f));
+        return signed.blend(series, a.compare(VectorOperators.LT, ERF_SERIES_MAX)).blend(x, x.compare(VectorOperators.NE, x));
+    }
+
+    /** Scalar twin of {@link #erf(FloatVector)}. */
+    public static float erf(float x) {
+        if (x != x) {
+            return x;
+        }
+        float a = Math.abs(x);
+        if (a < ERF_SERIES_MAX) {
+            float z = x * x;
+            float p = Math.fma(z, ERF_C7, ERF_C6);
+            p = Math.fma(p, z, ERF_C5);
+            p = Math.fma(p, z, ERF_C4);
+            p = Math.fma(p, z, ERF_C3);
+            p = Math.fma(p, z, ERF_C2);
+            p = Math.fma(p, z, ERF_C1);
+            p = Math.fma(p, z, ERF_C0);
+            return x * p;
+        }
+        float tail = 1f - normalCdf(a * -SQRT2) * 2f;
+        return x < 0f ? -tail : tail;
+    }
+
     /** GELU, PyTorch's default (approximate='none'): x Phi(x). NaN stays NaN; gelu(-inf) is NaN like PyTorch's. */
     public static FloatVector gelu(FloatVector x) {
         return x.mul(normalCdf(x)).blend(x, x.compare(VectorOperators.NE, x));
