@@ -55,6 +55,23 @@ public final class MemoryScope implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes {@code r} out of every scope of this thread that would release it: the caller now owns it. What a module
+     * does with a tensor it registers as a parameter or buffer, so a module built inside a scope keeps its weights.
+     * Returns {@code r}.
+     */
+    public static <T extends Releasable> T disown(T r) {
+        for (MemoryScope s : STACK.get()) {
+            for (int i = s.owned.size() - 1; i >= 0; i--) {
+                if (s.owned.get(i) == r) {
+                    s.owned.remove(i);
+                    break;
+                }
+            }
+        }
+        return r;
+    }
+
     /** The innermost open scope of this thread, or null. */
     public static MemoryScope current() {
         MemoryScope s = STACK.get().peek();

@@ -18,11 +18,13 @@ import java.util.function.Consumer;
  * class Net extends Module {
  *     final Conv2d conv1 = register("conv1", new Conv2d(1, 6, 5));
  *     final Linear fc1 = register("fc1", new Linear(400, 120));
+ *     final Tensor scale = registerParameter("scale", Tensor.ones(120));   // like nn.Parameter(torch.ones(120))
  *     public Tensor forward(Tensor x) { ... }
  * }
  * }</pre>
  * Parameters are ordinary tensors with {@code requiresGrad(true)}; they and buffers (such as BatchNorm's
- * running statistics) live outside any {@link MemoryScope} and belong to the module.
+ * running statistics) belong to the module from registration on: no {@link MemoryScope} open while it is built
+ * releases them.
  */
 public abstract class Module {
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
@@ -45,10 +47,15 @@ public abstract class Module {
         return module;
     }
 
-    /** Registers a parameter (marked requiresGrad) under {@code name}; null registers an absent one (bias=False). */
+    /**
+     * Registers a parameter (marked requiresGrad) under {@code name}; null registers an absent one (bias=False). The
+     * module owns it from now on: a {@code MemoryScope} open while the module is built does not release it, so
+     * {@code weight = registerParameter("weight", Tensor.randn(4, 3).mul(0.1))} needs no scope of its own.
+     */
     protected final Tensor registerParameter(String name, Tensor value) {
         checkName(name);
         if (value != null) {
+            MemoryScope.disown(value);
             if (!value.isLeaf()) {
                 throw new IllegalArgumentException("parameter '" + name + "' must be a leaf tensor (detach() it first)");
             }
@@ -61,6 +68,9 @@ public abstract class Module {
     /** Registers a buffer: state saved in the state dict but not trained (running statistics). */
     protected final Tensor registerBuffer(String name, Tensor value) {
         checkName(name);
+        if (value != null) {
+            MemoryScope.disown(value); // owned by the module, like a parameter
+        }
         buffers.put(name, value);
         return value;
     }

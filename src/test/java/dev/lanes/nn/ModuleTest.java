@@ -130,6 +130,32 @@ class ModuleTest {
         assertThat(fc.weight.isLeaf()).isTrue();
     }
 
+    /** A user's module registers parameters like nn.Parameter, with no scope of its own, inside a caller's scope. */
+    static final class Scaled extends Module {
+        final Tensor scale = registerParameter("scale", Tensor.ones(3).mul(2)); // the temporary ones(3) stays scoped
+        final Tensor steps = registerBuffer("steps", Tensor.zerosLong(1));
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return x.mul(scale);
+        }
+    }
+
+    @Test
+    void parametersRegisteredInsideAScopeBelongToTheModule() {
+        Scaled m;
+        try (dev.lanes.memory.MemoryScope s = dev.lanes.memory.MemoryScope.open()) {
+            m = new Scaled();
+        }
+        assertThat(m.scale.isReleased()).isFalse();
+        assertThat(m.steps.isReleased()).isFalse();
+        try (Tensor x = Tensor.ones(3); Tensor y = m.forward(x)) {
+            assertThat(y.toFloatArray()).containsExactly(2f, 2f, 2f);
+        }
+        assertThat(m.namedParameters().keySet()).containsExactly("scale");
+        assertThat(m.scale.requiresGrad()).isTrue();
+    }
+
     @Test
     void traversalModesAndZeroGrad() {
         Sequential seq = new Sequential(new Linear(3, 4), new BatchNorm1d(4), new Dropout(0.5), new Linear(4, 2));
