@@ -210,6 +210,9 @@ ROWS = [
     Row('linear_3d', lambda x, w, b: F.linear(x, w, b), randn(2, 3, 4), randn(5, 4), randn(5)),
 
     # normalisation and indexing (the int64 indices are constants of the call, in the Java rows too)
+    Row('batch_norm_train', lambda x, w, b: F.batch_norm(x, None, None, w, b, True, 0.1, 1e-5), randn(4, 3, 5), randn(3), randn(3)),
+    Row('batch_norm_eval', lambda x, w, b: F.batch_norm(x, torch.tensor([0.5, -1.0, 0.0]), torch.tensor([2.0, 0.5, 1.0]), w, b, False, 0.1, 1e-5),
+        randn(2, 3, 2, 4), randn(3), randn(3)),
     Row('layer_norm', lambda x, w, b: F.layer_norm(x, (19,), w, b, 1e-5), randn(3, 19), randn(19), randn(19)),
     Row('layer_norm_2d_plain', lambda x: F.layer_norm(x, (3, 4)), randn(2, 3, 4)),
     Row('embedding', lambda w: F.embedding(torch.tensor([[1, 3, 3], [0, 9, 1]]), w), randn(10, 5)),

@@ -7,9 +7,10 @@ import dev.lanes.kernels.Normalization;
 import java.util.Arrays;
 
 /**
- * layer_norm, forward and backward each one fused kernel ({@code kernels.Normalization}): statistics per row in two
- * vector passes in the canonical summation order, then the normalised, scaled and shifted row; the backward gives the
- * input, weight and bias gradients from the saved per-row mean and 1/std. The forward is a plan step.
+ * layer_norm and batch_norm, forward and backward each one fused kernel ({@code kernels.Normalization}): statistics
+ * (per row, per channel) in two vector passes in the canonical summation order, then the normalised, scaled and
+ * shifted values; the backward gives the input, weight and bias gradients from the saved mean and 1/std. The
+ * forwards are plan steps (batch_norm in eval).
  */
 final class NormOps {
     private NormOps() {
@@ -66,6 +67,128 @@ final class NormOps {
             rstd.close();
         }
         return out;
+    }
+
+    /**
+     * {@code F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)} over dim 1 of
+     * {@code x [N, C, *]}: one fused kernel each way. In training the batch's statistics normalise and are folded into
+     * the running ones (when given; the unbiased variance, like PyTorch); otherwise the running ones are used (a plan
+     * step). Any of running_mean/var, weight, bias may be null (eval needs the running statistics).
+     */
+    static Tensor batchNorm(Tensor x, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias, boolean training, double momentum,
+                            double eps) {
+        x.requireFloat("batch_norm");
+        int[] shape = x.shapeRef();
+        if (shape.length < 2) {
+            throw new IllegalArgumentException("batch_norm: expected an input of at least 2 dims [N, C, *], got " + str(shape));
+        }
+        int n = shape[0];
+        int c = shape[1];
+        int hw = n == 0 || c == 0 ? 0 : x.numel() / n / c;
+        for (Tensor t : new Tensor[] {runningMean, runningVar, weight, bias}) {
+            if (t != null) {
+                t.requireFloat("batch_norm");
+                if (t.numel() != c || t.dim() != 1 || !t.isContiguous()) {
+                    throw new IllegalArgumentException("batch_norm: running_mean, running_var, weight and bias must be contiguous [" + c
+                            + "] (C of input " + str(shape) + "), got " + str(t.shapeRef()));
+                }
+            }
+        }
+        if (!training && (runningMean == null || runningVar == null)) {
+            throw new IllegalArgumentException("batch_norm: running_mean and running_var are required when not training");
+        }
+        if (training && (long) n * hw <= 1) {
+            throw new IllegalArgumentException("Expected more than 1 value per channel when training, got input size " + str(shape));
+        }
+        if (!(eps >= 0) || Double.isInfinite(eps)) {
+            throw new IllegalArgumentException("batch_norm: eps must be a finite non-negative number, got " + eps);
+        }
+        if (training) {
+            for (Tensor t : new Tensor[] {runningMean, runningVar}) {
+                if (t != null) {
+                    InPlaceOps.checkWritable("batch_norm (training updates the running statistics)", t);
+                }
+            }
+        }
+        boolean record = Tensor.recording(x, weight, bias);
+        Tensor out = Tensor.allocate(DType.FLOAT32, shape);
+        Tensor mean = record ? Tensor.allocate(DType.FLOAT32, new int[] {c}) : null;
+        Tensor rstd = record ? Tensor.allocate(DType.FLOAT32, new int[] {c}) : null;
+        float m = (float) momentum;
+        float e = (float) eps;
+        try (dev.lanes.autograd.Autograd.Mode g = dev.lanes.autograd.Autograd.noGrad()) { // the running statistics are no graph
+            x.withContiguous(xc -> {
+                Tensor[] inputs = {xc, weight, bias, runningMean, runningVar, mean, rstd};
+                int[] at = new int[inputs.length];
+                int count = 0;
+                for (int i = 0; i < inputs.length; i++) {
+                    at[i] = inputs[i] == null ? -1 : count++;
+                }
+                Tensor[] present = Arrays.stream(inputs).filter(java.util.Objects::nonNull).toArray(Tensor[]::new);
+                return Launch.run(r -> new PlanStep.BatchNorm(r[at[0]], n, c, hw, training, m, e, at[1] < 0 ? null : r[at[1]],
+                        at[2] < 0 ? null : r[at[2]], at[3] < 0 ? null : r[at[3]], at[4] < 0 ? null : r[at[4]], at[5] < 0 ? null : r[at[5]],
+                        at[6] < 0 ? null : r[at[6]]), out, present);
+            });
+        }
+        if (training) {
+            if (runningMean != null) {
+                runningMean.markModified();
+            }
+            if (runningVar != null) {
+                runningVar.markModified();
+            }
+        }
+        if (record) {
+            Tensor.record(out, () -> new NativeBatchNormBackward0(x, weight, bias, mean, rstd, training, n, c, hw), x, weight, bias);
+            mean.close();
+            rstd.close();
+        }
+        return out;
+    }
+
+    /** The three gradients of batch_norm from one kernel; dweight and dbias are per-channel sums. */
+    static final class NativeBatchNormBackward0 extends Node {
+        private final Saved input;
+        private final Saved weight;
+        private final boolean hasBias;
+        private final Saved mean;
+        private final Saved rstd;
+        private final boolean training;
+        private final int n;
+        private final int c;
+        private final int hw;
+
+        NativeBatchNormBackward0(Tensor x, Tensor weight, Tensor bias, Tensor mean, Tensor rstd, boolean training, int n, int c, int hw) {
+            this.input = save(x, "input");
+            this.weight = weight == null ? null : save(weight, "weight");
+            this.hasBias = bias != null;
+            this.mean = save(mean, "result1");
+            this.rstd = save(rstd, "result2");
+            this.training = training;
+            this.n = n;
+            this.c = c;
+            this.hw = hw;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor x = input.get();
+            Tensor w = weight == null ? null : weight.get();
+            Tensor dx = needsInputGrad(0) ? Tensor.allocate(DType.FLOAT32, x.shape()) : null;
+            Tensor dw = w != null && needsInputGrad(1) ? Tensor.allocate(DType.FLOAT32, new int[] {c}) : null;
+            Tensor db = hasBias && needsInputGrad(2) ? Tensor.allocate(DType.FLOAT32, new int[] {c}) : null;
+            Tensor m = mean.get();
+            Tensor rs = rstd.get();
+            g.withContiguous(gc -> x.withContiguous(xc -> {
+                try (OpFrame _ = OpFrame.enter()) {
+                    Normalization.batchNormBackward(gc.seg(), gc.storageOffset(), xc.seg(), xc.storageOffset(), n, c, hw, training,
+                            m.seg(), m.storageOffset(), rs.seg(), rs.storageOffset(), w == null ? null : w.seg(), w == null ? 0 : w.storageOffset(),
+                            dx == null ? null : dx.seg(), 0, dw == null ? null : dw.seg(), 0, db == null ? null : db.seg(), 0, true);
+                }
+                return null;
+            }));
+            return new Tensor[] {dx, dw, db};
+        }
     }
 
     private static Tensor withContiguousOrNull(Tensor t, java.util.function.Function<Tensor, Tensor> fn) {

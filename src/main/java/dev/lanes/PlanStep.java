@@ -746,6 +746,70 @@ abstract class PlanStep {
         }
     }
 
+    /**
+     * batch_norm of a contiguous {@code [n, c, hw]} input ({@code kernels.Normalization}): eval (the running statistics,
+     * what a plan runs) or, eagerly, training (batch statistics, the running ones updated, mean and 1/std written for
+     * the backward). Optional refs are null.
+     */
+    static final class BatchNorm extends PlanStep {
+        final Ref in;
+        final int n;
+        final int c;
+        final int hw;
+        final boolean training;
+        final float momentum;
+        final float eps;
+        final Ref weight;
+        final Ref bias;
+        final Ref runningMean;
+        final Ref runningVar;
+        final Ref mean;
+        final Ref rstd;
+
+        BatchNorm(Ref in, int n, int c, int hw, boolean training, float momentum, float eps, Ref weight, Ref bias, Ref runningMean,
+                  Ref runningVar, Ref mean, Ref rstd) {
+            this.in = in;
+            this.n = n;
+            this.c = c;
+            this.hw = hw;
+            this.training = training;
+            this.momentum = momentum;
+            this.eps = eps;
+            this.weight = weight;
+            this.bias = bias;
+            this.runningMean = runningMean;
+            this.runningVar = runningVar;
+            this.mean = mean;
+            this.rstd = rstd;
+        }
+
+        @Override
+        Ref[] inputs() {
+            Ref[] r = {in, weight, bias, runningMean, runningVar};
+            return Arrays.stream(r).filter(java.util.Objects::nonNull).toArray(Ref[]::new);
+        }
+
+        private static MemorySegment seg(Frame f, Ref r) {
+            return r == null ? null : f.seg(r);
+        }
+
+        private static long off(Frame f, Ref r) {
+            return r == null ? 0 : f.off(r);
+        }
+
+        @Override
+        void run(Frame f) {
+            dev.lanes.kernels.Normalization.batchNorm(f.seg(in), f.off(in), n, c, hw, training, momentum, eps, seg(f, weight), off(f, weight),
+                    seg(f, bias), off(f, bias), seg(f, runningMean), off(f, runningMean), seg(f, runningVar), off(f, runningVar),
+                    f.seg(out), f.off(out), seg(f, mean), off(f, mean), seg(f, rstd), off(f, rstd), f.parallel);
+        }
+
+        @Override
+        String describe() {
+            return "batch_norm " + in + " [" + n + "x" + c + "x" + hw + "]" + (training ? " training" : "") + " eps " + eps;
+        }
+    }
+
     static final class Softmax extends PlanStep {
         final boolean log;
         final int outer;

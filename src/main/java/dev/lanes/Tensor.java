@@ -1591,6 +1591,16 @@ public final class Tensor implements Releasable, AutoCloseable {
         return NormOps.layerNorm(input, normalizedShape, weight, bias, eps);
     }
 
+    /**
+     * Batch normalisation over dim 1 of {@code input [N, C, *]}, like {@code torch.nn.functional.batch_norm(input,
+     * running_mean, running_var, weight, bias, training, momentum, eps)}: in training the batch's statistics are used
+     * and folded into the running ones (when given); otherwise the running ones. One fused kernel each way.
+     */
+    public static Tensor batchNorm(Tensor input, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias, boolean training,
+                                   double momentum, double eps) {
+        return NormOps.batchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps);
+    }
+
     // =====================================================================================
     // Softmax (forward and backward: SoftmaxOps; kernel: kernels.Softmax)
     // =====================================================================================

@@ -366,6 +366,10 @@ final class OpInfo {
                     .traceable(),
 
             // ---- normalisation and indexing (the int64 indices are constants of the call; no plan step for indexing) ----
+            row("batch_norm_train", t -> Tensor.batchNorm(t[0], null, null, t[1], t[2], true, 0.1, 1e-5)).randn(4, 3, 5).randn(3).randn(3)
+                    .tol(1e-5, 1e-5).gradTol(1e-5, 1e-4).traceable(),
+            row("batch_norm_eval", t -> Tensor.batchNorm(t[0], Tensor.of(new float[] {0.5f, -1f, 0f}), Tensor.of(new float[] {2f, 0.5f, 1f}), t[1],
+                    t[2], false, 0.1, 1e-5)).randn(2, 3, 2, 4).randn(3).randn(3).tol(1e-5, 1e-5).gradTol(1e-5, 1e-4).traceable(),
             row("layer_norm", t -> Tensor.layerNorm(t[0], new int[] {19}, t[1], t[2], 1e-5)).randn(3, 19).randn(19).randn(19)
                     .tol(1e-5, 1e-5).gradTol(1e-5, 1e-4).traceable(),
             unary("layer_norm_2d_plain", x -> Tensor.layerNorm(x, new int[] {3, 4}, null, null, 1e-5)).randn(2, 3, 4).tol(1e-5, 1e-5)

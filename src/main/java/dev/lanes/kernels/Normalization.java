@@ -9,8 +9,8 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * Layer normalisation over the last {@code n} floats of each of {@code rows} contiguous rows, forward and backward,
- * each a few vector passes over a row while it sits in L1.
+ * Layer normalisation (over the last {@code n} floats of each row) and batch normalisation (per channel of
+ * {@code [N, C, HW]}), forward and backward, each a few vector passes over a row while it sits in L1.
  *
  * <p>Statistics are two-pass (mean, then the mean of squared deviations: no cancellation, unlike E[x^2] - E[x]^2),
  * and every sum is {@link Reductions#sumRow}'s canonical order, so the bits are the same at every vector width and
@@ -176,6 +176,175 @@ public final class Normalization {
             if (db != null) {
                 db.set(FLOAT, dbb + i, db.get(FLOAT, dbb + i) + gv);
             }
+        }
+    }
+
+    // ---- batch normalisation: statistics per channel of [N, C, HW] ----
+
+    /**
+     * Batch normalisation of contiguous {@code x [n, c, hw]} per channel: in training ({@code training}), the batch's
+     * mean and biased variance (two passes, canonical sums per row of hw, rows added in n order in double), written to
+     * {@code mean}/{@code rstd} (c floats each, for the backward; may be null) and folded into {@code runningMean}/
+     * {@code runningVar} ({@code (1 - momentum) r + momentum s}, the unbiased variance; may be null); in eval, the
+     * running statistics. Then {@code y = (x - mean) rstd w + b} ({@code w}, {@code b} may be null). Channels split across
+     * threads when {@code parallel}. Offsets in elements.
+     */
+    public static void batchNorm(MemorySegment x, long xOff, int n, int c, int hw, boolean training, float momentum, float eps,
+                                 MemorySegment w, long wOff, MemorySegment b, long bOff, MemorySegment runningMean, long rmOff,
+                                 MemorySegment runningVar, long rvOff, MemorySegment y, long yOff, MemorySegment mean, long meanOff,
+                                 MemorySegment rstd, long rstdOff, boolean parallel) {
+        int parts = parallel ? Parallel.partsFor((long) n * c * hw, 1 << 14) : 1;
+        Parallel.forRange(Math.max(1, Math.min(parts, c)), c, (part, c0, c1) -> {
+            for (int ch = c0; ch < c1; ch++) {
+                float mu;
+                float rs;
+                long count = (long) n * hw;
+                if (training) {
+                    double sum = 0;
+                    for (int i = 0; i < n; i++) {
+                        sum += Reductions.sumRow(x, (xOff + ((long) i * c + ch) * hw) << 2, hw);
+                    }
+                    mu = (float) (sum / count);
+                    double ss = 0;
+                    for (int i = 0; i < n; i++) {
+                        long row = ((long) i * c + ch) * hw;
+                        squaredDeviations(x, (xOff + row) << 2, y, (yOff + row) << 2, hw, mu);
+                        ss += Reductions.sumRow(y, (yOff + row) << 2, hw);
+                    }
+                    float var = (float) (ss / count);
+                    rs = (float) (1.0 / Math.sqrt(var + eps));
+                    if (runningMean != null) {
+                        long at = (rmOff + ch) << 2;
+                        runningMean.set(FLOAT, at, (1 - momentum) * runningMean.get(FLOAT, at) + momentum * mu);
+                    }
+                    if (runningVar != null) {
+                        long at = (rvOff + ch) << 2;
+                        float unbiased = count > 1 ? (float) (ss / (count - 1)) : var;
+                        runningVar.set(FLOAT, at, (1 - momentum) * runningVar.get(FLOAT, at) + momentum * unbiased);
+                    }
+                } else {
+                    mu = runningMean.get(FLOAT, (rmOff + ch) << 2);
+                    rs = (float) (1.0 / Math.sqrt(runningVar.get(FLOAT, (rvOff + ch) << 2) + eps));
+                }
+                if (mean != null) {
+                    mean.set(FLOAT, (meanOff + ch) << 2, mu);
+                }
+                if (rstd != null) {
+                    rstd.set(FLOAT, (rstdOff + ch) << 2, rs);
+                }
+                // y = x * scale + shift, scale = rs w, shift = b - mu rs w: one multiply-add per element
+                float scale = w == null ? rs : rs * w.get(FLOAT, (wOff + ch) << 2);
+                float shift = (b == null ? 0f : b.get(FLOAT, (bOff + ch) << 2)) - mu * scale;
+                for (int i = 0; i < n; i++) {
+                    long row = ((long) i * c + ch) * hw;
+                    scaleShift(x, (xOff + row) << 2, y, (yOff + row) << 2, hw, scale, shift);
+                }
+            }
+        });
+    }
+
+    private static void squaredDeviations(MemorySegment x, long xb, MemorySegment out, long ob, int n, float mu) {
+        long bytes = (long) n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector d = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu);
+            d.mul(d).intoMemorySegment(out, ob + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            float d = x.get(FLOAT, xb + i) - mu;
+            out.set(FLOAT, ob + i, d * d);
+        }
+    }
+
+    private static void scaleShift(MemorySegment x, long xb, MemorySegment out, long ob, int n, float scale, float shift) {
+        long bytes = (long) n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector.fromMemorySegment(F, x, xb + i, ORDER).mul(scale).add(shift).intoMemorySegment(out, ob + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            out.set(FLOAT, ob + i, x.get(FLOAT, xb + i) * scale + shift);
+        }
+    }
+
+    /**
+     * Gradients of {@link #batchNorm} from {@code g}: per channel {@code sg = sum g}, {@code sgx = sum g xhat}; in training
+     * {@code dx = w rstd (g - sg / m - xhat sgx / m)} (m = n hw), in eval {@code dx = w rstd g}; {@code dw = sgx},
+     * {@code db = sg} (written, not added). dx, dw, db may each be null.
+     */
+    public static void batchNormBackward(MemorySegment g, long gOff, MemorySegment x, long xOff, int n, int c, int hw, boolean training,
+                                         MemorySegment mean, long meanOff, MemorySegment rstd, long rstdOff, MemorySegment w, long wOff,
+                                         MemorySegment dx, long dxOff, MemorySegment dw, long dwOff, MemorySegment db, long dbOff, boolean parallel) {
+        int parts = parallel ? Parallel.partsFor((long) n * c * hw, 1 << 14) : 1;
+        Parallel.forRange(Math.max(1, Math.min(parts, c)), c, (part, c0, c1) -> {
+            for (int ch = c0; ch < c1; ch++) {
+                float mu = mean.get(FLOAT, (meanOff + ch) << 2);
+                float rs = rstd.get(FLOAT, (rstdOff + ch) << 2);
+                double sg = 0;
+                double sgx = 0;
+                for (int i = 0; i < n; i++) {
+                    long row = ((long) i * c + ch) * hw;
+                    sg += Reductions.sumRow(g, (gOff + row) << 2, hw);
+                    if (dx != null) { // stage g xhat in dx's row, summed canonically (overwritten below)
+                        gTimesXhat(g, (gOff + row) << 2, x, (xOff + row) << 2, dx, (dxOff + row) << 2, hw, mu, rs);
+                        sgx += Reductions.sumRow(dx, (dxOff + row) << 2, hw);
+                    } else {
+                        sgx += gTimesXhatSum(g, (gOff + row) << 2, x, (xOff + row) << 2, hw, mu, rs);
+                    }
+                }
+                if (dw != null) {
+                    dw.set(FLOAT, (dwOff + ch) << 2, (float) sgx);
+                }
+                if (db != null) {
+                    db.set(FLOAT, (dbOff + ch) << 2, (float) sg);
+                }
+                if (dx == null) {
+                    continue;
+                }
+                float wr = (w == null ? 1f : w.get(FLOAT, (wOff + ch) << 2)) * rs;
+                long m = (long) n * hw;
+                float meanG = training ? (float) (sg / m) : 0f;
+                float meanGx = training ? (float) (sgx / m) : 0f;
+                for (int i = 0; i < n; i++) {
+                    long row = ((long) i * c + ch) * hw;
+                    inputGrad(g, (gOff + row) << 2, x, (xOff + row) << 2, dx, (dxOff + row) << 2, hw, mu, rs, wr, meanG, meanGx);
+                }
+            }
+        });
+    }
+
+    private static void gTimesXhat(MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, int n, float mu, float rs) {
+        long bytes = (long) n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector xhat = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).mul(rs);
+            FloatVector.fromMemorySegment(F, g, gb + i, ORDER).mul(xhat).intoMemorySegment(out, ob + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            out.set(FLOAT, ob + i, g.get(FLOAT, gb + i) * ((x.get(FLOAT, xb + i) - mu) * rs));
+        }
+    }
+
+    /** sum(g xhat) of one row without a place to stage it: scalar, in index order (only when dx is not wanted). */
+    private static double gTimesXhatSum(MemorySegment g, long gb, MemorySegment x, long xb, int n, float mu, float rs) {
+        double s = 0;
+        for (long i = 0; i < (long) n << 2; i += 4) {
+            s += g.get(FLOAT, gb + i) * ((x.get(FLOAT, xb + i) - mu) * rs);
+        }
+        return s;
+    }
+
+    private static void inputGrad(MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment dx, long dxb, int n, float mu, float rs,
+                                  float wr, float meanG, float meanGx) {
+        long bytes = (long) n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector xhat = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).mul(rs);
+            FloatVector.fromMemorySegment(F, g, gb + i, ORDER).sub(meanG).sub(xhat.mul(meanGx)).mul(wr).intoMemorySegment(dx, dxb + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            float xhat = (x.get(FLOAT, xb + i) - mu) * rs;
+            dx.set(FLOAT, dxb + i, (g.get(FLOAT, gb + i) - meanG - xhat * meanGx) * wr);
         }
     }
 }

@@ -8,6 +8,7 @@ import dev.lanes.memory.MemoryScope;
  * Batch normalisation over the channel dim (dim 1), the common part of {@link BatchNorm1d} and {@link BatchNorm2d}:
  * in training, normalise with the batch's mean and biased variance and update the running statistics
  * ({@code running = (1 - momentum) * running + momentum * batch}, unbiased variance); in eval, use the running ones.
+ * One fused kernel each way ({@link Tensor#batchNorm}); in an inference plan, one step.
  */
 public abstract class BatchNorm extends Module {
     public final int numFeatures;
@@ -48,46 +49,15 @@ public abstract class BatchNorm extends Module {
         if (input.size(1) != numFeatures) {
             throw new IllegalArgumentException(reprName() + ": expected " + numFeatures + " channels (dim 1) but got input of shape " + input.size());
         }
-        int[] statShape = new int[input.dim()];
-        java.util.Arrays.fill(statShape, 1);
-        statShape[1] = numFeatures;
         boolean useBatch = isTraining() || !trackRunningStats;
-        Tensor mean;
-        Tensor var;
-        if (useBatch) {
-            mean = meanOverAllButChannels(input);
-            Tensor centered = input.sub(mean);
-            var = meanOverAllButChannels(centered.mul(centered));
-            if (isTraining() && trackRunningStats) {
-                updateRunningStats(mean, var, input.numel() / numFeatures);
+        Tensor y = Tensor.batchNorm(input, trackRunningStats ? runningMean : null, trackRunningStats ? runningVar : null, weight, bias, useBatch,
+                momentum, eps);
+        if (isTraining() && trackRunningStats) {
+            try (Autograd.Mode g = Autograd.noGrad()) {
+                numBatchesTracked.fill_(numBatchesTracked.longItem() + 1);
             }
-        } else {
-            mean = runningMean.view(statShape);
-            var = runningVar.view(statShape);
-        }
-        Tensor y = input.sub(mean).div(var.add(eps).sqrt());
-        if (affine) {
-            y = y.mul(weight.view(statShape)).add(bias.view(statShape));
         }
         return y;
-    }
-
-    private static Tensor meanOverAllButChannels(Tensor x) {
-        Tensor m = x.mean(0, true);
-        for (int d = 2; d < x.dim(); d++) {
-            m = m.mean(d, true);
-        }
-        return m;
-    }
-
-    private void updateRunningStats(Tensor mean, Tensor var, long n) {
-        try (MemoryScope s = MemoryScope.open(); Autograd.Mode g = Autograd.noGrad()) {
-            Tensor m = mean.reshape(numFeatures);
-            Tensor unbiased = var.reshape(numFeatures).mul(n > 1 ? (double) n / (n - 1) : 1.0);
-            runningMean.mul_(1 - momentum).add_(m.mul(momentum));
-            runningVar.mul_(1 - momentum).add_(unbiased.mul(momentum));
-            numBatchesTracked.copy_(Tensor.scalarLong(numBatchesTracked.longItem() + 1));
-        }
     }
 
     @Override

@@ -57,6 +57,12 @@ public final class F {
         return Tensor.oneHot(indices, numClasses);
     }
 
+    /** {@code F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)}; see {@link Tensor#batchNorm}. */
+    public static Tensor batchNorm(Tensor input, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias, boolean training,
+                                   double momentum, double eps) {
+        return Tensor.batchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps);
+    }
+
     /** {@code F.layer_norm(input, normalized_shape, weight, bias, eps)}; weight and bias may be null. */
     public static Tensor layerNorm(Tensor input, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
         return Tensor.layerNorm(input, normalizedShape, weight, bias, eps);
