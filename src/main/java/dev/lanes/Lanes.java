@@ -18,6 +18,15 @@ public final class Lanes {
     }
 
     /**
+     * A new generator split off the global one (advancing it), so the same {@link #manualSeed} gives the same
+     * stream: what random data transforms draw from when no generator is passed in (a sample read without a
+     * {@code DataLoader}), like torchvision's transforms drawing from torch's default generator.
+     */
+    public static synchronized SplittableRandom splitGenerator() {
+        return generator.split();
+    }
+
+    /**
      * Threads the kernels may use, the calling thread included, like {@code torch.set_num_threads}. Default: the
      * available processors. Results do not depend on it. Set it at start-up, not while kernels run.
      */

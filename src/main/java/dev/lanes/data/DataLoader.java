@@ -11,8 +11,10 @@ import java.util.concurrent.BlockingQueue;
 /**
  * Batches of a {@link Dataset}, like {@code torch.utils.data.DataLoader(dataset, batch_size, shuffle, drop_last)}:
  * each {@link #iterator()} is one epoch; with shuffle the order is a seeded permutation that depends only on the
- * seed and the epoch number, so runs repeat exactly. A background thread fills the next batch while the caller
- * trains on the current one.
+ * seed and the epoch number, so runs repeat exactly. Random transforms ({@link ImageTransform#randomCrop},
+ * {@link ImageTransform#randomHorizontalFlip}) draw from a generator that also depends only on the seed and the epoch
+ * number, so augmented epochs repeat exactly too. A background thread fills the next batch while the caller trains on
+ * the current one.
  *
  * <h2>Lifetime rule</h2>
  * The loader owns two batch buffers and reuses them, so the steady-state loop allocates no off-heap memory:
@@ -78,18 +80,19 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
         if (current != null) {
             current.stop();
         }
-        current = new Epoch(order(epoch++));
+        SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + epoch++);
+        int[] order = order(rnd);
+        current = new Epoch(order, rnd.split()); // the transforms' generator, split after the shuffle's draws
         return current;
     }
 
-    private int[] order(int e) {
+    private int[] order(SplittableRandom rnd) {
         int n = dataset.size();
         int[] idx = new int[n];
         for (int i = 0; i < n; i++) {
             idx[i] = i;
         }
         if (shuffle) {
-            SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + e);
             for (int i = n - 1; i > 0; i--) {
                 int j = rnd.nextInt(i + 1);
                 int t = idx[i];
@@ -115,6 +118,7 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
     /** One pass over the data: a producer thread fills free slots, the caller takes filled ones in order. */
     private final class Epoch implements Iterator<Batch>, Runnable {
         private final int[] order;
+        private final SplittableRandom augment;
         private final int batches = size();
         private final BlockingQueue<Integer> free = new ArrayBlockingQueue<>(2);
         private final BlockingQueue<Object> ready = new ArrayBlockingQueue<>(2);
@@ -122,8 +126,9 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
         private int taken;
         private int held = -1;
 
-        Epoch(int[] order) {
+        Epoch(int[] order, SplittableRandom augment) {
             this.order = order;
+            this.augment = augment;
             free.add(0);
             free.add(1);
             producer = new Thread(this, "lanes-dataloader");
@@ -140,7 +145,7 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
                     int from = b * batchSize;
                     int n = Math.min(batchSize, order.length - from);
                     for (int i = 0; i < n; i++) {
-                        hostLabels[slot][i] = dataset.fill(order[from + i], hostInputs[slot], i * perSample);
+                        hostLabels[slot][i] = dataset.fill(order[from + i], hostInputs[slot], i * perSample, augment);
                     }
                     ready.put(new int[] {slot, n});
                 }

@@ -23,19 +23,45 @@ import java.util.Locale;
 import java.util.zip.GZIPInputStream;
 
 /**
- * Downloads IDX data-set files into a cache directory, like torchvision's {@code download=True}, safely: each file
- * is streamed to a temporary file beside its final name, checked (complete body, gzip CRC, IDX structure, expected
- * dimensions, and the SHA-256 of the decompressed data where known), and only then renamed into place. A failed,
+ * Downloads data-set files into a cache directory, like torchvision's {@code download=True}, safely: each file is
+ * streamed to a temporary file beside its final name, checked (complete body, gzip CRC, IDX structure, expected
+ * dimensions, and the SHA-256 of the decompressed data where known; for an archive such as CIFAR-10's, its exact
+ * size, its published checksum and a read through every tar header), and only then renamed into place. A failed,
  * corrupted or interrupted download never leaves a file under the final name; the next mirror is tried.
  */
 public final class Download {
     /**
      * One file of a data set: its name, mirror URLs, expected IDX dimensions, the SHA-256 of its decompressed bytes
-     * and the MD5 of the file as published (torchvision's pins); either checksum may be null.
+     * and the MD5 of the file as published (torchvision's pins); either checksum may be null. An archive (see
+     * {@link #archive}) has no dimensions but its exact size in {@code archiveBytes}, and its SHA-256 is that of the
+     * file itself.
      */
-    public record FileSpec(String name, List<String> urls, int[] dims, String sha256, String md5) {
+    public record FileSpec(String name, List<String> urls, int[] dims, String sha256, String md5, long archiveBytes) {
+        public FileSpec {
+            if (dims == null ? archiveBytes <= 0 : archiveBytes != 0) {
+                throw new IllegalArgumentException("a file spec has either IDX dimensions or an archive size, got dims "
+                        + java.util.Arrays.toString(dims) + " and archiveBytes " + archiveBytes);
+            }
+        }
+
+        public FileSpec(String name, List<String> urls, int[] dims, String sha256, String md5) {
+            this(name, urls, dims, sha256, md5, 0);
+        }
+
         public FileSpec(String name, List<String> urls, int[] dims, String sha256) {
             this(name, urls, dims, sha256, null);
+        }
+
+        /**
+         * A tar or tar.gz archive of exactly {@code bytes} bytes, checked by its size, the SHA-256 and MD5 of the file
+         * (either may be null) and a read through all of it as a tar archive ({@link Tar}); not extracted.
+         */
+        public static FileSpec archive(String name, List<String> urls, long bytes, String sha256, String md5) {
+            return new FileSpec(name, urls, null, sha256, md5, bytes);
+        }
+
+        public boolean isArchive() {
+            return dims == null;
         }
 
         /** The decompressed size its dimensions give: what verification inflates at most. */
@@ -48,8 +74,11 @@ public final class Download {
             return n + count;
         }
 
-        /** The most a download may bring: the decompressed size plus gzip's worst-case growth, within ReadLimits. */
+        /** The most a download may bring: an archive's size, or the decompressed size plus gzip's worst-case growth, within ReadLimits. */
         long maxDownloadBytes() {
+            if (isArchive()) {
+                return Math.min(ReadLimits.maxBytes(), archiveBytes);
+            }
             return Math.min(ReadLimits.maxBytes(), idxBytes() + idxBytes() / 64 + (64 << 10));
         }
     }
@@ -67,11 +96,22 @@ public final class Download {
     private Download() {
     }
 
-    /** The four files of {@code mnist} or {@code fashion-mnist} from the public mirrors. */
+    /** The CIFAR-10 binary version's archive as its authors publish it: size and MD5 from their page. */
+    static final String CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
+    static final long CIFAR10_BYTES = 170_052_171L;
+    static final String CIFAR10_MD5 = "c32a1d4ab5d03f1284b67883e8d87530";
+
+    /**
+     * The four files of {@code mnist} or {@code fashion-mnist} from the public mirrors, or {@code cifar-10}'s one
+     * archive ({@code cifar-10-binary.tar.gz}, the binary version, checked by its size and its authors' MD5).
+     */
     public static List<FileSpec> files(String dataset) {
+        if (dataset.equals("cifar-10")) {
+            return List.of(FileSpec.archive("cifar-10-binary.tar.gz", List.of(CIFAR10_URL), CIFAR10_BYTES, null, CIFAR10_MD5));
+        }
         boolean fashion = dataset.equals("fashion-mnist");
         if (!fashion && !dataset.equals("mnist")) {
-            throw new IllegalArgumentException("unknown data set " + dataset + " (mnist or fashion-mnist)");
+            throw new IllegalArgumentException("unknown data set " + dataset + " (mnist, fashion-mnist or cifar-10)");
         }
         List<String> mirrors = fashion ? FASHION : MNIST;
         // SHA-256 of the decompressed Fashion-MNIST files (computed from Debian's dataset-fashion-mnist); MNIST's
@@ -245,11 +285,18 @@ public final class Download {
      */
     static void verify(Path file, FileSpec spec) throws IOException {
         ReadLimits.check(Files.size(file), "downloaded file " + file);
+        if (spec.isArchive() && Files.size(file) != spec.archiveBytes()) {
+            throw new IOException("unexpected size " + Files.size(file) + " bytes, expected " + spec.archiveBytes());
+        }
         if (spec.md5() != null) {
             String md5 = digest("MD5", Files.newInputStream(file));
             if (!md5.equals(spec.md5())) {
                 throw new IOException("checksum mismatch: MD5 " + md5 + ", expected " + spec.md5());
             }
+        }
+        if (spec.isArchive()) {
+            verifyArchive(file, spec);
+            return;
         }
         MessageDigest sha = messageDigest("SHA-256");
         Idx.Array a;
@@ -269,6 +316,21 @@ public final class Download {
             if (!got.equals(spec.sha256())) {
                 throw new IOException("checksum mismatch: SHA-256 " + got + ", expected " + spec.sha256());
             }
+        }
+    }
+
+    /** An archive's SHA-256 (if known), then every header and entry read through (the gzip CRC at its end). */
+    private static void verifyArchive(Path file, FileSpec spec) throws IOException {
+        if (spec.sha256() != null) {
+            String got = digest("SHA-256", Files.newInputStream(file));
+            if (!got.equals(spec.sha256())) {
+                throw new IOException("checksum mismatch: SHA-256 " + got + ", expected " + spec.sha256());
+            }
+        }
+        try {
+            Tar.list(file, ReadLimits.maxBytes());
+        } catch (IllegalArgumentException e) {
+            throw new IOException("unexpected content: " + e.getMessage(), e);
         }
     }
 

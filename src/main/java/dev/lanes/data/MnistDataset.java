@@ -101,6 +101,11 @@ public final class MnistDataset implements Dataset {
 
     @Override
     public long fill(int index, float[] dst, int offset) {
+        return fill(index, dst, offset, null);
+    }
+
+    @Override
+    public long fill(int index, float[] dst, int offset, java.util.SplittableRandom random) {
         if (index < 0 || index >= count) {
             throw new IndexOutOfBoundsException("sample " + index + " of " + count);
         }
@@ -110,7 +115,7 @@ public final class MnistDataset implements Dataset {
             raw[i] = images[base + i] & 0xff;
         }
         float[] out = new float[inputShape[1] * inputShape[2]];
-        transform.apply(raw, h, w, out);
+        transform.apply(raw, 1, h, w, out, random);
         System.arraycopy(out, 0, dst, offset, out.length);
         return labels[index] & 0xff;
     }
