@@ -56,4 +56,25 @@ final class Plot {
         plot.add(accPlot);
         return plot;
     }
+
+    /** Loss curves: {@code points} are {x, train loss, validation loss}, one PNG (TrainGPT's {@code --plot}). */
+    static void writeLosses(String title, List<double[]> points, String xLabel, Path png) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        XYSeries train = new XYSeries("train loss");
+        XYSeries val = new XYSeries("validation loss");
+        for (double[] p : points) {
+            train.add(p[0], p[1]);
+            val.add(p[0], p[2]);
+        }
+        XYSeriesCollection losses = new XYSeriesCollection();
+        losses.addSeries(train);
+        losses.addSeries(val);
+        JFreeChart chart = ChartFactory.createXYLineChart(title, xLabel, "loss", losses);
+        chart.getXYPlot().setRenderer(new org.jfree.chart.renderer.xy.XYLineAndShapeRenderer(true, true));
+        Path dir = png.toAbsolutePath().getParent();
+        if (dir != null) {
+            java.nio.file.Files.createDirectories(dir);
+        }
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 600);
+    }
 }
