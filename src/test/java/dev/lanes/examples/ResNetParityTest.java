@@ -296,7 +296,8 @@ class ResNetParityTest {
                         + "  norms after the first update: largest difference %.2e; after the run: largest %.3g (%s),"
                         + " all parameters %.2e, all tensors %.6g (PyTorch %.6g)%n"
                         + "  off-heap bytes in use after step 10 %d, at the end %d%n",
-                dev.lanes.kernels.Simd.LANES * 32, l.length, lanes.seconds(), l.length / lanes.seconds(), rel(l[0], p[0]), rel(l[1], p[1]), rel(l[2], p[2]),
+                dev.lanes.kernels.Simd.LANES * 32, l.length, lanes.seconds(), l.length / lanes.seconds(), rel(l[0], p[0]), rel(l[1], p[1]),
+                rel(l[2], p[2]),
                 maxLoss, at, mean(l, 0, l.length), mean(p, 0, p.length), mean(l, l.length - 10, l.length) / mean(l, 0, 10),
                 mean(p, p.length - 10, p.length) / mean(p, 0, 10), maxAfter1, maxFinal, worst,
                 rel(total(lanes.finalNorms(), false), total(golden.finalNorms(), false)), Math.hypot(total(lanes.finalNorms(), false),
