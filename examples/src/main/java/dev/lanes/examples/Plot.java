@@ -12,13 +12,17 @@ import org.jfree.chart.axis.NumberAxis;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
-/** TrainLeNet's {@code --plot}: train/test loss and accuracy per epoch, one PNG (JFreeChart, examples only). */
+/** TrainLeNet's and TrainResNet's {@code --plot}: train/test loss and accuracy per epoch, one PNG (JFreeChart, examples only). */
 final class Plot {
     private Plot() {
     }
 
     static void write(List<TrainLeNet.EpochStats> history, Path png) throws IOException {
-        JFreeChart chart = new JFreeChart("LeNet training", JFreeChart.DEFAULT_TITLE_FONT, plots(history), true);
+        write(history, png, "LeNet training");
+    }
+
+    static void write(List<TrainLeNet.EpochStats> history, Path png, String title) throws IOException {
+        JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plots(history), true);
         Path dir = png.toAbsolutePath().getParent();
         if (dir != null) {
             java.nio.file.Files.createDirectories(dir);

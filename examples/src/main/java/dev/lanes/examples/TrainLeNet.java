@@ -10,6 +10,7 @@ import dev.lanes.data.MnistDataset;
 import dev.lanes.io.SafeTensors;
 import dev.lanes.memory.MemoryScope;
 import dev.lanes.nn.CrossEntropyLoss;
+import dev.lanes.nn.Module;
 import dev.lanes.optim.Adam;
 import dev.lanes.optim.Optimizer;
 import dev.lanes.optim.RMSprop;
@@ -121,21 +122,21 @@ public final class TrainLeNet {
         return new Options(data, dataset, download, epochs, batch, lr, momentum, optimizer, threads, seed, save, plot);
     }
 
-    private static int positive(String flag, int v) throws UsageException {
+    static int positive(String flag, int v) throws UsageException {
         if (v <= 0) {
             throw new UsageException(flag + " must be positive, got " + v);
         }
         return v;
     }
 
-    private static double positiveDouble(String flag, double v) throws UsageException {
+    static double positiveDouble(String flag, double v) throws UsageException {
         if (!(v > 0) || Double.isInfinite(v)) {
             throw new UsageException(flag + " must be a positive number, got " + v);
         }
         return v;
     }
 
-    private static double nonNegative(String flag, double v) throws UsageException {
+    static double nonNegative(String flag, double v) throws UsageException {
         if (!(v >= 0) || Double.isInfinite(v)) {
             throw new UsageException(flag + " must be a non-negative number, got " + v);
         }
@@ -147,43 +148,52 @@ public final class TrainLeNet {
     }
 
     static Data resolveData(Options o) throws IOException, UsageException {
-        // torchvision-style normalisation constants for each data set; 28x28 padded to LeNet's 32x32
-        ImageTransform t = o.dataset().equals("mnist")
-                ? ImageTransform.pad(2).then(ImageTransform.toTensor()).then(ImageTransform.normalize(0.1307, 0.3081))
-                : ImageTransform.pad(2).then(ImageTransform.toTensor()).then(ImageTransform.normalize(0.2860, 0.3530));
-        if (o.data() != null) {
-            if (!java.nio.file.Files.isDirectory(o.data())) {
-                throw new UsageException("--data " + o.data() + ": no such folder");
+        // 28x28 padded to LeNet's 32x32
+        return resolveData(o.data(), o.dataset(), o.download(), ImageTransform.pad(2).then(normalization(o.dataset())));
+    }
+
+    /** torchvision-style normalisation constants for each data set, after {@code ToTensor}. */
+    static ImageTransform normalization(String dataset) {
+        return dataset.equals("mnist")
+                ? ImageTransform.toTensor().then(ImageTransform.normalize(0.1307, 0.3081))
+                : ImageTransform.toTensor().then(ImageTransform.normalize(0.2860, 0.3530));
+    }
+
+    /** The data, in the order the class comment gives, with transform {@code t}; TrainResNet shares it. */
+    static Data resolveData(Path data, String dataset, boolean download, ImageTransform t) throws IOException, UsageException {
+        if (data != null) {
+            if (!java.nio.file.Files.isDirectory(data)) {
+                throw new UsageException("--data " + data + ": no such folder");
             }
-            if (!MnistDataset.present(o.data(), true) || !MnistDataset.present(o.data(), false)) {
-                throw new UsageException("--data " + o.data() + " must hold train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],"
+            if (!MnistDataset.present(data, true) || !MnistDataset.present(data, false)) {
+                throw new UsageException("--data " + data + " must hold train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],"
                         + " t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]");
             }
-            return new Data(MnistDataset.load(o.data(), true, t), MnistDataset.load(o.data(), false, t), o.data().toString());
+            return new Data(MnistDataset.load(data, true, t), MnistDataset.load(data, false, t), data.toString());
         }
-        Path cache = Path.of(System.getProperty("user.home"), ".cache", "lanes", "datasets", o.dataset());
+        Path cache = Path.of(System.getProperty("user.home"), ".cache", "lanes", "datasets", dataset);
         if (MnistDataset.present(cache, true) && MnistDataset.present(cache, false)) {
             return new Data(MnistDataset.load(cache, true, t), MnistDataset.load(cache, false, t), cache + " (cache)");
         }
         Path debian = Path.of("/usr/share/datasets/fashion-mnist");
-        if (o.dataset().equals("fashion-mnist") && MnistDataset.present(debian, true) && MnistDataset.present(debian, false)) {
+        if (dataset.equals("fashion-mnist") && MnistDataset.present(debian, true) && MnistDataset.present(debian, false)) {
             return new Data(MnistDataset.load(debian, true, t), MnistDataset.load(debian, false, t), debian + " (Debian's dataset-fashion-mnist)");
         }
-        if (o.download()) {
+        if (download) {
             try {
-                Download.fetch(Download.files(o.dataset()), cache, System.out, java.time.Duration.ofSeconds(60));
+                Download.fetch(Download.files(dataset), cache, System.out, java.time.Duration.ofSeconds(60));
             } catch (IOException e) {
                 throw new UsageException(e.getMessage() + "\n(--download needs the network; or pass --data DIR with the four IDX files)");
             }
             return new Data(MnistDataset.load(cache, true, t), MnistDataset.load(cache, false, t), cache + " (downloaded)");
         }
         Path sample = Path.of("examples", "data", "fashion-mnist-t10k");
-        if (o.dataset().equals("fashion-mnist") && MnistDataset.present(sample, false)) {
+        if (dataset.equals("fashion-mnist") && MnistDataset.present(sample, false)) {
             MnistDataset all = MnistDataset.load(sample, false, t);
             return new Data(all.range(0, 8000), all.range(8000, all.size()),
                     sample + " (the shipped Fashion-MNIST test split: 8,000 images to train, 2,000 to test)");
         }
-        throw new UsageException("no " + o.dataset() + " data found: pass --data DIR with the IDX files, or put them in " + cache);
+        throw new UsageException("no " + dataset + " data found: pass --data DIR with the IDX files, or put them in " + cache);
     }
 
     /** Per-epoch figures for the report and the plot. */
@@ -293,13 +303,13 @@ public final class TrainLeNet {
         return 0;
     }
 
-    private static String bar(int done, int total) {
+    static String bar(int done, int total) {
         int width = 20;
         int fill = (int) ((long) done * width / Math.max(total, 1));
         return "[" + "#".repeat(fill) + ".".repeat(width - fill) + "]";
     }
 
-    private static long correct(Tensor logits, Tensor labels) {
+    static long correct(Tensor logits, Tensor labels) {
         long[] predicted = logits.argmax(1).toLongArray();
         long[] truth = labels.toLongArray();
         long c = 0;
@@ -310,7 +320,7 @@ public final class TrainLeNet {
     }
 
     /** Mean test loss and accuracy, in eval mode without a graph. */
-    private static double[] evaluate(LeNet net, DataLoader test, CrossEntropyLoss criterion) {
+    static double[] evaluate(Module net, DataLoader test, CrossEntropyLoss criterion) {
         net.eval();
         double lossSum = 0;
         long correct = 0;
