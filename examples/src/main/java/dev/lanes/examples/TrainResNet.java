@@ -3,7 +3,9 @@ package dev.lanes.examples;
 import dev.lanes.Lanes;
 import dev.lanes.Tensor;
 import dev.lanes.data.DataLoader;
-import dev.lanes.data.MnistDataset;
+import dev.lanes.data.CIFAR10;
+import dev.lanes.data.Dataset;
+import dev.lanes.data.ImageTransform;
 import dev.lanes.examples.TrainLeNet.Data;
 import dev.lanes.examples.TrainLeNet.EpochStats;
 import dev.lanes.examples.TrainLeNet.UsageException;
@@ -33,8 +35,9 @@ import java.util.TreeSet;
  * Data, in TrainLeNet's order: {@code --data DIR}; the cache {@code ~/.cache/lanes/datasets/<dataset>}; Debian's
  * {@code dataset-fashion-mnist}; a download with {@code --download}; the Fashion-MNIST test split shipped in
  * {@code examples/data}, split 8,000 / 2,000. Images stay 28x28, one channel (the stages run at 28, 14 and 7 pixels).
- * CIFAR-10 ({@code --dataset cifar10}, or {@code --data} naming a {@code cifar-10-batches-bin} folder) is refused
- * with a usage error until a CIFAR-10 reader is in the library.
+ * CIFAR-10 ({@code --dataset cifar10}, or {@code --data} naming a folder that holds {@code cifar-10-batches-bin}):
+ * 3x32x32 images from {@code --data} or {@code ~/.cache/lanes/datasets/cifar-10} ({@code --download} fetches the
+ * checked archive), trained with He et al.'s augmentation (RandomCrop(32, padding 4), RandomHorizontalFlip), seeded.
  */
 public final class TrainResNet {
     private TrainResNet() {
@@ -42,9 +45,9 @@ public final class TrainResNet {
 
     static final String USAGE = """
             usage: TrainResNet [options]
-              --data DIR             IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-...);
-                                     a CIFAR-10 cifar-10-batches-bin folder is not supported yet
-              --dataset NAME         fashion-mnist | mnist (default fashion-mnist; cifar10 is not supported yet)
+              --data DIR             IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-...),
+                                     or CIFAR-10's binary version (a folder holding cifar-10-batches-bin)
+              --dataset NAME         fashion-mnist | mnist | cifar10 (default fashion-mnist)
               --download             download the data set into ~/.cache/lanes/datasets (checked, written atomically)
               --epochs N             default 5
               --batch-size N         default 128
@@ -66,9 +69,6 @@ public final class TrainResNet {
     record Options(Path data, String dataset, boolean download, int epochs, int batchSize, double lr, double momentum, double weightDecay,
                    boolean nesterov, String schedule, int limitTrain, int limitTest, int threads, long seed, Path save, Path plot) {
     }
-
-    private static final String CIFAR_LATER = "CIFAR-10 is not supported yet (no CIFAR-10 reader in dev.lanes.data);"
-            + " use --dataset fashion-mnist or mnist";
 
     static Options parse(String[] args) throws UsageException {
         Path data = null;
@@ -104,11 +104,11 @@ public final class TrainResNet {
                         switch (a) {
                             case "--data" -> data = Path.of(v);
                             case "--dataset" -> {
-                                if (v.equals("cifar10") || v.equals("cifar-10")) {
-                                    throw new UsageException("--dataset " + v + ": " + CIFAR_LATER);
+                                if (v.equals("cifar-10")) {
+                                    v = "cifar10";
                                 }
-                                if (!v.equals("mnist") && !v.equals("fashion-mnist")) {
-                                    throw new UsageException("--dataset must be fashion-mnist or mnist, got " + v);
+                                if (!v.equals("mnist") && !v.equals("fashion-mnist") && !v.equals("cifar10")) {
+                                    throw new UsageException("--dataset must be fashion-mnist, mnist or cifar10, got " + v);
                                 }
                                 dataset = v;
                             }
@@ -153,23 +153,72 @@ public final class TrainResNet {
     }
 
     /** TrainLeNet's data, 28x28 without padding, then cut to the limits. */
+    /** The train and test sets, where they came from, and the images' channel count. */
+    record Data(Dataset train, Dataset test, String source, int channels) {
+    }
+
     static Data resolveData(Options o) throws IOException, UsageException {
-        if (o.data() != null && Files.isDirectory(o.data()) && looksLikeCifar(o.data())) {
-            throw new UsageException("--data " + o.data() + ": " + CIFAR_LATER);
+        Data d;
+        if (o.dataset().equals("cifar10") || (o.data() != null && Files.isDirectory(o.data()) && looksLikeCifar(o.data()))) {
+            d = cifar(o);
+        } else {
+            TrainLeNet.Data m = TrainLeNet.resolveData(o.data(), o.dataset(), o.download(), TrainLeNet.normalization(o.dataset()));
+            d = new Data(m.train(), m.test(), m.source(), 1);
         }
-        Data d = TrainLeNet.resolveData(o.data(), o.dataset(), o.download(), TrainLeNet.normalization(o.dataset()));
-        MnistDataset train = d.train();
-        MnistDataset test = d.test();
+        Dataset train = d.train();
+        Dataset test = d.test();
         String source = d.source();
         if (o.limitTrain() > 0 && o.limitTrain() < train.size()) {
-            train = train.range(0, o.limitTrain());
+            train = first(train, o.limitTrain());
             source += "; the first " + o.limitTrain() + " training images";
         }
         if (o.limitTest() > 0 && o.limitTest() < test.size()) {
-            test = test.range(0, o.limitTest());
+            test = first(test, o.limitTest());
             source += "; the first " + o.limitTest() + " test images";
         }
-        return new Data(train, test, source);
+        return new Data(train, test, source, d.channels());
+    }
+
+    /** CIFAR-10 from --data or the cache (downloaded with --download), augmented for training like He et al. */
+    private static Data cifar(Options o) throws IOException, UsageException {
+        Path root = o.data() != null ? o.data() : CIFAR10.defaultRoot();
+        ImageTransform augment = ImageTransform.compose(ImageTransform.randomCrop(32, 4), ImageTransform.randomHorizontalFlip(),
+                ImageTransform.toTensor(), CIFAR10.normalize());
+        ImageTransform plain = ImageTransform.compose(ImageTransform.toTensor(), CIFAR10.normalize());
+        if (!o.download() && !looksLikeCifar(root)) {
+            throw new UsageException("no CIFAR-10 found in " + root + ": pass --data DIR (a folder holding cifar-10-batches-bin) or --download");
+        }
+        try {
+            return new Data(CIFAR10.load(root, true, augment, o.download()), CIFAR10.load(root, false, plain, o.download()),
+                    root + " (CIFAR-10, RandomCrop(32, padding 4) + RandomHorizontalFlip)", 3);
+        } catch (IOException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    /** The first {@code n} samples of {@code all}. */
+    static Dataset first(Dataset all, int n) {
+        return new Dataset() {
+            @Override
+            public int size() {
+                return n;
+            }
+
+            @Override
+            public int[] inputShape() {
+                return all.inputShape();
+            }
+
+            @Override
+            public long fill(int index, float[] dst, int offset) {
+                return all.fill(index, dst, offset);
+            }
+
+            @Override
+            public long fill(int index, float[] dst, int offset, java.util.SplittableRandom random) {
+                return all.fill(index, dst, offset, random);
+            }
+        };
     }
 
     public static void main(String[] args) throws IOException {
@@ -201,7 +250,7 @@ public final class TrainResNet {
                         + " %s schedule, %d thread(s)%n", data.train().size(), data.test().size(), o.epochs(), o.batchSize(), plain(o.lr()),
                 plain(o.momentum()), plain(o.weightDecay()), o.nesterov() ? " nesterov" : "", o.schedule(), o.threads());
 
-        ResNet20 net = new ResNet20(1, 10);
+        ResNet20 net = new ResNet20(data.channels(), 10);
         SGD optimizer = new SGD(net.parameters(), o.lr(), o.momentum(), 0, o.weightDecay(), o.nesterov());
         LRScheduler schedule = o.schedule().equals("multistep")
                 ? new MultiStepLR(optimizer, milestones(o.epochs()), 0.1)
