@@ -57,6 +57,31 @@ final class Launch {
         return out;
     }
 
+    /**
+     * {@link #run} for ops with optional operands (a bias, saved statistics): {@code inputs} may hold nulls, and the
+     * step factory gets refs aligned with {@code inputs}, null where an operand is absent.
+     */
+    static Tensor runOptional(Function<Ref[], PlanStep> step, Tensor out, Tensor... inputs) {
+        int[] at = new int[inputs.length];
+        int count = 0;
+        for (int i = 0; i < inputs.length; i++) {
+            at[i] = inputs[i] == null ? -1 : count++;
+        }
+        Tensor[] present = new Tensor[count];
+        for (int i = 0; i < inputs.length; i++) {
+            if (at[i] >= 0) {
+                present[at[i]] = inputs[i];
+            }
+        }
+        return run(refs -> {
+            Ref[] aligned = new Ref[at.length];
+            for (int i = 0; i < at.length; i++) {
+                aligned[i] = at[i] < 0 ? null : refs[at[i]];
+            }
+            return step.apply(aligned);
+        }, out, present);
+    }
+
     // ---- what the tracer must hear of besides kernel calls: one call each, a no-op unless this thread traces ----
 
     /** A tensor's storage was allocated: a recorded step must produce it, or it came from an op the plan cannot replay. */

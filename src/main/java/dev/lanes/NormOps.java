@@ -49,18 +49,9 @@ final class NormOps {
         Tensor mean = record ? Tensor.allocate(DType.FLOAT32, new int[] {rows}) : null;
         Tensor rstd = record ? Tensor.allocate(DType.FLOAT32, new int[] {rows}) : null;
         float e = (float) eps;
-        x.withContiguous(xc -> withContiguousOrNull(weight, wc -> withContiguousOrNull(bias, bc -> {
-            Tensor[] inputs = {xc, wc, bc, mean, rstd};
-            int[] at = new int[5];
-            int count = 0;
-            for (int i = 0; i < inputs.length; i++) {
-                at[i] = inputs[i] == null ? -1 : count++;
-            }
-            Tensor[] present = Arrays.stream(inputs).filter(java.util.Objects::nonNull).toArray(Tensor[]::new);
-            // recording (never while tracing: a trace runs without a graph): mean and 1/std are extra outputs
-            return Launch.run(r -> new PlanStep.LayerNorm(r[at[0]], at[1] < 0 ? null : r[at[1]], at[2] < 0 ? null : r[at[2]], rows, n, e,
-                    at[3] < 0 ? null : r[at[3]], at[4] < 0 ? null : r[at[4]]), out, present);
-        })));
+        // recording (never while tracing: a trace runs without a graph): mean and 1/std are extra outputs
+        x.withContiguous(xc -> withContiguousOrNull(weight, wc -> withContiguousOrNull(bias, bc -> Launch.runOptional(
+                r -> new PlanStep.LayerNorm(r[0], r[1], r[2], rows, n, e, r[3], r[4]), out, xc, wc, bc, mean, rstd))));
         if (record) {
             Tensor.record(out, () -> new NativeLayerNormBackward0(x, weight, bias, mean, rstd, normalizedShape, rows, n), x, weight, bias);
             mean.close(); // the node keeps its own references
@@ -117,18 +108,8 @@ final class NormOps {
         float m = (float) momentum;
         float e = (float) eps;
         try (dev.lanes.autograd.Autograd.Mode g = dev.lanes.autograd.Autograd.noGrad()) { // the running statistics are no graph
-            x.withContiguous(xc -> {
-                Tensor[] inputs = {xc, weight, bias, runningMean, runningVar, mean, rstd};
-                int[] at = new int[inputs.length];
-                int count = 0;
-                for (int i = 0; i < inputs.length; i++) {
-                    at[i] = inputs[i] == null ? -1 : count++;
-                }
-                Tensor[] present = Arrays.stream(inputs).filter(java.util.Objects::nonNull).toArray(Tensor[]::new);
-                return Launch.run(r -> new PlanStep.BatchNorm(r[at[0]], n, c, hw, training, m, e, at[1] < 0 ? null : r[at[1]],
-                        at[2] < 0 ? null : r[at[2]], at[3] < 0 ? null : r[at[3]], at[4] < 0 ? null : r[at[4]], at[5] < 0 ? null : r[at[5]],
-                        at[6] < 0 ? null : r[at[6]]), out, present);
-            });
+            x.withContiguous(xc -> Launch.runOptional(r -> new PlanStep.BatchNorm(r[0], n, c, hw, training, m, e, r[1], r[2], r[3], r[4], r[5], r[6]),
+                    out, xc, weight, bias, runningMean, runningVar, mean, rstd));
         }
         if (training) {
             if (runningMean != null) {
