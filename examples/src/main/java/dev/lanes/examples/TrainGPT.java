@@ -251,13 +251,7 @@ public final class TrainGPT {
             }
             split = all.split(0.9);
         } catch (TrainLeNet.UsageException e) {
-            if (e.getMessage() == null) {
-                out.println(USAGE);
-                return 0;
-            }
-            err.println("error: " + e.getMessage());
-            err.println(USAGE);
-            return 2;
+            return TrainLeNet.usage(e, USAGE, out, err);
         }
         Lanes.setNumThreads(o.threads());
         Lanes.manualSeed(o.seed());

@@ -214,13 +214,7 @@ public final class TrainLeNet {
             o = parse(args);
             data = resolveData(o);
         } catch (UsageException e) {
-            if (e.getMessage() == null) {
-                out.println(USAGE);
-                return 0;
-            }
-            err.println("error: " + e.getMessage());
-            err.println(USAGE);
-            return 2;
+            return usage(e, USAGE, out, err);
         }
         Lanes.setNumThreads(o.threads());
         Lanes.manualSeed(o.seed());
@@ -301,6 +295,17 @@ public final class TrainLeNet {
                 o.epochs(), data.train().size(), data.test().size(), last.testAccuracy(), last.testLoss(),
                 Math.round(trainImages / (trainNanos / 1e9)));
         return 0;
+    }
+
+    /** A usage error: the message and the usage on err, exit code 2; {@code --help} (no message): the usage on out, 0. */
+    static int usage(UsageException e, String usage, PrintStream out, PrintStream err) {
+        if (e.getMessage() == null) {
+            out.println(usage);
+            return 0;
+        }
+        err.println("error: " + e.getMessage());
+        err.println(usage);
+        return 2;
     }
 
     static String bar(int done, int total) {

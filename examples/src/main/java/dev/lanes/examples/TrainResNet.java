@@ -235,13 +235,7 @@ public final class TrainResNet {
             o = parse(args);
             data = resolveData(o);
         } catch (UsageException e) {
-            if (e.getMessage() == null) {
-                out.println(USAGE);
-                return 0;
-            }
-            err.println("error: " + e.getMessage());
-            err.println(USAGE);
-            return 2;
+            return TrainLeNet.usage(e, USAGE, out, err);
         }
         Lanes.setNumThreads(o.threads());
         Lanes.manualSeed(o.seed());
