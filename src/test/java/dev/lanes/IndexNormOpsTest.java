@@ -125,6 +125,36 @@ class IndexNormOpsTest {
         assertThat(e.parameters()).hasSize(1);
     }
 
+    /** The parameter gradients alone (an input that needs none: a first layer) equal those computed beside dx. */
+    @Test
+    void normParameterGradientsWithoutAnInputGradient() {
+        Lanes.manualSeed(21);
+        try (Tensor x = Tensor.randn(4, 3, 5).mul(2)) {
+            float[][] withDx = normGrads(x, true);
+            float[][] alone = normGrads(x, false);
+            for (int i = 0; i < withDx.length; i++) {
+                for (int j = 0; j < withDx[i].length; j++) {
+                    assertThat(alone[i][j]).as("gradient %d element %d", i, j).isCloseTo(withDx[i][j], org.assertj.core.data.Offset.offset(1e-5f));
+                }
+            }
+        }
+    }
+
+    /** dweight and dbias of batch_norm (training) and layer_norm on x, with or without x requiring grad. */
+    private static float[][] normGrads(Tensor data, boolean inputGrad) {
+        try (Tensor x = data.clone().requiresGrad(inputGrad); Tensor w = Tensor.ones(3).add(0.5).requiresGrad(true);
+             Tensor b = Tensor.zeros(3).requiresGrad(true); Tensor lw = Tensor.ones(5).mul(0.7).requiresGrad(true);
+             Tensor lb = Tensor.zeros(5).requiresGrad(true)) {
+            Lanes.manualSeed(22); // the same upstream values and gradient for both calls
+            Tensor up = Tensor.randn(4, 3, 5);
+            Tensor g = Tensor.randn(4, 3, 5);
+            Tensor y = Tensor.batchNorm(x, null, null, w, b, true, 0.1, 1e-5).mul(up);
+            y = F.layerNorm(y, new int[] {5}, lw, lb, 1e-5);
+            y.backward(g);
+            return new float[][] {w.grad().toFloatArray(), b.grad().toFloatArray(), lw.grad().toFloatArray(), lb.grad().toFloatArray()};
+        }
+    }
+
     @Test
     void layerNormModuleMatchesTheFunctionalFormAndPrintsLikePyTorch() {
         LayerNorm ln = new LayerNorm(8);
