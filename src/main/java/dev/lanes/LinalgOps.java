@@ -145,8 +145,27 @@ final class LinalgOps {
      * theirs; the graph holds the intermediate views.
      */
     private static Tensor matmulRecorded(Tensor self, Tensor other) {
-        if (self.shapeRef().length == 2 && other.shapeRef().length == 2) {
+        int[] sa = self.shapeRef();
+        int[] sb = other.shapeRef();
+        if (sa.length == 2 && sb.length == 2) {
             return mm(self, other);
+        }
+        if (sa.length == 1 && sb.length == 2) { // PyTorch: unsqueeze(0).mm(b).squeeze_(0)
+            return mm(self.unsqueeze(0), other).viewNamed(new int[] {sb[1]}, "SqueezeBackward3");
+        }
+        if (sa.length >= 3 && sb.length <= 2) {
+            // PyTorch's folding: a's batch dims become rows of one mm (or mv), viewed back; b is never copied per batch
+            int k = sa[sa.length - 1];
+            Tensor folded = self.reshape(-1, k);
+            Tensor product = sb.length == 2 ? mm(folded, other) : matmul(folded, other);
+            int[] outShape = java.util.Arrays.copyOf(sa, sb.length == 2 ? sa.length : sa.length - 1);
+            if (sb.length == 2) {
+                outShape[sa.length - 1] = sb[1];
+            }
+            return product.viewNamed(outShape, "UnsafeViewBackward0");
+        }
+        if (sa.length == 2 && sb.length >= 3) { // PyTorch: (b^T a^T)^T, the first product folded, then made contiguous
+            return matmul(other.transpose(-1, -2), self.t()).transpose(-1, -2).contiguous();
         }
         Tensor a = self.shapeRef().length == 1 ? self.unsqueeze(0) : self;
         Tensor b = other.shapeRef().length == 1 ? other.unsqueeze(1) : other;
