@@ -70,12 +70,20 @@ public final class Compare {
         long so = loop.rowStride(2);
         int[] idx = new int[loop.dims];
         long[] off = {aOff, bOff, oOff};
+        boolean floats = ea == Copy.Elem.F32 && eb == Copy.Elem.F32; // the common case: no element-type dispatch per element
         for (long r = loop.rows(); r > 0; r--) {
-            for (int i = 0; i < n; i++) {
-                long pa = off[0] + i * sa;
-                long pb = off[1] + i * sb;
-                boolean v = asLongs ? op.longs(readLong(ea, a, pa), readLong(eb, b, pb)) : op.floats(readFloat(ea, a, pa), readFloat(eb, b, pb));
-                out.set(ValueLayout.JAVA_BYTE, off[2] + i * so, (byte) (v ? 1 : 0));
+            if (floats) {
+                for (int i = 0; i < n; i++) {
+                    boolean v = op.floats(a.get(FLOAT, (off[0] + i * sa) << 2), b.get(FLOAT, (off[1] + i * sb) << 2));
+                    out.set(ValueLayout.JAVA_BYTE, off[2] + i * so, (byte) (v ? 1 : 0));
+                }
+            } else {
+                for (int i = 0; i < n; i++) {
+                    long pa = off[0] + i * sa;
+                    long pb = off[1] + i * sb;
+                    boolean v = asLongs ? op.longs(readLong(ea, a, pa), readLong(eb, b, pb)) : op.floats(readFloat(ea, a, pa), readFloat(eb, b, pb));
+                    out.set(ValueLayout.JAVA_BYTE, off[2] + i * so, (byte) (v ? 1 : 0));
+                }
             }
             loop.advance(idx, off);
         }
