@@ -19,7 +19,6 @@ The batches themselves are not stored: the test rebuilds them from the shipped f
 files come out the same on every run.
 """
 import gzip
-import json
 import os
 import struct
 
@@ -27,6 +26,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from gen_io_golden import save_safetensors  # the same writer as the io goldens (8-byte length, JSON header, data)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, '..', '..', '..'))
@@ -91,32 +92,6 @@ def read_idx(path):
     ndim = data[3]
     dims = struct.unpack('>' + 'I' * ndim, data[4:4 + 4 * ndim])
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-def save_safetensors(tensors, path, metadata=None):
-    header = {}
-    if metadata:
-        header['__metadata__'] = metadata
-    offset = 0
-    blobs = []
-    for name, t in tensors.items():
-        t = t.detach().contiguous()
-        if t.dtype == torch.float32:
-            data, dtype = t.numpy().astype('<f4').tobytes(), 'F32'
-        elif t.dtype == torch.int64:
-            data, dtype = t.numpy().astype('<i8').tobytes(), 'I64'
-        else:
-            raise ValueError(name + ': ' + str(t.dtype))
-        header[name] = {'dtype': dtype, 'shape': list(t.shape), 'data_offsets': [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    h = json.dumps(header, separators=(',', ':')).encode('utf-8')
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def batches():
