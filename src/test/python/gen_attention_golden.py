@@ -89,6 +89,18 @@ def main():
         post.eval = None  # keep train mode (dropout 0): PyTorch's fast path only runs in eval
         write_row(f, 'encoder_postnorm_relu', lambda x: post(x), {'x': torch.randn(5, 2, 16)}, post)
 
+        # the tiled ("flash") kernel's rows (Tensor.flashAttention): key counts across several blocks of 64 with a
+        # tail, causal with L = S, causal with more queries than keys (the rows past S see every key), and a scale
+        # other than 1/sqrt(E) (PyTorch 2.1's scale=)
+        write_row(f, 'flash', lambda q, k, v: sdpa(q, k, v),
+                  {'q': torch.randn(2, 70, 8), 'k': torch.randn(2, 130, 8), 'v': torch.randn(2, 130, 6)})
+        write_row(f, 'flash_causal', lambda q, k, v: sdpa(q, k, v, causal(131, 131)),
+                  {'q': torch.randn(1, 131, 8), 'k': torch.randn(1, 131, 8), 'v': torch.randn(1, 131, 5)})
+        write_row(f, 'flash_causal_tall', lambda q, k, v: sdpa(q, k, v, causal(90, 67)),
+                  {'q': torch.randn(2, 90, 4), 'k': torch.randn(2, 67, 4), 'v': torch.randn(2, 67, 3)})
+        write_row(f, 'flash_scale', lambda q, k, v: (q @ k.transpose(-2, -1) * 0.3).softmax(-1) @ v,
+                  {'q': torch.randn(1, 9, 5), 'k': torch.randn(1, 200, 5), 'v': torch.randn(1, 200, 7)})
+
 
 if __name__ == '__main__':
     main()

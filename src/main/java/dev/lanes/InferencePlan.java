@@ -59,7 +59,7 @@ public final class InferencePlan implements AutoCloseable {
     private final long arenaFloats;
     private final int gemmK;
     private final int gemmN;
-    private final int softmaxScratch;
+    private final int heapScratch;
     private final int heapImage;
     private final int heapColumns;
     private final int heapPanel;
@@ -78,7 +78,7 @@ public final class InferencePlan implements AutoCloseable {
         Context() {
             arena = Storage.allocate(arenaFloats * 4);
             seg = arena.segment();
-            frame = new PlanStep.Frame(seg, base, consts, new Sgemm.Workspace(gemmK, gemmN), scratchOff, softmaxScratch,
+            frame = new PlanStep.Frame(seg, base, consts, new Sgemm.Workspace(gemmK, gemmN), scratchOff, heapScratch,
                     heapImage, heapColumns, heapPanel);
             contextsCreated.incrementAndGet();
         }
@@ -117,14 +117,12 @@ public final class InferencePlan implements AutoCloseable {
             pan = Math.max(pan, s.heapPanel());
             k = Math.max(k, s.gemmK());
             n = Math.max(n, s.gemmN());
-            if (s instanceof PlanStep.Softmax sx) {
-                sm = Math.max(sm, sx.softmaxScratchFloats());
-            }
+            sm = Math.max(sm, s.heapFloats());
             s.bind(consts);
         }
         this.gemmK = k;
         this.gemmN = n;
-        this.softmaxScratch = sm;
+        this.heapScratch = sm;
         this.heapImage = img;
         this.heapColumns = col;
         this.heapPanel = pan;

@@ -79,6 +79,11 @@ abstract class PlanStep {
         return 0;
     }
 
+    /** Floats of the frame's general heap scratch ({@link Frame#heapScratch}) this step needs. */
+    int heapFloats() {
+        return 0;
+    }
+
     /** The buffers of one execution context for one call. */
     static final class Frame {
         final MemorySegment arena;
@@ -87,7 +92,8 @@ abstract class PlanStep {
         final Sgemm.Workspace workspace;
         final long scratchOff;
         final float[] tile;
-        final float[] softmaxScratch;
+        /** Heap scratch of the steps that ask for it ({@link PlanStep#heapFloats}): softmax over a non-last dim, attention. */
+        final float[] heapScratch;
         final float[] image;
         final float[] columns;
         final float[] panel;
@@ -96,7 +102,7 @@ abstract class PlanStep {
         MemorySegment input;
         long inputOff;
 
-        Frame(MemorySegment arena, long[] base, MemorySegment[] consts, Sgemm.Workspace workspace, long scratchOff, int softmaxScratch,
+        Frame(MemorySegment arena, long[] base, MemorySegment[] consts, Sgemm.Workspace workspace, long scratchOff, int heapScratch,
               int image, int columns, int panel) {
             this.arena = arena;
             this.base = base;
@@ -104,7 +110,7 @@ abstract class PlanStep {
             this.workspace = workspace;
             this.scratchOff = scratchOff;
             this.tile = new float[Sgemm.SCRATCH_FLOATS];
-            this.softmaxScratch = new float[softmaxScratch];
+            this.heapScratch = new float[heapScratch];
             this.image = new float[image];
             this.columns = new float[columns];
             this.panel = new float[panel];
@@ -129,7 +135,7 @@ abstract class PlanStep {
             this.workspace = null;
             this.scratchOff = 0;
             this.tile = null;
-            this.softmaxScratch = null;
+            this.heapScratch = null;
             this.image = null;
             this.columns = null;
             this.panel = null;
@@ -747,6 +753,61 @@ abstract class PlanStep {
     }
 
     /**
+     * Tiled scaled dot-product attention of contiguous {@code q [batch, l, e]}, {@code k [batch, s, e]},
+     * {@code v [batch, s, ev]} ({@code kernels.Attention}): never the {@code [l, s]} scores. Eager with autograd also
+     * writes each query row's log-sum-exp (a second output, never in a plan).
+     */
+    static final class Attention extends PlanStep {
+        final Ref q;
+        final Ref k;
+        final Ref v;
+        final int batch;
+        final int l;
+        final int s;
+        final int e;
+        final int ev;
+        final float scale;
+        final boolean causal;
+        final Ref lse;
+
+        Attention(Ref q, Ref k, Ref v, int batch, int l, int s, int e, int ev, float scale, boolean causal, Ref lse) {
+            this.q = q;
+            this.k = k;
+            this.v = v;
+            this.batch = batch;
+            this.l = l;
+            this.s = s;
+            this.e = e;
+            this.ev = ev;
+            this.scale = scale;
+            this.causal = causal;
+            this.lse = lse;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {q, k, v};
+        }
+
+        @Override
+        void run(Frame f) {
+            dev.lanes.kernels.Attention.forward(f.seg(q), f.off(q), f.seg(k), f.off(k), f.seg(v), f.off(v), batch, l, s, e, ev, scale, causal,
+                    f.seg(out), f.off(out), lse == null ? null : f.seg(lse), lse == null ? 0 : f.off(lse), f.parallel, f.heapScratch);
+        }
+
+        @Override
+        int heapFloats() {
+            return Math.toIntExact(dev.lanes.kernels.Attention.forwardScratchFloats(s, e, ev));
+        }
+
+        @Override
+        String describe() {
+            return "attention q " + q + " k " + k + " v " + v + " [" + batch + "x" + l + "x" + e + ", " + s + " keys, " + ev + " values] scale "
+                    + scale + (causal ? " causal" : "");
+        }
+    }
+
+    /**
      * batch_norm of a contiguous {@code [n, c, hw]} input ({@code kernels.Normalization}): eval (the running statistics,
      * what a plan runs) or, eagerly, training (batch statistics, the running ones updated, mean and 1/std written for
      * the backward). Optional refs are null.
@@ -837,11 +898,12 @@ abstract class PlanStep {
             if (f.parallel) {
                 dev.lanes.kernels.Softmax.forward(log, f.seg(in), f.off(in), outer, r, inner, f.seg(out), f.off(out));
             } else if (r > 0) {
-                dev.lanes.kernels.Softmax.forwardRows(log, f.seg(in), f.off(in), 0, outer, r, inner, f.seg(out), f.off(out), f.softmaxScratch);
+                dev.lanes.kernels.Softmax.forwardRows(log, f.seg(in), f.off(in), 0, outer, r, inner, f.seg(out), f.off(out), f.heapScratch);
             }
         }
 
-        int softmaxScratchFloats() {
+        @Override
+        int heapFloats() {
             return inner == 1 ? 0 : 2 * inner;
         }
 

@@ -1584,6 +1584,17 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     /**
+     * Scaled dot-product attention by the tiled ("flash") kernel: {@code softmax(q k^T * scale [+ causal mask]) v}
+     * over the last two dims of {@code q [..., L, E]}, {@code k [..., S, E]}, {@code v [..., S, Ev]} (batch dims
+     * broadcast; causal: query i sees keys j <= i), without materialising the {@code [L, S]} scores in either
+     * direction. {@code nn.functional.F.scaledDotProductAttention} picks it by itself for long contexts; call this to
+     * force it.
+     */
+    public static Tensor flashAttention(Tensor q, Tensor k, Tensor v, boolean isCausal, double scale) {
+        return AttentionOps.flash(q, k, v, isCausal, scale);
+    }
+
+    /**
      * Layer normalisation over the last dims (which must equal {@code normalizedShape}), scaled by {@code weight} and
      * shifted by {@code bias} (each may be null), like {@code torch.nn.functional.layer_norm}. One fused kernel each way.
      */

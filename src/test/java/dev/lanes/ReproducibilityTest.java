@@ -25,15 +25,17 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The same bits everywhere (issue 13): a fixed-seed training run gives bit-identical parameters at every vector
- * width and thread count. Two runs: 200 LeNet steps (convolutions, pooling, GEMMs, cross-entropy, SGD with momentum),
+ * width and thread count. Three runs: 200 LeNet steps (convolutions, pooling, GEMMs, cross-entropy, SGD with momentum),
  * and an MLP with tanh, sigmoid, both GELUs, softmax and log_softmax trained with Adam (the transcendentals, and GEMMs large
- * enough to split across threads). In-process with 1 and 2 threads; from the native pass also in child JVMs with
+ * enough to split across threads), and a causal attention layer through the tiled kernel trained with Adam. In-process
+ * with 1 and 2 threads; from the native pass also in child JVMs with
  * 256-bit lanes ({@code -XX:UseAVX=2}, x86 only) and 128-bit lanes ({@code -XX:MaxVectorSize=16}).
  */
 public class ReproducibilityTest {
     private static final int LENET_STEPS = 200;
     private static final int LENET_BATCH = 32;
     private static final int MLP_STEPS = 12;
+    private static final int ATTENTION_STEPS = 6;
 
     /** A small MLP whose forward pass runs every vectorised transcendental. */
     static final class Mlp extends Module {
@@ -85,7 +87,23 @@ public class ReproducibilityTest {
                     adam.step();
                 }
             }
-            return hash(lenet) + " " + hash(mlp);
+            // tiled attention forward and backward (kernels.Attention): several key blocks, causal, through Adam
+            Lanes.manualSeed(2);
+            Linear qkv = new Linear(16, 48);
+            Linear proj = new Linear(16, 16);
+            Optimizer adamAttention = new Adam(java.util.stream.Stream.concat(qkv.parameters().stream(), proj.parameters().stream()).toList(), 1e-2);
+            for (int step = 0; step < ATTENTION_STEPS; step++) {
+                try (MemoryScope s = MemoryScope.open()) {
+                    Tensor x = Tensor.randn(4, 150, 16);
+                    Tensor target = Tensor.randn(4, 150, 16);
+                    adamAttention.zeroGrad();
+                    Tensor[] parts = qkv.forward(x).split(16, -1).toArray(new Tensor[0]);
+                    Tensor y = proj.forward(Tensor.flashAttention(parts[0], parts[1], parts[2], true, 0.25));
+                    F.mseLoss(y, target).backward();
+                    adamAttention.step();
+                }
+            }
+            return hash(lenet) + " " + hash(mlp) + " " + hash(qkv) + hash(proj);
         } finally {
             Lanes.setNumThreads(saved);
         }

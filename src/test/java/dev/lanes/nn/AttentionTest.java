@@ -87,6 +87,131 @@ class AttentionTest {
                 .isNull();
     }
 
+    /**
+     * The tiled kernel against PyTorch's definition: several key blocks with a tail, causal square and tall (queries
+     * past the last key see every key), an explicit scale. Forward and the three gradients.
+     */
+    @Test
+    void flashAttentionMatchesPyTorch() {
+        String[] qkv = {"q", "k", "v"};
+        check("flash", null, qkv, m -> Tensor.flashAttention(m.get("q"), m.get("k"), m.get("v"), false, 1 / Math.sqrt(8)));
+        check("flash_causal", null, qkv, m -> Tensor.flashAttention(m.get("q"), m.get("k"), m.get("v"), true, 1 / Math.sqrt(8)));
+        check("flash_causal_tall", null, qkv, m -> Tensor.flashAttention(m.get("q"), m.get("k"), m.get("v"), true, 0.5));
+        check("flash_scale", null, qkv, m -> F.scaledDotProductAttention(m.get("q"), m.get("k"), m.get("v"), null, 0, false, 0.3));
+        assertThat(Tensor.flashAttention(Tensor.randn(2, 3, 4).requiresGrad(true), Tensor.randn(2, 5, 4), Tensor.randn(2, 5, 6), false, 0.5)
+                .gradFn().name()).isEqualTo("ViewBackward0");
+    }
+
+    /** F picks the tiled kernel from FLASH_MIN_KEYS keys on (no mask, no dropout) and agrees with the simple path. */
+    @Test
+    void longContextsTakeTheTiledPathWithTheSameResults() {
+        Lanes.manualSeed(21);
+        int s = F.FLASH_MIN_KEYS + 37;
+        Tensor q = Tensor.randn(2, 2, s, 8);
+        Tensor k = Tensor.randn(2, 2, s, 8);
+        Tensor v = Tensor.randn(2, 2, s, 4);
+        Tensor g = Tensor.randn(2, 2, s, 4);
+        for (boolean causal : new boolean[] {false, true}) {
+            Tensor[] a = {q.detach().clone().requiresGrad(true), k.detach().clone().requiresGrad(true), v.detach().clone().requiresGrad(true)};
+            Tensor tiled = F.scaledDotProductAttention(a[0], a[1], a[2], null, 0, causal);
+            assertThat(nodeNames(tiled)).contains("ScaledDotProductFlashAttentionBackward0");
+            tiled.backward(g);
+            // a float mask forces the simple path (materialised scores)
+            Tensor[] b = {q.detach().clone().requiresGrad(true), k.detach().clone().requiresGrad(true), v.detach().clone().requiresGrad(true)};
+            Tensor simple = F.scaledDotProductAttention(b[0], b[1], b[2], causal ? F.causalMask(s, s) : Tensor.zeros(s, s), 0, false);
+            assertThat(nodeNames(simple)).doesNotContain("ScaledDotProductFlashAttentionBackward0");
+            simple.backward(g);
+            assertClose(tiled, simple.detach(), "tiled vs simple, causal " + causal);
+            for (int i = 0; i < 3; i++) {
+                assertClose(a[i].grad(), b[i].grad(), "tiled vs simple gradient " + i + ", causal " + causal);
+            }
+        }
+    }
+
+    private static java.util.List<String> nodeNames(Tensor t) {
+        java.util.List<String> names = new java.util.ArrayList<>();
+        java.util.ArrayDeque<dev.lanes.autograd.Node> todo = new java.util.ArrayDeque<>();
+        todo.add(t.gradFn());
+        while (!todo.isEmpty()) {
+            dev.lanes.autograd.Node n = todo.poll();
+            names.add(n.name());
+            for (dev.lanes.autograd.Node.Edge next : n.nextFunctions()) {
+                if (next.node() != null) {
+                    todo.add(next.node());
+                }
+            }
+        }
+        return names;
+    }
+
+    @Test
+    void gradcheckThroughTheTiledKernel() {
+        Lanes.manualSeed(10);
+        for (boolean causal : new boolean[] {false, true}) {
+            Tensor q = Tensor.randn(2, 6, 3).requiresGrad(true);
+            Tensor k = Tensor.randn(1, 9, 3).requiresGrad(true); // broadcast over the batch
+            Tensor v = Tensor.randn(2, 9, 2).requiresGrad(true);
+            Gradcheck.check(t -> Tensor.flashAttention(t[0], t[1], t[2], causal, 0.7), q, k, v);
+        }
+    }
+
+    /** Rows split across threads never change a bit; a plan replays the kernel bit for bit, allocation-free. */
+    @Test
+    void theTiledKernelGivesTheSameBitsOnOneOrTwoThreadsAndInAPlan() {
+        Lanes.manualSeed(22);
+        int saved = Lanes.numThreads();
+        try (Autograd.Mode g = Autograd.noGrad(); Tensor q = Tensor.randn(3, 77, 16); Tensor k = Tensor.randn(3, 150, 16);
+             Tensor v = Tensor.randn(3, 150, 12)) {
+            Lanes.setNumThreads(1);
+            float[] one = Tensor.flashAttention(q, k, v, true, 0.25).toFloatArray();
+            Lanes.setNumThreads(2);
+            float[] two = Tensor.flashAttention(q, k, v, true, 0.25).toFloatArray();
+            assertThat(two).containsExactly(one);
+            Function<Tensor, Tensor> f = x -> Tensor.flashAttention(x, k, v, true, 0.25);
+            try (dev.lanes.InferencePlan plan = dev.lanes.InferencePlan.trace(f::apply, 3, 77, 16)) {
+                assertThat(plan.toString()).contains("attention");
+                float[] got = new float[one.length];
+                plan.run(q.toFloatArray(), got);
+                assertThat(got).containsExactly(one);
+            }
+        } finally {
+            Lanes.setNumThreads(saved);
+        }
+    }
+
+    @Test
+    void theTiledKernelHandlesEmptyAndDegenerateShapes() {
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            assertThat(Tensor.flashAttention(Tensor.randn(2, 3, 4), Tensor.randn(2, 0, 4), Tensor.randn(2, 0, 5), false, 1).toFloatArray())
+                    .containsOnly(0f).hasSize(30);
+            assertThat(Tensor.flashAttention(Tensor.randn(2, 0, 4), Tensor.randn(2, 7, 4), Tensor.randn(2, 7, 5), true, 1).shape())
+                    .containsExactly(2, 0, 5);
+            // one key: every query gets that key's value
+            Tensor v = Tensor.randn(1, 1, 3);
+            float[] y = Tensor.flashAttention(Tensor.randn(1, 4, 2), Tensor.randn(1, 1, 2), v, true, 1).toFloatArray();
+            float[] want = v.toFloatArray();
+            for (int i = 0; i < 4; i++) {
+                assertThat(java.util.Arrays.copyOfRange(y, 3 * i, 3 * i + 3)).containsExactly(want);
+            }
+        }
+    }
+
+    @Test
+    void theTiledKernelRejectsBadInput() {
+        try (Tensor q = Tensor.randn(2, 3, 4); Tensor k = Tensor.randn(2, 5, 3); Tensor kb = Tensor.randn(3, 5, 4); Tensor i = Tensor.zeros(2, 3, 4).toType(
+                dev.lanes.DType.INT64)) {
+            assertThatThrownBy(() -> Tensor.flashAttention(q, k, k, false, 1)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("[2, 3, 4]").hasMessageContaining("[2, 5, 3]");
+            assertThatThrownBy(() -> Tensor.flashAttention(q, kb, kb, false, 1)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("broadcast").hasMessageContaining("[3, 5, 4]");
+            assertThatThrownBy(() -> Tensor.flashAttention(q, q, q, false, Double.NaN)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("scale");
+            assertThatThrownBy(() -> Tensor.flashAttention(i, q, q, false, 1)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> F.scaledDotProductAttention(q, q, q, null, 0, false, -1)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("scale");
+        }
+    }
+
     @Test
     void multiheadAttentionMatchesPyTorch() {
         MultiheadAttention mha = new MultiheadAttention(16, 4, 0.0, true, true);

@@ -1,0 +1,638 @@
+package dev.lanes.kernels;
+
+import static dev.lanes.kernels.Simd.F;
+import static dev.lanes.kernels.Simd.FLOAT;
+import static dev.lanes.kernels.Simd.LANES;
+import static dev.lanes.kernels.Simd.ORDER;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Tiled ("flash") scaled dot-product attention: {@code out = softmax(q k^T * scale [+ causal mask]) v} per batch
+ * entry, forward and backward, without the {@code [L, S]} score matrix: the forward walks the keys in blocks of
+ * {@link #KEY_BLOCK} with an online softmax (running max and sum per query row, the output rescaled when the max
+ * grows) and keeps the log-sum-exp of every row; the backward recomputes the probabilities of a few query rows at a
+ * time from it (FlashAttention-2's recurrences: {@code dS = P (dP - rowsum(dO o))}).
+ *
+ * <p>Layouts: {@code q [batch, l, e]}, {@code k [batch, s, e]}, {@code v [batch, s, ev]}, {@code out [batch, l, ev]},
+ * {@code lse [batch, l]}, all contiguous (element offsets). Causal is PyTorch's {@code is_causal}: query i sees keys
+ * {@code j <= i}.
+ *
+ * <p>The same bits at every vector width and thread count (issue 13): a score is a dot product summed over {@code e}
+ * in order (vectors run across keys, each lane one key); the key block is the fixed {@link #KEY_BLOCK}, so the online
+ * softmax rescales at the same places at every width; row sums of a block use {@link Simd}'s canonical order;
+ * output, dQ, dK and dV accumulate key by key or query by query in index order (vectors across the feature dim);
+ * threads split batch entries and query rows, never a sum.
+ */
+public final class Attention {
+    /** Keys per block of the online softmax: fixed (not derived from the lane count) so results are width-independent. */
+    public static final int KEY_BLOCK = 64;
+    /** Query rows computed together (they share the loads of packed keys). */
+    static final int ROWS = 4;
+    /**
+     * Query rows per step of the backward: dK and dV rows are loaded and stored once per step, so more rows per step
+     * means fewer passes over them (a multiple of {@link #ROWS}).
+     */
+    static final int BACK_ROWS = 16;
+    /** Columns of one score micro-tile: two vectors, or scalar when two vectors do not divide a key block. */
+    private static final int TILE = KEY_BLOCK % (2 * LANES) == 0 ? 2 * LANES : 0;
+
+    private Attention() {
+    }
+
+    private static int paddedKeys(int s) {
+        return (int) Math.min(Integer.MAX_VALUE, ((long) s + KEY_BLOCK - 1) / KEY_BLOCK * KEY_BLOCK);
+    }
+
+    /** Floats of scratch one forward call on one thread needs (an inference plan keeps one per context). */
+    public static long forwardScratchFloats(int s, int e, int ev) {
+        return (long) e * paddedKeys(s) + ROWS * ((long) e + ev + KEY_BLOCK + 2);
+    }
+
+    /** Floats of scratch one batch entry of the backward needs. */
+    public static long backwardScratchFloats(int s, int e, int ev) {
+        return ((long) e + ev) * paddedKeys(s) + BACK_ROWS * (2L * e + 2L * ev + 2L * paddedKeys(s) + 2);
+    }
+
+    /**
+     * The forward. {@code lse} (may be null: inference) receives {@code max + log(sum)} of every query row, which
+     * the backward needs. {@code parallel}: split across {@link Parallel}'s workers (each allocates its scratch);
+     * otherwise one pass on the calling thread with {@code scratch} of {@link #forwardScratchFloats} floats.
+     */
+    public static void forward(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff, int batch, int l, int s,
+                               int e, int ev, float scale, boolean causal, MemorySegment out, long outOff, MemorySegment lse, long lseOff,
+                               boolean parallel, float[] scratch) {
+        if (batch == 0 || l == 0 || ev == 0) {
+            return;
+        }
+        int blocks = (l + ROWS - 1) / ROWS;
+        int items = Math.multiplyExact(batch, blocks);
+        if (!parallel) {
+            forwardItems(q, qOff, k, kOff, v, vOff, blocks, l, s, e, ev, scale, causal, out, outOff, lse, lseOff, 0, items, scratch);
+            return;
+        }
+        long work = (long) batch * l * Math.max(1, s) * (e + ev);
+        int parts = Math.min(items, Parallel.partsFor(work, 1 << 16));
+        Parallel.forRange(parts, items, (part, from, to) -> forwardItems(q, qOff, k, kOff, v, vOff, blocks, l, s, e, ev, scale, causal, out,
+                outOff, lse, lseOff, from, to, new float[Math.toIntExact(forwardScratchFloats(s, e, ev))]));
+    }
+
+    /** Work items [from, to): item = batch entry * blocks + block of {@link #ROWS} query rows. */
+    private static void forwardItems(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff, int blocks, int l,
+                                     int s, int e, int ev, float scale, boolean causal, MemorySegment out, long outOff, MemorySegment lse,
+                                     long lseOff, int from, int to, float[] scratch) {
+        int spad = paddedKeys(s);
+        int ktAt = 0;
+        int qAt = ktAt + e * spad;
+        int oAt = qAt + ROWS * e;
+        int sAt = oAt + ROWS * ev;
+        int mAt = sAt + ROWS * KEY_BLOCK;
+        int lAt = mAt + ROWS;
+        int packed = -1;
+        for (int item = from; item < to; item++) {
+            int b = item / blocks;
+            int i0 = (item % blocks) * ROWS;
+            int nr = Math.min(ROWS, l - i0);
+            long kb = kOff + (long) b * s * e;
+            long vb = vOff + (long) b * s * ev;
+            if (packed != b) {
+                packTransposed(k, kb, s, e, spad, scratch, ktAt);
+                packed = b;
+            }
+            copyRows(q, qOff + ((long) b * l + i0) * e, nr, ROWS, e, scratch, qAt);
+            for (int r = 0; r < ROWS; r++) {
+                scratch[mAt + r] = Float.NEGATIVE_INFINITY;
+                scratch[lAt + r] = 0f;
+            }
+            java.util.Arrays.fill(scratch, oAt, oAt + ROWS * ev, 0f);
+            int limit = causal ? Math.min(s, i0 + nr) : s;
+            for (int j0 = 0; j0 < limit; j0 += KEY_BLOCK) {
+                scores(scratch, ktAt, spad, j0, KEY_BLOCK, scratch, qAt, e, scale, scratch, sAt, KEY_BLOCK);
+                int jEnd = Math.min(j0 + KEY_BLOCK, limit);
+                for (int r = 0; r < ROWS; r++) {
+                    int visible = r >= nr ? j0 : causal ? Math.min(s, i0 + r + 1) : s;
+                    maskFrom(scratch, sAt + r * KEY_BLOCK, Math.max(0, Math.min(KEY_BLOCK, visible - j0)), KEY_BLOCK);
+                    if (r < nr) {
+                        onlineSoftmax(scratch, sAt + r * KEY_BLOCK, mAt + r, lAt + r, oAt + r * ev, ev);
+                    }
+                }
+                accumulateValues(v, vb, j0, jEnd, ev, scratch, sAt, KEY_BLOCK, nr, oAt);
+            }
+            for (int r = 0; r < nr; r++) {
+                int i = i0 + r;
+                float sum = scratch[lAt + r];
+                long ob = (outOff + ((long) b * l + i) * ev) << 2;
+                divideRow(scratch, oAt + r * ev, ev, sum, out, ob);
+                if (lse != null) {
+                    float m = scratch[mAt + r];
+                    lse.set(FLOAT, (lseOff + (long) b * l + i) << 2, sum == 0f ? Float.NEGATIVE_INFINITY : m + VectorMath.log(sum));
+                }
+            }
+        }
+    }
+
+    /** One row's block of scores becomes probabilities relative to the new running max; sum and output rescaled. */
+    private static void onlineSoftmax(float[] w, int sAt, int mAt, int lAt, int oAt, int ev) {
+        float blockMax = rowMax(w, sAt, KEY_BLOCK);
+        float old = w[mAt];
+        float m = Math.max(old, blockMax);
+        if (m == Float.NEGATIVE_INFINITY) { // nothing visible yet: the block contributes nothing
+            java.util.Arrays.fill(w, sAt, sAt + KEY_BLOCK, 0f);
+            return;
+        }
+        expShifted(w, sAt, KEY_BLOCK, m);
+        float blockSum = sumBlock(w, sAt);
+        if (old != m) {
+            float alpha = VectorMath.exp(old - m); // 0 the first time (old = -inf)
+            w[lAt] *= alpha;
+            for (int x = 0; x < ev; x++) {
+                w[oAt + x] *= alpha;
+            }
+            w[mAt] = m;
+        }
+        w[lAt] += blockSum;
+    }
+
+    /**
+     * The backward: dq, dk, dv (each may be null when not needed; dk and dv are overwritten) from the saved output and
+     * log-sum-exp. Parallel over batch entries only: dK and dV sum over every query row of an entry, in row order.
+     */
+    public static void backward(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff, MemorySegment out,
+                                long outOff, MemorySegment lse, long lseOff, MemorySegment dOut, long dOutOff, int batch, int l, int s, int e,
+                                int ev, float scale, boolean causal, MemorySegment dq, long dqOff, MemorySegment dk, long dkOff,
+                                MemorySegment dv, long dvOff) {
+        if (batch == 0) {
+            return;
+        }
+        long work = (long) batch * l * Math.max(1, s) * (e + ev);
+        int parts = Math.min(batch, Parallel.partsFor(work, 1 << 16));
+        int floats = Math.toIntExact(backwardScratchFloats(s, e, ev));
+        Parallel.forRange(parts, batch, (part, from, to) -> {
+            float[] scratch = new float[floats];
+            for (int b = from; b < to; b++) {
+                backwardEntry(q, qOff + (long) b * l * e, k, kOff + (long) b * s * e, v, vOff + (long) b * s * ev,
+                        out, outOff + (long) b * l * ev, lse, lseOff + (long) b * l, dOut, dOutOff + (long) b * l * ev, l, s, e, ev, scale,
+                        causal, dq, dqOff + (long) b * l * e, dk, dkOff + (long) b * s * e, dv, dvOff + (long) b * s * ev, scratch);
+            }
+        });
+    }
+
+    private static void backwardEntry(MemorySegment q, long qb, MemorySegment k, long kb, MemorySegment v, long vb, MemorySegment out,
+                                      long ob, MemorySegment lse, long lb, MemorySegment dOut, long gb, int l, int s, int e, int ev,
+                                      float scale, boolean causal, MemorySegment dq, long dqb, MemorySegment dk, long dkb, MemorySegment dv,
+                                      long dvb, float[] w) {
+        int spad = paddedKeys(s);
+        int ktAt = 0;
+        int vtAt = ktAt + e * spad;
+        int qAt = vtAt + ev * spad;
+        int gAt = qAt + BACK_ROWS * e;
+        int oAt = gAt + BACK_ROWS * ev;
+        int dqAt = oAt + BACK_ROWS * ev;
+        int pAt = dqAt + BACK_ROWS * e;
+        int dpAt = pAt + BACK_ROWS * spad;
+        packTransposed(k, kb, s, e, spad, w, ktAt);
+        packTransposed(v, vb, s, ev, spad, w, vtAt);
+        if (dk != null) {
+            dk.asSlice(dkb << 2, ((long) s * e) << 2).fill((byte) 0);
+        }
+        if (dv != null) {
+            dv.asSlice(dvb << 2, ((long) s * ev) << 2).fill((byte) 0);
+        }
+        for (int i0 = 0; i0 < l; i0 += BACK_ROWS) {
+            int nr = Math.min(BACK_ROWS, l - i0);
+            int groups = (nr + ROWS - 1) / ROWS;
+            int limit = causal ? Math.min(s, i0 + nr) : s;
+            int cols = (limit + KEY_BLOCK - 1) / KEY_BLOCK * KEY_BLOCK;
+            copyRows(q, qb + (long) i0 * e, nr, groups * ROWS, e, w, qAt);
+            copyRows(dOut, gb + (long) i0 * ev, nr, groups * ROWS, ev, w, gAt);
+            copyRows(out, ob + (long) i0 * ev, nr, groups * ROWS, ev, w, oAt);
+            for (int gr = 0; gr < groups; gr++) {
+                scores(w, ktAt, spad, 0, cols, w, qAt + gr * ROWS * e, e, scale, w, pAt + gr * ROWS * spad, spad);
+                scores(w, vtAt, spad, 0, cols, w, gAt + gr * ROWS * ev, ev, 1f, w, dpAt + gr * ROWS * spad, spad);
+            }
+            for (int r = 0; r < nr; r++) {
+                int visible = causal ? Math.min(s, i0 + r + 1) : s;
+                int pr = pAt + r * spad;
+                maskFrom(w, pr, visible, cols);
+                float rowLse = lse.get(FLOAT, (lb + i0 + r) << 2);
+                expShifted(w, pr, cols, rowLse == Float.NEGATIVE_INFINITY ? 0f : rowLse);
+                float d = 0f; // rowsum(dO o) = rowsum(dP P), in index order
+                for (int x = 0; x < ev; x++) {
+                    d = Math.fma(w[gAt + r * ev + x], w[oAt + r * ev + x], d);
+                }
+                scoreGradient(w, pr, dpAt + r * spad, cols, d, scale);
+            }
+            // dp now holds dS * scale; dv += P^T dO, dk += dS^T q, dq = dS k, key by key and row by row in order
+            if (dv != null) {
+                accumulateRows(w, pAt, spad, limit, nr, w, gAt, ev, dv, dvb);
+            }
+            if (dk != null) {
+                accumulateRows(w, dpAt, spad, limit, nr, w, qAt, e, dk, dkb);
+            }
+            if (dq != null) {
+                java.util.Arrays.fill(w, dqAt, dqAt + nr * e, 0f);
+                accumulateValuesInto(k, kb, 0, limit, e, w, dpAt, spad, nr, w, dqAt);
+                MemorySegment.copy(w, dqAt, dq, FLOAT, (dqb + (long) i0 * e) << 2, nr * e);
+            }
+        }
+    }
+
+    // ---- pieces ----
+
+    /** {@code dst[x * spad + j] = src[j, x]} for j < s, zero for s <= j < spad (padding keys score 0, masked later). */
+    private static void packTransposed(MemorySegment src, long off, int s, int e, int spad, float[] dst, int at) {
+        for (int j = 0; j < s; j++) {
+            long rb = (off + (long) j * e) << 2;
+            for (int x = 0; x < e; x++) {
+                dst[at + x * spad + j] = src.get(FLOAT, rb + ((long) x << 2));
+            }
+        }
+        for (int x = 0; x < e; x++) {
+            java.util.Arrays.fill(dst, at + x * spad + s, at + x * spad + spad, 0f);
+        }
+    }
+
+    /** Rows [0, nr) of width n into dst; rows nr..padded-1 repeat the last one (their results are never used). */
+    private static void copyRows(MemorySegment src, long off, int nr, int padded, int n, float[] dst, int at) {
+        MemorySegment.copy(src, FLOAT, off << 2, dst, at, nr * n);
+        for (int r = nr; r < padded; r++) {
+            System.arraycopy(dst, at + (nr - 1) * n, dst, at + r * n, n);
+        }
+    }
+
+    /**
+     * {@code out[r][c] = scale * sum_x rows[r][x] * packed[x][j0 + c]} for the {@link #ROWS} rows and columns
+     * [0, cols) (a multiple of {@link #KEY_BLOCK}): each column's sum runs over x in order, one FMA per term.
+     */
+    private static void scores(float[] packed, int pAt, int spad, int j0, int cols, float[] rows, int rAt, int n, float scale,
+                               float[] out, int oAt, int oStride) {
+        if (TILE == 0) {
+            for (int r = 0; r < ROWS; r++) {
+                for (int c = 0; c < cols; c++) {
+                    float acc = 0f;
+                    for (int x = 0; x < n; x++) {
+                        acc = Math.fma(rows[rAt + r * n + x], packed[pAt + x * spad + j0 + c], acc);
+                    }
+                    out[oAt + r * oStride + c] = acc * scale;
+                }
+            }
+            return;
+        }
+        FloatVector vs = FloatVector.broadcast(F, scale);
+        int r1 = rAt + n;
+        int r2 = r1 + n;
+        int r3 = r2 + n;
+        for (int c = 0; c < cols; c += TILE) {
+            FloatVector a00 = FloatVector.zero(F);
+            FloatVector a01 = a00;
+            FloatVector a10 = a00;
+            FloatVector a11 = a00;
+            FloatVector a20 = a00;
+            FloatVector a21 = a00;
+            FloatVector a30 = a00;
+            FloatVector a31 = a00;
+            int at = pAt + j0 + c;
+            for (int x = 0; x < n; x++, at += spad) {
+                FloatVector b0 = FloatVector.fromArray(F, packed, at);
+                FloatVector b1 = FloatVector.fromArray(F, packed, at + LANES);
+                FloatVector q0 = FloatVector.broadcast(F, rows[rAt + x]);
+                a00 = q0.fma(b0, a00);
+                a01 = q0.fma(b1, a01);
+                FloatVector q1 = FloatVector.broadcast(F, rows[r1 + x]);
+                a10 = q1.fma(b0, a10);
+                a11 = q1.fma(b1, a11);
+                FloatVector q2 = FloatVector.broadcast(F, rows[r2 + x]);
+                a20 = q2.fma(b0, a20);
+                a21 = q2.fma(b1, a21);
+                FloatVector q3 = FloatVector.broadcast(F, rows[r3 + x]);
+                a30 = q3.fma(b0, a30);
+                a31 = q3.fma(b1, a31);
+            }
+            int o = oAt + c;
+            a00.mul(vs).intoArray(out, o);
+            a01.mul(vs).intoArray(out, o + LANES);
+            a10.mul(vs).intoArray(out, o + oStride);
+            a11.mul(vs).intoArray(out, o + oStride + LANES);
+            a20.mul(vs).intoArray(out, o + 2 * oStride);
+            a21.mul(vs).intoArray(out, o + 2 * oStride + LANES);
+            a30.mul(vs).intoArray(out, o + 3 * oStride);
+            a31.mul(vs).intoArray(out, o + 3 * oStride + LANES);
+        }
+    }
+
+    /** Entries [from, to) of a score row become -inf (keys the row may not see, and padding). */
+    private static void maskFrom(float[] w, int at, int from, int to) {
+        java.util.Arrays.fill(w, at + from, at + to, Float.NEGATIVE_INFINITY);
+    }
+
+    private static float rowMax(float[] w, int at, int n) {
+        float m = Float.NEGATIVE_INFINITY;
+        if (TILE != 0) {
+            FloatVector vm = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (int c = 0; c < n; c += LANES) {
+                vm = vm.max(FloatVector.fromArray(F, w, at + c));
+            }
+            return vm.reduceLanes(VectorOperators.MAX); // a max is exact in any order
+        }
+        for (int c = 0; c < n; c++) {
+            m = Math.max(m, w[at + c]);
+        }
+        return m;
+    }
+
+    /** {@code w[at + c] = exp(w[at + c] - shift)} for c < n (a multiple of {@link #KEY_BLOCK}): Lanes' own exp. */
+    private static void expShifted(float[] w, int at, int n, float shift) {
+        if (TILE == 0) {
+            for (int c = 0; c < n; c++) {
+                w[at + c] = VectorMath.exp(w[at + c] - shift);
+            }
+            return;
+        }
+        FloatVector vs = FloatVector.broadcast(F, shift);
+        for (int c = 0; c < n; c += LANES) {
+            VectorMath.exp(FloatVector.fromArray(F, w, at + c).sub(vs)).intoArray(w, at + c);
+        }
+    }
+
+    /** The sum of one block of {@link #KEY_BLOCK} probabilities in {@link Simd}'s canonical order (16 partial sums). */
+    private static float sumBlock(float[] w, int at) {
+        switch (Simd.GROUP) {
+            case 1 -> {
+                FloatVector p = FloatVector.fromArray(F, w, at);
+                for (int c = 16; c < KEY_BLOCK; c += 16) {
+                    p = p.add(FloatVector.fromArray(F, w, at + c));
+                }
+                return Simd.fold16(p);
+            }
+            case 2 -> {
+                FloatVector lo = FloatVector.fromArray(F, w, at);
+                FloatVector hi = FloatVector.fromArray(F, w, at + 8);
+                for (int c = 16; c < KEY_BLOCK; c += 16) {
+                    lo = lo.add(FloatVector.fromArray(F, w, at + c));
+                    hi = hi.add(FloatVector.fromArray(F, w, at + c + 8));
+                }
+                return Simd.fold16(lo, hi);
+            }
+            case 4 -> {
+                FloatVector p0 = FloatVector.fromArray(F, w, at);
+                FloatVector p1 = FloatVector.fromArray(F, w, at + 4);
+                FloatVector p2 = FloatVector.fromArray(F, w, at + 8);
+                FloatVector p3 = FloatVector.fromArray(F, w, at + 12);
+                for (int c = 16; c < KEY_BLOCK; c += 16) {
+                    p0 = p0.add(FloatVector.fromArray(F, w, at + c));
+                    p1 = p1.add(FloatVector.fromArray(F, w, at + c + 4));
+                    p2 = p2.add(FloatVector.fromArray(F, w, at + c + 8));
+                    p3 = p3.add(FloatVector.fromArray(F, w, at + c + 12));
+                }
+                return Simd.fold16(p0, p1, p2, p3);
+            }
+            default -> {
+                float[] p = new float[16];
+                for (int c = 0; c < KEY_BLOCK; c++) {
+                    p[c % 16] += w[at + c];
+                }
+                return Simd.fold(p, 0, 16);
+            }
+        }
+    }
+
+    /** {@code dp[c] = scale * p[c] * (dp[c] - d)}: the score gradient (times the scale both products need). */
+    private static void scoreGradient(float[] w, int pAt, int dpAt, int n, float d, float scale) {
+        if (TILE == 0) {
+            for (int c = 0; c < n; c++) {
+                w[dpAt + c] = w[pAt + c] * (w[dpAt + c] - d) * scale;
+            }
+            return;
+        }
+        FloatVector vd = FloatVector.broadcast(F, d);
+        FloatVector vs = FloatVector.broadcast(F, scale);
+        for (int c = 0; c < n; c += LANES) {
+            FloatVector.fromArray(F, w, pAt + c).mul(FloatVector.fromArray(F, w, dpAt + c).sub(vd)).mul(vs).intoArray(w, dpAt + c);
+        }
+    }
+
+    /**
+     * {@code acc[r][:] += sum_{j in [j0, j1)} p[r][j - j0] * src[j][:]} for rows r < nr, j in order: the value rows
+     * weighted by probabilities (forward), or the key rows weighted by score gradients (dq). {@code src} rows have
+     * {@code n} floats; vectors run across n.
+     */
+    private static void accumulateValues(MemorySegment src, long srcOff, int j0, int j1, int n, float[] p, int pAt, int pStride, int nr,
+                                         int accAt) {
+        accumulateValuesInto(src, srcOff, j0, j1, n, p, pAt, pStride, nr, p, accAt);
+    }
+
+    private static void accumulateValuesInto(MemorySegment src, long srcOff, int j0, int j1, int n, float[] p, int pAt, int pStride, int nr,
+                                             float[] acc, int accAt) {
+        int whole = TILE == 0 ? 0 : nr - nr % ROWS;
+        for (int r = 0; r < whole; r += ROWS) { // four rows share each load of a source row
+            accumulateFourRows(src, srcOff, j0, j1, n, p, pAt + r * pStride - j0, pStride, acc, accAt + r * n);
+        }
+        int vecEnd = TILE == 0 ? 0 : n - n % LANES;
+        for (int r = whole; r < nr; r++) {
+            int pr = pAt + r * pStride - j0;
+            int ar = accAt + r * n;
+            for (int x = 0; x < vecEnd; x += LANES) {
+                FloatVector a = FloatVector.fromArray(F, acc, ar + x);
+                long at = (srcOff + (long) j0 * n + x) << 2;
+                for (int j = j0; j < j1; j++, at += (long) n << 2) {
+                    a = FloatVector.broadcast(F, p[pr + j]).fma(FloatVector.fromMemorySegment(F, src, at, ORDER), a);
+                }
+                a.intoArray(acc, ar + x);
+            }
+            accumulateTail(src, srcOff, j0, j1, n, vecEnd, p, pr, acc, ar);
+        }
+    }
+
+    /** {@link #accumulateValuesInto} for rows r..r+3 ({@code pr}: row r's weights, indexed by j; {@code ar}: its acc). */
+    private static void accumulateFourRows(MemorySegment src, long srcOff, int j0, int j1, int n, float[] p, int pr, int pStride, float[] acc,
+                                           int ar) {
+        long rowBytes = (long) n << 2;
+        int x = 0;
+        for (; x + 2 * LANES <= n; x += 2 * LANES) {
+            FloatVector a00 = FloatVector.fromArray(F, acc, ar + x);
+            FloatVector a01 = FloatVector.fromArray(F, acc, ar + x + LANES);
+            FloatVector a10 = FloatVector.fromArray(F, acc, ar + n + x);
+            FloatVector a11 = FloatVector.fromArray(F, acc, ar + n + x + LANES);
+            FloatVector a20 = FloatVector.fromArray(F, acc, ar + 2 * n + x);
+            FloatVector a21 = FloatVector.fromArray(F, acc, ar + 2 * n + x + LANES);
+            FloatVector a30 = FloatVector.fromArray(F, acc, ar + 3 * n + x);
+            FloatVector a31 = FloatVector.fromArray(F, acc, ar + 3 * n + x + LANES);
+            long at = (srcOff + (long) j0 * n + x) << 2;
+            for (int j = j0; j < j1; j++, at += rowBytes) {
+                FloatVector s0 = FloatVector.fromMemorySegment(F, src, at, ORDER);
+                FloatVector s1 = FloatVector.fromMemorySegment(F, src, at + Simd.VBYTES, ORDER);
+                FloatVector w0 = FloatVector.broadcast(F, p[pr + j]);
+                a00 = w0.fma(s0, a00);
+                a01 = w0.fma(s1, a01);
+                FloatVector w1 = FloatVector.broadcast(F, p[pr + pStride + j]);
+                a10 = w1.fma(s0, a10);
+                a11 = w1.fma(s1, a11);
+                FloatVector w2 = FloatVector.broadcast(F, p[pr + 2 * pStride + j]);
+                a20 = w2.fma(s0, a20);
+                a21 = w2.fma(s1, a21);
+                FloatVector w3 = FloatVector.broadcast(F, p[pr + 3 * pStride + j]);
+                a30 = w3.fma(s0, a30);
+                a31 = w3.fma(s1, a31);
+            }
+            a00.intoArray(acc, ar + x);
+            a01.intoArray(acc, ar + x + LANES);
+            a10.intoArray(acc, ar + n + x);
+            a11.intoArray(acc, ar + n + x + LANES);
+            a20.intoArray(acc, ar + 2 * n + x);
+            a21.intoArray(acc, ar + 2 * n + x + LANES);
+            a30.intoArray(acc, ar + 3 * n + x);
+            a31.intoArray(acc, ar + 3 * n + x + LANES);
+        }
+        for (; x + LANES <= n; x += LANES) {
+            FloatVector a0 = FloatVector.fromArray(F, acc, ar + x);
+            FloatVector a1 = FloatVector.fromArray(F, acc, ar + n + x);
+            FloatVector a2 = FloatVector.fromArray(F, acc, ar + 2 * n + x);
+            FloatVector a3 = FloatVector.fromArray(F, acc, ar + 3 * n + x);
+            long at = (srcOff + (long) j0 * n + x) << 2;
+            for (int j = j0; j < j1; j++, at += rowBytes) {
+                FloatVector s0 = FloatVector.fromMemorySegment(F, src, at, ORDER);
+                a0 = FloatVector.broadcast(F, p[pr + j]).fma(s0, a0);
+                a1 = FloatVector.broadcast(F, p[pr + pStride + j]).fma(s0, a1);
+                a2 = FloatVector.broadcast(F, p[pr + 2 * pStride + j]).fma(s0, a2);
+                a3 = FloatVector.broadcast(F, p[pr + 3 * pStride + j]).fma(s0, a3);
+            }
+            a0.intoArray(acc, ar + x);
+            a1.intoArray(acc, ar + n + x);
+            a2.intoArray(acc, ar + 2 * n + x);
+            a3.intoArray(acc, ar + 3 * n + x);
+        }
+        for (int r = 0; r < ROWS; r++) {
+            accumulateTail(src, srcOff, j0, j1, n, x, p, pr + r * pStride, acc, ar + r * n);
+        }
+    }
+
+    /** Columns [from, n) of one row of {@link #accumulateValuesInto}, scalar (the same FMAs as the lanes). */
+    private static void accumulateTail(MemorySegment src, long srcOff, int j0, int j1, int n, int from, float[] p, int pr, float[] acc, int ar) {
+        for (int x = from; x < n; x++) {
+            float a = acc[ar + x];
+            long at = (srcOff + (long) j0 * n + x) << 2;
+            for (int j = j0; j < j1; j++, at += (long) n << 2) {
+                a = Math.fma(p[pr + j], src.get(FLOAT, at), a);
+            }
+            acc[ar + x] = a;
+        }
+    }
+
+    /**
+     * {@code dst[j][:] += sum_{r < nr} weight[r][j] * rows[r][:]} for keys j < limit, rows in order: dV from P and
+     * dO, dK from dS and q. {@code dst} rows have {@code n} floats.
+     */
+    private static void accumulateRows(float[] weight, int wAt, int wStride, int limit, int nr, float[] rows, int rAt, int n,
+                                       MemorySegment dst, long dstOff) {
+        int vecEnd = TILE == 0 ? 0 : n - n % LANES;
+        int j = 0;
+        if (TILE != 0) {
+            for (; j + ROWS <= limit; j += ROWS) { // four keys share each load of a row
+                accumulateFourKeys(weight, wAt + j, wStride, nr, rows, rAt, n, dst, dstOff + (long) j * n);
+            }
+        }
+        for (; j < limit; j++) {
+            long db = (dstOff + (long) j * n) << 2;
+            for (int x = 0; x < vecEnd; x += LANES) {
+                FloatVector a = FloatVector.fromMemorySegment(F, dst, db + ((long) x << 2), ORDER);
+                for (int r = 0; r < nr; r++) {
+                    a = FloatVector.broadcast(F, weight[wAt + r * wStride + j]).fma(FloatVector.fromArray(F, rows, rAt + r * n + x), a);
+                }
+                a.intoMemorySegment(dst, db + ((long) x << 2), ORDER);
+            }
+            for (int x = vecEnd; x < n; x++) {
+                float a = dst.get(FLOAT, db + ((long) x << 2));
+                for (int r = 0; r < nr; r++) {
+                    a = Math.fma(weight[wAt + r * wStride + j], rows[rAt + r * n + x], a);
+                }
+                dst.set(FLOAT, db + ((long) x << 2), a);
+            }
+        }
+    }
+
+    /** {@link #accumulateRows} for keys j..j+3 ({@code wj}: weight of row 0, key j; {@code dstOff}: key j's row). */
+    private static void accumulateFourKeys(float[] weight, int wj, int wStride, int nr, float[] rows, int rAt, int n, MemorySegment dst,
+                                           long dstOff) {
+        long b0 = dstOff << 2;
+        long b1 = (dstOff + n) << 2;
+        long b2 = (dstOff + 2L * n) << 2;
+        long b3 = (dstOff + 3L * n) << 2;
+        int x = 0;
+        for (; x + 2 * LANES <= n; x += 2 * LANES) {
+            long xb = (long) x << 2;
+            long xb1 = xb + Simd.VBYTES;
+            FloatVector a00 = FloatVector.fromMemorySegment(F, dst, b0 + xb, ORDER);
+            FloatVector a01 = FloatVector.fromMemorySegment(F, dst, b0 + xb1, ORDER);
+            FloatVector a10 = FloatVector.fromMemorySegment(F, dst, b1 + xb, ORDER);
+            FloatVector a11 = FloatVector.fromMemorySegment(F, dst, b1 + xb1, ORDER);
+            FloatVector a20 = FloatVector.fromMemorySegment(F, dst, b2 + xb, ORDER);
+            FloatVector a21 = FloatVector.fromMemorySegment(F, dst, b2 + xb1, ORDER);
+            FloatVector a30 = FloatVector.fromMemorySegment(F, dst, b3 + xb, ORDER);
+            FloatVector a31 = FloatVector.fromMemorySegment(F, dst, b3 + xb1, ORDER);
+            for (int r = 0; r < nr; r++) {
+                int rb = rAt + r * n + x;
+                int wr = wj + r * wStride;
+                FloatVector s0 = FloatVector.fromArray(F, rows, rb);
+                FloatVector s1 = FloatVector.fromArray(F, rows, rb + LANES);
+                FloatVector w0 = FloatVector.broadcast(F, weight[wr]);
+                a00 = w0.fma(s0, a00);
+                a01 = w0.fma(s1, a01);
+                FloatVector w1 = FloatVector.broadcast(F, weight[wr + 1]);
+                a10 = w1.fma(s0, a10);
+                a11 = w1.fma(s1, a11);
+                FloatVector w2 = FloatVector.broadcast(F, weight[wr + 2]);
+                a20 = w2.fma(s0, a20);
+                a21 = w2.fma(s1, a21);
+                FloatVector w3 = FloatVector.broadcast(F, weight[wr + 3]);
+                a30 = w3.fma(s0, a30);
+                a31 = w3.fma(s1, a31);
+            }
+            a00.intoMemorySegment(dst, b0 + xb, ORDER);
+            a01.intoMemorySegment(dst, b0 + xb1, ORDER);
+            a10.intoMemorySegment(dst, b1 + xb, ORDER);
+            a11.intoMemorySegment(dst, b1 + xb1, ORDER);
+            a20.intoMemorySegment(dst, b2 + xb, ORDER);
+            a21.intoMemorySegment(dst, b2 + xb1, ORDER);
+            a30.intoMemorySegment(dst, b3 + xb, ORDER);
+            a31.intoMemorySegment(dst, b3 + xb1, ORDER);
+        }
+        for (; x + LANES <= n; x += LANES) {
+            long xb = (long) x << 2;
+            FloatVector a0 = FloatVector.fromMemorySegment(F, dst, b0 + xb, ORDER);
+            FloatVector a1 = FloatVector.fromMemorySegment(F, dst, b1 + xb, ORDER);
+            FloatVector a2 = FloatVector.fromMemorySegment(F, dst, b2 + xb, ORDER);
+            FloatVector a3 = FloatVector.fromMemorySegment(F, dst, b3 + xb, ORDER);
+            for (int r = 0; r < nr; r++) {
+                int wr = wj + r * wStride;
+                FloatVector s0 = FloatVector.fromArray(F, rows, rAt + r * n + x);
+                a0 = FloatVector.broadcast(F, weight[wr]).fma(s0, a0);
+                a1 = FloatVector.broadcast(F, weight[wr + 1]).fma(s0, a1);
+                a2 = FloatVector.broadcast(F, weight[wr + 2]).fma(s0, a2);
+                a3 = FloatVector.broadcast(F, weight[wr + 3]).fma(s0, a3);
+            }
+            a0.intoMemorySegment(dst, b0 + xb, ORDER);
+            a1.intoMemorySegment(dst, b1 + xb, ORDER);
+            a2.intoMemorySegment(dst, b2 + xb, ORDER);
+            a3.intoMemorySegment(dst, b3 + xb, ORDER);
+        }
+        for (; x < n; x++) {
+            for (int c = 0; c < ROWS; c++) {
+                long at = (dstOff + (long) c * n + x) << 2;
+                float a = dst.get(FLOAT, at);
+                for (int r = 0; r < nr; r++) {
+                    a = Math.fma(weight[wj + r * wStride + c], rows[rAt + r * n + x], a);
+                }
+                dst.set(FLOAT, at, a);
+            }
+        }
+    }
+
+    /** {@code out[x] = acc[x] / sum} (an empty row, sum 0, gives 0 like the unfused product of no keys). */
+    private static void divideRow(float[] acc, int at, int n, float sum, MemorySegment out, long ob) {
+        for (int x = 0; x < n; x++) {
+            out.set(FLOAT, ob + ((long) x << 2), sum == 0f ? 0f : acc[at + x] / sum);
+        }
+    }
+}
