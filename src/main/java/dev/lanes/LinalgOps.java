@@ -270,14 +270,54 @@ final class LinalgOps {
     }
 
 
+    /**
+     * The gradient of {@code b} in {@code a @ b}, {@code a^T g}, computed in {@code b}'s layout (PyTorch's
+     * mm_mat2_backward): when {@code b} is a transposed view (a Linear layer's {@code weight.t()}), as
+     * {@code (g^T a)^T}, so the gradient arrives at the weight contiguous, in the weight's own layout, and
+     * AccumulateGrad copies it straight instead of transposing a whole weight-sized matrix element by element (that
+     * strided copy was 23% of an MLP step). The same products and the same sums either way.
+     */
+    static Tensor mat2Grad(Tensor a, Tensor g, boolean bColumnMajor) {
+        if (bColumnMajor) {
+            try (Tensor gt = g.t(); Tensor p = gt.mm(a)) {
+                return p.t();
+            }
+        }
+        try (Tensor at = a.t()) {
+            return at.mm(g);
+        }
+    }
+
+    /** The gradient of {@code a} in {@code a @ b}, {@code g b^T}, in {@code a}'s layout like {@link #mat2Grad}. */
+    static Tensor mat1Grad(Tensor g, Tensor b, boolean aColumnMajor) {
+        if (aColumnMajor) {
+            try (Tensor gt = g.t(); Tensor p = b.mm(gt)) {
+                return p.t();
+            }
+        }
+        try (Tensor bt = b.t()) {
+            return g.mm(bt);
+        }
+    }
+
+    /** A matrix stored transposed: its rows are strided, its columns contiguous (not also row-major). */
+    static boolean columnMajor(Tensor t) {
+        return t.dim() == 2 && t.size(0) > 1 && t.size(1) > 1 && t.stride(0) == 1 && t.stride(1) == t.size(0);
+    }
+
     /** C = A B: dA = dC B^T, dB = A^T dC; for bmm the same per batch. */
     static final class ProductBackward extends Node {
         private final boolean batched;
         private final Saved a;
         private final Saved b;
 
+        private final boolean aColumnMajor;
+        private final boolean bColumnMajor;
+
         ProductBackward(Tensor a, Tensor b, boolean batched) {
             this.batched = batched;
+            this.aColumnMajor = columnMajor(a);
+            this.bColumnMajor = columnMajor(b);
             this.a = b.requiresGrad() ? save(a, "argument 0") : null;
             this.b = a.requiresGrad() ? save(b, "argument 1") : null;
         }
@@ -291,19 +331,21 @@ final class LinalgOps {
         protected Tensor[] apply(Tensor g) {
             Tensor ga = null;
             Tensor gb = null;
-            if (needsInputGrad(0)) {
-                Tensor bv = b.get();
-                try (Tensor bt = batched ? bv.transpose(1, 2) : bv.t()) {
-                    ga = batched ? g.bmm(bt) : g.mm(bt);
+            if (batched) {
+                if (needsInputGrad(0)) {
+                    try (Tensor bt = b.get().transpose(1, 2)) {
+                        ga = g.bmm(bt);
+                    }
                 }
-            }
-            if (needsInputGrad(1)) {
-                Tensor av = a.get();
-                try (Tensor at = batched ? av.transpose(1, 2) : av.t()) {
-                    gb = batched ? at.bmm(g) : at.mm(g);
+                if (needsInputGrad(1)) {
+                    try (Tensor at = a.get().transpose(1, 2)) {
+                        gb = at.bmm(g);
+                    }
                 }
+                return new Tensor[] {ga, gb};
             }
-            return new Tensor[] {ga, gb};
+            return new Tensor[] {needsInputGrad(0) ? mat1Grad(g, b.get(), aColumnMajor) : null,
+                    needsInputGrad(1) ? mat2Grad(a.get(), g, bColumnMajor) : null};
         }
     }
 
@@ -388,8 +430,13 @@ final class LinalgOps {
         private final Saved mat1;
         private final Saved mat2;
 
+        private final boolean mat1ColumnMajor;
+        private final boolean mat2ColumnMajor;
+
         AddmmBackward0(Tensor input, Tensor mat1, Tensor mat2, float beta, float alpha) {
             this.inputShape = input.shape();
+            this.mat1ColumnMajor = columnMajor(mat1);
+            this.mat2ColumnMajor = columnMajor(mat2);
             this.beta = beta;
             this.alpha = alpha;
             this.mat1 = mat2.requiresGrad() ? save(mat1, "argument 1") : null;
@@ -410,12 +457,12 @@ final class LinalgOps {
                 }
             }
             if (needsInputGrad(1)) {
-                try (Tensor t = mat2.get().t(); Tensor p = g.mm(t)) {
+                try (Tensor p = mat1Grad(g, mat2.get(), mat1ColumnMajor)) {
                     g1 = alpha == 1f ? p.detach() : p.mul(alpha);
                 }
             }
             if (needsInputGrad(2)) {
-                try (Tensor t = mat1.get().t(); Tensor p = t.mm(g)) {
+                try (Tensor p = mat2Grad(mat1.get(), g, mat2ColumnMajor)) {
                     g2 = alpha == 1f ? p.detach() : p.mul(alpha);
                 }
             }

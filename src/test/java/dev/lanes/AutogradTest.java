@@ -287,4 +287,37 @@ class AutogradTest {
             }
         });
     }
+
+    /**
+     * A Linear layer's weight gradient reaches the weight in the weight's own layout (PyTorch's mm_mat2_backward):
+     * {@code x.mm(w.t())} and {@code addmm(b, x, w.t())} compute it as {@code (g^T x)} and hand {@code w.t()} its
+     * transposed view, so the weight sees a contiguous gradient and AccumulateGrad needs no transposing copy. Values
+     * are those of {@code x^T g} (checked against the plain formula).
+     */
+    @Test
+    void linearWeightGradientsArriveInTheWeightsLayout() {
+        Lanes.manualSeed(3);
+        Tensor x = Tensor.randn(6, 5).requiresGrad(true);
+        Tensor g = Tensor.randn(6, 4);
+        for (boolean addmm : new boolean[] {false, true}) {
+            Tensor w = Tensor.randn(4, 5).requiresGrad(true);
+            Tensor xt = Tensor.randn(5, 6).requiresGrad(true); // an input stored transposed: x = xt.t()
+            boolean[] contiguous = new boolean[2];
+            w.registerHook(grad -> {
+                contiguous[0] = grad.isContiguous();
+                return grad;
+            });
+            xt.registerHook(grad -> {
+                contiguous[1] = grad.isContiguous();
+                return grad;
+            });
+            Tensor y = addmm ? Tensor.addmm(Tensor.zeros(4), xt.t(), w.t()) : xt.t().mm(w.t());
+            y.backward(g);
+            assertThat(contiguous).as("gradients of w and xt contiguous (addmm %s)", addmm).containsExactly(true, true);
+            float[] wantW = g.t().mm(xt.t()).toFloatArray();
+            float[] wantX = w.t().mm(g.t()).toFloatArray();
+            assertThat(w.grad().toFloatArray()).containsExactly(wantW);
+            assertThat(xt.grad().toFloatArray()).containsExactly(wantX);
+        }
+    }
 }
