@@ -423,6 +423,16 @@ public final class Tensor implements Releasable, AutoCloseable {
     // Memory
     // =====================================================================================
 
+    /**
+     * Whether this tensor object is the only holder of its storage and covers all of it contiguously: nothing else
+     * (no view, no saved tensor, no other object) can see its bytes. AccumulateGrad then keeps the incoming gradient
+     * itself as a leaf's first gradient instead of copying it, as PyTorch does when the gradient's use count is 1.
+     */
+    public boolean isSoleOwnerOfStorage() {
+        return releasedBy == null && storage.refCount() == 1 && offset == 0 && isContiguous()
+                && (long) numel() * dtype.byteSize() == storage.byteSize();
+    }
+
     /** Gives this tensor's storage reference back; the memory returns to the pool when no view holds it. */
     @Override
     public void close() {

@@ -320,4 +320,40 @@ class AutogradTest {
             assertThat(xt.grad().toFloatArray()).containsExactly(wantX);
         }
     }
+
+    /**
+     * A leaf's first gradient is the incoming gradient itself when nothing else can see it (PyTorch keeps it when its
+     * use count is 1), and a copy when something can: the tensor passed to backward, or a gradient that also flows
+     * elsewhere. Either way later accumulation never writes into memory another tensor sees.
+     */
+    @Test
+    void aLeafKeepsAnUnsharedGradientAndCopiesASharedOne() {
+        Lanes.manualSeed(5);
+        Tensor x = Tensor.randn(6, 5);
+        Tensor w = Tensor.randn(4, 5).requiresGrad(true);
+        Tensor[] seen = new Tensor[1];
+        w.registerHook(grad -> {
+            seen[0] = grad;
+            return grad;
+        });
+        x.mm(w.t()).backward(Tensor.randn(6, 4));
+        assertThat(w.grad().sharesStorageWith(seen[0])).as("the product's fresh gradient is kept, not copied").isTrue();
+
+        Tensor v = Tensor.randn(3).requiresGrad(true);
+        Tensor g = Tensor.ones(3);
+        v.mul(1f).backward(g);          // MulBackward0 makes a new tensor: kept
+        Tensor u = Tensor.randn(3).requiresGrad(true);
+        u.add(0f).backward(g);          // AddBackward0 passes g through: g is the caller's, so u gets a copy
+        assertThat(u.grad().sharesStorageWith(g)).isFalse();
+        u.grad().add_(Tensor.ones(3));
+        assertThat(g.toFloatArray()).containsExactly(1f, 1f, 1f);
+        // accumulation into a kept gradient stays private too
+        Tensor a = Tensor.randn(3).requiresGrad(true);
+        Tensor b = a.mul(2f);
+        b.backward(g);
+        b = a.mul(2f);
+        b.backward(g);
+        assertThat(a.grad().toFloatArray()).containsExactly(4f, 4f, 4f);
+        assertThat(g.toFloatArray()).containsExactly(1f, 1f, 1f);
+    }
 }

@@ -23,7 +23,11 @@ public final class AccumulateGrad extends Node {
         synchronized (this) { // a leaf shared by graphs on several threads
             Tensor g = leaf.grad();
             if (g == null) {
-                leaf.setGrad(gradOutput.clone()); // contiguous and owned by the leaf
+                // contiguous and owned by the leaf: the gradient itself when nothing else can see its bytes (the
+                // engine closes its own object afterwards; the leaf keeps a second one on the same storage), else a
+                // copy. A weight-sized copy per parameter per step was ~9% of an MLP training step.
+                boolean keep = gradOutput.isSoleOwnerOfStorage() && gradOutput.dtype() == leaf.dtype() && !Autograd.isGradEnabled();
+                leaf.setGrad(keep ? gradOutput.detach() : gradOutput.clone());
             } else {
                 g.add_(gradOutput);
             }
