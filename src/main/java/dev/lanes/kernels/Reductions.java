@@ -37,12 +37,55 @@ public final class Reductions {
                 out.asSlice(ob, (long) inner << 2).fill((byte) 0);
                 continue;
             }
-            long base = inOff + (long) o * r * inner;
-            // first row is copied, the others added: no separate zeroing pass
-            MemorySegment.copy(in, base << 2, out, ob, (long) inner << 2);
+            sumRows(in, (inOff + (long) o * r * inner) << 2, r, inner, out, ob);
+        }
+    }
+
+    /**
+     * {@code out[i] = ((row0[i] + row1[i]) + row2[i]) + ...} over r rows of {@code inner} floats (byte offsets): column
+     * strips of up to four vectors stay in registers while the rows stream past, instead of a load and a store of
+     * the output per row (a bias gradient sums 2,048 rows of 128 floats; per-row adds were 10% of a GPT step). Each
+     * element's additions are in row order, whatever the width.
+     */
+    private static void sumRows(MemorySegment in, long base, int r, int inner, MemorySegment out, long ob) {
+        long bytes = (long) inner << 2;
+        long rowBytes = bytes;
+        long x = 0;
+        for (; x + 4 * VBYTES <= bytes; x += 4 * VBYTES) {
+            long at = base + x;
+            FloatVector a0 = FloatVector.fromMemorySegment(F, in, at, ORDER);
+            FloatVector a1 = FloatVector.fromMemorySegment(F, in, at + VBYTES, ORDER);
+            FloatVector a2 = FloatVector.fromMemorySegment(F, in, at + 2 * VBYTES, ORDER);
+            FloatVector a3 = FloatVector.fromMemorySegment(F, in, at + 3 * VBYTES, ORDER);
             for (int k = 1; k < r; k++) {
-                Elementwise.binaryContiguous(BinaryOp.ADD, out, ob, in, (base + (long) k * inner) << 2, out, ob, inner);
+                at += rowBytes;
+                a0 = a0.add(FloatVector.fromMemorySegment(F, in, at, ORDER));
+                a1 = a1.add(FloatVector.fromMemorySegment(F, in, at + VBYTES, ORDER));
+                a2 = a2.add(FloatVector.fromMemorySegment(F, in, at + 2 * VBYTES, ORDER));
+                a3 = a3.add(FloatVector.fromMemorySegment(F, in, at + 3 * VBYTES, ORDER));
             }
+            a0.intoMemorySegment(out, ob + x, ORDER);
+            a1.intoMemorySegment(out, ob + x + VBYTES, ORDER);
+            a2.intoMemorySegment(out, ob + x + 2 * VBYTES, ORDER);
+            a3.intoMemorySegment(out, ob + x + 3 * VBYTES, ORDER);
+        }
+        for (; x + VBYTES <= bytes; x += VBYTES) {
+            long at = base + x;
+            FloatVector a = FloatVector.fromMemorySegment(F, in, at, ORDER);
+            for (int k = 1; k < r; k++) {
+                at += rowBytes;
+                a = a.add(FloatVector.fromMemorySegment(F, in, at, ORDER));
+            }
+            a.intoMemorySegment(out, ob + x, ORDER);
+        }
+        for (; x < bytes; x += 4) {
+            long at = base + x;
+            float a = in.get(FLOAT, at);
+            for (int k = 1; k < r; k++) {
+                at += rowBytes;
+                a += in.get(FLOAT, at);
+            }
+            out.set(FLOAT, ob + x, a);
         }
     }
 

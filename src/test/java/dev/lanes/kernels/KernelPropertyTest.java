@@ -143,6 +143,37 @@ class KernelPropertyTest {
         }
     }
 
+    /**
+     * A sum over the middle dim of [outer, r, inner] adds each output's terms in row order, bit for bit, at every
+     * inner size around the vector strips (4 vectors, 1 vector, scalar tail) and for r = 0 and 1.
+     */
+    @Test
+    void sumOverRowsAddsInRowOrder() {
+        int[] inners = {2, 3, Simd.LANES - 1, Simd.LANES, Simd.LANES + 1, 4 * Simd.LANES, 4 * Simd.LANES + Simd.LANES + 3, 129, 1000};
+        for (int inner : inners) {
+            for (int r : new int[] {0, 1, 2, 7, 64}) {
+                int outer = 2;
+                MemorySegment in = arena.allocate((long) outer * r * inner * 4 + 4, 64);
+                for (long i = 0; i < (long) outer * r * inner; i++) {
+                    in.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) rnd.nextDouble(-1e3, 1e3));
+                }
+                MemorySegment out = arena.allocate((long) outer * inner * 4 + 4, 64);
+                Reductions.sum(in, 0, outer, r, inner, out, 0);
+                for (int o = 0; o < outer; o++) {
+                    for (int i = 0; i < inner; i++) {
+                        float want = r == 0 ? 0f : in.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, (long) o * r * inner + i);
+                        for (int k = 1; k < r; k++) {
+                            want += in.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, ((long) o * r + k) * inner + i);
+                        }
+                        float got = out.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, (long) o * inner + i);
+                        assertThat(Float.floatToRawIntBits(got)).as("inner %d r %d at (%d, %d): got %s want %s", inner, r, o, i, got, want)
+                                .isEqualTo(Float.floatToRawIntBits(want));
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void inPlaceAliasingMatchesReference() {
         for (int iter = 0; iter < 200; iter++) {
