@@ -1,0 +1,97 @@
+package dev.lanes.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lanes.Lanes;
+import dev.lanes.Tensor;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every register tile ({@code -Dlanes.gemmTile=8x2|6x2|4x2}) and both kernels of each (packed B panels with constant
+ * strides; B of any row stride, which convolutions use) give the same bits: each JVM multiplies matrices of edge
+ * sizes (partial tiles, several KC blocks, transposed operands) and runs a convolution forward and backward, and
+ * prints a hash of the results. The tile is a JVM-wide constant, so each runs in a child JVM of this one's width.
+ */
+class GemmTilesTest {
+    /** Entry point of the child JVMs: prints the hash of {@link #results()} on the last line. */
+    public static void main(String[] args) throws Exception {
+        System.out.println("tile " + Sgemm.TILE + " hash " + results());
+    }
+
+    static String results() throws Exception {
+        Lanes.manualSeed(17);
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        int[][] shapes = {{1, 1, 1}, {5, 7, 3}, {13, 37, 300}, {64, 64, 64}, {97, 50, 513}, {200, 33, 129}};
+        for (int[] s : shapes) {
+            Tensor a = Tensor.randn(s[0], s[2]);
+            Tensor b = Tensor.randn(s[2], s[1]);
+            Tensor bt = Tensor.randn(s[1], s[2]);
+            Tensor at = Tensor.randn(s[2], s[0]);
+            for (Tensor c : new Tensor[] {a.mm(b), a.mm(bt.t()), at.t().mm(b), at.t().mm(bt.t())}) {
+                update(md, c);
+            }
+        }
+        Tensor x = Tensor.randn(3, 5, 11, 9).requiresGrad(true);
+        Tensor w = Tensor.randn(7, 5, 3, 3).requiresGrad(true);
+        Tensor y = Tensor.conv2d(x, w, null, new int[] {1, 1}, new int[] {1, 1}, new int[] {1, 1}, 1);
+        y.backward(Tensor.randn(y.shape()));
+        update(md, y.detach());
+        update(md, x.grad());
+        update(md, w.grad());
+        return HexFormat.of().formatHex(md.digest()).substring(0, 16);
+    }
+
+    private static void update(MessageDigest md, Tensor t) {
+        for (float v : t.toFloatArray()) {
+            int bits = Float.floatToRawIntBits(v);
+            md.update(new byte[] {(byte) bits, (byte) (bits >> 8), (byte) (bits >> 16), (byte) (bits >> 24)});
+        }
+    }
+
+    @Test
+    void everyTileGivesTheSameBits() throws Exception {
+        String expect = System.getProperty("lanes.test.expectBits");
+        if (expect != null && !expect.isBlank()) {
+            return; // a width pass of .ci/run: the native pass ran every tile
+        }
+        String here = results();
+        for (String tile : new String[] {"8x2", "6x2", "4x2"}) {
+            String child = runChild(tile);
+            assertThat(child).as("tile %s vs this JVM (tile %s)", tile, Sgemm.TILE).isEqualTo("tile " + tile + " hash " + here);
+        }
+    }
+
+    private static String runChild(String tile) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("--add-modules=jdk.incubator.vector");
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-Xmx512m");
+        cmd.add("-Dlanes.gemmTile=" + tile);
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(GemmTilesTest.class.getName());
+        Path log = Files.createTempFile("lanes-tile", ".log");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError("child JVM with tile " + tile + " did not finish in 60 s");
+            }
+            String out = Files.readString(log, StandardCharsets.UTF_8);
+            assertThat(p.exitValue()).as("child JVM with tile %s; output:%n%s", tile, out).isZero();
+            return out.lines().filter(l -> l.startsWith("tile ")).reduce((a, b) -> b)
+                    .orElseThrow(() -> new AssertionError("child JVM printed no hash:\n" + out));
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+}
