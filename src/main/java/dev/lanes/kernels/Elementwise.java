@@ -33,6 +33,10 @@ public final class Elementwise {
         int n = loop.rowLength();
         long sx = loop.rowStride(0);
         long so = loop.rowStride(1);
+        if (op == UnaryOp.IDENTITY && loop.dims >= 2 && so == 1 && sx != 1 && loop.strides[0][loop.dims - 2] == 1) {
+            transposedCopy(x, xOff, out, oOff, loop);
+            return;
+        }
         long rows = loop.rows();
         int[] idx = new int[loop.dims];
         long[] off = {xOff, oOff};
@@ -46,6 +50,56 @@ public final class Elementwise {
                 }
             }
             loop.advance(idx, off);
+        }
+    }
+
+    /** Side of the square blocks of {@link #transposedCopy}: 16 rows of 16 floats (one 64-byte line each) per side. */
+    private static final int TRANSPOSE_BLOCK = 16;
+
+    /**
+     * A copy whose innermost output dim reads the input across rows while the next dim out reads it contiguously: a
+     * transpose, e.g. {@code w.t().contiguous()}. Element by element along output rows, every read lands on another
+     * input line (measured ~0.3 GB/s for 1024 x 1024); by 16 x 16 blocks, both sides stay within 16 cache lines.
+     * Outer dims, if any, run one after the other. A copy: the bits of every element are kept.
+     */
+    private static void transposedCopy(MemorySegment x, long xOff, MemorySegment out, long oOff, StridedLoop loop) {
+        int d = loop.dims;
+        int rowsN = loop.shape[d - 2];
+        int colsN = loop.shape[d - 1];
+        long xCol = loop.strides[0][d - 1];     // input stride along an output row
+        long oRow = loop.strides[1][d - 2];     // output stride between output rows (input stride there is 1)
+        int outer = 1;
+        for (int k = 0; k < d - 2; k++) {
+            outer *= loop.shape[k];
+        }
+        int[] idx = new int[Math.max(1, d - 2)];
+        long xBase = xOff;
+        long oBase = oOff;
+        for (int o = 0; o < outer; o++) {
+            for (int r0 = 0; r0 < rowsN; r0 += TRANSPOSE_BLOCK) {
+                int r1 = Math.min(rowsN, r0 + TRANSPOSE_BLOCK);
+                for (int c0 = 0; c0 < colsN; c0 += TRANSPOSE_BLOCK) {
+                    int c1 = Math.min(colsN, c0 + TRANSPOSE_BLOCK);
+                    for (int c = c0; c < c1; c++) {
+                        long xb = (xBase + c * xCol) << 2;
+                        long ob = (oBase + c) << 2;
+                        for (int r = r0; r < r1; r++) {
+                            out.set(FLOAT, ob + ((r * oRow) << 2), x.get(FLOAT, xb + ((long) r << 2)));
+                        }
+                    }
+                }
+            }
+            for (int k = d - 3; k >= 0; k--) { // next outer index
+                idx[k]++;
+                xBase += loop.strides[0][k];
+                oBase += loop.strides[1][k];
+                if (idx[k] < loop.shape[k]) {
+                    break;
+                }
+                xBase -= loop.strides[0][k] * loop.shape[k];
+                oBase -= loop.strides[1][k] * loop.shape[k];
+                idx[k] = 0;
+            }
         }
     }
 

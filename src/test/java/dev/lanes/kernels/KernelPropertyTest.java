@@ -144,6 +144,43 @@ class KernelPropertyTest {
     }
 
     /**
+     * Copies that transpose (the output's rows read the input down its columns) take the blocked path: every element
+     * lands where the element-by-element reference puts it, with its bits (NaN payloads too), for 2-d transposes with
+     * partial blocks and for a transpose under an outer dim.
+     */
+    @Test
+    void transposingCopiesMatchTheReference() {
+        int[][] shapes = {{37, 50}, {16, 16}, {1, 33}, {33, 2}, {3, 20, 33}};
+        for (int[] shape : shapes) {
+            int d = shape.length;
+            int[] xStr = new int[d]; // the input is the transpose of a contiguous [.., cols, rows] block
+            int[] oStr = new int[d];
+            long n = 1;
+            for (int k = d - 1; k >= 0; k--) {
+                oStr[k] = (int) n;
+                n *= shape[k];
+            }
+            xStr[d - 2] = 1;
+            xStr[d - 1] = shape[d - 2];
+            if (d == 3) {
+                xStr[0] = shape[1] * shape[2];
+            }
+            MemorySegment x = arena.allocate(n * 4, 64);
+            for (long i = 0; i < n; i++) {
+                x.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, i % 7 == 3 ? Float.intBitsToFloat(0x7fc01234) : (float) rnd.nextDouble(-5, 5));
+            }
+            MemorySegment got = arena.allocate(n * 4, 64);
+            MemorySegment want = arena.allocate(n * 4, 64);
+            Elementwise.unary(UnaryOp.IDENTITY, 0f, 0f, x, 0, xStr, got, 0, oStr, shape);
+            KernelReference.unary(UnaryOp.IDENTITY, 0f, 0f, x, 0, xStr, want, 0, oStr, shape);
+            for (long i = 0; i < n; i++) {
+                assertThat(got.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, i)).as("shape %s element %d", java.util.Arrays.toString(shape), i)
+                        .isEqualTo(want.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, i));
+            }
+        }
+    }
+
+    /**
      * A sum over the middle dim of [outer, r, inner] adds each output's terms in row order, bit for bit, at every
      * inner size around the vector strips (4 vectors, 1 vector, scalar tail) and for r = 0 and 1.
      */
