@@ -18,10 +18,11 @@ final class AttentionOps {
     }
 
     /**
-     * {@code softmax(q k^T * scale [+ causal mask]) v} over the last two dims of {@code q [..., L, E]},
-     * {@code k [..., S, E]}, {@code v [..., S, Ev]}; batch dims broadcast.
+     * {@code dropout(softmax(q k^T * scale [+ causal mask]), p) v} over the last two dims of {@code q [..., L, E]},
+     * {@code k [..., S, E]}, {@code v [..., S, Ev]}; batch dims broadcast. Dropout (p > 0) draws its mask's seed from
+     * the global generator; such a call is no plan step (a plan would replay one mask), so tracing refuses it.
      */
-    static Tensor flash(Tensor q, Tensor k, Tensor v, boolean causal, double scale) {
+    static Tensor flash(Tensor q, Tensor k, Tensor v, boolean causal, double scale, double dropoutP) {
         for (Tensor t : new Tensor[] {q, k, v}) {
             t.requireFloat("scaled_dot_product_attention");
         }
@@ -31,6 +32,9 @@ final class AttentionOps {
         }
         if (!(scale > 0) || Double.isInfinite(scale)) {
             throw new IllegalArgumentException("scaled_dot_product_attention: scale must be a positive finite number, got " + scale);
+        }
+        if (!(dropoutP >= 0 && dropoutP < 1)) {
+            throw new IllegalArgumentException("scaled_dot_product_attention: the tiled kernel takes dropout_p in [0, 1), got " + dropoutP);
         }
         int[] qs = q.shapeRef();
         int[] ks = k.shapeRef();
@@ -59,9 +63,24 @@ final class AttentionOps {
         Tensor out = Tensor.allocate(DType.FLOAT32, new int[] {b, l, ev});
         Tensor lse = record ? Tensor.allocate(DType.FLOAT32, new int[] {b, l}) : null;
         float sc = (float) scale;
-        Launch.runOptional(r -> new PlanStep.Attention(r[0], r[1], r[2], b, l, s, e, ev, sc, causal, r[3]), out, q3, k3, v3, lse);
+        Attention.Dropout dropout = dropoutP > 0 ? new Attention.Dropout(dropoutP, Lanes.splitGenerator().nextLong()) : null;
+        if (dropout == null) {
+            Launch.runOptional(r -> new PlanStep.Attention(r[0], r[1], r[2], b, l, s, e, ev, sc, causal, r[3]), out, q3, k3, v3, lse);
+        } else {
+            try (OpFrame _ = OpFrame.enter()) {
+                Attention.forward(q3.seg(), q3.storageOffset(), k3.seg(), k3.storageOffset(), v3.seg(), v3.storageOffset(), b, l, s, e, ev, sc,
+                        causal, dropout, out.seg(), 0, lse == null ? null : lse.seg(), 0, true, null);
+            } catch (RuntimeException | Error x) {
+                out.close();
+                if (lse != null) {
+                    lse.close();
+                }
+                throw x;
+            }
+        }
         if (record) {
-            Tensor.record(out, () -> new ScaledDotProductFlashAttentionBackward0(q3, k3, v3, out, lse, b, l, s, e, ev, sc, causal), q3, k3, v3);
+            Tensor.record(out, () -> new ScaledDotProductFlashAttentionBackward0(q3, k3, v3, out, lse, b, l, s, e, ev, sc, causal, dropout),
+                    q3, k3, v3);
             lse.close(); // the node keeps its own reference
         }
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
@@ -97,9 +116,10 @@ final class AttentionOps {
         private final int ev;
         private final float scale;
         private final boolean causal;
+        private final Attention.Dropout dropout;
 
         ScaledDotProductFlashAttentionBackward0(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, int b, int l, int s, int e, int ev,
-                                                float scale, boolean causal) {
+                                                float scale, boolean causal, Attention.Dropout dropout) {
             this.query = save(q, "query");
             this.key = save(k, "key");
             this.value = save(v, "value");
@@ -112,6 +132,7 @@ final class AttentionOps {
             this.ev = ev;
             this.scale = scale;
             this.causal = causal;
+            this.dropout = dropout;
         }
 
         @Override
@@ -127,7 +148,7 @@ final class AttentionOps {
             g.withContiguous(gc -> {
                 try (OpFrame _ = OpFrame.enter()) {
                     Attention.backward(q.seg(), q.storageOffset(), k.seg(), k.storageOffset(), v.seg(), v.storageOffset(), o.seg(),
-                            o.storageOffset(), lse.seg(), lse.storageOffset(), gc.seg(), gc.storageOffset(), b, l, s, e, ev, scale, causal,
+                            o.storageOffset(), lse.seg(), lse.storageOffset(), gc.seg(), gc.storageOffset(), b, l, s, e, ev, scale, causal, dropout,
                             dq == null ? null : dq.seg(), 0, dk == null ? null : dk.seg(), 0, dv == null ? null : dv.seg(), 0);
                 }
                 return null;

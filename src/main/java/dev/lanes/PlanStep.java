@@ -792,7 +792,7 @@ abstract class PlanStep {
         @Override
         void run(Frame f) {
             dev.lanes.kernels.Attention.forward(f.seg(q), f.off(q), f.seg(k), f.off(k), f.seg(v), f.off(v), batch, l, s, e, ev, scale, causal,
-                    f.seg(out), f.off(out), lse == null ? null : f.seg(lse), lse == null ? 0 : f.off(lse), f.parallel, f.heapScratch);
+                    null, f.seg(out), f.off(out), lse == null ? null : f.seg(lse), lse == null ? 0 : f.off(lse), f.parallel, f.heapScratch);
         }
 
         @Override

@@ -1601,7 +1601,16 @@ public final class Tensor implements Releasable, AutoCloseable {
      * force it.
      */
     public static Tensor flashAttention(Tensor q, Tensor k, Tensor v, boolean isCausal, double scale) {
-        return AttentionOps.flash(q, k, v, isCausal, scale);
+        return AttentionOps.flash(q, k, v, isCausal, scale, 0);
+    }
+
+    /**
+     * {@link #flashAttention} with dropout of probability {@code dropoutP} on the attention weights (training): the
+     * mask is drawn from the global generator ({@link Lanes#manualSeed}) and recomputed in the backward, never
+     * stored. Another stream than {@link #dropout}'s, so not the same mask as the simple path's for one seed.
+     */
+    public static Tensor flashAttention(Tensor q, Tensor k, Tensor v, boolean isCausal, double scale, double dropoutP) {
+        return AttentionOps.flash(q, k, v, isCausal, scale, dropoutP);
     }
 
     /**

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  * The same bits everywhere (issue 13): a fixed-seed training run gives bit-identical parameters at every vector
  * width and thread count. Three runs: 200 LeNet steps (convolutions, pooling, GEMMs, cross-entropy, SGD with momentum),
  * and an MLP with tanh, sigmoid, both GELUs, softmax and log_softmax trained with Adam (the transcendentals, and GEMMs large
- * enough to split across threads), and a causal attention layer through the tiled kernel trained with Adam. In-process
+ * enough to split across threads), and a causal attention layer through the tiled kernel (dropout 0.1) trained with Adam. In-process
  * with 1 and 2 threads; from the native pass also in child JVMs with
  * 256-bit lanes ({@code -XX:UseAVX=2}, x86 only) and 128-bit lanes ({@code -XX:MaxVectorSize=16}).
  */
@@ -98,7 +98,7 @@ public class ReproducibilityTest {
                     Tensor target = Tensor.randn(4, 150, 16);
                     adamAttention.zeroGrad();
                     Tensor[] parts = qkv.forward(x).split(16, -1).toArray(new Tensor[0]);
-                    Tensor y = proj.forward(Tensor.flashAttention(parts[0], parts[1], parts[2], true, 0.25));
+                    Tensor y = proj.forward(Tensor.flashAttention(parts[0], parts[1], parts[2], true, 0.25, 0.1));
                     F.mseLoss(y, target).backward();
                     adamAttention.step();
                 }

@@ -25,6 +25,12 @@ import jdk.incubator.vector.VectorOperators;
  * softmax rescales at the same places at every width; row sums of a block use {@link Simd}'s canonical order;
  * output, dQ, dK and dV accumulate key by key or query by query in index order (vectors across the feature dim);
  * threads split batch entries and query rows, never a sum.
+ *
+ * <p>Dropout on the attention weights (training): element {@code (b, i, j)} is kept with probability {@code 1 - p}
+ * by a counter-based hash of {@code (seed, b, i, j)} ({@link #kept}), so the forward and the backward see the same
+ * mask without storing it, whatever the thread split or width. The softmax's sum uses the undropped weights, the
+ * output the dropped and rescaled ones ({@code P o M / (1 - p)} then {@code V}); the backward scales {@code dP} by the
+ * same mask, and {@code rowsum(dO o)} stays the right correction.
  */
 public final class Attention {
     /** Keys per block of the online softmax: fixed (not derived from the lane count) so results are width-independent. */
@@ -53,7 +59,7 @@ public final class Attention {
 
     /** Floats of scratch one batch entry of the backward needs. */
     public static long backwardScratchFloats(int s, int e, int ev) {
-        return ((long) e + ev) * paddedKeys(s) + BACK_ROWS * (2L * e + 2L * ev + 2L * paddedKeys(s) + 2);
+        return ((long) e + ev) * paddedKeys(s) + BACK_ROWS * (2L * e + 2L * ev + 2L * paddedKeys(s) + 2) + paddedKeys(s);
     }
 
     /**
@@ -62,27 +68,27 @@ public final class Attention {
      * otherwise one pass on the calling thread with {@code scratch} of {@link #forwardScratchFloats} floats.
      */
     public static void forward(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff, int batch, int l, int s,
-                               int e, int ev, float scale, boolean causal, MemorySegment out, long outOff, MemorySegment lse, long lseOff,
-                               boolean parallel, float[] scratch) {
+                               int e, int ev, float scale, boolean causal, Dropout dropout, MemorySegment out, long outOff, MemorySegment lse,
+                               long lseOff, boolean parallel, float[] scratch) {
         if (batch == 0 || l == 0 || ev == 0) {
             return;
         }
         int blocks = (l + ROWS - 1) / ROWS;
         int items = Math.multiplyExact(batch, blocks);
         if (!parallel) {
-            forwardItems(q, qOff, k, kOff, v, vOff, blocks, l, s, e, ev, scale, causal, out, outOff, lse, lseOff, 0, items, scratch);
+            forwardItems(q, qOff, k, kOff, v, vOff, blocks, l, s, e, ev, scale, causal, dropout, out, outOff, lse, lseOff, 0, items, scratch);
             return;
         }
         long work = (long) batch * l * Math.max(1, s) * (e + ev);
         int parts = Math.min(items, Parallel.partsFor(work, 1 << 16));
-        Parallel.forRange(parts, items, (part, from, to) -> forwardItems(q, qOff, k, kOff, v, vOff, blocks, l, s, e, ev, scale, causal, out,
-                outOff, lse, lseOff, from, to, new float[Math.toIntExact(forwardScratchFloats(s, e, ev))]));
+        Parallel.forRange(parts, items, (part, from, to) -> forwardItems(q, qOff, k, kOff, v, vOff, blocks, l, s, e, ev, scale, causal, dropout,
+                out, outOff, lse, lseOff, from, to, new float[Math.toIntExact(forwardScratchFloats(s, e, ev))]));
     }
 
     /** Work items [from, to): item = batch entry * blocks + block of {@link #ROWS} query rows. */
     private static void forwardItems(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff, int blocks, int l,
-                                     int s, int e, int ev, float scale, boolean causal, MemorySegment out, long outOff, MemorySegment lse,
-                                     long lseOff, int from, int to, float[] scratch) {
+                                     int s, int e, int ev, float scale, boolean causal, Dropout dropout, MemorySegment out, long outOff,
+                                     MemorySegment lse, long lseOff, int from, int to, float[] scratch) {
         int spad = paddedKeys(s);
         int ktAt = 0;
         int qAt = ktAt + e * spad;
@@ -116,6 +122,9 @@ public final class Attention {
                     maskFrom(scratch, sAt + r * KEY_BLOCK, Math.max(0, Math.min(KEY_BLOCK, visible - j0)), KEY_BLOCK);
                     if (r < nr) {
                         onlineSoftmax(scratch, sAt + r * KEY_BLOCK, mAt + r, lAt + r, oAt + r * ev, ev);
+                        if (dropout != null) { // the sum above counted every weight; the output gets the kept ones
+                            dropout.apply(scratch, sAt + r * KEY_BLOCK, ((long) b * l + i0 + r) * s + j0, Math.min(KEY_BLOCK, s - j0));
+                        }
                     }
                 }
                 accumulateValues(v, vb, j0, jEnd, ev, scratch, sAt, KEY_BLOCK, nr, oAt);
@@ -161,8 +170,8 @@ public final class Attention {
      */
     public static void backward(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff, MemorySegment out,
                                 long outOff, MemorySegment lse, long lseOff, MemorySegment dOut, long dOutOff, int batch, int l, int s, int e,
-                                int ev, float scale, boolean causal, MemorySegment dq, long dqOff, MemorySegment dk, long dkOff,
-                                MemorySegment dv, long dvOff) {
+                                int ev, float scale, boolean causal, Dropout dropout, MemorySegment dq, long dqOff, MemorySegment dk,
+                                long dkOff, MemorySegment dv, long dvOff) {
         if (batch == 0) {
             return;
         }
@@ -174,15 +183,16 @@ public final class Attention {
             for (int b = from; b < to; b++) {
                 backwardEntry(q, qOff + (long) b * l * e, k, kOff + (long) b * s * e, v, vOff + (long) b * s * ev,
                         out, outOff + (long) b * l * ev, lse, lseOff + (long) b * l, dOut, dOutOff + (long) b * l * ev, l, s, e, ev, scale,
-                        causal, dq, dqOff + (long) b * l * e, dk, dkOff + (long) b * s * e, dv, dvOff + (long) b * s * ev, scratch);
+                        causal, dropout, (long) b * l * s, dq, dqOff + (long) b * l * e, dk, dkOff + (long) b * s * e, dv, dvOff + (long) b * s * ev,
+                        scratch);
             }
         });
     }
 
     private static void backwardEntry(MemorySegment q, long qb, MemorySegment k, long kb, MemorySegment v, long vb, MemorySegment out,
                                       long ob, MemorySegment lse, long lb, MemorySegment dOut, long gb, int l, int s, int e, int ev,
-                                      float scale, boolean causal, MemorySegment dq, long dqb, MemorySegment dk, long dkb, MemorySegment dv,
-                                      long dvb, float[] w) {
+                                      float scale, boolean causal, Dropout dropout, long maskBase, MemorySegment dq, long dqb, MemorySegment dk,
+                                      long dkb, MemorySegment dv, long dvb, float[] w) {
         int spad = paddedKeys(s);
         int ktAt = 0;
         int vtAt = ktAt + e * spad;
@@ -192,6 +202,7 @@ public final class Attention {
         int dqAt = oAt + BACK_ROWS * ev;
         int pAt = dqAt + BACK_ROWS * e;
         int dpAt = pAt + BACK_ROWS * spad;
+        int msAt = dpAt + BACK_ROWS * spad;
         packTransposed(k, kb, s, e, spad, w, ktAt);
         packTransposed(v, vb, s, ev, spad, w, vtAt);
         if (dk != null) {
@@ -222,7 +233,19 @@ public final class Attention {
                 for (int x = 0; x < ev; x++) {
                     d = Math.fma(w[gAt + r * ev + x], w[oAt + r * ev + x], d);
                 }
-                scoreGradient(w, pr, dpAt + r * spad, cols, d, scale);
+                if (dropout != null) { // dP of the kept, rescaled weights; dV from those weights; dS from the undropped P
+                    java.util.Arrays.fill(w, msAt, msAt + cols, 1f);
+                    dropout.apply(w, msAt, maskBase + (long) (i0 + r) * s, visible);
+                    for (int c = 0; c < visible; c++) {
+                        w[dpAt + r * spad + c] *= w[msAt + c];
+                    }
+                    scoreGradient(w, pr, dpAt + r * spad, cols, d, scale);
+                    for (int c = 0; c < visible; c++) {
+                        w[pr + c] *= w[msAt + c];
+                    }
+                } else {
+                    scoreGradient(w, pr, dpAt + r * spad, cols, d, scale);
+                }
             }
             // dp now holds dS * scale; dv += P^T dO, dk += dS^T q, dq = dS k, key by key and row by row in order
             if (dv != null) {
@@ -235,6 +258,36 @@ public final class Attention {
                 java.util.Arrays.fill(w, dqAt, dqAt + nr * e, 0f);
                 accumulateValuesInto(k, kb, 0, limit, e, w, dpAt, spad, nr, w, dqAt);
                 MemorySegment.copy(w, dqAt, dq, FLOAT, (dqb + (long) i0 * e) << 2, nr * e);
+            }
+        }
+    }
+
+    /**
+     * Dropout of the attention weights with probability {@code p}: the mask is a pure function of {@code seed} and
+     * the element's index {@code (b * L + i) * S + j} (SplitMix64's finaliser over {@code seed + index * golden
+     * gamma}; kept when the top 32 bits are at least {@code p * 2^32}), so the backward recomputes it.
+     */
+    public record Dropout(double p, long seed) {
+        public Dropout {
+            if (!(p > 0 && p < 1)) {
+                throw new IllegalArgumentException("attention dropout needs 0 < p < 1, got " + p);
+            }
+        }
+
+        /** Whether element {@code index} is kept. */
+        public boolean kept(long index) {
+            long z = seed + index * 0x9E3779B97F4A7C15L;
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            z ^= z >>> 31;
+            return Long.compareUnsigned(z >>> 32, (long) (p * 4294967296.0)) >= 0;
+        }
+
+        /** {@code w[at + c] *= kept(first + c) ? 1 / (1 - p) : 0} for c < n. */
+        void apply(float[] w, int at, long first, int n) {
+            float scale = (float) (1 / (1 - p));
+            for (int c = 0; c < n; c++) {
+                w[at + c] = kept(first + c) ? w[at + c] * scale : 0f;
             }
         }
     }

@@ -179,6 +179,75 @@ class AttentionTest {
         }
     }
 
+    /**
+     * Dropout inside the tiled kernel equals its definition with the same mask: the mask is rebuilt from the kernel's
+     * own hash and seed, then softmax(q k^T s + causal) * M / (1 - p) @ v and its gradients are computed with
+     * ordinary ops. Also: about 1 - p of the weights are kept, p = 0 is no dropout, and gradcheck holds.
+     */
+    @Test
+    void theTiledKernelsDropoutMatchesItsDefinition() {
+        double p = 0.3;
+        float scale = 0.4f;
+        int b = 2;
+        int l = 70;
+        int s = 90;
+        for (boolean causal : new boolean[] {false, true}) {
+            Lanes.manualSeed(31);
+            Tensor q = Tensor.randn(b, l, 8);
+            Tensor k = Tensor.randn(b, s, 8);
+            Tensor v = Tensor.randn(b, s, 5);
+            Tensor g = Tensor.randn(b, l, 5);
+            Lanes.manualSeed(99);
+            dev.lanes.kernels.Attention.Dropout mask = new dev.lanes.kernels.Attention.Dropout(p, Lanes.splitGenerator().nextLong());
+            float[] m = new float[b * l * s];
+            int kept = 0;
+            for (int i = 0; i < m.length; i++) {
+                boolean keep = mask.kept(i);
+                m[i] = keep ? (float) (1 / (1 - p)) : 0f;
+                kept += keep ? 1 : 0;
+            }
+            assertThat(kept / (double) m.length).as("kept fraction").isBetween(1 - p - 0.02, 1 - p + 0.02);
+
+            Tensor[] a = {q.detach().clone().requiresGrad(true), k.detach().clone().requiresGrad(true), v.detach().clone().requiresGrad(true)};
+            Lanes.manualSeed(99);
+            Tensor tiled = Tensor.flashAttention(a[0], a[1], a[2], causal, scale, p);
+            tiled.backward(g);
+
+            Tensor[] r = {q.detach().clone().requiresGrad(true), k.detach().clone().requiresGrad(true), v.detach().clone().requiresGrad(true)};
+            Tensor scores = r[0].matmul(r[1].transpose(-2, -1)).mul(scale);
+            if (causal) {
+                scores = scores.add(F.causalMask(l, s));
+            }
+            Tensor reference = scores.softmax(-1).mul(Tensor.of(m, b, l, s)).matmul(r[2]);
+            reference.backward(g);
+            assertClose(tiled, reference.detach(), "dropout output, causal " + causal);
+            for (int i = 0; i < 3; i++) {
+                assertClose(a[i].grad(), r[i].grad(), "dropout gradient " + i + ", causal " + causal);
+            }
+        }
+        try (Autograd.Mode g = Autograd.noGrad(); Tensor q = Tensor.randn(1, 5, 3); Tensor k = Tensor.randn(1, 70, 3); Tensor v = Tensor.randn(1, 70, 2)) {
+            assertThat(Tensor.flashAttention(q, k, v, false, 1, 0).toFloatArray()).containsExactly(Tensor.flashAttention(q, k, v, false, 1).toFloatArray());
+            assertThatThrownBy(() -> Tensor.flashAttention(q, k, v, false, 1, 1)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("dropout");
+        }
+        Tensor q = Tensor.randn(1, 4, 3).requiresGrad(true);
+        Tensor k = Tensor.randn(1, 6, 3).requiresGrad(true);
+        Tensor v = Tensor.randn(1, 6, 2).requiresGrad(true);
+        Gradcheck.check(t -> {
+            Lanes.manualSeed(5); // the same mask for every evaluation
+            return Tensor.flashAttention(t[0], t[1], t[2], true, 0.8, 0.25);
+        }, q, k, v);
+    }
+
+    /** A plan cannot replay dropout (it would repeat one mask): tracing it is refused. */
+    @Test
+    void tracingTheTiledKernelWithDropoutIsRefused() {
+        try (Tensor k = Tensor.randn(1, 70, 4); Tensor v = Tensor.randn(1, 70, 2)) {
+            assertThatThrownBy(() -> dev.lanes.InferencePlan.trace(x -> Tensor.flashAttention(x, k, v, false, 1, 0.1), 1, 3, 4))
+                    .isInstanceOf(RuntimeException.class);
+        }
+    }
+
     @Test
     void theTiledKernelHandlesEmptyAndDegenerateShapes() {
         try (Autograd.Mode g = Autograd.noGrad()) {

@@ -112,7 +112,7 @@ public final class F {
      * masks key j for query i when j > i (the top-left-aligned lower triangle, PyTorch's convention) and may not be
      * combined with a mask. Dropout on the attention weights with probability {@code dropoutP} (pass 0 in eval).
      *
-     * <p>Two paths, the same numbers within float32 rounding: without a mask and without dropout, a context of at least
+     * <p>Two paths, the same numbers within float32 rounding: without a mask (dropout allowed), a context of at least
      * {@link #FLASH_MIN_KEYS} keys runs the tiled kernel ({@link Tensor#flashAttention}: online softmax over blocks of
      * keys, memory linear in the length, forward and backward); otherwise the simple path materialises the
      * {@code [L, S]} scores (fastest for short contexts, where the score matrix is small and GEMMs do the work).
@@ -122,7 +122,8 @@ public final class F {
     }
 
     /**
-     * Keys from which {@link #scaledDotProductAttention} takes the tiled path (when it may: no mask, no dropout).
+     * Keys from which {@link #scaledDotProductAttention} takes the tiled path (when it may: no mask). With dropout
+     * the two paths draw different masks from the same seed (the tiled one hashes element indices).
      * Below it the key block of 64 is mostly padding and the GEMM path is faster; from 64 keys the tiled kernel is
      * faster forward and backward and its memory stays linear in the length (AttentionBench, causal [8, 4, T, 32],
      * one thread, Xeon AVX-512: T = 32 simple 0.77 ms vs tiled 0.96 ms per training step; T = 64 3.5 vs 1.8;
@@ -149,8 +150,8 @@ public final class F {
         if (!(scale > 0) || Double.isInfinite(scale)) {
             throw new IllegalArgumentException("scaled_dot_product_attention: scale must be a positive finite number, got " + scale);
         }
-        if (attnMask == null && dropoutP == 0 && k.size(-2) >= FLASH_MIN_KEYS) {
-            return Tensor.flashAttention(q, k, v, isCausal, scale);
+        if (attnMask == null && dropoutP < 1 && k.size(-2) >= FLASH_MIN_KEYS) {
+            return Tensor.flashAttention(q, k, v, isCausal, scale, dropoutP);
         }
         Tensor scores = q.matmul(k.transpose(-2, -1)).mul(scale);
         if (isCausal) {
