@@ -11,7 +11,6 @@ after warm-up, in ms.
 """
 import math
 import sys
-import time
 import machine
 
 width = sys.argv[sys.argv.index('--width') + 1] if '--width' in sys.argv else 'native'
@@ -19,17 +18,8 @@ machine.configure(width)  # before torch: OpenBLAS reads its settings when it lo
 import torch
 
 
-def median_ms(fn, min_time=2.0, warm=3):
-    for _ in range(warm):
-        fn()
-    ts = []
-    start = time.perf_counter()
-    while time.perf_counter() - start < min_time or len(ts) < 5:
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    ts.sort()
-    return ts[len(ts) // 2] * 1e3
+def median_ms(fn):
+    return machine.median_s(fn, min_time=2.0) * 1e3
 
 
 def attend(q, k, v, mask):

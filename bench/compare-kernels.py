@@ -8,7 +8,6 @@ Median of repeated calls after warm-up; GFLOP/s counted like the JMH benchmarks 
 forward + backward = 3 passes). OpenBLAS is held to 1 thread and torch's own pool set per row, the best setting here.
 """
 import sys
-import time
 import machine
 
 machine.configure()  # before torch: OpenBLAS reads its settings when it loads
@@ -16,17 +15,7 @@ import torch
 import torch.nn.functional as F
 
 
-def median_s(fn, min_time=1.0, warm=3):
-    for _ in range(warm):
-        fn()
-    ts = []
-    start = time.perf_counter()
-    while time.perf_counter() - start < min_time or len(ts) < 5:
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    ts.sort()
-    return ts[len(ts) // 2]
+median_s = machine.median_s
 
 
 def main():

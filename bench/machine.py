@@ -67,3 +67,18 @@ def banner(width='native'):
     kernel = os.environ.get('OPENBLAS_CORETYPE', 'auto-detected')
     return (f'CPU: {model()} ({platform.machine()}, {os.cpu_count()} cores); vector width {bits} bits, {how}; '
             f'OpenBLAS kernel: {kernel}')
+
+
+def median_s(fn, min_time=1.0, warm=3):
+    """Seconds per call of fn: the median of repeated calls (at least 5, at least min_time in all) after warm-up."""
+    import time
+    for _ in range(warm):
+        fn()
+    ts = []
+    start = time.perf_counter()
+    while time.perf_counter() - start < min_time or len(ts) < 5:
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    ts.sort()
+    return ts[len(ts) // 2]
