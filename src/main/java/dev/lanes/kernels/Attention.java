@@ -154,10 +154,12 @@ public final class Attention {
         expShifted(w, sAt, KEY_BLOCK, m);
         float blockSum = sumBlock(w, sAt);
         if (old != m) {
-            float alpha = VectorMath.exp(old - m); // 0 the first time (old = -inf)
-            w[lAt] *= alpha;
-            for (int x = 0; x < ev; x++) {
-                w[oAt + x] *= alpha;
+            if (old != Float.NEGATIVE_INFINITY) { // the first block finds the sum and the output still zero: nothing to rescale
+                float alpha = VectorMath.exp(old - m);
+                w[lAt] *= alpha;
+                for (int x = 0; x < ev; x++) {
+                    w[oAt + x] *= alpha;
+                }
             }
             w[mAt] = m;
         }
@@ -296,10 +298,11 @@ public final class Attention {
 
     /** {@code dst[x * spad + j] = src[j, x]} for j < s, zero for s <= j < spad (padding keys score 0, masked later). */
     private static void packTransposed(MemorySegment src, long off, int s, int e, int spad, float[] dst, int at) {
-        for (int j = 0; j < s; j++) {
-            long rb = (off + (long) j * e) << 2;
+        float[] row = new float[e];
+        for (int j = 0; j < s; j++) { // one bulk copy per row, then array reads (a segment read per element checks bounds)
+            MemorySegment.copy(src, FLOAT, (off + (long) j * e) << 2, row, 0, e);
             for (int x = 0; x < e; x++) {
-                dst[at + x * spad + j] = src.get(FLOAT, rb + ((long) x << 2));
+                dst[at + x * spad + j] = row[x];
             }
         }
         for (int x = 0; x < e; x++) {
