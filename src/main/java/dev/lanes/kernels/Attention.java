@@ -104,7 +104,7 @@ public final class Attention {
             long kb = kOff + (long) b * s * e;
             long vb = vOff + (long) b * s * ev;
             if (packed != b) {
-                packTransposed(k, kb, s, e, spad, scratch, ktAt);
+                packTransposed(k, kb, s, e, spad, scratch, ktAt, qAt); // the q rows are copied after
                 packed = b;
             }
             copyRows(q, qOff + ((long) b * l + i0) * e, nr, ROWS, e, scratch, qAt);
@@ -205,8 +205,8 @@ public final class Attention {
         int pAt = dqAt + BACK_ROWS * e;
         int dpAt = pAt + BACK_ROWS * spad;
         int msAt = dpAt + BACK_ROWS * spad;
-        packTransposed(k, kb, s, e, spad, w, ktAt);
-        packTransposed(v, vb, s, ev, spad, w, vtAt);
+        packTransposed(k, kb, s, e, spad, w, ktAt, qAt); // the row buffers are filled after
+        packTransposed(v, vb, s, ev, spad, w, vtAt, gAt);
         if (dk != null) {
             dk.asSlice(dkb << 2, ((long) s * e) << 2).fill((byte) 0);
         }
@@ -296,13 +296,15 @@ public final class Attention {
 
     // ---- pieces ----
 
-    /** {@code dst[x * spad + j] = src[j, x]} for j < s, zero for s <= j < spad (padding keys score 0, masked later). */
-    private static void packTransposed(MemorySegment src, long off, int s, int e, int spad, float[] dst, int at) {
-        float[] row = new float[e];
-        for (int j = 0; j < s; j++) { // one bulk copy per row, then array reads (a segment read per element checks bounds)
-            MemorySegment.copy(src, FLOAT, (off + (long) j * e) << 2, row, 0, e);
+    /**
+     * {@code dst[x * spad + j] = src[j, x]} for j < s, zero for s <= j < spad (padding keys score 0, masked later);
+     * {@code dst[rowAt, rowAt + e)} is the row buffer (scratch the caller fills afterwards: no allocation in a plan).
+     */
+    private static void packTransposed(MemorySegment src, long off, int s, int e, int spad, float[] dst, int at, int rowAt) {
+        for (int j = 0; j < s; j++) { // one bulk copy per row into dst[rowAt, rowAt + e), then array reads
+            MemorySegment.copy(src, FLOAT, (off + (long) j * e) << 2, dst, rowAt, e);
             for (int x = 0; x < e; x++) {
-                dst[at + x * spad + j] = row[x];
+                dst[at + x * spad + j] = dst[rowAt + x];
             }
         }
         for (int x = 0; x < e; x++) {
