@@ -42,8 +42,14 @@ public final class Attention {
      * means fewer passes over them (a multiple of {@link #ROWS}).
      */
     static final int BACK_ROWS = 16;
-    /** Columns of one score micro-tile: two vectors, or scalar when two vectors do not divide a key block. */
-    private static final int TILE = KEY_BLOCK % (2 * LANES) == 0 ? 2 * LANES : 0;
+    /**
+     * Columns of one score micro-tile: two vectors, or 0 (the scalar forms, the same bits) when two vectors do not
+     * divide a key block (lane counts above 32) or {@code -Dlanes.attentionScalar=true} asks for them (how the tests
+     * reach them: GemmTilesTest).
+     */
+    static final int TILE = KEY_BLOCK % (2 * LANES) == 0 && !Boolean.getBoolean("lanes.attentionScalar") ? 2 * LANES : 0;
+    /** Each thread's scratch for the eager calls, grown to the largest asked for (a plan passes its own). */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
 
     private Attention() {
     }
@@ -79,10 +85,24 @@ public final class Attention {
             forwardItems(q, qOff, k, kOff, v, vOff, blocks, l, s, e, ev, scale, causal, dropout, out, outOff, lse, lseOff, 0, items, scratch);
             return;
         }
+        int floats = Math.toIntExact(forwardScratchFloats(s, e, ev));
+        Parallel.forRange(parts(items, batch, l, s, e, ev), items, (part, from, to) -> forwardItems(q, qOff, k, kOff, v, vOff, blocks, l, s, e,
+                ev, scale, causal, dropout, out, outOff, lse, lseOff, from, to, threadScratch(floats)));
+    }
+
+    /** Parts to split {@code items} into: about 2^16 multiply-adds each at least, one per thread at most. */
+    private static int parts(int items, int batch, int l, int s, int e, int ev) {
         long work = (long) batch * l * Math.max(1, s) * (e + ev);
-        int parts = Math.min(items, Parallel.partsFor(work, 1 << 16));
-        Parallel.forRange(parts, items, (part, from, to) -> forwardItems(q, qOff, k, kOff, v, vOff, blocks, l, s, e, ev, scale, causal, dropout,
-                out, outOff, lse, lseOff, from, to, new float[Math.toIntExact(forwardScratchFloats(s, e, ev))]));
+        return Math.min(items, Parallel.partsFor(work, 1 << 16));
+    }
+
+    /** This thread's scratch of at least {@code floats} (no allocation per call once grown). */
+    private static float[] threadScratch(int floats) {
+        float[][] holder = SCRATCH.get();
+        if (holder[0].length < floats) {
+            holder[0] = new float[floats];
+        }
+        return holder[0];
     }
 
     /** Work items [from, to): item = batch entry * blocks + block of {@link #ROWS} query rows. */
@@ -177,11 +197,9 @@ public final class Attention {
         if (batch == 0) {
             return;
         }
-        long work = (long) batch * l * Math.max(1, s) * (e + ev);
-        int parts = Math.min(batch, Parallel.partsFor(work, 1 << 16));
         int floats = Math.toIntExact(backwardScratchFloats(s, e, ev));
-        Parallel.forRange(parts, batch, (part, from, to) -> {
-            float[] scratch = new float[floats];
+        Parallel.forRange(parts(batch, batch, l, s, e, ev), batch, (part, from, to) -> {
+            float[] scratch = threadScratch(floats);
             for (int b = from; b < to; b++) {
                 backwardEntry(q, qOff + (long) b * l * e, k, kOff + (long) b * s * e, v, vOff + (long) b * s * ev,
                         out, outOff + (long) b * l * ev, lse, lseOff + (long) b * l, dOut, dOutOff + (long) b * l * ev, l, s, e, ev, scale,

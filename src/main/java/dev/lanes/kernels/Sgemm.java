@@ -29,16 +29,17 @@ public final class Sgemm {
     /**
      * The register tile, MR rows x NR columns (two vectors), chosen from the register count: with 32 vector registers
      * (AVX-512, NEON) 8 x 2 vectors (16 accumulators + 2 B vectors + the A broadcasts); with 16 (AVX2, SSE) 6 x 2 (12
-     * accumulators). {@code -Dlanes.gemmTile=8x2|6x2|4x2} overrides it for measurements. Each tile has a kernel over
+     * accumulators). {@code -Dlanes.gemmTile=8x2|6x2} overrides it for measurements. (4 x 2 was the 16-register tile
+     * while the loops multiplied indices: 6 x 2 spilled then; with additions it fits and is faster, 92.8 against 88.5
+     * GFLOP/s at 256 bits, 1024^3.) Each tile has a kernel over
      * packed B panels (constant strides: no bounds checks or index products in the loop) and one for B of any row
      * stride. The tile does not change any result: every element of C is one FMA chain per KC block.
      */
     static final String TILE = tile();
     private static final int TILE_KIND = switch (TILE) {
         case "8x2" -> 0;
-        case "4x2" -> 1;
-        case "6x2" -> 2;
-        default -> throw new IllegalArgumentException("lanes.gemmTile must be 8x2, 6x2 or 4x2, got " + TILE);
+        case "6x2" -> 1;
+        default -> throw new IllegalArgumentException("lanes.gemmTile must be 8x2 or 6x2, got " + TILE);
     };
     public static final int MR = Integer.parseInt(TILE.substring(0, 1));
     public static final int NR = 2 * LANES;
@@ -573,60 +574,15 @@ public final class Sgemm {
                     kernel8x2(ap, aBase, bp, bBase, ldb, kc, tile);
                 }
             }
-            case 2 -> {
+            default -> {
                 if (ldb == NR) {
                     kernel6x2Packed(ap, aBase, bp, bBase, kc, tile);
                 } else {
                     kernel6x2(ap, aBase, bp, bBase, ldb, kc, tile);
                 }
             }
-            default -> {
-                if (ldb == NR) {
-                    kernel4x2Packed(ap, aBase, bp, bBase, kc, tile);
-                } else {
-                    kernel4x2(ap, aBase, bp, bBase, ldb, kc, tile);
-                }
-            }
         }
         writeTile(tile, c, cElem, ldc, mr, nr, alpha, beta, epi, row, col);
-    }
-
-    /**
-     * 4 x 2 vectors: 8 accumulators (-Dlanes.gemmTile=4x2). Measured at 256 bits (Xeon, -XX:UseAVX=2): before the
-     * kernels' indices advanced by additions, 6 x 2 and 8 x 2 spilled an accumulator in the loop and this tile was
-     * the fastest there (micro-kernel 95 against 77 / 76 GFLOP/s); now 6 x 2 is (1024^3: 92.8 against 88.5).
-     */
-    private static void kernel4x2(float[] ap, int aBase, float[] bp, int bBase, int ldb, int kc, float[] tile) {
-        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
-        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
-        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
-        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        int bi = bBase;
-        int ai = aBase;
-        for (int p = 0; p < kc; p++, bi += ldb, ai += MR) {
-            FloatVector b0 = FloatVector.fromArray(F, bp, bi);
-            FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
-            FloatVector a0 = FloatVector.broadcast(F, ap[ai]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-        }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
     }
 
     /**
@@ -692,41 +648,6 @@ public final class Sgemm {
         c61.intoArray(tile, 6 * NR + LANES);
         c70.intoArray(tile, 7 * NR);
         c71.intoArray(tile, 7 * NR + LANES);
-    }
-
-    /** {@link #kernel4x2} over a packed B panel, with constant strides like {@link #kernel8x2Packed}. */
-    private static void kernel4x2Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
-        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
-        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
-        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
-        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        int bi = bBase;
-        int ai = aBase;
-        int bEnd = bBase + kc * NR;
-        for (; bi < bEnd; bi += NR, ai += MR) {
-            FloatVector b0 = FloatVector.fromArray(F, bp, bi);
-            FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
-            FloatVector a0 = FloatVector.broadcast(F, ap[ai]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-        }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
     }
 
     /**

@@ -15,10 +15,12 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every register tile ({@code -Dlanes.gemmTile=8x2|6x2|4x2}) and both kernels of each (packed B panels with constant
+ * Every register tile ({@code -Dlanes.gemmTile=8x2|6x2}) and both kernels of each (packed B panels with constant
  * strides; B of any row stride, which convolutions use) give the same bits: each JVM multiplies matrices of edge
- * sizes (partial tiles, several KC blocks, transposed operands) and runs a convolution forward and backward, and
- * prints a hash of the results. The tile is a JVM-wide constant, so each runs in a child JVM of this one's width.
+ * sizes (partial tiles, several KC blocks, transposed operands), runs a convolution and the tiled attention (with
+ * dropout) forward and backward, and prints a hash of the results. Tiles are JVM-wide constants, so each runs in a
+ * child JVM of this one's width; so does the attention kernel's scalar form ({@code -Dlanes.attentionScalar=true},
+ * what lane counts above 32 run).
  */
 class GemmTilesTest {
     /** Entry point of the child JVMs: prints the hash of {@link #results()} on the last line. */
@@ -46,6 +48,17 @@ class GemmTilesTest {
         update(md, y.detach());
         update(md, x.grad());
         update(md, w.grad());
+        Tensor q = Tensor.randn(2, 70, 5).requiresGrad(true);
+        Tensor k = Tensor.randn(2, 131, 5).requiresGrad(true);
+        Tensor v = Tensor.randn(2, 131, 3).requiresGrad(true);
+        for (boolean causal : new boolean[] {false, true}) {
+            Tensor a = Tensor.flashAttention(q, k, v, causal, 0.45, causal ? 0.2 : 0);
+            a.backward(Tensor.randn(a.shape()));
+            update(md, a.detach());
+        }
+        update(md, q.grad());
+        update(md, k.grad());
+        update(md, v.grad());
         return HexFormat.of().formatHex(md.digest()).substring(0, 16);
     }
 
@@ -63,19 +76,22 @@ class GemmTilesTest {
             return; // a width pass of .ci/run: the native pass ran every tile
         }
         String here = results();
-        for (String tile : new String[] {"8x2", "6x2", "4x2"}) {
-            String child = runChild(tile);
+        for (String tile : new String[] {"8x2", "6x2"}) {
+            String child = runChild(tile, false);
             assertThat(child).as("tile %s vs this JVM (tile %s)", tile, Sgemm.TILE).isEqualTo("tile " + tile + " hash " + here);
         }
+        String scalar = runChild(Sgemm.TILE, true);
+        assertThat(scalar).as("the attention kernel's scalar form vs this JVM").isEqualTo("tile " + Sgemm.TILE + " hash " + here);
     }
 
-    private static String runChild(String tile) throws Exception {
+    private static String runChild(String tile, boolean scalarAttention) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--add-modules=jdk.incubator.vector");
         cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.add("-Xmx512m");
         cmd.add("-Dlanes.gemmTile=" + tile);
+        cmd.add("-Dlanes.attentionScalar=" + scalarAttention);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(GemmTilesTest.class.getName());
