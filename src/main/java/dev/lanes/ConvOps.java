@@ -4,10 +4,6 @@ import static dev.lanes.Shapes.str;
 
 import dev.lanes.autograd.Node;
 import dev.lanes.kernels.Im2col;
-import dev.lanes.kernels.Parallel;
-import dev.lanes.kernels.Reductions;
-import dev.lanes.kernels.Sgemm;
-import java.lang.foreign.MemorySegment;
 
 /**
  * conv2d forward and backward (input, weight and bias gradients) with stride, padding (ints, or "same"/"valid"),
@@ -79,7 +75,7 @@ final class ConvOps {
     }
 
     /** Shapes of one call, validated with PyTorch's messages. */
-    private record Shape(int n, int c, int h, int w, int o, int cg, int og, int kH, int kW, Im2col.Geometry geo, boolean direct) {
+    record Shape(int n, int c, int h, int w, int o, int cg, int og, int kH, int kW, Im2col.Geometry geo, boolean direct) {
         int k() {
             return geo.rows();
         }
@@ -167,40 +163,14 @@ final class ConvOps {
         int keptArg = b == null ? 2 : 3;
         java.util.function.Function<Ref[], PlanStep> step = r -> new PlanStep.Conv(s.n(), s.c(), p.groups(), s.o(), s.geo(), s.direct(),
                 r[0], r[1], b == null ? null : r[2], keptColumns == null ? null : r[keptArg], shape);
-        // the kept columns (training only: never while tracing, which runs without a graph) are a second output
+        // the kept columns (training only) are a second output
         Tensor[] inputs = b == null
                 ? (keptColumns == null ? new Tensor[] {x, w} : new Tensor[] {x, w, keptColumns})
                 : (keptColumns == null ? new Tensor[] {x, w, b} : new Tensor[] {x, w, b, keptColumns});
         return Launch.run(step, out, inputs);
     }
 
-    /**
-     * The buffers' segments (null for null), taken on the calling thread inside its {@link OpFrame}: the parallel
-     * parts use them without touching the tensors, so workers need no frames of their own.
-     */
-    private static MemorySegment[] segments(Tensor[] buffers) {
-        MemorySegment[] segs = new MemorySegment[buffers.length];
-        for (int i = 0; i < buffers.length; i++) {
-            segs[i] = buffers[i] == null ? null : buffers[i].seg();
-        }
-        return segs;
-    }
-
-    /** One im2col buffer per parallel part (none for the direct 1x1 path); allocated on the calling thread. */
-    private static Tensor[] columnBuffers(Shape s, int chunks) {
-        Tensor[] cols = new Tensor[chunks];
-        if (!s.direct()) {
-            for (int i = 0; i < chunks; i++) {
-                cols[i] = Tensor.allocate(DType.FLOAT32, new int[] {s.k() * s.l()});
-            }
-        }
-        return cols;
-    }
-
     static final class ConvolutionBackward0 extends Node {
-        /** Images per partial weight gradient; fixed so results do not depend on the thread count. */
-        static final int IMAGES_PER_CHUNK = 8;
-
         private final Saved input;
         private final Saved weight;
         private final Saved columns;
@@ -222,141 +192,25 @@ final class ConvOps {
             Tensor[] grads = new Tensor[3];
             gradOut.withContiguous(g -> {
                 if (needsInputGrad(0)) {
-                    grads[0] = weight.get().withContiguous(w -> inputGrad(g, w));
+                    grads[0] = weight.get().withContiguous(w -> launch(PlanStep.ConvBackward.Kind.INPUT, g, w,
+                            new int[] {s.n(), s.c(), s.h(), s.w()}));
                 }
                 if (needsInputGrad(1)) {
-                    grads[1] = columns != null ? weightGrad(g, null) : input.get().withContiguous(x -> weightGrad(g, x));
+                    int[] shape = {s.o(), s.cg(), s.kH(), s.kW()};
+                    grads[1] = columns != null ? launch(PlanStep.ConvBackward.Kind.WEIGHT_FROM_COLUMNS, g, columns.get(), shape)
+                            : input.get().withContiguous(x -> launch(PlanStep.ConvBackward.Kind.WEIGHT, g, x, shape));
                 }
                 if (hasBias && needsInputGrad(2)) {
-                    grads[2] = biasGrad(g);
+                    grads[2] = Launch.run(r -> new PlanStep.ConvBackward(PlanStep.ConvBackward.Kind.BIAS, s, p.groups(), r[0], null),
+                            Tensor.allocate(DType.FLOAT32, new int[] {s.o()}), g);
                 }
                 return null;
             });
             return grads;
         }
 
-        /** dx[n, group] = col2im(W_g^T gout[n, group]); images split across threads. */
-        private Tensor inputGrad(Tensor g, Tensor w) {
-            Tensor dx = Tensor.zeros(s.n(), s.c(), s.h(), s.w());
-            int chunks = Math.min(Parallel.partsFor(s.n(), 1), Math.max(s.n(), 1));
-            Tensor[] cols = columnBuffers(s, chunks);
-            try (OpFrame _ = OpFrame.enter()) {
-                MemorySegment gs = g.seg();
-                MemorySegment ws = w.seg();
-                MemorySegment ds = dx.seg();
-                MemorySegment[] colSegs = segments(cols);
-                long planeIn = (long) s.cg() * s.h() * s.w();
-                // W_g^T packed once for all images (it was repacked for every image); the same kernel and order
-                boolean prepack = s.og() <= Sgemm.KC && (long) s.l() * s.og() <= (1 << 20);
-                float[][] packedWT = new float[p.groups()][];
-                if (prepack) {
-                    for (int grp = 0; grp < p.groups(); grp++) {
-                        packedWT[grp] = Sgemm.packATransposed(ws, w.storageOffset() + (long) grp * s.og() * s.k(), s.k(), s.k(), s.og());
-                    }
-                }
-                Parallel.forRange(chunks, s.n(), (part, n0, n1) -> {
-                    for (int n = n0; n < n1; n++) {
-                        for (int grp = 0; grp < p.groups(); grp++) {
-                            long dxOff = (long) n * s.c() * s.h() * s.w() + grp * planeIn;
-                            long gOff = g.storageOffset() + ((long) n * s.o() + (long) grp * s.og()) * s.l();
-                            long wOff = w.storageOffset() + (long) grp * s.og() * s.k();
-                            MemorySegment target = s.direct() ? ds : colSegs[part];
-                            long targetOff = s.direct() ? dxOff : 0;
-                            if (prepack) {
-                                Sgemm.gemmPackedA(s.k(), s.l(), s.og(), packedWT[grp], gs, gOff, s.l(), target, targetOff, s.l(), null);
-                            } else {
-                                Sgemm.sgemm(true, false, s.k(), s.l(), s.og(), 1f, ws, wOff, s.k(), gs, gOff, s.l(), 0f, target, targetOff, s.l(), null);
-                            }
-                            if (!s.direct()) {
-                                Im2col.col2im(target, 0, s.geo(), ds, dxOff);
-                            }
-                        }
-                    }
-                });
-            } finally {
-                for (Tensor c : cols) {
-                    if (c != null) {
-                        c.close();
-                    }
-                }
-            }
-            return dx;
-        }
-
-        /**
-         * dW_g = sum_n gout[n, group] col(x[n, group])^T. Images are summed in fixed chunks of
-         * {@link #IMAGES_PER_CHUNK} (chunks run in parallel, each into its own partial), then the partials are added in
-         * chunk order: the result depends on the batch size only, never on the thread count.
-         */
-        private Tensor weightGrad(Tensor g, Tensor x) {
-            int chunks = (s.n() + IMAGES_PER_CHUNK - 1) / IMAGES_PER_CHUNK;
-            int wsize = s.o() * s.k();
-            Tensor partials = Tensor.allocate(DType.FLOAT32, new int[] {chunks, wsize});
-            int parts = Math.min(Parallel.partsFor(chunks, 1), chunks);
-            Tensor kept = columns == null ? null : columns.get();
-            Tensor[] cols = kept != null ? new Tensor[parts] : columnBuffers(s, parts);
-            try (OpFrame _ = OpFrame.enter()) {
-                MemorySegment gs = g.seg();
-                MemorySegment xs = x == null ? null : x.seg();
-                MemorySegment ks = kept == null ? null : kept.seg();
-                MemorySegment ps = partials.seg();
-                MemorySegment[] colSegs = segments(cols);
-                long planeIn = (long) s.cg() * s.h() * s.w();
-                Parallel.forRange(parts, chunks, (part, c0, c1) -> {
-                    for (int chunk = c0; chunk < c1; chunk++) {
-                        long pOff = (long) chunk * wsize;
-                        int nEnd = Math.min(s.n(), (chunk + 1) * IMAGES_PER_CHUNK);
-                        for (int n = chunk * IMAGES_PER_CHUNK; n < nEnd; n++) {
-                            boolean first = n == chunk * IMAGES_PER_CHUNK;
-                            for (int grp = 0; grp < p.groups(); grp++) {
-                                MemorySegment col;
-                                long colOff;
-                                if (ks != null) { // columns kept by the forward pass
-                                    col = ks;
-                                    colOff = kept.storageOffset() + ((long) n * p.groups() + grp) * s.k() * s.l();
-                                } else if (s.direct()) {
-                                    col = xs;
-                                    colOff = x.storageOffset() + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
-                                } else {
-                                    long inOff = x.storageOffset() + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
-                                    col = colSegs[part];
-                                    colOff = 0;
-                                    Im2col.im2col(xs, inOff, s.geo(), col, 0);
-                                }
-                                long gOff = g.storageOffset() + ((long) n * s.o() + (long) grp * s.og()) * s.l();
-                                Sgemm.sgemm(false, true, s.og(), s.k(), s.l(), 1f, gs, gOff, s.l(), col, colOff, s.l(), first ? 0f : 1f,
-                                        ps, pOff + (long) grp * s.og() * s.k(), s.k(), null);
-                            }
-                        }
-                    }
-                });
-                Tensor dw = Tensor.allocate(DType.FLOAT32, new int[] {s.o(), s.cg(), s.kH(), s.kW()});
-                Reductions.sum(ps, 0, 1, chunks, wsize, dw.seg(), 0);
-                return dw;
-            } finally {
-                partials.close();
-                for (Tensor c : cols) {
-                    if (c != null) {
-                        c.close();
-                    }
-                }
-            }
-        }
-
-        /** db[o] = sum over images and positions of gout[n, o, :]. */
-        private Tensor biasGrad(Tensor g) {
-            float[] sums = new float[s.o()];
-            try (OpFrame _ = OpFrame.enter()) {
-                MemorySegment gs = g.seg();
-                for (int o = 0; o < s.o(); o++) {
-                    double total = 0;
-                    for (int n = 0; n < s.n(); n++) {
-                        total += Reductions.sumRow(gs, (g.storageOffset() + ((long) n * s.o() + o) * s.l()) << 2, s.l());
-                    }
-                    sums[o] = (float) total;
-                }
-            }
-            return Tensor.of(sums);
+        private Tensor launch(PlanStep.ConvBackward.Kind kind, Tensor g, Tensor other, int[] shape) {
+            return Launch.run(r -> new PlanStep.ConvBackward(kind, s, p.groups(), r[0], r[1]), Tensor.allocate(DType.FLOAT32, shape), g, other);
         }
     }
 }

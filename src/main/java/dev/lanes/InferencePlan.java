@@ -41,7 +41,6 @@ import java.util.function.Function;
  * model. Close the plan to free its contexts and drop its hold on the parameters.
  */
 public final class InferencePlan implements AutoCloseable {
-    private static final int ALIGN_FLOATS = 16;
     /** Spare floats at the arena's end, so vector loops near the last slot never take the segment-end slow path. */
     private static final int TAIL_PAD_FLOATS = 64;
 
@@ -79,7 +78,7 @@ public final class InferencePlan implements AutoCloseable {
             arena = Storage.allocate(arenaFloats * 4);
             seg = arena.segment();
             frame = new PlanStep.Frame(seg, base, consts, new Sgemm.Workspace(gemmK, gemmN), scratchOff, heapScratch,
-                    heapImage, heapColumns, heapPanel);
+                    heapImage, heapColumns, heapPanel, false);
             contextsCreated.incrementAndGet();
         }
 
@@ -195,70 +194,25 @@ public final class InferencePlan implements AutoCloseable {
         }
         List<PlanStep> steps = new ArrayList<>(t.steps);
         fuseActivations(steps, t.slotFloats, alias, output);
-        // liveness over canonical slots
-        int[] def = new int[slots];
-        int[] last = new int[slots];
-        Arrays.fill(def, -1);
-        Arrays.fill(last, -1);
-        for (int i = 0; i < steps.size(); i++) {
-            PlanStep s = steps.get(i);
-            def[canon(alias, s.out.id())] = i;
-            for (Ref r : s.inputs()) {
-                if (r.kind() == Ref.SLOT) {
-                    int c = canon(alias, r.id());
-                    last[c] = Math.max(last[c], i);
-                }
-            }
-        }
         int outSlot = canon(alias, output.id());
-        last[outSlot] = steps.size();
         long inputFloats = roundUp(Shapes.checkedNumel(inputShape));
-        // first fit: a slot may take the place of any slot whose last reader ran before it is written
-        long[] offset = new long[slots];
-        List<long[]> live = new ArrayList<>(); // {offset, size, lastUse}
-        long top = inputFloats;
-        for (int i = 0; i < steps.size(); i++) {
-            int c = canon(alias, steps.get(i).out.id());
-            if (def[c] != i) {
-                continue;
-            }
-            final int now = i;
-            live.removeIf(b -> b[2] < now);
-            live.sort((p, q) -> Long.compare(p[0], q[0]));
-            long size = roundUp(t.slotFloats.get(c));
-            long at = inputFloats;
-            for (long[] b : live) {
-                if (b[0] - at >= size) {
-                    break;
-                }
-                at = Math.max(at, b[0] + b[1]);
-            }
-            offset[c] = at;
-            live.add(new long[] {at, size, last[c]});
-            top = Math.max(top, at + size);
-        }
+        ArenaLayout layout = ArenaLayout.of(steps, t.slotFloats, alias, new int[] {outSlot}, inputFloats);
+        long top = layout.top;
         long scratch = 0;
         for (PlanStep s : steps) {
             scratch = Math.max(scratch, s.scratchFloats());
         }
-        long[] base = new long[slots];
-        for (int i = 0; i < slots; i++) {
-            base[i] = offset[canon(alias, i)];
-        }
         Ref out = new Ref(Ref.SLOT, outSlot, 0);
-        return new InferencePlan(inputShape, outputShape, steps.toArray(PlanStep[]::new), t.consts, base, out, 0, top,
+        return new InferencePlan(inputShape, outputShape, steps.toArray(PlanStep[]::new), t.consts, layout.base, out, 0, top,
                 top + roundUp(scratch) + TAIL_PAD_FLOATS);
     }
 
     private static int canon(int[] alias, int slot) {
-        while (alias[slot] != slot) {
-            slot = alias[slot];
-        }
-        return slot;
+        return ArenaLayout.canon(alias, slot);
     }
 
     private static long roundUp(long floats) {
-        return (floats + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+        return ArenaLayout.roundUp(floats);
     }
 
     /**

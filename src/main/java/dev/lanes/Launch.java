@@ -10,7 +10,9 @@ import java.util.function.Function;
  * <p>An op hands over a factory that builds its step from {@link Ref}s of its inputs, in order. Eager: the refs point
  * at the inputs' own storages ({@link Ref#ARG}), the storages are pinned ({@link OpFrame}), and the step runs at once
  * into {@code out}. Tracing: the tracer builds a second step from refs into the plan (input, slot or constant) and
- * keeps it. Autograd is recorded by the op afterwards with {@link Tensor#record}. This is also where a compiled
+ * keeps it. Autograd is recorded by the op afterwards with {@link Tensor#record}. A kernel that writes more than its
+ * result (a max-pool's argmax positions, a convolution's kept columns, a norm's saved statistics, all for backward)
+ * takes those fresh tensors as inputs and lists them in {@link PlanStep#extraOutputs}; a training plan gives each a slot. This is also where a compiled
  * training step can capture the kernels an eager step launches.
  *
  * <p>Families on this path: elementwise of one and two tensors, copies (clone, cat, stack), matrix products (GEMM),

@@ -2,6 +2,7 @@ package dev.lanes;
 
 import dev.lanes.autograd.Autograd;
 import dev.lanes.autograd.Node;
+import dev.lanes.kernels.ClassificationLoss;
 import java.util.Arrays;
 
 /**
@@ -155,16 +156,6 @@ public final class Losses {
         }
     }
 
-    private static long[] targets(Tensor target, Classes k, int ignoreIndex) {
-        long[] t = target.toLongArray();
-        for (long v : t) {
-            if (v != ignoreIndex && (v < 0 || v >= k.c())) {
-                throw new IndexOutOfBoundsException("Target " + v + " is out of bounds (" + k.c() + " classes)");
-            }
-        }
-        return t;
-    }
-
     /**
      * Cross-entropy of logits {@code [N, C]} (or {@code [C]}) against int64 class indices, fused log-softmax + NLL;
      * {@code weight} per class or null, {@code ignoreIndex} (PyTorch's default -100), label smoothing in [0, 1].
@@ -189,69 +180,59 @@ public final class Losses {
             throw new IllegalArgumentException(op + ": label_smoothing must be between 0.0 and 1.0. Got: " + eps);
         }
         Classes k = Classes.of(op, input, target, weight);
-        long[] t = targets(target, k, ignoreIndex);
-        float[] w = weight == null ? null : weight.toFloatArray();
-        float[] x = input.toFloatArray();
-        double[] rowLoss = new double[k.n()];
-        double denominator = 0;
-        for (int i = 0; i < k.n(); i++) {
-            if (t[i] == ignoreIndex) {
-                continue;
+        if (weight != null) {
+            weight.requireFloat(op);
+        }
+        int red = reduction(r);
+        Tensor out = Tensor.allocate(DType.FLOAT32, r == Reduction.NONE && k.batched() ? new int[] {k.n()} : new int[0]);
+        launchContiguous(c -> Launch.runOptional(refs -> new PlanStep.Classification(logits, k.n(), k.c(), ignoreIndex, eps, red, null,
+                refs[0], refs[1], refs[2]), out, c), input, target, weight);
+        return Tensor.record(out, () -> new ClassificationBackward(logits, input, target, weight, ignoreIndex, eps, r, k), input);
+    }
+
+    /** Runs {@code launch} over contiguous versions of the operands (nulls stay null); temporary copies are closed after. */
+    private static Tensor launchContiguous(java.util.function.Function<Tensor[], Tensor> launch, Tensor... operands) {
+        Tensor[] c = new Tensor[operands.length];
+        try (Autograd.Mode m = Autograd.noGrad()) {
+            for (int i = 0; i < c.length; i++) {
+                c[i] = operands[i] == null ? null : operands[i].contiguous();
             }
-            int base = i * k.c();
-            double lse = logits ? logSumExp(x, base, k.c()) : 0;
-            double wt = w == null ? 1 : w[(int) t[i]];
-            double loss = (1 - eps) * wt * -(x[base + (int) t[i]] - lse);
-            if (eps > 0) {
-                double smooth = 0;
-                for (int c = 0; c < k.c(); c++) {
-                    smooth += (w == null ? 1 : w[c]) * -(x[base + c] - lse);
+            return launch.apply(c);
+        } finally {
+            for (int i = 0; i < c.length; i++) {
+                if (c[i] != null && c[i] != operands[i]) {
+                    c[i].close();
                 }
-                loss += eps / k.c() * smooth;
             }
-            rowLoss[i] = loss;
-            denominator += wt;
         }
-        Tensor out;
-        if (r == Reduction.NONE) {
-            float[] v = new float[k.n()];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = (float) rowLoss[i];
-            }
-            out = k.batched() ? Tensor.of(v) : Tensor.scalar(v[0]);
-        } else {
-            double total = 0;
-            for (double l : rowLoss) {
-                total += l;
-            }
-            // mean over zero weight (all targets ignored) is NaN, as in PyTorch
-            out = Tensor.scalar(r == Reduction.SUM ? total : total / denominator);
-        }
-        double den = denominator;
-        return Tensor.record(out, () -> new ClassificationBackward(logits, input, t, w, ignoreIndex, eps, r, den, k), input);
+    }
+
+    private static int reduction(Reduction r) {
+        return switch (r) {
+            case NONE -> ClassificationLoss.NONE;
+            case MEAN -> ClassificationLoss.MEAN;
+            case SUM -> ClassificationLoss.SUM;
+        };
     }
 
     static final class ClassificationBackward extends Node {
         private final boolean logits;
         private final Saved input;
-        private final long[] targets;
-        private final float[] weight;
+        private final Saved target;
+        private final Saved weight;
         private final int ignoreIndex;
         private final double eps;
         private final Reduction reduction;
-        private final double denominator;
         private final Classes k;
 
-        ClassificationBackward(boolean logits, Tensor input, long[] targets, float[] weight, int ignoreIndex, double eps, Reduction reduction,
-                               double denominator, Classes k) {
+        ClassificationBackward(boolean logits, Tensor input, Tensor target, Tensor weight, int ignoreIndex, double eps, Reduction reduction, Classes k) {
             this.logits = logits;
             this.input = logits ? save(input, "argument 0") : null;
-            this.targets = targets;
-            this.weight = weight;
+            this.target = save(target, "target");
+            this.weight = weight == null ? null : save(weight, "weight");
             this.ignoreIndex = ignoreIndex;
             this.eps = eps;
             this.reduction = reduction;
-            this.denominator = denominator;
             this.k = k;
         }
 
@@ -263,55 +244,14 @@ public final class Losses {
 
         @Override
         protected Tensor[] apply(Tensor g) {
-            float[] gv = g.toFloatArray();
-            float[] x = logits ? input.get().toFloatArray() : null;
-            float[] dx = new float[k.n() * k.c()];
-            double wSum = 0;
-            for (int c = 0; c < k.c(); c++) {
-                wSum += weight == null ? 1 : weight[c];
-            }
-            for (int i = 0; i < k.n(); i++) {
-                if (targets[i] == ignoreIndex) {
-                    continue;
-                }
-                double up = switch (reduction) {
-                    case NONE -> gv[i];
-                    case SUM -> gv[0];
-                    case MEAN -> gv[0] / denominator;
-                };
-                int base = i * k.c();
-                int t = (int) targets[i];
-                double wt = weight == null ? 1 : weight[t];
-                if (logits) {
-                    double lse = logSumExp(x, base, k.c());
-                    for (int c = 0; c < k.c(); c++) {
-                        double p = StrictMath.exp(x[base + c] - lse);
-                        double wc = weight == null ? 1 : weight[c];
-                        // (1 - eps) w[t] (p - [c == t]) + eps / C (W p - w[c])
-                        double d = (1 - eps) * wt * (p - (c == t ? 1 : 0)) + eps / k.c() * (wSum * p - wc);
-                        dx[base + c] = (float) (d * up);
-                    }
-                } else {
-                    // nll_loss on log-probabilities: only the target column (and the smoothing term, unused here)
-                    dx[base + t] = (float) (-wt * up);
-                }
-            }
-            Tensor grad = k.batched() ? Tensor.of(dx, k.n(), k.c()) : Tensor.of(dx);
-            return new Tensor[] {grad};
+            Tensor dx = Tensor.allocate(DType.FLOAT32, k.batched() ? new int[] {k.n(), k.c()} : new int[] {k.c()});
+            int red = reduction(reduction);
+            Tensor x = input == null ? null : input.get();
+            Tensor w = weight == null ? null : weight.get();
+            launchContiguous(c -> Launch.runOptional(refs -> new PlanStep.Classification(logits, k.n(), k.c(), ignoreIndex, eps, red,
+                    refs[0], refs[1], refs[2], refs[3]), dx, c), g, x, target.get(), w);
+            return new Tensor[] {dx};
         }
-    }
-
-    /** log(sum(exp(x[base .. base + c)))), stable: the max is taken out first. */
-    private static double logSumExp(float[] x, int base, int c) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < c; i++) {
-            max = Math.max(max, x[base + i]);
-        }
-        double sum = 0;
-        for (int i = 0; i < c; i++) {
-            sum += StrictMath.exp(x[base + i] - max);
-        }
-        return max + StrictMath.log(sum);
     }
 
     /** softplus(-x) = log(1 + exp(-|x|)) + max(-x, 0), without overflow for any x. */

@@ -3,6 +3,7 @@ package dev.lanes;
 import static dev.lanes.Shapes.str;
 
 import dev.lanes.kernels.BinaryOp;
+import dev.lanes.kernels.ClassificationLoss;
 import dev.lanes.kernels.Conv2dDriver;
 import dev.lanes.kernels.Elementwise;
 import dev.lanes.kernels.Im2col;
@@ -24,6 +25,13 @@ abstract class PlanStep {
     Ref out;
 
     abstract Ref[] inputs();
+
+    private static final Ref[] NO_REFS = {};
+
+    /** Slots this step writes besides {@link #out} (fresh tensors the launch passes among its inputs, see {@code Launch}); they are not inputs. */
+    Ref[] extraOutputs() {
+        return NO_REFS;
+    }
 
     abstract void run(Frame f);
 
@@ -101,9 +109,11 @@ abstract class PlanStep {
         final Conv2dDriver.Buffers convBuffers;
         MemorySegment input;
         long inputOff;
+        /** A training step's second input (the target), at offset 0 of its own segment. */
+        MemorySegment input1;
 
         Frame(MemorySegment arena, long[] base, MemorySegment[] consts, Sgemm.Workspace workspace, long scratchOff, int heapScratch,
-              int image, int columns, int panel) {
+              int image, int columns, int panel, boolean parallel) {
             this.arena = arena;
             this.base = base;
             this.consts = consts;
@@ -116,14 +126,15 @@ abstract class PlanStep {
             this.panel = new float[panel];
             this.convBuffers = Conv2dDriver.Buffers.of(this.image, this.columns, this.tile);
             this.args = null;
-            this.parallel = false;
+            this.parallel = parallel;
         }
 
         /** The segments of an eager launch (inputs, then the output), for {@link Ref#ARG} refs. */
         private final MemorySegment[] args;
         /**
-         * Eager launches may split a step across {@code Parallel}'s workers (kernels' parallel forms, which allocate
-         * their scratch); a plan runs each call on its caller's thread with the frame's scratch.
+         * Eager launches and training plans may split a step across {@code Parallel}'s workers (kernels' parallel
+         * forms, which allocate their scratch); an inference plan runs each call on its caller's thread with the
+         * frame's scratch.
          */
         final boolean parallel;
 
@@ -150,12 +161,12 @@ abstract class PlanStep {
 
         MemorySegment seg(Ref r) {
             int k = r.kind();
-            return k == Ref.SLOT ? arena : k == Ref.INPUT ? input : k == Ref.ARG ? args[r.id()] : consts[r.id()];
+            return k == Ref.SLOT ? arena : k == Ref.INPUT ? (r.id() == 0 ? input : input1) : k == Ref.ARG ? args[r.id()] : consts[r.id()];
         }
 
         long off(Ref r) {
             int k = r.kind();
-            return k == Ref.SLOT ? base[r.id()] + r.offset() : k == Ref.INPUT ? inputOff + r.offset() : r.offset();
+            return k == Ref.SLOT ? base[r.id()] + r.offset() : k == Ref.INPUT && r.id() == 0 ? inputOff + r.offset() : r.offset();
         }
 
         /**
@@ -454,7 +465,7 @@ abstract class PlanStep {
         final Ref x;
         final Ref w;
         final Ref bias;
-        /** Eager training: receives the columns of every image ({@code [images * groups, rows * cols]}); never in a plan. */
+        /** Training: receives the columns of every image ({@code [images * groups, rows * cols]}); a second output. */
         final Ref keptColumns;
         final int[] shape;
         UnaryOp activation = UnaryOp.IDENTITY;
@@ -484,6 +495,11 @@ abstract class PlanStep {
         @Override
         Ref[] inputs() {
             return bias == null ? new Ref[] {x, w} : new Ref[] {x, w, bias};
+        }
+
+        @Override
+        Ref[] extraOutputs() {
+            return keptColumns == null ? super.extraOutputs() : new Ref[] {keptColumns};
         }
 
         @Override
@@ -594,7 +610,7 @@ abstract class PlanStep {
         final int oh;
         final int ow;
         final Ref in;
-        /** Eager max pooling for autograd: where each maximum came from (a second output; never in a plan). */
+        /** Max pooling for autograd: where each maximum came from (a second output; in training plans only). */
         final Ref indices;
         final int[] shape;
 
@@ -620,6 +636,11 @@ abstract class PlanStep {
         @Override
         Ref[] inputs() {
             return new Ref[] {in};
+        }
+
+        @Override
+        Ref[] extraOutputs() {
+            return indices == null ? super.extraOutputs() : new Ref[] {indices};
         }
 
         @Override
@@ -737,6 +758,12 @@ abstract class PlanStep {
         }
 
         @Override
+        Ref[] extraOutputs() {
+            Ref[] r = {mean, rstd};
+            return Arrays.stream(r).filter(java.util.Objects::nonNull).toArray(Ref[]::new);
+        }
+
+        @Override
         void run(Frame f) {
             dev.lanes.kernels.Normalization.layerNorm(f.seg(in), f.off(in), rows, n, eps,
                     weight == null ? null : f.seg(weight), weight == null ? 0 : f.off(weight),
@@ -787,6 +814,11 @@ abstract class PlanStep {
         @Override
         Ref[] inputs() {
             return new Ref[] {q, k, v};
+        }
+
+        @Override
+        Ref[] extraOutputs() {
+            return lse == null ? super.extraOutputs() : new Ref[] {lse};
         }
 
         @Override
@@ -847,6 +879,12 @@ abstract class PlanStep {
         @Override
         Ref[] inputs() {
             Ref[] r = {in, weight, bias, runningMean, runningVar};
+            return Arrays.stream(r).filter(java.util.Objects::nonNull).toArray(Ref[]::new);
+        }
+
+        @Override
+        Ref[] extraOutputs() {
+            Ref[] r = {mean, rstd};
             return Arrays.stream(r).filter(java.util.Objects::nonNull).toArray(Ref[]::new);
         }
 
@@ -1156,6 +1194,307 @@ abstract class PlanStep {
         @Override
         String describe() {
             return (lower ? "tril" : "triu") + (diagonal != 0 ? "(" + diagonal + ")" : "") + " " + in + " " + str(shape);
+        }
+    }
+
+    /**
+     * The three gradients of a convolution ({@code ConvOps.ConvolutionBackward0} launches them; a training plan
+     * replays them): INPUT {@code dx[n, group] = col2im(W_g^T gout[n, group])}; WEIGHT
+     * {@code dW_g = sum_n gout[n, group] col(x[n, group])^T} from the input (im2col again) or from the columns the
+     * forward pass kept (WEIGHT_FROM_COLUMNS); BIAS {@code db[o] = sum over images and positions of gout[n, o]}.
+     * The weight gradient sums images in fixed chunks of {@link #IMAGES_PER_CHUNK} (chunks in parallel, each into its
+     * own partial, then added in chunk order), so it depends on the batch size only, never on the thread count.
+     * Column buffers and partials come from the memory pool per run.
+     */
+    static final class ConvBackward extends PlanStep {
+        enum Kind { INPUT, WEIGHT, WEIGHT_FROM_COLUMNS, BIAS }
+
+        static final int IMAGES_PER_CHUNK = 8;
+
+        final Kind kind;
+        final ConvOps.Shape s;
+        final int groups;
+        /** The gradient of the convolution's output, contiguous {@code [n, o, oH, oW]}. */
+        final Ref g;
+        /** INPUT: the weight; WEIGHT: the input; WEIGHT_FROM_COLUMNS: the kept columns; BIAS: null. */
+        final Ref other;
+
+        ConvBackward(Kind kind, ConvOps.Shape s, int groups, Ref g, Ref other) {
+            this.kind = kind;
+            this.s = s;
+            this.groups = groups;
+            this.g = g;
+            this.other = other;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return other == null ? new Ref[] {g} : new Ref[] {g, other};
+        }
+
+        @Override
+        void run(Frame f) {
+            switch (kind) {
+                case INPUT -> inputGrad(f);
+                case WEIGHT, WEIGHT_FROM_COLUMNS -> weightGrad(f);
+                case BIAS -> biasGrad(f);
+            }
+        }
+
+        /** One column buffer per part, from the pool (none for the direct 1x1 path). */
+        private dev.lanes.memory.Storage[] columns(int parts) {
+            dev.lanes.memory.Storage[] cols = new dev.lanes.memory.Storage[parts];
+            if (!s.direct()) {
+                for (int i = 0; i < parts; i++) {
+                    cols[i] = dev.lanes.memory.Storage.allocate((long) s.k() * s.l() * 4);
+                }
+            }
+            return cols;
+        }
+
+        private static void free(dev.lanes.memory.Storage... buffers) {
+            for (dev.lanes.memory.Storage b : buffers) {
+                if (b != null) {
+                    b.release("conv2d backward");
+                }
+            }
+        }
+
+        private void inputGrad(Frame f) {
+            MemorySegment gs = f.seg(g);
+            long g0 = f.off(g);
+            MemorySegment ws = f.seg(other);
+            long w0 = f.off(other);
+            MemorySegment ds = f.seg(out);
+            long d0 = f.off(out);
+            ds.asSlice(d0 << 2, (long) s.n() * s.c() * s.h() * s.w() << 2).fill((byte) 0);
+            int chunks = f.parallel ? Math.min(Parallel.partsFor(s.n(), 1), Math.max(s.n(), 1)) : 1;
+            dev.lanes.memory.Storage[] cols = columns(chunks);
+            try {
+                long planeIn = (long) s.cg() * s.h() * s.w();
+                // W_g^T packed once for all images; the same kernel and order as packing it per image
+                boolean prepack = s.og() <= Sgemm.KC && (long) s.l() * s.og() <= (1 << 20);
+                float[][] packedWT = new float[groups][];
+                if (prepack) {
+                    for (int grp = 0; grp < groups; grp++) {
+                        packedWT[grp] = Sgemm.packATransposed(ws, w0 + (long) grp * s.og() * s.k(), s.k(), s.k(), s.og());
+                    }
+                }
+                Parallel.forRange(chunks, s.n(), (part, n0, n1) -> {
+                    for (int n = n0; n < n1; n++) {
+                        for (int grp = 0; grp < groups; grp++) {
+                            long dxOff = d0 + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
+                            long gOff = g0 + ((long) n * s.o() + (long) grp * s.og()) * s.l();
+                            long wOff = w0 + (long) grp * s.og() * s.k();
+                            MemorySegment target = s.direct() ? ds : cols[part].segment();
+                            long targetOff = s.direct() ? dxOff : 0;
+                            if (prepack) {
+                                Sgemm.gemmPackedA(s.k(), s.l(), s.og(), packedWT[grp], gs, gOff, s.l(), target, targetOff, s.l(), null);
+                            } else {
+                                Sgemm.sgemm(true, false, s.k(), s.l(), s.og(), 1f, ws, wOff, s.k(), gs, gOff, s.l(), 0f, target, targetOff, s.l(), null);
+                            }
+                            if (!s.direct()) {
+                                Im2col.col2im(target, 0, s.geo(), ds, dxOff);
+                            }
+                        }
+                    }
+                });
+            } finally {
+                free(cols);
+            }
+        }
+
+        private void weightGrad(Frame f) {
+            int chunks = (s.n() + IMAGES_PER_CHUNK - 1) / IMAGES_PER_CHUNK;
+            int wsize = s.o() * s.k();
+            boolean kept = kind == Kind.WEIGHT_FROM_COLUMNS;
+            int parts = f.parallel ? Math.min(Parallel.partsFor(chunks, 1), chunks) : 1;
+            dev.lanes.memory.Storage partials = dev.lanes.memory.Storage.allocate((long) chunks * wsize * 4);
+            dev.lanes.memory.Storage[] cols = kept ? new dev.lanes.memory.Storage[0] : columns(parts);
+            try {
+                MemorySegment gs = f.seg(g);
+                long g0 = f.off(g);
+                MemorySegment xs = f.seg(other);
+                long x0 = f.off(other);
+                MemorySegment ps = partials.segment();
+                long planeIn = (long) s.cg() * s.h() * s.w();
+                Parallel.forRange(parts, chunks, (part, c0, c1) -> {
+                    for (int chunk = c0; chunk < c1; chunk++) {
+                        long pOff = (long) chunk * wsize;
+                        int nEnd = Math.min(s.n(), (chunk + 1) * IMAGES_PER_CHUNK);
+                        for (int n = chunk * IMAGES_PER_CHUNK; n < nEnd; n++) {
+                            boolean first = n == chunk * IMAGES_PER_CHUNK;
+                            for (int grp = 0; grp < groups; grp++) {
+                                MemorySegment col;
+                                long colOff;
+                                if (kept) { // columns kept by the forward pass
+                                    col = xs;
+                                    colOff = x0 + ((long) n * groups + grp) * s.k() * s.l();
+                                } else if (s.direct()) {
+                                    col = xs;
+                                    colOff = x0 + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
+                                } else {
+                                    col = cols[part].segment();
+                                    colOff = 0;
+                                    Im2col.im2col(xs, x0 + (long) n * s.c() * s.h() * s.w() + grp * planeIn, s.geo(), col, 0);
+                                }
+                                long gOff = g0 + ((long) n * s.o() + (long) grp * s.og()) * s.l();
+                                Sgemm.sgemm(false, true, s.og(), s.k(), s.l(), 1f, gs, gOff, s.l(), col, colOff, s.l(), first ? 0f : 1f,
+                                        ps, pOff + (long) grp * s.og() * s.k(), s.k(), null);
+                            }
+                        }
+                    }
+                });
+                Reductions.sum(ps, 0, 1, chunks, wsize, f.seg(out), f.off(out));
+            } finally {
+                partials.release("conv2d backward");
+                free(cols);
+            }
+        }
+
+        private void biasGrad(Frame f) {
+            MemorySegment gs = f.seg(g);
+            long g0 = f.off(g);
+            MemorySegment os = f.seg(out);
+            long o0 = f.off(out);
+            for (int o = 0; o < s.o(); o++) {
+                double total = 0;
+                for (int n = 0; n < s.n(); n++) {
+                    total += Reductions.sumRow(gs, (g0 + ((long) n * s.o() + o) * s.l()) << 2, s.l());
+                }
+                os.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, o0 + o, (float) total);
+            }
+        }
+
+        @Override
+        String describe() {
+            return "conv2d_backward " + kind.name().toLowerCase(java.util.Locale.ROOT) + " " + g + (other == null ? "" : ", " + other)
+                    + " [" + s.n() + ", " + s.c() + ", " + s.h() + ", " + s.w() + "] k" + s.kH() + "x" + s.kW();
+        }
+    }
+
+    /** The gradient of max_pool2d: each output gradient added at its argmax position (a second output of the forward). */
+    static final class MaxPoolBackward extends PlanStep {
+        final int planes;
+        final int outPerPlane;
+        final int inPerPlane;
+        final Ref g;
+        final Ref indices;
+
+        MaxPoolBackward(int planes, int outPerPlane, int inPerPlane, Ref g, Ref indices) {
+            this.planes = planes;
+            this.outPerPlane = outPerPlane;
+            this.inPerPlane = inPerPlane;
+            this.g = g;
+            this.indices = indices;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {g, indices};
+        }
+
+        @Override
+        void run(Frame f) {
+            Pooling.maxPool2dBackward(f.seg(g), f.off(g), f.seg(indices), f.off(indices), planes, outPerPlane, f.seg(out), f.off(out), inPerPlane);
+        }
+
+        @Override
+        String describe() {
+            return "max_pool2d_backward " + g + " at " + indices + " -> [" + planes + " planes of " + inPerPlane + "]";
+        }
+    }
+
+    /** {@code torch.full}: every element of the result set to one value (zeros, ones, a fill). */
+    static final class Fill extends PlanStep {
+        final float value;
+        final int n;
+
+        Fill(float value, int n) {
+            this.value = value;
+            this.n = n;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[0];
+        }
+
+        @Override
+        void run(Frame f) {
+            MemorySegment o = f.seg(out);
+            long at = f.off(out);
+            o.asSlice(at << 2, (long) n << 2).fill((byte) 0);
+            if (Float.floatToRawIntBits(value) != 0) {
+                Elementwise.unaryContiguous(UnaryOp.FILL, value, 0, o, at << 2, o, at << 2, n); // byte offsets
+            }
+        }
+
+        @Override
+        String describe() {
+            return "fill " + value + " [" + n + "]";
+        }
+    }
+
+    /**
+     * Cross-entropy or NLL of contiguous {@code [n, c]} scores against int64 targets ({@code kernels.ClassificationLoss}):
+     * forward ({@code g == null}: the loss) or backward (the scores' gradient from the loss's gradient {@code g}).
+     */
+    static final class Classification extends PlanStep {
+        final boolean logits;
+        final int n;
+        final int c;
+        final int ignoreIndex;
+        final double eps;
+        final int reduction;
+        final Ref g;
+        final Ref x;
+        final Ref target;
+        final Ref weight;
+
+        Classification(boolean logits, int n, int c, int ignoreIndex, double eps, int reduction, Ref g, Ref x, Ref target, Ref weight) {
+            this.logits = logits;
+            this.n = n;
+            this.c = c;
+            this.ignoreIndex = ignoreIndex;
+            this.eps = eps;
+            this.reduction = reduction;
+            this.g = g;
+            this.x = x;
+            this.target = target;
+            this.weight = weight;
+        }
+
+        @Override
+        Ref[] inputs() {
+            java.util.List<Ref> r = new java.util.ArrayList<>(4);
+            for (Ref a : new Ref[] {g, x, target, weight}) {
+                if (a != null) {
+                    r.add(a);
+                }
+            }
+            return r.toArray(Ref[]::new);
+        }
+
+        @Override
+        void run(Frame f) {
+            MemorySegment ws = weight == null ? null : f.seg(weight);
+            long wo = weight == null ? 0 : f.off(weight);
+            MemorySegment xs = x == null ? null : f.seg(x);
+            long xo = x == null ? 0 : f.off(x);
+            if (g == null) {
+                ClassificationLoss.forward(logits, xs, xo, f.seg(target), f.elemOff(target, 8), ws, wo, n, c, ignoreIndex, eps, reduction,
+                        f.seg(out), f.off(out));
+            } else {
+                ClassificationLoss.backward(logits, f.seg(g), f.off(g), xs, xo, f.seg(target), f.elemOff(target, 8), ws, wo, n, c, ignoreIndex, eps,
+                        reduction, f.seg(out), f.off(out));
+            }
+        }
+
+        @Override
+        String describe() {
+            return (logits ? "cross_entropy" : "nll_loss") + (g == null ? " " : "_backward " + g + ", ") + (x == null ? "" : x + ", ") + target
+                    + (weight == null ? "" : " weight " + weight) + " [" + n + ", " + c + "]";
         }
     }
 }

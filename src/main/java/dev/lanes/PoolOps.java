@@ -97,9 +97,9 @@ final class PoolOps {
         int[] outShape = out.shapeRef().clone();
         x.withContiguous(src -> indices == null
                 ? Launch.run(r -> new PlanStep.Pool(PlanStep.Pool.Kind.MAX, pl.planes(), pl.h(), pl.w(), win, false, o[0], o[1], r[0], outShape), out, src)
-                // recording (never while tracing: a trace runs without a graph): the argmax positions are a second output
-                : Launch.run(r -> new PlanStep.Pool(PlanStep.Pool.Kind.MAX, pl.planes(), pl.h(), pl.w(), win, false, o[0], o[1], r[0], r[1], outShape),
-                        out, src, indices));
+                // recording: the argmax positions are a second output
+                : Launch.run(r -> new PlanStep.Pool(PlanStep.Pool.Kind.MAX, pl.planes(), pl.h(), pl.w(), win, false, o[0], o[1],
+                        r[0], r[1], outShape), out, src, indices));
         if (record) {
             Tensor.record(out, () -> new MaxPool2DWithIndicesBackward0(x, indices, pl), x);
             indices.close(); // the node keeps its own reference
@@ -121,16 +121,9 @@ final class PoolOps {
         @Override
         protected Tensor[] apply(Tensor g) {
             Tensor idx = indices.get();
-            Tensor dx = Tensor.allocate(DType.FLOAT32, inputShape);
             int outPerPlane = idx.numel() / Math.max(planes.planes(), 1);
-            g.withContiguous(gc -> {
-                try (OpFrame _ = OpFrame.enter()) {
-                    Pooling.maxPool2dBackward(gc.seg(), gc.storageOffset(), idx.seg(), idx.storageOffset(), planes.planes(), outPerPlane,
-                            dx.seg(), 0, planes.h() * planes.w());
-                }
-                return null;
-            });
-            return new Tensor[] {dx};
+            return new Tensor[] {g.withContiguous(gc -> Launch.run(r -> new PlanStep.MaxPoolBackward(planes.planes(), outPerPlane,
+                    planes.h() * planes.w(), r[0], r[1]), Tensor.allocate(DType.FLOAT32, inputShape), gc, idx))};
         }
     }
 

@@ -74,6 +74,16 @@ public final class Tensor implements Releasable, AutoCloseable {
         return new Tensor(s, dtype, shape.clone(), Shapes.contiguousStrides(shape), 0, false);
     }
 
+    /** A contiguous float32 view of {@code shape} at float {@code offset} of {@code storage} (adds a storage reference). */
+    static Tensor viewOf(Storage storage, int[] shape, long offset) {
+        if (offset < 0 || offset + Shapes.checkedNumel(shape) > storage.byteSize() / 4 || offset > Integer.MAX_VALUE) {
+            throw new IndexOutOfBoundsException("a view of shape " + str(shape) + " at float " + offset + " does not fit a storage of "
+                    + storage.byteSize() / 4 + " floats");
+        }
+        storage.retain();
+        return new Tensor(storage, DType.FLOAT32, shape.clone(), Shapes.contiguousStrides(shape), (int) offset, true);
+    }
+
     /** A view on this tensor's storage (adds a storage reference). */
     Tensor view(int[] newShape, int[] newStrides, int newOffset) {
         checkAlive();
@@ -101,18 +111,15 @@ public final class Tensor implements Releasable, AutoCloseable {
     /** A float32 tensor of {@code shape} filled with {@code value}, like {@code torch.full}. */
     public static Tensor full(int[] shape, float value) {
         Tensor t = allocate(DType.FLOAT32, shape);
-        try (OpFrame _ = OpFrame.enter()) {
-            t.seg().asSlice(0, (long) t.numel << 2).fill((byte) 0);
-            if (Float.floatToRawIntBits(value) != 0) {
-                Elementwise.unaryContiguous(UnaryOp.FILL, value, 0, t.seg(), 0, t.seg(), 0, t.numel);
-            }
-        }
-        return constant(t);
+        int n = t.numel;
+        // a step of its own: an inference trace folds it into a constant; a training step refills its slot each run,
+        // so a kernel that accumulates into zeros outside the launch path cannot leave a baked-in value behind
+        return Launch.run(r -> new PlanStep.Fill(value, n), t);
     }
 
     /**
-     * A factory's result: its values depend on no tensor, so a forward pass being traced may make it (a causal mask,
-     * zeros) and the plan keeps it as a constant. Random factories are not constants: a plan would bake in one draw.
+     * A factory's result: its values depend on no tensor, so a forward pass being traced may make it (a causal mask)
+     * and the plan keeps it as a constant. Random factories are not constants: a plan would bake in one draw.
      */
     private static Tensor constant(Tensor t) {
         Launch.madeConstant(t.storage);

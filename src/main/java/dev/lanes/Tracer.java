@@ -31,7 +31,15 @@ final class Tracer {
             + " split/chunk, contiguous/clone, cat/stack (float32), where, masked_fill, tril/triu, comparisons and logical ops (bool),"
             + " toFloat()";
 
-    private final Storage input;
+    /** The traced inputs: an inference plan's one input; a training step's input and target. */
+    private final Storage[] inputs;
+    /** Who traces, for messages: "InferencePlan.trace" or "TrainStep.compile". */
+    final String who;
+    /**
+     * A training step: the constants (parameters) change between runs, so nothing is folded; the gradients the
+     * backward pass makes are slots like any intermediate.
+     */
+    final boolean training;
     private final Map<Storage, Integer> slotOf = new IdentityHashMap<>();
     private final Set<Storage> madeHere = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Map<Storage, Integer> constOf = new IdentityHashMap<>();
@@ -39,8 +47,10 @@ final class Tracer {
     final List<Storage> consts = new ArrayList<>();
     final List<PlanStep> steps = new ArrayList<>();
 
-    private Tracer(Storage input) {
-        this.input = input;
+    private Tracer(String who, boolean training, Storage... inputs) {
+        this.who = who;
+        this.training = training;
+        this.inputs = inputs;
     }
 
     static Tracer current() {
@@ -48,10 +58,18 @@ final class Tracer {
     }
 
     static Tracer begin(Tensor input) {
+        return begin(new Tracer("InferencePlan.trace", false, input.storageRef()));
+    }
+
+    /** Traces a training step: {@code input} is input 0, {@code target} input 1; nothing is folded. */
+    static Tracer beginTraining(Tensor input, Tensor target) {
+        return begin(new Tracer("TrainStep.compile", true, input.storageRef(), target.storageRef()));
+    }
+
+    private static Tracer begin(Tracer t) {
         if (CURRENT.get() != null) {
-            throw new IllegalStateException("InferencePlan.trace: already tracing on this thread");
+            throw new IllegalStateException(t.who + ": already tracing on this thread");
         }
-        Tracer t = new Tracer(input.storageRef());
         CURRENT.set(t);
         ACTIVE.incrementAndGet();
         return t;
@@ -111,14 +129,14 @@ final class Tracer {
     }
 
     void refuseInPlace(String op, Tensor t) {
-        throw new UnsupportedOperationException("InferencePlan.trace: the forward pass writes in place (" + op + " on a tensor of shape "
+        throw new UnsupportedOperationException(who + ": the traced step writes in place (" + op + " on a tensor of shape "
                 + str(t.shapeRef()) + "); a traced plan cannot replay in-place ops: use the out-of-place form (e.g. relu() instead of relu_())");
     }
 
     void refuseRead(Tensor t) {
         Storage s = t.storageRef();
-        if (s == input || slotOf.containsKey(s) || madeHere.contains(s)) {
-            throw new UnsupportedOperationException("InferencePlan.trace: the forward pass reads a computed tensor of shape " + str(t.shapeRef())
+        if (inputIndex(s) >= 0 || slotOf.containsKey(s) || madeHere.contains(s)) {
+            throw new UnsupportedOperationException(who + ": the traced step reads a computed tensor of shape " + str(t.shapeRef())
                     + " into Java (item(), toFloatArray(), ...); a traced plan would bake in this input's value. Keep data-dependent"
                     + " logic out of forward()");
         }
@@ -127,19 +145,34 @@ final class Tracer {
     Ref ref(Tensor t) {
         Storage s = t.storageRef();
         long off = t.storageOffset();
-        if (s == input) {
-            return new Ref(Ref.INPUT, 0, off);
+        int in = inputIndex(s);
+        if (in >= 0) {
+            return new Ref(Ref.INPUT, in, off);
         }
         Integer slot = slotOf.get(s);
         if (slot != null) {
             return new Ref(Ref.SLOT, slot, off);
         }
         if (madeHere.contains(s)) {
-            throw new UnsupportedOperationException("InferencePlan.trace: a tensor of shape " + str(t.shapeRef())
-                    + " was made inside forward() by an op that has no plan step; supported: " + SUPPORTED
+            throw new UnsupportedOperationException(who + ": a tensor of shape " + str(t.shapeRef())
+                    + " was made inside the traced step by an op that has no plan step (or by a random draw); supported: " + SUPPORTED
                     + ". Make constants outside forward() (a parameter or a registered buffer)");
         }
         return new Ref(Ref.CONST, constant(s), off);
+    }
+
+    private int inputIndex(Storage s) {
+        for (int i = 0; i < inputs.length; i++) {
+            if (inputs[i] == s) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Whether {@code t} lives in a slot a recorded step writes (not an input, not a constant). */
+    boolean isSlot(Tensor t) {
+        return slotOf.containsKey(t.storageRef());
     }
 
     private int constant(Storage s) {
@@ -153,14 +186,14 @@ final class Tracer {
         return id;
     }
 
-    /** Records the copy of a constant result into the plan's output slot (never folded). */
+    /** Records the copy of a constant result, or of a view, into a whole slot of its own (never folded). */
     void outputCopy(Tensor src, Tensor out) {
         record(new PlanStep.Copy(ref(src), src.stridesRef().clone(), out.shapeRef().clone()), out, false);
     }
 
     /** Adds {@code step} producing {@code out}, or folds it when all its inputs are constants. */
     private void record(PlanStep step, Tensor out) {
-        record(step, out, true);
+        record(step, out, !training);
     }
 
     private void record(PlanStep step, Tensor out, boolean fold) {
@@ -184,9 +217,37 @@ final class Tracer {
     /** A kernel call {@link Launch} ran eagerly: the same step, built over the plan's refs of its inputs. */
     void record(java.util.function.Function<Ref[], PlanStep> step, Tensor[] inputs, Tensor out) {
         Ref[] refs = new Ref[inputs.length];
+        List<Tensor> fresh = null;
         for (int i = 0; i < refs.length; i++) {
+            Storage s = inputs[i].storageRef();
+            if (madeHere.contains(s)) {
+                // made for this kernel to write besides its result (argmax positions, kept columns, saved statistics)?
+                // a slot for now; refused below unless the step lists it among its extra outputs
+                madeHere.remove(s);
+                slotOf.put(s, slotFloats.size());
+                slotFloats.add((s.byteSize() + 3) / 4);
+                if (fresh == null) {
+                    fresh = new ArrayList<>(2);
+                }
+                fresh.add(inputs[i]);
+            }
             refs[i] = ref(inputs[i]);
         }
-        record(step.apply(refs), out);
+        PlanStep built = step.apply(refs);
+        if (fresh != null) {
+            for (Tensor t : fresh) {
+                int slot = slotOf.get(t.storageRef());
+                boolean written = false;
+                for (Ref r : built.extraOutputs()) {
+                    written |= r.kind() == Ref.SLOT && r.id() == slot;
+                }
+                if (!written) {
+                    slotOf.remove(t.storageRef());
+                    madeHere.add(t.storageRef());
+                    ref(t); // throws: made by an op without a plan step
+                }
+            }
+        }
+        record(built, out);
     }
 }

@@ -1,0 +1,402 @@
+package dev.lanes;
+
+import static dev.lanes.Shapes.str;
+
+import dev.lanes.kernels.Sgemm;
+import dev.lanes.memory.MemoryScope;
+import dev.lanes.memory.Storage;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiFunction;
+
+/**
+ * The forward and backward pass of one training step compiled for fixed input and target shapes, the training twin
+ * of {@link InferencePlan} (what {@code dev.lanes.train.TrainStep} runs; most code wants that class). {@link #capture}
+ * runs the step once eagerly on an example batch while the {@link Tracer} records every kernel {@link Launch} runs:
+ * the forward ops, the loss, and the backward rules (built from the same launches). {@link #run} then replays those
+ * kernels: no graph, no Tensor, Node or Storage objects; the intermediates, the values saved for backward and the
+ * gradients share one arena laid out by liveness, the parameters are read where they live (so an optimizer's
+ * in-place update is seen by the next run), and the loss and each parameter's gradient are left in the arena, where
+ * {@link #gradient} exposes them as tensors an optimizer can step on.
+ *
+ * <p>Like tracing for inference, the step's Java control flow is frozen at the path the example took, and what
+ * cannot be replayed is refused at capture with a message naming it: ops without a plan step, in-place writes
+ * (e.g. a BatchNorm's running statistics), random draws (dropout), reading values into Java inside the step.
+ * Capture changes no state: it leaves every gradient null and the parameters as they were. It checks the plan
+ * against the eager step on the example before returning.
+ *
+ * <p>One run at a time (the arena is the plan's own); runs use {@code Parallel}'s workers like eager ops.
+ */
+public final class TrainingPlan implements AutoCloseable {
+    private static final int TAIL_PAD_FLOATS = 64;
+
+    private final int[] inputShape;
+    private final int[] targetShape;
+    private final DType targetType;
+    private final PlanStep[] steps;
+    private final List<Storage> constStorages;
+    private final long[] base;
+    private final int lossSlot;
+    private final Storage arena;
+    private final Storage inputStore;
+    private final Storage targetStore;
+    private final PlanStep.Frame frame;
+    /** Each parameter's gradient as a view of its arena slot; null where the loss does not depend on the parameter. */
+    private final Tensor[] gradients;
+    private final int[] gradSlot;
+    private final AtomicBoolean busy = new AtomicBoolean();
+    private volatile boolean closed;
+
+    private TrainingPlan(int[] inputShape, int[] targetShape, DType targetType, PlanStep[] steps, List<Storage> constStorages,
+                         ArenaLayout layout, int lossSlot, int[] gradSlot, List<Tensor> params, long scratchFloats) {
+        this.inputShape = inputShape;
+        this.targetShape = targetShape;
+        this.targetType = targetType;
+        this.steps = steps;
+        this.constStorages = constStorages;
+        this.base = layout.base;
+        this.lossSlot = lossSlot;
+        MemorySegment[] consts = new MemorySegment[constStorages.size()];
+        for (int i = 0; i < consts.length; i++) {
+            consts[i] = constStorages.get(i).segment();
+        }
+        int k = 1;
+        int n = 1;
+        int heap = 0;
+        int img = 0;
+        int col = 0;
+        int pan = 0;
+        for (PlanStep s : steps) {
+            img = Math.max(img, s.heapImage());
+            col = Math.max(col, s.heapColumns());
+            pan = Math.max(pan, s.heapPanel());
+            k = Math.max(k, s.gemmK());
+            n = Math.max(n, s.gemmN());
+            heap = Math.max(heap, s.heapFloats());
+            // no bind(): an inference plan prepacks constant weights there, but a training step's weights change
+        }
+        long scratchOff = layout.top;
+        long arenaFloats = scratchOff + ArenaLayout.roundUp(scratchFloats) + TAIL_PAD_FLOATS;
+        if (arenaFloats > Integer.MAX_VALUE) {
+            throw new UnsupportedOperationException("TrainStep.compile: the step needs an arena of " + arenaFloats
+                    + " floats; offsets past 2^31 - 1 floats are not supported (use a smaller batch)");
+        }
+        this.arena = Storage.allocate(arenaFloats * 4);
+        this.inputStore = Storage.allocate((long) Shapes.checkedNumel(inputShape) * 4);
+        this.targetStore = Storage.allocate((long) Shapes.checkedNumel(targetShape) * targetType.byteSize());
+        this.frame = new PlanStep.Frame(arena.segment(), base, consts, new Sgemm.Workspace(k, n), scratchOff, heap, img, col, pan, true);
+        frame.input = inputStore.segment();
+        frame.inputOff = 0;
+        frame.input1 = targetStore.segment();
+        this.gradSlot = gradSlot;
+        this.gradients = new Tensor[gradSlot.length];
+        for (int i = 0; i < gradSlot.length; i++) {
+            if (gradSlot[i] >= 0) {
+                int[] shape = params.get(i).shapeRef();
+                try (MemoryScope outside = MemoryScope.unscoped()) {
+                    gradients[i] = Tensor.viewOf(arena, shape, base[gradSlot[i]]);
+                }
+            }
+        }
+    }
+
+    /**
+     * Runs {@code loss(input, target)} and its backward once eagerly on an example batch of the given shapes (random
+     * normal input, target zeros: class 0 for int64) while recording the kernels, then compiles them. {@code params}
+     * are the tensors whose gradients the plan leaves (an optimizer's parameters); each must be a leaf that requires
+     * grad and has no gradient yet.
+     */
+    public static TrainingPlan capture(BiFunction<Tensor, Tensor, Tensor> loss, List<Tensor> params, int[] inputShape, int[] targetShape,
+                                       DType targetType) {
+        int[] inShape = inputShape.clone();
+        int[] tgShape = targetShape.clone();
+        int inputNumel = Shapes.checkedNumel(inShape);
+        int targetNumel = Shapes.checkedNumel(tgShape);
+        if (targetType != DType.FLOAT32 && targetType != DType.INT64) {
+            throw new IllegalArgumentException("TrainStep.compile: the target must be float32 or int64, got " + targetType.shortName());
+        }
+        for (int i = 0; i < params.size(); i++) {
+            Tensor p = params.get(i);
+            if (!p.isLeaf() || !p.requiresGrad()) {
+                throw new IllegalArgumentException("TrainStep.compile: parameter " + i + " (shape " + p.size() + ") must be a leaf that requires grad");
+            }
+            if (p.grad() != null) {
+                throw new IllegalStateException("TrainStep.compile: parameter " + i + " (shape " + p.size()
+                        + ") already has a gradient; zero the gradients to null first (optimizer.zeroGrad())");
+            }
+        }
+        float[] example = new float[inputNumel];
+        Random random = new Random(0x7a1e5L); // not the global generator: capturing must not change what the next draw gives
+        for (int i = 0; i < example.length; i++) {
+            example[i] = (float) random.nextGaussian();
+        }
+        Tensor x;
+        Tensor y;
+        try (MemoryScope outside = MemoryScope.unscoped()) {
+            x = Tensor.of(example, inShape);
+            y = targetType == DType.INT64 ? Tensor.zerosLong(tgShape) : Tensor.zeros(tgShape);
+        }
+        Tracer tracer = Tracer.beginTraining(x, y);
+        boolean traced = false;
+        int lossSlot;
+        int[] gradSlot = new int[params.size()];
+        float eagerLoss;
+        Tensor lossTensor = null;
+        float[][] eagerGrads = new float[params.size()][];
+        try (MemoryScope scope = MemoryScope.open()) {
+            try {
+                Tensor l = loss.apply(x, y);
+                if (l == null || l.dtype() != DType.FLOAT32 || l.numel() != 1) {
+                    throw new IllegalArgumentException("TrainStep.compile: the loss must be a float32 tensor of one element, got "
+                            + (l == null ? "null" : l.dtype().shortName() + " of shape " + l.size()));
+                }
+                if (!l.requiresGrad()) {
+                    throw new IllegalArgumentException("TrainStep.compile: the loss does not require grad: no parameter takes part in it");
+                }
+                l.backward();
+                lossTensor = wholeSlot(tracer, l);
+                lossSlot = tracer.ref(lossTensor).id();
+                for (int i = 0; i < params.size(); i++) {
+                    Tensor g = params.get(i).grad();
+                    if (g == null) {
+                        gradSlot[i] = -1;
+                        continue;
+                    }
+                    Tensor w = wholeSlot(tracer, g);
+                    params.get(i).setGrad(w);
+                    gradSlot[i] = tracer.ref(w).id();
+                }
+                traced = true;
+            } finally {
+                tracer.end();
+                if (!traced) {
+                    for (Tensor p : params) {
+                        p.setGrad(null);
+                    }
+                    tracer.releaseConstants();
+                }
+            }
+            eagerLoss = lossTensor.item();
+            for (int i = 0; i < params.size(); i++) {
+                Tensor g = params.get(i).grad();
+                eagerGrads[i] = g == null ? null : g.toFloatArray();
+                params.get(i).setGrad(null);
+            }
+        } finally {
+            x.close();
+            y.close();
+        }
+        TrainingPlan plan = compile(inShape, tgShape, targetType, tracer, lossSlot, gradSlot, params);
+        plan.selfCheck(example, eagerLoss, eagerGrads);
+        return plan;
+    }
+
+    /** {@code t} itself when it is one whole slot, else a copy recorded into a slot of its own. */
+    private static Tensor wholeSlot(Tracer tracer, Tensor t) {
+        Ref r = tracer.ref(t);
+        if (r.kind() == Ref.SLOT && r.offset() == 0 && t.isContiguous() && t.numel() == tracer.slotFloats.get(r.id())) {
+            return t;
+        }
+        try (dev.lanes.autograd.Autograd.Mode g = dev.lanes.autograd.Autograd.noGrad()) {
+            return t.clone(); // a copy step into a slot: nothing is folded while tracing a training step
+        }
+    }
+
+    private static TrainingPlan compile(int[] inputShape, int[] targetShape, DType targetType, Tracer t, int lossSlot, int[] gradSlot,
+                                        List<Tensor> params) {
+        int slots = t.slotFloats.size();
+        int[] alias = new int[slots];
+        for (int i = 0; i < slots; i++) {
+            alias[i] = i;
+        }
+        List<PlanStep> steps = new ArrayList<>(t.steps);
+        int[] results = new int[1 + gradSlot.length];
+        results[0] = lossSlot;
+        for (int i = 0; i < gradSlot.length; i++) {
+            results[i + 1] = gradSlot[i] < 0 ? lossSlot : gradSlot[i];
+        }
+        ArenaLayout layout = ArenaLayout.of(steps, t.slotFloats, alias, results, 0);
+        long scratch = 0;
+        for (PlanStep s : steps) {
+            scratch = Math.max(scratch, s.scratchFloats());
+        }
+        return new TrainingPlan(inputShape, targetShape, targetType, steps.toArray(PlanStep[]::new), t.consts, layout, lossSlot, gradSlot,
+                params, scratch);
+    }
+
+    /** Replays the plan on the capture's example and compares loss and gradients with the eager step's. */
+    private void selfCheck(float[] example, float eagerLoss, float[][] eagerGrads) {
+        float planLoss;
+        try {
+            MemorySegment.copy(example, 0, inputStore.segment(), ValueLayout.JAVA_FLOAT, 0, example.length);
+            targetStore.segment().fill((byte) 0);
+            planLoss = execute();
+        } catch (RuntimeException | Error e) {
+            close();
+            throw e;
+        }
+        check("the loss", 0, eagerLoss, planLoss);
+        for (int i = 0; i < gradients.length; i++) {
+            if (gradients[i] == null) {
+                continue;
+            }
+            MemorySegment seg = arena.segment();
+            long at = gradients[i].storageOffset();
+            for (int j = 0; j < eagerGrads[i].length; j++) {
+                check("the gradient of parameter " + i, j, eagerGrads[i][j], seg.getAtIndex(ValueLayout.JAVA_FLOAT, at + j));
+            }
+        }
+    }
+
+    private void check(String what, int index, float eager, float planned) {
+        boolean same = eager == planned || (Float.isNaN(eager) && Float.isNaN(planned))
+                || Math.abs(eager - planned) <= 1e-3f * Math.max(1f, Math.abs(eager));
+        if (!same) {
+            close();
+            throw new IllegalStateException("TrainStep.compile: the compiled step gives " + planned + " for " + what + " (element " + index
+                    + ") where the eager step gives " + eager + "; the step may depend on its input's values. Plan:\n" + this);
+        }
+    }
+
+    // ---- running ----
+
+    public Size inputShape() {
+        return new Size(inputShape);
+    }
+
+    public Size targetShape() {
+        return new Size(targetShape);
+    }
+
+    public DType targetType() {
+        return targetType;
+    }
+
+    /** Whether {@link #run} takes this input and target (shapes and target type), without allocating. */
+    public boolean accepts(Tensor input, Tensor target) {
+        return Arrays.equals(input.shapeRef(), inputShape) && Arrays.equals(target.shapeRef(), targetShape) && target.dtype() == targetType;
+    }
+
+    /** Number of kernel steps. */
+    public int stepCount() {
+        return steps.length;
+    }
+
+    /** Bytes of the arena (intermediates, saved values, gradients, scratch). */
+    public long arenaBytes() {
+        return arena.byteSize();
+    }
+
+    /**
+     * Parameter {@code i}'s gradient from the last run: a view of the plan's arena, valid until the next run or
+     * close (read it, or step an optimizer on it, before then); null if the loss does not depend on the parameter.
+     */
+    public Tensor gradient(int i) {
+        if (i < 0 || i >= gradients.length) {
+            throw new IndexOutOfBoundsException("TrainingPlan.gradient: parameter index " + i + " out of range for " + gradients.length + " parameters");
+        }
+        Tensor g = gradients[i];
+        if (g != null && g.isReleased() && !closed) {
+            // a caller closed it (optimizer.zeroGrad() closes gradients): a fresh view of the same slot
+            try (MemoryScope outside = MemoryScope.unscoped()) {
+                g = Tensor.viewOf(arena, g.shapeRef(), base[gradSlot[i]]);
+            }
+            gradients[i] = g;
+        }
+        return g;
+    }
+
+    /**
+     * Runs forward, loss and backward on {@code input} and {@code target} (copied into the plan's own buffers first) and
+     * returns the loss; the gradients are then in {@link #gradient}.
+     */
+    public float run(Tensor input, Tensor target) {
+        if (!Arrays.equals(input.shapeRef(), inputShape) || input.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException("TrainStep: expected a float32 input of shape " + str(inputShape) + " but got "
+                    + input.dtype().shortName() + " of shape " + str(input.shapeRef()));
+        }
+        if (!Arrays.equals(target.shapeRef(), targetShape) || target.dtype() != targetType) {
+            throw new IllegalArgumentException("TrainStep: expected a " + targetType.shortName() + " target of shape " + str(targetShape)
+                    + " but got " + target.dtype().shortName() + " of shape " + str(target.shapeRef()));
+        }
+        if (!busy.compareAndSet(false, true)) {
+            throw new IllegalStateException("TrainStep: already running on another thread (a training plan runs one step at a time)");
+        }
+        try {
+            if (closed) {
+                throw new IllegalStateException("TrainStep: the compiled step is closed");
+            }
+            copy(input, inputStore.segment());
+            copy(target, targetStore.segment());
+            return execute();
+        } finally {
+            busy.set(false);
+        }
+    }
+
+    private static void copy(Tensor t, MemorySegment to) {
+        Tensor c = t.contiguous();
+        try (OpFrame _ = OpFrame.enter()) {
+            long bytes = (long) c.numel() * c.dtype().byteSize();
+            MemorySegment.copy(c.seg(), (long) c.storageOffset() * c.dtype().byteSize(), to, 0, bytes);
+        } finally {
+            if (c != t) {
+                c.close();
+            }
+        }
+    }
+
+    private float execute() {
+        for (PlanStep s : steps) {
+            s.run(frame);
+        }
+        return arena.segment().getAtIndex(ValueLayout.JAVA_FLOAT, base[lossSlot]);
+    }
+
+    /** Frees the arena (gradient views handed out keep it until they are closed) and the hold on the parameters. */
+    @Override
+    public void close() {
+        if (!busy.compareAndSet(false, true)) {
+            throw new IllegalStateException("TrainStep: close() while a step runs on another thread");
+        }
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (Tensor g : gradients) {
+                if (g != null) {
+                    g.close();
+                }
+            }
+            arena.release("TrainingPlan.close()");
+            inputStore.release("TrainingPlan.close()");
+            targetStore.release("TrainingPlan.close()");
+            for (Storage s : constStorages) {
+                s.release("TrainingPlan.close()");
+            }
+        } finally {
+            busy.set(false);
+        }
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** The plan, one line per kernel step ({@code %n} are arena slots). */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("TrainingPlan(input " + str(inputShape) + ", target " + targetType.shortName() + str(targetShape)
+                + ", " + steps.length + " steps, " + arena.byteSize() / 1024 + " KiB arena)");
+        for (PlanStep s : steps) {
+            sb.append("\n  ").append(s);
+        }
+        return sb.append("\n  loss %").append(lossSlot).toString();
+    }
+}

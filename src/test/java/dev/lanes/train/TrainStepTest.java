@@ -1,0 +1,121 @@
+package dev.lanes.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.DType;
+import dev.lanes.Lanes;
+import dev.lanes.Tensor;
+import dev.lanes.memory.MemoryScope;
+import dev.lanes.nn.Conv2d;
+import dev.lanes.nn.CrossEntropyLoss;
+import dev.lanes.nn.Flatten;
+import dev.lanes.nn.Linear;
+import dev.lanes.nn.Loss;
+import dev.lanes.nn.MaxPool2d;
+import dev.lanes.nn.Module;
+import dev.lanes.nn.ReLU;
+import dev.lanes.nn.Sequential;
+import dev.lanes.optim.Adam;
+import dev.lanes.optim.Optimizer;
+import dev.lanes.optim.SGD;
+import java.util.List;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The compiled training step against eager training: the same model (same seed), the same batches, 20 steps each;
+ * every parameter must agree to float rounding (relative 1e-4 of the parameter's scale: the plan runs the eager
+ * kernels, but a GEMM may take another blocking for another layout, which sums in another order).
+ */
+class TrainStepTest {
+    private static final int STEPS = 20;
+
+    private static Sequential mlp() {
+        return new Sequential(new Linear(20, 32), new ReLU(), new Linear(32, 32), new ReLU(), new Linear(32, 5));
+    }
+
+    private static Sequential lenet() {
+        return new Sequential(new Conv2d(1, 6, 5), new ReLU(), new MaxPool2d(2), new Conv2d(6, 16, 5), new ReLU(), new MaxPool2d(2),
+                new Flatten(), new Linear(16 * 4 * 4, 32), new ReLU(), new Linear(32, 10));
+    }
+
+    /** Trains a fresh model (seeded) eagerly or compiled on seeded batches; returns its parameters and losses. */
+    private static float[][] train(Supplier<Module> make, Function<List<Tensor>, Optimizer> opt, int[] inputShape, int classes, boolean compiled,
+                                   float[] losses) {
+        Lanes.manualSeed(42);
+        Module model = make.get();
+        Loss criterion = new CrossEntropyLoss();
+        Optimizer optimizer = opt.apply(model.parameters());
+        TrainStep step = compiled ? TrainStep.compile(model, criterion, optimizer) : null;
+        for (int s = 0; s < STEPS; s++) {
+            java.util.Random r = new java.util.Random(7 + s % 2); // two batches in turn: learnable, so the loss falls
+            float[] x = new float[Math.toIntExact(java.util.Arrays.stream(inputShape).asLongStream().reduce(1, (a, b) -> a * b))];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) r.nextGaussian();
+            }
+            long[] y = new long[inputShape[0]];
+            for (int i = 0; i < y.length; i++) {
+                y[i] = r.nextInt(classes);
+            }
+            try (MemoryScope scope = MemoryScope.open()) {
+                Tensor xt = Tensor.of(x, inputShape);
+                Tensor yt = Tensor.of(y, inputShape[0]);
+                if (compiled) {
+                    losses[s] = step.run(xt, yt);
+                } else {
+                    optimizer.zeroGrad();
+                    Tensor loss = criterion.forward(model.forward(xt), yt);
+                    loss.backward();
+                    optimizer.step();
+                    losses[s] = loss.item();
+                }
+            }
+        }
+        List<Tensor> ps = model.parameters();
+        float[][] out = new float[ps.size()][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = ps.get(i).toFloatArray();
+        }
+        if (step != null) {
+            step.close();
+        }
+        return out;
+    }
+
+    private static void assertSameTraining(Supplier<Module> make, Function<List<Tensor>, Optimizer> opt, int[] inputShape, int classes) {
+        float[] eagerLoss = new float[STEPS];
+        float[] compiledLoss = new float[STEPS];
+        float[][] eager = train(make, opt, inputShape, classes, false, eagerLoss);
+        float[][] compiled = train(make, opt, inputShape, classes, true, compiledLoss);
+        for (int s = 0; s < STEPS; s++) {
+            assertThat(compiledLoss[s]).as("loss at step %d", s).isCloseTo(eagerLoss[s], org.assertj.core.data.Offset.offset(1e-4f * Math.max(1, Math.abs(eagerLoss[s]))));
+        }
+        assertThat(eagerLoss[STEPS - 1]).as("training makes progress").isLessThan(eagerLoss[0]);
+        for (int i = 0; i < eager.length; i++) {
+            float scale = 0;
+            for (float v : eager[i]) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            for (int j = 0; j < eager[i].length; j++) {
+                assertThat(compiled[i][j]).as("parameter %d element %d", i, j).isCloseTo(eager[i][j], org.assertj.core.data.Offset.offset(1e-4f * scale));
+            }
+        }
+    }
+
+    @Test
+    void mlpWithSgdMomentumMatchesEager() {
+        assertSameTraining(TrainStepTest::mlp, p -> new SGD(p, 0.05, 0.9), new int[] {16, 20}, 5);
+    }
+
+    @Test
+    void mlpWithAdamMatchesEager() {
+        assertSameTraining(TrainStepTest::mlp, p -> new Adam(p, 1e-2), new int[] {16, 20}, 5);
+    }
+
+    @Test
+    void lenetWithSgdMatchesEager() {
+        assertSameTraining(TrainStepTest::lenet, p -> new SGD(p, 0.05, 0.9), new int[] {8, 1, 28, 28}, 10);
+    }
+}
