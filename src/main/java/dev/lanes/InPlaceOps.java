@@ -222,8 +222,20 @@ final class InPlaceOps {
      * which would write one element many times: PyTorch refuses those too.
      */
     static void checkWritable(String op, Tensor t) {
+        checkWritable(op, t, false);
+    }
+
+    /**
+     * {@code byStep}: a launched kernel writes {@code t} (a module's state, e.g. BatchNorm's running statistics), which
+     * a training plan replays ({@link Launch#beforeStateWrite}); otherwise the op writes outside the launch path.
+     */
+    static void checkWritable(String op, Tensor t, boolean byStep) {
         t.checkAlive();
-        Launch.beforeWrite(op, t);
+        if (byStep) {
+            Launch.beforeStateWrite(op, t);
+        } else {
+            Launch.beforeWrite(op, t);
+        }
         int[] shape = t.shapeRef();
         int[] strides = t.stridesRef();
         for (int d = 0; d < shape.length; d++) {

@@ -414,34 +414,19 @@ public final class InferencePlan implements AutoCloseable {
         for (int i = 0; i < calls; i++) {
             run(input, out);
         }
-        long[][] ns = new long[steps.length][calls];
         Context c = acquire();
         boolean wasSerial = Parallel.enterSerial();
         try {
             PlanStep.Frame f = c.frame;
-            for (int i = 0; i < calls; i++) {
+            return PlanStep.profile(steps, f, calls, () -> {
                 MemorySegment.copy(input, 0, c.seg, ValueLayout.JAVA_FLOAT, inputRegion * 4, inputNumel);
                 f.input = c.seg;
                 f.inputOff = inputRegion;
-                for (int j = 0; j < steps.length; j++) {
-                    long t0 = System.nanoTime();
-                    steps[j].run(f);
-                    ns[j][i] = System.nanoTime() - t0;
-                }
-            }
+            });
         } finally {
             Parallel.exitSerial(wasSerial);
             release(c);
         }
-        StringBuilder sb = new StringBuilder();
-        double total = 0;
-        for (int j = 0; j < steps.length; j++) {
-            Arrays.sort(ns[j]);
-            double us = ns[j][calls / 2] / 1e3;
-            total += us;
-            sb.append(String.format("%9.2f us  %s%n", us, steps[j]));
-        }
-        return sb.append(String.format("%9.2f us  total of medians%n", total)).toString();
     }
 
     private void execute(PlanStep.Frame f, MemorySegment in, long inOff) {

@@ -101,6 +101,14 @@ final class Launch {
         Tracer.checkInPlace(op, target);
     }
 
+    /**
+     * A launched kernel is about to update {@code target}, a module's state outside the step (BatchNorm's running
+     * statistics): a training plan replays the write, other traces refuse it.
+     */
+    static void beforeStateWrite(String op, Tensor target) {
+        Tracer.checkStateWrite(op, target);
+    }
+
     /** A tensor's values are about to be read into Java (item(), toFloatArray()): refused while tracing a computed value. */
     static void beforeHostRead(Tensor source) {
         Tracer.checkRead(source);

@@ -3,7 +3,6 @@ package dev.lanes;
 import static dev.lanes.Shapes.str;
 
 import dev.lanes.autograd.Node;
-import dev.lanes.kernels.Normalization;
 import java.util.Arrays;
 
 /**
@@ -67,7 +66,7 @@ final class NormOps {
      * step). Any of running_mean/var, weight, bias may be null (eval needs the running statistics).
      */
     static Tensor batchNorm(Tensor x, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias, boolean training, double momentum,
-                            double eps) {
+                            double eps, Tensor counter) {
         x.requireFloat("batch_norm");
         int[] shape = x.shapeRef();
         if (shape.length < 2) {
@@ -94,10 +93,18 @@ final class NormOps {
         if (!(eps >= 0) || Double.isInfinite(eps)) {
             throw new IllegalArgumentException("batch_norm: eps must be a finite non-negative number, got " + eps);
         }
+        if (counter != null && (counter.dtype() != DType.INT64 || counter.numel() != 1)) {
+            throw new IllegalArgumentException("batch_norm: num_batches_tracked must be an int64 tensor of one element, got "
+                    + counter.dtype().shortName() + " of shape " + str(counter.shapeRef()));
+        }
+        if (!training) {
+            counter = null;
+        }
         if (training) {
-            for (Tensor t : new Tensor[] {runningMean, runningVar}) {
+            // the kernel writes these: a training plan replays the writes (and capture restores them), other traces refuse
+            for (Tensor t : new Tensor[] {runningMean, runningVar, counter}) {
                 if (t != null) {
-                    InPlaceOps.checkWritable("batch_norm (training updates the running statistics)", t);
+                    InPlaceOps.checkWritable("batch_norm (training updates the running statistics)", t, true);
                 }
             }
         }
@@ -108,8 +115,9 @@ final class NormOps {
         float m = (float) momentum;
         float e = (float) eps;
         try (dev.lanes.autograd.Autograd.Mode g = dev.lanes.autograd.Autograd.noGrad()) { // the running statistics are no graph
-            x.withContiguous(xc -> Launch.runOptional(r -> new PlanStep.BatchNorm(r[0], n, c, hw, training, m, e, r[1], r[2], r[3], r[4], r[5], r[6]),
-                    out, xc, weight, bias, runningMean, runningVar, mean, rstd));
+            Tensor count = counter;
+            x.withContiguous(xc -> Launch.runOptional(r -> new PlanStep.BatchNorm(r[0], n, c, hw, training, m, e, r[1], r[2], r[3], r[4], r[5], r[6],
+                    r[7]), out, xc, weight, bias, runningMean, runningVar, mean, rstd, count));
         }
         if (training) {
             if (runningMean != null) {
@@ -117,6 +125,9 @@ final class NormOps {
             }
             if (runningVar != null) {
                 runningVar.markModified();
+            }
+            if (counter != null) {
+                counter.markModified();
             }
         }
         if (record) {
@@ -158,18 +169,27 @@ final class NormOps {
             Tensor dx = needsInputGrad(0) ? Tensor.allocate(DType.FLOAT32, x.shape()) : null;
             Tensor dw = w != null && needsInputGrad(1) ? Tensor.allocate(DType.FLOAT32, new int[] {c}) : null;
             Tensor db = hasBias && needsInputGrad(2) ? Tensor.allocate(DType.FLOAT32, new int[] {c}) : null;
-            Tensor m = mean.get();
-            Tensor rs = rstd.get();
-            g.withContiguous(gc -> x.withContiguous(xc -> {
-                try (OpFrame _ = OpFrame.enter()) {
-                    Normalization.batchNormBackward(gc.seg(), gc.storageOffset(), xc.seg(), xc.storageOffset(), n, c, hw, training,
-                            m.seg(), m.storageOffset(), rs.seg(), rs.storageOffset(), w == null ? null : w.seg(), w == null ? 0 : w.storageOffset(),
-                            dx == null ? null : dx.seg(), 0, dw == null ? null : dw.seg(), 0, db == null ? null : db.seg(), 0, true);
-                }
-                return null;
-            }));
+            launchBackward(false, n, c, hw, training, g, x, mean.get(), rstd.get(), w, dx, dw, db);
             return new Tensor[] {dx, dw, db};
         }
+    }
+
+    /**
+     * The gradients of batch_norm ({@code layer == false}: {@code [n, c, hw]}) or layer_norm ({@code rows x n}: then
+     * {@code rows} is passed as n and the row length as c) through one {@link PlanStep.NormBackward} launch: the first
+     * of dx, dw, db that is wanted is the launch's result, the others its extra outputs.
+     */
+    private static void launchBackward(boolean layer, int n, int c, int hw, boolean training, Tensor g, Tensor x, Tensor m, Tensor rs, Tensor w,
+                                       Tensor dx, Tensor dw, Tensor db) {
+        Tensor result = dx != null ? dx : dw != null ? dw : db;
+        if (result == null) {
+            return;
+        }
+        int outIs = dx != null ? 0 : dw != null ? 1 : 2;
+        Tensor dwExtra = outIs == 1 ? null : dw;
+        Tensor dbExtra = outIs == 2 ? null : db;
+        g.withContiguous(gc -> x.withContiguous(xc -> withContiguousOrNull(w, wc -> Launch.runOptional(r -> new PlanStep.NormBackward(layer, n, c,
+                hw, training, outIs, r[0], r[1], r[2], r[3], r[4], r[5], r[6]), result, gc, xc, m, rs, wc, dwExtra, dbExtra))));
     }
 
     private static Tensor withContiguousOrNull(Tensor t, java.util.function.Function<Tensor, Tensor> fn) {
@@ -203,18 +223,9 @@ final class NormOps {
             Tensor x = input.get();
             Tensor w = weight == null ? null : weight.get();
             Tensor dx = needsInputGrad(0) ? Tensor.allocate(DType.FLOAT32, x.shape()) : null;
-            Tensor dw = w != null && needsInputGrad(1) ? Tensor.zeros(normalizedShape) : null;
-            Tensor db = hasBias && needsInputGrad(2) ? Tensor.zeros(normalizedShape) : null;
-            Tensor m = mean.get();
-            Tensor rs = rstd.get();
-            g.withContiguous(gc -> x.withContiguous(xc -> withContiguousOrNull(w, wc -> {
-                try (OpFrame _ = OpFrame.enter()) {
-                    Normalization.layerNormBackward(gc.seg(), gc.storageOffset(), xc.seg(), xc.storageOffset(), rows, n,
-                            m.seg(), m.storageOffset(), rs.seg(), rs.storageOffset(), wc == null ? null : wc.seg(), wc == null ? 0 : wc.storageOffset(),
-                            dx == null ? null : dx.seg(), 0, dw == null ? null : dw.seg(), 0, db == null ? null : db.seg(), 0, true);
-                }
-                return null;
-            })));
+            Tensor dw = w != null && needsInputGrad(1) ? Tensor.allocate(DType.FLOAT32, normalizedShape) : null;
+            Tensor db = hasBias && needsInputGrad(2) ? Tensor.allocate(DType.FLOAT32, normalizedShape) : null;
+            launchBackward(true, rows, n, 1, true, g, x, mean.get(), rstd.get(), w, dx, dw, db);
             return new Tensor[] {dx, dw, db};
         }
     }

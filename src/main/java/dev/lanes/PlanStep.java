@@ -92,6 +92,31 @@ abstract class PlanStep {
         return 0;
     }
 
+    /**
+     * Runs {@code steps} {@code calls} times on {@code f} ({@code prepare} before each run) and returns a table of the
+     * median microseconds of each step, like a profiler's per-op view.
+     */
+    static String profile(PlanStep[] steps, Frame f, int calls, Runnable prepare) {
+        long[][] ns = new long[steps.length][calls];
+        for (int i = 0; i < calls; i++) {
+            prepare.run();
+            for (int j = 0; j < steps.length; j++) {
+                long t0 = System.nanoTime();
+                steps[j].run(f);
+                ns[j][i] = System.nanoTime() - t0;
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        double total = 0;
+        for (int j = 0; j < steps.length; j++) {
+            Arrays.sort(ns[j]);
+            double us = ns[j][calls / 2] / 1e3;
+            total += us;
+            sb.append(String.format("%9.2f us  %s%n", us, steps[j]));
+        }
+        return sb.append(String.format("%9.2f us  total of medians%n", total)).toString();
+    }
+
     /** The buffers of one execution context for one call. */
     static final class Frame {
         final MemorySegment arena;
@@ -859,8 +884,17 @@ abstract class PlanStep {
         final Ref mean;
         final Ref rstd;
 
+        /** Training, as nn.BatchNorm runs it: num_batches_tracked (int64, one element), incremented per run. */
+        final Ref counter;
+
         BatchNorm(Ref in, int n, int c, int hw, boolean training, float momentum, float eps, Ref weight, Ref bias, Ref runningMean,
                   Ref runningVar, Ref mean, Ref rstd) {
+            this(in, n, c, hw, training, momentum, eps, weight, bias, runningMean, runningVar, mean, rstd, null);
+        }
+
+        BatchNorm(Ref in, int n, int c, int hw, boolean training, float momentum, float eps, Ref weight, Ref bias, Ref runningMean,
+                  Ref runningVar, Ref mean, Ref rstd, Ref counter) {
+            this.counter = counter;
             this.in = in;
             this.n = n;
             this.c = c;
@@ -878,7 +912,7 @@ abstract class PlanStep {
 
         @Override
         Ref[] inputs() {
-            Ref[] r = {in, weight, bias, runningMean, runningVar};
+            Ref[] r = {in, weight, bias, runningMean, runningVar, counter};
             return Arrays.stream(r).filter(java.util.Objects::nonNull).toArray(Ref[]::new);
         }
 
@@ -901,6 +935,11 @@ abstract class PlanStep {
             dev.lanes.kernels.Normalization.batchNorm(f.seg(in), f.off(in), n, c, hw, training, momentum, eps, seg(f, weight), off(f, weight),
                     seg(f, bias), off(f, bias), seg(f, runningMean), off(f, runningMean), seg(f, runningVar), off(f, runningVar),
                     f.seg(out), f.off(out), seg(f, mean), off(f, mean), seg(f, rstd), off(f, rstd), f.parallel);
+            if (counter != null) {
+                MemorySegment cs = f.seg(counter);
+                long at = f.elemOff(counter, 8);
+                cs.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, at, cs.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, at) + 1);
+            }
         }
 
         @Override
@@ -1495,6 +1534,132 @@ abstract class PlanStep {
         String describe() {
             return (logits ? "cross_entropy" : "nll_loss") + (g == null ? " " : "_backward " + g + ", ") + (x == null ? "" : x + ", ") + target
                     + (weight == null ? "" : " weight " + weight) + " [" + n + ", " + c + "]";
+        }
+    }
+
+    /**
+     * The gradients of batch_norm ({@code [n, c, hw]}, dweight and dbias per channel) or layer_norm ({@code n} rows of
+     * {@code c}, dweight and dbias summed over rows) from the saved mean and 1/std ({@code kernels.Normalization}).
+     * {@code outIs} says which of dx (0), dw (1), db (2) is the step's result; the others wanted are extra outputs.
+     */
+    static final class NormBackward extends PlanStep {
+        final boolean layer;
+        final int n;
+        final int c;
+        final int hw;
+        final boolean training;
+        final int outIs;
+        final Ref g;
+        final Ref x;
+        final Ref mean;
+        final Ref rstd;
+        final Ref weight;
+        final Ref dw;
+        final Ref db;
+
+        NormBackward(boolean layer, int n, int c, int hw, boolean training, int outIs, Ref g, Ref x, Ref mean, Ref rstd, Ref weight, Ref dw,
+                     Ref db) {
+            this.layer = layer;
+            this.n = n;
+            this.c = c;
+            this.hw = hw;
+            this.training = training;
+            this.outIs = outIs;
+            this.g = g;
+            this.x = x;
+            this.mean = mean;
+            this.rstd = rstd;
+            this.weight = weight;
+            this.dw = dw;
+            this.db = db;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return weight == null ? new Ref[] {g, x, mean, rstd} : new Ref[] {g, x, mean, rstd, weight};
+        }
+
+        @Override
+        Ref[] extraOutputs() {
+            Ref[] r = {dw, db};
+            return Arrays.stream(r).filter(java.util.Objects::nonNull).toArray(Ref[]::new);
+        }
+
+        @Override
+        void run(Frame f) {
+            Ref dxR = outIs == 0 ? out : null;
+            Ref dwR = outIs == 1 ? out : dw;
+            Ref dbR = outIs == 2 ? out : db;
+            MemorySegment dxs = dxR == null ? null : f.seg(dxR);
+            MemorySegment dws = dwR == null ? null : f.seg(dwR);
+            MemorySegment dbs = dbR == null ? null : f.seg(dbR);
+            long dxo = dxR == null ? 0 : f.off(dxR);
+            long dwo = dwR == null ? 0 : f.off(dwR);
+            long dbo = dbR == null ? 0 : f.off(dbR);
+            MemorySegment ws = weight == null ? null : f.seg(weight);
+            long wo = weight == null ? 0 : f.off(weight);
+            if (layer) {
+                // layer_norm's parameter gradients accumulate over rows
+                if (dws != null) {
+                    dws.asSlice(dwo << 2, (long) c << 2).fill((byte) 0);
+                }
+                if (dbs != null) {
+                    dbs.asSlice(dbo << 2, (long) c << 2).fill((byte) 0);
+                }
+                dev.lanes.kernels.Normalization.layerNormBackward(f.seg(g), f.off(g), f.seg(x), f.off(x), n, c, f.seg(mean), f.off(mean),
+                        f.seg(rstd), f.off(rstd), ws, wo, dxs, dxo, dws, dwo, dbs, dbo, f.parallel);
+            } else {
+                dev.lanes.kernels.Normalization.batchNormBackward(f.seg(g), f.off(g), f.seg(x), f.off(x), n, c, hw, training, f.seg(mean),
+                        f.off(mean), f.seg(rstd), f.off(rstd), ws, wo, dxs, dxo, dws, dwo, dbs, dbo, f.parallel);
+            }
+        }
+
+        @Override
+        String describe() {
+            return (layer ? "layer_norm_backward " : "batch_norm_backward ") + g + ", " + x + " [" + n + ", " + c + (layer ? "" : ", " + hw) + "]"
+                    + " -> " + (outIs == 0 ? "dx" : outIs == 1 ? "dw" : "db") + (dw != null ? ", dw " + dw : "") + (db != null ? ", db " + db : "");
+        }
+    }
+
+    /** The gradient of avg_pool2d ({@code win} given) or adaptive_avg_pool2d ({@code kernels.Pooling}, backward form). */
+    static final class AvgPoolBackward extends PlanStep {
+        final int planes;
+        final int h;
+        final int w;
+        final Pooling.Window win;
+        final boolean countIncludePad;
+        final int oh;
+        final int ow;
+        final Ref g;
+
+        AvgPoolBackward(int planes, int h, int w, Pooling.Window win, boolean countIncludePad, int oh, int ow, Ref g) {
+            this.planes = planes;
+            this.h = h;
+            this.w = w;
+            this.win = win;
+            this.countIncludePad = countIncludePad;
+            this.oh = oh;
+            this.ow = ow;
+            this.g = g;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {g};
+        }
+
+        @Override
+        void run(Frame f) {
+            if (win == null) {
+                Pooling.adaptiveAvgPool2d(true, f.seg(g), f.off(g), f.seg(out), f.off(out), planes, h, w, oh, ow);
+            } else {
+                Pooling.avgPool2d(true, f.seg(g), f.off(g), f.seg(out), f.off(out), planes, h, w, win, countIncludePad, oh, ow);
+            }
+        }
+
+        @Override
+        String describe() {
+            return (win == null ? "adaptive_avg_pool2d_backward " : "avg_pool2d_backward ") + g + " -> [" + planes + " planes of " + h + "x" + w + "]";
         }
     }
 }

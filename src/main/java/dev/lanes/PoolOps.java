@@ -183,19 +183,8 @@ final class PoolOps {
 
         @Override
         protected Tensor[] apply(Tensor g) {
-            Tensor dx = Tensor.allocate(DType.FLOAT32, inputShape);
-            g.withContiguous(gc -> {
-                try (OpFrame _ = OpFrame.enter()) {
-                    if (window == null) {
-                        Pooling.adaptiveAvgPool2d(true, gc.seg(), gc.storageOffset(), dx.seg(), 0, planes.planes(), planes.h(), planes.w(), out[0], out[1]);
-                    } else {
-                        Pooling.avgPool2d(true, gc.seg(), gc.storageOffset(), dx.seg(), 0, planes.planes(), planes.h(), planes.w(), window,
-                                countIncludePad, out[0], out[1]);
-                    }
-                }
-                return null;
-            });
-            return new Tensor[] {dx};
+            return new Tensor[] {g.withContiguous(gc -> Launch.run(r -> new PlanStep.AvgPoolBackward(planes.planes(), planes.h(), planes.w(), window,
+                    countIncludePad, out[0], out[1], r[0]), Tensor.allocate(DType.FLOAT32, inputShape), gc))};
         }
     }
 }

@@ -1635,7 +1635,16 @@ public final class Tensor implements Releasable, AutoCloseable {
      */
     public static Tensor batchNorm(Tensor input, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias, boolean training,
                                    double momentum, double eps) {
-        return NormOps.batchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps);
+        return NormOps.batchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps, null);
+    }
+
+    /**
+     * {@link #batchNorm} as {@code nn.BatchNorm} runs it: in training the same kernel also adds one to
+     * {@code numBatchesTracked} (an int64 tensor of one element), so a compiled training step replays the count too.
+     */
+    public static Tensor batchNorm(Tensor input, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias, boolean training,
+                                   double momentum, double eps, Tensor numBatchesTracked) {
+        return NormOps.batchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps, numBatchesTracked);
     }
 
     // =====================================================================================

@@ -114,6 +114,39 @@ final class Tracer {
         }
     }
 
+    /**
+     * A launched kernel updates a module's state: replayed by a training plan (the state's bytes are kept, so
+     * capture can put them back: capturing changes nothing), refused by an inference trace.
+     */
+    static void checkStateWrite(String op, Tensor target) {
+        Tracer t = current();
+        if (t != null) {
+            if (!t.training) {
+                t.refuseInPlace(op, target);
+            }
+            t.keepState(op, target);
+        }
+    }
+
+    private final Map<Storage, byte[]> stateBefore = new IdentityHashMap<>();
+
+    private void keepState(String op, Tensor target) {
+        Storage s = target.storageRef();
+        if (inputIndex(s) >= 0 || slotOf.containsKey(s) || madeHere.contains(s)) {
+            refuseInPlace(op, target); // a value of this step, not a module's state
+        }
+        if (!stateBefore.containsKey(s)) {
+            stateBefore.put(s, s.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    /** Puts back the module state the traced step (and a plan's check run) updated. */
+    void restoreState() {
+        for (Map.Entry<Storage, byte[]> e : stateBefore.entrySet()) {
+            java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofArray(e.getValue()), 0, e.getKey().segment(), 0, e.getValue().length);
+        }
+    }
+
     /** Reading a traced value into Java would bake it into the plan: refused while tracing. */
     static void checkRead(Tensor source) {
         Tracer t = current();

@@ -26,8 +26,10 @@ import java.util.function.BiFunction;
  *
  * <p>Like tracing for inference, the step's Java control flow is frozen at the path the example took, and what
  * cannot be replayed is refused at capture with a message naming it: ops without a plan step, in-place writes
- * (e.g. a BatchNorm's running statistics), random draws (dropout), reading values into Java inside the step.
- * Capture changes no state: it leaves every gradient null and the parameters as they were. It checks the plan
+ * outside a launched kernel, random draws (dropout), reading values into Java inside the step. Module state a
+ * launched kernel updates (BatchNorm's running statistics and batch count) is part of the plan: each run updates it
+ * as the eager step would. Capture changes no state: it leaves every gradient null, and the parameters and buffers as
+ * they were. It checks the plan
  * against the eager step on the example before returning.
  *
  * <p>One run at a time (the arena is the plan's own); runs use {@code Parallel}'s workers like eager ops.
@@ -178,6 +180,7 @@ public final class TrainingPlan implements AutoCloseable {
                     for (Tensor p : params) {
                         p.setGrad(null);
                     }
+                    tracer.restoreState();
                     tracer.releaseConstants();
                 }
             }
@@ -191,9 +194,13 @@ public final class TrainingPlan implements AutoCloseable {
             x.close();
             y.close();
         }
-        TrainingPlan plan = compile(inShape, tgShape, targetType, tracer, lossSlot, gradSlot, params);
-        plan.selfCheck(example, eagerLoss, eagerGrads);
-        return plan;
+        try {
+            TrainingPlan plan = compile(inShape, tgShape, targetType, tracer, lossSlot, gradSlot, params);
+            plan.selfCheck(example, eagerLoss, eagerGrads);
+            return plan;
+        } finally {
+            tracer.restoreState(); // the running statistics the example batch and the check run updated
+        }
     }
 
     /** {@code t} itself when it is one whole slot, else a copy recorded into a slot of its own. */
@@ -334,6 +341,24 @@ public final class TrainingPlan implements AutoCloseable {
             copy(input, inputStore.segment());
             copy(target, targetStore.segment());
             return execute();
+        } finally {
+            busy.set(false);
+        }
+    }
+
+    /**
+     * Times each step over {@code calls} runs on {@code input} and {@code target} (after as many warm-up runs) and
+     * returns a table of median microseconds per step.
+     */
+    public String profile(Tensor input, Tensor target, int calls) {
+        for (int i = 0; i < calls; i++) {
+            run(input, target);
+        }
+        if (!busy.compareAndSet(false, true)) {
+            throw new IllegalStateException("TrainStep: already running on another thread (a training plan runs one step at a time)");
+        }
+        try {
+            return PlanStep.profile(steps, frame, calls, () -> { });
         } finally {
             busy.set(false);
         }

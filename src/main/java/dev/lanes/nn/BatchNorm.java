@@ -50,14 +50,9 @@ public abstract class BatchNorm extends Module {
             throw new IllegalArgumentException(reprName() + ": expected " + numFeatures + " channels (dim 1) but got input of shape " + input.size());
         }
         boolean useBatch = isTraining() || !trackRunningStats;
-        Tensor y = Tensor.batchNorm(input, trackRunningStats ? runningMean : null, trackRunningStats ? runningVar : null, weight, bias, useBatch,
-                momentum, eps);
-        if (isTraining() && trackRunningStats) {
-            try (Autograd.Mode g = Autograd.noGrad()) {
-                numBatchesTracked.fill_(numBatchesTracked.longItem() + 1);
-            }
-        }
-        return y;
+        // in training the kernel also counts the batch in num_batches_tracked
+        return Tensor.batchNorm(input, trackRunningStats ? runningMean : null, trackRunningStats ? runningVar : null, weight, bias, useBatch,
+                momentum, eps, isTraining() && trackRunningStats ? numBatchesTracked : null);
     }
 
     @Override

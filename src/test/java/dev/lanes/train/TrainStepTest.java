@@ -7,6 +7,8 @@ import dev.lanes.DType;
 import dev.lanes.Lanes;
 import dev.lanes.Tensor;
 import dev.lanes.memory.MemoryScope;
+import dev.lanes.nn.AdaptiveAvgPool2d;
+import dev.lanes.nn.BatchNorm2d;
 import dev.lanes.nn.Conv2d;
 import dev.lanes.nn.CrossEntropyLoss;
 import dev.lanes.nn.Flatten;
@@ -41,9 +43,27 @@ class TrainStepTest {
                 new Flatten(), new Linear(16 * 4 * 4, 32), new ReLU(), new Linear(32, 10));
     }
 
+    /** conv-bn-relu-conv-bn plus the identity, then relu: ResNet's basic block (BatchNorm in training mode). */
+    static final class Block extends Module {
+        final Conv2d c1 = register("c1", new Conv2d(8, 8, new int[] {3}, new int[] {1}, new int[] {1}, new int[] {1}, 1, false));
+        final BatchNorm2d b1 = register("b1", new BatchNorm2d(8));
+        final Conv2d c2 = register("c2", new Conv2d(8, 8, new int[] {3}, new int[] {1}, new int[] {1}, new int[] {1}, 1, false));
+        final BatchNorm2d b2 = register("b2", new BatchNorm2d(8));
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return b2.forward(c2.forward(b1.forward(c1.forward(x)).relu())).add(x).relu();
+        }
+    }
+
+    private static Sequential resnet() {
+        return new Sequential(new Conv2d(3, 8, new int[] {3}, new int[] {1}, new int[] {1}, new int[] {1}, 1, false), new BatchNorm2d(8), new ReLU(),
+                new Block(), new Block(), new AdaptiveAvgPool2d(1), new Flatten(), new Linear(8, 10));
+    }
+
     /** Trains a fresh model (seeded) eagerly or compiled on seeded batches; returns its parameters and losses. */
     private static float[][] train(Supplier<Module> make, Function<List<Tensor>, Optimizer> opt, int[] inputShape, int classes, boolean compiled,
-                                   float[] losses) {
+                                   float[] losses, List<float[]> buffers) {
         Lanes.manualSeed(42);
         Module model = make.get();
         Loss criterion = new CrossEntropyLoss();
@@ -73,6 +93,11 @@ class TrainStepTest {
                 }
             }
         }
+        if (buffers != null) {
+            for (Tensor b : model.buffers()) {
+                buffers.add(b.toType(DType.FLOAT32).toFloatArray());
+            }
+        }
         List<Tensor> ps = model.parameters();
         float[][] out = new float[ps.size()][];
         for (int i = 0; i < out.length; i++) {
@@ -87,8 +112,18 @@ class TrainStepTest {
     private static void assertSameTraining(Supplier<Module> make, Function<List<Tensor>, Optimizer> opt, int[] inputShape, int classes) {
         float[] eagerLoss = new float[STEPS];
         float[] compiledLoss = new float[STEPS];
-        float[][] eager = train(make, opt, inputShape, classes, false, eagerLoss);
-        float[][] compiled = train(make, opt, inputShape, classes, true, compiledLoss);
+        List<float[]> eagerBuffers = new java.util.ArrayList<>();
+        List<float[]> compiledBuffers = new java.util.ArrayList<>();
+        float[][] eager = train(make, opt, inputShape, classes, false, eagerLoss, eagerBuffers);
+        float[][] compiled = train(make, opt, inputShape, classes, true, compiledLoss, compiledBuffers);
+        assertThat(compiledBuffers).hasSameSizeAs(eagerBuffers);
+        for (int i = 0; i < eagerBuffers.size(); i++) {
+            float[] e = eagerBuffers.get(i);
+            for (int j = 0; j < e.length; j++) {
+                // running statistics and batch counts: updated by every compiled run as by every eager step
+                assertThat(compiledBuffers.get(i)[j]).as("buffer %d element %d", i, j).isCloseTo(e[j], org.assertj.core.data.Offset.offset(1e-4f * Math.max(1, Math.abs(e[j]))));
+            }
+        }
         for (int s = 0; s < STEPS; s++) {
             assertThat(compiledLoss[s]).as("loss at step %d", s).isCloseTo(eagerLoss[s], org.assertj.core.data.Offset.offset(1e-4f * Math.max(1, Math.abs(eagerLoss[s]))));
         }
@@ -112,6 +147,11 @@ class TrainStepTest {
     @Test
     void mlpWithAdamMatchesEager() {
         assertSameTraining(TrainStepTest::mlp, p -> new Adam(p, 1e-2), new int[] {16, 20}, 5);
+    }
+
+    @Test
+    void resnetBlocksWithBatchNormMatchEager() {
+        assertSameTraining(TrainStepTest::resnet, p -> new SGD(p, 0.05, 0.9, 0, 5e-4, true), new int[] {8, 3, 12, 12}, 10);
     }
 
     @Test

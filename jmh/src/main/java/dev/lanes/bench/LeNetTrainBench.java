@@ -6,6 +6,7 @@ import dev.lanes.examples.LeNet;
 import dev.lanes.memory.MemoryScope;
 import dev.lanes.nn.CrossEntropyLoss;
 import dev.lanes.optim.SGD;
+import dev.lanes.train.TrainStep;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -23,7 +24,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One full LeNet training step on a fixed random batch of 32x32 images: zeroGrad, forward, CrossEntropyLoss,
- * backward, SGD(momentum 0.9) step; activations are released by a scope each step. Read the {@code :imagesPerSec} rows.
+ * backward, SGD(momentum 0.9) step; activations are released by a scope each step. {@code mode}: {@code eager} runs
+ * those calls, {@code compiled} one {@link TrainStep#run} (the step captured once, replayed). Read the
+ * {@code :imagesPerSec} rows.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -37,6 +40,11 @@ public class LeNetTrainBench {
 
     @Param({"1", "2"})
     public int threads;
+
+    @Param({"eager", "compiled"})
+    public String mode;
+
+    private TrainStep compiled;
 
     private LeNet net;
     private SGD optimizer;
@@ -64,11 +72,15 @@ public class LeNetTrainBench {
         criterion = new CrossEntropyLoss();
         images = Tensor.randn(batch, 1, 32, 32);
         labels = Tensor.randint(0, 10, batch);
+        compiled = mode.equals("compiled") ? TrainStep.compile(net, criterion, optimizer) : null;
     }
 
     @Benchmark
     public float step(Images counter) {
         counter.imagesPerSec += batch;
+        if (compiled != null) {
+            return compiled.run(images, labels);
+        }
         try (MemoryScope s = MemoryScope.open()) {
             optimizer.zeroGrad();
             Tensor loss = criterion.forward(net.forward(images), labels);
