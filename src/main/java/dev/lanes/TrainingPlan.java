@@ -10,9 +10,9 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 
 /**
  * The forward and backward pass of one training step compiled for fixed input and target shapes, the training twin
@@ -38,8 +38,12 @@ public final class TrainingPlan implements AutoCloseable {
     private static final int TAIL_PAD_FLOATS = 64;
 
     private final int[] inputShape;
+    private final DType inputType;
     private final int[] targetShape;
     private final DType targetType;
+    private final int outputSlot;
+    /** The model's output from the last run, a view of its slot. */
+    private Tensor output;
     private final PlanStep[] steps;
     private final List<Storage> constStorages;
     private final long[] base;
@@ -54,9 +58,11 @@ public final class TrainingPlan implements AutoCloseable {
     private final AtomicBoolean busy = new AtomicBoolean();
     private volatile boolean closed;
 
-    private TrainingPlan(int[] inputShape, int[] targetShape, DType targetType, PlanStep[] steps, List<Storage> constStorages,
-                         ArenaLayout layout, int lossSlot, int[] gradSlot, List<Tensor> params, long scratchFloats) {
+    private TrainingPlan(int[] inputShape, DType inputType, int[] targetShape, DType targetType, PlanStep[] steps, List<Storage> constStorages,
+                         ArenaLayout layout, int lossSlot, int outputSlot, int[] outputShape, int[] gradSlot, List<Tensor> params, long scratchFloats) {
         this.inputShape = inputShape;
+        this.inputType = inputType;
+        this.outputSlot = outputSlot;
         this.targetShape = targetShape;
         this.targetType = targetType;
         this.steps = steps;
@@ -89,12 +95,15 @@ public final class TrainingPlan implements AutoCloseable {
                     + " floats; offsets past 2^31 - 1 floats are not supported (use a smaller batch)");
         }
         this.arena = Storage.allocate(arenaFloats * 4);
-        this.inputStore = Storage.allocate((long) Shapes.checkedNumel(inputShape) * 4);
+        this.inputStore = Storage.allocate((long) Shapes.checkedNumel(inputShape) * inputType.byteSize());
         this.targetStore = Storage.allocate((long) Shapes.checkedNumel(targetShape) * targetType.byteSize());
         this.frame = new PlanStep.Frame(arena.segment(), base, consts, new Sgemm.Workspace(k, n), scratchOff, heap, img, col, pan, true);
         frame.input = inputStore.segment();
         frame.inputOff = 0;
         frame.input1 = targetStore.segment();
+        try (MemoryScope outside = MemoryScope.unscoped()) {
+            this.output = Tensor.viewOf(arena, outputShape, base[outputSlot]);
+        }
         this.gradSlot = gradSlot;
         this.gradients = new Tensor[gradSlot.length];
         for (int i = 0; i < gradSlot.length; i++) {
@@ -108,20 +117,16 @@ public final class TrainingPlan implements AutoCloseable {
     }
 
     /**
-     * Runs {@code loss(input, target)} and its backward once eagerly on an example batch of the given shapes (random
-     * normal input, target zeros: class 0 for int64) while recording the kernels, then compiles them. {@code params}
-     * are the tensors whose gradients the plan leaves (an optimizer's parameters); each must be a leaf that requires
-     * grad and has no gradient yet.
+     * Runs {@code criterion(model(input), target)} and its backward once eagerly on the example batch while recording
+     * the kernels, then compiles them for the example's shapes and types (input float32 or int64, e.g. token ids;
+     * target float32 or int64 class indices). {@code params} are the tensors whose gradients the plan leaves (an
+     * optimizer's parameters); each must be a leaf that requires grad and has no gradient yet. The example's values
+     * are only used for this one step (and the check); the plan takes any batch of these shapes.
      */
-    public static TrainingPlan capture(BiFunction<Tensor, Tensor, Tensor> loss, List<Tensor> params, int[] inputShape, int[] targetShape,
-                                       DType targetType) {
-        int[] inShape = inputShape.clone();
-        int[] tgShape = targetShape.clone();
-        int inputNumel = Shapes.checkedNumel(inShape);
-        int targetNumel = Shapes.checkedNumel(tgShape);
-        if (targetType != DType.FLOAT32 && targetType != DType.INT64) {
-            throw new IllegalArgumentException("TrainStep.compile: the target must be float32 or int64, got " + targetType.shortName());
-        }
+    public static TrainingPlan capture(Function<Tensor, Tensor> model, BiFunction<Tensor, Tensor, Tensor> criterion, List<Tensor> params,
+                                       Tensor exampleInput, Tensor exampleTarget) {
+        checkType("input", exampleInput.dtype());
+        checkType("target", exampleTarget.dtype());
         for (int i = 0; i < params.size(); i++) {
             Tensor p = params.get(i);
             if (!p.isLeaf() || !p.requiresGrad()) {
@@ -132,27 +137,28 @@ public final class TrainingPlan implements AutoCloseable {
                         + ") already has a gradient; zero the gradients to null first (optimizer.zeroGrad())");
             }
         }
-        float[] example = new float[inputNumel];
-        Random random = new Random(0x7a1e5L); // not the global generator: capturing must not change what the next draw gives
-        for (int i = 0; i < example.length; i++) {
-            example[i] = (float) random.nextGaussian();
-        }
         Tensor x;
         Tensor y;
-        try (MemoryScope outside = MemoryScope.unscoped()) {
-            x = Tensor.of(example, inShape);
-            y = targetType == DType.INT64 ? Tensor.zerosLong(tgShape) : Tensor.zeros(tgShape);
+        try (MemoryScope outside = MemoryScope.unscoped(); dev.lanes.autograd.Autograd.Mode g = dev.lanes.autograd.Autograd.noGrad()) {
+            x = exampleInput.detach().clone(); // storages of their own: the trace tells inputs apart by storage
+            y = exampleTarget.detach().clone();
         }
         Tracer tracer = Tracer.beginTraining(x, y);
         boolean traced = false;
         int lossSlot;
+        int outputSlot;
         int[] gradSlot = new int[params.size()];
-        float eagerLoss;
         Tensor lossTensor = null;
-        float[][] eagerGrads = new float[params.size()][];
+        Tensor outputTensor = null;
+        Eager eager = new Eager(params.size());
         try (MemoryScope scope = MemoryScope.open()) {
             try {
-                Tensor l = loss.apply(x, y);
+                Tensor out = model.apply(x);
+                if (out == null || out.dtype() != DType.FLOAT32) {
+                    throw new IllegalArgumentException("TrainStep.compile: the model must return a float32 tensor, got "
+                            + (out == null ? "null" : out.dtype().shortName()));
+                }
+                Tensor l = criterion.apply(out, y);
                 if (l == null || l.dtype() != DType.FLOAT32 || l.numel() != 1) {
                     throw new IllegalArgumentException("TrainStep.compile: the loss must be a float32 tensor of one element, got "
                             + (l == null ? "null" : l.dtype().shortName() + " of shape " + l.size()));
@@ -163,6 +169,8 @@ public final class TrainingPlan implements AutoCloseable {
                 l.backward();
                 lossTensor = wholeSlot(tracer, l);
                 lossSlot = tracer.ref(lossTensor).id();
+                outputTensor = wholeSlot(tracer, out);
+                outputSlot = tracer.ref(outputTensor).id();
                 for (int i = 0; i < params.size(); i++) {
                     Tensor g = params.get(i).grad();
                     if (g == null) {
@@ -184,22 +192,39 @@ public final class TrainingPlan implements AutoCloseable {
                     tracer.releaseConstants();
                 }
             }
-            eagerLoss = lossTensor.item();
+            eager.loss = lossTensor.item();
+            eager.output = outputTensor.toFloatArray();
             for (int i = 0; i < params.size(); i++) {
                 Tensor g = params.get(i).grad();
-                eagerGrads[i] = g == null ? null : g.toFloatArray();
+                eager.grads[i] = g == null ? null : g.toFloatArray();
                 params.get(i).setGrad(null);
             }
+        }
+        try {
+            TrainingPlan plan = compile(x, y, tracer, lossSlot, outputSlot, outputTensor.shapeRef(), gradSlot, params);
+            plan.selfCheck(x, y, eager);
+            return plan;
         } finally {
             x.close();
             y.close();
-        }
-        try {
-            TrainingPlan plan = compile(inShape, tgShape, targetType, tracer, lossSlot, gradSlot, params);
-            plan.selfCheck(example, eagerLoss, eagerGrads);
-            return plan;
-        } finally {
             tracer.restoreState(); // the running statistics the example batch and the check run updated
+        }
+    }
+
+    private static void checkType(String what, DType t) {
+        if (t != DType.FLOAT32 && t != DType.INT64) {
+            throw new IllegalArgumentException("TrainStep.compile: the " + what + " must be float32 or int64, got " + t.shortName());
+        }
+    }
+
+    /** The eager step's results on the example, for the check. */
+    private static final class Eager {
+        float loss;
+        float[] output;
+        final float[][] grads;
+
+        Eager(int params) {
+            grads = new float[params][];
         }
     }
 
@@ -214,7 +239,7 @@ public final class TrainingPlan implements AutoCloseable {
         }
     }
 
-    private static TrainingPlan compile(int[] inputShape, int[] targetShape, DType targetType, Tracer t, int lossSlot, int[] gradSlot,
+    private static TrainingPlan compile(Tensor x, Tensor y, Tracer t, int lossSlot, int outputSlot, int[] outputShape, int[] gradSlot,
                                         List<Tensor> params) {
         int slots = t.slotFloats.size();
         int[] alias = new int[slots];
@@ -222,40 +247,42 @@ public final class TrainingPlan implements AutoCloseable {
             alias[i] = i;
         }
         List<PlanStep> steps = new ArrayList<>(t.steps);
-        int[] results = new int[1 + gradSlot.length];
+        int[] results = new int[2 + gradSlot.length];
         results[0] = lossSlot;
+        results[1] = outputSlot;
         for (int i = 0; i < gradSlot.length; i++) {
-            results[i + 1] = gradSlot[i] < 0 ? lossSlot : gradSlot[i];
+            results[i + 2] = gradSlot[i] < 0 ? lossSlot : gradSlot[i];
         }
         ArenaLayout layout = ArenaLayout.of(steps, t.slotFloats, alias, results, 0);
         long scratch = 0;
         for (PlanStep s : steps) {
             scratch = Math.max(scratch, s.scratchFloats());
         }
-        return new TrainingPlan(inputShape, targetShape, targetType, steps.toArray(PlanStep[]::new), t.consts, layout, lossSlot, gradSlot,
-                params, scratch);
+        return new TrainingPlan(x.shapeRef().clone(), x.dtype(), y.shapeRef().clone(), y.dtype(), steps.toArray(PlanStep[]::new), t.consts, layout,
+                lossSlot, outputSlot, outputShape.clone(), gradSlot, params, scratch);
     }
 
-    /** Replays the plan on the capture's example and compares loss and gradients with the eager step's. */
-    private void selfCheck(float[] example, float eagerLoss, float[][] eagerGrads) {
+    /** Replays the plan on the capture's example and compares loss, output and gradients with the eager step's. */
+    private void selfCheck(Tensor x, Tensor y, Eager eager) {
         float planLoss;
         try {
-            MemorySegment.copy(example, 0, inputStore.segment(), ValueLayout.JAVA_FLOAT, 0, example.length);
-            targetStore.segment().fill((byte) 0);
-            planLoss = execute();
+            planLoss = runChecked(x, y);
         } catch (RuntimeException | Error e) {
             close();
             throw e;
         }
-        check("the loss", 0, eagerLoss, planLoss);
+        check("the loss", 0, eager.loss, planLoss);
+        MemorySegment seg = arena.segment();
+        for (int j = 0; j < eager.output.length; j++) {
+            check("the model's output", j, eager.output[j], seg.getAtIndex(ValueLayout.JAVA_FLOAT, base[outputSlot] + j));
+        }
         for (int i = 0; i < gradients.length; i++) {
             if (gradients[i] == null) {
                 continue;
             }
-            MemorySegment seg = arena.segment();
             long at = gradients[i].storageOffset();
-            for (int j = 0; j < eagerGrads[i].length; j++) {
-                check("the gradient of parameter " + i, j, eagerGrads[i][j], seg.getAtIndex(ValueLayout.JAVA_FLOAT, at + j));
+            for (int j = 0; j < eager.grads[i].length; j++) {
+                check("the gradient of parameter " + i, j, eager.grads[i][j], seg.getAtIndex(ValueLayout.JAVA_FLOAT, at + j));
             }
         }
     }
@@ -286,7 +313,8 @@ public final class TrainingPlan implements AutoCloseable {
 
     /** Whether {@link #run} takes this input and target (shapes and target type), without allocating. */
     public boolean accepts(Tensor input, Tensor target) {
-        return Arrays.equals(input.shapeRef(), inputShape) && Arrays.equals(target.shapeRef(), targetShape) && target.dtype() == targetType;
+        return Arrays.equals(input.shapeRef(), inputShape) && input.dtype() == inputType && Arrays.equals(target.shapeRef(), targetShape)
+                && target.dtype() == targetType;
     }
 
     /** Number of kernel steps. */
@@ -323,8 +351,8 @@ public final class TrainingPlan implements AutoCloseable {
      * returns the loss; the gradients are then in {@link #gradient}.
      */
     public float run(Tensor input, Tensor target) {
-        if (!Arrays.equals(input.shapeRef(), inputShape) || input.dtype() != DType.FLOAT32) {
-            throw new IllegalArgumentException("TrainStep: expected a float32 input of shape " + str(inputShape) + " but got "
+        if (!Arrays.equals(input.shapeRef(), inputShape) || input.dtype() != inputType) {
+            throw new IllegalArgumentException("TrainStep: expected a " + inputType.shortName() + " input of shape " + str(inputShape) + " but got "
                     + input.dtype().shortName() + " of shape " + str(input.shapeRef()));
         }
         if (!Arrays.equals(target.shapeRef(), targetShape) || target.dtype() != targetType) {
@@ -338,12 +366,30 @@ public final class TrainingPlan implements AutoCloseable {
             if (closed) {
                 throw new IllegalStateException("TrainStep: the compiled step is closed");
             }
-            copy(input, inputStore.segment());
-            copy(target, targetStore.segment());
-            return execute();
+            return runChecked(input, target);
         } finally {
             busy.set(false);
         }
+    }
+
+    private float runChecked(Tensor input, Tensor target) {
+        copy(input, inputStore.segment());
+        copy(target, targetStore.segment());
+        return execute();
+    }
+
+    /** The model's output (e.g. logits) from the last run: a view of the arena, valid until the next run or close. */
+    public Tensor output() {
+        if (output.isReleased() && !closed) {
+            try (MemoryScope outside = MemoryScope.unscoped()) {
+                output = Tensor.viewOf(arena, output.shapeRef(), base[outputSlot]);
+            }
+        }
+        return output;
+    }
+
+    public DType inputType() {
+        return inputType;
     }
 
     /**
@@ -394,6 +440,7 @@ public final class TrainingPlan implements AutoCloseable {
                 return;
             }
             closed = true;
+            output.close();
             for (Tensor g : gradients) {
                 if (g != null) {
                     g.close();
@@ -417,11 +464,11 @@ public final class TrainingPlan implements AutoCloseable {
     /** The plan, one line per kernel step ({@code %n} are arena slots). */
     @Override
     public String toString() {
-        StringBuilder sb = new StringBuilder("TrainingPlan(input " + str(inputShape) + ", target " + targetType.shortName() + str(targetShape)
+        StringBuilder sb = new StringBuilder("TrainingPlan(input " + inputType.shortName() + str(inputShape) + ", target " + targetType.shortName() + str(targetShape)
                 + ", " + steps.length + " steps, " + arena.byteSize() / 1024 + " KiB arena)");
         for (PlanStep s : steps) {
             sb.append("\n  ").append(s);
         }
-        return sb.append("\n  loss %").append(lossSlot).toString();
+        return sb.append("\n  loss %").append(lossSlot).append(", output %").append(outputSlot).toString();
     }
 }

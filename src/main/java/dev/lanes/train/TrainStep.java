@@ -3,8 +3,10 @@ package dev.lanes.train;
 import dev.lanes.DType;
 import dev.lanes.Tensor;
 import dev.lanes.TrainingPlan;
+import dev.lanes.memory.MemoryScope;
 import dev.lanes.nn.Loss;
 import dev.lanes.nn.Module;
+import dev.lanes.nn.utils.ClipGrad;
 import dev.lanes.optim.Optimizer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -12,41 +14,47 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 
 /**
  * One training step compiled, in the spirit of {@code torch.compile} on a step function:
  * <pre>{@code
  * TrainStep step = TrainStep.compile(net, criterion, optimizer);
- * for (Batch b : loader) {
- *     float loss = step.run(b.images(), b.labels());   // zero_grad, forward, loss, backward, optimizer.step()
+ * for (DataLoader.Batch b : loader) {
+ *     float loss = step.run(b.inputs(), b.labels());   // zero_grad, forward, loss, backward, optimizer.step()
+ *     Tensor logits = step.output();                  // the model's output of this step (for accuracy)
  * }
  * }</pre>
- * The first run for a new pair of input and target shapes captures a {@link TrainingPlan} (an eager step on a
- * synthetic batch, traced; it changes no state), cached per shape pair (the last, smaller batch of an epoch gets its
- * own); each run then replays the plan's kernels and calls {@code optimizer.step()} on the gradients it left, so
- * every optimizer, its options and a learning-rate scheduler work as in eager training. After a run each parameter's
+ * The first run for a new pair of input and target shapes captures a {@link TrainingPlan} (an eager step on that
+ * batch, traced; it changes no state), cached per shape pair (the last, smaller batch of an epoch gets its own);
+ * each run then replays the plan's kernels and calls {@code optimizer.step()} on the gradients it left, so every
+ * optimizer, its options and a learning-rate scheduler work as in eager training. After a run each parameter's
  * {@code grad()} is the plan's gradient (valid until the next run).
  *
  * <p>What the plan cannot replay is refused when it is captured ({@link UnsupportedOperationException} naming it):
- * in-place writes such as a BatchNorm's running statistics in training mode, random draws such as dropout, ops
- * without a plan step, and reading values into Java inside forward. Callers that want to fall back catch it and
- * train eagerly. Not thread-safe: one step at a time, like the optimizer it drives.
+ * in-place writes outside a kernel, random draws such as dropout, ops without a plan step, and reading values into
+ * Java inside forward; {@link #prepare} captures ahead of time so callers can fall back to eager training. Not
+ * thread-safe: one step at a time, like the optimizer it drives.
  */
 public final class TrainStep implements AutoCloseable {
     /** Shape pairs kept compiled at once; the least recently used plan is closed beyond this. */
     static final int MAX_PLANS = 4;
 
-    private final BiFunction<Tensor, Tensor, Tensor> loss;
+    private final Function<Tensor, Tensor> model;
+    private final BiFunction<Tensor, Tensor, Tensor> criterion;
     private final Optimizer optimizer;
     private final List<Tensor> params = new ArrayList<>();
     private final Map<String, TrainingPlan> plans = new LinkedHashMap<>(8, 0.75f, true);
+    private double maxGradNorm = Double.NaN;
     private boolean closed;
     /** The plan of the previous run: the common case, found without building a key. */
     private TrainingPlan last;
 
-    private TrainStep(BiFunction<Tensor, Tensor, Tensor> loss, Optimizer optimizer) {
-        this.loss = loss;
+    private TrainStep(Function<Tensor, Tensor> model, BiFunction<Tensor, Tensor, Tensor> criterion, Optimizer optimizer) {
+        this.model = model;
+        this.criterion = criterion;
         this.optimizer = optimizer;
         for (Optimizer.ParamGroup g : optimizer.paramGroups()) {
             params.addAll(g.params());
@@ -55,30 +63,62 @@ public final class TrainStep implements AutoCloseable {
 
     /** {@code criterion(model(input), target)}, its backward and {@code optimizer.step()}, compiled per shape. */
     public static TrainStep compile(Module model, Loss criterion, Optimizer optimizer) {
-        return compile((x, y) -> criterion.forward(model.forward(x), y), optimizer);
+        if (model == null || criterion == null) {
+            throw new IllegalArgumentException("TrainStep.compile: the model and the criterion must not be null");
+        }
+        return compile(model::forward, criterion::forward, optimizer);
     }
 
-    /** A step over any loss function of (input, target): everything it computes must be replayable. */
-    public static TrainStep compile(BiFunction<Tensor, Tensor, Tensor> loss, Optimizer optimizer) {
-        if (loss == null || optimizer == null) {
-            throw new IllegalArgumentException("TrainStep.compile: the loss function and the optimizer must not be null");
+    /** The same over any model and loss functions: everything they compute must be replayable. */
+    public static TrainStep compile(Function<Tensor, Tensor> model, BiFunction<Tensor, Tensor, Tensor> criterion, Optimizer optimizer) {
+        if (model == null || criterion == null || optimizer == null) {
+            throw new IllegalArgumentException("TrainStep.compile: the model, the criterion and the optimizer must not be null");
         }
-        return new TrainStep(loss, optimizer);
+        return new TrainStep(model, criterion, optimizer);
     }
 
     /**
-     * Compiles now for these shapes (the target's type: {@link DType#INT64} class indices or {@link DType#FLOAT32}),
-     * so an unsupported model fails here rather than at the first run.
+     * Clips the gradients' global 2-norm to {@code maxNorm} before each optimizer step, like calling
+     * {@code clip_grad_norm_(parameters, maxNorm)} between backward and step; returns this.
      */
-    public TrainStep prepare(int[] inputShape, int[] targetShape, DType targetType) {
-        plan(inputShape, targetShape, targetType);
+    public TrainStep clipGradNorm(double maxNorm) {
+        if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
+            throw new IllegalArgumentException("TrainStep.clipGradNorm: max_norm must be a positive finite number, got " + maxNorm);
+        }
+        this.maxGradNorm = maxNorm;
         return this;
     }
 
-    /** One step: the gradients of {@code loss(input, target)}, then {@code optimizer.step()}; returns the loss. */
+    /**
+     * Compiles now for these shapes and types (input float32, or int64 token ids; target int64 class indices or
+     * float32) on a synthetic batch (normal floats, zeros for int64), so an unsupported model fails here, with a
+     * message naming what is not supported, rather than at the first run. Changes no state; returns this.
+     */
+    public TrainStep prepare(int[] inputShape, DType inputType, int[] targetShape, DType targetType) {
+        try (MemoryScope scope = MemoryScope.open()) {
+            plan(synthetic(inputShape, inputType), synthetic(targetShape, targetType));
+        }
+        return this;
+    }
+
+    private static Tensor synthetic(int[] shape, DType type) {
+        if (type == DType.INT64) {
+            return Tensor.zerosLong(shape);
+        }
+        if (type != DType.FLOAT32) {
+            throw new IllegalArgumentException("TrainStep.prepare: inputs and targets are float32 or int64, got " + type);
+        }
+        Random r = new Random(0x7a1e5L); // not the global generator: preparing must not change what the next draw gives
+        float[] v = new float[Math.toIntExact(Arrays.stream(shape).asLongStream().reduce(1, Math::multiplyExact))];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return Tensor.of(v, shape);
+    }
+
+    /** One step: the gradients of {@code criterion(model(input), target)}, then {@code optimizer.step()}; returns the loss. */
     public float run(Tensor input, Tensor target) {
-        TrainingPlan plan = last != null && !last.isClosed() && last.accepts(input, target) ? last
-                : plan(input.shape(), target.shape(), target.dtype());
+        TrainingPlan plan = last != null && !last.isClosed() && last.accepts(input, target) ? last : plan(input, target);
         last = plan;
         float l = plan.run(input, target);
         for (int i = 0; i < params.size(); i++) {
@@ -92,8 +132,19 @@ public final class TrainStep implements AutoCloseable {
                 }
             }
         }
+        if (!Double.isNaN(maxGradNorm)) {
+            ClipGrad.clipGradNorm_(params, maxGradNorm);
+        }
         optimizer.step();
         return l;
+    }
+
+    /** The model's output of the last run (e.g. the logits, for accuracy): valid until the next run. */
+    public Tensor output() {
+        if (last == null) {
+            throw new IllegalStateException("TrainStep.output: no step has run yet");
+        }
+        return last.output();
     }
 
     private boolean isPlanGradient(Tensor t) {
@@ -107,15 +158,15 @@ public final class TrainStep implements AutoCloseable {
         return false;
     }
 
-    private TrainingPlan plan(int[] inputShape, int[] targetShape, DType targetType) {
+    private TrainingPlan plan(Tensor input, Tensor target) {
         if (closed) {
             throw new IllegalStateException("TrainStep is closed");
         }
-        String key = Arrays.toString(inputShape) + Arrays.toString(targetShape) + targetType;
+        String key = key(input.shape(), input.dtype(), target.shape(), target.dtype());
         TrainingPlan plan = plans.get(key);
         if (plan == null) {
             optimizer.zeroGrad(true);
-            plan = TrainingPlan.capture(loss, params, inputShape, targetShape, targetType);
+            plan = TrainingPlan.capture(model, criterion, params, input, target);
             plans.put(key, plan);
             if (plans.size() > MAX_PLANS) {
                 Iterator<TrainingPlan> it = plans.values().iterator();
@@ -128,6 +179,10 @@ public final class TrainStep implements AutoCloseable {
         return plan;
     }
 
+    private static String key(int[] inputShape, DType inputType, int[] targetShape, DType targetType) {
+        return inputType + Arrays.toString(inputShape) + targetType + Arrays.toString(targetShape);
+    }
+
     /** Parameters whose grad() is a view of {@code plan}'s arena get null before it closes. */
     private void detachGradients(TrainingPlan plan) {
         for (int i = 0; i < params.size(); i++) {
@@ -136,6 +191,9 @@ public final class TrainStep implements AutoCloseable {
                 params.get(i).setGrad(null);
             }
         }
+        if (last == plan) {
+            last = null;
+        }
     }
 
     /** Number of shape pairs compiled now. */
@@ -143,9 +201,9 @@ public final class TrainStep implements AutoCloseable {
         return plans.size();
     }
 
-    /** The plan for these shapes, if compiled (for inspection: its steps and arena size). */
-    public TrainingPlan planFor(int[] inputShape, int[] targetShape, DType targetType) {
-        return plans.get(Arrays.toString(inputShape) + Arrays.toString(targetShape) + targetType);
+    /** The plan for these shapes, if compiled (for inspection: its steps, arena size and per-step profile). */
+    public TrainingPlan planFor(int[] inputShape, DType inputType, int[] targetShape, DType targetType) {
+        return plans.get(key(inputShape, inputType, targetShape, targetType));
     }
 
     /** Closes every plan; the parameters' gradients from the last run become null. */

@@ -7,7 +7,6 @@ import dev.lanes.data.CharDataset;
 import dev.lanes.io.SafeTensors;
 import dev.lanes.memory.MemoryScope;
 import dev.lanes.nn.functional.F;
-import dev.lanes.nn.utils.ClipGrad;
 import dev.lanes.optim.AdamW;
 import dev.lanes.optim.Optimizer;
 import java.io.IOException;
@@ -62,11 +61,13 @@ public final class TrainGPT {
               --seed N               default 0
               --save FILE            write the trained weights as safetensors
               --plot FILE.png        chart of train and validation loss
+              --eager                train eagerly (default: the compiled step, TrainStep, where the model allows)
+              --compile              the compiled step (the default)
               --help                 this text""";
 
     record Options(Path data, int steps, int batchSize, int context, int dModel, int heads, int layers, double dropout, double lr,
                    double minLr, int warmup, double weightDecay, double clip, int evalEvery, int evalBatches, int sample, boolean tie,
-                   int threads, long seed, Path save, Path plot) {
+                   int threads, long seed, Path save, Path plot, boolean compile) {
     }
 
     static Options parse(String[] args) throws TrainLeNet.UsageException {
@@ -91,6 +92,7 @@ public final class TrainGPT {
         boolean tie = false;
         int threads = Runtime.getRuntime().availableProcessors();
         long seed = 0;
+        boolean compile = true;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--help") || a.equals("-h")) {
@@ -98,6 +100,10 @@ public final class TrainGPT {
             }
             if (a.equals("--tie-weights")) {
                 tie = true;
+                continue;
+            }
+            if (a.equals("--eager") || a.equals("--compile")) {
+                compile = a.equals("--compile");
                 continue;
             }
             if (!a.startsWith("--") || !USAGE.contains("  " + a + " ")) {
@@ -142,7 +148,7 @@ public final class TrainGPT {
             throw new TrainLeNet.UsageException("--min-lr " + minLr + " must not exceed --lr " + lr);
         }
         return new Options(data, steps, batch, context, dModel, heads, layers, dropout, lr, minLr, warmup, wd, clip, evalEvery, evalBatches,
-                sample, tie, threads, seed, save, plot);
+                sample, tie, threads, seed, save, plot, compile);
     }
 
     private static int positive(String flag, String v) throws TrainLeNet.UsageException {
@@ -270,7 +276,10 @@ public final class TrainGPT {
         long trainNanos = 0;
         long tokens = 0;
         double recent = Double.NaN;
-        try (CharDataset.RandomBatches batches = train.randomBatches(o.batchSize(), o.seed())) {
+        int vocab = train.vocabSize();
+        try (CharDataset.RandomBatches batches = train.randomBatches(o.batchSize(), o.seed());
+             Stepper stepper = new Stepper(o.compile(), model, (logits, y) -> F.crossEntropy(logits.reshape(-1, vocab), y.reshape(-1)), opt,
+                     o.clip(), out)) {
             long t0 = System.nanoTime();
             for (int step = 0; step < o.steps(); step++) {
                 double lr = learningRate(step, o.warmup(), o.steps(), o.lr(), o.minLr());
@@ -278,13 +287,7 @@ public final class TrainGPT {
                 model.train();
                 CharDataset.Batch b = batches.next();
                 try (MemoryScope s = MemoryScope.open()) {
-                    opt.zeroGrad();
-                    Tensor logits = model.forward(b.x());
-                    Tensor loss = F.crossEntropy(logits.reshape(-1, train.vocabSize()), b.y().reshape(-1));
-                    loss.backward();
-                    ClipGrad.clipGradNorm_(model.parameters(), o.clip());
-                    opt.step();
-                    double l = loss.item();
+                    double l = stepper.run(b.x(), b.y());
                     recent = Double.isNaN(recent) ? l : 0.9 * recent + 0.1 * l;
                 }
                 tokens += (long) o.batchSize() * o.context();

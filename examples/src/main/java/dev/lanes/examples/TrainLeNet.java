@@ -50,11 +50,13 @@ public final class TrainLeNet {
               --seed N               default 0
               --save FILE            write the trained weights as safetensors
               --plot FILE.png        chart of train/test loss and accuracy per epoch
+              --eager                train eagerly (default: the compiled step, TrainStep)
+              --compile              the compiled step (the default)
               --help                 this text""";
 
     /** Parsed flags. */
     record Options(Path data, String dataset, boolean download, int epochs, int batchSize, double lr, double momentum, String optimizer,
-                   int threads, long seed, Path save, Path plot) {
+                   int threads, long seed, Path save, Path plot, boolean compile) {
     }
 
     /** Thrown for bad command lines: printed with the usage, exit code 2. */
@@ -77,11 +79,14 @@ public final class TrainLeNet {
         long seed = 0;
         Path save = null;
         Path plot = null;
+        boolean compile = true;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
                 case "--help", "-h" -> throw new UsageException(null);
                 case "--download" -> download = true;
+                case "--eager" -> compile = false;
+                case "--compile" -> compile = true;
                 case "--data", "--dataset", "--epochs", "--batch-size", "--lr", "--momentum", "--optimizer", "--threads", "--seed", "--save", "--plot" -> {
                     if (i + 1 >= args.length) {
                         throw new UsageException(a + " needs a value");
@@ -119,7 +124,7 @@ public final class TrainLeNet {
                 default -> throw new UsageException("unknown option " + a);
             }
         }
-        return new Options(data, dataset, download, epochs, batch, lr, momentum, optimizer, threads, seed, save, plot);
+        return new Options(data, dataset, download, epochs, batch, lr, momentum, optimizer, threads, seed, save, plot, compile);
     }
 
     static int positive(String flag, int v) throws UsageException {
@@ -234,7 +239,8 @@ public final class TrainLeNet {
         long trainNanos = 0;
         long trainImages = 0;
         try (DataLoader train = new DataLoader(data.train(), o.batchSize(), true, o.seed(), false);
-             DataLoader test = new DataLoader(data.test(), 1000, false, 0, false)) {
+             DataLoader test = new DataLoader(data.test(), 1000, false, 0, false);
+             Stepper stepper = new Stepper(o.compile(), net, criterion::forward, optimizer, Double.NaN, out)) {
             for (int epoch = 1; epoch <= o.epochs(); epoch++) {
                 net.train();
                 double lossSum = 0;
@@ -246,13 +252,8 @@ public final class TrainLeNet {
                 long lastPrint = t0;
                 for (DataLoader.Batch b : train) {
                     try (MemoryScope s = MemoryScope.open()) {
-                        optimizer.zeroGrad();
-                        Tensor logits = net.forward(b.inputs());
-                        Tensor loss = criterion.forward(logits, b.labels());
-                        loss.backward();
-                        optimizer.step();
-                        lossSum += loss.item() * b.size();
-                        correct += correct(logits, b.labels());
+                        lossSum += (double) stepper.run(b.inputs(), b.labels()) * b.size();
+                        correct += correct(stepper.output(), b.labels());
                         seen += b.size();
                     }
                     done++;

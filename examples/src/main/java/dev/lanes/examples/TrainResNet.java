@@ -63,11 +63,14 @@ public final class TrainResNet {
               --seed N               default 0
               --save FILE            write the trained weights as safetensors
               --plot FILE.png        chart of train/test loss and accuracy per epoch
+              --eager                train eagerly (default: the compiled step, TrainStep)
+              --compile              the compiled step (the default)
               --help                 this text""";
 
     /** Parsed flags; {@code limitTrain}/{@code limitTest} 0 for no limit. */
     record Options(Path data, String dataset, boolean download, int epochs, int batchSize, double lr, double momentum, double weightDecay,
-                   boolean nesterov, String schedule, int limitTrain, int limitTest, int threads, long seed, Path save, Path plot) {
+                   boolean nesterov, String schedule, int limitTrain, int limitTest, int threads, long seed, Path save, Path plot,
+                   boolean compile) {
     }
 
     static Options parse(String[] args) throws UsageException {
@@ -87,6 +90,7 @@ public final class TrainResNet {
         long seed = 0;
         Path save = null;
         Path plot = null;
+        boolean compile = true;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -94,6 +98,8 @@ public final class TrainResNet {
                 case "--download" -> download = true;
                 case "--nesterov" -> nesterov = true;
                 case "--no-nesterov" -> nesterov = false;
+                case "--eager" -> compile = false;
+                case "--compile" -> compile = true;
                 case "--data", "--dataset", "--epochs", "--batch-size", "--lr", "--momentum", "--weight-decay", "--schedule", "--limit-train",
                      "--limit-test", "--threads", "--seed", "--save", "--plot" -> {
                     if (i + 1 >= args.length) {
@@ -142,7 +148,7 @@ public final class TrainResNet {
             throw new UsageException("Nesterov momentum needs a positive --momentum (or pass --no-nesterov)");
         }
         return new Options(data, dataset, download, epochs, batch, lr, momentum, weightDecay, nesterov, schedule, limitTrain, limitTest,
-                threads, seed, save, plot);
+                threads, seed, save, plot, compile);
     }
 
     /** A folder of CIFAR-10's binary version, or one holding it. */
@@ -256,7 +262,8 @@ public final class TrainResNet {
         long trainImages = 0;
         long trainSteps = 0;
         try (DataLoader train = new DataLoader(data.train(), o.batchSize(), true, o.seed(), false);
-             DataLoader test = new DataLoader(data.test(), 250, false, 0, false)) {
+             DataLoader test = new DataLoader(data.test(), 250, false, 0, false);
+             Stepper stepper = new Stepper(o.compile(), net, criterion::forward, optimizer, Double.NaN, out)) {
             for (int epoch = 1; epoch <= o.epochs(); epoch++) {
                 double lr = optimizer.paramGroups().get(0).lr();
                 net.train();
@@ -269,13 +276,8 @@ public final class TrainResNet {
                 long lastPrint = t0;
                 for (DataLoader.Batch b : train) {
                     try (MemoryScope s = MemoryScope.open()) {
-                        optimizer.zeroGrad();
-                        Tensor logits = net.forward(b.inputs());
-                        Tensor loss = criterion.forward(logits, b.labels());
-                        loss.backward();
-                        optimizer.step();
-                        lossSum += loss.item() * b.size();
-                        correct += TrainLeNet.correct(logits, b.labels());
+                        lossSum += (double) stepper.run(b.inputs(), b.labels()) * b.size();
+                        correct += TrainLeNet.correct(stepper.output(), b.labels());
                         seen += b.size();
                     }
                     done++;

@@ -15,6 +15,7 @@ import dev.lanes.nn.utils.ClipGrad;
 import dev.lanes.optim.AdamW;
 import dev.lanes.optim.Optimizer;
 import dev.lanes.optim.SGD;
+import dev.lanes.train.TrainStep;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -35,7 +36,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * run it: {@code mlp} (784-1024-1024-10, batch 256, SGD momentum 0.9), {@code resnet20} (ResNet-20 on 3x32x32,
  * batch 128, SGD momentum 0.9 nesterov, weight decay 5e-4), {@code gpt} (CharGPT: 4 layers, d_model 128, 4 heads,
  * context 64, vocab 65, batch 32, AdamW, gradients clipped to 1.0). Read the {@code :samplesPerSec} rows (images, or
- * tokens for the GPT).
+ * tokens for the GPT). {@code mode}: eager, or compiled ({@code TrainStep}).
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -49,6 +50,12 @@ public class ModelTrainBench {
 
     @Param({"1", "2"})
     public int threads;
+
+    /** eager: the calls of the step; compiled: one {@link TrainStep#run} (captured once, replayed). */
+    @Param({"eager", "compiled"})
+    public String mode;
+
+    private TrainStep compiled;
 
     private Module net;
     private Optimizer optimizer;
@@ -97,11 +104,19 @@ public class ModelTrainBench {
             }
             default -> throw new IllegalArgumentException("model " + model);
         }
+        if (mode.equals("compiled")) {
+            compiled = model.equals("gpt")
+                    ? TrainStep.compile(net::forward, (out, y) -> F.crossEntropy(out.reshape(-1, 65), y), optimizer).clipGradNorm(1.0)
+                    : TrainStep.compile(net, criterion, optimizer);
+        }
     }
 
     @Benchmark
     public float step(Samples counter) {
         counter.samplesPerSec += samples;
+        if (compiled != null) {
+            return compiled.run(inputs, labels);
+        }
         try (MemoryScope s = MemoryScope.open()) {
             optimizer.zeroGrad();
             Tensor out = net.forward(inputs);
