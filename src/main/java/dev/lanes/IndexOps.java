@@ -52,24 +52,19 @@ final class IndexOps {
             if (shape.length > 0) {
                 outShape[d] = idx.numel();
             }
-            Tensor out = selectRows(x, d, idx, outShape);
+            Tensor out = selectRows("index_select()", x, d, idx, outShape);
             return Tensor.record(out, () -> new IndexAddBackward("IndexSelectBackward0", shape, d, idx, Long.MIN_VALUE), x);
         });
     }
 
     /** The rows of x at {@code idx} along dim d ([outer, m, inner] in memory) into a new tensor of {@code outShape}. */
-    private static Tensor selectRows(Tensor x, int d, Tensor idx, int[] outShape) {
+    private static Tensor selectRows(String op, Tensor x, int d, Tensor idx, int[] outShape) {
         int[] shape = x.shapeRef();
         int[] split = shape.length == 0 ? new int[] {1, 1, 1} : Shapes.splitAround(shape, d);
         int m = idx.numel();
         Tensor out = Tensor.allocate(DType.FLOAT32, outShape);
-        x.withContiguous(src -> {
-            try (OpFrame _ = OpFrame.enter()) {
-                Indexing.selectRows(src.seg(), src.storageOffset(), split[0], split[1], split[2], idx.seg(), idx.storageOffset(), m, out.seg(), 0);
-            }
-            return null;
-        });
-        return out;
+        return x.withContiguous(src -> Launch.run(refs -> new PlanStep.Rows(false, op, split[0], split[1], split[2], m, Long.MIN_VALUE, refs[0],
+                refs[1]), out, src, idx));
     }
 
     /**
@@ -93,7 +88,7 @@ final class IndexOps {
         Shapes.checkedNumel(outShape);
         return indices.withContiguous(idx -> {
             checkIndices("embedding()", idx, num, 0, Long.MIN_VALUE);
-            Tensor out = selectRows(weight, 0, idx, outShape);
+            Tensor out = selectRows("embedding()", weight, 0, idx, outShape);
             int[] weightShape = weight.shape();
             return Tensor.record(out, () -> new IndexAddBackward("EmbeddingBackward0", weightShape, 0, idx, skip), weight);
         });
@@ -123,16 +118,10 @@ final class IndexOps {
         @Override
         protected Tensor[] apply(Tensor g) {
             Tensor idx = index.get();
-            Tensor out = Tensor.zeros(inputShape);
             int[] split = inputShape.length == 0 ? new int[] {1, 1, 1} : Shapes.splitAround(inputShape, dim);
-            g.withContiguous(gc -> idx.withContiguous(ic -> {
-                try (OpFrame _ = OpFrame.enter()) {
-                    Indexing.addRows(gc.seg(), gc.storageOffset(), split[0], ic.numel(), split[2], ic.seg(), ic.storageOffset(), skip,
-                            out.seg(), 0, split[1]);
-                }
-                return null;
-            }));
-            return new Tensor[] {out};
+            Tensor out = Tensor.allocate(DType.FLOAT32, inputShape);
+            return new Tensor[] {g.withContiguous(gc -> idx.withContiguous(ic -> Launch.run(refs -> new PlanStep.Rows(true, name.startsWith("Embedding")
+                    ? "embedding()" : "index_select()", split[0], split[1], split[2], ic.numel(), skip, refs[0], refs[1]), out, gc, ic)))};
         }
     }
 

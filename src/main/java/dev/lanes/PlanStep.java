@@ -1662,4 +1662,101 @@ abstract class PlanStep {
             return (win == null ? "adaptive_avg_pool2d_backward " : "avg_pool2d_backward ") + g + " -> [" + planes + " planes of " + h + "x" + w + "]";
         }
     }
+
+    /**
+     * index_select / embedding ({@code out[o, j, :] = x[o, idx[j], :]}, x {@code [outer, r, inner]}) or, backward, the
+     * gradient rows added at their indices into zeros ({@code kernels.Indexing}). The indices are checked on every
+     * run (a plan's indices are its input's values): one outside {@code [0, r)} throws before anything is read.
+     */
+    static final class Rows extends PlanStep {
+        final boolean backward;
+        final String op;
+        final int outer;
+        final int r;
+        final int inner;
+        final int m;
+        final long skip;
+        final Ref src;
+        final Ref idx;
+
+        Rows(boolean backward, String op, int outer, int r, int inner, int m, long skip, Ref src, Ref idx) {
+            this.backward = backward;
+            this.op = op;
+            this.outer = outer;
+            this.r = r;
+            this.inner = inner;
+            this.m = m;
+            this.skip = skip;
+            this.src = src;
+            this.idx = idx;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {src, idx};
+        }
+
+        @Override
+        void run(Frame f) {
+            MemorySegment is = f.seg(idx);
+            long io = f.elemOff(idx, 8);
+            long bad = dev.lanes.kernels.Indexing.firstOutOfRange(is, io, m, r, backward ? skip : Long.MIN_VALUE);
+            if (bad >= 0) {
+                throw new IndexOutOfBoundsException(op + ": index " + is.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, io + bad)
+                        + " is out of bounds for the indexed dimension with size " + r);
+            }
+            if (backward) {
+                f.seg(out).asSlice(f.off(out) << 2, (long) outer * r * inner << 2).fill((byte) 0);
+                dev.lanes.kernels.Indexing.addRows(f.seg(src), f.off(src), outer, m, inner, is, io, skip, f.seg(out), f.off(out), r);
+            } else {
+                dev.lanes.kernels.Indexing.selectRows(f.seg(src), f.off(src), outer, r, inner, is, io, m, f.seg(out), f.off(out));
+            }
+        }
+
+        @Override
+        String describe() {
+            return (backward ? op + "_backward " : op + " ") + src + " at " + idx + " [" + outer + ", " + (backward ? m : r) + ", " + inner + "] -> "
+                    + (backward ? r : m) + " rows";
+        }
+    }
+
+    /**
+     * The backward of select / narrow / slicing: zeros of the input's {@code numel}, then the gradient {@code src}
+     * copied into the same view ({@code viewOffset}, {@code viewStrides} over {@code viewShape}) of them.
+     */
+    static final class IntoView extends PlanStep {
+        final Ref src;
+        final int[] srcStr;
+        final int numel;
+        final long viewOffset;
+        final int[] viewStrides;
+        final int[] viewShape;
+
+        IntoView(Ref src, int[] srcStr, int numel, long viewOffset, int[] viewStrides, int[] viewShape) {
+            this.src = src;
+            this.srcStr = srcStr;
+            this.numel = numel;
+            this.viewOffset = viewOffset;
+            this.viewStrides = viewStrides;
+            this.viewShape = viewShape;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {src};
+        }
+
+        @Override
+        void run(Frame f) {
+            MemorySegment o = f.seg(out);
+            long at = f.off(out);
+            o.asSlice(at << 2, (long) numel << 2).fill((byte) 0);
+            dev.lanes.kernels.Copy.copyFloat(f.seg(src), f.off(src), srcStr, o, at + viewOffset, viewStrides, viewShape);
+        }
+
+        @Override
+        String describe() {
+            return "into_view " + src + " " + str(viewShape) + " at +" + viewOffset + " stride " + str(viewStrides) + " of zeros [" + numel + "]";
+        }
+    }
 }

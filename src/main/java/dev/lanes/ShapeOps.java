@@ -451,11 +451,21 @@ final class ShapeOps {
 
         @Override
         protected Tensor[] apply(Tensor g) {
-            Tensor z = Tensor.zeros(inputShape);
+            Tensor z = Tensor.allocate(DType.FLOAT32, inputShape);
+            long at;
+            int[] strides;
+            int[] shape;
             try (Tensor v = sameView.apply(z)) {
-                v.copy_(g);
+                at = v.storageOffset();
+                strides = v.stridesRef().clone();
+                shape = v.shapeRef().clone();
             }
-            return new Tensor[] {z};
+            if (!java.util.Arrays.equals(g.shapeRef(), shape)) {
+                throw new IllegalStateException(name + ": gradient of shape " + str(g.shapeRef()) + " for a view of shape " + str(shape));
+            }
+            int numel = z.numel();
+            int[] gStr = g.stridesRef().clone();
+            return new Tensor[] {Launch.run(r -> new PlanStep.IntoView(r[0], gStr, numel, at, strides, shape), z, g)};
         }
     }
 

@@ -371,8 +371,8 @@ final class OpInfo {
                     .tol(1e-5, 1e-5).gradTol(1e-5, 1e-4).traceable(),
             unary("layer_norm_2d_plain", x -> Tensor.layerNorm(x, new int[] {3, 4}, null, null, 1e-5)).randn(2, 3, 4).tol(1e-5, 1e-5)
                     .gradTol(1e-5, 1e-4).traceable(),
-            unary("embedding", w -> Tensor.embedding(Tensor.of(new long[] {1, 3, 3, 0, 9, 1}, 2, 3), w, null)).randn(10, 5),
-            unary("index_select", x -> x.indexSelect(1, Tensor.of(new long[] {4, 0, 4}))).randn(3, 5, 4),
+            unary("embedding", w -> Tensor.embedding(Tensor.of(new long[] {1, 3, 3, 0, 9, 1}, 2, 3), w, null)).randn(10, 5).traceable(),
+            unary("index_select", x -> x.indexSelect(1, Tensor.of(new long[] {4, 0, 4}))).randn(3, 5, 4).traceable(),
             unary("gather", x -> x.gather(1, idx3x4())).randn(3, 5),
             row("scatter_add", t -> t[0].scatterAdd(1, idx3x4(), t[1])).randn(3, 5).randn(3, 4).tol(1e-6, 1e-6), // repeated indices add in another order
 

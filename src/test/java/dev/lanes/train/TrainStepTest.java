@@ -10,6 +10,9 @@ import dev.lanes.memory.MemoryScope;
 import dev.lanes.nn.AdaptiveAvgPool2d;
 import dev.lanes.nn.BatchNorm2d;
 import dev.lanes.nn.Conv2d;
+import dev.lanes.nn.Embedding;
+import dev.lanes.nn.LayerNorm;
+import dev.lanes.nn.TransformerEncoderLayer;
 import dev.lanes.nn.CrossEntropyLoss;
 import dev.lanes.nn.Flatten;
 import dev.lanes.nn.Linear;
@@ -28,7 +31,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The compiled training step against eager training: the same model (same seed), the same batches, 20 steps each;
- * every parameter must agree to float rounding (relative 1e-4 of the parameter's scale: the plan runs the eager
+ * (gradients clipped to norm 1 in both); every parameter must agree to float rounding (relative 1e-4 of the parameter's scale: the plan runs the eager
  * kernels, but a GEMM may take another blocking for another layout, which sums in another order).
  */
 class TrainStepTest {
@@ -61,6 +64,28 @@ class TrainStepTest {
                 new Block(), new Block(), new AdaptiveAvgPool2d(1), new Flatten(), new Linear(8, 10));
     }
 
+    /** A char GPT in miniature: token + position embeddings, two causal pre-norm GELU blocks, final LayerNorm, head. */
+    static final class TinyGpt extends Module {
+        static final int VOCAB = 11;
+        static final int T = 8;
+        final Embedding tok = register("tok", new Embedding(VOCAB, 16));
+        final Embedding pos = register("pos", new Embedding(T, 16));
+        final TransformerEncoderLayer b1 = register("b1", new TransformerEncoderLayer(16, 2, 32, 0.0, "gelu", 1e-5, true, true));
+        final TransformerEncoderLayer b2 = register("b2", new TransformerEncoderLayer(16, 2, 32, 0.0, "gelu", 1e-5, true, true));
+        final LayerNorm ln = register("ln", new LayerNorm(16));
+        final Linear head = register("head", new Linear(16, VOCAB, false));
+
+        @Override
+        public Tensor forward(Tensor idx) {
+            Tensor x;
+            try (Tensor positions = Tensor.arange(idx.size(1))) {
+                x = tok.forward(idx).add(pos.forward(positions));
+            }
+            x = b2.forward(b1.forward(x, null, true), null, true);
+            return head.forward(ln.forward(x));
+        }
+    }
+
     /** Trains a fresh model (seeded) eagerly or compiled on seeded batches; returns its parameters and losses. */
     private static float[][] train(Supplier<Module> make, Function<List<Tensor>, Optimizer> opt, int[] inputShape, int classes, boolean compiled,
                                    float[] losses, List<float[]> buffers) {
@@ -68,28 +93,35 @@ class TrainStepTest {
         Module model = make.get();
         Loss criterion = new CrossEntropyLoss();
         Optimizer optimizer = opt.apply(model.parameters());
-        TrainStep step = compiled ? TrainStep.compile(model, criterion, optimizer) : null;
+        java.util.function.BiFunction<Tensor, Tensor, Tensor> loss = (out, target) -> criterion.forward(out.reshape(-1, out.size(out.dim() - 1)), target);
+        TrainStep step = compiled ? TrainStep.compile(model::forward, loss, optimizer).clipGradNorm(1.0) : null;
         for (int s = 0; s < STEPS; s++) {
             java.util.Random r = new java.util.Random(7 + s % 2); // two batches in turn: learnable, so the loss falls
             float[] x = new float[Math.toIntExact(java.util.Arrays.stream(inputShape).asLongStream().reduce(1, (a, b) -> a * b))];
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) r.nextGaussian();
             }
-            long[] y = new long[inputShape[0]];
+            boolean tokens = make.get() instanceof TinyGpt;
+            long[] y = new long[tokens ? x.length : inputShape[0]];
             for (int i = 0; i < y.length; i++) {
                 y[i] = r.nextInt(classes);
             }
+            long[] ids = new long[tokens ? x.length : 0];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = r.nextInt(TinyGpt.VOCAB);
+            }
             try (MemoryScope scope = MemoryScope.open()) {
-                Tensor xt = Tensor.of(x, inputShape);
-                Tensor yt = Tensor.of(y, inputShape[0]);
+                Tensor xt = tokens ? Tensor.of(ids, inputShape) : Tensor.of(x, inputShape);
+                Tensor yt = Tensor.of(y, y.length);
                 if (compiled) {
                     losses[s] = step.run(xt, yt);
                 } else {
                     optimizer.zeroGrad();
-                    Tensor loss = criterion.forward(model.forward(xt), yt);
-                    loss.backward();
+                    Tensor l = loss.apply(model.forward(xt), yt);
+                    l.backward();
+                    dev.lanes.nn.utils.ClipGrad.clipGradNorm_(model.parameters(), 1.0);
                     optimizer.step();
-                    losses[s] = loss.item();
+                    losses[s] = l.item();
                 }
             }
         }
@@ -152,6 +184,11 @@ class TrainStepTest {
     @Test
     void resnetBlocksWithBatchNormMatchEager() {
         assertSameTraining(TrainStepTest::resnet, p -> new SGD(p, 0.05, 0.9, 0, 5e-4, true), new int[] {8, 3, 12, 12}, 10);
+    }
+
+    @Test
+    void tinyGptWithAdamWMatchesEager() {
+        assertSameTraining(TinyGpt::new, p -> new dev.lanes.optim.AdamW(p, 3e-3), new int[] {4, TinyGpt.T}, TinyGpt.VOCAB);
     }
 
     @Test
