@@ -17,10 +17,10 @@ final class IndexOps {
     }
 
     /** Throws PyTorch's IndexError message naming the first bad index, when any index is outside [0, size). */
-    private static void checkIndices(String op, Tensor index, int size, int dim, long allowed) {
+    private static void checkIndices(String op, Tensor index, int size, int dim) {
         try (OpFrame _ = OpFrame.enter()) {
             Tensor idx = index;
-            long bad = Indexing.firstOutOfRange(idx.seg(), idx.storageOffset(), idx.numel(), size, allowed);
+            long bad = Indexing.firstOutOfRange(idx.seg(), idx.storageOffset(), idx.numel(), size);
             if (bad >= 0) {
                 long v = idx.seg().get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, (idx.storageOffset() + bad) << 3);
                 throw new IndexOutOfBoundsException(op + ": index " + v + " is out of bounds for dimension " + dim + " with size " + size);
@@ -47,7 +47,7 @@ final class IndexOps {
         int d = Shapes.wrapDim(dim, Math.max(shape.length, 1));
         int size = shape.length == 0 ? 1 : shape[d];
         return index.withContiguous(idx -> {
-            checkIndices("index_select()", idx, size, d, Long.MIN_VALUE);
+            checkIndices("index_select()", idx, size, d);
             int[] outShape = shape.length == 0 ? new int[0] : shape.clone();
             if (shape.length > 0) {
                 outShape[d] = idx.numel();
@@ -87,7 +87,7 @@ final class IndexOps {
         outShape[indices.dim()] = dim;
         Shapes.checkedNumel(outShape);
         return indices.withContiguous(idx -> {
-            checkIndices("embedding()", idx, num, 0, Long.MIN_VALUE);
+            checkIndices("embedding()", idx, num, 0);
             Tensor out = selectRows("embedding()", weight, 0, idx, outShape);
             int[] weightShape = weight.shape();
             return Tensor.record(out, () -> new IndexAddBackward("EmbeddingBackward0", weightShape, 0, idx, skip), weight);
@@ -134,7 +134,7 @@ final class IndexOps {
         int d = checkScatterShapes("gather", shape, dim, ishape, null);
         int size = shape.length == 0 ? 1 : shape[d];
         return index.withContiguous(idx -> {
-            checkIndices("gather()", idx, size, d, Long.MIN_VALUE);
+            checkIndices("gather()", idx, size, d);
             Tensor src = narrowTo(x, ishape, d);
             Tensor out = Tensor.allocate(DType.FLOAT32, ishape);
             int[] split = ishape.length == 0 ? new int[] {1, 1, 1} : Shapes.splitAround(ishape, d);
@@ -231,7 +231,7 @@ final class IndexOps {
         int[] split = ishape.length == 0 ? new int[] {1, 1, 1} : Shapes.splitAround(ishape, d);
         try (srcView) {
             index.withContiguous(idx -> srcView.withContiguous(sc -> {
-                checkIndices("scatter_add()", idx, size, d, Long.MIN_VALUE);
+                checkIndices("scatter_add()", idx, size, d);
                 if (Arrays.equals(ishape, shape) || shape.length == 0) {
                     try (OpFrame _ = OpFrame.enter()) {
                         Indexing.scatterAdd(sc.seg(), sc.storageOffset(), split[0], split[1], split[2], idx.seg(), idx.storageOffset(), out.seg(), 0,
@@ -313,7 +313,7 @@ final class IndexOps {
             } else if (classes < 1) {
                 throw new IllegalArgumentException("one_hot(): num_classes should be positive or -1, got " + numClasses);
             }
-            checkIndices("one_hot()", idx, classes, idx.dim(), Long.MIN_VALUE);
+            checkIndices("one_hot()", idx, classes, idx.dim());
             int[] outShape = Arrays.copyOf(idx.shapeRef(), idx.dim() + 1);
             outShape[idx.dim()] = classes;
             Shapes.checkedNumel(outShape);

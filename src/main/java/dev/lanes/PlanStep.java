@@ -1700,7 +1700,7 @@ abstract class PlanStep {
         void run(Frame f) {
             MemorySegment is = f.seg(idx);
             long io = f.elemOff(idx, 8);
-            long bad = dev.lanes.kernels.Indexing.firstOutOfRange(is, io, m, r, backward ? skip : Long.MIN_VALUE);
+            long bad = dev.lanes.kernels.Indexing.firstOutOfRange(is, io, m, r);
             if (bad >= 0) {
                 throw new IndexOutOfBoundsException(op + ": index " + is.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, io + bad)
                         + " is out of bounds for the indexed dimension with size " + r);

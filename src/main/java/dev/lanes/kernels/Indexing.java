@@ -19,13 +19,13 @@ public final class Indexing {
     }
 
     /**
-     * The first index of {@code idx[0, n)} outside {@code [0, size)}, as its position, or -1 when all are inside.
-     * Indices equal to {@code allowed} (e.g. an ignore_index) pass whatever their value; pass Long.MIN_VALUE for none.
+     * The first index of {@code idx[0, n)} outside {@code [0, size)}, as its position, or -1 when all are inside. No
+     * value is exempt: an exemption by sentinel once let Long.MIN_VALUE through, whose row offset wraps around.
      */
-    public static long firstOutOfRange(MemorySegment idx, long idxOff, long n, long size, long allowed) {
+    public static long firstOutOfRange(MemorySegment idx, long idxOff, long n, long size) {
         for (long i = 0; i < n; i++) {
             long v = idx.get(LONG, (idxOff + i) << 3);
-            if ((v < 0 || v >= size) && v != allowed) {
+            if (v < 0 || v >= size) {
                 return i;
             }
         }

@@ -195,4 +195,103 @@ class TrainStepTest {
     void lenetWithSgdMatchesEager() {
         assertSameTraining(TrainStepTest::lenet, p -> new SGD(p, 0.05, 0.9), new int[] {8, 1, 28, 28}, 10);
     }
+
+    private static float[] flat(Module m) {
+        List<Tensor> ps = m.parameters();
+        int n = 0;
+        for (Tensor p : ps) {
+            n += p.numel();
+        }
+        float[] all = new float[n];
+        int at = 0;
+        for (Tensor p : ps) {
+            float[] v = p.toFloatArray();
+            System.arraycopy(v, 0, all, at, v.length);
+            at += v.length;
+        }
+        return all;
+    }
+
+    @Test
+    void badTargetsAndTokensThrowAndLeaveTheModelAsItWas() {
+        Lanes.manualSeed(1);
+        Sequential net = mlp();
+        TrainStep step = TrainStep.compile(net, new CrossEntropyLoss(), new SGD(net.parameters(), 0.1));
+        try (MemoryScope scope = MemoryScope.open()) {
+            step.run(Tensor.randn(4, 20), Tensor.of(new long[] {0, 1, 2, 3}, 4));
+            float[] before = flat(net);
+            assertThatThrownBy(() -> step.run(Tensor.randn(4, 20), Tensor.of(new long[] {0, 1, 5, 3}, 4)))
+                    .isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("Target 5 is out of bounds (5 classes)");
+            assertThatThrownBy(() -> step.run(Tensor.randn(4, 20), Tensor.of(new long[] {0, 1, -1, 3}, 4)))
+                    .isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("Target -1");
+            assertThat(flat(net)).as("a refused step changes no parameter").containsExactly(before);
+            assertThatThrownBy(() -> step.run(Tensor.randn(4, 20), Tensor.randn(4))).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("int64");
+            assertThat(step.run(Tensor.randn(4, 20), Tensor.of(new long[] {4, 3, 2, 1}, 4))).isFinite();
+        }
+        step.close();
+
+        Lanes.manualSeed(2);
+        TinyGpt gpt = new TinyGpt();
+        CrossEntropyLoss ce = new CrossEntropyLoss();
+        TrainStep lm = TrainStep.compile(gpt::forward, (out, y) -> ce.forward(out.reshape(-1, TinyGpt.VOCAB), y),
+                new dev.lanes.optim.AdamW(gpt.parameters(), 1e-3));
+        try (MemoryScope scope = MemoryScope.open()) {
+            long[] ids = new long[2 * TinyGpt.T];
+            lm.run(Tensor.of(ids, 2, TinyGpt.T), Tensor.of(new long[ids.length], ids.length));
+            float[] before = flat(gpt);
+            ids[5] = TinyGpt.VOCAB; // one past the table: the plan must not read past the embedding's rows
+            assertThatThrownBy(() -> lm.run(Tensor.of(ids, 2, TinyGpt.T), Tensor.of(new long[ids.length], ids.length)))
+                    .isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("index " + TinyGpt.VOCAB + " is out of bounds");
+            ids[5] = Long.MIN_VALUE;
+            assertThatThrownBy(() -> lm.run(Tensor.of(ids, 2, TinyGpt.T), Tensor.of(new long[ids.length], ids.length)))
+                    .isInstanceOf(IndexOutOfBoundsException.class);
+            assertThat(flat(gpt)).containsExactly(before);
+            // the same index eagerly (Long.MIN_VALUE once passed the check as its "no exemption" sentinel, and its
+            // row offset wrapped around to row 0)
+            assertThatThrownBy(() -> Tensor.embedding(Tensor.of(new long[] {Long.MIN_VALUE}, 1), gpt.tok.weight, null))
+                    .isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("out of bounds");
+            assertThatThrownBy(() -> Tensor.randn(4, 3).indexSelect(0, Tensor.of(new long[] {Long.MIN_VALUE}, 1)))
+                    .isInstanceOf(IndexOutOfBoundsException.class);
+        }
+        lm.close();
+    }
+
+    @Test
+    void whatCannotBeReplayedIsRefusedAtCompileAndChangesNothing() {
+        Lanes.manualSeed(3);
+        Sequential net = new Sequential(new Linear(20, 32), new ReLU(), new dev.lanes.nn.Dropout(0.5), new Linear(32, 5));
+        float[] before = flat(net);
+        TrainStep step = TrainStep.compile(net, new CrossEntropyLoss(), new SGD(net.parameters(), 0.1));
+        assertThatThrownBy(() -> step.prepare(new int[] {4, 20}, DType.FLOAT32, new int[] {4}, DType.INT64))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("TrainStep.compile").hasMessageContaining("random draw");
+        assertThat(flat(net)).containsExactly(before);
+        for (Tensor p : net.parameters()) {
+            assertThat(p.grad()).as("capture leaves no gradient behind").isNull();
+        }
+        step.close();
+    }
+
+    @Test
+    void captureRestoresBatchNormStateAndCountsBatchesAsEagerDoes() {
+        Lanes.manualSeed(4);
+        Sequential net = resnet();
+        List<Tensor> buffersBefore = new java.util.ArrayList<>();
+        for (Tensor b : net.buffers()) {
+            buffersBefore.add(b.clone());
+        }
+        TrainStep step = TrainStep.compile(net, new CrossEntropyLoss(), new SGD(net.parameters(), 0.01));
+        step.prepare(new int[] {2, 3, 12, 12}, DType.FLOAT32, new int[] {2}, DType.INT64);
+        List<Tensor> after = net.buffers();
+        for (int i = 0; i < after.size(); i++) {
+            assertThat(after.get(i).toType(DType.FLOAT32).toFloatArray()).as("buffer %d untouched by prepare", i)
+                    .containsExactly(buffersBefore.get(i).toType(DType.FLOAT32).toFloatArray());
+        }
+        try (MemoryScope scope = MemoryScope.open()) {
+            step.run(Tensor.randn(2, 3, 12, 12), Tensor.of(new long[] {1, 2}, 2));
+            step.run(Tensor.randn(2, 3, 12, 12), Tensor.of(new long[] {1, 2}, 2));
+        }
+        assertThat(((dev.lanes.nn.BatchNorm) net.get(1)).numBatchesTracked.longItem()).isEqualTo(2);
+        step.close();
+    }
 }
