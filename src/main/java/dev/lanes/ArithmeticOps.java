@@ -151,7 +151,7 @@ final class ArithmeticOps {
 
     /**
      * Zeroes each element with probability {@code p} and scales survivors by {@code 1 / (1 - p)} when {@code training};
-     * the identity otherwise. The mask comes from the global generator.
+     * the identity otherwise. The mask comes from one draw of the global generator (a seed) per call.
      */
     static Tensor dropout(Tensor x, double p, boolean training) {
         if (p < 0 || p > 1) {
@@ -163,13 +163,12 @@ final class ArithmeticOps {
         if (p == 1) {
             return x.mul(0);
         }
-        Tensor mask;
-        try (dev.lanes.autograd.Autograd.Mode g = dev.lanes.autograd.Autograd.noGrad(); Tensor r = Tensor.rand(x.shapeRef());
-             Tensor keep = Scalar.GT.apply(r, p)) {
-            mask = keep.mul(1.0 / (1 - p));
-        }
-        try (mask) {
-            return x.mul(mask);
+        // the mask is a step of its own (a seed drawn per run, a counter-based hash per element), so a compiled
+        // training step replays dropout with a new mask each run, as eager training draws one
+        Tensor mask = Tensor.allocate(DType.FLOAT32, x.shapeRef());
+        int n = mask.numel();
+        try (Tensor m = Launch.run(r -> new PlanStep.DropoutMask(p, n), mask)) {
+            return x.mul(m);
         }
     }
 

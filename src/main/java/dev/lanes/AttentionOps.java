@@ -63,25 +63,17 @@ final class AttentionOps {
         Tensor out = Tensor.allocate(DType.FLOAT32, new int[] {b, l, ev});
         Tensor lse = record ? Tensor.allocate(DType.FLOAT32, new int[] {b, l}) : null;
         float sc = (float) scale;
-        Attention.Dropout dropout = dropoutP > 0 ? new Attention.Dropout(dropoutP, Lanes.splitGenerator().nextLong()) : null;
-        if (dropout == null) {
-            Launch.runOptional(r -> new PlanStep.Attention(r[0], r[1], r[2], b, l, s, e, ev, sc, causal, r[3]), out, q3, k3, v3, lse);
-        } else {
-            try (OpFrame _ = OpFrame.enter()) {
-                Attention.forward(q3.seg(), q3.storageOffset(), k3.seg(), k3.storageOffset(), v3.seg(), v3.storageOffset(), b, l, s, e, ev, sc,
-                        causal, dropout, out.seg(), 0, lse == null ? null : lse.seg(), 0, true, null);
-            } catch (RuntimeException | Error x) {
-                out.close();
-                if (lse != null) {
-                    lse.close();
-                }
-                throw x;
-            }
-        }
+        // with dropout the step draws a seed per run into `seed` (8 bytes), which the backward reads
+        Tensor seed = dropoutP > 0 ? Tensor.allocate(DType.FLOAT32, new int[] {2}) : null;
+        double p = dropoutP;
+        Launch.runOptional(r -> new PlanStep.Attention(r[0], r[1], r[2], b, l, s, e, ev, sc, causal, r[3], p, r[4]), out, q3, k3, v3, lse, seed);
         if (record) {
-            Tensor.record(out, () -> new ScaledDotProductFlashAttentionBackward0(q3, k3, v3, out, lse, b, l, s, e, ev, sc, causal, dropout),
+            Tensor.record(out, () -> new ScaledDotProductFlashAttentionBackward0(q3, k3, v3, out, lse, seed, b, l, s, e, ev, sc, causal, p),
                     q3, k3, v3);
             lse.close(); // the node keeps its own reference
+        }
+        if (seed != null) {
+            seed.close();
         }
         int[] outShape = Arrays.copyOf(batch, batch.length + 2);
         outShape[batch.length] = l;
@@ -116,15 +108,17 @@ final class AttentionOps {
         private final int ev;
         private final float scale;
         private final boolean causal;
-        private final Attention.Dropout dropout;
+        private final double dropoutP;
+        private final Saved seed;
 
-        ScaledDotProductFlashAttentionBackward0(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, int b, int l, int s, int e, int ev,
-                                                float scale, boolean causal, Attention.Dropout dropout) {
+        ScaledDotProductFlashAttentionBackward0(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor seed, int b, int l, int s, int e,
+                                                int ev, float scale, boolean causal, double dropoutP) {
             this.query = save(q, "query");
             this.key = save(k, "key");
             this.value = save(v, "value");
             this.output = save(out, "output");
             this.logsumexp = save(lse, "logsumexp");
+            this.seed = seed == null ? null : save(seed, "philox_seed");
             this.b = b;
             this.l = l;
             this.s = s;
@@ -132,27 +126,25 @@ final class AttentionOps {
             this.ev = ev;
             this.scale = scale;
             this.causal = causal;
-            this.dropout = dropout;
+            this.dropoutP = dropoutP;
         }
 
         @Override
         protected Tensor[] apply(Tensor g) {
-            Tensor q = query.get();
-            Tensor k = key.get();
-            Tensor v = value.get();
-            Tensor o = output.get();
-            Tensor lse = logsumexp.get();
             Tensor dq = needsInputGrad(0) ? Tensor.allocate(DType.FLOAT32, new int[] {b, l, e}) : null;
             Tensor dk = needsInputGrad(1) ? Tensor.allocate(DType.FLOAT32, new int[] {b, s, e}) : null;
             Tensor dv = needsInputGrad(2) ? Tensor.allocate(DType.FLOAT32, new int[] {b, s, ev}) : null;
-            g.withContiguous(gc -> {
-                try (OpFrame _ = OpFrame.enter()) {
-                    Attention.backward(q.seg(), q.storageOffset(), k.seg(), k.storageOffset(), v.seg(), v.storageOffset(), o.seg(),
-                            o.storageOffset(), lse.seg(), lse.storageOffset(), gc.seg(), gc.storageOffset(), b, l, s, e, ev, scale, causal, dropout,
-                            dq == null ? null : dq.seg(), 0, dk == null ? null : dk.seg(), 0, dv == null ? null : dv.seg(), 0);
-                }
-                return null;
-            });
+            Tensor result = dq != null ? dq : dk != null ? dk : dv;
+            if (result == null) {
+                return new Tensor[3];
+            }
+            int outIs = dq != null ? 0 : dk != null ? 1 : 2;
+            Tensor dkExtra = outIs == 1 ? null : dk;
+            Tensor dvExtra = outIs == 2 ? null : dv;
+            Tensor sd = seed == null ? null : seed.get();
+            g.withContiguous(gc -> Launch.runOptional(r -> new PlanStep.AttentionBackward(r[0], r[1], r[2], r[3], r[4], r[5], r[6], b, l, s, e, ev,
+                    scale, causal, dropoutP, outIs, r[7], r[8]), result, query.get(), key.get(), value.get(), output.get(), logsumexp.get(), gc, sd,
+                    dkExtra, dvExtra));
             return new Tensor[] {dq, dk, dv};
         }
     }

@@ -27,6 +27,33 @@ public final class Lanes {
     }
 
     /**
+     * One draw of the global generator: the seed of a counter-based mask (dropout), drawn by the kernel's step on
+     * every run, so an eager step and a compiled one draw alike.
+     */
+    static long nextSeed() {
+        SplittableRandom capturing = CAPTURE_SEEDS.get();
+        if (capturing != null) {
+            return capturing.nextLong();
+        }
+        synchronized (Lanes.class) {
+            return generator.nextLong();
+        }
+    }
+
+    /** While a training step is captured (and checked), its dropout seeds come from here: capturing draws nothing. */
+    private static final ThreadLocal<SplittableRandom> CAPTURE_SEEDS = new ThreadLocal<>();
+
+    /** Seeds on this thread come from a private generator seeded with {@code seed} (again from its start on each call). */
+    static void captureSeeds(long seed) {
+        CAPTURE_SEEDS.set(new SplittableRandom(seed));
+    }
+
+    /** Seeds on this thread come from the global generator again. */
+    static void endCaptureSeeds() {
+        CAPTURE_SEEDS.remove();
+    }
+
+    /**
      * Threads the kernels may use, the calling thread included, like {@code torch.set_num_threads}. Default: the
      * available processors. Results do not depend on it. Set it at start-up, not while kernels run.
      */

@@ -51,6 +51,11 @@ abstract class PlanStep {
         return 0;
     }
 
+    /** A step that draws from the global generator on every run (dropout's mask): never folded into a constant. */
+    boolean random() {
+        return false;
+    }
+
     /** Called once the constants are known: steps that can precompute epilogues do it here. */
     void bind(MemorySegment[] consts) {
     }
@@ -821,8 +826,17 @@ abstract class PlanStep {
         final float scale;
         final boolean causal;
         final Ref lse;
+        /** Dropout on the attention weights (training): p, and where this run's seed is written for the backward. */
+        final double dropoutP;
+        final Ref seed;
 
         Attention(Ref q, Ref k, Ref v, int batch, int l, int s, int e, int ev, float scale, boolean causal, Ref lse) {
+            this(q, k, v, batch, l, s, e, ev, scale, causal, lse, 0, null);
+        }
+
+        Attention(Ref q, Ref k, Ref v, int batch, int l, int s, int e, int ev, float scale, boolean causal, Ref lse, double dropoutP, Ref seed) {
+            this.dropoutP = dropoutP;
+            this.seed = seed;
             this.q = q;
             this.k = k;
             this.v = v;
@@ -843,13 +857,26 @@ abstract class PlanStep {
 
         @Override
         Ref[] extraOutputs() {
-            return lse == null ? super.extraOutputs() : new Ref[] {lse};
+            Ref[] r = {lse, seed};
+            return Arrays.stream(r).filter(java.util.Objects::nonNull).toArray(Ref[]::new);
+        }
+
+        @Override
+        boolean random() {
+            return dropoutP > 0;
         }
 
         @Override
         void run(Frame f) {
+            dev.lanes.kernels.Attention.Dropout dropout = null;
+            if (dropoutP > 0) {
+                // a new seed per run, kept in the seed slot (two floats' bytes) for this run's backward
+                long drawn = Lanes.nextSeed();
+                f.seg(seed).setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, f.elemOff(seed, 8), drawn);
+                dropout = new dev.lanes.kernels.Attention.Dropout(dropoutP, drawn);
+            }
             dev.lanes.kernels.Attention.forward(f.seg(q), f.off(q), f.seg(k), f.off(k), f.seg(v), f.off(v), batch, l, s, e, ev, scale, causal,
-                    null, f.seg(out), f.off(out), lse == null ? null : f.seg(lse), lse == null ? 0 : f.off(lse), f.parallel, f.heapScratch);
+                    dropout, f.seg(out), f.off(out), lse == null ? null : f.seg(lse), lse == null ? 0 : f.off(lse), f.parallel, f.heapScratch);
         }
 
         @Override
@@ -860,7 +887,7 @@ abstract class PlanStep {
         @Override
         String describe() {
             return "attention q " + q + " k " + k + " v " + v + " [" + batch + "x" + l + "x" + e + ", " + s + " keys, " + ev + " values] scale "
-                    + scale + (causal ? " causal" : "");
+                    + scale + (causal ? " causal" : "") + (dropoutP > 0 ? " dropout " + dropoutP : "");
         }
     }
 
@@ -1757,6 +1784,126 @@ abstract class PlanStep {
         @Override
         String describe() {
             return "into_view " + src + " " + str(viewShape) + " at +" + viewOffset + " stride " + str(viewStrides) + " of zeros [" + numel + "]";
+        }
+    }
+
+    /**
+     * Dropout's mask: {@code 1 / (1 - p)} where an element is kept, 0 where dropped, from a counter-based hash of a
+     * seed this step draws from the global generator on every run ({@code kernels.Attention.Dropout}'s), so eager
+     * and compiled steps draw the same masks, and a plan draws a new one per run.
+     */
+    static final class DropoutMask extends PlanStep {
+        final double p;
+        final int n;
+
+        DropoutMask(double p, int n) {
+            this.p = p;
+            this.n = n;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[0];
+        }
+
+        @Override
+        boolean random() {
+            return true;
+        }
+
+        @Override
+        void run(Frame f) {
+            dev.lanes.kernels.Attention.Dropout d = new dev.lanes.kernels.Attention.Dropout(p, Lanes.nextSeed());
+            float scale = (float) (1 / (1 - p));
+            MemorySegment o = f.seg(out);
+            long at = f.off(out);
+            for (int i = 0; i < n; i++) {
+                o.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, at + i, d.kept(i) ? scale : 0f);
+            }
+        }
+
+        @Override
+        String describe() {
+            return "dropout_mask p=" + p + " [" + n + "]";
+        }
+    }
+
+    /**
+     * dq, dk, dv of the tiled attention from one kernel that recomputes the probabilities from the saved log-sum-exp
+     * (and the dropout mask from the forward run's seed slot). {@code outIs}: which of dq (0), dk (1), dv (2) is the
+     * result; the others wanted are extra outputs.
+     */
+    static final class AttentionBackward extends PlanStep {
+        final Ref q;
+        final Ref k;
+        final Ref v;
+        final Ref o;
+        final Ref lse;
+        final Ref g;
+        final Ref seed;
+        final int batch;
+        final int l;
+        final int s;
+        final int e;
+        final int ev;
+        final float scale;
+        final boolean causal;
+        final double dropoutP;
+        final int outIs;
+        final Ref dk;
+        final Ref dv;
+
+        AttentionBackward(Ref q, Ref k, Ref v, Ref o, Ref lse, Ref g, Ref seed, int batch, int l, int s, int e, int ev, float scale, boolean causal,
+                          double dropoutP, int outIs, Ref dk, Ref dv) {
+            this.q = q;
+            this.k = k;
+            this.v = v;
+            this.o = o;
+            this.lse = lse;
+            this.g = g;
+            this.seed = seed;
+            this.batch = batch;
+            this.l = l;
+            this.s = s;
+            this.e = e;
+            this.ev = ev;
+            this.scale = scale;
+            this.causal = causal;
+            this.dropoutP = dropoutP;
+            this.outIs = outIs;
+            this.dk = dk;
+            this.dv = dv;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return seed == null ? new Ref[] {q, k, v, o, lse, g} : new Ref[] {q, k, v, o, lse, g, seed};
+        }
+
+        @Override
+        Ref[] extraOutputs() {
+            Ref[] r = {dk, dv};
+            return Arrays.stream(r).filter(java.util.Objects::nonNull).toArray(Ref[]::new);
+        }
+
+        @Override
+        void run(Frame f) {
+            dev.lanes.kernels.Attention.Dropout dropout = dropoutP > 0
+                    ? new dev.lanes.kernels.Attention.Dropout(dropoutP, f.seg(seed).getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, f.elemOff(seed, 8)))
+                    : null;
+            Ref dqR = outIs == 0 ? out : null;
+            Ref dkR = outIs == 1 ? out : dk;
+            Ref dvR = outIs == 2 ? out : dv;
+            dev.lanes.kernels.Attention.backward(f.seg(q), f.off(q), f.seg(k), f.off(k), f.seg(v), f.off(v), f.seg(o), f.off(o), f.seg(lse),
+                    f.off(lse), f.seg(g), f.off(g), batch, l, s, e, ev, scale, causal, dropout, dqR == null ? null : f.seg(dqR),
+                    dqR == null ? 0 : f.off(dqR), dkR == null ? null : f.seg(dkR), dkR == null ? 0 : f.off(dkR), dvR == null ? null : f.seg(dvR),
+                    dvR == null ? 0 : f.off(dvR));
+        }
+
+        @Override
+        String describe() {
+            return "attention_backward " + g + " q " + q + " k " + k + " v " + v + " [" + batch + "x" + l + "x" + e + ", " + s + " keys]"
+                    + (dropoutP > 0 ? " dropout " + dropoutP + " seed " + seed : "");
         }
     }
 }

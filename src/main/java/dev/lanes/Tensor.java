@@ -1300,7 +1300,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /**
      * Zeroes each element with probability {@code p} and scales survivors by {@code 1 / (1 - p)} when {@code training};
-     * the identity otherwise, like {@code torch.dropout(x, p, train)}. The mask comes from the global generator
+     * the identity otherwise, like {@code torch.dropout(x, p, train)}. The mask is a hash of one seed drawn from the global generator
      * ({@link Lanes#manualSeed}).
      */
     public Tensor dropout(double p, boolean training) {
@@ -1613,8 +1613,9 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /**
      * {@link #flashAttention} with dropout of probability {@code dropoutP} on the attention weights (training): the
-     * mask is drawn from the global generator ({@link Lanes#manualSeed}) and recomputed in the backward, never
-     * stored. Another stream than {@link #dropout}'s, so not the same mask as the simple path's for one seed.
+     * mask is a counter-based hash of one seed drawn from the global generator ({@link Lanes#manualSeed}) per call,
+     * recomputed in the backward, never stored (a compiled training step draws a new seed per run). The simple
+     * path's mask indexes [L, S] after its own draw, so the two paths drop other weights for one seed.
      */
     public static Tensor flashAttention(Tensor q, Tensor k, Tensor v, boolean isCausal, double scale, double dropoutP) {
         return AttentionOps.flash(q, k, v, isCausal, scale, dropoutP);

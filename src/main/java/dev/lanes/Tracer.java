@@ -231,7 +231,7 @@ final class Tracer {
     }
 
     private void record(PlanStep step, Tensor out, boolean fold) {
-        boolean allConst = fold;
+        boolean allConst = fold && !step.random();
         for (Ref r : step.inputs()) {
             allConst &= r.kind() == Ref.CONST;
         }

@@ -36,6 +36,8 @@ import java.util.function.Function;
  */
 public final class TrainingPlan implements AutoCloseable {
     private static final int TAIL_PAD_FLOATS = 64;
+    /** The seed of the private generator dropout draws from while a step is captured and checked. */
+    private static final long CAPTURE_SEED = 0x5eed_c0deL;
 
     private final int[] inputShape;
     private final DType inputType;
@@ -125,6 +127,15 @@ public final class TrainingPlan implements AutoCloseable {
      */
     public static TrainingPlan capture(Function<Tensor, Tensor> model, BiFunction<Tensor, Tensor, Tensor> criterion, List<Tensor> params,
                                        Tensor exampleInput, Tensor exampleTarget) {
+        try {
+            return traceAndCompile(model, criterion, params, exampleInput, exampleTarget);
+        } finally {
+            Lanes.endCaptureSeeds(); // however capture ended, dropout draws from the global generator again
+        }
+    }
+
+    private static TrainingPlan traceAndCompile(Function<Tensor, Tensor> model, BiFunction<Tensor, Tensor, Tensor> criterion, List<Tensor> params,
+                                                Tensor exampleInput, Tensor exampleTarget) {
         checkType("input", exampleInput.dtype());
         checkType("target", exampleTarget.dtype());
         for (int i = 0; i < params.size(); i++) {
@@ -143,6 +154,7 @@ public final class TrainingPlan implements AutoCloseable {
             x = exampleInput.detach().clone(); // storages of their own: the trace tells inputs apart by storage
             y = exampleTarget.detach().clone();
         }
+        Lanes.captureSeeds(CAPTURE_SEED); // dropout draws from a private generator while capturing: the global one is untouched
         Tracer tracer = Tracer.beginTraining(x, y);
         boolean traced = false;
         int lossSlot;
@@ -202,6 +214,7 @@ public final class TrainingPlan implements AutoCloseable {
         }
         try {
             TrainingPlan plan = compile(x, y, tracer, lossSlot, outputSlot, outputTensor.shapeRef(), gradSlot, params);
+            Lanes.captureSeeds(CAPTURE_SEED); // the check run draws the same dropout masks as the eager step did
             plan.selfCheck(x, y, eager);
             return plan;
         } finally {
