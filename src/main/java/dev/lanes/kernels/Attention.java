@@ -426,10 +426,7 @@ public final class Attention {
             }
             return;
         }
-        FloatVector vs = FloatVector.broadcast(F, shift);
-        for (int c = 0; c < n; c += LANES) {
-            VectorMath.exp(FloatVector.fromArray(F, w, at + c).sub(vs)).intoArray(w, at + c);
-        }
+        VectorMath.expShiftedArray(w, at, n, shift); // exp written out in the loop: no call for C2 to leave out of line
     }
 
     /** The sum of one block of {@link #KEY_BLOCK} probabilities in {@link Simd}'s canonical order (16 partial sums). */

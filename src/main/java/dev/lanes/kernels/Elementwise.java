@@ -190,9 +190,7 @@ public final class Elementwise {
     // its own inlining budget.
 
     private static void expRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            VectorMath.exp(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
-        }
+        VectorMath.expRow(x, xb, out, ob, vecEnd); // exp written out in one loop: see VectorMath's flat rows
     }
 
     private static void logRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
@@ -214,9 +212,7 @@ public final class Elementwise {
     }
 
     private static void geluRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            VectorMath.gelu(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
-        }
+        VectorMath.geluRow(x, xb, out, ob, vecEnd); // the formula written out in one loop: see VectorMath's flat rows
     }
 
     private static void geluTanhRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
@@ -338,10 +334,7 @@ public final class Elementwise {
                         .intoMemorySegment(out, ob + i, ORDER);
             }
         } else {
-            for (long i = 0; i < vecEnd; i += VBYTES) {
-                VectorMath.geluBackward(FloatVector.fromMemorySegment(F, g, gb + i, ORDER), FloatVector.fromMemorySegment(F, x, xb + i, ORDER))
-                        .intoMemorySegment(out, ob + i, ORDER);
-            }
+            VectorMath.geluBackwardRow(g, gb, x, xb, out, ob, vecEnd);
         }
     }
 

@@ -91,14 +91,11 @@ public final class Softmax {
     }
 
     /**
-     * out = exp(in - max) over whole vectors [0, vecEnd) (byte offsets). A method of its own: VectorMath.exp is
-     * inlined only from a hot call site in a small method, and a call left out of line boxes every vector.
+     * out = exp(in - max) over whole vectors [0, vecEnd) (byte offsets): VectorMath's flat row, exp written out in the
+     * loop (a VectorMath.exp call C2 leaves out of line boxes every vector).
      */
     private static void expShifted(MemorySegment in, long ib, MemorySegment out, long ob, long vecEnd, float max) {
-        FloatVector vm = FloatVector.broadcast(F, max);
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            VectorMath.exp(FloatVector.fromMemorySegment(F, in, ib + i, ORDER).sub(vm)).intoMemorySegment(out, ob + i, ORDER);
-        }
+        VectorMath.expShiftedRow(in, ib, max, out, ob, vecEnd);
     }
 
     /** One row of {@link #columns}' exp pass over whole vectors: sum[i] += e = exp(in[i] - max[i]); out = e if store. */

@@ -466,4 +466,48 @@ class VectorMathTest {
             }
         }
     }
+
+    /**
+     * GELU's and exp's rows write the formula out in one loop (VectorMath's flat rows, against C2's boxing): they must
+     * give the bits of the per-vector functions' scalar twins, special values included, forward and backward.
+     */
+    @Test
+    void flatGeluRowsGiveTheTwinsBits() {
+        float[] specials = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f, -13f, 13f, 15.5f, -15.5f, 1e-30f, -1e-30f,
+            Float.MIN_VALUE, 1e30f, -1e30f, 0.5f, -0.5f};
+        int n = 7 * Simd.LANES + 5;
+        SplittableRandom rnd = new SplittableRandom(12);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment x = arena.allocate(4L * n, 64);
+            MemorySegment g = arena.allocate(4L * n, 64);
+            MemorySegment out = arena.allocate(4L * n, 64);
+            for (int i = 0; i < n; i++) {
+                x.setAtIndex(ValueLayout.JAVA_FLOAT, i, i < specials.length ? specials[i] : (float) rnd.nextDouble(-16, 16));
+                g.setAtIndex(ValueLayout.JAVA_FLOAT, i, i == 3 ? Float.NaN : (float) rnd.nextDouble(-3, 3));
+            }
+            Elementwise.unaryContiguous(UnaryOp.GELU, 0f, 0f, x, 0, out, 0, n);
+            for (int i = 0; i < n; i++) {
+                float xi = x.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), VectorMath.gelu(xi), "gelu(" + xi + ") [" + i + "]");
+            }
+            int whole = n / Simd.LANES * Simd.LANES;
+            float[] w = new float[whole];
+            for (int i = 0; i < whole; i++) {
+                w[i] = x.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            }
+            VectorMath.expShiftedArray(w, 0, whole, 1.5f);
+            VectorMath.expShiftedRow(x, 0, 1.5f, out, 0, 4L * whole);
+            for (int i = 0; i < whole; i++) {
+                float want = VectorMath.exp(x.getAtIndex(ValueLayout.JAVA_FLOAT, i) - 1.5f);
+                assertBits(w[i], want, "expShiftedArray [" + i + "]");
+                assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), want, "expShiftedRow [" + i + "]");
+            }
+            Elementwise.binaryContiguous(BinaryOp.GELU_BACKWARD, g, 0, x, 0, out, 0, n);
+            for (int i = 0; i < n; i++) {
+                float xi = x.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                float gi = g.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), VectorMath.geluBackward(gi, xi), "gelu_backward(" + gi + ", " + xi + ") [" + i + "]");
+            }
+        }
+    }
 }
