@@ -12,16 +12,18 @@ import java.util.function.Function;
  * into {@code out}. Tracing: the tracer builds a second step from refs into the plan (input, slot or constant) and
  * keeps it. Autograd is recorded by the op afterwards with {@link Tensor#record}. A kernel that writes more than its
  * result (a max-pool's argmax positions, a convolution's kept columns, a norm's saved statistics, all for backward)
- * takes those fresh tensors as inputs and lists them in {@link PlanStep#extraOutputs}; a training plan gives each a slot. This is also where a compiled
- * training step can capture the kernels an eager step launches.
+ * takes those fresh tensors as inputs and lists them in {@link PlanStep#extraOutputs}; a training plan gives each a
+ * slot.
  *
  * <p>Families on this path: elementwise of one and two tensors, copies (clone, cat, stack), matrix products (GEMM),
- * convolution, pooling, softmax, value reductions and selections (where, masked_fill, tril, triu): every op with a
- * plan step, and every forward of the {@code Tensor} facade but these, which call their kernels directly inside an
- * {@link OpFrame} and have no plan step: in-place ops and out= variants ({@link InPlaceOps}: a plan cannot replay a
- * write; {@link #beforeWrite} refuses them while tracing), reductions that return indices (argmax, max(dim)), int64
- * copies (an int64 cat included), and losses. Backward rules are built from
- * facade ops, so they run through here too, apart from a few fused kernels (pooling, convolution, softmax).
+ * convolution, pooling, softmax, normalisation, attention, embedding/index_select, cross-entropy/NLL, dropout's mask,
+ * value reductions and selections (where, masked_fill, tril, triu), and the backward kernels of convolution,
+ * pooling, normalisation, attention, embedding, slicing and the losses: every op with a plan step, and every
+ * forward of the {@code Tensor} facade but these, which call their kernels directly inside an {@link OpFrame} and
+ * have no plan step: in-place ops and out= variants ({@link InPlaceOps}: a plan cannot replay a write;
+ * {@link #beforeWrite} refuses them while tracing), reductions that return indices (argmax, max(dim)), int64 copies
+ * (an int64 cat included), and gather/scatter_add/one_hot. The MSE, L1 and BCE losses and the other backward rules
+ * are built from facade ops, so they run through here too: a {@link TrainingPlan} replays a whole training step.
  *
  * <p>This class is also the only place the rest of the package informs the {@link Tracer}: kernel calls
  * ({@link #run}), allocations, writes and reads into Java (the three hooks at the end).
