@@ -327,4 +327,49 @@ class TrainStepTest {
         assertThat(((dev.lanes.nn.BatchNorm) net.get(1)).numBatchesTracked.longItem()).isEqualTo(2);
         step.close();
     }
+
+    @Test
+    void regressionWithMseLossAndFloatTargetsMatchesEager() {
+        float[][] params = new float[2][];
+        float[] last = new float[2];
+        for (int mode = 0; mode < 2; mode++) {
+            Lanes.manualSeed(6);
+            Sequential net = mlp();
+            dev.lanes.nn.MSELoss mse = new dev.lanes.nn.MSELoss();
+            Optimizer opt = new dev.lanes.optim.RMSprop(net.parameters(), 1e-3, 0.99, 1e-8, 0, 0.5, false);
+            TrainStep step = mode == 1 ? TrainStep.compile(net, mse, opt) : null;
+            java.util.Random r = new java.util.Random(8);
+            for (int s = 0; s < STEPS; s++) {
+                float[] x = new float[16 * 20];
+                float[] y = new float[16 * 5];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) r.nextGaussian();
+                }
+                for (int i = 0; i < y.length; i++) {
+                    y[i] = x[i] * 0.5f; // learnable: a linear map of the input
+                }
+                try (MemoryScope scope = MemoryScope.open()) {
+                    Tensor xt = Tensor.of(x, 16, 20);
+                    Tensor yt = Tensor.of(y, 16, 5);
+                    if (step != null) {
+                        last[mode] = step.run(xt, yt);
+                    } else {
+                        opt.zeroGrad();
+                        Tensor l = mse.forward(net.forward(xt), yt);
+                        l.backward();
+                        opt.step();
+                        last[mode] = l.item();
+                    }
+                }
+            }
+            params[mode] = flat(net);
+            if (step != null) {
+                step.close();
+            }
+        }
+        assertThat(last[1]).isCloseTo(last[0], org.assertj.core.data.Offset.offset(1e-5f));
+        for (int i = 0; i < params[0].length; i++) {
+            assertThat(params[1][i]).as("parameter element %d", i).isCloseTo(params[0][i], org.assertj.core.data.Offset.offset(1e-5f));
+        }
+    }
 }
