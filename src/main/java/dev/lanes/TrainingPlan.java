@@ -294,8 +294,9 @@ public final class TrainingPlan implements AutoCloseable {
                 continue;
             }
             long at = gradients[i].storageOffset();
+            String what = "the gradient of parameter " + i; // once, not per element
             for (int j = 0; j < eager.grads[i].length; j++) {
-                check("the gradient of parameter " + i, j, eager.grads[i][j], seg.getAtIndex(ValueLayout.JAVA_FLOAT, at + j));
+                check(what, j, eager.grads[i][j], seg.getAtIndex(ValueLayout.JAVA_FLOAT, at + j));
             }
         }
     }
