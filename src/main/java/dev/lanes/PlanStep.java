@@ -122,6 +122,25 @@ abstract class PlanStep {
         return sb.append(String.format("%9.2f us  total of medians%n", total)).toString();
     }
 
+    /** Per-thread arrays for operands packed per call (conv weights, W^T of the input gradient): grown, never shrunk. */
+    static final ThreadLocal<float[][]> PER_CALL_W = ThreadLocal.withInitial(() -> new float[0][]);
+    static final ThreadLocal<float[][]> PER_CALL_WT = ThreadLocal.withInitial(() -> new float[0][]);
+
+    /** {@code count} arrays of at least {@code floats} from {@code holder}, this thread's (allocates only to grow). */
+    static float[][] reusable(ThreadLocal<float[][]> holder, int count, int floats) {
+        float[][] arrays = holder.get();
+        if (arrays.length < count) {
+            arrays = java.util.Arrays.copyOf(arrays, count);
+            holder.set(arrays);
+        }
+        for (int i = 0; i < count; i++) {
+            if (arrays[i] == null || arrays[i].length < floats) {
+                arrays[i] = new float[floats];
+            }
+        }
+        return arrays;
+    }
+
     /** The buffers of one execution context for one call. */
     static final class Frame {
         final MemorySegment arena;
@@ -551,6 +570,19 @@ abstract class PlanStep {
             return p;
         }
 
+        /**
+         * The weights packed for this call into this thread's reusable arrays (eager and training runs, whose weights
+         * change between calls): used only until the call returns, so the next call on the thread may take them.
+         */
+        private float[][] packPerCall(MemorySegment ws, long wo) {
+            int og = outChannels / groups;
+            float[][] p = reusable(PER_CALL_W, groups, (og + Sgemm.MR - 1) / Sgemm.MR * Sgemm.MR * geo.rows());
+            for (int g = 0; g < groups; g++) {
+                Sgemm.packAInto(ws, wo + (long) g * og * geo.rows(), geo.rows(), og, geo.rows(), p[g]);
+            }
+            return p;
+        }
+
         private Sgemm.Epilogue[] epilogues(MemorySegment bs, long bo) {
             int og = outChannels / groups;
             Sgemm.Epilogue[] e = new Sgemm.Epilogue[groups];
@@ -568,7 +600,7 @@ abstract class PlanStep {
             long oo = f.off(out);
             MemorySegment ws = f.seg(w);
             long wo = f.off(w);
-            float[][] pw = direct || !Conv2dDriver.staged(geo) ? null : packedW != null ? packedW : pack(ws, wo);
+            float[][] pw = direct || !Conv2dDriver.staged(geo) ? null : packedW != null ? packedW : packPerCall(ws, wo);
             Sgemm.Epilogue[] epi = epilogues != null ? epilogues : epilogues(bias == null ? null : f.seg(bias), bias == null ? 0 : f.off(bias));
             MemorySegment kept = keptColumns == null ? null : f.seg(keptColumns);
             long keptOff = keptColumns == null ? 0 : f.off(keptColumns);
@@ -1340,10 +1372,10 @@ abstract class PlanStep {
                 long planeIn = (long) s.cg() * s.h() * s.w();
                 // W_g^T packed once for all images; the same kernel and order as packing it per image
                 boolean prepack = s.og() <= Sgemm.KC && (long) s.l() * s.og() <= (1 << 20);
-                float[][] packedWT = new float[groups][];
+                float[][] packedWT = prepack ? reusable(PER_CALL_WT, groups, (s.k() + Sgemm.MR - 1) / Sgemm.MR * Sgemm.MR * s.og()) : null;
                 if (prepack) {
                     for (int grp = 0; grp < groups; grp++) {
-                        packedWT[grp] = Sgemm.packATransposed(ws, w0 + (long) grp * s.og() * s.k(), s.k(), s.k(), s.og());
+                        Sgemm.packATransposedInto(ws, w0 + (long) grp * s.og() * s.k(), s.k(), s.k(), s.og(), packedWT[grp]);
                     }
                 }
                 Parallel.forRange(chunks, s.n(), (part, n0, n1) -> {

@@ -232,10 +232,19 @@ public final class Sgemm {
     /** Packs {@code op(A) = A^T} for {@code A [k, m]} (leading dimension lda) like {@link #packA}: e.g. W^T of a convolution. */
     public static float[] packATransposed(MemorySegment a, long aOff, int lda, int m, int k) {
         float[] ap = new float[(m + MR - 1) / MR * MR * k];
-        for (int s = 0; s < m; s += MR) {
-            packATransposed(a, aOff, lda, s, Math.min(MR, m - s), 0, k, ap, s * k);
-        }
+        packATransposedInto(a, aOff, lda, m, k, ap);
         return ap;
+    }
+
+    /** {@link #packATransposed} into a caller's buffer of at least {@code ceil(m / MR) * MR * k} floats. */
+    public static void packATransposedInto(MemorySegment a, long aOff, int lda, int m, int k, float[] ap) {
+        for (int s = 0; s < m; s += MR) {
+            int rows = Math.min(MR, m - s);
+            if (rows < MR) {
+                java.util.Arrays.fill(ap, s * k, s * k + k * MR, 0f); // a reused buffer: the pad rows must be zero again
+            }
+            packATransposed(a, aOff, lda, s, rows, 0, k, ap, s * k);
+        }
     }
 
     /** Per-thread heap copy of B for {@link #gemmPackedA(int, int, int, float[], MemorySegment, long, int, MemorySegment, long, int, Epilogue)}. */
