@@ -50,6 +50,15 @@ final class ArenaLayout {
      * the end (what the caller reads after the run).
      */
     static ArenaLayout of(List<PlanStep> steps, List<Long> slotFloats, int[] alias, int[] results, long start) {
+        return of(steps, slotFloats, alias, results, start, false);
+    }
+
+    /**
+     * {@code ownRegion}: the result slots get a region of their own before the others, never shared with another
+     * slot (a training plan's gradients and output are views callers hold between runs: their bytes must never be
+     * another value's, even mid-run).
+     */
+    static ArenaLayout of(List<PlanStep> steps, List<Long> slotFloats, int[] alias, int[] results, long start, boolean ownRegion) {
         int slots = slotFloats.size();
         int[] def = new int[slots];
         int[] last = new int[slots];
@@ -75,6 +84,17 @@ final class ArenaLayout {
             last[canon(alias, r)] = steps.size();
         }
         long[] offset = new long[slots];
+        boolean[] placed = new boolean[slots];
+        if (ownRegion) {
+            for (int r : results) {
+                int c = canon(alias, r);
+                if (!placed[c]) {
+                    placed[c] = true;
+                    offset[c] = start;
+                    start += roundUp(slotFloats.get(c));
+                }
+            }
+        }
         List<long[]> live = new ArrayList<>(); // {offset, size, lastUse}
         long top = start;
         for (int i = 0; i < steps.size(); i++) {
@@ -82,7 +102,7 @@ final class ArenaLayout {
             live.removeIf(b -> b[2] < now);
             for (Ref o : outputs(steps.get(i))) {
                 int c = canon(alias, o.id());
-                if (def[c] != i) {
+                if (def[c] != i || placed[c]) {
                     continue;
                 }
                 live.sort((p, q) -> Long.compare(p[0], q[0]));

@@ -127,6 +127,7 @@ final class IndexOps {
 
     /** {@code x.gather(dim, index)}: {@code out[..., j, ...] = x[..., index[..., j, ...], ...]} along dim. */
     static Tensor gather(Tensor x, int dim, Tensor index) {
+        Launch.noPlanStep("gather");
         x.requireFloat("gather");
         requireIndex("gather", index);
         int[] shape = x.shapeRef();
@@ -212,6 +213,7 @@ final class IndexOps {
 
     /** {@code x.scatter_add(dim, index, src)}: a copy of x with {@code src[..., j, ...]} added at {@code index} along dim. */
     static Tensor scatterAdd(Tensor x, int dim, Tensor index, Tensor src) {
+        Launch.noPlanStep("scatter_add");
         x.requireFloat("scatter_add");
         src.requireFloat("scatter_add");
         requireIndex("scatter_add", index);
@@ -292,6 +294,7 @@ final class IndexOps {
 
     /** {@code F.one_hot(indices, num_classes)}: int64 {@code indices.shape + [num_classes]}; -1 takes max + 1. */
     static Tensor oneHot(Tensor indices, int numClasses) {
+        Launch.noPlanStep("one_hot");
         requireIndex("one_hot", indices);
         return indices.withContiguous(idx -> {
             long n = idx.numel();

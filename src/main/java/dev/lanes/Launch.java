@@ -111,6 +111,19 @@ final class Launch {
         Tracer.checkStateWrite(op, target);
     }
 
+    /** A leaf's gradient is about to be replaced (backward's accumulation): a training trace notes whose. */
+    static void gradAssigned(Tensor leaf, Tensor previous) {
+        Tracer t = Tracer.current();
+        if (t != null) {
+            t.gradAssigned(leaf, previous);
+        }
+    }
+
+    /** {@code op} writes its result with a kernel outside this path (one_hot, gather, scatter_add): refused while tracing. */
+    static void noPlanStep(String op) {
+        Tracer.checkNoPlanStep(op);
+    }
+
     /** A tensor's values are about to be read into Java (item(), toFloatArray()): refused while tracing a computed value. */
     static void beforeHostRead(Tensor source) {
         Tracer.checkRead(source);

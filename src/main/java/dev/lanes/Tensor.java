@@ -252,9 +252,10 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public static Tensor eye(int n, int m) {
-        Tensor t = zeros(n, m);
+        Tensor t = allocate(DType.FLOAT32, new int[] {n, m}); // not zeros(): a training trace makes that a step, and the 1s would be lost
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment s = t.seg();
+            s.asSlice(0, (long) t.numel << 2).fill((byte) 0);
             for (int i = 0; i < Math.min(n, m); i++) {
                 s.set(Simd.FLOAT, ((long) i * m + i) << 2, 1f);
             }
@@ -536,6 +537,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         if (g != null && !Arrays.equals(g.shape, shape)) {
             throw new IllegalArgumentException("assigned grad has data of a different size: " + str(g.shape) + " vs tensor " + str(shape));
         }
+        Launch.gradAssigned(this, grad);
         grad = g;
     }
 

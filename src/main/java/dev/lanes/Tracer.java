@@ -29,7 +29,7 @@ final class Tracer {
     static final String SUPPORTED = "conv2d, linear/addmm/mm/matmul/bmm, elementwise unary and binary ops (relu, sigmoid, tanh, add, mul, ...),"
             + " max_pool2d, avg_pool2d, adaptive_avg_pool2d, softmax, log_softmax, sum/mean/var/std/max()/min(), views, reshape,"
             + " split/chunk, contiguous/clone, cat/stack (float32), where, masked_fill, tril/triu, comparisons and logical ops (bool),"
-            + " toFloat(), embedding/index_select, batch_norm, layer_norm, scaled_dot_product_attention (no dropout), cross_entropy/nll_loss;"
+            + " toFloat(), embedding/index_select, batch_norm, layer_norm, scaled_dot_product_attention, dropout, cross_entropy/nll_loss;"
             + " in training steps also the backward of each";
 
     /** The traced inputs: an inference plan's one input; a training step's input and target. */
@@ -47,6 +47,11 @@ final class Tracer {
     final List<Long> slotFloats = new ArrayList<>();
     final List<Storage> consts = new ArrayList<>();
     final List<PlanStep> steps = new ArrayList<>();
+
+    /** Storages made after this (on any thread) are values of the traced step unless a step or a factory made them here. */
+    private final long startSerial = Storage.lastSerial();
+    /** Factory results made on the tracing thread during the trace: constants of the plan. */
+    private final Set<Storage> constantsMadeHere = Collections.newSetFromMap(new IdentityHashMap<>());
 
     private Tracer(String who, boolean training, Storage... inputs) {
         this.who = who;
@@ -104,7 +109,26 @@ final class Tracer {
         Tracer t = current();
         if (t != null) {
             t.madeHere.remove(s);
+            t.constantsMadeHere.add(s);
         }
+    }
+
+    /** An op that has no plan step and writes its result outside the launch path: refused while tracing. */
+    static void checkNoPlanStep(String op) {
+        Tracer t = current();
+        if (t != null) {
+            throw new UnsupportedOperationException(t.who + ": " + op + " has no plan step (its kernel writes outside the launch path);"
+                    + " supported: " + SUPPORTED);
+        }
+    }
+
+    /**
+     * Made during the trace but neither by a recorded step, nor by a factory on this thread, nor an input: another
+     * thread computed it (the tracer sees only its own thread), or an op without a plan step did.
+     */
+    private boolean untracked(Storage s) {
+        return madeHere.contains(s) || (s.serial() > startSerial && !constantsMadeHere.contains(s) && !constOf.containsKey(s)
+                && !slotOf.containsKey(s) && inputIndex(s) < 0);
     }
 
     /** In-place writes cannot be replayed: refused while tracing. */
@@ -141,6 +165,18 @@ final class Tracer {
         }
     }
 
+    /** Leaves whose gradient the traced step assigned, with the gradient each had before (identity order). */
+    final Map<Tensor, Tensor> gradsBefore = new java.util.LinkedHashMap<>();
+
+    void gradAssigned(Tensor leaf, Tensor previous) {
+        for (Tensor t : gradsBefore.keySet()) {
+            if (t == leaf) {
+                return;
+            }
+        }
+        gradsBefore.put(leaf, previous);
+    }
+
     /** Puts back the module state the traced step (and a plan's check run) updated. */
     void restoreState() {
         for (Map.Entry<Storage, byte[]> e : stateBefore.entrySet()) {
@@ -169,7 +205,7 @@ final class Tracer {
 
     void refuseRead(Tensor t) {
         Storage s = t.storageRef();
-        if (inputIndex(s) >= 0 || slotOf.containsKey(s) || madeHere.contains(s)) {
+        if (inputIndex(s) >= 0 || slotOf.containsKey(s) || untracked(s)) {
             throw new UnsupportedOperationException(who + ": the traced step reads a computed tensor of shape " + str(t.shapeRef())
                     + " into Java (item(), toFloatArray(), ...); a traced plan would bake in this input's value. Keep data-dependent"
                     + " logic out of forward()");
@@ -187,9 +223,10 @@ final class Tracer {
         if (slot != null) {
             return new Ref(Ref.SLOT, slot, off);
         }
-        if (madeHere.contains(s)) {
+        if (untracked(s)) {
             throw new UnsupportedOperationException(who + ": a tensor of shape " + str(t.shapeRef())
-                    + " was made inside the traced step by an op that has no plan step (or by a random draw); supported: " + SUPPORTED
+                    + " was made inside the traced step by an op that has no plan step, or on another thread (a trace records only"
+                    + " its own thread's kernels); supported: " + SUPPORTED
                     + ". Make constants outside forward() (a parameter or a registered buffer)");
         }
         return new Ref(Ref.CONST, constant(s), off);

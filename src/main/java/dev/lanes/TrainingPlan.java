@@ -10,6 +10,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -96,9 +97,22 @@ public final class TrainingPlan implements AutoCloseable {
             throw new UnsupportedOperationException("TrainStep.compile: the step needs an arena of " + arenaFloats
                     + " floats; offsets past 2^31 - 1 floats are not supported (use a smaller batch)");
         }
-        this.arena = Storage.allocate(arenaFloats * 4);
-        this.inputStore = Storage.allocate((long) Shapes.checkedNumel(inputShape) * inputType.byteSize());
-        this.targetStore = Storage.allocate((long) Shapes.checkedNumel(targetShape) * targetType.byteSize());
+        Storage a = null;
+        Storage in = null;
+        try {
+            a = Storage.allocate(arenaFloats * 4);
+            in = Storage.allocate((long) Shapes.checkedNumel(inputShape) * inputType.byteSize());
+            this.targetStore = Storage.allocate((long) Shapes.checkedNumel(targetShape) * targetType.byteSize());
+        } catch (RuntimeException | Error e) {
+            for (Storage s : new Storage[] {a, in}) {
+                if (s != null) {
+                    s.release("TrainingPlan: construction failed");
+                }
+            }
+            throw e;
+        }
+        this.arena = a;
+        this.inputStore = in;
         this.frame = new PlanStep.Frame(arena.segment(), base, consts, new Sgemm.Workspace(k, n), scratchOff, heap, img, col, pan, true);
         frame.input = inputStore.segment();
         frame.inputOff = 0;
@@ -140,8 +154,8 @@ public final class TrainingPlan implements AutoCloseable {
         checkType("target", exampleTarget.dtype());
         for (int i = 0; i < params.size(); i++) {
             Tensor p = params.get(i);
-            if (!p.isLeaf() || !p.requiresGrad()) {
-                throw new IllegalArgumentException("TrainStep.compile: parameter " + i + " (shape " + p.size() + ") must be a leaf that requires grad");
+            if (!p.isLeaf()) {
+                throw new IllegalArgumentException("TrainStep.compile: parameter " + i + " (shape " + p.size() + ") must be a leaf");
             }
             if (p.grad() != null) {
                 throw new IllegalStateException("TrainStep.compile: parameter " + i + " (shape " + p.size()
@@ -179,6 +193,7 @@ public final class TrainingPlan implements AutoCloseable {
                     throw new IllegalArgumentException("TrainStep.compile: the loss does not require grad: no parameter takes part in it");
                 }
                 l.backward();
+                refuseForeignGradients(tracer, params);
                 lossTensor = wholeSlot(tracer, l);
                 lossSlot = tracer.ref(lossTensor).id();
                 outputTensor = wholeSlot(tracer, out);
@@ -213,7 +228,13 @@ public final class TrainingPlan implements AutoCloseable {
             }
         }
         try {
-            TrainingPlan plan = compile(x, y, tracer, lossSlot, outputSlot, outputTensor.shapeRef(), gradSlot, params);
+            TrainingPlan plan;
+            try {
+                plan = compile(x, y, tracer, lossSlot, outputSlot, outputTensor.shapeRef(), gradSlot, params);
+            } catch (RuntimeException | Error e) {
+                tracer.releaseConstants(); // no plan took them over
+                throw e;
+            }
             Lanes.captureSeeds(CAPTURE_SEED); // the check run draws the same dropout masks as the eager step did
             plan.selfCheck(x, y, eager);
             return plan;
@@ -221,6 +242,39 @@ public final class TrainingPlan implements AutoCloseable {
             x.close();
             y.close();
             tracer.restoreState(); // the running statistics the example batch and the check run updated
+        }
+    }
+
+    /**
+     * A leaf outside {@code params} that got a gradient (it requires grad but is not the optimizer's): eager backward
+     * would accumulate into its grad every step, which the plan does not replay. Its gradient is put back as it was
+     * and the capture refused.
+     */
+    private static void refuseForeignGradients(Tracer tracer, List<Tensor> params) {
+        for (Map.Entry<Tensor, Tensor> e : tracer.gradsBefore.entrySet()) {
+            Tensor leaf = e.getKey();
+            boolean ours = false;
+            for (Tensor p : params) {
+                ours |= p == leaf;
+            }
+            if (!ours) {
+                for (Map.Entry<Tensor, Tensor> f : tracer.gradsBefore.entrySet()) {
+                    boolean isParam = false;
+                    for (Tensor p : params) {
+                        isParam |= p == f.getKey();
+                    }
+                    if (!isParam) {
+                        Tensor made = f.getKey().grad();
+                        f.getKey().setGrad(f.getValue());
+                        if (made != null && made != f.getValue()) {
+                            made.close();
+                        }
+                    }
+                }
+                throw new UnsupportedOperationException("TrainStep.compile: a tensor of shape " + leaf.size() + " requires grad but is not among"
+                        + " the optimizer's parameters; a compiled step would not accumulate its gradient as eager backward does."
+                        + " Add it to the optimizer, or freeze it with requiresGrad(false)");
+            }
         }
     }
 
@@ -266,7 +320,7 @@ public final class TrainingPlan implements AutoCloseable {
         for (int i = 0; i < gradSlot.length; i++) {
             results[i + 2] = gradSlot[i] < 0 ? lossSlot : gradSlot[i];
         }
-        ArenaLayout layout = ArenaLayout.of(steps, t.slotFloats, alias, results, 0);
+        ArenaLayout layout = ArenaLayout.of(steps, t.slotFloats, alias, results, 0, true);
         long scratch = 0;
         for (PlanStep s : steps) {
             scratch = Math.max(scratch, s.scratchFloats());

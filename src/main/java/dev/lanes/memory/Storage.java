@@ -67,6 +67,20 @@ public final class Storage {
     /** Reason of the latest {@link #release}: reported once a pin that outlived it returns the block. */
     private volatile String pendingReason;
 
+    private static final java.util.concurrent.atomic.AtomicLong SERIALS = new java.util.concurrent.atomic.AtomicLong();
+    /** Creation order across all threads: a tracer tells storages made during its trace from older ones. */
+    private final long serial = SERIALS.incrementAndGet();
+
+    /** This storage's place in creation order (every storage gets a larger one than all made before it). */
+    public long serial() {
+        return serial;
+    }
+
+    /** The serial the next storage made will exceed. */
+    public static long lastSerial() {
+        return SERIALS.get();
+    }
+
     private Storage(MemoryPool pool, long bytes) {
         MemoryPool.Block block = pool.take(bytes);
         this.segment = block.segment.asSlice(0, bytes);

@@ -52,13 +52,51 @@ public final class TrainStep implements AutoCloseable {
     /** The plan of the previous run: the common case, found without building a key. */
     private TrainingPlan last;
 
-    private TrainStep(Function<Tensor, Tensor> model, BiFunction<Tensor, Tensor, Tensor> criterion, Optimizer optimizer) {
+    /** The module when compiled from one: its training flag is part of what a plan was captured for. */
+    private final Module module;
+    /** What the plans were captured for: each parameter's requires_grad, and the module's training flag. */
+    private boolean[] requiresGrad = new boolean[0];
+    private boolean training;
+
+    private TrainStep(Module module, Function<Tensor, Tensor> model, BiFunction<Tensor, Tensor, Tensor> criterion, Optimizer optimizer) {
+        this.module = module;
         this.model = model;
         this.criterion = criterion;
         this.optimizer = optimizer;
+        snapshot();
+    }
+
+    /** Takes the optimizer's parameters and the flags plans depend on as they are now. */
+    private void snapshot() {
+        params.clear();
         for (Optimizer.ParamGroup g : optimizer.paramGroups()) {
             params.addAll(g.params());
         }
+        requiresGrad = new boolean[params.size()];
+        for (int i = 0; i < requiresGrad.length; i++) {
+            requiresGrad[i] = params.get(i).requiresGrad();
+        }
+        training = module != null && module.isTraining();
+    }
+
+    /**
+     * Whether the plans no longer fit: a parameter group added, a parameter frozen or unfrozen, the module switched
+     * between train() and eval() (which changes what BatchNorm and dropout do). Allocation-free in the common case.
+     */
+    private boolean stale() {
+        if (module != null && module.isTraining() != training) {
+            return true;
+        }
+        int i = 0;
+        for (Optimizer.ParamGroup g : optimizer.paramGroups()) {
+            for (Tensor p : g.params()) {
+                if (i >= params.size() || params.get(i) != p || p.requiresGrad() != requiresGrad[i]) {
+                    return true;
+                }
+                i++;
+            }
+        }
+        return i != params.size();
     }
 
     /** {@code criterion(model(input), target)}, its backward and {@code optimizer.step()}, compiled per shape. */
@@ -66,7 +104,10 @@ public final class TrainStep implements AutoCloseable {
         if (model == null || criterion == null) {
             throw new IllegalArgumentException("TrainStep.compile: the model and the criterion must not be null");
         }
-        return compile(model::forward, criterion::forward, optimizer);
+        if (optimizer == null) {
+            throw new IllegalArgumentException("TrainStep.compile: the optimizer must not be null");
+        }
+        return new TrainStep(model, model::forward, criterion::forward, optimizer);
     }
 
     /** The same over any model and loss functions: everything they compute must be replayable. */
@@ -74,7 +115,7 @@ public final class TrainStep implements AutoCloseable {
         if (model == null || criterion == null || optimizer == null) {
             throw new IllegalArgumentException("TrainStep.compile: the model, the criterion and the optimizer must not be null");
         }
-        return new TrainStep(model, criterion, optimizer);
+        return new TrainStep(null, model, criterion, optimizer);
     }
 
     /**
@@ -102,6 +143,16 @@ public final class TrainStep implements AutoCloseable {
     }
 
     private static Tensor synthetic(int[] shape, DType type) {
+        long n = 1;
+        for (int d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("TrainStep.prepare: negative dimension " + d + " in shape " + Arrays.toString(shape));
+            }
+            n = Math.multiplyExact(n, (long) d);
+        }
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("TrainStep.prepare: shape " + Arrays.toString(shape) + " has " + n + " elements, more than a tensor holds");
+        }
         if (type == DType.INT64) {
             return Tensor.zerosLong(shape);
         }
@@ -109,7 +160,7 @@ public final class TrainStep implements AutoCloseable {
             throw new IllegalArgumentException("TrainStep.prepare: inputs and targets are float32 or int64, got " + type);
         }
         Random r = new Random(0x7a1e5L); // not the global generator: preparing must not change what the next draw gives
-        float[] v = new float[Math.toIntExact(Arrays.stream(shape).asLongStream().reduce(1, Math::multiplyExact))];
+        float[] v = new float[(int) n];
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) r.nextGaussian();
         }
@@ -118,19 +169,25 @@ public final class TrainStep implements AutoCloseable {
 
     /** One step: the gradients of {@code criterion(model(input), target)}, then {@code optimizer.step()}; returns the loss. */
     public float run(Tensor input, Tensor target) {
+        if (stale()) {
+            closePlans();
+            snapshot();
+        }
         TrainingPlan plan = last != null && !last.isClosed() && last.accepts(input, target) ? last : plan(input, target);
         last = plan;
-        float l = plan.run(input, target);
-        for (int i = 0; i < params.size(); i++) {
-            Tensor p = params.get(i);
+        // no gradient while the plan runs: a refused run leaves none to step on, and no stale one behind
+        for (Tensor p : params) {
             Tensor old = p.grad();
-            Tensor g = plan.gradient(i);
-            if (old != g) {
-                p.setGrad(g);
-                if (old != null && !isPlanGradient(old)) {
+            if (old != null) {
+                p.setGrad(null);
+                if (!isPlanGradient(old)) {
                     old.close();
                 }
             }
+        }
+        float l = plan.run(input, target);
+        for (int i = 0; i < params.size(); i++) {
+            params.get(i).setGrad(plan.gradient(i));
         }
         if (!Double.isNaN(maxGradNorm)) {
             ClipGrad.clipGradNorm_(params, maxGradNorm);
@@ -206,6 +263,24 @@ public final class TrainStep implements AutoCloseable {
         return plans.get(key(inputShape, inputType, targetShape, targetType));
     }
 
+    /** Closes every plan (each is tried: one that fails does not keep the others open); gradients from them become null. */
+    private void closePlans() {
+        RuntimeException first = null;
+        for (TrainingPlan p : plans.values()) {
+            detachGradients(p);
+            try {
+                p.close();
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
+        }
+        plans.clear();
+        last = null;
+        if (first != null) {
+            throw first;
+        }
+    }
+
     /** Closes every plan; the parameters' gradients from the last run become null. */
     @Override
     public void close() {
@@ -213,10 +288,6 @@ public final class TrainStep implements AutoCloseable {
             return;
         }
         closed = true;
-        for (TrainingPlan p : plans.values()) {
-            detachGradients(p);
-            p.close();
-        }
-        plans.clear();
+        closePlans();
     }
 }
