@@ -104,27 +104,16 @@ public final class InferencePlan implements AutoCloseable {
         this.inputRegion = inputRegion;
         this.scratchOff = scratchOff;
         this.arenaFloats = arenaFloats;
-        int k = 1;
-        int n = 1;
-        int sm = 0;
-        int img = 0;
-        int col = 0;
-        int pan = 0;
+        PlanStep.Needs needs = PlanStep.Needs.of(steps);
         for (PlanStep s : steps) {
-            img = Math.max(img, s.heapImage());
-            col = Math.max(col, s.heapColumns());
-            pan = Math.max(pan, s.heapPanel());
-            k = Math.max(k, s.gemmK());
-            n = Math.max(n, s.gemmN());
-            sm = Math.max(sm, s.heapFloats());
             s.bind(consts);
         }
-        this.gemmK = k;
-        this.gemmN = n;
-        this.heapScratch = sm;
-        this.heapImage = img;
-        this.heapColumns = col;
-        this.heapPanel = pan;
+        this.gemmK = needs.gemmK();
+        this.gemmN = needs.gemmN();
+        this.heapScratch = needs.heapFloats();
+        this.heapImage = needs.image();
+        this.heapColumns = needs.columns();
+        this.heapPanel = needs.panel();
         this.idle = new AtomicReferenceArray<>(Math.max(16, 2 * Runtime.getRuntime().availableProcessors()));
     }
 

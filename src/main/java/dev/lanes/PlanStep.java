@@ -122,6 +122,27 @@ abstract class PlanStep {
         return sb.append(String.format("%9.2f us  total of medians%n", total)).toString();
     }
 
+    /** What a plan's execution context must hold for its steps: the largest of each step's needs. */
+    record Needs(int gemmK, int gemmN, int heapFloats, int image, int columns, int panel) {
+        static Needs of(PlanStep[] steps) {
+            int k = 1;
+            int n = 1;
+            int heap = 0;
+            int img = 0;
+            int col = 0;
+            int pan = 0;
+            for (PlanStep s : steps) {
+                img = Math.max(img, s.heapImage());
+                col = Math.max(col, s.heapColumns());
+                pan = Math.max(pan, s.heapPanel());
+                k = Math.max(k, s.gemmK());
+                n = Math.max(n, s.gemmN());
+                heap = Math.max(heap, s.heapFloats());
+            }
+            return new Needs(k, n, heap, img, col, pan);
+        }
+    }
+
     /** Per-thread arrays for operands packed per call (conv weights, W^T of the input gradient): grown, never shrunk. */
     static final ThreadLocal<float[][]> PER_CALL_W = ThreadLocal.withInitial(() -> new float[0][]);
     static final ThreadLocal<float[][]> PER_CALL_WT = ThreadLocal.withInitial(() -> new float[0][]);

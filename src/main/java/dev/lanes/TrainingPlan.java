@@ -76,21 +76,7 @@ public final class TrainingPlan implements AutoCloseable {
         for (int i = 0; i < consts.length; i++) {
             consts[i] = constStorages.get(i).segment();
         }
-        int k = 1;
-        int n = 1;
-        int heap = 0;
-        int img = 0;
-        int col = 0;
-        int pan = 0;
-        for (PlanStep s : steps) {
-            img = Math.max(img, s.heapImage());
-            col = Math.max(col, s.heapColumns());
-            pan = Math.max(pan, s.heapPanel());
-            k = Math.max(k, s.gemmK());
-            n = Math.max(n, s.gemmN());
-            heap = Math.max(heap, s.heapFloats());
-            // no bind(): an inference plan prepacks constant weights there, but a training step's weights change
-        }
+        PlanStep.Needs needs = PlanStep.Needs.of(steps); // no bind(): an inference plan prepacks constant weights there; a training step's change
         long scratchOff = layout.top;
         long arenaFloats = scratchOff + ArenaLayout.roundUp(scratchFloats) + TAIL_PAD_FLOATS;
         if (arenaFloats > Integer.MAX_VALUE) {
@@ -113,7 +99,8 @@ public final class TrainingPlan implements AutoCloseable {
         }
         this.arena = a;
         this.inputStore = in;
-        this.frame = new PlanStep.Frame(arena.segment(), base, consts, new Sgemm.Workspace(k, n), scratchOff, heap, img, col, pan, true);
+        this.frame = new PlanStep.Frame(arena.segment(), base, consts, new Sgemm.Workspace(needs.gemmK(), needs.gemmN()), scratchOff,
+                needs.heapFloats(), needs.image(), needs.columns(), needs.panel(), true);
         frame.input = inputStore.segment();
         frame.inputOff = 0;
         frame.input1 = targetStore.segment();

@@ -463,28 +463,9 @@ public final class VectorMath {
     // speed. A method whose parameters are segments and offsets costs nothing to leave un-inlined, so the rows below
     // carry the whole formula; VectorMathTest checks they give the bits of the per-vector functions.
 
-    /** {@code out = exp(x)} over whole vectors up to byte {@code vecEnd}; byte offsets; exp written out (see above). */
+    /** {@code out = exp(x)} over whole vectors up to byte {@code vecEnd}; byte offsets: exp(x - 0), the same bits as exp(x). */
     public static void expRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-        for (long i = 0; i < vecEnd; i += Simd.VBYTES) {
-            FloatVector v = FloatVector.fromMemorySegment(Simd.F, x, xb + i, Simd.ORDER);
-            FloatVector xc = v.blend(EXP_MAX_ARG, v.compare(VectorOperators.GT, EXP_MAX_ARG));
-            xc = xc.blend(EXP_MIN_ARG, xc.compare(VectorOperators.LT, EXP_MIN_ARG));
-            FloatVector et = xc.fma(LOG2E, ROUND_MAGIC_2BIAS);
-            FloatVector en = et.sub(ROUND_MAGIC_2BIAS);
-            FloatVector er = en.fma(xc.broadcast(-LN2_HI), xc);
-            er = en.fma(xc.broadcast(-LN2_LO), er);
-            IntVector eh = en.fma(0.5f, ROUND_MAGIC_BIAS).reinterpretAsInts();
-            FloatVector es1 = eh.lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-            FloatVector es2 = et.reinterpretAsInts().sub(eh).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-            FloatVector ep = er.fma(EXP_P0, EXP_P1);
-            ep = ep.fma(er, er.broadcast(EXP_P2));
-            ep = ep.fma(er, er.broadcast(EXP_P3));
-            ep = ep.fma(er, er.broadcast(EXP_P4));
-            ep = ep.fma(er, er.broadcast(EXP_P5));
-            FloatVector ex = ep.fma(er.mul(er), er).add(1f).mul(es1).mul(es2);
-            FloatVector y = ex.blend(v, v.compare(VectorOperators.NE, v));
-            y.intoMemorySegment(out, ob + i, Simd.ORDER);
-        }
+        expShiftedRow(x, xb, 0f, out, ob, vecEnd);
     }
 
     /** {@code out = exp(in - shift)} over whole vectors up to byte {@code vecEnd}; byte offsets (softmax's pass). */
