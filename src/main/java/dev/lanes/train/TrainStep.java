@@ -169,6 +169,21 @@ public final class TrainStep implements AutoCloseable {
 
     /** One step: the gradients of {@code criterion(model(input), target)}, then {@code optimizer.step()}; returns the loss. */
     public float run(Tensor input, Tensor target) {
+        float l = gradients(input, target);
+        if (!Double.isNaN(maxGradNorm)) {
+            ClipGrad.clipGradNorm_(params, maxGradNorm);
+        }
+        optimizer.step();
+        return l;
+    }
+
+    /**
+     * Forward, loss and backward only: the parameters' {@code grad()} are then this batch's gradients (views of the
+     * plan, valid until the next call) and the optimizer has not stepped, for a caller that combines gradients first
+     * (an all-reduce across workers, gradient accumulation by hand) and then calls {@code optimizer.step()} itself.
+     * Clipping set with {@link #clipGradNorm} applies only in {@link #run}. Returns the loss.
+     */
+    public float gradients(Tensor input, Tensor target) {
         if (stale()) {
             closePlans();
             snapshot();
@@ -189,10 +204,6 @@ public final class TrainStep implements AutoCloseable {
         for (int i = 0; i < params.size(); i++) {
             params.get(i).setGrad(plan.gradient(i));
         }
-        if (!Double.isNaN(maxGradNorm)) {
-            ClipGrad.clipGradNorm_(params, maxGradNorm);
-        }
-        optimizer.step();
         return l;
     }
 

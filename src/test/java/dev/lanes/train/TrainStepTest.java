@@ -372,4 +372,38 @@ class TrainStepTest {
             assertThat(params[1][i]).as("parameter element %d", i).isCloseTo(params[0][i], org.assertj.core.data.Offset.offset(1e-5f));
         }
     }
+
+    @Test
+    void gradientsOnlyThenAnOptimizerStepIsARun() {
+        float[][] params = new float[2][];
+        for (int mode = 0; mode < 2; mode++) {
+            Lanes.manualSeed(9);
+            Sequential net = mlp();
+            SGD opt = new SGD(net.parameters(), 0.05, 0.9);
+            TrainStep step = TrainStep.compile(net, new CrossEntropyLoss(), opt);
+            java.util.Random r = new java.util.Random(10);
+            for (int s = 0; s < 5; s++) {
+                float[] x = new float[8 * 20];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) r.nextGaussian();
+                }
+                try (MemoryScope scope = MemoryScope.open()) {
+                    Tensor xt = Tensor.of(x, 8, 20);
+                    Tensor yt = Tensor.of(new long[] {0, 1, 2, 3, 4, 0, 1, 2}, 8);
+                    if (mode == 0) {
+                        step.run(xt, yt);
+                    } else {
+                        step.gradients(xt, yt);
+                        for (Tensor p : net.parameters()) {
+                            assertThat(p.grad()).as("gradients are there before the step").isNotNull();
+                        }
+                        opt.step();
+                    }
+                }
+            }
+            params[mode] = flat(net);
+            step.close();
+        }
+        assertThat(params[1]).containsExactly(params[0]);
+    }
 }
