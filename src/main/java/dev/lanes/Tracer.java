@@ -169,12 +169,7 @@ final class Tracer {
     final Map<Tensor, Tensor> gradsBefore = new java.util.LinkedHashMap<>();
 
     void gradAssigned(Tensor leaf, Tensor previous) {
-        for (Tensor t : gradsBefore.keySet()) {
-            if (t == leaf) {
-                return;
-            }
-        }
-        gradsBefore.put(leaf, previous);
+        gradsBefore.putIfAbsent(leaf, previous); // Tensor keeps Object's identity equality: one entry per leaf, its first grad
     }
 
     /** Puts back the module state the traced step (and a plan's check run) updated. */

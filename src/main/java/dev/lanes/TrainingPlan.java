@@ -238,30 +238,25 @@ public final class TrainingPlan implements AutoCloseable {
      * and the capture refused.
      */
     private static void refuseForeignGradients(Tracer tracer, List<Tensor> params) {
+        java.util.Set<Tensor> ours = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        ours.addAll(params);
+        Tensor foreign = null;
         for (Map.Entry<Tensor, Tensor> e : tracer.gradsBefore.entrySet()) {
             Tensor leaf = e.getKey();
-            boolean ours = false;
-            for (Tensor p : params) {
-                ours |= p == leaf;
+            if (ours.contains(leaf)) {
+                continue;
             }
-            if (!ours) {
-                for (Map.Entry<Tensor, Tensor> f : tracer.gradsBefore.entrySet()) {
-                    boolean isParam = false;
-                    for (Tensor p : params) {
-                        isParam |= p == f.getKey();
-                    }
-                    if (!isParam) {
-                        Tensor made = f.getKey().grad();
-                        f.getKey().setGrad(f.getValue());
-                        if (made != null && made != f.getValue()) {
-                            made.close();
-                        }
-                    }
-                }
-                throw new UnsupportedOperationException("TrainStep.compile: a tensor of shape " + leaf.size() + " requires grad but is not among"
-                        + " the optimizer's parameters; a compiled step would not accumulate its gradient as eager backward does."
-                        + " Add it to the optimizer, or freeze it with requiresGrad(false)");
+            foreign = foreign == null ? leaf : foreign;
+            Tensor made = leaf.grad();
+            leaf.setGrad(e.getValue()); // as it was before the capture
+            if (made != null && made != e.getValue()) {
+                made.close();
             }
+        }
+        if (foreign != null) {
+            throw new UnsupportedOperationException("TrainStep.compile: a tensor of shape " + foreign.size() + " requires grad but is not among"
+                    + " the optimizer's parameters; a compiled step would not accumulate its gradient as eager backward does."
+                    + " Add it to the optimizer, or freeze it with requiresGrad(false)");
         }
     }
 

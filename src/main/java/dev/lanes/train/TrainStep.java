@@ -191,11 +191,12 @@ public final class TrainStep implements AutoCloseable {
         TrainingPlan plan = last != null && !last.isClosed() && last.accepts(input, target) ? last : plan(input, target);
         last = plan;
         // no gradient while the plan runs: a refused run leaves none to step on, and no stale one behind
-        for (Tensor p : params) {
+        for (int i = 0; i < params.size(); i++) {
+            Tensor p = params.get(i);
             Tensor old = p.grad();
             if (old != null) {
                 p.setGrad(null);
-                if (!isPlanGradient(old)) {
+                if (!isPlanGradient(old, i)) {
                     old.close();
                 }
             }
@@ -215,12 +216,11 @@ public final class TrainStep implements AutoCloseable {
         return last.output();
     }
 
-    private boolean isPlanGradient(Tensor t) {
+    /** Whether {@code t}, parameter {@code i}'s gradient, is a plan's view (parameter i only ever gets plans' view i). */
+    private boolean isPlanGradient(Tensor t, int i) {
         for (TrainingPlan p : plans.values()) {
-            for (int i = 0; i < params.size(); i++) {
-                if (p.gradient(i) == t) {
-                    return true;
-                }
+            if (p.gradient(i) == t) {
+                return true;
             }
         }
         return false;
