@@ -1386,6 +1386,18 @@ abstract class PlanStep {
             long w0 = f.off(other);
             MemorySegment ds = f.seg(out);
             long d0 = f.off(out);
+            Im2col.Geometry gT = s.direct() ? null : Conv2dDriver.transposedGeometry(s.geo(), s.og());
+            if (gT != null && Conv2dDriver.staged(gT)) {
+                // stride 1: a forward convolution of gout with the flipped weights (no column matrix, no col2im)
+                float[][] flipped = reusable(PER_CALL_WT, groups, Conv2dDriver.flippedWeightFloats(s.og(), s.cg(), s.kH(), s.kW()));
+                for (int grp = 0; grp < groups; grp++) {
+                    Conv2dDriver.packFlippedWeights(ws, w0 + (long) grp * s.og() * s.k(), s.og(), s.cg(), s.kH(), s.kW(), flipped[grp]);
+                }
+                int chunks = f.parallel ? Math.min(Parallel.partsFor(s.n(), 1), Math.max(s.n(), 1)) : 1;
+                Parallel.forRange(chunks, s.n(), (part, n0, n1) ->
+                        Conv2dDriver.inputGradient(gT, s.cg(), groups, gs, g0, flipped, ds, d0, n0, n1, Conv2dDriver.threadBuffers(gT)));
+                return;
+            }
             ds.asSlice(d0 << 2, (long) s.n() * s.c() * s.h() * s.w() << 2).fill((byte) 0);
             int chunks = f.parallel ? Math.min(Parallel.partsFor(s.n(), 1), Math.max(s.n(), 1)) : 1;
             dev.lanes.memory.Storage[] cols = columns(chunks);
@@ -1423,13 +1435,23 @@ abstract class PlanStep {
             }
         }
 
+        /**
+         * The weight gradient, per chunk of {@link #IMAGES_PER_CHUNK} images a partial summed image by image, the chunks
+         * then summed in order (so the thread count changes nothing). Images that stage on the heap go through
+         * {@link Conv2dDriver#weightGradient} (their columns unfolded again from the input, or the input itself for a
+         * 1x1 convolution; staged images never keep columns, see ConvOps), whose partials are transposed
+         * ({@code [groups][k, og]}) and transposed back at the end. Larger images: {@code gout col^T} through the GEMM
+         * dispatcher, from the kept columns or unfolded into a column buffer.
+         */
         private void weightGrad(Frame f) {
+            boolean packed = kind == Kind.WEIGHT && Conv2dDriver.staged(s.geo());
             int chunks = (s.n() + IMAGES_PER_CHUNK - 1) / IMAGES_PER_CHUNK;
             int wsize = s.o() * s.k();
             boolean kept = kind == Kind.WEIGHT_FROM_COLUMNS;
             int parts = f.parallel ? Math.min(Parallel.partsFor(chunks, 1), chunks) : 1;
             dev.lanes.memory.Storage partials = dev.lanes.memory.Storage.allocate((long) chunks * wsize * 4);
-            dev.lanes.memory.Storage[] cols = kept ? new dev.lanes.memory.Storage[0] : columns(parts);
+            dev.lanes.memory.Storage summed = packed ? dev.lanes.memory.Storage.allocate((long) wsize * 4) : null;
+            dev.lanes.memory.Storage[] cols = kept || packed ? new dev.lanes.memory.Storage[0] : columns(parts);
             try {
                 MemorySegment gs = f.seg(g);
                 long g0 = f.off(g);
@@ -1438,12 +1460,20 @@ abstract class PlanStep {
                 MemorySegment ps = partials.segment();
                 long planeIn = (long) s.cg() * s.h() * s.w();
                 Parallel.forRange(parts, chunks, (part, c0, c1) -> {
+                    Conv2dDriver.Buffers buf = packed ? Conv2dDriver.threadBuffers(s.geo()) : null;
                     for (int chunk = c0; chunk < c1; chunk++) {
                         long pOff = (long) chunk * wsize;
                         int nEnd = Math.min(s.n(), (chunk + 1) * IMAGES_PER_CHUNK);
                         for (int n = chunk * IMAGES_PER_CHUNK; n < nEnd; n++) {
                             boolean first = n == chunk * IMAGES_PER_CHUNK;
                             for (int grp = 0; grp < groups; grp++) {
+                                long image = x0 + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
+                                long gOff = g0 + ((long) n * s.o() + (long) grp * s.og()) * s.l();
+                                long partial = pOff + (long) grp * s.og() * s.k();
+                                if (packed) {
+                                    Conv2dDriver.weightGradient(s.geo(), s.og(), xs, image, s.direct(), gs, gOff, ps, partial, !first, buf);
+                                    continue;
+                                }
                                 MemorySegment col;
                                 long colOff;
                                 if (kept) { // columns kept by the forward pass
@@ -1451,22 +1481,40 @@ abstract class PlanStep {
                                     colOff = x0 + ((long) n * groups + grp) * s.k() * s.l();
                                 } else if (s.direct()) {
                                     col = xs;
-                                    colOff = x0 + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
+                                    colOff = image;
                                 } else {
                                     col = cols[part].segment();
                                     colOff = 0;
-                                    Im2col.im2col(xs, x0 + (long) n * s.c() * s.h() * s.w() + grp * planeIn, s.geo(), col, 0);
+                                    Im2col.im2col(xs, image, s.geo(), col, 0);
                                 }
-                                long gOff = g0 + ((long) n * s.o() + (long) grp * s.og()) * s.l();
                                 Sgemm.sgemm(false, true, s.og(), s.k(), s.l(), 1f, gs, gOff, s.l(), col, colOff, s.l(), first ? 0f : 1f,
-                                        ps, pOff + (long) grp * s.og() * s.k(), s.k(), null);
+                                        ps, partial, s.k(), null);
                             }
                         }
                     }
                 });
-                Reductions.sum(ps, 0, 1, chunks, wsize, f.seg(out), f.off(out));
+                if (!packed) {
+                    Reductions.sum(ps, 0, 1, chunks, wsize, f.seg(out), f.off(out));
+                    return;
+                }
+                MemorySegment sum = summed.segment();
+                Reductions.sum(ps, 0, 1, chunks, wsize, sum, 0);
+                MemorySegment os = f.seg(out);
+                long o0 = f.off(out);
+                for (int grp = 0; grp < groups; grp++) {
+                    long base = (long) grp * s.og() * s.k();
+                    for (int o = 0; o < s.og(); o++) {
+                        for (int r = 0; r < s.k(); r++) {
+                            os.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, o0 + base + (long) o * s.k() + r,
+                                    sum.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, base + (long) r * s.og() + o));
+                        }
+                    }
+                }
             } finally {
                 partials.release("conv2d backward");
+                if (summed != null) {
+                    summed.release("conv2d backward");
+                }
                 free(cols);
             }
         }

@@ -14,68 +14,200 @@ import org.junit.jupiter.api.Test;
 class ConvPoolPropertyTest {
     private final SplittableRandom rnd = new SplittableRandom(7);
 
-    /** Direct convolution, the obvious six loops. */
-    private static float[] naiveConv(float[] x, int n, int c, int h, int w, float[] wt, int o, int kh, int kw, float[] b,
-                                     int sh, int sw, int ph, int pw, int dh, int dw, int groups, int oh, int ow) {
-        int cg = c / groups;
-        int og = o / groups;
-        float[] out = new float[n * o * oh * ow];
-        for (int in = 0; in < n; in++) {
-            for (int oc = 0; oc < o; oc++) {
-                int g = oc / og;
-                for (int y = 0; y < oh; y++) {
-                    for (int xx = 0; xx < ow; xx++) {
-                        double s = b == null ? 0 : b[oc];
-                        for (int ic = 0; ic < cg; ic++) {
-                            for (int i = 0; i < kh; i++) {
-                                for (int j = 0; j < kw; j++) {
-                                    int hh = y * sh - ph + i * dh;
-                                    int ww = xx * sw - pw + j * dw;
-                                    if (hh >= 0 && hh < h && ww >= 0 && ww < w) {
-                                        s += (double) x[((in * c + g * cg + ic) * h + hh) * w + ww] * wt[((oc * cg + ic) * kh + i) * kw + j];
-                                    }
-                                }
-                            }
-                        }
-                        out[((in * o + oc) * oh + y) * ow + xx] = (float) s;
-                    }
-                }
-            }
+    /** A convolution's geometry: batch, channels, image, out channels, kernel, stride, padding, dilation, groups. */
+    private record Conv(int n, int c, int h, int w, int o, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int groups) {
+        int oh() {
+            return (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
         }
-        return out;
-    }
 
-    @Test
-    void conv2dMatchesDirectLoops() {
-        for (int iter = 0; iter < 60; iter++) {
+        int ow() {
+            return (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+        }
+
+        int[] stride() {
+            return new int[] {sh, sw};
+        }
+
+        int[] padding() {
+            return new int[] {ph, pw};
+        }
+
+        int[] dilation() {
+            return new int[] {dh, dw};
+        }
+
+        /**
+         * A small random geometry: rows longer and shorter than a vector; strides 1..3 when {@code strided}; padding
+         * up to 2, or with {@code widePadding} up to the kernel + 1 (the transposed padding of the input gradient
+         * then goes negative).
+         */
+        static Conv random(SplittableRandom rnd, boolean strided, boolean widePadding) {
             int groups = 1 + rnd.nextInt(3);
             int c = groups * (1 + rnd.nextInt(3));
             int o = groups * (1 + rnd.nextInt(4));
             int n = 1 + rnd.nextInt(3);
             int kh = 1 + rnd.nextInt(4);
             int kw = 1 + rnd.nextInt(4);
-            int sh = 1 + rnd.nextInt(3);
-            int sw = 1 + rnd.nextInt(3);
+            int sh = strided ? 1 + rnd.nextInt(3) : 1;
+            int sw = strided ? 1 + rnd.nextInt(3) : 1;
             int dh = 1 + rnd.nextInt(2);
             int dw = 1 + rnd.nextInt(2);
-            int ph = rnd.nextInt(3);
-            int pw = rnd.nextInt(3);
+            int ph = rnd.nextInt(widePadding ? kh + 2 : 3);
+            int pw = rnd.nextInt(widePadding ? kw + 2 : 3);
             int h = dh * (kh - 1) + 1 + rnd.nextInt(8);
-            int w = dw * (kw - 1) + 1 + rnd.nextInt(40); // rows longer and shorter than a vector
+            int w = dw * (kw - 1) + 1 + rnd.nextInt(40);
+            return new Conv(n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups);
+        }
+    }
+
+    /** Visits one tap of a convolution: flat indices of the output element, the input element it reads and the weight. */
+    private interface Tap {
+        void visit(int out, int in, int weight);
+    }
+
+    /** Every tap of a direct convolution that reads inside the image: the obvious seven loops. */
+    private static void taps(Conv g, Tap tap) {
+        int cg = g.c() / g.groups();
+        int og = g.o() / g.groups();
+        int oh = g.oh();
+        int ow = g.ow();
+        for (int in = 0; in < g.n(); in++) {
+            for (int oc = 0; oc < g.o(); oc++) {
+                int grp = oc / og;
+                for (int y = 0; y < oh; y++) {
+                    for (int xx = 0; xx < ow; xx++) {
+                        for (int ic = 0; ic < cg; ic++) {
+                            for (int i = 0; i < g.kh(); i++) {
+                                for (int j = 0; j < g.kw(); j++) {
+                                    int hh = y * g.sh() - g.ph() + i * g.dh();
+                                    int ww = xx * g.sw() - g.pw() + j * g.dw();
+                                    if (hh >= 0 && hh < g.h() && ww >= 0 && ww < g.w()) {
+                                        tap.visit(((in * g.o() + oc) * oh + y) * ow + xx, ((in * g.c() + grp * cg + ic) * g.h() + hh) * g.w() + ww,
+                                                ((oc * cg + ic) * g.kh() + i) * g.kw() + j);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] toFloats(double[] sums) {
+        float[] out = new float[sums.length];
+        for (int i = 0; i < sums.length; i++) {
+            out[i] = (float) sums[i];
+        }
+        return out;
+    }
+
+    /** Direct convolution (double sums). */
+    private static float[] naiveConv(float[] x, float[] wt, float[] b, Conv g) {
+        int plane = g.oh() * g.ow();
+        double[] out = new double[g.n() * g.o() * plane];
+        if (b != null) {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = b[i / plane % g.o()];
+            }
+        }
+        taps(g, (y, in, k) -> out[y] += (double) x[in] * wt[k]);
+        return toFloats(out);
+    }
+
+    /** The input gradient by the direct loops: each output gradient times the weight, added at the pixel it read. */
+    private static float[] naiveInputGrad(float[] gout, float[] wt, Conv g) {
+        double[] dx = new double[g.n() * g.c() * g.h() * g.w()];
+        taps(g, (y, in, k) -> dx[in] += (double) gout[y] * wt[k]);
+        return toFloats(dx);
+    }
+
+    /** The weight gradient by the direct loops. */
+    private static float[] naiveWeightGrad(float[] x, float[] gout, Conv g) {
+        double[] grad = new double[g.o() * (g.c() / g.groups()) * g.kh() * g.kw()];
+        taps(g, (y, in, k) -> grad[k] += (double) gout[y] * x[in]);
+        return toFloats(grad);
+    }
+
+    @Test
+    void conv2dMatchesDirectLoops() {
+        for (int iter = 0; iter < 60; iter++) {
+            Conv g = Conv.random(rnd, true, false);
             boolean bias = rnd.nextBoolean();
-            try (Tensor x = Tensor.randn(n, c, h, w); Tensor wt = Tensor.randn(o, c / groups, kh, kw);
-                 Tensor b = bias ? Tensor.randn(o) : null) {
-                Tensor y = Tensor.conv2d(x, wt, b, new int[] {sh, sw}, new int[] {ph, pw}, new int[] {dh, dw}, groups);
-                int oh = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
-                int ow = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
-                assertThat(y.shape()).containsExactly(n, o, oh, ow);
-                float[] want = naiveConv(x.toFloatArray(), n, c, h, w, wt.toFloatArray(), o, kh, kw, b == null ? null : b.toFloatArray(),
-                        sh, sw, ph, pw, dh, dw, groups, oh, ow);
-                try (Tensor expected = Tensor.of(want, n, o, oh, ow)) {
-                    Assertions2.assertClose(y, expected, 1e-4, 1e-4, "conv iter " + iter);
+            try (Tensor x = Tensor.randn(g.n(), g.c(), g.h(), g.w()); Tensor wt = Tensor.randn(g.o(), g.c() / g.groups(), g.kh(), g.kw());
+                 Tensor b = bias ? Tensor.randn(g.o()) : null) {
+                Tensor y = Tensor.conv2d(x, wt, b, g.stride(), g.padding(), g.dilation(), g.groups());
+                assertThat(y.shape()).containsExactly(g.n(), g.o(), g.oh(), g.ow());
+                float[] want = naiveConv(x.toFloatArray(), wt.toFloatArray(), b == null ? null : b.toFloatArray(), g);
+                try (Tensor expected = Tensor.of(want, g.n(), g.o(), g.oh(), g.ow())) {
+                    Assertions2.assertClose(y, expected, 1e-4, 1e-4, "conv iter " + iter + " " + g);
                 }
                 y.close();
             }
+        }
+    }
+
+    /**
+     * The input gradient on random geometries: stride 1 takes the transposed-convolution path (flipped weights, padding
+     * dH (kH - 1) - pT, negative when the padding is wider than the kernel), other strides W^T gout and col2im. Groups,
+     * dilation, unequal kernels and rows around the vector width; against the direct loops (1e-4). The weight gradient
+     * too, unfolded again from the input (images this small keep no columns) or the input itself for a 1x1 convolution.
+     */
+    @Test
+    void conv2dGradientsMatchDirectLoops() {
+        for (int iter = 0; iter < 60; iter++) {
+            Conv g = Conv.random(rnd, iter % 3 == 2, true);
+            try (Tensor x = Tensor.randn(g.n(), g.c(), g.h(), g.w()).requiresGrad(true);
+                 Tensor wt = Tensor.randn(g.o(), g.c() / g.groups(), g.kh(), g.kw()).requiresGrad(true)) {
+                Tensor y = Tensor.conv2d(x, wt, null, g.stride(), g.padding(), g.dilation(), g.groups());
+                try (Tensor gout = Tensor.randn(g.n(), g.o(), g.oh(), g.ow())) {
+                    y.backward(gout);
+                    float[] go = gout.toFloatArray();
+                    try (Tensor expected = Tensor.of(naiveInputGrad(go, wt.toFloatArray(), g), g.n(), g.c(), g.h(), g.w())) {
+                        Assertions2.assertClose(x.grad(), expected, 1e-4, 1e-4, "input grad iter " + iter + " " + g);
+                    }
+                    try (Tensor expected = Tensor.of(naiveWeightGrad(x.toFloatArray(), go, g), g.o(), g.c() / g.groups(), g.kh(), g.kw())) {
+                        Assertions2.assertClose(wt.grad(), expected, 1e-4, 1e-4, "weight grad iter " + iter + " " + g);
+                    }
+                }
+                y.close();
+            }
+        }
+    }
+
+    /**
+     * A batch of 512 images (their columns 75 MB, over ConvOps.KEEP_COLUMNS_MAX_BYTES): the weight gradient unfolds
+     * each image again, in chunks of 8 images summed in order. Against the direct loops; two threads and one give the
+     * same bits.
+     */
+    @Test
+    void weightGradientUnfoldsAgainWhenColumnsAreNotKept() {
+        int n = 512;
+        int h = 64;
+        int w = 64;
+        assertThat((long) n * 9 * h * w * 4).isGreaterThan(ConvOps.KEEP_COLUMNS_MAX_BYTES);
+        int[] one = {1, 1};
+        try (Tensor x = Tensor.randn(n, 1, h, w); Tensor gout = Tensor.randn(n, 2, h, w)) {
+            float[] want = naiveWeightGrad(x.toFloatArray(), gout.toFloatArray(), new Conv(n, 1, h, w, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1));
+            float[][] got = new float[2][];
+            int threads = Lanes.numThreads();
+            try {
+                for (int t = 0; t < 2; t++) {
+                    Lanes.setNumThreads(t + 1);
+                    try (Tensor wt = Tensor.randn(2, 1, 3, 3).requiresGrad(true)) {
+                        Tensor y = Tensor.conv2d(x, wt, null, one, one, one, 1);
+                        y.backward(gout);
+                        got[t] = wt.grad().toFloatArray();
+                        try (Tensor expected = Tensor.of(want, 2, 1, 3, 3)) {
+                            Assertions2.assertClose(wt.grad(), expected, 1e-3, 1e-4, "weight grad, " + (t + 1) + " thread(s)");
+                        }
+                        y.close();
+                    }
+                }
+            } finally {
+                Lanes.setNumThreads(threads);
+            }
+            assertThat(got[1]).as("2 threads vs 1").containsExactly(got[0]);
         }
     }
 
@@ -94,7 +226,7 @@ class ConvPoolPropertyTest {
         int[] one = {1, 1};
         try (Tensor x = Tensor.randn(1, c, h, w); Tensor wt = Tensor.randn(o, c, 3, 3).requiresGrad(true); Tensor b = Tensor.randn(o)) {
             float[] xs = x.toFloatArray();
-            float[] want = naiveConv(xs, 1, c, h, w, wt.toFloatArray(), o, 3, 3, b.toFloatArray(), 1, 1, 1, 1, 1, 1, 1, h, w);
+            float[] want = naiveConv(xs, wt.toFloatArray(), b.toFloatArray(), new Conv(1, c, h, w, o, 3, 3, 1, 1, 1, 1, 1, 1, 1));
             try (Tensor expected = Tensor.of(want, 1, o, h, w)) {
                 try (var g = dev.lanes.autograd.Autograd.noGrad(); Tensor y = Tensor.conv2d(x, wt, b, one, one, one, 1)) {
                     Assertions2.assertClose(y, expected, 1e-4, 1e-4, "eager, no graph");

@@ -127,25 +127,61 @@ public final class Im2col {
     public static final int HEAP_SLACK = Math.max(2 * LANES, Sgemm.NR); // also covers the GEMM kernel's NR-column reads past a row of B
 
     public static void im2colHeap(float[] img, Geometry g, float[] col, int ldc) {
-        int oW = g.oW();
-        int h = g.h();
-        int w = g.w();
         for (int ch = 0; ch < g.c(); ch++) {
-            int plane = ch * h * w;
             for (int i = 0; i < g.kH(); i++) {
                 for (int j = 0; j < g.kW(); j++) {
-                    int row = ((ch * g.kH() + i) * g.kW() + j) * ldc;
-                    int w0 = j * g.dW() - g.pL();
-                    if (g.sW() == 1) {
-                        // output columns [xLo, xHi) read inside the input row; zeros around them
-                        int xLo = Math.min(oW, Math.max(0, -w0));
-                        int xHi = Math.max(xLo, Math.min(oW, w - w0));
-                        stride1Rows(img, plane + w0, w, g, i, col, row, xLo, xHi);
-                    } else {
-                        stridedRows(img, plane, w0, g, i, col, row);
-                    }
+                    fillRow(img, g, ch, i, j, col, ((ch * g.kH() + i) * g.kW() + j) * ldc);
                 }
             }
+        }
+    }
+
+    /**
+     * Floats {@link #im2colPacked} needs in its column array: the packed panel ({@link Sgemm#packedBFloats}), one
+     * staging row of {@link Sgemm#paddedColumns} floats after it, and {@link #HEAP_SLACK} spare floats.
+     */
+    public static int packedColumnFloats(Geometry g) {
+        return Math.addExact(Math.addExact(Sgemm.packedBFloats(g.rows(), g.cols()), Sgemm.paddedColumns(g.cols())), HEAP_SLACK);
+    }
+
+    /**
+     * {@link #im2colHeap} straight into the packed-sliver layout {@link Sgemm#gemmPackedAB} reads: each column row is
+     * unfolded into a staging row after the panel (in L1) and dealt out to the slivers by {@link Sgemm#packBRow}, so
+     * the product needs no packing pass and runs the constant-stride kernel. When {@code kept} is not null, each row
+     * also goes there row-major ({@code [rows, cols]} at {@code keptOff}, for the weight gradient).
+     * {@code img} needs {@link #HEAP_SLACK} floats past the image; {@code cols} {@link #packedColumnFloats} floats.
+     */
+    public static void im2colPacked(float[] img, Geometry g, float[] cols, MemorySegment kept, long keptOff) {
+        int k = g.rows();
+        int l = g.cols();
+        int stage = Sgemm.packedBFloats(k, l);
+        for (int ch = 0; ch < g.c(); ch++) {
+            for (int i = 0; i < g.kH(); i++) {
+                for (int j = 0; j < g.kW(); j++) {
+                    int p = (ch * g.kH() + i) * g.kW() + j;
+                    fillRow(img, g, ch, i, j, cols, stage);
+                    if (kept != null) {
+                        MemorySegment.copy(cols, stage, kept, FLOAT, (keptOff + (long) p * l) << 2, l);
+                    }
+                    Sgemm.packBRow(cols, stage, l, p, k, cols);
+                }
+            }
+        }
+    }
+
+    /** Column row (ch, i, j) of one image into {@code col[row, row + cols)} (whole vectors may run past it: slack). */
+    static void fillRow(float[] img, Geometry g, int ch, int i, int j, float[] col, int row) {
+        int oW = g.oW();
+        int w = g.w();
+        int plane = ch * g.h() * w;
+        int w0 = j * g.dW() - g.pL();
+        if (g.sW() == 1) {
+            // output columns [xLo, xHi) read inside the input row; zeros around them
+            int xLo = Math.min(oW, Math.max(0, -w0));
+            int xHi = Math.max(xLo, Math.min(oW, w - w0));
+            stride1Rows(img, plane + w0, w, g, i, col, row, xLo, xHi);
+        } else {
+            stridedRows(img, plane, w0, g, i, col, row);
         }
     }
 
