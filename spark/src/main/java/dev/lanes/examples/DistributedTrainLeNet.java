@@ -24,7 +24,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 /**
  * {@link TrainLeNet} on Apache Spark: the same flags ({@code --epochs}, {@code --batch-size} now meaning the
  * global batch over all workers, {@code --lr}, {@code --momentum}, {@code --optimizer}, {@code --seed},
- * {@code --data}, {@code --dataset}, {@code --save}; {@code --threads} is per worker) plus
+ * {@code --data}, {@code --dataset}, {@code --save}, {@code --eager} / {@code --compile}: each worker's step eager or
+ * compiled, the default; {@code --threads} is per worker) plus
  * <pre>
  *   --master URL            Spark master (default local[2])
  *   --workers N             barrier tasks (default: the N of local[N], else 2)
@@ -125,14 +126,14 @@ public final class DistributedTrainLeNet {
             return;
         }
         int threads = rest.contains("--threads") ? o.threads() : Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
-        System.out.printf(Locale.ROOT, "data: %s%ntraining LeNet on %d images with %d workers (%s), global batch %d, %s lr %s, %d thread(s) per worker%n",
-                data.source(), data.train().size(), workers, master, o.batchSize(), o.optimizer(), o.lr(), threads);
+        System.out.printf(Locale.ROOT, "data: %s%ntraining LeNet on %d images with %d workers (%s), global batch %d, %s lr %s, %d thread(s) per worker, %s step%n",
+                data.source(), data.train().size(), workers, master, o.batchSize(), o.optimizer(), o.lr(), threads, o.compile() ? "compiled" : "eager");
 
         String optimizer = o.optimizer();
         double lr = o.lr();
         double momentum = o.momentum();
         DistributedTrainer.Config config = new DistributedTrainer.Config(workers, o.epochs(), o.batchSize(), o.seed(), threads,
-                checkpoints.toAbsolutePath().toString(), every, attempts, Duration.ofSeconds(timeout), null);
+                checkpoints.toAbsolutePath().toString(), every, attempts, Duration.ofSeconds(timeout), null, o.compile());
         DistributedTrainer trainer = new DistributedTrainer(LeNet::new, params -> optimizer(optimizer, params, lr, momentum),
                 () -> loadTrainingSet(trainArgs), config);
 

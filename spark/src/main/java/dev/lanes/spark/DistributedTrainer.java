@@ -4,9 +4,11 @@ import dev.lanes.Lanes;
 import dev.lanes.Tensor;
 import dev.lanes.data.Dataset;
 import dev.lanes.memory.MemoryScope;
+import dev.lanes.nn.CrossEntropyLoss;
 import dev.lanes.nn.Module;
 import dev.lanes.nn.functional.F;
 import dev.lanes.optim.Optimizer;
+import dev.lanes.train.TrainStep;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.channels.ServerSocketChannel;
@@ -37,11 +39,17 @@ import scala.reflect.ClassTag$;
  * One task per worker. The tasks publish the address of a socket they listen on with
  * {@code BarrierTaskContext.allGather}, connect into a ring, and each builds the model (rank 0's initial weights
  * are then copied to all) and loads the data set. Every step, each rank runs forward and backward on its slice of
- * the global batch ({@link DistributedSampler}) with a summed loss scaled by 1 / global batch, the flattened
- * gradients are summed by a {@link RingAllReduce} over plain TCP (so they are the gradient of the global batch's mean
- * loss, as one process would compute it, to float rounding), and every replica takes the same optimizer step: the
+ * the global batch ({@link DistributedSampler}) with a summed loss, the flattened gradients are summed by a
+ * {@link RingAllReduce} over plain TCP and scaled by 1 / global batch (so they are the gradient of the global batch's
+ * mean loss, as one process would compute it, to float rounding), and every replica takes the same optimizer step: the
  * replicas stay bit-identical, which the driver checks at the end. Spark schedules the tasks and detects failures;
  * Lanes does the math and the all-reduce.
+ *
+ * <p>With {@link Config#compile} (the default) each rank's forward, loss and backward run as a compiled
+ * {@link TrainStep} ({@link TrainStep#gradients}: gradients of the summed loss, no optimizer step); the 1 / global
+ * batch scale stays outside the plan, so one capture serves every step of a shape although the global batch of the
+ * epoch's last step differs. A model the plan cannot replay falls back to the eager step with a message; rank 0
+ * prints which step it starts with.
  *
  * <p>Rank 0 writes a {@link Checkpoint} every {@code checkpointEvery} steps and at the end. Any failure (a worker
  * that throws, dies, or stops answering: the others give up after the socket timeout) fails the barrier stage;
@@ -71,11 +79,17 @@ public final class DistributedTrainer implements Serializable {
      * threads of each task; {@code timeout} bounds every connection and all-reduce wait.
      */
     public record Config(int workers, int epochs, int globalBatch, long seed, int threadsPerWorker, String checkpointFolder, int checkpointEvery,
-                         int maxAttempts, Duration timeout, Fault fault) implements Serializable {
+                         int maxAttempts, Duration timeout, Fault fault, boolean compile) implements Serializable {
         public Config {
             if (workers < 1 || epochs < 1 || globalBatch < 1 || threadsPerWorker < 1 || checkpointEvery < 1 || maxAttempts < 1) {
                 throw new IllegalArgumentException("workers, epochs, global batch, threads, checkpoint interval and attempts must be positive");
             }
+        }
+
+        /** Settings with the compiled step ({@code compile} true: each rank's forward and backward run as a {@link TrainStep} plan). */
+        public Config(int workers, int epochs, int globalBatch, long seed, int threadsPerWorker, String checkpointFolder, int checkpointEvery,
+                      int maxAttempts, Duration timeout, Fault fault) {
+            this(workers, epochs, globalBatch, seed, threadsPerWorker, checkpointFolder, checkpointEvery, maxAttempts, timeout, fault, true);
         }
 
         /** The checkpoint folder (kept as a String: {@link Path} is not serializable, and the config travels to the tasks). */
@@ -106,9 +120,9 @@ public final class DistributedTrainer implements Serializable {
     /** The step this task was at (for its failure report); each task has its own deserialized trainer. */
     private transient volatile long currentStep = -1;
 
-    /** What one task reports back. */
+    /** What one task reports back; {@code compiled}: whether its last step ran the compiled plan. */
     public record WorkerReport(int rank, long steps, long parameterHash, double[] epochLoss, double[] epochAccuracy, long trainNanos,
-                               long allReduceNanos, long samples, long resumedFrom) implements Serializable {
+                               long allReduceNanos, long samples, long resumedFrom, boolean compiled) implements Serializable {
     }
 
     /** The outcome: the final checkpoint, what each stage attempt did, and rank 0's figures. */
@@ -363,60 +377,98 @@ public final class DistributedTrainer implements Serializable {
         int permEpoch = -1;
         long step = resumed;
         net.train();
-        while (step < total) {
-            long t0 = System.nanoTime();
-            int epoch = (int) (step / perEpoch);
-            int batch = (int) (step % perEpoch);
-            if (epoch != permEpoch) {
-                perm = sampler.permutation(epoch);
-                permEpoch = epoch;
-            }
-            currentStep = step;
-            injectFault(rank, step);
-            int[] idx = sampler.indices(perm, batch, rank);
-            int globalSize = sampler.globalBatchSize(batch);
-            opt.zeroGrad();
-            float lossSum = 0;
-            long correct = 0;
-            try (MemoryScope s = MemoryScope.open()) {
-                if (idx.length > 0) {
-                    long[] y = new long[idx.length];
-                    for (int i = 0; i < idx.length; i++) {
-                        y[i] = ds.fill(idx[i], images, i * sampleFloats);
-                    }
-                    int[] shape = new int[inShape.length + 1];
-                    shape[0] = idx.length;
-                    System.arraycopy(inShape, 0, shape, 1, inShape.length);
-                    Tensor logits = net.forward(Tensor.empty(shape).copyFrom(images, 0));
-                    Tensor labels = Tensor.of(y, idx.length);
-                    Tensor loss = F.crossEntropy(logits, labels, null, F.IGNORE_INDEX, 0, "sum");
-                    loss.mul(1.0 / globalSize).backward();
-                    lossSum = loss.item();
-                    long[] predicted = logits.argmax(1).toLongArray();
-                    for (int i = 0; i < y.length; i++) {
-                        correct += predicted[i] == y[i] ? 1 : 0;
+        TrainStep compiled = config.compile() ? TrainStep.compile(net, new CrossEntropyLoss(null, F.IGNORE_INDEX, 0, "sum"), opt) : null;
+        if (rank == 0) {
+            System.out.println("training step: " + (compiled != null ? "compiled (TrainStep)" : "eager"));
+        }
+        boolean ranCompiled;
+        try {
+            while (step < total) {
+                long t0 = System.nanoTime();
+                int epoch = (int) (step / perEpoch);
+                int batch = (int) (step % perEpoch);
+                if (epoch != permEpoch) {
+                    perm = sampler.permutation(epoch);
+                    permEpoch = epoch;
+                }
+                currentStep = step;
+                injectFault(rank, step);
+                int[] idx = sampler.indices(perm, batch, rank);
+                int globalSize = sampler.globalBatchSize(batch);
+                if (compiled == null) {
+                    opt.zeroGrad(); // the compiled step hands its own gradients to the parameters on each run
+                }
+                float lossSum = 0;
+                long correct = 0;
+                try (MemoryScope s = MemoryScope.open()) {
+                    if (idx.length > 0) {
+                        long[] y = new long[idx.length];
+                        for (int i = 0; i < idx.length; i++) {
+                            y[i] = ds.fill(idx[i], images, i * sampleFloats);
+                        }
+                        int[] shape = new int[inShape.length + 1];
+                        shape[0] = idx.length;
+                        System.arraycopy(inShape, 0, shape, 1, inShape.length);
+                        Tensor x = Tensor.empty(shape).copyFrom(images, 0);
+                        Tensor labels = Tensor.of(y, idx.length);
+                        Tensor logits = null;
+                        if (compiled != null) {
+                            try {
+                                lossSum = compiled.gradients(x, labels);
+                                logits = compiled.output();
+                            } catch (UnsupportedOperationException e) {
+                                // refused at capture (before any gradient was handed out): the eager step from here on
+                                compiled.close();
+                                compiled = null;
+                                System.err.println("rank " + rank + ": the compiled step is not available for this model (" + e.getMessage()
+                                        + "); training eagerly");
+                            }
+                        }
+                        if (logits == null) {
+                            logits = net.forward(x);
+                            Tensor loss = F.crossEntropy(logits, labels, null, F.IGNORE_INDEX, 0, "sum");
+                            loss.backward();
+                            lossSum = loss.item();
+                        }
+                        long[] predicted = logits.argmax(1).toLongArray();
+                        for (int i = 0; i < y.length; i++) {
+                            correct += predicted[i] == y[i] ? 1 : 0;
+                        }
+                        flatten(params, flat, true);
+                    } else {
+                        Arrays.fill(flat, 0, numel, 0f); // no samples on this rank this step: it adds nothing
                     }
                 }
-                flatten(params, flat, true);
+                flat[numel] = lossSum;
+                flat[numel + 1] = correct;
+                long r0 = System.nanoTime();
+                ring.allReduceSum(flat);
+                reduceNanos += System.nanoTime() - r0;
+                // every rank's gradients are of its summed loss: scaled once, after the sum, to the global batch's mean
+                // (outside the compiled plan, whose one capture then serves steps of any global batch size)
+                float scale = (float) (1.0 / globalSize);
+                for (int i = 0; i < numel; i++) {
+                    flat[i] *= scale;
+                }
+                unflatten(flat, params, true);
+                opt.step();
+                epochLoss[epoch] += flat[numel];
+                epochCorrect[epoch] += flat[numel + 1];
+                samples += globalSize;
+                step++;
+                trainNanos += System.nanoTime() - t0;
+                if (rank == 0 && (step % config.checkpointEvery() == 0 || step == total)) {
+                    Checkpoint.write(config.checkpointDir(), step, net, opt, 2, checkpointKey);
+                }
+                if (rank == 0 && step % perEpoch == 0) {
+                    System.out.printf(java.util.Locale.ROOT, "epoch %d/%d: train loss %.4f accuracy %.4f (%d workers, %.0f images/s)%n", epoch + 1,
+                            config.epochs(), epochLoss[epoch] / ds.size(), epochCorrect[epoch] / ds.size(), world, samples / (trainNanos / 1e9));
+                }
             }
-            flat[numel] = lossSum;
-            flat[numel + 1] = correct;
-            long r0 = System.nanoTime();
-            ring.allReduceSum(flat);
-            reduceNanos += System.nanoTime() - r0;
-            unflatten(flat, params, true);
-            opt.step();
-            epochLoss[epoch] += flat[numel];
-            epochCorrect[epoch] += flat[numel + 1];
-            samples += globalSize;
-            step++;
-            trainNanos += System.nanoTime() - t0;
-            if (rank == 0 && (step % config.checkpointEvery() == 0 || step == total)) {
-                Checkpoint.write(config.checkpointDir(), step, net, opt, 2, checkpointKey);
-            }
-            if (rank == 0 && step % perEpoch == 0) {
-                System.out.printf(java.util.Locale.ROOT, "epoch %d/%d: train loss %.4f accuracy %.4f (%d workers, %.0f images/s)%n", epoch + 1,
-                        config.epochs(), epochLoss[epoch] / ds.size(), epochCorrect[epoch] / ds.size(), world, samples / (trainNanos / 1e9));
+            ranCompiled = compiled != null;
+        } finally {
+            if (compiled != null) {
+                compiled.close(); // the plans' arenas are freed here (also when a step fails), not by the GC
             }
         }
         double[] loss = new double[config.epochs()];
@@ -425,7 +477,7 @@ public final class DistributedTrainer implements Serializable {
             loss[e] = epochLoss[e] / ds.size();
             acc[e] = epochCorrect[e] / ds.size();
         }
-        return new WorkerReport(rank, step, hash(params), loss, acc, trainNanos, reduceNanos, samples, resumed);
+        return new WorkerReport(rank, step, hash(params), loss, acc, trainNanos, reduceNanos, samples, resumed, ranCompiled);
     }
 
     private void injectFault(int rank, long step) throws IOException {

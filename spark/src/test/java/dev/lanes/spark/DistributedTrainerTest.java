@@ -80,7 +80,12 @@ class DistributedTrainerTest {
     }
 
     private static DistributedTrainer trainer(Path dir, int workers, int epochs, DistributedTrainer.Fault fault, int attempts, Duration timeout) {
-        DistributedTrainer.Config c = new DistributedTrainer.Config(workers, epochs, 40, 5, 1, dir.toString(), 2, attempts, timeout, fault);
+        return trainer(dir, workers, epochs, fault, attempts, timeout, true);
+    }
+
+    private static DistributedTrainer trainer(Path dir, int workers, int epochs, DistributedTrainer.Fault fault, int attempts, Duration timeout,
+                                              boolean compile) {
+        DistributedTrainer.Config c = new DistributedTrainer.Config(workers, epochs, 40, 5, 1, dir.toString(), 2, attempts, timeout, fault, compile);
         return new DistributedTrainer(LeNet::new, params -> new SGD(params, 0.05, 0.9), () -> new Synthetic(200, 9), c);
     }
 
@@ -126,9 +131,12 @@ class DistributedTrainerTest {
         return flat(net);
     }
 
-    @Test
-    void twoWorkersGiveTheOneProcessParametersAndLearn(@TempDir Path dir) throws Exception {
-        DistributedTrainer.Result r = trainer(dir, 2, 2, null, 1, Duration.ofSeconds(30)).fit(sc);
+    /** Each worker's step compiled (the default) and eager: both give the one-process parameters to rounding. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "compiled step: {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void twoWorkersGiveTheOneProcessParametersAndLearn(boolean compile, @TempDir Path dir) throws Exception {
+        DistributedTrainer.Result r = trainer(dir, 2, 2, null, 1, Duration.ofSeconds(30), compile).fit(sc);
+        assertThat(r.rank0().compiled()).as("rank 0 ran the compiled step").isEqualTo(compile);
         assertThat(r.steps()).isEqualTo(10); // 200 / 40 = 5 steps per epoch
         assertThat(r.attempts()).isEqualTo(1);
         assertThat(r.finalCheckpoint().getFileName().toString()).isEqualTo("step-10.safetensors");
