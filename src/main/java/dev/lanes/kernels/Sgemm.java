@@ -328,18 +328,6 @@ public final class Sgemm {
     }
 
     /**
-     * Row {@code r} of an {@code [m, k]} A, {@code row[rowOff, rowOff + k)}, into {@link #packA}'s layout
-     * ({@code ap[(r / MR) * MR * k + p * MR + r % MR]}): for producers that make A one row at a time. The pad rows of
-     * the last sliver (past m) are the caller's to zero.
-     */
-    public static void packARow(float[] row, int rowOff, int k, int r, float[] ap) {
-        int dst = r / MR * MR * k + r % MR;
-        for (int p = 0; p < k; p++) {
-            ap[dst + p * MR] = row[rowOff + p];
-        }
-    }
-
-    /**
      * Column {@code j} of a {@code [k, n]} B, {@code col[colOff, colOff + k)}, into the packed-sliver layout of
      * {@link #gemmPackedAB} (B given transposed, one row of B^T at a time). The pad columns of the last sliver (past
      * n) are the caller's to zero.
@@ -387,6 +375,157 @@ public final class Sgemm {
                 }
             }
         }
+    }
+
+    /**
+     * {@code C[m, n] (+)= A B} with A row-major in a heap array ({@code a[i * lda + p]}, at least
+     * {@code ceil(m / MR) * MR} rows: the pad rows are read, their results never stored; the caller zeroes them) and B
+     * in the packed-sliver layout of {@link #packBRow}. For an A made one row at a time (a convolution's columns in
+     * its weight gradient): no packing at all, where dealing A into MR-row slivers cost as much as the product. The
+     * kernels read each of the MR rows at {@code row + p}, an address C2 checks once per call; each element of C is
+     * the same FMA chain per KC block as {@link #gemmPackedAB}'s: the same bits.
+     */
+    public static void gemmRowsAPackedB(int m, int n, int k, float[] a, int lda, float[] bp, MemorySegment c, long cOff, int ldc,
+                                        boolean accumulate, float[] tile) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            scaleOnly(0, m, 0, n, accumulate ? 1f : 0f, c, cOff, ldc, Epilogue.NONE);
+            return;
+        }
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            boolean first = pc == 0 && !accumulate;
+            for (int j = 0; j < n; j += NR) {
+                int nr = Math.min(NR, n - j);
+                int sliver = (j / NR) * k * NR + pc * NR;
+                for (int i = 0; i < m; i += MR) {
+                    if (TILE_KIND == 0) {
+                        kernel8x2RowsA(a, i * lda + pc, lda, bp, sliver, kc, tile);
+                    } else {
+                        kernel6x2RowsA(a, i * lda + pc, lda, bp, sliver, kc, tile);
+                    }
+                    writeTile(tile, c, cOff + (long) i * ldc + j, ldc, Math.min(MR, m - i), nr, 1f, first ? 0f : 1f, Epilogue.NONE, i, j);
+                }
+            }
+        }
+    }
+
+    /** The 6 x 2 tile over row-major A rows ({@link #gemmRowsAPackedB}). */
+    private static void kernel6x2RowsA(float[] a, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        int r0 = aBase;
+        int r1 = r0 + lda;
+        int r2 = r1 + lda;
+        int r3 = r2 + lda;
+        int r4 = r3 + lda;
+        int r5 = r4 + lda;
+        for (int p = 0; p < kc; p++) {
+            int bi = bBase + p * NR;
+            FloatVector b0 = FloatVector.fromArray(F, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
+            FloatVector a0 = FloatVector.broadcast(F, a[r0 + p]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(F, a[r1 + p]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(F, a[r2 + p]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(F, a[r3 + p]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(F, a[r4 + p]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(F, a[r5 + p]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+    }
+
+    /** The 8 x 2 tile over row-major A rows ({@link #gemmRowsAPackedB}), for 32 vector registers. */
+    private static void kernel8x2RowsA(float[] a, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
+        FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+        int r0 = aBase;
+        int r1 = r0 + lda;
+        int r2 = r1 + lda;
+        int r3 = r2 + lda;
+        int r4 = r3 + lda;
+        int r5 = r4 + lda;
+        int r6 = r5 + lda;
+        int r7 = r6 + lda;
+        for (int p = 0; p < kc; p++) {
+            int bi = bBase + p * NR;
+            FloatVector b0 = FloatVector.fromArray(F, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
+            FloatVector a0 = FloatVector.broadcast(F, a[r0 + p]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(F, a[r1 + p]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(F, a[r2 + p]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(F, a[r3 + p]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(F, a[r4 + p]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(F, a[r5 + p]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            FloatVector a6 = FloatVector.broadcast(F, a[r6 + p]);
+            c60 = a6.fma(b0, c60);
+            c61 = a6.fma(b1, c61);
+            FloatVector a7 = FloatVector.broadcast(F, a[r7 + p]);
+            c70 = a7.fma(b0, c70);
+            c71 = a7.fma(b1, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + LANES);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + LANES);
     }
 
     /** Columns of a B stored row-major in a heap array with leading dimension {@code ldb}, padded to whole NR-column slivers. */
