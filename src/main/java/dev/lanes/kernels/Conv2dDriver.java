@@ -138,7 +138,9 @@ public final class Conv2dDriver {
         int k = geo.rows();
         int l = geo.cols();
         long planeIn = (long) geo.c() * geo.h() * geo.w();
-        boolean heap = staged(geo);
+        // staged images keep no columns (ConvOps recomputes them for the weight gradient); a caller that asks for
+        // them anyway gets the segment path, which unfolds straight into the kept buffer
+        boolean heap = staged(geo) && kept == null;
         for (int n = n0; n < n1; n++) {
             for (int g = 0; g < groups; g++) {
                 long inOff = xOff + (long) n * channels * geo.h() * geo.w() + g * planeIn;
@@ -148,7 +150,7 @@ public final class Conv2dDriver {
                     gemm(og, l, k, w, wg, x, inOff, out, outImg, epilogues[g], workspace);
                 } else if (heap) {
                     MemorySegment.copy(x, FLOAT, inOff << 2, buf.image, 0, (int) planeIn);
-                    Im2col.im2colPacked(buf.image, geo, buf.columns, kept, kept == null ? 0 : keptOff + ((long) n * groups + g) * k * l);
+                    Im2col.im2colPacked(buf.image, geo, buf.columns);
                     Sgemm.gemmPackedAB(og, l, k, packedW[g], buf.columns, out, outImg, l, epilogues[g], buf.tile);
                 } else if (kept != null) {
                     long keptImg = keptOff + ((long) n * groups + g) * k * l;
@@ -226,7 +228,7 @@ public final class Conv2dDriver {
         for (int n = n0; n < n1; n++) {
             for (int g = 0; g < groups; g++) {
                 MemorySegment.copy(gout, FLOAT, (gOff + ((long) n * groups + g) * planeOut) << 2, buf.image, 0, (int) planeOut);
-                Im2col.im2colPacked(buf.image, gT, buf.columns, null, 0);
+                Im2col.im2colPacked(buf.image, gT, buf.columns);
                 Sgemm.gemmPackedAB(cg, l, depth, flippedW[g], buf.columns, dx, dxOff + ((long) n * groups + g) * cg * l, l, null, buf.tile);
             }
         }

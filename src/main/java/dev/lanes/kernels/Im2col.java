@@ -147,11 +147,10 @@ public final class Im2col {
     /**
      * {@link #im2colHeap} straight into the packed-sliver layout {@link Sgemm#gemmPackedAB} reads: each column row is
      * unfolded into a staging row after the panel (in L1) and dealt out to the slivers by {@link Sgemm#packBRow}, so
-     * the product needs no packing pass and runs the constant-stride kernel. When {@code kept} is not null, each row
-     * also goes there row-major ({@code [rows, cols]} at {@code keptOff}, for the weight gradient).
-     * {@code img} needs {@link #HEAP_SLACK} floats past the image; {@code cols} {@link #packedColumnFloats} floats.
+     * the product needs no packing pass and runs the constant-stride kernel. {@code img} needs {@link #HEAP_SLACK}
+     * floats past the image; {@code cols} {@link #packedColumnFloats} floats.
      */
-    public static void im2colPacked(float[] img, Geometry g, float[] cols, MemorySegment kept, long keptOff) {
+    public static void im2colPacked(float[] img, Geometry g, float[] cols) {
         int k = g.rows();
         int l = g.cols();
         int stage = Sgemm.packedBFloats(k, l);
@@ -160,9 +159,6 @@ public final class Im2col {
                 for (int j = 0; j < g.kW(); j++) {
                     int p = (ch * g.kH() + i) * g.kW() + j;
                     fillRow(img, g, ch, i, j, cols, stage);
-                    if (kept != null) {
-                        MemorySegment.copy(cols, stage, kept, FLOAT, (keptOff + (long) p * l) << 2, l);
-                    }
                     Sgemm.packBRow(cols, stage, l, p, k, cols);
                 }
             }
