@@ -441,7 +441,8 @@ abstract class PlanStep {
 
         @Override
         void bind(MemorySegment[] consts) {
-            if (b.kind() == Ref.CONST && batch == 1 && !transA && cInit == null && k > 0) {
+            // the prepacked kernels compute A B (+ epilogue) only: a scaled product (addmm's alpha) takes the general GEMM
+            if (b.kind() == Ref.CONST && batch == 1 && !transA && cInit == null && k > 0 && alpha == 1f) {
                 packedB = transB ? Sgemm.packTransposed(consts[b.id()], b.offset(), ldb, n, k) : packRows(consts[b.id()], b.offset(), ldb, k, n);
             }
             epilogue = bias == null ? Sgemm.Epilogue.activation(activation)

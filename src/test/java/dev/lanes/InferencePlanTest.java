@@ -99,6 +99,20 @@ class InferencePlanTest {
         }
     }
 
+    /**
+     * addmm with alpha != 1 and a constant weight: the prepacked-weight kernels compute A B only, so a scaled product
+     * must take the general GEMM (it once took the prepacked path and dropped alpha; the trace's self-check refused it).
+     */
+    @Test
+    void scaledProductsWithAConstantWeightKeepTheirScale() {
+        Lanes.manualSeed(9);
+        Tensor w = Tensor.randn(5, 4);
+        Tensor b = Tensor.randn(4);
+        assertSameAsEager(in -> Tensor.addmm(b, in, w, 1, 2), 1, 5);
+        assertSameAsEager(in -> Tensor.addmm(b, in, w, 1, -0.5), 3, 5);
+        assertSameAsEager(in -> Tensor.addmm(b, in, w, 1, 1), 3, 5); // the prepacked path
+    }
+
     @Test
     void sequentialModelsWithBatchNormPoolingAndActivationsMatchEager() {
         Lanes.manualSeed(5);
