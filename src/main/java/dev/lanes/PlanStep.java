@@ -407,7 +407,10 @@ abstract class PlanStep {
         final int[] outStrides;
         UnaryOp activation = UnaryOp.IDENTITY;
         private Sgemm.Epilogue epilogue;
-        /** A constant B (a Linear weight) packed once as [k, paddedColumns(n)]; null: the general GEMM. */
+        /**
+         * A constant B (a Linear weight) packed once: for one row of A as [k, paddedColumns(n)] (the GEMV's layout), for
+         * more in the packed-sliver layout of {@link Sgemm#gemmPackedAB}; null: the general GEMM.
+         */
         private float[] packedB;
 
         Gemm(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha, Ref a, int lda, long aBatch,
@@ -443,7 +446,8 @@ abstract class PlanStep {
         void bind(MemorySegment[] consts) {
             // the prepacked kernels compute A B (+ epilogue) only: a scaled product (addmm's alpha) takes the general GEMM
             if (b.kind() == Ref.CONST && batch == 1 && !transA && cInit == null && k > 0 && alpha == 1f) {
-                packedB = transB ? Sgemm.packTransposed(consts[b.id()], b.offset(), ldb, n, k) : packRows(consts[b.id()], b.offset(), ldb, k, n);
+                packedB = m > 1 ? Sgemm.packSlivers(transB, consts[b.id()], b.offset(), ldb, k, n)
+                        : transB ? Sgemm.packTransposed(consts[b.id()], b.offset(), ldb, n, k) : packRows(consts[b.id()], b.offset(), ldb, k, n);
             }
             epilogue = bias == null ? Sgemm.Epilogue.activation(activation)
                     : bias.kind() == Ref.CONST ? Sgemm.Epilogue.columnBias(consts[bias.id()], bias.offset(), activation) : null;
@@ -467,7 +471,7 @@ abstract class PlanStep {
                     Sgemm.gemvPacked(as, ao, n, k, packedB, cs, co, epi, f.tile);
                 } else {
                     Sgemm.packAInto(as, ao, lda, m, k, f.panel);
-                    Sgemm.gemmPackedA(m, n, k, f.panel, packedB, Sgemm.paddedColumns(n), cs, co, n, epi, f.tile);
+                    Sgemm.gemmPackedAB(m, n, k, f.panel, packedB, cs, co, n, epi, f.tile);
                 }
                 return;
             }

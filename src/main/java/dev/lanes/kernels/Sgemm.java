@@ -31,9 +31,10 @@ public final class Sgemm {
      * (AVX-512, NEON) 8 x 2 vectors (16 accumulators + 2 B vectors + the A broadcasts); with 16 (AVX2, SSE) 6 x 2 (12
      * accumulators). {@code -Dlanes.gemmTile=8x2|6x2} overrides it for measurements. (4 x 2 was the 16-register tile
      * while the loops multiplied indices: 6 x 2 spilled then; with additions it fits and is faster, 92.8 against 88.5
-     * GFLOP/s at 256 bits, 1024^3.) Each tile has a kernel over
-     * packed B panels (constant strides: no bounds checks or index products in the loop) and one for B of any row
-     * stride. The tile does not change any result: every element of C is one FMA chain per KC block.
+     * GFLOP/s at 256 bits, 1024^3.) Every product reads B from packed slivers (constant strides: no bounds checks or
+     * index products in the loop; a kernel for B of any row stride ran at 29 against 51 GFLOP/s on Zen 3 and is gone),
+     * with A packed ({@code kernel*Packed}), row-major ({@code kernel*RowsA}). The tile does not change any result:
+     * every element of C is one FMA chain per KC block.
      */
     static final String TILE = tile();
     private static final int TILE_KIND = switch (TILE) {
@@ -278,10 +279,6 @@ public final class Sgemm {
         gemmPackedAB(m, n, k, ap, staged, c, cOff, ldc, epi, WORKSPACE.get().tile);
     }
 
-    /** {@link #gemmPackedA(int, int, int, float[], float[], int, MemorySegment, long, int, Epilogue, float[])} with this thread's tile. */
-    public static void gemmPackedA(int m, int n, int k, float[] ap, float[] b, int ldb, MemorySegment c, long cOff, int ldc, Epilogue epi) {
-        gemmPackedA(m, n, k, ap, b, ldb, c, cOff, ldc, epi == null ? Epilogue.NONE : epi, WORKSPACE.get().tile);
-    }
 
     /** {@link #packA} into a caller's buffer of at least {@code ceil(m / MR) * MR * k} floats (allocates nothing). */
     public static void packAInto(MemorySegment a, long aOff, int lda, int m, int k, float[] ap) {
@@ -304,6 +301,16 @@ public final class Sgemm {
             throw new IllegalArgumentException("sgemm: a packed [" + k + ", " + n + "] B needs " + floats + " floats, more than an array holds");
         }
         return (int) floats;
+    }
+
+    /**
+     * op(B) {@code [k, n]} from a segment (B^T {@code [n, k]} when {@code transB}; row stride {@code ldb}) packed once
+     * into the sliver layout of {@link #gemmPackedAB}: a constant weight an inference plan multiplies on every call.
+     */
+    public static float[] packSlivers(boolean transB, MemorySegment b, long bOff, int ldb, int k, int n) {
+        float[] bp = new float[packedBFloats(k, n)];
+        packB(transB, b, bOff, ldb, 0, k, 0, n, bp, transB ? new float[k] : null);
+        return bp;
     }
 
     /**
@@ -370,7 +377,7 @@ public final class Sgemm {
                 int nr = Math.min(NR, n - j);
                 int sliver = (j / NR) * k * NR + pc * NR;
                 for (int i = 0; i < m; i += MR) {
-                    kernel(ap, i * k + pc * MR, bp, sliver, NR, kc, tile, c, cOff + (long) i * ldc + j, ldc, Math.min(MR, m - i), nr,
+                    kernel(ap, i * k + pc * MR, bp, sliver, kc, tile, c, cOff + (long) i * ldc + j, ldc, Math.min(MR, m - i), nr,
                             1f, first ? 0f : 1f, last ? e : Epilogue.NONE, i, j);
                 }
             }
@@ -533,34 +540,6 @@ public final class Sgemm {
         return (n + NR - 1) / NR * NR;
     }
 
-    /**
-     * {@code C[m, n] = A B} (+ epilogue) with A prepacked by {@link #packA} and B in a heap array, row-major with
-     * leading dimension {@code ldb >= n}. The kernel reads whole 32-column slivers: past n it reads the next row or,
-     * after the last row, up to NR - 1 spare floats the array must have (what it reads there only reaches results
-     * that are not stored). One thread, no packing, no allocation; the same micro-kernel and summation order as {@link #sgemm}
-     * for {@code k <= KC}.
-     */
-    public static void gemmPackedA(int m, int n, int k, float[] ap, float[] b, int ldb, MemorySegment c, long cOff, int ldc,
-                                   Epilogue epi, float[] tile) {
-        if (m == 0 || n == 0) {
-            return;
-        }
-        for (int pc = 0; pc < k; pc += KC) {
-            int kc = Math.min(KC, k - pc);
-            boolean first = pc == 0;
-            boolean last = pc + kc == k;
-            for (int j = 0; j < n; j += NR) {
-                int nr = Math.min(NR, n - j);
-                for (int i = 0; i < m; i += MR) {
-                    kernel(ap, i * k + pc * MR, b, pc * ldb + j, ldb, kc, tile, c, cOff + (long) i * ldc + j, ldc, Math.min(MR, m - i), nr,
-                            1f, first ? 0f : 1f, last ? epi : Epilogue.NONE, i, j);
-                }
-            }
-        }
-        if (k == 0) {
-            scaleOnly(0, m, 0, n, 0f, c, cOff, ldc, epi);
-        }
-    }
 
     /**
      * {@code B^T} of a row-major {@code B[n, k]} (a Linear layer's weight) as a heap array {@code [k, paddedColumns(n)]},
@@ -715,7 +694,7 @@ public final class Sgemm {
                         int nr = Math.min(NR, nc - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir);
-                            kernel(ws.a, ir * kc, ws.b, jr * kc, NR, kc, ws.tile, c, cOff + (long) (ic + ir) * ldc + jc + jr, ldc, mr, nr,
+                            kernel(ws.a, ir * kc, ws.b, jr * kc, kc, ws.tile, c, cOff + (long) (ic + ir) * ldc + jc + jr, ldc, mr, nr,
                                     alpha, first ? beta : 1f, last ? epi : Epilogue.NONE, ic + ir, jc + jr);
                         }
                     }
@@ -813,32 +792,21 @@ public final class Sgemm {
      * The MR x NR register tile ({@link #TILE}): C[0..mr, 0..nr] = alpha * sum_p A[r, p] B[p, j] + beta * C (beta 0: C ignored),
      * then the epilogue.
      */
-    private static void kernel(float[] ap, int aBase, float[] bp, int bBase, int ldb, int kc, float[] tile, MemorySegment c, long cElem, int ldc,
+    private static void kernel(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, MemorySegment c, long cElem, int ldc,
                                int mr, int nr, float alpha, float beta, Epilogue epi, int row, int col) {
-        switch (TILE_KIND) { // a constant: C2 keeps one branch
-            case 0 -> {
-                if (ldb == NR) {
-                    kernel8x2Packed(ap, aBase, bp, bBase, kc, tile);
-                } else {
-                    kernel8x2(ap, aBase, bp, bBase, ldb, kc, tile);
-                }
-            }
-            default -> {
-                if (ldb == NR) {
-                    kernel6x2Packed(ap, aBase, bp, bBase, kc, tile);
-                } else {
-                    kernel6x2(ap, aBase, bp, bBase, ldb, kc, tile);
-                }
-            }
+        if (TILE_KIND == 0) { // a constant: C2 keeps one branch
+            kernel8x2Packed(ap, aBase, bp, bBase, kc, tile);
+        } else {
+            kernel6x2Packed(ap, aBase, bp, bBase, kc, tile);
         }
         writeTile(tile, c, cElem, ldc, mr, nr, alpha, beta, epi, row, col);
     }
 
     /**
-     * {@link #kernel8x2} over a packed B panel (row stride {@link #NR}, a constant): the indices advance by constants,
-     * so C2 proves the B loads in bounds once per call instead of checking them twice per step. Measured (SPR-class
-     * Xeon, 512 bits; C2's code disassembled): the general loop issued ~45 instructions per 16 FMAs, close to the
-     * front end's limit; this one made a 1024^3 product ~10% faster. Each accumulator still takes its FMAs in order
+     * 8 x 2 vectors (16 accumulators, for 32 vector registers) over a packed B panel (row stride {@link #NR}, a
+     * constant): the indices advance by constants, so C2 proves the B loads in bounds once per call instead of checking
+     * them twice per step. Measured (SPR-class Xeon, 512 bits; C2's code disassembled): a general-stride loop issued
+     * ~45 instructions per 16 FMAs, close to the front end's limit; this one made a 1024^3 product ~10% faster. Each accumulator still takes its FMAs in order
      * of p: the same bits.
      */
     private static void kernel8x2Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
@@ -899,54 +867,6 @@ public final class Sgemm {
         c71.intoArray(tile, 7 * NR + LANES);
     }
 
-    /**
-     * 6 x 2 vectors: 12 accumulators, for 16 vector registers (B with any row stride: a convolution's columns).
-     * Indices advance by additions: a multiply per step kept one more register live and the tile spilled.
-     */
-    private static void kernel6x2(float[] ap, int aBase, float[] bp, int bBase, int ldb, int kc, float[] tile) {
-        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
-        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
-        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
-        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
-        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
-        int bi = bBase;
-        int ai = aBase;
-        for (int p = 0; p < kc; p++, bi += ldb, ai += MR) {
-            FloatVector b0 = FloatVector.fromArray(F, bp, bi);
-            FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
-            FloatVector a0 = FloatVector.broadcast(F, ap[ai + 0]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(F, ap[ai + 4]);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
-        }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, 1 * NR);
-        c11.intoArray(tile, 1 * NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + LANES);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + LANES);
-    }
 
     /**
      * 6 x 2 vectors over a packed B panel (constant strides, like {@link #kernel8x2Packed}): 12 accumulators, 2 B
@@ -999,65 +919,6 @@ public final class Sgemm {
         c51.intoArray(tile, 5 * NR + LANES);
     }
 
-    /** 8 x 2 vectors: 16 accumulators, for 32 vector registers (measured best on AVX-512: VECTOR-NOTES.md). */
-    private static void kernel8x2(float[] ap, int aBase, float[] bp, int bBase, int ldb, int kc, float[] tile) {
-        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
-        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
-        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
-        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
-        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
-        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
-        FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
-        int bi = bBase;
-        int ai = aBase;
-        for (int p = 0; p < kc; p++, bi += ldb, ai += MR) {
-            FloatVector b0 = FloatVector.fromArray(F, bp, bi);
-            FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
-            FloatVector a0 = FloatVector.broadcast(F, ap[ai]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(F, ap[ai + 4]);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
-            FloatVector a6 = FloatVector.broadcast(F, ap[ai + 6]);
-            c60 = a6.fma(b0, c60);
-            c61 = a6.fma(b1, c61);
-            FloatVector a7 = FloatVector.broadcast(F, ap[ai + 7]);
-            c70 = a7.fma(b0, c70);
-            c71 = a7.fma(b1, c71);
-        }
-        // The tile goes through a small array: passing 16 vectors to a store helper that C2 does not inline
-        // would box them (measured: 15 vs 100+ GFLOP/s); the copy costs 32 vector moves per 16 * kc FMAs.
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + LANES);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + LANES);
-        c60.intoArray(tile, 6 * NR);
-        c61.intoArray(tile, 6 * NR + LANES);
-        c70.intoArray(tile, 7 * NR);
-        c71.intoArray(tile, 7 * NR + LANES);
-    }
 
     /**
      * C[0..mr, 0..nr] = alpha * tile + beta * C (+ bias, ReLU): full vectors where 16 columns remain, scalars for

@@ -15,10 +15,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every register tile ({@code -Dlanes.gemmTile=8x2|6x2}) and both kernels of each (packed B panels with constant
- * strides; B of any row stride, which convolutions use) give the same bits: each JVM multiplies matrices of edge
- * sizes (partial tiles, several KC blocks, transposed operands), runs a convolution and the tiled attention (with
- * dropout) forward and backward, and prints a hash of the results. Tiles are JVM-wide constants, so each runs in a
+ * Every register tile ({@code -Dlanes.gemmTile=8x2|6x2}) and each of its kernels (A packed or row-major: the
+ * convolution's weight gradient) give the same bits: each JVM multiplies matrices of edge sizes (partial tiles,
+ * several KC blocks, transposed operands), runs an inference plan's prepacked Linear over 3 rows, a convolution and
+ * the tiled attention (with dropout) forward and backward, and prints a hash of the results. Tiles are JVM-wide constants, so each runs in a
  * child JVM of this one's width; so does the attention kernel's scalar form ({@code -Dlanes.attentionScalar=true},
  * what lane counts above 32 run).
  */
@@ -40,6 +40,14 @@ class GemmTilesTest {
             for (Tensor c : new Tensor[] {a.mm(b), a.mm(bt.t()), at.t().mm(b), at.t().mm(bt.t())}) {
                 update(md, c);
             }
+        }
+        Tensor weight = Tensor.randn(37, 600);
+        Tensor bias = Tensor.randn(37);
+        try (dev.lanes.InferencePlan plan = dev.lanes.InferencePlan.trace(in -> Tensor.addmm(bias, in, weight.t()), 3, 600)) {
+            float[] in = Tensor.randn(3, 600).toFloatArray();
+            float[] out = new float[plan.outputSize()];
+            plan.run(in, out);
+            update(md, Tensor.of(out, 3, 37));
         }
         Tensor x = Tensor.randn(3, 5, 11, 9).requiresGrad(true);
         Tensor w = Tensor.randn(7, 5, 3, 3).requiresGrad(true);
