@@ -234,7 +234,7 @@ public final class Sgemm {
 
     /**
      * Packs {@code A[m, k]} (row-major, leading dimension lda) whole into MR-row slivers for
-     * {@link #gemmPackedA}: {@code ap[s * k * MR + p * MR + r]}, rows past m zero.
+     * {@link #gemmPackedAB}: {@code ap[s * k * MR + p * MR + r]}, rows past m zero.
      */
     public static float[] packA(MemorySegment a, long aOff, int lda, int m, int k) {
         float[] ap = new float[(m + MR - 1) / MR * MR * k];
@@ -540,10 +540,9 @@ public final class Sgemm {
         return (n + NR - 1) / NR * NR;
     }
 
-
     /**
      * {@code B^T} of a row-major {@code B[n, k]} (a Linear layer's weight) as a heap array {@code [k, paddedColumns(n)]},
-     * zero past n: the operand of {@link #gemvPacked} and {@link #gemmPackedA}.
+     * zero past n: the operand of {@link #gemvPacked}.
      */
     public static float[] packTransposed(MemorySegment b, long bOff, int ldb, int n, int k) {
         int np = paddedColumns(n);
