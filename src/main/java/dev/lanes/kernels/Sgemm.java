@@ -419,7 +419,12 @@ public final class Sgemm {
         }
     }
 
-    /** The 6 x 2 tile over row-major A rows ({@link #gemmRowsAPackedB}). */
+    /**
+     * The 6 x 2 tile over row-major A rows ({@link #gemmRowsAPackedB}). Its FMA block repeats {@link #kernel6x2Packed}'s
+     * on purpose: only A's index differs ({@code row + p}, which C2 range-checks once per call, against the packed
+     * panel's {@code ai += MR}), and a shared method with a variable A step would put a multiply or a per-step bounds
+     * check back into both loops; each tile is its own straight-line method so C2 compiles it whole.
+     */
     private static void kernel6x2RowsA(float[] a, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);

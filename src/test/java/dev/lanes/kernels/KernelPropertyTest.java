@@ -387,6 +387,44 @@ class KernelPropertyTest {
         }
     }
 
+    /**
+     * The prepacked entry points sum exactly as the blocked GEMM does (the claim that lets a convolution or a plan
+     * take them without changing a bit): packed A x packed-sliver B, and row-major A (pad rows zero) x packed-sliver B,
+     * each writing C (beta 0) and adding to it (beta 1), against {@code sgemm} on the same operands. Shapes with
+     * partial tiles, K across a KC block, and K = 0 (C = 0, or C kept).
+     */
+    @Test
+    void prepackedEntryPointsGiveTheBlockedGemmsBits() {
+        int[][] shapes = {{5, 7, 3}, {13, 37, 300}, {25, 33, Sgemm.KC + 9}, {7, 16, 0}, {Sgemm.MR * 3, Sgemm.NR * 2, 64}};
+        for (int[] sh : shapes) {
+            int m = sh[0];
+            int n = sh[1];
+            int k = sh[2];
+            MemorySegment a = random((long) m * Math.max(k, 1) * 4);
+            MemorySegment b = random((long) Math.max(k, 1) * n * 4);
+            MemorySegment c0 = random((long) m * n * 4);
+            float[] ap = Sgemm.packA(a, 0, Math.max(k, 1), m, k);
+            float[] bp = Sgemm.packSlivers(false, b, 0, n, k, n);
+            int rows = (m + Sgemm.MR - 1) / Sgemm.MR * Sgemm.MR;
+            float[] rowMajor = new float[rows * k + 1];
+            MemorySegment.copy(a, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, rowMajor, 0, m * k);
+            float[] tile = new float[Sgemm.SCRATCH_FLOATS];
+            for (boolean accumulate : new boolean[] {false, true}) {
+                MemorySegment want = copyOf(c0);
+                Sgemm.sgemm(false, false, m, n, k, 1f, a, 0, Math.max(k, 1), b, 0, n, accumulate ? 1f : 0f, want, 0, n, null, null, false);
+                MemorySegment packed = copyOf(c0);
+                Sgemm.gemmPackedAB(m, n, k, ap, bp, packed, 0, n, accumulate, null, tile);
+                MemorySegment rowA = copyOf(c0);
+                Sgemm.gemmRowsAPackedB(m, n, k, rowMajor, k, bp, rowA, 0, n, accumulate, tile);
+                String what = m + "x" + n + "x" + k + (accumulate ? " C +=" : " C =");
+                assertThat(packed.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT)).as("gemmPackedAB " + what)
+                        .containsExactly(want.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT));
+                assertThat(rowA.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT)).as("gemmRowsAPackedB " + what)
+                        .containsExactly(want.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT));
+            }
+        }
+    }
+
     private MemorySegment random(long bytes) {
         MemorySegment s = arena.allocate(Math.max(bytes, 4), 64);
         for (long i = 0; i < s.byteSize() / 4; i++) {
