@@ -105,6 +105,7 @@ ROWS = [
     Row('gelu', F.gelu, grid(-6, 6, EXTREMES)),
     Row('gelu_tanh', lambda x: F.gelu(x, approximate='tanh'), grid(-6, 6, EXTREMES)),
     Row('silu', F.silu, grid(-6, 6, [-30.0, -12.0, 12.0, 30.0])),
+    Row('mish', F.mish, grid(-6, 6, [-30.0, -12.0, 12.0, 19.5, 21.0, 30.0, 50.0])),
     Row('erf', torch.erf, grid(-4, 4, [-1e-3, 1e-20, 0.49999997, 0.5, -6.0, 12.0])),
     Row('clamp', lambda x: x.clamp(-0.5, 0.5), randn(61)),
     Row('clamp_min', lambda x: x.clamp(min=-0.5), randn(61)),

@@ -1,6 +1,7 @@
 package dev.lanes;
 
 import dev.lanes.autograd.Node;
+import dev.lanes.kernels.BinaryKernel;
 import dev.lanes.kernels.BinaryOp;
 import dev.lanes.kernels.UnaryOp;
 
@@ -27,7 +28,7 @@ final class ArithmeticOps {
     }
 
     /** {@code kernel(a, b)} with broadcasting into a new tensor, without autograd (callers record). */
-    static Tensor binary(String op, BinaryOp kernel, Tensor a, Tensor b) {
+    static Tensor binary(String op, BinaryKernel kernel, Tensor a, Tensor b) {
         a.requireFloat(op);
         b.requireFloat(op);
         int[] outShape = Shapes.broadcast(a.shapeRef(), b.shapeRef());
@@ -38,7 +39,7 @@ final class ArithmeticOps {
     }
 
     /** {@link #binary} named after its kernel: what backward rules call (MASK_POSITIVE, GELU_BACKWARD, ...). */
-    static Tensor binary(BinaryOp kernel, Tensor a, Tensor b) {
+    static Tensor binary(BinaryKernel kernel, Tensor a, Tensor b) {
         return binary(kernel.name().toLowerCase(java.util.Locale.ROOT), kernel, a, b);
     }
 

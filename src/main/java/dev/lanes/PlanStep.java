@@ -2,6 +2,7 @@ package dev.lanes;
 
 import static dev.lanes.Shapes.str;
 
+import dev.lanes.kernels.BinaryKernel;
 import dev.lanes.kernels.BinaryOp;
 import dev.lanes.kernels.ClassificationLoss;
 import dev.lanes.kernels.Conv2dDriver;
@@ -313,7 +314,7 @@ abstract class PlanStep {
     }
 
     static final class Binary extends PlanStep {
-        final BinaryOp op;
+        final BinaryKernel op;
         final Ref a;
         final int[] aStr;
         final Ref b;
@@ -323,7 +324,7 @@ abstract class PlanStep {
         final boolean contiguous;
         final int n;
 
-        Binary(BinaryOp op, Ref a, int[] aStr, Ref b, int[] bStr, int[] shape) {
+        Binary(BinaryKernel op, Ref a, int[] aStr, Ref b, int[] bStr, int[] shape) {
             this.op = op;
             this.a = a;
             this.aStr = aStr;

@@ -11,8 +11,9 @@ import dev.lanes.kernels.UnaryOp;
  * the rest are one-line delegations to {@link #apply}; the plan replays the kernel (the tracer records it), and
  * the activations among them fuse into a GEMM or convolution epilogue ({@link UnaryOp#isActivation()}).
  *
- * <p>Adding an op of this kind: a kernel case in {@code UnaryOp} (+ its vector form), one row here, one
- * {@code Tensor} method, one row in the tests' op table ({@code OpInfo}).
+ * <p>Adding an op of this kind: its constant in {@code UnaryOp} (scalar definition, vector row, and a fused backward
+ * if it has one; the formulas in {@code VectorMath} when they are transcendental), one row here, one {@code Tensor}
+ * method, one row in the tests' op table ({@code OpInfo}) with its PyTorch twin in the golden generator.
  *
  * <p>Backward rules run with grad mode off and return a new tensor; temporaries are closed here.
  */
@@ -56,11 +57,13 @@ enum Pointwise {
         }
     }),
     /** g (Phi(x) + x phi(x)): one fused kernel. */
-    GELU("gelu", UnaryOp.GELU, "GeluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(BinaryOp.GELU_BACKWARD, g, s)),
+    GELU("gelu", UnaryOp.GELU, "GeluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(UnaryOp.GELU.backward(), g, s)),
     /** gelu(x, approximate='tanh'); the same grad_fn name as PyTorch's, which keeps the mode as an attribute. */
-    GELU_TANH("gelu", UnaryOp.GELU_TANH, "GeluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(BinaryOp.GELU_TANH_BACKWARD, g, s)),
+    GELU_TANH("gelu", UnaryOp.GELU_TANH, "GeluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(UnaryOp.GELU_TANH.backward(), g, s)),
     /** g s (1 + x (1 - s)), s = sigmoid(x): one fused kernel. */
-    SILU("silu", UnaryOp.SILU, "SiluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(BinaryOp.SILU_BACKWARD, g, s)),
+    SILU("silu", UnaryOp.SILU, "SiluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(UnaryOp.SILU.backward(), g, s)),
+    /** g (t + x sigmoid(x) (1 - t^2)), t = tanh(softplus(x)): one fused kernel. */
+    MISH("mish", UnaryOp.MISH, "MishBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(UnaryOp.MISH.backward(), g, s)),
     /** g (2 / sqrt(pi)) exp(-x^2). */
     ERF("erf", UnaryOp.ERF, "ErfBackward0", Saves.INPUT, (g, s, p) -> {
         try (Tensor x2 = s.mul(s); Tensor e = x2.neg().exp(); Tensor d = e.mul(2 / Math.sqrt(Math.PI))) {

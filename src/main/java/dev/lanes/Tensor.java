@@ -1370,6 +1370,11 @@ public final class Tensor implements Releasable, AutoCloseable {
         return Pointwise.SILU.apply(this);
     }
 
+    /** Mish, {@code x * tanh(softplus(x))}: {@code torch.nn.functional.mish(x)}. */
+    public Tensor mish() {
+        return Pointwise.MISH.apply(this);
+    }
+
     /** {@code out = relu(this)} into a preallocated tensor of the same shape. */
     public Tensor relu(Tensor out) {
         return InPlaceOps.relu(this, out);

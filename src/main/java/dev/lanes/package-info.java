@@ -18,7 +18,9 @@
  * </ol>
  *
  * <p>Finding an op, e.g. {@code gelu}: {@code Tensor.gelu} delegates to the {@code Pointwise.GELU} row, whose kernel
- * is {@code kernels.UnaryOp.GELU} (loops in {@code kernels.Elementwise}, math in {@code kernels.VectorMath}) and
- * whose backward rule is in the row; its tests are its row in the tests' op table ({@code OpTableTest}).
+ * is {@code kernels.UnaryOp.GELU} (its vector loops, forward and fused backward, in the constant's body; the formula
+ * in {@code kernels.VectorMath}) and whose backward rule is in the row; its tests are its row in the tests' op table
+ * ({@code OpTableTest}). Adding such an op touches those four files: VectorMath (if its formula is transcendental),
+ * UnaryOp, Pointwise, Tensor (plus {@code F} and an {@code nn} module class if it wants those spellings).
  */
 package dev.lanes;

@@ -223,6 +223,8 @@ final class OpInfo {
             // and PyTorch's tanh-GELU derivative is 0 where 1 - tanh^2 rounds to 0: at x = -5.09 the true one is -8.4e-7
             unary("gelu_tanh", x -> x.gelu("tanh")).uniform(-6, 6, 61).tol(5e-7, 1e-6).gradTol(3e-6, 1e-5).fuses(UnaryOp.GELU_TANH),
             unary("silu", Tensor::silu).uniform(-6, 6, 61).tol(1e-6, 1e-6).fuses(UnaryOp.SILU),
+            // tanh(softplus(x)) as n / (n + 2), n = e^x (e^x + 2): one exp against PyTorch's exp, log1p and tanh
+            unary("mish", Tensor::mish).uniform(-6, 6, 61).tol(1e-6, 1e-6).fuses(UnaryOp.MISH),
             unary("erf", Tensor::erf).uniform(-4, 4, 61).tol(1e-7, 1e-6).pointwise(),
             unary("clamp", x -> x.clamp(-0.5, 0.5)).randn(61).kinks(-0.5, 0.5).pointwise(),
             unary("clamp_min", x -> x.clampMin(-0.5)).randn(61).kinks(-0.5).pointwise(),

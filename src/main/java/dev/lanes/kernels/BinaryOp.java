@@ -2,20 +2,19 @@ package dev.lanes.kernels;
 
 /**
  * Elementwise float operations of two inputs. {@link #apply} is the scalar definition; the vector
- * path in {@link Elementwise} must agree with it.
+ * path in {@link Elementwise} must agree with it. The fused backward kernels of one-input ops (GELU's, ...) are not
+ * here but with their op: {@link UnaryOp#backward()}.
  */
-public enum BinaryOp {
+public enum BinaryOp implements BinaryKernel {
     ADD, SUB, MUL, DIV,
     /** NaN-propagating maximum, like torch.maximum */ MAXIMUM,
     /** NaN-propagating minimum, like torch.minimum */ MINIMUM,
     POW,
     /** 1 where equal, else 0 (float mask) */ EQ,
     GT, LT,
-    /** a if b > 0 else 0: ReLU's backward (gradient a, saved output b) */ MASK_POSITIVE,
-    /** a gelu'(b): GELU's backward (gradient a, saved input b) */ GELU_BACKWARD,
-    /** a times the derivative of gelu(b, approximate='tanh') */ GELU_TANH_BACKWARD,
-    /** a silu'(b): SiLU's backward (gradient a, saved input b) */ SILU_BACKWARD;
+    /** a if b > 0 else 0: ReLU's backward (gradient a, saved output b) */ MASK_POSITIVE;
 
+    @Override
     public float apply(float a, float b) {
         return switch (this) {
             case ADD -> a + b;
@@ -29,9 +28,6 @@ public enum BinaryOp {
             case GT -> a > b ? 1f : 0f;
             case LT -> a < b ? 1f : 0f;
             case MASK_POSITIVE -> b > 0 ? a : 0f;
-            case GELU_BACKWARD -> VectorMath.geluBackward(a, b);
-            case GELU_TANH_BACKWARD -> VectorMath.geluTanhBackward(a, b);
-            case SILU_BACKWARD -> VectorMath.siluBackward(a, b);
         };
     }
 }

@@ -104,7 +104,7 @@ public final class Elementwise {
     }
 
     /** {@code out[i] = op(a[i], b[i])} over {@code shape}; a and b carry broadcast strides. */
-    public static void binary(BinaryOp op,
+    public static void binary(BinaryKernel op,
                               MemorySegment a, long aOff, int[] aStr,
                               MemorySegment b, long bOff, int[] bStr,
                               MemorySegment out, long oOff, int[] oStr, int[] shape) {
@@ -119,11 +119,11 @@ public final class Elementwise {
         for (long r = 0; r < rows; r++) {
             if (so == 1 && sa == 1 && sb == 1) {
                 binaryContiguous(op, a, off[0] << 2, b, off[1] << 2, out, off[2] << 2, n);
-            } else if (so == 1 && sa == 1 && sb == 0) {
-                binaryVectorScalar(op, a, off[0] << 2, b.get(FLOAT, off[1] << 2), out, off[2] << 2, n);
-            } else if (so == 1 && sa == 0 && sb == 1) {
-                binaryScalarVector(op, a.get(FLOAT, off[0] << 2), b, off[1] << 2, out, off[2] << 2, n);
-            } else {
+            } else if (so == 1 && sa == 1 && sb == 0 && op instanceof BinaryOp bop) {
+                binaryVectorScalar(bop, a, off[0] << 2, b.get(FLOAT, off[1] << 2), out, off[2] << 2, n);
+            } else if (so == 1 && sa == 0 && sb == 1 && op instanceof BinaryOp bop) {
+                binaryScalarVector(bop, a.get(FLOAT, off[0] << 2), b, off[1] << 2, out, off[2] << 2, n);
+            } else { // any other layout, and a fused backward with a broadcast operand: the scalar definition (same bits)
                 for (int i = 0; i < n; i++) {
                     float va = a.get(FLOAT, (off[0] + i * sa) << 2);
                     float vb = b.get(FLOAT, (off[1] + i * sb) << 2);
@@ -136,106 +136,17 @@ public final class Elementwise {
 
     // ---- contiguous rows (byte offsets) ----
 
-    /**
-     * Vectorized unary row. The ops are split into small switch groups, each with its own loop, and the
-     * VectorMath functions get a loop each: one switch over all ops is too large for C2 to inline into the
-     * loop, and a call that is not inlined boxes every vector (measured: ReLU at 1/4 of the speed of add).
-     */
     /** {@code out = op(x)} over n contiguous floats; byte offsets. */
     public static void unaryContiguous(UnaryOp op, float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, int n) {
         long bytes = (long) n << 2;
-        long vecEnd = bytes - bytes % VBYTES;
         if (op == UnaryOp.RELU) {
             reluContiguous(x, xb, out, ob, bytes);
             return;
         }
-        switch (op) {
-            case EXP -> expRow(x, xb, out, ob, vecEnd);
-            case LOG -> logRow(x, xb, out, ob, vecEnd);
-            case SIGMOID -> sigmoidRow(x, xb, out, ob, vecEnd);
-            case TANH -> tanhRow(x, xb, out, ob, vecEnd);
-            case GELU -> geluRow(x, xb, out, ob, vecEnd);
-            case GELU_TANH -> geluTanhRow(x, xb, out, ob, vecEnd);
-            case SILU -> siluRow(x, xb, out, ob, vecEnd);
-            case ERF -> erfRow(x, xb, out, ob, vecEnd);
-            case POW_SCALAR -> powRow(p, x, xb, out, ob, vecEnd);
-            case SQRT -> {
-                for (long i = 0; i < vecEnd; i += VBYTES) {
-                    FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
-                    vectorTranscendental(op, v, p).intoMemorySegment(out, ob + i, ORDER);
-                }
-            }
-            case EQ_SCALAR, GT_SCALAR, LT_SCALAR, STEP_SCALED -> {
-                for (long i = 0; i < vecEnd; i += VBYTES) {
-                    FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
-                    vectorCompare(op, v, p).intoMemorySegment(out, ob + i, ORDER);
-                }
-            }
-            default -> {
-                for (long i = 0; i < vecEnd; i += VBYTES) {
-                    FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
-                    vectorArithmetic(op, v, p, q).intoMemorySegment(out, ob + i, ORDER);
-                }
-            }
-        }
+        long vecEnd = bytes - bytes % VBYTES;
+        op.vectorRow(p, q, x, xb, out, ob, vecEnd); // the op's own loop (see UnaryOp for why each has one)
         for (long i = vecEnd; i < bytes; i += 4) {
             out.set(FLOAT, ob + i, op.apply(x.get(FLOAT, xb + i), p, q));
-        }
-    }
-
-    // ---- VectorMath rows: a loop each, in a method of its own ----
-    // C2 inlines a call of this size only where it is frequent. Behind the shared transcendental switch each
-    // function's call site became rare once several functions ran (measured: exp, log, tanh, sigmoid and pow
-    // all left out of line, every vector boxed). Here each call is hot in its own loop, and each method has
-    // its own inlining budget.
-
-    private static void expRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-        VectorMath.expRow(x, xb, out, ob, vecEnd); // exp written out in one loop: see VectorMath's flat rows
-    }
-
-    private static void logRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            VectorMath.log(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
-        }
-    }
-
-    private static void sigmoidRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            VectorMath.sigmoid(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
-        }
-    }
-
-    private static void tanhRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            VectorMath.tanh(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
-        }
-    }
-
-    private static void geluRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-        VectorMath.geluRow(x, xb, out, ob, vecEnd); // the formula written out in one loop: see VectorMath's flat rows
-    }
-
-    private static void geluTanhRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            VectorMath.geluTanh(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
-        }
-    }
-
-    private static void siluRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            VectorMath.silu(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
-        }
-    }
-
-    private static void erfRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            VectorMath.erf(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
-        }
-    }
-
-    private static void powRow(float p, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            VectorMath.pow(FloatVector.fromMemorySegment(F, x, xb + i, ORDER), p).intoMemorySegment(out, ob + i, ORDER);
         }
     }
 
@@ -267,15 +178,22 @@ public final class Elementwise {
     }
 
     /** {@code out = op(a, b)} over n contiguous floats; byte offsets. */
-    public static void binaryContiguous(BinaryOp op, MemorySegment a, long ab, MemorySegment b, long bb,
+    public static void binaryContiguous(BinaryKernel kernel, MemorySegment a, long ab, MemorySegment b, long bb,
                                  MemorySegment out, long ob, int n) {
         long bytes = (long) n << 2;
         long vecEnd = bytes - bytes % VBYTES;
-        if (op == BinaryOp.GELU_BACKWARD || op == BinaryOp.GELU_TANH_BACKWARD) {
-            geluBackwardRow(op == BinaryOp.GELU_TANH_BACKWARD, a, ab, b, bb, out, ob, vecEnd);
-        } else if (op == BinaryOp.SILU_BACKWARD) {
-            siluBackwardRow(a, ab, b, bb, out, ob, vecEnd);
-        } else if (op == BinaryOp.ADD) {
+        if (kernel instanceof UnaryOp.Backward backward) {
+            backward.op().backwardRow(a, ab, b, bb, out, ob, vecEnd); // the op's own loop
+        } else {
+            binaryOpRow((BinaryOp) kernel, a, ab, b, bb, out, ob, vecEnd);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            out.set(FLOAT, ob + i, kernel.apply(a.get(FLOAT, ab + i), b.get(FLOAT, bb + i)));
+        }
+    }
+
+    private static void binaryOpRow(BinaryOp op, MemorySegment a, long ab, MemorySegment b, long bb, MemorySegment out, long ob, long vecEnd) {
+        if (op == BinaryOp.ADD) {
             addRow(a, ab, b, bb, out, ob, vecEnd);
         } else if (op == BinaryOp.MUL) {
             mulRow(a, ab, b, bb, out, ob, vecEnd);
@@ -292,9 +210,6 @@ public final class Elementwise {
                 FloatVector vb = FloatVector.fromMemorySegment(F, b, bb + i, ORDER);
                 vectorBinary(op, va, vb).intoMemorySegment(out, ob + i, ORDER);
             }
-        }
-        for (long i = vecEnd; i < bytes; i += 4) {
-            out.set(FLOAT, ob + i, op.apply(a.get(FLOAT, ab + i), b.get(FLOAT, bb + i)));
         }
     }
 
@@ -325,27 +240,6 @@ public final class Elementwise {
         }
     }
 
-    /** GELU's backward rows: VectorMath calls in loops of their own, like the forward rows. */
-    private static void geluBackwardRow(boolean tanhForm, MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob,
-                                        long vecEnd) {
-        if (tanhForm) {
-            for (long i = 0; i < vecEnd; i += VBYTES) {
-                VectorMath.geluTanhBackward(FloatVector.fromMemorySegment(F, g, gb + i, ORDER), FloatVector.fromMemorySegment(F, x, xb + i, ORDER))
-                        .intoMemorySegment(out, ob + i, ORDER);
-            }
-        } else {
-            VectorMath.geluBackwardRow(g, gb, x, xb, out, ob, vecEnd);
-        }
-    }
-
-    /** SiLU's backward row: its VectorMath call in a method of its own, kept out of binaryContiguous's inlining budget. */
-    private static void siluBackwardRow(MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            VectorMath.siluBackward(FloatVector.fromMemorySegment(F, g, gb + i, ORDER), FloatVector.fromMemorySegment(F, x, xb + i, ORDER))
-                    .intoMemorySegment(out, ob + i, ORDER);
-        }
-    }
-
     static void binaryVectorScalar(BinaryOp op, MemorySegment a, long ab, float s, MemorySegment out, long ob, int n) {
         long bytes = (long) n << 2;
         long vecEnd = bytes - bytes % VBYTES;
@@ -372,56 +266,7 @@ public final class Elementwise {
         }
     }
 
-    // ---- the vector forms of UnaryOp / BinaryOp; kept small so C2 inlines them into each loop ----
-
-    static FloatVector vectorArithmetic(UnaryOp op, FloatVector x, float p, float q) {
-        return switch (op) {
-            case IDENTITY -> x;
-            case NEG -> x.neg();
-            case ABS -> x.abs();
-            // compare + blend: 2 instructions (x.max(0) needs ~5 for Math.max NaN rules; measured 34 vs 44 GB/s).
-            // NaN compares false and stays NaN, like torch.relu; LE (not LT) makes -0 a +0 like Math.max in the scalar
-            // tail (with LT the sign of a zero depended on whether it fell in the tail, i.e. on the vector width)
-            case RELU -> x.blend(0f, x.compare(VectorOperators.LE, 0f));
-            case ADD_SCALAR -> x.add(p);
-            case SUB_SCALAR -> x.sub(p);
-            case RSUB_SCALAR -> x.broadcast(p).sub(x);
-            case MUL_SCALAR -> x.mul(p);
-            case DIV_SCALAR -> x.div(p);
-            case RDIV_SCALAR -> x.broadcast(p).div(x);
-            // max/min follow Math.max/min: a NaN input stays NaN, like torch.clamp
-            case CLAMP -> x.max(p).min(q);
-            case FILL -> x.broadcast(p);
-            default -> throw new IllegalArgumentException(op + " is not an arithmetic op");
-        };
-    }
-
-    /** The vector form of each transcendental op; rows of EXP, LOG, SIGMOID, TANH and POW_SCALAR run their own loops. */
-    static FloatVector vectorTranscendental(UnaryOp op, FloatVector x, float p) {
-        return switch (op) {
-            case EXP -> VectorMath.exp(x);
-            case LOG -> VectorMath.log(x);
-            case SQRT -> x.sqrt();
-            case SIGMOID -> VectorMath.sigmoid(x);
-            case TANH -> VectorMath.tanh(x);
-            case GELU -> VectorMath.gelu(x);
-            case GELU_TANH -> VectorMath.geluTanh(x);
-            case SILU -> VectorMath.silu(x);
-            case ERF -> VectorMath.erf(x);
-            case POW_SCALAR -> VectorMath.pow(x, p);
-            default -> throw new IllegalArgumentException(op + " is not a transcendental op");
-        };
-    }
-
-    static FloatVector vectorCompare(UnaryOp op, FloatVector x, float p) {
-        return switch (op) {
-            case EQ_SCALAR -> x.broadcast(0f).blend(1f, x.eq(p));
-            case GT_SCALAR -> x.broadcast(0f).blend(1f, x.compare(VectorOperators.GT, p));
-            case LT_SCALAR -> x.broadcast(0f).blend(1f, x.compare(VectorOperators.LT, p));
-            case STEP_SCALED -> x.broadcast(0f).blend(p, x.compare(VectorOperators.GT, 0f));
-            default -> throw new IllegalArgumentException(op + " is not a comparison op");
-        };
-    }
+    // ---- the vector forms of BinaryOp; kept small so C2 inlines them into each loop ----
 
     static FloatVector vectorBinary(BinaryOp op, FloatVector a, FloatVector b) {
         return switch (op) {
@@ -436,16 +281,6 @@ public final class Elementwise {
             case GT -> a.broadcast(0f).blend(1f, a.compare(VectorOperators.GT, b));
             case LT -> a.broadcast(0f).blend(1f, a.compare(VectorOperators.LT, b));
             case MASK_POSITIVE -> a.broadcast(0f).blend(a, b.compare(VectorOperators.GT, 0f));
-            case GELU_BACKWARD, GELU_TANH_BACKWARD, SILU_BACKWARD -> heavyBinary(op, a, b);
-        };
-    }
-
-    /** The polynomial-heavy binary ops, out of {@link #vectorBinary}'s inlining budget (their rows call VectorMath directly). */
-    private static FloatVector heavyBinary(BinaryOp op, FloatVector a, FloatVector b) {
-        return switch (op) {
-            case GELU_BACKWARD -> VectorMath.geluBackward(a, b);
-            case GELU_TANH_BACKWARD -> VectorMath.geluTanhBackward(a, b);
-            default -> VectorMath.siluBackward(a, b);
         };
     }
 

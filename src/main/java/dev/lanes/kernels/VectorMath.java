@@ -701,6 +701,96 @@ public final class VectorMath {
         return g * s * (x * (1f - s) + 1f);
     }
 
+    // ---- Mish ----
+
+    /**
+     * Mish's exp argument is capped here: past 20, tanh(softplus(x)) is 1 in float, and the cap keeps e (e + 2)
+     * finite (it overflows past x = 44).
+     */
+    private static final float MISH_CAP = 20f;
+
+    /**
+     * Mish, x tanh(softplus(x)), as x n / (n + 2) with n = e (e + 2), e = e^x: tanh(log(1 + e)) written with one
+     * exp (PyTorch computes tanh(log1p(exp(x))): within 2 ulp of it). NaN stays NaN; mish(-inf) is NaN like PyTorch's.
+     */
+    public static float mish(float x) {
+        if (x != x) {
+            return x;
+        }
+        float c = x > MISH_CAP ? MISH_CAP : x;
+        float e = expClamped(c < EXP_MIN_ARG ? EXP_MIN_ARG : c);
+        float n = e * (e + 2f);
+        return x * (n / (n + 2f));
+    }
+
+    /**
+     * Mish's derivative times g: g (t + x s (1 - t^2)), t = tanh(softplus(x)), s = sigmoid(x) = e / (e + 1), in
+     * PyTorch's order (mish_backward); the same one exp as {@link #mish(float)}.
+     */
+    public static float mishBackward(float g, float x) {
+        if (x != x) {
+            return x;
+        }
+        float c = x > MISH_CAP ? MISH_CAP : x;
+        float e = expClamped(c < EXP_MIN_ARG ? EXP_MIN_ARG : c);
+        float n = e * (e + 2f);
+        float t = n / (n + 2f);
+        float s = e / (e + 1f);
+        return g * (t + x * s * (1f - t * t));
+    }
+
+    /** {@code out = mish(x)} over whole vectors up to byte {@code vecEnd}; byte offsets. exp written out (see the flat rows). */
+    public static void mishRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+        for (long i = 0; i < vecEnd; i += Simd.VBYTES) {
+            FloatVector v = FloatVector.fromMemorySegment(Simd.F, x, xb + i, Simd.ORDER);
+            FloatVector xc = v.blend(MISH_CAP, v.compare(VectorOperators.GT, MISH_CAP));
+            xc = xc.blend(EXP_MIN_ARG, xc.compare(VectorOperators.LT, EXP_MIN_ARG));
+            FloatVector et = xc.fma(LOG2E, ROUND_MAGIC_2BIAS);
+            FloatVector en = et.sub(ROUND_MAGIC_2BIAS);
+            FloatVector er = en.fma(xc.broadcast(-LN2_HI), xc);
+            er = en.fma(xc.broadcast(-LN2_LO), er);
+            IntVector eh = en.fma(0.5f, ROUND_MAGIC_BIAS).reinterpretAsInts();
+            FloatVector es1 = eh.lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector es2 = et.reinterpretAsInts().sub(eh).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector ep = er.fma(EXP_P0, EXP_P1);
+            ep = ep.fma(er, er.broadcast(EXP_P2));
+            ep = ep.fma(er, er.broadcast(EXP_P3));
+            ep = ep.fma(er, er.broadcast(EXP_P4));
+            ep = ep.fma(er, er.broadcast(EXP_P5));
+            FloatVector e = ep.fma(er.mul(er), er).add(1f).mul(es1).mul(es2);
+            FloatVector n = e.mul(e.add(2f));
+            v.mul(n.div(n.add(2f))).blend(v, v.compare(VectorOperators.NE, v)).intoMemorySegment(out, ob + i, Simd.ORDER);
+        }
+    }
+
+    /** {@code out = mishBackward(g, x)} over whole vectors up to byte {@code vecEnd}; byte offsets. exp written out. */
+    public static void mishBackwardRow(MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+        for (long i = 0; i < vecEnd; i += Simd.VBYTES) {
+            FloatVector gv = FloatVector.fromMemorySegment(Simd.F, g, gb + i, Simd.ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(Simd.F, x, xb + i, Simd.ORDER);
+            FloatVector xc = v.blend(MISH_CAP, v.compare(VectorOperators.GT, MISH_CAP));
+            xc = xc.blend(EXP_MIN_ARG, xc.compare(VectorOperators.LT, EXP_MIN_ARG));
+            FloatVector et = xc.fma(LOG2E, ROUND_MAGIC_2BIAS);
+            FloatVector en = et.sub(ROUND_MAGIC_2BIAS);
+            FloatVector er = en.fma(xc.broadcast(-LN2_HI), xc);
+            er = en.fma(xc.broadcast(-LN2_LO), er);
+            IntVector eh = en.fma(0.5f, ROUND_MAGIC_BIAS).reinterpretAsInts();
+            FloatVector es1 = eh.lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector es2 = et.reinterpretAsInts().sub(eh).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector ep = er.fma(EXP_P0, EXP_P1);
+            ep = ep.fma(er, er.broadcast(EXP_P2));
+            ep = ep.fma(er, er.broadcast(EXP_P3));
+            ep = ep.fma(er, er.broadcast(EXP_P4));
+            ep = ep.fma(er, er.broadcast(EXP_P5));
+            FloatVector e = ep.fma(er.mul(er), er).add(1f).mul(es1).mul(es2);
+            FloatVector n = e.mul(e.add(2f));
+            FloatVector t = n.div(n.add(2f));
+            FloatVector s = e.div(e.add(1f));
+            FloatVector d = v.mul(s).mul(v.broadcast(1f).sub(t.mul(t))).add(t);
+            gv.mul(d).blend(v, v.compare(VectorOperators.NE, v)).intoMemorySegment(out, ob + i, Simd.ORDER);
+        }
+    }
+
     // ---- pow ----
 
     /**

@@ -45,7 +45,7 @@ final class KernelReference {
         }
     }
 
-    static void binary(BinaryOp op, MemorySegment a, long aOff, int[] aStr, MemorySegment b, long bOff, int[] bStr,
+    static void binary(BinaryKernel op, MemorySegment a, long aOff, int[] aStr, MemorySegment b, long bOff, int[] bStr,
                        MemorySegment out, long oOff, int[] oStr, int[] shape) {
         for (long f = 0; f < numel(shape); f++) {
             float va = get(a, offsetOf(f, shape, aStr, aOff));

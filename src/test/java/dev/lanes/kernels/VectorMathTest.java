@@ -468,11 +468,12 @@ class VectorMathTest {
     }
 
     /**
-     * GELU's and exp's rows write the formula out in one loop (VectorMath's flat rows, against C2's boxing): they must
-     * give the bits of the per-vector functions' scalar twins, special values included, forward and backward.
+     * GELU's, Mish's and exp's rows write the formula out in one loop (VectorMath's flat rows, against C2's boxing):
+     * they must give the bits of the per-vector functions' scalar twins, special values included, forward and
+     * backward; and every fused backward kernel's row ({@link UnaryOp#backwardRow}) the bits of its scalar definition.
      */
     @Test
-    void flatGeluRowsGiveTheTwinsBits() {
+    void flatRowsGiveTheTwinsBits() {
         float[] specials = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f, -13f, 13f, 15.5f, -15.5f, 1e-30f, -1e-30f,
             Float.MIN_VALUE, 1e30f, -1e30f, 0.5f, -0.5f};
         int n = 7 * Simd.LANES + 5;
@@ -502,12 +503,26 @@ class VectorMathTest {
                 assertBits(w[i], want, "expShiftedArray [" + i + "]");
                 assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), want, "expShiftedRow [" + i + "]");
             }
-            Elementwise.binaryContiguous(BinaryOp.GELU_BACKWARD, g, 0, x, 0, out, 0, n);
+            Elementwise.unaryContiguous(UnaryOp.MISH, 0f, 0f, x, 0, out, 0, n);
             for (int i = 0; i < n; i++) {
                 float xi = x.getAtIndex(ValueLayout.JAVA_FLOAT, i);
-                float gi = g.getAtIndex(ValueLayout.JAVA_FLOAT, i);
-                assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), VectorMath.geluBackward(gi, xi), "gelu_backward(" + gi + ", " + xi + ") [" + i + "]");
+                assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), VectorMath.mish(xi), "mish(" + xi + ") [" + i + "]");
             }
+            int fused = 0;
+            for (UnaryOp op : UnaryOp.values()) { // every fused backward kernel: its own row against its scalar definition
+                if (!op.hasFusedBackward()) {
+                    continue;
+                }
+                fused++;
+                Elementwise.binaryContiguous(op.backward(), g, 0, x, 0, out, 0, n);
+                for (int i = 0; i < n; i++) {
+                    float xi = x.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                    float gi = g.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                    assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), op.backward(gi, xi), op + " backward(" + gi + ", " + xi + ") [" + i + "]");
+                }
+            }
+            assertThat(fused).as("ops with a fused backward: GELU, GELU_TANH, SILU, MISH").isEqualTo(4);
+            assertThat(VectorMath.geluBackward(0.75f, 1.25f)).isEqualTo(UnaryOp.GELU.backward().apply(0.75f, 1.25f));
         }
     }
 }

@@ -32,6 +32,11 @@ public final class F {
         return x.silu();
     }
 
+    /** {@code F.mish(x)}: {@code x * tanh(softplus(x))}. */
+    public static Tensor mish(Tensor x) {
+        return x.mish();
+    }
+
     /** {@code F.gelu(x)}: the exact GELU, {@code x * Phi(x)}. */
     public static Tensor gelu(Tensor x) {
         return x.gelu();
