@@ -12,19 +12,28 @@ public final class OptimizerUpdates {
     private OptimizerUpdates() {
     }
 
-    private static void check(String op, Tensor param, Tensor... others) {
+    /*
+     * Fixed arities and shapeRef, not varargs and shape(): these run for every parameter of every step, and a compiled
+     * training step must not allocate (issue 17: the varargs arrays and shape copies were ~1.2 KB of LeNet's step).
+     */
+    private static void check(String op, Tensor param, Tensor a, Tensor b, Tensor c, Tensor d) {
         param.requireFloat(op);
         if (!param.isContiguous()) {
             throw new IllegalArgumentException(op + ": parameters must be contiguous (shape " + param.size() + ")");
         }
-        for (Tensor t : others) {
-            if (t == null) {
-                continue;
-            }
-            t.requireFloat(op);
-            if (!Arrays.equals(t.shape(), param.shape()) || !t.isContiguous()) {
-                throw new IllegalArgumentException(op + ": gradient/state of shape " + t.size() + " does not match parameter " + param.size());
-            }
+        checkState(op, param, a);
+        checkState(op, param, b);
+        checkState(op, param, c);
+        checkState(op, param, d);
+    }
+
+    private static void checkState(String op, Tensor param, Tensor t) {
+        if (t == null) {
+            return;
+        }
+        t.requireFloat(op);
+        if (!Arrays.equals(t.shapeRef(), param.shapeRef()) || !t.isContiguous()) {
+            throw new IllegalArgumentException(op + ": gradient/state of shape " + t.size() + " does not match parameter " + param.size());
         }
     }
 
@@ -36,22 +45,27 @@ public final class OptimizerUpdates {
         return t == null ? 0 : (long) t.storageOffset() << 2;
     }
 
-    private static void touched(Tensor... ts) {
-        for (Tensor t : ts) {
-            if (t != null) {
-                t.markModified();
-            }
+    private static void touched(Tensor a, Tensor b, Tensor c, Tensor d) {
+        touched(a);
+        touched(b);
+        touched(c);
+        touched(d);
+    }
+
+    private static void touched(Tensor t) {
+        if (t != null) {
+            t.markModified();
         }
     }
 
     public static void sgd(Tensor param, Tensor grad, Tensor momentumBuffer, double lr, double momentum, double dampening,
                            double weightDecay, boolean nesterov, boolean firstStep) {
-        check("sgd", param, grad, momentumBuffer);
+        check("sgd", param, grad, momentumBuffer, null, null);
         try (OpFrame _ = OpFrame.enter()) {
             OptimizerKernels.sgd(seg(param), off(param), seg(grad), off(grad), seg(momentumBuffer), off(momentumBuffer), param.numel(),
                     (float) lr, (float) momentum, (float) dampening, (float) weightDecay, nesterov, firstStep);
         }
-        touched(param, momentumBuffer);
+        touched(param, momentumBuffer, null, null);
     }
 
     public static void adam(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor maxExpAvgSq, double lr, double beta1,

@@ -466,7 +466,7 @@ abstract class PlanStep {
                 dev.lanes.kernels.Copy.copyFloat(f.seg(cInit), f.off(cInit), cInitStrides, cs, co, outStrides, shape);
             }
             Sgemm.Epilogue epi = epilogue != null ? epilogue
-                    : bias == null ? Sgemm.Epilogue.activation(activation) : Sgemm.Epilogue.columnBias(f.seg(bias), f.off(bias), activation);
+                    : bias == null ? Sgemm.Epilogue.activation(activation) : columnBias(f.seg(bias), f.off(bias));
             if (packedB != null) {
                 if (m == 1) {
                     Sgemm.gemvPacked(as, ao, n, k, packedB, cs, co, epi, f.tile);
@@ -481,6 +481,18 @@ abstract class PlanStep {
                 Sgemm.sgemm(transA, transB, m, n, k, alpha, as, ao + i * aBatch, lda, bs, bo + i * bBatch, ldb,
                         beta, cs, co + (long) i * m * n, n, epi, f.workspace, f.parallel);
             }
+        }
+
+        /** The last bias epilogue, kept while the bias stays where it was (a training plan's bias does): no record per run. */
+        private Sgemm.Epilogue lastBias;
+
+        private Sgemm.Epilogue columnBias(MemorySegment bs, long bo) {
+            Sgemm.Epilogue e = lastBias; // a racing run at worst builds its own: the record is immutable
+            if (e == null || e.bias() != bs || e.biasOff() != bo || e.activation() != activation) {
+                e = Sgemm.Epilogue.columnBias(bs, bo, activation);
+                lastBias = e;
+            }
+            return e;
         }
 
         @Override
@@ -610,6 +622,18 @@ abstract class PlanStep {
             return p;
         }
 
+        /** The last per-run epilogues, kept while the bias stays where it was (a training plan's does): none built per run. */
+        private Sgemm.Epilogue[] lastEpilogues;
+
+        private Sgemm.Epilogue[] runEpilogues(MemorySegment bs, long bo) {
+            Sgemm.Epilogue[] e = lastEpilogues; // a racing run at worst builds its own: the array is never written again
+            if (e == null || e[0].bias() != bs || e[0].biasOff() != bo || e[0].activation() != activation) {
+                e = epilogues(bs, bo);
+                lastEpilogues = e;
+            }
+            return e;
+        }
+
         private Sgemm.Epilogue[] epilogues(MemorySegment bs, long bo) {
             int og = outChannels / groups;
             Sgemm.Epilogue[] e = new Sgemm.Epilogue[groups];
@@ -628,7 +652,7 @@ abstract class PlanStep {
             MemorySegment ws = f.seg(w);
             long wo = f.off(w);
             float[][] pw = direct || !Conv2dDriver.staged(geo) ? null : packedW != null ? packedW : packPerCall(ws, wo);
-            Sgemm.Epilogue[] epi = epilogues != null ? epilogues : epilogues(bias == null ? null : f.seg(bias), bias == null ? 0 : f.off(bias));
+            Sgemm.Epilogue[] epi = epilogues != null ? epilogues : runEpilogues(bias == null ? null : f.seg(bias), bias == null ? 0 : f.off(bias));
             MemorySegment kept = keptColumns == null ? null : f.seg(keptColumns);
             long keptOff = keptColumns == null ? 0 : f.off(keptColumns);
             if (f.parallel) {
@@ -1344,12 +1368,43 @@ abstract class PlanStep {
         /** INPUT: the weight; WEIGHT: the input; WEIGHT_FROM_COLUMNS: the kept columns; BIAS: null. */
         final Ref other;
 
+        /** INPUT: the geometry of the input gradient as a forward convolution of gout (null for a 1x1 direct one). */
+        private final Im2col.Geometry transposed;
+
+        private static final dev.lanes.memory.Storage[] NO_COLUMNS = new dev.lanes.memory.Storage[0];
+
         ConvBackward(Kind kind, ConvOps.Shape s, int groups, Ref g, Ref other) {
             this.kind = kind;
             this.s = s;
             this.groups = groups;
             this.g = g;
             this.other = other;
+            this.transposed = kind == Kind.INPUT && !s.direct() ? Conv2dDriver.transposedGeometry(s.geo(), s.og()) : null;
+            this.inputScratchParts = kind == Kind.INPUT && !s.direct() && (transposed == null || !Conv2dDriver.staged(transposed)) ? Parallel.threads() : 0;
+        }
+
+        /** INPUT through col2im: the column buffers a plan's scratch holds, one per part, as many as threads at capture. */
+        private final int inputScratchParts;
+
+        private boolean packedWeightGradient() {
+            return kind == Kind.WEIGHT && Conv2dDriver.staged(s.geo());
+        }
+
+        /**
+         * A plan's weight gradient takes its partial sums (and the packed path's transposed sum) from the frame's scratch
+         * region rather than the pool: a compiled training step allocates nothing for them.
+         */
+        @Override
+        long scratchFloats() {
+            if (kind == Kind.INPUT) {
+                return inputScratchParts * (long) s.k() * s.l();
+            }
+            if (kind != Kind.WEIGHT && kind != Kind.WEIGHT_FROM_COLUMNS) {
+                return 0;
+            }
+            long wsize = (long) s.o() * s.k();
+            long chunks = (s.n() + IMAGES_PER_CHUNK - 1) / IMAGES_PER_CHUNK;
+            return chunks * wsize + (packedWeightGradient() ? wsize : 0);
         }
 
         @Override
@@ -1392,7 +1447,7 @@ abstract class PlanStep {
             long w0 = f.off(other);
             MemorySegment ds = f.seg(out);
             long d0 = f.off(out);
-            Im2col.Geometry gT = s.direct() ? null : Conv2dDriver.transposedGeometry(s.geo(), s.og());
+            Im2col.Geometry gT = transposed;
             if (gT != null && Conv2dDriver.staged(gT)) {
                 // stride 1: a forward convolution of gout with the flipped weights (no column matrix, no col2im)
                 float[][] flipped = reusable(PER_CALL_WT, groups, Conv2dDriver.flippedWeightFloats(s.og(), s.cg(), s.kH(), s.kW()));
@@ -1404,9 +1459,12 @@ abstract class PlanStep {
                         Conv2dDriver.inputGradient(gT, s.cg(), groups, gs, g0, flipped, ds, d0, n0, n1, Conv2dDriver.threadBuffers(gT)));
                 return;
             }
-            ds.asSlice(d0 << 2, (long) s.n() * s.c() * s.h() * s.w() << 2).fill((byte) 0);
+            Elementwise.unaryContiguous(UnaryOp.FILL, 0f, 0f, ds, d0 << 2, ds, d0 << 2, Math.toIntExact((long) s.n() * s.c() * s.h() * s.w()));
             int chunks = f.parallel ? Math.min(Parallel.partsFor(s.n(), 1), Math.max(s.n(), 1)) : 1;
-            dev.lanes.memory.Storage[] cols = columns(chunks);
+            long colFloats = (long) s.k() * s.l();
+            // a plan's frame: each part's column buffer in the scratch region, when the parts fit the region sized at capture
+            boolean inScratch = f.arena != null && !s.direct() && chunks <= inputScratchParts;
+            dev.lanes.memory.Storage[] cols = inScratch ? NO_COLUMNS : columns(chunks);
             try {
                 long planeIn = (long) s.cg() * s.h() * s.w();
                 // W_g^T packed once for all images; the same kernel and order as packing it per image
@@ -1423,15 +1481,16 @@ abstract class PlanStep {
                             long dxOff = d0 + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
                             long gOff = g0 + ((long) n * s.o() + (long) grp * s.og()) * s.l();
                             long wOff = w0 + (long) grp * s.og() * s.k();
-                            MemorySegment target = s.direct() ? ds : cols[part].segment();
-                            long targetOff = s.direct() ? dxOff : 0;
+                            MemorySegment target = s.direct() ? ds : inScratch ? f.arena : cols[part].segment();
+                            long colOff = inScratch ? f.scratchOff + part * colFloats : 0;
+                            long targetOff = s.direct() ? dxOff : colOff;
                             if (prepack) {
                                 Sgemm.gemmPackedA(s.k(), s.l(), s.og(), packedWT[grp], gs, gOff, s.l(), target, targetOff, s.l(), null);
                             } else {
                                 Sgemm.sgemm(true, false, s.k(), s.l(), s.og(), 1f, ws, wOff, s.k(), gs, gOff, s.l(), 0f, target, targetOff, s.l(), null);
                             }
                             if (!s.direct()) {
-                                Im2col.col2im(target, 0, s.geo(), ds, dxOff);
+                                Im2col.col2im(target, colOff, s.geo(), ds, dxOff);
                             }
                         }
                     }
@@ -1450,25 +1509,27 @@ abstract class PlanStep {
          * dispatcher, from the kept columns or unfolded into a column buffer.
          */
         private void weightGrad(Frame f) {
-            boolean packed = kind == Kind.WEIGHT && Conv2dDriver.staged(s.geo());
+            boolean packed = packedWeightGradient();
             int chunks = (s.n() + IMAGES_PER_CHUNK - 1) / IMAGES_PER_CHUNK;
             int wsize = s.o() * s.k();
             boolean kept = kind == Kind.WEIGHT_FROM_COLUMNS;
             int parts = f.parallel ? Math.min(Parallel.partsFor(chunks, 1), chunks) : 1;
-            dev.lanes.memory.Storage partials = dev.lanes.memory.Storage.allocate((long) chunks * wsize * 4);
-            dev.lanes.memory.Storage summed = packed ? dev.lanes.memory.Storage.allocate((long) wsize * 4) : null;
-            dev.lanes.memory.Storage[] cols = kept || packed ? new dev.lanes.memory.Storage[0] : columns(parts);
+            boolean inPlan = f.arena != null; // a plan's frame: partials and sum in its scratch region (see scratchFloats)
+            dev.lanes.memory.Storage partials = inPlan ? null : dev.lanes.memory.Storage.allocate((long) chunks * wsize * 4);
+            dev.lanes.memory.Storage summed = packed && !inPlan ? dev.lanes.memory.Storage.allocate((long) wsize * 4) : null;
+            dev.lanes.memory.Storage[] cols = kept || packed ? NO_COLUMNS : columns(parts);
             try {
                 MemorySegment gs = f.seg(g);
                 long g0 = f.off(g);
                 MemorySegment xs = f.seg(other);
                 long x0 = f.off(other);
-                MemorySegment ps = partials.segment();
+                MemorySegment ps = inPlan ? f.arena : partials.segment();
+                long p0 = inPlan ? f.scratchOff : 0; // element offset of the partials
                 long planeIn = (long) s.cg() * s.h() * s.w();
                 Parallel.forRange(parts, chunks, (part, c0, c1) -> {
                     Conv2dDriver.Buffers buf = packed ? Conv2dDriver.threadBuffers(s.geo()) : null;
                     for (int chunk = c0; chunk < c1; chunk++) {
-                        long pOff = (long) chunk * wsize;
+                        long pOff = p0 + (long) chunk * wsize;
                         int nEnd = Math.min(s.n(), (chunk + 1) * IMAGES_PER_CHUNK);
                         for (int n = chunk * IMAGES_PER_CHUNK; n < nEnd; n++) {
                             boolean first = n == chunk * IMAGES_PER_CHUNK;
@@ -1500,11 +1561,12 @@ abstract class PlanStep {
                     }
                 });
                 if (!packed) {
-                    Reductions.sum(ps, 0, 1, chunks, wsize, f.seg(out), f.off(out));
+                    Reductions.sum(ps, p0, 1, chunks, wsize, f.seg(out), f.off(out));
                     return;
                 }
-                MemorySegment sum = summed.segment();
-                Reductions.sum(ps, 0, 1, chunks, wsize, sum, 0);
+                MemorySegment sum = inPlan ? f.arena : summed.segment();
+                long s0 = inPlan ? p0 + (long) chunks * wsize : 0;
+                Reductions.sum(ps, p0, 1, chunks, wsize, sum, s0);
                 MemorySegment os = f.seg(out);
                 long o0 = f.off(out);
                 for (int grp = 0; grp < groups; grp++) {
@@ -1512,12 +1574,14 @@ abstract class PlanStep {
                     for (int o = 0; o < s.og(); o++) {
                         for (int r = 0; r < s.k(); r++) {
                             os.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, o0 + base + (long) o * s.k() + r,
-                                    sum.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, base + (long) r * s.og() + o));
+                                    sum.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, s0 + base + (long) r * s.og() + o));
                         }
                     }
                 }
             } finally {
-                partials.release("conv2d backward");
+                if (partials != null) {
+                    partials.release("conv2d backward");
+                }
                 if (summed != null) {
                     summed.release("conv2d backward");
                 }
@@ -1597,10 +1661,8 @@ abstract class PlanStep {
         void run(Frame f) {
             MemorySegment o = f.seg(out);
             long at = f.off(out);
-            o.asSlice(at << 2, (long) n << 2).fill((byte) 0);
-            if (Float.floatToRawIntBits(value) != 0) {
-                Elementwise.unaryContiguous(UnaryOp.FILL, value, 0, o, at << 2, o, at << 2, n); // byte offsets
-            }
+            // the vector fill for zero too: asSlice(...).fill would allocate a segment per run
+            Elementwise.unaryContiguous(UnaryOp.FILL, value, 0, o, at << 2, o, at << 2, n); // byte offsets
         }
 
         @Override

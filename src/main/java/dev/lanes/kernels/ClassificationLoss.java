@@ -103,7 +103,8 @@ public final class ClassificationLoss {
     public static void backward(boolean logits, MemorySegment g, long gOff, MemorySegment x, long xOff, MemorySegment t, long tOff, MemorySegment w,
                                 long wOff, int n, int c, int ignoreIndex, double eps, int reduction, MemorySegment dx, long dxOff) {
         checkTargets(t, tOff, n, c, ignoreIndex);
-        dx.asSlice(dxOff << 2, (long) n * c << 2).fill((byte) 0);
+        // zeroed by the vector fill: asSlice(...).fill would allocate a segment per call (a compiled step allocates nothing)
+        Elementwise.unaryContiguous(UnaryOp.FILL, 0f, 0f, dx, dxOff << 2, dx, dxOff << 2, Math.toIntExact((long) n * c));
         double wSum = 0;
         for (int k = 0; k < c; k++) {
             wSum += weight(w, wOff, k);

@@ -55,6 +55,32 @@ public final class OptimizerKernels {
         }
     }
 
+    private static final int BETA1 = 0;
+    private static final int BETA2 = 1;
+    private static final int STEP = 2;
+    private static final int BETA1_POW = 3;
+    private static final int BETA2_POW = 4;
+
+    /** This thread's last {beta1, beta2, step, beta1^step, beta2^step}: every parameter of a step asks for the same powers. */
+    private static final ThreadLocal<double[]> BIAS_POWERS = ThreadLocal.withInitial(() -> new double[] {Double.NaN, Double.NaN, -1, 0, 0});
+
+    /**
+     * beta1^step and beta2^step by StrictMath.pow (the same bits on every JVM), computed once per step rather than once
+     * per parameter: StrictMath.pow allocates (JDK 25's FdLibm port: a double[] per call), and a compiled training step
+     * must not (issue 17).
+     */
+    private static double[] biasPowers(float beta1, float beta2, long step) {
+        double[] c = BIAS_POWERS.get();
+        if (c[BETA1] != beta1 || c[BETA2] != beta2 || c[STEP] != step) {
+            c[BETA1_POW] = StrictMath.pow(beta1, step);
+            c[BETA2_POW] = StrictMath.pow(beta2, step);
+            c[BETA1] = beta1;
+            c[BETA2] = beta2;
+            c[STEP] = step;
+        }
+        return c;
+    }
+
     /**
      * Adam / AdamW: {@code m = m b1 + (1 - b1) g}, {@code v = v b2 + (1 - b2) g g},
      * {@code denom = sqrt(max?(v)) / sqrt(bc2) + eps}, {@code p -= (lr / bc1) m / denom}. Adam adds {@code wd p} to g;
@@ -63,8 +89,9 @@ public final class OptimizerKernels {
     public static void adam(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment m, long mb, MemorySegment v, long vb,
                             MemorySegment vmax, long xb, long n, float lr, float beta1, float beta2, float eps, float weightDecay,
                             boolean decoupled, long step) {
-        float bc1 = 1f - (float) StrictMath.pow(beta1, step);
-        float bc2Sqrt = (float) Math.sqrt(1.0 - StrictMath.pow(beta2, step));
+        double[] powers = biasPowers(beta1, beta2, step);
+        float bc1 = 1f - (float) powers[BETA1_POW];
+        float bc2Sqrt = (float) Math.sqrt(1.0 - powers[BETA2_POW]);
         float stepSize = lr / bc1;
         float oneMinusB1 = 1f - beta1;
         float oneMinusB2 = 1f - beta2;

@@ -1,10 +1,14 @@
 package dev.lanes.kernels;
 
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
@@ -19,6 +23,8 @@ public final class Parallel {
     private static volatile int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
     private static volatile ExecutorService pool;
     private static final ThreadLocal<Boolean> INSIDE = ThreadLocal.withInitial(() -> false);
+    /** Parts the pool queues before a new one runs on its caller instead: many service threads may call at once. */
+    private static final int QUEUED_PARTS = 4096;
 
     private Parallel() {
     }
@@ -54,7 +60,8 @@ public final class Parallel {
                 p = pool;
                 if (p == null) {
                     int workers = Math.max(1, threads - 1);
-                    p = Executors.newFixedThreadPool(workers, r -> {
+                    // an array queue (no node per queued part); a part that finds it full runs on its caller
+                    p = new ThreadPoolExecutor(workers, workers, 0L, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(QUEUED_PARTS), r -> {
                         Thread t = new Thread(r, "lanes-worker");
                         t.setDaemon(true);
                         return t;
@@ -100,15 +107,22 @@ public final class Parallel {
      * [count p / parts, count (p + 1) / parts)) and runs them as {@link #run} does.
      */
     public static void forRange(int parts, int count, RangeBody body) {
-        run(parts, part -> body.accept(part, (int) ((long) count * part / parts), (int) ((long) count * (part + 1) / parts)));
+        if (parts <= 1 || INSIDE.get()) {
+            int n = Math.max(parts, 1);
+            for (int i = 0; i < n; i++) {
+                body.accept(i, (int) ((long) count * i / n), (int) ((long) count * (i + 1) / n));
+            }
+            return;
+        }
+        Call.reusable().set(null, body, count, parts).execute();
     }
 
     /**
      * Runs {@code body.accept(part)} for part = 0..parts-1, part 0 on the calling thread, and returns only when every
      * part has finished, whatever happens: a part the pool refuses (its pool was replaced by {@link #setThreads} and
-     * shut down meanwhile) runs on the calling thread, and an interrupt while waiting does not cut the wait short
-     * (the parts still write into their outputs, which the caller may free as soon as this returns): the call waits,
-     * restores the interrupt flag and then throws.
+     * shut down meanwhile, or its queue is full) runs on the calling thread, and an interrupt while waiting does not
+     * cut the wait short (the parts still write into their outputs, which the caller may free as soon as this
+     * returns): the call waits, restores the interrupt flag and then throws.
      */
     public static void run(int parts, IntConsumer body) {
         if (parts <= 1 || INSIDE.get()) {
@@ -117,74 +131,156 @@ public final class Parallel {
             }
             return;
         }
-        CountDownLatch done = new CountDownLatch(parts - 1);
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        ExecutorService p = pool();
-        for (int i = 1; i < parts; i++) {
-            int part = i;
-            java.util.concurrent.atomic.AtomicBoolean claimed = new java.util.concurrent.atomic.AtomicBoolean();
-            Runnable task = () -> {
-                if (!claimed.compareAndSet(false, true)) {
-                    return; // already run on the calling thread after execute() failed
+        Call.reusable().set(body, null, 0, parts).execute();
+    }
+
+    /**
+     * One parallel call: the parts left to finish (this AtomicInteger's value), the first failure, and the caller to
+     * wake. The caller parks until the count reaches 0; the last part to finish unparks it. Each thread reuses its
+     * own Call and its {@link Part}s from one call to the next (a call finishes all its parts before it returns, and
+     * a part called from inside a part runs inline, so a thread never has two calls in flight): no latch, no lock
+     * nodes, no objects per call but the caller's lambda (a compiled training step makes hundreds of these calls per
+     * step; issue 17 asks it to allocate nothing).
+     */
+    private static final class Call extends AtomicInteger {
+        private static final ThreadLocal<Call> REUSABLE = ThreadLocal.withInitial(Call::new);
+
+        private IntConsumer body;
+        private RangeBody range;
+        private int count;
+        private int parts;
+        private final Thread caller = Thread.currentThread();
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
+        private Part[] pool = new Part[0];
+
+        static Call reusable() {
+            return REUSABLE.get();
+        }
+
+        Call set(IntConsumer body, RangeBody range, int count, int parts) {
+            this.body = body;
+            this.range = range;
+            this.count = count;
+            this.parts = parts;
+            failure.set(null);
+            if (pool.length < parts) {
+                Part[] grown = java.util.Arrays.copyOf(pool, parts);
+                for (int i = pool.length; i < parts; i++) {
+                    grown[i] = new Part(this, i);
                 }
-                boolean outer = INSIDE.get();
-                INSIDE.set(true);
-                try {
-                    body.accept(part);
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
-                } finally {
-                    INSIDE.set(outer);
-                    done.countDown();
-                }
-            };
-            try {
-                p.execute(task);
-            } catch (RejectedExecutionException e) {
-                task.run(); // the pool was shut down by setThreads after we took it: this part runs here
-            } catch (Throwable e) {
-                // the pool could not start a worker (OutOfMemoryError: unable to create native thread, ...): run the
-                // part here too, so that no part started above outlives this call; report the error after the wait.
-                // The claim makes a copy that execute() queued before failing a no-op.
-                failure.compareAndSet(null, e);
-                task.run();
+                pool = grown;
+            }
+            set(parts - 1);
+            return this;
+        }
+
+        void runPart(int part) {
+            if (range != null) {
+                range.accept(part, (int) ((long) count * part / parts), (int) ((long) count * (part + 1) / parts));
+            } else {
+                body.accept(part);
             }
         }
-        INSIDE.set(true);
-        try {
-            body.accept(0);
-        } catch (Throwable e) {
+
+        void fail(Throwable e) {
             failure.compareAndSet(null, e);
-        } finally {
-            INSIDE.set(false);
         }
-        boolean interrupted = false;
-        while (true) {
+
+        void partDone() {
+            if (decrementAndGet() == 0) {
+                LockSupport.unpark(caller);
+            }
+        }
+
+        void execute() {
             try {
-                done.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true; // keep waiting: returning now would free memory the parts still write
+                runParts();
+            } finally {
+                body = null; // nothing of this call stays reachable from the thread
+                range = null;
             }
         }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-            IllegalStateException ex = new IllegalStateException("interrupted while waiting for kernel workers (they have finished)");
+
+        private void runParts() {
+            ExecutorService p = pool();
+            for (int i = 1; i < parts; i++) {
+                Part task = pool[i];
+                task.set(false);
+                try {
+                    p.execute(task);
+                } catch (RejectedExecutionException e) {
+                    task.run(); // the pool was shut down by setThreads after we took it, or its queue is full: run it here
+                } catch (Throwable e) {
+                    // the pool could not start a worker (OutOfMemoryError: unable to create native thread, ...): run the
+                    // part here too, so that no part started above outlives this call; report the error after the wait.
+                    // The claim makes a copy that execute() queued before failing a no-op; since that copy may still
+                    // run later, this thread's next call gets a new Call, not this one.
+                    fail(e);
+                    task.run();
+                    REUSABLE.remove();
+                }
+            }
+            INSIDE.set(true);
+            try {
+                runPart(0);
+            } catch (Throwable e) {
+                fail(e);
+            } finally {
+                INSIDE.set(false);
+            }
+            boolean interrupted = false;
+            while (get() != 0) {
+                LockSupport.park(this);
+                if (Thread.interrupted()) {
+                    interrupted = true; // keep waiting: returning now would free memory the parts still write
+                }
+            }
             Throwable f = failure.get();
-            if (f != null) {
-                ex.addSuppressed(f);
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+                IllegalStateException ex = new IllegalStateException("interrupted while waiting for kernel workers (they have finished)");
+                if (f != null) {
+                    ex.addSuppressed(f);
+                }
+                throw ex;
             }
-            throw ex;
+            if (f instanceof RuntimeException re) {
+                throw re;
+            }
+            if (f instanceof Error er) {
+                throw er;
+            }
+            if (f != null) {
+                throw new IllegalStateException(f);
+            }
         }
-        Throwable f = failure.get();
-        if (f instanceof RuntimeException re) {
-            throw re;
+    }
+
+    /** One part of a {@link Call} for the pool; claimed once (this AtomicBoolean), so a copy run twice does nothing. */
+    private static final class Part extends AtomicBoolean implements Runnable {
+        private final Call call;
+        private final int part;
+
+        Part(Call call, int part) {
+            this.call = call;
+            this.part = part;
         }
-        if (f instanceof Error er) {
-            throw er;
-        }
-        if (f != null) {
-            throw new IllegalStateException(f);
+
+        @Override
+        public void run() {
+            if (!compareAndSet(false, true)) {
+                return; // already run on the calling thread after execute() failed
+            }
+            boolean outer = INSIDE.get();
+            INSIDE.set(true);
+            try {
+                call.runPart(part);
+            } catch (Throwable e) {
+                call.fail(e);
+            } finally {
+                INSIDE.set(outer);
+                call.partDone();
+            }
         }
     }
 }

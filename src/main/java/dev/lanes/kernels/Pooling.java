@@ -40,8 +40,8 @@ public final class Pooling {
                                  MemorySegment out, long outOff, MemorySegment idx, long idxOff, int oh, int ow) {
         int parts = Math.min(Parallel.partsFor((long) planes * oh * ow * win.kH() * win.kW(), 1 << 20), Math.max(planes, 1));
         Parallel.forRange(parts, planes, (part, p0, p1) -> {
-            // staging for short rows' last stores, one per part (not per plane)
-            maxPool2dPlanes(in, inOff, p0, p1, h, w, win, out, outOff, idx, idxOff, oh, ow, new float[LANES]);
+            // staging for short rows' last stores: this thread's, used only within this call
+            maxPool2dPlanes(in, inOff, p0, p1, h, w, win, out, outOff, idx, idxOff, oh, ow, TAIL.get());
         });
     }
 
@@ -106,6 +106,9 @@ public final class Pooling {
             }
         }
     }
+
+    /** Per-thread staging for short rows' last stores ({@link #maxPool2d}): a training step allocates nothing. */
+    private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[LANES]);
 
     private static final VectorShuffle<Float> EVENS = VectorShuffle.fromOp(F, i -> 2 * i);
     private static final FloatVector ZERO = FloatVector.zero(F);

@@ -86,6 +86,16 @@ public final class Sgemm {
     public record Epilogue(MemorySegment bias, long biasOff, boolean biasPerRow, UnaryOp activation) {
         public static final Epilogue NONE = new Epilogue(null, 0, false, UnaryOp.IDENTITY);
 
+        private static final Epilogue[] ACTIVATION_ONLY = new Epilogue[UnaryOp.values().length];
+
+        static {
+            for (UnaryOp op : UnaryOp.values()) {
+                if (op == UnaryOp.IDENTITY || op.isActivation()) {
+                    ACTIVATION_ONLY[op.ordinal()] = op == UnaryOp.IDENTITY ? NONE : new Epilogue(null, 0, false, op);
+                }
+            }
+        }
+
         public Epilogue {
             if (activation != UnaryOp.IDENTITY && !activation.isActivation()) {
                 throw new IllegalArgumentException(activation + " is not an activation a GEMM epilogue can apply");
@@ -100,9 +110,10 @@ public final class Sgemm {
             return new Epilogue(bias, off, true, activation);
         }
 
-        /** Only an activation, no bias. */
+        /** Only an activation, no bias: one shared instance per activation (plans ask on every run). */
         public static Epilogue activation(UnaryOp activation) {
-            return new Epilogue(null, 0, false, activation);
+            Epilogue e = ACTIVATION_ONLY[activation.ordinal()];
+            return e != null ? e : new Epilogue(null, 0, false, activation);
         }
 
         boolean isNone() {
@@ -216,7 +227,91 @@ public final class Sgemm {
         int unit = splitRows ? MR : NR;
         int extent = splitRows ? m : n;
         int units = (extent + unit - 1) / unit;
-        Parallel.forRange(Math.min(parts, units), units, (part, from, to) -> {
+        Split split = Split.take();
+        split.set(transA, transB, splitRows, unit, extent, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi);
+        try {
+            Parallel.forRange(Math.min(parts, units), units, split);
+        } finally {
+            split.release();
+        }
+    }
+
+    /**
+     * The parallel body of one {@link #sgemm}: its arguments in fields instead of a capturing lambda, one per thread,
+     * reused call after call (issue 17: a compiled training step allocates nothing; a lambda capturing twenty
+     * arguments was ~150 bytes per product). A product started from inside another's part (never the case today)
+     * gets a fresh one.
+     */
+    private static final class Split implements Parallel.RangeBody {
+        private static final ThreadLocal<Split> MINE = ThreadLocal.withInitial(Split::new);
+
+        private boolean busy;
+        private boolean transA;
+        private boolean transB;
+        private boolean splitRows;
+        private int unit;
+        private int extent;
+        private int m;
+        private int n;
+        private int k;
+        private float alpha;
+        private MemorySegment a;
+        private long aOff;
+        private int lda;
+        private MemorySegment b;
+        private long bOff;
+        private int ldb;
+        private float beta;
+        private MemorySegment c;
+        private long cOff;
+        private int ldc;
+        private Epilogue epi;
+
+        static Split take() {
+            Split s = MINE.get();
+            if (s.busy) {
+                s = new Split();
+            }
+            s.busy = true;
+            return s;
+        }
+
+        void set(boolean transA, boolean transB, boolean splitRows, int unit, int extent, int m, int n, int k, float alpha,
+                 MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff,
+                 int ldc, Epilogue epi) {
+            this.transA = transA;
+            this.transB = transB;
+            this.splitRows = splitRows;
+            this.unit = unit;
+            this.extent = extent;
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            this.alpha = alpha;
+            this.a = a;
+            this.aOff = aOff;
+            this.lda = lda;
+            this.b = b;
+            this.bOff = bOff;
+            this.ldb = ldb;
+            this.beta = beta;
+            this.c = c;
+            this.cOff = cOff;
+            this.ldc = ldc;
+            this.epi = epi;
+        }
+
+        /** Drops the operands (nothing stays reachable from the thread) and frees this body for the thread's next product. */
+        void release() {
+            a = null;
+            b = null;
+            c = null;
+            epi = null;
+            busy = false;
+        }
+
+        @Override
+        public void accept(int part, int from, int to) {
             int lo = from * unit;
             int hi = Math.min(extent, to * unit);
             if (lo >= hi) {
@@ -227,7 +322,7 @@ public final class Sgemm {
             } else {
                 blocked(transA, transB, 0, m, lo, hi, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, WORKSPACE.get());
             }
-        });
+        }
     }
 
     // ---- prepacked operands: what an inference plan runs with its weights packed once ----

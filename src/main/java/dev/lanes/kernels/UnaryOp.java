@@ -333,9 +333,8 @@ public enum UnaryOp {
     FILL {
         @Override
         void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-            FloatVector v = FloatVector.broadcast(F, p);
             for (long i = 0; i < vecEnd; i += VBYTES) {
-                v.intoMemorySegment(out, ob + i, ORDER);
+                FloatVector.broadcast(F, p).intoMemorySegment(out, ob + i, ORDER);
             }
         }
     };

@@ -56,6 +56,8 @@ public abstract class Optimizer {
     }
 
     private final List<ParamGroup> groups = new ArrayList<>();
+    /** The read-only view {@link #paramGroups} hands out: one object, not one per call (a compiled step asks every step). */
+    private final List<ParamGroup> groupsView = Collections.unmodifiableList(groups);
     private final Map<String, Object> defaults;
     /** Per-parameter state tensors (momentum buffers, moments) and step counts, keyed by parameter identity. */
     private final Map<Tensor, Map<String, Tensor>> state = new IdentityHashMap<>();
@@ -98,7 +100,7 @@ public abstract class Optimizer {
     }
 
     public List<ParamGroup> paramGroups() {
-        return Collections.unmodifiableList(groups);
+        return groupsView;
     }
 
     /** Clears gradients (PyTorch 2's default: set them to null, freeing their memory). */
@@ -128,8 +130,11 @@ public abstract class Optimizer {
     /** One update of every parameter that has a gradient. */
     public void step() {
         try (Autograd.Mode m = Autograd.noGrad()) {
-            for (ParamGroup g : groups) {
-                for (Tensor p : g.params()) {
+            for (int gi = 0; gi < groups.size(); gi++) { // indexed: no iterators (a compiled step allocates nothing)
+                ParamGroup g = groups.get(gi);
+                List<Tensor> ps = g.params();
+                for (int pi = 0; pi < ps.size(); pi++) {
+                    Tensor p = ps.get(pi);
                     Tensor grad = p.grad();
                     if (grad == null) {
                         continue;

@@ -88,8 +88,11 @@ public final class TrainStep implements AutoCloseable {
             return true;
         }
         int i = 0;
-        for (Optimizer.ParamGroup g : optimizer.paramGroups()) {
-            for (Tensor p : g.params()) {
+        List<Optimizer.ParamGroup> groups = optimizer.paramGroups();
+        for (int gi = 0; gi < groups.size(); gi++) { // indexed loops: no iterators, a step allocates nothing here
+            List<Tensor> ps = groups.get(gi).params();
+            for (int j = 0; j < ps.size(); j++) {
+                Tensor p = ps.get(j);
                 if (i >= params.size() || params.get(i) != p || p.requiresGrad() != requiresGrad[i]) {
                     return true;
                 }
@@ -218,6 +221,9 @@ public final class TrainStep implements AutoCloseable {
 
     /** Whether {@code t}, parameter {@code i}'s gradient, is a plan's view (parameter i only ever gets plans' view i). */
     private boolean isPlanGradient(Tensor t, int i) {
+        if (last != null && last.gradient(i) == t) {
+            return true; // the usual case, answered without an iterator: a step allocates nothing here
+        }
         for (TrainingPlan p : plans.values()) {
             if (p.gradient(i) == t) {
                 return true;

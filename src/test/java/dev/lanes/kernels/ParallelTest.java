@@ -1,0 +1,114 @@
+package dev.lanes.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Parallel reuses one call object (and its parts) per calling thread, and Sgemm one parallel body per thread: calls
+ * after a failing call, calls from inside a part, and calls from many threads at once must each run every part
+ * exactly once, with their own arguments.
+ */
+class ParallelTest {
+    private int saved;
+
+    @BeforeEach
+    void threads() {
+        saved = Parallel.threads();
+        Parallel.setThreads(3);
+    }
+
+    @AfterEach
+    void restore() {
+        Parallel.setThreads(saved);
+    }
+
+    @Test
+    void everyPartRunsOnceCallAfterCallAndAfterAFailure() {
+        for (int round = 0; round < 200; round++) {
+            int parts = 1 + round % 3;
+            int count = 7 + round;
+            AtomicIntegerArray seen = new AtomicIntegerArray(count);
+            if (round % 10 == 5) {
+                int failing = round % parts;
+                assertThatThrownBy(() -> Parallel.forRange(parts, count, (part, from, to) -> {
+                    if (part == failing) {
+                        throw new IllegalStateException("part " + part + " failed");
+                    }
+                })).isInstanceOf(IllegalStateException.class).hasMessage("part " + failing + " failed");
+                continue;
+            }
+            Parallel.forRange(parts, count, (part, from, to) -> {
+                for (int i = from; i < to; i++) {
+                    seen.incrementAndGet(i);
+                }
+            });
+            for (int i = 0; i < count; i++) {
+                assertThat(seen.get(i)).as("round %d item %d", round, i).isEqualTo(1);
+            }
+        }
+    }
+
+    @Test
+    void aCallFromInsideAPartRunsInlineWithItsOwnArguments() {
+        AtomicIntegerArray seen = new AtomicIntegerArray(3 * 50);
+        Parallel.run(3, outer -> Parallel.forRange(3, 50, (inner, from, to) -> {
+            for (int i = from; i < to; i++) {
+                seen.incrementAndGet(outer * 50 + i);
+            }
+        }));
+        for (int i = 0; i < seen.length(); i++) {
+            assertThat(seen.get(i)).as("item %d", i).isEqualTo(1);
+        }
+    }
+
+    /** Several threads multiply at once, each its own product, with products split across the pool: each C is its own. */
+    @Test
+    void concurrentProductsKeepTheirOwnOperands() throws Exception {
+        int m = 256; // 256^3 multiply-adds: large enough for sgemm to split C across the pool
+        int n = 256;
+        int k = 256;
+        Thread[] ts = new Thread[4];
+        Throwable[] failures = new Throwable[ts.length];
+        for (int t = 0; t < ts.length; t++) {
+            int id = t;
+            ts[t] = new Thread(() -> {
+                try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+                    java.lang.foreign.MemorySegment a = arena.allocate(4L * m * k, 64);
+                    java.lang.foreign.MemorySegment b = arena.allocate(4L * k * n, 64);
+                    java.lang.foreign.MemorySegment c = arena.allocate(4L * m * n, 64);
+                    for (int rep = 0; rep < 30; rep++) {
+                        float va = id + 1;
+                        float vb = rep + 1;
+                        for (int i = 0; i < m * k; i++) {
+                            a.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, va);
+                        }
+                        for (int i = 0; i < k * n; i++) {
+                            b.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, vb);
+                        }
+                        Sgemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n, null, null, true);
+                        for (int i = 0; i < m * n; i++) {
+                            float got = c.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i);
+                            if (got != k * va * vb) {
+                                throw new AssertionError("thread " + id + " rep " + rep + ": c[" + i + "] = " + got + ", expected " + k * va * vb);
+                            }
+                        }
+                    }
+                } catch (Throwable e) {
+                    failures[id] = e;
+                }
+            });
+            ts[t].start();
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+        for (Throwable f : failures) {
+            assertThat(f).isNull();
+        }
+    }
+}
