@@ -1,0 +1,1012 @@
+package dev.lanes.io.onnx;
+
+import dev.lanes.DType;
+import dev.lanes.InferencePlan;
+import dev.lanes.Tensor;
+import dev.lanes.autograd.Autograd;
+import dev.lanes.io.onnx.OnnxFormat.Attribute;
+import dev.lanes.io.onnx.OnnxFormat.Node;
+import dev.lanes.io.onnx.OnnxFormat.TensorData;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * An ONNX model run by Lanes: {@link #load} reads and checks the file, refusing at once any operator it cannot run
+ * (with the op, its node name and the opset), and {@link #plan} traces the graph into an {@link InferencePlan} for a
+ * static input shape: the plan's own fusions (bias and activation into the GEMM or convolution, prepacked weights)
+ * and arena apply, and serving it allocates nothing. {@link #run} interprets the graph eagerly (any number of inputs).
+ *
+ * <p>Each ONNX operator is a Lanes op or a few (the {@code switch} in {@link #apply}); integer tensors that only
+ * describe shapes (Shape, Constant, Gather/Concat/Unsqueeze of them, Reshape's shape) are folded at trace time
+ * from the input's static shape, as ONNX Runtime's constant folding does, so they never reach the plan.
+ */
+public final class OnnxModel implements AutoCloseable {
+    /** The operators {@link #apply} runs (default domain, opsets 11-17). */
+    public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant",
+            "ConstantOfShape", "Conv", "Div", "Dropout", "Erf", "Exp", "Flatten", "Gather", "Gelu", "Gemm", "GlobalAveragePool", "Identity",
+            "LayerNormalization", "LeakyRelu", "Log", "LogSoftmax", "MatMul", "MaxPool", "Mul", "Neg", "Pow", "ReduceMean", "Relu", "Reshape",
+            "Shape", "Sigmoid", "Softmax", "Sqrt", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze", "Where");
+
+    private final OnnxFormat.Model model;
+    private final long opset;
+    /** Initializers as tensors (made once: a plan sees them as constants). */
+    private final Map<String, Tensor> weights = new HashMap<>();
+    /** Integer initializers' values, for the ops that read shapes and axes from them. */
+    private final Map<String, TensorData> constants = new HashMap<>();
+    private final List<String> inputNames = new ArrayList<>();
+    private boolean closed;
+
+    private OnnxModel(OnnxFormat.Model model) {
+        this.model = model;
+        this.opset = model.opset();
+        for (TensorData t : model.graph().initializers()) {
+            constants.put(t.name(), t);
+        }
+        for (OnnxFormat.ValueInfo in : model.graph().inputs()) {
+            if (!constants.containsKey(in.name())) { // before IR 4, initializers were listed among the inputs too
+                inputNames.add(in.name());
+            }
+        }
+        check();
+    }
+
+    /** Reads, checks and prepares an ONNX model file. */
+    public static OnnxModel load(Path file) throws IOException {
+        return new OnnxModel(OnnxFormat.read(file));
+    }
+
+    /** The same from a model's bytes (external data files are refused). */
+    public static OnnxModel parse(byte[] bytes) {
+        return new OnnxModel(OnnxFormat.parse(bytes, null));
+    }
+
+    public OnnxFormat.Model format() {
+        return model;
+    }
+
+    /** The graph's inputs that are not initializers, in order. */
+    public List<String> inputNames() {
+        return List.copyOf(inputNames);
+    }
+
+    private void check() {
+        if (opset < 1) {
+            throw new UnsupportedOperationException("ONNX: the model does not import the default operator set (ai.onnx), only " + model.opsets().keySet());
+        }
+        List<String> refused = new ArrayList<>();
+        for (Node n : model.graph().nodes()) {
+            if (!n.domain().isEmpty() && !n.domain().equals("ai.onnx")) {
+                refused.add(n.describe() + " (domain '" + n.domain() + "')");
+            } else if (!SUPPORTED.contains(n.opType())) {
+                refused.add(n.describe());
+            }
+        }
+        for (OnnxFormat.ValueInfo v : model.graph().inputs()) {
+            checkBoundary("input", v, refused);
+        }
+        for (OnnxFormat.ValueInfo v : model.graph().outputs()) {
+            checkBoundary("output", v, refused);
+        }
+        if (!refused.isEmpty()) {
+            throw new UnsupportedOperationException("ONNX: Lanes cannot run " + String.join(", ", refused) + " (opset " + opset + "); it runs "
+                    + new java.util.TreeSet<>(SUPPORTED));
+        }
+        if (model.graph().outputs().isEmpty()) {
+            throw new IllegalArgumentException("ONNX: the graph has no outputs");
+        }
+    }
+
+    private static void checkBoundary(String kind, OnnxFormat.ValueInfo v, List<String> refused) {
+        if (!v.tensor()) {
+            refused.add(kind + " '" + v.name() + "' (a sequence, map or optional value, not a tensor)");
+        } else if (!RUNNABLE_TYPES.contains(v.elemType())) {
+            refused.add(kind + " '" + v.name() + "' of type " + OnnxFormat.typeName(v.elemType()) + " (Lanes computes in float32, with int64 and bool"
+                    + " for indices and masks)");
+        }
+    }
+
+    /** Element types a graph's inputs and outputs may have (0: not declared). */
+    private static final Set<Integer> RUNNABLE_TYPES = Set.of(0, OnnxFormat.FLOAT, OnnxFormat.INT64, OnnxFormat.INT32, OnnxFormat.BOOL);
+
+    /** The graph's first output for one input: what {@link #plan} traces. */
+    public Tensor forward(Tensor input) {
+        if (inputNames.size() != 1) {
+            throw new IllegalArgumentException("ONNX: forward(x) needs a model with one input, this one has " + inputNames);
+        }
+        return run(input).get(0);
+    }
+
+    /**
+     * Traces the graph for inputs of {@code inputShape} into an inference plan (the model's first output): shape
+     * arithmetic folded, weights prepacked, activations fused where the plan can.
+     */
+    public InferencePlan plan(int... inputShape) {
+        return InferencePlan.trace(this::forward, inputShape);
+    }
+
+    /** Runs the graph on its inputs (in {@link #inputNames} order) without autograd; returns its outputs in order. */
+    public List<Tensor> run(Tensor... inputs) {
+        if (closed) {
+            throw new IllegalStateException("ONNX: the model is closed");
+        }
+        if (inputs.length != inputNames.size()) {
+            throw new IllegalArgumentException("ONNX: the model takes " + inputNames.size() + " inputs " + inputNames + ", got " + inputs.length);
+        }
+        try (Autograd.Mode m = Autograd.noGrad()) {
+            Map<String, Value> env = new HashMap<>();
+            for (int i = 0; i < inputs.length; i++) {
+                env.put(inputNames.get(i), Value.of(inputs[i]));
+            }
+            for (Node n : model.graph().nodes()) {
+                Value[] args = new Value[n.inputs().size()];
+                for (int i = 0; i < args.length; i++) {
+                    args[i] = value(env, n.inputs().get(i), n);
+                }
+                Value[] outs;
+                try {
+                    outs = apply(n, args);
+                } catch (IllegalArgumentException | UnsupportedOperationException e) {
+                    throw rethrow(n, e);
+                }
+                for (int i = 0; i < outs.length && i < n.outputs().size(); i++) {
+                    if (!n.outputs().get(i).isEmpty()) {
+                        env.put(n.outputs().get(i), outs[i]);
+                    }
+                }
+            }
+            List<Tensor> results = new ArrayList<>();
+            for (OnnxFormat.ValueInfo o : model.graph().outputs()) {
+                Value v = env.get(o.name());
+                if (v == null) {
+                    throw new IllegalArgumentException("ONNX: graph output '" + o.name() + "' is computed by no node");
+                }
+                Tensor t = v.tensor();
+                results.add(t);
+            }
+            return results;
+        }
+    }
+
+    private static RuntimeException rethrow(Node n, RuntimeException e) {
+        String msg = "ONNX " + n.describe() + ": " + e.getMessage();
+        return e instanceof UnsupportedOperationException ? new UnsupportedOperationException(msg, e) : new IllegalArgumentException(msg, e);
+    }
+
+    private Value value(Map<String, Value> env, String name, Node n) {
+        if (name.isEmpty()) {
+            return null; // an omitted optional input
+        }
+        Value v = env.get(name);
+        if (v != null) {
+            return v;
+        }
+        TensorData c = constants.get(name);
+        if (c != null) {
+            v = Value.constant(c, () -> weight(c));
+            env.put(name, v);
+            return v;
+        }
+        throw new IllegalArgumentException("ONNX " + n.describe() + ": input '" + name + "' is neither a graph input, an initializer nor an earlier node's output");
+    }
+
+    private Tensor weight(TensorData c) {
+        synchronized (weights) {
+            Tensor t = weights.get(c.name());
+            if (t == null) {
+                t = toTensor(c);
+                weights.put(c.name(), t);
+            }
+            return t;
+        }
+    }
+
+    /** A tensor holding {@code d}'s values: float32, int64 or bool. */
+    public static Tensor toTensor(TensorData d) {
+        int[] shape = intShape(d.dims(), d.name());
+        Tensor t = d.isFloat() ? Tensor.of(d.floats(), shape.length == 0 ? new int[] {1} : shape)
+                : d.dataType() == OnnxFormat.BOOL ? Tensor.of(toBooleans(d.longs()), shape.length == 0 ? new int[] {1} : shape)
+                : Tensor.of(d.longs(), shape.length == 0 ? new int[] {1} : shape);
+        return shape.length == 0 ? t.reshape() : t;
+    }
+
+    private static boolean[] toBooleans(long[] v) {
+        boolean[] b = new boolean[v.length];
+        for (int i = 0; i < v.length; i++) {
+            b[i] = v[i] != 0;
+        }
+        return b;
+    }
+
+    static int[] intShape(long[] dims, String what) {
+        int[] s = new int[dims.length];
+        for (int i = 0; i < dims.length; i++) {
+            if (dims[i] < 0 || dims[i] > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("ONNX: " + what + " has dim " + dims[i] + " in " + Arrays.toString(dims));
+            }
+            s[i] = (int) dims[i];
+        }
+        return s;
+    }
+
+    /**
+     * A value of the graph: a tensor, and for integer values known without running anything (initializers, Constant,
+     * Shape and their arithmetic) the numbers themselves, which shape-reading ops use. The tensor of such a constant is
+     * made only when a tensor op consumes it.
+     */
+    static final class Value {
+        private Tensor tensor;
+        private final java.util.function.Supplier<Tensor> make;
+        final long[] ints;
+        final long[] intsShape;
+        final TensorData data;
+
+        private Value(Tensor tensor, java.util.function.Supplier<Tensor> make, long[] ints, long[] intsShape, TensorData data) {
+            this.tensor = tensor;
+            this.make = make;
+            this.ints = ints;
+            this.intsShape = intsShape;
+            this.data = data;
+        }
+
+        static Value of(Tensor t) {
+            return new Value(t, null, null, null, null);
+        }
+
+        static Value constant(TensorData d, java.util.function.Supplier<Tensor> make) {
+            return new Value(null, make, d.isFloat() ? null : d.longs(), d.dims(), d);
+        }
+
+        /** Integers known at trace time, of the given shape (a tensor is made from them only if an op needs one). */
+        static Value ints(long[] v, long[] shape) {
+            long[] s = shape;
+            return new Value(null, () -> {
+                Tensor t = Tensor.of(v, s.length == 0 ? new int[] {1} : intShape(s, "a constant"));
+                return s.length == 0 ? t.reshape() : t;
+            }, v, s, null);
+        }
+
+        Tensor tensor() {
+            if (tensor == null) {
+                tensor = make.get();
+            }
+            return tensor;
+        }
+
+        int[] shape() {
+            return tensor != null ? tensor.shape() : intsShape != null ? intShape(intsShape, "a constant") : tensor().shape();
+        }
+
+        /** A float scalar known at trace time (Clip's bounds, Pow's exponent), or NaN if it is not known. */
+        float knownFloat() {
+            if (data != null && data.isFloat() && data.floats().length == 1) {
+                return data.floats()[0];
+            }
+            if (ints != null && ints.length == 1) {
+                return ints[0];
+            }
+            return Float.NaN;
+        }
+    }
+
+    // ---- the operators ----
+
+    private static int attrInt(Node n, String name, long dflt) {
+        Attribute a = n.attributes().get(name);
+        long v = a == null ? dflt : a.i();
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("attribute " + name + " = " + v + " is out of range");
+        }
+        return (int) v;
+    }
+
+    private static float attrFloat(Node n, String name, float dflt) {
+        Attribute a = n.attributes().get(name);
+        return a == null ? dflt : a.f();
+    }
+
+    private static long[] attrInts(Node n, String name) {
+        Attribute a = n.attributes().get(name);
+        return a == null ? null : a.ints();
+    }
+
+    private static String attrString(Node n, String name, String dflt) {
+        Attribute a = n.attributes().get(name);
+        return a == null || a.s() == null ? dflt : a.s();
+    }
+
+    private static Value one(Tensor t) {
+        return Value.of(t);
+    }
+
+    private static Value[] out(Tensor t) {
+        return new Value[] {one(t)};
+    }
+
+    private static Value arg(Value[] args, int i, Node n) {
+        if (i >= args.length || args[i] == null) {
+            throw new IllegalArgumentException("input " + i + " is missing");
+        }
+        return args[i];
+    }
+
+    /** The integers of input i, which must be known at trace time (a constant, or computed from shapes). */
+    private static long[] knownInts(Value[] args, int i, Node n, String what) {
+        Value v = arg(args, i, n);
+        if (v.ints != null) {
+            return v.ints;
+        }
+        Tensor t = v.tensor();
+        if (t.dtype() != DType.INT64) {
+            throw new IllegalArgumentException(what + " (input " + i + ") must be an integer tensor, got " + t.dtype());
+        }
+        // a value computed at run time: read eagerly (a plan's trace refuses this read: plans need shapes known at trace time)
+        return t.contiguous().toLongArray();
+    }
+
+    /** A float32 tensor for a float-only op; integer and bool tensors are refused (Lanes computes in float32). */
+    private static Tensor floats(Value v, Node n) {
+        Tensor t = v.tensor();
+        if (t.dtype() != DType.FLOAT32) {
+            throw new UnsupportedOperationException(n.opType() + " of " + t.dtype() + " tensors (Lanes computes in float32)");
+        }
+        return t;
+    }
+
+    private static int axis(long a, int rank, String what) {
+        long r = a < 0 ? a + rank : a;
+        if (r < 0 || r >= rank) {
+            throw new IllegalArgumentException(what + " " + a + " is out of range for rank " + rank);
+        }
+        return (int) r;
+    }
+
+    private Value[] apply(Node n, Value[] a) {
+        return switch (n.opType()) {
+            case "Identity" -> new Value[] {arg(a, 0, n)};
+            case "Dropout" -> dropout(n, a);
+            case "Relu" -> out(arg(a, 0, n).tensor().relu());
+            case "Sigmoid" -> out(arg(a, 0, n).tensor().sigmoid());
+            case "Tanh" -> out(arg(a, 0, n).tensor().tanh());
+            case "Erf" -> out(arg(a, 0, n).tensor().erf());
+            case "Exp" -> out(arg(a, 0, n).tensor().exp());
+            case "Log" -> out(arg(a, 0, n).tensor().log());
+            case "Sqrt" -> out(arg(a, 0, n).tensor().sqrt());
+            case "Abs" -> out(arg(a, 0, n).tensor().abs());
+            case "Neg" -> intsOr(a, n, v -> -v, t -> t.neg());
+            case "Gelu" -> out(arg(a, 0, n).tensor().gelu(attrString(n, "approximate", "none")));
+            case "LeakyRelu" -> {
+                Tensor x = arg(a, 0, n).tensor();
+                float alpha = attrFloat(n, "alpha", 0.01f);
+                try (Tensor neg = x.neg(); Tensor negRelu = neg.relu(); Tensor scaled = negRelu.mul(-alpha); Tensor pos = x.relu()) {
+                    yield out(pos.add(scaled));
+                }
+            }
+            case "Add", "Sub", "Mul", "Div" -> binary(n, a);
+            case "Pow" -> {
+                Tensor base = floats(arg(a, 0, n), n);
+                float e = arg(a, 1, n).knownFloat();
+                if (!Float.isNaN(e)) {
+                    yield out(base.pow(e));
+                }
+                Tensor exponent = arg(a, 1, n).tensor();
+                yield out(exponent.dtype() == DType.FLOAT32 ? base.pow(exponent) : base.pow(exponent.toType(DType.FLOAT32)));
+            }
+            case "MatMul" -> out(arg(a, 0, n).tensor().matmul(arg(a, 1, n).tensor()));
+            case "Gemm" -> gemm(n, a);
+            case "Conv" -> conv(n, a);
+            case "MaxPool", "AveragePool" -> pool(n, a);
+            case "GlobalAveragePool" -> {
+                Tensor x = arg(a, 0, n).tensor();
+                if (x.dim() != 4) {
+                    throw new UnsupportedOperationException("GlobalAveragePool of a " + x.dim() + "-d input: Lanes pools 2-d images [N, C, H, W]");
+                }
+                yield out(Tensor.adaptiveAvgPool2d(x, 1, 1));
+            }
+            case "BatchNormalization" -> {
+                if (n.outputs().size() > 1 && n.outputs().stream().skip(1).anyMatch(o -> !o.isEmpty())) {
+                    throw new UnsupportedOperationException("BatchNormalization in training mode (running statistics as outputs)");
+                }
+                if (attrInt(n, "training_mode", 0) != 0) {
+                    throw new UnsupportedOperationException("BatchNormalization with training_mode = 1");
+                }
+                yield out(Tensor.batchNorm(arg(a, 0, n).tensor(), arg(a, 3, n).tensor(), arg(a, 4, n).tensor(), arg(a, 1, n).tensor(),
+                        arg(a, 2, n).tensor(), false, 0.1, attrFloat(n, "epsilon", 1e-5f)));
+            }
+            case "LayerNormalization" -> {
+                Tensor x = arg(a, 0, n).tensor();
+                int ax = axis(attrInt(n, "axis", -1), x.dim(), "axis");
+                int[] normalized = Arrays.copyOfRange(x.shape(), ax, x.dim());
+                if (n.outputs().size() > 1 && n.outputs().stream().skip(1).anyMatch(o -> !o.isEmpty())) {
+                    throw new UnsupportedOperationException("LayerNormalization with Mean/InvStdDev outputs");
+                }
+                Tensor b = a.length > 2 && a[2] != null ? a[2].tensor() : null;
+                yield out(Tensor.layerNorm(x, normalized, arg(a, 1, n).tensor(), b, attrFloat(n, "epsilon", 1e-5f)));
+            }
+            case "Softmax", "LogSoftmax" -> softmax(n, a);
+            case "Flatten" -> {
+                Value v = arg(a, 0, n);
+                int[] s = v.shape();
+                int ax = attrInt(n, "axis", 1);
+                ax = ax < 0 ? ax + s.length : ax;
+                if (ax < 0 || ax > s.length) {
+                    throw new IllegalArgumentException("axis " + attrInt(n, "axis", 1) + " is out of range for rank " + s.length);
+                }
+                long outer = 1;
+                for (int i = 0; i < ax; i++) {
+                    outer *= s[i];
+                }
+                long inner = 1;
+                for (int i = ax; i < s.length; i++) {
+                    inner *= s[i];
+                }
+                yield reshaped(v, new long[] {outer, inner});
+            }
+            case "Reshape" -> {
+                Value v = arg(a, 0, n);
+                long[] target = knownInts(a, 1, n, "the shape");
+                int[] s = v.shape();
+                long[] shape = target.clone();
+                boolean allowZero = attrInt(n, "allowzero", 0) != 0;
+                for (int i = 0; i < shape.length; i++) {
+                    if (shape[i] == 0 && !allowZero) {
+                        if (i >= s.length) {
+                            throw new IllegalArgumentException("shape " + Arrays.toString(target) + " copies dim " + i + " of a rank-" + s.length + " input");
+                        }
+                        shape[i] = s[i];
+                    }
+                }
+                yield reshaped(v, shape);
+            }
+            case "Transpose" -> {
+                Tensor x = arg(a, 0, n).tensor();
+                long[] perm = attrInts(n, "perm");
+                int[] p = new int[x.dim()];
+                for (int i = 0; i < p.length; i++) {
+                    p[i] = perm == null ? p.length - 1 - i : axis(perm[i], p.length, "perm entry");
+                }
+                if (perm != null && perm.length != p.length) {
+                    throw new IllegalArgumentException("perm " + Arrays.toString(perm) + " does not fit rank " + p.length);
+                }
+                yield out(x.permute(p));
+            }
+            case "Squeeze", "Unsqueeze" -> squeeze(n, a);
+            case "Concat" -> concat(n, a);
+            case "Shape" -> {
+                int[] s = arg(a, 0, n).shape();
+                int start = attrInt(n, "start", 0);
+                int end = attrInt(n, "end", s.length);
+                start = Math.max(0, Math.min(s.length, start < 0 ? start + s.length : start));
+                end = Math.max(start, Math.min(s.length, end < 0 ? end + s.length : end));
+                long[] v = new long[end - start];
+                for (int i = start; i < end; i++) {
+                    v[i - start] = s[i];
+                }
+                yield new Value[] {Value.ints(v, new long[] {v.length})};
+            }
+            case "Constant" -> new Value[] {constant(n)};
+            case "ConstantOfShape" -> {
+                long[] shape = knownInts(a, 0, n, "the shape");
+                Attribute val = n.attributes().get("value");
+                TensorData fill = val == null ? null : val.t();
+                int[] s = intShape(shape, "the shape");
+                long count = 1;
+                for (int d : s) {
+                    count = Math.multiplyExact(count, d);
+                }
+                if (count > OnnxFormat.MAX_ELEMENTS) {
+                    throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has too many elements");
+                }
+                if (fill == null || fill.isFloat()) {
+                    yield out(Tensor.full(s, fill == null ? 0f : fill.floats()[0]));
+                }
+                long[] v = new long[(int) count];
+                Arrays.fill(v, fill.longs()[0]);
+                yield new Value[] {Value.ints(v, shape)};
+            }
+            case "Gather" -> gather(n, a);
+            case "Cast" -> {
+                Value v = arg(a, 0, n);
+                int to = attrInt(n, "to", 0);
+                if (to == OnnxFormat.FLOAT) {
+                    yield out(v.tensor().toType(DType.FLOAT32));
+                }
+                if (to == OnnxFormat.INT64 || to == OnnxFormat.INT32) {
+                    yield v.ints != null ? new Value[] {Value.ints(v.ints, v.intsShape)} : out(v.tensor().toType(DType.INT64));
+                }
+                if (to == OnnxFormat.BOOL) {
+                    yield out(v.tensor().toType(DType.BOOL));
+                }
+                throw new UnsupportedOperationException("Cast to " + OnnxFormat.typeName(to) + " (Lanes casts to float, int64/int32 and bool)");
+            }
+            case "Clip" -> {
+                Value x = arg(a, 0, n);
+                float lo = -Float.MAX_VALUE;
+                float hi = Float.MAX_VALUE;
+                if (opset < 11) {
+                    lo = attrFloat(n, "min", lo);
+                    hi = attrFloat(n, "max", hi);
+                } else {
+                    Tensor t = floats(x, n);
+                    Value min = a.length > 1 ? a[1] : null;
+                    Value max = a.length > 2 ? a[2] : null;
+                    if (min != null && Float.isNaN(min.knownFloat()) || max != null && Float.isNaN(max.knownFloat())) {
+                        // bounds computed at run time: max(x, min) then min(., max), traceable, NaN kept like clamp
+                        Tensor r = min == null ? t : t.maximum(floats(min, n));
+                        yield out(max == null ? r : r.minimum(floats(max, n)));
+                    }
+                    lo = min == null ? lo : min.knownFloat();
+                    hi = max == null ? hi : max.knownFloat();
+                }
+                yield out(floats(x, n).clamp(lo, hi));
+            }
+            case "ReduceMean" -> {
+                Tensor x = arg(a, 0, n).tensor();
+                long[] axes = attrInts(n, "axes");
+                if (axes == null && a.length > 1 && a[1] != null) {
+                    axes = knownInts(a, 1, n, "the axes");
+                }
+                boolean keep = attrInt(n, "keepdims", 1) != 0;
+                int[] dims = new int[axes == null ? x.dim() : axes.length];
+                for (int i = 0; i < dims.length; i++) {
+                    dims[i] = axes == null ? i : axis(axes[i], x.dim(), "axis");
+                }
+                Arrays.sort(dims);
+                Tensor t = x;
+                List<Tensor> tmp = new ArrayList<>();
+                for (int i = dims.length - 1; i >= 0; i--) {
+                    t = t.mean(dims[i], keep);
+                    tmp.add(t);
+                }
+                for (int i = 0; i < tmp.size() - 1; i++) {
+                    tmp.get(i).close();
+                }
+                yield out(dims.length == 0 ? x.mul(1f) : t);
+            }
+            case "Where" -> out(Tensor.where(arg(a, 0, n).tensor(), floats(arg(a, 1, n), n), floats(arg(a, 2, n), n)));
+            default -> throw new UnsupportedOperationException("operator " + n.opType());
+        };
+    }
+
+    private static Value[] intsOr(Value[] a, Node n, java.util.function.LongUnaryOperator onInts, java.util.function.UnaryOperator<Tensor> onTensor) {
+        Value v = arg(a, 0, n);
+        if (v.ints != null && v.tensor == null) {
+            long[] r = new long[v.ints.length];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = onInts.applyAsLong(v.ints[i]);
+            }
+            return new Value[] {Value.ints(r, v.intsShape)};
+        }
+        return out(onTensor.apply(v.tensor()));
+    }
+
+    private Value[] binary(Node n, Value[] a) {
+        Value x = arg(a, 0, n);
+        Value y = arg(a, 1, n);
+        boolean sameShape = x.ints != null && y.ints != null && Arrays.equals(x.intsShape, y.intsShape);
+        boolean oneScalar = x.ints != null && y.ints != null && (x.ints.length == 1 && x.intsShape.length <= y.intsShape.length
+                || y.ints.length == 1 && y.intsShape.length <= x.intsShape.length);
+        if (x.tensor == null && y.tensor == null && (sameShape || oneScalar)) {
+            // shape arithmetic on known integers (e.g. a batch size times a channel count): folded
+            int len = Math.max(x.ints.length, y.ints.length);
+            long[] r = new long[len];
+            for (int i = 0; i < len; i++) {
+                long p = x.ints[x.ints.length == 1 ? 0 : i];
+                long q = y.ints[y.ints.length == 1 ? 0 : i];
+                r[i] = switch (n.opType()) {
+                    case "Add" -> Math.addExact(p, q);
+                    case "Sub" -> Math.subtractExact(p, q);
+                    case "Mul" -> Math.multiplyExact(p, q);
+                    default -> {
+                        if (q == 0) {
+                            throw new IllegalArgumentException("integer division by zero");
+                        }
+                        yield p / q; // integer Div truncates toward zero, like ONNX Runtime's
+                    }
+                };
+            }
+            return new Value[] {Value.ints(r, x.ints.length >= y.ints.length ? x.intsShape : y.intsShape)};
+        }
+        Tensor p = floats(x, n);
+        Tensor q = floats(y, n);
+        return out(switch (n.opType()) {
+            case "Add" -> p.add(q);
+            case "Sub" -> p.sub(q);
+            case "Mul" -> p.mul(q);
+            default -> p.div(q);
+        });
+    }
+
+    /** Dropout for inference: the identity, its mask all true; training mode with a ratio above 0 is refused (random). */
+    private Value[] dropout(Node n, Value[] a) {
+        Value x = arg(a, 0, n);
+        boolean training = attrInt(n, "is_test", 1) == 0 && opset < 7;
+        if (a.length > 2 && a[2] != null) {
+            float t = a[2].knownFloat();
+            training = Float.isNaN(t) ? a[2].tensor().toType(DType.FLOAT32).item() != 0 : t != 0;
+        }
+        float ratio = a.length > 1 && a[1] != null ? a[1].knownFloat() : attrFloat(n, "ratio", 0.5f);
+        if (training && !(ratio == 0f)) {
+            throw new UnsupportedOperationException("Dropout in training mode (random masks)");
+        }
+        if (n.outputs().size() < 2 || n.outputs().get(1).isEmpty()) {
+            return new Value[] {x};
+        }
+        int[] shape = x.shape();
+        boolean[] ones = new boolean[Math.toIntExact(Arrays.stream(shape).asLongStream().reduce(1, Math::multiplyExact))];
+        Arrays.fill(ones, true);
+        return new Value[] {x, one(Tensor.of(ones, shape.length == 0 ? new int[] {1} : shape))};
+    }
+
+    private Value[] gemm(Node n, Value[] a) {
+        Tensor x = arg(a, 0, n).tensor();
+        Tensor w = arg(a, 1, n).tensor();
+        if (x.dim() != 2 || w.dim() != 2) {
+            throw new IllegalArgumentException("Gemm of " + Arrays.toString(x.shape()) + " and " + Arrays.toString(w.shape()) + ": both must be 2-d");
+        }
+        float alpha = attrFloat(n, "alpha", 1f);
+        float beta = attrFloat(n, "beta", 1f);
+        Tensor ax = attrInt(n, "transA", 0) != 0 ? x.t() : x;
+        Tensor bw = attrInt(n, "transB", 0) != 0 ? w.t() : w;
+        Tensor c = a.length > 2 && a[2] != null ? a[2].tensor() : null;
+        if (c == null) {
+            Tensor p = ax.mm(bw);
+            return out(alpha == 1f ? p : p.mul(alpha));
+        }
+        // the Linear pattern: addmm, which plans fuse with the bias (and a following activation) into the GEMM
+        return out(Tensor.addmm(c, ax, bw, beta, alpha));
+    }
+
+    private static int[] pair(long[] v, int dflt, String what) {
+        if (v == null) {
+            return new int[] {dflt, dflt};
+        }
+        if (v.length != 2) {
+            throw new UnsupportedOperationException(what + " " + Arrays.toString(v) + ": Lanes runs 2-d convolutions and pools");
+        }
+        return new int[] {Math.toIntExact(v[0]), Math.toIntExact(v[1])};
+    }
+
+    /** ONNX pads [top, left, bottom, right] as Lanes' symmetric [pH, pW], or auto_pad's; asymmetric padding is refused. */
+    private static int[] pads(Node n, int[] kernel, int[] stride, int[] dilation, int[] inHW) {
+        String auto = attrString(n, "auto_pad", "NOTSET");
+        if (auto.equals("VALID")) {
+            return new int[] {0, 0};
+        }
+        if (auto.equals("SAME_UPPER") || auto.equals("SAME_LOWER")) {
+            int[] p = new int[2];
+            for (int i = 0; i < 2; i++) {
+                int out = (inHW[i] + stride[i] - 1) / stride[i];
+                int total = Math.max(0, (out - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 - inHW[i]);
+                if (total % 2 != 0) {
+                    throw new UnsupportedOperationException("auto_pad " + auto + " with an odd total padding " + total + ": Lanes pads symmetrically");
+                }
+                p[i] = total / 2;
+            }
+            return p;
+        }
+        if (!auto.equals("NOTSET")) {
+            throw new IllegalArgumentException("auto_pad '" + auto + "'");
+        }
+        long[] pads = attrInts(n, "pads");
+        if (pads == null) {
+            return new int[] {0, 0};
+        }
+        if (pads.length != 4) {
+            throw new UnsupportedOperationException("pads " + Arrays.toString(pads) + ": Lanes runs 2-d convolutions and pools");
+        }
+        if (pads[0] != pads[2] || pads[1] != pads[3]) {
+            throw new UnsupportedOperationException("asymmetric pads " + Arrays.toString(pads) + ": Lanes pads each side alike");
+        }
+        return new int[] {Math.toIntExact(pads[0]), Math.toIntExact(pads[1])};
+    }
+
+    private Value[] conv(Node n, Value[] a) {
+        Tensor x = arg(a, 0, n).tensor();
+        Tensor w = arg(a, 1, n).tensor();
+        if (x.dim() != 4 || w.dim() != 4) {
+            throw new UnsupportedOperationException("Conv of " + Arrays.toString(x.shape()) + " with weights " + Arrays.toString(w.shape())
+                    + ": Lanes runs 2-d convolutions (4-d input and weight)");
+        }
+        Tensor b = a.length > 2 && a[2] != null ? a[2].tensor() : null;
+        int[] kernel = {w.shape()[2], w.shape()[3]};
+        int[] stride = pair(attrInts(n, "strides"), 1, "strides");
+        int[] dilation = pair(attrInts(n, "dilations"), 1, "dilations");
+        int[] pad = pads(n, kernel, stride, dilation, new int[] {x.shape()[2], x.shape()[3]});
+        return out(Tensor.conv2d(x, w, b, stride, pad, dilation, attrInt(n, "group", 1)));
+    }
+
+    private Value[] pool(Node n, Value[] a) {
+        Tensor x = floats(arg(a, 0, n), n);
+        if (x.dim() != 4) {
+            throw new UnsupportedOperationException(n.opType() + " of a " + x.dim() + "-d input: Lanes pools 2-d images [N, C, H, W]");
+        }
+        if (n.outputs().size() > 1 && !n.outputs().get(1).isEmpty()) {
+            throw new UnsupportedOperationException("MaxPool with an Indices output");
+        }
+        int[] kernel = pair(attrInts(n, "kernel_shape"), -1, "kernel_shape");
+        if (kernel[0] < 1) {
+            throw new IllegalArgumentException("kernel_shape is required");
+        }
+        int[] stride = pair(attrInts(n, "strides"), 1, "strides");
+        int[] dilation = pair(attrInts(n, "dilations"), 1, "dilations");
+        int[] pad = pads(n, kernel, stride, dilation, new int[] {x.shape()[2], x.shape()[3]});
+        boolean ceil = attrInt(n, "ceil_mode", 0) != 0;
+        for (int i = 0; i < 2; i++) {
+            if (pad[i] > (dilation[i] * (kernel[i] - 1) + 1) / 2) {
+                throw new UnsupportedOperationException(n.opType() + " with padding " + pad[i] + " over half its kernel " + kernel[i]
+                        + " (Lanes' pools, like PyTorch's, pad at most half the kernel)");
+            }
+        }
+        if (n.opType().equals("MaxPool")) {
+            if (attrInt(n, "storage_order", 0) != 0) {
+                throw new UnsupportedOperationException("MaxPool with storage_order = 1");
+            }
+            return out(Tensor.maxPool2d(x, kernel, stride, pad, dilation, ceil));
+        }
+        if (dilation[0] != 1 || dilation[1] != 1) {
+            throw new UnsupportedOperationException("AveragePool with dilations " + Arrays.toString(dilation));
+        }
+        return out(Tensor.avgPool2d(x, kernel, stride, pad, ceil, attrInt(n, "count_include_pad", 0) != 0));
+    }
+
+    private Value[] softmax(Node n, Value[] a) {
+        Tensor x = arg(a, 0, n).tensor();
+        boolean log = n.opType().equals("LogSoftmax");
+        int rank = x.dim();
+        if (opset >= 13) {
+            int ax = axis(attrInt(n, "axis", -1), rank, "axis");
+            return out(log ? x.logSoftmax(ax) : x.softmax(ax));
+        }
+        // opsets 11-12: the input seen as [prod(dims before axis), prod(dims from axis)], normalised along its rows
+        int ax = axis(attrInt(n, "axis", 1), Math.max(rank, 1), "axis");
+        int[] s = x.shape();
+        int outer = 1;
+        for (int i = 0; i < ax; i++) {
+            outer *= s[i];
+        }
+        try (Tensor flat = x.reshape(outer, -1); Tensor r = log ? flat.logSoftmax(1) : flat.softmax(1)) {
+            return out(r.reshape(s));
+        }
+    }
+
+    private Value[] squeeze(Node n, Value[] a) {
+        Value v = arg(a, 0, n);
+        int[] s = v.shape();
+        long[] axes = attrInts(n, "axes");
+        if (axes == null && a.length > 1 && a[1] != null) {
+            axes = knownInts(a, 1, n, "the axes");
+        }
+        boolean un = n.opType().equals("Unsqueeze");
+        List<Integer> shape = new ArrayList<>();
+        for (int d : s) {
+            shape.add(d);
+        }
+        if (un) {
+            if (axes == null) {
+                throw new IllegalArgumentException("Unsqueeze needs axes");
+            }
+            int rank = s.length + axes.length;
+            int[] ax = new int[axes.length];
+            for (int i = 0; i < ax.length; i++) {
+                ax[i] = axis(axes[i], rank, "axis");
+            }
+            Arrays.sort(ax);
+            for (int i = 1; i < ax.length; i++) {
+                if (ax[i] == ax[i - 1]) {
+                    throw new IllegalArgumentException("axis " + ax[i] + " given twice");
+                }
+            }
+            for (int i : ax) {
+                shape.add(i, 1);
+            }
+        } else {
+            boolean[] drop = new boolean[s.length];
+            if (axes == null) {
+                for (int i = 0; i < s.length; i++) {
+                    drop[i] = s[i] == 1;
+                }
+            } else {
+                for (long x : axes) {
+                    int i = axis(x, s.length, "axis");
+                    if (s[i] != 1) {
+                        throw new IllegalArgumentException("cannot squeeze dim " + i + " of size " + s[i] + " in " + Arrays.toString(s));
+                    }
+                    drop[i] = true;
+                }
+            }
+            shape.clear();
+            for (int i = 0; i < s.length; i++) {
+                if (!drop[i]) {
+                    shape.add(s[i]);
+                }
+            }
+        }
+        long[] target = shape.stream().mapToLong(Integer::longValue).toArray();
+        return reshaped(v, target);
+    }
+
+    /** {@code v} with a new shape: integers known at trace time stay known; a tensor becomes a view or a copy. */
+    private static Value[] reshaped(Value v, long[] shape) {
+        if (v.ints != null && v.tensor == null) {
+            long known = 1;
+            int infer = -1;
+            for (int i = 0; i < shape.length; i++) {
+                if (shape[i] == -1) {
+                    if (infer >= 0) {
+                        throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " infers more than one dim");
+                    }
+                    infer = i;
+                } else {
+                    known = Math.multiplyExact(known, shape[i]);
+                }
+            }
+            long[] s = shape.clone();
+            if (infer >= 0) {
+                if (known == 0 || v.ints.length % known != 0) {
+                    throw new IllegalArgumentException("cannot reshape " + v.ints.length + " values to " + Arrays.toString(shape));
+                }
+                s[infer] = v.ints.length / known;
+            } else if (known != v.ints.length) {
+                throw new IllegalArgumentException("cannot reshape " + v.ints.length + " values to " + Arrays.toString(shape));
+            }
+            return new Value[] {Value.ints(v.ints, s)};
+        }
+        int[] s = new int[shape.length];
+        for (int i = 0; i < s.length; i++) {
+            if (shape[i] < -1 || shape[i] > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has dim " + shape[i]);
+            }
+            s[i] = (int) shape[i];
+        }
+        return out(v.tensor().reshape(s));
+    }
+
+    private Value[] concat(Node n, Value[] a) {
+        if (a.length == 0) {
+            throw new IllegalArgumentException("Concat of nothing");
+        }
+        boolean allInts = true;
+        for (Value v : a) {
+            allInts &= v != null && v.ints != null && v.tensor == null && v.intsShape.length == 1;
+        }
+        if (allInts) {
+            int len = 0;
+            for (Value v : a) {
+                len = Math.addExact(len, v.ints.length);
+            }
+            long[] r = new long[len];
+            int at = 0;
+            for (Value v : a) {
+                System.arraycopy(v.ints, 0, r, at, v.ints.length);
+                at += v.ints.length;
+            }
+            return new Value[] {Value.ints(r, new long[] {len})};
+        }
+        Tensor[] ts = new Tensor[a.length];
+        for (int i = 0; i < a.length; i++) {
+            ts[i] = arg(a, i, n).tensor();
+        }
+        int ax = axis(attrInt(n, "axis", 0), ts[0].dim(), "axis");
+        return out(Tensor.cat(ts, ax));
+    }
+
+    private Value[] gather(Node n, Value[] a) {
+        Value data = arg(a, 0, n);
+        Value idx = arg(a, 1, n);
+        int[] s = data.shape();
+        int ax = axis(attrInt(n, "axis", 0), s.length, "axis");
+        long[] indices = idx.ints;
+        if (indices != null) {
+            for (int i = 0; i < indices.length; i++) {
+                long v = indices[i];
+                if (v < -s[ax] || v >= s[ax]) {
+                    throw new IllegalArgumentException("index " + v + " is out of range for dim " + ax + " of size " + s[ax]);
+                }
+            }
+        }
+        int[] idxShape = idx.shape();
+        if (data.ints != null && data.tensor == null && indices != null && s.length == 1) {
+            long[] r = new long[indices.length];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = data.ints[(int) (indices[i] < 0 ? indices[i] + s[0] : indices[i])];
+            }
+            return new Value[] {Value.ints(r, idx.intsShape != null ? idx.intsShape : new long[] {r.length})};
+        }
+        Tensor index;
+        if (indices != null) {
+            long[] fixed = new long[indices.length];
+            for (int i = 0; i < fixed.length; i++) {
+                fixed[i] = indices[i] < 0 ? indices[i] + s[ax] : indices[i];
+            }
+            index = Tensor.of(fixed, fixed.length);
+        } else {
+            index = idx.tensor().reshape(-1); // checked by index_select, which refuses what is out of range
+        }
+        Tensor picked;
+        try {
+            picked = data.tensor().indexSelect(ax, index);
+        } catch (IndexOutOfBoundsException e) {
+            // negative indices computed at run time (ONNX counts them from the end): read them eagerly and wrap them (a
+            // plan's trace refuses this read)
+            long[] v = index.contiguous().toLongArray();
+            for (int i = 0; i < v.length; i++) {
+                if (v[i] < -s[ax] || v[i] >= s[ax]) {
+                    throw new IllegalArgumentException("index " + v[i] + " is out of range for dim " + ax + " of size " + s[ax]);
+                }
+                v[i] = v[i] < 0 ? v[i] + s[ax] : v[i];
+            }
+            picked = data.tensor().indexSelect(ax, Tensor.of(v, v.length));
+        }
+        int[] shape = new int[s.length - 1 + idxShape.length];
+        int k = 0;
+        for (int i = 0; i < ax; i++) {
+            shape[k++] = s[i];
+        }
+        for (int d : idxShape) {
+            shape[k++] = d;
+        }
+        for (int i = ax + 1; i < s.length; i++) {
+            shape[k++] = s[i];
+        }
+        return out(picked.reshape(shape));
+    }
+
+    private Value constant(Node n) {
+        Map<String, Attribute> at = n.attributes();
+        if (at.size() != 1) {
+            throw new IllegalArgumentException("Constant needs exactly one value attribute, has " + at.keySet());
+        }
+        Attribute v = at.values().iterator().next();
+        TensorData d = switch (v.name()) {
+            case "value" -> {
+                if (v.t() == null) {
+                    throw new IllegalArgumentException("Constant's value is not a tensor");
+                }
+                yield v.t();
+            }
+            case "value_float" -> new TensorData(n.outputs().get(0), OnnxFormat.FLOAT, new long[0], new float[] {v.f()}, null);
+            case "value_floats" -> new TensorData(n.outputs().get(0), OnnxFormat.FLOAT, new long[] {v.floats().length}, v.floats(), null);
+            case "value_int" -> new TensorData(n.outputs().get(0), OnnxFormat.INT64, new long[0], null, new long[] {v.i()});
+            case "value_ints" -> new TensorData(n.outputs().get(0), OnnxFormat.INT64, new long[] {v.ints().length}, null, v.ints());
+            default -> throw new UnsupportedOperationException("Constant with " + v.name());
+        };
+        TensorData c = d;
+        String key = "constant:" + n.outputs().get(0);
+        return Value.constant(c, () -> weightNamed(key, c));
+    }
+
+    private Tensor weightNamed(String key, TensorData c) {
+        synchronized (weights) {
+            return weights.computeIfAbsent(key, k -> toTensor(c));
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (weights) {
+            if (!closed) {
+                closed = true;
+                for (Tensor t : weights.values()) {
+                    t.close();
+                }
+                weights.clear();
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        Map<String, Integer> ops = new LinkedHashMap<>();
+        for (Node n : model.graph().nodes()) {
+            ops.merge(n.opType(), 1, Integer::sum);
+        }
+        return "OnnxModel(opset " + opset + ", " + model.graph().nodes().size() + " nodes " + ops + ", inputs " + inputNames + ")";
+    }
+}
