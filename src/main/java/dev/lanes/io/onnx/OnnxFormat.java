@@ -362,7 +362,11 @@ public final class OnnxFormat {
             if (v < 0) {
                 throw new IllegalArgumentException("ONNX: tensor '" + name + "' has a negative dim in " + java.util.Arrays.toString(d));
             }
-            numel = Math.multiplyExact(numel, v);
+            if (numel != 0 && v > MAX_ELEMENTS / numel) {
+                numel = MAX_ELEMENTS + 1; // checked below, without overflowing
+            } else {
+                numel *= v;
+            }
             if (numel > MAX_ELEMENTS) {
                 throw new IllegalArgumentException("ONNX: tensor '" + name + "' of shape " + java.util.Arrays.toString(d) + " has more than "
                         + MAX_ELEMENTS + " elements");

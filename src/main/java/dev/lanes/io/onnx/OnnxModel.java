@@ -55,6 +55,10 @@ public final class OnnxModel implements AutoCloseable {
             }
         }
         check();
+        // the weights now, outside any scope and any trace: a plan traced later takes them as its constants
+        for (TensorData t : model.graph().initializers()) {
+            weight(t);
+        }
     }
 
     /** Reads, checks and prepares an ONNX model file. */
@@ -154,6 +158,8 @@ public final class OnnxModel implements AutoCloseable {
                     outs = apply(n, args);
                 } catch (IllegalArgumentException | UnsupportedOperationException e) {
                     throw rethrow(n, e);
+                } catch (ArithmeticException e) {
+                    throw rethrow(n, new IllegalArgumentException("a size or shape overflows: " + e.getMessage(), e));
                 }
                 for (int i = 0; i < outs.length && i < n.outputs().size(); i++) {
                     if (!n.outputs().get(i).isEmpty()) {
@@ -197,14 +203,7 @@ public final class OnnxModel implements AutoCloseable {
     }
 
     private Tensor weight(TensorData c) {
-        synchronized (weights) {
-            Tensor t = weights.get(c.name());
-            if (t == null) {
-                t = toTensor(c);
-                weights.put(c.name(), t);
-            }
-            return t;
-        }
+        return weightNamed(c.name(), c);
     }
 
     /** A tensor holding {@code d}'s values: float32, int64 or bool. */
@@ -982,9 +981,20 @@ public final class OnnxModel implements AutoCloseable {
         return Value.constant(c, () -> weightNamed(key, c));
     }
 
+    /**
+     * The model's tensor for a constant, made once and owned by the model (outside any MemoryScope, so that a trace's or
+     * a caller's scope never closes it): a plan sees it as a constant and prepacks it.
+     */
     private Tensor weightNamed(String key, TensorData c) {
         synchronized (weights) {
-            return weights.computeIfAbsent(key, k -> toTensor(c));
+            Tensor t = weights.get(key);
+            if (t == null) {
+                try (dev.lanes.memory.MemoryScope outside = dev.lanes.memory.MemoryScope.unscoped()) {
+                    t = toTensor(c);
+                }
+                weights.put(key, t);
+            }
+            return t;
         }
     }
 

@@ -1,0 +1,231 @@
+package dev.lanes.io.onnx;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.InferencePlan;
+import dev.lanes.Tensor;
+import dev.lanes.TestGolden;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Models exported by PyTorch 1.13 ({@code src/test/python/gen_onnx_models.py}) run by Lanes, eagerly and as an
+ * inference plan, against PyTorch's outputs; and ONNX files attacked: mutated, truncated, nested without end, pointing
+ * their external data outside their folder. A hostile file may only be refused with IllegalArgumentException (or
+ * UnsupportedOperationException for a well-formed model Lanes cannot run).
+ */
+class OnnxModelTest {
+    static byte[] resource(String name) throws IOException {
+        try (InputStream in = OnnxModelTest.class.getResourceAsStream("/onnx/" + name)) {
+            assertThat(in).as("resource /onnx/" + name + " (run src/test/python/gen_onnx_models.py)").isNotNull();
+            return in.readAllBytes();
+        }
+    }
+
+    static Map<String, Tensor> golden() {
+        Map<String, Tensor> m = new HashMap<>();
+        for (TestGolden.Case c : TestGolden.read("onnx.txt")) {
+            m.put(c.name(), c.tensor());
+        }
+        return m;
+    }
+
+    /** PyTorch's exports match PyTorch's outputs within 1e-4 relative, eagerly and in a plan (plan and eager alike). */
+    @ParameterizedTest
+    @ValueSource(strings = {"lenet", "resnet20", "mlp_gelu_ln13", "mlp_gelu_ln17"})
+    void pytorchExportsMatchPytorch(String name) throws IOException {
+        Map<String, Tensor> g = golden();
+        Tensor x = g.get(name + "/x");
+        Tensor want = g.get(name + "/y");
+        try (OnnxModel m = OnnxModel.parse(resource(name + ".onnx"))) {
+            Tensor eager = m.forward(x);
+            TestGolden.assertClose(eager, want, 1e-5, 1e-4, name + " eager");
+            try (InferencePlan plan = m.plan(x.shape())) {
+                Tensor planned = plan.run(x);
+                TestGolden.assertClose(planned, want, 1e-5, 1e-4, name + " plan");
+                assertThat(plan.run(x).toFloatArray()).as("a second call of the plan").containsExactly(planned.toFloatArray());
+            }
+        }
+    }
+
+    /** The plan folds the exporter's shape arithmetic and fuses LeNet's bias + ReLU into its GEMMs and convolutions. */
+    @Test
+    void lenetPlanFusesItsActivations() throws IOException {
+        try (OnnxModel m = OnnxModel.parse(resource("lenet.onnx")); InferencePlan plan = m.plan(1, 1, 32, 32)) {
+            String steps = plan.toString();
+            assertThat(steps).as(steps).contains("-> relu");
+            assertThat(plan.stepCount()).as(steps).isLessThan(m.format().graph().nodes().size());
+        }
+    }
+
+    @Test
+    void unsupportedOperatorsAreRefusedAtLoadWithTheirNodeAndOpset() throws IOException {
+        byte[] model = resource("mlp_gelu_ln17.onnx");
+        // rename the LayerNormalization node's op type to one Lanes does not have (same length: the bytes stay valid)
+        byte[] renamed = replace(model, "LayerNormalization", "LayerNormalizatioX");
+        assertThatThrownBy(() -> OnnxModel.parse(renamed)).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("LayerNormalizatioX").hasMessageContaining("opset 17");
+    }
+
+    private static byte[] replace(byte[] b, String from, String to) {
+        byte[] f = from.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] t = to.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] out = b.clone();
+        boolean found = false;
+        outer:
+        for (int i = 0; i + f.length <= out.length; i++) {
+            for (int j = 0; j < f.length; j++) {
+                if (out[i + j] != f[j]) {
+                    continue outer;
+                }
+            }
+            System.arraycopy(t, 0, out, i, t.length); // every occurrence: node names may repeat the op type
+            found = true;
+        }
+        if (!found) {
+            throw new AssertionError(from + " not found");
+        }
+        return out;
+    }
+
+    /** Thousands of mutated files: each loads and runs, or is refused with IllegalArgumentException / UnsupportedOperationException. */
+    @Test
+    void mutatedFilesAreRefusedCleanly() throws IOException {
+        byte[] model = resource("mlp_gelu_ln13.onnx");
+        Tensor x = Tensor.randn(2, 32);
+        SplittableRandom rnd = new SplittableRandom(20);
+        int loaded = 0;
+        for (int iter = 0; iter < 3000; iter++) {
+            byte[] b = model.clone();
+            int edits = 1 + rnd.nextInt(4);
+            for (int e = 0; e < edits; e++) {
+                int at = rnd.nextInt(b.length);
+                switch (rnd.nextInt(4)) {
+                    case 0 -> b[at] = (byte) rnd.nextInt(256);
+                    case 1 -> b[at] ^= (byte) (1 << rnd.nextInt(8));
+                    case 2 -> b[at] = (byte) (rnd.nextBoolean() ? 0xff : 0x80); // varint continuation bits, huge lengths
+                    default -> b = java.util.Arrays.copyOf(b, at); // truncation
+                }
+                if (b.length == 0) {
+                    break;
+                }
+            }
+            byte[] mutated = b;
+            try (OnnxModel m = OnnxModel.parse(mutated)) {
+                loaded++;
+                try {
+                    m.run(x);
+                } catch (IllegalArgumentException | UnsupportedOperationException | IndexOutOfBoundsException | ArithmeticException ok) {
+                    // refused while running: a mutated weight shape or attribute (IndexOutOfBounds: Lanes' own index check)
+                }
+            } catch (IllegalArgumentException | UnsupportedOperationException ok) {
+                // refused while reading
+            }
+        }
+        assertThat(loaded).as("some mutations leave a loadable model (e.g. changed weights)").isGreaterThan(0);
+    }
+
+    @Test
+    void everyTruncationIsRefused() throws IOException {
+        byte[] model = resource("mlp_gelu_ln17.onnx");
+        for (int len = 0; len < model.length; len += 7) {
+            byte[] cut = java.util.Arrays.copyOf(model, len);
+            assertThatThrownBy(() -> OnnxModel.parse(cut).close()).as("the first " + len + " bytes")
+                    .isInstanceOfAny(IllegalArgumentException.class, UnsupportedOperationException.class);
+        }
+    }
+
+    @Test
+    void deepNestingAndHugeLengthsAreRefused() {
+        // 100 nested graph fields (ModelProto.graph = 7, length-delimited), each claiming the rest of the file
+        byte[] nested = new byte[200];
+        for (int i = 0; i < 100; i++) {
+            nested[2 * i] = (byte) (7 << 3 | 2);
+            nested[2 * i + 1] = (byte) (200 - 2 * i - 2 > 127 ? 127 : 200 - 2 * i - 2);
+        }
+        assertThatThrownBy(() -> OnnxFormat.parse(nested, null)).isInstanceOf(IllegalArgumentException.class);
+        // a raw_data length of 2^62
+        byte[] huge = {(byte) (7 << 3 | 2), 12, (byte) (5 << 3 | 2), 10, (byte) (9 << 3 | 2), (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80,
+            (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x40};
+        assertThatThrownBy(() -> OnnxFormat.parse(huge, null)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("past the end");
+        // dims whose product overflows
+        ProtoWriter t = new ProtoWriter().varint(1, 1L << 40).varint(1, 1L << 40).varint(2, OnnxFormat.FLOAT);
+        assertThatThrownBy(() -> OnnxFormat.parseTensor(t.bytes())).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("elements");
+        ProtoWriter t2 = new ProtoWriter().varint(1, 2).varint(1, 1L << 62).varint(2, OnnxFormat.FLOAT);
+        assertThatThrownBy(() -> OnnxFormat.parseTensor(t2.bytes())).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("elements");
+    }
+
+    @Test
+    void externalDataMustStayInTheModelsFolder(@TempDir Path dir) throws IOException {
+        Path outside = dir.resolve("secret.bin");
+        Files.write(outside, new byte[16]);
+        Path models = Files.createDirectory(dir.resolve("models"));
+        for (String location : List.of("../secret.bin", outside.toString(), "missing.bin")) {
+            ProtoWriter tensor = new ProtoWriter().varint(1, 4).varint(2, OnnxFormat.FLOAT).string(8, "w")
+                    .message(13, new ProtoWriter().string(1, "location").string(2, location)).varint(14, 1);
+            ProtoWriter graph = new ProtoWriter().message(5, tensor);
+            byte[] model = new ProtoWriter().varint(1, 8).message(7, graph).message(8, new ProtoWriter().string(1, "").varint(2, 13)).bytes();
+            Path file = models.resolve("m.onnx");
+            Files.write(file, model);
+            assertThatThrownBy(() -> OnnxFormat.read(file)).as(location).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("tensor 'w'");
+        }
+        // inside the folder, with the right length: read
+        Files.write(models.resolve("w.bin"), new byte[16]);
+        ProtoWriter tensor = new ProtoWriter().varint(1, 4).varint(2, OnnxFormat.FLOAT).string(8, "w")
+                .message(13, new ProtoWriter().string(1, "location").string(2, "w.bin")).varint(14, 1);
+        byte[] model = new ProtoWriter().varint(1, 8).message(7, new ProtoWriter().message(5, tensor))
+                .message(8, new ProtoWriter().string(1, "").varint(2, 13)).bytes();
+        Files.write(models.resolve("ok.onnx"), model);
+        assertThat(OnnxFormat.read(models.resolve("ok.onnx")).graph().initializers().get(0).floats()).containsExactly(0f, 0f, 0f, 0f);
+    }
+
+    /** A minimal protobuf writer for hand-made test files. */
+    static final class ProtoWriter {
+        private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+
+        private void raw(long v) {
+            while ((v & ~0x7fL) != 0) {
+                out.write((int) (v & 0x7f) | 0x80);
+                v >>>= 7;
+            }
+            out.write((int) v);
+        }
+
+        ProtoWriter varint(int field, long v) {
+            raw((long) field << 3);
+            raw(v);
+            return this;
+        }
+
+        ProtoWriter bytes(int field, byte[] b) {
+            raw((long) field << 3 | 2);
+            raw(b.length);
+            out.writeBytes(b);
+            return this;
+        }
+
+        ProtoWriter string(int field, String s) {
+            return bytes(field, s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+
+        ProtoWriter message(int field, ProtoWriter m) {
+            return bytes(field, m.bytes());
+        }
+
+        byte[] bytes() {
+            return out.toByteArray();
+        }
+    }
+}
