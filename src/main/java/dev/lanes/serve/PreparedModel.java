@@ -3,6 +3,7 @@ package dev.lanes.serve;
 import dev.lanes.InferencePlan;
 import dev.lanes.Size;
 import dev.lanes.io.SafeTensors;
+import dev.lanes.io.onnx.OnnxModel;
 import dev.lanes.nn.Module;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -26,10 +27,17 @@ import java.util.Map;
 public final class PreparedModel implements AutoCloseable {
     private final String name;
     private final InferencePlan plan;
+    /** What the plan's constants came from, closed with it (an ONNX model's weights); null for a Module. */
+    private final AutoCloseable owner;
 
     private PreparedModel(String name, InferencePlan plan) {
+        this(name, plan, null);
+    }
+
+    private PreparedModel(String name, InferencePlan plan, AutoCloseable owner) {
         this.name = name;
         this.plan = plan;
+        this.owner = owner;
     }
 
     /** Prepares {@code model} as it is (its current weights) for inputs of {@code inputShape} (batch included). */
@@ -40,13 +48,41 @@ public final class PreparedModel implements AutoCloseable {
 
     /**
      * Loads {@code weights} (safetensors, keys and shapes exactly those of {@code model}'s state dict) and prepares
-     * the model. A file for another architecture fails with {@link IllegalArgumentException} naming the missing,
+     * the model; a file named {@code *.onnx} is an ONNX model instead ({@link #loadOnnx(Path, int...)}: it brings its
+     * own architecture, and {@code model} is not used). A file for another architecture fails with {@link IllegalArgumentException} naming the missing,
      * unexpected or mis-shaped keys, before anything is traced; an unreadable or malformed file with
      * {@link IOException} / {@link IllegalArgumentException} naming the file.
      */
     public static PreparedModel load(Module model, Path weights, int... inputShape) throws IOException {
+        if (weights.getFileName() != null && weights.getFileName().toString().endsWith(".onnx")) {
+            return loadOnnx(weights, inputShape); // an ONNX file brings its own architecture
+        }
         SafeTensors.load(model, weights, true);
         return of(model, inputShape);
+    }
+
+    /**
+     * Loads an ONNX model (e.g. from {@code torch.onnx.export}) and prepares it for inputs of {@code inputShape}: its
+     * graph traced into a plan like a Module's, with the same thread-safety and zero allocation per call. Operators
+     * Lanes cannot run are refused here, naming the op, its node and the opset; a malformed file with
+     * {@link IllegalArgumentException}.
+     */
+    public static PreparedModel loadOnnx(Path onnx, int... inputShape) throws IOException {
+        return prepared(onnx.getFileName().toString(), OnnxModel.load(onnx), inputShape);
+    }
+
+    /** Like {@link #loadOnnx(Path, int...)} from a model file's bytes (external data files are refused). */
+    public static PreparedModel loadOnnx(byte[] onnx, String source, int... inputShape) {
+        return prepared(source, OnnxModel.parse(onnx), inputShape);
+    }
+
+    private static PreparedModel prepared(String name, OnnxModel model, int... inputShape) {
+        try {
+            return new PreparedModel(name, model.plan(inputShape), model);
+        } catch (RuntimeException | Error e) {
+            model.close();
+            throw e;
+        }
     }
 
     /** Like {@link #load(Module, Path, int...)} from the bytes of a safetensors file (e.g. an upload). */
@@ -149,6 +185,13 @@ public final class PreparedModel implements AutoCloseable {
     @Override
     public void close() {
         plan.close();
+        if (owner != null) {
+            try {
+                owner.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing " + name + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     @Override

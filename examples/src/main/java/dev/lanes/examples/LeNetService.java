@@ -525,7 +525,8 @@ public final class LeNetService implements AutoCloseable {
               --queue N                predictions waiting for a worker before 503 (default 64)
               --max-body N             largest /predict body in bytes (default 262144)
               --read-timeout S         seconds a request's headers and body may take to arrive (default 5); slower clients are closed
-              --weights FILE           safetensors weights (default examples/data/lenet-fashion-mnist.safetensors)
+              --weights FILE           safetensors weights (default examples/data/lenet-fashion-mnist.safetensors), or an
+                                       ONNX model (*.onnx) taking [1, 1, 32, 32]
               --admin-token-file FILE  turns PUT /model on; requests must send Authorization: Bearer <the file's token>
                                        (or set LANES_ADMIN_TOKEN); without it PUT /model answers 403""";
 

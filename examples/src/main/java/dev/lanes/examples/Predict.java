@@ -22,7 +22,7 @@ public final class Predict {
     private Predict() {
     }
 
-    private static final String USAGE = "usage: Predict [--weights FILE.safetensors] [--image N (0..9999 of the shipped test sample)]";
+    private static final String USAGE = "usage: Predict [--weights FILE.safetensors | FILE.onnx] [--image N (0..9999 of the shipped test sample)]";
 
     public static void main(String[] args) throws Exception {
         int code = run(args, System.out, System.err);
