@@ -29,10 +29,13 @@ import java.util.Set;
  */
 public final class OnnxModel implements AutoCloseable {
     /** The operators {@link #apply} runs (default domain, opsets 11-17). */
-    public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant",
-            "ConstantOfShape", "Conv", "Div", "Dropout", "Erf", "Exp", "Flatten", "Gather", "Gelu", "Gemm", "GlobalAveragePool", "Identity",
-            "LayerNormalization", "LeakyRelu", "Log", "LogSoftmax", "MatMul", "MaxPool", "Mul", "Neg", "Pow", "ReduceMean", "Relu", "Reshape",
-            "Shape", "Sigmoid", "Softmax", "Sqrt", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze", "Where");
+    public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "And", "ArgMax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
+            "Constant", "ConstantOfShape", "Conv", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "Gelu", "Gemm",
+            "GlobalAveragePool", "Greater", "GreaterOrEqual", "Identity", "LayerNormalization", "LeakyRelu", "Less", "Log", "LogSoftmax", "MatMul",
+            "Max", "MaxPool", "Mean", "Min", "Mul", "Neg", "Not", "Or", "Pow", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
+            "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMin", "ReduceSumSquare", "ArgMin",
+            "Reshape", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze",
+            "Where", "Xor");
 
     private final OnnxFormat.Model model;
     private final long opset;
@@ -422,11 +425,23 @@ public final class OnnxModel implements AutoCloseable {
                 Tensor x = arg(a, 0, n).tensor();
                 int ax = axis(attrInt(n, "axis", -1), x.dim(), "axis");
                 int[] normalized = Arrays.copyOfRange(x.shape(), ax, x.dim());
-                if (n.outputs().size() > 1 && n.outputs().stream().skip(1).anyMatch(o -> !o.isEmpty())) {
-                    throw new UnsupportedOperationException("LayerNormalization with Mean/InvStdDev outputs");
-                }
                 Tensor b = a.length > 2 && a[2] != null ? a[2].tensor() : null;
-                yield out(Tensor.layerNorm(x, normalized, arg(a, 1, n).tensor(), b, attrFloat(n, "epsilon", 1e-5f)));
+                float eps = attrFloat(n, "epsilon", 1e-5f);
+                Tensor y = Tensor.layerNorm(x, normalized, arg(a, 1, n).tensor(), b, eps);
+                if (n.outputs().size() < 2 || n.outputs().stream().skip(1).allMatch(String::isEmpty)) {
+                    yield out(y);
+                }
+                // the optional Mean and InvStdDev outputs: over the normalized dims, kept as size 1
+                Tensor mean = x;
+                for (int d = x.dim() - 1; d >= ax; d--) {
+                    mean = mean.mean(d, true);
+                }
+                Tensor centered = x.sub(mean);
+                Tensor var = centered.mul(centered);
+                for (int d = x.dim() - 1; d >= ax; d--) {
+                    var = var.mean(d, true);
+                }
+                yield new Value[] {one(y), one(mean), one(var.add(eps).sqrt().rdiv(1))};
             }
             case "Softmax", "LogSoftmax" -> softmax(n, a);
             case "Flatten" -> {
@@ -568,9 +583,194 @@ public final class OnnxModel implements AutoCloseable {
                 }
                 yield out(dims.length == 0 ? x.mul(1f) : t);
             }
+            case "Reciprocal" -> out(floats(arg(a, 0, n), n).rdiv(1));
+            case "Size" -> {
+                long count = 1;
+                for (int d : arg(a, 0, n).shape()) {
+                    count *= d;
+                }
+                yield new Value[] {Value.ints(new long[] {count}, new long[0])};
+            }
+            case "Max", "Min", "Sum", "Mean" -> {
+                Tensor acc = floats(arg(a, 0, n), n);
+                for (int i = 1; i < a.length; i++) {
+                    Tensor next = floats(arg(a, i, n), n);
+                    acc = switch (n.opType()) {
+                        case "Max" -> acc.maximum(next);
+                        case "Min" -> acc.minimum(next);
+                        default -> acc.add(next);
+                    };
+                }
+                yield out(n.opType().equals("Mean") ? acc.div(a.length) : a.length == 1 ? acc.mul(1f) : acc);
+            }
+            case "Equal", "Greater", "GreaterOrEqual", "Less" -> {
+                Tensor x = arg(a, 0, n).tensor();
+                Tensor y = arg(a, 1, n).tensor();
+                if (x.dtype() != y.dtype()) {
+                    throw new UnsupportedOperationException(n.opType() + " of " + x.dtype() + " and " + y.dtype());
+                }
+                if (x.dtype() != DType.FLOAT32 && !n.opType().equals("Equal")) {
+                    throw new UnsupportedOperationException(n.opType() + " of " + x.dtype() + " tensors (Lanes compares float32)");
+                }
+                yield out(switch (n.opType()) {
+                    case "Equal" -> x.eq(y);
+                    case "Greater" -> x.gt(y);
+                    case "GreaterOrEqual" -> x.ge(y);
+                    default -> x.lt(y);
+                });
+            }
+            case "Not" -> out(bools(arg(a, 0, n), n).logicalNot());
+            case "And" -> out(bools(arg(a, 0, n), n).logicalAnd(bools(arg(a, 1, n), n)));
+            case "Or" -> out(bools(arg(a, 0, n), n).logicalOr(bools(arg(a, 1, n), n)));
+            case "Xor" -> out(bools(arg(a, 0, n), n).logicalXor(bools(arg(a, 1, n), n)));
+            case "Expand" -> {
+                Value v = arg(a, 0, n);
+                long[] target = knownInts(a, 1, n, "the shape");
+                int[] s = v.shape();
+                int rank = Math.max(s.length, target.length);
+                int[] out = new int[rank];
+                for (int i = 0; i < rank; i++) { // numpy broadcasting of the input's shape with the target
+                    int si = i - (rank - s.length);
+                    int ti = i - (rank - target.length);
+                    long d = si >= 0 ? s[si] : 1;
+                    long t = ti >= 0 ? target[ti] : 1;
+                    if (d != t && d != 1 && t != 1) {
+                        throw new IllegalArgumentException("cannot expand " + Arrays.toString(s) + " to " + Arrays.toString(target));
+                    }
+                    long r = d == 1 ? t : d;
+                    if (r < 0 || r > Integer.MAX_VALUE) {
+                        throw new IllegalArgumentException("shape " + Arrays.toString(target) + " has dim " + t);
+                    }
+                    out[i] = (int) r;
+                }
+                yield out(v.tensor().expand(out).contiguous());
+            }
+            case "Slice" -> slice(n, a);
+            case "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceSumSquare" -> {
+                Tensor x = floats(arg(a, 0, n), n);
+                long[] axes = attrInts(n, "axes");
+                if (axes == null && a.length > 1 && a[1] != null) {
+                    axes = knownInts(a, 1, n, "the axes");
+                }
+                boolean keep = attrInt(n, "keepdims", 1) != 0;
+                if (axes != null && axes.length == 0 && attrInt(n, "noop_with_empty_axes", 0) != 0) {
+                    yield out(x.mul(1f));
+                }
+                int[] dims = new int[axes == null || axes.length == 0 ? x.dim() : axes.length];
+                for (int i = 0; i < dims.length; i++) {
+                    dims[i] = axes == null || axes.length == 0 ? i : axis(axes[i], x.dim(), "axis");
+                }
+                Arrays.sort(dims);
+                String op = n.opType();
+                // what is summed (or maxed): |x| for L1, x^2 for L2 and SumSquare, e^x for LogSumExp, -x for Min
+                Tensor t = switch (op) {
+                    case "ReduceL1" -> x.abs();
+                    case "ReduceL2", "ReduceSumSquare" -> x.mul(x);
+                    case "ReduceLogSumExp" -> x.exp();
+                    case "ReduceMin" -> x.neg();
+                    default -> x;
+                };
+                boolean byMax = op.equals("ReduceMax") || op.equals("ReduceMin");
+                for (int i = dims.length - 1; i >= 0; i--) {
+                    t = byMax ? t.max(dims[i], keep).values() : t.sum(dims[i], keep);
+                }
+                t = switch (op) {
+                    case "ReduceL2" -> t.sqrt();
+                    case "ReduceLogSumExp" -> t.log();
+                    case "ReduceMin" -> t.neg();
+                    default -> t;
+                };
+                yield out(dims.length == 0 ? t.mul(1f) : t);
+            }
+            case "ArgMin" -> {
+                Tensor x = floats(arg(a, 0, n), n);
+                if (attrInt(n, "select_last_index", 0) != 0) {
+                    throw new UnsupportedOperationException("ArgMin with select_last_index = 1");
+                }
+                int ax = axis(attrInt(n, "axis", 0), x.dim(), "axis");
+                yield out(x.neg().argmax(ax, attrInt(n, "keepdims", 1) != 0)); // the first minimum: the first maximum of -x
+            }
+            case "ArgMax" -> {
+                Tensor x = floats(arg(a, 0, n), n);
+                if (attrInt(n, "select_last_index", 0) != 0) {
+                    throw new UnsupportedOperationException("ArgMax with select_last_index = 1");
+                }
+                int ax = axis(attrInt(n, "axis", 0), x.dim(), "axis");
+                yield out(x.argmax(ax, attrInt(n, "keepdims", 1) != 0));
+            }
             case "Where" -> out(Tensor.where(arg(a, 0, n).tensor(), floats(arg(a, 1, n), n), floats(arg(a, 2, n), n)));
             default -> throw new UnsupportedOperationException("operator " + n.opType());
         };
+    }
+
+    private static Tensor bools(Value v, Node n) {
+        Tensor t = v.tensor();
+        if (t.dtype() != DType.BOOL) {
+            throw new UnsupportedOperationException(n.opType() + " of " + t.dtype() + " tensors (bool only)");
+        }
+        return t;
+    }
+
+    /** Slice (opset 10+: starts, ends, axes, steps as inputs; opset < 10: attributes), positive steps. */
+    private Value[] slice(Node n, Value[] a) {
+        Value v = arg(a, 0, n);
+        int[] s = v.shape();
+        long[] starts;
+        long[] ends;
+        long[] axes = null;
+        long[] steps = null;
+        if (opset < 10) {
+            starts = attrInts(n, "starts");
+            ends = attrInts(n, "ends");
+            axes = attrInts(n, "axes");
+        } else {
+            starts = knownInts(a, 1, n, "the starts");
+            ends = knownInts(a, 2, n, "the ends");
+            if (a.length > 3 && a[3] != null) {
+                axes = knownInts(a, 3, n, "the axes");
+            }
+            if (a.length > 4 && a[4] != null) {
+                steps = knownInts(a, 4, n, "the steps");
+            }
+        }
+        if (starts == null || ends == null || starts.length != ends.length || axes != null && axes.length != starts.length
+                || steps != null && steps.length != starts.length) {
+            throw new IllegalArgumentException("starts, ends, axes and steps must have one entry per sliced axis");
+        }
+        if (v.ints != null && v.tensor == null && s.length == 1 && starts.length == 1) {
+            // shape arithmetic (a Shape's dims sliced): stays known at trace time
+            long step = steps == null ? 1 : steps[0];
+            axis(axes == null ? 0 : axes[0], 1, "axis");
+            if (step <= 0) {
+                throw new UnsupportedOperationException("Slice with step " + step + " (Lanes slices forward)");
+            }
+            long dim = s[0];
+            long st = starts[0] < 0 ? Math.max(0, starts[0] + dim) : Math.min(starts[0], dim);
+            long en = ends[0] < 0 ? Math.max(0, ends[0] + dim) : Math.min(ends[0], dim);
+            java.util.List<Long> picked = new ArrayList<>();
+            for (long i = st; i < en; i += step) {
+                picked.add(v.ints[(int) i]);
+            }
+            return new Value[] {Value.ints(picked.stream().mapToLong(Long::longValue).toArray(), new long[] {picked.size()})};
+        }
+        Tensor t = v.tensor();
+        boolean[] seen = new boolean[s.length];
+        for (int i = 0; i < starts.length; i++) {
+            int ax = axis(axes == null ? i : axes[i], s.length, "axis");
+            if (seen[ax]) {
+                throw new IllegalArgumentException("axis " + ax + " sliced twice");
+            }
+            seen[ax] = true;
+            long step = steps == null ? 1 : steps[i];
+            if (step <= 0) {
+                throw new UnsupportedOperationException("Slice with step " + step + " (Lanes slices forward)");
+            }
+            long dim = s[ax];
+            long st = starts[i] < 0 ? Math.max(0, starts[i] + dim) : Math.min(starts[i], dim);
+            long en = ends[i] < 0 ? Math.max(0, ends[i] + dim) : Math.min(ends[i], dim);
+            t = t.slice(ax, (int) st, (int) Math.max(st, en), (int) Math.min(step, Integer.MAX_VALUE));
+        }
+        return out(t.contiguous());
     }
 
     private static Value[] intsOr(Value[] a, Node n, java.util.function.LongUnaryOperator onInts, java.util.function.UnaryOperator<Tensor> onTensor) {
