@@ -9,7 +9,10 @@ Writes src/test/resources/onnx/<name>.onnx and src/test/resources/golden/onnx.tx
 - resnet20: ResNet-20 (BatchNorm with random running statistics, folded into the convolutions by the exporter), opset 13;
 - mlp_gelu_ln13: Linear, GELU, LayerNorm, Linear, softmax at opset 13, where GELU and LayerNorm export as their
   decomposed patterns (Erf, ReduceMean, Pow, Sqrt, ...);
-- mlp_gelu_ln17: the same at opset 17, where LayerNorm is one LayerNormalization node.
+- mlp_gelu_ln17: the same at opset 17, where LayerNorm is one LayerNormalization node;
+- char_gpt14: a character GPT (token and position embeddings, 2 pre-norm nn.TransformerEncoderLayer blocks with a
+  causal mask from triu, GELU, LayerNorm, a Linear head), d_model 64, 4 heads, context 16, opset 14; input int64
+  token ids [2, 16].
 """
 import os
 
@@ -90,6 +93,25 @@ class MlpGeluLn(nn.Module):
         return F.softmax(self.fc2(self.ln(F.gelu(self.fc1(x)))), dim=-1)
 
 
+class CharGPT(nn.Module):
+    def __init__(self, vocab=65, context=16, d=64, heads=4, layers=2):
+        super().__init__()
+        self.tok_emb = nn.Embedding(vocab, d)
+        self.pos_emb = nn.Embedding(context, d)
+        self.blocks = nn.ModuleList([nn.TransformerEncoderLayer(d, heads, 4 * d, 0.0, 'gelu', 1e-5, batch_first=True, norm_first=True)
+                                     for _ in range(layers)])
+        self.ln_f = nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+
+    def forward(self, idx):
+        t = idx.shape[1]
+        x = self.tok_emb(idx) + self.pos_emb(torch.arange(t))
+        mask = torch.triu(torch.full((t, t), float('-inf')), 1)
+        for block in self.blocks:
+            x = block(x, src_mask=mask)
+        return self.head(self.ln_f(x))
+
+
 def export(f, name, model, x, opset):
     model.eval()
     path = os.path.join(ROOT, 'onnx', name + '.onnx')
@@ -120,6 +142,8 @@ def main():
         x = torch.randn(8, 32)
         export(f, 'mlp_gelu_ln13', mlp, x, 13)
         export(f, 'mlp_gelu_ln17', mlp, x, 17)
+        torch.manual_seed(3)
+        export(f, 'char_gpt14', CharGPT(), torch.randint(0, 65, (2, 16)), 14)
 
 
 if __name__ == '__main__':

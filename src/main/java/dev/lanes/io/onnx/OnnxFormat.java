@@ -482,6 +482,9 @@ public final class OnnxFormat {
                 throw new IllegalArgumentException("ONNX: tensor '" + name + "' external data file " + file + " does not exist");
             }
             Path real = file.toRealPath();
+            if (!Files.isRegularFile(real)) {
+                throw new IllegalArgumentException("ONNX: tensor '" + name + "' external data " + real.getFileName() + " is not a regular file");
+            }
             if (!real.startsWith(base)) {
                 throw new IllegalArgumentException("ONNX: tensor '" + name + "' external data location '" + location + "' leaves the model's folder");
             }

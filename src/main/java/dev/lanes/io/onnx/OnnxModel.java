@@ -28,19 +28,24 @@ import java.util.Set;
  * from the input's static shape, as ONNX Runtime's constant folding does, so they never reach the plan.
  */
 public final class OnnxModel implements AutoCloseable {
+    /** Most integers folded at trace time into one value (shape arithmetic is a handful; this bounds a hostile file). */
+    static final int MAX_FOLDED = 1 << 20;
+
     /** The operators {@link #apply} runs (default domain, opsets 11-17). */
     public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "And", "ArgMax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
             "Constant", "ConstantOfShape", "Conv", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "Gelu", "Gemm",
             "GlobalAveragePool", "Greater", "GreaterOrEqual", "Identity", "LayerNormalization", "LeakyRelu", "Less", "Log", "LogSoftmax", "MatMul",
             "Max", "MaxPool", "Mean", "Min", "Mul", "Neg", "Not", "Or", "Pow", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
             "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMin", "ReduceSumSquare", "ArgMin",
-            "Reshape", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze",
+            "Reshape", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
             "Where", "Xor");
 
     private final OnnxFormat.Model model;
     private final long opset;
     /** Initializers as tensors (made once: a plan sees them as constants). */
     private final Map<String, Tensor> weights = new HashMap<>();
+    /** Constant nodes' tensors, by output name (their own map: an initializer may have any name). Guarded by weights. */
+    private final Map<String, Tensor> constantNodes = new HashMap<>();
     /** Integer initializers' values, for the ops that read shapes and axes from them. */
     private final Map<String, TensorData> constants = new HashMap<>();
     private final List<String> inputNames = new ArrayList<>();
@@ -163,6 +168,8 @@ public final class OnnxModel implements AutoCloseable {
                     throw rethrow(n, e);
                 } catch (ArithmeticException e) {
                     throw rethrow(n, new IllegalArgumentException("a size or shape overflows: " + e.getMessage(), e));
+                } catch (IndexOutOfBoundsException e) {
+                    throw rethrow(n, new IllegalArgumentException(e.getMessage(), e)); // an index check of a Lanes op
                 }
                 for (int i = 0; i < outs.length && i < n.outputs().size(); i++) {
                     if (!n.outputs().get(i).isEmpty()) {
@@ -206,7 +213,11 @@ public final class OnnxModel implements AutoCloseable {
     }
 
     private Tensor weight(TensorData c) {
-        return weightNamed(c.name(), c);
+        return weightNamed(weights, c.name(), c);
+    }
+
+    private Tensor constantTensor(String output, TensorData c) {
+        return weightNamed(constantNodes, output, c);
     }
 
     /** A tensor holding {@code d}'s values: float32, int64 or bool. */
@@ -482,11 +493,11 @@ public final class OnnxModel implements AutoCloseable {
                 Tensor x = arg(a, 0, n).tensor();
                 long[] perm = attrInts(n, "perm");
                 int[] p = new int[x.dim()];
-                for (int i = 0; i < p.length; i++) {
-                    p[i] = perm == null ? p.length - 1 - i : axis(perm[i], p.length, "perm entry");
-                }
                 if (perm != null && perm.length != p.length) {
                     throw new IllegalArgumentException("perm " + Arrays.toString(perm) + " does not fit rank " + p.length);
+                }
+                for (int i = 0; i < p.length; i++) {
+                    p[i] = perm == null ? p.length - 1 - i : axis(perm[i], p.length, "perm entry");
                 }
                 yield out(x.permute(p));
             }
@@ -514,11 +525,18 @@ public final class OnnxModel implements AutoCloseable {
                 for (int d : s) {
                     count = Math.multiplyExact(count, d);
                 }
-                if (count > OnnxFormat.MAX_ELEMENTS) {
-                    throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has too many elements");
+                if (fill != null && fill.numel() != 1) {
+                    throw new IllegalArgumentException("value must hold one element, holds " + fill.numel());
                 }
                 if (fill == null || fill.isFloat()) {
+                    if (count > dev.lanes.io.ReadLimits.maxBytes() / 4) {
+                        throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + count + " elements, over the read limit of "
+                                + dev.lanes.io.ReadLimits.maxBytes() + " bytes (-Dlanes.io.maxBytes)");
+                    }
                     yield out(Tensor.full(s, fill == null ? 0f : fill.floats()[0]));
+                }
+                if (count > MAX_FOLDED) {
+                    throw new UnsupportedOperationException("an int64 ConstantOfShape of " + count + " elements (Lanes folds at most " + MAX_FOLDED + ")");
                 }
                 long[] v = new long[(int) count];
                 Arrays.fill(v, fill.longs()[0]);
@@ -532,7 +550,16 @@ public final class OnnxModel implements AutoCloseable {
                     yield out(v.tensor().toType(DType.FLOAT32));
                 }
                 if (to == OnnxFormat.INT64 || to == OnnxFormat.INT32) {
-                    yield v.ints != null ? new Value[] {Value.ints(v.ints, v.intsShape)} : out(v.tensor().toType(DType.INT64));
+                    if (v.ints != null && v.tensor == null) {
+                        long[] r = v.ints.clone();
+                        if (to == OnnxFormat.INT32) {
+                            for (int i = 0; i < r.length; i++) {
+                                r[i] = (int) r[i]; // int32 wraps, as a C cast does
+                            }
+                        }
+                        yield new Value[] {Value.ints(r, v.intsShape)};
+                    }
+                    yield out(v.tensor().toType(DType.INT64));
                 }
                 if (to == OnnxFormat.BOOL) {
                     yield out(v.tensor().toType(DType.BOOL));
@@ -567,9 +594,13 @@ public final class OnnxModel implements AutoCloseable {
                     axes = knownInts(a, 1, n, "the axes");
                 }
                 boolean keep = attrInt(n, "keepdims", 1) != 0;
-                int[] dims = new int[axes == null ? x.dim() : axes.length];
+                boolean all = axes == null || axes.length == 0; // no axes (or an empty list): every dim, unless noop_with_empty_axes
+                if (all && axes != null && attrInt(n, "noop_with_empty_axes", 0) != 0) {
+                    yield out(x.mul(1f));
+                }
+                int[] dims = new int[all ? x.dim() : axes.length];
                 for (int i = 0; i < dims.length; i++) {
-                    dims[i] = axes == null ? i : axis(axes[i], x.dim(), "axis");
+                    dims[i] = all ? i : axis(axes[i], x.dim(), "axis");
                 }
                 Arrays.sort(dims);
                 Tensor t = x;
@@ -646,6 +677,15 @@ public final class OnnxModel implements AutoCloseable {
                 yield out(v.tensor().expand(out).contiguous());
             }
             case "Slice" -> slice(n, a);
+            case "Trilu" -> {
+                Tensor x = floats(arg(a, 0, n), n);
+                long k = a.length > 1 && a[1] != null ? knownInts(a, 1, n, "k")[0] : 0;
+                if (x.dim() < 2) {
+                    throw new IllegalArgumentException("Trilu of a " + x.dim() + "-d input (needs 2 or more dims)");
+                }
+                int diagonal = (int) Math.max(Integer.MIN_VALUE + 1, Math.min(Integer.MAX_VALUE, k));
+                yield out(attrInt(n, "upper", 1) != 0 ? x.triu(diagonal) : x.tril(diagonal));
+            }
             case "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceSumSquare" -> {
                 Tensor x = floats(arg(a, 0, n), n);
                 long[] axes = attrInts(n, "axes");
@@ -788,16 +828,20 @@ public final class OnnxModel implements AutoCloseable {
     private Value[] binary(Node n, Value[] a) {
         Value x = arg(a, 0, n);
         Value y = arg(a, 1, n);
-        boolean sameShape = x.ints != null && y.ints != null && Arrays.equals(x.intsShape, y.intsShape);
-        boolean oneScalar = x.ints != null && y.ints != null && (x.ints.length == 1 && x.intsShape.length <= y.intsShape.length
-                || y.ints.length == 1 && y.intsShape.length <= x.intsShape.length);
-        if (x.tensor == null && y.tensor == null && (sameShape || oneScalar)) {
-            // shape arithmetic on known integers (e.g. a batch size times a channel count): folded
-            int len = Math.max(x.ints.length, y.ints.length);
-            long[] r = new long[len];
-            for (int i = 0; i < len; i++) {
-                long p = x.ints[x.ints.length == 1 ? 0 : i];
-                long q = y.ints[y.ints.length == 1 ? 0 : i];
+        if (x.ints != null && y.ints != null && x.tensor == null && y.tensor == null) {
+            // shape arithmetic on known integers (e.g. a batch size times a channel count): folded, numpy-broadcast
+            long[] shape = broadcast(x.intsShape, y.intsShape);
+            long count = 1;
+            for (long d : shape) {
+                count = Math.multiplyExact(count, d);
+            }
+            if (count > MAX_FOLDED) {
+                throw new UnsupportedOperationException("integer " + n.opType() + " of " + count + " elements (Lanes folds at most " + MAX_FOLDED + ")");
+            }
+            long[] r = new long[(int) count];
+            for (int i = 0; i < r.length; i++) {
+                long p = x.ints[broadcastIndex(i, shape, x.intsShape)];
+                long q = y.ints[broadcastIndex(i, shape, y.intsShape)];
                 r[i] = switch (n.opType()) {
                     case "Add" -> Math.addExact(p, q);
                     case "Sub" -> Math.subtractExact(p, q);
@@ -810,7 +854,7 @@ public final class OnnxModel implements AutoCloseable {
                     }
                 };
             }
-            return new Value[] {Value.ints(r, x.ints.length >= y.ints.length ? x.intsShape : y.intsShape)};
+            return new Value[] {Value.ints(r, shape)};
         }
         Tensor p = floats(x, n);
         Tensor q = floats(y, n);
@@ -841,6 +885,40 @@ public final class OnnxModel implements AutoCloseable {
         boolean[] ones = new boolean[Math.toIntExact(Arrays.stream(shape).asLongStream().reduce(1, Math::multiplyExact))];
         Arrays.fill(ones, true);
         return new Value[] {x, one(Tensor.of(ones, shape.length == 0 ? new int[] {1} : shape))};
+    }
+
+    /** numpy broadcasting of two shapes. */
+    static long[] broadcast(long[] a, long[] b) {
+        int rank = Math.max(a.length, b.length);
+        long[] out = new long[rank];
+        for (int i = 0; i < rank; i++) {
+            long p = i - (rank - a.length) >= 0 ? a[i - (rank - a.length)] : 1;
+            long q = i - (rank - b.length) >= 0 ? b[i - (rank - b.length)] : 1;
+            if (p != q && p != 1 && q != 1) {
+                throw new IllegalArgumentException("shapes " + Arrays.toString(a) + " and " + Arrays.toString(b) + " do not broadcast");
+            }
+            out[i] = p == 1 ? q : p;
+        }
+        return out;
+    }
+
+    /** The flat index into a value of {@code shape} (broadcast to {@code out}) of element {@code i} of {@code out}. */
+    static int broadcastIndex(int i, long[] out, long[] shape) {
+        long index = 0;
+        long stride = 1;
+        long rest = i;
+        for (int d = out.length - 1; d >= 0; d--) {
+            long coord = rest % out[d];
+            rest /= out[d];
+            int sd = d - (out.length - shape.length);
+            if (sd >= 0) {
+                if (shape[sd] != 1) {
+                    index += coord * stride;
+                }
+                stride *= shape[sd];
+            }
+        }
+        return (int) index;
     }
 
     private Value[] gemm(Node n, Value[] a) {
@@ -1158,6 +1236,9 @@ public final class OnnxModel implements AutoCloseable {
     }
 
     private Value constant(Node n) {
+        if (n.outputs().size() != 1 || n.outputs().get(0).isEmpty()) {
+            throw new IllegalArgumentException("Constant needs exactly one output, has " + n.outputs());
+        }
         Map<String, Attribute> at = n.attributes();
         if (at.size() != 1) {
             throw new IllegalArgumentException("Constant needs exactly one value attribute, has " + at.keySet());
@@ -1177,22 +1258,25 @@ public final class OnnxModel implements AutoCloseable {
             default -> throw new UnsupportedOperationException("Constant with " + v.name());
         };
         TensorData c = d;
-        String key = "constant:" + n.outputs().get(0);
-        return Value.constant(c, () -> weightNamed(key, c));
+        String key = n.outputs().get(0);
+        return Value.constant(c, () -> constantTensor(key, c));
     }
 
     /**
      * The model's tensor for a constant, made once and owned by the model (outside any MemoryScope, so that a trace's or
      * a caller's scope never closes it): a plan sees it as a constant and prepacks it.
      */
-    private Tensor weightNamed(String key, TensorData c) {
+    private Tensor weightNamed(Map<String, Tensor> cache, String key, TensorData c) {
         synchronized (weights) {
-            Tensor t = weights.get(key);
+            if (closed) {
+                throw new IllegalStateException("ONNX: the model is closed");
+            }
+            Tensor t = cache.get(key);
             if (t == null) {
                 try (dev.lanes.memory.MemoryScope outside = dev.lanes.memory.MemoryScope.unscoped()) {
                     t = toTensor(c);
                 }
-                weights.put(key, t);
+                cache.put(key, t);
             }
             return t;
         }
@@ -1206,7 +1290,11 @@ public final class OnnxModel implements AutoCloseable {
                 for (Tensor t : weights.values()) {
                     t.close();
                 }
+                for (Tensor t : constantNodes.values()) {
+                    t.close();
+                }
                 weights.clear();
+                constantNodes.clear();
             }
         }
     }

@@ -1,0 +1,217 @@
+package dev.lanes.io.onnx;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.Tensor;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Hand-made hostile or unusual graphs (from an adversarial review of the ONNX import): refused cleanly, or answered as the ONNX spec says. */
+class OnnxHostileGraphTest {
+    /** Protobuf writer with fixed32 too. */
+    static final class W {
+        final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+
+        void raw(long v) {
+            while ((v & ~0x7fL) != 0) {
+                out.write((int) (v & 0x7f) | 0x80);
+                v >>>= 7;
+            }
+            out.write((int) v);
+        }
+
+        W varint(int f, long v) {
+            raw((long) f << 3);
+            raw(v);
+            return this;
+        }
+
+        W fixed32(int f, float v) {
+            raw((long) f << 3 | 5);
+            int b = Float.floatToRawIntBits(v);
+            for (int i = 0; i < 4; i++) {
+                out.write((b >>> (8 * i)) & 0xff);
+            }
+            return this;
+        }
+
+        W bytes(int f, byte[] b) {
+            raw((long) f << 3 | 2);
+            raw(b.length);
+            out.writeBytes(b);
+            return this;
+        }
+
+        W str(int f, String s) {
+            return bytes(f, s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+
+        W msg(int f, W m) {
+            return bytes(f, m.out.toByteArray());
+        }
+
+        byte[] done() {
+            return out.toByteArray();
+        }
+    }
+
+    static W node(String op, List<String> in, List<String> out, W... attrs) {
+        W n = new W();
+        for (String s : in) {
+            n.str(1, s);
+        }
+        for (String s : out) {
+            n.str(2, s);
+        }
+        n.str(4, op);
+        for (W a : attrs) {
+            n.msg(5, a);
+        }
+        return n;
+    }
+
+    static W ints(String name, long... v) {
+        W a = new W().str(1, name).varint(20, OnnxFormat.ATTR_INTS);
+        for (long x : v) {
+            a.varint(8, x);
+        }
+        return a;
+    }
+
+    static W tensorAttr(String name, W t) {
+        return new W().str(1, name).varint(20, OnnxFormat.ATTR_TENSOR).msg(5, t);
+    }
+
+    static W floatAttr(String name, float f) {
+        return new W().str(1, name).varint(20, OnnxFormat.ATTR_FLOAT).fixed32(2, f);
+    }
+
+    static W int64Init(String name, long[] dims, long... v) {
+        W t = new W();
+        for (long d : dims) {
+            t.varint(1, d);
+        }
+        t.varint(2, OnnxFormat.INT64).str(8, name);
+        for (long x : v) {
+            t.varint(7, x);
+        }
+        return t;
+    }
+
+    static W valueInfo(String name, int elem, long... dims) {
+        W shape = new W();
+        for (long d : dims) {
+            shape.msg(1, new W().varint(1, d));
+        }
+        return new W().str(1, name).msg(2, new W().msg(1, new W().varint(1, elem).msg(2, shape)));
+    }
+
+    static byte[] model(int opset, List<W> nodes, List<W> inits, List<W> inputs, List<W> outputs) {
+        W g = new W();
+        for (W n : nodes) {
+            g.msg(1, n);
+        }
+        g.str(2, "g");
+        for (W t : inits) {
+            g.msg(5, t);
+        }
+        for (W i : inputs) {
+            g.msg(11, i);
+        }
+        for (W o : outputs) {
+            g.msg(12, o);
+        }
+        return new W().varint(1, 8).msg(7, g).msg(8, new W().str(1, "").varint(2, opset)).done();
+    }
+
+    private static void refusedCleanly(Runnable r) {
+        assertThatThrownBy(r::run).isInstanceOfAny(IllegalArgumentException.class, UnsupportedOperationException.class);
+    }
+
+    /** Transpose with a perm shorter than the input's rank: perm[i] is read before perm.length is checked. */
+    @Test
+    void transposeShortPermIsRefusedCleanly() {
+        byte[] m = model(13, List.of(node("Transpose", List.of("x"), List.of("y"), ints("perm", 0))), List.of(),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 2, 3)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m); Tensor x = Tensor.randn(2, 3)) {
+            refusedCleanly(() -> om.run(x));
+        }
+    }
+
+    /** A Constant node with no outputs: n.outputs().get(0) throws IndexOutOfBoundsException. */
+    @Test
+    void constantWithoutOutputIsRefusedCleanly() {
+        byte[] m = model(13, List.of(node("Constant", List.of(), List.of(), floatAttr("value_float", 1f)),
+                        node("Identity", List.of("x"), List.of("y"))), List.of(),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 2)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m); Tensor x = Tensor.randn(2)) {
+            refusedCleanly(() -> om.run(x));
+        }
+    }
+
+    /** ConstantOfShape whose value tensor is empty: fill.floats()[0] throws ArrayIndexOutOfBoundsException. */
+    @Test
+    void constantOfShapeWithEmptyValueIsRefusedCleanly() {
+        W empty = new W().varint(1, 0).varint(2, OnnxFormat.FLOAT).str(8, "v");
+        byte[] m = model(13, List.of(node("ConstantOfShape", List.of("s"), List.of("c"), tensorAttr("value", empty)),
+                        node("Add", List.of("x", "c"), List.of("y"))), List.of(int64Init("s", new long[] {1}, 2)),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 2)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m); Tensor x = Tensor.randn(2)) {
+            refusedCleanly(() -> om.run(x));
+        }
+    }
+
+    /** ConstantOfShape of an int64 fill: new long[count] with count (2^31 - 9) taken from the file: OutOfMemoryError. */
+    @Test
+    void constantOfShapeWithHugeIntShapeIsRefusedCleanly() {
+        W seven = new W().varint(1, 1).varint(2, OnnxFormat.INT64).str(8, "v").varint(7, 7);
+        byte[] m = model(13, List.of(node("ConstantOfShape", List.of("s"), List.of("c"), tensorAttr("value", seven)),
+                        node("Identity", List.of("x"), List.of("y"))), List.of(int64Init("s", new long[] {1}, OnnxFormat.MAX_ELEMENTS)),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 2)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m); Tensor x = Tensor.randn(2)) {
+            refusedCleanly(() -> om.run(x));
+        }
+    }
+
+    /** Integer Add folded at trace time, a 1-element operand with an empty one: y.ints[0] of an empty array. */
+    @Test
+    void foldedAddOfEmptyIntsIsRefusedCleanlyOrEmpty() {
+        byte[] m = model(13, List.of(node("Add", List.of("a", "b"), List.of("y"))),
+                List.of(int64Init("a", new long[] {1}, 5), int64Init("b", new long[] {0})),
+                List.of(), List.of(valueInfo("y", OnnxFormat.INT64)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            List<Tensor> out;
+            try {
+                out = om.run();
+            } catch (IllegalArgumentException | UnsupportedOperationException ok) {
+                return;
+            }
+            assertThat(out.get(0).shape()).containsExactly(0); // numpy broadcasting: [1] + [0] -> [0]
+        }
+    }
+
+    /** Folded integer Add of a scalar (shape []) and a [1]: broadcasting gives [1]; Lanes keeps the first operand's shape []. */
+    @Test
+    void foldedAddBroadcastsScalarWithOneElementVector() {
+        byte[] m = model(13, List.of(node("Add", List.of("a", "b"), List.of("y"))),
+                List.of(int64Init("a", new long[] {}, 2), int64Init("b", new long[] {1}, 3)),
+                List.of(), List.of(valueInfo("y", OnnxFormat.INT64)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            Tensor y = om.run().get(0);
+            assertThat(y.shape()).containsExactly(1);
+        }
+    }
+
+    /** ReduceMean with an explicit empty axes list (opset 13): ONNX Runtime reduces over all dims; Lanes returns x unchanged. */
+    @Test
+    void reduceMeanWithEmptyAxesReducesAll() {
+        byte[] m = model(13, List.of(node("ReduceMean", List.of("x"), List.of("y"), ints("axes"),
+                        new W().str(1, "keepdims").varint(20, OnnxFormat.ATTR_INT).varint(3, 0))), List.of(),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 2, 2)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m); Tensor x = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2)) {
+            Tensor y = om.run(x).get(0);
+            assertThat(y.shape()).isEmpty();
+        }
+    }
+}
