@@ -115,7 +115,9 @@ class CharGPT(nn.Module):
 def export(f, name, model, x, opset):
     model.eval()
     path = os.path.join(ROOT, 'onnx', name + '.onnx')
-    torch.onnx.export(model, (x,), path, opset_version=opset, input_names=['x'], output_names=['y'], do_constant_folding=True)
+    # the batch dim symbolic, as a serving export has it (ONNX Runtime enforces declared dims; Lanes plans take any batch)
+    torch.onnx.export(model, (x,), path, opset_version=opset, input_names=['x'], output_names=['y'], do_constant_folding=True,
+                      dynamic_axes={'x': {0: 'batch'}, 'y': {0: 'batch'}})
     with torch.no_grad():
         y = model(x)
     record(f, name + '/x', x, [])

@@ -35,7 +35,7 @@ public final class OnnxModel implements AutoCloseable {
     public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "And", "ArgMax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
             "Constant", "ConstantOfShape", "Conv", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "Gelu", "Gemm",
             "GlobalAveragePool", "Greater", "GreaterOrEqual", "Identity", "LayerNormalization", "LeakyRelu", "Less", "Log", "LogSoftmax", "MatMul",
-            "Max", "MaxPool", "Mean", "Min", "Mul", "Neg", "Not", "Or", "Pow", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
+            "Max", "MaxPool", "Mean", "Min", "Mul", "Neg", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
             "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMin", "ReduceSumSquare", "ArgMin",
             "Reshape", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
             "Where", "Xor");
@@ -677,6 +677,7 @@ public final class OnnxModel implements AutoCloseable {
                 yield out(v.tensor().expand(out).contiguous());
             }
             case "Slice" -> slice(n, a);
+            case "Range" -> range(n, a);
             case "Trilu" -> {
                 Tensor x = floats(arg(a, 0, n), n);
                 long k = a.length > 1 && a[1] != null ? knownInts(a, 1, n, "k")[0] : 0;
@@ -741,6 +742,57 @@ public final class OnnxModel implements AutoCloseable {
             case "Where" -> out(Tensor.where(arg(a, 0, n).tensor(), floats(arg(a, 1, n), n), floats(arg(a, 2, n), n)));
             default -> throw new UnsupportedOperationException("operator " + n.opType());
         };
+    }
+
+    /** Range(start, limit, delta): integers stay known at trace time (torch.arange(seq_len) of a dynamic export). */
+    private Value[] range(Node n, Value[] a) {
+        Value start = arg(a, 0, n);
+        Value limit = arg(a, 1, n);
+        Value delta = arg(a, 2, n);
+        if (start.ints != null && limit.ints != null && delta.ints != null) {
+            long s0 = start.ints[0];
+            long d = delta.ints[0];
+            if (start.ints.length != 1 || limit.ints.length != 1 || delta.ints.length != 1 || d == 0) {
+                throw new IllegalArgumentException("start, limit and delta must be scalars and delta non-zero");
+            }
+            double count = Math.ceil(((double) limit.ints[0] - s0) / d);
+            if (count > MAX_FOLDED) {
+                throw new UnsupportedOperationException("a Range of " + (long) count + " integers (Lanes folds at most " + MAX_FOLDED + ")");
+            }
+            long[] v = new long[(int) Math.max(0, count)];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = s0 + i * d;
+            }
+            return new Value[] {Value.ints(v, new long[] {v.length})};
+        }
+        float s0 = scalar(start, n, "start");
+        float lim = scalar(limit, n, "limit");
+        float d = scalar(delta, n, "delta");
+        if (d == 0 || !Float.isFinite(s0) || !Float.isFinite(lim) || !Float.isFinite(d)) {
+            throw new IllegalArgumentException("Range(" + s0 + ", " + lim + ", " + d + ") has no finite length");
+        }
+        double count = Math.max(0, Math.ceil(((double) lim - s0) / d));
+        if (count > dev.lanes.io.ReadLimits.maxBytes() / 4 || count > OnnxFormat.MAX_ELEMENTS) {
+            throw new IllegalArgumentException("a Range of " + (long) count + " elements is over the read limit");
+        }
+        float[] v = new float[(int) count];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = s0 + i * d;
+        }
+        return out(Tensor.of(v, v.length));
+    }
+
+    /** A scalar input's value: known at trace time, or read eagerly (a plan's trace refuses that read). */
+    private static float scalar(Value v, Node n, String what) {
+        float k = v.knownFloat();
+        if (!Float.isNaN(k)) {
+            return k;
+        }
+        Tensor t = v.tensor();
+        if (t.numel() != 1) {
+            throw new IllegalArgumentException(what + " must be a scalar, has shape " + Arrays.toString(t.shape()));
+        }
+        return t.toType(DType.FLOAT32).item();
     }
 
     private static Tensor bools(Value v, Node n) {

@@ -1,0 +1,117 @@
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.lanes.serve.PreparedModel;
+import java.lang.management.ManagementFactory;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * One runtime on one ONNX model, one thread: cold start (JVM start to the first prediction), batch-1 latency p50/p99
+ * over 20,000 calls (at most 5 s) after a 3 s warm-up, batch-64 throughput (best of 3 one-second rounds). Run by bench/compare-ort, one JVM per
+ * (runtime, model), alternating runtimes.
+ * Usage: CompareOrt lanes|ort model.onnx C H W
+ */
+public class CompareOrt {
+    interface Runner extends AutoCloseable {
+        void run(float[] in, float[] out);
+    }
+
+    public static void main(String[] a) throws Exception {
+        String runtime = a[0];
+        Path model = Path.of(a[1]);
+        int c = Integer.parseInt(a[2]);
+        int h = Integer.parseInt(a[3]);
+        int w = Integer.parseInt(a[4]);
+        int image = c * h * w;
+        float[] in = new float[image];
+        Random r = new Random(1);
+        for (int i = 0; i < image; i++) {
+            in[i] = (float) r.nextGaussian();
+        }
+        try (Runner one = open(runtime, model, 1, c, h, w)) {
+            float[] out = new float[10];
+            one.run(in, out);
+            long cold = System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime();
+            long warm = System.nanoTime();
+            while (System.nanoTime() - warm < 3_000_000_000L) { // warm-up: 3 s
+                one.run(in, out);
+            }
+            long[] lat = new long[20_000];
+            int n = 0;
+            long t0 = System.nanoTime();
+            while (n < lat.length && System.nanoTime() - t0 < 5_000_000_000L) { // 20,000 calls or 5 s
+                long s = System.nanoTime();
+                one.run(in, out);
+                lat[n++] = System.nanoTime() - s;
+            }
+            lat = Arrays.copyOf(lat, n);
+            Arrays.sort(lat);
+            float[] in64 = new float[64 * image];
+            for (int i = 0; i < in64.length; i++) {
+                in64[i] = in[i % image];
+            }
+            float[] out64 = new float[640];
+            double best = 0;
+            try (Runner many = open(runtime, model, 64, c, h, w)) {
+                long w64 = System.nanoTime();
+                while (System.nanoTime() - w64 < 2_000_000_000L) {
+                    many.run(in64, out64);
+                }
+                for (int round = 0; round < 3; round++) {
+                    int calls = 0;
+                    long s = System.nanoTime();
+                    while (System.nanoTime() - s < 1_000_000_000L) {
+                        many.run(in64, out64);
+                        calls++;
+                    }
+                    best = Math.max(best, calls * 64 / ((System.nanoTime() - s) / 1e9));
+                }
+            }
+            System.out.printf("%s %s cold_ms=%d p50_us=%.1f p99_us=%.1f batch64_img_s=%.0f out0=%.5f%n", runtime, model.getFileName(), cold,
+                    lat[lat.length / 2] / 1e3, lat[lat.length * 99 / 100] / 1e3, best, out[0]);
+        }
+    }
+
+    static Runner open(String runtime, Path model, int batch, int c, int h, int w) throws Exception {
+        if (runtime.equals("lanes")) {
+            PreparedModel m = PreparedModel.loadOnnx(model, batch, c, h, w);
+            return new Runner() {
+                public void run(float[] in, float[] out) {
+                    m.predict(in, out);
+                }
+
+                public void close() {
+                    m.close();
+                }
+            };
+        }
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+        o.setIntraOpNumThreads(1); // one thread, like Lanes' plan on its caller's thread
+        o.setInterOpNumThreads(1);
+        o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        OrtSession s = env.createSession(model.toString(), o);
+        String input = s.getInputNames().iterator().next();
+        long[] shape = {batch, c, h, w};
+        return new Runner() {
+            public void run(float[] in, float[] out) {
+                try (OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(in), shape); OrtSession.Result res = s.run(Map.of(input, t))) {
+                    float[][] y = (float[][]) res.get(0).getValue();
+                    for (int i = 0; i < y.length; i++) {
+                        System.arraycopy(y[i], 0, out, i * y[i].length, y[i].length);
+                    }
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            }
+
+            public void close() throws Exception {
+                s.close();
+            }
+        };
+    }
+}
