@@ -33,11 +33,11 @@ public final class OnnxModel implements AutoCloseable {
 
     /** The operators {@link #apply} runs (default domain, opsets 11-17). */
     public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "And", "ArgMax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
-            "Constant", "ConstantOfShape", "Conv", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "Gelu", "Gemm",
+            "Constant", "ConstantOfShape", "Conv", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "GatherElements", "Gelu", "Gemm",
             "GlobalAveragePool", "Greater", "GreaterOrEqual", "Identity", "LayerNormalization", "LeakyRelu", "Less", "Log", "LogSoftmax", "MatMul",
-            "Max", "MaxPool", "Mean", "Min", "Mul", "Neg", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
+            "Max", "MaxPool", "Mean", "Min", "Mul", "NegativeLogLikelihoodLoss", "Neg", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
             "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMin", "ReduceSumSquare", "ArgMin",
-            "Reshape", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
+            "Reshape", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
             "Where", "Xor");
 
     private final OnnxFormat.Model model;
@@ -677,6 +677,65 @@ public final class OnnxModel implements AutoCloseable {
                 yield out(v.tensor().expand(out).contiguous());
             }
             case "Slice" -> slice(n, a);
+            case "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss" -> loss(n, a);
+            case "Split" -> {
+                Tensor x = arg(a, 0, n).tensor();
+                int ax = axis(attrInt(n, "axis", 0), x.dim(), "axis");
+                long[] sizes = attrInts(n, "split");
+                if (sizes == null && a.length > 1 && a[1] != null) {
+                    sizes = knownInts(a, 1, n, "the split sizes");
+                }
+                int parts = n.outputs().size();
+                int dim = x.shape()[ax];
+                int[] s = new int[parts];
+                if (sizes == null) { // equal parts (the last one smaller if it does not divide: opset 18's rule)
+                    if (parts < 1) {
+                        throw new IllegalArgumentException("Split without outputs");
+                    }
+                    int each = (dim + parts - 1) / parts;
+                    for (int i = 0; i < parts; i++) {
+                        s[i] = Math.max(0, Math.min(each, dim - i * each));
+                    }
+                } else {
+                    if (sizes.length != parts) {
+                        throw new IllegalArgumentException("split " + Arrays.toString(sizes) + " for " + parts + " outputs");
+                    }
+                    long total = 0;
+                    for (int i = 0; i < parts; i++) {
+                        if (sizes[i] < 0 || sizes[i] > dim) {
+                            throw new IllegalArgumentException("split size " + sizes[i] + " for a dim of " + dim);
+                        }
+                        s[i] = (int) sizes[i];
+                        total += sizes[i];
+                    }
+                    if (total != dim) {
+                        throw new IllegalArgumentException("split " + Arrays.toString(sizes) + " does not add up to dim " + ax + " of size " + dim);
+                    }
+                }
+                Value[] outs = new Value[parts];
+                int at = 0;
+                for (int i = 0; i < parts; i++) {
+                    outs[i] = one(x.narrow(ax, at, s[i]).contiguous());
+                    at += s[i];
+                }
+                yield outs;
+            }
+            case "GatherElements" -> {
+                Tensor x = arg(a, 0, n).tensor();
+                Value idx = arg(a, 1, n);
+                int ax = axis(attrInt(n, "axis", 0), x.dim(), "axis");
+                int size = x.shape()[ax];
+                long[] v = idx.ints != null ? idx.ints : idx.tensor().contiguous().toLongArray(); // a trace refuses this read
+                long[] fixed = new long[v.length];
+                for (int i = 0; i < v.length; i++) {
+                    if (v[i] < -size || v[i] >= size) {
+                        throw new IllegalArgumentException("index " + v[i] + " is out of range for dim " + ax + " of size " + size);
+                    }
+                    fixed[i] = v[i] < 0 ? v[i] + size : v[i];
+                }
+                int[] shape = idx.shape();
+                yield out(x.gather(ax, Tensor.of(fixed, shape.length == 0 ? new int[] {1} : shape)));
+            }
             case "Range" -> range(n, a);
             case "Trilu" -> {
                 Tensor x = floats(arg(a, 0, n), n);
@@ -742,6 +801,50 @@ public final class OnnxModel implements AutoCloseable {
             case "Where" -> out(Tensor.where(arg(a, 0, n).tensor(), floats(arg(a, 1, n), n), floats(arg(a, 2, n), n)));
             default -> throw new UnsupportedOperationException("operator " + n.opType());
         };
+    }
+
+    /**
+     * NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss over [N, C, d1, ...] (the class dim moved last and flattened
+     * to Lanes' [rows, C]; "none" reshaped back), with weights, ignore_index and the reductions; SoftmaxCrossEntropyLoss's
+     * optional second output is the log-softmax.
+     */
+    private Value[] loss(Node n, Value[] a) {
+        Tensor x = floats(arg(a, 0, n), n);
+        Tensor target = arg(a, 1, n).tensor();
+        if (target.dtype() != DType.INT64) {
+            throw new UnsupportedOperationException(n.opType() + " with " + target.dtype() + " targets");
+        }
+        Tensor weight = a.length > 2 && a[2] != null ? floats(a[2], n) : null;
+        String reduction = attrString(n, "reduction", "mean");
+        Attribute ignoreAttr = n.attributes().get("ignore_index");
+        int ignore = ignoreAttr == null ? Integer.MIN_VALUE : Math.toIntExact(ignoreAttr.i());
+        if (x.dim() < 2) {
+            throw new IllegalArgumentException(n.opType() + " of a " + x.dim() + "-d input (needs [N, C, ...])");
+        }
+        int[] s = x.shape();
+        int c = s[1];
+        Tensor rows = x;
+        Tensor flatTarget = target;
+        if (x.dim() > 2) {
+            int[] perm = new int[x.dim()];
+            perm[0] = 0;
+            for (int i = 1; i < perm.length - 1; i++) {
+                perm[i] = i + 1;
+            }
+            perm[perm.length - 1] = 1;
+            rows = x.permute(perm).reshape(-1, c);
+            flatTarget = target.reshape(-1);
+        }
+        boolean softmax = n.opType().equals("SoftmaxCrossEntropyLoss");
+        Tensor l = softmax ? dev.lanes.Losses.crossEntropy(rows, flatTarget, weight, ignore, 0, reduction)
+                : dev.lanes.Losses.nllLoss(rows, flatTarget, weight, ignore, reduction);
+        if (reduction.equals("none") && x.dim() > 2) {
+            l = l.reshape(target.shape());
+        }
+        if (softmax && n.outputs().size() > 1 && !n.outputs().get(1).isEmpty()) {
+            return new Value[] {one(l), one(x.logSoftmax(1))};
+        }
+        return out(l);
     }
 
     /** Range(start, limit, delta): integers stay known at trace time (torch.arange(seq_len) of a dynamic export). */
