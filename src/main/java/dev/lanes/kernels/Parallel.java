@@ -196,8 +196,9 @@ public final class Parallel {
             try {
                 runParts();
             } finally {
-                body = null; // nothing of this call stays reachable from the thread
+                body = null; // nothing of this call stays reachable from the thread (its failure was thrown already)
                 range = null;
+                failure.set(null);
             }
         }
 
