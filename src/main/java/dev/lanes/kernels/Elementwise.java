@@ -139,41 +139,10 @@ public final class Elementwise {
     /** {@code out = op(x)} over n contiguous floats; byte offsets. */
     public static void unaryContiguous(UnaryOp op, float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, int n) {
         long bytes = (long) n << 2;
-        if (op == UnaryOp.RELU) {
-            reluContiguous(x, xb, out, ob, bytes);
-            return;
-        }
         long vecEnd = bytes - bytes % VBYTES;
         op.vectorRow(p, q, x, xb, out, ob, vecEnd); // the op's own loop (see UnaryOp for why each has one)
         for (long i = vecEnd; i < bytes; i += 4) {
             out.set(FLOAT, ob + i, op.apply(x.get(FLOAT, xb + i), p, q));
-        }
-    }
-
-    /**
-     * ReLU has its own loop, unrolled 4x: it is the hottest unary op and, with one load and one store per
-     * vector, the shared loop left it at half of PyTorch's in-place speed (measured 40 vs 82 GB/s).
-     */
-    private static void reluContiguous(MemorySegment x, long xb, MemorySegment out, long ob, long bytes) {
-        long step = 4 * VBYTES;
-        long unrolledEnd = bytes - bytes % step;
-        for (long i = 0; i < unrolledEnd; i += step) {
-            FloatVector v0 = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
-            FloatVector v1 = FloatVector.fromMemorySegment(F, x, xb + i + VBYTES, ORDER);
-            FloatVector v2 = FloatVector.fromMemorySegment(F, x, xb + i + 2 * VBYTES, ORDER);
-            FloatVector v3 = FloatVector.fromMemorySegment(F, x, xb + i + 3 * VBYTES, ORDER);
-            v0.blend(0f, v0.compare(VectorOperators.LE, 0f)).intoMemorySegment(out, ob + i, ORDER);
-            v1.blend(0f, v1.compare(VectorOperators.LE, 0f)).intoMemorySegment(out, ob + i + VBYTES, ORDER);
-            v2.blend(0f, v2.compare(VectorOperators.LE, 0f)).intoMemorySegment(out, ob + i + 2 * VBYTES, ORDER);
-            v3.blend(0f, v3.compare(VectorOperators.LE, 0f)).intoMemorySegment(out, ob + i + 3 * VBYTES, ORDER);
-        }
-        long vecEnd = bytes - bytes % VBYTES;
-        for (long i = unrolledEnd; i < vecEnd; i += VBYTES) {
-            FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
-            v.blend(0f, v.compare(VectorOperators.LE, 0f)).intoMemorySegment(out, ob + i, ORDER);
-        }
-        for (long i = vecEnd; i < bytes; i += 4) {
-            out.set(FLOAT, ob + i, Math.max(x.get(FLOAT, xb + i), 0f));
         }
     }
 

@@ -227,7 +227,7 @@ public final class Sgemm {
         int unit = splitRows ? MR : NR;
         int extent = splitRows ? m : n;
         int units = (extent + unit - 1) / unit;
-        Split split = Split.take();
+        Split split = Split.MINE.get();
         split.set(transA, transB, splitRows, unit, extent, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi);
         try {
             Parallel.forRange(Math.min(parts, units), units, split);
@@ -239,13 +239,13 @@ public final class Sgemm {
     /**
      * The parallel body of one {@link #sgemm}: its arguments in fields instead of a capturing lambda, one per thread,
      * reused call after call (issue 17: a compiled training step allocates nothing; a lambda capturing twenty
-     * arguments was ~150 bytes per product). A product started from inside another's part (never the case today)
-     * gets a fresh one.
+     * arguments was ~150 bytes per product). One per thread is enough: a product splits only when its thread is not
+     * inside a parallel part (Parallel.partsFor is 1 there), and its parts run blocked(), never another sgemm, so a
+     * thread never has two split products in flight (the same invariant as Parallel's per-thread call).
      */
     private static final class Split implements Parallel.RangeBody {
         private static final ThreadLocal<Split> MINE = ThreadLocal.withInitial(Split::new);
 
-        private boolean busy;
         private boolean transA;
         private boolean transB;
         private boolean splitRows;
@@ -266,15 +266,6 @@ public final class Sgemm {
         private long cOff;
         private int ldc;
         private Epilogue epi;
-
-        static Split take() {
-            Split s = MINE.get();
-            if (s.busy) {
-                s = new Split();
-            }
-            s.busy = true;
-            return s;
-        }
 
         void set(boolean transA, boolean transB, boolean splitRows, int unit, int extent, int m, int n, int k, float alpha,
                  MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb, float beta, MemorySegment c, long cOff,
@@ -301,13 +292,12 @@ public final class Sgemm {
             this.epi = epi;
         }
 
-        /** Drops the operands (nothing stays reachable from the thread) and frees this body for the thread's next product. */
+        /** Drops the operands: nothing of a finished product stays reachable from the thread. */
         void release() {
             a = null;
             b = null;
             c = null;
             epi = null;
-            busy = false;
         }
 
         @Override

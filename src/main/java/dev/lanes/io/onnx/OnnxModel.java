@@ -587,33 +587,6 @@ public final class OnnxModel implements AutoCloseable {
                 }
                 yield out(floats(x, n).clamp(lo, hi));
             }
-            case "ReduceMean" -> {
-                Tensor x = arg(a, 0, n).tensor();
-                long[] axes = attrInts(n, "axes");
-                if (axes == null && a.length > 1 && a[1] != null) {
-                    axes = knownInts(a, 1, n, "the axes");
-                }
-                boolean keep = attrInt(n, "keepdims", 1) != 0;
-                boolean all = axes == null || axes.length == 0; // no axes (or an empty list): every dim, unless noop_with_empty_axes
-                if (all && axes != null && attrInt(n, "noop_with_empty_axes", 0) != 0) {
-                    yield out(x.mul(1f));
-                }
-                int[] dims = new int[all ? x.dim() : axes.length];
-                for (int i = 0; i < dims.length; i++) {
-                    dims[i] = all ? i : axis(axes[i], x.dim(), "axis");
-                }
-                Arrays.sort(dims);
-                Tensor t = x;
-                List<Tensor> tmp = new ArrayList<>();
-                for (int i = dims.length - 1; i >= 0; i--) {
-                    t = t.mean(dims[i], keep);
-                    tmp.add(t);
-                }
-                for (int i = 0; i < tmp.size() - 1; i++) {
-                    tmp.get(i).close();
-                }
-                yield out(dims.length == 0 ? x.mul(1f) : t);
-            }
             case "Reciprocal" -> out(floats(arg(a, 0, n), n).rdiv(1));
             case "Size" -> {
                 long count = 1;
@@ -746,23 +719,24 @@ public final class OnnxModel implements AutoCloseable {
                 int diagonal = (int) Math.max(Integer.MIN_VALUE + 1, Math.min(Integer.MAX_VALUE, k));
                 yield out(attrInt(n, "upper", 1) != 0 ? x.triu(diagonal) : x.tril(diagonal));
             }
-            case "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceSumSquare" -> {
+            case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceSumSquare" -> {
                 Tensor x = floats(arg(a, 0, n), n);
                 long[] axes = attrInts(n, "axes");
                 if (axes == null && a.length > 1 && a[1] != null) {
-                    axes = knownInts(a, 1, n, "the axes");
+                    axes = knownInts(a, 1, n, "the axes"); // opset 18's form (ReduceSum's from 13)
                 }
                 boolean keep = attrInt(n, "keepdims", 1) != 0;
-                if (axes != null && axes.length == 0 && attrInt(n, "noop_with_empty_axes", 0) != 0) {
+                boolean all = axes == null || axes.length == 0; // no axes (or an empty list): every dim, unless noop_with_empty_axes
+                if (all && axes != null && attrInt(n, "noop_with_empty_axes", 0) != 0) {
                     yield out(x.mul(1f));
                 }
-                int[] dims = new int[axes == null || axes.length == 0 ? x.dim() : axes.length];
+                int[] dims = new int[all ? x.dim() : axes.length];
                 for (int i = 0; i < dims.length; i++) {
-                    dims[i] = axes == null || axes.length == 0 ? i : axis(axes[i], x.dim(), "axis");
+                    dims[i] = all ? i : axis(axes[i], x.dim(), "axis");
                 }
                 Arrays.sort(dims);
                 String op = n.opType();
-                // what is summed (or maxed): |x| for L1, x^2 for L2 and SumSquare, e^x for LogSumExp, -x for Min
+                // what is summed, averaged or maxed: |x| for L1, x^2 for L2 and SumSquare, e^x for LogSumExp, -x for Min
                 Tensor t = switch (op) {
                     case "ReduceL1" -> x.abs();
                     case "ReduceL2", "ReduceSumSquare" -> x.mul(x);
@@ -772,7 +746,7 @@ public final class OnnxModel implements AutoCloseable {
                 };
                 boolean byMax = op.equals("ReduceMax") || op.equals("ReduceMin");
                 for (int i = dims.length - 1; i >= 0; i--) {
-                    t = byMax ? t.max(dims[i], keep).values() : t.sum(dims[i], keep);
+                    t = byMax ? t.max(dims[i], keep).values() : op.equals("ReduceMean") ? t.mean(dims[i], keep) : t.sum(dims[i], keep);
                 }
                 t = switch (op) {
                     case "ReduceL2" -> t.sqrt();
@@ -939,9 +913,8 @@ public final class OnnxModel implements AutoCloseable {
             if (step <= 0) {
                 throw new UnsupportedOperationException("Slice with step " + step + " (Lanes slices forward)");
             }
-            long dim = s[0];
-            long st = starts[0] < 0 ? Math.max(0, starts[0] + dim) : Math.min(starts[0], dim);
-            long en = ends[0] < 0 ? Math.max(0, ends[0] + dim) : Math.min(ends[0], dim);
+            long st = clampSliceIndex(starts[0], s[0]);
+            long en = clampSliceIndex(ends[0], s[0]);
             java.util.List<Long> picked = new ArrayList<>();
             for (long i = st; i < en; i += step) {
                 picked.add(v.ints[(int) i]);
@@ -960,12 +933,16 @@ public final class OnnxModel implements AutoCloseable {
             if (step <= 0) {
                 throw new UnsupportedOperationException("Slice with step " + step + " (Lanes slices forward)");
             }
-            long dim = s[ax];
-            long st = starts[i] < 0 ? Math.max(0, starts[i] + dim) : Math.min(starts[i], dim);
-            long en = ends[i] < 0 ? Math.max(0, ends[i] + dim) : Math.min(ends[i], dim);
+            long st = clampSliceIndex(starts[i], s[ax]);
+            long en = clampSliceIndex(ends[i], s[ax]);
             t = t.slice(ax, (int) st, (int) Math.max(st, en), (int) Math.min(step, Integer.MAX_VALUE));
         }
         return out(t.contiguous());
+    }
+
+    /** A Slice start or end counted from the end when negative, clamped to [0, dim] (ONNX's rule for positive steps). */
+    private static long clampSliceIndex(long index, long dim) {
+        return index < 0 ? Math.max(0, index + dim) : Math.min(index, dim);
     }
 
     private static Value[] intsOr(Value[] a, Node n, java.util.function.LongUnaryOperator onInts, java.util.function.UnaryOperator<Tensor> onTensor) {
