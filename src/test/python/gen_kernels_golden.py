@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden values for conv2d, pooling and softmax, forward and backward, from PyTorch (Debian's python3-torch 1.13).
+"""Golden values for conv2d, conv_transpose2d, pooling and softmax, forward and backward, from PyTorch (Debian's python3-torch 1.13).
 
 Run from the repository root:  /usr/bin/python3 src/test/python/gen_kernels_golden.py
 Writes src/test/resources/golden/kernels.txt in the format of gen_tensor_golden.py. Each case has records
@@ -62,6 +62,21 @@ def main():
         case(f, 'log_softmax_last', lambda x: F.log_softmax(x, dim=-1), x=r(4, 10) * 10)
         case(f, 'log_softmax_mid', lambda x: F.log_softmax(x, dim=1), x=r(2, 6, 17))
         case(f, 'log_softmax_seed', lambda x: F.log_softmax(x, dim=1), x=torch.tensor([[5., 2., -1., 3.], [0., -2., -3., -2.]]))
+        # transposed convolution (last, so that the earlier cases' random draws stay as they were)
+        case(f, 'convT_basic', lambda x, w, b: F.conv_transpose2d(x, w, b), x=r(2, 3, 4, 5), w=r(3, 2, 3, 3), b=r(2))
+        case(f, 'convT_stride_pad_outpad', lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+             x=r(2, 3, 5, 4), w=r(3, 4, 3, 3), b=r(4))
+        case(f, 'convT_pair_args', lambda x, w: F.conv_transpose2d(x, w, None, stride=(3, 2), padding=(2, 0), output_padding=(1, 0),
+                                                                    dilation=(2, 1)), x=r(1, 2, 4, 6), w=r(2, 3, 3, 2))
+        case(f, 'convT_groups', lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, groups=2), x=r(2, 4, 5, 5),
+             w=r(4, 3, 3, 3), b=r(6))
+        case(f, 'convT_depthwise_dilated', lambda x, w: F.conv_transpose2d(x, w, None, padding=2, groups=3, dilation=2), x=r(1, 3, 6, 5),
+             w=r(3, 1, 3, 3))
+        case(f, 'convT_1x1', lambda x, w, b: F.conv_transpose2d(x, w, b), x=r(2, 5, 4, 3), w=r(5, 7, 1, 1), b=r(7))
+        case(f, 'convT_1x1_outpad', lambda x, w: F.conv_transpose2d(x, w, None, output_padding=1, dilation=2), x=r(1, 3, 3, 4),
+             w=r(3, 2, 1, 1))
+        case(f, 'convT_large', lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1), x=r(2, 16, 20, 20),
+             w=r(16, 8, 4, 4), b=r(8))
 
 
 if __name__ == '__main__':

@@ -173,6 +173,141 @@ final class ConvOps {
         return Launch.run(step, out, inputs);
     }
 
+    /**
+     * Transposed convolution ({@code torch.nn.functional.conv_transpose2d}) of {@code input [N, Cin, H, W]} with
+     * {@code weight [Cin, Cout / groups, kH, kW]}: exactly the input gradient of the convolution of an image
+     * {@code [N, Cout, Hout, Wout]} by the same weight that has {@code input} as its output, so it runs that kernel
+     * ({@code PlanStep.ConvBackward} INPUT: W^T x then col2im, or for stride 1 a correlation with the flipped weights).
+     * {@code Hout = (H - 1) sH - pT - pB + dH (kH - 1) + 1 + opH}; the padding crops the full output (pT rows from the
+     * top, pB from the bottom), the output padding adds rows at the bottom that no input reaches (zero, plus bias).
+     * Its backward is the convolution's forward for the input and the convolution's weight gradient with the roles of
+     * input and output gradient exchanged.
+     *
+     * @param pad           top, left, bottom, right (each at least 0)
+     * @param outputPadding extra rows and columns at the bottom and right (each at least 0)
+     */
+    static Tensor convTranspose2d(Tensor input, Tensor weight, Tensor bias, int[] stride, int[] pad, int[] outputPadding, int[] dilation, int groups) {
+        input.requireFloat("conv_transpose2d");
+        weight.requireFloat("conv_transpose2d");
+        if (bias != null) {
+            bias.requireFloat("conv_transpose2d");
+        }
+        Shape s = transposedShape(input, weight, bias, stride, pad, outputPadding, dilation, groups);
+        Tensor out = Tensor.allocate(DType.FLOAT32, new int[] {s.n(), s.c(), s.h(), s.w()});
+        input.withContiguous(x -> weight.withContiguous(w -> Launch.run(r -> new PlanStep.ConvBackward(PlanStep.ConvBackward.Kind.INPUT, s, groups,
+                r[0], r[1]), out, x, w)));
+        Tensor.record(out, () -> new ConvolutionBackward0Transposed(input, weight, s, groups), input, weight);
+        if (bias == null) {
+            return out;
+        }
+        try (Tensor b = bias.reshape(1, s.c(), 1, 1); Tensor unbiased = out) {
+            return unbiased.add(b);
+        }
+    }
+
+    /**
+     * The shapes of a transposed convolution as those of the convolution whose input gradient it is: that
+     * convolution's input is the result {@code [N, Cout, Hout, Wout]}, its output {@code input}, its weight the same.
+     * Sizes are checked in long arithmetic before anything is allocated.
+     */
+    private static Shape transposedShape(Tensor input, Tensor weight, Tensor bias, int[] stride, int[] pad, int[] outputPadding, int[] dilation,
+                                         int groups) {
+        int[] xs = input.shapeRef();
+        int[] ws = weight.shapeRef();
+        if (xs.length != 4) {
+            throw new IllegalArgumentException("conv_transpose2d: expected a 4-d input [batch, channels, height, width] but got shape " + str(xs));
+        }
+        if (ws.length != 4) {
+            throw new IllegalArgumentException("conv_transpose2d: expected a 4-d weight [in_channels, out_channels / groups, kH, kW] but got shape "
+                    + str(ws));
+        }
+        int[] st = pair(stride, "stride", 1);
+        int[] d = pair(dilation, "dilation", 1);
+        int[] op = pair(outputPadding, "output_padding", 0);
+        int[] p = pad == null || pad.length == 0 ? new int[4] : pad.length == 4 ? pad.clone() : quad(pair(pad, "padding", 0));
+        if (st[0] <= 0 || st[1] <= 0 || d[0] <= 0 || d[1] <= 0 || groups <= 0) {
+            throw new IllegalArgumentException("conv_transpose2d: stride " + str(st) + ", dilation " + str(d) + " and groups " + groups
+                    + " must be positive");
+        }
+        if (p[0] < 0 || p[1] < 0 || p[2] < 0 || p[3] < 0 || op[0] < 0 || op[1] < 0) {
+            throw new IllegalArgumentException("conv_transpose2d: negative padding " + str(p) + " or output_padding " + str(op));
+        }
+        if (ws[0] % groups != 0 || xs[1] != ws[0]) {
+            throw new IllegalArgumentException("conv_transpose2d: weight of size " + str(ws) + " with groups=" + groups + " expects an input with "
+                    + ws[0] + " channels (divisible by groups), got " + str(xs));
+        }
+        long cOut = (long) ws[1] * groups;
+        if (bias != null && (bias.dim() != 1 || bias.size(0) != cOut)) {
+            throw new IllegalArgumentException("conv_transpose2d: expected bias of shape [" + cOut + "] but got " + str(bias.shapeRef()));
+        }
+        long outH = (long) (xs[2] - 1) * st[0] - p[0] - p[2] + (long) d[0] * (ws[2] - 1) + 1 + op[0];
+        long outW = (long) (xs[3] - 1) * st[1] - p[1] - p[3] + (long) d[1] * (ws[3] - 1) + 1 + op[1];
+        if (xs[2] < 1 || xs[3] < 1 || outH < 1 || outW < 1) {
+            throw new IllegalArgumentException("conv_transpose2d: input " + str(xs) + " with weight " + str(ws) + ", stride " + str(st) + ", padding "
+                    + str(p) + ", output_padding " + str(op) + " and dilation " + str(d) + " gives an output of " + outH + " x " + outW);
+        }
+        // the result, and the column matrix [Cout/groups kH kW, H W] of one image and group, are indexed in int
+        long elements = Math.multiplyExact(Math.multiplyExact((long) xs[0], cOut), Math.multiplyExact(outH, outW));
+        long columns = Math.multiplyExact((long) ws[1] * ws[2] * ws[3], (long) xs[2] * xs[3]);
+        if (elements > Integer.MAX_VALUE - 8 || columns > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("conv_transpose2d: the output [" + xs[0] + ", " + cOut + ", " + outH + ", " + outW + "] ("
+                    + elements + " floats) or its column matrix (" + columns + " floats) is over " + (Integer.MAX_VALUE - 8));
+        }
+        int h = (int) outH;
+        int w = (int) outW;
+        Im2col.Geometry geo = new Im2col.Geometry(ws[1], h, w, ws[2], ws[3], st[0], st[1], p[0], p[1], d[0], d[1], xs[2], xs[3]);
+        // a 1x1 stride-1 unpadded convolution is a plain GEMM only when the sizes also agree (output padding adds rows)
+        boolean direct = ws[2] == 1 && ws[3] == 1 && st[0] == 1 && st[1] == 1 && h == xs[2] && w == xs[3] && p[0] == 0 && p[1] == 0;
+        return new Shape(xs[0], (int) cOut, h, w, xs[1], ws[1], ws[0] / groups, ws[2], ws[3], geo, direct);
+    }
+
+    private static int[] quad(int[] hw) {
+        return new int[] {hw[0], hw[1], hw[0], hw[1]};
+    }
+
+    /**
+     * The transposed convolution's backward, in PyTorch's name: the input gradient is the forward convolution of
+     * the output gradient (the same geometry, read the other way), the weight gradient that convolution's weight
+     * gradient with the input as its output gradient.
+     */
+    static final class ConvolutionBackward0Transposed extends Node {
+        private final Saved input;
+        private final Saved weight;
+        private final Shape s;
+        private final int groups;
+
+        ConvolutionBackward0Transposed(Tensor input, Tensor weight, Shape s, int groups) {
+            this.input = weight.requiresGrad() ? save(input, "argument 0") : null;
+            this.weight = input.requiresGrad() ? save(weight, "argument 1") : null;
+            this.s = s;
+            this.groups = groups;
+        }
+
+        @Override
+        public String name() {
+            return "ConvolutionBackward0";
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor gradOut) {
+            Tensor[] grads = new Tensor[2];
+            gradOut.withContiguous(g -> {
+                if (needsInputGrad(0)) {
+                    int[] shape = {s.n(), s.o(), s.geo().oH(), s.geo().oW()};
+                    grads[0] = weight.get().withContiguous(w -> Launch.run(r -> new PlanStep.Conv(s.n(), s.c(), groups, s.o(), s.geo(), s.direct(),
+                            r[0], r[1], null, shape), Tensor.allocate(DType.FLOAT32, shape), g, w));
+                }
+                if (needsInputGrad(1)) {
+                    int[] shape = {s.o(), s.cg(), s.kH(), s.kW()};
+                    grads[1] = input.get().withContiguous(x -> Launch.run(r -> new PlanStep.ConvBackward(PlanStep.ConvBackward.Kind.WEIGHT, s, groups,
+                            r[0], r[1]), Tensor.allocate(DType.FLOAT32, shape), x, g));
+                }
+                return null;
+            });
+            return grads;
+        }
+    }
+
     static final class ConvolutionBackward0 extends Node {
         private final Saved input;
         private final Saved weight;

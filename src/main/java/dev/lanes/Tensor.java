@@ -1691,6 +1691,23 @@ public final class Tensor implements Releasable, AutoCloseable {
         return conv2d(input, weight, bias, null, (int[]) null, null, 1);
     }
 
+    /**
+     * Transposed 2-d convolution of {@code input [N, Cin, H, W]} with {@code weight [Cin, Cout / groups, kH, kW]} and
+     * optional {@code bias [Cout]}, like {@code torch.nn.functional.conv_transpose2d} (the same argument order): the
+     * gradient of {@link #conv2d} with respect to its input. Stride, output padding and dilation are one int or a
+     * pair; padding one int, a pair, or four ints {@code [top, left, bottom, right]} (ONNX's asymmetric pads). The
+     * output is {@code (H - 1) stride - padTop - padBottom + dilation (kH - 1) + 1 + outputPadding} high (likewise wide).
+     */
+    public static Tensor convTranspose2d(Tensor input, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] outputPadding, int groups,
+                                         int[] dilation) {
+        return ConvOps.convTranspose2d(input, weight, bias, stride, padding, outputPadding, dilation, groups);
+    }
+
+    /** convTranspose2d with stride 1, no padding, no dilation, one group. */
+    public static Tensor convTranspose2d(Tensor input, Tensor weight, Tensor bias) {
+        return convTranspose2d(input, weight, bias, null, null, null, 1, null);
+    }
+
     // =====================================================================================
     // Pooling (forward and backward: PoolOps; kernels: kernels.Pooling)
     // =====================================================================================

@@ -12,7 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * conv2d, pooling and softmax against PyTorch 1.13 (golden/kernels.txt from gen_kernels_golden.py): the output
+ * conv2d, conv_transpose2d, pooling and softmax against PyTorch 1.13 (golden/kernels.txt from gen_kernels_golden.py): the output
  * and every input's gradient for the same upstream gradient. Tolerance 1e-4 absolute + 1e-4 relative (float32
  * sums of up to a few hundred products in a different order).
  */
@@ -34,6 +34,14 @@ class KernelsGoldenTest {
         CASES.put("conv_same_even", t -> Tensor.conv2d(t.get("x"), t.get("w"), null, null, "same", null, 1));
         CASES.put("conv_same_odd", t -> Tensor.conv2d(t.get("x"), t.get("w"), t.get("b"), null, "same", ints(2), 1));
         CASES.put("conv_valid", t -> Tensor.conv2d(t.get("x"), t.get("w"), null, null, "valid", null, 1));
+        CASES.put("convT_basic", t -> Tensor.convTranspose2d(t.get("x"), t.get("w"), t.get("b")));
+        CASES.put("convT_stride_pad_outpad", t -> Tensor.convTranspose2d(t.get("x"), t.get("w"), t.get("b"), ints(2), ints(1), ints(1), 1, null));
+        CASES.put("convT_pair_args", t -> Tensor.convTranspose2d(t.get("x"), t.get("w"), null, ints(3, 2), ints(2, 0), ints(1, 0), 1, ints(2, 1)));
+        CASES.put("convT_groups", t -> Tensor.convTranspose2d(t.get("x"), t.get("w"), t.get("b"), ints(2), ints(1), null, 2, null));
+        CASES.put("convT_depthwise_dilated", t -> Tensor.convTranspose2d(t.get("x"), t.get("w"), null, null, ints(2), null, 3, ints(2)));
+        CASES.put("convT_1x1", t -> Tensor.convTranspose2d(t.get("x"), t.get("w"), t.get("b")));
+        CASES.put("convT_1x1_outpad", t -> Tensor.convTranspose2d(t.get("x"), t.get("w"), null, null, null, ints(1), 1, ints(2)));
+        CASES.put("convT_large", t -> Tensor.convTranspose2d(t.get("x"), t.get("w"), t.get("b"), ints(2), ints(1), ints(1), 1, null));
         CASES.put("maxpool_lenet", t -> Tensor.maxPool2d(t.get("x"), 2));
         CASES.put("maxpool_pad_stride", t -> Tensor.maxPool2d(t.get("x"), ints(3), ints(2), ints(1), null, false));
         CASES.put("maxpool_dilation_ceil", t -> Tensor.maxPool2d(t.get("x"), ints(2, 3), ints(2, 2), null, ints(2, 1), true));
@@ -100,6 +108,7 @@ class KernelsGoldenTest {
         Tensor w = Tensor.randn(2, 1, 3, 3).requiresGrad(true);
         assertThat(Tensor.conv2d(x, w, null).gradFn().name()).isEqualTo("ConvolutionBackward0");
         assertThat(Tensor.conv2d(x, w, null).gradFn().nextFunctions()).hasSize(3);
+        assertThat(Tensor.convTranspose2d(x, w.transpose(0, 1), null).gradFn().name()).isEqualTo("ConvolutionBackward0");
         assertThat(Tensor.maxPool2d(x, 2).gradFn().name()).isEqualTo("MaxPool2DWithIndicesBackward0");
         assertThat(Tensor.avgPool2d(x, 2).gradFn().name()).isEqualTo("AvgPool2DBackward0");
         assertThat(Tensor.adaptiveAvgPool2d(x, 2).gradFn().name()).isEqualTo("AdaptiveAvgPool2DBackward0");

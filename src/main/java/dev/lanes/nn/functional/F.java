@@ -199,6 +199,17 @@ public final class F {
         return Tensor.conv2d(x, weight, bias, stride, padding, dilation, groups);
     }
 
+    /** {@code conv_transpose2d(x, weight, bias)}: stride 1, no padding. */
+    public static Tensor convTranspose2d(Tensor x, Tensor weight, Tensor bias) {
+        return Tensor.convTranspose2d(x, weight, bias);
+    }
+
+    /** {@code conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups, dilation)}. */
+    public static Tensor convTranspose2d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] outputPadding, int groups,
+                                         int[] dilation) {
+        return Tensor.convTranspose2d(x, weight, bias, stride, padding, outputPadding, groups, dilation);
+    }
+
     /** {@code max_pool2d(x, k)}: square window of k, stride k. */
     public static Tensor maxPool2d(Tensor x, int kernelSize) {
         return Tensor.maxPool2d(x, kernelSize);
