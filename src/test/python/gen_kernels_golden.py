@@ -75,6 +75,8 @@ def main():
         case(f, 'convT_1x1', lambda x, w, b: F.conv_transpose2d(x, w, b), x=r(2, 5, 4, 3), w=r(5, 7, 1, 1), b=r(7))
         case(f, 'convT_1x1_outpad', lambda x, w: F.conv_transpose2d(x, w, None, output_padding=1, dilation=2), x=r(1, 3, 3, 4),
              w=r(3, 2, 1, 1))
+        # asymmetric padding (ONNX's pads [top, left, bottom, right] = [1, 2, 3, 0]; F.pad takes left, right, top, bottom)
+        case(f, 'conv_asym_pad', lambda x, w, b: F.conv2d(F.pad(x, (2, 0, 1, 3)), w, b, stride=2), x=r(2, 3, 7, 6), w=r(4, 3, 3, 3), b=r(4))
         case(f, 'convT_large', lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1), x=r(2, 16, 20, 20),
              w=r(16, 8, 4, 4), b=r(8))
 

@@ -20,14 +20,15 @@ final class ConvOps {
     record Params(int sH, int sW, int pT, int pL, int pB, int pR, int dH, int dW, int groups) {
     }
 
+    /** Padding is one int, a pair, or four ints {@code [top, left, bottom, right]} (ONNX's asymmetric pads). */
     static Params params(int[] stride, int[] padding, int[] dilation, int groups) {
         int[] s = pair(stride, "stride", 1);
-        int[] p = pair(padding, "padding", 0);
+        int[] p = padding != null && padding.length == 4 ? padding.clone() : quad(pair(padding, "padding", 0));
         int[] d = pair(dilation, "dilation", 1);
         if (s[0] <= 0 || s[1] <= 0) {
             throw new IllegalArgumentException("conv2d: non-positive stride is not supported, got " + str(s));
         }
-        if (p[0] < 0 || p[1] < 0) {
+        if (p[0] < 0 || p[1] < 0 || p[2] < 0 || p[3] < 0) {
             throw new IllegalArgumentException("conv2d: negative padding is not supported, got " + str(p));
         }
         if (d[0] <= 0 || d[1] <= 0) {
@@ -36,7 +37,7 @@ final class ConvOps {
         if (groups <= 0) {
             throw new IllegalArgumentException("conv2d: non-positive groups is not supported, got " + groups);
         }
-        return new Params(s[0], s[1], p[0], p[1], p[0], p[1], d[0], d[1], groups);
+        return new Params(s[0], s[1], p[0], p[1], p[2], p[3], d[0], d[1], groups);
     }
 
     /** padding="same" (stride 1 only; odd total padding puts the extra row/column at the bottom/right, like PyTorch) or "valid". */

@@ -1675,7 +1675,8 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /**
      * 2-d convolution of {@code input [N, C, H, W]} with {@code weight [O, C / groups, kH, kW]} and optional
-     * {@code bias [O]}, like {@code torch.nn.functional.conv2d}; stride, padding and dilation are one int or a pair.
+     * {@code bias [O]}, like {@code torch.nn.functional.conv2d}; stride, padding and dilation are one int or a pair,
+     * padding also four ints {@code [top, left, bottom, right]} (ONNX's asymmetric pads).
      */
     public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] dilation, int groups) {
         return ConvOps.conv2d(input, weight, bias, ConvOps.params(stride, padding, dilation, groups));

@@ -41,6 +41,7 @@ class KernelsGoldenTest {
         CASES.put("convT_depthwise_dilated", t -> Tensor.convTranspose2d(t.get("x"), t.get("w"), null, null, ints(2), null, 3, ints(2)));
         CASES.put("convT_1x1", t -> Tensor.convTranspose2d(t.get("x"), t.get("w"), t.get("b")));
         CASES.put("convT_1x1_outpad", t -> Tensor.convTranspose2d(t.get("x"), t.get("w"), null, null, null, ints(1), 1, ints(2)));
+        CASES.put("conv_asym_pad", t -> Tensor.conv2d(t.get("x"), t.get("w"), t.get("b"), ints(2), ints(1, 2, 3, 0), null, 1));
         CASES.put("convT_large", t -> Tensor.convTranspose2d(t.get("x"), t.get("w"), t.get("b"), ints(2), ints(1), ints(1), 1, null));
         CASES.put("maxpool_lenet", t -> Tensor.maxPool2d(t.get("x"), 2));
         CASES.put("maxpool_pad_stride", t -> Tensor.maxPool2d(t.get("x"), ints(3), ints(2), ints(1), null, false));
