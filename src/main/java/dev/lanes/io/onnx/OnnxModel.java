@@ -33,11 +33,11 @@ public final class OnnxModel implements AutoCloseable {
 
     /** The operators {@link #apply} runs (default domain, opsets 11-17). */
     public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "And", "ArgMax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
-            "Constant", "ConstantOfShape", "Conv", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "GatherElements", "Gelu", "Gemm",
+            "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "GatherElements", "Gelu", "Gemm",
             "GlobalAveragePool", "Greater", "GreaterOrEqual", "Identity", "LayerNormalization", "LeakyRelu", "Less", "Log", "LogSoftmax", "MatMul",
             "Max", "MaxPool", "Mean", "Min", "Mul", "NegativeLogLikelihoodLoss", "Neg", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
-            "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMin", "ReduceSumSquare", "ArgMin",
-            "Reshape", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
+            "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ArgMin", "CumSum",
+            "Reshape", "Resize", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
             "Where", "Xor");
 
     private final OnnxFormat.Model model;
@@ -414,6 +414,7 @@ public final class OnnxModel implements AutoCloseable {
             case "MatMul" -> out(arg(a, 0, n).tensor().matmul(arg(a, 1, n).tensor()));
             case "Gemm" -> gemm(n, a);
             case "Conv" -> conv(n, a);
+            case "ConvTranspose" -> convTranspose(n, a);
             case "MaxPool", "AveragePool" -> pool(n, a);
             case "GlobalAveragePool" -> {
                 Tensor x = arg(a, 0, n).tensor();
@@ -585,7 +586,9 @@ public final class OnnxModel implements AutoCloseable {
                     lo = min == null ? lo : min.knownFloat();
                     hi = max == null ? hi : max.knownFloat();
                 }
-                yield out(floats(x, n).clamp(lo, hi));
+                // ONNX's Clip is min(max(x, lo), hi): with lo above hi every value becomes hi (NaN stays NaN, as in clamp),
+                // where Lanes' clamp refuses such bounds
+                yield out(lo > hi ? floats(x, n).clamp(hi, hi) : floats(x, n).clamp(lo, hi));
             }
             case "Reciprocal" -> out(floats(arg(a, 0, n), n).rdiv(1));
             case "Size" -> {
@@ -719,7 +722,7 @@ public final class OnnxModel implements AutoCloseable {
                 int diagonal = (int) Math.max(Integer.MIN_VALUE + 1, Math.min(Integer.MAX_VALUE, k));
                 yield out(attrInt(n, "upper", 1) != 0 ? x.triu(diagonal) : x.tril(diagonal));
             }
-            case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceSumSquare" -> {
+            case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceSumSquare", "ReduceProd" -> {
                 Tensor x = floats(arg(a, 0, n), n);
                 long[] axes = attrInts(n, "axes");
                 if (axes == null && a.length > 1 && a[1] != null) {
@@ -746,7 +749,8 @@ public final class OnnxModel implements AutoCloseable {
                 };
                 boolean byMax = op.equals("ReduceMax") || op.equals("ReduceMin");
                 for (int i = dims.length - 1; i >= 0; i--) {
-                    t = byMax ? t.max(dims[i], keep).values() : op.equals("ReduceMean") ? t.mean(dims[i], keep) : t.sum(dims[i], keep);
+                    t = byMax ? t.max(dims[i], keep).values() : op.equals("ReduceMean") ? t.mean(dims[i], keep)
+                            : op.equals("ReduceProd") ? product(t, dims[i], keep) : t.sum(dims[i], keep);
                 }
                 t = switch (op) {
                     case "ReduceL2" -> t.sqrt();
@@ -772,9 +776,269 @@ public final class OnnxModel implements AutoCloseable {
                 int ax = axis(attrInt(n, "axis", 0), x.dim(), "axis");
                 yield out(x.argmax(ax, attrInt(n, "keepdims", 1) != 0));
             }
+            case "CumSum" -> {
+                Tensor x = floats(arg(a, 0, n), n);
+                long[] axis = knownInts(a, 1, n, "the axis");
+                if (axis.length != 1) {
+                    throw new IllegalArgumentException("axis must be a scalar, has " + axis.length + " values");
+                }
+                if (x.dim() == 0) {
+                    throw new IllegalArgumentException("CumSum of a scalar (needs a 1-d or larger input)");
+                }
+                yield out(cumulativeSum(x, axis(axis[0], x.dim(), "axis"), attrInt(n, "exclusive", 0) != 0, attrInt(n, "reverse", 0) != 0));
+            }
+            case "Resize" -> resize(n, a);
             case "Where" -> out(Tensor.where(arg(a, 0, n).tensor(), floats(arg(a, 1, n), n), floats(arg(a, 2, n), n)));
             default -> throw new UnsupportedOperationException("operator " + n.opType());
         };
+    }
+
+    /**
+     * The product along {@code dim} as a tree of halves (the first half times the second, an odd last slice carried):
+     * log2(size) elementwise products of views, which a plan traces like any other op.
+     */
+    private static Tensor product(Tensor x, int dim, boolean keep) {
+        Tensor t = x;
+        int size = t.shape()[dim];
+        if (size == 0) {
+            int[] s = t.shape();
+            s[dim] = 1;
+            Tensor ones = Tensor.ones(s); // the empty product
+            return keep ? ones : ones.squeeze(dim);
+        }
+        while (size > 1) {
+            int half = size / 2;
+            Tensor paired = t.narrow(dim, 0, half).mul(t.narrow(dim, half, half));
+            t = size % 2 == 0 ? paired : Tensor.cat(List.of(paired, t.narrow(dim, 2 * half, 1)), dim);
+            size = half + size % 2;
+        }
+        return keep ? t.contiguous() : t.squeeze(dim).contiguous();
+    }
+
+    /**
+     * ONNX CumSum along {@code dim} as a Hillis-Steele scan (log2(size) shifted adds of the running sums), so a plan
+     * traces it; exclusive shifts the result one place (a zero first), reverse runs it on the flipped input and flips
+     * the result back.
+     */
+    private static Tensor cumulativeSum(Tensor x, int dim, boolean exclusive, boolean reverse) {
+        int size = x.shape()[dim];
+        Tensor reversed = null;
+        if (reverse && size > 1) {
+            long[] backwards = new long[size];
+            for (int i = 0; i < size; i++) {
+                backwards[i] = size - 1 - i;
+            }
+            reversed = Tensor.of(backwards, size);
+        }
+        Tensor t = reversed == null ? x : x.indexSelect(dim, reversed);
+        if (exclusive && size > 0) {
+            t = shifted(t, dim, 1);
+        }
+        for (int step = 1; step < size; step *= 2) {
+            t = t.add(shifted(t, dim, step));
+        }
+        t = reversed == null ? t : t.indexSelect(dim, reversed);
+        return t == x ? x.mul(1f) : t;
+    }
+
+    /** {@code t} moved {@code by} places along {@code dim}: zeros in the first {@code by} places, the last ones dropped. */
+    private static Tensor shifted(Tensor t, int dim, int by) {
+        int[] zeros = t.shape();
+        int size = zeros[dim];
+        zeros[dim] = Math.min(by, size);
+        return by >= size ? Tensor.zeros(zeros) : Tensor.cat(List.of(Tensor.zeros(zeros), t.narrow(dim, 0, size - by)), dim);
+    }
+
+    /**
+     * Resize (opsets 10-18), modes nearest (every nearest_mode) and linear, from scales or sizes (opset 18's axes too),
+     * with the coordinate transformations half_pixel, half_pixel_symmetric, pytorch_half_pixel, align_corners,
+     * asymmetric and tf_half_pixel_for_nn. Both modes are separable, so each resized axis is resampled on its own: an
+     * index_select of the nearest source index, or for linear the two neighbours' index_selects weighted and summed
+     * (indices and weights computed here, constants to a plan). Cubic, antialias, exclude_outside, tf_crop_and_resize
+     * and keep_aspect_ratio_policy other than stretch are refused.
+     */
+    private Value[] resize(Node n, Value[] a) {
+        Tensor x = floats(arg(a, 0, n), n);
+        String mode = attrString(n, "mode", "nearest");
+        if (!mode.equals("nearest") && !mode.equals("linear")) {
+            throw new UnsupportedOperationException("Resize with mode '" + mode + "' (Lanes resizes nearest and linear)");
+        }
+        if (attrInt(n, "antialias", 0) != 0) {
+            throw new UnsupportedOperationException("Resize with antialias = 1");
+        }
+        if (attrInt(n, "exclude_outside", 0) != 0) {
+            throw new UnsupportedOperationException("Resize with exclude_outside = 1");
+        }
+        String policy = attrString(n, "keep_aspect_ratio_policy", "stretch");
+        if (!policy.equals("stretch")) {
+            throw new UnsupportedOperationException("Resize with keep_aspect_ratio_policy '" + policy + "'");
+        }
+        // opset 10: Resize(X, scales), asymmetric coordinates; later: Resize(X, roi, scales, sizes)
+        String transform = opset < 11 ? "asymmetric" : attrString(n, "coordinate_transformation_mode", "half_pixel");
+        if (!Set.of("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn")
+                .contains(transform)) {
+            throw new UnsupportedOperationException("Resize with coordinate_transformation_mode '" + transform + "'");
+        }
+        String nearestMode = attrString(n, "nearest_mode", "round_prefer_floor");
+        if (!Set.of("round_prefer_floor", "round_prefer_ceil", "floor", "ceil").contains(nearestMode)) {
+            throw new IllegalArgumentException("nearest_mode '" + nearestMode + "'");
+        }
+        int rank = x.dim();
+        int[] in = x.shape();
+        Value scalesArg = opset < 11 ? arg(a, 1, n) : a.length > 2 ? a[2] : null;
+        Value sizesArg = opset < 11 ? null : a.length > 3 ? a[3] : null;
+        float[] given = scalesArg == null ? null : knownFloats(scalesArg, n, "the scales");
+        long[] sizes = sizesArg == null ? null : knownInts(a, 3, n, "the sizes");
+        if (given != null && given.length == 0) {
+            given = null; // an empty scales tensor stands for "not given" (opset 13 exports pass sizes that way)
+        }
+        if ((given == null) == (sizes == null || sizes.length == 0)) {
+            throw new IllegalArgumentException("Resize needs exactly one of scales and sizes, got " + (given == null ? "neither" : "both"));
+        }
+        long[] axesAttr = attrInts(n, "axes");
+        int[] axes = new int[axesAttr == null ? rank : axesAttr.length];
+        for (int i = 0; i < axes.length; i++) {
+            axes[i] = axesAttr == null ? i : axis(axesAttr[i], rank, "axis");
+        }
+        int listed = given != null ? given.length : sizes.length;
+        if (listed != axes.length) {
+            throw new IllegalArgumentException((given != null ? "scales " + Arrays.toString(given) : "sizes " + Arrays.toString(sizes)) + " for "
+                    + axes.length + " axes of a rank-" + rank + " input");
+        }
+        double[] scale = new double[rank];
+        long[] outShape = new long[rank];
+        for (int d = 0; d < rank; d++) {
+            scale[d] = 1;
+            outShape[d] = in[d];
+        }
+        for (int i = 0; i < axes.length; i++) {
+            int d = axes[i];
+            if (given != null) {
+                double sc = given[i];
+                if (!(sc > 0) || Double.isInfinite(sc)) {
+                    throw new IllegalArgumentException("scale " + given[i] + " for axis " + d + " (must be positive and finite)");
+                }
+                double size = Math.floor(in[d] * sc);
+                if (size > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException("scale " + given[i] + " makes axis " + d + " of size " + in[d] + " " + size + " long");
+                }
+                scale[d] = sc;
+                outShape[d] = (long) size;
+            } else {
+                if (sizes[i] < 0 || sizes[i] > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException("size " + sizes[i] + " for axis " + d);
+                }
+                outShape[d] = sizes[i];
+                scale[d] = in[d] == 0 ? 1 : (double) sizes[i] / in[d];
+            }
+        }
+        checkElements(outShape, n);
+        if (opset < 11 && mode.equals("nearest")) {
+            for (int d = 0; d < rank; d++) {
+                if (scale[d] < 1) { // runtimes disagree on how opset 10 rounds a downsampling nearest resize
+                    throw new UnsupportedOperationException("Resize (opset 10) nearest with a downsampling scale " + scale[d]);
+                }
+            }
+            nearestMode = "floor";
+        }
+        Tensor t = x;
+        long[] shape = Arrays.stream(in).asLongStream().toArray();
+        for (int d = 0; d < rank; d++) {
+            if (outShape[d] == in[d] && scale[d] == 1) {
+                continue; // every transformation maps an unscaled axis onto itself
+            }
+            shape[d] = outShape[d];
+            checkElements(shape, n); // the partial result too: an axis upsampled before another is downsampled
+            int out = (int) outShape[d];
+            if (in[d] == 0) {
+                throw new IllegalArgumentException("Resize of an empty axis " + d + " to " + out);
+            }
+            double[] source = new double[out];
+            for (int o = 0; o < out; o++) {
+                source[o] = sourceCoordinate(transform, o, scale[d], in[d], out);
+            }
+            if (mode.equals("nearest")) {
+                long[] index = new long[out];
+                for (int o = 0; o < out; o++) {
+                    index[o] = Math.max(0, Math.min(in[d] - 1, nearest(source[o], nearestMode)));
+                }
+                t = t.indexSelect(d, Tensor.of(index, out));
+                continue;
+            }
+            long[] low = new long[out];
+            long[] high = new long[out];
+            float[] lowWeight = new float[out];
+            float[] highWeight = new float[out];
+            for (int o = 0; o < out; o++) {
+                double c = Math.max(0, Math.min(in[d] - 1, source[o])); // the edge value beyond the ends, as ONNX's reference
+                long lo = (long) Math.floor(c);
+                double frac = c - lo;
+                low[o] = lo;
+                high[o] = Math.min(in[d] - 1, lo + 1);
+                lowWeight[o] = (float) (1 - frac);
+                highWeight[o] = (float) frac;
+            }
+            int[] weightShape = new int[rank];
+            Arrays.fill(weightShape, 1);
+            weightShape[d] = out;
+            Tensor below = t.indexSelect(d, Tensor.of(low, out)).mul(Tensor.of(lowWeight, weightShape));
+            Tensor above = t.indexSelect(d, Tensor.of(high, out)).mul(Tensor.of(highWeight, weightShape));
+            t = below.add(above);
+        }
+        return out(t == x ? x.mul(1f) : t);
+    }
+
+    /** The input coordinate an output index {@code o} of a resized axis reads, by ONNX's coordinate_transformation_mode. */
+    private static double sourceCoordinate(String transform, int o, double scale, int in, int out) {
+        return switch (transform) {
+            case "half_pixel" -> (o + 0.5) / scale - 0.5;
+            case "half_pixel_symmetric" -> {
+                double adjustment = out / (scale * in);
+                yield in / 2.0 * (1 - adjustment) + (o + 0.5) / scale - 0.5;
+            }
+            case "pytorch_half_pixel" -> out > 1 ? (o + 0.5) / scale - 0.5 : 0;
+            // the resized length as scale times the input's (not floored), as ONNX's reference has it
+            case "align_corners" -> out == 1 ? 0 : o * (in - 1.0) / (in * scale - 1.0);
+            case "tf_half_pixel_for_nn" -> (o + 0.5) / scale;
+            default -> o / scale; // asymmetric
+        };
+    }
+
+    /** The nearest index to {@code c} by ONNX's nearest_mode. */
+    private static long nearest(double c, String mode) {
+        return switch (mode) {
+            case "round_prefer_ceil" -> (long) Math.floor(c + 0.5);
+            case "floor" -> (long) Math.floor(c);
+            case "ceil" -> (long) Math.ceil(c);
+            default -> (long) Math.ceil(c - 0.5); // round_prefer_floor: a half rounds down
+        };
+    }
+
+    /** Refuses a result of {@code shape} over Lanes' int indexing or the read limit, before anything is allocated. */
+    private static void checkElements(long[] shape, Node n) {
+        long count = 1;
+        for (long d : shape) {
+            count = Math.multiplyExact(count, d);
+        }
+        if (count > Integer.MAX_VALUE - 8 || count > dev.lanes.io.ReadLimits.maxBytes() / 4) {
+            throw new IllegalArgumentException(n.opType() + " to " + Arrays.toString(shape) + " makes " + count + " elements, over the read limit of "
+                    + dev.lanes.io.ReadLimits.maxBytes() + " bytes (-Dlanes.io.maxBytes)");
+        }
+    }
+
+    /** The floats of input v, known at trace time (a constant), or read eagerly (a plan's trace refuses that read). */
+    private static float[] knownFloats(Value v, Node n, String what) {
+        if (v.data != null && v.data.isFloat()) {
+            return v.data.floats();
+        }
+        if (v.ints != null) {
+            throw new IllegalArgumentException(what + " must be float, got integers");
+        }
+        Tensor t = v.tensor();
+        if (t.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException(what + " must be float, got " + t.dtype());
+        }
+        return t.contiguous().toFloatArray();
     }
 
     /**
@@ -1082,21 +1346,23 @@ public final class OnnxModel implements AutoCloseable {
         return new int[] {Math.toIntExact(v[0]), Math.toIntExact(v[1])};
     }
 
-    /** ONNX pads [top, left, bottom, right] as Lanes' symmetric [pH, pW], or auto_pad's; asymmetric padding is refused. */
+    /**
+     * ONNX pads [top, left, bottom, right], or auto_pad's (SAME_UPPER puts an odd total's extra row and column at the
+     * end, SAME_LOWER at the start).
+     */
     private static int[] pads(Node n, int[] kernel, int[] stride, int[] dilation, int[] inHW) {
         String auto = attrString(n, "auto_pad", "NOTSET");
         if (auto.equals("VALID")) {
-            return new int[] {0, 0};
+            return new int[4];
         }
         if (auto.equals("SAME_UPPER") || auto.equals("SAME_LOWER")) {
-            int[] p = new int[2];
+            int[] p = new int[4];
             for (int i = 0; i < 2; i++) {
-                int out = (inHW[i] + stride[i] - 1) / stride[i];
-                int total = Math.max(0, (out - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 - inHW[i]);
-                if (total % 2 != 0) {
-                    throw new UnsupportedOperationException("auto_pad " + auto + " with an odd total padding " + total + ": Lanes pads symmetrically");
-                }
-                p[i] = total / 2;
+                long out = ((long) inHW[i] + stride[i] - 1) / stride[i];
+                long total = Math.max(0, (out - 1) * stride[i] + (long) dilation[i] * (kernel[i] - 1) + 1 - inHW[i]);
+                long before = auto.equals("SAME_UPPER") ? total / 2 : total - total / 2;
+                p[i] = Math.toIntExact(before);
+                p[i + 2] = Math.toIntExact(total - before);
             }
             return p;
         }
@@ -1105,15 +1371,55 @@ public final class OnnxModel implements AutoCloseable {
         }
         long[] pads = attrInts(n, "pads");
         if (pads == null) {
-            return new int[] {0, 0};
+            return new int[4];
         }
         if (pads.length != 4) {
             throw new UnsupportedOperationException("pads " + Arrays.toString(pads) + ": Lanes runs 2-d convolutions and pools");
         }
-        if (pads[0] != pads[2] || pads[1] != pads[3]) {
-            throw new UnsupportedOperationException("asymmetric pads " + Arrays.toString(pads) + ": Lanes pads each side alike");
+        int[] p = new int[4];
+        for (int i = 0; i < 4; i++) {
+            if (pads[i] < 0 || pads[i] > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("pads " + Arrays.toString(pads) + " has a negative or huge entry");
+            }
+            p[i] = (int) pads[i];
         }
-        return new int[] {Math.toIntExact(pads[0]), Math.toIntExact(pads[1])};
+        return p;
+    }
+
+    /**
+     * {@code x [N, C, H, W]} with rows and columns of {@code fill} around it ({@code pads}: top, left, bottom, right),
+     * its size checked before anything is allocated.
+     */
+    private static Tensor padded(Tensor x, int[] pads, float fill) {
+        int[] s = x.shape();
+        long h = (long) s[2] + pads[0] + pads[2];
+        long w = (long) s[3] + pads[1] + pads[3];
+        long count = Math.multiplyExact(Math.multiplyExact((long) s[0], s[1]), Math.multiplyExact(h, w));
+        if (count > Integer.MAX_VALUE - 8 || count > dev.lanes.io.ReadLimits.maxBytes() / 4) {
+            throw new IllegalArgumentException("padding " + Arrays.toString(s) + " by " + Arrays.toString(pads) + " makes " + count
+                    + " elements, over the read limit of " + dev.lanes.io.ReadLimits.maxBytes() + " bytes (-Dlanes.io.maxBytes)");
+        }
+        Tensor t = x;
+        for (int d = 2; d < 4; d++) {
+            int before = pads[d - 2];
+            int after = pads[d];
+            if (before == 0 && after == 0) {
+                continue;
+            }
+            int[] edge = t.shape();
+            List<Tensor> parts = new ArrayList<>(3);
+            if (before > 0) {
+                edge[d] = before;
+                parts.add(Tensor.full(edge.clone(), fill));
+            }
+            parts.add(t);
+            if (after > 0) {
+                edge[d] = after;
+                parts.add(Tensor.full(edge.clone(), fill));
+            }
+            t = Tensor.cat(parts, d);
+        }
+        return t;
     }
 
     private Value[] conv(Node n, Value[] a) {
@@ -1127,8 +1433,84 @@ public final class OnnxModel implements AutoCloseable {
         int[] kernel = {w.shape()[2], w.shape()[3]};
         int[] stride = pair(attrInts(n, "strides"), 1, "strides");
         int[] dilation = pair(attrInts(n, "dilations"), 1, "dilations");
-        int[] pad = pads(n, kernel, stride, dilation, new int[] {x.shape()[2], x.shape()[3]});
+        int[] pad = pads(n, kernel, stride, dilation, new int[] {x.shape()[2], x.shape()[3]}); // asymmetric pads too
         return out(Tensor.conv2d(x, w, b, stride, pad, dilation, attrInt(n, "group", 1)));
+    }
+
+    /**
+     * ConvTranspose (2-d): Lanes' conv_transpose2d, with the output size from pads and output_padding, or from
+     * output_shape or auto_pad SAME_* (total padding then split as the ONNX spec says, the odd row at the end for
+     * SAME_UPPER); a negative end padding (an output_shape larger than the natural size) becomes output padding.
+     */
+    private Value[] convTranspose(Node n, Value[] a) {
+        Tensor x = floats(arg(a, 0, n), n);
+        Tensor w = floats(arg(a, 1, n), n);
+        if (x.dim() != 4 || w.dim() != 4) {
+            throw new UnsupportedOperationException("ConvTranspose of " + Arrays.toString(x.shape()) + " with weights " + Arrays.toString(w.shape())
+                    + ": Lanes runs 2-d transposed convolutions (4-d input and weight)");
+        }
+        Tensor b = a.length > 2 && a[2] != null ? floats(a[2], n) : null;
+        int[] kernel = {w.shape()[2], w.shape()[3]};
+        long[] kernelShape = attrInts(n, "kernel_shape");
+        if (kernelShape != null && (kernelShape.length != 2 || kernelShape[0] != kernel[0] || kernelShape[1] != kernel[1])) {
+            throw new IllegalArgumentException("kernel_shape " + Arrays.toString(kernelShape) + " does not match the weights " + Arrays.toString(w.shape()));
+        }
+        int[] stride = pair(attrInts(n, "strides"), 1, "strides");
+        int[] dilation = pair(attrInts(n, "dilations"), 1, "dilations");
+        int[] outputPadding = pair(attrInts(n, "output_padding"), 0, "output_padding");
+        int group = attrInt(n, "group", 1);
+        long[] outputShape = attrInts(n, "output_shape");
+        String auto = attrString(n, "auto_pad", "NOTSET");
+        if (!Set.of("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER").contains(auto)) {
+            throw new IllegalArgumentException("auto_pad '" + auto + "'");
+        }
+        int[] inHW = {x.shape()[2], x.shape()[3]};
+        long[] target = null; // the output's height and width, when output_shape or SAME_* fixes them
+        if (outputShape != null) {
+            if (outputShape.length != 2 && outputShape.length != 4) {
+                throw new IllegalArgumentException("output_shape " + Arrays.toString(outputShape) + " (2 spatial dims, or all 4)");
+            }
+            target = Arrays.copyOfRange(outputShape, outputShape.length - 2, outputShape.length);
+        } else if (auto.startsWith("SAME")) {
+            target = new long[] {(long) inHW[0] * stride[0], (long) inHW[1] * stride[1]};
+        }
+        int[] pads = new int[4]; // top, left, bottom, right
+        if (target == null) {
+            long[] p = auto.equals("VALID") ? null : attrInts(n, "pads");
+            if (p != null) {
+                if (p.length != 4) {
+                    throw new UnsupportedOperationException("pads " + Arrays.toString(p) + ": Lanes runs 2-d transposed convolutions");
+                }
+                for (int i = 0; i < 4; i++) {
+                    if (p[i] < 0 || p[i] > Integer.MAX_VALUE) {
+                        throw new IllegalArgumentException("pads " + Arrays.toString(p) + " has a negative or huge entry");
+                    }
+                    pads[i] = (int) p[i];
+                }
+            }
+        } else {
+            for (int i = 0; i < 2; i++) {
+                if (target[i] < 1 || target[i] > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException("output size " + target[i] + " (output_shape " + Arrays.toString(outputShape) + ")");
+                }
+                long natural = Math.addExact(Math.addExact(Math.multiplyExact((long) stride[i], inHW[i] - 1L), outputPadding[i]),
+                        Math.addExact(Math.multiplyExact((long) dilation[i], kernel[i] - 1L), 1));
+                long total = natural - target[i];
+                long begin = auto.equals("SAME_UPPER") ? Math.floorDiv(total, 2) : total - Math.floorDiv(total, 2);
+                long end = total - begin;
+                if (begin < 0) {
+                    throw new UnsupportedOperationException("output size " + target[i] + " over the natural " + natural
+                            + " with the extra rows at the start (Lanes pads a transposed convolution's output at the end only)");
+                }
+                pads[i] = Math.toIntExact(begin);
+                if (end < 0) { // rows no input reaches, at the end: output padding
+                    outputPadding[i] = Math.toIntExact(outputPadding[i] - end);
+                } else {
+                    pads[i + 2] = Math.toIntExact(end);
+                }
+            }
+        }
+        return out(Tensor.convTranspose2d(x, w, b, stride, pads, outputPadding, group, dilation));
     }
 
     private Value[] pool(Node n, Value[] a) {
@@ -1147,22 +1529,39 @@ public final class OnnxModel implements AutoCloseable {
         int[] dilation = pair(attrInts(n, "dilations"), 1, "dilations");
         int[] pad = pads(n, kernel, stride, dilation, new int[] {x.shape()[2], x.shape()[3]});
         boolean ceil = attrInt(n, "ceil_mode", 0) != 0;
-        for (int i = 0; i < 2; i++) {
-            if (pad[i] > (dilation[i] * (kernel[i] - 1) + 1) / 2) {
-                throw new UnsupportedOperationException(n.opType() + " with padding " + pad[i] + " over half its kernel " + kernel[i]
-                        + " (Lanes' pools, like PyTorch's, pad at most half the kernel)");
-            }
+        boolean max = n.opType().equals("MaxPool");
+        if (max && attrInt(n, "storage_order", 0) != 0) {
+            throw new UnsupportedOperationException("MaxPool with storage_order = 1");
         }
-        if (n.opType().equals("MaxPool")) {
-            if (attrInt(n, "storage_order", 0) != 0) {
-                throw new UnsupportedOperationException("MaxPool with storage_order = 1");
-            }
-            return out(Tensor.maxPool2d(x, kernel, stride, pad, dilation, ceil));
-        }
-        if (dilation[0] != 1 || dilation[1] != 1) {
+        if (!max && (dilation[0] != 1 || dilation[1] != 1)) {
             throw new UnsupportedOperationException("AveragePool with dilations " + Arrays.toString(dilation));
         }
-        return out(Tensor.avgPool2d(x, kernel, stride, pad, ceil, attrInt(n, "count_include_pad", 0) != 0));
+        boolean includePad = attrInt(n, "count_include_pad", 0) != 0;
+        boolean lanesPads = pad[0] == pad[2] && pad[1] == pad[3];
+        for (int i = 0; i < 2; i++) {
+            lanesPads &= pad[i] <= (dilation[i] * (kernel[i] - 1) + 1) / 2; // Lanes' pools, like PyTorch's, pad at most half the kernel
+        }
+        if (lanesPads) {
+            int[] hw = {pad[0], pad[1]};
+            return out(max ? Tensor.maxPool2d(x, kernel, stride, hw, dilation, ceil) : Tensor.avgPool2d(x, kernel, stride, hw, ceil, includePad));
+        }
+        // asymmetric pads, or over half the kernel: padded explicitly (-inf for max, which no window takes over a value;
+        // zero for the average), then pooled without padding
+        if (ceil) {
+            throw new UnsupportedOperationException(n.opType() + " with pads " + Arrays.toString(pad) + " and ceil_mode = 1 (Lanes pools with"
+                    + " ceil_mode only symmetric pads of at most half the kernel)");
+        }
+        int[] none = {0, 0};
+        if (max) {
+            return out(Tensor.maxPool2d(padded(x, pad, Float.NEGATIVE_INFINITY), kernel, stride, none, dilation, false));
+        }
+        Tensor sums = Tensor.avgPool2d(padded(x, pad, 0f), kernel, stride, none, false, true);
+        if (includePad) {
+            return out(sums);
+        }
+        // the average over the input's elements only: each window's mean divided by the share of it inside the input
+        Tensor inside = Tensor.avgPool2d(padded(Tensor.ones(1, 1, x.shape()[2], x.shape()[3]), pad, 0f), kernel, stride, none, false, true);
+        return out(sums.div(inside));
     }
 
     private Value[] softmax(Node n, Value[] a) {

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * ONNX's own backend node tests (Debian's {@code libonnx-testdata}: a model and input/output protobufs per operator
  * case), run through {@link OnnxModel}. Every case whose operators Lanes supports must pass within ONNX's tolerances
  * (rtol 1e-3, atol 1e-7, as onnx/backend/test/runner does); a case refused as unsupported (an operator, or a feature
- * of one: asymmetric padding, a data type) counts as skipped, and the counts are printed. CI installs the package
+ * of one: cubic resizing, a data type) counts as skipped, and the counts are printed. CI installs the package
  * when it can; without it the test is skipped with a message.
  */
 class OnnxConformanceTest {
