@@ -1,0 +1,470 @@
+package dev.lanes.io.onnx;
+
+import static dev.lanes.io.onnx.OnnxHostileGraphTest.floatAttr;
+import static dev.lanes.io.onnx.OnnxHostileGraphTest.int64Init;
+import static dev.lanes.io.onnx.OnnxHostileGraphTest.ints;
+import static dev.lanes.io.onnx.OnnxHostileGraphTest.model;
+import static dev.lanes.io.onnx.OnnxHostileGraphTest.node;
+import static dev.lanes.io.onnx.OnnxHostileGraphTest.valueInfo;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.InferencePlan;
+import dev.lanes.Tensor;
+import dev.lanes.TestGolden;
+import dev.lanes.io.onnx.OnnxHostileGraphTest.W;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * ConvTranspose, Resize, CumSum, ReduceProd, Clip and padded pools where ONNX's conformance data does not reach
+ * (CumSum's cases there are all float64; no asymmetric pool pads with count_include_pad = 0; no output_shape over the
+ * natural size), each against a plain loop written from the ONNX spec; sizes a hostile file could use to allocate
+ * gigabytes refused before anything is allocated; and a decoder exported by PyTorch ({@code gen_onnx_decoder.py}:
+ * ConvTranspose, bilinear and nearest Resize at opsets 11 and 13, CumSum, ReduceProd) against PyTorch, eagerly and
+ * as a plan.
+ */
+class OnnxSpecEdgeCaseTest {
+    private static final Random RANDOM = new Random(20);
+
+    private static float[] random(int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) RANDOM.nextGaussian();
+        }
+        return v;
+    }
+
+    private static W intAttr(String name, long v) {
+        return new W().str(1, name).varint(20, OnnxFormat.ATTR_INT).varint(3, v);
+    }
+
+    private static W stringAttr(String name, String v) {
+        return new W().str(1, name).varint(20, OnnxFormat.ATTR_STRING).str(4, v);
+    }
+
+    /** A float32 initializer as raw_data. */
+    private static W floatInit(String name, long[] dims, float... v) {
+        W t = new W();
+        for (long d : dims) {
+            t.varint(1, d);
+        }
+        byte[] raw = new byte[v.length * 4];
+        java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(v);
+        return t.varint(2, OnnxFormat.FLOAT).str(8, name).bytes(9, raw);
+    }
+
+    /** One node of {@code op} on float inputs (named in0, in1, ... of the given shapes) and initializers; its first output. */
+    private static Tensor run(int opset, String op, List<Tensor> inputs, List<String> extraInputs, List<W> inits, W... attrs) {
+        List<String> names = new ArrayList<>();
+        List<W> infos = new ArrayList<>();
+        for (int i = 0; i < inputs.size(); i++) {
+            names.add("in" + i);
+            infos.add(valueInfo("in" + i, OnnxFormat.FLOAT, java.util.Arrays.stream(inputs.get(i).shape()).asLongStream().toArray()));
+        }
+        names.addAll(extraInputs);
+        byte[] m = model(opset, List.of(node(op, names, List.of("y"), attrs)), inits, infos, List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            return om.run(inputs.toArray(Tensor[]::new)).get(0);
+        }
+    }
+
+    private static void assertClose(Tensor got, float[] want, int[] shape, String what) {
+        assertThat(got.shape()).as(what + " shape").containsExactly(shape);
+        TestGolden.assertClose(got, Tensor.of(want, shape), 1e-5, 1e-4, what);
+    }
+
+    // ---- ConvTranspose ----
+
+    /** ONNX's ConvTranspose by its definition: every input element scatters its kernel into the output. */
+    private static float[] convTransposeByLoops(float[] x, int[] xs, float[] w, int[] ws, float[] bias, int[] stride, int[] pads, int[] dilation,
+                                                int group, int outH, int outW) {
+        int n = xs[0];
+        int cin = xs[1];
+        int perGroupOut = ws[1];
+        int cout = perGroupOut * group;
+        int perGroupIn = cin / group;
+        float[] y = new float[n * cout * outH * outW];
+        for (int b = 0; b < n; b++) {
+            for (int ci = 0; ci < cin; ci++) {
+                int g = ci / perGroupIn;
+                for (int h = 0; h < xs[2]; h++) {
+                    for (int v = 0; v < xs[3]; v++) {
+                        float in = x[((b * cin + ci) * xs[2] + h) * xs[3] + v];
+                        for (int co = 0; co < perGroupOut; co++) {
+                            for (int kh = 0; kh < ws[2]; kh++) {
+                                for (int kw = 0; kw < ws[3]; kw++) {
+                                    int oy = h * stride[0] - pads[0] + kh * dilation[0];
+                                    int ox = v * stride[1] - pads[1] + kw * dilation[1];
+                                    if (oy >= 0 && oy < outH && ox >= 0 && ox < outW) {
+                                        int c = g * perGroupOut + co;
+                                        y[((b * cout + c) * outH + oy) * outW + ox] += in * w[((ci * perGroupOut + co) * ws[2] + kh) * ws[3] + kw];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if (bias != null) {
+            for (int i = 0; i < y.length; i++) {
+                y[i] += bias[i / (outH * outW) % cout];
+            }
+        }
+        return y;
+    }
+
+    @Test
+    void convTransposeWithAsymmetricPadsGroupsDilationsAndOutputPaddingMatchesItsDefinition() {
+        int[] xs = {2, 4, 5, 4};
+        int[] ws = {4, 3, 3, 2};
+        float[] x = random(2 * 4 * 5 * 4);
+        float[] w = random(4 * 3 * 3 * 2);
+        float[] b = random(6);
+        int[] stride = {2, 3};
+        int[] pads = {1, 0, 2, 1};
+        int[] dilation = {2, 1};
+        int[] outputPadding = {1, 2};
+        int outH = (5 - 1) * 2 - 1 - 2 + 2 * (3 - 1) + 1 + 1;
+        int outW = (4 - 1) * 3 - 0 - 1 + (2 - 1) + 1 + 2;
+        Tensor y = run(13, "ConvTranspose", List.of(Tensor.of(x, xs), Tensor.of(w, ws), Tensor.of(b, 6)), List.of(), List.of(),
+                ints("strides", 2, 3), ints("pads", 1, 0, 2, 1), ints("dilations", 2, 1), ints("output_padding", 1, 2), intAttr("group", 2));
+        assertClose(y, convTransposeByLoops(x, xs, w, ws, b, stride, pads, dilation, 2, outH, outW), new int[] {2, 6, outH, outW}, "ConvTranspose");
+    }
+
+    /** output_shape over the natural size: the rows past what any input reaches are the bias alone (ONNX's reference puts them at the end). */
+    @Test
+    void convTransposeOutputShapeLargerThanNaturalAddsBiasOnlyRowsAtTheEnd() {
+        int[] xs = {1, 2, 3, 3};
+        int[] ws = {2, 1, 3, 3};
+        float[] x = random(18);
+        float[] w = random(18);
+        float[] b = {0.5f};
+        // natural size 2 * (3 - 1) + 3 = 7; asked for 8 x 7: total padding -1 in height (split as 0 before, -1 after)
+        Tensor y = run(13, "ConvTranspose", List.of(Tensor.of(x, xs), Tensor.of(w, ws), Tensor.of(b, 1)), List.of(), List.of(),
+                ints("strides", 2, 2), ints("output_shape", 8, 7));
+        float[] want = convTransposeByLoops(x, xs, w, ws, b, new int[] {2, 2}, new int[4], new int[] {1, 1}, 1, 8, 7);
+        assertClose(y, want, new int[] {1, 1, 8, 7}, "ConvTranspose output_shape");
+        for (int v = 0; v < 7; v++) {
+            assertThat(want[7 * 7 + v]).isEqualTo(0.5f);
+        }
+    }
+
+    @Test
+    void convTransposeSizesThatWouldAllocateGigabytesAreRefusedFirst() {
+        Tensor x = Tensor.randn(1, 2, 8, 8);
+        Tensor w = Tensor.randn(2, 2, 3, 3);
+        assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(x, w), List.of(), List.of(), ints("output_shape", 1L << 31, 1L << 31)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ConvTranspose").hasMessageContaining("output size");
+        assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(x, w), List.of(), List.of(), ints("strides", 40000, 40000)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("conv_transpose2d").hasMessageContaining("over");
+        assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(x, w), List.of(), List.of(), ints("strides", 1 << 30, 1 << 30)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ConvTranspose");
+        assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(x, w), List.of(), List.of(), ints("dilations", Integer.MAX_VALUE, 1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ConvTranspose");
+    }
+
+    @Test
+    void convTransposeRefusesWhatItCannotRunByName() {
+        Tensor w = Tensor.randn(2, 2, 3);
+        assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(Tensor.randn(1, 2, 8), w), List.of(), List.of()))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("ConvTranspose").hasMessageContaining("2-d");
+        Tensor x = Tensor.randn(1, 2, 4, 4);
+        Tensor w4 = Tensor.randn(2, 2, 3, 3);
+        // output_shape more than a row over the natural size: ONNX puts some of the extra rows first, which Lanes does not
+        assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(x, w4), List.of(), List.of(), ints("output_shape", 9, 9),
+                stringAttr("auto_pad", "SAME_UPPER"))).isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("at the start");
+        assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(x, w4), List.of(), List.of(), ints("kernel_shape", 2, 2)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kernel_shape");
+        assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(x, w4), List.of(), List.of(), ints("pads", 1, 1, -1, 0)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pads");
+        assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(x, Tensor.randn(3, 2, 3, 3)), List.of(), List.of(), intAttr("group", 2)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("groups");
+    }
+
+    // ---- pools and convolutions with asymmetric pads ----
+
+    /** ONNX's pools by their definition: windows over the padded image; the average over what lies inside or over the whole window. */
+    private static float[] poolByLoops(float[] x, int[] xs, int k, int stride, int[] pads, boolean max, boolean countPad) {
+        int outH = (xs[2] + pads[0] + pads[2] - k) / stride + 1;
+        int outW = (xs[3] + pads[1] + pads[3] - k) / stride + 1;
+        float[] y = new float[xs[0] * xs[1] * outH * outW];
+        for (int p = 0; p < xs[0] * xs[1]; p++) {
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++) {
+                    float acc = max ? Float.NEGATIVE_INFINITY : 0;
+                    int inside = 0;
+                    for (int a = 0; a < k; a++) {
+                        for (int c = 0; c < k; c++) {
+                            int h = oy * stride - pads[0] + a;
+                            int v = ox * stride - pads[1] + c;
+                            if (h >= 0 && h < xs[2] && v >= 0 && v < xs[3]) {
+                                float e = x[(p * xs[2] + h) * xs[3] + v];
+                                acc = max ? Math.max(acc, e) : acc + e;
+                                inside++;
+                            }
+                        }
+                    }
+                    y[(p * outH + oy) * outW + ox] = max ? acc : acc / (countPad ? k * k : inside);
+                }
+            }
+        }
+        return y;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"MaxPool", "AveragePool/0", "AveragePool/1"})
+    void poolsWithAsymmetricPadsMatchTheirDefinition(String which) {
+        String op = which.split("/")[0];
+        boolean countPad = which.endsWith("/1");
+        int[] xs = {2, 3, 7, 6};
+        float[] x = random(2 * 3 * 7 * 6);
+        int[] pads = {0, 2, 2, 1}; // asymmetric, and the left one over half the kernel
+        Tensor y = run(13, op, List.of(Tensor.of(x, xs)), List.of(), List.of(), ints("kernel_shape", 3, 3), ints("strides", 2, 2),
+                ints("pads", 0, 2, 2, 1), intAttr("count_include_pad", countPad ? 1 : 0));
+        int outH = (7 + 2 - 3) / 2 + 1;
+        int outW = (6 + 3 - 3) / 2 + 1;
+        assertClose(y, poolByLoops(x, xs, 3, 2, pads, op.equals("MaxPool"), countPad), new int[] {2, 3, outH, outW}, which);
+    }
+
+    @Test
+    void poolPadsOverHalfTheKernelArePaddedExplicitly() {
+        int[] xs = {1, 2, 5, 5};
+        float[] x = random(50);
+        Tensor y = run(13, "AveragePool", List.of(Tensor.of(x, xs)), List.of(), List.of(), ints("kernel_shape", 3, 3), ints("pads", 2, 2, 2, 2));
+        assertClose(y, poolByLoops(x, xs, 3, 1, new int[] {2, 2, 2, 2}, false, false), new int[] {1, 2, 7, 7}, "AveragePool pads 2, kernel 3");
+    }
+
+    @Test
+    void asymmetricPoolPadsWithCeilModeAreRefusedByName() {
+        assertThatThrownBy(() -> run(13, "MaxPool", List.of(Tensor.randn(1, 1, 6, 6)), List.of(), List.of(), ints("kernel_shape", 3, 3),
+                ints("pads", 0, 0, 1, 1), intAttr("ceil_mode", 1))).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("MaxPool").hasMessageContaining("ceil_mode");
+    }
+
+    @Test
+    void convWithSameLowerAndAnOddTotalPadsTheStart() {
+        int[] xs = {1, 1, 4, 4};
+        float[] x = random(16);
+        float[] w = random(4); // a 2 x 2 kernel, stride 1: total padding 1, at the start for SAME_LOWER
+        Tensor y = run(13, "Conv", List.of(Tensor.of(x, xs), Tensor.of(w, 1, 1, 2, 2)), List.of(), List.of(), stringAttr("auto_pad", "SAME_LOWER"));
+        float[] want = new float[16];
+        for (int oy = 0; oy < 4; oy++) {
+            for (int ox = 0; ox < 4; ox++) {
+                for (int a = 0; a < 2; a++) {
+                    for (int c = 0; c < 2; c++) {
+                        int h = oy - 1 + a;
+                        int v = ox - 1 + c;
+                        if (h >= 0 && v >= 0) {
+                            want[oy * 4 + ox] += x[h * 4 + v] * w[a * 2 + c];
+                        }
+                    }
+                }
+            }
+        }
+        assertClose(y, want, new int[] {1, 1, 4, 4}, "Conv SAME_LOWER");
+    }
+
+    // ---- Resize ----
+
+    /** Bilinear by its 2-d definition (four neighbours, clamped at the edges), half_pixel coordinates from the scales. */
+    private static float[] bilinearByLoops(float[] x, int h, int w, double sh, double sw, int outH, int outW) {
+        float[] y = new float[outH * outW];
+        for (int oy = 0; oy < outH; oy++) {
+            double cy = Math.max(0, Math.min(h - 1, (oy + 0.5) / sh - 0.5));
+            int y0 = (int) Math.floor(cy);
+            int y1 = Math.min(h - 1, y0 + 1);
+            double fy = cy - y0;
+            for (int ox = 0; ox < outW; ox++) {
+                double cx = Math.max(0, Math.min(w - 1, (ox + 0.5) / sw - 0.5));
+                int x0 = (int) Math.floor(cx);
+                int x1 = Math.min(w - 1, x0 + 1);
+                double fx = cx - x0;
+                y[oy * outW + ox] = (float) ((1 - fy) * ((1 - fx) * x[y0 * w + x0] + fx * x[y0 * w + x1]) + fy * ((1 - fx) * x[y1 * w + x0] + fx * x[y1 * w + x1]));
+            }
+        }
+        return y;
+    }
+
+    @Test
+    void resizeBilinearWithNonIntegerScalesMatchesItsDefinition() {
+        float[] x = random(5 * 7);
+        Tensor y = run(13, "Resize", List.of(Tensor.of(x, 1, 1, 5, 7)), List.of("", "scales"), List.of(floatInit("scales", new long[] {4}, 1, 1, 1.7f, 0.6f)),
+                stringAttr("mode", "linear"));
+        int outH = (int) Math.floor(5 * 1.7f);
+        int outW = (int) Math.floor(7 * 0.6f);
+        assertClose(y, bilinearByLoops(x, 5, 7, 1.7f, 0.6f, outH, outW), new int[] {1, 1, outH, outW}, "Resize linear");
+    }
+
+    @Test
+    void resizeNearestModesPickTheSpecsIndex() {
+        Tensor x = Tensor.of(new float[] {10, 11, 12, 13}, 1, 4);
+        // sizes 1 x 6 from 4, asymmetric: source x = o * 4/6 = 0, .667, 1.333, 2, 2.667, 3.333
+        Map<String, float[]> want = new HashMap<>();
+        want.put("floor", new float[] {10, 10, 11, 12, 12, 13});
+        want.put("ceil", new float[] {10, 11, 12, 12, 13, 13});
+        want.put("round_prefer_floor", new float[] {10, 11, 11, 12, 13, 13});
+        want.put("round_prefer_ceil", new float[] {10, 11, 11, 12, 13, 13});
+        for (var e : want.entrySet()) {
+            Tensor y = run(13, "Resize", List.of(x), List.of("", "", "sizes"), List.of(int64Init("sizes", new long[] {2}, 1, 6)),
+                    stringAttr("coordinate_transformation_mode", "asymmetric"), stringAttr("nearest_mode", e.getKey()));
+            assertThat(y.toFloatArray()).as(e.getKey()).containsExactly(e.getValue());
+        }
+        // a tie: 2 from 4 with half_pixel is x = 0.5 and 2.5; round_prefer_floor takes 0 and 2, round_prefer_ceil 1 and 3
+        Tensor floor = run(13, "Resize", List.of(x), List.of("", "", "sizes"), List.of(int64Init("sizes", new long[] {2}, 1, 2)));
+        assertThat(floor.toFloatArray()).containsExactly(10, 12);
+        Tensor ceil = run(13, "Resize", List.of(x), List.of("", "", "sizes"), List.of(int64Init("sizes", new long[] {2}, 1, 2)),
+                stringAttr("nearest_mode", "round_prefer_ceil"));
+        assertThat(ceil.toFloatArray()).containsExactly(11, 13);
+    }
+
+    @Test
+    void resizeOfHugeSizesOrScalesIsRefusedBeforeAllocating() {
+        Tensor x = Tensor.randn(1, 1, 4, 4);
+        assertThatThrownBy(() -> run(13, "Resize", List.of(x), List.of("", "", "sizes"),
+                List.of(int64Init("sizes", new long[] {4}, 1, 1, 1 << 20, 1 << 20)))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Resize").hasMessageContaining("read limit");
+        assertThatThrownBy(() -> run(13, "Resize", List.of(x), List.of("", "", "sizes"),
+                List.of(int64Init("sizes", new long[] {4}, 1L << 40, 1L << 40, 4, 4)))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Resize");
+        assertThatThrownBy(() -> run(13, "Resize", List.of(x), List.of("", "scales"), List.of(floatInit("scales", new long[] {4}, 1, 1, 1e30f, 1))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Resize");
+        for (float bad : new float[] {0, -2, Float.NaN, Float.POSITIVE_INFINITY}) {
+            assertThatThrownBy(() -> run(13, "Resize", List.of(x), List.of("", "scales"), List.of(floatInit("scales", new long[] {4}, 1, 1, bad, 1))))
+                    .as("scale " + bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("scale");
+        }
+        // an axis upsampled before another is downsampled: the partial result alone is over the limit
+        assertThatThrownBy(() -> run(13, "Resize", List.of(Tensor.randn(1, 1, 1 << 12, 1 << 12)), List.of("", "", "sizes"),
+                List.of(int64Init("sizes", new long[] {4}, 1, 1, 1 << 20, 1)))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("read limit");
+    }
+
+    @Test
+    void resizeRefusesWhatItDoesNotComputeByName() {
+        Tensor x = Tensor.randn(1, 1, 4, 4);
+        List<W> scales = List.of(floatInit("scales", new long[] {4}, 1, 1, 2, 2));
+        assertThatThrownBy(() -> run(13, "Resize", List.of(x), List.of("", "scales"), scales, stringAttr("mode", "cubic")))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("Resize").hasMessageContaining("cubic");
+        assertThatThrownBy(() -> run(13, "Resize", List.of(x), List.of("", "scales"), scales, stringAttr("coordinate_transformation_mode",
+                "tf_crop_and_resize"))).isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("tf_crop_and_resize");
+        assertThatThrownBy(() -> run(18, "Resize", List.of(x), List.of("", "scales"), scales, stringAttr("mode", "linear"), intAttr("antialias", 1)))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("antialias");
+        assertThatThrownBy(() -> run(13, "Resize", List.of(x), List.of("", "scales"), scales, intAttr("exclude_outside", 1)))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("exclude_outside");
+        assertThatThrownBy(() -> run(18, "Resize", List.of(x), List.of("", "", "sizes"), List.of(int64Init("sizes", new long[] {2}, 8, 8)),
+                ints("axes", 2, 3), stringAttr("keep_aspect_ratio_policy", "not_larger")))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("keep_aspect_ratio_policy");
+        assertThatThrownBy(() -> run(13, "Resize", List.of(x), List.of("", "scales"), List.of(floatInit("scales", new long[] {2}, 2, 2))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("scales");
+    }
+
+    @Test
+    void resizeWithOpset18AxesResizesOnlyThose() {
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 1, 2, 3);
+        Tensor y = run(18, "Resize", List.of(x), List.of("", "", "sizes"), List.of(int64Init("sizes", new long[] {1}, 6)), ints("axes", -1),
+                stringAttr("coordinate_transformation_mode", "asymmetric"), stringAttr("nearest_mode", "floor"));
+        assertThat(y.shape()).containsExactly(1, 2, 6);
+        assertThat(y.toFloatArray()).containsExactly(1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6);
+    }
+
+    // ---- CumSum, ReduceProd, Clip ----
+
+    @Test
+    void cumSumMatchesItsDefinitionWithEveryFlag() {
+        int rows = 3;
+        int cols = 37; // not a power of two: the scan's last step is partial
+        float[] x = random(rows * cols);
+        for (int exclusive = 0; exclusive < 2; exclusive++) {
+            for (int reverse = 0; reverse < 2; reverse++) {
+                for (long axis : new long[] {1, -2}) {
+                    Tensor y = run(14, "CumSum", List.of(Tensor.of(x, rows, cols)), List.of("axis"), List.of(int64Init("axis", new long[] {}, axis)),
+                            intAttr("exclusive", exclusive), intAttr("reverse", reverse));
+                    float[] want = new float[rows * cols];
+                    boolean alongCols = axis == 1;
+                    int len = alongCols ? cols : rows;
+                    int lines = alongCols ? rows : cols;
+                    for (int line = 0; line < lines; line++) {
+                        double acc = 0;
+                        for (int step = 0; step < len; step++) {
+                            int i = reverse == 1 ? len - 1 - step : step;
+                            int at = alongCols ? line * cols + i : i * cols + line;
+                            if (exclusive == 1) {
+                                want[at] = (float) acc;
+                                acc += x[at];
+                            } else {
+                                acc += x[at];
+                                want[at] = (float) acc;
+                            }
+                        }
+                    }
+                    assertClose(y, want, new int[] {rows, cols}, "CumSum exclusive " + exclusive + " reverse " + reverse + " axis " + axis);
+                }
+            }
+        }
+    }
+
+    @Test
+    void cumSumRefusesABadAxis() {
+        assertThatThrownBy(() -> run(14, "CumSum", List.of(Tensor.randn(2, 3)), List.of("axis"), List.of(int64Init("axis", new long[] {}, 2))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("CumSum").hasMessageContaining("axis");
+        assertThatThrownBy(() -> run(14, "CumSum", List.of(Tensor.randn(2, 3)), List.of("axis"), List.of(int64Init("axis", new long[] {2}, 0, 1))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("axis");
+    }
+
+    @Test
+    void reduceProdOfOddAndEmptyAxes() {
+        float[] x = random(2 * 7 * 3);
+        Tensor y = run(13, "ReduceProd", List.of(Tensor.of(x, 2, 7, 3)), List.of(), List.of(), ints("axes", 1), intAttr("keepdims", 0));
+        float[] want = new float[6];
+        for (int a = 0; a < 2; a++) {
+            for (int c = 0; c < 3; c++) {
+                double p = 1;
+                for (int b = 0; b < 7; b++) {
+                    p *= x[(a * 7 + b) * 3 + c];
+                }
+                want[a * 3 + c] = (float) p;
+            }
+        }
+        assertClose(y, want, new int[] {2, 3}, "ReduceProd");
+        Tensor empty = run(13, "ReduceProd", List.of(Tensor.zeros(2, 0)), List.of(), List.of(), ints("axes", 1));
+        assertThat(empty.shape()).containsExactly(2, 1);
+        assertThat(empty.toFloatArray()).containsExactly(1, 1); // the empty product
+    }
+
+    @Test
+    void clipWithMinAboveMaxGivesMaxEverywhereAndKeepsNaN() {
+        Tensor x = Tensor.of(new float[] {-5, 0, 3, Float.NaN, 100}, 5);
+        Tensor y = run(13, "Clip", List.of(x), List.of("lo", "hi"), List.of(floatInit("lo", new long[] {}, 2), floatInit("hi", new long[] {}, 1)));
+        assertThat(y.toFloatArray()).containsExactly(1, 1, 1, Float.NaN, 1);
+        Tensor old = run(6, "Clip", List.of(x), List.of(), List.of(), floatAttr("min", 2), floatAttr("max", 1));
+        assertThat(old.toFloatArray()).containsExactly(1, 1, 1, Float.NaN, 1);
+    }
+
+    // ---- a decoder exported by PyTorch ----
+
+    /** ConvTranspose, Resize (bilinear, align_corners and not; nearest), CumSum and ReduceProd as PyTorch exports them, eager and planned. */
+    @ParameterizedTest
+    @ValueSource(strings = {"decoder11", "decoder13"})
+    void pytorchDecoderExportMatchesPytorch(String name) throws IOException {
+        Map<String, Tensor> g = new HashMap<>();
+        for (TestGolden.Case c : TestGolden.read("onnx_decoder.txt")) {
+            g.put(c.name(), c.tensor());
+        }
+        Tensor x = g.get(name + "/x");
+        Tensor want = g.get(name + "/y");
+        try (OnnxModel m = OnnxModel.parse(OnnxModelTest.resource(name + ".onnx"))) {
+            TestGolden.assertClose(m.forward(x), want, 1e-4, 1e-4, name + " eager");
+            try (InferencePlan plan = m.plan(x.shape())) {
+                TestGolden.assertClose(plan.run(x), want, 1e-4, 1e-4, name + " plan");
+            }
+        }
+    }
+}
