@@ -73,7 +73,8 @@ final class ConvOps {
         if (v.length == 2) {
             return v.clone();
         }
-        throw new IllegalArgumentException("conv2d: " + name + " must be one int or a pair, got " + str(v));
+        throw new IllegalArgumentException("conv2d: " + name + " must be one int or a pair" + (name.equals("padding") ? " (or four: top, left,"
+                + " bottom, right)" : "") + ", got " + str(v));
     }
 
     /** Shapes of one call, validated with PyTorch's messages. */

@@ -8,7 +8,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * conv2d and pooling against naive direct loops (double precision) on random geometries, gradchecks of their
+ * conv2d, conv_transpose2d and pooling against naive direct loops (double precision) on random geometries, gradchecks of their
  * backward rules, thread-count independence, and the bad-input messages.
  */
 class ConvPoolPropertyTest {
@@ -176,6 +176,39 @@ class ConvPoolPropertyTest {
     }
 
     /**
+     * conv_transpose2d is the convolution's input gradient: on random geometries (strides, wide padding, groups,
+     * dilation; the output padding that gives back the convolution's input size) its output is the direct loops' input
+     * gradient, its input gradient the direct convolution of the upstream gradient, its weight gradient the
+     * convolution's weight gradient with the upstream gradient as the image.
+     */
+    @Test
+    void convTranspose2dMatchesTheConvolutionsDirectLoops() {
+        for (int iter = 0; iter < 60; iter++) {
+            Conv g = Conv.random(rnd, iter % 3 != 2, iter % 2 == 1);
+            int[] outputPadding = {(g.h() + 2 * g.ph() - g.dh() * (g.kh() - 1) - 1) % g.sh(), (g.w() + 2 * g.pw() - g.dw() * (g.kw() - 1) - 1) % g.sw()};
+            try (Tensor z = Tensor.randn(g.n(), g.o(), g.oh(), g.ow()).requiresGrad(true);
+                 Tensor wt = Tensor.randn(g.o(), g.c() / g.groups(), g.kh(), g.kw()).requiresGrad(true)) {
+                Tensor y = Tensor.convTranspose2d(z, wt, null, g.stride(), g.padding(), outputPadding, g.groups(), g.dilation());
+                assertThat(y.shape()).containsExactly(g.n(), g.c(), g.h(), g.w());
+                try (Tensor expected = Tensor.of(naiveInputGrad(z.toFloatArray(), wt.toFloatArray(), g), g.n(), g.c(), g.h(), g.w())) {
+                    Assertions2.assertClose(y, expected, 1e-4, 1e-4, "conv_transpose iter " + iter + " " + g);
+                }
+                try (Tensor gy = Tensor.randn(g.n(), g.c(), g.h(), g.w())) {
+                    y.backward(gy);
+                    float[] up = gy.toFloatArray();
+                    try (Tensor expected = Tensor.of(naiveConv(up, wt.toFloatArray(), null, g), g.n(), g.o(), g.oh(), g.ow())) {
+                        Assertions2.assertClose(z.grad(), expected, 1e-4, 1e-4, "conv_transpose input grad iter " + iter + " " + g);
+                    }
+                    try (Tensor expected = Tensor.of(naiveWeightGrad(up, z.toFloatArray(), g), g.o(), g.c() / g.groups(), g.kh(), g.kw())) {
+                        Assertions2.assertClose(wt.grad(), expected, 1e-4, 1e-4, "conv_transpose weight grad iter " + iter + " " + g);
+                    }
+                }
+                y.close();
+            }
+        }
+    }
+
+    /**
      * A batch of 512 images (their columns 75 MB, over ConvOps.KEEP_COLUMNS_MAX_BYTES): the weight gradient unfolds
      * each image again, in chunks of 8 images summed in order. Against the direct loops; two threads and one give the
      * same bits.
@@ -272,6 +305,10 @@ class ConvPoolPropertyTest {
                 Tensor.randn(2, 2, 5, 6).requiresGrad(true), Tensor.randn(3, 2, 2, 2).requiresGrad(true), Tensor.randn(3).requiresGrad(true));
         Gradcheck.check(t -> Tensor.conv2d(t[0], t[1], null, null, "same", null, 2),
                 Tensor.randn(1, 4, 4, 4).requiresGrad(true), Tensor.randn(2, 2, 3, 3).requiresGrad(true));
+        Gradcheck.check(t -> Tensor.conv2d(t[0], t[1], t[2], new int[] {2, 1}, new int[] {0, 2, 1, 0}, null, 1), // asymmetric padding
+                Tensor.randn(1, 2, 5, 4).requiresGrad(true), Tensor.randn(2, 2, 3, 2).requiresGrad(true), Tensor.randn(2).requiresGrad(true));
+        Gradcheck.check(t -> Tensor.convTranspose2d(t[0], t[1], t[2], new int[] {2, 3}, new int[] {1, 0, 0, 2}, new int[] {1, 2}, 2, new int[] {1, 2}),
+                Tensor.randn(2, 4, 3, 3).requiresGrad(true), Tensor.randn(4, 1, 3, 2).requiresGrad(true), Tensor.randn(2).requiresGrad(true));
         Gradcheck.check(t -> Tensor.conv2d(t[0], t[1], t[2]), // 1x1 direct path
                 Tensor.randn(2, 3, 3, 2).requiresGrad(true), Tensor.randn(4, 3, 1, 1).requiresGrad(true), Tensor.randn(4).requiresGrad(true));
     }
@@ -410,6 +447,16 @@ class ConvPoolPropertyTest {
                 .hasMessageContaining("pad should be at most half of effective kernel size");
         assertThatThrownBy(() -> Tensor.maxPool2d(Tensor.randn(4, 4), 2)).hasMessageContaining("Expected 3D or 4D");
         assertThatThrownBy(() -> Tensor.maxPool2d(Tensor.randn(1, 1, 1, 1), 2)).hasMessageContaining("Output size is too small");
+        assertThatThrownBy(() -> Tensor.convTranspose2d(Tensor.randn(1, 2, 4, 4), Tensor.randn(3, 1, 3, 3), null))
+                .hasMessageContaining("conv_transpose2d").hasMessageContaining("[3, 1, 3, 3]").hasMessageContaining("3 channels");
+        assertThatThrownBy(() -> Tensor.convTranspose2d(Tensor.randn(1, 2, 4, 4), Tensor.randn(2, 1, 3, 3), Tensor.randn(2)))
+                .hasMessageContaining("expected bias of shape [1]");
+        assertThatThrownBy(() -> Tensor.convTranspose2d(Tensor.randn(1, 2, 2, 2), Tensor.randn(2, 1, 3, 3), null, null, new int[] {2}, null, 1, null))
+                .hasMessageContaining("gives an output of 0 x 0");
+        assertThatThrownBy(() -> Tensor.convTranspose2d(Tensor.randn(1, 2, 4, 4), Tensor.randn(2, 1, 3, 3), null, null, new int[] {1, -1, 0, 0}, null,
+                1, null)).hasMessageContaining("negative padding");
+        assertThatThrownBy(() -> Tensor.convTranspose2d(Tensor.randn(1, 2, 4, 4), Tensor.randn(2, 1, 3, 3), null, new int[] {1 << 20}, null, null,
+                1, null)).hasMessageContaining("is over");
         assertThatThrownBy(() -> Tensor.of(new long[] {1, 2}).softmax(0)).hasMessageContaining("softmax: expected a float32 tensor");
         assertThatThrownBy(() -> Tensor.randn(2, 3).logSoftmax(2)).hasMessageContaining("Dimension out of range");
     }
