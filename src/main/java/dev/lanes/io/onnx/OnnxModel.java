@@ -413,9 +413,7 @@ public final class OnnxModel implements AutoCloseable {
             }
             case "MatMul" -> out(arg(a, 0, n).tensor().matmul(arg(a, 1, n).tensor()));
             case "Gemm" -> gemm(n, a);
-            case "Conv" -> conv(n, a);
-            case "ConvTranspose" -> convTranspose(n, a);
-            case "MaxPool", "AveragePool" -> pool(n, a);
+            case "Conv", "ConvTranspose", "MaxPool", "AveragePool" -> oneOrTwoD(n, a);
             case "GlobalAveragePool" -> {
                 Tensor x = arg(a, 0, n).tensor();
                 if (x.dim() != 4) {
@@ -1422,12 +1420,61 @@ public final class OnnxModel implements AutoCloseable {
         return t;
     }
 
+    /**
+     * Conv, ConvTranspose and the pools: 2-d as they are; 1-d ({@code [N, C, L]}, weights {@code [O, C, k]}) as 2-d of
+     * height 1, with their spatial attributes lifted by {@link #asTwoD}.
+     */
+    private Value[] oneOrTwoD(Node n, Value[] a) {
+        Value[] args = a;
+        Node node = n;
+        boolean oneD = arg(a, 0, n).shape().length == 3 && (n.opType().endsWith("Pool") || arg(a, 1, n).shape().length == 3);
+        if (oneD) {
+            args = a.clone();
+            args[0] = one(arg(a, 0, n).tensor().unsqueeze(2));
+            if (!n.opType().endsWith("Pool")) {
+                args[1] = one(arg(a, 1, n).tensor().unsqueeze(2));
+            }
+            node = asTwoD(n);
+        }
+        Value[] r = switch (n.opType()) {
+            case "Conv" -> conv(node, args);
+            case "ConvTranspose" -> convTranspose(node, args);
+            default -> pool(node, args);
+        };
+        return oneD ? out(r[0].tensor().squeeze(2)) : r;
+    }
+
+    /**
+     * A 1-d Conv, ConvTranspose or pool's node as the 2-d one of height 1: kernel, strides and dilations with a leading
+     * 1, output_padding with a leading 0, pads with none above and below, output_shape of height 1.
+     */
+    private static Node asTwoD(Node n) {
+        Map<String, Attribute> lifted = new HashMap<>(n.attributes());
+        for (Attribute at : n.attributes().values()) {
+            long[] v = at.ints();
+            if (v == null || !Set.of("kernel_shape", "strides", "dilations", "output_padding", "pads", "output_shape").contains(at.name())) {
+                continue;
+            }
+            long[] twoD = switch (at.name()) {
+                case "pads" -> v.length == 2 ? new long[] {0, v[0], 0, v[1]} : null;
+                case "output_shape" -> v.length == 1 ? new long[] {1, v[0]} : v.length == 3 ? new long[] {v[0], v[1], 1, v[2]} : null;
+                case "output_padding" -> v.length == 1 ? new long[] {0, v[0]} : null;
+                default -> v.length == 1 ? new long[] {1, v[0]} : null;
+            };
+            if (twoD == null) {
+                throw new IllegalArgumentException(at.name() + " " + Arrays.toString(v) + " for a 1-d input");
+            }
+            lifted.put(at.name(), new Attribute(at.name(), at.type(), at.f(), at.i(), at.s(), at.t(), at.floats(), twoD, at.strings()));
+        }
+        return new Node(n.name(), n.opType(), n.domain(), n.inputs(), n.outputs(), lifted);
+    }
+
     private Value[] conv(Node n, Value[] a) {
         Tensor x = arg(a, 0, n).tensor();
         Tensor w = arg(a, 1, n).tensor();
         if (x.dim() != 4 || w.dim() != 4) {
             throw new UnsupportedOperationException("Conv of " + Arrays.toString(x.shape()) + " with weights " + Arrays.toString(w.shape())
-                    + ": Lanes runs 2-d convolutions (4-d input and weight)");
+                    + ": Lanes runs 1-d and 2-d convolutions (3-d or 4-d input and weight)");
         }
         Tensor b = a.length > 2 && a[2] != null ? a[2].tensor() : null;
         int[] kernel = {w.shape()[2], w.shape()[3]};
@@ -1447,7 +1494,7 @@ public final class OnnxModel implements AutoCloseable {
         Tensor w = floats(arg(a, 1, n), n);
         if (x.dim() != 4 || w.dim() != 4) {
             throw new UnsupportedOperationException("ConvTranspose of " + Arrays.toString(x.shape()) + " with weights " + Arrays.toString(w.shape())
-                    + ": Lanes runs 2-d transposed convolutions (4-d input and weight)");
+                    + ": Lanes runs 1-d and 2-d transposed convolutions (3-d or 4-d input and weight)");
         }
         Tensor b = a.length > 2 && a[2] != null ? floats(a[2], n) : null;
         int[] kernel = {w.shape()[2], w.shape()[3]};
@@ -1516,7 +1563,7 @@ public final class OnnxModel implements AutoCloseable {
     private Value[] pool(Node n, Value[] a) {
         Tensor x = floats(arg(a, 0, n), n);
         if (x.dim() != 4) {
-            throw new UnsupportedOperationException(n.opType() + " of a " + x.dim() + "-d input: Lanes pools 2-d images [N, C, H, W]");
+            throw new UnsupportedOperationException(n.opType() + " of a " + x.dim() + "-d input: Lanes pools [N, C, L] and [N, C, H, W]");
         }
         if (n.outputs().size() > 1 && !n.outputs().get(1).isEmpty()) {
             throw new UnsupportedOperationException("MaxPool with an Indices output");

@@ -140,6 +140,20 @@ class OnnxSpecEdgeCaseTest {
         assertClose(y, convTransposeByLoops(x, xs, w, ws, b, stride, pads, dilation, 2, outH, outW), new int[] {2, 6, outH, outW}, "ConvTranspose");
     }
 
+    /** A 1-d ConvTranspose is the 2-d one of height 1. */
+    @Test
+    void convTransposeOneDMatchesItsDefinition() {
+        float[] x = random(2 * 5);
+        float[] w = random(2 * 3 * 3);
+        float[] b = random(3);
+        Tensor y = run(13, "ConvTranspose", List.of(Tensor.of(x, 1, 2, 5), Tensor.of(w, 2, 3, 3), Tensor.of(b, 3)), List.of(), List.of(),
+                ints("strides", 2), ints("pads", 1, 0), ints("output_padding", 1));
+        int outW = (5 - 1) * 2 - 1 + 3 + 1;
+        float[] want = convTransposeByLoops(x, new int[] {1, 2, 1, 5}, w, new int[] {2, 3, 1, 3}, b, new int[] {1, 2}, new int[] {0, 1, 0, 0},
+                new int[] {1, 1}, 1, 1, outW);
+        assertClose(y, want, new int[] {1, 3, outW}, "ConvTranspose 1-d");
+    }
+
     /** output_shape over the natural size: the rows past what any input reaches are the bias alone (ONNX's reference puts them at the end). */
     @Test
     void convTransposeOutputShapeLargerThanNaturalAddsBiasOnlyRowsAtTheEnd() {
@@ -174,9 +188,10 @@ class OnnxSpecEdgeCaseTest {
 
     @Test
     void convTransposeRefusesWhatItCannotRunByName() {
-        Tensor w = Tensor.randn(2, 2, 3);
-        assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(Tensor.randn(1, 2, 8), w), List.of(), List.of()))
-                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("ConvTranspose").hasMessageContaining("2-d");
+        assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(Tensor.randn(1, 2, 3, 3, 3), Tensor.randn(2, 2, 3, 3, 3)), List.of(), List.of()))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("ConvTranspose").hasMessageContaining("1-d and 2-d");
+        assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(Tensor.randn(1, 2, 8), Tensor.randn(2, 2, 3)), List.of(), List.of(),
+                ints("pads", 1, 1, 1, 1))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pads").hasMessageContaining("1-d");
         Tensor x = Tensor.randn(1, 2, 4, 4);
         Tensor w4 = Tensor.randn(2, 2, 3, 3);
         // output_shape more than a row over the natural size: ONNX puts some of the extra rows first, which Lanes does not
