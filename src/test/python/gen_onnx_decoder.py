@@ -5,8 +5,8 @@ Run from the repository root:  /usr/bin/python3 src/test/python/gen_onnx_decoder
 Writes src/test/resources/onnx/decoder<opset>.onnx and src/test/resources/golden/onnx_decoder.txt (Golden.java's
 format): per model <name>/x (the input) and <name>/y (PyTorch's output for it, eval mode). The decoder runs the ops a
 segmentation or generator head exports to: ConvTranspose (stride, padding, output_padding, groups, dilation),
-Resize (bilinear with and without align_corners, nearest up and down, from scales and from sizes), CumSum and
-ReduceProd. Opset 11 passes Resize's scales and sizes as inputs after an roi, opset 13 the same with empty ones.
+Resize (bilinear with and without align_corners, nearest up and down, from scales and from sizes), Pad (reflect),
+CumSum and ReduceProd. Opset 11 passes Resize's scales and sizes as inputs after an roi, opset 13 the same with empty ones.
 """
 import os
 
@@ -32,7 +32,7 @@ class Decoder(nn.Module):
         y = F.interpolate(y, scale_factor=1.5, mode='bilinear', align_corners=False)  # 24 x 24, pytorch_half_pixel
         y = self.up2(y)  # [N, 4, 48, 48]
         y = F.interpolate(y, size=(20, 30), mode='nearest')  # down, asymmetric floor
-        y = self.up3(y)
+        y = self.up3(F.pad(y, (1, 2, 0, 1), mode='reflect'))  # Pad, reflect
         y = F.interpolate(y, scale_factor=2, mode='bilinear', align_corners=True)  # 40 x 60
         y = self.conv(y)
         return torch.cumsum(y, dim=2) * 0.1 + y.prod(dim=1, keepdim=True)

@@ -35,7 +35,7 @@ public final class OnnxModel implements AutoCloseable {
     public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "And", "ArgMax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
             "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "GatherElements", "Gelu", "Gemm",
             "GlobalAveragePool", "Greater", "GreaterOrEqual", "Identity", "LayerNormalization", "LeakyRelu", "Less", "Log", "LogSoftmax", "MatMul",
-            "Max", "MaxPool", "Mean", "Min", "Mul", "NegativeLogLikelihoodLoss", "Neg", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
+            "Max", "MaxPool", "Mean", "Min", "Mul", "NegativeLogLikelihoodLoss", "Neg", "Not", "Or", "Pad", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
             "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ArgMin", "CumSum",
             "Reshape", "Resize", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
             "Where", "Xor");
@@ -489,16 +489,16 @@ public final class OnnxModel implements AutoCloseable {
                 yield reshaped(v, shape);
             }
             case "Transpose" -> {
-                Tensor x = arg(a, 0, n).tensor();
+                Value v = arg(a, 0, n);
                 long[] perm = attrInts(n, "perm");
-                int[] p = new int[x.dim()];
+                int[] p = new int[v.shape().length];
                 if (perm != null && perm.length != p.length) {
                     throw new IllegalArgumentException("perm " + Arrays.toString(perm) + " does not fit rank " + p.length);
                 }
                 for (int i = 0; i < p.length; i++) {
                     p[i] = perm == null ? p.length - 1 - i : axis(perm[i], p.length, "perm entry");
                 }
-                yield out(x.permute(p));
+                yield v.ints != null && v.tensor == null ? transposedInts(v, p) : out(v.tensor().permute(p));
             }
             case "Squeeze", "Unsqueeze" -> squeeze(n, a);
             case "Concat" -> concat(n, a);
@@ -786,6 +786,7 @@ public final class OnnxModel implements AutoCloseable {
                 yield out(cumulativeSum(x, axis(axis[0], x.dim(), "axis"), attrInt(n, "exclusive", 0) != 0, attrInt(n, "reverse", 0) != 0));
             }
             case "Resize" -> resize(n, a);
+            case "Pad" -> pad(n, a);
             case "Where" -> out(Tensor.where(arg(a, 0, n).tensor(), floats(arg(a, 1, n), n), floats(arg(a, 2, n), n)));
             default -> throw new UnsupportedOperationException("operator " + n.opType());
         };
@@ -986,6 +987,99 @@ public final class OnnxModel implements AutoCloseable {
         return out(t == x ? x.mul(1f) : t);
     }
 
+    /**
+     * Pad (opset 2's attributes, 11's inputs, 18's axes): constant (rows of the value), edge, reflect (mirrored about
+     * the edge element, numpy's "reflect") and wrap. A negative pad removes elements. Edge, reflect and wrap are one
+     * index_select per padded axis of the source index each output element takes.
+     */
+    private Value[] pad(Node n, Value[] a) {
+        String mode = attrString(n, "mode", "constant");
+        if (!Set.of("constant", "edge", "reflect", "wrap").contains(mode)) {
+            throw new IllegalArgumentException("mode '" + mode + "'");
+        }
+        Tensor x = floats(arg(a, 0, n), n); // index_select, like Lanes' other ops here, is float32 only
+        int rank = x.dim();
+        long[] pads;
+        float value;
+        long[] axesGiven = null;
+        if (opset < 11) {
+            pads = attrInts(n, "pads");
+            value = attrFloat(n, "value", 0f);
+        } else {
+            pads = knownInts(a, 1, n, "the pads");
+            value = a.length > 2 && a[2] != null ? scalar(a[2], n, "constant_value") : 0f;
+            axesGiven = a.length > 3 && a[3] != null ? knownInts(a, 3, n, "the axes") : null;
+        }
+        int[] axes = new int[axesGiven == null ? rank : axesGiven.length];
+        for (int i = 0; i < axes.length; i++) {
+            axes[i] = axesGiven == null ? i : axis(axesGiven[i], rank, "axis");
+        }
+        if (pads == null || pads.length != 2 * axes.length) {
+            throw new IllegalArgumentException("pads " + (pads == null ? "missing" : Arrays.toString(pads)) + " for " + axes.length + " axes (needs "
+                    + 2 * axes.length + ": every begin, then every end)");
+        }
+        int[] in = x.shape();
+        long[] before = new long[rank];
+        long[] after = new long[rank];
+        long[] outShape = new long[rank];
+        for (int i = 0; i < axes.length; i++) {
+            before[axes[i]] = pads[i];
+            after[axes[i]] = pads[i + axes.length];
+        }
+        for (int d = 0; d < rank; d++) {
+            outShape[d] = Math.addExact(Math.addExact(in[d], before[d]), after[d]);
+            if (outShape[d] < 0 || outShape[d] > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("pads " + Arrays.toString(pads) + " make dim " + d + " of size " + in[d] + " " + outShape[d] + " long");
+            }
+            if (!mode.equals("constant") && in[d] == 0 && outShape[d] > 0) {
+                throw new IllegalArgumentException(mode + " padding of an empty dim " + d);
+            }
+        }
+        checkElements(outShape, n);
+        Tensor t = x;
+        for (int d = 0; d < rank; d++) {
+            if (before[d] == 0 && after[d] == 0) {
+                continue;
+            }
+            int out = (int) outShape[d];
+            if (mode.equals("constant")) {
+                // removed elements first (a negative pad), then rows of the value on either side
+                int start = (int) Math.max(0, -before[d]);
+                int kept = (int) Math.max(0, in[d] - start - Math.max(0, -after[d]));
+                Tensor middle = t.narrow(d, start, kept);
+                List<Tensor> parts = new ArrayList<>(3);
+                int[] edge = t.shape();
+                if (before[d] > 0) {
+                    edge[d] = (int) before[d];
+                    parts.add(Tensor.full(edge.clone(), value));
+                }
+                parts.add(middle);
+                if (after[d] > 0) {
+                    edge[d] = (int) after[d];
+                    parts.add(Tensor.full(edge.clone(), value));
+                }
+                t = parts.size() == 1 ? middle : Tensor.cat(parts, d);
+                continue;
+            }
+            long size = in[d];
+            long[] index = new long[out];
+            for (int o = 0; o < out; o++) {
+                long j = o - before[d];
+                index[o] = switch (mode) {
+                    case "edge" -> Math.max(0, Math.min(size - 1, j));
+                    case "wrap" -> Math.floorMod(j, size);
+                    default -> { // reflect: period 2 (size - 1), the edge element not repeated
+                        long period = 2 * (size - 1);
+                        long r = period == 0 ? 0 : Math.floorMod(j, period);
+                        yield r < size ? r : period - r;
+                    }
+                };
+            }
+            t = t.indexSelect(d, Tensor.of(index, out));
+        }
+        return out(t == x ? x.mul(1f) : t.contiguous());
+    }
+
     /** The input coordinate an output index {@code o} of a resized axis reads, by ONNX's coordinate_transformation_mode. */
     private static double sourceCoordinate(String transform, int o, double scale, int in, int out) {
         return switch (transform) {
@@ -1142,7 +1236,7 @@ public final class OnnxModel implements AutoCloseable {
         return t;
     }
 
-    /** Slice (opset 10+: starts, ends, axes, steps as inputs; opset < 10: attributes), positive steps. */
+    /** Slice (opset 10+: starts, ends, axes, steps as inputs; opset < 10: attributes); negative steps only for integers known at trace time. */
     private Value[] slice(Node n, Value[] a) {
         Value v = arg(a, 0, n);
         int[] s = v.shape();
@@ -1168,20 +1262,38 @@ public final class OnnxModel implements AutoCloseable {
                 || steps != null && steps.length != starts.length) {
             throw new IllegalArgumentException("starts, ends, axes and steps must have one entry per sliced axis");
         }
-        if (v.ints != null && v.tensor == null && s.length == 1 && starts.length == 1) {
-            // shape arithmetic (a Shape's dims sliced): stays known at trace time
-            long step = steps == null ? 1 : steps[0];
-            axis(axes == null ? 0 : axes[0], 1, "axis");
-            if (step <= 0) {
-                throw new UnsupportedOperationException("Slice with step " + step + " (Lanes slices forward)");
+        if (v.ints != null && v.tensor == null) {
+            // shape arithmetic (a Shape's dims sliced; PyTorch's F.pad export reverses its pads with step -1): stays known
+            long[][] picks = new long[s.length][];
+            for (int i = 0; i < starts.length; i++) {
+                int ax = axis(axes == null ? i : axes[i], s.length, "axis");
+                if (picks[ax] != null) {
+                    throw new IllegalArgumentException("axis " + ax + " sliced twice");
+                }
+                picks[ax] = sliceIndices(starts[i], ends[i], steps == null ? 1 : steps[i], s[ax]);
             }
-            long st = clampSliceIndex(starts[0], s[0]);
-            long en = clampSliceIndex(ends[0], s[0]);
-            java.util.List<Long> picked = new ArrayList<>();
-            for (long i = st; i < en; i += step) {
-                picked.add(v.ints[(int) i]);
+            long[] shape = new long[s.length];
+            int count = 1;
+            for (int d = 0; d < s.length; d++) {
+                if (picks[d] == null) {
+                    picks[d] = sliceIndices(0, s[d], 1, s[d]);
+                }
+                shape[d] = picks[d].length;
+                count *= picks[d].length; // at most the input's count
             }
-            return new Value[] {Value.ints(picked.stream().mapToLong(Long::longValue).toArray(), new long[] {picked.size()})};
+            long[] r = new long[count];
+            for (int k = 0; k < count; k++) {
+                long at = 0;
+                int rest = k;
+                long stride = 1;
+                for (int d = s.length - 1; d >= 0; d--) {
+                    at += picks[d][rest % picks[d].length] * stride;
+                    rest /= picks[d].length;
+                    stride *= s[d];
+                }
+                r[k] = v.ints[(int) at];
+            }
+            return new Value[] {Value.ints(r, shape)};
         }
         Tensor t = v.tensor();
         boolean[] seen = new boolean[s.length];
@@ -1200,6 +1312,30 @@ public final class OnnxModel implements AutoCloseable {
             t = t.slice(ax, (int) st, (int) Math.max(st, en), (int) Math.min(step, Integer.MAX_VALUE));
         }
         return out(t.contiguous());
+    }
+
+    /**
+     * The indices a Slice of one axis takes, in order: for a positive step from the start (clamped to [0, dim]) up to
+     * the end, for a negative one from the start clamped to [0, dim - 1] down to the end clamped to [-1, dim - 1] (ONNX's
+     * rules, negative starts and ends counted from the end first).
+     */
+    private static long[] sliceIndices(long start, long end, long step, long dim) {
+        if (step == 0) {
+            throw new IllegalArgumentException("Slice with step 0");
+        }
+        java.util.stream.LongStream.Builder picked = java.util.stream.LongStream.builder();
+        if (step > 0) {
+            for (long i = clampSliceIndex(start, dim), en = clampSliceIndex(end, dim); i < en; i += step) {
+                picked.add(i);
+            }
+        } else if (dim > 0) {
+            long st = Math.max(0, Math.min(dim - 1, start < 0 ? start + dim : start));
+            long en = Math.max(-1, Math.min(dim - 1, end < 0 ? end + dim : end));
+            for (long i = st; i > en; i += step) {
+                picked.add(i);
+            }
+        }
+        return picked.build().toArray();
     }
 
     /** A Slice start or end counted from the end when negative, clamped to [0, dim] (ONNX's rule for positive steps). */
@@ -1685,6 +1821,37 @@ public final class OnnxModel implements AutoCloseable {
         }
         long[] target = shape.stream().mapToLong(Integer::longValue).toArray();
         return reshaped(v, target);
+    }
+
+    /** Integers known at trace time, transposed by {@code perm} (PyTorch's F.pad export transposes its pads): they stay known. */
+    private static Value[] transposedInts(Value v, int[] perm) {
+        long[] s = v.intsShape;
+        boolean[] seen = new boolean[s.length];
+        long[] shape = new long[s.length];
+        for (int i = 0; i < perm.length; i++) {
+            if (seen[perm[i]]) {
+                throw new IllegalArgumentException("perm " + Arrays.toString(perm) + " repeats axis " + perm[i]);
+            }
+            seen[perm[i]] = true;
+            shape[i] = s[perm[i]];
+        }
+        long[] strides = new long[s.length];
+        long stride = 1;
+        for (int d = s.length - 1; d >= 0; d--) {
+            strides[d] = stride;
+            stride *= s[d];
+        }
+        long[] r = new long[v.ints.length];
+        for (int k = 0; k < r.length; k++) {
+            long at = 0;
+            long rest = k;
+            for (int d = shape.length - 1; d >= 0; d--) {
+                at += rest % shape[d] * strides[perm[d]];
+                rest /= shape[d];
+            }
+            r[k] = v.ints[(int) at];
+        }
+        return new Value[] {Value.ints(r, shape)};
     }
 
     /** {@code v} with a new shape: integers known at trace time stay known; a tensor becomes a view or a copy. */

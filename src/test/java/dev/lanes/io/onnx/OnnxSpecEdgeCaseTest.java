@@ -24,11 +24,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * ConvTranspose, Resize, CumSum, ReduceProd, Clip and padded pools where ONNX's conformance data does not reach
+ * ConvTranspose, Resize, Pad, CumSum, ReduceProd, Clip and padded pools where ONNX's conformance data does not reach
  * (CumSum's cases there are all float64; no asymmetric pool pads with count_include_pad = 0; no output_shape over the
  * natural size), each against a plain loop written from the ONNX spec; sizes a hostile file could use to allocate
  * gigabytes refused before anything is allocated; and a decoder exported by PyTorch ({@code gen_onnx_decoder.py}:
- * ConvTranspose, bilinear and nearest Resize at opsets 11 and 13, CumSum, ReduceProd) against PyTorch, eagerly and
+ * ConvTranspose, bilinear and nearest Resize at opsets 11 and 13, reflect Pad, CumSum, ReduceProd) against PyTorch, eagerly and
  * as a plan.
  */
 class OnnxSpecEdgeCaseTest {
@@ -461,6 +461,90 @@ class OnnxSpecEdgeCaseTest {
         assertThat(y.toFloatArray()).containsExactly(1, 1, 1, Float.NaN, 1);
         Tensor old = run(6, "Clip", List.of(x), List.of(), List.of(), floatAttr("min", 2), floatAttr("max", 1));
         assertThat(old.toFloatArray()).containsExactly(1, 1, 1, Float.NaN, 1);
+    }
+
+    // ---- Pad ----
+
+    /** The source index of output index o along an axis of size len padded by {@code before}, by mode; -1 for the constant. */
+    private static int padSource(String mode, int o, int before, int len) {
+        int j = o - before;
+        if (j >= 0 && j < len) {
+            return j;
+        }
+        return switch (mode) {
+            case "constant" -> -1;
+            case "edge" -> j < 0 ? 0 : len - 1;
+            case "wrap" -> ((j % len) + len) % len;
+            default -> { // reflect about the edge elements, again and again for pads longer than the axis
+                while (j < 0 || j >= len) {
+                    j = j < 0 ? -j : 2 * (len - 1) - j;
+                }
+                yield j;
+            }
+        };
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"constant", "edge", "reflect", "wrap"})
+    void padMatchesItsDefinitionWithNegativeAndLongPads(String mode) {
+        int rows = 4;
+        int cols = 3;
+        float[] x = random(rows * cols);
+        long[] pads = {2, -1, 5, 3}; // rows: 2 before, 5 after (longer than the axis); columns: one removed before, 3 after
+        Tensor y = run(13, "Pad", List.of(Tensor.of(x, rows, cols)), List.of("pads", "value"),
+                List.of(int64Init("pads", new long[] {4}, pads), floatInit("value", new long[] {}, 7.5f)), stringAttr("mode", mode));
+        int outRows = rows + 2 + 5;
+        int outCols = cols - 1 + 3;
+        float[] want = new float[outRows * outCols];
+        for (int r = 0; r < outRows; r++) {
+            for (int c = 0; c < outCols; c++) {
+                int sr = padSource(mode, r, 2, rows);
+                int sc = padSource(mode, c, -1, cols);
+                want[r * outCols + c] = sr < 0 || sc < 0 ? 7.5f : x[sr * cols + sc];
+            }
+        }
+        assertClose(y, want, new int[] {outRows, outCols}, "Pad " + mode);
+    }
+
+    @Test
+    void padWithOpset18AxesAndOpset2Attributes() {
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
+        Tensor y = run(18, "Pad", List.of(x), List.of("pads", "", "axes"), List.of(int64Init("pads", new long[] {2}, 1, 0),
+                int64Init("axes", new long[] {1}, -1)), stringAttr("mode", "edge"));
+        assertThat(y.shape()).containsExactly(2, 4);
+        assertThat(y.toFloatArray()).containsExactly(1, 1, 2, 3, 4, 4, 5, 6);
+        Tensor old = run(2, "Pad", List.of(x), List.of(), List.of(), ints("pads", 0, 0, 1, 0), floatAttr("value", -1));
+        assertThat(old.toFloatArray()).containsExactly(1, 2, 3, 4, 5, 6, -1, -1, -1);
+    }
+
+    @Test
+    void padOfHugeOrBadPadsIsRefusedBeforeAllocating() {
+        Tensor x = Tensor.randn(2, 3);
+        assertThatThrownBy(() -> run(13, "Pad", List.of(x), List.of("pads"), List.of(int64Init("pads", new long[] {4}, 0, 0, 1L << 40, 0))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Pad").hasMessageContaining("long");
+        assertThatThrownBy(() -> run(13, "Pad", List.of(x), List.of("pads"), List.of(int64Init("pads", new long[] {4}, 0, 0, 1 << 20, 1 << 20))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("read limit");
+        assertThatThrownBy(() -> run(13, "Pad", List.of(x), List.of("pads"), List.of(int64Init("pads", new long[] {4}, 0, -4, 0, 0))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pads");
+        assertThatThrownBy(() -> run(13, "Pad", List.of(x), List.of("pads"), List.of(int64Init("pads", new long[] {2}, 1, 1))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("every begin");
+        assertThatThrownBy(() -> run(13, "Pad", List.of(x), List.of("pads"), List.of(int64Init("pads", new long[] {4}, 1, 1, 1, 1)),
+                stringAttr("mode", "mirror"))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("mirror");
+    }
+
+    /** PyTorch's F.pad export reverses and transposes its pads as integers: a Slice with step -1 and a Transpose, folded. */
+    @Test
+    void backwardSliceAndTransposeOfKnownIntegersStayKnown() {
+        byte[] m = model(13, List.of(node("Slice", List.of("v", "starts", "ends", "axes", "steps"), List.of("r")),
+                        node("Transpose", List.of("r"), List.of("y"), ints("perm", 1, 0))),
+                List.of(int64Init("v", new long[] {3, 2}, 0, 1, 2, 3, 4, 5), int64Init("starts", new long[] {1}, -1),
+                        int64Init("ends", new long[] {1}, -Long.MAX_VALUE), int64Init("axes", new long[] {1}, 0), int64Init("steps", new long[] {1}, -1)),
+                List.of(), List.of(valueInfo("y", OnnxFormat.INT64)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            Tensor y = om.run().get(0);
+            assertThat(y.shape()).containsExactly(2, 3);
+            assertThat(y.toLongArray()).containsExactly(4, 2, 0, 5, 3, 1);
+        }
     }
 
     // ---- a decoder exported by PyTorch ----
