@@ -1,6 +1,9 @@
 package dev.lanes;
 
+import dev.lanes.kernels.Elementwise;
 import dev.lanes.kernels.OptimizerKernels;
+import dev.lanes.kernels.Reductions;
+import dev.lanes.kernels.UnaryOp;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
@@ -56,6 +59,44 @@ public final class OptimizerUpdates {
         if (t != null) {
             t.markModified();
         }
+    }
+
+    /**
+     * The 2-norm of a contiguous float32 gradient with the bits of {@code g.mul(g).sum().sqrt().item()} (the squares
+     * rounded one by one, summed in sumRow's canonical order, the sum rounded to float, then its square root), but
+     * without the three temporaries: gradient clipping runs in every compiled GPT step.
+     */
+    public static float norm2(Tensor g) {
+        g.requireFloat("norm2");
+        if (!g.isContiguous()) {
+            throw new IllegalArgumentException("norm2: the gradient must be contiguous (shape " + g.size() + ")");
+        }
+        if (g.numel() == 0) {
+            return 0f;
+        }
+        try (OpFrame _ = OpFrame.enter()) {
+            float sum = (float) Reductions.sumSquaresRow(g.seg(), off(g), g.numel());
+            return (float) Math.sqrt(sum);
+        }
+    }
+
+    /** {@code g *= coef} in place on a contiguous float32 tensor: the bits of {@code g.mul_(coef)}, without its frame. */
+    public static void scale_(Tensor g, float coef) {
+        g.requireFloat("scale_");
+        if (!g.isContiguous()) {
+            throw new IllegalArgumentException("scale_: the gradient must be contiguous (shape " + g.size() + ")");
+        }
+        try (OpFrame _ = OpFrame.enter()) {
+            long done = 0;
+            long n = g.numel();
+            while (done < n) {
+                int len = (int) Math.min(n - done, 1 << 28);
+                long at = off(g) + (done << 2);
+                Elementwise.unaryContiguous(UnaryOp.MUL_SCALAR, coef, 0f, g.seg(), at, g.seg(), at, len);
+                done += len;
+            }
+        }
+        g.markModified();
     }
 
     public static void sgd(Tensor param, Tensor grad, Tensor momentumBuffer, double lr, double momentum, double dampening,

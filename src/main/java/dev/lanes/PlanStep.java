@@ -657,11 +657,73 @@ abstract class PlanStep {
             long keptOff = keptColumns == null ? 0 : f.off(keptColumns);
             if (f.parallel) {
                 int chunks = Math.min(Parallel.partsFor(images, 1), Math.max(images, 1));
-                Parallel.forRange(chunks, images, (part, n0, n1) -> Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo,
-                        ws, wo, pw, epi, os, oo, kept, keptOff, null, 0, n0, n1, Conv2dDriver.threadBuffers(geo), null));
+                if (chunks <= 1) {
+                    forwardImages(0, 0, images, xs, xo, ws, wo, pw, epi, os, oo, kept, keptOff);
+                } else {
+                    ForwardImagesJob job = ForwardImagesJob.MINE.get();
+                    job.set(this, xs, xo, ws, wo, pw, epi, os, oo, kept, keptOff);
+                    try {
+                        Parallel.forRange(chunks, images, job);
+                    } finally {
+                        job.release();
+                    }
+                }
             } else {
                 Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, pw, epi, os, oo, null, 0,
                         f.arena, f.scratchOff, 0, images, f.convBuffers, f.workspace);
+            }
+        }
+
+        private void forwardImages(int part, int n0, int n1, MemorySegment xs, long xo, MemorySegment ws, long wo, float[][] pw,
+                Sgemm.Epilogue[] epi, MemorySegment os, long oo, MemorySegment kept, long keptOff) {
+            Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, pw, epi, os, oo, kept, keptOff, null, 0,
+                    n0, n1, Conv2dDriver.threadBuffers(geo), null);
+        }
+
+        /** The parallel body of {@link #forwardImages}, one per thread, reused: a compiled step allocates nothing (see Sgemm.Split). */
+        private static final class ForwardImagesJob implements Parallel.RangeBody {
+            static final ThreadLocal<ForwardImagesJob> MINE = ThreadLocal.withInitial(ForwardImagesJob::new);
+            private Conv step;
+            private MemorySegment xs;
+            private long xo;
+            private MemorySegment ws;
+            private long wo;
+            private float[][] pw;
+            private Sgemm.Epilogue[] epi;
+            private MemorySegment os;
+            private long oo;
+            private MemorySegment kept;
+            private long keptOff;
+
+            void set(Conv step, MemorySegment xs, long xo, MemorySegment ws, long wo, float[][] pw, Sgemm.Epilogue[] epi, MemorySegment os,
+                    long oo, MemorySegment kept, long keptOff) {
+                this.step = step;
+                this.xs = xs;
+                this.xo = xo;
+                this.ws = ws;
+                this.wo = wo;
+                this.pw = pw;
+                this.epi = epi;
+                this.os = os;
+                this.oo = oo;
+                this.kept = kept;
+                this.keptOff = keptOff;
+            }
+
+            /** Drops the references: nothing of a finished call stays reachable. */
+            void release() {
+                step = null;
+                xs = null;
+                ws = null;
+                pw = null;
+                epi = null;
+                os = null;
+                kept = null;
+            }
+
+            @Override
+            public void accept(int part, int from, int to) {
+                step.forwardImages(part, from, to, xs, xo, ws, wo, pw, epi, os, oo, kept, keptOff);
             }
         }
 
@@ -1455,8 +1517,17 @@ abstract class PlanStep {
                     Conv2dDriver.packFlippedWeights(ws, w0 + (long) grp * s.og() * s.k(), s.og(), s.cg(), s.kH(), s.kW(), flipped[grp]);
                 }
                 int chunks = f.parallel ? Math.min(Parallel.partsFor(s.n(), 1), Math.max(s.n(), 1)) : 1;
-                Parallel.forRange(chunks, s.n(), (part, n0, n1) ->
-                        Conv2dDriver.inputGradient(gT, s.cg(), groups, gs, g0, flipped, ds, d0, n0, n1, Conv2dDriver.threadBuffers(gT)));
+                if (chunks <= 1) {
+                    flippedInputGradImages(0, 0, s.n(), gT, gs, g0, flipped, ds, d0);
+                } else {
+                    FlippedInputGradImagesJob job = FlippedInputGradImagesJob.MINE.get();
+                    job.set(this, gT, gs, g0, flipped, ds, d0);
+                    try {
+                        Parallel.forRange(chunks, s.n(), job);
+                    } finally {
+                        job.release();
+                    }
+                }
                 return;
             }
             Elementwise.unaryContiguous(UnaryOp.FILL, 0f, 0f, ds, d0 << 2, ds, d0 << 2, Math.toIntExact((long) s.n() * s.c() * s.h() * s.w()));
@@ -1475,28 +1546,137 @@ abstract class PlanStep {
                         Sgemm.packATransposedInto(ws, w0 + (long) grp * s.og() * s.k(), s.k(), s.k(), s.og(), packedWT[grp]);
                     }
                 }
-                Parallel.forRange(chunks, s.n(), (part, n0, n1) -> {
-                    for (int n = n0; n < n1; n++) {
-                        for (int grp = 0; grp < groups; grp++) {
-                            long dxOff = d0 + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
-                            long gOff = g0 + ((long) n * s.o() + (long) grp * s.og()) * s.l();
-                            long wOff = w0 + (long) grp * s.og() * s.k();
-                            MemorySegment target = s.direct() ? ds : inScratch ? f.arena : cols[part].segment();
-                            long colOff = inScratch ? f.scratchOff + part * colFloats : 0;
-                            long targetOff = s.direct() ? dxOff : colOff;
-                            if (prepack) {
-                                Sgemm.gemmPackedA(s.k(), s.l(), s.og(), packedWT[grp], gs, gOff, s.l(), target, targetOff, s.l(), null);
-                            } else {
-                                Sgemm.sgemm(true, false, s.k(), s.l(), s.og(), 1f, ws, wOff, s.k(), gs, gOff, s.l(), 0f, target, targetOff, s.l(), null);
-                            }
-                            if (!s.direct()) {
-                                Im2col.col2im(target, colOff, s.geo(), ds, dxOff);
-                            }
-                        }
+                if (chunks <= 1) {
+                    col2imInputGradImages(0, 0, s.n(), gs, g0, ws, w0, ds, d0, f, inScratch, cols, colFloats, planeIn, prepack, packedWT);
+                } else {
+                    Col2imInputGradImagesJob job = Col2imInputGradImagesJob.MINE.get();
+                    job.set(this, gs, g0, ws, w0, ds, d0, f, inScratch, cols, colFloats, planeIn, prepack, packedWT);
+                    try {
+                        Parallel.forRange(chunks, s.n(), job);
+                    } finally {
+                        job.release();
                     }
-                });
+                }
             } finally {
                 free(cols);
+            }
+        }
+
+        private void col2imInputGradImages(int part, int n0, int n1, MemorySegment gs, long g0, MemorySegment ws, long w0, MemorySegment ds,
+                long d0, Frame f, boolean inScratch, dev.lanes.memory.Storage[] cols, long colFloats, long planeIn, boolean prepack,
+                float[][] packedWT) {
+            for (int n = n0; n < n1; n++) {
+                for (int grp = 0; grp < groups; grp++) {
+                    long dxOff = d0 + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
+                    long gOff = g0 + ((long) n * s.o() + (long) grp * s.og()) * s.l();
+                    long wOff = w0 + (long) grp * s.og() * s.k();
+                    MemorySegment target = s.direct() ? ds : inScratch ? f.arena : cols[part].segment();
+                    long colOff = inScratch ? f.scratchOff + part * colFloats : 0;
+                    long targetOff = s.direct() ? dxOff : colOff;
+                    if (prepack) {
+                        Sgemm.gemmPackedA(s.k(), s.l(), s.og(), packedWT[grp], gs, gOff, s.l(), target, targetOff, s.l(), null);
+                    } else {
+                        Sgemm.sgemm(true, false, s.k(), s.l(), s.og(), 1f, ws, wOff, s.k(), gs, gOff, s.l(), 0f, target, targetOff, s.l(), null);
+                    }
+                    if (!s.direct()) {
+                        Im2col.col2im(target, colOff, s.geo(), ds, dxOff);
+                    }
+                }
+            }
+        }
+
+        /** The parallel body of {@link #col2imInputGradImages}, one per thread, reused: a compiled step allocates nothing (see Sgemm.Split). */
+        private static final class Col2imInputGradImagesJob implements Parallel.RangeBody {
+            static final ThreadLocal<Col2imInputGradImagesJob> MINE = ThreadLocal.withInitial(Col2imInputGradImagesJob::new);
+            private ConvBackward step;
+            private MemorySegment gs;
+            private long g0;
+            private MemorySegment ws;
+            private long w0;
+            private MemorySegment ds;
+            private long d0;
+            private Frame f;
+            private boolean inScratch;
+            private dev.lanes.memory.Storage[] cols;
+            private long colFloats;
+            private long planeIn;
+            private boolean prepack;
+            private float[][] packedWT;
+
+            void set(ConvBackward step, MemorySegment gs, long g0, MemorySegment ws, long w0, MemorySegment ds, long d0, Frame f,
+                    boolean inScratch, dev.lanes.memory.Storage[] cols, long colFloats, long planeIn, boolean prepack, float[][] packedWT) {
+                this.step = step;
+                this.gs = gs;
+                this.g0 = g0;
+                this.ws = ws;
+                this.w0 = w0;
+                this.ds = ds;
+                this.d0 = d0;
+                this.f = f;
+                this.inScratch = inScratch;
+                this.cols = cols;
+                this.colFloats = colFloats;
+                this.planeIn = planeIn;
+                this.prepack = prepack;
+                this.packedWT = packedWT;
+            }
+
+            /** Drops the references: nothing of a finished call stays reachable. */
+            void release() {
+                step = null;
+                gs = null;
+                ws = null;
+                ds = null;
+                f = null;
+                cols = null;
+                packedWT = null;
+            }
+
+            @Override
+            public void accept(int part, int from, int to) {
+                step.col2imInputGradImages(part, from, to, gs, g0, ws, w0, ds, d0, f, inScratch, cols, colFloats, planeIn, prepack,
+                        packedWT);
+            }
+        }
+
+        private void flippedInputGradImages(int part, int n0, int n1, Im2col.Geometry gT, MemorySegment gs, long g0, float[][] flipped,
+                MemorySegment ds, long d0) {
+            Conv2dDriver.inputGradient(gT, s.cg(), groups, gs, g0, flipped, ds, d0, n0, n1, Conv2dDriver.threadBuffers(gT));
+        }
+
+        /** The parallel body of {@link #flippedInputGradImages}, one per thread, reused: a compiled step allocates nothing (see Sgemm.Split). */
+        private static final class FlippedInputGradImagesJob implements Parallel.RangeBody {
+            static final ThreadLocal<FlippedInputGradImagesJob> MINE = ThreadLocal.withInitial(FlippedInputGradImagesJob::new);
+            private ConvBackward step;
+            private Im2col.Geometry gT;
+            private MemorySegment gs;
+            private long g0;
+            private float[][] flipped;
+            private MemorySegment ds;
+            private long d0;
+
+            void set(ConvBackward step, Im2col.Geometry gT, MemorySegment gs, long g0, float[][] flipped, MemorySegment ds, long d0) {
+                this.step = step;
+                this.gT = gT;
+                this.gs = gs;
+                this.g0 = g0;
+                this.flipped = flipped;
+                this.ds = ds;
+                this.d0 = d0;
+            }
+
+            /** Drops the references: nothing of a finished call stays reachable. */
+            void release() {
+                step = null;
+                gT = null;
+                gs = null;
+                flipped = null;
+                ds = null;
+            }
+
+            @Override
+            public void accept(int part, int from, int to) {
+                step.flippedInputGradImages(part, from, to, gT, gs, g0, flipped, ds, d0);
             }
         }
 
@@ -1526,40 +1706,17 @@ abstract class PlanStep {
                 MemorySegment ps = inPlan ? f.arena : partials.segment();
                 long p0 = inPlan ? f.scratchOff : 0; // element offset of the partials
                 long planeIn = (long) s.cg() * s.h() * s.w();
-                Parallel.forRange(parts, chunks, (part, c0, c1) -> {
-                    Conv2dDriver.Buffers buf = packed ? Conv2dDriver.threadBuffers(s.geo()) : null;
-                    for (int chunk = c0; chunk < c1; chunk++) {
-                        long pOff = p0 + (long) chunk * wsize;
-                        int nEnd = Math.min(s.n(), (chunk + 1) * IMAGES_PER_CHUNK);
-                        for (int n = chunk * IMAGES_PER_CHUNK; n < nEnd; n++) {
-                            boolean first = n == chunk * IMAGES_PER_CHUNK;
-                            for (int grp = 0; grp < groups; grp++) {
-                                long image = x0 + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
-                                long gOff = g0 + ((long) n * s.o() + (long) grp * s.og()) * s.l();
-                                long partial = pOff + (long) grp * s.og() * s.k();
-                                if (packed) {
-                                    Conv2dDriver.weightGradient(s.geo(), s.og(), xs, image, s.direct(), gs, gOff, ps, partial, !first, buf);
-                                    continue;
-                                }
-                                MemorySegment col;
-                                long colOff;
-                                if (kept) { // columns kept by the forward pass
-                                    col = xs;
-                                    colOff = x0 + ((long) n * groups + grp) * s.k() * s.l();
-                                } else if (s.direct()) {
-                                    col = xs;
-                                    colOff = image;
-                                } else {
-                                    col = cols[part].segment();
-                                    colOff = 0;
-                                    Im2col.im2col(xs, image, s.geo(), col, 0);
-                                }
-                                Sgemm.sgemm(false, true, s.og(), s.k(), s.l(), 1f, gs, gOff, s.l(), col, colOff, s.l(), first ? 0f : 1f,
-                                        ps, partial, s.k(), null);
-                            }
-                        }
+                if (parts <= 1) {
+                    weightGradChunks(0, 0, chunks, packed, p0, wsize, planeIn, xs, x0, gs, g0, ps, kept, cols);
+                } else {
+                    WeightGradChunksJob job = WeightGradChunksJob.MINE.get();
+                    job.set(this, packed, p0, wsize, planeIn, xs, x0, gs, g0, ps, kept, cols);
+                    try {
+                        Parallel.forRange(parts, chunks, job);
+                    } finally {
+                        job.release();
                     }
-                });
+                }
                 if (!packed) {
                     Reductions.sum(ps, p0, 1, chunks, wsize, f.seg(out), f.off(out));
                     return;
@@ -1586,6 +1743,89 @@ abstract class PlanStep {
                     summed.release("conv2d backward");
                 }
                 free(cols);
+            }
+        }
+
+        private void weightGradChunks(int part, int c0, int c1, boolean packed, long p0, int wsize, long planeIn, MemorySegment xs, long x0,
+                MemorySegment gs, long g0, MemorySegment ps, boolean kept, dev.lanes.memory.Storage[] cols) {
+            Conv2dDriver.Buffers buf = packed ? Conv2dDriver.threadBuffers(s.geo()) : null;
+            for (int chunk = c0; chunk < c1; chunk++) {
+                long pOff = p0 + (long) chunk * wsize;
+                int nEnd = Math.min(s.n(), (chunk + 1) * IMAGES_PER_CHUNK);
+                for (int n = chunk * IMAGES_PER_CHUNK; n < nEnd; n++) {
+                    boolean first = n == chunk * IMAGES_PER_CHUNK;
+                    for (int grp = 0; grp < groups; grp++) {
+                        long image = x0 + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
+                        long gOff = g0 + ((long) n * s.o() + (long) grp * s.og()) * s.l();
+                        long partial = pOff + (long) grp * s.og() * s.k();
+                        if (packed) {
+                            Conv2dDriver.weightGradient(s.geo(), s.og(), xs, image, s.direct(), gs, gOff, ps, partial, !first, buf);
+                            continue;
+                        }
+                        MemorySegment col;
+                        long colOff;
+                        if (kept) { // columns kept by the forward pass
+                            col = xs;
+                            colOff = x0 + ((long) n * groups + grp) * s.k() * s.l();
+                        } else if (s.direct()) {
+                            col = xs;
+                            colOff = image;
+                        } else {
+                            col = cols[part].segment();
+                            colOff = 0;
+                            Im2col.im2col(xs, image, s.geo(), col, 0);
+                        }
+                        Sgemm.sgemm(false, true, s.og(), s.k(), s.l(), 1f, gs, gOff, s.l(), col, colOff, s.l(), first ? 0f : 1f,
+                                ps, partial, s.k(), null);
+                    }
+                }
+            }
+        }
+
+        /** The parallel body of {@link #weightGradChunks}, one per thread, reused: a compiled step allocates nothing (see Sgemm.Split). */
+        private static final class WeightGradChunksJob implements Parallel.RangeBody {
+            static final ThreadLocal<WeightGradChunksJob> MINE = ThreadLocal.withInitial(WeightGradChunksJob::new);
+            private ConvBackward step;
+            private boolean packed;
+            private long p0;
+            private int wsize;
+            private long planeIn;
+            private MemorySegment xs;
+            private long x0;
+            private MemorySegment gs;
+            private long g0;
+            private MemorySegment ps;
+            private boolean kept;
+            private dev.lanes.memory.Storage[] cols;
+
+            void set(ConvBackward step, boolean packed, long p0, int wsize, long planeIn, MemorySegment xs, long x0, MemorySegment gs,
+                    long g0, MemorySegment ps, boolean kept, dev.lanes.memory.Storage[] cols) {
+                this.step = step;
+                this.packed = packed;
+                this.p0 = p0;
+                this.wsize = wsize;
+                this.planeIn = planeIn;
+                this.xs = xs;
+                this.x0 = x0;
+                this.gs = gs;
+                this.g0 = g0;
+                this.ps = ps;
+                this.kept = kept;
+                this.cols = cols;
+            }
+
+            /** Drops the references: nothing of a finished call stays reachable. */
+            void release() {
+                step = null;
+                xs = null;
+                gs = null;
+                ps = null;
+                cols = null;
+            }
+
+            @Override
+            public void accept(int part, int from, int to) {
+                step.weightGradChunks(part, from, to, packed, p0, wsize, planeIn, xs, x0, gs, g0, ps, kept, cols);
             }
         }
 
@@ -1797,10 +2037,10 @@ abstract class PlanStep {
             if (layer) {
                 // layer_norm's parameter gradients accumulate over rows
                 if (dws != null) {
-                    dws.asSlice(dwo << 2, (long) c << 2).fill((byte) 0);
+                    Elementwise.zero(dws, dwo << 2, c);
                 }
                 if (dbs != null) {
-                    dbs.asSlice(dbo << 2, (long) c << 2).fill((byte) 0);
+                    Elementwise.zero(dbs, dbo << 2, c);
                 }
                 dev.lanes.kernels.Normalization.layerNormBackward(f.seg(g), f.off(g), f.seg(x), f.off(x), n, c, f.seg(mean), f.off(mean),
                         f.seg(rstd), f.off(rstd), ws, wo, dxs, dxo, dws, dwo, dbs, dbo, f.parallel);
@@ -1902,7 +2142,7 @@ abstract class PlanStep {
                         + " is out of bounds for the indexed dimension with size " + r);
             }
             if (backward) {
-                f.seg(out).asSlice(f.off(out) << 2, (long) outer * r * inner << 2).fill((byte) 0);
+                Elementwise.zero(f.seg(out), f.off(out) << 2, (long) outer * r * inner);
                 dev.lanes.kernels.Indexing.addRows(f.seg(src), f.off(src), outer, m, inner, is, io, skip, f.seg(out), f.off(out), r);
             } else {
                 dev.lanes.kernels.Indexing.selectRows(f.seg(src), f.off(src), outer, r, inner, is, io, m, f.seg(out), f.off(out));
@@ -1946,7 +2186,7 @@ abstract class PlanStep {
         void run(Frame f) {
             MemorySegment o = f.seg(out);
             long at = f.off(out);
-            o.asSlice(at << 2, (long) numel << 2).fill((byte) 0);
+            Elementwise.zero(o, at << 2, numel);
             dev.lanes.kernels.Copy.copyFloat(f.seg(src), f.off(src), srcStr, o, at + viewOffset, viewStrides, viewShape);
         }
 

@@ -226,10 +226,10 @@ public final class Attention {
         packTransposed(k, kb, s, e, spad, w, ktAt, qAt); // the row buffers are filled after
         packTransposed(v, vb, s, ev, spad, w, vtAt, gAt);
         if (dk != null) {
-            dk.asSlice(dkb << 2, ((long) s * e) << 2).fill((byte) 0);
+            Elementwise.zero(dk, dkb << 2, (long) s * e);
         }
         if (dv != null) {
-            dv.asSlice(dvb << 2, ((long) s * ev) << 2).fill((byte) 0);
+            Elementwise.zero(dv, dvb << 2, (long) s * ev);
         }
         for (int i0 = 0; i0 < l; i0 += BACK_ROWS) {
             int nr = Math.min(BACK_ROWS, l - i0);

@@ -136,6 +136,17 @@ public final class Elementwise {
 
     // ---- contiguous rows (byte offsets) ----
 
+    /**
+     * Zeroes {@code count} contiguous floats from byte offset {@code b} (+0.0f, as a byte fill): the vector FILL row,
+     * because {@code asSlice(...).fill} makes a segment per call and a compiled step allocates nothing (issue 17).
+     */
+    public static void zero(MemorySegment seg, long b, long count) {
+        for (long done = 0; done < count; done += Integer.MAX_VALUE / 4) {
+            long at = b + (done << 2);
+            unaryContiguous(UnaryOp.FILL, 0f, 0f, seg, at, seg, at, (int) Math.min(count - done, Integer.MAX_VALUE / 4));
+        }
+    }
+
     /** {@code out = op(x)} over n contiguous floats; byte offsets. */
     public static void unaryContiguous(UnaryOp op, float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, int n) {
         long bytes = (long) n << 2;

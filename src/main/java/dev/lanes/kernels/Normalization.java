@@ -30,13 +30,78 @@ public final class Normalization {
     public static void layerNorm(MemorySegment x, long xOff, int rows, int n, float eps, MemorySegment w, long wOff,
                                  MemorySegment b, long bOff, MemorySegment y, long yOff, MemorySegment mean, long meanOff,
                                  MemorySegment rstd, long rstdOff, boolean parallel) {
-        int parts = parallel ? Parallel.partsFor((long) rows * n, 1 << 14) : 1;
-        Parallel.forRange(Math.max(1, Math.min(parts, rows)), rows, (part, r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                layerNormRow(x, (xOff + (long) r * n) << 2, n, eps, w, wOff << 2, b, bOff << 2, y, (yOff + (long) r * n) << 2,
-                        mean, meanOff + r, rstd, rstdOff + r);
+        int parts = Math.max(1, Math.min(parallel ? Parallel.partsFor((long) rows * n, 1 << 14) : 1, rows));
+        if (parts <= 1) {
+            layerNormRows(0, rows, x, xOff, n, eps, w, wOff, b, bOff, y, yOff, mean, meanOff, rstd, rstdOff);
+        } else {
+            LayerNormRowsJob job = LayerNormRowsJob.MINE.get();
+            job.set(x, xOff, n, eps, w, wOff, b, bOff, y, yOff, mean, meanOff, rstd, rstdOff);
+            try {
+                Parallel.forRange(parts, rows, job);
+            } finally {
+                job.release();
             }
-        });
+        }
+    }
+
+    private static void layerNormRows(int r0, int r1, MemorySegment x, long xOff, int n, float eps, MemorySegment w, long wOff,
+            MemorySegment b, long bOff, MemorySegment y, long yOff, MemorySegment mean, long meanOff, MemorySegment rstd, long rstdOff) {
+        for (int r = r0; r < r1; r++) {
+            layerNormRow(x, (xOff + (long) r * n) << 2, n, eps, w, wOff << 2, b, bOff << 2, y, (yOff + (long) r * n) << 2,
+                    mean, meanOff + r, rstd, rstdOff + r);
+        }
+    }
+
+    /** The parallel body of {@link #layerNormRows}, one per thread and reused: a compiled step allocates nothing (see Sgemm.Split). */
+    private static final class LayerNormRowsJob implements Parallel.RangeBody {
+        static final ThreadLocal<LayerNormRowsJob> MINE = ThreadLocal.withInitial(LayerNormRowsJob::new);
+        private MemorySegment x;
+        private long xOff;
+        private int n;
+        private float eps;
+        private MemorySegment w;
+        private long wOff;
+        private MemorySegment b;
+        private long bOff;
+        private MemorySegment y;
+        private long yOff;
+        private MemorySegment mean;
+        private long meanOff;
+        private MemorySegment rstd;
+        private long rstdOff;
+
+        void set(MemorySegment x, long xOff, int n, float eps, MemorySegment w, long wOff, MemorySegment b, long bOff, MemorySegment y,
+                long yOff, MemorySegment mean, long meanOff, MemorySegment rstd, long rstdOff) {
+            this.x = x;
+            this.xOff = xOff;
+            this.n = n;
+            this.eps = eps;
+            this.w = w;
+            this.wOff = wOff;
+            this.b = b;
+            this.bOff = bOff;
+            this.y = y;
+            this.yOff = yOff;
+            this.mean = mean;
+            this.meanOff = meanOff;
+            this.rstd = rstd;
+            this.rstdOff = rstdOff;
+        }
+
+        /** Drops the references: nothing of a finished call stays reachable. */
+        void release() {
+            x = null;
+            w = null;
+            b = null;
+            y = null;
+            mean = null;
+            rstd = null;
+        }
+
+        @Override
+        public void accept(int part, int from, int to) {
+            layerNormRows(from, to, x, xOff, n, eps, w, wOff, b, bOff, y, yOff, mean, meanOff, rstd, rstdOff);
+        }
     }
 
     private static void layerNormRow(MemorySegment x, long xb, int n, float eps, MemorySegment w, long wb, MemorySegment b, long bb,
@@ -95,19 +160,82 @@ public final class Normalization {
                                          MemorySegment dx, long dxOff, MemorySegment dw, long dwOff, MemorySegment db, long dbOff,
                                          boolean parallel) {
         if (dx != null) {
-            int parts = parallel ? Parallel.partsFor((long) rows * n, 1 << 14) : 1;
-            Parallel.forRange(Math.max(1, Math.min(parts, rows)), rows, (part, r0, r1) -> {
-                for (int r = r0; r < r1; r++) {
-                    inputGradRow(g, (gOff + (long) r * n) << 2, x, (xOff + (long) r * n) << 2, n, mean.get(FLOAT, (meanOff + r) << 2),
-                            rstd.get(FLOAT, (rstdOff + r) << 2), w, wOff << 2, dx, (dxOff + (long) r * n) << 2);
+            int parts = Math.max(1, Math.min(parallel ? Parallel.partsFor((long) rows * n, 1 << 14) : 1, rows));
+            if (parts <= 1) {
+                layerNormInputGradRows(0, rows, g, gOff, x, xOff, n, mean, meanOff, rstd, rstdOff, w, wOff, dx, dxOff);
+            } else {
+                LayerNormInputGradRowsJob job = LayerNormInputGradRowsJob.MINE.get();
+                job.set(g, gOff, x, xOff, n, mean, meanOff, rstd, rstdOff, w, wOff, dx, dxOff);
+                try {
+                    Parallel.forRange(parts, rows, job);
+                } finally {
+                    job.release();
                 }
-            });
+            }
         }
         if (dw != null || db != null) {
             for (int r = 0; r < rows; r++) {
                 paramGradRow(g, (gOff + (long) r * n) << 2, x, (xOff + (long) r * n) << 2, n, mean.get(FLOAT, (meanOff + r) << 2),
                         rstd.get(FLOAT, (rstdOff + r) << 2), dw, dwOff << 2, db, dbOff << 2);
             }
+        }
+    }
+
+    private static void layerNormInputGradRows(int r0, int r1, MemorySegment g, long gOff, MemorySegment x, long xOff, int n,
+            MemorySegment mean, long meanOff, MemorySegment rstd, long rstdOff, MemorySegment w, long wOff, MemorySegment dx, long dxOff) {
+        for (int r = r0; r < r1; r++) {
+            inputGradRow(g, (gOff + (long) r * n) << 2, x, (xOff + (long) r * n) << 2, n, mean.get(FLOAT, (meanOff + r) << 2),
+                    rstd.get(FLOAT, (rstdOff + r) << 2), w, wOff << 2, dx, (dxOff + (long) r * n) << 2);
+        }
+    }
+
+    /** The parallel body of {@link #layerNormInputGradRows}, one per thread and reused: a compiled step allocates nothing (see Sgemm.Split). */
+    private static final class LayerNormInputGradRowsJob implements Parallel.RangeBody {
+        static final ThreadLocal<LayerNormInputGradRowsJob> MINE = ThreadLocal.withInitial(LayerNormInputGradRowsJob::new);
+        private MemorySegment g;
+        private long gOff;
+        private MemorySegment x;
+        private long xOff;
+        private int n;
+        private MemorySegment mean;
+        private long meanOff;
+        private MemorySegment rstd;
+        private long rstdOff;
+        private MemorySegment w;
+        private long wOff;
+        private MemorySegment dx;
+        private long dxOff;
+
+        void set(MemorySegment g, long gOff, MemorySegment x, long xOff, int n, MemorySegment mean, long meanOff, MemorySegment rstd,
+                long rstdOff, MemorySegment w, long wOff, MemorySegment dx, long dxOff) {
+            this.g = g;
+            this.gOff = gOff;
+            this.x = x;
+            this.xOff = xOff;
+            this.n = n;
+            this.mean = mean;
+            this.meanOff = meanOff;
+            this.rstd = rstd;
+            this.rstdOff = rstdOff;
+            this.w = w;
+            this.wOff = wOff;
+            this.dx = dx;
+            this.dxOff = dxOff;
+        }
+
+        /** Drops the references: nothing of a finished call stays reachable. */
+        void release() {
+            g = null;
+            x = null;
+            mean = null;
+            rstd = null;
+            w = null;
+            dx = null;
+        }
+
+        @Override
+        public void accept(int part, int from, int to) {
+            layerNormInputGradRows(from, to, g, gOff, x, xOff, n, mean, meanOff, rstd, rstdOff, w, wOff, dx, dxOff);
         }
     }
 
@@ -193,54 +321,143 @@ public final class Normalization {
                                  MemorySegment w, long wOff, MemorySegment b, long bOff, MemorySegment runningMean, long rmOff,
                                  MemorySegment runningVar, long rvOff, MemorySegment y, long yOff, MemorySegment mean, long meanOff,
                                  MemorySegment rstd, long rstdOff, boolean parallel) {
-        int parts = parallel ? Parallel.partsFor((long) n * c * hw, 1 << 14) : 1;
-        Parallel.forRange(Math.max(1, Math.min(parts, c)), c, (part, c0, c1) -> {
-            for (int ch = c0; ch < c1; ch++) {
-                float mu;
-                float rs;
-                long count = (long) n * hw;
-                if (training) {
-                    double sum = 0;
-                    for (int i = 0; i < n; i++) {
-                        sum += Reductions.sumRow(x, (xOff + ((long) i * c + ch) * hw) << 2, hw);
-                    }
-                    mu = (float) (sum / count);
-                    double ss = 0;
-                    for (int i = 0; i < n; i++) {
-                        long row = ((long) i * c + ch) * hw;
-                        squaredDeviations(x, (xOff + row) << 2, y, (yOff + row) << 2, hw, mu);
-                        ss += Reductions.sumRow(y, (yOff + row) << 2, hw);
-                    }
-                    float var = (float) (ss / count);
-                    rs = (float) (1.0 / Math.sqrt(var + eps));
-                    if (runningMean != null) {
-                        long at = (rmOff + ch) << 2;
-                        runningMean.set(FLOAT, at, (1 - momentum) * runningMean.get(FLOAT, at) + momentum * mu);
-                    }
-                    if (runningVar != null) {
-                        long at = (rvOff + ch) << 2;
-                        float unbiased = count > 1 ? (float) (ss / (count - 1)) : var;
-                        runningVar.set(FLOAT, at, (1 - momentum) * runningVar.get(FLOAT, at) + momentum * unbiased);
-                    }
-                } else {
-                    mu = runningMean.get(FLOAT, (rmOff + ch) << 2);
-                    rs = (float) (1.0 / Math.sqrt(runningVar.get(FLOAT, (rvOff + ch) << 2) + eps));
+        int parts = Math.max(1, Math.min(parallel ? Parallel.partsFor((long) n * c * hw, 1 << 14) : 1, c));
+        if (parts <= 1) {
+            batchNormChannels(0, c, x, xOff, n, c, hw, training, momentum, eps, w, wOff, b, bOff, runningMean, rmOff, runningVar, rvOff, y,
+                    yOff, mean, meanOff, rstd, rstdOff);
+        } else {
+            BatchNormChannelsJob job = BatchNormChannelsJob.MINE.get();
+            job.set(x, xOff, n, c, hw, training, momentum, eps, w, wOff, b, bOff, runningMean, rmOff, runningVar, rvOff, y, yOff, mean,
+                    meanOff, rstd, rstdOff);
+            try {
+                Parallel.forRange(parts, c, job);
+            } finally {
+                job.release();
+            }
+        }
+    }
+
+    private static void batchNormChannels(int c0, int c1, MemorySegment x, long xOff, int n, int c, int hw, boolean training,
+            float momentum, float eps, MemorySegment w, long wOff, MemorySegment b, long bOff, MemorySegment runningMean, long rmOff,
+            MemorySegment runningVar, long rvOff, MemorySegment y, long yOff, MemorySegment mean, long meanOff, MemorySegment rstd,
+            long rstdOff) {
+        for (int ch = c0; ch < c1; ch++) {
+            float mu;
+            float rs;
+            long count = (long) n * hw;
+            if (training) {
+                double sum = 0;
+                for (int i = 0; i < n; i++) {
+                    sum += Reductions.sumRow(x, (xOff + ((long) i * c + ch) * hw) << 2, hw);
                 }
-                if (mean != null) {
-                    mean.set(FLOAT, (meanOff + ch) << 2, mu);
-                }
-                if (rstd != null) {
-                    rstd.set(FLOAT, (rstdOff + ch) << 2, rs);
-                }
-                // y = x * scale + shift, scale = rs w, shift = b - mu rs w: one multiply-add per element
-                float scale = w == null ? rs : rs * w.get(FLOAT, (wOff + ch) << 2);
-                float shift = (b == null ? 0f : b.get(FLOAT, (bOff + ch) << 2)) - mu * scale;
+                mu = (float) (sum / count);
+                double ss = 0;
                 for (int i = 0; i < n; i++) {
                     long row = ((long) i * c + ch) * hw;
-                    scaleShift(x, (xOff + row) << 2, y, (yOff + row) << 2, hw, scale, shift);
+                    squaredDeviations(x, (xOff + row) << 2, y, (yOff + row) << 2, hw, mu);
+                    ss += Reductions.sumRow(y, (yOff + row) << 2, hw);
                 }
+                float var = (float) (ss / count);
+                rs = (float) (1.0 / Math.sqrt(var + eps));
+                if (runningMean != null) {
+                    long at = (rmOff + ch) << 2;
+                    runningMean.set(FLOAT, at, (1 - momentum) * runningMean.get(FLOAT, at) + momentum * mu);
+                }
+                if (runningVar != null) {
+                    long at = (rvOff + ch) << 2;
+                    float unbiased = count > 1 ? (float) (ss / (count - 1)) : var;
+                    runningVar.set(FLOAT, at, (1 - momentum) * runningVar.get(FLOAT, at) + momentum * unbiased);
+                }
+            } else {
+                mu = runningMean.get(FLOAT, (rmOff + ch) << 2);
+                rs = (float) (1.0 / Math.sqrt(runningVar.get(FLOAT, (rvOff + ch) << 2) + eps));
             }
-        });
+            if (mean != null) {
+                mean.set(FLOAT, (meanOff + ch) << 2, mu);
+            }
+            if (rstd != null) {
+                rstd.set(FLOAT, (rstdOff + ch) << 2, rs);
+            }
+            // y = x * scale + shift, scale = rs w, shift = b - mu rs w: one multiply-add per element
+            float scale = w == null ? rs : rs * w.get(FLOAT, (wOff + ch) << 2);
+            float shift = (b == null ? 0f : b.get(FLOAT, (bOff + ch) << 2)) - mu * scale;
+            for (int i = 0; i < n; i++) {
+                long row = ((long) i * c + ch) * hw;
+                scaleShift(x, (xOff + row) << 2, y, (yOff + row) << 2, hw, scale, shift);
+            }
+        }
+    }
+
+    /** The parallel body of {@link #batchNormChannels}, one per thread and reused: a compiled step allocates nothing (see Sgemm.Split). */
+    private static final class BatchNormChannelsJob implements Parallel.RangeBody {
+        static final ThreadLocal<BatchNormChannelsJob> MINE = ThreadLocal.withInitial(BatchNormChannelsJob::new);
+        private MemorySegment x;
+        private long xOff;
+        private int n;
+        private int c;
+        private int hw;
+        private boolean training;
+        private float momentum;
+        private float eps;
+        private MemorySegment w;
+        private long wOff;
+        private MemorySegment b;
+        private long bOff;
+        private MemorySegment runningMean;
+        private long rmOff;
+        private MemorySegment runningVar;
+        private long rvOff;
+        private MemorySegment y;
+        private long yOff;
+        private MemorySegment mean;
+        private long meanOff;
+        private MemorySegment rstd;
+        private long rstdOff;
+
+        void set(MemorySegment x, long xOff, int n, int c, int hw, boolean training, float momentum, float eps, MemorySegment w, long wOff,
+                MemorySegment b, long bOff, MemorySegment runningMean, long rmOff, MemorySegment runningVar, long rvOff, MemorySegment y,
+                long yOff, MemorySegment mean, long meanOff, MemorySegment rstd, long rstdOff) {
+            this.x = x;
+            this.xOff = xOff;
+            this.n = n;
+            this.c = c;
+            this.hw = hw;
+            this.training = training;
+            this.momentum = momentum;
+            this.eps = eps;
+            this.w = w;
+            this.wOff = wOff;
+            this.b = b;
+            this.bOff = bOff;
+            this.runningMean = runningMean;
+            this.rmOff = rmOff;
+            this.runningVar = runningVar;
+            this.rvOff = rvOff;
+            this.y = y;
+            this.yOff = yOff;
+            this.mean = mean;
+            this.meanOff = meanOff;
+            this.rstd = rstd;
+            this.rstdOff = rstdOff;
+        }
+
+        /** Drops the references: nothing of a finished call stays reachable. */
+        void release() {
+            x = null;
+            w = null;
+            b = null;
+            runningMean = null;
+            runningVar = null;
+            y = null;
+            mean = null;
+            rstd = null;
+        }
+
+        @Override
+        public void accept(int part, int from, int to) {
+            batchNormChannels(from, to, x, xOff, n, c, hw, training, momentum, eps, w, wOff, b, bOff, runningMean, rmOff, runningVar, rvOff,
+                    y, yOff, mean, meanOff, rstd, rstdOff);
+        }
     }
 
     private static void squaredDeviations(MemorySegment x, long xb, MemorySegment out, long ob, int n, float mu) {
@@ -274,46 +491,131 @@ public final class Normalization {
      */
     public static void batchNormBackward(MemorySegment g, long gOff, MemorySegment x, long xOff, int n, int c, int hw, boolean training,
                                          MemorySegment mean, long meanOff, MemorySegment rstd, long rstdOff, MemorySegment w, long wOff,
-                                         MemorySegment dx, long dxOff, MemorySegment dw, long dwOff, MemorySegment db, long dbOff, boolean parallel) {
-        int parts = parallel ? Parallel.partsFor((long) n * c * hw, 1 << 14) : 1;
-        Parallel.forRange(Math.max(1, Math.min(parts, c)), c, (part, c0, c1) -> {
-            for (int ch = c0; ch < c1; ch++) {
-                float mu = mean.get(FLOAT, (meanOff + ch) << 2);
-                float rs = rstd.get(FLOAT, (rstdOff + ch) << 2);
-                double sg = 0;
-                double sgx = 0;
-                for (int i = 0; i < n; i++) {
-                    long row = ((long) i * c + ch) * hw;
-                    sg += Reductions.sumRow(g, (gOff + row) << 2, hw);
-                    if (dx != null) { // stage g xhat in dx's row, summed canonically (overwritten below)
-                        gTimesXhat(g, (gOff + row) << 2, x, (xOff + row) << 2, dx, (dxOff + row) << 2, hw, mu, rs);
-                        sgx += Reductions.sumRow(dx, (dxOff + row) << 2, hw);
-                    } else {
-                        sgx += gTimesXhatSum(g, (gOff + row) << 2, x, (xOff + row) << 2, hw, mu, rs);
-                    }
-                }
-                if (dw != null) {
-                    dw.set(FLOAT, (dwOff + ch) << 2, (float) sgx);
-                }
-                if (db != null) {
-                    db.set(FLOAT, (dbOff + ch) << 2, (float) sg);
-                }
-                if (dx == null) {
-                    continue;
-                }
-                float wr = (w == null ? 1f : w.get(FLOAT, (wOff + ch) << 2)) * rs;
-                long m = (long) n * hw;
-                float meanG = training ? (float) (sg / m) : 0f;
-                float meanGx = training ? (float) (sgx / m) : 0f;
-                for (int i = 0; i < n; i++) {
-                    long row = ((long) i * c + ch) * hw;
-                    inputGrad(g, (gOff + row) << 2, x, (xOff + row) << 2, dx, (dxOff + row) << 2, hw, mu, rs, wr, meanG, meanGx);
-                }
+                                         MemorySegment dx, long dxOff, MemorySegment dw, long dwOff, MemorySegment db, long dbOff,
+                                                 boolean parallel) {
+        int parts = Math.max(1, Math.min(parallel ? Parallel.partsFor((long) n * c * hw, 1 << 14) : 1, c));
+        if (parts <= 1) {
+            batchNormBackwardChannels(0, c, g, gOff, x, xOff, n, c, hw, training, mean, meanOff, rstd, rstdOff, w, wOff, dx, dxOff, dw,
+                    dwOff, db, dbOff);
+        } else {
+            BatchNormBackwardChannelsJob job = BatchNormBackwardChannelsJob.MINE.get();
+            job.set(g, gOff, x, xOff, n, c, hw, training, mean, meanOff, rstd, rstdOff, w, wOff, dx, dxOff, dw, dwOff, db, dbOff);
+            try {
+                Parallel.forRange(parts, c, job);
+            } finally {
+                job.release();
             }
-        });
+        }
     }
 
-    private static void gTimesXhat(MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, int n, float mu, float rs) {
+    private static void batchNormBackwardChannels(int c0, int c1, MemorySegment g, long gOff, MemorySegment x, long xOff, int n, int c,
+            int hw, boolean training, MemorySegment mean, long meanOff, MemorySegment rstd, long rstdOff, MemorySegment w, long wOff,
+            MemorySegment dx, long dxOff, MemorySegment dw, long dwOff, MemorySegment db, long dbOff) {
+        for (int ch = c0; ch < c1; ch++) {
+            float mu = mean.get(FLOAT, (meanOff + ch) << 2);
+            float rs = rstd.get(FLOAT, (rstdOff + ch) << 2);
+            double sg = 0;
+            double sgx = 0;
+            for (int i = 0; i < n; i++) {
+                long row = ((long) i * c + ch) * hw;
+                sg += Reductions.sumRow(g, (gOff + row) << 2, hw);
+                if (dx != null) { // stage g xhat in dx's row, summed canonically (overwritten below)
+                    gTimesXhat(g, (gOff + row) << 2, x, (xOff + row) << 2, dx, (dxOff + row) << 2, hw, mu, rs);
+                    sgx += Reductions.sumRow(dx, (dxOff + row) << 2, hw);
+                } else {
+                    sgx += gTimesXhatSum(g, (gOff + row) << 2, x, (xOff + row) << 2, hw, mu, rs);
+                }
+            }
+            if (dw != null) {
+                dw.set(FLOAT, (dwOff + ch) << 2, (float) sgx);
+            }
+            if (db != null) {
+                db.set(FLOAT, (dbOff + ch) << 2, (float) sg);
+            }
+            if (dx == null) {
+                continue;
+            }
+            float wr = (w == null ? 1f : w.get(FLOAT, (wOff + ch) << 2)) * rs;
+            long m = (long) n * hw;
+            float meanG = training ? (float) (sg / m) : 0f;
+            float meanGx = training ? (float) (sgx / m) : 0f;
+            for (int i = 0; i < n; i++) {
+                long row = ((long) i * c + ch) * hw;
+                inputGrad(g, (gOff + row) << 2, x, (xOff + row) << 2, dx, (dxOff + row) << 2, hw, mu, rs, wr, meanG, meanGx);
+            }
+        }
+    }
+
+    /** The parallel body of {@link #batchNormBackwardChannels}, one per thread and reused: a compiled step allocates nothing (see Sgemm.Split). */
+    private static final class BatchNormBackwardChannelsJob implements Parallel.RangeBody {
+        static final ThreadLocal<BatchNormBackwardChannelsJob> MINE = ThreadLocal.withInitial(BatchNormBackwardChannelsJob::new);
+        private MemorySegment g;
+        private long gOff;
+        private MemorySegment x;
+        private long xOff;
+        private int n;
+        private int c;
+        private int hw;
+        private boolean training;
+        private MemorySegment mean;
+        private long meanOff;
+        private MemorySegment rstd;
+        private long rstdOff;
+        private MemorySegment w;
+        private long wOff;
+        private MemorySegment dx;
+        private long dxOff;
+        private MemorySegment dw;
+        private long dwOff;
+        private MemorySegment db;
+        private long dbOff;
+
+        void set(MemorySegment g, long gOff, MemorySegment x, long xOff, int n, int c, int hw, boolean training, MemorySegment mean,
+                long meanOff, MemorySegment rstd, long rstdOff, MemorySegment w, long wOff, MemorySegment dx, long dxOff, MemorySegment dw,
+                long dwOff, MemorySegment db, long dbOff) {
+            this.g = g;
+            this.gOff = gOff;
+            this.x = x;
+            this.xOff = xOff;
+            this.n = n;
+            this.c = c;
+            this.hw = hw;
+            this.training = training;
+            this.mean = mean;
+            this.meanOff = meanOff;
+            this.rstd = rstd;
+            this.rstdOff = rstdOff;
+            this.w = w;
+            this.wOff = wOff;
+            this.dx = dx;
+            this.dxOff = dxOff;
+            this.dw = dw;
+            this.dwOff = dwOff;
+            this.db = db;
+            this.dbOff = dbOff;
+        }
+
+        /** Drops the references: nothing of a finished call stays reachable. */
+        void release() {
+            g = null;
+            x = null;
+            mean = null;
+            rstd = null;
+            w = null;
+            dx = null;
+            dw = null;
+            db = null;
+        }
+
+        @Override
+        public void accept(int part, int from, int to) {
+            batchNormBackwardChannels(from, to, g, gOff, x, xOff, n, c, hw, training, mean, meanOff, rstd, rstdOff, w, wOff, dx, dxOff, dw,
+                    dwOff, db, dbOff);
+        }
+    }
+
+    private static void gTimesXhat(MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, int n, float mu,
+            float rs) {
         long bytes = (long) n << 2;
         long vecEnd = bytes - bytes % VBYTES;
         for (long i = 0; i < vecEnd; i += VBYTES) {
@@ -340,7 +642,8 @@ public final class Normalization {
         long vecEnd = bytes - bytes % VBYTES;
         for (long i = 0; i < vecEnd; i += VBYTES) {
             FloatVector xhat = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).mul(rs);
-            FloatVector.fromMemorySegment(F, g, gb + i, ORDER).sub(meanG).sub(xhat.mul(meanGx)).mul(wr).intoMemorySegment(dx, dxb + i, ORDER);
+            FloatVector.fromMemorySegment(F, g, gb + i, ORDER).sub(meanG).sub(xhat.mul(meanGx)).mul(wr).intoMemorySegment(dx, dxb + i,
+                    ORDER);
         }
         for (long i = vecEnd; i < bytes; i += 4) {
             float xhat = (x.get(FLOAT, xb + i) - mu) * rs;

@@ -1,6 +1,5 @@
 package dev.lanes.kernels;
 
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -60,8 +59,9 @@ public final class Parallel {
                 p = pool;
                 if (p == null) {
                     int workers = Math.max(1, threads - 1);
-                    // an array queue (no node per queued part); a part that finds it full runs on its caller
-                    p = new ThreadPoolExecutor(workers, workers, 0L, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(QUEUED_PARTS), r -> {
+                    // a ring under a monitor (no node per queued part, none per idle wait: PartQueue); a part that
+                    // finds it full runs on its caller
+                    p = new ThreadPoolExecutor(workers, workers, 0L, TimeUnit.MILLISECONDS, new PartQueue(QUEUED_PARTS), r -> {
                         Thread t = new Thread(r, "lanes-worker");
                         t.setDaemon(true);
                         return t;

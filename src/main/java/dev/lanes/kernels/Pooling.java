@@ -185,7 +185,7 @@ public final class Pooling {
     /** dx[plane, idx] += g[plane, o] for every output position (dx zeroed first). */
     public static void maxPool2dBackward(MemorySegment g, long gOff, MemorySegment idx, long idxOff, int planes, int outPerPlane,
                                          MemorySegment dx, long dxOff, int inPerPlane) {
-        dx.asSlice(dxOff << 2, (long) planes * inPerPlane << 2).fill((byte) 0);
+        Elementwise.zero(dx, dxOff << 2, (long) planes * inPerPlane);
         int parts = Math.min(Parallel.partsFor((long) planes * outPerPlane, 1 << 16), Math.max(planes, 1));
         Parallel.forRange(parts, planes, (part, p0, p1) -> {
             for (int pl = p0; pl < p1; pl++) {
@@ -210,7 +210,7 @@ public final class Pooling {
     public static void avgPool2d(boolean backward, MemorySegment a, long aOff, MemorySegment b, long bOff, int planes, int h, int w,
                                  Window win, boolean countIncludePad, int oh, int ow) {
         if (backward) {
-            b.asSlice(bOff << 2, (long) planes * h * w << 2).fill((byte) 0);
+            Elementwise.zero(b, bOff << 2, (long) planes * h * w);
         }
         int parts = Math.min(Parallel.partsFor((long) planes * oh * ow * win.kH() * win.kW(), 1 << 16), Math.max(planes, 1));
         Parallel.forRange(parts, planes, (part, p0, p1) -> {
@@ -265,7 +265,7 @@ public final class Pooling {
     public static void adaptiveAvgPool2d(boolean backward, MemorySegment a, long aOff, MemorySegment b, long bOff, int planes, int h, int w,
                                          int oh, int ow) {
         if (backward) {
-            b.asSlice(bOff << 2, (long) planes * h * w << 2).fill((byte) 0);
+            Elementwise.zero(b, bOff << 2, (long) planes * h * w);
         }
         int parts = Math.min(Parallel.partsFor((long) planes * h * w, 1 << 16), Math.max(planes, 1));
         Parallel.forRange(parts, planes, (part, p0, p1) -> {

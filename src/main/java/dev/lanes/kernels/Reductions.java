@@ -34,7 +34,7 @@ public final class Reductions {
         for (int o = 0; o < outer; o++) {
             long ob = (outOff + (long) o * inner) << 2;
             if (r == 0) {
-                out.asSlice(ob, (long) inner << 2).fill((byte) 0);
+                Elementwise.zero(out, ob, inner);
                 continue;
             }
             sumRows(in, (inOff + (long) o * r * inner) << 2, r, inner, out, ob);
@@ -87,6 +87,27 @@ public final class Reductions {
             }
             out.set(FLOAT, ob + x, a);
         }
+    }
+
+    /** One block of squares per thread for {@link #sumSquaresRow} (a heap segment: nothing to free). */
+    private static final ThreadLocal<MemorySegment> SQUARES = ThreadLocal.withInitial(() -> MemorySegment.ofArray(new float[BLOCK]));
+
+    /**
+     * Sum of the squares of {@code n} contiguous floats from byte offset {@code b}: each block squared (one rounding
+     * per element, the MUL kernel) into a per-thread block, then summed as {@link #sumRow} sums it, so the result has the
+     * bits of {@code sumRow} over the squared row, i.e. of {@code g.mul(g).sum()}, without a tensor for the squares
+     * (gradient clipping in a compiled step allocates nothing).
+     */
+    public static double sumSquaresRow(MemorySegment in, long b, long n) {
+        MemorySegment squares = SQUARES.get();
+        double total = 0;
+        for (long start = 0; start < n; start += BLOCK) {
+            int len = (int) Math.min(BLOCK, n - start);
+            long at = b + (start << 2);
+            Elementwise.binaryContiguous(BinaryOp.MUL, in, at, in, at, squares, 0, len);
+            total += sumBlock(squares, 0, len);
+        }
+        return total;
     }
 
     /** Sum of {@code n} contiguous floats from byte offset {@code b}, in float lanes per block, blocks in double. */
@@ -247,7 +268,7 @@ public final class Reductions {
      */
     public static void scatterAlongDim(MemorySegment grad, long gradOff, MemorySegment idx, long idxOff,
                                        int outer, int r, int inner, MemorySegment out, long outOff) {
-        out.asSlice(outOff << 2, (long) outer * r * inner << 2).fill((byte) 0);
+        Elementwise.zero(out, outOff << 2, (long) outer * r * inner);
         for (int o = 0; o < outer; o++) {
             for (int i = 0; i < inner; i++) {
                 long src = (long) o * inner + i;

@@ -1,10 +1,13 @@
 package dev.lanes.nn.utils;
 
+import dev.lanes.DType;
+import dev.lanes.OptimizerUpdates;
 import dev.lanes.Tensor;
 import dev.lanes.autograd.Autograd;
 import dev.lanes.memory.MemoryScope;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.RandomAccess;
 
 /**
  * Gradient clipping, like {@code torch.nn.utils.clip_grad_norm_} (PyTorch's {@code clip_grad.py}):
@@ -57,6 +60,9 @@ public final class ClipGrad {
             throw new IllegalArgumentException("clipGradNorm_: normType must be positive (2.0, 1.0, ...) or Double.POSITIVE_INFINITY, got "
                     + normType);
         }
+        if (normType == 2.0 && parameters instanceof List<Tensor> list && list instanceof RandomAccess && plainGradients(list)) {
+            return clipPlain(list, maxNorm, errorIfNonfinite);
+        }
         List<Tensor> grads = new ArrayList<>();
         for (Tensor p : parameters) {
             if (p == null) {
@@ -72,9 +78,7 @@ public final class ClipGrad {
         }
         float total = totalNorm(grads, normType);
         if (errorIfNonfinite && !Float.isFinite(total)) {
-            throw new IllegalStateException("The total norm of order " + pyFloat(normType) + " for gradients from `parameters` is non-finite,"
-                    + " so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set"
-                    + " `errorIfNonfinite=false`");
+            throw nonFinite(normType);
         }
         // PyTorch: clip_coef = max_norm / (total_norm + 1e-6), a Python float divided by a float32 tensor, which it
         // computes as reciprocal(t) * max_norm; then clamp(max=1.0), which keeps a NaN
@@ -87,6 +91,62 @@ public final class ClipGrad {
             }
         }
         return total;
+    }
+
+    /** Whether every parameter is non-null and every gradient present is contiguous float32 (the usual case). */
+    private static boolean plainGradients(List<Tensor> params) {
+        for (int i = 0; i < params.size(); i++) {
+            Tensor p = params.get(i);
+            if (p == null) {
+                return false; // the general path names the fault
+            }
+            Tensor g = p.grad();
+            if (g != null && (g.dtype() != DType.FLOAT32 || !g.isContiguous())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The 2-norm clip of contiguous float32 gradients straight on their memory ({@link OptimizerUpdates#norm2},
+     * {@link OptimizerUpdates#scale_}): the same bits as the tensor path below, without its temporaries, its list or
+     * its scope, because a compiled training step (TrainStep.clipGradNorm) runs this every step and allocates nothing.
+     */
+    private static double clipPlain(List<Tensor> params, double maxNorm, boolean errorIfNonfinite) {
+        double sum = 0;
+        boolean any = false;
+        for (int i = 0; i < params.size(); i++) {
+            Tensor g = params.get(i).grad();
+            if (g != null) {
+                float norm = OptimizerUpdates.norm2(g);
+                sum += (double) norm * norm;
+                any = true;
+            }
+        }
+        if (!any) {
+            return 0.0;
+        }
+        float total = (float) Math.sqrt(sum);
+        if (errorIfNonfinite && !Float.isFinite(total)) {
+            throw nonFinite(2.0);
+        }
+        float coef = (1f / (total + 1e-6f)) * (float) maxNorm;
+        if (!(coef >= 1f)) {
+            for (int i = 0; i < params.size(); i++) {
+                Tensor g = params.get(i).grad();
+                if (g != null) {
+                    OptimizerUpdates.scale_(g, coef);
+                }
+            }
+        }
+        return total;
+    }
+
+    private static IllegalStateException nonFinite(double normType) {
+        return new IllegalStateException("The total norm of order " + pyFloat(normType) + " for gradients from `parameters` is non-finite,"
+                + " so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set"
+                + " `errorIfNonfinite=false`");
     }
 
     /** The normType-norm of the per-gradient norms, in float32 like PyTorch. */

@@ -89,6 +89,46 @@ class ClipGradTest {
                 .hasMessageContaining("order inf");
     }
 
+    /**
+     * A list of contiguous float32 gradients takes the path straight on their memory (no temporaries: a compiled
+     * step clips every step); any other Iterable takes the tensor composition. Both must give the same bits: sizes
+     * across sumRow's 4,096-float blocks and its 32-float groups, a non-contiguous gradient (general path), clipped
+     * and not.
+     */
+    @Test
+    void theDirectPathGivesTheBitsOfTheTensorPath() {
+        Lanes.manualSeed(11);
+        int[] sizes = {1, 31, 32, 33, 4095, 4096, 4097, 10_000, 70_001};
+        for (double maxNorm : new double[] {0.5, 1e9}) {
+            List<Tensor> direct = new ArrayList<>();
+            List<Tensor> general = new ArrayList<>();
+            for (int n : sizes) {
+                Tensor g = Tensor.randn(n).mul(0.01);
+                direct.add(withGradTensor(g.clone()));
+                general.add(withGradTensor(g.clone()));
+            }
+            Tensor strided = Tensor.randn(6, 5);
+            direct.add(withGradTensor(strided.t())); // not contiguous: the whole call takes the general path
+            general.add(withGradTensor(strided.t().contiguous()));
+            List<Tensor> directOnly = direct.subList(0, sizes.length);
+            List<Tensor> generalOnly = general.subList(0, sizes.length);
+            double a = ClipGrad.clipGradNorm_(new ArrayList<>(directOnly), maxNorm);
+            double b = ClipGrad.clipGradNorm_(() -> generalOnly.iterator(), maxNorm); // an Iterable, not a List
+            assertThat(a).as("total norm, max %s", maxNorm).isEqualTo(b);
+            for (int i = 0; i < sizes.length; i++) {
+                assertThat(directOnly.get(i).grad().toFloatArray()).as("grad %d", sizes[i])
+                        .containsExactly(generalOnly.get(i).grad().toFloatArray());
+            }
+            assertThat(ClipGrad.clipGradNorm_(direct, maxNorm)).isEqualTo(ClipGrad.clipGradNorm_(general, maxNorm));
+        }
+    }
+
+    private static Tensor withGradTensor(Tensor grad) {
+        Tensor p = Tensor.zeros(grad.shape()).requiresGrad(true);
+        p.setGrad(grad);
+        return p;
+    }
+
     @Test
     void noGradientsGiveZeroAndSmallNormsAreLeftAlone() {
         assertThat(ClipGrad.clipGradNorm_(List.of(), 1.0)).isZero();
