@@ -29,7 +29,7 @@ public final class Elementwise {
     public static void unary(UnaryOp op, float p, float q,
                              MemorySegment x, long xOff, int[] xStr,
                              MemorySegment out, long oOff, int[] oStr, int[] shape) {
-        StridedLoop loop = new StridedLoop(shape, xStr, oStr);
+        StridedLoop loop = StridedLoop.reused(shape, xStr, xOff, oStr, oOff);
         int n = loop.rowLength();
         long sx = loop.rowStride(0);
         long so = loop.rowStride(1);
@@ -38,8 +38,7 @@ public final class Elementwise {
             return;
         }
         long rows = loop.rows();
-        int[] idx = new int[loop.dims];
-        long[] off = {xOff, oOff};
+        long[] off = loop.offsets;
         for (long r = 0; r < rows; r++) {
             if (sx == 1 && so == 1) {
                 unaryContiguous(op, p, q, x, off[0] << 2, out, off[1] << 2, n);
@@ -49,7 +48,7 @@ public final class Elementwise {
                     out.set(FLOAT, (off[1] + i * so) << 2, op.apply(v, p, q));
                 }
             }
-            loop.advance(idx, off);
+            loop.advance();
         }
     }
 
@@ -72,7 +71,7 @@ public final class Elementwise {
         for (int k = 0; k < d - 2; k++) {
             outer *= loop.shape[k];
         }
-        int[] idx = new int[Math.max(1, d - 2)];
+        int[] idx = loop.counter; // the reused loop's zeroed counter (at least dims long)
         long xBase = xOff;
         long oBase = oOff;
         for (int o = 0; o < outer; o++) {
@@ -108,14 +107,13 @@ public final class Elementwise {
                               MemorySegment a, long aOff, int[] aStr,
                               MemorySegment b, long bOff, int[] bStr,
                               MemorySegment out, long oOff, int[] oStr, int[] shape) {
-        StridedLoop loop = new StridedLoop(shape, aStr, bStr, oStr);
+        StridedLoop loop = StridedLoop.reused(shape, aStr, aOff, bStr, bOff, oStr, oOff);
         int n = loop.rowLength();
         long sa = loop.rowStride(0);
         long sb = loop.rowStride(1);
         long so = loop.rowStride(2);
         long rows = loop.rows();
-        int[] idx = new int[loop.dims];
-        long[] off = {aOff, bOff, oOff};
+        long[] off = loop.offsets;
         for (long r = 0; r < rows; r++) {
             if (so == 1 && sa == 1 && sb == 1) {
                 binaryContiguous(op, a, off[0] << 2, b, off[1] << 2, out, off[2] << 2, n);
@@ -130,7 +128,7 @@ public final class Elementwise {
                     out.set(FLOAT, (off[2] + i * so) << 2, op.apply(va, vb));
                 }
             }
-            loop.advance(idx, off);
+            loop.advance();
         }
     }
 

@@ -8,31 +8,101 @@ package dev.lanes.kernels;
  * <p>Strides are in elements; 0 marks a broadcast dimension.
  */
 final class StridedLoop {
+    /**
+     * One two-operand and one three-operand loop per thread for {@link Elementwise}'s strided unary and binary kernels,
+     * which a compiled step's copies and broadcasts run every step: building a loop (five arrays) per call was most of
+     * a GPT training step's remaining heap (issue 17). A kernel takes its thread's loop, runs and is done with it
+     * before it could be asked again on that thread (those kernels call no strided kernel and no parallel part).
+     */
+    private static final ThreadLocal<StridedLoop> TWO = ThreadLocal.withInitial(() -> new StridedLoop(2));
+    private static final ThreadLocal<StridedLoop> THREE = ThreadLocal.withInitial(() -> new StridedLoop(3));
+
     /** Coalesced sizes; the last entry is the row length. */
-    final int[] shape;
+    int[] shape;
     /** strides[operand][dim], coalesced. */
-    final long[][] strides;
-    final int dims;
+    long[][] strides;
+    int dims;
+    /** The outer-dimension counter and each operand's element offset, for {@link #advance} (reused loops only). */
+    int[] counter;
+    final long[] offsets;
+    /** The strides a reused loop is being built from (cleared after). */
+    private final int[][] pending;
 
     StridedLoop(int[] shape, int[]... operandStrides) {
-        int nd = shape.length;
+        this.pending = null;
+        this.offsets = null;
+        init(shape, operandStrides);
+    }
+
+    private StridedLoop(int operands) {
+        this.pending = new int[operands][];
+        this.offsets = new long[operands];
+        this.shape = new int[0];
+        this.strides = new long[operands][0];
+        this.counter = new int[0];
+    }
+
+    /** This thread's two-operand loop over {@code shape}, reset for {@code s0}, {@code s1} starting at offsets o0, o1. */
+    static StridedLoop reused(int[] shape, int[] s0, long o0, int[] s1, long o1) {
+        StridedLoop loop = TWO.get();
+        loop.pending[0] = s0;
+        loop.pending[1] = s1;
+        loop.reset(shape);
+        loop.offsets[0] = o0;
+        loop.offsets[1] = o1;
+        return loop;
+    }
+
+    /** This thread's three-operand loop, as {@link #reused(int[], int[], long, int[], long)}. */
+    static StridedLoop reused(int[] shape, int[] s0, long o0, int[] s1, long o1, int[] s2, long o2) {
+        StridedLoop loop = THREE.get();
+        loop.pending[0] = s0;
+        loop.pending[1] = s1;
+        loop.pending[2] = s2;
+        loop.reset(shape);
+        loop.offsets[0] = o0;
+        loop.offsets[1] = o1;
+        loop.offsets[2] = o2;
+        return loop;
+    }
+
+    private void reset(int[] shapeIn) {
+        int need = Math.max(shapeIn.length, 1);
+        if (shape.length < need) { // grown once to the largest rank this thread has seen
+            shape = new int[need];
+            for (int o = 0; o < strides.length; o++) {
+                strides[o] = new long[need];
+            }
+            counter = new int[need];
+        }
+        java.util.Arrays.fill(counter, 0);
+        init(shapeIn, pending);
+        java.util.Arrays.fill(pending, null);
+    }
+
+    private void init(int[] shapeIn, int[][] operandStrides) {
+        int nd = shapeIn.length;
         int ops = operandStrides.length;
-        int[] sh = new int[Math.max(nd, 1)];
-        long[][] st = new long[ops][Math.max(nd, 1)];
+        if (shape == null || shape.length < Math.max(nd, 1)) {
+            shape = new int[Math.max(nd, 1)];
+            strides = new long[ops][Math.max(nd, 1)];
+        }
+        int[] sh = shape;
+        long[][] st = strides;
         int k = 0;
         for (int d = 0; d < nd; d++) {
-            if (shape[d] == 1) {
+            if (shapeIn[d] == 1) {
                 continue;
             }
-            if (k > 0 && mergeable(st, k - 1, sh[k - 1], operandStrides, d, shape[d])) {
+            if (k > 0 && mergeable(st, k - 1, sh[k - 1], operandStrides, d, shapeIn[d])) {
                 // previous (outer) dim and this one are contiguous for every operand
-                sh[k - 1] *= shape[d];
+                sh[k - 1] *= shapeIn[d];
                 for (int o = 0; o < ops; o++) {
                     st[o][k - 1] = operandStrides[o][d];
                 }
                 continue;
             }
-            sh[k] = shape[d];
+            sh[k] = shapeIn[d];
             for (int o = 0; o < ops; o++) {
                 st[o][k] = operandStrides[o][d];
             }
@@ -46,12 +116,10 @@ final class StridedLoop {
             k = 1;
         }
         this.dims = k;
-        this.shape = sh;
-        this.strides = st;
     }
 
     private static boolean mergeable(long[][] st, int prev, int prevSize, int[][] orig, int d, int size) {
-        for (int o = 0; o < st.length; o++) {
+        for (int o = 0; o < orig.length; o++) {
             if (st[o][prev] != (long) orig[o][d] * size) {
                 return false;
             }
@@ -75,7 +143,12 @@ final class StridedLoop {
         return r;
     }
 
-    /** Advances the outer-dimension counter {@code idx} by one row, updating each operand's offset. */
+    /** Advances a reused loop's own {@link #counter} and {@link #offsets} by one row. */
+    void advance() {
+        advance(counter, offsets);
+    }
+
+    /** Advances {@code idx} by one row, updating each operand's offset in {@code offsets}. */
     void advance(int[] idx, long[] offsets) {
         for (int d = dims - 2; d >= 0; d--) {
             idx[d]++;
