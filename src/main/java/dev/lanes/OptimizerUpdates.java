@@ -87,14 +87,7 @@ public final class OptimizerUpdates {
             throw new IllegalArgumentException("scale_: the gradient must be contiguous (shape " + g.size() + ")");
         }
         try (OpFrame _ = OpFrame.enter()) {
-            long done = 0;
-            long n = g.numel();
-            while (done < n) {
-                int len = (int) Math.min(n - done, 1 << 28);
-                long at = off(g) + (done << 2);
-                Elementwise.unaryContiguous(UnaryOp.MUL_SCALAR, coef, 0f, g.seg(), at, g.seg(), at, len);
-                done += len;
-            }
+            Elementwise.unaryContiguous(UnaryOp.MUL_SCALAR, coef, 0f, g.seg(), off(g), g.seg(), off(g), g.numel());
         }
         g.markModified();
     }

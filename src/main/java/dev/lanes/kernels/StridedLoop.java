@@ -31,6 +31,8 @@ final class StridedLoop {
     StridedLoop(int[] shape, int[]... operandStrides) {
         this.pending = null;
         this.offsets = null;
+        this.shape = new int[Math.max(shape.length, 1)];
+        this.strides = new long[operandStrides.length][Math.max(shape.length, 1)];
         init(shape, operandStrides);
     }
 
@@ -80,14 +82,11 @@ final class StridedLoop {
         java.util.Arrays.fill(pending, null);
     }
 
+    /** Coalesces shapeIn and the operands' strides into {@link #shape}/{@link #strides} (already large enough). */
     private void init(int[] shapeIn, int[][] operandStrides) {
         int nd = shapeIn.length;
         int ops = operandStrides.length;
-        if (shape == null || shape.length < Math.max(nd, 1)) {
-            shape = new int[Math.max(nd, 1)];
-            strides = new long[ops][Math.max(nd, 1)];
-        }
-        int[] sh = shape;
+        int[] sh = shape; // sized for nd by the constructor or reset
         long[][] st = strides;
         int k = 0;
         for (int d = 0; d < nd; d++) {

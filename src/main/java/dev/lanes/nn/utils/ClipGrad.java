@@ -80,9 +80,7 @@ public final class ClipGrad {
         if (errorIfNonfinite && !Float.isFinite(total)) {
             throw nonFinite(normType);
         }
-        // PyTorch: clip_coef = max_norm / (total_norm + 1e-6), a Python float divided by a float32 tensor, which it
-        // computes as reciprocal(t) * max_norm; then clamp(max=1.0), which keeps a NaN
-        float coef = (1f / (total + 1e-6f)) * (float) maxNorm;
+        float coef = coefficient(total, maxNorm);
         if (!(coef >= 1f)) {
             try (Autograd.Mode m = Autograd.noGrad()) {
                 for (Tensor g : grads) {
@@ -131,7 +129,7 @@ public final class ClipGrad {
         if (errorIfNonfinite && !Float.isFinite(total)) {
             throw nonFinite(2.0);
         }
-        float coef = (1f / (total + 1e-6f)) * (float) maxNorm;
+        float coef = coefficient(total, maxNorm);
         if (!(coef >= 1f)) {
             for (int i = 0; i < params.size(); i++) {
                 Tensor g = params.get(i).grad();
@@ -141,6 +139,14 @@ public final class ClipGrad {
             }
         }
         return total;
+    }
+
+    /**
+     * PyTorch: clip_coef = max_norm / (total_norm + 1e-6), a Python float divided by a float32 tensor, which it computes
+     * as reciprocal(t) * max_norm; then clamp(max=1.0), which keeps a NaN (so callers scale unless coef >= 1).
+     */
+    private static float coefficient(float total, double maxNorm) {
+        return (1f / (total + 1e-6f)) * (float) maxNorm;
     }
 
     private static IllegalStateException nonFinite(double normType) {
