@@ -86,8 +86,86 @@ public final class Attention {
             return;
         }
         int floats = Math.toIntExact(forwardScratchFloats(s, e, ev));
-        Parallel.forRange(parts(items, batch, l, s, e, ev), items, (part, from, to) -> forwardItems(q, qOff, k, kOff, v, vOff, blocks, l, s, e,
-                ev, scale, causal, dropout, out, outOff, lse, lseOff, from, to, threadScratch(floats)));
+        int parts = parts(items, batch, l, s, e, ev);
+        if (parts <= 1) {
+            forwardItems(q, qOff, k, kOff, v, vOff, blocks, l, s, e, ev, scale, causal, dropout, out, outOff, lse, lseOff, 0, items,
+                    threadScratch(floats));
+            return;
+        }
+        ForwardJob job = ForwardJob.MINE.get();
+        job.set(q, qOff, k, kOff, v, vOff, blocks, l, s, e, ev, scale, causal, dropout, out, outOff, lse, lseOff, floats);
+        try {
+            Parallel.forRange(parts, items, job);
+        } finally {
+            job.release();
+        }
+    }
+
+    /**
+     * The parallel body of {@link #forward}, one per thread and reused (a capturing lambda per call was ~20 fields of
+     * heap per attention layer and step in a compiled GPT step; issue 17). Used only when the call really splits, so
+     * never by one of its own parts (same invariant as Sgemm.Split).
+     */
+    private static final class ForwardJob implements Parallel.RangeBody {
+        static final ThreadLocal<ForwardJob> MINE = ThreadLocal.withInitial(ForwardJob::new);
+        private MemorySegment q;
+        private long qOff;
+        private MemorySegment k;
+        private long kOff;
+        private MemorySegment v;
+        private long vOff;
+        private int blocks;
+        private int l;
+        private int s;
+        private int e;
+        private int ev;
+        private float scale;
+        private boolean causal;
+        private Dropout dropout;
+        private MemorySegment out;
+        private long outOff;
+        private MemorySegment lse;
+        private long lseOff;
+        private int floats;
+
+        void set(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff, int blocks, int l, int s, int e, int ev,
+                 float scale, boolean causal, Dropout dropout, MemorySegment out, long outOff, MemorySegment lse, long lseOff, int floats) {
+            this.q = q;
+            this.qOff = qOff;
+            this.k = k;
+            this.kOff = kOff;
+            this.v = v;
+            this.vOff = vOff;
+            this.blocks = blocks;
+            this.l = l;
+            this.s = s;
+            this.e = e;
+            this.ev = ev;
+            this.scale = scale;
+            this.causal = causal;
+            this.dropout = dropout;
+            this.out = out;
+            this.outOff = outOff;
+            this.lse = lse;
+            this.lseOff = lseOff;
+            this.floats = floats;
+        }
+
+        /** Drops the references: nothing of a finished call stays reachable. */
+        void release() {
+            q = null;
+            k = null;
+            v = null;
+            dropout = null;
+            out = null;
+            lse = null;
+        }
+
+        @Override
+        public void accept(int part, int from, int to) {
+            forwardItems(q, qOff, k, kOff, v, vOff, blocks, l, s, e, ev, scale, causal, dropout, out, outOff, lse, lseOff, from, to,
+                    threadScratch(floats));
+        }
     }
 
     /** Parts to split {@code items} into: about 2^16 multiply-adds each at least, one per thread at most. */
@@ -198,7 +276,101 @@ public final class Attention {
             return;
         }
         int floats = Math.toIntExact(backwardScratchFloats(s, e, ev));
-        Parallel.forRange(parts(batch, batch, l, s, e, ev), batch, (part, from, to) -> {
+        int parts = parts(batch, batch, l, s, e, ev);
+        BackwardJob job = BackwardJob.MINE.get();
+        job.set(q, qOff, k, kOff, v, vOff, out, outOff, lse, lseOff, dOut, dOutOff, l, s, e, ev, scale, causal, dropout, dq, dqOff, dk, dkOff,
+                dv, dvOff, floats);
+        try {
+            if (parts <= 1) {
+                job.accept(0, 0, batch);
+            } else {
+                Parallel.forRange(parts, batch, job);
+            }
+        } finally {
+            job.release();
+        }
+    }
+
+    /**
+     * The parallel body of {@link #backward}, one per thread and reused (see {@link ForwardJob}). The backward never
+     * runs inside another attention call's part, so the one-part case uses it too.
+     */
+    private static final class BackwardJob implements Parallel.RangeBody {
+        static final ThreadLocal<BackwardJob> MINE = ThreadLocal.withInitial(BackwardJob::new);
+        private MemorySegment q;
+        private long qOff;
+        private MemorySegment k;
+        private long kOff;
+        private MemorySegment v;
+        private long vOff;
+        private MemorySegment out;
+        private long outOff;
+        private MemorySegment lse;
+        private long lseOff;
+        private MemorySegment dOut;
+        private long dOutOff;
+        private int l;
+        private int s;
+        private int e;
+        private int ev;
+        private float scale;
+        private boolean causal;
+        private Dropout dropout;
+        private MemorySegment dq;
+        private long dqOff;
+        private MemorySegment dk;
+        private long dkOff;
+        private MemorySegment dv;
+        private long dvOff;
+        private int floats;
+
+        void set(MemorySegment q, long qOff, MemorySegment k, long kOff, MemorySegment v, long vOff, MemorySegment out, long outOff,
+                 MemorySegment lse, long lseOff, MemorySegment dOut, long dOutOff, int l, int s, int e, int ev, float scale, boolean causal,
+                 Dropout dropout, MemorySegment dq, long dqOff, MemorySegment dk, long dkOff, MemorySegment dv, long dvOff, int floats) {
+            this.q = q;
+            this.qOff = qOff;
+            this.k = k;
+            this.kOff = kOff;
+            this.v = v;
+            this.vOff = vOff;
+            this.out = out;
+            this.outOff = outOff;
+            this.lse = lse;
+            this.lseOff = lseOff;
+            this.dOut = dOut;
+            this.dOutOff = dOutOff;
+            this.l = l;
+            this.s = s;
+            this.e = e;
+            this.ev = ev;
+            this.scale = scale;
+            this.causal = causal;
+            this.dropout = dropout;
+            this.dq = dq;
+            this.dqOff = dqOff;
+            this.dk = dk;
+            this.dkOff = dkOff;
+            this.dv = dv;
+            this.dvOff = dvOff;
+            this.floats = floats;
+        }
+
+        /** Drops the references: nothing of a finished call stays reachable. */
+        void release() {
+            q = null;
+            k = null;
+            v = null;
+            out = null;
+            lse = null;
+            dOut = null;
+            dropout = null;
+            dq = null;
+            dk = null;
+            dv = null;
+        }
+
+        @Override
+        public void accept(int part, int from, int to) {
             float[] scratch = threadScratch(floats);
             for (int b = from; b < to; b++) {
                 backwardEntry(q, qOff + (long) b * l * e, k, kOff + (long) b * s * e, v, vOff + (long) b * s * ev,
@@ -206,7 +378,7 @@ public final class Attention {
                         causal, dropout, (long) b * l * s, dq, dqOff + (long) b * l * e, dk, dkOff + (long) b * s * e, dv, dvOff + (long) b * s * ev,
                         scratch);
             }
-        });
+        }
     }
 
     private static void backwardEntry(MemorySegment q, long qb, MemorySegment k, long kb, MemorySegment v, long vb, MemorySegment out,
