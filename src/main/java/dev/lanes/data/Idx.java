@@ -37,27 +37,93 @@ public final class Idx {
      * (a bomb that inflates further is refused as trailing data, not held in memory).
      */
     public static Array read(Path file) throws IOException {
+        return readFile(file, -1, 0);
+    }
+
+    /**
+     * Reads items {@code [first, first + count)} (along the first dimension) of a plain or gzip IDX file, inflating
+     * only as far as the last of them: one image of a 10,000-image file costs microseconds, not the whole file (the
+     * example CLI's cold start). The header is checked as {@link #read(Path)} checks it; items past the header's
+     * count are refused. The result's first dimension is {@code count}. Bytes after the last item are not read, so
+     * a file with trailing data is not noticed here.
+     */
+    public static Array readItems(Path file, int first, int count) throws IOException {
+        if (first < 0 || count < 0) {
+            throw new IllegalArgumentException("IDX items [" + first + ", " + first + " + " + count + ") of " + file + ": first and count must be >= 0");
+        }
+        return readFile(file, first, count);
+    }
+
+    /** The dimensions an IDX file's header declares (checked as {@link #read(Path)} checks them); nothing else is read. */
+    public static int[] dims(Path file) throws IOException {
+        return readFile(file, -2, 0).dims();
+    }
+
+    /** Whole file ({@code first == -1}), the header only ({@code -2}) or items [first, first + count). */
+    private static Array readFile(Path file, int first, int count) throws IOException {
         ReadLimits.check(Files.size(file), "IDX file " + file);
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
             in.mark(2);
             boolean gzip = in.read() == 0x1f && in.read() == 0x8b;
             in.reset();
             if (!gzip) {
-                return read(in, file.toString(), ReadLimits.maxBytes());
+                return select(in, file.toString(), first, count);
             }
             try (InputStream gz = new GZIPInputStream(in)) {
-                return read(gz, file.toString(), ReadLimits.maxBytes());
+                return select(gz, file.toString(), first, count);
             } catch (java.util.zip.ZipException | java.io.EOFException e) {
                 throw new IllegalArgumentException("corrupt gzip data in IDX file " + file + ": " + e.getMessage(), e);
             }
         }
     }
 
-    /**
-     * Reads one IDX array from a stream of exactly its bytes (nothing may follow). The declared size is computed
-     * with exact arithmetic and must be at most {@code maxBytes} (and fit a Java array) before the data is read.
-     */
-    public static Array read(InputStream in, String source, long maxBytes) throws IOException {
+    private static Array select(InputStream in, String source, int first, int count) throws IOException {
+        if (first == -1) {
+            return read(in, source, ReadLimits.maxBytes());
+        }
+        if (first == -2) {
+            int[] dims = header(in, source);
+            count(dims, source);
+            return new Array(dims, new byte[0]);
+        }
+        return items(in, source, first, count);
+    }
+
+    private static Array items(InputStream in, String source, int first, int count) throws IOException {
+        int[] dims = header(in, source);
+        count(dims, source); // the whole file's values fit a long: so do the skip and the items below
+        if ((long) first + count > dims[0]) {
+            throw new IllegalArgumentException("IDX file " + source + " has " + dims[0] + " items " + Arrays.toString(dims) + "; asked for ["
+                    + first + ", " + ((long) first + count) + ")");
+        }
+        long itemBytes = count(Arrays.copyOfRange(dims, 1, dims.length), source);
+        long bytes = Math.multiplyExact(itemBytes, count);
+        if (bytes > ReadLimits.MAX_ARRAY) {
+            throw new IllegalArgumentException("IDX items [" + first + ", " + ((long) first + count) + ") of " + source + " are " + bytes
+                    + " values, more than one array holds (" + ReadLimits.MAX_ARRAY + ")");
+        }
+        long skip = itemBytes * first;
+        try {
+            in.skipNBytes(skip);
+        } catch (java.io.EOFException e) {
+            throw truncated(source, dims);
+        }
+        byte[] data = in.readNBytes((int) bytes);
+        if (data.length < bytes) {
+            throw truncated(source, dims);
+        }
+        int[] out = dims.clone();
+        out[0] = count;
+        return new Array(out, data);
+    }
+
+    private static IllegalArgumentException truncated(String source, int[] dims) {
+        return new IllegalArgumentException("IDX file " + source + " ends before the items its header " + Arrays.toString(dims)
+                + " declares (truncated)");
+    }
+
+    /** The magic number, the type and the dimensions, checked; the stream is left at the first value. */
+    private static int[] header(InputStream in, String source) throws IOException {
         byte[] head = in.readNBytes(4);
         if (head.length < 4 || head[0] != 0 || head[1] != 0) {
             throw new IllegalArgumentException("not an IDX file (bad magic number): " + source);
@@ -72,7 +138,16 @@ public final class Idx {
         if (nd == 0 || nd > 4 || dimBytes.length < 4 * nd) {
             throw new IllegalArgumentException("IDX file " + source + " is truncated or has " + nd + " dimensions");
         }
-        int[] dims = dims(dimBytes, nd, source);
+        return dims(dimBytes, nd, source);
+    }
+
+    /**
+     * Reads one IDX array from a stream of exactly its bytes (nothing may follow). The declared size is computed
+     * with exact arithmetic and must be at most {@code maxBytes} (and fit a Java array) before the data is read.
+     */
+    public static Array read(InputStream in, String source, long maxBytes) throws IOException {
+        int[] dims = header(in, source);
+        int nd = dims.length;
         long count = count(dims, source);
         long total = 4L + 4L * nd + count;
         if (total > maxBytes) {

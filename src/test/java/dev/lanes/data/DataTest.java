@@ -74,6 +74,42 @@ class DataTest {
         }
     }
 
+    /** readItems: the items' bytes of read(), plain and gzip, the header alone by dims(), and ranges it refuses. */
+    @Test
+    void idxItemsAreTheSliceOfTheWholeFile() throws IOException {
+        Path plain = dir.resolve("i-idx3-ubyte");
+        Files.write(plain, idx(7, 3, 5));
+        Path gz = dir.resolve("i-idx3-ubyte.gz");
+        Files.write(gz, gzip(idx(7, 3, 5)));
+        for (Path p : List.of(plain, gz)) {
+            byte[] all = Idx.read(p).data();
+            for (int[] r : new int[][] {{0, 1}, {3, 2}, {6, 1}, {0, 7}, {7, 0}, {2, 0}}) {
+                Idx.Array a = Idx.readItems(p, r[0], r[1]);
+                assertThat(a.dims()).containsExactly(r[1], 3, 5);
+                assertThat(a.data()).containsExactly(java.util.Arrays.copyOfRange(all, r[0] * 15, (r[0] + r[1]) * 15));
+            }
+            assertThat(Idx.dims(p)).containsExactly(7, 3, 5);
+            assertThatThrownBy(() -> Idx.readItems(p, 6, 2)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining(p.toString())
+                    .hasMessageContaining("has 7 items").hasMessageContaining("[6, 8)");
+            assertThatThrownBy(() -> Idx.readItems(p, Integer.MAX_VALUE, Integer.MAX_VALUE)).hasMessageContaining("has 7 items");
+            assertThatThrownBy(() -> Idx.readItems(p, -1, 1)).hasMessageContaining("must be >= 0");
+        }
+        // a header that promises more items than the file holds: refused, not a short array
+        Path shortFile = dir.resolve("s-idx3-ubyte");
+        Files.write(shortFile, java.util.Arrays.copyOf(idx(7, 3, 5), 16 + 5 * 15 + 4));
+        assertThat(Idx.readItems(shortFile, 4, 1).data()).hasSize(15);
+        assertThatThrownBy(() -> Idx.readItems(shortFile, 5, 1)).hasMessageContaining("(truncated)");
+        assertThatThrownBy(() -> Idx.readItems(shortFile, 6, 1)).hasMessageContaining("(truncated)");
+        // dimensions whose product overflows 64 bits are refused before any skip or allocation
+        Path hostile = dir.resolve("h-idx3-ubyte");
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.allocate(4 + 16).put(new byte[] {0, 0, 8, 4});
+        for (int i = 0; i < 4; i++) {
+            bb.putInt(Integer.MAX_VALUE);
+        }
+        Files.write(hostile, bb.array());
+        assertThatThrownBy(() -> Idx.readItems(hostile, 0, 1)).hasMessageContaining("overflows 64 bits");
+    }
+
     @Test
     void badIdxFilesNameTheFileAndTheProblem() throws IOException {
         byte[] good = idx(2, 3, 4);

@@ -20,7 +20,8 @@ class PredictTest {
     void classifiesAnImage() throws Exception {
         String[] r = run("--image", "3");
         assertThat(r[0]).isEqualTo("0");
-        assertThat(r[1]).startsWith("image 3: ");
+        assertThat(r[1]).startsWith("image 3: Trouser (class 1, ").contains("label Trouser;"); // Fashion-MNIST t10k labels: 9 2 1 1 ...
+        assertThat(run("--image", "9999")[1]).startsWith("image 9999: ").contains("label Sandal;"); // the last item: the slice, not item 0
     }
 
     @Test
