@@ -401,6 +401,22 @@ class KernelPropertyTest {
         }
     }
 
+    /** Column blocks: as few as NC allows, equal widths that are multiples of NR, none wider than NC, covering all. */
+    @Test
+    void columnBlocksAreEvenAndCoverTheWidth() {
+        for (int width = 1; width <= 5 * Sgemm.NC; width += 7) {
+            int step = Sgemm.columnBlock(width);
+            int blocks = (width + step - 1) / step;
+            assertThat(step).as("width %d", width).isLessThanOrEqualTo(Sgemm.NC).isPositive();
+            assertThat(blocks).as("width %d", width).isEqualTo((width + Sgemm.NC - 1) / Sgemm.NC);
+            if (blocks > 1) {
+                assertThat(step % Sgemm.NR).as("width %d", width).isZero();
+                assertThat(width - (blocks - 1) * step).as("last block of width %d", width).isGreaterThan(step - blocks * Sgemm.NR);
+            }
+        }
+        assertThat(Sgemm.columnBlock(Sgemm.NC + 16)).isEqualTo(((Sgemm.NC + 16) / 2 + Sgemm.NR - 1) / Sgemm.NR * Sgemm.NR);
+    }
+
     /**
      * The prepacked entry points sum exactly as the blocked GEMM does (the claim that lets a convolution or a plan
      * take them without changing a bit): packed A x packed-sliver B, and row-major A (pad rows zero) x packed-sliver B,
@@ -409,7 +425,8 @@ class KernelPropertyTest {
      */
     @Test
     void prepackedEntryPointsGiveTheBlockedGemmsBits() {
-        int[][] shapes = {{5, 7, 3}, {13, 37, 300}, {25, 33, Sgemm.KC + 9}, {7, 16, 0}, {Sgemm.MR * 3, Sgemm.NR * 2, 64}};
+        int[][] shapes = {{5, 7, 3}, {13, 37, 300}, {25, 33, Sgemm.KC + 9}, {7, 16, 0}, {Sgemm.MR * 3, Sgemm.NR * 2, 64},
+                {25, Sgemm.NC + 16, Sgemm.KC + 9}, {9, 2 * Sgemm.NC + 3 * Sgemm.NR + 1, 40}}; // more than one column block
         for (int[] sh : shapes) {
             int m = sh[0];
             int n = sh[1];
