@@ -91,7 +91,11 @@ public final class Idx {
 
     private static Array items(InputStream in, String source, int first, int count) throws IOException {
         int[] dims = header(in, source);
-        count(dims, source); // the whole file's values fit a long: so do the skip and the items below
+        long total = 4L + 4L * dims.length + count(dims, source); // fits a long: so do the skip and the items below
+        if (total > ReadLimits.maxBytes()) { // as read() refuses it: a gzip bomb is not inflated even to skip
+            throw new IllegalArgumentException("IDX file " + source + " declares " + Arrays.toString(dims) + " = " + total
+                    + " bytes, above the limit of " + ReadLimits.maxBytes() + " bytes (-Dlanes.io.maxBytes)");
+        }
         if ((long) first + count > dims[0]) {
             throw new IllegalArgumentException("IDX file " + source + " has " + dims[0] + " items " + Arrays.toString(dims) + "; asked for ["
                     + first + ", " + ((long) first + count) + ")");

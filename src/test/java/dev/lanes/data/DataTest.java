@@ -108,6 +108,10 @@ class DataTest {
         }
         Files.write(hostile, bb.array());
         assertThatThrownBy(() -> Idx.readItems(hostile, 0, 1)).hasMessageContaining("overflows 64 bits");
+        // a header declaring 2^40 bytes: refused like read() refuses it, before skipping (inflating) anything
+        Path bomb = dir.resolve("b-idx3-ubyte.gz");
+        Files.write(bomb, gzip(java.nio.ByteBuffer.allocate(12 + 64).put(new byte[] {0, 0, 8, 2}).putInt(1 << 20).putInt(1 << 20).array()));
+        assertThatThrownBy(() -> Idx.readItems(bomb, 5, 1)).hasMessageContaining("above the limit");
     }
 
     @Test
