@@ -39,6 +39,10 @@ public final class Pooling {
     public static void maxPool2d(MemorySegment in, long inOff, int planes, int h, int w, Window win,
                                  MemorySegment out, long outOff, MemorySegment idx, long idxOff, int oh, int ow) {
         int parts = Math.min(Parallel.partsFor((long) planes * oh * ow * win.kH() * win.kW(), 1 << 20), Math.max(planes, 1));
+        if (parts <= 1) { // directly: a capturing lambda is heap per call (issue 17: a compiled step allocates nothing)
+            maxPool2dPlanes(in, inOff, 0, planes, h, w, win, out, outOff, idx, idxOff, oh, ow, TAIL.get());
+            return;
+        }
         Parallel.forRange(parts, planes, (part, p0, p1) -> {
             // staging for short rows' last stores: this thread's, used only within this call
             maxPool2dPlanes(in, inOff, p0, p1, h, w, win, out, outOff, idx, idxOff, oh, ow, TAIL.get());
@@ -187,20 +191,28 @@ public final class Pooling {
                                          MemorySegment dx, long dxOff, int inPerPlane) {
         Elementwise.zero(dx, dxOff << 2, (long) planes * inPerPlane);
         int parts = Math.min(Parallel.partsFor((long) planes * outPerPlane, 1 << 16), Math.max(planes, 1));
-        Parallel.forRange(parts, planes, (part, p0, p1) -> {
-            for (int pl = p0; pl < p1; pl++) {
-                long gp = gOff + (long) pl * outPerPlane;
-                long ip = idxOff + (long) pl * outPerPlane;
-                long dp = dxOff + (long) pl * inPerPlane;
-                for (int o = 0; o < outPerPlane; o++) {
-                    long k = (long) idx.get(FLOAT, (ip + o) << 2);
-                    if (k >= 0) {
-                        long at = (dp + k) << 2;
-                        dx.set(FLOAT, at, dx.get(FLOAT, at) + g.get(FLOAT, (gp + o) << 2));
-                    }
+        if (parts <= 1) {
+            maxPool2dBackwardPlanes(g, gOff, idx, idxOff, 0, planes, outPerPlane, dx, dxOff, inPerPlane);
+            return;
+        }
+        Parallel.forRange(parts, planes, (part, p0, p1) -> maxPool2dBackwardPlanes(g, gOff, idx, idxOff, p0, p1, outPerPlane, dx, dxOff,
+                inPerPlane));
+    }
+
+    private static void maxPool2dBackwardPlanes(MemorySegment g, long gOff, MemorySegment idx, long idxOff, int p0, int p1, int outPerPlane,
+                                                MemorySegment dx, long dxOff, int inPerPlane) {
+        for (int pl = p0; pl < p1; pl++) {
+            long gp = gOff + (long) pl * outPerPlane;
+            long ip = idxOff + (long) pl * outPerPlane;
+            long dp = dxOff + (long) pl * inPerPlane;
+            for (int o = 0; o < outPerPlane; o++) {
+                long k = (long) idx.get(FLOAT, (ip + o) << 2);
+                if (k >= 0) {
+                    long at = (dp + k) << 2;
+                    dx.set(FLOAT, at, dx.get(FLOAT, at) + g.get(FLOAT, (gp + o) << 2));
                 }
             }
-        });
+        }
     }
 
     /**
@@ -213,27 +225,35 @@ public final class Pooling {
             Elementwise.zero(b, bOff << 2, (long) planes * h * w);
         }
         int parts = Math.min(Parallel.partsFor((long) planes * oh * ow * win.kH() * win.kW(), 1 << 16), Math.max(planes, 1));
-        Parallel.forRange(parts, planes, (part, p0, p1) -> {
-            for (int pl = p0; pl < p1; pl++) {
-                long inPlane = (backward ? bOff : aOff) + (long) pl * h * w;
-                long outPlane = (backward ? aOff : bOff) + (long) pl * oh * ow;
-                for (int y = 0; y < oh; y++) {
-                    for (int x = 0; x < ow; x++) {
-                        int hs = y * win.sH() - win.pH();
-                        int ws = x * win.sW() - win.pW();
-                        int he = Math.min(hs + win.kH(), h + win.pH());
-                        int we = Math.min(ws + win.kW(), w + win.pW());
-                        int poolSize = (he - hs) * (we - ws);
-                        hs = Math.max(hs, 0);
-                        ws = Math.max(ws, 0);
-                        he = Math.min(he, h);
-                        we = Math.min(we, w);
-                        int divisor = countIncludePad ? poolSize : (he - hs) * (we - ws);
-                        window(backward, a, b, inPlane, w, hs, he, ws, we, outPlane + (long) y * ow + x, divisor);
-                    }
+        if (parts <= 1) { // directly: a capturing lambda is heap per call
+            avgPool2dPlanes(0, planes, backward, a, aOff, b, bOff, h, w, win, countIncludePad, oh, ow);
+            return;
+        }
+        Parallel.forRange(parts, planes, (part, p0, p1) -> avgPool2dPlanes(p0, p1, backward, a, aOff, b, bOff, h, w, win, countIncludePad,
+                oh, ow));
+    }
+
+    private static void avgPool2dPlanes(int p0, int p1, boolean backward, MemorySegment a, long aOff, MemorySegment b, long bOff, int h,
+            int w, Window win, boolean countIncludePad, int oh, int ow) {
+        for (int pl = p0; pl < p1; pl++) {
+            long inPlane = (backward ? bOff : aOff) + (long) pl * h * w;
+            long outPlane = (backward ? aOff : bOff) + (long) pl * oh * ow;
+            for (int y = 0; y < oh; y++) {
+                for (int x = 0; x < ow; x++) {
+                    int hs = y * win.sH() - win.pH();
+                    int ws = x * win.sW() - win.pW();
+                    int he = Math.min(hs + win.kH(), h + win.pH());
+                    int we = Math.min(ws + win.kW(), w + win.pW());
+                    int poolSize = (he - hs) * (we - ws);
+                    hs = Math.max(hs, 0);
+                    ws = Math.max(ws, 0);
+                    he = Math.min(he, h);
+                    we = Math.min(we, w);
+                    int divisor = countIncludePad ? poolSize : (he - hs) * (we - ws);
+                    window(backward, a, b, inPlane, w, hs, he, ws, we, outPlane + (long) y * ow + x, divisor);
                 }
             }
-        });
+        }
     }
 
     /**
@@ -268,21 +288,28 @@ public final class Pooling {
             Elementwise.zero(b, bOff << 2, (long) planes * h * w);
         }
         int parts = Math.min(Parallel.partsFor((long) planes * h * w, 1 << 16), Math.max(planes, 1));
-        Parallel.forRange(parts, planes, (part, p0, p1) -> {
-            for (int pl = p0; pl < p1; pl++) {
-                long inPlane = (backward ? bOff : aOff) + (long) pl * h * w;
-                long outPlane = (backward ? aOff : bOff) + (long) pl * oh * ow;
-                for (int y = 0; y < oh; y++) {
-                    int hs = (int) Math.floorDiv((long) y * h, oh);
-                    int he = (int) -Math.floorDiv(-(long) (y + 1) * h, oh);
-                    for (int x = 0; x < ow; x++) {
-                        int ws = (int) Math.floorDiv((long) x * w, ow);
-                        int we = (int) -Math.floorDiv(-(long) (x + 1) * w, ow);
-                        int count = (he - hs) * (we - ws);
-                        window(backward, a, b, inPlane, w, hs, he, ws, we, outPlane + (long) y * ow + x, count);
-                    }
+        if (parts <= 1) { // directly: a capturing lambda is heap per call
+            adaptiveAvgPool2dPlanes(0, planes, backward, a, aOff, b, bOff, h, w, oh, ow);
+            return;
+        }
+        Parallel.forRange(parts, planes, (part, p0, p1) -> adaptiveAvgPool2dPlanes(p0, p1, backward, a, aOff, b, bOff, h, w, oh, ow));
+    }
+
+    private static void adaptiveAvgPool2dPlanes(int p0, int p1, boolean backward, MemorySegment a, long aOff, MemorySegment b, long bOff,
+            int h, int w, int oh, int ow) {
+        for (int pl = p0; pl < p1; pl++) {
+            long inPlane = (backward ? bOff : aOff) + (long) pl * h * w;
+            long outPlane = (backward ? aOff : bOff) + (long) pl * oh * ow;
+            for (int y = 0; y < oh; y++) {
+                int hs = (int) Math.floorDiv((long) y * h, oh);
+                int he = (int) -Math.floorDiv(-(long) (y + 1) * h, oh);
+                for (int x = 0; x < ow; x++) {
+                    int ws = (int) Math.floorDiv((long) x * w, ow);
+                    int we = (int) -Math.floorDiv(-(long) (x + 1) * w, ow);
+                    int count = (he - hs) * (we - ws);
+                    window(backward, a, b, inPlane, w, hs, he, ws, we, outPlane + (long) y * ow + x, count);
                 }
             }
-        });
+        }
     }
 }

@@ -25,6 +25,10 @@ public final class Softmax {
         }
         int parts = Parallel.partsFor((long) outer * r * inner, 1 << 15);
         int chunks = Math.max(1, Math.min(parts, outer));
+        if (chunks <= 1) { // directly: a capturing lambda is heap per call
+            forwardRows(log, in, inOff, 0, outer, r, inner, out, outOff, inner == 1 ? null : new float[2 * inner]);
+            return;
+        }
         Parallel.forRange(chunks, outer, (part, o0, o1) -> {
             forwardRows(log, in, inOff, o0, o1, r, inner, out, outOff, inner == 1 ? null : new float[2 * inner]);
         });
