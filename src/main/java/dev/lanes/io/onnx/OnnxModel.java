@@ -32,7 +32,7 @@ public final class OnnxModel implements AutoCloseable {
     static final int MAX_FOLDED = 1 << 20;
 
     /** The operators {@link #apply} runs (default domain, opsets 11-17). */
-    public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "And", "ArgMax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
+    public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "And", "ArgMax", "Hardmax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
             "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "GatherElements", "Gelu", "Gemm",
             "GlobalAveragePool", "Greater", "GreaterOrEqual", "Identity", "LayerNormalization", "LeakyRelu", "Less", "Log", "LogSoftmax", "MatMul",
             "Max", "MaxPool", "Mean", "Min", "Mul", "NegativeLogLikelihoodLoss", "Neg", "Not", "Or", "Pad", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
@@ -454,6 +454,7 @@ public final class OnnxModel implements AutoCloseable {
                 yield new Value[] {one(y), one(mean), one(var.add(eps).sqrt().rdiv(1))};
             }
             case "Softmax", "LogSoftmax" -> softmax(n, a);
+            case "Hardmax" -> hardmax(n, a);
             case "Flatten" -> {
                 Value v = arg(a, 0, n);
                 int[] s = v.shape();
@@ -758,21 +759,22 @@ public final class OnnxModel implements AutoCloseable {
                 };
                 yield out(dims.length == 0 ? t.mul(1f) : t);
             }
-            case "ArgMin" -> {
+            case "ArgMin", "ArgMax" -> {
                 Tensor x = floats(arg(a, 0, n), n);
-                if (attrInt(n, "select_last_index", 0) != 0) {
-                    throw new UnsupportedOperationException("ArgMin with select_last_index = 1");
-                }
                 int ax = axis(attrInt(n, "axis", 0), x.dim(), "axis");
-                yield out(x.neg().argmax(ax, attrInt(n, "keepdims", 1) != 0)); // the first minimum: the first maximum of -x
-            }
-            case "ArgMax" -> {
-                Tensor x = floats(arg(a, 0, n), n);
-                if (attrInt(n, "select_last_index", 0) != 0) {
-                    throw new UnsupportedOperationException("ArgMax with select_last_index = 1");
+                boolean keep = attrInt(n, "keepdims", 1) != 0;
+                Tensor y = n.opType().equals("ArgMin") ? x.neg() : x; // the first minimum: the first maximum of -x
+                if (attrInt(n, "select_last_index", 0) == 0) {
+                    yield out(y.argmax(ax, keep));
                 }
-                int ax = axis(attrInt(n, "axis", 0), x.dim(), "axis");
-                yield out(x.argmax(ax, attrInt(n, "keepdims", 1) != 0));
+                // the last extremum is the first of the reversed axis, at r - 1 - k: exact in float while r <= 2^24
+                int r = x.size(ax);
+                if (r > 1 << 24) {
+                    throw new UnsupportedOperationException(n.opType() + " with select_last_index = 1 over an axis of " + r
+                            + " elements (at most 2^24)");
+                }
+                Tensor k = y.indexSelect(ax, Tensor.arange(r - 1, -1, -1)).argmax(ax, keep);
+                yield out(k.toFloat().rsub(r - 1).toType(DType.INT64));
             }
             case "CumSum" -> {
                 Tensor x = floats(arg(a, 0, n), n);
@@ -1765,6 +1767,37 @@ public final class OnnxModel implements AutoCloseable {
         try (Tensor flat = x.reshape(outer, -1); Tensor r = log ? flat.logSoftmax(1) : flat.softmax(1)) {
             return out(r.reshape(s));
         }
+    }
+
+    /** Hardmax: 1 at the first largest element along the axis, 0 elsewhere; opsets 11-12 see the input as 2-d as Softmax does. */
+    private Value[] hardmax(Node n, Value[] a) {
+        Tensor x = floats(arg(a, 0, n), n);
+        int rank = x.dim();
+        if (opset >= 13) {
+            return out(firstMaxOneHot(x, axis(attrInt(n, "axis", -1), rank, "axis"), n));
+        }
+        int ax = axis(attrInt(n, "axis", 1), Math.max(rank, 1), "axis");
+        int[] s = x.shape();
+        int outer = 1;
+        for (int i = 0; i < ax; i++) {
+            outer *= s[i];
+        }
+        try (Tensor flat = x.reshape(outer, -1); Tensor r = firstMaxOneHot(flat, 1, n)) {
+            return out(r.reshape(s));
+        }
+    }
+
+    /** 1f where the position along {@code ax} is the first maximum's (argmax), else 0f; positions compared in float, exact to 2^24. */
+    private static Tensor firstMaxOneHot(Tensor x, int ax, Node n) {
+        int r = x.size(ax);
+        if (r > 1 << 24) {
+            throw new UnsupportedOperationException(n.opType() + " over an axis of " + r + " elements (at most 2^24)");
+        }
+        int[] shape = new int[x.dim()];
+        Arrays.fill(shape, 1);
+        shape[ax] = r;
+        Tensor positions = Tensor.arange(0.0, r, 1.0).reshape(shape);
+        return positions.eq(x.argmax(ax, true).toFloat()).toFloat();
     }
 
     private Value[] squeeze(Node n, Value[] a) {
