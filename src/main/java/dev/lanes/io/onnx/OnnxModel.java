@@ -1759,14 +1759,19 @@ public final class OnnxModel implements AutoCloseable {
         }
         // opsets 11-12: the input seen as [prod(dims before axis), prod(dims from axis)], normalised along its rows
         int ax = axis(attrInt(n, "axis", 1), Math.max(rank, 1), "axis");
+        try (Tensor flat = asRows(x, ax); Tensor r = log ? flat.logSoftmax(1) : flat.softmax(1)) {
+            return out(r.reshape(x.shape()));
+        }
+    }
+
+    /** Opsets 11-12 of Softmax, LogSoftmax and Hardmax: the input as [prod(dims before axis), prod(dims from axis)]. */
+    private static Tensor asRows(Tensor x, int ax) {
         int[] s = x.shape();
         int outer = 1;
         for (int i = 0; i < ax; i++) {
             outer *= s[i];
         }
-        try (Tensor flat = x.reshape(outer, -1); Tensor r = log ? flat.logSoftmax(1) : flat.softmax(1)) {
-            return out(r.reshape(s));
-        }
+        return x.reshape(outer, -1);
     }
 
     /** Hardmax: 1 at the first largest element along the axis, 0 elsewhere; opsets 11-12 see the input as 2-d as Softmax does. */
@@ -1777,13 +1782,8 @@ public final class OnnxModel implements AutoCloseable {
             return out(firstMaxOneHot(x, axis(attrInt(n, "axis", -1), rank, "axis"), n));
         }
         int ax = axis(attrInt(n, "axis", 1), Math.max(rank, 1), "axis");
-        int[] s = x.shape();
-        int outer = 1;
-        for (int i = 0; i < ax; i++) {
-            outer *= s[i];
-        }
-        try (Tensor flat = x.reshape(outer, -1); Tensor r = firstMaxOneHot(flat, 1, n)) {
-            return out(r.reshape(s));
+        try (Tensor flat = asRows(x, ax); Tensor r = firstMaxOneHot(flat, 1, n)) {
+            return out(r.reshape(x.shape()));
         }
     }
 
