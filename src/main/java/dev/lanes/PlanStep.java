@@ -1441,7 +1441,7 @@ abstract class PlanStep {
             this.groups = groups;
             this.g = g;
             this.other = other;
-            this.transposed = kind == Kind.INPUT && !s.direct() ? Conv2dDriver.transposedGeometry(s.geo(), s.og()) : null;
+            this.transposed = kind == Kind.INPUT && !s.direct() ? Conv2dDriver.flippedInputGradientGeometry(s.geo(), s.og(), s.cg()) : null;
             this.inputScratchParts = kind == Kind.INPUT && !s.direct() && (transposed == null || !Conv2dDriver.staged(transposed)) ? Parallel.threads() : 0;
         }
 

@@ -149,7 +149,8 @@ class ConvPoolPropertyTest {
 
     /**
      * The input gradient on random geometries: stride 1 takes the transposed-convolution path (flipped weights, padding
-     * dH (kH - 1) - pT, negative when the padding is wider than the kernel), other strides W^T gout and col2im. Groups,
+     * dH (kH - 1) - pT, negative when the padding is wider than the kernel) where its columns are not the larger, other
+     * geometries W^T gout and col2im. Groups,
      * dilation, unequal kernels and rows around the vector width; against the direct loops (1e-4). The weight gradient
      * too, unfolded again from the input (images this small keep no columns) or the input itself for a 1x1 convolution.
      */
@@ -168,6 +169,39 @@ class ConvPoolPropertyTest {
                     }
                     try (Tensor expected = Tensor.of(naiveWeightGrad(x.toFloatArray(), go, g), g.o(), g.c() / g.groups(), g.kh(), g.kw())) {
                         Assertions2.assertClose(wt.grad(), expected, 1e-4, 1e-4, "weight grad iter " + iter + " " + g);
+                    }
+                }
+                y.close();
+            }
+        }
+    }
+
+    /**
+     * Stride 1 has two input-gradient paths, chosen by the geometry alone
+     * ({@link dev.lanes.kernels.Conv2dDriver#flippedInputGradientGeometry}): a forward convolution of gout with the
+     * flipped weights where its column matrix is not larger than W^T gout's (same-padded layers that keep the channels),
+     * else W^T gout and col2im (LeNet's 6->16 5x5 valid layer: 15,000 column floats per image against 78,400). Both are
+     * checked here against the direct loops, so neither can go untested whatever the random geometries draw.
+     */
+    @Test
+    void stride1InputGradientTakesTheCheaperPathAndBothAreRight() {
+        var lenet2 = new dev.lanes.kernels.Im2col.Geometry(6, 14, 14, 5, 5, 1, 1, 0, 0, 1, 1, 10, 10);
+        var resnet = new dev.lanes.kernels.Im2col.Geometry(16, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32);
+        var strided = new dev.lanes.kernels.Im2col.Geometry(16, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 16, 16);
+        assertThat(dev.lanes.kernels.Conv2dDriver.flippedInputGradientGeometry(lenet2, 16, 6)).isNull();
+        assertThat(dev.lanes.kernels.Conv2dDriver.flippedInputGradientGeometry(resnet, 16, 16)).isNotNull();
+        assertThat(dev.lanes.kernels.Conv2dDriver.flippedInputGradientGeometry(resnet, 32, 16)).isNull(); // widening: col2im
+        assertThat(dev.lanes.kernels.Conv2dDriver.flippedInputGradientGeometry(strided, 32, 16)).isNull();
+        Conv[] both = {new Conv(3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1), new Conv(2, 16, 9, 11, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+            new Conv(2, 8, 7, 7, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2)};
+        for (Conv g : both) {
+            try (Tensor x = Tensor.randn(g.n(), g.c(), g.h(), g.w()).requiresGrad(true);
+                 Tensor wt = Tensor.randn(g.o(), g.c() / g.groups(), g.kh(), g.kw())) {
+                Tensor y = Tensor.conv2d(x, wt, null, g.stride(), g.padding(), g.dilation(), g.groups());
+                try (Tensor gout = Tensor.randn(g.n(), g.o(), g.oh(), g.ow())) {
+                    y.backward(gout);
+                    try (Tensor expected = Tensor.of(naiveInputGrad(gout.toFloatArray(), wt.toFloatArray(), g), g.n(), g.c(), g.h(), g.w())) {
+                        Assertions2.assertClose(x.grad(), expected, 1e-4, 1e-4, "input grad " + g);
                     }
                 }
                 y.close();

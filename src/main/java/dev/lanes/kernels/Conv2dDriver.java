@@ -181,6 +181,25 @@ public final class Conv2dDriver {
                 g.dH(), g.dW(), g.h(), g.w());
     }
 
+    /**
+     * {@link #transposedGeometry} when the input gradient is cheaper as that forward convolution than as
+     * {@code W^T gout} followed by col2im; null when not (or stride is not 1). The forward convolution unfolds
+     * {@code og kH kW x h w} floats and multiplies with depth {@code og kH kW} over {@code h w} pixels; the col2im way
+     * writes and scatters {@code cg kH kW x oH oW} floats and multiplies with depth og over {@code oH oW}. The
+     * forward convolution wins where the two matrices are alike (ResNet's same-padded 16->16 layers, measured); the
+     * col2im way where the convolution narrows the channels or pads little (LeNet's 6->16 5x5 valid layer: 78,400 floats
+     * against 15,000 per image). A rule of the geometry alone: every width and thread count takes the same path.
+     */
+    public static Im2col.Geometry flippedInputGradientGeometry(Im2col.Geometry g, int og, int cg) {
+        Im2col.Geometry t = transposedGeometry(g, og);
+        if (t == null) {
+            return null;
+        }
+        long flippedColumns = (long) og * g.kH() * g.kW() * g.h() * g.w();
+        long col2imColumns = (long) cg * g.kH() * g.kW() * g.oH() * g.oW();
+        return flippedColumns <= col2imColumns ? t : null;
+    }
+
     /** Floats {@link #packFlippedWeights} writes: {@code ceil(cg / MR) * MR * og * kH * kW}. */
     public static int flippedWeightFloats(int og, int cg, int kH, int kW) {
         return Math.multiplyExact((cg + Sgemm.MR - 1) / Sgemm.MR * Sgemm.MR, Math.multiplyExact(og, kH * kW));
