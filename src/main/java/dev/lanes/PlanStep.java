@@ -1578,7 +1578,12 @@ abstract class PlanStep {
                     } else {
                         Sgemm.sgemm(true, false, s.k(), s.l(), s.og(), 1f, ws, wOff, s.k(), gs, gOff, s.l(), 0f, target, targetOff, s.l(), null);
                     }
-                    if (!s.direct()) {
+                    if (s.direct()) {
+                        continue;
+                    }
+                    if (Conv2dDriver.staged(s.geo())) {
+                        Conv2dDriver.col2imStaged(s.geo(), target, targetOff, ds, dxOff, Conv2dDriver.threadBuffers(s.geo()));
+                    } else {
                         Im2col.col2im(target, colOff, s.geo(), ds, dxOff);
                     }
                 }

@@ -254,6 +254,20 @@ public final class Conv2dDriver {
     }
 
     /**
+     * {@code dx += col2im(cols)} for one image and group of a {@link #staged} geometry, through this thread's heap
+     * buffers ({@link Im2col#col2imHeap}: the same bits as {@link Im2col#col2im} on the segments, at a fraction of
+     * its per-row cost).
+     */
+    public static void col2imStaged(Im2col.Geometry g, MemorySegment cols, long colOff, MemorySegment dx, long dxOff, Buffers buf) {
+        int colFloats = g.rows() * g.cols(); // staged: at most HEAP_MAX_FLOATS
+        int plane = g.c() * g.h() * g.w();
+        MemorySegment.copy(cols, FLOAT, colOff << 2, buf.columns, 0, colFloats);
+        MemorySegment.copy(dx, FLOAT, dxOff << 2, buf.image, 0, plane);
+        Im2col.col2imHeap(buf.columns, 0, g, buf.image, 0);
+        MemorySegment.copy(buf.image, 0, dx, FLOAT, dxOff << 2, plane);
+    }
+
+    /**
      * One image's and group's share of a convolution's weight gradient, transposed:
      * {@code C[k, og] (+)= cols[k, l] gout^T[l, og]} ({@code C += } when {@code accumulate}). The columns are unfolded
      * row-major (the GEMM's A as it is: {@link Sgemm#gemmRowsAPackedB}, no packing) and the output gradient dealt into

@@ -259,6 +259,60 @@ public final class Im2col {
     }
 
     /**
+     * {@link #col2im} between heap arrays: {@code img[imgOff ..] += col2im(col[colOff ..])}. The same additions in the same
+     * order (each pixel gets its taps in (channel, i, j) order), so the same bits as the segment version; without its
+     * per-row segment checks and masked memory accesses, which cost ~20 ns a row on LeNet's 10-float rows. Both arrays
+     * need {@link #HEAP_SLACK} floats past their last element (a row's last vector reads and rewrites past it).
+     */
+    public static void col2imHeap(float[] col, int colOff, Geometry g, float[] img, int imgOff) {
+        int cols = g.cols();
+        int oW = g.oW();
+        for (int ch = 0; ch < g.c(); ch++) {
+            int plane = imgOff + ch * g.h() * g.w();
+            for (int i = 0; i < g.kH(); i++) {
+                for (int j = 0; j < g.kW(); j++) {
+                    int rowStart = colOff + ((ch * g.kH() + i) * g.kW() + j) * cols;
+                    int w0 = j * g.dW() - g.pL();
+                    int xLo = Math.max(0, -w0);
+                    int n = Math.min(oW, g.w() - w0) - xLo; // stride 1: output columns [xLo, xLo + n) land inside the row
+                    int full = Math.max(0, n) / LANES * LANES;
+                    // the last part of a row as one whole vector whose other lanes add nothing (a masked add, then a
+                    // plain store of the unchanged lanes): no scalar tail; the arrays' slack keeps it in bounds
+                    VectorMask<Float> tail = F.indexInRange(full, Math.max(full, n));
+                    for (int y = 0; y < g.oH(); y++) {
+                        int hh = y * g.sH() - g.pT() + i * g.dH();
+                        if (hh < 0 || hh >= g.h()) {
+                            continue;
+                        }
+                        int src = rowStart + y * oW;
+                        int dstRow = plane + hh * g.w();
+                        if (g.sW() == 1) {
+                            if (n <= 0) {
+                                continue;
+                            }
+                            int d = dstRow + w0 + xLo;
+                            int sx = src + xLo;
+                            for (int x = 0; x < full; x += LANES) {
+                                FloatVector.fromArray(F, img, d + x).add(FloatVector.fromArray(F, col, sx + x)).intoArray(img, d + x);
+                            }
+                            if (full < n) {
+                                FloatVector.fromArray(F, img, d + full).add(FloatVector.fromArray(F, col, sx + full), tail).intoArray(img, d + full);
+                            }
+                        } else {
+                            for (int x = 0; x < oW; x++) {
+                                int ww = x * g.sW() + w0;
+                                if (ww >= 0 && ww < g.w()) {
+                                    img[dstRow + ww] += col[src + x];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * Copies {@code n} floats (element offsets). Rows here are short (28 floats in LeNet), where
      * {@code MemorySegment.copy}'s per-call checks cost more than the copy, and scalar tails dominate: a row of 16 or
      * more is copied as full vectors with the last one overlapping the previous; a shorter row uses one masked

@@ -340,6 +340,47 @@ class KernelPropertyTest {
         }
     }
 
+    /**
+     * col2im through the heap (whole vectors, a masked add for a row's last part) adds the same terms in the same order
+     * as segment to segment: bit-equal, on rows shorter and longer than a vector, strides 1 and 2, padding wider than
+     * the kernel, over a non-zero image (it accumulates).
+     */
+    @Test
+    void col2imThroughTheHeapEqualsSegmentToSegment() {
+        for (int iter = 0; iter < 80; iter++) {
+            int c = 1 + rnd.nextInt(3);
+            int h = 3 + rnd.nextInt(iter % 4 == 0 ? 3 * Simd.LANES : 20);
+            int w = 3 + rnd.nextInt(iter % 4 == 0 ? 3 * Simd.LANES : 20);
+            int kH = 1 + rnd.nextInt(Math.min(5, h));
+            int kW = 1 + rnd.nextInt(Math.min(5, w));
+            int sH = 1 + rnd.nextInt(2);
+            int sW = iter % 3 == 0 ? 2 : 1;
+            int pT = rnd.nextInt(iter % 5 == 0 ? 6 : 3);
+            int pL = rnd.nextInt(iter % 5 == 0 ? 6 : 3);
+            int dH = 1 + rnd.nextInt(2);
+            int dW = 1 + rnd.nextInt(2);
+            int oH = (h + 2 * pT - dH * (kH - 1) - 1) / sH + 1;
+            int oW = (w + 2 * pL - dW * (kW - 1) - 1) / sW + 1;
+            if (oH <= 0 || oW <= 0) {
+                continue;
+            }
+            Im2col.Geometry g = new Im2col.Geometry(c, h, w, kH, kW, sH, sW, pT, pL, dH, dW, oH, oW);
+            int cols = g.rows() * g.cols();
+            int plane = c * h * w;
+            MemorySegment col = random((long) cols * 4);
+            MemorySegment img = random((long) plane * 4);
+            float[] heapCol = java.util.Arrays.copyOf(col.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), cols + Im2col.HEAP_SLACK);
+            float[] heapImg = java.util.Arrays.copyOf(img.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), plane + Im2col.HEAP_SLACK);
+            java.util.Arrays.fill(heapImg, plane, heapImg.length, 7f); // the slack is rewritten unchanged, never added to
+            Im2col.col2im(col, 0, g, img, 0);
+            Im2col.col2imHeap(heapCol, 0, g, heapImg, 0);
+            assertThat(java.util.Arrays.copyOf(heapImg, plane)).as("%s", g).containsExactly(img.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT));
+            for (int i = plane; i < heapImg.length; i++) {
+                assertThat(heapImg[i]).as("slack %d of %s", i - plane, g).isEqualTo(7f);
+            }
+        }
+    }
+
     @Test
     void sgemmLargeBlocksAndThreadCountsAgree() {
         int saved = Parallel.threads();
