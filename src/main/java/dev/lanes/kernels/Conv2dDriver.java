@@ -271,7 +271,7 @@ public final class Conv2dDriver {
      * One image's and group's share of a convolution's weight gradient, transposed:
      * {@code C[k, og] (+)= cols[k, l] gout^T[l, og]} ({@code C += } when {@code accumulate}). The columns are unfolded
      * row-major (the GEMM's A as it is: {@link Sgemm#gemmRowsAPackedB}, no packing) and the output gradient dealt into
-     * B slivers ({@link Sgemm#packBColumn}), so the product runs a register-tiled kernel with depth l, instead of
+     * B slivers ({@link Sgemm#packBFromRows}), so the product runs a register-tiled kernel with depth l, instead of
      * og x k dot products of length l (Zen 3, AVX2: ResNet-20's 16-channel layer at batch 128 went from 50 to
      * 35 ms). The rows come from {@code src}: when {@code rowsReady} it holds the row-major columns {@code [k, l]}
      * (kept by the forward pass, or a 1x1 convolution's image), else the image {@code [c, h, w]} to unfold.
@@ -290,8 +290,9 @@ public final class Conv2dDriver {
         if (buf.gradientA.length < aFloats) {
             buf.gradientA = new float[aFloats];
         }
-        if (buf.gradientB.length < bFloats + l + Im2col.HEAP_SLACK) {
-            buf.gradientB = new float[bFloats + l + Im2col.HEAP_SLACK];
+        int bNeeded = Math.addExact(bFloats, Math.addExact(Math.multiplyExact(og, l), Im2col.HEAP_SLACK)); // the panel, then gout staged
+        if (buf.gradientB.length < bNeeded) {
+            buf.gradientB = new float[bNeeded];
         }
         float[] a = buf.gradientA;
         float[] bp = buf.gradientB;
@@ -310,10 +311,8 @@ public final class Conv2dDriver {
         if (k < rowsPadded) { // the last tile's pad rows are read by the kernel (and took the last row's overrun): zero
             java.util.Arrays.fill(a, k * l, rowsPadded * l, 0f);
         }
-        for (int o = 0; o < og; o++) {
-            MemorySegment.copy(gout, FLOAT, (gOff + (long) o * l) << 2, bp, stage, l);
-            Sgemm.packBColumn(bp, stage, l, o, bp);
-        }
+        MemorySegment.copy(gout, FLOAT, gOff << 2, bp, stage, og * l);
+        Sgemm.packBFromRows(bp, stage, og, l, bp);
         Sgemm.gemmRowsAPackedB(k, og, l, a, l, bp, c, cOff, og, accumulate, buf.tile);
     }
 }

@@ -420,14 +420,20 @@ public final class Sgemm {
     }
 
     /**
-     * Column {@code j} of a {@code [k, n]} B, {@code col[colOff, colOff + k)}, into the packed-sliver layout of
-     * {@link #gemmPackedAB} (B given transposed, one row of B^T at a time). The pad columns of the last sliver (past
-     * n) are the caller's to zero.
+     * B = src^T in the sliver layout of {@link #gemmPackedAB}: the n rows of {@code src} ({@code [n, k]} from
+     * {@code srcOff}, row stride k) become the n columns of the packed {@code [k, n]} B; the pad columns of the last
+     * sliver (past n) are the caller's to zero. Sliver row by sliver row, so the writes are sequential (dealing one
+     * column at a time strides NR floats, a new cache line per store: ~5 ns each in LeNet's 784-deep weight gradient).
      */
-    public static void packBColumn(float[] col, int colOff, int k, int j, float[] bp) {
-        int dst = j / NR * NR * k + j % NR;
-        for (int p = 0; p < k; p++) {
-            bp[dst + p * NR] = col[colOff + p];
+    public static void packBFromRows(float[] src, int srcOff, int n, int k, float[] bp) {
+        for (int j0 = 0; j0 < n; j0 += NR) {
+            int nr = Math.min(NR, n - j0);
+            int rows = srcOff + j0 * k;
+            for (int p = 0, d = j0 * k; p < k; p++, d += NR) {
+                for (int jj = 0, at = rows + p; jj < nr; jj++, at += k) {
+                    bp[d + jj] = src[at];
+                }
+            }
         }
     }
 
