@@ -499,7 +499,13 @@ public final class Sgemm {
                 int nr = Math.min(NR, n - j);
                 int sliver = (j / NR) * k * NR + pc * NR;
                 for (int i = 0; i < m; i += MR) {
-                    if (TILE_KIND == 0) {
+                    if (nr <= LANES) { // one vector of columns (a convolution's weight gradient with og <= LANES)
+                        if (TILE_KIND == 0) {
+                            kernel8x1RowsA(a, i * lda + pc, lda, bp, sliver, kc, tile);
+                        } else {
+                            kernel6x1RowsA(a, i * lda + pc, lda, bp, sliver, kc, tile);
+                        }
+                    } else if (TILE_KIND == 0) {
                         kernel8x2RowsA(a, i * lda + pc, lda, bp, sliver, kc, tile);
                     } else {
                         kernel6x2RowsA(a, i * lda + pc, lda, bp, sliver, kc, tile);
@@ -564,6 +570,71 @@ public final class Sgemm {
         c41.intoArray(tile, 4 * NR + LANES);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + LANES);
+    }
+
+    /**
+     * The tiles of {@link #gemmRowsAPackedB} whose columns fit one vector: the first half of each sliver row only, so
+     * a product with at most LANES columns (LeNet's weight gradients: 6 and 16 output channels) does half the FMAs and
+     * loads of the two-vector tile, which would multiply zero pad columns. Each element is the same FMA chain in the
+     * same order as in the two-vector tile: the same bits, whichever tile a width picks.
+     */
+    private static void kernel8x1RowsA(float[] a, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
+        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
+        FloatVector c4 = FloatVector.zero(F), c5 = FloatVector.zero(F), c6 = FloatVector.zero(F), c7 = FloatVector.zero(F);
+        int r0 = aBase;
+        int r1 = r0 + lda;
+        int r2 = r1 + lda;
+        int r3 = r2 + lda;
+        int r4 = r3 + lda;
+        int r5 = r4 + lda;
+        int r6 = r5 + lda;
+        int r7 = r6 + lda;
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(F, bp, bBase + p * NR);
+            c0 = FloatVector.broadcast(F, a[r0 + p]).fma(b0, c0);
+            c1 = FloatVector.broadcast(F, a[r1 + p]).fma(b0, c1);
+            c2 = FloatVector.broadcast(F, a[r2 + p]).fma(b0, c2);
+            c3 = FloatVector.broadcast(F, a[r3 + p]).fma(b0, c3);
+            c4 = FloatVector.broadcast(F, a[r4 + p]).fma(b0, c4);
+            c5 = FloatVector.broadcast(F, a[r5 + p]).fma(b0, c5);
+            c6 = FloatVector.broadcast(F, a[r6 + p]).fma(b0, c6);
+            c7 = FloatVector.broadcast(F, a[r7 + p]).fma(b0, c7);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, NR);
+        c2.intoArray(tile, 2 * NR);
+        c3.intoArray(tile, 3 * NR);
+        c4.intoArray(tile, 4 * NR);
+        c5.intoArray(tile, 5 * NR);
+        c6.intoArray(tile, 6 * NR);
+        c7.intoArray(tile, 7 * NR);
+    }
+
+    /** {@link #kernel8x1RowsA} with the 6-row tile of 16-register machines. */
+    private static void kernel6x1RowsA(float[] a, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
+        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F);
+        FloatVector c3 = FloatVector.zero(F), c4 = FloatVector.zero(F), c5 = FloatVector.zero(F);
+        int r0 = aBase;
+        int r1 = r0 + lda;
+        int r2 = r1 + lda;
+        int r3 = r2 + lda;
+        int r4 = r3 + lda;
+        int r5 = r4 + lda;
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(F, bp, bBase + p * NR);
+            c0 = FloatVector.broadcast(F, a[r0 + p]).fma(b0, c0);
+            c1 = FloatVector.broadcast(F, a[r1 + p]).fma(b0, c1);
+            c2 = FloatVector.broadcast(F, a[r2 + p]).fma(b0, c2);
+            c3 = FloatVector.broadcast(F, a[r3 + p]).fma(b0, c3);
+            c4 = FloatVector.broadcast(F, a[r4 + p]).fma(b0, c4);
+            c5 = FloatVector.broadcast(F, a[r5 + p]).fma(b0, c5);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, NR);
+        c2.intoArray(tile, 2 * NR);
+        c3.intoArray(tile, 3 * NR);
+        c4.intoArray(tile, 4 * NR);
+        c5.intoArray(tile, 5 * NR);
     }
 
     /** The 8 x 2 tile over row-major A rows ({@link #gemmRowsAPackedB}), for 32 vector registers. */

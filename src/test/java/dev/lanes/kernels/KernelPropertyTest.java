@@ -381,6 +381,48 @@ class KernelPropertyTest {
         }
     }
 
+    /**
+     * Products over row-major A with at most one vector of columns run the one-vector tile: the same bits as the
+     * two-vector tile gives those columns in a wider product (depth across two KC blocks, rows past a whole tile), and
+     * the right values (double reference).
+     */
+    @Test
+    void oneVectorRowsATileEqualsTheTwoVectorTile() {
+        int m = 2 * Sgemm.MR + 3;
+        int k = Sgemm.KC + 188;
+        float[] tile = new float[Sgemm.SCRATCH_FLOATS];
+        for (int n : new int[] {1, Math.min(6, Simd.LANES), Simd.LANES}) {
+            float[] a = new float[(m + Sgemm.MR) / Sgemm.MR * Sgemm.MR * k];
+            float[] bt = new float[(n + 1) * k]; // B^T: n + 1 rows of depth k
+            for (int i = 0; i < m * k; i++) {
+                a[i] = (float) rnd.nextGaussian();
+            }
+            for (int i = 0; i < bt.length; i++) {
+                bt[i] = (float) rnd.nextGaussian();
+            }
+            float[] narrow = new float[Sgemm.packedBFloats(k, n)];
+            float[] wide = new float[Sgemm.packedBFloats(k, Simd.LANES + 1)];
+            Sgemm.packBFromRows(bt, 0, n, k, narrow);
+            Sgemm.packBFromRows(bt, 0, n + 1, k, wide);
+            MemorySegment c1 = arena.allocate((long) m * n * 4, 64);
+            MemorySegment c2 = arena.allocate((long) m * (Simd.LANES + 1) * 4, 64);
+            Sgemm.gemmRowsAPackedB(m, n, k, a, k, narrow, c1, 0, n, false, tile);
+            Sgemm.gemmRowsAPackedB(m, Simd.LANES + 1, k, a, k, wide, c2, 0, Simd.LANES + 1, false, tile); // two-vector tile
+            for (int r = 0; r < m; r++) {
+                for (int j = 0; j < n; j++) {
+                    float got = c1.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, (long) r * n + j);
+                    assertThat(Float.floatToRawIntBits(got)).as("n=%d C[%d,%d]", n, r, j)
+                            .isEqualTo(Float.floatToRawIntBits(c2.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, (long) r * (Simd.LANES + 1) + j)));
+                    double want = 0;
+                    for (int p = 0; p < k; p++) {
+                        want += (double) a[r * k + p] * bt[j * k + p];
+                    }
+                    assertThat((double) got).as("n=%d C[%d,%d]", n, r, j).isCloseTo(want, org.assertj.core.data.Offset.offset(1e-3 * Math.sqrt(k)));
+                }
+            }
+        }
+    }
+
     @Test
     void sgemmLargeBlocksAndThreadCountsAgree() {
         int saved = Parallel.threads();
