@@ -26,7 +26,10 @@ class HostileUseTest {
         Lanes.setNumThreads(savedThreads);
     }
 
-    /** R2: an interrupt while the caller waits for its workers must not let it return before they are done. */
+    /**
+     * R2: an interrupt while the caller waits for its workers must not let it return before they are done (or, when
+     * the caller ran the slow part itself, before it is done), and the interrupt flag survives.
+     */
     @Test
     void parallelRunWaitsForEveryPartEvenWhenInterrupted() throws Exception {
         Lanes.setNumThreads(2);
@@ -60,7 +63,11 @@ class HostileUseTest {
             caller.interrupt();
             caller.join(5_000);
             assertThat(doneWhenRunEnded).as("every part had finished when Parallel.run returned or threw").isTrue();
-            assertThat(thrown.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("interrupted");
+            // the caller may have taken part 1 itself (parts no worker has started run on the caller): then it never
+            // waited, and the interrupt only stays set; if a worker ran it, the wait reports the interrupt
+            if (thrown.get() != null) {
+                assertThat(thrown.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("interrupted");
+            }
             assertThat(flagKept).as("the interrupt flag is restored").isTrue();
         }
     }

@@ -229,6 +229,13 @@ public final class Parallel {
             } finally {
                 INSIDE.set(false);
             }
+            // parts no worker has started yet run here, last first (workers take them first first): a worker that has
+            // not woken up yet (waking a parked thread takes tens of microseconds, more on a busy VM, and a LeNet
+            // step makes hundreds of calls) no longer holds the call up; the copy it dequeues later finds its part
+            // claimed and does nothing. The parts are the same ranges whichever thread runs them: the same bits.
+            for (int i = parts - 1; i >= 1 && get() != 0; i--) {
+                pool[i].run();
+            }
             boolean interrupted = false;
             while (get() != 0) {
                 LockSupport.park(this);
@@ -270,7 +277,7 @@ public final class Parallel {
         @Override
         public void run() {
             if (!compareAndSet(false, true)) {
-                return; // already run on the calling thread after execute() failed
+                return; // already run on the calling thread (taken by the caller, or execute() failed)
             }
             boolean outer = INSIDE.get();
             INSIDE.set(true);

@@ -111,4 +111,43 @@ class ParallelTest {
             assertThat(f).isNull();
         }
     }
+
+    /**
+     * A call whose workers are all busy elsewhere does not wait for them: the caller runs the parts no worker has
+     * started (the wake-up latency fix of issue 17), each exactly once, and the queued copies a worker dequeues later
+     * do nothing. Before, this call waited until the other call's latch opened.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD) // the old code hung here
+    void theCallerRunsPartsNoWorkerHasStarted() throws Exception {
+        Parallel.setThreads(2); // one worker
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch workerBusy = new java.util.concurrent.CountDownLatch(1);
+        Thread other = new Thread(() -> Parallel.run(2, part -> {
+            if (part == 1) {
+                workerBusy.countDown(); // part 0 waits below, so its caller never takes part 1: the worker runs it
+            }
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        other.start();
+        try {
+            assertThat(workerBusy.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            for (int round = 0; round < 50; round++) {
+                AtomicIntegerArray seen = new AtomicIntegerArray(4);
+                long t0 = System.nanoTime();
+                Parallel.run(4, seen::incrementAndGet);
+                assertThat((System.nanoTime() - t0) / 1e9).as("seconds for a call while the worker is busy").isLessThan(5.0);
+                for (int i = 0; i < 4; i++) {
+                    assertThat(seen.get(i)).as("part %d of round %d", i, round).isEqualTo(1);
+                }
+            }
+        } finally {
+            release.countDown();
+            other.join(10_000);
+        }
+    }
 }
