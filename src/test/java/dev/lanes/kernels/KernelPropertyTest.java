@@ -308,26 +308,36 @@ class KernelPropertyTest {
         }
     }
 
+    /**
+     * A random convolution geometry: 1-3 channels, sides 3 .. 2 + sides, kernels up to kMax, paddings below pads, row
+     * stride 1-2, dilations 1-2, column stride sW; null when the output would be empty.
+     */
+    private Im2col.Geometry randomGeometry(int sides, int kMax, int pads, int sW) {
+        int c = 1 + rnd.nextInt(3);
+        int h = 3 + rnd.nextInt(sides);
+        int w = 3 + rnd.nextInt(sides);
+        int kH = 1 + rnd.nextInt(Math.min(kMax, h));
+        int kW = 1 + rnd.nextInt(Math.min(kMax, w));
+        int sH = 1 + rnd.nextInt(2);
+        int pT = rnd.nextInt(pads);
+        int pL = rnd.nextInt(pads);
+        int dH = 1 + rnd.nextInt(2);
+        int dW = 1 + rnd.nextInt(2);
+        int oH = (h + 2 * pT - dH * (kH - 1) - 1) / sH + 1;
+        int oW = (w + 2 * pL - dW * (kW - 1) - 1) / sW + 1;
+        return oH <= 0 || oW <= 0 ? null : new Im2col.Geometry(c, h, w, kH, kW, sH, sW, pT, pL, dH, dW, oH, oW);
+    }
+
     @Test
     void im2colThroughTheHeapEqualsSegmentToSegment() {
         for (int iter = 0; iter < 60; iter++) {
-            int c = 1 + rnd.nextInt(3);
-            int h = 3 + rnd.nextInt(20);
-            int w = 3 + rnd.nextInt(20);
-            int kH = 1 + rnd.nextInt(Math.min(4, h));
-            int kW = 1 + rnd.nextInt(Math.min(4, w));
-            int sH = 1 + rnd.nextInt(2);
-            int sW = iter % 3 == 0 ? 2 : 1;
-            int pT = rnd.nextInt(2);
-            int pL = rnd.nextInt(2);
-            int dH = 1 + rnd.nextInt(2);
-            int dW = 1 + rnd.nextInt(2);
-            int oH = (h + 2 * pT - dH * (kH - 1) - 1) / sH + 1;
-            int oW = (w + 2 * pL - dW * (kW - 1) - 1) / sW + 1;
-            if (oH <= 0 || oW <= 0) {
+            Im2col.Geometry g = randomGeometry(20, 4, 2, iter % 3 == 0 ? 2 : 1);
+            if (g == null) {
                 continue;
             }
-            Im2col.Geometry g = new Im2col.Geometry(c, h, w, kH, kW, sH, sW, pT, pL, dH, dW, oH, oW);
+            int c = g.c();
+            int h = g.h();
+            int w = g.w();
             long inOff = rnd.nextInt(0, 5);
             MemorySegment in = random((inOff + (long) c * h * w) * 4);
             long n = (long) g.rows() * g.cols();
@@ -348,23 +358,13 @@ class KernelPropertyTest {
     @Test
     void col2imThroughTheHeapEqualsSegmentToSegment() {
         for (int iter = 0; iter < 80; iter++) {
-            int c = 1 + rnd.nextInt(3);
-            int h = 3 + rnd.nextInt(iter % 4 == 0 ? 3 * Simd.LANES : 20);
-            int w = 3 + rnd.nextInt(iter % 4 == 0 ? 3 * Simd.LANES : 20);
-            int kH = 1 + rnd.nextInt(Math.min(5, h));
-            int kW = 1 + rnd.nextInt(Math.min(5, w));
-            int sH = 1 + rnd.nextInt(2);
-            int sW = iter % 3 == 0 ? 2 : 1;
-            int pT = rnd.nextInt(iter % 5 == 0 ? 6 : 3);
-            int pL = rnd.nextInt(iter % 5 == 0 ? 6 : 3);
-            int dH = 1 + rnd.nextInt(2);
-            int dW = 1 + rnd.nextInt(2);
-            int oH = (h + 2 * pT - dH * (kH - 1) - 1) / sH + 1;
-            int oW = (w + 2 * pL - dW * (kW - 1) - 1) / sW + 1;
-            if (oH <= 0 || oW <= 0) {
+            Im2col.Geometry g = randomGeometry(iter % 4 == 0 ? 3 * Simd.LANES : 20, 5, iter % 5 == 0 ? 6 : 3, iter % 3 == 0 ? 2 : 1);
+            if (g == null) {
                 continue;
             }
-            Im2col.Geometry g = new Im2col.Geometry(c, h, w, kH, kW, sH, sW, pT, pL, dH, dW, oH, oW);
+            int c = g.c();
+            int h = g.h();
+            int w = g.w();
             int cols = g.rows() * g.cols();
             int plane = c * h * w;
             MemorySegment col = random((long) cols * 4);
