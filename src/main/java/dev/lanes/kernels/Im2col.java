@@ -184,6 +184,10 @@ public final class Im2col {
     private static void stride1Rows(float[] img, int src0, int w, Geometry g, int i, float[] col, int row, int xLo, int xHi) {
         int oW = g.oW();
         int h = g.h();
+        if (xLo == 0 && xHi == oW && oW <= 2 * LANES) {
+            shortRows(img, src0, w, g, i, col, row);
+            return;
+        }
         for (int y = 0; y < g.oH(); y++) {
             int hh = y * g.sH() - g.pT() + i * g.dH();
             int dst = row + y * oW;
@@ -202,6 +206,32 @@ public final class Im2col {
             }
             for (int x = xHi; x < oW; x++) {
                 col[dst + x] = 0f;
+            }
+        }
+    }
+
+    /**
+     * {@link #stride1Rows} for rows of at most two vectors read whole (LeNet's 28- and 10-wide rows): one or two
+     * straight copies per row instead of a vector loop C2 compiles for long trip counts (its setup cost more than the
+     * copy for rows this short). Like the loop, the last vector runs past the row into the next row or the slack.
+     */
+    private static void shortRows(float[] img, int src0, int w, Geometry g, int i, float[] col, int row) {
+        int oW = g.oW();
+        int h = g.h();
+        int oH = g.oH();
+        int sH = g.sH();
+        int hh = i * g.dH() - g.pT();
+        int dst = row;
+        boolean two = oW > LANES;
+        for (int y = 0; y < oH; y++, hh += sH, dst += oW) {
+            if (hh < 0 || hh >= h) {
+                java.util.Arrays.fill(col, dst, dst + oW, 0f);
+                continue;
+            }
+            int src = src0 + hh * w;
+            FloatVector.fromArray(F, img, src).intoArray(col, dst);
+            if (two) {
+                FloatVector.fromArray(F, img, src + LANES).intoArray(col, dst + LANES);
             }
         }
     }

@@ -8,6 +8,7 @@ import static dev.lanes.kernels.Simd.VBYTES;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -1103,9 +1104,10 @@ public final class Sgemm {
 
 
     /**
-     * C[0..mr, 0..nr] = alpha * tile + beta * C (+ bias, ReLU): full vectors where 16 columns remain, scalars for
-     * the right edge. (Masked segment accesses whose full width would cross the segment's end take the Vector
-     * API's slow path; measured: a 64x120x400 product fell from 180 to 33 GFLOP/s.)
+     * C[0..mr, 0..nr] = alpha * tile + beta * C (+ bias, ReLU): full vectors where LANES columns remain, one masked
+     * vector for the right edge, scalars where that vector would cross the end of C or of the bias (masked segment
+     * accesses whose full width would cross the segment's end take the Vector API's slow path; measured: a 64x120x400
+     * product fell from 180 to 33 GFLOP/s when every edge went through it).
      */
     private static void writeTile(float[] tile, MemorySegment c, long cElem, int ldc, int mr, int nr,
                                   float alpha, float beta, Epilogue epi, int row, int col) {
@@ -1135,6 +1137,35 @@ public final class Sgemm {
                     v = v.blend(0f, v.compare(VectorOperators.LE, 0f));
                 }
                 v.intoMemorySegment(c, off, ORDER);
+            }
+            long tailOff = (rowElem + h) << 2;
+            if (h < nr && tailOff + VBYTES <= c.byteSize()
+                    && (epi.bias() == null || epi.biasPerRow() || ((epi.biasOff() + col + h) << 2) + VBYTES <= epi.bias().byteSize())) {
+                // the row's last part as one masked vector (LeNet's 100- and 25-column products ended in 4 and 9 scalar
+                // elements per row: half of this method's time); lane for lane the same operations as above, so the
+                // same bits, and masked-off lanes of C and the bias are never read or written. Only where the whole
+                // vector lies inside the segments: a masked access that crosses a segment's end takes the Vector
+                // API's per-lane path (see above), so the last row of C keeps the scalar loop below.
+                VectorMask<Float> m = F.indexInRange(h, nr);
+                long off = tailOff;
+                FloatVector v = FloatVector.fromArray(F, tile, r * NR + h);
+                if (alpha != 1f) {
+                    v = v.mul(alpha);
+                }
+                if (beta != 0f) {
+                    FloatVector old = FloatVector.fromMemorySegment(F, c, off, ORDER, m);
+                    v = beta == 1f ? v.add(old) : old.mul(beta).add(v);
+                }
+                if (epi.bias() != null) {
+                    v = epi.biasPerRow()
+                            ? v.add(epi.bias().get(FLOAT, (epi.biasOff() + row + r) << 2))
+                            : v.add(FloatVector.fromMemorySegment(F, epi.bias(), (epi.biasOff() + col + h) << 2, ORDER, m));
+                }
+                if (epi.relu()) {
+                    v = v.blend(0f, v.compare(VectorOperators.LE, 0f));
+                }
+                v.intoMemorySegment(c, off, ORDER, m);
+                h = nr;
             }
             for (; h < nr; h++) {
                 long off = (rowElem + h) << 2;
