@@ -104,7 +104,9 @@ public final class Conv2dDriver {
 
     /** Heap floats the staged columns need: the packed panel and a staging row ({@link Im2col#packedColumnFloats}). */
     public static int columnFloats(Im2col.Geometry g) {
-        return Im2col.packedColumnFloats(g);
+        // col2imStaged puts the columns after col2imLead floats and the image-row path reads col2imTail floats past them
+        return Math.max(Im2col.packedColumnFloats(g),
+                Math.addExact(Math.addExact(Im2col.col2imLead(g), g.rows() * g.cols()), Im2col.col2imTail(g)));
     }
 
     /**
@@ -261,9 +263,10 @@ public final class Conv2dDriver {
     public static void col2imStaged(Im2col.Geometry g, MemorySegment cols, long colOff, MemorySegment dx, long dxOff, Buffers buf) {
         int colFloats = g.rows() * g.cols(); // staged: at most HEAP_MAX_FLOATS
         int plane = g.c() * g.h() * g.w();
-        MemorySegment.copy(cols, FLOAT, colOff << 2, buf.columns, 0, colFloats);
+        int lead = Im2col.col2imLead(g); // room for the image-row path's shifted reads
+        MemorySegment.copy(cols, FLOAT, colOff << 2, buf.columns, lead, colFloats);
         MemorySegment.copy(dx, FLOAT, dxOff << 2, buf.image, 0, plane);
-        Im2col.col2imHeap(buf.columns, 0, g, buf.image, 0);
+        Im2col.col2imHeap(buf.columns, lead, g, buf.image, 0);
         MemorySegment.copy(buf.image, 0, dx, FLOAT, dxOff << 2, plane);
     }
 

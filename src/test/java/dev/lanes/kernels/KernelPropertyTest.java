@@ -357,8 +357,10 @@ class KernelPropertyTest {
      */
     @Test
     void col2imThroughTheHeapEqualsSegmentToSegment() {
-        for (int iter = 0; iter < 80; iter++) {
-            Im2col.Geometry g = randomGeometry(iter % 4 == 0 ? 3 * Simd.LANES : 20, 5, iter % 5 == 0 ? 6 : 3, iter % 3 == 0 ? 2 : 1);
+        int imageRowPath = 0;
+        for (int iter = 0; iter < 120; iter++) {
+            Im2col.Geometry g = iter < 4 ? namedCol2imGeometry(iter)
+                    : randomGeometry(iter % 4 == 0 ? 3 * Simd.LANES : iter % 4 == 1 ? Simd.LANES - 2 : 20, 5, iter % 5 == 0 ? 6 : 3, iter % 3 == 0 ? 2 : 1);
             if (g == null) {
                 continue;
             }
@@ -369,16 +371,48 @@ class KernelPropertyTest {
             int plane = c * h * w;
             MemorySegment col = random((long) cols * 4);
             MemorySegment img = random((long) plane * 4);
-            float[] heapCol = java.util.Arrays.copyOf(col.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), cols + Im2col.HEAP_SLACK);
-            float[] heapImg = java.util.Arrays.copyOf(img.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), plane + Im2col.HEAP_SLACK);
-            java.util.Arrays.fill(heapImg, plane, heapImg.length, 7f); // the slack is rewritten unchanged, never added to
+            if (iter < 4) { // signed zeros: a masked-off lane must add nothing, not +0 (which would turn -0 into +0)
+                for (long e = 0; e < plane; e += 2) {
+                    img.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, e, -0f);
+                }
+                for (long e = 0; e < cols; e += 3) {
+                    col.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, e, -0f);
+                }
+            }
+            float[] colArray = col.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+            float[] imgArray = img.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
             Im2col.col2im(col, 0, g, img, 0);
-            Im2col.col2imHeap(heapCol, 0, g, heapImg, 0);
-            assertThat(java.util.Arrays.copyOf(heapImg, plane)).as("%s", g).containsExactly(img.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT));
-            for (int i = plane; i < heapImg.length; i++) {
-                assertThat(heapImg[i]).as("slack %d of %s", i - plane, g).isEqualTo(7f);
+            float[] expected = img.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+            // at offset 0 (the column-row loop unless no tap reads left of a row), and after col2imLead floats with the
+            // room the image-row path needs (taken where the image row fits one vector)
+            int lead = Im2col.col2imLead(g);
+            for (int colOff : new int[] {0, lead + 1}) {
+                float[] heapCol = new float[colOff + cols + Im2col.col2imTail(g)];
+                System.arraycopy(colArray, 0, heapCol, colOff, cols);
+                float[] heapImg = java.util.Arrays.copyOf(imgArray, plane + Im2col.HEAP_SLACK);
+                java.util.Arrays.fill(heapImg, plane, heapImg.length, 7f); // the slack is never added to
+                Im2col.col2imHeap(heapCol, colOff, g, heapImg, 0);
+                assertThat(java.util.Arrays.copyOf(heapImg, plane)).as("%s at column offset %d", g, colOff).containsExactly(expected);
+                for (int i = plane; i < heapImg.length; i++) {
+                    assertThat(heapImg[i]).as("slack %d of %s", i - plane, g).isEqualTo(7f);
+                }
+            }
+            if (Im2col.rowVectorCol2im(g)) {
+                imageRowPath++;
             }
         }
+        assertThat(imageRowPath).as("geometries that took the image-row path").isGreaterThanOrEqualTo(10);
+    }
+
+    /** LeNet's conv2 input gradient, and padded, dilated and height-strided rows that fit one vector at this width. */
+    private static Im2col.Geometry namedCol2imGeometry(int which) {
+        int w = Math.min(14, Simd.LANES);
+        return switch (which) {
+            case 0 -> new Im2col.Geometry(6, 14, w, 5, Math.min(5, w), 1, 1, 0, 0, 1, 1, 10, w - Math.min(5, w) + 1);
+            case 1 -> new Im2col.Geometry(2, 7, w, 3, 3, 1, 1, 1, 1, 1, 1, 7, w); // same padding: taps read left and right of a row
+            case 2 -> new Im2col.Geometry(3, 9, w, 3, 2, 2, 1, 1, 0, 2, 2, 4, w - 2); // height stride 2, dilation 2
+            default -> new Im2col.Geometry(1, 5, Math.min(3, w), 2, 2, 1, 1, 2, 2, 1, 1, 8, Math.min(3, w) + 3); // padding wider than the kernel
+        };
     }
 
     /**
