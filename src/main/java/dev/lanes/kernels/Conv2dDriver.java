@@ -49,6 +49,16 @@ public final class Conv2dDriver {
         /** The weight gradient's packed columns (A) and packed output gradient plus a staging row (B): grown on demand. */
         float[] gradientA = new float[0];
         float[] gradientB = new float[0];
+        /** {@link DirectConv}'s zero-padded image (grown on demand, kept) and tap offsets. */
+        float[] padded = new float[0];
+        final int[] taps = new int[DirectConv.MAX_DEPTH];
+
+        float[] padded(Im2col.Geometry g) {
+            if (padded.length < DirectConv.paddedFloats(g)) {
+                padded = new float[DirectConv.paddedFloats(g)];
+            }
+            return padded;
+        }
 
         MemorySegment segmentColumns(long floats) {
             if (segmentColumns.byteSize() < floats * 4) {
@@ -150,6 +160,8 @@ public final class Conv2dDriver {
                 long wg = wOff + (long) g * og * k;
                 if (direct) {
                     gemm(og, l, k, w, wg, x, inOff, out, outImg, epilogues[g], workspace);
+                } else if (heap && DirectConv.applies(geo, epilogues[g])) {
+                    DirectConv.forward(geo, og, x, inOff, packedW[g], epilogues[g], out, outImg, buf.padded(geo), buf.tile, buf.taps);
                 } else if (heap) {
                     MemorySegment.copy(x, FLOAT, inOff << 2, buf.image, 0, (int) planeIn);
                     Im2col.im2colPacked(buf.image, geo, buf.columns);

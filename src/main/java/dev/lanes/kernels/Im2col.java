@@ -9,6 +9,7 @@ import static dev.lanes.kernels.Simd.VBYTES;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * The layout change that turns a 2-d convolution into a GEMM. For one image of {@code c} channels,
@@ -314,7 +315,7 @@ public final class Im2col {
                     int full = Math.max(0, n) / LANES * LANES;
                     // the last part of a row as one whole vector whose other lanes add nothing (a masked add, then a
                     // plain store of the unchanged lanes): no scalar tail; the arrays' slack keeps it in bounds
-                    VectorMask<Float> tail = Simd.firstLanes(Math.max(full, n) - full);
+                    VectorMask<Float> tail = Simd.LANE_INDEX.compare(VectorOperators.LT, (float) (Math.max(full, n) - full));
                     for (int y = 0; y < g.oH(); y++) {
                         int hh = y * g.sH() - g.pT() + i * g.dH();
                         if (hh < 0 || hh >= g.h()) {
@@ -424,8 +425,8 @@ public final class Im2col {
                         int rowBase = colOff + i * kW * cols + y * oW;
                         for (int j = 0; j < kW; j++) {
                             int w0 = j * g.dW() - g.pL() - q; // output column x lands on lane x + w0 of this vector
-                            VectorMask<Float> lanes = Simd.firstLanes(Math.max(0, Math.min(inRow, w0 + oW)))
-                                    .andNot(Simd.firstLanes(Math.max(0, Math.min(inRow, w0))));
+                            VectorMask<Float> lanes = Simd.LANE_INDEX.compare(VectorOperators.LT, (float) Math.min(inRow, w0 + oW))
+                                    .andNot(Simd.LANE_INDEX.compare(VectorOperators.LT, (float) Math.min(inRow, w0)));
                             int src = rowBase + j * cols - w0;
                             acc0 = acc0.add(FloatVector.fromArray(F, col, src + ch * channelCols), lanes);
                             acc1 = acc1.add(FloatVector.fromArray(F, col, src + ch1 * channelCols), lanes);
@@ -433,7 +434,7 @@ public final class Im2col {
                             acc3 = acc3.add(FloatVector.fromArray(F, col, src + ch3 * channelCols), lanes);
                         }
                     }
-                    VectorMask<Float> store = Simd.firstLanes(inRow);
+                    VectorMask<Float> store = Simd.LANE_INDEX.compare(VectorOperators.LT, (float) inRow);
                     acc0.intoArray(img, d0, store);
                     if (ch + 1 < c) {
                         acc1.intoArray(img, d1, store);

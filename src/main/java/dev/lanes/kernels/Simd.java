@@ -35,8 +35,13 @@ public final class Simd {
 
     private static final jdk.incubator.vector.VectorShuffle<Float>[] FOLD = folds();
 
-    /** The lane indices 0, 1, ... LANES - 1 as floats (exact), for {@link #firstLanes}. */
-    private static final FloatVector LANE_INDEX = FloatVector.fromArray(F, laneIndices(), 0);
+    /**
+     * The lane indices 0, 1, ... LANES - 1 as floats (exact): {@code LANE_INDEX.compare(LT, n)} is the mask of lanes
+     * {@code [0, n)} in one compare. Hot loops compare in place rather than call a helper: a mask returned by a call
+     * C2 did not inline is boxed (48 bytes at 16 lanes; seen as 8 KB per LeNet plan call from a helper called in a
+     * large method). {@code F.indexInRange} profiled slower in col2im's per-tap loop.
+     */
+    static final FloatVector LANE_INDEX = FloatVector.fromArray(F, laneIndices(), 0);
 
     private static float[] laneIndices() {
         float[] idx = new float[LANES];
@@ -44,15 +49,6 @@ public final class Simd {
             idx[i] = i;
         }
         return idx;
-    }
-
-    /**
-     * The mask of lanes {@code [0, n)} ({@code n} in {@code [0, LANES]}): one vector compare. It equals
-     * {@code F.indexInRange(0, n)}, which profiled at ~8% of a LeNet training step when taken once per
-     * (channel, tap) in col2im: computed per call it does not reduce to a compare here.
-     */
-    public static jdk.incubator.vector.VectorMask<Float> firstLanes(int n) {
-        return LANE_INDEX.compare(jdk.incubator.vector.VectorOperators.LT, (float) n);
     }
 
     private Simd() {

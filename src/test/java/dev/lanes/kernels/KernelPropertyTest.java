@@ -404,6 +404,60 @@ class KernelPropertyTest {
         assertThat(imageRowPath).as("geometries that took the image-row path").isGreaterThanOrEqualTo(10);
     }
 
+    /**
+     * First-layer convolutions without unfolding ({@link DirectConv}) give the bits of im2col + the packed GEMM (the
+     * path they replace) for every epilogue: no bias, per-channel bias, ReLU, and an activation applied per row; with
+     * padding, dilation, height stride, channel counts around the six-channel block and rows of one to three vectors;
+     * output written nowhere else (guard values around it).
+     */
+    @Test
+    void directConvolutionEqualsUnfoldedProduct() {
+        int cases = 0;
+        for (int iter = 0; iter < 60; iter++) {
+            Im2col.Geometry g = iter == 0 ? new Im2col.Geometry(1, 32, 32, 5, 5, 1, 1, 0, 0, 1, 1, 28, 28) // LeNet's conv1
+                    : iter == 1 ? new Im2col.Geometry(3, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32) // ResNet's first layer
+                    : randomGeometry(iter % 3 == 0 ? 3 * Simd.LANES : 12, 5, 3, 1);
+            if (g == null || g.rows() > DirectConv.MAX_DEPTH) {
+                continue;
+            }
+            int og = 1 + rnd.nextInt(14);
+            MemorySegment bias = random(4L * og);
+            Sgemm.Epilogue epi = switch (iter % 4) {
+                case 0 -> Sgemm.Epilogue.NONE;
+                case 1 -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.RELU);
+                case 2 -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.IDENTITY);
+                default -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.GELU);
+            };
+            assertThat(DirectConv.applies(g, epi)).as("%s", g).isTrue();
+            int k = g.rows();
+            int l = g.cols();
+            MemorySegment x = random(4L * g.c() * g.h() * g.w());
+            MemorySegment w = random(4L * og * k);
+            float[] packedW = Sgemm.packA(w, 0, k, og, k);
+            float[] img = java.util.Arrays.copyOf(x.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), g.c() * g.h() * g.w() + Im2col.HEAP_SLACK);
+            float[] cols = new float[Im2col.packedColumnFloats(g)];
+            Im2col.im2colPacked(img, g, cols);
+            int guard = 2 * Simd.LANES;
+            MemorySegment expected = java.lang.foreign.Arena.ofAuto().allocate(4L * (og * l + 2 * guard), 64);
+            MemorySegment actual = java.lang.foreign.Arena.ofAuto().allocate(4L * (og * l + 2 * guard), 64);
+            expected.fill((byte) 0x7f);
+            actual.fill((byte) 0x7f);
+            Sgemm.gemmPackedAB(og, l, k, packedW, cols, expected, guard, l, epi, new float[Sgemm.SCRATCH_FLOATS]);
+            DirectConv.forward(g, og, x, 0, packedW, epi, actual, guard, new float[DirectConv.paddedFloats(g)], new float[Sgemm.SCRATCH_FLOATS],
+                    new int[DirectConv.MAX_DEPTH]);
+            assertThat(actual.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s og %d %s", g, og, epi.activation())
+                    .containsExactly(expected.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+            // and at the very end of the output segment (the last row's store may not run past it)
+            MemorySegment tight = java.lang.foreign.Arena.ofAuto().allocate(4L * og * l, 64);
+            DirectConv.forward(g, og, x, 0, packedW, epi, tight, 0, new float[DirectConv.paddedFloats(g)], new float[Sgemm.SCRATCH_FLOATS],
+                    new int[DirectConv.MAX_DEPTH]);
+            assertThat(tight.toArray(java.lang.foreign.ValueLayout.JAVA_INT))
+                    .containsExactly(expected.asSlice(4L * guard, 4L * og * l).toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+            cases++;
+        }
+        assertThat(cases).isGreaterThanOrEqualTo(30);
+    }
+
     /** LeNet's conv2 input gradient, and padded, dilated and height-strided rows that fit one vector at this width. */
     private static Im2col.Geometry namedCol2imGeometry(int which) {
         int w = Math.min(14, Simd.LANES);
