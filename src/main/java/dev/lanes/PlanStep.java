@@ -1860,13 +1860,16 @@ abstract class PlanStep {
         final int planes;
         final int outPerPlane;
         final int inPerPlane;
+        /** The output width when every input cell lies in exactly one 2 x 2 window ({@link Pooling#tiles2x2}), else 0. */
+        final int tiledWidth;
         final Ref g;
         final Ref indices;
 
-        MaxPoolBackward(int planes, int outPerPlane, int inPerPlane, Ref g, Ref indices) {
+        MaxPoolBackward(int planes, int outPerPlane, int inPerPlane, int tiledWidth, Ref g, Ref indices) {
             this.planes = planes;
             this.outPerPlane = outPerPlane;
             this.inPerPlane = inPerPlane;
+            this.tiledWidth = tiledWidth;
             this.g = g;
             this.indices = indices;
         }
@@ -1878,6 +1881,11 @@ abstract class PlanStep {
 
         @Override
         void run(Frame f) {
+            if (tiledWidth > 0) { // one write per cell, no zeroing pass
+                Pooling.maxPool2x2Backward(f.seg(g), f.off(g), f.seg(indices), f.off(indices), planes, outPerPlane / tiledWidth, tiledWidth,
+                        f.seg(out), f.off(out));
+                return;
+            }
             Pooling.maxPool2dBackward(f.seg(g), f.off(g), f.seg(indices), f.off(indices), planes, outPerPlane, f.seg(out), f.off(out), inPerPlane);
         }
 

@@ -101,7 +101,8 @@ final class PoolOps {
                 : Launch.run(r -> new PlanStep.Pool(PlanStep.Pool.Kind.MAX, pl.planes(), pl.h(), pl.w(), win, false, o[0], o[1],
                         r[0], r[1], outShape), out, src, indices));
         if (record) {
-            Tensor.record(out, () -> new MaxPool2DWithIndicesBackward0(x, indices, pl), x);
+            boolean tiles = Pooling.tiles2x2(win, pl.h(), pl.w(), o[0], o[1]);
+            Tensor.record(out, () -> new MaxPool2DWithIndicesBackward0(x, indices, pl, tiles ? o[1] : 0), x);
             indices.close(); // the node keeps its own reference
         }
         return out;
@@ -112,10 +113,14 @@ final class PoolOps {
         private final Planes planes;
         private final Saved indices;
 
-        MaxPool2DWithIndicesBackward0(Tensor x, Tensor indices, Planes planes) {
+        /** The output width when every input cell lies in exactly one 2 x 2 window (Pooling.tiles2x2), else 0. */
+        private final int tiledWidth;
+
+        MaxPool2DWithIndicesBackward0(Tensor x, Tensor indices, Planes planes, int tiledWidth) {
             this.inputShape = x.shape();
             this.planes = planes;
             this.indices = save(indices, "result 1");
+            this.tiledWidth = tiledWidth;
         }
 
         @Override
@@ -123,7 +128,7 @@ final class PoolOps {
             Tensor idx = indices.get();
             int outPerPlane = idx.numel() / Math.max(planes.planes(), 1);
             return new Tensor[] {g.withContiguous(gc -> Launch.run(r -> new PlanStep.MaxPoolBackward(planes.planes(), outPerPlane,
-                    planes.h() * planes.w(), r[0], r[1]), Tensor.allocate(DType.FLOAT32, inputShape), gc, idx))};
+                    planes.h() * planes.w(), tiledWidth, r[0], r[1]), Tensor.allocate(DType.FLOAT32, inputShape), gc, idx))};
         }
     }
 

@@ -458,6 +458,47 @@ class KernelPropertyTest {
         assertThat(cases).isGreaterThanOrEqualTo(30);
     }
 
+    /**
+     * Max-pool backward over non-overlapping 2 x 2 windows written in one pass ({@link Pooling#maxPool2x2Backward})
+     * gives the bits of zeroing then scattering ({@link Pooling#maxPool2dBackward}): gradients with signed zeros, ties
+     * in the input (the argmax the forward chose), output widths around the lane count, planes ending at the
+     * segment's end (the cell-by-cell path) and the rule that picks it.
+     */
+    @Test
+    void maxPool2x2BackwardEqualsZeroAndScatter() {
+        Pooling.Window win = new Pooling.Window(2, 2, 2, 2, 0, 0, 1, 1);
+        assertThat(Pooling.tiles2x2(win, 28, 28, 14, 14)).isTrue();
+        assertThat(Pooling.tiles2x2(win, 27, 28, 13, 14)).as("an odd height leaves a row out").isFalse();
+        assertThat(Pooling.tiles2x2(new Pooling.Window(3, 3, 2, 2, 0, 0, 1, 1), 29, 29, 14, 14)).isFalse();
+        assertThat(Pooling.tiles2x2(new Pooling.Window(2, 2, 2, 2, 1, 1, 1, 1), 28, 28, 15, 15)).isFalse();
+        for (int iter = 0; iter < 40; iter++) {
+            int planes = 1 + rnd.nextInt(5);
+            int oh = 1 + rnd.nextInt(8);
+            int ow = iter < 3 ? new int[] {14, 5, Simd.LANES}[iter] : 1 + rnd.nextInt(3 * Simd.LANES);
+            int h = 2 * oh;
+            int w = 2 * ow;
+            MemorySegment in = random(4L * planes * h * w);
+            if (iter % 4 == 0) { // ties: the forward's scan order picks the argmax
+                for (long e = 0; e < (long) planes * h * w; e += 3) {
+                    in.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, e, 0.5f);
+                }
+            }
+            MemorySegment out = random(4L * planes * oh * ow);
+            MemorySegment idx = random(4L * planes * oh * ow);
+            Pooling.maxPool2d(in, 0, planes, h, w, win, out, 0, idx, 0, oh, ow);
+            MemorySegment g = random(4L * planes * oh * ow);
+            for (long e = 0; e < (long) planes * oh * ow; e += 5) {
+                g.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, e, -0f);
+            }
+            MemorySegment expected = random(4L * planes * h * w);
+            MemorySegment actual = random(4L * planes * h * w); // garbage first: every cell must be written
+            Pooling.maxPool2dBackward(g, 0, idx, 0, planes, oh * ow, expected, 0, h * w);
+            Pooling.maxPool2x2Backward(g, 0, idx, 0, planes, oh, ow, actual, 0);
+            assertThat(actual.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%d planes of %dx%d", planes, h, w)
+                    .containsExactly(expected.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+        }
+    }
+
     /** LeNet's conv2 input gradient, and padded, dilated and height-strided rows that fit one vector at this width. */
     private static Im2col.Geometry namedCol2imGeometry(int which) {
         int w = Math.min(14, Simd.LANES);
