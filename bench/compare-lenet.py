@@ -4,11 +4,15 @@ one full step on a fixed random batch. Prints images/s (median of 1 s windows) p
 
   sudo apt install python3-torch libopenblas0-pthread
   /usr/bin/python3 bench/compare-lenet.py      # OpenBLAS's kernel and one OpenBLAS thread: bench/machine.py
+  /usr/bin/python3 bench/compare-lenet.py --width avx2   # OpenBLAS's Haswell kernel and PyTorch's AVX2 paths: the
+                                                          # counterpart of Lanes under -XX:UseAVX=2
 """
+import sys
 import time
 import machine
 
-machine.configure()  # before torch: OpenBLAS reads its settings when it loads
+WIDTH = sys.argv[sys.argv.index('--width') + 1] if '--width' in sys.argv else 'native'
+machine.configure(WIDTH)  # before torch: OpenBLAS reads its settings when it loads
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -33,7 +37,7 @@ class LeNet(nn.Module):
 
 
 def main():
-    print(machine.banner())
+    print(machine.banner(WIDTH))
     print(f'torch {torch.__version__}')
     for threads in (1, 2):
         torch.set_num_threads(threads)
