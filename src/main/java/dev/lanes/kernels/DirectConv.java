@@ -36,18 +36,26 @@ public final class DirectConv {
      * and an epilogue with at most a per-row (per output channel) bias.
      */
     public static boolean applies(Im2col.Geometry g, Sgemm.Epilogue epi) {
-        return g.sW() == 1 && g.rows() <= MAX_DEPTH && g.rows() <= Sgemm.KC && (epi == null || epi.bias() == null || epi.biasPerRow());
+        return g.sW() == 1 && g.rows() <= MAX_DEPTH && (epi == null || epi.bias() == null || epi.biasPerRow())
+                && paddedFloatsLong(g) <= 4L * ((long) g.c() * g.h() * g.w() + (long) g.rows() * g.cols()) + 1024;
     }
 
-    /** Row length of the padded plane: every pair of vectors of an output row, shifted by every tap, stays inside. */
-    static int paddedWidth(Im2col.Geometry g) {
-        int pairs = (g.oW() + 2 * LANES - 1) / (2 * LANES);
-        return Math.max(g.w() + 2 * g.pL(), pairs * 2 * LANES + (g.kW() - 1) * g.dW() + 1);
+    /**
+     * Row length of the padded plane: the image after pL zeros, and every pair of vectors of an output row shifted by
+     * every tap. In long: padding and dilation can be large where the data is small ({@link #applies} bounds it).
+     */
+    static long paddedWidth(Im2col.Geometry g) {
+        long pairs = (g.oW() + 2L * LANES - 1) / (2L * LANES);
+        return Math.max((long) g.w() + g.pL(), pairs * 2 * LANES + (long) (g.kW() - 1) * g.dW() + 1);
     }
 
     /** Rows of the padded plane: every row a tap reads (im2col reads rows outside the image as zeros too). */
-    static int paddedHeight(Im2col.Geometry g) {
-        return Math.max(g.h() + 2 * g.pT(), (g.oH() - 1) * g.sH() + (g.kH() - 1) * g.dH() + 1);
+    static long paddedHeight(Im2col.Geometry g) {
+        return Math.max((long) g.h() + g.pT(), (long) (g.oH() - 1) * g.sH() + (long) (g.kH() - 1) * g.dH() + 1);
+    }
+
+    private static long paddedFloatsLong(Im2col.Geometry g) {
+        return g.c() * paddedHeight(g) * paddedWidth(g) + LANES + (long) OB * g.rows();
     }
 
     /**
@@ -55,7 +63,7 @@ public final class DirectConv {
      * block's weights ({@code OB} per tap).
      */
     public static int paddedFloats(Im2col.Geometry g) {
-        return Math.addExact(Math.multiplyExact(Math.multiplyExact(g.c(), paddedHeight(g)), paddedWidth(g)), LANES + OB * g.rows());
+        return Math.toIntExact(paddedFloatsLong(g)); // bounded by the data's size where applies() holds
     }
 
     /**
@@ -70,8 +78,8 @@ public final class DirectConv {
      */
     public static void forward(Im2col.Geometry g, int og, MemorySegment x, long xOff, float[] packedW, Sgemm.Epilogue epi,
                                MemorySegment out, long outOff, float[] padded, float[] tile, int[] taps) {
-        int wp = paddedWidth(g);
-        int hp = paddedHeight(g);
+        int wp = (int) paddedWidth(g); // both within paddedFloats(g), an int
+        int hp = (int) paddedHeight(g);
         int planeP = hp * wp;
         int c = g.c();
         java.util.Arrays.fill(padded, 0, c * hp * wp, 0f);
@@ -160,7 +168,8 @@ public final class DirectConv {
                 }
             }
         }
-        if (e.rowActivation()) { // as the GEMM applies it: to each finished row, elementwise (the same bits)
+        if (e.rowActivation()) { // as the GEMM applies it per tile row; elementwise, and each activation's vector and
+            // scalar forms give the same bits (issue 13), so one call over all rows gives the GEMM's bits
             Elementwise.unaryContiguous(e.activation(), 0f, 0f, out, outOff << 2, out, outOff << 2, og * l);
         }
     }

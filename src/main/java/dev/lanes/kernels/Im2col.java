@@ -358,17 +358,20 @@ public final class Im2col {
      * but 10.2 -> 13.3 at 256 and 13.9 -> 25.2 at 128; 6 x 14 x 14 at 128 bits (four vectors) 17.3 -> 22.7.
      */
     static boolean rowVectorCol2im(Geometry g) {
-        return g.sW() == 1 && g.w() <= 2 * LANES;
+        // and only where its spare reads stay small beside the columns (large padding or dilation on tiny data)
+        return g.sW() == 1 && g.w() <= 2 * LANES
+                && (long) Math.max(0, (g.kW() - 1) * (long) g.dW() - g.pL()) + Math.max(0, g.w() - g.oW()) + (long) g.pL() + LANES
+                <= (long) g.rows() * g.cols() + 4L * LANES;
     }
 
-    /** Floats the image-row col2im reads before the columns' first element (a tap's row shifted right). */
+    /** Floats the image-row col2im reads before the columns' first element (a tap's row shifted right); 0 where it is not taken. */
     public static int col2imLead(Geometry g) {
-        return Math.max(0, (g.kW() - 1) * g.dW() - g.pL());
+        return rowVectorCol2im(g) ? Math.max(0, (g.kW() - 1) * g.dW() - g.pL()) : 0;
     }
 
-    /** Floats the image-row col2im reads past the columns' last element (a row's last vector, shifted left). */
+    /** Floats the image-row col2im reads past the columns' last element (a row's last vector, shifted left); 0 where it is not taken. */
     public static int col2imTail(Geometry g) {
-        return Math.max(0, g.w() - g.oW()) + g.pL() + LANES;
+        return rowVectorCol2im(g) ? Math.max(0, g.w() - g.oW()) + g.pL() + LANES : 0;
     }
 
     /**

@@ -387,7 +387,7 @@ class KernelPropertyTest {
             // room the image-row path needs (taken where the image row fits one vector)
             int lead = Im2col.col2imLead(g);
             for (int colOff : new int[] {0, lead + 1}) {
-                float[] heapCol = new float[colOff + cols + Im2col.col2imTail(g)];
+                float[] heapCol = new float[colOff + cols + Math.max(Im2col.col2imTail(g), Im2col.HEAP_SLACK)];
                 System.arraycopy(colArray, 0, heapCol, colOff, cols);
                 float[] heapImg = java.util.Arrays.copyOf(imgArray, plane + Im2col.HEAP_SLACK);
                 java.util.Arrays.fill(heapImg, plane, heapImg.length, 7f); // the slack is never added to
@@ -456,6 +456,13 @@ class KernelPropertyTest {
             cases++;
         }
         assertThat(cases).isGreaterThanOrEqualTo(30);
+        // huge padding and dilation over a one-pixel image: neither the padded copy nor col2im's spare room may scale
+        // with them (1.5e9 floats each before this check)
+        int big = 1_500_000_000;
+        Im2col.Geometry huge = new Im2col.Geometry(1, 1, 1, 1, 2, 1, 1, 0, big, 1, big, 1, 1);
+        assertThat(DirectConv.applies(huge, null)).isFalse();
+        assertThat(Im2col.rowVectorCol2im(huge)).isFalse();
+        assertThat(Conv2dDriver.columnFloats(huge)).isLessThan(1 << 16);
     }
 
     /**
