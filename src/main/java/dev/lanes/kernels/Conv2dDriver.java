@@ -107,9 +107,9 @@ public final class Conv2dDriver {
         return b;
     }
 
-    /** Heap floats an image copy needs. */
+    /** Heap floats an image copy needs: a staged image ({@link Im2col#stageImage}) or col2im's plain one. */
     public static int imageFloats(Im2col.Geometry g) {
-        return g.c() * g.h() * g.w() + Im2col.HEAP_SLACK;
+        return Math.max(Im2col.stagedImageFloats(g), g.c() * g.h() * g.w() + Im2col.HEAP_SLACK);
     }
 
     /** Heap floats the staged columns need: the packed panel and a staging row ({@link Im2col#packedColumnFloats}). */
@@ -163,7 +163,7 @@ public final class Conv2dDriver {
                 } else if (heap && DirectConv.applies(geo, epilogues[g])) {
                     DirectConv.forward(geo, og, x, inOff, packedW[g], epilogues[g], out, outImg, buf.padded(geo), buf.tile, buf.taps);
                 } else if (heap) {
-                    MemorySegment.copy(x, FLOAT, inOff << 2, buf.image, 0, (int) planeIn);
+                    Im2col.stageImage(x, inOff, geo, buf.image);
                     Im2col.im2colPacked(buf.image, geo, buf.columns);
                     Sgemm.gemmPackedAB(og, l, k, packedW[g], buf.columns, out, outImg, l, epilogues[g], buf.tile);
                 } else if (kept != null) {
@@ -260,7 +260,7 @@ public final class Conv2dDriver {
         long planeOut = (long) og * gT.h() * gT.w();
         for (int n = n0; n < n1; n++) {
             for (int g = 0; g < groups; g++) {
-                MemorySegment.copy(gout, FLOAT, (gOff + ((long) n * groups + g) * planeOut) << 2, buf.image, 0, (int) planeOut);
+                Im2col.stageImage(gout, gOff + ((long) n * groups + g) * planeOut, gT, buf.image);
                 Im2col.im2colPacked(buf.image, gT, buf.columns);
                 Sgemm.gemmPackedAB(cg, l, depth, flippedW[g], buf.columns, dx, dxOff + ((long) n * groups + g) * cg * l, l, null, buf.tile);
             }
@@ -317,7 +317,7 @@ public final class Conv2dDriver {
         if (rowsReady) {
             MemorySegment.copy(src, FLOAT, srcOff << 2, a, 0, k * l);
         } else {
-            MemorySegment.copy(src, FLOAT, srcOff << 2, buf.image, 0, g.c() * g.h() * g.w());
+            Im2col.stageImage(src, srcOff, g, buf.image);
             int taps = g.kH() * g.kW();
             for (int r = 0; r < k; r++) { // rows in order: a row's vector overrun lands in the next row, written after it
                 Im2col.fillRow(buf.image, g, r / taps, r % taps / g.kW(), r % g.kW(), a, r * l);

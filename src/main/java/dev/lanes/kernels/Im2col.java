@@ -66,13 +66,13 @@ public final class Im2col {
             return null;
         }
         Scratch s = SCRATCH.get();
-        if (s.image.length < imageFloats + HEAP_SLACK) {
-            s.image = new float[(int) imageFloats + HEAP_SLACK];
+        if (s.image.length < stagedImageFloats(g)) {
+            s.image = new float[stagedImageFloats(g)];
         }
         if (s.columns.length < colFloats + HEAP_SLACK) {
             s.columns = new float[(int) colFloats + HEAP_SLACK];
         }
-        MemorySegment.copy(in, FLOAT, inOff << 2, s.image, 0, (int) imageFloats);
+        stageImage(in, inOff, g, s.image);
         im2colHeap(s.image, g, s.columns, g.cols());
         MemorySegment.copy(s.columns, 0, col, FLOAT, colOff << 2, (int) colFloats);
         return s.columns;
@@ -119,14 +119,87 @@ public final class Im2col {
     }
 
     /**
-     * {@link #im2col} between heap arrays, for inference: {@code img} holds one image {@code [c, h, w]} from index 0,
-     * {@code col} receives the {@code [rows, cols]} matrix with leading dimension {@code ldc} (columns past
-     * {@code cols} are left as they are). Both arrays need {@link #HEAP_SLACK} floats past their last element:
-     * rows are copied as whole vectors. No per-row segment checks, which dominated with LeNet's 10- and 28-float rows.
+     * Whether a staged image of this geometry is laid out zero-padded ({@link #stageImage}): then every column row is
+     * copied from it without a bounds check or a zero-filled edge per output row (ResNet's 3 x 3 same-padded layers
+     * spent a quarter of their training step cutting each row's first or last pixel to a scalar zero). Not for
+     * negative padding (a transposed geometry's crop) or where the padded copy would be large beside the data (huge
+     * padding or dilation over a small image). Never depends on the vector width: it only moves copies, not sums.
      */
+    public static boolean padsImage(Geometry g) {
+        if (g.pT() < 0 || g.pL() < 0) {
+            return false;
+        }
+        long data = (long) g.c() * g.h() * g.w();
+        return paddedPlaneFloats(g) * g.c() <= 4 * (data + (long) g.rows() * g.cols()) + 1024;
+    }
+
+    /** Row length of the padded layout: the image after pL zeros, and every column any tap reads. */
+    static long paddedWidth(Geometry g) {
+        return Math.max((long) g.w() + g.pL(), (long) (g.oW() - 1) * g.sW() + (long) (g.kW() - 1) * g.dW() + 1);
+    }
+
+    /** Rows of one channel's padded plane: the image after pT zero rows, and every row any tap reads. */
+    static long paddedHeight(Geometry g) {
+        return Math.max((long) g.h() + g.pT(), (long) (g.oH() - 1) * g.sH() + (long) (g.kH() - 1) * g.dH() + 1);
+    }
+
+    private static long paddedPlaneFloats(Geometry g) {
+        return paddedHeight(g) * paddedWidth(g);
+    }
+
+    /** Whether the padded layout is the image as it is (no padding, no tap outside it): staged by one copy. */
+    private static boolean paddedIsPlain(Geometry g) {
+        return g.pT() == 0 && g.pL() == 0 && paddedWidth(g) == g.w() && paddedHeight(g) == g.h();
+    }
+
+    /**
+     * Floats of a staging array for one image of this geometry ({@link #stageImage}), {@link #HEAP_SLACK} spare
+     * included: the padded planes, then (when they differ from the image) room for the image's bulk copy.
+     */
+    public static int stagedImageFloats(Geometry g) {
+        long data = (long) g.c() * g.h() * g.w() + HEAP_SLACK;
+        if (!padsImage(g) || paddedIsPlain(g)) {
+            return Math.toIntExact(data);
+        }
+        return Math.toIntExact(paddedPlaneFloats(g) * g.c() + HEAP_SLACK + data); // bounded by padsImage
+    }
+
+    /**
+     * One image {@code [c, h, w]} from a segment into {@code image} ({@link #stagedImageFloats} floats) in the layout
+     * {@link #fillRow} reads: as it is, or (where {@link #padsImage}) channel planes of {@link #paddedHeight} x
+     * {@link #paddedWidth} floats with the image at row pT, column pL and zeros around it. The image is first copied
+     * in bulk past the padded planes (one segment copy instead of one per row), then spread row by row.
+     */
+    public static void stageImage(MemorySegment src, long srcOff, Geometry g, float[] image) {
+        int data = g.c() * g.h() * g.w();
+        if (!padsImage(g) || paddedIsPlain(g)) {
+            MemorySegment.copy(src, FLOAT, srcOff << 2, image, 0, data);
+            return;
+        }
+        int wp = (int) paddedWidth(g); // within stagedImageFloats, an int
+        int planeP = (int) paddedPlaneFloats(g);
+        int padded = planeP * g.c();
+        int plain = padded + HEAP_SLACK;
+        MemorySegment.copy(src, FLOAT, srcOff << 2, image, plain, data);
+        java.util.Arrays.fill(image, 0, plain, 0f);
+        int h = g.h();
+        int w = g.w();
+        for (int ch = 0, from = plain; ch < g.c(); ch++) {
+            for (int r = 0, to = ch * planeP + g.pT() * wp + g.pL(); r < h; r++, from += w, to += wp) {
+                System.arraycopy(image, from, image, to, w);
+            }
+        }
+    }
+
     /** Spare floats {@link #im2colHeap} needs past the end of its image and column arrays. */
     public static final int HEAP_SLACK = Math.max(2 * LANES, Sgemm.NR); // also covers the GEMM kernel's NR-column reads past a row of B
 
+    /**
+     * {@link #im2col} between heap arrays: {@code img} holds one image staged by {@link #stageImage},
+     * {@code col} receives the {@code [rows, cols]} matrix with leading dimension {@code ldc} (columns past
+     * {@code cols} are left as they are); it needs {@link #HEAP_SLACK} floats past its last element:
+     * rows are copied as whole vectors. No per-row segment checks, which dominated with LeNet's 10- and 28-float rows.
+     */
     public static void im2colHeap(float[] img, Geometry g, float[] col, int ldc) {
         for (int ch = 0; ch < g.c(); ch++) {
             for (int i = 0; i < g.kH(); i++) {
@@ -148,8 +221,8 @@ public final class Im2col {
     /**
      * {@link #im2colHeap} straight into the packed-sliver layout {@link Sgemm#gemmPackedAB} reads: each column row is
      * unfolded into a staging row after the panel (in L1) and dealt out to the slivers by {@link Sgemm#packBRow}, so
-     * the product needs no packing pass and runs the constant-stride kernel. {@code img} needs {@link #HEAP_SLACK}
-     * floats past the image; {@code cols} {@link #packedColumnFloats} floats.
+     * the product needs no packing pass and runs the constant-stride kernel. {@code img} is staged by
+     * {@link #stageImage}; {@code cols} holds {@link #packedColumnFloats} floats.
      */
     public static void im2colPacked(float[] img, Geometry g, float[] cols) {
         int k = g.rows();
@@ -166,8 +239,21 @@ public final class Im2col {
         }
     }
 
-    /** Column row (ch, i, j) of one image into {@code col[row, row + cols)} (whole vectors may run past it: slack). */
+    /**
+     * Column row (ch, i, j) of one image staged by {@link #stageImage} into {@code col[row, row + cols)} (whole vectors
+     * may run past it: slack).
+     */
     static void fillRow(float[] img, Geometry g, int ch, int i, int j, float[] col, int row) {
+        if (padsImage(g)) {
+            int wp = (int) paddedWidth(g); // within the staged array, an int
+            int src = ch * (int) paddedPlaneFloats(g) + i * g.dH() * wp + j * g.dW();
+            if (g.sW() == 1) {
+                paddedRows(img, src, g.sH() * wp, g.oH(), g.oW(), col, row);
+            } else {
+                paddedStridedRows(img, src, g.sH() * wp, g.sW(), g.oH(), g.oW(), col, row);
+            }
+            return;
+        }
         int oW = g.oW();
         int w = g.w();
         int plane = ch * g.h() * w;
@@ -233,6 +319,41 @@ public final class Im2col {
             FloatVector.fromArray(F, img, src).intoArray(col, dst);
             if (two) {
                 FloatVector.fromArray(F, img, src + LANES).intoArray(col, dst + LANES);
+            }
+        }
+    }
+
+    /**
+     * oH rows of oW floats, {@code step} apart from {@code src} in a padded image, to consecutive rows of col: every
+     * read lies inside the padded planes (or their slack), so no edge and no bounds test per row; one or two straight
+     * vector copies for rows of at most two vectors. Like {@link #stride1Rows}, the last vector of a row runs past it
+     * into the next row (written after it) or the array's slack.
+     */
+    private static void paddedRows(float[] img, int src, int step, int oH, int oW, float[] col, int row) {
+        int dst = row;
+        if (oW <= LANES) {
+            for (int y = 0; y < oH; y++, src += step, dst += oW) {
+                FloatVector.fromArray(F, img, src).intoArray(col, dst);
+            }
+        } else if (oW <= 2 * LANES) {
+            for (int y = 0; y < oH; y++, src += step, dst += oW) {
+                FloatVector.fromArray(F, img, src).intoArray(col, dst);
+                FloatVector.fromArray(F, img, src + LANES).intoArray(col, dst + LANES);
+            }
+        } else {
+            for (int y = 0; y < oH; y++, src += step, dst += oW) {
+                for (int x = 0; x < oW; x += LANES) {
+                    FloatVector.fromArray(F, img, src + x).intoArray(col, dst + x);
+                }
+            }
+        }
+    }
+
+    /** {@link #paddedRows} for a column stride above 1: one read per pixel, still without a bounds test. */
+    private static void paddedStridedRows(float[] img, int src, int step, int sW, int oH, int oW, float[] col, int row) {
+        for (int y = 0, dst = row; y < oH; y++, src += step, dst += oW) {
+            for (int x = 0, at = src; x < oW; x++, at += sW) {
+                col[dst + x] = img[at];
             }
         }
     }

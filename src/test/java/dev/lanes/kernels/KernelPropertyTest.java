@@ -328,12 +328,29 @@ class KernelPropertyTest {
         return oH <= 0 || oW <= 0 ? null : new Im2col.Geometry(c, h, w, kH, kW, sH, sW, pT, pL, dH, dW, oH, oW);
     }
 
+    /**
+     * im2col through the heap (the image staged zero-padded where {@link Im2col#padsImage}, else as it is) and its
+     * packed form give exactly the columns unfolded segment to segment: random geometries (rows shorter and longer
+     * than two vectors, strides 1 and 2, padding up to twice the kernel), a transposed geometry's negative padding,
+     * and huge padding that must not be staged padded.
+     */
     @Test
     void im2colThroughTheHeapEqualsSegmentToSegment() {
-        for (int iter = 0; iter < 60; iter++) {
-            Im2col.Geometry g = randomGeometry(20, 4, 2, iter % 3 == 0 ? 2 : 1);
+        int padded = 0;
+        for (int iter = 0; iter < 90; iter++) {
+            Im2col.Geometry g = switch (iter) {
+                case 0 -> new Im2col.Geometry(3, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32); // ResNet's same-padded 3 x 3
+                case 1 -> new Im2col.Geometry(2, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, 8, 8); // its strided one
+                case 2 -> new Im2col.Geometry(2, 7, 9, 3, 3, 1, 1, -1, -1, 1, 1, 3, 5); // a crop (negative padding)
+                case 3 -> new Im2col.Geometry(1, 1, 1, 1, 2, 1, 1, 0, 1_500_000_000, 1, 1_500_000_000, 1, 1); // huge padding
+                case 4 -> new Im2col.Geometry(2, 5, 3 * Simd.LANES + 1, 3, 3, 1, 1, 2, 2, 2, 2, 5, 3 * Simd.LANES + 1);
+                default -> randomGeometry(iter % 4 == 0 ? 4 * Simd.LANES : 20, 4, iter % 5 == 0 ? 5 : 2, iter % 3 == 0 ? 2 : 1);
+            };
             if (g == null) {
                 continue;
+            }
+            if (Im2col.padsImage(g)) {
+                padded++;
             }
             int c = g.c();
             int h = g.h();
@@ -345,9 +362,27 @@ class KernelPropertyTest {
             MemorySegment direct = arena.allocate(n * 4, 64);
             Im2col.im2col(in, inOff, g, viaHeap, 0);
             Im2col.im2colSegments(in, inOff, g, direct, 0);
-            assertThat(viaHeap.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT)).as("%s", g)
-                    .containsExactly(direct.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT));
+            float[] expected = direct.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+            assertThat(viaHeap.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT)).as("%s", g).containsExactly(expected);
+            // the packed form: sliver (j / NR), row p, lane j % NR; zeros past the last column
+            float[] img = new float[Im2col.stagedImageFloats(g)];
+            java.util.Arrays.fill(img, Float.NaN); // the staging must write every float it reads
+            Im2col.stageImage(in, inOff, g, img);
+            float[] packed = new float[Im2col.packedColumnFloats(g)];
+            Im2col.im2colPacked(img, g, packed);
+            int k = g.rows();
+            int l = g.cols();
+            for (int p = 0; p < k; p++) {
+                for (int j = 0; j < Sgemm.paddedColumns(l); j++) {
+                    float want = j < l ? expected[p * l + j] : 0f;
+                    float got = packed[j / Sgemm.NR * k * Sgemm.NR + p * Sgemm.NR + j % Sgemm.NR];
+                    assertThat(Float.floatToRawIntBits(got)).as("%s row %d column %d", g, p, j).isEqualTo(Float.floatToRawIntBits(want));
+                }
+            }
         }
+        assertThat(padded).isGreaterThanOrEqualTo(40);
+        assertThat(Im2col.padsImage(new Im2col.Geometry(1, 1, 1, 1, 2, 1, 1, 0, 1_500_000_000, 1, 1_500_000_000, 1, 1))).isFalse();
+        assertThat(Im2col.padsImage(new Im2col.Geometry(2, 7, 9, 3, 3, 1, 1, -1, -1, 1, 1, 3, 5))).isFalse();
     }
 
     /**
@@ -434,7 +469,8 @@ class KernelPropertyTest {
             MemorySegment x = random(4L * g.c() * g.h() * g.w());
             MemorySegment w = random(4L * og * k);
             float[] packedW = Sgemm.packA(w, 0, k, og, k);
-            float[] img = java.util.Arrays.copyOf(x.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), g.c() * g.h() * g.w() + Im2col.HEAP_SLACK);
+            float[] img = new float[Im2col.stagedImageFloats(g)];
+            Im2col.stageImage(x, 0, g, img);
             float[] cols = new float[Im2col.packedColumnFloats(g)];
             Im2col.im2colPacked(img, g, cols);
             int guard = 2 * Simd.LANES;
