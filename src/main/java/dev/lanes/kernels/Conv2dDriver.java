@@ -52,6 +52,16 @@ public final class Conv2dDriver {
         /** {@link DirectConv}'s zero-padded image (grown on demand, kept) and tap offsets. */
         float[] padded = new float[0];
         final int[] taps = new int[DirectConv.MAX_DEPTH];
+        /** Row offsets of an in-place unfolding ({@link Im2col#tapOffsets}): grown on demand, kept. */
+        int[] tapOffsets = new int[0];
+
+        int[] tapOffsets(Im2col.Geometry g) {
+            if (tapOffsets.length < g.rows()) {
+                tapOffsets = new int[g.rows()];
+            }
+            Im2col.tapOffsets(g, tapOffsets);
+            return tapOffsets;
+        }
 
         float[] padded(Im2col.Geometry g) {
             if (padded.length < DirectConv.paddedFloats(g)) {
@@ -162,6 +172,10 @@ public final class Conv2dDriver {
                     gemm(og, l, k, w, wg, x, inOff, out, outImg, epilogues[g], workspace);
                 } else if (heap && DirectConv.applies(geo, epilogues[g])) {
                     DirectConv.forward(geo, og, x, inOff, packedW[g], epilogues[g], out, outImg, buf.padded(geo), buf.tile, buf.taps);
+                } else if (heap && Im2col.unfoldsInPlace(geo)) {
+                    Im2col.stageImage(x, inOff, geo, buf.image);
+                    Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, buf.tapOffsets(geo), geo.oH(), geo.oW(), Im2col.paddedRowLength(geo),
+                            out, outImg, epilogues[g], buf.columns, buf.tile);
                 } else if (heap) {
                     Im2col.stageImage(x, inOff, geo, buf.image);
                     Im2col.im2colPacked(buf.image, geo, buf.columns);
@@ -258,11 +272,19 @@ public final class Conv2dDriver {
         int depth = gT.rows();
         int l = gT.cols();
         long planeOut = (long) og * gT.h() * gT.w();
+        boolean inPlace = Im2col.unfoldsInPlace(gT);
+        int[] taps = inPlace ? buf.tapOffsets(gT) : null;
         for (int n = n0; n < n1; n++) {
             for (int g = 0; g < groups; g++) {
                 Im2col.stageImage(gout, gOff + ((long) n * groups + g) * planeOut, gT, buf.image);
-                Im2col.im2colPacked(buf.image, gT, buf.columns);
-                Sgemm.gemmPackedAB(cg, l, depth, flippedW[g], buf.columns, dx, dxOff + ((long) n * groups + g) * cg * l, l, null, buf.tile);
+                long at = dxOff + ((long) n * groups + g) * cg * l;
+                if (inPlace) {
+                    Sgemm.gemmPackedATapsB(cg, depth, flippedW[g], buf.image, taps, gT.oH(), gT.oW(), Im2col.paddedRowLength(gT), dx, at, null,
+                            buf.columns, buf.tile);
+                } else {
+                    Im2col.im2colPacked(buf.image, gT, buf.columns);
+                    Sgemm.gemmPackedAB(cg, l, depth, flippedW[g], buf.columns, dx, at, l, null, buf.tile);
+                }
             }
         }
     }

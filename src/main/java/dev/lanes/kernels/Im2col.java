@@ -147,6 +147,38 @@ public final class Im2col {
         return paddedHeight(g) * paddedWidth(g);
     }
 
+    /**
+     * Whether a convolution of this geometry runs without an unfolded matrix ({@link Sgemm#gemmPackedATapsB} over the
+     * padded staged image): stride 1 both ways, a padded staging, and at most a quarter more virtual columns than
+     * pixels (ResNet's 32-, 16- and 8-wide same-padded 3 x 3 layers: 6, 12 and 22% more; LeNet's unpadded 5 x 5 over
+     * 14 x 14, 36%, keeps im2col). Never depends on the vector width.
+     */
+    public static boolean unfoldsInPlace(Geometry g) {
+        return g.sH() == 1 && g.sW() == 1 && padsImage(g) && g.cols() > 0
+                && 4 * Sgemm.tapsColumns(g.oH(), g.oW(), (int) paddedWidth(g)) <= 5L * g.cols();
+    }
+
+    /** The padded row length of a {@link #stageImage} staging (for {@link #padsImage} geometries). */
+    public static int paddedRowLength(Geometry g) {
+        return (int) paddedWidth(g); // padsImage bounds it
+    }
+
+    /**
+     * Where each row {@code p = (ch kH + i) kW + j} of the unfolded matrix starts in a padded staging
+     * ({@link #padsImage}): {@code taps[p] + y wp + x} is its column for output pixel (y, x) at stride 1.
+     */
+    public static void tapOffsets(Geometry g, int[] taps) {
+        int wp = (int) paddedWidth(g);
+        int planeP = (int) paddedPlaneFloats(g);
+        for (int ch = 0, p = 0; ch < g.c(); ch++) {
+            for (int i = 0; i < g.kH(); i++) {
+                for (int j = 0; j < g.kW(); j++, p++) {
+                    taps[p] = ch * planeP + i * g.dH() * wp + j * g.dW();
+                }
+            }
+        }
+    }
+
     /** Whether the padded layout is the image as it is (no padding, no tap outside it): staged by one copy. */
     private static boolean paddedIsPlain(Geometry g) {
         return g.pT() == 0 && g.pL() == 0 && paddedWidth(g) == g.w() && paddedHeight(g) == g.h();

@@ -73,7 +73,7 @@ public final class Sgemm {
      * the 4 x 4 dot-product block's accumulators (16 vectors), a GEMV block (2 NR). Derived from the lane count,
      * never a literal: at 8 or 4 lanes each of these is smaller than at 16.
      */
-    public static final int SCRATCH_FLOATS = Math.max(MR * NR, DOT_PARK + 16 * 16);
+    public static final int SCRATCH_FLOATS = Math.max(MR * NR + LANES, DOT_PARK + 16 * 16); // + LANES: a masked tail read from column t0 > 0 of the last row
 
     /** Below this many multiply-adds the call stays on the calling thread (measured: 128^3 and 64x120x400 ran slower on 2). */
     private static final long PARALLEL_MIN_FLOPS = 1L << 24;
@@ -471,6 +471,77 @@ public final class Sgemm {
                 for (int i = 0; i < m; i += MR) {
                     kernel(ap, i * k + pc * MR, bp, sliver, kc, tile, c, cOff + (long) i * ldc + j, ldc, Math.min(MR, m - i), nr,
                             1f, first ? 0f : 1f, last ? e : Epilogue.NONE, i, j);
+                }
+            }
+        }
+    }
+
+    /**
+     * Virtual columns of {@link #gemmPackedATapsB}: output pixels over the padded row length {@code wp}, the last row
+     * only up to its oW pixels ({@code (oH - 1) wp + oW}, in long).
+     */
+    public static long tapsColumns(int oH, int oW, int wp) {
+        return (long) (oH - 1) * wp + oW;
+    }
+
+    /**
+     * {@code C[m, oH oW] = A B} (+ epilogue, row stride {@code oH oW}) for a stride-1 convolution whose unfolded B is
+     * never built: B's row p is the zero-padded image read from {@code img[taps[p]]} on, so over <em>virtual</em>
+     * columns {@code q = y wp + x} (x up to the padded row length {@code wp}) every row of B is contiguous. Each NR
+     * virtual columns are dealt into one sliver ({@code sliver}, {@code k NR} floats, L1/L2-resident while the MR-row
+     * blocks of A pass over it) and multiplied by the packed-panel kernel; only columns with {@code x < oW} are stored,
+     * row piece by row piece. Against im2col + {@link #packBRow} this copies each B element once instead of twice and
+     * never handles an image edge, at the price of the {@code wp - oW} columns per row computed and dropped
+     * ({@link #tapsColumns}). Each stored element is the FMA chain {@link #gemmPackedAB} makes for the same column of
+     * the unfolded B, KC block by block in the same order: the same bits.
+     *
+     * @param img   the padded image; reads reach {@code taps[p] + tapsColumns + NR} (the caller's slack)
+     * @param taps  per row p of B ({@code k} of them), the offset of its first element in {@code img}
+     * @param ap    A packed by {@link #packA} ({@code [m, k]})
+     */
+    public static void gemmPackedATapsB(int m, int k, float[] ap, float[] img, int[] taps, int oH, int oW, int wp,
+                                        MemorySegment c, long cOff, Epilogue epi, float[] sliver, float[] tile) {
+        int l = oH * oW;
+        if (m == 0 || l == 0) {
+            return;
+        }
+        Epilogue e = epi == null ? Epilogue.NONE : epi;
+        if (k == 0) {
+            scaleOnly(0, m, 0, l, 0f, c, cOff, l, e);
+            return;
+        }
+        int n = (int) tapsColumns(oH, oW, wp); // the caller's image holds them: an int
+        for (int q0 = 0; q0 < n; q0 += NR) {
+            for (int p = 0, d = 0; p < k; p++, d += NR) {
+                int at = taps[p] + q0;
+                FloatVector.fromArray(F, img, at).intoArray(sliver, d);
+                FloatVector.fromArray(F, img, at + LANES).intoArray(sliver, d + LANES);
+            }
+            int nr = Math.min(NR, n - q0);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                boolean first = pc == 0;
+                Epilogue blockEpi = pc + kc == k ? e : Epilogue.NONE;
+                for (int i = 0; i < m; i += MR) {
+                    if (TILE_KIND == 0) {
+                        kernel8x2Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
+                    } else {
+                        kernel6x2Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
+                    }
+                    int mr = Math.min(MR, m - i);
+                    // the block's pixels, one output row's run at a time; the wp - oW pad columns are dropped
+                    for (int q = q0, end = q0 + nr; q < end; ) {
+                        int y = q / wp;
+                        int x = q - y * wp;
+                        int rowEnd = y * wp + oW;
+                        if (x >= oW) {
+                            q = rowEnd - oW + wp;
+                            continue;
+                        }
+                        int run = Math.min(end, rowEnd) - q;
+                        writeTile(tile, q - q0, c, cOff + (long) i * l + (long) y * oW + x, l, mr, run, 1f, first ? 0f : 1f, blockEpi, i, 0);
+                        q += run;
+                    }
                 }
             }
         }
@@ -1111,7 +1182,13 @@ public final class Sgemm {
      */
     private static void writeTile(float[] tile, MemorySegment c, long cElem, int ldc, int mr, int nr,
                                   float alpha, float beta, Epilogue epi, int row, int col) {
-        if (mr == MR && nr == NR && alpha == 1f && (beta == 0f || beta == 1f) && epi.isNone()) {
+        writeTile(tile, 0, c, cElem, ldc, mr, nr, alpha, beta, epi, row, col);
+    }
+
+    /** {@link #writeTile} of the tile's columns {@code [t0, t0 + nr)} ({@code t0 + nr <= NR}). */
+    private static void writeTile(float[] tile, int t0, MemorySegment c, long cElem, int ldc, int mr, int nr,
+                                  float alpha, float beta, Epilogue epi, int row, int col) {
+        if (t0 == 0 && mr == MR && nr == NR && alpha == 1f && (beta == 0f || beta == 1f) && epi.isNone()) {
             writeWholeTile(tile, c, cElem, ldc, beta == 1f); // the common case without a branch per vector: 11% -> 4% of a 1024^3 product
             return;
         }
@@ -1120,7 +1197,7 @@ public final class Sgemm {
             int h = 0;
             for (; h + LANES <= nr; h += LANES) {
                 long off = (rowElem + h) << 2;
-                FloatVector v = FloatVector.fromArray(F, tile, r * NR + h);
+                FloatVector v = FloatVector.fromArray(F, tile, t0 + r * NR + h);
                 if (alpha != 1f) {
                     v = v.mul(alpha);
                 }
@@ -1148,7 +1225,7 @@ public final class Sgemm {
                 // API's per-lane path (see above), so the last row of C keeps the scalar loop below.
                 VectorMask<Float> m = F.indexInRange(h, nr);
                 long off = tailOff;
-                FloatVector v = FloatVector.fromArray(F, tile, r * NR + h);
+                FloatVector v = FloatVector.fromArray(F, tile, t0 + r * NR + h);
                 if (alpha != 1f) {
                     v = v.mul(alpha);
                 }
@@ -1169,7 +1246,7 @@ public final class Sgemm {
             }
             for (; h < nr; h++) {
                 long off = (rowElem + h) << 2;
-                float v = tile[r * NR + h] * alpha;
+                float v = tile[t0 + r * NR + h] * alpha;
                 if (beta != 0f) {
                     v += beta == 1f ? c.get(FLOAT, off) : beta * c.get(FLOAT, off);
                 }

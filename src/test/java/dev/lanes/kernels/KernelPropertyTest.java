@@ -440,6 +440,72 @@ class KernelPropertyTest {
     }
 
     /**
+     * Stride-1 convolutions unfolded in place ({@link Sgemm#gemmPackedATapsB} over the padded staging) give the bits of
+     * im2col + the packed GEMM for every epilogue, for depths across a KC block (64 channels x 3 x 3 = 576), padding,
+     * dilation, rows of one to three vectors, output channels around MR; nothing written outside the output, also
+     * when it ends the segment.
+     */
+    @Test
+    void inPlaceUnfoldingEqualsUnfoldedProduct() {
+        int cases = 0;
+        for (int iter = 0; iter < 110; iter++) {
+            Im2col.Geometry g = switch (iter) {
+                case 0 -> new Im2col.Geometry(16, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32); // ResNet-20's layers
+                case 1 -> new Im2col.Geometry(32, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16, 16);
+                case 2 -> new Im2col.Geometry(64, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8); // depth 576 > KC
+                case 3 -> new Im2col.Geometry(3, 9, 3 * Simd.LANES + 3, 3, 3, 1, 1, 2, 2, 2, 2, 9, 3 * Simd.LANES + 3);
+                default -> {
+                    Im2col.Geometry r = randomGeometry(iter % 3 == 0 ? 3 * Simd.LANES : 14, 4, 3, 1);
+                    yield r == null || r.sH() != 1 ? null : r;
+                }
+            };
+            if (g == null || !Im2col.unfoldsInPlace(g)) {
+                continue;
+            }
+            int og = iter < 3 ? 2 * Sgemm.MR + 3 : 1 + rnd.nextInt(2 * Sgemm.MR + 2);
+            MemorySegment bias = random(4L * og);
+            Sgemm.Epilogue epi = switch (iter % 4) {
+                case 0 -> Sgemm.Epilogue.NONE;
+                case 1 -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.RELU);
+                case 2 -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.IDENTITY);
+                default -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.GELU);
+            };
+            int k = g.rows();
+            int l = g.cols();
+            MemorySegment x = random(4L * g.c() * g.h() * g.w());
+            MemorySegment w = random(4L * og * k);
+            float[] packedW = Sgemm.packA(w, 0, k, og, k);
+            float[] img = new float[Im2col.stagedImageFloats(g)];
+            java.util.Arrays.fill(img, Float.NaN); // reads past the padded planes may only feed dropped columns
+            Im2col.stageImage(x, 0, g, img);
+            float[] cols = new float[Im2col.packedColumnFloats(g)];
+            Im2col.im2colPacked(img, g, cols);
+            int guard = 2 * Simd.LANES;
+            MemorySegment expected = java.lang.foreign.Arena.ofAuto().allocate(4L * (og * l + 2 * guard), 64);
+            MemorySegment actual = java.lang.foreign.Arena.ofAuto().allocate(4L * (og * l + 2 * guard), 64);
+            expected.fill((byte) 0x7f);
+            actual.fill((byte) 0x7f);
+            Sgemm.gemmPackedAB(og, l, k, packedW, cols, expected, guard, l, epi, new float[Sgemm.SCRATCH_FLOATS]);
+            int[] taps = new int[k];
+            Im2col.tapOffsets(g, taps);
+            float[] sliver = new float[Im2col.packedColumnFloats(g)];
+            Sgemm.gemmPackedATapsB(og, k, packedW, img, taps, g.oH(), g.oW(), Im2col.paddedRowLength(g), actual, guard, epi, sliver,
+                    new float[Sgemm.SCRATCH_FLOATS]);
+            assertThat(actual.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s og %d %s", g, og, epi.activation())
+                    .containsExactly(expected.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+            MemorySegment tight = java.lang.foreign.Arena.ofAuto().allocate(4L * og * l, 64);
+            Sgemm.gemmPackedATapsB(og, k, packedW, img, taps, g.oH(), g.oW(), Im2col.paddedRowLength(g), tight, 0, epi, sliver,
+                    new float[Sgemm.SCRATCH_FLOATS]);
+            assertThat(tight.toArray(java.lang.foreign.ValueLayout.JAVA_INT))
+                    .containsExactly(expected.asSlice(4L * guard, 4L * og * l).toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+            cases++;
+        }
+        assertThat(cases).isGreaterThanOrEqualTo(25);
+        assertThat(Im2col.unfoldsInPlace(new Im2col.Geometry(6, 14, 14, 5, 5, 1, 1, 0, 0, 1, 1, 10, 10))).isFalse(); // 36% waste
+        assertThat(Im2col.unfoldsInPlace(new Im2col.Geometry(16, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 16, 16))).isFalse(); // stride 2
+    }
+
+    /**
      * First-layer convolutions without unfolding ({@link DirectConv}) give the bits of im2col + the packed GEMM (the
      * path they replace) for every epilogue: no bias, per-channel bias, ReLU, and an activation applied per row; with
      * padding, dilation, height stride, channel counts around the six-channel block and rows of one to three vectors;
