@@ -511,13 +511,24 @@ public final class Sgemm {
             return;
         }
         int n = (int) tapsColumns(oH, oW, wp); // the caller's image holds them: an int
-        for (int q0 = 0; q0 < n; q0 += NR) {
+        // rows of at least NR pixels: blocks start at each row (a 32-wide row at 16 lanes is one whole tile: no pad
+        // column computed, stored by writeWholeTile); shorter rows: blocks run on across the rows' pad columns
+        boolean rowBlocks = oW >= NR;
+        for (int q0 = 0, next; q0 < n; q0 = next) {
+            int nr;
+            if (rowBlocks) {
+                int x0 = q0 % wp;
+                nr = Math.min(NR, oW - x0);
+                next = x0 + nr >= oW ? q0 - x0 + wp : q0 + NR;
+            } else {
+                nr = Math.min(NR, n - q0);
+                next = q0 + NR;
+            }
             for (int p = 0, d = 0; p < k; p++, d += NR) {
                 int at = taps[p] + q0;
                 FloatVector.fromArray(F, img, at).intoArray(sliver, d);
                 FloatVector.fromArray(F, img, at + LANES).intoArray(sliver, d + LANES);
             }
-            int nr = Math.min(NR, n - q0);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 boolean first = pc == 0;
