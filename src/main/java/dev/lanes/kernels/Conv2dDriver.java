@@ -17,7 +17,10 @@ import java.lang.foreign.MemorySegment;
  * ({@link Sgemm#gemmPackedAB}); larger ones are unfolded segment to segment and go
  * through the blocked {@link Sgemm#sgemm} (a ResNet 3x3 64->64 layer on 56x56 ran at half speed through the staged
  * kernel, whose B is one 7 MB heap array). A 1x1 convolution with stride 1 and no padding reads the image itself as
- * its columns, through the blocked GEMM too.
+ * its columns, through the blocked GEMM too. Staged images are copied zero-padded ({@link Im2col#stageImage}), and
+ * stride-1 geometries with little pad waste skip the unfolded matrix altogether ({@link Im2col#unfoldsInPlace}:
+ * {@link Sgemm#gemmPackedATapsB} deals B's slivers straight from the padded image; ResNet's 3 x 3 layers). First
+ * layers of depth up to 32 convolve directly ({@link DirectConv}).
  *
  * <p>The backward drivers live here too: {@link #inputGradient} (stride 1: a forward convolution of the output
  * gradient with the flipped weights) and {@link #weightGradient} (the columns row-major, the output gradient dealt
@@ -163,6 +166,8 @@ public final class Conv2dDriver {
         // staged images keep no columns (ConvOps recomputes them for the weight gradient); a caller that asks for
         // them anyway gets the segment path, which unfolds straight into the kept buffer
         boolean heap = staged(geo) && kept == null;
+        boolean inPlace = heap && !direct && Im2col.unfoldsInPlace(geo);
+        int[] taps = inPlace ? buf.tapOffsets(geo) : null;
         for (int n = n0; n < n1; n++) {
             for (int g = 0; g < groups; g++) {
                 long inOff = xOff + (long) n * channels * geo.h() * geo.w() + g * planeIn;
@@ -172,9 +177,9 @@ public final class Conv2dDriver {
                     gemm(og, l, k, w, wg, x, inOff, out, outImg, epilogues[g], workspace);
                 } else if (heap && DirectConv.applies(geo, epilogues[g])) {
                     DirectConv.forward(geo, og, x, inOff, packedW[g], epilogues[g], out, outImg, buf.padded(geo), buf.tile, buf.taps);
-                } else if (heap && Im2col.unfoldsInPlace(geo)) {
+                } else if (inPlace) {
                     Im2col.stageImage(x, inOff, geo, buf.image);
-                    Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, buf.tapOffsets(geo), geo.oH(), geo.oW(), Im2col.paddedRowLength(geo),
+                    Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.paddedRowLength(geo),
                             out, outImg, epilogues[g], buf.columns, buf.tile);
                 } else if (heap) {
                     Im2col.stageImage(x, inOff, geo, buf.image);
