@@ -130,7 +130,11 @@ public final class Im2col {
             return false;
         }
         long data = (long) g.c() * g.h() * g.w();
-        return paddedPlaneFloats(g) * g.c() <= 4 * (data + (long) g.rows() * g.cols()) + 1024;
+        long limit = 4 * (data + (long) g.c() * g.kH() * g.kW() * g.cols()) + 1024;
+        // sides near 2^31 each (huge padding or stride) must not wrap the product into a small number: divide
+        long wp = paddedWidth(g);
+        long hp = paddedHeight(g);
+        return wp <= limit && hp <= limit / wp && (long) g.c() <= limit / (hp * wp);
     }
 
     /** Row length of the padded layout: the image after pL zeros, and every column any tap reads. */
@@ -212,8 +216,12 @@ public final class Im2col {
         int planeP = (int) paddedPlaneFloats(g);
         int padded = planeP * g.c();
         int plain = padded + HEAP_SLACK;
-        MemorySegment.copy(src, FLOAT, srcOff << 2, image, plain, data);
         int h = g.h();
+        if (h == 0) { // padding only (a zero-height image with bottom padding): all zeros
+            java.util.Arrays.fill(image, 0, plain, 0f);
+            return;
+        }
+        MemorySegment.copy(src, FLOAT, srcOff << 2, image, plain, data);
         int w = g.w();
         int pL = g.pL();
         int right = wp - pL - w; // zeros after each row, then the next row's pL zeros: one run between rows

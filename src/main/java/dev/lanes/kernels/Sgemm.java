@@ -550,7 +550,7 @@ public final class Sgemm {
                             continue;
                         }
                         int run = Math.min(end, rowEnd) - q;
-                        writeTile(tile, q - q0, c, cOff + (long) i * l + (long) y * oW + x, l, mr, run, 1f, first ? 0f : 1f, blockEpi, i, 0);
+                        writeTile(tile, q - q0, c, cOff + (long) i * l + (long) y * oW + x, l, mr, run, 1f, first ? 0f : 1f, blockEpi, i, y * oW + x);
                         q += run;
                     }
                 }

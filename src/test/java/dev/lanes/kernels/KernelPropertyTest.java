@@ -344,6 +344,10 @@ class KernelPropertyTest {
                 case 2 -> new Im2col.Geometry(2, 7, 9, 3, 3, 1, 1, -1, -1, 1, 1, 3, 5); // a crop (negative padding)
                 case 3 -> new Im2col.Geometry(1, 1, 1, 1, 2, 1, 1, 0, 1_500_000_000, 1, 1_500_000_000, 1, 1); // huge padding
                 case 4 -> new Im2col.Geometry(2, 5, 3 * Simd.LANES + 1, 3, 3, 1, 1, 2, 2, 2, 2, 5, 3 * Simd.LANES + 1);
+                case 5 -> new Im2col.Geometry(2, 9, 11, 3, 3, 1, 1, 0, 2, 1, 1, 9, 11); // bottom 2 / right 0: asymmetric
+                case 6 -> new Im2col.Geometry(3, 10, 7, 3, 2, 1, 1, 2, 0, 1, 1, 8, 7); // top 2, bottom 0; right 1
+                case 7 -> new Im2col.Geometry(2, 0, 4, 1, 1, 1, 1, 0, 0, 1, 1, 1, 5); // zero height, padding only
+                case 8 -> new Im2col.Geometry(16, 1, 1, 1, 1, 1_073_741_823, 1_073_741_823, 1_073_741_823, 1_073_741_823, 1, 1, 2, 2);
                 default -> randomGeometry(iter % 4 == 0 ? 4 * Simd.LANES : 20, 4, iter % 5 == 0 ? 5 : 2, iter % 3 == 0 ? 2 : 1);
             };
             if (g == null) {
@@ -383,6 +387,9 @@ class KernelPropertyTest {
         assertThat(padded).isGreaterThanOrEqualTo(40);
         assertThat(Im2col.padsImage(new Im2col.Geometry(1, 1, 1, 1, 2, 1, 1, 0, 1_500_000_000, 1, 1_500_000_000, 1, 1))).isFalse();
         assertThat(Im2col.padsImage(new Im2col.Geometry(2, 7, 9, 3, 3, 1, 1, -1, -1, 1, 1, 3, 5))).isFalse();
+        // padded sides near 2^30 on both axes: their product times the channels must not wrap into "small"
+        assertThat(Im2col.padsImage(new Im2col.Geometry(16, 1, 1, 1, 1, 1_073_741_823, 1_073_741_823, 1_073_741_823, 1_073_741_823, 1, 1, 2, 2))).isFalse();
+        assertThat(Im2col.padsImage(new Im2col.Geometry(3, 1, 1, 1, 1, 2_147_483_646, 2_147_483_646, 2_147_483_646, 2_147_483_646, 1, 1, 2, 2))).isFalse();
     }
 
     /**
@@ -439,6 +446,28 @@ class KernelPropertyTest {
         assertThat(imageRowPath).as("geometries that took the image-row path").isGreaterThanOrEqualTo(10);
     }
 
+    /** {@link Im2col#stageImage} of a random image puts every pixel at (pT + r, pL + x) of its padded plane, zeros elsewhere. */
+    private void checkStaging(Im2col.Geometry g) {
+        MemorySegment x = random(4L * g.c() * g.h() * g.w());
+        float[] img = new float[Im2col.stagedImageFloats(g)];
+        java.util.Arrays.fill(img, Float.NaN);
+        Im2col.stageImage(x, 0, g, img);
+        int wp = (int) Im2col.paddedWidth(g);
+        int hp = (int) Im2col.paddedHeight(g);
+        for (int ch = 0; ch < g.c(); ch++) {
+            for (int pr = 0; pr < hp; pr++) {
+                for (int pc = 0; pc < wp; pc++) {
+                    int r = pr - g.pT();
+                    int col = pc - g.pL();
+                    boolean inside = r >= 0 && r < g.h() && col >= 0 && col < g.w();
+                    float want = inside ? x.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, ((long) ch * g.h() + r) * g.w() + col) : 0f;
+                    assertThat(Float.floatToRawIntBits(img[(ch * hp + pr) * wp + pc])).as("%s ch %d row %d col %d", g, ch, pr, pc)
+                            .isEqualTo(Float.floatToRawIntBits(want));
+                }
+            }
+        }
+    }
+
     /**
      * Stride-1 convolutions unfolded in place ({@link Sgemm#gemmPackedATapsB} over the padded staging) give the bits of
      * im2col + the packed GEMM for every epilogue, for depths across a KC block (64 channels x 3 x 3 = 576), padding,
@@ -454,6 +483,8 @@ class KernelPropertyTest {
                 case 1 -> new Im2col.Geometry(32, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 16, 16);
                 case 2 -> new Im2col.Geometry(64, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8); // depth 576 > KC
                 case 3 -> new Im2col.Geometry(3, 9, 3 * Simd.LANES + 3, 3, 3, 1, 1, 2, 2, 2, 2, 9, 3 * Simd.LANES + 3);
+                case 4 -> new Im2col.Geometry(64, 0, 4, 1, 1, 1, 1, 0, 0, 1, 1, 1, 5); // zero height, bottom/right padding
+                case 5 -> new Im2col.Geometry(20, 9, 2 * Simd.LANES + 3, 3, 3, 1, 1, 0, 2, 1, 1, 9, 2 * Simd.LANES + 3); // asymmetric
                 default -> {
                     Im2col.Geometry r = randomGeometry(iter % 3 == 0 ? 3 * Simd.LANES : 14, 4, 3, 1);
                     yield r == null || r.sH() != 1 ? null : r;
@@ -463,8 +494,11 @@ class KernelPropertyTest {
                 continue;
             }
             int og = iter < 3 ? 2 * Sgemm.MR + 3 : 1 + rnd.nextInt(2 * Sgemm.MR + 2);
+            // the staging itself, checked against the image: zeros around it, the image at (pT, pL) of each plane
+            checkStaging(g);
             MemorySegment bias = random(4L * og);
-            Sgemm.Epilogue epi = switch (iter % 4) {
+            Sgemm.Epilogue epi = iter % 7 == 6 ? Sgemm.Epilogue.columnBias(random(4L * g.cols()), 0, UnaryOp.RELU) // per pixel
+                    : switch (iter % 4) {
                 case 0 -> Sgemm.Epilogue.NONE;
                 case 1 -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.RELU);
                 case 2 -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.IDENTITY);
