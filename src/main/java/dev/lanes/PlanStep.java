@@ -294,7 +294,9 @@ abstract class PlanStep {
 
         @Override
         void run(Frame f) {
-            if (contiguous) {
+            if (contiguous && f.parallel) {
+                Elementwise.unaryContiguousParallel(op, p, q, f.seg(in), f.off(in) << 2, f.seg(out), f.off(out) << 2, n);
+            } else if (contiguous) {
                 Elementwise.unaryContiguous(op, p, q, f.seg(in), f.off(in) << 2, f.seg(out), f.off(out) << 2, n);
             } else {
                 Elementwise.unary(op, p, q, f.seg(in), f.off(in), inStrides, f.seg(out), f.off(out), outStrides, shape);
@@ -343,7 +345,9 @@ abstract class PlanStep {
 
         @Override
         void run(Frame f) {
-            if (contiguous) {
+            if (contiguous && f.parallel) {
+                Elementwise.binaryContiguousParallel(op, f.seg(a), f.off(a) << 2, f.seg(b), f.off(b) << 2, f.seg(out), f.off(out) << 2, n);
+            } else if (contiguous) {
                 Elementwise.binaryContiguous(op, f.seg(a), f.off(a) << 2, f.seg(b), f.off(b) << 2, f.seg(out), f.off(out) << 2, n);
             } else {
                 Elementwise.binary(op, f.seg(a), f.off(a), aStr, f.seg(b), f.off(b), bStr, f.seg(out), f.off(out), outStrides, shape);

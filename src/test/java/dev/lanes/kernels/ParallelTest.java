@@ -27,6 +27,51 @@ class ParallelTest {
         Parallel.setThreads(saved);
     }
 
+    /**
+     * Contiguous elementwise passes split across threads give exactly the one-thread bits (the shares end at multiples
+     * of every vector length, so each element takes the same vector or scalar path), cover every element once and write
+     * nothing past n: lengths around the split threshold and the unit, with a scalar tail, in place and not.
+     */
+    @Test
+    void contiguousElementwiseSplitsGiveTheOneThreadBits() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(23);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) { // the workers read and write it
+            int[] lengths = {0, 1, Elementwise.PARALLEL_MIN_FLOATS * 2 - 1, Elementwise.PARALLEL_MIN_FLOATS * 2 + 17,
+                    Elementwise.PARALLEL_MIN_FLOATS * 3 + 5, 200_003};
+            for (int n : lengths) {
+                long bytes = 4L * n + 64;
+                java.lang.foreign.MemorySegment a = arena.allocate(bytes, 64);
+                java.lang.foreign.MemorySegment b = arena.allocate(bytes, 64);
+                for (long i = 0; i < bytes / 4; i++) {
+                    a.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) rnd.nextGaussian() * 3);
+                    b.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) rnd.nextGaussian());
+                }
+                for (UnaryOp op : new UnaryOp[] {UnaryOp.RELU, UnaryOp.GELU, UnaryOp.EXP}) {
+                    java.lang.foreign.MemorySegment serial = arena.allocate(bytes, 64);
+                    java.lang.foreign.MemorySegment split = arena.allocate(bytes, 64);
+                    serial.fill((byte) 0x55);
+                    split.fill((byte) 0x55);
+                    Elementwise.unaryContiguous(op, 0f, 0f, a, 0, serial, 0, n);
+                    Elementwise.unaryContiguousParallel(op, 0f, 0f, a, 0, split, 0, n);
+                    assertThat(split.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s n %d", op, n)
+                            .isEqualTo(serial.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+                }
+                for (BinaryKernel k : new BinaryKernel[] {BinaryOp.ADD, BinaryOp.MUL, BinaryOp.MASK_POSITIVE, UnaryOp.GELU.backward()}) {
+                    java.lang.foreign.MemorySegment serial = arena.allocate(bytes, 64);
+                    serial.fill((byte) 0x55);
+                    Elementwise.binaryContiguous(k, a, 0, b, 0, serial, 0, n);
+                    java.lang.foreign.MemorySegment inPlace = arena.allocate(bytes, 64);
+                    inPlace.copyFrom(a);
+                    Elementwise.binaryContiguousParallel(k, inPlace, 0, b, 0, inPlace, 0, n); // a += b, as a residual add runs
+                    assertThat(inPlace.asSlice(0, 4L * n).toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s n %d", k.name(), n)
+                            .isEqualTo(serial.asSlice(0, 4L * n).toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+                    assertThat(inPlace.asSlice(4L * n).toArray(java.lang.foreign.ValueLayout.JAVA_INT))
+                            .isEqualTo(a.asSlice(4L * n).toArray(java.lang.foreign.ValueLayout.JAVA_INT)); // nothing past n
+                }
+            }
+        }
+    }
+
     @Test
     void everyPartRunsOnceCallAfterCallAndAfterAFailure() {
         for (int round = 0; round < 200; round++) {
