@@ -446,6 +446,25 @@ class KernelPropertyTest {
         assertThat(imageRowPath).as("geometries that took the image-row path").isGreaterThanOrEqualTo(10);
     }
 
+    /**
+     * im2col + the packed GEMM of one staged image ({@code out = act(W x_unfolded + bias)}): the reference every
+     * convolution kernel that skips the unfolding must equal bit for bit; in a {@link #guarded} segment.
+     */
+    private static MemorySegment unfoldedProduct(Im2col.Geometry g, int og, float[] packedW, float[] img, Sgemm.Epilogue epi, int guard) {
+        float[] cols = new float[Im2col.packedColumnFloats(g)];
+        Im2col.im2colPacked(img, g, cols);
+        MemorySegment expected = guarded(og * g.cols(), guard);
+        Sgemm.gemmPackedAB(og, g.cols(), g.rows(), packedW, cols, expected, guard, g.cols(), epi, new float[Sgemm.SCRATCH_FLOATS]);
+        return expected;
+    }
+
+    /** {@code floats} floats with {@code guard} floats of 0x7f7f7f7f on each side, to catch a write outside them. */
+    private static MemorySegment guarded(int floats, int guard) {
+        MemorySegment s = java.lang.foreign.Arena.ofAuto().allocate(4L * (floats + 2 * guard), 64);
+        s.fill((byte) 0x7f);
+        return s;
+    }
+
     /** {@link Im2col#stageImage} of a random image puts every pixel at (pT + r, pL + x) of its padded plane, zeros elsewhere. */
     private void checkStaging(Im2col.Geometry g) {
         MemorySegment x = random(4L * g.c() * g.h() * g.w());
@@ -512,14 +531,9 @@ class KernelPropertyTest {
             float[] img = new float[Im2col.stagedImageFloats(g)];
             java.util.Arrays.fill(img, Float.NaN); // reads past the padded planes may only feed dropped columns
             Im2col.stageImage(x, 0, g, img);
-            float[] cols = new float[Im2col.packedColumnFloats(g)];
-            Im2col.im2colPacked(img, g, cols);
             int guard = 2 * Simd.LANES;
-            MemorySegment expected = java.lang.foreign.Arena.ofAuto().allocate(4L * (og * l + 2 * guard), 64);
-            MemorySegment actual = java.lang.foreign.Arena.ofAuto().allocate(4L * (og * l + 2 * guard), 64);
-            expected.fill((byte) 0x7f);
-            actual.fill((byte) 0x7f);
-            Sgemm.gemmPackedAB(og, l, k, packedW, cols, expected, guard, l, epi, new float[Sgemm.SCRATCH_FLOATS]);
+            MemorySegment expected = unfoldedProduct(g, og, packedW, img, epi, guard);
+            MemorySegment actual = guarded(og * l, guard);
             int[] taps = new int[k];
             Im2col.tapOffsets(g, taps);
             float[] sliver = new float[Im2col.packedColumnFloats(g)];
@@ -571,14 +585,9 @@ class KernelPropertyTest {
             float[] packedW = Sgemm.packA(w, 0, k, og, k);
             float[] img = new float[Im2col.stagedImageFloats(g)];
             Im2col.stageImage(x, 0, g, img);
-            float[] cols = new float[Im2col.packedColumnFloats(g)];
-            Im2col.im2colPacked(img, g, cols);
             int guard = 2 * Simd.LANES;
-            MemorySegment expected = java.lang.foreign.Arena.ofAuto().allocate(4L * (og * l + 2 * guard), 64);
-            MemorySegment actual = java.lang.foreign.Arena.ofAuto().allocate(4L * (og * l + 2 * guard), 64);
-            expected.fill((byte) 0x7f);
-            actual.fill((byte) 0x7f);
-            Sgemm.gemmPackedAB(og, l, k, packedW, cols, expected, guard, l, epi, new float[Sgemm.SCRATCH_FLOATS]);
+            MemorySegment expected = unfoldedProduct(g, og, packedW, img, epi, guard);
+            MemorySegment actual = guarded(og * l, guard);
             DirectConv.forward(g, og, x, 0, packedW, epi, actual, guard, new float[DirectConv.paddedFloats(g)], new float[Sgemm.SCRATCH_FLOATS],
                     new int[DirectConv.MAX_DEPTH]);
             assertThat(actual.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s og %d %s", g, og, epi.activation())
