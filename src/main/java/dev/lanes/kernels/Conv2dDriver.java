@@ -346,8 +346,9 @@ public final class Conv2dDriver {
         } else {
             Im2col.stageImage(src, srcOff, g, buf.image);
             int taps = g.kH() * g.kW();
+            boolean padded = Im2col.padsImage(g);
             for (int r = 0; r < k; r++) { // rows in order: a row's vector overrun lands in the next row, written after it
-                Im2col.fillRow(buf.image, g, r / taps, r % taps / g.kW(), r % g.kW(), a, r * l);
+                Im2col.fillRow(buf.image, g, padded, r / taps, r % taps / g.kW(), r % g.kW(), a, r * l);
             }
         }
         if (k < rowsPadded) { // the last tile's pad rows are read by the kernel (and took the last row's overrun): zero

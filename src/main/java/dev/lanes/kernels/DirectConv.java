@@ -92,21 +92,11 @@ public final class DirectConv {
         int k = g.rows();
         int mr = Sgemm.MR;
         int l = g.cols();
-        int kH = g.kH();
-        int kW = g.kW();
         int sH = g.sH();
-        int dH = g.dH();
-        int dW = g.dW();
         int oH = g.oH();
         int oW = g.oW();
         int wt = paddedFloats(g) - OB * k; // the block's weights, tap-major: wt + p OB + r = W[o0 + r, p]
-        for (int ch = 0, p = 0; ch < c; ch++) {
-            for (int i = 0; i < kH; i++) {
-                for (int j = 0; j < kW; j++, p++) {
-                    taps[p] = ch * planeP + i * dH * wp + j * dW;
-                }
-            }
-        }
+        Im2col.tapOffsets(g, wp, planeP, taps); // this layout's own row length (room for the pixel pairs)
         for (int o0 = 0; o0 < og; o0 += OB) {
             for (int p = 0; p < k; p++) {
                 for (int r = 0; r < OB; r++) { // past the last channel: its weights again (computed, not stored)

@@ -172,8 +172,11 @@ public final class Im2col {
      * ({@link #padsImage}): {@code taps[p] + y wp + x} is its column for output pixel (y, x) at stride 1.
      */
     public static void tapOffsets(Geometry g, int[] taps) {
-        int wp = (int) paddedWidth(g);
-        int planeP = (int) paddedPlaneFloats(g);
+        tapOffsets(g, (int) paddedWidth(g), (int) paddedPlaneFloats(g), taps);
+    }
+
+    /** {@link #tapOffsets} in any padded layout of row length wp and plane size planeP (also {@link DirectConv}'s). */
+    static void tapOffsets(Geometry g, int wp, int planeP, int[] taps) {
         for (int ch = 0, p = 0; ch < g.c(); ch++) {
             for (int i = 0; i < g.kH(); i++) {
                 for (int j = 0; j < g.kW(); j++, p++) {
@@ -261,10 +264,11 @@ public final class Im2col {
      * rows are copied as whole vectors. No per-row segment checks, which dominated with LeNet's 10- and 28-float rows.
      */
     public static void im2colHeap(float[] img, Geometry g, float[] col, int ldc) {
+        boolean padded = padsImage(g);
         for (int ch = 0; ch < g.c(); ch++) {
             for (int i = 0; i < g.kH(); i++) {
                 for (int j = 0; j < g.kW(); j++) {
-                    fillRow(img, g, ch, i, j, col, ((ch * g.kH() + i) * g.kW() + j) * ldc);
+                    fillRow(img, g, padded, ch, i, j, col, ((ch * g.kH() + i) * g.kW() + j) * ldc);
                 }
             }
         }
@@ -288,11 +292,12 @@ public final class Im2col {
         int k = g.rows();
         int l = g.cols();
         int stage = Sgemm.packedBFloats(k, l);
+        boolean padded = padsImage(g);
         for (int ch = 0; ch < g.c(); ch++) {
             for (int i = 0; i < g.kH(); i++) {
                 for (int j = 0; j < g.kW(); j++) {
                     int p = (ch * g.kH() + i) * g.kW() + j;
-                    fillRow(img, g, ch, i, j, cols, stage);
+                    fillRow(img, g, padded, ch, i, j, cols, stage);
                     Sgemm.packBRow(cols, stage, l, p, k, cols);
                 }
             }
@@ -301,10 +306,10 @@ public final class Im2col {
 
     /**
      * Column row (ch, i, j) of one image staged by {@link #stageImage} into {@code col[row, row + cols)} (whole vectors
-     * may run past it: slack).
+     * may run past it: slack); {@code padded} is {@link #padsImage}{@code (g)}.
      */
-    static void fillRow(float[] img, Geometry g, int ch, int i, int j, float[] col, int row) {
-        if (padsImage(g)) {
+    static void fillRow(float[] img, Geometry g, boolean padded, int ch, int i, int j, float[] col, int row) {
+        if (padded) { // padsImage(g), decided once per image by the caller (it divides)
             int wp = (int) paddedWidth(g); // within the staged array, an int
             int src = ch * (int) paddedPlaneFloats(g) + i * g.dH() * wp + j * g.dW();
             if (g.sW() == 1) {

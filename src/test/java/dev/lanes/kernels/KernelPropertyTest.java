@@ -446,6 +446,16 @@ class KernelPropertyTest {
         assertThat(imageRowPath).as("geometries that took the image-row path").isGreaterThanOrEqualTo(10);
     }
 
+    /** The four convolution epilogues by turns: none, per-channel bias + ReLU, bias alone, bias + GELU (applied per row). */
+    private static Sgemm.Epilogue rowEpilogue(int iter, MemorySegment bias) {
+        return switch (iter % 4) {
+            case 0 -> Sgemm.Epilogue.NONE;
+            case 1 -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.RELU);
+            case 2 -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.IDENTITY);
+            default -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.GELU);
+        };
+    }
+
     /**
      * im2col + the packed GEMM of one staged image ({@code out = act(W x_unfolded + bias)}): the reference every
      * convolution kernel that skips the unfolding must equal bit for bit; in a {@link #guarded} segment.
@@ -517,12 +527,7 @@ class KernelPropertyTest {
             checkStaging(g);
             MemorySegment bias = random(4L * og);
             Sgemm.Epilogue epi = iter % 7 == 6 ? Sgemm.Epilogue.columnBias(random(4L * g.cols()), 0, UnaryOp.RELU) // per pixel
-                    : switch (iter % 4) {
-                case 0 -> Sgemm.Epilogue.NONE;
-                case 1 -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.RELU);
-                case 2 -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.IDENTITY);
-                default -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.GELU);
-            };
+                    : rowEpilogue(iter, bias);
             int k = g.rows();
             int l = g.cols();
             MemorySegment x = random(4L * g.c() * g.h() * g.w());
@@ -571,12 +576,7 @@ class KernelPropertyTest {
             }
             int og = 1 + rnd.nextInt(14);
             MemorySegment bias = random(4L * og);
-            Sgemm.Epilogue epi = switch (iter % 4) {
-                case 0 -> Sgemm.Epilogue.NONE;
-                case 1 -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.RELU);
-                case 2 -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.IDENTITY);
-                default -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.GELU);
-            };
+            Sgemm.Epilogue epi = rowEpilogue(iter, bias);
             assertThat(DirectConv.applies(g, epi)).as("%s", g).isTrue();
             int k = g.rows();
             int l = g.cols();
