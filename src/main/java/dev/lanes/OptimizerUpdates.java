@@ -108,7 +108,7 @@ public final class OptimizerUpdates {
         try (OpFrame _ = OpFrame.enter()) {
             OptimizerKernels.adam(seg(param), off(param), seg(grad), off(grad), seg(expAvg), off(expAvg), seg(expAvgSq), off(expAvgSq),
                     seg(maxExpAvgSq), off(maxExpAvgSq), param.numel(), (float) lr, (float) beta1, (float) beta2, (float) eps,
-                    (float) weightDecay, decoupled, step);
+                    (float) weightDecay, decoupled, step, true);
         }
         touched(param, expAvg, expAvgSq, maxExpAvgSq);
     }

@@ -72,6 +72,96 @@ class ParallelTest {
         }
     }
 
+    /**
+     * The other splits of a training step give the one-thread bits too: column sums (a bias gradient; each column summed
+     * by one thread in row order), Adam/AdamW/AMSGrad updates (whole vectors per share) and cross-entropy rows (each row
+     * alone, the total summed in row order), at sizes that split and with the odd tails, ignored rows and weights that
+     * change the paths. Nothing is written past the output.
+     */
+    @Test
+    void columnSumsOptimizerUpdatesAndLossRowsSplitGiveTheOneThreadBits() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(29);
+        java.lang.foreign.ValueLayout.OfFloat f32 = java.lang.foreign.ValueLayout.JAVA_FLOAT;
+        java.lang.foreign.ValueLayout.OfInt i32 = java.lang.foreign.ValueLayout.JAVA_INT;
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) { // the workers read and write it
+            java.util.function.LongFunction<java.lang.foreign.MemorySegment> gaussian = floats -> {
+                java.lang.foreign.MemorySegment m = arena.allocate(4 * floats, 64);
+                for (long i = 0; i < floats; i++) {
+                    m.setAtIndex(f32, i, (float) rnd.nextGaussian());
+                }
+                return m;
+            };
+            for (int[] dims : new int[][] {{1, 2048, 512}, {2, 300, 4 * Simd.LANES * 7 + 3}, {3, 700, 5}, {1, 9000, 1}}) {
+                int outer = dims[0], r = dims[1], inner = dims[2];
+                java.lang.foreign.MemorySegment in = gaussian.apply((long) outer * r * inner);
+                java.lang.foreign.MemorySegment serial = arena.allocate(4L * outer * inner + 64, 64);
+                java.lang.foreign.MemorySegment split = arena.allocate(4L * outer * inner + 64, 64);
+                serial.fill((byte) 0x55);
+                split.fill((byte) 0x55);
+                Reductions.sum(in, 0, outer, r, inner, serial, 0, false);
+                Reductions.sum(in, 0, outer, r, inner, split, 0, true);
+                assertThat(split.toArray(i32)).as("sum %d x %d x %d", outer, r, inner).isEqualTo(serial.toArray(i32));
+            }
+            for (int n : new int[] {Elementwise.PARALLEL_MIN_FLOATS * 2 + 37, 70_001}) {
+                for (int variant = 0; variant < 3; variant++) { // Adam with L2 decay, AdamW, AMSGrad
+                    java.lang.foreign.MemorySegment g = gaussian.apply(n);
+                    java.lang.foreign.MemorySegment[] one = new java.lang.foreign.MemorySegment[4];
+                    java.lang.foreign.MemorySegment[] two = new java.lang.foreign.MemorySegment[4];
+                    for (int b = 0; b < 4; b++) {
+                        one[b] = gaussian.apply(n + 16);
+                        if (b >= 2) { // the second moments and their max are never negative
+                            for (long i = 0; i < n + 16; i++) {
+                                one[b].setAtIndex(f32, i, Math.abs(one[b].getAtIndex(f32, i)));
+                            }
+                        }
+                        two[b] = arena.allocate(4L * (n + 16), 64);
+                        two[b].copyFrom(one[b]);
+                    }
+                    boolean amsgrad = variant == 2;
+                    for (java.lang.foreign.MemorySegment[] s : new java.lang.foreign.MemorySegment[][] {one, two}) {
+                        OptimizerKernels.adam(s[0], 0, g, 0, s[1], 0, s[2], 0, amsgrad ? s[3] : null, 0, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f,
+                                variant == 1, 7, s == two);
+                    }
+                    for (int b = 0; b < 4; b++) {
+                        assertThat(two[b].toArray(i32)).as("adam variant %d n %d buffer %d", variant, n, b).isEqualTo(one[b].toArray(i32));
+                    }
+                }
+            }
+            int n = 2048, c = 65;
+            java.lang.foreign.MemorySegment x = gaussian.apply((long) n * c);
+            java.lang.foreign.MemorySegment w = arena.allocate(4L * c, 64);
+            java.lang.foreign.MemorySegment t = arena.allocate(8L * n, 64);
+            for (int k = 0; k < c; k++) {
+                w.setAtIndex(f32, k, 0.5f + (float) rnd.nextDouble());
+            }
+            for (int i = 0; i < n; i++) {
+                t.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i, i % 97 == 0 ? -100 : rnd.nextInt(c));
+            }
+            java.lang.foreign.MemorySegment up = gaussian.apply(n);
+            for (int reduction : new int[] {ClassificationLoss.MEAN, ClassificationLoss.SUM, ClassificationLoss.NONE}) {
+                for (boolean logits : new boolean[] {true, false}) {
+                    for (double eps : new double[] {0, 0.1}) {
+                        java.lang.foreign.MemorySegment weight = eps == 0 ? w : null;
+                        String what = "reduction " + reduction + " logits " + logits + " eps " + eps;
+                        java.lang.foreign.MemorySegment lossOne = arena.allocate(4L * n + 64, 64);
+                        java.lang.foreign.MemorySegment lossTwo = arena.allocate(4L * n + 64, 64);
+                        ClassificationLoss.forward(logits, x, 0, t, 0, weight, 0, n, c, -100, eps, reduction, lossOne, 0, false);
+                        ClassificationLoss.forward(logits, x, 0, t, 0, weight, 0, n, c, -100, eps, reduction, lossTwo, 0, true);
+                        assertThat(lossTwo.toArray(i32)).as("loss " + what).isEqualTo(lossOne.toArray(i32));
+                        java.lang.foreign.MemorySegment dxOne = arena.allocate(4L * n * c + 64, 64);
+                        java.lang.foreign.MemorySegment dxTwo = arena.allocate(4L * n * c + 64, 64);
+                        dxOne.fill((byte) 0x55);
+                        dxTwo.fill((byte) 0x55);
+                        ClassificationLoss.backward(logits, up, 0, x, 0, t, 0, weight, 0, n, c, -100, eps, reduction, dxOne, 0, false);
+                        ClassificationLoss.backward(logits, up, 0, x, 0, t, 0, weight, 0, n, c, -100, eps, reduction, dxTwo, 0, true);
+                        assertThat(dxTwo.toArray(i32)).as("grad " + what).isEqualTo(dxOne.toArray(i32));
+                        assertThat(dxOne.getAtIndex(f32, 0)).as("ignored row zeroed " + what).isZero();
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void everyPartRunsOnceCallAfterCallAndAfterAFailure() {
         for (int round = 0; round < 200; round++) {
