@@ -1847,17 +1847,7 @@ abstract class PlanStep {
         }
 
         private void biasGrad(Frame f) {
-            MemorySegment gs = f.seg(g);
-            long g0 = f.off(g);
-            MemorySegment os = f.seg(out);
-            long o0 = f.off(out);
-            for (int o = 0; o < s.o(); o++) {
-                double total = 0;
-                for (int n = 0; n < s.n(); n++) {
-                    total += Reductions.sumRow(gs, (g0 + ((long) n * s.o() + o) * s.l()) << 2, s.l());
-                }
-                os.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, o0 + o, (float) total);
-            }
+            Reductions.channelSums(f.seg(g), f.off(g), s.n(), s.o(), s.l(), f.seg(out), f.off(out), f.parallel);
         }
 
         @Override

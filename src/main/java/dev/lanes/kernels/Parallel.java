@@ -236,6 +236,14 @@ public final class Parallel {
             for (int i = parts - 1; i >= 1 && get() != 0; i--) {
                 pool[i].run();
             }
+            // watch a short while before parking: the worker's part is usually about as long as the one this thread
+            // just ran, and an unpark reaches a parked thread tens of microseconds later on a VM, once per call
+            if (get() != 0) {
+                long until = System.nanoTime() + PartQueue.SPIN_NANOS;
+                do {
+                    Thread.onSpinWait();
+                } while (get() != 0 && System.nanoTime() < until);
+            }
             boolean interrupted = false;
             while (get() != 0) {
                 LockSupport.park(this);

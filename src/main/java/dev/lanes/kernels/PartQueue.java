@@ -19,6 +19,8 @@ final class PartQueue extends AbstractQueue<Runnable> implements BlockingQueue<R
     private int head;
     /** Written under the monitor; volatile so that an idle worker can watch it without the lock ({@link #take}). */
     private volatile int count;
+    /** Takers waiting on the monitor (under it): an offer notifies only then, not while the workers watch {@link #count}. */
+    private int waiting;
 
     /**
      * How long an idle worker watches for the next part before it waits on the monitor. A compiled LeNet step makes
@@ -44,8 +46,10 @@ final class PartQueue extends AbstractQueue<Runnable> implements BlockingQueue<R
         items[(head + count) % items.length] = r;
         count++;
         // one waiting worker: only takers can be waiting here (putters wait while the queue is full, and the dequeue
-        // that made room woke them all), and one new part needs one worker
-        notify();
+        // that made room woke them all), and one new part needs one worker; a worker still watching needs no signal
+        if (waiting > 0) {
+            notify();
+        }
         return true;
     }
 
@@ -80,7 +84,12 @@ final class PartQueue extends AbstractQueue<Runnable> implements BlockingQueue<R
         }
         synchronized (this) {
             while (count == 0) {
-                wait();
+                waiting++;
+                try {
+                    wait();
+                } finally {
+                    waiting--;
+                }
             }
             return dequeue();
         }
@@ -94,7 +103,12 @@ final class PartQueue extends AbstractQueue<Runnable> implements BlockingQueue<R
             if (left <= 0) {
                 return null;
             }
-            TimeUnit.NANOSECONDS.timedWait(this, left);
+            waiting++;
+            try {
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            } finally {
+                waiting--;
+            }
         }
         return dequeue();
     }

@@ -38,15 +38,86 @@ public final class Pooling {
 
     public static void maxPool2d(MemorySegment in, long inOff, int planes, int h, int w, Window win,
                                  MemorySegment out, long outOff, MemorySegment idx, long idxOff, int oh, int ow) {
-        int parts = Math.min(Parallel.partsFor((long) planes * oh * ow * win.kH() * win.kW(), 1 << 20), Math.max(planes, 1));
-        if (parts <= 1) { // directly: a capturing lambda is heap per call (issue 17: a compiled step allocates nothing)
+        // LeNet's pools (301K and 102K window cells at batch 64) split since this was 1 << 15 rather than 1 << 20: on
+        // one thread they were ~10% of the calling thread's time in a 2-thread compiled step
+        int parts = Math.min(Parallel.partsFor((long) planes * oh * ow * win.kH() * win.kW(), 1 << 15), Math.max(planes, 1));
+        if (parts <= 1) {
             maxPool2dPlanes(in, inOff, 0, planes, h, w, win, out, outOff, idx, idxOff, oh, ow, TAIL.get());
             return;
         }
-        Parallel.forRange(parts, planes, (part, p0, p1) -> {
-            // staging for short rows' last stores: this thread's, used only within this call
-            maxPool2dPlanes(in, inOff, p0, p1, h, w, win, out, outOff, idx, idxOff, oh, ow, TAIL.get());
-        });
+        PlanesJob job = PlanesJob.MINE.get();
+        job.forward(in, inOff, h, w, win, out, outOff, idx, idxOff, oh, ow);
+        try {
+            Parallel.forRange(parts, planes, job);
+        } finally {
+            job.release();
+        }
+    }
+
+    /**
+     * The parallel body of {@link #maxPool2d} and {@link #maxPool2x2Backward}: planes [from, to). One per thread and
+     * reused: a capturing lambda was heap per call (issue 17: a compiled step allocates nothing).
+     */
+    private static final class PlanesJob implements Parallel.RangeBody {
+        static final ThreadLocal<PlanesJob> MINE = ThreadLocal.withInitial(PlanesJob::new);
+        private boolean backward;
+        private MemorySegment in;
+        private long inOff;
+        private int h;
+        private int w;
+        private Window win;
+        private MemorySegment out;
+        private long outOff;
+        private MemorySegment idx;
+        private long idxOff;
+        private int oh;
+        private int ow;
+
+        void forward(MemorySegment in, long inOff, int h, int w, Window win, MemorySegment out, long outOff, MemorySegment idx, long idxOff,
+                     int oh, int ow) {
+            this.backward = false;
+            this.in = in;
+            this.inOff = inOff;
+            this.h = h;
+            this.w = w;
+            this.win = win;
+            this.out = out;
+            this.outOff = outOff;
+            this.idx = idx;
+            this.idxOff = idxOff;
+            this.oh = oh;
+            this.ow = ow;
+        }
+
+        /** {@code in} is the output gradient, {@code out} the input gradient. */
+        void backward(MemorySegment g, long gOff, MemorySegment idx, long idxOff, int oh, int ow, MemorySegment dx, long dxOff) {
+            this.backward = true;
+            this.in = g;
+            this.inOff = gOff;
+            this.idx = idx;
+            this.idxOff = idxOff;
+            this.oh = oh;
+            this.ow = ow;
+            this.out = dx;
+            this.outOff = dxOff;
+        }
+
+        void release() {
+            in = null;
+            out = null;
+            idx = null;
+            win = null;
+        }
+
+        @Override
+        public void accept(int part, int p0, int p1) {
+            if (backward) {
+                maxPool2x2BackwardPlanes(in, inOff, idx, idxOff, p0, p1, oh, ow, out, outOff);
+            } else {
+                // staging for short rows' last stores: this thread's, used only within this call
+                maxPool2dPlanes(in, inOff, p0, p1, h, w, win, out, outOff, idx, idxOff, oh, ow, TAIL.get());
+            }
+        }
     }
 
     /**
@@ -207,12 +278,18 @@ public final class Pooling {
     public static void maxPool2x2Backward(MemorySegment g, long gOff, MemorySegment idx, long idxOff, int planes, int oh, int ow,
                                           MemorySegment dx, long dxOff) {
         int outPerPlane = oh * ow;
-        int parts = Math.min(Parallel.partsFor((long) planes * outPerPlane * 4, 1 << 16), Math.max(planes, 1));
+        int parts = Math.min(Parallel.partsFor((long) planes * outPerPlane * 4, 1 << 15), Math.max(planes, 1));
         if (parts <= 1) {
             maxPool2x2BackwardPlanes(g, gOff, idx, idxOff, 0, planes, oh, ow, dx, dxOff);
             return;
         }
-        Parallel.forRange(parts, planes, (part, p0, p1) -> maxPool2x2BackwardPlanes(g, gOff, idx, idxOff, p0, p1, oh, ow, dx, dxOff));
+        PlanesJob job = PlanesJob.MINE.get();
+        job.backward(g, gOff, idx, idxOff, oh, ow, dx, dxOff);
+        try {
+            Parallel.forRange(parts, planes, job);
+        } finally {
+            job.release();
+        }
     }
 
     private static void maxPool2x2BackwardPlanes(MemorySegment g, long gOff, MemorySegment idx, long idxOff, int p0, int p1, int oh,
@@ -308,7 +385,7 @@ public final class Pooling {
         if (backward) {
             Elementwise.zero(b, bOff << 2, (long) planes * h * w);
         }
-        int parts = Math.min(Parallel.partsFor((long) planes * oh * ow * win.kH() * win.kW(), 1 << 16), Math.max(planes, 1));
+        int parts = Math.min(Parallel.partsFor((long) planes * oh * ow * win.kH() * win.kW(), 1 << 15), Math.max(planes, 1));
         if (parts <= 1) { // directly: a capturing lambda is heap per call
             avgPool2dPlanes(0, planes, backward, a, aOff, b, bOff, h, w, win, countIncludePad, oh, ow);
             return;

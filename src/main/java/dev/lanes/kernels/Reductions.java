@@ -65,6 +65,69 @@ public final class Reductions {
         }
     }
 
+    /**
+     * {@code out[c] = sum over images i and positions p of in[i, c, p]} for a contiguous {@code [n, channels, plane]}
+     * block (a convolution's bias gradient): each plane summed as {@link #sumRow} sums it, the planes of a channel added
+     * in image order in double. With {@code parallel} the channels may be split across {@link Parallel}'s workers (each
+     * channel still summed by one thread: the same bits; LeNet's were ~5% of a 2-thread step, all on one thread).
+     */
+    public static void channelSums(MemorySegment in, long inOff, int n, int channels, int plane, MemorySegment out, long outOff, boolean parallel) {
+        int parts = parallel ? Math.min(channels, Parallel.partsFor((long) n * channels * plane, PARALLEL_MIN_FLOATS)) : 1;
+        if (parts <= 1) {
+            channelSums(in, inOff, n, channels, plane, 0, channels, out, outOff);
+            return;
+        }
+        ChannelsJob job = ChannelsJob.MINE.get();
+        job.set(in, inOff, n, channels, plane, out, outOff);
+        try {
+            Parallel.forRange(parts, channels, job);
+        } finally {
+            job.release();
+        }
+    }
+
+    private static void channelSums(MemorySegment in, long inOff, int n, int channels, int plane, int c0, int c1, MemorySegment out, long outOff) {
+        for (int c = c0; c < c1; c++) {
+            double total = 0;
+            for (int i = 0; i < n; i++) {
+                total += sumRow(in, (inOff + ((long) i * channels + c) * plane) << 2, plane);
+            }
+            out.set(FLOAT, (outOff + c) << 2, (float) total);
+        }
+    }
+
+    /** The parallel body of {@link #channelSums}: channels [from, to); one per thread, reused. */
+    private static final class ChannelsJob implements Parallel.RangeBody {
+        static final ThreadLocal<ChannelsJob> MINE = ThreadLocal.withInitial(ChannelsJob::new);
+        private MemorySegment in;
+        private long inOff;
+        private int n;
+        private int channels;
+        private int plane;
+        private MemorySegment out;
+        private long outOff;
+
+        void set(MemorySegment in, long inOff, int n, int channels, int plane, MemorySegment out, long outOff) {
+            this.in = in;
+            this.inOff = inOff;
+            this.n = n;
+            this.channels = channels;
+            this.plane = plane;
+            this.out = out;
+            this.outOff = outOff;
+        }
+
+        void release() {
+            in = null;
+            out = null;
+        }
+
+        @Override
+        public void accept(int part, int from, int to) {
+            channelSums(in, inOff, n, channels, plane, from, to, out, outOff);
+        }
+    }
+
     /** Columns per share of a parallel {@link #sum}: sumRows' widest strip, so a split leaves every strip whole. */
     private static final int STRIP = 4 * Simd.LANES;
     /** Below this many floats a sum stays on the calling thread (Elementwise's threshold for a pass over memory). */

@@ -127,6 +127,45 @@ class ParallelTest {
                     }
                 }
             }
+            for (int[] dims : new int[][] {{64, 6, 784}, {64, 16, 100}, {3, 5, 7}}) {
+                java.lang.foreign.MemorySegment in = gaussian.apply((long) dims[0] * dims[1] * dims[2]);
+                java.lang.foreign.MemorySegment serial = arena.allocate(4L * dims[1] + 64, 64);
+                java.lang.foreign.MemorySegment split = arena.allocate(4L * dims[1] + 64, 64);
+                serial.fill((byte) 0x55);
+                split.fill((byte) 0x55);
+                Reductions.channelSums(in, 0, dims[0], dims[1], dims[2], serial, 0, false);
+                Reductions.channelSums(in, 0, dims[0], dims[1], dims[2], split, 0, true);
+                assertThat(split.toArray(i32)).as("channel sums %s", java.util.Arrays.toString(dims)).isEqualTo(serial.toArray(i32));
+                double want = 0;
+                for (int i = 0; i < dims[0]; i++) {
+                    for (int k = 0; k < dims[2]; k++) {
+                        want += in.getAtIndex(f32, ((long) i * dims[1] + 1) * dims[2] + k);
+                    }
+                }
+                assertThat((double) serial.getAtIndex(f32, 1)).as("channel 1's sum").isCloseTo(want, org.assertj.core.data.Offset.offset(1e-3));
+            }
+            // LeNet's two max pools (2 x 2, stride 2) with their argmax, forward and the 2 x 2 backward, split by planes
+            Pooling.Window win = new Pooling.Window(2, 2, 2, 2, 0, 0, 1, 1);
+            for (int[] dims : new int[][] {{384, 28, 28}, {2048, 10, 10}}) {
+                int planes = dims[0], h = dims[1], w = dims[2], oh = h / 2, ow = w / 2;
+                java.lang.foreign.MemorySegment in = gaussian.apply((long) planes * h * w);
+                java.lang.foreign.MemorySegment[] outs = new java.lang.foreign.MemorySegment[4];
+                for (int k = 0; k < 4; k++) {
+                    outs[k] = arena.allocate(4L * planes * oh * ow, 64);
+                }
+                Pooling.maxPool2dPlanes(in, 0, 0, planes, h, w, win, outs[0], 0, outs[1], 0, oh, ow, new float[Simd.LANES]);
+                Pooling.maxPool2d(in, 0, planes, h, w, win, outs[2], 0, outs[3], 0, oh, ow);
+                assertThat(outs[2].toArray(i32)).as("max pool %s", java.util.Arrays.toString(dims)).isEqualTo(outs[0].toArray(i32));
+                assertThat(outs[3].toArray(i32)).as("argmax %s", java.util.Arrays.toString(dims)).isEqualTo(outs[1].toArray(i32));
+                java.lang.foreign.MemorySegment g = gaussian.apply((long) planes * oh * ow);
+                java.lang.foreign.MemorySegment dxOne = arena.allocate(4L * planes * h * w, 64);
+                java.lang.foreign.MemorySegment dxSplit = arena.allocate(4L * planes * h * w, 64);
+                Parallel.setThreads(1);
+                Pooling.maxPool2x2Backward(g, 0, outs[1], 0, planes, oh, ow, dxOne, 0);
+                Parallel.setThreads(3);
+                Pooling.maxPool2x2Backward(g, 0, outs[1], 0, planes, oh, ow, dxSplit, 0);
+                assertThat(dxSplit.toArray(i32)).as("max pool backward %s", java.util.Arrays.toString(dims)).isEqualTo(dxOne.toArray(i32));
+            }
             int n = 2048, c = 65;
             java.lang.foreign.MemorySegment x = gaussian.apply((long) n * c);
             java.lang.foreign.MemorySegment w = arena.allocate(4L * c, 64);
