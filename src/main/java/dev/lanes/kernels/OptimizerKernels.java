@@ -24,6 +24,29 @@ public final class OptimizerKernels {
      */
     public static void sgd(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment buf, long bb, long n,
                            float lr, float momentum, float dampening, float weightDecay, boolean nesterov, boolean firstStep) {
+        sgd(p, pb, g, gb, buf, bb, n, lr, momentum, dampening, weightDecay, nesterov, firstStep, false);
+    }
+
+    /** {@link #sgd} with {@code parallel} allowing a large parameter to be split across workers, as {@link #adam} splits (the same bits). */
+    public static void sgd(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment buf, long bb, long n,
+                           float lr, float momentum, float dampening, float weightDecay, boolean nesterov, boolean firstStep, boolean parallel) {
+        int parts = parallel ? Parallel.partsFor(n, SGD_PARALLEL_MIN_FLOATS) : 1;
+        if (parts <= 1) {
+            sgdRange(p, pb, g, gb, buf, bb, n, lr, momentum, dampening, weightDecay, nesterov, firstStep);
+            return;
+        }
+        UpdateJob job = UpdateJob.MINE.get();
+        job.set(p, pb, g, gb, buf, bb, null, 0, null, 0, n, momentum, dampening, 0f, weightDecay, nesterov, firstStep, lr, 0f, 0f);
+        job.sgd = true;
+        try {
+            Parallel.forRange(parts, (int) ((n + PARALLEL_UNIT - 1) / PARALLEL_UNIT), job);
+        } finally {
+            job.release();
+        }
+    }
+
+    private static void sgdRange(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment buf, long bb, long n,
+                                 float lr, float momentum, float dampening, float weightDecay, boolean nesterov, boolean firstStep) {
         long bytes = n << 2;
         long vecEnd = bytes - bytes % VBYTES;
         float damp = 1f - dampening;
@@ -110,8 +133,9 @@ public final class OptimizerKernels {
             adamRange(p, pb, g, gb, m, mb, v, vb, vmax, xb, n, beta1, beta2, eps, weightDecay, decoupled, bc2Sqrt, stepSize, decay);
             return;
         }
-        AdamJob job = AdamJob.MINE.get();
-        job.set(p, pb, g, gb, m, mb, v, vb, vmax, xb, n, beta1, beta2, eps, weightDecay, decoupled, bc2Sqrt, stepSize, decay);
+        UpdateJob job = UpdateJob.MINE.get();
+        job.set(p, pb, g, gb, m, mb, v, vb, vmax, xb, n, beta1, beta2, eps, weightDecay, decoupled, false, bc2Sqrt, stepSize, decay);
+        job.sgd = false;
         try {
             Parallel.forRange(parts, (int) ((n + PARALLEL_UNIT - 1) / PARALLEL_UNIT), job);
         } finally {
@@ -119,14 +143,25 @@ public final class OptimizerKernels {
         }
     }
 
-    /** Below this many floats an update stays on the calling thread (Elementwise's threshold for a pass over memory). */
+    /** Below this many floats an Adam update stays on the calling thread (Elementwise's threshold for a pass over memory). */
     private static final int PARALLEL_MIN_FLOATS = Elementwise.PARALLEL_MIN_FLOATS;
+    /**
+     * SGD's update is a plain pass over memory, cheaper per float than Adam's (no square root or division): splitting
+     * LeNet's 48K-float fc1 update at Adam's threshold made its 2-thread step slower (median of 5 alternated runs 6.9 vs
+     * 6.3 ms, within this VM's noise but never faster), so SGD splits only from 128K floats (an MLP's 784 x 1024 layer).
+     */
+    private static final int SGD_PARALLEL_MIN_FLOATS = 1 << 17;
     /** Floats per unit of a parallel split: whole vectors at every width, so the split never moves an element to the scalar tail. */
     private static final int PARALLEL_UNIT = 64;
 
-    /** The parallel body of {@link #adam}: units [from, to); one per thread, reused (a compiled step allocates nothing). */
-    private static final class AdamJob implements Parallel.RangeBody {
-        static final ThreadLocal<AdamJob> MINE = ThreadLocal.withInitial(AdamJob::new);
+    /**
+     * The parallel body of {@link #adam} and {@link #sgd}: units [from, to); one per thread, reused (a compiled step
+     * allocates nothing). For SGD: m is the momentum buffer, beta1 the momentum, beta2 the dampening, decoupled
+     * nesterov, flag the first step, bc2Sqrt the learning rate.
+     */
+    private static final class UpdateJob implements Parallel.RangeBody {
+        static final ThreadLocal<UpdateJob> MINE = ThreadLocal.withInitial(UpdateJob::new);
+        boolean sgd;
         private MemorySegment p;
         private MemorySegment g;
         private MemorySegment m;
@@ -143,13 +178,14 @@ public final class OptimizerKernels {
         private float eps;
         private float weightDecay;
         private boolean decoupled;
+        private boolean flag;
         private float bc2Sqrt;
         private float stepSize;
         private float decay;
 
         void set(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment m, long mb, MemorySegment v, long vb, MemorySegment vmax,
-                 long xb, long n, float beta1, float beta2, float eps, float weightDecay, boolean decoupled, float bc2Sqrt, float stepSize,
-                 float decay) {
+                 long xb, long n, float beta1, float beta2, float eps, float weightDecay, boolean decoupled, boolean flag, float bc2Sqrt,
+                 float stepSize, float decay) {
             this.p = p;
             this.pb = pb;
             this.g = g;
@@ -166,6 +202,7 @@ public final class OptimizerKernels {
             this.eps = eps;
             this.weightDecay = weightDecay;
             this.decoupled = decoupled;
+            this.flag = flag;
             this.bc2Sqrt = bc2Sqrt;
             this.stepSize = stepSize;
             this.decay = decay;
@@ -183,8 +220,13 @@ public final class OptimizerKernels {
         public void accept(int part, int from, int to) {
             long start = (long) from * PARALLEL_UNIT;
             long count = Math.min(n, (long) to * PARALLEL_UNIT) - start;
-            if (count > 0) {
-                long b = start << 2;
+            if (count <= 0) {
+                return;
+            }
+            long b = start << 2;
+            if (sgd) {
+                sgdRange(p, pb + b, g, gb + b, m, m == null ? 0 : mb + b, count, bc2Sqrt, beta1, beta2, weightDecay, decoupled, flag);
+            } else {
                 adamRange(p, pb + b, g, gb + b, m, mb + b, v, vb + b, vmax, vmax == null ? 0 : xb + b, count, beta1, beta2, eps, weightDecay,
                         decoupled, bc2Sqrt, stepSize, decay);
             }

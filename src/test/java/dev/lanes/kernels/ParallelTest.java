@@ -127,6 +127,19 @@ class ParallelTest {
                     }
                 }
             }
+            for (int variant = 0; variant < 4; variant++) { // SGD: momentum, nesterov + weight decay, first step, no momentum buffer
+                int n = (1 << 18) + 37;
+                java.lang.foreign.MemorySegment g = gaussian.apply(n);
+                java.lang.foreign.MemorySegment p1 = gaussian.apply(n + 16), b1 = gaussian.apply(n + 16);
+                java.lang.foreign.MemorySegment p2 = arena.allocate(4L * (n + 16), 64), b2 = arena.allocate(4L * (n + 16), 64);
+                p2.copyFrom(p1);
+                b2.copyFrom(b1);
+                boolean useBuffer = variant != 3;
+                OptimizerKernels.sgd(p1, 0, g, 0, useBuffer ? b1 : null, 0, n, 0.1f, 0.9f, 0.1f, variant == 1 ? 5e-4f : 0f, variant == 1, variant == 2, false);
+                OptimizerKernels.sgd(p2, 0, g, 0, useBuffer ? b2 : null, 0, n, 0.1f, 0.9f, 0.1f, variant == 1 ? 5e-4f : 0f, variant == 1, variant == 2, true);
+                assertThat(p2.toArray(i32)).as("sgd variant %d parameter", variant).isEqualTo(p1.toArray(i32));
+                assertThat(b2.toArray(i32)).as("sgd variant %d buffer", variant).isEqualTo(b1.toArray(i32));
+            }
             for (int[] dims : new int[][] {{64, 6, 784}, {64, 16, 100}, {3, 5, 7}}) {
                 java.lang.foreign.MemorySegment in = gaussian.apply((long) dims[0] * dims[1] * dims[2]);
                 java.lang.foreign.MemorySegment serial = arena.allocate(4L * dims[1] + 64, 64);
