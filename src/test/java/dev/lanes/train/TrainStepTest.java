@@ -224,6 +224,43 @@ class TrainStepTest {
         assertSameTraining(() -> new TinyGpt(64, 0.1), p -> new dev.lanes.optim.AdamW(p, 3e-3), new int[] {2, 64}, TinyGpt.VOCAB);
     }
 
+    /** relu(h) + h: the pre-activation h has a second reader, so its ReLU must stay a step of its own. */
+    static final class ReluPlusInput extends Module {
+        final Linear fc1 = register("fc1", new Linear(20, 32));
+        final Linear fc2 = register("fc2", new Linear(32, 5));
+
+        @Override
+        public Tensor forward(Tensor x) {
+            Tensor h = fc1.forward(x);
+            return fc2.forward(h.relu().add(h));
+        }
+    }
+
+    /**
+     * The compiled step fuses each ReLU into the GEMM or convolution before it (its backward reads the ReLU's output), and
+     * only where nothing else reads the pre-activation: both plans still train as eager does (the tests above and below).
+     */
+    @Test
+    void reluFusesIntoItsProducerOnlyWhereThePreActivationHasNoOtherReader() {
+        Lanes.manualSeed(3);
+        Tensor x = Tensor.randn(16, 20);
+        Tensor labels = Tensor.randint(0, 5, 16);
+        CrossEntropyLoss criterion = new CrossEntropyLoss();
+        Module mlp = new Sequential(new Linear(20, 32), new ReLU(), new Linear(32, 32), new ReLU(), new Linear(32, 5));
+        try (dev.lanes.TrainingPlan plan = dev.lanes.TrainingPlan.capture(mlp::forward, criterion::forward, mlp.parameters(), x, labels)) {
+            String listing = plan.toString();
+            assertThat(listing.lines().filter(l -> l.contains("gemm") && l.endsWith("-> relu")).count()).as(listing).isEqualTo(2);
+            assertThat(listing.lines().filter(l -> l.contains("= relu ")).count()).as(listing).isZero();
+        }
+        Module shared = new ReluPlusInput();
+        try (dev.lanes.TrainingPlan plan = dev.lanes.TrainingPlan.capture(shared::forward, criterion::forward, shared.parameters(), x, labels)) {
+            String listing = plan.toString();
+            assertThat(listing.lines().filter(l -> l.contains("= relu ")).count()).as(listing).isEqualTo(1);
+            assertThat(listing.lines().filter(l -> l.endsWith("-> relu")).count()).as(listing).isZero();
+        }
+        assertSameTraining(ReluPlusInput::new, p -> new SGD(p, 0.05, 0.9), new int[] {16, 20}, 5);
+    }
+
     @Test
     void lenetWithSgdMatchesEager() {
         assertSameTraining(TrainStepTest::lenet, p -> new SGD(p, 0.05, 0.9), new int[] {8, 1, 28, 28}, 10);
