@@ -222,13 +222,13 @@ public final class InferencePlan implements AutoCloseable {
             }
             PlanStep producer = producerOf(steps, alias, a);
             PlanStep fuseInto = null;
-            if (producer != null && producer.canFuseActivation()) {
+            if (producer != null && producer.canFuseActivation(act.op)) {
                 fuseInto = producer;
             } else if (act.op == UnaryOp.RELU && producer instanceof PlanStep.Pool pool && pool.kind == PlanStep.Pool.Kind.MAX && pool.in.kind() == Ref.SLOT && pool.in.offset() == 0
                     && (long) pool.planes * pool.h * pool.w == slotFloats.get(pool.in.id())) {
                 int b = canon(alias, pool.in.id());
                 PlanStep before = producerOf(steps, alias, b);
-                if (before != null && before.canFuseActivation() && onlyReader(steps, alias, b, pool, output)) {
+                if (before != null && before.canFuseActivation(act.op) && onlyReader(steps, alias, b, pool, output)) {
                     fuseInto = before;
                 }
             }

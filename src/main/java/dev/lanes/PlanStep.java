@@ -62,7 +62,8 @@ abstract class PlanStep {
     }
 
     /** Whether an activation ({@link UnaryOp#isActivation()}) on this step's result can be folded into its epilogue. */
-    boolean canFuseActivation() {
+    /** Whether {@link #fuseActivation} can take {@code op} into this step's output. */
+    boolean canFuseActivation(UnaryOp op) {
         return false;
     }
 
@@ -533,7 +534,7 @@ abstract class PlanStep {
         }
 
         @Override
-        boolean canFuseActivation() {
+        boolean canFuseActivation(UnaryOp op) {
             return activation == UnaryOp.IDENTITY;
         }
 
@@ -765,7 +766,7 @@ abstract class PlanStep {
         }
 
         @Override
-        boolean canFuseActivation() {
+        boolean canFuseActivation(UnaryOp op) {
             return activation == UnaryOp.IDENTITY;
         }
 
@@ -1114,11 +1115,27 @@ abstract class PlanStep {
             return r == null ? 0 : f.off(r);
         }
 
+        /** A ReLU fused into the normalising pass (conv-bn-relu: one pass over the activation less). */
+        private boolean relu;
+
+        @Override
+        boolean canFuseActivation(UnaryOp op) {
+            return op == UnaryOp.RELU && !relu;
+        }
+
+        @Override
+        void fuseActivation(UnaryOp op) {
+            if (op != UnaryOp.RELU) {
+                throw new UnsupportedOperationException("batch_norm fuses relu only, not " + op);
+            }
+            relu = true;
+        }
+
         @Override
         void run(Frame f) {
             dev.lanes.kernels.Normalization.batchNorm(f.seg(in), f.off(in), n, c, hw, training, momentum, eps, seg(f, weight), off(f, weight),
                     seg(f, bias), off(f, bias), seg(f, runningMean), off(f, runningMean), seg(f, runningVar), off(f, runningVar),
-                    f.seg(out), f.off(out), seg(f, mean), off(f, mean), seg(f, rstd), off(f, rstd), f.parallel);
+                    f.seg(out), f.off(out), seg(f, mean), off(f, mean), seg(f, rstd), off(f, rstd), f.parallel, relu);
             if (counter != null) {
                 MemorySegment cs = f.seg(counter);
                 long at = f.elemOff(counter, 8);
@@ -1128,7 +1145,8 @@ abstract class PlanStep {
 
         @Override
         String describe() {
-            return "batch_norm " + in + " [" + n + "x" + c + "x" + hw + "]" + (training ? " training" : "") + " eps " + eps;
+            return "batch_norm " + in + " [" + n + "x" + c + "x" + hw + "]" + (training ? " training" : "") + " eps " + eps
+                    + activationSuffix(relu ? UnaryOp.RELU : UnaryOp.IDENTITY);
         }
     }
 

@@ -313,7 +313,8 @@ public final class TrainingPlan implements AutoCloseable {
     }
 
     /**
-     * relu(gemm(...)) and relu(conv2d(...)) become one step with the ReLU in the GEMM's epilogue, where nothing but the
+     * relu(gemm(...)), relu(conv2d(...)) and relu(batch_norm(...)) become one step with the ReLU in the GEMM's epilogue
+     * or the normalising pass, where nothing but the
      * ReLU reads the pre-activation: ReLU's backward reads the ReLU's output (mask_positive(g, y): y > 0 exactly where
      * x > 0, NaN nowhere), so the pre-activation need not exist. A pass over the activation less per layer (ReLU was
      * ~4% of an MLP step); the same bits (the epilogue applies the ReLU to the value the step would have stored).
@@ -342,7 +343,7 @@ public final class TrainingPlan implements AutoCloseable {
                     producer = s;
                 }
             }
-            if (fusable && producer != null && producer.canFuseActivation()) {
+            if (fusable && producer != null && producer.canFuseActivation(dev.lanes.kernels.UnaryOp.RELU)) {
                 producer.fuseActivation(dev.lanes.kernels.UnaryOp.RELU);
                 alias[act.out.id()] = pre;
                 steps.remove(i);

@@ -7,6 +7,7 @@ import static dev.lanes.kernels.Simd.VBYTES;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Layer normalisation (over the last {@code n} floats of each row) and batch normalisation (per channel of
@@ -321,14 +322,26 @@ public final class Normalization {
                                  MemorySegment w, long wOff, MemorySegment b, long bOff, MemorySegment runningMean, long rmOff,
                                  MemorySegment runningVar, long rvOff, MemorySegment y, long yOff, MemorySegment mean, long meanOff,
                                  MemorySegment rstd, long rstdOff, boolean parallel) {
+        batchNorm(x, xOff, n, c, hw, training, momentum, eps, w, wOff, b, bOff, runningMean, rmOff, runningVar, rvOff, y, yOff, mean, meanOff,
+                rstd, rstdOff, parallel, false);
+    }
+
+    /**
+     * {@link #batchNorm(MemorySegment, long, int, int, int, boolean, float, float, MemorySegment, long, MemorySegment, long, MemorySegment, long, MemorySegment, long, MemorySegment, long, MemorySegment, long, MemorySegment, long, boolean)},
+     * with {@code relu} applying ReLU to y in the same pass (a compiled step's conv-bn-relu; the bits of a separate ReLU).
+     */
+    public static void batchNorm(MemorySegment x, long xOff, int n, int c, int hw, boolean training, float momentum, float eps,
+                                 MemorySegment w, long wOff, MemorySegment b, long bOff, MemorySegment runningMean, long rmOff,
+                                 MemorySegment runningVar, long rvOff, MemorySegment y, long yOff, MemorySegment mean, long meanOff,
+                                 MemorySegment rstd, long rstdOff, boolean parallel, boolean relu) {
         int parts = Math.max(1, Math.min(parallel ? Parallel.partsFor((long) n * c * hw, 1 << 14) : 1, c));
         if (parts <= 1) {
             batchNormChannels(0, c, x, xOff, n, c, hw, training, momentum, eps, w, wOff, b, bOff, runningMean, rmOff, runningVar, rvOff, y,
-                    yOff, mean, meanOff, rstd, rstdOff);
+                    yOff, mean, meanOff, rstd, rstdOff, relu);
         } else {
             BatchNormChannelsJob job = BatchNormChannelsJob.MINE.get();
             job.set(x, xOff, n, c, hw, training, momentum, eps, w, wOff, b, bOff, runningMean, rmOff, runningVar, rvOff, y, yOff, mean,
-                    meanOff, rstd, rstdOff);
+                    meanOff, rstd, rstdOff, relu);
             try {
                 Parallel.forRange(parts, c, job);
             } finally {
@@ -340,7 +353,7 @@ public final class Normalization {
     private static void batchNormChannels(int c0, int c1, MemorySegment x, long xOff, int n, int c, int hw, boolean training,
             float momentum, float eps, MemorySegment w, long wOff, MemorySegment b, long bOff, MemorySegment runningMean, long rmOff,
             MemorySegment runningVar, long rvOff, MemorySegment y, long yOff, MemorySegment mean, long meanOff, MemorySegment rstd,
-            long rstdOff) {
+            long rstdOff, boolean relu) {
         for (int ch = c0; ch < c1; ch++) {
             float mu;
             float rs;
@@ -383,7 +396,11 @@ public final class Normalization {
             float shift = (b == null ? 0f : b.get(FLOAT, (bOff + ch) << 2)) - mu * scale;
             for (int i = 0; i < n; i++) {
                 long row = ((long) i * c + ch) * hw;
-                scaleShift(x, (xOff + row) << 2, y, (yOff + row) << 2, hw, scale, shift);
+                if (relu) {
+                    scaleShiftRelu(x, (xOff + row) << 2, y, (yOff + row) << 2, hw, scale, shift);
+                } else {
+                    scaleShift(x, (xOff + row) << 2, y, (yOff + row) << 2, hw, scale, shift);
+                }
             }
         }
     }
@@ -413,10 +430,12 @@ public final class Normalization {
         private long meanOff;
         private MemorySegment rstd;
         private long rstdOff;
+        private boolean relu;
 
         void set(MemorySegment x, long xOff, int n, int c, int hw, boolean training, float momentum, float eps, MemorySegment w, long wOff,
                 MemorySegment b, long bOff, MemorySegment runningMean, long rmOff, MemorySegment runningVar, long rvOff, MemorySegment y,
-                long yOff, MemorySegment mean, long meanOff, MemorySegment rstd, long rstdOff) {
+                long yOff, MemorySegment mean, long meanOff, MemorySegment rstd, long rstdOff, boolean relu) {
+            this.relu = relu;
             this.x = x;
             this.xOff = xOff;
             this.n = n;
@@ -456,7 +475,7 @@ public final class Normalization {
         @Override
         public void accept(int part, int from, int to) {
             batchNormChannels(from, to, x, xOff, n, c, hw, training, momentum, eps, w, wOff, b, bOff, runningMean, rmOff, runningVar, rvOff,
-                    y, yOff, mean, meanOff, rstd, rstdOff);
+                    y, yOff, mean, meanOff, rstd, rstdOff, relu);
         }
     }
 
@@ -470,6 +489,20 @@ public final class Normalization {
         for (long i = vecEnd; i < bytes; i += 4) {
             float d = x.get(FLOAT, xb + i) - mu;
             out.set(FLOAT, ob + i, d * d);
+        }
+    }
+
+    /** {@link #scaleShift} then ReLU as UnaryOp.RELU computes it (v <= 0 becomes +0, NaN stays): one pass. */
+    private static void scaleShiftRelu(MemorySegment x, long xb, MemorySegment out, long ob, int n, float scale, float shift) {
+        long bytes = (long) n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).mul(scale).add(shift);
+            v.blend(0f, v.compare(VectorOperators.LE, 0f)).intoMemorySegment(out, ob + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            float v = x.get(FLOAT, xb + i) * scale + shift;
+            out.set(FLOAT, ob + i, v <= 0f ? 0f : v);
         }
     }
 
