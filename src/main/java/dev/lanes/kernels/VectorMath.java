@@ -563,22 +563,6 @@ public final class VectorMath {
             FloatVector gv = FloatVector.fromMemorySegment(Simd.F, g, gb + i, Simd.ORDER);
             FloatVector v = FloatVector.fromMemorySegment(Simd.F, x, xb + i, Simd.ORDER);
             FloatVector q = v.mul(v).mul(-0.5f);
-            FloatVector qc = q.blend(EXP_MAX_ARG, q.compare(VectorOperators.GT, EXP_MAX_ARG));
-            qc = qc.blend(EXP_MIN_ARG, qc.compare(VectorOperators.LT, EXP_MIN_ARG));
-            FloatVector qt = qc.fma(LOG2E, ROUND_MAGIC_2BIAS);
-            FloatVector qn = qt.sub(ROUND_MAGIC_2BIAS);
-            FloatVector qr = qn.fma(qc.broadcast(-LN2_HI), qc);
-            qr = qn.fma(qc.broadcast(-LN2_LO), qr);
-            IntVector qh = qn.fma(0.5f, ROUND_MAGIC_BIAS).reinterpretAsInts();
-            FloatVector qs1 = qh.lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-            FloatVector qs2 = qt.reinterpretAsInts().sub(qh).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-            FloatVector qp = qr.fma(EXP_P0, EXP_P1);
-            qp = qp.fma(qr, qr.broadcast(EXP_P2));
-            qp = qp.fma(qr, qr.broadcast(EXP_P3));
-            qp = qp.fma(qr, qr.broadcast(EXP_P4));
-            qp = qp.fma(qr, qr.broadcast(EXP_P5));
-            FloatVector eq = qp.fma(qr.mul(qr), qr).add(1f).mul(qs1).mul(qs2);
-            FloatVector pdf = eq.blend(q, q.compare(VectorOperators.NE, q)).mul(INV_SQRT_2PI);
             FloatVector one = v.broadcast(1f);
             FloatVector a = v.abs().min(CDF_MAX_X);
             FloatVector t = one.div(a.mul(INV_SQRT2).fma(0.5f, 1f));
@@ -608,6 +592,11 @@ public final class VectorMath {
             cp = cp.fma(cr, cr.broadcast(EXP_P4));
             cp = cp.fma(cr, cr.broadcast(EXP_P5));
             FloatVector e = cp.fma(cr.mul(cr), cr).add(1f).mul(cs1).mul(cs2);
+            // e is also exp(-x^2 / 2) as the pdf's own exp would compute it, bit for bit, for every x but NaN (whose
+            // output is x): below |x| = 15 a * a is x * x, and from sqrt(220) = 14.83 up both arguments are clamped to
+            // EXP_MIN_ARG = -110. Computing it once drops ~20 vector operations per vector (not measurably faster on the
+            // SPR-class VM at 1M floats, ~2.2 ns per element either way: the loop is bound elsewhere).
+            FloatVector pdf = e.blend(q, q.compare(VectorOperators.NE, q)).mul(INV_SQRT_2PI);
             FloatVector half = e.fma(lo, e).mul(r).mul(0.5f);
             FloatVector cdf = one.sub(half).blend(half, v.compare(VectorOperators.LT, 0f));
             gv.mul(v.mul(pdf).add(cdf)).blend(v, v.compare(VectorOperators.NE, v)).intoMemorySegment(out, ob + i, Simd.ORDER);
