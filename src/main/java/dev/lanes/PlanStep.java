@@ -61,8 +61,7 @@ abstract class PlanStep {
     void bind(MemorySegment[] consts) {
     }
 
-    /** Whether an activation ({@link UnaryOp#isActivation()}) on this step's result can be folded into its epilogue. */
-    /** Whether {@link #fuseActivation} can take {@code op} into this step's output. */
+    /** Whether the activation {@code op} ({@link UnaryOp#isActivation()}) on this step's result can be folded into its epilogue. */
     boolean canFuseActivation(UnaryOp op) {
         return false;
     }
@@ -374,8 +373,12 @@ abstract class PlanStep {
             this.srcStr = srcStr;
             this.shape = shape;
             this.outStrides = Shapes.contiguousStrides(shape);
-            this.contiguous = contiguous(srcStr, shape);
-            this.n = Shapes.checkedNumel(shape);
+            long numel = 1;
+            for (int d : shape) {
+                numel *= d; // a plan's slots are under 2^31 floats, but the strided copy never needed that
+            }
+            this.contiguous = contiguous(srcStr, shape) && numel <= Integer.MAX_VALUE;
+            this.n = (int) Math.min(numel, Integer.MAX_VALUE);
         }
 
         @Override

@@ -1052,7 +1052,7 @@ public final class Sgemm {
             int len = Math.min(TRANSPOSE_DEPTH, kc - p0);
             for (int j = 0; j < cols; j++) {
                 long src = (bOff + (long) (col + j) * ldb + pc + p0) << 2;
-                if (len == TRANSPOSE_DEPTH) {
+                if (len == TRANSPOSE_DEPTH && TRANSPOSE_WHOLE_VECTORS) {
                     for (int v = 0; v < TRANSPOSE_DEPTH; v += LANES) {
                         FloatVector.fromMemorySegment(F, b, src + ((long) v << 2), ORDER).intoArray(row, j * TRANSPOSE_DEPTH + v);
                     }
@@ -1069,8 +1069,10 @@ public final class Sgemm {
         }
     }
 
-    /** Steps of p per block of {@link #packBTransposed}: NR columns of it fill the workspace's KC-float row (whole vectors at every width). */
+    /** Steps of p per block of {@link #packBTransposed}: NR columns of it fill the workspace's KC-float row. */
     private static final int TRANSPOSE_DEPTH = KC / NR;
+    /** Whether a block's column is whole vectors: at 4, 8 and 16 lanes; past 16 (SVE at 1024 bits and up) it is less than one, copied. */
+    private static final boolean TRANSPOSE_WHOLE_VECTORS = TRANSPOSE_DEPTH % LANES == 0;
 
     /**
      * The MR x NR register tile ({@link #TILE}): C[0..mr, 0..nr] = alpha * sum_p A[r, p] B[p, j] + beta * C (beta 0: C ignored),
