@@ -314,10 +314,10 @@ public final class TrainingPlan implements AutoCloseable {
 
     /**
      * relu(gemm(...)), relu(conv2d(...)) and relu(batch_norm(...)) become one step with the ReLU in the GEMM's epilogue
-     * or the normalising pass, where nothing but the
-     * ReLU reads the pre-activation: ReLU's backward reads the ReLU's output (mask_positive(g, y): y > 0 exactly where
-     * x > 0, NaN nowhere), so the pre-activation need not exist. A pass over the activation less per layer (ReLU was
-     * ~4% of an MLP step); the same bits (the epilogue applies the ReLU to the value the step would have stored).
+     * or the normalising pass, where nothing but the ReLU reads the pre-activation: ReLU's backward reads the ReLU's
+     * output (mask_positive(g, y): y > 0 exactly where x > 0, NaN nowhere), so the pre-activation need not exist. A
+     * pass over the activation less per layer (ReLU was ~4% of an MLP step); the same bits (the epilogue applies the
+     * ReLU to the value the step would have stored).
      */
     private static void fuseReLUs(List<PlanStep> steps, List<Long> slotFloats, int[] alias, int[] results) {
         for (int i = 0; i < steps.size(); i++) {
