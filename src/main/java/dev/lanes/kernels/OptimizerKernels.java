@@ -36,8 +36,7 @@ public final class OptimizerKernels {
             return;
         }
         UpdateJob job = UpdateJob.MINE.get();
-        job.set(p, pb, g, gb, buf, bb, null, 0, null, 0, n, momentum, dampening, 0f, weightDecay, nesterov, firstStep, lr, 0f, 0f);
-        job.sgd = true;
+        job.sgd(p, pb, g, gb, buf, bb, n, lr, momentum, dampening, weightDecay, nesterov, firstStep);
         try {
             Parallel.forRange(parts, (int) ((n + PARALLEL_UNIT - 1) / PARALLEL_UNIT), job);
         } finally {
@@ -134,8 +133,7 @@ public final class OptimizerKernels {
             return;
         }
         UpdateJob job = UpdateJob.MINE.get();
-        job.set(p, pb, g, gb, m, mb, v, vb, vmax, xb, n, beta1, beta2, eps, weightDecay, decoupled, false, bc2Sqrt, stepSize, decay);
-        job.sgd = false;
+        job.adam(p, pb, g, gb, m, mb, v, vb, vmax, xb, n, beta1, beta2, eps, weightDecay, decoupled, bc2Sqrt, stepSize, decay);
         try {
             Parallel.forRange(parts, (int) ((n + PARALLEL_UNIT - 1) / PARALLEL_UNIT), job);
         } finally {
@@ -156,12 +154,11 @@ public final class OptimizerKernels {
 
     /**
      * The parallel body of {@link #adam} and {@link #sgd}: units [from, to); one per thread, reused (a compiled step
-     * allocates nothing). For SGD: m is the momentum buffer, beta1 the momentum, beta2 the dampening, decoupled
-     * nesterov, flag the first step, bc2Sqrt the learning rate.
+     * allocates nothing). {@code m} is Adam's first moment or SGD's momentum buffer.
      */
     private static final class UpdateJob implements Parallel.RangeBody {
         static final ThreadLocal<UpdateJob> MINE = ThreadLocal.withInitial(UpdateJob::new);
-        boolean sgd;
+        private boolean sgd;
         private MemorySegment p;
         private MemorySegment g;
         private MemorySegment m;
@@ -173,39 +170,60 @@ public final class OptimizerKernels {
         private long vb;
         private long xb;
         private long n;
+        private float weightDecay;
+        // Adam
         private float beta1;
         private float beta2;
         private float eps;
-        private float weightDecay;
         private boolean decoupled;
-        private boolean flag;
         private float bc2Sqrt;
         private float stepSize;
         private float decay;
+        // SGD
+        private float lr;
+        private float momentum;
+        private float dampening;
+        private boolean nesterov;
+        private boolean firstStep;
 
-        void set(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment m, long mb, MemorySegment v, long vb, MemorySegment vmax,
-                 long xb, long n, float beta1, float beta2, float eps, float weightDecay, boolean decoupled, boolean flag, float bc2Sqrt,
-                 float stepSize, float decay) {
+        void adam(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment m, long mb, MemorySegment v, long vb, MemorySegment vmax,
+                  long xb, long n, float beta1, float beta2, float eps, float weightDecay, boolean decoupled, float bc2Sqrt, float stepSize,
+                  float decay) {
+            sgd = false;
+            operands(p, pb, g, gb, m, mb, n, weightDecay);
+            this.v = v;
+            this.vb = vb;
+            this.vmax = vmax;
+            this.xb = xb;
+            this.beta1 = beta1;
+            this.beta2 = beta2;
+            this.eps = eps;
+            this.decoupled = decoupled;
+            this.bc2Sqrt = bc2Sqrt;
+            this.stepSize = stepSize;
+            this.decay = decay;
+        }
+
+        void sgd(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment buf, long bb, long n, float lr, float momentum,
+                 float dampening, float weightDecay, boolean nesterov, boolean firstStep) {
+            sgd = true;
+            operands(p, pb, g, gb, buf, bb, n, weightDecay);
+            this.lr = lr;
+            this.momentum = momentum;
+            this.dampening = dampening;
+            this.nesterov = nesterov;
+            this.firstStep = firstStep;
+        }
+
+        private void operands(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment m, long mb, long n, float weightDecay) {
             this.p = p;
             this.pb = pb;
             this.g = g;
             this.gb = gb;
             this.m = m;
             this.mb = mb;
-            this.v = v;
-            this.vb = vb;
-            this.vmax = vmax;
-            this.xb = xb;
             this.n = n;
-            this.beta1 = beta1;
-            this.beta2 = beta2;
-            this.eps = eps;
             this.weightDecay = weightDecay;
-            this.decoupled = decoupled;
-            this.flag = flag;
-            this.bc2Sqrt = bc2Sqrt;
-            this.stepSize = stepSize;
-            this.decay = decay;
         }
 
         void release() {
@@ -225,7 +243,7 @@ public final class OptimizerKernels {
             }
             long b = start << 2;
             if (sgd) {
-                sgdRange(p, pb + b, g, gb + b, m, m == null ? 0 : mb + b, count, bc2Sqrt, beta1, beta2, weightDecay, decoupled, flag);
+                sgdRange(p, pb + b, g, gb + b, m, m == null ? 0 : mb + b, count, lr, momentum, dampening, weightDecay, nesterov, firstStep);
             } else {
                 adamRange(p, pb + b, g, gb + b, m, mb + b, v, vb + b, vmax, vmax == null ? 0 : xb + b, count, beta1, beta2, eps, weightDecay,
                         decoupled, bc2Sqrt, stepSize, decay);
