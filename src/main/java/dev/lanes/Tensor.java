@@ -1426,6 +1426,32 @@ public final class Tensor implements Releasable, AutoCloseable {
         return InPlaceOps.fill(this, "zero_", 0, "ZeroBackward0");
     }
 
+    /**
+     * Fills this float32 tensor with samples uniform in [{@code low}, {@code high}), like {@code tensor.uniform_(from,
+     * to)}: the draws of {@link #rand} scaled in float arithmetic ({@code u * (float) (high - low) + (float) low}, the
+     * bits {@code rand(shape).mul(high - low).add(low)} gives, in one pass instead of three; the float rounding of
+     * that sum can reach {@code high} when it is not a float).
+     */
+    public Tensor uniform_(double low, double high) {
+        requireFloat("uniform_");
+        if (!Double.isFinite(low) || !Double.isFinite(high) || !Double.isFinite(high - low)) {
+            throw new IllegalArgumentException("uniform_ expects finite bounds with a finite distance, but found from=" + low + ", to=" + high);
+        }
+        if (low > high) {
+            throw new IllegalArgumentException("uniform_ expects to return a [from, to) range, but found from=" + low + " > to=" + high);
+        }
+        float[] v = new float[Shapes.checkedNumel(shape)];
+        Lanes.fillUniform(v, 0, 1);
+        float scale = (float) (high - low);
+        float shift = (float) low;
+        for (int i = 0; i < v.length; i++) {
+            v[i] = v[i] * scale + shift; // two roundings, as the mul and add kernels do (Java never contracts to an FMA)
+        }
+        try (Tensor src = withData(v, shape)) {
+            return InPlaceOps.copy_(this, src);
+        }
+    }
+
     /** Sets every element to {@code value} (int64 tensors take it truncated). */
     public Tensor fill_(double value) {
         return InPlaceOps.fill(this, "fill_", value, "FillBackward2");

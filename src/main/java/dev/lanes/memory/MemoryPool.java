@@ -34,7 +34,13 @@ public final class MemoryPool {
     private static final int MAX_SHIFT = 40;
     private static final int CLASSES_PER_DOUBLING = 4;
 
-    private static final MemoryPool GLOBAL = new MemoryPool(defaultBudget(), defaultRetain());
+    /**
+     * The default budget is never below this, so the global pool starts with it and asks the operating system for
+     * the machine's memory only when more is reserved: that query loads the JMX classes (~70-110 ms of a cold start).
+     */
+    private static final long MIN_DEFAULT_BUDGET = 1L << 30;
+
+    private static final MemoryPool GLOBAL = new MemoryPool(budgetProperty(), defaultRetain(), false);
 
     /** A pooled block: the whole size-class segment and the arena that owns it. */
     static final class Block {
@@ -50,7 +56,9 @@ public final class MemoryPool {
     }
 
     private final ArrayDeque<Block>[] freeLists;
-    private final long budget;
+    private volatile long budget;
+    /** False while {@link #budget} is only {@link #MIN_DEFAULT_BUDGET}, a floor of the default one still to compute. */
+    private volatile boolean budgetKnown;
     private final long retain;
     private final AtomicLong inUse = new AtomicLong();       // bytes handed out, not yet returned
     private final AtomicLong idle = new AtomicLong();        // bytes sitting in free lists
@@ -60,16 +68,32 @@ public final class MemoryPool {
 
     @SuppressWarnings("unchecked")
     MemoryPool(long budgetBytes, long retainBytes) {
-        if (budgetBytes <= 0 || retainBytes < 0) {
+        this(budgetBytes, retainBytes, true);
+    }
+
+    /** {@code budgetBytes == 0}: the default budget, computed from the machine's memory when first needed. */
+    private MemoryPool(long budgetBytes, long retainBytes, boolean exact) {
+        if (budgetBytes < 0 || (exact && budgetBytes == 0) || retainBytes < 0) {
             throw new IllegalArgumentException("budget must be > 0 and retain >= 0, got " + budgetBytes + ", " + retainBytes);
         }
-        this.budget = budgetBytes;
+        this.budget = budgetBytes == 0 ? MIN_DEFAULT_BUDGET : budgetBytes;
+        this.budgetKnown = budgetBytes != 0;
         this.retain = retainBytes;
         int classes = (MAX_SHIFT - MIN_SHIFT + 1) * CLASSES_PER_DOUBLING + 1;
         this.freeLists = new ArrayDeque[classes];
         for (int i = 0; i < classes; i++) {
             freeLists[i] = new ArrayDeque<>();
         }
+    }
+
+    /** A pool with the default budget, computed when first needed (as the global pool's is); for tests. */
+    static MemoryPool withDefaultBudget(long retainBytes) {
+        return new MemoryPool(0, retainBytes, false);
+    }
+
+    /** Whether the budget is known yet (a default one is computed when reservations pass its floor). */
+    boolean budgetResolved() {
+        return budgetKnown;
     }
 
     /** The engine-wide pool every tensor allocates from. */
@@ -109,6 +133,18 @@ public final class MemoryPool {
 
     /** The most bytes that may be in use before an allocation waits for the GC and then fails. */
     public long budgetBytes() {
+        return knownBudget();
+    }
+
+    private long knownBudget() {
+        if (!budgetKnown) {
+            synchronized (this) {
+                if (!budgetKnown) {
+                    budget = defaultBudget();
+                    budgetKnown = true;
+                }
+            }
+        }
         return budget;
     }
 
@@ -245,7 +281,7 @@ public final class MemoryPool {
             sleepMs = Math.min(sleepMs * 2, 128);
         }
         throw new OutOfMemoryError("Lanes off-heap budget exhausted: cannot allocate " + requested + " bytes with "
-                + inUse.get() + " of " + budget + " bytes in use. Release tensors with close() or a MemoryScope,"
+                + inUse.get() + " of " + knownBudget() + " bytes in use. Release tensors with close() or a MemoryScope,"
                 + " or raise the budget with -Dlanes.memory.budget=<bytes|Ng>.");
     }
 
@@ -253,6 +289,10 @@ public final class MemoryPool {
         while (true) {
             long cur = inUse.get();
             if (cur + size > budget) {
+                if (!budgetKnown) {
+                    knownBudget(); // the floor was passed: compare again with the machine's budget
+                    continue;
+                }
                 return false;
             }
             if (inUse.compareAndSet(cur, cur + size)) {
@@ -261,16 +301,18 @@ public final class MemoryPool {
         }
     }
 
-    private static long defaultBudget() {
-        long fromProperty = parseBytes(System.getProperty("lanes.memory.budget"));
-        if (fromProperty > 0) {
-            return fromProperty;
-        }
+    /** {@code -Dlanes.memory.budget}, or 0 for the default budget ({@link #defaultBudget()}). */
+    private static long budgetProperty() {
+        return parseBytes(System.getProperty("lanes.memory.budget"));
+    }
+
+    /** Three quarters of the machine's (or the container's) memory, at least {@link #MIN_DEFAULT_BUDGET}. */
+    static long defaultBudget() {
         long physical = 8L << 30;
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
             physical = os.getTotalMemorySize();
         }
-        return Math.max(1L << 30, physical * 3 / 4);
+        return Math.max(MIN_DEFAULT_BUDGET, physical * 3 / 4);
     }
 
     private static long defaultRetain() {
@@ -296,7 +338,9 @@ public final class MemoryPool {
             t = t.substring(0, t.length() - 1);
         }
         try {
-            return Long.parseLong(t) * mult;
+            return Math.multiplyExact(Long.parseLong(t), mult);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("byte size '" + s + "' is above 2^63 bytes", e);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("cannot parse byte size '" + s + "' (use e.g. 512m or 8g)", e);
         }

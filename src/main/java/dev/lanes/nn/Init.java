@@ -23,8 +23,8 @@ public final class Init {
     }
 
     public static Tensor uniform_(Tensor t, double low, double high) {
-        try (MemoryScope s = MemoryScope.open(); Autograd.Mode g = Autograd.noGrad()) {
-            t.copy_(Tensor.rand(t.shape()).mul(high - low).add(low));
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            t.uniform_(low, high); // the bits of rand(shape).mul(high - low).add(low), in one pass
         }
         return t;
     }

@@ -89,11 +89,31 @@ class MemoryPoolTest {
     }
 
     @Test
+    void defaultBudgetIsAskedOfTheSystemOnlyPastItsFloor() {
+        MemoryPool pool = MemoryPool.withDefaultBudget(0);
+        pool.give(pool.take(4096));
+        assertThat(pool.budgetResolved()).as("a small reservation must not query the machine's memory").isFalse();
+        long floor = 1L << 30;
+        long big = floor + 4096;
+        if (MemoryPool.defaultBudget() >= MemoryPool.classSize(big)) {
+            MemoryPool.Block b = pool.take(big); // past the floor: the machine's budget decides, and allows it
+            assertThat(pool.budgetResolved()).isTrue();
+            pool.give(b);
+        } else {
+            assertThatThrownBy(() -> pool.take(big)).isInstanceOf(OutOfMemoryError.class).hasMessageContaining(Long.toString(pool.budgetBytes()));
+        }
+        assertThat(pool.budgetBytes()).isEqualTo(MemoryPool.defaultBudget()).isGreaterThanOrEqualTo(floor);
+        assertThat(pool.bytesInUse()).isZero();
+    }
+
+    @Test
     void parsesByteSizes() {
         assertThat(MemoryPool.parseBytes("8g")).isEqualTo(8L << 30);
         assertThat(MemoryPool.parseBytes("512M")).isEqualTo(512L << 20);
         assertThat(MemoryPool.parseBytes("100")).isEqualTo(100);
         assertThat(MemoryPool.parseBytes(null)).isZero();
         assertThatThrownBy(() -> MemoryPool.parseBytes("lots")).hasMessageContaining("cannot parse byte size 'lots'");
+        assertThatThrownBy(() -> MemoryPool.parseBytes("9000000000g")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("above 2^63");
     }
 }
