@@ -45,6 +45,7 @@ public final class InferencePlan implements AutoCloseable {
     private static final int TAIL_PAD_FLOATS = 64;
 
     private final int[] inputShape;
+    private final DType inputType;
     private final int[] outputShape;
     private final int inputNumel;
     private final int outputNumel;
@@ -87,9 +88,10 @@ public final class InferencePlan implements AutoCloseable {
         }
     }
 
-    private InferencePlan(int[] inputShape, int[] outputShape, PlanStep[] steps, List<Storage> constStorages, long[] base, Ref output,
-                          long inputRegion, long scratchOff, long arenaFloats) {
+    private InferencePlan(int[] inputShape, DType inputType, int[] outputShape, PlanStep[] steps, List<Storage> constStorages, long[] base,
+                          Ref output, long inputRegion, long scratchOff, long arenaFloats) {
         this.inputShape = inputShape;
+        this.inputType = inputType;
         this.outputShape = outputShape;
         this.inputNumel = Shapes.checkedNumel(inputShape);
         this.outputNumel = Shapes.checkedNumel(outputShape);
@@ -133,6 +135,37 @@ public final class InferencePlan implements AutoCloseable {
         try (MemoryScope outer = MemoryScope.unscoped()) {
             x = Tensor.of(example, shape);
         }
+        return traceOn(forward, x, MemorySegment.ofArray(example));
+    }
+
+    /**
+     * Traces {@code forward} on {@code example}: a float32 input, or an int64 one (token ids for an embedding, class
+     * indices): the plan then takes {@code long} inputs ({@link #run(long[], float[])}), each value checked against the
+     * size of the dimension it indexes on every run. The example's values are those of the trace's self-check, so
+     * they must be valid inputs (e.g. token ids below the vocabulary size); its shape is the plan's.
+     */
+    public static InferencePlan trace(Function<Tensor, Tensor> forward, Tensor example) {
+        DType t = example.dtype();
+        if (t != DType.FLOAT32 && t != DType.INT64) {
+            throw new IllegalArgumentException("InferencePlan.trace: the example input must be float32 or int64, got " + t.shortName()
+                    + " of shape " + str(example.shapeRef()));
+        }
+        Tensor x;
+        try (MemoryScope outer = MemoryScope.unscoped(); Autograd.Mode g = Autograd.noGrad()) {
+            Tensor c = example.contiguous();
+            x = c.clone(); // the trace's own input storage, apart from the caller's tensor
+            if (c != example) {
+                c.close();
+            }
+        }
+        MemorySegment values = t == DType.FLOAT32 ? MemorySegment.ofArray(x.toFloatArray()) : MemorySegment.ofArray(x.toLongArray());
+        return traceOn(forward, x, values);
+    }
+
+    /** Traces on {@code x} (closed here) and self-checks the plan on {@code values}, the bytes of x's elements. */
+    private static InferencePlan traceOn(Function<Tensor, Tensor> forward, Tensor x, MemorySegment values) {
+        int[] shape = x.shapeRef().clone();
+        DType inputType = x.dtype();
         Tracer tracer = Tracer.begin(x);
         Ref outRef;
         int[] outShape;
@@ -173,8 +206,8 @@ public final class InferencePlan implements AutoCloseable {
                 tracer.releaseConstants();
             }
         }
-        InferencePlan plan = compile(shape, outShape, tracer, outRef);
-        plan.selfCheck(eager, example);
+        InferencePlan plan = compile(shape, inputType, outShape, tracer, outRef);
+        plan.selfCheck(eager, values);
         return plan;
     }
 
@@ -184,7 +217,7 @@ public final class InferencePlan implements AutoCloseable {
 
     // ---- compilation: fusion and memory planning ----
 
-    private static InferencePlan compile(int[] inputShape, int[] outputShape, Tracer t, Ref output) {
+    private static InferencePlan compile(int[] inputShape, DType inputType, int[] outputShape, Tracer t, Ref output) {
         int slots = t.slotFloats.size();
         int[] alias = new int[slots];
         for (int i = 0; i < slots; i++) {
@@ -193,7 +226,8 @@ public final class InferencePlan implements AutoCloseable {
         List<PlanStep> steps = new ArrayList<>(t.steps);
         fuseActivations(steps, t.slotFloats, alias, output);
         int outSlot = canon(alias, output.id());
-        long inputFloats = roundUp(Shapes.checkedNumel(inputShape));
+        // the input's bytes in floats (an int64 element takes two); the region starts at 0, aligned for any element
+        long inputFloats = roundUp((long) Shapes.checkedNumel(inputShape) * inputType.byteSize() / 4);
         ArenaLayout layout = ArenaLayout.of(steps, t.slotFloats, alias, new int[] {outSlot}, inputFloats);
         long top = layout.top;
         long scratch = 0;
@@ -201,7 +235,7 @@ public final class InferencePlan implements AutoCloseable {
             scratch = Math.max(scratch, s.scratchFloats());
         }
         Ref out = new Ref(Ref.SLOT, outSlot, 0);
-        return new InferencePlan(inputShape, outputShape, steps.toArray(PlanStep[]::new), t.consts, layout.base, out, 0, top,
+        return new InferencePlan(inputShape, inputType, outputShape, steps.toArray(PlanStep[]::new), t.consts, layout.base, out, 0, top,
                 top + roundUp(scratch) + TAIL_PAD_FLOATS);
     }
 
@@ -274,9 +308,9 @@ public final class InferencePlan implements AutoCloseable {
     }
 
     /** Runs the plan on the trace's example input and compares with the eager result computed while tracing. */
-    private void selfCheck(float[] eager, float[] example) {
+    private void selfCheck(float[] eager, MemorySegment example) {
         float[] planned = new float[outputNumel];
-        run(example, planned);
+        run(example, MemorySegment.ofArray(planned));
         for (int i = 0; i < outputNumel; i++) {
             float e = eager[i];
             float p = planned[i];
@@ -326,32 +360,71 @@ public final class InferencePlan implements AutoCloseable {
         return steps.length;
     }
 
-    /** {@code output[0 .. outputSize()) = forward(input[0 .. inputSize()))}. */
+    /** The element type the plan takes: float32, or int64 when it was traced on an int64 example. */
+    public DType inputType() {
+        return inputType;
+    }
+
+    /** {@code output[0 .. outputSize()) = forward(input[0 .. inputSize()))}, for a float32 plan. */
     public void run(float[] input, float[] output) {
+        requireInput(DType.FLOAT32);
         if (input.length != inputNumel) {
             throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + " floats (shape " + str(inputShape)
                     + ") but got " + input.length);
         }
-        if (output.length != outputNumel) {
-            throw new IllegalArgumentException("InferencePlan.run: expected an output buffer of " + outputNumel + " floats (shape "
-                    + str(outputShape) + ") but got " + output.length);
-        }
-        run(input, 0, output, 0);
+        checkOutput(output, 0);
+        runCopied(input, null, 0, output, 0);
     }
 
     /** Reads {@code inputSize()} floats from {@code input[inOff]}, writes {@code outputSize()} floats at {@code output[outOff]}. */
     public void run(float[] input, int inOff, float[] output, int outOff) {
+        requireInput(DType.FLOAT32);
         if (inOff < 0 || (long) inOff + inputNumel > input.length) {
             throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + " floats (shape " + str(inputShape)
                     + ") but got " + Math.max(0, input.length - Math.max(inOff, 0)) + " floats from offset " + inOff);
         }
+        checkOutput(output, outOff);
+        runCopied(input, null, inOff, output, outOff);
+    }
+
+    /**
+     * {@code output = forward(input)} for a plan traced on an int64 example (token ids, indices). Every value is checked
+     * on the run against the dimension it indexes: one out of range throws {@link IndexOutOfBoundsException} naming it.
+     */
+    public void run(long[] input, float[] output) {
+        run(input, 0, output, 0);
+    }
+
+    /** Reads {@code inputSize()} int64 values from {@code input[inOff]}, writes {@code outputSize()} floats at {@code output[outOff]}. */
+    public void run(long[] input, int inOff, float[] output, int outOff) {
+        requireInput(DType.INT64);
+        if (inOff < 0 || (long) inOff + inputNumel > input.length) {
+            throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + " int64 values (shape " + str(inputShape)
+                    + ") but got " + Math.max(0, input.length - Math.max(inOff, 0)) + " values from offset " + inOff);
+        }
+        checkOutput(output, outOff);
+        runCopied(null, input, inOff, output, outOff);
+    }
+
+    private void requireInput(DType type) {
+        if (inputType != type) {
+            throw new IllegalArgumentException("InferencePlan.run: this plan takes " + inputType.shortName() + " input of shape " + str(inputShape)
+                    + " (it was traced on one), not " + type.shortName() + "; pass a " + (inputType == DType.INT64 ? "long[]" : "float[]"));
+        }
+    }
+
+    private void checkOutput(float[] output, int outOff) {
         if (outOff < 0 || (long) outOff + outputNumel > output.length) {
             throw new IllegalArgumentException("InferencePlan.run: the output needs room for " + outputNumel + " floats (shape " + str(outputShape)
                     + ") but has " + Math.max(0, output.length - Math.max(outOff, 0)) + " from offset " + outOff);
         }
+    }
+
+    /** Copies the input ({@code floats} or {@code longs} from {@code inOff}) into a context's input region and runs. */
+    private void runCopied(float[] floats, long[] longs, int inOff, float[] output, int outOff) {
         Context c = acquire();
         try {
-            MemorySegment.copy(input, inOff, c.seg, ValueLayout.JAVA_FLOAT, inputRegion * 4, inputNumel);
+            copyIn(floats, longs, inOff, c.seg);
             execute(c.frame, c.seg, inputRegion);
             MemorySegment.copy(c.seg, ValueLayout.JAVA_FLOAT, base[result.id()] * 4, output, outOff, outputNumel);
         } finally {
@@ -359,14 +432,31 @@ public final class InferencePlan implements AutoCloseable {
         }
     }
 
+    private void copyIn(float[] floats, long[] longs, int inOff, MemorySegment arena) {
+        if (floats != null) {
+            MemorySegment.copy(floats, inOff, arena, ValueLayout.JAVA_FLOAT, inputRegion * 4, inputNumel);
+        } else {
+            MemorySegment.copy(longs, inOff, arena, ValueLayout.JAVA_LONG_UNALIGNED, inputRegion * 4, inputNumel);
+        }
+    }
+
+    private long inputBytes() {
+        return (long) inputNumel * inputType.byteSize();
+    }
+
+    private String inputCount() {
+        return inputNumel + (inputType == DType.INT64 ? " int64 values" : " floats");
+    }
+
     /**
-     * Reads the first {@code inputSize()} floats of {@code input} and writes the first {@code outputSize()} floats
-     * of {@code output} (native byte order). A native input segment is read in place; a heap one is copied first.
+     * Reads the first {@code inputSize()} elements of {@code input} (floats, or int64 values for an int64 plan) and
+     * writes the first {@code outputSize()} floats of {@code output} (native byte order). A native input segment is
+     * read in place; a heap one is copied first.
      */
     public void run(MemorySegment input, MemorySegment output) {
-        if (input.byteSize() < (long) inputNumel * 4) {
-            throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + " floats (shape " + str(inputShape)
-                    + ") but the segment holds " + input.byteSize() / 4);
+        if (input.byteSize() < inputBytes()) {
+            throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputCount() + " (shape " + str(inputShape)
+                    + ") but the segment holds " + input.byteSize() / inputType.byteSize() + (inputType == DType.INT64 ? " int64 values" : " floats"));
         }
         if (output.byteSize() < (long) outputNumel * 4) {
             throw new IllegalArgumentException("InferencePlan.run: the output needs room for " + outputNumel + " floats (shape " + str(outputShape)
@@ -380,7 +470,7 @@ public final class InferencePlan implements AutoCloseable {
             if (input.isNative()) {
                 execute(c.frame, input, 0);
             } else {
-                MemorySegment.copy(input, 0, c.seg, inputRegion * 4, (long) inputNumel * 4);
+                MemorySegment.copy(input, 0, c.seg, inputRegion * 4, inputBytes());
                 execute(c.frame, c.seg, inputRegion);
             }
             MemorySegment.copy(c.seg, base[result.id()] * 4, output, 0, (long) outputNumel * 4);
@@ -389,13 +479,18 @@ public final class InferencePlan implements AutoCloseable {
         }
     }
 
-    /** Convenience: a new tensor with the result for a tensor input of the traced shape (allocates). */
+    /** Convenience: a new tensor with the result for a tensor input of the traced shape and type (allocates). */
     public Tensor run(Tensor input) {
-        if (!Arrays.equals(input.shapeRef(), inputShape)) {
-            throw new IllegalArgumentException("InferencePlan.run: expected an input of shape " + str(inputShape) + " but got " + str(input.shapeRef()));
+        if (!Arrays.equals(input.shapeRef(), inputShape) || input.dtype() != inputType) {
+            throw new IllegalArgumentException("InferencePlan.run: expected a " + inputType.shortName() + " input of shape " + str(inputShape)
+                    + " but got " + input.dtype().shortName() + " of shape " + str(input.shapeRef()));
         }
         float[] out = new float[outputNumel];
-        run(input.contiguous().toFloatArray(), out);
+        if (inputType == DType.INT64) {
+            run(input.toLongArray(), out);
+        } else {
+            run(input.contiguous().toFloatArray(), out);
+        }
         return Tensor.of(out, outputShape);
     }
 
@@ -408,12 +503,25 @@ public final class InferencePlan implements AutoCloseable {
         for (int i = 0; i < calls; i++) {
             run(input, out);
         }
+        return profile(input, null, calls);
+    }
+
+    /** {@link #profile(float[], int)} for a plan traced on an int64 example. */
+    public String profile(long[] input, int calls) {
+        float[] out = new float[outputNumel];
+        for (int i = 0; i < calls; i++) {
+            run(input, out);
+        }
+        return profile(null, input, calls);
+    }
+
+    private String profile(float[] floats, long[] longs, int calls) {
         Context c = acquire();
         boolean wasSerial = Parallel.enterSerial();
         try {
             PlanStep.Frame f = c.frame;
             return PlanStep.profile(steps, f, calls, () -> {
-                MemorySegment.copy(input, 0, c.seg, ValueLayout.JAVA_FLOAT, inputRegion * 4, inputNumel);
+                copyIn(floats, longs, 0, c.seg);
                 f.input = c.seg;
                 f.inputOff = inputRegion;
             });
@@ -512,7 +620,7 @@ public final class InferencePlan implements AutoCloseable {
     /** The plan, one line per kernel step ({@code %n} are arena slots). */
     @Override
     public String toString() {
-        StringBuilder sb = new StringBuilder("InferencePlan(input " + str(inputShape) + " -> output " + str(outputShape) + ", "
+        StringBuilder sb = new StringBuilder("InferencePlan(input " + (inputType == DType.INT64 ? "int64" : "") + str(inputShape) + " -> output " + str(outputShape) + ", "
                 + steps.length + " steps, " + arenaBytes() / 1024 + " KiB arena per concurrent call)");
         for (PlanStep s : steps) {
             sb.append("\n  ").append(s);

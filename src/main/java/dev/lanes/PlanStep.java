@@ -241,14 +241,17 @@ abstract class PlanStep {
         }
 
         /**
-         * {@link #off} for a tensor of {@code bytes}-byte elements (a bool is 1): slot bases count floats, a ref's
-         * offset counts the tensor's own elements. Only 1- and 4-byte elements live in slots (no step makes int64).
+         * {@link #off} for a tensor of {@code bytes}-byte elements (a bool is 1): slot bases and the input's offset
+         * count floats, a ref's offset counts the tensor's own elements. Only 1- and 4-byte elements live in slots (no
+         * step makes int64); an int64 input sits at a float offset that is a multiple of its element size (an
+         * inference plan's input region starts the arena; a training plan's input has its own segment).
          */
         long elemOff(Ref r, int bytes) {
             if (bytes == 4) {
                 return off(r);
             }
-            return r.kind() == Ref.SLOT ? base[r.id()] * 4 / bytes + r.offset() : r.offset();
+            int k = r.kind();
+            return k == Ref.SLOT ? base[r.id()] * 4 / bytes + r.offset() : k == Ref.INPUT && r.id() == 0 ? inputOff * 4 / bytes + r.offset() : r.offset();
         }
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lanes.autograd.Autograd;
+import dev.lanes.examples.CharGPT;
 import dev.lanes.examples.LeNet;
 import dev.lanes.memory.MemoryPool;
 import dev.lanes.memory.MemoryScope;
@@ -357,6 +358,107 @@ class InferencePlanTest {
             assertThat(pool.bytesInUse()).isLessThanOrEqualTo(inUseBefore);
             System.out.println("InferencePlan LeNet batch 1: heap bytes per call (best of 5 x 2000 calls) = " + best);
             assertThat(best).as("heap bytes per call").isLessThan(64);
+        }
+    }
+
+    /**
+     * A plan traced on int64 token ids (a small CharGPT: embeddings, causal attention, GELU MLPs, LayerNorm) takes long[]
+     * inputs, matches the eager forward on other ids, checks every id on every run (an id past the vocabulary or
+     * negative throws, naming it, and the plan keeps serving), refuses float input, reads native segments in place,
+     * and allocates no heap per call.
+     */
+    @Test
+    void int64TokenIdPlansMatchEagerAndCheckEveryId() {
+        Lanes.manualSeed(5);
+        int vocab = 40;
+        CharGPT gpt = new CharGPT(new CharGPT.Config(vocab, 16, 32, 4, 2, 0.1, false));
+        gpt.eval();
+        Random r = new Random(11);
+        long[] ids = new long[2 * 16];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = r.nextInt(vocab);
+        }
+        try (Tensor example = Tensor.of(ids, 2, 16); InferencePlan plan = InferencePlan.trace(gpt::forward, example)) {
+            assertThat(plan.inputType()).isEqualTo(DType.INT64);
+            assertThat(plan.toString()).startsWith("InferencePlan(input int64[2, 16] -> output [2, 16, 40]");
+            float[] out = new float[plan.outputSize()];
+            for (int round = 0; round < 3; round++) {
+                long[] other = new long[ids.length];
+                for (int i = 0; i < other.length; i++) {
+                    other[i] = r.nextInt(vocab);
+                }
+                plan.run(other, out);
+                float[] expected;
+                try (Autograd.Mode g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
+                    expected = gpt.forward(Tensor.of(other, 2, 16)).contiguous().toFloatArray();
+                }
+                assertClose(out, expected, "int64 plan, round " + round);
+                try (MemoryScope s = MemoryScope.open()) {
+                    assertClose(plan.run(Tensor.of(other, 2, 16)).toFloatArray(), expected, "run(Tensor), round " + round);
+                }
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment in = arena.allocate(8L * other.length, 64);
+                    MemorySegment.copy(other, 0, in, ValueLayout.JAVA_LONG, 0, other.length);
+                    MemorySegment o = arena.allocate(4L * out.length, 64);
+                    plan.run(in, o);
+                    assertClose(o.toArray(ValueLayout.JAVA_FLOAT), expected, "native segment, round " + round);
+                }
+            }
+            for (long badId : new long[] {vocab, -1, Long.MAX_VALUE}) {
+                long[] bad = ids.clone();
+                bad[7] = badId;
+                assertThatThrownBy(() -> plan.run(bad, out)).isInstanceOf(IndexOutOfBoundsException.class)
+                        .hasMessageContaining("index " + badId).hasMessageContaining("size " + vocab);
+            }
+            assertThatThrownBy(() -> plan.run(new float[ids.length], out)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("takes int64 input of shape [2, 16]");
+            assertThatThrownBy(() -> plan.run(new long[ids.length - 1], out)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("expected an input of 32 int64 values");
+            try (MemoryScope s = MemoryScope.open()) {
+                assertThatThrownBy(() -> plan.run(Tensor.zeros(2, 16))).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("expected a int64 input of shape [2, 16] but got float32");
+            }
+            plan.run(ids, out); // still serving after the refusals
+            float[] again = new float[out.length];
+            plan.run(ids, again);
+            assertThat(again).containsExactly(out);
+
+            for (int i = 0; i < 3000; i++) { // JIT warm-up
+                plan.run(ids, out);
+            }
+            var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+            long tid = Thread.currentThread().threadId();
+            long best = Long.MAX_VALUE;
+            for (int round = 0; round < 5; round++) {
+                long before = threads.getThreadAllocatedBytes(tid);
+                for (int i = 0; i < 200; i++) {
+                    plan.run(ids, out);
+                }
+                best = Math.min(best, (threads.getThreadAllocatedBytes(tid) - before) / 200);
+            }
+            System.out.println("InferencePlan CharGPT [2, 16] int64: heap bytes per call (best of 5 x 200 calls) = " + best);
+            assertThat(best).as("heap bytes per call").isLessThan(64);
+        }
+    }
+
+    /** trace(forward, example) with a float32 example traces on exactly those values. */
+    @Test
+    void floatExampleTensorTracesLikeAShape() {
+        Lanes.manualSeed(3);
+        LeNet net = new LeNet();
+        net.eval();
+        float[] x = randomInput(1024, 4);
+        try (Tensor example = Tensor.of(x, 1, 1, 32, 32); InferencePlan plan = InferencePlan.trace(net::forward, example)) {
+            assertThat(plan.inputType()).isEqualTo(DType.FLOAT32);
+            float[] out = new float[10];
+            plan.run(x, out);
+            assertClose(out, eager(net::forward, x, 1, 1, 32, 32), "float example");
+            assertThatThrownBy(() -> plan.run(new long[1024], out)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("takes float32 input");
+        }
+        try (Tensor bools = Tensor.zeros(2, 2).gt(0.5)) {
+            assertThatThrownBy(() -> InferencePlan.trace(net::forward, bools)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("must be float32 or int64, got bool");
         }
     }
 }

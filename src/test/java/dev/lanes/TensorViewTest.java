@@ -1,6 +1,7 @@
 package dev.lanes;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.junit.jupiter.api.Test;
 
@@ -45,6 +46,39 @@ class TensorViewTest {
         }
         for (long v : i) {
             assertThat(v).isBetween(0L, 9L);
+        }
+    }
+
+    /** uniform_ gives the bits rand(shape).mul(high - low).add(low) gives with the same seed, into views too. */
+    @Test
+    void uniformFillsInPlaceWithTheBitsOfRandMulAdd() {
+        Lanes.manualSeed(9);
+        float[] expected = Tensor.rand(6, 5).mul(0.75 - -0.25).add(-0.25).toFloatArray();
+        Lanes.manualSeed(9);
+        try (Tensor t = Tensor.zeros(6, 5)) {
+            assertThat(t.uniform_(-0.25, 0.75)).isSameAs(t);
+            assertThat(t.toFloatArray()).containsExactly(expected);
+            for (float v : t.toFloatArray()) {
+                assertThat(v).isBetween(-0.25f, 0.75f);
+            }
+            Lanes.manualSeed(9);
+            Tensor column = t.select(1, 2); // a strided view: only its elements change
+            column.uniform_(2, 3);
+            float[] after = t.toFloatArray();
+            for (int i = 0; i < 30; i++) {
+                assertThat(after[i]).as("element %d", i).isEqualTo(i % 5 == 2 ? after[i] : expected[i]);
+                if (i % 5 == 2) {
+                    assertThat(after[i]).isBetween(2f, 3f);
+                }
+            }
+            assertThatThrownBy(() -> t.uniform_(1, 0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("from=1.0 > to=0.0");
+            assertThatThrownBy(() -> t.uniform_(0, Double.POSITIVE_INFINITY)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("finite");
+            assertThatThrownBy(() -> t.uniform_(-Double.MAX_VALUE, Double.MAX_VALUE)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("finite");
+        }
+        try (Tensor ids = Tensor.zerosLong(3)) {
+            assertThatThrownBy(() -> ids.uniform_(0, 1)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("float32");
         }
     }
 

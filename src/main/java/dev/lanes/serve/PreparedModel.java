@@ -143,6 +143,11 @@ public final class PreparedModel implements AutoCloseable {
         plan.run(input, output);
     }
 
+    /** {@code output = model(input)} for a model of int64 input (token ids): each id is checked against its vocabulary. */
+    public void predict(long[] input, float[] output) {
+        plan.run(input, output);
+    }
+
     /** {@code model(input)} from and into the first floats of the segments (native segments are read in place). */
     public void predict(MemorySegment input, MemorySegment output) {
         plan.run(input, output);

@@ -140,7 +140,31 @@ public final class OnnxModel implements AutoCloseable {
      * arithmetic folded, weights prepacked, activations fused where the plan can.
      */
     public InferencePlan plan(int... inputShape) {
+        if (inputNames.size() == 1 && inputElemType() == OnnxFormat.INT64) {
+            // token ids or indices: traced on zeros (a valid index into any non-empty dimension); plan(example) takes others
+            try (Tensor zeros = Tensor.zerosLong(inputShape)) {
+                return InferencePlan.trace(this::forward, zeros);
+            }
+        }
         return InferencePlan.trace(this::forward, inputShape);
+    }
+
+    /**
+     * Traces the graph on {@code example} (float32, or int64 for a graph whose input is token ids or indices: its
+     * values must be valid ones, they drive the plan's self-check); the plan takes inputs of its shape and type.
+     */
+    public InferencePlan plan(Tensor example) {
+        return InferencePlan.trace(this::forward, example);
+    }
+
+    /** The declared element type of the graph's single input (0 when not declared). */
+    private int inputElemType() {
+        for (OnnxFormat.ValueInfo v : model.graph().inputs()) {
+            if (v.name().equals(inputNames.get(0))) {
+                return v.elemType();
+            }
+        }
+        return 0;
     }
 
     /** Runs the graph on its inputs (in {@link #inputNames} order) without autograd; returns its outputs in order. */

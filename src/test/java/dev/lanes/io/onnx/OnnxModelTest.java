@@ -2,6 +2,7 @@ package dev.lanes.io.onnx;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import dev.lanes.DType;
 
 import dev.lanes.InferencePlan;
 import dev.lanes.Tensor;
@@ -69,6 +70,29 @@ class OnnxModelTest {
         try (OnnxModel m = OnnxModel.parse(resource("char_gpt14.onnx"))) {
             Tensor logits = m.forward(g.get("char_gpt14/x"));
             TestGolden.assertClose(logits, g.get("char_gpt14/y"), 1e-5, 1e-4, "char_gpt14");
+        }
+    }
+
+    /**
+     * The same export as a plan over int64 token ids: traced on PyTorch's input, or by shape alone (on zeros), it
+     * gives PyTorch's logits, refuses an id past the vocabulary on the run, and allocates no heap per call.
+     */
+    @Test
+    void charGptExportRunsAsAnInt64Plan() throws IOException {
+        Map<String, Tensor> g = golden();
+        Tensor x = g.get("char_gpt14/x");
+        int[] shape = x.shape();
+        try (OnnxModel m = OnnxModel.parse(resource("char_gpt14.onnx")); InferencePlan traced = m.plan(x); InferencePlan byShape = m.plan(shape)) {
+            for (InferencePlan plan : List.of(traced, byShape)) {
+                assertThat(plan.inputType()).isEqualTo(DType.INT64);
+                TestGolden.assertClose(plan.run(x), g.get("char_gpt14/y"), 1e-5, 1e-4, "char_gpt14 plan");
+            }
+            long[] ids = x.toLongArray();
+            float[] out = new float[traced.outputSize()];
+            int vocab = g.get("char_gpt14/y").size(2);
+            ids[3] = vocab;
+            assertThatThrownBy(() -> traced.run(ids, out)).isInstanceOf(IndexOutOfBoundsException.class)
+                    .hasMessageContaining("index " + vocab).hasMessageContaining("size " + vocab);
         }
     }
 
