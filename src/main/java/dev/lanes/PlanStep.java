@@ -319,7 +319,8 @@ abstract class PlanStep {
     }
 
     static final class Binary extends PlanStep {
-        final BinaryKernel op;
+        /** The kernel; ADD becomes ADD_RELU when a plan fuses the ReLU that reads it (a residual block's sum). */
+        BinaryKernel op;
         final Ref a;
         final int[] aStr;
         final Ref b;
@@ -358,8 +359,22 @@ abstract class PlanStep {
         }
 
         @Override
+        boolean canFuseActivation(UnaryOp activation) {
+            return activation == UnaryOp.RELU && op == BinaryOp.ADD;
+        }
+
+        @Override
+        void fuseActivation(UnaryOp activation) {
+            if (!canFuseActivation(activation)) {
+                throw new UnsupportedOperationException(op.name().toLowerCase(java.util.Locale.ROOT) + " cannot fuse " + activation);
+            }
+            op = BinaryOp.ADD_RELU;
+        }
+
+        @Override
         String describe() {
-            return op.name().toLowerCase(java.util.Locale.ROOT) + " " + a + ", " + b + " " + str(shape);
+            return op == BinaryOp.ADD_RELU ? "add " + a + ", " + b + " " + str(shape) + " -> relu"
+                    : op.name().toLowerCase(java.util.Locale.ROOT) + " " + a + ", " + b + " " + str(shape);
         }
     }
 

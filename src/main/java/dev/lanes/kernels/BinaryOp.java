@@ -12,7 +12,8 @@ public enum BinaryOp implements BinaryKernel {
     POW,
     /** 1 where equal, else 0 (float mask) */ EQ,
     GT, LT,
-    /** a if b > 0 else 0: ReLU's backward (gradient a, saved output b) */ MASK_POSITIVE;
+    /** a if b > 0 else 0: ReLU's backward (gradient a, saved output b) */ MASK_POSITIVE,
+    /** relu(a + b): a residual sum and the ReLU after it in one pass (plans fuse them); the bits of ADD then RELU */ ADD_RELU;
 
     @Override
     public float apply(float a, float b) {
@@ -28,6 +29,7 @@ public enum BinaryOp implements BinaryKernel {
             case GT -> a > b ? 1f : 0f;
             case LT -> a < b ? 1f : 0f;
             case MASK_POSITIVE -> b > 0 ? a : 0f;
+            case ADD_RELU -> Math.max(a + b, 0f);
         };
     }
 }

@@ -278,6 +278,8 @@ public final class Elementwise {
             mulRow(a, ab, b, bb, out, ob, vecEnd);
         } else if (op == BinaryOp.MASK_POSITIVE) {
             maskPositiveRow(a, ab, b, bb, out, ob, vecEnd);
+        } else if (op == BinaryOp.ADD_RELU) {
+            addReluRow(a, ab, b, bb, out, ob, vecEnd);
         } else if (op == BinaryOp.POW) {
             for (long i = 0; i < vecEnd; i += VBYTES) {
                 VectorMath.pow(FloatVector.fromMemorySegment(F, a, ab + i, ORDER), FloatVector.fromMemorySegment(F, b, bb + i, ORDER))
@@ -306,6 +308,14 @@ public final class Elementwise {
     private static void mulRow(MemorySegment a, long ab, MemorySegment b, long bb, MemorySegment out, long ob, long vecEnd) {
         for (long i = 0; i < vecEnd; i += VBYTES) {
             FloatVector.fromMemorySegment(F, a, ab + i, ORDER).mul(FloatVector.fromMemorySegment(F, b, bb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
+        }
+    }
+
+    /** {@code out = relu(a + b)}, as UnaryOp.RELU does it (NaN kept, -0 to +0): a residual block's sum and ReLU in one pass. */
+    private static void addReluRow(MemorySegment a, long ab, MemorySegment b, long bb, MemorySegment out, long ob, long vecEnd) {
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector s = FloatVector.fromMemorySegment(F, a, ab + i, ORDER).add(FloatVector.fromMemorySegment(F, b, bb + i, ORDER));
+            s.blend(0f, s.compare(VectorOperators.LE, 0f)).intoMemorySegment(out, ob + i, ORDER);
         }
     }
 
@@ -360,7 +370,13 @@ public final class Elementwise {
             case GT -> a.broadcast(0f).blend(1f, a.compare(VectorOperators.GT, b));
             case LT -> a.broadcast(0f).blend(1f, a.compare(VectorOperators.LT, b));
             case MASK_POSITIVE -> a.broadcast(0f).blend(a, b.compare(VectorOperators.GT, 0f));
+            case ADD_RELU -> addRelu(a, b);
         };
+    }
+
+    private static FloatVector addRelu(FloatVector a, FloatVector b) {
+        FloatVector s = a.add(b);
+        return s.blend(0f, s.compare(VectorOperators.LE, 0f));
     }
 
     private static FloatVector powVectors(FloatVector a, FloatVector b) {

@@ -259,14 +259,15 @@ class TrainStepTest {
             assertThat(listing.lines().filter(l -> l.endsWith("-> relu")).count()).as(listing).isZero();
         }
         assertSameTraining(ReluPlusInput::new, p -> new SGD(p, 0.05, 0.9), new int[] {16, 20}, 5);
-        // conv-bn-relu: the ReLU goes into the normalising pass; the block's relu(bn(..) + x) stays after the add
+        // conv-bn-relu: the ReLU goes into the normalising pass; the block's relu(bn(..) + x) into the residual add
         Module resnet = resnet();
         Tensor images = Tensor.randn(8, 3, 12, 12);
         Tensor classes = Tensor.randint(0, 10, 8);
         try (dev.lanes.TrainingPlan plan = dev.lanes.TrainingPlan.capture(resnet::forward, criterion::forward, resnet.parameters(), images, classes)) {
             String listing = plan.toString();
             assertThat(listing.lines().filter(l -> l.contains("= batch_norm ") && l.endsWith("-> relu")).count()).as(listing).isEqualTo(3);
-            assertThat(listing.lines().filter(l -> l.contains("= relu ")).count()).as(listing).isEqualTo(2);
+            assertThat(listing.lines().filter(l -> l.contains("= add ") && l.endsWith("-> relu")).count()).as(listing).isEqualTo(2);
+            assertThat(listing.lines().filter(l -> l.contains("= relu ")).count()).as(listing).isZero();
         }
     }
 

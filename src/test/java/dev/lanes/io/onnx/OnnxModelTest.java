@@ -56,6 +56,11 @@ class OnnxModelTest {
                 Tensor planned = plan.run(x);
                 TestGolden.assertClose(planned, want, 1e-5, 1e-4, name + " plan");
                 assertThat(plan.run(x).toFloatArray()).as("a second call of the plan").containsExactly(planned.toFloatArray());
+                if (name.equals("resnet20")) { // each of the 9 blocks' relu(conv(..) + shortcut) is one pass
+                    String listing = plan.toString();
+                    assertThat(listing.lines().filter(l -> l.contains("= add ") && l.endsWith("-> relu")).count()).as(listing).isEqualTo(9);
+                    assertThat(listing.lines().filter(l -> l.contains("= relu ")).count()).as(listing).isZero();
+                }
             }
         }
     }
