@@ -110,11 +110,10 @@ public final class Normalization {
         long bytes = (long) n << 2;
         long vecEnd = bytes - bytes % VBYTES;
         float mu = (float) (Reductions.sumRow(x, xb, n) / n);
-        // pass 2: (x - mu)^2 staged in y, summed in the canonical order
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            FloatVector d = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu);
-            d.mul(d).intoMemorySegment(y, yb + i, ORDER);
-        }
+        // pass 2: (x - mu)^2 staged in y, summed in the canonical order. Each vector pass is a method of its own, so
+        // C2 compiles it with its own profile: left in line, a pass on a branch the caller's profile calls cold ran the
+        // Vector API's allocating fallback (seen in CI's 256-bit run after the whole suite; see Softmax.row)
+        squaredDeviationVectors(x, xb, y, yb, vecEnd, mu);
         for (long i = vecEnd; i < bytes; i += 4) {
             float d = x.get(FLOAT, xb + i) - mu;
             y.set(FLOAT, yb + i, d * d);
@@ -128,15 +127,10 @@ public final class Normalization {
             rstdOut.set(FLOAT, rstdIdx << 2, rs);
         }
         // pass 3: y = (x - mu) rs w + b, the same operations in the vector loop and the tail
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).mul(rs);
-            if (w != null) {
-                v = v.mul(FloatVector.fromMemorySegment(F, w, wb + i, ORDER));
-            }
-            if (b != null) {
-                v = v.add(FloatVector.fromMemorySegment(F, b, bb + i, ORDER));
-            }
-            v.intoMemorySegment(y, yb + i, ORDER);
+        if (w != null && b != null) {
+            normalizeAffine(x, xb, y, yb, vecEnd, mu, rs, w, wb, b, bb);
+        } else {
+            normalizePartlyAffine(x, xb, y, yb, vecEnd, mu, rs, w, wb, b, bb);
         }
         for (long i = vecEnd; i < bytes; i += 4) {
             float v = (x.get(FLOAT, xb + i) - mu) * rs;
@@ -147,6 +141,38 @@ public final class Normalization {
                 v += b.get(FLOAT, bb + i);
             }
             y.set(FLOAT, yb + i, v);
+        }
+    }
+
+    /** y = (x - mu)^2 over whole vectors [0, vecEnd) (byte offsets). */
+    private static void squaredDeviationVectors(MemorySegment x, long xb, MemorySegment y, long yb, long vecEnd, float mu) {
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector d = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu);
+            d.mul(d).intoMemorySegment(y, yb + i, ORDER);
+        }
+    }
+
+    /** y = (x - mu) rs w + b over whole vectors [0, vecEnd): the usual LayerNorm with weight and bias. */
+    private static void normalizeAffine(MemorySegment x, long xb, MemorySegment y, long yb, long vecEnd, float mu, float rs,
+                                        MemorySegment w, long wb, MemorySegment b, long bb) {
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).mul(rs).mul(FloatVector.fromMemorySegment(F, w, wb + i, ORDER))
+                    .add(FloatVector.fromMemorySegment(F, b, bb + i, ORDER)).intoMemorySegment(y, yb + i, ORDER);
+        }
+    }
+
+    /** {@link #normalizeAffine} without the weight, the bias or both (null). */
+    private static void normalizePartlyAffine(MemorySegment x, long xb, MemorySegment y, long yb, long vecEnd, float mu, float rs,
+                                              MemorySegment w, long wb, MemorySegment b, long bb) {
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).mul(rs);
+            if (w != null) {
+                v = v.mul(FloatVector.fromMemorySegment(F, w, wb + i, ORDER));
+            }
+            if (b != null) {
+                v = v.add(FloatVector.fromMemorySegment(F, b, bb + i, ORDER));
+            }
+            v.intoMemorySegment(y, yb + i, ORDER);
         }
     }
 

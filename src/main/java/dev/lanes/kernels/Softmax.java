@@ -54,11 +54,11 @@ public final class Softmax {
     private static void row(boolean log, MemorySegment in, long ib, MemorySegment out, long ob, int r) {
         long bytes = (long) r << 2;
         long vecEnd = bytes - bytes % VBYTES;
-        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            vmax = vmax.max(FloatVector.fromMemorySegment(F, in, ib + i, ORDER));
-        }
-        float max = vmax.reduceLanes(VectorOperators.MAX);
+        // each vector pass is a method of its own: C2 compiles it with its own profile, so a pass this row's caller
+        // rarely took (softmax after many log_softmax rows, or the reverse) still gets its vector ops intrinsified
+        // (left in line on a cold branch, the normalising multiply ran the Vector API's allocating fallback: 24 KB
+        // per call of a small GPT plan, seen in CI's 256-bit run after the whole suite)
+        float max = maxOfVectors(in, ib, vecEnd);
         for (long i = vecEnd; i < bytes; i += 4) {
             max = Math.max(max, in.get(FLOAT, ib + i));
         }
@@ -75,22 +75,41 @@ public final class Softmax {
         // pass 3: normalise
         if (log) {
             float shift = max + VectorMath.log(sum);
-            FloatVector vs = FloatVector.broadcast(F, shift);
-            for (long i = 0; i < vecEnd; i += VBYTES) {
-                FloatVector.fromMemorySegment(F, in, ib + i, ORDER).sub(vs).intoMemorySegment(out, ob + i, ORDER);
-            }
+            subtractVectors(in, ib, out, ob, vecEnd, shift);
             for (long i = vecEnd; i < bytes; i += 4) {
                 out.set(FLOAT, ob + i, in.get(FLOAT, ib + i) - shift);
             }
         } else {
             float inv = 1f / sum;
-            FloatVector vi = FloatVector.broadcast(F, inv);
-            for (long i = 0; i < vecEnd; i += VBYTES) {
-                FloatVector.fromMemorySegment(F, out, ob + i, ORDER).mul(vi).intoMemorySegment(out, ob + i, ORDER);
-            }
+            scaleVectors(out, ob, vecEnd, inv);
             for (long i = vecEnd; i < bytes; i += 4) {
                 out.set(FLOAT, ob + i, out.get(FLOAT, ob + i) * inv);
             }
+        }
+    }
+
+    /** The largest element of the whole vectors [0, vecEnd) (byte offsets); -inf for none. */
+    private static float maxOfVectors(MemorySegment in, long ib, long vecEnd) {
+        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            vmax = vmax.max(FloatVector.fromMemorySegment(F, in, ib + i, ORDER));
+        }
+        return vmax.reduceLanes(VectorOperators.MAX);
+    }
+
+    /** out = in - shift over whole vectors [0, vecEnd) (byte offsets): log_softmax's last pass. */
+    private static void subtractVectors(MemorySegment in, long ib, MemorySegment out, long ob, long vecEnd, float shift) {
+        FloatVector vs = FloatVector.broadcast(F, shift);
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector.fromMemorySegment(F, in, ib + i, ORDER).sub(vs).intoMemorySegment(out, ob + i, ORDER);
+        }
+    }
+
+    /** out *= scale over whole vectors [0, vecEnd) (byte offsets): softmax's last pass. */
+    private static void scaleVectors(MemorySegment out, long ob, long vecEnd, float scale) {
+        FloatVector vi = FloatVector.broadcast(F, scale);
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector.fromMemorySegment(F, out, ob + i, ORDER).mul(vi).intoMemorySegment(out, ob + i, ORDER);
         }
     }
 

@@ -24,6 +24,26 @@ class PredictTest {
         assertThat(run("--image", "9999")[1]).startsWith("image 9999: ").contains("label Sandal;"); // the last item: the slice, not item 0
     }
 
+    /** The start-up figure: since the launcher's -Dlanes.launchMillis when given, else since the JVM started. */
+    @Test
+    void reportsTheTimeSinceLaunch() throws Exception {
+        assertThat(run("--image", "0")[1]).containsPattern("; \\d+ ms after JVM start\\R$");
+        String old = System.getProperty("lanes.launchMillis");
+        System.setProperty("lanes.launchMillis", Long.toString(System.currentTimeMillis() - 100_000));
+        try {
+            String line = run("--image", "0")[1];
+            assertThat(line).containsPattern("; \\d+ ms after launch\\R$");
+            long ms = Long.parseLong(line.replaceAll("(?s).*; (\\d+) ms after launch.*", "$1"));
+            assertThat(ms).isBetween(100_000L, 200_000L);
+        } finally {
+            if (old == null) {
+                System.clearProperty("lanes.launchMillis");
+            } else {
+                System.setProperty("lanes.launchMillis", old);
+            }
+        }
+    }
+
     @Test
     void badInputIsOneErrorLineAndExitCode2() throws Exception {
         assertThat(run("--image", "abc")).satisfies(r -> {
