@@ -281,16 +281,27 @@ public final class Elementwise {
         } else if (op == BinaryOp.ADD_RELU) {
             addReluRow(a, ab, b, bb, out, ob, vecEnd);
         } else if (op == BinaryOp.POW) {
-            for (long i = 0; i < vecEnd; i += VBYTES) {
-                VectorMath.pow(FloatVector.fromMemorySegment(F, a, ab + i, ORDER), FloatVector.fromMemorySegment(F, b, bb + i, ORDER))
-                        .intoMemorySegment(out, ob + i, ORDER);
-            }
+            powRow(a, ab, b, bb, out, ob, vecEnd);
         } else {
-            for (long i = 0; i < vecEnd; i += VBYTES) {
-                FloatVector va = FloatVector.fromMemorySegment(F, a, ab + i, ORDER);
-                FloatVector vb = FloatVector.fromMemorySegment(F, b, bb + i, ORDER);
-                vectorBinary(op, va, vb).intoMemorySegment(out, ob + i, ORDER);
-            }
+            otherBinaryRow(op, a, ab, b, bb, out, ob, vecEnd);
+        }
+    }
+
+    // each op's loop is a method of its own: C2 compiles it with its own profile, where a loop left in line on a branch
+    // the caller's profile calls cold can run the Vector API's allocating fallback (see Softmax.row)
+
+    private static void powRow(MemorySegment a, long ab, MemorySegment b, long bb, MemorySegment out, long ob, long vecEnd) {
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            VectorMath.pow(FloatVector.fromMemorySegment(F, a, ab + i, ORDER), FloatVector.fromMemorySegment(F, b, bb + i, ORDER))
+                    .intoMemorySegment(out, ob + i, ORDER);
+        }
+    }
+
+    private static void otherBinaryRow(BinaryOp op, MemorySegment a, long ab, MemorySegment b, long bb, MemorySegment out, long ob, long vecEnd) {
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector va = FloatVector.fromMemorySegment(F, a, ab + i, ORDER);
+            FloatVector vb = FloatVector.fromMemorySegment(F, b, bb + i, ORDER);
+            vectorBinary(op, va, vb).intoMemorySegment(out, ob + i, ORDER);
         }
     }
 
