@@ -153,9 +153,12 @@ public final class InferencePlan implements AutoCloseable {
         Tensor x;
         try (MemoryScope outer = MemoryScope.unscoped(); Autograd.Mode g = Autograd.noGrad()) {
             Tensor c = example.contiguous();
-            x = c.clone(); // the trace's own input storage, apart from the caller's tensor
-            if (c != example) {
-                c.close();
+            try {
+                x = c.clone(); // the trace's own input storage, apart from the caller's tensor
+            } finally {
+                if (c != example) {
+                    c.close();
+                }
             }
         }
         MemorySegment values = t == DType.FLOAT32 ? MemorySegment.ofArray(x.toFloatArray()) : MemorySegment.ofArray(x.toLongArray());
@@ -166,7 +169,13 @@ public final class InferencePlan implements AutoCloseable {
     private static InferencePlan traceOn(Function<Tensor, Tensor> forward, Tensor x, MemorySegment values) {
         int[] shape = x.shapeRef().clone();
         DType inputType = x.dtype();
-        Tracer tracer = Tracer.begin(x);
+        Tracer tracer;
+        try {
+            tracer = Tracer.begin(x);
+        } catch (RuntimeException | Error e) {
+            x.close(); // e.g. already tracing on this thread
+            throw e;
+        }
         Ref outRef;
         int[] outShape;
         float[] eager;
@@ -335,7 +344,7 @@ public final class InferencePlan implements AutoCloseable {
         return new Size(outputShape);
     }
 
-    /** Floats in one input. */
+    /** Elements in one input: floats, or int64 values for a plan traced on an int64 example ({@link #inputType()}). */
     public int inputSize() {
         return inputNumel;
     }
@@ -372,7 +381,7 @@ public final class InferencePlan implements AutoCloseable {
             throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + " floats (shape " + str(inputShape)
                     + ") but got " + input.length);
         }
-        checkOutput(output, 0);
+        checkExactOutput(output);
         runCopied(input, null, 0, output, 0);
     }
 
@@ -392,7 +401,13 @@ public final class InferencePlan implements AutoCloseable {
      * on the run against the dimension it indexes: one out of range throws {@link IndexOutOfBoundsException} naming it.
      */
     public void run(long[] input, float[] output) {
-        run(input, 0, output, 0);
+        requireInput(DType.INT64);
+        if (input.length != inputNumel) {
+            throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + " int64 values (shape " + str(inputShape)
+                    + ") but got " + input.length);
+        }
+        checkExactOutput(output);
+        runCopied(null, input, 0, output, 0);
     }
 
     /** Reads {@code inputSize()} int64 values from {@code input[inOff]}, writes {@code outputSize()} floats at {@code output[outOff]}. */
@@ -410,6 +425,13 @@ public final class InferencePlan implements AutoCloseable {
         if (inputType != type) {
             throw new IllegalArgumentException("InferencePlan.run: this plan takes " + inputType.shortName() + " input of shape " + str(inputShape)
                     + " (it was traced on one), not " + type.shortName() + "; pass a " + (inputType == DType.INT64 ? "long[]" : "float[]"));
+        }
+    }
+
+    private void checkExactOutput(float[] output) {
+        if (output.length != outputNumel) {
+            throw new IllegalArgumentException("InferencePlan.run: expected an output buffer of " + outputNumel + " floats (shape "
+                    + str(outputShape) + ") but got " + output.length);
         }
     }
 
@@ -482,7 +504,8 @@ public final class InferencePlan implements AutoCloseable {
     /** Convenience: a new tensor with the result for a tensor input of the traced shape and type (allocates). */
     public Tensor run(Tensor input) {
         if (!Arrays.equals(input.shapeRef(), inputShape) || input.dtype() != inputType) {
-            throw new IllegalArgumentException("InferencePlan.run: expected a " + inputType.shortName() + " input of shape " + str(inputShape)
+            throw new IllegalArgumentException("InferencePlan.run: expected " + (inputType == DType.INT64 ? "an " : "a ") + inputType.shortName()
+                    + " input of shape " + str(inputShape)
                     + " but got " + input.dtype().shortName() + " of shape " + str(input.shapeRef()));
         }
         float[] out = new float[outputNumel];

@@ -2192,7 +2192,7 @@ abstract class PlanStep {
             long io = f.elemOff(idx, 8);
             long bad = dev.lanes.kernels.Indexing.firstOutOfRange(is, io, m, r);
             if (bad >= 0) {
-                throw new IndexOutOfBoundsException(op + ": index " + is.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, io + bad)
+                throw new IndexOutOfBoundsException(op + ": index " + is.getAtIndex(dev.lanes.kernels.Simd.LONG, io + bad)
                         + " is out of bounds for the indexed dimension with size " + r);
             }
             if (backward) {

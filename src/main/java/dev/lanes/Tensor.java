@@ -1434,8 +1434,9 @@ public final class Tensor implements Releasable, AutoCloseable {
      */
     public Tensor uniform_(double low, double high) {
         requireFloat("uniform_");
-        if (!Double.isFinite(low) || !Double.isFinite(high) || !Double.isFinite(high - low)) {
-            throw new IllegalArgumentException("uniform_ expects finite bounds with a finite distance, but found from=" + low + ", to=" + high);
+        if (!(Math.abs(low) <= Float.MAX_VALUE) || !(Math.abs(high) <= Float.MAX_VALUE) || !(Math.abs(high - low) <= Float.MAX_VALUE)) {
+            throw new IllegalArgumentException("uniform_ expects bounds and a distance between them that are finite floats, but found from="
+                    + low + ", to=" + high);
         }
         if (low > high) {
             throw new IllegalArgumentException("uniform_ expects to return a [from, to) range, but found from=" + low + " > to=" + high);

@@ -53,12 +53,15 @@ class InferencePlanTest {
      * JVM that ran the whole suite first, C2's queue can hold a kernel back for seconds, and until then it runs the
      * Vector API's allocating fallback (CI's 256-bit run once measured 24 KB per call after 3,000 calls; 0 B later).
      */
+    /** Heap bytes per plan call the allocation tests accept: none in fact; the margin is the measurement's. */
+    static final long ALLOCATION_LIMIT = 64;
+
     static long steadyStateHeapBytesPerCall(Runnable call, int warm, int calls) {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long tid = Thread.currentThread().threadId();
         long best = Long.MAX_VALUE;
         long deadline = System.nanoTime() + 30_000_000_000L;
-        for (int round = 0; best > 0 && (round < 5 || System.nanoTime() < deadline); round++) {
+        for (int round = 0; best >= ALLOCATION_LIMIT && (round < 5 || System.nanoTime() < deadline); round++) {
             for (int i = 0; i < warm; i++) {
                 call.run();
             }
@@ -431,7 +434,7 @@ class InferencePlanTest {
                     .hasMessageContaining("expected an input of 32 int64 values");
             try (MemoryScope s = MemoryScope.open()) {
                 assertThatThrownBy(() -> plan.run(Tensor.zeros(2, 16))).isInstanceOf(IllegalArgumentException.class)
-                        .hasMessageContaining("expected a int64 input of shape [2, 16] but got float32");
+                        .hasMessageContaining("expected an int64 input of shape [2, 16] but got float32");
             }
             plan.run(ids, out); // still serving after the refusals
             float[] again = new float[out.length];

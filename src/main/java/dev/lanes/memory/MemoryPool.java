@@ -40,7 +40,7 @@ public final class MemoryPool {
      */
     private static final long MIN_DEFAULT_BUDGET = 1L << 30;
 
-    private static final MemoryPool GLOBAL = new MemoryPool(budgetProperty(), defaultRetain(), false);
+    private static final MemoryPool GLOBAL = new MemoryPool(budgetProperty(), defaultRetain(), MIN_DEFAULT_BUDGET);
 
     /** A pooled block: the whole size-class segment and the arena that owns it. */
     static final class Block {
@@ -68,16 +68,20 @@ public final class MemoryPool {
 
     @SuppressWarnings("unchecked")
     MemoryPool(long budgetBytes, long retainBytes) {
-        this(budgetBytes, retainBytes, true);
+        this(budgetBytes, retainBytes, 0);
     }
 
-    /** {@code budgetBytes == 0}: the default budget, computed from the machine's memory when first needed. */
-    private MemoryPool(long budgetBytes, long retainBytes, boolean exact) {
-        if (budgetBytes < 0 || (exact && budgetBytes == 0) || retainBytes < 0) {
+    /**
+     * {@code budgetBytes == 0} with {@code deferredFloor > 0}: the default budget, computed from the machine's memory
+     * once reservations pass {@code deferredFloor} (never above the default budget, which is at least 1 GiB).
+     */
+    private MemoryPool(long budgetBytes, long retainBytes, long deferredFloor) {
+        boolean deferred = budgetBytes == 0 && deferredFloor > 0;
+        if (budgetBytes < 0 || (budgetBytes == 0 && !deferred) || retainBytes < 0) {
             throw new IllegalArgumentException("budget must be > 0 and retain >= 0, got " + budgetBytes + ", " + retainBytes);
         }
-        this.budget = budgetBytes == 0 ? MIN_DEFAULT_BUDGET : budgetBytes;
-        this.budgetKnown = budgetBytes != 0;
+        this.budget = deferred ? Math.min(deferredFloor, MIN_DEFAULT_BUDGET) : budgetBytes;
+        this.budgetKnown = !deferred;
         this.retain = retainBytes;
         int classes = (MAX_SHIFT - MIN_SHIFT + 1) * CLASSES_PER_DOUBLING + 1;
         this.freeLists = new ArrayDeque[classes];
@@ -86,9 +90,9 @@ public final class MemoryPool {
         }
     }
 
-    /** A pool with the default budget, computed when first needed (as the global pool's is); for tests. */
-    static MemoryPool withDefaultBudget(long retainBytes) {
-        return new MemoryPool(0, retainBytes, false);
+    /** A pool with the default budget, computed once reservations pass {@code floor} (the global pool's: 1 GiB); for tests. */
+    static MemoryPool withDefaultBudget(long retainBytes, long floor) {
+        return new MemoryPool(0, retainBytes, floor);
     }
 
     /** Whether the budget is known yet (a default one is computed when reservations pass its floor). */
@@ -287,9 +291,10 @@ public final class MemoryPool {
 
     private boolean tryReserve(long size) {
         while (true) {
+            boolean known = budgetKnown; // before the budget: a thread that sees the real budget known reads it after
             long cur = inUse.get();
             if (cur + size > budget) {
-                if (!budgetKnown) {
+                if (!known) {
                     knownBudget(); // the floor was passed: compare again with the machine's budget
                     continue;
                 }
@@ -303,7 +308,7 @@ public final class MemoryPool {
 
     /** {@code -Dlanes.memory.budget}, or 0 for the default budget ({@link #defaultBudget()}). */
     private static long budgetProperty() {
-        return parseBytes(System.getProperty("lanes.memory.budget"));
+        return Math.max(0, parseBytes(System.getProperty("lanes.memory.budget"))); // 0 or less: the default, as before
     }
 
     /** Three quarters of the machine's (or the container's) memory, at least {@link #MIN_DEFAULT_BUDGET}. */

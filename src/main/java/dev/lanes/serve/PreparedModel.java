@@ -101,16 +101,23 @@ public final class PreparedModel implements AutoCloseable {
      * the kernels before the first real request. Returns this.
      */
     public PreparedModel warmUp(Duration budget) {
-        float[] in = new float[inputSize()];
         float[] out = new float[outputSize()];
         long end = System.nanoTime() + budget.toNanos();
-        for (int i = 0; i < 100 || System.nanoTime() < end; i++) {
-            plan.run(in, out);
+        if (plan.inputType() == dev.lanes.DType.INT64) {
+            long[] ids = new long[inputSize()]; // zeros: a valid index into any dimension
+            for (int i = 0; i < 100 || System.nanoTime() < end; i++) {
+                plan.run(ids, out);
+            }
+        } else {
+            float[] in = new float[inputSize()];
+            for (int i = 0; i < 100 || System.nanoTime() < end; i++) {
+                plan.run(in, out);
+            }
         }
         return this;
     }
 
-    /** Floats in one input (e.g. 1024 for LeNet's {@code [1, 1, 32, 32]}). */
+    /** Elements in one input (e.g. 1024 floats for LeNet's {@code [1, 1, 32, 32]}; int64 values for a token-id model). */
     public int inputSize() {
         return plan.inputSize();
     }

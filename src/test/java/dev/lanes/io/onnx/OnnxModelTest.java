@@ -80,7 +80,8 @@ class OnnxModelTest {
 
     /**
      * The same export as a plan over int64 token ids: traced on PyTorch's input, or by shape alone (on zeros), it
-     * gives PyTorch's logits, refuses an id past the vocabulary on the run, and allocates no heap per call.
+     * gives PyTorch's logits and refuses an id past the vocabulary on the run (InferencePlanTest measures an int64
+     * plan's heap per call).
      */
     @Test
     void charGptExportRunsAsAnInt64Plan() throws IOException {
@@ -98,6 +99,12 @@ class OnnxModelTest {
             ids[3] = vocab;
             assertThatThrownBy(() -> traced.run(ids, out)).isInstanceOf(IndexOutOfBoundsException.class)
                     .hasMessageContaining("index " + vocab).hasMessageContaining("size " + vocab);
+        }
+        // served: warmUp runs an int64 model on valid ids (zeros), predict(long[]) gives PyTorch's logits
+        try (dev.lanes.serve.PreparedModel served = dev.lanes.serve.PreparedModel.loadOnnx(resource("char_gpt14.onnx"), "char_gpt14.onnx", shape)) {
+            float[] logits = new float[served.outputSize()];
+            served.warmUp(java.time.Duration.ZERO).predict(x.toLongArray(), logits);
+            TestGolden.assertClose(Tensor.of(logits, g.get("char_gpt14/y").shape()), g.get("char_gpt14/y"), 1e-5, 1e-4, "char_gpt14 served");
         }
     }
 
