@@ -357,7 +357,7 @@ class InferencePlanTest {
     }
 
     @Test
-    void steadyStateCallsAllocateNoOffHeapMemoryAndNoHeap() {
+    void steadyStateCallsAllocateNoOffHeapMemoryAndNoHeap() throws Exception {
         Lanes.manualSeed(3);
         LeNet net = new LeNet();
         net.eval();
@@ -370,13 +370,18 @@ class InferencePlanTest {
             MemoryPool pool = MemoryPool.global();
             long systemBefore = pool.systemAllocations();
             long inUseBefore = pool.bytesInUse();
-            long best = steadyStateHeapBytesPerCall(() -> plan.run(x, out), 0, 2000);
+            for (int i = 0; i < 2000; i++) {
+                plan.run(x, out);
+            }
             assertThat(pool.systemAllocations()).isEqualTo(systemBefore);
             // at most: the Cleaner may return other tests' dropped tensors meanwhile
             assertThat(pool.bytesInUse()).isLessThanOrEqualTo(inUseBefore);
-            System.out.println("InferencePlan LeNet batch 1: heap bytes per call (best round after warm-up) = " + best);
-            assertThat(best).as("heap bytes per call").isLessThan(64);
         }
+        // asserted in a JVM of its own: in this one, other tests' profiles can leave a kernel's vector pass out of line
+        // for good (see PlanHeapProbe); a service's JVM is the fresh one
+        long fresh = PlanHeapProbe.inFreshJvm("lenet");
+        System.out.println("InferencePlan LeNet batch 1: heap bytes per call (fresh JVM, best round after warm-up) = " + fresh);
+        assertThat(fresh).as("heap bytes per call").isLessThan(ALLOCATION_LIMIT);
     }
 
     /**
@@ -386,7 +391,7 @@ class InferencePlanTest {
      * and allocates no heap per call.
      */
     @Test
-    void int64TokenIdPlansMatchEagerAndCheckEveryId() {
+    void int64TokenIdPlansMatchEagerAndCheckEveryId() throws Exception {
         Lanes.manualSeed(5);
         int vocab = 40;
         CharGPT gpt = new CharGPT(new CharGPT.Config(vocab, 16, 32, 4, 2, 0.1, false));
@@ -440,11 +445,10 @@ class InferencePlanTest {
             float[] again = new float[out.length];
             plan.run(ids, again);
             assertThat(again).containsExactly(out);
-
-            long best = steadyStateHeapBytesPerCall(() -> plan.run(ids, out), 3_000, 200);
-            System.out.println("InferencePlan CharGPT [2, 16] int64: heap bytes per call (best round after warm-up) = " + best);
-            assertThat(best).as("heap bytes per call").isLessThan(64);
         }
+        long best = PlanHeapProbe.inFreshJvm("gpt"); // the same model and ids, in a JVM of its own (see PlanHeapProbe)
+        System.out.println("InferencePlan CharGPT [2, 16] int64: heap bytes per call (fresh JVM, best round after warm-up) = " + best);
+        assertThat(best).as("heap bytes per call").isLessThan(ALLOCATION_LIMIT);
     }
 
     /** trace(forward, example) with a float32 example traces on exactly those values. */
