@@ -395,21 +395,34 @@ public final class Im2col {
      * into the next row (written after it) or the array's slack.
      */
     private static void paddedRows(float[] img, int src, int step, int oH, int oW, float[] col, int row) {
-        int dst = row;
+        // each loop a method of its own, compiled with its own profile (see Softmax.row: a vector loop left in line on a
+        // branch the caller's profile calls cold can run the Vector API's allocating fallback)
         if (oW <= LANES) {
-            for (int y = 0; y < oH; y++, src += step, dst += oW) {
-                FloatVector.fromArray(F, img, src).intoArray(col, dst);
-            }
+            oneVectorRows(img, src, step, oH, oW, col, row);
         } else if (oW <= 2 * LANES) {
-            for (int y = 0; y < oH; y++, src += step, dst += oW) {
-                FloatVector.fromArray(F, img, src).intoArray(col, dst);
-                FloatVector.fromArray(F, img, src + LANES).intoArray(col, dst + LANES);
-            }
+            twoVectorRows(img, src, step, oH, oW, col, row);
         } else {
-            for (int y = 0; y < oH; y++, src += step, dst += oW) {
-                for (int x = 0; x < oW; x += LANES) {
-                    FloatVector.fromArray(F, img, src + x).intoArray(col, dst + x);
-                }
+            vectorRows(img, src, step, oH, oW, col, row);
+        }
+    }
+
+    private static void oneVectorRows(float[] img, int src, int step, int oH, int oW, float[] col, int dst) {
+        for (int y = 0; y < oH; y++, src += step, dst += oW) {
+            FloatVector.fromArray(F, img, src).intoArray(col, dst);
+        }
+    }
+
+    private static void twoVectorRows(float[] img, int src, int step, int oH, int oW, float[] col, int dst) {
+        for (int y = 0; y < oH; y++, src += step, dst += oW) {
+            FloatVector.fromArray(F, img, src).intoArray(col, dst);
+            FloatVector.fromArray(F, img, src + LANES).intoArray(col, dst + LANES);
+        }
+    }
+
+    private static void vectorRows(float[] img, int src, int step, int oH, int oW, float[] col, int dst) {
+        for (int y = 0; y < oH; y++, src += step, dst += oW) {
+            for (int x = 0; x < oW; x += LANES) {
+                FloatVector.fromArray(F, img, src + x).intoArray(col, dst + x);
             }
         }
     }

@@ -246,19 +246,29 @@ public final class Select {
     private static void fillRow(MemorySegment c, long cb, boolean invert, float v, MemorySegment x, long xb, MemorySegment out, long ob, int n) {
         long bytes = (long) n << 2;
         long vecEnd = bytes - bytes % VBYTES;
+        // each loop a method of its own, compiled with its own profile (a loop left in line on a branch the caller's
+        // profile calls cold can run the Vector API's allocating fallback: see Softmax.row)
         if (invert) {
-            for (long i = 0; i < vecEnd; i += VBYTES) {
-                VectorMask<Float> f = FloatVector.fromMemorySegment(F, c, cb + i, ORDER).compare(VectorOperators.EQ, 0f);
-                FloatVector.fromMemorySegment(F, x, xb + i, ORDER).blend(v, f).intoMemorySegment(out, ob + i, ORDER);
-            }
+            fillWhereZero(c, cb, v, x, xb, out, ob, vecEnd);
         } else {
-            for (long i = 0; i < vecEnd; i += VBYTES) {
-                VectorMask<Float> t = FloatVector.fromMemorySegment(F, c, cb + i, ORDER).compare(VectorOperators.NE, 0f);
-                FloatVector.fromMemorySegment(F, x, xb + i, ORDER).blend(v, t).intoMemorySegment(out, ob + i, ORDER);
-            }
+            fillWhereNonZero(c, cb, v, x, xb, out, ob, vecEnd);
         }
         for (long i = vecEnd; i < bytes; i += 4) {
             out.set(FLOAT, ob + i, (c.get(FLOAT, cb + i) != 0f) != invert ? v : x.get(FLOAT, xb + i));
+        }
+    }
+
+    private static void fillWhereZero(MemorySegment c, long cb, float v, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            VectorMask<Float> f = FloatVector.fromMemorySegment(F, c, cb + i, ORDER).compare(VectorOperators.EQ, 0f);
+            FloatVector.fromMemorySegment(F, x, xb + i, ORDER).blend(v, f).intoMemorySegment(out, ob + i, ORDER);
+        }
+    }
+
+    private static void fillWhereNonZero(MemorySegment c, long cb, float v, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            VectorMask<Float> t = FloatVector.fromMemorySegment(F, c, cb + i, ORDER).compare(VectorOperators.NE, 0f);
+            FloatVector.fromMemorySegment(F, x, xb + i, ORDER).blend(v, t).intoMemorySegment(out, ob + i, ORDER);
         }
     }
 }
