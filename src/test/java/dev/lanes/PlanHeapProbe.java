@@ -3,13 +3,9 @@ package dev.lanes;
 import dev.lanes.examples.CharGPT;
 import dev.lanes.examples.LeNet;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Heap bytes per call of a warm inference plan, measured in a JVM of its own ({@link #inFreshJvm}): in the test suite's
@@ -23,37 +19,13 @@ public final class PlanHeapProbe {
 
     /** Runs this probe for {@code model} ("lenet" or "gpt") in a new JVM with this JVM's vector-width flags. */
     static long inFreshJvm(String model) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("--add-modules=jdk.incubator.vector");
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.add("-Xmx1g");
+        List<String> width = new ArrayList<>();
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (a.startsWith("-XX:UseAVX") || a.startsWith("-XX:MaxVectorSize") || a.startsWith("-Dlanes.vectorRegisters")) {
-                cmd.add(a); // the width this suite runs at
+                width.add(a); // the width this suite runs at
             }
         }
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(PlanHeapProbe.class.getName());
-        cmd.add(model);
-        Path log = Files.createTempFile("lanes-heap-probe", ".log");
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new AssertionError("heap probe for " + model + " did not finish in 120 s");
-            }
-            String out = Files.readString(log, StandardCharsets.UTF_8);
-            if (p.exitValue() != 0) {
-                throw new AssertionError("heap probe for " + model + " exited " + p.exitValue() + ":\n" + out);
-            }
-            String line = out.lines().filter(l -> l.startsWith("heap bytes per call ")).reduce((a, b) -> b)
-                    .orElseThrow(() -> new AssertionError("heap probe printed no result:\n" + out));
-            return Long.parseLong(line.substring("heap bytes per call ".length()).trim());
-        } finally {
-            Files.deleteIfExists(log);
-        }
+        return Long.parseLong(ChildJvm.lastLine(PlanHeapProbe.class, width, List.of(model), "heap bytes per call ", 120).trim());
     }
 
     public static void main(String[] args) {

@@ -11,16 +11,11 @@ import dev.lanes.nn.functional.F;
 import dev.lanes.optim.Adam;
 import dev.lanes.optim.Optimizer;
 import dev.lanes.optim.SGD;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -158,31 +153,7 @@ public class ReproducibilityTest {
         }
     }
 
-    private static String runChild(List<String> flags, int threads) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("--add-modules=jdk.incubator.vector");
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.add("-Xmx1g");
-        cmd.addAll(flags);
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(ReproducibilityTest.class.getName());
-        cmd.add(Integer.toString(threads));
-        Path log = Files.createTempFile("lanes-repro", ".log");
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new AssertionError("child JVM " + flags + " did not finish in 120 s");
-            }
-            String out = Files.readString(log, StandardCharsets.UTF_8);
-            assertThat(p.exitValue()).as("child JVM %s exit; output:%n%s", flags, out).isZero();
-            String last = out.lines().filter(l -> l.startsWith("hashes ")).reduce((a, b) -> b)
-                    .orElseThrow(() -> new AssertionError("child JVM " + flags + " printed no hashes:\n" + out));
-            return last.substring("hashes ".length());
-        } finally {
-            Files.deleteIfExists(log);
-        }
+    private static String runChild(List<String> flags, int threads) throws Exception {
+        return ChildJvm.lastLine(ReproducibilityTest.class, flags, List.of(Integer.toString(threads)), "hashes ", 120);
     }
 }

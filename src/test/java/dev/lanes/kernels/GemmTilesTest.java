@@ -4,14 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lanes.Lanes;
 import dev.lanes.Tensor;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -93,29 +88,7 @@ class GemmTilesTest {
     }
 
     private static String runChild(String tile, boolean scalarAttention) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("--add-modules=jdk.incubator.vector");
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.add("-Xmx512m");
-        cmd.add("-Dlanes.gemmTile=" + tile);
-        cmd.add("-Dlanes.attentionScalar=" + scalarAttention);
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(GemmTilesTest.class.getName());
-        Path log = Files.createTempFile("lanes-tile", ".log");
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new AssertionError("child JVM with tile " + tile + " did not finish in 60 s");
-            }
-            String out = Files.readString(log, StandardCharsets.UTF_8);
-            assertThat(p.exitValue()).as("child JVM with tile %s; output:%n%s", tile, out).isZero();
-            return out.lines().filter(l -> l.startsWith("tile ")).reduce((a, b) -> b)
-                    .orElseThrow(() -> new AssertionError("child JVM printed no hash:\n" + out));
-        } finally {
-            Files.deleteIfExists(log);
-        }
+        return "tile " + dev.lanes.ChildJvm.lastLine(GemmTilesTest.class, List.of("-Dlanes.gemmTile=" + tile, "-Dlanes.attentionScalar=" + scalarAttention),
+                List.of(), "tile ", 60);
     }
 }
