@@ -376,22 +376,14 @@ public final class InferencePlan implements AutoCloseable {
 
     /** {@code output[0 .. outputSize()) = forward(input[0 .. inputSize()))}, for a float32 plan. */
     public void run(float[] input, float[] output) {
-        requireInput(DType.FLOAT32);
-        if (input.length != inputNumel) {
-            throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + " floats (shape " + str(inputShape)
-                    + ") but got " + input.length);
-        }
+        checkInput(DType.FLOAT32, input.length, 0, true);
         checkExactOutput(output);
         runCopied(input, null, 0, output, 0);
     }
 
     /** Reads {@code inputSize()} floats from {@code input[inOff]}, writes {@code outputSize()} floats at {@code output[outOff]}. */
     public void run(float[] input, int inOff, float[] output, int outOff) {
-        requireInput(DType.FLOAT32);
-        if (inOff < 0 || (long) inOff + inputNumel > input.length) {
-            throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + " floats (shape " + str(inputShape)
-                    + ") but got " + Math.max(0, input.length - Math.max(inOff, 0)) + " floats from offset " + inOff);
-        }
+        checkInput(DType.FLOAT32, input.length, inOff, false);
         checkOutput(output, outOff);
         runCopied(input, null, inOff, output, outOff);
     }
@@ -401,24 +393,29 @@ public final class InferencePlan implements AutoCloseable {
      * on the run against the dimension it indexes: one out of range throws {@link IndexOutOfBoundsException} naming it.
      */
     public void run(long[] input, float[] output) {
-        requireInput(DType.INT64);
-        if (input.length != inputNumel) {
-            throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + " int64 values (shape " + str(inputShape)
-                    + ") but got " + input.length);
-        }
+        checkInput(DType.INT64, input.length, 0, true);
         checkExactOutput(output);
         runCopied(null, input, 0, output, 0);
     }
 
     /** Reads {@code inputSize()} int64 values from {@code input[inOff]}, writes {@code outputSize()} floats at {@code output[outOff]}. */
     public void run(long[] input, int inOff, float[] output, int outOff) {
-        requireInput(DType.INT64);
-        if (inOff < 0 || (long) inOff + inputNumel > input.length) {
-            throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + " int64 values (shape " + str(inputShape)
-                    + ") but got " + Math.max(0, input.length - Math.max(inOff, 0)) + " values from offset " + inOff);
-        }
+        checkInput(DType.INT64, input.length, inOff, false);
         checkOutput(output, outOff);
         runCopied(null, input, inOff, output, outOff);
+    }
+
+    /**
+     * The caller's array is of this plan's input type and holds its input: exactly ({@code whole}), or from
+     * {@code inOff} on.
+     */
+    private void checkInput(DType type, int length, int inOff, boolean whole) {
+        requireInput(type);
+        String unit = type == DType.INT64 ? " int64 values" : " floats";
+        if (whole ? length != inputNumel : inOff < 0 || (long) inOff + inputNumel > length) {
+            throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + unit + " (shape " + str(inputShape)
+                    + ") but got " + (whole ? Integer.toString(length) : Math.max(0, length - Math.max(inOff, 0)) + unit + " from offset " + inOff));
+        }
     }
 
     private void requireInput(DType type) {
