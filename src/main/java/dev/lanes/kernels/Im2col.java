@@ -153,13 +153,18 @@ public final class Im2col {
 
     /**
      * Whether a convolution of this geometry runs without an unfolded matrix ({@link Sgemm#gemmPackedATapsB} over the
-     * padded staged image): stride 1 both ways, a padded staging, and at most a quarter more virtual columns than
-     * pixels (ResNet's 32-, 16- and 8-wide same-padded 3 x 3 layers: 6, 12 and 22% more; LeNet's unpadded 5 x 5 over
-     * 14 x 14, 36%, keeps im2col). Never depends on the vector width.
+     * padded staged image): stride 1 both ways, a padded staging, and at most a sixth more columns multiplied than
+     * im2col's packed product multiplies. Counted in whole slivers ({@link Sgemm#tapsComputedColumns} against
+     * {@link Sgemm#paddedColumns}): ResNet's 8 x 8 layers have 78 virtual columns for 64 pixels, 22% more, but at 16
+     * lanes those are three 32-column slivers against two, 50% more work; in place they ran at 10.7 ms per 64-channel
+     * layer at batch 128 against 8.1-8.8 through im2col (AMD EPYC Zen 4, 512 bits, forward and input gradient alike),
+     * while 12.5% more (the 16 x 16 layers at 16 lanes) was still ~4% faster in place than im2col. LeNet's unpadded
+     * 5 x 5 over 14 x 14 keeps im2col. The choice depends on the vector width but never the result: both paths give
+     * the same bits (KernelPropertyTest.inPlaceUnfoldingEqualsUnfoldedProduct).
      */
     public static boolean unfoldsInPlace(Geometry g) {
         return g.sH() == 1 && g.sW() == 1 && padsImage(g) && g.cols() > 0
-                && 4 * Sgemm.tapsColumns(g.oH(), g.oW(), (int) paddedWidth(g)) <= 5L * g.cols();
+                && 6 * Sgemm.tapsComputedColumns(g.oH(), g.oW(), (int) paddedWidth(g)) <= 7L * Sgemm.paddedColumns(g.cols());
     }
 
     /** The padded row length of a {@link #stageImage} staging (for {@link #padsImage} geometries). */

@@ -484,6 +484,11 @@ public final class Sgemm {
         return (long) (oH - 1) * wp + oW;
     }
 
+    /** Columns {@link #gemmPackedATapsB} multiplies: its virtual columns in whole slivers, or whole rows of slivers. */
+    public static long tapsComputedColumns(int oH, int oW, int wp) {
+        return oW >= NR ? (long) oH * ((oW + NR - 1) / NR * NR) : (tapsColumns(oH, oW, wp) + NR - 1) / NR * NR;
+    }
+
     /**
      * {@code C[m, oH oW] = A B} (+ epilogue, row stride {@code oH oW}) for a stride-1 convolution whose unfolded B is
      * never built: B's row p is the zero-padded image read from {@code img[taps[p]]} on, so over <em>virtual</em>

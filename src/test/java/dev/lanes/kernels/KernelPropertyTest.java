@@ -519,8 +519,8 @@ class KernelPropertyTest {
                     yield r == null || r.sH() != 1 ? null : r;
                 }
             };
-            if (g == null || !Im2col.unfoldsInPlace(g)) {
-                continue;
+            if (g == null || g.sH() != 1 || g.sW() != 1 || !Im2col.padsImage(g) || g.cols() == 0) {
+                continue; // the kernel's preconditions: every such geometry, whichever path the driver picks for it
             }
             int og = iter < 3 ? 2 * Sgemm.MR + 3 : 1 + rnd.nextInt(2 * Sgemm.MR + 2);
             // the staging itself, checked against the image: zeros around it, the image at (pT, pL) of each plane
@@ -556,6 +556,13 @@ class KernelPropertyTest {
         assertThat(cases).isGreaterThanOrEqualTo(25);
         assertThat(Im2col.unfoldsInPlace(new Im2col.Geometry(6, 14, 14, 5, 5, 1, 1, 0, 0, 1, 1, 10, 10))).isFalse(); // 36% waste
         assertThat(Im2col.unfoldsInPlace(new Im2col.Geometry(16, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 16, 16))).isFalse(); // stride 2
+        // the driver's choice counts whole slivers: ResNet's 32-wide layers unfold in place at every width; its 8 x 8
+        // layers (78 virtual columns for 64 pixels) multiply 96 columns against 64 at 16 lanes, 80 against 64 at 8; at 4
+        // lanes (NR = 8) each 8-pixel row is one whole sliver: no waste, in place
+        assertThat(Im2col.unfoldsInPlace(new Im2col.Geometry(16, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32))).isTrue();
+        assertThat(Im2col.unfoldsInPlace(new Im2col.Geometry(64, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8))).isEqualTo(Sgemm.NR <= 8);
+        assertThat(Sgemm.tapsComputedColumns(8, 8, 10)).isEqualTo(Sgemm.NR <= 8 ? 64 : (78 + Sgemm.NR - 1) / Sgemm.NR * Sgemm.NR);
+        assertThat(Sgemm.tapsComputedColumns(32, 32, 34)).isEqualTo(32L * ((32 + Sgemm.NR - 1) / Sgemm.NR * Sgemm.NR));
     }
 
     /**
