@@ -516,10 +516,6 @@ public final class Im2col {
                     int w0 = j * g.dW() - g.pL();
                     int xLo = Math.max(0, -w0);
                     int n = Math.min(oW, g.w() - w0) - xLo; // stride 1: output columns [xLo, xLo + n) land inside the row
-                    int full = Math.max(0, n) / LANES * LANES;
-                    // the last part of a row as one whole vector whose other lanes add nothing (a masked add, then a
-                    // plain store of the unchanged lanes): no scalar tail; the arrays' slack keeps it in bounds
-                    VectorMask<Float> tail = Simd.LANE_INDEX.compare(VectorOperators.LT, (float) (Math.max(full, n) - full));
                     for (int y = 0; y < g.oH(); y++) {
                         int hh = y * g.sH() - g.pT() + i * g.dH();
                         if (hh < 0 || hh >= g.h()) {
@@ -531,14 +527,7 @@ public final class Im2col {
                             if (n <= 0) {
                                 continue;
                             }
-                            int d = dstRow + w0 + xLo;
-                            int sx = src + xLo;
-                            for (int x = 0; x < full; x += LANES) {
-                                FloatVector.fromArray(F, img, d + x).add(FloatVector.fromArray(F, col, sx + x)).intoArray(img, d + x);
-                            }
-                            if (full < n) {
-                                FloatVector.fromArray(F, img, d + full).add(FloatVector.fromArray(F, col, sx + full), tail).intoArray(img, d + full);
-                            }
+                            addRow(img, dstRow + w0 + xLo, col, src + xLo, n);
                         } else {
                             for (int x = 0; x < oW; x++) {
                                 int ww = x * g.sW() + w0;
@@ -550,6 +539,24 @@ public final class Im2col {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * {@code img[d, d + n) += col[sx, sx + n)}: whole vectors, then the row's last part as one whole vector whose other
+     * lanes add nothing (a masked add, then a plain store of the unchanged lanes): no scalar tail; the arrays' slack
+     * keeps it in bounds. Its own method, not a branch of {@link #col2imHeap}'s loop: a vector loop on the cold side of
+     * a branch that a long run of other geometries compiled is left out of line by C2, every vector boxed (the hazard
+     * {@code Softmax.row}'s passes were split for).
+     */
+    private static void addRow(float[] img, int d, float[] col, int sx, int n) {
+        int full = n / LANES * LANES;
+        for (int x = 0; x < full; x += LANES) {
+            FloatVector.fromArray(F, img, d + x).add(FloatVector.fromArray(F, col, sx + x)).intoArray(img, d + x);
+        }
+        if (full < n) {
+            VectorMask<Float> tail = Simd.LANE_INDEX.compare(VectorOperators.LT, (float) (n - full));
+            FloatVector.fromArray(F, img, d + full).add(FloatVector.fromArray(F, col, sx + full), tail).intoArray(img, d + full);
         }
     }
 
