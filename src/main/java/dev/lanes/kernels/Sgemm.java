@@ -493,8 +493,9 @@ public final class Sgemm {
      * {@code C[m, oH oW] = A B} (+ epilogue, row stride {@code oH oW}) for a stride-1 convolution whose unfolded B is
      * never built: B's row p is the zero-padded image read from {@code img[taps[p]]} on, so over <em>virtual</em>
      * columns {@code q = y wp + x} (x up to the padded row length {@code wp}) every row of B is contiguous. Each NR
-     * virtual columns are dealt into one sliver ({@code sliver}, {@code k NR} floats, L1/L2-resident while the MR-row
-     * blocks of A pass over it) and multiplied by the packed-panel kernel; only columns with {@code x < oW} are stored,
+     * virtual columns are read by {@link #kernel8x2Taps} where they lie ({@link #TAPS_DIRECT}, 32 registers) or dealt
+     * into one sliver ({@code sliver}, {@code k NR} floats, L1/L2-resident while the MR-row blocks of A pass over it)
+     * and multiplied by the packed-panel kernel; only columns with {@code x < oW} are stored,
      * row piece by row piece. Against im2col + {@link #packBRow} this copies each B element once instead of twice and
      * never handles an image edge, at the price of the {@code wp - oW} columns per row computed and dropped
      * ({@link #tapsColumns}). Each stored element is the FMA chain {@link #gemmPackedAB} makes for the same column of
@@ -529,17 +530,21 @@ public final class Sgemm {
                 nr = Math.min(NR, n - q0);
                 next = q0 + NR;
             }
-            for (int p = 0, d = 0; p < k; p++, d += NR) {
-                int at = taps[p] + q0;
-                FloatVector.fromArray(F, img, at).intoArray(sliver, d);
-                FloatVector.fromArray(F, img, at + LANES).intoArray(sliver, d + LANES);
+            if (!TAPS_DIRECT) {
+                for (int p = 0, d = 0; p < k; p++, d += NR) {
+                    int at = taps[p] + q0;
+                    FloatVector.fromArray(F, img, at).intoArray(sliver, d);
+                    FloatVector.fromArray(F, img, at + LANES).intoArray(sliver, d + LANES);
+                }
             }
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 boolean first = pc == 0;
                 Epilogue blockEpi = pc + kc == k ? e : Epilogue.NONE;
                 for (int i = 0; i < m; i += MR) {
-                    if (TILE_KIND == 0) {
+                    if (TAPS_DIRECT) {
+                        kernel8x2Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
+                    } else if (TILE_KIND == 0) {
                         kernel8x2Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
                     } else {
                         kernel6x2Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
@@ -561,6 +566,79 @@ public final class Sgemm {
                 }
             }
         }
+    }
+
+    /**
+     * Whether {@link #gemmPackedATapsB} reads B's rows where they lie in the padded image ({@link #kernel8x2Taps})
+     * instead of dealing each block's k x NR floats into a sliver first: with 32 vector registers. Measured (AMD EPYC
+     * Zen 4, ResNet-20 ONNX plan at batch 64, one thread, alternated runs): 512 bits 77-84 -> 72-73 ms (its 16-channel
+     * 3 x 3 layers -20%), 128 bits on the same machine (32 registers) about even to -20%; but the 6 x 2 tile of 16-register
+     * AVX2 code reading the image this way ran 85 -> 124-138 ms, so 16 registers keep the dealt sliver.
+     * {@code -Dlanes.gemmTapsDealt=true} forces the sliver (for measurements). Either way the same FMA chains over
+     * the same values: the same bits.
+     */
+    static final boolean TAPS_DIRECT = TILE_KIND == 0 && !Boolean.getBoolean("lanes.gemmTapsDealt");
+
+    /**
+     * {@link #kernel8x2Packed} with B's rows read where they lie in the padded image ({@code img[taps[p] + q0]}, two
+     * vectors) instead of from a dealt sliver: the same FMA chains over the same values, without copying each block's
+     * k x NR floats first.
+     */
+    private static void kernel8x2Taps(float[] ap, int aBase, float[] img, int[] taps, int p0, int p1, int q0, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
+        FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+        int ai = aBase;
+        for (int p = p0; p < p1; p++, ai += MR) {
+            int at = taps[p] + q0;
+            FloatVector b0 = FloatVector.fromArray(F, img, at);
+            FloatVector b1 = FloatVector.fromArray(F, img, at + LANES);
+            FloatVector a0 = FloatVector.broadcast(F, ap[ai]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(F, ap[ai + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            FloatVector a6 = FloatVector.broadcast(F, ap[ai + 6]);
+            c60 = a6.fma(b0, c60);
+            c61 = a6.fma(b1, c61);
+            FloatVector a7 = FloatVector.broadcast(F, ap[ai + 7]);
+            c70 = a7.fma(b0, c70);
+            c71 = a7.fma(b1, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + LANES);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + LANES);
     }
 
     /**
