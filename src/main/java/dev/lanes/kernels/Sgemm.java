@@ -1192,13 +1192,8 @@ public final class Sgemm {
         return index;
     }
 
-    /**
-     * Whether whole blocks transpose by gathers: on x86-64 (AVX2 and AVX-512 gather in hardware), with whole vectors
-     * per block. Elsewhere (NEON has no gather; the Vector API would emulate it lane by lane) element by element.
-     */
-    private static final boolean TRANSPOSE_GATHERS = TRANSPOSE_WHOLE_VECTORS
-            && (System.getProperty("os.arch").equals("amd64") || System.getProperty("os.arch").equals("x86_64"))
-            && !Boolean.getBoolean("lanes.noGather");
+    /** Whether whole blocks transpose by gathers ({@link Simd#HARDWARE_GATHER}, whole vectors per block). */
+    private static final boolean TRANSPOSE_GATHERS = TRANSPOSE_WHOLE_VECTORS && Simd.HARDWARE_GATHER;
 
     /**
      * The MR x NR register tile ({@link #TILE}): C[0..mr, 0..nr] = alpha * sum_p A[r, p] B[p, j] + beta * C (beta 0: C ignored),
