@@ -391,10 +391,8 @@ public final class Normalization {
                 }
                 mu = (float) (sum / count);
                 double ss = 0;
-                for (int i = 0; i < n; i++) {
-                    long row = ((long) i * c + ch) * hw;
-                    squaredDeviations(x, (xOff + row) << 2, y, (yOff + row) << 2, hw, mu);
-                    ss += Reductions.sumRow(y, (yOff + row) << 2, hw);
+                for (int i = 0; i < n; i++) { // (x - mu)^2 summed as read: the bits of squaring into y and summing y
+                    ss += Reductions.sumSquaredDeviationsRow(x, (xOff + ((long) i * c + ch) * hw) << 2, hw, mu);
                 }
                 float var = (float) (ss / count);
                 rs = (float) (1.0 / Math.sqrt(var + eps));
@@ -502,19 +500,6 @@ public final class Normalization {
         public void accept(int part, int from, int to) {
             batchNormChannels(from, to, x, xOff, n, c, hw, training, momentum, eps, w, wOff, b, bOff, runningMean, rmOff, runningVar, rvOff,
                     y, yOff, mean, meanOff, rstd, rstdOff, relu);
-        }
-    }
-
-    private static void squaredDeviations(MemorySegment x, long xb, MemorySegment out, long ob, int n, float mu) {
-        long bytes = (long) n << 2;
-        long vecEnd = bytes - bytes % VBYTES;
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            FloatVector d = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu);
-            d.mul(d).intoMemorySegment(out, ob + i, ORDER);
-        }
-        for (long i = vecEnd; i < bytes; i += 4) {
-            float d = x.get(FLOAT, xb + i) - mu;
-            out.set(FLOAT, ob + i, d * d);
         }
     }
 

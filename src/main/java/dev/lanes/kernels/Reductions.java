@@ -237,6 +237,99 @@ public final class Reductions {
         return total;
     }
 
+    /**
+     * {@code sumRow} of the squared deviations {@code (x - mu)^2} of {@code n} contiguous floats from byte offset
+     * {@code b}, without writing them: the same subtractions, squares and additions in the same order (the bits of
+     * squaring into a row and summing it with {@link #sumRow}), one read of x. BatchNorm's variance pass.
+     */
+    public static double sumSquaredDeviationsRow(MemorySegment in, long b, long n, float mu) {
+        double total = 0;
+        for (long start = 0; start < n; start += BLOCK) {
+            long len = Math.min(BLOCK, n - start);
+            total += squaredDeviationsBlock(in, b + (start << 2), len, mu);
+        }
+        return total;
+    }
+
+    /** {@link #sumBlock} of {@code (x - mu)^2}: 32 partials in the canonical order, folded, then the tail in sequence. */
+    static float squaredDeviationsBlock(MemorySegment in, long b, long n, float mu) {
+        long bytes = n << 2;
+        long groupEnd = bytes - bytes % (32 * 4);
+        float s = switch (Simd.GROUP) {
+            case 1 -> squaredDeviations32x16(in, b, groupEnd, mu);
+            case 2 -> squaredDeviations32x8(in, b, groupEnd, mu);
+            case 4 -> squaredDeviations32x4(in, b, groupEnd, mu);
+            default -> squaredDeviations32Scalar(in, b, groupEnd, mu);
+        };
+        for (long i = groupEnd; i < bytes; i += 4) {
+            float d = in.get(FLOAT, b + i) - mu;
+            s += d * d;
+        }
+        return s != s ? Float.NaN : s;
+    }
+
+    private static FloatVector squaredDeviation(MemorySegment in, long at, float mu) {
+        FloatVector d = FloatVector.fromMemorySegment(F, in, at, ORDER).sub(mu);
+        return d.mul(d);
+    }
+
+    private static float squaredDeviations32x16(MemorySegment in, long b, long end, float mu) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        for (long i = 0; i < end; i += 2 * VBYTES) {
+            s0 = s0.add(squaredDeviation(in, b + i, mu));
+            s1 = s1.add(squaredDeviation(in, b + i + VBYTES, mu));
+        }
+        return Simd.fold32(s0, s1);
+    }
+
+    private static float squaredDeviations32x8(MemorySegment in, long b, long end, float mu) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        FloatVector s2 = FloatVector.zero(F);
+        FloatVector s3 = FloatVector.zero(F);
+        for (long i = 0; i < end; i += 4 * VBYTES) {
+            s0 = s0.add(squaredDeviation(in, b + i, mu));
+            s1 = s1.add(squaredDeviation(in, b + i + VBYTES, mu));
+            s2 = s2.add(squaredDeviation(in, b + i + 2 * VBYTES, mu));
+            s3 = s3.add(squaredDeviation(in, b + i + 3 * VBYTES, mu));
+        }
+        return Simd.fold32(s0, s1, s2, s3);
+    }
+
+    private static float squaredDeviations32x4(MemorySegment in, long b, long end, float mu) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        FloatVector s2 = FloatVector.zero(F);
+        FloatVector s3 = FloatVector.zero(F);
+        FloatVector s4 = FloatVector.zero(F);
+        FloatVector s5 = FloatVector.zero(F);
+        FloatVector s6 = FloatVector.zero(F);
+        FloatVector s7 = FloatVector.zero(F);
+        for (long i = 0; i < end; i += 8 * VBYTES) {
+            s0 = s0.add(squaredDeviation(in, b + i, mu));
+            s1 = s1.add(squaredDeviation(in, b + i + VBYTES, mu));
+            s2 = s2.add(squaredDeviation(in, b + i + 2 * VBYTES, mu));
+            s3 = s3.add(squaredDeviation(in, b + i + 3 * VBYTES, mu));
+            s4 = s4.add(squaredDeviation(in, b + i + 4 * VBYTES, mu));
+            s5 = s5.add(squaredDeviation(in, b + i + 5 * VBYTES, mu));
+            s6 = s6.add(squaredDeviation(in, b + i + 6 * VBYTES, mu));
+            s7 = s7.add(squaredDeviation(in, b + i + 7 * VBYTES, mu));
+        }
+        return Simd.fold32(s0, s1, s2, s3, s4, s5, s6, s7);
+    }
+
+    private static float squaredDeviations32Scalar(MemorySegment in, long b, long end, float mu) {
+        float[] p = new float[32];
+        for (long i = 0; i < end; i += 32 * 4) {
+            for (int j = 0; j < 32; j++) {
+                float d = in.get(FLOAT, b + i + 4L * j) - mu;
+                p[j] += d * d;
+            }
+        }
+        return Simd.fold(p, 0, 32);
+    }
+
     /** Sum of {@code n} contiguous floats from byte offset {@code b}, in float lanes per block, blocks in double. */
     public static double sumRow(MemorySegment in, long b, long n) {
         double total = 0;

@@ -92,6 +92,42 @@ class VectorWidthTest {
      * Sums and dot products in the canonical order at this width: the vector forms give exactly the bits of the
      * order written out in scalars, so every width (and the scalar form other lane counts run) agrees.
      */
+    /**
+     * BatchNorm's variance pass sums (x - mu)^2 as it reads x ({@link Reductions#sumSquaredDeviationsRow}): bit for
+     * bit what squaring x into a row and summing that row with {@link Reductions#sumRow} gives, for rows with tails,
+     * across the 4096-float block boundary, and with a NaN and an infinity.
+     */
+    @Test
+    void squaredDeviationsSumAsTheirSquaresWould() {
+        SplittableRandom rnd = new SplittableRandom(13);
+        try (Arena arena = Arena.ofConfined()) {
+            int max = 9000;
+            MemorySegment x = arena.allocate(4L * (max + 3), 64);
+            MemorySegment squares = arena.allocate(4L * (max + 3), 64);
+            for (int i = 0; i < max + 3; i++) {
+                x.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) rnd.nextDouble(-3, 5) * (1 << rnd.nextInt(8)));
+            }
+            for (int iter = 0; iter < 200; iter++) {
+                int n = iter < 70 ? iter : rnd.nextInt(max);
+                int from = rnd.nextInt(3);
+                float mu = (float) rnd.nextDouble(-2, 2);
+                if (iter == 150) {
+                    x.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, from + n / 2, Float.NaN);
+                }
+                if (iter == 170) {
+                    x.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, from + n / 3, Float.POSITIVE_INFINITY);
+                }
+                for (int i = 0; i < n; i++) {
+                    float d = x.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, from + i) - mu;
+                    squares.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, d * d);
+                }
+                double want = Reductions.sumRow(squares, 0, n);
+                double got = Reductions.sumSquaredDeviationsRow(x, 4L * from, n, mu);
+                assertThat(Double.doubleToRawLongBits(got)).as("n %d mu %s", n, mu).isEqualTo(Double.doubleToRawLongBits(want));
+            }
+        }
+    }
+
     @Test
     void sumsAndDotsFollowTheCanonicalOrderBitForBit() {
         SplittableRandom rnd = new SplittableRandom(11);
