@@ -563,12 +563,8 @@ public final class Normalization {
             for (int i = 0; i < n; i++) {
                 long row = ((long) i * c + ch) * hw;
                 sg += Reductions.sumRow(g, (gOff + row) << 2, hw);
-                if (dx != null) { // stage g xhat in dx's row, summed canonically (overwritten below)
-                    gTimesXhat(g, (gOff + row) << 2, x, (xOff + row) << 2, dx, (dxOff + row) << 2, hw, mu, rs);
-                    sgx += Reductions.sumRow(dx, (dxOff + row) << 2, hw);
-                } else {
-                    sgx += gTimesXhatSum(g, (gOff + row) << 2, x, (xOff + row) << 2, hw, mu, rs);
-                }
+                // g xhat summed canonically as read: the same bits whether dx is wanted or not
+                sgx += Reductions.sumGradTimesNormalizedRow(g, (gOff + row) << 2, x, (xOff + row) << 2, hw, mu, rs);
             }
             if (dw != null) {
                 dw.set(FLOAT, (dwOff + ch) << 2, (float) sgx);
@@ -656,28 +652,6 @@ public final class Normalization {
             batchNormBackwardChannels(from, to, g, gOff, x, xOff, n, c, hw, training, mean, meanOff, rstd, rstdOff, w, wOff, dx, dxOff, dw,
                     dwOff, db, dbOff);
         }
-    }
-
-    private static void gTimesXhat(MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, int n, float mu,
-            float rs) {
-        long bytes = (long) n << 2;
-        long vecEnd = bytes - bytes % VBYTES;
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            FloatVector xhat = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).mul(rs);
-            FloatVector.fromMemorySegment(F, g, gb + i, ORDER).mul(xhat).intoMemorySegment(out, ob + i, ORDER);
-        }
-        for (long i = vecEnd; i < bytes; i += 4) {
-            out.set(FLOAT, ob + i, g.get(FLOAT, gb + i) * ((x.get(FLOAT, xb + i) - mu) * rs));
-        }
-    }
-
-    /** sum(g xhat) of one row without a place to stage it: scalar, in index order (only when dx is not wanted). */
-    private static double gTimesXhatSum(MemorySegment g, long gb, MemorySegment x, long xb, int n, float mu, float rs) {
-        double s = 0;
-        for (long i = 0; i < (long) n << 2; i += 4) {
-            s += g.get(FLOAT, gb + i) * ((x.get(FLOAT, xb + i) - mu) * rs);
-        }
-        return s;
     }
 
     private static void inputGrad(MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment dx, long dxb, int n, float mu, float rs,

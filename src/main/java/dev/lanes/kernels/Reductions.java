@@ -330,6 +330,97 @@ public final class Reductions {
         return Simd.fold(p, 0, 32);
     }
 
+    /**
+     * {@code sumRow} of {@code g (x - mu) rs} over {@code n} contiguous floats of g and x (byte offsets), without
+     * writing the products: the same multiplications and additions in the same order as writing them into a row and
+     * summing it with {@link #sumRow}. BatchNorm backward's {@code sum(g xhat)}.
+     */
+    public static double sumGradTimesNormalizedRow(MemorySegment g, long gb, MemorySegment x, long xb, long n, float mu, float rs) {
+        double total = 0;
+        for (long start = 0; start < n; start += BLOCK) {
+            long len = Math.min(BLOCK, n - start);
+            total += gradTimesNormalizedBlock(g, gb + (start << 2), x, xb + (start << 2), len, mu, rs);
+        }
+        return total;
+    }
+
+    /** {@link #sumBlock} of {@code g (x - mu) rs}: 32 partials in the canonical order, folded, then the tail in sequence. */
+    static float gradTimesNormalizedBlock(MemorySegment g, long gb, MemorySegment x, long xb, long n, float mu, float rs) {
+        long bytes = n << 2;
+        long groupEnd = bytes - bytes % (32 * 4);
+        float s = switch (Simd.GROUP) {
+            case 1 -> gradTimesNormalized32x16(g, gb, x, xb, groupEnd, mu, rs);
+            case 2 -> gradTimesNormalized32x8(g, gb, x, xb, groupEnd, mu, rs);
+            case 4 -> gradTimesNormalized32x4(g, gb, x, xb, groupEnd, mu, rs);
+            default -> gradTimesNormalized32Scalar(g, gb, x, xb, groupEnd, mu, rs);
+        };
+        for (long i = groupEnd; i < bytes; i += 4) {
+            s += g.get(FLOAT, gb + i) * ((x.get(FLOAT, xb + i) - mu) * rs);
+        }
+        return s != s ? Float.NaN : s;
+    }
+
+    private static FloatVector gradTimesNormalized(MemorySegment g, long gAt, MemorySegment x, long xAt, float mu, float rs) {
+        FloatVector xhat = FloatVector.fromMemorySegment(F, x, xAt, ORDER).sub(mu).mul(rs);
+        return FloatVector.fromMemorySegment(F, g, gAt, ORDER).mul(xhat);
+    }
+
+    private static float gradTimesNormalized32x16(MemorySegment g, long gb, MemorySegment x, long xb, long end, float mu, float rs) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        for (long i = 0; i < end; i += 2 * VBYTES) {
+            s0 = s0.add(gradTimesNormalized(g, gb + i, x, xb + i, mu, rs));
+            s1 = s1.add(gradTimesNormalized(g, gb + i + VBYTES, x, xb + i + VBYTES, mu, rs));
+        }
+        return Simd.fold32(s0, s1);
+    }
+
+    private static float gradTimesNormalized32x8(MemorySegment g, long gb, MemorySegment x, long xb, long end, float mu, float rs) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        FloatVector s2 = FloatVector.zero(F);
+        FloatVector s3 = FloatVector.zero(F);
+        for (long i = 0; i < end; i += 4 * VBYTES) {
+            s0 = s0.add(gradTimesNormalized(g, gb + i, x, xb + i, mu, rs));
+            s1 = s1.add(gradTimesNormalized(g, gb + i + VBYTES, x, xb + i + VBYTES, mu, rs));
+            s2 = s2.add(gradTimesNormalized(g, gb + i + 2 * VBYTES, x, xb + i + 2 * VBYTES, mu, rs));
+            s3 = s3.add(gradTimesNormalized(g, gb + i + 3 * VBYTES, x, xb + i + 3 * VBYTES, mu, rs));
+        }
+        return Simd.fold32(s0, s1, s2, s3);
+    }
+
+    private static float gradTimesNormalized32x4(MemorySegment g, long gb, MemorySegment x, long xb, long end, float mu, float rs) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        FloatVector s2 = FloatVector.zero(F);
+        FloatVector s3 = FloatVector.zero(F);
+        FloatVector s4 = FloatVector.zero(F);
+        FloatVector s5 = FloatVector.zero(F);
+        FloatVector s6 = FloatVector.zero(F);
+        FloatVector s7 = FloatVector.zero(F);
+        for (long i = 0; i < end; i += 8 * VBYTES) {
+            s0 = s0.add(gradTimesNormalized(g, gb + i, x, xb + i, mu, rs));
+            s1 = s1.add(gradTimesNormalized(g, gb + i + VBYTES, x, xb + i + VBYTES, mu, rs));
+            s2 = s2.add(gradTimesNormalized(g, gb + i + 2 * VBYTES, x, xb + i + 2 * VBYTES, mu, rs));
+            s3 = s3.add(gradTimesNormalized(g, gb + i + 3 * VBYTES, x, xb + i + 3 * VBYTES, mu, rs));
+            s4 = s4.add(gradTimesNormalized(g, gb + i + 4 * VBYTES, x, xb + i + 4 * VBYTES, mu, rs));
+            s5 = s5.add(gradTimesNormalized(g, gb + i + 5 * VBYTES, x, xb + i + 5 * VBYTES, mu, rs));
+            s6 = s6.add(gradTimesNormalized(g, gb + i + 6 * VBYTES, x, xb + i + 6 * VBYTES, mu, rs));
+            s7 = s7.add(gradTimesNormalized(g, gb + i + 7 * VBYTES, x, xb + i + 7 * VBYTES, mu, rs));
+        }
+        return Simd.fold32(s0, s1, s2, s3, s4, s5, s6, s7);
+    }
+
+    private static float gradTimesNormalized32Scalar(MemorySegment g, long gb, MemorySegment x, long xb, long end, float mu, float rs) {
+        float[] p = new float[32];
+        for (long i = 0; i < end; i += 32 * 4) {
+            for (int j = 0; j < 32; j++) {
+                p[j] += g.get(FLOAT, gb + i + 4L * j) * ((x.get(FLOAT, xb + i + 4L * j) - mu) * rs);
+            }
+        }
+        return Simd.fold(p, 0, 32);
+    }
+
     /** Sum of {@code n} contiguous floats from byte offset {@code b}, in float lanes per block, blocks in double. */
     public static double sumRow(MemorySegment in, long b, long n) {
         double total = 0;

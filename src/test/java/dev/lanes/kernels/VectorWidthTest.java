@@ -93,9 +93,10 @@ class VectorWidthTest {
      * order written out in scalars, so every width (and the scalar form other lane counts run) agrees.
      */
     /**
-     * BatchNorm's variance pass sums (x - mu)^2 as it reads x ({@link Reductions#sumSquaredDeviationsRow}): bit for
-     * bit what squaring x into a row and summing that row with {@link Reductions#sumRow} gives, for rows with tails,
-     * across the 4096-float block boundary, and with a NaN and an infinity.
+     * BatchNorm's variance pass sums (x - mu)^2 as it reads x ({@link Reductions#sumSquaredDeviationsRow}), and its
+     * backward sums g (x - mu) rs ({@link Reductions#sumGradTimesNormalizedRow}): bit for bit what writing those
+     * values into a row and summing that row with {@link Reductions#sumRow} gives, for rows with tails, across the
+     * 4096-float block boundary, and with a NaN and an infinity.
      */
     @Test
     void squaredDeviationsSumAsTheirSquaresWould() {
@@ -124,6 +125,16 @@ class VectorWidthTest {
                 double want = Reductions.sumRow(squares, 0, n);
                 double got = Reductions.sumSquaredDeviationsRow(x, 4L * from, n, mu);
                 assertThat(Double.doubleToRawLongBits(got)).as("n %d mu %s", n, mu).isEqualTo(Double.doubleToRawLongBits(want));
+                // BatchNorm backward's sum(g xhat), g read from x shifted by one float
+                float rs = (float) rnd.nextDouble(0.1, 3);
+                for (int i = 0; i < n; i++) {
+                    float gi = x.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, from + i + 1);
+                    float xi = x.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, from + i);
+                    squares.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, gi * ((xi - mu) * rs));
+                }
+                want = Reductions.sumRow(squares, 0, n);
+                got = Reductions.sumGradTimesNormalizedRow(x, 4L * (from + 1), x, 4L * from, n, mu, rs);
+                assertThat(Double.doubleToRawLongBits(got)).as("g xhat: n %d mu %s rs %s", n, mu, rs).isEqualTo(Double.doubleToRawLongBits(want));
             }
         }
     }
