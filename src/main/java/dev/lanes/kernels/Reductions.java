@@ -268,17 +268,14 @@ public final class Reductions {
         return s != s ? Float.NaN : s;
     }
 
-    private static FloatVector squaredDeviation(MemorySegment in, long at, float mu) {
-        FloatVector d = FloatVector.fromMemorySegment(F, in, at, ORDER).sub(mu);
-        return d.mul(d);
-    }
-
     private static float squaredDeviations32x16(MemorySegment in, long b, long end, float mu) {
         FloatVector s0 = FloatVector.zero(F);
         FloatVector s1 = FloatVector.zero(F);
         for (long i = 0; i < end; i += 2 * VBYTES) {
-            s0 = s0.add(squaredDeviation(in, b + i, mu));
-            s1 = s1.add(squaredDeviation(in, b + i + VBYTES, mu));
+            FloatVector d0 = FloatVector.fromMemorySegment(F, in, b + i, ORDER).sub(mu);
+            s0 = s0.add(d0.mul(d0));
+            FloatVector d1 = FloatVector.fromMemorySegment(F, in, b + i + VBYTES, ORDER).sub(mu);
+            s1 = s1.add(d1.mul(d1));
         }
         return Simd.fold32(s0, s1);
     }
@@ -289,10 +286,14 @@ public final class Reductions {
         FloatVector s2 = FloatVector.zero(F);
         FloatVector s3 = FloatVector.zero(F);
         for (long i = 0; i < end; i += 4 * VBYTES) {
-            s0 = s0.add(squaredDeviation(in, b + i, mu));
-            s1 = s1.add(squaredDeviation(in, b + i + VBYTES, mu));
-            s2 = s2.add(squaredDeviation(in, b + i + 2 * VBYTES, mu));
-            s3 = s3.add(squaredDeviation(in, b + i + 3 * VBYTES, mu));
+            FloatVector d0 = FloatVector.fromMemorySegment(F, in, b + i, ORDER).sub(mu);
+            s0 = s0.add(d0.mul(d0));
+            FloatVector d1 = FloatVector.fromMemorySegment(F, in, b + i + VBYTES, ORDER).sub(mu);
+            s1 = s1.add(d1.mul(d1));
+            FloatVector d2 = FloatVector.fromMemorySegment(F, in, b + i + 2 * VBYTES, ORDER).sub(mu);
+            s2 = s2.add(d2.mul(d2));
+            FloatVector d3 = FloatVector.fromMemorySegment(F, in, b + i + 3 * VBYTES, ORDER).sub(mu);
+            s3 = s3.add(d3.mul(d3));
         }
         return Simd.fold32(s0, s1, s2, s3);
     }
@@ -307,14 +308,22 @@ public final class Reductions {
         FloatVector s6 = FloatVector.zero(F);
         FloatVector s7 = FloatVector.zero(F);
         for (long i = 0; i < end; i += 8 * VBYTES) {
-            s0 = s0.add(squaredDeviation(in, b + i, mu));
-            s1 = s1.add(squaredDeviation(in, b + i + VBYTES, mu));
-            s2 = s2.add(squaredDeviation(in, b + i + 2 * VBYTES, mu));
-            s3 = s3.add(squaredDeviation(in, b + i + 3 * VBYTES, mu));
-            s4 = s4.add(squaredDeviation(in, b + i + 4 * VBYTES, mu));
-            s5 = s5.add(squaredDeviation(in, b + i + 5 * VBYTES, mu));
-            s6 = s6.add(squaredDeviation(in, b + i + 6 * VBYTES, mu));
-            s7 = s7.add(squaredDeviation(in, b + i + 7 * VBYTES, mu));
+            FloatVector d0 = FloatVector.fromMemorySegment(F, in, b + i, ORDER).sub(mu);
+            s0 = s0.add(d0.mul(d0));
+            FloatVector d1 = FloatVector.fromMemorySegment(F, in, b + i + VBYTES, ORDER).sub(mu);
+            s1 = s1.add(d1.mul(d1));
+            FloatVector d2 = FloatVector.fromMemorySegment(F, in, b + i + 2 * VBYTES, ORDER).sub(mu);
+            s2 = s2.add(d2.mul(d2));
+            FloatVector d3 = FloatVector.fromMemorySegment(F, in, b + i + 3 * VBYTES, ORDER).sub(mu);
+            s3 = s3.add(d3.mul(d3));
+            FloatVector d4 = FloatVector.fromMemorySegment(F, in, b + i + 4 * VBYTES, ORDER).sub(mu);
+            s4 = s4.add(d4.mul(d4));
+            FloatVector d5 = FloatVector.fromMemorySegment(F, in, b + i + 5 * VBYTES, ORDER).sub(mu);
+            s5 = s5.add(d5.mul(d5));
+            FloatVector d6 = FloatVector.fromMemorySegment(F, in, b + i + 6 * VBYTES, ORDER).sub(mu);
+            s6 = s6.add(d6.mul(d6));
+            FloatVector d7 = FloatVector.fromMemorySegment(F, in, b + i + 7 * VBYTES, ORDER).sub(mu);
+            s7 = s7.add(d7.mul(d7));
         }
         return Simd.fold32(s0, s1, s2, s3, s4, s5, s6, s7);
     }
@@ -360,17 +369,14 @@ public final class Reductions {
         return s != s ? Float.NaN : s;
     }
 
-    private static FloatVector gradTimesNormalized(MemorySegment g, long gAt, MemorySegment x, long xAt, float mu, float rs) {
-        FloatVector xhat = FloatVector.fromMemorySegment(F, x, xAt, ORDER).sub(mu).mul(rs);
-        return FloatVector.fromMemorySegment(F, g, gAt, ORDER).mul(xhat);
-    }
-
     private static float gradTimesNormalized32x16(MemorySegment g, long gb, MemorySegment x, long xb, long end, float mu, float rs) {
         FloatVector s0 = FloatVector.zero(F);
         FloatVector s1 = FloatVector.zero(F);
         for (long i = 0; i < end; i += 2 * VBYTES) {
-            s0 = s0.add(gradTimesNormalized(g, gb + i, x, xb + i, mu, rs));
-            s1 = s1.add(gradTimesNormalized(g, gb + i + VBYTES, x, xb + i + VBYTES, mu, rs));
+            s0 = s0.add(FloatVector.fromMemorySegment(F, g, gb + i, ORDER)
+                    .mul(FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).mul(rs)));
+            s1 = s1.add(FloatVector.fromMemorySegment(F, g, gb + i + VBYTES, ORDER)
+                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + VBYTES, ORDER).sub(mu).mul(rs)));
         }
         return Simd.fold32(s0, s1);
     }
@@ -381,10 +387,14 @@ public final class Reductions {
         FloatVector s2 = FloatVector.zero(F);
         FloatVector s3 = FloatVector.zero(F);
         for (long i = 0; i < end; i += 4 * VBYTES) {
-            s0 = s0.add(gradTimesNormalized(g, gb + i, x, xb + i, mu, rs));
-            s1 = s1.add(gradTimesNormalized(g, gb + i + VBYTES, x, xb + i + VBYTES, mu, rs));
-            s2 = s2.add(gradTimesNormalized(g, gb + i + 2 * VBYTES, x, xb + i + 2 * VBYTES, mu, rs));
-            s3 = s3.add(gradTimesNormalized(g, gb + i + 3 * VBYTES, x, xb + i + 3 * VBYTES, mu, rs));
+            s0 = s0.add(FloatVector.fromMemorySegment(F, g, gb + i, ORDER)
+                    .mul(FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).mul(rs)));
+            s1 = s1.add(FloatVector.fromMemorySegment(F, g, gb + i + VBYTES, ORDER)
+                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + VBYTES, ORDER).sub(mu).mul(rs)));
+            s2 = s2.add(FloatVector.fromMemorySegment(F, g, gb + i + 2 * VBYTES, ORDER)
+                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + 2 * VBYTES, ORDER).sub(mu).mul(rs)));
+            s3 = s3.add(FloatVector.fromMemorySegment(F, g, gb + i + 3 * VBYTES, ORDER)
+                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + 3 * VBYTES, ORDER).sub(mu).mul(rs)));
         }
         return Simd.fold32(s0, s1, s2, s3);
     }
@@ -399,14 +409,22 @@ public final class Reductions {
         FloatVector s6 = FloatVector.zero(F);
         FloatVector s7 = FloatVector.zero(F);
         for (long i = 0; i < end; i += 8 * VBYTES) {
-            s0 = s0.add(gradTimesNormalized(g, gb + i, x, xb + i, mu, rs));
-            s1 = s1.add(gradTimesNormalized(g, gb + i + VBYTES, x, xb + i + VBYTES, mu, rs));
-            s2 = s2.add(gradTimesNormalized(g, gb + i + 2 * VBYTES, x, xb + i + 2 * VBYTES, mu, rs));
-            s3 = s3.add(gradTimesNormalized(g, gb + i + 3 * VBYTES, x, xb + i + 3 * VBYTES, mu, rs));
-            s4 = s4.add(gradTimesNormalized(g, gb + i + 4 * VBYTES, x, xb + i + 4 * VBYTES, mu, rs));
-            s5 = s5.add(gradTimesNormalized(g, gb + i + 5 * VBYTES, x, xb + i + 5 * VBYTES, mu, rs));
-            s6 = s6.add(gradTimesNormalized(g, gb + i + 6 * VBYTES, x, xb + i + 6 * VBYTES, mu, rs));
-            s7 = s7.add(gradTimesNormalized(g, gb + i + 7 * VBYTES, x, xb + i + 7 * VBYTES, mu, rs));
+            s0 = s0.add(FloatVector.fromMemorySegment(F, g, gb + i, ORDER)
+                    .mul(FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).mul(rs)));
+            s1 = s1.add(FloatVector.fromMemorySegment(F, g, gb + i + VBYTES, ORDER)
+                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + VBYTES, ORDER).sub(mu).mul(rs)));
+            s2 = s2.add(FloatVector.fromMemorySegment(F, g, gb + i + 2 * VBYTES, ORDER)
+                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + 2 * VBYTES, ORDER).sub(mu).mul(rs)));
+            s3 = s3.add(FloatVector.fromMemorySegment(F, g, gb + i + 3 * VBYTES, ORDER)
+                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + 3 * VBYTES, ORDER).sub(mu).mul(rs)));
+            s4 = s4.add(FloatVector.fromMemorySegment(F, g, gb + i + 4 * VBYTES, ORDER)
+                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + 4 * VBYTES, ORDER).sub(mu).mul(rs)));
+            s5 = s5.add(FloatVector.fromMemorySegment(F, g, gb + i + 5 * VBYTES, ORDER)
+                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + 5 * VBYTES, ORDER).sub(mu).mul(rs)));
+            s6 = s6.add(FloatVector.fromMemorySegment(F, g, gb + i + 6 * VBYTES, ORDER)
+                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + 6 * VBYTES, ORDER).sub(mu).mul(rs)));
+            s7 = s7.add(FloatVector.fromMemorySegment(F, g, gb + i + 7 * VBYTES, ORDER)
+                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + 7 * VBYTES, ORDER).sub(mu).mul(rs)));
         }
         return Simd.fold32(s0, s1, s2, s3, s4, s5, s6, s7);
     }
