@@ -19,7 +19,8 @@ import java.lang.foreign.MemorySegment;
  * kernel, whose B is one 7 MB heap array). A 1x1 convolution with stride 1 and no padding reads the image itself as
  * its columns, through the blocked GEMM too. Staged images are copied zero-padded ({@link Im2col#stageImage}), and
  * stride-1 geometries with little pad waste skip the unfolded matrix altogether ({@link Im2col#unfoldsInPlace}:
- * {@link Sgemm#gemmPackedATapsB} deals B's slivers straight from the padded image; ResNet's 3 x 3 layers). First
+ * {@link Sgemm#gemmPackedATapsB} reads B's rows in the padded image, or deals them into slivers from it with 16
+ * vector registers; ResNet's 3 x 3 layers). First
  * layers of depth up to 32 convolve directly ({@link DirectConv}).
  *
  * <p>The backward drivers live here too: {@link #inputGradient} (stride 1: a forward convolution of the output
