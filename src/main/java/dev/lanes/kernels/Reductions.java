@@ -328,7 +328,8 @@ public final class Reductions {
         return Simd.fold32(s0, s1, s2, s3, s4, s5, s6, s7);
     }
 
-    private static float squaredDeviations32Scalar(MemorySegment in, long b, long end, float mu) {
+    /** The canonical order without vectors (other lane counts; tested against {@link #sum32Scalar} of the squares). */
+    static float squaredDeviations32Scalar(MemorySegment in, long b, long end, float mu) {
         float[] p = new float[32];
         for (long i = 0; i < end; i += 32 * 4) {
             for (int j = 0; j < 32; j++) {
@@ -429,7 +430,8 @@ public final class Reductions {
         return Simd.fold32(s0, s1, s2, s3, s4, s5, s6, s7);
     }
 
-    private static float gradTimesNormalized32Scalar(MemorySegment g, long gb, MemorySegment x, long xb, long end, float mu, float rs) {
+    /** The canonical order without vectors (other lane counts; tested against {@link #sum32Scalar} of the products). */
+    static float gradTimesNormalized32Scalar(MemorySegment g, long gb, MemorySegment x, long xb, long end, float mu, float rs) {
         float[] p = new float[32];
         for (long i = 0; i < end; i += 32 * 4) {
             for (int j = 0; j < 32; j++) {

@@ -574,10 +574,9 @@ public final class Sgemm {
      * Zen 4, ResNet-20 ONNX plan at batch 64, one thread, alternated runs): 512 bits 77-84 -> 72-73 ms (its 16-channel
      * 3 x 3 layers -20%), 128 bits on the same machine (32 registers) about even to -20%; but the 6 x 2 tile of 16-register
      * AVX2 code reading the image this way ran 85 -> 124-138 ms, so 16 registers keep the dealt sliver.
-     * {@code -Dlanes.gemmTapsDealt=true} forces the sliver (for measurements). Either way the same FMA chains over
-     * the same values: the same bits.
+     * Either way the same FMA chains over the same values: the same bits.
      */
-    static final boolean TAPS_DIRECT = TILE_KIND == 0 && !Boolean.getBoolean("lanes.gemmTapsDealt");
+    static final boolean TAPS_DIRECT = TILE_KIND == 0;
 
     /**
      * {@link #kernel8x2Packed} with B's rows read where they lie in the padded image ({@code img[taps[p] + q0]}, two

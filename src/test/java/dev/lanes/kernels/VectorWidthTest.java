@@ -125,6 +125,10 @@ class VectorWidthTest {
                 double want = Reductions.sumRow(squares, 0, n);
                 double got = Reductions.sumSquaredDeviationsRow(x, 4L * from, n, mu);
                 assertThat(Double.doubleToRawLongBits(got)).as("n %d mu %s", n, mu).isEqualTo(Double.doubleToRawLongBits(want));
+                // the variant for lane counts other than 4, 8 and 16 (SVE), against the reference sum of the squares
+                long groups = 4L * (n - n % 32);
+                assertThat(Float.floatToRawIntBits(Reductions.squaredDeviations32Scalar(x, 4L * from, groups, mu)))
+                        .isEqualTo(Float.floatToRawIntBits(Reductions.sum32Scalar(squares, 0, groups)));
                 // BatchNorm backward's sum(g xhat), g read from x shifted by one float
                 float rs = (float) rnd.nextDouble(0.1, 3);
                 for (int i = 0; i < n; i++) {
@@ -135,6 +139,8 @@ class VectorWidthTest {
                 want = Reductions.sumRow(squares, 0, n);
                 got = Reductions.sumGradTimesNormalizedRow(x, 4L * (from + 1), x, 4L * from, n, mu, rs);
                 assertThat(Double.doubleToRawLongBits(got)).as("g xhat: n %d mu %s rs %s", n, mu, rs).isEqualTo(Double.doubleToRawLongBits(want));
+                assertThat(Float.floatToRawIntBits(Reductions.gradTimesNormalized32Scalar(x, 4L * (from + 1), x, 4L * from, groups, mu, rs)))
+                        .isEqualTo(Float.floatToRawIntBits(Reductions.sum32Scalar(squares, 0, groups)));
             }
         }
     }
