@@ -47,6 +47,8 @@ public final class InferencePlan implements AutoCloseable {
     private final int[] inputShape;
     private final DType inputType;
     private final int[] outputShape;
+    /** float32, or int64 for a forward that ends in argmax/argmin (a classifier returning class ids). */
+    private final DType outputType;
     private final int inputNumel;
     private final int outputNumel;
     private final PlanStep[] steps;
@@ -88,11 +90,12 @@ public final class InferencePlan implements AutoCloseable {
         }
     }
 
-    private InferencePlan(int[] inputShape, DType inputType, int[] outputShape, PlanStep[] steps, List<Storage> constStorages, long[] base,
-                          Ref output, long inputRegion, long scratchOff, long arenaFloats) {
+    private InferencePlan(int[] inputShape, DType inputType, int[] outputShape, DType outputType, PlanStep[] steps, List<Storage> constStorages,
+                          long[] base, Ref output, long inputRegion, long scratchOff, long arenaFloats) {
         this.inputShape = inputShape;
         this.inputType = inputType;
         this.outputShape = outputShape;
+        this.outputType = outputType;
         this.inputNumel = Shapes.checkedNumel(inputShape);
         this.outputNumel = Shapes.checkedNumel(outputShape);
         this.steps = steps;
@@ -178,7 +181,9 @@ public final class InferencePlan implements AutoCloseable {
         }
         Ref outRef;
         int[] outShape;
-        float[] eager;
+        DType outType;
+        float[] eager = null;
+        long[] eagerIds = null;
         boolean done = false;
         boolean ended = false;
         try (Autograd.Mode g = Autograd.noGrad(); MemoryScope scope = MemoryScope.open()) {
@@ -186,11 +191,19 @@ public final class InferencePlan implements AutoCloseable {
             if (y == null) {
                 throw new IllegalArgumentException("InferencePlan.trace: forward returned null");
             }
-            if (y.dtype() != DType.FLOAT32) {
-                throw new UnsupportedOperationException("InferencePlan.trace: forward must return a float32 tensor, got " + y.dtype().shortName());
+            outType = y.dtype();
+            if (outType != DType.FLOAT32 && outType != DType.INT64) {
+                throw new UnsupportedOperationException("InferencePlan.trace: forward must return a float32 or int64 tensor, got "
+                        + outType.shortName() + " of shape " + str(y.shapeRef()));
             }
             Tensor eagerResult = y;
             outRef = tracer.ref(y);
+            if (outType == DType.INT64 && (outRef.kind() == Ref.CONST || !wholeSlot(outRef, y, tracer))) {
+                // int64 values have no copy step: the result must be argmax/argmin's own slot (or a reshape of all of it)
+                throw new UnsupportedOperationException("InferencePlan.trace: an int64 result must be the whole output of an argmax or"
+                        + " argmin in the traced step (a reshape of it is fine), not " + (outRef.kind() == Ref.CONST ? "a constant" : "a view, a slice or the input")
+                        + "; shape " + str(y.shapeRef()));
+            }
             if (outRef.kind() == Ref.CONST) {
                 Tensor c = Tensor.allocate(DType.FLOAT32, y.shapeRef()); // a constant result still gets its own slot
                 tracer.outputCopy(y, c);
@@ -204,7 +217,11 @@ public final class InferencePlan implements AutoCloseable {
             tracer.end();
             ended = true;
             // the traced call's own result, for the self-check: a second eager forward cost ~20% of a cold start
-            eager = eagerResult.contiguous().toFloatArray();
+            if (outType == DType.INT64) {
+                eagerIds = eagerResult.contiguous().toLongArray();
+            } else {
+                eager = eagerResult.contiguous().toFloatArray();
+            }
             done = true;
         } finally {
             if (!ended) {
@@ -215,18 +232,19 @@ public final class InferencePlan implements AutoCloseable {
                 tracer.releaseConstants();
             }
         }
-        InferencePlan plan = compile(shape, inputType, outShape, tracer, outRef);
-        plan.selfCheck(eager, values);
+        InferencePlan plan = compile(shape, inputType, outShape, outType, tracer, outRef);
+        plan.selfCheck(eager, eagerIds, values);
         return plan;
     }
 
     private static boolean wholeSlot(Ref r, Tensor y, Tracer t) {
-        return r.kind() == Ref.SLOT && r.offset() == 0 && y.isContiguous() && y.numel() == t.slotFloats.get(r.id());
+        return r.kind() == Ref.SLOT && r.offset() == 0 && y.isContiguous()
+                && (long) y.numel() * y.dtype().byteSize() == t.slotFloats.get(r.id()) * 4; // an int64 element takes two floats
     }
 
     // ---- compilation: fusion and memory planning ----
 
-    private static InferencePlan compile(int[] inputShape, DType inputType, int[] outputShape, Tracer t, Ref output) {
+    private static InferencePlan compile(int[] inputShape, DType inputType, int[] outputShape, DType outputType, Tracer t, Ref output) {
         int slots = t.slotFloats.size();
         int[] alias = new int[slots];
         for (int i = 0; i < slots; i++) {
@@ -244,7 +262,7 @@ public final class InferencePlan implements AutoCloseable {
             scratch = Math.max(scratch, s.scratchFloats());
         }
         Ref out = new Ref(Ref.SLOT, outSlot, 0);
-        return new InferencePlan(inputShape, inputType, outputShape, steps.toArray(PlanStep[]::new), t.consts, layout.base, out, 0, top,
+        return new InferencePlan(inputShape, inputType, outputShape, outputType, steps.toArray(PlanStep[]::new), t.consts, layout.base, out, 0, top,
                 top + roundUp(scratch) + TAIL_PAD_FLOATS);
     }
 
@@ -316,8 +334,23 @@ public final class InferencePlan implements AutoCloseable {
         return null;
     }
 
-    /** Runs the plan on the trace's example input and compares with the eager result computed while tracing. */
-    private void selfCheck(float[] eager, MemorySegment example) {
+    /**
+     * Runs the plan on the trace's example input and compares with the eager result computed while tracing: its floats
+     * within 1e-4, or its int64 indices ({@code eagerIds}) exactly.
+     */
+    private void selfCheck(float[] eager, long[] eagerIds, MemorySegment example) {
+        if (eagerIds != null) {
+            long[] planned = new long[outputNumel];
+            run(example, MemorySegment.ofArray(planned));
+            for (int i = 0; i < outputNumel; i++) {
+                if (planned[i] != eagerIds[i]) {
+                    close();
+                    throw new IllegalStateException("InferencePlan.trace: the compiled plan gives " + planned[i] + " at output element " + i
+                            + " where the eager forward gives " + eagerIds[i] + ". Plan:\n" + this);
+                }
+            }
+            return;
+        }
         float[] planned = new float[outputNumel];
         run(example, MemorySegment.ofArray(planned));
         for (int i = 0; i < outputNumel; i++) {
@@ -349,9 +382,14 @@ public final class InferencePlan implements AutoCloseable {
         return inputNumel;
     }
 
-    /** Floats in one result. */
+    /** Elements in one result: floats, or int64 values for a plan whose forward returns int64 ({@link #outputType()}). */
     public int outputSize() {
         return outputNumel;
+    }
+
+    /** The element type the plan returns: float32, or int64 when its forward ends in argmax/argmin. */
+    public DType outputType() {
+        return outputType;
     }
 
     /** Bytes of off-heap arena each concurrent caller uses (input copy, intermediates, im2col columns). */
@@ -377,14 +415,14 @@ public final class InferencePlan implements AutoCloseable {
     /** {@code output[0 .. outputSize()) = forward(input[0 .. inputSize()))}, for a float32 plan. */
     public void run(float[] input, float[] output) {
         checkInput(DType.FLOAT32, input.length, 0, true);
-        checkExactOutput(output);
+        checkExactOutput(DType.FLOAT32, output.length);
         runCopied(input, null, 0, output, 0);
     }
 
     /** Reads {@code inputSize()} floats from {@code input[inOff]}, writes {@code outputSize()} floats at {@code output[outOff]}. */
     public void run(float[] input, int inOff, float[] output, int outOff) {
         checkInput(DType.FLOAT32, input.length, inOff, false);
-        checkOutput(output, outOff);
+        checkOutput(DType.FLOAT32, output.length, outOff);
         runCopied(input, null, inOff, output, outOff);
     }
 
@@ -394,14 +432,42 @@ public final class InferencePlan implements AutoCloseable {
      */
     public void run(long[] input, float[] output) {
         checkInput(DType.INT64, input.length, 0, true);
-        checkExactOutput(output);
+        checkExactOutput(DType.FLOAT32, output.length);
         runCopied(null, input, 0, output, 0);
     }
 
     /** Reads {@code inputSize()} int64 values from {@code input[inOff]}, writes {@code outputSize()} floats at {@code output[outOff]}. */
     public void run(long[] input, int inOff, float[] output, int outOff) {
         checkInput(DType.INT64, input.length, inOff, false);
-        checkOutput(output, outOff);
+        checkOutput(DType.FLOAT32, output.length, outOff);
+        runCopied(null, input, inOff, output, outOff);
+    }
+
+    /** {@code output[0 .. outputSize()) = forward(input)} for a plan that returns int64 (argmax/argmin) from float32 input. */
+    public void run(float[] input, long[] output) {
+        checkInput(DType.FLOAT32, input.length, 0, true);
+        checkExactOutput(DType.INT64, output.length);
+        runCopied(input, null, 0, output, 0);
+    }
+
+    /** Reads {@code inputSize()} floats from {@code input[inOff]}, writes {@code outputSize()} int64 values at {@code output[outOff]}. */
+    public void run(float[] input, int inOff, long[] output, int outOff) {
+        checkInput(DType.FLOAT32, input.length, inOff, false);
+        checkOutput(DType.INT64, output.length, outOff);
+        runCopied(input, null, inOff, output, outOff);
+    }
+
+    /** {@code output = forward(input)} for a plan that takes int64 input and returns int64 (argmax/argmin). */
+    public void run(long[] input, long[] output) {
+        checkInput(DType.INT64, input.length, 0, true);
+        checkExactOutput(DType.INT64, output.length);
+        runCopied(null, input, 0, output, 0);
+    }
+
+    /** Reads {@code inputSize()} int64 values from {@code input[inOff]}, writes {@code outputSize()} int64 values at {@code output[outOff]}. */
+    public void run(long[] input, int inOff, long[] output, int outOff) {
+        checkInput(DType.INT64, input.length, inOff, false);
+        checkOutput(DType.INT64, output.length, outOff);
         runCopied(null, input, inOff, output, outOff);
     }
 
@@ -425,27 +491,47 @@ public final class InferencePlan implements AutoCloseable {
         }
     }
 
-    private void checkExactOutput(float[] output) {
-        if (output.length != outputNumel) {
-            throw new IllegalArgumentException("InferencePlan.run: expected an output buffer of " + outputNumel + " floats (shape "
-                    + str(outputShape) + ") but got " + output.length);
+    private void checkExactOutput(DType type, int length) {
+        requireOutput(type);
+        if (length != outputNumel) {
+            throw new IllegalArgumentException("InferencePlan.run: expected an output buffer of " + outputNumel + units(type) + " (shape "
+                    + str(outputShape) + ") but got " + length);
         }
     }
 
-    private void checkOutput(float[] output, int outOff) {
-        if (outOff < 0 || (long) outOff + outputNumel > output.length) {
-            throw new IllegalArgumentException("InferencePlan.run: the output needs room for " + outputNumel + " floats (shape " + str(outputShape)
-                    + ") but has " + Math.max(0, output.length - Math.max(outOff, 0)) + " from offset " + outOff);
+    private void checkOutput(DType type, int length, int outOff) {
+        requireOutput(type);
+        if (outOff < 0 || (long) outOff + outputNumel > length) {
+            throw new IllegalArgumentException("InferencePlan.run: the output needs room for " + outputNumel + units(type) + " (shape " + str(outputShape)
+                    + ") but has " + Math.max(0, length - Math.max(outOff, 0)) + " from offset " + outOff);
         }
     }
 
-    /** Copies the input ({@code floats} or {@code longs} from {@code inOff}) into a context's input region and runs. */
-    private void runCopied(float[] floats, long[] longs, int inOff, float[] output, int outOff) {
+    private static String units(DType type) {
+        return type == DType.INT64 ? " int64 values" : " floats";
+    }
+
+    private void requireOutput(DType type) {
+        if (outputType != type) {
+            throw new IllegalArgumentException("InferencePlan.run: this plan returns " + outputType.shortName() + " of shape " + str(outputShape)
+                    + ", not " + type.shortName() + "; pass a " + (outputType == DType.INT64 ? "long[]" : "float[]") + " output");
+        }
+    }
+
+    /**
+     * Copies the input ({@code floats} or {@code longs} from {@code inOff}) into a context's input region, runs, and
+     * copies the result out into {@code output} (a float[] or, for an int64 plan, a long[]) at {@code outOff}.
+     */
+    private void runCopied(float[] floats, long[] longs, int inOff, Object output, int outOff) {
         Context c = acquire();
         try {
             copyIn(floats, longs, inOff, c.seg);
             execute(c.frame, c.seg, inputRegion);
-            MemorySegment.copy(c.seg, ValueLayout.JAVA_FLOAT, base[result.id()] * 4, output, outOff, outputNumel);
+            if (output instanceof long[] ids) {
+                MemorySegment.copy(c.seg, ValueLayout.JAVA_LONG_UNALIGNED, base[result.id()] * 4, ids, outOff, outputNumel);
+            } else {
+                MemorySegment.copy(c.seg, ValueLayout.JAVA_FLOAT, base[result.id()] * 4, (float[]) output, outOff, outputNumel);
+            }
         } finally {
             release(c);
         }
@@ -459,6 +545,10 @@ public final class InferencePlan implements AutoCloseable {
         }
     }
 
+    private long outputBytes() {
+        return (long) outputNumel * outputType.byteSize();
+    }
+
     private long inputBytes() {
         return (long) inputNumel * inputType.byteSize();
     }
@@ -469,17 +559,18 @@ public final class InferencePlan implements AutoCloseable {
 
     /**
      * Reads the first {@code inputSize()} elements of {@code input} (floats, or int64 values for an int64 plan) and
-     * writes the first {@code outputSize()} floats of {@code output} (native byte order). A native input segment is
-     * read in place; a heap one is copied first.
+     * writes the first {@code outputSize()} elements of {@code output} (floats, or int64 values for a plan whose
+     * {@link #outputType()} is int64; native byte order). A native input segment is read in place; a heap one is
+     * copied first.
      */
     public void run(MemorySegment input, MemorySegment output) {
         if (input.byteSize() < inputBytes()) {
             throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputCount() + " (shape " + str(inputShape)
                     + ") but the segment holds " + input.byteSize() / inputType.byteSize() + (inputType == DType.INT64 ? " int64 values" : " floats"));
         }
-        if (output.byteSize() < (long) outputNumel * 4) {
-            throw new IllegalArgumentException("InferencePlan.run: the output needs room for " + outputNumel + " floats (shape " + str(outputShape)
-                    + ") but the segment holds " + output.byteSize() / 4);
+        if (output.byteSize() < outputBytes()) {
+            throw new IllegalArgumentException("InferencePlan.run: the output needs room for " + outputNumel + units(outputType) + " (shape "
+                    + str(outputShape) + ") but the segment holds " + output.byteSize() / outputType.byteSize());
         }
         if (output.isReadOnly()) {
             throw new IllegalArgumentException("InferencePlan.run: the output segment is read-only");
@@ -492,7 +583,7 @@ public final class InferencePlan implements AutoCloseable {
                 MemorySegment.copy(input, 0, c.seg, inputRegion * 4, inputBytes());
                 execute(c.frame, c.seg, inputRegion);
             }
-            MemorySegment.copy(c.seg, base[result.id()] * 4, output, 0, (long) outputNumel * 4);
+            MemorySegment.copy(c.seg, base[result.id()] * 4, output, 0, outputBytes());
         } finally {
             release(c);
         }
@@ -505,12 +596,14 @@ public final class InferencePlan implements AutoCloseable {
                     + " input of shape " + str(inputShape)
                     + " but got " + input.dtype().shortName() + " of shape " + str(input.shapeRef()));
         }
-        float[] out = new float[outputNumel];
-        if (inputType == DType.INT64) {
-            run(input.toLongArray(), out);
-        } else {
-            run(input.contiguous().toFloatArray(), out);
+        MemorySegment in = inputType == DType.INT64 ? MemorySegment.ofArray(input.toLongArray()) : MemorySegment.ofArray(input.contiguous().toFloatArray());
+        if (outputType == DType.INT64) {
+            long[] ids = new long[outputNumel];
+            run(in, MemorySegment.ofArray(ids));
+            return Tensor.of(ids, outputShape);
         }
+        float[] out = new float[outputNumel];
+        run(in, MemorySegment.ofArray(out));
         return Tensor.of(out, outputShape);
     }
 
@@ -519,18 +612,22 @@ public final class InferencePlan implements AutoCloseable {
      * median microseconds per step, like a profiler's per-op view.
      */
     public String profile(float[] input, int calls) {
-        float[] out = new float[outputNumel];
+        checkInput(DType.FLOAT32, input.length, 0, true);
+        MemorySegment out = MemorySegment.ofArray(new long[outputNumel]); // room for either output type
+        MemorySegment in = MemorySegment.ofArray(input);
         for (int i = 0; i < calls; i++) {
-            run(input, out);
+            run(in, out);
         }
         return profile(input, null, calls);
     }
 
     /** {@link #profile(float[], int)} for a plan traced on an int64 example. */
     public String profile(long[] input, int calls) {
-        float[] out = new float[outputNumel];
+        checkInput(DType.INT64, input.length, 0, true);
+        MemorySegment out = MemorySegment.ofArray(new long[outputNumel]); // room for either output type
+        MemorySegment in = MemorySegment.ofArray(input);
         for (int i = 0; i < calls; i++) {
-            run(input, out);
+            run(in, out);
         }
         return profile(null, input, calls);
     }
@@ -640,7 +737,8 @@ public final class InferencePlan implements AutoCloseable {
     /** The plan, one line per kernel step ({@code %n} are arena slots). */
     @Override
     public String toString() {
-        StringBuilder sb = new StringBuilder("InferencePlan(input " + (inputType == DType.INT64 ? "int64" : "") + str(inputShape) + " -> output " + str(outputShape) + ", "
+        StringBuilder sb = new StringBuilder("InferencePlan(input " + (inputType == DType.INT64 ? "int64" : "") + str(inputShape) + " -> output "
+                + (outputType == DType.INT64 ? "int64" : "") + str(outputShape) + ", "
                 + steps.length + " steps, " + arenaBytes() / 1024 + " KiB arena per concurrent call)");
         for (PlanStep s : steps) {
             sb.append("\n  ").append(s);

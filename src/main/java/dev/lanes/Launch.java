@@ -21,7 +21,7 @@ import java.util.function.Function;
  * pooling, normalisation, attention, embedding, slicing and the losses: every op with a plan step, and every
  * forward of the {@code Tensor} facade but these, which call their kernels directly inside an {@link OpFrame} and
  * have no plan step: in-place ops and out= variants ({@link InPlaceOps}: a plan cannot replay a write;
- * {@link #beforeWrite} refuses them while tracing), reductions that return indices (argmax, max(dim)), int64 copies
+ * {@link #beforeWrite} refuses them while tracing), max(dim)/min(dim) (values and indices in one kernel call), int64 copies
  * (an int64 cat included), and gather/scatter_add/one_hot. The MSE, L1 and BCE losses and the other backward rules
  * are built from facade ops, so they run through here too: a {@link TrainingPlan} replays a whole training step.
  *

@@ -241,10 +241,11 @@ abstract class PlanStep {
         }
 
         /**
-         * {@link #off} for a tensor of {@code bytes}-byte elements (a bool is 1): slot bases and the input's offset
-         * count floats, a ref's offset counts the tensor's own elements. Only 1- and 4-byte elements live in slots (no
-         * step makes int64); an int64 input sits at a float offset that is a multiple of its element size (an
-         * inference plan's input region starts the arena; a training plan's input has its own segment).
+         * {@link #off} for a tensor of {@code bytes}-byte elements (a bool is 1, an int64 8): slot bases and the input's
+         * offset count floats, a ref's offset counts the tensor's own elements. Every slot base is a multiple of
+         * {@code ArenaLayout.ALIGN_FLOATS}, so an int64 slot (argmax's indices) starts on a whole element; an int64
+         * input sits at a float offset that is a multiple of its element size too (an inference plan's input region
+         * starts the arena; a training plan's input has its own segment).
          */
         long elemOff(Ref r, int bytes) {
             if (bytes == 4) {
@@ -886,7 +887,8 @@ abstract class PlanStep {
      * variance / standard deviation (with a correction), max or min values ({@code kernels.Reductions}).
      */
     static final class Reduce extends PlanStep {
-        enum Kind { SUM, MEAN, VAR, STD, MAX, MIN }
+        /** ARGMAX / ARGMIN write int64 indices (the first extremum's; a NaN wins), the other kinds float values. */
+        enum Kind { SUM, MEAN, VAR, STD, MAX, MIN, ARGMAX, ARGMIN }
 
         final Kind kind;
         final Ref in;
@@ -924,6 +926,7 @@ abstract class PlanStep {
                 }
                 case VAR, STD -> Reductions.variance(src, srcOff, outer, r, inner, correction, kind == Kind.STD, dst, dstOff);
                 case MAX, MIN -> Reductions.maxMin(kind == Kind.MAX, src, srcOff, outer, r, inner, dst, dstOff, null, 0);
+                case ARGMAX, ARGMIN -> Reductions.maxMin(kind == Kind.ARGMAX, src, srcOff, outer, r, inner, null, 0, dst, f.elemOff(out, 8));
             }
         }
 

@@ -8,8 +8,8 @@ import dev.lanes.kernels.Reductions;
 /**
  * Reductions: sum, mean, var, std, max, min, argmax, argmin: forwards (the facade is {@code Tensor.sum} and the
  * like), their backward rules, and the scatter max(dim)'s backward needs. Kernels: {@code kernels.Reductions}.
- * Value reductions run through {@link Launch} as a {@link PlanStep.Reduce}, so a plan can replay them; reductions
- * that produce indices (argmax, max(dim)) call the kernel directly and have no plan step (a plan's slots hold floats).
+ * Value reductions and argmax/argmin run through {@link Launch} as a {@link PlanStep.Reduce}, so a plan can replay
+ * them; max(dim)/min(dim), which produce values and indices at once, call the kernel directly and have no plan step.
  */
 final class ReductionOps {
     private ReductionOps() {
@@ -78,27 +78,33 @@ final class ReductionOps {
     /** max(dim) / min(dim): values and the index of their first occurrence. */
     static Tensor.ValuesIndices extremum(Tensor x, boolean max, int dim, boolean keepdim) {
         x.requireFloat(max ? "max" : "min");
-        Tensor.ValuesIndices r = valuesIndices(x, max ? "max" : "min", max, dim, keepdim, true);
+        Tensor.ValuesIndices r = valuesIndices(x, max ? "max" : "min", max, dim, keepdim);
         Tensor.record(r.values(), () -> new ExtremumDimBackward((max ? "MaxBackward" : "MinBackward") + "0", x, dim, r.indices()), x);
         return r;
     }
 
-    /** argmax / argmin (int64) of the flattened tensor ({@code dim} null) or along a dim. */
+    /**
+     * argmax / argmin (int64) of the flattened tensor ({@code dim} null) or along a dim: through the launch path, so a
+     * plan replays it (its slot holds the int64 indices).
+     */
     static Tensor argExtremum(Tensor x, boolean max, Integer dim, boolean keepdim) {
         String op = max ? "argmax" : "argmin";
         x.requireFloat(op);
-        return valuesIndices(x, op, max, dim, keepdim, false).indices();
+        Geometry g = geometry(x, dim, keepdim);
+        checkNotEmpty(op, x, g);
+        PlanStep.Reduce.Kind kind = max ? PlanStep.Reduce.Kind.ARGMAX : PlanStep.Reduce.Kind.ARGMIN;
+        return x.withContiguous(src -> Launch.run(r -> new PlanStep.Reduce(kind, r[0], g.outer(), g.r(), g.inner(), 0),
+                Tensor.allocate(DType.INT64, g.outShape()), src));
     }
 
-    private static Tensor.ValuesIndices valuesIndices(Tensor x, String op, boolean max, Integer dim, boolean keepdim, boolean wantValues) {
+    private static Tensor.ValuesIndices valuesIndices(Tensor x, String op, boolean max, Integer dim, boolean keepdim) {
         Geometry g = geometry(x, dim, keepdim);
         checkNotEmpty(op, x, g);
         return x.withContiguous(src -> {
-            Tensor values = wantValues ? Tensor.allocate(DType.FLOAT32, g.outShape()) : null;
+            Tensor values = Tensor.allocate(DType.FLOAT32, g.outShape());
             Tensor indices = Tensor.allocate(DType.INT64, g.outShape());
             try (OpFrame _ = OpFrame.enter()) {
-                Reductions.maxMin(max, src.seg(), src.storageOffset(), g.outer(), g.r(), g.inner(),
-                        values == null ? null : values.seg(), 0, indices.seg(), 0);
+                Reductions.maxMin(max, src.seg(), src.storageOffset(), g.outer(), g.r(), g.inner(), values.seg(), 0, indices.seg(), 0);
             }
             return new Tensor.ValuesIndices(values, indices);
         });

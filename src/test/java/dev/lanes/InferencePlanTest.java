@@ -173,9 +173,14 @@ class InferencePlanTest {
         assertSameAsEager(f, 6, 12); // reductions of values are plan steps
         Function<Tensor, Tensor> indices = x -> {
             Tensor h = a.forward(x).relu().add(x);
-            return b.forward(h).sum(1, true).add(h.argmax(1, true).toFloat()); // argmax is not (int64)
+            return b.forward(h).sum(1, true).add(h.argmax(1, true).toFloat()); // argmax too (an int64 slot)
         };
-        assertThatThrownBy(() -> InferencePlan.trace(indices, 6, 12)).isInstanceOf(UnsupportedOperationException.class)
+        assertSameAsEager(indices, 6, 12);
+        Function<Tensor, Tensor> maxDim = x -> {
+            Tensor h = a.forward(x).relu().add(x);
+            return b.forward(h).sum(1, true).add(h.max(1, true).values()); // max(dim) is not: values and indices in one call
+        };
+        assertThatThrownBy(() -> InferencePlan.trace(maxDim, 6, 12)).isInstanceOf(UnsupportedOperationException.class)
                 .hasMessageContaining("no plan step").hasMessageContaining("[6, 1]");
         Function<Tensor, Tensor> g = x -> {
             Tensor h = a.forward(x).relu().add(x);
@@ -237,7 +242,7 @@ class InferencePlanTest {
                 .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("into Java");
         assertThatThrownBy(() -> InferencePlan.trace(x -> l.forward(x).toFloatArray()[0] > 0 ? x.mul(2) : x, 2, 4))
                 .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("into Java");
-        assertThatThrownBy(() -> InferencePlan.trace(x -> x.argmax(1), 2, 4))
+        assertThatThrownBy(() -> InferencePlan.trace(x -> x.max(1).indices(), 2, 4))
                 .isInstanceOf(UnsupportedOperationException.class);
         // nothing is left tracing on this thread after a refusal
         try (InferencePlan ok = InferencePlan.trace(l::forward, 2, 4)) {
@@ -449,6 +454,95 @@ class InferencePlanTest {
         long best = PlanHeapProbe.inFreshJvm("gpt"); // the same model and ids, in a JVM of its own (see PlanHeapProbe)
         System.out.println("InferencePlan CharGPT [2, 16] int64: heap bytes per call (fresh JVM, best round after warm-up) = " + best);
         assertThat(best).as("heap bytes per call").isLessThan(ALLOCATION_LIMIT);
+    }
+
+    /**
+     * argmax/argmin are plan steps writing int64 slots: a classifier that returns class ids plans with an int64 output
+     * (long[] and native-segment outputs, run(Tensor) an int64 tensor), the ids equal the eager op's exactly (first
+     * extremum on ties, a NaN wins), and an id consumed inside the plan (toFloat, a one-hot compare: ONNX's Hardmax)
+     * leaves a float plan. Wrong output arrays and int64 results that are not an argmax's whole slot are refused.
+     */
+    @Test
+    void argmaxClassifiersReturnInt64IdsAndIdsUsedInsideStayExact() {
+        Lanes.manualSeed(3);
+        Linear head = new Linear(20, 7);
+        head.eval();
+        Function<Tensor, Tensor> classify = x -> head.forward(x).argmax(1);
+        try (InferencePlan plan = InferencePlan.trace(classify, 5, 20)) {
+            assertThat(plan.outputType()).isEqualTo(DType.INT64);
+            assertThat(plan.outputShape().toArray()).containsExactly(5);
+            assertThat(plan.toString()).startsWith("InferencePlan(input [5, 20] -> output int64[5]").contains("argmax");
+            for (long seed = 1; seed <= 3; seed++) {
+                float[] x = randomInput(plan.inputSize(), seed);
+                long[] expected;
+                try (Autograd.Mode g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
+                    expected = classify.apply(Tensor.of(x, 5, 20)).toLongArray();
+                }
+                long[] ids = new long[5];
+                plan.run(x, ids);
+                assertThat(ids).as("seed " + seed).containsExactly(expected);
+                long[] at = new long[9];
+                plan.run(x, 0, at, 3);
+                assertThat(java.util.Arrays.copyOfRange(at, 3, 8)).containsExactly(expected);
+                try (MemoryScope s = MemoryScope.open()) {
+                    Tensor t = plan.run(Tensor.of(x, 5, 20));
+                    assertThat(t.dtype()).isEqualTo(DType.INT64);
+                    assertThat(t.toLongArray()).containsExactly(expected);
+                }
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment in = arena.allocate(4L * x.length, 64);
+                    MemorySegment.copy(x, 0, in, ValueLayout.JAVA_FLOAT, 0, x.length);
+                    MemorySegment out = arena.allocate(8L * 5, 64);
+                    plan.run(in, out);
+                    assertThat(out.toArray(ValueLayout.JAVA_LONG)).containsExactly(expected);
+                    assertThatThrownBy(() -> plan.run(in, arena.allocate(8L * 5 - 4, 64))).isInstanceOf(IllegalArgumentException.class)
+                            .hasMessageContaining("room for 5 int64 values");
+                }
+            }
+            assertThatThrownBy(() -> plan.run(new float[100], new float[5])).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("returns int64 of shape [5]").hasMessageContaining("pass a long[] output");
+            assertThatThrownBy(() -> plan.run(new float[100], new long[4])).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("expected an output buffer of 5 int64 values");
+        }
+        // ties give the first position, a NaN wins (its first occurrence), argmin over dim 0 with keepdim, reshaped
+        Function<Tensor, Tensor> argmaxRows = x -> x.argmax(1);
+        float[] tied = {1, 3, 3, 0, Float.NaN, 2, Float.NaN, 1, 5, 5, -1, 5};
+        try (InferencePlan plan = InferencePlan.trace(argmaxRows, 3, 4)) {
+            long[] ids = new long[3];
+            plan.run(tied, ids);
+            assertThat(ids).containsExactly(1, 0, 0);
+        }
+        Function<Tensor, Tensor> argminColumns = x -> x.argmin(0, true).reshape(-1);
+        try (InferencePlan plan = InferencePlan.trace(argminColumns, 3, 4); MemoryScope s = MemoryScope.open()) {
+            long[] ids = new long[4];
+            plan.run(tied, ids);
+            assertThat(ids).containsExactly(plan.run(Tensor.of(tied, 3, 4)).toLongArray()).containsExactly(1, 1, 1, 0);
+        }
+        // ids used inside the plan: a one-hot of the row maxima (ONNX's Hardmax) and the ids as floats
+        Function<Tensor, Tensor> hardmax = x -> Tensor.arange(0.0, 7.0, 1.0).reshape(1, 7).eq(head.forward(x).argmax(1, true).toFloat()).toFloat()
+                .add(head.forward(x).argmin(1, true).toFloat().mul(10f));
+        try (InferencePlan plan = InferencePlan.trace(hardmax, 5, 20)) {
+            assertThat(plan.outputType()).isEqualTo(DType.FLOAT32);
+            for (long seed = 1; seed <= 3; seed++) {
+                float[] x = randomInput(plan.inputSize(), seed);
+                float[] out = new float[plan.outputSize()];
+                plan.run(x, out);
+                assertThat(out).containsExactly(eager(hardmax, x, 5, 20));
+            }
+        }
+        // an int64 result that is not an argmax's whole slot has no copy step: refused, naming the shape
+        assertThatThrownBy(() -> InferencePlan.trace(x -> x.argmax(1).narrow(0, 1, 2), 3, 4)).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("an int64 result must be the whole output of an argmax or argmin").hasMessageContaining("[2]");
+        Tensor constantIds;
+        try (MemoryScope outer = MemoryScope.unscoped()) {
+            constantIds = Tensor.of(new long[] {1, 2, 3}, 3);
+        }
+        try {
+            assertThatThrownBy(() -> InferencePlan.trace(x -> constantIds, 3, 4)).isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("not a constant");
+        } finally {
+            constantIds.close();
+        }
     }
 
     /** trace(forward, example) with a float32 example traces on exactly those values. */

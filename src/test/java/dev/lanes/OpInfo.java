@@ -279,7 +279,7 @@ final class OpInfo {
             row("logical_xor", t -> t[0].logicalXor(t[1])).randn(3, 19).randn(19).forwardOnly().acceptsInt64(),
             unary("logical_not", Tensor::logicalNot).randn(61).forwardOnly().acceptsInt64(),
 
-            // ---- reductions (values are plan steps; indices (argmax, max(dim)) are not: int64) ----
+            // ---- reductions (values and argmax/argmin are plan steps, argmax's an int64 slot; max(dim)/min(dim) are not) ----
             unary("sum", Tensor::sum).randn(3, 19).tol(1e-6, 1e-6).traceable(),
             unary("sum_dim0", x -> x.sum(0)).randn(3, 19).tol(1e-6, 1e-6).traceable(),
             unary("sum_dim1_keepdim", x -> x.sum(1, true)).randn(3, 19).tol(1e-6, 1e-6).traceable(),
@@ -296,9 +296,9 @@ final class OpInfo {
             unary("min_dim_indices", x -> x.min(1).indices()).randn(3, 4).forwardOnly(),
             unary("min_dim0_keepdim_values", x -> x.min(0, true).values()).randn(3, 4),
             unary("max_dim0_keepdim_indices", x -> x.max(0, true).indices()).randn(3, 4).forwardOnly(),
-            unary("argmax", Tensor::argmax).randn(3, 19).forwardOnly(),
-            unary("argmax_dim1", x -> x.argmax(1)).randn(3, 19).forwardOnly(),
-            unary("argmin_dim0", x -> x.argmin(0)).randn(3, 19).forwardOnly(),
+            unary("argmax", Tensor::argmax).randn(3, 19).forwardOnly().traceable(),
+            unary("argmax_dim1", x -> x.argmax(1)).randn(3, 19).forwardOnly().traceable(),
+            unary("argmin_dim0", x -> x.argmin(0)).randn(3, 19).forwardOnly().traceable(),
             unary("var", Tensor::var).randn(3, 19).tol(1e-6, 1e-5).traceable(),
             unary("var_dim1", x -> x.var(1)).randn(3, 19).tol(1e-6, 1e-5).traceable(),
             unary("var_dim0_biased_keepdim", x -> x.var(0, false, true)).randn(3, 19).tol(1e-6, 1e-5).traceable(),

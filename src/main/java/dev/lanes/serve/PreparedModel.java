@@ -35,6 +35,12 @@ public final class PreparedModel implements AutoCloseable {
     }
 
     private PreparedModel(String name, InferencePlan plan, AutoCloseable owner) {
+        if (plan.outputType() != dev.lanes.DType.FLOAT32) {
+            plan.close();
+            throw new IllegalArgumentException("PreparedModel: " + name + " returns " + plan.outputType().name().toLowerCase(java.util.Locale.ROOT) + " " + java.util.Arrays.toString(plan.outputShape().toArray())
+                    + " (it ends in an argmax or argmin); a PreparedModel serves float outputs (scores, probabilities): run such a"
+                    + " model as an InferencePlan with a long[] output (InferencePlan.run(float[], long[]))");
+        }
         this.name = name;
         this.plan = plan;
         this.owner = owner;

@@ -69,6 +69,62 @@ class OnnxModelTest {
      * PyTorch's export of a character GPT (embeddings of int64 token ids, two pre-norm TransformerEncoderLayers with a
      * causal mask from triu, GELU and LayerNorm decomposed at opset 14) matches PyTorch within 1e-4 relative.
      */
+    /** x [4, 10] -> MatMul(w [10, 6]) -> {@code head} (ArgMax, Hardmax, ...) -> y: a classifier's last node, built in the test. */
+    private static byte[] classifier(String head, int yType, OnnxHostileGraphTest.W... attrs) {
+        java.nio.ByteBuffer w = java.nio.ByteBuffer.allocate(4 * 60).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        SplittableRandom r = new SplittableRandom(4);
+        for (int i = 0; i < 60; i++) {
+            w.putFloat((float) r.nextDouble(-1, 1));
+        }
+        OnnxHostileGraphTest.W weight = new OnnxHostileGraphTest.W().varint(1, 10).varint(1, 6).varint(2, OnnxFormat.FLOAT).str(8, "w").bytes(9, w.array());
+        return OnnxHostileGraphTest.model(13, List.of(OnnxHostileGraphTest.node("MatMul", List.of("x", "w"), List.of("logits")),
+                        OnnxHostileGraphTest.node(head, List.of("logits"), List.of("y"), attrs)), List.of(weight),
+                List.of(OnnxHostileGraphTest.valueInfo("x", OnnxFormat.FLOAT, 4, 10)), List.of(OnnxHostileGraphTest.valueInfo("y", yType)));
+    }
+
+    private static OnnxHostileGraphTest.W intAttr(String name, long v) {
+        return new OnnxHostileGraphTest.W().str(1, name).varint(20, OnnxFormat.ATTR_INT).varint(3, v);
+    }
+
+    /**
+     * A classifier ending in ArgMax plans with an int64 output (the class ids, equal to the eager graph's), and one
+     * ending in Hardmax (a one-hot of the first maximum) as a float plan; PreparedModel, which serves scores, refuses
+     * the int64 one with a message that says what to use instead.
+     */
+    @Test
+    void argMaxAndHardmaxClassifiersRunAsPlans() {
+        try (OnnxModel m = OnnxModel.parse(classifier("ArgMax", OnnxFormat.INT64, intAttr("axis", 1), intAttr("keepdims", 0)));
+             InferencePlan plan = m.plan(4, 10)) {
+            assertThat(plan.outputType()).isEqualTo(DType.INT64);
+            for (int seed = 0; seed < 3; seed++) {
+                try (Tensor x = Tensor.randn(4, 10)) {
+                    long[] ids = new long[4];
+                    plan.run(x.toFloatArray(), ids);
+                    List<Tensor> eager = m.run(x);
+                    assertThat(ids).containsExactly(eager.get(0).toLongArray());
+                    eager.forEach(Tensor::close);
+                }
+            }
+        }
+        try (OnnxModel m = OnnxModel.parse(classifier("Hardmax", OnnxFormat.FLOAT, intAttr("axis", -1)));
+             InferencePlan plan = m.plan(4, 10); Tensor x = Tensor.randn(4, 10)) {
+            assertThat(plan.outputType()).isEqualTo(DType.FLOAT32);
+            float[] out = new float[24];
+            plan.run(x.toFloatArray(), out);
+            List<Tensor> eager = m.run(x);
+            assertThat(out).containsExactly(eager.get(0).toFloatArray());
+            eager.forEach(Tensor::close);
+            float ones = 0;
+            for (float v : out) {
+                ones += v;
+            }
+            assertThat(ones).as("one 1 per row").isEqualTo(4f);
+        }
+        assertThatThrownBy(() -> dev.lanes.serve.PreparedModel.loadOnnx(classifier("ArgMax", OnnxFormat.INT64, intAttr("axis", 1)), "argmax.onnx", 4, 10))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("argmax.onnx returns int64 [4, 1]")
+                .hasMessageContaining("InferencePlan.run(float[], long[])");
+    }
+
     @Test
     void charGptExportMatchesPytorch() throws IOException {
         Map<String, Tensor> g = golden();
