@@ -346,7 +346,9 @@ public final class InferencePlan implements AutoCloseable {
                 if (planned[i] != eagerIds[i]) {
                     close();
                     throw new IllegalStateException("InferencePlan.trace: the compiled plan gives " + planned[i] + " at output element " + i
-                            + " where the eager forward gives " + eagerIds[i] + ". Plan:\n" + this);
+                            + " where the eager forward gives " + eagerIds[i] + "; the forward pass may depend on its input's values, or two of"
+                            + " the scores it compares lie within float rounding of each other on the trace's input (a plan may sum in"
+                            + " another order than the eager op). Plan:\n" + this);
                 }
             }
             return;

@@ -178,7 +178,7 @@ final class ShapeOps {
     /**
      * The inputs (with the shapes and strides they are copied as) written one after another along {@code dim} into a
      * new contiguous tensor: a plan step for float32; int64 inputs are converted to a float32 result, an all-int64
-     * list is copied directly (no plan step: a plan's slots hold floats).
+     * list is copied directly (no plan step: int64 copies have none; argmax/argmin are the steps that write int64 slots).
      */
     private static Tensor concatInto(DType type, int[] outShape, int dim, Tensor[] in, int[][] shapes, int[][] strides) {
         Tensor out = Tensor.allocate(type, outShape);

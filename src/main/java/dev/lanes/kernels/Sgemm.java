@@ -46,9 +46,9 @@ public final class Sgemm {
     public static final int MR = Integer.parseInt(TILE.substring(0, 1));
     public static final int NR = 2 * LANES;
     /**
-     * Depth of one packed block. Every pass over K / KC blocks re-reads and re-writes all of C, and those C tiles come
-     * from L3 at a row stride the hardware prefetcher does not follow (Java has no prefetch instruction), so fewer,
-     * deeper blocks win: 512 against 256 was 15-25% faster on Zen 3 at 256 bits (1024^3, one thread: median 48.2 vs
+     * Depth of one packed block. Every pass over K / KC blocks re-reads and re-writes C (since K_BLOCKS_PACKED, two
+     * passes at a time per L2-resident block of C), and those C tiles come from L3 at a row stride the hardware
+     * prefetcher does not follow (Java has no prefetch instruction), so fewer, deeper blocks win: 512 against 256 was 15-25% faster on Zen 3 at 256 bits (1024^3, one thread: median 48.2 vs
      * 41.1 GFLOP/s, interleaved in one JVM), although the B sliver (512 x NR floats: 32 KB at 8 lanes) no longer
      * leaves L1 room for much else. A constant, never derived from the width: the blocks fix the order of the
      * additions, so the same KC everywhere gives the same bits everywhere.
@@ -59,7 +59,7 @@ public final class Sgemm {
      * L2; 144 against 96 was ~5% faster on Zen 3, 96..288 all within 10%).
      */
     public static final int MC = MR * Math.max(1, 144 / MR);
-    /** Columns of B packed per block: KC x NC floats (2 MB) per thread; 1024 and 2048 measured alike. */
+    /** Columns of B packed per block: KC x NC floats (2 MB) per depth block; 1024 and 2048 measured alike. */
     public static final int NC = 1024;
     /**
      * Depth blocks of B packed at once (a workspace of K_BLOCKS_PACKED x KC x NC floats, 4 MB). The loops run

@@ -39,7 +39,7 @@ public final class PreparedModel implements AutoCloseable {
             plan.close();
             throw new IllegalArgumentException("PreparedModel: " + name + " returns " + plan.outputType().name().toLowerCase(java.util.Locale.ROOT) + " " + java.util.Arrays.toString(plan.outputShape().toArray())
                     + " (it ends in an argmax or argmin); a PreparedModel serves float outputs (scores, probabilities): run such a"
-                    + " model as an InferencePlan with a long[] output (InferencePlan.run(float[], long[]))");
+                    + " model as an InferencePlan with a long[] output (InferencePlan.run(float[] or long[] input, long[] output))");
         }
         this.name = name;
         this.plan = plan;

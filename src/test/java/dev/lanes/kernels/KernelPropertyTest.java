@@ -132,6 +132,48 @@ class KernelPropertyTest {
         }
     }
 
+    /**
+     * The blocked loops pack up to {@code Sgemm.K_BLOCKS_PACKED} depth blocks of B at once, as many as the workspace
+     * holds: a plan's workspace sized for fewer columns packs one at a time. Either way, and with the thread's own
+     * workspace, every element takes its KC blocks in the same order: the same bits, for three depth blocks, each
+     * transpose, alpha and beta.
+     */
+    @Test
+    void depthBlocksPackedOneOrTwoAtATimeGiveTheSameBits() {
+        int m = 37, n = 2 * Sgemm.NR + 5, k = 2 * Sgemm.KC + 76;
+        SplittableRandom r = new SplittableRandom(8);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocate(4L * m * k, 64);
+            MemorySegment b = arena.allocate(4L * k * n, 64);
+            MemorySegment c0 = arena.allocate(4L * m * n, 64);
+            for (long i = 0; i < (long) m * k; i++) {
+                a.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) r.nextDouble(-1, 1));
+            }
+            for (long i = 0; i < (long) k * n; i++) {
+                b.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) r.nextDouble(-1, 1));
+            }
+            for (long i = 0; i < (long) m * n; i++) {
+                c0.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) r.nextDouble(-1, 1));
+            }
+            int padded = (n + Sgemm.NR - 1) / Sgemm.NR * Sgemm.NR;
+            Sgemm.Workspace oneBlock = new Sgemm.Workspace(k, padded / 2 + 1); // room for one KC x padded block, not two
+            Sgemm.Workspace twoBlocks = new Sgemm.Workspace(k, n);
+            for (int t = 0; t < 4; t++) {
+                boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                float[][] results = new float[3][];
+                Sgemm.Workspace[] spaces = {null, oneBlock, twoBlocks};
+                for (int w = 0; w < 3; w++) {
+                    MemorySegment c = arena.allocate(4L * m * n, 64);
+                    c.copyFrom(c0);
+                    Sgemm.sgemm(ta, tb, m, n, k, 0.75f, a, 0, ta ? m : k, b, 0, tb ? k : n, 0.5f, c, 0, n, null, spaces[w], false);
+                    results[w] = c.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+                }
+                assertThat(results[1]).as("one block at a time, transA %s transB %s", ta, tb).containsExactly(results[0]);
+                assertThat(results[2]).as("two blocks at a time, transA %s transB %s", ta, tb).containsExactly(results[0]);
+            }
+        }
+    }
+
     @Test
     void binaryMatchesReference() {
         java.util.List<BinaryKernel> kernels = new java.util.ArrayList<>(java.util.List.of(BinaryOp.values()));
