@@ -552,14 +552,18 @@ public final class Sgemm {
                 boolean first = pc == 0;
                 Epilogue blockEpi = pc + kc == k ? e : Epilogue.NONE;
                 for (int i = 0; i < m; i += MR) {
+                    int mr = Math.min(MR, m - i);
                     if (TAPS_DIRECT) {
-                        kernel8x2Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
-                    } else if (TILE_KIND == 0) {
+                        if (mr <= 6) { // 6 channels (LeNet conv2's input gradient): 12 FMAs a step, not 16 with two rows of zeros
+                            kernel6x2Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
+                        } else {
+                            kernel8x2Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
+                        }
+                    } else if (TILE_KIND == 0 && mr > 6) {
                         kernel8x2Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
                     } else {
                         kernel6x2Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
                     }
-                    int mr = Math.min(MR, m - i);
                     // the block's pixels, one output row's run at a time; the wp - oW pad columns are dropped
                     for (int q = q0, end = q0 + nr; q < end; ) {
                         int y = q / wp;
@@ -649,6 +653,53 @@ public final class Sgemm {
         c70.intoArray(tile, 7 * NR);
         c71.intoArray(tile, 7 * NR + LANES);
     }
+
+    /** {@link #kernel8x2Taps} for at most 6 rows (the rows 0..5 of each MR-row step of the A sliver). */
+    private static void kernel6x2Taps(float[] ap, int aBase, float[] img, int[] taps, int p0, int p1, int q0, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        int ai = aBase;
+        for (int p = p0; p < p1; p++, ai += MR) {
+            int at = taps[p] + q0;
+            FloatVector b0 = FloatVector.fromArray(F, img, at);
+            FloatVector b1 = FloatVector.fromArray(F, img, at + LANES);
+            FloatVector a0 = FloatVector.broadcast(F, ap[ai + 0]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(F, ap[ai + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+        }
+        c00.intoArray(tile, 0 * NR);
+        c01.intoArray(tile, 0 * NR + LANES);
+        c10.intoArray(tile, 1 * NR);
+        c11.intoArray(tile, 1 * NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+    }
+
 
     /**
      * {@code C[m, n] (+)= A B} with A row-major in a heap array ({@code a[i * lda + p]}, at least
@@ -1221,9 +1272,12 @@ public final class Sgemm {
      */
     private static void kernel(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, MemorySegment c, long cElem, int ldc,
                                int mr, int nr, float alpha, float beta, Epilogue epi, int row, int col) {
-        if (TILE_KIND == 0) { // a constant: C2 keeps one branch
+        if (TILE_KIND == 0 && mr > 6) { // TILE_KIND a constant: C2 keeps one kernel where it is 1
             kernel8x2Packed(ap, aBase, bp, bBase, kc, tile);
         } else {
+            // the 16-register tile, or at most 6 rows left of an 8-row one (a product's last rows): 12 FMAs a
+            // step instead of 16 with two rows of zeros. It reads rows 0..5 of each MR-row step of the sliver; each row
+            // is the same FMA chain in either kernel: the same bits.
             kernel6x2Packed(ap, aBase, bp, bBase, kc, tile);
         }
         writeTile(tile, c, cElem, ldc, mr, nr, alpha, beta, epi, row, col);

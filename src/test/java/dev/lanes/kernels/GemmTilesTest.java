@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Every register tile ({@code -Dlanes.gemmTile=8x2|6x2}) and each of its kernels (A packed or row-major: the
  * convolution's weight gradient) give the same bits: each JVM multiplies matrices of edge sizes (partial tiles,
- * several KC blocks, transposed operands), runs an inference plan's prepacked Linear over 3 rows, a convolution and
+ * several KC blocks, transposed operands), runs an inference plan's prepacked Linear over 3 rows, convolutions (one
+ * with 6 output channels: the 6-row kernels of the 8-row tile, eager and in a plan) and
  * the tiled attention (with dropout) forward and backward, and prints a hash of the results. Tiles are JVM-wide constants, so each runs in a
  * child JVM of this one's width; so does the attention kernel's scalar form ({@code -Dlanes.attentionScalar=true},
  * what lane counts above 32 run).
@@ -51,6 +52,17 @@ class GemmTilesTest {
         update(md, y.detach());
         update(md, x.grad());
         update(md, w.grad());
+        // 6 output channels (LeNet's second layer's input gradient): the 6-row kernels of an 8-row tile, eagerly and as a
+        // plan, read in place (depth 50: past DirectConv's)
+        Tensor w6 = Tensor.randn(6, 2, 5, 5);
+        Tensor b6 = Tensor.randn(6);
+        update(md, Tensor.conv2d(Tensor.randn(2, 2, 32, 32), w6, b6, new int[] {1, 1}, new int[] {0, 0}, new int[] {1, 1}, 1));
+        try (dev.lanes.InferencePlan plan = dev.lanes.InferencePlan.trace(in -> Tensor.conv2d(in, w6, b6, new int[] {1, 1}, new int[] {0, 0},
+                new int[] {1, 1}, 1).relu(), 2, 2, 32, 32)) {
+            float[] out = new float[plan.outputSize()];
+            plan.run(Tensor.randn(2, 2, 32, 32).toFloatArray(), out);
+            update(md, Tensor.of(out, 2, 6, 28, 28));
+        }
         Tensor q = Tensor.randn(2, 70, 5).requiresGrad(true);
         Tensor k = Tensor.randn(2, 131, 5).requiresGrad(true);
         Tensor v = Tensor.randn(2, 131, 3).requiresGrad(true);
