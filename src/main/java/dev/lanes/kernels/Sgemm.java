@@ -151,23 +151,43 @@ public final class Sgemm {
      */
     public static final class Workspace {
         final float[] a;
-        final float[] b;
+        /** Packed B: sized up front for a bounded workspace; grown to the largest product run so far for an unbounded one. */
+        private float[] b;
+        /** Whether {@link #b} grows on demand: a thread's own workspace, which any product may use. */
+        private final boolean grows;
         final float[] tile = new float[SCRATCH_FLOATS];
         /** A block of a transposed B (NR columns x KC / NR steps), staged by {@link #packBTransposed}. */
         final float[] row = new float[KC];
 
-        /** Buffers for any product. */
+        /**
+         * Buffers for any product. Its packed-B buffer grows to what the products it runs need (at most
+         * K_BLOCKS_PACKED x KC x NC floats, 4 MB), so a thread that only ever multiplies small matrices keeps a small one.
+         */
         public Workspace() {
-            this(Integer.MAX_VALUE, Integer.MAX_VALUE);
+            a = new float[MC * KC];
+            b = new float[0];
+            grows = true;
         }
 
-        /** Buffers for products with inner dimension at most {@code maxK} and at most {@code maxN} columns. */
+        /** Buffers for products with inner dimension at most {@code maxK} and at most {@code maxN} columns, allocated now. */
         public Workspace(int maxK, int maxN) {
             int kc = Math.max(1, Math.min(KC, maxK));
             int nc = (int) Math.max(NR, Math.min(NC, ((long) maxN + NR - 1) / NR * NR));
             int blocks = (int) Math.max(1, Math.min(K_BLOCKS_PACKED, ((long) maxK + KC - 1) / KC));
             a = new float[MC * kc];
             b = new float[blocks * kc * nc];
+            grows = false;
+        }
+
+        /** The packed-B buffer for a product of depth {@code k} whose column blocks are {@code ncPadded} wide. */
+        float[] packedB(int k, int ncPadded) {
+            if (grows) {
+                int need = (int) Math.min(K_BLOCKS_PACKED, ((long) k + KC - 1) / KC) * Math.min(KC, k) * ncPadded; // <= 2 x 512 x 1024
+                if (b.length < need) {
+                    b = new float[need];
+                }
+            }
+            return b;
         }
     }
 
@@ -225,7 +245,7 @@ public final class Sgemm {
             gemmNT(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, own.tile);
             return;
         }
-        if (k > 0 && own.b.length < Math.min(KC, k) * Math.min(NC, (n + NR - 1) / NR * NR)) {
+        if (k > 0 && own.packedB(k, Math.min(NC, (n + NR - 1) / NR * NR)).length < Math.min(KC, k) * Math.min(NC, (n + NR - 1) / NR * NR)) {
             throw new IllegalArgumentException("sgemm: workspace too small for k=" + k + ", n=" + n);
         }
         int parts = !parallel || flops < PARALLEL_MIN_FLOPS ? 1 : Parallel.partsFor(Math.max(m / MR, n / NR), 1);
@@ -1078,11 +1098,12 @@ public final class Sgemm {
             int ncPadded = (nc + NR - 1) / NR * NR;
             // up to K_BLOCKS_PACKED depth blocks of B at once, as many as the workspace holds: each MC-row block of C then
             // takes those blocks' passes back to back while it is still in L2 (see K_BLOCKS_PACKED)
-            int chunk = KC * Math.max(1, Math.min(K_BLOCKS_PACKED, ws.b.length / (ncPadded * KC)));
+            float[] bp = ws.packedB(k, ncPadded);
+            int chunk = KC * Math.max(1, Math.min(K_BLOCKS_PACKED, bp.length / (ncPadded * KC)));
             for (int pc0 = 0; pc0 < k; pc0 += chunk) {
                 int pcEnd = Math.min(k, pc0 + chunk);
                 for (int pc = pc0; pc < pcEnd; pc += KC) {
-                    packB(transB, b, bOff, ldb, pc, Math.min(KC, k - pc), jc, nc, ws.b, (pc - pc0) * ncPadded, ws.row);
+                    packB(transB, b, bOff, ldb, pc, Math.min(KC, k - pc), jc, nc, bp, (pc - pc0) * ncPadded, ws.row);
                 }
                 for (int ic = m0; ic < m1; ic += MC) {
                     int mc = Math.min(MC, m1 - ic);
@@ -1096,7 +1117,7 @@ public final class Sgemm {
                             int nr = Math.min(NR, nc - jr);
                             for (int ir = 0; ir < mc; ir += MR) {
                                 int mr = Math.min(MR, mc - ir);
-                                kernel(ws.a, ir * kc, ws.b, bBlock + jr * kc, kc, ws.tile, c, cOff + (long) (ic + ir) * ldc + jc + jr, ldc,
+                                kernel(ws.a, ir * kc, bp, bBlock + jr * kc, kc, ws.tile, c, cOff + (long) (ic + ir) * ldc + jc + jr, ldc,
                                         mr, nr, alpha, first ? beta : 1f, last ? epi : Epilogue.NONE, ic + ir, jc + jr);
                             }
                         }

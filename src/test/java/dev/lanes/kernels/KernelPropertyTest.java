@@ -135,8 +135,8 @@ class KernelPropertyTest {
     /**
      * The blocked loops pack up to {@code Sgemm.K_BLOCKS_PACKED} depth blocks of B at once, as many as the workspace
      * holds: a plan's workspace sized for fewer columns packs one at a time. Either way, and with the thread's own
-     * workspace, every element takes its KC blocks in the same order: the same bits, for three depth blocks, each
-     * transpose, alpha and beta.
+     * workspace (whose packed B grows from a small product's size to two blocks), every element takes its KC blocks in
+     * the same order: the same bits, for three depth blocks, each transpose, alpha and beta.
      */
     @Test
     void depthBlocksPackedOneOrTwoAtATimeGiveTheSameBits() {
@@ -158,11 +158,15 @@ class KernelPropertyTest {
             int padded = (n + Sgemm.NR - 1) / Sgemm.NR * Sgemm.NR;
             Sgemm.Workspace oneBlock = new Sgemm.Workspace(k, padded / 2 + 1); // room for one KC x padded block, not two
             Sgemm.Workspace twoBlocks = new Sgemm.Workspace(k, n);
+            Sgemm.Workspace grown = new Sgemm.Workspace(); // unbounded: its packed B grows with the products it runs
+            MemorySegment small = arena.allocate(4L * 5 * 40, 64);
+            Sgemm.sgemm(false, false, 5, 40, 30, 1f, a, 0, 30, b, 0, 40, 0f, small, 0, 40, null, grown, false);
+            assertThat(grown.packedB(1, 1).length).as("after a 5 x 40 x 30 product").isEqualTo(30 * ((40 + Sgemm.NR - 1) / Sgemm.NR * Sgemm.NR));
             for (int t = 0; t < 4; t++) {
                 boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
-                float[][] results = new float[3][];
-                Sgemm.Workspace[] spaces = {null, oneBlock, twoBlocks};
-                for (int w = 0; w < 3; w++) {
+                float[][] results = new float[4][];
+                Sgemm.Workspace[] spaces = {null, oneBlock, twoBlocks, grown};
+                for (int w = 0; w < 4; w++) {
                     MemorySegment c = arena.allocate(4L * m * n, 64);
                     c.copyFrom(c0);
                     Sgemm.sgemm(ta, tb, m, n, k, 0.75f, a, 0, ta ? m : k, b, 0, tb ? k : n, 0.5f, c, 0, n, null, spaces[w], false);
@@ -170,6 +174,8 @@ class KernelPropertyTest {
                 }
                 assertThat(results[1]).as("one block at a time, transA %s transB %s", ta, tb).containsExactly(results[0]);
                 assertThat(results[2]).as("two blocks at a time, transA %s transB %s", ta, tb).containsExactly(results[0]);
+                assertThat(results[3]).as("a grown workspace, transA %s transB %s", ta, tb).containsExactly(results[0]);
+                assertThat(grown.packedB(1, 1).length).isEqualTo(2 * Sgemm.KC * padded);
             }
         }
     }
