@@ -1315,16 +1315,22 @@ abstract class PlanStep {
         }
     }
 
-    /** A conversion of a bool or int64 tensor to float32 ({@code tensor.float()}). */
-    static final class ToFloat extends PlanStep {
+    /**
+     * A conversion between element types ({@code tensor.float()}, {@code .long()}, {@code .to(torch.bool)}): bool or
+     * int64 to float32, float32 to int64 (toward zero) or bool, ... ({@code kernels.Copy.convert}). A result of int64
+     * or bool lives in a slot like any other ({@link Frame#elemOff} counts its elements).
+     */
+    static final class Convert extends PlanStep {
         final dev.lanes.kernels.Copy.Elem from;
+        final dev.lanes.kernels.Copy.Elem to;
         final Ref in;
         final int[] inStrides;
         final int[] shape;
         final int[] outStrides;
 
-        ToFloat(dev.lanes.kernels.Copy.Elem from, Ref in, int[] inStrides, int[] shape) {
+        Convert(dev.lanes.kernels.Copy.Elem from, dev.lanes.kernels.Copy.Elem to, Ref in, int[] inStrides, int[] shape) {
             this.from = from;
+            this.to = to;
             this.in = in;
             this.inStrides = inStrides;
             this.shape = shape;
@@ -1338,13 +1344,18 @@ abstract class PlanStep {
 
         @Override
         void run(Frame f) {
-            dev.lanes.kernels.Copy.convert(from, f.seg(in), f.elemOff(in, from.bytes), inStrides, dev.lanes.kernels.Copy.Elem.F32, f.seg(out),
-                    f.off(out), outStrides, shape);
+            dev.lanes.kernels.Copy.convert(from, f.seg(in), f.elemOff(in, from.bytes), inStrides, to, f.seg(out), f.elemOff(out, to.bytes),
+                    outStrides, shape);
         }
 
         @Override
         String describe() {
-            return "to_float " + in + " " + str(shape);
+            String name = switch (to) {
+                case F32 -> "to_float";
+                case I64 -> "to_int64";
+                case BOOL -> "to_bool";
+            };
+            return name + " " + in + " " + str(shape);
         }
     }
 

@@ -39,18 +39,12 @@ final class ShapeOps {
         if (type == x.dtype()) {
             return x;
         }
-        if (type == DType.FLOAT32) { // a plan step: a traced forward may turn a mask into floats
-            int[] strides = x.stridesRef();
-            int[] shape = x.shapeRef();
-            dev.lanes.kernels.Copy.Elem from = x.dtype().elem();
-            return Launch.run(r -> new PlanStep.ToFloat(from, r[0], strides, shape), Tensor.allocate(DType.FLOAT32, shape), x);
-        }
-        Tensor out = Tensor.allocate(type, x.shapeRef());
-        try (OpFrame _ = OpFrame.enter()) {
-            dev.lanes.kernels.Copy.convert(x.dtype().elem(), x.seg(), x.storageOffset(), x.stridesRef(),
-                    type.elem(), out.seg(), 0, out.stridesRef(), x.shapeRef());
-        }
-        return out;
+        // a plan step: a traced forward may turn a mask into floats, or scores into int64 ids (ONNX's Cast)
+        int[] strides = x.stridesRef();
+        int[] shape = x.shapeRef();
+        dev.lanes.kernels.Copy.Elem from = x.dtype().elem();
+        dev.lanes.kernels.Copy.Elem to = type.elem();
+        return Launch.run(r -> new PlanStep.Convert(from, to, r[0], strides, shape), Tensor.allocate(type, shape), x);
     }
 
     // ---- cat / stack ----

@@ -530,6 +530,31 @@ class InferencePlanTest {
                 assertThat(out).containsExactly(eager(hardmax, x, 5, 20));
             }
         }
+        // conversions are steps too: scores truncated to int64 ids (toward zero, negatives included), ids turned around
+        // (ONNX's ArgMax with select_last_index), a float -> bool -> float mask
+        Function<Tensor, Tensor> truncated = x -> x.mul(3f).toLong();
+        Function<Tensor, Tensor> lastIds = x -> x.argmax(1).toFloat().rsub(3f).toLong();
+        Function<Tensor, Tensor> mask = x -> x.toType(DType.BOOL).toFloat().add(x);
+        float[] mixed = {-1.7f, -0.2f, 0f, 0.4f, 2.9f, -3.3f, 1e-3f, 5.5f, Float.NaN, -0f, 7f, 0.33f};
+        for (Function<Tensor, Tensor> f : List.of(truncated, lastIds)) {
+            try (InferencePlan plan = InferencePlan.trace(f, 3, 4); MemoryScope s = MemoryScope.open()) {
+                assertThat(plan.outputType()).isEqualTo(DType.INT64);
+                long[] ids = new long[plan.outputSize()];
+                float[] in = f == truncated ? new float[] {-1.7f, -0.2f, 0f, 0.4f, 2.9f, -3.3f, 1e-3f, 5.5f, 9f, -0f, 7f, 0.33f} : mixed;
+                plan.run(in, ids);
+                long[] expected;
+                try (Autograd.Mode g = Autograd.noGrad()) {
+                    expected = f.apply(Tensor.of(in, 3, 4)).toLongArray();
+                }
+                assertThat(ids).as(plan.toString()).containsExactly(expected);
+            }
+        }
+        try (InferencePlan plan = InferencePlan.trace(mask, 3, 4)) {
+            float[] out = new float[12];
+            plan.run(mixed, out);
+            assertThat(out).containsExactly(eager(mask, mixed, 3, 4));
+            assertThat(plan.toString()).contains("to_bool", "to_float");
+        }
         // an int64 result that is not an argmax's whole slot has no copy step: refused, naming the shape
         assertThatThrownBy(() -> InferencePlan.trace(x -> x.argmax(1).narrow(0, 1, 2), 3, 4)).isInstanceOf(UnsupportedOperationException.class)
                 .hasMessageContaining("an int64 result must be the whole output of an argmax or argmin").hasMessageContaining("[2]");

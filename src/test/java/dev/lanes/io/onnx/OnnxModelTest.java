@@ -106,6 +106,16 @@ class OnnxModelTest {
                 }
             }
         }
+        // select_last_index = 1: the last maximum (ids turned around on the reversed axis: a float round trip, exact)
+        try (OnnxModel m = OnnxModel.parse(classifier("ArgMax", OnnxFormat.INT64, intAttr("axis", 1), intAttr("select_last_index", 1)));
+             InferencePlan plan = m.plan(4, 10); Tensor x = Tensor.randn(4, 10)) {
+            assertThat(plan.outputType()).isEqualTo(DType.INT64);
+            long[] ids = new long[4];
+            plan.run(x.toFloatArray(), ids);
+            List<Tensor> eager = m.run(x);
+            assertThat(ids).containsExactly(eager.get(0).toLongArray());
+            eager.forEach(Tensor::close);
+        }
         try (OnnxModel m = OnnxModel.parse(classifier("Hardmax", OnnxFormat.FLOAT, intAttr("axis", -1)));
              InferencePlan plan = m.plan(4, 10); Tensor x = Tensor.randn(4, 10)) {
             assertThat(plan.outputType()).isEqualTo(DType.FLOAT32);
