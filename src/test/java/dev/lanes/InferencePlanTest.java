@@ -463,7 +463,7 @@ class InferencePlanTest {
      * leaves a float plan. Wrong output arrays and int64 results that are not an argmax's whole slot are refused.
      */
     @Test
-    void argmaxClassifiersReturnInt64IdsAndIdsUsedInsideStayExact() {
+    void argmaxClassifiersReturnInt64IdsAndIdsUsedInsideStayExact() throws Exception {
         Lanes.manualSeed(3);
         Linear head = new Linear(20, 7);
         head.eval();
@@ -504,6 +504,9 @@ class InferencePlanTest {
             assertThatThrownBy(() -> plan.run(new float[100], new long[4])).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("expected an output buffer of 5 int64 values");
         }
+        long best = PlanHeapProbe.inFreshJvm("lenet-ids"); // LeNet's class ids into a long[], in a JVM of its own
+        System.out.println("InferencePlan LeNet -> argmax [4] int64: heap bytes per call (fresh JVM, best round after warm-up) = " + best);
+        assertThat(best).as("heap bytes per call").isLessThan(ALLOCATION_LIMIT);
         // ties give the first position, a NaN wins (its first occurrence), argmin over dim 0 with keepdim, reshaped
         Function<Tensor, Tensor> argmaxRows = x -> x.argmax(1);
         float[] tied = {1, 3, 3, 0, Float.NaN, 2, Float.NaN, 1, 5, 5, -1, 5};

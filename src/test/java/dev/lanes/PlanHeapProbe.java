@@ -17,7 +17,7 @@ public final class PlanHeapProbe {
     private PlanHeapProbe() {
     }
 
-    /** Runs this probe for {@code model} ("lenet" or "gpt") in a new JVM with this JVM's vector-width flags. */
+    /** Runs this probe for {@code model} ("lenet", "lenet-ids" or "gpt") in a new JVM with this JVM's vector-width flags. */
     static long inFreshJvm(String model) throws Exception {
         List<String> width = new ArrayList<>();
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
@@ -44,6 +44,14 @@ public final class PlanHeapProbe {
             float[] out = new float[plan.outputSize()];
             InferencePlan p = plan;
             call = () -> p.run(ids, out);
+        } else if (args[0].equals("lenet-ids")) { // the class ids (argmax) into a long[]
+            LeNet net = new LeNet();
+            net.eval();
+            plan = InferencePlan.trace(x -> net.forward(x).argmax(1), 4, 1, 32, 32);
+            float[] x = new float[4 * 1024];
+            long[] ids = new long[4];
+            InferencePlan p = plan;
+            call = () -> p.run(x, ids);
         } else {
             LeNet net = new LeNet();
             net.eval();
