@@ -216,25 +216,14 @@ public final class Reductions {
         }
     }
 
-    /** One block of squares per thread for {@link #sumSquaresRow} (a heap segment: nothing to free). */
-    private static final ThreadLocal<MemorySegment> SQUARES = ThreadLocal.withInitial(() -> MemorySegment.ofArray(new float[BLOCK]));
-
     /**
-     * Sum of the squares of {@code n} contiguous floats from byte offset {@code b}: each block squared (one rounding
-     * per element, the MUL kernel) into a per-thread block, then summed as {@link #sumRow} sums it, so the result has the
-     * bits of {@code sumRow} over the squared row, i.e. of {@code g.mul(g).sum()}, without a tensor for the squares
-     * (gradient clipping in a compiled step allocates nothing).
+     * Sum of the squares of {@code n} contiguous floats from byte offset {@code b}, with the bits of {@code sumRow} over
+     * the squared row, i.e. of {@code g.mul(g).sum()}: {@link #sumSquaredDeviationsRow} about 0 ({@code x - 0f} is x,
+     * -0 and NaN included, so each square is the MUL kernel's), one read of the row and no scratch (gradient clipping in
+     * a compiled step allocates nothing).
      */
     public static double sumSquaresRow(MemorySegment in, long b, long n) {
-        MemorySegment squares = SQUARES.get();
-        double total = 0;
-        for (long start = 0; start < n; start += BLOCK) {
-            int len = (int) Math.min(BLOCK, n - start);
-            long at = b + (start << 2);
-            Elementwise.binaryContiguous(BinaryOp.MUL, in, at, in, at, squares, 0, len);
-            total += sumBlock(squares, 0, len);
-        }
-        return total;
+        return sumSquaredDeviationsRow(in, b, n, 0f);
     }
 
     /**

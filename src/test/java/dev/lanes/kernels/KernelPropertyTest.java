@@ -138,6 +138,41 @@ class KernelPropertyTest {
      * workspace (whose packed B grows from a small product's size to two blocks), every element takes its KC blocks in
      * the same order: the same bits, for three depth blocks, each transpose, alpha and beta.
      */
+    /**
+     * Gradient clipping's sum of squares reads the row once (the squared deviations about 0) and must keep the bits of
+     * squaring the row with the MUL kernel and summing it with sumRow: sizes across the 32-partial groups and the
+     * blocks, with -0, subnormals, huge values and a NaN.
+     */
+    @Test
+    void sumOfSquaresHasTheBitsOfSquaringThenSumming() {
+        SplittableRandom r = new SplittableRandom(12);
+        try (Arena arena = Arena.ofConfined()) {
+            for (int n : new int[] {1, 31, 32, 33, 1000, 70_001}) {
+                MemorySegment x = arena.allocate(4L * n, 64);
+                MemorySegment sq = arena.allocate(4L * n, 64);
+                for (int i = 0; i < n; i++) {
+                    float v = switch (r.nextInt(12)) {
+                        case 0 -> -0f;
+                        case 1 -> Float.MIN_VALUE * r.nextInt(1, 100);
+                        case 2 -> (float) r.nextDouble(-1e19, 1e19);
+                        default -> (float) r.nextGaussian();
+                    };
+                    x.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, v);
+                }
+                for (boolean withNaN : new boolean[] {false, true}) {
+                    if (withNaN) {
+                        x.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, n / 2, Float.NaN);
+                    }
+                    Elementwise.binaryContiguous(BinaryOp.MUL, x, 0, x, 0, sq, 0, n);
+                    double want = Reductions.sumRow(sq, 0, n);
+                    double got = Reductions.sumSquaresRow(x, 0, n);
+                    assertThat(Double.doubleToRawLongBits(got)).as("n %d, NaN %s: %s vs %s", n, withNaN, got, want)
+                            .isEqualTo(Double.doubleToRawLongBits(want));
+                }
+            }
+        }
+    }
+
     @Test
     void depthBlocksPackedOneOrTwoAtATimeGiveTheSameBits() {
         int m = 37, n = 2 * Sgemm.NR + 5, k = 2 * Sgemm.KC + 76;
