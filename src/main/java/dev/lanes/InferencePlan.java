@@ -199,9 +199,10 @@ public final class InferencePlan implements AutoCloseable {
             Tensor eagerResult = y;
             outRef = tracer.ref(y);
             if (outType == DType.INT64 && (outRef.kind() == Ref.CONST || !wholeSlot(outRef, y, tracer))) {
-                // int64 values have no copy step: the result must be argmax/argmin's own slot (or a reshape of all of it)
-                throw new UnsupportedOperationException("InferencePlan.trace: an int64 result must be the whole output of an argmax or"
-                        + " argmin in the traced step (a reshape of it is fine), not " + (outRef.kind() == Ref.CONST ? "a constant" : "a view, a slice or the input")
+                // int64 values have no copy step: the result must be the own slot of the step that made it (argmax/argmin or
+                // a conversion such as toLong()), or a reshape of all of it
+                throw new UnsupportedOperationException("InferencePlan.trace: an int64 result must be the whole output of an argmax,"
+                        + " argmin or toLong() in the traced step (a reshape of it is fine), not " + (outRef.kind() == Ref.CONST ? "a constant" : "a view, a slice or the input")
                         + "; shape " + str(y.shapeRef()));
             }
             if (outRef.kind() == Ref.CONST) {

@@ -233,7 +233,7 @@ class ShapeOpsTest {
         }
     }
 
-    /** int64 cat has no plan step (a plan's slots hold floats): refused while tracing, like other ops without one. */
+    /** int64 cat has no plan step (int64 copies have none): refused while tracing, like other ops without one. */
     @Test
     void int64CatIsRefusedByTheTracerWithTheSupportedList() {
         assertThatThrownBy(() -> InferencePlan.trace(x -> Tensor.cat(List.of(x.toLong(), x.toLong())).toFloat(), 3))

@@ -151,17 +151,20 @@ public final class Sgemm {
      */
     public static final class Workspace {
         final float[] a;
-        /** Packed B: sized up front for a bounded workspace; grown to the largest product run so far for an unbounded one. */
+        /** Packed B: sized up front for a bounded workspace; for an unbounded one, made at its first packed product. */
         private float[] b;
-        /** Whether {@link #b} grows on demand: a thread's own workspace, which any product may use. */
+        /** Whether {@link #b} is made on demand: a thread's own workspace, which any product may use. */
         private final boolean grows;
         final float[] tile = new float[SCRATCH_FLOATS];
         /** A block of a transposed B (NR columns x KC / NR steps), staged by {@link #packBTransposed}. */
         final float[] row = new float[KC];
 
         /**
-         * Buffers for any product. Its packed-B buffer grows to what the products it runs need (at most
-         * K_BLOCKS_PACKED x KC x NC floats, 4 MB), so a thread that only ever multiplies small matrices keeps a small one.
+         * Buffers for any product. Its packed-B buffer (K_BLOCKS_PACKED x KC x NC floats, 4 MB) is made whole at the
+         * first product that packs B, and never again: a thread whose products all take the unpacked paths (a few rows,
+         * dot products) holds none, and a compiled step's parts, which land on any worker, never allocate after that
+         * (growing to each product's need instead could allocate in the thousandth step, on the worker that first
+         * drew a larger part).
          */
         public Workspace() {
             a = new float[MC * KC];
@@ -181,13 +184,15 @@ public final class Sgemm {
 
         /** The packed-B buffer for a product of depth {@code k} whose column blocks are {@code ncPadded} wide. */
         float[] packedB(int k, int ncPadded) {
-            if (grows) {
-                int need = (int) Math.min(K_BLOCKS_PACKED, ((long) k + KC - 1) / KC) * Math.min(KC, k) * ncPadded; // <= 2 x 512 x 1024
-                if (b.length < need) {
-                    b = new float[need];
-                }
+            if (grows && b.length == 0) {
+                b = new float[K_BLOCKS_PACKED * KC * NC];
             }
             return b;
+        }
+
+        /** Floats of packed B held now (tests). */
+        int packedFloats() {
+            return b.length;
         }
     }
 
@@ -1293,7 +1298,7 @@ public final class Sgemm {
      */
     private static void kernel(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, MemorySegment c, long cElem, int ldc,
                                int mr, int nr, float alpha, float beta, Epilogue epi, int row, int col) {
-        if (TILE_KIND == 0 && mr > 6) { // TILE_KIND a constant: C2 keeps one kernel where it is 1
+        if (TILE_KIND == 0 && mr > 6) { // TILE_KIND is a constant: with 16 registers C2 keeps the 6-row kernel alone
             kernel8x2Packed(ap, aBase, bp, bBase, kc, tile);
         } else {
             // the 16-register tile, or at most 6 rows left of an 8-row one (a product's last rows): 12 FMAs a

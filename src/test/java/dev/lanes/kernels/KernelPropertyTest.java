@@ -133,12 +133,6 @@ class KernelPropertyTest {
     }
 
     /**
-     * The blocked loops pack up to {@code Sgemm.K_BLOCKS_PACKED} depth blocks of B at once, as many as the workspace
-     * holds: a plan's workspace sized for fewer columns packs one at a time. Either way, and with the thread's own
-     * workspace (whose packed B grows from a small product's size to two blocks), every element takes its KC blocks in
-     * the same order: the same bits, for three depth blocks, each transpose, alpha and beta.
-     */
-    /**
      * Gradient clipping's sum of squares reads the row once (the squared deviations about 0) and must keep the bits of
      * squaring the row with the MUL kernel and summing it with sumRow: sizes across the 32-partial groups and the
      * blocks, with -0, subnormals, huge values and a NaN.
@@ -173,6 +167,12 @@ class KernelPropertyTest {
         }
     }
 
+    /**
+     * The blocked loops pack up to {@code Sgemm.K_BLOCKS_PACKED} depth blocks of B at once, as many as the workspace
+     * holds: a plan's workspace sized for fewer columns packs one at a time. Either way, and with the thread's own
+     * workspace (whose packed B is made at its first packed product, none before), every element takes its KC blocks in
+     * the same order: the same bits, for three depth blocks, each transpose, alpha and beta.
+     */
     @Test
     void depthBlocksPackedOneOrTwoAtATimeGiveTheSameBits() {
         int m = 37, n = 2 * Sgemm.NR + 5, k = 2 * Sgemm.KC + 76;
@@ -193,10 +193,10 @@ class KernelPropertyTest {
             int padded = (n + Sgemm.NR - 1) / Sgemm.NR * Sgemm.NR;
             Sgemm.Workspace oneBlock = new Sgemm.Workspace(k, padded / 2 + 1); // room for one KC x padded block, not two
             Sgemm.Workspace twoBlocks = new Sgemm.Workspace(k, n);
-            Sgemm.Workspace grown = new Sgemm.Workspace(); // unbounded: its packed B grows with the products it runs
-            MemorySegment small = arena.allocate(4L * 5 * 40, 64);
-            Sgemm.sgemm(false, false, 5, 40, 30, 1f, a, 0, 30, b, 0, 40, 0f, small, 0, 40, null, grown, false);
-            assertThat(grown.packedB(1, 1).length).as("after a 5 x 40 x 30 product").isEqualTo(30 * ((40 + Sgemm.NR - 1) / Sgemm.NR * Sgemm.NR));
+            Sgemm.Workspace grown = new Sgemm.Workspace(); // unbounded: its packed B is made at its first packed product
+            MemorySegment small = arena.allocate(4L * 3 * 40, 64);
+            Sgemm.sgemm(false, false, 3, 40, 30, 1f, a, 0, 30, b, 0, 40, 0f, small, 0, 40, null, grown, false); // 3 rows: unpacked
+            assertThat(grown.packedFloats()).as("after a 3 x 40 x 30 product").isZero();
             for (int t = 0; t < 4; t++) {
                 boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
                 float[][] results = new float[4][];
@@ -210,7 +210,7 @@ class KernelPropertyTest {
                 assertThat(results[1]).as("one block at a time, transA %s transB %s", ta, tb).containsExactly(results[0]);
                 assertThat(results[2]).as("two blocks at a time, transA %s transB %s", ta, tb).containsExactly(results[0]);
                 assertThat(results[3]).as("a grown workspace, transA %s transB %s", ta, tb).containsExactly(results[0]);
-                assertThat(grown.packedB(1, 1).length).isEqualTo(2 * Sgemm.KC * padded);
+                assertThat(grown.packedFloats()).isEqualTo(Sgemm.K_BLOCKS_PACKED * Sgemm.KC * Sgemm.NC);
             }
         }
     }
