@@ -47,7 +47,7 @@ public final class InferencePlan implements AutoCloseable {
     private final int[] inputShape;
     private final DType inputType;
     private final int[] outputShape;
-    /** float32, or int64 for a forward that ends in argmax/argmin (a classifier returning class ids). */
+    /** float32, or int64 for a forward that ends in argmax/argmin or toLong() (a classifier returning class ids). */
     private final DType outputType;
     private final int inputNumel;
     private final int outputNumel;
@@ -390,7 +390,7 @@ public final class InferencePlan implements AutoCloseable {
         return outputNumel;
     }
 
-    /** The element type the plan returns: float32, or int64 when its forward ends in argmax/argmin. */
+    /** The element type the plan returns: float32, or int64 when its forward ends in argmax/argmin or a conversion to int64. */
     public DType outputType() {
         return outputType;
     }
@@ -446,7 +446,7 @@ public final class InferencePlan implements AutoCloseable {
         runCopied(null, input, inOff, output, outOff);
     }
 
-    /** {@code output[0 .. outputSize()) = forward(input)} for a plan that returns int64 (argmax/argmin) from float32 input. */
+    /** {@code output[0 .. outputSize()) = forward(input)} for a plan that returns int64 ({@link #outputType()}) from float32 input. */
     public void run(float[] input, long[] output) {
         checkInput(DType.FLOAT32, input.length, 0, true);
         checkExactOutput(DType.INT64, output.length);
@@ -460,7 +460,7 @@ public final class InferencePlan implements AutoCloseable {
         runCopied(input, null, inOff, output, outOff);
     }
 
-    /** {@code output = forward(input)} for a plan that takes int64 input and returns int64 (argmax/argmin). */
+    /** {@code output = forward(input)} for a plan that takes int64 input and returns int64 ({@link #outputType()}). */
     public void run(long[] input, long[] output) {
         checkInput(DType.INT64, input.length, 0, true);
         checkExactOutput(DType.INT64, output.length);
@@ -480,7 +480,7 @@ public final class InferencePlan implements AutoCloseable {
      */
     private void checkInput(DType type, int length, int inOff, boolean whole) {
         requireInput(type);
-        String unit = type == DType.INT64 ? " int64 values" : " floats";
+        String unit = units(type);
         if (whole ? length != inputNumel : inOff < 0 || (long) inOff + inputNumel > length) {
             throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputNumel + unit + " (shape " + str(inputShape)
                     + ") but got " + (whole ? Integer.toString(length) : Math.max(0, length - Math.max(inOff, 0)) + unit + " from offset " + inOff));
@@ -557,7 +557,7 @@ public final class InferencePlan implements AutoCloseable {
     }
 
     private String inputCount() {
-        return inputNumel + (inputType == DType.INT64 ? " int64 values" : " floats");
+        return inputNumel + units(inputType);
     }
 
     /**
@@ -569,7 +569,7 @@ public final class InferencePlan implements AutoCloseable {
     public void run(MemorySegment input, MemorySegment output) {
         if (input.byteSize() < inputBytes()) {
             throw new IllegalArgumentException("InferencePlan.run: expected an input of " + inputCount() + " (shape " + str(inputShape)
-                    + ") but the segment holds " + input.byteSize() / inputType.byteSize() + (inputType == DType.INT64 ? " int64 values" : " floats"));
+                    + ") but the segment holds " + input.byteSize() / inputType.byteSize() + units(inputType));
         }
         if (output.byteSize() < outputBytes()) {
             throw new IllegalArgumentException("InferencePlan.run: the output needs room for " + outputNumel + units(outputType) + " (shape "
