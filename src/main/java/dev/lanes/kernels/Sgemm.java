@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Row-major single-precision GEMM, {@code C = alpha * op(A) op(B) + beta * C}, in the GotoBLAS/BLIS shape:
@@ -1162,16 +1163,94 @@ public final class Sgemm {
         }
     }
 
+    /**
+     * MR rows of row-major A -> one sliver: ap[base + p MR + r] = A[row + r, pc + p], a transpose of an MR x kc block.
+     * Whole slivers take {@link #packARowsZipped} where a vector holds two or more steps of p (16 lanes, 8 rows); the
+     * rest go float by float.
+     */
     private static void packARows(MemorySegment a, long aOff, int lda, int row, int rows, int pc, int kc, float[] ap, int base) {
+        int p0 = 0;
+        if (rows == MR && ZIP_PACK_A) {
+            p0 = packARowsZipped(a, aOff, lda, row, pc, kc, ap, base);
+        }
         for (int r = 0; r < rows; r++) {
             long rowByte = (aOff + (long) (row + r) * lda + pc) << 2;
-            for (int p = 0; p < kc; p++) {
+            for (int p = p0; p < kc; p++) {
                 ap[base + p * MR + r] = a.get(FLOAT, rowByte + ((long) p << 2));
             }
         }
     }
 
+    /**
+     * Where an 8-row sliver is packed by vectors: at 16 or more lanes (two or more steps of p per vector). Measured
+     * (AMD EPYC Zen 4, 144 x 512 block, scratch harness): 0.13 ns a float against 0.29 element by element at 512 bits;
+     * at 8 lanes (24 selects per 64 floats) 0.32 against 0.29, and at 4 lanes 0.29 against 0.29, so those keep the
+     * scalar loop.
+     */
+    private static final boolean ZIP_PACK_A = MR == 8 && LANES >= 2 * MR;
+
+    /** Lane i of {@link #ZIP_LO} / {@link #ZIP_HI}: from the first vector's lane i / 2 (even i) or the second's (odd i). */
+    private static final FloatVector ZIP_LO = zipIndex(0), ZIP_HI = zipIndex(LANES / 2);
+
+    private static FloatVector zipIndex(int from) {
+        float[] index = new float[LANES];
+        for (int i = 0; i < LANES; i++) {
+            index[i] = from + i / 2 + (i % 2 == 0 ? 0 : LANES); // selectFrom indexes the two vectors as one of 2 LANES
+        }
+        return FloatVector.fromArray(F, index, 0);
+    }
+
+    /**
+     * The transpose of {@link #packARows} for 8 rows, LANES steps of p at a time: the 8 rows' vectors zip (interleave)
+     * in three rounds, rows r and r + 4, then the results likewise, so that the 8 vectors read out in order hold
+     * p-major, r-minor: each round moves one bit of the row index below the lane index (a perfect shuffle). Returns the
+     * steps of p done (a multiple of LANES); the caller packs the rest.
+     */
+    private static int packARowsZipped(MemorySegment a, long aOff, int lda, int row, int pc, int kc, float[] ap, int base) {
+        long ld = (long) lda << 2;
+        long r0 = (aOff + (long) row * lda + pc) << 2;
+        int p = 0;
+        for (; p + LANES <= kc; p += LANES) {
+            long o = r0 + ((long) p << 2);
+            FloatVector a0 = FloatVector.fromMemorySegment(F, a, o, ORDER);
+            FloatVector a1 = FloatVector.fromMemorySegment(F, a, o + ld, ORDER);
+            FloatVector a2 = FloatVector.fromMemorySegment(F, a, o + 2 * ld, ORDER);
+            FloatVector a3 = FloatVector.fromMemorySegment(F, a, o + 3 * ld, ORDER);
+            FloatVector a4 = FloatVector.fromMemorySegment(F, a, o + 4 * ld, ORDER);
+            FloatVector a5 = FloatVector.fromMemorySegment(F, a, o + 5 * ld, ORDER);
+            FloatVector a6 = FloatVector.fromMemorySegment(F, a, o + 6 * ld, ORDER);
+            FloatVector a7 = FloatVector.fromMemorySegment(F, a, o + 7 * ld, ORDER);
+            FloatVector b0 = ZIP_LO.selectFrom(a0, a4), b1 = ZIP_HI.selectFrom(a0, a4);
+            FloatVector b2 = ZIP_LO.selectFrom(a1, a5), b3 = ZIP_HI.selectFrom(a1, a5);
+            FloatVector b4 = ZIP_LO.selectFrom(a2, a6), b5 = ZIP_HI.selectFrom(a2, a6);
+            FloatVector b6 = ZIP_LO.selectFrom(a3, a7), b7 = ZIP_HI.selectFrom(a3, a7);
+            FloatVector c0 = ZIP_LO.selectFrom(b0, b4), c1 = ZIP_HI.selectFrom(b0, b4);
+            FloatVector c2 = ZIP_LO.selectFrom(b1, b5), c3 = ZIP_HI.selectFrom(b1, b5);
+            FloatVector c4 = ZIP_LO.selectFrom(b2, b6), c5 = ZIP_HI.selectFrom(b2, b6);
+            FloatVector c6 = ZIP_LO.selectFrom(b3, b7), c7 = ZIP_HI.selectFrom(b3, b7);
+            int d = base + p * 8;
+            ZIP_LO.selectFrom(c0, c4).intoArray(ap, d);
+            ZIP_HI.selectFrom(c0, c4).intoArray(ap, d + LANES);
+            ZIP_LO.selectFrom(c1, c5).intoArray(ap, d + 2 * LANES);
+            ZIP_HI.selectFrom(c1, c5).intoArray(ap, d + 3 * LANES);
+            ZIP_LO.selectFrom(c2, c6).intoArray(ap, d + 4 * LANES);
+            ZIP_HI.selectFrom(c2, c6).intoArray(ap, d + 5 * LANES);
+            ZIP_LO.selectFrom(c3, c7).intoArray(ap, d + 6 * LANES);
+            ZIP_HI.selectFrom(c3, c7).intoArray(ap, d + 7 * LANES);
+        }
+        return p;
+    }
+
+    /**
+     * Columns [row, row + rows) of A [k, m] -> one sliver: each step of p copies MR contiguous floats. Whole 8-row
+     * slivers copy one 8-lane vector per step (two 4-lane ones at 4 lanes), 6-row slivers a 4-lane vector and two floats.
+     * Measured (Zen 4, 144 x 512 block, scratch harness): 0.40 ns a float against 1.10 element by element.
+     */
     private static void packATransposed(MemorySegment a, long aOff, int lda, int row, int rows, int pc, int kc, float[] ap, int base) {
+        if (rows == MR && VECTOR_PACK_A_TRANSPOSED) {
+            packATransposedWhole(a, aOff, lda, row, pc, kc, ap, base);
+            return;
+        }
         for (int p = 0; p < kc; p++) {
             long colByte = (aOff + (long) (pc + p) * lda + row) << 2;
             for (int r = 0; r < rows; r++) {
@@ -1179,6 +1258,34 @@ public final class Sgemm {
             }
         }
     }
+
+    private static final boolean VECTOR_PACK_A_TRANSPOSED = (MR == 8 || MR == 6) && LANES >= 4;
+
+    /**
+     * {@link #packATransposed} of a whole sliver: each step of p copies MR contiguous floats, 8 rows as one 8-lane vector
+     * (two 4-lane ones at 4 lanes), 6 rows as a 4-lane vector and two floats. Measured (Zen 4, 144 x 512 block, scratch
+     * harness): 0.40 ns a float against 1.10 element by element.
+     */
+    private static void packATransposedWhole(MemorySegment a, long aOff, int lda, int row, int pc, int kc, float[] ap, int base) {
+        for (int p = 0; p < kc; p++) {
+            long colByte = (aOff + (long) (pc + p) * lda + row) << 2;
+            int dst = base + p * MR;
+            if (MR == 8 && LANES >= 8) {
+                FloatVector.fromMemorySegment(F8, a, colByte, ORDER).intoArray(ap, dst);
+            } else if (MR == 8) {
+                FloatVector.fromMemorySegment(F4, a, colByte, ORDER).intoArray(ap, dst);
+                FloatVector.fromMemorySegment(F4, a, colByte + 16, ORDER).intoArray(ap, dst + 4);
+            } else {
+                FloatVector.fromMemorySegment(F4, a, colByte, ORDER).intoArray(ap, dst);
+                ap[dst + 4] = a.get(FLOAT, colByte + 16);
+                ap[dst + 5] = a.get(FLOAT, colByte + 20);
+            }
+        }
+    }
+
+    /** 8 and 4 floats as one vector ({@link #packATransposed}); used only where the preferred width holds them. */
+    private static final VectorSpecies<Float> F8 = LANES >= 8 ? FloatVector.SPECIES_256 : F;
+    private static final VectorSpecies<Float> F4 = LANES >= 4 ? FloatVector.SPECIES_128 : F;
 
     /**
      * op(B)[pc.., jc..] -> slivers of NR columns: bp[sliver * kc * NR + p * NR + j], zero-padded past n. Full and
