@@ -1346,16 +1346,16 @@ public final class Sgemm {
             }
             for (int j = 0; j < cols; j++) {
                 long src = (bOff + (long) (col + j) * ldb + pc + p0) << 2;
-                if (len == TRANSPOSE_DEPTH && TRANSPOSE_WHOLE_VECTORS) {
-                    for (int v = 0; v < TRANSPOSE_DEPTH; v += LANES) {
+                if (len % LANES == 0 && TRANSPOSE_WHOLE_VECTORS) { // a short last block of whole vectors too: a bulk copy per column cost more than the gathers
+                    for (int v = 0; v < len; v += LANES) {
                         FloatVector.fromMemorySegment(F, b, src + ((long) v << 2), ORDER).intoArray(row, j * TRANSPOSE_DEPTH + v);
                     }
                 } else {
                     MemorySegment.copy(b, FLOAT, src, row, j * TRANSPOSE_DEPTH, len);
                 }
             }
-            if (cols == NR && len == TRANSPOSE_DEPTH && TRANSPOSE_GATHERS) {
-                transposeBlockGathered(row, bp, base + p0 * NR);
+            if (cols == NR && TRANSPOSE_GATHERS) {
+                transposeBlockGathered(row, bp, base + p0 * NR, len);
             } else {
                 transposeBlock(row, bp, base + p0 * NR, cols, len);
             }
@@ -1372,14 +1372,15 @@ public final class Sgemm {
     }
 
     /**
-     * {@link #transposeBlock} of a whole block, LANES columns per gather (each lane reads its column's run at stride
-     * TRANSPOSE_DEPTH). Measured (AMD EPYC Zen 4, 512 bits, MLP training step 784-1024-1024-10 batch 256): the
+     * {@link #transposeBlock} of a whole sliver's block, LANES columns per gather (each lane reads its column's run at
+     * stride TRANSPOSE_DEPTH), for the block's {@code len} steps: a short last block too (K = 784 at 8 lanes ends in 16 of
+     * 32 steps; element by element those took as long as all the gathered blocks of the MLP step). Measured (AMD EPYC Zen 4, 512 bits, MLP training step 784-1024-1024-10 batch 256): the
      * element-by-element copy took the transposed 256 x 1024 x 1024 product from 6.6 to 8.1 ms against the same product
      * without the transpose. Its own method: a vector loop beside a scalar one in one method is the cold-branch hazard
      * (see Softmax.row). The same floats moved: no sum changes.
      */
-    private static void transposeBlockGathered(float[] row, float[] bp, int dst) {
-        for (int p = 0; p < TRANSPOSE_DEPTH; p++, dst += NR) {
+    private static void transposeBlockGathered(float[] row, float[] bp, int dst, int len) {
+        for (int p = 0; p < len; p++, dst += NR) {
             for (int v = 0; v < NR; v += LANES) {
                 FloatVector.fromArray(F, row, v * TRANSPOSE_DEPTH + p, TRANSPOSE_INDEX, 0).intoArray(bp, dst + v);
             }
