@@ -37,6 +37,10 @@ public final class Elementwise {
             transposedCopy(x, xOff, out, oOff, loop);
             return;
         }
+        if (op == UnaryOp.IDENTITY && loop.dims >= 2 && sx == 1 && so == 1) {
+            rowsCopy(x, out, loop);
+            return;
+        }
         long rows = loop.rows();
         long[] off = loop.offsets;
         for (long r = 0; r < rows; r++) {
@@ -48,6 +52,41 @@ public final class Elementwise {
                     out.set(FLOAT, (off[1] + i * so) << 2, op.apply(v, p, q));
                 }
             }
+            loop.advance();
+        }
+    }
+
+    /**
+     * A copy of contiguous rows between strided layouts (e.g. attention heads {@code [b, h, t, d]} merged back into
+     * {@code [b, t, h * d]}): the rows of the next dim out run in a loop of their own, and the outer dims advance once
+     * per such group. Rows of a head (d = 32 floats) row by row through {@link #unaryContiguous} and the loop's
+     * advance cost more per row than the copy: that path was 3.5% of the char GPT's compiled training step (Zen 4).
+     */
+    private static void rowsCopy(MemorySegment x, MemorySegment out, StridedLoop loop) {
+        int d = loop.dims;
+        int n = loop.rowLength();
+        int group = loop.shape[d - 2];
+        long xs = loop.strides[0][d - 2];
+        long os = loop.strides[1][d - 2];
+        long groups = loop.rows() / Math.max(1, group);
+        long[] off = loop.offsets;
+        long vecBytes = ((long) n << 2) - (((long) n << 2) % VBYTES);
+        long bytes = (long) n << 2;
+        for (long g = 0; g < groups; g++) {
+            long xb = off[0] << 2;
+            long ob = off[1] << 2;
+            for (int j = 0; j < group; j++, xb += xs << 2, ob += os << 2) {
+                for (long i = 0; i < vecBytes; i += VBYTES) {
+                    FloatVector.fromMemorySegment(F, x, xb + i, ORDER).intoMemorySegment(out, ob + i, ORDER);
+                }
+                for (long i = vecBytes; i < bytes; i += 4) {
+                    out.set(FLOAT, ob + i, x.get(FLOAT, xb + i));
+                }
+            }
+            // past the group: the loop's counter at its last row, then one advance carries into the outer dims
+            loop.counter[d - 2] = group - 1;
+            off[0] += xs * (group - 1);
+            off[1] += os * (group - 1);
             loop.advance();
         }
     }
