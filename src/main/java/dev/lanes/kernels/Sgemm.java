@@ -1636,9 +1636,15 @@ public final class Sgemm {
     /** {@link #writeTile} of the tile's columns {@code [t0, t0 + nr)} ({@code t0 + nr <= NR}). */
     private static void writeTile(float[] tile, int t0, MemorySegment c, long cElem, int ldc, int mr, int nr,
                                   float alpha, float beta, Epilogue epi, int row, int col) {
-        if (t0 == 0 && mr == MR && nr == NR && alpha == 1f && (beta == 0f || beta == 1f) && epi.isNone()) {
-            writeWholeTile(tile, c, cElem, ldc, beta == 1f); // the common case without a branch per vector: 11% -> 4% of a 1024^3 product
-            return;
+        if (t0 == 0 && mr == MR && nr == NR && alpha == 1f && (beta == 0f || beta == 1f)) {
+            if (epi.isNone()) {
+                writeWholeTile(tile, c, cElem, ldc, beta == 1f); // the common case without a branch per vector: 11% -> 4% of a 1024^3 product
+                return;
+            }
+            if (epi.bias() != null && !epi.biasPerRow() && !epi.rowActivation()) {
+                writeWholeTileColumnBias(tile, c, cElem, ldc, beta == 1f, epi.bias(), (epi.biasOff() + col) << 2, epi.relu());
+                return;
+            }
         }
         for (int r = 0; r < mr; r++) {
             long rowElem = cElem + (long) r * ldc;
@@ -1739,6 +1745,38 @@ public final class Sgemm {
             for (int h = 0; h < NR; h += LANES) {
                 FloatVector.fromArray(F, tile, r * NR + h).intoMemorySegment(c, rowByte + ((long) h << 2), ORDER);
             }
+        }
+    }
+
+    /**
+     * A whole tile's last write with a column bias (a Linear layer's), then ReLU if asked: {@link #writeWholeTile}'s
+     * loops with the bias's NR floats loaded once per tile instead of once per row, and no branch per vector. The same
+     * operations in the same order as {@link #writeTile}'s general loop (tile, + C, + bias, ReLU): the same bits.
+     * Measured (Zen 4, 512 bits): the general loop was 3.8% of the char GPT's compiled training step.
+     */
+    private static void writeWholeTileColumnBias(float[] tile, MemorySegment c, long cElem, int ldc, boolean add, MemorySegment bias,
+                                                 long biasByte, boolean relu) {
+        if (add) {
+            for (int r = 0; r < MR; r++) { // all of C's loads before any store: see writeWholeTile
+                long rowByte = (cElem + (long) r * ldc) << 2;
+                for (int h = 0; h < NR; h += LANES) {
+                    FloatVector old = FloatVector.fromMemorySegment(F, c, rowByte + ((long) h << 2), ORDER);
+                    FloatVector.fromArray(F, tile, r * NR + h).add(old).intoArray(tile, r * NR + h);
+                }
+            }
+        }
+        FloatVector b0 = FloatVector.fromMemorySegment(F, bias, biasByte, ORDER);
+        FloatVector b1 = FloatVector.fromMemorySegment(F, bias, biasByte + VBYTES, ORDER); // NR = 2 LANES
+        for (int r = 0; r < MR; r++) {
+            long rowByte = (cElem + (long) r * ldc) << 2;
+            FloatVector v0 = FloatVector.fromArray(F, tile, r * NR).add(b0);
+            FloatVector v1 = FloatVector.fromArray(F, tile, r * NR + LANES).add(b1);
+            if (relu) {
+                v0 = v0.blend(0f, v0.compare(VectorOperators.LE, 0f));
+                v1 = v1.blend(0f, v1.compare(VectorOperators.LE, 0f));
+            }
+            v0.intoMemorySegment(c, rowByte, ORDER);
+            v1.intoMemorySegment(c, rowByte + VBYTES, ORDER);
         }
     }
 
