@@ -83,11 +83,7 @@ public final class Elementwise {
                     out.set(FLOAT, ob + i, x.get(FLOAT, xb + i));
                 }
             }
-            // past the group: the loop's counter at its last row, then one advance carries into the outer dims
-            loop.counter[d - 2] = group - 1;
-            off[0] += xs * (group - 1);
-            off[1] += os * (group - 1);
-            loop.advance();
+            loop.advanceGroup();
         }
     }
 

@@ -1182,12 +1182,13 @@ public final class Sgemm {
     }
 
     /**
-     * Where an 8-row sliver is packed by vectors: at 16 or more lanes (two or more steps of p per vector). Measured
-     * (AMD EPYC Zen 4, 144 x 512 block, scratch harness): 0.13 ns a float against 0.29 element by element at 512 bits;
-     * at 8 lanes (24 selects per 64 floats) 0.32 against 0.29, and at 4 lanes 0.29 against 0.29, so those keep the
-     * scalar loop.
+     * Where an 8-row sliver is packed by vectors: at 16 or more lanes (two or more steps of p per vector) on x86, where
+     * a two-vector select is one instruction (AVX-512's vpermt2ps). Measured (AMD EPYC Zen 4, 144 x 512 block, scratch
+     * harness): 0.13 ns a float against 0.29 element by element at 512 bits; at 8 lanes (24 selects per 64 floats,
+     * emulated on AVX2) 0.32 against 0.29, and at 4 lanes 0.29 against 0.29, so those keep the scalar loop. Elsewhere
+     * (SVE at 512 bits) the select is not measured and may take the Vector API's slow path: scalar there too.
      */
-    private static final boolean ZIP_PACK_A = MR == 8 && LANES >= 2 * MR;
+    private static final boolean ZIP_PACK_A = MR == 8 && LANES >= 2 * MR && Simd.X86;
 
     /** Lane i of {@link #ZIP_LO} / {@link #ZIP_HI}: from the first vector's lane i / 2 (even i) or the second's (odd i). */
     private static final FloatVector ZIP_LO = zipIndex(0), ZIP_HI = zipIndex(LANES / 2);
@@ -1241,11 +1242,7 @@ public final class Sgemm {
         return p;
     }
 
-    /**
-     * Columns [row, row + rows) of A [k, m] -> one sliver: each step of p copies MR contiguous floats. Whole 8-row
-     * slivers copy one 8-lane vector per step (two 4-lane ones at 4 lanes), 6-row slivers a 4-lane vector and two floats.
-     * Measured (Zen 4, 144 x 512 block, scratch harness): 0.40 ns a float against 1.10 element by element.
-     */
+    /** Columns [row, row + rows) of A [k, m] -> one sliver: each step of p copies MR contiguous floats (whole slivers: {@link #packATransposedWhole}). */
     private static void packATransposed(MemorySegment a, long aOff, int lda, int row, int rows, int pc, int kc, float[] ap, int base) {
         if (rows == MR && VECTOR_PACK_A_TRANSPOSED) {
             packATransposedWhole(a, aOff, lda, row, pc, kc, ap, base);
@@ -1393,7 +1390,7 @@ public final class Sgemm {
      * (TRANSPOSE_DEPTH is then 16, a square of 16 columns by 16 steps). Measured (AMD EPYC Zen 4, 1024 x 512 of W^T,
      * scratch harness): 0.20 ns a float against 0.54 staged and gathered.
      */
-    private static final boolean TRANSPOSE_ZIPS = LANES == 16; // then NR = 32 and TRANSPOSE_DEPTH = KC / NR = 16
+    private static final boolean TRANSPOSE_ZIPS = LANES == 16 && Simd.X86; // then NR = 32 and TRANSPOSE_DEPTH = KC / NR = 16; x86: see ZIP_PACK_A
 
     /**
      * 16 columns x 16 steps of p of B^T, read straight from the segment (column j's run at {@code src + j ld} bytes),
@@ -1721,17 +1718,7 @@ public final class Sgemm {
     /** A whole MR x NR tile, C = tile or C += tile: the same additions as {@link #writeTile}'s general loop. */
     private static void writeWholeTile(float[] tile, MemorySegment c, long cElem, int ldc, boolean add) {
         if (add) {
-            // every row's C + tile first, then the stores: all of C's rows lie at the same offset in their 4 KB pages
-            // when ldc is a multiple of 1024, and a load of row r + 1 behind the store of row r waits on that store
-            // (4K aliasing). Measured (AMD EPYC Zen 4, 1024^3, one thread): 256 bits 99.1 -> 102.5 GFLOP/s. The same
-            // additions: the same bits.
-            for (int r = 0; r < MR; r++) {
-                long rowByte = (cElem + (long) r * ldc) << 2;
-                for (int h = 0; h < NR; h += LANES) {
-                    FloatVector old = FloatVector.fromMemorySegment(F, c, rowByte + ((long) h << 2), ORDER);
-                    FloatVector.fromArray(F, tile, r * NR + h).add(old).intoArray(tile, r * NR + h);
-                }
-            }
+            addCIntoTile(tile, c, cElem, ldc);
             for (int r = 0; r < MR; r++) {
                 long rowByte = (cElem + (long) r * ldc) << 2;
                 for (int h = 0; h < NR; h += LANES) {
@@ -1749,6 +1736,22 @@ public final class Sgemm {
     }
 
     /**
+     * tile += C over a whole tile, every row of C loaded before the caller stores any: all of C's rows lie at the same
+     * offset in their 4 KB pages when ldc is a multiple of 1024, and a load of row r + 1 behind the store of row r
+     * waits on that store (4K aliasing). Measured (AMD EPYC Zen 4, 1024^3, one thread): 256 bits 99.1 -> 102.5
+     * GFLOP/s. The same additions as the general loop (tile + C): the same bits.
+     */
+    private static void addCIntoTile(float[] tile, MemorySegment c, long cElem, int ldc) {
+        for (int r = 0; r < MR; r++) {
+            long rowByte = (cElem + (long) r * ldc) << 2;
+            for (int h = 0; h < NR; h += LANES) {
+                FloatVector old = FloatVector.fromMemorySegment(F, c, rowByte + ((long) h << 2), ORDER);
+                FloatVector.fromArray(F, tile, r * NR + h).add(old).intoArray(tile, r * NR + h);
+            }
+        }
+    }
+
+    /**
      * A whole tile's last write with a column bias (a Linear layer's), then ReLU if asked: {@link #writeWholeTile}'s
      * loops with the bias's NR floats loaded once per tile instead of once per row, and no branch per vector. The same
      * operations in the same order as {@link #writeTile}'s general loop (tile, + C, + bias, ReLU): the same bits.
@@ -1757,13 +1760,7 @@ public final class Sgemm {
     private static void writeWholeTileColumnBias(float[] tile, MemorySegment c, long cElem, int ldc, boolean add, MemorySegment bias,
                                                  long biasByte, boolean relu) {
         if (add) {
-            for (int r = 0; r < MR; r++) { // all of C's loads before any store: see writeWholeTile
-                long rowByte = (cElem + (long) r * ldc) << 2;
-                for (int h = 0; h < NR; h += LANES) {
-                    FloatVector old = FloatVector.fromMemorySegment(F, c, rowByte + ((long) h << 2), ORDER);
-                    FloatVector.fromArray(F, tile, r * NR + h).add(old).intoArray(tile, r * NR + h);
-                }
-            }
+            addCIntoTile(tile, c, cElem, ldc);
         }
         FloatVector b0 = FloatVector.fromMemorySegment(F, bias, biasByte, ORDER);
         FloatVector b1 = FloatVector.fromMemorySegment(F, bias, biasByte + VBYTES, ORDER); // NR = 2 LANES

@@ -19,13 +19,14 @@ public final class Simd {
      */
     public static final int VECTOR_REGISTERS = vectorRegisters();
     public static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Whether this JVM runs on x86-64 (the only architecture some kernel paths were measured on). */
+    public static final boolean X86 = System.getProperty("os.arch").equals("amd64") || System.getProperty("os.arch").equals("x86_64");
     /**
      * Whether gathers ({@code FloatVector.fromArray} with an index map) run as one instruction: on x86-64 (AVX2 and
      * AVX-512 gather in hardware). Elsewhere (NEON has none) the Vector API emulates them lane by lane, so kernels move
      * such data element by element instead. {@code -Dlanes.noGather=true} forces that (for measurements).
      */
-    public static final boolean HARDWARE_GATHER = (System.getProperty("os.arch").equals("amd64") || System.getProperty("os.arch").equals("x86_64"))
-            && !Boolean.getBoolean("lanes.noGather");
+    public static final boolean HARDWARE_GATHER = Simd.X86 && !Boolean.getBoolean("lanes.noGather");
     /** Scalar float access without the alignment test (VECTOR-NOTES.md, rule 5). */
     public static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
     public static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;

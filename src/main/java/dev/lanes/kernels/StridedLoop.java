@@ -142,6 +142,20 @@ final class StridedLoop {
         return r;
     }
 
+    /**
+     * Advances a reused loop by a whole group of rows: all of dim {@code dims - 2} (a caller that ran the group's rows
+     * itself, from the offsets at its first row), so the next row is the first of the next group.
+     */
+    void advanceGroup() {
+        int d = dims - 2;
+        int rest = shape[d] - 1;
+        counter[d] = rest; // as if at the group's last row: one advance then carries into the outer dims
+        for (int o = 0; o < offsets.length; o++) {
+            offsets[o] += strides[o][d] * rest;
+        }
+        advance();
+    }
+
     /** Advances a reused loop's own {@link #counter} and {@link #offsets} by one row. */
     void advance() {
         advance(counter, offsets);

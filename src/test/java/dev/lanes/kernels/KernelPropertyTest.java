@@ -374,6 +374,17 @@ class KernelPropertyTest {
             int k = iter % 50 == 0 ? Sgemm.KC + 13 : sizes[rnd.nextInt(sizes.length)]; // crosses a KC block
             checkSgemm(ta, tb, m, n, k, iter % 3 == 0 ? 0.5f : 1f, (iter % 4) * 0.5f, epilogue(iter, m, n));
         }
+        // whole tiles whose last write adds a column bias then ReLU (Sgemm's whole-tile bias path), C overwritten or
+        // added to, in one depth block and across two; edge tiles beside them take the general loop
+        int m = 2 * Sgemm.MR + 3;
+        int n = 2 * Sgemm.NR + 5;
+        for (int k : new int[] {40, Sgemm.KC + 13}) {
+            for (float beta : new float[] {0f, 1f}) {
+                for (boolean tb : new boolean[] {false, true}) {
+                    checkSgemm(false, tb, m, n, k, 1f, beta, Sgemm.Epilogue.columnBias(random(4L * n), 0, UnaryOp.RELU));
+                }
+            }
+        }
     }
 
     @Test
