@@ -67,6 +67,25 @@ public final class Conv2dDriver {
             return tapOffsets;
         }
 
+        /** The padded image {@link Im2col#stagePhases} deals its planes from: grown on demand, kept. */
+        float[] phaseSource = new float[0];
+
+        float[] phaseSource(Im2col.Geometry g) {
+            if (phaseSource.length < Im2col.stagedImageFloats(g)) {
+                phaseSource = new float[Im2col.stagedImageFloats(g)];
+            }
+            return phaseSource;
+        }
+
+        /** {@link #tapOffsets} in the parity planes of {@link Im2col#stagePhases} (a stride-2 layer). */
+        int[] phaseTapOffsets(Im2col.Geometry g) {
+            if (tapOffsets.length < g.rows()) {
+                tapOffsets = new int[g.rows()];
+            }
+            Im2col.phaseTapOffsets(g, tapOffsets);
+            return tapOffsets;
+        }
+
         float[] padded(Im2col.Geometry g) {
             if (padded.length < DirectConv.paddedFloats(g)) {
                 padded = new float[DirectConv.paddedFloats(g)];
@@ -123,7 +142,8 @@ public final class Conv2dDriver {
 
     /** Heap floats an image copy needs: a staged image ({@link Im2col#stageImage}) or col2im's plain one. */
     public static int imageFloats(Im2col.Geometry g) {
-        return Math.max(Im2col.stagedImageFloats(g), g.c() * g.h() * g.w() + Im2col.HEAP_SLACK);
+        int floats = Math.max(Im2col.stagedImageFloats(g), g.c() * g.h() * g.w() + Im2col.HEAP_SLACK);
+        return Im2col.phasesInPlace(g) ? Math.max(floats, Im2col.phaseImageFloats(g)) : floats;
     }
 
     /** Heap floats the staged columns need: the packed panel and a staging row ({@link Im2col#packedColumnFloats}). */
@@ -168,7 +188,8 @@ public final class Conv2dDriver {
         // them anyway gets the segment path, which unfolds straight into the kept buffer
         boolean heap = staged(geo) && kept == null;
         boolean inPlace = heap && !direct && Im2col.unfoldsInPlace(geo);
-        int[] taps = inPlace ? buf.tapOffsets(geo) : null;
+        boolean phases = heap && !direct && !inPlace && Im2col.phasesInPlace(geo);
+        int[] taps = inPlace ? buf.tapOffsets(geo) : phases ? buf.phaseTapOffsets(geo) : null;
         for (int n = n0; n < n1; n++) {
             for (int g = 0; g < groups; g++) {
                 long inOff = xOff + (long) n * channels * geo.h() * geo.w() + g * planeIn;
@@ -181,6 +202,10 @@ public final class Conv2dDriver {
                 } else if (inPlace) {
                     Im2col.stageImage(x, inOff, geo, buf.image);
                     Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.paddedRowLength(geo),
+                            out, outImg, epilogues[g], buf.columns, buf.tile);
+                } else if (phases) {
+                    Im2col.stagePhases(x, inOff, geo, buf.phaseSource(geo), buf.image);
+                    Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.phaseRowLength(geo),
                             out, outImg, epilogues[g], buf.columns, buf.tile);
                 } else if (heap) {
                     Im2col.stageImage(x, inOff, geo, buf.image);

@@ -167,6 +167,93 @@ public final class Im2col {
                 && 6 * Sgemm.tapsComputedColumns(g.oH(), g.oW(), (int) paddedWidth(g)) <= 7L * Sgemm.paddedColumns(g.cols());
     }
 
+    /**
+     * Whether a stride-2 convolution runs without an unfolded matrix on its polyphase staging ({@link #stagePhases}):
+     * each channel's padded image split into its four (row parity, column parity) planes, in which every tap of a
+     * stride-2 window reads a stride-1 run, so {@link Sgemm#gemmPackedATapsB} multiplies it as it does a stride-1
+     * layer (rows of B in the same order p = (ch kH + i) kW + j: the same bits as im2col's product). Stride 2 both ways,
+     * no dilation, a padded staging, and at most a sixth more columns multiplied than im2col's product (the planes'
+     * rows are {@link #phaseRowLength} long: ResNet's 16 x 16 outputs of a 32 x 32 input read rows of 17). Im2col of
+     * strided rows was ~37% of such a layer's time (AMD EPYC Zen 4, ResNet-20's 16 -> 32 layer at batch 64). Not for
+     * 1 x 1 kernels (a shortcut): they read one plane of four, and staging all four cost more than the product saved.
+     */
+    public static boolean phasesInPlace(Geometry g) {
+        return g.sH() == 2 && g.sW() == 2 && g.dH() == 1 && g.dW() == 1 && g.kH() > 1 && g.kW() > 1 && padsImage(g) && g.cols() > 0
+                && 6 * Sgemm.tapsComputedColumns(g.oH(), g.oW(), phaseRowLength(g)) <= 7L * Sgemm.paddedColumns(g.cols());
+    }
+
+    /** Row length of one parity plane of {@link #stagePhases}: half the padded row, rounded up. */
+    public static int phaseRowLength(Geometry g) {
+        return (int) ((paddedWidth(g) + 1) / 2); // padsImage bounds it
+    }
+
+    private static int phaseRows(Geometry g) {
+        return (int) ((paddedHeight(g) + 1) / 2);
+    }
+
+    /**
+     * Floats of a {@link #stagePhases} staging: 4 c parity planes, then slack for the reads of
+     * {@link Sgemm#gemmPackedATapsB} past the last plane (at most NR floats: its runs end within a plane's last row).
+     */
+    public static int phaseImageFloats(Geometry g) {
+        return Math.toIntExact(4L * g.c() * phaseRows(g) * phaseRowLength(g) + 2L * Sgemm.NR + HEAP_SLACK);
+    }
+
+    /**
+     * One image {@code [c, h, w]} from a segment into its parity planes ({@link #phasesInPlace} geometries): plane
+     * {@code (ch, a, b)} holds the zero-padded image's rows {@code 2y + a}, columns {@code 2x + b}, zeros past its
+     * edge. The image is staged padded into {@code padded} ({@link #stagedImageFloats} floats) first, by whole-vector
+     * rows, then dealt out from there: heap to heap, no bounds or edge test per float (reading each float from the
+     * segment with its edge test cost as much as the im2col it replaces). The slack after the planes is not written
+     * (it feeds dropped columns only).
+     */
+    public static void stagePhases(MemorySegment src, long srcOff, Geometry g, float[] padded, float[] image) {
+        stageImage(src, srcOff, g, padded);
+        int hq = phaseRows(g);
+        int wq = phaseRowLength(g);
+        int plane = hq * wq;
+        int hp = (int) paddedHeight(g);
+        int wp = (int) paddedWidth(g);
+        int planeP = hp * wp;
+        int even = (wp + 1) / 2; // columns 0, 2, ... of a padded row: wq of them
+        int odd = wp / 2;        // columns 1, 3, ...: wq or wq - 1
+        for (int ch = 0; ch < g.c(); ch++) {
+            for (int pr = 0; pr < hp; pr++) {
+                int from = ch * planeP + pr * wp;
+                int to0 = ((ch * 2 + (pr & 1)) * 2) * plane + (pr >> 1) * wq;
+                int to1 = to0 + plane;
+                for (int x = 0; x < odd; x++) {
+                    image[to0 + x] = padded[from + 2 * x];
+                    image[to1 + x] = padded[from + 2 * x + 1];
+                }
+                if (even > odd) {
+                    image[to0 + odd] = padded[from + 2 * odd];
+                }
+                if (odd < wq) {
+                    image[to1 + wq - 1] = 0f; // an odd padded width: the odd plane's last column lies past the edge
+                }
+            }
+            if (hp < 2 * hq) { // an odd padded height: the odd planes' last row lies past the edge
+                int last = (hq - 1) * wq;
+                java.util.Arrays.fill(image, ((ch * 2 + 1) * 2) * plane + last, ((ch * 2 + 1) * 2) * plane + last + wq, 0f);
+                java.util.Arrays.fill(image, ((ch * 2 + 1) * 2 + 1) * plane + last, ((ch * 2 + 1) * 2 + 1) * plane + last + wq, 0f);
+            }
+        }
+    }
+
+    /** Where row p = (ch kH + i) kW + j of the unfolded matrix starts in a {@link #stagePhases} staging. */
+    public static void phaseTapOffsets(Geometry g, int[] taps) {
+        int wq = phaseRowLength(g);
+        int plane = phaseRows(g) * wq;
+        for (int ch = 0, p = 0; ch < g.c(); ch++) {
+            for (int i = 0; i < g.kH(); i++) {
+                for (int j = 0; j < g.kW(); j++, p++) {
+                    taps[p] = ((ch * 2 + (i & 1)) * 2 + (j & 1)) * plane + (i >> 1) * wq + (j >> 1);
+                }
+            }
+        }
+    }
+
     /** The padded row length of a {@link #stageImage} staging (for {@link #padsImage} geometries). */
     public static int paddedRowLength(Geometry g) {
         return (int) paddedWidth(g); // padsImage bounds it

@@ -562,6 +562,88 @@ class KernelPropertyTest {
         return expected;
     }
 
+    /**
+     * A stride-2 convolution over the parity planes of {@link Im2col#stagePhases} ({@link Sgemm#gemmPackedATapsB} with
+     * {@link Im2col#phaseTapOffsets}) gives the bits of im2col's product, for every stride-2 padded geometry without
+     * dilation (whichever path the driver's waste rule then picks): ResNet's 3 x 3 and 1 x 1 layers, odd sides, kernels
+     * 1-5, paddings 0-2, depth past KC. The planes hold the padded image's (even, odd) rows and columns.
+     */
+    @Test
+    void strideTwoOverParityPlanesEqualsUnfoldedProduct() {
+        int cases = 0;
+        for (int iter = 0; iter < 60; iter++) {
+            int c;
+            int h;
+            int w;
+            int k;
+            int pad;
+            switch (iter) {
+                case 0 -> { c = 16; h = 32; w = 32; k = 3; pad = 1; } // ResNet-20's 16 -> 32 layer
+                case 1 -> { c = 16; h = 32; w = 32; k = 1; pad = 0; } // its 1 x 1 shortcut
+                case 2 -> { c = 64; h = 9; w = 11; k = 3; pad = 1; } // depth 576 > KC
+                default -> {
+                    c = 1 + rnd.nextInt(3);
+                    h = 1 + rnd.nextInt(iter % 3 == 0 ? 3 * Simd.LANES : 13);
+                    w = 1 + rnd.nextInt(iter % 3 == 0 ? 3 * Simd.LANES : 13);
+                    k = 1 + rnd.nextInt(5);
+                    pad = rnd.nextInt(3);
+                }
+            }
+            if (h + 2 * pad < k || w + 2 * pad < k) {
+                continue;
+            }
+            Im2col.Geometry g = new Im2col.Geometry(c, h, w, k, k, 2, 2, pad, pad, 1, 1, (h + 2 * pad - k) / 2 + 1, (w + 2 * pad - k) / 2 + 1);
+            if (!Im2col.padsImage(g)) {
+                continue;
+            }
+            int og = iter < 3 ? 2 * Sgemm.MR + 3 : 1 + rnd.nextInt(2 * Sgemm.MR + 2);
+            MemorySegment bias = random(4L * og);
+            Sgemm.Epilogue epi = rowEpilogue(iter, bias);
+            int rows = g.rows();
+            MemorySegment x = random(4L * c * h * w);
+            float[] packedW = Sgemm.packA(random(4L * og * rows), 0, rows, og, rows);
+            float[] img = new float[Im2col.stagedImageFloats(g)];
+            Im2col.stageImage(x, 0, g, img);
+            int guard = 2 * Simd.LANES;
+            MemorySegment expected = unfoldedProduct(g, og, packedW, img, epi, guard);
+            float[] planes = new float[Im2col.phaseImageFloats(g)];
+            java.util.Arrays.fill(planes, Float.NaN); // reads past the planes may only feed dropped columns
+            float[] padded = new float[Im2col.stagedImageFloats(g)];
+            java.util.Arrays.fill(padded, Float.NaN);
+            Im2col.stagePhases(x, 0, g, padded, planes);
+            int wq = Im2col.phaseRowLength(g);
+            int hq = (int) ((Im2col.paddedHeight(g) + 1) / 2);
+            int wp = (int) Im2col.paddedWidth(g);
+            for (int ch = 0; ch < c; ch++) { // plane (ch, a, b) at (y, x) is the padded image at (2y + a, 2x + b)
+                for (int q = 0; q < 4 * hq * wq; q++) {
+                    int a = q / (2 * hq * wq);
+                    int b = q / (hq * wq) % 2;
+                    int y = q / wq % hq;
+                    int xx = q % wq;
+                    int pr = 2 * y + a;
+                    int pc = 2 * xx + b;
+                    float want = pr < Im2col.paddedHeight(g) && pc < wp ? img[ch * (int) (Im2col.paddedHeight(g) * wp) + pr * wp + pc] : 0f;
+                    assertThat(planes[ch * 4 * hq * wq + q]).as("%s plane %d,%d at %d,%d", g, a, b, y, xx).isEqualTo(want);
+                }
+            }
+            int[] taps = new int[rows];
+            Im2col.phaseTapOffsets(g, taps);
+            MemorySegment actual = guarded(og * g.cols(), guard);
+            Sgemm.gemmPackedATapsB(og, rows, packedW, planes, taps, g.oH(), g.oW(), wq, actual, guard, epi,
+                    new float[Im2col.packedColumnFloats(g)], new float[Sgemm.SCRATCH_FLOATS]);
+            assertThat(actual.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s og %d", g, og)
+                    .containsExactly(expected.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+            cases++;
+        }
+        assertThat(cases).isGreaterThanOrEqualTo(30);
+        // the driver's choice: ResNet's 16 x 16 outputs read plane rows of 17 (at most a sixth more columns at every
+        // width); its 8 x 8 outputs (rows of 9) only where one 8-pixel row is a whole sliver (NR = 8)
+        assertThat(Im2col.phasesInPlace(new Im2col.Geometry(16, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 16, 16))).isTrue();
+        assertThat(Im2col.phasesInPlace(new Im2col.Geometry(32, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, 8, 8))).isEqualTo(Sgemm.NR <= 8);
+        assertThat(Im2col.phasesInPlace(new Im2col.Geometry(16, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32))).isFalse(); // stride 1
+        assertThat(Im2col.phasesInPlace(new Im2col.Geometry(16, 32, 32, 1, 1, 2, 2, 0, 0, 1, 1, 16, 16))).isFalse(); // 1 x 1
+    }
+
     /** {@code floats} floats with {@code guard} floats of 0x7f7f7f7f on each side, to catch a write outside them. */
     private static MemorySegment guarded(int floats, int guard) {
         MemorySegment s = java.lang.foreign.Arena.ofAuto().allocate(4L * (floats + 2 * guard), 64);
