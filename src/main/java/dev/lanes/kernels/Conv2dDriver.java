@@ -60,10 +60,14 @@ public final class Conv2dDriver {
         int[] tapOffsets = new int[0];
 
         int[] tapOffsets(Im2col.Geometry g) {
-            if (tapOffsets.length < g.rows()) {
-                tapOffsets = new int[g.rows()];
+            Im2col.tapOffsets(g, tapArray(g.rows()));
+            return tapOffsets;
+        }
+
+        private int[] tapArray(int rows) {
+            if (tapOffsets.length < rows) {
+                tapOffsets = new int[rows];
             }
-            Im2col.tapOffsets(g, tapOffsets);
             return tapOffsets;
         }
 
@@ -79,10 +83,7 @@ public final class Conv2dDriver {
 
         /** {@link #tapOffsets} in the parity planes of {@link Im2col#stagePhases} (a stride-2 layer). */
         int[] phaseTapOffsets(Im2col.Geometry g) {
-            if (tapOffsets.length < g.rows()) {
-                tapOffsets = new int[g.rows()];
-            }
-            Im2col.phaseTapOffsets(g, tapOffsets);
+            Im2col.phaseTapOffsets(g, tapArray(g.rows()));
             return tapOffsets;
         }
 
@@ -140,7 +141,10 @@ public final class Conv2dDriver {
         return b;
     }
 
-    /** Heap floats an image copy needs: a staged image ({@link Im2col#stageImage}) or col2im's plain one. */
+    /**
+     * Heap floats an image copy needs: a staged image ({@link Im2col#stageImage}), col2im's plain one, or a stride-2
+     * layer's parity planes ({@link Im2col#stagePhases}).
+     */
     public static int imageFloats(Im2col.Geometry g) {
         int floats = Math.max(Im2col.stagedImageFloats(g), g.c() * g.h() * g.w() + Im2col.HEAP_SLACK);
         return Im2col.phasesInPlace(g) ? Math.max(floats, Im2col.phaseImageFloats(g)) : floats;
@@ -190,6 +194,7 @@ public final class Conv2dDriver {
         boolean inPlace = heap && !direct && Im2col.unfoldsInPlace(geo);
         boolean phases = heap && !direct && !inPlace && Im2col.phasesInPlace(geo);
         int[] taps = inPlace ? buf.tapOffsets(geo) : phases ? buf.phaseTapOffsets(geo) : null;
+        float[] phaseSource = phases ? buf.phaseSource(geo) : null;
         for (int n = n0; n < n1; n++) {
             for (int g = 0; g < groups; g++) {
                 long inOff = xOff + (long) n * channels * geo.h() * geo.w() + g * planeIn;
@@ -204,7 +209,7 @@ public final class Conv2dDriver {
                     Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.paddedRowLength(geo),
                             out, outImg, epilogues[g], buf.columns, buf.tile);
                 } else if (phases) {
-                    Im2col.stagePhases(x, inOff, geo, buf.phaseSource(geo), buf.image);
+                    Im2col.stagePhases(x, inOff, geo, phaseSource, buf.image);
                     Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.phaseRowLength(geo),
                             out, outImg, epilogues[g], buf.columns, buf.tile);
                 } else if (heap) {
