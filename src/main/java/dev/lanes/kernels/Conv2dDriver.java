@@ -71,19 +71,28 @@ public final class Conv2dDriver {
             return tapOffsets;
         }
 
-        /** The padded image {@link Im2col#stagePhases} deals its planes from: grown on demand, kept. */
-        float[] phaseSource = new float[0];
+        /**
+         * The padded image {@link Im2col#stagePhases} deals its planes from, or {@link Im2col#stageShifts} cuts its
+         * planes from: grown on demand, kept.
+         */
+        float[] paddedSource = new float[0];
 
-        float[] phaseSource(Im2col.Geometry g) {
-            if (phaseSource.length < Im2col.stagedImageFloats(g)) {
-                phaseSource = new float[Im2col.stagedImageFloats(g)];
+        float[] paddedSource(Im2col.Geometry g) {
+            if (paddedSource.length < Im2col.stagedImageFloats(g)) {
+                paddedSource = new float[Im2col.stagedImageFloats(g)];
             }
-            return phaseSource;
+            return paddedSource;
         }
 
         /** {@link #tapOffsets} in the parity planes of {@link Im2col#stagePhases} (a stride-2 layer). */
         int[] phaseTapOffsets(Im2col.Geometry g) {
             Im2col.phaseTapOffsets(g, tapArray(g.rows()));
+            return tapOffsets;
+        }
+
+        /** {@link #tapOffsets} in the column-shifted planes of {@link Im2col#stageShifts}. */
+        int[] shiftTapOffsets(Im2col.Geometry g) {
+            Im2col.shiftTapOffsets(g, tapArray(g.rows()));
             return tapOffsets;
         }
 
@@ -147,6 +156,9 @@ public final class Conv2dDriver {
      */
     public static int imageFloats(Im2col.Geometry g) {
         int floats = Math.max(Im2col.stagedImageFloats(g), g.c() * g.h() * g.w() + Im2col.HEAP_SLACK);
+        if (Im2col.shiftsInPlace(g)) {
+            floats = Math.max(floats, Im2col.shiftImageFloats(g));
+        }
         return Im2col.phasesInPlace(g) ? Math.max(floats, Im2col.phaseImageFloats(g)) : floats;
     }
 
@@ -191,10 +203,11 @@ public final class Conv2dDriver {
         // staged images keep no columns (ConvOps recomputes them for the weight gradient); a caller that asks for
         // them anyway gets the segment path, which unfolds straight into the kept buffer
         boolean heap = staged(geo) && kept == null;
-        boolean inPlace = heap && !direct && Im2col.unfoldsInPlace(geo);
-        boolean phases = heap && !direct && !inPlace && Im2col.phasesInPlace(geo);
-        int[] taps = inPlace ? buf.tapOffsets(geo) : phases ? buf.phaseTapOffsets(geo) : null;
-        float[] phaseSource = phases ? buf.phaseSource(geo) : null;
+        boolean shifts = heap && !direct && Im2col.shiftsInPlace(geo);
+        boolean inPlace = heap && !direct && !shifts && Im2col.unfoldsInPlace(geo);
+        boolean phases = heap && !direct && !shifts && !inPlace && Im2col.phasesInPlace(geo);
+        int[] taps = shifts ? buf.shiftTapOffsets(geo) : inPlace ? buf.tapOffsets(geo) : phases ? buf.phaseTapOffsets(geo) : null;
+        float[] paddedSource = phases || shifts ? buf.paddedSource(geo) : null;
         for (int n = n0; n < n1; n++) {
             for (int g = 0; g < groups; g++) {
                 long inOff = xOff + (long) n * channels * geo.h() * geo.w() + g * planeIn;
@@ -204,12 +217,16 @@ public final class Conv2dDriver {
                     gemm(og, l, k, w, wg, x, inOff, out, outImg, epilogues[g], workspace);
                 } else if (heap && DirectConv.applies(geo, epilogues[g])) {
                     DirectConv.forward(geo, og, x, inOff, packedW[g], epilogues[g], out, outImg, buf.padded(geo), buf.tile, buf.taps);
+                } else if (shifts) {
+                    Im2col.stageShifts(x, inOff, geo, paddedSource, buf.image);
+                    Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), geo.oW(),
+                            out, outImg, epilogues[g], buf.columns, buf.tile);
                 } else if (inPlace) {
                     Im2col.stageImage(x, inOff, geo, buf.image);
                     Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.paddedRowLength(geo),
                             out, outImg, epilogues[g], buf.columns, buf.tile);
                 } else if (phases) {
-                    Im2col.stagePhases(x, inOff, geo, phaseSource, buf.image);
+                    Im2col.stagePhases(x, inOff, geo, paddedSource, buf.image);
                     Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.phaseRowLength(geo),
                             out, outImg, epilogues[g], buf.columns, buf.tile);
                 } else if (heap) {

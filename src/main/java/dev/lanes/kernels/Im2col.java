@@ -241,6 +241,73 @@ public final class Im2col {
         }
     }
 
+    /**
+     * Whether a stride-1 convolution runs on its column-shifted staging ({@link #stageShifts}): for each channel and
+     * kernel column j, the padded image's rows cut to the oW columns that tap column j reads, so each tap's row of the
+     * unfolded matrix is one contiguous run over the output pixels {@code q = y oW + x} and
+     * {@link Sgemm#gemmPackedATapsB} multiplies exactly the output's columns (row length oW: no pad columns dropped).
+     * Chosen where that multiplies fewer columns than the padded staging ({@link #unfoldsInPlace}) and the staging holds
+     * no more floats than im2col's matrix (kW copies of the padded rows against kH kW copies of the output rows):
+     * LeNet's 5 x 5 over 14 x 14 (100 columns, not 136 in place; 4,200 floats staged, not im2col's 15,000 and its
+     * packing), ResNet's 8 x 8 layers (64 columns, not 78). The same bits as im2col's product: rows of B in the same
+     * p order, the same values.
+     */
+    public static boolean shiftsInPlace(Geometry g) {
+        return g.sH() == 1 && g.sW() == 1 && padsImage(g) && g.cols() > 0
+                && shiftPlanesFloats(g) <= (long) g.rows() * g.cols()
+                && Sgemm.tapsComputedColumns(g.oH(), g.oW(), g.oW()) < Sgemm.tapsComputedColumns(g.oH(), g.oW(), (int) paddedWidth(g));
+    }
+
+    private static long shiftPlanesFloats(Geometry g) {
+        return (long) g.c() * g.kW() * paddedHeight(g) * g.oW();
+    }
+
+    /**
+     * Floats of a {@link #stageShifts} staging: c kW planes of paddedHeight x oW, then slack for the whole-vector row
+     * copies and the GEMM's reads past the last plane (at most NR floats).
+     */
+    public static int shiftImageFloats(Geometry g) {
+        return Math.toIntExact(shiftPlanesFloats(g) + HEAP_SLACK); // shiftsInPlace bounds it by im2col's matrix
+    }
+
+    /**
+     * One image {@code [c, h, w]} from a segment into its column-shifted planes ({@link #shiftsInPlace} geometries):
+     * plane {@code (ch, j)} row r holds the zero-padded image's row r, columns {@code j dW} to {@code j dW + oW - 1}.
+     * Staged padded into {@code padded} ({@link #stagedImageFloats} floats) first, then each row copied heap to heap by
+     * whole vectors: a row's last vector runs into the next row (written after it) or the slack after the last plane,
+     * and its reads stay within the padded staging's slack (a padded row is at least oW + (kW - 1) dW long).
+     */
+    public static void stageShifts(MemorySegment src, long srcOff, Geometry g, float[] padded, float[] image) {
+        stageImage(src, srcOff, g, padded);
+        int wp = (int) paddedWidth(g);
+        int hp = (int) paddedHeight(g);
+        int planeP = hp * wp;
+        int ow = g.oW();
+        int to = 0;
+        for (int ch = 0; ch < g.c(); ch++) {
+            for (int j = 0; j < g.kW(); j++) {
+                int from = ch * planeP + j * g.dW();
+                for (int r = 0; r < hp; r++, from += wp, to += ow) {
+                    for (int x = 0; x < ow; x += LANES) {
+                        FloatVector.fromArray(F, padded, from + x).intoArray(image, to + x);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Where row p = (ch kH + i) kW + j of the unfolded matrix starts in a {@link #stageShifts} staging. */
+    public static void shiftTapOffsets(Geometry g, int[] taps) {
+        int plane = (int) paddedHeight(g) * g.oW();
+        for (int ch = 0, p = 0; ch < g.c(); ch++) {
+            for (int i = 0; i < g.kH(); i++) {
+                for (int j = 0; j < g.kW(); j++, p++) {
+                    taps[p] = (ch * g.kW() + j) * plane + i * g.dH() * g.oW();
+                }
+            }
+        }
+    }
+
     /** Where row p = (ch kH + i) kW + j of the unfolded matrix starts in a {@link #stagePhases} staging. */
     public static void phaseTapOffsets(Geometry g, int[] taps) {
         int wq = phaseRowLength(g);

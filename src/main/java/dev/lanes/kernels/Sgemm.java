@@ -522,7 +522,15 @@ public final class Sgemm {
 
     /** Columns {@link #gemmPackedATapsB} multiplies: its virtual columns in whole slivers, or whole rows of slivers. */
     public static long tapsComputedColumns(int oH, int oW, int wp) {
-        return oW >= NR ? (long) oH * ((oW + NR - 1) / NR * NR) : (tapsColumns(oH, oW, wp) + NR - 1) / NR * NR;
+        return rowBlocks(oW, wp) ? (long) oH * ((oW + NR - 1) / NR * NR) : (tapsColumns(oH, oW, wp) + NR - 1) / NR * NR;
+    }
+
+    /**
+     * Whether {@link #gemmPackedATapsB} starts its blocks at each output row: rows of at least NR pixels with pad
+     * columns between them. Rows without pad columns ({@code wp == oW}) are one run: blocks go straight across them.
+     */
+    private static boolean rowBlocks(int oW, int wp) {
+        return oW >= NR && wp != oW;
     }
 
     /**
@@ -554,8 +562,8 @@ public final class Sgemm {
         }
         int n = (int) tapsColumns(oH, oW, wp); // the caller's image holds them: an int
         // rows of at least NR pixels: blocks start at each row (a 32-wide row at 16 lanes is one whole tile: no pad
-        // column computed, stored by writeWholeTile); shorter rows: blocks run on across the rows' pad columns
-        boolean rowBlocks = oW >= NR;
+        // column computed, stored by writeWholeTile); shorter rows, or rows without pad columns: blocks run on across rows
+        boolean rowBlocks = rowBlocks(oW, wp);
         for (int q0 = 0, next; q0 < n; q0 = next) {
             int nr;
             if (rowBlocks) {
@@ -589,6 +597,10 @@ public final class Sgemm {
                         kernel8x2Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
                     } else {
                         kernel6x2Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
+                    }
+                    if (wp == oW) { // no pad columns: virtual column q is output pixel q
+                        writeTile(tile, 0, c, cOff + (long) i * l + q0, l, mr, nr, 1f, first ? 0f : 1f, blockEpi, i, q0);
+                        continue;
                     }
                     // the block's pixels, one output row's run at a time; the wp - oW pad columns are dropped
                     for (int q = q0, end = q0 + nr; q < end; ) {

@@ -651,6 +651,39 @@ class KernelPropertyTest {
         return s;
     }
 
+    /**
+     * The column-shifted staging ({@link Im2col#stageShifts}) of {@code x}: plane (ch, j) row r is the padded image's
+     * row r from column j dW on, float for float; the product over it (row length oW) gives {@code expected}'s bits,
+     * nothing written outside the output. Reads past the planes may only feed dropped columns (NaN there).
+     */
+    private void checkShifts(Im2col.Geometry g, MemorySegment x, float[] img, int og, float[] packedW, Sgemm.Epilogue epi,
+                             MemorySegment expected, int guard) {
+        float[] padded = new float[Im2col.stagedImageFloats(g)];
+        java.util.Arrays.fill(padded, Float.NaN);
+        float[] planes = new float[Im2col.shiftImageFloats(g)];
+        java.util.Arrays.fill(planes, Float.NaN);
+        Im2col.stageShifts(x, 0, g, padded, planes);
+        int wp = (int) Im2col.paddedWidth(g);
+        int hp = (int) Im2col.paddedHeight(g);
+        for (int ch = 0, at = 0; ch < g.c(); ch++) {
+            for (int j = 0; j < g.kW(); j++) {
+                for (int r = 0; r < hp; r++) {
+                    for (int xx = 0; xx < g.oW(); xx++, at++) {
+                        assertThat(Float.floatToRawIntBits(planes[at])).as("%s shift plane %d,%d at %d,%d", g, ch, j, r, xx)
+                                .isEqualTo(Float.floatToRawIntBits(img[(ch * hp + r) * wp + j * g.dW() + xx]));
+                    }
+                }
+            }
+        }
+        int[] taps = new int[g.rows()];
+        Im2col.shiftTapOffsets(g, taps);
+        MemorySegment actual = guarded(og * g.cols(), guard);
+        Sgemm.gemmPackedATapsB(og, g.rows(), packedW, planes, taps, g.oH(), g.oW(), g.oW(), actual, guard, epi,
+                new float[Im2col.packedColumnFloats(g)], new float[Sgemm.SCRATCH_FLOATS]);
+        assertThat(actual.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s og %d shifts", g, og)
+                .containsExactly(expected.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+    }
+
     /** {@link Im2col#stageImage} of a random image puts every pixel at (pT + r, pL + x) of its padded plane, zeros elsewhere. */
     private void checkStaging(Im2col.Geometry g) {
         MemorySegment x = random(4L * g.c() * g.h() * g.w());
@@ -727,9 +760,18 @@ class KernelPropertyTest {
                     new float[Sgemm.SCRATCH_FLOATS]);
             assertThat(tight.toArray(java.lang.foreign.ValueLayout.JAVA_INT))
                     .containsExactly(expected.asSlice(4L * guard, 4L * og * l).toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+            checkShifts(g, x, img, og, packedW, epi, expected, guard);
             cases++;
         }
         assertThat(cases).isGreaterThanOrEqualTo(25);
+        // column shifts where they multiply fewer columns than the padded rows: LeNet's 5 x 5 over 14 x 14 at every
+        // width (100 columns against 136 virtual ones), ResNet's 8 x 8 layers where 78 virtual columns take more
+        // slivers than 64 (not at NR = 8: one whole sliver a row either way), never its 32-wide layers
+        assertThat(Im2col.shiftsInPlace(new Im2col.Geometry(6, 14, 14, 5, 5, 1, 1, 0, 0, 1, 1, 10, 10))).isTrue();
+        assertThat(Im2col.shiftsInPlace(new Im2col.Geometry(64, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8))).isEqualTo(Sgemm.NR > 8);
+        assertThat(Im2col.shiftsInPlace(new Im2col.Geometry(16, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32))).isFalse();
+        assertThat(Im2col.shiftsInPlace(new Im2col.Geometry(16, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 16, 16))).isFalse(); // stride 2
+        assertThat(Sgemm.tapsComputedColumns(10, 10, 10)).isEqualTo(Sgemm.paddedColumns(100)); // no pad columns: flat blocks
         assertThat(Im2col.unfoldsInPlace(new Im2col.Geometry(6, 14, 14, 5, 5, 1, 1, 0, 0, 1, 1, 10, 10))).isFalse(); // 36% waste
         assertThat(Im2col.unfoldsInPlace(new Im2col.Geometry(16, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 16, 16))).isFalse(); // stride 2
         // the driver's choice counts whole slivers: ResNet's 32-wide layers unfold in place at every width; its 8 x 8
