@@ -325,12 +325,21 @@ public final class Conv2dDriver {
         int depth = gT.rows();
         int l = gT.cols();
         long planeOut = (long) og * gT.h() * gT.w();
-        boolean inPlace = Im2col.unfoldsInPlace(gT);
-        int[] taps = inPlace ? buf.tapOffsets(gT) : null;
+        boolean shifts = Im2col.shiftsInPlace(gT);
+        boolean inPlace = !shifts && Im2col.unfoldsInPlace(gT);
+        int[] taps = shifts ? buf.shiftTapOffsets(gT) : inPlace ? buf.tapOffsets(gT) : null;
+        float[] paddedSource = shifts ? buf.paddedSource(gT) : null;
         for (int n = n0; n < n1; n++) {
             for (int g = 0; g < groups; g++) {
-                Im2col.stageImage(gout, gOff + ((long) n * groups + g) * planeOut, gT, buf.image);
+                long from = gOff + ((long) n * groups + g) * planeOut;
                 long at = dxOff + ((long) n * groups + g) * cg * l;
+                if (shifts) {
+                    Im2col.stageShifts(gout, from, gT, paddedSource, buf.image);
+                    Sgemm.gemmPackedATapsB(cg, depth, flippedW[g], buf.image, taps, gT.oH(), gT.oW(), gT.oW(), dx, at, null,
+                            buf.columns, buf.tile);
+                    continue;
+                }
+                Im2col.stageImage(gout, from, gT, buf.image);
                 if (inPlace) {
                     Sgemm.gemmPackedATapsB(cg, depth, flippedW[g], buf.image, taps, gT.oH(), gT.oW(), Im2col.paddedRowLength(gT), dx, at, null,
                             buf.columns, buf.tile);
