@@ -215,7 +215,7 @@ public final class Conv2dDriver {
                 long wg = wOff + (long) g * og * k;
                 if (direct) {
                     gemm(og, l, k, w, wg, x, inOff, out, outImg, epilogues[g], workspace);
-                } else if (heap && DirectConv.applies(geo, epilogues[g])) {
+                } else if (heap && !shifts && DirectConv.applies(geo, epilogues[g])) {
                     DirectConv.forward(geo, og, x, inOff, packedW[g], epilogues[g], out, outImg, buf.padded(geo), buf.tile, buf.taps);
                 } else if (shifts) {
                     Im2col.stageShifts(x, inOff, geo, paddedSource, buf.image);

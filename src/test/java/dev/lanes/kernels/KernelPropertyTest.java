@@ -768,6 +768,7 @@ class KernelPropertyTest {
         // width (100 columns against 136 virtual ones), ResNet's 8 x 8 layers where 78 virtual columns take more
         // slivers than 64 (not at NR = 8: one whole sliver a row either way), never its 32-wide layers
         assertThat(Im2col.shiftsInPlace(new Im2col.Geometry(6, 14, 14, 5, 5, 1, 1, 0, 0, 1, 1, 10, 10))).isTrue();
+        assertThat(Im2col.shiftsInPlace(new Im2col.Geometry(1, 32, 32, 5, 5, 1, 1, 0, 0, 1, 1, 28, 28))).isTrue(); // conv1: 784 columns, not 28 x 32
         assertThat(Im2col.shiftsInPlace(new Im2col.Geometry(64, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8))).isEqualTo(Sgemm.NR > 8);
         assertThat(Im2col.shiftsInPlace(new Im2col.Geometry(16, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32))).isFalse();
         assertThat(Im2col.shiftsInPlace(new Im2col.Geometry(16, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 16, 16))).isFalse(); // stride 2
