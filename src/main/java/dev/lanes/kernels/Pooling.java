@@ -233,9 +233,15 @@ public final class Pooling {
                 FloatVector m1 = e1.blend(o1, odd1);
                 VectorMask<Float> down = laterWins(m0, m1);
                 FloatVector best = m0.blend(m1, down);
-                if ((long) y * ow + x + LANES <= (long) oh * ow) {
+                boolean whole = (long) y * ow + x + LANES <= (long) oh * ow;
+                // a plane's last rows (3 of LeNet's 5-wide pool2 rows at 16 lanes): a masked store where the whole
+                // vector lies inside the segment (a masked store crossing its end takes the Vector API's slow path)
+                boolean masked = !whole && ob + ((long) x << 2) + VBYTES <= out.byteSize();
+                if (whole) {
                     // a full store; a short row's extra lanes land in later rows of this plane, written afterwards
                     best.intoMemorySegment(out, ob + ((long) x << 2), ORDER);
+                } else if (masked) {
+                    best.intoMemorySegment(out, ob + ((long) x << 2), ORDER, Simd.LANE_INDEX.compare(VectorOperators.LT, (float) n));
                 } else {
                     // never write past the plane (the next plane may belong to another thread, or not exist)
                     best.intoArray(tail, 0);
@@ -246,8 +252,10 @@ public final class Pooling {
                     FloatVector col = TWICE_IOTA.add(2f * x).add(ZERO.blend(1f, odd0.and(down.not())).add(ZERO.blend(1f, odd1.and(down))));
                     FloatVector at = ZERO.blend(1f, down).add(2f * y).mul(w).add(col);
                     long ib = (idxPlane + (long) y * ow + x) << 2;
-                    if ((long) y * ow + x + LANES <= (long) oh * ow) {
+                    if (whole) {
                         at.intoMemorySegment(idx, ib, ORDER);
+                    } else if (ib + VBYTES <= idx.byteSize()) {
+                        at.intoMemorySegment(idx, ib, ORDER, Simd.LANE_INDEX.compare(VectorOperators.LT, (float) n));
                     } else {
                         at.intoArray(tail, 0);
                         MemorySegment.copy(tail, 0, idx, Simd.FLOAT, ib, n);
