@@ -749,6 +749,21 @@ public final class Sgemm {
      */
     public static void gemmRowsAPackedB(int m, int n, int k, float[] a, int lda, float[] bp, MemorySegment c, long cOff, int ldc,
                                         boolean accumulate, float[] tile) {
+        gemmRowsAPackedB(m, n, k, a, null, lda, bp, c, cOff, ldc, accumulate, tile);
+    }
+
+    /**
+     * {@link #gemmRowsAPackedB} with A's row i starting at {@code a[rows[i]]} ({@code ceil(m / MR) * MR} entries: pad
+     * rows may start at any row, their results are never stored): a convolution's unfolded rows read where they lie in
+     * a column-shifted staging ({@link Im2col#shiftTapOffsets}), never built row-major. The same FMA chains.
+     */
+    public static void gemmTapsAPackedB(int m, int n, int k, float[] a, int[] rows, float[] bp, MemorySegment c, long cOff, int ldc,
+                                        boolean accumulate, float[] tile) {
+        gemmRowsAPackedB(m, n, k, a, rows, 0, bp, c, cOff, ldc, accumulate, tile);
+    }
+
+    private static void gemmRowsAPackedB(int m, int n, int k, float[] a, int[] rows, int lda, float[] bp, MemorySegment c, long cOff,
+                                         int ldc, boolean accumulate, float[] tile) {
         if (m == 0 || n == 0) {
             return;
         }
@@ -763,16 +778,17 @@ public final class Sgemm {
                 int nr = Math.min(NR, n - j);
                 int sliver = (j / NR) * k * NR + pc * NR;
                 for (int i = 0; i < m; i += MR) {
+                    int aBase = rows == null ? i * lda + pc : pc;
                     if (nr <= LANES) { // one vector of columns (a convolution's weight gradient with og <= LANES)
                         if (TILE_KIND == 0) {
-                            kernel8x1RowsA(a, i * lda + pc, lda, bp, sliver, kc, tile);
+                            kernel8x1RowsA(a, rows, i, aBase, lda, bp, sliver, kc, tile);
                         } else {
-                            kernel6x1RowsA(a, i * lda + pc, lda, bp, sliver, kc, tile);
+                            kernel6x1RowsA(a, rows, i, aBase, lda, bp, sliver, kc, tile);
                         }
                     } else if (TILE_KIND == 0) {
-                        kernel8x2RowsA(a, i * lda + pc, lda, bp, sliver, kc, tile);
+                        kernel8x2RowsA(a, rows, i, aBase, lda, bp, sliver, kc, tile);
                     } else {
-                        kernel6x2RowsA(a, i * lda + pc, lda, bp, sliver, kc, tile);
+                        kernel6x2RowsA(a, rows, i, aBase, lda, bp, sliver, kc, tile);
                     }
                     writeTile(tile, c, cOff + (long) i * ldc + j, ldc, Math.min(MR, m - i), nr, 1f, first ? 0f : 1f, Epilogue.NONE, i, j);
                 }
@@ -786,19 +802,19 @@ public final class Sgemm {
      * panel's {@code ai += MR}), and a shared method with a variable A step would put a multiply or a per-step bounds
      * check back into both loops; each tile is its own straight-line method so C2 compiles it whole.
      */
-    private static void kernel6x2RowsA(float[] a, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
+    private static void kernel6x2RowsA(float[] a, int[] rows, int ri, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
         FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
         FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
         FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
-        int r0 = aBase;
-        int r1 = r0 + lda;
-        int r2 = r1 + lda;
-        int r3 = r2 + lda;
-        int r4 = r3 + lda;
-        int r5 = r4 + lda;
+        int r0 = aBase + (rows == null ? 0 : rows[ri + 0]);
+        int r1 = aBase + (rows == null ? 1 * lda : rows[ri + 1]);
+        int r2 = aBase + (rows == null ? 2 * lda : rows[ri + 2]);
+        int r3 = aBase + (rows == null ? 3 * lda : rows[ri + 3]);
+        int r4 = aBase + (rows == null ? 4 * lda : rows[ri + 4]);
+        int r5 = aBase + (rows == null ? 5 * lda : rows[ri + 5]);
         for (int p = 0; p < kc; p++) {
             int bi = bBase + p * NR;
             FloatVector b0 = FloatVector.fromArray(F, bp, bi);
@@ -842,17 +858,17 @@ public final class Sgemm {
      * loads of the two-vector tile, which would multiply zero pad columns. Each element is the same FMA chain in the
      * same order as in the two-vector tile: the same bits, whichever tile a width picks.
      */
-    private static void kernel8x1RowsA(float[] a, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
+    private static void kernel8x1RowsA(float[] a, int[] rows, int ri, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
         FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
         FloatVector c4 = FloatVector.zero(F), c5 = FloatVector.zero(F), c6 = FloatVector.zero(F), c7 = FloatVector.zero(F);
-        int r0 = aBase;
-        int r1 = r0 + lda;
-        int r2 = r1 + lda;
-        int r3 = r2 + lda;
-        int r4 = r3 + lda;
-        int r5 = r4 + lda;
-        int r6 = r5 + lda;
-        int r7 = r6 + lda;
+        int r0 = aBase + (rows == null ? 0 : rows[ri + 0]);
+        int r1 = aBase + (rows == null ? 1 * lda : rows[ri + 1]);
+        int r2 = aBase + (rows == null ? 2 * lda : rows[ri + 2]);
+        int r3 = aBase + (rows == null ? 3 * lda : rows[ri + 3]);
+        int r4 = aBase + (rows == null ? 4 * lda : rows[ri + 4]);
+        int r5 = aBase + (rows == null ? 5 * lda : rows[ri + 5]);
+        int r6 = aBase + (rows == null ? 6 * lda : rows[ri + 6]);
+        int r7 = aBase + (rows == null ? 7 * lda : rows[ri + 7]);
         for (int p = 0; p < kc; p++) {
             FloatVector b0 = FloatVector.fromArray(F, bp, bBase + p * NR);
             c0 = FloatVector.broadcast(F, a[r0 + p]).fma(b0, c0);
@@ -875,15 +891,15 @@ public final class Sgemm {
     }
 
     /** {@link #kernel8x1RowsA} with the 6-row tile of 16-register machines. */
-    private static void kernel6x1RowsA(float[] a, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
+    private static void kernel6x1RowsA(float[] a, int[] rows, int ri, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
         FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F);
         FloatVector c3 = FloatVector.zero(F), c4 = FloatVector.zero(F), c5 = FloatVector.zero(F);
-        int r0 = aBase;
-        int r1 = r0 + lda;
-        int r2 = r1 + lda;
-        int r3 = r2 + lda;
-        int r4 = r3 + lda;
-        int r5 = r4 + lda;
+        int r0 = aBase + (rows == null ? 0 : rows[ri + 0]);
+        int r1 = aBase + (rows == null ? 1 * lda : rows[ri + 1]);
+        int r2 = aBase + (rows == null ? 2 * lda : rows[ri + 2]);
+        int r3 = aBase + (rows == null ? 3 * lda : rows[ri + 3]);
+        int r4 = aBase + (rows == null ? 4 * lda : rows[ri + 4]);
+        int r5 = aBase + (rows == null ? 5 * lda : rows[ri + 5]);
         for (int p = 0; p < kc; p++) {
             FloatVector b0 = FloatVector.fromArray(F, bp, bBase + p * NR);
             c0 = FloatVector.broadcast(F, a[r0 + p]).fma(b0, c0);
@@ -902,7 +918,7 @@ public final class Sgemm {
     }
 
     /** The 8 x 2 tile over row-major A rows ({@link #gemmRowsAPackedB}), for 32 vector registers. */
-    private static void kernel8x2RowsA(float[] a, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
+    private static void kernel8x2RowsA(float[] a, int[] rows, int ri, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -911,14 +927,14 @@ public final class Sgemm {
         FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
         FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
         FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
-        int r0 = aBase;
-        int r1 = r0 + lda;
-        int r2 = r1 + lda;
-        int r3 = r2 + lda;
-        int r4 = r3 + lda;
-        int r5 = r4 + lda;
-        int r6 = r5 + lda;
-        int r7 = r6 + lda;
+        int r0 = aBase + (rows == null ? 0 : rows[ri + 0]);
+        int r1 = aBase + (rows == null ? 1 * lda : rows[ri + 1]);
+        int r2 = aBase + (rows == null ? 2 * lda : rows[ri + 2]);
+        int r3 = aBase + (rows == null ? 3 * lda : rows[ri + 3]);
+        int r4 = aBase + (rows == null ? 4 * lda : rows[ri + 4]);
+        int r5 = aBase + (rows == null ? 5 * lda : rows[ri + 5]);
+        int r6 = aBase + (rows == null ? 6 * lda : rows[ri + 6]);
+        int r7 = aBase + (rows == null ? 7 * lda : rows[ri + 7]);
         for (int p = 0; p < kc; p++) {
             int bi = bBase + p * NR;
             FloatVector b0 = FloatVector.fromArray(F, bp, bi);

@@ -682,6 +682,26 @@ class KernelPropertyTest {
                 new float[Im2col.packedColumnFloats(g)], new float[Sgemm.SCRATCH_FLOATS]);
         assertThat(actual.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s og %d shifts", g, og)
                 .containsExactly(expected.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+        if (!Conv2dDriver.staged(g)) {
+            return;
+        }
+        // the weight gradient (C[k, og] = cols gout^T, then += a second image's): the driver reads the rows in the
+        // shifted planes where shiftsInPlace holds; from the row-major columns, the same bits
+        MemorySegment gout = random(4L * og * g.cols());
+        MemorySegment gout2 = random(4L * og * g.cols());
+        MemorySegment x2 = random(4L * g.c() * g.h() * g.w());
+        MemorySegment cols = java.lang.foreign.Arena.ofAuto().allocate(4L * g.rows() * g.cols() + 4, 64);
+        MemorySegment viaRows = guarded(g.rows() * og, guard);
+        MemorySegment viaImage = guarded(g.rows() * og, guard);
+        Conv2dDriver.Buffers buf = Conv2dDriver.threadBuffers(g);
+        Im2col.im2col(x, 0, g, cols, 0);
+        Conv2dDriver.weightGradient(g, og, cols, 0, true, gout, 0, viaRows, guard, false, buf);
+        Im2col.im2col(x2, 0, g, cols, 0);
+        Conv2dDriver.weightGradient(g, og, cols, 0, true, gout2, 0, viaRows, guard, true, buf);
+        Conv2dDriver.weightGradient(g, og, x, 0, false, gout, 0, viaImage, guard, false, buf);
+        Conv2dDriver.weightGradient(g, og, x2, 0, false, gout2, 0, viaImage, guard, true, buf);
+        assertThat(viaImage.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s og %d weight gradient", g, og)
+                .containsExactly(viaRows.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
     }
 
     /** {@link Im2col#stageImage} of a random image puts every pixel at (pT + r, pL + x) of its padded plane, zeros elsewhere. */
