@@ -574,11 +574,14 @@ public final class Sgemm {
                 nr = Math.min(NR, n - q0);
                 next = q0 + NR;
             }
+            boolean oneVector = nr <= LANES; // the block's columns fit one vector: the one-vector tiles
             if (!TAPS_DIRECT) {
                 for (int p = 0, d = 0; p < k; p++, d += NR) {
                     int at = taps[p] + q0;
                     FloatVector.fromArray(F, img, at).intoArray(sliver, d);
-                    FloatVector.fromArray(F, img, at + LANES).intoArray(sliver, d + LANES);
+                    if (!oneVector) {
+                        FloatVector.fromArray(F, img, at + LANES).intoArray(sliver, d + LANES);
+                    }
                 }
             }
             for (int pc = 0; pc < k; pc += KC) {
@@ -588,10 +591,18 @@ public final class Sgemm {
                 for (int i = 0; i < m; i += MR) {
                     int mr = Math.min(MR, m - i);
                     if (TAPS_DIRECT) {
-                        if (mr <= 6) { // 6 channels (LeNet conv2's input gradient): 12 FMAs a step, not 16 with two rows of zeros
+                        if (oneVector) {
+                            kernel8x1Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
+                        } else if (mr <= 6) { // 6 channels (LeNet conv2's input gradient): 12 FMAs a step, not 16 with two rows of zeros
                             kernel6x2Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
                         } else {
                             kernel8x2Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
+                        }
+                    } else if (oneVector) {
+                        if (TILE_KIND == 0 && mr > 6) {
+                            kernel8x1Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
+                        } else {
+                            kernel6x1Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
                         }
                     } else if (TILE_KIND == 0 && mr > 6) {
                         kernel8x2Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
@@ -690,6 +701,99 @@ public final class Sgemm {
         c61.intoArray(tile, 6 * NR + LANES);
         c70.intoArray(tile, 7 * NR);
         c71.intoArray(tile, 7 * NR + LANES);
+    }
+
+    /** {@link #kernel8x2Taps} for a block of at most LANES columns (a row's or a product's last few: LeNet's conv2 ends
+     * in 4 of 100): one vector of B a step, half the FMAs of the two-vector tile, which would multiply pad columns.
+     * Each element the same FMA chain: the same bits. */
+    private static void kernel8x1Taps(float[] ap, int aBase, float[] img, int[] taps, int p0, int p1, int q0, float[] tile) {
+        FloatVector c0 = FloatVector.zero(F);
+        FloatVector c1 = FloatVector.zero(F);
+        FloatVector c2 = FloatVector.zero(F);
+        FloatVector c3 = FloatVector.zero(F);
+        FloatVector c4 = FloatVector.zero(F);
+        FloatVector c5 = FloatVector.zero(F);
+        FloatVector c6 = FloatVector.zero(F);
+        FloatVector c7 = FloatVector.zero(F);
+        int ai = aBase;
+        for (int p = p0; p < p1; p++, ai += MR) {
+            FloatVector b0 = FloatVector.fromArray(F, img, taps[p] + q0);
+            c0 = FloatVector.broadcast(F, ap[ai + 0]).fma(b0, c0);
+            c1 = FloatVector.broadcast(F, ap[ai + 1]).fma(b0, c1);
+            c2 = FloatVector.broadcast(F, ap[ai + 2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(F, ap[ai + 3]).fma(b0, c3);
+            c4 = FloatVector.broadcast(F, ap[ai + 4]).fma(b0, c4);
+            c5 = FloatVector.broadcast(F, ap[ai + 5]).fma(b0, c5);
+            c6 = FloatVector.broadcast(F, ap[ai + 6]).fma(b0, c6);
+            c7 = FloatVector.broadcast(F, ap[ai + 7]).fma(b0, c7);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, NR);
+        c2.intoArray(tile, 2 * NR);
+        c3.intoArray(tile, 3 * NR);
+        c4.intoArray(tile, 4 * NR);
+        c5.intoArray(tile, 5 * NR);
+        c6.intoArray(tile, 6 * NR);
+        c7.intoArray(tile, 7 * NR);
+    }
+
+    /** {@link #kernel8x2Packed} for a block of at most LANES columns (the same FMA chains, half the work of the
+     * two-vector tile: a 10-class output layer, a product's last columns). */
+    private static void kernel8x1Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
+        FloatVector c0 = FloatVector.zero(F);
+        FloatVector c1 = FloatVector.zero(F);
+        FloatVector c2 = FloatVector.zero(F);
+        FloatVector c3 = FloatVector.zero(F);
+        FloatVector c4 = FloatVector.zero(F);
+        FloatVector c5 = FloatVector.zero(F);
+        FloatVector c6 = FloatVector.zero(F);
+        FloatVector c7 = FloatVector.zero(F);
+        int ai = aBase;
+        for (int p = 0; p < kc; p++, ai += MR) {
+            FloatVector b0 = FloatVector.fromArray(F, bp, bBase + p * NR);
+            c0 = FloatVector.broadcast(F, ap[ai + 0]).fma(b0, c0);
+            c1 = FloatVector.broadcast(F, ap[ai + 1]).fma(b0, c1);
+            c2 = FloatVector.broadcast(F, ap[ai + 2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(F, ap[ai + 3]).fma(b0, c3);
+            c4 = FloatVector.broadcast(F, ap[ai + 4]).fma(b0, c4);
+            c5 = FloatVector.broadcast(F, ap[ai + 5]).fma(b0, c5);
+            c6 = FloatVector.broadcast(F, ap[ai + 6]).fma(b0, c6);
+            c7 = FloatVector.broadcast(F, ap[ai + 7]).fma(b0, c7);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, NR);
+        c2.intoArray(tile, 2 * NR);
+        c3.intoArray(tile, 3 * NR);
+        c4.intoArray(tile, 4 * NR);
+        c5.intoArray(tile, 5 * NR);
+        c6.intoArray(tile, 6 * NR);
+        c7.intoArray(tile, 7 * NR);
+    }
+
+    /** {@link #kernel6x2Packed} for a block of at most LANES columns (rows 0..5 of each MR-row step of the sliver). */
+    private static void kernel6x1Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
+        FloatVector c0 = FloatVector.zero(F);
+        FloatVector c1 = FloatVector.zero(F);
+        FloatVector c2 = FloatVector.zero(F);
+        FloatVector c3 = FloatVector.zero(F);
+        FloatVector c4 = FloatVector.zero(F);
+        FloatVector c5 = FloatVector.zero(F);
+        int ai = aBase;
+        for (int p = 0; p < kc; p++, ai += MR) {
+            FloatVector b0 = FloatVector.fromArray(F, bp, bBase + p * NR);
+            c0 = FloatVector.broadcast(F, ap[ai + 0]).fma(b0, c0);
+            c1 = FloatVector.broadcast(F, ap[ai + 1]).fma(b0, c1);
+            c2 = FloatVector.broadcast(F, ap[ai + 2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(F, ap[ai + 3]).fma(b0, c3);
+            c4 = FloatVector.broadcast(F, ap[ai + 4]).fma(b0, c4);
+            c5 = FloatVector.broadcast(F, ap[ai + 5]).fma(b0, c5);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, NR);
+        c2.intoArray(tile, 2 * NR);
+        c3.intoArray(tile, 3 * NR);
+        c4.intoArray(tile, 4 * NR);
+        c5.intoArray(tile, 5 * NR);
     }
 
     /** {@link #kernel8x2Taps} for at most 6 rows (the rows 0..5 of each MR-row step of the A sliver). */
@@ -1518,7 +1622,13 @@ public final class Sgemm {
      */
     private static void kernel(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, MemorySegment c, long cElem, int ldc,
                                int mr, int nr, float alpha, float beta, Epilogue epi, int row, int col) {
-        if (TILE_KIND == 0 && mr > 6) { // TILE_KIND is a constant: with 16 registers C2 keeps the 6-row kernel alone
+        if (nr <= LANES) { // the columns fit one vector (a product's last ones): half the FMAs, the same chains
+            if (TILE_KIND == 0 && mr > 6) {
+                kernel8x1Packed(ap, aBase, bp, bBase, kc, tile);
+            } else {
+                kernel6x1Packed(ap, aBase, bp, bBase, kc, tile);
+            }
+        } else if (TILE_KIND == 0 && mr > 6) { // TILE_KIND is a constant: with 16 registers C2 keeps the 6-row kernel alone
             kernel8x2Packed(ap, aBase, bp, bBase, kc, tile);
         } else {
             // the 16-register tile, or at most 6 rows left of an 8-row one (a product's last rows): 12 FMAs a
