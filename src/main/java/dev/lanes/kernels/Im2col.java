@@ -287,6 +287,12 @@ public final class Im2col {
         for (int ch = 0; ch < g.c(); ch++) {
             for (int j = 0; j < g.kW(); j++) {
                 int from = ch * planeP + j * g.dW();
+                if (ow <= LANES) { // one vector a row (LeNet's conv2 rows of 10): no inner loop
+                    for (int r = 0; r < hp; r++, from += wp, to += ow) {
+                        FloatVector.fromArray(F, padded, from).intoArray(image, to);
+                    }
+                    continue;
+                }
                 for (int r = 0; r < hp; r++, from += wp, to += ow) {
                     for (int x = 0; x < ow; x += LANES) {
                         FloatVector.fromArray(F, padded, from + x).intoArray(image, to + x);

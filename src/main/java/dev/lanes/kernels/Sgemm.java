@@ -1781,6 +1781,11 @@ public final class Sgemm {
                 return;
             }
         }
+        if (t0 == 0 && nr == NR && alpha == 1f && (beta == 0f || beta == 1f) && epi.bias() != null && epi.biasPerRow()
+                && !epi.rowActivation()) {
+            writeTileRowBias(tile, c, cElem, ldc, mr, beta == 1f, epi.bias(), (epi.biasOff() + row) << 2, epi.relu());
+            return;
+        }
         for (int r = 0; r < mr; r++) {
             long rowElem = cElem + (long) r * ldc;
             int h = 0;
@@ -1906,6 +1911,34 @@ public final class Sgemm {
             long rowByte = (cElem + (long) r * ldc) << 2;
             FloatVector v0 = FloatVector.fromArray(F, tile, r * NR).add(b0);
             FloatVector v1 = FloatVector.fromArray(F, tile, r * NR + LANES).add(b1);
+            if (relu) {
+                v0 = v0.blend(0f, v0.compare(VectorOperators.LE, 0f));
+                v1 = v1.blend(0f, v1.compare(VectorOperators.LE, 0f));
+            }
+            v0.intoMemorySegment(c, rowByte, ORDER);
+            v1.intoMemorySegment(c, rowByte + VBYTES, ORDER);
+        }
+    }
+
+    /**
+     * The first mr rows of a tile NR columns wide with a per-row bias (+ ReLU): a convolution's output channels. Each
+     * row's bias read once, not once per vector, and no test per vector; the same operations in the same order as
+     * {@link #writeTile}'s general loop (tile, + C when add, + bias, ReLU): the same bits. LeNet's plan at batch 64
+     * spent ~15% of its samples in that loop (AMD EPYC Zen 4).
+     */
+    private static void writeTileRowBias(float[] tile, MemorySegment c, long cElem, int ldc, int mr, boolean add, MemorySegment bias,
+                                         long biasByte, boolean relu) {
+        for (int r = 0; r < mr; r++) {
+            long rowByte = (cElem + (long) r * ldc) << 2;
+            float b = bias.get(FLOAT, biasByte + ((long) r << 2));
+            FloatVector v0 = FloatVector.fromArray(F, tile, r * NR);
+            FloatVector v1 = FloatVector.fromArray(F, tile, r * NR + LANES);
+            if (add) {
+                v0 = v0.add(FloatVector.fromMemorySegment(F, c, rowByte, ORDER));
+                v1 = v1.add(FloatVector.fromMemorySegment(F, c, rowByte + VBYTES, ORDER));
+            }
+            v0 = v0.add(b);
+            v1 = v1.add(b);
             if (relu) {
                 v0 = v0.blend(0f, v0.compare(VectorOperators.LE, 0f));
                 v1 = v1.blend(0f, v1.compare(VectorOperators.LE, 0f));
