@@ -883,7 +883,9 @@ public final class Sgemm {
                 int sliver = (j / NR) * k * NR + pc * NR;
                 for (int i = 0; i < m; i += MR) {
                     int aBase = rows == null ? i * lda + pc : pc;
-                    if (nr <= LANES) { // one vector of columns (a convolution's weight gradient with og <= LANES)
+                    if (HALF_TILES && nr <= LANES / 2) { // LeNet's conv1 weight gradient: 6 output channels
+                        kernel8x1HalfRowsA(a, rows, i, aBase, lda, bp, sliver, kc, tile);
+                    } else if (nr <= LANES) { // one vector of columns (a convolution's weight gradient with og <= LANES)
                         if (TILE_KIND == 0) {
                             kernel8x1RowsA(a, rows, i, aBase, lda, bp, sliver, kc, tile);
                         } else {
@@ -983,6 +985,50 @@ public final class Sgemm {
             c5 = FloatVector.broadcast(F, a[r5 + p]).fma(b0, c5);
             c6 = FloatVector.broadcast(F, a[r6 + p]).fma(b0, c6);
             c7 = FloatVector.broadcast(F, a[r7 + p]).fma(b0, c7);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, NR);
+        c2.intoArray(tile, 2 * NR);
+        c3.intoArray(tile, 3 * NR);
+        c4.intoArray(tile, 4 * NR);
+        c5.intoArray(tile, 5 * NR);
+        c6.intoArray(tile, 6 * NR);
+        c7.intoArray(tile, 7 * NR);
+    }
+
+    /**
+     * Half-width vectors for tiles of at most LANES / 2 columns at 512 bits: where a 512-bit FMA takes both 256-bit
+     * pipes (AMD Zen 4), two 256-bit FMAs a cycle do the work of one 512-bit FMA that is more than half pad lanes.
+     * x86 only (measured there); at 16 registers or narrower vectors the full-width tile stays.
+     */
+    private static final boolean HALF_TILES = TILE_KIND == 0 && LANES >= 16 && Simd.X86;
+    private static final VectorSpecies<Float> HALF = F.withShape(jdk.incubator.vector.VectorShape.forBitSize(F.vectorBitSize() / 2));
+
+    /**
+     * {@link #kernel8x1RowsA} over the first LANES / 2 columns of each sliver row, in half-width vectors (LeNet's conv1
+     * weight gradient: 6 output channels, 25 taps over 784 pixels). Each element the same FMA chain: the same bits.
+     */
+    private static void kernel8x1HalfRowsA(float[] a, int[] rows, int ri, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
+        FloatVector c0 = FloatVector.zero(HALF), c1 = FloatVector.zero(HALF), c2 = FloatVector.zero(HALF), c3 = FloatVector.zero(HALF);
+        FloatVector c4 = FloatVector.zero(HALF), c5 = FloatVector.zero(HALF), c6 = FloatVector.zero(HALF), c7 = FloatVector.zero(HALF);
+        int r0 = aBase + (rows == null ? 0 : rows[ri]);
+        int r1 = aBase + (rows == null ? lda : rows[ri + 1]);
+        int r2 = aBase + (rows == null ? 2 * lda : rows[ri + 2]);
+        int r3 = aBase + (rows == null ? 3 * lda : rows[ri + 3]);
+        int r4 = aBase + (rows == null ? 4 * lda : rows[ri + 4]);
+        int r5 = aBase + (rows == null ? 5 * lda : rows[ri + 5]);
+        int r6 = aBase + (rows == null ? 6 * lda : rows[ri + 6]);
+        int r7 = aBase + (rows == null ? 7 * lda : rows[ri + 7]);
+        for (int p = 0; p < kc; p++) {
+            FloatVector b0 = FloatVector.fromArray(HALF, bp, bBase + p * NR);
+            c0 = FloatVector.broadcast(HALF, a[r0 + p]).fma(b0, c0);
+            c1 = FloatVector.broadcast(HALF, a[r1 + p]).fma(b0, c1);
+            c2 = FloatVector.broadcast(HALF, a[r2 + p]).fma(b0, c2);
+            c3 = FloatVector.broadcast(HALF, a[r3 + p]).fma(b0, c3);
+            c4 = FloatVector.broadcast(HALF, a[r4 + p]).fma(b0, c4);
+            c5 = FloatVector.broadcast(HALF, a[r5 + p]).fma(b0, c5);
+            c6 = FloatVector.broadcast(HALF, a[r6 + p]).fma(b0, c6);
+            c7 = FloatVector.broadcast(HALF, a[r7 + p]).fma(b0, c7);
         }
         c0.intoArray(tile, 0);
         c1.intoArray(tile, NR);
