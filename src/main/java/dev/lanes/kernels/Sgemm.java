@@ -591,7 +591,9 @@ public final class Sgemm {
                 for (int i = 0; i < m; i += MR) {
                     int mr = Math.min(MR, m - i);
                     if (TAPS_DIRECT) {
-                        if (oneVector) {
+                        if (HALF_TILES && nr <= LANES / 2) { // LeNet's conv2: its last block holds 4 of 100 pixels
+                            kernel8x1HalfTaps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
+                        } else if (oneVector) {
                             kernel8x1Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
                         } else if (mr <= 6) { // 6 channels (LeNet conv2's input gradient): 12 FMAs a step, not 16 with two rows of zeros
                             kernel6x2Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
@@ -1003,6 +1005,58 @@ public final class Sgemm {
      */
     private static final boolean HALF_TILES = TILE_KIND == 0 && LANES >= 16 && Simd.X86;
     private static final VectorSpecies<Float> HALF = F.withShape(jdk.incubator.vector.VectorShape.forBitSize(F.vectorBitSize() / 2));
+
+    /** {@link #kernel8x1Taps} in half-width vectors for blocks of at most LANES / 2 columns ({@link #HALF_TILES}). */
+    private static void kernel8x1HalfTaps(float[] ap, int aBase, float[] img, int[] taps, int p0, int p1, int q0, float[] tile) {
+        FloatVector c0 = FloatVector.zero(HALF), c1 = FloatVector.zero(HALF), c2 = FloatVector.zero(HALF), c3 = FloatVector.zero(HALF);
+        FloatVector c4 = FloatVector.zero(HALF), c5 = FloatVector.zero(HALF), c6 = FloatVector.zero(HALF), c7 = FloatVector.zero(HALF);
+        int ai = aBase;
+        for (int p = p0; p < p1; p++, ai += MR) {
+            FloatVector b0 = FloatVector.fromArray(HALF, img, taps[p] + q0);
+            c0 = FloatVector.broadcast(HALF, ap[ai + 0]).fma(b0, c0);
+            c1 = FloatVector.broadcast(HALF, ap[ai + 1]).fma(b0, c1);
+            c2 = FloatVector.broadcast(HALF, ap[ai + 2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(HALF, ap[ai + 3]).fma(b0, c3);
+            c4 = FloatVector.broadcast(HALF, ap[ai + 4]).fma(b0, c4);
+            c5 = FloatVector.broadcast(HALF, ap[ai + 5]).fma(b0, c5);
+            c6 = FloatVector.broadcast(HALF, ap[ai + 6]).fma(b0, c6);
+            c7 = FloatVector.broadcast(HALF, ap[ai + 7]).fma(b0, c7);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, NR);
+        c2.intoArray(tile, 2 * NR);
+        c3.intoArray(tile, 3 * NR);
+        c4.intoArray(tile, 4 * NR);
+        c5.intoArray(tile, 5 * NR);
+        c6.intoArray(tile, 6 * NR);
+        c7.intoArray(tile, 7 * NR);
+    }
+
+    /** {@link #kernel8x1Packed} in half-width vectors for blocks of at most LANES / 2 columns ({@link #HALF_TILES}). */
+    private static void kernel8x1HalfPacked(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
+        FloatVector c0 = FloatVector.zero(HALF), c1 = FloatVector.zero(HALF), c2 = FloatVector.zero(HALF), c3 = FloatVector.zero(HALF);
+        FloatVector c4 = FloatVector.zero(HALF), c5 = FloatVector.zero(HALF), c6 = FloatVector.zero(HALF), c7 = FloatVector.zero(HALF);
+        int ai = aBase;
+        for (int p = 0; p < kc; p++, ai += MR) {
+            FloatVector b0 = FloatVector.fromArray(HALF, bp, bBase + p * NR);
+            c0 = FloatVector.broadcast(HALF, ap[ai + 0]).fma(b0, c0);
+            c1 = FloatVector.broadcast(HALF, ap[ai + 1]).fma(b0, c1);
+            c2 = FloatVector.broadcast(HALF, ap[ai + 2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(HALF, ap[ai + 3]).fma(b0, c3);
+            c4 = FloatVector.broadcast(HALF, ap[ai + 4]).fma(b0, c4);
+            c5 = FloatVector.broadcast(HALF, ap[ai + 5]).fma(b0, c5);
+            c6 = FloatVector.broadcast(HALF, ap[ai + 6]).fma(b0, c6);
+            c7 = FloatVector.broadcast(HALF, ap[ai + 7]).fma(b0, c7);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, NR);
+        c2.intoArray(tile, 2 * NR);
+        c3.intoArray(tile, 3 * NR);
+        c4.intoArray(tile, 4 * NR);
+        c5.intoArray(tile, 5 * NR);
+        c6.intoArray(tile, 6 * NR);
+        c7.intoArray(tile, 7 * NR);
+    }
 
     /**
      * {@link #kernel8x1RowsA} over the first LANES / 2 columns of each sliver row, in half-width vectors (LeNet's conv1
@@ -1676,7 +1730,9 @@ public final class Sgemm {
      */
     private static void kernel(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, MemorySegment c, long cElem, int ldc,
                                int mr, int nr, float alpha, float beta, Epilogue epi, int row, int col) {
-        if (nr <= LANES) { // the columns fit one vector (a product's last ones): half the FMAs, the same chains
+        if (HALF_TILES && nr <= LANES / 2) {
+            kernel8x1HalfPacked(ap, aBase, bp, bBase, kc, tile);
+        } else if (nr <= LANES) { // the columns fit one vector (a product's last ones): half the FMAs, the same chains
             if (TILE_KIND == 0 && mr > 6) {
                 kernel8x1Packed(ap, aBase, bp, bBase, kc, tile);
             } else {
