@@ -483,7 +483,7 @@ abstract class PlanStep {
             // the prepacked kernels compute A B (+ epilogue) only: a scaled product (addmm's alpha) takes the general GEMM
             if (b.kind() == Ref.CONST && batch == 1 && !transA && cInit == null && k > 0 && alpha == 1f) {
                 packedB = m > 1 ? Sgemm.packSlivers(transB, consts[b.id()], b.offset(), ldb, k, n)
-                        : transB ? Sgemm.packTransposed(consts[b.id()], b.offset(), ldb, n, k) : packRows(consts[b.id()], b.offset(), ldb, k, n);
+                        : Sgemm.packGemv(transB, consts[b.id()], b.offset(), ldb, k, n);
             }
             epilogue = bias == null ? Sgemm.Epilogue.activation(activation)
                     : bias.kind() == Ref.CONST ? Sgemm.Epilogue.columnBias(consts[bias.id()], bias.offset(), activation) : null;
@@ -543,16 +543,6 @@ abstract class PlanStep {
         @Override
         int heapPanel() {
             return (m + Sgemm.MR - 1) / Sgemm.MR * Sgemm.MR * k;
-        }
-
-        /** A row-major constant {@code [k, n]} copied into {@code [k, paddedColumns(n)]}. */
-        private static float[] packRows(MemorySegment b, long off, int ldb, int k, int n) {
-            int np = Sgemm.paddedColumns(n);
-            float[] t = new float[k * np];
-            for (int p = 0; p < k; p++) {
-                MemorySegment.copy(b, java.lang.foreign.ValueLayout.JAVA_FLOAT, (off + (long) p * ldb) << 2, t, p * np, n);
-            }
-            return t;
         }
 
         @Override

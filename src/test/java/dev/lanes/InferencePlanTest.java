@@ -111,6 +111,25 @@ class InferencePlanTest {
         }
     }
 
+    /**
+     * Batch-1 products with a constant weight take the prepacked GEMV (Sgemm.packGemv's block layout) whether the
+     * weight is a row-major [k, n] (x @ W, ONNX MatMul's initializer) or a Linear weight [n, k] (x @ W^T): widths
+     * of one block, several blocks of 4 vectors, a 2- and a 1-vector block, and a padded last column, at every lane
+     * count. A packer writing another layout than the GEMV reads gives wrong columns past the first block.
+     */
+    @Test
+    void batchOneProductsWithConstantWeightsMatchEagerInEitherLayout() {
+        Lanes.manualSeed(11);
+        for (int n : new int[] {10, 37, 120, 200}) {
+            Tensor w = Tensor.randn(100, n); // depth 100: both sums stay within assertClose's 1e-5
+            Tensor linear = Tensor.randn(n, 100);
+            Tensor bias = Tensor.randn(n);
+            assertSameAsEager(x -> x.matmul(w), 1, 100);
+            assertSameAsEager(x -> x.matmul(linear.t()), 1, 100);
+            assertSameAsEager(x -> Tensor.addmm(bias, x, w).relu(), 1, 100);
+        }
+    }
+
     @Test
     void leNetMatchesEagerAndFusesReluIntoConvolutionsAndLinears() {
         Lanes.manualSeed(3);

@@ -20,8 +20,9 @@ import java.lang.foreign.MemorySegment;
  * its columns, through the blocked GEMM too. Staged images are copied zero-padded ({@link Im2col#stageImage}), and
  * stride-1 geometries with little pad waste skip the unfolded matrix altogether ({@link Im2col#unfoldsInPlace}:
  * {@link Sgemm#gemmPackedATapsB} reads B's rows in the padded image, or deals them into slivers from it with 16
- * vector registers; ResNet's 3 x 3 layers). First
- * layers of depth up to 32 convolve directly ({@link DirectConv}).
+ * vector registers; ResNet's 3 x 3 layers), or in column-shifted planes where the padded rows would waste columns
+ * ({@link Im2col#shiftsInPlace}: LeNet's convolutions, ResNet's 8 x 8 layers). Other first layers of depth up to 32
+ * convolve directly ({@link DirectConv}).
  *
  * <p>The backward drivers live here too: {@link #inputGradient} (stride 1: a forward convolution of the output
  * gradient with the flipped weights) and {@link #weightGradient} (the columns row-major, the output gradient dealt
@@ -151,8 +152,9 @@ public final class Conv2dDriver {
     }
 
     /**
-     * Heap floats an image copy needs: a staged image ({@link Im2col#stageImage}), col2im's plain one, or a stride-2
-     * layer's parity planes ({@link Im2col#stagePhases}).
+     * Heap floats an image copy needs: a staged image ({@link Im2col#stageImage}), col2im's plain one, a stride-2
+     * layer's parity planes ({@link Im2col#stagePhases}) or a stride-1 layer's column-shifted planes
+     * ({@link Im2col#stageShifts}).
      */
     public static int imageFloats(Im2col.Geometry g) {
         int floats = Math.max(Im2col.stagedImageFloats(g), g.c() * g.h() * g.w() + Im2col.HEAP_SLACK);
@@ -368,8 +370,9 @@ public final class Conv2dDriver {
 
     /**
      * One image's and group's share of a convolution's weight gradient, transposed:
-     * {@code C[k, og] (+)= cols[k, l] gout^T[l, og]} ({@code C += } when {@code accumulate}). The columns are unfolded
-     * row-major (the GEMM's A as it is: {@link Sgemm#gemmRowsAPackedB}, no packing) and the output gradient dealt into
+     * {@code C[k, og] (+)= cols[k, l] gout^T[l, og]} ({@code C += } when {@code accumulate}). The columns are read
+     * where they lie in the column-shifted planes ({@link Im2col#shiftsInPlace} geometries: {@link Sgemm#gemmTapsAPackedB})
+     * or unfolded row-major (the GEMM's A as it is: {@link Sgemm#gemmRowsAPackedB}, no packing) and the output gradient dealt into
      * B slivers ({@link Sgemm#packBFromRows}), so the product runs a register-tiled kernel with depth l, instead of
      * og x k dot products of length l (Zen 3, AVX2: ResNet-20's 16-channel layer at batch 128 went from 50 to
      * 35 ms). The rows come from {@code src}: when {@code rowsReady} it holds the row-major columns {@code [k, l]}

@@ -158,8 +158,9 @@ public final class Im2col {
      * {@link Sgemm#paddedColumns}): ResNet's 8 x 8 layers have 78 virtual columns for 64 pixels, 22% more, but at 16
      * lanes those are three 32-column slivers against two, 50% more work; in place they ran at 10.7 ms per 64-channel
      * layer at batch 128 against 8.1-8.8 through im2col (AMD EPYC Zen 4, 512 bits, forward and input gradient alike),
-     * while 12.5% more (the 16 x 16 layers at 16 lanes) was still ~4% faster in place than im2col. LeNet's unpadded
-     * 5 x 5 over 14 x 14 keeps im2col. The choice depends on the vector width but never the result: both paths give
+     * while 12.5% more (the 16 x 16 layers at 16 lanes) was still ~4% faster in place than im2col. Where rows of
+     * oW columns would take fewer slivers, {@link #shiftsInPlace}'s planes are taken instead (LeNet's unpadded 5 x 5
+     * over 14 x 14, ResNet's 8 x 8 layers at 8 and 16 lanes). The choice depends on the vector width but never the result: both paths give
      * the same bits (KernelPropertyTest.inPlaceUnfoldingEqualsUnfoldedProduct).
      */
     public static boolean unfoldsInPlace(Geometry g) {

@@ -540,7 +540,8 @@ public final class Sgemm {
      * virtual columns are read by {@link #kernel8x2Taps} where they lie ({@link #TAPS_DIRECT}, 32 registers) or dealt
      * into one sliver ({@code sliver}, {@code k NR} floats, L1/L2-resident while the MR-row blocks of A pass over it)
      * and multiplied by the packed-panel kernel; only columns with {@code x < oW} are stored,
-     * row piece by row piece. Against im2col + {@link #packBRow} this copies each B element once instead of twice and
+     * row piece by row piece (rows without pad columns, {@code wp == oW}: column-shifted planes, {@link Im2col#stageShifts},
+     * are one run, stored block by block). Against im2col + {@link #packBRow} this copies each B element once instead of twice and
      * never handles an image edge, at the price of the {@code wp - oW} columns per row computed and dropped
      * ({@link #tapsColumns}). Each stored element is the FMA chain {@link #gemmPackedAB} makes for the same column of
      * the unfolded B, KC block by block in the same order: the same bits.
@@ -595,7 +596,7 @@ public final class Sgemm {
                             kernel8x1HalfTaps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
                         } else if (oneVector) {
                             kernel8x1Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
-                        } else if (mr <= 6) { // 6 channels (LeNet conv2's input gradient): 12 FMAs a step, not 16 with two rows of zeros
+                        } else if (mr <= 6) { // 6 channels (LeNet's conv1): 12 FMAs a step, not 16 with two rows of zeros
                             kernel6x2Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
                         } else {
                             kernel8x2Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
@@ -1003,8 +1004,9 @@ public final class Sgemm {
      * pipes (AMD Zen 4), two 256-bit FMAs a cycle do the work of one 512-bit FMA that is more than half pad lanes.
      * x86 only (measured there); at 16 registers or narrower vectors the full-width tile stays.
      */
-    private static final boolean HALF_TILES = TILE_KIND == 0 && LANES >= 16 && Simd.X86;
-    private static final VectorSpecies<Float> HALF = F.withShape(jdk.incubator.vector.VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final boolean HALF_TILES = TILE_KIND == 0 && LANES == 16 && Simd.X86;
+    /** 256 bits where {@link #HALF_TILES}; elsewhere unused (F: no half shape is asked for where none may exist, e.g. 64-bit vectors). */
+    private static final VectorSpecies<Float> HALF = HALF_TILES ? FloatVector.SPECIES_256 : F;
 
     /** {@link #kernel8x1Taps} in half-width vectors for blocks of at most LANES / 2 columns ({@link #HALF_TILES}). */
     private static void kernel8x1HalfTaps(float[] ap, int aBase, float[] img, int[] taps, int p0, int p1, int q0, float[] tile) {
@@ -1192,21 +1194,23 @@ public final class Sgemm {
     }
 
     /**
-     * {@code B^T} of a row-major {@code B[n, k]} (a Linear layer's weight) for {@link #gemvPacked}: its
-     * {@code paddedColumns(n)} columns (zero past n) in the blocks gemvPacked takes them (4, then 2, then 1 vectors
-     * wide), each block's k rows contiguous ({@code t[j k + p width + (col - j)]} for the block starting at column j):
-     * a block is one sequential stream. Rows {@code paddedColumns(n)} floats apart (one [k, np] matrix) ran LeNet's
-     * 400 x 120 layer at 3.1 us for batch 1, each step touching 8 lines 512 bytes apart (AMD EPYC Zen 4).
+     * B {@code [k, n]} for {@link #gemvPacked}: from a row-major {@code B[k, n]} ({@code transB} false: element
+     * (p, col) at {@code bOff + p ldb + col}) or from its transpose, a Linear layer's weight {@code [n, k]}
+     * ({@code transB}: at {@code bOff + col ldb + p}). Its {@code paddedColumns(n)} columns (zero past n) lie in the
+     * blocks gemvPacked takes them (4, then 2, then 1 vectors wide), each block's k rows contiguous
+     * ({@code t[j k + p width + (col - j)]} for the block starting at column j): a block is one sequential stream.
+     * Rows {@code paddedColumns(n)} floats apart (one [k, np] matrix) ran LeNet's 400 x 120 layer at 3.1 us for batch
+     * 1, each step touching 8 lines 512 bytes apart (AMD EPYC Zen 4). The one place that layout is written.
      */
-    public static float[] packTransposed(MemorySegment b, long bOff, int ldb, int n, int k) {
+    public static float[] packGemv(boolean transB, MemorySegment b, long bOff, int ldb, int k, int n) {
         int np = paddedColumns(n);
         float[] t = new float[Math.multiplyExact(k, np)];
         for (int j = 0, width; j < np; j += width) {
             width = gemvBlockWidth(np, j);
             for (int col = j; col < Math.min(n, j + width); col++) {
-                long row = (bOff + (long) col * ldb) << 2;
                 for (int p = 0; p < k; p++) {
-                    t[j * k + p * width + col - j] = b.get(FLOAT, row + ((long) p << 2));
+                    long at = transB ? bOff + (long) col * ldb + p : bOff + (long) p * ldb + col;
+                    t[j * k + p * width + col - j] = b.get(FLOAT, at << 2);
                 }
             }
         }
@@ -1219,7 +1223,7 @@ public final class Sgemm {
     }
 
     /**
-     * {@code y[0, n) = x[0, k) Bt} (+ epilogue, bias per column) with {@code Bt} from {@link #packTransposed}: a
+     * {@code y[0, n) = x[0, k) Bt} (+ epilogue, bias per column) with {@code Bt} from {@link #packGemv}: a
      * matrix-vector product for batch-1 inference. Each block of 64 outputs keeps eight accumulators (even and
      * odd k), enough independent FMAs to hide their latency.
      */
@@ -1228,7 +1232,7 @@ public final class Sgemm {
         int np = paddedColumns(n); // a whole number of vectors (NR is), not necessarily of 2 or 4 vectors
         long xb = xOff << 2;
         for (int j = 0, width; j < np; j += width) {
-            width = gemvBlockWidth(np, j); // the blocks packTransposed laid out
+            width = gemvBlockWidth(np, j); // the blocks packGemv laid out
             if (width == 4 * LANES) {
                 gemv64(x, xb, k, bt, j, tile);
             } else if (width == 2 * LANES) {
