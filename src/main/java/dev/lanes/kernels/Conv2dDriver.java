@@ -20,9 +20,11 @@ import java.lang.foreign.MemorySegment;
  * its columns, through the blocked GEMM too. Staged images are copied zero-padded ({@link Im2col#stageImage}), and
  * stride-1 geometries with little pad waste skip the unfolded matrix altogether ({@link Im2col#unfoldsInPlace}:
  * {@link Sgemm#gemmPackedATapsB} reads B's rows in the padded image, or deals them into slivers from it with 16
- * vector registers; ResNet's 3 x 3 layers), or in column-shifted planes where the padded rows would waste columns
- * ({@link Im2col#shiftsInPlace}: LeNet's convolutions, ResNet's 8 x 8 layers). Other first layers of depth up to 32
- * convolve directly ({@link DirectConv}).
+ * vector registers; ResNet's 3 x 3 layers, its 3-channel stem included), or in column-shifted planes where the padded
+ * rows would waste columns ({@link Im2col#shiftsInPlace}: LeNet's convolutions, ResNet's 8 x 8 layers). (A direct
+ * 6-channel x 2-vector loop for first layers, DirectConv, was removed at stop 29: measured slower than these paths at
+ * 512 and 256 bits for both of its layers, LeNet's conv1 and ResNet's stem: the stem at batch 64 870 -> 680 us at
+ * 512 bits, 1,630 -> 1,040 at 256, 2,010 -> 1,970 at 128; AMD EPYC Zen 4.)
  *
  * <p>The backward drivers live here too: {@link #inputGradient} (stride 1: a forward convolution of the output
  * gradient with the flipped weights) and {@link #weightGradient} (the columns row-major, the output gradient dealt
@@ -54,9 +56,6 @@ public final class Conv2dDriver {
         /** The weight gradient's packed columns (A) and packed output gradient plus a staging row (B): grown on demand. */
         float[] gradientA = new float[0];
         float[] gradientB = new float[0];
-        /** {@link DirectConv}'s zero-padded image (grown on demand, kept) and tap offsets. */
-        float[] padded = new float[0];
-        final int[] taps = new int[DirectConv.MAX_DEPTH];
         /** Row offsets of an in-place unfolding ({@link Im2col#tapOffsets}): grown on demand, kept. */
         int[] tapOffsets = new int[0];
 
@@ -95,13 +94,6 @@ public final class Conv2dDriver {
         int[] shiftTapOffsets(Im2col.Geometry g) {
             Im2col.shiftTapOffsets(g, tapArray(g.rows()));
             return tapOffsets;
-        }
-
-        float[] padded(Im2col.Geometry g) {
-            if (padded.length < DirectConv.paddedFloats(g)) {
-                padded = new float[DirectConv.paddedFloats(g)];
-            }
-            return padded;
         }
 
         MemorySegment segmentColumns(long floats) {
@@ -217,8 +209,6 @@ public final class Conv2dDriver {
                 long wg = wOff + (long) g * og * k;
                 if (direct) {
                     gemm(og, l, k, w, wg, x, inOff, out, outImg, epilogues[g], workspace);
-                } else if (heap && !shifts && DirectConv.applies(geo, epilogues[g])) {
-                    DirectConv.forward(geo, og, x, inOff, packedW[g], epilogues[g], out, outImg, buf.padded(geo), buf.tile, buf.taps);
                 } else if (shifts) {
                     Im2col.stageShifts(x, inOff, geo, paddedSource, buf.image);
                     Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), geo.oW(),

@@ -360,8 +360,8 @@ public final class Im2col {
         tapOffsets(g, (int) paddedWidth(g), (int) paddedPlaneFloats(g), taps);
     }
 
-    /** {@link #tapOffsets} in any padded layout of row length wp and plane size planeP (also {@link DirectConv}'s). */
-    static void tapOffsets(Geometry g, int wp, int planeP, int[] taps) {
+    /** {@link #tapOffsets} in any padded layout of row length wp and plane size planeP. */
+    private static void tapOffsets(Geometry g, int wp, int planeP, int[] taps) {
         for (int ch = 0, p = 0; ch < g.c(); ch++) {
             for (int i = 0; i < g.kH(); i++) {
                 for (int j = 0; j < g.kW(); j++, p++) {

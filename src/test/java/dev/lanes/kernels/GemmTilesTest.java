@@ -53,7 +53,7 @@ class GemmTilesTest {
         update(md, x.grad());
         update(md, w.grad());
         // 6 output channels (LeNet's second layer's input gradient): the 6-row kernels of an 8-row tile, eagerly and as a
-        // plan, read in place (depth 50: past DirectConv's)
+        // plan, read in place (depth 50)
         Tensor w6 = Tensor.randn(6, 2, 5, 5);
         Tensor b6 = Tensor.randn(6);
         update(md, Tensor.conv2d(Tensor.randn(2, 2, 32, 32), w6, b6, new int[] {1, 1}, new int[] {0, 0}, new int[] {1, 1}, 1));
