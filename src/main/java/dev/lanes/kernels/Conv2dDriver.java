@@ -384,9 +384,6 @@ public final class Conv2dDriver {
             buf.gradientB = new float[bNeeded];
         }
         float[] bp = buf.gradientB;
-        if (og % Sgemm.NR != 0) {
-            java.util.Arrays.fill(bp, og / Sgemm.NR * Sgemm.NR * l, bFloats, 0f);
-        }
         MemorySegment.copy(gout, FLOAT, gOff << 2, bp, stage, og * l);
         Sgemm.packBFromRows(bp, stage, og, l, bp);
         if (!rowsReady && Im2col.shiftsInPlace(g)) {

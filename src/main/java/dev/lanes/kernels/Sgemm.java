@@ -457,21 +457,33 @@ public final class Sgemm {
     }
 
     /**
-     * B = src^T in the sliver layout of {@link #gemmPackedAB}: the n rows of {@code src} ({@code [n, k]} from
-     * {@code srcOff}, row stride k) become the n columns of the packed {@code [k, n]} B; the pad columns of the last
-     * sliver (past n) are the caller's to zero. Sliver row by sliver row, so the writes are sequential (dealing one
-     * column at a time strides NR floats, a new cache line per store: ~5 ns each in LeNet's 784-deep weight gradient).
+     * B = src^T in the sliver layout of {@link #gemmPackedAB}, for {@link #gemmRowsAPackedB}: the n rows of {@code src}
+     * ({@code [n, k]} from {@code srcOff}, row stride k) become the n columns of the packed {@code [k, n]} B. The last
+     * sliver's pad columns that its row-A tile reads ({@link #rowsATileColumns}) are written as zeros, row by row with
+     * the data (a zero-filled sliver overwritten afterwards was two passes, and with 16 output channels at 16 lanes the
+     * second vector is never read at all); those past them are never read. Sliver row by sliver row, so the writes are
+     * sequential (dealing one column at a time strides NR floats, a new cache line per store: ~5 ns each in LeNet's
+     * 784-deep weight gradient).
      */
     public static void packBFromRows(float[] src, int srcOff, int n, int k, float[] bp) {
         for (int j0 = 0; j0 < n; j0 += NR) {
             int nr = Math.min(NR, n - j0);
+            int read = rowsATileColumns(nr);
             int rows = srcOff + j0 * k;
             for (int p = 0, d = j0 * k; p < k; p++, d += NR) {
                 for (int jj = 0, at = rows + p; jj < nr; jj++, at += k) {
                     bp[d + jj] = src[at];
                 }
+                for (int jj = nr; jj < read; jj++) {
+                    bp[d + jj] = 0f; // pad lanes only feed dropped columns; zeros keep stale floats (denormals) out of the FMAs
+                }
             }
         }
+    }
+
+    /** Columns of a sliver {@link #gemmRowsAPackedB}'s tile for a block of nr columns reads: half a vector, one, or NR. */
+    private static int rowsATileColumns(int nr) {
+        return HALF_TILES && nr <= LANES / 2 ? LANES / 2 : nr <= LANES ? LANES : NR;
     }
 
     /**
@@ -886,6 +898,7 @@ public final class Sgemm {
                 int sliver = (j / NR) * k * NR + pc * NR;
                 for (int i = 0; i < m; i += MR) {
                     int aBase = rows == null ? i * lda + pc : pc;
+                    // the tile rowsATileColumns(nr) names: packBFromRows zeroes just the pad columns it reads
                     if (HALF_TILES && nr <= LANES / 2) { // LeNet's conv1 weight gradient: 6 output channels
                         kernel8x1HalfRowsA(a, rows, i, aBase, lda, bp, sliver, kc, tile);
                     } else if (nr <= LANES) { // one vector of columns (a convolution's weight gradient with og <= LANES)
