@@ -613,16 +613,8 @@ public final class Sgemm {
                         } else {
                             kernel8x2Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
                         }
-                    } else if (oneVector) {
-                        if (TILE_KIND == 0 && mr > 6) {
-                            kernel8x1Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
-                        } else {
-                            kernel6x1Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
-                        }
-                    } else if (TILE_KIND == 0 && mr > 6) {
-                        kernel8x2Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
                     } else {
-                        kernel6x2Packed(ap, i * k + pc * MR, sliver, pc * NR, kc, tile);
+                        packedTile(ap, i * k + pc * MR, sliver, pc * NR, kc, tile, mr, nr);
                     }
                     if (wp == oW) { // no pad columns: virtual column q is output pixel q
                         writeTile(tile, 0, c, cOff + (long) i * l + q0, l, mr, nr, 1f, first ? 0f : 1f, blockEpi, i, q0);
@@ -1747,6 +1739,16 @@ public final class Sgemm {
      */
     private static void kernel(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, MemorySegment c, long cElem, int ldc,
                                int mr, int nr, float alpha, float beta, Epilogue epi, int row, int col) {
+        packedTile(ap, aBase, bp, bBase, kc, tile, mr, nr);
+        writeTile(tile, c, cElem, ldc, mr, nr, alpha, beta, epi, row, col);
+    }
+
+    /**
+     * The register tile for an mr x nr block over a packed B panel, into {@code tile}: half a vector, one or two
+     * vectors of columns, 8 or 6 rows. The one choice of packed-panel kernel ({@link #kernel} and the dealt slivers of
+     * {@link #gemmPackedATapsB}).
+     */
+    private static void packedTile(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, int mr, int nr) {
         if (HALF_TILES && nr <= LANES / 2) {
             kernel8x1HalfPacked(ap, aBase, bp, bBase, kc, tile);
         } else if (nr <= LANES) { // the columns fit one vector (a product's last ones): half the FMAs, the same chains
@@ -1763,7 +1765,6 @@ public final class Sgemm {
             // is the same FMA chain in either kernel: the same bits.
             kernel6x2Packed(ap, aBase, bp, bBase, kc, tile);
         }
-        writeTile(tile, c, cElem, ldc, mr, nr, alpha, beta, epi, row, col);
     }
 
     /**
