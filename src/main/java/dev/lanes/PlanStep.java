@@ -1809,6 +1809,7 @@ abstract class PlanStep {
         private void weightGradChunks(int part, int c0, int c1, boolean packed, long p0, int wsize, long planeIn, MemorySegment xs, long x0,
                 MemorySegment gs, long g0, MemorySegment ps, boolean kept, dev.lanes.memory.Storage[] cols) {
             Conv2dDriver.Buffers buf = packed ? Conv2dDriver.threadBuffers(s.geo()) : null;
+            boolean dots = packed && !s.direct() && Conv2dDriver.dotsWeightGradient(s.geo(), s.og(), groups);
             for (int chunk = c0; chunk < c1; chunk++) {
                 long pOff = p0 + (long) chunk * wsize;
                 int nEnd = Math.min(s.n(), (chunk + 1) * IMAGES_PER_CHUNK);
@@ -1818,6 +1819,11 @@ abstract class PlanStep {
                         long image = x0 + (long) n * s.c() * s.h() * s.w() + grp * planeIn;
                         long gOff = g0 + ((long) n * s.o() + (long) grp * s.og()) * s.l();
                         long partial = pOff + (long) grp * s.og() * s.k();
+                        if (dots) {
+                            Conv2dDriver.weightGradientDots(s.geo(), s.og(), grp, groups, xs, image, gs, gOff, ps, partial, first,
+                                    n == nEnd - 1, buf);
+                            continue;
+                        }
                         if (packed) {
                             Conv2dDriver.weightGradient(s.geo(), s.og(), xs, image, s.direct(), gs, gOff, ps, partial, !first, buf);
                             continue;

@@ -4,6 +4,9 @@ import static dev.lanes.kernels.Simd.FLOAT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The forward convolution of images {@code [n0, n1)}: for each image and group, im2col then one GEMM with the packed
@@ -58,6 +61,14 @@ public final class Conv2dDriver {
         float[] gradientB = new float[0];
         /** Row offsets of an in-place unfolding ({@link Im2col#tapOffsets}): grown on demand, kept. */
         int[] tapOffsets = new int[0];
+        /**
+         * {@link #weightGradientDots}: the 16 partial sums of each weight-gradient element of each group, kept over a
+         * chunk's images, then a sink for the pad slots; the output gradient's rows, zero-padded to whole groups of 16;
+         * the accumulator slots of one register block. Grown on demand, kept.
+         */
+        float[] dotPartials = new float[0];
+        float[] dotGout = new float[0];
+        final int[] dotSlots = new int[DOT_TAPS * DOT_CHANNELS];
 
         int[] tapOffsets(Im2col.Geometry g) {
             Im2col.tapOffsets(g, tapArray(g.rows()));
@@ -358,6 +369,231 @@ public final class Conv2dDriver {
         MemorySegment.copy(buf.image, 0, dx, FLOAT, dxOff << 2, plane);
     }
 
+    /** Partial sums per weight-gradient element in {@link #weightGradientDots}, at every width (see {@link Simd#GROUP}). */
+    private static final int DOT_PARTIALS = 16;
+    /** Taps x output channels of one register block of {@link #weightGradientDots}: 16 (or 8) accumulators, 4 output-gradient vectors and a tap vector. */
+    static final int DOT_TAPS = Simd.VECTOR_REGISTERS >= 32 ? 4 : 2;
+    static final int DOT_CHANNELS = 4;
+    /** At most this many output channels per group take {@link #weightGradientDots}. */
+    static final int DOT_MAX_CHANNELS = Integer.getInteger("lanes.dotWeightGradientChannels", 8);
+    /**
+     * At least this many output pixels per image for {@link #weightGradientDots}: shorter runs spend more on loading and
+     * storing the accumulators than on FMAs (LeNet's second layer, 16 channels over 100 pixels: 1,250 us against 578
+     * by the register-tiled product).
+     */
+    static final int DOT_MIN_PIXELS = 256;
+    /** Floats of partial sums one thread may keep for {@link #weightGradientDots} (4 MB). */
+    private static final long DOT_MAX_PARTIALS = 1 << 20;
+
+    /**
+     * Whether a convolution's weight gradient runs as {@link #weightGradientDots}: stride-1 geometries whose taps are
+     * contiguous runs over the output pixels in the column-shifted planes, with few output channels (LeNet's first
+     * layer: 6 channels x 25 taps over 784 pixels, where the register-tiled product packs a 6-row output gradient
+     * into 16-wide slivers and fills 8-row tiles with 25 taps: 769 us of the 3,400 us step, half of it packing).
+     */
+    public static boolean dotsWeightGradient(Im2col.Geometry g, int og, int groups) {
+        return Simd.GROUP > 0 && og <= DOT_MAX_CHANNELS && g.cols() >= DOT_MIN_PIXELS && staged(g) && Im2col.shiftsInPlace(g)
+                && (long) groups * g.rows() * og * DOT_PARTIALS <= DOT_MAX_PARTIALS;
+    }
+
+    /**
+     * One image's and group's share of a convolution's weight gradient as dot products along the output pixels:
+     * {@code C[k, og] = sum over the chunk's images of cols[k, l] gout^T[l, og]}, written when {@code last}. Each
+     * element keeps 16 partial sums over the chunk (pixel q of every image goes into partial {@code q mod 16}, the
+     * images in order), folded in {@link Simd#GROUP}'s fixed order at the end: the same additions at 16, 8 and 4 lanes
+     * (at fewer lanes each register block runs once per vector of the group) and for any thread count (a chunk is one
+     * thread's). The tap rows are read where they lie in the column-shifted planes ({@link Im2col#stageShifts}), the
+     * output gradient rows from a zero-padded copy; no packing. Requires {@link Simd#GROUP} {@code > 0}, a {@link #staged}
+     * geometry with {@link Im2col#shiftsInPlace} and {@code groups k og 16} floats that fit an int ({@link #dotsWeightGradient}
+     * chooses the geometries where it is faster).
+     *
+     * @param group  this group's index (its partial sums are kept apart) of {@code groups}
+     * @param first  the chunk's first image: the partial sums start from zero
+     * @param last   the chunk's last image: the folded sums are written to {@code c} (row-major {@code [k, og]})
+     */
+    public static void weightGradientDots(Im2col.Geometry g, int og, int group, int groups, MemorySegment src, long srcOff,
+                                          MemorySegment gout, long gOff, MemorySegment c, long cOff, boolean first, boolean last,
+                                          Buffers buf) {
+        int k = g.rows();
+        int l = g.cols();
+        int lp = (l + DOT_PARTIALS - 1) / DOT_PARTIALS * DOT_PARTIALS;
+        int perGroup = Math.multiplyExact(Math.multiplyExact(k, og), DOT_PARTIALS); // dotsWeightGradient bounds it
+        int sink = Math.multiplyExact(groups, perGroup);
+        if (buf.dotPartials.length < sink + DOT_PARTIALS) {
+            buf.dotPartials = java.util.Arrays.copyOf(buf.dotPartials, sink + DOT_PARTIALS); // other groups' sums kept
+        }
+        int goutFloats = Math.addExact(Math.multiplyExact(og, lp), Im2col.HEAP_SLACK);
+        if (buf.dotGout.length < goutFloats) {
+            buf.dotGout = new float[goutFloats];
+        }
+        float[] acc = buf.dotPartials;
+        float[] gq = buf.dotGout;
+        int base = group * perGroup;
+        if (first) {
+            java.util.Arrays.fill(acc, base, base + perGroup, 0f);
+        }
+        for (int o = 0; o < og; o++) {
+            MemorySegment.copy(gout, FLOAT, (gOff + (long) o * l) << 2, gq, o * lp, l);
+            java.util.Arrays.fill(gq, o * lp + l, (o + 1) * lp, 0f);
+        }
+        Im2col.stageShifts(src, srcOff, g, buf.paddedSource(g), buf.image);
+        int[] rows = buf.shiftTapOffsets(g);
+        float[] img = buf.image;
+        int[] slots = buf.dotSlots;
+        int groupsOfLanes = DOT_PARTIALS / Simd.LANES;
+        for (int p0 = 0; p0 < k; p0 += DOT_TAPS) {
+            for (int o0 = 0; o0 < og; o0 += DOT_CHANNELS) {
+                for (int v = 0; v < groupsOfLanes; v++) {
+                    for (int t = 0; t < DOT_TAPS; t++) {
+                        for (int u = 0; u < DOT_CHANNELS; u++) {
+                            int p = p0 + t;
+                            int o = o0 + u;
+                            slots[t * DOT_CHANNELS + u] = p < k && o < og ? base + (p * og + o) * DOT_PARTIALS + v * Simd.LANES : sink;
+                        }
+                    }
+                    int q0 = v * Simd.LANES;
+                    int whole = l >= q0 + Simd.LANES ? (l - q0 - Simd.LANES) / DOT_PARTIALS + 1 : 0; // vectors inside [0, l)
+                    int t0 = rows[p0];
+                    int t1 = rows[Math.min(p0 + 1, k - 1)];
+                    int go0 = o0 * lp;
+                    int go1 = Math.min(o0 + 1, og - 1) * lp;
+                    int go2 = Math.min(o0 + 2, og - 1) * lp;
+                    int go3 = Math.min(o0 + 3, og - 1) * lp;
+                    if (DOT_TAPS == 4) {
+                        dots4x4(img, t0, t1, rows[Math.min(p0 + 2, k - 1)], rows[Math.min(p0 + 3, k - 1)], gq, go0, go1, go2, go3,
+                                q0, whole, acc, slots);
+                    } else {
+                        dots2x4(img, t0, t1, gq, go0, go1, go2, go3, q0, whole, acc, slots);
+                    }
+                    // the vectors that reach past l (masked: their lanes past l add 0 x 0), up to lp: as many per
+                    // partial at every width
+                    for (int q = q0 + whole * DOT_PARTIALS; q < lp; q += DOT_PARTIALS) {
+                        VectorMask<Float> in = Simd.F.indexInRange(q, l);
+                        for (int t = 0; t < DOT_TAPS; t++) {
+                            FloatVector x = FloatVector.fromArray(Simd.F, img, rows[Math.min(p0 + t, k - 1)] + q, in);
+                            for (int u = 0; u < DOT_CHANNELS; u++) {
+                                int slot = slots[t * DOT_CHANNELS + u];
+                                FloatVector y = FloatVector.fromArray(Simd.F, gq, Math.min(o0 + u, og - 1) * lp + q, in);
+                                x.fma(y, FloatVector.fromArray(Simd.F, acc, slot)).intoArray(acc, slot);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if (last) {
+            for (int e = 0; e < k * og; e++) {
+                c.setAtIndex(FLOAT, cOff + e, foldPartials(acc, base + e * DOT_PARTIALS));
+            }
+        }
+    }
+
+    /** The 16 partial sums at {@code at} folded pairwise ({@code p[i] += p[i + 8]}, then 4, 2, 1): {@link Simd#GROUP}'s order. */
+    private static float foldPartials(float[] p, int at) {
+        float s0 = p[at] + p[at + 8], s1 = p[at + 1] + p[at + 9], s2 = p[at + 2] + p[at + 10], s3 = p[at + 3] + p[at + 11];
+        float s4 = p[at + 4] + p[at + 12], s5 = p[at + 5] + p[at + 13], s6 = p[at + 6] + p[at + 14], s7 = p[at + 7] + p[at + 15];
+        s0 += s4;
+        s1 += s5;
+        s2 += s6;
+        s3 += s7;
+        s0 += s2;
+        s1 += s3;
+        return s0 + s1;
+    }
+
+    /**
+     * 4 taps x 4 output channels of {@link #weightGradientDots} over {@code whole} vectors at pixels
+     * {@code q0 + 16 m}: 16 accumulators loaded from and stored back to their partial-sum slots.
+     */
+    private static void dots4x4(float[] img, int t0, int t1, int t2, int t3, float[] gq, int g0, int g1, int g2, int g3,
+                                int q0, int whole, float[] acc, int[] slots) {
+        VectorSpecies<Float> f = Simd.F;
+        FloatVector a00 = FloatVector.fromArray(f, acc, slots[0]), a01 = FloatVector.fromArray(f, acc, slots[1]);
+        FloatVector a02 = FloatVector.fromArray(f, acc, slots[2]), a03 = FloatVector.fromArray(f, acc, slots[3]);
+        FloatVector a10 = FloatVector.fromArray(f, acc, slots[4]), a11 = FloatVector.fromArray(f, acc, slots[5]);
+        FloatVector a12 = FloatVector.fromArray(f, acc, slots[6]), a13 = FloatVector.fromArray(f, acc, slots[7]);
+        FloatVector a20 = FloatVector.fromArray(f, acc, slots[8]), a21 = FloatVector.fromArray(f, acc, slots[9]);
+        FloatVector a22 = FloatVector.fromArray(f, acc, slots[10]), a23 = FloatVector.fromArray(f, acc, slots[11]);
+        FloatVector a30 = FloatVector.fromArray(f, acc, slots[12]), a31 = FloatVector.fromArray(f, acc, slots[13]);
+        FloatVector a32 = FloatVector.fromArray(f, acc, slots[14]), a33 = FloatVector.fromArray(f, acc, slots[15]);
+        for (int m = 0, q = q0; m < whole; m++, q += DOT_PARTIALS) {
+            FloatVector y0 = FloatVector.fromArray(f, gq, g0 + q);
+            FloatVector y1 = FloatVector.fromArray(f, gq, g1 + q);
+            FloatVector y2 = FloatVector.fromArray(f, gq, g2 + q);
+            FloatVector y3 = FloatVector.fromArray(f, gq, g3 + q);
+            FloatVector x = FloatVector.fromArray(f, img, t0 + q);
+            a00 = x.fma(y0, a00);
+            a01 = x.fma(y1, a01);
+            a02 = x.fma(y2, a02);
+            a03 = x.fma(y3, a03);
+            x = FloatVector.fromArray(f, img, t1 + q);
+            a10 = x.fma(y0, a10);
+            a11 = x.fma(y1, a11);
+            a12 = x.fma(y2, a12);
+            a13 = x.fma(y3, a13);
+            x = FloatVector.fromArray(f, img, t2 + q);
+            a20 = x.fma(y0, a20);
+            a21 = x.fma(y1, a21);
+            a22 = x.fma(y2, a22);
+            a23 = x.fma(y3, a23);
+            x = FloatVector.fromArray(f, img, t3 + q);
+            a30 = x.fma(y0, a30);
+            a31 = x.fma(y1, a31);
+            a32 = x.fma(y2, a32);
+            a33 = x.fma(y3, a33);
+        }
+        a00.intoArray(acc, slots[0]);
+        a01.intoArray(acc, slots[1]);
+        a02.intoArray(acc, slots[2]);
+        a03.intoArray(acc, slots[3]);
+        a10.intoArray(acc, slots[4]);
+        a11.intoArray(acc, slots[5]);
+        a12.intoArray(acc, slots[6]);
+        a13.intoArray(acc, slots[7]);
+        a20.intoArray(acc, slots[8]);
+        a21.intoArray(acc, slots[9]);
+        a22.intoArray(acc, slots[10]);
+        a23.intoArray(acc, slots[11]);
+        a30.intoArray(acc, slots[12]);
+        a31.intoArray(acc, slots[13]);
+        a32.intoArray(acc, slots[14]);
+        a33.intoArray(acc, slots[15]);
+    }
+
+    /** {@link #dots4x4} with 2 taps: 8 accumulators, for 16 vector registers. */
+    private static void dots2x4(float[] img, int t0, int t1, float[] gq, int g0, int g1, int g2, int g3,
+                                int q0, int whole, float[] acc, int[] slots) {
+        VectorSpecies<Float> f = Simd.F;
+        FloatVector a00 = FloatVector.fromArray(f, acc, slots[0]), a01 = FloatVector.fromArray(f, acc, slots[1]);
+        FloatVector a02 = FloatVector.fromArray(f, acc, slots[2]), a03 = FloatVector.fromArray(f, acc, slots[3]);
+        FloatVector a10 = FloatVector.fromArray(f, acc, slots[4]), a11 = FloatVector.fromArray(f, acc, slots[5]);
+        FloatVector a12 = FloatVector.fromArray(f, acc, slots[6]), a13 = FloatVector.fromArray(f, acc, slots[7]);
+        for (int m = 0, q = q0; m < whole; m++, q += DOT_PARTIALS) {
+            FloatVector y0 = FloatVector.fromArray(f, gq, g0 + q);
+            FloatVector y1 = FloatVector.fromArray(f, gq, g1 + q);
+            FloatVector y2 = FloatVector.fromArray(f, gq, g2 + q);
+            FloatVector y3 = FloatVector.fromArray(f, gq, g3 + q);
+            FloatVector x = FloatVector.fromArray(f, img, t0 + q);
+            a00 = x.fma(y0, a00);
+            a01 = x.fma(y1, a01);
+            a02 = x.fma(y2, a02);
+            a03 = x.fma(y3, a03);
+            x = FloatVector.fromArray(f, img, t1 + q);
+            a10 = x.fma(y0, a10);
+            a11 = x.fma(y1, a11);
+            a12 = x.fma(y2, a12);
+            a13 = x.fma(y3, a13);
+        }
+        a00.intoArray(acc, slots[0]);
+        a01.intoArray(acc, slots[1]);
+        a02.intoArray(acc, slots[2]);
+        a03.intoArray(acc, slots[3]);
+        a10.intoArray(acc, slots[4]);
+        a11.intoArray(acc, slots[5]);
+        a12.intoArray(acc, slots[6]);
+        a13.intoArray(acc, slots[7]);
+    }
+
     /**
      * One image's and group's share of a convolution's weight gradient, transposed:
      * {@code C[k, og] (+)= cols[k, l] gout^T[l, og]} ({@code C += } when {@code accumulate}). The columns are read
@@ -395,7 +631,7 @@ public final class Conv2dDriver {
             if (k < rowsPadded) {
                 java.util.Arrays.fill(rows, k, rowsPadded, rows[0]);
             }
-            Sgemm.gemmTapsAPackedB(k, og, l, buf.image, rows, bp, c, cOff, og, accumulate, buf.tile);
+            if (!Boolean.getBoolean("skip"))             Sgemm.gemmTapsAPackedB(k, og, l, buf.image, rows, bp, c, cOff, og, accumulate, buf.tile);
             return;
         }
         if (buf.gradientA.length < aFloats) {

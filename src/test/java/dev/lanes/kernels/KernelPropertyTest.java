@@ -644,6 +644,83 @@ class KernelPropertyTest {
         assertThat(Im2col.phasesInPlace(new Im2col.Geometry(16, 32, 32, 1, 1, 2, 2, 0, 0, 1, 1, 16, 16))).isFalse(); // 1 x 1
     }
 
+    /**
+     * The weight gradient as dot products ({@link Conv2dDriver#weightGradientDots}) adds in its stated order at every
+     * width: element (p, o) keeps 16 partial sums, pixel q of each image (in order) FMA'd into partial q mod 16, the
+     * run padded with 0 x 0 to whole groups of 16, then folded pairwise (8, 4, 2, 1). A scalar model of that order
+     * gives the same bits; groups keep their own sums over a chunk; nothing is written outside C.
+     */
+    @Test
+    void weightGradientDotsAddInTheirFixedOrder() {
+        int cases = 0;
+        for (int iter = 0; iter < 40 && Simd.GROUP > 0; iter++) {
+            Im2col.Geometry g = switch (iter) {
+                case 0 -> new Im2col.Geometry(1, 32, 32, 5, 5, 1, 1, 0, 0, 1, 1, 28, 28); // LeNet's first layer
+                case 1 -> new Im2col.Geometry(3, 20, 21, 3, 3, 1, 1, 1, 1, 1, 1, 20, 21); // 420 pixels: a ragged last group
+                default -> {
+                    int k = 1 + rnd.nextInt(5);
+                    int pad = rnd.nextInt(3);
+                    int dil = 1 + rnd.nextInt(2);
+                    int h = 1 + rnd.nextInt(30);
+                    int w = 1 + rnd.nextInt(30);
+                    int oH = h + 2 * pad - dil * (k - 1);
+                    int oW = w + 2 * pad - dil * (k - 1);
+                    yield oH <= 0 || oW <= 0 ? null : new Im2col.Geometry(1 + rnd.nextInt(3), h, w, k, k, 1, 1, pad, pad, dil, dil, oH, oW);
+                }
+            };
+            if (g == null || !Conv2dDriver.staged(g) || !Im2col.shiftsInPlace(g)) {
+                continue;
+            }
+            int og = iter == 0 ? 6 : 1 + rnd.nextInt(9);
+            int groups = 1 + rnd.nextInt(2);
+            int images = 1 + rnd.nextInt(3);
+            int k = g.rows();
+            int l = g.cols();
+            int guard = 2 * Simd.LANES;
+            MemorySegment c = guarded(groups * k * og, guard);
+            MemorySegment cols = java.lang.foreign.Arena.ofAuto().allocate(4L * k * l + 4, 64);
+            float[][] partial = new float[groups * k * og][16];
+            Conv2dDriver.Buffers buf = Conv2dDriver.threadBuffers(g);
+            for (int n = 0; n < images; n++) {
+                for (int grp = 0; grp < groups; grp++) {
+                    MemorySegment x = random(4L * g.c() * g.h() * g.w());
+                    MemorySegment gout = random(4L * og * l);
+                    Conv2dDriver.weightGradientDots(g, og, grp, groups, x, 0, gout, 0, c, guard + (long) grp * k * og, n == 0, n == images - 1, buf);
+                    Im2col.im2col(x, 0, g, cols, 0);
+                    for (int p = 0; p < k; p++) {
+                        for (int o = 0; o < og; o++) {
+                            float[] part = partial[(grp * k + p) * og + o];
+                            for (int q = 0; q < (l + 15) / 16 * 16; q++) {
+                                float xv = q < l ? KernelReference.get(cols, (long) p * l + q) : 0f;
+                                float gv = q < l ? KernelReference.get(gout, (long) o * l + q) : 0f;
+                                part[q % 16] = Math.fma(xv, gv, part[q % 16]);
+                            }
+                        }
+                    }
+                }
+            }
+            for (int e = 0; e < groups * k * og; e++) {
+                float[] f = partial[e].clone();
+                for (int half = 8; half >= 1; half /= 2) {
+                    for (int i = 0; i < half; i++) {
+                        f[i] += f[i + half];
+                    }
+                }
+                assertThat(Float.floatToRawIntBits(KernelReference.get(c, guard + e))).as("%s og %d groups %d images %d element %d", g, og, groups, images, e)
+                        .isEqualTo(Float.floatToRawIntBits(f[0]));
+            }
+            for (int i = 0; i < guard; i++) {
+                assertThat(c.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, i)).as("before C").isEqualTo(0x7f7f7f7f);
+                assertThat(c.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, guard + (long) groups * k * og + i)).as("after C").isEqualTo(0x7f7f7f7f);
+            }
+            cases++;
+        }
+        assertThat(cases).isGreaterThanOrEqualTo(Simd.GROUP > 0 ? 15 : 0);
+        // the driver's choice: LeNet's first layer (6 channels over 784 pixels), not its second (100 pixels)
+        assertThat(Conv2dDriver.dotsWeightGradient(new Im2col.Geometry(1, 32, 32, 5, 5, 1, 1, 0, 0, 1, 1, 28, 28), 6, 1)).isEqualTo(Simd.GROUP > 0);
+        assertThat(Conv2dDriver.dotsWeightGradient(new Im2col.Geometry(6, 14, 14, 5, 5, 1, 1, 0, 0, 1, 1, 10, 10), 16, 1)).isFalse();
+    }
+
     /** {@code floats} floats with {@code guard} floats of 0x7f7f7f7f on each side, to catch a write outside them. */
     private static MemorySegment guarded(int floats, int guard) {
         MemorySegment s = java.lang.foreign.Arena.ofAuto().allocate(4L * (floats + 2 * guard), 64);
