@@ -1600,7 +1600,10 @@ public final class Sgemm {
                     MemorySegment.copy(b, FLOAT, src, row, j * TRANSPOSE_DEPTH, len);
                 }
             }
-            if (cols == NR && TRANSPOSE_GATHERS) {
+            // with zips (16 lanes) only a short last block is left here, a few per product (LeNet's k = 120 and 84): element
+            // by element; a rarely run gather stayed in C1 code for seconds, where the Vector API's fallback allocates
+            // (6 KB per LeNet training step, JMH -prof gc after 5 s of warm-up)
+            if (cols == NR && TRANSPOSE_GATHERS && !TRANSPOSE_ZIPS) {
                 transposeBlockGathered(row, bp, base + p0 * NR, len);
             } else {
                 transposeBlock(row, bp, base + p0 * NR, cols, len);
@@ -1752,17 +1755,18 @@ public final class Sgemm {
         if (HALF_TILES && nr <= LANES / 2) {
             kernel8x1HalfPacked(ap, aBase, bp, bBase, kc, tile);
         } else if (nr <= LANES) { // the columns fit one vector (a product's last ones): half the FMAs, the same chains
-            if (TILE_KIND == 0 && mr > 6) {
+            if (TILE_KIND == 0) {
                 kernel8x1Packed(ap, aBase, bp, bBase, kc, tile);
             } else {
                 kernel6x1Packed(ap, aBase, bp, bBase, kc, tile);
             }
-        } else if (TILE_KIND == 0 && mr > 6) { // TILE_KIND is a constant: with 16 registers C2 keeps the 6-row kernel alone
+        } else if (TILE_KIND == 0) { // TILE_KIND is a constant: with 16 registers C2 keeps the 6-row kernel alone
+            // also for a product's last 1..6 rows: a 6-row kernel for those edges alone ran rarely enough to be compiled
+            // late, on-stack-replaced with its vector stores left as calls, so its FMAs ran the Vector API's Java
+            // fallback for good (the char GPT's 65-row products: 7.9 MB of heap and a slow edge per compiled step);
+            // the 8-row kernel is hot everywhere. Rows past mr are computed and never stored: the same bits.
             kernel8x2Packed(ap, aBase, bp, bBase, kc, tile);
         } else {
-            // the 16-register tile, or at most 6 rows left of an 8-row one (a product's last rows): 12 FMAs a
-            // step instead of 16 with two rows of zeros. It reads rows 0..5 of each MR-row step of the sliver; each row
-            // is the same FMA chain in either kernel: the same bits.
             kernel6x2Packed(ap, aBase, bp, bBase, kc, tile);
         }
     }
