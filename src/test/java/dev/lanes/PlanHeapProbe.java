@@ -17,8 +17,11 @@ public final class PlanHeapProbe {
     private PlanHeapProbe() {
     }
 
-    /** Runs this probe for {@code model} ("lenet", "lenet-ids" or "gpt") in a new JVM with this JVM's vector-width flags. */
-    static long inFreshJvm(String model) throws Exception {
+    /**
+     * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", or "onnx-lenet": PyTorch's LeNet exported to ONNX,
+     * served by a PreparedModel) in a new JVM with this JVM's vector-width flags.
+     */
+    public static long inFreshJvm(String model) throws Exception {
         List<String> width = new ArrayList<>();
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (a.startsWith("-XX:UseAVX") || a.startsWith("-XX:MaxVectorSize") || a.startsWith("-Dlanes.vectorRegisters")) {
@@ -28,8 +31,20 @@ public final class PlanHeapProbe {
         return Long.parseLong(ChildJvm.lastLine(PlanHeapProbe.class, width, List.of(model), "heap bytes per call ", 120).trim());
     }
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         Lanes.manualSeed(5);
+        if (args[0].equals("onnx-lenet")) {
+            byte[] onnx;
+            try (java.io.InputStream in = PlanHeapProbe.class.getResourceAsStream("/onnx/lenet.onnx")) {
+                onnx = in.readAllBytes();
+            }
+            try (dev.lanes.serve.PreparedModel m = dev.lanes.serve.PreparedModel.loadOnnx(onnx, "lenet.onnx", 1, 1, 32, 32)) {
+                float[] x = new float[1024];
+                float[] out = new float[10];
+                System.out.println("heap bytes per call " + InferencePlanTest.steadyStateHeapBytesPerCall(() -> m.predict(x, out), 3_000, 500));
+            }
+            return;
+        }
         InferencePlan plan;
         Runnable call;
         if (args[0].equals("gpt")) {

@@ -392,7 +392,10 @@ public final class Conv2dDriver {
      * into 16-wide slivers and fills 8-row tiles with 25 taps: 769 us of the 3,400 us step, half of it packing).
      */
     public static boolean dotsWeightGradient(Im2col.Geometry g, int og, int groups) {
-        return Simd.GROUP > 0 && og <= DOT_MAX_CHANNELS && g.cols() >= DOT_MIN_PIXELS && staged(g) && Im2col.shiftsInPlace(g)
+        // decided without the vector width (Im2col.shiftsFit, not shiftsInPlace, whose column counts depend on NR): the
+        // dot products and the register-tiled product add in different orders, so a width-dependent choice would
+        // give different bits at 512 and 256 bits (a 16 x 16 layer with 3 x 3 taps shifts in place at 16 lanes only)
+        return Simd.GROUP > 0 && og <= DOT_MAX_CHANNELS && g.cols() >= DOT_MIN_PIXELS && staged(g) && Im2col.shiftsFit(g)
                 && (long) groups * g.rows() * og * DOT_PARTIALS <= DOT_MAX_PARTIALS;
     }
 
@@ -404,7 +407,7 @@ public final class Conv2dDriver {
      * (at fewer lanes each register block runs once per vector of the group) and for any thread count (a chunk is one
      * thread's). The tap rows are read where they lie in the column-shifted planes ({@link Im2col#stageShifts}), the
      * output gradient rows from a zero-padded copy; no packing. Requires {@link Simd#GROUP} {@code > 0}, a {@link #staged}
-     * geometry with {@link Im2col#shiftsInPlace} and {@code groups k og 16} floats that fit an int ({@link #dotsWeightGradient}
+     * geometry with {@link Im2col#shiftsFit} and {@code groups k og 16} floats that fit an int ({@link #dotsWeightGradient}
      * chooses the geometries where it is faster).
      *
      * @param group  this group's index (its partial sums are kept apart) of {@code groups}
@@ -431,10 +434,14 @@ public final class Conv2dDriver {
         int base = group * perGroup;
         if (first) {
             java.util.Arrays.fill(acc, base, base + perGroup, 0f);
+            java.util.Arrays.fill(acc, sink, sink + DOT_PARTIALS, 0f); // the pad slots' sums, never read: kept from growing into denormals
         }
         for (int o = 0; o < og; o++) {
             MemorySegment.copy(gout, FLOAT, (gOff + (long) o * l) << 2, gq, o * lp, l);
             java.util.Arrays.fill(gq, o * lp + l, (o + 1) * lp, 0f);
+        }
+        if (buf.image.length < Im2col.shiftImageFloats(g)) { // imageFloats counts the planes only where shiftsInPlace holds
+            buf.image = new float[Im2col.shiftImageFloats(g)];
         }
         Im2col.stageShifts(src, srcOff, g, buf.paddedSource(g), buf.image);
         int[] rows = buf.shiftTapOffsets(g);
@@ -631,7 +638,7 @@ public final class Conv2dDriver {
             if (k < rowsPadded) {
                 java.util.Arrays.fill(rows, k, rowsPadded, rows[0]);
             }
-            if (!Boolean.getBoolean("skip"))             Sgemm.gemmTapsAPackedB(k, og, l, buf.image, rows, bp, c, cOff, og, accumulate, buf.tile);
+            Sgemm.gemmTapsAPackedB(k, og, l, buf.image, rows, bp, c, cOff, og, accumulate, buf.tile);
             return;
         }
         if (buf.gradientA.length < aFloats) {

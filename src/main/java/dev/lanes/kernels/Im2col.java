@@ -263,9 +263,17 @@ public final class Im2col {
      * p order, the same values.
      */
     public static boolean shiftsInPlace(Geometry g) {
-        return g.sH() == 1 && g.sW() == 1 && padsImage(g) && g.cols() > 0
-                && shiftPlanesFloats(g) <= (long) g.rows() * g.cols()
+        return shiftsFit(g)
                 && Sgemm.tapsComputedColumns(g.oH(), g.oW(), g.oW()) < Sgemm.tapsComputedColumns(g.oH(), g.oW(), (int) paddedWidth(g));
+    }
+
+    /**
+     * Whether a geometry can be staged as column-shifted planes ({@link #stageShifts}): stride 1, a {@link #padsImage}
+     * staging, and planes no larger than im2col's matrix. The part of {@link #shiftsInPlace} that does not depend on
+     * the vector width.
+     */
+    public static boolean shiftsFit(Geometry g) {
+        return g.sH() == 1 && g.sW() == 1 && padsImage(g) && g.cols() > 0 && shiftPlanesFloats(g) <= (long) g.rows() * g.cols();
     }
 
     private static long shiftPlanesFloats(Geometry g) {
