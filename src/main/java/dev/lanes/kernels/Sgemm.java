@@ -1592,7 +1592,10 @@ public final class Sgemm {
             }
             for (int j = 0; j < cols; j++) {
                 long src = (bOff + (long) (col + j) * ldb + pc + p0) << 2;
-                if (len % LANES == 0 && TRANSPOSE_WHOLE_VECTORS) { // a short last block of whole vectors too: a bulk copy per column cost more than the gathers
+                // a whole sliver's short last block of whole vectors too: a bulk copy per column cost more than the gathers.
+                // Not an edge sliver (a 10-class layer's B^T): run a few times a step, such a vector loop stayed in C1
+                // code for a minute of ResNet-20 training, where the Vector API's fallback allocates (5.3 KB a step)
+                if (cols == NR && len % LANES == 0 && TRANSPOSE_WHOLE_VECTORS) {
                     for (int v = 0; v < len; v += LANES) {
                         FloatVector.fromMemorySegment(F, b, src + ((long) v << 2), ORDER).intoArray(row, j * TRANSPOSE_DEPTH + v);
                     }
