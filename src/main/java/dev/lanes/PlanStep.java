@@ -1744,8 +1744,10 @@ abstract class PlanStep {
          * The weight gradient, per chunk of {@link #IMAGES_PER_CHUNK} images a partial summed image by image, the chunks
          * then summed in order (so the thread count changes nothing). Images that stage on the heap go through
          * {@link Conv2dDriver#weightGradient} (their columns unfolded again from the input, or the input itself for a
-         * 1x1 convolution; staged images never keep columns, see ConvOps), whose partials are transposed
-         * ({@code [groups][k, og]}) and transposed back at the end. Larger images: {@code gout col^T} through the GEMM
+         * 1x1 convolution; staged images never keep columns, see ConvOps), or, for few channels over many pixels
+         * ({@link Conv2dDriver#dotsWeightGradient}: LeNet's first layer), through {@link Conv2dDriver#weightGradientDots}
+         * (dot products whose 16 partial sums per weight run over the whole chunk, written at its last image); both
+         * partials are transposed ({@code [groups][k, og]}) and transposed back at the end. Larger images: {@code gout col^T} through the GEMM
          * dispatcher, from the kept columns or unfolded into a column buffer.
          */
         private void weightGrad(Frame f) {

@@ -30,8 +30,9 @@ import jdk.incubator.vector.VectorSpecies;
  * 512 bits, 1,630 -> 1,040 at 256, 2,010 -> 1,970 at 128; AMD EPYC Zen 4.)
  *
  * <p>The backward drivers live here too: {@link #inputGradient} (stride 1: a forward convolution of the output
- * gradient with the flipped weights) and {@link #weightGradient} (the columns row-major, the output gradient dealt
- * into packed slivers); the plan step {@code PlanStep.ConvBackward} calls them for eager and training plans alike.
+ * gradient with the flipped weights), {@link #weightGradient} (the columns row-major or in the shifted planes, the
+ * output gradient dealt into packed slivers) and {@link #weightGradientDots} (few channels over many pixels: dot
+ * products along the pixels); the plan step {@code PlanStep.ConvBackward} calls them for eager and training plans alike.
  */
 public final class Conv2dDriver {
     /** Images up to this many floats (and columns) are staged on the heap. */
@@ -375,7 +376,7 @@ public final class Conv2dDriver {
     static final int DOT_TAPS = Simd.VECTOR_REGISTERS >= 32 ? 4 : 2;
     static final int DOT_CHANNELS = 4;
     /** At most this many output channels per group take {@link #weightGradientDots}. */
-    static final int DOT_MAX_CHANNELS = Integer.getInteger("lanes.dotWeightGradientChannels", 8);
+    static final int DOT_MAX_CHANNELS = 8; // a constant, never a setting: the choice of path fixes the order of the additions
     /**
      * At least this many output pixels per image for {@link #weightGradientDots}: shorter runs spend more on loading and
      * storing the accumulators than on FMAs (LeNet's second layer, 16 channels over 100 pixels: 1,250 us against 578
