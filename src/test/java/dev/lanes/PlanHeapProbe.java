@@ -17,6 +17,9 @@ public final class PlanHeapProbe {
     private PlanHeapProbe() {
     }
 
+    /** What {@link #inFreshJvm} may return for a call that allocates nothing: the measurement's margin (InferencePlanTest's). */
+    public static final long ALLOCATION_LIMIT = InferencePlanTest.ALLOCATION_LIMIT;
+
     /**
      * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", or "onnx-lenet": PyTorch's LeNet exported to ONNX,
      * served by a PreparedModel) in a new JVM with this JVM's vector-width flags.
