@@ -491,22 +491,9 @@ public final class Conv2dDriver {
         }
         if (last) {
             for (int e = 0; e < k * og; e++) {
-                c.setAtIndex(FLOAT, cOff + e, foldPartials(acc, base + e * DOT_PARTIALS));
+                c.setAtIndex(FLOAT, cOff + e, Simd.fold(acc, base + e * DOT_PARTIALS, DOT_PARTIALS)); // the partials restart at the next first
             }
         }
-    }
-
-    /** The 16 partial sums at {@code at} folded pairwise ({@code p[i] += p[i + 8]}, then 4, 2, 1): {@link Simd#GROUP}'s order. */
-    private static float foldPartials(float[] p, int at) {
-        float s0 = p[at] + p[at + 8], s1 = p[at + 1] + p[at + 9], s2 = p[at + 2] + p[at + 10], s3 = p[at + 3] + p[at + 11];
-        float s4 = p[at + 4] + p[at + 12], s5 = p[at + 5] + p[at + 13], s6 = p[at + 6] + p[at + 14], s7 = p[at + 7] + p[at + 15];
-        s0 += s4;
-        s1 += s5;
-        s2 += s6;
-        s3 += s7;
-        s0 += s2;
-        s1 += s3;
-        return s0 + s1;
     }
 
     /**
