@@ -439,6 +439,64 @@ class ConvPoolPropertyTest {
         }
     }
 
+    /**
+     * The inference form of the 2x2 / stride 2 pool (no argmax kept), where short rows are packed several to a vector
+     * (Pooling.max2x2RowGroups at 16 lanes): every row length around the group sizes, plane counts that leave partial
+     * groups, signed zeros, NaNs with distinct payloads and odd sizes (a dropped row or column), bit for bit against
+     * PyTorch's scan rule; once on one thread (the input ends its segment: the last rows take the scalar rule) and once
+     * split across threads (each part's last group must not write into the next part's outputs).
+     */
+    @Test
+    void twoByTwoInferencePoolMatchesTheScanRuleBitForBit() {
+        int saved = Lanes.numThreads();
+        try {
+            for (int threads : new int[] {1, 2}) {
+                Lanes.setNumThreads(threads);
+                for (int w = 2; w <= 37; w++) {
+                    for (int h : new int[] {2, 4, 5, 10}) {
+                        // 2-thread runs split planes only past 2^15 window cells: enough planes for two parts
+                        int planes = threads == 1 ? 1 + rnd.nextInt(7) : (1 << 15) / (h / 2 * (w / 2) * 4) + 1 + rnd.nextInt(5);
+                        float[] v = new float[planes * h * w];
+                        for (int i = 0; i < v.length; i++) {
+                            int r = rnd.nextInt(12);
+                            v[i] = r < 4 ? 0f : r < 7 ? -0f : r < 10 ? (float) rnd.nextInt(3) - 1 : Float.intBitsToFloat(0x7fc00000 | rnd.nextInt(1 << 22));
+                        }
+                        try (Tensor x = Tensor.of(v, 1, planes, h, w); Tensor y = Tensor.maxPool2d(x, 2)) {
+                            int oh = h / 2;
+                            int ow = w / 2;
+                            float[] yv = y.toFloatArray();
+                            for (int pl = 0; pl < planes; pl++) {
+                                for (int i = 0; i < oh; i++) {
+                                    for (int j = 0; j < ow; j++) {
+                                        float best = 0;
+                                        boolean first = true;
+                                        for (int a = 0; a < 2; a++) {
+                                            for (int b = 0; b < 2; b++) { // PyTorch's scan: val > max || isnan(val)
+                                                float c = v[(pl * h + 2 * i + a) * w + 2 * j + b];
+                                                if (first || c > best || Float.isNaN(c)) {
+                                                    best = c;
+                                                    first = false;
+                                                }
+                                            }
+                                        }
+                                        int at = (pl * oh + i) * ow + j;
+                                        if (Float.floatToRawIntBits(yv[at]) != Float.floatToRawIntBits(best)) {
+                                            assertThat(Integer.toHexString(Float.floatToRawIntBits(yv[at])))
+                                                    .as("threads=%d w=%d h=%d planes=%d plane %d row %d col %d", threads, w, h, planes, pl, i, j)
+                                                    .isEqualTo(Integer.toHexString(Float.floatToRawIntBits(best)));
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        } finally {
+            Lanes.setNumThreads(saved);
+        }
+    }
+
     @Test
     void resultsDoNotDependOnTheThreadCount() {
         int saved = Lanes.numThreads();

@@ -940,6 +940,53 @@ class KernelPropertyTest {
         }
     }
 
+    /**
+     * An inference 2 x 2 pool over a part of the planes ({@link Pooling#maxPool2dPlanes}, a thread's share) writes exactly
+     * that part's outputs: sentinels before and after it survive, in an output segment with room after the part
+     * (whole-vector stores must stop at the part's end, not the segment's) and in one that ends with it. Short rows
+     * (grouped several to a vector at 16 lanes) and long ones; inputs that end their segment (the last rows' scalar rule).
+     */
+    @Test
+    void maxPool2x2InferenceWritesOnlyItsPlanes() {
+        Pooling.Window win = new Pooling.Window(2, 2, 2, 2, 0, 0, 1, 1);
+        float sentinel = -12345f;
+        for (int iter = 0; iter < 60; iter++) {
+            int planes = 2 + rnd.nextInt(6);
+            int oh = 1 + rnd.nextInt(6);
+            int ow = iter < 4 ? new int[] {5, 14, 1, Simd.LANES / 2}[iter] : 1 + rnd.nextInt(2 * Simd.LANES);
+            int h = 2 * oh;
+            int w = 2 * ow;
+            int p0 = rnd.nextInt(planes);
+            int p1 = p0 + 1 + rnd.nextInt(planes - p0);
+            boolean tight = iter % 2 == 0; // the output segment ends with the part
+            long outFloats = tight ? (long) p1 * oh * ow : (long) planes * oh * ow + 4L * Simd.LANES;
+            MemorySegment in = random(4L * planes * h * w);
+            MemorySegment out = arena.allocate(4L * outFloats, 64);
+            for (long e = 0; e < outFloats; e++) {
+                out.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, e, sentinel);
+            }
+            Pooling.maxPool2dPlanes(in, 0, p0, p1, h, w, win, out, 0, null, 0, oh, ow, new float[Simd.LANES]);
+            for (long e = 0; e < outFloats; e++) {
+                float got = out.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, e);
+                int pl = (int) (e / ((long) oh * ow));
+                if (pl < p0 || pl >= p1) {
+                    assertThat(got).as("planes [%d, %d) of %d, %dx%d: output %d outside the part", p0, p1, planes, oh, ow, e).isEqualTo(sentinel);
+                    continue;
+                }
+                int y = (int) (e % ((long) oh * ow) / ow);
+                int x = (int) (e % ow);
+                float best = 0;
+                for (int a = 0; a < 4; a++) { // PyTorch's scan: a later cell wins if greater or NaN
+                    float c = in.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, ((long) pl * h + 2 * y + a / 2) * w + 2 * x + a % 2);
+                    if (a == 0 || c > best || Float.isNaN(c)) {
+                        best = c;
+                    }
+                }
+                assertThat(got).as("planes [%d, %d) of %d, %dx%d: output %d", p0, p1, planes, oh, ow, e).isEqualTo(best);
+            }
+        }
+    }
+
     /** LeNet's conv2 input gradient, and padded, dilated and height-strided rows that fit one vector at this width. */
     private static Im2col.Geometry namedCol2imGeometry(int which) {
         int w = Math.min(14, Simd.LANES);
