@@ -574,11 +574,11 @@ public final class Sgemm {
             return;
         }
         int n = (int) tapsColumns(oH, oW, wp); // the caller's image holds them: an int
-        // the two-vector taps kernels store a whole block's rows straight to C where nothing else needs the tile: no pad
-        // columns, one depth block, a row bias and ReLU at most (the writeTileRowBias ops in its order: the same bits).
-        // LeNet's conv1 at batch 1: 2.85 -> 2.4 us (AMD EPYC Zen 4, 512 bits): the tile's stores, loads and dispatch
-        // were a quarter of a 25-deep block
-        boolean straight = TAPS_DIRECT && wp == oW && k <= KC && (e.bias() == null || e.biasPerRow()) && !e.rowActivation();
+        // shallow products store a whole block's rows straight to C where nothing else needs the tile: no pad columns,
+        // a row bias and ReLU at most (the writeTileRowBias ops in its order: the same bits). LeNet's conv1 at batch 1:
+        // 2.85 -> 2.4 us (AMD EPYC Zen 4, 512 bits): the tile's stores, loads and dispatch were a quarter of a 25-deep
+        // block (under 5% of a 144-deep one, where the straight kernels are not worth their compile: see them)
+        boolean straight = TAPS_DIRECT && wp == oW && k <= STRAIGHT_MAX_DEPTH && (e.bias() == null || e.biasPerRow()) && !e.rowActivation();
         MemorySegment rowBias = straight ? e.bias() : null;
         boolean relu = e.relu();
         // rows of at least NR pixels: blocks start at each row (a 32-wide row at 16 lanes is one whole tile: no pad
@@ -616,17 +616,21 @@ public final class Sgemm {
                         } else if (oneVector) {
                             kernel8x1Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
                         } else {
-                            boolean direct = straight && nr == NR;
-                            MemorySegment to = direct ? c : null;
+                            boolean whole = straight && nr == NR;
                             long at = cOff + (long) i * l + q0;
                             long biasByte = rowBias == null ? 0 : (e.biasOff() + i) << 2;
                             if (mr <= 6) { // 6 channels (LeNet's conv1): 12 FMAs a step, not 16 with two rows of zeros
-                                kernel6x2Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile, to, at, l, mr, rowBias, biasByte, relu);
+                                if (whole) {
+                                    kernel6x2TapsStraight(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, c, at, l, mr, rowBias, biasByte, relu);
+                                    continue;
+                                }
+                                kernel6x2Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
                             } else {
-                                kernel8x2Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile, to, at, l, mr, rowBias, biasByte, relu);
-                            }
-                            if (direct) {
-                                continue;
+                                if (whole) {
+                                    kernel8x2TapsStraight(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, c, at, l, mr, rowBias, biasByte, relu);
+                                    continue;
+                                }
+                                kernel8x2Taps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
                             }
                         }
                     } else {
@@ -655,6 +659,13 @@ public final class Sgemm {
     }
 
     /**
+     * The deepest product whose whole blocks the straight taps kernels store ({@link #kernel6x2TapsStraight}): one
+     * depth block (at most {@link #KC}), and shallow enough for the tile round trip they save to count (a quarter of
+     * LeNet's 25-deep conv1 block; under 5% of ResNet's 144-deep ones, which keep the tile kernels).
+     */
+    static final int STRAIGHT_MAX_DEPTH = Math.min(64, KC);
+
+    /**
      * Whether {@link #gemmPackedATapsB} reads B's rows where they lie in the padded image ({@link #kernel8x2Taps})
      * instead of dealing each block's k x NR floats into a sliver first: with 32 vector registers. Measured (AMD EPYC
      * Zen 4, ResNet-20 ONNX plan at batch 64, one thread, alternated runs): 512 bits 77-84 -> 72-73 ms (its 16-channel
@@ -669,8 +680,7 @@ public final class Sgemm {
      * vectors) instead of from a dealt sliver: the same FMA chains over the same values, without copying each block's
      * k x NR floats first.
      */
-    private static void kernel8x2Taps(float[] ap, int aBase, float[] img, int[] taps, int p0, int p1, int q0, float[] tile,
-                                      MemorySegment c, long cElem, int ldc, int mr, MemorySegment bias, long biasByte, boolean relu) {
+    private static void kernel8x2Taps(float[] ap, int aBase, float[] img, int[] taps, int p0, int p1, int q0, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -709,113 +719,6 @@ public final class Sgemm {
             c70 = a7.fma(b0, c70);
             c71 = a7.fma(b1, c71);
         }
-        if (c != null) { // a whole block, one depth block: its rows straight to C (+ row bias, ReLU), no tile round trip
-            long at = cElem << 2;
-            long step = (long) ldc << 2;
-            if (bias != null) {
-                float b = bias.get(FLOAT, biasByte);
-                c00 = c00.add(b);
-                c01 = c01.add(b);
-            }
-            if (relu) {
-                c00 = c00.blend(0f, c00.compare(VectorOperators.LE, 0f));
-                c01 = c01.blend(0f, c01.compare(VectorOperators.LE, 0f));
-            }
-            c00.intoMemorySegment(c, at, ORDER);
-            c01.intoMemorySegment(c, at + VBYTES, ORDER);
-            if (mr > 1) {
-                if (bias != null) {
-                    float b = bias.get(FLOAT, biasByte + 4);
-                    c10 = c10.add(b);
-                    c11 = c11.add(b);
-                }
-                if (relu) {
-                    c10 = c10.blend(0f, c10.compare(VectorOperators.LE, 0f));
-                    c11 = c11.blend(0f, c11.compare(VectorOperators.LE, 0f));
-                }
-                c10.intoMemorySegment(c, at + step, ORDER);
-                c11.intoMemorySegment(c, at + step + VBYTES, ORDER);
-            }
-            if (mr > 2) {
-                if (bias != null) {
-                    float b = bias.get(FLOAT, biasByte + 8);
-                    c20 = c20.add(b);
-                    c21 = c21.add(b);
-                }
-                if (relu) {
-                    c20 = c20.blend(0f, c20.compare(VectorOperators.LE, 0f));
-                    c21 = c21.blend(0f, c21.compare(VectorOperators.LE, 0f));
-                }
-                c20.intoMemorySegment(c, at + 2 * step, ORDER);
-                c21.intoMemorySegment(c, at + 2 * step + VBYTES, ORDER);
-            }
-            if (mr > 3) {
-                if (bias != null) {
-                    float b = bias.get(FLOAT, biasByte + 12);
-                    c30 = c30.add(b);
-                    c31 = c31.add(b);
-                }
-                if (relu) {
-                    c30 = c30.blend(0f, c30.compare(VectorOperators.LE, 0f));
-                    c31 = c31.blend(0f, c31.compare(VectorOperators.LE, 0f));
-                }
-                c30.intoMemorySegment(c, at + 3 * step, ORDER);
-                c31.intoMemorySegment(c, at + 3 * step + VBYTES, ORDER);
-            }
-            if (mr > 4) {
-                if (bias != null) {
-                    float b = bias.get(FLOAT, biasByte + 16);
-                    c40 = c40.add(b);
-                    c41 = c41.add(b);
-                }
-                if (relu) {
-                    c40 = c40.blend(0f, c40.compare(VectorOperators.LE, 0f));
-                    c41 = c41.blend(0f, c41.compare(VectorOperators.LE, 0f));
-                }
-                c40.intoMemorySegment(c, at + 4 * step, ORDER);
-                c41.intoMemorySegment(c, at + 4 * step + VBYTES, ORDER);
-            }
-            if (mr > 5) {
-                if (bias != null) {
-                    float b = bias.get(FLOAT, biasByte + 20);
-                    c50 = c50.add(b);
-                    c51 = c51.add(b);
-                }
-                if (relu) {
-                    c50 = c50.blend(0f, c50.compare(VectorOperators.LE, 0f));
-                    c51 = c51.blend(0f, c51.compare(VectorOperators.LE, 0f));
-                }
-                c50.intoMemorySegment(c, at + 5 * step, ORDER);
-                c51.intoMemorySegment(c, at + 5 * step + VBYTES, ORDER);
-            }
-            if (mr > 6) {
-                if (bias != null) {
-                    float b = bias.get(FLOAT, biasByte + 24);
-                    c60 = c60.add(b);
-                    c61 = c61.add(b);
-                }
-                if (relu) {
-                    c60 = c60.blend(0f, c60.compare(VectorOperators.LE, 0f));
-                    c61 = c61.blend(0f, c61.compare(VectorOperators.LE, 0f));
-                }
-                c60.intoMemorySegment(c, at + 6 * step, ORDER);
-                c61.intoMemorySegment(c, at + 6 * step + VBYTES, ORDER);
-            }
-            if (mr > 7) {
-                if (bias != null) {
-                    float b = bias.get(FLOAT, biasByte + 28);
-                    c70 = c70.add(b);
-                    c71 = c71.add(b);
-                }
-                if (relu) {
-                    c70 = c70.blend(0f, c70.compare(VectorOperators.LE, 0f));
-                    c71 = c71.blend(0f, c71.compare(VectorOperators.LE, 0f));
-                }
-                c70.intoMemorySegment(c, at + 7 * step, ORDER);
-                c71.intoMemorySegment(c, at + 7 * step + VBYTES, ORDER);
-            }
-            return;
-        }
         c00.intoArray(tile, 0);
         c01.intoArray(tile, LANES);
         c10.intoArray(tile, NR);
@@ -832,6 +735,159 @@ public final class Sgemm {
         c61.intoArray(tile, 6 * NR + LANES);
         c70.intoArray(tile, 7 * NR);
         c71.intoArray(tile, 7 * NR + LANES);
+    }
+
+    /**
+     * {@link #kernel8x2Taps} storing its rows straight to C ({@code cElem}, row stride {@code ldc}; rows below {@code mr}) with
+     * a row bias (or none) and ReLU (or none) applied from the accumulators, in writeTileRowBias's order: the same
+     * bits. For whole blocks of shallow products only ({@link #STRAIGHT_MAX_DEPTH}); a kernel of its own, so the
+     * tile kernel every other product uses stays small and is compiled early (merged, it doubled the tile kernel's
+     * bytecode and put off its C2 compile: ResNet-20's first ONNX prediction 16 -> 145 ms).
+     */
+    private static void kernel8x2TapsStraight(float[] ap, int aBase, float[] img, int[] taps, int p0, int p1, int q0,
+                                              MemorySegment c, long cElem, int ldc, int mr, MemorySegment bias, long biasByte, boolean relu) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
+        FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+        int ai = aBase;
+        for (int p = p0; p < p1; p++, ai += MR) {
+            int at = taps[p] + q0;
+            FloatVector b0 = FloatVector.fromArray(F, img, at);
+            FloatVector b1 = FloatVector.fromArray(F, img, at + LANES);
+            FloatVector a0 = FloatVector.broadcast(F, ap[ai]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(F, ap[ai + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            FloatVector a6 = FloatVector.broadcast(F, ap[ai + 6]);
+            c60 = a6.fma(b0, c60);
+            c61 = a6.fma(b1, c61);
+            FloatVector a7 = FloatVector.broadcast(F, ap[ai + 7]);
+            c70 = a7.fma(b0, c70);
+            c71 = a7.fma(b1, c71);
+        }
+        long at = cElem << 2;
+        long step = (long) ldc << 2;
+        if (bias != null) {
+            float b = bias.get(FLOAT, biasByte);
+            c00 = c00.add(b);
+            c01 = c01.add(b);
+        }
+        if (relu) {
+            c00 = c00.blend(0f, c00.compare(VectorOperators.LE, 0f));
+            c01 = c01.blend(0f, c01.compare(VectorOperators.LE, 0f));
+        }
+        c00.intoMemorySegment(c, at, ORDER);
+        c01.intoMemorySegment(c, at + VBYTES, ORDER);
+        if (mr > 1) {
+            if (bias != null) {
+                float b = bias.get(FLOAT, biasByte + 4);
+                c10 = c10.add(b);
+                c11 = c11.add(b);
+            }
+            if (relu) {
+                c10 = c10.blend(0f, c10.compare(VectorOperators.LE, 0f));
+                c11 = c11.blend(0f, c11.compare(VectorOperators.LE, 0f));
+            }
+            c10.intoMemorySegment(c, at + step, ORDER);
+            c11.intoMemorySegment(c, at + step + VBYTES, ORDER);
+        }
+        if (mr > 2) {
+            if (bias != null) {
+                float b = bias.get(FLOAT, biasByte + 8);
+                c20 = c20.add(b);
+                c21 = c21.add(b);
+            }
+            if (relu) {
+                c20 = c20.blend(0f, c20.compare(VectorOperators.LE, 0f));
+                c21 = c21.blend(0f, c21.compare(VectorOperators.LE, 0f));
+            }
+            c20.intoMemorySegment(c, at + 2 * step, ORDER);
+            c21.intoMemorySegment(c, at + 2 * step + VBYTES, ORDER);
+        }
+        if (mr > 3) {
+            if (bias != null) {
+                float b = bias.get(FLOAT, biasByte + 12);
+                c30 = c30.add(b);
+                c31 = c31.add(b);
+            }
+            if (relu) {
+                c30 = c30.blend(0f, c30.compare(VectorOperators.LE, 0f));
+                c31 = c31.blend(0f, c31.compare(VectorOperators.LE, 0f));
+            }
+            c30.intoMemorySegment(c, at + 3 * step, ORDER);
+            c31.intoMemorySegment(c, at + 3 * step + VBYTES, ORDER);
+        }
+        if (mr > 4) {
+            if (bias != null) {
+                float b = bias.get(FLOAT, biasByte + 16);
+                c40 = c40.add(b);
+                c41 = c41.add(b);
+            }
+            if (relu) {
+                c40 = c40.blend(0f, c40.compare(VectorOperators.LE, 0f));
+                c41 = c41.blend(0f, c41.compare(VectorOperators.LE, 0f));
+            }
+            c40.intoMemorySegment(c, at + 4 * step, ORDER);
+            c41.intoMemorySegment(c, at + 4 * step + VBYTES, ORDER);
+        }
+        if (mr > 5) {
+            if (bias != null) {
+                float b = bias.get(FLOAT, biasByte + 20);
+                c50 = c50.add(b);
+                c51 = c51.add(b);
+            }
+            if (relu) {
+                c50 = c50.blend(0f, c50.compare(VectorOperators.LE, 0f));
+                c51 = c51.blend(0f, c51.compare(VectorOperators.LE, 0f));
+            }
+            c50.intoMemorySegment(c, at + 5 * step, ORDER);
+            c51.intoMemorySegment(c, at + 5 * step + VBYTES, ORDER);
+        }
+        if (mr > 6) {
+            if (bias != null) {
+                float b = bias.get(FLOAT, biasByte + 24);
+                c60 = c60.add(b);
+                c61 = c61.add(b);
+            }
+            if (relu) {
+                c60 = c60.blend(0f, c60.compare(VectorOperators.LE, 0f));
+                c61 = c61.blend(0f, c61.compare(VectorOperators.LE, 0f));
+            }
+            c60.intoMemorySegment(c, at + 6 * step, ORDER);
+            c61.intoMemorySegment(c, at + 6 * step + VBYTES, ORDER);
+        }
+        if (mr > 7) {
+            if (bias != null) {
+                float b = bias.get(FLOAT, biasByte + 28);
+                c70 = c70.add(b);
+                c71 = c71.add(b);
+            }
+            if (relu) {
+                c70 = c70.blend(0f, c70.compare(VectorOperators.LE, 0f));
+                c71 = c71.blend(0f, c71.compare(VectorOperators.LE, 0f));
+            }
+            c70.intoMemorySegment(c, at + 7 * step, ORDER);
+            c71.intoMemorySegment(c, at + 7 * step + VBYTES, ORDER);
+        }
     }
 
     /** {@link #kernel8x2Taps} for a block of at most LANES columns (a row's or a product's last few: LeNet's conv2 ends
@@ -928,8 +984,7 @@ public final class Sgemm {
     }
 
     /** {@link #kernel8x2Taps} for at most 6 rows (the rows 0..5 of each MR-row step of the A sliver). */
-    private static void kernel6x2Taps(float[] ap, int aBase, float[] img, int[] taps, int p0, int p1, int q0, float[] tile,
-                                      MemorySegment c, long cElem, int ldc, int mr, MemorySegment bias, long biasByte, boolean relu) {
+    private static void kernel6x2Taps(float[] ap, int aBase, float[] img, int[] taps, int p0, int p1, int q0, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -960,87 +1015,6 @@ public final class Sgemm {
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
         }
-        if (c != null) { // a whole block, one depth block: its rows straight to C (+ row bias, ReLU), no tile round trip
-            long at = cElem << 2;
-            long step = (long) ldc << 2;
-            if (bias != null) {
-                float b = bias.get(FLOAT, biasByte);
-                c00 = c00.add(b);
-                c01 = c01.add(b);
-            }
-            if (relu) {
-                c00 = c00.blend(0f, c00.compare(VectorOperators.LE, 0f));
-                c01 = c01.blend(0f, c01.compare(VectorOperators.LE, 0f));
-            }
-            c00.intoMemorySegment(c, at, ORDER);
-            c01.intoMemorySegment(c, at + VBYTES, ORDER);
-            if (mr > 1) {
-                if (bias != null) {
-                    float b = bias.get(FLOAT, biasByte + 4);
-                    c10 = c10.add(b);
-                    c11 = c11.add(b);
-                }
-                if (relu) {
-                    c10 = c10.blend(0f, c10.compare(VectorOperators.LE, 0f));
-                    c11 = c11.blend(0f, c11.compare(VectorOperators.LE, 0f));
-                }
-                c10.intoMemorySegment(c, at + step, ORDER);
-                c11.intoMemorySegment(c, at + step + VBYTES, ORDER);
-            }
-            if (mr > 2) {
-                if (bias != null) {
-                    float b = bias.get(FLOAT, biasByte + 8);
-                    c20 = c20.add(b);
-                    c21 = c21.add(b);
-                }
-                if (relu) {
-                    c20 = c20.blend(0f, c20.compare(VectorOperators.LE, 0f));
-                    c21 = c21.blend(0f, c21.compare(VectorOperators.LE, 0f));
-                }
-                c20.intoMemorySegment(c, at + 2 * step, ORDER);
-                c21.intoMemorySegment(c, at + 2 * step + VBYTES, ORDER);
-            }
-            if (mr > 3) {
-                if (bias != null) {
-                    float b = bias.get(FLOAT, biasByte + 12);
-                    c30 = c30.add(b);
-                    c31 = c31.add(b);
-                }
-                if (relu) {
-                    c30 = c30.blend(0f, c30.compare(VectorOperators.LE, 0f));
-                    c31 = c31.blend(0f, c31.compare(VectorOperators.LE, 0f));
-                }
-                c30.intoMemorySegment(c, at + 3 * step, ORDER);
-                c31.intoMemorySegment(c, at + 3 * step + VBYTES, ORDER);
-            }
-            if (mr > 4) {
-                if (bias != null) {
-                    float b = bias.get(FLOAT, biasByte + 16);
-                    c40 = c40.add(b);
-                    c41 = c41.add(b);
-                }
-                if (relu) {
-                    c40 = c40.blend(0f, c40.compare(VectorOperators.LE, 0f));
-                    c41 = c41.blend(0f, c41.compare(VectorOperators.LE, 0f));
-                }
-                c40.intoMemorySegment(c, at + 4 * step, ORDER);
-                c41.intoMemorySegment(c, at + 4 * step + VBYTES, ORDER);
-            }
-            if (mr > 5) {
-                if (bias != null) {
-                    float b = bias.get(FLOAT, biasByte + 20);
-                    c50 = c50.add(b);
-                    c51 = c51.add(b);
-                }
-                if (relu) {
-                    c50 = c50.blend(0f, c50.compare(VectorOperators.LE, 0f));
-                    c51 = c51.blend(0f, c51.compare(VectorOperators.LE, 0f));
-                }
-                c50.intoMemorySegment(c, at + 5 * step, ORDER);
-                c51.intoMemorySegment(c, at + 5 * step + VBYTES, ORDER);
-            }
-            return;
-        }
         c00.intoArray(tile, 0 * NR);
         c01.intoArray(tile, 0 * NR + LANES);
         c10.intoArray(tile, 1 * NR);
@@ -1053,6 +1027,125 @@ public final class Sgemm {
         c41.intoArray(tile, 4 * NR + LANES);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + LANES);
+    }
+
+    /**
+     * {@link #kernel6x2Taps} storing its rows straight to C ({@code cElem}, row stride {@code ldc}; rows below {@code mr}) with
+     * a row bias (or none) and ReLU (or none) applied from the accumulators, in writeTileRowBias's order: the same
+     * bits. For whole blocks of shallow products only ({@link #STRAIGHT_MAX_DEPTH}); a kernel of its own, so the
+     * tile kernel every other product uses stays small and is compiled early (merged, it doubled the tile kernel's
+     * bytecode and put off its C2 compile: ResNet-20's first ONNX prediction 16 -> 145 ms).
+     */
+    private static void kernel6x2TapsStraight(float[] ap, int aBase, float[] img, int[] taps, int p0, int p1, int q0,
+                                              MemorySegment c, long cElem, int ldc, int mr, MemorySegment bias, long biasByte, boolean relu) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        int ai = aBase;
+        for (int p = p0; p < p1; p++, ai += MR) {
+            int at = taps[p] + q0;
+            FloatVector b0 = FloatVector.fromArray(F, img, at);
+            FloatVector b1 = FloatVector.fromArray(F, img, at + LANES);
+            FloatVector a0 = FloatVector.broadcast(F, ap[ai + 0]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(F, ap[ai + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+        }
+        long at = cElem << 2;
+        long step = (long) ldc << 2;
+        if (bias != null) {
+            float b = bias.get(FLOAT, biasByte);
+            c00 = c00.add(b);
+            c01 = c01.add(b);
+        }
+        if (relu) {
+            c00 = c00.blend(0f, c00.compare(VectorOperators.LE, 0f));
+            c01 = c01.blend(0f, c01.compare(VectorOperators.LE, 0f));
+        }
+        c00.intoMemorySegment(c, at, ORDER);
+        c01.intoMemorySegment(c, at + VBYTES, ORDER);
+        if (mr > 1) {
+            if (bias != null) {
+                float b = bias.get(FLOAT, biasByte + 4);
+                c10 = c10.add(b);
+                c11 = c11.add(b);
+            }
+            if (relu) {
+                c10 = c10.blend(0f, c10.compare(VectorOperators.LE, 0f));
+                c11 = c11.blend(0f, c11.compare(VectorOperators.LE, 0f));
+            }
+            c10.intoMemorySegment(c, at + step, ORDER);
+            c11.intoMemorySegment(c, at + step + VBYTES, ORDER);
+        }
+        if (mr > 2) {
+            if (bias != null) {
+                float b = bias.get(FLOAT, biasByte + 8);
+                c20 = c20.add(b);
+                c21 = c21.add(b);
+            }
+            if (relu) {
+                c20 = c20.blend(0f, c20.compare(VectorOperators.LE, 0f));
+                c21 = c21.blend(0f, c21.compare(VectorOperators.LE, 0f));
+            }
+            c20.intoMemorySegment(c, at + 2 * step, ORDER);
+            c21.intoMemorySegment(c, at + 2 * step + VBYTES, ORDER);
+        }
+        if (mr > 3) {
+            if (bias != null) {
+                float b = bias.get(FLOAT, biasByte + 12);
+                c30 = c30.add(b);
+                c31 = c31.add(b);
+            }
+            if (relu) {
+                c30 = c30.blend(0f, c30.compare(VectorOperators.LE, 0f));
+                c31 = c31.blend(0f, c31.compare(VectorOperators.LE, 0f));
+            }
+            c30.intoMemorySegment(c, at + 3 * step, ORDER);
+            c31.intoMemorySegment(c, at + 3 * step + VBYTES, ORDER);
+        }
+        if (mr > 4) {
+            if (bias != null) {
+                float b = bias.get(FLOAT, biasByte + 16);
+                c40 = c40.add(b);
+                c41 = c41.add(b);
+            }
+            if (relu) {
+                c40 = c40.blend(0f, c40.compare(VectorOperators.LE, 0f));
+                c41 = c41.blend(0f, c41.compare(VectorOperators.LE, 0f));
+            }
+            c40.intoMemorySegment(c, at + 4 * step, ORDER);
+            c41.intoMemorySegment(c, at + 4 * step + VBYTES, ORDER);
+        }
+        if (mr > 5) {
+            if (bias != null) {
+                float b = bias.get(FLOAT, biasByte + 20);
+                c50 = c50.add(b);
+                c51 = c51.add(b);
+            }
+            if (relu) {
+                c50 = c50.blend(0f, c50.compare(VectorOperators.LE, 0f));
+                c51 = c51.blend(0f, c51.compare(VectorOperators.LE, 0f));
+            }
+            c50.intoMemorySegment(c, at + 5 * step, ORDER);
+            c51.intoMemorySegment(c, at + 5 * step + VBYTES, ORDER);
+        }
     }
 
 
