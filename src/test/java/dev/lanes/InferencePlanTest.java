@@ -57,11 +57,16 @@ class InferencePlanTest {
     static final long ALLOCATION_LIMIT = 64;
 
     static long steadyStateHeapBytesPerCall(Runnable call, int warm, int calls) {
+        return steadyStateHeapBytesPerCall(call, warm, calls, ALLOCATION_LIMIT);
+    }
+
+    /** The least heap bytes per call over rounds of {@code warm} then {@code calls} calls, until under {@code limit} (or 30 s). */
+    static long steadyStateHeapBytesPerCall(Runnable call, int warm, int calls, long limit) {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long tid = Thread.currentThread().threadId();
         long best = Long.MAX_VALUE;
         long deadline = System.nanoTime() + 30_000_000_000L;
-        for (int round = 0; best >= ALLOCATION_LIMIT && (round < 5 || System.nanoTime() < deadline); round++) {
+        for (int round = 0; best >= limit && (round < 5 || System.nanoTime() < deadline); round++) {
             for (int i = 0; i < warm; i++) {
                 call.run();
             }

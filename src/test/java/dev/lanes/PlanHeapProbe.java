@@ -21,8 +21,9 @@ public final class PlanHeapProbe {
     public static final long ALLOCATION_LIMIT = InferencePlanTest.ALLOCATION_LIMIT;
 
     /**
-     * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", or "onnx-lenet": PyTorch's LeNet exported to ONNX,
-     * served by a PreparedModel) in a new JVM with this JVM's vector-width flags.
+     * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", "onnx-lenet": PyTorch's LeNet exported to ONNX,
+     * served by a PreparedModel, or "train-lenet": a compiled training step, its bytes per step) in a new JVM with this
+     * JVM's vector-width flags.
      */
     public static long inFreshJvm(String model) throws Exception {
         List<String> width = new ArrayList<>();
@@ -34,8 +35,25 @@ public final class PlanHeapProbe {
         return Long.parseLong(ChildJvm.lastLine(PlanHeapProbe.class, width, List.of(model), "heap bytes per call ", 120).trim());
     }
 
+    /** What a compiled training step may allocate (issue 17's bound: under 1 KB a step; LeNet's measured 27-41 B). */
+    public static final long TRAIN_STEP_LIMIT = 1024;
+
     public static void main(String[] args) throws Exception {
         Lanes.manualSeed(5);
+        if (args[0].equals("train-lenet")) { // a compiled LeNet training step (forward, backward, SGD with momentum)
+            LeNet net = new LeNet();
+            dev.lanes.train.TrainStep step = dev.lanes.train.TrainStep.compile(net, new dev.lanes.nn.CrossEntropyLoss(),
+                    new dev.lanes.optim.SGD(net.parameters(), 0.01, 0.9));
+            Tensor x = Tensor.randn(16, 1, 32, 32);
+            long[] labels = new long[16];
+            for (int i = 0; i < labels.length; i++) {
+                labels[i] = i % 10;
+            }
+            Tensor y = Tensor.of(labels, 16);
+            System.out.println("heap bytes per call " + InferencePlanTest.steadyStateHeapBytesPerCall(() -> step.run(x, y), 2_000, 300, TRAIN_STEP_LIMIT));
+            step.close();
+            return;
+        }
         if (args[0].equals("onnx-lenet")) {
             byte[] onnx;
             try (java.io.InputStream in = PlanHeapProbe.class.getResourceAsStream("/onnx/lenet.onnx")) {

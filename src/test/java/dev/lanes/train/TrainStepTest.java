@@ -453,4 +453,16 @@ class TrainStepTest {
         }
         assertThat(params[1]).containsExactly(params[0]);
     }
+
+    /**
+     * A warm compiled training step allocates (almost) nothing: LeNet's step (convolutions forward and backward, pools,
+     * linears, cross-entropy, SGD with momentum) in a JVM of its own, like a trainer's, at this suite's vector width.
+     * Rarely run vector paths left in C1 code run the Vector API's allocating Java fallback (stop 30 found three: 6 KB
+     * to 7.9 MB a step); this catches the next one in the paths LeNet takes.
+     */
+    @Test
+    void aWarmCompiledLeNetStepAllocatesUnderAKilobyte() throws Exception {
+        assertThat(dev.lanes.PlanHeapProbe.inFreshJvm("train-lenet")).isLessThan(dev.lanes.PlanHeapProbe.TRAIN_STEP_LIMIT);
+    }
+
 }
