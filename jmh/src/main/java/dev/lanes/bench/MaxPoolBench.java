@@ -17,7 +17,11 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-/** max_pool2d(x, 2) on LeNet's first activation [64, 6, 28, 28]: microseconds per call, inference and training (indices kept). */
+/**
+ * max_pool2d(x, 2) on LeNet's activations at batch 64 ({@code planes} "6x28": [64, 6, 28, 28] after conv1; "16x10":
+ * [64, 16, 10, 10] after conv2, whose rows of 5 outputs pack three to a vector at 16 lanes in inference):
+ * microseconds per call, inference and training (indices kept).
+ */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 4, time = 1)
@@ -28,12 +32,17 @@ public class MaxPoolBench {
     @Param({"1", "2"})
     public int threads;
 
+    @Param({"6x28", "16x10"})
+    public String planes;
+
     private Tensor x;
 
     @Setup
     public void setup() {
         Lanes.setNumThreads(threads);
-        x = Tensor.randn(64, 6, 28, 28);
+        String[] cw = planes.split("x");
+        int side = Integer.parseInt(cw[1]);
+        x = Tensor.randn(64, Integer.parseInt(cw[0]), side, side);
     }
 
     @TearDown
