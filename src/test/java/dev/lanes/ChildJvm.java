@@ -18,6 +18,14 @@ public final class ChildJvm {
      * {@code prefix}. Fails with the child's whole output when it times out, exits non-zero or prints no such line.
      */
     public static String lastLine(Class<?> main, List<String> jvmFlags, List<String> args, String prefix, int timeoutSeconds) throws Exception {
+        String out = output(main, jvmFlags, args, timeoutSeconds);
+        return out.lines().filter(l -> l.startsWith(prefix)).reduce((a, b) -> b).map(l -> l.substring(prefix.length()))
+                .orElseThrow(() -> new AssertionError("child JVM " + main.getSimpleName() + " " + jvmFlags + " " + args + " printed no line starting '"
+                        + prefix + "':\n" + out));
+    }
+
+    /** As {@link #lastLine}, the child's whole output (stdout and stderr). */
+    public static String output(Class<?> main, List<String> jvmFlags, List<String> args, int timeoutSeconds) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--add-modules=jdk.incubator.vector");
@@ -40,8 +48,7 @@ public final class ChildJvm {
             if (p.exitValue() != 0) {
                 throw new AssertionError("child JVM " + what + " exited " + p.exitValue() + "; output:\n" + out);
             }
-            return out.lines().filter(l -> l.startsWith(prefix)).reduce((a, b) -> b).map(l -> l.substring(prefix.length()))
-                    .orElseThrow(() -> new AssertionError("child JVM " + what + " printed no line starting '" + prefix + "':\n" + out));
+            return out;
         } finally {
             Files.deleteIfExists(log);
         }

@@ -2613,15 +2613,14 @@ public final class Sgemm {
         }
     }
 
-    /** The four dots of a 2 x 2 block parked at DOT_PARK (16 partials each, in {@code group} vectors) into tile[at + r * 4 + q]. */
+    /**
+     * The four dots of a 2 x 2 block parked at DOT_PARK (16 partials each, in {@code group} vectors) into tile[at + r * 4 + q],
+     * by the scalar canonical fold (the same additions as {@link Simd#fold16}): no vector crosses a call here, see
+     * {@link #foldLanes}.
+     */
     private static void foldParked2x2(float[] tile, int at, int group) {
         for (int d = 0; d < 4; d++) {
-            int src = DOT_PARK + d * group * LANES;
-            float v = group == 2
-                    ? Simd.fold16(FloatVector.fromArray(F, tile, src), FloatVector.fromArray(F, tile, src + LANES))
-                    : Simd.fold16(FloatVector.fromArray(F, tile, src), FloatVector.fromArray(F, tile, src + LANES),
-                                  FloatVector.fromArray(F, tile, src + 2 * LANES), FloatVector.fromArray(F, tile, src + 3 * LANES));
-            tile[at + (d >> 1) * 4 + (d & 1)] = v;
+            tile[at + (d >> 1) * 4 + (d & 1)] = Simd.fold(tile, DOT_PARK + d * group * LANES, 16);
         }
     }
 
@@ -2706,10 +2705,16 @@ public final class Sgemm {
         }
     }
 
-    /** tile[r] = sumLanes(tile[r * LANES .. (r + 1) * LANES)) for r = 0..15, in place (row r is read before slot r is written). */
+    /**
+     * tile[r] = the canonical fold of tile[r * LANES .. (r + 1) * LANES) for r = 0..15, in place (row r is read before slot
+     * r is written), in scalar code: the same additions as {@link Simd#sumLanes}, with no vector passed to a helper. Called
+     * from the large dot kernels, a vector helper here was inlined in some JVMs and not in others (C2's inlining budget, a
+     * standalone compile of the helper), and where it was not, every call boxed its vectors: a fresh JVM's LeNet training
+     * step allocated 180-900 KB a step in most runs (PlanHeapProbe "train-lenet").
+     */
     private static void foldLanes(float[] tile) {
         for (int r = 0; r < 16; r++) {
-            tile[r] = Simd.sumLanes(FloatVector.fromArray(F, tile, r * LANES));
+            tile[r] = Simd.fold(tile, r * LANES, LANES);
         }
     }
 

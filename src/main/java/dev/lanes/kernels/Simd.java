@@ -41,7 +41,19 @@ public final class Simd {
      */
     public static final int GROUP = LANES == 4 || LANES == 8 || LANES == 16 ? 16 / LANES : 0;
 
-    private static final jdk.incubator.vector.VectorShuffle<Float>[] FOLD = folds();
+    /**
+     * The pairwise folds of {@link #sumLanes}: lane i takes lane {@code i ^ 8}, {@code i ^ 4}, ... (null where the vector
+     * has no such lanes). Constants of their own, not an array walked by a loop: a vector carried through that loop was
+     * compiled boxed in some JVMs and not others (a fresh JVM's LeNet training step allocated 900 KB a step in 4 of 6
+     * runs, in sumLanes under Sgemm's dot kernels; 180 KB with this straight form, until those kernels stopped passing
+     * vectors to it: Sgemm.foldLanes).
+     */
+    private static final jdk.incubator.vector.VectorShuffle<Float> FOLD_8 = fold(8);
+    private static final jdk.incubator.vector.VectorShuffle<Float> FOLD_4 = fold(4);
+    private static final jdk.incubator.vector.VectorShuffle<Float> FOLD_2 = fold(2);
+    private static final jdk.incubator.vector.VectorShuffle<Float> FOLD_1 = fold(1);
+    /** Lane counts past 16 (SVE above 512 bits): the leading folds, {@code i ^ LANES / 2} down to {@code i ^ 16}. */
+    private static final jdk.incubator.vector.VectorShuffle<Float>[] WIDE_FOLDS = wideFolds();
 
     /**
      * The lane indices 0, 1, ... LANES - 1 as floats (exact): {@code LANE_INDEX.compare(LT, n)} is the mask of lanes
@@ -75,9 +87,13 @@ public final class Simd {
         return arch.equals("aarch64") || arch.equals("arm64") || LANES >= 16 ? 32 : 16;
     }
 
+    private static jdk.incubator.vector.VectorShuffle<Float> fold(int bit) {
+        return LANES > bit ? jdk.incubator.vector.VectorShuffle.fromOp(F, i -> i ^ bit) : null;
+    }
+
     @SuppressWarnings("unchecked")
-    private static jdk.incubator.vector.VectorShuffle<Float>[] folds() {
-        int steps = Integer.numberOfTrailingZeros(LANES);
+    private static jdk.incubator.vector.VectorShuffle<Float>[] wideFolds() {
+        int steps = Math.max(0, Integer.numberOfTrailingZeros(LANES) - 4);
         jdk.incubator.vector.VectorShuffle<Float>[] s = new jdk.incubator.vector.VectorShuffle[steps];
         for (int k = 0; k < steps; k++) {
             int bit = LANES >> (k + 1);
@@ -89,10 +105,25 @@ public final class Simd {
     /**
      * The sum of all lanes in a fixed pairwise order (halves, then quarters, ...). {@code reduceLanes(ADD)} may add
      * in a different order once C2 compiles it than in the interpreter, which made results depend on timing.
+     * Straight-line code on constant shuffles (the tests on LANES fold away), see {@link #FOLD_8}.
      */
     public static float sumLanes(FloatVector v) {
-        for (jdk.incubator.vector.VectorShuffle<Float> s : FOLD) {
-            v = v.add(v.rearrange(s));
+        if (LANES > 16) {
+            for (jdk.incubator.vector.VectorShuffle<Float> s : WIDE_FOLDS) {
+                v = v.add(v.rearrange(s));
+            }
+        }
+        if (LANES > 8) {
+            v = v.add(v.rearrange(FOLD_8));
+        }
+        if (LANES > 4) {
+            v = v.add(v.rearrange(FOLD_4));
+        }
+        if (LANES > 2) {
+            v = v.add(v.rearrange(FOLD_2));
+        }
+        if (LANES > 1) {
+            v = v.add(v.rearrange(FOLD_1));
         }
         return v.lane(0);
     }
