@@ -585,6 +585,8 @@ abstract class PlanStep {
         private Sgemm.Epilogue[] epilogues;
         /** Constant weights packed once per group at bind(); null: packed per call. */
         private float[][] packedW;
+        /** Constant weights packed channel-wise for a pixel tail (Conv2dDriver.transposedTails) at bind(); null: none. */
+        private float[][] transposedW;
 
         Conv(int images, int channels, int groups, int outChannels, Im2col.Geometry geo, boolean direct, Ref x, Ref w, Ref bias, int[] shape) {
             this(images, channels, groups, outChannels, geo, direct, x, w, bias, null, shape);
@@ -619,6 +621,13 @@ abstract class PlanStep {
         void bind(MemorySegment[] consts) {
             if (w.kind() == Ref.CONST && !direct && Conv2dDriver.staged(geo)) {
                 packedW = pack(consts[w.id()], w.offset());
+                int og = outChannels / groups;
+                if (Conv2dDriver.transposedTails(geo, og)) {
+                    transposedW = new float[groups][];
+                    for (int g = 0; g < groups; g++) {
+                        transposedW[g] = Sgemm.packTransposedTail(consts[w.id()], w.offset() + (long) g * og * geo.rows(), geo.rows(), og, geo.rows());
+                    }
+                }
             }
             if (bias == null || bias.kind() == Ref.CONST) {
                 epilogues = epilogues(bias == null ? null : consts[bias.id()], bias == null ? 0 : bias.offset());
@@ -694,15 +703,15 @@ abstract class PlanStep {
                     }
                 }
             } else {
-                Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, pw, epi, os, oo, null, 0,
-                        f.arena, f.scratchOff, 0, images, f.convBuffers, f.workspace);
+                Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, pw, pw == packedW ? transposedW : null, epi,
+                        os, oo, null, 0, f.arena, f.scratchOff, 0, images, f.convBuffers, f.workspace);
             }
         }
 
         private void forwardImages(int part, int n0, int n1, MemorySegment xs, long xo, MemorySegment ws, long wo, float[][] pw,
                 Sgemm.Epilogue[] epi, MemorySegment os, long oo, MemorySegment kept, long keptOff) {
-            Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, pw, epi, os, oo, kept, keptOff, null, 0,
-                    n0, n1, Conv2dDriver.threadBuffers(geo), null);
+            Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, pw, pw == packedW ? transposedW : null, epi,
+                    os, oo, kept, keptOff, null, 0, n0, n1, Conv2dDriver.threadBuffers(geo), null);
         }
 
         /** The parallel body of {@link #forwardImages}, one per thread, reused: a compiled step allocates nothing (see Sgemm.Split). */

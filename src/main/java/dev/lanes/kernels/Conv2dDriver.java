@@ -221,12 +221,24 @@ public final class Conv2dDriver {
     }
 
     /**
+     * Whether the forward product of this geometry (with {@code og} channels a group) has a pixel tail
+     * {@link Sgemm#gemmPackedATapsB} computes channel-wise given {@link Sgemm#packTransposedTail}'s weights: its
+     * column-shifted staging, flat, with 1 to 4 pixels past the last whole block. For plans, which pack constant weights
+     * once (LeNet's conv2 at batch 1: 16 channels, 100 pixels).
+     */
+    public static boolean transposedTails(Im2col.Geometry g, int og) {
+        return staged(g) && Im2col.shiftsInPlace(g) && Sgemm.transposedTailColumns(og, g.rows(), g.oH(), g.oW(), g.oW(), Sgemm.Epilogue.NONE) > 0;
+    }
+
+    /**
      * {@code out[n, group] = W_group im2col(x[n, group])} with {@code epilogues[group]}, for n in [n0, n1).
      *
      * @param channels    input channels (all groups)
      * @param w           the weights {@code [outChannels, rows]} at {@code wOff} (the blocked GEMM's A)
      * @param packedW     per group, W_group packed by {@link Sgemm#packA} ({@code [og, rows]}); needed only when
      *                    {@link #staged} and not direct
+     * @param transposedTails per group, W_group packed by {@link Sgemm#packTransposedTail} for the last few pixels of a
+     *                    column-shifted product ({@link #transposedTails}); null: none
      * @param workspace   the blocked GEMM's buffers (a plan's); null: this thread's, and the GEMM may split across
      *                    threads (eager, outside a parallel part)
      * @param kept        if not null, receives each image's columns at {@code keptOff + (n groups + group) rows cols}
@@ -235,8 +247,8 @@ public final class Conv2dDriver {
      *                    {@code buf}'s own, kept from call to call
      */
     public static void forward(Im2col.Geometry geo, int channels, int groups, int outChannels, boolean direct,
-                               MemorySegment x, long xOff, MemorySegment w, long wOff, float[][] packedW, Sgemm.Epilogue[] epilogues,
-                               MemorySegment out, long outOff, MemorySegment kept, long keptOff,
+                               MemorySegment x, long xOff, MemorySegment w, long wOff, float[][] packedW, float[][] transposedTails,
+                               Sgemm.Epilogue[] epilogues, MemorySegment out, long outOff, MemorySegment kept, long keptOff,
                                MemorySegment scratch, long scratchOff, int n0, int n1, Buffers buf, Sgemm.Workspace workspace) {
         int og = outChannels / groups;
         int k = geo.rows();
@@ -259,8 +271,8 @@ public final class Conv2dDriver {
                     gemm(og, l, k, w, wg, x, inOff, out, outImg, epilogues[g], workspace);
                 } else if (shifts) {
                     Im2col.stageShifts(x, inOff, geo, paddedSource, buf.image);
-                    Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), geo.oW(),
-                            out, outImg, epilogues[g], buf.columns, buf.tile);
+                    Sgemm.gemmPackedATapsB(og, k, packedW[g], transposedTails == null ? null : transposedTails[g], buf.image, taps,
+                            geo.oH(), geo.oW(), geo.oW(), out, outImg, epilogues[g], buf.columns, buf.tile);
                 } else if (inPlace) {
                     Im2col.stageImage(x, inOff, geo, buf.image);
                     Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.paddedRowLength(geo),

@@ -564,6 +564,16 @@ public final class Sgemm {
      */
     public static void gemmPackedATapsB(int m, int k, float[] ap, float[] img, int[] taps, int oH, int oW, int wp,
                                         MemorySegment c, long cOff, Epilogue epi, float[] sliver, float[] tile) {
+        gemmPackedATapsB(m, k, ap, null, img, taps, oH, oW, wp, c, cOff, epi, sliver, tile);
+    }
+
+    /**
+     * {@link #gemmPackedATapsB} with the weights also packed channel-wise ({@link #packTransposedTail}; null: none): the
+     * last 1 to {@link #TRANSPOSED_TAIL_MAX} columns of a flat product ({@code wp == oW}) are then computed by
+     * {@link #tapsTailTransposed}, the same bits as the tile kernels.
+     */
+    public static void gemmPackedATapsB(int m, int k, float[] ap, float[] wT, float[] img, int[] taps, int oH, int oW, int wp,
+                                        MemorySegment c, long cOff, Epilogue epi, float[] sliver, float[] tile) {
         int l = oH * oW;
         if (m == 0 || l == 0) {
             return;
@@ -584,6 +594,10 @@ public final class Sgemm {
         // rows of at least NR pixels: blocks start at each row (a 32-wide row at 16 lanes is one whole tile: no pad
         // column computed, stored by writeWholeTile); shorter rows, or rows without pad columns: blocks run on across rows
         boolean rowBlocks = rowBlocks(oW, wp);
+        int tail = wT != null ? transposedTailColumns(m, k, oH, oW, wp, e) : 0;
+        if (tail > 0) {
+            n -= tail; // whole blocks up to here (n was l: no pad columns)
+        }
         for (int q0 = 0, next; q0 < n; q0 = next) {
             int nr;
             if (rowBlocks) {
@@ -656,6 +670,126 @@ public final class Sgemm {
                 }
             }
         }
+        if (tail > 0) {
+            tapsTailTransposed(wT, m, k, img, taps, n, tail, c, cOff, l, e.bias(), e.biasOff(), relu, tile);
+        }
+    }
+
+    /** The most columns {@link #tapsTailTransposed} takes: its four accumulators (a vector of channels each) a step. */
+    static final int TRANSPOSED_TAIL_MAX = 4;
+
+    /**
+     * The columns at the end of a taps product that {@link #gemmPackedATapsB} computes channel-wise when given the
+     * transposed weights, 0 for none: a flat product ({@code wp == oW}, one depth block) whose last block would hold
+     * 1 to {@link #TRANSPOSED_TAIL_MAX} of its NR columns, at most two vectors of channels, and a row bias and ReLU at
+     * most. LeNet's conv2 (16 channels, 100 pixels: 3 whole blocks and 4 pixels at 16 lanes): its last block ran the
+     * 8-row tile twice (two row blocks, 8 broadcasts + 1 load a step for 4 useful columns), ~0.3 us of a 5.5 us layer.
+     */
+    public static int transposedTailColumns(int m, int k, int oH, int oW, int wp, Epilogue e) {
+        if (wp != oW || m > 2 * LANES || k > KC || (e.bias() != null && !e.biasPerRow()) || e.rowActivation()) {
+            return 0;
+        }
+        int t = (int) ((long) oH * oW % NR);
+        return t <= TRANSPOSED_TAIL_MAX ? t : 0;
+    }
+
+    /**
+     * W^T for {@link #tapsTailTransposed}: row p holds {@code w[o, p]} for the m channels, zero-padded to one vector
+     * (m <= LANES) or two; null where m does not fit two vectors. {@code w} is {@code [m, k]} at float {@code wOff}, row
+     * stride {@code lda}.
+     */
+    public static float[] packTransposedTail(MemorySegment w, long wOff, int lda, int m, int k) {
+        if (m > 2 * LANES) {
+            return null;
+        }
+        int cw = m <= LANES ? LANES : 2 * LANES;
+        float[] t = new float[Math.multiplyExact(k, cw)];
+        for (int o = 0; o < m; o++) {
+            for (int p = 0; p < k; p++) {
+                t[p * cw + o] = w.getAtIndex(FLOAT, wOff + (long) o * lda + p);
+            }
+        }
+        return t;
+    }
+
+    /**
+     * {@code C[0..m, q0..q0+t)} of a taps product, transposed: per step p one vector (or two) of W^T's row p and the
+     * t pixels' values broadcast, so each output is {@code fma(w[o, p], b[p, q], acc)} over p = 0..k-1 from zero: the
+     * tile kernels' chain (one depth block), then {@code + bias[o]} and ReLU as the tile writers: the same bits.
+     * Four chains of 16-lane FMAs are latency-bound (4 cycles a step) but serve all 16 channels at once.
+     * Columns past t are computed from the image's slack and dropped.
+     */
+    private static void tapsTailTransposed(float[] wT, int m, int k, float[] img, int[] taps, int q0, int t,
+                                           MemorySegment c, long cOff, int ldc, MemorySegment bias, long biasOff, boolean relu, float[] tile) {
+        int cw;
+        if (m <= LANES) {
+            cw = LANES;
+            tailTransposed1(wT, k, img, taps, q0, tile);
+        } else {
+            cw = 2 * LANES;
+            tailTransposed2(wT, k, img, taps, q0, tile);
+        }
+        for (int q = 0; q < t; q++) {
+            long at = cOff + q0 + q;
+            for (int o = 0; o < m; o++) {
+                float v = tile[q * cw + o];
+                if (bias != null) {
+                    v += bias.getAtIndex(FLOAT, biasOff + o);
+                }
+                if (relu && v <= 0f) { // the tile writers' blend(0, v <= 0): -0 and below become +0, NaN stays
+                    v = 0f;
+                }
+                c.setAtIndex(FLOAT, at + (long) o * ldc, v);
+            }
+        }
+    }
+
+    /** {@link #tapsTailTransposed} for channels in one vector: tile[q * LANES + o] = C[o, q0 + q], q < 4. */
+    private static void tailTransposed1(float[] wT, int k, float[] img, int[] taps, int q0, float[] tile) {
+        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
+        for (int p = 0, wi = 0; p < k; p++, wi += LANES) {
+            FloatVector w = FloatVector.fromArray(F, wT, wi);
+            int at = taps[p] + q0;
+            c0 = w.fma(FloatVector.broadcast(F, img[at]), c0);
+            c1 = w.fma(FloatVector.broadcast(F, img[at + 1]), c1);
+            c2 = w.fma(FloatVector.broadcast(F, img[at + 2]), c2);
+            c3 = w.fma(FloatVector.broadcast(F, img[at + 3]), c3);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, LANES);
+        c2.intoArray(tile, 2 * LANES);
+        c3.intoArray(tile, 3 * LANES);
+    }
+
+    /** {@link #tapsTailTransposed} for channels in two vectors: tile[q * 2 LANES + o] = C[o, q0 + q], q < 4. */
+    private static void tailTransposed2(float[] wT, int k, float[] img, int[] taps, int q0, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c10 = FloatVector.zero(F), c20 = FloatVector.zero(F), c30 = FloatVector.zero(F);
+        FloatVector c01 = FloatVector.zero(F), c11 = FloatVector.zero(F), c21 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        for (int p = 0, wi = 0; p < k; p++, wi += 2 * LANES) {
+            FloatVector w0 = FloatVector.fromArray(F, wT, wi);
+            FloatVector w1 = FloatVector.fromArray(F, wT, wi + LANES);
+            int at = taps[p] + q0;
+            FloatVector b0 = FloatVector.broadcast(F, img[at]);
+            FloatVector b1 = FloatVector.broadcast(F, img[at + 1]);
+            FloatVector b2 = FloatVector.broadcast(F, img[at + 2]);
+            FloatVector b3 = FloatVector.broadcast(F, img[at + 3]);
+            c00 = w0.fma(b0, c00);
+            c01 = w1.fma(b0, c01);
+            c10 = w0.fma(b1, c10);
+            c11 = w1.fma(b1, c11);
+            c20 = w0.fma(b2, c20);
+            c21 = w1.fma(b2, c21);
+            c30 = w0.fma(b3, c30);
+            c31 = w1.fma(b3, c31);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, 2 * LANES);
+        c11.intoArray(tile, 3 * LANES);
+        c20.intoArray(tile, 4 * LANES);
+        c21.intoArray(tile, 5 * LANES);
+        c30.intoArray(tile, 6 * LANES);
+        c31.intoArray(tile, 7 * LANES);
     }
 
     /**

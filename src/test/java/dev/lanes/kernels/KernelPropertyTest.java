@@ -736,7 +736,10 @@ class KernelPropertyTest {
      * row r from column j dW on, float for float; the product over it (row length oW) gives {@code expected}'s bits,
      * nothing written outside the output. Reads past the planes may only feed dropped columns (NaN there).
      */
-    private void checkShifts(Im2col.Geometry g, MemorySegment x, float[] img, int og, float[] packedW, Sgemm.Epilogue epi,
+    /** Products {@link #checkShifts} also ran with a channel-wise pixel tail ({@link Sgemm#packTransposedTail}). */
+    private int transposedTails;
+
+    private void checkShifts(Im2col.Geometry g, MemorySegment x, float[] img, int og, MemorySegment w, float[] packedW, Sgemm.Epilogue epi,
                              MemorySegment expected, int guard) {
         float[] padded = new float[Im2col.stagedImageFloats(g)];
         java.util.Arrays.fill(padded, Float.NaN);
@@ -762,6 +765,16 @@ class KernelPropertyTest {
                 new float[Im2col.packedColumnFloats(g)], new float[Sgemm.SCRATCH_FLOATS]);
         assertThat(actual.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s og %d shifts", g, og)
                 .containsExactly(expected.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+        // the last 1-4 pixels channel-wise (a plan's constant weights): the same bits, nothing written outside
+        float[] wT = Sgemm.packTransposedTail(w, 0, g.rows(), og, g.rows());
+        if (wT != null && Sgemm.transposedTailColumns(og, g.rows(), g.oH(), g.oW(), g.oW(), epi) > 0) {
+            MemorySegment viaTail = guarded(og * g.cols(), guard);
+            Sgemm.gemmPackedATapsB(og, g.rows(), packedW, wT, planes, taps, g.oH(), g.oW(), g.oW(), viaTail, guard, epi,
+                    new float[Im2col.packedColumnFloats(g)], new float[Sgemm.SCRATCH_FLOATS]);
+            assertThat(viaTail.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s og %d %s shifts, transposed tail", g, og, epi.activation())
+                    .containsExactly(expected.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+            transposedTails++;
+        }
         if (!Conv2dDriver.staged(g)) {
             return;
         }
@@ -823,6 +836,8 @@ class KernelPropertyTest {
                 case 3 -> new Im2col.Geometry(3, 9, 3 * Simd.LANES + 3, 3, 3, 1, 1, 2, 2, 2, 2, 9, 3 * Simd.LANES + 3);
                 case 4 -> new Im2col.Geometry(64, 0, 4, 1, 1, 1, 1, 0, 0, 1, 1, 1, 5); // zero height, bottom/right padding
                 case 5 -> new Im2col.Geometry(20, 9, 2 * Simd.LANES + 3, 3, 3, 1, 1, 0, 2, 1, 1, 9, 2 * Simd.LANES + 3); // asymmetric
+                // LeNet's conv2 (100 pixels: 4 past the last whole block at every width), no bias / bias + ReLU / bias
+                case 8, 9, 10 -> new Im2col.Geometry(6, 14, 14, 5, 5, 1, 1, 0, 0, 1, 1, 10, 10);
                 default -> {
                     Im2col.Geometry r = randomGeometry(iter % 3 == 0 ? 3 * Simd.LANES : 14, 4, 3, 1);
                     yield r == null || r.sH() != 1 ? null : r;
@@ -831,7 +846,7 @@ class KernelPropertyTest {
             if (g == null || g.sH() != 1 || g.sW() != 1 || !Im2col.padsImage(g) || g.cols() == 0) {
                 continue; // the kernel's preconditions: every such geometry, whichever path the driver picks for it
             }
-            int og = iter < 3 ? 2 * Sgemm.MR + 3 : 1 + rnd.nextInt(2 * Sgemm.MR + 2);
+            int og = iter < 3 ? 2 * Sgemm.MR + 3 : iter == 8 || iter == 9 ? 16 : iter == 10 ? 6 : 1 + rnd.nextInt(2 * Sgemm.MR + 2);
             // the staging itself, checked against the image: zeros around it, the image at (pT, pL) of each plane
             checkStaging(g);
             MemorySegment bias = random(4L * og);
@@ -860,10 +875,12 @@ class KernelPropertyTest {
                     new float[Sgemm.SCRATCH_FLOATS]);
             assertThat(tight.toArray(java.lang.foreign.ValueLayout.JAVA_INT))
                     .containsExactly(expected.asSlice(4L * guard, 4L * og * l).toArray(java.lang.foreign.ValueLayout.JAVA_INT));
-            checkShifts(g, x, img, og, packedW, epi, expected, guard);
+            checkShifts(g, x, img, og, w, packedW, epi, expected, guard);
             cases++;
         }
         assertThat(cases).isGreaterThanOrEqualTo(25);
+        // the channel-wise pixel tail ran: LeNet's conv2 with 6 channels at every width, with 16 from 8 lanes on
+        assertThat(transposedTails).isGreaterThanOrEqualTo(Simd.LANES >= 8 ? 3 : 1);
         // column shifts where they multiply fewer columns than the padded rows: LeNet's 5 x 5 over 14 x 14 at every
         // width (100 columns against 136 virtual ones; at NR = 4 as well: 100 against 136), ResNet's 8 x 8 layers where 78 virtual columns take more
         // slivers than 64 (not at NR = 8: one whole sliver a row either way), never its 32-wide layers
