@@ -954,6 +954,21 @@ class KernelPropertyTest {
             Pooling.maxPool2x2Backward(g, 0, idx, 0, planes, oh, ow, actual, 0);
             assertThat(actual.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%d planes of %dx%d", planes, h, w)
                     .containsExactly(expected.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+            // inside a larger segment (a plan's arena slot): whole-vector stores stop at dx's end, not the segment's
+            int guard = 3 * Simd.LANES;
+            MemorySegment inArena = guarded(planes * h * w, guard);
+            MemorySegment gArena = random(4L * (planes * oh * ow + guard)); // so are g and the indices: vectors run past them
+            MemorySegment idxArena = random(4L * (planes * oh * ow + guard));
+            MemorySegment.copy(g, 0, gArena, 0, g.byteSize());
+            MemorySegment.copy(idx, 0, idxArena, 0, idx.byteSize());
+            Pooling.maxPool2x2Backward(gArena, 0, idxArena, 0, planes, oh, ow, inArena, guard);
+            assertThat(inArena.asSlice(4L * guard, 4L * planes * h * w).toArray(java.lang.foreign.ValueLayout.JAVA_INT))
+                    .as("%d planes of %dx%d in an arena", planes, h, w).containsExactly(expected.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+            for (int e = 0; e < guard; e++) {
+                assertThat(inArena.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, e)).as("guard before, %d planes of %dx%d", planes, h, w).isEqualTo(0x7f7f7f7f);
+                assertThat(inArena.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, guard + (long) planes * h * w + e))
+                        .as("guard after, %d planes of %dx%d", planes, h, w).isEqualTo(0x7f7f7f7f);
+            }
         }
     }
 

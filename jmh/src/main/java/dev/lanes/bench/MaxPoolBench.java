@@ -20,7 +20,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * max_pool2d(x, 2) on LeNet's activations at batch 64 ({@code planes} "6x28": [64, 6, 28, 28] after conv1; "16x10":
  * [64, 16, 10, 10] after conv2, whose rows of 5 outputs pack three to a vector at 16 lanes in inference):
- * microseconds per call, inference and training (indices kept).
+ * microseconds per call, inference, and training: the forward keeping the argmax indices, then the backward
+ * (gradient scattered to the maxima), which also frees what the forward saved.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -36,6 +37,8 @@ public class MaxPoolBench {
     public String planes;
 
     private Tensor x;
+    /** The output gradient of {@link #withIndices}: ones of the output's shape. */
+    private Tensor gout;
 
     @Setup
     public void setup() {
@@ -43,11 +46,13 @@ public class MaxPoolBench {
         String[] cw = planes.split("x");
         int side = Integer.parseInt(cw[1]);
         x = Tensor.randn(64, Integer.parseInt(cw[0]), side, side);
+        gout = Tensor.ones(64, Integer.parseInt(cw[0]), side / 2, side / 2);
     }
 
     @TearDown
     public void tearDown() {
         x.close();
+        gout.close();
     }
 
     @Benchmark
@@ -59,12 +64,20 @@ public class MaxPoolBench {
         }
     }
 
+    /**
+     * Forward with indices, then backward. Without the backward (stop 31's form) the saved indices lived until the GC
+     * collected the graph, so every call took fresh zeroed native memory and the score was that (~936 us), not pooling.
+     */
     @Benchmark
     public Tensor withIndices() {
         x.requiresGrad(true);
         Tensor y = Tensor.maxPool2d(x, 2);
-        y.close();
+        y.backward(gout);
+        Tensor g = x.grad();
+        x.setGrad(null);
         x.requiresGrad(false);
-        return y;
+        y.close();
+        g.close();
+        return g;
     }
 }
