@@ -1058,39 +1058,6 @@ public final class Sgemm {
         c7.intoArray(tile, 7 * NR);
     }
 
-    /** {@link #kernel8x2Packed} for a block of at most LANES columns (the same FMA chains, half the work of the
-     * two-vector tile: a 10-class output layer, a product's last columns). */
-    private static void kernel8x1Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
-        FloatVector c0 = FloatVector.zero(F);
-        FloatVector c1 = FloatVector.zero(F);
-        FloatVector c2 = FloatVector.zero(F);
-        FloatVector c3 = FloatVector.zero(F);
-        FloatVector c4 = FloatVector.zero(F);
-        FloatVector c5 = FloatVector.zero(F);
-        FloatVector c6 = FloatVector.zero(F);
-        FloatVector c7 = FloatVector.zero(F);
-        int ai = aBase;
-        for (int p = 0; p < kc; p++, ai += MR) {
-            FloatVector b0 = FloatVector.fromArray(F, bp, bBase + p * NR);
-            c0 = FloatVector.broadcast(F, ap[ai + 0]).fma(b0, c0);
-            c1 = FloatVector.broadcast(F, ap[ai + 1]).fma(b0, c1);
-            c2 = FloatVector.broadcast(F, ap[ai + 2]).fma(b0, c2);
-            c3 = FloatVector.broadcast(F, ap[ai + 3]).fma(b0, c3);
-            c4 = FloatVector.broadcast(F, ap[ai + 4]).fma(b0, c4);
-            c5 = FloatVector.broadcast(F, ap[ai + 5]).fma(b0, c5);
-            c6 = FloatVector.broadcast(F, ap[ai + 6]).fma(b0, c6);
-            c7 = FloatVector.broadcast(F, ap[ai + 7]).fma(b0, c7);
-        }
-        c0.intoArray(tile, 0);
-        c1.intoArray(tile, NR);
-        c2.intoArray(tile, 2 * NR);
-        c3.intoArray(tile, 3 * NR);
-        c4.intoArray(tile, 4 * NR);
-        c5.intoArray(tile, 5 * NR);
-        c6.intoArray(tile, 6 * NR);
-        c7.intoArray(tile, 7 * NR);
-    }
-
     /** {@link #kernel6x2Packed} for a block of at most LANES columns (rows 0..5 of each MR-row step of the sliver). */
     private static void kernel6x1Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
         FloatVector c0 = FloatVector.zero(F);
@@ -1453,32 +1420,6 @@ public final class Sgemm {
         int ai = aBase;
         for (int p = p0; p < p1; p++, ai += MR) {
             FloatVector b0 = FloatVector.fromArray(HALF, img, taps[p] + q0);
-            c0 = FloatVector.broadcast(HALF, ap[ai + 0]).fma(b0, c0);
-            c1 = FloatVector.broadcast(HALF, ap[ai + 1]).fma(b0, c1);
-            c2 = FloatVector.broadcast(HALF, ap[ai + 2]).fma(b0, c2);
-            c3 = FloatVector.broadcast(HALF, ap[ai + 3]).fma(b0, c3);
-            c4 = FloatVector.broadcast(HALF, ap[ai + 4]).fma(b0, c4);
-            c5 = FloatVector.broadcast(HALF, ap[ai + 5]).fma(b0, c5);
-            c6 = FloatVector.broadcast(HALF, ap[ai + 6]).fma(b0, c6);
-            c7 = FloatVector.broadcast(HALF, ap[ai + 7]).fma(b0, c7);
-        }
-        c0.intoArray(tile, 0);
-        c1.intoArray(tile, NR);
-        c2.intoArray(tile, 2 * NR);
-        c3.intoArray(tile, 3 * NR);
-        c4.intoArray(tile, 4 * NR);
-        c5.intoArray(tile, 5 * NR);
-        c6.intoArray(tile, 6 * NR);
-        c7.intoArray(tile, 7 * NR);
-    }
-
-    /** {@link #kernel8x1Packed} in half-width vectors for blocks of at most LANES / 2 columns ({@link #HALF_TILES}). */
-    private static void kernel8x1HalfPacked(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
-        FloatVector c0 = FloatVector.zero(HALF), c1 = FloatVector.zero(HALF), c2 = FloatVector.zero(HALF), c3 = FloatVector.zero(HALF);
-        FloatVector c4 = FloatVector.zero(HALF), c5 = FloatVector.zero(HALF), c6 = FloatVector.zero(HALF), c7 = FloatVector.zero(HALF);
-        int ai = aBase;
-        for (int p = 0; p < kc; p++, ai += MR) {
-            FloatVector b0 = FloatVector.fromArray(HALF, bp, bBase + p * NR);
             c0 = FloatVector.broadcast(HALF, ap[ai + 0]).fma(b0, c0);
             c1 = FloatVector.broadcast(HALF, ap[ai + 1]).fma(b0, c1);
             c2 = FloatVector.broadcast(HALF, ap[ai + 2]).fma(b0, c2);
@@ -2183,19 +2124,21 @@ public final class Sgemm {
     }
 
     /**
-     * The register tile for an mr x nr block over a packed B panel, into {@code tile}: half a vector, one or two
-     * vectors of columns, 8 or 6 rows. The one choice of packed-panel kernel ({@link #kernel} and the dealt slivers of
+     * The register tile for an mr x nr block over a packed B panel, into {@code tile}: two vectors of columns and 8 rows
+     * (32 registers), or one or two vectors and 6 rows (16). The one choice of packed-panel kernel ({@link #kernel} and the dealt slivers of
      * {@link #gemmPackedATapsB}).
      */
     private static void packedTile(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, int mr, int nr) {
-        if (HALF_TILES && nr <= LANES / 2) {
-            kernel8x1HalfPacked(ap, aBase, bp, bBase, kc, tile);
-        } else if (nr <= LANES) { // the columns fit one vector (a product's last ones): half the FMAs, the same chains
-            if (TILE_KIND == 0) {
-                kernel8x1Packed(ap, aBase, bp, bBase, kc, tile);
-            } else {
-                kernel6x1Packed(ap, aBase, bp, bBase, kc, tile);
-            }
+        // With 32 registers every block, a product's last few columns too, takes the 8 x 2 kernel: its second vector reads
+        // the sliver's zero pad and is never stored (the same chains, the same bits). One-vector and half-width kernels for
+        // those edge columns (kernel8x1Packed, kernel8x1HalfPacked) became hot only during a training step's warm-up, when
+        // C2's queue is long: compiled at tier 2 and then at tier 4 without a profile, they ran the Vector API's Java
+        // fallback for good in about a third of fresh JVMs (LeNet's compiled step at batch 64: 4-8 MB of heap and
+        // 10-30% slower a step; none with -XX:Tier3DelayOn=100000, which keeps the profiling tier). The wasted FMAs on
+        // those columns did not show: 1,699-1,792 us a step over 8 JVMs, against 1,650-1,760 for the good JVMs before
+        // (2 threads, AMD EPYC Zen 4).
+        if (nr <= LANES && TILE_KIND != 0) { // 16 registers: the columns fit one vector (a product's last ones): half the FMAs
+            kernel6x1Packed(ap, aBase, bp, bBase, kc, tile);
         } else if (TILE_KIND == 0) { // TILE_KIND is a constant: with 16 registers C2 keeps the 6-row kernel alone
             // also for a product's last 1..6 rows: a 6-row kernel for those edges alone ran rarely enough to be compiled
             // late, on-stack-replaced with its vector stores left as calls, so its FMAs ran the Vector API's Java
