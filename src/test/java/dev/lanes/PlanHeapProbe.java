@@ -22,7 +22,8 @@ public final class PlanHeapProbe {
 
     /**
      * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", "onnx-lenet": PyTorch's LeNet exported to ONNX,
-     * served by a PreparedModel, or "train-lenet": a compiled training step, its bytes per step) in a new JVM with this
+     * served by a PreparedModel, or "train-lenet" / "train-lenet-64": a compiled training step at batch 16 / 64, its bytes
+     * per step) in a new JVM with this
      * JVM's vector-width flags.
      */
     public static long inFreshJvm(String model) throws Exception {
@@ -49,16 +50,17 @@ public final class PlanHeapProbe {
 
     public static void main(String[] args) throws Exception {
         Lanes.manualSeed(5);
-        if (args[0].equals("train-lenet")) { // a compiled LeNet training step (forward, backward, SGD with momentum)
+        if (args[0].startsWith("train-lenet")) { // a compiled LeNet training step (forward, backward, SGD with momentum)
+            int batch = args[0].equals("train-lenet-64") ? 64 : 16;
             LeNet net = new LeNet();
             dev.lanes.train.TrainStep step = dev.lanes.train.TrainStep.compile(net, new dev.lanes.nn.CrossEntropyLoss(),
                     new dev.lanes.optim.SGD(net.parameters(), 0.01, 0.9));
-            Tensor x = Tensor.randn(16, 1, 32, 32);
-            long[] labels = new long[16];
+            Tensor x = Tensor.randn(batch, 1, 32, 32);
+            long[] labels = new long[batch];
             for (int i = 0; i < labels.length; i++) {
                 labels[i] = i % 10;
             }
-            Tensor y = Tensor.of(labels, 16);
+            Tensor y = Tensor.of(labels, batch);
             Runnable call = () -> step.run(x, y);
             long bytes = InferencePlanTest.steadyStateHeapBytesPerCall(call, 2_000, 300, TRAIN_STEP_LIMIT);
             if (bytes >= TRAIN_STEP_LIMIT) {
