@@ -589,6 +589,17 @@ public final class Pooling {
 
     private static void adaptiveAvgPool2dPlanes(int p0, int p1, boolean backward, MemorySegment a, long aOff, MemorySegment b, long bOff,
             int h, int w, int oh, int ow) {
+        if (!backward && oh == 1 && ow == 1) {
+            // global average (ResNet's head): each plane's sum in Reductions' canonical order (the same bits at every
+            // width), not one float chain: ResNet-20's 64 planes of 64 at batch 1 took 5.1 us, one dependent add a float
+            long n = (long) h * w;
+            int count = h * w;
+            for (int pl = p0; pl < p1; pl++) {
+                float sum = (float) Reductions.sumRow(a, (aOff + pl * n) << 2, n);
+                b.set(FLOAT, (bOff + pl) << 2, sum / count);
+            }
+            return;
+        }
         for (int pl = p0; pl < p1; pl++) {
             long inPlane = (backward ? bOff : aOff) + (long) pl * h * w;
             long outPlane = (backward ? aOff : bOff) + (long) pl * oh * ow;
