@@ -202,11 +202,6 @@ public final class Pooling {
         return v;
     }
 
-    /** PyTorch's scan rule for one candidate pair: the later one wins if it is greater or NaN. */
-    private static VectorMask<Float> laterWins(FloatVector earlier, FloatVector later) {
-        return later.compare(VectorOperators.GT, earlier).or(later.test(VectorOperators.IS_NAN));
-    }
-
     /**
      * The LeNet case, kernel 2 / stride 2 / no padding, 16 outputs per step: each input row is split into its even
      * and odd columns with two-vector shuffles, pairs are reduced across then down. Folding the 2x2 window as
@@ -233,11 +228,11 @@ public final class Pooling {
                 FloatVector o0 = a0.rearrange(ODDS, b0);
                 FloatVector e1 = a1.rearrange(EVENS, b1);
                 FloatVector o1 = a1.rearrange(ODDS, b1);
-                VectorMask<Float> odd0 = laterWins(e0, o0);
-                VectorMask<Float> odd1 = laterWins(e1, o1);
+                VectorMask<Float> odd0 = o0.compare(VectorOperators.GT, e0).or(o0.test(VectorOperators.IS_NAN));
+                VectorMask<Float> odd1 = o1.compare(VectorOperators.GT, e1).or(o1.test(VectorOperators.IS_NAN));
                 FloatVector m0 = e0.blend(o0, odd0);
                 FloatVector m1 = e1.blend(o1, odd1);
-                VectorMask<Float> down = laterWins(m0, m1);
+                VectorMask<Float> down = m1.compare(VectorOperators.GT, m0).or(m1.test(VectorOperators.IS_NAN));
                 FloatVector best = m0.blend(m1, down);
                 boolean whole = (long) y * ow + x + LANES <= (long) oh * ow;
                 // a plane's last rows (3 of LeNet's 5-wide pool2 rows at 16 lanes): a masked store where the whole
@@ -334,15 +329,15 @@ public final class Pooling {
             FloatVector b = FloatVector.fromMemorySegment(F, in, src + VBYTES, ORDER);
             FloatVector e = EVEN_LANES.selectFrom(a, b);
             FloatVector o = ODD_LANES.selectFrom(a, b);
-            FloatVector pairs0 = e.blend(o, laterWins(e, o));
+            FloatVector pairs0 = e.blend(o, o.compare(VectorOperators.GT, e).or(o.test(VectorOperators.IS_NAN)));
             a = FloatVector.fromMemorySegment(F, in, src + 2 * VBYTES, ORDER);
             b = FloatVector.fromMemorySegment(F, in, src + 3 * VBYTES, ORDER);
             e = EVEN_LANES.selectFrom(a, b);
             o = ODD_LANES.selectFrom(a, b);
-            FloatVector pairs1 = e.blend(o, laterWins(e, o));
+            FloatVector pairs1 = e.blend(o, o.compare(VectorOperators.GT, e).or(o.test(VectorOperators.IS_NAN)));
             FloatVector up = upper.selectFrom(pairs0, pairs1);
             FloatVector down = lower.selectFrom(pairs0, pairs1);
-            FloatVector best = up.blend(down, laterWins(up, down));
+            FloatVector best = up.blend(down, down.compare(VectorOperators.GT, up).or(down.test(VectorOperators.IS_NAN)));
             if (dst + VBYTES <= outEnd) {
                 best.intoMemorySegment(out, dst, ORDER); // lanes past the group's land in the next group's outputs, written after
             } else {
@@ -366,7 +361,11 @@ public final class Pooling {
         }
     }
 
-    /** {@link #laterWins} for one pair: the later value if it is greater or NaN, else the earlier. */
+    /**
+     * PyTorch's scan rule for one candidate pair: the later value if it is greater or NaN, else the earlier. The vector
+     * loops write the same rule out at each use ({@code later.compare(GT, earlier).or(later.test(IS_NAN))}): a helper
+     * returning the mask boxes it wherever C2 does not inline the helper into those large loops.
+     */
     private static float laterWins(float earlier, float later) {
         return later > earlier || later != later ? later : earlier;
     }
