@@ -41,7 +41,7 @@ public final class ChildJvm {
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS); // gone before the next test takes the cores
                 throw new AssertionError("child JVM " + what + " did not finish in " + timeoutSeconds + " s");
             }
             String out = Files.readString(log, StandardCharsets.UTF_8);

@@ -61,12 +61,7 @@ public final class PlanHeapProbe {
                 labels[i] = i % 10;
             }
             Tensor y = Tensor.of(labels, batch);
-            Runnable call = () -> step.run(x, y);
-            long bytes = InferencePlanTest.steadyStateHeapBytesPerCall(call, 2_000, 300, TRAIN_STEP_LIMIT);
-            if (bytes >= TRAIN_STEP_LIMIT) {
-                printAllocationSites(call, 300);
-            }
-            System.out.println("heap bytes per call " + bytes);
+            report(() -> step.run(x, y), 2_000, 300, TRAIN_STEP_LIMIT);
             step.close();
             return;
         }
@@ -78,12 +73,7 @@ public final class PlanHeapProbe {
             try (dev.lanes.serve.PreparedModel m = dev.lanes.serve.PreparedModel.loadOnnx(onnx, "lenet.onnx", 1, 1, 32, 32)) {
                 float[] x = new float[1024];
                 float[] out = new float[10];
-                Runnable call = () -> m.predict(x, out);
-                long bytes = InferencePlanTest.steadyStateHeapBytesPerCall(call, 3_000, 500);
-                if (bytes >= ALLOCATION_LIMIT) {
-                    printAllocationSites(call, 3_000);
-                }
-                System.out.println("heap bytes per call " + bytes);
+                report(() -> m.predict(x, out), 3_000, 500, ALLOCATION_LIMIT);
             }
             return;
         }
@@ -118,12 +108,20 @@ public final class PlanHeapProbe {
             InferencePlan p = plan;
             call = () -> p.run(x, out);
         }
-        long bytes = InferencePlanTest.steadyStateHeapBytesPerCall(call, 3_000, 500);
-        if (bytes >= ALLOCATION_LIMIT) {
-            printAllocationSites(call, 3_000);
+        report(call, 3_000, 500, ALLOCATION_LIMIT);
+        plan.close();
+    }
+
+    /**
+     * Prints the least heap bytes per warm call (the line {@link #inFreshJvm} reads), preceded by the allocating frames
+     * ({@link #printAllocationSites}, over {@code warm} more calls) when that is not under {@code limit}.
+     */
+    private static void report(Runnable call, int warm, int calls, long limit) throws Exception {
+        long bytes = InferencePlanTest.steadyStateHeapBytesPerCall(call, warm, calls, limit);
+        if (bytes >= limit) {
+            printAllocationSites(call, warm);
         }
         System.out.println("heap bytes per call " + bytes);
-        plan.close();
     }
 
     /**

@@ -2613,7 +2613,7 @@ public final class Sgemm {
         c10h.intoArray(tile, DOT_PARK + 5 * LANES);
         c11l.intoArray(tile, DOT_PARK + 6 * LANES);
         c11h.intoArray(tile, DOT_PARK + 7 * LANES);
-        foldParked2x2(tile, at, 2);
+        foldParked2x2(tile, at);
         if (p < k) {
             tail2x2(a, a0, a1, b, b0, b1, p, k, tile, at);
         }
@@ -2684,20 +2684,20 @@ public final class Sgemm {
         c111.intoArray(tile, DOT_PARK + 13 * LANES);
         c112.intoArray(tile, DOT_PARK + 14 * LANES);
         c113.intoArray(tile, DOT_PARK + 15 * LANES);
-        foldParked2x2(tile, at, 4);
+        foldParked2x2(tile, at);
         if (p < k) {
             tail2x2(a, a0, a1, b, b0, b1, p, k, tile, at);
         }
     }
 
     /**
-     * The four dots of a 2 x 2 block parked at DOT_PARK (16 partials each, in {@code group} vectors) into tile[at + r * 4 + q],
-     * by the scalar canonical fold (the same additions as {@link Simd#fold16}): no vector crosses a call here, see
-     * {@link #foldLanes}.
+     * The four dots of a 2 x 2 block parked at DOT_PARK (16 partials each, in 2 vectors at 8 lanes or 4 at 4 lanes:
+     * 16 consecutive floats a dot) into tile[at + r * 4 + q], by the scalar canonical fold (the same additions as
+     * {@link Simd#fold16}): no vector crosses a call here, see {@link #foldLanes}.
      */
-    private static void foldParked2x2(float[] tile, int at, int group) {
+    private static void foldParked2x2(float[] tile, int at) {
         for (int d = 0; d < 4; d++) {
-            tile[at + (d >> 1) * 4 + (d & 1)] = Simd.fold(tile, DOT_PARK + d * group * LANES, 16);
+            tile[at + (d >> 1) * 4 + (d & 1)] = Simd.fold(tile, DOT_PARK + d * 16, 16);
         }
     }
 
