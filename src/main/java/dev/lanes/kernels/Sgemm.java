@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
  * Row-major single-precision GEMM, {@code C = alpha * op(A) op(B) + beta * C}, in the GotoBLAS/BLIS shape:
  * <ul>
  *   <li>op(B) is packed up to {@link #K_BLOCKS_PACKED} x {@link #KC} x {@link #NC} at a time into slivers of {@link #NR} columns, op(A)
- *       {@link #MC} x {@link #KC} at a time into slivers of {@link #MR} rows, both into per-thread {@code float[]}
+ *       up to {@link #K_BLOCKS_PACKED} x {@link #MC} x {@link #KC} at a time into slivers of {@link #MR} rows, both into per-thread {@code float[]}
  *       (VECTOR-NOTES.md: scalar reads of packed A through a segment keep bounds checks in the inner loop);
  *       transposes and leading dimensions are absorbed by the packing;</li>
  *   <li>an {@code MR x NR} micro-kernel ({@link #TILE}: 8 x 2 vectors with 32 vector registers, 6 x 2 with 16) keeps
@@ -63,12 +63,14 @@ public final class Sgemm {
     /** Columns of B packed per block: KC x NC floats (2 MB) per depth block; 1024 and 2048 measured alike. */
     public static final int NC = 1024;
     /**
-     * Depth blocks of B packed at once (a workspace of K_BLOCKS_PACKED x KC x NC floats, 4 MB). The loops run
-     * {@code jc -> (pack these blocks of B) -> ic -> pc -> (pack A) -> jr -> ir}: an MC x NC block of C (576 KB) takes
-     * its K / KC passes one after the other while it is still in L2, where packing one depth block of B at a time sent
-     * every pass over the whole of C, which comes back from L3 or memory at a stride the prefetchers do not follow.
-     * Measured (AMD EPYC Zen 4, 1024^3, one thread, medians of 9 interleaved JVMs): 256 bits 95 -> 99 GFLOP/s, 512 bits
-     * 101 -> 103-105. Every element of C still takes its depth blocks in order: the same bits.
+     * Depth blocks of B and of A packed at once (a workspace of K_BLOCKS_PACKED x KC x NC floats of B, 4 MB, and
+     * K_BLOCKS_PACKED x MC x KC of A). The loops run {@code jc -> (pack these blocks of B) -> ic -> (pack these blocks
+     * of A) -> jr -> ir -> pc}: each tile of C takes its depth blocks back to back, so C's tile is written while it is
+     * in L1 (or, for whole tiles, once: {@link #writeWholeTilePair}). Packing one depth block at a time sent every pass
+     * over the whole of C, which came back from L3 or memory at a stride the prefetchers do not follow. Measured (AMD
+     * EPYC Zen 4, 1024^3, one thread): blocks of B two at a time, 256 bits 95 -> 99 GFLOP/s, 512 bits 101 -> 103-105;
+     * then the tile-by-tile order (stop 33) ~1% more at 256 bits. Every element of C still takes its depth blocks in
+     * order: the same bits.
      */
     static final int K_BLOCKS_PACKED = 2;
     /** A B^T products with at most this many rows and rows of at least NT_MIN_K run as dot products ({@link #gemmNT}). */
@@ -157,6 +159,8 @@ public final class Sgemm {
         /** Whether {@link #b} is made on demand: a thread's own workspace, which any product may use. */
         private final boolean grows;
         final float[] tile = new float[SCRATCH_FLOATS];
+        /** The second depth block's tile where two are summed before C is written ({@link #writeWholeTilePair}). */
+        final float[] tile2 = new float[MR * NR];
         /** A block of a transposed B (NR columns x KC / NR steps), staged by {@link #packBTransposed}. */
         final float[] row = new float[KC];
 
@@ -168,7 +172,7 @@ public final class Sgemm {
          * drew a larger part).
          */
         public Workspace() {
-            a = new float[MC * KC];
+            a = new float[K_BLOCKS_PACKED * MC * KC];
             b = new float[0];
             grows = true;
         }
@@ -178,7 +182,7 @@ public final class Sgemm {
             int kc = Math.max(1, Math.min(KC, maxK));
             int nc = (int) Math.max(NR, Math.min(NC, ((long) maxN + NR - 1) / NR * NR));
             int blocks = (int) Math.max(1, Math.min(K_BLOCKS_PACKED, ((long) maxK + KC - 1) / KC));
-            a = new float[MC * kc];
+            a = new float[blocks * MC * kc];
             b = new float[blocks * kc * nc];
             grows = false;
         }
@@ -1725,29 +1729,40 @@ public final class Sgemm {
         for (int jc = n0; jc < n1; jc += step) {
             int nc = Math.min(step, n1 - jc);
             int ncPadded = (nc + NR - 1) / NR * NR;
-            // up to K_BLOCKS_PACKED depth blocks of B at once, as many as the workspace holds: each MC-row block of C then
-            // takes those blocks' passes back to back while it is still in L2 (see K_BLOCKS_PACKED)
+            // up to K_BLOCKS_PACKED depth blocks of B (and of A) at once, as many as the workspace holds: each tile of C
+            // then takes those blocks back to back (see K_BLOCKS_PACKED)
             float[] bp = ws.packedB(k, ncPadded);
-            int chunk = KC * Math.max(1, Math.min(K_BLOCKS_PACKED, bp.length / (ncPadded * KC)));
+            int blocks = Math.max(1, Math.min(K_BLOCKS_PACKED, Math.min(bp.length / (ncPadded * KC), ws.a.length / (MC * KC))));
+            int chunk = KC * blocks;
             for (int pc0 = 0; pc0 < k; pc0 += chunk) {
                 int pcEnd = Math.min(k, pc0 + chunk);
                 for (int pc = pc0; pc < pcEnd; pc += KC) {
                     packB(transB, b, bOff, ldb, pc, Math.min(KC, k - pc), jc, nc, bp, (pc - pc0) * ncPadded, ws.row);
                 }
+                // two depth blocks summed in the workspace before C is touched (writeWholeTilePair): whole tiles, alpha 1,
+                // C's old value either ignored (beta 0), added (beta 1) or an earlier chunk's, no epilogue in this chunk
+                boolean pairs = pcEnd - pc0 > KC && alpha == 1f && (pc0 > 0 || beta == 0f || beta == 1f) && (pcEnd < k || epi.isNone());
+                int kc1 = pcEnd - pc0 - KC; // the second block's depth, where there is one
                 for (int ic = m0; ic < m1; ic += MC) {
                     int mc = Math.min(MC, m1 - ic);
                     for (int pc = pc0; pc < pcEnd; pc += KC) {
-                        int kc = Math.min(KC, k - pc);
-                        int bBlock = (pc - pc0) * ncPadded;
-                        boolean first = pc == 0;
-                        boolean last = pc + kc == k;
-                        packA(transA, a, aOff, lda, ic, mc, pc, kc, ws.a);
-                        for (int jr = 0; jr < nc; jr += NR) {
-                            int nr = Math.min(NR, nc - jr);
-                            for (int ir = 0; ir < mc; ir += MR) {
-                                int mr = Math.min(MR, mc - ir);
-                                kernel(ws.a, ir * kc, bp, bBlock + jr * kc, kc, ws.tile, c, cOff + (long) (ic + ir) * ldc + jc + jr, ldc,
-                                        mr, nr, alpha, first ? beta : 1f, last ? epi : Epilogue.NONE, ic + ir, jc + jr);
+                        packA(transA, a, aOff, lda, ic, mc, pc, Math.min(KC, k - pc), ws.a, (pc - pc0) * MC);
+                    }
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int nr = Math.min(NR, nc - jr);
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            int mr = Math.min(MR, mc - ir);
+                            long cElem = cOff + (long) (ic + ir) * ldc + jc + jr;
+                            if (pairs && mr == MR && nr == NR) {
+                                packedTile(ws.a, ir * KC, bp, jr * KC, KC, ws.tile, MR, NR);
+                                packedTile(ws.a, KC * MC + ir * kc1, bp, KC * ncPadded + jr * kc1, kc1, ws.tile2, MR, NR);
+                                writeWholeTilePair(ws.tile, ws.tile2, c, cElem, ldc, pc0 > 0 || beta == 1f);
+                                continue;
+                            }
+                            for (int pc = pc0; pc < pcEnd; pc += KC) {
+                                int kc = Math.min(KC, k - pc);
+                                kernel(ws.a, (pc - pc0) * MC + ir * kc, bp, (pc - pc0) * ncPadded + jr * kc, kc, ws.tile, c, cElem, ldc,
+                                        mr, nr, alpha, pc == 0 ? beta : 1f, pc + kc == k ? epi : Epilogue.NONE, ic + ir, jc + jr);
                             }
                         }
                     }
@@ -1773,15 +1788,20 @@ public final class Sgemm {
 
     /** op(A)[ic.., pc..] -> slivers of MR rows: ap[sliver * kc * MR + p * MR + r], zero-padded past m. */
     private static void packA(boolean transA, MemorySegment a, long aOff, int lda, int ic, int mc, int pc, int kc, float[] ap) {
+        packA(transA, a, aOff, lda, ic, mc, pc, kc, ap, 0);
+    }
+
+    private static void packA(boolean transA, MemorySegment a, long aOff, int lda, int ic, int mc, int pc, int kc, float[] ap, int at) {
         for (int s = 0; s < mc; s += MR) {
             int rows = Math.min(MR, mc - s);
+            int d = at + s * kc;
             if (rows < MR) {
-                java.util.Arrays.fill(ap, s * kc, s * kc + kc * MR, 0f);
+                java.util.Arrays.fill(ap, d, d + kc * MR, 0f);
             }
             if (transA) {
-                packATransposed(a, aOff, lda, ic + s, rows, pc, kc, ap, s * kc);
+                packATransposed(a, aOff, lda, ic + s, rows, pc, kc, ap, d);
             } else {
-                packARows(a, aOff, lda, ic + s, rows, pc, kc, ap, s * kc);
+                packARows(a, aOff, lda, ic + s, rows, pc, kc, ap, d);
             }
         }
     }
@@ -1914,24 +1934,40 @@ public final class Sgemm {
      */
     private static void packB(boolean transB, MemorySegment b, long bOff, int ldb, int pc, int kc, int jc, int nc, float[] bp, int bpBase,
                               float[] row) {
-        for (int s = 0; s < nc; s += NR) {
-            int cols = Math.min(NR, nc - s);
-            if (transB) {
-                packBTransposed(b, bOff, ldb, pc, kc, jc + s, cols, bp, bpBase + s * kc, row);
-            } else if (cols == NR) {
-                packBFull(b, bOff, ldb, pc, kc, jc + s, bp, bpBase + s * kc);
-            } else {
-                packBEdge(b, bOff, ldb, pc, kc, jc + s, cols, bp, bpBase + s * kc);
+        if (!transB) {
+            int full = nc / NR * NR;
+            packBFull(b, bOff, ldb, pc, kc, jc, full, bp, bpBase);
+            if (full < nc) {
+                packBEdge(b, bOff, ldb, pc, kc, jc + full, nc - full, bp, bpBase + full * kc);
             }
+            return;
+        }
+        for (int s = 0; s < nc; s += NR) {
+            packBTransposed(b, bOff, ldb, pc, kc, jc + s, Math.min(NR, nc - s), bp, bpBase + s * kc, row);
         }
     }
 
-    private static void packBFull(MemorySegment b, long bOff, int ldb, int pc, int kc, int col, float[] bp, int base) {
-        for (int p = 0; p < kc; p++) {
-            long rowByte = (bOff + (long) (pc + p) * ldb + col) << 2;
-            int dst = base + p * NR;
-            for (int v = 0; v < NR; v += LANES) { // NR / LANES vectors: 2 or 3, a constant C2 unrolls
-                FloatVector.fromMemorySegment(F, b, rowByte + ((long) v << 2), ORDER).intoArray(bp, dst + v);
+    /** Rows of B a pass of {@link #packBFull} copies into every sliver before it moves on. */
+    private static final int PACK_B_ROWS = 8;
+
+    /**
+     * Whole slivers of a row-major B, columns [col, col + width): a block of {@link #PACK_B_ROWS} rows is dealt into
+     * every sliver, then the next block. Sliver by sliver down all kc rows instead read one cache line per row at a
+     * stride of ldb (4 KB at 1024 columns); the block's rows stay in L1 while the slivers take their lines. Measured
+     * (AMD EPYC Zen 4, -XX:UseAVX=2, 1024^3, one thread, alternated JVMs): ~101.3 -> ~103 GFLOP/s. The same floats.
+     */
+    private static void packBFull(MemorySegment b, long bOff, int ldb, int pc, int kc, int col, int width, float[] bp, int base) {
+        for (int p0 = 0; p0 < kc; p0 += PACK_B_ROWS) {
+            int p1 = Math.min(kc, p0 + PACK_B_ROWS);
+            for (int s = 0; s < width; s += NR) {
+                int sliver = base + s * kc;
+                for (int p = p0; p < p1; p++) {
+                    long rowByte = (bOff + (long) (pc + p) * ldb + col + s) << 2;
+                    int dst = sliver + p * NR;
+                    for (int v = 0; v < NR; v += LANES) { // NR / LANES vectors: 2 or 3, a constant C2 unrolls
+                        FloatVector.fromMemorySegment(F, b, rowByte + ((long) v << 2), ORDER).intoArray(bp, dst + v);
+                    }
+                }
             }
         }
     }
@@ -2365,6 +2401,26 @@ public final class Sgemm {
             }
             if (epi.rowActivation()) {
                 Elementwise.unaryContiguous(epi.activation(), 0f, 0f, c, rowElem << 2, c, rowElem << 2, nr);
+            }
+        }
+    }
+
+    /**
+     * Two depth blocks' whole tiles into C at once: C = t1 + t0, or C = t1 + (t0 + C) with {@code add}, which are
+     * {@link #writeWholeTile}'s two passes (C = t0 [+ C], then C = t1 + C) with the first pass's value kept in the
+     * workspace instead of in C: the same additions, the same bits. C's tile is read at most once and written once:
+     * measured (AMD EPYC Zen 4, -XX:UseAVX=2, 1024^3, one thread) ~1% of the product, with the loop order above
+     * another ~1%.
+     */
+    private static void writeWholeTilePair(float[] t0, float[] t1, MemorySegment c, long cElem, int ldc, boolean add) {
+        if (add) {
+            addCIntoTile(t0, c, cElem, ldc);
+        }
+        for (int r = 0; r < MR; r++) {
+            long rowByte = (cElem + (long) r * ldc) << 2;
+            for (int h = 0; h < NR; h += LANES) {
+                FloatVector first = FloatVector.fromArray(F, t0, r * NR + h);
+                FloatVector.fromArray(F, t1, r * NR + h).add(first).intoMemorySegment(c, rowByte + ((long) h << 2), ORDER);
             }
         }
     }

@@ -178,18 +178,9 @@ class KernelPropertyTest {
         int m = 37, n = 2 * Sgemm.NR + 5, k = 2 * Sgemm.KC + 76;
         SplittableRandom r = new SplittableRandom(8);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment a = arena.allocate(4L * m * k, 64);
-            MemorySegment b = arena.allocate(4L * k * n, 64);
-            MemorySegment c0 = arena.allocate(4L * m * n, 64);
-            for (long i = 0; i < (long) m * k; i++) {
-                a.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) r.nextDouble(-1, 1));
-            }
-            for (long i = 0; i < (long) k * n; i++) {
-                b.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) r.nextDouble(-1, 1));
-            }
-            for (long i = 0; i < (long) m * n; i++) {
-                c0.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) r.nextDouble(-1, 1));
-            }
+            MemorySegment a = uniformSegment(arena, (long) m * k, r);
+            MemorySegment b = uniformSegment(arena, (long) k * n, r);
+            MemorySegment c0 = uniformSegment(arena, (long) m * n, r);
             int padded = (n + Sgemm.NR - 1) / Sgemm.NR * Sgemm.NR;
             Sgemm.Workspace oneBlock = new Sgemm.Workspace(k, padded / 2 + 1); // room for one KC x padded block, not two
             Sgemm.Workspace twoBlocks = new Sgemm.Workspace(k, n);
@@ -211,6 +202,70 @@ class KernelPropertyTest {
                 assertThat(results[2]).as("two blocks at a time, transA %s transB %s", ta, tb).containsExactly(results[0]);
                 assertThat(results[3]).as("a grown workspace, transA %s transB %s", ta, tb).containsExactly(results[0]);
                 assertThat(grown.packedFloats()).isEqualTo(Sgemm.K_BLOCKS_PACKED * Sgemm.KC * Sgemm.NC);
+            }
+        }
+    }
+
+    /** {@code count} floats uniform in [-1, 1) from {@code r}, in a 64-byte aligned segment of {@code arena}. */
+    private static MemorySegment uniformSegment(Arena arena, long count, SplittableRandom r) {
+        MemorySegment s = arena.allocate(4L * count, 64);
+        for (long i = 0; i < count; i++) {
+            s.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) r.nextDouble(-1, 1));
+        }
+        return s;
+    }
+
+    /**
+     * The GEMM's summation contract, bit for bit: each element of C is one float FMA chain per KC-deep block of p, in
+     * order of p, and the blocks are added to C in order (C = chain0 [+ C], then C = chain1 + C, ...). Alpha 1 with beta
+     * 0 or 1 is where whole tiles sum two depth blocks before C is written (Sgemm.writeWholeTilePair): edge tiles,
+     * three chunks of blocks (k = 5 KC + 1: 2 + 2 + 1 blocks), NaN in C ignored at beta 0, each transpose, and a
+     * workspace that packs one block at a time.
+     */
+    @Test
+    void everyElementIsOneFmaChainPerDepthBlockAddedInOrder() {
+        SplittableRandom r = new SplittableRandom(33);
+        for (int k : new int[] {2 * Sgemm.KC + 76, 5 * Sgemm.KC + 1}) {
+            int m = 3 * Sgemm.MR + 5, n = 2 * Sgemm.NR + 3;
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment a = uniformSegment(arena, (long) m * k, r);
+                MemorySegment b = uniformSegment(arena, (long) k * n, r);
+                MemorySegment c0 = uniformSegment(arena, (long) m * n, r);
+                int padded = (n + Sgemm.NR - 1) / Sgemm.NR * Sgemm.NR;
+                for (int t = 0; t < 4; t++) {
+                    boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                    int lda = ta ? m : k, ldb = tb ? k : n;
+                    for (float beta : new float[] {0f, 1f}) {
+                        float[] expected = new float[m * n];
+                        for (int i = 0; i < m; i++) {
+                            for (int j = 0; j < n; j++) {
+                                float v = beta == 0f ? 0f : c0.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, (long) i * n + j);
+                                for (int pc = 0; pc < k; pc += Sgemm.KC) {
+                                    float chain = 0f;
+                                    for (int p = pc; p < Math.min(k, pc + Sgemm.KC); p++) {
+                                        float av = a.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, ta ? (long) p * lda + i : (long) i * lda + p);
+                                        float bv = b.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, tb ? (long) j * ldb + p : (long) p * ldb + j);
+                                        chain = Math.fma(av, bv, chain);
+                                    }
+                                    v = pc == 0 && beta == 0f ? chain : chain + v;
+                                }
+                                expected[i * n + j] = v;
+                            }
+                        }
+                        Sgemm.Workspace[] spaces = {null, new Sgemm.Workspace(k, padded / 2 + 1), new Sgemm.Workspace(k, n)};
+                        for (int w = 0; w < spaces.length; w++) {
+                            MemorySegment c = arena.allocate(4L * m * n, 64);
+                            c.copyFrom(c0);
+                            if (beta == 0f) {
+                                c.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, Float.NaN); // ignored at beta 0
+                            }
+                            Sgemm.sgemm(ta, tb, m, n, k, 1f, a, 0, lda, b, 0, ldb, beta, c, 0, n, null, spaces[w], false);
+                            assertThat(c.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT))
+                                    .as("k %d, transA %s, transB %s, beta %s, workspace %d", k, ta, tb, beta, w)
+                                    .containsExactly(expected);
+                        }
+                    }
+                }
             }
         }
     }
