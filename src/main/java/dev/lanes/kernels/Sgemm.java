@@ -1741,7 +1741,7 @@ public final class Sgemm {
                 }
                 // two depth blocks summed in the workspace before C is touched (writeWholeTilePair): whole tiles, alpha 1,
                 // C's old value either ignored (beta 0), added (beta 1) or an earlier chunk's, no epilogue in this chunk
-                boolean pairs = pcEnd - pc0 > KC && alpha == 1f && (pc0 > 0 || beta == 0f || beta == 1f) && (pcEnd < k || epi.isNone());
+                boolean pairs = pcEnd - pc0 > KC && pcEnd - pc0 <= 2 * KC && alpha == 1f && (pc0 > 0 || beta == 0f || beta == 1f) && (pcEnd < k || epi.isNone());
                 int kc1 = pcEnd - pc0 - KC; // the second block's depth, where there is one
                 for (int ic = m0; ic < m1; ic += MC) {
                     int mc = Math.min(MC, m1 - ic);

@@ -217,10 +217,12 @@ class KernelPropertyTest {
 
     /**
      * The GEMM's summation contract, bit for bit: each element of C is one float FMA chain per KC-deep block of p, in
-     * order of p, and the blocks are added to C in order (C = chain0 [+ C], then C = chain1 + C, ...). Alpha 1 with beta
-     * 0 or 1 is where whole tiles sum two depth blocks before C is written (Sgemm.writeWholeTilePair): edge tiles,
-     * three chunks of blocks (k = 5 KC + 1: 2 + 2 + 1 blocks), NaN in C ignored at beta 0, each transpose, and a
-     * workspace that packs one block at a time.
+     * order of p, and the blocks are added to C in order (C = chain0 [+ C], then C = chain1 + C, ...; a last write with
+     * a column bias adds it, then ReLU). Alpha 1 with beta 0 or 1 is where whole tiles sum two depth blocks before C is
+     * written (Sgemm.writeWholeTilePair): edge tiles, chunks of two blocks and one (k = 2 KC + 76), three chunks of two
+     * (k = 5 KC + 1, the last block 1 deep), NaN in C ignored at beta 0, each transpose, a workspace that packs one
+     * block at a time; then more rows than one MC block, a column bias and ReLU on the last write (a pair of blocks),
+     * and the product split across threads.
      */
     @Test
     void everyElementIsOneFmaChainPerDepthBlockAddedInOrder() {
@@ -234,24 +236,8 @@ class KernelPropertyTest {
                 int padded = (n + Sgemm.NR - 1) / Sgemm.NR * Sgemm.NR;
                 for (int t = 0; t < 4; t++) {
                     boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
-                    int lda = ta ? m : k, ldb = tb ? k : n;
                     for (float beta : new float[] {0f, 1f}) {
-                        float[] expected = new float[m * n];
-                        for (int i = 0; i < m; i++) {
-                            for (int j = 0; j < n; j++) {
-                                float v = beta == 0f ? 0f : c0.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, (long) i * n + j);
-                                for (int pc = 0; pc < k; pc += Sgemm.KC) {
-                                    float chain = 0f;
-                                    for (int p = pc; p < Math.min(k, pc + Sgemm.KC); p++) {
-                                        float av = a.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, ta ? (long) p * lda + i : (long) i * lda + p);
-                                        float bv = b.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, tb ? (long) j * ldb + p : (long) p * ldb + j);
-                                        chain = Math.fma(av, bv, chain);
-                                    }
-                                    v = pc == 0 && beta == 0f ? chain : chain + v;
-                                }
-                                expected[i * n + j] = v;
-                            }
-                        }
+                        float[] expected = chainsPerDepthBlock(a, b, c0, m, n, k, ta, tb, beta, null);
                         Sgemm.Workspace[] spaces = {null, new Sgemm.Workspace(k, padded / 2 + 1), new Sgemm.Workspace(k, n)};
                         for (int w = 0; w < spaces.length; w++) {
                             MemorySegment c = arena.allocate(4L * m * n, 64);
@@ -259,7 +245,7 @@ class KernelPropertyTest {
                             if (beta == 0f) {
                                 c.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, Float.NaN); // ignored at beta 0
                             }
-                            Sgemm.sgemm(ta, tb, m, n, k, 1f, a, 0, lda, b, 0, ldb, beta, c, 0, n, null, spaces[w], false);
+                            Sgemm.sgemm(ta, tb, m, n, k, 1f, a, 0, ta ? m : k, b, 0, tb ? k : n, beta, c, 0, n, null, spaces[w], false);
                             assertThat(c.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT))
                                     .as("k %d, transA %s, transB %s, beta %s, workspace %d", k, ta, tb, beta, w)
                                     .containsExactly(expected);
@@ -268,6 +254,50 @@ class KernelPropertyTest {
                 }
             }
         }
+        int k = 5 * Sgemm.KC + 1, m = Sgemm.MC + 5, n = Math.max(4 * Sgemm.NR + 3, 47); // over 2^24 flops: split across threads
+        try (Arena arena = Arena.ofShared()) { // the workers read the operands
+            MemorySegment a = uniformSegment(arena, (long) m * k, r);
+            MemorySegment b = uniformSegment(arena, (long) k * n, r);
+            MemorySegment c0 = uniformSegment(arena, (long) m * n, r);
+            MemorySegment bias = uniformSegment(arena, n, r);
+            for (boolean transposed : new boolean[] {false, true}) {
+                float[] expected = chainsPerDepthBlock(a, b, c0, m, n, k, transposed, transposed, 1f, bias);
+                for (boolean parallel : new boolean[] {false, true}) {
+                    MemorySegment c = arena.allocate(4L * m * n, 64);
+                    c.copyFrom(c0);
+                    Sgemm.sgemm(transposed, transposed, m, n, k, 1f, a, 0, transposed ? m : k, b, 0, transposed ? k : n, 1f, c, 0, n,
+                            Sgemm.Epilogue.columnBias(bias, 0, UnaryOp.RELU), null, parallel);
+                    assertThat(c.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT))
+                            .as("%d x %d x %d, transposed %s, parallel %s", m, n, k, transposed, parallel).containsExactly(expected);
+                }
+            }
+        }
+    }
+
+    /** {@link #everyElementIsOneFmaChainPerDepthBlockAddedInOrder}'s reference, element by element (alpha 1). */
+    private static float[] chainsPerDepthBlock(MemorySegment a, MemorySegment b, MemorySegment c0, int m, int n, int k, boolean ta, boolean tb,
+                                               float beta, MemorySegment columnBias) {
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        float[] av = a.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), bv = b.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+        float[] expected = new float[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float v = beta == 0f ? 0f : c0.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, (long) i * n + j);
+                for (int pc = 0; pc < k; pc += Sgemm.KC) {
+                    float chain = 0f;
+                    for (int p = pc; p < Math.min(k, pc + Sgemm.KC); p++) {
+                        chain = Math.fma(av[ta ? p * lda + i : i * lda + p], bv[tb ? j * ldb + p : p * ldb + j], chain);
+                    }
+                    v = pc == 0 && beta == 0f ? chain : chain + v;
+                }
+                if (columnBias != null) {
+                    v += columnBias.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, j);
+                    v = v <= 0f ? 0f : v;
+                }
+                expected[i * n + j] = v;
+            }
+        }
+        return expected;
     }
 
     @Test
