@@ -563,8 +563,8 @@ public final class InferencePlan implements AutoCloseable {
     /**
      * Reads the first {@code inputSize()} elements of {@code input} (floats, or int64 values for an int64 plan) and
      * writes the first {@code outputSize()} elements of {@code output} (floats, or int64 values for a plan whose
-     * {@link #outputType()} is int64; native byte order). A native input segment is read in place; a heap one is
-     * copied first.
+     * {@link #outputType()} is int64; native byte order). A native float input segment is read in place; a heap one, or int64 ids,
+     * are copied first.
      */
     public void run(MemorySegment input, MemorySegment output) {
         if (input.byteSize() < inputBytes()) {
@@ -580,7 +580,9 @@ public final class InferencePlan implements AutoCloseable {
         }
         Context c = acquire();
         try {
-            if (input.isNative()) {
+            if (input.isNative() && inputType != DType.INT64) {
+                // read in place; int64 ids are copied first: each is checked against its dimension, then used as an index,
+                // and a caller's segment could change between the two reads (another thread, shared memory)
                 execute(c.frame, input, 0);
             } else {
                 MemorySegment.copy(input, 0, c.seg, inputRegion * 4, inputBytes());
@@ -615,6 +617,9 @@ public final class InferencePlan implements AutoCloseable {
      * median microseconds per step, like a profiler's per-op view.
      */
     public String profile(float[] input, int calls) {
+        if (calls < 1) {
+            throw new IllegalArgumentException("InferencePlan.profile: calls must be at least 1, got " + calls);
+        }
         checkInput(DType.FLOAT32, input.length, 0, true);
         MemorySegment out = MemorySegment.ofArray(new long[outputNumel]); // room for either output type
         MemorySegment in = MemorySegment.ofArray(input);
@@ -626,6 +631,9 @@ public final class InferencePlan implements AutoCloseable {
 
     /** {@link #profile(float[], int)} for a plan traced on an int64 example. */
     public String profile(long[] input, int calls) {
+        if (calls < 1) {
+            throw new IllegalArgumentException("InferencePlan.profile: calls must be at least 1, got " + calls);
+        }
         checkInput(DType.INT64, input.length, 0, true);
         MemorySegment out = MemorySegment.ofArray(new long[outputNumel]); // room for either output type
         MemorySegment in = MemorySegment.ofArray(input);
@@ -679,7 +687,12 @@ public final class InferencePlan implements AutoCloseable {
                 }
             }
         }
-        return new Context();
+        try {
+            return new Context();
+        } catch (RuntimeException | Error e) {
+            callEnded(); // e.g. the memory budget refused the arena: this call holds nothing, and close() must still free the constants
+            throw e;
+        }
     }
 
     private void release(Context c) {

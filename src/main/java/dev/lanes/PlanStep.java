@@ -656,16 +656,23 @@ abstract class PlanStep {
             return p;
         }
 
-        /** The last per-run epilogues, kept while the bias stays where it was (a training plan's does): none built per run. */
-        private Sgemm.Epilogue[] lastEpilogues;
+        /**
+         * The last per-run epilogues, kept while the bias stays where it was (a training plan's does): none built per run.
+         * Held through a record's final field: a run on another thread that reads this plain field sees the whole array
+         * (a bare array published through it could be seen with its elements still null).
+         */
+        private RunEpilogues lastEpilogues;
+
+        private record RunEpilogues(Sgemm.Epilogue[] e) {
+        }
 
         private Sgemm.Epilogue[] runEpilogues(MemorySegment bs, long bo) {
-            Sgemm.Epilogue[] e = lastEpilogues; // a racing run at worst builds its own: the array is never written again
-            if (e == null || e[0].bias() != bs || e[0].biasOff() != bo || e[0].activation() != activation) {
-                e = epilogues(bs, bo);
-                lastEpilogues = e;
+            RunEpilogues last = lastEpilogues; // a racing run at worst builds its own: the array is never written again
+            if (last == null || last.e()[0].bias() != bs || last.e()[0].biasOff() != bo || last.e()[0].activation() != activation) {
+                last = new RunEpilogues(epilogues(bs, bo));
+                lastEpilogues = last;
             }
-            return e;
+            return last.e();
         }
 
         private Sgemm.Epilogue[] epilogues(MemorySegment bs, long bo) {
