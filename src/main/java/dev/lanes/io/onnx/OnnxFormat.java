@@ -257,7 +257,10 @@ public final class OnnxFormat {
             } else if (f == 2) {
                 ProtoReader type = r.message("ValueInfoProto.type");
                 while (type.hasNext()) {
-                    if (type.next() == 1) { // TypeProto.tensor_type
+                    int g0 = type.next();
+                    if (g0 == 6) { // TypeProto.denotation ("IMAGE", "TEXT", ...): a note on a type, not a kind of value
+                        type.skip();
+                    } else if (g0 == 1) { // TypeProto.tensor_type
                         ProtoReader tt = type.message("TypeProto.tensor_type");
                         while (tt.hasNext()) {
                             int g = tt.next();

@@ -673,6 +673,7 @@ public final class OnnxModel implements AutoCloseable {
                     }
                     out[i] = (int) r;
                 }
+                checkElements(Arrays.stream(out).asLongStream().toArray(), n); // bounded like ConstantOfShape before it is made
                 yield out(v.tensor().expand(out).contiguous());
             }
             case "Slice" -> slice(n, a);
@@ -691,9 +692,9 @@ public final class OnnxModel implements AutoCloseable {
                     if (parts < 1) {
                         throw new IllegalArgumentException("Split without outputs");
                     }
-                    int each = (dim + parts - 1) / parts;
+                    long each = ((long) dim + parts - 1) / parts;
                     for (int i = 0; i < parts; i++) {
-                        s[i] = Math.max(0, Math.min(each, dim - i * each));
+                        s[i] = (int) Math.max(0, Math.min(each, dim - i * each));
                     }
                 } else {
                     if (sizes.length != parts) {
@@ -957,7 +958,9 @@ public final class OnnxModel implements AutoCloseable {
                 scale[d] = in[d] == 0 ? 1 : (double) sizes[i] / in[d];
             }
         }
-        checkElements(outShape, n);
+        if (checkElements(outShape, n) == 0) {
+            return out(emptyOf(outShape)); // no per-axis tables sized by the other, non-empty axes
+        }
         if (opset < 11 && mode.equals("nearest")) {
             for (int d = 0; d < rank; d++) {
                 if (scale[d] < 1) { // runtimes disagree on how opset 10 rounds a downsampling nearest resize
@@ -1061,7 +1064,9 @@ public final class OnnxModel implements AutoCloseable {
                 throw new IllegalArgumentException(mode + " padding of an empty dim " + d);
             }
         }
-        checkElements(outShape, n);
+        if (checkElements(outShape, n) == 0) {
+            return out(emptyOf(outShape)); // no index tables sized by the other, non-empty axes
+        }
         Tensor t = x;
         for (int d = 0; d < rank; d++) {
             if (before[d] == 0 && after[d] == 0) {
@@ -1133,7 +1138,8 @@ public final class OnnxModel implements AutoCloseable {
     }
 
     /** Refuses a result of {@code shape} over Lanes' int indexing or the read limit, before anything is allocated. */
-    private static void checkElements(long[] shape, Node n) {
+    /** The element count of {@code shape}, refused over the read limit; returned so an empty result can skip its work. */
+    private static long checkElements(long[] shape, Node n) {
         long count = 1;
         for (long d : shape) {
             count = Math.multiplyExact(count, d);
@@ -1142,6 +1148,12 @@ public final class OnnxModel implements AutoCloseable {
             throw new IllegalArgumentException(n.opType() + " to " + Arrays.toString(shape) + " makes " + count + " elements, over the read limit of "
                     + dev.lanes.io.ReadLimits.maxBytes() + " bytes (-Dlanes.io.maxBytes)");
         }
+        return count;
+    }
+
+    /** An empty float32 result of {@code shape} (dims already bounded to ints): no per-axis tables sized by its other dims. */
+    private static Tensor emptyOf(long[] shape) {
+        return Tensor.zeros(Arrays.stream(shape).mapToInt(Math::toIntExact).toArray());
     }
 
     /** The floats of input v, known at trace time (a constant), or read eagerly (a plan's trace refuses that read). */
@@ -1291,21 +1303,30 @@ public final class OnnxModel implements AutoCloseable {
         if (v.ints != null && v.tensor == null) {
             // shape arithmetic (a Shape's dims sliced; PyTorch's F.pad export reverses its pads with step -1): stays known
             long[][] picks = new long[s.length][];
+            long[][] slices = new long[s.length][]; // per axis: start, end, step
             for (int i = 0; i < starts.length; i++) {
                 int ax = axis(axes == null ? i : axes[i], s.length, "axis");
-                if (picks[ax] != null) {
+                if (slices[ax] != null) {
                     throw new IllegalArgumentException("axis " + ax + " sliced twice");
                 }
-                picks[ax] = sliceIndices(starts[i], ends[i], steps == null ? 1 : steps[i], s[ax]);
+                slices[ax] = new long[] {starts[i], ends[i], steps == null ? 1 : steps[i]};
             }
             long[] shape = new long[s.length];
+            boolean empty = false;
+            for (int d = 0; d < s.length; d++) {
+                if (slices[d] == null) {
+                    slices[d] = new long[] {0, s[d], 1};
+                }
+                shape[d] = sliceCount(slices[d][0], slices[d][1], slices[d][2], s[d]);
+                empty |= shape[d] == 0;
+            }
+            if (empty) { // no index lists: an axis of a huge dim beside an empty one would need billions of them
+                return new Value[] {Value.ints(new long[0], shape)};
+            }
             int count = 1;
             for (int d = 0; d < s.length; d++) {
-                if (picks[d] == null) {
-                    picks[d] = sliceIndices(0, s[d], 1, s[d]);
-                }
-                shape[d] = picks[d].length;
-                count *= picks[d].length; // at most the input's count
+                picks[d] = sliceIndices(slices[d][0], slices[d][1], slices[d][2], s[d]);
+                count *= picks[d].length; // at most the input's count: every axis is non-empty, each pick at most its dim
             }
             long[] r = new long[count];
             for (int k = 0; k < count; k++) {
@@ -1346,22 +1367,40 @@ public final class OnnxModel implements AutoCloseable {
      * rules, negative starts and ends counted from the end first).
      */
     private static long[] sliceIndices(long start, long end, long step, long dim) {
+        long first = sliceFirst(start, step, dim);
+        long count = sliceCount(start, end, step, dim);
+        long[] picked = new long[Math.toIntExact(count)]; // at most dim, which the caller bounds
+        for (int k = 0; k < picked.length; k++) {
+            picked[k] = first + k * step; // between first and the end: no overflow, whatever the step
+        }
+        return picked;
+    }
+
+    /** The first index {@link #sliceIndices} takes (meaningful where {@link #sliceCount} is positive). */
+    private static long sliceFirst(long start, long step, long dim) {
+        return step > 0 ? clampSliceIndex(start, dim) : Math.max(0, Math.min(dim - 1, start < 0 ? start + dim : start));
+    }
+
+    /**
+     * How many indices {@link #sliceIndices} takes: counted by division, so a step near Long.MAX_VALUE or MIN_VALUE
+     * takes the first index alone instead of wrapping around (it gave later, wrong indices).
+     */
+    private static long sliceCount(long start, long end, long step, long dim) {
         if (step == 0) {
             throw new IllegalArgumentException("Slice with step 0");
         }
-        java.util.stream.LongStream.Builder picked = java.util.stream.LongStream.builder();
         if (step > 0) {
-            for (long i = clampSliceIndex(start, dim), en = clampSliceIndex(end, dim); i < en; i += step) {
-                picked.add(i);
-            }
-        } else if (dim > 0) {
-            long st = Math.max(0, Math.min(dim - 1, start < 0 ? start + dim : start));
-            long en = Math.max(-1, Math.min(dim - 1, end < 0 ? end + dim : end));
-            for (long i = st; i > en; i += step) {
-                picked.add(i);
-            }
+            long st = clampSliceIndex(start, dim);
+            long en = clampSliceIndex(end, dim);
+            return en <= st ? 0 : 1 + (en - st - 1) / step;
         }
-        return picked.build().toArray();
+        if (dim <= 0) {
+            return 0;
+        }
+        long st = sliceFirst(start, step, dim);
+        long en = Math.max(-1, Math.min(dim - 1, end < 0 ? end + dim : end));
+        long per = step == Long.MIN_VALUE ? Long.MAX_VALUE : -step;
+        return st <= en ? 0 : 1 + (st - en - 1) / per;
     }
 
     /** A Slice start or end counted from the end when negative, clamped to [0, dim] (ONNX's rule for positive steps). */

@@ -214,4 +214,73 @@ class OnnxHostileGraphTest {
             assertThat(y.shape()).isEmpty();
         }
     }
+
+    // ---- from a second adversarial review (stop 33): folded Slice, empty results with a huge axis, Expand, denotation ----
+
+    /** Folded Slice with a step near Long.MAX_VALUE: i += step wrapped around and took later, wrong indices ([30, 20, 10]). */
+    @Test
+    void foldedSliceWithAHugeStepTakesOnlyItsFirstIndex() {
+        for (long[] startEndStep : new long[][] {{2, 3, Long.MAX_VALUE}, {0, 3, Long.MAX_VALUE - 1}, {2, -4, Long.MIN_VALUE}, {2, -4, -Long.MAX_VALUE}}) {
+            byte[] m = model(13, List.of(node("Slice", List.of("d", "s", "e", "a", "p"), List.of("y"))),
+                    List.of(int64Init("d", new long[] {3}, 10, 20, 30), int64Init("s", new long[] {1}, startEndStep[0]),
+                            int64Init("e", new long[] {1}, startEndStep[1]), int64Init("a", new long[] {1}, 0),
+                            int64Init("p", new long[] {1}, startEndStep[2])),
+                    List.of(), List.of(valueInfo("y", OnnxFormat.INT64)));
+            try (OnnxModel om = OnnxModel.parse(m)) {
+                Tensor y = om.run().get(0);
+                assertThat(y.toLongArray()).as("Slice %s", java.util.Arrays.toString(startEndStep))
+                        .containsExactly(startEndStep[0] == 0 ? 10 : 30);
+            }
+        }
+    }
+
+    /** Folded Slice of an empty constant beside a huge axis: index lists for 2^31 elements of an axis nothing is read from. */
+    @Test
+    void foldedSliceOfAnEmptyConstantWithAHugeAxisIsEmpty() {
+        byte[] m = model(13, List.of(node("Slice", List.of("d", "s", "e", "a"), List.of("y"))),
+                List.of(int64Init("d", new long[] {0, 2_147_483_000L}), int64Init("s", new long[] {1}, 0),
+                        int64Init("e", new long[] {1}, 1), int64Init("a", new long[] {1}, 0)),
+                List.of(), List.of(valueInfo("y", OnnxFormat.INT64)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            assertThat(om.run().get(0).numel()).isZero();
+        }
+    }
+
+    /** An empty float [0, 1] initializer, one axis resized or padded to ~2^31: per-axis tables of that size (OutOfMemoryError). */
+    @Test
+    void resizeAndPadToAnEmptyResultWithAHugeAxisAreEmpty() {
+        W empty = new W().varint(1, 0).varint(1, 1).varint(2, OnnxFormat.FLOAT).str(8, "x");
+        byte[] resize = model(13, List.of(node("Resize", List.of("x", "", "", "sizes"), List.of("y"))),
+                List.of(empty, int64Init("sizes", new long[] {2}, 0, 2_147_483_000L)), List.of(), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        byte[] pad = model(13, List.of(node("Pad", List.of("x", "pads"), List.of("y"),
+                        new W().str(1, "mode").varint(20, OnnxFormat.ATTR_STRING).str(4, "edge"))),
+                List.of(empty, int64Init("pads", new long[] {4}, 0, 0, 0, 2_147_483_000L)), List.of(), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        for (byte[] m : List.of(resize, pad)) {
+            try (OnnxModel om = OnnxModel.parse(m)) {
+                assertThat(om.run().get(0).numel()).isZero();
+            }
+        }
+    }
+
+    /** Expand of a scalar to 2^31 - 648 elements: 16 GB off-heap asked for, where ConstantOfShape is bounded by the read limit. */
+    @Test
+    void expandToAHugeShapeIsRefusedCleanly() {
+        byte[] m = model(13, List.of(node("Expand", List.of("v", "shape"), List.of("y"))),
+                List.of(int64Init("v", new long[] {}, 7), int64Init("shape", new long[] {1}, 2_147_483_000L)),
+                List.of(), List.of(valueInfo("y", OnnxFormat.INT64)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            assertThatThrownBy(om::run).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Expand");
+        }
+    }
+
+    /** A tensor input whose type carries a denotation ("IMAGE"): refused as "a sequence, map or optional value". */
+    @Test
+    void anInputWithATypeDenotationIsATensor() {
+        W shape = new W().msg(1, new W().varint(1, 2));
+        W typed = new W().str(1, "x").msg(2, new W().msg(1, new W().varint(1, OnnxFormat.FLOAT).msg(2, shape)).str(6, "IMAGE"));
+        byte[] m = model(13, List.of(node("Relu", List.of("x"), List.of("y"))), List.of(), List.of(typed), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m); Tensor x = Tensor.of(new float[] {-1, 2}, 2)) {
+            assertThat(om.run(x).get(0).toFloatArray()).containsExactly(0f, 2f);
+        }
+    }
 }
