@@ -124,8 +124,22 @@ public final class OnnxFormat {
         return parse(Files.readAllBytes(file), file.toAbsolutePath().getParent());
     }
 
+    /**
+     * Where one model's external data files are (null: refuse external data), and how many bytes of them it has read:
+     * every tensor's range is checked, and so is their sum (tensors may all name the same range of one file).
+     */
+    static final class Source {
+        final Path dir;
+        long externalBytes;
+
+        Source(Path dir) {
+            this.dir = dir;
+        }
+    }
+
     /** Decodes a model from its bytes; {@code dir} is where external data files are (null: refuse external data). */
     public static Model parse(byte[] bytes, Path dir) {
+        Source src = new Source(dir);
         ProtoReader r = new ProtoReader(bytes);
         long ir = -1;
         Map<String, Long> opsets = new LinkedHashMap<>();
@@ -135,7 +149,7 @@ public final class OnnxFormat {
             switch (r.next()) {
                 case 1 -> ir = r.int64("ModelProto.ir_version");
                 case 2 -> producer = r.string("ModelProto.producer_name");
-                case 7 -> graph = graph(r.message("ModelProto.graph"), dir);
+                case 7 -> graph = graph(r.message("ModelProto.graph"), src);
                 case 8 -> {
                     ProtoReader o = r.message("ModelProto.opset_import");
                     String domain = "";
@@ -166,7 +180,7 @@ public final class OnnxFormat {
         return tensor(new ProtoReader(bytes), null);
     }
 
-    static Graph graph(ProtoReader r, Path dir) {
+    static Graph graph(ProtoReader r, Source dir) {
         String name = "";
         List<Node> nodes = new ArrayList<>();
         List<TensorData> inits = new ArrayList<>();
@@ -186,7 +200,7 @@ public final class OnnxFormat {
         return new Graph(name, List.copyOf(nodes), List.copyOf(inits), List.copyOf(inputs), List.copyOf(outputs));
     }
 
-    static Node node(ProtoReader r, Path dir) {
+    static Node node(ProtoReader r, Source dir) {
         List<String> in = new ArrayList<>();
         List<String> out = new ArrayList<>();
         String name = "";
@@ -215,7 +229,7 @@ public final class OnnxFormat {
         return new Node(name, op, domain, List.copyOf(in), List.copyOf(out), Map.copyOf(attrs));
     }
 
-    static Attribute attribute(ProtoReader r, Path dir) {
+    static Attribute attribute(ProtoReader r, Source dir) {
         String name = "";
         int type = 0;
         float f = 0;
@@ -307,7 +321,7 @@ public final class OnnxFormat {
     }
 
     /** A TensorProto, its values decoded and counted against its dims. */
-    static TensorData tensor(ProtoReader r, Path dir) {
+    static TensorData tensor(ProtoReader r, Source dir) {
         ProtoReader.LongList dims = new ProtoReader.LongList();
         int type = 0;
         String name = "";
@@ -381,6 +395,11 @@ public final class OnnxFormat {
             if ((long) n * size > ReadLimits.MAX_ARRAY || (long) n * size > ReadLimits.maxBytes()) {
                 throw new IllegalArgumentException("ONNX: tensor '" + name + "' of " + (long) n * size + " bytes is over the read limit");
             }
+            dir.externalBytes += (long) n * size; // each at most the limit (above): no overflow
+            if (dir.externalBytes > ReadLimits.maxBytes()) {
+                throw new IllegalArgumentException("ONNX: the model's external data adds up to " + dir.externalBytes + " bytes with tensor '" + name
+                        + "', over the read limit of " + ReadLimits.maxBytes() + " (-Dlanes.io.maxBytes)");
+            }
             byte[] bytes = externalBytes(dir, external, (long) n * size, name);
             return decodeRaw(name, type, d, bytes, 0, bytes.length, n);
         }
@@ -427,6 +446,10 @@ public final class OnnxFormat {
             }
             return new TensorData(name, type, dims, f, null);
         }
+        if ((long) n * 8 > ReadLimits.maxBytes()) { // 1- and 2-byte elements decode to 8 each
+            throw new IllegalArgumentException("ONNX: tensor '" + name + "' of " + n + " " + typeName(type) + " elements decodes to " + (long) n * 8
+                    + " bytes, over the read limit of " + ReadLimits.maxBytes() + " (-Dlanes.io.maxBytes)");
+        }
         long[] l = new long[n];
         for (int i = 0; i < n; i++) {
             l[i] = switch (type) {
@@ -466,7 +489,8 @@ public final class OnnxFormat {
      * External data (ONNX's "location", "offset", "length" keys): a file in the model's folder, given by a relative path
      * that stays inside it (no absolute paths, no "..", no links out), the range checked against the file's size.
      */
-    private static byte[] externalBytes(Path dir, Map<String, String> keys, long bytes, String name) {
+    private static byte[] externalBytes(Source src, Map<String, String> keys, long bytes, String name) {
+        Path dir = src.dir;
         if (dir == null) {
             throw new IllegalArgumentException("ONNX: tensor '" + name + "' keeps its data in an external file, and this model was read from bytes");
         }
@@ -486,15 +510,23 @@ public final class OnnxFormat {
                 throw new IllegalArgumentException("ONNX: tensor '" + name + "' external data location '" + location + "' leaves the model's folder");
             }
             Path file = base.resolve(rel).normalize();
-            if (!Files.exists(file)) {
-                throw new IllegalArgumentException("ONNX: tensor '" + name + "' external data file " + file + " does not exist");
+            if (!file.startsWith(base) || !Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new IllegalArgumentException("ONNX: tensor '" + name + "' external data file " + location + " does not exist in the model's folder");
             }
-            Path real = file.toRealPath();
+            // a link is followed only to say whether its target is a file inside the folder: a link out, or to nothing,
+            // gets one answer, so a model cannot probe which paths exist outside the folder
+            Path real;
+            try {
+                real = file.toRealPath();
+            } catch (IOException e) {
+                real = null;
+            }
+            if (real == null || !real.startsWith(base)) {
+                throw new IllegalArgumentException("ONNX: tensor '" + name + "' external data location '" + location + "' leaves the model's folder"
+                        + " or is a broken link");
+            }
             if (!Files.isRegularFile(real)) {
                 throw new IllegalArgumentException("ONNX: tensor '" + name + "' external data " + real.getFileName() + " is not a regular file");
-            }
-            if (!real.startsWith(base)) {
-                throw new IllegalArgumentException("ONNX: tensor '" + name + "' external data location '" + location + "' leaves the model's folder");
             }
             long size = Files.size(real);
             if (offset < 0 || offset > size || length > size - offset) {

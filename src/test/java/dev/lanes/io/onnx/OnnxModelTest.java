@@ -301,6 +301,62 @@ class OnnxModelTest {
         assertThat(OnnxFormat.read(models.resolve("ok.onnx")).graph().initializers().get(0).floats()).containsExactly(0f, 0f, 0f, 0f);
     }
 
+    /** An initializer {@code name} of {@code floats} floats in external file {@code location} at {@code offset}. */
+    private static ProtoWriter externalTensor(String name, String location, long offset, int floats) {
+        return new ProtoWriter().varint(1, floats).varint(2, OnnxFormat.FLOAT).string(8, name)
+                .message(13, new ProtoWriter().string(1, "location").string(2, location))
+                .message(13, new ProtoWriter().string(1, "offset").string(2, Long.toString(offset))).varint(14, 1);
+    }
+
+    private static Path externalModel(Path models, String file, ProtoWriter... tensors) throws IOException {
+        ProtoWriter graph = new ProtoWriter();
+        for (ProtoWriter t : tensors) {
+            graph.message(5, t);
+        }
+        byte[] model = new ProtoWriter().varint(1, 8).message(7, graph).message(8, new ProtoWriter().string(1, "").varint(2, 13)).bytes();
+        return Files.write(models.resolve(file), model);
+    }
+
+    /**
+     * Links: one inside the folder is read; a link out, to an existing file or to nothing, gets the same answer (a model
+     * cannot probe which paths exist outside); a range past the file's end is refused; and tensors that all name the
+     * same range of one file are refused once their sum passes the read limit (each alone is within it).
+     */
+    @Test
+    void externalDataLinksRangesAndTheirSum(@TempDir Path dir) throws IOException {
+        Files.write(dir.resolve("secret.bin"), new byte[16]);
+        Path models = Files.createDirectory(dir.resolve("models"));
+        Files.write(models.resolve("w.bin"), new byte[8192]);
+        Files.createSymbolicLink(models.resolve("inside.bin"), models.resolve("w.bin"));
+        Files.createSymbolicLink(models.resolve("out.bin"), dir.resolve("secret.bin"));
+        Files.createSymbolicLink(models.resolve("nowhere.bin"), dir.resolve("no-such-file.bin"));
+        assertThat(OnnxFormat.read(externalModel(models, "a.onnx", externalTensor("w", "inside.bin", 16, 4))).graph().initializers()).hasSize(1);
+        String outExisting = catchMessage(() -> OnnxFormat.read(externalModel(models, "b.onnx", externalTensor("w", "out.bin", 0, 4))));
+        String outMissing = catchMessage(() -> OnnxFormat.read(externalModel(models, "c.onnx", externalTensor("w", "nowhere.bin", 0, 4))));
+        assertThat(outExisting).contains("leaves the model's folder");
+        assertThat(outMissing).isEqualTo(outExisting.replace("out.bin", "nowhere.bin"));
+        assertThat(catchMessage(() -> OnnxFormat.read(externalModel(models, "d.onnx", externalTensor("w", "w.bin", 8180, 4))))).contains("runs past the end");
+        String saved = System.getProperty("lanes.io.maxBytes");
+        System.setProperty("lanes.io.maxBytes", "10k"); // one tensor (4 KB) fits; three of the same range do not
+        try {
+            Path aliased = externalModel(models, "e.onnx", externalTensor("w1", "w.bin", 0, 1024), externalTensor("w2", "w.bin", 0, 1024),
+                    externalTensor("w3", "w.bin", 0, 1024));
+            assertThat(catchMessage(() -> OnnxFormat.read(aliased))).contains("adds up to 12288 bytes with tensor 'w3'");
+        } finally {
+            if (saved == null) {
+                System.clearProperty("lanes.io.maxBytes");
+            } else {
+                System.setProperty("lanes.io.maxBytes", saved);
+            }
+        }
+    }
+
+    private static String catchMessage(org.assertj.core.api.ThrowableAssert.ThrowingCallable call) {
+        Throwable t = org.assertj.core.api.Assertions.catchThrowable(call);
+        assertThat(t).isInstanceOf(IllegalArgumentException.class);
+        return t.getMessage();
+    }
+
     /** A minimal protobuf writer for hand-made test files. */
     static final class ProtoWriter {
         private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
