@@ -284,7 +284,7 @@ public final class MemoryPool {
             }
             sleepMs = Math.min(sleepMs * 2, 128);
         }
-        throw new OutOfMemoryError("Lanes off-heap budget exhausted: cannot allocate " + requested + " bytes with "
+        throw new OffHeapBudgetError("Lanes off-heap budget exhausted: cannot allocate " + requested + " bytes with "
                 + inUse.get() + " of " + knownBudget() + " bytes in use. Release tensors with close() or a MemoryScope,"
                 + " or raise the budget with -Dlanes.memory.budget=<bytes|Ng>.");
     }

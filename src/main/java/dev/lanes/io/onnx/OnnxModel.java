@@ -194,6 +194,9 @@ public final class OnnxModel implements AutoCloseable {
                     throw rethrow(n, new IllegalArgumentException("a size or shape overflows: " + e.getMessage(), e));
                 } catch (IndexOutOfBoundsException e) {
                     throw rethrow(n, new IllegalArgumentException(e.getMessage(), e)); // an index check of a Lanes op
+                } catch (dev.lanes.memory.OffHeapBudgetError e) {
+                    // refused before anything was taken: a result (a broadcast, a product) bigger than the budget allows
+                    throw rethrow(n, new IllegalArgumentException("its result does not fit the off-heap budget: " + e.getMessage(), e));
                 }
                 for (int i = 0; i < outs.length && i < n.outputs().size(); i++) {
                     if (!n.outputs().get(i).isEmpty()) {
@@ -489,11 +492,11 @@ public final class OnnxModel implements AutoCloseable {
                 }
                 long outer = 1;
                 for (int i = 0; i < ax; i++) {
-                    outer *= s[i];
+                    outer = Math.multiplyExact(outer, s[i]); // a folded shape may have huge dims beside a zero one
                 }
                 long inner = 1;
                 for (int i = ax; i < s.length; i++) {
-                    inner *= s[i];
+                    inner = Math.multiplyExact(inner, s[i]);
                 }
                 yield reshaped(v, new long[] {outer, inner});
             }
@@ -1226,11 +1229,14 @@ public final class OnnxModel implements AutoCloseable {
             if (start.ints.length != 1 || limit.ints.length != 1 || delta.ints.length != 1 || d == 0) {
                 throw new IllegalArgumentException("start, limit and delta must be scalars and delta non-zero");
             }
-            double count = Math.ceil(((double) limit.ints[0] - s0) / d);
+            long lim = limit.ints[0];
+            // exact: a count through double was off by one near 2^53 and beyond
+            boolean huge = (d > 0 ? lim > s0 && lim - s0 < 0 : lim < s0 && s0 - lim < 0) || (d == -1 && lim - s0 == Long.MIN_VALUE);
+            long count = huge ? Long.MAX_VALUE : Math.max(0, Math.ceilDiv(lim - s0, d));
             if (count > MAX_FOLDED) {
-                throw new UnsupportedOperationException("a Range of " + (long) count + " integers (Lanes folds at most " + MAX_FOLDED + ")");
+                throw new UnsupportedOperationException("a Range from " + s0 + " to " + lim + " by " + d + " (Lanes folds at most " + MAX_FOLDED + " integers)");
             }
-            long[] v = new long[(int) Math.max(0, count)];
+            long[] v = new long[(int) count];
             for (int i = 0; i < v.length; i++) {
                 v[i] = s0 + i * d;
             }
@@ -1956,6 +1962,9 @@ public final class OnnxModel implements AutoCloseable {
             long known = 1;
             int infer = -1;
             for (int i = 0; i < shape.length; i++) {
+                if (shape[i] < -1) {
+                    throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has dim " + shape[i]);
+                }
                 if (shape[i] == -1) {
                     if (infer >= 0) {
                         throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " infers more than one dim");

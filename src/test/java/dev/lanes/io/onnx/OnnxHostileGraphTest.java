@@ -283,4 +283,72 @@ class OnnxHostileGraphTest {
             assertThat(om.run(x).get(0).toFloatArray()).containsExactly(0f, 2f);
         }
     }
+
+    /** A float32 initializer of the given dims, every value 1 (raw data). */
+    static W onesInit(String name, long... dims) {
+        W t = new W();
+        long count = 1;
+        for (long d : dims) {
+            t.varint(1, d);
+            count *= d;
+        }
+        java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate((int) count * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (long i = 0; i < count; i++) {
+            raw.putFloat(1f);
+        }
+        return t.varint(2, OnnxFormat.FLOAT).str(8, name).bytes(9, raw.array());
+    }
+
+    /** Child JVM (64 MB off-heap budget): a broadcast Add of [4096, 1] and [1, 4096] asks for 64 MB. Prints what it threw. */
+    public static void main(String[] args) {
+        byte[] m = model(13, List.of(node("Add", List.of("a", "b"), List.of("y"))), List.of(onesInit("a", 4096, 1), onesInit("b", 1, 4096)),
+                List.of(), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            om.run();
+            System.out.println("threw nothing");
+        } catch (Throwable t) {
+            System.out.println("threw " + t.getClass().getName() + ": " + t.getMessage());
+        }
+    }
+
+    /** A result over the off-heap budget (the pool refuses it before taking anything) is the graph's fault: IllegalArgumentException naming the node. */
+    @Test
+    void aBroadcastOverTheOffHeapBudgetIsRefusedCleanly() throws Exception {
+        String line = dev.lanes.ChildJvm.lastLine(OnnxHostileGraphTest.class, List.of("-Dlanes.memory.budget=64m"), List.of(), "threw ", 120);
+        assertThat(line).startsWith("java.lang.IllegalArgumentException").contains("Add").contains("off-heap budget");
+    }
+
+    /** Folded integer Range near 2^62: its length computed through double was 0 (the end rounded onto the start). */
+    @Test
+    void foldedIntegerRangeIsExactForHugeValues() {
+        long big = 1L << 62;
+        byte[] m = model(13, List.of(node("Range", List.of("s", "l", "d"), List.of("y"))),
+                List.of(int64Init("s", new long[] {}, big), int64Init("l", new long[] {}, big + 3), int64Init("d", new long[] {}, 1)),
+                List.of(), List.of(valueInfo("y", OnnxFormat.INT64)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            assertThat(om.run().get(0).toLongArray()).containsExactly(big, big + 1, big + 2);
+        }
+    }
+
+    /** A folded Reshape to [-2, -2] (4 values): the product of the dims matched, so it was taken (Shape then read [-2, -2]); ONNX allows only -1. */
+    @Test
+    void foldedReshapeToNegativeDimsIsRefusedCleanly() {
+        byte[] m = model(13, List.of(node("Reshape", List.of("v", "shape"), List.of("r")), node("Shape", List.of("r"), List.of("y"))),
+                List.of(int64Init("v", new long[] {4}, 1, 2, 3, 4), int64Init("shape", new long[] {2}, -2, -2)),
+                List.of(), List.of(valueInfo("y", OnnxFormat.INT64)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            refusedCleanly(om::run);
+        }
+    }
+
+    /** Flatten of an empty constant whose other dims multiply past 2^63: the product wrapped into a wrong shape (which Shape read). */
+    @Test
+    void flattenOfAShapeWhoseProductOverflowsIsRefusedCleanly() {
+        long d = Integer.MAX_VALUE;
+        byte[] m = model(13, List.of(node("Flatten", List.of("v"), List.of("f")), node("Shape", List.of("f"), List.of("y"))),
+                List.of(int64Init("v", new long[] {0, d, d, d})), List.of(), List.of(valueInfo("y", OnnxFormat.INT64)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            refusedCleanly(om::run);
+        }
+    }
 }
