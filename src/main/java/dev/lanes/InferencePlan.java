@@ -601,7 +601,7 @@ public final class InferencePlan implements AutoCloseable {
                     + " input of shape " + str(inputShape)
                     + " but got " + input.dtype().shortName() + " of shape " + str(input.shapeRef()));
         }
-        MemorySegment in = inputType == DType.INT64 ? MemorySegment.ofArray(input.toLongArray()) : MemorySegment.ofArray(input.contiguous().toFloatArray());
+        MemorySegment in = inputType == DType.INT64 ? MemorySegment.ofArray(input.toLongArray()) : MemorySegment.ofArray(input.toFloatArray()); // toFloatArray gathers a strided input itself (a contiguous() copy here was never closed)
         if (outputType == DType.INT64) {
             long[] ids = new long[outputNumel];
             run(in, MemorySegment.ofArray(ids));

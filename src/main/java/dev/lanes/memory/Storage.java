@@ -61,6 +61,8 @@ public final class Storage {
     private final Cleaner.Cleanable cleanable;
     @SuppressWarnings("unused") // accessed through REFS
     private volatile int refs = 1;
+    /** Pins held now (each also counted in {@link #refs}): a release may not take the holders' count below them. */
+    private final java.util.concurrent.atomic.AtomicInteger pins = new java.util.concurrent.atomic.AtomicInteger();
     @SuppressWarnings("unused") // accessed through VERSION
     private volatile int version;
     private volatile String releasedBy;
@@ -146,10 +148,14 @@ public final class Storage {
      */
     public void pin() {
         retain();
+        pins.incrementAndGet();
     }
 
     /** Ends a {@link #pin()}; returns the block if every holder released it while the pin was held. */
     public void unpin() {
+        if (pins.getAndUpdate(p -> p > 0 ? p - 1 : p) <= 0) {
+            throw new IllegalStateException("unpin without a pin" + (releasedBy != null ? " on a storage released by " + releasedBy : ""));
+        }
         int r = (int) REFS.getAndAdd(this, -1) - 1;
         if (r == 0) {
             String by = pendingReason;
@@ -170,6 +176,12 @@ public final class Storage {
     public boolean release(String reason) {
         pendingReason = reason;
         int r = (int) REFS.getAndAdd(this, -1) - 1;
+        if (r >= 0 && r < pins.get()) {
+            // every holder had released already: this release would take a running kernel's pin, and its block could go
+            // back to the pool under it (a pin counts only after its holder count, and stops counting before it drops)
+            REFS.getAndAdd(this, 1);
+            throw new IllegalStateException("storage released more often than it was held (" + pins.get() + " pin(s) running)");
+        }
         if (r > 0) {
             return false;
         }

@@ -111,4 +111,20 @@ class MemoryPoolTest {
         assertThatThrownBy(() -> MemoryPool.parseBytes("9000000000g")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("above 2^63");
     }
+
+    /**
+     * A release while a kernel's pin is held drops the holder, the block stays until unpin; a second release by the same
+     * (only) holder is refused instead of taking the pin's count (the block went back to the pool under the kernel).
+     */
+    @Test
+    void aReleaseMayNotTakeARunningPin() {
+        Storage s = Storage.allocate(64);
+        s.pin();
+        assertThat(s.release("the holder")).isFalse();
+        assertThatThrownBy(() -> s.release("again")).isInstanceOf(IllegalStateException.class).hasMessageContaining("more often");
+        assertThat(s.segment().byteSize()).isEqualTo(64); // still the kernel's
+        s.unpin();
+        assertThat(s.isReleased()).isTrue();
+        assertThatThrownBy(s::unpin).isInstanceOf(IllegalStateException.class);
+    }
 }

@@ -243,11 +243,17 @@ final class ProtoReader {
         }
     }
 
-    private static int grown(int n) {
-        if (n >= Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("ONNX: more than " + n + " values in one repeated field");
+    /**
+     * The next capacity of a full list of n values of {@code bytes} each: doubled, but never past the read limit in
+     * decoded bytes (a varint of one byte decodes to eight: a file within the limit could decode to eight times it).
+     */
+    private static int grown(int n, int bytes) {
+        long cap = Math.min(Integer.MAX_VALUE - 8, dev.lanes.io.ReadLimits.maxBytes() / bytes);
+        if (n >= cap) {
+            throw new IllegalArgumentException("ONNX: more than " + n + " values in one repeated field, over the read limit of "
+                    + dev.lanes.io.ReadLimits.maxBytes() + " decoded bytes (-Dlanes.io.maxBytes)");
         }
-        return (int) Math.min(Integer.MAX_VALUE - 8, 2L * n);
+        return (int) Math.min(cap, 2L * n);
     }
 
     /** A growable long array (no boxing: a tensor's int64_data can hold millions). */
@@ -257,7 +263,7 @@ final class ProtoReader {
 
         void add(long v) {
             if (n == a.length) {
-                a = java.util.Arrays.copyOf(a, grown(n));
+                a = java.util.Arrays.copyOf(a, grown(n, Long.BYTES));
             }
             a[n++] = v;
         }
@@ -273,7 +279,7 @@ final class ProtoReader {
 
         void add(float v) {
             if (n == a.length) {
-                a = java.util.Arrays.copyOf(a, grown(n));
+                a = java.util.Arrays.copyOf(a, grown(n, Float.BYTES));
             }
             a[n++] = v;
         }

@@ -357,6 +357,26 @@ class OnnxModelTest {
         return t.getMessage();
     }
 
+    /** Packed varints decode to 8 bytes each from 1: a list is bounded by the read limit in decoded bytes, not in file bytes. */
+    @Test
+    void packedValuesAreBoundedByTheirDecodedSize() {
+        byte[] ones = new byte[200];
+        java.util.Arrays.fill(ones, (byte) 1);
+        ProtoWriter t = new ProtoWriter().varint(1, 200).varint(2, OnnxFormat.INT64).string(8, "w").bytes(7, ones);
+        String saved = System.getProperty("lanes.io.maxBytes");
+        System.setProperty("lanes.io.maxBytes", "1k"); // 200 bytes of file, 1,600 decoded
+        try {
+            assertThatThrownBy(() -> OnnxFormat.parseTensor(t.bytes())).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("read limit");
+        } finally {
+            if (saved == null) {
+                System.clearProperty("lanes.io.maxBytes");
+            } else {
+                System.setProperty("lanes.io.maxBytes", saved);
+            }
+        }
+        assertThat(OnnxFormat.parseTensor(t.bytes()).longs()).hasSize(200).containsOnly(1L); // within the default limit
+    }
+
     /** A minimal protobuf writer for hand-made test files. */
     static final class ProtoWriter {
         private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
