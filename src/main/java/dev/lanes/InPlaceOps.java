@@ -114,6 +114,7 @@ final class InPlaceOps {
         if (!Arrays.equals(b, shape)) {
             throw new IllegalArgumentException("copy_: source of shape " + str(src.shapeRef()) + " cannot be broadcast to " + str(shape));
         }
+        checkNoPartialOverlapInPlace("copy_", self, src);
         int[] sst = Shapes.broadcastStrides(src.shapeRef(), src.stridesRef(), shape);
         try (OpFrame _ = OpFrame.enter()) {
             Copy.convert(src.dtype().elem(), src.seg(), src.storageOffset(), sst,
@@ -156,6 +157,7 @@ final class InPlaceOps {
         if (!Arrays.equals(b, shape)) {
             throw new IllegalArgumentException(op + ": output with shape " + str(shape) + " doesn't match the broadcast shape " + str(b));
         }
+        checkNoPartialOverlapInPlace(op, self, other);
         try (OpFrame _ = OpFrame.enter()) {
             Elementwise.binary(kernel,
                     self.seg(), self.storageOffset(), self.stridesRef(),
@@ -267,6 +269,27 @@ final class InPlaceOps {
                         + " (input size " + str(in.shapeRef()) + " stride " + str(in.stridesRef()) + " offset " + in.storageOffset()
                         + ", out size " + str(out.shapeRef()) + " stride " + str(out.stridesRef()) + " offset " + out.storageOffset() + ")");
             }
+        }
+    }
+
+    /**
+     * An in-place op whose operand is a dense block of self's storage that overlaps self's dense block at another offset
+     * (x.narrow(0, 1, 9).add_(x.narrow(0, 0, 9))): the vector loops would read elements they had already written, in an
+     * order that depends on the vector width. Refused like PyTorch (which checks dense tensors; other layouts it cannot
+     * decide cheaply, nor can this).
+     */
+    private static void checkNoPartialOverlapInPlace(String op, Tensor self, Tensor operand) {
+        if (!operand.sharesStorageWith(self) || operand.numel() == 0 || self.numel() == 0 || !operand.isContiguous() || !self.isContiguous()) {
+            return;
+        }
+        long a = self.storageOffset(), b = operand.storageOffset();
+        if (a == b && operand.numel() == self.numel()) {
+            return; // element for element: x.add_(x)
+        }
+        if (a < b + operand.numel() && b < a + self.numel()) {
+            throw new IllegalArgumentException(op + ": unsupported operation: some elements of the input tensor and the written-to tensor refer to a"
+                    + " single memory location. Please clone() the tensor before performing the operation. (input size " + str(operand.shapeRef())
+                    + " offset " + b + ", written-to size " + str(self.shapeRef()) + " offset " + a + ")");
         }
     }
 

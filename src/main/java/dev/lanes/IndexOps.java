@@ -46,6 +46,10 @@ final class IndexOps {
         int[] shape = x.shapeRef();
         int d = Shapes.wrapDim(dim, Math.max(shape.length, 1));
         int size = shape.length == 0 ? 1 : shape[d];
+        if (shape.length == 0 && index.numel() != 1) {
+            // a 0-d result has room for one value: none would leave it unwritten, two would write past it
+            throw new IllegalArgumentException("index_select(): Index to scalar can have only 1 value, got " + index.numel() + " value(s)");
+        }
         return index.withContiguous(idx -> {
             checkIndices("index_select()", idx, size, d);
             int[] outShape = shape.length == 0 ? new int[0] : shape.clone();

@@ -302,6 +302,7 @@ final class ShapeOps {
             throw new IllegalArgumentException("split_size can only be 0 if dimension size is 0, but got dimension size of " + size);
         }
         int pieces = splitSize == 0 ? 1 : Math.max((int) (((long) size + splitSize - 1) / splitSize), 1);
+        checkEmptyPieces("split", x, pieces);
         int[] sizes = new int[pieces];
         for (int i = 0; i < pieces; i++) {
             sizes[i] = (int) Math.min(splitSize, size - (long) i * splitSize);
@@ -345,9 +346,24 @@ final class ShapeOps {
         int size = x.shapeRef()[d];
         int splitSize = (int) (((long) size + chunks - 1) / chunks);
         if (splitSize == 0 && size == 0) { // PyTorch: chunks empty pieces, through split_with_sizes
+            checkEmptyPieces("chunk", x, chunks);
             return splitWithSizes(x, new int[chunks], d);
         }
         return split(x, splitSize, d);
+    }
+
+    /** Most views a split or chunk of an empty tensor makes (a non-empty one makes at most one per element). */
+    static final int MAX_EMPTY_PIECES = 1 << 16;
+
+    /**
+     * An empty tensor can be cut into as many empty views as asked (chunk(2^31 - 1) of zeros(0), split(1) of a [0, 2^31 - 1]):
+     * bounded before the list and its size table are made.
+     */
+    private static void checkEmptyPieces(String op, Tensor x, long pieces) {
+        if (x.numel() == 0 && pieces > MAX_EMPTY_PIECES) {
+            throw new IllegalArgumentException(op + " of an empty tensor of shape " + str(x.shapeRef()) + " into " + pieces
+                    + " pieces: at most " + MAX_EMPTY_PIECES);
+        }
     }
 
     /** The views of {@code sizes} consecutive ranges of dim d, each recording a scatter of its gradient into x's shape. */

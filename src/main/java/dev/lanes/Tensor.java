@@ -327,7 +327,15 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** A 2-d float32 tensor from rows of equal length, like {@code torch.Tensor([[5, 2], [0, -2]])}. */
     public static Tensor of(float[][] rows) {
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i] == null) {
+                throw new IllegalArgumentException("Tensor.of: row " + i + " is null");
+            }
+        }
         int cols = rows.length == 0 ? 0 : rows[0].length;
+        if ((long) rows.length * cols > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("Tensor.of: " + rows.length + " rows of " + cols + " floats are over 2^31 elements");
+        }
         float[] flat = new float[rows.length * cols];
         for (int i = 0; i < rows.length; i++) {
             if (rows[i].length != cols) {
@@ -905,7 +913,10 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
         int[] sh = shape.clone();
         sh[d] = length;
-        return viewRecorded(view(sh, strides.clone(), offset + s * strides[d]),
+        // an empty view keeps this one's offset: s * stride may point past the storage (narrow(1, 3, 0) of a [2, 3]), where
+        // a copy out of the view checked the offset even for no elements
+        int at = Shapes.checkedNumel(sh) == 0 ? offset : offset + s * strides[d];
+        return viewRecorded(view(sh, strides.clone(), at),
                 () -> new ShapeOps.IndexBackward("SliceBackward0", this, z -> z.narrow(d, s, length)));
     }
 

@@ -100,4 +100,66 @@ class BadInputTest {
             assertThatThrownBy(() -> Tensor.randint(5, 5, 2)).hasMessageContaining("from=5 >= to=5");
         }
     }
+
+    // ---- from a read-only helper review (stop 33) ----
+
+    /** index_select of a 0-d tensor with no index left its result unwritten (a pooled block's old bytes); two wrote past it. */
+    @Test
+    void indexSelectOfAScalarTakesExactlyOneIndex() {
+        try (Tensor x = Tensor.scalar(1f); Tensor none = Tensor.of(new long[0], 0); Tensor two = Tensor.of(new long[] {0, 0}, 2);
+             Tensor one = Tensor.of(new long[] {0}, 1); Tensor y = x.indexSelect(0, one)) {
+            assertThatThrownBy(() -> x.indexSelect(0, none)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("only 1 value");
+            assertThatThrownBy(() -> x.indexSelect(0, two)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("only 1 value");
+            org.assertj.core.api.Assertions.assertThat(y.item()).isEqualTo(1f);
+        }
+    }
+
+    /**
+     * An in-place op whose operand overlaps self at another offset read elements it had already written, in an order
+     * that depends on the vector width: refused like PyTorch. The same elements (x.add_(x)) and interleaved columns that
+     * share no element stay allowed.
+     */
+    @Test
+    void inPlaceOpsRefuseAPartiallyOverlappingOperand() {
+        try (Tensor x = Tensor.arange(0.0, 10.0, 1.0); Tensor tail = x.narrow(0, 1, 9); Tensor head = x.narrow(0, 0, 9)) {
+            assertThatThrownBy(() -> tail.add_(head)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("single memory location");
+            assertThatThrownBy(() -> tail.copy_(head)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("single memory location");
+            org.assertj.core.api.Assertions.assertThat(x.toFloatArray()).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9); // untouched
+            x.add_(x);
+            org.assertj.core.api.Assertions.assertThat(x.toFloatArray()).containsExactly(0, 2, 4, 6, 8, 10, 12, 14, 16, 18);
+        }
+        try (Tensor m = Tensor.arange(0.0, 6.0, 1.0).reshape(3, 2); Tensor c0 = m.select(1, 0); Tensor c1 = m.select(1, 1)) {
+            c0.add_(c1);
+            org.assertj.core.api.Assertions.assertThat(m.toFloatArray()).containsExactly(1, 1, 5, 3, 9, 5);
+        }
+    }
+
+    /** An empty narrow at the end of a dim kept an offset past its storage: copying it out threw from the memory layer. */
+    @Test
+    void emptyNarrowsAtTheEndStayInsideTheStorage() {
+        try (Tensor x = Tensor.zeros(2, 3); Tensor a = x.narrow(1, 3, 0); Tensor b = a.narrow(0, 2, 0)) {
+            org.assertj.core.api.Assertions.assertThat(b.toFloatArray()).isEmpty();
+            org.assertj.core.api.Assertions.assertThat(b.shape()).containsExactly(0, 0);
+        }
+    }
+
+    /** Tensor.of(float[][]) multiplied rows by columns in int (NegativeArraySizeException) and took null rows as NullPointerException. */
+    @Test
+    void rowsOfTooManyElementsOrNullAreRefused() {
+        float[] row = new float[65536];
+        float[][] rows = new float[65536][];
+        java.util.Arrays.fill(rows, row); // 2^32 elements, 256 KB of heap
+        assertThatThrownBy(() -> Tensor.of(rows)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2^31");
+        assertThatThrownBy(() -> Tensor.of(new float[][] {{1f}, null})).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("row 1");
+    }
+
+    /** chunk / split of an empty tensor into ~2^31 empty views: a 2^31-entry size table (OutOfMemoryError). */
+    @Test
+    void anEmptyTensorIsNotCutIntoBillionsOfPieces() {
+        try (Tensor e = Tensor.zeros(0); Tensor wide = Tensor.zeros(0, Integer.MAX_VALUE)) {
+            assertThatThrownBy(() -> e.chunk(Integer.MAX_VALUE, 0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pieces");
+            assertThatThrownBy(() -> wide.split(1, 1)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pieces");
+            org.assertj.core.api.Assertions.assertThat(e.chunk(3, 0)).hasSize(3); // PyTorch's empty pieces, a few
+        }
+    }
 }

@@ -116,20 +116,35 @@ public interface ImageTransform {
 
     /** {@code p} zero pixels on each side, like {@code Pad(p)}: 28x28 digits become LeNet's 32x32. */
     static ImageTransform pad(int p) {
-        if (p < 0) {
-            throw new IllegalArgumentException("padding must be non-negative, got " + p);
+        if (p < 0 || p > MAX_PADDING) {
+            throw new IllegalArgumentException("padding must be in [0, " + MAX_PADDING + "], got " + p);
         }
         return new Transforms.WholeImage() {
             @Override
             public int outSize(int size) {
-                return Math.addExact(size, 2 * p);
+                return paddedSize(size, p);
             }
 
             @Override
             public void apply(float[] src, int channels, int h, int w, float[] dst, SplittableRandom random) {
-                Transforms.crop(src, channels, h, w, dst, h + 2 * p, w + 2 * p, -p, -p);
+                Transforms.crop(src, channels, h, w, dst, paddedSize(h, p), paddedSize(w, p), -p, -p);
             }
         };
+    }
+
+    /**
+     * The most padding a transform takes: a padded side of a 2^16-pixel image stays far inside an int (2 p alone
+     * overflowed at p = 2^30, and pad(Integer.MAX_VALUE) made 26 x 26 images of zeros out of 28 x 28 ones).
+     */
+    int MAX_PADDING = 1 << 16;
+
+    /** {@code size + 2 p}, refused over {@link Integer#MAX_VALUE} (an image's side). */
+    private static int paddedSize(int size, int p) {
+        long padded = (long) size + 2L * p;
+        if (padded > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a side of " + size + " padded by " + p + " is " + padded + " pixels");
+        }
+        return (int) padded;
     }
 
     /**
@@ -139,8 +154,8 @@ public interface ImageTransform {
      * {@code randomCrop(32, 4)} shifts a CIFAR-10 image by up to 4 pixels each way.
      */
     static ImageTransform randomCrop(int size, int padding) {
-        if (size <= 0 || padding < 0) {
-            throw new IllegalArgumentException("randomCrop needs a positive size and a non-negative padding, got size " + size
+        if (size <= 0 || padding < 0 || padding > MAX_PADDING) {
+            throw new IllegalArgumentException("randomCrop needs a positive size and a padding in [0, " + MAX_PADDING + "], got size " + size
                     + " and padding " + padding);
         }
         return new Transforms.WholeImage() {
@@ -158,8 +173,8 @@ public interface ImageTransform {
                 outSize(h);
                 outSize(w);
                 SplittableRandom r = random != null ? random : dev.lanes.Lanes.splitGenerator();
-                int i = r.nextInt(h + 2 * padding - size + 1);
-                int j = r.nextInt(w + 2 * padding - size + 1);
+                int i = r.nextInt(paddedSize(h, padding) - size + 1); // outSize checked padded sides of at least size
+                int j = r.nextInt(paddedSize(w, padding) - size + 1);
                 Transforms.crop(src, channels, h, w, dst, size, size, i - padding, j - padding);
             }
 

@@ -215,4 +215,14 @@ class TransformsTest {
         }
         return all;
     }
+
+    /** pad(Integer.MAX_VALUE): 2 p overflowed and 28 x 28 images became 26 x 26 zeros; now refused, like a huge randomCrop padding. */
+    @Test
+    void hugePaddingIsRefused() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ImageTransform.pad(Integer.MAX_VALUE))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("padding");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ImageTransform.randomCrop(32, Integer.MAX_VALUE / 2 + 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("padding");
+        org.assertj.core.api.Assertions.assertThat(ImageTransform.pad(ImageTransform.MAX_PADDING).outSize(28)).isEqualTo(28 + 2 * ImageTransform.MAX_PADDING);
+    }
 }
