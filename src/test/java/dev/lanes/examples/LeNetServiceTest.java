@@ -10,10 +10,12 @@ import dev.lanes.nn.Linear;
 import dev.lanes.nn.Sequential;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -383,6 +385,53 @@ class LeNetServiceTest {
         r = send("POST", "/predict", "application/json", inputs.append(']').toString().getBytes());
         assertThat(r.statusCode()).isEqualTo(400);
         assertThat(r.body()).contains("model input 7");
+    }
+
+    /**
+     * A client that sends requests and never reads the answers: the server's write blocks once the buffers are full,
+     * and without a response deadline the connection stayed open for good (1,024 of them shut the service out). The
+     * JDK server now closes it after the response deadline (2 s in the tests' JVM, the read timeout by default), which
+     * the client sees as a failed write.
+     */
+    @Test
+    void aClientThatNeverReadsItsAnswersIsClosed() throws Exception {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.setReceiveBufferSize(4096);
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", service.port()));
+            java.util.concurrent.atomic.AtomicReference<Throwable> ended = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread writer = Thread.ofPlatform().daemon().start(() -> {
+                byte[] request = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+                try {
+                    var out = s.getOutputStream();
+                    for (int i = 0; i < 500_000; i++) { // ~20 MB of requests, far more answers than any buffer holds
+                        out.write(request);
+                    }
+                    ended.set(new AssertionError("every request was written: the server kept reading"));
+                } catch (IOException e) {
+                    ended.set(e);
+                }
+            });
+            writer.join(30_000);
+            assertThat(writer.isAlive()).as("the never-reading client's connection is still open after 30 s").isFalse();
+            assertThat(ended.get()).isInstanceOf(IOException.class);
+        }
+        assertThat(send("GET", "/health", null, null).statusCode()).isEqualTo(200);
+    }
+
+    /** The admin token from the environment has the same 16-character floor as a token file (LANES_ADMIN_TOKEN=a turned PUT /model on). */
+    @Test
+    void aShortEnvironmentTokenIsRefused() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LeNetService.fromCommandLine(new String[] {"--port", "0"}, "a"))
+                .isInstanceOf(LeNetService.UsageException.class).hasMessageContaining("at least 16");
+    }
+
+    /** A client's path or Host comes back at most 100 characters long in an error (a 370 KB path was echoed whole). */
+    @Test
+    void errorsClipWhatTheClientSent() throws Exception {
+        HttpResponse<String> r = send("GET", "/" + "x".repeat(20_000), null, null);
+        assertThat(r.statusCode()).isEqualTo(404);
+        assertThat(r.body().length()).isLessThan(400);
+        assertThat(r.body()).contains("20001 characters");
     }
 
     /** Issue 18: the command line answers bad input with one error line (exit 2), like TrainLeNet. */

@@ -117,12 +117,15 @@ public final class LeNetService implements AutoCloseable {
 
     /**
      * Deadlines and bounds of the JDK's HTTP server, which it reads from system properties once per JVM: a request's
-     * headers and body must arrive within {@value #DEFAULT_READ_TIMEOUT_S} s ({@code --read-timeout}; slow clients are
-     * closed), idle keep-alive connections are closed after 10 s, and at most 1,024 connections are open. A value
+     * headers and body must arrive, and its response be taken, within {@value #DEFAULT_READ_TIMEOUT_S} s ({@code --read-timeout};
+     * slow clients are closed), idle keep-alive connections are closed after 10 s, and at most 1,024 connections are open. A value
      * already set (on the command line, or by an earlier server in this JVM) is kept.
      */
     static void configureHttpServerLimits(int readTimeoutSeconds) {
         setIfAbsent("sun.net.httpserver.maxReqTime", Integer.toString(readTimeoutSeconds));
+        // and a response must be taken within as long: a client that never reads its answers held its connection for
+        // good, and 1,024 of them (pipelined requests, or one long echoed path) shut the service out until a restart
+        setIfAbsent("sun.net.httpserver.maxRspTime", Integer.toString(readTimeoutSeconds));
         setIfAbsent("sun.net.httpserver.timerMillis", "250");
         setIfAbsent("sun.net.httpserver.idleInterval", "10");
         setIfAbsent("jdk.httpserver.maxConnections", "1024");
@@ -203,7 +206,7 @@ public final class LeNetService implements AutoCloseable {
                         authorize(ex);
                         send(ex, 200, swapModel(ex));
                     }
-                    default -> throw new HttpError(404, "no such path " + path + "; try POST /predict, GET /health or PUT /model");
+                    default -> throw new HttpError(404, "no such path " + clipped(path) + "; try POST /predict, GET /health or PUT /model");
                 }
             } catch (HttpError e) {
                 clientErrors.incrementAndGet();
@@ -211,6 +214,9 @@ public final class LeNetService implements AutoCloseable {
                 send(ex, e.status, "{\"error\": " + quote(e.getMessage()) + "}");
             } catch (RuntimeException e) {
                 send(ex, 500, "{\"error\": " + quote("internal error: " + e) + "}");
+            } catch (OutOfMemoryError e) { // the off-heap budget (or the heap) refused this request's memory: try again later
+                ex.getResponseHeaders().set("Retry-After", "1");
+                send(ex, 503, "{\"error\": " + quote("server out of memory for this request; try again later") + "}");
             }
         }
     }
@@ -227,8 +233,13 @@ public final class LeNetService implements AutoCloseable {
         String target = ex.getRequestURI().getHost();
         String host = target != null ? target : ex.getRequestHeaders().getFirst("Host");
         if (host == null || !isLoopbackName(host)) {
-            throw new HttpError(421, "this service answers requests for localhost only, not for host " + (host == null ? "(none)" : host));
+            throw new HttpError(421, "this service answers requests for localhost only, not for host " + (host == null ? "(none)" : clipped(host)));
         }
+    }
+
+    /** A client's string echoed in an error: at most 100 characters (a 370 KB path came back whole in the 404). */
+    static String clipped(String s) {
+        return s.length() <= 100 ? s : s.substring(0, 100) + "... (" + s.length() + " characters)";
     }
 
     static boolean isLoopbackName(String hostHeader) {
@@ -324,12 +335,13 @@ public final class LeNetService implements AutoCloseable {
 
     private String predict(HttpExchange ex) throws IOException, HttpError {
         String type = contentType(ex);
+        if (!type.equals("application/json") && !type.isEmpty() && !type.equals("image/png")) {
+            throw new HttpError(415, "unsupported Content-Type " + type + "; send application/json or image/png");
+        }
+        // the body is read first (bounded by its size limit and the read deadline: a slow sender must not hold a place),
+        // then admitted before it is parsed or an image decoded: under a flood that work too stays within the workers and
+        // the queue (it ran before the check, so a decode of a large PNG was never answered 503)
         byte[] body = body(ex, config.maxBodyBytes());
-        float[] input = switch (type) {
-            case "application/json", "" -> modelInput(parseJson(body));
-            case "image/png" -> modelInput(decodePng(body));
-            default -> throw new HttpError(415, "unsupported Content-Type " + type + "; send application/json or image/png");
-        };
         if (admitted.incrementAndGet() > config.workers() + config.queue()) {
             admitted.decrementAndGet();
             rejected.incrementAndGet();
@@ -340,11 +352,23 @@ public final class LeNetService implements AutoCloseable {
         float[] probabilities;
         int cls;
         try {
+            float[] input = type.equals("image/png") ? modelInput(decodePng(body)) : modelInput(parseJson(body));
             computing.acquireUninterruptibly();
             try {
                 m = model.get();
                 probabilities = new float[m.outputSize()];
-                cls = m.classify(input, probabilities);
+                try {
+                    cls = m.classify(input, probabilities);
+                } catch (IllegalStateException closed) {
+                    // a PUT /model swapped and closed this model between model.get() and the call: the new one answers
+                    PreparedModel next = model.get();
+                    if (next == m) {
+                        throw closed;
+                    }
+                    m = next;
+                    probabilities = new float[m.outputSize()];
+                    cls = m.classify(input, probabilities);
+                }
             } finally {
                 computing.release();
             }
@@ -402,6 +426,10 @@ public final class LeNetService implements AutoCloseable {
         return in;
     }
 
+    static {
+        ImageIO.setUseCache(false); // decode uploads in memory: with the cache, each PNG request wrote its body to java.io.tmpdir
+    }
+
     /** A PNG of any size up to 1024x1024 as 28x28 grey pixels (0..255); the size is read before decoding. */
     private static float[] decodePng(byte[] body) throws HttpError {
         try (ImageInputStream iis = ImageIO.createImageInputStream(new ByteArrayInputStream(body))) {
@@ -444,11 +472,18 @@ public final class LeNetService implements AutoCloseable {
 
     private String swapModel(HttpExchange ex) throws IOException, HttpError {
         byte[] body = body(ex, config.maxModelBytes());
-        PreparedModel next;
+        PreparedModel next = null;
         try {
             checkWeights(body);
-            next = PreparedModel.load(new LeNet(), body, "the uploaded weights", INPUT_SHAPE).warmUp(config.warmUp());
-        } catch (IllegalArgumentException e) {
+            next = PreparedModel.load(new LeNet(), body, "the uploaded weights", INPUT_SHAPE);
+            next.warmUp(config.warmUp());
+        } catch (RuntimeException | Error e) {
+            if (next != null) {
+                next.close(); // loaded but refused in its warm-up: it held its weights and plan until the GC found it
+            }
+            if (!(e instanceof IllegalArgumentException)) {
+                throw e;
+            }
             String why = e.getMessage() == null ? e.toString() : e.getMessage();
             if (why.length() > MAX_ERROR_CHARS) {
                 why = why.substring(0, MAX_ERROR_CHARS) + "... (" + (why.length() - MAX_ERROR_CHARS) + " more characters)";
@@ -561,6 +596,9 @@ public final class LeNetService implements AutoCloseable {
     static LeNetService fromCommandLine(String[] args, String envToken) throws UsageException, IOException {
         Config c = Config.defaults();
         String token = envToken == null || envToken.isBlank() ? null : envToken.trim();
+        if (token != null && token.length() < 16) { // the same floor as a token file's: LANES_ADMIN_TOKEN=a turned PUT /model on
+            throw new UsageException("LANES_ADMIN_TOKEN is " + token.length() + " characters; use at least 16");
+        }
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--help")) {
