@@ -831,11 +831,14 @@ public final class Tensor implements Releasable, AutoCloseable {
         for (int i = 0; i < s; i++) {
             sh[k++] = shape[i];
         }
-        int prod = 1;
+        long prod = 1;
         for (int i = s; i <= e; i++) {
-            prod *= shape[i];
+            prod *= shape[i]; // at most (2^31)^2 before the check below stops it: no long overflow
+            if (prod > Integer.MAX_VALUE) { // an empty tensor's other dims may multiply past an int (it wrapped to 0)
+                throw new IllegalArgumentException("flatten(): dims " + s + ".." + e + " of shape " + Shapes.str(shape) + " multiply to more than 2^31 - 1");
+            }
         }
-        sh[k++] = prod;
+        sh[k++] = (int) prod;
         for (int i = e + 1; i < shape.length; i++) {
             sh[k++] = shape[i];
         }

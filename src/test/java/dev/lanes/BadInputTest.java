@@ -162,4 +162,12 @@ class BadInputTest {
             org.assertj.core.api.Assertions.assertThat(e.chunk(3, 0)).hasSize(3); // PyTorch's empty pieces, a few
         }
     }
+
+    /** flatten of an empty tensor whose flattened dims multiply past an int: the product wrapped to a [0, 0] shape. */
+    @Test
+    void flattenRefusesAProductPastAnInt() {
+        try (Tensor e = Tensor.zeros(0, 65536, 65536)) {
+            assertThatThrownBy(() -> e.flatten(1, 2)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2^31");
+        }
+    }
 }

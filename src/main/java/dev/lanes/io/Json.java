@@ -164,6 +164,9 @@ public final class Json {
         }
         while (true) {
             ws();
+            if (l.size() == MAX_ARRAY_VALUES) { // a header of "1,1,1,...": 50 M values were 1 GB of heap before any check
+                throw error("an array of more than " + MAX_ARRAY_VALUES + " values");
+            }
             l.add(value());
             ws();
             if (i < s.length() && s.charAt(i) == ',') {
@@ -175,6 +178,9 @@ public final class Json {
             return l;
         }
     }
+
+    /** Most values of one array: a safetensors header's arrays are shapes and offset pairs (Lanes' own JSON is small). */
+    static final int MAX_ARRAY_VALUES = 1 << 16;
 
     private void enter() {
         if (++depth > 64) {

@@ -124,7 +124,15 @@ public final class SafeTensors {
         save(module.stateDict(), path);
     }
 
+    /** Most dimensions of a tensor in a file (PyTorch's tensors have at most 64 too). */
+    static final int MAX_RANK = 64;
+
     private static byte[] bytesOf(Tensor t) {
+        long bytes = (long) t.numel() * t.dtype().byteSize();
+        if (bytes > Integer.MAX_VALUE - 8) { // v.length * 4 overflowed: "capacity < 0", or a wrapped size
+            throw new IllegalArgumentException("safetensors: a tensor of shape " + java.util.Arrays.toString(t.shape()) + " is " + bytes
+                    + " bytes; Lanes writes tensors under 2 GiB (save larger ones in parts)");
+        }
         if (t.dtype() == DType.BOOL) {
             long[] v = t.toLongArray();
             byte[] b = new byte[v.length];
@@ -274,6 +282,9 @@ public final class SafeTensors {
         };
         if (!(m.get("shape") instanceof List<?> sh)) {
             throw bad(source, "tensor '" + name + "' has no shape");
+        }
+        if (sh.size() > MAX_RANK) {
+            throw bad(source, "tensor '" + name + "' has " + sh.size() + " dimensions; at most " + MAX_RANK);
         }
         int[] shape = new int[sh.size()];
         long numel = 1;

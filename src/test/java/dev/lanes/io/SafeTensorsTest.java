@@ -92,6 +92,20 @@ class SafeTensorsTest {
         return b.array();
     }
 
+    /** A header's arrays are bounded before they are built (50 M shape entries were ~1 GB of heap), and so is a rank. */
+    @Test
+    void hugeHeaderArraysAndRanksAreRefused() {
+        String ones = "1,".repeat(Json.MAX_ARRAY_VALUES) + "1"; // one more value than the limit, all of size 1
+        String manyDims = "{\"a\":{\"dtype\":\"F32\",\"shape\":[" + ones + "],\"data_offsets\":[0,4]}}";
+        assertThatThrownBy(() -> SafeTensors.parse(file(manyDims, 4), "f")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("more than " + Json.MAX_ARRAY_VALUES + " values");
+        String rank65 = "{\"a\":{\"dtype\":\"F32\",\"shape\":[" + "1,".repeat(64) + "1],\"data_offsets\":[0,4]}}";
+        assertThatThrownBy(() -> SafeTensors.parse(file(rank65, 4), "f")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("65 dimensions");
+        String rank64 = "{\"a\":{\"dtype\":\"F32\",\"shape\":[" + "1,".repeat(63) + "1],\"data_offsets\":[0,4]}}";
+        assertThat(SafeTensors.parse(file(rank64, 4), "f").tensors().get("a").dim()).isEqualTo(64);
+    }
+
     @Test
     void badFilesAreRejectedWithTheReason() {
         String ok = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";

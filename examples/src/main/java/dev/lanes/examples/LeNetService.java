@@ -159,8 +159,14 @@ public final class LeNetService implements AutoCloseable {
             throw new IOException("weights file " + config.weights() + " not found; train one with"
                     + " -Dlanes.main=dev.lanes.examples.TrainLeNet -Dlanes.args=\"--save FILE\"");
         }
-        PreparedModel m = PreparedModel.load(new LeNet(), config.weights(), INPUT_SHAPE).warmUp(config.warmUp());
+        PreparedModel m = PreparedModel.load(new LeNet(), config.weights(), INPUT_SHAPE);
         try {
+            if (m.plan().inputType() != dev.lanes.DType.FLOAT32 || m.plan().outputType() != dev.lanes.DType.FLOAT32) {
+                // an ONNX model that takes token ids or returns class ids: every /predict would have answered 500
+                throw new IllegalArgumentException("the model " + config.weights().getFileName() + " takes " + m.plan().inputType()
+                        + " and returns " + m.plan().outputType() + "; this service sends float32 pixels and reads float32 scores");
+            }
+            m.warmUp(config.warmUp());
             return new LeNetService(config, m);
         } catch (IOException | RuntimeException e) {
             m.close();
