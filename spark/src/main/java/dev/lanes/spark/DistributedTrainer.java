@@ -229,8 +229,14 @@ public final class DistributedTrainer implements Serializable {
         String host = hostOf(infos[rank].address());
         try {
             ServerSocketChannel listener = RingAllReduce.listen(host);
-            String me = host + ":" + ((java.net.InetSocketAddress) listener.getLocalAddress()).getPort();
-            List<String> addresses = Arrays.asList(ctx.allGather(me));
+            List<String> addresses;
+            try {
+                String me = host + ":" + ((java.net.InetSocketAddress) listener.getLocalAddress()).getPort();
+                addresses = Arrays.asList(ctx.allGather(me));
+            } catch (IOException | RuntimeException | Error e) {
+                listener.close(); // the stage failed before the ring formed: the port stayed bound for the executor's life
+                throw e;
+            }
             try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, listener, config.timeout(), credentials)) {
                 // Spark kills the other tasks of a failed barrier stage by flag, not by interrupt: poll it
                 ring.setCancelCheck(ctx::isInterrupted);
@@ -350,10 +356,14 @@ public final class DistributedTrainer implements Serializable {
         Optimizer opt = optimizer.create(params);
         Dataset ds = data.load();
         long resumed = Checkpoint.restoreLatest(config.checkpointDir(), net, opt, msg -> System.err.println("rank " + rank + ": " + msg), checkpointKey);
-        int numel = 0;
+        long count = 2; // the parameters, then the loss and the accuracy count
         for (Tensor p : params) {
-            numel += p.numel();
+            count += p.numel();
         }
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("rank " + rank + ": the model's " + (count - 2) + " parameters do not fit one all-reduce buffer (2^31 floats)");
+        }
+        int numel = (int) count - 2;
         float[] flat = new float[numel + 2];
         // every replica starts from rank 0's weights, whatever the model factory does
         if (rank == 0) {
@@ -450,6 +460,7 @@ public final class DistributedTrainer implements Serializable {
                 for (int i = 0; i < numel; i++) {
                     flat[i] *= scale;
                 }
+                checkFinite(flat, numel + 2, step);
                 unflatten(flat, params, true);
                 opt.step();
                 epochLoss[epoch] += flat[numel];
@@ -528,6 +539,21 @@ public final class DistributedTrainer implements Serializable {
     }
 
     /** {@code flat} back into the gradients (created where missing) or the parameters, in place without allocating. */
+    /**
+     * The summed gradients, loss and accuracy count of a step must be finite before any replica applies them: a NaN or an
+     * infinity from one rank (a diverging batch, or a bad peer) spread through the sum to every replica, which all stayed
+     * bit-identical, so the driver's check passed and fit() returned a NaN model with a valid checkpoint. Every rank
+     * sees the same sum and stops at the same step.
+     */
+    static void checkFinite(float[] flat, int n, long step) {
+        for (int i = 0; i < n; i++) {
+            if (!Float.isFinite(flat[i])) {
+                throw new IllegalStateException("step " + step + ": the all-reduced " + (i < n - 2 ? "gradient element " + i : i == n - 2 ? "loss" : "accuracy count")
+                        + " is " + flat[i] + " (a rank diverged or a peer sent non-finite values); nothing was applied");
+            }
+        }
+    }
+
     static void unflatten(float[] flat, List<Tensor> params, boolean grads) {
         int at = 0;
         for (Tensor p : params) {

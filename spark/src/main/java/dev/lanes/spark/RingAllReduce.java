@@ -152,6 +152,10 @@ public final class RingAllReduce implements AutoCloseable {
             listener.close();
             return new RingAllReduce(rank, 1, timeout, null, null);
         }
+        if (timeout == null || timeout.isNegative() || timeout.isZero() || timeout.compareTo(java.time.Duration.ofDays(1)) > 0) {
+            closeQuietly(listener); // it was this call's to close (a huge timeout overflowed the deadline, a negative one failed at once)
+            throw new IllegalArgumentException("rank " + rank + ": the ring's timeout must be positive and at most a day, got " + timeout);
+        }
         long deadline = System.nanoTime() + timeout.toNanos();
         int nextRank = (rank + 1) % world;
         int prevRank = (rank - 1 + world) % world;
@@ -165,7 +169,7 @@ public final class RingAllReduce implements AutoCloseable {
             hello.putInt(MAGIC).putInt(rank).put(credentials.proof("hello", rank, nextRank, nextAddress)).flip();
             writeFully(next, hello);
             byte[] expectHello = credentials.proof("hello", prevRank, rank, myAddress);
-            List<String> refused = new java.util.ArrayList<>();
+            Refused refused = new Refused();
             while (prev == null) {
                 SocketChannel c = acceptWithin(listener, deadline, rank, prevRank, refused);
                 try {
@@ -232,7 +236,28 @@ public final class RingAllReduce implements AutoCloseable {
         throw new SocketTimeoutException("rank " + rank + ": could not connect to the next rank at " + to + (last == null ? "" : ": " + last));
     }
 
-    private static SocketChannel acceptWithin(ServerSocketChannel listener, long deadline, int rank, int from, List<String> refused)
+    /**
+     * The connections refused while waiting for the previous rank: the first three reasons and a count. Strangers that
+     * connect and close cost microseconds each, so a list of every reason could grow by hundreds of MB in one timeout.
+     */
+    private static final class Refused {
+        private final List<String> first = new java.util.ArrayList<>(3);
+        private long count;
+
+        void add(String reason) {
+            if (first.size() < 3) {
+                first.add(reason);
+            }
+            count++;
+        }
+
+        @Override
+        public String toString() {
+            return count == 0 ? "" : " (refused meanwhile: " + String.join("; ", first) + (count > 3 ? "; and " + (count - 3) + " more" : "") + ")";
+        }
+    }
+
+    private static SocketChannel acceptWithin(ServerSocketChannel listener, long deadline, int rank, int from, Refused refused)
             throws IOException {
         listener.configureBlocking(false);
         try (Selector s = Selector.open()) {
@@ -240,15 +265,18 @@ public final class RingAllReduce implements AutoCloseable {
             while (true) {
                 long left = (deadline - System.nanoTime()) / 1_000_000;
                 if (left <= 0) {
-                    throw new SocketTimeoutException("rank " + rank + ": rank " + from + " did not connect in time"
-                            + (refused.isEmpty() ? "" : " (refused meanwhile: " + String.join("; ", refused.subList(0, Math.min(3, refused.size())))
-                            + (refused.size() > 3 ? "; and " + (refused.size() - 3) + " more" : "") + ")"));
+                    throw new SocketTimeoutException("rank " + rank + ": rank " + from + " did not connect in time" + refused);
                 }
                 s.select(left);
                 SocketChannel c = listener.accept();
                 if (c != null) {
-                    c.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                    c.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER);
+                    try {
+                        c.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                        c.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER);
+                    } catch (IOException | RuntimeException e) {
+                        closeQuietly(c);
+                        throw e;
+                    }
                     return c;
                 }
             }

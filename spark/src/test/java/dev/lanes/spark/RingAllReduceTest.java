@@ -215,4 +215,31 @@ class RingAllReduceTest {
             pool.shutdownNow();
         }
     }
+
+    /** A timeout that is not positive, or that would overflow the deadline, is refused, and the listener handed over is closed. */
+    @Test
+    void aBadTimeoutIsRefusedAndTheListenerClosed() throws Exception {
+        for (Duration bad : new Duration[] {Duration.ofSeconds(-1), Duration.ZERO, Duration.ofDays(365 * 400)}) {
+            ServerSocketChannel l = RingAllReduce.listen("127.0.0.1");
+            String at = "127.0.0.1:" + ((java.net.InetSocketAddress) l.getLocalAddress()).getPort();
+            assertThatThrownBy(() -> RingAllReduce.connect(0, List.of(at, at), l, bad, RingAllReduce.Credentials.random()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("timeout");
+            assertThat(l.isOpen()).as("listener after a timeout of %s", bad).isFalse();
+        }
+    }
+
+    /**
+     * A step's summed gradients, loss or accuracy count that are not finite stop every rank before anything is applied
+     * (one rank's NaN spread through the sum to every replica, which all stayed identical, so the run ended "well").
+     */
+    @Test
+    void nonFiniteSumsAreNeverApplied() {
+        float[] ok = {0.5f, -1f, 3f, 2f, 7f};
+        DistributedTrainer.checkFinite(ok, ok.length, 1);
+        float[] nanGradient = {0.5f, Float.NaN, 3f, 2f, 7f};
+        assertThatThrownBy(() -> DistributedTrainer.checkFinite(nanGradient, nanGradient.length, 12))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("step 12").hasMessageContaining("gradient element 1");
+        float[] infLoss = {0.5f, 1f, 3f, Float.POSITIVE_INFINITY, 7f};
+        assertThatThrownBy(() -> DistributedTrainer.checkFinite(infLoss, infLoss.length, 3)).hasMessageContaining("loss");
+    }
 }
