@@ -125,17 +125,29 @@ public final class Checkpoint {
 
     /** Hex HMAC-SHA256 of "lanes-checkpoint|step|" followed by the file's bytes, streamed. */
     private static String mac(byte[] key, long step, Path file) throws IOException {
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            javax.crypto.Mac m = hmac(key, step);
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                m.update(buf, 0, n);
+            }
+            return java.util.HexFormat.of().formatHex(m.doFinal());
+        }
+    }
+
+    /** {@link #mac(byte[], long, Path)} of bytes already read. */
+    private static String mac(byte[] key, long step, byte[] bytes) {
+        javax.crypto.Mac m = hmac(key, step);
+        m.update(bytes);
+        return java.util.HexFormat.of().formatHex(m.doFinal());
+    }
+
+    private static javax.crypto.Mac hmac(byte[] key, long step) {
         try {
             javax.crypto.Mac m = javax.crypto.Mac.getInstance("HmacSHA256");
             m.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
             m.update(("lanes-checkpoint|" + step + "|").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            try (java.io.InputStream in = Files.newInputStream(file)) {
-                byte[] buf = new byte[1 << 16];
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    m.update(buf, 0, n);
-                }
-            }
-            return java.util.HexFormat.of().formatHex(m.doFinal());
+            return m;
         } catch (java.security.GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
         }
@@ -143,15 +155,33 @@ public final class Checkpoint {
 
     /** Throws unless {@code file} has a MAC made with {@code key} for its step. */
     static void verify(Path file, byte[] key) throws IOException {
+        verify(file, mac(key, stepOf(file), file));
+    }
+
+    private static void verify(Path file, String got) throws IOException {
         Path macFile = macOf(file);
         if (!Files.isRegularFile(macFile)) {
             throw new IOException("no MAC beside it (" + macFile.getFileName() + "): not written by this job");
         }
         String want = Files.readString(macFile).trim();
-        String got = mac(key, stepOf(file), file);
         if (!java.security.MessageDigest.isEqual(want.getBytes(java.nio.charset.StandardCharsets.US_ASCII),
                 got.getBytes(java.nio.charset.StandardCharsets.US_ASCII))) {
             throw new IOException("its MAC does not match: written by another job, or changed since");
+        }
+    }
+
+    /**
+     * A checkpoint's bytes, read once: its MAC is checked and its tensors parsed from the same bytes (opening the file
+     * again by name after the check let a writer of the folder swap it in between). At most the read limit.
+     */
+    private static byte[] readOnce(Path file) throws IOException {
+        long limit = Math.min(dev.lanes.io.ReadLimits.maxBytes(), Integer.MAX_VALUE - 8);
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            byte[] all = in.readNBytes((int) limit + 1);
+            if (all.length > limit) {
+                throw new IOException("over the read limit of " + limit + " bytes (-Dlanes.io.maxBytes)");
+            }
+            return all;
         }
     }
 
@@ -168,10 +198,11 @@ public final class Checkpoint {
             throws IOException {
         for (Path p : list(dir)) {
             try {
+                byte[] bytes = readOnce(p);
                 if (key != null) {
-                    verify(p, key);
+                    verify(p, mac(key, stepOf(p), bytes));
                 }
-                return restore(p, model, optimizer);
+                return restore(SafeTensors.parse(bytes, p.toString()), model, optimizer);
             } catch (IOException | RuntimeException e) {
                 log.accept("skipping checkpoint " + p + ": " + e.getMessage());
             }
@@ -181,7 +212,10 @@ public final class Checkpoint {
 
     /** Loads one checkpoint file; throws (changing nothing in the model) when it is damaged or for another model. */
     public static long restore(Path file, Module model, Optimizer optimizer) throws IOException {
-        SafeTensors.Contents c = SafeTensors.read(file);
+        return restore(SafeTensors.parse(readOnce(file), file.toString()), model, optimizer);
+    }
+
+    private static long restore(SafeTensors.Contents c, Module model, Optimizer optimizer) {
         try {
             Map<String, String> meta = c.metadata();
             String stepText = meta.get("lanes.step");
