@@ -77,6 +77,7 @@ public final class Cifar10Dataset implements Dataset {
     public static Cifar10Dataset load(Path dir, boolean train, ImageTransform transform) throws IOException {
         List<String> names = train ? TRAIN_FILES : TEST_FILES;
         List<Path> files = new ArrayList<>();
+        List<Integer> counts = new ArrayList<>(); // each file's records, as counted before the arrays were sized
         long records = 0;
         for (String name : names) {
             Path f = dir.resolve(name);
@@ -84,8 +85,10 @@ public final class Cifar10Dataset implements Dataset {
                 throw new IOException("no " + name + " in " + dir + " (the CIFAR-10 " + (train ? "train" : "test") + " split needs "
                         + String.join(", ", names) + ")");
             }
-            records = Math.addExact(records, recordsIn(f, Files.size(f)));
+            long in = recordsIn(f, Files.size(f));
+            records = Math.addExact(records, in);
             files.add(f);
+            counts.add(Math.toIntExact(in)); // read back from here: a file that grows meanwhile is refused by read(), never overruns the arrays
         }
         if (records > ReadLimits.MAX_ARRAY / PIXELS) {
             throw new IllegalArgumentException("the CIFAR-10 files in " + dir + " hold " + records + " images of " + PIXELS
@@ -96,8 +99,8 @@ public final class Cifar10Dataset implements Dataset {
         byte[] images = new byte[n * PIXELS];
         byte[] labels = new byte[n];
         int at = 0;
-        for (Path f : files) {
-            at = read(f, images, labels, at, Math.toIntExact(recordsIn(f, Files.size(f))));
+        for (int i = 0; i < files.size(); i++) {
+            at = read(files.get(i), images, labels, at, counts.get(i));
         }
         if (at != n) {
             throw new IllegalArgumentException("the CIFAR-10 files in " + dir + " changed while they were read");
