@@ -30,12 +30,14 @@ public final class Storage {
     });
     private static final VarHandle REFS;
     private static final VarHandle VERSION;
+    private static final VarHandle PINS;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             REFS = l.findVarHandle(Storage.class, "refs", int.class);
             VERSION = l.findVarHandle(Storage.class, "version", int.class);
+            PINS = l.findVarHandle(Storage.class, "pins", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -62,7 +64,8 @@ public final class Storage {
     @SuppressWarnings("unused") // accessed through REFS
     private volatile int refs = 1;
     /** Pins held now (each also counted in {@link #refs}): a release may not take the holders' count below them. */
-    private final java.util.concurrent.atomic.AtomicInteger pins = new java.util.concurrent.atomic.AtomicInteger();
+    @SuppressWarnings("unused") // through PINS: a field, not an AtomicInteger, so a storage costs no extra object
+    private volatile int pins;
     @SuppressWarnings("unused") // accessed through VERSION
     private volatile int version;
     private volatile String releasedBy;
@@ -148,12 +151,25 @@ public final class Storage {
      */
     public void pin() {
         retain();
-        pins.incrementAndGet();
+        PINS.getAndAdd(this, 1);
+    }
+
+    /** Ends one pin's count; false when none is held. */
+    private boolean takePin() {
+        while (true) {
+            int p = (int) PINS.getVolatile(this);
+            if (p <= 0) {
+                return false;
+            }
+            if (PINS.compareAndSet(this, p, p - 1)) {
+                return true;
+            }
+        }
     }
 
     /** Ends a {@link #pin()}; returns the block if every holder released it while the pin was held. */
     public void unpin() {
-        if (pins.getAndUpdate(p -> p > 0 ? p - 1 : p) <= 0) {
+        if (!takePin()) {
             throw new IllegalStateException("unpin without a pin" + (releasedBy != null ? " on a storage released by " + releasedBy : ""));
         }
         int r = (int) REFS.getAndAdd(this, -1) - 1;
@@ -176,11 +192,11 @@ public final class Storage {
     public boolean release(String reason) {
         pendingReason = reason;
         int r = (int) REFS.getAndAdd(this, -1) - 1;
-        if (r >= 0 && r < pins.get()) {
+        if (r >= 0 && r < (int) PINS.getVolatile(this)) {
             // every holder had released already: this release would take a running kernel's pin, and its block could go
             // back to the pool under it (a pin counts only after its holder count, and stops counting before it drops)
             REFS.getAndAdd(this, 1);
-            throw new IllegalStateException("storage released more often than it was held (" + pins.get() + " pin(s) running)");
+            throw new IllegalStateException("storage released more often than it was held (" + (int) PINS.getVolatile(this) + " pin(s) running)");
         }
         if (r > 0) {
             return false;
