@@ -1787,10 +1787,6 @@ public final class Sgemm {
     }
 
     /** op(A)[ic.., pc..] -> slivers of MR rows: ap[sliver * kc * MR + p * MR + r], zero-padded past m. */
-    private static void packA(boolean transA, MemorySegment a, long aOff, int lda, int ic, int mc, int pc, int kc, float[] ap) {
-        packA(transA, a, aOff, lda, ic, mc, pc, kc, ap, 0);
-    }
-
     private static void packA(boolean transA, MemorySegment a, long aOff, int lda, int ic, int mc, int pc, int kc, float[] ap, int at) {
         for (int s = 0; s < mc; s += MR) {
             int rows = Math.min(MR, mc - s);

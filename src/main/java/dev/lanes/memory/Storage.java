@@ -63,7 +63,7 @@ public final class Storage {
     private final Cleaner.Cleanable cleanable;
     @SuppressWarnings("unused") // accessed through REFS
     private volatile int refs = 1;
-    /** Pins held now (each also counted in {@link #refs}): a release may not take the holders' count below them. */
+    /** Pins held now (each also counted in {@link #refs}): an unpin without a pin is refused. */
     @SuppressWarnings("unused") // through PINS: a field, not an AtomicInteger, so a storage costs no extra object
     private volatile int pins;
     @SuppressWarnings("unused") // accessed through VERSION
@@ -192,12 +192,6 @@ public final class Storage {
     public boolean release(String reason) {
         pendingReason = reason;
         int r = (int) REFS.getAndAdd(this, -1) - 1;
-        if (r >= 0 && r < (int) PINS.getVolatile(this)) {
-            // every holder had released already: this release would take a running kernel's pin, and its block could go
-            // back to the pool under it (a pin counts only after its holder count, and stops counting before it drops)
-            REFS.getAndAdd(this, 1);
-            throw new IllegalStateException("storage released more often than it was held (" + (int) PINS.getVolatile(this) + " pin(s) running)");
-        }
         if (r > 0) {
             return false;
         }

@@ -538,7 +538,6 @@ public final class DistributedTrainer implements Serializable {
         }
     }
 
-    /** {@code flat} back into the gradients (created where missing) or the parameters, in place without allocating. */
     /**
      * The summed gradients, loss and accuracy count of a step must be finite before any replica applies them: a NaN or an
      * infinity from one rank (a diverging batch, or a bad peer) spread through the sum to every replica, which all stayed
@@ -554,6 +553,7 @@ public final class DistributedTrainer implements Serializable {
         }
     }
 
+    /** {@code flat} back into the gradients (created where missing) or the parameters, in place without allocating. */
     static void unflatten(float[] flat, List<Tensor> params, boolean grads) {
         int at = 0;
         for (Tensor p : params) {

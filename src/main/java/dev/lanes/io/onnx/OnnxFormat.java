@@ -177,7 +177,7 @@ public final class OnnxFormat {
 
     /** Decodes one serialized TensorProto (ONNX's test data files: input_0.pb, output_0.pb, ...). */
     public static TensorData parseTensor(byte[] bytes) {
-        return tensor(new ProtoReader(bytes), null);
+        return tensor(new ProtoReader(bytes), new Source(null)); // no folder: external data refused with its message
     }
 
     static Graph graph(ProtoReader r, Source dir) {
@@ -510,20 +510,17 @@ public final class OnnxFormat {
                 throw new IllegalArgumentException("ONNX: tensor '" + name + "' external data location '" + location + "' leaves the model's folder");
             }
             Path file = base.resolve(rel).normalize();
-            if (!file.startsWith(base) || !Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                throw new IllegalArgumentException("ONNX: tensor '" + name + "' external data file " + location + " does not exist in the model's folder");
-            }
-            // a link is followed only to say whether its target is a file inside the folder: a link out, or to nothing,
-            // gets one answer, so a model cannot probe which paths exist outside the folder
+            // one answer for a missing file, a link out of the folder (a link to a directory inside it too) and a broken
+            // link: distinct answers let a model probe which paths exist outside its folder
             Path real;
             try {
-                real = file.toRealPath();
+                real = file.startsWith(base) ? file.toRealPath() : null;
             } catch (IOException e) {
                 real = null;
             }
             if (real == null || !real.startsWith(base)) {
-                throw new IllegalArgumentException("ONNX: tensor '" + name + "' external data location '" + location + "' leaves the model's folder"
-                        + " or is a broken link");
+                throw new IllegalArgumentException("ONNX: tensor '" + name + "' external data location '" + location
+                        + "' is not a file inside the model's folder (missing, a link out of it, or a broken link)");
             }
             if (!Files.isRegularFile(real)) {
                 throw new IllegalArgumentException("ONNX: tensor '" + name + "' external data " + real.getFileName() + " is not a regular file");

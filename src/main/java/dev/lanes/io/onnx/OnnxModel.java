@@ -1140,8 +1140,10 @@ public final class OnnxModel implements AutoCloseable {
         };
     }
 
-    /** Refuses a result of {@code shape} over Lanes' int indexing or the read limit, before anything is allocated. */
-    /** The element count of {@code shape}, refused over the read limit; returned so an empty result can skip its work. */
+    /**
+     * Refuses a result of {@code shape} over Lanes' int indexing or the read limit, before anything is allocated; returns
+     * its element count, so an empty result can skip its work.
+     */
     private static long checkElements(long[] shape, Node n) {
         long count = 1;
         for (long d : shape) {
@@ -1230,9 +1232,18 @@ public final class OnnxModel implements AutoCloseable {
                 throw new IllegalArgumentException("start, limit and delta must be scalars and delta non-zero");
             }
             long lim = limit.ints[0];
-            // exact: a count through double was off by one near 2^53 and beyond
-            boolean huge = (d > 0 ? lim > s0 && lim - s0 < 0 : lim < s0 && s0 - lim < 0) || (d == -1 && lim - s0 == Long.MIN_VALUE);
-            long count = huge ? Long.MAX_VALUE : Math.max(0, Math.ceilDiv(lim - s0, d));
+            // exact: a count through double was off by one near 2^53 and beyond; a span past a long is too many anyway
+            long count;
+            if (d > 0 ? lim <= s0 : lim >= s0) {
+                count = 0;
+            } else {
+                try {
+                    count = Math.ceilDiv(Math.subtractExact(lim, s0), d); // same signs: positive, or MIN_VALUE / -1 wrapped
+                } catch (ArithmeticException e) {
+                    count = Long.MAX_VALUE;
+                }
+                count = count < 0 ? Long.MAX_VALUE : count;
+            }
             if (count > MAX_FOLDED) {
                 throw new UnsupportedOperationException("a Range from " + s0 + " to " + lim + " by " + d + " (Lanes folds at most " + MAX_FOLDED + " integers)");
             }

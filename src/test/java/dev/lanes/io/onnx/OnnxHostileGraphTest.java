@@ -328,6 +328,13 @@ class OnnxHostileGraphTest {
         try (OnnxModel om = OnnxModel.parse(m)) {
             assertThat(om.run().get(0).toLongArray()).containsExactly(big, big + 1, big + 2);
         }
+        // a span that overflows against the step's direction is empty (lim - s0 wrapped to 1: [MAX] before)
+        byte[] backwards = model(13, List.of(node("Range", List.of("s", "l", "d"), List.of("y"))),
+                List.of(int64Init("s", new long[] {}, Long.MAX_VALUE), int64Init("l", new long[] {}, Long.MIN_VALUE), int64Init("d", new long[] {}, 1)),
+                List.of(), List.of(valueInfo("y", OnnxFormat.INT64)));
+        try (OnnxModel om = OnnxModel.parse(backwards)) {
+            assertThat(om.run().get(0).numel()).isZero();
+        }
     }
 
     /** A folded Reshape to [-2, -2] (4 values): the product of the dims matched, so it was taken (Shape then read [-2, -2]); ONNX allows only -1. */

@@ -318,8 +318,9 @@ class OnnxModelTest {
     }
 
     /**
-     * Links: one inside the folder is read; a link out, to an existing file or to nothing, gets the same answer (a model
-     * cannot probe which paths exist outside); a range past the file's end is refused; and tensors that all name the
+     * Links: one inside the folder is read; a link out, to an existing file or to nothing, and a link to a directory
+     * outside with a missing or an existing file under it get the same answer (a model cannot probe which paths exist
+     * outside); a range past the file's end is refused; and tensors that all name the
      * same range of one file are refused once their sum passes the read limit (each alone is within it).
      */
     @Test
@@ -333,8 +334,12 @@ class OnnxModelTest {
         assertThat(OnnxFormat.read(externalModel(models, "a.onnx", externalTensor("w", "inside.bin", 16, 4))).graph().initializers()).hasSize(1);
         String outExisting = catchMessage(() -> OnnxFormat.read(externalModel(models, "b.onnx", externalTensor("w", "out.bin", 0, 4))));
         String outMissing = catchMessage(() -> OnnxFormat.read(externalModel(models, "c.onnx", externalTensor("w", "nowhere.bin", 0, 4))));
-        assertThat(outExisting).contains("leaves the model's folder");
+        assertThat(outExisting).contains("not a file inside the model's folder");
         assertThat(outMissing).isEqualTo(outExisting.replace("out.bin", "nowhere.bin"));
+        Files.createSymbolicLink(models.resolve("sub"), dir);
+        String underExisting = catchMessage(() -> OnnxFormat.read(externalModel(models, "f.onnx", externalTensor("w", "sub/secret.bin", 0, 4))));
+        String underMissing = catchMessage(() -> OnnxFormat.read(externalModel(models, "g.onnx", externalTensor("w", "sub/none.bin", 0, 4))));
+        assertThat(underMissing).isEqualTo(underExisting.replace("secret.bin", "none.bin"));
         assertThat(catchMessage(() -> OnnxFormat.read(externalModel(models, "d.onnx", externalTensor("w", "w.bin", 8180, 4))))).contains("runs past the end");
         String saved = System.getProperty("lanes.io.maxBytes");
         System.setProperty("lanes.io.maxBytes", "10k"); // one tensor (4 KB) fits; three of the same range do not
@@ -375,6 +380,9 @@ class OnnxModelTest {
             }
         }
         assertThat(OnnxFormat.parseTensor(t.bytes()).longs()).hasSize(200).containsOnly(1L); // within the default limit
+        // a lone tensor read from bytes has no folder: its external data is refused with the reason (a NullPointerException before)
+        assertThatThrownBy(() -> OnnxFormat.parseTensor(externalTensor("w", "w.bin", 0, 4).bytes())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("read from bytes");
     }
 
     /** A minimal protobuf writer for hand-made test files. */
