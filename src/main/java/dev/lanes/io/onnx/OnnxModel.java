@@ -1438,6 +1438,10 @@ public final class OnnxModel implements AutoCloseable {
     }
 
     private Value[] binary(Node n, Value[] a) {
+        if (opset < 7 && n.attributes().containsKey("axis")) {
+            // opset 6's broadcast = 1 with an axis aligns y at that axis, not at the end: numpy's rule would give other sums
+            throw new UnsupportedOperationException(n.opType() + " with opset " + opset + "'s axis attribute (legacy broadcasting)");
+        }
         Value x = arg(a, 0, n);
         Value y = arg(a, 1, n);
         if (x.ints != null && y.ints != null && x.tensor == null && y.tensor == null) {
@@ -2031,7 +2035,7 @@ public final class OnnxModel implements AutoCloseable {
         for (int i = 0; i < a.length; i++) {
             ts[i] = arg(a, i, n).tensor();
         }
-        int ax = axis(attrInt(n, "axis", 0), ts[0].dim(), "axis");
+        int ax = axis(attrInt(n, "axis", opset < 4 ? 1 : 0), ts[0].dim(), "axis");
         return out(Tensor.cat(ts, ax));
     }
 

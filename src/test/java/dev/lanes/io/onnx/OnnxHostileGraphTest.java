@@ -358,4 +358,25 @@ class OnnxHostileGraphTest {
             refusedCleanly(om::run);
         }
     }
+
+    /** Opset 6's Add with broadcast = 1 and an axis aligns y at that axis: refused rather than summed by numpy's rule. */
+    @Test
+    void legacyAxisBroadcastingIsRefused() {
+        byte[] m = model(6, List.of(node("Add", List.of("x", "y"), List.of("z"), new W().str(1, "broadcast").varint(20, OnnxFormat.ATTR_INT).varint(3, 1),
+                        new W().str(1, "axis").varint(20, OnnxFormat.ATTR_INT).varint(3, 0))),
+                List.of(onesInit("x", 2, 3), onesInit("y", 2)), List.of(), List.of(valueInfo("z", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            assertThatThrownBy(om::run).isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("legacy broadcasting");
+        }
+    }
+
+    /** Concat of opsets 1-3 without an axis joins along axis 1 (its default then); Lanes took 0. */
+    @Test
+    void oldConcatDefaultsToAxisOne() {
+        byte[] m = model(3, List.of(node("Concat", List.of("a", "b"), List.of("y"))), List.of(onesInit("a", 2, 1), onesInit("b", 2, 1)),
+                List.of(), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            assertThat(om.run().get(0).shape()).containsExactly(2, 2);
+        }
+    }
 }
