@@ -482,6 +482,28 @@ public final class OnnxFormat {
                 l[i] = l[i] != 0 ? 1 : 0;
             }
         }
+        long lo = switch (type) {
+            case INT8 -> Byte.MIN_VALUE;
+            case INT16 -> Short.MIN_VALUE;
+            case INT32 -> Integer.MIN_VALUE;
+            case UINT8, UINT16, UINT32 -> 0;
+            default -> Long.MIN_VALUE;
+        };
+        long hi = switch (type) {
+            case INT8 -> Byte.MAX_VALUE;
+            case UINT8 -> 0xff;
+            case INT16 -> Short.MAX_VALUE;
+            case UINT16 -> 0xffff;
+            case INT32 -> Integer.MAX_VALUE;
+            case UINT32 -> 0xffffffffL;
+            default -> Long.MAX_VALUE;
+        };
+        for (int i = 0; i < n; i++) {
+            if (l[i] < lo || l[i] > hi) { // typed int fields hold 64-bit varints: a value past its type was taken as it came
+                throw new IllegalArgumentException("ONNX: tensor '" + name + "' (" + typeName(type) + ") has value " + l[i] + " at " + i
+                        + ", outside its type's range [" + lo + ", " + hi + "]");
+            }
+        }
         return new TensorData(name, type, dims, null, l);
     }
 

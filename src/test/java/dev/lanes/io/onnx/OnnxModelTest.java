@@ -380,6 +380,11 @@ class OnnxModelTest {
             }
         }
         assertThat(OnnxFormat.parseTensor(t.bytes()).longs()).hasSize(200).containsOnly(1L); // within the default limit
+        // typed integer fields hold 64-bit varints: a value outside the tensor's type is refused (it was taken as it came)
+        ProtoWriter int8 = new ProtoWriter().varint(1, 2).varint(2, OnnxFormat.INT8).string(8, "b").varint(5, 3).varint(5, 300);
+        assertThatThrownBy(() -> OnnxFormat.parseTensor(int8.bytes())).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("value 300");
+        ProtoWriter int32 = new ProtoWriter().varint(1, 1).varint(2, OnnxFormat.INT32).string(8, "i").varint(5, -5);
+        assertThat(OnnxFormat.parseTensor(int32.bytes()).longs()).containsExactly(-5L);
         // a lone tensor read from bytes has no folder: its external data is refused with the reason (a NullPointerException before)
         assertThatThrownBy(() -> OnnxFormat.parseTensor(externalTensor("w", "w.bin", 0, 4).bytes())).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("read from bytes");
