@@ -91,7 +91,9 @@ public final class Idx {
 
     private static Array items(InputStream in, String source, int first, int count) throws IOException {
         int[] dims = header(in, source);
-        long total = 4L + 4L * dims.length + count(dims, source); // fits a long: so do the skip and the items below
+        // dims whose product is exactly Long.MAX_VALUE wrapped the header-plus-data total negative, past the check
+        long payload = count(dims, source);
+        long total = payload > ReadLimits.maxBytes() ? payload : 4L + 4L * dims.length + payload;
         if (total > ReadLimits.maxBytes()) { // as read() refuses it: a gzip bomb is not inflated even to skip
             throw new IllegalArgumentException("IDX file " + source + " declares " + Arrays.toString(dims) + " = " + total
                     + " bytes, above the limit of " + ReadLimits.maxBytes() + " bytes (-Dlanes.io.maxBytes)");

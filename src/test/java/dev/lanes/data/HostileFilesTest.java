@@ -59,6 +59,10 @@ class HostileFilesTest {
         Files.write(f, header(65536, 65536, 65536, 65536));
         assertThatThrownBy(() -> Idx.read(f)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("overflows 64 bits")
                 .hasMessageContaining(f.toString());
+        // a product of exactly Long.MAX_VALUE: the header-plus-data total wrapped negative and passed the limit check
+        Path max = dir.resolve("max-idx3-ubyte");
+        Files.write(max, header(454279, 31252369, 649657));
+        assertThatThrownBy(() -> Idx.readItems(max, 454279, 0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("above the limit");
         Files.write(dir.resolve("t10k-images-idx3-ubyte"), header(4194304, 0, 0));
         Files.write(dir.resolve("t10k-labels-idx1-ubyte"), DataTest.idx(3));
         assertThatThrownBy(() -> MnistDataset.load(dir, false, ImageTransform.toTensor())).isInstanceOf(IllegalArgumentException.class)
