@@ -28,16 +28,14 @@ public final class Storage {
         t.setDaemon(true);
         return t;
     });
-    private static final VarHandle REFS;
+    private static final VarHandle COUNTS;
     private static final VarHandle VERSION;
-    private static final VarHandle PINS;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
-            REFS = l.findVarHandle(Storage.class, "refs", int.class);
+            COUNTS = l.findVarHandle(Storage.class, "counts", long.class);
             VERSION = l.findVarHandle(Storage.class, "version", int.class);
-            PINS = l.findVarHandle(Storage.class, "pins", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -61,11 +59,14 @@ public final class Storage {
 
     private final MemorySegment segment;
     private final Cleaner.Cleanable cleanable;
-    @SuppressWarnings("unused") // accessed through REFS
-    private volatile int refs = 1;
-    /** Pins held now (each also counted in {@link #refs}): an unpin without a pin is refused. */
-    @SuppressWarnings("unused") // through PINS: a field, not an AtomicInteger, so a storage costs no extra object
-    private volatile int pins;
+    /**
+     * Holders in the high 32 bits, running pins in the low 32, changed together by one compare-and-set: a release
+     * when no holder is left (a second release while a kernel has the block pinned) is refused instead of taking the
+     * pin's count, and no check races with a pin starting on another thread (it read two counts at two moments).
+     */
+    @SuppressWarnings("unused") // accessed through COUNTS
+    private volatile long counts = HOLDER;
+    private static final long HOLDER = 1L << 32;
     @SuppressWarnings("unused") // accessed through VERSION
     private volatile int version;
     private volatile String releasedBy;
@@ -123,21 +124,35 @@ public final class Storage {
         return releasedBy;
     }
 
-    /** Current number of holders. */
+    private static int holders(long c) {
+        return (int) (c >>> 32);
+    }
+
+    private static int pins(long c) {
+        return (int) c;
+    }
+
+    /** Current number of holders, running pins included. */
     public int refCount() {
-        return (int) REFS.getVolatile(this);
+        long c = (long) COUNTS.getVolatile(this);
+        return holders(c) + pins(c);
     }
 
     /** Adds a holder (a view). Throws if the storage was already released. */
     public void retain() {
+        add(HOLDER);
+    }
+
+    /** Adds {@code delta} (a holder or a pin) while the block is still held by anyone; throws once it was returned. */
+    private void add(long delta) {
         while (true) {
-            int r = (int) REFS.getVolatile(this);
-            if (r <= 0) {
-                // releasedBy is written just after the count reaches 0; pendingReason was written before it
+            long c = (long) COUNTS.getVolatile(this);
+            if (holders(c) + pins(c) <= 0) {
+                // releasedBy is written just after the counts reach 0; pendingReason was written before it
                 String by = releasedBy;
                 throw new IllegalStateException("storage of " + segment.byteSize() + " bytes was released by " + (by != null ? by : pendingReason));
             }
-            if (REFS.compareAndSet(this, r, r + 1)) {
+            if (COUNTS.compareAndSet(this, c, c + delta)) {
                 return;
             }
         }
@@ -150,58 +165,50 @@ public final class Storage {
      * hand them to another tensor while it runs. Throws like {@link #retain()} if the storage is already released.
      */
     public void pin() {
-        retain();
-        PINS.getAndAdd(this, 1);
-    }
-
-    /** Ends one pin's count; false when none is held. */
-    private boolean takePin() {
-        while (true) {
-            int p = (int) PINS.getVolatile(this);
-            if (p <= 0) {
-                return false;
-            }
-            if (PINS.compareAndSet(this, p, p - 1)) {
-                return true;
-            }
-        }
+        add(1);
     }
 
     /** Ends a {@link #pin()}; returns the block if every holder released it while the pin was held. */
     public void unpin() {
-        if (!takePin()) {
-            throw new IllegalStateException("unpin without a pin" + (releasedBy != null ? " on a storage released by " + releasedBy : ""));
-        }
-        int r = (int) REFS.getAndAdd(this, -1) - 1;
-        if (r == 0) {
-            String by = pendingReason;
-            releasedBy = by != null ? by : "the last pin";
-            cleanable.clean();
-        } else if (r < 0) {
-            REFS.getAndAdd(this, 1);
-            throw new IllegalStateException("unpin without a pin on a storage released by " + releasedBy);
+        while (true) {
+            long c = (long) COUNTS.getVolatile(this);
+            if (pins(c) <= 0) {
+                throw new IllegalStateException("unpin without a pin" + (releasedBy != null ? " on a storage released by " + releasedBy : ""));
+            }
+            if (COUNTS.compareAndSet(this, c, c - 1)) {
+                if (c - 1 == 0) {
+                    String by = pendingReason;
+                    releasedBy = by != null ? by : "the last pin";
+                    cleanable.clean();
+                }
+                return;
+            }
         }
     }
 
     /**
-     * Drops one holder; the last one returns the block to the pool.
+     * Drops one holder; the last one returns the block to the pool (at once, or at the last running pin's unpin).
      *
      * @param reason what released it (for the message a later access throws)
      * @return true when this call freed the block
      */
     public boolean release(String reason) {
-        pendingReason = reason;
-        int r = (int) REFS.getAndAdd(this, -1) - 1;
-        if (r > 0) {
-            return false;
+        while (true) {
+            long c = (long) COUNTS.getVolatile(this);
+            if (holders(c) <= 0) {
+                throw new IllegalStateException(pins(c) > 0 ? "storage released more often than it was held (a kernel still has it pinned)"
+                        : "storage released twice; first by " + releasedBy);
+            }
+            pendingReason = reason;
+            if (COUNTS.compareAndSet(this, c, c - HOLDER)) {
+                if (c - HOLDER == 0) {
+                    releasedBy = reason;
+                    cleanable.clean();
+                    return true;
+                }
+                return false;
+            }
         }
-        if (r < 0) {
-            REFS.getAndAdd(this, 1);
-            throw new IllegalStateException("storage released twice; first by " + releasedBy);
-        }
-        releasedBy = reason;
-        cleanable.clean();
-        return true;
     }
 
     /** Version counter shared by every view: bumped by each in-place write (autograd checks it). */

@@ -113,15 +113,16 @@ class MemoryPoolTest {
     }
 
     /**
-     * A release while a kernel's pin is held drops the holder; the block stays until the unpin, which frees it. An unpin
-     * without a pin is refused, on a live storage too (it took a holder's count before, and could free the block under
-     * its holders).
+     * A release while a kernel's pin is held drops the holder; the block stays until the unpin, which frees it. A second
+     * release by the same (only) holder is refused instead of taking the pin's count (the block went back to the pool
+     * under the kernel). An unpin without a pin is refused, on a live storage too.
      */
     @Test
-    void anUnpinNeedsAPin() {
+    void pinsAndHoldersAreCountedApart() {
         Storage s = Storage.allocate(64);
         s.pin();
         assertThat(s.release("the holder")).isFalse();
+        assertThatThrownBy(() -> s.release("again")).isInstanceOf(IllegalStateException.class).hasMessageContaining("more often");
         assertThat(s.segment().byteSize()).isEqualTo(64); // still the kernel's
         s.unpin();
         assertThat(s.isReleased()).isTrue();
@@ -130,5 +131,47 @@ class MemoryPoolTest {
         assertThatThrownBy(live::unpin).isInstanceOf(IllegalStateException.class);
         assertThat(live.refCount()).isEqualTo(1);
         assertThat(live.release("its holder")).isTrue();
+    }
+
+    /** Holders and pins from several threads at once (retain / pin / unpin / release in any interleaving): no legitimate call is refused, the block is returned exactly once. */
+    @Test
+    void concurrentPinsAndReleasesNeverRefuseALegitimateCall() throws Exception {
+        for (int round = 0; round < 200; round++) {
+            Storage s = Storage.allocate(64);
+            int threads = 4;
+            for (int t = 0; t < threads; t++) {
+                s.retain(); // each thread's holder
+            }
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            List<Thread> ts = new ArrayList<>();
+            java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicInteger freed = new java.util.concurrent.atomic.AtomicInteger();
+            for (int t = 0; t < threads; t++) {
+                ts.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        go.await();
+                        for (int i = 0; i < 50; i++) {
+                            s.pin();
+                            s.unpin();
+                        }
+                        if (s.release("a worker")) {
+                            freed.incrementAndGet();
+                        }
+                    } catch (Throwable e) {
+                        failed.set(e);
+                    }
+                }));
+            }
+            go.countDown();
+            if (s.release("the creator")) {
+                freed.incrementAndGet();
+            }
+            for (Thread t : ts) {
+                t.join();
+            }
+            assertThat(failed.get()).as("round %d", round).isNull();
+            assertThat(freed.get()).isEqualTo(1);
+            assertThat(s.isReleased()).isTrue();
+        }
     }
 }
