@@ -23,9 +23,15 @@ import java.util.List;
  * {@code 2 (world - 1) / world} of the vector whatever the world size, and every rank ends with the same bits: each
  * segment is summed once, in ring order, and then copied.
  *
- * <p>Transfers go in chunks of at most {@link #CHUNK_FLOATS} through two reused direct buffers, send and receive
+ * <p>Transfers go in chunks of at most {@link #CHUNK_FLOATS} through reused direct buffers, send and receive
  * at once on one thread with a selector, so no rank can block its neighbour. A peer that stops answering fails the
  * call with {@link SocketTimeoutException} after the timeout; one that dies, with {@link EOFException}: never a hang.
+ *
+ * <p>Every chunk crosses the network sealed with AES-256-GCM under a key of its own connection (derived from the job's
+ * secret and two fresh nonces of the handshake, see {@link #connect}) and a nonce counting the chunks: a chunk that was
+ * altered, replayed, reordered, dropped or made by anyone without the secret fails its tag, and the call throws
+ * {@link StreamIntegrityException} before any of it is added into the caller's data. Gradients are also unreadable on
+ * the wire.
  */
 public final class RingAllReduce implements AutoCloseable {
     /** Floats per transfer chunk (1 MiB). */
@@ -42,20 +48,47 @@ public final class RingAllReduce implements AutoCloseable {
     private final Selector selector;
     private final SelectionKey nextKey;
     private final SelectionKey prevKey;
-    private final ByteBuffer out = ByteBuffer.allocateDirect(CHUNK_FLOATS * 4).order(ByteOrder.LITTLE_ENDIAN);
-    private final ByteBuffer in = ByteBuffer.allocateDirect(CHUNK_FLOATS * 4).order(ByteOrder.LITTLE_ENDIAN);
-    /** Float views of the whole of {@link #out} and {@link #in} (a view covers what remains when it is made). */
-    private final FloatBuffer outFloats = out.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-    private final FloatBuffer inFloats = in.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    /** A chunk's plain floats before sealing and after opening; {@link #out} and {@link #in} hold it sealed (+ the tag). */
+    private final ByteBuffer plainOut = ByteBuffer.allocateDirect(CHUNK_FLOATS * 4).order(ByteOrder.LITTLE_ENDIAN);
+    private final ByteBuffer plainIn = ByteBuffer.allocateDirect(CHUNK_FLOATS * 4).order(ByteOrder.LITTLE_ENDIAN);
+    private final ByteBuffer out = ByteBuffer.allocateDirect(CHUNK_FLOATS * 4 + TAG_BYTES);
+    private final ByteBuffer in = ByteBuffer.allocateDirect(CHUNK_FLOATS * 4 + TAG_BYTES);
+    /** Float views of the whole of {@link #plainOut} and {@link #plainIn} (a view covers what remains when it is made). */
+    private final FloatBuffer outFloats = plainOut.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    private final FloatBuffer inFloats = plainIn.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    /** AES-GCM of this rank's chunks to the next rank, and of the previous rank's chunks to this one; null for one rank. */
+    private final javax.crypto.Cipher sealer;
+    private final javax.crypto.Cipher opener;
+    private final javax.crypto.spec.SecretKeySpec sendKey;
+    private final javax.crypto.spec.SecretKeySpec receiveKey;
+    /** Chunks sealed and opened so far: each chunk's GCM nonce, so a replayed, reordered or dropped chunk fails its tag. */
+    private long sentChunks;
+    private long receivedChunks;
     private long bytesSent;
     private java.util.function.BooleanSupplier cancelled = () -> false;
 
-    private RingAllReduce(int rank, int world, Duration timeout, SocketChannel next, SocketChannel prev) throws IOException {
+    private RingAllReduce(int rank, int world, Duration timeout, SocketChannel next, SocketChannel prev, byte[] sendKey, byte[] receiveKey)
+            throws IOException {
         this.rank = rank;
         this.world = world;
         this.timeoutNanos = timeout.toNanos();
         this.next = next;
         this.prev = prev;
+        if (world > 1) {
+            try {
+                this.sealer = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+                this.opener = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+            } catch (java.security.GeneralSecurityException e) {
+                throw new IllegalStateException("AES/GCM/NoPadding is part of every JDK", e);
+            }
+            this.sendKey = new javax.crypto.spec.SecretKeySpec(sendKey, "AES");
+            this.receiveKey = new javax.crypto.spec.SecretKeySpec(receiveKey, "AES");
+        } else {
+            this.sealer = null;
+            this.opener = null;
+            this.sendKey = null;
+            this.receiveKey = null;
+        }
         if (world > 1) {
             selector = Selector.open();
             next.configureBlocking(false);
@@ -80,9 +113,10 @@ public final class RingAllReduce implements AutoCloseable {
     /**
      * The job's shared secret and id: the driver makes one per job ({@link #random()}) and hands it to every task with
      * the closure. Every ring connection proves it (HMAC-SHA256 over the job id, both ranks and the acceptor's
-     * address, which is a fresh ephemeral port per attempt), so a stranger who connects first cannot join the ring.
-     * It authenticates; it does not encrypt: gradients cross the network in the clear (use Spark's
-     * {@code spark.network.crypto.enabled} for the closure that carries the secret, and a private network).
+     * address, which is a fresh ephemeral port per attempt), so a stranger who connects first cannot join the ring;
+     * every chunk after the handshake is sealed with AES-GCM under a key derived from it (see {@link RingAllReduce}).
+     * The secret itself travels in the Spark task closure: use Spark's {@code spark.network.crypto.enabled} (or
+     * {@code spark.authenticate} with encryption) so that it does not cross the network in the clear.
      */
     public record Credentials(byte[] secret, long jobId) implements java.io.Serializable {
         public Credentials {
@@ -115,13 +149,20 @@ public final class RingAllReduce implements AutoCloseable {
             return proof("checkpoint", 0, 0, "");
         }
 
-        /** HMAC-SHA256 of what this proof is for: its kind, the job, the two ranks and the acceptor's address. */
-        byte[] proof(String kind, int from, int to, String acceptorAddress) {
+        /**
+         * HMAC-SHA256 of what this proof (or key) is for: its kind, the job, the two ranks, the acceptor's address and
+         * the handshake's nonces, if any.
+         */
+        byte[] proof(String kind, int from, int to, String acceptorAddress, byte[]... nonces) {
             try {
                 javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
                 mac.init(new javax.crypto.spec.SecretKeySpec(secret, "HmacSHA256"));
-                return mac.doFinal((kind + "|" + jobId + "|" + from + "|" + to + "|" + acceptorAddress)
+                mac.update((kind + "|" + jobId + "|" + from + "|" + to + "|" + acceptorAddress)
                         .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                for (byte[] n : nonces) {
+                    mac.update(n);
+                }
+                return mac.doFinal();
             } catch (java.security.GeneralSecurityException e) {
                 throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
             }
@@ -130,6 +171,10 @@ public final class RingAllReduce implements AutoCloseable {
 
     /** Bytes of an HMAC-SHA256 proof. */
     private static final int PROOF_BYTES = 32;
+    /** Bytes of each side's fresh handshake nonce. */
+    private static final int NONCE_BYTES = 16;
+    /** Bytes of a chunk's AES-GCM tag. */
+    private static final int TAG_BYTES = 16;
     /** How long one incoming connection may take to prove itself before the next one is heard. */
     private static final long HANDSHAKE_NANOS = 2_000_000_000L;
 
@@ -140,6 +185,11 @@ public final class RingAllReduce implements AutoCloseable {
      * (nobody waits for a challenge, so the ring cannot deadlock while every rank connects at once); a connection
      * that fails it, or stays silent past the handshake time, is closed and the listener waits for the real peer;
      * the accepting side then proves itself back.
+     *
+     * <p>The hello carries a fresh nonce of the connecting side, the proof back one of the accepting side; each proof
+     * covers both nonces seen so far, and the connection's AES key is derived from the secret and both nonces, so every
+     * connection (and attempt) has a key of its own: a recorded stream replayed later, or a hello replayed by someone
+     * without the secret, gets no further than its first chunk.
      */
     public static RingAllReduce connect(int rank, List<String> addresses, ServerSocketChannel listener, Duration timeout,
                                         Credentials credentials) throws IOException {
@@ -150,7 +200,7 @@ public final class RingAllReduce implements AutoCloseable {
         java.util.Objects.requireNonNull(credentials, "credentials");
         if (world == 1) {
             listener.close();
-            return new RingAllReduce(rank, 1, timeout, null, null);
+            return new RingAllReduce(rank, 1, timeout, null, null, null, null);
         }
         if (timeout == null || timeout.isNegative() || timeout.isZero() || timeout.compareTo(java.time.Duration.ofDays(1)) > 0) {
             closeQuietly(listener); // it was this call's to close (a huge timeout overflowed the deadline, a negative one failed at once)
@@ -165,20 +215,25 @@ public final class RingAllReduce implements AutoCloseable {
         SocketChannel prev = null;
         try {
             next = connectWithRetry(parse(nextAddress), deadline, rank);
-            ByteBuffer hello = ByteBuffer.allocate(8 + PROOF_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            hello.putInt(MAGIC).putInt(rank).put(credentials.proof("hello", rank, nextRank, nextAddress)).flip();
+            java.security.SecureRandom random = new java.security.SecureRandom();
+            byte[] myHelloNonce = new byte[NONCE_BYTES];
+            random.nextBytes(myHelloNonce);
+            ByteBuffer hello = ByteBuffer.allocate(8 + NONCE_BYTES + PROOF_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            hello.putInt(MAGIC).putInt(rank).put(myHelloNonce).put(credentials.proof("hello", rank, nextRank, nextAddress, myHelloNonce)).flip();
             writeFully(next, hello);
-            byte[] expectHello = credentials.proof("hello", prevRank, rank, myAddress);
             Refused refused = new Refused();
+            byte[] prevHelloNonce = new byte[NONCE_BYTES];
             while (prev == null) {
                 SocketChannel c = acceptWithin(listener, deadline, rank, prevRank, refused);
                 try {
-                    ByteBuffer h = readBytes(c, 8 + PROOF_BYTES, Math.min(deadline, System.nanoTime() + HANDSHAKE_NANOS), rank, prevRank);
+                    ByteBuffer h = readBytes(c, 8 + NONCE_BYTES + PROOF_BYTES, Math.min(deadline, System.nanoTime() + HANDSHAKE_NANOS), rank, prevRank);
                     int magic = h.getInt();
                     int from = h.getInt();
+                    h.get(prevHelloNonce);
                     byte[] proof = new byte[PROOF_BYTES];
                     h.get(proof);
-                    if (magic != MAGIC || from != prevRank || !java.security.MessageDigest.isEqual(proof, expectHello)) {
+                    if (magic != MAGIC || from != prevRank
+                            || !java.security.MessageDigest.isEqual(proof, credentials.proof("hello", prevRank, rank, myAddress, prevHelloNonce))) {
                         throw new IOException("a connection from " + c.getRemoteAddress() + " failed the job's proof (said rank " + from + ")");
                     }
                     prev = c;
@@ -188,14 +243,23 @@ public final class RingAllReduce implements AutoCloseable {
                 }
             }
             listener.close();
-            writeFully(prev, ByteBuffer.wrap(credentials.proof("ack", rank, prevRank, myAddress)));
-            ByteBuffer ack = readBytes(next, PROOF_BYTES, deadline, rank, nextRank);
+            byte[] myAckNonce = new byte[NONCE_BYTES];
+            random.nextBytes(myAckNonce);
+            ByteBuffer myAck = ByteBuffer.allocate(NONCE_BYTES + PROOF_BYTES);
+            myAck.put(myAckNonce).put(credentials.proof("ack", rank, prevRank, myAddress, prevHelloNonce, myAckNonce)).flip();
+            writeFully(prev, myAck);
+            ByteBuffer ack = readBytes(next, NONCE_BYTES + PROOF_BYTES, deadline, rank, nextRank);
+            byte[] nextAckNonce = new byte[NONCE_BYTES];
+            ack.get(nextAckNonce);
             byte[] got = new byte[PROOF_BYTES];
             ack.get(got);
-            if (!java.security.MessageDigest.isEqual(got, credentials.proof("ack", nextRank, rank, nextAddress))) {
+            if (!java.security.MessageDigest.isEqual(got, credentials.proof("ack", nextRank, rank, nextAddress, myHelloNonce, nextAckNonce))) {
                 throw new IOException("rank " + rank + ": the peer at " + nextAddress + " failed to prove it is rank " + nextRank + " of this job");
             }
-            return new RingAllReduce(rank, world, timeout, next, prev);
+            // one key per connection and direction of travel: the chunks this rank sends, and those it receives
+            byte[] sendKey = credentials.proof("stream", rank, nextRank, nextAddress, myHelloNonce, nextAckNonce);
+            byte[] receiveKey = credentials.proof("stream", prevRank, rank, myAddress, prevHelloNonce, myAckNonce);
+            return new RingAllReduce(rank, world, timeout, next, prev, sendKey, receiveKey);
         } catch (IOException | RuntimeException e) {
             closeQuietly(next);
             closeQuietly(prev);
@@ -375,13 +439,21 @@ public final class RingAllReduce implements AutoCloseable {
         while (sent < s1 || received < r1) {
             int sc = Math.min(CHUNK_FLOATS, s1 - sent);
             int rc = Math.min(CHUNK_FLOATS, r1 - received);
-            outFloats.clear();
-            outFloats.put(data, sent, sc);
             out.clear();
-            out.limit(sc * 4);
+            if (sc > 0) {
+                outFloats.clear();
+                outFloats.put(data, sent, sc);
+                plainOut.clear().limit(sc * 4);
+                seal();
+            } else {
+                out.limit(0);
+            }
             in.clear();
-            in.limit(rc * 4);
+            in.limit(rc > 0 ? rc * 4 + TAG_BYTES : 0);
             exchange();
+            if (rc > 0) {
+                open(); // nothing of a chunk is used before its tag holds
+            }
             inFloats.clear();
             if (add) {
                 for (int i = 0; i < rc; i++) {
@@ -393,6 +465,49 @@ public final class RingAllReduce implements AutoCloseable {
             bytesSent += sc * 4L;
             sent += sc;
             received += rc;
+        }
+    }
+
+    /** The GCM nonce of the chunk counted {@code n} on its connection (each connection has its own key). */
+    private static javax.crypto.spec.GCMParameterSpec chunkNonce(long n) {
+        byte[] iv = new byte[12];
+        for (int i = 0; i < 8; i++) {
+            iv[4 + i] = (byte) (n >>> (56 - 8 * i));
+        }
+        return new javax.crypto.spec.GCMParameterSpec(TAG_BYTES * 8, iv);
+    }
+
+    /** Seals {@link #plainOut} into {@link #out} (flipped: ready to send), under the next chunk's nonce. */
+    private void seal() throws IOException {
+        try {
+            sealer.init(javax.crypto.Cipher.ENCRYPT_MODE, sendKey, chunkNonce(sentChunks++));
+            sealer.doFinal(plainOut, out);
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IOException("rank " + rank + ": could not seal a chunk: " + e, e);
+        }
+        out.flip();
+    }
+
+    /** Opens {@link #in} (all of one sealed chunk) into {@link #plainIn}, or throws if its tag fails. */
+    private void open() throws IOException {
+        in.flip();
+        plainIn.clear();
+        try {
+            opener.init(javax.crypto.Cipher.DECRYPT_MODE, receiveKey, chunkNonce(receivedChunks++));
+            opener.doFinal(in, plainIn);
+        } catch (javax.crypto.AEADBadTagException e) {
+            throw new StreamIntegrityException("rank " + rank + ": chunk " + (receivedChunks - 1) + " from rank " + Math.floorMod(rank - 1, world)
+                    + " failed its authentication tag: it was altered, replayed or reordered on the way, or not sealed by this job's rank;"
+                    + " nothing of it was used");
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IOException("rank " + rank + ": could not open a chunk: " + e, e);
+        }
+    }
+
+    /** A chunk from the previous rank failed its AES-GCM tag: the stream was tampered with, or is not this job's. */
+    public static final class StreamIntegrityException extends IOException {
+        StreamIntegrityException(String message) {
+            super(message);
         }
     }
 

@@ -216,6 +216,171 @@ class RingAllReduceTest {
         }
     }
 
+    /**
+     * A man in the middle between rank 0 and rank 1: it forwards both ways, records what rank 0 sends and, when
+     * {@code flipAt >= 0}, flips one bit of the byte at that offset of rank 0's stream.
+     */
+    private static final class Middle implements AutoCloseable {
+        final ServerSocketChannel front = RingAllReduce.listen("127.0.0.1");
+        final java.io.ByteArrayOutputStream seen = new java.io.ByteArrayOutputStream();
+        private final List<java.io.Closeable> open = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        Middle(int backPort, long flipAt) throws IOException {
+            front.configureBlocking(true);
+            Thread acceptor = new Thread(() -> {
+                try {
+                    java.net.Socket a = front.accept().socket();
+                    java.net.Socket b = new java.net.Socket("127.0.0.1", backPort);
+                    open.add(a);
+                    open.add(b);
+                    pump(a.getInputStream(), b.getOutputStream(), flipAt, true);
+                    pump(b.getInputStream(), a.getOutputStream(), -1, false);
+                } catch (IOException ignored) {
+                    // closed by the test
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+        }
+
+        private void pump(java.io.InputStream from, java.io.OutputStream to, long flipAt, boolean record) {
+            Thread t = new Thread(() -> {
+                byte[] buf = new byte[8192];
+                long at = 0;
+                try {
+                    for (int n; (n = from.read(buf)) > 0; at += n) {
+                        if (flipAt >= at && flipAt < at + n) {
+                            buf[(int) (flipAt - at)] ^= 0x10;
+                        }
+                        if (record) {
+                            synchronized (seen) {
+                                seen.write(buf, 0, n);
+                            }
+                        }
+                        to.write(buf, 0, n);
+                        to.flush();
+                    }
+                } catch (IOException ignored) {
+                    // one side closed
+                } finally {
+                    try {
+                        to.close();
+                    } catch (IOException ignored) {
+                        // already closed
+                    }
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+        }
+
+        String address() throws IOException {
+            return RingAllReduceTest.address(front);
+        }
+
+        byte[] seen() {
+            synchronized (seen) {
+                return seen.toByteArray();
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            front.close();
+            for (java.io.Closeable c : open) {
+                c.close();
+            }
+        }
+    }
+
+    /** Two ranks whose connection from rank 0 to rank 1 goes through a middle; each rank's result or failure. */
+    private static List<Future<float[]>> twoRanksThrough(java.util.function.IntFunction<Middle> middleTo, float[][] values) throws Exception {
+        ServerSocketChannel l0 = RingAllReduce.listen("127.0.0.1");
+        ServerSocketChannel l1 = RingAllReduce.listen("127.0.0.1");
+        Middle middle = middleTo.apply(port(l1));
+        List<String> addresses = List.of(address(l0), middle.address()); // rank 1 is known by the middle's address
+        RingAllReduce.Credentials job = RingAllReduce.Credentials.random();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        List<Future<float[]>> fs = new ArrayList<>();
+        for (int r = 0; r < 2; r++) {
+            int rank = r;
+            fs.add(pool.submit(() -> {
+                try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, rank == 0 ? l0 : l1, Duration.ofSeconds(5), job)) {
+                    float[] v = values[rank].clone();
+                    ring.allReduceSum(v);
+                    return v;
+                }
+            }));
+        }
+        pool.shutdown();
+        return fs;
+    }
+
+    private static Middle middle(int backPort, long flipAt) {
+        try {
+            return new Middle(backPort, flipAt);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * After the handshake the stream had no integrity: whoever sat between two ranks could add anything to the
+     * gradients. Now one flipped bit in a chunk fails that chunk's AES-GCM tag on the receiving rank, which throws
+     * before adding any of it; a faithful middle changes nothing, and sees no gradient in the clear.
+     */
+    @Test
+    void aChunkAlteredOnTheWayIsRefusedAndTheWireCarriesNoPlainGradients() throws Exception {
+        int n = 10_000;
+        float[][] values = new float[2][n];
+        for (int i = 0; i < n; i++) {
+            values[0][i] = 1000f + i; // rank 0 sends its first half as it is in the reduce-scatter: a long, recognisable run
+            values[1][i] = -i;
+        }
+        Middle[] faithful = new Middle[1];
+        List<Future<float[]>> ok = twoRanksThrough(p -> faithful[0] = middle(p, -1), values);
+        try {
+            for (Future<float[]> f : ok) {
+                float[] v = f.get();
+                for (int i = 0; i < n; i++) {
+                    assertThat(v[i]).isEqualTo(1000f);
+                }
+            }
+            byte[] wire = faithful[0].seen();
+            java.nio.ByteBuffer plain = java.nio.ByteBuffer.allocate(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int i = 100; i < 116; i++) {
+                plain.putFloat(values[0][i]);
+            }
+            assertThat(wire.length).as("bytes rank 0 sent").isGreaterThan(n * 2);
+            assertThat(indexOf(wire, plain.array())).as("rank 0's values in the clear on the wire").isEqualTo(-1);
+        } finally {
+            faithful[0].close();
+        }
+        // the hello is 8 + 16 + 32 bytes, the ack comes the other way: offset 56 + 100 lies in the first chunk
+        Middle[] tamperer = new Middle[1];
+        List<Future<float[]>> hit = twoRanksThrough(p -> tamperer[0] = middle(p, 56 + 100), values);
+        try {
+            assertThatThrownBy(() -> hit.get(1).get()).rootCause().isInstanceOf(RingAllReduce.StreamIntegrityException.class)
+                    .hasMessageContaining("rank 1: chunk 0 from rank 0 failed its authentication tag");
+            assertThatThrownBy(() -> hit.get(0).get()).rootCause().isInstanceOf(IOException.class); // its peer left
+        } finally {
+            tamperer[0].close();
+        }
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
     /** A timeout that is not positive, or that would overflow the deadline, is refused, and the listener handed over is closed. */
     @Test
     void aBadTimeoutIsRefusedAndTheListenerClosed() throws Exception {
