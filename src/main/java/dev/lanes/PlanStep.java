@@ -14,6 +14,7 @@ import dev.lanes.kernels.Reductions;
 import dev.lanes.kernels.Select;
 import dev.lanes.kernels.Sgemm;
 import dev.lanes.kernels.UnaryOp;
+import dev.lanes.kernels.Winograd;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
@@ -587,6 +588,8 @@ abstract class PlanStep {
         private float[][] packedW;
         /** Constant weights packed channel-wise for a pixel tail (Conv2dDriver.transposedTails) at bind(); null: none. */
         private float[][] transposedW;
+        /** Constant 3 x 3 weights transformed for Winograd's F(4 x 4, 3 x 3) at bind() (see Winograd.applies); null: im2col. */
+        private Winograd.Weights winogradW;
 
         Conv(int images, int channels, int groups, int outChannels, Im2col.Geometry geo, boolean direct, Ref x, Ref w, Ref bias, int[] shape) {
             this(images, channels, groups, outChannels, geo, direct, x, w, bias, null, shape);
@@ -619,7 +622,9 @@ abstract class PlanStep {
 
         @Override
         void bind(MemorySegment[] consts) {
-            if (w.kind() == Ref.CONST && !direct && Conv2dDriver.staged(geo)) {
+            if (w.kind() == Ref.CONST && keptColumns == null && Winograd.applies(geo, groups, outChannels)) {
+                winogradW = Winograd.transformWeights(consts[w.id()], w.offset(), outChannels, channels);
+            } else if (w.kind() == Ref.CONST && !direct && Conv2dDriver.staged(geo)) {
                 packedW = pack(consts[w.id()], w.offset());
                 int og = outChannels / groups;
                 if (Conv2dDriver.transposedTails(geo, og)) {
@@ -692,10 +697,14 @@ abstract class PlanStep {
             long oo = f.off(out);
             MemorySegment ws = f.seg(w);
             long wo = f.off(w);
-            float[][] pw = direct || !Conv2dDriver.staged(geo) ? null : packedW != null ? packedW : packPerCall(ws, wo);
+            float[][] pw = winogradW != null || direct || !Conv2dDriver.staged(geo) ? null : packedW != null ? packedW : packPerCall(ws, wo);
             Sgemm.Epilogue[] epi = epilogues != null ? epilogues : runEpilogues(bias == null ? null : f.seg(bias), bias == null ? 0 : f.off(bias));
             MemorySegment kept = keptColumns == null ? null : f.seg(keptColumns);
             long keptOff = keptColumns == null ? 0 : f.off(keptColumns);
+            if (winogradW != null && !f.parallel) {
+                winograd(0, images, xs, xo, epi, os, oo);
+                return;
+            }
             if (f.parallel) {
                 int chunks = Math.min(Parallel.partsFor(images, 1), Math.max(images, 1));
                 if (chunks <= 1) {
@@ -715,8 +724,22 @@ abstract class PlanStep {
             }
         }
 
+        /** Images [n0, n1) by Winograd's F(4 x 4, 3 x 3) (one group, constant weights: see bind). */
+        private void winograd(int n0, int n1, MemorySegment xs, long xo, Sgemm.Epilogue[] epi, MemorySegment os, long oo) {
+            Winograd.Buffers buf = Winograd.threadBuffers(geo, outChannels);
+            long in = (long) channels * geo.h() * geo.w();
+            long outFloats = (long) outChannels * geo.oH() * geo.oW();
+            for (int n = n0; n < n1; n++) {
+                Winograd.forward(geo, winogradW, xs, xo + n * in, epi[0].bias(), epi[0].biasOff(), epi[0].activation(), os, oo + n * outFloats, buf);
+            }
+        }
+
         private void forwardImages(int part, int n0, int n1, MemorySegment xs, long xo, MemorySegment ws, long wo, float[][] pw,
                 Sgemm.Epilogue[] epi, MemorySegment os, long oo, MemorySegment kept, long keptOff) {
+            if (winogradW != null) {
+                winograd(n0, n1, xs, xo, epi, os, oo);
+                return;
+            }
             Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, pw, pw == packedW ? transposedW : null, epi,
                     os, oo, kept, keptOff, null, 0, n0, n1, Conv2dDriver.threadBuffers(geo), null);
         }
@@ -808,7 +831,8 @@ abstract class PlanStep {
             return "conv2d " + x + " [" + images + ", " + channels + ", " + geo.h() + ", " + geo.w() + "] * " + w + " k" + geo.kH() + "x" + geo.kW()
                     + (geo.sH() != 1 || geo.sW() != 1 ? " stride " + geo.sH() + "x" + geo.sW() : "")
                     + (geo.pT() != 0 || geo.pL() != 0 ? " pad " + geo.pT() + "x" + geo.pL() : "")
-                    + (groups != 1 ? " groups " + groups : "") + (bias != null ? " + bias " + bias : "") + activationSuffix(activation)
+                    + (groups != 1 ? " groups " + groups : "") + (winogradW != null ? " winograd F(4x4,3x3)" : "")
+                    + (bias != null ? " + bias " + bias : "") + activationSuffix(activation)
                     + " -> " + str(shape);
         }
     }

@@ -1992,8 +1992,8 @@ public final class Sgemm {
             if (cols == NR && len == TRANSPOSE_DEPTH && TRANSPOSE_ZIPS) {
                 long src = (bOff + (long) col * ldb + pc + p0) << 2;
                 long ld = (long) ldb << 2;
-                transposeBlockZipped(b, src, ld, bp, base + p0 * NR);
-                transposeBlockZipped(b, src + 16 * ld, ld, bp, base + p0 * NR + 16);
+                transposeBlockZipped(b, src, ld, bp, base + p0 * NR, NR);
+                transposeBlockZipped(b, src + 16 * ld, ld, bp, base + p0 * NR + 16, NR);
                 continue;
             }
             for (int j = 0; j < cols; j++) {
@@ -2055,11 +2055,12 @@ public final class Sgemm {
 
     /**
      * 16 columns x 16 steps of p of B^T, read straight from the segment (column j's run at {@code src + j ld} bytes),
-     * into 16 sliver rows {@code bp[dst + p NR + j]}: four rounds of zips (as {@link #packARowsZipped}) turn 16
+     * into 16 rows {@code bp[dst + p dStride + j]} (sliver rows: dStride NR; Winograd's channels-first / channels-last
+     * copies use it too): four rounds of zips (as {@link #packARowsZipped}) turn 16
      * vectors of one column each into 16 vectors of one step each. Written out vector by vector: vectors in an array
      * would not stay in registers.
      */
-    private static void transposeBlockZipped(MemorySegment b, long src, long ld, float[] bp, int dst) {
+    static void transposeBlockZipped(MemorySegment b, long src, long ld, float[] bp, int dst, int dStride) {
         FloatVector v0 = FloatVector.fromMemorySegment(F, b, src + 0 * ld, ORDER);
         FloatVector v1 = FloatVector.fromMemorySegment(F, b, src + 1 * ld, ORDER);
         FloatVector v2 = FloatVector.fromMemorySegment(F, b, src + 2 * ld, ORDER);
@@ -2108,22 +2109,22 @@ public final class Sgemm {
         FloatVector z10 = ZIP_LO.selectFrom(y5, y13), z11 = ZIP_HI.selectFrom(y5, y13);
         FloatVector z12 = ZIP_LO.selectFrom(y6, y14), z13 = ZIP_HI.selectFrom(y6, y14);
         FloatVector z14 = ZIP_LO.selectFrom(y7, y15), z15 = ZIP_HI.selectFrom(y7, y15);
-        z0.intoArray(bp, dst + 0 * NR);
-        z1.intoArray(bp, dst + 1 * NR);
-        z2.intoArray(bp, dst + 2 * NR);
-        z3.intoArray(bp, dst + 3 * NR);
-        z4.intoArray(bp, dst + 4 * NR);
-        z5.intoArray(bp, dst + 5 * NR);
-        z6.intoArray(bp, dst + 6 * NR);
-        z7.intoArray(bp, dst + 7 * NR);
-        z8.intoArray(bp, dst + 8 * NR);
-        z9.intoArray(bp, dst + 9 * NR);
-        z10.intoArray(bp, dst + 10 * NR);
-        z11.intoArray(bp, dst + 11 * NR);
-        z12.intoArray(bp, dst + 12 * NR);
-        z13.intoArray(bp, dst + 13 * NR);
-        z14.intoArray(bp, dst + 14 * NR);
-        z15.intoArray(bp, dst + 15 * NR);
+        z0.intoArray(bp, dst + 0 * dStride);
+        z1.intoArray(bp, dst + 1 * dStride);
+        z2.intoArray(bp, dst + 2 * dStride);
+        z3.intoArray(bp, dst + 3 * dStride);
+        z4.intoArray(bp, dst + 4 * dStride);
+        z5.intoArray(bp, dst + 5 * dStride);
+        z6.intoArray(bp, dst + 6 * dStride);
+        z7.intoArray(bp, dst + 7 * dStride);
+        z8.intoArray(bp, dst + 8 * dStride);
+        z9.intoArray(bp, dst + 9 * dStride);
+        z10.intoArray(bp, dst + 10 * dStride);
+        z11.intoArray(bp, dst + 11 * dStride);
+        z12.intoArray(bp, dst + 12 * dStride);
+        z13.intoArray(bp, dst + 13 * dStride);
+        z14.intoArray(bp, dst + 14 * dStride);
+        z15.intoArray(bp, dst + 15 * dStride);
     }
 
     /** Steps of p per block of {@link #packBTransposed}: NR columns of it fill the workspace's KC-float row. */

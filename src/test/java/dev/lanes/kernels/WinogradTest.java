@@ -1,0 +1,221 @@
+package dev.lanes.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.InferencePlan;
+import dev.lanes.Lanes;
+import dev.lanes.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Winograd's F(4 x 4, 3 x 3) against a direct convolution in double: edge tiles (sizes not a multiple of 4), channel
+ * counts that are not whole vectors, asymmetric and zero padding, several bands, each epilogue; the same bits at
+ * every vector width (child JVMs); plans use it where it applies and nowhere else.
+ */
+class WinogradTest {
+    /** {c, k, h, w, pT, pL, pB, pR}. */
+    private static final int[][] SHAPES = {
+        {16, 16, 8, 8, 1, 1, 1, 1},
+        {19, 21, 13, 11, 1, 1, 1, 1}, // tails: channels past whole vectors, tiles cut at the right and bottom
+        {16, 32, 9, 10, 0, 0, 0, 0},
+        {32, 16, 6, 7, 1, 0, 2, 1}, // asymmetric padding (ONNX pads)
+        {24, 40, 32, 32, 1, 1, 1, 1},
+        {64, 64, 60, 36, 1, 1, 1, 1}, // several bands of tile rows
+    };
+
+    private static Im2col.Geometry geometry(int[] s) {
+        int oH = s[2] + s[4] + s[6] - 2;
+        int oW = s[3] + s[5] + s[7] - 2;
+        return new Im2col.Geometry(s[0], s[2], s[3], 3, 3, 1, 1, s[4], s[5], 1, 1, oH, oW);
+    }
+
+    private static MemorySegment randn(Arena arena, long n, Random r, float scale) {
+        MemorySegment m = arena.allocate(n * 4, 64);
+        for (long i = 0; i < n; i++) {
+            m.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) r.nextGaussian() * scale);
+        }
+        return m;
+    }
+
+    /** Runs Winograd on one image of shape s with the given activation; returns the output. */
+    private static float[] winograd(int[] s, MemorySegment x, MemorySegment w, MemorySegment b, UnaryOp act, Arena arena) {
+        Im2col.Geometry g = geometry(s);
+        assertThat(Winograd.applies(g, 1, s[1])).as("applies to %s", java.util.Arrays.toString(s)).isTrue();
+        MemorySegment out = arena.allocate((long) s[1] * g.oH() * g.oW() * 4);
+        Winograd.Weights u = Winograd.transformWeights(w, 0, s[1], s[0]);
+        Winograd.forward(g, u, x, 0, b, 0, act, out, 0, Winograd.threadBuffers(g, s[1]));
+        return out.toArray(ValueLayout.JAVA_FLOAT);
+    }
+
+    /**
+     * Every output within {@code 6e-6} of the sum of |w x| over its window (plus |bias|) of a double-precision direct
+     * convolution (the transforms scale values by up to 8 before they are summed). Measured on these shapes: at most
+     * 3.0e-6 of that sum (the 32 x 32 image with 24 channels), 0.4e-6 to 2.4e-6 on the others.
+     */
+    @Test
+    void matchesADirectConvolutionInDoubleForEveryShapeAndEpilogue() {
+        Random r = new Random(7);
+        for (int[] s : SHAPES) {
+            for (UnaryOp act : new UnaryOp[] {UnaryOp.IDENTITY, UnaryOp.RELU, UnaryOp.TANH}) {
+                try (Arena arena = Arena.ofConfined()) {
+                    Im2col.Geometry g = geometry(s);
+                    int c = s[0];
+                    int k = s[1];
+                    MemorySegment x = randn(arena, (long) c * s[2] * s[3], r, 1f);
+                    MemorySegment w = randn(arena, (long) k * c * 9, r, 0.2f);
+                    MemorySegment b = act == UnaryOp.IDENTITY ? null : randn(arena, k, r, 1f);
+                    float[] got = winograd(s, x, w, b, act, arena);
+                    double worst = 0;
+                    for (int o = 0; o < k; o++) {
+                        for (int oy = 0; oy < g.oH(); oy++) {
+                            for (int ox = 0; ox < g.oW(); ox++) {
+                                double sum = b == null ? 0 : b.getAtIndex(ValueLayout.JAVA_FLOAT, o);
+                                double abs = Math.abs(sum);
+                                for (int ci = 0; ci < c; ci++) {
+                                    for (int i = 0; i < 3; i++) {
+                                        int y = oy - g.pT() + i;
+                                        for (int j = 0; j < 3; j++) {
+                                            int xx = ox - g.pL() + j;
+                                            if (y < 0 || y >= s[2] || xx < 0 || xx >= s[3]) {
+                                                continue;
+                                            }
+                                            double p = (double) w.getAtIndex(ValueLayout.JAVA_FLOAT, ((long) o * c + ci) * 9 + i * 3 + j)
+                                                    * x.getAtIndex(ValueLayout.JAVA_FLOAT, ((long) ci * s[2] + y) * s[3] + xx);
+                                            sum += p;
+                                            abs += Math.abs(p);
+                                        }
+                                    }
+                                }
+                                double want = act == UnaryOp.RELU ? Math.max(sum, 0) : act == UnaryOp.TANH ? Math.tanh(sum) : sum;
+                                float v = got[(o * g.oH() + oy) * g.oW() + ox];
+                                double err = Math.abs(v - want) / Math.max(abs, 1e-30);
+                                worst = Math.max(worst, err);
+                                assertThat(err).as("%s %s: output [%d, %d, %d] = %s, direct %s (sum of |w x| %s)",
+                                        java.util.Arrays.toString(s), act, o, oy, ox, v, want, abs).isLessThanOrEqualTo(6e-6);
+                            }
+                        }
+                    }
+                    assertThat(worst).as("some error at all (the test sees the outputs)").isGreaterThan(0);
+                }
+            }
+        }
+    }
+
+    /** A NaN pixel reaches at least every output whose window holds it (ReLU keeps it), an infinity likewise. */
+    @Test
+    void nanAndInfinityReachEveryOutputTheyTouch() {
+        int[] s = {16, 16, 12, 12, 1, 1, 1, 1};
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+            try (Arena arena = Arena.ofConfined()) {
+                Random r = new Random(3);
+                MemorySegment x = randn(arena, 16L * 144, r, 1f);
+                x.setAtIndex(ValueLayout.JAVA_FLOAT, 5L * 144 + 6 * 12 + 5, bad); // channel 5, pixel (6, 5)
+                MemorySegment w = randn(arena, 16L * 16 * 9, r, 0.2f);
+                float[] got = winograd(s, x, w, null, UnaryOp.RELU, arena);
+                for (int o = 0; o < 16; o++) {
+                    for (int oy = 5; oy <= 7; oy++) {
+                        for (int ox = 4; ox <= 6; ox++) {
+                            float v = got[(o * 12 + oy) * 12 + ox];
+                            assertThat(Float.isNaN(v) || Float.isInfinite(v)).as("%s input: output [%d, %d, %d] = %s", bad, o, oy, ox, v).isTrue();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void appliesToThreeByThreeStrideOneLayersWithSixteenChannelsOrMore() {
+        Im2col.Geometry ok = new Im2col.Geometry(16, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8);
+        assertThat(Winograd.applies(ok, 1, 16)).isEqualTo(Winograd.ENABLED);
+        assertThat(Winograd.applies(ok, 2, 16)).as("groups").isFalse();
+        assertThat(Winograd.applies(ok, 1, 8)).as("8 outputs").isFalse();
+        assertThat(Winograd.applies(new Im2col.Geometry(8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8), 1, 16)).as("8 inputs").isFalse();
+        assertThat(Winograd.applies(new Im2col.Geometry(16, 8, 8, 3, 3, 2, 2, 1, 1, 1, 1, 4, 4), 1, 16)).as("stride 2").isFalse();
+        assertThat(Winograd.applies(new Im2col.Geometry(16, 8, 8, 3, 3, 1, 1, 2, 2, 2, 2, 8, 8), 1, 16)).as("dilation 2").isFalse();
+        assertThat(Winograd.applies(new Im2col.Geometry(16, 8, 8, 5, 5, 1, 1, 2, 2, 1, 1, 8, 8), 1, 16)).as("5 x 5").isFalse();
+        assertThat(Winograd.applies(new Im2col.Geometry(16, 4, 4, 3, 3, 1, 1, 0, 0, 1, 1, 2, 2), 1, 16)).as("2 x 2 outputs").isFalse();
+        assertThatThrownBy(() -> Winograd.forward(ok, Winograd.transformWeights(MemorySegment.ofArray(new float[16 * 8 * 9]), 0, 16, 8),
+                MemorySegment.ofArray(new float[16 * 64]), 0, null, 0, UnaryOp.IDENTITY, MemorySegment.ofArray(new float[16 * 64]), 0,
+                Winograd.threadBuffers(ok, 16))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("8 input channels");
+    }
+
+    /**
+     * A plan computes a 3 x 3 layer of 16 channels this way (and says so), a stride-2 one and a first layer of 3
+     * channels the im2col way; batch 3 (the plan's parallel path over images) within the bound of the eager op.
+     */
+    @Test
+    void plansUseItWhereItAppliesAndMatchTheEagerForward() {
+        Lanes.manualSeed(5);
+        Tensor w1 = Tensor.randn(16, 3, 3, 3).mul(0.3f);
+        Tensor w2 = Tensor.randn(16, 16, 3, 3).mul(0.2f);
+        Tensor b2 = Tensor.randn(16);
+        Tensor w3 = Tensor.randn(24, 16, 3, 3).mul(0.2f);
+        java.util.function.Function<Tensor, Tensor> net = in -> {
+            Tensor h = Tensor.conv2d(in, w1, null, new int[] {1, 1}, new int[] {1, 1}, new int[] {1, 1}, 1).relu();
+            h = Tensor.conv2d(h, w2, b2, new int[] {1, 1}, new int[] {1, 1}, new int[] {1, 1}, 1).relu();
+            return Tensor.conv2d(h, w3, null, new int[] {2, 2}, new int[] {1, 1}, new int[] {1, 1}, 1);
+        };
+        Tensor x = Tensor.randn(3, 3, 14, 14);
+        try (InferencePlan plan = InferencePlan.trace(net, 3, 3, 14, 14)) {
+            String steps = plan.toString();
+            assertThat(steps.lines().filter(l -> l.contains("winograd")).count()).as(steps).isEqualTo(Winograd.ENABLED ? 1 : 0);
+            float[] got = new float[plan.outputSize()];
+            plan.run(x.toFloatArray(), got);
+            float[] eager = net.apply(x).toFloatArray();
+            for (int i = 0; i < got.length; i++) {
+                assertThat(got[i]).as("output %d", i).isCloseTo(eager[i], org.assertj.core.data.Offset.offset(2e-4f * Math.max(1f, Math.abs(eager[i]))));
+            }
+        }
+    }
+
+    /** Entry point of the child JVMs: prints the hash of {@link #results()} on the last line. */
+    public static void main(String[] args) throws Exception {
+        System.out.println("winograd hash " + results());
+    }
+
+    static String results() throws Exception {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        Random r = new Random(11);
+        for (int[] s : SHAPES) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment x = randn(arena, (long) s[0] * s[2] * s[3], r, 1f);
+                MemorySegment w = randn(arena, (long) s[1] * s[0] * 9, r, 0.2f);
+                MemorySegment b = randn(arena, s[1], r, 1f);
+                for (float v : winograd(s, x, w, b, UnaryOp.RELU, arena)) {
+                    int bits = Float.floatToRawIntBits(v);
+                    md.update(new byte[] {(byte) bits, (byte) (bits >>> 8), (byte) (bits >>> 16), (byte) (bits >>> 24)});
+                }
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    @Test
+    void theSameBitsAtEveryVectorWidth() throws Exception {
+        String expect = System.getProperty("lanes.test.expectBits");
+        if (expect != null && !expect.isBlank()) {
+            return; // a width pass of .ci/run: the native pass compares every width through child JVMs
+        }
+        String here = results();
+        List<List<String>> widths = new ArrayList<>();
+        if (System.getProperty("os.arch", "").matches("amd64|x86_64")) {
+            widths.add(List.of("-XX:UseAVX=2"));
+        }
+        widths.add(List.of("-XX:MaxVectorSize=16"));
+        for (List<String> flags : widths) {
+            String child = dev.lanes.ChildJvm.lastLine(WinogradTest.class, flags, List.of(), "winograd hash ", 120);
+            assertThat(child).as("Winograd outputs in a JVM with %s vs this JVM (%d-bit lanes)", flags,
+                    jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize()).isEqualTo(here);
+        }
+    }
+}
