@@ -726,12 +726,10 @@ abstract class PlanStep {
 
         /** Images [n0, n1) by Winograd's F(4 x 4, 3 x 3) (one group, constant weights: see bind). */
         private void winograd(int n0, int n1, MemorySegment xs, long xo, Sgemm.Epilogue[] epi, MemorySegment os, long oo) {
-            Winograd.Buffers buf = Winograd.threadBuffers(geo, outChannels);
             long in = (long) channels * geo.h() * geo.w();
             long outFloats = (long) outChannels * geo.oH() * geo.oW();
-            for (int n = n0; n < n1; n++) {
-                Winograd.forward(geo, winogradW, xs, xo + n * in, epi[0].bias(), epi[0].biasOff(), epi[0].activation(), os, oo + n * outFloats, buf);
-            }
+            Winograd.forward(geo, winogradW, xs, xo + n0 * in, n1 - n0, epi[0].bias(), epi[0].biasOff(), epi[0].activation(), os, oo + n0 * outFloats,
+                    Winograd.threadBuffers(geo, outChannels));
         }
 
         private void forwardImages(int part, int n0, int n1, MemorySegment xs, long xo, MemorySegment ws, long wo, float[][] pw,

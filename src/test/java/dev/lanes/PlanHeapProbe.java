@@ -21,7 +21,7 @@ public final class PlanHeapProbe {
     public static final long ALLOCATION_LIMIT = InferencePlanTest.ALLOCATION_LIMIT;
 
     /**
-     * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", "onnx-lenet": PyTorch's LeNet exported to ONNX,
+     * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", "winograd", "onnx-lenet": PyTorch's LeNet exported to ONNX,
      * served by a PreparedModel, or "train-lenet" / "train-lenet-64": a compiled training step at batch 16 / 64, its bytes
      * per step) in a new JVM with this
      * JVM's vector-width flags.
@@ -91,6 +91,18 @@ public final class PlanHeapProbe {
             float[] out = new float[plan.outputSize()];
             InferencePlan p = plan;
             call = () -> p.run(ids, out);
+        } else if (args[0].equals("winograd")) { // a 16-channel 3 x 3 layer the plan computes by Winograd, 2 images sharing a band
+            dev.lanes.Lanes.manualSeed(3);
+            Tensor w = Tensor.randn(16, 16, 3, 3).mul(0.2f);
+            Tensor b = Tensor.randn(16);
+            plan = InferencePlan.trace(in -> Tensor.conv2d(in, w, b, new int[] {1, 1}, new int[] {1, 1}, new int[] {1, 1}, 1).relu(), 2, 16, 12, 12);
+            if (!plan.toString().contains("winograd") && dev.lanes.kernels.Winograd.ENABLED) {
+                throw new IllegalStateException("no Winograd step in " + plan);
+            }
+            float[] x = new float[2 * 16 * 144];
+            float[] out = new float[plan.outputSize()];
+            InferencePlan p = plan;
+            call = () -> p.run(x, out);
         } else if (args[0].equals("lenet-ids")) { // the class ids (argmax) into a long[]
             LeNet net = new LeNet();
             net.eval();

@@ -55,8 +55,26 @@ public final class Winograd {
      */
     public static boolean applies(Im2col.Geometry g, int groups, int outChannels) {
         return ENABLED && groups == 1 && g.pT() >= 0 && g.pL() >= 0 && g.kH() == 3 && g.kW() == 3 && g.sH() == 1 && g.sW() == 1 && g.dH() == 1 && g.dW() == 1
-                && g.c() >= MIN_CHANNELS && outChannels >= MIN_CHANNELS && g.oH() >= OUT && g.oW() >= OUT;
+                && g.c() >= MIN_CHANNELS && outChannels >= MIN_CHANNELS && g.oH() >= OUT && g.oW() >= OUT
+                && tileRowFloats(g, outChannels) <= MAX_TILE_ROW_FLOATS;
     }
+
+    /**
+     * Floats one tile row needs in a thread's buffers (transformed input and products, the staged input, the
+     * products' and planes' rows), counted without padding so the choice does not depend on the vector width.
+     */
+    static long tileRowFloats(Im2col.Geometry g, int outChannels) {
+        long tilesWide = (g.oW() + OUT - 1) / OUT;
+        long c = g.c();
+        long k = outChannels;
+        return tilesWide * POSITIONS * (c + k) + c * (OUT + 2) * (g.w() + tilesWide * OUT + 2) + 2 * k * OUT * (tilesWide * OUT);
+    }
+
+    /**
+     * Layers whose one tile row would need more stay direct (4 M floats, 16 MB a thread; a 1,024-pixel-wide image of 64
+     * channels in and out needs 2.5 M, a 224-wide one 0.55 M): a hostile or huge geometry cannot make a thread keep more.
+     */
+    static final long MAX_TILE_ROW_FLOATS = 1L << 22;
 
     /** A layer's transformed weights: per position xi, {@code U_xi [C, K]} row-major with rows of {@code padded(K)} floats (zeros past K). */
     public static final class Weights {
@@ -234,9 +252,23 @@ public final class Winograd {
 
     /** Rows of one position's transformed input and products: a band's tiles, padded to whole blocks. */
     static int positionTiles(Im2col.Geometry g, int outChannels) {
-        int tiles = bandRows(g, outChannels) * ((g.oW() + OUT - 1) / OUT);
+        int tiles = imagesPerBand(g, outChannels) * bandRows(g, outChannels) * ((g.oW() + OUT - 1) / OUT);
         return (tiles + BLOCK_TILES - 1) / BLOCK_TILES * BLOCK_TILES; // the products run whole blocks of tiles
     }
+
+    /** Images one band holds: as many as fit {@link #BAND_FLOATS} when a whole image does, else 1 (bands of tile rows). */
+    static int imagesPerBand(Im2col.Geometry g, int outChannels) {
+        int tilesWide = (g.oW() + OUT - 1) / OUT;
+        int tileRows = (g.oH() + OUT - 1) / OUT;
+        if (bandRows(g, outChannels) < tileRows) {
+            return 1;
+        }
+        long perImage = (long) tileRows * tilesWide * POSITIONS * (padded(g.c()) + padded(outChannels));
+        return (int) Math.max(1, Math.min(MAX_IMAGES_PER_BAND, BAND_FLOATS / perImage));
+    }
+
+    /** At most this many images a band (a bound on the heap a thread keeps, whatever the batch). */
+    static final int MAX_IMAGES_PER_BAND = 64;
 
     /** One thread's working arrays, grown to the largest layer it has run and kept. */
     public static final class Buffers {
@@ -261,14 +293,19 @@ public final class Winograd {
             int tiles = rows * tilesWide;
             int tileRowsPadded = positionTiles(g, outChannels);
             int stagedWidth = tilesWide * OUT + 2;
+            float[] had = image;
             image = grow(image, Math.multiplyExact(g.c(), Math.multiplyExact(rows * OUT + 2, g.w())));
-            imageSegment = imageSegment.heapBase().orElse(null) == image ? imageSegment : MemorySegment.ofArray(image);
+            if (image != had) {
+                imageSegment = MemorySegment.ofArray(image);
+            }
             staged = grow(staged, Math.multiplyExact(Math.multiplyExact(rows * OUT + 2, stagedWidth), cp));
             v = grow(v, Math.multiplyExact(POSITIONS, Math.multiplyExact(tileRowsPadded, cp)));
             m = grow(m, Math.multiplyExact(POSITIONS, Math.multiplyExact(tileRowsPadded, kp)));
+            had = products;
             products = grow(products, Math.multiplyExact(Math.multiplyExact(rows * OUT, tilesWide * OUT), kp));
-            productsSegment = productsSegment != null && productsSegment.heapBase().orElse(null) == products ? productsSegment
-                    : MemorySegment.ofArray(products);
+            if (products != had || productsSegment == null) {
+                productsSegment = MemorySegment.ofArray(products);
+            }
             planes = grow(planes, Math.multiplyExact(outChannels, Math.multiplyExact(rows * OUT, g.oW())));
             bias = grow(bias, kp);
         }
@@ -288,11 +325,13 @@ public final class Winograd {
     }
 
     /**
-     * {@code out [K, oH, oW] = conv(x [C, H, W], w) + bias}, then {@code activation}, for one image (element offsets;
-     * {@code bias} null for none). {@code u} from {@link #transformWeights}; {@code b} from {@link #threadBuffers}.
+     * {@code out [K, oH, oW] = conv(x [C, H, W], w) + bias}, then {@code activation}, for {@code images} consecutive
+     * images (element offsets; {@code bias} null for none). {@code u} from {@link #transformWeights}; {@code b} from
+     * {@link #threadBuffers}. Images small enough share a band ({@link #imagesPerBand}): their tiles are the rows of
+     * one set of products (ResNet-20's 8 x 8 layers have 4 tiles an image, which alone fill two thirds of a block).
      */
-    public static void forward(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, MemorySegment bias, long biasOff, UnaryOp activation,
-                               MemorySegment out, long outOff, Buffers b) {
+    public static void forward(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
+                               UnaryOp activation, MemorySegment out, long outOff, Buffers b) {
         int c = g.c();
         int k = u.outChannels;
         if (c != u.channels) {
@@ -303,42 +342,54 @@ public final class Winograd {
         int tileRows = (g.oH() + OUT - 1) / OUT;
         int tilesWide = (g.oW() + OUT - 1) / OUT;
         int bandRows = bandRows(g, k);
+        int group = imagesPerBand(g, k);
         int stagedWidth = tilesWide * OUT + 2;
         int vStride = positionTiles(g, k) * cp;
         int mStride = positionTiles(g, k) * kp;
+        long inImage = (long) c * g.h() * g.w();
+        long outImage = (long) k * g.oH() * g.oW();
         for (int o = 0; o < kp; o++) {
             b.bias[o] = bias == null || o >= k ? 0f : bias.getAtIndex(FLOAT, biasOff + o);
         }
         boolean relu = activation == UnaryOp.RELU;
-        for (int ty0 = 0; ty0 < tileRows; ty0 += bandRows) {
-            int rows = Math.min(bandRows, tileRows - ty0);
-            int tiles = rows * tilesWide;
-            stageBand(g, x, xOff, ty0 * OUT, rows * OUT + 2, stagedWidth, cp, b);
-            for (int ty = 0; ty < rows; ty++) {
-                for (int tx = 0; tx < tilesWide; tx++) {
-                    inputTransform(b.staged, (ty * OUT * stagedWidth + tx * OUT) * cp, stagedWidth * cp, cp, b.v, vStride, (ty * tilesWide + tx) * cp,
-                            b.scratch);
+        boolean pairs = pairs(kp / L);
+        for (int n0 = 0; n0 < images; n0 += group) {
+            int n1 = Math.min(images, n0 + group);
+            for (int ty0 = 0; ty0 < tileRows; ty0 += bandRows) { // one band when images share one
+                int rows = Math.min(bandRows, tileRows - ty0);
+                int tiles = rows * tilesWide; // an image's tiles in the band
+                for (int n = n0; n < n1; n++) {
+                    stageBand(g, x, xOff + n * inImage, ty0 * OUT, rows * OUT + 2, stagedWidth, cp, b);
+                    int first = (n - n0) * tiles;
+                    for (int ty = 0; ty < rows; ty++) {
+                        for (int tx = 0; tx < tilesWide; tx++) {
+                            inputTransform(b.staged, (ty * OUT * stagedWidth + tx * OUT) * cp, stagedWidth * cp, cp, b.v, vStride,
+                                    (first + ty * tilesWide + tx) * cp, b.scratch);
+                        }
+                    }
                 }
-            }
-            boolean pairs = pairs(kp / L);
-            products(tiles, c, kp, b.v, vStride, cp, u.u, c * kp, b.m, mStride, pairs);
-            int productsWidth = tilesWide * OUT;
-            for (int ty = 0; ty < rows; ty++) {
-                for (int tx = 0; tx < tilesWide; tx++) {
-                    outputTransform(b.m, mStride, (ty * tilesWide + tx) * kp, kp, b.bias, relu, b.products,
-                            (ty * OUT * productsWidth + tx * OUT) * kp, productsWidth * kp, b.scratch);
-                }
-            }
-            int y0 = ty0 * OUT;
-            int y1 = Math.min(g.oH(), y0 + rows * OUT);
-            unstageBand(b.products, b.productsSegment, productsWidth, kp, k, y1 - y0, g.oW(), b.planes);
-            int bandFloats = (y1 - y0) * g.oW();
-            long planeFloats = (long) g.oH() * g.oW();
-            for (int o = 0; o < k; o++) {
-                long at = outOff + o * planeFloats + (long) y0 * g.oW();
-                MemorySegment.copy(b.planes, o * bandFloats, out, FLOAT, at << 2, bandFloats);
-                if (!relu && activation != UnaryOp.IDENTITY) {
-                    Elementwise.unaryContiguous(activation, 0f, 0f, out, at << 2, out, at << 2, bandFloats); // the op's own bits
+                products((n1 - n0) * tiles, c, kp, b.v, vStride, cp, u.u, c * kp, b.m, mStride, pairs);
+                int productsWidth = tilesWide * OUT;
+                for (int n = n0; n < n1; n++) {
+                    int first = (n - n0) * tiles;
+                    for (int ty = 0; ty < rows; ty++) {
+                        for (int tx = 0; tx < tilesWide; tx++) {
+                            outputTransform(b.m, mStride, (first + ty * tilesWide + tx) * kp, kp, b.bias, relu, b.products,
+                                    (ty * OUT * productsWidth + tx * OUT) * kp, productsWidth * kp, b.scratch);
+                        }
+                    }
+                    int y0 = ty0 * OUT;
+                    int y1 = Math.min(g.oH(), y0 + rows * OUT);
+                    unstageBand(b.products, b.productsSegment, productsWidth, kp, k, y1 - y0, g.oW(), b.planes);
+                    int bandFloats = (y1 - y0) * g.oW();
+                    long planeFloats = (long) g.oH() * g.oW();
+                    for (int o = 0; o < k; o++) {
+                        long at = outOff + n * outImage + o * planeFloats + (long) y0 * g.oW();
+                        MemorySegment.copy(b.planes, o * bandFloats, out, FLOAT, at << 2, bandFloats);
+                        if (!relu && activation != UnaryOp.IDENTITY) {
+                            Elementwise.unaryContiguous(activation, 0f, 0f, out, at << 2, out, at << 2, bandFloats); // the op's own bits
+                        }
+                    }
                 }
             }
         }

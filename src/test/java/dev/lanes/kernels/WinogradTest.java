@@ -52,7 +52,7 @@ class WinogradTest {
         assertThat(Winograd.applies(g, 1, s[1])).as("applies to %s", java.util.Arrays.toString(s)).isTrue();
         MemorySegment out = arena.allocate((long) s[1] * g.oH() * g.oW() * 4);
         Winograd.Weights u = Winograd.transformWeights(w, 0, s[1], s[0]);
-        Winograd.forward(g, u, x, 0, b, 0, act, out, 0, Winograd.threadBuffers(g, s[1]));
+        Winograd.forward(g, u, x, 0, 1, b, 0, act, out, 0, Winograd.threadBuffers(g, s[1]));
         return out.toArray(ValueLayout.JAVA_FLOAT);
     }
 
@@ -144,8 +144,11 @@ class WinogradTest {
         assertThat(Winograd.applies(new Im2col.Geometry(16, 8, 8, 3, 3, 1, 1, 2, 2, 2, 2, 8, 8), 1, 16)).as("dilation 2").isFalse();
         assertThat(Winograd.applies(new Im2col.Geometry(16, 8, 8, 5, 5, 1, 1, 2, 2, 1, 1, 8, 8), 1, 16)).as("5 x 5").isFalse();
         assertThat(Winograd.applies(new Im2col.Geometry(16, 4, 4, 3, 3, 1, 1, 0, 0, 1, 1, 2, 2), 1, 16)).as("2 x 2 outputs").isFalse();
+        assertThat(Winograd.applies(new Im2col.Geometry(64, 8, 1 << 20, 3, 3, 1, 1, 1, 1, 1, 1, 8, 1 << 20), 1, 64)).as("a 2^20-wide image").isFalse();
+        assertThat(Winograd.applies(new Im2col.Geometry(64, 8, 1024, 3, 3, 1, 1, 1, 1, 1, 1, 8, 1024), 1, 64)).as("a 1,024-wide one")
+                .isEqualTo(Winograd.ENABLED);
         assertThatThrownBy(() -> Winograd.forward(ok, Winograd.transformWeights(MemorySegment.ofArray(new float[16 * 8 * 9]), 0, 16, 8),
-                MemorySegment.ofArray(new float[16 * 64]), 0, null, 0, UnaryOp.IDENTITY, MemorySegment.ofArray(new float[16 * 64]), 0,
+                MemorySegment.ofArray(new float[16 * 64]), 0, 1, null, 0, UnaryOp.IDENTITY, MemorySegment.ofArray(new float[16 * 64]), 0,
                 Winograd.threadBuffers(ok, 16))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("8 input channels");
     }
 
@@ -176,6 +179,12 @@ class WinogradTest {
                 assertThat(got[i]).as("output %d", i).isCloseTo(eager[i], org.assertj.core.data.Offset.offset(2e-4f * Math.max(1f, Math.abs(eager[i]))));
             }
         }
+    }
+
+    /** A warm plan call through the Winograd step allocates nothing (thread buffers grown once, weights transformed at bind). */
+    @Test
+    void aWarmPlanCallAllocatesNothing() throws Exception {
+        assertThat(dev.lanes.PlanHeapProbe.inFreshJvm("winograd")).as("heap bytes per warm call").isLessThan(dev.lanes.PlanHeapProbe.ALLOCATION_LIMIT);
     }
 
     /** Entry point of the child JVMs: prints the hash of {@link #results()} on the last line. */
