@@ -65,6 +65,11 @@ public final class RingAllReduce implements AutoCloseable {
     private long sentChunks;
     private long receivedChunks;
     private long bytesSent;
+    /**
+     * Why an earlier call failed, or null: the ranks' chunk counters then no longer agree (one rank stopped mid-call,
+     * its peer went on), so a later call could take a chunk of the old call, with a valid tag, as one of its own.
+     */
+    private volatile String broken;
     private java.util.function.BooleanSupplier cancelled = () -> false;
 
     private RingAllReduce(int rank, int world, Duration timeout, SocketChannel next, SocketChannel prev, byte[] sendKey, byte[] receiveKey)
@@ -400,6 +405,22 @@ public final class RingAllReduce implements AutoCloseable {
         if (world == 1 || data.length == 0) {
             return;
         }
+        if (broken != null) {
+            throw new IOException("rank " + rank + ": this ring failed in an earlier call (" + broken + "); connect a new one");
+        }
+        try {
+            reduceAndGather(data);
+        } catch (IOException | RuntimeException | Error e) {
+            broken = String.valueOf(e.getMessage());
+            throw e;
+        }
+    }
+
+    /**
+     * The two phases of {@link #allReduceSum}. After any failure {@code data} is left part summed, and the ring refuses
+     * further calls.
+     */
+    private void reduceAndGather(float[] data) throws IOException {
         int n = data.length;
         // reduce-scatter: after step s, segment (rank - s - 1) holds the sum of s + 2 ranks' values
         for (int s = 0; s < world - 1; s++) {

@@ -307,7 +307,16 @@ class RingAllReduceTest {
             fs.add(pool.submit(() -> {
                 try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, rank == 0 ? l0 : l1, Duration.ofSeconds(5), job)) {
                     float[] v = values[rank].clone();
-                    ring.allReduceSum(v);
+                    try {
+                        ring.allReduceSum(v);
+                    } catch (IOException first) { // a caller that tries again on the same ring is refused
+                        try {
+                            ring.allReduceSum(v);
+                        } catch (IOException again) {
+                            first.addSuppressed(again);
+                        }
+                        throw first;
+                    }
                     return v;
                 }
             }));
@@ -326,12 +335,14 @@ class RingAllReduceTest {
 
     /**
      * After the handshake the stream had no integrity: whoever sat between two ranks could add anything to the
-     * gradients. Now one flipped bit in a chunk fails that chunk's AES-GCM tag on the receiving rank, which throws
-     * before adding any of it; a faithful middle changes nothing, and sees no gradient in the clear.
+     * gradients. Now one flipped bit in a chunk (the last chunk of the all-gather, after two of the reduce-scatter
+     * and one of the all-gather went through) fails that chunk's AES-GCM tag on the receiving rank, which throws before
+     * using any of it, and refuses a second call on the broken ring (its chunk counters no longer agree with its
+     * peer's); a faithful middle changes nothing, and sees no gradient in the clear in either phase.
      */
     @Test
     void aChunkAlteredOnTheWayIsRefusedAndTheWireCarriesNoPlainGradients() throws Exception {
-        int n = 10_000;
+        int n = 2 * RingAllReduce.CHUNK_FLOATS + 1000; // two chunks a segment
         float[][] values = new float[2][n];
         for (int i = 0; i < n; i++) {
             values[0][i] = 1000f + i; // rank 0 sends its first half as it is in the reduce-scatter: a long, recognisable run
@@ -348,24 +359,44 @@ class RingAllReduceTest {
             }
             byte[] wire = faithful[0].seen();
             java.nio.ByteBuffer plain = java.nio.ByteBuffer.allocate(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            java.nio.ByteBuffer sums = java.nio.ByteBuffer.allocate(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
             for (int i = 100; i < 116; i++) {
                 plain.putFloat(values[0][i]);
+                sums.putFloat(1000f);
             }
-            assertThat(wire.length).as("bytes rank 0 sent").isGreaterThan(n * 2);
-            assertThat(indexOf(wire, plain.array())).as("rank 0's values in the clear on the wire").isEqualTo(-1);
+            assertThat(wire.length).as("bytes rank 0 sent").isEqualTo(wireBytes(n));
+            assertThat(indexOf(wire, plain.array())).as("rank 0's values in the clear on the wire (reduce-scatter)").isEqualTo(-1);
+            assertThat(indexOf(wire, sums.array())).as("the sums in the clear on the wire (all-gather)").isEqualTo(-1);
         } finally {
             faithful[0].close();
         }
-        // the hello is 8 + 16 + 32 bytes, the ack comes the other way: offset 56 + 100 lies in the first chunk
         Middle[] tamperer = new Middle[1];
-        List<Future<float[]>> hit = twoRanksThrough(p -> tamperer[0] = middle(p, 56 + 100), values);
+        List<Future<float[]>> hit = twoRanksThrough(p -> tamperer[0] = middle(p, wireBytes(n) - 100), values); // in the last chunk
         try {
-            assertThatThrownBy(() -> hit.get(1).get()).rootCause().isInstanceOf(RingAllReduce.StreamIntegrityException.class)
-                    .hasMessageContaining("rank 1: chunk 0 from rank 0 failed its authentication tag");
-            assertThatThrownBy(() -> hit.get(0).get()).rootCause().isInstanceOf(IOException.class); // its peer left
+            Throwable failed = org.assertj.core.api.Assertions.catchThrowable(() -> hit.get(1).get()).getCause();
+            assertThat(failed).isInstanceOf(RingAllReduce.StreamIntegrityException.class)
+                    .hasMessageContaining("rank 1: chunk 3 from rank 0 failed its authentication tag");
+            assertThat(failed.getSuppressed()).singleElement().satisfies(again ->
+                    assertThat(again).hasMessageContaining("rank 1: this ring failed in an earlier call"));
+            // rank 0 received every chunk intact before rank 1 found the bad one: right sums, or a failure once rank 1 left
+            try {
+                float[] v = hit.get(0).get();
+                for (int i = 0; i < n; i++) {
+                    assertThat(v[i]).isEqualTo(1000f);
+                }
+            } catch (java.util.concurrent.ExecutionException e) {
+                assertThat(e.getCause()).isInstanceOf(IOException.class);
+            }
         } finally {
             tamperer[0].close();
         }
+    }
+
+    /** Bytes rank 0 sends rank 1 for n floats in a ring of two: the hello (8 + 16 + 32), then each segment's sealed chunks twice. */
+    private static long wireBytes(int n) {
+        long segment = n / 2; // n even here: both segments alike
+        long chunks = (segment + RingAllReduce.CHUNK_FLOATS - 1) / RingAllReduce.CHUNK_FLOATS;
+        return 56 + 2 * (segment * 4 + chunks * 16);
     }
 
     private static int indexOf(byte[] hay, byte[] needle) {
