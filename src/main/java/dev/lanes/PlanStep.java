@@ -62,6 +62,14 @@ abstract class PlanStep {
     void bind(MemorySegment[] consts) {
     }
 
+    /**
+     * Drops a rounding-heavy form chosen at bind (Winograd's convolution) for the direct one; whether there was one.
+     * A plan whose self-check fails calls it before it gives up (see InferencePlan.selfCheck).
+     */
+    boolean dropApproximateForm(MemorySegment[] consts) {
+        return false;
+    }
+
     /** Whether the activation {@code op} ({@link UnaryOp#isActivation()}) on this step's result can be folded into its epilogue. */
     boolean canFuseActivation(UnaryOp op) {
         return false;
@@ -179,6 +187,8 @@ abstract class PlanStep {
         final float[] panel;
         /** The plan's conv scratch over {@link #image}, {@link #columns} and {@link #tile}. */
         final Conv2dDriver.Buffers convBuffers;
+        /** The Winograd steps' arrays, grown at this context's first call to the largest such layer (then kept). */
+        final Winograd.Buffers winograd;
         MemorySegment input;
         long inputOff;
         /** A training step's second input (the target), at offset 0 of its own segment. */
@@ -197,6 +207,7 @@ abstract class PlanStep {
             this.columns = new float[columns];
             this.panel = new float[panel];
             this.convBuffers = Conv2dDriver.Buffers.of(this.image, this.columns, this.tile);
+            this.winograd = new Winograd.Buffers();
             this.args = null;
             this.parallel = parallel;
         }
@@ -223,6 +234,7 @@ abstract class PlanStep {
             this.columns = null;
             this.panel = null;
             this.convBuffers = null;
+            this.winograd = null;
             this.args = args;
             this.parallel = true;
         }
@@ -624,7 +636,27 @@ abstract class PlanStep {
         void bind(MemorySegment[] consts) {
             if (w.kind() == Ref.CONST && keptColumns == null && Winograd.applies(geo, groups, outChannels)) {
                 winogradW = Winograd.transformWeights(consts[w.id()], w.offset(), outChannels, channels);
-            } else if (w.kind() == Ref.CONST && !direct && Conv2dDriver.staged(geo)) {
+            } else {
+                bindDirect(consts);
+            }
+            if (bias == null || bias.kind() == Ref.CONST) {
+                epilogues = epilogues(bias == null ? null : consts[bias.id()], bias == null ? 0 : bias.offset());
+            }
+        }
+
+        @Override
+        boolean dropApproximateForm(MemorySegment[] consts) {
+            if (winogradW == null) {
+                return false;
+            }
+            winogradW = null;
+            bindDirect(consts); // the plan's layout reserved the direct path's scratch all along
+            return true;
+        }
+
+        /** The im2col path's weights, packed once when they are constants. */
+        private void bindDirect(MemorySegment[] consts) {
+            if (w.kind() == Ref.CONST && !direct && Conv2dDriver.staged(geo)) {
                 packedW = pack(consts[w.id()], w.offset());
                 int og = outChannels / groups;
                 if (Conv2dDriver.transposedTails(geo, og)) {
@@ -633,9 +665,6 @@ abstract class PlanStep {
                         transposedW[g] = Sgemm.packTransposedTail(consts[w.id()], w.offset() + (long) g * og * geo.rows(), geo.rows(), og, geo.rows());
                     }
                 }
-            }
-            if (bias == null || bias.kind() == Ref.CONST) {
-                epilogues = epilogues(bias == null ? null : consts[bias.id()], bias == null ? 0 : bias.offset());
             }
         }
 
@@ -702,7 +731,7 @@ abstract class PlanStep {
             MemorySegment kept = keptColumns == null ? null : f.seg(keptColumns);
             long keptOff = keptColumns == null ? 0 : f.off(keptColumns);
             if (winogradW != null && !f.parallel) {
-                winograd(0, images, xs, xo, epi, os, oo);
+                winograd(0, images, xs, xo, epi, os, oo, f.winograd.ensure(geo, outChannels));
                 return;
             }
             if (f.parallel) {
@@ -724,18 +753,21 @@ abstract class PlanStep {
             }
         }
 
-        /** Images [n0, n1) by Winograd's F(4 x 4, 3 x 3) (one group, constant weights: see bind). */
-        private void winograd(int n0, int n1, MemorySegment xs, long xo, Sgemm.Epilogue[] epi, MemorySegment os, long oo) {
+        /**
+         * Images [n0, n1) by Winograd's F(4 x 4, 3 x 3) (one group, constant weights: see bind), with the execution
+         * context's buffers (or a worker thread's, in a parallel part).
+         */
+        private void winograd(int n0, int n1, MemorySegment xs, long xo, Sgemm.Epilogue[] epi, MemorySegment os, long oo, Winograd.Buffers buf) {
             long in = (long) channels * geo.h() * geo.w();
             long outFloats = (long) outChannels * geo.oH() * geo.oW();
             Winograd.forward(geo, winogradW, xs, xo + n0 * in, n1 - n0, epi[0].bias(), epi[0].biasOff(), epi[0].activation(), os, oo + n0 * outFloats,
-                    Winograd.threadBuffers(geo, outChannels));
+                    buf);
         }
 
         private void forwardImages(int part, int n0, int n1, MemorySegment xs, long xo, MemorySegment ws, long wo, float[][] pw,
                 Sgemm.Epilogue[] epi, MemorySegment os, long oo, MemorySegment kept, long keptOff) {
             if (winogradW != null) {
-                winograd(n0, n1, xs, xo, epi, os, oo);
+                winograd(n0, n1, xs, xo, epi, os, oo, Winograd.threadBuffers(geo, outChannels));
                 return;
             }
             Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, pw, pw == packedW ? transposedW : null, epi,

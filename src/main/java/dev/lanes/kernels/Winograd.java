@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * output is {@code A^T [(G g G^T) . (B^T d B)] A} for the 6 x 6 block of input d under it, 36 multiplications per input
  * channel and output channel instead of 144. Over all channels the 36 element-wise products of a block are 36
  * independent matrix products {@code M_xi[tiles, K] = V_xi[tiles, C] U_xi[C, K]}, run by this class's 6-tile kernels
- * ({@link #block6x1}, {@link #block6x2}) with U (the transformed weights) made once ({@link #transformWeights}).
+ * ({@link #block6x1}, {@link #block4x2}) with U (the transformed weights) made once ({@link #transformWeights}).
  *
  * <p>Inference plans use it for layers with constant weights ({@link #applies}). Measured (AMD EPYC Zen 4, one thread,
  * ResNet-20's 3 x 3 layers at batch 1): 16 channels 32 x 32 47.5 -> 44 us, 32 channels 16 x 16 47.5 -> 28, 64 channels
@@ -56,7 +56,8 @@ public final class Winograd {
     public static boolean applies(Im2col.Geometry g, int groups, int outChannels) {
         return ENABLED && groups == 1 && g.pT() >= 0 && g.pL() >= 0 && g.kH() == 3 && g.kW() == 3 && g.sH() == 1 && g.sW() == 1 && g.dH() == 1 && g.dW() == 1
                 && g.c() >= MIN_CHANNELS && outChannels >= MIN_CHANNELS && g.oH() >= OUT && g.oW() >= OUT
-                && tileRowFloats(g, outChannels) <= MAX_TILE_ROW_FLOATS;
+                && tileRowFloats(g, outChannels) <= MAX_TILE_ROW_FLOATS
+                && (long) POSITIONS * g.c() * (outChannels + 15) <= MAX_WEIGHT_FLOATS;
     }
 
     /**
@@ -75,6 +76,9 @@ public final class Winograd {
      * channels in and out needs 2.5 M, a 224-wide one 0.55 M): a hostile or huge geometry cannot make a thread keep more.
      */
     static final long MAX_TILE_ROW_FLOATS = 1L << 22;
+
+    /** At most this many floats of transformed weights a layer (1 GB; 36 C K: 2,730 channels in and out). */
+    static final long MAX_WEIGHT_FLOATS = 1L << 28;
 
     /** A layer's transformed weights: per position xi, {@code U_xi [C, K]} row-major with rows of {@code padded(K)} floats (zeros past K). */
     public static final class Weights {
@@ -147,29 +151,30 @@ public final class Winograd {
     }
 
     /**
-     * Tiles per block of the element-wise products (rows are padded to whole blocks): 6 tiles x 1 or 2 vectors of
-     * output channels. Six rows keep their six offsets in general registers (C2 spilled twelve to vector
-     * registers); 6 x 2 holds 12 accumulators, two weight vectors and a broadcast, so AVX2's 16 registers suffice.
-     * All 36 positions run in one call, so the set-up is paid once per block, not per position (16 channels: the products -7%).
+     * Whether the products take blocks of 4 tiles x 2 vectors of output channels (an even number of vectors) rather
+     * than 6 x 1. Each tile row keeps its offset in a general register (C2 spilled 12 to vector registers); 4 x 2
+     * holds 8 accumulators, two weight vectors and a broadcast. Measured (Zen 4, ResNet-20 batch 1, against 6 x 2
+     * blocks): 32 channels 16 x 16 26.5 -> 22.6 us, 64 channels 8 x 8 (4 tiles) 32.4 -> 24.4-26.3; with AVX2 (16
+     * channels are two vectors) 57 -> 51, 35 -> 33, 36 -> 32. 8 x 1 instead of 6 x 1 looked 5% faster at batch 1 but
+     * ran 16 channels 32 x 32 at batch 64 in 3.3-3.7 ms against 2.9 (C2's register allocation varies from run to run).
+     * All 36 positions run in one call, so the set-up is paid once per block, not per position (16 channels: the
+     * products -7%).
      */
-    static final int BLOCK_TILES = 6;
-
-    /** Whether the products take 6 x 2 blocks (an even number of vectors of output channels) rather than 6 x 1. */
     static boolean pairs(int vectors) {
         return vectors % 2 == 0;
     }
 
     /**
-     * {@code m[t, 0..kp) = sum over ch < c of v[t * cp + ch] u[ch * kp + ..]} for every tile t (rows padded to whole
-     * blocks: pad rows are computed from whatever their V rows hold and never read). Each product is one FMA chain in
-     * channel order from zero, whatever the block shape or the vector width: the same bits everywhere.
+     * {@code m[t, 0..kp) = sum over ch < c of v[t * cp + ch] u[ch * kp + ..]} for every tile t and position (rows padded
+     * to whole blocks: pad rows are computed from whatever their V rows hold and never read). Each product is one FMA
+     * chain in channel order from zero, whatever the block shape or the vector width: the same bits everywhere.
      */
     private static void products(int tiles, int c, int kp, float[] v, int vStride, int cp, float[] u, int uStride, float[] m, int mStride,
                                  boolean pairs) {
         if (pairs) {
-            for (int t = 0; t < tiles; t += 6) {
+            for (int t = 0; t < tiles; t += 4) {
                 for (int o = 0; o < kp; o += 2 * L) {
-                    block6x2(v, t * cp, vStride, cp, c, u, o, uStride, kp, m, t * kp + o, mStride);
+                    block4x2(v, t * cp, vStride, cp, c, u, o, uStride, kp, m, t * kp + o, mStride);
                 }
             }
         } else {
@@ -181,10 +186,13 @@ public final class Winograd {
         }
     }
 
-    /** 6 tiles x 1 vector of output channels: tile rows of v from {@code a} (stride cp), u columns from {@code o}. */
+    /**
+     * 6 tiles x 1 vector of output channels, all 36 positions (one call's set-up): tile rows of v from {@code a0}
+     * (stride cp, the next position vStride on), u columns from {@code o} (uStride per position).
+     */
     private static void block6x1(float[] v, int a0, int vStride, int cp, int c, float[] u, int o, int uStride, int kp, float[] m, int at0,
                                  int mStride) {
-        for (int xi = 0, a = a0, at = at0, bu = o; xi < POSITIONS; xi++, a += vStride, at += mStride, bu += uStride) { // all 36 positions: one call's set-up
+        for (int xi = 0, a = a0, at = at0, bu = o; xi < POSITIONS; xi++, a += vStride, at += mStride, bu += uStride) {
         FloatVector z = FloatVector.zero(F);
         FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z;
         int r0 = a, r1 = a + cp, r2 = a + 2 * cp, r3 = a + 3 * cp, r4 = a + 4 * cp, r5 = a + 5 * cp;
@@ -206,13 +214,13 @@ public final class Winograd {
         }
     }
 
-    /** 6 tiles x 2 vectors of output channels. */
-    private static void block6x2(float[] v, int a0, int vStride, int cp, int c, float[] u, int o, int uStride, int kp, float[] m, int at0,
+    /** 4 tiles x 2 vectors of output channels, all 36 positions (as {@link #block6x1}). */
+    private static void block4x2(float[] v, int a0, int vStride, int cp, int c, float[] u, int o, int uStride, int kp, float[] m, int at0,
                                  int mStride) {
         for (int xi = 0, a = a0, at = at0, bu = o; xi < POSITIONS; xi++, a += vStride, at += mStride, bu += uStride) {
         FloatVector z = FloatVector.zero(F);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-        int r0 = a, r1 = a + cp, r2 = a + 2 * cp, r3 = a + 3 * cp, r4 = a + 4 * cp, r5 = a + 5 * cp;
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        int r0 = a, r1 = a + cp, r2 = a + 2 * cp, r3 = a + 3 * cp;
         for (int ch = 0, b = bu; ch < c; ch++, b += kp) {
             FloatVector w0 = FloatVector.fromArray(F, u, b);
             FloatVector w1 = FloatVector.fromArray(F, u, b + L);
@@ -228,12 +236,6 @@ public final class Winograd {
             x = FloatVector.broadcast(F, v[r3 + ch]);
             c30 = x.fma(w0, c30);
             c31 = x.fma(w1, c31);
-            x = FloatVector.broadcast(F, v[r4 + ch]);
-            c40 = x.fma(w0, c40);
-            c41 = x.fma(w1, c41);
-            x = FloatVector.broadcast(F, v[r5 + ch]);
-            c50 = x.fma(w0, c50);
-            c51 = x.fma(w1, c51);
         }
         c00.intoArray(m, at);
         c01.intoArray(m, at + L);
@@ -243,17 +245,13 @@ public final class Winograd {
         c21.intoArray(m, at + 2 * kp + L);
         c30.intoArray(m, at + 3 * kp);
         c31.intoArray(m, at + 3 * kp + L);
-        c40.intoArray(m, at + 4 * kp);
-        c41.intoArray(m, at + 4 * kp + L);
-        c50.intoArray(m, at + 5 * kp);
-        c51.intoArray(m, at + 5 * kp + L);
         }
     }
 
     /** Rows of one position's transformed input and products: a band's tiles, padded to whole blocks. */
     static int positionTiles(Im2col.Geometry g, int outChannels) {
         int tiles = imagesPerBand(g, outChannels) * bandRows(g, outChannels) * ((g.oW() + OUT - 1) / OUT);
-        return (tiles + BLOCK_TILES - 1) / BLOCK_TILES * BLOCK_TILES; // the products run whole blocks of tiles
+        return (tiles + 11) / 12 * 12; // the products run whole blocks of 4 or 6 tiles
     }
 
     /** Images one band holds: as many as fit {@link #BAND_FLOATS} when a whole image does, else 1 (bands of tile rows). */
@@ -285,7 +283,12 @@ public final class Winograd {
         private float[] bias = new float[0];
         private final float[] scratch = new float[POSITIONS * L];
 
-        void ensure(Im2col.Geometry g, int outChannels) {
+        /** Empty arrays: grown by the first layer that uses them. */
+        public Buffers() {
+        }
+
+        /** These buffers, grown for the layer (allocates only to grow). */
+        public Buffers ensure(Im2col.Geometry g, int outChannels) {
             int cp = padded(g.c());
             int kp = padded(outChannels);
             int rows = bandRows(g, outChannels);
@@ -308,6 +311,7 @@ public final class Winograd {
             }
             planes = grow(planes, Math.multiplyExact(outChannels, Math.multiplyExact(rows * OUT, g.oW())));
             bias = grow(bias, kp);
+            return this;
         }
 
         private static float[] grow(float[] a, int n) {
@@ -319,9 +323,7 @@ public final class Winograd {
 
     /** This thread's buffers, grown for the layer. */
     public static Buffers threadBuffers(Im2col.Geometry g, int outChannels) {
-        Buffers b = LOCAL.get();
-        b.ensure(g, outChannels);
-        return b;
+        return LOCAL.get().ensure(g, outChannels);
     }
 
     /**
