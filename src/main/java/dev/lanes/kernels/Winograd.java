@@ -16,16 +16,17 @@ import jdk.incubator.vector.VectorSpecies;
  * ({@link #block6x1}, {@link #block4x2}) with U (the transformed weights) made once ({@link #transformWeights}).
  *
  * <p>Inference plans use it for layers with constant weights ({@link #applies}). Measured (AMD EPYC Zen 4, one thread,
- * ResNet-20's 3 x 3 layers at batch 1): 16 channels 32 x 32 47.5 -> 44 us, 32 channels 16 x 16 47.5 -> 28, 64 channels
- * 8 x 8 48 -> 31.5 at 512 bits; 75 -> 51 and 61 -> 34 with AVX2; 140 -> 80 and 115 -> 61 at 128 bits. The
+ * ResNet-20's 3 x 3 layers at batch 1): 16 channels 32 x 32 47.5 -> 40-44 us, 32 channels 16 x 16 47.5 -> 22-27, 64
+ * channels 8 x 8 48 -> 24-26 at 512 bits; 75 -> 51 and 61 -> 33 with AVX2; 140 -> 79 and 115 -> 52 at 128 bits. The
  * transforms (additions, mostly) and the channels-first / channels-last copies take what the 4x fewer multiplications
  * leave. The price is rounding: the transforms scale values by up to 8 before they are summed, so an output differs
  * from the exact convolution by up to ~3e-6 of the sum of |w x| over its window (WinogradTest bounds it at 6e-6), more
  * than the direct product's rounding; a plan's self-check (1e-4), ONNX's conformance tolerances and the exported
  * models' 1e-4 against PyTorch all hold. An infinite or NaN input reaches every output of the 4 x 4 blocks whose 6 x 6
  * input holds it, where the direct convolution reaches only its 3 x 3 neighbours. {@code -Dlanes.winograd=false}
- * keeps every convolution direct (the eager op's bits, and a shorter JIT warm-up: ResNet-20's cold start ~680 against
- * ~850 ms here).
+ * keeps every convolution direct (the eager op's bits, and a shorter JIT warm-up: ResNet-20's cold start ~650 against
+ * ~770 ms here). A plan whose self-check fails through these rounding errors falls back to the direct form
+ * (PlanStep.dropApproximateForm).
  *
  * <p>Vectors run over channels (a staged copy of the input is channels-last), so every channel's transform is the same
  * sequence of operations at every vector width, and each product is one FMA chain in channel order: the bits do not
