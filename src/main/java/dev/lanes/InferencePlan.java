@@ -3,6 +3,7 @@ package dev.lanes;
 import static dev.lanes.Shapes.str;
 
 import dev.lanes.autograd.Autograd;
+import dev.lanes.kernels.BinaryOp;
 import dev.lanes.kernels.Parallel;
 import dev.lanes.kernels.Sgemm;
 import dev.lanes.kernels.UnaryOp;
@@ -253,6 +254,7 @@ public final class InferencePlan implements AutoCloseable {
         }
         List<PlanStep> steps = new ArrayList<>(t.steps);
         fuseActivations(steps, t.slotFloats, alias, output);
+        fuseResiduals(steps, t.slotFloats, alias, output);
         int outSlot = canon(alias, output.id());
         // the input's bytes in floats (an int64 element takes two); the region starts at 0, aligned for any element
         long inputFloats = roundUp((long) Shapes.checkedNumel(inputShape) * inputType.byteSize() / 4);
@@ -308,6 +310,49 @@ public final class InferencePlan implements AutoCloseable {
                 alias[act.out.id()] = a;
                 steps.remove(i);
                 i--;
+            }
+        }
+    }
+
+    /**
+     * add(conv(x), r) and relu(add(conv(x), r)) (a residual block's sum, its ReLU already fused into the add) become one
+     * convolution that adds r as it copies its result out, where the convolution runs by Winograd
+     * ({@link PlanStep.Conv#winogradPlanned}), has no activation of its own and is the add's only source of that
+     * operand, and r is computed before it. Float addition commutes: the bits of the add either way round.
+     */
+    private static void fuseResiduals(List<PlanStep> steps, List<Long> slotFloats, int[] alias, Ref output) {
+        for (int i = 0; i < steps.size(); i++) {
+            if (!(steps.get(i) instanceof PlanStep.Binary add) || !(add.op == BinaryOp.ADD || add.op == BinaryOp.ADD_RELU) || !add.contiguous) {
+                continue;
+            }
+            for (int side = 0; side < 2; side++) {
+                Ref mine = side == 0 ? add.a : add.b;
+                Ref other = side == 0 ? add.b : add.a;
+                if (mine.kind() != Ref.SLOT || mine.offset() != 0 || add.n != slotFloats.get(mine.id())) {
+                    continue;
+                }
+                int slot = canon(alias, mine.id());
+                if (!(producerOf(steps, alias, slot) instanceof PlanStep.Conv conv) || !conv.winogradPlanned() || conv.activation != UnaryOp.IDENTITY
+                        || conv.residual != null || !onlyReader(steps, alias, slot, add, output)) {
+                    continue;
+                }
+                int at = steps.indexOf(conv);
+                if (other.kind() == Ref.SLOT) {
+                    if (other.offset() != 0 || add.n != slotFloats.get(other.id()) || canon(alias, other.id()) == slot) {
+                        continue;
+                    }
+                    PlanStep made = producerOf(steps, alias, canon(alias, other.id()));
+                    if (made == null || steps.indexOf(made) >= at) {
+                        continue; // computed after the convolution: it would read it too early
+                    }
+                } else if (other.kind() != Ref.INPUT || other.id() != 0 || other.offset() != 0) {
+                    continue;
+                }
+                conv.fuseResidual(other, add.op == BinaryOp.ADD_RELU);
+                alias[add.out.id()] = slot;
+                steps.remove(i);
+                i--;
+                break;
             }
         }
     }

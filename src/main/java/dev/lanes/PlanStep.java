@@ -602,6 +602,24 @@ abstract class PlanStep {
         private float[][] transposedW;
         /** Constant 3 x 3 weights transformed for Winograd's F(4 x 4, 3 x 3) at bind() (see Winograd.applies); null: im2col. */
         private Winograd.Weights winogradW;
+        /**
+         * A residual block's sum fused into this step ({@code out = conv + residual}, then ReLU when
+         * {@link #residualRelu}): a plan's add of this step's result and another tensor of its shape, where this step
+         * runs by Winograd (whose copy out of its staging adds it); null: none.
+         */
+        Ref residual;
+        boolean residualRelu;
+
+        /** Whether bind() will choose Winograd for this step (a plan's constant weights; see Winograd.applies). */
+        boolean winogradPlanned() {
+            return w.kind() == Ref.CONST && keptColumns == null && Winograd.applies(geo, groups, outChannels);
+        }
+
+        /** Takes a residual sum (and the ReLU after it) into this step: see {@link #residual}. */
+        void fuseResidual(Ref other, boolean relu) {
+            residual = other;
+            residualRelu = relu;
+        }
 
         Conv(int images, int channels, int groups, int outChannels, Im2col.Geometry geo, boolean direct, Ref x, Ref w, Ref bias, int[] shape) {
             this(images, channels, groups, outChannels, geo, direct, x, w, bias, null, shape);
@@ -624,7 +642,12 @@ abstract class PlanStep {
 
         @Override
         Ref[] inputs() {
-            return bias == null ? new Ref[] {x, w} : new Ref[] {x, w, bias};
+            Ref[] in = bias == null ? new Ref[] {x, w} : new Ref[] {x, w, bias};
+            if (residual != null) {
+                in = java.util.Arrays.copyOf(in, in.length + 1);
+                in[in.length - 1] = residual;
+            }
+            return in;
         }
 
         @Override
@@ -731,7 +754,7 @@ abstract class PlanStep {
             MemorySegment kept = keptColumns == null ? null : f.seg(keptColumns);
             long keptOff = keptColumns == null ? 0 : f.off(keptColumns);
             if (winogradW != null && !f.parallel) {
-                winograd(0, images, xs, xo, epi, os, oo, f.winograd.ensure(geo, outChannels));
+                winograd(0, images, xs, xo, epi, os, oo, f.winograd.ensure(geo, outChannels), f);
                 return;
             }
             if (f.parallel) {
@@ -751,23 +774,33 @@ abstract class PlanStep {
                 Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, pw, pw == packedW ? transposedW : null, epi,
                         os, oo, null, 0, f.arena, f.scratchOff, 0, images, f.convBuffers, f.workspace);
             }
+            if (residual != null) { // the direct form after a self-check's fallback: the unfused add's own kernel, in place
+                long n = (long) images * outChannels * geo.oH() * geo.oW();
+                Elementwise.binaryContiguous(residualRelu ? BinaryOp.ADD_RELU : BinaryOp.ADD, os, oo << 2, f.seg(residual), f.off(residual) << 2,
+                        os, oo << 2, Math.toIntExact(n));
+            }
         }
 
         /**
          * Images [n0, n1) by Winograd's F(4 x 4, 3 x 3) (one group, constant weights: see bind), with the execution
          * context's buffers (or a worker thread's, in a parallel part).
          */
-        private void winograd(int n0, int n1, MemorySegment xs, long xo, Sgemm.Epilogue[] epi, MemorySegment os, long oo, Winograd.Buffers buf) {
+        private void winograd(int n0, int n1, MemorySegment xs, long xo, Sgemm.Epilogue[] epi, MemorySegment os, long oo, Winograd.Buffers buf,
+                              Frame f) {
             long in = (long) channels * geo.h() * geo.w();
             long outFloats = (long) outChannels * geo.oH() * geo.oW();
-            Winograd.forward(geo, winogradW, xs, xo + n0 * in, n1 - n0, epi[0].bias(), epi[0].biasOff(), epi[0].activation(), os, oo + n0 * outFloats,
-                    buf);
+            MemorySegment rs = residual == null ? null : f.seg(residual);
+            long ro = residual == null ? 0 : f.off(residual) + n0 * outFloats;
+            Winograd.forward(geo, winogradW, xs, xo + n0 * in, n1 - n0, epi[0].bias(), epi[0].biasOff(), epi[0].activation(), rs, ro, residualRelu,
+                    os, oo + n0 * outFloats, buf);
         }
 
         private void forwardImages(int part, int n0, int n1, MemorySegment xs, long xo, MemorySegment ws, long wo, float[][] pw,
                 Sgemm.Epilogue[] epi, MemorySegment os, long oo, MemorySegment kept, long keptOff) {
-            if (winogradW != null) {
-                winograd(n0, n1, xs, xo, epi, os, oo, Winograd.threadBuffers(geo, outChannels));
+            if (winogradW != null && residual == null) { // fused residuals only in inference plans, which never run parallel parts
+                Winograd.forward(geo, winogradW, xs, xo + n0 * (long) channels * geo.h() * geo.w(), n1 - n0, epi[0].bias(), epi[0].biasOff(),
+                        epi[0].activation(), null, 0, false, os, oo + n0 * (long) outChannels * geo.oH() * geo.oW(),
+                        Winograd.threadBuffers(geo, outChannels));
                 return;
             }
             Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, pw, pw == packedW ? transposedW : null, epi,
@@ -863,6 +896,7 @@ abstract class PlanStep {
                     + (geo.pT() != 0 || geo.pL() != 0 ? " pad " + geo.pT() + "x" + geo.pL() : "")
                     + (groups != 1 ? " groups " + groups : "") + (winogradW != null ? " winograd F(4x4,3x3)" : "")
                     + (bias != null ? " + bias " + bias : "") + activationSuffix(activation)
+                    + (residual != null ? " + " + residual + (residualRelu ? " -> relu" : "") : "")
                     + " -> " + str(shape);
         }
     }

@@ -43,7 +43,7 @@ public final class Winograd {
     /** Fewer channels than this in or out: the direct convolution (the transforms would cost more than they save). */
     public static final int MIN_CHANNELS = 16;
     /** Floats of transformed input and products one band of tile rows may hold (384 KB; at least one tile row). */
-    static final int BAND_FLOATS = 96 * 1024;
+    static final int BAND_FLOATS = 48 * 1024;
     /** Off with -Dlanes.winograd=false: every convolution direct (the bits of the eager op). */
     public static final boolean ENABLED = !"false".equals(System.getProperty("lanes.winograd"));
 
@@ -335,6 +335,20 @@ public final class Winograd {
      */
     public static void forward(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
                                UnaryOp activation, MemorySegment out, long outOff, Buffers b) {
+        forward(g, u, x, xOff, images, bias, biasOff, activation, null, 0, false, out, outOff, b);
+    }
+
+    /**
+     * {@link #forward} then {@code out += residual} (same shape, element offset {@code residualOff}) and ReLU when
+     * {@code residualRelu}: a residual block's sum fused into the copy out of the staging (activation must then be
+     * IDENTITY). Element for element {@code relu(conv + residual)}: the bits of the unfused ADD_RELU on this result.
+     */
+    public static void forward(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
+                               UnaryOp activation, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out, long outOff,
+                               Buffers b) {
+        if (residual != null && activation != UnaryOp.IDENTITY) {
+            throw new IllegalArgumentException("Winograd: a residual sum follows the convolution, not its activation " + activation);
+        }
         int c = g.c();
         int k = u.outChannels;
         if (c != u.channels) {
@@ -388,6 +402,11 @@ public final class Winograd {
                     long planeFloats = (long) g.oH() * g.oW();
                     for (int o = 0; o < k; o++) {
                         long at = outOff + n * outImage + o * planeFloats + (long) y0 * g.oW();
+                        if (residual != null) {
+                            long rat = residualOff + n * outImage + o * planeFloats + (long) y0 * g.oW();
+                            addResidual(b.planes, o * bandFloats, residual, rat << 2, residualRelu, out, at << 2, bandFloats);
+                            continue;
+                        }
                         MemorySegment.copy(b.planes, o * bandFloats, out, FLOAT, at << 2, bandFloats);
                         if (!relu && activation != UnaryOp.IDENTITY) {
                             Elementwise.unaryContiguous(activation, 0f, 0f, out, at << 2, out, at << 2, bandFloats); // the op's own bits
@@ -395,6 +414,22 @@ public final class Winograd {
                     }
                 }
             }
+        }
+    }
+
+    /** {@code out = planes + residual} (ReLU'd as UnaryOp.RELU does it when asked), n floats; byte offsets in the segments. */
+    private static void addResidual(float[] planes, int from, MemorySegment residual, long rByte, boolean relu, MemorySegment out, long oByte, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector v = FloatVector.fromArray(F, planes, from + i).add(FloatVector.fromMemorySegment(F, residual, rByte + 4L * i, Simd.ORDER));
+            if (relu) {
+                v = v.blend(0f, v.compare(VectorOperators.LE, 0f));
+            }
+            v.intoMemorySegment(out, oByte + 4L * i, Simd.ORDER);
+        }
+        for (; i < n; i++) {
+            float v = planes[from + i] + residual.get(FLOAT, rByte + 4L * i);
+            out.set(FLOAT, oByte + 4L * i, relu ? Math.max(v, 0f) : v);
         }
     }
 

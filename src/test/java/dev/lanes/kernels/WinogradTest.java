@@ -236,6 +236,66 @@ class WinogradTest {
         }
     }
 
+    /**
+     * A residual block's sum and its ReLU ride in the Winograd convolution before them (no add step left), whichever
+     * operand of the add the convolution is; within the eager op's bound. When the self-check sends such a step back
+     * to the direct convolution (outputs that cancel), the sum is added after it by the add's own kernel: the eager
+     * bits exactly.
+     */
+    @Test
+    void aResidualSumAndItsReluRideInTheWinogradConvolution() {
+        if (!Winograd.ENABLED) {
+            return;
+        }
+        Lanes.manualSeed(8);
+        Tensor w1 = Tensor.randn(16, 16, 3, 3).mul(0.2f);
+        Tensor w2 = Tensor.randn(16, 16, 3, 3).mul(0.2f);
+        Tensor b2 = Tensor.randn(16);
+        int[] one = {1, 1};
+        for (boolean convFirst : new boolean[] {true, false}) {
+            java.util.function.Function<Tensor, Tensor> block = in -> {
+                Tensor h = Tensor.conv2d(in, w1, null, one, one, one, 1).relu();
+                Tensor c = Tensor.conv2d(h, w2, b2, one, one, one, 1);
+                return (convFirst ? c.add(in) : in.add(c)).relu();
+            };
+            Tensor x = Tensor.randn(2, 16, 10, 10);
+            try (InferencePlan plan = InferencePlan.trace(block, 2, 16, 10, 10)) {
+                String steps = plan.toString();
+                assertThat(steps).as(steps).contains("+ input -> relu").doesNotContain("= add");
+                float[] got = new float[plan.outputSize()];
+                plan.run(x.toFloatArray(), got);
+                float[] eager = block.apply(x).toFloatArray();
+                for (int i = 0; i < got.length; i++) {
+                    assertThat(got[i]).as("output %d", i).isCloseTo(eager[i], org.assertj.core.data.Offset.offset(2e-4f * Math.max(1f, Math.abs(eager[i]))));
+                }
+            }
+        }
+        float[] wv = w2.toFloatArray();
+        for (int o = 0; o < 16; o++) { // weights that sum to zero: on a constant input the outputs cancel (see the fallback test)
+            double sum = 0;
+            for (int i = 0; i < 144; i++) {
+                sum += wv[o * 144 + i];
+            }
+            for (int i = 0; i < 144; i++) {
+                wv[o * 144 + i] -= (float) (sum / 144);
+            }
+        }
+        Tensor w0 = Tensor.of(wv, 16, 16, 3, 3);
+        java.util.function.Function<Tensor, Tensor> cancel = in -> {
+            Tensor small = in.mul(0.001f); // a residual of 1 beside sums that cancel to ~0: Winograd's 0.4 shows
+            return Tensor.conv2d(in, w0, null, one, one, one, 1).add(small).relu();
+        };
+        float[] flat = new float[16 * 12 * 12];
+        java.util.Arrays.fill(flat, 1000f);
+        Tensor constant = Tensor.of(flat, 1, 16, 12, 12);
+        try (InferencePlan plan = InferencePlan.trace(cancel, constant)) {
+            assertThat(plan.toString()).doesNotContain("winograd").containsPattern("\\+ %\\d+ -> relu").doesNotContain("= add");
+            float[] got = new float[plan.outputSize()];
+            plan.run(flat, got);
+            assertThat(got).containsExactly(cancel.apply(constant).toFloatArray());
+        }
+    }
+
     /** A NaN pixel reaches at least every output whose window holds it (ReLU keeps it), an infinity likewise. */
     @Test
     void nanAndInfinityReachEveryOutputTheyTouch() {
