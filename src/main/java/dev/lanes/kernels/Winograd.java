@@ -42,7 +42,11 @@ public final class Winograd {
     static final int POSITIONS = IN * IN;
     /** Fewer channels than this in or out: the direct convolution (the transforms would cost more than they save). */
     public static final int MIN_CHANNELS = 16;
-    /** Floats of transformed input and products one band of tile rows may hold (384 KB; at least one tile row). */
+    /**
+     * Floats of transformed input and products one band of tile rows may hold (192 KB; at least one tile row). 96 K
+     * floats ran ResNet-20's 16-channel layers at 41-43 us against 38-39 (batch 1): the larger working set evicted the
+     * next step's inputs from L2.
+     */
     static final int BAND_FLOATS = 48 * 1024;
     /** Off with -Dlanes.winograd=false: every convolution direct (the bits of the eager op). */
     public static final boolean ENABLED = !"false".equals(System.getProperty("lanes.winograd"));
