@@ -209,21 +209,9 @@ class WinogradTest {
             return;
         }
         Lanes.manualSeed(21);
-        Tensor raw = Tensor.randn(16, 16, 3, 3);
-        float[] wv = raw.toFloatArray();
-        for (int o = 0; o < 16; o++) { // each output channel's weights sum to zero
-            double sum = 0;
-            for (int i = 0; i < 144; i++) {
-                sum += wv[o * 144 + i];
-            }
-            for (int i = 0; i < 144; i++) {
-                wv[o * 144 + i] -= (float) (sum / 144);
-            }
-        }
-        Tensor w = Tensor.of(wv, 16, 16, 3, 3);
+        Tensor w = zeroSum(Tensor.randn(16, 16, 3, 3));
         java.util.function.Function<Tensor, Tensor> net = in -> Tensor.conv2d(in, w, null, new int[] {1, 1}, new int[] {0, 0}, new int[] {1, 1}, 1);
-        float[] flat = new float[16 * 12 * 12];
-        java.util.Arrays.fill(flat, 1000f);
+        float[] flat = thousands(16 * 12 * 12);
         Tensor constant = Tensor.of(flat, 1, 16, 12, 12);
         try (InferencePlan plan = InferencePlan.trace(net, constant)) {
             assertThat(plan.toString()).doesNotContain("winograd");
@@ -270,8 +258,25 @@ class WinogradTest {
                 }
             }
         }
-        float[] wv = w2.toFloatArray();
-        for (int o = 0; o < 16; o++) { // weights that sum to zero: on a constant input the outputs cancel (see the fallback test)
+        Tensor w0 = zeroSum(w2); // on a constant input the outputs cancel (see the fallback test)
+        java.util.function.Function<Tensor, Tensor> cancel = in -> {
+            Tensor small = in.mul(0.001f); // a residual of 1 beside sums that cancel to ~0: Winograd's 0.4 shows
+            return Tensor.conv2d(in, w0, null, one, one, one, 1).add(small).relu();
+        };
+        float[] flat = thousands(16 * 12 * 12);
+        Tensor constant = Tensor.of(flat, 1, 16, 12, 12);
+        try (InferencePlan plan = InferencePlan.trace(cancel, constant)) {
+            assertThat(plan.toString()).doesNotContain("winograd").containsPattern("\\+ %\\d+ -> relu").doesNotContain("= add");
+            float[] got = new float[plan.outputSize()];
+            plan.run(flat, got);
+            assertThat(got).containsExactly(cancel.apply(constant).toFloatArray());
+        }
+    }
+
+    /** {@code [16, 16, 3, 3]} weights less each output channel's mean: each channel's 144 weights sum to (nearly) zero. */
+    private static Tensor zeroSum(Tensor w) {
+        float[] wv = w.toFloatArray();
+        for (int o = 0; o < 16; o++) {
             double sum = 0;
             for (int i = 0; i < 144; i++) {
                 sum += wv[o * 144 + i];
@@ -280,20 +285,13 @@ class WinogradTest {
                 wv[o * 144 + i] -= (float) (sum / 144);
             }
         }
-        Tensor w0 = Tensor.of(wv, 16, 16, 3, 3);
-        java.util.function.Function<Tensor, Tensor> cancel = in -> {
-            Tensor small = in.mul(0.001f); // a residual of 1 beside sums that cancel to ~0: Winograd's 0.4 shows
-            return Tensor.conv2d(in, w0, null, one, one, one, 1).add(small).relu();
-        };
-        float[] flat = new float[16 * 12 * 12];
+        return Tensor.of(wv, 16, 16, 3, 3);
+    }
+
+    private static float[] thousands(int n) {
+        float[] flat = new float[n];
         java.util.Arrays.fill(flat, 1000f);
-        Tensor constant = Tensor.of(flat, 1, 16, 12, 12);
-        try (InferencePlan plan = InferencePlan.trace(cancel, constant)) {
-            assertThat(plan.toString()).doesNotContain("winograd").containsPattern("\\+ %\\d+ -> relu").doesNotContain("= add");
-            float[] got = new float[plan.outputSize()];
-            plan.run(flat, got);
-            assertThat(got).containsExactly(cancel.apply(constant).toFloatArray());
-        }
+        return flat;
     }
 
     /** A NaN pixel reaches at least every output whose window holds it (ReLU keeps it), an infinity likewise. */
