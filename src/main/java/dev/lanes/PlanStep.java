@@ -797,7 +797,10 @@ abstract class PlanStep {
 
         private void forwardImages(int part, int n0, int n1, MemorySegment xs, long xo, MemorySegment ws, long wo, float[][] pw,
                 Sgemm.Epilogue[] epi, MemorySegment os, long oo, MemorySegment kept, long keptOff) {
-            if (winogradW != null && residual == null) { // fused residuals only in inference plans, which never run parallel parts
+            if (residual != null) { // fused only by inference plans, whose frames never run parallel parts
+                throw new IllegalStateException("a convolution with a fused residual sum runs in parallel parts: " + describe());
+            }
+            if (winogradW != null) {
                 Winograd.forward(geo, winogradW, xs, xo + n0 * (long) channels * geo.h() * geo.w(), n1 - n0, epi[0].bias(), epi[0].biasOff(),
                         epi[0].activation(), null, 0, false, os, oo + n0 * (long) outChannels * geo.oH() * geo.oW(),
                         Winograd.threadBuffers(geo, outChannels));
@@ -881,7 +884,7 @@ abstract class PlanStep {
 
         @Override
         boolean canFuseActivation(UnaryOp op) {
-            return activation == UnaryOp.IDENTITY;
+            return activation == UnaryOp.IDENTITY && residual == null; // an activation after a fused sum would run before it
         }
 
         @Override

@@ -168,7 +168,7 @@ class WinogradTest {
 
     /**
      * A batch through one call gives every image the bits it gets alone, whether images share a band (8 x 8, 16
-     * channels: 21 a band, so 25 images take two) or not (a 40 x 40 image of 16 channels has bands of 8 tile rows).
+     * channels: 10 a band, so 25 images take three) or not (a 40 x 40 image of 16 channels has bands of 4 tile rows).
      */
     @Test
     void aBatchGivesEachImageTheBitsItGetsAlone() {
@@ -249,7 +249,7 @@ class WinogradTest {
             Tensor x = Tensor.randn(2, 16, 10, 10);
             try (InferencePlan plan = InferencePlan.trace(block, 2, 16, 10, 10)) {
                 String steps = plan.toString();
-                assertThat(steps).as(steps).contains("+ input -> relu").doesNotContain("= add");
+                assertThat(steps).as(steps).contains("winograd F(4x4,3x3) + bias const2 + input -> relu").doesNotContain("= add");
                 float[] got = new float[plan.outputSize()];
                 plan.run(x.toFloatArray(), got);
                 float[] eager = block.apply(x).toFloatArray();
@@ -270,6 +270,39 @@ class WinogradTest {
             float[] got = new float[plan.outputSize()];
             plan.run(flat, got);
             assertThat(got).containsExactly(cancel.apply(constant).toFloatArray());
+        }
+    }
+
+    /**
+     * The residual overload of {@link Winograd#forward} gives the bits of forward then the add's own kernel (ADD or
+     * ADD_RELU), for residuals at an offset, over several images sharing a band and over several bands.
+     */
+    @Test
+    void theResidualOverloadIsForwardThenTheAddsOwnKernel() {
+        for (int[] s : new int[][] {{16, 16, 8, 8, 1, 1, 1, 1}, {16, 24, 40, 40, 1, 1, 1, 1}}) {
+            Im2col.Geometry g = geometry(s);
+            int images = 3;
+            try (Arena arena = Arena.ofConfined()) {
+                Random r = new Random(13);
+                long inImage = (long) s[0] * s[2] * s[3];
+                long outFloats = images * (long) s[1] * g.oH() * g.oW();
+                MemorySegment x = randn(arena, images * inImage, r, 1f);
+                MemorySegment w = randn(arena, (long) s[1] * s[0] * 9, r, 0.2f);
+                MemorySegment b = randn(arena, s[1], r, 1f);
+                MemorySegment res = randn(arena, outFloats + 5, r, 1f);
+                Winograd.Weights u = Winograd.transformWeights(w, 0, s[1], s[0]);
+                for (boolean relu : new boolean[] {false, true}) {
+                    MemorySegment fused = arena.allocate(outFloats * 4);
+                    Winograd.forward(g, u, x, 0, images, b, 0, UnaryOp.IDENTITY, res, 5, relu, fused, 0, Winograd.threadBuffers(g, s[1]));
+                    MemorySegment plain = arena.allocate(outFloats * 4);
+                    Winograd.forward(g, u, x, 0, images, b, 0, UnaryOp.IDENTITY, plain, 0, Winograd.threadBuffers(g, s[1]));
+                    Elementwise.binaryContiguous(relu ? BinaryOp.ADD_RELU : BinaryOp.ADD, plain, 0, res, 5 * 4, plain, 0, (int) outFloats);
+                    assertThat(fused.toArray(ValueLayout.JAVA_FLOAT)).as("%s relu %s", java.util.Arrays.toString(s), relu)
+                            .containsExactly(plain.toArray(ValueLayout.JAVA_FLOAT));
+                }
+                assertThatThrownBy(() -> Winograd.forward(g, u, x, 0, 1, b, 0, UnaryOp.RELU, res, 0, true, arena.allocate(outFloats * 4), 0,
+                        Winograd.threadBuffers(g, s[1]))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not its activation");
+            }
         }
     }
 
