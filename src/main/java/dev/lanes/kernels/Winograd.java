@@ -62,7 +62,7 @@ public final class Winograd {
         return ENABLED && groups == 1 && g.pT() >= 0 && g.pL() >= 0 && g.kH() == 3 && g.kW() == 3 && g.sH() == 1 && g.sW() == 1 && g.dH() == 1 && g.dW() == 1
                 && g.c() >= MIN_CHANNELS && outChannels >= MIN_CHANNELS && g.oH() >= OUT && g.oW() >= OUT
                 && tileRowFloats(g, outChannels) <= MAX_TILE_ROW_FLOATS
-                && (long) POSITIONS * g.c() * (outChannels + 15) <= MAX_WEIGHT_FLOATS;
+                && (long) POSITIONS * (g.c() + 63) * (outChannels + 63) <= MAX_WEIGHT_FLOATS;
     }
 
     /**
@@ -85,7 +85,10 @@ public final class Winograd {
     /** At most this many floats of transformed weights a layer (1 GB; 36 C K: 2,730 channels in and out). */
     static final long MAX_WEIGHT_FLOATS = 1L << 28;
 
-    /** A layer's transformed weights: per position xi, {@code U_xi [C, K]} row-major with rows of {@code padded(K)} floats (zeros past K). */
+    /**
+     * A layer's transformed weights: per position xi, {@code U_xi [C, K]} row-major with rows of {@code padded(K)} floats
+     * (zeros past K), C rounded up to whole {@link #CHUNK}s with rows of zeros.
+     */
     public static final class Weights {
         final int channels;
         final int outChannels;
@@ -117,7 +120,7 @@ public final class Winograd {
         int k = outChannels;
         int c = channels;
         int kp = padded(k);
-        int panel = Math.multiplyExact(c, kp);
+        int panel = Math.multiplyExact(chunks(c) * CHUNK, kp); // rows past c stay zero: whole chunks of channels
         float[] u = new float[Math.multiplyExact(POSITIONS, panel)];
         double[] gg = new double[9];
         double[][] t = new double[IN][3];
@@ -142,6 +145,11 @@ public final class Winograd {
         return new Weights(c, k, u);
     }
 
+    /** Chunks of {@link #CHUNK} channels in the transformed input. */
+    private static int chunks(int channels) {
+        return (channels + CHUNK - 1) / CHUNK;
+    }
+
     /** Channels rounded up to whole vectors: the stride of a staged pixel, a transformed tile and a product row. */
     private static int padded(int channels) {
         return (channels + L - 1) / L * L;
@@ -150,106 +158,182 @@ public final class Winograd {
     /** Tile rows per band: as many as fit {@link #BAND_FLOATS}, at least one. */
     static int bandRows(Im2col.Geometry g, int outChannels) {
         int tilesWide = (g.oW() + OUT - 1) / OUT;
-        long perRow = (long) tilesWide * POSITIONS * (padded(g.c()) + padded(outChannels));
+        long perRow = (long) tilesWide * POSITIONS * (chunks(g.c()) * CHUNK + padded(outChannels));
         int tileRows = (g.oH() + OUT - 1) / OUT;
         return (int) Math.max(1, Math.min(tileRows, BAND_FLOATS / perRow));
     }
 
     /**
-     * Whether the products take blocks of 4 tiles x 2 vectors of output channels (an even number of vectors) rather
-     * than 6 x 1. Each tile row keeps its offset in a general register (C2 spilled 12 to vector registers); 4 x 2
-     * holds 8 accumulators, two weight vectors and a broadcast. Measured (Zen 4, ResNet-20 batch 1, against 6 x 2
-     * blocks): 32 channels 16 x 16 26.5 -> 22.6 us, 64 channels 8 x 8 (4 tiles) 32.4 -> 24.4-26.3; with AVX2 (16
-     * channels are two vectors) 57 -> 51, 35 -> 33, 36 -> 32. 8 x 1 instead of 6 x 1 looked 5% faster at batch 1 but
-     * ran 16 channels 32 x 32 at batch 64 in 3.3-3.7 ms against 2.9 (C2's register allocation varies from run to run).
-     * All 36 positions run in one call, so the set-up is paid once per block, not per position (16 channels: the
-     * products -7%).
+     * Channels per chunk of the transformed input V: within a chunk, tile rows are CHUNK floats apart, a constant, so
+     * a products block addresses all its tile rows from one register with fixed displacements (with a row stride held
+     * in a variable, C2 kept each row's offset in a general register and spilled blocks of 12 rows).
      */
-    static boolean pairs(int vectors) {
-        return vectors % 2 == 0;
-    }
+    static final int CHUNK = Math.max(16, L);
 
     /**
-     * {@code m[t, 0..kp) = sum over ch < c of v[t * cp + ch] u[ch * kp + ..]} for every tile t and position (rows padded
-     * to whole blocks: pad rows are computed from whatever their V rows hold and never read). Each product is one FMA
-     * chain in channel order from zero, whatever the block shape or the vector width: the same bits everywhere.
+     * {@code m[xi][t][0..kp) = sum over ch < cp of V[xi][t][ch] u[xi][ch][..]} for every position xi and tile t (rows
+     * padded to whole blocks of 12: pad rows are computed from whatever their V rows hold and never read). V is laid
+     * out {@code [xi][chunk][tile][CHUNK]} ({@code vStride} per position, {@code chunkStride} per chunk of channels);
+     * cp is whole chunks, so the inner loop's trip count is the constant CHUNK (C2 unrolls it; a variable last
+     * chunk cost 8% more). Each product is one FMA chain in channel order from zero, whatever the block shape or the
+     * vector width: the same bits everywhere. The pad channels past c add 0 x 0 (staged zeros, zero weight rows),
+     * which leaves every sum's bits as they are (an accumulator from +0 never holds -0).
+     *
+     * <p>Block shapes: 12 tiles x 1 vector of output channels (12 accumulators, a weight vector and a broadcast fit
+     * 16 registers) when the output channels are an odd number of vectors; otherwise 4 x 2 (8 independent FMA chains
+     * keep two FMA units busy, and a band of 4 tiles, ResNet-20's 8 x 8 layers at batch 1, wastes no row), or 6 x 2
+     * with 16 registers (AVX2: 16 channels 32 x 32 54 against 56-62 us with 4 x 2). 12 x 2 with 32 registers (24
+     * accumulators) ran no faster than 4 x 2 (Xeon: 32 channels 16 x 16, batch 8, 207-214 against 176-179 us), its
+     * pad rows wasted. Positions are the outer loop, so one position's weight panel stays in L1 while every block of
+     * tiles reads it. Measured on a Xeon (AVX-512, 2 FMA units) against the former 6 x 1 and 4 x 2 blocks with a
+     * register per tile row and the positions inner, one layer's products alone, batch 1: 16 channels 32 x 32
+     * 16.2 -> 12.4 us, 32 x 16 x 16 14.0 -> 13.0, 64 x 8 x 8 14.0 -> 12.6; ResNet-20's whole plan, batch 1, two
+     * alternated runs: 710-716 -> 656-695 us (512 bits), 900-966 -> 820-842 (AVX2), 1,223-1,282 -> 1,133-1,182 (128
+     * bits); batch 64 44.6 -> 42.7 ms.
      */
-    private static void products(int tiles, int c, int kp, float[] v, int vStride, int cp, float[] u, int uStride, float[] m, int mStride,
-                                 boolean pairs) {
-        if (pairs) {
+    private static void products(int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
+                                 int mStride) {
+        if ((kp / L) % 2 != 0) {
+            rows12x1(tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+        } else if (tiles <= 4 || Simd.VECTOR_REGISTERS >= 32) {
+            rows4x2(tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+        } else {
+            rows6x2(tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+        }
+    }
+
+    /** Blocks of 12 tiles x 1 vector of output channels (see {@link #products}). */
+    private static void rows12x1(int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
+                                 int mStride) {
+        for (int xi = 0; xi < POSITIONS; xi++) {
+            for (int t = 0; t < tiles; t += 12) {
+                for (int o = 0; o < kp; o += L) {
+                    FloatVector z = FloatVector.zero(F);
+                    FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z, c8 = z, c9 = z, c10 = z, c11 = z;
+                    for (int ch0 = 0, chunk = xi * vStride + t * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
+                        for (int j = 0, r = chunk, b = xi * uStride + ch0 * kp + o; j < CHUNK; j++, r++, b += kp) {
+                            FloatVector w = FloatVector.fromArray(F, u, b);
+                            c0 = FloatVector.broadcast(F, v[r]).fma(w, c0);
+                            c1 = FloatVector.broadcast(F, v[r + CHUNK]).fma(w, c1);
+                            c2 = FloatVector.broadcast(F, v[r + 2 * CHUNK]).fma(w, c2);
+                            c3 = FloatVector.broadcast(F, v[r + 3 * CHUNK]).fma(w, c3);
+                            c4 = FloatVector.broadcast(F, v[r + 4 * CHUNK]).fma(w, c4);
+                            c5 = FloatVector.broadcast(F, v[r + 5 * CHUNK]).fma(w, c5);
+                            c6 = FloatVector.broadcast(F, v[r + 6 * CHUNK]).fma(w, c6);
+                            c7 = FloatVector.broadcast(F, v[r + 7 * CHUNK]).fma(w, c7);
+                            c8 = FloatVector.broadcast(F, v[r + 8 * CHUNK]).fma(w, c8);
+                            c9 = FloatVector.broadcast(F, v[r + 9 * CHUNK]).fma(w, c9);
+                            c10 = FloatVector.broadcast(F, v[r + 10 * CHUNK]).fma(w, c10);
+                            c11 = FloatVector.broadcast(F, v[r + 11 * CHUNK]).fma(w, c11);
+                        }
+                    }
+                    int at = xi * mStride + t * kp + o;
+                    c0.intoArray(m, at);
+                    c1.intoArray(m, at + kp);
+                    c2.intoArray(m, at + 2 * kp);
+                    c3.intoArray(m, at + 3 * kp);
+                    c4.intoArray(m, at + 4 * kp);
+                    c5.intoArray(m, at + 5 * kp);
+                    c6.intoArray(m, at + 6 * kp);
+                    c7.intoArray(m, at + 7 * kp);
+                    c8.intoArray(m, at + 8 * kp);
+                    c9.intoArray(m, at + 9 * kp);
+                    c10.intoArray(m, at + 10 * kp);
+                    c11.intoArray(m, at + 11 * kp);
+                }
+            }
+        }
+    }
+
+    /** Blocks of 6 tiles x 2 vectors of output channels (see {@link #products}; 16 registers). */
+    private static void rows6x2(int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
+                                int mStride) {
+        for (int xi = 0; xi < POSITIONS; xi++) {
+            for (int t = 0; t < tiles; t += 6) {
+                for (int o = 0; o < kp; o += 2 * L) {
+                    FloatVector z = FloatVector.zero(F);
+                    FloatVector c00 = z, c10 = z, c20 = z, c30 = z, c40 = z, c50 = z;
+                    FloatVector c01 = z, c11 = z, c21 = z, c31 = z, c41 = z, c51 = z;
+                    for (int ch0 = 0, chunk = xi * vStride + t * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
+                        for (int j = 0, r = chunk, b = xi * uStride + ch0 * kp + o; j < CHUNK; j++, r++, b += kp) {
+                            FloatVector w0 = FloatVector.fromArray(F, u, b);
+                            FloatVector w1 = FloatVector.fromArray(F, u, b + L);
+                            FloatVector x = FloatVector.broadcast(F, v[r]);
+                            c00 = x.fma(w0, c00);
+                            c01 = x.fma(w1, c01);
+                            x = FloatVector.broadcast(F, v[r + CHUNK]);
+                            c10 = x.fma(w0, c10);
+                            c11 = x.fma(w1, c11);
+                            x = FloatVector.broadcast(F, v[r + 2 * CHUNK]);
+                            c20 = x.fma(w0, c20);
+                            c21 = x.fma(w1, c21);
+                            x = FloatVector.broadcast(F, v[r + 3 * CHUNK]);
+                            c30 = x.fma(w0, c30);
+                            c31 = x.fma(w1, c31);
+                            x = FloatVector.broadcast(F, v[r + 4 * CHUNK]);
+                            c40 = x.fma(w0, c40);
+                            c41 = x.fma(w1, c41);
+                            x = FloatVector.broadcast(F, v[r + 5 * CHUNK]);
+                            c50 = x.fma(w0, c50);
+                            c51 = x.fma(w1, c51);
+                        }
+                    }
+                    int at = xi * mStride + t * kp + o;
+                    c00.intoArray(m, at);
+                    c01.intoArray(m, at + L);
+                    c10.intoArray(m, at + kp);
+                    c11.intoArray(m, at + kp + L);
+                    c20.intoArray(m, at + 2 * kp);
+                    c21.intoArray(m, at + 2 * kp + L);
+                    c30.intoArray(m, at + 3 * kp);
+                    c31.intoArray(m, at + 3 * kp + L);
+                    c40.intoArray(m, at + 4 * kp);
+                    c41.intoArray(m, at + 4 * kp + L);
+                    c50.intoArray(m, at + 5 * kp);
+                    c51.intoArray(m, at + 5 * kp + L);
+                }
+            }
+        }
+    }
+
+    /** Blocks of 4 tiles x 2 vectors of output channels (see {@link #products}; a band of at most 4 tiles). */
+    private static void rows4x2(int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
+                                int mStride) {
+        for (int xi = 0; xi < POSITIONS; xi++) {
             for (int t = 0; t < tiles; t += 4) {
                 for (int o = 0; o < kp; o += 2 * L) {
-                    block4x2(v, t * cp, vStride, cp, c, u, o, uStride, kp, m, t * kp + o, mStride);
+                    FloatVector z = FloatVector.zero(F);
+                    FloatVector c00 = z, c10 = z, c20 = z, c30 = z;
+                    FloatVector c01 = z, c11 = z, c21 = z, c31 = z;
+                    for (int ch0 = 0, chunk = xi * vStride + t * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
+                        for (int j = 0, r = chunk, b = xi * uStride + ch0 * kp + o; j < CHUNK; j++, r++, b += kp) {
+                            FloatVector w0 = FloatVector.fromArray(F, u, b);
+                            FloatVector w1 = FloatVector.fromArray(F, u, b + L);
+                            FloatVector x = FloatVector.broadcast(F, v[r]);
+                            c00 = x.fma(w0, c00);
+                            c01 = x.fma(w1, c01);
+                            x = FloatVector.broadcast(F, v[r + CHUNK]);
+                            c10 = x.fma(w0, c10);
+                            c11 = x.fma(w1, c11);
+                            x = FloatVector.broadcast(F, v[r + 2 * CHUNK]);
+                            c20 = x.fma(w0, c20);
+                            c21 = x.fma(w1, c21);
+                            x = FloatVector.broadcast(F, v[r + 3 * CHUNK]);
+                            c30 = x.fma(w0, c30);
+                            c31 = x.fma(w1, c31);
+                        }
+                    }
+                    int at = xi * mStride + t * kp + o;
+                    c00.intoArray(m, at);
+                    c01.intoArray(m, at + L);
+                    c10.intoArray(m, at + kp);
+                    c11.intoArray(m, at + kp + L);
+                    c20.intoArray(m, at + 2 * kp);
+                    c21.intoArray(m, at + 2 * kp + L);
+                    c30.intoArray(m, at + 3 * kp);
+                    c31.intoArray(m, at + 3 * kp + L);
                 }
             }
-        } else {
-            for (int t = 0; t < tiles; t += 6) {
-                for (int o = 0; o < kp; o += L) {
-                    block6x1(v, t * cp, vStride, cp, c, u, o, uStride, kp, m, t * kp + o, mStride);
-                }
-            }
-        }
-    }
-
-    /**
-     * 6 tiles x 1 vector of output channels, all 36 positions (one call's set-up): tile rows of v from {@code a0}
-     * (stride cp, the next position vStride on), u columns from {@code o} (uStride per position).
-     */
-    private static void block6x1(float[] v, int a0, int vStride, int cp, int c, float[] u, int o, int uStride, int kp, float[] m, int at0,
-                                 int mStride) {
-        for (int xi = 0, a = a0, at = at0, bu = o; xi < POSITIONS; xi++, a += vStride, at += mStride, bu += uStride) {
-        FloatVector z = FloatVector.zero(F);
-        FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z;
-        int r0 = a, r1 = a + cp, r2 = a + 2 * cp, r3 = a + 3 * cp, r4 = a + 4 * cp, r5 = a + 5 * cp;
-        for (int ch = 0, b = bu; ch < c; ch++, b += kp) {
-            FloatVector w = FloatVector.fromArray(F, u, b);
-            c0 = FloatVector.broadcast(F, v[r0 + ch]).fma(w, c0);
-            c1 = FloatVector.broadcast(F, v[r1 + ch]).fma(w, c1);
-            c2 = FloatVector.broadcast(F, v[r2 + ch]).fma(w, c2);
-            c3 = FloatVector.broadcast(F, v[r3 + ch]).fma(w, c3);
-            c4 = FloatVector.broadcast(F, v[r4 + ch]).fma(w, c4);
-            c5 = FloatVector.broadcast(F, v[r5 + ch]).fma(w, c5);
-        }
-        c0.intoArray(m, at);
-        c1.intoArray(m, at + kp);
-        c2.intoArray(m, at + 2 * kp);
-        c3.intoArray(m, at + 3 * kp);
-        c4.intoArray(m, at + 4 * kp);
-        c5.intoArray(m, at + 5 * kp);
-        }
-    }
-
-    /** 4 tiles x 2 vectors of output channels, all 36 positions (as {@link #block6x1}). */
-    private static void block4x2(float[] v, int a0, int vStride, int cp, int c, float[] u, int o, int uStride, int kp, float[] m, int at0,
-                                 int mStride) {
-        for (int xi = 0, a = a0, at = at0, bu = o; xi < POSITIONS; xi++, a += vStride, at += mStride, bu += uStride) {
-        FloatVector z = FloatVector.zero(F);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-        int r0 = a, r1 = a + cp, r2 = a + 2 * cp, r3 = a + 3 * cp;
-        for (int ch = 0, b = bu; ch < c; ch++, b += kp) {
-            FloatVector w0 = FloatVector.fromArray(F, u, b);
-            FloatVector w1 = FloatVector.fromArray(F, u, b + L);
-            FloatVector x = FloatVector.broadcast(F, v[r0 + ch]);
-            c00 = x.fma(w0, c00);
-            c01 = x.fma(w1, c01);
-            x = FloatVector.broadcast(F, v[r1 + ch]);
-            c10 = x.fma(w0, c10);
-            c11 = x.fma(w1, c11);
-            x = FloatVector.broadcast(F, v[r2 + ch]);
-            c20 = x.fma(w0, c20);
-            c21 = x.fma(w1, c21);
-            x = FloatVector.broadcast(F, v[r3 + ch]);
-            c30 = x.fma(w0, c30);
-            c31 = x.fma(w1, c31);
-        }
-        c00.intoArray(m, at);
-        c01.intoArray(m, at + L);
-        c10.intoArray(m, at + kp);
-        c11.intoArray(m, at + kp + L);
-        c20.intoArray(m, at + 2 * kp);
-        c21.intoArray(m, at + 2 * kp + L);
-        c30.intoArray(m, at + 3 * kp);
-        c31.intoArray(m, at + 3 * kp + L);
         }
     }
 
@@ -266,7 +350,7 @@ public final class Winograd {
         if (bandRows(g, outChannels) < tileRows) {
             return 1;
         }
-        long perImage = (long) tileRows * tilesWide * POSITIONS * (padded(g.c()) + padded(outChannels));
+        long perImage = (long) tileRows * tilesWide * POSITIONS * (chunks(g.c()) * CHUNK + padded(outChannels));
         return (int) Math.max(1, Math.min(MAX_IMAGES_PER_BAND, BAND_FLOATS / perImage));
     }
 
@@ -294,7 +378,7 @@ public final class Winograd {
 
         /** These buffers, grown for the layer (allocates only to grow). */
         public Buffers ensure(Im2col.Geometry g, int outChannels) {
-            int cp = padded(g.c());
+            int cp = chunks(g.c()) * CHUNK;
             int kp = padded(outChannels);
             int rows = bandRows(g, outChannels);
             int tilesWide = (g.oW() + OUT - 1) / OUT;
@@ -358,14 +442,15 @@ public final class Winograd {
         if (c != u.channels) {
             throw new IllegalArgumentException("Winograd: weights for " + u.channels + " input channels, geometry has " + c);
         }
-        int cp = padded(c);
+        int cp = chunks(c) * CHUNK;
         int kp = padded(k);
         int tileRows = (g.oH() + OUT - 1) / OUT;
         int tilesWide = (g.oW() + OUT - 1) / OUT;
         int bandRows = bandRows(g, k);
         int group = imagesPerBand(g, k);
         int stagedWidth = tilesWide * OUT + 2;
-        int vStride = positionTiles(g, k) * cp;
+        int chunkStride = positionTiles(g, k) * CHUNK;
+        int vStride = chunks(c) * chunkStride;
         int mStride = positionTiles(g, k) * kp;
         long inImage = (long) c * g.h() * g.w();
         long outImage = (long) k * g.oH() * g.oW();
@@ -373,7 +458,6 @@ public final class Winograd {
             b.bias[o] = bias == null || o >= k ? 0f : bias.getAtIndex(FLOAT, biasOff + o);
         }
         boolean relu = activation == UnaryOp.RELU;
-        boolean pairs = pairs(kp / L);
         for (int n0 = 0; n0 < images; n0 += group) {
             int n1 = Math.min(images, n0 + group);
             for (int ty0 = 0; ty0 < tileRows; ty0 += bandRows) { // one band when images share one
@@ -385,11 +469,11 @@ public final class Winograd {
                     for (int ty = 0; ty < rows; ty++) {
                         for (int tx = 0; tx < tilesWide; tx++) {
                             inputTransform(b.staged, (ty * OUT * stagedWidth + tx * OUT) * cp, stagedWidth * cp, cp, b.v, vStride,
-                                    (first + ty * tilesWide + tx) * cp, b.scratch);
+                                    chunkStride, (first + ty * tilesWide + tx) * CHUNK, b.scratch);
                         }
                     }
                 }
-                products((n1 - n0) * tiles, c, kp, b.v, vStride, cp, u.u, c * kp, b.m, mStride, pairs);
+                products((n1 - n0) * tiles, cp, kp, b.v, vStride, chunkStride, u.u, cp * kp, b.m, mStride);
                 int productsWidth = tilesWide * OUT;
                 for (int n = n0; n < n1; n++) {
                     int first = (n - n0) * tiles;
@@ -510,7 +594,8 @@ public final class Winograd {
      * per line taking arrays and offsets gave the same bits but ran ResNet-20's batch-1 plan 3-5% slower (595-604 ->
      * 618-629 us, 3 alternated JVMs, Zen 4, 512 bits).
      */
-    private static void inputTransform(float[] s, int base, int rowStride, int cp, float[] v, int vStride, int at, float[] scratch) {
+    private static void inputTransform(float[] s, int base, int rowStride, int cp, float[] v, int vStride, int chunkStride, int at,
+                                       float[] scratch) {
         FloatVector k4 = FloatVector.broadcast(F, 4f);
         FloatVector km4 = FloatVector.broadcast(F, -4f);
         FloatVector km5 = FloatVector.broadcast(F, -5f);
@@ -544,7 +629,7 @@ public final class Winograd {
                 FloatVector e5 = FloatVector.fromArray(F, scratch, q + 5 * L);
                 FloatVector e31 = e3.sub(e1);
                 FloatVector e42 = e4.sub(e2);
-                int o = at + c + i * IN * vStride;
+                int o = at + c / CHUNK * chunkStride + c % CHUNK + i * IN * vStride;
                 e0.fma(k4, e2.fma(km5, e4)).intoArray(v, o);
                 e1.add(e2).fma(km4, e3.add(e4)).intoArray(v, o + vStride);
                 e1.sub(e2).fma(k4, e4.sub(e3)).intoArray(v, o + 2 * vStride);
