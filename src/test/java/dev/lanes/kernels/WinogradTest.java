@@ -32,6 +32,9 @@ class WinogradTest {
         {64, 64, 60, 36, 1, 1, 1, 1}, // several bands of tile rows
         {48, 40, 61, 37, 1, 1, 1, 1}, // several bands, the last one part of a tile row, tiles cut at the right
         {16, 16, 7, 7, 3, 3, 3, 3}, // padding wider than the kernel: rows and columns of zeros only
+        {16, 16, 32, 32, 1, 1, 1, 1}, // staged straight from the input in 16 x 16 blocks (16 channels, rows of whole 16s)
+        {16, 40, 9, 8, 1, 1, 1, 1}, // rows of 8 two a block, an odd last row; output channels past whole 16s
+        {64, 40, 61, 8, 1, 1, 1, 1}, // rows of 8 over several bands, odd row counts in a band and in the last one
     };
 
     private static Im2col.Geometry geometry(int[] s) {
