@@ -86,8 +86,9 @@ public final class Winograd {
     static final long MAX_WEIGHT_FLOATS = 1L << 28;
 
     /**
-     * A layer's transformed weights: per position xi, {@code U_xi [C, K]} row-major with rows of {@code padded(K)} floats
-     * (zeros past K), C rounded up to whole {@link #CHUNK}s with rows of zeros.
+     * A layer's transformed weights: per position xi, {@code U_xi [C, K]} in column blocks of
+     * {@link #columnsPerBlock} output channels, each block's C rows back to back ({@code [K / width][C][width]}, zeros
+     * past K), C rounded up to whole {@link #CHUNK}s with rows of zeros.
      */
     public static final class Weights {
         final int channels;
@@ -120,7 +121,9 @@ public final class Winograd {
         int k = outChannels;
         int c = channels;
         int kp = padded(k);
-        int panel = Math.multiplyExact(chunks(c) * CHUNK, kp); // rows past c stay zero: whole chunks of channels
+        int cPad = chunks(c) * CHUNK;
+        int panel = Math.multiplyExact(cPad, kp); // rows past c stay zero: whole chunks of channels
+        int width = columnsPerBlock(kp);
         float[] u = new float[Math.multiplyExact(POSITIONS, panel)];
         double[] gg = new double[9];
         double[][] t = new double[IN][3];
@@ -137,12 +140,22 @@ public final class Winograd {
                 }
                 for (int i = 0; i < IN; i++) { // U = t G^T
                     for (int j = 0; j < IN; j++) {
-                        u[(i * IN + j) * panel + ci * kp + o] = (float) (t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+                        u[(i * IN + j) * panel + o / width * cPad * width + ci * width + o % width] = (float) (t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
                     }
                 }
             }
         }
         return new Weights(c, k, u);
+    }
+
+    /**
+     * Output channels of one column block of a weight panel: the products read a block's rows {@code width} floats
+     * apart, a constant, so C2 proves the weight loads in bounds once per loop instead of at every step (with rows of
+     * kp floats, a stride in a variable, it checked every load, and spilled). 1 vector for the 12 x 1 blocks, 2 for
+     * the others (see {@link #products}).
+     */
+    static int columnsPerBlock(int kp) {
+        return (kp / L) % 2 != 0 ? L : 2 * L;
     }
 
     /** Chunks of {@link #CHUNK} channels in the transformed input. */
@@ -211,7 +224,7 @@ public final class Winograd {
                     FloatVector z = FloatVector.zero(F);
                     FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z, c8 = z, c9 = z, c10 = z, c11 = z;
                     for (int ch0 = 0, chunk = xi * vStride + t * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
-                        for (int j = 0, r = chunk, b = xi * uStride + ch0 * kp + o; j < CHUNK; j++, r++, b += kp) {
+                        for (int j = 0, r = chunk, b = xi * uStride + o * cp + ch0 * L; j < CHUNK; j++, r++, b += L) {
                             FloatVector w = FloatVector.fromArray(F, u, b);
                             c0 = FloatVector.broadcast(F, v[r]).fma(w, c0);
                             c1 = FloatVector.broadcast(F, v[r + CHUNK]).fma(w, c1);
@@ -255,7 +268,7 @@ public final class Winograd {
                     FloatVector c00 = z, c10 = z, c20 = z, c30 = z, c40 = z, c50 = z;
                     FloatVector c01 = z, c11 = z, c21 = z, c31 = z, c41 = z, c51 = z;
                     for (int ch0 = 0, chunk = xi * vStride + t * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
-                        for (int j = 0, r = chunk, b = xi * uStride + ch0 * kp + o; j < CHUNK; j++, r++, b += kp) {
+                        for (int j = 0, r = chunk, b = xi * uStride + o * cp + ch0 * 2 * L; j < CHUNK; j++, r++, b += 2 * L) {
                             FloatVector w0 = FloatVector.fromArray(F, u, b);
                             FloatVector w1 = FloatVector.fromArray(F, u, b + L);
                             FloatVector x = FloatVector.broadcast(F, v[r]);
@@ -306,7 +319,7 @@ public final class Winograd {
                     FloatVector c00 = z, c10 = z, c20 = z, c30 = z;
                     FloatVector c01 = z, c11 = z, c21 = z, c31 = z;
                     for (int ch0 = 0, chunk = xi * vStride + t * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
-                        for (int j = 0, r = chunk, b = xi * uStride + ch0 * kp + o; j < CHUNK; j++, r++, b += kp) {
+                        for (int j = 0, r = chunk, b = xi * uStride + o * cp + ch0 * 2 * L; j < CHUNK; j++, r++, b += 2 * L) {
                             FloatVector w0 = FloatVector.fromArray(F, u, b);
                             FloatVector w1 = FloatVector.fromArray(F, u, b + L);
                             FloatVector x = FloatVector.broadcast(F, v[r]);
