@@ -93,7 +93,7 @@ public final class Winograd {
     public static final class Weights {
         final int channels;
         final int outChannels;
-        /** Position xi's panel from {@code xi * channels * padded(outChannels)}. */
+        /** Position xi's panel from {@code xi * chunks(channels) * CHUNK * padded(outChannels)}. */
         final float[] u;
 
         private Weights(int channels, int outChannels, float[] u) {
