@@ -12,8 +12,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Convolutional Neural Networks", 2016; the interpolation points 0, 1, -1, 2, -2 and infinity): each 4 x 4 block of
  * output is {@code A^T [(G g G^T) . (B^T d B)] A} for the 6 x 6 block of input d under it, 36 multiplications per input
  * channel and output channel instead of 144. Over all channels the 36 element-wise products of a block are 36
- * independent matrix products {@code M_xi[tiles, K] = V_xi[tiles, C] U_xi[C, K]}, run by this class's 6-tile kernels
- * ({@link #block6x1}, {@link #block4x2}) with U (the transformed weights) made once ({@link #transformWeights}).
+ * independent matrix products {@code M_xi[tiles, K] = V_xi[tiles, C] U_xi[C, K]}, run by this class's register-tile
+ * kernels ({@link #products}) with U (the transformed weights) made once ({@link #transformWeights}).
  *
  * <p>Inference plans use it for layers with constant weights ({@link #applies}). Measured (AMD EPYC Zen 4, one thread,
  * ResNet-20's 3 x 3 layers at batch 1): 16 channels 32 x 32 47.5 -> 40-44 us, 32 channels 16 x 16 47.5 -> 22-27, 64
@@ -82,13 +82,13 @@ public final class Winograd {
      */
     static final long MAX_TILE_ROW_FLOATS = 1L << 22;
 
-    /** At most this many floats of transformed weights a layer (1 GB; 36 C K: 2,730 channels in and out). */
+    /** At most this many floats of transformed weights a layer (1 GB; 36 (C + 63) (K + 63): 2,667 channels in and out). */
     static final long MAX_WEIGHT_FLOATS = 1L << 28;
 
     /**
      * A layer's transformed weights: per position xi, {@code U_xi [C, K]} in column blocks of
-     * {@link #columnsPerBlock} output channels, each block's C rows back to back ({@code [K / width][C][width]}, zeros
-     * past K), C rounded up to whole {@link #CHUNK}s with rows of zeros.
+     * {@link #columnsPerBlock} output channels, each block's rows back to back ({@code [kp / width][cPad][width]}, kp
+     * = padded(K) with zeros past K, cPad = C rounded up to whole {@link #CHUNK}s with rows of zeros).
      */
     public static final class Weights {
         final int channels;
@@ -163,7 +163,7 @@ public final class Winograd {
         return (channels + CHUNK - 1) / CHUNK;
     }
 
-    /** Channels rounded up to whole vectors: the stride of a staged pixel, a transformed tile and a product row. */
+    /** Output channels rounded up to whole vectors: the stride of a product row (kp). */
     private static int padded(int channels) {
         return (channels + L - 1) / L * L;
     }
@@ -190,11 +190,13 @@ public final class Winograd {
      * cp is whole chunks, so the inner loop's trip count is the constant CHUNK (C2 unrolls it; a variable last
      * chunk cost 8% more). Each product is one FMA chain in channel order from zero, whatever the block shape or the
      * vector width: the same bits everywhere. The pad channels past c add 0 x 0 (staged zeros, zero weight rows),
-     * which leaves every sum's bits as they are (an accumulator from +0 never holds -0).
+     * which leaves a sum's bits as they are, but for a sum of -0 (products that underflow to -0), which becomes +0;
+     * the bias is added after the products, which turns such a sum into the bias, +0 for a bias of +0.
      *
      * <p>Block shapes: 12 tiles x 1 vector of output channels (12 accumulators, a weight vector and a broadcast fit
      * 16 registers) when the output channels are an odd number of vectors; otherwise 4 x 2 (8 independent FMA chains
-     * keep two FMA units busy, and a band of 4 tiles, ResNet-20's 8 x 8 layers at batch 1, wastes no row), or 6 x 2
+     * keep two FMA units busy, and a band of 4 tiles, ResNet-20's 8 x 8 layers at batch 1, wastes no row; with an odd
+     * vector count such a band still runs 12-row blocks, 8 rows wasted), or 6 x 2
      * with 16 registers (AVX2: 16 channels 32 x 32 54 against 56-62 us with 4 x 2). 12 x 2 with 32 registers (24
      * accumulators) ran no faster than 4 x 2 (Xeon: 32 channels 16 x 16, batch 8, 207-214 against 176-179 us), its
      * pad rows wasted. Positions are the outer loop, so one position's weight panel stays in L1 while every block of
@@ -353,7 +355,7 @@ public final class Winograd {
     /** Rows of one position's transformed input and products: a band's tiles, padded to whole blocks. */
     static int positionTiles(Im2col.Geometry g, int outChannels) {
         int tiles = imagesPerBand(g, outChannels) * bandRows(g, outChannels) * ((g.oW() + OUT - 1) / OUT);
-        return (tiles + 11) / 12 * 12; // the products run whole blocks of 4 or 6 tiles
+        return (tiles + 11) / 12 * 12; // the products run whole blocks of 12, 6 or 4 tiles
     }
 
     /** Images one band holds: as many as fit {@link #BAND_FLOATS} when a whole image does, else 1 (bands of tile rows). */
@@ -584,7 +586,7 @@ public final class Winograd {
 
     /**
      * {@link #stageBand} when every pixel of the band's image rows moves in whole 16 x 16 blocks of channels x pixels,
-     * read straight from the input (no copy of the band first): 16 channels (cp == c) and rows of 8 pixels (two rows
+     * read straight from the input (no copy of the band first): channels a multiple of 16 (cp == c) and rows of 8 pixels (two rows
      * a block) or of whole 16s. Measured (Xeon, AVX-512, one layer, batch 1): 64 channels 8 x 8, element by element
      * before, staging 3.7-4.3 -> 1.2-1.3 us (and the unstaging, rows of 8 paired the same way, 2.8-3.1 -> 0.7-1.0);
      * 16 channels 32 x 32 (the band's copy saved) 4.2-4.4 -> 3.3-3.7; 32 x 16 x 16 2.2-2.9 -> 1.4-1.7. ResNet-20's

@@ -35,6 +35,8 @@ class WinogradTest {
         {16, 16, 32, 32, 1, 1, 1, 1}, // staged straight from the input in 16 x 16 blocks (16 channels, rows of whole 16s)
         {16, 40, 9, 8, 1, 1, 1, 1}, // rows of 8 two a block, an odd last row; output channels past whole 16s
         {64, 40, 61, 8, 1, 1, 1, 1}, // rows of 8 over several bands, odd row counts in a band and in the last one
+        {16, 16, 8, 8, 0, 0, 0, 0}, // rows of 8 read straight with no left padding
+        {32, 16, 16, 16, 2, 2, 2, 2}, // whole 16s read straight, two blocks of channels, padding of 2
     };
 
     private static Im2col.Geometry geometry(int[] s) {
@@ -171,14 +173,15 @@ class WinogradTest {
 
     /**
      * A batch through one call gives every image the bits it gets alone, whether images share a band (8 x 8, 16
-     * channels: 10 a band, so 25 images take three) or not (a 40 x 40 image of 16 channels has bands of 4 tile rows).
+     * channels: 10 a band, so 25 images take three; 9 x 8, 48 channels out: 3 a band, each with an odd last row of 8
+     * pixels) or not (a 40 x 40 image of 16 channels has bands of 4 tile rows).
      */
     @Test
     void aBatchGivesEachImageTheBitsItGetsAlone() {
-        for (int[] s : new int[][] {{16, 16, 8, 8, 1, 1, 1, 1}, {16, 16, 40, 40, 1, 1, 1, 1}}) {
-            int images = s[2] == 8 ? 25 : 3;
+        for (int[] s : new int[][] {{16, 16, 8, 8, 1, 1, 1, 1}, {16, 48, 9, 8, 1, 1, 1, 1}, {16, 16, 40, 40, 1, 1, 1, 1}}) {
+            int images = s[2] == 8 ? 25 : s[2] == 9 ? 7 : 3;
             Im2col.Geometry g = geometry(s);
-            assertThat(Winograd.imagesPerBand(g, s[1]) > 1).as("%s shares bands", java.util.Arrays.toString(s)).isEqualTo(s[2] == 8);
+            assertThat(Winograd.imagesPerBand(g, s[1]) > 1).as("%s shares bands", java.util.Arrays.toString(s)).isEqualTo(s[3] == 8);
             assertThat(Winograd.bandRows(g, s[1]) < (g.oH() + 3) / 4).as("%s has bands of tile rows", java.util.Arrays.toString(s)).isEqualTo(s[2] == 40);
             try (Arena arena = Arena.ofConfined()) {
                 Random r = new Random(9);
