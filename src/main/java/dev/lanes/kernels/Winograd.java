@@ -140,7 +140,8 @@ public final class Winograd {
                 }
                 for (int i = 0; i < IN; i++) { // U = t G^T
                     for (int j = 0; j < IN; j++) {
-                        u[(i * IN + j) * panel + o / width * cPad * width + ci * width + o % width] = (float) (t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+                        u[(i * IN + j) * panel + o / width * cPad * width + ci * width + o % width] =
+                                (float) (t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
                     }
                 }
             }
@@ -538,21 +539,11 @@ public final class Winograd {
         int first = Math.max(0, r0 - g.pT()); // image rows the band holds
         int last = Math.min(h, r0 - g.pT() + rows);
         int n = Math.max(0, last - first);
-        int sFirstAll = Math.min(width, g.pL());
-        if (ZIPS && c % 16 == 0 && (w == 8 || w % 16 == 0) && Math.min(width, w + g.pL()) - sFirstAll == w) {
-            stageBandZipped(g, x, xOff, r0, rows, width, cp, b.staged, first, last);
-            return;
-        }
-        float[] image = b.image;
-        float[] staged = b.staged;
-        long plane = (long) h * w;
-        for (int ci = 0; ci < c && n > 0; ci++) { // the band's rows of each channel, one bulk copy per channel
-            MemorySegment.copy(x, FLOAT, (xOff + ci * plane + (long) first * w) << 2, image, ci * n * w, n * w);
-        }
         int pL = g.pL();
         int sFirst = Math.min(width, pL);
         int sLast = Math.max(sFirst, Math.min(width, w + pL));
         int rowFloats = width * cp;
+        float[] staged = b.staged;
         int top = Math.min(rows, Math.max(0, first - (r0 - g.pT()))); // band rows above the image
         java.util.Arrays.fill(staged, 0, top * rowFloats, 0f);
         int bottom = Math.max(top, Math.min(rows, last - (r0 - g.pT())));
@@ -561,6 +552,18 @@ public final class Winograd {
             int rowBase = (y - (r0 - g.pT())) * rowFloats;
             java.util.Arrays.fill(staged, rowBase, rowBase + sFirst * cp, 0f); // left and right padding
             java.util.Arrays.fill(staged, rowBase + sLast * cp, rowBase + rowFloats, 0f);
+        }
+        if (ZIPS && c % 16 == 0 && (w == 8 || w % 16 == 0) && sLast - sFirst == w) {
+            stageBandZipped(g, x, xOff, r0, width, cp, staged, first, last);
+            return;
+        }
+        float[] image = b.image;
+        long plane = (long) h * w;
+        for (int ci = 0; ci < c && n > 0; ci++) { // the band's rows of each channel, one bulk copy per channel
+            MemorySegment.copy(x, FLOAT, (xOff + ci * plane + (long) first * w) << 2, image, ci * n * w, n * w);
+        }
+        for (int y = first; y < last; y++) {
+            int rowBase = (y - (r0 - g.pT())) * rowFloats;
             int src0 = (y - first) * w - pL;
             if (ZIPS) { // whole 16 x 16 blocks of channels x pixels transposed in registers, the rest below
                 int wholeC = c / 16 * 16;
@@ -585,30 +588,21 @@ public final class Winograd {
     }
 
     /**
-     * {@link #stageBand} when every pixel of the band's image rows moves in whole 16 x 16 blocks of channels x pixels,
-     * read straight from the input (no copy of the band first): channels a multiple of 16 (cp == c) and rows of 8 pixels (two rows
-     * a block) or of whole 16s. Measured (Xeon, AVX-512, one layer, batch 1): 64 channels 8 x 8, element by element
+     * {@link #stageBand}'s copy (its padding already zeroed) when every pixel of the band's image rows moves in whole
+     * 16 x 16 blocks of channels x pixels, read straight from the input (no copy of the band first): channels a
+     * multiple of 16 (cp == c) and rows of 8 pixels (two rows a block) or of whole 16s. Measured (Xeon, AVX-512, one layer, batch 1): 64 channels 8 x 8, element by element
      * before, staging 3.7-4.3 -> 1.2-1.3 us (and the unstaging, rows of 8 paired the same way, 2.8-3.1 -> 0.7-1.0);
      * 16 channels 32 x 32 (the band's copy saved) 4.2-4.4 -> 3.3-3.7; 32 x 16 x 16 2.2-2.9 -> 1.4-1.7. ResNet-20's
      * plan, batch 1, three alternated runs: 661-686 -> 578-591 us.
      */
-    private static void stageBandZipped(Im2col.Geometry g, MemorySegment x, long xOff, int r0, int rows, int width, int cp, float[] staged,
-                                        int first, int last) {
+    private static void stageBandZipped(Im2col.Geometry g, MemorySegment x, long xOff, int r0, int width, int cp, float[] staged, int first,
+                                        int last) {
         int c = g.c();
         int w = g.w();
         int pL = g.pL();
         long plane = (long) g.h() * w;
         int rowFloats = width * cp;
-        int top = Math.min(rows, Math.max(0, first - (r0 - g.pT()))); // band rows above the image
-        java.util.Arrays.fill(staged, 0, top * rowFloats, 0f);
-        int bottom = Math.max(top, Math.min(rows, last - (r0 - g.pT())));
-        java.util.Arrays.fill(staged, bottom * rowFloats, rows * rowFloats, 0f);
         long ld = plane << 2;
-        for (int y = first; y < last; y++) {
-            int rowBase = (y - (r0 - g.pT())) * rowFloats;
-            java.util.Arrays.fill(staged, rowBase, rowBase + pL * cp, 0f); // left and right padding
-            java.util.Arrays.fill(staged, rowBase + (w + pL) * cp, rowBase + rowFloats, 0f);
-        }
         for (int y = first; y < last; y++) {
             int rowBase = (y - (r0 - g.pT())) * rowFloats + pL * cp;
             long src = (xOff + (long) y * w) << 2;
