@@ -197,7 +197,7 @@ public final class Winograd {
      * <p>Block shapes: 12 tiles x 1 vector of output channels (12 accumulators, a weight vector and a broadcast fit
      * 16 registers) when the output channels are an odd number of vectors; otherwise 4 x 2 (8 independent FMA chains
      * keep two FMA units busy, and a band of 4 tiles, ResNet-20's 8 x 8 layers at batch 1, wastes no row; with an odd
-     * vector count such a band still runs 12-row blocks, 8 rows wasted), or 6 x 2
+     * vector count such a band takes 4 x 1), or 6 x 2
      * with 16 registers (AVX2: 16 channels 32 x 32 54 against 56-62 us with 4 x 2). 12 x 2 with 32 registers (24
      * accumulators) ran no faster than 4 x 2 (Xeon: 32 channels 16 x 16, batch 8, 207-214 against 176-179 us), its
      * pad rows wasted. Positions are the outer loop, so one position's weight panel stays in L1 while every block of
@@ -209,7 +209,9 @@ public final class Winograd {
      */
     private static void products(int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
                                  int mStride) {
-        if ((kp / L) % 2 != 0) {
+        if ((kp / L) % 2 != 0 && tiles <= 4) {
+            rows4x1(tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+        } else if ((kp / L) % 2 != 0) {
             rows12x1(tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
         } else if (tiles <= 4 || Simd.VECTOR_REGISTERS >= 32) {
             rows4x2(tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
@@ -256,6 +258,33 @@ public final class Winograd {
                     c9.intoArray(m, at + 9 * kp);
                     c10.intoArray(m, at + 10 * kp);
                     c11.intoArray(m, at + 11 * kp);
+                }
+            }
+        }
+    }
+
+    /** Blocks of 4 tiles x 1 vector of output channels: a band of at most 4 tiles, an odd vector count (see {@link #products}). */
+    private static void rows4x1(int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
+                                int mStride) {
+        for (int xi = 0; xi < POSITIONS; xi++) {
+            for (int t = 0; t < tiles; t += 4) {
+                for (int o = 0; o < kp; o += L) {
+                    FloatVector z = FloatVector.zero(F);
+                    FloatVector c0 = z, c1 = z, c2 = z, c3 = z;
+                    for (int ch0 = 0, chunk = xi * vStride + t * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
+                        for (int j = 0, r = chunk, b = xi * uStride + o * cp + ch0 * L; j < CHUNK; j++, r++, b += L) {
+                            FloatVector w = FloatVector.fromArray(F, u, b);
+                            c0 = FloatVector.broadcast(F, v[r]).fma(w, c0);
+                            c1 = FloatVector.broadcast(F, v[r + CHUNK]).fma(w, c1);
+                            c2 = FloatVector.broadcast(F, v[r + 2 * CHUNK]).fma(w, c2);
+                            c3 = FloatVector.broadcast(F, v[r + 3 * CHUNK]).fma(w, c3);
+                        }
+                    }
+                    int at = xi * mStride + t * kp + o;
+                    c0.intoArray(m, at);
+                    c1.intoArray(m, at + kp);
+                    c2.intoArray(m, at + 2 * kp);
+                    c3.intoArray(m, at + 3 * kp);
                 }
             }
         }
