@@ -193,12 +193,12 @@ public final class Conv2dDriver {
 
     /**
      * Heap floats an image copy needs: a staged image ({@link Im2col#stageImage}), col2im's plain one, a stride-2
-     * layer's parity planes ({@link Im2col#stagePhases}) or a stride-1 layer's column-shifted planes
-     * ({@link Im2col#stageShifts}).
+     * layer's parity planes ({@link Im2col#stagePhases}) or column-shifted planes ({@link Im2col#stageShifts}, where
+     * {@link Im2col#shiftsForward} holds).
      */
     public static int imageFloats(Im2col.Geometry g) {
         int floats = Math.max(Im2col.stagedImageFloats(g), g.c() * g.h() * g.w() + Im2col.HEAP_SLACK);
-        if (Im2col.shiftsInPlace(g)) {
+        if (Im2col.shiftsForward(g)) {
             floats = Math.max(floats, Im2col.shiftImageFloats(g));
         }
         return Im2col.phasesInPlace(g) ? Math.max(floats, Im2col.phaseImageFloats(g)) : floats;
@@ -227,7 +227,7 @@ public final class Conv2dDriver {
      * once (LeNet's conv2 at batch 1: 16 channels, 100 pixels).
      */
     public static boolean transposedTails(Im2col.Geometry g, int og) {
-        return staged(g) && Im2col.shiftsInPlace(g) && Sgemm.transposedTailColumns(og, g.rows(), g.oH(), g.oW(), g.oW(), Sgemm.Epilogue.NONE) > 0;
+        return staged(g) && Im2col.shiftsForward(g) && Sgemm.transposedTailColumns(og, g.rows(), g.oH(), g.oW(), g.oW(), Sgemm.Epilogue.NONE) > 0;
     }
 
     /**
@@ -257,7 +257,7 @@ public final class Conv2dDriver {
         // staged images keep no columns (ConvOps recomputes them for the weight gradient); a caller that asks for
         // them anyway gets the segment path, which unfolds straight into the kept buffer
         boolean heap = staged(geo) && kept == null;
-        boolean shifts = heap && !direct && Im2col.shiftsInPlace(geo);
+        boolean shifts = heap && !direct && Im2col.shiftsForward(geo);
         boolean inPlace = heap && !direct && !shifts && Im2col.unfoldsInPlace(geo);
         boolean phases = heap && !direct && !shifts && !inPlace && Im2col.phasesInPlace(geo);
         int[] taps = shifts ? buf.shiftTapOffsets(geo) : inPlace ? buf.tapOffsets(geo) : phases ? buf.phaseTapOffsets(geo) : null;

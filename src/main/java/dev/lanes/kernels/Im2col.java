@@ -273,27 +273,75 @@ public final class Im2col {
      * the vector width.
      */
     public static boolean shiftsFit(Geometry g) {
-        return g.sH() == 1 && g.sW() == 1 && padsImage(g) && g.cols() > 0 && shiftPlanesFloats(g) <= (long) g.rows() * g.cols();
-    }
-
-    private static long shiftPlanesFloats(Geometry g) {
-        return (long) g.c() * g.kW() * paddedHeight(g) * g.oW();
+        return g.sH() == 1 && g.sW() == 1 && shiftsStage(g);
     }
 
     /**
-     * Floats of a {@link #stageShifts} staging: c kW planes of paddedHeight x oW, then slack for the whole-vector row
-     * copies and the GEMM's reads past the last plane (at most NR floats).
+     * Whether a strided convolution's forward product runs on its column-shifted planes ({@link #stageShifts} with
+     * stride): where they fit ({@link #stridedShiftsFit}) and the parity planes ({@link #phasesInPlace}) are not taken
+     * or would multiply more columns. Each plane row holds exactly the oW pixels one tap reads, so the product
+     * multiplies the output's columns and no pad column: at 16 lanes ResNet's 16 x 16 outputs of a 32 x 32 input (256
+     * columns, not the parity planes' 288 over rows of 17, stored through the tile row by row) and, at 8 and 16 lanes,
+     * its 8 x 8 outputs (64 columns in whole slivers, where rows of 9 took im2col and its packing). Measured (Intel
+     * Xeon, AVX-512, ResNet-20 plan, batch 1, alternated JVMs): 16 -> 32 at 512 bits 28-34 -> 27-30 us, 32 -> 64 29-34 ->
+     * 23-25 at 512 bits and 41-43 -> 38 at 256; at 128 bits (rows of 16 whole slivers in the parity planes too, and
+     * the stride-2 copies element by element) 70-72 -> 75-78 for 16 -> 32, hence the rule. The same bits either way
+     * (rows of B in the same p order, the same values).
+     */
+    public static boolean stridedShiftsInPlace(Geometry g) {
+        return stridedShiftsFit(g) && (!phasesInPlace(g)
+                || Sgemm.tapsComputedColumns(g.oH(), g.oW(), g.oW()) < Sgemm.tapsComputedColumns(g.oH(), g.oW(), phaseRowLength(g)));
+    }
+
+    /**
+     * Whether a strided geometry can be staged as column-shifted planes: stride 2 at most in either direction (and
+     * more than 1 in one), a kernel of more than one tap (a 1 x 1 shortcut's one plane is im2col's matrix), a
+     * {@link #padsImage} staging, and planes no larger than im2col's matrix. Never depends on the vector width.
+     */
+    public static boolean stridedShiftsFit(Geometry g) {
+        return (g.sH() > 1 || g.sW() > 1) && g.sH() <= 2 && g.sW() <= 2 && (g.kH() > 1 || g.kW() > 1) && shiftsStage(g);
+    }
+
+    /** Whether the forward product runs on column-shifted planes: {@link #shiftsInPlace} or {@link #stridedShiftsInPlace}. */
+    public static boolean shiftsForward(Geometry g) {
+        return shiftsInPlace(g) || stridedShiftsInPlace(g);
+    }
+
+    private static boolean shiftsStage(Geometry g) {
+        return padsImage(g) && g.cols() > 0 && shiftPlanesFloats(g) <= (long) g.rows() * g.cols();
+    }
+
+    /** Rows of one column-shifted plane: one row phase (of sH) of the padded rows, the first phase's count. */
+    private static long shiftRows(Geometry g) {
+        return (paddedHeight(g) + g.sH() - 1) / g.sH();
+    }
+
+    /** c kW sH planes of {@link #shiftRows} x oW floats; Long.MAX_VALUE when that overflows (never fits). */
+    private static long shiftPlanesFloats(Geometry g) {
+        try {
+            return Math.multiplyExact(Math.multiplyExact((long) g.c() * g.kW(), g.sH() * shiftRows(g)), (long) g.oW());
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /**
+     * Floats of a {@link #stageShifts} staging: c kW sH planes of {@link #shiftRows} x oW, then slack for the
+     * whole-vector row copies and the GEMM's reads past the last plane (at most NR floats).
      */
     public static int shiftImageFloats(Geometry g) {
         return Math.toIntExact(shiftPlanesFloats(g) + HEAP_SLACK); // shiftsInPlace bounds it by im2col's matrix
     }
 
     /**
-     * One image {@code [c, h, w]} from a segment into its column-shifted planes ({@link #shiftsInPlace} geometries):
-     * plane {@code (ch, j)} row r holds the zero-padded image's row r, columns {@code j dW} to {@code j dW + oW - 1}.
-     * Staged padded into {@code padded} ({@link #stagedImageFloats} floats) first, then each row copied heap to heap by
-     * whole vectors: a row's last vector runs into the next row (written after it) or the slack after the last plane,
-     * and its reads stay within the padded staging's slack (a padded row is at least oW + (kW - 1) dW long).
+     * One image {@code [c, h, w]} from a segment into its column-shifted planes ({@link #shiftsForward} geometries):
+     * plane {@code (ch, j, a)} row r holds the zero-padded image's row {@code a + r sH}, columns {@code j dW + x sW}
+     * for x below oW (at stride 1, a = 0: the padded rows cut to the oW columns tap column j reads). Staged padded into
+     * {@code padded} ({@link #stagedImageFloats} floats) first, then each row copied heap to heap: at stride 1 by whole
+     * vectors (a row's last vector runs into the next row, written after it, or the slack after the last plane; its
+     * reads stay within the padded staging's slack, a padded row being at least oW + (kW - 1) dW long), at stride 2 as
+     * im2col's strided rows. A phase with fewer padded rows than the first leaves its last plane row unwritten: no tap
+     * reads it (tap row i reads plane rows from (i dH) / sH on, oH of them), only dropped columns past the product may.
      */
     public static void stageShifts(MemorySegment src, long srcOff, Geometry g, float[] padded, float[] image) {
         stageImage(src, srcOff, g, padded);
@@ -301,19 +349,27 @@ public final class Im2col {
         int hp = (int) paddedHeight(g);
         int planeP = hp * wp;
         int ow = g.oW();
+        int sH = g.sH();
+        int sW = g.sW();
+        int plane = (int) shiftRows(g) * ow;
         int to = 0;
         for (int ch = 0; ch < g.c(); ch++) {
             for (int j = 0; j < g.kW(); j++) {
-                int from = ch * planeP + j * g.dW();
-                if (ow <= LANES) { // one vector a row (LeNet's conv2 rows of 10): no inner loop
-                    for (int r = 0; r < hp; r++, from += wp, to += ow) {
-                        FloatVector.fromArray(F, padded, from).intoArray(image, to);
-                    }
-                    continue;
-                }
-                for (int r = 0; r < hp; r++, from += wp, to += ow) {
-                    for (int x = 0; x < ow; x += LANES) {
-                        FloatVector.fromArray(F, padded, from + x).intoArray(image, to + x);
+                for (int a = 0; a < sH; a++, to += plane) {
+                    int from = ch * planeP + a * wp + j * g.dW();
+                    int rows = (hp - a + sH - 1) / sH;
+                    if (sW != 1) {
+                        paddedStridedRows(padded, from, sH * wp, sW, rows, ow, image, to);
+                    } else if (ow <= LANES) { // one vector a row (LeNet's conv2 rows of 10): no inner loop
+                        for (int r = 0, at = to; r < rows; r++, from += sH * wp, at += ow) {
+                            FloatVector.fromArray(F, padded, from).intoArray(image, at);
+                        }
+                    } else {
+                        for (int r = 0, at = to; r < rows; r++, from += sH * wp, at += ow) {
+                            for (int x = 0; x < ow; x += LANES) {
+                                FloatVector.fromArray(F, padded, from + x).intoArray(image, at + x);
+                            }
+                        }
                     }
                 }
             }
@@ -322,11 +378,14 @@ public final class Im2col {
 
     /** Where row p = (ch kH + i) kW + j of the unfolded matrix starts in a {@link #stageShifts} staging. */
     public static void shiftTapOffsets(Geometry g, int[] taps) {
-        int plane = (int) paddedHeight(g) * g.oW();
+        int ow = g.oW();
+        int sH = g.sH();
+        int plane = (int) shiftRows(g) * ow;
         for (int ch = 0, p = 0; ch < g.c(); ch++) {
             for (int i = 0; i < g.kH(); i++) {
+                int down = i * g.dH();
                 for (int j = 0; j < g.kW(); j++, p++) {
-                    taps[p] = (ch * g.kW() + j) * plane + i * g.dH() * g.oW();
+                    taps[p] = ((ch * g.kW() + j) * sH + down % sH) * plane + down / sH * ow;
                 }
             }
         }

@@ -730,6 +730,109 @@ class KernelPropertyTest {
     }
 
     /**
+     * A strided convolution over its column-shifted planes ({@link Im2col#stridedShiftsInPlace}: {@link Im2col#stageShifts}
+     * with stride, {@link Sgemm#gemmPackedATapsB} over rows of exactly oW) gives the bits of im2col's product: strides
+     * (1, 2), (2, 1) and (2, 2), dilations 1-2, kernels 1-5 (not 1 x 1), paddings 0-2, odd sides, depth past KC, with the
+     * channel-wise pixel tail too where it applies. Every tap's run over the planes is im2col's row, float for float;
+     * nothing is written outside the output; reads past the planes (NaN there) may only feed dropped columns.
+     */
+    @Test
+    void stridedShiftedPlanesEqualUnfoldedProduct() {
+        int cases = 0;
+        int tails = 0;
+        for (int iter = 0; iter < 90; iter++) {
+            int c;
+            int h;
+            int w;
+            int kH;
+            int kW;
+            int sH = 2;
+            int sW = 2;
+            int pad;
+            int dil = 1;
+            switch (iter) {
+                case 0 -> { c = 16; h = 32; w = 32; kH = kW = 3; pad = 1; } // ResNet-20's 16 -> 32 layer
+                case 1 -> { c = 32; h = 16; w = 16; kH = kW = 3; pad = 1; } // its 32 -> 64 layer: 8 x 8 outputs
+                case 2 -> { c = 64; h = 9; w = 11; kH = kW = 3; pad = 1; } // depth 576 > KC
+                default -> {
+                    c = 1 + rnd.nextInt(3);
+                    h = 1 + rnd.nextInt(iter % 3 == 0 ? 3 * Simd.LANES : 13);
+                    w = 1 + rnd.nextInt(iter % 3 == 0 ? 3 * Simd.LANES : 13);
+                    kH = 1 + rnd.nextInt(5);
+                    kW = 1 + rnd.nextInt(5);
+                    pad = rnd.nextInt(3);
+                    dil = 1 + rnd.nextInt(2);
+                    int strides = rnd.nextInt(3);
+                    sH = strides == 1 ? 1 : 2;
+                    sW = strides == 2 ? 1 : 2;
+                }
+            }
+            int reachH = dil * (kH - 1) + 1;
+            int reachW = dil * (kW - 1) + 1;
+            if (h + 2 * pad < reachH || w + 2 * pad < reachW) {
+                continue;
+            }
+            Im2col.Geometry g = new Im2col.Geometry(c, h, w, kH, kW, sH, sW, pad, pad, dil, dil, (h + 2 * pad - reachH) / sH + 1,
+                    (w + 2 * pad - reachW) / sW + 1);
+            if (!Conv2dDriver.staged(g) || !Im2col.stridedShiftsFit(g)) {
+                continue;
+            }
+            int og = iter < 3 ? 2 * Sgemm.MR + 3 : 1 + rnd.nextInt(2 * Sgemm.MR + 2);
+            MemorySegment bias = random(4L * og);
+            Sgemm.Epilogue epi = rowEpilogue(iter, bias);
+            int rows = g.rows();
+            int l = g.cols();
+            MemorySegment x = random(4L * c * h * w);
+            MemorySegment weights = random(4L * og * rows);
+            float[] packedW = Sgemm.packA(weights, 0, rows, og, rows);
+            float[] img = new float[Im2col.stagedImageFloats(g)];
+            Im2col.stageImage(x, 0, g, img);
+            int guard = 2 * Simd.LANES;
+            MemorySegment expected = unfoldedProduct(g, og, packedW, img, epi, guard);
+            float[] padded = new float[Im2col.stagedImageFloats(g)];
+            java.util.Arrays.fill(padded, Float.NaN);
+            float[] planes = new float[Im2col.shiftImageFloats(g)];
+            java.util.Arrays.fill(planes, Float.NaN);
+            Im2col.stageShifts(x, 0, g, padded, planes);
+            int[] taps = new int[rows];
+            Im2col.shiftTapOffsets(g, taps);
+            MemorySegment unfolded = java.lang.foreign.Arena.ofAuto().allocate(4L * rows * l, 64);
+            Im2col.im2col(x, 0, g, unfolded, 0);
+            for (int p = 0; p < rows; p++) {
+                for (int q = 0; q < l; q++) {
+                    float want = unfolded.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, (long) p * l + q);
+                    assertThat(Float.floatToRawIntBits(planes[taps[p] + q])).as("%s tap row %d pixel %d", g, p, q).isEqualTo(Float.floatToRawIntBits(want));
+                }
+            }
+            MemorySegment actual = guarded(og * l, guard);
+            Sgemm.gemmPackedATapsB(og, rows, packedW, planes, taps, g.oH(), g.oW(), g.oW(), actual, guard, epi,
+                    new float[Im2col.packedColumnFloats(g)], new float[Sgemm.SCRATCH_FLOATS]);
+            assertThat(actual.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s og %d", g, og)
+                    .containsExactly(expected.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+            float[] wT = Sgemm.packTransposedTail(weights, 0, rows, og, rows);
+            if (wT != null && Sgemm.transposedTailColumns(og, rows, g.oH(), g.oW(), g.oW(), epi) > 0) {
+                MemorySegment viaTail = guarded(og * l, guard);
+                Sgemm.gemmPackedATapsB(og, rows, packedW, wT, planes, taps, g.oH(), g.oW(), g.oW(), viaTail, guard, epi,
+                        new float[Im2col.packedColumnFloats(g)], new float[Sgemm.SCRATCH_FLOATS]);
+                assertThat(viaTail.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s og %d transposed tail", g, og)
+                        .containsExactly(expected.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+                tails++;
+            }
+            cases++;
+        }
+        assertThat(cases).isGreaterThanOrEqualTo(30);
+        assertThat(tails).isPositive();
+        // the driver's choice: ResNet's 16 x 16 outputs where the parity planes' rows of 17 waste columns (32-column
+        // slivers), its 8 x 8 outputs where a row of 8 is not a whole sliver; never a 1 x 1 shortcut, never stride 1
+        // (shiftsInPlace's) or 3
+        assertThat(Im2col.stridedShiftsInPlace(new Im2col.Geometry(16, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 16, 16))).isEqualTo(Sgemm.NR > 16);
+        assertThat(Im2col.stridedShiftsInPlace(new Im2col.Geometry(32, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, 8, 8))).isEqualTo(Sgemm.NR > 8);
+        assertThat(Im2col.stridedShiftsFit(new Im2col.Geometry(16, 32, 32, 1, 1, 2, 2, 0, 0, 1, 1, 16, 16))).isFalse();
+        assertThat(Im2col.stridedShiftsFit(new Im2col.Geometry(16, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32))).isFalse();
+        assertThat(Im2col.stridedShiftsFit(new Im2col.Geometry(16, 32, 32, 3, 3, 3, 3, 1, 1, 1, 1, 11, 11))).isFalse(); // stride 3
+    }
+
+    /**
      * The weight gradient as dot products ({@link Conv2dDriver#weightGradientDots}) adds in its stated order at every
      * width: element (p, o) keeps 16 partial sums, pixel q of each image (in order) FMA'd into partial q mod 16, the
      * run padded with 0 x 0 to whole groups of 16, then folded pairwise (8, 4, 2, 1). A scalar model of that order
