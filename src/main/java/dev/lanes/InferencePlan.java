@@ -318,7 +318,10 @@ public final class InferencePlan implements AutoCloseable {
      * add(conv(x), r) and relu(add(conv(x), r)) (a residual block's sum, its ReLU already fused into the add) become one
      * convolution that adds r as it copies its result out, where the convolution runs by Winograd
      * ({@link PlanStep.Conv#winogradPlanned}), has no activation of its own and is the add's only source of that
-     * operand, and r is computed before it. Float addition commutes: the bits of the add either way round.
+     * operand, and r is computed before it, or can be: a step that made r later, from values all computed before the
+     * convolution, moves to just before it (a downsampling block's 1 x 1 shortcut, traced after the block's second
+     * convolution). Every slot has one writer, so the moved step reads the same values. Float addition commutes: the
+     * bits of the add either way round.
      */
     private static void fuseResiduals(List<PlanStep> steps, List<Long> slotFloats, int[] alias, Ref output) {
         for (int i = 0; i < steps.size(); i++) {
@@ -342,8 +345,16 @@ public final class InferencePlan implements AutoCloseable {
                         continue;
                     }
                     PlanStep made = producerOf(steps, alias, canon(alias, other.id()));
-                    if (made == null || steps.indexOf(made) >= at) {
-                        continue; // computed after the convolution: it would read it too early
+                    if (made == null) {
+                        continue;
+                    }
+                    if (steps.indexOf(made) >= at) { // computed after the convolution: it would read it too early
+                        if (!computableBefore(steps, alias, made, at)) {
+                            continue;
+                        }
+                        steps.remove(made);
+                        steps.add(at, made);
+                        i = steps.indexOf(add);
                     }
                 } else if (other.kind() != Ref.INPUT || other.id() != 0 || other.offset() != 0) {
                     continue;
@@ -355,6 +366,19 @@ public final class InferencePlan implements AutoCloseable {
                 break;
             }
         }
+    }
+
+    /** Whether every slot {@code step} reads is written by a step before index {@code at}. */
+    private static boolean computableBefore(List<PlanStep> steps, int[] alias, PlanStep step, int at) {
+        for (Ref r : step.inputs()) {
+            if (r != null && r.kind() == Ref.SLOT) {
+                PlanStep writer = producerOf(steps, alias, canon(alias, r.id()));
+                if (writer == null || steps.indexOf(writer) >= at) {
+                    return false;
+                }
+            }
+        }
+        return !step.random();
     }
 
     private static boolean onlyReader(List<PlanStep> steps, int[] alias, int slot, PlanStep reader, Ref output) {

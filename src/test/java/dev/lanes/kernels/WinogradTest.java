@@ -280,6 +280,64 @@ class WinogradTest {
     }
 
     /**
+     * A downsampling block's shortcut (a strided 1 x 1 convolution of the block's input) is traced after the block's
+     * second convolution; the plan moves it before that convolution, which then takes the sum and its ReLU: no add step,
+     * the eager values. A shortcut made from a value computed after the convolution stays where it is, and so does the add.
+     */
+    @Test
+    void aShortcutTracedAfterTheConvolutionMovesBeforeItAndRides() {
+        if (!Winograd.ENABLED) {
+            return;
+        }
+        Lanes.manualSeed(9);
+        Tensor w1 = Tensor.randn(32, 16, 3, 3).mul(0.15f);
+        Tensor w2 = Tensor.randn(32, 32, 3, 3).mul(0.1f);
+        Tensor ws = Tensor.randn(32, 16, 1, 1).mul(0.3f);
+        Tensor bs = Tensor.randn(32);
+        int[] one = {1, 1};
+        int[] two = {2, 2};
+        int[] none = {0, 0};
+        java.util.function.Function<Tensor, Tensor> block = in -> {
+            Tensor h = Tensor.conv2d(in, w1, null, two, one, one, 1).relu();
+            Tensor c = Tensor.conv2d(h, w2, null, one, one, one, 1);
+            Tensor shortcut = Tensor.conv2d(in, ws, bs, two, none, one, 1);
+            return c.add(shortcut).relu();
+        };
+        java.util.function.Function<Tensor, Tensor> late = in -> {
+            Tensor h = Tensor.conv2d(in, w1, null, two, one, one, 1).relu();
+            Tensor c = Tensor.conv2d(h, w2, null, one, one, one, 1);
+            Tensor later = h.mul(3f); // computed after c: the add's operand below cannot move before c
+            return c.add(later.add(1f)).relu();
+        };
+        Tensor x = Tensor.randn(2, 16, 12, 12);
+        for (boolean movable : new boolean[] {true, false}) {
+            java.util.function.Function<Tensor, Tensor> f = movable ? block : late;
+            try (InferencePlan plan = InferencePlan.trace(f, 2, 16, 12, 12)) {
+                String steps = plan.toString();
+                List<String> lines = steps.lines().toList();
+                if (movable) {
+                    assertThat(steps).as(steps).doesNotContain("= add").containsPattern("winograd F\\(4x4,3x3\\) \\+ %\\d+ -> relu");
+                    int shortcutAt = -1;
+                    int convAt = -1;
+                    for (int i = 0; i < lines.size(); i++) {
+                        shortcutAt = lines.get(i).contains("k1x1") ? i : shortcutAt;
+                        convAt = lines.get(i).contains("winograd") ? i : convAt;
+                    }
+                    assertThat(shortcutAt).as(steps).isNotNegative().isLessThan(convAt);
+                } else {
+                    assertThat(steps).as(steps).contains("= add").doesNotContainPattern("winograd.*\\+ %\\d+ -> relu");
+                }
+                float[] got = new float[plan.outputSize()];
+                plan.run(x.toFloatArray(), got);
+                float[] eager = f.apply(x).toFloatArray();
+                for (int i = 0; i < got.length; i++) {
+                    assertThat(got[i]).as("output %d", i).isCloseTo(eager[i], org.assertj.core.data.Offset.offset(2e-4f * Math.max(1f, Math.abs(eager[i]))));
+                }
+            }
+        }
+    }
+
+    /**
      * The residual overload of {@link Winograd#forward} gives the bits of forward then the add's own kernel (ADD or
      * ADD_RELU), for residuals at an offset, over several images sharing a band and over several bands.
      */
