@@ -284,7 +284,7 @@ public final class Elementwise {
     /** {@code out = op(x)} over n contiguous floats; byte offsets. */
     public static void unaryContiguous(UnaryOp op, float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, int n) {
         long bytes = (long) n << 2;
-        long vecEnd = bytes - bytes % VBYTES;
+        long vecEnd = ColdStart.unaryRow() ? 0 : bytes - bytes % VBYTES; // a young process: the same formula, scalar
         op.vectorRow(p, q, x, xb, out, ob, vecEnd); // the op's own loop (see UnaryOp for why each has one)
         for (long i = vecEnd; i < bytes; i += 4) {
             out.set(FLOAT, ob + i, op.apply(x.get(FLOAT, xb + i), p, q));

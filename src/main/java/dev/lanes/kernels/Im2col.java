@@ -30,6 +30,25 @@ public final class Im2col {
         public int cols() {
             return oH * oW;
         }
+
+        /**
+         * Written out: a record's generated equals bootstraps a method-handle chain on its first call (spinning
+         * classes), ~10 ms of a LeNet cold start inside the first convolution's tap-offset lookup.
+         */
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Geometry g && c == g.c && h == g.h && w == g.w && kH == g.kH && kW == g.kW && sH == g.sH && sW == g.sW
+                    && pT == g.pT && pL == g.pL && dH == g.dH && dW == g.dW && oH == g.oH && oW == g.oW;
+        }
+
+        @Override
+        public int hashCode() {
+            int r = c;
+            for (int v : new int[] {h, w, kH, kW, sH, sW, pT, pL, dH, dW, oH, oW}) {
+                r = 31 * r + v;
+            }
+            return r;
+        }
     }
 
     /** Per-thread heap copies of one image and its column matrix (grown on demand, kept for the next call). */

@@ -128,7 +128,7 @@ public final class Pooling {
                                        MemorySegment out, long outOff, MemorySegment idx, long idxOff, int oh, int ow, float[] tail) {
         boolean twoByTwo = win.kH() == 2 && win.kW() == 2 && win.sH() == 2 && win.sW() == 2 && win.pH() == 0 && win.pW() == 0
                 && win.dH() == 1 && win.dW() == 1 && 2 * oh <= h && 2 * ow <= w; // every window complete (ceil_mode may add partial ones)
-        if (twoByTwo && idx == null && ROW_GROUPS && 2 * oh == h && 2 * ow == w && ow <= LANES / 2) {
+        if (twoByTwo && idx == null && ROW_GROUPS && 2 * oh == h && 2 * ow == w && ow <= LANES / 2 && !ColdStart.poolPlane()) {
             max2x2RowGroups(in, inOff + (long) p0 * h * w, (p1 - p0) * oh, ow, out, outOff + (long) p0 * oh * ow, tail);
             return;
         }
@@ -137,7 +137,7 @@ public final class Pooling {
             // the vector loop reads up to 2 vectors past a short row: planes too close to the end of the
             // segment take the scalar loop (one load kind per method keeps C2 from boxing the vectors)
             long planeEndByte = (inOff + (long) pl * h * w + (long) (oh * 2 - 1) * w + 2L * ow) << 2;
-            if (twoByTwo && planeEndByte + 2 * VBYTES <= in.byteSize()) {
+            if (twoByTwo && planeEndByte + 2 * VBYTES <= in.byteSize() && !ColdStart.poolPlane()) { // else the same bits, scalar
                 max2x2Plane(in, inOff + (long) pl * h * w, w, out, outOff + o, idx, idx == null ? 0 : idxOff + o, oh, ow, tail);
                 continue;
             }

@@ -2969,7 +2969,7 @@ public final class Sgemm {
         long xb = xOff << 2;
         long yb = yOff << 2;
         long groupEnd = ((long) k - k % 32) << 2;
-        float s = switch (Simd.GROUP) {
+        float s = ColdStart.dot() ? dot32Scalar(x, xb, y, yb, groupEnd) : switch (Simd.GROUP) {
             case 1 -> dot32x16(x, xb, y, yb, groupEnd);
             case 2 -> dot32x8(x, xb, y, yb, groupEnd);
             case 4 -> dot32x4(x, xb, y, yb, groupEnd);

@@ -1,0 +1,42 @@
+package dev.lanes.kernels;
+
+/**
+ * The first calls of a few kernels in a process take their scalar reference forms, which give the same bits as the
+ * vector forms (the vector forms are written to the scalar order: see {@link Simd#GROUP}). Until C2 compiles a kernel,
+ * its Vector API calls run un-intrinsified, in the interpreter or in C1's code, where each lane op builds an array and
+ * loops over it: the first inferences of a fresh JVM, and a plan's trace and self-check, spent most of their time there.
+ * A scalar loop runs ~30x faster than such vector code until then. Measured on LeNet (Intel Xeon, AVX-512, JVM start to
+ * first prediction, the ONNX export): max-pooling's planes alone took ~40 ms of ~290.
+ *
+ * <p>Only kernels whose scalar form is exactly the vector form's arithmetic are gated: max-pooling (a selection),
+ * the canonical dot product ({@link Sgemm#dot32Scalar}: the same 32 partial sums in the same order) and element-wise
+ * unary ops (each op's scalar formula is its lanes' formula). One counter per family, decremented without
+ * synchronisation: a lost update moves the switch by a call or two, and either form gives the same bits. The vector
+ * forms then warm up from their first call as before. {@code -Dlanes.coldStart=false} turns the gate off.
+ */
+final class ColdStart {
+    private ColdStart() {
+    }
+
+    private static final boolean ENABLED = !"false".equals(System.getProperty("lanes.coldStart"));
+
+    /** Max-pooling planes, dot products and element-wise rows that still take the scalar form (package-private for tests). */
+    static int poolPlanes = ENABLED ? 512 : 0;
+    static int dots = ENABLED ? 4096 : 0;
+    static int unaryRows = ENABLED ? 512 : 0;
+
+    /** Whether this max-pooling plane takes the scalar loop. */
+    static boolean poolPlane() {
+        return poolPlanes > 0 && poolPlanes-- > 0;
+    }
+
+    /** Whether this dot product takes {@link Sgemm#dot32Scalar}. */
+    static boolean dot() {
+        return dots > 0 && dots-- > 0;
+    }
+
+    /** Whether this element-wise row takes the op's scalar formula. */
+    static boolean unaryRow() {
+        return unaryRows > 0 && unaryRows-- > 0;
+    }
+}
