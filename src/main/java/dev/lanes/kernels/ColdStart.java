@@ -9,8 +9,9 @@ package dev.lanes.kernels;
  * first prediction, the ONNX export): max-pooling's planes alone took ~40 ms of ~290.
  *
  * <p>Only kernels whose scalar form is exactly the vector form's arithmetic are gated: max-pooling (a selection),
- * the canonical dot product ({@link Sgemm#dot32Scalar}: the same 32 partial sums in the same order) and element-wise
- * unary ops (each op's scalar formula is its lanes' formula). One counter per family, decremented without
+ * the canonical dot product ({@link Sgemm#dot32Scalar}: the same 32 partial sums in the same order), element-wise
+ * unary ops (each op's scalar formula is its lanes' formula) and the direct convolution ({@code Conv2dDriver.forwardScalar}:
+ * one FMA chain per depth block, as every GEMM tile computes it). One counter per family, decremented without
  * synchronisation: a lost update moves the switch by a call or two, and either form gives the same bits. The vector
  * forms then warm up from their first call as before. {@code -Dlanes.coldStart=false} turns the gate off.
  */
@@ -24,6 +25,10 @@ final class ColdStart {
     static int poolPlanes = ENABLED ? 512 : 0;
     static int dots = ENABLED ? 4096 : 0;
     static int unaryRows = ENABLED ? 512 : 0;
+    static int convImages = ENABLED ? 64 : 0;
+
+    /** The most weights (output channels x unfolded rows) a scalar convolution copies (4 MB). */
+    static final long CONV_MAX_WEIGHTS = 1 << 20;
 
     /** Whether this max-pooling plane takes the scalar loop. */
     static boolean poolPlane() {
@@ -33,6 +38,11 @@ final class ColdStart {
     /** Whether this dot product takes {@link Sgemm#dot32Scalar}. */
     static boolean dot() {
         return dots > 0 && dots-- > 0;
+    }
+
+    /** Whether this convolution image (and group) takes {@code Conv2dDriver.forwardScalar}, for {@code weights} floats. */
+    static boolean convImage(long weights) {
+        return weights <= CONV_MAX_WEIGHTS && convImages > 0 && convImages-- > 0;
     }
 
     /** Whether this element-wise row takes the op's scalar formula. */

@@ -192,6 +192,58 @@ public final class Conv2dDriver {
     }
 
     /**
+     * One image and group of {@link #forward} in the scalar form a young process takes ({@link ColdStart}): every output
+     * {@code (o, q)} is an FMA chain over the unfolded rows p in order from zero per {@link Sgemm#KC} block (padding
+     * taps multiply a 0, as the vector paths do), the blocks added as the tile writes add them ({@code chain + C}),
+     * then the bias and the activation as the epilogue applies them: the bits of every vector path. Copies to the heap
+     * first (segment reads in the interpreter cost more than the arithmetic); allocates, being for cold calls only.
+     */
+    static void forwardScalar(Im2col.Geometry g, MemorySegment x, long inOff, MemorySegment w, long wOff, int og,
+                              MemorySegment out, long outOff, Sgemm.Epilogue epi) {
+        int c = g.c();
+        int h = g.h();
+        int wd = g.w();
+        int k = g.rows();
+        int l = g.cols();
+        float[] img = new float[c * h * wd];
+        MemorySegment.copy(x, FLOAT, inOff << 2, img, 0, img.length);
+        float[] wt = new float[og * k];
+        MemorySegment.copy(w, FLOAT, wOff << 2, wt, 0, wt.length);
+        float[] chain = new float[l];
+        float[] sum = new float[l];
+        for (int o = 0; o < og; o++) {
+            for (int pc = 0; pc < k; pc += Sgemm.KC) {
+                java.util.Arrays.fill(chain, 0f);
+                for (int p = pc, pEnd = Math.min(k, pc + Sgemm.KC); p < pEnd; p++) {
+                    int ch = p / (g.kH() * g.kW());
+                    int i = p / g.kW() % g.kH();
+                    int j = p % g.kW();
+                    float wv = wt[o * k + p];
+                    for (int y = 0, q = 0; y < g.oH(); y++) {
+                        int r = y * g.sH() - g.pT() + i * g.dH();
+                        boolean rowIn = r >= 0 && r < h;
+                        int rowAt = (ch * h + r) * wd;
+                        for (int xx = 0; xx < g.oW(); xx++, q++) {
+                            int col = xx * g.sW() - g.pL() + j * g.dW();
+                            float v = rowIn && col >= 0 && col < wd ? img[rowAt + col] : 0f;
+                            chain[q] = Math.fma(wv, v, chain[q]);
+                        }
+                    }
+                }
+                for (int q = 0; q < l; q++) {
+                    sum[q] = pc == 0 ? chain[q] : chain[q] + sum[q];
+                }
+            }
+            float bias = epi.bias() == null ? 0f : epi.bias().get(FLOAT, (epi.biasOff() + o) << 2);
+            for (int q = 0; q < l; q++) {
+                float v = epi.bias() == null ? sum[q] : sum[q] + bias;
+                sum[q] = epi.activate(v);
+            }
+            MemorySegment.copy(sum, 0, out, FLOAT, (outOff + (long) o * l) << 2, l);
+        }
+    }
+
+    /**
      * Heap floats an image copy needs: a staged image ({@link Im2col#stageImage}), col2im's plain one, a stride-2
      * layer's parity planes ({@link Im2col#stagePhases}) or column-shifted planes ({@link Im2col#stageShifts}, where
      * {@link Im2col#shiftsForward} holds).
@@ -267,7 +319,9 @@ public final class Conv2dDriver {
                 long inOff = xOff + (long) n * channels * geo.h() * geo.w() + g * planeIn;
                 long outImg = outOff + ((long) n * outChannels + (long) g * og) * l;
                 long wg = wOff + (long) g * og * k;
-                if (direct) {
+                if (kept == null && staged(geo) && ColdStart.convImage((long) og * k) && (epilogues[g].bias() == null || epilogues[g].biasPerRow())) {
+                    forwardScalar(geo, x, inOff, w, wg, og, out, outImg, epilogues[g]);
+                } else if (direct) {
                     gemm(og, l, k, w, wg, x, inOff, out, outImg, epilogues[g], workspace);
                 } else if (shifts) {
                     Im2col.stageShifts(x, inOff, geo, paddedSource, buf.image);

@@ -23,6 +23,7 @@ class ColdStartTest {
         ColdStart.poolPlanes = 0;
         ColdStart.dots = 0;
         ColdStart.unaryRows = 0;
+        ColdStart.convImages = 0;
     }
 
     private static final float[] SPECIAL = {0f, -0f, 1f, -1f, Float.NaN, Float.intBitsToFloat(0x7fc00123), Float.POSITIVE_INFINITY,
@@ -35,6 +36,22 @@ class ColdStartTest {
             s.setAtIndex(ValueLayout.JAVA_FLOAT, i, v);
         }
         return s;
+    }
+
+    private MemorySegment spread(int n, double specialRate) {
+        MemorySegment s = arena.allocate(4L * Math.max(n, 1) + 256, 64);
+        for (int i = 0; i < n; i++) {
+            float v = rnd.nextDouble() < specialRate ? SPECIAL[rnd.nextInt(SPECIAL.length)] : (float) (rnd.nextDouble(-2, 2) * Math.pow(2, rnd.nextInt(-6, 6)));
+            s.setAtIndex(ValueLayout.JAVA_FLOAT, i, v);
+        }
+        return s;
+    }
+
+    private static int[] nanAsOne(int[] bits) {
+        for (int i = 0; i < bits.length; i++) {
+            bits[i] = Float.isNaN(Float.intBitsToFloat(bits[i])) ? 0x7fc00000 : bits[i];
+        }
+        return bits;
     }
 
     private static int[] bits(MemorySegment s, long n) {
@@ -88,6 +105,93 @@ class ColdStartTest {
             float scalar = Sgemm.dot(x, 0, y, 0, k);
             assertThat(Float.floatToRawIntBits(scalar)).as("k %d", k).isEqualTo(Float.floatToRawIntBits(vector));
         }
+    }
+
+    /**
+     * The convolution's scalar form against the driver's vector paths (taps, column-shifted and parity planes, im2col
+     * with packing, the 1 x 1 direct GEMM, depth past KC in two blocks): strides, paddings, dilations, groups, a row
+     * bias or none, ReLU or GELU or none, weights of spread magnitudes, NaN and infinite inputs (0 x inf in the padding).
+     */
+    @Test
+    void theConvolutionsScalarFormGivesTheVectorBits() {
+        int cases = 0;
+        for (int iter = 0; iter < 80; iter++) {
+            int groups = iter % 7 == 0 ? 2 : 1;
+            int cg;
+            int og;
+            int h;
+            int w;
+            int k;
+            int s;
+            int pad;
+            int dil = 1;
+            switch (iter) {
+                case 0 -> { cg = 1; og = 6; h = 32; w = 32; k = 5; s = 1; pad = 0; } // LeNet's conv1
+                case 1 -> { cg = 6; og = 16; h = 14; w = 14; k = 5; s = 1; pad = 0; } // conv2
+                case 2 -> { cg = 16; og = 32; h = 32; w = 32; k = 3; s = 2; pad = 1; } // ResNet's stride-2 layer
+                case 3 -> { cg = 64; og = 64; h = 8; w = 8; k = 3; s = 1; pad = 1; } // depth 576: two KC blocks
+                case 4 -> { cg = 16; og = 32; h = 32; w = 32; k = 1; s = 2; pad = 0; } // a shortcut
+                case 5 -> { cg = 8; og = 12; h = 9; w = 7; k = 1; s = 1; pad = 0; } // 1 x 1: the direct GEMM
+                default -> {
+                    cg = 1 + rnd.nextInt(6);
+                    og = 1 + rnd.nextInt(20);
+                    h = 1 + rnd.nextInt(20);
+                    w = 1 + rnd.nextInt(20);
+                    k = 1 + rnd.nextInt(5);
+                    s = 1 + rnd.nextInt(2);
+                    pad = rnd.nextInt(3);
+                    dil = 1 + rnd.nextInt(2);
+                }
+            }
+            int reach = dil * (k - 1) + 1;
+            if (h + 2 * pad < reach || w + 2 * pad < reach) {
+                continue;
+            }
+            Im2col.Geometry g = new Im2col.Geometry(cg, h, w, k, k, s, s, pad, pad, dil, dil, (h + 2 * pad - reach) / s + 1, (w + 2 * pad - reach) / s + 1);
+            if (!Conv2dDriver.staged(g)) {
+                continue;
+            }
+            boolean direct = k == 1 && s == 1 && pad == 0;
+            int images = 1 + rnd.nextInt(2);
+            int channels = cg * groups;
+            int outChannels = og * groups;
+            int rows = g.rows();
+            // rounding-sensitive values (a changed order of the sums shows), a few NaNs and infinities in some cases
+            MemorySegment x = spread(images * channels * h * w, iter > 5 && iter % 3 == 0 ? 0.002 : 0);
+            MemorySegment weights = spread(outChannels * rows, 0);
+            MemorySegment bias = values(outChannels, false);
+            UnaryOp act = switch (iter % 3) {
+                case 0 -> UnaryOp.RELU;
+                case 1 -> UnaryOp.GELU;
+                default -> UnaryOp.IDENTITY;
+            };
+            Sgemm.Epilogue[] epi = new Sgemm.Epilogue[groups];
+            float[][] packed = new float[groups][];
+            for (int gr = 0; gr < groups; gr++) {
+                epi[gr] = iter % 4 == 3 ? Sgemm.Epilogue.activation(act) : Sgemm.Epilogue.rowBias(bias, (long) gr * og, act);
+                packed[gr] = direct ? null : Sgemm.packA(weights, (long) gr * og * rows, rows, og, rows);
+            }
+            long outFloats = (long) images * outChannels * g.cols();
+            MemorySegment[] out = new MemorySegment[2];
+            for (int scalar = 0; scalar < 2; scalar++) {
+                ColdStart.convImages = scalar == 1 ? 1 << 20 : 0;
+                out[scalar] = arena.allocate(4 * outFloats, 64);
+                Conv2dDriver.forward(g, channels, groups, outChannels, direct, x, 0, weights, 0, packed, null, epi, out[scalar], 0, null, 0,
+                        null, 0, 0, images, Conv2dDriver.threadBuffers(g), null);
+            }
+            // a NaN's payload depends on the FMA's operand order, which the JIT tiers do not fix either: NaNs compare as one
+            assertThat(nanAsOne(bits(out[1], outFloats))).as("%s groups %d og %d %s", g, groups, og, epi[0])
+                    .containsExactly(nanAsOne(bits(out[0], outFloats)));
+            cases++;
+        }
+        assertThat(cases).isGreaterThan(40);
+        ColdStart.convImages = 2;
+        MemorySegment out = arena.allocate(4L * 6 * 28 * 28, 64);
+        Im2col.Geometry lenet = new Im2col.Geometry(1, 32, 32, 5, 5, 1, 1, 0, 0, 1, 1, 28, 28);
+        Conv2dDriver.forward(lenet, 1, 1, 6, false, values(3 * 32 * 32, false), 0, values(6 * 25, false), 0,
+                new float[][] {Sgemm.packA(values(6 * 25, false), 0, 25, 6, 25)}, null, new Sgemm.Epilogue[] {Sgemm.Epilogue.NONE}, arena.allocate(4L * 3 * 6 * 784, 64), 0,
+                null, 0, null, 0, 0, 3, Conv2dDriver.threadBuffers(lenet), null);
+        assertThat(ColdStart.convImages).as("one of the count an image").isZero();
     }
 
     @Test
