@@ -749,8 +749,12 @@ abstract class PlanStep {
             long oo = f.off(out);
             MemorySegment ws = f.seg(w);
             long wo = f.off(w);
-            float[][] pw = winogradW != null || direct || !Conv2dDriver.staged(geo) ? null : packedW != null ? packedW : packPerCall(ws, wo);
             Sgemm.Epilogue[] epi = epilogues != null ? epilogues : runEpilogues(bias == null ? null : f.seg(bias), bias == null ? 0 : f.off(bias));
+            if (winogradW == null && keptColumns == null && Conv2dDriver.forwardCold(geo, channels, groups, outChannels, xs, xo, ws, wo, epi, os, oo, 0, images)) {
+                addResidualAfter(f, os, oo); // a young process: the scalar form, the same bits, no packing (see ColdStart)
+                return;
+            }
+            float[][] pw = winogradW != null || direct || !Conv2dDriver.staged(geo) ? null : packedW != null ? packedW : packPerCall(ws, wo);
             MemorySegment kept = keptColumns == null ? null : f.seg(keptColumns);
             long keptOff = keptColumns == null ? 0 : f.off(keptColumns);
             if (winogradW != null && !f.parallel) {
@@ -774,7 +778,12 @@ abstract class PlanStep {
                 Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, pw, pw == packedW ? transposedW : null, epi,
                         os, oo, null, 0, f.arena, f.scratchOff, 0, images, f.convBuffers, f.workspace);
             }
-            if (residual != null) { // the direct form after a self-check's fallback: the unfused add's own kernel, in place
+            addResidualAfter(f, os, oo);
+        }
+
+        /** The direct form after a self-check's fallback: the unfused add's own kernel, in place. */
+        private void addResidualAfter(Frame f, MemorySegment os, long oo) {
+            if (residual != null) {
                 long n = (long) images * outChannels * geo.oH() * geo.oW();
                 Elementwise.binaryContiguous(residualRelu ? BinaryOp.ADD_RELU : BinaryOp.ADD, os, oo << 2, f.seg(residual), f.off(residual) << 2,
                         os, oo << 2, Math.toIntExact(n));

@@ -40,9 +40,13 @@ final class ColdStart {
         return dots > 0 && dots-- > 0;
     }
 
-    /** Whether this convolution image (and group) takes {@code Conv2dDriver.forwardScalar}, for {@code weights} floats. */
-    static boolean convImage(long weights) {
-        return weights <= CONV_MAX_WEIGHTS && convImages > 0 && convImages-- > 0;
+    /** Whether these convolution images (times groups) take {@code Conv2dDriver.forwardScalar}: while any of the count is left. */
+    static boolean convImages(long count) {
+        if (convImages <= 0) {
+            return false;
+        }
+        convImages = (int) Math.max(0, convImages - count);
+        return true;
     }
 
     /** Whether this element-wise row takes the op's scalar formula. */

@@ -192,6 +192,37 @@ public final class Conv2dDriver {
     }
 
     /**
+     * {@link #forward} of images [n0, n1) (without kept columns) in its scalar form, {@link #forwardScalar}, if the process
+     * is young ({@link ColdStart}) and the layer small enough (staged images, at most {@code ColdStart.CONV_MAX_WEIGHTS}
+     * weights a group, row biases): then true. Asked before the weights are packed, which the scalar form skips.
+     */
+    public static boolean forwardCold(Im2col.Geometry geo, int channels, int groups, int outChannels, MemorySegment x, long xOff,
+                                      MemorySegment w, long wOff, Sgemm.Epilogue[] epilogues, MemorySegment out, long outOff, int n0, int n1) {
+        int og = outChannels / groups;
+        int k = geo.rows();
+        if (!staged(geo) || (long) og * k > ColdStart.CONV_MAX_WEIGHTS) {
+            return false;
+        }
+        for (Sgemm.Epilogue e : epilogues) {
+            if (e.bias() != null && !e.biasPerRow()) {
+                return false;
+            }
+        }
+        if (!ColdStart.convImages((long) (n1 - n0) * groups)) {
+            return false;
+        }
+        int l = geo.cols();
+        long planeIn = (long) geo.c() * geo.h() * geo.w();
+        for (int n = n0; n < n1; n++) {
+            for (int g = 0; g < groups; g++) {
+                forwardScalar(geo, x, xOff + (long) n * channels * geo.h() * geo.w() + g * planeIn, w, wOff + (long) g * og * k, og, out,
+                        outOff + ((long) n * outChannels + (long) g * og) * l, epilogues[g]);
+            }
+        }
+        return true;
+    }
+
+    /**
      * One image and group of {@link #forward} in the scalar form a young process takes ({@link ColdStart}): every output
      * {@code (o, q)} is an FMA chain over the unfolded rows p in order from zero per {@link Sgemm#KC} block (padding
      * taps multiply a 0, as the vector paths do), the blocks added as the tile writes add them ({@code chain + C}),
@@ -209,37 +240,76 @@ public final class Conv2dDriver {
         MemorySegment.copy(x, FLOAT, inOff << 2, img, 0, img.length);
         float[] wt = new float[og * k];
         MemorySegment.copy(w, FLOAT, wOff << 2, wt, 0, wt.length);
+        float[] cols = new float[k * l]; // staged() bounds it
+        for (int p = 0; p < k; p++) {
+            unfoldRow(g, img, p, cols, p * l);
+        }
         float[] chain = new float[l];
         float[] sum = new float[l];
         for (int o = 0; o < og; o++) {
             for (int pc = 0; pc < k; pc += Sgemm.KC) {
                 java.util.Arrays.fill(chain, 0f);
                 for (int p = pc, pEnd = Math.min(k, pc + Sgemm.KC); p < pEnd; p++) {
-                    int ch = p / (g.kH() * g.kW());
-                    int i = p / g.kW() % g.kH();
-                    int j = p % g.kW();
-                    float wv = wt[o * k + p];
-                    for (int y = 0, q = 0; y < g.oH(); y++) {
-                        int r = y * g.sH() - g.pT() + i * g.dH();
-                        boolean rowIn = r >= 0 && r < h;
-                        int rowAt = (ch * h + r) * wd;
-                        for (int xx = 0; xx < g.oW(); xx++, q++) {
-                            int col = xx * g.sW() - g.pL() + j * g.dW();
-                            float v = rowIn && col >= 0 && col < wd ? img[rowAt + col] : 0f;
-                            chain[q] = Math.fma(wv, v, chain[q]);
-                        }
-                    }
+                    fmaRow(chain, wt[o * k + p], cols, p * l, l);
                 }
-                for (int q = 0; q < l; q++) {
-                    sum[q] = pc == 0 ? chain[q] : chain[q] + sum[q];
-                }
+                addBlock(chain, sum, l, pc == 0);
             }
             float bias = epi.bias() == null ? 0f : epi.bias().get(FLOAT, (epi.biasOff() + o) << 2);
-            for (int q = 0; q < l; q++) {
-                float v = epi.bias() == null ? sum[q] : sum[q] + bias;
-                sum[q] = epi.activate(v);
-            }
+            finishRow(sum, l, epi.bias() != null, bias, epi);
             MemorySegment.copy(sum, 0, out, FLOAT, (outOff + (long) o * l) << 2, l);
+        }
+    }
+
+    /**
+     * Row p = (ch kH + i) kW + j of the unfolded image: pixel q = (y, x) reads image (ch, y sH - pT + i dH, x sW - pL +
+     * j dW), 0 outside it. The loops are small methods of their own: the JIT compiles them after a few calls, where
+     * forwardScalar's own loops waited for an on-stack replacement.
+     */
+    private static void unfoldRow(Im2col.Geometry g, float[] img, int p, float[] cols, int at) {
+        int h = g.h();
+        int wd = g.w();
+        int ch = p / (g.kH() * g.kW());
+        int i = p / g.kW() % g.kH();
+        int j = p % g.kW();
+        int shift = j * g.dW() - g.pL();
+        int x0 = Math.min(g.oW(), Math.max(0, Math.ceilDiv(-shift, g.sW()))); // columns [x0, x1) lie inside the image
+        int x1 = Math.max(x0, Math.min(g.oW(), Math.ceilDiv(wd - shift, g.sW())));
+        for (int y = 0, q = at; y < g.oH(); y++, q += g.oW()) {
+            int r = y * g.sH() - g.pT() + i * g.dH();
+            if (r < 0 || r >= h) {
+                java.util.Arrays.fill(cols, q, q + g.oW(), 0f);
+                continue;
+            }
+            java.util.Arrays.fill(cols, q, q + x0, 0f);
+            copyStrided(img, (ch * h + r) * wd + shift + x0 * g.sW(), g.sW(), cols, q + x0, x1 - x0);
+            java.util.Arrays.fill(cols, q + x1, q + g.oW(), 0f);
+        }
+    }
+
+    private static void copyStrided(float[] src, int from, int step, float[] dst, int to, int n) {
+        for (int i = 0; i < n; i++) {
+            dst[to + i] = src[from + i * step];
+        }
+    }
+
+    /** {@code chain[i] = fma(wv, cols[at + i], chain[i])} for i below n: one step of every pixel's chain. */
+    private static void fmaRow(float[] chain, float wv, float[] cols, int at, int n) {
+        for (int i = 0; i < n; i++) {
+            chain[i] = Math.fma(wv, cols[at + i], chain[i]);
+        }
+    }
+
+    /** A depth block's chains into the sum: the first as it is, the next added as the tile writes add them. */
+    private static void addBlock(float[] chain, float[] sum, int n, boolean first) {
+        for (int i = 0; i < n; i++) {
+            sum[i] = first ? chain[i] : chain[i] + sum[i];
+        }
+    }
+
+    /** The epilogue of one output row: its bias, then its activation. */
+    private static void finishRow(float[] sum, int n, boolean biased, float bias, Sgemm.Epilogue epi) {
+        for (int i = 0; i < n; i++) {
+            sum[i] = epi.activate(biased ? sum[i] + bias : sum[i]);
         }
     }
 
@@ -319,9 +389,7 @@ public final class Conv2dDriver {
                 long inOff = xOff + (long) n * channels * geo.h() * geo.w() + g * planeIn;
                 long outImg = outOff + ((long) n * outChannels + (long) g * og) * l;
                 long wg = wOff + (long) g * og * k;
-                if (kept == null && staged(geo) && ColdStart.convImage((long) og * k) && (epilogues[g].bias() == null || epilogues[g].biasPerRow())) {
-                    forwardScalar(geo, x, inOff, w, wg, og, out, outImg, epilogues[g]);
-                } else if (direct) {
+                if (direct) {
                     gemm(og, l, k, w, wg, x, inOff, out, outImg, epilogues[g], workspace);
                 } else if (shifts) {
                     Im2col.stageShifts(x, inOff, geo, paddedSource, buf.image);
