@@ -10,8 +10,9 @@ package dev.lanes.kernels;
  *
  * <p>Only kernels whose scalar form is exactly the vector form's arithmetic are gated: max-pooling (a selection),
  * the canonical dot product ({@link Sgemm#dot32Scalar}: the same 32 partial sums in the same order), element-wise
- * unary ops (each op's scalar formula is its lanes' formula) and the direct convolution ({@code Conv2dDriver.forwardScalar}:
- * one FMA chain per depth block, as every GEMM tile computes it). One counter per family, decremented without
+ * unary ops (each op's scalar formula is its lanes' formula), the direct convolution ({@code Conv2dDriver.forwardScalar}:
+ * one FMA chain per depth block, as every GEMM tile computes it) and Winograd's ({@code Winograd.forwardScalar}: the
+ * transforms' operations in their order, each product one FMA chain over the channels). One counter per family, decremented without
  * synchronisation: a lost update moves the switch by a call or two, and either form gives the same bits. The vector
  * forms then warm up from their first call as before. {@code -Dlanes.coldStart=false} turns the gate off.
  */
@@ -26,6 +27,7 @@ final class ColdStart {
     static int dots = ENABLED ? 4096 : 0;
     static int unaryRows = ENABLED ? 512 : 0;
     static int convImages = ENABLED ? 64 : 0;
+    static int winogradImages = ENABLED ? 64 : 0;
 
     /** The most weights (output channels x unfolded rows) a scalar convolution copies (4 MB). */
     static final long CONV_MAX_WEIGHTS = 1 << 20;
@@ -46,6 +48,15 @@ final class ColdStart {
             return false;
         }
         convImages = (int) Math.max(0, convImages - count);
+        return true;
+    }
+
+    /** Whether these images of a Winograd convolution take {@code Winograd.forwardScalar}: while any of the count is left. */
+    static boolean winogradImages(long count) {
+        if (winogradImages <= 0) {
+            return false;
+        }
+        winogradImages = (int) Math.max(0, winogradImages - count);
         return true;
     }
 

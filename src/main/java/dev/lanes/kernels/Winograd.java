@@ -486,6 +486,10 @@ public final class Winograd {
         if (c != u.channels) {
             throw new IllegalArgumentException("Winograd: weights for " + u.channels + " input channels, geometry has " + c);
         }
+        if ((long) c * g.h() * g.w() <= COLD_MAX_FLOATS && (long) k * g.oH() * g.oW() <= COLD_MAX_FLOATS && ColdStart.winogradImages(images)) {
+            forwardScalar(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff);
+            return; // a young process: the scalar form, the same bits (see ColdStart)
+        }
         int cp = chunks(c) * CHUNK;
         int kp = padded(k);
         int tileRows = (g.oH() + OUT - 1) / OUT;
@@ -547,6 +551,150 @@ public final class Winograd {
                 }
             }
         }
+    }
+
+    /** The largest image (in or out, floats) {@link #forwardScalar} copies to the heap. */
+    static final long COLD_MAX_FLOATS = 1 << 20;
+
+    /**
+     * {@link #forward} in the scalar form a young process takes ({@link ColdStart}), image by image and tile by tile
+     * without bands: each tile's transformed input ({@link #inputTransform}'s additions and FMAs in its order, channels
+     * padded to whole chunks with zeros), every product one FMA chain over the padded channels in order from zero (as
+     * {@link #products}), the output transform ({@link #outputTransform}'s order, the bias added, ReLU as its blend),
+     * then the residual sum or the activation as the copy out applies them: the vector form's bits.
+     */
+    static void forwardScalar(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
+                              UnaryOp activation, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out, long outOff) {
+        int c = g.c();
+        int h = g.h();
+        int w = g.w();
+        int k = u.outChannels;
+        int cp = chunks(c) * CHUNK;
+        int kp = padded(k);
+        int width = columnsPerBlock(kp);
+        int panel = cp * kp;
+        int oH = g.oH();
+        int oW = g.oW();
+        int plane = oH * oW;
+        float[] image = new float[c * h * w];
+        float[] v = new float[POSITIONS * cp];
+        float[] block = new float[POSITIONS];
+        float[] m = new float[POSITIONS];
+        float[] scratch = new float[POSITIONS];
+        float[] planes = new float[k * plane];
+        float[] biases = new float[k];
+        for (int o = 0; o < k && bias != null; o++) {
+            biases[o] = bias.getAtIndex(FLOAT, biasOff + o);
+        }
+        boolean relu = activation == UnaryOp.RELU;
+        for (int n = 0; n < images; n++) {
+            MemorySegment.copy(x, FLOAT, (xOff + (long) n * image.length) << 2, image, 0, image.length);
+            for (int ty = 0; ty < (oH + OUT - 1) / OUT; ty++) {
+                for (int tx = 0; tx < (oW + OUT - 1) / OUT; tx++) {
+                    for (int ch = 0; ch < cp; ch++) {
+                        tileBlock(image, ch < c ? ch : -1, h, w, ty * OUT - g.pT(), tx * OUT - g.pL(), block);
+                        inputTransformScalar(block, scratch, v, ch, cp);
+                    }
+                    for (int o = 0; o < k; o++) {
+                        int uAt = o / width * cp * width + o % width;
+                        for (int xi = 0; xi < POSITIONS; xi++) {
+                            m[xi] = chain(v, xi * cp, u.u, xi * panel + uAt, width, cp);
+                        }
+                        outputTransformScalar(m, scratch, biases[o], relu, planes, o * plane, ty * OUT, tx * OUT, oH, oW);
+                    }
+                }
+            }
+            for (int o = 0; o < k; o++) {
+                long at = outOff + ((long) n * k + o) * plane;
+                if (residual != null) {
+                    long rat = residualOff + ((long) n * k + o) * plane;
+                    for (int i = 0; i < plane; i++) {
+                        float s = planes[o * plane + i] + residual.getAtIndex(FLOAT, rat + i);
+                        planes[o * plane + i] = residualRelu ? Math.max(s, 0f) : s;
+                    }
+                }
+                MemorySegment.copy(planes, o * plane, out, FLOAT, at << 2, plane);
+                if (residual == null && !relu && activation != UnaryOp.IDENTITY) {
+                    Elementwise.unaryContiguous(activation, 0f, 0f, out, at << 2, out, at << 2, plane); // the op's own bits
+                }
+            }
+        }
+    }
+
+    /** The 6 x 6 input block of a tile from image (r0, s0) on, channel {@code ch} (-1: a pad channel, zeros); zeros outside. */
+    private static void tileBlock(float[] image, int ch, int h, int w, int r0, int s0, float[] block) {
+        for (int r = 0; r < IN; r++) {
+            int y = r0 + r;
+            for (int s = 0; s < IN; s++) {
+                int xx = s0 + s;
+                block[r * IN + s] = ch >= 0 && y >= 0 && y < h && xx >= 0 && xx < w ? image[(ch * h + y) * w + xx] : 0f;
+            }
+        }
+    }
+
+    /** One FMA chain from zero: {@code sum over ch < cp of v[vAt + ch] u[uAt + ch width]}, channels in order. */
+    private static float chain(float[] v, int vAt, float[] u, int uAt, int width, int cp) {
+        float acc = 0f;
+        for (int ch = 0; ch < cp; ch++) {
+            acc = Math.fma(v[vAt + ch], u[uAt + ch * width], acc);
+        }
+        return acc;
+    }
+
+    /** {@link #inputTransform} of one channel's block ({@code block[r][s]}) into {@code v[xi][ch]}: its operations in its order. */
+    private static void inputTransformScalar(float[] block, float[] scratch, float[] v, int ch, int cp) {
+        for (int j = 0; j < IN; j++) { // columns: scratch[t][j] = transform t of column j
+            inputSix(block[j], block[IN + j], block[2 * IN + j], block[3 * IN + j], block[4 * IN + j], block[5 * IN + j], scratch, j, IN);
+        }
+        for (int i = 0; i < IN; i++) { // rows: position i IN + t = transform t of scratch row i
+            int q = i * IN;
+            inputSix(scratch[q], scratch[q + 1], scratch[q + 2], scratch[q + 3], scratch[q + 4], scratch[q + 5], v, q * cp + ch, cp);
+        }
+    }
+
+    /** B^T's six rows applied to z0..z5, into {@code dst[at + t stride]}: {@link #inputTransform}'s operations. */
+    private static void inputSix(float z0, float z1, float z2, float z3, float z4, float z5, float[] dst, int at, int stride) {
+        float z31 = z3 - z1;
+        float z42 = z4 - z2;
+        dst[at] = Math.fma(z0, 4f, Math.fma(z2, -5f, z4));
+        dst[at + stride] = Math.fma(z1 + z2, -4f, z3 + z4);
+        dst[at + 2 * stride] = Math.fma(z1 - z2, 4f, z4 - z3);
+        dst[at + 3 * stride] = Math.fma(z31, 2f, z42);
+        dst[at + 4 * stride] = Math.fma(z31, -2f, z42);
+        dst[at + 5 * stride] = Math.fma(z1, 4f, Math.fma(z3, -5f, z5));
+    }
+
+    /**
+     * {@link #outputTransform} of one tile's 36 products {@code m[xi]} of one output channel, plus the bias, ReLU'd as
+     * its blend does (-0 to +0, NaN kept), into {@code planes} from {@code at} (rows of oW) at output (y0, x0), the
+     * pixels inside the output only.
+     */
+    private static void outputTransformScalar(float[] m, float[] scratch, float bias, boolean relu, float[] planes, int at, int y0, int x0,
+                                              int oH, int oW) {
+        for (int j = 0; j < IN; j++) {
+            outputFour(m[j], m[IN + j], m[2 * IN + j], m[3 * IN + j], m[4 * IN + j], m[5 * IN + j], scratch, j, IN);
+        }
+        float[] y = new float[OUT];
+        for (int i = 0; i < OUT && y0 + i < oH; i++) {
+            int q = i * IN;
+            outputFour(scratch[q], scratch[q + 1], scratch[q + 2], scratch[q + 3], scratch[q + 4], scratch[q + 5], y, 0, 1);
+            for (int jj = 0; jj < OUT && x0 + jj < oW; jj++) {
+                float value = y[jj] + bias;
+                planes[at + (y0 + i) * oW + x0 + jj] = relu && value <= 0f ? 0f : value;
+            }
+        }
+    }
+
+    /** A^T's four rows applied to m0..m5, into {@code dst[at + t stride]}: {@link #outputTransform}'s operations. */
+    private static void outputFour(float m0, float m1, float m2, float m3, float m4, float m5, float[] dst, int at, int stride) {
+        float s12 = m1 + m2;
+        float d12 = m1 - m2;
+        float s34 = m3 + m4;
+        float d34 = m3 - m4;
+        dst[at] = m0 + s12 + s34;
+        dst[at + stride] = Math.fma(d34, 2f, d12);
+        dst[at + 2 * stride] = Math.fma(s34, 4f, s12);
+        dst[at + 3 * stride] = Math.fma(d34, 8f, d12) + m5;
     }
 
     /** {@code out = planes + residual} (ReLU'd as UnaryOp.RELU does it when asked), n floats; byte offsets in the segments. */

@@ -24,6 +24,7 @@ class ColdStartTest {
         ColdStart.dots = 0;
         ColdStart.unaryRows = 0;
         ColdStart.convImages = 0;
+        ColdStart.winogradImages = 0;
     }
 
     private static final float[] SPECIAL = {0f, -0f, 1f, -1f, Float.NaN, Float.intBitsToFloat(0x7fc00123), Float.POSITIVE_INFINITY,
@@ -194,6 +195,48 @@ class ColdStartTest {
         assertThat(Conv2dDriver.forwardCold(lenet, 1, 1, 6, values(3 * 32 * 32, false), 0, values(6 * 25, false), 0,
                 new Sgemm.Epilogue[] {Sgemm.Epilogue.NONE}, arena.allocate(4L * 3 * 6 * 784, 64), 0, 0, 3)).isTrue();
         assertThat(ColdStart.convImages).as("one of the count an image").isEqualTo(2);
+    }
+
+    /**
+     * Winograd's scalar form against its vector form: ResNet's layers (16 to 64 channels, 32 x 32 to 8 x 8), channels
+     * that are not whole chunks, output channels an odd number of vectors, sides that are not whole tiles, paddings 0-2,
+     * several images, bias or none, ReLU, GELU or none, and the fused residual sum with and without its ReLU.
+     */
+    @Test
+    void winogradsScalarFormGivesTheVectorBits() {
+        int[][] shapes = {{16, 16, 32, 32, 1}, {32, 32, 16, 16, 1}, {64, 64, 8, 8, 1}, {24, 40, 13, 11, 1}, {16, 48, 9, 21, 0}, {20, 16, 7, 7, 2}};
+        int cases = 0;
+        for (int[] sh : shapes) {
+            for (int variant = 0; variant < 5; variant++) {
+                int c = sh[0];
+                int k = sh[1];
+                int pad = sh[4];
+                Im2col.Geometry g = new Im2col.Geometry(c, sh[2], sh[3], 3, 3, 1, 1, pad, pad, 1, 1, sh[2] + 2 * pad - 2, sh[3] + 2 * pad - 2);
+                assertThat(Winograd.applies(g, 1, k)).as("%s", g).isEqualTo(Winograd.ENABLED);
+                int images = 1 + variant % 2;
+                MemorySegment x = spread(images * c * sh[2] * sh[3], variant == 4 ? 0.001 : 0);
+                Winograd.Weights u = Winograd.transformWeights(spread(k * c * 9, 0), 0, k, c);
+                MemorySegment bias = variant == 1 ? null : spread(k, 0);
+                UnaryOp act = switch (variant) {
+                    case 0 -> UnaryOp.RELU;
+                    case 1 -> UnaryOp.GELU;
+                    default -> UnaryOp.IDENTITY;
+                };
+                long outFloats = (long) images * k * g.oH() * g.oW();
+                MemorySegment residual = variant >= 2 ? spread((int) outFloats, 0) : null;
+                boolean residualRelu = variant == 3;
+                MemorySegment[] out = new MemorySegment[2];
+                for (int scalar = 0; scalar < 2; scalar++) {
+                    ColdStart.winogradImages = scalar == 1 ? 1 << 20 : 0;
+                    out[scalar] = arena.allocate(4 * outFloats, 64);
+                    Winograd.forward(g, u, x, 0, images, bias, 0, act, residual, 0, residualRelu, out[scalar], 0, Winograd.threadBuffers(g, k));
+                }
+                assertThat(ColdStart.winogradImages).as("the scalar form ran").isEqualTo((1 << 20) - images);
+                assertThat(nanAsOne(bits(out[1], outFloats))).as("%s k %d variant %d", g, k, variant).containsExactly(nanAsOne(bits(out[0], outFloats)));
+                cases++;
+            }
+        }
+        assertThat(cases).isEqualTo(30);
     }
 
     @Test
