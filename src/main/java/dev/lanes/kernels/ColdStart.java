@@ -4,17 +4,19 @@ package dev.lanes.kernels;
  * The first calls of a few kernels in a process take their scalar reference forms, which give the same bits as the
  * vector forms (the vector forms are written to the scalar order: see {@link Simd#GROUP}). Until C2 compiles a kernel,
  * its Vector API calls run un-intrinsified, in the interpreter or in C1's code, where each lane op builds an array and
- * loops over it: the first inferences of a fresh JVM, and a plan's trace and self-check, spent most of their time there.
- * A scalar loop runs ~30x faster than such vector code until then. Measured on LeNet (Intel Xeon, AVX-512, JVM start to
- * first prediction, the ONNX export): max-pooling's planes alone took ~40 ms of ~290.
+ * loops over it: the first inferences of a fresh JVM, and a plan's trace and self-check, spent most of their time there,
+ * and a scalar loop runs many times faster until then. Measured (Intel Xeon, AVX-512, the ONNX exports, JVM start to
+ * first prediction): LeNet ~300 -> ~190 ms, ResNet-20 ~780 -> ~470 in the same (noisy) hour.
  *
- * <p>Only kernels whose scalar form is exactly the vector form's arithmetic are gated: max-pooling (a selection),
- * the canonical dot product ({@link Sgemm#dot32Scalar}: the same 32 partial sums in the same order), element-wise
- * unary ops (each op's scalar formula is its lanes' formula), the direct convolution ({@code Conv2dDriver.forwardScalar}:
- * one FMA chain per depth block, as every GEMM tile computes it) and Winograd's ({@code Winograd.forwardScalar}: the
- * transforms' operations in their order, each product one FMA chain over the channels). One counter per family, decremented without
- * synchronisation: a lost update moves the switch by a call or two, and either form gives the same bits. The vector
- * forms then warm up from their first call as before. {@code -Dlanes.coldStart=false} turns the gate off.
+ * <p>Only kernels whose scalar form is exactly the vector form's arithmetic are gated: max-pooling (a selection), the
+ * canonical dot product ({@link Sgemm#dot32Scalar}: the same 32 partial sums in the same order), element-wise ops of one
+ * and two operands (each op's scalar formula is its lanes' formula: the vector loops' tails use it), the direct
+ * convolution ({@code Conv2dDriver.forwardScalar}: one FMA chain per depth block, as every GEMM tile computes it) and
+ * Winograd's ({@code Winograd.forwardScalar}: the transforms' operations in their order, each product one FMA chain over
+ * the channels). One counter per family, decremented without synchronisation: a lost update moves the switch by a call
+ * or two, and either form gives the same bits. The vector forms then warm up from their first call as before, so the
+ * JIT's warm-up moves to the calls after these (ResNet-20: the 3rd to 10th predictions): the time to the tenth
+ * prediction is what it was. {@code -Dlanes.coldStart=false} turns the gate off.
  */
 final class ColdStart {
     private ColdStart() {
@@ -26,6 +28,7 @@ final class ColdStart {
     static int poolPlanes = ENABLED ? 512 : 0;
     static int dots = ENABLED ? 4096 : 0;
     static int unaryRows = ENABLED ? 512 : 0;
+    static int binaryRows = ENABLED ? 512 : 0;
     static int convImages = ENABLED ? 64 : 0;
     static int winogradImages = ENABLED ? 64 : 0;
 
@@ -63,5 +66,10 @@ final class ColdStart {
     /** Whether this element-wise row takes the op's scalar formula. */
     static boolean unaryRow() {
         return unaryRows > 0 && unaryRows-- > 0;
+    }
+
+    /** Whether this row of a two-operand element-wise op takes its scalar formula. */
+    static boolean binaryRow() {
+        return binaryRows > 0 && binaryRows-- > 0;
     }
 }

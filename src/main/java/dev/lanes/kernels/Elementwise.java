@@ -281,10 +281,22 @@ public final class Elementwise {
         }
     }
 
+    /** The most floats a cold call ({@link ColdStart}) copies to the heap and back. */
+    private static final int COLD_MAX_FLOATS = 1 << 16;
+
     /** {@code out = op(x)} over n contiguous floats; byte offsets. */
     public static void unaryContiguous(UnaryOp op, float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, int n) {
+        if (n <= COLD_MAX_FLOATS && ColdStart.unaryRow()) { // a young process: the same formula, scalar
+            float[] v = new float[n];
+            MemorySegment.copy(x, FLOAT, xb, v, 0, n);
+            for (int i = 0; i < n; i++) {
+                v[i] = op.apply(v[i], p, q);
+            }
+            MemorySegment.copy(v, 0, out, FLOAT, ob, n);
+            return;
+        }
         long bytes = (long) n << 2;
-        long vecEnd = ColdStart.unaryRow() ? 0 : bytes - bytes % VBYTES; // a young process: the same formula, scalar
+        long vecEnd = bytes - bytes % VBYTES;
         op.vectorRow(p, q, x, xb, out, ob, vecEnd); // the op's own loop (see UnaryOp for why each has one)
         for (long i = vecEnd; i < bytes; i += 4) {
             out.set(FLOAT, ob + i, op.apply(x.get(FLOAT, xb + i), p, q));
@@ -294,6 +306,17 @@ public final class Elementwise {
     /** {@code out = op(a, b)} over n contiguous floats; byte offsets. */
     public static void binaryContiguous(BinaryKernel kernel, MemorySegment a, long ab, MemorySegment b, long bb,
                                  MemorySegment out, long ob, int n) {
+        if (n <= COLD_MAX_FLOATS && ColdStart.binaryRow()) { // a young process: each op's scalar formula, its lanes' formula
+            float[] x = new float[n];
+            float[] y = new float[n];
+            MemorySegment.copy(a, FLOAT, ab, x, 0, n);
+            MemorySegment.copy(b, FLOAT, bb, y, 0, n);
+            for (int i = 0; i < n; i++) {
+                x[i] = kernel.apply(x[i], y[i]);
+            }
+            MemorySegment.copy(x, 0, out, FLOAT, ob, n);
+            return;
+        }
         long bytes = (long) n << 2;
         long vecEnd = bytes - bytes % VBYTES;
         if (kernel instanceof UnaryOp.Backward backward) {

@@ -25,6 +25,7 @@ class ColdStartTest {
         ColdStart.unaryRows = 0;
         ColdStart.convImages = 0;
         ColdStart.winogradImages = 0;
+        ColdStart.binaryRows = 0;
     }
 
     private static final float[] SPECIAL = {0f, -0f, 1f, -1f, Float.NaN, Float.intBitsToFloat(0x7fc00123), Float.POSITIVE_INFINITY,
@@ -237,6 +238,29 @@ class ColdStartTest {
             }
         }
         assertThat(cases).isEqualTo(30);
+    }
+
+    @Test
+    void everyBinaryOpsScalarFormGivesTheVectorBits() {
+        for (BinaryOp op : BinaryOp.values()) {
+            for (int n : new int[] {1, 15, 16, 17, 100, 1000}) {
+                MemorySegment a = values(n, true);
+                MemorySegment b = values(n, true);
+                for (int i = 0; i < n; i++) {
+                    if (rnd.nextInt(3) == 0) {
+                        a.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) rnd.nextDouble(-30, 30));
+                        b.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) rnd.nextDouble(-3, 3));
+                    }
+                }
+                MemorySegment vector = arena.allocate(4L * n, 64);
+                MemorySegment scalar = arena.allocate(4L * n, 64);
+                ColdStart.binaryRows = 0;
+                Elementwise.binaryContiguous(op, a, 0, b, 0, vector, 0, n);
+                ColdStart.binaryRows = 1 << 20;
+                Elementwise.binaryContiguous(op, a, 0, b, 0, scalar, 0, n);
+                assertThat(nanAsOne(bits(scalar, n))).as("%s over %d", op, n).containsExactly(nanAsOne(bits(vector, n)));
+            }
+        }
     }
 
     @Test
