@@ -6,17 +6,18 @@ package dev.lanes.kernels;
  * its Vector API calls run un-intrinsified, in the interpreter or in C1's code, where each lane op builds an array and
  * loops over it: the first inferences of a fresh JVM, and a plan's trace and self-check, spent most of their time there,
  * and a scalar loop runs many times faster until then. Measured (Intel Xeon, AVX-512, the ONNX exports, JVM start to
- * first prediction): LeNet ~300 -> ~190 ms, ResNet-20 ~780 -> ~470 in the same (noisy) hour.
+ * first prediction, {@code bench/compare-ort}): LeNet 280-305 -> 207-288 ms, ResNet-20 ~700 -> ~400.
  *
  * <p>Only kernels whose scalar form is exactly the vector form's arithmetic are gated: max-pooling (a selection), the
- * canonical dot product ({@link Sgemm#dot32Scalar}: the same 32 partial sums in the same order), element-wise ops of one
- * and two operands (each op's scalar formula is its lanes' formula: the vector loops' tails use it), the direct
- * convolution ({@code Conv2dDriver.forwardScalar}: one FMA chain per depth block, as every GEMM tile computes it) and
- * Winograd's ({@code Winograd.forwardScalar}: the transforms' operations in their order, each product one FMA chain over
- * the channels). One counter per family, decremented without synchronisation: a lost update moves the switch by a call
- * or two, and either form gives the same bits. The vector forms then warm up from their first call as before, so the
- * JIT's warm-up moves to the calls after these (ResNet-20: the 3rd to 10th predictions): the time to the tenth
- * prediction is what it was. {@code -Dlanes.coldStart=false} turns the gate off.
+ * canonical dot product and sum ({@link Sgemm#dot32Scalar}, {@code Reductions.sum32Scalar}: the same 32 partial sums in
+ * the same order), element-wise ops of one and two operands (each op's scalar formula is its lanes' formula: the vector
+ * loops' tails use it), the direct convolution ({@code Conv2dDriver.forwardScalar}: one FMA chain per depth block, as
+ * every GEMM tile computes it) and Winograd's ({@code Winograd.forwardScalar}: the transforms' operations in their
+ * order, each product one FMA chain over the channels). One counter per family, decremented without synchronisation: a
+ * lost update moves the switch by a call or two, and either form gives the same bits. The vector forms then warm up
+ * from their first call as before, so the JIT's warm-up moves to the calls after these (ResNet-20: its 3rd to 10th
+ * predictions take ~90-115 ms each instead of ~50): the time to the tenth prediction is about what it was (~1.2-1.3 s).
+ * {@code -Dlanes.coldStart=false} turns the gate off.
  */
 final class ColdStart {
     private ColdStart() {
@@ -29,6 +30,7 @@ final class ColdStart {
     static int dots = ENABLED ? 4096 : 0;
     static int unaryRows = ENABLED ? 512 : 0;
     static int binaryRows = ENABLED ? 512 : 0;
+    static int sums = ENABLED ? 4096 : 0;
     static int convImages = ENABLED ? 64 : 0;
     static int winogradImages = ENABLED ? 64 : 0;
 
@@ -38,6 +40,11 @@ final class ColdStart {
     /** Whether this max-pooling plane takes the scalar loop. */
     static boolean poolPlane() {
         return poolPlanes > 0 && poolPlanes-- > 0;
+    }
+
+    /** Whether this canonical sum takes {@code Reductions.sum32Scalar}. */
+    static boolean sum() {
+        return sums > 0 && sums-- > 0;
     }
 
     /** Whether this dot product takes {@link Sgemm#dot32Scalar}. */

@@ -447,7 +447,7 @@ public final class Reductions {
     static float sumBlock(MemorySegment in, long b, long n) {
         long bytes = n << 2;
         long groupEnd = bytes - bytes % (32 * 4);
-        float s = switch (Simd.GROUP) {
+        float s = ColdStart.sum() ? sum32Scalar(in, b, groupEnd) : switch (Simd.GROUP) {
             case 1 -> sum32x16(in, b, groupEnd);
             case 2 -> sum32x8(in, b, groupEnd);
             case 4 -> sum32x4(in, b, groupEnd);

@@ -26,6 +26,7 @@ class ColdStartTest {
         ColdStart.convImages = 0;
         ColdStart.winogradImages = 0;
         ColdStart.binaryRows = 0;
+        ColdStart.sums = 0;
     }
 
     private static final float[] SPECIAL = {0f, -0f, 1f, -1f, Float.NaN, Float.intBitsToFloat(0x7fc00123), Float.POSITIVE_INFINITY,
@@ -93,7 +94,7 @@ class ColdStartTest {
     }
 
     @Test
-    void theDotProductsScalarFormGivesTheVectorBits() {
+    void theDotProductsAndSumsScalarFormsGiveTheVectorBits() {
         for (int iter = 0; iter < 300; iter++) {
             int k = iter < 3 ? new int[] {400, 120, 84}[iter] : rnd.nextInt(0, 700);
             MemorySegment x = values(k, iter % 5 == 0);
@@ -106,6 +107,11 @@ class ColdStartTest {
             ColdStart.dots = 1 << 20;
             float scalar = Sgemm.dot(x, 0, y, 0, k);
             assertThat(Float.floatToRawIntBits(scalar)).as("k %d", k).isEqualTo(Float.floatToRawIntBits(vector));
+            ColdStart.sums = 0;
+            float vectorSum = Reductions.sumBlock(y, 0, k);
+            ColdStart.sums = 1 << 20;
+            float scalarSum = Reductions.sumBlock(y, 0, k);
+            assertThat(Float.floatToRawIntBits(scalarSum)).as("sum of %d", k).isEqualTo(Float.floatToRawIntBits(vectorSum));
         }
     }
 
