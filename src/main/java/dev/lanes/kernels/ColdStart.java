@@ -16,7 +16,7 @@ package dev.lanes.kernels;
  * order, each product one FMA chain over the channels). One counter per family, decremented without synchronisation: a
  * lost update moves the switch by a call or two, and either form gives the same bits. The vector forms then warm up
  * from their first call as before, so the JIT's warm-up moves to the calls after these (ResNet-20: its 3rd to 10th
- * predictions take ~90-115 ms each instead of ~50): the time to the tenth prediction is about what it was (~1.2-1.3 s).
+ * predictions take ~90-115 ms each instead of ~50, yet the tenth comes sooner after launch: 1.6 -> 1.3 s).
  * {@code -Dlanes.coldStart=false} turns the gate off.
  */
 final class ColdStart {
