@@ -750,7 +750,7 @@ abstract class PlanStep {
             MemorySegment ws = f.seg(w);
             long wo = f.off(w);
             Sgemm.Epilogue[] epi = epilogues != null ? epilogues : runEpilogues(bias == null ? null : f.seg(bias), bias == null ? 0 : f.off(bias));
-            if (winogradW == null && keptColumns == null && Conv2dDriver.forwardCold(geo, channels, groups, outChannels, xs, xo, ws, wo, epi, os, oo, 0, images)) {
+            if (winogradW == null && keptColumns == null && Conv2dDriver.forwardCold(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, epi, os, oo, 0, images)) {
                 addResidualAfter(f, os, oo); // a young process: the scalar form, the same bits, no packing (see ColdStart)
                 return;
             }

@@ -31,6 +31,7 @@ public final class ChildJvm {
         cmd.add("--add-modules=jdk.incubator.vector");
         cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.add("-Xmx1g");
+        cmd.add("-Dlanes.coldStart=false"); // the vector forms, as in the test JVMs (ColdStartTest compares the scalar ones)
         cmd.addAll(jvmFlags);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));

@@ -17,7 +17,8 @@ package dev.lanes.kernels;
  * lost update moves the switch by a call or two, and either form gives the same bits. The vector forms then warm up
  * from their first call as before, so the JIT's warm-up moves to the calls after these (ResNet-20: its 3rd to 10th
  * predictions take ~90-115 ms each instead of ~50, yet the tenth comes sooner after launch: 1.6 -> 1.3 s).
- * {@code -Dlanes.coldStart=false} turns the gate off.
+ * {@code -Dlanes.coldStart=false} turns the gate off; the test JVMs pass it (and ChildJvm's children), so the suite's
+ * width and tile comparisons test the vector forms, and ColdStartTest opens the gates itself.
  */
 final class ColdStart {
     private ColdStart() {
@@ -52,21 +53,23 @@ final class ColdStart {
         return dots > 0 && dots-- > 0;
     }
 
-    /** Whether these convolution images (times groups) take {@code Conv2dDriver.forwardScalar}: while any of the count is left. */
+    /** Whether these convolution images (times groups) take {@code Conv2dDriver.forwardScalar}: while as many are left. */
     static boolean convImages(long count) {
-        if (convImages <= 0) {
+        int left = convImages;
+        if (left <= 0 || count > left) {
             return false;
         }
-        convImages = (int) Math.max(0, convImages - count);
+        convImages = (int) (left - count);
         return true;
     }
 
-    /** Whether these images of a Winograd convolution take {@code Winograd.forwardScalar}: while any of the count is left. */
+    /** Whether these images of a Winograd convolution take {@code Winograd.forwardScalar}: while as many are left. */
     static boolean winogradImages(long count) {
-        if (winogradImages <= 0) {
+        int left = winogradImages;
+        if (left <= 0 || count > left) {
             return false;
         }
-        winogradImages = (int) Math.max(0, winogradImages - count);
+        winogradImages = (int) (left - count);
         return true;
     }
 

@@ -194,13 +194,16 @@ public final class Conv2dDriver {
     /**
      * {@link #forward} of images [n0, n1) (without kept columns) in its scalar form, {@link #forwardScalar}, if the process
      * is young ({@link ColdStart}) and the layer small enough (staged images, at most {@code ColdStart.CONV_MAX_WEIGHTS}
-     * weights a group, row biases): then true. Asked before the weights are packed, which the scalar form skips.
+     * weights a group, row biases): then true. Asked before the weights are packed, which the scalar form skips. Not for
+     * a {@code direct} 1 x 1 layer: the blocked GEMM it takes sums some shapes otherwise (a product of at most
+     * {@code Sgemm.SMALL_M} rows in one chain over the whole depth, a single column in the dot product's order).
      */
-    public static boolean forwardCold(Im2col.Geometry geo, int channels, int groups, int outChannels, MemorySegment x, long xOff,
-                                      MemorySegment w, long wOff, Sgemm.Epilogue[] epilogues, MemorySegment out, long outOff, int n0, int n1) {
+    public static boolean forwardCold(Im2col.Geometry geo, int channels, int groups, int outChannels, boolean direct, MemorySegment x,
+                                      long xOff, MemorySegment w, long wOff, Sgemm.Epilogue[] epilogues, MemorySegment out, long outOff,
+                                      int n0, int n1) {
         int og = outChannels / groups;
         int k = geo.rows();
-        if (!staged(geo) || (long) og * k > ColdStart.CONV_MAX_WEIGHTS) {
+        if (direct || !staged(geo) || (long) og * k > ColdStart.CONV_MAX_WEIGHTS) {
             return false;
         }
         for (Sgemm.Epilogue e : epilogues) {

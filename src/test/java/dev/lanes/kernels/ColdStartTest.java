@@ -18,8 +18,9 @@ class ColdStartTest {
     private final SplittableRandom rnd = new SplittableRandom(17);
     private final Arena arena = Arena.ofAuto();
 
+    @org.junit.jupiter.api.BeforeEach
     @AfterEach
-    void warm() {
+    void warm() { // every counter shut: the vector forms, whatever ran before (the suite's JVMs pass -Dlanes.coldStart=false too)
         ColdStart.poolPlanes = 0;
         ColdStart.dots = 0;
         ColdStart.unaryRows = 0;
@@ -139,7 +140,9 @@ class ColdStartTest {
                 case 2 -> { cg = 16; og = 32; h = 32; w = 32; k = 3; s = 2; pad = 1; } // ResNet's stride-2 layer
                 case 3 -> { cg = 64; og = 64; h = 8; w = 8; k = 3; s = 1; pad = 1; } // depth 576: two KC blocks
                 case 4 -> { cg = 16; og = 32; h = 32; w = 32; k = 1; s = 2; pad = 0; } // a shortcut
-                case 5 -> { cg = 8; og = 12; h = 9; w = 7; k = 1; s = 1; pad = 0; } // 1 x 1: the direct GEMM
+                case 5 -> { cg = 8; og = 12; h = 9; w = 7; k = 1; s = 1; pad = 0; } // 1 x 1: the direct GEMM, never cold
+                case 6 -> { cg = 6; og = 16; h = 14; w = 14; k = 5; s = 1; pad = 0; } // conv2 again, its tail channel-wise
+                case 7 -> { cg = 128; og = 9; h = 4; w = 5; k = 3; s = 1; pad = 1; } // depth 1,152: three KC blocks
                 default -> {
                     cg = 1 + rnd.nextInt(6);
                     og = 1 + rnd.nextInt(20);
@@ -175,19 +178,26 @@ class ColdStartTest {
             };
             Sgemm.Epilogue[] epi = new Sgemm.Epilogue[groups];
             float[][] packed = new float[groups][];
+            float[][] tails = iter == 6 || rnd.nextBoolean() ? new float[groups][] : null; // a plan's channel-wise pixel tail
             for (int gr = 0; gr < groups; gr++) {
-                epi[gr] = iter % 4 == 3 ? Sgemm.Epilogue.activation(act) : Sgemm.Epilogue.rowBias(bias, (long) gr * og, act);
+                epi[gr] = iter % 4 == 3 || iter == 6 ? Sgemm.Epilogue.activation(act) : Sgemm.Epilogue.rowBias(bias, (long) gr * og, act);
                 packed[gr] = direct ? null : Sgemm.packA(weights, (long) gr * og * rows, rows, og, rows);
+                if (tails != null) {
+                    tails[gr] = Conv2dDriver.transposedTails(g, og) ? Sgemm.packTransposedTail(weights, (long) gr * og * rows, rows, og, rows) : null;
+                }
+            }
+            if (iter == 6) {
+                assertThat(Conv2dDriver.transposedTails(g, og) == (Sgemm.transposedTailColumns(og, rows, g.oH(), g.oW(), g.oW(), epi[0]) > 0)).isTrue();
             }
             long outFloats = (long) images * outChannels * g.cols();
             MemorySegment[] out = new MemorySegment[2];
             for (int scalar = 0; scalar < 2; scalar++) {
                 ColdStart.convImages = scalar == 1 ? 1 << 20 : 0;
                 out[scalar] = arena.allocate(4 * outFloats, 64);
-                boolean cold = Conv2dDriver.forwardCold(g, channels, groups, outChannels, x, 0, weights, 0, epi, out[scalar], 0, 0, images);
-                assertThat(cold).as("the scalar form taken").isEqualTo(scalar == 1);
+                boolean cold = Conv2dDriver.forwardCold(g, channels, groups, outChannels, direct, x, 0, weights, 0, epi, out[scalar], 0, 0, images);
+                assertThat(cold).as("the scalar form taken").isEqualTo(scalar == 1 && !direct);
                 if (!cold) {
-                    Conv2dDriver.forward(g, channels, groups, outChannels, direct, x, 0, weights, 0, packed, null, epi, out[scalar], 0, null, 0,
+                    Conv2dDriver.forward(g, channels, groups, outChannels, direct, x, 0, weights, 0, packed, tails, epi, out[scalar], 0, null, 0,
                             null, 0, 0, images, Conv2dDriver.threadBuffers(g), null);
                 }
             }
@@ -199,9 +209,11 @@ class ColdStartTest {
         assertThat(cases).isGreaterThan(40);
         ColdStart.convImages = 5;
         Im2col.Geometry lenet = new Im2col.Geometry(1, 32, 32, 5, 5, 1, 1, 0, 0, 1, 1, 28, 28);
-        assertThat(Conv2dDriver.forwardCold(lenet, 1, 1, 6, values(3 * 32 * 32, false), 0, values(6 * 25, false), 0,
+        assertThat(Conv2dDriver.forwardCold(lenet, 1, 1, 6, false, values(3 * 32 * 32, false), 0, values(6 * 25, false), 0,
                 new Sgemm.Epilogue[] {Sgemm.Epilogue.NONE}, arena.allocate(4L * 3 * 6 * 784, 64), 0, 0, 3)).isTrue();
         assertThat(ColdStart.convImages).as("one of the count an image").isEqualTo(2);
+        assertThat(Conv2dDriver.forwardCold(lenet, 1, 1, 6, false, values(3 * 32 * 32, false), 0, values(6 * 25, false), 0,
+                new Sgemm.Epilogue[] {Sgemm.Epilogue.NONE}, arena.allocate(4L * 3 * 6 * 784, 64), 0, 0, 3)).as("3 images, 2 left").isFalse();
     }
 
     /**
@@ -267,6 +279,49 @@ class ColdStartTest {
                 assertThat(nanAsOne(bits(scalar, n))).as("%s over %d", op, n).containsExactly(nanAsOne(bits(vector, n)));
             }
         }
+    }
+
+    /**
+     * Whole plans with every gate open against every gate shut: PyTorch's LeNet and ResNet-20 exports, traced and run
+     * (the trace's eager forward, the self-check and the first runs take the scalar forms), give the same bits.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"lenet", "resnet20"})
+    void aPlanBuiltAndRunColdGivesTheWarmBits(String name) throws Exception {
+        byte[] model;
+        try (java.io.InputStream in = ColdStartTest.class.getResourceAsStream("/onnx/" + name + ".onnx")) {
+            model = in.readAllBytes();
+        }
+        int channels = name.equals("lenet") ? 1 : 3;
+        float[] x = new float[2 * channels * 32 * 32];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextDouble(-2, 2);
+        }
+        int[][] results = new int[2][];
+        for (int cold = 0; cold < 2; cold++) {
+            int open = cold == 1 ? 1 << 20 : 0;
+            ColdStart.poolPlanes = open;
+            ColdStart.dots = open;
+            ColdStart.sums = open;
+            ColdStart.unaryRows = open;
+            ColdStart.binaryRows = open;
+            ColdStart.convImages = open;
+            ColdStart.winogradImages = open;
+            try (dev.lanes.io.onnx.OnnxModel m = dev.lanes.io.onnx.OnnxModel.parse(model);
+                 dev.lanes.InferencePlan plan = m.plan(2, channels, 32, 32)) {
+                float[] y = new float[plan.outputSize()];
+                plan.run(x, y);
+                results[cold] = new int[y.length];
+                for (int i = 0; i < y.length; i++) {
+                    results[cold][i] = Float.floatToRawIntBits(y[i]);
+                }
+            }
+            if (cold == 1) {
+                assertThat(ColdStart.convImages).as("the scalar convolutions ran").isLessThan(1 << 20);
+                assertThat(ColdStart.winogradImages).as("the scalar Winograd ran").isEqualTo(name.equals("lenet") || !Winograd.ENABLED ? 1 << 20 : (1 << 20) - 2 * 16 * 2); // 2 images, 16 layers (stride 1, 16+ channels), trace check and run
+            }
+        }
+        assertThat(results[1]).as(name).containsExactly(results[0]);
     }
 
     @Test
