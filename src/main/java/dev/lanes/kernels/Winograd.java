@@ -491,7 +491,8 @@ public final class Winograd {
         if (c != u.channels) {
             throw new IllegalArgumentException("Winograd: weights for " + u.channels + " input channels, geometry has " + c);
         }
-        if ((long) c * g.h() * g.w() <= COLD_MAX_FLOATS && (long) k * g.oH() * g.oW() <= COLD_MAX_FLOATS && ColdStart.winogradImages(images)) {
+        if (ColdStart.winogradImages > 0 && (long) c * g.h() * g.w() <= COLD_MAX_FLOATS && (long) k * g.oH() * g.oW() <= COLD_MAX_FLOATS
+                && ColdStart.winogradImages(images)) {
             forwardScalar(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff);
             return; // a young process: the scalar form, the same bits (see ColdStart)
         }
