@@ -16,7 +16,8 @@ package dev.lanes.kernels;
  * order, each product one FMA chain over the channels). One counter per family, decremented without synchronisation: a
  * lost update moves the switch by a call or two, and either form gives the same bits. The vector forms then warm up
  * from their first call as before, so the JIT's warm-up moves to the calls after these (ResNet-20: its 3rd to 10th
- * predictions take ~90-115 ms each instead of ~50, yet the tenth comes sooner after launch: 1.6 -> 1.3 s).
+ * predictions take ~90-115 ms each instead of ~30-75; the tenth comes 1.6 -> 1.3 s after launch at 512 bits, but
+ * 1.1 -> 1.3 s at 128).
  * {@code -Dlanes.coldStart=false} turns the gate off; the test JVMs pass it (and ChildJvm's children), so the suite's
  * width and tile comparisons test the vector forms, and ColdStartTest opens the gates itself.
  */
