@@ -56,22 +56,25 @@ final class ColdStart {
 
     /** Whether these convolution images (times groups) take {@code Conv2dDriver.forwardScalar}: while as many are left. */
     static boolean convImages(long count) {
-        int left = convImages;
-        if (left <= 0 || count > left) {
-            return false;
+        int left = remaining(convImages, count);
+        if (left >= 0) {
+            convImages = left;
         }
-        convImages = (int) (left - count);
-        return true;
+        return left >= 0;
     }
 
     /** Whether these images of a Winograd convolution take {@code Winograd.forwardScalar}: while as many are left. */
     static boolean winogradImages(long count) {
-        int left = winogradImages;
-        if (left <= 0 || count > left) {
-            return false;
+        int left = remaining(winogradImages, count);
+        if (left >= 0) {
+            winogradImages = left;
         }
-        winogradImages = (int) (left - count);
-        return true;
+        return left >= 0;
+    }
+
+    /** What a counter holds after taking {@code count} of its {@code left}, or -1 when fewer are left. */
+    private static int remaining(int left, long count) {
+        return left <= 0 || count > left ? -1 : (int) (left - count);
     }
 
     /** Whether this element-wise row takes the op's scalar formula. */
