@@ -750,7 +750,10 @@ abstract class PlanStep {
             MemorySegment ws = f.seg(w);
             long wo = f.off(w);
             Sgemm.Epilogue[] epi = epilogues != null ? epilogues : runEpilogues(bias == null ? null : f.seg(bias), bias == null ? 0 : f.off(bias));
-            if (winogradW == null && keptColumns == null && Conv2dDriver.forwardCold(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, epi, os, oo, 0, images)) {
+            long cold = winogradW == null && keptColumns == null
+                    ? Conv2dDriver.forwardColdOrProbe(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, epi, os, oo, 0, images)
+                    : Conv2dDriver.WARM;
+            if (cold == Conv2dDriver.COLD_DONE) {
                 addResidualAfter(f, os, oo); // a young process: the scalar form, the same bits, no packing (see ColdStart)
                 return;
             }
@@ -778,6 +781,7 @@ abstract class PlanStep {
                 Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, pw, pw == packedW ? transposedW : null, epi,
                         os, oo, null, 0, f.arena, f.scratchOff, 0, images, f.convBuffers, f.workspace);
             }
+            Conv2dDriver.probeDone(cold, geo, images, outChannels); // a young process's timed try of the vector form
             addResidualAfter(f, os, oo);
         }
 

@@ -14,10 +14,9 @@ package dev.lanes.kernels;
  * loops' tails use it), the direct convolution ({@code Conv2dDriver.forwardScalar}: one FMA chain per depth block, as
  * every GEMM tile computes it) and Winograd's ({@code Winograd.forwardScalar}: the transforms' operations in their
  * order, each product one FMA chain over the channels). One counter per family, decremented without synchronisation: a
- * lost update moves the switch by a call or two, and either form gives the same bits. The vector forms then warm up
- * from their first call as before, so the JIT's warm-up moves to the calls after these (ResNet-20: its 3rd to 10th
- * predictions take ~90-115 ms each instead of ~30-75; the tenth comes 1.6 -> 1.3 s after launch at 512 bits, but
- * 1.1 -> 1.3 s at 128).
+ * lost update moves the switch by a call or two, and either form gives the same bits. The small families then switch
+ * for good and warm up from their first vector call; the two convolutions, the bulk of a CNN, probe their vector form
+ * first ({@link Probe}).
  * {@code -Dlanes.coldStart=false} turns the gate off; the test JVMs pass it (and ChildJvm's children), so the suite's
  * width and tile comparisons test the vector forms, and ColdStartTest opens the gates itself.
  */
@@ -76,6 +75,61 @@ final class ColdStart {
     private static int remaining(int left, long count) {
         return left <= 0 || count > left ? -1 : (int) (left - count);
     }
+
+    /**
+     * The convolutions' second phase. Once a family's count is spent its vector form is still un-compiled: C2 compiles
+     * it only after it has run, and on a busy machine its queue is long, so switching for good gave ResNet-20's 4th
+     * prediction 210-280 ms and the next few 60-140 (the vector code interpreted or in C1's boxing code) where the
+     * scalar form, compiled by then, takes ~20. So after the count every {@link #PROBE_EVERY}th call tries the vector
+     * form and is timed, the others keep the scalar form and are timed too; the family switches for good the first
+     * time a vector call costs no more per multiply-add than the best scalar call seen, or after {@link #MAX_PROBES}
+     * tries. Measured (Intel Xeon, 512 bits, 2 cores, ResNet-20 from launch, 3 JVMs each): the slowest of the first 60
+     * predictions 234-274 -> 78-85 ms, the first 20 together 1.10-1.14 -> 0.67-0.68 s, all 60 within noise (1.61-1.76
+     * against 1.54-1.74 s; the vector form warms on fewer calls, so predictions 21-60 take 0.57-0.75 s against
+     * 0.19-0.31); every 4th call instead: 93-127 ms at worst. Either form gives the same bits, so a race on these
+     * fields changes only which one runs.
+     */
+    static final class Probe {
+        /** Calls since the count was spent, for picking every PROBE_EVERY-th. */
+        private int calls;
+        /** The best scalar call's nanoseconds per unit of work (+inf until one is timed). */
+        private double scalarBest = Double.POSITIVE_INFINITY;
+        /** Set once, never cleared: the vector form for good. */
+        volatile boolean settled;
+        /** Vector calls timed (for tests and the note below). */
+        int probes;
+
+        Probe(boolean settled) {
+            this.settled = settled;
+        }
+
+        /** Whether a call after the count takes the vector form (and is timed as a probe). */
+        boolean probeVector() {
+            return ++calls % PROBE_EVERY == 0;
+        }
+
+        /** A timed call: {@code nanos} for {@code work} multiply-adds, in the scalar or the vector form. */
+        void took(boolean scalar, long nanos, long work) {
+            double perWork = (double) nanos / Math.max(1, work);
+            if (scalar) {
+                if (perWork < scalarBest) {
+                    scalarBest = perWork;
+                }
+            } else if (++probes >= MAX_PROBES || perWork <= scalarBest) {
+                settled = true;
+            }
+        }
+    }
+
+    /** After its count, one call in this many tries the vector form (see {@link Probe}). */
+    static final int PROBE_EVERY = 8;
+    /** Probes after which the vector form is taken for good whatever they measured (a bound on a noisy machine's probing). */
+    static final int MAX_PROBES = 1024;
+    /** After its count, a call of more images takes the vector form (a batch's scalar call would take seconds). */
+    static final int PROBE_MAX_IMAGES = 4;
+
+    static final Probe CONV = new Probe(!ENABLED);
+    static final Probe WINOGRAD = new Probe(!ENABLED);
 
     /** Whether this element-wise row takes the op's scalar formula. */
     static boolean unaryRow() {

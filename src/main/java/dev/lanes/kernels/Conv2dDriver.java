@@ -201,21 +201,40 @@ public final class Conv2dDriver {
     public static boolean forwardCold(Im2col.Geometry geo, int channels, int groups, int outChannels, boolean direct, MemorySegment x,
                                       long xOff, MemorySegment w, long wOff, Sgemm.Epilogue[] epilogues, MemorySegment out, long outOff,
                                       int n0, int n1) {
-        if (ColdStart.convImages <= 0) {
-            return false; // a warm process: one field read a call
+        return forwardColdOrProbe(geo, channels, groups, outChannels, direct, x, xOff, w, wOff, epilogues, out, outOff, n0, n1) == COLD_DONE;
+    }
+
+    /** {@link #forwardColdOrProbe}: the scalar form ran, the result is written. */
+    public static final long COLD_DONE = Long.MIN_VALUE;
+    /** {@link #forwardColdOrProbe}: the caller runs the vector form, untimed. */
+    public static final long WARM = Long.MIN_VALUE + 1;
+
+    /**
+     * {@link #forwardCold}, and after ColdStart's count its probes ({@code ColdStart.Probe}): returns {@link #COLD_DONE}
+     * (the scalar form ran), {@link #WARM} (run the vector form), or else the {@link System#nanoTime} at which the caller's
+     * vector form starts, a probe, for {@link #probeDone} once it has run.
+     */
+    public static long forwardColdOrProbe(Im2col.Geometry geo, int channels, int groups, int outChannels, boolean direct, MemorySegment x,
+                                          long xOff, MemorySegment w, long wOff, Sgemm.Epilogue[] epilogues, MemorySegment out, long outOff,
+                                          int n0, int n1) {
+        if (ColdStart.convImages <= 0 && ColdStart.CONV.settled) {
+            return WARM; // a warm process: two field reads a call
         }
         int og = outChannels / groups;
         int k = geo.rows();
         if (direct || !staged(geo) || (long) og * k > ColdStart.CONV_MAX_WEIGHTS) {
-            return false;
+            return WARM;
         }
         for (Sgemm.Epilogue e : epilogues) {
             if (e.bias() != null && !e.biasPerRow()) {
-                return false;
+                return WARM;
             }
         }
-        if (!ColdStart.convImages((long) (n1 - n0) * groups)) {
-            return false;
+        long images = (long) (n1 - n0) * groups;
+        boolean scalar = ColdStart.convImages > 0 ? ColdStart.convImages(images) : images <= ColdStart.PROBE_MAX_IMAGES && !ColdStart.CONV.probeVector();
+        long t0 = System.nanoTime();
+        if (!scalar) {
+            return t0 == COLD_DONE || t0 == WARM ? t0 + 2 : t0;
         }
         int l = geo.cols();
         long planeIn = (long) geo.c() * geo.h() * geo.w();
@@ -225,7 +244,15 @@ public final class Conv2dDriver {
                         outOff + ((long) n * outChannels + (long) g * og) * l, epilogues[g]);
             }
         }
-        return true;
+        ColdStart.CONV.took(true, System.nanoTime() - t0, images * og * k * l);
+        return COLD_DONE;
+    }
+
+    /** The end of a probe that {@link #forwardColdOrProbe} started at {@code ticket} (nothing for COLD_DONE or WARM). */
+    public static void probeDone(long ticket, Im2col.Geometry geo, int images, int outChannels) {
+        if (ticket != COLD_DONE && ticket != WARM) {
+            ColdStart.CONV.took(false, System.nanoTime() - ticket, (long) images * outChannels * geo.rows() * geo.cols());
+        }
     }
 
     /**

@@ -491,11 +491,29 @@ public final class Winograd {
         if (c != u.channels) {
             throw new IllegalArgumentException("Winograd: weights for " + u.channels + " input channels, geometry has " + c);
         }
-        if (ColdStart.winogradImages > 0 && (long) c * g.h() * g.w() <= COLD_MAX_FLOATS && (long) k * g.oH() * g.oW() <= COLD_MAX_FLOATS
-                && ColdStart.winogradImages(images)) {
-            forwardScalar(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff);
-            return; // a young process: the scalar form, the same bits (see ColdStart)
+        if ((ColdStart.winogradImages > 0 || !ColdStart.WINOGRAD.settled) && (long) c * g.h() * g.w() <= COLD_MAX_FLOATS && (long) k * g.oH() * g.oW() <= COLD_MAX_FLOATS) {
+            // a young process: the scalar form, the same bits, until the vector form is compiled (see ColdStart)
+            boolean scalar = ColdStart.winogradImages > 0 ? ColdStart.winogradImages(images)
+                    : images <= ColdStart.PROBE_MAX_IMAGES && !ColdStart.WINOGRAD.probeVector();
+            long work = (long) images * c * k * g.oH() * g.oW();
+            long t0 = System.nanoTime();
+            if (scalar) {
+                forwardScalar(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff);
+            } else {
+                forwardVector(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff, b);
+            }
+            ColdStart.WINOGRAD.took(scalar, System.nanoTime() - t0, work);
+            return;
         }
+        forwardVector(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff, b);
+    }
+
+    /** {@link #forward}'s vector form. */
+    private static void forwardVector(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
+                                      UnaryOp activation, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out,
+                                      long outOff, Buffers b) {
+        int c = g.c();
+        int k = u.outChannels;
         int cp = chunks(c) * CHUNK;
         int kp = padded(k);
         int tileRows = (g.oH() + OUT - 1) / OUT;

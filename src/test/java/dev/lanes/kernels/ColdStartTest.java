@@ -28,6 +28,8 @@ class ColdStartTest {
         ColdStart.winogradImages = 0;
         ColdStart.binaryRows = 0;
         ColdStart.sums = 0;
+        ColdStart.CONV.settled = true;
+        ColdStart.WINOGRAD.settled = true;
     }
 
     private static final float[] SPECIAL = {0f, -0f, 1f, -1f, Float.NaN, Float.intBitsToFloat(0x7fc00123), Float.POSITIVE_INFINITY,
@@ -256,6 +258,101 @@ class ColdStartTest {
             }
         }
         assertThat(cases).isEqualTo(30);
+    }
+
+    /**
+     * After the count, the probes: one call in PROBE_EVERY takes the vector form and is timed; a vector call no slower
+     * a multiply-add than the best scalar one settles the family on the vector form for good; MAX_PROBES settles it
+     * whatever was measured; a scalar time never settles it.
+     */
+    @Test
+    void aProbeSettlesWhenTheVectorFormIsAsFastAsTheBestScalarCall() {
+        ColdStart.Probe p = new ColdStart.Probe(false);
+        int vector = 0;
+        for (int i = 0; i < 10 * ColdStart.PROBE_EVERY; i++) {
+            vector += p.probeVector() ? 1 : 0;
+        }
+        assertThat(vector).isEqualTo(10);
+        p.took(true, 5_000, 1_000); // 5 ns a multiply-add
+        p.took(true, 2_000, 1_000); // 2: the best
+        p.took(true, 9_000, 1_000);
+        p.took(false, 30_000, 1_000); // the vector form still interpreted
+        p.took(false, 2_100, 1_000);
+        assertThat(p.settled).isFalse();
+        p.took(false, 3_000, 2_000); // 1.5: compiled
+        assertThat(p.settled).isTrue();
+
+        ColdStart.Probe slow = new ColdStart.Probe(false);
+        slow.took(true, 1_000, 1_000);
+        for (int i = 1; i < ColdStart.MAX_PROBES; i++) {
+            slow.took(false, 50_000, 1_000);
+            slow.took(true, 1_000, 1_000);
+        }
+        assertThat(slow.settled).isFalse();
+        slow.took(false, 50_000, 1_000);
+        assertThat(slow.settled).as("settled after MAX_PROBES").isTrue();
+    }
+
+    /**
+     * The probes in the kernels: Winograd's and the direct convolution's calls after the count take the scalar form
+     * except every PROBE_EVERY-th (a batch of more than PROBE_MAX_IMAGES always the vector form), each form giving the
+     * settled vector form's bits; once settled, no call is timed.
+     */
+    @Test
+    void theConvolutionsProbeTheirVectorFormsWithTheSameBits() {
+        Im2col.Geometry g = new Im2col.Geometry(16, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8);
+        int k = 16;
+        MemorySegment x = spread(16 * 64 * 8, 0);
+        MemorySegment w = spread(k * 16 * 9, 0);
+        Winograd.Weights u = Winograd.transformWeights(w, 0, k, 16);
+        MemorySegment bias = spread(k, 0);
+        long outFloats = (long) k * 64;
+        MemorySegment reference = arena.allocate(4 * outFloats * 8, 64);
+        Winograd.forward(g, u, x, 0, 8, bias, 0, UnaryOp.RELU, reference, 0, Winograd.threadBuffers(g, k)); // settled (warm())
+        ColdStart.WINOGRAD.settled = false;
+        int probesBefore = ColdStart.WINOGRAD.probes;
+        MemorySegment out = arena.allocate(4 * outFloats * 8, 64);
+        for (int i = 0; i < 2 * ColdStart.PROBE_EVERY && !ColdStart.WINOGRAD.settled; i++) {
+            out.fill((byte) 0x7f);
+            Winograd.forward(g, u, x, 0, 1, bias, 0, UnaryOp.RELU, out, 0, Winograd.threadBuffers(g, k));
+            assertThat(bits(out, outFloats)).as("call %d", i).containsExactly(bits(reference, outFloats));
+        }
+        assertThat(ColdStart.WINOGRAD.probes - probesBefore).as("vector calls among the 2 PROBE_EVERY").isBetween(1, 2);
+        if (!ColdStart.WINOGRAD.settled) {
+            int before = ColdStart.WINOGRAD.probes;
+            Winograd.forward(g, u, x, 0, ColdStart.PROBE_MAX_IMAGES + 1, bias, 0, UnaryOp.RELU, out, 0, Winograd.threadBuffers(g, k));
+            assertThat(ColdStart.WINOGRAD.probes).as("a batch past PROBE_MAX_IMAGES is a vector call").isEqualTo(before + 1);
+            assertThat(bits(out, outFloats * (ColdStart.PROBE_MAX_IMAGES + 1))).containsExactly(bits(reference, outFloats * (ColdStart.PROBE_MAX_IMAGES + 1)));
+        }
+
+        // the direct convolution: the plan's step asks forwardColdOrProbe, runs the vector form on a ticket, then probeDone
+        Im2col.Geometry lenet = new Im2col.Geometry(1, 32, 32, 5, 5, 1, 1, 0, 0, 1, 1, 28, 28);
+        MemorySegment in = values(32 * 32, false);
+        MemorySegment weights = values(6 * 25, false);
+        Sgemm.Epilogue[] none = {Sgemm.Epilogue.NONE};
+        MemorySegment warmOut = arena.allocate(4L * 6 * 784, 64);
+        assertThat(Conv2dDriver.forwardColdOrProbe(lenet, 1, 1, 6, false, in, 0, weights, 0, none, warmOut, 0, 0, 1)).isEqualTo(Conv2dDriver.WARM);
+        Conv2dDriver.forward(lenet, 1, 1, 6, false, in, 0, weights, 0, new float[][] {Sgemm.packA(weights, 0, 25, 6, 25)}, null, none, warmOut, 0,
+                null, 0, null, 0, 0, 1, Conv2dDriver.threadBuffers(lenet), null);
+        ColdStart.CONV.settled = false;
+        int scalarCalls = 0;
+        int tickets = 0;
+        for (int i = 0; i < ColdStart.PROBE_EVERY; i++) {
+            MemorySegment o = arena.allocate(4L * 6 * 784, 64);
+            long t = Conv2dDriver.forwardColdOrProbe(lenet, 1, 1, 6, false, in, 0, weights, 0, none, o, 0, 0, 1);
+            if (t == Conv2dDriver.COLD_DONE) {
+                scalarCalls++;
+                assertThat(nanAsOne(bits(o, 6 * 784))).containsExactly(nanAsOne(bits(warmOut, 6 * 784)));
+            } else {
+                assertThat(t).isNotEqualTo(Conv2dDriver.WARM);
+                tickets++;
+                int before = ColdStart.CONV.probes;
+                Conv2dDriver.probeDone(t, lenet, 1, 6);
+                assertThat(ColdStart.CONV.probes == before + 1 || ColdStart.CONV.settled).isTrue();
+            }
+        }
+        assertThat(tickets).isEqualTo(1);
+        assertThat(scalarCalls).isEqualTo(ColdStart.PROBE_EVERY - 1);
     }
 
     @Test
