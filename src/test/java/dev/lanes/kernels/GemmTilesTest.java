@@ -27,7 +27,10 @@ class GemmTilesTest {
     static String results() throws Exception {
         Lanes.manualSeed(17);
         MessageDigest md = MessageDigest.getInstance("SHA-256");
-        int[][] shapes = {{1, 1, 1}, {5, 7, 3}, {13, 37, 300}, {64, 64, 64}, {97, 50, 513}, {200, 33, 129}};
+        // the blocked product's 12-row tiles (BLOCK_ROWS): 97 (an edge sliver of 1 row, a second KC block 1 deep),
+        // 200 rows; 13 and 64 rows take 8-row tiles (blockRowsFor); 150 x 100 x 531: whole 12-row slivers whose depth is no
+        // whole number of vectors
+        int[][] shapes = {{1, 1, 1}, {5, 7, 3}, {13, 37, 300}, {64, 64, 64}, {97, 50, 513}, {200, 33, 129}, {150, 100, 531}};
         for (int[] s : shapes) {
             Tensor a = Tensor.randn(s[0], s[2]);
             Tensor b = Tensor.randn(s[2], s[1]);
@@ -95,8 +98,29 @@ class GemmTilesTest {
             String child = runChild(tile, false);
             assertThat(child).as("tile %s vs this JVM (tile %s)", tile, Sgemm.TILE).isEqualTo("tile " + tile + " hash " + here);
         }
+        if (Sgemm.BLOCK_ROWS != Sgemm.MR) { // the blocked product's 12-row tile against the MR-row one (same tile otherwise)
+            String mrRows = dev.lanes.ChildJvm.lastLine(GemmTilesTest.class, List.of("-Dlanes.gemmTile=" + Sgemm.TILE, "-Dlanes.gemmBlockRows=" + Sgemm.MR),
+                    List.of(), "tile ", 60);
+            assertThat("tile " + mrRows).as("blocked rows %d vs %d", Sgemm.MR, Sgemm.BLOCK_ROWS).isEqualTo("tile " + Sgemm.TILE + " hash " + here);
+        }
         String scalar = runChild(Sgemm.TILE, true);
         assertThat(scalar).as("the attention kernel's scalar form vs this JVM").isEqualTo("tile " + Sgemm.TILE + " hash " + here);
+    }
+
+    /** The blocked product's rows per tile: 12 with 32 registers unless that pads more than 4% past the MR-row tiles. */
+    @Test
+    void theBlockedTileRowsFollowThePadding() {
+        if (Sgemm.BLOCK_ROWS == Sgemm.MR) {
+            assertThat(Sgemm.blockRowsFor(1024)).isEqualTo(Sgemm.MR);
+            return;
+        }
+        assertThat(Sgemm.BLOCK_ROWS).isEqualTo(12);
+        assertThat(Sgemm.blockRowsFor(1024)).isEqualTo(12); // 1032 against 1024
+        assertThat(Sgemm.blockRowsFor(96)).isEqualTo(12);
+        assertThat(Sgemm.blockRowsFor(97)).isEqualTo(12); // 108 against 104
+        assertThat(Sgemm.blockRowsFor(64)).isEqualTo(Sgemm.MR); // 72 against 64
+        assertThat(Sgemm.blockRowsFor(13)).isEqualTo(Sgemm.MR);
+        assertThat(Sgemm.blockRowsFor(1)).isEqualTo(Sgemm.MR);
     }
 
     private static String runChild(String tile, boolean scalarAttention) throws Exception {
