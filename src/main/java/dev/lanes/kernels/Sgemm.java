@@ -2385,11 +2385,18 @@ public final class Sgemm {
             // late, on-stack-replaced with its vector stores left as calls, so its FMAs ran the Vector API's Java
             // fallback for good (the char GPT's 65-row products: 7.9 MB of heap and a slow edge per compiled step);
             // the 8-row kernel is hot everywhere. Rows past mr are computed and never stored: the same bits.
-            kernel8x2Packed(ap, aBase, bp, bBase, kc, tile);
+            if (kc >= DEEP_MIN_DEPTH) {
+                kernel8x2PackedDeep(ap, aBase, bp, bBase, kc, tile);
+            } else {
+                kernel8x2Packed(ap, aBase, bp, bBase, kc, tile);
+            }
         } else {
             kernel6x2Packed(ap, aBase, bp, bBase, kc, tile);
         }
     }
+
+    /** Depths from which the 8 x 2 tile takes its unrolled kernel ({@link #kernel8x2PackedDeep}). */
+    static final int DEEP_MIN_DEPTH = 256;
 
     /** The blocked product's register tile: {@link #kernel12x2Packed} for 12-row slivers, else {@link #packedTile}. */
     private static void blockTile(int rowsOfTile, float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, int mr, int nr) {
@@ -2574,20 +2581,84 @@ public final class Sgemm {
         cb1.intoArray(tile, 11 * NR + LANES);
     }
 
-    /** Steps of p per iteration of {@link #kernel8x2Packed}. */
+    /**
+     * 8 x 2 vectors (16 accumulators, for 32 vector registers) over a packed B panel (row stride {@link #NR}, a
+     * constant): the indices advance by constants, so C2 proves the B loads in bounds once per call instead of checking
+     * them twice per step. Measured (SPR-class Xeon, 512 bits; C2's code disassembled): a general-stride loop issued
+     * ~45 instructions per 16 FMAs, close to the front end's limit; this one made a 1024^3 product ~10% faster. Each accumulator still takes its FMAs in order
+     * of p: the same bits.
+     */
+    private static void kernel8x2Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
+        FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
+        int bi = bBase;
+        int ai = aBase;
+        int bEnd = bBase + kc * NR;
+        for (; bi < bEnd; bi += NR, ai += MR) {
+            FloatVector b0 = FloatVector.fromArray(F, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
+            FloatVector a0 = FloatVector.broadcast(F, ap[ai]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(F, ap[ai + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            FloatVector a6 = FloatVector.broadcast(F, ap[ai + 6]);
+            c60 = a6.fma(b0, c60);
+            c61 = a6.fma(b1, c61);
+            FloatVector a7 = FloatVector.broadcast(F, ap[ai + 7]);
+            c70 = a7.fma(b0, c70);
+            c71 = a7.fma(b1, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + LANES);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + LANES);
+    }
+
+    /** Steps of p per iteration of {@link #kernel8x2PackedDeep}. */
     private static final int UNROLL = 4;
 
     /**
-     * 8 x 2 vectors (16 accumulators, for 32 vector registers) over a packed B panel (row stride {@link #NR}, a
-     * constant): the indices are linear in one loop index, so C2 proves the loads in bounds once per call instead of
-     * checking them every step, and {@link #UNROLL} steps of p an iteration spread the loop's own index and bounds work
-     * over 4 x 16 FMAs. Measured (SPR-class Xeon, 512 bits; C2's code disassembled): a general-stride loop issued ~45
-     * instructions per 16 FMAs, close to the front end's limit, and constant strides made a 1024^3 product ~10% faster;
-     * the unrolling another 5% (0.87x -> 0.90x OpenBLAS's SkylakeX kernel, alternated). The same unrolling of
-     * {@link #kernel6x2Packed} halved its speed under -XX:UseAVX=2 (16 registers: C2 spills), so that one stays a
-     * step an iteration. Each accumulator still takes its FMAs in order of p: the same bits.
+     * {@link #kernel8x2Packed} for depths of at least {@link #DEEP_MIN_DEPTH}: the indices are linear in one loop index,
+     * and {@link #UNROLL} steps of p an iteration spread the loop's own index and bounds work over 4 x 16 FMAs.
+     * Measured (SPR-class Xeon, 512 bits, one thread): 1024^3 with 8-row tiles 0.87x -> 0.90x OpenBLAS's SkylakeX
+     * kernel (alternated), the MLP's compiled training step 6% faster; but LeNet's (depths 25 to 150) 3-5% slower with
+     * it everywhere, hence the two kernels. The same unrolling of {@link #kernel6x2Packed} halved its speed under
+     * -XX:UseAVX=2 (16 registers: C2 spills), and so did the one-index form there (64 against 88 GFLOP/s): that one
+     * stays as it is. Each accumulator still takes its FMAs in order of p: the same bits.
      */
-    private static void kernel8x2Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
+    private static void kernel8x2PackedDeep(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
