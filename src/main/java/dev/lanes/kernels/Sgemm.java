@@ -1654,6 +1654,10 @@ public final class Sgemm {
                                   float[] tile) {
         int np = paddedColumns(n); // a whole number of vectors (NR is), not necessarily of 2 or 4 vectors
         long xb = xOff << 2;
+        if (ColdStart.gemvs > 0 && ColdStart.gemv()) {
+            gemvScalar(x, xOff, n, k, bt, y, yOff, epi, tile); // a young process: the same bits, scalar (see ColdStart)
+            return;
+        }
         for (int j = 0, width; j < np; j += width) {
             width = gemvBlockWidth(np, j); // the blocks packGemv laid out
             if (width == 4 * LANES) {
@@ -1662,6 +1666,37 @@ public final class Sgemm {
                 gemv32(x, xb, k, bt, j, tile);
             } else {
                 gemv16(x, xb, k, bt, j, tile);
+            }
+            storeRow(tile, y, yOff + j, Math.min(width, n - j), epi, j);
+        }
+    }
+
+    /**
+     * {@link #gemvPacked}'s scalar form, for a young process ({@link ColdStart}): each output column is the vector
+     * forms' two FMA chains, over the even and the odd steps of p from zero, added at the end (lane for lane what
+     * {@link #gemv64}, {@link #gemv32} and {@link #gemv16} compute), then the same {@link #storeRow}. Its first vector
+     * call in a process also initialised the Vector API's operators and linked their lambdas: ~12 ms of ResNet-20's
+     * self-check and as much of its trace. Copies x to the heap (segment reads in the interpreter cost more than the
+     * arithmetic); allocates, being for cold calls only.
+     */
+    static void gemvScalar(MemorySegment x, long xOff, int n, int k, float[] bt, MemorySegment y, long yOff, Epilogue epi, float[] tile) {
+        float[] xs = new float[k];
+        MemorySegment.copy(x, FLOAT, xOff << 2, xs, 0, k);
+        int np = paddedColumns(n);
+        for (int j = 0, width; j < np; j += width) {
+            width = gemvBlockWidth(np, j);
+            for (int c = 0; c < width; c++) {
+                float even = 0f;
+                float odd = 0f;
+                int p = 0;
+                for (; p + 1 < k; p += 2) {
+                    even = Math.fma(bt[j * k + p * width + c], xs[p], even);
+                    odd = Math.fma(bt[j * k + (p + 1) * width + c], xs[p + 1], odd);
+                }
+                if (p < k) {
+                    even = Math.fma(bt[j * k + p * width + c], xs[p], even);
+                }
+                tile[c] = even + odd;
             }
             storeRow(tile, y, yOff + j, Math.min(width, n - j), epi, j);
         }

@@ -28,6 +28,7 @@ class ColdStartTest {
         ColdStart.winogradImages = 0;
         ColdStart.binaryRows = 0;
         ColdStart.sums = 0;
+        ColdStart.gemvs = 0;
         ColdStart.CONV.settled = true;
         ColdStart.WINOGRAD.settled = true;
     }
@@ -353,6 +354,42 @@ class ColdStartTest {
         }
         assertThat(tickets).isEqualTo(1);
         assertThat(scalarCalls).isEqualTo(ColdStart.PROBE_EVERY - 1);
+    }
+
+    /**
+     * The batch-1 product's scalar form against its vector form: widths whose blocks are 4, 2 and 1 vectors and mixes,
+     * odd and even depths (the even chain takes the last step), bias and ReLU or none, special values.
+     */
+    @Test
+    void gemvsScalarFormGivesTheVectorBits() {
+        int l = Simd.LANES;
+        int[][] shapes = {{10, 64}, {4 * l, 1}, {7 * l + 3, 33}, {2 * l, 400}, {l - 1, 2}, {120, 400}, {84, 120}, {1, 7}};
+        int cases = 0;
+        for (int[] sh : shapes) {
+            for (int variant = 0; variant < 3; variant++) {
+                int n = sh[0];
+                int k = sh[1];
+                MemorySegment x = variant == 2 ? values(k, true) : spread(k, 0);
+                MemorySegment b = variant == 2 ? values(k * n, true) : spread(k * n, 0);
+                MemorySegment bias = spread(n, 0);
+                float[] bt = Sgemm.packGemv(false, b, 0, n, k, n);
+                Sgemm.Epilogue epi = switch (variant) {
+                    case 0 -> Sgemm.Epilogue.NONE;
+                    case 1 -> Sgemm.Epilogue.columnBias(bias, 0, UnaryOp.RELU);
+                    default -> Sgemm.Epilogue.columnBias(bias, 0, UnaryOp.IDENTITY);
+                };
+                MemorySegment[] out = new MemorySegment[2];
+                for (int scalar = 0; scalar < 2; scalar++) {
+                    ColdStart.gemvs = scalar == 1 ? 1 << 20 : 0;
+                    out[scalar] = arena.allocate(4L * n, 64);
+                    Sgemm.gemvPacked(x, 0, n, k, bt, out[scalar], 0, epi, new float[Sgemm.SCRATCH_FLOATS]);
+                }
+                assertThat(ColdStart.gemvs).as("the scalar form ran").isEqualTo((1 << 20) - 1);
+                assertThat(nanAsOne(bits(out[1], n))).as("n %d k %d variant %d", n, k, variant).containsExactly(nanAsOne(bits(out[0], n)));
+                cases++;
+            }
+        }
+        assertThat(cases).isEqualTo(24);
     }
 
     @Test
