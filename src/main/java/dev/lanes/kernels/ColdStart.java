@@ -11,7 +11,7 @@ package dev.lanes.kernels;
  * <p>Only kernels whose scalar form is exactly the vector form's arithmetic are gated: max-pooling (a selection), the
  * canonical dot product and sum ({@link Sgemm#dot32Scalar}, {@code Reductions.sum32Scalar}: the same 32 partial sums in
  * the same order), the batch-1 product of a plan's Linear ({@code Sgemm.gemvScalar}: the vector forms' even and odd
- * chains per column), element-wise ops of one and two operands (each op's scalar formula is its lanes' formula: the vector
+ * chains per column), the packing of a plan's weights into slivers (a copy), element-wise ops of one and two operands (each op's scalar formula is its lanes' formula: the vector
  * loops' tails use it), the direct convolution ({@code Conv2dDriver.forwardScalar}: one FMA chain per depth block, as
  * every GEMM tile computes it) and Winograd's ({@code Winograd.forwardScalar}: the transforms' operations in their
  * order, each product one FMA chain over the channels). One counter per family, decremented without synchronisation: a
@@ -36,6 +36,8 @@ final class ColdStart {
     static int convImages = ENABLED ? 64 : 0;
     static int winogradImages = ENABLED ? 64 : 0;
     static int gemvs = ENABLED ? 256 : 0;
+    /** 8-row slivers of A packed float by float: a copy, the same floats either way (a plan's prepacked weights). */
+    static int packs = ENABLED ? 1024 : 0;
 
     /** The most weights (output channels x unfolded rows) a scalar convolution copies (4 MB). */
     static final long CONV_MAX_WEIGHTS = 1 << 20;
@@ -132,6 +134,11 @@ final class ColdStart {
 
     static final Probe CONV = new Probe(!ENABLED);
     static final Probe WINOGRAD = new Probe(!ENABLED);
+
+    /** Whether this sliver of A is packed float by float rather than by {@code Sgemm.packARowsZipped}'s vectors. */
+    static boolean pack() {
+        return packs > 0 && packs-- > 0;
+    }
 
     /** Whether this batch-1 product ({@code Sgemm.gemvPacked}) takes its scalar form. */
     static boolean gemv() {

@@ -1970,7 +1970,7 @@ public final class Sgemm {
      */
     private static void packARows(MemorySegment a, long aOff, int lda, int row, int rows, int pc, int kc, float[] ap, int base) {
         int p0 = 0;
-        if (rows == MR && ZIP_PACK_A) {
+        if (rows == MR && ZIP_PACK_A && !ColdStart.pack()) { // a young process: float by float, the same floats (see ColdStart)
             p0 = packARowsZipped(a, aOff, lda, row, pc, kc, ap, base);
         }
         for (int r = 0; r < rows; r++) {
@@ -1988,7 +1988,7 @@ public final class Sgemm {
      * emulated on AVX2) 0.32 against 0.29, and at 4 lanes 0.29 against 0.29, so those keep the scalar loop. Elsewhere
      * (SVE at 512 bits) the select is not measured and may take the Vector API's slow path: scalar there too.
      */
-    private static final boolean ZIP_PACK_A = MR == 8 && LANES >= 2 * MR && Simd.X86;
+    static final boolean ZIP_PACK_A = MR == 8 && LANES >= 2 * MR && Simd.X86;
 
     /** Lane i of {@link #ZIP_LO} / {@link #ZIP_HI}: from the first vector's lane i / 2 (even i) or the second's (odd i). */
     private static final FloatVector ZIP_LO = zipIndex(0), ZIP_HI = zipIndex(LANES / 2);

@@ -29,6 +29,7 @@ class ColdStartTest {
         ColdStart.binaryRows = 0;
         ColdStart.sums = 0;
         ColdStart.gemvs = 0;
+        ColdStart.packs = 0;
         ColdStart.CONV.settled = true;
         ColdStart.WINOGRAD.settled = true;
     }
@@ -390,6 +391,30 @@ class ColdStartTest {
             }
         }
         assertThat(cases).isEqualTo(24);
+    }
+
+    /** A's slivers packed float by float (a young process) hold the floats the zipped vectors put there. */
+    @Test
+    void packingFloatByFloatGivesTheSameSlivers() {
+        for (int[] sh : new int[][] {{8, 16}, {37, 600}, {16, 150}, {6, 25}, {64, 1030}, {9, 17}}) {
+            int m = sh[0];
+            int k = sh[1];
+            MemorySegment a = values(m * k, true);
+            ColdStart.packs = 0;
+            float[] vector = Sgemm.packA(a, 0, k, m, k);
+            ColdStart.packs = 1 << 20;
+            float[] scalar = Sgemm.packA(a, 0, k, m, k);
+            assertThat(ColdStart.packs < 1 << 20 || m < Sgemm.MR || !Sgemm.ZIP_PACK_A).as("the float-by-float form ran").isTrue();
+            assertThat(java.util.Arrays.stream(bitsOf(scalar)).toArray()).as("m %d k %d", m, k).containsExactly(bitsOf(vector));
+        }
+    }
+
+    private static int[] bitsOf(float[] f) {
+        int[] b = new int[f.length];
+        for (int i = 0; i < f.length; i++) {
+            b[i] = Float.floatToRawIntBits(f[i]);
+        }
+        return b;
     }
 
     @Test
