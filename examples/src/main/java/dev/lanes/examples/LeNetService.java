@@ -498,6 +498,12 @@ public final class LeNetService implements AutoCloseable {
         }
         PreparedModel old = model.getAndSet(next);
         old.close(); // calls still running on it finish first
+        if (closed) {
+            // close() ran while this upload loaded (its grace ran out first) and freed the model it found, the old one:
+            // the new one must not outlive the service either (closing twice is a no-op)
+            next.close();
+            throw new HttpError(503, "the service is shutting down");
+        }
         modelSwaps.incrementAndGet();
         return "{\"status\": \"swapped\", \"model\": " + quote(next.name()) + "}";
     }
@@ -530,7 +536,15 @@ public final class LeNetService implements AutoCloseable {
         return dev.lanes.io.Json.quote(s);
     }
 
-    /** Graceful shutdown: no new connections, running requests get {@code grace} to finish, then the model is freed. */
+    /** The model serving now (tests). */
+    PreparedModel currentModel() {
+        return model.get();
+    }
+
+    /**
+     * Graceful shutdown: no new connections, running requests get {@code grace} to finish, then the model is freed. An
+     * upload still loading after that frees its model itself ({@link #swapModel}).
+     */
     @Override
     public void close() {
         if (closed) {
