@@ -758,6 +758,7 @@ abstract class PlanStep {
                 return;
             }
             float[][] pw = winogradW != null || direct || !Conv2dDriver.staged(geo) ? null : packedW != null ? packedW : packPerCall(ws, wo);
+            cold = Conv2dDriver.restartProbe(cold); // a probe times the vector form's arithmetic, not this packing
             MemorySegment kept = keptColumns == null ? null : f.seg(keptColumns);
             long keptOff = keptColumns == null ? 0 : f.off(keptColumns);
             if (winogradW != null && !f.parallel) {

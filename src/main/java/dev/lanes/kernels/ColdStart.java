@@ -36,7 +36,7 @@ final class ColdStart {
     static int convImages = ENABLED ? 64 : 0;
     static int winogradImages = ENABLED ? 64 : 0;
     static int gemvs = ENABLED ? 256 : 0;
-    /** 8-row slivers of A packed float by float: a copy, the same floats either way (a plan's prepacked weights). */
+    /** 8-row slivers of A packed float by float: a copy, the same floats either way (a plan's weights, any packed GEMM's A). */
     static int packs = ENABLED ? 1024 : 0;
 
     /** The most weights (output channels x unfolded rows) a scalar convolution copies (4 MB). */
@@ -60,18 +60,14 @@ final class ColdStart {
     /** Whether these convolution images (times groups) take {@code Conv2dDriver.forwardScalar}: while as many are left. */
     static boolean convImages(long count) {
         int left = remaining(convImages, count);
-        if (left >= 0) {
-            convImages = left;
-        }
+        convImages = Math.max(left, 0); // a call that does not fit ends the count: the probes take over
         return left >= 0;
     }
 
     /** Whether these images of a Winograd convolution take {@code Winograd.forwardScalar}: while as many are left. */
     static boolean winogradImages(long count) {
         int left = remaining(winogradImages, count);
-        if (left >= 0) {
-            winogradImages = left;
-        }
+        winogradImages = Math.max(left, 0); // as convImages
         return left >= 0;
     }
 
@@ -105,6 +101,14 @@ final class ColdStart {
 
         Probe(boolean settled) {
             this.settled = settled;
+        }
+
+        /** Back to its first state, probing (tests). */
+        void reset() {
+            calls = 0;
+            scalarBest = Double.POSITIVE_INFINITY;
+            probes = 0;
+            settled = false;
         }
 
         /** Whether a call after the count takes the vector form (and is timed as a probe). */

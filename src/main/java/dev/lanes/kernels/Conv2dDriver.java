@@ -248,6 +248,18 @@ public final class Conv2dDriver {
         return COLD_DONE;
     }
 
+    /**
+     * A probe's ticket started again now, after the caller's per-call packing of the weights (which the scalar form
+     * does not do, so it would weigh against the vector form); COLD_DONE and WARM stay as they are.
+     */
+    public static long restartProbe(long ticket) {
+        if (ticket == COLD_DONE || ticket == WARM) {
+            return ticket;
+        }
+        long t = System.nanoTime();
+        return t == COLD_DONE || t == WARM ? t + 2 : t;
+    }
+
     /** The end of a probe that {@link #forwardColdOrProbe} started at {@code ticket} (nothing for COLD_DONE or WARM). */
     public static void probeDone(long ticket, Im2col.Geometry geo, int images, int outChannels) {
         if (ticket != COLD_DONE && ticket != WARM) {

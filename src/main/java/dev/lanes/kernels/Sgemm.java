@@ -75,17 +75,22 @@ public final class Sgemm {
     static final int K_BLOCKS_PACKED = 2;
 
     /**
-     * Rows of the register tile in the blocked product ({@link #blocked}, the large products' path): 12 x 2 vectors
-     * with 32 registers (24 accumulators, 2 B vectors, a broadcast: 27), else {@link #MR}. The other paths (the
-     * convolutions' taps, row-major A, the prepacked weights) keep MR. Per step of p the tile loads 2 vectors and 12
-     * broadcasts for 24 FMAs, against 2 and 8 for 16. Measured (Intel Xeon, SPR-class, 512 bits, one thread, 1024^3,
-     * alternated with OpenBLAS's SkylakeX kernel): 8 x 2 unrolled 4 steps 0.90x OpenBLAS, this tile 0.95-0.97x.
-     * {@code -Dlanes.gemmBlockRows=8} keeps MR (for measurements). The tile shape does not change any result: every
-     * element is one FMA chain per KC block.
+     * Rows of the register tile in the blocked product ({@link #blocked}, the large products' path): {@link #MR}, or 12
+     * with {@code -Dlanes.gemmBlockRows=12} (12 x 2 vectors, {@link #kernel12x2Packed}: 24 accumulators, 2 B vectors and
+     * a broadcast, 27 of 32 registers; per step of p 2 vector loads and 12 broadcasts for 24 FMAs, against 8 for 16).
+     * Measured (Intel Xeon, SPR-class, 512 bits, one thread, 1024^3, alternated with OpenBLAS's SkylakeX kernel): 0.87x
+     * with 8 rows, 0.95-0.97x with 12. Not the default: a kernel that only the blocked product calls becomes hot late in
+     * a training step's warm-up, and in a fresh JVM of CI's heap probe (TrainStepTest, LeNet's compiled step, whose
+     * Linear weight gradients took the 12-row tiles) C2 compiled it without a profile and it ran the Vector API's Java
+     * fallback for good: 8.4 MB of heap a step. The other paths (the convolutions' taps, row-major A, the prepacked
+     * weights) keep MR either way. The tile shape does not change any result: every element is one FMA chain per KC block.
      */
     static final int BLOCK_ROWS = blockRows();
 
     private static int blockRows() {
+        if (MC % 12 != 0) { // packA's slivers must not cross a block of MC rows, whichever rows a tile takes
+            throw new IllegalStateException("Sgemm: MC " + MC + " must be a multiple of 12 and of MR " + MR);
+        }
         String forced = System.getProperty("lanes.gemmBlockRows");
         if (forced != null && !forced.isBlank()) {
             int r = Integer.parseInt(forced.trim());
@@ -94,7 +99,7 @@ public final class Sgemm {
             }
             return r;
         }
-        return TILE_KIND == 0 ? 12 : MR;
+        return MR;
     }
 
     /**
@@ -104,12 +109,17 @@ public final class Sgemm {
      * (72 rows padded against 64) 99-101 against 110-111.
      */
     static int blockRowsFor(int m) {
-        if (BLOCK_ROWS == MR) {
+        return blockRowsFor(m, BLOCK_ROWS);
+    }
+
+    /** {@link #blockRowsFor(int)} for a given tile height. */
+    static int blockRowsFor(int m, int blockRows) {
+        if (blockRows == MR) {
             return MR;
         }
-        long padded = (m + BLOCK_ROWS - 1) / BLOCK_ROWS * (long) BLOCK_ROWS;
+        long padded = (m + blockRows - 1) / blockRows * (long) blockRows;
         long paddedMr = (m + MR - 1) / MR * (long) MR;
-        return padded * 25 <= paddedMr * 26 ? BLOCK_ROWS : MR;
+        return padded * 25 <= paddedMr * 26 ? blockRows : MR;
     }
     /** A B^T products with at most this many rows and rows of at least NT_MIN_K run as dot products ({@link #gemmNT}). */
     static final int NT_MAX_M = 16;
@@ -2420,18 +2430,11 @@ public final class Sgemm {
             // late, on-stack-replaced with its vector stores left as calls, so its FMAs ran the Vector API's Java
             // fallback for good (the char GPT's 65-row products: 7.9 MB of heap and a slow edge per compiled step);
             // the 8-row kernel is hot everywhere. Rows past mr are computed and never stored: the same bits.
-            if (kc >= DEEP_MIN_DEPTH) {
-                kernel8x2PackedDeep(ap, aBase, bp, bBase, kc, tile);
-            } else {
-                kernel8x2Packed(ap, aBase, bp, bBase, kc, tile);
-            }
+            kernel8x2Packed(ap, aBase, bp, bBase, kc, tile);
         } else {
             kernel6x2Packed(ap, aBase, bp, bBase, kc, tile);
         }
     }
-
-    /** Depths from which the 8 x 2 tile takes its unrolled kernel ({@link #kernel8x2PackedDeep}). */
-    static final int DEEP_MIN_DEPTH = 256;
 
     /** The blocked product's register tile: {@link #kernel12x2Packed} for 12-row slivers, else {@link #packedTile}. */
     private static void blockTile(int rowsOfTile, float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, int mr, int nr) {
@@ -2681,205 +2684,12 @@ public final class Sgemm {
         c71.intoArray(tile, 7 * NR + LANES);
     }
 
-    /** Steps of p per iteration of {@link #kernel8x2PackedDeep}. */
-    private static final int UNROLL = 4;
-
-    /**
-     * {@link #kernel8x2Packed} for depths of at least {@link #DEEP_MIN_DEPTH}: the indices are linear in one loop index,
-     * and {@link #UNROLL} steps of p an iteration spread the loop's own index and bounds work over 4 x 16 FMAs.
-     * Measured (SPR-class Xeon, 512 bits, one thread): 1024^3 with 8-row tiles 0.87x -> 0.90x OpenBLAS's SkylakeX
-     * kernel (alternated), the MLP's compiled training step 6% faster; but LeNet's (depths 25 to 150) 3-5% slower with
-     * it everywhere, hence the two kernels. The same unrolling of {@link #kernel6x2Packed} halved its speed under
-     * -XX:UseAVX=2 (16 registers: C2 spills), and so did the one-index form there (64 against 88 GFLOP/s): that one
-     * stays as it is. Each accumulator still takes its FMAs in order of p: the same bits.
-     */
-    private static void kernel8x2PackedDeep(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
-        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
-        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
-        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
-        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
-        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
-        FloatVector c60 = FloatVector.zero(F), c61 = FloatVector.zero(F);
-        FloatVector c70 = FloatVector.zero(F), c71 = FloatVector.zero(F);
-        int p = 0;
-        for (; p + UNROLL <= kc; p += UNROLL) { // four steps of p an iteration: a quarter of the loop's index and bounds work
-            {
-                int bi = bBase + (p + 0) * NR;
-                int ai = aBase + (p + 0) * MR;
-                FloatVector b0 = FloatVector.fromArray(F, bp, bi);
-                FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
-                FloatVector a0 = FloatVector.broadcast(F, ap[ai + 0]);
-                c00 = a0.fma(b0, c00);
-                c01 = a0.fma(b1, c01);
-                FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
-                c10 = a1.fma(b0, c10);
-                c11 = a1.fma(b1, c11);
-                FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
-                c20 = a2.fma(b0, c20);
-                c21 = a2.fma(b1, c21);
-                FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
-                c30 = a3.fma(b0, c30);
-                c31 = a3.fma(b1, c31);
-                FloatVector a4 = FloatVector.broadcast(F, ap[ai + 4]);
-                c40 = a4.fma(b0, c40);
-                c41 = a4.fma(b1, c41);
-                FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
-                c50 = a5.fma(b0, c50);
-                c51 = a5.fma(b1, c51);
-                FloatVector a6 = FloatVector.broadcast(F, ap[ai + 6]);
-                c60 = a6.fma(b0, c60);
-                c61 = a6.fma(b1, c61);
-                FloatVector a7 = FloatVector.broadcast(F, ap[ai + 7]);
-                c70 = a7.fma(b0, c70);
-                c71 = a7.fma(b1, c71);
-            }
-            {
-                int bi = bBase + (p + 1) * NR;
-                int ai = aBase + (p + 1) * MR;
-                FloatVector b0 = FloatVector.fromArray(F, bp, bi);
-                FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
-                FloatVector a0 = FloatVector.broadcast(F, ap[ai + 0]);
-                c00 = a0.fma(b0, c00);
-                c01 = a0.fma(b1, c01);
-                FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
-                c10 = a1.fma(b0, c10);
-                c11 = a1.fma(b1, c11);
-                FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
-                c20 = a2.fma(b0, c20);
-                c21 = a2.fma(b1, c21);
-                FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
-                c30 = a3.fma(b0, c30);
-                c31 = a3.fma(b1, c31);
-                FloatVector a4 = FloatVector.broadcast(F, ap[ai + 4]);
-                c40 = a4.fma(b0, c40);
-                c41 = a4.fma(b1, c41);
-                FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
-                c50 = a5.fma(b0, c50);
-                c51 = a5.fma(b1, c51);
-                FloatVector a6 = FloatVector.broadcast(F, ap[ai + 6]);
-                c60 = a6.fma(b0, c60);
-                c61 = a6.fma(b1, c61);
-                FloatVector a7 = FloatVector.broadcast(F, ap[ai + 7]);
-                c70 = a7.fma(b0, c70);
-                c71 = a7.fma(b1, c71);
-            }
-            {
-                int bi = bBase + (p + 2) * NR;
-                int ai = aBase + (p + 2) * MR;
-                FloatVector b0 = FloatVector.fromArray(F, bp, bi);
-                FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
-                FloatVector a0 = FloatVector.broadcast(F, ap[ai + 0]);
-                c00 = a0.fma(b0, c00);
-                c01 = a0.fma(b1, c01);
-                FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
-                c10 = a1.fma(b0, c10);
-                c11 = a1.fma(b1, c11);
-                FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
-                c20 = a2.fma(b0, c20);
-                c21 = a2.fma(b1, c21);
-                FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
-                c30 = a3.fma(b0, c30);
-                c31 = a3.fma(b1, c31);
-                FloatVector a4 = FloatVector.broadcast(F, ap[ai + 4]);
-                c40 = a4.fma(b0, c40);
-                c41 = a4.fma(b1, c41);
-                FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
-                c50 = a5.fma(b0, c50);
-                c51 = a5.fma(b1, c51);
-                FloatVector a6 = FloatVector.broadcast(F, ap[ai + 6]);
-                c60 = a6.fma(b0, c60);
-                c61 = a6.fma(b1, c61);
-                FloatVector a7 = FloatVector.broadcast(F, ap[ai + 7]);
-                c70 = a7.fma(b0, c70);
-                c71 = a7.fma(b1, c71);
-            }
-            {
-                int bi = bBase + (p + 3) * NR;
-                int ai = aBase + (p + 3) * MR;
-                FloatVector b0 = FloatVector.fromArray(F, bp, bi);
-                FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
-                FloatVector a0 = FloatVector.broadcast(F, ap[ai + 0]);
-                c00 = a0.fma(b0, c00);
-                c01 = a0.fma(b1, c01);
-                FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
-                c10 = a1.fma(b0, c10);
-                c11 = a1.fma(b1, c11);
-                FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
-                c20 = a2.fma(b0, c20);
-                c21 = a2.fma(b1, c21);
-                FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
-                c30 = a3.fma(b0, c30);
-                c31 = a3.fma(b1, c31);
-                FloatVector a4 = FloatVector.broadcast(F, ap[ai + 4]);
-                c40 = a4.fma(b0, c40);
-                c41 = a4.fma(b1, c41);
-                FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
-                c50 = a5.fma(b0, c50);
-                c51 = a5.fma(b1, c51);
-                FloatVector a6 = FloatVector.broadcast(F, ap[ai + 6]);
-                c60 = a6.fma(b0, c60);
-                c61 = a6.fma(b1, c61);
-                FloatVector a7 = FloatVector.broadcast(F, ap[ai + 7]);
-                c70 = a7.fma(b0, c70);
-                c71 = a7.fma(b1, c71);
-            }
-        }
-        for (; p < kc; p++) {
-            int bi = bBase + p * NR;
-            int ai = aBase + p * MR;
-            FloatVector b0 = FloatVector.fromArray(F, bp, bi);
-            FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
-            FloatVector a0 = FloatVector.broadcast(F, ap[ai + 0]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(F, ap[ai + 4]);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
-            FloatVector a6 = FloatVector.broadcast(F, ap[ai + 6]);
-            c60 = a6.fma(b0, c60);
-            c61 = a6.fma(b1, c61);
-            FloatVector a7 = FloatVector.broadcast(F, ap[ai + 7]);
-            c70 = a7.fma(b0, c70);
-            c71 = a7.fma(b1, c71);
-        }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + LANES);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + LANES);
-        c60.intoArray(tile, 6 * NR);
-        c61.intoArray(tile, 6 * NR + LANES);
-        c70.intoArray(tile, 7 * NR);
-        c71.intoArray(tile, 7 * NR + LANES);
-    }
-
-
     /**
      * 6 x 2 vectors over a packed B panel (constant strides, like {@link #kernel8x2Packed}): 12 accumulators, 2 B
      * vectors and a broadcast fit 16 registers once no bounds checks or index products are live in the loop.
      * Measured at 256 bits (SPR-class Xeon, -XX:UseAVX=2): 1024^3 at 96.7 GFLOP/s against 89.4 for 4 x 2. Its two
-     * induction variables stay: the one-index loop of the 12- and 8-row kernels ran at 64 against 88 GFLOP/s here, and
-     * two or four steps an iteration at 48 (C2 spills with 16 registers).
+     * induction variables stay: the one-index loop of the 12-row kernel ran at 64 against 88 GFLOP/s here, and two or
+     * four steps an iteration at 48 (C2 spills with 16 registers).
      */
     private static void kernel6x2Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);

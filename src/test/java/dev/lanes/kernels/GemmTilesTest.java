@@ -27,8 +27,8 @@ class GemmTilesTest {
     static String results() throws Exception {
         Lanes.manualSeed(17);
         MessageDigest md = MessageDigest.getInstance("SHA-256");
-        // the blocked product's 12-row tiles (BLOCK_ROWS): 97 (an edge sliver of 1 row, a second KC block 1 deep),
-        // 200 rows; 13 and 64 rows take 8-row tiles (blockRowsFor); 150 x 100 x 531: whole 12-row slivers whose depth is no
+        // with -Dlanes.gemmBlockRows=12, 12-row tiles: 97 (an edge sliver of 1 row, a second KC block 1 deep), 200 rows;
+        // 13 and 64 rows take MR-row tiles (blockRowsFor); 150 x 100 x 531: whole 12-row slivers whose depth is no
         // whole number of vectors
         int[][] shapes = {{1, 1, 1}, {5, 7, 3}, {13, 37, 300}, {64, 64, 64}, {97, 50, 513}, {200, 33, 129}, {150, 100, 531}};
         for (int[] s : shapes) {
@@ -98,29 +98,27 @@ class GemmTilesTest {
             String child = runChild(tile, false);
             assertThat(child).as("tile %s vs this JVM (tile %s)", tile, Sgemm.TILE).isEqualTo("tile " + tile + " hash " + here);
         }
-        if (Sgemm.BLOCK_ROWS != Sgemm.MR) { // the blocked product's 12-row tile against the MR-row one (same tile otherwise)
-            String mrRows = dev.lanes.ChildJvm.lastLine(GemmTilesTest.class, List.of("-Dlanes.gemmTile=" + Sgemm.TILE, "-Dlanes.gemmBlockRows=" + Sgemm.MR),
-                    List.of(), "tile ", 60);
-            assertThat("tile " + mrRows).as("blocked rows %d vs %d", Sgemm.MR, Sgemm.BLOCK_ROWS).isEqualTo("tile " + Sgemm.TILE + " hash " + here);
+        // the blocked product's 12-row tiles (-Dlanes.gemmBlockRows=12, not the default): at this width, with the 6 x 2 tile,
+        // and at 8 and 4 lanes, where packSliver12 copies A^T by 256/128-bit vectors or packs float by float
+        for (List<String> flags : List.of(List.of("-Dlanes.gemmBlockRows=12"), List.of("-Dlanes.gemmTile=6x2", "-Dlanes.gemmBlockRows=12"),
+                List.of("-XX:MaxVectorSize=32", "-Dlanes.gemmBlockRows=12"), List.of("-XX:MaxVectorSize=16", "-Dlanes.gemmBlockRows=12"))) {
+            String line = dev.lanes.ChildJvm.lastLine(GemmTilesTest.class, flags, List.of(), "tile ", 60);
+            assertThat(line.substring(line.indexOf(" hash "))).as("%s vs this JVM", flags).isEqualTo(" hash " + here);
         }
         String scalar = runChild(Sgemm.TILE, true);
         assertThat(scalar).as("the attention kernel's scalar form vs this JVM").isEqualTo("tile " + Sgemm.TILE + " hash " + here);
     }
 
-    /** The blocked product's rows per tile: 12 with 32 registers unless that pads more than 4% past the MR-row tiles. */
+    /** The blocked product's rows per tile: 12 (when asked for) unless that pads more than 4% past the MR-row tiles. */
     @Test
     void theBlockedTileRowsFollowThePadding() {
-        if (Sgemm.BLOCK_ROWS == Sgemm.MR) {
-            assertThat(Sgemm.blockRowsFor(1024)).isEqualTo(Sgemm.MR);
-            return;
-        }
-        assertThat(Sgemm.BLOCK_ROWS).isEqualTo(12);
-        assertThat(Sgemm.blockRowsFor(1024)).isEqualTo(12); // 1032 against 1024
-        assertThat(Sgemm.blockRowsFor(96)).isEqualTo(12);
-        assertThat(Sgemm.blockRowsFor(97)).isEqualTo(12); // 108 against 104
-        assertThat(Sgemm.blockRowsFor(64)).isEqualTo(Sgemm.MR); // 72 against 64
-        assertThat(Sgemm.blockRowsFor(13)).isEqualTo(Sgemm.MR);
-        assertThat(Sgemm.blockRowsFor(1)).isEqualTo(Sgemm.MR);
+        assertThat(Sgemm.blockRowsFor(1024, Sgemm.MR)).isEqualTo(Sgemm.MR);
+        assertThat(Sgemm.blockRowsFor(1024, 12)).isEqualTo(12); // 1032 against 1024
+        assertThat(Sgemm.blockRowsFor(96, 12)).isEqualTo(12);
+        assertThat(Sgemm.blockRowsFor(Sgemm.MR == 8 ? 97 : 95, 12)).isEqualTo(12); // 108 against 104 (102)
+        assertThat(Sgemm.blockRowsFor(64, 12)).isEqualTo(Sgemm.MR); // 72 against 64 (66)
+        assertThat(Sgemm.blockRowsFor(13, 12)).isEqualTo(Sgemm.MR);
+        assertThat(Sgemm.blockRowsFor(1, 12)).isEqualTo(Sgemm.MR);
     }
 
     private static String runChild(String tile, boolean scalarAttention) throws Exception {

@@ -95,6 +95,8 @@ public final class LeNetService implements AutoCloseable {
     private final AtomicLong rejected = new AtomicLong();
     private final AtomicLong modelSwaps = new AtomicLong();
     private volatile boolean closed;
+    /** Set by close() just before it frees the model it finds (after the grace): a later swap frees its own. */
+    private volatile boolean modelFreed;
 
     /**
      * Requests are read and answered on virtual threads, one per exchange: a client that trickles its headers or body
@@ -498,9 +500,10 @@ public final class LeNetService implements AutoCloseable {
         }
         PreparedModel old = model.getAndSet(next);
         old.close(); // calls still running on it finish first
-        if (closed) {
-            // close() ran while this upload loaded (its grace ran out first) and freed the model it found, the old one:
-            // the new one must not outlive the service either (closing twice is a no-op)
+        if (modelFreed) {
+            // close() gave up waiting for this upload and freed the model it found, the old one: the new one must not
+            // outlive the service either (closing twice is a no-op). A swap during the grace keeps its model: close()
+            // frees it once the grace is over, and the requests still queued are answered by it.
             next.close();
             throw new HttpError(503, "the service is shutting down");
         }
@@ -560,6 +563,7 @@ public final class LeNetService implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        modelFreed = true; // before the read below: a swap after that read sees it (both are volatile)
         model.get().close();
     }
 
