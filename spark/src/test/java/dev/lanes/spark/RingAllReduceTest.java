@@ -75,6 +75,28 @@ class RingAllReduceTest {
         }
     }
 
+    /** bytesSent counts the payload: over all ranks 2 (world - 1) N floats an all-reduce, nothing for one rank. */
+    @Test
+    void theRanksTogetherSendTheRingsVolume() throws Exception {
+        for (int world = 1; world <= 3; world++) {
+            int n = RingAllReduce.CHUNK_FLOATS * 2 + 101;
+            List<float[]> sent = ranks(world, Duration.ofSeconds(20), ring -> {
+                ring.allReduceSum(new float[n]);
+                long once = ring.bytesSent();
+                ring.allReduceSum(new float[n]);
+                return new float[] {once, ring.bytesSent() - once};
+            });
+            long first = 0;
+            long second = 0;
+            for (float[] s : sent) {
+                first += (long) s[0];
+                second += (long) s[1];
+            }
+            assertThat(first).as("world %d", world).isEqualTo(2L * (world - 1) * n * 4);
+            assertThat(second).as("world %d, the second call", world).isEqualTo(first);
+        }
+    }
+
     @Test
     void meansOfRandomValuesMatchTheSumToRoundingAndAgreeBitForBit() throws Exception {
         int n = 100_001;
