@@ -191,28 +191,20 @@ public final class Conv2dDriver {
         return b;
     }
 
-    /**
-     * {@link #forward} of images [n0, n1) (without kept columns) in its scalar form, {@link #forwardScalar}, if the process
-     * is young ({@link ColdStart}) and the layer small enough (staged images, at most {@code ColdStart.CONV_MAX_WEIGHTS}
-     * weights a group, row biases): then true. Asked before the weights are packed, which the scalar form skips. Not for
-     * a {@code direct} 1 x 1 layer: the blocked GEMM it takes sums some shapes otherwise (a product of at most
-     * {@code Sgemm.SMALL_M} rows in one chain over the whole depth, a single column in the dot product's order).
-     */
-    public static boolean forwardCold(Im2col.Geometry geo, int channels, int groups, int outChannels, boolean direct, MemorySegment x,
-                                      long xOff, MemorySegment w, long wOff, Sgemm.Epilogue[] epilogues, MemorySegment out, long outOff,
-                                      int n0, int n1) {
-        return forwardColdOrProbe(geo, channels, groups, outChannels, direct, x, xOff, w, wOff, epilogues, out, outOff, n0, n1) == COLD_DONE;
-    }
-
     /** {@link #forwardColdOrProbe}: the scalar form ran, the result is written. */
     public static final long COLD_DONE = Long.MIN_VALUE;
     /** {@link #forwardColdOrProbe}: the caller runs the vector form, untimed. */
     public static final long WARM = Long.MIN_VALUE + 1;
 
     /**
-     * {@link #forwardCold}, and after ColdStart's count its probes ({@code ColdStart.Probe}): returns {@link #COLD_DONE}
-     * (the scalar form ran), {@link #WARM} (run the vector form), or else the {@link System#nanoTime} at which the caller's
-     * vector form starts, a probe, for {@link #probeDone} once it has run.
+     * {@link #forward} of images [n0, n1) (without kept columns) in its scalar form, {@link #forwardScalar}, if the process
+     * is young ({@link ColdStart}) and the layer small enough (staged images, at most {@code ColdStart.CONV_MAX_WEIGHTS}
+     * weights a group, row biases): then {@link #COLD_DONE}. Asked before the weights are packed, which the scalar form
+     * skips. Not for a {@code direct} 1 x 1 layer: the blocked GEMM it takes sums some shapes otherwise (a product of at
+     * most {@code Sgemm.SMALL_M} rows in one chain over the whole depth, a single column in the dot product's order).
+     * Otherwise {@link #WARM} (the caller runs the vector form), or, after ColdStart's count, for a probe
+     * ({@code ColdStart.Probe}) the {@link System#nanoTime} at which the caller's vector form starts, for
+     * {@link #probeDone} once it has run.
      */
     public static long forwardColdOrProbe(Im2col.Geometry geo, int channels, int groups, int outChannels, boolean direct, MemorySegment x,
                                           long xOff, MemorySegment w, long wOff, Sgemm.Epilogue[] epilogues, MemorySegment out, long outOff,

@@ -198,7 +198,7 @@ class ColdStartTest {
             for (int scalar = 0; scalar < 2; scalar++) {
                 ColdStart.convImages = scalar == 1 ? 1 << 20 : 0;
                 out[scalar] = arena.allocate(4 * outFloats, 64);
-                boolean cold = Conv2dDriver.forwardCold(g, channels, groups, outChannels, direct, x, 0, weights, 0, epi, out[scalar], 0, 0, images);
+                boolean cold = cold(g, channels, groups, outChannels, direct, x, 0, weights, 0, epi, out[scalar], 0, 0, images);
                 assertThat(cold).as("the scalar form taken").isEqualTo(scalar == 1 && !direct);
                 if (!cold) {
                     Conv2dDriver.forward(g, channels, groups, outChannels, direct, x, 0, weights, 0, packed, tails, epi, out[scalar], 0, null, 0,
@@ -213,10 +213,10 @@ class ColdStartTest {
         assertThat(cases).isGreaterThan(40);
         ColdStart.convImages = 5;
         Im2col.Geometry lenet = new Im2col.Geometry(1, 32, 32, 5, 5, 1, 1, 0, 0, 1, 1, 28, 28);
-        assertThat(Conv2dDriver.forwardCold(lenet, 1, 1, 6, false, values(3 * 32 * 32, false), 0, values(6 * 25, false), 0,
+        assertThat(cold(lenet, 1, 1, 6, false, values(3 * 32 * 32, false), 0, values(6 * 25, false), 0,
                 new Sgemm.Epilogue[] {Sgemm.Epilogue.NONE}, arena.allocate(4L * 3 * 6 * 784, 64), 0, 0, 3)).isTrue();
         assertThat(ColdStart.convImages).as("one of the count an image").isEqualTo(2);
-        assertThat(Conv2dDriver.forwardCold(lenet, 1, 1, 6, false, values(3 * 32 * 32, false), 0, values(6 * 25, false), 0,
+        assertThat(cold(lenet, 1, 1, 6, false, values(3 * 32 * 32, false), 0, values(6 * 25, false), 0,
                 new Sgemm.Epilogue[] {Sgemm.Epilogue.NONE}, arena.allocate(4L * 3 * 6 * 784, 64), 0, 0, 3)).as("3 images, 2 left").isFalse();
     }
 
@@ -414,16 +414,16 @@ class ColdStartTest {
             ColdStart.packs = 1 << 20;
             float[] scalar = Sgemm.packA(a, 0, k, m, k);
             assertThat(ColdStart.packs < 1 << 20 || m < Sgemm.MR || !Sgemm.ZIP_PACK_A).as("the float-by-float form ran").isTrue();
-            assertThat(java.util.Arrays.stream(bitsOf(scalar)).toArray()).as("m %d k %d", m, k).containsExactly(bitsOf(vector));
+            assertThat(bits(MemorySegment.ofArray(scalar), scalar.length)).as("m %d k %d", m, k)
+                    .containsExactly(bits(MemorySegment.ofArray(vector), vector.length));
         }
     }
 
-    private static int[] bitsOf(float[] f) {
-        int[] b = new int[f.length];
-        for (int i = 0; i < f.length; i++) {
-            b[i] = Float.floatToRawIntBits(f[i]);
-        }
-        return b;
+    /** Whether the direct convolution's scalar form ran ({@code Conv2dDriver.forwardColdOrProbe} gave COLD_DONE). */
+    private static boolean cold(Im2col.Geometry geo, int channels, int groups, int outChannels, boolean direct, MemorySegment x, long xOff,
+                                MemorySegment w, long wOff, Sgemm.Epilogue[] epilogues, MemorySegment out, long outOff, int n0, int n1) {
+        return Conv2dDriver.forwardColdOrProbe(geo, channels, groups, outChannels, direct, x, xOff, w, wOff, epilogues, out, outOff, n0, n1)
+                == Conv2dDriver.COLD_DONE;
     }
 
     @Test
