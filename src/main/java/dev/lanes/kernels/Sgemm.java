@@ -75,15 +75,16 @@ public final class Sgemm {
     static final int K_BLOCKS_PACKED = 2;
 
     /**
-     * Rows of the register tile in the blocked product ({@link #blocked}, the large products' path): {@link #MR}, or 12
-     * with {@code -Dlanes.gemmBlockRows=12} (12 x 2 vectors, {@link #kernel12x2Packed}: 24 accumulators, 2 B vectors and
-     * a broadcast, 27 of 32 registers; per step of p 2 vector loads and 12 broadcasts for 24 FMAs, against 8 for 16).
-     * Measured (Intel Xeon, SPR-class, 512 bits, one thread, 1024^3, alternated with OpenBLAS's SkylakeX kernel): 0.87x
-     * with 8 rows, 0.95-0.97x with 12. Not the default: a kernel that only the blocked product calls becomes hot late in
-     * a training step's warm-up, and in a fresh JVM of CI's heap probe (TrainStepTest, LeNet's compiled step, whose
-     * Linear weight gradients took the 12-row tiles) C2 compiled it without a profile and it ran the Vector API's Java
-     * fallback for good: 8.4 MB of heap a step. The other paths (the convolutions' taps, row-major A, the prepacked
-     * weights) keep MR either way. The tile shape does not change any result: every element is one FMA chain per KC block.
+     * Rows of the register tile in the blocked product ({@link #blocked}, the large products' path): 12 with 32 vector
+     * registers (12 x 2 vectors, {@link #kernel12x2Packed}: 24 accumulators, 2 B vectors and a broadcast, 27 of 32
+     * registers; per step of p 2 vector loads and 12 broadcasts for 24 FMAs, against 8 for 16), else {@link #MR};
+     * {@code -Dlanes.gemmBlockRows=12} or {@code =MR} forces either. Measured (Intel Xeon, SPR-class, 512 bits, one
+     * thread, 1024^3, alternated with OpenBLAS's SkylakeX kernel): 0.87x with 8 rows, 0.95-0.97x with 12. A kernel that
+     * only the blocked product calls turns hot late in a training step's warm-up, and in about one fresh JVM in twenty
+     * C2 compiles it with its accumulators boxed (CI's heap probe, LeNet's compiled step: 7-8 MB of heap a step, for
+     * good): {@link TileGuard} watches for that and turns the 12-row tiles off in that JVM. The other paths (the
+     * convolutions' taps, row-major A, the prepacked weights) keep MR either way. The tile shape does not change any
+     * result: every element is one FMA chain per KC block.
      */
     static final int BLOCK_ROWS = blockRows();
 
@@ -99,7 +100,8 @@ public final class Sgemm {
             }
             return r;
         }
-        return MR;
+        // 12 x 2 vectors need 27 of 32 registers: with 16 (MR 6) they would spill; and only where TileGuard can watch them
+        return MR == 8 && TileGuard.AVAILABLE ? 12 : MR;
     }
 
     /**
@@ -109,7 +111,7 @@ public final class Sgemm {
      * (72 rows padded against 64) 99-101 against 110-111.
      */
     static int blockRowsFor(int m) {
-        return blockRowsFor(m, BLOCK_ROWS);
+        return blockRowsFor(m, TileGuard.tripped() ? MR : BLOCK_ROWS);
     }
 
     /** {@link #blockRowsFor(int)} for a given tile height. */
@@ -1810,6 +1812,17 @@ public final class Sgemm {
             scaleOnly(m0, m1, n0, n1, beta, c, cOff, ldc, epi);
             return;
         }
+        int rowsOfTile = blockRowsFor(m1 - m0);
+        long sampled = rowsOfTile == 12
+                ? TileGuard.begin((long) ((m1 - m0 + 11) / 12) * ((n1 - n0 + NR - 1) / NR) * ((k + KC - 1) / KC)) : -1;
+        blockedLoops(transA, transB, m0, m1, n0, n1, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, ws, rowsOfTile);
+        TileGuard.end(sampled);
+    }
+
+    /** {@link #blocked}'s loops, with tiles of {@code rowsOfTile} rows. */
+    private static void blockedLoops(boolean transA, boolean transB, int m0, int m1, int n0, int n1, int k, float alpha,
+                                     MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                                     float beta, MemorySegment c, long cOff, int ldc, Epilogue epi, Workspace ws, int rowsOfTile) {
         int step = columnBlock(n1 - n0);
         for (int jc = n0; jc < n1; jc += step) {
             int nc = Math.min(step, n1 - jc);
@@ -1826,7 +1839,6 @@ public final class Sgemm {
                 }
                 // two depth blocks summed in the workspace before C is touched (writeWholeTilePair): whole tiles, alpha 1,
                 // C's old value either ignored (beta 0), added (beta 1) or an earlier chunk's, no epilogue in this chunk
-                int rowsOfTile = blockRowsFor(m1 - m0);
                 boolean pairs = pcEnd - pc0 > KC && pcEnd - pc0 <= 2 * KC && alpha == 1f && (pc0 > 0 || beta == 0f || beta == 1f) && (pcEnd < k || epi.isNone());
                 int kc1 = pcEnd - pc0 - KC; // the second block's depth, where there is one
                 for (int ic = m0; ic < m1; ic += MC) {

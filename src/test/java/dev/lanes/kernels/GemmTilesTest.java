@@ -95,10 +95,10 @@ class GemmTilesTest {
         }
         String here = results();
         for (String tile : new String[] {"8x2", "6x2"}) {
-            String child = runChild(tile, false);
+            String child = runChild(tile, false); // MR-row tiles in the blocked product too (-Dlanes.gemmBlockRows=MR)
             assertThat(child).as("tile %s vs this JVM (tile %s)", tile, Sgemm.TILE).isEqualTo("tile " + tile + " hash " + here);
         }
-        // the blocked product's 12-row tiles (-Dlanes.gemmBlockRows=12, not the default): at this width, with the 6 x 2 tile,
+        // the blocked product's 12-row tiles (-Dlanes.gemmBlockRows=12, the default with 32 registers): at this width, with the 6 x 2 tile,
         // and at 8 and 4 lanes, where packSliver12 copies A^T by 256/128-bit vectors or packs float by float
         for (List<String> flags : List.of(List.of("-Dlanes.gemmBlockRows=12"), List.of("-Dlanes.gemmTile=6x2", "-Dlanes.gemmBlockRows=12"),
                 List.of("-XX:MaxVectorSize=32", "-Dlanes.gemmBlockRows=12"), List.of("-XX:MaxVectorSize=16", "-Dlanes.gemmBlockRows=12"))) {
@@ -122,7 +122,8 @@ class GemmTilesTest {
     }
 
     private static String runChild(String tile, boolean scalarAttention) throws Exception {
-        return "tile " + dev.lanes.ChildJvm.lastLine(GemmTilesTest.class, List.of("-Dlanes.gemmTile=" + tile, "-Dlanes.attentionScalar=" + scalarAttention),
+        return "tile " + dev.lanes.ChildJvm.lastLine(GemmTilesTest.class, List.of("-Dlanes.gemmTile=" + tile, "-Dlanes.gemmBlockRows=" + tile.charAt(0),
+                "-Dlanes.attentionScalar=" + scalarAttention),
                 List.of(), "tile ", 60);
     }
 }

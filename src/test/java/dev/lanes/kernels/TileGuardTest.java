@@ -1,0 +1,98 @@
+package dev.lanes.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lanes.Lanes;
+import dev.lanes.Tensor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link TileGuard}: when it samples, that three allocating samples in a row (and only those) turn the blocked
+ * product's 12-row tiles off, that it measures real heap allocations, and that a product gives the same bits before and
+ * after it trips.
+ */
+class TileGuardTest {
+    @AfterEach
+    void freshGuard() {
+        TileGuard.reset();
+    }
+
+    @Test
+    void threeAllocatingSamplesInARowTurnTheTwelveRowTilesOff() {
+        TileGuard.reset();
+        TileGuard.record(4096); // a new thread's workspace, once
+        TileGuard.record(0);
+        TileGuard.record(100);
+        TileGuard.record(100);
+        assertThat(TileGuard.tripped()).as("two strikes, after a clean sample").isFalse();
+        TileGuard.record(0);
+        for (int i = 0; i < TileGuard.STRIKES - 1; i++) {
+            TileGuard.record(64);
+        }
+        assertThat(TileGuard.tripped()).isFalse();
+        TileGuard.record(64);
+        assertThat(TileGuard.tripped()).isTrue();
+        assertThat(Sgemm.blockRowsFor(1024)).isEqualTo(Sgemm.MR);
+        assertThat(Sgemm.blockRowsFor(1024, 12)).as("an explicit height is the caller's").isEqualTo(12);
+        TileGuard.reset();
+        assertThat(Sgemm.blockRowsFor(1024)).isEqualTo(Sgemm.BLOCK_ROWS);
+    }
+
+    @Test
+    void itSamplesOneProductInSixteenOnceEnoughTilesHaveRun() {
+        TileGuard.reset();
+        if (!TileGuard.AVAILABLE) {
+            assertThat(TileGuard.begin(1L << 20)).isEqualTo(-1);
+            return;
+        }
+        assertThat(TileGuard.begin(TileGuard.CHECK_AFTER_TILES - 1)).as("before the threshold").isEqualTo(-1);
+        int sampled = 0;
+        for (int i = 0; i < 4 * TileGuard.SAMPLE_EVERY; i++) {
+            long before = TileGuard.begin(1);
+            if (before >= 0) {
+                sampled++;
+                TileGuard.end(before);
+            }
+        }
+        assertThat(sampled).isEqualTo(4);
+        assertThat(TileGuard.tripped()).as("nothing allocated between begin and end").isFalse();
+    }
+
+    @Test
+    void itSeesTheHeapAllocationsOfASampledProduct() {
+        TileGuard.reset();
+        if (!TileGuard.AVAILABLE) {
+            return; // a runtime without jdk.management: the 12-row tiles are off (BLOCK_ROWS is MR unless forced)
+        }
+        TileGuard.begin(TileGuard.CHECK_AFTER_TILES);
+        Object[] kept = new Object[TileGuard.STRIKES];
+        for (int strike = 0; strike < TileGuard.STRIKES; strike++) {
+            long before = -1;
+            while (before < 0) {
+                before = TileGuard.begin(1);
+            }
+            kept[strike] = new float[256]; // what the Vector API's fallback does on every lane op
+            TileGuard.end(before);
+        }
+        assertThat(kept).doesNotContainNull();
+        assertThat(TileGuard.tripped()).isTrue();
+    }
+
+    @Test
+    void aProductGivesTheSameBitsAfterTheGuardTrips() {
+        Lanes.manualSeed(3);
+        Tensor a = Tensor.randn(150, 531);
+        Tensor b = Tensor.randn(531, 100);
+        TileGuard.reset();
+        float[] before = a.mm(b).toFloatArray();
+        for (int i = 0; i < TileGuard.STRIKES; i++) {
+            TileGuard.record(1);
+        }
+        assertThat(TileGuard.tripped()).isTrue();
+        float[] after = a.mm(b).toFloatArray();
+        for (int i = 0; i < before.length; i++) {
+            assertThat(Float.floatToRawIntBits(after[i])).as("element %d", i).isEqualTo(Float.floatToRawIntBits(before[i]));
+        }
+    }
+}
