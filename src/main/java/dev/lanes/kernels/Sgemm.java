@@ -1813,8 +1813,11 @@ public final class Sgemm {
             return;
         }
         int rowsOfTile = blockRowsFor(m1 - m0);
-        long sampled = rowsOfTile == 12
-                ? TileGuard.begin((long) ((m1 - m0 + 11) / 12) * ((n1 - n0 + NR - 1) / NR) * ((k + KC - 1) / KC)) : -1;
+        long sampled = -1;
+        if (rowsOfTile == 12) {
+            ws.packedB(k, NR); // a new thread's packed-B buffer, made before a sample reads the heap counter
+            sampled = TileGuard.begin((long) ((m1 - m0 + 11) / 12) * ((n1 - n0 + NR - 1) / NR) * ((k + KC - 1) / KC));
+        }
         blockedLoops(transA, transB, m0, m1, n0, n1, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, ws, rowsOfTile);
         TileGuard.end(sampled);
     }

@@ -22,7 +22,8 @@ import java.lang.management.ManagementFactory;
  * its thread's allocated bytes before and after (two reads of a thread-local counter, ~50 ns, against a product of
  * microseconds). {@link #STRIKES} sampled products in a row that allocated trip the guard; then every product takes the
  * MR-row tiles, which give the same bits (each element is one FMA chain per depth block whichever tile computes it). A
- * first product on a new thread allocates its workspace once: a single strike, cleared by the next clean sample.
+ * new thread's packed-B buffer is made before the first read; three strikes, not one, in case anything else ever
+ * allocates once inside a product (a clean sample clears them).
  * Without {@code jdk.management} (a trimmed runtime) nothing can be measured, and the 12-row tiles stay off.
  *
  * <p>The counters are plain statics updated without synchronisation: a lost update moves a sample or a strike by one,
