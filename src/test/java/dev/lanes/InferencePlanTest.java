@@ -62,10 +62,15 @@ class InferencePlanTest {
 
     /** The least heap bytes per call over rounds of {@code warm} then {@code calls} calls, until under {@code limit} (or 30 s). */
     static long steadyStateHeapBytesPerCall(Runnable call, int warm, int calls, long limit) {
+        return steadyStateHeapBytesPerCall(call, warm, calls, limit, 30_000);
+    }
+
+    /** {@link #steadyStateHeapBytesPerCall(Runnable, int, int, long)}, trying for at most {@code millis} after 5 rounds. */
+    static long steadyStateHeapBytesPerCall(Runnable call, int warm, int calls, long limit, long millis) {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long tid = Thread.currentThread().threadId();
         long best = Long.MAX_VALUE;
-        long deadline = System.nanoTime() + 30_000_000_000L;
+        long deadline = System.nanoTime() + millis * 1_000_000L;
         for (int round = 0; best >= limit && (round < 5 || System.nanoTime() < deadline); round++) {
             for (int i = 0; i < warm; i++) {
                 call.run();

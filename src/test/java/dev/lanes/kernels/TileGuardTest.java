@@ -79,48 +79,6 @@ class TileGuardTest {
         assertThat(TileGuard.tripped()).isTrue();
     }
 
-    /**
-     * A new thread's first product makes its workspace (and its 4 MB packed-B buffer) before the sample reads the heap,
-     * not inside it: 64 threads, one product each, four of them sampled, no strike. (A split product's parts make their
-     * worker's buffer in blocked() itself, also before the read.)
-     */
-    @Test
-    void newThreadsFirstProductsAreNoStrikes() throws Exception {
-        if (Sgemm.BLOCK_ROWS != 12 || !TileGuard.AVAILABLE) {
-            return; // 16 registers: no 12-row tiles to watch
-        }
-        int m = 120, n = 64, k = 64;
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
-            java.lang.foreign.MemorySegment a = arena.allocate(4L * m * k, 64);
-            java.lang.foreign.MemorySegment b = arena.allocate(4L * k * n, 64);
-            java.lang.foreign.MemorySegment c0 = arena.allocate(4L * m * n, 64);
-            // until C2 has compiled the 12-row path, its Vector API calls allocate (the interpreter's and C1's fallback)
-            com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-            long deadline = System.nanoTime() + 60_000_000_000L;
-            long allocated = Long.MAX_VALUE;
-            while (allocated > 0 && System.nanoTime() < deadline) {
-                for (int i = 0; i < 200; i++) {
-                    Sgemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c0, 0, n, null, null, false);
-                }
-                long before = threads.getCurrentThreadAllocatedBytes();
-                Sgemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c0, 0, n, null, null, false);
-                allocated = threads.getCurrentThreadAllocatedBytes() - before;
-            }
-            org.junit.jupiter.api.Assumptions.assumeTrue(allocated == 0, "the 12-row product still allocates after 60 s of warm-up");
-            TileGuard.reset();
-            TileGuard.begin(TileGuard.CHECK_AFTER_TILES); // sampling from the next product on
-            for (int t = 0; t < 4 * TileGuard.SAMPLE_EVERY; t++) { // four samples, each a thread's first product
-                Thread thread = new Thread(() -> {
-                    java.lang.foreign.MemorySegment c = java.lang.foreign.Arena.ofAuto().allocate(4L * m * n, 64);
-                    Sgemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n, null, null, false);
-                });
-                thread.start();
-                thread.join();
-            }
-        }
-        assertThat(TileGuard.tripped()).isFalse();
-    }
-
     @Test
     void aProductGivesTheSameBitsAfterTheGuardTrips() {
         Lanes.manualSeed(3);
