@@ -65,7 +65,7 @@ class InferencePlanTest {
         return steadyStateHeapBytesPerCall(call, warm, calls, limit, 30_000);
     }
 
-    /** {@link #steadyStateHeapBytesPerCall(Runnable, int, int, long)}, trying for at most {@code millis} after 5 rounds. */
+    /** {@link #steadyStateHeapBytesPerCall(Runnable, int, int, long)}: at least 5 rounds, more until {@code millis} have passed. */
     static long steadyStateHeapBytesPerCall(Runnable call, int warm, int calls, long limit, long millis) {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long tid = Thread.currentThread().threadId();

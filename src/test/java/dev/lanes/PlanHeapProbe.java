@@ -28,10 +28,14 @@ public final class PlanHeapProbe {
      * few speculative types and keeps its accumulators boxed (CI saw LeNet's step allocate 29 KB in Reductions.sum32x16's
      * fold; 0 of 30 runs of that probe here; the 12-row GEMM tiles, which did it in ~1 of 15, have TileGuard). Which compile a JVM gets
      * is HotSpot's timing, not Lanes' code; a kernel that allocates in every JVM still fails, and the first JVM's
-     * allocation sites are printed either way.
+     * allocation sites are printed either way. Allocation in the 12-row GEMM tiles' path fails at once: TileGuard's job.
      */
     public static long inFreshJvm(String model) throws Exception {
         String first = oneFreshJvm(model);
+        if (first.startsWith("allocates") && first.matches("(?s).*(kernel12x2Packed|blockTile|blockedLoops|packSliver12).*")) {
+            // the 12-row tiles' path: TileGuard should have switched it off long before the measured calls
+            throw new AssertionError("PlanHeapProbe " + model + ": the 12-row GEMM tiles allocate and TileGuard did not trip; " + first);
+        }
         if (first.startsWith("allocates")) {
             System.err.println("PlanHeapProbe " + model + ": a fresh JVM allocated (run again once): " + first);
             String second = oneFreshJvm(model);
@@ -89,8 +93,10 @@ public final class PlanHeapProbe {
         if (args[0].equals("allocates")) { // a call that allocates in every JVM: the probe itself must fail on it
             Runnable call = () -> sink = new float[64];
             long bytes = InferencePlanTest.steadyStateHeapBytesPerCall(call, 300, 100, ALLOCATION_LIMIT, 0);
-            System.out.println("over limit " + ALLOCATION_LIMIT);
-            printAllocationSites(call, 20_000);
+            if (bytes >= ALLOCATION_LIMIT) {
+                System.out.println("over limit " + ALLOCATION_LIMIT);
+                printAllocationSites(call, 20_000);
+            }
             System.out.println("heap bytes per call " + bytes);
             return;
         }

@@ -80,7 +80,7 @@ public final class Sgemm {
      * registers; per step of p 2 vector loads and 12 broadcasts for 24 FMAs, against 8 for 16), else {@link #MR};
      * {@code -Dlanes.gemmBlockRows=12} or {@code =MR} forces either. Measured (Intel Xeon, SPR-class, 512 bits, one
      * thread, 1024^3, alternated with OpenBLAS's SkylakeX kernel): 0.87x with 8 rows, 0.95-0.97x with 12. A kernel that
-     * only the blocked product calls turns hot late in a training step's warm-up, and in about one fresh JVM in twenty
+     * only the blocked product calls turns hot late in a training step's warm-up, and in about one fresh JVM in fifteen
      * C2 compiles it with its accumulators boxed (CI's heap probe, LeNet's compiled step: 7-8 MB of heap a step, for
      * good): {@link TileGuard} watches for that and turns the 12-row tiles off in that JVM. The other paths (the
      * convolutions' taps, row-major A, the prepacked weights) keep MR either way. The tile shape does not change any

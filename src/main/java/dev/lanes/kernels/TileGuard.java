@@ -20,11 +20,13 @@ import java.lang.management.ManagementFactory;
  * <p>How: every blocked product with 12-row tiles adds its tiles to a counter; once {@link #CHECK_AFTER_TILES} have
  * run (C2 compiled the kernel after ~4,000 calls in the runs above), every {@link #SAMPLE_EVERY}th such product reads
  * its thread's allocated bytes before and after (two reads of a thread-local counter, ~50 ns, against a product of
- * microseconds). {@link #STRIKES} sampled products in a row that allocated trip the guard; then every product takes the
+ * microseconds). {@link #STRIKES} sampled products in a row that allocated, each after another {@link #CHECK_AFTER_TILES}
+ * tiles (a slow C2 queue or a recompile is not a bad compile), trip the guard; then every product takes the
  * MR-row tiles, which give the same bits (each element is one FMA chain per depth block whichever tile computes it). A
  * new thread's packed-B buffer is made before the first read; three strikes, not one, in case anything else ever
  * allocates once inside a product (a clean sample clears them).
- * Without {@code jdk.management} (a trimmed runtime) nothing can be measured, and the 12-row tiles stay off.
+ * Without {@code jdk.management} (a trimmed runtime) nothing can be measured, and the 12-row tiles stay off unless
+ * {@code -Dlanes.gemmBlockRows=12} forces them (then unwatched).
  *
  * <p>The counters are plain statics updated without synchronisation: a lost update moves a sample or a strike by one,
  * and either tile gives the same result.
@@ -94,6 +96,8 @@ final class TileGuard {
             strikes = 0;
         } else if (++strikes >= STRIKES) {
             tripped = true;
+        } else {
+            tiles = 0; // the next sample after as many tiles again: C2 gets time to install its code (or recompile)
         }
     }
 

@@ -60,18 +60,37 @@ class TileGuardTest {
     }
 
     @Test
+    void aStrikeRestartsTheTileCount() {
+        TileGuard.reset();
+        if (!TileGuard.AVAILABLE) {
+            return;
+        }
+        TileGuard.begin(TileGuard.CHECK_AFTER_TILES - 1);
+        long before = -1;
+        for (int i = 0; before < 0 && i < TileGuard.SAMPLE_EVERY; i++) {
+            before = TileGuard.begin(1);
+        }
+        assertThat(before).isGreaterThanOrEqualTo(0);
+        TileGuard.record(64); // one strike
+        for (int i = 0; i < 4 * TileGuard.SAMPLE_EVERY; i++) {
+            assertThat(TileGuard.begin(1)).as("no sample until as many tiles have run again").isEqualTo(-1);
+        }
+        assertThat(TileGuard.tripped()).isFalse();
+    }
+
+    @Test
     void itSeesTheHeapAllocationsOfASampledProduct() {
         TileGuard.reset();
         if (!TileGuard.AVAILABLE) {
             return; // a runtime without jdk.management: the 12-row tiles are off (BLOCK_ROWS is MR unless forced)
         }
-        TileGuard.begin(TileGuard.CHECK_AFTER_TILES);
         Object[] kept = new Object[TileGuard.STRIKES];
         for (int strike = 0; strike < TileGuard.STRIKES; strike++) {
             long before = -1;
-            while (before < 0) {
-                before = TileGuard.begin(1);
+            for (int tries = 0; before < 0 && tries < TileGuard.SAMPLE_EVERY; tries++) {
+                before = TileGuard.begin(TileGuard.CHECK_AFTER_TILES); // a strike restarts the tile count
             }
+            assertThat(before).as("a sample within %d products", TileGuard.SAMPLE_EVERY).isGreaterThanOrEqualTo(0);
             kept[strike] = new float[256]; // what the Vector API's fallback does on every lane op
             TileGuard.end(before);
         }
@@ -85,6 +104,7 @@ class TileGuardTest {
         Tensor a = Tensor.randn(150, 531);
         Tensor b = Tensor.randn(531, 100);
         TileGuard.reset();
+        org.junit.jupiter.api.Assumptions.assumeTrue(Sgemm.blockRowsFor(150) == 12, "no 12-row tiles here (16 registers or no jdk.management)");
         float[] before = a.mm(b).toFloatArray();
         for (int i = 0; i < TileGuard.STRIKES; i++) {
             TileGuard.record(1);
