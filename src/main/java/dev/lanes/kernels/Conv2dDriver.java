@@ -284,18 +284,41 @@ public final class Conv2dDriver {
         float[] chain = new float[l];
         float[] sum = new float[l];
         for (int o = 0; o < og; o++) {
-            for (int pc = 0; pc < k; pc += Sgemm.KC) {
-                java.util.Arrays.fill(chain, 0f);
-                for (int p = pc, pEnd = Math.min(k, pc + Sgemm.KC); p < pEnd; p++) {
-                    fmaRow(chain, wt[o * k + p], cols, p * l, l);
-                }
-                addBlock(chain, sum, l, pc == 0);
-            }
+            outputRowScalar(wt, o * k, k, cols, l, chain, sum);
             float bias = epi.bias() == null ? 0f : epi.bias().get(FLOAT, (epi.biasOff() + o) << 2);
             finishRow(sum, l, epi.bias() != null, bias, epi);
             MemorySegment.copy(sum, 0, out, FLOAT, (outOff + (long) o * l) << 2, l);
         }
     }
+
+    /**
+     * One output channel's sums over the unfolded rows, weights {@code wt[wAt..wAt + k)}: a chain per pixel and depth
+     * block, the blocks added in order. A method of its own, called per channel, so the JIT compiles it after a few
+     * channels rather than replacing forwardScalar's loops on its stack.
+     */
+    private static void outputRowScalar(float[] wt, int wAt, int k, float[] cols, int l, float[] chain, float[] sum) {
+        for (int pc = 0; pc < k; pc += Sgemm.KC) {
+            java.util.Arrays.fill(chain, 0f);
+            int pEnd = Math.min(k, pc + Sgemm.KC);
+            for (int from = 0; from < l; from += SCALAR_PIXELS) {
+                int to = Math.min(l, from + SCALAR_PIXELS);
+                int p = pc;
+                for (; p + 4 <= pEnd; p += 4) {
+                    fmaRows4(chain, wt[wAt + p], wt[wAt + p + 1], wt[wAt + p + 2], wt[wAt + p + 3], cols, p * l, l, from, to);
+                }
+                for (; p < pEnd; p++) {
+                    fmaRow(chain, wt[wAt + p], cols, p * l, from, to);
+                }
+            }
+            addBlock(chain, sum, l, pc == 0);
+        }
+    }
+
+    /**
+     * Pixels a scalar row step covers per call: short calls, so the JIT compiles the steps after ~100 of them (a few
+     * channels of the first layer) instead of replacing a long loop on the stack after ~60,000 interpreted steps.
+     */
+    private static final int SCALAR_PIXELS = 64;
 
     /**
      * Row p = (ch kH + i) kW + j of the unfolded image: pixel q = (y, x) reads image (ch, y sH - pT + i dH, x sW - pL +
@@ -329,10 +352,24 @@ public final class Conv2dDriver {
         }
     }
 
-    /** {@code chain[i] = fma(wv, cols[at + i], chain[i])} for i below n: one step of every pixel's chain. */
-    private static void fmaRow(float[] chain, float wv, float[] cols, int at, int n) {
-        for (int i = 0; i < n; i++) {
+    /** {@code chain[i] = fma(wv, cols[at + i], chain[i])} for i in [from, to): one step of these pixels' chains. */
+    private static void fmaRow(float[] chain, float wv, float[] cols, int at, int from, int to) {
+        for (int i = from; i < to; i++) {
             chain[i] = Math.fma(wv, cols[at + i], chain[i]);
+        }
+    }
+
+    /**
+     * Four steps of these pixels' chains, rows {@code at}, {@code at + l}, {@code at + 2l}, {@code at + 3l} in order:
+     * the same FMAs as four {@link #fmaRow} calls, with one load and store of the chain instead of four.
+     */
+    private static void fmaRows4(float[] chain, float w0, float w1, float w2, float w3, float[] cols, int at, int l, int from, int to) {
+        for (int i = from; i < to; i++) {
+            int q = at + i;
+            float c = Math.fma(w0, cols[q], chain[i]);
+            c = Math.fma(w1, cols[q + l], c);
+            c = Math.fma(w2, cols[q + 2 * l], c);
+            chain[i] = Math.fma(w3, cols[q + 3 * l], c);
         }
     }
 

@@ -594,9 +594,6 @@ public final class Winograd {
         int w = g.w();
         int k = u.outChannels;
         int cp = chunks(c) * CHUNK;
-        int kp = padded(k);
-        int width = columnsPerBlock(kp);
-        int panel = cp * kp;
         int oH = g.oH();
         int oW = g.oW();
         int plane = oH * oW;
@@ -615,33 +612,54 @@ public final class Winograd {
             MemorySegment.copy(x, FLOAT, (xOff + (long) n * image.length) << 2, image, 0, image.length);
             for (int ty = 0; ty < (oH + OUT - 1) / OUT; ty++) {
                 for (int tx = 0; tx < (oW + OUT - 1) / OUT; tx++) {
-                    for (int ch = 0; ch < cp; ch++) {
-                        tileBlock(image, ch < c ? ch : -1, h, w, ty * OUT - g.pT(), tx * OUT - g.pL(), block);
-                        inputTransformScalar(block, scratch, v, ch, cp);
-                    }
-                    for (int o = 0; o < k; o++) {
-                        int uAt = o / width * cp * width + o % width;
-                        for (int xi = 0; xi < POSITIONS; xi++) {
-                            m[xi] = chain(v, xi * cp, u.u, xi * panel + uAt, width, cp);
-                        }
-                        outputTransformScalar(m, scratch, biases[o], relu, planes, o * plane, ty * OUT, tx * OUT, oH, oW);
-                    }
+                    tileScalar(g, u, image, ty * OUT, tx * OUT, v, block, m, scratch, biases, relu, planes);
                 }
             }
             for (int o = 0; o < k; o++) {
                 long at = outOff + ((long) n * k + o) * plane;
                 if (residual != null) {
-                    long rat = residualOff + ((long) n * k + o) * plane;
-                    for (int i = 0; i < plane; i++) {
-                        float s = planes[o * plane + i] + residual.getAtIndex(FLOAT, rat + i);
-                        planes[o * plane + i] = residualRelu ? Math.max(s, 0f) : s;
-                    }
+                    addResidual(planes, o * plane, residual, residualOff + ((long) n * k + o) * plane, plane, residualRelu);
                 }
                 MemorySegment.copy(planes, o * plane, out, FLOAT, at << 2, plane);
                 if (residual == null && !relu && activation != UnaryOp.IDENTITY) {
                     Elementwise.unaryContiguous(activation, 0f, 0f, out, at << 2, out, at << 2, plane); // the op's own bits
                 }
             }
+        }
+    }
+
+    /**
+     * One tile of {@link #forwardScalar}, output rows from y0 and columns from x0, every output channel. A method of
+     * its own, called per tile: the JIT compiles it after a few of a layer's tiles, where the tile loops inside
+     * forwardScalar waited for on-stack replacements (three C1 compilations of that whole method, ~40 ms of a
+     * two-core cold start, and its first tiles interpreted).
+     */
+    private static void tileScalar(Im2col.Geometry g, Weights u, float[] image, int y0, int x0, float[] v, float[] block, float[] m,
+                                   float[] scratch, float[] biases, boolean relu, float[] planes) {
+        int c = g.c();
+        int k = u.outChannels;
+        int cp = chunks(c) * CHUNK;
+        int width = columnsPerBlock(padded(k));
+        int panel = cp * padded(k);
+        int plane = g.oH() * g.oW();
+        for (int ch = 0; ch < cp; ch++) {
+            tileBlock(image, ch < c ? ch : -1, g.h(), g.w(), y0 - g.pT(), x0 - g.pL(), block);
+            inputTransformScalar(block, scratch, v, ch, cp);
+        }
+        for (int o = 0; o < k; o++) {
+            int uAt = o / width * cp * width + o % width;
+            for (int xi = 0; xi < POSITIONS; xi += 6) {
+                chains6(v, xi, cp, u.u, xi * panel + uAt, panel, width, m);
+            }
+            outputTransformScalar(m, scratch, biases[o], relu, planes, o * plane, y0, x0, g.oH(), g.oW());
+        }
+    }
+
+    /** {@code planes[at + i] += residual[rat + i]} (ReLU'd when asked) over one output plane, as the copy out adds it. */
+    private static void addResidual(float[] planes, int at, MemorySegment residual, long rat, int n, boolean relu) {
+        for (int i = 0; i < n; i++) {
+            float s = planes[at + i] + residual.getAtIndex(FLOAT, rat + i);
+            planes[at + i] = relu ? Math.max(s, 0f) : s;
         }
     }
 
@@ -656,13 +674,34 @@ public final class Winograd {
         }
     }
 
-    /** One FMA chain from zero: {@code sum over ch < cp of v[vAt + ch] u[uAt + ch width]}, channels in order. */
-    private static float chain(float[] v, int vAt, float[] u, int uAt, int width, int cp) {
-        float acc = 0f;
-        for (int ch = 0; ch < cp; ch++) {
-            acc = Math.fma(v[vAt + ch], u[uAt + ch * width], acc);
+    /**
+     * Six positions' FMA chains from zero, {@code m[xi + j] = sum over ch < cp of v[(xi + j) cp + ch] u[uAt + j panel +
+     * ch width]}, each chain over the channels in order (the vector form's bits). Six chains side by side, because one
+     * chain alone waits on each FMA's latency: the plan's self-check and first predictions spent a tenth of a cold
+     * start here.
+     */
+    private static void chains6(float[] v, int xi, int cp, float[] u, int uAt, int panel, int width, float[] m) {
+        float a0 = 0f;
+        float a1 = 0f;
+        float a2 = 0f;
+        float a3 = 0f;
+        float a4 = 0f;
+        float a5 = 0f;
+        int v0 = xi * cp;
+        for (int ch = 0, ui = uAt; ch < cp; ch++, ui += width) {
+            a0 = Math.fma(v[v0 + ch], u[ui], a0);
+            a1 = Math.fma(v[v0 + cp + ch], u[ui + panel], a1);
+            a2 = Math.fma(v[v0 + 2 * cp + ch], u[ui + 2 * panel], a2);
+            a3 = Math.fma(v[v0 + 3 * cp + ch], u[ui + 3 * panel], a3);
+            a4 = Math.fma(v[v0 + 4 * cp + ch], u[ui + 4 * panel], a4);
+            a5 = Math.fma(v[v0 + 5 * cp + ch], u[ui + 5 * panel], a5);
         }
-        return acc;
+        m[xi] = a0;
+        m[xi + 1] = a1;
+        m[xi + 2] = a2;
+        m[xi + 3] = a3;
+        m[xi + 4] = a4;
+        m[xi + 5] = a5;
     }
 
     /** {@link #inputTransform} of one channel's block ({@code block[r][s]}) into {@code v[xi][ch]}: its operations in its order. */
@@ -698,12 +737,11 @@ public final class Winograd {
         for (int j = 0; j < IN; j++) {
             outputFour(m[j], m[IN + j], m[2 * IN + j], m[3 * IN + j], m[4 * IN + j], m[5 * IN + j], scratch, j, IN);
         }
-        float[] y = new float[OUT];
         for (int i = 0; i < OUT && y0 + i < oH; i++) {
             int q = i * IN;
-            outputFour(scratch[q], scratch[q + 1], scratch[q + 2], scratch[q + 3], scratch[q + 4], scratch[q + 5], y, 0, 1);
+            outputFour(scratch[q], scratch[q + 1], scratch[q + 2], scratch[q + 3], scratch[q + 4], scratch[q + 5], m, 0, 1); // m's products are spent
             for (int jj = 0; jj < OUT && x0 + jj < oW; jj++) {
-                float value = y[jj] + bias;
+                float value = m[jj] + bias;
                 planes[at + (y0 + i) * oW + x0 + jj] = relu && value <= 0f ? 0f : value;
             }
         }
