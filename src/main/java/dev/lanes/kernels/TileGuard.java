@@ -42,15 +42,25 @@ final class TileGuard {
     /** Consecutive allocating samples that turn the 12-row tiles off. */
     static final int STRIKES = 3;
 
-    private static final com.sun.management.ThreadMXBean THREADS = threads();
-
-    /** Whether allocations can be measured here: without it the 12-row tiles are not used. */
-    static final boolean AVAILABLE = THREADS != null;
+    /**
+     * Whether allocations can be measured here: the runtime has {@code jdk.management} (a module-path image may not).
+     * Without it the 12-row tiles are not used. The meter itself is made at the first sample ({@link Meter}).
+     */
+    static final boolean AVAILABLE = ModuleLayer.boot().findModule("jdk.management").isPresent();
 
     private static volatile boolean tripped;
     private static long tiles;
     private static int products;
     private static int strikes;
+
+    /**
+     * The thread meter, made when the first product is sampled, long after a process's first predictions:
+     * {@code ManagementFactory}'s set-up (a service lookup, ~30 classes) took 16-21 ms of a fresh JVM, a twentieth of a
+     * cold start, when Sgemm's initialiser made it.
+     */
+    private static final class Meter {
+        static final com.sun.management.ThreadMXBean THREADS = threads();
+    }
 
     private static com.sun.management.ThreadMXBean threads() {
         try {
@@ -61,7 +71,7 @@ final class TileGuard {
                 return t;
             }
         } catch (LinkageError | RuntimeException e) {
-            // no jdk.management in this runtime (a module-path image without it): nothing to measure with
+            // jdk.management present but unusable: nothing to measure with
         }
         return null;
     }
@@ -77,16 +87,21 @@ final class TileGuard {
      */
     static long begin(long tilesOfProduct) {
         long seen = tiles += tilesOfProduct;
-        if (THREADS == null || seen < CHECK_AFTER_TILES || ++products % SAMPLE_EVERY != 0) {
+        if (!AVAILABLE || seen < CHECK_AFTER_TILES || ++products % SAMPLE_EVERY != 0) {
             return -1;
         }
-        return THREADS.getCurrentThreadAllocatedBytes();
+        com.sun.management.ThreadMXBean threads = Meter.THREADS;
+        if (threads == null) {
+            tripped = true; // no meter after all (allocation counting turned off): MR-row tiles, the same bits
+            return -1;
+        }
+        return threads.getCurrentThreadAllocatedBytes();
     }
 
     /** Called at the end of a product {@link #begin} sampled ({@code before >= 0}). */
     static void end(long before) {
         if (before >= 0) {
-            record(THREADS.getCurrentThreadAllocatedBytes() - before);
+            record(Meter.THREADS.getCurrentThreadAllocatedBytes() - before);
         }
     }
 

@@ -1,0 +1,40 @@
+package dev.lanes.serve;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lanes.ChildJvm;
+import java.io.InputStream;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a fresh JVM loads on its way to a model's first prediction, the part of a cold start that is class loading: a
+ * child JVM (the cold-start gates open, as in a service) loads PyTorch's LeNet export, predicts once and prints a marker;
+ * the classes it loaded before the marker are read from {@code -Xlog:class+load}.
+ */
+class FirstPredictionLoadsTest {
+    /** The child: load, predict, mark. */
+    public static void main(String[] args) throws Exception {
+        byte[] model;
+        try (InputStream in = FirstPredictionLoadsTest.class.getResourceAsStream("/onnx/lenet.onnx")) {
+            model = in.readAllBytes();
+        }
+        try (PreparedModel m = PreparedModel.loadOnnx(model, "lenet.onnx", 1, 1, 32, 32)) {
+            float[] out = new float[m.outputSize()];
+            m.predict(new float[m.inputSize()], out);
+            System.out.println("FIRST PREDICTION " + out[0]);
+        }
+    }
+
+    @Test
+    void theFirstPredictionSetsUpNoManagementBeans() throws Exception {
+        String out = ChildJvm.output(FirstPredictionLoadsTest.class, List.of("-Dlanes.coldStart=true", "-Xlog:class+load=info:stdout"), List.of(), 120);
+        int marker = out.indexOf("FIRST PREDICTION");
+        assertThat(marker).as("the child predicted:\n%s", out).isPositive();
+        String before = out.substring(0, marker);
+        assertThat(before).as("classes loaded before the first prediction").contains("dev.lanes.kernels.Sgemm ");
+        // ManagementFactory's set-up (a service lookup, ~30 classes) took 16-21 ms of a fresh JVM: TileGuard makes its
+        // meter at its first sample, thousands of products later
+        assertThat(before).doesNotContain("java.lang.management.ManagementFactory ");
+    }
+}
