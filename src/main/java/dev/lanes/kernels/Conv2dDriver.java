@@ -281,36 +281,38 @@ public final class Conv2dDriver {
         for (int p = 0; p < k; p++) {
             unfoldRow(g, img, p, cols, p * l);
         }
-        float[] chain = new float[l];
+        float[] chain = new float[SCALAR_PIXELS];
         float[] sum = new float[l];
+        boolean biased = epi.bias() != null;
         for (int o = 0; o < og; o++) {
-            outputRowScalar(wt, o * k, k, cols, l, chain, sum);
-            float bias = epi.bias() == null ? 0f : epi.bias().get(FLOAT, (epi.biasOff() + o) << 2);
-            finishRow(sum, l, epi.bias() != null, bias, epi);
+            float bias = biased ? epi.bias().get(FLOAT, (epi.biasOff() + o) << 2) : 0f;
+            for (int from = 0; from < l; from += SCALAR_PIXELS) {
+                int n = Math.min(SCALAR_PIXELS, l - from);
+                pixelsScalar(wt, o * k, k, cols, l, from, n, chain, sum);
+                finishRow(sum, from, n, biased, bias, epi);
+            }
             MemorySegment.copy(sum, 0, out, FLOAT, (outOff + (long) o * l) << 2, l);
         }
     }
 
     /**
-     * One output channel's sums over the unfolded rows, weights {@code wt[wAt..wAt + k)}: a chain per pixel and depth
-     * block, the blocks added in order. A method of its own, called per channel, so the JIT compiles it after a few
-     * channels rather than replacing forwardScalar's loops on its stack.
+     * One output channel's sums at pixels [from, from + n), weights {@code wt[wAt..wAt + k)}: a chain per pixel and depth
+     * block, the blocks added in order, into {@code sum[from..)}. Small and called per run of pixels, so the JIT
+     * compiles it (and its steps) after ~100 runs, a few channels of a first layer, where loops over whole rows left
+     * forwardScalar and the steps interpreted until on-stack replacements.
      */
-    private static void outputRowScalar(float[] wt, int wAt, int k, float[] cols, int l, float[] chain, float[] sum) {
+    private static void pixelsScalar(float[] wt, int wAt, int k, float[] cols, int l, int from, int n, float[] chain, float[] sum) {
         for (int pc = 0; pc < k; pc += Sgemm.KC) {
-            java.util.Arrays.fill(chain, 0f);
+            java.util.Arrays.fill(chain, 0, n, 0f);
             int pEnd = Math.min(k, pc + Sgemm.KC);
-            for (int from = 0; from < l; from += SCALAR_PIXELS) {
-                int to = Math.min(l, from + SCALAR_PIXELS);
-                int p = pc;
-                for (; p + 4 <= pEnd; p += 4) {
-                    fmaRows4(chain, wt[wAt + p], wt[wAt + p + 1], wt[wAt + p + 2], wt[wAt + p + 3], cols, p * l, l, from, to);
-                }
-                for (; p < pEnd; p++) {
-                    fmaRow(chain, wt[wAt + p], cols, p * l, from, to);
-                }
+            int p = pc;
+            for (; p + 4 <= pEnd; p += 4) {
+                fmaRows4(chain, wt[wAt + p], wt[wAt + p + 1], wt[wAt + p + 2], wt[wAt + p + 3], cols, p * l + from, l, n);
             }
-            addBlock(chain, sum, l, pc == 0);
+            for (; p < pEnd; p++) {
+                fmaRow(chain, wt[wAt + p], cols, p * l + from, n);
+            }
+            addBlock(chain, sum, from, n, pc == 0);
         }
     }
 
@@ -352,9 +354,9 @@ public final class Conv2dDriver {
         }
     }
 
-    /** {@code chain[i] = fma(wv, cols[at + i], chain[i])} for i in [from, to): one step of these pixels' chains. */
-    private static void fmaRow(float[] chain, float wv, float[] cols, int at, int from, int to) {
-        for (int i = from; i < to; i++) {
+    /** {@code chain[i] = fma(wv, cols[at + i], chain[i])} for i below n: one step of these pixels' chains. */
+    private static void fmaRow(float[] chain, float wv, float[] cols, int at, int n) {
+        for (int i = 0; i < n; i++) {
             chain[i] = Math.fma(wv, cols[at + i], chain[i]);
         }
     }
@@ -363,8 +365,8 @@ public final class Conv2dDriver {
      * Four steps of these pixels' chains, rows {@code at}, {@code at + l}, {@code at + 2l}, {@code at + 3l} in order:
      * the same FMAs as four {@link #fmaRow} calls, with one load and store of the chain instead of four.
      */
-    private static void fmaRows4(float[] chain, float w0, float w1, float w2, float w3, float[] cols, int at, int l, int from, int to) {
-        for (int i = from; i < to; i++) {
+    private static void fmaRows4(float[] chain, float w0, float w1, float w2, float w3, float[] cols, int at, int l, int n) {
+        for (int i = 0; i < n; i++) {
             int q = at + i;
             float c = Math.fma(w0, cols[q], chain[i]);
             c = Math.fma(w1, cols[q + l], c);
@@ -373,16 +375,16 @@ public final class Conv2dDriver {
         }
     }
 
-    /** A depth block's chains into the sum: the first as it is, the next added as the tile writes add them. */
-    private static void addBlock(float[] chain, float[] sum, int n, boolean first) {
+    /** A depth block's chains into {@code sum[from..from + n)}: the first as it is, the next added as the tile writes add them. */
+    private static void addBlock(float[] chain, float[] sum, int from, int n, boolean first) {
         for (int i = 0; i < n; i++) {
-            sum[i] = first ? chain[i] : chain[i] + sum[i];
+            sum[from + i] = first ? chain[i] : chain[i] + sum[from + i];
         }
     }
 
-    /** The epilogue of one output row: its bias, then its activation. */
-    private static void finishRow(float[] sum, int n, boolean biased, float bias, Sgemm.Epilogue epi) {
-        for (int i = 0; i < n; i++) {
+    /** The epilogue of these pixels of an output row: its bias, then its activation. */
+    private static void finishRow(float[] sum, int from, int n, boolean biased, float bias, Sgemm.Epilogue epi) {
+        for (int i = from; i < from + n; i++) {
             sum[i] = epi.activate(biased ? sum[i] + bias : sum[i]);
         }
     }
