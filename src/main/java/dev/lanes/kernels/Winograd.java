@@ -126,30 +126,47 @@ public final class Winograd {
         int width = columnsPerBlock(kp);
         float[] u = new float[Math.multiplyExact(POSITIONS, panel)];
         float[] g = new float[9 * c];
-        double[][] t = new double[IN][3];
         for (int o = 0; o < k; o++) {
             MemorySegment.copy(w, FLOAT, (wOff + (long) o * c * 9) << 2, g, 0, g.length);
             for (int ci = 0; ci < c; ci++) {
-                transformPair(g, ci * 9, t, u, panel, o / width * cPad * width + ci * width + o % width);
+                transformPair(g, ci * 9, u, panel, o / width * cPad * width + ci * width + o % width);
             }
         }
         return new Weights(c, k, u);
     }
 
+    /** {@link #G} by rows, one array: the weight transform reads it ~27,000 times a ResNet-20 plan. */
+    private static final double[] G_ROWS = {
+        G[0][0], G[0][1], G[0][2], G[1][0], G[1][1], G[1][2], G[2][0], G[2][1], G[2][2],
+        G[3][0], G[3][1], G[3][2], G[4][0], G[4][1], G[4][2], G[5][0], G[5][1], G[5][2],
+    };
+
     /**
-     * {@code U = G g G^T} of the 3 x 3 weights {@code g[at..at + 9)} into {@code u[xi panel + to]}. A method of its own:
-     * the JIT compiles it after a few of a layer's thousands of pairs (ResNet-20's ~27,000 took ~15 ms of a cold start
-     * in the interpreter as one loop nest).
+     * {@code U = G g G^T} of the 3 x 3 weights {@code g[at..at + 9)} into {@code u[xi panel + to]}: {@code t[i][j] =
+     * G[i][0] g[0][j] + G[i][1] g[1][j] + G[i][2] g[2][j]}, then {@code U[i][j] = t[i][0] G[j][0] + t[i][1] G[j][1] +
+     * t[i][2] G[j][2]}, each sum left to right in double. A method of its own: the JIT compiles it after a few of a
+     * layer's thousands of pairs (ResNet-20's ~27,000 took ~15 ms of a cold start in the interpreter as one loop nest);
+     * t's row in locals and G in one flat array, because with {@code double[][]} reads it still took ~8 ms compiled.
      */
-    private static void transformPair(float[] g, int at, double[][] t, float[] u, int panel, int to) {
-        for (int i = 0; i < IN; i++) { // t = G g
-            for (int j = 0; j < 3; j++) {
-                t[i][j] = G[i][0] * g[at + j] + G[i][1] * g[at + 3 + j] + G[i][2] * g[at + 6 + j];
-            }
-        }
-        for (int i = 0; i < IN; i++) { // U = t G^T
+    private static void transformPair(float[] g, int at, float[] u, int panel, int to) {
+        double g00 = g[at];
+        double g01 = g[at + 1];
+        double g02 = g[at + 2];
+        double g10 = g[at + 3];
+        double g11 = g[at + 4];
+        double g12 = g[at + 5];
+        double g20 = g[at + 6];
+        double g21 = g[at + 7];
+        double g22 = g[at + 8];
+        for (int i = 0; i < IN; i++) {
+            double a = G_ROWS[3 * i];
+            double b = G_ROWS[3 * i + 1];
+            double c = G_ROWS[3 * i + 2];
+            double t0 = a * g00 + b * g10 + c * g20;
+            double t1 = a * g01 + b * g11 + c * g21;
+            double t2 = a * g02 + b * g12 + c * g22;
             for (int j = 0; j < IN; j++) {
-                u[(i * IN + j) * panel + to] = (float) (t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+                u[(i * IN + j) * panel + to] = (float) (t0 * G_ROWS[3 * j] + t1 * G_ROWS[3 * j + 1] + t2 * G_ROWS[3 * j + 2]);
             }
         }
     }
