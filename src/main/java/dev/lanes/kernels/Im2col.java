@@ -247,8 +247,8 @@ public final class Im2col {
                     for (; 2 * x + 2 * LANES <= wp; x += LANES) { // whole vectors of both planes from two of the row
                         FloatVector a = FloatVector.fromArray(F, padded, from + 2 * x);
                         FloatVector b = FloatVector.fromArray(F, padded, from + 2 * x + LANES);
-                        a.rearrange(EVENS, b).intoArray(image, to0 + x);
-                        a.rearrange(ODDS, b).intoArray(image, to1 + x);
+                        a.rearrange(Vectors.EVENS, b).intoArray(image, to0 + x);
+                        a.rearrange(Vectors.ODDS, b).intoArray(image, to1 + x);
                     }
                 }
                 for (; x < odd; x++) {
@@ -416,9 +416,6 @@ public final class Im2col {
      * element. Either way the same floats move.
      */
     private static final boolean DEAL_BY_VECTORS = LANES >= 16 && Simd.X86;
-    /** Lane i takes lane 2i of the two vectors read as one (indices past LANES: the second vector's). */
-    private static final jdk.incubator.vector.VectorShuffle<Float> EVENS = jdk.incubator.vector.VectorShuffle.fromOp(F, i -> 2 * i);
-    private static final jdk.incubator.vector.VectorShuffle<Float> ODDS = jdk.incubator.vector.VectorShuffle.fromOp(F, i -> 2 * i + 1);
 
     /** Where row p = (ch kH + i) kW + j of the unfolded matrix starts in a {@link #stagePhases} staging. */
     public static void phaseTapOffsets(Geometry g, int[] taps) {
@@ -720,10 +717,9 @@ public final class Im2col {
     }
 
     /**
-     * {@link #EVENS} for 8-lane vectors (AVX-512's 256-bit form), for rows of 8 to 15 outputs when 16 lanes are native.
+     * {@link Vectors#EVENS} for 8-lane vectors (AVX-512's 256-bit form), for rows of 8 to 15 outputs when 16 lanes are native.
      */
     private static final jdk.incubator.vector.VectorSpecies<Float> HALF = FloatVector.SPECIES_256;
-    private static final jdk.incubator.vector.VectorShuffle<Float> HALF_EVENS = jdk.incubator.vector.VectorShuffle.fromOp(HALF, i -> 2 * i);
 
     /**
      * {@link #paddedStridedRows} for stride 2 where {@link #DEAL_BY_VECTORS}: each output row's floats
@@ -739,12 +735,12 @@ public final class Im2col {
             for (; x + LANES <= oW && src + 2 * (x + LANES) <= n; x += LANES) {
                 FloatVector v0 = FloatVector.fromArray(F, img, src + 2 * x);
                 FloatVector v1 = FloatVector.fromArray(F, img, src + 2 * x + LANES);
-                v0.rearrange(EVENS, v1).intoArray(col, dst + x);
+                v0.rearrange(Vectors.EVENS, v1).intoArray(col, dst + x);
             }
             for (; x + 8 <= oW && src + 2 * (x + 8) <= n; x += 8) {
                 FloatVector v0 = FloatVector.fromArray(HALF, img, src + 2 * x);
                 FloatVector v1 = FloatVector.fromArray(HALF, img, src + 2 * x + 8);
-                v0.rearrange(HALF_EVENS, v1).intoArray(col, dst + x);
+                v0.rearrange(Vectors.HALF_EVENS, v1).intoArray(col, dst + x);
             }
             for (; x < oW; x++) {
                 col[dst + x] = img[src + 2 * x];
@@ -866,7 +862,7 @@ public final class Im2col {
             FloatVector.fromArray(F, img, d + x).add(FloatVector.fromArray(F, col, sx + x)).intoArray(img, d + x);
         }
         if (full < n) {
-            VectorMask<Float> tail = Simd.LANE_INDEX.compare(VectorOperators.LT, (float) (n - full));
+            VectorMask<Float> tail = Simd.Vectors.LANE_INDEX.compare(VectorOperators.LT, (float) (n - full));
             FloatVector.fromArray(F, img, d + full).add(FloatVector.fromArray(F, col, sx + full), tail).intoArray(img, d + full);
         }
     }
@@ -950,8 +946,8 @@ public final class Im2col {
                         int rowBase = colOff + i * kW * cols + y * oW;
                         for (int j = 0; j < kW; j++) {
                             int w0 = j * g.dW() - g.pL() - q; // output column x lands on lane x + w0 of this vector
-                            VectorMask<Float> lanes = Simd.LANE_INDEX.compare(VectorOperators.LT, (float) Math.min(inRow, w0 + oW))
-                                    .andNot(Simd.LANE_INDEX.compare(VectorOperators.LT, (float) Math.min(inRow, w0)));
+                            VectorMask<Float> lanes = Simd.Vectors.LANE_INDEX.compare(VectorOperators.LT, (float) Math.min(inRow, w0 + oW))
+                                    .andNot(Simd.Vectors.LANE_INDEX.compare(VectorOperators.LT, (float) Math.min(inRow, w0)));
                             int src = rowBase + j * cols - w0;
                             acc0 = acc0.add(FloatVector.fromArray(F, col, src + ch * channelCols), lanes);
                             acc1 = acc1.add(FloatVector.fromArray(F, col, src + ch1 * channelCols), lanes);
@@ -959,7 +955,7 @@ public final class Im2col {
                             acc3 = acc3.add(FloatVector.fromArray(F, col, src + ch3 * channelCols), lanes);
                         }
                     }
-                    VectorMask<Float> store = Simd.LANE_INDEX.compare(VectorOperators.LT, (float) inRow);
+                    VectorMask<Float> store = Simd.Vectors.LANE_INDEX.compare(VectorOperators.LT, (float) inRow);
                     acc0.intoArray(img, d0, store);
                     if (ch + 1 < c) {
                         acc1.intoArray(img, d1, store);
@@ -1037,5 +1033,19 @@ public final class Im2col {
                 dst.set(FLOAT, d + b, dst.get(FLOAT, d + b) + src.get(FLOAT, s + b));
             }
         }
+    }
+
+    /**
+     * This class's vector constants, made when a vector path first needs them (see {@link Simd.Vectors}): a process's
+     * first predictions take the scalar forms and build none.
+     */
+    private static final class Vectors {
+        private Vectors() {
+        }
+
+        /** Lane i takes lane 2i of the two vectors read as one (indices past LANES: the second vector's). */
+        static final jdk.incubator.vector.VectorShuffle<Float> EVENS = jdk.incubator.vector.VectorShuffle.fromOp(F, i -> 2 * i);
+        static final jdk.incubator.vector.VectorShuffle<Float> ODDS = jdk.incubator.vector.VectorShuffle.fromOp(F, i -> 2 * i + 1);
+        static final jdk.incubator.vector.VectorShuffle<Float> HALF_EVENS = jdk.incubator.vector.VectorShuffle.fromOp(HALF, i -> 2 * i);
     }
 }

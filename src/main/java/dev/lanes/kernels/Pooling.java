@@ -189,10 +189,6 @@ public final class Pooling {
     /** Per-thread staging for short rows' last stores ({@link #maxPool2d}): a training step allocates nothing. */
     private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[LANES]);
 
-    private static final VectorShuffle<Float> EVENS = VectorShuffle.fromOp(F, i -> 2 * i);
-    private static final FloatVector ZERO = FloatVector.zero(F);
-    private static final FloatVector TWICE_IOTA = FloatVector.fromArray(F, twiceIota(), 0);
-    private static final VectorShuffle<Float> ODDS = VectorShuffle.fromOp(F, i -> 2 * i + 1);
 
     private static float[] twiceIota() {
         float[] v = new float[LANES];
@@ -224,10 +220,10 @@ public final class Pooling {
                 FloatVector b0 = FloatVector.fromMemorySegment(F, in, r0 + c + VBYTES, ORDER);
                 FloatVector a1 = FloatVector.fromMemorySegment(F, in, r1 + c, ORDER);
                 FloatVector b1 = FloatVector.fromMemorySegment(F, in, r1 + c + VBYTES, ORDER);
-                FloatVector e0 = a0.rearrange(EVENS, b0);
-                FloatVector o0 = a0.rearrange(ODDS, b0);
-                FloatVector e1 = a1.rearrange(EVENS, b1);
-                FloatVector o1 = a1.rearrange(ODDS, b1);
+                FloatVector e0 = a0.rearrange(Vectors.EVENS, b0);
+                FloatVector o0 = a0.rearrange(Vectors.ODDS, b0);
+                FloatVector e1 = a1.rearrange(Vectors.EVENS, b1);
+                FloatVector o1 = a1.rearrange(Vectors.ODDS, b1);
                 VectorMask<Float> odd0 = o0.compare(VectorOperators.GT, e0).or(o0.test(VectorOperators.IS_NAN));
                 VectorMask<Float> odd1 = o1.compare(VectorOperators.GT, e1).or(o1.test(VectorOperators.IS_NAN));
                 FloatVector m0 = e0.blend(o0, odd0);
@@ -242,7 +238,7 @@ public final class Pooling {
                     // a full store; a short row's extra lanes land in later rows of this plane, written afterwards
                     best.intoMemorySegment(out, ob + ((long) x << 2), ORDER);
                 } else if (masked) {
-                    best.intoMemorySegment(out, ob + ((long) x << 2), ORDER, Simd.LANE_INDEX.compare(VectorOperators.LT, (float) n));
+                    best.intoMemorySegment(out, ob + ((long) x << 2), ORDER, Simd.Vectors.LANE_INDEX.compare(VectorOperators.LT, (float) n));
                 } else {
                     // never write past the plane (the next plane may belong to another thread, or not exist)
                     best.intoArray(tail, 0);
@@ -250,13 +246,13 @@ public final class Pooling {
                 }
                 if (idx != null) {
                     // argmax as a float vector: (2y + lower) * w + 2 (x + lane) + odd, exact below 2^24
-                    FloatVector col = TWICE_IOTA.add(2f * x).add(ZERO.blend(1f, odd0.and(down.not())).add(ZERO.blend(1f, odd1.and(down))));
-                    FloatVector at = ZERO.blend(1f, down).add(2f * y).mul(w).add(col);
+                    FloatVector col = Vectors.TWICE_IOTA.add(2f * x).add(Vectors.ZERO.blend(1f, odd0.and(down.not())).add(Vectors.ZERO.blend(1f, odd1.and(down))));
+                    FloatVector at = Vectors.ZERO.blend(1f, down).add(2f * y).mul(w).add(col);
                     long ib = (idxPlane + (long) y * ow + x) << 2;
                     if (whole) {
                         at.intoMemorySegment(idx, ib, ORDER);
                     } else if (ib + VBYTES <= idx.byteSize()) {
-                        at.intoMemorySegment(idx, ib, ORDER, Simd.LANE_INDEX.compare(VectorOperators.LT, (float) n));
+                        at.intoMemorySegment(idx, ib, ORDER, Simd.Vectors.LANE_INDEX.compare(VectorOperators.LT, (float) n));
                     } else {
                         at.intoArray(tail, 0);
                         MemorySegment.copy(tail, 0, idx, Simd.FLOAT, ib, n);
@@ -277,9 +273,6 @@ public final class Pooling {
      * instruction (vpermt2ps). LeNet's pool2 at batch 1: 80 output rows of 5, 0.92 -> 0.25 us (AMD EPYC Zen 4).
      */
     private static final boolean ROW_GROUPS = LANES >= 16 && Simd.X86;
-    /** Lane i of a pair-maximum selection: pair 2i (evens) or 2i + 1 (odds) of the two vectors read as one. */
-    private static final FloatVector EVEN_LANES = FloatVector.fromArray(F, pairLanes(0), 0);
-    private static final FloatVector ODD_LANES = FloatVector.fromArray(F, pairLanes(1), 0);
     /** Per row length ow <= LANES / 2: output lane i (row i / ow of the group, column i % ow) takes its upper / lower pair maximum. */
     private static final float[][] UPPER_LANES = groupLanes(0);
     private static final float[][] LOWER_LANES = groupLanes(1);
@@ -327,13 +320,13 @@ public final class Pooling {
         for (; r < rows && src <= lastRead; r += group, src += groupIn, dst += groupOut) {
             FloatVector a = FloatVector.fromMemorySegment(F, in, src, ORDER);
             FloatVector b = FloatVector.fromMemorySegment(F, in, src + VBYTES, ORDER);
-            FloatVector e = EVEN_LANES.selectFrom(a, b);
-            FloatVector o = ODD_LANES.selectFrom(a, b);
+            FloatVector e = Vectors.EVEN_LANES.selectFrom(a, b);
+            FloatVector o = Vectors.ODD_LANES.selectFrom(a, b);
             FloatVector pairs0 = e.blend(o, o.compare(VectorOperators.GT, e).or(o.test(VectorOperators.IS_NAN)));
             a = FloatVector.fromMemorySegment(F, in, src + 2 * VBYTES, ORDER);
             b = FloatVector.fromMemorySegment(F, in, src + 3 * VBYTES, ORDER);
-            e = EVEN_LANES.selectFrom(a, b);
-            o = ODD_LANES.selectFrom(a, b);
+            e = Vectors.EVEN_LANES.selectFrom(a, b);
+            o = Vectors.ODD_LANES.selectFrom(a, b);
             FloatVector pairs1 = e.blend(o, o.compare(VectorOperators.GT, e).or(o.test(VectorOperators.IS_NAN)));
             FloatVector up = upper.selectFrom(pairs0, pairs1);
             FloatVector down = lower.selectFrom(pairs0, pairs1);
@@ -343,7 +336,7 @@ public final class Pooling {
             } else {
                 int n = Math.min(group, rows - r) * ow;
                 if (dst + VBYTES <= out.byteSize()) {
-                    best.intoMemorySegment(out, dst, ORDER, Simd.LANE_INDEX.compare(VectorOperators.LT, (float) n));
+                    best.intoMemorySegment(out, dst, ORDER, Simd.Vectors.LANE_INDEX.compare(VectorOperators.LT, (float) n));
                 } else { // never past the segment's end (a masked store crossing it takes the Vector API's slow path)
                     best.intoArray(tail, 0);
                     MemorySegment.copy(tail, 0, out, Simd.FLOAT, dst, n);
@@ -379,8 +372,6 @@ public final class Pooling {
                 && win.dH() == 1 && win.dW() == 1 && h == 2 * oh && w == 2 * ow;
     }
 
-    private static final VectorShuffle<Float> ZIP_LO = VectorShuffle.fromOp(F, i -> i % 2 == 0 ? i / 2 : LANES + i / 2);
-    private static final VectorShuffle<Float> ZIP_HI = VectorShuffle.fromOp(F, i -> i % 2 == 0 ? LANES / 2 + i / 2 : LANES + LANES / 2 + i / 2);
 
     /**
      * {@link #maxPool2dBackward} where {@link #tiles2x2} holds: each dx cell written once, {@code 0 + g} at its window's
@@ -440,11 +431,11 @@ public final class Pooling {
                     // lanes past n read the next row (or spare floats) and are never stored
                     FloatVector gz = FloatVector.fromMemorySegment(F, g, (gRow + x) << 2, ORDER).add(0f);
                     FloatVector at = FloatVector.fromMemorySegment(F, idx, (iRow + x) << 2, ORDER)
-                            .sub(TWICE_IOTA.add((float) (2 * y * w + 2 * x))); // 0, 1, w or w + 1: exact below 2^24
-                    FloatVector e0 = ZERO.blend(gz, at.compare(VectorOperators.EQ, 0f));
-                    FloatVector o0 = ZERO.blend(gz, at.compare(VectorOperators.EQ, 1f));
-                    FloatVector e1 = ZERO.blend(gz, at.compare(VectorOperators.EQ, below));
-                    FloatVector o1 = ZERO.blend(gz, at.compare(VectorOperators.EQ, belowOdd));
+                            .sub(Vectors.TWICE_IOTA.add((float) (2 * y * w + 2 * x))); // 0, 1, w or w + 1: exact below 2^24
+                    FloatVector e0 = Vectors.ZERO.blend(gz, at.compare(VectorOperators.EQ, 0f));
+                    FloatVector o0 = Vectors.ZERO.blend(gz, at.compare(VectorOperators.EQ, 1f));
+                    FloatVector e1 = Vectors.ZERO.blend(gz, at.compare(VectorOperators.EQ, below));
+                    FloatVector o1 = Vectors.ZERO.blend(gz, at.compare(VectorOperators.EQ, belowOdd));
                     int cells = 2 * n; // cells of each input row this step covers
                     long c0 = (d0 + 2L * x) << 2;
                     long c1 = (d1 + 2L * x) << 2;
@@ -454,23 +445,23 @@ public final class Pooling {
                         // below re-checked the segment's session at every store (MemorySessionImpl.checkValidStateRaw:
                         // ~45% of the samples of MaxPoolBench.withIndices on LeNet's 16 x 10 planes, AMD EPYC Zen 4)
                         // (in address order: the upper row's second vector runs into the lower row, stored after it)
-                        e0.rearrange(ZIP_LO, o0).intoMemorySegment(dx, c0, ORDER);
+                        e0.rearrange(Vectors.ZIP_LO, o0).intoMemorySegment(dx, c0, ORDER);
                         if (cells > LANES) {
-                            e0.rearrange(ZIP_HI, o0).intoMemorySegment(dx, c0 + VBYTES, ORDER);
+                            e0.rearrange(Vectors.ZIP_HI, o0).intoMemorySegment(dx, c0 + VBYTES, ORDER);
                         }
-                        e1.rearrange(ZIP_LO, o1).intoMemorySegment(dx, c1, ORDER);
+                        e1.rearrange(Vectors.ZIP_LO, o1).intoMemorySegment(dx, c1, ORDER);
                         if (cells > LANES) {
-                            e1.rearrange(ZIP_HI, o1).intoMemorySegment(dx, c1 + VBYTES, ORDER);
+                            e1.rearrange(Vectors.ZIP_HI, o1).intoMemorySegment(dx, c1 + VBYTES, ORDER);
                         }
                         continue;
                     }
-                    VectorMask<Float> first = Simd.LANE_INDEX.compare(VectorOperators.LT, (float) cells);
-                    VectorMask<Float> second = Simd.LANE_INDEX.compare(VectorOperators.LT, (float) (cells - LANES));
-                    e0.rearrange(ZIP_LO, o0).intoMemorySegment(dx, c0, ORDER, first);
-                    e1.rearrange(ZIP_LO, o1).intoMemorySegment(dx, c1, ORDER, first);
+                    VectorMask<Float> first = Simd.Vectors.LANE_INDEX.compare(VectorOperators.LT, (float) cells);
+                    VectorMask<Float> second = Simd.Vectors.LANE_INDEX.compare(VectorOperators.LT, (float) (cells - LANES));
+                    e0.rearrange(Vectors.ZIP_LO, o0).intoMemorySegment(dx, c0, ORDER, first);
+                    e1.rearrange(Vectors.ZIP_LO, o1).intoMemorySegment(dx, c1, ORDER, first);
                     if (cells > LANES) {
-                        e0.rearrange(ZIP_HI, o0).intoMemorySegment(dx, c0 + VBYTES, ORDER, second);
-                        e1.rearrange(ZIP_HI, o1).intoMemorySegment(dx, c1 + VBYTES, ORDER, second);
+                        e0.rearrange(Vectors.ZIP_HI, o0).intoMemorySegment(dx, c0 + VBYTES, ORDER, second);
+                        e1.rearrange(Vectors.ZIP_HI, o1).intoMemorySegment(dx, c1 + VBYTES, ORDER, second);
                     }
                 }
             }
@@ -613,5 +604,24 @@ public final class Pooling {
                 }
             }
         }
+    }
+
+    /**
+     * This class's vector constants, made when a vector path first needs them (see {@link Simd.Vectors}): a process's
+     * first predictions take the scalar forms and build none.
+     */
+    private static final class Vectors {
+        private Vectors() {
+        }
+
+        static final VectorShuffle<Float> EVENS = VectorShuffle.fromOp(F, i -> 2 * i);
+        static final FloatVector ZERO = FloatVector.zero(F);
+        static final FloatVector TWICE_IOTA = FloatVector.fromArray(F, twiceIota(), 0);
+        static final VectorShuffle<Float> ODDS = VectorShuffle.fromOp(F, i -> 2 * i + 1);
+        /** Lane i of a pair-maximum selection: pair 2i (evens) or 2i + 1 (odds) of the two vectors read as one. */
+        static final FloatVector EVEN_LANES = FloatVector.fromArray(F, pairLanes(0), 0);
+        static final FloatVector ODD_LANES = FloatVector.fromArray(F, pairLanes(1), 0);
+        static final VectorShuffle<Float> ZIP_LO = VectorShuffle.fromOp(F, i -> i % 2 == 0 ? i / 2 : LANES + i / 2);
+        static final VectorShuffle<Float> ZIP_HI = VectorShuffle.fromOp(F, i -> i % 2 == 0 ? LANES / 2 + i / 2 : LANES + LANES / 2 + i / 2);
     }
 }

@@ -1977,13 +1977,13 @@ public final class Sgemm {
             FloatVector a1 = FloatVector.fromMemorySegment(F, a, o + ld, ORDER);
             FloatVector a2 = FloatVector.fromMemorySegment(F, a, o + 2 * ld, ORDER);
             FloatVector a3 = FloatVector.fromMemorySegment(F, a, o + 3 * ld, ORDER);
-            FloatVector b0 = ZIP_LO.selectFrom(a0, a2), b1 = ZIP_HI.selectFrom(a0, a2);
-            FloatVector b2 = ZIP_LO.selectFrom(a1, a3), b3 = ZIP_HI.selectFrom(a1, a3);
+            FloatVector b0 = Vectors.ZIP_LO.selectFrom(a0, a2), b1 = Vectors.ZIP_HI.selectFrom(a0, a2);
+            FloatVector b2 = Vectors.ZIP_LO.selectFrom(a1, a3), b3 = Vectors.ZIP_HI.selectFrom(a1, a3);
             int d = base + p * 4;
-            ZIP_LO.selectFrom(b0, b2).intoArray(ap, d);
-            ZIP_HI.selectFrom(b0, b2).intoArray(ap, d + LANES);
-            ZIP_LO.selectFrom(b1, b3).intoArray(ap, d + 2 * LANES);
-            ZIP_HI.selectFrom(b1, b3).intoArray(ap, d + 3 * LANES);
+            Vectors.ZIP_LO.selectFrom(b0, b2).intoArray(ap, d);
+            Vectors.ZIP_HI.selectFrom(b0, b2).intoArray(ap, d + LANES);
+            Vectors.ZIP_LO.selectFrom(b1, b3).intoArray(ap, d + 2 * LANES);
+            Vectors.ZIP_HI.selectFrom(b1, b3).intoArray(ap, d + 3 * LANES);
         }
         return p;
     }
@@ -2015,9 +2015,6 @@ public final class Sgemm {
      */
     static final boolean ZIP_PACK_A = MR == 8 && LANES >= 2 * MR && Simd.X86;
 
-    /** Lane i of {@link #ZIP_LO} / {@link #ZIP_HI}: from the first vector's lane i / 2 (even i) or the second's (odd i). */
-    private static final FloatVector ZIP_LO = zipIndex(0), ZIP_HI = zipIndex(LANES / 2);
-
     private static FloatVector zipIndex(int from) {
         float[] index = new float[LANES];
         for (int i = 0; i < LANES; i++) {
@@ -2046,23 +2043,23 @@ public final class Sgemm {
             FloatVector a5 = FloatVector.fromMemorySegment(F, a, o + 5 * ld, ORDER);
             FloatVector a6 = FloatVector.fromMemorySegment(F, a, o + 6 * ld, ORDER);
             FloatVector a7 = FloatVector.fromMemorySegment(F, a, o + 7 * ld, ORDER);
-            FloatVector b0 = ZIP_LO.selectFrom(a0, a4), b1 = ZIP_HI.selectFrom(a0, a4);
-            FloatVector b2 = ZIP_LO.selectFrom(a1, a5), b3 = ZIP_HI.selectFrom(a1, a5);
-            FloatVector b4 = ZIP_LO.selectFrom(a2, a6), b5 = ZIP_HI.selectFrom(a2, a6);
-            FloatVector b6 = ZIP_LO.selectFrom(a3, a7), b7 = ZIP_HI.selectFrom(a3, a7);
-            FloatVector c0 = ZIP_LO.selectFrom(b0, b4), c1 = ZIP_HI.selectFrom(b0, b4);
-            FloatVector c2 = ZIP_LO.selectFrom(b1, b5), c3 = ZIP_HI.selectFrom(b1, b5);
-            FloatVector c4 = ZIP_LO.selectFrom(b2, b6), c5 = ZIP_HI.selectFrom(b2, b6);
-            FloatVector c6 = ZIP_LO.selectFrom(b3, b7), c7 = ZIP_HI.selectFrom(b3, b7);
+            FloatVector b0 = Vectors.ZIP_LO.selectFrom(a0, a4), b1 = Vectors.ZIP_HI.selectFrom(a0, a4);
+            FloatVector b2 = Vectors.ZIP_LO.selectFrom(a1, a5), b3 = Vectors.ZIP_HI.selectFrom(a1, a5);
+            FloatVector b4 = Vectors.ZIP_LO.selectFrom(a2, a6), b5 = Vectors.ZIP_HI.selectFrom(a2, a6);
+            FloatVector b6 = Vectors.ZIP_LO.selectFrom(a3, a7), b7 = Vectors.ZIP_HI.selectFrom(a3, a7);
+            FloatVector c0 = Vectors.ZIP_LO.selectFrom(b0, b4), c1 = Vectors.ZIP_HI.selectFrom(b0, b4);
+            FloatVector c2 = Vectors.ZIP_LO.selectFrom(b1, b5), c3 = Vectors.ZIP_HI.selectFrom(b1, b5);
+            FloatVector c4 = Vectors.ZIP_LO.selectFrom(b2, b6), c5 = Vectors.ZIP_HI.selectFrom(b2, b6);
+            FloatVector c6 = Vectors.ZIP_LO.selectFrom(b3, b7), c7 = Vectors.ZIP_HI.selectFrom(b3, b7);
             int d = base + p * 8;
-            ZIP_LO.selectFrom(c0, c4).intoArray(ap, d);
-            ZIP_HI.selectFrom(c0, c4).intoArray(ap, d + LANES);
-            ZIP_LO.selectFrom(c1, c5).intoArray(ap, d + 2 * LANES);
-            ZIP_HI.selectFrom(c1, c5).intoArray(ap, d + 3 * LANES);
-            ZIP_LO.selectFrom(c2, c6).intoArray(ap, d + 4 * LANES);
-            ZIP_HI.selectFrom(c2, c6).intoArray(ap, d + 5 * LANES);
-            ZIP_LO.selectFrom(c3, c7).intoArray(ap, d + 6 * LANES);
-            ZIP_HI.selectFrom(c3, c7).intoArray(ap, d + 7 * LANES);
+            Vectors.ZIP_LO.selectFrom(c0, c4).intoArray(ap, d);
+            Vectors.ZIP_HI.selectFrom(c0, c4).intoArray(ap, d + LANES);
+            Vectors.ZIP_LO.selectFrom(c1, c5).intoArray(ap, d + 2 * LANES);
+            Vectors.ZIP_HI.selectFrom(c1, c5).intoArray(ap, d + 3 * LANES);
+            Vectors.ZIP_LO.selectFrom(c2, c6).intoArray(ap, d + 4 * LANES);
+            Vectors.ZIP_HI.selectFrom(c2, c6).intoArray(ap, d + 5 * LANES);
+            Vectors.ZIP_LO.selectFrom(c3, c7).intoArray(ap, d + 6 * LANES);
+            Vectors.ZIP_HI.selectFrom(c3, c7).intoArray(ap, d + 7 * LANES);
         }
         return p;
     }
@@ -2272,38 +2269,38 @@ public final class Sgemm {
         FloatVector v13 = FloatVector.fromMemorySegment(F, b, src8 + 5 * ld, ORDER);
         FloatVector v14 = FloatVector.fromMemorySegment(F, b, src8 + 6 * ld, ORDER);
         FloatVector v15 = FloatVector.fromMemorySegment(F, b, src8 + 7 * ld, ORDER);
-        FloatVector w0 = ZIP_LO.selectFrom(v0, v8), w1 = ZIP_HI.selectFrom(v0, v8);
-        FloatVector w2 = ZIP_LO.selectFrom(v1, v9), w3 = ZIP_HI.selectFrom(v1, v9);
-        FloatVector w4 = ZIP_LO.selectFrom(v2, v10), w5 = ZIP_HI.selectFrom(v2, v10);
-        FloatVector w6 = ZIP_LO.selectFrom(v3, v11), w7 = ZIP_HI.selectFrom(v3, v11);
-        FloatVector w8 = ZIP_LO.selectFrom(v4, v12), w9 = ZIP_HI.selectFrom(v4, v12);
-        FloatVector w10 = ZIP_LO.selectFrom(v5, v13), w11 = ZIP_HI.selectFrom(v5, v13);
-        FloatVector w12 = ZIP_LO.selectFrom(v6, v14), w13 = ZIP_HI.selectFrom(v6, v14);
-        FloatVector w14 = ZIP_LO.selectFrom(v7, v15), w15 = ZIP_HI.selectFrom(v7, v15);
-        FloatVector x0 = ZIP_LO.selectFrom(w0, w8), x1 = ZIP_HI.selectFrom(w0, w8);
-        FloatVector x2 = ZIP_LO.selectFrom(w1, w9), x3 = ZIP_HI.selectFrom(w1, w9);
-        FloatVector x4 = ZIP_LO.selectFrom(w2, w10), x5 = ZIP_HI.selectFrom(w2, w10);
-        FloatVector x6 = ZIP_LO.selectFrom(w3, w11), x7 = ZIP_HI.selectFrom(w3, w11);
-        FloatVector x8 = ZIP_LO.selectFrom(w4, w12), x9 = ZIP_HI.selectFrom(w4, w12);
-        FloatVector x10 = ZIP_LO.selectFrom(w5, w13), x11 = ZIP_HI.selectFrom(w5, w13);
-        FloatVector x12 = ZIP_LO.selectFrom(w6, w14), x13 = ZIP_HI.selectFrom(w6, w14);
-        FloatVector x14 = ZIP_LO.selectFrom(w7, w15), x15 = ZIP_HI.selectFrom(w7, w15);
-        FloatVector y0 = ZIP_LO.selectFrom(x0, x8), y1 = ZIP_HI.selectFrom(x0, x8);
-        FloatVector y2 = ZIP_LO.selectFrom(x1, x9), y3 = ZIP_HI.selectFrom(x1, x9);
-        FloatVector y4 = ZIP_LO.selectFrom(x2, x10), y5 = ZIP_HI.selectFrom(x2, x10);
-        FloatVector y6 = ZIP_LO.selectFrom(x3, x11), y7 = ZIP_HI.selectFrom(x3, x11);
-        FloatVector y8 = ZIP_LO.selectFrom(x4, x12), y9 = ZIP_HI.selectFrom(x4, x12);
-        FloatVector y10 = ZIP_LO.selectFrom(x5, x13), y11 = ZIP_HI.selectFrom(x5, x13);
-        FloatVector y12 = ZIP_LO.selectFrom(x6, x14), y13 = ZIP_HI.selectFrom(x6, x14);
-        FloatVector y14 = ZIP_LO.selectFrom(x7, x15), y15 = ZIP_HI.selectFrom(x7, x15);
-        FloatVector z0 = ZIP_LO.selectFrom(y0, y8), z1 = ZIP_HI.selectFrom(y0, y8);
-        FloatVector z2 = ZIP_LO.selectFrom(y1, y9), z3 = ZIP_HI.selectFrom(y1, y9);
-        FloatVector z4 = ZIP_LO.selectFrom(y2, y10), z5 = ZIP_HI.selectFrom(y2, y10);
-        FloatVector z6 = ZIP_LO.selectFrom(y3, y11), z7 = ZIP_HI.selectFrom(y3, y11);
-        FloatVector z8 = ZIP_LO.selectFrom(y4, y12), z9 = ZIP_HI.selectFrom(y4, y12);
-        FloatVector z10 = ZIP_LO.selectFrom(y5, y13), z11 = ZIP_HI.selectFrom(y5, y13);
-        FloatVector z12 = ZIP_LO.selectFrom(y6, y14), z13 = ZIP_HI.selectFrom(y6, y14);
-        FloatVector z14 = ZIP_LO.selectFrom(y7, y15), z15 = ZIP_HI.selectFrom(y7, y15);
+        FloatVector w0 = Vectors.ZIP_LO.selectFrom(v0, v8), w1 = Vectors.ZIP_HI.selectFrom(v0, v8);
+        FloatVector w2 = Vectors.ZIP_LO.selectFrom(v1, v9), w3 = Vectors.ZIP_HI.selectFrom(v1, v9);
+        FloatVector w4 = Vectors.ZIP_LO.selectFrom(v2, v10), w5 = Vectors.ZIP_HI.selectFrom(v2, v10);
+        FloatVector w6 = Vectors.ZIP_LO.selectFrom(v3, v11), w7 = Vectors.ZIP_HI.selectFrom(v3, v11);
+        FloatVector w8 = Vectors.ZIP_LO.selectFrom(v4, v12), w9 = Vectors.ZIP_HI.selectFrom(v4, v12);
+        FloatVector w10 = Vectors.ZIP_LO.selectFrom(v5, v13), w11 = Vectors.ZIP_HI.selectFrom(v5, v13);
+        FloatVector w12 = Vectors.ZIP_LO.selectFrom(v6, v14), w13 = Vectors.ZIP_HI.selectFrom(v6, v14);
+        FloatVector w14 = Vectors.ZIP_LO.selectFrom(v7, v15), w15 = Vectors.ZIP_HI.selectFrom(v7, v15);
+        FloatVector x0 = Vectors.ZIP_LO.selectFrom(w0, w8), x1 = Vectors.ZIP_HI.selectFrom(w0, w8);
+        FloatVector x2 = Vectors.ZIP_LO.selectFrom(w1, w9), x3 = Vectors.ZIP_HI.selectFrom(w1, w9);
+        FloatVector x4 = Vectors.ZIP_LO.selectFrom(w2, w10), x5 = Vectors.ZIP_HI.selectFrom(w2, w10);
+        FloatVector x6 = Vectors.ZIP_LO.selectFrom(w3, w11), x7 = Vectors.ZIP_HI.selectFrom(w3, w11);
+        FloatVector x8 = Vectors.ZIP_LO.selectFrom(w4, w12), x9 = Vectors.ZIP_HI.selectFrom(w4, w12);
+        FloatVector x10 = Vectors.ZIP_LO.selectFrom(w5, w13), x11 = Vectors.ZIP_HI.selectFrom(w5, w13);
+        FloatVector x12 = Vectors.ZIP_LO.selectFrom(w6, w14), x13 = Vectors.ZIP_HI.selectFrom(w6, w14);
+        FloatVector x14 = Vectors.ZIP_LO.selectFrom(w7, w15), x15 = Vectors.ZIP_HI.selectFrom(w7, w15);
+        FloatVector y0 = Vectors.ZIP_LO.selectFrom(x0, x8), y1 = Vectors.ZIP_HI.selectFrom(x0, x8);
+        FloatVector y2 = Vectors.ZIP_LO.selectFrom(x1, x9), y3 = Vectors.ZIP_HI.selectFrom(x1, x9);
+        FloatVector y4 = Vectors.ZIP_LO.selectFrom(x2, x10), y5 = Vectors.ZIP_HI.selectFrom(x2, x10);
+        FloatVector y6 = Vectors.ZIP_LO.selectFrom(x3, x11), y7 = Vectors.ZIP_HI.selectFrom(x3, x11);
+        FloatVector y8 = Vectors.ZIP_LO.selectFrom(x4, x12), y9 = Vectors.ZIP_HI.selectFrom(x4, x12);
+        FloatVector y10 = Vectors.ZIP_LO.selectFrom(x5, x13), y11 = Vectors.ZIP_HI.selectFrom(x5, x13);
+        FloatVector y12 = Vectors.ZIP_LO.selectFrom(x6, x14), y13 = Vectors.ZIP_HI.selectFrom(x6, x14);
+        FloatVector y14 = Vectors.ZIP_LO.selectFrom(x7, x15), y15 = Vectors.ZIP_HI.selectFrom(x7, x15);
+        FloatVector z0 = Vectors.ZIP_LO.selectFrom(y0, y8), z1 = Vectors.ZIP_HI.selectFrom(y0, y8);
+        FloatVector z2 = Vectors.ZIP_LO.selectFrom(y1, y9), z3 = Vectors.ZIP_HI.selectFrom(y1, y9);
+        FloatVector z4 = Vectors.ZIP_LO.selectFrom(y2, y10), z5 = Vectors.ZIP_HI.selectFrom(y2, y10);
+        FloatVector z6 = Vectors.ZIP_LO.selectFrom(y3, y11), z7 = Vectors.ZIP_HI.selectFrom(y3, y11);
+        FloatVector z8 = Vectors.ZIP_LO.selectFrom(y4, y12), z9 = Vectors.ZIP_HI.selectFrom(y4, y12);
+        FloatVector z10 = Vectors.ZIP_LO.selectFrom(y5, y13), z11 = Vectors.ZIP_HI.selectFrom(y5, y13);
+        FloatVector z12 = Vectors.ZIP_LO.selectFrom(y6, y14), z13 = Vectors.ZIP_HI.selectFrom(y6, y14);
+        FloatVector z14 = Vectors.ZIP_LO.selectFrom(y7, y15), z15 = Vectors.ZIP_HI.selectFrom(y7, y15);
         z0.intoArray(bp, dst + 0 * dStride);
         z1.intoArray(bp, dst + 1 * dStride);
         z2.intoArray(bp, dst + 2 * dStride);
@@ -2345,38 +2342,38 @@ public final class Sgemm {
         FloatVector v13 = FloatVector.fromArray(F, a, src8 + 5 * ld);
         FloatVector v14 = FloatVector.fromArray(F, a, src8 + 6 * ld);
         FloatVector v15 = FloatVector.fromArray(F, a, src8 + 7 * ld);
-        FloatVector w0 = ZIP_LO.selectFrom(v0, v8), w1 = ZIP_HI.selectFrom(v0, v8);
-        FloatVector w2 = ZIP_LO.selectFrom(v1, v9), w3 = ZIP_HI.selectFrom(v1, v9);
-        FloatVector w4 = ZIP_LO.selectFrom(v2, v10), w5 = ZIP_HI.selectFrom(v2, v10);
-        FloatVector w6 = ZIP_LO.selectFrom(v3, v11), w7 = ZIP_HI.selectFrom(v3, v11);
-        FloatVector w8 = ZIP_LO.selectFrom(v4, v12), w9 = ZIP_HI.selectFrom(v4, v12);
-        FloatVector w10 = ZIP_LO.selectFrom(v5, v13), w11 = ZIP_HI.selectFrom(v5, v13);
-        FloatVector w12 = ZIP_LO.selectFrom(v6, v14), w13 = ZIP_HI.selectFrom(v6, v14);
-        FloatVector w14 = ZIP_LO.selectFrom(v7, v15), w15 = ZIP_HI.selectFrom(v7, v15);
-        FloatVector x0 = ZIP_LO.selectFrom(w0, w8), x1 = ZIP_HI.selectFrom(w0, w8);
-        FloatVector x2 = ZIP_LO.selectFrom(w1, w9), x3 = ZIP_HI.selectFrom(w1, w9);
-        FloatVector x4 = ZIP_LO.selectFrom(w2, w10), x5 = ZIP_HI.selectFrom(w2, w10);
-        FloatVector x6 = ZIP_LO.selectFrom(w3, w11), x7 = ZIP_HI.selectFrom(w3, w11);
-        FloatVector x8 = ZIP_LO.selectFrom(w4, w12), x9 = ZIP_HI.selectFrom(w4, w12);
-        FloatVector x10 = ZIP_LO.selectFrom(w5, w13), x11 = ZIP_HI.selectFrom(w5, w13);
-        FloatVector x12 = ZIP_LO.selectFrom(w6, w14), x13 = ZIP_HI.selectFrom(w6, w14);
-        FloatVector x14 = ZIP_LO.selectFrom(w7, w15), x15 = ZIP_HI.selectFrom(w7, w15);
-        FloatVector y0 = ZIP_LO.selectFrom(x0, x8), y1 = ZIP_HI.selectFrom(x0, x8);
-        FloatVector y2 = ZIP_LO.selectFrom(x1, x9), y3 = ZIP_HI.selectFrom(x1, x9);
-        FloatVector y4 = ZIP_LO.selectFrom(x2, x10), y5 = ZIP_HI.selectFrom(x2, x10);
-        FloatVector y6 = ZIP_LO.selectFrom(x3, x11), y7 = ZIP_HI.selectFrom(x3, x11);
-        FloatVector y8 = ZIP_LO.selectFrom(x4, x12), y9 = ZIP_HI.selectFrom(x4, x12);
-        FloatVector y10 = ZIP_LO.selectFrom(x5, x13), y11 = ZIP_HI.selectFrom(x5, x13);
-        FloatVector y12 = ZIP_LO.selectFrom(x6, x14), y13 = ZIP_HI.selectFrom(x6, x14);
-        FloatVector y14 = ZIP_LO.selectFrom(x7, x15), y15 = ZIP_HI.selectFrom(x7, x15);
-        FloatVector z0 = ZIP_LO.selectFrom(y0, y8), z1 = ZIP_HI.selectFrom(y0, y8);
-        FloatVector z2 = ZIP_LO.selectFrom(y1, y9), z3 = ZIP_HI.selectFrom(y1, y9);
-        FloatVector z4 = ZIP_LO.selectFrom(y2, y10), z5 = ZIP_HI.selectFrom(y2, y10);
-        FloatVector z6 = ZIP_LO.selectFrom(y3, y11), z7 = ZIP_HI.selectFrom(y3, y11);
-        FloatVector z8 = ZIP_LO.selectFrom(y4, y12), z9 = ZIP_HI.selectFrom(y4, y12);
-        FloatVector z10 = ZIP_LO.selectFrom(y5, y13), z11 = ZIP_HI.selectFrom(y5, y13);
-        FloatVector z12 = ZIP_LO.selectFrom(y6, y14), z13 = ZIP_HI.selectFrom(y6, y14);
-        FloatVector z14 = ZIP_LO.selectFrom(y7, y15), z15 = ZIP_HI.selectFrom(y7, y15);
+        FloatVector w0 = Vectors.ZIP_LO.selectFrom(v0, v8), w1 = Vectors.ZIP_HI.selectFrom(v0, v8);
+        FloatVector w2 = Vectors.ZIP_LO.selectFrom(v1, v9), w3 = Vectors.ZIP_HI.selectFrom(v1, v9);
+        FloatVector w4 = Vectors.ZIP_LO.selectFrom(v2, v10), w5 = Vectors.ZIP_HI.selectFrom(v2, v10);
+        FloatVector w6 = Vectors.ZIP_LO.selectFrom(v3, v11), w7 = Vectors.ZIP_HI.selectFrom(v3, v11);
+        FloatVector w8 = Vectors.ZIP_LO.selectFrom(v4, v12), w9 = Vectors.ZIP_HI.selectFrom(v4, v12);
+        FloatVector w10 = Vectors.ZIP_LO.selectFrom(v5, v13), w11 = Vectors.ZIP_HI.selectFrom(v5, v13);
+        FloatVector w12 = Vectors.ZIP_LO.selectFrom(v6, v14), w13 = Vectors.ZIP_HI.selectFrom(v6, v14);
+        FloatVector w14 = Vectors.ZIP_LO.selectFrom(v7, v15), w15 = Vectors.ZIP_HI.selectFrom(v7, v15);
+        FloatVector x0 = Vectors.ZIP_LO.selectFrom(w0, w8), x1 = Vectors.ZIP_HI.selectFrom(w0, w8);
+        FloatVector x2 = Vectors.ZIP_LO.selectFrom(w1, w9), x3 = Vectors.ZIP_HI.selectFrom(w1, w9);
+        FloatVector x4 = Vectors.ZIP_LO.selectFrom(w2, w10), x5 = Vectors.ZIP_HI.selectFrom(w2, w10);
+        FloatVector x6 = Vectors.ZIP_LO.selectFrom(w3, w11), x7 = Vectors.ZIP_HI.selectFrom(w3, w11);
+        FloatVector x8 = Vectors.ZIP_LO.selectFrom(w4, w12), x9 = Vectors.ZIP_HI.selectFrom(w4, w12);
+        FloatVector x10 = Vectors.ZIP_LO.selectFrom(w5, w13), x11 = Vectors.ZIP_HI.selectFrom(w5, w13);
+        FloatVector x12 = Vectors.ZIP_LO.selectFrom(w6, w14), x13 = Vectors.ZIP_HI.selectFrom(w6, w14);
+        FloatVector x14 = Vectors.ZIP_LO.selectFrom(w7, w15), x15 = Vectors.ZIP_HI.selectFrom(w7, w15);
+        FloatVector y0 = Vectors.ZIP_LO.selectFrom(x0, x8), y1 = Vectors.ZIP_HI.selectFrom(x0, x8);
+        FloatVector y2 = Vectors.ZIP_LO.selectFrom(x1, x9), y3 = Vectors.ZIP_HI.selectFrom(x1, x9);
+        FloatVector y4 = Vectors.ZIP_LO.selectFrom(x2, x10), y5 = Vectors.ZIP_HI.selectFrom(x2, x10);
+        FloatVector y6 = Vectors.ZIP_LO.selectFrom(x3, x11), y7 = Vectors.ZIP_HI.selectFrom(x3, x11);
+        FloatVector y8 = Vectors.ZIP_LO.selectFrom(x4, x12), y9 = Vectors.ZIP_HI.selectFrom(x4, x12);
+        FloatVector y10 = Vectors.ZIP_LO.selectFrom(x5, x13), y11 = Vectors.ZIP_HI.selectFrom(x5, x13);
+        FloatVector y12 = Vectors.ZIP_LO.selectFrom(x6, x14), y13 = Vectors.ZIP_HI.selectFrom(x6, x14);
+        FloatVector y14 = Vectors.ZIP_LO.selectFrom(x7, x15), y15 = Vectors.ZIP_HI.selectFrom(x7, x15);
+        FloatVector z0 = Vectors.ZIP_LO.selectFrom(y0, y8), z1 = Vectors.ZIP_HI.selectFrom(y0, y8);
+        FloatVector z2 = Vectors.ZIP_LO.selectFrom(y1, y9), z3 = Vectors.ZIP_HI.selectFrom(y1, y9);
+        FloatVector z4 = Vectors.ZIP_LO.selectFrom(y2, y10), z5 = Vectors.ZIP_HI.selectFrom(y2, y10);
+        FloatVector z6 = Vectors.ZIP_LO.selectFrom(y3, y11), z7 = Vectors.ZIP_HI.selectFrom(y3, y11);
+        FloatVector z8 = Vectors.ZIP_LO.selectFrom(y4, y12), z9 = Vectors.ZIP_HI.selectFrom(y4, y12);
+        FloatVector z10 = Vectors.ZIP_LO.selectFrom(y5, y13), z11 = Vectors.ZIP_HI.selectFrom(y5, y13);
+        FloatVector z12 = Vectors.ZIP_LO.selectFrom(y6, y14), z13 = Vectors.ZIP_HI.selectFrom(y6, y14);
+        FloatVector z14 = Vectors.ZIP_LO.selectFrom(y7, y15), z15 = Vectors.ZIP_HI.selectFrom(y7, y15);
         z0.intoArray(bp, dst + 0 * dStride);
         z1.intoArray(bp, dst + 1 * dStride);
         z2.intoArray(bp, dst + 2 * dStride);
@@ -3438,5 +3435,18 @@ public final class Sgemm {
                 c.set(FLOAT, off, epi.activate(v));
             }
         }
+    }
+
+    /**
+     * This class's vector constants, made when a vector path first needs them (see {@link Simd.Vectors}): a process's
+     * first predictions take the scalar forms and build none.
+     */
+    private static final class Vectors {
+        private Vectors() {
+        }
+
+        /** Lane i: from the first vector's lane i / 2 (even i) or the second's (odd i); {@link Sgemm#zipIndex}. */
+        static final FloatVector ZIP_LO = zipIndex(0);
+        static final FloatVector ZIP_HI = zipIndex(LANES / 2);
     }
 }

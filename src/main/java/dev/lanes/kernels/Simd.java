@@ -41,36 +41,6 @@ public final class Simd {
      */
     public static final int GROUP = LANES == 4 || LANES == 8 || LANES == 16 ? 16 / LANES : 0;
 
-    /**
-     * The pairwise folds of {@link #sumLanes}: lane i takes lane {@code i ^ 8}, {@code i ^ 4}, ... (null where the vector
-     * has no such lanes). Constants of their own, not an array walked by a loop: a vector carried through that loop was
-     * compiled boxed in some JVMs and not others (a fresh JVM's LeNet training step allocated 900 KB a step in 4 of 6
-     * runs, in sumLanes under Sgemm's dot kernels; 180 KB with this straight form, until those kernels stopped passing
-     * vectors to it: Sgemm.foldLanes).
-     */
-    private static final jdk.incubator.vector.VectorShuffle<Float> FOLD_8 = fold(8);
-    private static final jdk.incubator.vector.VectorShuffle<Float> FOLD_4 = fold(4);
-    private static final jdk.incubator.vector.VectorShuffle<Float> FOLD_2 = fold(2);
-    private static final jdk.incubator.vector.VectorShuffle<Float> FOLD_1 = fold(1);
-    /** Lane counts past 16 (SVE above 512 bits): the leading folds, {@code i ^ LANES / 2} down to {@code i ^ 16}. */
-    private static final jdk.incubator.vector.VectorShuffle<Float>[] WIDE_FOLDS = wideFolds();
-
-    /**
-     * The lane indices 0, 1, ... LANES - 1 as floats (exact): {@code LANE_INDEX.compare(LT, n)} is the mask of lanes
-     * {@code [0, n)} in one compare. Hot loops compare in place rather than call a helper: a mask returned by a call
-     * C2 did not inline is boxed (48 bytes at 16 lanes; seen as 8 KB per LeNet plan call from a helper called in a
-     * large method). {@code F.indexInRange} profiled slower in col2im's per-tap loop.
-     */
-    static final FloatVector LANE_INDEX = FloatVector.fromArray(F, laneIndices(), 0);
-
-    private static float[] laneIndices() {
-        float[] idx = new float[LANES];
-        for (int i = 0; i < LANES; i++) {
-            idx[i] = i;
-        }
-        return idx;
-    }
-
     private Simd() {
     }
 
@@ -103,27 +73,68 @@ public final class Simd {
     }
 
     /**
+     * The vector constants, made when a vector path first needs them: building shuffles and vectors sets up much of the
+     * Vector API (the byte species behind every shuffle, their lambdas), 17 of the 27 ms Simd's initialiser took in a
+     * fresh JVM when they were its own fields, and a process's first predictions take the scalar forms
+     * ({@link ColdStart}), which need none of them. Static finals of their own class: C2 folds them as it did.
+     */
+    static final class Vectors {
+        private Vectors() {
+        }
+
+        /**
+         * The pairwise folds of {@link Simd#sumLanes}: lane i takes lane {@code i ^ 8}, {@code i ^ 4}, ... (null where the vector
+         * has no such lanes). Constants of their own, not an array walked by a loop: a vector carried through that loop was
+         * compiled boxed in some JVMs and not others (a fresh JVM's LeNet training step allocated 900 KB a step in 4 of 6
+         * runs, in sumLanes under Sgemm's dot kernels; 180 KB with this straight form, until those kernels stopped passing
+         * vectors to it: Sgemm.foldLanes).
+         */
+        private static final jdk.incubator.vector.VectorShuffle<Float> FOLD_8 = fold(8);
+        private static final jdk.incubator.vector.VectorShuffle<Float> FOLD_4 = fold(4);
+        private static final jdk.incubator.vector.VectorShuffle<Float> FOLD_2 = fold(2);
+        private static final jdk.incubator.vector.VectorShuffle<Float> FOLD_1 = fold(1);
+        /** Lane counts past 16 (SVE above 512 bits): the leading folds, {@code i ^ LANES / 2} down to {@code i ^ 16}. */
+        private static final jdk.incubator.vector.VectorShuffle<Float>[] WIDE_FOLDS = wideFolds();
+
+        /**
+         * The lane indices 0, 1, ... LANES - 1 as floats (exact): {@code LANE_INDEX.compare(LT, n)} is the mask of lanes
+         * {@code [0, n)} in one compare. Hot loops compare in place rather than call a helper: a mask returned by a call
+         * C2 did not inline is boxed (48 bytes at 16 lanes; seen as 8 KB per LeNet plan call from a helper called in a
+         * large method). {@code F.indexInRange} profiled slower in col2im's per-tap loop.
+         */
+        static final FloatVector LANE_INDEX = FloatVector.fromArray(F, laneIndices(), 0);
+
+        private static float[] laneIndices() {
+            float[] idx = new float[LANES];
+            for (int i = 0; i < LANES; i++) {
+                idx[i] = i;
+            }
+            return idx;
+        }
+    }
+
+    /**
      * The sum of all lanes in a fixed pairwise order (halves, then quarters, ...). {@code reduceLanes(ADD)} may add
      * in a different order once C2 compiles it than in the interpreter, which made results depend on timing.
-     * Straight-line code on constant shuffles (the tests on LANES fold away), see {@link #FOLD_8}.
+     * Straight-line code on constant shuffles (the tests on LANES fold away), see {@link Vectors#FOLD_8}.
      */
     public static float sumLanes(FloatVector v) {
         if (LANES > 16) {
-            for (jdk.incubator.vector.VectorShuffle<Float> s : WIDE_FOLDS) {
+            for (jdk.incubator.vector.VectorShuffle<Float> s : Vectors.WIDE_FOLDS) {
                 v = v.add(v.rearrange(s));
             }
         }
         if (LANES > 8) {
-            v = v.add(v.rearrange(FOLD_8));
+            v = v.add(v.rearrange(Vectors.FOLD_8));
         }
         if (LANES > 4) {
-            v = v.add(v.rearrange(FOLD_4));
+            v = v.add(v.rearrange(Vectors.FOLD_4));
         }
         if (LANES > 2) {
-            v = v.add(v.rearrange(FOLD_2));
+            v = v.add(v.rearrange(Vectors.FOLD_2));
         }
         if (LANES > 1) {
-            v = v.add(v.rearrange(FOLD_1));
+            v = v.add(v.rearrange(Vectors.FOLD_1));
         }
         return v.lane(0);
     }

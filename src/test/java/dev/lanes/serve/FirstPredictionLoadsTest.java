@@ -28,13 +28,26 @@ class FirstPredictionLoadsTest {
 
     @Test
     void theFirstPredictionSetsUpNoManagementBeans() throws Exception {
-        String out = ChildJvm.output(FirstPredictionLoadsTest.class, List.of("-Dlanes.coldStart=true", "-Xlog:class+load=info:stdout"), List.of(), 120);
-        int marker = out.indexOf("FIRST PREDICTION");
-        assertThat(marker).as("the child predicted:\n%s", out).isPositive();
-        String before = out.substring(0, marker);
+        String before = beforeFirstPrediction();
         assertThat(before).as("classes loaded before the first prediction").contains("dev.lanes.kernels.Sgemm ");
         // ManagementFactory's set-up (a service lookup, ~30 classes) took 16-21 ms of a fresh JVM: TileGuard makes its
         // meter at its first sample, thousands of products later
         assertThat(before).doesNotContain("java.lang.management.ManagementFactory ");
+    }
+
+    @Test
+    void theFirstPredictionBuildsNoVectorConstants() throws Exception {
+        String before = beforeFirstPrediction();
+        assertThat(before).contains("jdk.incubator.vector.FloatVector "); // the species: LANES sizes the plan
+        // the kernels' shuffles and vector constants wait in their Vectors holders: making them set up the byte species
+        // behind every shuffle and the first vector operations, ~15 ms of a cold start that the scalar forms never use
+        assertThat(before).doesNotContain("jdk.incubator.vector.ByteVector ").doesNotContain("$Vectors ");
+    }
+
+    private static String beforeFirstPrediction() throws Exception {
+        String out = ChildJvm.output(FirstPredictionLoadsTest.class, List.of("-Dlanes.coldStart=true", "-Xlog:class+load=info:stdout"), List.of(), 120);
+        int marker = out.indexOf("FIRST PREDICTION");
+        assertThat(marker).as("the child predicted:\n%s", out).isPositive();
+        return out.substring(0, marker);
     }
 }
