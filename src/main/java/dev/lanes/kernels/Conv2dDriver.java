@@ -722,13 +722,13 @@ public final class Conv2dDriver {
                     // the vectors that reach past l (masked: their lanes past l add 0 x 0), up to lp: as many per
                     // partial at every width
                     for (int q = q0 + whole * DOT_PARTIALS; q < lp; q += DOT_PARTIALS) {
-                        VectorMask<Float> in = Simd.F.indexInRange(q, l);
+                        VectorMask<Float> in = Simd.Preferred.F.indexInRange(q, l);
                         for (int t = 0; t < DOT_TAPS; t++) {
-                            FloatVector x = FloatVector.fromArray(Simd.F, img, rows[Math.min(p0 + t, k - 1)] + q, in);
+                            FloatVector x = FloatVector.fromArray(Simd.Preferred.F, img, rows[Math.min(p0 + t, k - 1)] + q, in);
                             for (int u = 0; u < DOT_CHANNELS; u++) {
                                 int slot = slots[t * DOT_CHANNELS + u];
-                                FloatVector y = FloatVector.fromArray(Simd.F, gq, Math.min(o0 + u, og - 1) * lp + q, in);
-                                x.fma(y, FloatVector.fromArray(Simd.F, acc, slot)).intoArray(acc, slot);
+                                FloatVector y = FloatVector.fromArray(Simd.Preferred.F, gq, Math.min(o0 + u, og - 1) * lp + q, in);
+                                x.fma(y, FloatVector.fromArray(Simd.Preferred.F, acc, slot)).intoArray(acc, slot);
                             }
                         }
                     }
@@ -748,7 +748,7 @@ public final class Conv2dDriver {
      */
     private static void dots4x4(float[] img, int t0, int t1, int t2, int t3, float[] gq, int g0, int g1, int g2, int g3,
                                 int q0, int whole, float[] acc, int[] slots) {
-        VectorSpecies<Float> f = Simd.F;
+        VectorSpecies<Float> f = Simd.Preferred.F;
         FloatVector a00 = FloatVector.fromArray(f, acc, slots[0]), a01 = FloatVector.fromArray(f, acc, slots[1]);
         FloatVector a02 = FloatVector.fromArray(f, acc, slots[2]), a03 = FloatVector.fromArray(f, acc, slots[3]);
         FloatVector a10 = FloatVector.fromArray(f, acc, slots[4]), a11 = FloatVector.fromArray(f, acc, slots[5]);
@@ -804,7 +804,7 @@ public final class Conv2dDriver {
     /** {@link #dots4x4} with 2 taps: 8 accumulators, for 16 vector registers. */
     private static void dots2x4(float[] img, int t0, int t1, float[] gq, int g0, int g1, int g2, int g3,
                                 int q0, int whole, float[] acc, int[] slots) {
-        VectorSpecies<Float> f = Simd.F;
+        VectorSpecies<Float> f = Simd.Preferred.F;
         FloatVector a00 = FloatVector.fromArray(f, acc, slots[0]), a01 = FloatVector.fromArray(f, acc, slots[1]);
         FloatVector a02 = FloatVector.fromArray(f, acc, slots[2]), a03 = FloatVector.fromArray(f, acc, slots[3]);
         FloatVector a10 = FloatVector.fromArray(f, acc, slots[4]), a11 = FloatVector.fromArray(f, acc, slots[5]);

@@ -1,6 +1,6 @@
 package dev.lanes.kernels;
 
-import static dev.lanes.kernels.Simd.F;
+import static dev.lanes.kernels.Simd.Preferred.F;
 import static dev.lanes.kernels.Simd.FLOAT;
 import static dev.lanes.kernels.Simd.LANES;
 import static dev.lanes.kernels.Simd.ORDER;
@@ -717,11 +717,6 @@ public final class Im2col {
     }
 
     /**
-     * {@link Vectors#EVENS} for 8-lane vectors (AVX-512's 256-bit form), for rows of 8 to 15 outputs when 16 lanes are native.
-     */
-    private static final jdk.incubator.vector.VectorSpecies<Float> HALF = FloatVector.SPECIES_256;
-
-    /**
      * {@link #paddedStridedRows} for stride 2 where {@link #DEAL_BY_VECTORS}: each output row's floats
      * {@code img[src + 2 x]} as the even lanes of two vectors read whole (16 at a time, then 8), the rest one by one. A
      * pair is read only where it lies inside {@code img}: its odd floats beyond the row are never kept. Measured (AMD EPYC
@@ -738,8 +733,8 @@ public final class Im2col {
                 v0.rearrange(Vectors.EVENS, v1).intoArray(col, dst + x);
             }
             for (; x + 8 <= oW && src + 2 * (x + 8) <= n; x += 8) {
-                FloatVector v0 = FloatVector.fromArray(HALF, img, src + 2 * x);
-                FloatVector v1 = FloatVector.fromArray(HALF, img, src + 2 * x + 8);
+                FloatVector v0 = FloatVector.fromArray(Vectors.HALF, img, src + 2 * x);
+                FloatVector v1 = FloatVector.fromArray(Vectors.HALF, img, src + 2 * x + 8);
                 v0.rearrange(Vectors.HALF_EVENS, v1).intoArray(col, dst + x);
             }
             for (; x < oW; x++) {
@@ -1043,6 +1038,8 @@ public final class Im2col {
         private Vectors() {
         }
 
+        /** {@link #EVENS} for 8-lane vectors (AVX-512's 256-bit form), for rows of 8 to 15 outputs when 16 lanes are native. */
+        static final jdk.incubator.vector.VectorSpecies<Float> HALF = FloatVector.SPECIES_256;
         /** Lane i takes lane 2i of the two vectors read as one (indices past LANES: the second vector's). */
         static final jdk.incubator.vector.VectorShuffle<Float> EVENS = jdk.incubator.vector.VectorShuffle.fromOp(F, i -> 2 * i);
         static final jdk.incubator.vector.VectorShuffle<Float> ODDS = jdk.incubator.vector.VectorShuffle.fromOp(F, i -> 2 * i + 1);

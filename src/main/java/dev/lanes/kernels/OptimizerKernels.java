@@ -1,6 +1,6 @@
 package dev.lanes.kernels;
 
-import static dev.lanes.kernels.Simd.F;
+import static dev.lanes.kernels.Simd.Preferred.F;
 import static dev.lanes.kernels.Simd.FLOAT;
 import static dev.lanes.kernels.Simd.ORDER;
 import static dev.lanes.kernels.Simd.VBYTES;

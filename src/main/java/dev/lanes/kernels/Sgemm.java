@@ -1,6 +1,6 @@
 package dev.lanes.kernels;
 
-import static dev.lanes.kernels.Simd.F;
+import static dev.lanes.kernels.Simd.Preferred.F;
 import static dev.lanes.kernels.Simd.FLOAT;
 import static dev.lanes.kernels.Simd.LANES;
 import static dev.lanes.kernels.Simd.ORDER;
@@ -1466,24 +1466,22 @@ public final class Sgemm {
      * x86 only (measured there); at 16 registers or narrower vectors the full-width tile stays.
      */
     private static final boolean HALF_TILES = TILE_KIND == 0 && LANES == 16 && Simd.X86;
-    /** 256 bits where {@link #HALF_TILES}; elsewhere unused (F: no half shape is asked for where none may exist, e.g. 64-bit vectors). */
-    private static final VectorSpecies<Float> HALF = HALF_TILES ? FloatVector.SPECIES_256 : F;
 
     /** {@link #kernel8x1Taps} in half-width vectors for blocks of at most LANES / 2 columns ({@link #HALF_TILES}). */
     private static void kernel8x1HalfTaps(float[] ap, int aBase, float[] img, int[] taps, int p0, int p1, int q0, float[] tile) {
-        FloatVector c0 = FloatVector.zero(HALF), c1 = FloatVector.zero(HALF), c2 = FloatVector.zero(HALF), c3 = FloatVector.zero(HALF);
-        FloatVector c4 = FloatVector.zero(HALF), c5 = FloatVector.zero(HALF), c6 = FloatVector.zero(HALF), c7 = FloatVector.zero(HALF);
+        FloatVector c0 = FloatVector.zero(Vectors.HALF), c1 = FloatVector.zero(Vectors.HALF), c2 = FloatVector.zero(Vectors.HALF), c3 = FloatVector.zero(Vectors.HALF);
+        FloatVector c4 = FloatVector.zero(Vectors.HALF), c5 = FloatVector.zero(Vectors.HALF), c6 = FloatVector.zero(Vectors.HALF), c7 = FloatVector.zero(Vectors.HALF);
         int ai = aBase;
         for (int p = p0; p < p1; p++, ai += MR) {
-            FloatVector b0 = FloatVector.fromArray(HALF, img, taps[p] + q0);
-            c0 = FloatVector.broadcast(HALF, ap[ai + 0]).fma(b0, c0);
-            c1 = FloatVector.broadcast(HALF, ap[ai + 1]).fma(b0, c1);
-            c2 = FloatVector.broadcast(HALF, ap[ai + 2]).fma(b0, c2);
-            c3 = FloatVector.broadcast(HALF, ap[ai + 3]).fma(b0, c3);
-            c4 = FloatVector.broadcast(HALF, ap[ai + 4]).fma(b0, c4);
-            c5 = FloatVector.broadcast(HALF, ap[ai + 5]).fma(b0, c5);
-            c6 = FloatVector.broadcast(HALF, ap[ai + 6]).fma(b0, c6);
-            c7 = FloatVector.broadcast(HALF, ap[ai + 7]).fma(b0, c7);
+            FloatVector b0 = FloatVector.fromArray(Vectors.HALF, img, taps[p] + q0);
+            c0 = FloatVector.broadcast(Vectors.HALF, ap[ai + 0]).fma(b0, c0);
+            c1 = FloatVector.broadcast(Vectors.HALF, ap[ai + 1]).fma(b0, c1);
+            c2 = FloatVector.broadcast(Vectors.HALF, ap[ai + 2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(Vectors.HALF, ap[ai + 3]).fma(b0, c3);
+            c4 = FloatVector.broadcast(Vectors.HALF, ap[ai + 4]).fma(b0, c4);
+            c5 = FloatVector.broadcast(Vectors.HALF, ap[ai + 5]).fma(b0, c5);
+            c6 = FloatVector.broadcast(Vectors.HALF, ap[ai + 6]).fma(b0, c6);
+            c7 = FloatVector.broadcast(Vectors.HALF, ap[ai + 7]).fma(b0, c7);
         }
         c0.intoArray(tile, 0);
         c1.intoArray(tile, NR);
@@ -1500,8 +1498,8 @@ public final class Sgemm {
      * weight gradient: 6 output channels, 25 taps over 784 pixels). Each element the same FMA chain: the same bits.
      */
     private static void kernel8x1HalfRowsA(float[] a, int[] rows, int ri, int aBase, int lda, float[] bp, int bBase, int kc, float[] tile) {
-        FloatVector c0 = FloatVector.zero(HALF), c1 = FloatVector.zero(HALF), c2 = FloatVector.zero(HALF), c3 = FloatVector.zero(HALF);
-        FloatVector c4 = FloatVector.zero(HALF), c5 = FloatVector.zero(HALF), c6 = FloatVector.zero(HALF), c7 = FloatVector.zero(HALF);
+        FloatVector c0 = FloatVector.zero(Vectors.HALF), c1 = FloatVector.zero(Vectors.HALF), c2 = FloatVector.zero(Vectors.HALF), c3 = FloatVector.zero(Vectors.HALF);
+        FloatVector c4 = FloatVector.zero(Vectors.HALF), c5 = FloatVector.zero(Vectors.HALF), c6 = FloatVector.zero(Vectors.HALF), c7 = FloatVector.zero(Vectors.HALF);
         int r0 = aBase + (rows == null ? 0 : rows[ri]);
         int r1 = aBase + (rows == null ? lda : rows[ri + 1]);
         int r2 = aBase + (rows == null ? 2 * lda : rows[ri + 2]);
@@ -1511,15 +1509,15 @@ public final class Sgemm {
         int r6 = aBase + (rows == null ? 6 * lda : rows[ri + 6]);
         int r7 = aBase + (rows == null ? 7 * lda : rows[ri + 7]);
         for (int p = 0; p < kc; p++) {
-            FloatVector b0 = FloatVector.fromArray(HALF, bp, bBase + p * NR);
-            c0 = FloatVector.broadcast(HALF, a[r0 + p]).fma(b0, c0);
-            c1 = FloatVector.broadcast(HALF, a[r1 + p]).fma(b0, c1);
-            c2 = FloatVector.broadcast(HALF, a[r2 + p]).fma(b0, c2);
-            c3 = FloatVector.broadcast(HALF, a[r3 + p]).fma(b0, c3);
-            c4 = FloatVector.broadcast(HALF, a[r4 + p]).fma(b0, c4);
-            c5 = FloatVector.broadcast(HALF, a[r5 + p]).fma(b0, c5);
-            c6 = FloatVector.broadcast(HALF, a[r6 + p]).fma(b0, c6);
-            c7 = FloatVector.broadcast(HALF, a[r7 + p]).fma(b0, c7);
+            FloatVector b0 = FloatVector.fromArray(Vectors.HALF, bp, bBase + p * NR);
+            c0 = FloatVector.broadcast(Vectors.HALF, a[r0 + p]).fma(b0, c0);
+            c1 = FloatVector.broadcast(Vectors.HALF, a[r1 + p]).fma(b0, c1);
+            c2 = FloatVector.broadcast(Vectors.HALF, a[r2 + p]).fma(b0, c2);
+            c3 = FloatVector.broadcast(Vectors.HALF, a[r3 + p]).fma(b0, c3);
+            c4 = FloatVector.broadcast(Vectors.HALF, a[r4 + p]).fma(b0, c4);
+            c5 = FloatVector.broadcast(Vectors.HALF, a[r5 + p]).fma(b0, c5);
+            c6 = FloatVector.broadcast(Vectors.HALF, a[r6 + p]).fma(b0, c6);
+            c7 = FloatVector.broadcast(Vectors.HALF, a[r7 + p]).fma(b0, c7);
         }
         c0.intoArray(tile, 0);
         c1.intoArray(tile, NR);
@@ -1940,8 +1938,8 @@ public final class Sgemm {
             if (transA) {
                 for (int p = 0; p < kc; p++) {
                     long colByte = (aOff + (long) (pc + p) * lda + row) << 2;
-                    FloatVector.fromMemorySegment(F8, a, colByte, ORDER).intoArray(ap, base + p * 12);
-                    FloatVector.fromMemorySegment(F4, a, colByte + 32, ORDER).intoArray(ap, base + p * 12 + 8);
+                    FloatVector.fromMemorySegment(Vectors.F8, a, colByte, ORDER).intoArray(ap, base + p * 12);
+                    FloatVector.fromMemorySegment(Vectors.F4, a, colByte + 32, ORDER).intoArray(ap, base + p * 12 + 8);
                 }
                 return;
             }
@@ -1949,8 +1947,8 @@ public final class Sgemm {
                 packSplitSliver(a, aOff, lda, row, pc, kc, split);
                 int four = 8 * kc;
                 for (int p = 0; p < kc; p++) {
-                    FloatVector.fromArray(F8, split, p * 8).intoArray(ap, base + p * 12);
-                    FloatVector.fromArray(F4, split, four + p * 4).intoArray(ap, base + p * 12 + 8);
+                    FloatVector.fromArray(Vectors.F8, split, p * 8).intoArray(ap, base + p * 12);
+                    FloatVector.fromArray(Vectors.F4, split, four + p * 4).intoArray(ap, base + p * 12 + 8);
                 }
                 return;
             }
@@ -2090,21 +2088,19 @@ public final class Sgemm {
             long colByte = (aOff + (long) (pc + p) * lda + row) << 2;
             int dst = base + p * MR;
             if (MR == 8 && LANES >= 8) {
-                FloatVector.fromMemorySegment(F8, a, colByte, ORDER).intoArray(ap, dst);
+                FloatVector.fromMemorySegment(Vectors.F8, a, colByte, ORDER).intoArray(ap, dst);
             } else if (MR == 8) {
-                FloatVector.fromMemorySegment(F4, a, colByte, ORDER).intoArray(ap, dst);
-                FloatVector.fromMemorySegment(F4, a, colByte + 16, ORDER).intoArray(ap, dst + 4);
+                FloatVector.fromMemorySegment(Vectors.F4, a, colByte, ORDER).intoArray(ap, dst);
+                FloatVector.fromMemorySegment(Vectors.F4, a, colByte + 16, ORDER).intoArray(ap, dst + 4);
             } else {
-                FloatVector.fromMemorySegment(F4, a, colByte, ORDER).intoArray(ap, dst);
+                FloatVector.fromMemorySegment(Vectors.F4, a, colByte, ORDER).intoArray(ap, dst);
                 ap[dst + 4] = a.get(FLOAT, colByte + 16);
                 ap[dst + 5] = a.get(FLOAT, colByte + 20);
             }
         }
     }
 
-    /** 8 and 4 floats as one vector ({@link #packATransposed}); used only where the preferred width holds them. */
-    private static final VectorSpecies<Float> F8 = LANES >= 8 ? FloatVector.SPECIES_256 : F;
-    private static final VectorSpecies<Float> F4 = LANES >= 4 ? FloatVector.SPECIES_128 : F;
+
 
     /**
      * op(B)[pc.., jc..] -> slivers of NR columns: bp[sliver * kc * NR + p * NR + j], zero-padded past n. Full and
@@ -3445,6 +3441,11 @@ public final class Sgemm {
         private Vectors() {
         }
 
+        /** 8 and 4 floats as one vector ({@link Sgemm#packATransposed}); used only where the preferred width holds them. */
+        static final VectorSpecies<Float> F4 = LANES >= 4 ? FloatVector.SPECIES_128 : F;
+        static final VectorSpecies<Float> F8 = LANES >= 8 ? FloatVector.SPECIES_256 : F;
+        /** 256 bits where {@link Sgemm#HALF_TILES}; elsewhere unused (F: no half shape is asked for where none may exist, e.g. 64-bit vectors). */
+        static final VectorSpecies<Float> HALF = HALF_TILES ? FloatVector.SPECIES_256 : F;
         /** Lane i: from the first vector's lane i / 2 (even i) or the second's (odd i); {@link Sgemm#zipIndex}. */
         static final FloatVector ZIP_LO = zipIndex(0);
         static final FloatVector ZIP_HI = zipIndex(LANES / 2);

@@ -3,15 +3,20 @@ package dev.lanes.kernels;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Constants shared by the kernels: the preferred float species and unaligned scalar layouts. */
+/** Constants shared by the kernels: the lane count, the preferred float species and unaligned scalar layouts. */
 public final class Simd {
-    public static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    /** Floats per vector (16 with AVX-512). */
-    public static final int LANES = F.length();
+    /**
+     * Floats per vector (16 with AVX-512): the preferred shape's size, read without initialising {@code FloatVector}
+     * ({@link Preferred#F} is that shape's species and checks the two agree). FloatVector's initialiser makes every float
+     * species (10-15 ms in a fresh JVM); the plans need only LANES to size their buffers, and a process's first
+     * predictions take the scalar forms ({@link ColdStart}).
+     */
+    public static final int LANES = VectorShape.preferredShape().vectorBitSize() / Float.SIZE;
     /** Bytes per vector. */
-    public static final long VBYTES = F.vectorByteSize();
+    public static final long VBYTES = LANES * (long) Float.BYTES;
     /**
      * Vector registers the tiles may plan for. The Vector API does not say, so: 32 on AArch64 (NEON, SVE) and with
      * 512-bit lanes (AVX-512), 16 otherwise (AVX2, and SSE or AVX-512 capped at narrower lanes: the safe guess).
@@ -44,6 +49,21 @@ public final class Simd {
     private Simd() {
     }
 
+    /** The preferred float species, made when a vector path first needs it (see {@link #LANES}). */
+    public static final class Preferred {
+        private Preferred() {
+        }
+
+        public static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+        static {
+            if (F.length() != LANES) {
+                throw new IllegalStateException("Lanes: the preferred float species has " + F.length() + " lanes, the preferred shape "
+                        + VectorShape.preferredShape() + " says " + LANES);
+            }
+        }
+    }
+
     private static int vectorRegisters() {
         String forced = System.getProperty("lanes.vectorRegisters");
         if (forced != null && !forced.isBlank()) {
@@ -58,7 +78,7 @@ public final class Simd {
     }
 
     private static jdk.incubator.vector.VectorShuffle<Float> fold(int bit) {
-        return LANES > bit ? jdk.incubator.vector.VectorShuffle.fromOp(F, i -> i ^ bit) : null;
+        return LANES > bit ? jdk.incubator.vector.VectorShuffle.fromOp(Preferred.F, i -> i ^ bit) : null;
     }
 
     @SuppressWarnings("unchecked")
@@ -67,7 +87,7 @@ public final class Simd {
         jdk.incubator.vector.VectorShuffle<Float>[] s = new jdk.incubator.vector.VectorShuffle[steps];
         for (int k = 0; k < steps; k++) {
             int bit = LANES >> (k + 1);
-            s[k] = jdk.incubator.vector.VectorShuffle.fromOp(F, i -> i ^ bit);
+            s[k] = jdk.incubator.vector.VectorShuffle.fromOp(Preferred.F, i -> i ^ bit);
         }
         return s;
     }
@@ -102,7 +122,7 @@ public final class Simd {
          * C2 did not inline is boxed (48 bytes at 16 lanes; seen as 8 KB per LeNet plan call from a helper called in a
          * large method). {@code F.indexInRange} profiled slower in col2im's per-tap loop.
          */
-        static final FloatVector LANE_INDEX = FloatVector.fromArray(F, laneIndices(), 0);
+        static final FloatVector LANE_INDEX = FloatVector.fromArray(Preferred.F, laneIndices(), 0);
 
         private static float[] laneIndices() {
             float[] idx = new float[LANES];

@@ -470,9 +470,9 @@ public final class VectorMath {
 
     /** {@code out = exp(in - shift)} over whole vectors up to byte {@code vecEnd}; byte offsets (softmax's pass). */
     public static void expShiftedRow(MemorySegment in, long ib, float shift, MemorySegment out, long ob, long vecEnd) {
-        FloatVector vs = FloatVector.broadcast(Simd.F, shift);
+        FloatVector vs = FloatVector.broadcast(Simd.Preferred.F, shift);
         for (long i = 0; i < vecEnd; i += Simd.VBYTES) {
-            FloatVector v = FloatVector.fromMemorySegment(Simd.F, in, ib + i, Simd.ORDER).sub(vs);
+            FloatVector v = FloatVector.fromMemorySegment(Simd.Preferred.F, in, ib + i, Simd.ORDER).sub(vs);
             FloatVector xc = v.blend(EXP_MAX_ARG, v.compare(VectorOperators.GT, EXP_MAX_ARG));
             xc = xc.blend(EXP_MIN_ARG, xc.compare(VectorOperators.LT, EXP_MIN_ARG));
             FloatVector et = xc.fma(LOG2E, ROUND_MAGIC_2BIAS);
@@ -495,9 +495,9 @@ public final class VectorMath {
 
     /** {@code w[at + c] = exp(w[at + c] - shift)} for c < n (a multiple of the lane count): attention's blocks. */
     public static void expShiftedArray(float[] w, int at, int n, float shift) {
-        FloatVector vs = FloatVector.broadcast(Simd.F, shift);
+        FloatVector vs = FloatVector.broadcast(Simd.Preferred.F, shift);
         for (int c = 0; c < n; c += Simd.LANES) {
-            FloatVector v = FloatVector.fromArray(Simd.F, w, at + c).sub(vs);
+            FloatVector v = FloatVector.fromArray(Simd.Preferred.F, w, at + c).sub(vs);
             FloatVector xc = v.blend(EXP_MAX_ARG, v.compare(VectorOperators.GT, EXP_MAX_ARG));
             xc = xc.blend(EXP_MIN_ARG, xc.compare(VectorOperators.LT, EXP_MIN_ARG));
             FloatVector et = xc.fma(LOG2E, ROUND_MAGIC_2BIAS);
@@ -521,7 +521,7 @@ public final class VectorMath {
     /** {@code out = gelu(x)} over whole vectors up to byte {@code vecEnd}; byte offsets. normalCdf and exp written out. */
     public static void geluRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
         for (long i = 0; i < vecEnd; i += Simd.VBYTES) {
-            FloatVector v = FloatVector.fromMemorySegment(Simd.F, x, xb + i, Simd.ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(Simd.Preferred.F, x, xb + i, Simd.ORDER);
             FloatVector one = v.broadcast(1f);
             FloatVector a = v.abs().min(CDF_MAX_X);
             FloatVector t = one.div(a.mul(INV_SQRT2).fma(0.5f, 1f));
@@ -560,8 +560,8 @@ public final class VectorMath {
     /** {@code out = geluBackward(g, x)} over whole vectors up to byte {@code vecEnd}; byte offsets. exp and normalCdf written out. */
     public static void geluBackwardRow(MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
         for (long i = 0; i < vecEnd; i += Simd.VBYTES) {
-            FloatVector gv = FloatVector.fromMemorySegment(Simd.F, g, gb + i, Simd.ORDER);
-            FloatVector v = FloatVector.fromMemorySegment(Simd.F, x, xb + i, Simd.ORDER);
+            FloatVector gv = FloatVector.fromMemorySegment(Simd.Preferred.F, g, gb + i, Simd.ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(Simd.Preferred.F, x, xb + i, Simd.ORDER);
             FloatVector q = v.mul(v).mul(-0.5f);
             FloatVector one = v.broadcast(1f);
             FloatVector a = v.abs().min(CDF_MAX_X);
@@ -731,7 +731,7 @@ public final class VectorMath {
     /** {@code out = mish(x)} over whole vectors up to byte {@code vecEnd}; byte offsets. exp written out (see the flat rows). */
     public static void mishRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
         for (long i = 0; i < vecEnd; i += Simd.VBYTES) {
-            FloatVector v = FloatVector.fromMemorySegment(Simd.F, x, xb + i, Simd.ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(Simd.Preferred.F, x, xb + i, Simd.ORDER);
             FloatVector xc = v.blend(MISH_CAP, v.compare(VectorOperators.GT, MISH_CAP));
             xc = xc.blend(EXP_MIN_ARG, xc.compare(VectorOperators.LT, EXP_MIN_ARG));
             FloatVector et = xc.fma(LOG2E, ROUND_MAGIC_2BIAS);
@@ -755,8 +755,8 @@ public final class VectorMath {
     /** {@code out = mishBackward(g, x)} over whole vectors up to byte {@code vecEnd}; byte offsets. exp written out. */
     public static void mishBackwardRow(MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
         for (long i = 0; i < vecEnd; i += Simd.VBYTES) {
-            FloatVector gv = FloatVector.fromMemorySegment(Simd.F, g, gb + i, Simd.ORDER);
-            FloatVector v = FloatVector.fromMemorySegment(Simd.F, x, xb + i, Simd.ORDER);
+            FloatVector gv = FloatVector.fromMemorySegment(Simd.Preferred.F, g, gb + i, Simd.ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(Simd.Preferred.F, x, xb + i, Simd.ORDER);
             FloatVector xc = v.blend(MISH_CAP, v.compare(VectorOperators.GT, MISH_CAP));
             xc = xc.blend(EXP_MIN_ARG, xc.compare(VectorOperators.LT, EXP_MIN_ARG));
             FloatVector et = xc.fma(LOG2E, ROUND_MAGIC_2BIAS);

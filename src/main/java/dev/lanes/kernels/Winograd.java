@@ -1,6 +1,7 @@
 package dev.lanes.kernels;
 
 import static dev.lanes.kernels.Simd.FLOAT;
+import static dev.lanes.kernels.Simd.Preferred.F;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -34,8 +35,7 @@ import jdk.incubator.vector.VectorSpecies;
  * tile rows whose transformed inputs and products fit {@link #BAND_FLOATS}, so a large image never needs more than that.
  */
 public final class Winograd {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final int L = F.length();
+    private static final int L = Simd.LANES;
     /** Output block side, input block side, and the element-wise products per block. */
     static final int OUT = 4;
     static final int IN = 6;

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * dense samples of each function's working range and the special values and thresholds), and its vector forms
  * against their scalar twins bit for bit.
  *
- * <p>The vector forms run on {@link Simd#F} only: feeding other species through the same methods makes their
+ * <p>The vector forms run on {@link Simd.Preferred#F} only: feeding other species through the same methods makes their
  * call profiles polymorphic, and C2 then leaves the Vector API calls to their Java fallback, which is not the
  * code under test. Other widths: run this test with {@code -XX:MaxVectorSize=16} or {@code -XX:UseAVX=2}.
  */
@@ -262,7 +262,7 @@ class VectorMathTest {
     void vectorFormsEqualScalarTwinsBitForBit() {
         for (Fn fn : Fn.values()) {
             float[] xs = laneInputs(fn);
-            assertLanesMatchScalar(fn.name(), Simd.F, xs, fn.vector, fn.scalar);
+            assertLanesMatchScalar(fn.name(), Simd.Preferred.F, xs, fn.vector, fn.scalar);
         }
     }
 
@@ -283,7 +283,7 @@ class VectorMathTest {
                     assertThat(Float.isNaN(got) && Float.isNaN(want)).as("pow(%s, %s) = %s, StrictMath %s", x, p, got, want).isTrue();
                 }
             }
-            assertLanesMatchScalar("pow(x, " + p + ")", Simd.F, powBases, v -> VectorMath.pow(v, p), x -> VectorMath.pow(x, p));
+            assertLanesMatchScalar("pow(x, " + p + ")", Simd.Preferred.F, powBases, v -> VectorMath.pow(v, p), x -> VectorMath.pow(x, p));
         }
         // tensor exponent: lane by lane
         SplittableRandom rnd = new SplittableRandom(5);
@@ -295,7 +295,7 @@ class VectorMathTest {
         }
         float[] out = new float[ps.length];
         for (int i = 0; i < ps.length; i += Simd.LANES) {
-            VectorMath.pow(FloatVector.fromArray(Simd.F, bases, i), FloatVector.fromArray(Simd.F, ps, i)).intoArray(out, i);
+            VectorMath.pow(FloatVector.fromArray(Simd.Preferred.F, bases, i), FloatVector.fromArray(Simd.Preferred.F, ps, i)).intoArray(out, i);
         }
         for (int i = 0; i < ps.length; i++) {
             assertBits(out[i], VectorMath.pow(bases[i], ps[i]), "pow(" + bases[i] + ", " + ps[i] + ")");
@@ -368,14 +368,14 @@ class VectorMathTest {
         }
         assertThat(worst).as("gelu: max ulp error, at x = %s", worstX).isLessThanOrEqualTo(8);
         float[] lanes = laneInputs(Fn.TANH);
-        assertLanesMatchScalar("gelu", Simd.F, lanes, VectorMath::gelu, VectorMath::gelu);
-        assertLanesMatchScalar("gelu tanh", Simd.F, lanes, VectorMath::geluTanh, VectorMath::geluTanh);
+        assertLanesMatchScalar("gelu", Simd.Preferred.F, lanes, VectorMath::gelu, VectorMath::gelu);
+        assertLanesMatchScalar("gelu tanh", Simd.Preferred.F, lanes, VectorMath::geluTanh, VectorMath::geluTanh);
         float g = 0.75f;
-        assertLanesMatchScalar("gelu backward", Simd.F, lanes, v -> VectorMath.geluBackward(v.broadcast(g), v), x -> VectorMath.geluBackward(g, x));
-        assertLanesMatchScalar("gelu tanh backward", Simd.F, lanes, v -> VectorMath.geluTanhBackward(v.broadcast(g), v),
+        assertLanesMatchScalar("gelu backward", Simd.Preferred.F, lanes, v -> VectorMath.geluBackward(v.broadcast(g), v), x -> VectorMath.geluBackward(g, x));
+        assertLanesMatchScalar("gelu tanh backward", Simd.Preferred.F, lanes, v -> VectorMath.geluTanhBackward(v.broadcast(g), v),
                 x -> VectorMath.geluTanhBackward(g, x));
-        assertLanesMatchScalar("silu", Simd.F, lanes, VectorMath::silu, VectorMath::silu);
-        assertLanesMatchScalar("silu backward", Simd.F, lanes, v -> VectorMath.siluBackward(v.broadcast(g), v), x -> VectorMath.siluBackward(g, x));
+        assertLanesMatchScalar("silu", Simd.Preferred.F, lanes, VectorMath::silu, VectorMath::silu);
+        assertLanesMatchScalar("silu backward", Simd.Preferred.F, lanes, v -> VectorMath.siluBackward(v.broadcast(g), v), x -> VectorMath.siluBackward(g, x));
         assertThat(VectorMath.gelu(Float.NEGATIVE_INFINITY)).as("gelu(-inf) is NaN, as in PyTorch").isNaN();
         assertBits(VectorMath.gelu(Float.POSITIVE_INFINITY), Float.POSITIVE_INFINITY, "gelu(inf)");
         assertBits(VectorMath.gelu(-20f), -0f, "gelu(-20)");
@@ -407,7 +407,7 @@ class VectorMathTest {
         assertBits(VectorMath.erf(Float.POSITIVE_INFINITY), 1f, "erf(inf)");
         assertBits(VectorMath.erf(Float.NEGATIVE_INFINITY), -1f, "erf(-inf)");
         assertThat(VectorMath.erf(Float.NaN)).isNaN();
-        assertLanesMatchScalar("erf", Simd.F, laneInputs(Fn.TANH), VectorMath::erf, VectorMath::erf);
+        assertLanesMatchScalar("erf", Simd.Preferred.F, laneInputs(Fn.TANH), VectorMath::erf, VectorMath::erf);
     }
 
     /** erf(x) = (2 / sqrt(pi)) sum_n (-1)^n x^(2n+1) / (n! (2n + 1)), summed in double until the terms vanish. */

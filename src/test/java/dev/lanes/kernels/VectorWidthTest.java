@@ -24,6 +24,10 @@ class VectorWidthTest {
             assertThat(bits).as("vector width (bits) of this test JVM").isEqualTo(Integer.parseInt(expect.trim()));
         }
         assertThat(Simd.LANES).isIn(2, 4, 8, 16, 32, 64);
+        // LANES is read from the preferred shape, without initialising FloatVector (a cold start's first predictions)
+        assertThat(Simd.LANES).as("lanes of the preferred float species").isEqualTo(FloatVector.SPECIES_PREFERRED.length());
+        assertThat(Simd.VBYTES).isEqualTo(FloatVector.SPECIES_PREFERRED.vectorByteSize());
+        assertThat(Simd.Preferred.F).isSameAs(FloatVector.SPECIES_PREFERRED);
     }
 
     @Test
