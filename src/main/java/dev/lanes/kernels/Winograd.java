@@ -636,7 +636,7 @@ public final class Winograd {
             for (int o = 0; o < k; o++) {
                 long at = outOff + ((long) n * k + o) * plane;
                 if (residual != null) {
-                    addResidual(planes, o * plane, residual, residualOff + ((long) n * k + o) * plane, plane, residualRelu, run);
+                    addResidualScalar(planes, o * plane, residual, residualOff + ((long) n * k + o) * plane, plane, residualRelu, run);
                 }
                 MemorySegment.copy(planes, o * plane, out, FLOAT, at << 2, plane);
                 if (residual == null && !relu && activation != UnaryOp.IDENTITY) {
@@ -677,7 +677,7 @@ public final class Winograd {
      * {@code planes[at + i] += residual[rat + i]} (ReLU'd when asked) over one output plane, as the copy out adds it: in
      * runs copied to the heap, short enough that the JIT compiles the loop after a few planes.
      */
-    private static void addResidual(float[] planes, int at, MemorySegment residual, long rat, int n, boolean relu, float[] run) {
+    private static void addResidualScalar(float[] planes, int at, MemorySegment residual, long rat, int n, boolean relu, float[] run) {
         for (int from = 0; from < n; from += run.length) {
             int len = Math.min(run.length, n - from);
             MemorySegment.copy(residual, FLOAT, (rat + from) << 2, run, 0, len);
