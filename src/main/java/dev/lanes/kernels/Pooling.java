@@ -189,7 +189,6 @@ public final class Pooling {
     /** Per-thread staging for short rows' last stores ({@link #maxPool2d}): a training step allocates nothing. */
     private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[LANES]);
 
-
     private static float[] twiceIota() {
         float[] v = new float[LANES];
         for (int i = 0; i < LANES; i++) {
@@ -371,7 +370,6 @@ public final class Pooling {
         return win.kH() == 2 && win.kW() == 2 && win.sH() == 2 && win.sW() == 2 && win.pH() == 0 && win.pW() == 0
                 && win.dH() == 1 && win.dW() == 1 && h == 2 * oh && w == 2 * ow;
     }
-
 
     /**
      * {@link #maxPool2dBackward} where {@link #tiles2x2} holds: each dx cell written once, {@code 0 + g} at its window's

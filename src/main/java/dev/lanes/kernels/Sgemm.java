@@ -87,6 +87,8 @@ public final class Sgemm {
      * result: every element is one FMA chain per KC block.
      */
     static final int BLOCK_ROWS = blockRows();
+    /** Whether {@code -Dlanes.gemmBlockRows} chose BLOCK_ROWS (then a guard without a meter leaves it as it is). */
+    static final boolean BLOCK_ROWS_FORCED = !System.getProperty("lanes.gemmBlockRows", "").isBlank();
 
     private static int blockRows() {
         if (MC % 12 != 0) { // packA's slivers must not cross a block of MC rows, whichever rows a tile takes
@@ -100,7 +102,8 @@ public final class Sgemm {
             }
             return r;
         }
-        // 12 x 2 vectors need 27 of 32 registers: with 16 (MR 6) they would spill; and only where TileGuard can watch them
+        // 12 x 2 vectors need 27 of 32 registers: with 16 (MR 6) they would spill; and only where TileGuard may watch
+        // them (with jdk.management: a JVM that cannot count a thread's allocations trips it at its first sample)
         return MR == 8 && TileGuard.AVAILABLE ? 12 : MR;
     }
 
@@ -2099,8 +2102,6 @@ public final class Sgemm {
             }
         }
     }
-
-
 
     /**
      * op(B)[pc.., jc..] -> slivers of NR columns: bp[sliver * kc * NR + p * NR + j], zero-padded past n. Full and

@@ -43,8 +43,10 @@ final class TileGuard {
     static final int STRIKES = 3;
 
     /**
-     * Whether allocations can be measured here: the runtime has {@code jdk.management} (a module-path image may not).
-     * Without it the 12-row tiles are not used. The meter itself is made at the first sample ({@link Meter}).
+     * Whether allocations may be measured here: the runtime has {@code jdk.management} (a module-path image may not);
+     * without it the 12-row tiles are not used. The meter itself is made at the first sample ({@link Meter}); where it
+     * cannot be made then (the JVM does not count a thread's allocations, or someone turned that off), that sample
+     * trips the guard: the first {@link #CHECK_AFTER_TILES} tiles run unwatched, as they do where a meter exists.
      */
     static final boolean AVAILABLE = ModuleLayer.boot().findModule("jdk.management").isPresent();
 
@@ -66,7 +68,7 @@ final class TileGuard {
         try {
             if (ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t && t.isThreadAllocatedMemorySupported()) {
                 if (!t.isThreadAllocatedMemoryEnabled()) {
-                    return null; // someone turned it off: respect that, and do without the 12-row tiles
+                    return null; // someone turned it off: respect that, and do without the 12-row tiles from here on
                 }
                 return t;
             }
@@ -74,6 +76,11 @@ final class TileGuard {
             // jdk.management present but unusable: nothing to measure with
         }
         return null;
+    }
+
+    /** Whether a meter could be made (tests: it makes the meter). */
+    static boolean measurable() {
+        return AVAILABLE && Meter.THREADS != null;
     }
 
     /** Whether the guard has turned the 12-row tiles off in this JVM. */
@@ -92,7 +99,8 @@ final class TileGuard {
         }
         com.sun.management.ThreadMXBean threads = Meter.THREADS;
         if (threads == null) {
-            tripped = true; // no meter after all (allocation counting turned off): MR-row tiles, the same bits
+            // no meter after all: MR-row tiles, the same bits; 12-row tiles forced by -Dlanes.gemmBlockRows stay, unwatched
+            tripped = !Sgemm.BLOCK_ROWS_FORCED;
             return -1;
         }
         return threads.getCurrentThreadAllocatedBytes();

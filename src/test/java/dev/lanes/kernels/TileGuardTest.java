@@ -13,6 +13,28 @@ import org.junit.jupiter.api.Test;
  * after it trips.
  */
 class TileGuardTest {
+    /**
+     * A child JVM that cannot count its threads' allocations (counting turned off before the guard's first sample):
+     * prints whether the guard tripped once a sample was due, and whether any sample was taken.
+     */
+    public static void main(String[] args) {
+        ((com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean()).setThreadAllocatedMemoryEnabled(false);
+        boolean sampled = false;
+        for (int i = 0; i < 4 * TileGuard.SAMPLE_EVERY; i++) {
+            sampled |= TileGuard.begin(TileGuard.CHECK_AFTER_TILES) >= 0;
+        }
+        System.out.println("guard tripped=" + TileGuard.tripped() + " sampled=" + sampled + " blockRows=" + Sgemm.BLOCK_ROWS);
+    }
+
+    @Test
+    void withoutAMeterTheFirstSampleTripsTheGuardUnlessTheTilesAreForced() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(TileGuard.AVAILABLE, "no jdk.management here");
+        String plain = dev.lanes.ChildJvm.lastLine(TileGuardTest.class, java.util.List.of(), java.util.List.of(), "guard ", 60);
+        assertThat(plain).startsWith("tripped=true sampled=false");
+        String forced = dev.lanes.ChildJvm.lastLine(TileGuardTest.class, java.util.List.of("-Dlanes.gemmBlockRows=12"), java.util.List.of(), "guard ", 60);
+        assertThat(forced).isEqualTo("tripped=false sampled=false blockRows=12");
+    }
+
     @AfterEach
     void freshGuard() {
         TileGuard.reset();
@@ -42,7 +64,7 @@ class TileGuardTest {
     @Test
     void itSamplesOneProductInSixteenOnceEnoughTilesHaveRun() {
         TileGuard.reset();
-        if (!TileGuard.AVAILABLE) {
+        if (!TileGuard.measurable()) {
             assertThat(TileGuard.begin(1L << 20)).isEqualTo(-1);
             return;
         }
@@ -62,7 +84,7 @@ class TileGuardTest {
     @Test
     void aStrikeRestartsTheTileCount() {
         TileGuard.reset();
-        if (!TileGuard.AVAILABLE) {
+        if (!TileGuard.measurable()) {
             return;
         }
         TileGuard.begin(TileGuard.CHECK_AFTER_TILES - 1);
@@ -81,8 +103,8 @@ class TileGuardTest {
     @Test
     void itSeesTheHeapAllocationsOfASampledProduct() {
         TileGuard.reset();
-        if (!TileGuard.AVAILABLE) {
-            return; // a runtime without jdk.management: the 12-row tiles are off (BLOCK_ROWS is MR unless forced)
+        if (!TileGuard.measurable()) {
+            return; // a runtime without jdk.management or without allocation counting: nothing to see with
         }
         Object[] kept = new Object[TileGuard.STRIKES];
         for (int strike = 0; strike < TileGuard.STRIKES; strike++) {

@@ -27,7 +27,6 @@ class VectorWidthTest {
         // LANES is read from the preferred shape, without initialising FloatVector (a cold start's first predictions)
         assertThat(Simd.LANES).as("lanes of the preferred float species").isEqualTo(FloatVector.SPECIES_PREFERRED.length());
         assertThat(Simd.VBYTES).isEqualTo(FloatVector.SPECIES_PREFERRED.vectorByteSize());
-        assertThat(Simd.Preferred.F).isSameAs(FloatVector.SPECIES_PREFERRED);
     }
 
     @Test

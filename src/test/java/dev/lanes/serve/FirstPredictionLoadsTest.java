@@ -46,10 +46,17 @@ class FirstPredictionLoadsTest {
                 .doesNotContain("jdk.incubator.vector.ByteVector ").doesNotContain("$Vectors ").doesNotContain("Simd$Preferred ");
     }
 
-    private static String beforeFirstPrediction() throws Exception {
+    /** The child's log up to its marker, one child JVM for every test here. */
+    private static String before;
+
+    private static synchronized String beforeFirstPrediction() throws Exception {
+        if (before != null) {
+            return before;
+        }
         String out = ChildJvm.output(FirstPredictionLoadsTest.class, List.of("-Dlanes.coldStart=true", "-Xlog:class+load=info:stdout"), List.of(), 120);
         int marker = out.indexOf("FIRST PREDICTION");
         assertThat(marker).as("the child predicted:\n%s", out).isPositive();
-        return out.substring(0, marker);
+        before = out.substring(0, marker);
+        return before;
     }
 }
