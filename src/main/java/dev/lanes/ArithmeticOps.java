@@ -43,39 +43,48 @@ final class ArithmeticOps {
         return binary(kernel.name().toLowerCase(java.util.Locale.ROOT), kernel, a, b);
     }
 
-    /** How a row builds its graph node from the inputs (and the result, which pow's rule reads). */
-    @FunctionalInterface
-    interface BinaryRule {
-        Node node(Tensor a, Tensor b, Tensor out);
-    }
-
     /** The ops of two tensors with broadcasting, one row each: the comparisons record nothing (not differentiable). */
     enum Binary {
-        ADD("add", BinaryOp.ADD, (a, b, out) -> new AddBackward0(a, b, 1f)),
-        SUB("sub", BinaryOp.SUB, (a, b, out) -> new SubBackward0(a, b)),
-        MUL("mul", BinaryOp.MUL, (a, b, out) -> new MulBackward0(a, b)),
-        DIV("div", BinaryOp.DIV, (a, b, out) -> new DivBackward0(a, b)),
-        POW("pow", BinaryOp.POW, PowBackward1::new),
+        ADD("add", BinaryOp.ADD),
+        SUB("sub", BinaryOp.SUB),
+        MUL("mul", BinaryOp.MUL),
+        DIV("div", BinaryOp.DIV),
+        POW("pow", BinaryOp.POW),
         /** NaN propagates, like {@code torch.maximum}. */
-        MAXIMUM("maximum", BinaryOp.MAXIMUM, (a, b, out) -> new ExtremumBackward(true, a, b)),
-        MINIMUM("minimum", BinaryOp.MINIMUM, (a, b, out) -> new ExtremumBackward(false, a, b)),
-        EQ("eq", BinaryOp.EQ, null),
-        GT("gt", BinaryOp.GT, null),
-        LT("lt", BinaryOp.LT, null);
+        MAXIMUM("maximum", BinaryOp.MAXIMUM),
+        MINIMUM("minimum", BinaryOp.MINIMUM),
+        EQ("eq", BinaryOp.EQ),
+        GT("gt", BinaryOp.GT),
+        LT("lt", BinaryOp.LT);
 
         final String opName;
         final BinaryOp kernel;
-        final BinaryRule rule;
 
-        Binary(String opName, BinaryOp kernel, BinaryRule rule) {
+        Binary(String opName, BinaryOp kernel) {
             this.opName = opName;
             this.kernel = kernel;
-            this.rule = rule;
+        }
+
+        /**
+         * The row's graph node from the inputs (and the result, which pow's rule reads); null for the comparisons. A
+         * switch rather than a lambda a row: a fresh JVM links each lambda (~0.25 ms), all of a table's at its first use.
+         */
+        Node node(Tensor a, Tensor b, Tensor out) {
+            return switch (this) {
+                case ADD -> new AddBackward0(a, b, 1f);
+                case SUB -> new SubBackward0(a, b);
+                case MUL -> new MulBackward0(a, b);
+                case DIV -> new DivBackward0(a, b);
+                case POW -> new PowBackward1(a, b, out);
+                case MAXIMUM -> new ExtremumBackward(true, a, b);
+                case MINIMUM -> new ExtremumBackward(false, a, b);
+                case EQ, GT, LT -> null;
+            };
         }
 
         Tensor apply(Tensor a, Tensor b) {
             Tensor out = binary(opName, kernel, a, b);
-            return rule == null ? out : Tensor.record(out, () -> rule.node(a, b, out), a, b);
+            return this == EQ || this == GT || this == LT ? out : Tensor.record(out, () -> node(a, b, out), a, b);
         }
     }
 

@@ -7,93 +7,111 @@ import dev.lanes.kernels.UnaryOp;
 /**
  * The elementwise ops of one tensor, one row each, like PyTorch's {@code derivatives.yaml}: the op's name, its
  * kernel ({@link UnaryOp}: scalar definition and vector form in {@code kernels.Elementwise} / {@code VectorMath}),
- * the {@code grad_fn} name PyTorch prints, what the backward saves, and the backward rule. {@code Tensor.exp()} and
- * the rest are one-line delegations to {@link #apply}; the plan replays the kernel (the tracer records it), and
- * the activations among them fuse into a GEMM or convolution epilogue ({@link UnaryOp#isActivation()}).
+ * the {@code grad_fn} name PyTorch prints and what the backward saves; the backward rule is the row's case in
+ * {@link #grad}. {@code Tensor.exp()} and the rest are one-line delegations to {@link #apply}; the plan replays the
+ * kernel (the tracer records it), and the activations among them fuse into a GEMM or convolution epilogue
+ * ({@link UnaryOp#isActivation()}).
  *
  * <p>Adding an op of this kind: its constant in {@code UnaryOp} (scalar definition, vector row, and a fused backward
- * if it has one; the formulas in {@code VectorMath} when they are transcendental), one row here, one {@code Tensor}
- * method, one row in the tests' op table ({@code OpInfo}) with its PyTorch twin in the golden generator.
+ * if it has one; the formulas in {@code VectorMath} when they are transcendental), one row here and its case in
+ * {@link #grad}, one {@code Tensor} method, one row in the tests' op table ({@code OpInfo}) with its PyTorch twin in
+ * the golden generator.
  *
  * <p>Backward rules run with grad mode off and return a new tensor; temporaries are closed here.
  */
 enum Pointwise {
-    NEG("neg", UnaryOp.NEG, "NegBackward0", Saves.NOTHING, (g, s, p) -> g.neg()),
-    EXP("exp", UnaryOp.EXP, "ExpBackward0", Saves.OUTPUT, (g, s, p) -> g.mul(s)),
-    LOG("log", UnaryOp.LOG, "LogBackward0", Saves.INPUT, (g, s, p) -> g.div(s)),
+    NEG("neg", UnaryOp.NEG, "NegBackward0", Saves.NOTHING),
+    EXP("exp", UnaryOp.EXP, "ExpBackward0", Saves.OUTPUT),
+    LOG("log", UnaryOp.LOG, "LogBackward0", Saves.INPUT),
     /** g / (2 sqrt(x)), from the saved output. */
-    SQRT("sqrt", UnaryOp.SQRT, "SqrtBackward0", Saves.OUTPUT, (g, s, p) -> {
-        try (Tensor d = s.mul(2)) {
-            return g.div(d);
-        }
-    }),
+    SQRT("sqrt", UnaryOp.SQRT, "SqrtBackward0", Saves.OUTPUT),
     /** g sign(x). */
-    ABS("abs", UnaryOp.ABS, "AbsBackward0", Saves.INPUT, (g, s, p) -> {
-        try (Tensor pos = ArithmeticOps.Scalar.GT.apply(s, 0); Tensor neg = ArithmeticOps.Scalar.LT.apply(s, 0); Tensor sign = pos.sub(neg)) {
-            return g.mul(sign);
-        }
-    }),
+    ABS("abs", UnaryOp.ABS, "AbsBackward0", Saves.INPUT),
     /** g p x^(p-1); p == 0 gives 0 like PyTorch. */
-    POW("pow", UnaryOp.POW_SCALAR, "PowBackward0", Saves.INPUT, (g, s, p) -> {
-        if (p == 0) {
-            return Tensor.zerosLike(g);
-        }
-        try (Tensor d = s.pow(p - 1); Tensor e = d.mul(p)) {
-            return g.mul(e);
-        }
-    }),
+    POW("pow", UnaryOp.POW_SCALAR, "PowBackward0", Saves.INPUT),
     /** The gradient passes where the saved output is positive. */
-    RELU("relu", UnaryOp.RELU, "ReluBackward0", Saves.OUTPUT, (g, s, p) -> ArithmeticOps.binary(BinaryOp.MASK_POSITIVE, g, s)),
+    RELU("relu", UnaryOp.RELU, "ReluBackward0", Saves.OUTPUT),
     /** g s (1 - s), s = sigmoid(x). */
-    SIGMOID("sigmoid", UnaryOp.SIGMOID, "SigmoidBackward0", Saves.OUTPUT, (g, s, p) -> {
-        try (Tensor one = s.rsub(1); Tensor d = s.mul(one)) {
-            return g.mul(d);
-        }
-    }),
+    SIGMOID("sigmoid", UnaryOp.SIGMOID, "SigmoidBackward0", Saves.OUTPUT),
     /** g (1 - s^2), s = tanh(x). */
-    TANH("tanh", UnaryOp.TANH, "TanhBackward0", Saves.OUTPUT, (g, s, p) -> {
-        try (Tensor s2 = s.mul(s); Tensor d = s2.rsub(1)) {
-            return g.mul(d);
-        }
-    }),
+    TANH("tanh", UnaryOp.TANH, "TanhBackward0", Saves.OUTPUT),
     /** g (Phi(x) + x phi(x)): one fused kernel. */
-    GELU("gelu", UnaryOp.GELU, "GeluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(UnaryOp.GELU.backward(), g, s)),
+    GELU("gelu", UnaryOp.GELU, "GeluBackward0", Saves.INPUT),
     /** gelu(x, approximate='tanh'); the same grad_fn name as PyTorch's, which keeps the mode as an attribute. */
-    GELU_TANH("gelu", UnaryOp.GELU_TANH, "GeluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(UnaryOp.GELU_TANH.backward(), g, s)),
+    GELU_TANH("gelu", UnaryOp.GELU_TANH, "GeluBackward0", Saves.INPUT),
     /** g s (1 + x (1 - s)), s = sigmoid(x): one fused kernel. */
-    SILU("silu", UnaryOp.SILU, "SiluBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(UnaryOp.SILU.backward(), g, s)),
+    SILU("silu", UnaryOp.SILU, "SiluBackward0", Saves.INPUT),
     /** g (t + x sigmoid(x) (1 - t^2)), t = tanh(softplus(x)): one fused kernel. */
-    MISH("mish", UnaryOp.MISH, "MishBackward0", Saves.INPUT, (g, s, p) -> ArithmeticOps.binary(UnaryOp.MISH.backward(), g, s)),
+    MISH("mish", UnaryOp.MISH, "MishBackward0", Saves.INPUT),
     /** g (2 / sqrt(pi)) exp(-x^2). */
-    ERF("erf", UnaryOp.ERF, "ErfBackward0", Saves.INPUT, (g, s, p) -> {
-        try (Tensor x2 = s.mul(s); Tensor e = x2.neg().exp(); Tensor d = e.mul(2 / Math.sqrt(Math.PI))) {
-            return g.mul(d);
-        }
-    });
+    ERF("erf", UnaryOp.ERF, "ErfBackward0", Saves.INPUT);
 
     /** What the backward rule reads besides the incoming gradient. */
     enum Saves {
         NOTHING, INPUT, OUTPUT
     }
 
-    /** The backward rule: {@code g} the incoming gradient, {@code saved} the input or output per {@link Saves}, p the scalar. */
-    @FunctionalInterface
-    interface Rule {
-        Tensor grad(Tensor g, Tensor saved, float p);
-    }
-
     final String opName;
     final UnaryOp kernel;
     final String gradFn;
     final Saves saves;
-    final Rule rule;
 
-    Pointwise(String opName, UnaryOp kernel, String gradFn, Saves saves, Rule rule) {
+    Pointwise(String opName, UnaryOp kernel, String gradFn, Saves saves) {
         this.opName = opName;
         this.kernel = kernel;
         this.gradFn = gradFn;
         this.saves = saves;
-        this.rule = rule;
+    }
+
+    /**
+     * The row's backward rule: {@code g} the incoming gradient, {@code s} the input or output it saved ({@link Saves}),
+     * {@code p} the scalar. One case a row, in the table's order (the rows' comments say what each computes). A switch
+     * rather than a lambda a row: a fresh JVM links each lambda (~0.25 ms), all fourteen at this table's first use.
+     */
+    Tensor grad(Tensor g, Tensor s, float p) {
+        return switch (this) {
+            case NEG -> g.neg();
+            case EXP -> g.mul(s);
+            case LOG -> g.div(s);
+            case SQRT -> {
+                try (Tensor d = s.mul(2)) {
+                    yield g.div(d);
+                }
+            }
+            case ABS -> {
+                try (Tensor pos = ArithmeticOps.Scalar.GT.apply(s, 0); Tensor neg = ArithmeticOps.Scalar.LT.apply(s, 0); Tensor sign = pos.sub(neg)) {
+                    yield g.mul(sign);
+                }
+            }
+            case POW -> {
+                if (p == 0) {
+                    yield Tensor.zerosLike(g);
+                }
+                try (Tensor d = s.pow(p - 1); Tensor e = d.mul(p)) {
+                    yield g.mul(e);
+                }
+            }
+            case RELU -> ArithmeticOps.binary(BinaryOp.MASK_POSITIVE, g, s);
+            case SIGMOID -> {
+                try (Tensor one = s.rsub(1); Tensor d = s.mul(one)) {
+                    yield g.mul(d);
+                }
+            }
+            case TANH -> {
+                try (Tensor s2 = s.mul(s); Tensor d = s2.rsub(1)) {
+                    yield g.mul(d);
+                }
+            }
+            case GELU -> ArithmeticOps.binary(UnaryOp.GELU.backward(), g, s);
+            case GELU_TANH -> ArithmeticOps.binary(UnaryOp.GELU_TANH.backward(), g, s);
+            case SILU -> ArithmeticOps.binary(UnaryOp.SILU.backward(), g, s);
+            case MISH -> ArithmeticOps.binary(UnaryOp.MISH.backward(), g, s);
+            case ERF -> {
+                try (Tensor x2 = s.mul(s); Tensor e = x2.neg().exp(); Tensor d = e.mul(2 / Math.sqrt(Math.PI))) {
+                    yield g.mul(d);
+                }
+            }
+        };
     }
 
     /** {@code op(x)} with the scalar p (pow's exponent), recorded for autograd when x requires grad. */
@@ -143,7 +161,7 @@ enum Pointwise {
 
         @Override
         protected Tensor[] apply(Tensor g) {
-            return new Tensor[] {op.rule.grad(g, saved == null ? null : saved.get(), p)};
+            return new Tensor[] {op.grad(g, saved == null ? null : saved.get(), p)};
         }
     }
 }
