@@ -218,8 +218,7 @@ public final class Winograd {
      *
      * <p>Block shapes: 12 tiles x 1 vector of output channels (12 accumulators, a weight vector and a broadcast fit
      * 16 registers) when the output channels are an odd number of vectors; otherwise 4 x 2 (8 independent FMA chains
-     * keep two FMA units busy, and a band of 4 tiles, ResNet-20's 8 x 8 layers at batch 1, wastes no row; with an odd
-     * vector count such a band takes 4 x 1), or 6 x 2
+     * keep two FMA units busy, and a band of 4 tiles, ResNet-20's 8 x 8 layers at batch 1, wastes no row), or 6 x 2
      * with 16 registers (AVX2: 16 channels 32 x 32 54 against 56-62 us with 4 x 2). 12 x 2 with 32 registers (24
      * accumulators) ran no faster than 4 x 2 (Xeon: 32 channels 16 x 16, batch 8, 207-214 against 176-179 us), its
      * pad rows wasted. Positions are the outer loop, so one position's weight panel stays in L1 while every block of
@@ -227,26 +226,31 @@ public final class Winograd {
      * register per tile row and the positions inner, one layer's products alone, batch 1: 16 channels 32 x 32
      * 16.2 -> 12.4 us, 32 x 16 x 16 14.0 -> 13.0, 64 x 8 x 8 14.0 -> 12.6; ResNet-20's whole plan, batch 1, two
      * alternated runs: 710-716 -> 656-695 us (512 bits), 900-966 -> 820-842 (AVX2), 1,223-1,282 -> 1,133-1,182 (128
-     * bits); batch 64 44.6 -> 42.7 ms.
+     * bits); batch 64 44.6 -> 42.7 ms. The tiles past the last whole 12- or 6-tile block take 4-tile blocks (4 x 1, 4 x
+     * 2), unless one more large block wastes fewer rows: at most 3 pad rows a call.
      */
     private static void products(int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
                                  int mStride) {
-        if ((kp / L) % 2 != 0 && tiles <= 4) {
-            rows4x1(tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
-        } else if ((kp / L) % 2 != 0) {
-            rows12x1(tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+        if ((kp / L) % 2 != 0) {
+            // 12-tile blocks, the last few tiles in 4-tile blocks: a 32 x 32 layer's bands of 40 tiles ran 48 before
+            int twelves = tiles % 12 > 8 ? (tiles + 11) / 12 * 12 : tiles / 12 * 12;
+            rows12x1(0, twelves, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+            rows4x1(twelves, tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
         } else if (tiles <= 4 || Simd.VECTOR_REGISTERS >= 32) {
-            rows4x2(tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+            rows4x2(0, tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
         } else {
-            rows6x2(tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+            // likewise 6-tile blocks, then 4: two 8 x 8 images a band (8 tiles) ran 12 before
+            int sixes = tiles % 6 > 4 ? (tiles + 5) / 6 * 6 : tiles / 6 * 6;
+            rows6x2(0, sixes, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+            rows4x2(sixes, tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
         }
     }
 
-    /** Blocks of 12 tiles x 1 vector of output channels (see {@link #products}). */
-    private static void rows12x1(int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
+    /** Blocks of 12 tiles x 1 vector of output channels, tiles [t0, tiles) (see {@link #products}). */
+    private static void rows12x1(int t0, int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
                                  int mStride) {
-        for (int xi = 0; xi < POSITIONS; xi++) {
-            for (int t = 0; t < tiles; t += 12) {
+        for (int xi = 0; xi < POSITIONS && t0 < tiles; xi++) {
+            for (int t = t0; t < tiles; t += 12) {
                 for (int o = 0; o < kp; o += L) {
                     FloatVector z = FloatVector.zero(F);
                     FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z, c8 = z, c9 = z, c10 = z, c11 = z;
@@ -285,11 +289,11 @@ public final class Winograd {
         }
     }
 
-    /** Blocks of 4 tiles x 1 vector of output channels: a band of at most 4 tiles, an odd vector count (see {@link #products}). */
-    private static void rows4x1(int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
+    /** Blocks of 4 tiles x 1 vector of output channels from tile t0: the tiles past the 12-tile blocks (see {@link #products}). */
+    private static void rows4x1(int t0, int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
                                 int mStride) {
-        for (int xi = 0; xi < POSITIONS; xi++) {
-            for (int t = 0; t < tiles; t += 4) {
+        for (int xi = 0; xi < POSITIONS && t0 < tiles; xi++) {
+            for (int t = t0; t < tiles; t += 4) {
                 for (int o = 0; o < kp; o += L) {
                     FloatVector z = FloatVector.zero(F);
                     FloatVector c0 = z, c1 = z, c2 = z, c3 = z;
@@ -312,11 +316,11 @@ public final class Winograd {
         }
     }
 
-    /** Blocks of 6 tiles x 2 vectors of output channels (see {@link #products}; 16 registers). */
-    private static void rows6x2(int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
+    /** Blocks of 6 tiles x 2 vectors of output channels, tiles [t0, tiles) (see {@link #products}; 16 registers). */
+    private static void rows6x2(int t0, int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
                                 int mStride) {
-        for (int xi = 0; xi < POSITIONS; xi++) {
-            for (int t = 0; t < tiles; t += 6) {
+        for (int xi = 0; xi < POSITIONS && t0 < tiles; xi++) {
+            for (int t = t0; t < tiles; t += 6) {
                 for (int o = 0; o < kp; o += 2 * L) {
                     FloatVector z = FloatVector.zero(F);
                     FloatVector c00 = z, c10 = z, c20 = z, c30 = z, c40 = z, c50 = z;
@@ -363,11 +367,11 @@ public final class Winograd {
         }
     }
 
-    /** Blocks of 4 tiles x 2 vectors of output channels (see {@link #products}; a band of at most 4 tiles). */
-    private static void rows4x2(int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
+    /** Blocks of 4 tiles x 2 vectors of output channels, tiles [t0, tiles) (see {@link #products}: 32 registers, or a short band). */
+    private static void rows4x2(int t0, int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
                                 int mStride) {
-        for (int xi = 0; xi < POSITIONS; xi++) {
-            for (int t = 0; t < tiles; t += 4) {
+        for (int xi = 0; xi < POSITIONS && t0 < tiles; xi++) {
+            for (int t = t0; t < tiles; t += 4) {
                 for (int o = 0; o < kp; o += 2 * L) {
                     FloatVector z = FloatVector.zero(F);
                     FloatVector c00 = z, c10 = z, c20 = z, c30 = z;
