@@ -219,9 +219,12 @@ public final class Winograd {
      * <p>Block shapes: 12 tiles x 1 vector of output channels (12 accumulators, a weight vector and a broadcast fit
      * 16 registers) when the output channels are an odd number of vectors; otherwise 4 x 2 (8 independent FMA chains
      * keep two FMA units busy, and a band of 4 tiles, ResNet-20's 8 x 8 layers at batch 1, wastes no row), or 6 x 2
-     * with 16 registers (AVX2: 16 channels 32 x 32 54 against 56-62 us with 4 x 2). 12 x 2 with 32 registers (24
-     * accumulators) ran no faster than 4 x 2 (Xeon: 32 channels 16 x 16, batch 8, 207-214 against 176-179 us), its
-     * pad rows wasted. Positions are the outer loop, so one position's weight panel stays in L1 while every block of
+     * with 16 registers (AVX2: 16 channels 32 x 32 54 against 56-62 us with 4 x 2). With 32 registers, 8 x 2 (16
+     * accumulators; 2 weight loads and 8 broadcasts for 16 FMAs against 6 for 8), the tiles past whole blocks of 8 in
+     * 4 x 2: ResNet-20 at batch 64 (Xeon, AVX-512, 3 alternated runs, against the 16-channel layers' time, which did
+     * not change) the 32-channel layers 8% and the 64-channel ones 11% faster, at batch 1 the 32-channel ones 5%. (12 x
+     * 2 before the tails existed ran no faster than 4 x 2, its pad rows wasted: Xeon, 32 channels 16 x 16, batch 8,
+     * 207-214 against 176-179 us.) Positions are the outer loop, so one position's weight panel stays in L1 while every block of
      * tiles reads it. Measured on a Xeon (AVX-512, 2 FMA units) against the former 6 x 1 and 4 x 2 blocks with a
      * register per tile row and the positions inner, one layer's products alone, batch 1: 16 channels 32 x 32
      * 16.2 -> 12.4 us, 32 x 16 x 16 14.0 -> 13.0, 64 x 8 x 8 14.0 -> 12.6; ResNet-20's whole plan, batch 1, two
@@ -236,7 +239,11 @@ public final class Winograd {
             int twelves = tiles % 12 > 8 ? (tiles + 11) / 12 * 12 : tiles / 12 * 12;
             rows12x1(0, twelves, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
             rows4x1(twelves, tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
-        } else if (tiles <= 4 || Simd.VECTOR_REGISTERS >= 32) {
+        } else if (Simd.VECTOR_REGISTERS >= 32) {
+            int eights = tiles % 8 > 4 ? (tiles + 7) / 8 * 8 : tiles / 8 * 8;
+            rows8x2(0, eights, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+            rows4x2(eights, tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+        } else if (tiles <= 4) {
             rows4x2(0, tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
         } else {
             // likewise 6-tile blocks, then 4: two 8 x 8 images a band (8 tiles) ran 12 before
@@ -367,7 +374,68 @@ public final class Winograd {
         }
     }
 
-    /** Blocks of 4 tiles x 2 vectors of output channels, tiles [t0, tiles) (see {@link #products}: 32 registers, or a short band). */
+    /** Blocks of 8 tiles x 2 vectors of output channels, tiles [t0, tiles) (see {@link #products}; 32 registers). */
+    private static void rows8x2(int t0, int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
+                                int mStride) {
+        for (int xi = 0; xi < POSITIONS && t0 < tiles; xi++) {
+            for (int t = t0; t < tiles; t += 8) {
+                for (int o = 0; o < kp; o += 2 * L) {
+                    FloatVector z = FloatVector.zero(F);
+                    FloatVector c00 = z, c10 = z, c20 = z, c30 = z, c40 = z, c50 = z, c60 = z, c70 = z;
+                    FloatVector c01 = z, c11 = z, c21 = z, c31 = z, c41 = z, c51 = z, c61 = z, c71 = z;
+                    for (int ch0 = 0, chunk = xi * vStride + t * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
+                        for (int j = 0, r = chunk, b = xi * uStride + o * cp + ch0 * 2 * L; j < CHUNK; j++, r++, b += 2 * L) {
+                            FloatVector w0 = FloatVector.fromArray(F, u, b);
+                            FloatVector w1 = FloatVector.fromArray(F, u, b + L);
+                            FloatVector x = FloatVector.broadcast(F, v[r]);
+                            c00 = x.fma(w0, c00);
+                            c01 = x.fma(w1, c01);
+                            x = FloatVector.broadcast(F, v[r + CHUNK]);
+                            c10 = x.fma(w0, c10);
+                            c11 = x.fma(w1, c11);
+                            x = FloatVector.broadcast(F, v[r + 2 * CHUNK]);
+                            c20 = x.fma(w0, c20);
+                            c21 = x.fma(w1, c21);
+                            x = FloatVector.broadcast(F, v[r + 3 * CHUNK]);
+                            c30 = x.fma(w0, c30);
+                            c31 = x.fma(w1, c31);
+                            x = FloatVector.broadcast(F, v[r + 4 * CHUNK]);
+                            c40 = x.fma(w0, c40);
+                            c41 = x.fma(w1, c41);
+                            x = FloatVector.broadcast(F, v[r + 5 * CHUNK]);
+                            c50 = x.fma(w0, c50);
+                            c51 = x.fma(w1, c51);
+                            x = FloatVector.broadcast(F, v[r + 6 * CHUNK]);
+                            c60 = x.fma(w0, c60);
+                            c61 = x.fma(w1, c61);
+                            x = FloatVector.broadcast(F, v[r + 7 * CHUNK]);
+                            c70 = x.fma(w0, c70);
+                            c71 = x.fma(w1, c71);
+                        }
+                    }
+                    int at = xi * mStride + t * kp + o;
+                    c00.intoArray(m, at);
+                    c01.intoArray(m, at + L);
+                    c10.intoArray(m, at + kp);
+                    c11.intoArray(m, at + kp + L);
+                    c20.intoArray(m, at + 2 * kp);
+                    c21.intoArray(m, at + 2 * kp + L);
+                    c30.intoArray(m, at + 3 * kp);
+                    c31.intoArray(m, at + 3 * kp + L);
+                    c40.intoArray(m, at + 4 * kp);
+                    c41.intoArray(m, at + 4 * kp + L);
+                    c50.intoArray(m, at + 5 * kp);
+                    c51.intoArray(m, at + 5 * kp + L);
+                    c60.intoArray(m, at + 6 * kp);
+                    c61.intoArray(m, at + 6 * kp + L);
+                    c70.intoArray(m, at + 7 * kp);
+                    c71.intoArray(m, at + 7 * kp + L);
+                }
+            }
+        }
+    }
+
+    /** Blocks of 4 tiles x 2 vectors of output channels, tiles [t0, tiles) (see {@link #products}: tails, short bands). */
     private static void rows4x2(int t0, int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
                                 int mStride) {
         for (int xi = 0; xi < POSITIONS && t0 < tiles; xi++) {
