@@ -82,7 +82,11 @@ public final class Tar {
             @Override
             public void file(Entry entry, InputStream data) throws IOException {
                 Path target = inside(root, entry, archive);
-                Files.createDirectories(target.getParent());
+                directories(target.getParent(), root, entry, archive);
+                if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new IllegalArgumentException("tar archive " + archive + ": file entry '" + entry.name()
+                            + "' has the name of a directory already there (made by an earlier entry, or in " + root + ")");
+                }
                 // never through a link already there: the archive cannot make links, and none is followed
                 try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                         StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
@@ -93,11 +97,26 @@ public final class Tar {
 
             @Override
             public void directory(Entry entry) throws IOException {
-                Files.createDirectories(inside(root, entry, archive));
+                directories(inside(root, entry, archive), root, entry, archive);
                 entries.add(entry);
             }
         });
         return entries;
+    }
+
+    /**
+     * {@code dir} and its missing parents below {@code root}; an entry whose folder (or one above it) is a file or a link
+     * already there, e.g. an archive holding a file {@code a} and a file {@code a/b}, is refused naming both (a link is
+     * never followed, as for files).
+     */
+    private static void directories(Path dir, Path root, Entry entry, Path archive) throws IOException {
+        for (Path p = dir; p != null && p.startsWith(root) && !p.equals(root); p = p.getParent()) {
+            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                throw new IllegalArgumentException("tar archive " + archive + ": entry '" + entry.name() + "' needs '" + root.relativize(p)
+                        + "' to be a directory, but a file or a link of that name is there (made by an earlier entry, or in " + root + ")");
+            }
+        }
+        Files.createDirectories(dir);
     }
 
     private static Path inside(Path root, Entry entry, Path archive) {

@@ -131,6 +131,27 @@ class TarTest {
     }
 
     @Test
+    void aFileAndADirectoryOfOneNameAreRefusedNamingTheEntry() throws IOException {
+        // a file, then a file below it: 'a' would have to be a folder
+        Path a = write("clash1.tar", tar(E.file("a", "x"), E.file("a/b", "y")));
+        assertThatThrownBy(() -> Tar.extract(a, dir.resolve("c1"), 1 << 20)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'a/b'").hasMessageContaining("'a'").hasMessageContaining("clash1.tar");
+        // a directory, then a file of its name
+        Path b = write("clash2.tar", tar(E.dir("d/"), E.file("d/in", "x"), E.file("d", "y")));
+        assertThatThrownBy(() -> Tar.extract(b, dir.resolve("c2"), 1 << 20)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("file entry 'd'");
+        assertThat(Files.readString(dir.resolve("c2/d/in"))).as("what came before stays as it was").isEqualTo("x");
+        // a file, then a directory of its name, deeper
+        Path c = write("clash3.tar", tar(E.file("p/q", "x"), E.dir("p/q/r/")));
+        assertThatThrownBy(() -> Tar.extract(c, dir.resolve("c3"), 1 << 20)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'p/q/r'").hasMessageContaining("'p/q'");
+        // the same name twice as a file: the later one wins, as with tar
+        Path d = write("twice.tar", tar(E.file("t", "first"), E.file("t", "second")));
+        Tar.extract(d, dir.resolve("c4"), 1 << 20);
+        assertThat(Files.readString(dir.resolve("c4/t"))).isEqualTo("second");
+    }
+
+    @Test
     void namesThatLeaveTheFolderAreRefusedAndNothingIsWrittenOutside() throws IOException {
         Path out = dir.resolve("inner").resolve("out");
         String[][] cases = {
