@@ -207,8 +207,9 @@ public final class Winograd {
     static final int CHUNK = Math.max(16, L);
 
     /**
-     * {@code m[xi][t][0..kp) = sum over ch < cp of V[xi][t][ch] u[xi][ch][..]} for every position xi and tile t (rows
-     * padded to whole blocks of 12: pad rows are computed from whatever their V rows hold and never read). V is laid
+     * {@code m[xi][t][0..kp) = sum over ch < cp of V[xi][t][ch] u[xi][ch][..]} for every position xi and tile t (the
+     * last block may run up to 3 pad rows, inside the buffers' rows padded to 12: pad rows are computed from whatever
+     * their V rows hold and never read). V is laid
      * out {@code [xi][chunk][tile][CHUNK]} ({@code vStride} per position, {@code chunkStride} per chunk of channels);
      * cp is whole chunks, so the inner loop's trip count is the constant CHUNK (C2 unrolls it; a variable last
      * chunk cost 8% more). Each product is one FMA chain in channel order from zero, whatever the block shape or the
@@ -488,7 +489,7 @@ public final class Winograd {
     /** Rows of one position's transformed input and products: a band's tiles, padded to whole blocks. */
     static int positionTiles(Im2col.Geometry g, int outChannels) {
         int tiles = imagesPerBand(g, outChannels) * bandRows(g, outChannels) * ((g.oW() + OUT - 1) / OUT);
-        return (tiles + 11) / 12 * 12; // the products run whole blocks of 12, 6 or 4 tiles
+        return (tiles + 11) / 12 * 12; // the products run whole blocks of 12, 8, 6 or 4 tiles, never past this
     }
 
     /** Images one band holds: as many as fit {@link #BAND_FLOATS} when a whole image does, else 1 (bands of tile rows). */
