@@ -69,7 +69,8 @@ public final class Sgemm {
      * in L1 (or, for whole tiles, once: {@link #writeWholeTilePair}). Packing one depth block at a time sent every pass
      * over the whole of C, which came back from L3 or memory at a stride the prefetchers do not follow. Measured (AMD
      * EPYC Zen 4, 1024^3, one thread): blocks of B two at a time, 256 bits 95 -> 99 GFLOP/s, 512 bits 101 -> 103-105;
-     * then the tile-by-tile order (stop 33) ~1% more at 256 bits. Every element of C still takes its depth blocks in
+     * then the tile-by-tile order (stop 33) ~1% more at 256 bits; since stop 40 a pair's first blocks of one column
+     * sliver run for all its tiles before the second blocks (each B sliver's tiles back to back). Every element of C still takes its depth blocks in
      * order: the same bits.
      */
     static final int K_BLOCKS_PACKED = 2;
@@ -214,6 +215,11 @@ public final class Sgemm {
         final float[] tile = new float[SCRATCH_FLOATS];
         /** The second depth block's tile where two are summed before C is written ({@link #writeWholeTilePair}). */
         final float[] tile2 = new float[Math.max(MR, BLOCK_ROWS) * NR];
+        /**
+         * The first depth block's tiles of one column sliver, all rows of the A block ({@link #blockedLoops}' pairs):
+         * ir x NR floats in, for tiles of any height.
+         */
+        final float[] pairTiles = new float[MC * NR];
         /** A 12-row sliver's two parts before {@link #packSliver12} interleaves them (only where BLOCK_ROWS is 12). */
         final float[] split = new float[BLOCK_ROWS == 12 ? 12 * KC : 0];
         /** A block of a transposed B (NR columns x KC / NR steps), staged by {@link #packBTransposed}. */
@@ -707,7 +713,7 @@ public final class Sgemm {
                             }
                         }
                     } else {
-                        packedTile(ap, i * k + pc * MR, sliver, pc * NR, kc, tile, mr, nr);
+                        packedTile(ap, i * k + pc * MR, sliver, pc * NR, kc, tile, 0, mr, nr);
                     }
                     if (wp == oW) { // no pad columns: virtual column q is output pixel q
                         writeTile(tile, 0, c, cOff + (long) i * l + q0, l, mr, nr, 1f, first ? 0f : 1f, blockEpi, i, q0);
@@ -1118,7 +1124,7 @@ public final class Sgemm {
     }
 
     /** {@link #kernel6x2Packed} for a block of at most LANES columns (rows 0..5 of each MR-row step of the sliver). */
-    private static void kernel6x1Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
+    private static void kernel6x1Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, int t) {
         FloatVector c0 = FloatVector.zero(F);
         FloatVector c1 = FloatVector.zero(F);
         FloatVector c2 = FloatVector.zero(F);
@@ -1135,12 +1141,12 @@ public final class Sgemm {
             c4 = FloatVector.broadcast(F, ap[ai + 4]).fma(b0, c4);
             c5 = FloatVector.broadcast(F, ap[ai + 5]).fma(b0, c5);
         }
-        c0.intoArray(tile, 0);
-        c1.intoArray(tile, NR);
-        c2.intoArray(tile, 2 * NR);
-        c3.intoArray(tile, 3 * NR);
-        c4.intoArray(tile, 4 * NR);
-        c5.intoArray(tile, 5 * NR);
+        c0.intoArray(tile, t + 0);
+        c1.intoArray(tile, t + NR);
+        c2.intoArray(tile, t + 2 * NR);
+        c3.intoArray(tile, t + 3 * NR);
+        c4.intoArray(tile, t + 4 * NR);
+        c5.intoArray(tile, t + 5 * NR);
     }
 
     /** {@link #kernel8x2Taps} for at most 6 rows (the rows 0..5 of each MR-row step of the A sliver). */
@@ -1852,18 +1858,27 @@ public final class Sgemm {
                     }
                     for (int jr = 0; jr < nc; jr += NR) {
                         int nr = Math.min(NR, nc - jr);
+                        if (pairs && nr == NR) {
+                            // the first depth block of every whole tile of this column sliver, then the second block's
+                            // below, each summed with its first as C is written: each B sliver serves its tiles back to
+                            // back, in L1 where it fits (32 KB at 8 lanes; both slivers of a tile, taken in turn, did not).
+                            // Measured (Xeon, -XX:UseAVX=2, 1024^3, one thread, 5 alternated rounds): 102.8 -> 106.7
+                            // GFLOP/s; 512 bits (64 KB slivers) alike, 164.0 -> 164.6. The same tiles, the same sums.
+                            for (int ir = 0; ir + rowsOfTile <= mc; ir += rowsOfTile) {
+                                blockTile(rowsOfTile, ws.a, ir * KC, bp, jr * KC, KC, ws.pairTiles, ir * NR, rowsOfTile, nr);
+                            }
+                        }
                         for (int ir = 0; ir < mc; ir += rowsOfTile) {
                             int mr = Math.min(rowsOfTile, mc - ir);
                             long cElem = cOff + (long) (ic + ir) * ldc + jc + jr;
                             if (pairs && mr == rowsOfTile && nr == NR) {
-                                blockTile(rowsOfTile, ws.a, ir * KC, bp, jr * KC, KC, ws.tile, mr, nr);
-                                blockTile(rowsOfTile, ws.a, KC * MC + ir * kc1, bp, KC * ncPadded + jr * kc1, kc1, ws.tile2, mr, nr);
-                                writeWholeTilePair(ws.tile, ws.tile2, c, cElem, ldc, mr, pc0 > 0 || beta == 1f);
+                                blockTile(rowsOfTile, ws.a, KC * MC + ir * kc1, bp, KC * ncPadded + jr * kc1, kc1, ws.tile2, 0, mr, nr);
+                                writeWholeTilePair(ws.pairTiles, ir * NR, ws.tile2, c, cElem, ldc, mr, pc0 > 0 || beta == 1f);
                                 continue;
                             }
                             for (int pc = pc0; pc < pcEnd; pc += KC) {
                                 int kc = Math.min(KC, k - pc);
-                                blockTile(rowsOfTile, ws.a, (pc - pc0) * MC + ir * kc, bp, (pc - pc0) * ncPadded + jr * kc, kc, ws.tile, mr, nr);
+                                blockTile(rowsOfTile, ws.a, (pc - pc0) * MC + ir * kc, bp, (pc - pc0) * ncPadded + jr * kc, kc, ws.tile, 0, mr, nr);
                                 writeTile(ws.tile, c, cElem, ldc, mr, nr, alpha, pc == 0 ? beta : 1f, pc + kc == k ? epi : Epilogue.NONE, ic + ir, jc + jr);
                             }
                         }
@@ -2414,7 +2429,7 @@ public final class Sgemm {
      */
     private static void kernel(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, MemorySegment c, long cElem, int ldc,
                                int mr, int nr, float alpha, float beta, Epilogue epi, int row, int col) {
-        packedTile(ap, aBase, bp, bBase, kc, tile, mr, nr);
+        packedTile(ap, aBase, bp, bBase, kc, tile, 0, mr, nr);
         writeTile(tile, c, cElem, ldc, mr, nr, alpha, beta, epi, row, col);
     }
 
@@ -2423,7 +2438,7 @@ public final class Sgemm {
      * (32 registers), or one or two vectors and 6 rows (16). The one choice of packed-panel kernel ({@link #kernel} and the dealt slivers of
      * {@link #gemmPackedATapsB}).
      */
-    private static void packedTile(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, int mr, int nr) {
+    private static void packedTile(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, int t, int mr, int nr) {
         // With 32 registers every block, a product's last few columns too, takes the 8 x 2 kernel: its second vector reads
         // the sliver's zero pad and is never stored (the same chains, the same bits). One-vector and half-width kernels for
         // those edge columns (kernel8x1Packed, kernel8x1HalfPacked) became hot only during a training step's warm-up, when
@@ -2433,24 +2448,27 @@ public final class Sgemm {
         // those columns did not show: 1,699-1,792 us a step over 8 JVMs, against 1,650-1,760 for the good JVMs before
         // (2 threads, AMD EPYC Zen 4).
         if (nr <= LANES && TILE_KIND != 0) { // 16 registers: the columns fit one vector (a product's last ones): half the FMAs
-            kernel6x1Packed(ap, aBase, bp, bBase, kc, tile);
+            kernel6x1Packed(ap, aBase, bp, bBase, kc, tile, t);
         } else if (TILE_KIND == 0) { // TILE_KIND is a constant: with 16 registers C2 keeps the 6-row kernel alone
             // also for a product's last 1..6 rows: a 6-row kernel for those edges alone ran rarely enough to be compiled
             // late, on-stack-replaced with its vector stores left as calls, so its FMAs ran the Vector API's Java
             // fallback for good (the char GPT's 65-row products: 7.9 MB of heap and a slow edge per compiled step);
             // the 8-row kernel is hot everywhere. Rows past mr are computed and never stored: the same bits.
-            kernel8x2Packed(ap, aBase, bp, bBase, kc, tile);
+            kernel8x2Packed(ap, aBase, bp, bBase, kc, tile, t);
         } else {
-            kernel6x2Packed(ap, aBase, bp, bBase, kc, tile);
+            kernel6x2Packed(ap, aBase, bp, bBase, kc, tile, t);
         }
     }
 
-    /** The blocked product's register tile: {@link #kernel12x2Packed} for 12-row slivers, else {@link #packedTile}. */
-    private static void blockTile(int rowsOfTile, float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, int mr, int nr) {
+    /**
+     * The blocked product's register tile: {@link #kernel12x2Packed} for 12-row slivers, else {@link #packedTile}; into
+     * {@code tile} from index {@code t}.
+     */
+    private static void blockTile(int rowsOfTile, float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, int t, int mr, int nr) {
         if (rowsOfTile == 12) {
-            kernel12x2Packed(ap, aBase, bp, bBase, kc, tile);
+            kernel12x2Packed(ap, aBase, bp, bBase, kc, tile, t);
         } else {
-            packedTile(ap, aBase, bp, bBase, kc, tile, mr, nr);
+            packedTile(ap, aBase, bp, bBase, kc, tile, t, mr, nr);
         }
     }
 
@@ -2462,7 +2480,7 @@ public final class Sgemm {
      * written out three times on purpose: a helper taking the accumulators would box them unless C2 inlined it, and the
      * one-step loop alone ran at 0.924x OpenBLAS against this kernel's 0.970x (Xeon, 512 bits, 1024^3, 9 rounds).
      */
-    private static void kernel12x2Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
+    private static void kernel12x2Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, int t) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -2604,30 +2622,30 @@ public final class Sgemm {
             cb0 = a11.fma(b0, cb0);
             cb1 = a11.fma(b1, cb1);
         }
-        c00.intoArray(tile, 0 * NR);
-        c01.intoArray(tile, 0 * NR + LANES);
-        c10.intoArray(tile, 1 * NR);
-        c11.intoArray(tile, 1 * NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + LANES);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + LANES);
-        c60.intoArray(tile, 6 * NR);
-        c61.intoArray(tile, 6 * NR + LANES);
-        c70.intoArray(tile, 7 * NR);
-        c71.intoArray(tile, 7 * NR + LANES);
-        c80.intoArray(tile, 8 * NR);
-        c81.intoArray(tile, 8 * NR + LANES);
-        c90.intoArray(tile, 9 * NR);
-        c91.intoArray(tile, 9 * NR + LANES);
-        ca0.intoArray(tile, 10 * NR);
-        ca1.intoArray(tile, 10 * NR + LANES);
-        cb0.intoArray(tile, 11 * NR);
-        cb1.intoArray(tile, 11 * NR + LANES);
+        c00.intoArray(tile, t + 0 * NR);
+        c01.intoArray(tile, t + 0 * NR + LANES);
+        c10.intoArray(tile, t + 1 * NR);
+        c11.intoArray(tile, t + 1 * NR + LANES);
+        c20.intoArray(tile, t + 2 * NR);
+        c21.intoArray(tile, t + 2 * NR + LANES);
+        c30.intoArray(tile, t + 3 * NR);
+        c31.intoArray(tile, t + 3 * NR + LANES);
+        c40.intoArray(tile, t + 4 * NR);
+        c41.intoArray(tile, t + 4 * NR + LANES);
+        c50.intoArray(tile, t + 5 * NR);
+        c51.intoArray(tile, t + 5 * NR + LANES);
+        c60.intoArray(tile, t + 6 * NR);
+        c61.intoArray(tile, t + 6 * NR + LANES);
+        c70.intoArray(tile, t + 7 * NR);
+        c71.intoArray(tile, t + 7 * NR + LANES);
+        c80.intoArray(tile, t + 8 * NR);
+        c81.intoArray(tile, t + 8 * NR + LANES);
+        c90.intoArray(tile, t + 9 * NR);
+        c91.intoArray(tile, t + 9 * NR + LANES);
+        ca0.intoArray(tile, t + 10 * NR);
+        ca1.intoArray(tile, t + 10 * NR + LANES);
+        cb0.intoArray(tile, t + 11 * NR);
+        cb1.intoArray(tile, t + 11 * NR + LANES);
     }
 
     /**
@@ -2637,7 +2655,7 @@ public final class Sgemm {
      * ~45 instructions per 16 FMAs, close to the front end's limit; this one made a 1024^3 product ~10% faster. Each accumulator still takes its FMAs in order
      * of p: the same bits.
      */
-    private static void kernel8x2Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
+    private static void kernel8x2Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, int t) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -2677,22 +2695,22 @@ public final class Sgemm {
             c70 = a7.fma(b0, c70);
             c71 = a7.fma(b1, c71);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + LANES);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + LANES);
-        c60.intoArray(tile, 6 * NR);
-        c61.intoArray(tile, 6 * NR + LANES);
-        c70.intoArray(tile, 7 * NR);
-        c71.intoArray(tile, 7 * NR + LANES);
+        c00.intoArray(tile, t + 0);
+        c01.intoArray(tile, t + LANES);
+        c10.intoArray(tile, t + NR);
+        c11.intoArray(tile, t + NR + LANES);
+        c20.intoArray(tile, t + 2 * NR);
+        c21.intoArray(tile, t + 2 * NR + LANES);
+        c30.intoArray(tile, t + 3 * NR);
+        c31.intoArray(tile, t + 3 * NR + LANES);
+        c40.intoArray(tile, t + 4 * NR);
+        c41.intoArray(tile, t + 4 * NR + LANES);
+        c50.intoArray(tile, t + 5 * NR);
+        c51.intoArray(tile, t + 5 * NR + LANES);
+        c60.intoArray(tile, t + 6 * NR);
+        c61.intoArray(tile, t + 6 * NR + LANES);
+        c70.intoArray(tile, t + 7 * NR);
+        c71.intoArray(tile, t + 7 * NR + LANES);
     }
 
     /**
@@ -2702,7 +2720,7 @@ public final class Sgemm {
      * induction variables stay: the one-index loop of the 12-row kernel ran at 64 against 88 GFLOP/s here, and two or
      * four steps an iteration at 48 (C2 spills with 16 registers).
      */
-    private static void kernel6x2Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile) {
+    private static void kernel6x2Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, int t) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -2734,18 +2752,18 @@ public final class Sgemm {
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, 1 * NR);
-        c11.intoArray(tile, 1 * NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + LANES);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + LANES);
+        c00.intoArray(tile, t + 0);
+        c01.intoArray(tile, t + LANES);
+        c10.intoArray(tile, t + 1 * NR);
+        c11.intoArray(tile, t + 1 * NR + LANES);
+        c20.intoArray(tile, t + 2 * NR);
+        c21.intoArray(tile, t + 2 * NR + LANES);
+        c30.intoArray(tile, t + 3 * NR);
+        c31.intoArray(tile, t + 3 * NR + LANES);
+        c40.intoArray(tile, t + 4 * NR);
+        c41.intoArray(tile, t + 4 * NR + LANES);
+        c50.intoArray(tile, t + 5 * NR);
+        c51.intoArray(tile, t + 5 * NR + LANES);
     }
 
 
@@ -2857,14 +2875,14 @@ public final class Sgemm {
      * measured (AMD EPYC Zen 4, -XX:UseAVX=2, 1024^3, one thread) ~1% of the product, with the loop order above
      * another ~1%.
      */
-    private static void writeWholeTilePair(float[] t0, float[] t1, MemorySegment c, long cElem, int ldc, int rows, boolean add) {
+    private static void writeWholeTilePair(float[] t0, int t0Off, float[] t1, MemorySegment c, long cElem, int ldc, int rows, boolean add) {
         if (add) {
-            addCIntoTile(t0, c, cElem, ldc, rows);
+            addCIntoTile(t0, t0Off, c, cElem, ldc, rows);
         }
         for (int r = 0; r < rows; r++) {
             long rowByte = (cElem + (long) r * ldc) << 2;
             for (int h = 0; h < NR; h += LANES) {
-                FloatVector first = FloatVector.fromArray(F, t0, r * NR + h);
+                FloatVector first = FloatVector.fromArray(F, t0, t0Off + r * NR + h);
                 FloatVector.fromArray(F, t1, r * NR + h).add(first).intoMemorySegment(c, rowByte + ((long) h << 2), ORDER);
             }
         }
@@ -2897,11 +2915,16 @@ public final class Sgemm {
      * GFLOP/s. The same additions as the general loop (tile + C): the same bits.
      */
     private static void addCIntoTile(float[] tile, MemorySegment c, long cElem, int ldc, int rows) {
+        addCIntoTile(tile, 0, c, cElem, ldc, rows);
+    }
+
+    /** {@link #addCIntoTile} for a tile at {@code tileOff} of its array. */
+    private static void addCIntoTile(float[] tile, int tileOff, MemorySegment c, long cElem, int ldc, int rows) {
         for (int r = 0; r < rows; r++) {
             long rowByte = (cElem + (long) r * ldc) << 2;
             for (int h = 0; h < NR; h += LANES) {
                 FloatVector old = FloatVector.fromMemorySegment(F, c, rowByte + ((long) h << 2), ORDER);
-                FloatVector.fromArray(F, tile, r * NR + h).add(old).intoArray(tile, r * NR + h);
+                FloatVector.fromArray(F, tile, tileOff + r * NR + h).add(old).intoArray(tile, tileOff + r * NR + h);
             }
         }
     }
