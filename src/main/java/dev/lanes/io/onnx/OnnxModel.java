@@ -432,7 +432,7 @@ public final class OnnxModel implements AutoCloseable {
             case "Pow" -> {
                 Tensor base = floats(arg(a, 0, n), n);
                 float e = arg(a, 1, n).knownFloat();
-                if (!Float.isNaN(e)) {
+                if (!Float.isNaN(e) && arg(a, 1, n).shape().length <= base.dim()) { // a known scalar that broadcasts to the base's shape
                     yield out(base.pow(e));
                 }
                 Tensor exponent = arg(a, 1, n).tensor();
@@ -454,6 +454,9 @@ public final class OnnxModel implements AutoCloseable {
                 }
                 if (attrInt(n, "training_mode", 0) != 0) {
                     throw new UnsupportedOperationException("BatchNormalization with training_mode = 1");
+                }
+                if (opset < 7 && attrInt(n, "is_test", 0) == 0) { // opsets 1-6: batch statistics unless is_test = 1
+                    throw new UnsupportedOperationException("BatchNormalization (opset " + opset + ") in training mode (is_test = 0, its default)");
                 }
                 yield out(Tensor.batchNorm(arg(a, 0, n).tensor(), arg(a, 3, n).tensor(), arg(a, 4, n).tensor(), arg(a, 1, n).tensor(),
                         arg(a, 2, n).tensor(), false, 0.1, attrFloat(n, "epsilon", 1e-5f)));
@@ -757,20 +760,22 @@ public final class OnnxModel implements AutoCloseable {
                 }
                 boolean keep = attrInt(n, "keepdims", 1) != 0;
                 boolean all = axes == null || axes.length == 0; // no axes (or an empty list): every dim, unless noop_with_empty_axes
-                if (all && axes != null && attrInt(n, "noop_with_empty_axes", 0) != 0) {
-                    yield out(x.mul(1f));
-                }
-                int[] dims = new int[all ? x.dim() : axes.length];
+                // noop_with_empty_axes with no axes (none given, or an empty list): no dim reduced, but the op's element-wise
+                // parts still apply, as in ONNX's reference (ReduceSumSquare is then a square, ReduceL1 an absolute value)
+                boolean noop = all && attrInt(n, "noop_with_empty_axes", 0) != 0;
+                int[] dims = new int[noop ? 0 : all ? x.dim() : axes.length];
                 for (int i = 0; i < dims.length; i++) {
                     dims[i] = all ? i : axis(axes[i], x.dim(), "axis");
                 }
                 Arrays.sort(dims);
                 String op = n.opType();
+                if (op.equals("ReduceLogSumExp")) {
+                    yield out(logSumExp(x, dims, keep));
+                }
                 // what is summed, averaged or maxed: |x| for L1, x^2 for L2 and SumSquare, e^x for LogSumExp, -x for Min
                 Tensor t = switch (op) {
                     case "ReduceL1" -> x.abs();
                     case "ReduceL2", "ReduceSumSquare" -> x.mul(x);
-                    case "ReduceLogSumExp" -> x.exp();
                     case "ReduceMin" -> x.neg();
                     default -> x;
                 };
@@ -781,7 +786,6 @@ public final class OnnxModel implements AutoCloseable {
                 }
                 t = switch (op) {
                     case "ReduceL2" -> t.sqrt();
-                    case "ReduceLogSumExp" -> t.log();
                     case "ReduceMin" -> t.neg();
                     default -> t;
                 };
@@ -826,6 +830,37 @@ public final class OnnxModel implements AutoCloseable {
      * The product along {@code dim} as a tree of halves (the first half times the second, an odd last slice carried):
      * log2(size) elementwise products of views, which a plan traces like any other op.
      */
+    /**
+     * log(sum(exp(x))) over {@code dims} (sorted) as ONNX's reference computes it: the largest element of each reduced
+     * slice subtracted first (0 where that is not finite), so inputs above ~88 give a finite result instead of
+     * log(inf); an all -inf slice gives -inf, an +inf or NaN element +inf or NaN.
+     */
+    private static Tensor logSumExp(Tensor x, int[] dims, boolean keep) {
+        if (x.numel() == 0) { // nothing to shift by (an empty max is an error): log(0) = -inf over empty slices
+            Tensor t = x.exp();
+            for (int i = dims.length - 1; i >= 0; i--) {
+                t = t.sum(dims[i], keep);
+            }
+            return t.log();
+        }
+        Tensor max = x;
+        for (int i = dims.length - 1; i >= 0; i--) {
+            max = max.max(dims[i], true).values();
+        }
+        Tensor shift = max.maskedFill(max.abs().ge(Double.POSITIVE_INFINITY), 0); // +-inf -> 0 (NaN stays: the result is NaN either way)
+        Tensor t = x.sub(shift).exp();
+        for (int i = dims.length - 1; i >= 0; i--) {
+            t = t.sum(dims[i], true);
+        }
+        t = t.log().add(shift);
+        if (!keep) {
+            for (int i = dims.length - 1; i >= 0; i--) {
+                t = t.squeeze(dims[i]);
+            }
+        }
+        return t;
+    }
+
     private static Tensor product(Tensor x, int dim, boolean keep) {
         Tensor t = x;
         int size = t.shape()[dim];
@@ -1485,7 +1520,7 @@ public final class OnnxModel implements AutoCloseable {
     /** Dropout for inference: the identity, its mask all true; training mode with a ratio above 0 is refused (random). */
     private Value[] dropout(Node n, Value[] a) {
         Value x = arg(a, 0, n);
-        boolean training = attrInt(n, "is_test", 1) == 0 && opset < 7;
+        boolean training = attrInt(n, "is_test", 0) == 0 && opset < 7; // opsets 1-6: training mode unless is_test says otherwise
         if (a.length > 2 && a[2] != null) {
             float t = a[2].knownFloat();
             training = Float.isNaN(t) ? a[2].tensor().toType(DType.FLOAT32).item() != 0 : t != 0;

@@ -566,4 +566,97 @@ class OnnxSpecEdgeCaseTest {
             }
         }
     }
+
+    // ---- Reduce ops with noop_with_empty_axes, LogSumExp of large values, Pow's broadcast, opset 1-6 training flags ----
+
+    @Test
+    void reduceWithNoopAndNoAxesReducesNothingButKeepsTheElementWiseParts() {
+        float[] x = random(2 * 3 * 4);
+        Tensor in = Tensor.of(x, 2, 3, 4);
+        // opset 13 ReduceSum without its axes input, opset 18 ReduceMean with an empty axes input: the input unchanged
+        Tensor sum = run(13, "ReduceSum", List.of(in), List.of(), List.of(), intAttr("noop_with_empty_axes", 1));
+        assertThat(sum.shape()).containsExactly(2, 3, 4);
+        assertThat(sum.toFloatArray()).containsExactly(x);
+        Tensor mean = run(18, "ReduceMean", List.of(in), List.of("axes"), List.of(int64Init("axes", new long[] {0})), intAttr("noop_with_empty_axes", 1));
+        assertThat(mean.toFloatArray()).containsExactly(x);
+        // ReduceSumSquare is then a square, ReduceL1 an absolute value, ReduceL2 sqrt(x^2), LogSumExp the input itself
+        float[] sq = new float[x.length];
+        float[] abs = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            sq[i] = x[i] * x[i];
+            abs[i] = Math.abs(x[i]);
+        }
+        assertThat(run(18, "ReduceSumSquare", List.of(in), List.of(), List.of(), intAttr("noop_with_empty_axes", 1)).toFloatArray()).containsExactly(sq);
+        assertThat(run(18, "ReduceL1", List.of(in), List.of(), List.of(), intAttr("noop_with_empty_axes", 1)).toFloatArray()).containsExactly(abs);
+        assertClose(run(18, "ReduceL2", List.of(in), List.of(), List.of(), intAttr("noop_with_empty_axes", 1)), abs, new int[] {2, 3, 4}, "ReduceL2 noop");
+        assertThat(run(18, "ReduceLogSumExp", List.of(in), List.of(), List.of(), intAttr("noop_with_empty_axes", 1)).toFloatArray()).containsExactly(x);
+        // without the flag, no axes reduce every dim
+        Tensor all = run(13, "ReduceSum", List.of(in), List.of(), List.of(), intAttr("keepdims", 0));
+        double total = 0;
+        for (float v : x) {
+            total += v;
+        }
+        assertThat(all.shape()).isEmpty();
+        assertThat(all.item()).isCloseTo((float) total, org.assertj.core.data.Offset.offset(1e-4f));
+    }
+
+    @Test
+    void reduceLogSumExpOfLargeValuesStaysFinite() {
+        float inf = Float.POSITIVE_INFINITY;
+        float[] x = {100f, 100.5f, 90f, 1000f, 999f, -5f, -inf, -inf, -inf, inf, 1f, 2f, Float.NaN, 0f, 0f};
+        Tensor y = run(13, "ReduceLogSumExp", List.of(Tensor.of(x, 5, 3)), List.of(), List.of(), ints("axes", 1), intAttr("keepdims", 0));
+        float[] want = new float[5];
+        for (int r = 0; r < 5; r++) {
+            double m = Math.max(x[r * 3], Math.max(x[r * 3 + 1], x[r * 3 + 2]));
+            double shift = Double.isFinite(m) ? m : 0;
+            double s = 0;
+            for (int c = 0; c < 3; c++) {
+                s += Math.exp(x[r * 3 + c] - shift);
+            }
+            want[r] = (float) (Math.log(s) + shift);
+        }
+        assertThat(y.shape()).containsExactly(5);
+        float[] got = y.toFloatArray();
+        assertThat(got[0]).isCloseTo(want[0], org.assertj.core.data.Offset.offset(1e-4f)); // ~100.97, not log(inf)
+        assertThat(got[1]).isCloseTo(want[1], org.assertj.core.data.Offset.offset(1e-3f)); // ~1000.31
+        assertThat(got[2]).isEqualTo(-inf); // every element -inf
+        assertThat(got[3]).isEqualTo(inf);
+        assertThat(got[4]).isNaN();
+        assertThat(Float.isFinite(want[0]) && Float.isFinite(want[1])).isTrue();
+        // keepdims over two axes; an empty input's slices give -inf
+        Tensor two = run(13, "ReduceLogSumExp", List.of(Tensor.of(new float[] {500, 501, 502, 503}, 1, 2, 2)), List.of(), List.of(), ints("axes", -1, 1));
+        assertThat(two.shape()).containsExactly(1, 1, 1);
+        assertThat(two.item()).isCloseTo((float) (503 + Math.log(1 + Math.exp(-1) + Math.exp(-2) + Math.exp(-3))), org.assertj.core.data.Offset.offset(1e-3f));
+        Tensor empty = run(13, "ReduceLogSumExp", List.of(Tensor.zeros(2, 0)), List.of(), List.of(), ints("axes", 1));
+        assertThat(empty.shape()).containsExactly(2, 1);
+        assertThat(empty.toFloatArray()).containsExactly(-inf, -inf);
+    }
+
+    @Test
+    void powWithAOneElementExponentOfHigherRankBroadcastsToItsRank() {
+        Tensor base = Tensor.of(new float[] {1, 2, 3}, 3);
+        Tensor y = run(13, "Pow", List.of(base), List.of("e"), List.of(floatInit("e", new long[] {1, 1}, 2f)));
+        assertThat(y.shape()).containsExactly(1, 3);
+        assertThat(y.toFloatArray()).containsExactly(1, 4, 9);
+        Tensor same = run(13, "Pow", List.of(base), List.of("e"), List.of(floatInit("e", new long[] {1}, 2f)));
+        assertThat(same.shape()).containsExactly(3);
+        assertThat(same.toFloatArray()).containsExactly(1, 4, 9);
+    }
+
+    @Test
+    void opsetOneToSixDropoutAndBatchNormWithoutIsTestAreTrainingModeAndRefused() {
+        Tensor x = Tensor.randn(1, 2, 3, 3);
+        assertThatThrownBy(() -> run(6, "Dropout", List.of(x), List.of(), List.of()))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("training mode");
+        assertThat(run(6, "Dropout", List.of(x), List.of(), List.of(), intAttr("is_test", 1)).toFloatArray()).containsExactly(x.toFloatArray());
+        assertThat(run(7, "Dropout", List.of(x), List.of(), List.of()).toFloatArray()).containsExactly(x.toFloatArray());
+        List<String> bn = List.of("scale", "bias", "mean", "var");
+        List<W> stats = List.of(floatInit("scale", new long[] {2}, 1f, 2f), floatInit("bias", new long[] {2}, 0f, 1f),
+                floatInit("mean", new long[] {2}, 0.5f, -0.5f), floatInit("var", new long[] {2}, 1f, 4f));
+        assertThatThrownBy(() -> run(6, "BatchNormalization", List.of(x), bn, stats))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("training mode").hasMessageContaining("is_test");
+        Tensor test6 = run(6, "BatchNormalization", List.of(x), bn, stats, intAttr("is_test", 1));
+        Tensor test9 = run(9, "BatchNormalization", List.of(x), bn, stats);
+        assertThat(test6.toFloatArray()).containsExactly(test9.toFloatArray());
+    }
 }
