@@ -332,11 +332,12 @@ class LeNetServiceTest {
     }
 
     /**
-     * An upload still loading when close() has given up waiting (its grace shorter than the upload's warm-up) frees
-     * the model it swaps in: the service's last model is closed, not left for the GC.
+     * An upload still loading when close() begins is not swapped in: its model is freed and the upload refused (503),
+     * and the service's last model is closed, not left for the GC. (It used to be swapped in during the grace and
+     * answered 200 while the service was going away.)
      */
     @Test
-    void aModelSwappedInDuringShutdownIsFreedToo() throws Exception {
+    void anUploadFinishingDuringShutdownIsRefusedAndFreed() throws Exception {
         byte[] trained = Files.readAllBytes(LeNetService.Config.defaults().weights());
         LeNetService.Config d = LeNetService.Config.defaults();
         for (int attempt = 0; ; attempt++) {
@@ -344,24 +345,89 @@ class LeNetServiceTest {
                     Duration.ofMillis(1500), Duration.ofMillis(100), TOKEN));
             HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/model")).timeout(Duration.ofSeconds(20))
                     .header("Authorization", "Bearer " + TOKEN).PUT(HttpRequest.BodyPublishers.ofByteArray(trained)).build();
-            client.sendAsync(req, HttpResponse.BodyHandlers.ofString());
+            var upload = client.sendAsync(req, HttpResponse.BodyHandlers.ofString());
             dev.lanes.serve.PreparedModel first = s.currentModel();
             Thread.sleep(400 + 400L * attempt); // the upload's 250 KB arrive and load, then its 1.5 s warm-up: close while it runs
-            s.close(); // 100 ms of grace: returns while the upload still warms up
+            s.close(); // 100 ms of grace (a second, as HttpServer.stop counts): returns while the upload still warms up
             long until = System.nanoTime() + 10_000_000_000L;
-            while (s.currentModel() == first && System.nanoTime() < until) {
+            while (s.uploadsRefusedAtShutdown() == 0 && !upload.isDone() && System.nanoTime() < until) {
                 Thread.sleep(20);
             }
-            if (s.currentModel() == first) { // the server stopped before the upload had arrived whole: again, later
-                assertThat(attempt).as("an upload swapped in during shutdown, in 3 attempts").isLessThan(2);
+            Thread.sleep(100);
+            if (s.uploadsRefusedAtShutdown() == 0) { // the server stopped before the upload had arrived whole: again, later
+                assertThat(attempt).as("an upload refused during shutdown, in 3 attempts").isLessThan(2);
                 continue;
             }
-            Thread.sleep(100);
+            assertThat(s.currentModel()).as("nothing swapped in after close()").isSameAs(first);
+            try {
+                assertThat(upload.get(10, java.util.concurrent.TimeUnit.SECONDS).statusCode()).as("no 200 for a model never served").isNotEqualTo(200);
+            } catch (java.util.concurrent.ExecutionException connectionClosed) {
+                // the server had stopped: the connection closed without an answer
+            }
             float[] out = new float[10];
-            assertThatThrownBy(() -> s.currentModel().predict(new float[1024], out)).as("the swapped-in model was freed")
-                    .isInstanceOf(IllegalStateException.class);
             assertThatThrownBy(() -> first.predict(new float[1024], out)).isInstanceOf(IllegalStateException.class);
             return;
+        }
+    }
+
+    /** Two uploads at once: the second is refused (409) while the first is read and loaded, which then swaps in. */
+    @Test
+    void aSecondUploadWhileOneLoadsGets409() throws Exception {
+        byte[] trained = Files.readAllBytes(LeNetService.Config.defaults().weights());
+        try (java.net.Socket slow = new java.net.Socket("127.0.0.1", service.port())) {
+            slow.setSoTimeout(15_000);
+            var out = slow.getOutputStream();
+            out.write(("PUT /model HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + TOKEN + "\r\nContent-Type: application/octet-stream\r\n"
+                    + "Content-Length: " + trained.length + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.write(trained, 0, trained.length / 2); // the first upload's body half sent: it holds the upload's place
+            out.flush();
+            Thread.sleep(300);
+            HttpResponse<String> second = send("PUT", "/model", "application/octet-stream", trained);
+            assertThat(second.statusCode()).as(second.body()).isEqualTo(409);
+            assertThat(second.body()).contains("another model upload");
+            out.write(trained, trained.length / 2, trained.length - trained.length / 2);
+            out.flush();
+            String status = new java.io.BufferedReader(new java.io.InputStreamReader(slow.getInputStream(), java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+            assertThat(status).as("the first upload's answer").contains("200");
+        }
+        assertThat(send("PUT", "/model", "application/octet-stream", trained).statusCode()).as("uploads are taken again").isEqualTo(200);
+    }
+
+    /** close() from two threads at once (a shutdown hook beside the application): neither returns before the model is freed. */
+    @Test
+    void closeFromTwoThreadsReturnsOnlyOnceTheServiceIsClosed() throws Exception {
+        LeNetService.Config d = LeNetService.Config.defaults();
+        LeNetService s = LeNetService.start(new LeNetService.Config("127.0.0.1", 0, 1, 4, 64 << 10, 4 << 20, d.weights(),
+                Duration.ofMillis(1500), Duration.ofMillis(300), TOKEN));
+        dev.lanes.serve.PreparedModel m = s.currentModel();
+        // an upload warming up for 1.5 s keeps the first close() busy for its grace
+        var upload = client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/model")).timeout(Duration.ofSeconds(20))
+                .header("Authorization", "Bearer " + TOKEN).PUT(HttpRequest.BodyPublishers.ofByteArray(Files.readAllBytes(d.weights()))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        Thread.sleep(400);
+        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Thread> closers = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            long delay = 100L * t; // the second while the first waits out its grace
+            closers.add(Thread.ofPlatform().start(() -> {
+                try {
+                    Thread.sleep(delay);
+                    s.close();
+                    assertThatThrownBy(() -> m.predict(new float[1024], new float[10])).as("the model, once close() returned")
+                            .isInstanceOf(IllegalStateException.class);
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            }));
+        }
+        for (Thread t : closers) {
+            t.join(20_000);
+        }
+        assertThat(failures).isEmpty();
+        try {
+            upload.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException connectionClosed) {
+            // the server had stopped and closed its connection
         }
     }
 

@@ -55,4 +55,19 @@ class PredictTest {
         assertThat(run("--weights", "/nonexistent/w.safetensors")[2]).startsWith("error: weights file /nonexistent/w.safetensors not found");
         assertThat(run("--bogus")[2]).startsWith("error: unknown option --bogus");
     }
+
+    /** Weights whose scores are NaN: one error line, not an ArrayIndexOutOfBoundsException on class -1. */
+    @Test
+    void nanScoresAreOneErrorLine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        dev.lanes.Lanes.manualSeed(3);
+        LeNet poisoned = new LeNet();
+        try (var g = dev.lanes.autograd.Autograd.noGrad()) {
+            poisoned.fc2.bias.fill_(Float.NaN);
+        }
+        java.nio.file.Path f = dir.resolve("nan.safetensors");
+        dev.lanes.io.SafeTensors.save(poisoned, f);
+        String[] r = run("--weights", f.toString(), "--image", "0");
+        assertThat(r[0]).isEqualTo("1");
+        assertThat(r[2]).startsWith("error: the model's scores are NaN for image 0");
+    }
 }

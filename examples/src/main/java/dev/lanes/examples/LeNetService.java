@@ -94,6 +94,10 @@ public final class LeNetService implements AutoCloseable {
     private final AtomicLong clientErrors = new AtomicLong();
     private final AtomicLong rejected = new AtomicLong();
     private final AtomicLong modelSwaps = new AtomicLong();
+    /** Uploads loaded after close() began, freed and refused (tests). */
+    private final AtomicInteger uploadsRefusedAtShutdown = new AtomicInteger();
+    /** Held by the one model upload being loaded ({@link #swapModel}). */
+    private final java.util.concurrent.locks.ReentrantLock swapping = new java.util.concurrent.locks.ReentrantLock();
     private volatile boolean closed;
     /** Set by close() just before it frees the model it finds (after the grace): a later swap frees its own. */
     private volatile boolean modelFreed;
@@ -161,7 +165,13 @@ public final class LeNetService implements AutoCloseable {
             throw new IOException("weights file " + config.weights() + " not found; train one with"
                     + " -Dlanes.main=dev.lanes.examples.TrainLeNet -Dlanes.args=\"--save FILE\"");
         }
-        PreparedModel m = PreparedModel.load(new LeNet(), config.weights(), INPUT_SHAPE);
+        LeNet lenet = new LeNet();
+        PreparedModel m;
+        try {
+            m = PreparedModel.load(lenet, config.weights(), INPUT_SHAPE);
+        } finally {
+            freeModuleTensors(lenet);
+        }
         try {
             if (m.plan().inputType() != dev.lanes.DType.FLOAT32 || m.plan().outputType() != dev.lanes.DType.FLOAT32) {
                 // an ONNX model that takes token ids or returns class ids: every /predict would have answered 500
@@ -196,6 +206,10 @@ public final class LeNetService implements AutoCloseable {
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
             try {
+                if (closed) { // a request on a connection kept alive past close(): the JDK's server still hands it over
+                    ex.getResponseHeaders().set("Connection", "close");
+                    throw new HttpError(503, "the service is shutting down");
+                }
                 checkHost(ex);
                 String path = ex.getRequestURI().getPath();
                 String method = ex.getRequestMethod();
@@ -218,9 +232,13 @@ public final class LeNetService implements AutoCloseable {
                 }
             } catch (HttpError e) {
                 clientErrors.incrementAndGet();
-                discardBody(ex, Math.max(config.maxBodyBytes(), config.maxModelBytes()));
+                discardBody(ex, "/model".equals(ex.getRequestURI().getPath()) ? config.maxModelBytes() : config.maxBodyBytes()); // a refused /predict reads at most its own limit
                 send(ex, e.status, "{\"error\": " + quote(e.getMessage()) + "}");
             } catch (RuntimeException e) {
+                if (closed) { // the model was freed under a request admitted before close(): not the server's fault
+                    send(ex, 503, "{\"error\": " + quote("the service is shutting down") + "}");
+                    return;
+                }
                 send(ex, 500, "{\"error\": " + quote("internal error: " + e) + "}");
             } catch (OutOfMemoryError e) { // the off-heap budget (or the heap) refused this request's memory: try again later
                 ex.getResponseHeaders().set("Retry-After", "1");
@@ -479,11 +497,28 @@ public final class LeNetService implements AutoCloseable {
     }
 
     private String swapModel(HttpExchange ex) throws IOException, HttpError {
+        // one upload at a time: two at once held two 16 MB bodies and their models, and the later swap silently won
+        if (!swapping.tryLock()) {
+            throw new HttpError(409, "another model upload is being loaded; try again when it is done");
+        }
+        try {
+            return swapModelAlone(ex);
+        } finally {
+            swapping.unlock();
+        }
+    }
+
+    private String swapModelAlone(HttpExchange ex) throws IOException, HttpError {
         byte[] body = body(ex, config.maxModelBytes());
         PreparedModel next = null;
         try {
             checkWeights(body);
-            next = PreparedModel.load(new LeNet(), body, "the uploaded weights", INPUT_SHAPE);
+            LeNet lenet = new LeNet();
+            try {
+                next = PreparedModel.load(lenet, body, "the uploaded weights", INPUT_SHAPE);
+            } finally {
+                freeModuleTensors(lenet); // the plan keeps its own references: the module's copies held ~250 KB off-heap a swap until the GC
+            }
             next.warmUp(config.warmUp());
         } catch (RuntimeException | Error e) {
             if (next != null) {
@@ -498,6 +533,11 @@ public final class LeNetService implements AutoCloseable {
             }
             throw new HttpError(400, "weights refused, the current model keeps serving: " + why);
         }
+        if (closed) { // close() has begun: the new model would be freed within the grace, and its 200 would be a lie
+            next.close();
+            uploadsRefusedAtShutdown.incrementAndGet();
+            throw new HttpError(503, "the service is shutting down");
+        }
         PreparedModel old = model.getAndSet(next);
         old.close(); // calls still running on it finish first
         if (modelFreed) {
@@ -509,6 +549,12 @@ public final class LeNetService implements AutoCloseable {
         }
         modelSwaps.incrementAndGet();
         return "{\"status\": \"swapped\", \"model\": " + quote(next.name()) + "}";
+    }
+
+    /** Closes a module's parameters and buffers once a plan traced from it holds its own references to their storage. */
+    private static void freeModuleTensors(dev.lanes.nn.Module m) {
+        m.parameters().forEach(dev.lanes.Tensor::close);
+        m.buffers().forEach(dev.lanes.Tensor::close);
     }
 
     /** Bounded entry count and finite values, checked before the weights are loaded into a model. */
@@ -539,6 +585,11 @@ public final class LeNetService implements AutoCloseable {
         return dev.lanes.io.Json.quote(s);
     }
 
+    /** Uploads loaded after close() began and refused (tests). */
+    int uploadsRefusedAtShutdown() {
+        return uploadsRefusedAtShutdown.get();
+    }
+
     /** The model serving now (tests). */
     PreparedModel currentModel() {
         return model.get();
@@ -549,15 +600,18 @@ public final class LeNetService implements AutoCloseable {
      * upload still loading after that frees its model itself ({@link #swapModel}).
      */
     @Override
-    public void close() {
+    public synchronized void close() { // synchronized: a second caller (the shutdown hook beside the application) returns once it is done
         if (closed) {
             return;
         }
         closed = true;
-        server.stop((int) Math.max(0, Math.min(Integer.MAX_VALUE, config.grace().toSeconds())));
+        long deadline = System.nanoTime() + config.grace().toNanos();
+        // HttpServer.stop takes whole seconds: a grace under a second rounds up (stop(0) cut every running response short)
+        long graceMillis = config.grace().toMillis();
+        server.stop((int) Math.max(0, Math.min(Integer.MAX_VALUE, (graceMillis + 999) / 1000)));
         requests.shutdown();
         try {
-            if (!requests.awaitTermination(config.grace().toMillis(), TimeUnit.MILLISECONDS)) {
+            if (!requests.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                 requests.shutdownNow();
             }
         } catch (InterruptedException e) {
@@ -647,6 +701,7 @@ public final class LeNetService implements AutoCloseable {
                 case "--read-timeout" -> {
                     int seconds = number(a, v, 1, 3600);
                     System.setProperty("sun.net.httpserver.maxReqTime", Integer.toString(seconds)); // read once, by the first server
+                    System.setProperty("sun.net.httpserver.maxRspTime", Integer.toString(seconds)); // the response's deadline too (documented so)
                     yield c;
                 }
                 case "--admin-token-file" -> {

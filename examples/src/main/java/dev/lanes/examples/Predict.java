@@ -101,8 +101,13 @@ public final class Predict {
         try (PreparedModel model = PreparedModel.load(new LeNet(), weights, 1, 1, 32, 32)) {
             float[] p = new float[10];
             int cls = model.classify(input, p);
+            if (cls < 0) { // a NaN score (weights that overflow): no class to name
+                err.println("error: the model's scores are NaN for image " + image + " (check the weights file)");
+                return 1;
+            }
+            int label = labels.unsigned(0);
             out.printf("image %d: %s (class %d, p=%.3f); label %s; %s%n", image, LeNetService.FASHION_LABELS[cls], cls,
-                    p[cls], LeNetService.FASHION_LABELS[labels.unsigned(0)], sinceStart());
+                    p[cls], label < LeNetService.FASHION_LABELS.length ? LeNetService.FASHION_LABELS[label] : "#" + label, sinceStart());
         } catch (IllegalArgumentException e) {
             err.println("error: " + e.getMessage());
             return 2;
