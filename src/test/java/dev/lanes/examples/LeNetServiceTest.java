@@ -370,6 +370,28 @@ class LeNetServiceTest {
         }
     }
 
+    /** A PNG is decoded only with a worker's permit: while every worker is taken, even a broken one waits in the queue. */
+    @Test
+    void imagesAreDecodedOnlyWithAWorkersPermit() throws Exception {
+        LeNetService.Config d = LeNetService.Config.defaults();
+        LeNetService small = LeNetService.start(new LeNetService.Config("127.0.0.1", 0, 1, 4, 64 << 10, 4 << 20, d.weights(),
+                Duration.ofMillis(10), Duration.ofSeconds(2)));
+        try {
+            HttpRequest png = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + small.port() + "/predict"))
+                    .header("Content-Type", "image/png").timeout(Duration.ofSeconds(20))
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3})).build();
+            java.util.concurrent.CompletableFuture<HttpResponse<String>> r;
+            try (AutoCloseable busy = small.occupyWorkersForTest()) {
+                r = client.sendAsync(png, HttpResponse.BodyHandlers.ofString());
+                Thread.sleep(400);
+                assertThat(r.isDone()).as("a queued PNG is not decoded (nor refused) before a worker is free").isFalse();
+            }
+            assertThat(r.get(10, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(400);
+        } finally {
+            small.close();
+        }
+    }
+
     /** Two uploads at once: the second is refused (409) while the first is read and loaded, which then swaps in. */
     @Test
     void aSecondUploadWhileOneLoadsGets409() throws Exception {

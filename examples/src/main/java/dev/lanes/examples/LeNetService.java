@@ -146,6 +146,12 @@ public final class LeNetService implements AutoCloseable {
     static final int DEFAULT_READ_TIMEOUT_S = 5;
 
     /** Takes every prediction permit (tests: a full pool without racing real predictions); close() gives them back. */
+    /** Takes every worker but none of the queue's places (tests): admitted requests wait for a worker. */
+    AutoCloseable occupyWorkersForTest() throws InterruptedException {
+        computing.acquire(config.workers());
+        return () -> computing.release(config.workers());
+    }
+
     AutoCloseable occupyAllWorkersForTest() throws InterruptedException {
         computing.acquire(config.workers());
         admitted.addAndGet(config.workers() + config.queue());
@@ -378,9 +384,12 @@ public final class LeNetService implements AutoCloseable {
         float[] probabilities;
         int cls;
         try {
-            float[] input = type.equals("image/png") ? modelInput(decodePng(body)) : modelInput(parseJson(body));
             computing.acquireUninterruptibly();
             try {
+                // parsed and decoded with a worker's permit: at most `workers` PNGs (up to 1024 x 1024, ~8 MB of heap
+                // each) decode at once, not every admitted request (workers + queue of them, on as many virtual threads,
+                // which also took every carrier thread from /health)
+                float[] input = type.equals("image/png") ? modelInput(decodePng(body)) : modelInput(parseJson(body));
                 m = model.get();
                 probabilities = new float[m.outputSize()];
                 try {
