@@ -145,13 +145,13 @@ public final class LeNetService implements AutoCloseable {
 
     static final int DEFAULT_READ_TIMEOUT_S = 5;
 
-    /** Takes every prediction permit (tests: a full pool without racing real predictions); close() gives them back. */
     /** Takes every worker but none of the queue's places (tests): admitted requests wait for a worker. */
     AutoCloseable occupyWorkersForTest() throws InterruptedException {
         computing.acquire(config.workers());
         return () -> computing.release(config.workers());
     }
 
+    /** Takes every prediction permit (tests: a full pool without racing real predictions); close() gives them back. */
     AutoCloseable occupyAllWorkersForTest() throws InterruptedException {
         computing.acquire(config.workers());
         admitted.addAndGet(config.workers() + config.queue());
