@@ -279,11 +279,11 @@ final class InPlaceOps {
      * decide cheaply, nor can this).
      */
     private static void checkNoPartialOverlapInPlace(String op, Tensor self, Tensor operand) {
-        if (!operand.sharesStorageWith(self) || operand.numel() == 0 || self.numel() == 0 || !operand.isContiguous() || !self.isContiguous()) {
+        if (!operand.sharesStorageWith(self) || operand.numel() == 0 || self.numel() == 0 || !dense(operand) || !dense(self)) {
             return;
         }
         long a = self.storageOffset(), b = operand.storageOffset();
-        if (a == b && operand.numel() == self.numel()) {
+        if (a == b && Arrays.equals(operand.shapeRef(), self.shapeRef()) && Arrays.equals(operand.stridesRef(), self.stridesRef())) {
             return; // element for element: x.add_(x)
         }
         if (a < b + operand.numel() && b < a + self.numel()) {
@@ -291,6 +291,33 @@ final class InPlaceOps {
                     + " single memory location. Please clone() the tensor before performing the operation. (input size " + str(operand.shapeRef())
                     + " offset " + b + ", written-to size " + str(self.shapeRef()) + " offset " + a + ")");
         }
+    }
+
+    /**
+     * Whether {@code t}'s elements fill one run of storage without gaps or repeats in some order of its dims (a
+     * contiguous tensor, or a transpose or permutation of one: x.t()), as PyTorch's non-overlapping-and-dense test: its
+     * memory is then exactly {@code [offset, offset + numel)}. x.add_(x.t()) shares that run with another layout.
+     */
+    private static boolean dense(Tensor t) {
+        int[] shape = t.shapeRef();
+        int[] strides = t.stridesRef();
+        Integer[] dims = new Integer[shape.length];
+        int n = 0;
+        for (int d = 0; d < shape.length; d++) {
+            if (shape[d] != 1) {
+                dims[n++] = d;
+            }
+        }
+        Integer[] order = Arrays.copyOf(dims, n);
+        Arrays.sort(order, (x, y) -> Integer.compare(strides[x], strides[y]));
+        long expected = 1;
+        for (int d : order) {
+            if (strides[d] != expected) {
+                return false;
+            }
+            expected *= shape[d];
+        }
+        return true;
     }
 
     /** Storage offset of the element with the largest offset (strides are never negative). */

@@ -132,6 +132,17 @@ class BadInputTest {
             c0.add_(c1);
             org.assertj.core.api.Assertions.assertThat(m.toFloatArray()).containsExactly(1, 1, 5, 3, 9, 5);
         }
+        // the same memory in another order (a transpose of self) gave [[2, 5], [8, 8]] instead of PyTorch's refusal
+        try (Tensor sq = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2); Tensor t = sq.t(); Tensor cube = Tensor.arange(0.0, 8.0, 1.0).reshape(2, 2, 2);
+             Tensor swapped = cube.transpose(0, 2)) {
+            assertThatThrownBy(() -> sq.add_(t)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("single memory location");
+            assertThatThrownBy(() -> sq.copy_(t)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("single memory location");
+            assertThatThrownBy(() -> t.mul_(sq)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("single memory location");
+            org.assertj.core.api.Assertions.assertThat(sq.toFloatArray()).containsExactly(1, 2, 3, 4); // untouched
+            t.add_(t); // the same layout, element for element
+            org.assertj.core.api.Assertions.assertThat(sq.toFloatArray()).containsExactly(2, 4, 6, 8);
+            assertThatThrownBy(() -> cube.sub_(swapped)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("single memory location");
+        }
     }
 
     /** An empty narrow at the end of a dim kept an offset past its storage: copying it out threw from the memory layer. */
