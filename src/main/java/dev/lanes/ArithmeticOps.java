@@ -307,8 +307,8 @@ final class ArithmeticOps {
                     ga = sumTo(q, aShape);
                 }
             }
-            if (needsInputGrad(1)) { // d(a/b)/db = -a / b^2
-                try (Tensor q = g.mul(a.get()); Tensor b2 = bv.mul(bv); Tensor r = q.div(b2); Tensor n = r.neg()) {
+            if (needsInputGrad(1)) { // d(a/b)/db = -a / b^2, as PyTorch computes it: -g ((a / b) / b) (b * b left float range first: a = b = 1e-25 gave -inf)
+                try (Tensor q = a.get().div(bv); Tensor r = q.div(bv); Tensor gr = g.mul(r); Tensor n = gr.neg()) {
                     gb = sumTo(n, bShape);
                 }
             }
@@ -446,7 +446,7 @@ final class ArithmeticOps {
         }
     }
 
-    /** pow(a, b) with a tensor exponent: {@code da = g b a^(b-1)}, {@code db = g a^b log(a)}, 0 where a == 0 and b >= 0. */
+    /** pow(a, b) with a tensor exponent: {@code da = g b a^(b-1)} (0 where b == 0), {@code db = g a^b log(a)} (0 where a == 0 and b >= 0). */
     static final class PowBackward1 extends Node {
         private final int[] aShape;
         private final int[] bShape;
@@ -469,8 +469,10 @@ final class ArithmeticOps {
             Tensor ga = null;
             Tensor gb = null;
             if (needsInputGrad(0)) {
-                try (Tensor bm1 = bv.sub(1); Tensor p = av.pow(bm1); Tensor d = p.mul(bv)) {
-                    ga = productTo(g, d, aShape);
+                // 0 where b == 0, as PyTorch's pow_backward_self: b a^(b-1) is 0 * inf = NaN at a == 0 (x.pow(arange(n)) at x = 0)
+                try (Tensor bm1 = bv.sub(1); Tensor p = av.pow(bm1); Tensor d = p.mul(bv); Tensor zero = Scalar.EQ.apply(bv, 0);
+                     Tensor keep = zero.rsub(1); Tensor safe = ArithmeticOps.binary(BinaryOp.MASK_POSITIVE, d, keep)) {
+                    ga = productTo(g, safe, aShape);
                 }
             }
             if (needsInputGrad(1)) {

@@ -159,29 +159,34 @@ final class ShapeOps {
         return Tensor.record(out, () -> new StackBackward0(d, ts.length), ts);
     }
 
-    /** float32 unless every tensor is int64 (PyTorch promotes int64 and float32 to float32). */
+    /** PyTorch's promotion: float32 if any tensor is, else int64 if any is, else (all bool) bool. */
     private static DType resultType(Tensor[] ts) {
+        DType r = DType.BOOL;
         for (Tensor t : ts) {
-            if (t.dtype() != DType.INT64) {
+            if (t.dtype() == DType.FLOAT32) {
                 return DType.FLOAT32;
             }
+            if (t.dtype() == DType.INT64) {
+                r = DType.INT64;
+            }
         }
-        return DType.INT64;
+        return r;
     }
 
     /**
      * The inputs (with the shapes and strides they are copied as) written one after another along {@code dim} into a
-     * new contiguous tensor: a plan step for float32; int64 inputs are converted to a float32 result, an all-int64
-     * list is copied directly (no plan step: int64 copies have none; argmax/argmin are the steps that write int64 slots).
+     * new contiguous tensor: a plan step for float32; int64 and bool inputs are converted to a float32 result, an int64
+     * or bool result is copied directly (no plan step: integer copies have none; argmax/argmin are the steps that write int64 slots).
      */
     private static Tensor concatInto(DType type, int[] outShape, int dim, Tensor[] in, int[][] shapes, int[][] strides) {
         Tensor out = Tensor.allocate(type, outShape);
-        if (type == DType.INT64) {
+        if (type != DType.FLOAT32) { // int64, or bool (bools among int64s become 0 and 1)
             try (OpFrame _ = OpFrame.enter()) {
                 int[] outStrides = out.stridesRef();
                 long at = 0;
                 for (int i = 0; i < in.length; i++) {
-                    dev.lanes.kernels.Copy.copyLong(in[i].seg(), in[i].storageOffset(), strides[i], out.seg(), at * outStrides[dim], outStrides, shapes[i]);
+                    dev.lanes.kernels.Copy.convert(in[i].dtype().elem(), in[i].seg(), in[i].storageOffset(), strides[i], type.elem(), out.seg(),
+                            at * outStrides[dim], outStrides, shapes[i]);
                     at += shapes[i][dim];
                 }
             } catch (Throwable e) {

@@ -135,21 +135,26 @@ public final class Tensor implements Releasable, AutoCloseable {
         return constant(t);
     }
 
+    /** Zeros of {@code t}'s shape and dtype, like {@code torch.zeros_like}. */
     public static Tensor zerosLike(Tensor t) {
-        return t.dtype == DType.INT64 ? zerosLong(t.shape) : zeros(t.shape);
+        return t.dtype == DType.INT64 ? zerosLong(t.shape) : t.dtype == DType.BOOL ? retyped(zeros(t.shape), DType.BOOL) : zeros(t.shape);
     }
 
+    /** Ones of {@code t}'s shape and dtype (true for bool), like {@code torch.ones_like}. */
     public static Tensor onesLike(Tensor t) {
-        if (t.dtype == DType.FLOAT32) {
-            return ones(t.shape);
-        }
-        long[] v = new long[t.numel];
-        Arrays.fill(v, 1L);
-        return of(v, t.shape.clone());
+        return t.dtype == DType.FLOAT32 ? ones(t.shape) : retyped(ones(t.shape), t.dtype);
     }
 
+    /** {@code value} in {@code t}'s shape and dtype (truncated toward zero for int64, {@code value != 0} for bool), like {@code torch.full_like}. */
     public static Tensor fullLike(Tensor t, float value) {
-        return full(t.shape, value);
+        return t.dtype == DType.FLOAT32 ? full(t.shape, value) : retyped(full(t.shape, value), t.dtype);
+    }
+
+    /** {@code f} converted to {@code type}, {@code f} closed. */
+    private static Tensor retyped(Tensor f, DType type) {
+        try (f) {
+            return f.toType(type);
+        }
     }
 
     /** Standard normal samples from the global generator ({@link Lanes#manualSeed}). */
@@ -181,8 +186,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
         long[] v = new long[Shapes.checkedNumel(shape)];
         Lanes.fillInts(v, low, high);
-        int[] sh = shape.length == 0 ? new int[] {v.length} : shape;
-        Tensor t = allocate(DType.INT64, sh); // not of(): a random draw is no constant of a plan
+        Tensor t = allocate(DType.INT64, shape.clone()); // not of(): a random draw is no constant of a plan; no shape: 0-d, as torch.randint(lo, hi, ())
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment.copy(v, 0, t.seg(), ValueLayout.JAVA_LONG, 0, v.length);
         }

@@ -1,0 +1,66 @@
+package dev.lanes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Results PyTorch 1.13 gives for edge cases an audit of the op layer found Lanes computing otherwise (each expected
+ * value printed by torch 1.13 on this machine): a gradient that was NaN or infinite where PyTorch's is finite, and
+ * dtypes and shapes of joins and factories.
+ */
+class TorchParityTest {
+    /** x.pow(b) at x = 0 with b = 0: PyTorch's pow_backward_self masks b == 0 to 0 (b x^(b-1) = 0 * inf = NaN). */
+    @Test
+    void powGradientAtZeroBaseAndZeroExponentIsZero() {
+        try (Tensor a = Tensor.of(new float[] {0f}, 1).requiresGrad(true); Tensor b = Tensor.of(new float[] {0f, 1f, 2f}, 3)) {
+            a.pow(b).sum().backward();
+            assertThat(a.grad().toFloatArray()).containsExactly(1f); // 0 + 1 * 0^0 + 2 * 0^1
+        }
+    }
+
+    /** d(a/b)/db as PyTorch computes it, -g ((a / b) / b): b * b first left float range (-inf, -0). */
+    @Test
+    void divisorGradientStaysInRange() {
+        try (Tensor a = Tensor.of(new float[] {1e-25f, 1e20f}, 2); Tensor b = Tensor.of(new float[] {1e-25f, 1e20f}, 2).requiresGrad(true)) {
+            a.div(b).sum().backward();
+            assertThat(b.grad().toFloatArray()).containsExactly(-1e25f, -1e-20f);
+        }
+    }
+
+    /** torch.cat / torch.stack of bools stay bool; an int64 beside bools makes them 0 and 1. */
+    @Test
+    void catAndStackOfBoolsAreBool() {
+        try (Tensor x = Tensor.of(new float[] {1f, -1f}, 2); Tensor pos = x.gt(0); Tensor neg = x.lt(0); Tensor five = Tensor.of(new long[] {5}, 1)) {
+            Tensor both = Tensor.cat(List.of(pos, neg));
+            assertThat(both.dtype()).isEqualTo(DType.BOOL);
+            assertThat(both.toType(DType.INT64).toLongArray()).containsExactly(1, 0, 0, 1);
+            assertThat(Tensor.stack(List.of(pos, pos)).dtype()).isEqualTo(DType.BOOL);
+            Tensor mixed = Tensor.cat(List.of(five, pos));
+            assertThat(mixed.dtype()).isEqualTo(DType.INT64);
+            assertThat(mixed.toLongArray()).containsExactly(5, 1, 0);
+            assertThat(Tensor.cat(List.of(x, pos)).dtype()).isEqualTo(DType.FLOAT32);
+        }
+    }
+
+    /** zeros_like / ones_like / full_like keep the dtype and the shape, 0-d included; randint with no shape is 0-d. */
+    @Test
+    void likeFactoriesKeepDtypeAndShape() {
+        try (Tensor x = Tensor.of(new float[] {1f, -1f}, 2); Tensor mask = x.gt(0); Tensor ints = Tensor.of(new long[] {1, 2}, 2)) {
+            assertThat(Tensor.zerosLike(mask).dtype()).isEqualTo(DType.BOOL);
+            Tensor ones = Tensor.onesLike(mask);
+            assertThat(ones.dtype()).isEqualTo(DType.BOOL);
+            assertThat(ones.toType(DType.INT64).toLongArray()).containsExactly(1, 1);
+            Tensor full = Tensor.fullLike(ints, 2.7f);
+            assertThat(full.dtype()).isEqualTo(DType.INT64);
+            assertThat(full.toLongArray()).containsExactly(2, 2);
+            try (Tensor scalar = Tensor.of(new long[] {5}, 1).reshape()) {
+                assertThat(scalar.dim()).isZero();
+                assertThat(Tensor.onesLike(scalar).dim()).isZero();
+                assertThat(Tensor.zerosLike(scalar).dim()).isZero();
+            }
+            assertThat(Tensor.randint(0, 10).dim()).isZero();
+        }
+    }
+}
