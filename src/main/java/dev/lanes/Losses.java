@@ -279,7 +279,7 @@ public final class Losses {
         return out;
     }
 
-    /** d/dx = ((1 - y) - lw (1 - sigmoid(x))) * weight; d/dy = (-x - (pw - 1) softplus(-x)) * weight (pw = 1 without pos_weight). */
+    /** d/dx = ((1 - y) - lw (1 - sigmoid(x))) * weight; d/dy = (-x + (pw - 1) softplus(-x)) * weight (pw = 1 without pos_weight). */
     static final class BceWithLogitsBackward extends Node {
         private final Saved input;
         private final Saved target;
@@ -315,7 +315,7 @@ public final class Losses {
                     dy = x.neg();
                     if (pw != null) {
                         Tensor softplusNeg = softplusNeg(x);
-                        dy = dy.sub(pw.sub(1).mul(softplusNeg));
+                        dy = dy.add(pw.sub(1).mul(softplusNeg)); // the loss holds + lw softplus(-x), lw = (pw - 1) y + 1
                     }
                 }
                 if (weight != null) {

@@ -63,4 +63,18 @@ class TorchParityTest {
             assertThat(Tensor.randint(0, 10).dim()).isZero();
         }
     }
+
+    /**
+     * BCEWithLogits with pos_weight, the target's gradient: -x + (pw - 1) softplus(-x) (its sign was flipped). torch
+     * 1.13, x = [0, 0.5], y = [0.5, 0.5], pos_weight = [2, 3], sum: x.grad [-0.2500, -0.2551], y.grad [0.6931, 0.4482].
+     */
+    @Test
+    void bceWithLogitsTargetGradientWithPosWeight() {
+        try (Tensor x = Tensor.of(new float[] {0f, 0.5f}, 2).requiresGrad(true); Tensor y = Tensor.of(new float[] {0.5f, 0.5f}, 2).requiresGrad(true);
+             Tensor pw = Tensor.of(new float[] {2f, 3f}, 2)) {
+            new dev.lanes.nn.BCEWithLogitsLoss(null, pw, "sum").forward(x, y).backward();
+            assertThat(x.grad().toFloatArray()).containsExactly(new float[] {-0.25f, -0.2551f}, org.assertj.core.data.Offset.offset(1e-4f));
+            assertThat(y.grad().toFloatArray()).containsExactly(new float[] {0.6931f, 0.4482f}, org.assertj.core.data.Offset.offset(1e-4f));
+        }
+    }
 }

@@ -105,8 +105,9 @@ public class MultiheadAttention extends Module {
                 scores = scores.add(mask);
             }
             Tensor w = scores.softmax(-1);
-            weights = w.mean(1);
-            attended = (p > 0 ? w.dropout(p, true) : w).matmul(vh);
+            Tensor dropped = p > 0 ? w.dropout(p, true) : w; // as PyTorch: the weights it returns are the ones it applied
+            weights = dropped.mean(1);
+            attended = dropped.matmul(vh);
         } else {
             attended = F.scaledDotProductAttention(qh, kh, vh, mask, p, isCausal);
         }

@@ -90,6 +90,10 @@ public class OneCycleLR extends LRScheduler {
             double[] endM = {baseMomentum, maxMomentum};
             for (int p = 0; p < 2; p++) {
                 if (lastEpoch <= phaseEnd[p] || p == 1) {
+                    if (phaseEnd[p] == start) { // PyTorch's float division raises here; 0 / 0 made every rate (and then every weight) NaN
+                        throw new ArithmeticException("float division by zero: OneCycleLR's " + (p == 0 ? "warm-up" : "annealing")
+                                + " phase has no steps (pct_start x total_steps = " + (phaseEnd[0] + 1) + ", total_steps = " + totalSteps + ")");
+                    }
                     double pct = (lastEpoch - start) / (phaseEnd[p] - start);
                     out[i] = annealCos(startLr[p], endLr[p], pct);
                     if (cycleMomentum) {

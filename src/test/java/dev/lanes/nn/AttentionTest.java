@@ -368,4 +368,37 @@ class AttentionTest {
         assertThatThrownBy(() -> new TransformerEncoderLayer(8, 2, 16, 0, "tanh", 1e-5, true, true)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("relu/gelu");
     }
+
+    /**
+     * In training with dropout the weights returned are the ones applied, dropped and rescaled by 1 / (1 - p), as
+     * PyTorch's multi_head_attention_forward returns them (they were the weights before dropout: rows summing to 1).
+     * The output is the dropped weights times the values either way.
+     */
+    @Test
+    void returnedWeightsAreTheDroppedOnesInTraining() {
+        dev.lanes.Lanes.manualSeed(7);
+        MultiheadAttention mha = new MultiheadAttention(8, 2, 0.5, true, true);
+        mha.train();
+        Tensor x = Tensor.randn(1, 6, 8);
+        MultiheadAttention.Output o = mha.attention(x, x, x, null, false, true);
+        float[] w = o.weights().toFloatArray(); // [1, 6, 6], the mean of 2 heads' dropped rows
+        boolean anyRowOff = false;
+        for (int r = 0; r < 6; r++) {
+            double sum = 0;
+            for (int c = 0; c < 6; c++) {
+                sum += w[r * 6 + c];
+            }
+            anyRowOff |= Math.abs(sum - 1) > 1e-3;
+        }
+        org.assertj.core.api.Assertions.assertThat(anyRowOff).as("some row of the dropped, rescaled weights no longer sums to 1").isTrue();
+        mha.eval();
+        float[] ev = mha.attention(x, x, x, null, false, true).weights().toFloatArray();
+        for (int r = 0; r < 6; r++) {
+            double sum = 0;
+            for (int c = 0; c < 6; c++) {
+                sum += ev[r * 6 + c];
+            }
+            org.assertj.core.api.Assertions.assertThat(sum).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+        }
+    }
 }

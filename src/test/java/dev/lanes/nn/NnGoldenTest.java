@@ -218,6 +218,22 @@ class NnGoldenTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(s::step).hasMessageContaining("Tried to step 4 times. The specified number of total steps is 3");
     }
 
+    /**
+     * A phase of no steps: PyTorch's float division raises; 0 / 0 made every rate NaN, and the next optimizer step every
+     * weight. pct_start x total_steps = 1 (warm-up ends at step 0) at construction; pct_start = 1 at the last step.
+     */
+    @Test
+    void oneCycleRefusesAPhaseWithoutSteps() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new dev.lanes.optim.OneCycleLR(sgd(), 0.1, 10, 0.1, true, 0.85, 0.95, 25, 1e4))
+                .isInstanceOf(ArithmeticException.class).hasMessageContaining("warm-up phase has no steps");
+        dev.lanes.optim.OneCycleLR s = new dev.lanes.optim.OneCycleLR(sgd(), 0.1, 4, 1.0, true, 0.85, 0.95, 25, 1e4);
+        for (int i = 0; i < 3; i++) {
+            s.step();
+            org.assertj.core.api.Assertions.assertThat(s.getLastLr()[0]).isFinite();
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(s::step).isInstanceOf(ArithmeticException.class).hasMessageContaining("annealing phase");
+    }
+
     @Test
     void parameterGroupsKeepTheirOwnOptions() {
         Tensor a = Tensor.ones(2).requiresGrad(true);
