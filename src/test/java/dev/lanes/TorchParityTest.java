@@ -77,4 +77,41 @@ class TorchParityTest {
             assertThat(y.grad().toFloatArray()).containsExactly(new float[] {0.6931f, 0.4482f}, org.assertj.core.data.Offset.offset(1e-4f));
         }
     }
+
+    /**
+     * x.pow(0.5) is PyTorch's sqrt and x.pow(-0.5) its rsqrt (-0 gives -0 and -inf, -inf gives NaN), while a tensor
+     * exponent keeps C's pow (+0, +inf). torch 1.13: [-0., -inf, 4., 2.].pow(0.5) = [-0., nan, 2., 1.4142],
+     * .pow(-0.5) = [-inf, nan, 0.5, 0.7071], .pow(tensor(0.5)) = [0., inf, 2., 1.4142]. Vector and scalar lanes alike.
+     */
+    @Test
+    void powOfHalfIsSqrtForAScalarExponentAndCsPowForATensorOne() {
+        float inf = Float.POSITIVE_INFINITY;
+        for (int n : new int[] {4, 37}) { // 37: whole vectors and a scalar tail at every width
+            float[] v = new float[n];
+            for (int i = 0; i < n; i++) {
+                v[i] = new float[] {-0f, -inf, 4f, 2f}[i % 4];
+            }
+            try (Tensor x = Tensor.of(v, n); Tensor half = Tensor.full(new int[] {n}, 0.5f)) {
+                float[] sqrt = x.pow(0.5).toFloatArray();
+                float[] rsqrt = x.pow(-0.5).toFloatArray();
+                float[] cpow = x.pow(half).toFloatArray();
+                for (int i = 0; i < n; i++) {
+                    switch (i % 4) {
+                        case 0 -> {
+                            assertThat(Float.floatToRawIntBits(sqrt[i])).as("sqrt(-0) is -0").isEqualTo(Float.floatToRawIntBits(-0f));
+                            assertThat(rsqrt[i]).isEqualTo(-inf);
+                            assertThat(Float.floatToRawIntBits(cpow[i])).as("pow(-0, 0.5) is +0").isZero();
+                        }
+                        case 1 -> {
+                            assertThat(sqrt[i]).isNaN();
+                            assertThat(rsqrt[i]).isNaN();
+                            assertThat(cpow[i]).isEqualTo(inf);
+                        }
+                        case 2 -> assertThat(new float[] {sqrt[i], rsqrt[i], cpow[i]}).containsExactly(2f, 0.5f, 2f);
+                        default -> assertThat(rsqrt[i]).isEqualTo(1f / (float) Math.sqrt(2f)); // 0x1.6a09e6p-1, as torch
+                    }
+                }
+            }
+        }
+    }
 }

@@ -385,7 +385,7 @@ public enum UnaryOp {
             case MUL_SCALAR -> x * p;
             case DIV_SCALAR -> x / p;
             case RDIV_SCALAR -> p / x;
-            case POW_SCALAR -> VectorMath.pow(x, p);
+            case POW_SCALAR -> VectorMath.powScalarExponent(x, p);
             case CLAMP -> Math.min(Math.max(x, p), q);
             case EQ_SCALAR -> x == p ? 1f : 0f;
             case GT_SCALAR -> x > p ? 1f : 0f;

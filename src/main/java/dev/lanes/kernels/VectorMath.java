@@ -783,7 +783,7 @@ public final class VectorMath {
     // ---- pow ----
 
     /**
-     * x^p for a scalar exponent. The exponents 2, 1, 0, -1 and 0.5 have short exact forms; any other exponent
+     * x^p for a scalar exponent. The exponents 2, 1, 0, -1, 0.5 and -0.5 have short forms (PyTorch's); any other exponent
      * goes lane by lane through {@link #pow(float, float)} (StrictMath: slow, but the same bits everywhere).
      */
     public static FloatVector pow(FloatVector x, float p) {
@@ -799,11 +799,27 @@ public final class VectorMath {
         if (p == -1f) {
             return x.broadcast(1f).div(x);
         }
-        if (p == 0.5f) {
-            // pow(-0, 0.5) = +0 and pow(-inf, 0.5) = +inf, where sqrt gives -0 and NaN
-            return x.add(0f).sqrt().blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY));
+        if (p == 0.5f) { // sqrt, as PyTorch's x.pow(0.5) (its sqrt kernel): -0 -> -0 and -inf -> NaN (C's pow gives +0, +inf)
+            return x.sqrt();
+        }
+        if (p == -0.5f) { // 1 / sqrt, as PyTorch's rsqrt kernel: -0 -> -inf, -inf -> NaN
+            return x.broadcast(1f).div(x.sqrt());
         }
         return powLanes(x, p);
+    }
+
+    /**
+     * Scalar twin of {@link #pow(FloatVector, float)}, x^p for a scalar exponent (the tensor exponent's {@link #pow(float,
+     * float)} keeps C's values at -0 and -inf, as PyTorch's does).
+     */
+    public static float powScalarExponent(float x, float p) {
+        if (p == 0.5f) {
+            return (float) Math.sqrt(x);
+        }
+        if (p == -0.5f) {
+            return 1f / (float) Math.sqrt(x);
+        }
+        return pow(x, p);
     }
 
     /** x^p lane by lane (a tensor exponent). */
