@@ -234,6 +234,12 @@ final class ConvOps {
         if (p[0] < 0 || p[1] < 0 || p[2] < 0 || p[3] < 0 || op[0] < 0 || op[1] < 0) {
             throw new IllegalArgumentException("conv_transpose2d: negative padding " + str(p) + " or output_padding " + str(op));
         }
+        for (int i = 0; i < 2; i++) { // PyTorch's rule: a larger output_padding adds rows no input reaches
+            if (op[i] >= st[i] && op[i] >= d[i]) {
+                throw new IllegalArgumentException("conv_transpose2d: output padding must be smaller than either stride or dilation, but got output_padding "
+                        + str(op) + ", stride " + str(st) + " and dilation " + str(d));
+            }
+        }
         if (ws[0] % groups != 0 || xs[1] != ws[0]) {
             throw new IllegalArgumentException("conv_transpose2d: weight of size " + str(ws) + " with groups=" + groups + " expects an input with "
                     + ws[0] + " channels (divisible by groups), got " + str(xs));

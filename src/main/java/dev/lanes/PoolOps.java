@@ -50,7 +50,7 @@ final class PoolOps {
         throw new IllegalArgumentException(name + " must be a single int or a pair of ints, got " + str(v));
     }
 
-    static Pooling.Window window(String op, int[] kernel, int[] stride, int[] padding, int[] dilation, boolean isMax) {
+    static Pooling.Window window(String op, int[] kernel, int[] stride, int[] padding, int[] dilation) {
         int[] k = pair(kernel, "kernel_size", null);
         if (k == null) {
             throw new IllegalArgumentException(op + ": kernel_size must be given");
@@ -63,9 +63,10 @@ final class PoolOps {
                 throw new IllegalArgumentException(op + ": kernel_size, stride and dilation must be positive and padding non-negative, got kernel "
                         + str(k) + ", stride " + str(s) + ", padding " + str(p) + ", dilation " + str(d));
             }
-            int effective = isMax ? ((k[i] - 1) * d[i] + 1) : k[i];
-            if (p[i] > effective / 2) {
-                throw new IllegalArgumentException(op + ": pad should be at most half of effective kernel size, but got pad=" + p[i]
+            // PyTorch checks pad <= kernel_size / 2 for every pool (pool2d_shape_check), dilated or not: a larger pad let a
+            // max pool's window lie wholly in the padding (-inf, index -1)
+            if (p[i] > k[i] / 2) {
+                throw new IllegalArgumentException(op + ": pad should be at most half of kernel size, but got pad=" + p[i]
                         + ", kernel_size=" + k[i] + " and dilation=" + d[i]);
             }
         }
@@ -85,7 +86,7 @@ final class PoolOps {
     static Tensor maxPool2d(Tensor x, int[] kernel, int[] stride, int[] padding, int[] dilation, boolean ceilMode) {
         x.requireFloat("max_pool2d");
         Planes pl = Planes.of(x, "max_pool2d");
-        Pooling.Window win = window("max_pool2d", kernel, stride, padding, dilation, true);
+        Pooling.Window win = window("max_pool2d", kernel, stride, padding, dilation);
         int[] o = outputSize("max_pool2d", pl, win, ceilMode);
         if ((long) pl.h() * pl.w() >= (1L << 24)) {
             throw new IllegalArgumentException("max_pool2d: planes of " + pl.h() + "x" + pl.w() + " exceed 2^24 cells, the largest Lanes supports");
@@ -135,7 +136,7 @@ final class PoolOps {
     static Tensor avgPool2d(Tensor x, int[] kernel, int[] stride, int[] padding, boolean ceilMode, boolean countIncludePad) {
         x.requireFloat("avg_pool2d");
         Planes pl = Planes.of(x, "avg_pool2d");
-        Pooling.Window win = window("avg_pool2d", kernel, stride, padding, null, false);
+        Pooling.Window win = window("avg_pool2d", kernel, stride, padding, null);
         int[] o = outputSize("avg_pool2d", pl, win, ceilMode);
         Tensor out = Tensor.allocate(DType.FLOAT32, pl.outShape(o[0], o[1]));
         int[] outShape = out.shapeRef().clone();

@@ -512,7 +512,8 @@ final class ShapeOps {
 
         @Override
         protected Tensor[] apply(Tensor g) {
-            return new Tensor[] {null, srcShape == null ? null : ArithmeticOps.sumTo(g, srcShape)};
+            // the overwritten value gets zeros, as PyTorch's zero_/fill_/copy_ backward (x.mul(2).zero_().sum().backward(): x.grad [0, 0], not none)
+            return new Tensor[] {needsInputGrad(0) ? Tensor.zerosLike(g) : null, srcShape == null ? null : ArithmeticOps.sumTo(g, srcShape)};
         }
     }
 }

@@ -48,6 +48,8 @@ public final class Tensor implements Releasable, AutoCloseable {
     private volatile String releasedBy;
     /** True for tensors made by a view op (sharing another tensor's storage); in-place edits of graph views are refused. */
     private final boolean isView;
+    /** For a view with a gradFn: its storage's history rewrites when that gradFn was recorded (checkViewHistory). */
+    private volatile int viewHistory;
 
     // ---- autograd state (see dev.lanes.autograd) ----
     private boolean requiresGrad;     // leaves only; a non-leaf requires grad because it has a gradFn
@@ -616,6 +618,7 @@ public final class Tensor implements Releasable, AutoCloseable {
             throw new IllegalArgumentException("Mismatch in shape: grad_output[0] has a shape of " + gradient.size()
                     + " and output[0] has a shape of " + size() + ".");
         }
+        checkViewHistory();
         Engine.backward(gradFn != null ? gradFn : accumulator(), gradient, retainGraph);
     }
 
@@ -666,7 +669,21 @@ public final class Tensor implements Releasable, AutoCloseable {
         if (!requiresGrad()) {
             return new Node.Edge(null, 0);
         }
+        checkViewHistory();
         return new Node.Edge(gradFn != null ? gradFn : accumulator(), 0);
+    }
+
+    /**
+     * A view recorded before an in-place op rewrote its base's history would send its gradient through the base's old
+     * history: y = x.mul(1); v = y.select(0, 0); y.mul_(3); v.backward() gave x.grad 1 where PyTorch (which rebuilds
+     * the view's grad_fn from the base) gives 3. Refused instead of a wrong gradient.
+     */
+    private void checkViewHistory() {
+        if (isView && gradFn != null && viewHistory != storage.historyRewrites()) {
+            throw new IllegalStateException("a view of shape " + str(shape) + " was taken before its base was modified by an in-place operation"
+                    + " that autograd records, so its gradient history is out of date; take the view again after the in-place"
+                    + " operation (or clone() it before)");
+        }
     }
 
     /**
@@ -680,6 +697,9 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
         node.setNext(edges);
         this.gradFn = node;
+        if (isView) {
+            viewHistory = storage.historyRewrites();
+        }
         return this;
     }
 
@@ -693,8 +713,8 @@ public final class Tensor implements Releasable, AutoCloseable {
      * the old edge, plus a copy of the old value when {@code keepOriginal} (mul_, div_, clamp_ read it).
      */
     InPlaceEdit beginInPlace(String op, Tensor other, boolean keepOriginal) {
-        if (!Autograd.isGradEnabled() || !(requiresGrad() || (other != null && other.requiresGrad()))) {
-            return null;
+        if (!Autograd.isGradEnabled() || !(requiresGrad() || (other != null && other.requiresGrad())) || dtype != DType.FLOAT32) {
+            return null; // an int64 or bool target never requires grad (zerosLong(3).copy_(w) made one), as in PyTorch
         }
         if (requiresGrad() && gradFn == null) {
             throw new IllegalStateException("a leaf Variable that requires grad is being used in an in-place operation (" + op
@@ -726,6 +746,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
         node.setNext(edges);
         gradFn = node;
+        storage.bumpHistoryRewrites(); // views of this memory recorded before now hold the old history (checkViewHistory)
         if (edit.original() != null) {
             edit.original().close(); // the node holds its own reference when it saved it
         }

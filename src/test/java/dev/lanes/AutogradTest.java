@@ -331,13 +331,14 @@ class AutogradTest {
         Lanes.manualSeed(5);
         Tensor x = Tensor.randn(6, 5);
         Tensor w = Tensor.randn(4, 5).requiresGrad(true);
-        Tensor[] seen = new Tensor[1];
-        w.registerHook(grad -> {
-            seen[0] = grad;
-            return grad;
+        dev.lanes.memory.Storage[] seen = new dev.lanes.memory.Storage[1];
+        w.registerHook(grad -> { // the hook's own object on the gradient's memory: it notes the memory and lets its object go
+            seen[0] = grad.storageRef();
+            grad.close();
+            return null;
         });
         x.mm(w.t()).backward(Tensor.randn(6, 4));
-        assertThat(w.grad().sharesStorageWith(seen[0])).as("the product's fresh gradient is kept, not copied").isTrue();
+        assertThat(w.grad().storageRef()).as("the product's fresh gradient is kept, not copied").isSameAs(seen[0]);
 
         Tensor v = Tensor.randn(3).requiresGrad(true);
         Tensor g = Tensor.ones(3);
@@ -355,5 +356,74 @@ class AutogradTest {
         b.backward(g);
         assertThat(a.grad().toFloatArray()).containsExactly(4f, 4f, 4f);
         assertThat(g.toFloatArray()).containsExactly(1f, 1f, 1f);
+    }
+
+    // ---- from an audit against PyTorch's autograd (each fails before its fix) ----
+
+    /** A view taken before an in-place op rewrote its base's history is refused (it gave x.grad 1 where PyTorch gives 3); taken again after, it is right. */
+    @Test
+    void aViewRecordedBeforeItsBaseWasRewrittenInPlaceIsRefused() {
+        Tensor x = Tensor.ones(2).requiresGrad(true);
+        Tensor y = x.mul(1.0);
+        Tensor v = y.select(0, 0);
+        y.mul_(3.0);
+        assertThatThrownBy(v::backward).isInstanceOf(IllegalStateException.class).hasMessageContaining("taken before its base was modified");
+        assertThatThrownBy(() -> v.mul(2.0)).isInstanceOf(IllegalStateException.class).hasMessageContaining("out of date");
+        Tensor again = y.select(0, 0);
+        again.backward();
+        assertThat(x.grad().toFloatArray()).containsExactly(3f, 0f);
+    }
+
+    /** retain_grad accumulates over backward calls into a new tensor; one the caller still holds stays readable. */
+    @Test
+    void retainedGradientsAccumulate() {
+        Tensor x = Tensor.ones(3).requiresGrad(true);
+        Tensor y = x.mul(2.0);
+        y.retainGrad();
+        y.sum().backward(Tensor.ones(new int[0]), true);
+        Tensor first = y.grad();
+        y.sum().backward();
+        assertThat(y.grad().toFloatArray()).containsExactly(2f, 2f, 2f);
+        assertThat(first.toFloatArray()).containsExactly(1f, 1f, 1f);
+    }
+
+    /** A hook may keep the gradient it is given, and a tensor it returns stays the caller's (the engine closed both). */
+    @Test
+    void hooksMayKeepTheirGradientAndTheTensorTheyReturn() {
+        Tensor x = Tensor.ones(2).requiresGrad(true);
+        List<Tensor> seen = new ArrayList<>();
+        Tensor fixed = Tensor.of(new float[] {5f, 7f}, 2);
+        x.registerHook(g -> {
+            seen.add(g);
+            return fixed;
+        });
+        x.mul(3.0).sum().backward();
+        assertThat(seen.get(0).toFloatArray()).containsExactly(3f, 3f);
+        assertThat(fixed.toFloatArray()).containsExactly(5f, 7f);
+        assertThat(x.grad().toFloatArray()).containsExactly(5f, 7f);
+    }
+
+    /** zero_ / fill_ give the value they overwrite a zero gradient, not none (x.mul(2).zero_().sum().backward(): x.grad [0, 0]). */
+    @Test
+    void overwrittenValuesGetZeroGradients() {
+        Tensor x = Tensor.ones(2).requiresGrad(true);
+        x.mul(2.0).zero_().sum().backward();
+        assertThat(x.grad()).isNotNull();
+        assertThat(x.grad().toFloatArray()).containsExactly(0f, 0f);
+    }
+
+    /** An int64 target of copy_ never requires grad, whatever it copies; a leaf set to requiresGrad(false) after the graph was built gets no gradient. */
+    @Test
+    void integerTargetsAndLeavesNoLongerRequiringGradStayOutOfTheGraph() {
+        Tensor w = Tensor.ones(3).requiresGrad(true);
+        Tensor ints = Tensor.zerosLong(3);
+        ints.copy_(w);
+        assertThat(ints.requiresGrad()).isFalse();
+        assertThat(ints.toLongArray()).containsExactly(1, 1, 1);
+        Tensor x = Tensor.ones(2).requiresGrad(true);
+        Tensor y = x.mul(2.0).sum();
+        x.requiresGrad(false);
+        y.backward();
+        assertThat(x.grad()).isNull();
     }
 }

@@ -364,7 +364,7 @@ class ConvPoolPropertyTest {
             int k = 1 + rnd.nextInt(3);
             int s = 1 + rnd.nextInt(3);
             int d = 1 + rnd.nextInt(2);
-            int p = rnd.nextInt(((k - 1) * d + 1) / 2 + 1);
+            int p = rnd.nextInt(k / 2 + 1); // PyTorch's bound, dilated or not
             boolean ceil = rnd.nextBoolean();
             int h = (k - 1) * d + 1 + rnd.nextInt(9);
             int w = (k - 1) * d + 1 + rnd.nextInt(9);
@@ -536,7 +536,14 @@ class ConvPoolPropertyTest {
         assertThatThrownBy(() -> Tensor.conv2d(Tensor.randn(1, 2, 8, 8), Tensor.randn(3, 1, 3, 3), null, null, new int[] {0}, null, 2))
                 .hasMessageContaining("out_channels (3) must be divisible by groups (2)");
         assertThatThrownBy(() -> Tensor.maxPool2d(Tensor.randn(1, 1, 4, 4), new int[] {2}, null, new int[] {2}, null, false))
-                .hasMessageContaining("pad should be at most half of effective kernel size");
+                .hasMessageContaining("pad should be at most half of kernel size");
+        // dilation does not widen it (PyTorch's pool2d_shape_check: pad <= kernel_size / 2): k 3, pad 2, dilation 2 put a
+        // window wholly in the padding (-inf, index -1)
+        assertThatThrownBy(() -> Tensor.maxPool2d(Tensor.randn(1, 1, 4, 4), new int[] {3}, new int[] {1}, new int[] {2}, new int[] {2}, false))
+                .hasMessageContaining("pad should be at most half of kernel size").hasMessageContaining("pad=2, kernel_size=3 and dilation=2");
+        // output_padding must be below the stride or the dilation: rows of bias alone otherwise
+        assertThatThrownBy(() -> Tensor.convTranspose2d(Tensor.randn(1, 1, 2, 2), Tensor.randn(1, 1, 3, 3), null, new int[] {1}, new int[] {0},
+                new int[] {1}, 1, new int[] {1})).hasMessageContaining("output padding must be smaller than either stride or dilation");
         assertThatThrownBy(() -> Tensor.maxPool2d(Tensor.randn(4, 4), 2)).hasMessageContaining("Expected 3D or 4D");
         assertThatThrownBy(() -> Tensor.maxPool2d(Tensor.randn(1, 1, 1, 1), 2)).hasMessageContaining("Output size is too small");
         assertThatThrownBy(() -> Tensor.convTranspose2d(Tensor.randn(1, 2, 4, 4), Tensor.randn(3, 1, 3, 3), null))

@@ -20,6 +20,9 @@ public final class AccumulateGrad extends Node {
 
     @Override
     protected Tensor[] apply(Tensor gradOutput) {
+        if (!leaf.requiresGrad()) { // requiresGrad(false) since the graph was built: PyTorch's AccumulateGrad skips it
+            return new Tensor[0];
+        }
         synchronized (this) { // a leaf shared by graphs on several threads
             Tensor g = leaf.grad();
             if (g == null) {

@@ -57,12 +57,9 @@ public final class Engine {
                 Tensor[] inputGrads = null;
                 if (grad != null) {
                     grad = runHooks(node, grad);
-                    for (Tensor t : node.retainGradOf()) {
+                    for (Tensor t : node.retainGradOf()) { // accumulated over backward calls, a new tensor each time (the user may hold the old)
                         Tensor old = t.grad();
-                        t.setGrad(grad.clone());
-                        if (old != null) {
-                            old.close();
-                        }
+                        t.setGrad(old == null ? grad.clone() : old.add(grad));
                     }
                     try {
                         inputGrads = node.apply(grad);
@@ -116,15 +113,21 @@ public final class Engine {
         }
     }
 
+    /**
+     * Each hook gets its own tensor object on the gradient's memory, never closed by the engine (the hook may keep it;
+     * one it drops is released when the GC finds it), and a gradient it returns is taken as a new object on that
+     * tensor's memory (the hook's tensor stays the caller's). The engine closed both before.
+     */
     private static Tensor runHooks(Node node, Tensor grad) {
         for (UnaryOperator<Tensor> hook : node.preHooks()) {
-            Tensor r = hook.apply(grad);
-            if (r != null && r != grad) {
+            Tensor given = grad.detach();
+            Tensor r = hook.apply(given);
+            if (r != null && r != given) {
                 if (!r.size().equals(grad.size())) {
                     throw new IllegalArgumentException("hook returned a gradient of shape " + r.size() + " but " + grad.size() + " was expected");
                 }
                 grad.close();
-                grad = r;
+                grad = r.detach();
             }
         }
         return grad;

@@ -219,4 +219,18 @@ public final class Storage {
     public void bumpVersion() {
         VERSION.getAndAdd(this, 1);
     }
+
+    /**
+     * Bumped by the layer above each time an in-place write gives a tensor on this memory a new history (autograd's
+     * rewritten grad_fn): a view recorded before that still points at the old one.
+     */
+    private volatile int historyRewrites;
+
+    public int historyRewrites() {
+        return historyRewrites;
+    }
+
+    public synchronized void bumpHistoryRewrites() {
+        historyRewrites++;
+    }
 }

@@ -90,7 +90,7 @@ public class MultiheadAttention extends Module {
         Tensor qh = heads(project(q, 0), b, l, d);
         Tensor kh = heads(project(k, 1), b, s, d);
         Tensor vh = heads(project(v, 2), b, s, d);
-        Tensor mask = attnMask;
+        Tensor mask = attnMask != null && attnMask.dtype() == dev.lanes.DType.BOOL ? F.boolMask(attnMask) : attnMask; // true takes part, as PyTorch's
         if (mask != null && mask.dim() == 3) { // [B * H, L, S] -> [B, H, L, S]
             mask = mask.view(b, numHeads, l, s);
         }

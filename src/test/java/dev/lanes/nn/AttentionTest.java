@@ -401,4 +401,26 @@ class AttentionTest {
             org.assertj.core.api.Assertions.assertThat(sum).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
         }
     }
+
+    /** A bool attn_mask is PyTorch's: true takes part (it was refused with advice, toFloat(), that masked nothing). */
+    @Test
+    void aBoolMaskKeepsWhereTrue() {
+        dev.lanes.Lanes.manualSeed(11);
+        Tensor q = Tensor.randn(2, 5, 4);
+        Tensor k = Tensor.randn(2, 7, 4);
+        Tensor v = Tensor.randn(2, 7, 3);
+        Tensor keep = Tensor.rand(5, 7).gt(0.4);
+        Tensor additive = Tensor.zeros(5, 7).maskedFill(keep.eq(0), Double.NEGATIVE_INFINITY);
+        float[] withBool = dev.lanes.nn.functional.F.scaledDotProductAttention(q, k, v, keep, 0, false).toFloatArray();
+        float[] withFloat = dev.lanes.nn.functional.F.scaledDotProductAttention(q, k, v, additive, 0, false).toFloatArray();
+        org.assertj.core.api.Assertions.assertThat(withBool).containsExactly(withFloat);
+        MultiheadAttention mha = new MultiheadAttention(4, 2, 0.0, true, true);
+        Tensor x = Tensor.randn(2, 5, 4);
+        Tensor self = Tensor.rand(5, 5).gt(0.3).logicalOr(Tensor.eye(5).gt(0.5));
+        Tensor selfAdditive = Tensor.zeros(5, 5).maskedFill(self.eq(0), Double.NEGATIVE_INFINITY);
+        for (boolean needWeights : new boolean[] {false, true}) {
+            org.assertj.core.api.Assertions.assertThat(mha.attention(x, x, x, self, false, needWeights).output().toFloatArray())
+                    .containsExactly(mha.attention(x, x, x, selfAdditive, false, needWeights).output().toFloatArray());
+        }
+    }
 }

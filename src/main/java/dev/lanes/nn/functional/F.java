@@ -113,7 +113,7 @@ public final class F {
      * {@code F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)} (PyTorch 2's function; the same
      * arithmetic as 1.13's multi-head attention): {@code softmax(q k^T / sqrt(E) + mask) v} over the last two dims,
      * with {@code q [..., L, E]}, {@code k [..., S, E]}, {@code v [..., S, Ev]} and batch dims that broadcast.
-     * {@code attnMask} (may be null) is added to the scores (a float mask: 0 keeps, -inf drops); {@code isCausal}
+     * {@code attnMask} (may be null) is added to the scores (a float mask: 0 keeps, -inf drops; a bool mask: true keeps, as PyTorch's); {@code isCausal}
      * masks key j for query i when j > i (the top-left-aligned lower triangle, PyTorch's convention) and may not be
      * combined with a mask. Dropout on the attention weights with probability {@code dropoutP} (pass 0 in eval).
      *
@@ -149,6 +149,9 @@ public final class F {
         if (isCausal && attnMask != null) {
             throw new IllegalArgumentException("scaled_dot_product_attention: explicit attn_mask should not be set when is_causal=True");
         }
+        if (attnMask != null && attnMask.dtype() == dev.lanes.DType.BOOL) {
+            attnMask = boolMask(attnMask);
+        }
         if (!(dropoutP >= 0 && dropoutP <= 1)) {
             throw new IllegalArgumentException("scaled_dot_product_attention: dropout_p must be in [0, 1], got " + dropoutP);
         }
@@ -171,6 +174,16 @@ public final class F {
             weights = weights.dropout(dropoutP, true);
         }
         return weights.matmul(v);
+    }
+
+    /**
+     * A boolean attention mask as PyTorch reads it, true = take part: 0 where true, -inf where false (its float form
+     * added to the scores; the mask's 1.0 / 0.0 as floats would have masked nothing).
+     */
+    public static Tensor boolMask(Tensor mask) {
+        try (Tensor dropped = mask.eq(0); Tensor zeros = Tensor.zeros(mask.shape())) {
+            return zeros.maskedFill(dropped, Double.NEGATIVE_INFINITY);
+        }
     }
 
     /** {@code [L, S]}: 0 where key j may be seen by query i (j <= i), -inf elsewhere. */
