@@ -48,6 +48,11 @@ public final class Tensor implements Releasable, AutoCloseable {
     private volatile String releasedBy;
     /** True for tensors made by a view op (sharing another tensor's storage); in-place edits of graph views are refused. */
     private final boolean isView;
+    /**
+     * A view taken under noGrad of a tensor that requires grad: written in place with grad mode on it would change
+     * its base's values behind the base's history (PyTorch refuses it too).
+     */
+    private boolean noGradViewOfGradBase;
     /** For a view with a gradFn: its storage's history rewrites when that gradFn was recorded (checkViewHistory). */
     private volatile int viewHistory;
 
@@ -90,7 +95,9 @@ public final class Tensor implements Releasable, AutoCloseable {
     Tensor view(int[] newShape, int[] newStrides, int newOffset) {
         checkAlive();
         storage.retain();
-        return new Tensor(storage, dtype, newShape, newStrides, newOffset, true);
+        Tensor v = new Tensor(storage, dtype, newShape, newStrides, newOffset, true);
+        v.noGradViewOfGradBase = !Autograd.isGradEnabled() && (requiresGrad() || noGradViewOfGradBase);
+        return v;
     }
 
     // =====================================================================================
@@ -567,7 +574,9 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** A view on the same storage with no history, like {@code tensor.detach()}. */
     public Tensor detach() {
-        return view(shape.clone(), strides.clone(), offset);
+        Tensor d = view(shape.clone(), strides.clone(), offset);
+        d.noGradViewOfGradBase = false; // detach() is meant for writes outside the graph, as in PyTorch
+        return d;
     }
 
     /** Same as {@link #detach()}: the walkthrough's {@code p.data.sub_(...)} is {@code p.data().sub_(...)}. */
@@ -713,6 +722,12 @@ public final class Tensor implements Releasable, AutoCloseable {
      * the old edge, plus a copy of the old value when {@code keepOriginal} (mul_, div_, clamp_ read it).
      */
     InPlaceEdit beginInPlace(String op, Tensor other, boolean keepOriginal) {
+        if (noGradViewOfGradBase && Autograd.isGradEnabled()) {
+            throw new IllegalStateException("A view was created in no_grad mode and is being modified inplace with grad mode enabled (" + op
+                    + " on shape " + str(shape) + "). Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify"
+                    + " your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the"
+                    + " inplace to be tracked) or both outside (if you want the inplace to be tracked).");
+        }
         if (!Autograd.isGradEnabled() || !(requiresGrad() || (other != null && other.requiresGrad())) || dtype != DType.FLOAT32) {
             return null; // an int64 or bool target never requires grad (zerosLong(3).copy_(w) made one), as in PyTorch
         }

@@ -426,4 +426,22 @@ class AutogradTest {
         y.backward();
         assertThat(x.grad()).isNull();
     }
+
+    /** A view taken under noGrad of a tensor that requires grad may not be written in place with grad mode on (its base's values changed behind its history); detach() may. */
+    @Test
+    void aNoGradViewWrittenInPlaceWithGradOnIsRefused() {
+        Tensor x = Tensor.ones(2).requiresGrad(true);
+        Tensor y = x.mul(1.0);
+        Tensor v;
+        try (var g = Autograd.noGrad()) {
+            v = y.select(0, 0);
+        }
+        assertThatThrownBy(() -> v.mul_(5.0)).isInstanceOf(IllegalStateException.class).hasMessageContaining("created in no_grad mode");
+        try (var g = Autograd.noGrad()) {
+            v.mul_(5.0); // both inside: allowed, untracked
+        }
+        Tensor d = y.detach();
+        d.add_(1.0); // detach() is for writes outside the graph
+        assertThat(y.toFloatArray()).containsExactly(6f, 2f);
+    }
 }
