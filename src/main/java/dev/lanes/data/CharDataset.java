@@ -135,7 +135,9 @@ public final class CharDataset {
             throw new IllegalArgumentException("text file " + file + " is not UTF-8: " + (r.isMalformed() ? "malformed" : "unmappable")
                     + " byte 0x" + Integer.toHexString(bytes[in.position()] & 0xff) + " at offset " + in.position());
         }
-        return out.flip().toString();
+        // universal newlines, as Python's open(file).read() gives the text minGPT and nanoGPT build their vocabulary from
+        // ("ab\r\ncd" kept its '\r': one more character, every id above it shifted against a checkpoint trained in Python)
+        return out.flip().toString().replace("\r\n", "\n").replace('\r', '\n');
     }
 
     /** Windows of this many tokens. */

@@ -32,6 +32,8 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
     private final boolean shuffle;
     private final long seed;
     private final boolean dropLast;
+    /** Rows of the batch buffers: batch_size, or the whole dataset when that is smaller. */
+    private final int rows;
     private final Tensor[] inputs = new Tensor[2];
     private final Tensor[] labels = new Tensor[2];
     private final float[][] hostInputs = new float[2][];
@@ -48,20 +50,29 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
         this.shuffle = shuffle;
         this.seed = seed;
         this.dropLast = dropLast;
+        // buffers for the largest batch there can be: batch_size 10^6 over 10,000 samples is one batch of 10,000 (it
+        // allocated a million rows)
+        this.rows = Math.max(1, Math.min(batchSize, dataset.size()));
         int[] shape = dataset.inputShape();
         int[] batchShape = new int[shape.length + 1];
-        batchShape[0] = batchSize;
+        batchShape[0] = rows;
         System.arraycopy(shape, 0, batchShape, 1, shape.length);
         int perSample = 1;
         for (int s : shape) {
-            perSample *= s;
+            perSample = Math.multiplyExact(perSample, s);
+        }
+        int floats;
+        try {
+            floats = Math.multiplyExact(rows, perSample);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("a batch of " + rows + " samples of shape " + java.util.Arrays.toString(shape) + " is over 2^31 floats");
         }
         try (MemoryScope u = MemoryScope.unscoped()) {
             for (int i = 0; i < 2; i++) {
                 inputs[i] = Tensor.empty(batchShape);
-                labels[i] = Tensor.zerosLong(batchSize);
-                hostInputs[i] = new float[batchSize * perSample];
-                hostLabels[i] = new long[batchSize];
+                labels[i] = Tensor.zerosLong(rows);
+                hostInputs[i] = new float[floats];
+                hostLabels[i] = new long[rows];
             }
         }
     }
@@ -115,6 +126,10 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
         }
     }
 
+    /** A batch whose samples could not be made: its slot, and what the dataset threw. */
+    private record Failure(int slot, Throwable error) {
+    }
+
     /** One pass over the data: a producer thread fills free slots, the caller takes filled ones in order. */
     private final class Epoch implements Iterator<Batch>, Runnable {
         private final int[] order;
@@ -125,6 +140,8 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
         private final Thread producer;
         private int taken;
         private int held = -1;
+        /** Set when a newer iterator() or close() stopped this epoch: its buffers are no longer its own. */
+        private volatile boolean stopped;
 
         Epoch(int[] order, SplittableRandom augment) {
             this.order = order;
@@ -138,27 +155,42 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
 
         @Override
         public void run() {
-            int perSample = hostInputs[0].length / batchSize;
+            int perSample = hostInputs[0].length / rows;
             try {
                 for (int b = 0; b < batches; b++) {
                     int slot = free.take();
                     int from = b * batchSize;
                     int n = Math.min(batchSize, order.length - from);
-                    for (int i = 0; i < n; i++) {
-                        hostLabels[slot][i] = dataset.fill(order[from + i], hostInputs[slot], i * perSample, augment);
+                    Object item;
+                    try {
+                        for (int i = 0; i < n; i++) {
+                            hostLabels[slot][i] = dataset.fill(order[from + i], hostInputs[slot], i * perSample, augment);
+                        }
+                        item = new int[] {slot, n};
+                    } catch (RuntimeException | Error e) {
+                        // this batch fails on the caller's thread, the next ones follow (as PyTorch's loader without
+                        // workers): the producer stopping here left the caller's next next() waiting for good
+                        item = new Failure(slot, e);
                     }
-                    ready.put(new int[] {slot, n});
+                    ready.put(item);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-            } catch (RuntimeException | Error e) {
-                ready.offer(e);
             }
         }
 
         @Override
         public boolean hasNext() {
+            checkCurrent();
             return taken < batches;
+        }
+
+        /** A superseded epoch may not go on: its batches would be read from buffers the newer one fills (a mix of both, then a wait for good). */
+        private void checkCurrent() {
+            if (stopped) {
+                throw new IllegalStateException("this DataLoader iterator was superseded by a newer iterator() of the same loader (or the loader"
+                        + " was closed); a loader runs one epoch at a time: finish or drop this one before starting the next");
+            }
         }
 
         @Override
@@ -177,11 +209,13 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for the next batch", e);
             }
-            if (item instanceof RuntimeException re) {
-                throw re;
-            }
-            if (item instanceof Error er) {
-                throw er;
+            if (item instanceof Failure f) {
+                free.add(f.slot());
+                taken++;
+                if (f.error() instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw (Error) f.error();
             }
             int[] info = (int[]) item;
             int slot = info[0];
@@ -191,7 +225,7 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
             // copy on the caller's thread: tensors are written only where they are used
             inputs[slot].copyFrom(hostInputs[slot], 0);
             labels[slot].copyFrom(hostLabels[slot], 0);
-            if (n == batchSize) {
+            if (n == rows) {
                 return new Batch(inputs[slot], labels[slot], n);
             }
             return new Batch(inputs[slot].narrow(0, 0, n), labels[slot].narrow(0, 0, n), n);
@@ -199,6 +233,7 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
 
         /** Stops the producer and waits for it: it may be filling a host buffer the next epoch is about to reuse. */
         void stop() {
+            stopped = true;
             producer.interrupt();
             try {
                 producer.join();

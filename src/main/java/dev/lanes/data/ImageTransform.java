@@ -88,12 +88,14 @@ public interface ImageTransform {
         float[] m = new float[mean.length];
         float[] s = new float[std.length];
         for (int c = 0; c < mean.length; c++) {
-            if (!(std[c] > 0) || !Double.isFinite(std[c]) || !Double.isFinite(mean[c])) {
-                throw new IllegalArgumentException("std must be positive and mean finite, got mean " + mean[c] + " and std " + std[c]
-                        + (mean.length > 1 ? " for channel " + c : ""));
-            }
             m[c] = (float) mean[c];
             s[c] = (float) std[c];
+            // as torchvision: checked as the float32 it divides by (1e-50 passed as a double and divided by 0), and a
+            // negative std is allowed (it flips the sign)
+            if (s[c] == 0 || !Float.isFinite(s[c]) || !Float.isFinite(m[c])) {
+                throw new IllegalArgumentException("std evaluated to zero or is not finite, or mean is not finite (as float32), got mean "
+                        + mean[c] + " and std " + std[c] + (mean.length > 1 ? " for channel " + c : "") + "; leading to division by zero");
+            }
         }
         return new Transforms.WholeImage() {
             @Override

@@ -183,4 +183,14 @@ class CharDatasetTest {
         assertThatThrownBy(held::toLongArray).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> ds.randomBatches(0, 1)).hasMessageContaining("batch_size should be a positive integer value");
     }
+
+    /** Universal newlines, as Python's open().read(): "ab\r\ncd\r" has the vocabulary of "ab\ncd\n" (the \r was a sixth character). */
+    @Test
+    void windowsAndOldMacNewlinesReadAsPythonReadsThem(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path crlf = dir.resolve("crlf.txt");
+        java.nio.file.Files.writeString(crlf, "ab\r\ncd\rab\ncd\r\n");
+        CharDataset ds = CharDataset.read(crlf, 4);
+        org.assertj.core.api.Assertions.assertThat(ds.vocabSize()).isEqualTo(5);
+        org.assertj.core.api.Assertions.assertThat(ds.vocabSize()).isEqualTo(CharDataset.of("ab\ncd\nab\ncd\n", 4).vocabSize());
+    }
 }

@@ -259,4 +259,72 @@ class DataTest {
             }
         }
     }
+
+    /** A tiny in-memory dataset: sample i is [i, i] with label i; fill throws at {@code failAt}. */
+    private static Dataset counting(int n, int failAt) {
+        return new Dataset() {
+            @Override
+            public int size() {
+                return n;
+            }
+
+            @Override
+            public int[] inputShape() {
+                return new int[] {2};
+            }
+
+            @Override
+            public long fill(int index, float[] dst, int offset) {
+                if (index == failAt) {
+                    throw new IllegalArgumentException("sample " + index + " is unreadable");
+                }
+                dst[offset] = index;
+                dst[offset + 1] = index;
+                return index;
+            }
+        };
+    }
+
+    /** A batch whose sample fails throws once; the epoch then goes on (it waited for good), as PyTorch's loader without workers. */
+    @Test
+    void aFailingBatchThrowsAndTheNextBatchesFollow() {
+        try (DataLoader loader = new DataLoader(counting(10, 4), 3, false, 1, false)) {
+            var it = loader.iterator();
+            assertThat(it.next().labels().toLongArray()).containsExactly(0, 1, 2);
+            assertThatThrownBy(it::next).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sample 4 is unreadable");
+            assertThat(it.next().labels().toLongArray()).containsExactly(6, 7, 8);
+            assertThat(it.next().labels().toLongArray()).containsExactly(9);
+            assertThat(it.hasNext()).isFalse();
+        }
+    }
+
+    /** A second iterator() supersedes the first, which then refuses to go on (it read the new epoch's buffers, then waited for good). */
+    @Test
+    void aSupersededIteratorRefusesToGoOn() {
+        try (DataLoader loader = new DataLoader(counting(10, -1), 2, false, 1, false)) {
+            var first = loader.iterator();
+            first.next();
+            var second = loader.iterator();
+            assertThatThrownBy(first::next).isInstanceOf(IllegalStateException.class).hasMessageContaining("superseded");
+            assertThatThrownBy(first::hasNext).isInstanceOf(IllegalStateException.class);
+            int batches = 0;
+            while (second.hasNext()) {
+                second.next();
+                batches++;
+            }
+            assertThat(batches).isEqualTo(5);
+        }
+    }
+
+    /** batch_size far above the dataset: one batch of the whole dataset, buffers of its size (a million rows were allocated). */
+    @Test
+    void aBatchSizeAboveTheDatasetIsOneBatchOfIt() {
+        try (DataLoader loader = new DataLoader(counting(7, -1), 1_000_000_000, false, 1, false)) {
+            var it = loader.iterator();
+            DataLoader.Batch b = it.next();
+            assertThat(b.size()).isEqualTo(7);
+            assertThat(b.inputs().shape()).containsExactly(7, 2);
+            assertThat(it.hasNext()).isFalse();
+        }
+    }
 }

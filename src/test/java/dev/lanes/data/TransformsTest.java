@@ -151,6 +151,11 @@ class TransformsTest {
         assertThatThrownBy(() -> ImageTransform.normalize(new double[] {0.5, 0.5, 0.5}, new double[] {1, 1, 1}).apply(new float[4], 2, 2, new float[4]))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("3 means and stds but the image has 1 channel");
         assertThatThrownBy(() -> ImageTransform.normalize(new double[] {0.5, 0.5}, new double[] {1})).hasMessageContaining("2 means and 1 stds");
+        // as torchvision: std checked as the float32 it divides by (1e-50 is 0 there), a negative std allowed
+        assertThatThrownBy(() -> ImageTransform.normalize(0.5, 1e-50)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("zero");
+        float[] flipped = new float[2];
+        ImageTransform.normalize(0.5, -0.5).apply(new float[] {0, 1}, 1, 1, 2, flipped, null);
+        assertThat(flipped).containsExactly(1f, -1f);
         assertThatThrownBy(() -> ImageTransform.normalize(new double[] {0.5, 0.5}, new double[] {1, 0})).hasMessageContaining("channel 1");
         // pad on every channel; a lambda (one channel) is applied to each channel
         float[] padded = new float[2 * 9];
