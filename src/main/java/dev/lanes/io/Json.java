@@ -74,8 +74,12 @@ public final class Json {
         if (s.charAt(i) == '-') {
             i++;
         }
-        while (i < s.length() && Character.isDigit(s.charAt(i))) {
+        int digits = i;
+        while (i < s.length() && s.charAt(i) >= '0' && s.charAt(i) <= '9') { // ASCII only: Character.isDigit took '٤' for 4
             i++;
+        }
+        if (i - digits > 1 && s.charAt(digits) == '0') {
+            throw error("a number may not have leading zeros (JSON): '" + s.substring(start, i) + "'");
         }
         if (i < s.length() && (s.charAt(i) == '.' || s.charAt(i) == 'e' || s.charAt(i) == 'E')) {
             throw error("only integers are expected in a safetensors header");

@@ -52,6 +52,13 @@ public final class SafeTensors {
         save(tensors, Map.of(), path);
     }
 
+    /** A name or metadata string UTF-8 can hold: an unpaired surrogate was written as '?' (two names could become one). */
+    private static void checkEncodable(String s) {
+        if (!StandardCharsets.UTF_8.newEncoder().canEncode(s)) {
+            throw new IllegalArgumentException("the name " + Json.quote(s) + " is not valid Unicode (an unpaired surrogate): it cannot be written as UTF-8");
+        }
+    }
+
     /** Writes {@code tensors} (in map order) with {@code metadata}; the file appears atomically. */
     public static void save(Map<String, Tensor> tensors, Map<String, String> metadata, Path path) throws IOException {
         StringBuilder header = new StringBuilder("{");
@@ -60,6 +67,8 @@ public final class SafeTensors {
             header.append(Json.quote(METADATA)).append(":{");
             boolean f = true;
             for (Map.Entry<String, String> e : metadata.entrySet()) {
+                checkEncodable(e.getKey());
+                checkEncodable(e.getValue());
                 header.append(f ? "" : ",").append(Json.quote(e.getKey())).append(':').append(Json.quote(e.getValue()));
                 f = false;
             }
@@ -72,6 +81,7 @@ public final class SafeTensors {
             if (e.getKey().equals(METADATA)) {
                 throw new IllegalArgumentException("a tensor cannot be named " + METADATA);
             }
+            checkEncodable(e.getKey());
             Tensor t = e.getValue();
             byte[] data = bytesOf(t);
             header.append(first ? "" : ",").append(Json.quote(e.getKey())).append(":{\"dtype\":\"")
@@ -92,6 +102,9 @@ public final class SafeTensors {
         header.append('}');
         byte[] h = header.toString().getBytes(StandardCharsets.UTF_8);
         int padded = (h.length + 7) / 8 * 8;
+        if (8L + padded + offset > Integer.MAX_VALUE) { // what read() takes: no file it would refuse
+            throw new IllegalArgumentException("the file would hold " + (8L + padded + offset) + " bytes; a safetensors file Lanes reads holds under 2 GiB");
+        }
         ByteBuffer prefix = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
         prefix.putLong(padded).put(h);
         while (prefix.hasRemaining()) {
@@ -197,7 +210,16 @@ public final class SafeTensors {
                 throw bad(source, "the header describes more than " + MAX_ENTRIES + " tensors");
             }
         }
-        String text = new String(all, 8, (int) n, StandardCharsets.UTF_8);
+        if (all[8] != '{') { // the format's rule (the reference reader refuses InvalidHeaderStart)
+            throw bad(source, "the header does not start with '{' (byte 0x" + Integer.toHexString(all[8] & 0xff) + ")");
+        }
+        String text;
+        try { // strict UTF-8, as the reference reader: malformed bytes were replaced by U+FFFD, two names could become one
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT).decode(ByteBuffer.wrap(all, 8, (int) n)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw bad(source, "the header is not valid UTF-8 (" + e.getMessage() + ")");
+        }
         Object root;
         try {
             root = Json.parse(text);

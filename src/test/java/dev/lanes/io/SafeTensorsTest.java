@@ -121,7 +121,7 @@ class SafeTensorsTest {
         assertThatThrownBy(() -> SafeTensors.parse(file(ok.replace("[0,8]", "[8,0]"), 8), "f")).hasMessageContaining("invalid data_offsets");
         String overlap = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
         assertThatThrownBy(() -> SafeTensors.parse(file(overlap, 8), "f")).hasMessageContaining("overlapping or missing data");
-        assertThatThrownBy(() -> SafeTensors.parse(file("[1,2]", 0), "f")).hasMessageContaining("not a JSON object");
+        assertThatThrownBy(() -> SafeTensors.parse(file("[1,2]", 0), "f")).hasMessageContaining("does not start with '{'");
         assertThatThrownBy(() -> SafeTensors.parse(file("{\"a\":", 0), "f")).hasMessageContaining("invalid JSON header");
         assertThatThrownBy(() -> SafeTensors.parse(file(ok.replace("[2]", "[-2]"), 8), "f")).hasMessageContaining("invalid shape");
         assertThatThrownBy(() -> SafeTensors.parse(file("{\"__metadata__\":{\"k\":1}}", 0), "f")).hasMessageContaining("values must be strings");
@@ -172,5 +172,42 @@ class SafeTensorsTest {
             }
         }
         assertThat(accepted).as("some mutations (data bytes) are still valid files").isPositive();
+    }
+
+    /** A header as bytes, framed as a file: 8-byte little-endian length, then the header. */
+    private static byte[] framed(byte[] header) {
+        return ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).put(header).array();
+    }
+
+    /** Headers the format (and its reference reader) refuses: non-ASCII digits, leading zeros, leading space, bad UTF-8. */
+    @Test
+    void headersTheReferenceRefusesAreRefused() {
+        String ok = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        byte[] okFile = ByteBuffer.allocate(8 + ok.length() + 4).order(ByteOrder.LITTLE_ENDIAN).putLong(ok.length()).put(ok.getBytes(StandardCharsets.US_ASCII))
+                .putFloat(1.5f).array();
+        assertThat(SafeTensors.parse(okFile, "ok").tensors().get("w").item()).isEqualTo(1.5f);
+        String arabicFour = ok.replace("[0,4]", "[0,\u0664]");
+        assertThatThrownBy(() -> SafeTensors.parse(withData(arabicFour), "digits")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> SafeTensors.parse(withData(ok.replace("[0,4]", "[0,04]")), "zeros")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("leading zeros");
+        assertThatThrownBy(() -> SafeTensors.parse(withData(" " + ok.substring(0, ok.length() - 1)), "space")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("does not start with '{'");
+        byte[] badUtf8 = ("{\"w\u00ff\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}").getBytes(StandardCharsets.ISO_8859_1); // 0xff alone
+        byte[] file = ByteBuffer.allocate(8 + badUtf8.length + 4).order(ByteOrder.LITTLE_ENDIAN).putLong(badUtf8.length).put(badUtf8).putFloat(1f).array();
+        assertThatThrownBy(() -> SafeTensors.parse(file, "utf8")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("UTF-8");
+    }
+
+    private static byte[] withData(String header) {
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(8 + h.length + 4).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).put(h).putFloat(1f).array();
+    }
+
+    /** A name UTF-8 cannot hold (an unpaired surrogate) is refused before writing: it was written as '?', colliding with other names. */
+    @Test
+    void namesUtf8CannotHoldAreRefused(@TempDir Path dir) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        m.put("w\ud800", Tensor.ones(1));
+        assertThatThrownBy(() -> SafeTensors.save(m, Map.of(), dir.resolve("x.safetensors"))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("unpaired surrogate");
     }
 }
