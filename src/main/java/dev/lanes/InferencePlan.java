@@ -38,8 +38,9 @@ import java.util.function.Function;
  * path the example took; ops without a plan step, in-place ops and reading values into Java inside forward are
  * refused at trace time ({@link UnsupportedOperationException} naming the op). Like {@code torch.jit.freeze}, the
  * plan is a snapshot of the weights: convolution and linear weights are prepacked and values computed from
- * constants (e.g. a BatchNorm's eval-mode scale) folded when it is traced, so trace again after changing the
- * model. Close the plan to free its contexts and drop its hold on the parameters.
+ * constants folded when it is traced, so trace again after changing the model; a call after a write to any of
+ * the traced weights or buffers (an optimizer step, running statistics, {@code zero_()}) is refused with
+ * {@link IllegalStateException}. Close the plan to free its contexts and drop its hold on the parameters.
  */
 public final class InferencePlan implements AutoCloseable {
     /** Spare floats at the arena's end, so vector loops near the last slot never take the segment-end slow path. */
@@ -54,6 +55,12 @@ public final class InferencePlan implements AutoCloseable {
     private final int outputNumel;
     private final PlanStep[] steps;
     private final List<Storage> constStorages;
+    /**
+     * Each constant's version when the plan was made: a write since (an optimizer step, a BatchNorm's running
+     * statistics, zero_() on a weight) is refused at the next call. The plan is a snapshot of some of them (prepacked
+     * and folded weights) and reads the others live, so it would mix the old model with the new.
+     */
+    private final int[] constVersions;
     private final MemorySegment[] consts;
     private final long[] base;
     private final Ref result;
@@ -102,8 +109,10 @@ public final class InferencePlan implements AutoCloseable {
         this.steps = steps;
         this.constStorages = constStorages;
         this.consts = new MemorySegment[constStorages.size()];
+        this.constVersions = new int[consts.length];
         for (int i = 0; i < consts.length; i++) {
             consts[i] = constStorages.get(i).segment();
+            constVersions[i] = constStorages.get(i).version();
         }
         this.base = base;
         this.result = output;
@@ -768,6 +777,14 @@ public final class InferencePlan implements AutoCloseable {
         if (closed) {
             callEnded();
             throw new IllegalStateException("InferencePlan is closed");
+        }
+        for (int i = 0; i < constVersions.length; i++) {
+            if (constStorages.get(i).version() != constVersions[i]) {
+                callEnded();
+                throw new IllegalStateException("the model's weights changed since this plan was traced (constant " + i + " of "
+                        + constStorages.get(i).byteSize() + " bytes was written): the plan holds a snapshot of some of them and"
+                        + " reads others as they are now, so trace the model again");
+            }
         }
         for (int i = 0, n = idle.length(); i < n; i++) {
             if (idle.get(i) != null) {

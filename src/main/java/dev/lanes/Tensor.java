@@ -1912,6 +1912,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** Copies this float32 tensor's elements (row-major) into {@code dst[dstOffset ..]} without allocating. */
     public void copyTo(float[] dst, int dstOffset) {
+        Launch.beforeHostRead(this); // a trace refuses it, as toFloatArray(): a value read into Java would be frozen into the plan
         requireFloat("copyTo");
         if (dstOffset < 0 || (long) dstOffset + numel > dst.length) {
             throw new IllegalArgumentException("copyTo: " + numel + " values do not fit in an array of " + dst.length + " from offset " + dstOffset);

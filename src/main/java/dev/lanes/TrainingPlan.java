@@ -27,7 +27,8 @@ import java.util.function.Function;
  *
  * <p>Like tracing for inference, the step's Java control flow is frozen at the path the example took, and what
  * cannot be replayed is refused at capture with a message naming it: ops without a plan step, in-place writes
- * outside a launched kernel, random draws (dropout), reading values into Java inside the step. Module state a
+ * outside a launched kernel, random draws other than dropout (its masks are drawn afresh each run, from the global
+ * generator, as eagerly), reading values into Java inside the step. Module state a
  * launched kernel updates (BatchNorm's running statistics and batch count) is part of the plan: each run updates it
  * as the eager step would. Capture changes no state: it leaves every gradient null, and the parameters and buffers as
  * they were. It checks the plan

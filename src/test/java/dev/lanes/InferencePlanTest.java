@@ -622,4 +622,38 @@ class InferencePlanTest {
                     .hasMessageContaining("must be float32 or int64, got bool");
         }
     }
+
+    /**
+     * A plan holds a snapshot of some weights (prepacked) and reads others live: after a write to any of them a call
+     * is refused (it mixed the old weight with the new bias: W_old x + 1), and a new trace gives the new model.
+     */
+    @Test
+    void aCallAfterTheWeightsChangedIsRefused() {
+        dev.lanes.nn.Linear fc = new dev.lanes.nn.Linear(4, 2);
+        fc.eval();
+        float[] x = {1, 2, 3, 4};
+        float[] out = new float[2];
+        try (InferencePlan plan = InferencePlan.trace(fc::forward, 1, 4)) {
+            plan.run(x, out);
+            try (var g = Autograd.noGrad()) {
+                fc.weight.zero_();
+                fc.bias.fill_(1f);
+            }
+            assertThatThrownBy(() -> plan.run(x, out)).isInstanceOf(IllegalStateException.class).hasMessageContaining("weights changed since this plan was traced");
+        }
+        try (InferencePlan again = InferencePlan.trace(fc::forward, 1, 4)) {
+            again.run(x, out);
+            assertThat(out).containsExactly(1f, 1f);
+        }
+    }
+
+    /** copyTo inside a traced forward is refused like toFloatArray (the example's values were frozen into the plan). */
+    @Test
+    void copyToInsideForwardIsRefused() {
+        assertThatThrownBy(() -> InferencePlan.trace(x -> {
+            float[] a = new float[4];
+            x.copyTo(a, 0);
+            return x.sub((a[0] + a[1] + a[2] + a[3]) / 4);
+        }, 1, 4)).isInstanceOf(UnsupportedOperationException.class);
+    }
 }

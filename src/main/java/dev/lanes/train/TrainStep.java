@@ -34,8 +34,8 @@ import java.util.function.Function;
  * {@code grad()} is the plan's gradient (valid until the next run).
  *
  * <p>What the plan cannot replay is refused when it is captured ({@link UnsupportedOperationException} naming it):
- * in-place writes outside a kernel, random draws such as dropout, ops without a plan step, and reading values into
- * Java inside forward; {@link #prepare} captures ahead of time so callers can fall back to eager training. Not
+ * in-place writes outside a kernel, random draws other than dropout (whose masks are drawn afresh each run, as
+ * eagerly), ops without a plan step, and reading values into Java inside forward; {@link #prepare} captures ahead of time so callers can fall back to eager training. Not
  * thread-safe: one step at a time, like the optimizer it drives.
  */
 public final class TrainStep implements AutoCloseable {
@@ -56,7 +56,9 @@ public final class TrainStep implements AutoCloseable {
     private final Module module;
     /** What the plans were captured for: each parameter's requires_grad, and the module's training flag. */
     private boolean[] requiresGrad = new boolean[0];
-    private boolean training;
+    /** The module and its submodules, and each one's training flag when the plans were captured (BatchNorm and dropout differ by them). */
+    private List<Module> modules = List.of();
+    private boolean[] training = new boolean[0];
 
     private TrainStep(Module module, Function<Tensor, Tensor> model, BiFunction<Tensor, Tensor, Tensor> criterion, Optimizer optimizer) {
         this.module = module;
@@ -76,16 +78,23 @@ public final class TrainStep implements AutoCloseable {
         for (int i = 0; i < requiresGrad.length; i++) {
             requiresGrad[i] = params.get(i).requiresGrad();
         }
-        training = module != null && module.isTraining();
+        modules = module == null ? List.of() : module.modules();
+        training = new boolean[modules.size()];
+        for (int i = 0; i < training.length; i++) {
+            training[i] = modules.get(i).isTraining();
+        }
     }
 
     /**
-     * Whether the plans no longer fit: a parameter group added, a parameter frozen or unfrozen, the module switched
-     * between train() and eval() (which changes what BatchNorm and dropout do). Allocation-free in the common case.
+     * Whether the plans no longer fit: a parameter group added, a parameter frozen or unfrozen, the module or any of
+     * its submodules switched between train() and eval() (which changes what BatchNorm and dropout do). Allocation-free
+     * in the common case.
      */
     private boolean stale() {
-        if (module != null && module.isTraining() != training) {
-            return true;
+        for (int m = 0; m < training.length; m++) { // a submodule's own switch too: net.bn.eval() to freeze BatchNorm's statistics
+            if (modules.get(m).isTraining() != training[m]) {
+                return true;
+            }
         }
         int i = 0;
         List<Optimizer.ParamGroup> groups = optimizer.paramGroups();

@@ -468,4 +468,27 @@ class TrainStepTest {
         assertThat(dev.lanes.PlanHeapProbe.inFreshJvm("train-lenet-64")).isLessThan(dev.lanes.PlanHeapProbe.TRAIN_STEP_LIMIT);
     }
 
+
+    /**
+     * A submodule switched to eval() (BatchNorm frozen for fine-tuning) recaptures the step: its running statistics stay
+     * as they were and it normalises with them, as eagerly. Only the root's flag was watched: the plan kept updating them.
+     */
+    @Test
+    void aSubmoduleSwitchedToEvalRecapturesTheStep() {
+        Lanes.manualSeed(21);
+        BatchNorm2d bn = new BatchNorm2d(3);
+        Sequential net = new Sequential(new Conv2d(2, 3, 3), bn, new ReLU(), new Flatten(), new Linear(3 * 4 * 4, 5));
+        net.train();
+        TrainStep step = TrainStep.compile(net, new CrossEntropyLoss(), new SGD(net.parameters(), 0.01));
+        try (step) {
+            Tensor x = Tensor.randn(4, 2, 6, 6);
+            Tensor y = Tensor.of(new long[] {0, 1, 2, 3}, 4);
+            step.run(x, y);
+            float[] afterTraining = bn.runningMean.toFloatArray();
+            bn.eval();
+            step.run(x, y);
+            step.run(x, y);
+            assertThat(bn.runningMean.toFloatArray()).as("frozen statistics").containsExactly(afterTraining);
+        }
+    }
 }
