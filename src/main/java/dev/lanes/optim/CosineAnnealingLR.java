@@ -20,8 +20,8 @@ public class CosineAnnealingLR extends LRScheduler {
         double[] out = new double[baseLrs.length];
         for (int i = 0; i < out.length; i++) {
             double lr = currentLr(i);
-            if (lastEpoch == 0) {
-                out[i] = baseLrs[i];
+            if (lastEpoch == 0) { // the group's rate as it is, as PyTorch's first step (not initial_lr: a second scheduler, or state loaded)
+                out[i] = lr;
             } else if ((lastEpoch - 1 - tMax) % (2 * tMax) == 0) {
                 out[i] = lr + (baseLrs[i] - etaMin) * (1 - StrictMath.cos(Math.PI / tMax)) / 2;
             } else {

@@ -49,6 +49,35 @@ public abstract class LRScheduler {
         return lastEpoch;
     }
 
+    /**
+     * The schedule's position, like {@code scheduler.state_dict()}: {@code last_epoch}, {@code base_lrs} and
+     * {@code _last_lr} (copies). A scheduler built with the same settings and given it by {@link #loadStateDict}
+     * continues where this one was (a new scheduler started again: StepLR decayed at the wrong epochs, a cosine or
+     * one-cycle schedule restarted).
+     */
+    public java.util.Map<String, Object> stateDict() {
+        java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+        out.put("last_epoch", lastEpoch);
+        out.put("base_lrs", baseLrs.clone());
+        out.put("_last_lr", lastLr == null ? null : lastLr.clone());
+        return out;
+    }
+
+    /** Restores {@link #stateDict()} output (the optimizer's rates come with the optimizer's own state dict). */
+    public void loadStateDict(java.util.Map<String, Object> state) {
+        Object epoch = state.get("last_epoch");
+        Object base = state.get("base_lrs");
+        Object last = state.get("_last_lr");
+        if (!(epoch instanceof Number n) || !(base instanceof double[] b) || b.length != baseLrs.length
+                || (last != null && !(last instanceof double[] l && l.length == baseLrs.length))) {
+            throw new IllegalArgumentException("a scheduler state needs last_epoch and base_lrs (and _last_lr) for " + baseLrs.length
+                    + " parameter groups, got " + state.keySet());
+        }
+        lastEpoch = n.intValue();
+        System.arraycopy(b, 0, baseLrs, 0, b.length);
+        lastLr = last == null ? null : ((double[]) last).clone();
+    }
+
     /** The new rate of each group for {@link #lastEpoch}, given the current rates in the groups. */
     protected abstract double[] computeLr();
 

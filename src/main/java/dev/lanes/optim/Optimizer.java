@@ -83,10 +83,27 @@ public abstract class Optimizer {
                 }
             }
         }
-        Map<String, Object> merged = new LinkedHashMap<>(defaults);
-        merged.putAll(options);
+        for (int i = 0; i < params.size(); i++) { // one tensor twice in a list was stepped twice a step (PyTorch warns)
+            for (int j = 0; j < i; j++) {
+                if (params.get(i) == params.get(j)) {
+                    throw new IllegalArgumentException("optimizer got a parameter twice in one group (positions " + j + " and " + i + ")");
+                }
+            }
+        }
+        Map<String, Object> merged = copyOptions(defaults);
+        merged.putAll(copyOptions(options));
         validate(merged);
         groups.add(new ParamGroup(params, merged));
+    }
+
+    /**
+     * Options with their arrays (Adam's betas) copied: every group shared the defaults' array, and state dicts the
+     * groups', so writing betas[0] in one changed them all.
+     */
+    private static Map<String, Object> copyOptions(Map<String, Object> options) {
+        Map<String, Object> out = new LinkedHashMap<>(options);
+        out.replaceAll((k, v) -> v instanceof double[] a ? a.clone() : v);
+        return out;
     }
 
     /** Checks a group's options with PyTorch's messages ("Invalid learning rate: -0.1"). */
@@ -188,7 +205,7 @@ public abstract class Optimizer {
                 }
                 ids.add(index++);
             }
-            Map<String, Object> opts = new LinkedHashMap<>(g.options());
+            Map<String, Object> opts = copyOptions(g.options());
             opts.put("params", ids);
             pg.add(opts);
         }
@@ -224,12 +241,20 @@ public abstract class Optimizer {
             }
         }
         for (int i = 0; i < groups.size(); i++) {
-            Map<String, Object> opts = new LinkedHashMap<>(pg.get(i));
+            Map<String, Object> opts = copyOptions(pg.get(i));
             opts.remove("params");
             groups.get(i).options().putAll(opts);
         }
+        // the loaded state replaces this optimizer's, as PyTorch's: a parameter with no entry (or a buffer the entry
+        // lacks) kept its momentum and step count, so rolling back to an earlier checkpoint did not roll them back
+        for (Map<String, Tensor> old : state.values()) {
+            old.values().forEach(Tensor::close);
+        }
+        state.clear();
+        steps.clear();
         for (Map.Entry<Integer, Map<String, Object>> e : st.entrySet()) {
             Tensor p = all.get(e.getKey());
+            steps.computeIfAbsent(p, k -> new long[1]); // 0 unless the entry says (PyTorch's SGD keeps no step)
             Map<String, Tensor> mine = stateOf(p);
             for (Map.Entry<String, Object> s : e.getValue().entrySet()) {
                 if (s.getValue() instanceof Tensor t) {
