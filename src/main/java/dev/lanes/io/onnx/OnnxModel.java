@@ -106,12 +106,47 @@ public final class OnnxModel implements AutoCloseable {
         for (OnnxFormat.ValueInfo v : model.graph().outputs()) {
             checkBoundary("output", v, refused);
         }
+        checkWiring();
         if (!refused.isEmpty()) {
             throw new UnsupportedOperationException("ONNX: Lanes cannot run " + String.join(", ", refused) + " (opset " + opset + "); it runs "
                     + new java.util.TreeSet<>(SUPPORTED));
         }
         if (model.graph().outputs().isEmpty()) {
             throw new IllegalArgumentException("ONNX: the graph has no outputs");
+        }
+    }
+
+    /**
+     * Every name defined once and read after it is defined, as ONNX Runtime checks the graph ("Duplicate definition of
+     * name"): a node output that repeated an input, an initializer or another output replaced it for every later reader
+     * (Relu(x) -> x), two initializers of one name gave shape-reading ops the last and tensor ops the first, and a node
+     * reading a name a later node defines got the initializer of that name.
+     */
+    private void checkWiring() {
+        java.util.Set<String> defined = new java.util.HashSet<>();
+        for (TensorData t : model.graph().initializers()) {
+            if (!defined.add(t.name())) {
+                throw new IllegalArgumentException("ONNX: two initializers are named '" + t.name() + "'");
+            }
+        }
+        for (OnnxFormat.ValueInfo in : model.graph().inputs()) {
+            if (!defined.add(in.name()) && !constants.containsKey(in.name())) {
+                throw new IllegalArgumentException("ONNX: two graph inputs are named '" + in.name() + "'");
+            }
+        }
+        for (Node n : model.graph().nodes()) {
+            for (String in : n.inputs()) {
+                if (!in.isEmpty() && !defined.contains(in)) {
+                    throw new IllegalArgumentException("ONNX " + n.describe() + ": input '" + in + "' is neither a graph input, an initializer"
+                            + " nor an earlier node's output (nodes must be in topological order)");
+                }
+            }
+            for (String out : n.outputs()) {
+                if (!out.isEmpty() && !defined.add(out)) {
+                    throw new IllegalArgumentException("ONNX " + n.describe() + ": output '" + out + "' is already defined (a graph input, an"
+                            + " initializer or another node's output): duplicate definition of name");
+                }
+            }
         }
     }
 
@@ -337,8 +372,22 @@ public final class OnnxModel implements AutoCloseable {
 
     // ---- the operators ----
 
-    private static int attrInt(Node n, String name, long dflt) {
+    /**
+     * The attribute {@code name} when it has the {@code type} the op expects (or a legacy file's UNDEFINED type): an INT
+     * where INTS belong read as an empty list (ReduceMean over every dim), an INT alpha as 0.0 (ONNX's checker refuses
+     * "Mismatched attribute type").
+     */
+    private static Attribute typed(Node n, String name, int type) {
         Attribute a = n.attributes().get(name);
+        if (a != null && a.type() != 0 && a.type() != type) {
+            throw new IllegalArgumentException("attribute " + name + " has type " + a.type() + " where the op takes type " + type
+                    + " (ONNX's AttributeType): mismatched attribute type");
+        }
+        return a;
+    }
+
+    private static int attrInt(Node n, String name, long dflt) {
+        Attribute a = typed(n, name, OnnxFormat.ATTR_INT);
         long v = a == null ? dflt : a.i();
         if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("attribute " + name + " = " + v + " is out of range");
@@ -347,17 +396,17 @@ public final class OnnxModel implements AutoCloseable {
     }
 
     private static float attrFloat(Node n, String name, float dflt) {
-        Attribute a = n.attributes().get(name);
+        Attribute a = typed(n, name, OnnxFormat.ATTR_FLOAT);
         return a == null ? dflt : a.f();
     }
 
     private static long[] attrInts(Node n, String name) {
-        Attribute a = n.attributes().get(name);
+        Attribute a = typed(n, name, OnnxFormat.ATTR_INTS);
         return a == null ? null : a.ints();
     }
 
     private static String attrString(Node n, String name, String dflt) {
-        Attribute a = n.attributes().get(name);
+        Attribute a = typed(n, name, OnnxFormat.ATTR_STRING);
         return a == null || a.s() == null ? dflt : a.s();
     }
 
@@ -2057,6 +2106,9 @@ public final class OnnxModel implements AutoCloseable {
             int len = 0;
             for (Value v : a) {
                 len = Math.addExact(len, v.ints.length);
+                if (len > MAX_FOLDED) { // 1,000 inputs of 2^20 values each: 8 GB of heap from a 3 KB model
+                    throw new UnsupportedOperationException("Concat of integers known at load with more than " + MAX_FOLDED + " values");
+                }
             }
             long[] r = new long[len];
             int at = 0;

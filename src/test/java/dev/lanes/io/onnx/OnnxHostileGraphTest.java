@@ -379,4 +379,49 @@ class OnnxHostileGraphTest {
             assertThat(om.run().get(0).shape()).containsExactly(2, 2);
         }
     }
+
+    // ---- graph-level checks (helper-48's audit; each refused case ran before) ----
+
+    private static W intAttr(String name, long v) {
+        return new W().str(1, name).varint(20, OnnxFormat.ATTR_INT).varint(3, v);
+    }
+
+    /** A node output that redefines a name (Relu(x) -> x) replaced it for every later reader: ONNX Runtime refuses it. */
+    @Test
+    void aNameDefinedTwiceIsRefusedAtLoad() {
+        byte[] m = model(13, List.of(node("Relu", List.of("x"), List.of("x")), node("Identity", List.of("x"), List.of("y"))), List.of(),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 2)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        assertThatThrownBy(() -> OnnxModel.parse(m)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("duplicate definition");
+        byte[] twoInits = model(13, List.of(node("Add", List.of("x", "w"), List.of("y"))),
+                List.of(int64Init("w", new long[] {1}, 1), int64Init("w", new long[] {1}, 2)),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 1)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        assertThatThrownBy(() -> OnnxModel.parse(twoInits)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("two initializers");
+        byte[] later = model(13, List.of(node("Identity", List.of("z"), List.of("y")), node("Relu", List.of("x"), List.of("z"))), List.of(),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 2)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        assertThatThrownBy(() -> OnnxModel.parse(later)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("topological order");
+    }
+
+    /** An attribute of another type than the op's (axes as an INT for ReduceMean read as none: every dim reduced). */
+    @Test
+    void anAttributeOfTheWrongTypeIsRefused() {
+        byte[] m = model(13, List.of(node("ReduceMean", List.of("x"), List.of("y"), intAttr("axes", 1))), List.of(),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 2, 3)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m); Tensor x = Tensor.randn(2, 3)) {
+            assertThatThrownBy(() -> om.run(x)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("mismatched attribute type");
+        }
+    }
+
+    /** A Concat of integers known at load is bounded like every other fold (1,000 inputs of 2^20 values asked for 8 GB of heap). */
+    @Test
+    void aHugeFoldedConcatIsRefused() {
+        W shape = int64Init("shape", new long[] {1}, 1 << 19);
+        W seven = new W().str(1, "value").varint(20, OnnxFormat.ATTR_TENSOR).msg(5, new W().varint(1, 1).varint(2, OnnxFormat.INT64).varint(7, 7));
+        byte[] m = model(13, List.of(node("ConstantOfShape", List.of("shape"), List.of("c"), seven),
+                        node("Concat", List.of("c", "c", "c"), List.of("cc"), intAttr("axis", 0)),
+                        node("Shape", List.of("x"), List.of("s")), node("Add", List.of("x", "x"), List.of("y"))),
+                List.of(shape), List.of(valueInfo("x", OnnxFormat.FLOAT, 2)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m); Tensor x = Tensor.randn(2)) {
+            assertThatThrownBy(() -> om.run(x)).isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("Concat");
+        }
+    }
 }
