@@ -242,14 +242,30 @@ public final class OnnxModel implements AutoCloseable {
             List<Tensor> results = new ArrayList<>();
             for (OnnxFormat.ValueInfo o : model.graph().outputs()) {
                 Value v = env.get(o.name());
+                if (v == null && constants.containsKey(o.name())) {
+                    v = value(env, o.name(), null); // an initializer as an output, as ONNX Runtime returns it
+                }
                 if (v == null) {
                     throw new IllegalArgumentException("ONNX: graph output '" + o.name() + "' is computed by no node");
                 }
                 Tensor t = v.tensor();
+                if (ownedOrGiven(t, inputs)) {
+                    t = t.clone(); // the caller may close an output: not the model's own weight or the caller's input
+                }
                 results.add(t);
             }
             return results;
         }
+    }
+
+    /** Whether {@code t} is one of the model's own tensors (an initializer, a Constant node's value) or one of the inputs. */
+    private boolean ownedOrGiven(Tensor t, Tensor[] inputs) {
+        for (Tensor in : inputs) {
+            if (in == t) {
+                return true;
+            }
+        }
+        return weights.containsValue(t) || constantNodes.containsValue(t);
     }
 
     private static RuntimeException rethrow(Node n, RuntimeException e) {

@@ -424,4 +424,23 @@ class OnnxHostileGraphTest {
             assertThatThrownBy(() -> om.run(x)).isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("Concat");
         }
     }
+
+    /**
+     * Outputs that are the caller's input or the model's own initializer come back as copies (closing one closed the
+     * caller's tensor or broke every later run), and an initializer no node reads is an output as ONNX Runtime gives it.
+     */
+    @Test
+    void outputsThatAliasInputsOrWeightsAreCopies() {
+        byte[] m = model(13, List.of(node("Identity", List.of("x"), List.of("y"))), List.of(int64Init("w", new long[] {2}, 4, 5)),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 2)),
+                List.of(valueInfo("y", OnnxFormat.FLOAT), valueInfo("x", OnnxFormat.FLOAT), valueInfo("w", OnnxFormat.INT64)));
+        try (OnnxModel om = OnnxModel.parse(m); Tensor x = Tensor.of(new float[] {1, 2}, 2)) {
+            List<Tensor> out = om.run(x);
+            assertThat(out.get(1)).isNotSameAs(x);
+            assertThat(out.get(2).toLongArray()).containsExactly(4, 5);
+            out.forEach(Tensor::close);
+            assertThat(x.toFloatArray()).containsExactly(1f, 2f);
+            assertThat(om.run(x).get(2).toLongArray()).containsExactly(4, 5);
+        }
+    }
 }
