@@ -65,8 +65,10 @@ public final class Checkpoint {
             List<Map<String, Object>> groups = (List<Map<String, Object>>) od.get("param_groups");
             for (int g = 0; g < groups.size(); g++) {
                 for (Map.Entry<String, Object> e : groups.get(g).entrySet()) {
-                    if (!e.getKey().equals("params")) {
-                        meta.put("lanes.group." + g + "." + e.getKey(), String.valueOf(e.getValue()));
+                    if (e.getKey().equals("params")) {
+                        meta.put("lanes.groupsize." + g, Integer.toString(((List<?>) e.getValue()).size()));
+                    } else { // Adam's betas is a double[]: String.valueOf wrote "[D@1b6d3586", which no restore could read
+                        meta.put("lanes.group." + g + "." + e.getKey(), e.getValue() instanceof double[] a ? java.util.Arrays.toString(a) : String.valueOf(e.getValue()));
                     }
                 }
             }
@@ -187,7 +189,10 @@ public final class Checkpoint {
 
     /**
      * Loads the newest checkpoint in {@code dir} that parses and fits {@code model} and {@code optimizer} into them,
-     * and returns its step; 0 when there is none (nothing is changed then). {@code log} hears about skipped files.
+     * and returns its step; 0 when there is none (nothing is changed then). {@code log} hears about skipped files; newer
+     * ones that could not be restored are renamed {@code <name>.unrestorable} once an older one is, and when there are
+     * checkpoints but none restores this throws {@link IllegalStateException} rather than start again from step 0
+     * beside them (the new checkpoints, of lower steps, were pruned in their favour).
      */
     public static long restoreLatest(Path dir, Module model, Optimizer optimizer, java.util.function.Consumer<String> log) throws IOException {
         return restoreLatest(dir, model, optimizer, log, null);
@@ -196,18 +201,68 @@ public final class Checkpoint {
     /** {@link #restoreLatest(Path, Module, Optimizer, java.util.function.Consumer)} taking only checkpoints whose MAC {@code key} verifies. */
     public static long restoreLatest(Path dir, Module model, Optimizer optimizer, java.util.function.Consumer<String> log, byte[] key)
             throws IOException {
+        List<Path> skipped = new ArrayList<>();
         for (Path p : list(dir)) {
             try {
                 byte[] bytes = readOnce(p);
                 if (key != null) {
                     verify(p, mac(key, stepOf(p), bytes));
                 }
-                return restore(SafeTensors.parse(bytes, p.toString()), model, optimizer);
+                long step = restore(SafeTensors.parse(bytes, p.toString()), model, optimizer);
+                // the newer files that could not be restored go aside: left, they outranked every checkpoint written from
+                // here on (same or lower steps), and pruning deleted the new ones
+                for (Path s : skipped) {
+                    moveAside(s, log);
+                }
+                return step;
             } catch (IOException | RuntimeException e) {
                 log.accept("skipping checkpoint " + p + ": " + e.getMessage());
+                skipped.add(p);
             }
         }
+        if (!skipped.isEmpty()) { // starting again from step 0 beside them would prune the new checkpoints in their favour
+            throw new IllegalStateException("none of the " + skipped.size() + " checkpoints in " + dir + " could be restored (the log says"
+                    + " why); move them away to start afresh");
+        }
         return 0;
+    }
+
+    /** Renames a checkpoint (and its MAC) that could not be restored to {@code <name>.unrestorable}: kept, out of {@link #list}. */
+    private static void moveAside(Path checkpoint, java.util.function.Consumer<String> log) throws IOException {
+        for (Path p : new Path[] {checkpoint, macOf(checkpoint)}) {
+            if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Path aside = p.resolveSibling(p.getFileName() + ".unrestorable");
+                Files.move(p, aside, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                log.accept("moved " + p + " aside to " + aside.getFileName());
+            }
+        }
+    }
+
+    /** An option as written: a boolean, a number, or a list of numbers ("[0.9, 0.999]": Adam's betas) as a double[]. */
+    private static Object optionValue(String v, String key) {
+        if (v.equals("true") || v.equals("false")) {
+            return Boolean.valueOf(v);
+        }
+        try {
+            if (v.startsWith("[") && v.endsWith("]")) {
+                String inner = v.substring(1, v.length() - 1).trim();
+                if (inner.isEmpty()) {
+                    return new double[0];
+                }
+                String[] parts = inner.split(",", 17);
+                if (parts.length > 16) {
+                    throw new IllegalArgumentException("option " + key + " lists more than 16 numbers");
+                }
+                double[] out = new double[parts.length];
+                for (int i = 0; i < parts.length; i++) {
+                    out[i] = Double.parseDouble(parts[i].trim());
+                }
+                return out;
+            }
+            return Double.valueOf(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("option " + key + " holds '" + (v.length() > 40 ? v.substring(0, 40) + "..." : v) + "', not a number");
+        }
     }
 
     /** Loads one checkpoint file; throws (changing nothing in the model) when it is damaged or for another model. */
@@ -235,13 +290,29 @@ public final class Checkpoint {
             }
             List<Map<String, Object>> groups = new ArrayList<>();
             int index = 0;
+            // the checkpoint's group layout must be the optimizer's (it was rebuilt from the optimizer, so a checkpoint of
+            // another layout loaded whenever its state tensors happened to fit); checked before the model is touched
+            int savedGroups = 0;
+            while (meta.containsKey("lanes.groupsize." + savedGroups)) {
+                savedGroups++;
+            }
+            if (savedGroups > 0 && savedGroups != optimizer.paramGroups().size()) { // none: written before stop 40, layout unrecorded
+                throw new IllegalArgumentException("the checkpoint's optimizer has " + savedGroups + " parameter groups, this one "
+                        + optimizer.paramGroups().size());
+            }
+            for (int g = 0; g < savedGroups; g++) {
+                int saved = Integer.parseInt(meta.get("lanes.groupsize." + g));
+                if (saved != optimizer.paramGroups().get(g).params().size()) {
+                    throw new IllegalArgumentException("the checkpoint's parameter group " + g + " has " + saved + " parameters, this optimizer's "
+                            + optimizer.paramGroups().get(g).params().size());
+                }
+            }
             for (int g = 0; g < optimizer.paramGroups().size(); g++) {
                 Map<String, Object> opts = new LinkedHashMap<>();
                 String prefix = "lanes.group." + g + ".";
                 for (Map.Entry<String, String> e : meta.entrySet()) {
                     if (e.getKey().startsWith(prefix)) {
-                        String v = e.getValue();
-                        opts.put(e.getKey().substring(prefix.length()), v.equals("true") || v.equals("false") ? (Object) Boolean.valueOf(v) : (Object) Double.valueOf(v));
+                        opts.put(e.getKey().substring(prefix.length()), optionValue(e.getValue(), e.getKey()));
                     }
                 }
                 List<Integer> ids = new ArrayList<>();

@@ -224,12 +224,54 @@ class DistributedTrainerTest {
         SGD otherOpt = new SGD(other.parameters(), 0.1, 0.9);
         List<String> warnings = new java.util.ArrayList<>();
         assertThat(Checkpoint.restoreLatest(dir, other, otherOpt, warnings::add)).isEqualTo(4);
-        assertThat(warnings).singleElement().asString().contains("step-8.safetensors");
+        assertThat(warnings.stream().filter(w -> w.startsWith("skipping"))).singleElement().asString().contains("step-8.safetensors");
+        assertThat(warnings).anyMatch(w -> w.startsWith("moved") && w.contains("step-8.safetensors.unrestorable"));
         for (int i = 0; i < net.parameters().size(); i++) {
             assertThat(other.parameters().get(i).toFloatArray()).isEqualTo(net.parameters().get(i).toFloatArray());
         }
         assertThat(otherOpt.stateDict().toString()).isEqualTo(opt.stateDict().toString().replace("", ""));
         assertThat(first).exists();
+        // the damaged newer one is moved aside (it outranked every new checkpoint, which pruning then deleted)
+        assertThat(second).doesNotExist();
+        assertThat(dir.resolve("step-8.safetensors.unrestorable")).exists();
+        Checkpoint.write(dir, 5, other, otherOpt, 1);
+        assertThat(Checkpoint.list(dir)).extracting(p -> p.getFileName().toString()).containsExactly("step-5.safetensors");
+        // only unrestorable checkpoints: refused, not a silent start from step 0 beside them
+        Files.write(dir.resolve("step-5.safetensors"), new byte[] {1, 2, 3});
+        assertThatThrownBy(() -> Checkpoint.restoreLatest(dir, other, otherOpt, warnings::add)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("none of the 1 checkpoints");
+    }
+
+    /** Adam's options (betas, a double[]) and step counts survive a checkpoint; an optimizer of another group layout is refused. */
+    @Test
+    void adamCheckpointsRestoreAndOtherLayoutsAreRefused(@TempDir Path dir) throws Exception {
+        Lanes.manualSeed(3);
+        LeNet net = new LeNet();
+        dev.lanes.optim.Adam opt = new dev.lanes.optim.Adam(net.parameters(), 0.01);
+        for (int i = 0; i < 2; i++) {
+            try (MemoryScope s = MemoryScope.open()) {
+                opt.zeroGrad();
+                net.forward(Tensor.randn(2, 1, 32, 32)).sum().backward();
+                opt.step();
+            }
+        }
+        Checkpoint.write(dir, 7, net, opt, 3);
+        LeNet other = new LeNet();
+        dev.lanes.optim.Adam otherOpt = new dev.lanes.optim.Adam(other.parameters(), 0.5);
+        List<String> warnings = new java.util.ArrayList<>();
+        assertThat(Checkpoint.restoreLatest(dir, other, otherOpt, warnings::add)).isEqualTo(7);
+        assertThat(warnings).isEmpty();
+        assertThat((double[]) otherOpt.paramGroups().get(0).options().get("betas")).containsExactly(0.9, 0.999);
+        assertThat((Double) otherOpt.paramGroups().get(0).options().get("lr")).isEqualTo(0.01);
+        for (int i = 0; i < net.parameters().size(); i++) {
+            assertThat(other.parameters().get(i).toFloatArray()).isEqualTo(net.parameters().get(i).toFloatArray());
+        }
+        LeNet third = new LeNet();
+        List<Tensor> ps = third.parameters();
+        dev.lanes.optim.Adam twoGroups = new dev.lanes.optim.Adam(ps.subList(0, 2), 0.01);
+        twoGroups.addParamGroup(ps.subList(2, ps.size()), java.util.Map.of());
+        assertThatThrownBy(() -> Checkpoint.restore(dir.resolve("step-7.safetensors"), third, twoGroups)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("parameter groups");
     }
 
     /** Issue 18: a checkpoint planted in the folder (no MAC, or a MAC of another key) is skipped, never resumed from. */
@@ -254,7 +296,8 @@ class DistributedTrainerTest {
         SGD freshOpt = new SGD(fresh.parameters(), 0.1, 0.9);
         List<String> warnings = new java.util.ArrayList<>();
         assertThat(Checkpoint.restoreLatest(dir, fresh, freshOpt, warnings::add, key)).isEqualTo(4);
-        assertThat(warnings).hasSize(3);
+        assertThat(warnings.stream().filter(w -> w.startsWith("skipping"))).hasSize(3);
+        assertThat(Checkpoint.list(dir)).extracting(p -> p.getFileName().toString()).containsExactly("step-4.safetensors"); // the planted ones moved aside
         assertThat(String.join("\n", warnings)).contains("step-8.safetensors").contains("no MAC")
                 .contains("step-9.safetensors").contains("step-10.safetensors").contains("does not match");
         for (int i = 0; i < net.parameters().size(); i++) {
