@@ -167,20 +167,37 @@ public abstract class Module {
         return Collections.unmodifiableMap(children);
     }
 
-    /** This module and every submodule, depth first, like {@code net.modules()}. */
+    /**
+     * This module and every submodule, depth first, like {@code net.modules()}: a module registered twice (new
+     * Sequential(l, l)) once, as PyTorch's named_modules (an init loop over it drew l's weights twice, shifting every
+     * later draw from PyTorch's with the same seed).
+     */
     public final List<Module> modules() {
         List<Module> out = new ArrayList<>();
-        out.add(this);
-        for (Module c : children.values()) {
-            out.addAll(c.modules());
-        }
+        collectModules(out, Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
         return out;
     }
 
-    /** Applies {@code fn} to every submodule (depth first, children before this one), like {@code net.apply(fn)}. */
-    public final Module apply(Consumer<Module> fn) {
+    private void collectModules(List<Module> out, java.util.Set<Module> seen) {
+        if (!seen.add(this)) {
+            return;
+        }
+        out.add(this);
         for (Module c : children.values()) {
-            c.apply(fn);
+            c.collectModules(out, seen);
+        }
+    }
+
+    /**
+     * Applies {@code fn} to every submodule (depth first, children before this one), like {@code net.apply(fn)}: a
+     * child registered twice under one parent once, as PyTorch's children() gives it.
+     */
+    public final Module apply(Consumer<Module> fn) {
+        java.util.Set<Module> done = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Module c : children.values()) {
+            if (done.add(c)) {
+                c.apply(fn);
+            }
         }
         fn.accept(this);
         return this;
@@ -258,11 +275,16 @@ public abstract class Module {
         }
     }
 
+    /** The keys {@link #loadStateDict(Map, boolean)} did not load, like PyTorch's {@code _IncompatibleKeys}. */
+    public record IncompatibleKeys(List<String> missingKeys, List<String> unexpectedKeys) {
+    }
+
     /**
      * Copies values into this module's parameters and buffers. Every key and shape is checked before anything is
-     * written, so a failing call changes nothing. {@code strict} also rejects missing and unexpected keys.
+     * written, so a failing call changes nothing. {@code strict} also rejects missing and unexpected keys; without it
+     * they are returned (a dict with another prefix loaded nothing, and said nothing).
      */
-    public void loadStateDict(Map<String, Tensor> state, boolean strict) {
+    public IncompatibleKeys loadStateDict(Map<String, Tensor> state, boolean strict) {
         Map<String, Tensor> own = stateDict();
         List<String> missing = new ArrayList<>();
         List<String> unexpected = new ArrayList<>();
@@ -300,10 +322,11 @@ public abstract class Module {
                 }
             }
         }
+        return new IncompatibleKeys(List.copyOf(missing), List.copyOf(unexpected));
     }
 
-    public void loadStateDict(Map<String, Tensor> state) {
-        loadStateDict(state, true);
+    public IncompatibleKeys loadStateDict(Map<String, Tensor> state) {
+        return loadStateDict(state, true);
     }
 
     private static String quoted(List<String> keys) {

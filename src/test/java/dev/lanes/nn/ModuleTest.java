@@ -310,4 +310,27 @@ class ModuleTest {
         assertThat(pool.bytesInUse()).as("bytes held after each step").isLessThanOrEqualTo(inUse);
         assertThat(last).as("the loss goes down on a fixed batch").isLessThan(first * 0.9f);
     }
+
+    /** A module registered twice is visited once by modules() and apply(), as PyTorch's (an init over it drew its weights twice). */
+    @Test
+    void aSharedSubmoduleIsVisitedOnce() {
+        Linear l = new Linear(2, 2);
+        Sequential twice = new Sequential(l, l);
+        org.assertj.core.api.Assertions.assertThat(twice.modules()).containsExactly(twice, l);
+        java.util.List<Module> applied = new java.util.ArrayList<>();
+        twice.apply(applied::add);
+        org.assertj.core.api.Assertions.assertThat(applied).containsExactly(l, twice);
+    }
+
+    /** loadStateDict(strict = false) returns the keys it did not load, as PyTorch's _IncompatibleKeys (it said nothing). */
+    @Test
+    void nonStrictLoadingReportsMissingAndUnexpectedKeys() {
+        Linear l = new Linear(2, 3);
+        java.util.Map<String, Tensor> prefixed = new java.util.LinkedHashMap<>();
+        l.stateDict().forEach((k, v) -> prefixed.put("module." + k, v.clone()));
+        Module.IncompatibleKeys keys = l.loadStateDict(prefixed, false);
+        org.assertj.core.api.Assertions.assertThat(keys.missingKeys()).containsExactly("weight", "bias");
+        org.assertj.core.api.Assertions.assertThat(keys.unexpectedKeys()).containsExactly("module.weight", "module.bias");
+        org.assertj.core.api.Assertions.assertThat(l.loadStateDict(l.stateDict(), true).missingKeys()).isEmpty();
+    }
 }
