@@ -279,7 +279,7 @@ public final class Losses {
         return out;
     }
 
-    /** d/dx = ((1 - y) - lw (1 - sigmoid(x))) * weight; d/dy = (-x + (pw - 1) softplus(-x)) * weight (pw = 1 without pos_weight). */
+    /** d/dx = (lw sigmoid(x) - pw y) * weight (sigmoid(x) - y without pos_weight); d/dy = (-x + (pw - 1) softplus(-x)) * weight. */
     static final class BceWithLogitsBackward extends Node {
         private final Saved input;
         private final Saved target;
@@ -308,8 +308,10 @@ public final class Losses {
                 double scale = reduction == Reduction.MEAN ? 1.0 / Math.max(x.numel(), 1) : 1.0;
                 Tensor pw = posWeight == null ? null : posWeight.get();
                 Tensor lw = pw == null ? null : pw.sub(1).mul(y).add(1);
-                Tensor oneMinusSig = x.sigmoid().rsub(1);
-                Tensor dx = y.rsub(1).sub(lw == null ? oneMinusSig : lw.mul(oneMinusSig));
+                // sigmoid(x) - y, or lw sigmoid(x) - pw y with pos_weight, as PyTorch: (1 - y) - lw (1 - sigmoid(x)) cancelled
+                // to exactly 0 for x < -16.6 (2.06e-9 at x = -20)
+                Tensor sig = x.sigmoid();
+                Tensor dx = lw == null ? sig.sub(y) : lw.mul(sig).sub(pw.mul(y));
                 Tensor dy = null;
                 if (needsInputGrad(1)) {
                     dy = x.neg();

@@ -104,9 +104,16 @@ public final class Tensor implements Releasable, AutoCloseable {
     // Creation (torch.*)
     // =====================================================================================
 
-    /** Uninitialised float32 tensor, like {@code torch.empty}. */
+    /**
+     * A float32 tensor for the caller to fill, like {@code torch.empty} but zeroed: memory from the pool held another
+     * tensor's values ({@code Tensor.of(secret).close(); Tensor.empty(n)} returned the secret), which no tensor may see.
+     */
     public static Tensor empty(int... shape) {
-        return allocate(DType.FLOAT32, shape);
+        Tensor t = allocate(DType.FLOAT32, shape);
+        try (OpFrame _ = OpFrame.enter()) {
+            t.seg().fill((byte) 0);
+        }
+        return t;
     }
 
     public static Tensor zeros(int... shape) {

@@ -496,6 +496,9 @@ public final class TrainingPlan implements AutoCloseable {
             throw new IllegalStateException("TrainStep: already running on another thread (a training plan runs one step at a time)");
         }
         try {
+            if (closed) { // close() between the last run and here released the arena: the replay would write whoever took it
+                throw new IllegalStateException("TrainingPlan is closed");
+            }
             return PlanStep.profile(steps, frame, calls, () -> { });
         } finally {
             busy.set(false);

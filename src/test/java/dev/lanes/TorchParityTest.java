@@ -114,4 +114,51 @@ class TorchParityTest {
             }
         }
     }
+
+    /**
+     * Numerically extreme but valid inputs, torch 1.13's values: log_softmax([1e8, 1e8]) = [-0.6931, -0.6931] and
+     * cross_entropy([[1e30, 1e30]], [0]) = 0.6931 ((x - max) - log(sum): x - (max + log(sum)) gave 0); full((10^6, 2),
+     * 0.1).sum(0) = 99999.95 in torch, 100000.0015 exactly (one float32 total per column gave ~100958); BCEWithLogits' dx at x = -20, y = 0 is
+     * 2.06e-9 (sigmoid(x) - y: the old form cancelled to 0); Adam with g = 2e19 keeps v = 4e35 and steps p by -lr
+     * (g g (1 - b2) overflowed: v = inf for good).
+     */
+    @Test
+    void extremeButValidInputsMatchPyTorch() {
+        try (Tensor big = Tensor.of(new float[] {1e8f, 1e8f}, 2)) {
+            assertThat(big.logSoftmax(0).toFloatArray()).containsExactly(new float[] {-0.6931472f, -0.6931472f}, org.assertj.core.data.Offset.offset(1e-6f));
+        }
+        try (Tensor logits = Tensor.of(new float[] {1e30f, 1e30f}, 1, 2); Tensor t = Tensor.of(new long[] {0}, 1)) {
+            assertThat(dev.lanes.nn.functional.F.crossEntropy(logits, t).item()).isCloseTo(0.6931472f, org.assertj.core.data.Offset.offset(1e-6f));
+        }
+        try (Tensor ones = Tensor.full(new int[] {1_000_000, 2}, 0.1f)) {
+            // exact: 10^6 x 0.1f = 100000.0015; torch 99999.945: within 1e-6 of it, as torch is
+            assertThat(ones.sum(0).toFloatArray()).containsExactly(new float[] {100000.0015f, 100000.0015f}, org.assertj.core.data.Offset.offset(0.1f));
+        }
+        try (Tensor x = Tensor.of(new float[] {-20f}, 1).requiresGrad(true); Tensor y = Tensor.of(new float[] {0f}, 1)) {
+            new dev.lanes.nn.BCEWithLogitsLoss(null, null, "sum").forward(x, y).backward();
+            assertThat(x.grad().item()).isCloseTo(2.0611537e-9f, org.assertj.core.data.Offset.offset(1e-15f));
+        }
+        Tensor p = Tensor.zeros(1).requiresGrad(true);
+        dev.lanes.optim.Adam adam = new dev.lanes.optim.Adam(List.of(p), 0.1);
+        try (var g = dev.lanes.autograd.Autograd.noGrad()) {
+            p.setGrad(Tensor.of(new float[] {2e19f}, 1));
+        }
+        adam.step();
+        assertThat(p.item()).isCloseTo(-0.1f, org.assertj.core.data.Offset.offset(1e-6f));
+    }
+
+    /** Tensor.empty is zeroed: memory from the pool held another tensor's values (it returned them). */
+    @Test
+    void emptyTensorsDoNotShowAnotherTensorsValues() {
+        float[] secret = new float[1024];
+        java.util.Arrays.fill(secret, 42f);
+        for (int i = 0; i < 4; i++) {
+            Tensor.of(secret, 1024).close();
+            try (Tensor e = Tensor.empty(1024)) {
+                for (float v : e.toFloatArray()) {
+                    assertThat(v).isZero();
+                }
+            }
+        }
+    }
 }

@@ -235,9 +235,16 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
         void stop() {
             stopped = true;
             producer.interrupt();
-            try {
-                producer.join();
-            } catch (InterruptedException e) {
+            boolean interrupted = false;
+            while (true) { // wait for it even when this thread is interrupted: it may still be writing the shared buffers
+                try {
+                    producer.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
                 Thread.currentThread().interrupt();
             }
         }

@@ -209,12 +209,15 @@ public final class ClassificationLoss {
                 double loss = 0;
                 if (ti != ignoreIndex) {
                     long base = xOff + (long) i * c;
-                    double lse = logits ? logSumExp(x, base, c, e) : 0;
-                    loss = (1 - eps) * weight(w, wOff, ti) * -(x.getAtIndex(F, base + ti) - lse);
+                    // log_softmax as (x - max) - log(sum), PyTorch's order: x - (max + log(sum)) lost log(sum) beside a max
+                    // of 1e30 (a loss of 0 for log 2)
+                    double logSum = logits ? logSumExp(x, base, c, e) : 0;
+                    double max = logits ? e[c] : 0;
+                    loss = (1 - eps) * weight(w, wOff, ti) * -((x.getAtIndex(F, base + ti) - max) - logSum);
                     if (eps > 0) {
                         double smooth = 0;
                         for (int k = 0; k < c; k++) {
-                            smooth += weight(w, wOff, k) * -(x.getAtIndex(F, base + k) - lse);
+                            smooth += weight(w, wOff, k) * -((x.getAtIndex(F, base + k) - max) - logSum);
                         }
                         loss += eps / c * smooth;
                     }
@@ -277,9 +280,9 @@ public final class ClassificationLoss {
         return sum;
     }
 
-    /** log(sum(exp(x[base .. base + c)))), stable: the max is taken out first. */
+    /** log(sum(exp(x[base .. base + c) - max))), the max left in e[c]: the caller subtracts the max first. */
     private static double logSumExp(MemorySegment x, long base, int c, double[] e) {
         double sum = expShifted(x, base, c, e);
-        return e[c] + StrictMath.log(sum);
+        return StrictMath.log(sum);
     }
 }

@@ -269,7 +269,7 @@ public final class OptimizerKernels {
                 }
             }
             FloatVector mv = FloatVector.fromMemorySegment(F, m, mb + i, ORDER).mul(beta1).add(gv.mul(oneMinusB1));
-            FloatVector vv = FloatVector.fromMemorySegment(F, v, vb + i, ORDER).mul(beta2).add(gv.mul(gv).mul(oneMinusB2));
+            FloatVector vv = FloatVector.fromMemorySegment(F, v, vb + i, ORDER).mul(beta2).add(gv.mul(oneMinusB2).mul(gv)); // ((1 - b2) g) g, PyTorch's addcmul: g g first overflowed from |g| > 1.8e19 (v = inf for good)
             mv.intoMemorySegment(m, mb + i, ORDER);
             vv.intoMemorySegment(v, vb + i, ORDER);
             FloatVector second = vv;
@@ -291,7 +291,7 @@ public final class OptimizerKernels {
                 }
             }
             float mv = m.get(FLOAT, mb + i) * beta1 + gv * oneMinusB1;
-            float vv = v.get(FLOAT, vb + i) * beta2 + gv * gv * oneMinusB2;
+            float vv = v.get(FLOAT, vb + i) * beta2 + gv * oneMinusB2 * gv;
             m.set(FLOAT, mb + i, mv);
             v.set(FLOAT, vb + i, vv);
             float second = vv;
@@ -320,7 +320,7 @@ public final class OptimizerKernels {
             if (weightDecay != 0f) {
                 gv = gv.add(pv.mul(weightDecay));
             }
-            FloatVector s = FloatVector.fromMemorySegment(F, sq, sb + i, ORDER).mul(alpha).add(gv.mul(gv).mul(oneMinusA));
+            FloatVector s = FloatVector.fromMemorySegment(F, sq, sb + i, ORDER).mul(alpha).add(gv.mul(oneMinusA).mul(gv)); // ((1 - alpha) g) g, as PyTorch's addcmul
             s.intoMemorySegment(sq, sb + i, ORDER);
             FloatVector avg;
             if (gavg != null) {
@@ -345,7 +345,7 @@ public final class OptimizerKernels {
             if (weightDecay != 0f) {
                 gv = gv + pv * weightDecay;
             }
-            float s = sq.get(FLOAT, sb + i) * alpha + gv * gv * oneMinusA;
+            float s = sq.get(FLOAT, sb + i) * alpha + gv * oneMinusA * gv;
             sq.set(FLOAT, sb + i, s);
             float avg;
             if (gavg != null) {

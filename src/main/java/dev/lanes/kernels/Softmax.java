@@ -73,11 +73,11 @@ public final class Softmax {
         }
         float sum = (float) Reductions.sumRow(out, ob, r);
         // pass 3: normalise
-        if (log) {
-            float shift = max + VectorMath.log(sum);
-            subtractVectors(in, ib, out, ob, vecEnd, shift);
+        if (log) { // (x - max) - log(sum), PyTorch's order: x - (max + log(sum)) gave 0 for log 2 at [1e8, 1e8]
+            float logSum = VectorMath.log(sum);
+            subtractVectors(in, ib, out, ob, vecEnd, max, logSum);
             for (long i = vecEnd; i < bytes; i += 4) {
-                out.set(FLOAT, ob + i, in.get(FLOAT, ib + i) - shift);
+                out.set(FLOAT, ob + i, (in.get(FLOAT, ib + i) - max) - logSum);
             }
         } else {
             float inv = 1f / sum;
@@ -98,10 +98,11 @@ public final class Softmax {
     }
 
     /** out = in - shift over whole vectors [0, vecEnd) (byte offsets): log_softmax's last pass. */
-    private static void subtractVectors(MemorySegment in, long ib, MemorySegment out, long ob, long vecEnd, float shift) {
-        FloatVector vs = FloatVector.broadcast(F, shift);
+    private static void subtractVectors(MemorySegment in, long ib, MemorySegment out, long ob, long vecEnd, float max, float logSum) {
+        FloatVector vm = FloatVector.broadcast(F, max);
+        FloatVector vl = FloatVector.broadcast(F, logSum);
         for (long i = 0; i < vecEnd; i += VBYTES) {
-            FloatVector.fromMemorySegment(F, in, ib + i, ORDER).sub(vs).intoMemorySegment(out, ob + i, ORDER);
+            FloatVector.fromMemorySegment(F, in, ib + i, ORDER).sub(vm).sub(vl).intoMemorySegment(out, ob + i, ORDER);
         }
     }
 
@@ -169,7 +170,7 @@ public final class Softmax {
         }
         for (int i = 0; i < inner; i++) { // turn (max, sum) into what each element needs
             if (log) {
-                scratch[i] = scratch[i] + VectorMath.log(scratch[inner + i]);
+                scratch[inner + i] = VectorMath.log(scratch[inner + i]); // (x - max) - log(sum), as the last-dim path
             } else {
                 scratch[inner + i] = 1f / scratch[inner + i];
             }
@@ -180,7 +181,7 @@ public final class Softmax {
             for (int i = 0; i < inner; i++) {
                 long ob = outB + ((long) i << 2);
                 if (log) {
-                    out.set(FLOAT, ob, in.get(FLOAT, rowB + ((long) i << 2)) - scratch[i]);
+                    out.set(FLOAT, ob, (in.get(FLOAT, rowB + ((long) i << 2)) - scratch[i]) - scratch[inner + i]);
                 } else {
                     out.set(FLOAT, ob, out.get(FLOAT, ob) * scratch[inner + i]);
                 }

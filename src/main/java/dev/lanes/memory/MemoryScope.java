@@ -117,13 +117,21 @@ public final class MemoryScope implements AutoCloseable {
         }
         closed = true;
         ArrayDeque<MemoryScope> stack = STACK.get();
-        if (stack.peek() != this) {
-            // closing out of order: close inner scopes first so nothing outlives its parent
-            while (!stack.isEmpty() && stack.peek() != this) {
-                stack.peek().close();
+        try {
+            if (stack.peek() != this) {
+                // closing out of order: close inner scopes first so nothing outlives its parent
+                while (!stack.isEmpty() && stack.peek() != this) {
+                    MemoryScope inner = stack.peek();
+                    try {
+                        inner.close();
+                    } finally {
+                        stack.remove(inner); // off the stack even if its close threw: it must not stay innermost
+                    }
+                }
             }
+        } finally {
+            stack.remove(this); // a throwing inner close left this closed scope innermost: new tensors registered into it
         }
-        stack.pop();
         RuntimeException first = null;
         for (int i = owned.size() - 1; i >= 0; i--) {
             Releasable r = owned.get(i);
