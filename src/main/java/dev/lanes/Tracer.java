@@ -172,6 +172,11 @@ final class Tracer {
         gradsBefore.putIfAbsent(leaf, previous); // Tensor keeps Object's identity equality: one entry per leaf, its first grad
     }
 
+    /** The storages of the module state the traced step updates (BatchNorm's running statistics). */
+    List<Storage> stateStorages() {
+        return List.copyOf(stateBefore.keySet());
+    }
+
     /** Puts back the module state the traced step (and a plan's check run) updated. */
     void restoreState() {
         for (Map.Entry<Storage, byte[]> e : stateBefore.entrySet()) {

@@ -223,6 +223,7 @@ public final class TrainingPlan implements AutoCloseable {
                 tracer.releaseConstants(); // no plan took them over
                 throw e;
             }
+            plan.stateStorages = tracer.stateStorages();
             Lanes.captureSeeds(CAPTURE_SEED); // the check run draws the same dropout masks as the eager step did
             plan.selfCheck(x, y, eager);
             return plan;
@@ -467,8 +468,15 @@ public final class TrainingPlan implements AutoCloseable {
     private float runChecked(Tensor input, Tensor target) {
         copy(input, inputStore.segment());
         copy(target, targetStore.segment());
-        return execute();
+        float loss = execute();
+        for (int i = 0; i < stateStorages.size(); i++) { // written by the replay's kernels: seen as the eager update's write
+            stateStorages.get(i).bumpVersion();          // (an inference plan traced before refuses its next call)
+        }
+        return loss;
     }
+
+    /** The module state this plan's kernels update each run (BatchNorm's running statistics). */
+    private List<Storage> stateStorages = List.of();
 
     /** The model's output (e.g. logits) from the last run: a view of the arena, valid until the next run or close. */
     public Tensor output() {

@@ -491,4 +491,29 @@ class TrainStepTest {
             assertThat(bn.runningMean.toFloatArray()).as("frozen statistics").containsExactly(afterTraining);
         }
     }
+
+    /**
+     * A compiled step's BatchNorm update counts as a write of the statistics (the replay wrote them without a version
+     * bump): a plan traced before reading them refuses its next call instead of mixing them with what it folded.
+     */
+    @Test
+    void aCompiledStepsStatisticsUpdateIsSeenByAPlanTracedBefore() {
+        Lanes.manualSeed(22);
+        BatchNorm2d bn = new BatchNorm2d(3);
+        Sequential net = new Sequential(new Conv2d(2, 3, 3), bn, new ReLU(), new Flatten(), new Linear(3 * 4 * 4, 5));
+        net.train();
+        try (TrainStep step = TrainStep.compile(net, new CrossEntropyLoss(), new SGD(net.parameters(), 0.1))) {
+            Tensor x = Tensor.randn(4, 2, 6, 6);
+            Tensor y = Tensor.of(new long[] {0, 1, 2, 3}, 4);
+            step.run(x, y); // captured: the eager capture's writes are behind us
+            // a plan reading the statistics as constants (eval-mode batch norm of its input), traced now
+            try (dev.lanes.InferencePlan plan = dev.lanes.InferencePlan.trace(
+                    t -> Tensor.batchNorm(t, bn.runningMean, bn.runningVar, null, null, false, 0.1, 1e-5), 1, 3, 4, 4)) {
+                float[] out = new float[48];
+                plan.run(new float[48], out);
+                step.run(x, y); // the replay updates running_mean and running_var
+                assertThatThrownBy(() -> plan.run(new float[48], out)).isInstanceOf(IllegalStateException.class).hasMessageContaining("weights changed");
+            }
+        }
+    }
 }
