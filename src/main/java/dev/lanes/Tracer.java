@@ -161,7 +161,12 @@ final class Tracer {
             refuseInPlace(op, target); // a value of this step, not a module's state
         }
         if (!stateBefore.containsKey(s)) {
-            stateBefore.put(s, s.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            s.pin(); // held while it is read: a close on another thread must not hand the block to another tensor meanwhile
+            try {
+                stateBefore.put(s, s.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            } finally {
+                s.unpin();
+            }
         }
     }
 
@@ -180,7 +185,13 @@ final class Tracer {
     /** Puts back the module state the traced step (and a plan's check run) updated. */
     void restoreState() {
         for (Map.Entry<Storage, byte[]> e : stateBefore.entrySet()) {
-            java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofArray(e.getValue()), 0, e.getKey().segment(), 0, e.getValue().length);
+            Storage s = e.getKey();
+            s.pin(); // refused if it was released meanwhile: its block may be another tensor's now
+            try {
+                java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofArray(e.getValue()), 0, s.segment(), 0, e.getValue().length);
+            } finally {
+                s.unpin();
+            }
         }
     }
 

@@ -89,8 +89,13 @@ public final class Storage {
 
     private Storage(MemoryPool pool, long bytes) {
         MemoryPool.Block block = pool.take(bytes);
-        this.segment = block.segment.asSlice(0, bytes);
-        this.cleanable = CLEANER.register(this, new Returner(pool, block));
+        try {
+            this.segment = block.segment.asSlice(0, bytes);
+            this.cleanable = CLEANER.register(this, new Returner(pool, block));
+        } catch (RuntimeException | Error e) { // a heap OutOfMemoryError here kept the block and its budget for good
+            pool.give(block);
+            throw e;
+        }
     }
 
     /** A new storage of {@code bytes} bytes from the global pool, holding one reference; contents undefined. */
