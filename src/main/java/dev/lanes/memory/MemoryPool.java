@@ -271,18 +271,26 @@ public final class MemoryPool {
             return;
         }
         long sleepMs = 1;
-        for (int attempt = 0; attempt < 10; attempt++) {
-            System.gc();
-            try {
-                Thread.sleep(sleepMs);
-            } catch (InterruptedException e) {
+        // an interrupted thread (a cancelled request) still gives the Cleaner its pauses: sleep threw at once and the
+        // allocation failed without them; the interrupt is set again for the caller afterwards
+        boolean interrupted = Thread.interrupted();
+        try {
+            for (int attempt = 0; attempt < 10; attempt++) {
+                System.gc();
+                try {
+                    Thread.sleep(sleepMs);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+                if (tryReserve(size)) {
+                    return;
+                }
+                sleepMs = Math.min(sleepMs * 2, 128);
+            }
+        } finally {
+            if (interrupted) {
                 Thread.currentThread().interrupt();
-                break;
             }
-            if (tryReserve(size)) {
-                return;
-            }
-            sleepMs = Math.min(sleepMs * 2, 128);
         }
         throw new OffHeapBudgetError("Lanes off-heap budget exhausted: cannot allocate " + requested + " bytes with "
                 + inUse.get() + " of " + knownBudget() + " bytes in use. Release tensors with close() or a MemoryScope,"

@@ -88,6 +88,25 @@ class MemoryPoolTest {
         live.forEach(s -> s.release("test"));
     }
 
+    private static void dropWithoutRelease(MemoryPool pool, long bytes) {
+        Storage.allocate(pool, bytes); // unreachable at once: only the Cleaner gives its block back
+    }
+
+    /** An interrupted thread's allocation over budget still gives the GC and Cleaner their pauses (it failed at once), and stays interrupted. */
+    @Test
+    void anInterruptedThreadStillWaitsForDroppedStorages() {
+        MemoryPool pool = new MemoryPool(8L << 20, 0);
+        dropWithoutRelease(pool, 6L << 20);
+        Thread.currentThread().interrupt();
+        try {
+            Storage s = Storage.allocate(pool, 4L << 20);
+            assertThat(Thread.currentThread().isInterrupted()).as("the interrupt is kept for the caller").isTrue();
+            s.release("test");
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
     @Test
     void defaultBudgetIsAskedOfTheSystemOnlyPastItsFloor() {
         long floor = 1L << 20; // the global pool's is 1 GiB; a small one here, so the test allocates 2 MiB, not 1 GiB
