@@ -192,6 +192,30 @@ public final class OnnxModel implements AutoCloseable {
         return InferencePlan.trace(this::forward, example);
     }
 
+    /**
+     * An input against its declared shape, as ONNX Runtime checks it ("Got invalid dimensions for input"): the rank,
+     * and every fixed dim after the first (a model declared [1, 784] given [784] returned [10], not an error). The
+     * first dim is left free even when declared fixed: exports without dynamic axes fix the batch at the example's,
+     * and Lanes runs any batch.
+     */
+    private void checkDeclaredShape(String name, Tensor given) {
+        for (OnnxFormat.ValueInfo v : model.graph().inputs()) {
+            if (!v.name().equals(name) || v.dims() == null) {
+                continue;
+            }
+            long[] dims = v.dims();
+            int[] shape = given.shape();
+            boolean ok = dims.length == shape.length;
+            for (int d = 1; ok && d < dims.length; d++) {
+                ok = dims[d] < 0 || dims[d] == shape[d];
+            }
+            if (!ok) {
+                throw new IllegalArgumentException("ONNX: input '" + name + "' is declared " + Arrays.toString(dims) + " (-1: any), got "
+                        + Arrays.toString(shape) + " (the first dim may differ: the batch)");
+            }
+        }
+    }
+
     /** The declared element type of the graph's single input (0 when not declared). */
     private int inputElemType() {
         for (OnnxFormat.ValueInfo v : model.graph().inputs()) {
@@ -209,6 +233,9 @@ public final class OnnxModel implements AutoCloseable {
         }
         if (inputs.length != inputNames.size()) {
             throw new IllegalArgumentException("ONNX: the model takes " + inputNames.size() + " inputs " + inputNames + ", got " + inputs.length);
+        }
+        for (int i = 0; i < inputs.length; i++) {
+            checkDeclaredShape(inputNames.get(i), inputs[i]);
         }
         try (Autograd.Mode m = Autograd.noGrad()) {
             Map<String, Value> env = new HashMap<>();

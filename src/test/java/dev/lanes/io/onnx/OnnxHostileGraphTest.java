@@ -443,4 +443,20 @@ class OnnxHostileGraphTest {
             assertThat(om.run(x).get(2).toLongArray()).containsExactly(4, 5);
         }
     }
+
+    /**
+     * An input against its declared shape, as ONNX Runtime checks it: another rank or another fixed dim after the first
+     * is refused (a model declared [1, 4] given [4] answered [4]); the first dim, the batch, may differ.
+     */
+    @Test
+    void inputsAreCheckedAgainstTheirDeclaredShape() {
+        byte[] m = model(13, List.of(node("Relu", List.of("x"), List.of("y"))), List.of(),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 1, 4)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            assertThatThrownBy(() -> om.run(Tensor.randn(4))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("declared [1, 4]");
+            assertThatThrownBy(() -> om.run(Tensor.randn(1, 5))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("got [1, 5]");
+            assertThatThrownBy(() -> om.plan(4)).isInstanceOf(IllegalArgumentException.class);
+            assertThat(om.run(Tensor.randn(3, 4)).get(0).shape()).containsExactly(3, 4); // the batch is free
+        }
+    }
 }
