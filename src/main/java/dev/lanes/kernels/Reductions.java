@@ -182,7 +182,8 @@ public final class Reductions {
         // blocks of ROWS_PER_BLOCK rows summed in float32 as above, the blocks' sums added per column in double, in block
         // order (as sumRow does along a row): one float32 total over a million rows of 0.1 was 1% off (100958 for
         // 100000; PyTorch's cascade sum is right), 2e7 rows of 1 stopped at 16777216. Up to a block, the same bits as before.
-        double[] total = new double[inner];
+        double[] total = blockTotals(inner);
+        java.util.Arrays.fill(total, 0, inner, 0.0);
         long rowBytes = (long) rowStride << 2;
         for (int r0 = 0; r0 < r; r0 += ROWS_PER_BLOCK) {
             sumRowBlock(in, base + r0 * rowBytes, Math.min(ROWS_PER_BLOCK, r - r0), inner, rowStride, out, ob);
@@ -193,6 +194,17 @@ public final class Reductions {
         for (int i = 0; i < inner; i++) {
             out.set(FLOAT, ob + ((long) i << 2), (float) total[i]);
         }
+    }
+
+    /** This thread's per-column totals of {@link #sumRows}, grown and kept: a compiled step's bias gradients allocate nothing. */
+    private static final ThreadLocal<double[][]> TOTALS = ThreadLocal.withInitial(() -> new double[][] {new double[0]});
+
+    private static double[] blockTotals(int inner) {
+        double[][] held = TOTALS.get();
+        if (held[0].length < inner) {
+            held[0] = new double[inner];
+        }
+        return held[0];
     }
 
     /**
