@@ -7,6 +7,7 @@ import dev.lanes.kernels.BinaryOp;
 import dev.lanes.kernels.Parallel;
 import dev.lanes.kernels.Sgemm;
 import dev.lanes.kernels.UnaryOp;
+import dev.lanes.kernels.Winograd;
 import dev.lanes.memory.MemoryScope;
 import dev.lanes.memory.Storage;
 import java.lang.foreign.MemorySegment;
@@ -264,6 +265,7 @@ public final class InferencePlan implements AutoCloseable {
         List<PlanStep> steps = new ArrayList<>(t.steps);
         fuseActivations(steps, t.slotFloats, alias, output);
         fuseResiduals(steps, t.slotFloats, alias, output);
+        chooseChannelsLast(steps, alias, output);
         int outSlot = canon(alias, output.id());
         // the input's bytes in floats (an int64 element takes two); the region starts at 0, aligned for any element
         long inputFloats = roundUp((long) Shapes.checkedNumel(inputShape) * inputType.byteSize() / 4);
@@ -373,6 +375,73 @@ public final class InferencePlan implements AutoCloseable {
                 steps.remove(i);
                 i--;
                 break;
+            }
+        }
+    }
+
+    /**
+     * Keeps a tensor channels-last ({@code [N, H, W, C]}) where only Winograd convolutions touch it: written whole by
+     * one, read whole only by others as their input or residual sum, not the plan's result. Winograd stages its input
+     * channels-last and makes its output that way, so such a tensor skips a transpose out and a transpose back in (in a
+     * residual block, the tensor between its two convolutions). A convolution's residual sum is added in its output's
+     * layout, so the two must agree: where they do not, both stay channels-first, until nothing changes. The bits are
+     * those of the channels-first plan; {@code -Dlanes.winograd.channelsLast=false} turns it off.
+     */
+    private static void chooseChannelsLast(List<PlanStep> steps, int[] alias, Ref output) {
+        if (!Winograd.CHANNELS_LAST) {
+            return;
+        }
+        java.util.Set<Integer> last = new java.util.HashSet<>();
+        for (PlanStep s : steps) {
+            if (s instanceof PlanStep.Conv conv && conv.winogradPlanned() && conv.out.offset() == 0) {
+                last.add(canon(alias, conv.out.id()));
+            }
+        }
+        last.remove(canon(alias, output.id()));
+        for (PlanStep s : steps) { // one writer
+            if (!(s instanceof PlanStep.Conv conv && conv.winogradPlanned())) {
+                last.remove(canon(alias, s.out.id()));
+            }
+            for (Ref r : s.extraOutputs()) {
+                if (r != null && r.kind() == Ref.SLOT) {
+                    last.remove(canon(alias, r.id()));
+                }
+            }
+        }
+        for (PlanStep s : steps) { // every reader a Winograd convolution of the writer's shape, reading all of it
+            for (Ref r : s.inputs()) {
+                if (r == null || r.kind() != Ref.SLOT || !last.contains(canon(alias, r.id()))) {
+                    continue;
+                }
+                PlanStep.Conv writer = (PlanStep.Conv) producerOf(steps, alias, canon(alias, r.id()));
+                boolean fits = s instanceof PlanStep.Conv conv && conv.winogradPlanned() && r.offset() == 0 && conv.images == writer.images
+                        && (r == conv.x ? conv.channels == writer.outChannels && conv.geo.h() == writer.geo.oH() && conv.geo.w() == writer.geo.oW()
+                        : r == conv.residual && conv.outChannels == writer.outChannels && conv.geo.oH() == writer.geo.oH() && conv.geo.oW() == writer.geo.oW());
+                if (!fits) {
+                    last.remove(canon(alias, r.id()));
+                }
+            }
+        }
+        for (boolean changed = true; changed; ) { // a residual sum in its convolution's output layout
+            changed = false;
+            for (PlanStep s : steps) {
+                if (s instanceof PlanStep.Conv conv && conv.residual != null) {
+                    boolean outLast = last.contains(canon(alias, conv.out.id()));
+                    boolean resLast = conv.residual.kind() == Ref.SLOT && last.contains(canon(alias, conv.residual.id()));
+                    if (outLast != resLast) {
+                        last.remove(canon(alias, conv.out.id()));
+                        if (conv.residual.kind() == Ref.SLOT) {
+                            last.remove(canon(alias, conv.residual.id()));
+                        }
+                        changed = true;
+                    }
+                }
+            }
+        }
+        for (PlanStep s : steps) {
+            if (s instanceof PlanStep.Conv conv && conv.winogradPlanned()) {
+                conv.inChannelsLast = conv.x.kind() == Ref.SLOT && last.contains(canon(alias, conv.x.id()));
+                conv.outChannelsLast = last.contains(canon(alias, conv.out.id()));
             }
         }
     }

@@ -609,6 +609,13 @@ abstract class PlanStep {
          */
         Ref residual;
         boolean residualRelu;
+        /**
+         * Whether the input ({@code x}), and the output with the residual, are channels-last ({@code [images, H, W, C]}):
+         * an inference plan's tensors between two Winograd layers, which nothing else reads (InferencePlan's
+         * chooseChannelsLast). Only while this step runs by Winograd (see dropApproximateForm).
+         */
+        boolean inChannelsLast;
+        boolean outChannelsLast;
 
         /** Whether bind() will choose Winograd for this step (a plan's constant weights; see Winograd.applies). */
         boolean winogradPlanned() {
@@ -673,6 +680,10 @@ abstract class PlanStep {
                 return false;
             }
             winogradW = null;
+            // every Winograd step of the plan drops its form at once (InferencePlan.selfCheck), so every tensor between
+            // two of them goes back to channels-first together
+            inChannelsLast = false;
+            outChannelsLast = false;
             bindDirect(consts); // the plan's layout reserved the direct path's scratch all along
             return true;
         }
@@ -806,13 +817,13 @@ abstract class PlanStep {
             MemorySegment rs = residual == null ? null : f.seg(residual);
             long ro = residual == null ? 0 : f.off(residual) + n0 * outFloats;
             Winograd.forward(geo, winogradW, xs, xo + n0 * in, n1 - n0, epi[0].bias(), epi[0].biasOff(), epi[0].activation(), rs, ro, residualRelu,
-                    os, oo + n0 * outFloats, buf);
+                    os, oo + n0 * outFloats, inChannelsLast, outChannelsLast, buf);
         }
 
         private void forwardImages(int part, int n0, int n1, MemorySegment xs, long xo, MemorySegment ws, long wo, float[][] pw,
                 Sgemm.Epilogue[] epi, MemorySegment os, long oo, MemorySegment kept, long keptOff) {
-            if (residual != null) { // fused only by inference plans, whose frames never run parallel parts
-                throw new IllegalStateException("a convolution with a fused residual sum runs in parallel parts: " + describe());
+            if (residual != null || inChannelsLast || outChannelsLast) { // only inference plans fuse these, and their frames never run parallel parts
+                throw new IllegalStateException("a convolution with a fused residual sum or a channels-last side runs in parallel parts: " + describe());
             }
             if (winogradW != null) {
                 Winograd.forward(geo, winogradW, xs, xo + n0 * (long) channels * geo.h() * geo.w(), n1 - n0, epi[0].bias(), epi[0].biasOff(),
@@ -914,7 +925,7 @@ abstract class PlanStep {
                     + (groups != 1 ? " groups " + groups : "") + (winogradW != null ? " winograd F(4x4,3x3)" : "")
                     + (bias != null ? " + bias " + bias : "") + activationSuffix(activation)
                     + (residual != null ? " + " + residual + (residualRelu ? " -> relu" : "") : "")
-                    + " -> " + str(shape);
+                    + " -> " + str(shape) + (inChannelsLast || outChannelsLast ? " (channels-last " + (inChannelsLast ? outChannelsLast ? "in and out" : "in" : "out") + ")" : "");
         }
     }
 

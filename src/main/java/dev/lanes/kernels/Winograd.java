@@ -50,6 +50,12 @@ public final class Winograd {
      * next step's inputs from L2.
      */
     static final int BAND_FLOATS = 48 * 1024;
+    /**
+     * Off with -Dlanes.winograd.channelsLast=false: a plan's tensors between Winograd layers stay channels-first (the
+     * same bits; for comparisons). See {@link #forward(Im2col.Geometry, Weights, MemorySegment, long, int, MemorySegment, long, UnaryOp,
+     * MemorySegment, long, boolean, MemorySegment, long, boolean, boolean, Buffers)}.
+     */
+    public static final boolean CHANNELS_LAST = !"false".equals(System.getProperty("lanes.winograd.channelsLast"));
     /** Off with -Dlanes.winograd=false: every convolution direct (the bits of the eager op). */
     public static final boolean ENABLED = !"false".equals(System.getProperty("lanes.winograd"));
 
@@ -575,6 +581,19 @@ public final class Winograd {
     public static void forward(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
                                UnaryOp activation, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out, long outOff,
                                Buffers b) {
+        forward(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff, false, false, b);
+    }
+
+    /**
+     * {@link #forward} with either side channels-last: {@code x} as {@code [images, H, W, C]} when {@code inChannelsLast},
+     * {@code out} and the residual as {@code [images, oH, oW, K]} when {@code outChannelsLast} (else channels-first, as
+     * above). The staging is channels-last already, so a channels-last side skips its transposes (a plan keeps the
+     * tensors between two Winograd layers this way: InferencePlan.chooseChannelsLast); the arithmetic is the same, and
+     * so are the bits, element for element.
+     */
+    public static void forward(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
+                               UnaryOp activation, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out, long outOff,
+                               boolean inChannelsLast, boolean outChannelsLast, Buffers b) {
         if (residual != null && activation != UnaryOp.IDENTITY) {
             throw new IllegalArgumentException("Winograd: a residual sum follows the convolution, not its activation " + activation);
         }
@@ -590,20 +609,23 @@ public final class Winograd {
             long work = (long) images * c * k * g.oH() * g.oW();
             long t0 = System.nanoTime();
             if (scalar) {
-                forwardScalar(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff);
+                forwardScalar(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff, inChannelsLast,
+                        outChannelsLast);
             } else {
-                forwardVector(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff, b);
+                forwardVector(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff, inChannelsLast,
+                        outChannelsLast, b);
             }
             ColdStart.WINOGRAD.took(scalar, System.nanoTime() - t0, work);
             return;
         }
-        forwardVector(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff, b);
+        forwardVector(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff, inChannelsLast,
+                outChannelsLast, b);
     }
 
     /** {@link #forward}'s vector form. */
     private static void forwardVector(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
                                       UnaryOp activation, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out,
-                                      long outOff, Buffers b) {
+                                      long outOff, boolean inChannelsLast, boolean outChannelsLast, Buffers b) {
         int c = g.c();
         int k = u.outChannels;
         int cp = chunks(c) * CHUNK;
@@ -628,7 +650,11 @@ public final class Winograd {
                 int rows = Math.min(bandRows, tileRows - ty0);
                 int tiles = rows * tilesWide; // an image's tiles in the band
                 for (int n = n0; n < n1; n++) {
-                    stageBand(g, x, xOff + n * inImage, ty0 * OUT, rows * OUT + 2, stagedWidth, cp, b);
+                    if (inChannelsLast) {
+                        stageBandChannelsLast(g, x, xOff + n * inImage, ty0 * OUT, rows * OUT + 2, stagedWidth, cp, b.staged);
+                    } else {
+                        stageBand(g, x, xOff + n * inImage, ty0 * OUT, rows * OUT + 2, stagedWidth, cp, b);
+                    }
                     int first = (n - n0) * tiles;
                     for (int ty = 0; ty < rows; ty++) {
                         for (int tx = 0; tx < tilesWide; tx++) {
@@ -649,6 +675,21 @@ public final class Winograd {
                     }
                     int y0 = ty0 * OUT;
                     int y1 = Math.min(g.oH(), y0 + rows * OUT);
+                    if (outChannelsLast) {
+                        for (int y = y0; y < y1; y++) { // the products' rows are the output's, kp floats a pixel
+                            long at = outOff + n * outImage + (long) y * g.oW() * k;
+                            long rat = residualOff + n * outImage + (long) y * g.oW() * k;
+                            int from = (y - y0) * productsWidth * kp;
+                            if (k == kp) {
+                                copyOut(b.products, from, g.oW() * k, residual, rat, residualRelu, activation, out, at);
+                            } else {
+                                for (int s = 0; s < g.oW(); s++) {
+                                    copyOut(b.products, from + s * kp, k, residual, rat + (long) s * k, residualRelu, activation, out, at + (long) s * k);
+                                }
+                            }
+                        }
+                        continue;
+                    }
                     unstageBand(b.products, productsWidth, kp, k, y1 - y0, g.oW(), b.planes);
                     int bandFloats = (y1 - y0) * g.oW();
                     long planeFloats = (long) g.oH() * g.oW();
@@ -669,6 +710,23 @@ public final class Winograd {
         }
     }
 
+    /**
+     * {@code n} floats of channels-last output from {@code products[from]} to {@code out} (element offset {@code at}):
+     * plus the residual (element offset {@code rat}) and ReLU'd when asked, else the activation other than ReLU (which
+     * the output transform applied) by the op's own kernel.
+     */
+    private static void copyOut(float[] products, int from, int n, MemorySegment residual, long rat, boolean residualRelu, UnaryOp activation,
+                                MemorySegment out, long at) {
+        if (residual != null) {
+            addResidual(products, from, residual, rat << 2, residualRelu, out, at << 2, n);
+            return;
+        }
+        MemorySegment.copy(products, from, out, FLOAT, at << 2, n);
+        if (activation != UnaryOp.RELU && activation != UnaryOp.IDENTITY) {
+            Elementwise.unaryContiguous(activation, 0f, 0f, out, at << 2, out, at << 2, n); // the op's own bits
+        }
+    }
+
     /** The largest image (in or out, floats) {@link #forwardScalar} copies to the heap. */
     static final long COLD_MAX_FLOATS = 1 << 20;
 
@@ -680,7 +738,8 @@ public final class Winograd {
      * then the residual sum or the activation as the copy out applies them: the vector form's bits.
      */
     static void forwardScalar(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
-                              UnaryOp activation, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out, long outOff) {
+                              UnaryOp activation, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out, long outOff,
+                              boolean inChannelsLast, boolean outChannelsLast) {
         int c = g.c();
         int h = g.h();
         int w = g.w();
@@ -701,12 +760,30 @@ public final class Winograd {
             biases[o] = bias.getAtIndex(FLOAT, biasOff + o);
         }
         boolean relu = activation == UnaryOp.RELU;
+        float[] pixels = inChannelsLast || outChannelsLast ? new float[Math.max(image.length, planes.length)] : null;
         for (int n = 0; n < images; n++) {
-            MemorySegment.copy(x, FLOAT, (xOff + (long) n * image.length) << 2, image, 0, image.length);
+            if (inChannelsLast) { // [H, W, C] to the planes tileBlock reads
+                MemorySegment.copy(x, FLOAT, (xOff + (long) n * image.length) << 2, pixels, 0, image.length);
+                transposeScalar(pixels, h * w, c, image);
+            } else {
+                MemorySegment.copy(x, FLOAT, (xOff + (long) n * image.length) << 2, image, 0, image.length);
+            }
             for (int ty = 0; ty < (oH + OUT - 1) / OUT; ty++) {
                 for (int tx = 0; tx < (oW + OUT - 1) / OUT; tx++) {
                     tileScalar(g, u, image, ty * OUT, tx * OUT, v, block, m, scratch, biases, relu, planes);
                 }
+            }
+            if (outChannelsLast) { // the planes as [oH, oW, K], then the residual or the activation as the vector form's copy out
+                transposeScalar(planes, k, plane, pixels);
+                long at = outOff + (long) n * planes.length;
+                if (residual != null) {
+                    addResidualScalar(pixels, 0, residual, residualOff + (long) n * planes.length, planes.length, residualRelu, run);
+                }
+                MemorySegment.copy(pixels, 0, out, FLOAT, at << 2, planes.length);
+                if (residual == null && !relu && activation != UnaryOp.IDENTITY) {
+                    Elementwise.unaryContiguous(activation, 0f, 0f, out, at << 2, out, at << 2, planes.length); // the op's own bits
+                }
+                continue;
             }
             for (int o = 0; o < k; o++) {
                 long at = outOff + ((long) n * k + o) * plane;
@@ -717,6 +794,15 @@ public final class Winograd {
                 if (residual == null && !relu && activation != UnaryOp.IDENTITY) {
                     Elementwise.unaryContiguous(activation, 0f, 0f, out, at << 2, out, at << 2, plane); // the op's own bits
                 }
+            }
+        }
+    }
+
+    /** {@code to[j rows + i] = from[i cols + j]}: a {@code rows x cols} matrix transposed (the scalar form's layout changes). */
+    private static void transposeScalar(float[] from, int rows, int cols, float[] to) {
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0, src = i * cols; j < cols; j++, src++) {
+                to[j * rows + i] = from[src];
             }
         }
     }
@@ -905,15 +991,7 @@ public final class Winograd {
         int sLast = Math.max(sFirst, Math.min(width, w + pL));
         int rowFloats = width * cp;
         float[] staged = b.staged;
-        int top = Math.min(rows, Math.max(0, first - (r0 - g.pT()))); // band rows above the image
-        java.util.Arrays.fill(staged, 0, top * rowFloats, 0f);
-        int bottom = Math.max(top, Math.min(rows, last - (r0 - g.pT())));
-        java.util.Arrays.fill(staged, bottom * rowFloats, rows * rowFloats, 0f);
-        for (int y = first; y < last; y++) {
-            int rowBase = (y - (r0 - g.pT())) * rowFloats;
-            java.util.Arrays.fill(staged, rowBase, rowBase + sFirst * cp, 0f); // left and right padding
-            java.util.Arrays.fill(staged, rowBase + sLast * cp, rowBase + rowFloats, 0f);
-        }
+        zeroPadding(r0 - g.pT(), rows, first, last, rowFloats, sFirst * cp, sLast * cp, staged);
         if (ZIPS && c % 16 == 0 && (w == 8 || w % 16 == 0) && sLast - sFirst == w) {
             stageBandZipped(g, x, xOff, r0, width, cp, staged, first, last);
             return;
@@ -957,6 +1035,51 @@ public final class Winograd {
                 for (int s = sFirst; s < sLast; s++) {
                     java.util.Arrays.fill(staged, rowBase + s * cp + c, rowBase + (s + 1) * cp, 0f);
                 }
+            }
+        }
+    }
+
+    /**
+     * The staging's padding: band rows (from image row {@code top}) outside image rows {@code [first, last)}, and in
+     * the rows inside, the floats before {@code left} and from {@code right} on.
+     */
+    private static void zeroPadding(int top, int rows, int first, int last, int rowFloats, int left, int right, float[] staged) {
+        int above = Math.min(rows, Math.max(0, first - top));
+        java.util.Arrays.fill(staged, 0, above * rowFloats, 0f);
+        int below = Math.max(above, Math.min(rows, last - top));
+        java.util.Arrays.fill(staged, below * rowFloats, rows * rowFloats, 0f);
+        for (int y = first; y < last; y++) {
+            int rowBase = (y - top) * rowFloats;
+            java.util.Arrays.fill(staged, rowBase, rowBase + left, 0f);
+            java.util.Arrays.fill(staged, rowBase + right, rowBase + rowFloats, 0f);
+        }
+    }
+
+    /**
+     * {@link #stageBand} from a channels-last image ({@code [H, W, C]}): each image row is a run of the staging's row
+     * when the channels fill whole chunks (cp == c), else a run a pixel with the pad channels zeroed.
+     */
+    private static void stageBandChannelsLast(Im2col.Geometry g, MemorySegment x, long xOff, int r0, int rows, int width, int cp, float[] staged) {
+        int c = g.c();
+        int w = g.w();
+        int top = r0 - g.pT();
+        int first = Math.max(0, top);
+        int last = Math.min(g.h(), top + rows);
+        int pL = g.pL();
+        int sFirst = Math.min(width, pL);
+        int sLast = Math.max(sFirst, Math.min(width, w + pL));
+        int rowFloats = width * cp;
+        zeroPadding(top, rows, first, last, rowFloats, sFirst * cp, sLast * cp, staged);
+        for (int y = first; y < last; y++) {
+            int rowBase = (y - top) * rowFloats;
+            long src = xOff + ((long) y * w + sFirst - pL) * c;
+            if (cp == c) {
+                MemorySegment.copy(x, FLOAT, src << 2, staged, rowBase + sFirst * cp, (sLast - sFirst) * c);
+                continue;
+            }
+            for (int s = sFirst; s < sLast; s++) {
+                MemorySegment.copy(x, FLOAT, (src + (long) (s - sFirst) * c) << 2, staged, rowBase + s * cp, c);
+                java.util.Arrays.fill(staged, rowBase + s * cp + c, rowBase + (s + 1) * cp, 0f);
             }
         }
     }

@@ -228,6 +228,19 @@ class WinogradTest {
         try (InferencePlan plan = InferencePlan.trace(net, 1, 16, 12, 12)) {
             assertThat(plan.toString()).contains("winograd");
         }
+        // two of them in a row: the tensor between them was channels-last, and goes back to channels-first with them
+        Tensor w2 = Tensor.randn(16, 16, 3, 3).mul(0.2f);
+        java.util.function.Function<Tensor, Tensor> chain = in -> Tensor.conv2d(net.apply(in), w2, null, new int[] {1, 1}, new int[] {0, 0},
+                new int[] {1, 1}, 1);
+        try (InferencePlan plan = InferencePlan.trace(chain, Tensor.randn(1, 16, 12, 12).mul(0.01f))) { // outputs below 1: within 1e-4
+            assertThat(plan.toString()).contains("winograd").contains(Winograd.CHANNELS_LAST ? "(channels-last out)" : "winograd");
+        }
+        try (InferencePlan plan = InferencePlan.trace(chain, constant)) {
+            assertThat(plan.toString()).doesNotContain("winograd").doesNotContain("channels-last");
+            float[] got = new float[plan.outputSize()];
+            plan.run(flat, got);
+            assertThat(got).containsExactly(chain.apply(constant).toFloatArray());
+        }
     }
 
     /**
@@ -368,6 +381,136 @@ class WinogradTest {
                         Winograd.threadBuffers(g, s[1]))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not its activation");
             }
         }
+    }
+
+    /**
+     * A plan keeps a tensor channels-last where only Winograd convolutions write and read it, and a residual sum in its
+     * convolution's output layout: two residual blocks after a Winograd stem, then a Winograd convolution, run
+     * channels-last from the stem's output to the last one's input; returned as they are, the result must be
+     * channels-first, and so (through the residual sums) must be every block's output, leaving only the tensors inside
+     * the blocks. Both plans match the eager forward.
+     */
+    @Test
+    void aPlanKeepsTheTensorsBetweenWinogradLayersChannelsLast() {
+        if (!Winograd.ENABLED || !Winograd.CHANNELS_LAST) {
+            return;
+        }
+        Lanes.manualSeed(9);
+        Tensor[] w = new Tensor[6];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = Tensor.randn(16, 16, 3, 3).mul(0.15f);
+        }
+        Tensor bias = Tensor.randn(16);
+        int[] one = {1, 1};
+        for (boolean lastConv : new boolean[] {true, false}) {
+            java.util.function.Function<Tensor, Tensor> net = in -> {
+                Tensor s = Tensor.conv2d(in, w[0], bias, one, one, one, 1).relu();
+                for (int b = 0; b < 2; b++) {
+                    Tensor h = Tensor.conv2d(s, w[1 + 2 * b], null, one, one, one, 1).relu();
+                    s = Tensor.conv2d(h, w[2 + 2 * b], bias, one, one, one, 1).add(s).relu();
+                }
+                return lastConv ? Tensor.conv2d(s, w[5], null, one, one, one, 1) : s;
+            };
+            Tensor x = Tensor.randn(2, 16, 12, 12);
+            try (InferencePlan plan = InferencePlan.trace(net, 2, 16, 12, 12)) {
+                List<String> convs = plan.toString().lines().filter(l -> l.contains("winograd")).toList();
+                List<String> expect = lastConv
+                        ? List.of("(channels-last out)", "(channels-last in and out)", "(channels-last in and out)", "(channels-last in and out)",
+                        "(channels-last in and out)", "(channels-last in)")
+                        : List.of("", "(channels-last out)", "(channels-last in)", "(channels-last out)", "(channels-last in)");
+                assertThat(convs).as(plan.toString()).hasSize(expect.size());
+                for (int i = 0; i < convs.size(); i++) {
+                    String line = convs.get(i);
+                    String layout = line.contains("(channels-last") ? line.substring(line.indexOf("(channels-last")) : "";
+                    assertThat(layout).as("convolution %d of %s", i, plan).isEqualTo(expect.get(i));
+                }
+                float[] got = new float[plan.outputSize()];
+                plan.run(x.toFloatArray(), got);
+                float[] eager = net.apply(x).toFloatArray();
+                for (int i = 0; i < got.length; i++) {
+                    assertThat(got[i]).as("output %d", i).isCloseTo(eager[i], org.assertj.core.data.Offset.offset(2e-4f * Math.max(1f, Math.abs(eager[i]))));
+                }
+            }
+        }
+    }
+
+    /**
+     * A channels-last input, output (with its residual) or both give the channels-first bits, transposed: in the vector
+     * form and in the scalar form a young process takes, for every shape above (channels and output channels that are not
+     * whole chunks or vectors, several bands, asymmetric padding), three images, ReLU with a bias, GELU (the op's own
+     * kernel after the copy out) and the residual sum with its ReLU.
+     */
+    @Test
+    void channelsLastSidesGiveTheChannelsFirstBits() {
+        int before = ColdStart.winogradImages;
+        int cases = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            for (int[] s : SHAPES) {
+                Im2col.Geometry g = geometry(s);
+                int images = 3;
+                int c = s[0];
+                int k = s[1];
+                int inPlane = s[2] * s[3];
+                int outPlane = g.oH() * g.oW();
+                Random r = new Random(17);
+                MemorySegment x = randn(arena, (long) images * c * inPlane, r, 1f);
+                MemorySegment w = randn(arena, (long) k * c * 9, r, 0.2f);
+                MemorySegment b = randn(arena, k, r, 1f);
+                MemorySegment res = randn(arena, (long) images * k * outPlane, r, 1f);
+                MemorySegment xLast = channelsLast(arena, x, images, c, inPlane);
+                MemorySegment resLast = channelsLast(arena, res, images, k, outPlane);
+                Winograd.Weights u = Winograd.transformWeights(w, 0, k, c);
+                for (int variant = 0; variant < 3; variant++) {
+                    UnaryOp act = variant == 0 ? UnaryOp.RELU : variant == 1 ? UnaryOp.GELU : UnaryOp.IDENTITY;
+                    MemorySegment bias = variant == 1 ? null : b;
+                    for (int scalar = 0; scalar < 2; scalar++) {
+                        ColdStart.winogradImages = scalar == 1 ? 1 << 20 : 0;
+                        MemorySegment first = arena.allocate((long) images * k * outPlane * 4);
+                        Winograd.forward(g, u, x, 0, images, bias, 0, act, variant == 2 ? res : null, 0, true, first, 0, false, false,
+                                Winograd.threadBuffers(g, k));
+                        float[] expectLast = channelsLast(arena, first, images, k, outPlane).toArray(ValueLayout.JAVA_FLOAT);
+                        for (int sides = 1; sides < 4; sides++) {
+                            boolean inLast = (sides & 1) != 0;
+                            boolean outLast = (sides & 2) != 0;
+                            MemorySegment got = arena.allocate((long) images * k * outPlane * 4);
+                            Winograd.forward(g, u, inLast ? xLast : x, 0, images, bias, 0, act, variant == 2 ? outLast ? resLast : res : null, 0, true,
+                                    got, 0, inLast, outLast, Winograd.threadBuffers(g, k));
+                            float[] expect = outLast ? expectLast : first.toArray(ValueLayout.JAVA_FLOAT);
+                            assertThat(firstDifference(got.toArray(ValueLayout.JAVA_FLOAT), expect)).as("first element of other bits: %s %s in %s out %s"
+                                    + " scalar %d", java.util.Arrays.toString(s), act, inLast, outLast, scalar).isEqualTo(-1);
+                            cases++;
+                        }
+                    }
+                }
+            }
+        } finally {
+            ColdStart.winogradImages = before;
+        }
+        assertThat(cases).isEqualTo(SHAPES.length * 3 * 2 * 3);
+    }
+
+    /** The first index where the bits differ (NaNs alike), or -1 (AssertJ's containsExactly is quadratic in the length). */
+    private static int firstDifference(float[] a, float[] b) {
+        for (int i = 0; i < Math.max(a.length, b.length); i++) {
+            if (i >= a.length || i >= b.length || Float.floatToIntBits(a[i]) != Float.floatToIntBits(b[i])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** {@code [images, channels, plane]} as {@code [images, plane, channels]}. */
+    private static MemorySegment channelsLast(Arena arena, MemorySegment m, int images, int channels, int plane) {
+        MemorySegment t = arena.allocate((long) images * channels * plane * 4);
+        for (int n = 0; n < images; n++) {
+            for (int ch = 0; ch < channels; ch++) {
+                for (int p = 0; p < plane; p++) {
+                    t.setAtIndex(ValueLayout.JAVA_FLOAT, ((long) n * plane + p) * channels + ch,
+                            m.getAtIndex(ValueLayout.JAVA_FLOAT, ((long) n * channels + ch) * plane + p));
+                }
+            }
+        }
+        return t;
     }
 
     /** {@code [16, 16, 3, 3]} weights less each output channel's mean: each channel's 144 weights sum to (nearly) zero. */
