@@ -67,9 +67,10 @@ public class MultiheadAttention extends Module {
     }
 
     /**
-     * The attention of {@code query} over {@code key}/{@code value}; {@code attnMask} (float, added to the scores,
-     * {@code [L, S]} or {@code [B * numHeads, L, S]}) or {@code isCausal}; with {@code needWeights} also the attention
-     * weights averaged over heads.
+     * The attention of {@code query} over {@code key}/{@code value}; {@code attnMask} ({@code [L, S]} or
+     * {@code [B * numHeads, L, S]}: float, added to the scores, or bool as nn.MultiheadAttention reads it, true = may not
+     * attend) or {@code isCausal}, not both; with {@code needWeights} also the attention weights averaged over heads.
+     * (F.scaledDotProductAttention reads a bool mask the other way, as PyTorch 2's: true = takes part.)
      */
     public Output attention(Tensor query, Tensor key, Tensor value, Tensor attnMask, boolean isCausal, boolean needWeights) {
         if (query.dim() != 3 || key.dim() != 3 || value.dim() != 3) {
@@ -90,9 +91,25 @@ public class MultiheadAttention extends Module {
         Tensor qh = heads(project(q, 0), b, l, d);
         Tensor kh = heads(project(k, 1), b, s, d);
         Tensor vh = heads(project(v, 2), b, s, d);
-        Tensor mask = attnMask != null && attnMask.dtype() == dev.lanes.DType.BOOL ? F.boolMask(attnMask) : attnMask; // true takes part, as PyTorch's
-        if (mask != null && mask.dim() == 3) { // [B * H, L, S] -> [B, H, L, S]
-            mask = mask.view(b, numHeads, l, s);
+        Tensor mask = attnMask;
+        if (mask != null) {
+            boolean fits = mask.dim() == 2 ? mask.size(0) == l && mask.size(1) == s
+                    : mask.dim() == 3 && mask.size(0) == (long) b * numHeads && mask.size(1) == l && mask.size(2) == s;
+            if (!fits) { // PyTorch's check: a mask of another shape would be viewed or broadcast into a scrambled one
+                throw new IllegalArgumentException("MultiheadAttention: the shape of the " + mask.dim() + "D attn_mask is " + mask.size()
+                        + ", but should be [" + l + ", " + s + "] or [" + (long) b * numHeads + ", " + l + ", " + s + "] (L, S and batch * num_heads)");
+            }
+            if (isCausal) {
+                throw new IllegalArgumentException("MultiheadAttention: explicit attn_mask should not be set when is_causal=True");
+            }
+            if (mask.dtype() == dev.lanes.DType.BOOL) { // nn.MultiheadAttention's convention: true = may NOT attend (-inf)
+                try (Tensor zeros = Tensor.zeros(mask.shape())) {
+                    mask = zeros.maskedFill(mask, Double.NEGATIVE_INFINITY);
+                }
+            }
+            if (mask.dim() == 3) { // [B * H, L, S] -> [B, H, L, S]
+                mask = mask.view(b, numHeads, l, s);
+            }
         }
         double p = isTraining() ? dropout : 0.0;
         Tensor weights = null;

@@ -52,7 +52,10 @@ public class TransformerEncoderLayer extends Module {
         return forward(src, null, false);
     }
 
-    /** With an additive float {@code srcMask} ([L, L]) or a causal mask ({@code isCausal}: a decoder-only model). */
+    /**
+     * With a {@code srcMask} ([L, L]: float, added to the scores, or bool, true = may not attend, as PyTorch's) or a
+     * causal mask ({@code isCausal}: a decoder-only model), not both.
+     */
     public Tensor forward(Tensor src, Tensor srcMask, boolean isCausal) {
         Tensor x = src;
         if (normFirst) {

@@ -402,9 +402,13 @@ class AttentionTest {
         }
     }
 
-    /** A bool attn_mask is PyTorch's: true takes part (it was refused with advice, toFloat(), that masked nothing). */
+    /**
+     * A bool attn_mask is read as PyTorch reads it: by F.scaled_dot_product_attention (PyTorch 2) true takes part, by
+     * nn.MultiheadAttention true may NOT attend (-inf; it was read the other way round: a causal triu(1) mask let every
+     * query see only the future). A mask of another shape, or a mask with isCausal, is refused as PyTorch refuses it.
+     */
     @Test
-    void aBoolMaskKeepsWhereTrue() {
+    void aBoolMaskIsReadAsPyTorchReadsIt() {
         dev.lanes.Lanes.manualSeed(11);
         Tensor q = Tensor.randn(2, 5, 4);
         Tensor k = Tensor.randn(2, 7, 4);
@@ -416,11 +420,33 @@ class AttentionTest {
         org.assertj.core.api.Assertions.assertThat(withBool).containsExactly(withFloat);
         MultiheadAttention mha = new MultiheadAttention(4, 2, 0.0, true, true);
         Tensor x = Tensor.randn(2, 5, 4);
-        Tensor self = Tensor.rand(5, 5).gt(0.3).logicalOr(Tensor.eye(5).gt(0.5));
-        Tensor selfAdditive = Tensor.zeros(5, 5).maskedFill(self.eq(0), Double.NEGATIVE_INFINITY);
+        Tensor future = Tensor.ones(5, 5).triu(1).gt(0.5); // PyTorch's causal bool mask: true above the diagonal
+        Tensor causalAdditive = Tensor.zeros(5, 5).maskedFill(future, Double.NEGATIVE_INFINITY);
         for (boolean needWeights : new boolean[] {false, true}) {
-            org.assertj.core.api.Assertions.assertThat(mha.attention(x, x, x, self, false, needWeights).output().toFloatArray())
-                    .containsExactly(mha.attention(x, x, x, selfAdditive, false, needWeights).output().toFloatArray());
+            org.assertj.core.api.Assertions.assertThat(mha.attention(x, x, x, future, false, needWeights).output().toFloatArray())
+                    .containsExactly(mha.attention(x, x, x, causalAdditive, false, needWeights).output().toFloatArray());
+        }
+        float[] w = mha.attention(x, x, x, future, false, true).weights().toFloatArray(); // [2, 5, 5]: lower triangular
+        for (int i = 0; i < w.length; i++) {
+            int row = i / 5 % 5;
+            int col = i % 5;
+            if (col > row) {
+                org.assertj.core.api.Assertions.assertThat(w[i]).as("weight %d (query %d, key %d)", i, row, col).isZero();
+            } else {
+                org.assertj.core.api.Assertions.assertThat(w[i]).as("weight %d", i).isPositive();
+            }
+        }
+        org.assertj.core.api.Assertions.assertThat(mha.attention(x, x, x, Tensor.zeros(4, 5, 5).gt(0.5), false, true).output().toFloatArray())
+                .containsExactly(mha.attention(x, x, x, null, false, true).output().toFloatArray()); // [B * H, L, S], nothing masked
+        Tensor q2 = Tensor.randn(1, 2, 4);
+        Tensor kv = Tensor.randn(1, 3, 4);
+        for (Tensor bad : new Tensor[] {Tensor.zeros(2, 3, 2), Tensor.zeros(1, 3), Tensor.zeros(3, 2), Tensor.zeros(3), Tensor.zeros(1, 2, 2, 3)}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> mha.attention(q2, kv, kv, bad, false, true))
+                    .as("mask %s", bad.size()).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("attn_mask is " + bad.size());
+        }
+        for (boolean needWeights : new boolean[] {false, true}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> mha.attention(x, x, x, causalAdditive, true, needWeights))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("is_causal");
         }
     }
 }
