@@ -176,7 +176,7 @@ public final class Losses {
      */
     private static Tensor classification(boolean logits, Tensor input, Tensor target, Tensor weight, int ignoreIndex, double eps, Reduction r) {
         String op = logits ? "cross_entropy" : "nll_loss";
-        if (eps < 0 || eps > 1) {
+        if (!(eps >= 0 && eps <= 1)) { // NaN too (it made every loss NaN)
             throw new IllegalArgumentException(op + ": label_smoothing must be between 0.0 and 1.0. Got: " + eps);
         }
         Classes k = Classes.of(op, input, target, weight);
@@ -265,6 +265,15 @@ public final class Losses {
     public static Tensor bceWithLogits(Tensor input, Tensor target, Tensor weight, Tensor posWeight, String reduction) {
         Reduction r = Reduction.of(reduction);
         sameShape("binary_cross_entropy_with_logits", input, target);
+        // PyTorch scales the loss in place: a weight that broadcasts it larger is refused (here it enlarged the loss, and
+        // the input's gradient took the larger shape)
+        for (Tensor scale : new Tensor[] {weight, posWeight}) {
+            if (scale != null && !Arrays.equals(Shapes.broadcast(input.shapeRef(), scale.shapeRef()), input.shapeRef())) {
+                throw new IllegalArgumentException("binary_cross_entropy_with_logits: output with shape " + Shapes.str(input.shapeRef())
+                        + " doesn't match the broadcast shape " + Shapes.str(Shapes.broadcast(input.shapeRef(), scale.shapeRef()))
+                        + " (" + (scale == weight ? "weight" : "pos_weight") + " of shape " + Shapes.str(scale.shapeRef()) + ")");
+            }
+        }
         Tensor out;
         try (MemoryScopeLocal s = new MemoryScopeLocal(); Autograd.Mode g = Autograd.noGrad()) {
             Tensor lw = posWeight == null ? null : posWeight.sub(1).mul(target).add(1);

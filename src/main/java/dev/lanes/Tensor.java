@@ -686,7 +686,7 @@ public final class Tensor implements Releasable, AutoCloseable {
             return new Node.Edge(null, 0);
         }
         checkViewHistory();
-        return new Node.Edge(gradFn != null ? gradFn : accumulator(), 0);
+        return new Node.Edge(gradFn != null ? gradFn : accumulator(), 0, shape);
     }
 
     /**

@@ -14,6 +14,31 @@ import org.junit.jupiter.api.Test;
  * memory. The gradcheck of every op (and its backward against PyTorch's) is a row of the op table, {@link OpTableTest}.
  */
 class AutogradTest {
+    /**
+     * A backward rule that returns a gradient of another shape than its input's is refused with PyTorch's engine message
+     * (a BCEWithLogits weight broadcast larger than its input once gave a [3] leaf a [2, 3] .grad that the optimizer then
+     * read), before it reaches the leaf.
+     */
+    @Test
+    void aGradientOfAnotherShapeThanItsInputIsRefused() {
+        Tensor x = Tensor.randn(3).requiresGrad(true);
+        Tensor out = Tensor.zeros(3);
+        Tensor.record(out, () -> new dev.lanes.autograd.Node() {
+            @Override
+            public String name() {
+                return "WrongShapeBackward";
+            }
+
+            @Override
+            protected Tensor[] apply(Tensor g) {
+                return new Tensor[] {Tensor.ones(2, 3)};
+            }
+        }, x);
+        assertThatThrownBy(() -> out.sum().backward()).isInstanceOf(IllegalStateException.class)
+                .hasMessage("Function WrongShapeBackward returned an invalid gradient at index 0 - got [2, 3] but expected shape compatible with [3]");
+        assertThat(x.grad()).isNull();
+    }
+
     @Test
     void namesAndGraphWalkLikePyTorch() {
         Tensor x = Tensor.ones(2, 2).requiresGrad(true);

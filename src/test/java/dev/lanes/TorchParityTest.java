@@ -79,6 +79,33 @@ class TorchParityTest {
     }
 
     /**
+     * BCEWithLogits' weight and pos_weight scale the loss in place, as PyTorch's: one that broadcasts it larger is
+     * refused (torch 1.13: "output with shape [3] doesn't match the broadcast shape [2, 3]"; Lanes returned a [2, 3] loss
+     * and gave the [3] input a [2, 3] gradient); smaller ones broadcast: torch 1.13, x = [0.5, -1, 2], y = [1, 0, 1],
+     * weight [1, 2, 3], pos_weight [2], none: [0.9482, 0.6265, 0.7616]. A NaN label_smoothing is refused (every loss
+     * was NaN).
+     */
+    @Test
+    void bceWithLogitsWeightsMayNotEnlargeTheLossAndLabelSmoothingIsANumber() {
+        try (Tensor x = Tensor.of(new float[] {0.5f, -1f, 2f}, 3).requiresGrad(true); Tensor y = Tensor.of(new float[] {1f, 0f, 1f}, 3);
+             Tensor big = Tensor.ones(2, 3)) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.lanes.nn.functional.F.binaryCrossEntropyWithLogits(x, y, big, null, "mean"))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("output with shape [3] doesn't match the broadcast shape [2, 3]");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.lanes.nn.functional.F.binaryCrossEntropyWithLogits(x, y, null, big, "mean"))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pos_weight");
+            float[] got = dev.lanes.nn.functional.F.binaryCrossEntropyWithLogits(x, y, Tensor.of(new float[] {1f, 2f, 3f}, 3),
+                    Tensor.of(new float[] {2f}, 1), "none").toFloatArray();
+            assertThat(got).containsExactly(new float[] {0.9482f, 0.6265f, 0.7616f}, org.assertj.core.data.Offset.offset(1e-4f));
+        }
+        try (Tensor logits = Tensor.of(new float[] {1f, 2f, 3f}, 1, 3); Tensor t = Tensor.of(new long[] {0}, 1)) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.lanes.nn.functional.F.crossEntropy(logits, t, null, -100, Double.NaN, "mean"))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("label_smoothing");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new dev.lanes.nn.CrossEntropyLoss(null, -100, Double.NaN, "mean"))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("label_smoothing");
+        }
+    }
+
+    /**
      * x.pow(0.5) is PyTorch's sqrt and x.pow(-0.5) its rsqrt (-0 gives -0 and -inf, -inf gives NaN), while a tensor
      * exponent keeps C's pow (+0, +inf). torch 1.13: [-0., -inf, 4., 2.].pow(0.5) = [-0., nan, 2., 1.4142],
      * .pow(-0.5) = [-inf, nan, 0.5, 0.7071], .pow(tensor(0.5)) = [0., inf, 2., 1.4142]. Vector and scalar lanes alike.

@@ -3,6 +3,7 @@ package dev.lanes.autograd;
 import dev.lanes.Tensor;
 import dev.lanes.memory.MemoryScope;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -77,6 +78,13 @@ public final class Engine {
                 for (int i = 0; i < edges.length; i++) {
                     Tensor g = inputGrads != null && i < inputGrads.length ? inputGrads[i] : null;
                     Node next = edges[i].node();
+                    if (g != null && next != null && edges[i].shape() != null && !Arrays.equals(g.shape(), edges[i].shape())) {
+                        // PyTorch's engine check: a backward rule's gradient of another shape would reach the leaf as its .grad
+                        String got = Arrays.toString(g.shape());
+                        g.close();
+                        throw new IllegalStateException("Function " + node.name() + " returned an invalid gradient at index " + i + " - got "
+                                + got + " but expected shape compatible with " + Arrays.toString(edges[i].shape()));
+                    }
                     if (g != null) {
                         if (next == null) {
                             if (!stored.contains(g)) {

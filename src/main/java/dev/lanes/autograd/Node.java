@@ -20,8 +20,16 @@ import java.util.function.UnaryOperator;
 public abstract class Node {
     private static final AtomicLong SEQUENCE = new AtomicLong();
 
-    /** Where a gradient flows: the next node and which of its outputs (always 0 here). */
-    public record Edge(Node node, int inputNr) {
+    /**
+     * Where a gradient flows: the next node and which of its outputs (always 0 here), and the shape of the tensor it
+     * stands for (the gradient sent along it must have it; null where no gradient flows).
+     */
+    public record Edge(Node node, int inputNr, int[] shape) {
+        /** An edge that carries no gradient (PyTorch's {@code (None, 0)}). */
+        public Edge(Node node, int inputNr) {
+            this(node, inputNr, null);
+        }
+
         @Override
         public String toString() {
             return "(" + (node == null ? "None" : "<" + node.name() + ">") + ", " + inputNr + ")";

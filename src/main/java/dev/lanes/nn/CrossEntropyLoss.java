@@ -19,7 +19,7 @@ public class CrossEntropyLoss extends Loss {
 
     public CrossEntropyLoss(Tensor weight, int ignoreIndex, double labelSmoothing, String reduction) {
         super(reduction);
-        if (labelSmoothing < 0 || labelSmoothing > 1) {
+        if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
             throw new IllegalArgumentException("label_smoothing must be between 0.0 and 1.0. Got: " + labelSmoothing);
         }
         try (MemoryScope s = owned()) {
