@@ -176,6 +176,10 @@ final class IndexOps {
             throw new IllegalArgumentException(op + "(): Index tensor must have the same number of dimensions as input tensor (input "
                     + str(self) + ", index " + str(index) + ")");
         }
+        if (src != null && Math.max(src.length, 1) != Math.max(index.length, 1)) {
+            throw new IllegalArgumentException(op + "(): Index tensor must have the same number of dimensions as src tensor (index "
+                    + str(index) + ", src " + str(src) + ")");
+        }
         for (int k = 0; k < self.length; k++) {
             if (k != d && index[k] > self[k]) {
                 throw new IllegalArgumentException(op + "(): Size does not match at dimension " + k + " expected index " + str(index)
@@ -233,7 +237,7 @@ final class IndexOps {
         int d = checkScatterShapes("scatter_add", shape, dim, ishape, src.shapeRef());
         int size = shape.length == 0 ? 1 : shape[d];
         Tensor out = x.detach().clone(); // out starts as x; untracked (the caller records)
-        Tensor srcView = narrowTo(src, ishape, d);
+        Tensor srcView = narrowTo(src, ishape, -1); // the index's extent in every dim, d too: the kernel reads src as the index's shape
         int[] split = ishape.length == 0 ? new int[] {1, 1, 1} : Shapes.splitAround(ishape, d);
         try (srcView) {
             index.withContiguous(idx -> srcView.withContiguous(sc -> {

@@ -260,7 +260,7 @@ final class ReductionOps {
         @Override
         protected Tensor[] apply(Tensor g) {
             Tensor x = input.get();
-            int n = dim == null ? x.numel() : x.size(dim);
+            int n = dim == null || x.dim() == 0 ? x.numel() : x.size(dim); // a 0-d input's dim 0 (or -1) is the one element
             Tensor gv = g.detach();
             if (std) {
                 try (Tensor twice = result.get().mul(2); Tensor q = g.div(twice)) {

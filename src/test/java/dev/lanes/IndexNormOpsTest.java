@@ -107,6 +107,36 @@ class IndexNormOpsTest {
         Gradcheck.check(t -> t[0].scatterAdd(1, gi, t[1]), table, src);
     }
 
+    /**
+     * scatter_add with a src longer than the index along dim (PyTorch allows it) reads src at the index's positions, in
+     * every image of the outer dims (it read the copy as laid out with the index's extent: torch 1.13 gives
+     * [[0, 0, 0], [0, 3, 0]] and [[0, 1], [4, 3]] where Lanes gave [[0, 0, 0], [0, 1, 0]] and [[0, 1], [3, 2]]), with the
+     * upstream gradient gathered at those positions and zeros elsewhere (torch 1.13's own backward refuses this case:
+     * "ScatterAddBackward0 returned an invalid gradient"); a src of another rank than the index is refused, PyTorch's message. And
+     * std/var along dim 0 of a 0-d tensor has a backward (it threw ArrayIndexOutOfBounds): torch 1.13, grad 0.
+     */
+    @Test
+    void scatterAddReadsALongerSrcAtTheIndexPositions() {
+        try (Tensor src = Tensor.arange(6).toFloat().view(2, 3).requiresGrad(true)) {
+            Tensor narrow = Tensor.zeros(2, 3).scatterAdd(1, Tensor.of(new long[] {0, 1}, 2, 1), src);
+            assertThat(narrow.toFloatArray()).containsExactly(0, 0, 0, 0, 3, 0);
+            Tensor same = Tensor.zeros(2, 2).scatterAdd(1, Tensor.of(new long[] {0, 1, 1, 0}, 2, 2), src);
+            assertThat(same.toFloatArray()).containsExactly(0, 1, 4, 3);
+            same.mul(Tensor.of(new float[] {1, 2, 3, 4}, 2, 2)).sum().backward(); // src's gradient: the upstream at the index
+            assertThat(src.grad().toFloatArray()).containsExactly(1, 2, 0, 4, 3, 0);
+        }
+        assertThatThrownBy(() -> Tensor.zeros(3).scatterAdd(0, Tensor.of(new long[] {0, 1, 2}, 3), Tensor.arange(12).toFloat().view(3, 4)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("same number of dimensions as src");
+        assertThatThrownBy(() -> Tensor.zeros(3, 3).scatterAdd(0, Tensor.of(new long[] {0, 1, 2}, 3, 1), Tensor.arange(3).toFloat()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("same number of dimensions as src");
+        Tensor x = Tensor.scalar(2f).requiresGrad(true);
+        x.std(0, false, false).backward();
+        assertThat(x.grad().item()).isZero();
+        Tensor y = Tensor.scalar(2f).requiresGrad(true);
+        y.var(-1, false, true).backward();
+        assertThat(y.grad().item()).isZero();
+    }
+
     /** Gradients of repeated indices accumulate; the padding row gets none; the backward is sized like the table. */
     @Test
     void embeddingBackwardAddsRowsAtTheirIndices() {
