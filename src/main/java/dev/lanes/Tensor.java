@@ -866,6 +866,8 @@ public final class Tensor implements Releasable, AutoCloseable {
     /** Dimensions {@code startDim..endDim} flattened into one (a view when possible, else a copy). */
     public Tensor flatten(int startDim, int endDim) {
         if (shape.length == 0) {
+            Shapes.wrapDim(startDim, 1); // only 0 and -1 name a 0-d tensor's dim, as PyTorch checks
+            Shapes.wrapDim(endDim, 1);
             return reshape(1);
         }
         int s = Shapes.wrapDim(startDim, shape.length);

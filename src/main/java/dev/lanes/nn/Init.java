@@ -30,6 +30,9 @@ public final class Init {
     }
 
     public static Tensor normal_(Tensor t, double mean, double std) {
+        if (!(std >= 0)) {
+            throw new IllegalArgumentException("normal expects std >= 0.0, but found std " + std);
+        }
         try (MemoryScope s = MemoryScope.open(); Autograd.Mode g = Autograd.noGrad()) {
             t.copy_(Tensor.randn(t.shape()).mul(std).add(mean));
         }
@@ -64,12 +67,18 @@ public final class Init {
 
     /** He (Kaiming) uniform with fan in, like {@code kaiming_uniform_(t, a, mode='fan_in', nonlinearity='leaky_relu')}. */
     public static Tensor kaimingUniform_(Tensor t, double a) {
+        if (t.numel() == 0) {
+            return t; // PyTorch: "Initializing zero-element tensors is a no-op" (a fan of 0 made the bound infinite)
+        }
         double std = calculateGain("leaky_relu", a) / Math.sqrt(fans(t)[0]);
         double bound = Math.sqrt(3.0) * std;
         return uniform_(t, -bound, bound);
     }
 
     public static Tensor kaimingNormal_(Tensor t, double a) {
+        if (t.numel() == 0) {
+            return t; // as kaimingUniform_
+        }
         return normal_(t, 0, calculateGain("leaky_relu", a) / Math.sqrt(fans(t)[0]));
     }
 

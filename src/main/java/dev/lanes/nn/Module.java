@@ -126,21 +126,26 @@ public abstract class Module {
     public final Map<String, Tensor> namedParameters() {
         Map<String, Tensor> out = new LinkedHashMap<>();
         collect("", out, true);
+        return firstNames(out);
+    }
+
+    /** Buffers by dotted name, in registration order; a buffer shared by two modules (one module twice) once, as PyTorch's. */
+    public final Map<String, Tensor> namedBuffers() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collect("", out, false);
+        return firstNames(out);
+    }
+
+    /** Each tensor under the first name it has (identity, not equality). */
+    private static Map<String, Tensor> firstNames(Map<String, Tensor> named) {
         Map<String, Tensor> unique = new LinkedHashMap<>();
-        List<Tensor> seen = new ArrayList<>();
-        for (Map.Entry<String, Tensor> e : out.entrySet()) {
-            if (seen.stream().noneMatch(t -> t == e.getValue())) {
-                seen.add(e.getValue());
+        java.util.Set<Tensor> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Map.Entry<String, Tensor> e : named.entrySet()) {
+            if (seen.add(e.getValue())) {
                 unique.put(e.getKey(), e.getValue());
             }
         }
         return unique;
-    }
-
-    public final Map<String, Tensor> namedBuffers() {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        collect("", out, false);
-        return out;
     }
 
     public final List<Tensor> buffers() {

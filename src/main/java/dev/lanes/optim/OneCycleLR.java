@@ -24,13 +24,7 @@ public class OneCycleLR extends LRScheduler {
 
     public OneCycleLR(Optimizer optimizer, double maxLr, int totalSteps, double pctStart, boolean cycleMomentum, double baseMomentum,
                       double maxMomentum, double divFactor, double finalDivFactor) {
-        super(prepare(optimizer, maxLr, divFactor));
-        if (totalSteps <= 0) {
-            throw new IllegalArgumentException("Expected positive integer total_steps, but got " + totalSteps);
-        }
-        if (pctStart < 0 || pctStart > 1) {
-            throw new IllegalArgumentException("Expected float between 0 and 1 pct_start, but got " + pctStart);
-        }
+        super(prepare(optimizer, maxLr, divFactor, totalSteps, pctStart));
         this.totalSteps = totalSteps;
         this.phaseEnd = new double[] {pctStart * totalSteps - 1, totalSteps - 1};
         List<Optimizer.ParamGroup> groups = optimizer.paramGroups();
@@ -53,7 +47,14 @@ public class OneCycleLR extends LRScheduler {
         initialStep();
     }
 
-    private static Optimizer prepare(Optimizer optimizer, double maxLr, double divFactor) {
+    /** Checks the arguments, then sets each group's initial_lr: a refused scheduler leaves the optimizer as it was. */
+    private static Optimizer prepare(Optimizer optimizer, double maxLr, double divFactor, int totalSteps, double pctStart) {
+        if (totalSteps <= 0) {
+            throw new IllegalArgumentException("Expected positive integer total_steps, but got " + totalSteps);
+        }
+        if (!(pctStart >= 0 && pctStart <= 1)) {
+            throw new IllegalArgumentException("Expected float between 0 and 1 pct_start, but got " + pctStart);
+        }
         for (Optimizer.ParamGroup g : optimizer.paramGroups()) {
             g.options().put("initial_lr", maxLr / divFactor);
         }

@@ -20,6 +20,47 @@ import org.junit.jupiter.api.Test;
 
 /** Module system, layer reprs and behaviours, and the bad inputs of the nn/optim issue. */
 class ModuleTest {
+    /**
+     * torch 1.13's answers where Lanes differed: Sequential(bn, bn).named_buffers() lists the shared buffers once
+     * (state_dict keeps both names); Linear(0, 4) and Conv2d(0, ...) build (a zero-element weight's init is a no-op,
+     * the bias zeros; the infinite kaiming bound threw); flatten of a 0-d tensor checks its dims against [-1, 0];
+     * normal_ refuses a negative or NaN std; a refused OneCycleLR leaves the optimizer's groups as they were (its
+     * initial_lr stayed, so a CosineAnnealingLR after it annealed from the wrong rate).
+     */
+    @Test
+    void sharedBuffersOnceEmptyLayersAndRefusalsThatChangeNothing() {
+        BatchNorm2d bn = new BatchNorm2d(2);
+        Sequential twice = new Sequential(bn, bn);
+        assertThat(twice.namedBuffers().keySet()).containsExactly("0.running_mean", "0.running_var", "0.num_batches_tracked");
+        assertThat(twice.buffers()).hasSize(3);
+        assertThat(twice.stateDict()).hasSize(10);
+        Linear empty = new Linear(0, 4);
+        assertThat(empty.weight.size().toString()).isEqualTo("Size([4, 0])");
+        assertThat(empty.bias.toFloatArray()).containsExactly(0f, 0f, 0f, 0f);
+        assertThat(empty.forward(Tensor.zeros(3, 0)).toFloatArray()).containsOnly(0f).hasSize(12);
+        assertThat(new Conv2d(0, 2, 3).parameters()).hasSize(2);
+        assertThat(Tensor.scalar(3f).flatten(0, 0).size().toString()).isEqualTo("Size([1])");
+        assertThat(Tensor.scalar(3f).flatten(-1, -1).size().toString()).isEqualTo("Size([1])");
+        assertThatThrownBy(() -> Tensor.scalar(3f).flatten(0, 1)).hasMessageContaining("Dimension out of range");
+        assertThatThrownBy(() -> new Flatten().forward(Tensor.scalar(3f))).hasMessageContaining("Dimension out of range");
+        assertThatThrownBy(() -> Init.normal_(Tensor.zeros(3), 0, -1)).hasMessageContaining("std >= 0.0");
+        assertThatThrownBy(() -> Init.normal_(Tensor.zeros(3), 0, Double.NaN)).hasMessageContaining("std >= 0.0");
+        Tensor p = Tensor.ones(1).requiresGrad(true);
+        SGD sgd = new SGD(List.of(p), 0.1);
+        assertThatThrownBy(() -> new dev.lanes.optim.OneCycleLR(sgd, 1.0, 100, 1.5, true, 0.85, 0.95, 25, 1e4))
+                .hasMessageContaining("pct_start");
+        assertThatThrownBy(() -> new dev.lanes.optim.OneCycleLR(sgd, 1.0, 0)).hasMessageContaining("total_steps");
+        assertThat(sgd.paramGroups().get(0).options()).doesNotContainKey("initial_lr");
+        dev.lanes.optim.CosineAnnealingLR cosine = new dev.lanes.optim.CosineAnnealingLR(sgd, 2, 0);
+        double[] lrs = new double[4];
+        for (int i = 0; i < 4; i++) {
+            sgd.step();
+            cosine.step();
+            lrs[i] = cosine.getLastLr()[0];
+        }
+        assertThat(lrs).containsExactly(new double[] {0.05, 0.0, 0.05, 0.1}, org.assertj.core.data.Offset.offset(1e-12)); // torch 1.13
+    }
+
     @Test
     void walkthroughExamplePrintsWhatPyTorchPrints() {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
