@@ -146,18 +146,15 @@ final class ArithmeticOps {
         }
     }
 
-    /** Values limited to {@code [min, max]}; NaN stays NaN, like {@code torch.clamp}. */
+    /**
+     * Values limited to {@code [min, max]}, {@code min(max(x, min), max)}; NaN stays NaN, like {@code torch.clamp}:
+     * min above max gives max everywhere (and no gradient), as PyTorch does.
+     */
     static Tensor clamp(Tensor x, double min, double max) {
-        checkClampBounds(min, max);
         Tensor out = unary("clamp", UnaryOp.CLAMP, (float) min, (float) max, x);
         return Tensor.record(out, () -> new ClampBackward1(x, min, max), x);
     }
 
-    static void checkClampBounds(double min, double max) {
-        if (min > max) {
-            throw new IllegalArgumentException("clamp: min (" + min + ") must not be greater than max (" + max + ")");
-        }
-    }
 
     /**
      * Zeroes each element with probability {@code p} and scales survivors by {@code 1 / (1 - p)} when {@code training};
@@ -376,7 +373,7 @@ final class ArithmeticOps {
         }
     }
 
-    /** clamp: the gradient passes where {@code min <= x <= max}. */
+    /** clamp: the gradient passes where {@code min <= x <= max} (nowhere when min > max). */
     static final class ClampBackward1 extends Node {
         private final Saved x;
         private final double min;
@@ -391,7 +388,9 @@ final class ArithmeticOps {
         @Override
         protected Tensor[] apply(Tensor g) {
             Tensor xv = x.get();
-            try (Tensor below = Scalar.LT.apply(xv, min); Tensor above = Scalar.GT.apply(xv, max); Tensor out = below.add(above); Tensor in = out.rsub(1)) {
+            // (1 - below) (1 - above): 1 - below - above was -1 where both hold (min > max)
+            try (Tensor below = Scalar.LT.apply(xv, min); Tensor above = Scalar.GT.apply(xv, max); Tensor notBelow = below.rsub(1);
+                 Tensor notAbove = above.rsub(1); Tensor in = notBelow.mul(notAbove)) {
                 return new Tensor[] {g.mul(in)};
             }
         }

@@ -96,7 +96,6 @@ class BadInputTest {
             assertThatThrownBy(() -> a.max(1).values().copy_(Tensor.zeros(3))).hasMessageContaining("The size of tensor a (2) must match the size of tensor b (3)");
             assertThatThrownBy(() -> a.get(0).copy_(Tensor.zeros(2, 3))).hasMessageContaining("copy_: source of shape [2, 3] cannot be broadcast to [3]");
             assertThatThrownBy(() -> Tensor.zeros(0).max()).hasMessageContaining("max(): cannot perform reduction on a tensor with no elements");
-            assertThatThrownBy(() -> a.clamp(1, 0)).hasMessageContaining("min (1.0) must not be greater than max (0.0)");
             assertThatThrownBy(() -> Tensor.randint(5, 5, 2)).hasMessageContaining("from=5 >= to=5");
         }
     }

@@ -106,6 +106,27 @@ class TorchParityTest {
     }
 
     /**
+     * clamp with min above max gives max everywhere, NaN kept, and no gradient, as torch.clamp (it was refused; the
+     * gradient rule 1 - below - above would have given -1): torch 1.13, [0, 1.5, 3, nan, -0].clamp(2, 1) =
+     * [1, 1, 1, nan, 1], grad [0, 0, 0, 0, 0]; clamp(2, 2) of [1, 2, 3]: grad [0, 1, 0]. clamp_ alike.
+     */
+    @Test
+    void clampWithMinAboveMaxGivesMax() {
+        Tensor x = Tensor.of(new float[] {0f, 1.5f, 3f, Float.NaN, -0f}, 5).requiresGrad(true);
+        Tensor y = x.clamp(2, 1);
+        assertThat(y.toFloatArray()).containsExactly(1f, 1f, 1f, Float.NaN, 1f);
+        y.sum().backward();
+        assertThat(java.util.Arrays.copyOf(x.grad().toFloatArray(), 3)).containsExactly(0f, 0f, 0f); // NaN's gradient: a known difference
+        assertThat(x.grad().toFloatArray()[4]).isZero();
+        Tensor z = Tensor.of(new float[] {1f, 2f, 3f}, 3).requiresGrad(true);
+        z.clamp(2, 2).sum().backward();
+        assertThat(z.grad().toFloatArray()).containsExactly(0f, 1f, 0f);
+        try (Tensor w = Tensor.of(new float[] {0f, 5f}, 2)) {
+            assertThat(w.clamp_(3, -1).toFloatArray()).containsExactly(-1f, -1f);
+        }
+    }
+
+    /**
      * x.pow(0.5) is PyTorch's sqrt and x.pow(-0.5) its rsqrt (-0 gives -0 and -inf, -inf gives NaN), while a tensor
      * exponent keeps C's pow (+0, +inf). torch 1.13: [-0., -inf, 4., 2.].pow(0.5) = [-0., nan, 2., 1.4142],
      * .pow(-0.5) = [-inf, nan, 0.5, 0.7071], .pow(tensor(0.5)) = [0., inf, 2., 1.4142]. Vector and scalar lanes alike.

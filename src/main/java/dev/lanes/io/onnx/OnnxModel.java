@@ -707,9 +707,8 @@ public final class OnnxModel implements AutoCloseable {
                     lo = min == null ? lo : min.knownFloat();
                     hi = max == null ? hi : max.knownFloat();
                 }
-                // ONNX's Clip is min(max(x, lo), hi): with lo above hi every value becomes hi (NaN stays NaN, as in clamp),
-                // where Lanes' clamp refuses such bounds
-                yield out(lo > hi ? floats(x, n).clamp(hi, hi) : floats(x, n).clamp(lo, hi));
+                // ONNX's Clip is min(max(x, lo), hi), as clamp: with lo above hi every value becomes hi (NaN stays NaN)
+                yield out(floats(x, n).clamp(lo, hi));
             }
             case "Reciprocal" -> out(floats(arg(a, 0, n), n).rdiv(1));
             case "Size" -> {
