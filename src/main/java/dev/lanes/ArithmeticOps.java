@@ -105,7 +105,7 @@ final class ArithmeticOps {
         RSUB("rsub", UnaryOp.RSUB_SCALAR, false, (x, v) -> new ScaledBackward("RsubBackward1", -1, 1)),
         MUL("mul", UnaryOp.MUL_SCALAR, true, (x, v) -> new ScaledBackward("MulBackward0", v, 1)),
         DIV("div", UnaryOp.DIV_SCALAR, true, (x, v) -> new ScaledBackward("DivBackward0", 1, v)),
-        /** {@code value / x}, like {@code torch.reciprocal(x) * value}. */
+        /** {@code value / x} in one division (PyTorch: {@code reciprocal(x) * value}, an ulp apart at times). */
         RDIV("rdiv", UnaryOp.RDIV_SCALAR, true, RdivBackward::new),
         EQ("eq", UnaryOp.EQ_SCALAR, false, null),
         GT("gt", UnaryOp.GT_SCALAR, false, null),
@@ -161,7 +161,7 @@ final class ArithmeticOps {
      * the identity otherwise. The mask comes from one draw of the global generator (a seed) per call.
      */
     static Tensor dropout(Tensor x, double p, boolean training) {
-        if (p < 0 || p > 1) {
+        if (!(p >= 0 && p <= 1)) { // NaN too
             throw new IllegalArgumentException("dropout probability has to be between 0 and 1, but got " + p);
         }
         if (!training || p == 0) {
@@ -388,6 +388,9 @@ final class ArithmeticOps {
         @Override
         protected Tensor[] apply(Tensor g) {
             Tensor xv = x.get();
+            if (Double.isNaN(min) || Double.isNaN(max)) { // PyTorch's mask min <= x <= max holds nowhere
+                return new Tensor[] {Tensor.zeros(xv.shape())};
+            }
             // (1 - below) (1 - above): 1 - below - above was -1 where both hold (min > max)
             try (Tensor below = Scalar.LT.apply(xv, min); Tensor above = Scalar.GT.apply(xv, max); Tensor notBelow = below.rsub(1);
                  Tensor notAbove = above.rsub(1); Tensor in = notBelow.mul(notAbove)) {

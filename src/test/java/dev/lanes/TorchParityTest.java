@@ -106,6 +106,51 @@ class TorchParityTest {
     }
 
     /**
+     * pow follows C's (PyTorch's) special cases where Java's differ: 1^y = 1 for any y, NaN too, and (-1)^(+-inf) = 1
+     * (were NaN); with them the gradients: torch 1.13, [1, -1].pow(inf) grad [inf, inf]; base 1, exponent 2.5: grads
+     * [2.5] and [0]. clamp with a NaN bound: NaN values, no gradient (torch: [0, 0]; it was [1, 1]). dropout(NaN) refused.
+     */
+    @Test
+    void powOfOneAndClampWithNaNBoundsFollowPyTorch() {
+        float nan = Float.NaN;
+        float inf = Float.POSITIVE_INFINITY;
+        for (int n : new int[] {3, 35}) { // whole vectors and a scalar tail at every width
+            float[] base = new float[n];
+            float[] exps = new float[n];
+            for (int i = 0; i < n; i++) {
+                base[i] = new float[] {1f, -1f, 1f}[i % 3];
+                exps[i] = new float[] {nan, inf, -inf}[i % 3];
+            }
+            assertThat(Tensor.of(base, n).pow(Tensor.of(exps, n)).toFloatArray()).containsOnly(1f);
+            float[] halves = new float[n];
+            for (int i = 0; i < n; i++) {
+                halves[i] = new float[] {1f, -1f, 0.5f}[i % 3];
+            }
+            float[] byNaN = Tensor.of(halves, n).pow(Double.NaN).toFloatArray();
+            for (int i = 0; i < n; i++) {
+                assertThat(Float.valueOf(byNaN[i])).as("%s ^ NaN", halves[i]).isEqualTo(Float.valueOf(i % 3 == 0 ? 1f : nan));
+            }
+        }
+        Tensor x = Tensor.of(new float[] {1f, -1f}, 2).requiresGrad(true);
+        x.pow(Double.POSITIVE_INFINITY).sum().backward();
+        assertThat(x.grad().toFloatArray()).containsExactly(inf, inf);
+        Tensor b = Tensor.of(new float[] {1f}, 1).requiresGrad(true);
+        Tensor e = Tensor.of(new float[] {2.5f}, 1).requiresGrad(true);
+        b.pow(e).sum().backward();
+        assertThat(b.grad().toFloatArray()).containsExactly(2.5f);
+        assertThat(e.grad().toFloatArray()).containsExactly(0f);
+        for (double[] bounds : new double[][] {{Double.NaN, Double.NaN}, {Double.NaN, Double.POSITIVE_INFINITY}, {0, Double.NaN}}) {
+            Tensor c = Tensor.of(new float[] {1f, 2f}, 2).requiresGrad(true);
+            Tensor y = c.clamp(bounds[0], bounds[1]);
+            assertThat(y.toFloatArray()).containsOnly(nan);
+            y.sum().backward();
+            assertThat(c.grad().toFloatArray()).as("clamp(%s, %s)", bounds[0], bounds[1]).containsExactly(0f, 0f);
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Tensor.ones(3).dropout(Double.NaN, true)).hasMessageContaining("between 0 and 1");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new dev.lanes.nn.Dropout(Double.NaN)).hasMessageContaining("between 0 and 1");
+    }
+
+    /**
      * clamp with min above max gives max everywhere, NaN kept, and no gradient, as torch.clamp (it was refused; the
      * gradient rule 1 - below - above would have given -1): torch 1.13, [0, 1.5, 3, nan, -0].clamp(2, 1) =
      * [1, 1, 1, nan, 1], grad [0, 0, 0, 0, 0]; clamp(2, 2) of [1, 2, 3]: grad [0, 1, 0]. clamp_ alike.

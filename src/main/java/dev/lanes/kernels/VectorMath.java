@@ -861,6 +861,9 @@ public final class VectorMath {
         if (p == 0.5f) {
             return x == Float.NEGATIVE_INFINITY ? Float.POSITIVE_INFINITY : (float) Math.sqrt(x + 0f);
         }
+        if (x == 1f || (x == -1f && Float.isInfinite(p))) {
+            return 1f; // C's pow (PyTorch's): 1^y = 1 for any y, NaN too, and (-1)^(+-inf) = 1, where Java's gives NaN
+        }
         float r = (float) StrictMath.pow(x, p);
         return r != r ? Float.NaN : r;
     }

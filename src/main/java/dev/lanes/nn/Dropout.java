@@ -12,7 +12,7 @@ public class Dropout extends Module {
     }
 
     public Dropout(double p) {
-        if (p < 0 || p > 1) {
+        if (!(p >= 0 && p <= 1)) { // NaN too
             throw new IllegalArgumentException("dropout probability has to be between 0 and 1, but got " + p);
         }
         this.p = p;
