@@ -1263,7 +1263,10 @@ public final class Tensor implements Releasable, AutoCloseable {
         return ArithmeticOps.Scalar.DIV.apply(this, value);
     }
 
-    /** {@code value / this}: Python's {@code value / x}, which PyTorch computes as {@code reciprocal(x) * value} (two roundings; Lanes divides once, so the two can differ by an ulp, and below ~1e-38 PyTorch's reciprocal overflows to inf). */
+    /**
+     * {@code value / this}: Python's {@code value / x}, which PyTorch computes as {@code reciprocal(x) * value} (two
+     * roundings; Lanes divides once, so the two can differ by an ulp, and below ~1e-38 PyTorch's reciprocal overflows).
+     */
     public Tensor rdiv(double value) {
         return ArithmeticOps.Scalar.RDIV.apply(this, value);
     }
