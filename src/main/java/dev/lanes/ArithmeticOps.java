@@ -151,6 +151,8 @@ final class ArithmeticOps {
      * min above max gives max everywhere (and no gradient), as PyTorch does.
      */
     static Tensor clamp(Tensor x, double min, double max) {
+        InPlaceOps.checkScalarFits("clamp", min, DType.FLOAT32);
+        InPlaceOps.checkScalarFits("clamp", max, DType.FLOAT32);
         Tensor out = unary("clamp", UnaryOp.CLAMP, (float) min, (float) max, x);
         return Tensor.record(out, () -> new ClampBackward1(x, min, max), x);
     }

@@ -64,6 +64,8 @@ final class InPlaceOps {
     }
 
     static Tensor clamp_(Tensor self, double min, double max) {
+        checkScalarFits("clamp_", min, DType.FLOAT32);
+        checkScalarFits("clamp_", max, DType.FLOAT32);
         return scalar(self, "clamp_", UnaryOp.CLAMP, (float) min, (float) max, true, o -> new ArithmeticOps.ClampBackward1(o, min, max));
     }
 
@@ -82,9 +84,23 @@ final class InPlaceOps {
         return self;
     }
 
+    /**
+     * PyTorch's check of a Python scalar stored into a tensor of {@code type}: a finite value beyond float's range
+     * (it became +-inf), or for int64 a NaN, an infinity or a value beyond long's range (0 and Long.MAX_VALUE), is refused.
+     */
+    static void checkScalarFits(String op, double value, DType type) {
+        if (type == DType.FLOAT32 && Double.isFinite(value) && Math.abs(value) > Float.MAX_VALUE) {
+            throw new IllegalArgumentException(op + ": value " + value + " cannot be converted to type float without overflow");
+        }
+        if (type == DType.INT64 && !(value >= -0x1p63 && value < 0x1p63)) {
+            throw new IllegalArgumentException(op + ": value " + value + " cannot be converted to type int64_t without overflow");
+        }
+    }
+
     /** Every element set to {@code value} (int64 tensors take it truncated); {@code gradFnName} names the node. */
     static Tensor fill(Tensor self, String op, double value, String gradFnName) {
         checkWritable(op, self);
+        checkScalarFits(op, value, self.dtype());
         Tensor.InPlaceEdit edit = self.beginInPlace(op, null, false);
         try (OpFrame _ = OpFrame.enter()) {
             if (self.dtype() == DType.INT64) {

@@ -81,6 +81,7 @@ final class SelectOps {
     /** {@code value} where {@code mask} is true, {@code x} elsewhere, broadcasting both, like {@code x.masked_fill(mask, value)}. */
     static Tensor maskedFill(Tensor x, Tensor mask, double value) {
         x.requireFloat("masked_fill");
+        InPlaceOps.checkScalarFits("masked_fill", value, DType.FLOAT32);
         Tensor out = fill(x, mask, false, (float) value);
         return Tensor.record(out, () -> new MaskedFillBackward0(x, mask), x);
     }

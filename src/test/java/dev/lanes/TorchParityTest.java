@@ -151,6 +151,27 @@ class TorchParityTest {
     }
 
     /**
+     * A Python scalar that does not fit the tensor's type is refused, as PyTorch refuses it ("value cannot be converted
+     * to type float without overflow"): fill_/masked_fill/clamp with 1e300 became inf, an int64 fill_ of NaN 0 and of
+     * 1e30 Long.MAX_VALUE. Infinities fit a float tensor; an int64 fill_ of 3.7 truncates to 3, as torch.
+     */
+    @Test
+    void aScalarThatDoesNotFitTheTensorsTypeIsRefused() {
+        try (Tensor f = Tensor.zeros(2); Tensor l = Tensor.zeros(2).toLong(); Tensor mask = Tensor.of(new float[] {1f, 0f}, 2).gt(0.5)) {
+            for (Runnable r : new Runnable[] {() -> f.fill_(1e300), () -> f.maskedFill(mask, -1e300), () -> f.clamp(-1e300, 0), () -> f.clampMin(1e300),
+                    () -> f.clamp_(0, 1e300)}) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(r::run).hasMessageContaining("cannot be converted to type float without overflow");
+            }
+            for (double v : new double[] {Double.NaN, 1e30, Double.NEGATIVE_INFINITY}) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> l.fill_(v)).hasMessageContaining("int64_t without overflow");
+            }
+            assertThat(f.fill_(Double.POSITIVE_INFINITY).toFloatArray()).containsExactly(Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY);
+            assertThat(f.maskedFill(mask, Double.NEGATIVE_INFINITY).toFloatArray()[0]).isEqualTo(Float.NEGATIVE_INFINITY);
+            assertThat(l.fill_(3.7).toLongArray()).containsExactly(3L, 3L);
+        }
+    }
+
+    /**
      * clamp with min above max gives max everywhere, NaN kept, and no gradient, as torch.clamp (it was refused; the
      * gradient rule 1 - below - above would have given -1): torch 1.13, [0, 1.5, 3, nan, -0].clamp(2, 1) =
      * [1, 1, 1, nan, 1], grad [0, 0, 0, 0, 0]; clamp(2, 2) of [1, 2, 3]: grad [0, 1, 0]. clamp_ alike.
