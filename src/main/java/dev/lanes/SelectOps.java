@@ -10,8 +10,8 @@ import dev.lanes.kernels.Select;
  * triangles {@code tril} / {@code triu}, forwards and backward rules. All are plan steps through {@link Launch}
  * ({@link PlanStep.Where}, {@link PlanStep.MaskedFill}, {@link PlanStep.Triangle}); kernels: {@code kernels.Select}.
  *
- * <p>Masks: Lanes has no bool dtype yet (comparisons return float32 0/1 masks), so a condition or mask is a float32
- * or an int64 tensor read as "nonzero is true" ({@link #condKind}: a bool dtype adds one case there). Masks are not
+ * <p>Masks: a bool tensor (comparisons return one), or a float32 or int64 tensor read as "nonzero is true" (the
+ * backward rules' own masks are float; {@link #condKind} tells the kinds apart). Masks are not
  * differentiable; where's and masked_fill's results broadcast all their tensor operands, and the gradients are
  * summed back to each input's shape ({@link ArithmeticOps#sumTo}).
  */

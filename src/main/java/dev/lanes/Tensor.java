@@ -1177,8 +1177,8 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /**
      * {@code x} where {@code condition} is true, {@code y} elsewhere, all three broadcast, like
-     * {@code torch.where(condition, x, y)}. The condition is a float32 or int64 mask, nonzero meaning true (a
-     * comparison's result: {@code a.gt(b)}); PyTorch wants a bool tensor, which Lanes does not have yet.
+     * {@code torch.where(condition, x, y)}. The condition is a bool tensor (a comparison's result: {@code a.gt(b)}), or,
+     * beyond PyTorch (which refuses them), a float32 or int64 mask read as nonzero = true.
      */
     public static Tensor where(Tensor condition, Tensor x, Tensor y) {
         return SelectOps.where(condition, x, y);
