@@ -194,9 +194,10 @@ public final class OnnxModel implements AutoCloseable {
 
     /**
      * An input against its declared shape, as ONNX Runtime checks it ("Got invalid dimensions for input"): the rank,
-     * and every fixed dim after the first (a model declared [1, 784] given [784] returned [10], not an error). The
-     * first dim is left free even when declared fixed: exports without dynamic axes fix the batch at the example's,
-     * and Lanes runs any batch.
+     * and every fixed dim (a model declared [1, 784] given [784] returned [10], not an error), the first too: an export
+     * without dynamic axes fixes the batch, and its graph may too (a folded Reshape to [1, -1] then summed several
+     * images into one answer when the batch was left free). Such a model runs at its declared batch; export with
+     * {@code dynamic_axes={'x': {0: 'batch'}}} for any other.
      */
     private void checkDeclaredShape(String name, Tensor given) {
         for (OnnxFormat.ValueInfo v : model.graph().inputs()) {
@@ -206,12 +207,13 @@ public final class OnnxModel implements AutoCloseable {
             long[] dims = v.dims();
             int[] shape = given.shape();
             boolean ok = dims.length == shape.length;
-            for (int d = 1; ok && d < dims.length; d++) {
+            for (int d = 0; ok && d < dims.length; d++) {
                 ok = dims[d] < 0 || dims[d] == shape[d];
             }
             if (!ok) {
                 throw new IllegalArgumentException("ONNX: input '" + name + "' is declared " + Arrays.toString(dims) + " (-1: any), got "
-                        + Arrays.toString(shape) + " (the first dim may differ: the batch)");
+                        + Arrays.toString(shape) + (dims.length == shape.length && dims[0] >= 0 && dims[0] != shape[0]
+                        ? " (the batch is fixed in this model: export it with dynamic_axes={'" + name + "': {0: 'batch'}} to run other batches)" : ""));
             }
         }
     }
@@ -788,6 +790,10 @@ public final class OnnxModel implements AutoCloseable {
                 if (sizes == null) { // equal parts (the last one smaller if it does not divide: opset 18's rule)
                     if (parts < 1) {
                         throw new IllegalArgumentException("Split without outputs");
+                    }
+                    if (opset < 18 && dim % parts != 0) { // before 18 an uneven split is an error (ONNX Runtime refuses it)
+                        throw new IllegalArgumentException("Split (opset " + opset + "): input cannot be split evenly on axis " + ax + ": "
+                                + dim + " into " + parts + " outputs");
                     }
                     long each = ((long) dim + parts - 1) / parts;
                     for (int i = 0; i < parts; i++) {
@@ -2018,6 +2024,9 @@ public final class OnnxModel implements AutoCloseable {
             axes = knownInts(a, 1, n, "the axes");
         }
         boolean un = n.opType().equals("Unsqueeze");
+        if (!un && axes != null && axes.length == 0) {
+            axes = null; // an empty axes list squeezes every dim of size 1, as no axes does (ONNX Runtime's reading)
+        }
         List<Integer> shape = new ArrayList<>();
         for (int d : s) {
             shape.add(d);

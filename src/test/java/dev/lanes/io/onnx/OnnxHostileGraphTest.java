@@ -445,8 +445,33 @@ class OnnxHostileGraphTest {
     }
 
     /**
-     * An input against its declared shape, as ONNX Runtime checks it: another rank or another fixed dim after the first
-     * is refused (a model declared [1, 4] given [4] answered [4]); the first dim, the batch, may differ.
+     * Squeeze with an empty axes list squeezes every dim of size 1, as ONNX Runtime does (it squeezed none: [1, 3, 1]
+     * stayed, and an Add after it broadcast to [1, 3, 3]); an uneven Split before opset 18 is refused, as ONNX Runtime
+     * refuses it (it took opset 18's rule, 5 into 3 + 2).
+     */
+    @Test
+    void squeezeWithEmptyAxesAndUnevenSplitsFollowOnnxRuntime() {
+        byte[] sq = model(11, List.of(node("Squeeze", List.of("x"), List.of("y"), ints("axes"))), List.of(),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 1, 3, 1)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(sq)) {
+            assertThat(om.run(Tensor.randn(1, 3, 1)).get(0).shape()).containsExactly(3);
+        }
+        byte[] split = model(13, List.of(node("Split", List.of("x"), List.of("a", "b"))), List.of(),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 5)), List.of(valueInfo("a", OnnxFormat.FLOAT), valueInfo("b", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(split)) {
+            assertThatThrownBy(() -> om.run(Tensor.randn(5))).hasMessageContaining("cannot be split evenly");
+        }
+        byte[] even = model(13, List.of(node("Split", List.of("x"), List.of("a", "b"))), List.of(),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 6)), List.of(valueInfo("a", OnnxFormat.FLOAT), valueInfo("b", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(even)) {
+            assertThat(om.run(Tensor.randn(6)).get(1).shape()).containsExactly(3);
+        }
+    }
+
+    /**
+     * An input against its declared shape, as ONNX Runtime checks it: another rank or another fixed dim is refused (a
+     * model declared [1, 4] given [4] answered [4]), the batch too when it is fixed: a graph that folded it (Reshape to
+     * [1, -1], then ReduceSum) summed three images into one answer when the batch was left free. A symbolic batch is free.
      */
     @Test
     void inputsAreCheckedAgainstTheirDeclaredShape() {
@@ -456,7 +481,23 @@ class OnnxHostileGraphTest {
             assertThatThrownBy(() -> om.run(Tensor.randn(4))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("declared [1, 4]");
             assertThatThrownBy(() -> om.run(Tensor.randn(1, 5))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("got [1, 5]");
             assertThatThrownBy(() -> om.plan(4)).isInstanceOf(IllegalArgumentException.class);
-            assertThat(om.run(Tensor.randn(3, 4)).get(0).shape()).containsExactly(3, 4); // the batch is free
+            assertThatThrownBy(() -> om.run(Tensor.randn(3, 4))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dynamic_axes");
+            assertThat(om.run(Tensor.randn(1, 4)).get(0).shape()).containsExactly(1, 4);
+        }
+        W keepdims = new W().str(1, "keepdims").varint(20, OnnxFormat.ATTR_INT).varint(3, 0);
+        byte[] folded = model(13, List.of(node("Reshape", List.of("x", "shape"), List.of("r")), node("ReduceSum", List.of("r", "axes"), List.of("y"),
+                keepdims)), List.of(int64Init("shape", new long[] {2}, 1, -1), int64Init("axes", new long[] {1}, 1)),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 1, 4)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(folded)) {
+            assertThatThrownBy(() -> om.run(Tensor.ones(3, 4))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("declared [1, 4]");
+            assertThat(om.run(Tensor.ones(1, 4)).get(0).toFloatArray()).containsExactly(4f);
+        }
+        W batchShape = new W().msg(1, new W().str(2, "batch")).msg(1, new W().varint(1, 4)); // dim_param "batch", then 4
+        W symbolic = new W().str(1, "x").msg(2, new W().msg(1, new W().varint(1, OnnxFormat.FLOAT).msg(2, batchShape)));
+        byte[] dynamic = model(13, List.of(node("Relu", List.of("x"), List.of("y"))), List.of(), List.of(symbolic),
+                List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(dynamic)) {
+            assertThat(om.run(Tensor.randn(3, 4)).get(0).shape()).containsExactly(3, 4); // a symbolic batch is free
         }
     }
 }
