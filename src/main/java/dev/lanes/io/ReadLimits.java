@@ -42,6 +42,24 @@ public final class ReadLimits {
         }
     }
 
+    /**
+     * The bytes of a regular file (a FIFO or a device is refused: its size reads 0 and its reading may never end),
+     * read no further than the limit (and {@code max}) even if the file grows meanwhile.
+     */
+    public static byte[] readFile(java.nio.file.Path path, long max, String what) throws java.io.IOException {
+        if (!java.nio.file.Files.isRegularFile(path)) {
+            throw new IllegalArgumentException(what + " " + path + " is not a regular file");
+        }
+        long limit = Math.min(Math.min(maxBytes(), max), MAX_ARRAY - 1);
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(path)) {
+            byte[] all = in.readNBytes((int) limit + 1);
+            if (all.length > limit) {
+                throw new IllegalArgumentException(what + " " + path + " is over the read limit of " + limit + " bytes (-Dlanes.io.maxBytes)");
+            }
+            return all;
+        }
+    }
+
     /** Refuses {@code bytes} of {@code what} (e.g. "IDX file x.gz, decompressed") above the limit, naming both. */
     public static void check(long bytes, String what) {
         long max = maxBytes();

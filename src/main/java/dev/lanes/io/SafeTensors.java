@@ -190,7 +190,7 @@ public final class SafeTensors {
         if (size > Integer.MAX_VALUE) {
             throw bad(path, "files over 2 GiB are not supported yet (" + size + " bytes)");
         }
-        byte[] all = Files.readAllBytes(path);
+        byte[] all = ReadLimits.readFile(path, Integer.MAX_VALUE, "safetensors file"); // bounded even if it grows, no FIFOs
         return parse(all, path.toString());
     }
 

@@ -26,6 +26,36 @@ class SafeTensorsTest {
     @TempDir
     Path dir;
 
+    /**
+     * A FIFO given as a weight or model file is refused at once (its size reads 0, and reading it waited for a writer
+     * for good); so is a folder. Where mkfifo is missing, the folder case alone.
+     */
+    @Test
+    void aFifoOrAFolderIsNotReadAsAFile() throws Exception {
+        Path fifo = dir.resolve("weights.safetensors");
+        boolean made;
+        try {
+            made = new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0;
+        } catch (IOException e) {
+            made = false;
+        }
+        java.util.List<Path> paths = new java.util.ArrayList<>(java.util.List.of(dir));
+        if (made) {
+            paths.add(fifo);
+        }
+        for (Path p : paths) {
+            java.util.concurrent.Future<?> safetensors = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                assertThatThrownBy(() -> SafeTensors.read(p)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a regular file");
+            });
+            java.util.concurrent.Future<?> onnx = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                assertThatThrownBy(() -> dev.lanes.io.onnx.OnnxFormat.read(p)).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("not a regular file");
+            });
+            safetensors.get(10, java.util.concurrent.TimeUnit.SECONDS); // before: blocked in open() until a writer came
+            onnx.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
     private static byte[] resource(String name) throws IOException {
         try (InputStream in = SafeTensorsTest.class.getResourceAsStream("/golden/" + name)) {
             return in.readAllBytes();

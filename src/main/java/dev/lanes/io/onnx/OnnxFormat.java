@@ -121,7 +121,7 @@ public final class OnnxFormat {
             throw new IllegalArgumentException("ONNX: " + file + " is " + size + " bytes, over the read limit of " + max
                     + " (-Dlanes.io.maxBytes; a model over 2 GB keeps its weights in external data files)");
         }
-        return parse(Files.readAllBytes(file), file.toAbsolutePath().getParent());
+        return parse(ReadLimits.readFile(file, max, "ONNX model"), file.toAbsolutePath().getParent()); // bounded even if it grows, no FIFOs
     }
 
     /**
@@ -131,11 +131,38 @@ public final class OnnxFormat {
     static final class Source {
         final Path dir;
         long externalBytes;
+        /** Bytes of all the model's tensors as decoded (an 8-byte long for every int8 or bool: up to 8x the file's bytes). */
+        long decodedBytes;
+        /** Repeated items decoded so far (nodes, tensors, value infos, names, attributes, dims): each costs an object. */
+        long items;
 
         Source(Path dir) {
             this.dir = dir;
         }
+
+        /** How many more int64 values the decoded-bytes budget allows (a list of them grows before its tensor's dims are known). */
+        long longsLeft() {
+            return Math.max(0, (ReadLimits.maxBytes() - decodedBytes) / 8);
+        }
+
+        /** Counts one repeated item against {@link #MAX_ITEMS}. */
+        void item(String what) {
+            if (++items > MAX_ITEMS) {
+                throw new IllegalArgumentException("ONNX: more than " + MAX_ITEMS + " nodes, tensors, names, attributes and dims in the model"
+                        + " (at " + what + ")");
+            }
+        }
     }
+
+    /**
+     * Repeated items one model may hold (a million: a large transformer export has tens of thousands). Each decodes to
+     * an object of tens of bytes from as little as 2 bytes of file, so a file of empty names would otherwise cost ~20x
+     * its size in heap.
+     */
+    static final long MAX_ITEMS = 1 << 20;
+    private static final String LONGS_WHY = "their 8 bytes each would pass the read limit, -Dlanes.io.maxBytes";
+    /** Dims one tensor or value may have. */
+    static final int MAX_RANK = 64;
 
     /** Decodes a model from its bytes; {@code dir} is where external data files are (null: refuse external data). */
     public static Model parse(byte[] bytes, Path dir) {
@@ -188,11 +215,23 @@ public final class OnnxFormat {
         List<ValueInfo> outputs = new ArrayList<>();
         while (r.hasNext()) {
             switch (r.next()) {
-                case 1 -> nodes.add(node(r.message("GraphProto.node"), dir));
+                case 1 -> {
+                    dir.item("GraphProto.node");
+                    nodes.add(node(r.message("GraphProto.node"), dir));
+                }
                 case 2 -> name = r.string("GraphProto.name");
-                case 5 -> inits.add(tensor(r.message("GraphProto.initializer"), dir));
-                case 11 -> inputs.add(valueInfo(r.message("GraphProto.input")));
-                case 12 -> outputs.add(valueInfo(r.message("GraphProto.output")));
+                case 5 -> {
+                    dir.item("GraphProto.initializer");
+                    inits.add(tensor(r.message("GraphProto.initializer"), dir));
+                }
+                case 11 -> {
+                    dir.item("GraphProto.input");
+                    inputs.add(valueInfo(r.message("GraphProto.input"), dir));
+                }
+                case 12 -> {
+                    dir.item("GraphProto.output");
+                    outputs.add(valueInfo(r.message("GraphProto.output"), dir));
+                }
                 case 15 -> throw new IllegalArgumentException("ONNX: sparse initializers are not supported (GraphProto.sparse_initializer)");
                 default -> r.skip();
             }
@@ -209,11 +248,18 @@ public final class OnnxFormat {
         Map<String, Attribute> attrs = new LinkedHashMap<>();
         while (r.hasNext()) {
             switch (r.next()) {
-                case 1 -> in.add(r.string("NodeProto.input"));
-                case 2 -> out.add(r.string("NodeProto.output"));
+                case 1 -> {
+                    dir.item("NodeProto.input");
+                    in.add(r.string("NodeProto.input"));
+                }
+                case 2 -> {
+                    dir.item("NodeProto.output");
+                    out.add(r.string("NodeProto.output"));
+                }
                 case 3 -> name = r.string("NodeProto.name");
                 case 4 -> op = r.string("NodeProto.op_type");
                 case 5 -> {
+                    dir.item("NodeProto.attribute");
                     Attribute a = attribute(r.message("NodeProto.attribute"), dir);
                     if (attrs.put(a.name(), a) != null) {
                         throw new IllegalArgumentException("ONNX: attribute '" + a.name() + "' given twice");
@@ -247,8 +293,11 @@ public final class OnnxFormat {
                 case 4 -> s = r.string("AttributeProto.s");
                 case 5 -> t = tensor(r.message("AttributeProto.t"), dir);
                 case 7 -> r.float32s("AttributeProto.floats", floats);
-                case 8 -> r.int64s("AttributeProto.ints", ints);
-                case 9 -> strings.add(r.string("AttributeProto.strings"));
+                case 8 -> r.int64s("AttributeProto.ints", ints, dir.longsLeft(), LONGS_WHY);
+                case 9 -> {
+                    dir.item("AttributeProto.strings");
+                    strings.add(r.string("AttributeProto.strings"));
+                }
                 case 20 -> type = r.int32("AttributeProto.type");
                 default -> r.skip(); // graphs (If/Loop bodies), sparse tensors, type protos: not supported, refused by op
             }
@@ -256,10 +305,11 @@ public final class OnnxFormat {
         if (name.isEmpty()) {
             throw new IllegalArgumentException("ONNX: an attribute without a name");
         }
+        dir.decodedBytes += 8L * ints.n + 4L * floats.n; // within the budget: ints was bounded by it, floats by the file
         return new Attribute(name, type, f, i, s, t, floats.toArray(), ints.toArray(), List.copyOf(strings));
     }
 
-    static ValueInfo valueInfo(ProtoReader r) {
+    static ValueInfo valueInfo(ProtoReader r, Source src) {
         String name = "";
         int elem = 0;
         long[] dims = null;
@@ -281,7 +331,7 @@ public final class OnnxFormat {
                             if (g == 1) {
                                 elem = tt.int32("TypeProto.Tensor.elem_type");
                             } else if (g == 2) {
-                                dims = shape(tt.message("TypeProto.Tensor.shape"));
+                                dims = shape(tt.message("TypeProto.Tensor.shape"), src);
                             } else {
                                 tt.skip();
                             }
@@ -298,10 +348,14 @@ public final class OnnxFormat {
         return new ValueInfo(name, elem, dims, tensor);
     }
 
-    private static long[] shape(ProtoReader r) {
+    private static long[] shape(ProtoReader r, Source src) {
         ProtoReader.LongList dims = new ProtoReader.LongList();
         while (r.hasNext()) {
             if (r.next() == 1) {
+                src.item("TensorShapeProto.dim");
+                if (dims.n >= MAX_RANK) {
+                    throw new IllegalArgumentException("ONNX: a value's shape has more than " + MAX_RANK + " dims");
+                }
                 ProtoReader d = r.message("TensorShapeProto.dim");
                 long v = -1;
                 while (d.hasNext()) {
@@ -333,14 +387,14 @@ public final class OnnxFormat {
         int location = 0;
         while (r.hasNext()) {
             switch (r.next()) {
-                case 1 -> r.int64s("TensorProto.dims", dims);
+                case 1 -> r.int64s("TensorProto.dims", dims, MAX_RANK, "a tensor's rank");
                 case 2 -> type = r.int32("TensorProto.data_type");
                 case 4 -> {
                     r.float32s("TensorProto.float_data", floats);
                     typed = true;
                 }
                 case 5, 7 -> { // int32_data, int64_data
-                    r.int64s("TensorProto.int32_data/int64_data", ints);
+                    r.int64s("TensorProto.int32_data/int64_data", ints, dir.longsLeft(), LONGS_WHY);
                     typed = true;
                 }
                 case 8 -> name = r.string("TensorProto.name");
@@ -350,7 +404,7 @@ public final class OnnxFormat {
                     typed = true;
                 }
                 case 11 -> {
-                    r.int64s("TensorProto.uint64_data", ints);
+                    r.int64s("TensorProto.uint64_data", ints, dir.longsLeft(), LONGS_WHY);
                     typed = true;
                 }
                 case 13 -> {
@@ -391,6 +445,7 @@ public final class OnnxFormat {
         }
         int n = (int) numel;
         int size = elementSize(type, name);
+        long decoded = (long) n * (floating(type) ? 4 : 8); // n below 2^31: no overflow
         if (location == 1 || !external.isEmpty()) {
             if ((long) n * size > ReadLimits.MAX_ARRAY || (long) n * size > ReadLimits.maxBytes()) {
                 throw new IllegalArgumentException("ONNX: tensor '" + name + "' of " + (long) n * size + " bytes is over the read limit");
@@ -400,9 +455,11 @@ public final class OnnxFormat {
                 throw new IllegalArgumentException("ONNX: the model's external data adds up to " + dir.externalBytes + " bytes with tensor '" + name
                         + "', over the read limit of " + ReadLimits.maxBytes() + " (-Dlanes.io.maxBytes)");
             }
+            decoded(dir, decoded, name);
             byte[] bytes = externalBytes(dir, external, (long) n * size, name);
             return decodeRaw(name, type, d, bytes, 0, bytes.length, n);
         }
+        decoded(dir, decoded, name);
         if (raw != null) {
             if (typed) {
                 throw new IllegalArgumentException("ONNX: tensor '" + name + "' has both raw_data and typed data");
@@ -410,6 +467,18 @@ public final class OnnxFormat {
             return decodeRaw(name, type, d, r.buffer(), (int) raw[0], (int) raw[1], n);
         }
         return decodeTyped(name, type, d, floats, ints, n);
+    }
+
+    /**
+     * Counts a tensor's decoded bytes against the read limit for the whole model: int8s and bools decode to 8 bytes
+     * each, and tensors may all name the same range of one external file.
+     */
+    private static void decoded(Source dir, long bytes, String name) {
+        dir.decodedBytes += bytes;
+        if (dir.decodedBytes > ReadLimits.maxBytes()) {
+            throw new IllegalArgumentException("ONNX: the model's tensors decode to more than " + ReadLimits.maxBytes() + " bytes with tensor '"
+                    + name + "' (" + dir.decodedBytes + "), over the read limit (-Dlanes.io.maxBytes)");
+        }
     }
 
     private static int elementSize(int type, String name) {

@@ -201,13 +201,23 @@ final class ProtoReader {
     // ---- repeated scalars: packed (one length-delimited run) or one value per field, both legal ----
 
     /** Appends a repeated int64/int32 field's values (packed or not) to {@code out}. */
-    void int64s(String what, LongList out) {
+    /**
+     * One or more varints into {@code out}, which may hold at most {@code max} values: a packed field of one-byte varints
+     * decodes to 8 bytes a value, so its count is bounded before it grows the list.
+     */
+    void int64s(String what, LongList out, long max, String why) {
         if (wire == LEN) {
             ProtoReader r = message(what);
             while (r.hasNext()) {
+                if (out.n >= max) {
+                    throw new IllegalArgumentException("ONNX: " + what + " has more than " + max + " values (" + why + "; at byte " + pos + ")");
+                }
                 out.add(r.readVarint());
             }
         } else {
+            if (out.n >= max) {
+                throw new IllegalArgumentException("ONNX: " + what + " has more than " + max + " values (" + why + "; at byte " + pos + ")");
+            }
             out.add(int64(what));
         }
     }

@@ -445,6 +445,50 @@ class OnnxHostileGraphTest {
     }
 
     /**
+     * Sizes the file's bytes do not show are bounded for the whole model, not one field at a time: int8 tensors decode
+     * to 8 bytes a value (two of 300 bytes each passed a 4 KB limit one by one, 4,800 bytes decoded), a packed int64
+     * field of one-byte varints grows its list 8x before the tensor's dims are checked, a million and one empty node
+     * inputs (2 bytes each, ~20x in heap), a tensor of 100 dims.
+     */
+    @Test
+    void amplifyingFieldsAreBoundedForTheWholeModel() {
+        String saved = System.getProperty("lanes.io.maxBytes");
+        System.setProperty("lanes.io.maxBytes", "4k");
+        try {
+            List<W> bytes = List.of(uint8Init("a", 300), uint8Init("b", 300));
+            byte[] m = model(13, List.of(node("Identity", List.of("a"), List.of("y"))), bytes, List.of(), List.of(valueInfo("y", OnnxFormat.UINT8)));
+            assertThatThrownBy(() -> OnnxFormat.parse(m, null)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("decode to more than 4096");
+            W packed = new W().varint(1, 1).varint(2, OnnxFormat.INT64).str(8, "p").bytes(7, new byte[1000]); // 1000 zero varints, dims [1]
+            byte[] p = model(13, List.of(node("Identity", List.of("p"), List.of("y"))), List.of(packed), List.of(), List.of(valueInfo("y", OnnxFormat.INT64)));
+            assertThatThrownBy(() -> OnnxFormat.parse(p, null)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("more than 512 values (their 8 bytes");
+        } finally {
+            if (saved == null) {
+                System.clearProperty("lanes.io.maxBytes");
+            } else {
+                System.setProperty("lanes.io.maxBytes", saved);
+            }
+        }
+        W wide = new W();
+        for (int i = 0; i <= OnnxFormat.MAX_ITEMS; i++) {
+            wide.str(1, "");
+        }
+        wide.str(4, "Sum").str(2, "y");
+        byte[] many = model(13, List.of(wide), List.of(), List.of(), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        assertThatThrownBy(() -> OnnxFormat.parse(many, null)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("more than 1048576");
+        W deep = new W().varint(2, OnnxFormat.FLOAT).str(8, "d");
+        for (int i = 0; i < 100; i++) {
+            deep.varint(1, 1);
+        }
+        deep.bytes(9, new byte[4]);
+        byte[] d = model(13, List.of(node("Identity", List.of("d"), List.of("y"))), List.of(deep), List.of(), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        assertThatThrownBy(() -> OnnxFormat.parse(d, null)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("more than 64 values (a tensor's rank");
+    }
+
+    private static W uint8Init(String name, int n) {
+        return new W().varint(1, n).varint(2, OnnxFormat.UINT8).str(8, name).bytes(9, new byte[n]);
+    }
+
+    /**
      * Squeeze with an empty axes list squeezes every dim of size 1, as ONNX Runtime does (it squeezed none: [1, 3, 1]
      * stayed, and an Add after it broadcast to [1, 3, 3]); an uneven Split before opset 18 is refused, as ONNX Runtime
      * refuses it (it took opset 18's rule, 5 into 3 + 2).
