@@ -29,7 +29,8 @@ import java.util.stream.Stream;
  * model (copied truncated, say), falling back to the one before. The newest {@code keep} checkpoints are kept.
  */
 public final class Checkpoint {
-    private static final Pattern NAME = Pattern.compile("step-(\\d+)\\.safetensors");
+    /** A checkpoint's name; at most 18 digits, so every step parses as a long (a longer one, planted, broke every listing). */
+    private static final Pattern NAME = Pattern.compile("step-(\\d{1,18})\\.safetensors");
 
     private Checkpoint() {
     }
@@ -102,7 +103,9 @@ public final class Checkpoint {
             return out;
         }
         try (Stream<Path> s = Files.list(dir)) {
-            s.filter(p -> NAME.matcher(p.getFileName().toString()).matches()).forEach(out::add);
+            // regular files only, links not followed: a FIFO of that name blocked every restore in open()
+            s.filter(p -> NAME.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                    .forEach(out::add);
         }
         out.sort((a, b) -> Long.compare(stepOf(b), stepOf(a)));
         return out;
@@ -124,6 +127,9 @@ public final class Checkpoint {
     private static Path macOf(Path checkpoint) {
         return checkpoint.resolveSibling(checkpoint.getFileName() + ".mac");
     }
+
+    /** Bytes a MAC file may have: 64 hex digits and a line end, with room. */
+    private static final int MAX_MAC_FILE = 128;
 
     /** Hex HMAC-SHA256 of "lanes-checkpoint|step|" followed by the file's bytes, streamed. */
     private static String mac(byte[] key, long step, Path file) throws IOException {
@@ -162,10 +168,17 @@ public final class Checkpoint {
 
     private static void verify(Path file, String got) throws IOException {
         Path macFile = macOf(file);
-        if (!Files.isRegularFile(macFile)) {
+        if (!Files.isRegularFile(macFile, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             throw new IOException("no MAC beside it (" + macFile.getFileName() + "): not written by this job");
         }
-        String want = Files.readString(macFile).trim();
+        String want;
+        try (java.io.InputStream in = Files.newInputStream(macFile)) {
+            byte[] text = in.readNBytes(MAX_MAC_FILE + 1); // a sparse 100 GB .mac threw OutOfMemoryError past every catch
+            if (text.length > MAX_MAC_FILE) {
+                throw new IOException("its MAC file " + macFile.getFileName() + " is over " + MAX_MAC_FILE + " bytes");
+            }
+            want = new String(text, java.nio.charset.StandardCharsets.US_ASCII).trim();
+        }
         if (!java.security.MessageDigest.isEqual(want.getBytes(java.nio.charset.StandardCharsets.US_ASCII),
                 got.getBytes(java.nio.charset.StandardCharsets.US_ASCII))) {
             throw new IOException("its MAC does not match: written by another job, or changed since");

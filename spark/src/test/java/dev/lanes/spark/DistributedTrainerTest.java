@@ -274,6 +274,44 @@ class DistributedTrainerTest {
                 .hasMessageContaining("parameter groups");
     }
 
+    /**
+     * Files planted in the checkpoint folder by someone without the key cannot stop a restore: a step of 20 digits
+     * (Long.parseLong threw in every listing, so every restore and write failed), a FIFO named like a checkpoint
+     * (open() waited for a writer for good), a sparse 3 GB MAC file (readString threw OutOfMemoryError past every catch).
+     */
+    @Test
+    void plantedFilesCannotStopARestore(@TempDir Path dir) throws Exception {
+        Lanes.manualSeed(1);
+        LeNet net = new LeNet();
+        SGD opt = new SGD(net.parameters(), 0.1, 0.9);
+        byte[] key = RingAllReduce.Credentials.random().checkpointKey();
+        Checkpoint.write(dir, 4, net, opt, 3, key);
+        Files.write(dir.resolve("step-99999999999999999999.safetensors"), new byte[] {1, 2, 3});
+        boolean fifo;
+        try {
+            fifo = new ProcessBuilder("mkfifo", dir.resolve("step-12.safetensors").toString()).start().waitFor() == 0;
+        } catch (java.io.IOException e) {
+            fifo = false; // no mkfifo here: the other two cases still run
+        }
+        Checkpoint.write(dir, 11, net, opt, 5, key);
+        try (java.io.RandomAccessFile mac = new java.io.RandomAccessFile(dir.resolve("step-11.safetensors.mac").toFile(), "rw")) {
+            mac.setLength(3L << 30); // sparse: no disk used
+        }
+        LeNet fresh = new LeNet();
+        SGD freshOpt = new SGD(fresh.parameters(), 0.1, 0.9);
+        List<String> warnings = new java.util.ArrayList<>();
+        java.util.concurrent.Future<Long> restored = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return Checkpoint.restoreLatest(dir, fresh, freshOpt, warnings::add, key);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        assertThat(restored.get(60, java.util.concurrent.TimeUnit.SECONDS)).as("with a FIFO: %s", fifo).isEqualTo(4);
+        assertThat(String.join("\n", warnings)).contains("step-11.safetensors").contains("over 128 bytes");
+        assertThat(Checkpoint.list(dir)).extracting(p -> p.getFileName().toString()).containsExactly("step-4.safetensors");
+    }
+
     /** Issue 18: a checkpoint planted in the folder (no MAC, or a MAC of another key) is skipped, never resumed from. */
     @Test
     void plantedCheckpointsAreSkipped(@TempDir Path dir) throws Exception {
