@@ -232,6 +232,9 @@ public abstract class Optimizer {
             all.addAll(groups.get(i).params());
         }
         for (Map.Entry<Integer, Map<String, Object>> e : st.entrySet()) {
+            if (e.getKey() == null || e.getKey() < 0 || e.getKey() >= all.size()) {
+                throw new IllegalArgumentException("loaded state dict has state for parameter " + e.getKey() + ", this optimizer has " + all.size());
+            }
             Tensor p = all.get(e.getKey());
             for (Map.Entry<String, Object> s : e.getValue().entrySet()) {
                 if (s.getValue() instanceof Tensor t && !java.util.Arrays.equals(t.shape(), p.shape())) {

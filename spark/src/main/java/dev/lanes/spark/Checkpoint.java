@@ -268,17 +268,28 @@ public final class Checkpoint {
                 }
                 double[] out = new double[parts.length];
                 for (int i = 0; i < parts.length; i++) {
-                    out[i] = Double.parseDouble(parts[i].trim());
+                    out[i] = finite(Double.parseDouble(parts[i].trim()), key);
                 }
                 return out;
             }
-            return Double.valueOf(v);
+            return finite(Double.parseDouble(v), key);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("option " + key + " holds '" + (v.length() > 40 ? v.substring(0, 40) + "..." : v) + "', not a number");
         }
     }
 
-    /** Loads one checkpoint file; throws (changing nothing in the model) when it is damaged or for another model. */
+    /** An option's number: NaN or an infinity (a rate of NaN trained silently to NaN) is refused. */
+    private static double finite(double v, String key) {
+        if (!Double.isFinite(v)) {
+            throw new IllegalArgumentException("option " + key + " holds " + v + ", not a finite number");
+        }
+        return v;
+    }
+
+    /**
+     * Loads one checkpoint file; throws, changing nothing in the model or the optimizer, when it is damaged or for
+     * another model or optimizer.
+     */
     public static long restore(Path file, Module model, Optimizer optimizer) throws IOException {
         return restore(SafeTensors.parse(readOnce(file), file.toString()), model, optimizer);
     }
@@ -289,6 +300,10 @@ public final class Checkpoint {
             String stepText = meta.get("lanes.step");
             if (stepText == null) {
                 throw new IllegalArgumentException("not a Lanes training checkpoint (no lanes.step)");
+            }
+            long step = Long.parseLong(stepText); // every check before anything changes: a bad step once came after both loads
+            if (step < 0) {
+                throw new IllegalArgumentException("lanes.step " + step + " is negative");
             }
             Map<String, Tensor> modelState = new LinkedHashMap<>();
             Map<Integer, Map<String, Object>> state = new LinkedHashMap<>();
@@ -344,9 +359,23 @@ public final class Checkpoint {
             Map<String, Object> od = new LinkedHashMap<>();
             od.put("state", state);
             od.put("param_groups", groups);
-            model.loadStateDict(modelState, true); // checks every key and shape before changing anything
+            // the model's keys and shapes checked first, then the optimizer loads (it checks all before it changes
+            // anything), then the model: a checkpoint one of them refuses leaves both as they were
+            Map<String, Tensor> own = model.stateDict();
+            if (!own.keySet().equals(modelState.keySet())) {
+                throw new IllegalArgumentException("the checkpoint's model has other tensors than this one (" + modelState.size() + " against "
+                        + own.size() + ")");
+            }
+            for (Map.Entry<String, Tensor> e : own.entrySet()) {
+                Tensor saved = modelState.get(e.getKey());
+                if (!java.util.Arrays.equals(saved.shape(), e.getValue().shape()) || saved.dtype() != e.getValue().dtype()) {
+                    throw new IllegalArgumentException("the checkpoint's " + e.getKey() + " is " + saved.dtype() + " " + saved.size() + ", this model's "
+                            + e.getValue().dtype() + " " + e.getValue().size());
+                }
+            }
             optimizer.loadStateDict(od);
-            return Long.parseLong(stepText);
+            model.loadStateDict(modelState, true);
+            return step;
         } finally {
             c.tensors().values().forEach(Tensor::close);
         }

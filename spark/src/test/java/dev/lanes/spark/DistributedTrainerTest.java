@@ -312,6 +312,41 @@ class DistributedTrainerTest {
         assertThat(Checkpoint.list(dir)).extracting(p -> p.getFileName().toString()).containsExactly("step-4.safetensors");
     }
 
+    /**
+     * A checkpoint that one of its checks refuses changes nothing: a step that is not a number (it was parsed after the
+     * model and the optimizer had both loaded), state for a parameter the optimizer does not have (the model had
+     * loaded), a NaN learning rate (taken: training went silently to NaN).
+     */
+    @Test
+    void aRefusedCheckpointChangesNothing(@TempDir Path dir) throws Exception {
+        Lanes.manualSeed(1);
+        LeNet net = new LeNet();
+        SGD opt = new SGD(net.parameters(), 0.1, 0.9);
+        net.forward(dev.lanes.Tensor.randn(2, 1, 32, 32)).sum().backward();
+        opt.step();
+        Path good = Checkpoint.write(dir, 3, net, opt, 3);
+        dev.lanes.io.SafeTensors.Contents c = dev.lanes.io.SafeTensors.read(good);
+        java.util.List<java.util.function.Consumer<java.util.Map<String, String>>> spoilers = java.util.List.of(
+                m -> m.put("lanes.step", "x"), m -> m.put("lanes.group.0.lr", "NaN"), m -> m.put("lanes.optim.99.step", "1"));
+        int k = 0;
+        for (var spoil : spoilers) {
+            java.util.Map<String, String> meta = new java.util.LinkedHashMap<>(c.metadata());
+            spoil.accept(meta);
+            Path bad = dir.resolve("bad-" + k++ + ".safetensors");
+            dev.lanes.io.SafeTensors.save(c.tensors(), meta, bad);
+            Lanes.manualSeed(2);
+            LeNet other = new LeNet();
+            SGD otherOpt = new SGD(other.parameters(), 0.5, 0.9);
+            java.util.List<float[]> before = other.parameters().stream().map(dev.lanes.Tensor::toFloatArray).toList();
+            assertThatThrownBy(() -> Checkpoint.restore(bad, other, otherOpt)).as("%s", meta).isInstanceOf(IllegalArgumentException.class);
+            for (int i = 0; i < before.size(); i++) {
+                assertThat(other.parameters().get(i).toFloatArray()).as("parameter %d after %s", i, bad).isEqualTo(before.get(i));
+            }
+            assertThat(otherOpt.paramGroups().get(0).lr()).isEqualTo(0.5);
+            assertThat(otherOpt.stateDict().get("state").toString()).isEqualTo("{}");
+        }
+    }
+
     /** Issue 18: a checkpoint planted in the folder (no MAC, or a MAC of another key) is skipped, never resumed from. */
     @Test
     void plantedCheckpointsAreSkipped(@TempDir Path dir) throws Exception {
