@@ -14,6 +14,8 @@ public final class Json {
     private final String s;
     private int i;
     private int depth;
+    /** Values and keys read so far, against {@link #MAX_VALUES}. */
+    private int values;
 
     private Json(String s) {
         this.s = s;
@@ -41,6 +43,7 @@ public final class Json {
     }
 
     private Object value() {
+        count();
         if (i >= s.length()) {
             throw error("unexpected end");
         }
@@ -137,6 +140,7 @@ public final class Json {
             if (i >= s.length() || s.charAt(i) != '"') {
                 throw error("expected a key");
             }
+            count();
             String k = string();
             ws();
             expect(':');
@@ -185,6 +189,17 @@ public final class Json {
 
     /** Most values of one array: a safetensors header's arrays are shapes and offset pairs (Lanes' own JSON is small). */
     static final int MAX_ARRAY_VALUES = 1 << 16;
+    /**
+     * Values and keys in one header (2 M: 65,536 tensor entries of ~16 each, and metadata): the per-array bound alone let
+     * a 100 MB header of metadata keys, or of arrays of arrays, take 1 GB of heap or more.
+     */
+    static final int MAX_VALUES = 1 << 21;
+
+    private void count() {
+        if (++values > MAX_VALUES) {
+            throw error("more than " + MAX_VALUES + " values and keys");
+        }
+    }
 
     private void enter() {
         if (++depth > 64) {

@@ -134,6 +134,14 @@ class SafeTensorsTest {
                 .hasMessageContaining("65 dimensions");
         String rank64 = "{\"a\":{\"dtype\":\"F32\",\"shape\":[" + "1,".repeat(63) + "1],\"data_offsets\":[0,4]}}";
         assertThat(SafeTensors.parse(file(rank64, 4), "f").tensors().get("a").dim()).isEqualTo(64);
+        // the whole header is bounded too: metadata of 2 M keys (each array and object within its own bound) took ~1 GB
+        StringBuilder keys = new StringBuilder("{\"__metadata__\":{");
+        for (int k = 0; k <= Json.MAX_VALUES / 2; k++) {
+            keys.append(k == 0 ? "" : ",").append('"').append(k).append("\":\"\"");
+        }
+        keys.append("},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}");
+        assertThatThrownBy(() -> SafeTensors.parse(file(keys.toString(), 4), "f")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("more than " + Json.MAX_VALUES + " values and keys");
     }
 
     @Test
