@@ -277,7 +277,8 @@ class VectorMathTest {
         System.arraycopy(xs, 0, powBases, 0, 25_000);
         for (float p : EXPONENTS) {
             for (float x : powBases) {
-                float want = (float) StrictMath.pow(x, p);
+                // StrictMath's value, but C's (PyTorch's) 1^y = 1 and (-1)^(+-inf) = 1 where Java's gives NaN
+                float want = x == 1f || (x == -1f && Float.isInfinite(p)) ? 1f : (float) StrictMath.pow(x, p);
                 float got = VectorMath.pow(x, p);
                 if (Float.floatToRawIntBits(got) != Float.floatToRawIntBits(want)) {
                     assertThat(Float.isNaN(got) && Float.isNaN(want)).as("pow(%s, %s) = %s, StrictMath %s", x, p, got, want).isTrue();
