@@ -263,7 +263,7 @@ public final class CharDataset {
                 throw new IllegalArgumentException("batches of " + batchSize + " x " + blockSize + " tokens are more than one array holds");
             }
             this.batchSize = batchSize;
-            this.random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L);
+            this.random = new SplittableRandom(DataLoader.scramble(seed)); // seed s + 1 is not seed s one draw later
             this.hx = new long[(int) n];
             this.hy = new long[(int) n];
             try (MemoryScope u = MemoryScope.unscoped()) {

@@ -45,6 +45,9 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
         if (batchSize <= 0) {
             throw new IllegalArgumentException("batch_size should be a positive integer value, but got batch_size=" + batchSize);
         }
+        if (shuffle && dataset.size() == 0) { // PyTorch's RandomSampler: an empty split (a wrong path) would train on nothing
+            throw new IllegalArgumentException("num_samples should be a positive integer value, but got num_samples=0");
+        }
         this.dataset = dataset;
         this.batchSize = batchSize;
         this.shuffle = shuffle;
@@ -79,7 +82,20 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
 
     /** Batches per epoch. */
     public int size() {
-        return dropLast ? dataset.size() / batchSize : (dataset.size() + batchSize - 1) / batchSize;
+        int n = dataset.size();
+        return dropLast ? n / batchSize : n / batchSize + (n % batchSize != 0 ? 1 : 0); // n + batchSize - 1 wrapped at Integer.MAX_VALUE
+    }
+
+    /**
+     * A seed's generator seed, its bits mixed (SplitMix64's finaliser): seed * 0x9E3779B97F4A7C15 is SplittableRandom's
+     * own step, so seed s + 1 drew seed s's numbers one draw later (CharDataset's batches of seed 1 were seed 0's
+     * shifted by one window).
+     */
+    static long scramble(long seed) {
+        long z = seed + 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 
     public Dataset dataset() {
@@ -91,7 +107,7 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
         if (current != null) {
             current.stop();
         }
-        SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + epoch++);
+        SplittableRandom rnd = new SplittableRandom(scramble(seed) + epoch++);
         int[] order = order(rnd);
         current = new Epoch(order, rnd.split()); // the transforms' generator, split after the shuffle's draws
         return current;

@@ -138,6 +138,36 @@ class CharDatasetTest {
         }
     }
 
+    /**
+     * Seeds s and s + 1 draw unrelated windows: the generator was seeded with seed * 0x9E3779B97F4A7C15, SplittableRandom's
+     * own step, so seed 1's batches were seed 0's one window later (runs over seeds 0..k saw nearly one data order).
+     */
+    @Test
+    void neighbouringSeedsDrawUnrelatedWindows() {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 5000; i++) {
+            text.append((char) ('a' + i % 26));
+        }
+        CharDataset ds = CharDataset.of(text.toString(), 4);
+        for (long seed = 0; seed < 4; seed++) {
+            long[] starts0 = starts(ds, seed);
+            long[] starts1 = starts(ds, seed + 1);
+            assertThat(Arrays.copyOfRange(starts0, 1, 64)).as("seed %d", seed).isNotEqualTo(Arrays.copyOfRange(starts1, 0, 63));
+        }
+    }
+
+    /** 64 batches of one window: their first token ids (windows of a 26-letter cycle start at distinct letters often enough). */
+    private static long[] starts(CharDataset ds, long seed) {
+        long[] out = new long[64];
+        try (CharDataset.RandomBatches b = ds.randomBatches(1, seed)) {
+            for (int i = 0; i < 64; i++) {
+                long[] x = b.next().x().toLongArray();
+                out[i] = x[0] * 1_000_000 + x[1] * 1000 + x[2];
+            }
+        }
+        return out;
+    }
+
     @Test
     void randomBatchesAreSeededReuseTheirTensorsAndCoverEveryWindow() {
         String text = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"; // each window starts with its own letter

@@ -285,6 +285,36 @@ class DataTest {
         };
     }
 
+    /**
+     * A batch size of Integer.MAX_VALUE is one batch of everything (size() wrapped to 0 and the epoch was empty, where
+     * PyTorch's len is 1); a shuffled loader over no samples is refused (PyTorch's RandomSampler: an empty split trained
+     * on nothing); seeds s and s + 1 shuffle unrelated orders.
+     */
+    @Test
+    void aHugeBatchIsOneBatchAndAnEmptyShuffleIsRefused() {
+        try (DataLoader all = new DataLoader(counting(10, -1), Integer.MAX_VALUE, true, 3, false)) {
+            assertThat(all.size()).isEqualTo(1);
+            var it = all.iterator();
+            assertThat(it.next().labels().toLongArray()).hasSize(10);
+            assertThat(it.hasNext()).isFalse();
+        }
+        try (DataLoader none = new DataLoader(counting(10, -1), Integer.MAX_VALUE, false, 3, true)) {
+            assertThat(none.size()).isZero();
+        }
+        assertThatThrownBy(() -> new DataLoader(counting(0, -1), 4, true, 0, false)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("num_samples=0");
+        try (DataLoader empty = new DataLoader(counting(0, -1), 4, false, 0, false)) {
+            assertThat(empty.size()).isZero();
+        }
+        for (long seed = 0; seed < 4; seed++) { // the first batch's labels of seed s + 1 are not seed s's shifted by one
+            try (DataLoader a = new DataLoader(counting(1000, -1), 8, true, seed, false); DataLoader b = new DataLoader(counting(1000, -1), 8, true, seed + 1, false)) {
+                long[] la = a.iterator().next().labels().toLongArray();
+                long[] lb = b.iterator().next().labels().toLongArray();
+                assertThat(java.util.Arrays.copyOfRange(la, 1, 8)).as("seed %d", seed).isNotEqualTo(java.util.Arrays.copyOfRange(lb, 0, 7));
+            }
+        }
+    }
+
     /** A batch whose sample fails throws once; the epoch then goes on (it waited for good), as PyTorch's loader without workers. */
     @Test
     void aFailingBatchThrowsAndTheNextBatchesFollow() {
