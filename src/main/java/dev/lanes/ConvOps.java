@@ -55,11 +55,20 @@ final class ConvOps {
                 if (ws.length != 4) {
                     throw new IllegalArgumentException("conv2d: expected a 4-d weight, got " + str(ws));
                 }
+                checkKernel(ws);
                 int th = base.dH() * (ws[2] - 1);
                 int tw = base.dW() * (ws[3] - 1);
                 return new Params(1, 1, th / 2, tw / 2, th - th / 2, tw - tw / 2, base.dH(), base.dW(), groups);
             }
             default -> throw new IllegalArgumentException("Invalid padding string '" + padding + "', should be one of {'valid', 'same'}");
+        }
+    }
+
+    /** PyTorch's check: a kernel of 0 rows or columns gave an output one row taller than the input, all bias. */
+    private static void checkKernel(int[] ws) {
+        if (ws[2] <= 0 || ws[3] <= 0) {
+            throw new IllegalArgumentException("kernel size should be greater than zero, but got kernel_height: " + ws[2] + " kernel_width: " + ws[3]
+                    + " (weight " + str(ws) + ")");
         }
     }
 
@@ -99,7 +108,12 @@ final class ConvOps {
         if (ws.length != 4) {
             throw new IllegalArgumentException("conv2d: expected a 4-d weight [out_channels, in_channels / groups, kH, kW] but got shape " + str(ws));
         }
+        checkKernel(ws);
         int g = p.groups();
+        if (ws[0] < g) { // no output channels: PyTorch refuses it
+            throw new IllegalArgumentException("Given groups=" + g + ", expected weight to be at least " + g + " at dimension 0, but got weight of size "
+                    + str(ws) + " instead");
+        }
         if (ws[0] % g != 0) {
             throw new IllegalArgumentException("conv2d: out_channels (" + ws[0] + ") must be divisible by groups (" + g + ")");
         }
@@ -240,6 +254,7 @@ final class ConvOps {
                         + str(op) + ", stride " + str(st) + " and dilation " + str(d));
             }
         }
+        checkKernel(ws);
         if (ws[0] % groups != 0 || xs[1] != ws[0]) {
             throw new IllegalArgumentException("conv_transpose2d: weight of size " + str(ws) + " with groups=" + groups + " expects an input with "
                     + ws[0] + " channels (divisible by groups), got " + str(xs));

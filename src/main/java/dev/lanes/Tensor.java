@@ -406,7 +406,15 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** Size of dimension {@code dim} (negative counts from the end). */
     public int size(int dim) {
-        return shape[Shapes.wrapDim(dim, shape.length)];
+        return shape[realDim(dim)];
+    }
+
+    /** A dim of this tensor, wrapped; a 0-d tensor has none (PyTorch: "Dimension specified as 0 but tensor has no dimensions"). */
+    private int realDim(int dim) {
+        if (shape.length == 0) {
+            throw new IndexOutOfBoundsException("Dimension specified as " + dim + " but tensor has no dimensions");
+        }
+        return Shapes.wrapDim(dim, shape.length);
     }
 
     /** A copy of the shape array. */
@@ -428,7 +436,7 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     public int stride(int dim) {
-        return strides[Shapes.wrapDim(dim, shape.length)];
+        return strides[realDim(dim)];
     }
 
     /** Offset of the first element in the storage, in elements. */

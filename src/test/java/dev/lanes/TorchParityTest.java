@@ -172,6 +172,30 @@ class TorchParityTest {
     }
 
     /**
+     * Shapes torch 1.13 refuses where Lanes computed something: a kernel with 0 rows or columns ("kernel size should be
+     * greater than zero"; conv2d gave an output one row taller than the input, all bias), a weight with no output
+     * channels ("expected weight to be at least 1 at dimension 0"), size(0) or stride(0) of a 0-d tensor ("Dimension
+     * specified as 0 but tensor has no dimensions"; it threw ArrayIndexOutOfBounds).
+     */
+    @Test
+    void zeroSizedKernelsAndDimsOfA0dTensorAreRefused() {
+        try (Tensor x = Tensor.randn(1, 3, 5, 5)) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Tensor.conv2d(x, Tensor.randn(4, 3, 0, 3), null))
+                    .hasMessageContaining("kernel size should be greater than zero, but got kernel_height: 0 kernel_width: 3");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new dev.lanes.nn.Conv2d(3, 4, 0).forward(x))
+                    .hasMessageContaining("kernel size should be greater than zero");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.lanes.nn.functional.F.convTranspose2d(x, Tensor.randn(3, 2, 3, 0), null,
+                    new int[] {1, 1}, new int[] {0, 0}, new int[] {0, 0}, 1, new int[] {1, 1})).hasMessageContaining("kernel size should be greater than zero");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Tensor.conv2d(x, Tensor.randn(0, 3, 3, 3), null))
+                    .hasMessageContaining("expected weight to be at least 1 at dimension 0");
+        }
+        Tensor s = Tensor.scalar(3f);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.size(0)).isInstanceOf(IndexOutOfBoundsException.class)
+                .hasMessageContaining("Dimension specified as 0 but tensor has no dimensions");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.stride(-1)).hasMessageContaining("tensor has no dimensions");
+    }
+
+    /**
      * clamp with min above max gives max everywhere, NaN kept, and no gradient, as torch.clamp (it was refused; the
      * gradient rule 1 - below - above would have given -1): torch 1.13, [0, 1.5, 3, nan, -0].clamp(2, 1) =
      * [1, 1, 1, nan, 1], grad [0, 0, 0, 0, 0]; clamp(2, 2) of [1, 2, 3]: grad [0, 1, 0]. clamp_ alike.
