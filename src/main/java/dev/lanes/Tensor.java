@@ -162,8 +162,15 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     /** {@code value} in {@code t}'s shape and dtype (truncated toward zero for int64, {@code value != 0} for bool), like {@code torch.full_like}. */
-    public static Tensor fullLike(Tensor t, float value) {
-        return t.dtype == DType.FLOAT32 ? full(t.shape, value) : retyped(full(t.shape, value), t.dtype);
+    public static Tensor fullLike(Tensor t, double value) {
+        if (t.dtype == DType.INT64) { // filled as a long: through float32, 123456789 became 123456792
+            Tensor z = zerosLong(t.shape);
+            try (Autograd.Mode g = Autograd.noGrad()) {
+                return z.fill_(value);
+            }
+        }
+        InPlaceOps.checkScalarFits("full_like", value, DType.FLOAT32);
+        return t.dtype == DType.FLOAT32 ? full(t.shape, (float) value) : retyped(full(t.shape, (float) value), t.dtype);
     }
 
     /** {@code f} converted to {@code type}, {@code f} closed. */
@@ -1981,6 +1988,16 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     /** Element at a flat storage position (elements), for the formatter. */
+    /** The int64 element at storage position {@code index}, exactly (the formatter's; valueAtStorageIndex rounds past 2^53). */
+    long longAtStorageIndex(long index) {
+        if (dtype != DType.INT64) {
+            throw new IllegalStateException("longAtStorageIndex of a " + dtype.shortName() + " tensor");
+        }
+        try (OpFrame _ = OpFrame.enter()) {
+            return seg().get(Simd.LONG, index << 3);
+        }
+    }
+
     double valueAtStorageIndex(long index) {
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment s = seg();

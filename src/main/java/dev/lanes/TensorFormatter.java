@@ -40,8 +40,8 @@ final class TensorFormatter {
             return;
         }
         if (!floating) {
-            for (double v : values) {
-                maxWidth = Math.max(maxWidth, Long.toString((long) v).length());
+            for (long v : collectLongs(t, summarize)) { // int64 exactly: through a double, 2^53 + 1 printed as 2^53
+                maxWidth = Math.max(maxWidth, Long.toString(v).length());
             }
             return;
         }
@@ -122,7 +122,7 @@ final class TensorFormatter {
         int[] strides = t.stridesRef();
         int nd = shape.length - dim;
         if (nd == 0) {
-            return fmt(t.valueAtStorageIndex(base));
+            return format(t, base);
         }
         int n = shape[dim];
         if (nd == 1) {
@@ -134,7 +134,7 @@ final class TensorFormatter {
                     data.add(" ...");
                     i = n - EDGE;
                 }
-                data.add(fmt(t.valueAtStorageIndex(base + (long) i * strides[dim])));
+                data.add(format(t, base + (long) i * strides[dim]));
             }
             StringBuilder sb = new StringBuilder("[");
             for (int i = 0; i < data.size(); i++) {
@@ -155,6 +155,38 @@ final class TensorFormatter {
         }
         String sep = "," + "\n".repeat(nd - 1) + " ".repeat(indent + 1);
         return "[" + String.join(sep, slices) + "]";
+    }
+
+    /** The element at storage position {@code index}, formatted (an int64 read as a long). */
+    private String format(Tensor t, long index) {
+        if (!floating && !bool) {
+            String s = Long.toString(t.longAtStorageIndex(index));
+            return s.length() >= maxWidth ? s : " ".repeat(maxWidth - s.length()) + s;
+        }
+        return fmt(t.valueAtStorageIndex(index));
+    }
+
+    /** The int64 values that decide the widths, as {@link #collect} takes them. */
+    private static List<Long> collectLongs(Tensor t, boolean summarize) {
+        List<Long> out = new ArrayList<>();
+        collectLongs(t, t.storageOffset(), 0, summarize, out);
+        return out;
+    }
+
+    private static void collectLongs(Tensor t, long base, int dim, boolean summarize, List<Long> out) {
+        int[] shape = t.shapeRef();
+        int[] strides = t.stridesRef();
+        if (dim == shape.length) {
+            out.add(t.longAtStorageIndex(base));
+            return;
+        }
+        int n = shape[dim];
+        for (int i = 0; i < n; i++) {
+            if (summarize && n > 2 * EDGE && i == EDGE) {
+                i = n - EDGE;
+            }
+            collectLongs(t, base + (long) i * strides[dim], dim + 1, summarize, out);
+        }
     }
 
     private String fmt(double v) {

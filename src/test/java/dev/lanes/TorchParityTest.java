@@ -55,6 +55,9 @@ class TorchParityTest {
             Tensor full = Tensor.fullLike(ints, 2.7f);
             assertThat(full.dtype()).isEqualTo(DType.INT64);
             assertThat(full.toLongArray()).containsExactly(2, 2);
+            assertThat(Tensor.fullLike(ints, 123456789).toLongArray()).containsExactly(123456789, 123456789); // was 123456792 (via float32)
+            assertThat(Tensor.of(new long[] {9007199254740993L, 9223372036854775806L}, 2).toString()) // torch 1.13, exactly
+                    .isEqualTo("tensor([   9007199254740993, 9223372036854775806])");
             try (Tensor scalar = Tensor.of(new long[] {5}, 1).reshape()) {
                 assertThat(scalar.dim()).isZero();
                 assertThat(Tensor.onesLike(scalar).dim()).isZero();
