@@ -156,7 +156,11 @@ final class LinalgOps {
         if (sa.length >= 3 && sb.length <= 2) {
             // PyTorch's folding: a's batch dims become rows of one mm (or mv), viewed back; b is never copied per batch
             int k = sa[sa.length - 1];
-            Tensor folded = self.reshape(-1, k);
+            int rows = 1;
+            for (int d = 0; d < sa.length - 1; d++) {
+                rows = Math.multiplyExact(rows, sa[d]);
+            }
+            Tensor folded = self.reshape(rows, k); // explicit: reshape(-1, 0) cannot infer the rows of an empty k
             Tensor product = sb.length == 2 ? mm(folded, other) : matmul(folded, other);
             int[] outShape = java.util.Arrays.copyOf(sa, sb.length == 2 ? sa.length : sa.length - 1);
             if (sb.length == 2) {

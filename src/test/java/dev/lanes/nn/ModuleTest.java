@@ -39,6 +39,14 @@ class ModuleTest {
         assertThat(empty.bias.toFloatArray()).containsExactly(0f, 0f, 0f, 0f);
         assertThat(empty.forward(Tensor.zeros(3, 0)).toFloatArray()).containsOnly(0f).hasSize(12);
         assertThat(new Conv2d(0, 2, 3).parameters()).hasSize(2);
+        assertThat(empty.forward(Tensor.zeros(5, 2, 0)).shape()).containsExactly(5, 2, 4); // torch 1.13; reshape(-1, 0) threw
+        Tensor a = Tensor.zeros(2, 3, 0).requiresGrad(true);
+        Tensor b = Tensor.zeros(0, 4).requiresGrad(true);
+        Tensor ab = a.matmul(b);
+        assertThat(ab.shape()).containsExactly(2, 3, 4);
+        ab.sum().backward();
+        assertThat(a.grad().shape()).containsExactly(2, 3, 0);
+        assertThat(b.grad().shape()).containsExactly(0, 4);
         assertThat(Tensor.scalar(3f).flatten(0, 0).size().toString()).isEqualTo("Size([1])");
         assertThat(Tensor.scalar(3f).flatten(-1, -1).size().toString()).isEqualTo("Size([1])");
         assertThatThrownBy(() -> Tensor.scalar(3f).flatten(0, 1)).hasMessageContaining("Dimension out of range");

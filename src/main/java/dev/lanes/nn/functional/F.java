@@ -101,12 +101,21 @@ public final class F {
         if (x.dim() > 2 && x.isContiguous() && weight.dim() == 2 && x.size(-1) == weight.size(1)) {
             int[] outShape = x.shape();
             outShape[outShape.length - 1] = weight.size(0);
-            Tensor rows = x.reshape(-1, x.size(-1));
+            Tensor rows = x.reshape(leading(x), x.size(-1)); // explicit: reshape(-1, 0) cannot infer the rows
             Tensor y = bias == null ? rows.mm(weight.t()) : Tensor.addmm(bias, rows, weight.t());
             return y.view(outShape);
         }
         Tensor y = x.matmul(weight.t());
         return bias == null ? y : y.add(bias);
+    }
+
+    /** The product of all dims but the last (the rows a folded matrix product has). */
+    private static int leading(Tensor x) {
+        int rows = 1;
+        for (int d = 0; d < x.dim() - 1; d++) {
+            rows = Math.multiplyExact(rows, x.size(d));
+        }
+        return rows;
     }
 
     /**
