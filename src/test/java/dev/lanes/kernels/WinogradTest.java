@@ -613,7 +613,82 @@ class WinogradTest {
 
     /** Entry point of the child JVMs: prints the hash of {@link #results()} on the last line. */
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("plans")) {
+            System.out.println("plan hash " + planResults(new ArrayList<>()));
+            return;
+        }
         System.out.println("winograd hash " + results());
+    }
+
+    /**
+     * The outputs of plans whose tensors go channels-last: PyTorch's ResNet-20 export at batch 3 (downsampling blocks,
+     * 1 x 1 shortcuts, several images a band) and a residual net of 24 channels in and 40 out (neither a whole chunk nor a
+     * whole vector at 512 bits) with a GELU after the channels-last layer, and a conv output read by a pool too (it stays
+     * channels-first). {@code plans} receives each plan's description.
+     */
+    static String planResults(List<String> plans) throws Exception {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        Random r = new Random(23);
+        byte[] onnx;
+        try (java.io.InputStream in = WinogradTest.class.getResourceAsStream("/onnx/resnet20.onnx")) {
+            onnx = in.readAllBytes();
+        }
+        try (dev.lanes.io.onnx.OnnxModel m = dev.lanes.io.onnx.OnnxModel.parse(onnx); InferencePlan plan = m.plan(3, 3, 32, 32)) {
+            plans.add(plan.toString());
+            digest(md, plan, r);
+        }
+        Lanes.manualSeed(31);
+        Tensor w0 = Tensor.randn(40, 24, 3, 3).mul(0.1f);
+        Tensor w1 = Tensor.randn(40, 40, 3, 3).mul(0.08f);
+        Tensor w2 = Tensor.randn(40, 40, 3, 3).mul(0.08f);
+        Tensor b = Tensor.randn(40);
+        int[] one = {1, 1};
+        java.util.function.Function<Tensor, Tensor> net = in -> {
+            Tensor s = Tensor.conv2d(in, w0, b, one, one, one, 1).gelu(); // channels-last: a GELU after the copy out, per pixel
+            Tensor h = Tensor.conv2d(s, w1, null, one, one, one, 1).relu();
+            Tensor y = Tensor.conv2d(h, w2, b, one, one, one, 1).add(h).relu();
+            return y.add(dev.lanes.nn.functional.F.maxPool2d(h, 1)); // h also read by a pool: channels-first
+        };
+        try (InferencePlan plan = InferencePlan.trace(net, 3, 24, 13, 11)) {
+            plans.add(plan.toString());
+            digest(md, plan, r);
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    private static void digest(MessageDigest md, InferencePlan plan, Random r) {
+        float[] x = new float[plan.inputSize()];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        float[] y = new float[plan.outputSize()];
+        plan.run(x, y);
+        for (float v : y) {
+            int bits = Float.floatToRawIntBits(v);
+            md.update(new byte[] {(byte) bits, (byte) (bits >>> 8), (byte) (bits >>> 16), (byte) (bits >>> 24)});
+        }
+    }
+
+    /**
+     * A plan gives the same bits with its tensors channels-last as with every tensor channels-first (a child JVM with
+     * -Dlanes.winograd.channelsLast=false), for the plans of {@link #planResults}; and the plans did keep some tensors
+     * channels-last, and not the ones a pool reads.
+     */
+    @Test
+    void channelsLastPlansGiveTheChannelsFirstBits() throws Exception {
+        if (!Winograd.ENABLED || !Winograd.CHANNELS_LAST) {
+            return;
+        }
+        List<String> plans = new ArrayList<>();
+        String here = planResults(plans);
+        assertThat(plans.get(0)).as(plans.get(0)).contains("(channels-last out)").contains("(channels-last in)");
+        List<String> convs = plans.get(1).lines().filter(l -> l.contains("winograd")).toList();
+        assertThat(convs).as(plans.get(1)).hasSize(3);
+        assertThat(convs.get(0)).endsWith("(channels-last out)");
+        assertThat(convs.get(1)).endsWith("(channels-last in)");
+        assertThat(convs.get(2)).doesNotContain("channels-last");
+        String child = dev.lanes.ChildJvm.lastLine(WinogradTest.class, List.of("-Dlanes.winograd.channelsLast=false"), List.of("plans"), "plan hash ", 120);
+        assertThat(child).as("plan outputs channels-first (child JVM) against channels-last (here)").isEqualTo(here);
     }
 
     static String results() throws Exception {
