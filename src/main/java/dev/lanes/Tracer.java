@@ -216,6 +216,11 @@ final class Tracer {
 
     void refuseRead(Tensor t) {
         Storage s = t.storageRef();
+        if (training) { // a parameter or buffer changes between steps: the plan would keep the value read at capture
+            throw new UnsupportedOperationException(who + ": the traced step reads a tensor of shape " + str(t.shapeRef())
+                    + " into Java (item(), toFloatArray(), ...); a compiled training step would keep the value it read at capture"
+                    + " (a parameter or buffer changes between steps). Keep data-dependent logic out of forward()");
+        }
         if (inputIndex(s) >= 0 || slotOf.containsKey(s) || untracked(s)) {
             throw new UnsupportedOperationException(who + ": the traced step reads a computed tensor of shape " + str(t.shapeRef())
                     + " into Java (item(), toFloatArray(), ...); a traced plan would bake in this input's value. Keep data-dependent"

@@ -91,6 +91,33 @@ class TrainStepHazardsTest {
         }
     }
 
+    /**
+     * A forward that reads a buffer's or a parameter's value into Java (item(), toFloatArray()) is refused: the compiled
+     * step kept the value it read at capture (a scale annealed to 0.5 stayed 1.0), where the documentation says such
+     * reads are refused. Nothing is left behind.
+     */
+    @Test
+    void readingAParametersValueInForwardIsRefused() {
+        Lanes.manualSeed(9);
+        Linear fc = new Linear(20, 5);
+        Tensor scale = Tensor.scalar(1f);
+        TrainStep step = TrainStep.compile(in -> fc.forward(in).mul(scale.item()), new CrossEntropyLoss()::forward, new SGD(fc.parameters(), 0.1));
+        try (MemoryScope s = MemoryScope.open()) {
+            assertThatThrownBy(() -> step.run(x(), y())).isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("would keep the value it read at capture");
+            assertThat(fc.weight.grad()).as("capture leaves no gradient behind").isNull();
+        } finally {
+            step.close();
+        }
+        TrainStep weights = TrainStep.compile(in -> fc.forward(in).mul(fc.bias.toFloatArray()[0]), new CrossEntropyLoss()::forward,
+                new SGD(fc.parameters(), 0.1));
+        try (MemoryScope s = MemoryScope.open()) {
+            assertThatThrownBy(() -> weights.run(x(), y())).isInstanceOf(UnsupportedOperationException.class);
+        } finally {
+            weights.close();
+        }
+    }
+
     /** A parameter that requires grad but is not the optimizer's: refused (eager would accumulate into it), nothing left behind. */
     @Test
     void gradientsOutsideTheOptimizerAreRefused() {
