@@ -229,7 +229,32 @@ public abstract class Module {
     }
 
     public boolean isTraining() {
+        List<Module> sink = MODE_READS.get();
+        if (sink != null) {
+            sink.add(this);
+        }
         return training;
+    }
+
+    /** Where this thread's isTraining() calls are noted while {@link #recordingModeReads} runs (null: nowhere). */
+    private static final ThreadLocal<List<Module>> MODE_READS = new ThreadLocal<>();
+
+    /**
+     * Runs {@code body}, adding to {@code sink} every module whose {@link #isTraining()} it asked (a compiled training
+     * step captured over any function learns this way which train/eval switches its plan depends on).
+     */
+    public static <T> T recordingModeReads(List<Module> sink, java.util.function.Supplier<T> body) {
+        List<Module> outer = MODE_READS.get();
+        MODE_READS.set(sink);
+        try {
+            return body.get();
+        } finally {
+            if (outer == null) {
+                MODE_READS.remove();
+            } else {
+                MODE_READS.set(outer);
+            }
+        }
     }
 
     /** Clears every parameter's gradient (PyTorch 2's default: set to null, freeing its memory). */

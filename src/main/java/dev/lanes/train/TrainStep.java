@@ -86,6 +86,32 @@ public final class TrainStep implements AutoCloseable {
     }
 
     /**
+     * Adds the modules a capture asked for their train/eval flag to those {@link #stale} checks (a step compiled over
+     * a function, not a Module, had none: net.eval() went unnoticed and dropout and BatchNorm kept training).
+     */
+    private void watchModes(List<Module> asked) {
+        List<Module> all = new ArrayList<>(modules);
+        for (Module m : asked) {
+            boolean known = false;
+            for (Module k : all) {
+                known |= k == m;
+            }
+            if (!known) {
+                all.add(m);
+            }
+        }
+        if (all.size() == modules.size()) {
+            return;
+        }
+        boolean[] flags = java.util.Arrays.copyOf(training, all.size());
+        for (int i = modules.size(); i < all.size(); i++) {
+            flags[i] = all.get(i).isTraining();
+        }
+        modules = all;
+        training = flags;
+    }
+
+    /**
      * Whether the plans no longer fit: a parameter group added, a parameter frozen or unfrozen, the module or any of
      * its submodules switched between train() and eval() (which changes what BatchNorm and dropout do). Allocation-free
      * in the common case.
@@ -249,7 +275,9 @@ public final class TrainStep implements AutoCloseable {
         TrainingPlan plan = plans.get(key);
         if (plan == null) {
             optimizer.zeroGrad(true);
-            plan = TrainingPlan.capture(model, criterion, params, input, target);
+            List<Module> asked = new ArrayList<>(); // the modules whose train/eval flag the capture read: watched from now on
+            plan = Module.recordingModeReads(asked, () -> TrainingPlan.capture(model, criterion, params, input, target));
+            watchModes(asked);
             plans.put(key, plan);
             if (plans.size() > MAX_PLANS) {
                 Iterator<TrainingPlan> it = plans.values().iterator();

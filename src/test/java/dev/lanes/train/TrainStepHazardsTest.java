@@ -118,6 +118,31 @@ class TrainStepHazardsTest {
         }
     }
 
+    /**
+     * The same over a step compiled from functions (net::forward), not a Module: the modules whose train/eval flag the
+     * capture read are watched (eval() went unnoticed: BatchNorm kept updating its statistics and counting batches).
+     */
+    @Test
+    void evalModeAfterCompilingAFunctionIsHonoured() {
+        Lanes.manualSeed(6);
+        BatchNorm1d bn = new BatchNorm1d(8);
+        Sequential net = new Sequential(new Linear(20, 8), bn, new ReLU(), new Linear(8, 5));
+        TrainStep step = TrainStep.compile(net::forward, new CrossEntropyLoss()::forward, new SGD(net.parameters(), 0.1));
+        try (MemoryScope s = MemoryScope.open()) {
+            step.run(x(), y());
+            long counted = bn.numBatchesTracked.longItem();
+            step.run(x(), y());
+            assertThat(bn.numBatchesTracked.longItem()).as("train: one more batch counted").isEqualTo(counted + 1);
+            bn.eval();
+            float[] rm = bn.runningMean.toFloatArray();
+            step.run(x(), y());
+            assertThat(bn.numBatchesTracked.longItem()).as("eval: no batch counted").isEqualTo(counted + 1);
+            assertThat(bn.runningMean.toFloatArray()).as("eval: running mean untouched").containsExactly(rm);
+        } finally {
+            step.close();
+        }
+    }
+
     /** A parameter that requires grad but is not the optimizer's: refused (eager would accumulate into it), nothing left behind. */
     @Test
     void gradientsOutsideTheOptimizerAreRefused() {
