@@ -107,8 +107,7 @@ public final class OptimizerUpdates {
         check("adam", param, grad, expAvg, expAvgSq, maxExpAvgSq);
         try (OpFrame _ = OpFrame.enter()) {
             OptimizerKernels.adam(seg(param), off(param), seg(grad), off(grad), seg(expAvg), off(expAvg), seg(expAvgSq), off(expAvgSq),
-                    seg(maxExpAvgSq), off(maxExpAvgSq), param.numel(), (float) lr, (float) beta1, (float) beta2, (float) eps,
-                    (float) weightDecay, decoupled, step, true);
+                    seg(maxExpAvgSq), off(maxExpAvgSq), param.numel(), lr, beta1, beta2, (float) eps, weightDecay, decoupled, step, true);
         }
         touched(param, expAvg, expAvgSq, maxExpAvgSq);
     }
@@ -118,7 +117,7 @@ public final class OptimizerUpdates {
         check("rmsprop", param, grad, squareAvg, gradAvg, momentumBuffer);
         try (OpFrame _ = OpFrame.enter()) {
             OptimizerKernels.rmsprop(seg(param), off(param), seg(grad), off(grad), seg(squareAvg), off(squareAvg), seg(gradAvg), off(gradAvg),
-                    seg(momentumBuffer), off(momentumBuffer), param.numel(), (float) lr, (float) alpha, (float) eps, (float) weightDecay,
+                    seg(momentumBuffer), off(momentumBuffer), param.numel(), (float) lr, alpha, (float) eps, (float) weightDecay,
                     (float) momentum);
         }
         touched(param, squareAvg, gradAvg, momentumBuffer);

@@ -91,7 +91,7 @@ public final class OptimizerKernels {
      * per parameter: StrictMath.pow allocates (JDK 25's FdLibm port: a double[] per call), and a compiled training step
      * must not (issue 17).
      */
-    private static double[] biasPowers(float beta1, float beta2, long step) {
+    private static double[] biasPowers(double beta1, double beta2, long step) {
         double[] c = BIAS_POWERS.get();
         if (c[BETA1] != beta1 || c[BETA2] != beta2 || c[STEP] != step) {
             c[BETA1_POW] = StrictMath.pow(beta1, step);
@@ -109,7 +109,7 @@ public final class OptimizerKernels {
      * AdamW ({@code decoupled}) first scales p by {@code 1 - lr wd}.
      */
     public static void adam(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment m, long mb, MemorySegment v, long vb,
-                            MemorySegment vmax, long xb, long n, float lr, float beta1, float beta2, float eps, float weightDecay,
+                            MemorySegment vmax, long xb, long n, double lr, double beta1, double beta2, float eps, double weightDecay,
                             boolean decoupled, long step) {
         adam(p, pb, g, gb, m, mb, v, vb, vmax, xb, n, lr, beta1, beta2, eps, weightDecay, decoupled, step, false);
     }
@@ -120,20 +120,27 @@ public final class OptimizerKernels {
      * update is the same expression whichever thread or lane computes it, so the bits do not depend on the split.
      */
     public static void adam(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment m, long mb, MemorySegment v, long vb,
-                            MemorySegment vmax, long xb, long n, float lr, float beta1, float beta2, float eps, float weightDecay,
+                            MemorySegment vmax, long xb, long n, double lr, double beta1Exact, double beta2Exact, float eps, double weightDecayExact,
                             boolean decoupled, long step, boolean parallel) {
-        double[] powers = biasPowers(beta1, beta2, step);
-        float bc1 = 1f - (float) powers[BETA1_POW];
+        // the scalars as PyTorch's Adam makes them, in double from the group's options and rounded once: 1f - 0.999f is
+        // 0.00099998713 where torch's 1 - 0.999 gives 0.001f (every exp_avg_sq 1.3e-5 off after one step)
+        double[] powers = biasPowers(beta1Exact, beta2Exact, step);
         float bc2Sqrt = (float) Math.sqrt(1.0 - powers[BETA2_POW]);
-        float stepSize = lr / bc1;
-        float decay = 1f - lr * weightDecay;
+        float stepSize = (float) (lr / (1.0 - powers[BETA1_POW]));
+        float decay = (float) (1.0 - lr * weightDecayExact);
+        float beta1 = (float) beta1Exact;
+        float beta2 = (float) beta2Exact;
+        float oneMinusB1 = (float) (1.0 - beta1Exact);
+        float oneMinusB2 = (float) (1.0 - beta2Exact);
+        float weightDecay = (float) weightDecayExact;
         int parts = parallel ? Parallel.partsFor(n, PARALLEL_MIN_FLOATS) : 1;
         if (parts <= 1) {
-            adamRange(p, pb, g, gb, m, mb, v, vb, vmax, xb, n, beta1, beta2, eps, weightDecay, decoupled, bc2Sqrt, stepSize, decay);
+            adamRange(p, pb, g, gb, m, mb, v, vb, vmax, xb, n, beta1, oneMinusB1, beta2, oneMinusB2, eps, weightDecay, decoupled, bc2Sqrt, stepSize,
+                    decay);
             return;
         }
         UpdateJob job = UpdateJob.MINE.get();
-        job.adam(p, pb, g, gb, m, mb, v, vb, vmax, xb, n, beta1, beta2, eps, weightDecay, decoupled, bc2Sqrt, stepSize, decay);
+        job.adam(p, pb, g, gb, m, mb, v, vb, vmax, xb, n, beta1, oneMinusB1, beta2, oneMinusB2, eps, weightDecay, decoupled, bc2Sqrt, stepSize, decay);
         try {
             Parallel.forRange(parts, (int) ((n + PARALLEL_UNIT - 1) / PARALLEL_UNIT), job);
         } finally {
@@ -173,7 +180,9 @@ public final class OptimizerKernels {
         private float weightDecay;
         // Adam
         private float beta1;
+        private float oneMinusB1;
         private float beta2;
+        private float oneMinusB2;
         private float eps;
         private boolean decoupled;
         private float bc2Sqrt;
@@ -187,8 +196,8 @@ public final class OptimizerKernels {
         private boolean firstStep;
 
         void adam(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment m, long mb, MemorySegment v, long vb, MemorySegment vmax,
-                  long xb, long n, float beta1, float beta2, float eps, float weightDecay, boolean decoupled, float bc2Sqrt, float stepSize,
-                  float decay) {
+                  long xb, long n, float beta1, float oneMinusB1, float beta2, float oneMinusB2, float eps, float weightDecay, boolean decoupled,
+                  float bc2Sqrt, float stepSize, float decay) {
             sgd = false;
             operands(p, pb, g, gb, m, mb, n, weightDecay);
             this.v = v;
@@ -196,7 +205,9 @@ public final class OptimizerKernels {
             this.vmax = vmax;
             this.xb = xb;
             this.beta1 = beta1;
+            this.oneMinusB1 = oneMinusB1;
             this.beta2 = beta2;
+            this.oneMinusB2 = oneMinusB2;
             this.eps = eps;
             this.decoupled = decoupled;
             this.bc2Sqrt = bc2Sqrt;
@@ -245,17 +256,15 @@ public final class OptimizerKernels {
             if (sgd) {
                 sgdRange(p, pb + b, g, gb + b, m, m == null ? 0 : mb + b, count, lr, momentum, dampening, weightDecay, nesterov, firstStep);
             } else {
-                adamRange(p, pb + b, g, gb + b, m, mb + b, v, vb + b, vmax, vmax == null ? 0 : xb + b, count, beta1, beta2, eps, weightDecay,
-                        decoupled, bc2Sqrt, stepSize, decay);
+                adamRange(p, pb + b, g, gb + b, m, mb + b, v, vb + b, vmax, vmax == null ? 0 : xb + b, count, beta1, oneMinusB1, beta2, oneMinusB2,
+                        eps, weightDecay, decoupled, bc2Sqrt, stepSize, decay);
             }
         }
     }
 
     private static void adamRange(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment m, long mb, MemorySegment v, long vb,
-                                  MemorySegment vmax, long xb, long n, float beta1, float beta2, float eps, float weightDecay, boolean decoupled,
-                                  float bc2Sqrt, float stepSize, float decay) {
-        float oneMinusB1 = 1f - beta1;
-        float oneMinusB2 = 1f - beta2;
+                                  MemorySegment vmax, long xb, long n, float beta1, float oneMinusB1, float beta2, float oneMinusB2, float eps,
+                                  float weightDecay, boolean decoupled, float bc2Sqrt, float stepSize, float decay) {
         long bytes = n << 2;
         long vecEnd = bytes - bytes % VBYTES;
         for (long i = 0; i < vecEnd; i += VBYTES) {
@@ -310,8 +319,9 @@ public final class OptimizerKernels {
      * {@code p -= lr g / avg}.
      */
     public static void rmsprop(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment sq, long sb, MemorySegment gavg, long ab,
-                               MemorySegment buf, long bb, long n, float lr, float alpha, float eps, float weightDecay, float momentum) {
-        float oneMinusA = 1f - alpha;
+                               MemorySegment buf, long bb, long n, float lr, double alphaExact, float eps, float weightDecay, float momentum) {
+        float alpha = (float) alphaExact;
+        float oneMinusA = (float) (1.0 - alphaExact); // PyTorch's 1 - alpha, in double and rounded once
         long bytes = n << 2;
         long vecEnd = bytes - bytes % VBYTES;
         for (long i = 0; i < vecEnd; i += VBYTES) {

@@ -17,6 +17,42 @@ class OptimizerStateTest {
         }
     }
 
+    /**
+     * Adam, AdamW and RMSprop make their scalars as PyTorch's do: 1 - beta, lr / (1 - beta1^t) and 1 - lr wd in double
+     * from the options, rounded to float once (1f - 0.999f is 0.00099998713 where torch's is 0.001f: every exp_avg_sq
+     * was 1.3e-5 off). Three steps of fixed gradients, torch 1.13's float32 values exactly.
+     */
+    @Test
+    void adamAndRmspropMatchTorchToTheBit() {
+        float[][] grads = {{1f, 0.3f, -2f, 1e-3f}, {0.5f, -0.7f, 0.1f, 2f}, {-1.5f, 0.2f, 0.9f, -0.4f}};
+        Object[][] cases = {
+            {"adam", new float[] {0.9981391429901123f, -2.000354766845703f, 0.5018097162246704f, 2.9977867603302f}, "exp_avg_sq",
+                new float[] {0.0034980482887476683f, 0.0006285373237915337f, 0.004802139941602945f, 0.004254610743373632f}},
+            {"adamw", new float[] {0.9981197714805603f, -2.0003678798675537f, 0.5018004775047302f, 2.9977264404296875f}, "exp_avg_sq",
+                new float[] {0.0034977509640157223f, 0.0006193300941959023f, 0.004811994265764952f, 0.004156000912189484f}},
+            {"rms", new float[] {0.9355348944664001f, -2.0335521697998047f, 0.553644061088562f, 2.819716691970825f}, "square_avg",
+                new float[] {0.0347759984433651f, 0.0061330897733569145f, 0.0474030002951622f, 0.04120001196861267f}},
+        };
+        for (Object[] c : cases) {
+            Tensor p = Tensor.of(new float[] {1f, -2f, 0.5f, 3f}, 4).requiresGrad(true);
+            Optimizer opt = switch ((String) c[0]) {
+                case "adam" -> new Adam(List.of(p), 1e-3, 0.9, 0.999, 1e-8, 0.01, false);
+                case "adamw" -> new AdamW(List.of(p), 1e-3, 0.9, 0.999, 1e-8, 0.01, false);
+                default -> new RMSprop(List.of(p), 1e-2, 0.99, 1e-8, 0, 0, false);
+            };
+            for (float[] g : grads) {
+                try (var m = Autograd.noGrad()) {
+                    p.setGrad(Tensor.of(g, 4));
+                }
+                opt.step();
+            }
+            assertThat(p.toFloatArray()).as("%s parameters", c[0]).containsExactly((float[]) c[1]);
+            @SuppressWarnings("unchecked")
+            Map<Integer, Map<String, Object>> st = (Map<Integer, Map<String, Object>>) opt.stateDict().get("state");
+            assertThat(((Tensor) st.get(0).get((String) c[2])).toFloatArray()).as("%s %s", c[0], c[2]).containsExactly((float[]) c[3]);
+        }
+    }
+
     /** A loaded state replaces the optimizer's: a parameter without an entry loses its momentum (it kept it: a rollback did not roll back). */
     @Test
     void loadingAStateDictReplacesTheState() {
