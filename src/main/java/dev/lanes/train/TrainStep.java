@@ -83,7 +83,28 @@ public final class TrainStep implements AutoCloseable {
         for (int i = 0; i < training.length; i++) {
             training[i] = modules.get(i).isTraining();
         }
+        // the module's other parameters: one unfrozen later must be refused as at capture (its gradient is not accumulated)
+        others = new ArrayList<>();
+        if (module != null) {
+            for (Tensor p : module.parameters()) {
+                boolean mine = false;
+                for (Tensor q : params) {
+                    mine |= q == p;
+                }
+                if (!mine) {
+                    others.add(p);
+                }
+            }
+        }
+        othersRequireGrad = new boolean[others.size()];
+        for (int i = 0; i < othersRequireGrad.length; i++) {
+            othersRequireGrad[i] = others.get(i).requiresGrad();
+        }
     }
+
+    /** The module's parameters the optimizer does not hold, and their requires_grad when the plans were captured. */
+    private List<Tensor> others = List.of();
+    private boolean[] othersRequireGrad = new boolean[0];
 
     /**
      * Adds the modules a capture asked for their train/eval flag to those {@link #stale} checks (a step compiled over
@@ -119,6 +140,11 @@ public final class TrainStep implements AutoCloseable {
     private boolean stale() {
         for (int m = 0; m < training.length; m++) { // a submodule's own switch too: net.bn.eval() to freeze BatchNorm's statistics
             if (modules.get(m).isTraining() != training[m]) {
+                return true;
+            }
+        }
+        for (int o = 0; o < othersRequireGrad.length; o++) { // unfrozen outside the optimizer: the new capture refuses it
+            if (others.get(o).requiresGrad() != othersRequireGrad[o]) {
                 return true;
             }
         }

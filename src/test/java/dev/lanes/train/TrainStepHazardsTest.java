@@ -143,6 +143,30 @@ class TrainStepHazardsTest {
         }
     }
 
+    /**
+     * A frozen backbone compiled over the head's optimizer, then unfrozen (requires_grad) without joining it: the next
+     * run is refused as a capture would have refused it (it went on, and the backbone silently got no gradient).
+     */
+    @Test
+    void unfreezingAParameterOutsideTheOptimizerIsRefused() {
+        Lanes.manualSeed(8);
+        Linear backbone = new Linear(20, 8);
+        Linear head = new Linear(8, 5);
+        Sequential net = new Sequential(backbone, new ReLU(), head);
+        backbone.weight.requiresGrad(false);
+        backbone.bias.requiresGrad(false);
+        TrainStep step = TrainStep.compile(net, new CrossEntropyLoss(), new SGD(head.parameters(), 0.1));
+        try (MemoryScope s = MemoryScope.open()) {
+            step.run(x(), y());
+            backbone.weight.requiresGrad(true);
+            backbone.bias.requiresGrad(true);
+            assertThatThrownBy(() -> step.run(x(), y())).isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("not among the optimizer's parameters");
+        } finally {
+            step.close();
+        }
+    }
+
     /** A parameter that requires grad but is not the optimizer's: refused (eager would accumulate into it), nothing left behind. */
     @Test
     void gradientsOutsideTheOptimizerAreRefused() {
