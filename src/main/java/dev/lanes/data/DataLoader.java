@@ -18,11 +18,17 @@ import java.util.concurrent.BlockingQueue;
  *
  * <h2>Lifetime rule</h2>
  * The loader owns two batch buffers and reuses them, so the steady-state loop allocates no off-heap memory:
- * <b>a batch is valid until the next call to {@code next()}</b> (or the end of the for-each body). Clone what you
- * want to keep. Close the loader to stop its thread early; an epoch that is not iterated to the end is stopped
+ * <b>a batch is valid until the next call to {@code next()}</b> (or the end of the for-each body); used later, its
+ * tensors throw (they are views the loader releases before it refills the buffer). Clone what you want to keep. Close the loader to stop its thread early; an epoch that is not iterated to the end is stopped
  * when the next epoch starts.
  */
 public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseable {
+    /** Put in the ready queue by stop(): a next() waiting on it wakes and throws. */
+    private static final Object STOPPED = new Object();
+
+    /** Why a batch's tensors were released: they are views of buffers the loader refills. */
+    static final String REFILLED = "DataLoader: a batch is valid until the next batch (its buffers are refilled); clone() what you keep";
+
     /** One batch: inputs {@code [n, ...inputShape]}, int64 labels {@code [n]}. */
     public record Batch(Tensor inputs, Tensor labels, int size) {
     }
@@ -215,6 +221,7 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
                 throw new NoSuchElementException("epoch finished");
             }
             if (held >= 0) {
+                releaseHeld(); // the previous batch's tensors throw from now on (they kept reading what the buffer held next)
                 free.add(held); // the previous batch is no longer valid
                 held = -1;
             }
@@ -224,6 +231,9 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for the next batch", e);
+            }
+            if (item == STOPPED) { // stopped while this thread waited (close() or a new iterator() on another thread)
+                checkCurrent();
             }
             if (item instanceof Failure f) {
                 free.add(f.slot());
@@ -241,15 +251,34 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
             // copy on the caller's thread: tensors are written only where they are used
             inputs[slot].copyFrom(hostInputs[slot], 0);
             labels[slot].copyFrom(hostLabels[slot], 0);
-            if (n == rows) {
-                return new Batch(inputs[slot], labels[slot], n);
+            synchronized (this) {
+                try (MemoryScope u = MemoryScope.unscoped()) { // the loader's to release, not the caller's scope's (one a batch)
+                    heldInputs = n == rows ? inputs[slot].detach() : inputs[slot].narrow(0, 0, n);
+                    heldLabels = n == rows ? labels[slot].detach() : labels[slot].narrow(0, 0, n);
+                }
+                return new Batch(heldInputs, heldLabels, n);
             }
-            return new Batch(inputs[slot].narrow(0, 0, n), labels[slot].narrow(0, 0, n), n);
+        }
+
+        /** The batch handed out last: views of the buffers, released when the buffers are refilled. */
+        private Tensor heldInputs;
+        private Tensor heldLabels;
+
+        /** Releases the last batch's views: used later they throw, naming this rule, instead of showing a later batch's values. */
+        private synchronized void releaseHeld() {
+            if (heldInputs != null) {
+                heldInputs.release(REFILLED);
+                heldLabels.release(REFILLED);
+                heldInputs = null;
+                heldLabels = null;
+            }
         }
 
         /** Stops the producer and waits for it: it may be filling a host buffer the next epoch is about to reuse. */
         void stop() {
             stopped = true;
+            releaseHeld();
+            ready.offer(STOPPED); // wakes a consumer waiting in next() (it waited for good); full: no one is waiting
             producer.interrupt();
             boolean interrupted = false;
             while (true) { // wait for it even when this thread is interrupted: it may still be writing the shared buffers

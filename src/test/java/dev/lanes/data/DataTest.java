@@ -315,6 +315,56 @@ class DataTest {
         }
     }
 
+    /**
+     * A batch kept past the next one throws when used, naming the rule (its tensors silently showed a later batch's
+     * values: the loader refills two buffers); a clone stays. A consumer waiting in next() while another thread closes
+     * the loader wakes with an exception (it waited for good).
+     */
+    @Test
+    void aKeptBatchThrowsAndAWaitingConsumerWakesOnClose() throws Exception {
+        try (DataLoader loader = new DataLoader(counting(10, -1), 2, false, 0, false)) {
+            var it = loader.iterator();
+            DataLoader.Batch first = it.next();
+            Tensor kept = first.labels().clone();
+            it.next();
+            it.next(); // the first batch's buffer now holds the third batch
+            assertThatThrownBy(() -> first.labels().toLongArray()).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("valid until the next batch");
+            assertThat(kept.toLongArray()).containsExactly(0, 1);
+        }
+        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        Dataset slow = new Dataset() {
+            @Override
+            public int size() {
+                return 4;
+            }
+
+            @Override
+            public int[] inputShape() {
+                return new int[] {1};
+            }
+
+            @Override
+            public long fill(int index, float[] dst, int offset) {
+                entered.countDown();
+                try {
+                    Thread.sleep(60_000); // a sample that never comes: the producer is stopped while it waits
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted");
+                }
+                return 0;
+            }
+        };
+        DataLoader loader = new DataLoader(slow, 2, false, 0, false);
+        var it = loader.iterator();
+        java.util.concurrent.CompletableFuture<Object> waiting = java.util.concurrent.CompletableFuture.supplyAsync(it::next);
+        assertThat(entered.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        Thread.sleep(100); // the consumer is now in next()
+        loader.close();
+        assertThatThrownBy(() -> waiting.get(10, java.util.concurrent.TimeUnit.SECONDS)).hasCauseInstanceOf(IllegalStateException.class);
+    }
+
     /** A batch whose sample fails throws once; the epoch then goes on (it waited for good), as PyTorch's loader without workers. */
     @Test
     void aFailingBatchThrowsAndTheNextBatchesFollow() {
