@@ -102,10 +102,15 @@ final class TensorFormatter {
 
     /** Values that decide the format: all of them, or only the edge items when summarizing. */
     private static void collect(Tensor t, long base, int dim, boolean summarize, List<Double> out) {
+        visit(t, base, dim, summarize, i -> out.add(t.valueAtStorageIndex(i)));
+    }
+
+    /** The storage index of every element that is printed (only the edge items when summarizing), in order. */
+    private static void visit(Tensor t, long base, int dim, boolean summarize, java.util.function.LongConsumer atIndex) {
         int[] shape = t.shapeRef();
         int[] strides = t.stridesRef();
         if (dim == shape.length) {
-            out.add(t.valueAtStorageIndex(base));
+            atIndex.accept(base);
             return;
         }
         int n = shape[dim];
@@ -113,7 +118,7 @@ final class TensorFormatter {
             if (summarize && n > 2 * EDGE && i == EDGE) {
                 i = n - EDGE;
             }
-            collect(t, base + (long) i * strides[dim], dim + 1, summarize, out);
+            visit(t, base + (long) i * strides[dim], dim + 1, summarize, atIndex);
         }
     }
 
@@ -169,24 +174,8 @@ final class TensorFormatter {
     /** The int64 values that decide the widths, as {@link #collect} takes them. */
     private static List<Long> collectLongs(Tensor t, boolean summarize) {
         List<Long> out = new ArrayList<>();
-        collectLongs(t, t.storageOffset(), 0, summarize, out);
+        visit(t, t.storageOffset(), 0, summarize, i -> out.add(t.longAtStorageIndex(i)));
         return out;
-    }
-
-    private static void collectLongs(Tensor t, long base, int dim, boolean summarize, List<Long> out) {
-        int[] shape = t.shapeRef();
-        int[] strides = t.stridesRef();
-        if (dim == shape.length) {
-            out.add(t.longAtStorageIndex(base));
-            return;
-        }
-        int n = shape[dim];
-        for (int i = 0; i < n; i++) {
-            if (summarize && n > 2 * EDGE && i == EDGE) {
-                i = n - EDGE;
-            }
-            collectLongs(t, base + (long) i * strides[dim], dim + 1, summarize, out);
-        }
     }
 
     private String fmt(double v) {
