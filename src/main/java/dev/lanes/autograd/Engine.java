@@ -78,7 +78,7 @@ public final class Engine {
                 for (int i = 0; i < edges.length; i++) {
                     Tensor g = inputGrads != null && i < inputGrads.length ? inputGrads[i] : null;
                     Node next = edges[i].node();
-                    if (g != null && next != null && edges[i].shape() != null && !Arrays.equals(g.shape(), edges[i].shape())) {
+                    if (g != null && next != null && edges[i].shape() != null && !sameShape(g, edges[i].shape())) {
                         // PyTorch's engine check: a backward rule's gradient of another shape would reach the leaf as its .grad
                         String got = Arrays.toString(g.shape());
                         g.close();
@@ -126,6 +126,19 @@ public final class Engine {
      * one it drops is released when the GC finds it), and a gradient it returns is taken as a new object on that
      * tensor's memory (the hook's tensor stays the caller's). The engine closed both before.
      */
+
+    /** Whether {@code g} has this shape, read dim by dim (no copy of the shape per edge and backward). */
+    private static boolean sameShape(Tensor g, int[] shape) {
+        if (g.dim() != shape.length) {
+            return false;
+        }
+        for (int d = 0; d < shape.length; d++) {
+            if (g.size(d) != shape[d]) {
+                return false;
+            }
+        }
+        return true;
+    }
     private static Tensor runHooks(Node node, Tensor grad) {
         for (UnaryOperator<Tensor> hook : node.preHooks()) {
             Tensor given = grad.detach();
