@@ -44,7 +44,16 @@ public abstract class Module {
             throw new IllegalArgumentException("module '" + name + "' is null");
         }
         children.put(name, module);
+        structureVersion++;
         return module;
+    }
+
+    /** Bumped whenever a submodule is added, replaced or removed here (a compiled step over this module recaptures). */
+    private int structureVersion;
+
+    /** This module's own count of submodule changes (added, replaced, removed); not its submodules'. */
+    public final int structureVersion() {
+        return structureVersion;
     }
 
     /**
@@ -103,10 +112,12 @@ public abstract class Module {
             throw new IllegalArgumentException("attribute '" + name + "' already exists in " + getClass().getSimpleName());
         }
         children.put(name, module);
+        structureVersion++;
     }
 
     /** Removes the submodule {@code name}; returns it, or null if there was none. */
     final Module removeChild(String name) {
+        structureVersion++;
         return children.remove(name);
     }
 

@@ -80,8 +80,10 @@ public final class TrainStep implements AutoCloseable {
         }
         modules = module == null ? List.of() : module.modules();
         training = new boolean[modules.size()];
+        structure = new int[modules.size()];
         for (int i = 0; i < training.length; i++) {
             training[i] = modules.get(i).isTraining();
+            structure[i] = modules.get(i).structureVersion();
         }
         // the module's other parameters: one unfrozen later must be refused as at capture (its gradient is not accumulated)
         others = new ArrayList<>();
@@ -101,6 +103,9 @@ public final class TrainStep implements AutoCloseable {
             othersRequireGrad[i] = others.get(i).requiresGrad();
         }
     }
+
+    /** Each of the module's submodules' structure version when the plans were captured (a layer replaced in a ModuleList). */
+    private int[] structure = new int[0];
 
     /** The module's parameters the optimizer does not hold, and their requires_grad when the plans were captured. */
     private List<Tensor> others = List.of();
@@ -139,8 +144,8 @@ public final class TrainStep implements AutoCloseable {
      */
     private boolean stale() {
         for (int m = 0; m < training.length; m++) { // a submodule's own switch too: net.bn.eval() to freeze BatchNorm's statistics
-            if (modules.get(m).isTraining() != training[m]) {
-                return true;
+            if (modules.get(m).isTraining() != training[m] || (m < structure.length && modules.get(m).structureVersion() != structure[m])) {
+                return true; // ... or a submodule added, replaced or removed (layers.set(1, new Identity()) kept the old layer's plan)
             }
         }
         for (int o = 0; o < othersRequireGrad.length; o++) { // unfrozen outside the optimizer: the new capture refuses it

@@ -167,6 +167,39 @@ class TrainStepHazardsTest {
         }
     }
 
+    /**
+     * A layer replaced after compile (a ModuleList's Dropout swapped for an Identity) is seen: the step recaptures (its
+     * plan kept dropping half the activations). With lr 0 the weights stay, so two runs on one batch must agree.
+     */
+    @Test
+    void aLayerReplacedAfterCompileIsSeen() {
+        Lanes.manualSeed(10);
+        dev.lanes.nn.ModuleList layers = new dev.lanes.nn.ModuleList(new Linear(20, 8), new dev.lanes.nn.Dropout(0.5), new Linear(8, 5));
+        dev.lanes.nn.Module net = new dev.lanes.nn.Module() {
+            final dev.lanes.nn.ModuleList ls = register("layers", layers);
+
+            @Override
+            public Tensor forward(Tensor x) {
+                for (int i = 0; i < ls.size(); i++) {
+                    x = ls.get(i).forward(x);
+                }
+                return x;
+            }
+        };
+        TrainStep step = TrainStep.compile(net, new CrossEntropyLoss(), new SGD(net.parameters(), 0.0));
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor x = x();
+            step.run(x, y());
+            layers.set(1, new dev.lanes.nn.Identity());
+            step.run(x, y());
+            float[] first = step.output().toFloatArray();
+            step.run(x, y());
+            assertThat(step.output().toFloatArray()).as("no dropout left: the same logits").containsExactly(first);
+        } finally {
+            step.close();
+        }
+    }
+
     /** A parameter that requires grad but is not the optimizer's: refused (eager would accumulate into it), nothing left behind. */
     @Test
     void gradientsOutsideTheOptimizerAreRefused() {
