@@ -681,11 +681,15 @@ public final class Winograd {
                             long rat = residualOff + n * outImage + (long) y * g.oW() * k;
                             int from = (y - y0) * productsWidth * kp;
                             if (k == kp) {
-                                copyOut(b.products, from, g.oW() * k, residual, rat, residualRelu, activation, out, at);
+                                copyOut(b.products, from, g.oW() * k, residual, rat, residualRelu, out, at);
                             } else {
                                 for (int s = 0; s < g.oW(); s++) {
-                                    copyOut(b.products, from + s * kp, k, residual, rat + (long) s * k, residualRelu, activation, out, at + (long) s * k);
+                                    copyOut(b.products, from + s * kp, k, residual, rat + (long) s * k, residualRelu, out, at + (long) s * k);
                                 }
+                            }
+                            if (residual == null && activation != UnaryOp.RELU && activation != UnaryOp.IDENTITY) {
+                                // the op's own bits, once over the row's pixels (not once a pixel: each call a kernel launch)
+                                Elementwise.unaryContiguous(activation, 0f, 0f, out, at << 2, out, at << 2, g.oW() * k);
                             }
                         }
                         continue;
@@ -711,20 +715,17 @@ public final class Winograd {
     }
 
     /**
-     * {@code n} floats of channels-last output from {@code products[from]} to {@code out} (element offset {@code at}):
-     * plus the residual (element offset {@code rat}) and ReLU'd when asked, else the activation other than ReLU (which
-     * the output transform applied) by the op's own kernel.
+     * {@code n} floats of channels-last output from {@code products[from]} to {@code out} (element offset {@code at}),
+     * plus the residual (element offset {@code rat}) and ReLU'd when asked; an activation other than ReLU (which the
+     * output transform applied) follows over the whole row.
      */
-    private static void copyOut(float[] products, int from, int n, MemorySegment residual, long rat, boolean residualRelu, UnaryOp activation,
-                                MemorySegment out, long at) {
+    private static void copyOut(float[] products, int from, int n, MemorySegment residual, long rat, boolean residualRelu, MemorySegment out,
+                                long at) {
         if (residual != null) {
             addResidual(products, from, residual, rat << 2, residualRelu, out, at << 2, n);
             return;
         }
         MemorySegment.copy(products, from, out, FLOAT, at << 2, n);
-        if (activation != UnaryOp.RELU && activation != UnaryOp.IDENTITY) {
-            Elementwise.unaryContiguous(activation, 0f, 0f, out, at << 2, out, at << 2, n); // the op's own bits
-        }
     }
 
     /** The largest image (in or out, floats) {@link #forwardScalar} copies to the heap. */
