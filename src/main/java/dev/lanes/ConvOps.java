@@ -56,8 +56,14 @@ final class ConvOps {
                     throw new IllegalArgumentException("conv2d: expected a 4-d weight, got " + str(ws));
                 }
                 checkKernel(ws);
-                int th = base.dH() * (ws[2] - 1);
-                int tw = base.dW() * (ws[3] - 1);
+                long thL = (long) base.dH() * (ws[2] - 1); // in long: a dilation near 2^31 wrapped to a negative padding
+                long twL = (long) base.dW() * (ws[3] - 1);
+                if (thL > Integer.MAX_VALUE || twL > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException("conv2d: padding='same' with dilation (" + base.dH() + ", " + base.dW() + ") and kernel "
+                            + ws[2] + "x" + ws[3] + " needs a padding of (" + thL + ", " + twL + "), more than " + Integer.MAX_VALUE);
+                }
+                int th = (int) thL;
+                int tw = (int) twL;
                 return new Params(1, 1, th / 2, tw / 2, th - th / 2, tw - tw / 2, base.dH(), base.dW(), groups);
             }
             default -> throw new IllegalArgumentException("Invalid padding string '" + padding + "', should be one of {'valid', 'same'}");
@@ -109,6 +115,9 @@ final class ConvOps {
             throw new IllegalArgumentException("conv2d: expected a 4-d weight [out_channels, in_channels / groups, kH, kW] but got shape " + str(ws));
         }
         checkKernel(ws);
+        if (xs[2] == 0 || xs[3] == 0) { // with padding, an empty plane made an output of bias alone
+            throw new IllegalArgumentException("Only zero batch or zero channel inputs are supported, but got input shape: " + str(xs));
+        }
         int g = p.groups();
         if (ws[0] < g) { // no output channels: PyTorch refuses it
             throw new IllegalArgumentException("Given groups=" + g + ", expected weight to be at least " + g + " at dimension 0, but got weight of size "

@@ -21,6 +21,14 @@ final class PoolOps {
                 throw new IllegalArgumentException(op + ": Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input,"
                         + " but got shape " + str(s));
             }
+            // PyTorch's pool2d_shape_check: only a 4-d batch may be empty (a zero-height plane gave a -inf / NaN
+            // window, zero channels an empty result); adaptive pooling checks only the plane (below)
+            for (int d = s.length == 4 ? 1 : 0; d < s.length && !op.startsWith("adaptive"); d++) {
+                if (s[d] == 0) {
+                    throw new IllegalArgumentException(op + ": Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input,"
+                            + " but got shape " + str(s) + " (only the batch may be empty)");
+                }
+            }
             int h = s[s.length - 2];
             int w = s[s.length - 1];
             int planes = s.length == 4 ? s[0] * s[1] : s[0];
@@ -160,7 +168,9 @@ final class PoolOps {
         int[] outShape = out.shapeRef().clone();
         x.withContiguous(src -> Launch.run(
                 r -> new PlanStep.Pool(PlanStep.Pool.Kind.ADAPTIVE_AVG, pl.planes(), pl.h(), pl.w(), null, false, o[0], o[1], r[0], outShape), out, src));
-        Tensor.record(out, () -> new AvgBackward("AdaptiveAvgPool2DBackward0", x.shape(), pl, null, false, o), x);
+        // PyTorch computes a 1 x 1 output as a mean: its node is MeanBackward1
+        String node = o[0] == 1 && o[1] == 1 ? "MeanBackward1" : "AdaptiveAvgPool2DBackward0";
+        Tensor.record(out, () -> new AvgBackward(node, x.shape(), pl, null, false, o), x);
         return out;
     }
 

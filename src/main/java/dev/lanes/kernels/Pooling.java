@@ -524,24 +524,28 @@ public final class Pooling {
                     int ws = x * win.sW() - win.pW();
                     int he = Math.min(hs + win.kH(), h + win.pH());
                     int we = Math.min(ws + win.kW(), w + win.pW());
-                    int poolSize = (he - hs) * (we - ws);
+                    // in long, as PyTorch's int64 pool_size: a window of 46,341 x 46,341 wrapped an int to a negative divisor
+                    long poolSize = (long) (he - hs) * (we - ws);
                     hs = Math.max(hs, 0);
                     ws = Math.max(ws, 0);
                     he = Math.min(he, h);
                     we = Math.min(we, w);
-                    int divisor = countIncludePad ? poolSize : (he - hs) * (we - ws);
-                    window(backward, a, b, inPlane, w, hs, he, ws, we, outPlane + (long) y * ow + x, divisor);
+                    long divisor = countIncludePad ? poolSize : (long) (he - hs) * (we - ws);
+                    window(backward, a, b, inPlane, w, hs, he, ws, we, outPlane + (long) y * ow + x, divisor, 1);
                 }
             }
         }
     }
 
     /**
-     * One averaging window {@code [hs, he) x [ws, we)} of a plane: forward writes the mean into output element {@code o}
-     * of {@code b}; backward spreads {@code a[o] / divisor} over the window in {@code b}.
+     * One averaging window {@code [hs, he) x [ws, we)} of a plane: forward writes {@code sum / divisor / divisor2} into
+     * output element {@code o} of {@code b}; backward spreads {@code a[o] / divisor / divisor2} over the window in
+     * {@code b}. Two divisions where PyTorch makes two (adaptive pooling divides by the window's height, then its
+     * width); a second divisor of 1 leaves the quotient's bits as they are. A long divisor converts to float as
+     * PyTorch's {@code float / int64_t} does.
      */
     private static void window(boolean backward, MemorySegment a, MemorySegment b, long inPlane, int w, int hs, int he, int ws, int we,
-                               long o, int divisor) {
+                               long o, long divisor, int divisor2) {
         if (!backward) {
             float sum = 0f;
             for (int i = hs; i < he; i++) {
@@ -549,9 +553,9 @@ public final class Pooling {
                     sum += a.get(FLOAT, (inPlane + (long) i * w + j) << 2);
                 }
             }
-            b.set(FLOAT, o << 2, sum / divisor);
+            b.set(FLOAT, o << 2, sum / divisor / divisor2);
         } else {
-            float share = a.get(FLOAT, o << 2) / divisor;
+            float share = a.get(FLOAT, o << 2) / divisor / divisor2;
             for (int i = hs; i < he; i++) {
                 for (int j = ws; j < we; j++) {
                     long at = (inPlane + (long) i * w + j) << 2;
@@ -597,8 +601,12 @@ public final class Pooling {
                 for (int x = 0; x < ow; x++) {
                     int ws = (int) Math.floorDiv((long) x * w, ow);
                     int we = (int) -Math.floorDiv(-(long) (x + 1) * w, ow);
-                    int count = (he - hs) * (we - ws);
-                    window(backward, a, b, inPlane, w, hs, he, ws, we, outPlane + (long) y * ow + x, count);
+                    // PyTorch: a 1 x 1 output is a mean (one division by the count); otherwise sum / kh / kw
+                    if (oh == 1 && ow == 1) {
+                        window(backward, a, b, inPlane, w, hs, he, ws, we, outPlane, (long) (he - hs) * (we - ws), 1);
+                    } else {
+                        window(backward, a, b, inPlane, w, hs, he, ws, we, outPlane + (long) y * ow + x, he - hs, we - ws);
+                    }
                 }
             }
         }

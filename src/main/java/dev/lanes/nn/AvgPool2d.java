@@ -15,9 +15,12 @@ public class AvgPool2d extends Module {
     }
 
     public AvgPool2d(int[] kernelSize, int[] stride, int[] padding, boolean ceilMode, boolean countIncludePad) {
+        if (kernelSize == null) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": kernel_size must be given");
+        }
         this.kernelSize = kernelSize.clone();
         this.stride = stride == null ? kernelSize.clone() : stride.clone();
-        this.padding = padding.clone();
+        this.padding = padding == null ? new int[] {0} : padding.clone(); // null: PyTorch's default, as Tensor's op takes it
         this.ceilMode = ceilMode;
         this.countIncludePad = countIncludePad;
     }

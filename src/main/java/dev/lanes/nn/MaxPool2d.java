@@ -20,10 +20,13 @@ public class MaxPool2d extends Module {
 
     /** Each int[] is one int or a pair (printed as given, like PyTorch); stride null means the kernel size. */
     public MaxPool2d(int[] kernelSize, int[] stride, int[] padding, int[] dilation, boolean ceilMode) {
+        if (kernelSize == null) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": kernel_size must be given");
+        }
         this.kernelSize = kernelSize.clone();
         this.stride = stride == null ? kernelSize.clone() : stride.clone();
-        this.padding = padding.clone();
-        this.dilation = dilation.clone();
+        this.padding = padding == null ? new int[] {0} : padding.clone(); // null: PyTorch's default, as Tensor's op takes it
+        this.dilation = dilation == null ? new int[] {1} : dilation.clone();
         this.ceilMode = ceilMode;
     }
 
