@@ -276,9 +276,15 @@ public final class Losses {
         }
         Tensor out;
         try (MemoryScopeLocal s = new MemoryScopeLocal(); Autograd.Mode g = Autograd.noGrad()) {
-            Tensor lw = posWeight == null ? null : posWeight.sub(1).mul(target).add(1);
-            Tensor softplusNeg = softplusNeg(input);
-            Tensor loss = target.rsub(1).mul(input).add(lw == null ? softplusNeg : lw.mul(softplusNeg));
+            Tensor loss;
+            if (posWeight == null) {
+                // PyTorch's order: ((1 - y) x + max(-x, 0)) + log(1 + exp(-|x|)); the first two cancel exactly for a
+                // confident negative, so the small log term survives (added to |x| first, it was lost: 0 at x = -15)
+                loss = target.rsub(1).mul(input).add(input.neg().clampMin(0)).add(input.abs().neg().exp().add(1).log());
+            } else {
+                Tensor lw = posWeight.sub(1).mul(target).add(1);
+                loss = target.rsub(1).mul(input).add(lw.mul(softplusNeg(input)));
+            }
             if (weight != null) {
                 loss = loss.mul(weight);
             }
@@ -314,27 +320,30 @@ public final class Losses {
             try (MemoryScopeLocal s = new MemoryScopeLocal()) {
                 Tensor x = input.get();
                 Tensor y = target.get();
-                double scale = reduction == Reduction.MEAN ? 1.0 / Math.max(x.numel(), 1) : 1.0;
+                long count = reduction == Reduction.MEAN ? Math.max(x.numel(), 1) : 1;
                 Tensor pw = posWeight == null ? null : posWeight.get();
-                Tensor lw = pw == null ? null : pw.sub(1).mul(y).add(1);
-                // sigmoid(x) - y, or lw sigmoid(x) - pw y with pos_weight, as PyTorch: (1 - y) - lw (1 - sigmoid(x)) cancelled
-                // to exactly 0 for x < -16.6 (2.06e-9 at x = -20)
+                // PyTorch's operations in its order (binary_cross_entropy_with_logits_backward and its target twin):
+                // (sigmoid(x) - y) g, or ((pw y + 1 - y) sigmoid(x) - pw y) g, times the weight, divided by the count for
+                // mean; (1 - y) - lw (1 - sigmoid(x)) would cancel to exactly 0 for x < -16.6
                 Tensor sig = x.sigmoid();
-                Tensor dx = lw == null ? sig.sub(y) : lw.mul(sig).sub(pw.mul(y));
-                Tensor dy = null;
-                if (needsInputGrad(1)) {
-                    dy = x.neg();
-                    if (pw != null) {
-                        Tensor softplusNeg = softplusNeg(x);
-                        dy = dy.add(pw.sub(1).mul(softplusNeg)); // the loss holds + lw softplus(-x), lw = (pw - 1) y + 1
+                Tensor gi = null;
+                if (needsInputGrad(0)) {
+                    Tensor t = pw == null ? null : pw.mul(y);
+                    gi = (pw == null ? sig.sub(y) : t.add(1).sub(y).mul(sig).sub(t)).mul(g);
+                    if (weight != null) {
+                        gi = gi.mul(weight.get());
                     }
+                    gi = s.keep(count == 1 ? gi : gi.div(count));
                 }
-                if (weight != null) {
-                    dx = dx.mul(weight.get());
-                    dy = dy == null ? null : dy.mul(weight.get());
+                Tensor gt = null;
+                if (needsInputGrad(1)) {
+                    // -x g; with pos_weight, (-x + (pw - 1) softplus(-x)) g (the loss holds + lw softplus(-x), lw = (pw - 1) y + 1)
+                    gt = (pw == null ? x.neg() : x.neg().add(pw.sub(1).mul(softplusNeg(x)))).mul(g);
+                    if (weight != null) {
+                        gt = gt.mul(weight.get());
+                    }
+                    gt = s.keep(count == 1 ? gt : gt.div(count));
                 }
-                Tensor gi = needsInputGrad(0) ? s.keep(dx.mul(g).mul(scale)) : null;
-                Tensor gt = dy == null ? null : s.keep(dy.mul(g).mul(scale));
                 return new Tensor[] {gi, gt};
             }
         }

@@ -87,7 +87,9 @@ final class NormOps {
         if (!training && (runningMean == null || runningVar == null)) {
             throw new IllegalArgumentException("batch_norm: running_mean and running_var are required when not training");
         }
-        if (training && (long) n * hw <= 1) {
+        // PyTorch's _verify_batch_size: exactly one value is refused; an empty batch normalises nothing and leaves the
+        // running statistics as they are (num_batches_tracked still counts it)
+        if (training && (long) n * hw == 1) {
             throw new IllegalArgumentException("Expected more than 1 value per channel when training, got input size " + str(shape));
         }
         if (!(eps >= 0) || Double.isInfinite(eps)) {
@@ -112,8 +114,8 @@ final class NormOps {
         Tensor out = Tensor.allocate(DType.FLOAT32, shape);
         Tensor mean = record ? Tensor.allocate(DType.FLOAT32, new int[] {c}) : null;
         Tensor rstd = record ? Tensor.allocate(DType.FLOAT32, new int[] {c}) : null;
-        float m = (float) momentum;
-        float e = (float) eps;
+        double m = momentum;
+        double e = eps;
         try (dev.lanes.autograd.Autograd.Mode g = dev.lanes.autograd.Autograd.noGrad()) { // the running statistics are no graph
             Tensor count = counter;
             x.withContiguous(xc -> Launch.runOptional(r -> new PlanStep.BatchNorm(r[0], n, c, hw, training, m, e, r[1], r[2], r[3], r[4], r[5], r[6],

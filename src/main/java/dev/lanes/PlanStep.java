@@ -1206,8 +1206,8 @@ abstract class PlanStep {
         final int c;
         final int hw;
         final boolean training;
-        final float momentum;
-        final float eps;
+        final double momentum;
+        final double eps;
         final Ref weight;
         final Ref bias;
         final Ref runningMean;
@@ -1218,12 +1218,12 @@ abstract class PlanStep {
         /** Training, as nn.BatchNorm runs it: num_batches_tracked (int64, one element), incremented per run. */
         final Ref counter;
 
-        BatchNorm(Ref in, int n, int c, int hw, boolean training, float momentum, float eps, Ref weight, Ref bias, Ref runningMean,
+        BatchNorm(Ref in, int n, int c, int hw, boolean training, double momentum, double eps, Ref weight, Ref bias, Ref runningMean,
                   Ref runningVar, Ref mean, Ref rstd) {
             this(in, n, c, hw, training, momentum, eps, weight, bias, runningMean, runningVar, mean, rstd, null);
         }
 
-        BatchNorm(Ref in, int n, int c, int hw, boolean training, float momentum, float eps, Ref weight, Ref bias, Ref runningMean,
+        BatchNorm(Ref in, int n, int c, int hw, boolean training, double momentum, double eps, Ref weight, Ref bias, Ref runningMean,
                   Ref runningVar, Ref mean, Ref rstd, Ref counter) {
             this.counter = counter;
             this.in = in;

@@ -53,7 +53,7 @@ final class ReductionOps {
         Geometry g = geometry(x, dim, keepdim);
         Tensor out = launch(x, mean ? PlanStep.Reduce.Kind.MEAN : PlanStep.Reduce.Kind.SUM, g, 0);
         String name = (mean ? "MeanBackward" : "SumBackward") + (dim == null ? "0" : "1");
-        return Tensor.record(out, () -> new SumMeanBackward(name, x, dim, keepdim, mean ? 1.0 / g.r() : 1.0), x);
+        return Tensor.record(out, () -> new SumMeanBackward(name, x, dim, keepdim, mean ? g.r() : 1), x);
     }
 
     /** var (or std, {@code sqrt}) over all elements or one dim; {@code unbiased} is Bessel's correction. */
@@ -130,20 +130,23 @@ final class ReductionOps {
         return out;
     }
 
-    /** sum / mean over all elements or one dim: the gradient is broadcast back (divided by the count for mean). */
+    /**
+     * sum / mean over all elements or one dim: the gradient is broadcast back, divided by the count for mean (a
+     * division, as PyTorch's mean_backward: a product with 1/n differed from it in a third of the elements).
+     */
     static final class SumMeanBackward extends Node {
         private final String name;
         private final int[] inputShape;
         private final Integer dim;
         private final boolean keepdim;
-        private final double scale;
+        private final long count;
 
-        SumMeanBackward(String name, Tensor input, Integer dim, boolean keepdim, double scale) {
+        SumMeanBackward(String name, Tensor input, Integer dim, boolean keepdim, long count) {
             this.name = name;
             this.inputShape = input.shape();
             this.dim = dim;
             this.keepdim = keepdim;
-            this.scale = scale;
+            this.count = count;
         }
 
         @Override
@@ -159,7 +162,7 @@ final class ReductionOps {
             }
             Tensor r;
             try (Tensor e = src.expand(inputShape)) {
-                r = scale == 1.0 ? e.detach() : e.mul(scale);
+                r = count == 1 ? e.detach() : e.div(count);
             } finally {
                 if (src != g) {
                     src.close();

@@ -344,7 +344,7 @@ public final class Normalization {
      * running statistics. Then {@code y = (x - mean) rstd w + b} ({@code w}, {@code b} may be null). Channels split across
      * threads when {@code parallel}. Offsets in elements.
      */
-    public static void batchNorm(MemorySegment x, long xOff, int n, int c, int hw, boolean training, float momentum, float eps,
+    public static void batchNorm(MemorySegment x, long xOff, int n, int c, int hw, boolean training, double momentum, double eps,
                                  MemorySegment w, long wOff, MemorySegment b, long bOff, MemorySegment runningMean, long rmOff,
                                  MemorySegment runningVar, long rvOff, MemorySegment y, long yOff, MemorySegment mean, long meanOff,
                                  MemorySegment rstd, long rstdOff, boolean parallel) {
@@ -353,10 +353,10 @@ public final class Normalization {
     }
 
     /**
-     * {@link #batchNorm(MemorySegment, long, int, int, int, boolean, float, float, MemorySegment, long, MemorySegment, long, MemorySegment, long, MemorySegment, long, MemorySegment, long, MemorySegment, long, MemorySegment, long, boolean)},
+     * {@link #batchNorm(MemorySegment, long, int, int, int, boolean, double, double, MemorySegment, long, MemorySegment, long, MemorySegment, long, MemorySegment, long, MemorySegment, long, MemorySegment, long, MemorySegment, long, boolean)},
      * with {@code relu} applying ReLU to y in the same pass (a compiled step's conv-bn-relu; the bits of a separate ReLU).
      */
-    public static void batchNorm(MemorySegment x, long xOff, int n, int c, int hw, boolean training, float momentum, float eps,
+    public static void batchNorm(MemorySegment x, long xOff, int n, int c, int hw, boolean training, double momentum, double eps,
                                  MemorySegment w, long wOff, MemorySegment b, long bOff, MemorySegment runningMean, long rmOff,
                                  MemorySegment runningVar, long rvOff, MemorySegment y, long yOff, MemorySegment mean, long meanOff,
                                  MemorySegment rstd, long rstdOff, boolean parallel, boolean relu) {
@@ -377,13 +377,22 @@ public final class Normalization {
     }
 
     private static void batchNormChannels(int c0, int c1, MemorySegment x, long xOff, int n, int c, int hw, boolean training,
-            float momentum, float eps, MemorySegment w, long wOff, MemorySegment b, long bOff, MemorySegment runningMean, long rmOff,
+            double momentum, double eps, MemorySegment w, long wOff, MemorySegment b, long bOff, MemorySegment runningMean, long rmOff,
             MemorySegment runningVar, long rvOff, MemorySegment y, long yOff, MemorySegment mean, long meanOff, MemorySegment rstd,
             long rstdOff, boolean relu) {
         for (int ch = c0; ch < c1; ch++) {
             float mu;
             float rs;
             long count = (long) n * hw;
+            if (training && count == 0) { // an empty batch (PyTorch returns before its statistics): nothing to fold in
+                if (mean != null) { // zeros, not a pooled block's old bits, for a backward that scales by them
+                    mean.set(FLOAT, (meanOff + ch) << 2, 0f);
+                }
+                if (rstd != null) {
+                    rstd.set(FLOAT, (rstdOff + ch) << 2, 0f);
+                }
+                continue;
+            }
             if (training) {
                 double sum = 0;
                 for (int i = 0; i < n; i++) {
@@ -394,20 +403,26 @@ public final class Normalization {
                 for (int i = 0; i < n; i++) { // (x - mu)^2 summed as read: the bits of squaring into y and summing y
                     ss += Reductions.sumSquaredDeviationsRow(x, (xOff + ((long) i * c + ch) * hw) << 2, hw, mu);
                 }
-                float var = (float) (ss / count);
-                rs = (float) (1.0 / Math.sqrt(var + eps));
+                // PyTorch's arithmetic (batch_norm_cpu_update_stats_template, as torch 1.13 rounds it): the sum of squares
+                // kept as a float, then in double var = sum / count and 1 / sqrt(var + eps) with eps as given (eps added
+                // in float changed the bits of a tenth of the channels); the running statistics in float,
+                // momentum s + (1 - momentum) r
+                double varSum = (float) ss;
+                rs = (float) (1.0 / Math.sqrt(varSum / count + eps));
+                float m = (float) momentum;
                 if (runningMean != null) {
                     long at = (rmOff + ch) << 2;
-                    runningMean.set(FLOAT, at, (1 - momentum) * runningMean.get(FLOAT, at) + momentum * mu);
+                    runningMean.set(FLOAT, at, m * mu + (1 - m) * runningMean.get(FLOAT, at));
                 }
                 if (runningVar != null) {
                     long at = (rvOff + ch) << 2;
-                    float unbiased = count > 1 ? (float) (ss / (count - 1)) : var;
-                    runningVar.set(FLOAT, at, (1 - momentum) * runningVar.get(FLOAT, at) + momentum * unbiased);
+                    float unbiased = (float) (count > 1 ? varSum / (count - 1) : varSum / count);
+                    runningVar.set(FLOAT, at, m * unbiased + (1 - m) * runningVar.get(FLOAT, at));
                 }
             } else {
+                // in eval PyTorch computes 1 / sqrt(running_var + eps) in float (opmath_t), eps rounded to float
                 mu = runningMean.get(FLOAT, (rmOff + ch) << 2);
-                rs = (float) (1.0 / Math.sqrt(runningVar.get(FLOAT, (rvOff + ch) << 2) + eps));
+                rs = 1f / (float) Math.sqrt(runningVar.get(FLOAT, (rvOff + ch) << 2) + (float) eps);
             }
             if (mean != null) {
                 mean.set(FLOAT, (meanOff + ch) << 2, mu);
@@ -438,8 +453,8 @@ public final class Normalization {
         private int c;
         private int hw;
         private boolean training;
-        private float momentum;
-        private float eps;
+        private double momentum;
+        private double eps;
         private MemorySegment w;
         private long wOff;
         private MemorySegment b;
@@ -456,7 +471,7 @@ public final class Normalization {
         private long rstdOff;
         private boolean relu;
 
-        void set(MemorySegment x, long xOff, int n, int c, int hw, boolean training, float momentum, float eps, MemorySegment w, long wOff,
+        void set(MemorySegment x, long xOff, int n, int c, int hw, boolean training, double momentum, double eps, MemorySegment w, long wOff,
                 MemorySegment b, long bOff, MemorySegment runningMean, long rmOff, MemorySegment runningVar, long rvOff, MemorySegment y,
                 long yOff, MemorySegment mean, long meanOff, MemorySegment rstd, long rstdOff, boolean relu) {
             this.relu = relu;
