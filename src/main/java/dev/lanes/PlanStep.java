@@ -2421,7 +2421,7 @@ abstract class PlanStep {
         @Override
         void run(Frame f) {
             dev.lanes.kernels.Attention.Dropout d = new dev.lanes.kernels.Attention.Dropout(p, Lanes.nextSeed());
-            float scale = (float) (1 / (1 - p));
+            float scale = 1f / (float) (1 - p); // PyTorch: noise.div_(1 - p), the divisor rounded to float first (1.1764705 at p = 0.15, not 1.1764706)
             MemorySegment o = f.seg(out);
             long at = f.off(out);
             for (int i = 0; i < n; i++) {

@@ -141,4 +141,34 @@ class TorchArithmeticOrderTest {
         assertThat(bn.bias.grad().toFloatArray()).containsExactly(0, 0, 0);
         assertThat(x.grad().shape()).containsExactly(0, 3);
     }
+
+    @Test
+    void powByThreeAndMinusTwoAreProductsAsPyTorch() {
+        Tensor x = Tensor.of(new float[] {3.299999952316284f, 0.017054079100489616f, -1.7000000476837158f, 12.345000267028809f}, 4);
+        // torch.pow(x, 3) == x * x * x and torch.pow(x, -2) == 1 / (x * x) (the rounded powers: 35.937 and 3438.2969)
+        float[] cube = {35.93699645996094f, 4.9600362217461225e-06f, -4.913000106811523f, 1881.3660888671875f};
+        float[] inverseSquare = {0.09182737022638321f, 3438.29736328125f, 0.34602075815200806f, 0.006561721675097942f};
+        float[] gotCube = x.pow(3).toFloatArray();
+        float[] gotInverseSquare = x.pow(-2).toFloatArray();
+        for (int i = 0; i < 4; i++) {
+            assertBits(gotCube[i], cube[i], "pow(x, 3)[" + i + "]");
+            assertBits(gotInverseSquare[i], inverseSquare[i], "pow(x, -2)[" + i + "]");
+        }
+    }
+
+    @Test
+    void dropoutScalesKeptElementsByOneOverTheFloatOfOneMinusP() {
+        // torch: F.dropout(torch.ones(1000), p).max() is 1.1764705 at p = 0.15 and 1.8181818 at 0.45 (1 / (1 - p) in
+        // double, rounded once, is an ulp higher at both)
+        double[] ps = {0.15, 0.45};
+        float[] want = {1.1764705181121826f, 1.8181817531585693f};
+        for (int i = 0; i < ps.length; i++) {
+            Lanes.manualSeed(1);
+            float max = 0;
+            for (float v : Tensor.ones(1000).dropout(ps[i], true).toFloatArray()) {
+                max = Math.max(max, v);
+            }
+            assertBits(max, want[i], "dropout(p = " + ps[i] + ")");
+        }
+    }
 }

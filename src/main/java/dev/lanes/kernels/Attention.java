@@ -275,6 +275,20 @@ public final class Attention {
         if (batch == 0) {
             return;
         }
+        if (l == 0 || ev == 0) {
+            // no query rows, or values of no features: every gradient is 0 (the forward returned before writing lse,
+            // and the score gradients would read a pooled block's old bits there: NaN or inf times a 0 dP)
+            if (dq != null) {
+                Elementwise.zero(dq, dqOff << 2, (long) batch * l * e);
+            }
+            if (dk != null) {
+                Elementwise.zero(dk, dkOff << 2, (long) batch * s * e);
+            }
+            if (dv != null) {
+                Elementwise.zero(dv, dvOff << 2, (long) batch * s * ev);
+            }
+            return;
+        }
         int floats = Math.toIntExact(backwardScratchFloats(s, e, ev));
         int parts = parts(batch, batch, l, s, e, ev);
         BackwardJob job = BackwardJob.MINE.get();
@@ -477,7 +491,7 @@ public final class Attention {
 
         /** {@code w[at + c] *= kept(first + c) ? 1 / (1 - p) : 0} for c < n. */
         void apply(float[] w, int at, long first, int n) {
-            float scale = (float) (1 / (1 - p));
+            float scale = 1f / (float) (1 - p); // PyTorch: noise.div_(1 - p), the divisor rounded to float first (1.1764705 at p = 0.15, not 1.1764706)
             for (int c = 0; c < n; c++) {
                 w[at + c] = kept(first + c) ? w[at + c] * scale : 0f;
             }

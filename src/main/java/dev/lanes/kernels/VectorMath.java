@@ -463,16 +463,24 @@ public final class VectorMath {
     // speed. A method whose parameters are segments and offsets costs nothing to leave un-inlined, so the rows below
     // carry the whole formula; VectorMathTest checks they give the bits of the per-vector functions.
 
-    /** {@code out = exp(x)} over whole vectors up to byte {@code vecEnd}; byte offsets: exp(x - 0), the same bits as exp(x). */
+    /**
+     * {@code out = exp(x)} over whole vectors up to byte {@code vecEnd}; byte offsets: exp(x - 0), the same bits as
+     * exp(x), but a NaN comes back as it was read (x - 0 quiets a signalling NaN; the scalar tail returns it unchanged).
+     */
     public static void expRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-        expShiftedRow(x, xb, 0f, out, ob, vecEnd);
+        expShiftedRow(x, xb, 0f, out, ob, vecEnd, true);
     }
 
     /** {@code out = exp(in - shift)} over whole vectors up to byte {@code vecEnd}; byte offsets (softmax's pass). */
     public static void expShiftedRow(MemorySegment in, long ib, float shift, MemorySegment out, long ob, long vecEnd) {
+        expShiftedRow(in, ib, shift, out, ob, vecEnd, false);
+    }
+
+    private static void expShiftedRow(MemorySegment in, long ib, float shift, MemorySegment out, long ob, long vecEnd, boolean nanAsRead) {
         FloatVector vs = FloatVector.broadcast(Simd.Preferred.F, shift);
         for (long i = 0; i < vecEnd; i += Simd.VBYTES) {
-            FloatVector v = FloatVector.fromMemorySegment(Simd.Preferred.F, in, ib + i, Simd.ORDER).sub(vs);
+            FloatVector read = FloatVector.fromMemorySegment(Simd.Preferred.F, in, ib + i, Simd.ORDER);
+            FloatVector v = read.sub(vs);
             FloatVector xc = v.blend(EXP_MAX_ARG, v.compare(VectorOperators.GT, EXP_MAX_ARG));
             xc = xc.blend(EXP_MIN_ARG, xc.compare(VectorOperators.LT, EXP_MIN_ARG));
             FloatVector et = xc.fma(LOG2E, ROUND_MAGIC_2BIAS);
@@ -488,7 +496,7 @@ public final class VectorMath {
             ep = ep.fma(er, er.broadcast(EXP_P4));
             ep = ep.fma(er, er.broadcast(EXP_P5));
             FloatVector ex = ep.fma(er.mul(er), er).add(1f).mul(es1).mul(es2);
-            FloatVector y = ex.blend(v, v.compare(VectorOperators.NE, v));
+            FloatVector y = ex.blend(nanAsRead ? read : v, v.compare(VectorOperators.NE, v));
             y.intoMemorySegment(out, ob + i, Simd.ORDER);
         }
     }
@@ -783,12 +791,20 @@ public final class VectorMath {
     // ---- pow ----
 
     /**
-     * x^p for a scalar exponent. The exponents 2, 1, 0, -1, 0.5 and -0.5 have short forms (PyTorch's); any other exponent
-     * goes lane by lane through {@link #pow(float, float)} (StrictMath: slow, but the same bits everywhere).
+     * x^p for a scalar exponent. The exponents 2, 3, 1, 0, -1, -2, 0.5 and -0.5 have short forms (PyTorch's
+     * pow_tensor_scalar_optimized_kernel: x x x and 1 / (x x) differ from the rounded power in a quarter of the
+     * elements); any other exponent goes lane by lane through {@link #pow(float, float)} (StrictMath: slow, but the same
+     * bits everywhere).
      */
     public static FloatVector pow(FloatVector x, float p) {
         if (p == 2f) {
             return x.mul(x);
+        }
+        if (p == 3f) {
+            return x.mul(x).mul(x);
+        }
+        if (p == -2f) {
+            return x.broadcast(1f).div(x.mul(x));
         }
         if (p == 1f) {
             return x;
@@ -813,6 +829,12 @@ public final class VectorMath {
      * float)} keeps C's values at -0 and -inf, as PyTorch's does).
      */
     public static float powScalarExponent(float x, float p) {
+        if (p == 3f) {
+            return x * x * x;
+        }
+        if (p == -2f) {
+            return 1f / (x * x);
+        }
         if (p == 0.5f) {
             return (float) Math.sqrt(x);
         }

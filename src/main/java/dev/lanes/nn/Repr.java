@@ -14,18 +14,30 @@ final class Repr {
         return b ? "True" : "False";
     }
 
-    /** Python's repr of a float: {@code 0.5}, {@code 1e-05}, {@code 0.1}. */
+    /**
+     * Python's repr of a float: the shortest digits that read back as {@code v} (Java's since JDK 19: the same
+     * digits), fixed-point for a decimal exponent in [-4, 16) ({@code 0.0001}, {@code 12345678.5}), else
+     * {@code d.ddde-XX} ({@code 1e-05}, {@code 1e+16}); {@code nan}, {@code inf}, {@code -0.0}.
+     */
     static String pyFloat(double v) {
-        if (v == Math.rint(v) && Math.abs(v) < 1e16) {
-            return (long) v + ".0";
+        if (Double.isNaN(v)) {
+            return "nan";
         }
-        String s = Double.toString(v);
-        if (s.contains("E")) { // 1.0E-5 -> 1e-05
-            String[] parts = s.split("E");
-            String mant = parts[0].endsWith(".0") ? parts[0].substring(0, parts[0].length() - 2) : parts[0];
-            int exp = Integer.parseInt(parts[1]);
-            return mant + "e" + (exp < 0 ? "-" : "+") + String.format("%02d", Math.abs(exp));
+        if (Double.isInfinite(v)) {
+            return v > 0 ? "inf" : "-inf";
         }
-        return s;
+        if (v == 0) {
+            return Double.doubleToRawLongBits(v) < 0 ? "-0.0" : "0.0";
+        }
+        java.math.BigDecimal d = new java.math.BigDecimal(Double.toString(Math.abs(v))).stripTrailingZeros();
+        String digits = d.unscaledValue().toString();
+        int exp = digits.length() - 1 - d.scale(); // the decimal exponent of the first digit
+        String sign = v < 0 ? "-" : "";
+        if (exp >= -4 && exp < 16) {
+            String plain = d.toPlainString();
+            return sign + (plain.contains(".") ? plain : plain + ".0");
+        }
+        String mant = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
+        return sign + mant + "e" + (exp < 0 ? "-" : "+") + String.format("%02d", Math.abs(exp));
     }
 }

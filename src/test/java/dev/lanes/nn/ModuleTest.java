@@ -382,4 +382,23 @@ class ModuleTest {
         org.assertj.core.api.Assertions.assertThat(keys.unexpectedKeys()).containsExactly("module.weight", "module.bias");
         org.assertj.core.api.Assertions.assertThat(l.loadStateDict(l.stateDict(), true).missingKeys()).isEmpty();
     }
+
+    @Test
+    void optionFloatsPrintAsPythonsRepr() {
+        // Python switches to exponent form below 1e-4 and from 1e16 (Java's Double.toString below 1e-3 and from 1e7)
+        org.assertj.core.api.Assertions.assertThat(new BatchNorm2d(3, 1e-4, 0.1, true, true).toString())
+                .isEqualTo("BatchNorm2d(3, eps=0.0001, momentum=0.1, affine=True, track_running_stats=True)");
+        org.assertj.core.api.Assertions.assertThat(new BatchNorm1d(3, 5e-4, 0.0001, true, true).toString())
+                .isEqualTo("BatchNorm1d(3, eps=0.0005, momentum=0.0001, affine=True, track_running_stats=True)");
+        org.assertj.core.api.Assertions.assertThat(new LayerNorm(new int[] {8}, 1e-4, true).toString())
+                .isEqualTo("LayerNorm((8,), eps=0.0001, elementwise_affine=True)");
+        org.assertj.core.api.Assertions.assertThat(new Dropout(5e-5).toString()).isEqualTo("Dropout(p=5e-05, inplace=False)");
+        double[] values = {1e-5, 1e-4, 0.1, 0.5, 1.0, 3.0, 12345678.5, 1e16, 1.5e16, 123456789012345.6, -2.5e-7, 1e22, -0.0, Double.NaN,
+                Double.NEGATIVE_INFINITY};
+        String[] python = {"1e-05", "0.0001", "0.1", "0.5", "1.0", "3.0", "12345678.5", "1e+16", "1.5e+16", "123456789012345.6", "-2.5e-07",
+                "1e+22", "-0.0", "nan", "-inf"}; // repr() of each in Python 3
+        for (int i = 0; i < values.length; i++) {
+            org.assertj.core.api.Assertions.assertThat(Repr.pyFloat(values[i])).as("repr(%s)", values[i]).isEqualTo(python[i]);
+        }
+    }
 }
