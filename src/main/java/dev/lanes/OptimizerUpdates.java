@@ -40,6 +40,42 @@ public final class OptimizerUpdates {
         }
     }
 
+    /**
+     * Checks one parameter and its gradient as the update kernels will, without touching either: both alive and
+     * float32, the gradient of the parameter's shape, both contiguous. {@code Optimizer.step()} runs it over every
+     * parameter before it changes any state, so a bad gradient (int64, a view, released) leaves the step counts and
+     * buffers as they were instead of one step counted and a momentum buffer made for an update that never ran.
+     * Allocates nothing unless it throws.
+     */
+    public static void checkGradient(Tensor param, Tensor grad) {
+        if (param.isReleased()) {
+            throw new IllegalStateException("optimizer step: a parameter of shape " + Shapes.str(param.shapeRef()) + " was released and can no longer be used");
+        }
+        if (grad.isReleased()) {
+            throw new IllegalStateException("optimizer step: the gradient of a parameter of shape " + Shapes.str(param.shapeRef())
+                    + " was released and can no longer be used");
+        }
+        if (param.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException("optimizer step: expected a float32 parameter but got " + param.dtype().shortName()
+                    + " tensor of shape " + Shapes.str(param.shapeRef()));
+        }
+        if (grad.dtype() != DType.FLOAT32) {
+            throw new IllegalArgumentException("optimizer step: assigned grad has data of a different type: " + grad.dtype().shortName()
+                    + " gradient of shape " + Shapes.str(grad.shapeRef()) + " for a float32 parameter of shape " + Shapes.str(param.shapeRef()));
+        }
+        if (!Arrays.equals(grad.shapeRef(), param.shapeRef())) {
+            throw new IllegalArgumentException("optimizer step: gradient of shape " + Shapes.str(grad.shapeRef()) + " does not match parameter " + Shapes.str(param.shapeRef()));
+        }
+        if (!param.isContiguous()) {
+            throw new IllegalArgumentException("optimizer step: parameters must be contiguous (shape " + Shapes.str(param.shapeRef()) + ", strides "
+                    + Arrays.toString(param.stridesRef()) + ")");
+        }
+        if (!grad.isContiguous()) {
+            throw new IllegalArgumentException("optimizer step: gradients must be contiguous (shape " + Shapes.str(grad.shapeRef()) + ", strides "
+                    + Arrays.toString(grad.stridesRef()) + "); make it so with contiguous()");
+        }
+    }
+
     private static MemorySegment seg(Tensor t) {
         return t == null ? null : t.seg();
     }

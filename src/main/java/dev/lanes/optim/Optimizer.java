@@ -1,5 +1,6 @@
 package dev.lanes.optim;
 
+import dev.lanes.OptimizerUpdates;
 import dev.lanes.Tensor;
 import dev.lanes.autograd.Autograd;
 import dev.lanes.memory.MemoryScope;
@@ -144,8 +145,23 @@ public abstract class Optimizer {
         }
     }
 
-    /** One update of every parameter that has a gradient. */
+    /**
+     * One update of every parameter that has a gradient. Every gradient is checked first (float32, the parameter's
+     * shape, contiguous, not released): a step that throws has changed no parameter, step count or buffer. (The count
+     * and the buffers were made before each parameter's check: after a refused int64 gradient Adam's bias correction
+     * ran one step ahead for good, and SGD's momentum buffer existed as zeros, so its first step did not take buf = g.)
+     */
     public void step() {
+        for (int gi = 0; gi < groups.size(); gi++) { // indexed, allocation-free: a compiled step calls this every run
+            List<Tensor> ps = groups.get(gi).params();
+            for (int pi = 0; pi < ps.size(); pi++) {
+                Tensor p = ps.get(pi);
+                Tensor grad = p.grad();
+                if (grad != null) {
+                    OptimizerUpdates.checkGradient(p, grad);
+                }
+            }
+        }
         try (Autograd.Mode m = Autograd.noGrad()) {
             for (int gi = 0; gi < groups.size(); gi++) { // indexed: no iterators (a compiled step allocates nothing)
                 ParamGroup g = groups.get(gi);

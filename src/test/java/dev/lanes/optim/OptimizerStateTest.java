@@ -127,4 +127,56 @@ class OptimizerStateTest {
         new CosineAnnealingLR(opt, 10, 0.0);
         assertThat(opt.paramGroups().get(0).lr()).isEqualTo(0.05);
     }
+
+    /**
+     * A step refused for a bad gradient changes nothing (an int64, non-contiguous or released gradient): the step
+     * count and the buffers were made before the check, so SGD's next real step found a zero momentum buffer instead
+     * of taking buf = g (p went 1 -> 0.5, not 0), Adam counted one step too many for good, and the parameters before
+     * the bad one in the same step were already updated.
+     */
+    @Test
+    void aRefusedStepChangesNoState() {
+        Tensor p = Tensor.ones(3).requiresGrad(true);
+        SGD sgd = new SGD(List.of(p), 1.0, 0.9, 0.5, 0, false);
+        p.setGrad(Tensor.zerosLong(3));
+        assertThatThrownBy(sgd::step).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("int64").hasMessageContaining("[3]");
+        assertThat(sgd.stateDict().get("state")).asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.MAP).isEmpty();
+        grad(p, 1f);
+        sgd.step();
+        assertThat(p.toFloatArray()).containsExactly(0f, 0f, 0f); // buf = g = 1 on the first step, not 0.9 * 0 + 0.5 * 1
+
+        // Adam, one parameter fine and one with a transposed (non-contiguous) gradient, then a released one: nothing moves
+        Tensor a = Tensor.ones(2).requiresGrad(true);
+        Tensor b = Tensor.ones(3, 2).requiresGrad(true);
+        Adam adam = new Adam(List.of(a, b), 0.1);
+        Tensor a2 = Tensor.ones(2).requiresGrad(true);
+        Tensor b2 = Tensor.ones(3, 2).requiresGrad(true);
+        Adam reference = new Adam(List.of(a2, b2), 0.1);
+        grad(a, 1f);
+        try (var m = Autograd.noGrad()) {
+            b.setGrad(Tensor.ones(2, 3).t());
+        }
+        assertThatThrownBy(adam::step).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("contiguous")
+                .hasMessageContaining("[3, 2]");
+        Tensor closed = Tensor.ones(3, 2);
+        closed.close();
+        b.setGrad(closed);
+        assertThatThrownBy(adam::step).isInstanceOf(IllegalStateException.class).hasMessageContaining("released");
+        assertThat(a.toFloatArray()).as("the good parameter of a refused step").containsExactly(1f, 1f);
+        assertThat(adam.stateDict().get("state")).asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.MAP).isEmpty();
+        for (int i = 0; i < 3; i++) {
+            grad(a, 0.5f * (i + 1));
+            grad(b, -0.25f * (i + 1));
+            grad(a2, 0.5f * (i + 1));
+            grad(b2, -0.25f * (i + 1));
+            adam.step();
+            reference.step();
+        }
+        assertThat(a.toFloatArray()).containsExactly(a2.toFloatArray());
+        assertThat(b.toFloatArray()).containsExactly(b2.toFloatArray());
+        @SuppressWarnings("unchecked")
+        Map<Integer, Map<String, Object>> st = (Map<Integer, Map<String, Object>>) adam.stateDict().get("state");
+        assertThat(st.get(0).get("step")).isEqualTo(3L);
+        assertThat(st.get(1).get("step")).isEqualTo(3L);
+    }
 }
