@@ -231,38 +231,118 @@ public abstract class Optimizer {
         return out;
     }
 
-    /** Restores {@link #stateDict()} output into an optimizer over the same parameters (same group sizes). */
-    @SuppressWarnings("unchecked")
+    /**
+     * Restores {@link #stateDict()} output into an optimizer over the same parameters (same group sizes). Everything is
+     * checked before anything changes (each state value a live float32 tensor of its parameter's shape, {@code step} a
+     * non-negative number, each group's options of the types they have here and valid), and the new buffers are built
+     * apart: a dict refused, or a copy that fails, leaves this optimizer's options and state as they were.
+     */
     public void loadStateDict(Map<String, Object> dict) {
-        List<Map<String, Object>> pg = (List<Map<String, Object>>) dict.get("param_groups");
-        Map<Integer, Map<String, Object>> st = (Map<Integer, Map<String, Object>>) dict.get("state");
-        if (pg == null || st == null || pg.size() != groups.size()) {
+        if (dict == null) {
+            throw new IllegalArgumentException("loadStateDict: the state dict is null");
+        }
+        if (!(dict.get("param_groups") instanceof List<?> pg) || !(dict.get("state") instanceof Map<?, ?> st) || pg.size() != groups.size()) {
             throw new IllegalArgumentException("loaded state dict has a different number of parameter groups");
         }
         List<Tensor> all = new ArrayList<>();
+        List<Map<String, Object>> newOptions = new ArrayList<>();
         for (int i = 0; i < groups.size(); i++) {
-            List<Integer> ids = (List<Integer>) pg.get(i).get("params");
-            if (ids.size() != groups.get(i).params().size()) {
+            ParamGroup g = groups.get(i);
+            if (!(pg.get(i) instanceof Map<?, ?> loaded) || !(loaded.get("params") instanceof List<?> ids)) {
+                throw new IllegalArgumentException("loaded state dict's parameter group " + i + " is not a map with a 'params' list: " + pg.get(i));
+            }
+            if (ids.size() != g.params().size()) {
                 throw new IllegalArgumentException("loaded state dict contains a parameter group that doesn't match the size of optimizer's group");
             }
-            all.addAll(groups.get(i).params());
+            Map<String, Object> merged = copyOptions(g.options());
+            for (Map.Entry<?, ?> o : loaded.entrySet()) {
+                if (!(o.getKey() instanceof String key)) {
+                    throw new IllegalArgumentException("loaded state dict's parameter group " + i + " has an option named " + o.getKey() + ", not a string");
+                }
+                if (key.equals("params")) {
+                    continue;
+                }
+                Object mine = g.options().get(key);
+                Object v = o.getValue();
+                boolean sameKind = mine == null || (mine instanceof Number ? v instanceof Number
+                        : mine instanceof Boolean ? v instanceof Boolean
+                        : mine instanceof double[] a ? v instanceof double[] b && b.length == a.length : true);
+                if (!sameKind) {
+                    throw new IllegalArgumentException("loaded state dict's option '" + key + "' of parameter group " + i + " is "
+                            + (v instanceof double[] b ? java.util.Arrays.toString(b) : v) + " where this optimizer has "
+                            + (mine instanceof double[] a ? java.util.Arrays.toString(a) : mine));
+                }
+                merged.put(key, v instanceof double[] b ? b.clone() : v);
+            }
+            validate(merged);
+            newOptions.add(merged);
+            all.addAll(g.params());
         }
-        for (Map.Entry<Integer, Map<String, Object>> e : st.entrySet()) {
-            if (e.getKey() == null || e.getKey() < 0 || e.getKey() >= all.size()) {
+        for (Map.Entry<?, ?> e : st.entrySet()) {
+            if (!(e.getKey() instanceof Integer index) || index < 0 || index >= all.size()) {
                 throw new IllegalArgumentException("loaded state dict has state for parameter " + e.getKey() + ", this optimizer has " + all.size());
             }
-            Tensor p = all.get(e.getKey());
-            for (Map.Entry<String, Object> s : e.getValue().entrySet()) {
-                if (s.getValue() instanceof Tensor t && !java.util.Arrays.equals(t.shape(), p.shape())) {
-                    throw new IllegalArgumentException("state '" + s.getKey() + "' of parameter " + e.getKey() + " has shape " + t.size()
-                            + " but the parameter has " + p.size());
+            if (!(e.getValue() instanceof Map<?, ?> entry)) {
+                throw new IllegalArgumentException("loaded state dict's state for parameter " + index + " is not a map: " + e.getValue());
+            }
+            Tensor p = all.get(index);
+            for (Map.Entry<?, ?> s : entry.entrySet()) {
+                Object v = s.getValue();
+                if ("step".equals(s.getKey())) {
+                    if (!(v instanceof Number n) || n.longValue() < 0) {
+                        throw new IllegalArgumentException("loaded state dict's 'step' of parameter " + index + " is not a non-negative number: " + v);
+                    }
+                } else if (v instanceof Tensor t) {
+                    if (!(s.getKey() instanceof String)) {
+                        throw new IllegalArgumentException("loaded state dict's state of parameter " + index + " has a buffer named " + s.getKey() + ", not a string");
+                    }
+                    if (t.isReleased()) {
+                        throw new IllegalArgumentException("state '" + s.getKey() + "' of parameter " + index + " was released and can no longer be used (shape "
+                                + t.size() + ")");
+                    }
+                    if (t.dtype() != dev.lanes.DType.FLOAT32) {
+                        throw new IllegalArgumentException("state '" + s.getKey() + "' of parameter " + index + " is a " + t.dtype().torchName() + " tensor of shape "
+                                + t.size() + "; expected float32");
+                    }
+                    if (!java.util.Arrays.equals(t.shape(), p.shape())) {
+                        throw new IllegalArgumentException("state '" + s.getKey() + "' of parameter " + index + " has shape " + t.size()
+                                + " but the parameter has " + p.size());
+                    }
+                }
+            }
+        }
+        // the new state is built apart and swapped in whole: the old one was closed first, so a failing copy left the
+        // optimizer with neither
+        Map<Tensor, Map<String, Tensor>> newState = new IdentityHashMap<>();
+        Map<Tensor, long[]> newSteps = new IdentityHashMap<>();
+        boolean built = false;
+        try {
+            for (Map.Entry<?, ?> e : st.entrySet()) {
+                Tensor p = all.get((Integer) e.getKey());
+                long[] count = new long[1]; // 0 unless the entry says (PyTorch's SGD keeps no step)
+                newSteps.put(p, count);
+                Map<String, Tensor> mine = new LinkedHashMap<>();
+                newState.put(p, mine);
+                for (Map.Entry<?, ?> s : ((Map<?, ?>) e.getValue()).entrySet()) {
+                    if (s.getValue() instanceof Tensor t) {
+                        try (Autograd.Mode m = Autograd.noGrad()) {
+                            buffer(mine, (String) s.getKey(), p).copy_(t);
+                        }
+                    } else if ("step".equals(s.getKey())) {
+                        count[0] = ((Number) s.getValue()).longValue();
+                    }
+                }
+            }
+            built = true;
+        } finally {
+            if (!built) {
+                for (Map<String, Tensor> made : newState.values()) {
+                    made.values().forEach(Tensor::close);
                 }
             }
         }
         for (int i = 0; i < groups.size(); i++) {
-            Map<String, Object> opts = copyOptions(pg.get(i));
-            opts.remove("params");
-            groups.get(i).options().putAll(opts);
+            groups.get(i).options().putAll(newOptions.get(i));
         }
         // the loaded state replaces this optimizer's, as PyTorch's: a parameter with no entry (or a buffer the entry
         // lacks) kept its momentum and step count, so rolling back to an earlier checkpoint did not roll them back
@@ -271,19 +351,7 @@ public abstract class Optimizer {
         }
         state.clear();
         steps.clear();
-        for (Map.Entry<Integer, Map<String, Object>> e : st.entrySet()) {
-            Tensor p = all.get(e.getKey());
-            steps.computeIfAbsent(p, k -> new long[1]); // 0 unless the entry says (PyTorch's SGD keeps no step)
-            Map<String, Tensor> mine = stateOf(p);
-            for (Map.Entry<String, Object> s : e.getValue().entrySet()) {
-                if (s.getValue() instanceof Tensor t) {
-                    try (Autograd.Mode m = Autograd.noGrad()) {
-                        buffer(mine, s.getKey(), p).copy_(t);
-                    }
-                } else if (s.getKey().equals("step")) {
-                    steps.computeIfAbsent(p, k -> new long[1])[0] = ((Number) s.getValue()).longValue();
-                }
-            }
-        }
+        state.putAll(newState);
+        steps.putAll(newSteps);
     }
 }

@@ -179,4 +179,52 @@ class OptimizerStateTest {
         assertThat(st.get(0).get("step")).isEqualTo(3L);
         assertThat(st.get(1).get("step")).isEqualTo(3L);
     }
+
+    /**
+     * A state dict refused by loadStateDict leaves the optimizer as it was: the options were replaced and the momentum
+     * buffers closed and dropped before the values were copied in, so a released tensor in the dict (or a "step" that
+     * is not a number) failed half-way, with the momentum gone and the dict's learning rate in place.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aRefusedStateDictLeavesTheOptimizerAsItWas() {
+        Tensor p = Tensor.ones(3).requiresGrad(true);
+        Tensor q = Tensor.ones(3).requiresGrad(true);
+        SGD opt = new SGD(List.of(p), 0.1, 0.9);
+        SGD reference = new SGD(List.of(q), 0.1, 0.9);
+        grad(p, 1f);
+        grad(q, 1f);
+        opt.step();
+        reference.step();
+
+        Map<String, Object> closedBuffer = opt.stateDict();
+        ((List<Map<String, Object>>) closedBuffer.get("param_groups")).get(0).put("lr", 0.5);
+        ((Tensor) ((Map<Integer, Map<String, Object>>) closedBuffer.get("state")).get(0).get("momentum_buffer")).close();
+        assertThatThrownBy(() -> opt.loadStateDict(closedBuffer)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("momentum_buffer").hasMessageContaining("released");
+
+        Map<String, Object> badStep = opt.stateDict();
+        ((List<Map<String, Object>>) badStep.get("param_groups")).get(0).put("lr", 0.5);
+        ((Map<Integer, Map<String, Object>>) badStep.get("state")).get(0).put("step", "three");
+        assertThatThrownBy(() -> opt.loadStateDict(badStep)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'step'").hasMessageContaining("three");
+
+        Map<String, Object> badOption = opt.stateDict();
+        ((List<Map<String, Object>>) badOption.get("param_groups")).get(0).put("lr", "fast");
+        assertThatThrownBy(() -> opt.loadStateDict(badOption)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'lr'").hasMessageContaining("fast");
+        Map<String, Object> negative = opt.stateDict();
+        ((List<Map<String, Object>>) negative.get("param_groups")).get(0).put("momentum", -1.0);
+        assertThatThrownBy(() -> opt.loadStateDict(negative)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Invalid momentum value: -1.0");
+
+        assertThat(opt.paramGroups().get(0).lr()).isEqualTo(0.1);
+        for (int i = 0; i < 2; i++) {
+            grad(p, 2f);
+            grad(q, 2f);
+            opt.step();
+            reference.step();
+            assertThat(p.toFloatArray()).as("step %d after the refused loads", i).containsExactly(q.toFloatArray());
+        }
+    }
 }
