@@ -85,15 +85,22 @@ public final class MemoryScope implements AutoCloseable {
 
     /**
      * Lets {@code r} survive this scope: it moves to the enclosing scope if there is one, else the caller
-     * owns it. Returns {@code r}.
+     * owns it. Returns {@code r}. An object this scope does not own (the caller's, or an outer scope's) is left where
+     * it is: it was handed to the enclosing scope all the same, which then released a tensor the caller owned, or one
+     * an outer scope still needed, when it closed.
      */
     public <T extends Releasable> T keep(T r) {
         checkOwner();
+        boolean mine = false;
         for (int i = owned.size() - 1; i >= 0; i--) {
             if (owned.get(i) == r) {
                 owned.remove(i);
+                mine = true;
                 break;
             }
+        }
+        if (!mine) {
+            return r;
         }
         ArrayDeque<MemoryScope> stack = STACK.get();
         boolean seenThis = false;
