@@ -244,8 +244,25 @@ public final class InferencePlan implements AutoCloseable {
                 tracer.releaseConstants();
             }
         }
-        InferencePlan plan = compile(shape, inputType, outShape, outType, tracer, outRef);
-        plan.selfCheck(eager, eagerIds, values);
+        // from here a failure (compiling, binding or prepacking, the self-check's run refused its arena) must still give
+        // back the tracer's hold on every weight storage (it stayed taken for good), as TrainingPlan's capture does
+        InferencePlan plan;
+        try {
+            plan = compile(shape, inputType, outShape, outType, tracer, outRef);
+        } catch (RuntimeException | Error e) {
+            tracer.releaseConstants(); // no plan took them over
+            throw e;
+        }
+        try {
+            plan.selfCheck(eager, eagerIds, values);
+        } catch (RuntimeException | Error e) {
+            try {
+                plan.close(); // its constants are the tracer's: closing the plan releases them once
+            } catch (RuntimeException | Error c) {
+                e.addSuppressed(c);
+            }
+            throw e;
+        }
         return plan;
     }
 
