@@ -251,4 +251,33 @@ class IndexNormOpsTest {
         closed.close();
         assertThatThrownBy(() -> F.layerNorm(closed, 4)).isInstanceOf(IllegalStateException.class).hasMessageContaining("released");
     }
+
+    @Test
+    void layerNormIsPyTorchsTwoFusedMultiplyAddsBitForBit() {
+        // a row whose mean and variance are exact (torch's mean and rstd equal Lanes'), three copies of 8 so every width
+        // runs vector bodies and tails; torch.native_layer_norm's output: fma(fma(x, rstd, -rstd mean), w, b), where
+        // (x - mean) rstd w + b differed in 4 of 8
+        float[] x8 = {5.5f, 1.625f, 2.5625f, 5.25f, -0.0625f, 1.375f, -0.0625f, 2.625f};
+        float[] w8 = {1.90625f, -1.46875f, -0.46875f, -0.40625f, 1.59375f, -1.1875f, 0.0f, -0.96875f};
+        float[] b8 = {-1.9375f, 1.0f, -1.78125f, -0.90625f, -0.03125f, -0.0625f, -1.5625f, 1.90625f};
+        float[] affine = {1.0837265253067017f, 1.5371915102005005f, -1.831024169921875f, -1.4989919662475586f, -1.9680155515670776f,
+                0.5212702751159668f, -1.5625f, 1.7729045152664185f};
+        float[] plain = {1.584905743598938f, -0.3657474219799042f, 0.10618479549884796f, 1.459057092666626f, -1.2152254581451416f,
+                -0.4915960133075714f, -1.2152254581451416f, 0.13764694333076477f}; // weight and bias None
+        float[] x = new float[24];
+        float[] w = new float[24];
+        float[] b = new float[24];
+        for (int i = 0; i < 24; i++) {
+            x[i] = x8[i % 8];
+            w[i] = w8[i % 8];
+            b[i] = b8[i % 8];
+        }
+        float[] got = F.layerNorm(Tensor.of(x, 1, 24), new int[] {24}, Tensor.of(w, 24), Tensor.of(b, 24), 1e-5).toFloatArray();
+        float[] gotPlain = F.layerNorm(Tensor.of(x, 1, 24), new int[] {24}, null, null, 1e-5).toFloatArray();
+        for (int i = 0; i < 24; i++) {
+            assertThat(Float.floatToIntBits(got[i])).as("y[%d] = %s, torch %s", i, got[i], affine[i % 8]).isEqualTo(Float.floatToIntBits(affine[i % 8]));
+            assertThat(Float.floatToIntBits(gotPlain[i])).as("plain y[%d] = %s, torch %s", i, gotPlain[i], plain[i % 8])
+                    .isEqualTo(Float.floatToIntBits(plain[i % 8]));
+        }
+    }
 }

@@ -119,28 +119,26 @@ public final class Normalization {
             y.set(FLOAT, yb + i, d * d);
         }
         float var = (float) (Reductions.sumRow(y, yb, n) / n);
-        float rs = (float) (1.0 / Math.sqrt(var + eps));
+        float rs = 1f / (float) Math.sqrt(var + eps); // PyTorch's T_ACC for float is float: 1 / sqrt in float
         if (meanOut != null) {
             meanOut.set(FLOAT, meanIdx << 2, mu);
         }
         if (rstdOut != null) {
             rstdOut.set(FLOAT, rstdIdx << 2, rs);
         }
-        // pass 3: y = (x - mu) rs w + b, the same operations in the vector loop and the tail
+        // pass 3: y = fma(fma(x, rs, -rs mu), w, b), PyTorch's operations (its layer-norm kernel's x scale + bias, then
+        // gamma and beta, each contracted to one FMA; 1 and 0 for a missing weight or bias): it reproduces torch 1.13's
+        // output bit for bit given its mean and rstd, where (x - mu) rs w + b differed in half the elements. The same
+        // operations in the vector loop and the tail.
+        float shift = -rs * mu;
         if (w != null && b != null) {
-            normalizeAffine(x, xb, y, yb, vecEnd, mu, rs, w, wb, b, bb);
+            normalizeAffine(x, xb, y, yb, vecEnd, rs, shift, w, wb, b, bb);
         } else {
-            normalizePartlyAffine(x, xb, y, yb, vecEnd, mu, rs, w, wb, b, bb);
+            normalizePartlyAffine(x, xb, y, yb, vecEnd, rs, shift, w, wb, b, bb);
         }
         for (long i = vecEnd; i < bytes; i += 4) {
-            float v = (x.get(FLOAT, xb + i) - mu) * rs;
-            if (w != null) {
-                v *= w.get(FLOAT, wb + i);
-            }
-            if (b != null) {
-                v += b.get(FLOAT, bb + i);
-            }
-            y.set(FLOAT, yb + i, v);
+            float v = Math.fma(x.get(FLOAT, xb + i), rs, shift);
+            y.set(FLOAT, yb + i, Math.fma(v, w == null ? 1f : w.get(FLOAT, wb + i), b == null ? 0f : b.get(FLOAT, bb + i)));
         }
     }
 
@@ -152,27 +150,24 @@ public final class Normalization {
         }
     }
 
-    /** y = (x - mu) rs w + b over whole vectors [0, vecEnd): the usual LayerNorm with weight and bias. */
-    private static void normalizeAffine(MemorySegment x, long xb, MemorySegment y, long yb, long vecEnd, float mu, float rs,
+    /** y = fma(fma(x, rs, shift), w, b) over whole vectors [0, vecEnd): the usual LayerNorm with weight and bias. */
+    private static void normalizeAffine(MemorySegment x, long xb, MemorySegment y, long yb, long vecEnd, float rs, float shift,
                                         MemorySegment w, long wb, MemorySegment b, long bb) {
         for (long i = 0; i < vecEnd; i += VBYTES) {
-            FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).mul(rs).mul(FloatVector.fromMemorySegment(F, w, wb + i, ORDER))
-                    .add(FloatVector.fromMemorySegment(F, b, bb + i, ORDER)).intoMemorySegment(y, yb + i, ORDER);
+            FloatVector.fromMemorySegment(F, x, xb + i, ORDER).fma(rs, shift).fma(FloatVector.fromMemorySegment(F, w, wb + i, ORDER),
+                    FloatVector.fromMemorySegment(F, b, bb + i, ORDER)).intoMemorySegment(y, yb + i, ORDER);
         }
     }
 
-    /** {@link #normalizeAffine} without the weight, the bias or both (null). */
-    private static void normalizePartlyAffine(MemorySegment x, long xb, MemorySegment y, long yb, long vecEnd, float mu, float rs,
+    /** {@link #normalizeAffine} without the weight, the bias or both (null): 1 and 0 in their place, as PyTorch. */
+    private static void normalizePartlyAffine(MemorySegment x, long xb, MemorySegment y, long yb, long vecEnd, float rs, float shift,
                                               MemorySegment w, long wb, MemorySegment b, long bb) {
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        FloatVector zero = FloatVector.zero(F);
         for (long i = 0; i < vecEnd; i += VBYTES) {
-            FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).mul(rs);
-            if (w != null) {
-                v = v.mul(FloatVector.fromMemorySegment(F, w, wb + i, ORDER));
-            }
-            if (b != null) {
-                v = v.add(FloatVector.fromMemorySegment(F, b, bb + i, ORDER));
-            }
-            v.intoMemorySegment(y, yb + i, ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).fma(rs, shift);
+            v.fma(w == null ? one : FloatVector.fromMemorySegment(F, w, wb + i, ORDER), b == null ? zero : FloatVector.fromMemorySegment(F, b, bb + i, ORDER))
+                    .intoMemorySegment(y, yb + i, ORDER);
         }
     }
 
