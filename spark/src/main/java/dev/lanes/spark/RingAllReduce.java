@@ -226,27 +226,8 @@ public final class RingAllReduce implements AutoCloseable {
             ByteBuffer hello = ByteBuffer.allocate(8 + NONCE_BYTES + PROOF_BYTES).order(ByteOrder.LITTLE_ENDIAN);
             hello.putInt(MAGIC).putInt(rank).put(myHelloNonce).put(credentials.proof("hello", rank, nextRank, nextAddress, myHelloNonce)).flip();
             writeFully(next, hello);
-            Refused refused = new Refused();
             byte[] prevHelloNonce = new byte[NONCE_BYTES];
-            while (prev == null) {
-                SocketChannel c = acceptWithin(listener, deadline, rank, prevRank, refused);
-                try {
-                    ByteBuffer h = readBytes(c, 8 + NONCE_BYTES + PROOF_BYTES, Math.min(deadline, System.nanoTime() + HANDSHAKE_NANOS), rank, prevRank);
-                    int magic = h.getInt();
-                    int from = h.getInt();
-                    h.get(prevHelloNonce);
-                    byte[] proof = new byte[PROOF_BYTES];
-                    h.get(proof);
-                    if (magic != MAGIC || from != prevRank
-                            || !java.security.MessageDigest.isEqual(proof, credentials.proof("hello", prevRank, rank, myAddress, prevHelloNonce))) {
-                        throw new IOException("a connection from " + c.getRemoteAddress() + " failed the job's proof (said rank " + from + ")");
-                    }
-                    prev = c;
-                } catch (IOException e) {
-                    refused.add(e.getMessage());
-                    closeQuietly(c); // a stranger, or a silent socket: close it and wait for the real peer
-                }
-            }
+            prev = acceptProvenPeer(listener, deadline, rank, prevRank, myAddress, credentials, prevHelloNonce);
             listener.close();
             byte[] myAckNonce = new byte[NONCE_BYTES];
             random.nextBytes(myAckNonce);
@@ -326,29 +307,117 @@ public final class RingAllReduce implements AutoCloseable {
         }
     }
 
-    private static SocketChannel acceptWithin(ServerSocketChannel listener, long deadline, int rank, int from, Refused refused)
-            throws IOException {
+    /** Connections whose hello is still awaited at once, at most; a newer one evicts the oldest (see acceptProvenPeer). */
+    static final int MAX_PENDING_HELLOS = 64;
+
+    /** A connection whose hello is still being read: its bytes so far and its own handshake deadline. */
+    private record PendingHello(SocketChannel channel, ByteBuffer hello, long deadline) {
+    }
+
+    /**
+     * The previous rank's connection: every connection to the listener reads its hello at the same time, each within
+     * its own {@link #HANDSHAKE_NANOS}, and the first whose hello carries the job's proof is the peer (its nonce into
+     * {@code helloNonce}); the rest are closed. One at a time, each stranger holding a silent connection cost the
+     * real peer 2 s of the ring's timeout: twenty of them kept the ring from forming at all. At most
+     * {@link #MAX_PENDING_HELLOS} are read at once; a newer connection evicts the oldest, so a flood cannot lock the
+     * peer out either (its hello follows its connect at once).
+     */
+    private static SocketChannel acceptProvenPeer(ServerSocketChannel listener, long deadline, int rank, int from, String myAddress,
+                                                  Credentials credentials, byte[] helloNonce) throws IOException {
+        Refused refused = new Refused();
+        java.util.ArrayDeque<PendingHello> pending = new java.util.ArrayDeque<>();
+        SocketChannel peer = null;
         listener.configureBlocking(false);
         try (Selector s = Selector.open()) {
             listener.register(s, SelectionKey.OP_ACCEPT);
-            while (true) {
-                long left = (deadline - System.nanoTime()) / 1_000_000;
-                if (left <= 0) {
+            while (peer == null) {
+                long now = System.nanoTime();
+                for (java.util.Iterator<PendingHello> it = pending.iterator(); it.hasNext(); ) {
+                    PendingHello p = it.next();
+                    if (now - p.deadline() >= 0) {
+                        refused.add("a connection from " + remote(p.channel()) + " sent no hello in time");
+                        closeQuietly(p.channel());
+                        it.remove();
+                    }
+                }
+                if (now - deadline >= 0) {
                     throw new SocketTimeoutException("rank " + rank + ": rank " + from + " did not connect in time" + refused);
                 }
-                s.select(left);
-                SocketChannel c = listener.accept();
-                if (c != null) {
+                long wake = deadline;
+                for (PendingHello p : pending) {
+                    wake = p.deadline() - wake < 0 ? p.deadline() : wake;
+                }
+                s.select(Math.max(1, (wake - now + 999_999) / 1_000_000));
+                for (SocketChannel c; (c = listener.accept()) != null; ) {
                     try {
                         c.setOption(StandardSocketOptions.TCP_NODELAY, true);
                         c.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER);
+                        c.configureBlocking(false);
+                        if (pending.size() >= MAX_PENDING_HELLOS) {
+                            PendingHello oldest = pending.removeFirst();
+                            refused.add("a connection from " + remote(oldest.channel()) + " evicted: " + MAX_PENDING_HELLOS + " hellos pending");
+                            closeQuietly(oldest.channel());
+                        }
+                        PendingHello p = new PendingHello(c, ByteBuffer.allocate(8 + NONCE_BYTES + PROOF_BYTES).order(ByteOrder.LITTLE_ENDIAN),
+                                Math.min(deadline, System.nanoTime() + HANDSHAKE_NANOS));
+                        c.register(s, SelectionKey.OP_READ, p);
+                        pending.addLast(p);
                     } catch (IOException | RuntimeException e) {
                         closeQuietly(c);
-                        throw e;
+                        refused.add(String.valueOf(e.getMessage()));
                     }
-                    return c;
                 }
+                for (SelectionKey key : s.selectedKeys()) {
+                    if (peer != null || !(key.attachment() instanceof PendingHello p) || !key.isValid() || !key.isReadable()) {
+                        continue;
+                    }
+                    String failure = null;
+                    try {
+                        if (p.channel().read(p.hello()) < 0) {
+                            failure = "a connection from " + remote(p.channel()) + " closed before its hello";
+                        } else if (!p.hello().hasRemaining()) {
+                            ByteBuffer h = p.hello().flip();
+                            int magic = h.getInt();
+                            int said = h.getInt();
+                            byte[] nonce = new byte[NONCE_BYTES];
+                            h.get(nonce);
+                            byte[] proof = new byte[PROOF_BYTES];
+                            h.get(proof);
+                            if (magic == MAGIC && said == from
+                                    && java.security.MessageDigest.isEqual(proof, credentials.proof("hello", from, rank, myAddress, nonce))) {
+                                System.arraycopy(nonce, 0, helloNonce, 0, NONCE_BYTES);
+                                peer = p.channel();
+                                pending.remove(p);
+                            } else {
+                                failure = "a connection from " + remote(p.channel()) + " failed the job's proof (said rank " + said + ")";
+                            }
+                        }
+                    } catch (IOException e) {
+                        failure = String.valueOf(e.getMessage());
+                    }
+                    if (failure != null) { // a stranger: closed, and the listener goes on waiting for the real peer
+                        refused.add(failure);
+                        key.cancel();
+                        closeQuietly(p.channel());
+                        pending.remove(p);
+                    }
+                }
+                s.selectedKeys().clear();
             }
+        } finally {
+            for (PendingHello p : pending) {
+                closeQuietly(p.channel());
+            }
+        }
+        peer.configureBlocking(true); // the selector is closed: the channel is deregistered
+        return peer;
+    }
+
+    private static String remote(SocketChannel c) {
+        try {
+            return String.valueOf(c.getRemoteAddress());
+        } catch (IOException | RuntimeException e) {
+            return "(closed)";
         }
     }
 

@@ -212,6 +212,68 @@ class RingAllReduceTest {
         }
     }
 
+    /**
+     * Strangers holding silent connections no longer queue the real peer behind them: each used to get its 2 s of
+     * handshake one after another, so twenty of them outlasted a 10 s ring timeout. Now every pending hello is read at
+     * once and the real peer (connecting last) is proven as soon as its hello arrives; a flood of more than
+     * MAX_PENDING_HELLOS evicts the oldest rather than locking the peer out.
+     */
+    @Test
+    void silentStrangersDoNotDelayTheRealPeer() throws Exception {
+        ServerSocketChannel l0 = RingAllReduce.listen("127.0.0.1");
+        ServerSocketChannel l1 = RingAllReduce.listen("127.0.0.1");
+        List<String> addresses = List.of(address(l0), address(l1));
+        RingAllReduce.Credentials job = RingAllReduce.Credentials.random();
+        List<java.net.Socket> silent = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int i = 0; i < 12; i++) { // as many as the listener's backlog (16) holds before anyone accepts
+            silent.add(new java.net.Socket("127.0.0.1", port(l0)));
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        java.util.concurrent.atomic.AtomicBoolean formed = new java.util.concurrent.atomic.AtomicBoolean();
+        pool.submit(() -> { // and a flood while rank 0 accepts: past MAX_PENDING_HELLOS, the oldest are evicted
+            for (int i = 0; i < RingAllReduce.MAX_PENDING_HELLOS + 6 && !formed.get(); i++) {
+                java.net.Socket s = new java.net.Socket();
+                try {
+                    s.connect(new java.net.InetSocketAddress("127.0.0.1", port(l0)), 3000);
+                    silent.add(s);
+                } catch (java.io.IOException e) {
+                    s.close();
+                }
+            }
+            return null;
+        });
+        long start = System.nanoTime();
+        try {
+            List<Future<float[]>> fs = new ArrayList<>();
+            for (int r = 0; r < 2; r++) {
+                int rank = r;
+                fs.add(pool.submit(() -> {
+                    if (rank == 1) {
+                        Thread.sleep(300); // the strangers are all waiting by the time the real peer connects
+                    }
+                    try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, rank == 0 ? l0 : l1, Duration.ofSeconds(10), job)) {
+                        float[] v = {rank + 1f, 2f};
+                        ring.allReduceSum(v);
+                        return v;
+                    }
+                }));
+            }
+            for (Future<float[]> f : fs) {
+                assertThat(f.get()).containsExactly(3f, 4f);
+            }
+            formed.set(true);
+            // one at a time this took 12 x 2 s and more, past the 10 s timeout; at once, well under one handshake time
+            assertThat((System.nanoTime() - start) / 1e9).as("seconds to form the ring").isLessThan(1.9);
+        } finally {
+            pool.shutdownNow();
+            synchronized (silent) {
+                for (java.net.Socket s : silent) {
+                    s.close();
+                }
+            }
+        }
+    }
+
     /** A peer of another job (another secret) is refused on both sides: the acceptor waits, then times out naming it. */
     @Test
     void aPeerOfAnotherJobIsRefused() throws Exception {
