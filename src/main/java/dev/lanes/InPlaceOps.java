@@ -278,7 +278,7 @@ final class InPlaceOps {
             }
             long inEnd = lastElementOffset(in);
             long outEnd = lastElementOffset(out);
-            if (in.storageOffset() <= outEnd && out.storageOffset() <= inEnd) {
+            if (in.storageOffset() <= outEnd && out.storageOffset() <= inEnd && sharesAnElement(in, out)) {
                 throw new IllegalArgumentException("unsupported operation: some elements of the input tensor and the written-to tensor"
                         + " refer to a single memory location. Please clone() the tensor before performing the operation."
                         + " (input size " + str(in.shapeRef()) + " stride " + str(in.stridesRef()) + " offset " + in.storageOffset()
@@ -333,6 +333,56 @@ final class InPlaceOps {
             expected *= shape[d];
         }
         return true;
+    }
+
+    /** At most this many elements are compared one by one (see {@link #sharesAnElement}); more, and ranges decide. */
+    private static final int OVERLAP_ELEMENTS = 1 << 20;
+
+    /**
+     * Whether two tensors whose storage ranges meet have an element in common: for dense ones the ranges say it;
+     * otherwise their element offsets are compared (interleaved columns, x[:, 0] and x[:, 1], share none, and an out=
+     * from one to the other is fine, as in PyTorch). Past {@link #OVERLAP_ELEMENTS} elements, meeting ranges count as
+     * sharing (refused: conservative).
+     */
+    private static boolean sharesAnElement(Tensor a, Tensor b) {
+        if (dense(a) && dense(b) || (long) a.numel() + b.numel() > OVERLAP_ELEMENTS) {
+            return true;
+        }
+        long[] x = elementOffsets(a);
+        long[] y = elementOffsets(b);
+        Arrays.sort(x);
+        Arrays.sort(y);
+        for (int i = 0, j = 0; i < x.length && j < y.length; ) {
+            if (x[i] == y[j]) {
+                return true;
+            }
+            if (x[i] < y[j]) {
+                i++;
+            } else {
+                j++;
+            }
+        }
+        return false;
+    }
+
+    private static long[] elementOffsets(Tensor t) {
+        int[] shape = t.shapeRef();
+        int[] strides = t.stridesRef();
+        long[] out = new long[t.numel()];
+        int[] idx = new int[shape.length];
+        long at = t.storageOffset();
+        for (int n = 0; n < out.length; n++) {
+            out[n] = at;
+            for (int d = shape.length - 1; d >= 0; d--) { // the next index, last dim fastest
+                if (++idx[d] < shape[d]) {
+                    at += strides[d];
+                    break;
+                }
+                at -= (long) (shape[d] - 1) * strides[d];
+                idx[d] = 0;
+            }
+        }
+        return out;
     }
 
     /** Storage offset of the element with the largest offset (strides are never negative). */

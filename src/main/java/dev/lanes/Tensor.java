@@ -93,10 +93,29 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** A view on this tensor's storage (adds a storage reference). */
     Tensor view(int[] newShape, int[] newStrides, int newOffset) {
+        return alias(newShape, newStrides, newOffset, true);
+    }
+
+    /**
+     * A tensor on this tensor's storage (adds a storage reference); {@code isView}: autograd treats it as a view of
+     * this one (an in-place op through it would have to rewrite this one's history, which Lanes refuses). Not a view:
+     * detach()'s result, and the reshape of an intermediate nobody else holds (reshape's copy, matmul's product), which
+     * PyTorch returns as a tensor of its own (_unsafe_view): {@code h = x.matmul(w); h.relu_()} is ordinary code.
+     */
+    private Tensor alias(int[] newShape, int[] newStrides, int newOffset, boolean isView) {
         checkAlive();
+        Shapes.checkedNumel(newShape); // before the reference is taken: a refused shape must not leak it
         storage.retain();
-        Tensor v = new Tensor(storage, dtype, newShape, newStrides, newOffset, true);
-        v.noGradViewOfGradBase = !Autograd.isGradEnabled() && (requiresGrad() || noGradViewOfGradBase);
+        Tensor v;
+        try {
+            v = new Tensor(storage, dtype, newShape, newStrides, newOffset, isView);
+        } catch (RuntimeException | Error e) {
+            storage.release("a refused view");
+            throw e;
+        }
+        // made in no_grad from a tensor that requires grad, or from such a view (whatever the mode now: PyTorch carries
+        // the view's creation mode on to views of it)
+        v.noGradViewOfGradBase = noGradViewOfGradBase || (!Autograd.isGradEnabled() && requiresGrad());
         return v;
     }
 
@@ -596,7 +615,7 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** A view on the same storage with no history, like {@code tensor.detach()}. */
     public Tensor detach() {
-        Tensor d = view(shape.clone(), strides.clone(), offset);
+        Tensor d = alias(shape.clone(), strides.clone(), offset, false); // PyTorch: x.detach()._is_view() is False
         d.noGradViewOfGradBase = false; // detach() is meant for writes outside the graph, as in PyTorch
         return d;
     }
@@ -806,10 +825,13 @@ public final class Tensor implements Releasable, AutoCloseable {
         return viewRecorded(view(sh, st, offset), () -> new ShapeOps.ReshapeBackward("ViewBackward0", this));
     }
 
-    /** A view of a contiguous tensor whose graph node carries {@code name} (reshape's copy path, matmul's result). */
+    /**
+     * A contiguous intermediate nobody else holds, in a new shape, whose graph node carries {@code name} (reshape's
+     * copy path, matmul's result): not a view for autograd (see {@link #alias}), as PyTorch's _unsafe_view.
+     */
     Tensor viewNamed(int[] newShape, String name) {
         int[] sh = Shapes.inferSize(newShape, numel);
-        return viewRecorded(view(sh, Shapes.viewStrides(shape, strides, sh), offset), () -> new ShapeOps.ReshapeBackward(name, this));
+        return viewRecorded(alias(sh, Shapes.viewStrides(shape, strides, sh), offset, false), () -> new ShapeOps.ReshapeBackward(name, this));
     }
 
     /** Like {@link #view} when possible, otherwise a contiguous copy with the new shape. */
@@ -1912,10 +1934,16 @@ public final class Tensor implements Releasable, AutoCloseable {
             throw new IllegalArgumentException("copyFrom: tensor of shape " + str(shape) + " needs " + numel + " values from offset " + srcOffset
                     + " but the array has " + src.length);
         }
+        // in a graph this is copy_ from a constant: a leaf that requires grad is refused, history gets zero gradient
+        // (it overwrote a leaf's values, and x.mul(2) overwritten still sent x a gradient of 2)
+        InPlaceEdit edit = beginInPlace("copyFrom", null, false);
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment.copy(src, srcOffset, seg(), ValueLayout.JAVA_FLOAT, (long) offset << 2, numel);
         }
         storage.bumpVersion();
+        if (edit != null) {
+            finishInPlace(edit, new ShapeOps.OverwrittenBackward("CopyBackwards", null), null, false);
+        }
         return this;
     }
 
