@@ -70,6 +70,15 @@ final class ConvOps {
         }
     }
 
+    /** a * b, or an IllegalArgumentException naming the shapes when it overflows a long (was an ArithmeticException). */
+    private static long multiplyOrRefuse(long a, long b, String op, int[] xs, int[] ws) {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException(op + ": sizes overflow (" + a + " x " + b + ") for input " + str(xs) + " and weight " + str(ws));
+        }
+    }
+
     /** PyTorch's check: a kernel of 0 rows or columns gave an output one row taller than the input, all bias. */
     private static void checkKernel(int[] ws) {
         if (ws[2] <= 0 || ws[3] <= 0) {
@@ -147,7 +156,7 @@ final class ConvOps {
         }
         int oH = (int) ((padH - effH) / p.sH() + 1);
         int oW = (int) ((padW - effW) / p.sW() + 1);
-        long columns = Math.multiplyExact((long) ws[1] * ws[2] * ws[3], (long) oH * oW);
+        long columns = multiplyOrRefuse((long) ws[1] * ws[2] * ws[3], (long) oH * oW, "conv2d", xs, ws);
         if (columns > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("conv2d: the im2col buffer of one image would hold " + columns + " floats (more than "
                     + (Integer.MAX_VALUE - 8) + "): input " + str(xs) + ", weight " + str(ws));
@@ -264,6 +273,13 @@ final class ConvOps {
             }
         }
         checkKernel(ws);
+        if (ws[0] < groups) { // no input channels (0 % groups passed): PyTorch refuses it
+            throw new IllegalArgumentException("Given groups=" + groups + ", expected weight to be at least " + groups
+                    + " at dimension 0, but got weight of size " + str(ws) + " instead");
+        }
+        if (ws[1] == 0) { // no output channels
+            throw new IllegalArgumentException("non-empty 2D or 4D weight tensor expected, but got: " + str(ws));
+        }
         if (ws[0] % groups != 0 || xs[1] != ws[0]) {
             throw new IllegalArgumentException("conv_transpose2d: weight of size " + str(ws) + " with groups=" + groups + " expects an input with "
                     + ws[0] + " channels (divisible by groups), got " + str(xs));
@@ -279,8 +295,13 @@ final class ConvOps {
                     + str(p) + ", output_padding " + str(op) + " and dilation " + str(d) + " gives an output of " + outH + " x " + outW);
         }
         // the result, and the column matrix [Cout/groups kH kW, H W] of one image and group, are indexed in int
-        long elements = Math.multiplyExact(Math.multiplyExact((long) xs[0], cOut), Math.multiplyExact(outH, outW));
-        long columns = Math.multiplyExact((long) ws[1] * ws[2] * ws[3], (long) xs[2] * xs[3]);
+        if (outH > Integer.MAX_VALUE - 8 || outW > Integer.MAX_VALUE - 8) { // on their own: with a batch of 0 the product is 0
+            throw new IllegalArgumentException("conv_transpose2d: an output of " + outH + " x " + outW + " (input " + str(xs) + ", weight " + str(ws)
+                    + ", stride " + str(st) + ", dilation " + str(d) + ") is over " + (Integer.MAX_VALUE - 8) + " a side");
+        }
+        long elements = multiplyOrRefuse(multiplyOrRefuse(xs[0], cOut, "conv_transpose2d", xs, ws), multiplyOrRefuse(outH, outW, "conv_transpose2d", xs, ws),
+                "conv_transpose2d", xs, ws);
+        long columns = multiplyOrRefuse((long) ws[1] * ws[2] * ws[3], (long) xs[2] * xs[3], "conv_transpose2d", xs, ws);
         if (elements > Integer.MAX_VALUE - 8 || columns > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("conv_transpose2d: the output [" + xs[0] + ", " + cOut + ", " + outH + ", " + outW + "] ("
                     + elements + " floats) or its column matrix (" + columns + " floats) is over " + (Integer.MAX_VALUE - 8));

@@ -669,6 +669,13 @@ public final class Tensor implements Releasable, AutoCloseable {
                     + " and output[0] has a shape of " + size() + ".");
         }
         checkViewHistory();
+        gradient.checkAlive();
+        if (gradient.dtype != dtype) { // PyTorch's engine casts it (an int64 gradient was read as float bits: 1.4e-45s)
+            try (Tensor cast = gradient.toFloat()) {
+                Engine.backward(gradFn != null ? gradFn : accumulator(), cast, retainGraph);
+            }
+            return;
+        }
         Engine.backward(gradFn != null ? gradFn : accumulator(), gradient, retainGraph);
     }
 

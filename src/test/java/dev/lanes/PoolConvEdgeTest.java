@@ -111,4 +111,34 @@ class PoolConvEdgeTest {
         assertThatThrownBy(() -> new MaxPool2d(null, null, null, null, false)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("kernel_size");
     }
+
+    @Test
+    void anInt64OutputGradientIsCastToFloatAsPyTorchsEngineCastsIt() {
+        // torch: conv2d(ones(1,1,3,3), ones(1,1,1,1)).backward(torch.ones(1,1,3,3, dtype=torch.long)) -> x.grad 1s, w.grad 9
+        // (Lanes read the int64 ones as float bits: 1.4e-45 and 0 alternately)
+        Tensor x = Tensor.ones(1, 1, 3, 3).requiresGrad(true);
+        Tensor w = Tensor.ones(1, 1, 1, 1).requiresGrad(true);
+        long[] ones = new long[9];
+        java.util.Arrays.fill(ones, 1L);
+        Tensor.conv2d(x, w, null).backward(Tensor.of(ones, 1, 1, 3, 3));
+        assertThat(x.grad().toFloatArray()).containsOnly(1f);
+        assertThat(w.grad().toFloatArray()).containsExactly(9f);
+    }
+
+    @Test
+    void convTransposeRefusesWeightsWithoutChannelsAndOverflowingSizesByName() {
+        // torch: "Given groups=1, expected weight to be at least 1 at dimension 0, but got weight of size [0, 3, 3, 3] instead"
+        assertThatThrownBy(() -> Tensor.convTranspose2d(Tensor.zeros(2, 0, 4, 4), Tensor.zeros(0, 3, 3, 3), Tensor.ones(3)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expected weight to be at least 1 at dimension 0");
+        // torch: "non-empty 2D or 4D weight tensor expected, but got: [3, 0, 3, 3]"
+        assertThatThrownBy(() -> Tensor.convTranspose2d(Tensor.zeros(2, 3, 4, 4), Tensor.zeros(3, 0, 3, 3), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("non-empty 2D or 4D weight tensor expected");
+        // sizes past a long were an ArithmeticException; past 2^31 a side with an empty batch, a wrapped negative size
+        assertThatThrownBy(() -> Tensor.convTranspose2d(Tensor.zeros(1, 1, 4, 4), Tensor.zeros(1, 1, 1, 1), null, new int[] {Integer.MAX_VALUE},
+                null, null, 1, null)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("conv_transpose2d");
+        assertThatThrownBy(() -> Tensor.convTranspose2d(Tensor.zeros(0, 1, 4, 1), Tensor.zeros(1, 1, 1, 1), null, new int[] {1 << 30, 1},
+                null, null, 1, null)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("a side");
+        assertThatThrownBy(() -> Tensor.conv2d(Tensor.zeros(1, 4, 1, 1), Tensor.zeros(1, 4, 1, 1), null, null, new int[] {(1 << 30) - 1}, null, 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("conv2d");
+    }
 }
