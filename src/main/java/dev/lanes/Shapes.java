@@ -17,13 +17,32 @@ final class Shapes {
         return sb.append(']').toString();
     }
 
-    /** Element count, rejecting negative sizes and counts past what a tensor may hold. */
+    /**
+     * Element count, rejecting negative sizes and counts past what a tensor may hold. An empty tensor may have other
+     * dims of any size (zeros(65536, 65536, 0), as PyTorch), as long as its contiguous strides fit an int (they are
+     * int here; PyTorch's are int64).
+     */
     static int checkedNumel(int[] shape) {
-        long n = 1;
+        boolean empty = false;
         for (int s : shape) {
             if (s < 0) {
                 throw new IllegalArgumentException("Trying to create tensor with negative dimension " + s + ": " + str(shape));
             }
+            empty |= s == 0;
+        }
+        if (empty) {
+            long stride = 1;
+            for (int d = shape.length - 1; d > 0; d--) {
+                stride *= Math.max(shape[d], 1);
+                if (stride > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException("an empty tensor of shape " + str(shape) + " would need strides past "
+                            + Integer.MAX_VALUE + " (Integer.MAX_VALUE), which Lanes does not support");
+                }
+            }
+            return 0;
+        }
+        long n = 1;
+        for (int s : shape) {
             n *= s;
             if (n > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("tensor of shape " + str(shape) + " would have more than "

@@ -27,6 +27,17 @@ import org.junit.jupiter.params.provider.MethodSource;
  * masks of either dtype, the kernels against a scalar reference over random layouts, views, memory and bad input.
  */
 class ShapeOpsTest {
+    @Test
+    void anEmptyTensorMayHaveHugeOtherDimsWhileItsStridesFitAnInt() {
+        // torch.zeros(65536, 65536, 0): Size([65536, 65536, 0]), stride (1, 1, 1); Lanes refused "more than 2^31 elements"
+        Tensor e = Tensor.zeros(65536, 65536, 0);
+        assertThat(e.shape()).containsExactly(65536, 65536, 0);
+        assertThat(e.numel()).isZero();
+        // torch's stride of zeros(0, 65536, 65536) is 2^32, past Lanes' int strides: refused by name (it was wrapped to 0)
+        assertThatThrownBy(() -> Tensor.zeros(0, 65536, 65536)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("strides past").hasMessageContaining("[0, 65536, 65536]");
+    }
+
     /**
      * One golden case: its name, the op over the inputs as recorded (a case may transpose an input first, as the
      * generator does), the input a plan takes ({@code -1}: no plan check; the other inputs are the plan's constants),
