@@ -89,6 +89,24 @@ final class LinalgOps {
             }
             return Tensor.record(out, () -> new DotBackward0(self, other), self, other);
         }
+        if (sa.length >= 3 && sb.length <= 2) {
+            // folded as matmulRecorded folds it (PyTorch's folding): a's batch dims become rows of one product, so
+            // the GEMM sees the same m, takes the same path and gives the same bits with and without a graph
+            int k = sa[sa.length - 1];
+            try (Tensor folded = self.reshape(foldedRows(sa), k); Tensor product = sb.length == 2 ? mm(folded, other) : matmul(folded, other)) {
+                return product.view(foldedOutShape(sa, sb));
+            }
+        }
+        if (sa.length == 2 && sb.length >= 3) { // (b^T a^T)^T with the first product folded, as matmulRecorded
+            try (Tensor bt = other.transpose(-1, -2); Tensor at = self.t(); Tensor product = matmul(bt, at)) {
+                Tensor back = product.transpose(-1, -2);
+                Tensor r = back.contiguous();
+                if (r != back) {
+                    back.close();
+                }
+                return r;
+            }
+        }
         int[] a = sa.length == 1 ? new int[] {1, sa[0]} : sa;
         int[] b = sb.length == 1 ? new int[] {sb[0], 1} : sb;
         int n = a[a.length - 2];
@@ -156,17 +174,9 @@ final class LinalgOps {
         if (sa.length >= 3 && sb.length <= 2) {
             // PyTorch's folding: a's batch dims become rows of one mm (or mv), viewed back; b is never copied per batch
             int k = sa[sa.length - 1];
-            int rows = 1;
-            for (int d = 0; d < sa.length - 1; d++) {
-                rows = Math.multiplyExact(rows, sa[d]);
-            }
-            Tensor folded = self.reshape(rows, k); // explicit: reshape(-1, 0) cannot infer the rows of an empty k
+            Tensor folded = self.reshape(foldedRows(sa), k); // explicit: reshape(-1, 0) cannot infer the rows of an empty k
             Tensor product = sb.length == 2 ? mm(folded, other) : matmul(folded, other);
-            int[] outShape = java.util.Arrays.copyOf(sa, sb.length == 2 ? sa.length : sa.length - 1);
-            if (sb.length == 2) {
-                outShape[sa.length - 1] = sb[1];
-            }
-            return product.viewNamed(outShape, "UnsafeViewBackward0");
+            return product.viewNamed(foldedOutShape(sa, sb), "UnsafeViewBackward0");
         }
         if (sa.length == 2 && sb.length >= 3) { // PyTorch: (b^T a^T)^T, the first product folded, then made contiguous
             return matmul(other.transpose(-1, -2), self.t()).transpose(-1, -2).contiguous();
@@ -201,6 +211,24 @@ final class LinalgOps {
             r = r.squeeze(-2);
         }
         return r;
+    }
+
+    /** The rows of an N-d operand folded into a matrix: the product of all dims but the last. */
+    private static int foldedRows(int[] shape) {
+        int rows = 1;
+        for (int d = 0; d < shape.length - 1; d++) {
+            rows = Math.multiplyExact(rows, shape[d]);
+        }
+        return rows;
+    }
+
+    /** The shape of a folded N-d x (1- or 2-d) product viewed back: a's batch dims and rows, then b's columns if 2-d. */
+    private static int[] foldedOutShape(int[] sa, int[] sb) {
+        int[] outShape = Arrays.copyOf(sa, sb.length == 2 ? sa.length : sa.length - 1);
+        if (sb.length == 2) {
+            outShape[sa.length - 1] = sb[1];
+        }
+        return outShape;
     }
 
     /** Strides for viewing a 1-d tensor as a row [1, n] or column [n, 1] matrix; otherwise its own strides. */
