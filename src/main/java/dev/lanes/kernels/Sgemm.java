@@ -316,6 +316,11 @@ public final class Sgemm {
             gemmNT(m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, own.tile);
             return;
         }
+        if ((alpha != 1f || (beta != 0f && beta != 1f)) && k > KC) {
+            // the blocked loops write C once per depth block: alpha and beta C must see the whole sum, not each part
+            scaledOnce(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, epi, own, parallel);
+            return;
+        }
         if (k > 0 && own.packedB(k, Math.min(NC, (n + NR - 1) / NR * NR)).length < Math.min(KC, k) * Math.min(NC, (n + NR - 1) / NR * NR)) {
             throw new IllegalArgumentException("sgemm: workspace too small for k=" + k + ", n=" + n);
         }
@@ -335,6 +340,40 @@ public final class Sgemm {
             Parallel.forRange(Math.min(parts, units), units, split);
         } finally {
             split.release();
+        }
+    }
+
+    /**
+     * {@code C = alpha * (A B) + beta * C} (+ epilogue) with alpha applied once to the whole sum, as PyTorch's (BLAS)
+     * addmm: the blocked loops add each depth block's partial sum to C as they go, so a scaled product there would be
+     * {@code alpha t0 + beta C + alpha t1 + ...}: other rounding, and an overflow (2e38 + -2e38 scaled by 2) the sum
+     * itself does not have. The product runs unscaled through {@link #sgemm} (the same path and bits as an alpha-1
+     * product of this shape), into C when beta is 0 (C's old value is not needed), else into a scratch buffer; then
+     * every element is finished as the single-pass kernels finish theirs ({@link #finish}). Only for alpha != 1 or a
+     * beta other than 0 and 1 (and more than one depth block): the common products (alpha 1; C ignored or accumulated
+     * into, beta 0 or 1) keep their fused write.
+     */
+    private static void scaledOnce(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                   MemorySegment a, long aOff, int lda, MemorySegment b, long bOff, int ldb,
+                                   float beta, MemorySegment c, long cOff, int ldc, Epilogue epi, Workspace ws, boolean parallel) {
+        if (beta == 0f) {
+            sgemm(transA, transB, m, n, k, 1f, a, aOff, lda, b, bOff, ldb, 0f, c, cOff, ldc, Epilogue.NONE, ws, parallel);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    long elem = cOff + (long) i * ldc + j;
+                    finish(c, elem, c.get(FLOAT, elem << 2), alpha, 0f, epi, i, j);
+                }
+            }
+            return;
+        }
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) { // shared: a split product's workers write it
+            MemorySegment sum = arena.allocate((long) m * n * Float.BYTES, 64);
+            sgemm(transA, transB, m, n, k, 1f, a, aOff, lda, b, bOff, ldb, 0f, sum, 0, n, Epilogue.NONE, ws, parallel);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    finish(c, cOff + (long) i * ldc + j, sum.get(FLOAT, ((long) i * n + j) << 2), alpha, beta, epi, i, j);
+                }
+            }
         }
     }
 
