@@ -481,11 +481,12 @@ final class LinalgOps {
             Tensor g1 = null;
             Tensor g2 = null;
             if (needsInputGrad(0)) {
-                gi = ArithmeticOps.sumTo(g, inputShape);
-                if (beta != 1f) {
-                    Tensor scaled = gi.mul(beta);
-                    gi.close();
-                    gi = scaled;
+                if (beta == 1f) {
+                    gi = ArithmeticOps.sumTo(g, inputShape);
+                } else {
+                    try (Tensor scaled = g.mul(beta)) { // PyTorch: grad * beta, then reduced to input's shape
+                        gi = ArithmeticOps.sumTo(scaled, inputShape);
+                    }
                 }
             }
             if (needsInputGrad(1)) {

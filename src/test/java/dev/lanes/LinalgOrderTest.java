@@ -142,4 +142,25 @@ class LinalgOrderTest {
             assertThat(Float.floatToIntBits(eager[i])).as("element %d", i).isEqualTo(Float.floatToIntBits(0.3f * prod[i] + 0.7f * in[i]));
         }
     }
+
+    /** addmm's input gradient is PyTorch's sum_to(grad * beta): scaled then reduced (reduced then scaled differed in 33 of 64). */
+    @Test
+    void addmmInputGradientIsTheScaledGradientReduced() {
+        Random r = new Random(13);
+        Tensor input = randn(r, 64).requiresGrad(true);
+        Tensor a = randn(r, 7, 3).requiresGrad(true);
+        Tensor b = randn(r, 3, 64);
+        Tensor up = randn(r, 7, 64); // the upstream gradient: mul's backward passes 1 * up, exactly up
+        Tensor.addmm(input, a, b, 0.3, 1.0).mul(up).sum().backward();
+        float[] want;
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            want = up.mul(0.3).sum(0).toFloatArray();
+        }
+        assertThat(bits(input.grad())).isEqualTo(bits(Tensor.of(want, 64)));
+        Tensor whole = randn(r, 7, 64).requiresGrad(true); // no reduction: grad * beta
+        Tensor.addmm(whole, a, b, 0.3, 1.0).mul(up).sum().backward();
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            assertThat(bits(whole.grad())).isEqualTo(bits(up.mul(0.3)));
+        }
+    }
 }
