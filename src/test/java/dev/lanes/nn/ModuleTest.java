@@ -283,6 +283,29 @@ class ModuleTest {
         assertThat(b.fc3.bias.toFloatArray()).containsOnly(0f);
     }
 
+    /**
+     * F.linear(x, w[4], None) is PyTorch's matmul(x, w.t()) = matmul(x, w): shape [3] for x [3, 4], [3, 1] for
+     * [3, 1, 4], [] for [4] (torch 1.13; x.mm(w.t()) threw for the vector weight).
+     */
+    @Test
+    void linearWithAVectorWeightAndNoBiasIsAMatrixVectorProduct() {
+        Tensor w = Tensor.of(new float[] {0.5f, -1.25f, 2f, 0.75f}, 4);
+        Tensor x = Tensor.arange(0.0, 12.0, 1.0).reshape(3, 4).div(7);
+        Tensor y = F.linear(x, w, null);
+        assertThat(y.shape()).containsExactly(3);
+        float[] want = {0.7142857313156128f, 1.8571429252624512f, 3.000000238418579f}; // torch 1.13
+        float[] got = y.toFloatArray();
+        for (int i = 0; i < 3; i++) {
+            assertThat(got[i]).isCloseTo(want[i], org.assertj.core.data.Offset.offset(1e-6f));
+        }
+        assertThat(F.linear(Tensor.ones(3, 4), Tensor.ones(4), null).toFloatArray()).containsExactly(4f, 4f, 4f);
+        assertThat(F.linear(x.reshape(3, 1, 4), w, null).shape()).containsExactly(3, 1);
+        assertThat(F.linear(Tensor.ones(4), Tensor.ones(4), null).shape()).isEmpty();
+        Tensor xg = x.detach().requiresGrad(true);
+        F.linear(xg, w, null).sum().backward();
+        assertThat(xg.grad().toFloatArray()).containsExactly(0.5f, -1.25f, 2f, 0.75f, 0.5f, -1.25f, 2f, 0.75f, 0.5f, -1.25f, 2f, 0.75f);
+    }
+
     @Test
     void badInputsGetClearMessages() {
         Conv2d conv = new Conv2d(1, 6, 5);

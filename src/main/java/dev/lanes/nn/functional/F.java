@@ -92,6 +92,9 @@ public final class F {
      * PyTorch's flattened linear: grad_fn ViewBackward0), never a batched product that repeats the weight per batch.
      */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        if (weight.dim() == 1 && bias == null) {
+            return x.matmul(weight); // PyTorch's no-bias path, matmul(x, weight.t()): a vector's t() is itself
+        }
         if (x.dim() == 2) {
             if (bias == null) {
                 return x.mm(weight.t());
