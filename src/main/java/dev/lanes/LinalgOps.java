@@ -140,21 +140,61 @@ final class LinalgOps {
     }
 
     /**
-     * matmul's shape rules, checked before either path (with or without a graph) so both give the same message, naming
-     * the operands' shapes: the inner dims must agree and the batch dims broadcast.
+     * matmul's shape rules, checked before either path (with or without a graph) so both give the same message:
+     * PyTorch 1.13's, which names the operands as its folding hands them to mm, mv or bmm (an N-d operand's batch
+     * folded into rows; a 1- or 2-d one times an N-d one as {@code b^T a^T}), followed by the operands' own shapes.
      */
     private static void checkMatmulShapes(int[] sa, int[] sb) {
-        int[] a = sa.length == 1 ? new int[] {1, sa[0]} : sa;
-        int[] b = sb.length == 1 ? new int[] {sb[0], 1} : sb;
-        int k = a[a.length - 1];
-        if (b[b.length - 2] != k) {
-            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + (sa.length == 1 ? 1 : a[a.length - 2]) + "x" + k
-                    + " and " + b[b.length - 2] + "x" + b[b.length - 1] + ") (shapes " + str(sa) + " and " + str(sb) + ")");
+        int da = sa.length;
+        int db = sb.length;
+        String shapes = " (shapes " + str(sa) + " and " + str(sb) + ")";
+        if (da >= 3 && db <= 2 || da <= 2 && db >= 3) {
+            // one N-d operand folded: PyTorch's mm/mv of [rows, k] with the other (transposed when it is the left one)
+            boolean transposed = db >= 3;
+            int[] big = transposed ? sb : sa;
+            int[] small = transposed ? sa : sb;
+            long rows = 1;
+            for (int d = 0; d < big.length - 2; d++) {
+                rows *= big[d];
+            }
+            rows *= transposed ? big[big.length - 1] : big[big.length - 2];
+            int k = transposed ? big[big.length - 2] : big[big.length - 1];
+            int smallK = transposed ? small[small.length - 1] : small[0];
+            if (k == smallK) {
+                return;
+            }
+            if (small.length == 1) {
+                throw new IllegalArgumentException("size mismatch, got " + rows + ", " + rows + "x" + k + "," + smallK + shapes);
+            }
+            int smallCols = transposed ? small[0] : small[1];
+            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + rows + "x" + k + " and " + smallK + "x" + smallCols + ")"
+                    + shapes);
         }
+        if (da <= 2 && db <= 2) {
+            int k = sa[da - 1];
+            if (db == 1 && sb[0] != k) { // mv
+                throw new IllegalArgumentException("size mismatch, got " + sa[0] + ", " + sa[0] + "x" + k + "," + sb[0] + shapes);
+            }
+            if (db == 2 && sb[0] != k) { // mm (a vector on the left as one row)
+                throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + (da == 1 ? 1 : sa[0]) + "x" + k + " and " + sb[0]
+                        + "x" + sb[1] + ")" + shapes);
+            }
+            return;
+        }
+        // both N-d: the batch dims broadcast, then one bmm over their product
+        int[] batch;
         try {
-            Shapes.broadcast(Arrays.copyOf(a, a.length - 2), Arrays.copyOf(b, b.length - 2));
+            batch = Shapes.broadcast(Arrays.copyOf(sa, da - 2), Arrays.copyOf(sb, db - 2));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(e.getMessage() + " in matmul's batch dims (shapes " + str(sa) + " and " + str(sb) + ")", e);
+            throw new IllegalArgumentException(e.getMessage() + " in matmul's batch dims" + shapes, e);
+        }
+        if (sb[db - 2] != sa[da - 1]) {
+            long count = 1;
+            for (int d : batch) {
+                count *= d;
+            }
+            throw new IllegalArgumentException("Expected size for first two dimensions of batch2 tensor to be: [" + count + ", " + sa[da - 1]
+                    + "] but got: [" + count + ", " + sb[db - 2] + "]." + shapes);
         }
     }
 

@@ -88,6 +88,43 @@ class BadInputTest {
         }
     }
 
+    /**
+     * matmul's mismatches in PyTorch 1.13's words, as its folding hands the operands to mm, mv or bmm (each with and
+     * without a graph: one check for both), then the operands' shapes; Linear's as its GEMM's.
+     */
+    @Test
+    void matmulMismatchesNameTheFoldedProductAsPyTorch() {
+        String[][] cases = { // shape a, shape b, torch 1.13's message
+                {"2,3,5", "4,2", "mat1 and mat2 shapes cannot be multiplied (6x5 and 4x2)"},
+                {"2,3,4", "2,5,6", "Expected size for first two dimensions of batch2 tensor to be: [2, 4] but got: [2, 5]."},
+                {"1,3,4", "2,5,6", "Expected size for first two dimensions of batch2 tensor to be: [2, 4] but got: [2, 5]."},
+                {"2,2,3,4", "2,5,6", "Expected size for first two dimensions of batch2 tensor to be: [4, 4] but got: [4, 5]."},
+                {"3,3,4", "2,4,5", "The size of tensor a (3) must match the size of tensor b (2) at non-singleton dimension 0"},
+                {"3,5", "4,2", "mat1 and mat2 shapes cannot be multiplied (3x5 and 4x2)"},
+                {"4", "5,2", "mat1 and mat2 shapes cannot be multiplied (1x4 and 5x2)"},
+                {"3,19", "20", "size mismatch, got 3, 3x19,20"},
+                {"2,3,4", "5", "size mismatch, got 6, 6x4,5"},
+                {"2,2,3,4", "5,2", "mat1 and mat2 shapes cannot be multiplied (12x4 and 5x2)"},
+                {"3,4", "2,5,5", "mat1 and mat2 shapes cannot be multiplied (10x5 and 4x3)"},
+                {"3,4", "2,2,5,5", "mat1 and mat2 shapes cannot be multiplied (20x5 and 4x3)"},
+                {"4", "2,5,6", "size mismatch, got 12, 12x5,4"},
+                {"5", "2,4,3", "size mismatch, got 6, 6x4,5"}};
+        for (String[] c : cases) {
+            int[] sa = java.util.Arrays.stream(c[0].split(",")).mapToInt(Integer::parseInt).toArray();
+            int[] sb = java.util.Arrays.stream(c[1].split(",")).mapToInt(Integer::parseInt).toArray();
+            for (boolean grad : new boolean[] {false, true}) {
+                Tensor a = Tensor.zeros(sa).requiresGrad(grad);
+                Tensor b = Tensor.zeros(sb);
+                assertThatThrownBy(() -> a.matmul(b)).as("[%s] @ [%s], requiresGrad %s", c[0], c[1], grad)
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(c[2]);
+            }
+        }
+        dev.lanes.nn.Linear fc = new dev.lanes.nn.Linear(4, 2);
+        assertThatThrownBy(() -> fc.forward(Tensor.ones(3, 5))).hasMessageStartingWith("mat1 and mat2 shapes cannot be multiplied (3x5 and 4x2)");
+        assertThatThrownBy(() -> fc.forward(Tensor.ones(2, 3, 5))).hasMessageStartingWith("mat1 and mat2 shapes cannot be multiplied (6x5 and 4x2)");
+        assertThatThrownBy(() -> fc.forward(Tensor.ones(5))).hasMessageStartingWith("mat1 and mat2 shapes cannot be multiplied (1x5 and 4x2)");
+    }
+
     @Test
     void expandAndItemErrors() {
         try (Tensor a = Tensor.zeros(2, 3)) {

@@ -318,16 +318,16 @@ final class OpInfo {
                     .mismatch("inconsistent tensor size, expected tensor [19] and src [20] to have the same number of elements, but got 19 and 20"
                             + " elements respectively", s(19), s(20)),
             row("matmul_mv", t -> t[0].matmul(t[1])).randn(3, 19).randn(19).tol(1e-5, 1e-5).traceable()
-                    .mismatch("mat1 and mat2 shapes cannot be multiplied (3x19 and 20x1) (shapes [3, 19] and [20])", s(3, 19), s(20)),
+                    .mismatch("size mismatch, got 3, 3x19,20 (shapes [3, 19] and [20])", s(3, 19), s(20)),
             // PyTorch 1.13: squeeze_(0) of unsqueeze(0).mm(m), an in-place squeeze
             row("matmul_vm", t -> t[0].matmul(t[1])).randn(4).randn(4, 2).tol(1e-5, 1e-5).planSumsInAnotherOrder()
                     .mismatch("mat1 and mat2 shapes cannot be multiplied (1x4 and 5x2) (shapes [4] and [5, 2])", s(4), s(5, 2)),
             row("matmul_3d_2d", t -> t[0].matmul(t[1])).randn(2, 3, 4).randn(4, 2).tol(1e-5, 1e-5).traceable()
-                    .mismatch("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x2) (shapes [2, 3, 4] and [5, 2])", s(2, 3, 4), s(5, 2)),
+                    .mismatch("mat1 and mat2 shapes cannot be multiplied (6x4 and 5x2) (shapes [2, 3, 4] and [5, 2])", s(2, 3, 4), s(5, 2)),
             row("matmul_3d_1d", t -> t[0].matmul(t[1])).randn(2, 3, 4).randn(4).tol(1e-5, 1e-5).traceable()
-                    .mismatch("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x1) (shapes [2, 3, 4] and [5])", s(2, 3, 4), s(5)),
+                    .mismatch("size mismatch, got 6, 6x4,5 (shapes [2, 3, 4] and [5])", s(2, 3, 4), s(5)),
             row("matmul_2d_3d", t -> t[0].matmul(t[1])).randn(3, 4).randn(2, 4, 5).tol(1e-5, 1e-5).traceable()
-                    .mismatch("mat1 and mat2 shapes cannot be multiplied (3x4 and 5x5) (shapes [3, 4] and [2, 5, 5])", s(3, 4), s(2, 5, 5)),
+                    .mismatch("mat1 and mat2 shapes cannot be multiplied (10x5 and 4x3) (shapes [3, 4] and [2, 5, 5])", s(3, 4), s(2, 5, 5)),
             row("matmul_batch_broadcast", t -> t[0].matmul(t[1])).randn(1, 3, 4).randn(2, 4, 5).tol(1e-5, 1e-5).traceable()
                     .mismatch("The size of tensor a (3) must match the size of tensor b (2) at non-singleton dimension 0 (shapes [3] and [2]) in matmul's batch dims (shapes [3, 3, 4] and [2, 4, 5])",
                             s(3, 3, 4), s(2, 4, 5)),

@@ -39,9 +39,17 @@ public class Linear extends Module {
 
     @Override
     public Tensor forward(Tensor input) {
-        if (input.dim() == 0 || input.size(-1) != inFeatures) {
+        if (input.dim() == 0) {
             throw new IllegalArgumentException("Linear: expected input with last dimension " + inFeatures + " (in_features) but got shape "
                     + input.size());
+        }
+        if (input.size(-1) != inFeatures) { // PyTorch's message names the product as its GEMM sees it: input rows folded
+            long rows = 1;
+            for (int d = 0; d < input.dim() - 1; d++) {
+                rows *= input.size(d);
+            }
+            throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + rows + "x" + input.size(-1) + " and " + inFeatures + "x"
+                    + outFeatures + ") (Linear: expected input with last dimension " + inFeatures + " (in_features) but got shape " + input.size() + ")");
         }
         return F.linear(input, weight, bias);
     }
