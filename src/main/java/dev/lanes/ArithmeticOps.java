@@ -393,10 +393,12 @@ final class ArithmeticOps {
             if (Double.isNaN(min) || Double.isNaN(max)) { // PyTorch's mask min <= x <= max holds nowhere
                 return new Tensor[] {Tensor.zeros(xv.shape())};
             }
-            // (1 - below) (1 - above): 1 - below - above was -1 where both hold (min > max)
+            // PyTorch: where(min <= x <= max, g, 0): a select, not g times a 0/1 mask (an infinite g, as sqrt's at 0 in
+            // x.clampMin(0).sqrt(), made NaN), and false at a NaN x (the mask (1 - below) (1 - above) let it through)
             try (Tensor below = Scalar.LT.apply(xv, min); Tensor above = Scalar.GT.apply(xv, max); Tensor notBelow = below.rsub(1);
-                 Tensor notAbove = above.rsub(1); Tensor in = notBelow.mul(notAbove)) {
-                return new Tensor[] {g.mul(in)};
+                 Tensor notAbove = above.rsub(1); Tensor number = Binary.EQ.apply(xv, xv); Tensor inside = notBelow.mul(notAbove);
+                 Tensor in = inside.mul(number)) {
+                return new Tensor[] {SelectOps.fill(g, in, true, 0f)};
             }
         }
     }
@@ -442,10 +444,13 @@ final class ArithmeticOps {
             return new Tensor[] {ga, gb};
         }
 
-        /** g * (1 - loses - half) summed to shape. */
+        /**
+         * PyTorch's where(a == b, g / 2, g).masked_fill_(loses, 0), summed to shape: the losing side gets 0 by a select,
+         * not g times 0 (NaN for an infinite g, as sqrt's at 0 in x.maximum(0).sqrt()).
+         */
         private static Tensor share(Tensor g, Tensor loses, Tensor half, int[] shape) {
-            try (Tensor keep = loses.rsub(1); Tensor w = keep.sub(half)) {
-                return productTo(g, w, shape);
+            try (Tensor w = half.rsub(1); Tensor scaled = g.mul(w); Tensor kept = SelectOps.fill(scaled, loses, false, 0f)) {
+                return sumTo(kept, shape);
             }
         }
     }
@@ -474,16 +479,17 @@ final class ArithmeticOps {
             Tensor gb = null;
             if (needsInputGrad(0)) {
                 // 0 where b == 0, as PyTorch's pow_backward_self: b a^(b-1) is 0 * inf = NaN at a == 0 (x.pow(arange(n)) at x = 0)
+                // and a select after the product (where(b == 0, 0, g d)): g times a 0 was NaN for an infinite g
                 try (Tensor bm1 = bv.sub(1); Tensor p = av.pow(bm1); Tensor d = p.mul(bv); Tensor zero = Scalar.EQ.apply(bv, 0);
-                     Tensor keep = zero.rsub(1); Tensor safe = ArithmeticOps.binary(BinaryOp.MASK_POSITIVE, d, keep)) {
-                    ga = productTo(g, safe, aShape);
+                     Tensor gd = g.mul(d); Tensor kept = SelectOps.fill(gd, zero, false, 0f)) {
+                    ga = sumTo(kept, aShape);
                 }
             }
             if (needsInputGrad(1)) {
                 try (Tensor log = av.log(); Tensor d = out.get().mul(log); Tensor zero = Scalar.EQ.apply(av, 0); Tensor neg = Scalar.LT.apply(bv, 0);
-                     Tensor nonNeg = neg.rsub(1); Tensor masked = zero.mul(nonNeg); Tensor keep = masked.rsub(1);
-                     Tensor safe = ArithmeticOps.binary(BinaryOp.MASK_POSITIVE, d, keep)) {
-                    gb = productTo(g, safe, bShape);
+                     Tensor nonNeg = neg.rsub(1); Tensor masked = zero.mul(nonNeg); Tensor gd = g.mul(d);
+                     Tensor kept = SelectOps.fill(gd, masked, false, 0f)) {
+                    gb = sumTo(kept, bShape);
                 }
             }
             return new Tensor[] {ga, gb};

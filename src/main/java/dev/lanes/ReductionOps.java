@@ -197,8 +197,10 @@ final class ReductionOps {
             Tensor x = input.get();
             Tensor res = result.get();
             Tensor mask = Float.isNaN(res.item()) ? isNan(x) : ArithmeticOps.Binary.EQ.apply(x, res);
+            // PyTorch (CPU): zeros.masked_fill_(mask, g / count): a select, not mask times the share (0 times an infinite
+            // share, as sqrt's at 0 in x.max().sqrt(), was NaN)
             try (mask; Tensor count = mask.sum(); Tensor share = g.div(count)) {
-                return new Tensor[] {mask.mul(share)};
+                return new Tensor[] {SelectOps.fill(share, mask, true, 0f)}; // the share broadcast over the mask's shape
             }
         }
 

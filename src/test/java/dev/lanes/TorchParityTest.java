@@ -209,8 +209,7 @@ class TorchParityTest {
         Tensor y = x.clamp(2, 1);
         assertThat(y.toFloatArray()).containsExactly(1f, 1f, 1f, Float.NaN, 1f);
         y.sum().backward();
-        assertThat(java.util.Arrays.copyOf(x.grad().toFloatArray(), 3)).containsExactly(0f, 0f, 0f); // NaN's gradient: a known difference
-        assertThat(x.grad().toFloatArray()[4]).isZero();
+        assertThat(x.grad().toFloatArray()).containsExactly(0f, 0f, 0f, 0f, 0f); // a NaN input's too, as torch
         Tensor z = Tensor.of(new float[] {1f, 2f, 3f}, 3).requiresGrad(true);
         z.clamp(2, 2).sum().backward();
         assertThat(z.grad().toFloatArray()).containsExactly(0f, 1f, 0f);

@@ -12,7 +12,10 @@ public enum BinaryOp implements BinaryKernel {
     POW,
     /** 1 where equal, else 0 (float mask) */ EQ,
     GT, LT,
-    /** a if b > 0 else 0: ReLU's backward (gradient a, saved output b) */ MASK_POSITIVE,
+    /**
+     * 0 if b <= 0 else a: ReLU's backward (gradient a, saved output b), PyTorch's threshold_backward: a NaN output
+     * passes the gradient
+     */ MASK_POSITIVE,
     /** relu(a + b): a residual sum and the ReLU after it in one pass (plans fuse them); the bits of ADD then RELU */ ADD_RELU;
 
     @Override
@@ -28,7 +31,7 @@ public enum BinaryOp implements BinaryKernel {
             case EQ -> a == b ? 1f : 0f;
             case GT -> a > b ? 1f : 0f;
             case LT -> a < b ? 1f : 0f;
-            case MASK_POSITIVE -> b > 0 ? a : 0f;
+            case MASK_POSITIVE -> b <= 0 ? 0f : a;
             case ADD_RELU -> Math.max(a + b, 0f);
         };
     }

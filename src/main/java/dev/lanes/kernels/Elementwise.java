@@ -416,13 +416,12 @@ public final class Elementwise {
         }
     }
 
-    /** {@code out = b > 0 ? a : 0}: ReLU's backward (a the gradient, b the forward's output). */
+    /** {@code out = b <= 0 ? 0 : a}: ReLU's backward (a the gradient, b the forward's output), a NaN output passing it. */
     private static void maskPositiveRow(MemorySegment a, long ab, MemorySegment b, long bb, MemorySegment out, long ob, long vecEnd) {
-        FloatVector zero = FloatVector.zero(F);
         for (long i = 0; i < vecEnd; i += VBYTES) {
             FloatVector va = FloatVector.fromMemorySegment(F, a, ab + i, ORDER);
             FloatVector vb = FloatVector.fromMemorySegment(F, b, bb + i, ORDER);
-            zero.blend(va, vb.compare(VectorOperators.GT, 0f)).intoMemorySegment(out, ob + i, ORDER);
+            va.blend(0f, vb.compare(VectorOperators.LE, 0f)).intoMemorySegment(out, ob + i, ORDER);
         }
     }
 
@@ -466,7 +465,7 @@ public final class Elementwise {
             case EQ -> a.broadcast(0f).blend(1f, a.eq(b));
             case GT -> a.broadcast(0f).blend(1f, a.compare(VectorOperators.GT, b));
             case LT -> a.broadcast(0f).blend(1f, a.compare(VectorOperators.LT, b));
-            case MASK_POSITIVE -> a.broadcast(0f).blend(a, b.compare(VectorOperators.GT, 0f));
+            case MASK_POSITIVE -> a.blend(0f, b.compare(VectorOperators.LE, 0f));
             case ADD_RELU -> addRelu(a, b);
         };
     }
