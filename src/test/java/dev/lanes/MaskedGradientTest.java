@@ -71,4 +71,12 @@ class MaskedGradientTest {
         java.util.Arrays.fill(nans, Float.NaN);
         assertThat(grad(Tensor::relu, nans)).containsOnly(1f);
     }
+
+    @Test
+    void rdivsGradientIsTheReciprocalsSquaredNotAnOverflowingSquare() {
+        // torch: (1.0 / x).sum().backward() at x = [2e19, -1e-20] -> [-2.500000538263333e-39, -inf] (x * x overflowed: -0)
+        float[] g = grad(t -> t.rdiv(1.0), 2e19f, -1e-20f);
+        assertThat(Float.floatToIntBits(g[0])).as("%s", g[0]).isEqualTo(Float.floatToIntBits(-2.500000538263333e-39f)); // subnormal: bits
+        assertThat(g[1]).isEqualTo(Float.NEGATIVE_INFINITY);
+    }
 }
