@@ -94,7 +94,7 @@ public final class SeedWalkthrough {
         loss = criterion.forward(output, target);
         loss.backward();
         optimizer.step();
-        System.out.println("loss after one SGD step: " + loss.item());
+        System.out.println("loss the SGD step descended (computed before it): " + loss.item());
 
         // In [56]: log_softmax
         Tensor a = Tensor.of(new float[][] {{5, 2, -1, 3}, {0, -2, -3, -2}});

@@ -9,7 +9,7 @@ import dev.lanes.memory.MemoryScope;
  * A tour of the tensor core, in the order of PyTorch's tensor tutorial. Every printed line is what
  * PyTorch prints for the same code.
  *
- * <pre>./mvnw -q test-compile exec:exec</pre>
+ * <pre>./mvnw -q test-compile exec:exec -Dlanes.main=dev.lanes.examples.TensorTour</pre> (or <code>examples/lanes tour</code>)
  */
 public final class TensorTour {
     private TensorTour() {

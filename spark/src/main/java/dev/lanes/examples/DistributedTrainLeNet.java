@@ -96,6 +96,16 @@ public final class DistributedTrainLeNet {
         }
     }
 
+    /** TrainLeNet's flags, less those this trainer cannot honour (refused by name rather than ignored). */
+    static TrainLeNet.Options parseTrainingFlags(String[] trainArgs) throws TrainLeNet.UsageException {
+        TrainLeNet.Options o = TrainLeNet.parse(trainArgs);
+        if (o.plot() != null) { // the workers' losses are not gathered on the driver: no curve to draw (it was ignored)
+            throw new TrainLeNet.UsageException("--plot is not supported by the distributed trainer (its losses stay on the"
+                    + " workers); the other TrainLeNet flags are");
+        }
+        return o;
+    }
+
     public static void main(String[] args) throws Exception {
         ClusterFlags flags;
         try {
@@ -118,7 +128,7 @@ public final class DistributedTrainLeNet {
         TrainLeNet.Options o;
         TrainLeNet.Data data;
         try {
-            o = TrainLeNet.parse(trainArgs);
+            o = parseTrainingFlags(trainArgs);
             data = TrainLeNet.resolveData(o); // on the driver first: downloads once, and says what it found
         } catch (TrainLeNet.UsageException e) {
             System.err.println(e.getMessage() == null ? "see TrainLeNet --help for the training flags" : "error: " + e.getMessage());

@@ -25,4 +25,12 @@ class DistributedTrainLeNetFlagsTest {
         assertThat(f.every()).isEqualTo(7);
         assertThat(f.rest()).containsExactly("--epochs", "2");
     }
+
+    @Test
+    void aTrainLeNetFlagThisTrainerCannotHonourIsRefusedNotIgnored() throws Exception {
+        // --plot was parsed and silently ignored: no file appeared
+        assertThatThrownBy(() -> DistributedTrainLeNet.parseTrainingFlags(new String[] {"--plot", "curve.png"}))
+                .isInstanceOf(TrainLeNet.UsageException.class).hasMessageContaining("--plot is not supported");
+        assertThat(DistributedTrainLeNet.parseTrainingFlags(new String[] {"--epochs", "2"}).epochs()).isEqualTo(2);
+    }
 }
