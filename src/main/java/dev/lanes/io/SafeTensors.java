@@ -134,7 +134,9 @@ public final class SafeTensors {
 
     /** Saves a module's state dict (parameters and buffers by dotted name), like {@code save_file(model.state_dict())}. */
     public static void save(Module module, Path path) throws IOException {
-        save(module.stateDict(), path);
+        try (MemoryScope s = MemoryScope.open()) { // stateDict()'s detached handles
+            save(module.stateDict(), path);
+        }
     }
 
     /** Most dimensions of a tensor in a file (PyTorch's tensors have at most 64 too). */
@@ -174,8 +176,11 @@ public final class SafeTensors {
 
     /** Loads a file into a module's parameters and buffers ({@code strict}: keys must match exactly). */
     public static void load(Module module, Path path, boolean strict) throws IOException {
-        try (MemoryScope s = MemoryScope.open()) {
-            module.loadStateDict(load(path), strict);
+        Map<String, Tensor> loaded = load(path); // outside any scope (read()'s tensors are the caller's): closed here
+        try {
+            module.loadStateDict(loaded, strict);
+        } finally {
+            loaded.values().forEach(Tensor::close);
         }
     }
 

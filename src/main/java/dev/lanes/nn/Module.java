@@ -293,8 +293,21 @@ public abstract class Module {
 
     // ---- state ----
 
-    /** Parameters and buffers by dotted name, like {@code net.state_dict()} (the module's own tensors, not copies). */
+    /**
+     * Parameters and buffers by dotted name, like {@code net.state_dict()}: detached tensors on the module's own storage
+     * (not copies; no grad, so an in-place edit, an EMA's {@code e.mul_(0.99)}, is allowed as in PyTorch). Each is a
+     * handle of its own: close them, or call inside a {@code MemoryScope}.
+     */
     public Map<String, Tensor> stateDict() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : liveState().entrySet()) {
+            out.put(e.getKey(), e.getValue().detach());
+        }
+        return out;
+    }
+
+    /** The module's own parameter and buffer objects by dotted name (what stateDict() detaches). */
+    private Map<String, Tensor> liveState() {
         Map<String, Tensor> out = new LinkedHashMap<>();
         collectState("", out);
         return out;
@@ -321,46 +334,74 @@ public abstract class Module {
     }
 
     /**
-     * Copies values into this module's parameters and buffers. Every key and shape is checked before anything is
-     * written, so a failing call changes nothing. {@code strict} also rejects missing and unexpected keys; without it
-     * they are returned (a dict with another prefix loaded nothing, and said nothing).
+     * Copies values into this module's parameters and buffers. Every key, shape and value is checked before anything
+     * is written (a released tensor too), and a value that shares memory with any of this module's tensors is copied
+     * aside first, so a failing call changes nothing and no copy reads a value an earlier one overwrote. {@code strict}
+     * also rejects missing and unexpected keys; without it they are returned (a dict with another prefix loaded
+     * nothing, and said nothing). As PyTorch: the module's own order decides which of two names of one shared tensor
+     * lands last; a 1-element 1-d value loads into a 0-d tensor; a dict without num_batches_tracked (an older
+     * checkpoint, a hand-made or safetensors dict) loads BatchNorm's counter as 0.
      */
     public IncompatibleKeys loadStateDict(Map<String, Tensor> state, boolean strict) {
-        Map<String, Tensor> own = stateDict();
+        Map<String, Tensor> own = liveState();
         List<String> missing = new ArrayList<>();
         List<String> unexpected = new ArrayList<>();
         List<String> mismatched = new ArrayList<>();
-        for (String k : own.keySet()) {
-            if (!state.containsKey(k)) {
-                missing.add(k);
+        List<String> zeroed = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : own.entrySet()) {
+            if (!state.containsKey(e.getKey())) {
+                if (e.getKey().endsWith("num_batches_tracked") && e.getValue().dim() == 0 && e.getValue().dtype() == dev.lanes.DType.INT64) {
+                    zeroed.add(e.getKey()); // PyTorch's BatchNorm._load_from_state_dict for a dict of no (or an old) version
+                } else {
+                    missing.add(e.getKey());
+                }
             }
         }
         for (Map.Entry<String, Tensor> e : state.entrySet()) {
             Tensor mine = own.get(e.getKey());
+            Tensor value = e.getValue();
             if (mine == null) {
                 unexpected.add(e.getKey());
-            } else if (!Arrays.equals(mine.shape(), e.getValue().shape())) {
-                mismatched.add("size mismatch for " + e.getKey() + ": copying a param with shape " + e.getValue().size()
-                        + " from checkpoint, the shape in current model is " + mine.size() + ".");
+            } else if (value == null || value.isReleased()) {
+                throw new IllegalArgumentException("Error(s) in loading state_dict for " + getClass().getSimpleName() + ": the value for "
+                        + e.getKey() + " is " + (value == null ? "null" : "a released tensor") + "; nothing was loaded");
+            } else if (!Arrays.equals(mine.shape(), value.shape()) && !(mine.dim() == 0 && value.dim() == 1 && value.numel() == 1)) {
+                mismatched.add("size mismatch for " + e.getKey() + ": copying a param with shape torch." + value.size()
+                        + " from checkpoint, the shape in current model is torch." + mine.size() + ".");
             }
         }
-        List<String> errors = new ArrayList<>(mismatched);
+        List<String> errors = new ArrayList<>(); // PyTorch's order: missing, unexpected, then the size mismatches
         if (strict && !missing.isEmpty()) {
-            errors.add("Missing key(s) in state_dict: " + quoted(missing) + ".");
+            errors.add("Missing key(s) in state_dict: " + quoted(missing) + ". ");
         }
         if (strict && !unexpected.isEmpty()) {
-            errors.add("Unexpected key(s) in state_dict: " + quoted(unexpected) + ".");
+            errors.add("Unexpected key(s) in state_dict: " + quoted(unexpected) + ". ");
         }
+        errors.addAll(mismatched);
         if (!errors.isEmpty()) {
             throw new IllegalArgumentException("Error(s) in loading state_dict for " + getClass().getSimpleName() + ":\n\t"
                     + String.join("\n\t", errors));
         }
-        try (Autograd.Mode g = Autograd.noGrad()) {
-            for (Map.Entry<String, Tensor> e : state.entrySet()) {
-                Tensor mine = own.get(e.getKey());
-                if (mine != null) {
-                    mine.copy_(e.getValue());
+        try (Autograd.Mode g = Autograd.noGrad(); dev.lanes.memory.MemoryScope s = dev.lanes.memory.MemoryScope.open()) {
+            Map<String, Tensor> sources = new LinkedHashMap<>();
+            for (Map.Entry<String, Tensor> e : own.entrySet()) { // the module's order, as PyTorch's
+                Tensor value = state.get(e.getKey());
+                if (value == null) {
+                    continue;
                 }
+                boolean aliased = false;
+                for (Tensor t : own.values()) {
+                    aliased |= value.sharesStorageWith(t) && !(t == e.getValue() && value.storageOffset() == t.storageOffset()
+                            && Arrays.equals(value.stride(), t.stride()) && Arrays.equals(value.shape(), t.shape()));
+                }
+                Tensor src = aliased ? value.clone() : value; // copied aside: a later copy must not read an overwritten value
+                sources.put(e.getKey(), value.dim() == 1 && e.getValue().dim() == 0 ? src.squeeze(0) : src);
+            }
+            for (Map.Entry<String, Tensor> e : sources.entrySet()) {
+                own.get(e.getKey()).copy_(e.getValue());
+            }
+            for (String k : zeroed) {
+                own.get(k).copy_(Tensor.zerosLong());
             }
         }
         return new IncompatibleKeys(List.copyOf(missing), List.copyOf(unexpected));

@@ -13,8 +13,12 @@ public class Sequential extends Module {
         }
     }
 
+    /** The layer at {@code index}; a negative one counts from the end, as PyTorch's {@code seq[-1]}. */
     public Module get(int index) {
-        return layers[index];
+        if (index < -layers.length || index >= layers.length) {
+            throw new IndexOutOfBoundsException("index " + index + " is out of range for a Sequential of " + layers.length);
+        }
+        return layers[index < 0 ? index + layers.length : index];
     }
 
     public int size() {

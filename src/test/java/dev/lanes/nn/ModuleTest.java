@@ -272,8 +272,8 @@ class ModuleTest {
         bad.put("fc4.weight", Tensor.zeros(1));
         float[] before = b.fc2.weight.toFloatArray();
         assertThatThrownBy(() -> b.loadStateDict(bad, true)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("size mismatch for fc1.weight: copying a param with shape Size([10, 10]) from checkpoint,"
-                        + " the shape in current model is Size([120, 400]).")
+                .hasMessageContaining("size mismatch for fc1.weight: copying a param with shape torch.Size([10, 10]) from checkpoint,"
+                        + " the shape in current model is torch.Size([120, 400]).")
                 .hasMessageContaining("Missing key(s) in state_dict: \"fc3.bias\".")
                 .hasMessageContaining("Unexpected key(s) in state_dict: \"fc4.weight\".");
         assertThat(b.fc2.weight.toFloatArray()).as("nothing mutated by a failed load").containsExactly(before);
@@ -423,5 +423,85 @@ class ModuleTest {
         for (int i = 0; i < values.length; i++) {
             org.assertj.core.api.Assertions.assertThat(Repr.pyFloat(values[i])).as("repr(%s)", values[i]).isEqualTo(python[i]);
         }
+    }
+
+    @Test
+    void stateDictValuesAreDetachedSoAnEmaCanEditThemInPlace() throws Exception {
+        // torch: e = ema.state_dict(); e[k].mul_(0.99).add_(c[k] * 0.01) works (detached, same storage); Lanes threw
+        // "a leaf Variable that requires grad is being used in an in-place operation"
+        Lanes.manualSeed(2);
+        Linear ema = new Linear(2, 2);
+        Linear cur = new Linear(2, 2);
+        float w0 = ema.weight.toFloatArray()[0];
+        float c0 = cur.weight.toFloatArray()[0];
+        try (dev.lanes.memory.MemoryScope scope = dev.lanes.memory.MemoryScope.open()) {
+            Map<String, Tensor> e = ema.stateDict();
+            Map<String, Tensor> c = cur.stateDict();
+            assertThat(e.get("weight").requiresGrad()).isFalse();
+            for (String k : e.keySet()) {
+                e.get(k).mul_(0.99).add_(c.get(k).mul(0.01));
+            }
+        }
+        assertThat(ema.weight.toFloatArray()[0]).isEqualTo(w0 * 0.99f + c0 * 0.01f); // written through to the module
+        assertThat(ema.weight.requiresGrad()).isTrue();
+    }
+
+    @Test
+    void aLoadThatFailsOnAValueChangesNothingAndTheModulesOrderDecidesSharedNames() {
+        Linear l = new Linear(2, 2);
+        float[] before = l.weight.toFloatArray();
+        Map<String, Tensor> bad = new LinkedHashMap<>();
+        bad.put("weight", Tensor.full(new int[] {2, 2}, 42f));
+        Tensor closed = Tensor.zeros(2);
+        closed.close();
+        bad.put("bias", closed);
+        assertThatThrownBy(() -> l.loadStateDict(bad)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bias")
+                .hasMessageContaining("released");
+        assertThat(l.weight.toFloatArray()).as("the weight was written before the bias failed").containsExactly(before);
+        // Sequential(lin, lin) given {"1.weight": 1, "0.weight": 0}: torch's module order loads "1.weight" last -> 1
+        Linear shared = new Linear(1, 1, false);
+        Sequential twice = new Sequential(shared, shared);
+        Map<String, Tensor> both = new LinkedHashMap<>();
+        both.put("1.weight", Tensor.ones(1, 1));
+        both.put("0.weight", Tensor.zeros(1, 1));
+        twice.loadStateDict(both);
+        assertThat(shared.weight.toFloatArray()).containsExactly(1f);
+        // loading a module's own state dict back, and a swap of two layers' weights through views, read no overwritten value
+        Sequential pair = new Sequential(new Linear(2, 2, false), new Linear(2, 2, false));
+        float[] a = ((Linear) pair.get(0)).weight.toFloatArray();
+        float[] b = ((Linear) pair.get(-1)).weight.toFloatArray();
+        pair.loadStateDict(pair.stateDict());
+        Map<String, Tensor> swapped = new LinkedHashMap<>();
+        swapped.put("0.weight", ((Linear) pair.get(1)).weight.detach());
+        swapped.put("1.weight", ((Linear) pair.get(0)).weight.detach());
+        pair.loadStateDict(swapped);
+        assertThat(((Linear) pair.get(0)).weight.toFloatArray()).containsExactly(b);
+        assertThat(((Linear) pair.get(1)).weight.toFloatArray()).containsExactly(a);
+    }
+
+    @Test
+    void oldCheckpointsLoadAsInPyTorchAndErrorsReadAsPyTorchs() {
+        // torch: a dict without num_batches_tracked loads it as 0; a [1] value loads into a 0-d buffer
+        BatchNorm1d bn = new BatchNorm1d(3);
+        bn.numBatchesTracked.copy_(Tensor.of(new long[] {5}).squeeze(0));
+        Map<String, Tensor> old = new LinkedHashMap<>();
+        old.put("weight", Tensor.ones(3));
+        old.put("bias", Tensor.zeros(3));
+        old.put("running_mean", Tensor.zeros(3));
+        old.put("running_var", Tensor.ones(3));
+        assertThat(bn.loadStateDict(old, true).missingKeys()).isEmpty();
+        assertThat(bn.numBatchesTracked.toLongArray()).containsExactly(0L);
+        old.put("num_batches_tracked", Tensor.of(new long[] {7}, 1));
+        bn.loadStateDict(old, true);
+        assertThat(bn.numBatchesTracked.toLongArray()).containsExactly(7L);
+        // torch's message: missing, unexpected, then the size mismatches, torch.Size
+        Linear fc = new Linear(3, 2);
+        Map<String, Tensor> wrong = new LinkedHashMap<>();
+        wrong.put("weight", Tensor.zeros(4, 3));
+        wrong.put("extra", Tensor.zeros(1));
+        assertThatThrownBy(() -> fc.loadStateDict(wrong)).hasMessage("Error(s) in loading state_dict for Linear:\n\tMissing key(s) in state_dict: \"bias\". "
+                + "\n\tUnexpected key(s) in state_dict: \"extra\". \n\tsize mismatch for weight: copying a param with shape torch.Size([4, 3]) from"
+                + " checkpoint, the shape in current model is torch.Size([2, 3]).");
+        assertThat(new Sequential(new Linear(1, 1), new ReLU()).get(-1)).isInstanceOf(ReLU.class); // torch: seq[-1]
     }
 }

@@ -361,17 +361,21 @@ public final class Checkpoint {
             od.put("param_groups", groups);
             // the model's keys and shapes checked first, then the optimizer loads (it checks all before it changes
             // anything), then the model: a checkpoint one of them refuses leaves both as they were
-            Map<String, Tensor> own = model.stateDict();
-            if (!own.keySet().equals(modelState.keySet())) {
-                throw new IllegalArgumentException("the checkpoint's model has other tensors than this one (" + modelState.size() + " against "
-                        + own.size() + ")");
-            }
-            for (Map.Entry<String, Tensor> e : own.entrySet()) {
-                Tensor saved = modelState.get(e.getKey());
-                if (!java.util.Arrays.equals(saved.shape(), e.getValue().shape()) || saved.dtype() != e.getValue().dtype()) {
-                    throw new IllegalArgumentException("the checkpoint's " + e.getKey() + " is " + saved.dtype() + " " + saved.size() + ", this model's "
-                            + e.getValue().dtype() + " " + e.getValue().size());
+            Map<String, Tensor> own = model.stateDict(); // detached handles: closed below
+            try {
+                if (!own.keySet().equals(modelState.keySet())) {
+                    throw new IllegalArgumentException("the checkpoint's model has other tensors than this one (" + modelState.size() + " against "
+                            + own.size() + ")");
                 }
+                for (Map.Entry<String, Tensor> e : own.entrySet()) {
+                    Tensor saved = modelState.get(e.getKey());
+                    if (!java.util.Arrays.equals(saved.shape(), e.getValue().shape()) || saved.dtype() != e.getValue().dtype()) {
+                        throw new IllegalArgumentException("the checkpoint's " + e.getKey() + " is " + saved.dtype() + " " + saved.size() + ", this model's "
+                                + e.getValue().dtype() + " " + e.getValue().size());
+                    }
+                }
+            } finally {
+                own.values().forEach(Tensor::close);
             }
             optimizer.loadStateDict(od);
             model.loadStateDict(modelState, true);
