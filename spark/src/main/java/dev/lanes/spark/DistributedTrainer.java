@@ -553,8 +553,18 @@ public final class DistributedTrainer implements Serializable {
         }
     }
 
-    /** {@code flat} back into the gradients (created where missing) or the parameters, in place without allocating. */
+    /**
+     * {@code flat} back into the gradients (created where missing) or the parameters, in place without allocating;
+     * outside the graph (a parameter is a leaf that requires grad: copyFrom into it is refused in grad mode, as PyTorch's
+     * copy_ is).
+     */
     static void unflatten(float[] flat, List<Tensor> params, boolean grads) {
+        try (dev.lanes.autograd.Autograd.Mode g = dev.lanes.autograd.Autograd.noGrad()) {
+            unflattenNoGrad(flat, params, grads);
+        }
+    }
+
+    private static void unflattenNoGrad(float[] flat, List<Tensor> params, boolean grads) {
         int at = 0;
         for (Tensor p : params) {
             if (!grads) {
