@@ -8,6 +8,7 @@ import dev.lanes.kernels.BinaryOp;
 import dev.lanes.kernels.Copy;
 import dev.lanes.kernels.Elementwise;
 import dev.lanes.kernels.UnaryOp;
+import dev.lanes.memory.MemoryScope;
 import java.util.Arrays;
 import java.util.function.Function;
 
@@ -129,11 +130,15 @@ final class InPlaceOps {
         if (!Arrays.equals(b, shape)) {
             throw new IllegalArgumentException("copy_: source of shape " + str(src.shapeRef()) + " cannot be broadcast to " + str(shape));
         }
-        checkNoPartialOverlapInPlace("copy_", self, src);
-        int[] sst = Shapes.broadcastStrides(src.shapeRef(), src.stridesRef(), shape);
+        Tensor read = operandFor("copy_", self, src);
+        int[] sst = Shapes.broadcastStrides(read.shapeRef(), read.stridesRef(), shape);
         try (OpFrame _ = OpFrame.enter()) {
-            Copy.convert(src.dtype().elem(), src.seg(), src.storageOffset(), sst,
+            Copy.convert(read.dtype().elem(), read.seg(), read.storageOffset(), sst,
                     self.dtype().elem(), self.seg(), self.storageOffset(), self.stridesRef(), shape);
+        } finally {
+            if (read != src) {
+                read.close();
+            }
         }
         self.markModified();
         if (edit != null) {
@@ -172,12 +177,16 @@ final class InPlaceOps {
         if (!Arrays.equals(b, shape)) {
             throw new IllegalArgumentException(op + ": output with shape " + str(shape) + " doesn't match the broadcast shape " + str(b));
         }
-        checkNoPartialOverlapInPlace(op, self, other);
+        Tensor read = operandFor(op, self, other);
         try (OpFrame _ = OpFrame.enter()) {
             Elementwise.binary(kernel,
                     self.seg(), self.storageOffset(), self.stridesRef(),
-                    other.seg(), other.storageOffset(), Shapes.broadcastStrides(other.shapeRef(), other.stridesRef(), shape),
+                    read.seg(), read.storageOffset(), Shapes.broadcastStrides(read.shapeRef(), read.stridesRef(), shape),
                     self.seg(), self.storageOffset(), self.stridesRef(), shape);
+        } finally {
+            if (read != other) {
+                read.close();
+            }
         }
         self.markModified();
         if (edit != null) {
@@ -288,15 +297,41 @@ final class InPlaceOps {
     }
 
     /**
+     * The operand an in-place op reads: {@code operand} itself, or, where it shares elements with self in another layout
+     * but the two are not both dense (x[:, 1:].add_(x[:, :-1]): PyTorch computes it, in its loop's order), a copy taken
+     * before the write, so every element reads the operand's value from before the op, whatever the vector width
+     * (read in place, which elements were already overwritten depended on the lane count and the JIT tier: 8 of 148
+     * results differed from torch at 8 lanes, 36 at 4). Dense partial overlaps are refused ({@link #refuseDenseOverlap}). The caller closes a returned copy.
+     */
+    private static Tensor operandFor(String op, Tensor self, Tensor operand) {
+        if (!operand.sharesStorageWith(self) || operand.numel() == 0 || self.numel() == 0) {
+            return operand;
+        }
+        long a = self.storageOffset(), b = operand.storageOffset();
+        if (a == b && Arrays.equals(operand.shapeRef(), self.shapeRef()) && Arrays.equals(operand.stridesRef(), self.stridesRef())) {
+            return operand; // element for element: x.add_(x)
+        }
+        if (dense(operand) && dense(self)) {
+            refuseDenseOverlap(op, self, operand);
+            return operand;
+        }
+        if (lastElementOffset(operand) < a || lastElementOffset(self) < b || !sharesAnElement(self, operand)) {
+            return operand;
+        }
+        try (MemoryScope u = MemoryScope.unscoped()) {
+            Tensor copy = Tensor.allocate(operand.dtype(), operand.shape());
+            ShapeOps.copyInto(operand, copy);
+            return copy;
+        }
+    }
+
+    /**
      * An in-place op whose operand is a dense block of self's storage that overlaps self's dense block at another offset
      * (x.narrow(0, 1, 9).add_(x.narrow(0, 0, 9))): the vector loops would read elements they had already written, in an
      * order that depends on the vector width. Refused like PyTorch (which checks dense tensors; other layouts it cannot
      * decide cheaply, nor can this).
      */
-    private static void checkNoPartialOverlapInPlace(String op, Tensor self, Tensor operand) {
-        if (!operand.sharesStorageWith(self) || operand.numel() == 0 || self.numel() == 0 || !dense(operand) || !dense(self)) {
-            return;
-        }
+    private static void refuseDenseOverlap(String op, Tensor self, Tensor operand) {
         long a = self.storageOffset(), b = operand.storageOffset();
         if (a == b && Arrays.equals(operand.shapeRef(), self.shapeRef()) && Arrays.equals(operand.stridesRef(), self.stridesRef())) {
             return; // element for element: x.add_(x)

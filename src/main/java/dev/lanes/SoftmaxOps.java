@@ -12,6 +12,9 @@ final class SoftmaxOps {
     private SoftmaxOps() {
     }
 
+    /** The most elements after the softmax dim (inner): its scratch is {@code 2 * inner} floats in one array. */
+    static final int MAX_INNER = (Integer.MAX_VALUE - 16) / 2;
+
     static Tensor forward(Tensor x, int dim, boolean log) {
         String op = log ? "log_softmax" : "softmax";
         x.requireFloat(op);
@@ -21,6 +24,11 @@ final class SoftmaxOps {
         int o = split[0];
         int r = split[1];
         int in = split[2];
+        if (in > MAX_INNER) { // its per-thread scratch is 2 inner floats, an array: 2 inner past 2^31 threw NegativeArraySize
+            throw new IllegalArgumentException(op + " along dim " + dim + " of shape " + Shapes.str(shape) + ": the " + in
+                    + " elements after that dim are more than " + MAX_INNER + " (the per-thread scratch of 2 x " + in + " floats is over an array's"
+                    + " size); move the dim last (transpose) first");
+        }
         int[] outShape = shape.clone();
         Tensor out = x.withContiguous(src ->
                 Launch.run(ref -> new PlanStep.Softmax(log, o, r, in, ref[0], outShape), Tensor.allocate(DType.FLOAT32, outShape), src));

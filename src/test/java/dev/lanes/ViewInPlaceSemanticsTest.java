@@ -115,4 +115,39 @@ class ViewInPlaceSemanticsTest {
         }
         assertThat(x.storageRef().refCount()).as("references on x's storage after three refused expands").isEqualTo(1);
     }
+
+    @Test
+    void anInPlaceOpReadingAnOverlappingStridedViewReadsItsValuesFromBeforeTheWrite() {
+        // x[:, 1:].add_(x[:, :-1]) and .copy_(...): PyTorch computes them (its overlap check gives up on non-dense
+        // layouts), in an order its vectorisation decides; Lanes read the operand in place too, and 8 of 148 results
+        // changed at 8 lanes, 36 at 4. Now the operand is read as it was before the op, at every width.
+        Lanes.manualSeed(4);
+        Tensor base = Tensor.randn(4, 37);
+        float[] b = base.toFloatArray();
+        Tensor x = base.clone();
+        x.slice(1, 1, 37).add_(x.slice(1, 0, 36));
+        Tensor y = base.clone();
+        y.slice(1, 1, 37).copy_(y.slice(1, 0, 36));
+        float[] gx = x.toFloatArray();
+        float[] gy = y.toFloatArray();
+        for (int r = 0; r < 4; r++) {
+            assertThat(gx[r * 37]).isEqualTo(b[r * 37]);
+            assertThat(gy[r * 37]).isEqualTo(b[r * 37]);
+            for (int c = 1; c < 37; c++) {
+                assertThat(gx[r * 37 + c]).as("add_ [%d, %d]", r, c).isEqualTo(b[r * 37 + c] + b[r * 37 + c - 1]);
+                assertThat(gy[r * 37 + c]).as("copy_ [%d, %d]", r, c).isEqualTo(b[r * 37 + c - 1]);
+            }
+        }
+    }
+
+    @Test
+    void floatToInt64IsPyTorchsOnX86AndSoftmaxRefusesAScratchPastAnArray() {
+        // torch 1.13 (x86): tensor([nan, 1e20, -1e20, inf, -2.7, 3.9]).long() -> [-2^63, -2^63, -2^63, -2^63, -2, 3]
+        long[] got = Tensor.of(new float[] {Float.NaN, 1e20f, -1e20f, Float.POSITIVE_INFINITY, -2.7f, 3.9f}, 6).toLong().toLongArray();
+        assertThat(got).containsExactly(Long.MIN_VALUE, Long.MIN_VALUE, Long.MIN_VALUE, Long.MIN_VALUE, -2L, 3L);
+        // softmax along dim 0 of [1, 2^30 + 8] needs a 2 x (2^30 + 8) float scratch: refused by name (was a
+        // NegativeArraySizeException); an expanded view keeps the test from allocating the 4 GB it would be
+        Tensor wide = Tensor.zeros(1, 1).expand(1, (1 << 30) + 8);
+        assertThatThrownBy(() -> wide.softmax(0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("move the dim last");
+    }
 }

@@ -25,9 +25,16 @@ public final class Copy {
 
     /**
      * A strided copy of elements of type {@code from} into elements of type {@code to}, like PyTorch's {@code .to()}:
-     * float to int64 truncates toward zero; anything to bool is {@code value != 0} (NaN is true); bool to a number
-     * is 0 or 1. Same-type float copies take the vector loop.
+     * float to int64 truncates toward zero, and NaN, the infinities and values outside the int64 range become
+     * Long.MIN_VALUE as PyTorch's on x86 (C's undefined cast, the CPU's "integer indefinite"; Java's cast saturates and
+     * makes NaN 0); anything to bool is {@code value != 0} (NaN is true); bool to a number is 0 or 1. Same-type float
+     * copies take the vector loop.
      */
+    /** A float to int64 as PyTorch's on x86: truncated, or Long.MIN_VALUE for NaN, +-inf and values outside the range. */
+    static long toLong(float v) {
+        return v >= -0x1p63f && v < 0x1p63f ? (long) v : Long.MIN_VALUE;
+    }
+
     public static void convert(Elem from, MemorySegment src, long sOff, int[] sStr, Elem to, MemorySegment dst, long dOff, int[] dStr, int[] shape) {
         if (from == Elem.F32 && to == Elem.F32) {
             copyFloat(src, sOff, sStr, dst, dOff, dStr, shape);
@@ -53,7 +60,7 @@ public final class Copy {
                             case BOOL -> src.get(ValueLayout.JAVA_BYTE, s);
                         });
                         case I64 -> dst.set(LONG, d << 3, switch (from) {
-                            case F32 -> (long) src.get(FLOAT, s << 2);
+                            case F32 -> toLong(src.get(FLOAT, s << 2));
                             case I64 -> src.get(LONG, s << 3);
                             case BOOL -> src.get(ValueLayout.JAVA_BYTE, s);
                         });

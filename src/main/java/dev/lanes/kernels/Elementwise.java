@@ -203,10 +203,18 @@ public final class Elementwise {
         ContiguousJob job = ContiguousJob.MINE.get();
         job.set(op, p, q, null, x, xb, null, 0, out, ob, n);
         try {
-            Parallel.forRange(parts, (n + PARALLEL_UNIT - 1) / PARALLEL_UNIT, job);
+            Parallel.forRange(parts, units(n), job);
         } finally {
             job.release();
         }
+    }
+
+    /**
+     * Units of {@link #PARALLEL_UNIT} floats in {@code n}, rounded up, in long: {@code n + PARALLEL_UNIT - 1} in int
+     * wrapped negative from 2^31 - 63 floats, and every part then wrote nothing (a silent, thread-count-dependent result).
+     */
+    static int units(int n) {
+        return (int) (((long) n + PARALLEL_UNIT - 1) / PARALLEL_UNIT);
     }
 
     /** {@link #binaryContiguous} split as {@link #unaryContiguousParallel} splits: the same bits for any thread count. */
@@ -220,7 +228,7 @@ public final class Elementwise {
         ContiguousJob job = ContiguousJob.MINE.get();
         job.set(null, 0f, 0f, kernel, a, ab, b, bb, out, ob, n);
         try {
-            Parallel.forRange(parts, (n + PARALLEL_UNIT - 1) / PARALLEL_UNIT, job);
+            Parallel.forRange(parts, units(n), job);
         } finally {
             job.release();
         }
