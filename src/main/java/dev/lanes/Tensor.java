@@ -573,6 +573,9 @@ public final class Tensor implements Releasable, AutoCloseable {
     /** Marks a leaf as needing {@code .grad}, like {@code tensor.requires_grad_()}; returns this. */
     public Tensor requiresGrad(boolean flag) {
         checkAlive();
+        if (gradFn != null && flag) {
+            return this; // PyTorch: requires_grad_(True) on a non-leaf is accepted (it already requires grad)
+        }
         if (gradFn != null) {
             throw new IllegalStateException("you can only change requires_grad flags of leaf variables. If you want to use a computed"
                     + " variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach(). (shape " + str(shape) + ")");
@@ -596,8 +599,15 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** Replaces the gradient, like assigning {@code tensor.grad}; null clears it. The old gradient is not closed. */
     public void setGrad(Tensor g) {
+        if (g == this) { // a backward would then add into the tensor itself
+            throw new IllegalArgumentException("can't assign Variable as its own grad");
+        }
         if (g != null && !Arrays.equals(g.shape, shape)) {
             throw new IllegalArgumentException("assigned grad has data of a different size: " + str(g.shape) + " vs tensor " + str(shape));
+        }
+        if (g != null && g.dtype != dtype) {
+            throw new IllegalArgumentException("assigned grad has data of a different type: " + g.dtype.shortName() + " for a " + dtype.shortName()
+                    + " tensor of shape " + str(shape));
         }
         Launch.gradAssigned(this, grad);
         grad = g;
@@ -808,7 +818,11 @@ public final class Tensor implements Releasable, AutoCloseable {
             edges = new Node.Edge[] {edit.self()};
         }
         node.setNext(edges);
+        Node previous = gradFn;
         gradFn = node;
+        if (previous != null) {
+            previous.moveRetainGrad(this, node);
+        }
         storage.bumpHistoryRewrites(); // views of this memory recorded before now hold the old history (checkViewHistory)
         if (edit.original() != null) {
             edit.original().close(); // the node holds its own reference when it saved it

@@ -52,7 +52,7 @@ public final class Autograd {
         return new Mode(false, true);
     }
 
-    /** Whether this thread is inside {@link #inferenceMode()} (and not in an {@link #enableGrad()} within it). */
+    /** Whether this thread is inside {@link #inferenceMode()}. */
     public static boolean isInferenceMode() {
         return ENABLED.get()[1];
     }
@@ -62,9 +62,13 @@ public final class Autograd {
         return new Mode(false, ENABLED.get()[1]);
     }
 
-    /** Ops inside record a graph even within {@link #noGrad()}, like {@code with torch.enable_grad():}. */
+    /**
+     * Ops inside record a graph even within {@link #noGrad()}, like {@code with torch.enable_grad():}; not within
+     * {@link #inferenceMode()}, which is not grad mode: PyTorch records nothing there either (it recorded a graph).
+     */
     public static Mode enableGrad() {
-        return new Mode(true, false);
+        boolean inference = ENABLED.get()[1];
+        return new Mode(!inference, inference);
     }
 
     /** Whether ops on this thread record a graph now, like {@code torch.is_grad_enabled()}. */

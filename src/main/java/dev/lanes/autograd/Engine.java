@@ -78,6 +78,12 @@ public final class Engine {
                 for (int i = 0; i < edges.length; i++) {
                     Tensor g = inputGrads != null && i < inputGrads.length ? inputGrads[i] : null;
                     Node next = edges[i].node();
+                    if (g != null && next != null && g.dtype() != dev.lanes.DType.FLOAT32) {
+                        String got = g.dtype().torchName();
+                        g.close();
+                        throw new IllegalStateException("Function " + node.name() + " returned an invalid gradient at index " + i
+                                + " - expected type torch.float32 but got " + got);
+                    }
                     if (g != null && next != null && edges[i].shape() != null && !sameShape(g, edges[i].shape())) {
                         // PyTorch's engine check: a backward rule's gradient of another shape would reach the leaf as its .grad
                         String got = Arrays.toString(g.shape());
@@ -145,7 +151,12 @@ public final class Engine {
             Tensor r = hook.apply(given);
             if (r != null && r != given) {
                 if (!r.size().equals(grad.size())) {
-                    throw new IllegalArgumentException("hook returned a gradient of shape " + r.size() + " but " + grad.size() + " was expected");
+                    throw new IllegalArgumentException("hook has changed the size of value: returned " + r.size() + " but " + grad.size()
+                            + " was expected");
+                }
+                if (r.dtype() != grad.dtype()) { // an int64 gradient reached the leaf's .grad (and the next backward's add_ threw)
+                    throw new IllegalArgumentException("hook has changed the type of value (was " + grad.dtype().torchName() + " got "
+                            + r.dtype().torchName() + ")");
                 }
                 grad.close();
                 grad = r.detach();

@@ -28,6 +28,18 @@ public final class Gradcheck {
     }
 
     public static void check(Function<Tensor[], Tensor> fn, double eps, double atol, double rtol, Tensor... inputs) {
+        boolean any = false;
+        for (Tensor in : inputs) {
+            any |= in.requiresGrad();
+        }
+        if (!any) {
+            throw new IllegalArgumentException("gradcheck expects at least one input tensor to require gradient, but none of them have"
+                    + " requires_grad=True.");
+        }
+        Tensor[] userGrads = new Tensor[inputs.length]; // the caller's .grad, put back afterwards (PyTorch leaves it untouched)
+        for (int i = 0; i < inputs.length; i++) {
+            userGrads[i] = inputs[i].grad();
+        }
         try (MemoryScope scope = MemoryScope.open()) {
             for (Tensor in : inputs) {
                 in.setGrad(null);
@@ -47,12 +59,20 @@ public final class Gradcheck {
                     try (Autograd.Mode g = Autograd.noGrad()) {
                         Tensor e = element(data, i);
                         float orig = e.item();
-                        e.fill_(orig + eps);
+                        // the steps actually taken: orig +- eps rounded to float (at 20,000 +1e-3 rounds to +1.95e-3,
+                        // and dividing by the nominal 2 eps nearly doubled the numerical derivative)
+                        float hi = (float) (orig + eps);
+                        float lo = (float) (orig - eps);
+                        if (hi == lo) {
+                            throw new IllegalArgumentException("gradcheck: eps " + eps + " is below float32's resolution at input " + k
+                                    + " element " + i + " (" + orig + "); use a larger eps");
+                        }
+                        e.fill_(hi);
                         double plus = projected(fn, inputs, v);
-                        e.fill_(orig - eps);
+                        e.fill_(lo);
                         double minus = projected(fn, inputs, v);
                         e.fill_(orig);
-                        numeric = (plus - minus) / (2 * eps);
+                        numeric = (plus - minus) / ((double) hi - lo);
                     }
                     double a = analytic[i];
                     if (Math.abs(a - numeric) > atol + rtol * Math.abs(numeric)) {
@@ -61,11 +81,14 @@ public final class Gradcheck {
                     }
                 }
             }
-            for (Tensor in : inputs) {
-                Tensor g = in.grad();
-                in.setGrad(null);
-                if (g != null) {
-                    g.close();
+        } finally {
+            for (int i = 0; i < inputs.length; i++) {
+                Tensor g = inputs[i].grad();
+                if (g != userGrads[i]) {
+                    inputs[i].setGrad(userGrads[i]);
+                    if (g != null) {
+                        g.close();
+                    }
                 }
             }
         }

@@ -144,6 +144,22 @@ public abstract class Node {
         retainGradOf = l;
     }
 
+    /**
+     * An in-place op made {@code output} the result of {@code next}: its retained gradient follows it there (as
+     * PyTorch's retain_grad after y.mul_(3): the gradient of y's new version, not the old one's).
+     */
+    public final void moveRetainGrad(Tensor output, Node next) {
+        synchronized (this) {
+            if (!retainGradOf.contains(output)) {
+                return;
+            }
+            List<Tensor> l = new ArrayList<>(retainGradOf);
+            l.remove(output);
+            retainGradOf = l;
+        }
+        next.retainGradFor(output);
+    }
+
     List<UnaryOperator<Tensor>> preHooks() {
         return preHooks;
     }
