@@ -90,6 +90,7 @@ public final class CharDataset {
      * bytes that are not UTF-8 are refused with their offset.
      */
     public static CharDataset read(Path file, int blockSize) throws IOException {
+        ReadLimits.requireRegularFile(file, "text file");
         long size = Files.size(file);
         ReadLimits.check(size, "text file " + file);
         long max = Math.min(ReadLimits.maxBytes(), ReadLimits.MAX_ARRAY);
@@ -112,7 +113,7 @@ public final class CharDataset {
                     throw new IllegalArgumentException("corrupt gzip data in text file " + file + ": " + e.getMessage(), e);
                 }
             } else {
-                bytes = in.readAllBytes();
+                bytes = in.readNBytes((int) Math.min(max + 1, ReadLimits.MAX_ARRAY)); // bounded even if it grows meanwhile
                 if (bytes.length != size) {
                     throw new IllegalArgumentException("text file " + file + " changed while it was read");
                 }

@@ -59,7 +59,7 @@ public final class Cifar10Dataset implements Dataset {
         this.count = count;
         this.classes = classes;
         this.transform = transform;
-        this.inputShape = new int[] {3, transform.outSize(32), transform.outSize(32)};
+        this.inputShape = ImageTransform.checkedShape(3, transform.outSize(32), transform.outSize(32));
         this.description = description;
     }
 

@@ -66,12 +66,12 @@ public final class DataLoader implements Iterable<DataLoader.Batch>, AutoCloseab
         int[] batchShape = new int[shape.length + 1];
         batchShape[0] = rows;
         System.arraycopy(shape, 0, batchShape, 1, shape.length);
-        int perSample = 1;
-        for (int s : shape) {
-            perSample = Math.multiplyExact(perSample, s);
-        }
         int floats;
-        try {
+        try { // the sample's own product inside too: a dataset's shape may multiply past an int
+            int perSample = 1;
+            for (int s : shape) {
+                perSample = Math.multiplyExact(perSample, s);
+            }
             floats = Math.multiplyExact(rows, perSample);
         } catch (ArithmeticException e) {
             throw new IllegalArgumentException("a batch of " + rows + " samples of shape " + java.util.Arrays.toString(shape) + " is over 2^31 floats");

@@ -170,10 +170,11 @@ public final class Download {
                     verify(target, spec);
                     continue;
                 } catch (IOException | IllegalArgumentException e) {
+                    // kept until a verified download replaces it (the move below): a failed check for another reason than
+                    // corruption (a read limit, an I/O error) with every mirror down deleted a good archive
                     if (progress != null) {
                         progress.println("cached " + spec.name() + " failed verification (" + e.getMessage() + "): downloading it again");
                     }
-                    Files.delete(target);
                 }
             }
             List<String> failures = new ArrayList<>();
@@ -271,7 +272,7 @@ public final class Download {
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target);
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
             }
         } finally {
             Files.deleteIfExists(tmp);

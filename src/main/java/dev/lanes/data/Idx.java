@@ -61,6 +61,7 @@ public final class Idx {
 
     /** Whole file ({@code first == -1}), the header only ({@code -2}) or items [first, first + count). */
     private static Array readFile(Path file, int first, int count) throws IOException {
+        ReadLimits.requireRegularFile(file, "IDX file");
         ReadLimits.check(Files.size(file), "IDX file " + file);
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
             in.mark(2);

@@ -78,31 +78,37 @@ public interface ImageTransform {
     /**
      * {@code (x[c] - mean[c]) / std[c]} for each channel {@code c}, like {@code Normalize(mean, std)}: CIFAR-10's
      * {@code normalize(new double[] {0.4914, 0.4822, 0.4465}, new double[] {0.2470, 0.2435, 0.2616})}. A
-     * one-element mean and std apply to every channel; otherwise the image must have as many channels.
+     * one-element mean or std applies to every channel, each on its own as torchvision broadcasts them
+     * ({@code Normalize([0.5], [0.1, 0.2, 0.3])}); otherwise the image must have as many channels.
      */
     static ImageTransform normalize(double[] mean, double[] std) {
-        if (mean.length == 0 || mean.length != std.length) {
-            throw new IllegalArgumentException("normalize needs one mean and one std per channel, got " + mean.length + " means and "
+        if (mean.length == 0 || std.length == 0 || (mean.length != std.length && mean.length != 1 && std.length != 1)) {
+            throw new IllegalArgumentException("normalize needs one mean and one std, or one per channel, got " + mean.length + " means and "
                     + std.length + " stds");
         }
         float[] m = new float[mean.length];
         float[] s = new float[std.length];
         for (int c = 0; c < mean.length; c++) {
             m[c] = (float) mean[c];
+            if (!Float.isFinite(m[c])) {
+                throw new IllegalArgumentException("mean is not finite (as float32), got " + mean[c] + (mean.length > 1 ? " for channel " + c : ""));
+            }
+        }
+        for (int c = 0; c < std.length; c++) {
             s[c] = (float) std[c];
             // as torchvision: checked as the float32 it divides by (1e-50 passed as a double and divided by 0), and a
             // negative std is allowed (it flips the sign)
-            if (s[c] == 0 || !Float.isFinite(s[c]) || !Float.isFinite(m[c])) {
-                throw new IllegalArgumentException("std evaluated to zero or is not finite, or mean is not finite (as float32), got mean "
-                        + mean[c] + " and std " + std[c] + (mean.length > 1 ? " for channel " + c : "") + "; leading to division by zero");
+            if (s[c] == 0 || !Float.isFinite(s[c])) {
+                throw new IllegalArgumentException("std evaluated to zero or is not finite (as float32), got std " + std[c]
+                        + (std.length > 1 ? " for channel " + c : "") + "; leading to division by zero");
             }
         }
         return new Transforms.WholeImage() {
             @Override
             public void apply(float[] src, int channels, int h, int w, float[] dst, SplittableRandom random) {
-                if (m.length != 1 && m.length != channels) {
-                    throw new IllegalArgumentException("normalize has " + m.length + " means and stds but the image has " + channels
-                            + " channel" + (channels == 1 ? "" : "s"));
+                if (m.length != 1 && m.length != channels || s.length != 1 && s.length != channels) {
+                    throw new IllegalArgumentException("normalize has " + m.length + " means and " + s.length + " stds but the image has "
+                            + channels + " channel" + (channels == 1 ? "" : "s"));
                 }
                 int plane = h * w;
                 for (int c = 0; c < channels; c++) {
@@ -139,6 +145,20 @@ public interface ImageTransform {
      * overflowed at p = 2^30, and pad(Integer.MAX_VALUE) made 26 x 26 images of zeros out of 28 x 28 ones).
      */
     int MAX_PADDING = 1 << 16;
+
+    /**
+     * {@code [channels, h, w]} of a transform's output, refused by name when one sample would not fit an array (each
+     * side fits an int, their product need not: pad(23200) of a 28 x 28 image wrapped to a negative size, pad(65536) to
+     * a positive one too small, which the crop wrote past).
+     */
+    static int[] checkedShape(int channels, int h, int w) {
+        long floats = (long) channels * h * w;
+        if (h <= 0 || w <= 0 || floats > dev.lanes.io.ReadLimits.MAX_ARRAY) {
+            throw new IllegalArgumentException("the transform makes samples of " + channels + " x " + h + " x " + w + " floats, more than one array"
+                    + " holds (" + dev.lanes.io.ReadLimits.MAX_ARRAY + ")");
+        }
+        return new int[] {channels, h, w};
+    }
 
     /** {@code size + 2 p}, refused over {@link Integer#MAX_VALUE} (an image's side). */
     private static int paddedSize(int size, int p) {

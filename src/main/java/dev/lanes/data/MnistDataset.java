@@ -26,7 +26,7 @@ public final class MnistDataset implements Dataset {
         this.h = h;
         this.w = w;
         this.transform = transform;
-        this.inputShape = new int[] {1, transform.outSize(h), transform.outSize(w)};
+        this.inputShape = ImageTransform.checkedShape(1, transform.outSize(h), transform.outSize(w));
         this.description = description;
     }
 

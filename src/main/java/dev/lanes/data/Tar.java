@@ -129,6 +129,7 @@ public final class Tar {
 
     /** Reads a plain or gzip archive file, giving its regular files and directories to {@code sink}. */
     static void read(Path archive, long maxBytes, Sink sink) throws IOException {
+        ReadLimits.requireRegularFile(archive, "tar archive");
         ReadLimits.check(Files.size(archive), "tar archive " + archive);
         try (InputStream in = new BufferedInputStream(Files.newInputStream(archive), 1 << 16)) {
             in.mark(2);

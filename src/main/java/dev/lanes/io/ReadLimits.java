@@ -43,13 +43,21 @@ public final class ReadLimits {
     }
 
     /**
+     * Refuses a path that is not a regular file: a FIFO or a device reads as 0 bytes (so every size check passes)
+     * and its reading may never end (a named pipe without a writer blocked for good; /dev/zero filled the heap).
+     */
+    public static void requireRegularFile(java.nio.file.Path path, String what) {
+        if (!java.nio.file.Files.isRegularFile(path)) {
+            throw new IllegalArgumentException(what + " " + path + " is not a regular file");
+        }
+    }
+
+    /**
      * The bytes of a regular file (a FIFO or a device is refused: its size reads 0 and its reading may never end),
      * read no further than the limit (and {@code max}) even if the file grows meanwhile.
      */
     public static byte[] readFile(java.nio.file.Path path, long max, String what) throws java.io.IOException {
-        if (!java.nio.file.Files.isRegularFile(path)) {
-            throw new IllegalArgumentException(what + " " + path + " is not a regular file");
-        }
+        requireRegularFile(path, what);
         long limit = Math.min(Math.min(maxBytes(), max), MAX_ARRAY - 1);
         try (java.io.InputStream in = java.nio.file.Files.newInputStream(path)) {
             byte[] all = in.readNBytes((int) limit + 1);

@@ -133,4 +133,28 @@ class DownloadTest {
                 .isInstanceOf(IOException.class).hasMessageContaining("ConnectException").hasMessageNotContaining(": null");
         assertThat(fresh).doesNotExist();
     }
+
+    /**
+     * A cached file that fails its check for another reason than corruption (here a read limit below its size) stays
+     * until a verified download replaces it: it was deleted first, and with every mirror failing the good file was gone.
+     */
+    @Test
+    void aCachedFileIsKeptUntilAVerifiedDownloadReplacesIt() throws IOException {
+        Download.fetch(List.of(spec("/good/")), cache, null, Duration.ofSeconds(10));
+        String before = System.getProperty("lanes.io.maxBytes");
+        System.setProperty("lanes.io.maxBytes", "8");
+        try {
+            assertThatThrownBy(() -> Download.fetch(List.of(spec("/missing/")), cache, null, Duration.ofSeconds(10)))
+                    .isInstanceOf(IOException.class);
+        } finally {
+            if (before == null) {
+                System.clearProperty("lanes.io.maxBytes");
+            } else {
+                System.setProperty("lanes.io.maxBytes", before);
+            }
+        }
+        assertThat(Files.readAllBytes(cache.resolve("x-idx3-ubyte.gz"))).isEqualTo(good);
+        Download.fetch(List.of(spec("/good/")), cache, null, Duration.ofSeconds(10)); // and a good download still replaces it
+        assertThat(Files.readAllBytes(cache.resolve("x-idx3-ubyte.gz"))).isEqualTo(good);
+    }
 }

@@ -185,4 +185,35 @@ class HostileFilesTest {
                 "f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
                 "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c");
     }
+
+    /**
+     * A named pipe or a device given as a data file is refused at once: its size reads 0, so every size check passed,
+     * and CharDataset.read of /dev/zero filled the heap while a pipe without a writer blocked Idx, Tar and CharDataset
+     * for good. Where mkfifo is missing, /dev/zero alone.
+     */
+    @Test
+    void aPipeOrADeviceIsNotReadAsADataFile() throws Exception {
+        Path fifo = dir.resolve("input.txt");
+        boolean made;
+        try {
+            made = new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0;
+        } catch (IOException e) {
+            made = false;
+        }
+        List<Path> paths = new java.util.ArrayList<>();
+        if (Files.exists(Path.of("/dev/zero"))) {
+            paths.add(Path.of("/dev/zero"));
+        }
+        if (made) {
+            paths.add(fifo);
+        }
+        for (Path p : paths) {
+            java.util.concurrent.CompletableFuture.runAsync(() -> {
+                assertThatThrownBy(() -> dev.lanes.data.CharDataset.read(p, 8)).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("not a regular file");
+                assertThatThrownBy(() -> Idx.read(p)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a regular file");
+                assertThatThrownBy(() -> Tar.list(p, 1 << 20)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a regular file");
+            }).get(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
 }

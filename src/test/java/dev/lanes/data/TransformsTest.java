@@ -149,8 +149,8 @@ class TransformsTest {
         ImageTransform.normalize(0.5, 0.5).apply(new float[] {0, 1, 0.5f}, 3, 1, 1, out, null);
         assertThat(java.util.Arrays.copyOf(out, 3)).containsExactly(-1f, 1f, 0f);
         assertThatThrownBy(() -> ImageTransform.normalize(new double[] {0.5, 0.5, 0.5}, new double[] {1, 1, 1}).apply(new float[4], 2, 2, new float[4]))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("3 means and stds but the image has 1 channel");
-        assertThatThrownBy(() -> ImageTransform.normalize(new double[] {0.5, 0.5}, new double[] {1})).hasMessageContaining("2 means and 1 stds");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("3 means and 3 stds but the image has 1 channel");
+        assertThatThrownBy(() -> ImageTransform.normalize(new double[] {0.5, 0.5}, new double[] {1, 1, 1})).hasMessageContaining("2 means and 3 stds");
         // as torchvision: std checked as the float32 it divides by (1e-50 is 0 there), a negative std allowed
         assertThatThrownBy(() -> ImageTransform.normalize(0.5, 1e-50)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("zero");
         float[] flipped = new float[2];
@@ -229,5 +229,29 @@ class TransformsTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> ImageTransform.randomCrop(32, Integer.MAX_VALUE / 2 + 1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("padding");
         org.assertj.core.api.Assertions.assertThat(ImageTransform.pad(ImageTransform.MAX_PADDING).outSize(28)).isEqualTo(28 + 2 * ImageTransform.MAX_PADDING);
+    }
+
+    /** Each side fits an int, the sample need not: pad(23200) of 28 x 28 wrapped to a negative array size, pad(65536) to too small a one. */
+    @Test
+    void aTransformWhoseSamplesOverflowAnArrayIsRefusedWhenTheDatasetIsMade() throws IOException {
+        DataTest.writeSplit(dir, "train", 4, false);
+        for (int p : new int[] {23200, ImageTransform.MAX_PADDING}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> MnistDataset.load(dir, true, ImageTransform.pad(p)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("more than one array holds");
+        }
+    }
+
+    /** torchvision broadcasts a one-element mean or std on its own: Normalize([0.5], [0.1, 0.2, 0.3]) on a 3-channel image. */
+    @Test
+    void normalizeBroadcastsAOneElementMeanAgainstPerChannelStds() {
+        float[] src = new float[12];
+        for (int i = 0; i < 12; i++) {
+            src[i] = i / 11f;
+        }
+        float[] out = run(ImageTransform.normalize(new double[] {0.5}, new double[] {0.1, 0.2, 0.3}), src, 3, 2, 2, 1);
+        // torch: (arange(12) / 11).view(3, 2, 2).sub_(tensor([0.5]).view(-1, 1, 1)).div_(tensor([0.1, 0.2, 0.3]).view(-1, 1, 1))
+        org.assertj.core.api.Assertions.assertThat(out[0]).isCloseTo(-5.0f, org.assertj.core.api.Assertions.within(1e-5f));
+        org.assertj.core.api.Assertions.assertThat(out[4]).isCloseTo(-0.6818182f, org.assertj.core.api.Assertions.within(1e-5f));
+        org.assertj.core.api.Assertions.assertThat(out[8]).isCloseTo(0.75757575f, org.assertj.core.api.Assertions.within(1e-5f));
     }
 }
