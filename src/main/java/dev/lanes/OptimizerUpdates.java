@@ -133,7 +133,7 @@ public final class OptimizerUpdates {
         check("sgd", param, grad, momentumBuffer, null, null);
         try (OpFrame _ = OpFrame.enter()) {
             OptimizerKernels.sgd(seg(param), off(param), seg(grad), off(grad), seg(momentumBuffer), off(momentumBuffer), param.numel(),
-                    (float) lr, (float) momentum, (float) dampening, (float) weightDecay, nesterov, firstStep, true);
+                    (float) lr, (float) momentum, (float) (1.0 - dampening), (float) weightDecay, nesterov, firstStep, true);
         }
         touched(param, momentumBuffer, null, null);
     }

@@ -135,8 +135,8 @@ class ParallelTest {
                 p2.copyFrom(p1);
                 b2.copyFrom(b1);
                 boolean useBuffer = variant != 3;
-                OptimizerKernels.sgd(p1, 0, g, 0, useBuffer ? b1 : null, 0, n, 0.1f, 0.9f, 0.1f, variant == 1 ? 5e-4f : 0f, variant == 1, variant == 2, false);
-                OptimizerKernels.sgd(p2, 0, g, 0, useBuffer ? b2 : null, 0, n, 0.1f, 0.9f, 0.1f, variant == 1 ? 5e-4f : 0f, variant == 1, variant == 2, true);
+                OptimizerKernels.sgd(p1, 0, g, 0, useBuffer ? b1 : null, 0, n, 0.1f, 0.9f, 0.9f, variant == 1 ? 5e-4f : 0f, variant == 1, variant == 2, false);
+                OptimizerKernels.sgd(p2, 0, g, 0, useBuffer ? b2 : null, 0, n, 0.1f, 0.9f, 0.9f, variant == 1 ? 5e-4f : 0f, variant == 1, variant == 2, true);
                 assertThat(p2.toArray(i32)).as("sgd variant %d parameter", variant).isEqualTo(p1.toArray(i32));
                 assertThat(b2.toArray(i32)).as("sgd variant %d buffer", variant).isEqualTo(b1.toArray(i32));
             }
