@@ -23,7 +23,7 @@ public class MultiStepLR extends LRScheduler {
                 hits++;
             }
         }
-        double[] out = new double[baseLrs.length];
+        double[] out = new double[optimizer.paramGroups().size()]; // every current group, as PyTorch's get_lr (a group added later too)
         for (int i = 0; i < out.length; i++) {
             out[i] = hits == 0 ? currentLr(i) : currentLr(i) * StrictMath.pow(gamma, hits);
         }

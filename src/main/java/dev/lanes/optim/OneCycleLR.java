@@ -79,7 +79,7 @@ public class OneCycleLR extends LRScheduler {
     @Override
     protected double[] computeLr() {
         if (lastEpoch > totalSteps) {
-            throw new IllegalStateException("Tried to step " + lastEpoch + " times. The specified number of total steps is " + totalSteps);
+            throw new IllegalStateException("Tried to step " + (lastEpoch + 1) + " times. The specified number of total steps is " + totalSteps);
         }
         double[] out = new double[baseLrs.length];
         List<Optimizer.ParamGroup> groups = optimizer.paramGroups();

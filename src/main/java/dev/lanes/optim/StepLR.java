@@ -15,9 +15,10 @@ public class StepLR extends LRScheduler {
         initialStep();
     }
 
+    /** One rate per current group, as PyTorch's get_lr: a group added after the scheduler was made decays too. */
     @Override
     protected double[] computeLr() {
-        double[] out = new double[baseLrs.length];
+        double[] out = new double[optimizer.paramGroups().size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = lastEpoch == 0 || lastEpoch % stepSize != 0 ? currentLr(i) : currentLr(i) * gamma;
         }

@@ -215,7 +215,21 @@ class NnGoldenTest {
         s.step();
         s.step();
         s.step();
-        org.assertj.core.api.Assertions.assertThatThrownBy(s::step).hasMessageContaining("Tried to step 4 times. The specified number of total steps is 3");
+        // torch 1.13 counts the constructor's step too: "Tried to step 5 times" (Lanes said 4)
+        org.assertj.core.api.Assertions.assertThatThrownBy(s::step).hasMessageContaining("Tried to step 5 times. The specified number of total steps is 3");
+    }
+
+    /** torch: a group added after StepLR was made decays too (get_lr runs over the optimizer's groups): [0.025, 0.0025]. */
+    @Test
+    void stepLrDecaysAGroupAddedAfterItWasMade() {
+        SGD opt = sgd();
+        dev.lanes.optim.StepLR s = new dev.lanes.optim.StepLR(opt, 2, 0.5);
+        opt.addParamGroup(List.of(Tensor.zeros(1).requiresGrad(true)), java.util.Map.of("lr", 0.01));
+        for (int i = 0; i < 4; i++) {
+            s.step();
+        }
+        org.assertj.core.api.Assertions.assertThat(opt.paramGroups().get(1).lr()).isEqualTo(0.0025);
+        org.assertj.core.api.Assertions.assertThat(s.getLastLr()).containsExactly(opt.paramGroups().get(0).lr(), 0.0025);
     }
 
     /**
