@@ -94,13 +94,13 @@ final class LinalgOps {
             // the GEMM sees the same m, takes the same path and gives the same bits with and without a graph
             int k = sa[sa.length - 1];
             try (Tensor folded = self.reshape(foldedRows(sa), k); Tensor product = sb.length == 2 ? mm(folded, other) : matmul(folded, other)) {
-                return product.view(foldedOutShape(sa, sb));
+                return product.viewNamed(foldedOutShape(sa, sb), "UnsafeViewBackward0"); // not a view: in-place on it is fine
             }
         }
         if (sa.length == 2 && sb.length >= 3) { // (b^T a^T)^T with the first product folded, as matmulRecorded
             try (Tensor bt = other.transpose(-1, -2); Tensor at = self.t(); Tensor product = matmul(bt, at)) {
                 Tensor back = product.transpose(-1, -2);
-                Tensor r = back.contiguous();
+                Tensor r = ownedContiguous(back);
                 if (r != back) {
                     back.close();
                 }
@@ -219,7 +219,7 @@ final class LinalgOps {
             return product.viewNamed(foldedOutShape(sa, sb), "UnsafeViewBackward0");
         }
         if (sa.length == 2 && sb.length >= 3) { // PyTorch: (b^T a^T)^T, the first product folded, then made contiguous
-            return matmul(other.transpose(-1, -2), self.t()).transpose(-1, -2).contiguous();
+            return ownedContiguous(matmul(other.transpose(-1, -2), self.t()).transpose(-1, -2));
         }
         Tensor a = self.shapeRef().length == 1 ? self.unsqueeze(0) : self;
         Tensor b = other.shapeRef().length == 1 ? other.unsqueeze(1) : other;
@@ -244,13 +244,28 @@ final class LinalgOps {
         outShape[batch.length] = n;
         outShape[batch.length + 1] = p;
         Tensor r = c.viewNamed(outShape, "UnsafeViewBackward0");
+        // PyTorch squeezes in place (squeeze_): the result stays a tensor of its own, not a view
         if (other.shapeRef().length == 1) {
-            r = r.squeeze(-1);
+            r = r.viewNamed(Arrays.copyOf(r.shapeRef(), r.dim() - 1), "SqueezeBackward1");
         }
         if (self.shapeRef().length == 1) {
-            r = r.squeeze(-2);
+            int[] s = r.shapeRef();
+            int[] squeezed = new int[s.length - 1];
+            System.arraycopy(s, 0, squeezed, 0, s.length - 2);
+            squeezed[s.length - 2] = s[s.length - 1];
+            r = r.viewNamed(squeezed, "SqueezeBackward1");
         }
         return r;
+    }
+
+    /**
+     * {@code t} made contiguous as a tensor of its own: a copy, or, when {@code t} already is contiguous (its
+     * transpose has a dim of 1), a non-view alias of it, so an in-place op on a matmul result is allowed on every rank
+     * pair as in PyTorch (whose 2-d @ N-d ends in an in-place transpose_).
+     */
+    private static Tensor ownedContiguous(Tensor t) {
+        Tensor r = t.contiguous();
+        return r != t ? r : t.viewNamed(t.shape(), "TransposeBackward0");
     }
 
     /** The rows of an N-d operand folded into a matrix: the product of all dims but the last. */

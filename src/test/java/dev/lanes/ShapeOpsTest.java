@@ -27,6 +27,23 @@ import org.junit.jupiter.params.provider.MethodSource;
  * masks of either dtype, the kernels against a scalar reference over random layouts, views, memory and bad input.
  */
 class ShapeOpsTest {
+    /**
+     * torch: zeros(2, 3, 0) + zeros(2, 1, 0) -> Size([2, 3, 0]); a young process (the cold-start forms, which the test
+     * JVMs turn off) threw IndexOutOfBounds: rows of 0 floats at offsets past an empty segment's end. Run in a child
+     * JVM with cold start on, as a user's first calls run.
+     */
+    @Test
+    void anEmptyTensorBroadcastsAgainstAnotherEmptyOne() throws Exception {
+        assertThat(Tensor.zeros(2, 3, 0).add(Tensor.zeros(2, 1, 0)).shape()).containsExactly(2, 3, 0);
+        String out = ChildJvm.lastLine(ShapeOpsTest.class, List.of("-Dlanes.coldStart=true"), List.of(), "empty ", 120);
+        assertThat(out).isEqualTo("[2, 3, 0] [2, 3, 0]");
+    }
+
+    public static void main(String[] args) {
+        System.out.println("empty " + Arrays.toString(Tensor.zeros(2, 3, 0).add(Tensor.zeros(2, 1, 0)).shape()) + " "
+                + Arrays.toString(Tensor.zeros(2, 3, 0).mul(Tensor.zeros(1, 3, 0)).shape()));
+    }
+
     @Test
     void anEmptyTensorMayHaveHugeOtherDimsWhileItsStridesFitAnInt() {
         // torch.zeros(65536, 65536, 0): Size([65536, 65536, 0]), stride (1, 1, 1); Lanes refused "more than 2^31 elements"

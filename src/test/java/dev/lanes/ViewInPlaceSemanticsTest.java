@@ -150,4 +150,23 @@ class ViewInPlaceSemanticsTest {
         Tensor wide = Tensor.zeros(1, 1).expand(1, (1 << 30) + 8);
         assertThatThrownBy(() -> wide.softmax(0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("move the dim last");
     }
+
+    @Test
+    void aMatmulProductOfEveryRankPairTakesAnInPlaceOp() {
+        // torch 1.13: h = a.matmul(w); h.add_(b) with b requiring grad works for every rank pair (its matmul ends in
+        // _unsafe_view, squeeze_ or transpose_); Lanes refused 3-d @ 1-d / 2-d with a frozen w and 1-d @ 3-d ("a view")
+        int[][][] shapes = {{{2, 3, 4}, {4}}, {{2, 3, 4}, {4, 5}}, {{4}, {2, 4, 3}}, {{1, 4}, {2, 4, 3}}, {{3, 4}, {2, 4, 5}}};
+        for (int[][] s : shapes) {
+            for (boolean trainW : new boolean[] {false, true}) {
+                Tensor a = Tensor.randn(s[0]);
+                Tensor w = Tensor.randn(s[1]).requiresGrad(trainW);
+                Tensor h = a.matmul(w);
+                Tensor b = Tensor.ones(h.shape()).requiresGrad(true);
+                h.add_(b);
+                h.sum().backward();
+                assertThat(b.grad().toFloatArray()).as("%s @ %s", java.util.Arrays.toString(s[0]), java.util.Arrays.toString(s[1]))
+                        .containsOnly(1f);
+            }
+        }
+    }
 }

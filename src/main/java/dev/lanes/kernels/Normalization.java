@@ -126,7 +126,9 @@ public final class Normalization {
         if (rstdOut != null) {
             rstdOut.set(FLOAT, rstdIdx << 2, rs);
         }
-        // pass 3: y = fma(fma(x, rs, -rs mu), w, b), PyTorch's operations (its layer-norm kernel's x scale + bias, then
+        // pass 3: y = fma(fma(x, rs, -rs mu), w, b), PyTorch's operations (with their cancellation: a near-constant row
+        // with a large mean, 1e6 say, gives torch's 7.2 where (x - mu) rs gave 0; the backward's xhat is (x - mu) rs in
+        // both libraries) (its layer-norm kernel's x scale + bias, then
         // gamma and beta, each contracted to one FMA; 1 and 0 for a missing weight or bias): it reproduces torch 1.13's
         // output bit for bit given its mean and rstd, where (x - mu) rs w + b differed in half the elements. The same
         // operations in the vector loop and the tail.

@@ -366,26 +366,21 @@ public final class Sgemm {
             }
             return;
         }
-        // the sum in this thread's kept scratch (grown, never shrunk: a plan running such a product allocates nothing
-        // once warm, and no per-call shared arena pays a close handshake); a split product's workers may write it
-        MemorySegment sum = scaledScratch((long) m * n);
-        sgemm(transA, transB, m, n, k, 1f, a, aOff, lda, b, bOff, ldb, 0f, sum, 0, n, Epilogue.NONE, ws, parallel);
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                finish(c, cOff + (long) i * ldc + j, sum.get(FLOAT, ((long) i * n + j) << 2), alpha, beta, epi, i, j);
+        // the sum in a block of the memory pool, given back at once: counted by the off-heap budget, reused call after
+        // call (no per-call arena and its close handshake, no scratch kept per thread: a service runs each request on
+        // a new virtual thread); a split product's workers may write it
+        dev.lanes.memory.Storage scratch = dev.lanes.memory.Storage.allocate(Math.max((long) m * n, 1) * Float.BYTES);
+        try {
+            MemorySegment sum = scratch.segment();
+            sgemm(transA, transB, m, n, k, 1f, a, aOff, lda, b, bOff, ldb, 0f, sum, 0, n, Epilogue.NONE, ws, parallel);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    finish(c, cOff + (long) i * ldc + j, sum.get(FLOAT, ((long) i * n + j) << 2), alpha, beta, epi, i, j);
+                }
             }
+        } finally {
+            scratch.release("Sgemm.scaledOnce");
         }
-    }
-
-    private static final ThreadLocal<MemorySegment[]> SCALED_SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL});
-
-    /** This thread's scratch of at least {@code floats} floats for {@link #scaledOnce} (Arena.ofAuto: freed with the thread). */
-    private static MemorySegment scaledScratch(long floats) {
-        MemorySegment[] kept = SCALED_SCRATCH.get();
-        if (kept[0].byteSize() < floats * Float.BYTES) {
-            kept[0] = java.lang.foreign.Arena.ofAuto().allocate(Math.max(floats, 1) * Float.BYTES, 64);
-        }
-        return kept[0];
     }
 
     /**
