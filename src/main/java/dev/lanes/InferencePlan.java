@@ -308,8 +308,10 @@ public final class InferencePlan implements AutoCloseable {
     /**
      * act(conv(x)) (also for GEMMs) becomes one convolution with the activation in its epilogue, for every
      * {@link UnaryOp#isActivation()} op (relu, gelu, sigmoid, tanh); relu(max_pool(conv(x))) too, since max-pooling
-     * commutes with ReLU, NaN included (both keep it); a non-monotone GELU does not commute. Only where the
-     * intermediate has no other reader.
+     * commutes with ReLU, NaN included (both keep it), where every window holds an element of the input (undilated:
+     * with padding at most half the kernel a window always does; a dilated window can lie wholly in the padding, and
+     * its -inf became 0 only after the pool); a non-monotone GELU does not commute. Only where the intermediate has
+     * no other reader.
      */
     private static void fuseActivations(List<PlanStep> steps, List<Long> slotFloats, int[] alias, Ref output) {
         for (int i = 0; i < steps.size(); i++) {
@@ -325,7 +327,8 @@ public final class InferencePlan implements AutoCloseable {
             PlanStep fuseInto = null;
             if (producer != null && producer.canFuseActivation(act.op)) {
                 fuseInto = producer;
-            } else if (act.op == UnaryOp.RELU && producer instanceof PlanStep.Pool pool && pool.kind == PlanStep.Pool.Kind.MAX && pool.in.kind() == Ref.SLOT && pool.in.offset() == 0
+            } else if (act.op == UnaryOp.RELU && producer instanceof PlanStep.Pool pool && pool.kind == PlanStep.Pool.Kind.MAX
+                    && pool.win.dH() == 1 && pool.win.dW() == 1 && pool.in.kind() == Ref.SLOT && pool.in.offset() == 0
                     && (long) pool.planes * pool.h * pool.w == slotFloats.get(pool.in.id())) {
                 int b = canon(alias, pool.in.id());
                 PlanStep before = producerOf(steps, alias, b);

@@ -226,6 +226,9 @@ final class Tracer {
                     + " into Java (item(), toFloatArray(), ...); a traced plan would bake in this input's value. Keep data-dependent"
                     + " logic out of forward()");
         }
+        // a weight or buffer read into Java: its value is frozen into the plan, so the plan watches it like its other
+        // constants (a later write to it is refused at the next run; x.mul(temp.item()) kept the old temp silently)
+        constant(s);
     }
 
     Ref ref(Tensor t) {

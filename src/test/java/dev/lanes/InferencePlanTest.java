@@ -656,4 +656,45 @@ class InferencePlanTest {
             return x.sub((a[0] + a[1] + a[2] + a[3]) / 4);
         }, 1, 4)).isInstanceOf(UnsupportedOperationException.class);
     }
+
+    /**
+     * relu(max_pool(conv(x))) is fused as max_pool(conv_relu(x)) only where every pooling window holds an input element:
+     * a dilated window wholly in the padding pools -inf, which the ReLU after the pool turns into 0 (the fused plan kept
+     * -inf and its trace was refused as "depending on its input's values").
+     */
+    @Test
+    void aReluIsNotMovedAcrossAPoolWhoseWindowsCanLieInThePadding() {
+        Lanes.manualSeed(5);
+        Tensor w = Tensor.randn(4, 3, 1, 1);
+        java.util.function.Function<Tensor, Tensor> f = x -> Tensor.maxPool2d(Tensor.conv2d(x, w, null), new int[] {2}, new int[] {1},
+                new int[] {1}, new int[] {4}, false).relu();
+        try (InferencePlan p = InferencePlan.trace(f, 1, 3, 3, 3)) {
+            float[] in = new float[27];
+            java.util.Arrays.fill(in, 0.5f);
+            float[] out = new float[p.outputSize()];
+            p.run(in, out);
+            float[] eager;
+            try (Autograd.Mode g = Autograd.noGrad()) {
+                eager = f.apply(Tensor.of(in, 1, 3, 3, 3)).toFloatArray();
+            }
+            assertThat(out).containsExactly(eager);
+        }
+    }
+
+    /** A weight read into Java while tracing (x.mul(temp.item())) is watched like the plan's other constants. */
+    @Test
+    void aWeightReadIntoJavaDuringTheTraceIsWatchedForWrites() {
+        Tensor temp = Tensor.of(new float[] {2f}, 1);
+        try (InferencePlan p = InferencePlan.trace(x -> x.mul(temp.item()), 3)) {
+            float[] out = new float[3];
+            p.run(new float[] {1, 2, 3}, out);
+            assertThat(out).containsExactly(2f, 4f, 6f);
+            try (Autograd.Mode g = Autograd.noGrad()) {
+                temp.mul_(10);
+            }
+            // the plan kept 2 and gave [2, 4, 6] where eager gives [20, 40, 60]; now refused as for any weight
+            assertThatThrownBy(() -> p.run(new float[] {1, 2, 3}, out)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("changed since this plan was traced");
+        }
+    }
 }
