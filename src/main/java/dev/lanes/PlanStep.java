@@ -37,6 +37,15 @@ abstract class PlanStep {
 
     abstract void run(Frame f);
 
+    /**
+     * Checks the values this step reads from the plan's inputs (class indices, token ids) before any step of the run
+     * writes anything: a training plan calls it for every step first, so a refused batch leaves BatchNorm's running
+     * statistics, the dropout generator and the parameters as they were (the cross-entropy step threw only after the
+     * BatchNorm step had folded the batch in). The steps check again as they run.
+     */
+    void validateInputs(Frame f) {
+    }
+
     abstract String describe();
 
     /** Column-buffer floats this step needs in the frame's scratch region. */
@@ -2125,6 +2134,13 @@ abstract class PlanStep {
         final Ref target;
         final Ref weight;
 
+        @Override
+        void validateInputs(Frame f) {
+            if (target.kind() == Ref.INPUT) {
+                ClassificationLoss.checkTargets(f.seg(target), f.elemOff(target, 8), n, c, ignoreIndex);
+            }
+        }
+
         Classification(boolean logits, int n, int c, int ignoreIndex, double eps, int reduction, Ref g, Ref x, Ref target, Ref weight) {
             this.logits = logits;
             this.n = n;
@@ -2328,6 +2344,23 @@ abstract class PlanStep {
         @Override
         Ref[] inputs() {
             return new Ref[] {src, idx};
+        }
+
+        @Override
+        void validateInputs(Frame f) {
+            if (idx.kind() == Ref.INPUT) {
+                checkIndices(f);
+            }
+        }
+
+        private void checkIndices(Frame f) {
+            MemorySegment is = f.seg(idx);
+            long io = f.elemOff(idx, 8);
+            long bad = dev.lanes.kernels.Indexing.firstOutOfRange(is, io, m, r);
+            if (bad >= 0) {
+                throw new IndexOutOfBoundsException(op + ": index " + is.getAtIndex(dev.lanes.kernels.Simd.LONG, io + bad)
+                        + " is out of bounds for the indexed dimension with size " + r);
+            }
         }
 
         @Override

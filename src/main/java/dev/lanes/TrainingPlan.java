@@ -526,6 +526,9 @@ public final class TrainingPlan implements AutoCloseable {
     }
 
     private float execute() {
+        for (PlanStep s : steps) { // every input value checked before the first write (see PlanStep.validateInputs)
+            s.validateInputs(frame);
+        }
         for (PlanStep s : steps) {
             s.run(frame);
         }

@@ -351,4 +351,36 @@ class TrainStepHazardsTest {
             step.close();
         }
     }
+
+    /**
+     * A replayed run refused for a target out of range leaves BatchNorm's running statistics, its counter, the dropout
+     * generator and the parameters as they were (the cross-entropy step threw after the BatchNorm step had folded the
+     * batch in), as a refusal at capture already did and as the README promises.
+     */
+    @Test
+    void aRefusedReplayChangesNoModuleStateNorTheGenerator() {
+        Lanes.manualSeed(7);
+        dev.lanes.nn.BatchNorm2d bn = new dev.lanes.nn.BatchNorm2d(3);
+        Sequential net = new Sequential(new dev.lanes.nn.Conv2d(2, 3, 3), bn, new ReLU(), new dev.lanes.nn.Dropout(0.5), new dev.lanes.nn.Flatten(),
+                new Linear(48, 5));
+        try (TrainStep step = TrainStep.compile(net, new CrossEntropyLoss(), new SGD(net.parameters(), 0.1, 0.9))) {
+            Tensor x = Tensor.randn(4, 2, 6, 6);
+            step.run(x, Tensor.of(new long[] {0, 1, 2, 3}, 4));
+            step.run(x, Tensor.of(new long[] {0, 1, 2, 3}, 4)); // replayed now
+            float[] mean = bn.runningMean.toFloatArray();
+            float[] var = bn.runningVar.toFloatArray();
+            long count = bn.numBatchesTracked.toLongArray()[0];
+            float[] weight = ((Linear) net.get(-1)).weight.toFloatArray();
+            Lanes.manualSeed(11);
+            float next = Tensor.rand(1).item();
+            Lanes.manualSeed(11);
+            assertThatThrownBy(() -> step.run(x, Tensor.of(new long[] {0, 1, 9, 3}, 4))).isInstanceOf(IndexOutOfBoundsException.class)
+                    .hasMessageContaining("Target 9 is out of bounds");
+            assertThat(bn.runningMean.toFloatArray()).containsExactly(mean);
+            assertThat(bn.runningVar.toFloatArray()).containsExactly(var);
+            assertThat(bn.numBatchesTracked.toLongArray()).containsExactly(count);
+            assertThat(((Linear) net.get(-1)).weight.toFloatArray()).containsExactly(weight);
+            assertThat(Tensor.rand(1).item()).as("the generator's next draw").isEqualTo(next);
+        }
+    }
 }
