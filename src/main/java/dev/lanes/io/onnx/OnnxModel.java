@@ -733,6 +733,10 @@ public final class OnnxModel implements AutoCloseable {
                 yield out(n.opType().equals("Mean") ? acc.div(a.length) : a.length == 1 ? acc.mul(1f) : acc);
             }
             case "Equal", "Greater", "GreaterOrEqual", "Less" -> {
+                Value known = foldIntegers(n, a);
+                if (known != null) {
+                    yield new Value[] {known};
+                }
                 Tensor x = arg(a, 0, n).tensor();
                 Tensor y = arg(a, 1, n).tensor();
                 if (x.dtype() != y.dtype()) {
@@ -918,7 +922,11 @@ public final class OnnxModel implements AutoCloseable {
             }
             case "Resize" -> resize(n, a);
             case "Pad" -> pad(n, a);
-            case "Where" -> out(Tensor.where(arg(a, 0, n).tensor(), floats(arg(a, 1, n), n), floats(arg(a, 2, n), n)));
+            case "Where" -> {
+                Value known = foldIntegers(n, a);
+                yield known != null ? new Value[] {known}
+                        : out(Tensor.where(arg(a, 0, n).tensor(), floats(arg(a, 1, n), n), floats(arg(a, 2, n), n)));
+            }
             default -> throw new UnsupportedOperationException("operator " + n.opType());
         };
     }
@@ -1567,6 +1575,45 @@ public final class OnnxModel implements AutoCloseable {
             return new Value[] {Value.ints(r, v.intsShape)};
         }
         return out(onTensor.apply(v.tensor()));
+    }
+
+    /**
+     * A comparison (0 / 1) or a Where over integers known at trace time, folded with numpy broadcasting, or null when an
+     * input is not such a constant. PyTorch's exports build shapes this way: x.expand(3, -1) at opset 13 is Shape ->
+     * ConstantOfShape -> Mul(-1) -> Equal -> Where -> Expand, all on int64 (refused before: "Where of INT64 tensors").
+     */
+    private Value foldIntegers(Node n, Value[] a) {
+        int inputs = n.opType().equals("Where") ? 3 : 2;
+        long[] shape = new long[0];
+        for (int i = 0; i < inputs; i++) {
+            Value v = arg(a, i, n);
+            if (v.ints == null || v.tensor != null) {
+                return null;
+            }
+            shape = broadcast(shape, v.intsShape);
+        }
+        long count = 1;
+        for (long d : shape) {
+            count = Math.multiplyExact(count, d);
+        }
+        if (count > MAX_FOLDED) {
+            throw new UnsupportedOperationException("integer " + n.opType() + " of " + count + " elements (Lanes folds at most " + MAX_FOLDED + ")");
+        }
+        long[] r = new long[(int) count];
+        Value x = arg(a, 0, n);
+        Value y = arg(a, 1, n);
+        for (int i = 0; i < r.length; i++) {
+            long p = x.ints[broadcastIndex(i, shape, x.intsShape)];
+            long q = y.ints[broadcastIndex(i, shape, y.intsShape)];
+            r[i] = switch (n.opType()) {
+                case "Equal" -> p == q ? 1 : 0;
+                case "Greater" -> p > q ? 1 : 0;
+                case "GreaterOrEqual" -> p >= q ? 1 : 0;
+                case "Less" -> p < q ? 1 : 0;
+                default -> p != 0 ? q : arg(a, 2, n).ints[broadcastIndex(i, shape, arg(a, 2, n).intsShape)]; // Where(cond, x, y)
+            };
+        }
+        return Value.ints(r, shape);
     }
 
     private Value[] binary(Node n, Value[] a) {

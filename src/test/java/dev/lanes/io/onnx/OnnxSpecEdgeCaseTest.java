@@ -659,4 +659,27 @@ class OnnxSpecEdgeCaseTest {
         Tensor test9 = run(9, "BatchNormalization", List.of(x), bn, stats);
         assertThat(test6.toFloatArray()).containsExactly(test9.toFloatArray());
     }
+
+    /**
+     * PyTorch's export of x.expand(3, -1) (opset 13) computes the target shape as Equal(sizes, -1) -> Where(eq, ones,
+     * sizes) over int64 constants: folded now (it was refused: "Where of INT64 tensors"), eagerly and as a plan.
+     */
+    @Test
+    void theExpandPatternOfPyTorchsExportFoldsItsIntegerWhere() {
+        byte[] m = model(13, List.of(node("Equal", List.of("sz", "neg"), List.of("eq")), node("Where", List.of("eq", "ones", "sz"), List.of("shape")),
+                        node("Expand", List.of("x", "shape"), List.of("y"))),
+                List.of(int64Init("sz", new long[] {2}, 3, -1), int64Init("neg", new long[] {1}, -1), int64Init("ones", new long[] {2}, 1, 1)),
+                List.of(OnnxHostileGraphTest.valueInfo("x", OnnxFormat.FLOAT, 1, 4)), List.of(OnnxHostileGraphTest.valueInfo("y", OnnxFormat.FLOAT)));
+        float[] x = {1, 2, 3, 4};
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            Tensor y = om.run(Tensor.of(x, 1, 4)).get(0);
+            org.assertj.core.api.Assertions.assertThat(y.shape()).containsExactly(3, 4);
+            org.assertj.core.api.Assertions.assertThat(y.toFloatArray()).containsExactly(1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4);
+            try (InferencePlan p = om.plan(1, 4)) {
+                float[] out = new float[p.outputSize()];
+                p.run(x, out);
+                org.assertj.core.api.Assertions.assertThat(out).containsExactly(1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4);
+            }
+        }
+    }
 }
