@@ -793,11 +793,12 @@ public final class InferencePlan implements AutoCloseable {
         if (outputType == DType.INT64) {
             long[] ids = new long[outputNumel];
             run(in, MemorySegment.ofArray(ids));
-            return Tensor.of(ids, outputShape);
+            return outputShape.length == 0 ? Tensor.of(ids, 1).reshape() : Tensor.of(ids, outputShape);
         }
         float[] out = new float[outputNumel];
         run(in, MemorySegment.ofArray(out));
-        return Tensor.of(out, outputShape);
+        // a 0-d result stays 0-d (Tensor.of with no dims makes a 1-d tensor of the array's length: a scalar came back [1])
+        return outputShape.length == 0 ? Tensor.of(out, 1).reshape() : Tensor.of(out, outputShape);
     }
 
     /**

@@ -697,4 +697,14 @@ class InferencePlanTest {
                     .hasMessageContaining("changed since this plan was traced");
         }
     }
+
+    /** A plan whose result is a scalar gives a 0-d tensor from run(Tensor) (it came back of shape [1]). */
+    @Test
+    void aScalarResultStaysZeroDimensional() {
+        try (InferencePlan p = InferencePlan.trace(Tensor::sum, 2, 3)) {
+            Tensor y = p.run(Tensor.ones(2, 3));
+            assertThat(y.shape()).isEmpty();
+            assertThat(y.item()).isEqualTo(6f);
+        }
+    }
 }
