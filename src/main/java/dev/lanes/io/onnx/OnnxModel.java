@@ -1978,8 +1978,10 @@ public final class OnnxModel implements AutoCloseable {
         int[] pad = pads(n, kernel, stride, dilation, new int[] {x.shape()[2], x.shape()[3]});
         boolean ceil = attrInt(n, "ceil_mode", 0) != 0;
         boolean max = n.opType().equals("MaxPool");
-        if (max && attrInt(n, "storage_order", 0) != 0) {
-            throw new UnsupportedOperationException("MaxPool with storage_order = 1");
+        // storage_order only orders the Indices output: without it the pooled values are the same
+        boolean indices = n.outputs().size() > 1 && !n.outputs().get(1).isEmpty();
+        if (max && indices && attrInt(n, "storage_order", 0) != 0) {
+            throw new UnsupportedOperationException("MaxPool with storage_order = 1 and an Indices output");
         }
         if (!max && (dilation[0] != 1 || dilation[1] != 1)) {
             throw new UnsupportedOperationException("AveragePool with dilations " + Arrays.toString(dilation));
@@ -2255,6 +2257,10 @@ public final class OnnxModel implements AutoCloseable {
             index = Tensor.of(fixed, fixed.length);
         } else {
             index = idx.tensor().reshape(-1); // checked by index_select, which refuses what is out of range
+        }
+        if (data.tensor().dtype() != DType.FLOAT32) { // an int64 tensor known only at run time (token ids as data, say)
+            throw new UnsupportedOperationException("Gather of " + data.tensor().dtype() + " data known only at run time (Lanes gathers float32"
+                    + " tensors, and folds integer data known at load)");
         }
         Tensor picked;
         try {

@@ -682,4 +682,26 @@ class OnnxSpecEdgeCaseTest {
             }
         }
     }
+
+    /** MaxPool's storage_order orders only the Indices output: without one it was refused for nothing. */
+    @Test
+    void maxPoolStorageOrderWithoutIndicesPoolsAsUsual() {
+        byte[] m = model(13, List.of(node("MaxPool", List.of("x"), List.of("y"), ints("kernel_shape", 2, 2),
+                        new W().str(1, "storage_order").varint(20, OnnxFormat.ATTR_INT).varint(3, 1))), List.of(),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 1, 1, 2, 2)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            assertThat(om.run(Tensor.of(new float[] {1, 4, 3, 2}, 1, 1, 2, 2)).get(0).toFloatArray()).containsExactly(4f);
+        }
+    }
+
+    /** Gather of int64 data known only at run time is refused as unsupported (it was an IllegalArgumentException from index_select). */
+    @Test
+    void gatherOfRunTimeInt64DataIsRefusedAsUnsupported() {
+        byte[] m = model(13, List.of(node("Gather", List.of("x", "i"), List.of("y"))), List.of(int64Init("i", new long[] {1}, 0)),
+                List.of(valueInfo("x", OnnxFormat.INT64, 3)), List.of(valueInfo("y", OnnxFormat.INT64)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            assertThatThrownBy(() -> om.run(Tensor.of(new long[] {5, 6, 7}, 3))).isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("Gather of");
+        }
+    }
 }
