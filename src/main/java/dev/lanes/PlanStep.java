@@ -2365,13 +2365,9 @@ abstract class PlanStep {
 
         @Override
         void run(Frame f) {
+            checkIndices(f);
             MemorySegment is = f.seg(idx);
             long io = f.elemOff(idx, 8);
-            long bad = dev.lanes.kernels.Indexing.firstOutOfRange(is, io, m, r);
-            if (bad >= 0) {
-                throw new IndexOutOfBoundsException(op + ": index " + is.getAtIndex(dev.lanes.kernels.Simd.LONG, io + bad)
-                        + " is out of bounds for the indexed dimension with size " + r);
-            }
             if (backward) {
                 Elementwise.zero(f.seg(out), f.off(out) << 2, (long) outer * r * inner);
                 dev.lanes.kernels.Indexing.addRows(f.seg(src), f.off(src), outer, m, inner, is, io, skip, f.seg(out), f.off(out), r);

@@ -1592,14 +1592,7 @@ public final class OnnxModel implements AutoCloseable {
             }
             shape = broadcast(shape, v.intsShape);
         }
-        long count = 1;
-        for (long d : shape) {
-            count = Math.multiplyExact(count, d);
-        }
-        if (count > MAX_FOLDED) {
-            throw new UnsupportedOperationException("integer " + n.opType() + " of " + count + " elements (Lanes folds at most " + MAX_FOLDED + ")");
-        }
-        long[] r = new long[(int) count];
+        long[] r = new long[foldedCount(n, shape)];
         Value x = arg(a, 0, n);
         Value y = arg(a, 1, n);
         for (int i = 0; i < r.length; i++) {
@@ -1616,6 +1609,18 @@ public final class OnnxModel implements AutoCloseable {
         return Value.ints(r, shape);
     }
 
+    /** The element count of a folded integer result of {@code shape}, refused past {@link #MAX_FOLDED}. */
+    private static int foldedCount(Node n, long[] shape) {
+        long count = 1;
+        for (long d : shape) {
+            count = Math.multiplyExact(count, d);
+        }
+        if (count > MAX_FOLDED) {
+            throw new UnsupportedOperationException("integer " + n.opType() + " of " + count + " elements (Lanes folds at most " + MAX_FOLDED + ")");
+        }
+        return (int) count;
+    }
+
     private Value[] binary(Node n, Value[] a) {
         if (opset < 7 && n.attributes().containsKey("axis")) {
             // opset 6's broadcast = 1 with an axis aligns y at that axis, not at the end: numpy's rule would give other sums
@@ -1626,14 +1631,7 @@ public final class OnnxModel implements AutoCloseable {
         if (x.ints != null && y.ints != null && x.tensor == null && y.tensor == null) {
             // shape arithmetic on known integers (e.g. a batch size times a channel count): folded, numpy-broadcast
             long[] shape = broadcast(x.intsShape, y.intsShape);
-            long count = 1;
-            for (long d : shape) {
-                count = Math.multiplyExact(count, d);
-            }
-            if (count > MAX_FOLDED) {
-                throw new UnsupportedOperationException("integer " + n.opType() + " of " + count + " elements (Lanes folds at most " + MAX_FOLDED + ")");
-            }
-            long[] r = new long[(int) count];
+            long[] r = new long[foldedCount(n, shape)];
             for (int i = 0; i < r.length; i++) {
                 long p = x.ints[broadcastIndex(i, shape, x.intsShape)];
                 long q = y.ints[broadcastIndex(i, shape, y.intsShape)];
