@@ -561,7 +561,16 @@ public final class OnnxModel implements AutoCloseable {
                 int[] normalized = Arrays.copyOfRange(x.shape(), ax, x.dim());
                 Tensor b = a.length > 2 && a[2] != null ? a[2].tensor() : null;
                 float eps = attrFloat(n, "epsilon", 1e-5f);
-                Tensor y = Tensor.layerNorm(x, normalized, arg(a, 1, n).tensor(), b, eps);
+                Tensor scale = arg(a, 1, n).tensor();
+                Tensor y;
+                if (Arrays.equals(scale.shape(), normalized) && (b == null || Arrays.equals(b.shape(), normalized))) {
+                    y = Tensor.layerNorm(x, normalized, scale, b, eps);
+                } else {
+                    // a Scale or B that broadcasts (the spec's function body multiplies and adds with numpy's rule: Scale
+                    // [4] over normalized [3, 4]): the plain normalization, then the product and the sum (refused before)
+                    y = Tensor.layerNorm(x, normalized, null, null, eps).mul(scale);
+                    y = b == null ? y : y.add(b);
+                }
                 if (n.outputs().size() < 2 || n.outputs().stream().skip(1).allMatch(String::isEmpty)) {
                     yield out(y);
                 }

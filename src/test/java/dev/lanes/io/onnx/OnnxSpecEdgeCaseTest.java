@@ -704,4 +704,20 @@ class OnnxSpecEdgeCaseTest {
                     .hasMessageContaining("Gather of");
         }
     }
+
+    /** LayerNormalization's Scale and B broadcast as the spec's Mul and Add do: Scale [4] over normalized [3, 4] (refused before). */
+    @Test
+    void layerNormalizationTakesAScaleThatBroadcasts() {
+        byte[] m = model(17, List.of(node("LayerNormalization", List.of("x", "scale"), List.of("y"), intAttr("axis", 1))), List.of(),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 2, 3, 4), valueInfo("scale", OnnxFormat.FLOAT, 4)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        float[] x = random(24);
+        float[] scale = {1f, 2f, -1f, 0.5f};
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            float[] y = om.run(Tensor.of(x, 2, 3, 4), Tensor.of(scale, 4)).get(0).toFloatArray();
+            float[] plain = dev.lanes.nn.functional.F.layerNorm(Tensor.of(x, 2, 3, 4), new int[] {3, 4}, null, null, 1e-5).toFloatArray();
+            for (int i = 0; i < 24; i++) {
+                assertThat(y[i]).as("y[%d]", i).isEqualTo(plain[i] * scale[i % 4]);
+            }
+        }
+    }
 }
