@@ -1517,8 +1517,16 @@ public final class OnnxModel implements AutoCloseable {
             }
             seen[ax] = true;
             long step = steps == null ? 1 : steps[i];
-            if (step <= 0) {
-                throw new UnsupportedOperationException("Slice with step " + step + " (Lanes slices forward)");
+            if (step == 0) {
+                throw new IllegalArgumentException("Slice with step 0");
+            }
+            if (step < 0) { // backwards (torch.flip's export: starts -1, ends INT64_MIN, steps -1): the spec's indices, gathered
+                if (t.dtype() != DType.FLOAT32) {
+                    throw new UnsupportedOperationException("Slice with step " + step + " of a " + t.dtype() + " tensor known only at run time");
+                }
+                long[] picked = sliceIndices(starts[i], ends[i], step, s[ax]);
+                t = t.indexSelect(ax, Tensor.of(picked, picked.length));
+                continue;
             }
             long st = clampSliceIndex(starts[i], s[ax]);
             long en = clampSliceIndex(ends[i], s[ax]);

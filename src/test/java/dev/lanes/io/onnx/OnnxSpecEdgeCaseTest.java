@@ -720,4 +720,23 @@ class OnnxSpecEdgeCaseTest {
             }
         }
     }
+
+    /** torch.flip(x, [1])'s export, Slice(starts -1, ends INT64_MIN, steps -1), and a stride-2 backward slice (refused before). */
+    @Test
+    void sliceWithANegativeStepRunsBackwards() {
+        byte[] m = model(13, List.of(node("Slice", List.of("x", "st", "en", "ax", "sp"), List.of("y"))),
+                List.of(int64Init("st", new long[] {1}, -1), int64Init("en", new long[] {1}, Long.MIN_VALUE), int64Init("ax", new long[] {1}, 1),
+                        int64Init("sp", new long[] {1}, -2)),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 2, 5)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            Tensor y = om.run(Tensor.of(new float[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, 2, 5)).get(0);
+            assertThat(y.shape()).containsExactly(2, 3); // numpy: x[:, -1::-2] -> columns 4, 2, 0
+            assertThat(y.toFloatArray()).containsExactly(4, 2, 0, 9, 7, 5);
+            try (InferencePlan p = om.plan(2, 5)) {
+                float[] out = new float[6];
+                p.run(new float[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, out);
+                assertThat(out).containsExactly(4, 2, 0, 9, 7, 5);
+            }
+        }
+    }
 }
