@@ -65,25 +65,38 @@ public final class Lanes {
         return dev.lanes.kernels.Parallel.threads();
     }
 
+    /**
+     * The generator random tensors draw from: the global one, or, while a training step is captured on this thread,
+     * the capture's private one (a randn inside a captured forward, which the capture then refuses, advanced the global
+     * generator, so the eager fallback ran on a shifted stream).
+     */
+    private static java.util.random.RandomGenerator drawing() {
+        SplittableRandom capture = CAPTURE_SEEDS.get();
+        return capture != null ? capture : generator;
+    }
+
     static synchronized void fillNormal(float[] out, double mean, double std) {
+        java.util.random.RandomGenerator g = drawing();
         for (int i = 0; i < out.length; i++) {
-            out[i] = (float) generator.nextGaussian(mean, std);
+            out[i] = (float) g.nextGaussian(mean, std);
         }
     }
 
     static synchronized void fillUniform(float[] out, double low, double high) {
+        java.util.random.RandomGenerator g = drawing();
         for (int i = 0; i < out.length; i++) {
             float v;
             do { // float rounding of a double just below `high` can land on `high`; keep [low, high)
-                v = (float) (low + (high - low) * generator.nextDouble());
+                v = (float) (low + (high - low) * g.nextDouble());
             } while (v >= high && high > low);
             out[i] = v;
         }
     }
 
     static synchronized void fillInts(long[] out, long low, long high) {
+        java.util.random.RandomGenerator g = drawing();
         for (int i = 0; i < out.length; i++) {
-            out[i] = generator.nextLong(low, high);
+            out[i] = g.nextLong(low, high);
         }
     }
 

@@ -383,4 +383,20 @@ class TrainStepHazardsTest {
             assertThat(Tensor.rand(1).item()).as("the generator's next draw").isEqualTo(next);
         }
     }
+
+    /** A refused capture draws nothing from the global generator (a randn inside forward advanced it before the refusal). */
+    @Test
+    void aRefusedCaptureLeavesTheGlobalGeneratorAlone() {
+        Lanes.manualSeed(3);
+        Linear fc = new Linear(6, 5);
+        Lanes.manualSeed(4);
+        float plain = Tensor.rand(1).item();
+        Lanes.manualSeed(4);
+        try (TrainStep ts = TrainStep.compile(x -> fc.forward(x.add(Tensor.randnLike(x).mul(0.1))), new CrossEntropyLoss()::forward,
+                new SGD(fc.parameters(), 0.1))) {
+            assertThatThrownBy(() -> ts.prepare(new int[] {4, 6}, dev.lanes.DType.FLOAT32, new int[] {4}, dev.lanes.DType.INT64))
+                    .isInstanceOf(UnsupportedOperationException.class);
+        }
+        assertThat(Tensor.rand(1).item()).as("the next draw after a refused prepare").isEqualTo(plain);
+    }
 }
