@@ -281,8 +281,7 @@ final class InPlaceOps {
             if (!in.sharesStorageWith(out) || in.numel() == 0 || out.numel() == 0) {
                 continue;
             }
-            if (in.storageOffset() == out.storageOffset() && Arrays.equals(in.shapeRef(), out.shapeRef())
-                    && Arrays.equals(in.stridesRef(), out.stridesRef())) {
+            if (sameElements(in, out)) {
                 continue;
             }
             long inEnd = lastElementOffset(in);
@@ -307,10 +306,10 @@ final class InPlaceOps {
         if (!operand.sharesStorageWith(self) || operand.numel() == 0 || self.numel() == 0) {
             return operand;
         }
-        long a = self.storageOffset(), b = operand.storageOffset();
-        if (a == b && Arrays.equals(operand.shapeRef(), self.shapeRef()) && Arrays.equals(operand.stridesRef(), self.stridesRef())) {
+        if (sameElements(self, operand)) {
             return operand; // element for element: x.add_(x)
         }
+        long a = self.storageOffset(), b = operand.storageOffset();
         if (dense(operand) && dense(self)) {
             refuseDenseOverlap(op, self, operand);
             return operand;
@@ -333,9 +332,6 @@ final class InPlaceOps {
      */
     private static void refuseDenseOverlap(String op, Tensor self, Tensor operand) {
         long a = self.storageOffset(), b = operand.storageOffset();
-        if (a == b && Arrays.equals(operand.shapeRef(), self.shapeRef()) && Arrays.equals(operand.stridesRef(), self.stridesRef())) {
-            return; // element for element: x.add_(x)
-        }
         if (a < b + operand.numel() && b < a + self.numel()) {
             throw new IllegalArgumentException(op + ": unsupported operation: some elements of the input tensor and the written-to tensor refer to a"
                     + " single memory location. Please clone() the tensor before performing the operation. (input size " + str(operand.shapeRef())
@@ -368,6 +364,11 @@ final class InPlaceOps {
             expected *= shape[d];
         }
         return true;
+    }
+
+    /** Whether two tensors on one storage read the same elements in the same order (an in-place op spelled either way). */
+    private static boolean sameElements(Tensor a, Tensor b) {
+        return a.storageOffset() == b.storageOffset() && Arrays.equals(a.shapeRef(), b.shapeRef()) && Arrays.equals(a.stridesRef(), b.stridesRef());
     }
 
     /** At most this many elements are compared one by one (see {@link #sharesAnElement}); more, and ranges decide. */

@@ -104,12 +104,11 @@ public final class Tensor implements Releasable, AutoCloseable {
      */
     private Tensor alias(int[] newShape, int[] newStrides, int newOffset, boolean isView) {
         checkAlive();
-        Shapes.checkedNumel(newShape); // before the reference is taken: a refused shape must not leak it
         storage.retain();
         Tensor v;
         try {
             v = new Tensor(storage, dtype, newShape, newStrides, newOffset, isView);
-        } catch (RuntimeException | Error e) {
+        } catch (RuntimeException | Error e) { // a refused shape (the constructor counts it) must not keep the reference
             storage.release("a refused view");
             throw e;
         }
