@@ -282,6 +282,7 @@ public final class InferencePlan implements AutoCloseable {
         List<PlanStep> steps = new ArrayList<>(t.steps);
         fuseActivations(steps, t.slotFloats, alias, output);
         fuseResiduals(steps, t.slotFloats, alias, output);
+        fuseShortcuts(steps);
         chooseChannelsLast(steps, alias, output);
         int outSlot = canon(alias, output.id());
         // the input's bytes in floats (an int64 element takes two); the region starts at 0, aligned for any element
@@ -395,6 +396,37 @@ public final class InferencePlan implements AutoCloseable {
                 steps.remove(i);
                 i--;
                 break;
+            }
+        }
+    }
+
+    /**
+     * A 1 x 1 convolution reading the same images as a 3 x 3 one whose staging holds its input pixels (a downsampling
+     * block's projection shortcut beside the block's stride-2 convolution: {@link PlanStep.Conv#canTakeShortcut})
+     * runs inside that step, from its staging: the plan no longer stages the image twice. The pair runs where the
+     * earlier of the two ran: the later one's inputs are the same images and constants, all there by then, and its
+     * result is only read after it. The same products: the same bits ({@code -Dlanes.plan.fuseShortcuts=false} turns
+     * it off, for comparisons).
+     */
+    private static void fuseShortcuts(List<PlanStep> steps) {
+        if ("false".equals(System.getProperty("lanes.plan.fuseShortcuts"))) {
+            return;
+        }
+        for (int i = 0; i < steps.size(); i++) {
+            if (!(steps.get(i) instanceof PlanStep.Conv big)) {
+                continue;
+            }
+            for (int j = 0; j < steps.size(); j++) {
+                if (steps.get(j) instanceof PlanStep.Conv one && big.canTakeShortcut(one)) {
+                    big.takeShortcut(one);
+                    steps.remove(j);
+                    if (j < i) { // the pair runs at the 1 x 1's place
+                        steps.remove(big);
+                        steps.add(j, big);
+                    }
+                    i = -1; // indices moved: start over (a few steps; each fusion removes one)
+                    break;
+                }
             }
         }
     }

@@ -625,6 +625,34 @@ abstract class PlanStep {
          */
         boolean inChannelsLast;
         boolean outChannelsLast;
+        /**
+         * A 1 x 1 convolution of the same input taken into this step (InferencePlan's fuseShortcuts: a downsampling
+         * block's shortcut beside its 3 x 3 stride-2 convolution), computed from this step's staging where its product
+         * runs on one ({@link Conv2dDriver#shortcutTap}), else run as its own step right after this one; null: none. Its
+         * result is a second output of this step.
+         */
+        private Conv shortcut;
+        /** The kernel tap whose staged rows are the shortcut's ({@link Conv2dDriver#shortcutTap}). */
+        private int shortcutTap = -1;
+
+        /**
+         * Whether {@code one} can be computed with this step ({@link #shortcut}): both inference steps of constant
+         * weights (and bias) reading the same images, neither by Winograd nor with a residual sum, {@code one} a 1 x 1
+         * convolution whose every input pixel this one's staging holds as the rows of one tap.
+         */
+        boolean canTakeShortcut(Conv one) {
+            return shortcut == null && one.shortcut == null && one != this && (geo.kH() > 1 || geo.kW() > 1) && x.equals(one.x) && images == one.images
+                    && w.kind() == Ref.CONST && one.w.kind() == Ref.CONST && (bias == null || bias.kind() == Ref.CONST)
+                    && (one.bias == null || one.bias.kind() == Ref.CONST) && keptColumns == null && one.keptColumns == null
+                    && residual == null && one.residual == null && !winogradPlanned() && !one.winogradPlanned()
+                    && Conv2dDriver.shortcutTap(geo, groups, direct, one.geo, one.groups, one.direct) >= 0;
+        }
+
+        /** Takes {@code one} into this step (see {@link #canTakeShortcut}). */
+        void takeShortcut(Conv one) {
+            shortcut = one;
+            shortcutTap = Conv2dDriver.shortcutTap(geo, groups, direct, one.geo, one.groups, one.direct);
+        }
 
         /** Whether bind() will choose Winograd for this step (a plan's constant weights; see Winograd.applies). */
         boolean winogradPlanned() {
@@ -663,16 +691,27 @@ abstract class PlanStep {
                 in = java.util.Arrays.copyOf(in, in.length + 1);
                 in[in.length - 1] = residual;
             }
+            if (shortcut != null) {
+                Ref[] more = shortcut.inputs();
+                in = java.util.Arrays.copyOf(in, in.length + more.length);
+                System.arraycopy(more, 0, in, in.length - more.length, more.length);
+            }
             return in;
         }
 
         @Override
         Ref[] extraOutputs() {
+            if (shortcut != null) {
+                return keptColumns == null ? new Ref[] {shortcut.out} : new Ref[] {keptColumns, shortcut.out};
+            }
             return keptColumns == null ? super.extraOutputs() : new Ref[] {keptColumns};
         }
 
         @Override
         void bind(MemorySegment[] consts) {
+            if (shortcut != null) {
+                shortcut.bind(consts);
+            }
             if (w.kind() == Ref.CONST && keptColumns == null && Winograd.applies(geo, groups, outChannels)) {
                 winogradW = Winograd.transformWeights(consts[w.id()], w.offset(), outChannels, channels);
             } else {
@@ -775,6 +814,7 @@ abstract class PlanStep {
                     : Conv2dDriver.WARM;
             if (cold == Conv2dDriver.COLD_DONE) {
                 addResidualAfter(f, os, oo); // a young process: the scalar form, the same bits, no packing (see ColdStart)
+                runShortcut(f);
                 return;
             }
             float[][] pw = winogradW != null || direct || !Conv2dDriver.staged(geo) ? null : packedW != null ? packedW : packPerCall(ws, wo);
@@ -783,6 +823,16 @@ abstract class PlanStep {
             long keptOff = keptColumns == null ? 0 : f.off(keptColumns);
             if (winogradW != null && !f.parallel) {
                 winograd(0, images, xs, xo, epi, os, oo, f.winograd.ensure(geo, outChannels), f);
+                runShortcut(f);
+                return;
+            }
+            if (shortcut != null && !f.parallel && cold == Conv2dDriver.WARM && pw != null && pw == packedW && shortcut.packedW != null) {
+                boolean both = Conv2dDriver.forward(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, pw, transposedW, epi, os, oo, null, 0,
+                        f.arena, f.scratchOff, 0, images, f.convBuffers, f.workspace, shortcut.outChannels, shortcutTap, shortcut.packedW[0],
+                        shortcut.epilogues[0], f.seg(shortcut.out), f.off(shortcut.out));
+                if (!both) {
+                    shortcut.run(f);
+                }
                 return;
             }
             if (f.parallel) {
@@ -804,6 +854,14 @@ abstract class PlanStep {
             }
             Conv2dDriver.probeDone(cold, geo, images, outChannels); // a young process's timed try of the vector form
             addResidualAfter(f, os, oo);
+            runShortcut(f);
+        }
+
+        /** The shortcut as a step of its own, after this one (no staging to share: a young process, parallel parts). */
+        private void runShortcut(Frame f) {
+            if (shortcut != null) {
+                shortcut.run(f);
+            }
         }
 
         /** The direct form after a self-check's fallback: the unfused add's own kernel, in place. */
@@ -893,27 +951,30 @@ abstract class PlanStep {
 
         @Override
         long scratchFloats() {
-            return direct || Conv2dDriver.staged(geo) ? 0 : (long) geo.rows() * geo.cols();
+            long mine = direct || Conv2dDriver.staged(geo) ? 0 : (long) geo.rows() * geo.cols();
+            return shortcut == null ? mine : Math.max(mine, shortcut.scratchFloats());
         }
 
         @Override
         int heapImage() {
-            return Conv2dDriver.staged(geo) ? Conv2dDriver.imageFloats(geo) : 0;
+            int mine = Conv2dDriver.staged(geo) ? Conv2dDriver.imageFloats(geo) : 0;
+            return shortcut == null ? mine : Math.max(mine, shortcut.heapImage());
         }
 
         @Override
         int heapColumns() {
-            return Conv2dDriver.staged(geo) ? Conv2dDriver.columnFloats(geo) : 0;
+            int mine = Conv2dDriver.staged(geo) ? Conv2dDriver.columnFloats(geo) : 0;
+            return shortcut == null ? mine : Math.max(mine, shortcut.heapColumns());
         }
 
         @Override
         int gemmK() {
-            return geo.rows();
+            return shortcut == null ? geo.rows() : Math.max(geo.rows(), shortcut.gemmK());
         }
 
         @Override
         int gemmN() {
-            return geo.cols();
+            return shortcut == null ? geo.cols() : Math.max(geo.cols(), shortcut.gemmN());
         }
 
         @Override
@@ -934,7 +995,8 @@ abstract class PlanStep {
                     + (groups != 1 ? " groups " + groups : "") + (winogradW != null ? " winograd F(4x4,3x3)" : "")
                     + (bias != null ? " + bias " + bias : "") + activationSuffix(activation)
                     + (residual != null ? " + " + residual + (residualRelu ? " -> relu" : "") : "")
-                    + " -> " + str(shape) + (inChannelsLast || outChannelsLast ? " (channels-last " + (inChannelsLast ? outChannelsLast ? "in and out" : "in" : "out") + ")" : "");
+                    + " -> " + str(shape) + (inChannelsLast || outChannelsLast ? " (channels-last " + (inChannelsLast ? outChannelsLast ? "in and out" : "in" : "out") + ")" : "")
+                    + (shortcut != null ? "; and " + shortcut + " from its staging" : "");
         }
     }
 

@@ -21,7 +21,7 @@ public final class PlanHeapProbe {
     public static final long ALLOCATION_LIMIT = InferencePlanTest.ALLOCATION_LIMIT;
 
     /**
-     * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", "winograd", "onnx-lenet": PyTorch's LeNet exported to ONNX,
+     * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", "winograd", "shortcut", "onnx-lenet": PyTorch's LeNet exported to ONNX,
      * served by a PreparedModel, or "train-lenet" / "train-lenet-64": a compiled training step at batch 16 / 64, its bytes
      * per step) in a new JVM with this JVM's vector-width flags. A JVM whose warm calls allocate is run again once: only
      * two in a row fail. Why: in about one fresh JVM in a hundred or more, C2 compiles some vector loop from a profile with
@@ -135,6 +135,20 @@ public final class PlanHeapProbe {
                 throw new IllegalStateException("no Winograd step in " + plan);
             }
             float[] x = new float[2 * 16 * 144];
+            float[] out = new float[plan.outputSize()];
+            InferencePlan p = plan;
+            call = () -> p.run(x, out);
+        } else if (args[0].equals("shortcut")) { // a downsampling block whose 1 x 1 shortcut runs from the 3 x 3's staging
+            dev.lanes.Lanes.manualSeed(5);
+            Tensor w = Tensor.randn(32, 16, 3, 3).mul(0.2f);
+            Tensor b = Tensor.randn(32);
+            Tensor w1 = Tensor.randn(32, 16, 1, 1).mul(0.2f);
+            plan = InferencePlan.trace(in -> Tensor.conv2d(in, w, b, new int[] {2, 2}, new int[] {1, 1}, new int[] {1, 1}, 1).relu()
+                    .add(Tensor.conv2d(in, w1, null, new int[] {2, 2}, new int[] {0, 0}, new int[] {1, 1}, 1)), 2, 16, 16, 16);
+            if (!plan.toString().contains("from its staging")) {
+                throw new IllegalStateException("the shortcut was not fused: " + plan);
+            }
+            float[] x = new float[2 * 16 * 256];
             float[] out = new float[plan.outputSize()];
             InferencePlan p = plan;
             call = () -> p.run(x, out);

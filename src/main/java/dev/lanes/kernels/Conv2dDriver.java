@@ -114,6 +114,16 @@ public final class Conv2dDriver {
             return t;
         }
 
+        /** The rows of a fused 1 x 1 convolution in this thread's staging (see {@link #shortcutTap}): grown on demand, kept. */
+        private int[] shortcutTaps = new int[0];
+
+        int[] shortcutTaps(int channels) {
+            if (shortcutTaps.length < channels) {
+                shortcutTaps = new int[channels];
+            }
+            return shortcutTaps;
+        }
+
         private int[] tapArray(int rows) {
             if (tapOffsets.length < rows) {
                 tapOffsets = new int[rows];
@@ -448,6 +458,45 @@ public final class Conv2dDriver {
                                MemorySegment x, long xOff, MemorySegment w, long wOff, float[][] packedW, float[][] transposedTails,
                                Sgemm.Epilogue[] epilogues, MemorySegment out, long outOff, MemorySegment kept, long keptOff,
                                MemorySegment scratch, long scratchOff, int n0, int n1, Buffers buf, Sgemm.Workspace workspace) {
+        forward(geo, channels, groups, outChannels, direct, x, xOff, w, wOff, packedW, transposedTails, epilogues, out, outOff, kept, keptOff,
+                scratch, scratchOff, n0, n1, buf, workspace, 0, -1, null, null, null, 0);
+    }
+
+    /**
+     * Whether {@link #forward} can compute a 1 x 1 convolution of the same input from this geometry's staging (a
+     * downsampling block's shortcut beside its 3 x 3 stride-2 convolution): the staging is one B reads its rows in
+     * (one group, staged, not the direct path) and kernel tap {@code tap} = (i, j) reads, for every output pixel,
+     * exactly the input pixel the 1 x 1 convolution reads, (y sH, x sW): i dH = pT and j dW = pL. The 1 x 1's geometry
+     * must have the same stride, no padding and the same output size. Returns the tap's index i kW + j, or -1.
+     */
+    public static int shortcutTap(Im2col.Geometry g, int groups, boolean direct, Im2col.Geometry one, int oneGroups, boolean oneDirect) {
+        if (groups != 1 || oneGroups != 1 || direct || oneDirect || !staged(g) || one.kH() != 1 || one.kW() != 1 || one.c() != g.c()
+                || one.h() != g.h() || one.w() != g.w() || one.sH() != g.sH() || one.sW() != g.sW() || one.pT() != 0 || one.pL() != 0
+                || one.oH() != g.oH() || one.oW() != g.oW() || g.dH() <= 0 || g.dW() <= 0 || g.pT() % g.dH() != 0 || g.pL() % g.dW() != 0) {
+            return -1;
+        }
+        int i = g.pT() / g.dH();
+        int j = g.pL() / g.dW();
+        return i < g.kH() && j < g.kW() ? i * g.kW() + j : -1;
+    }
+
+    /**
+     * {@link #forward}, and with {@code scChannels > 0} a 1 x 1 convolution of the same images ({@link #shortcutTap}
+     * {@code scTap}): {@code scOut[n] = W_sc x[n]} sampled at the 1 x 1's pixels, with {@code scEpi}, its weights packed
+     * by {@link Sgemm#packA} ({@code [scChannels, c]}). Where this geometry's product runs on a staging whose rows B
+     * reads in place (column-shifted, parity or padded planes), the 1 x 1's rows are that staging's rows of tap scTap,
+     * one per channel, so its product reads them there: no staging of its own (ResNet's downsampling shortcut copied
+     * the whole image to the heap and gathered a quarter of it, 40 GFLOP/s). Elsewhere {@code false} is returned and
+     * the caller runs the 1 x 1 convolution itself. The same products in the same order as the 1 x 1's own path (a
+     * chain of FMAs over its c rows from zero, then its epilogue): the same bits.
+     *
+     * @return whether the 1 x 1 convolution was computed
+     */
+    public static boolean forward(Im2col.Geometry geo, int channels, int groups, int outChannels, boolean direct,
+                                  MemorySegment x, long xOff, MemorySegment w, long wOff, float[][] packedW, float[][] transposedTails,
+                                  Sgemm.Epilogue[] epilogues, MemorySegment out, long outOff, MemorySegment kept, long keptOff,
+                                  MemorySegment scratch, long scratchOff, int n0, int n1, Buffers buf, Sgemm.Workspace workspace,
+                                  int scChannels, int scTap, float[] scPackedW, Sgemm.Epilogue scEpi, MemorySegment scOut, long scOutOff) {
         int og = outChannels / groups;
         int k = geo.rows();
         int l = geo.cols();
@@ -460,6 +509,17 @@ public final class Conv2dDriver {
         boolean phases = heap && !direct && !shifts && !inPlace && Im2col.phasesInPlace(geo);
         int[] taps = shifts ? buf.shiftTapOffsets(geo) : inPlace ? buf.tapOffsets(geo) : phases ? buf.phaseTapOffsets(geo) : null;
         float[] paddedSource = phases || shifts ? buf.paddedSource(geo) : null;
+        boolean shortcut = scChannels > 0 && taps != null && groups == 1;
+        int[] scTaps = null;
+        int scWp = shifts ? geo.oW() : inPlace ? Im2col.paddedRowLength(geo) : phases ? Im2col.phaseRowLength(geo) : 0;
+        long scPlane = (long) geo.oH() * geo.oW();
+        if (shortcut) {
+            int kk = geo.kH() * geo.kW();
+            scTaps = buf.shortcutTaps(geo.c());
+            for (int ch = 0; ch < geo.c(); ch++) {
+                scTaps[ch] = taps[ch * kk + scTap];
+            }
+        }
         for (int n = n0; n < n1; n++) {
             for (int g = 0; g < groups; g++) {
                 long inOff = xOff + (long) n * channels * geo.h() * geo.w() + g * planeIn;
@@ -467,18 +527,24 @@ public final class Conv2dDriver {
                 long wg = wOff + (long) g * og * k;
                 if (direct) {
                     gemm(og, l, k, w, wg, x, inOff, out, outImg, epilogues[g], workspace);
-                } else if (shifts) {
-                    Im2col.stageShifts(x, inOff, geo, paddedSource, buf.image);
-                    Sgemm.gemmPackedATapsB(og, k, packedW[g], transposedTails == null ? null : transposedTails[g], buf.image, taps,
-                            geo.oH(), geo.oW(), geo.oW(), out, outImg, epilogues[g], buf.columns, buf.tile);
-                } else if (inPlace) {
-                    Im2col.stageImage(x, inOff, geo, buf.image);
-                    Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.paddedRowLength(geo),
-                            out, outImg, epilogues[g], buf.columns, buf.tile);
-                } else if (phases) {
-                    Im2col.stagePhases(x, inOff, geo, paddedSource, buf.image);
-                    Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.phaseRowLength(geo),
-                            out, outImg, epilogues[g], buf.columns, buf.tile);
+                } else if (shifts || inPlace || phases) {
+                    if (shifts) {
+                        Im2col.stageShifts(x, inOff, geo, paddedSource, buf.image);
+                        Sgemm.gemmPackedATapsB(og, k, packedW[g], transposedTails == null ? null : transposedTails[g], buf.image, taps,
+                                geo.oH(), geo.oW(), geo.oW(), out, outImg, epilogues[g], buf.columns, buf.tile);
+                    } else if (inPlace) {
+                        Im2col.stageImage(x, inOff, geo, buf.image);
+                        Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.paddedRowLength(geo),
+                                out, outImg, epilogues[g], buf.columns, buf.tile);
+                    } else {
+                        Im2col.stagePhases(x, inOff, geo, paddedSource, buf.image);
+                        Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.phaseRowLength(geo),
+                                out, outImg, epilogues[g], buf.columns, buf.tile);
+                    }
+                    if (shortcut) { // the 1 x 1's rows: this staging's rows of its tap, one per channel
+                        Sgemm.gemmPackedATapsB(scChannels, geo.c(), scPackedW, buf.image, scTaps, geo.oH(), geo.oW(), scWp,
+                                scOut, scOutOff + (long) n * scChannels * scPlane, scEpi, buf.columns, buf.tile);
+                    }
                 } else if (heap) {
                     Im2col.stageImage(x, inOff, geo, buf.image);
                     Im2col.im2colPacked(buf.image, geo, buf.columns);
@@ -495,6 +561,7 @@ public final class Conv2dDriver {
                 }
             }
         }
+        return shortcut;
     }
 
     /**
