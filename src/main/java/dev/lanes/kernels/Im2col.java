@@ -411,11 +411,13 @@ public final class Im2col {
     }
 
     /**
-     * Whether {@link #stagePhases} deals a row's even and odd columns by two-vector shuffles: at 16 lanes on x86, where
-     * such a shuffle is one instruction (vpermt2ps); elsewhere (emulated at 8 lanes, unmeasured on SVE) element by
-     * element. Either way the same floats move.
+     * Whether {@link #stagePhases} and {@link #stride2Rows} deal a row's even and odd columns by two-vector shuffles:
+     * on x86 at every width (one vpermt2ps at 16 lanes; two permutes and a blend at 8 and 4, still 3-4x the
+     * element-by-element copy: 1.0 against 4.0 ns per 8 floats at 256 bits, 0.75 against 2.3 per 4 at 128, and
+     * ResNet-20's stride-2 stagings 21 -> 14 us and 28 -> 16 at 256 bits, 18 -> 8.5 and 12.5 -> 9.2 at 128; Intel Xeon,
+     * AVX-512 machine); elsewhere (unmeasured on NEON and SVE) element by element. Either way the same floats move.
      */
-    private static final boolean DEAL_BY_VECTORS = LANES >= 16 && Simd.X86;
+    private static final boolean DEAL_BY_VECTORS = Simd.X86;
 
     /** Where row p = (ch kH + i) kW + j of the unfolded matrix starts in a {@link #stagePhases} staging. */
     public static void phaseTapOffsets(Geometry g, int[] taps) {
