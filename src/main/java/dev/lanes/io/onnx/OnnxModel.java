@@ -356,9 +356,10 @@ public final class OnnxModel implements AutoCloseable {
     }
 
     /**
-     * A value of the graph: a tensor, and for integer values known without running anything (initializers, Constant,
-     * Shape and their arithmetic) the numbers themselves, which shape-reading ops use. The tensor of such a constant is
-     * made only when a tensor op consumes it.
+     * A value of the graph: a tensor, and for integer or bool values known without running anything (initializers,
+     * Constant, Shape and their arithmetic, comparisons of them) the numbers themselves (bool as 0 and 1), which
+     * shape-reading ops use. The tensor of such a constant is made only when a tensor op consumes it: int64, or bool
+     * for a bool value, so that Not, And, Where and the graph's outputs see ONNX's type.
      */
     static final class Value {
         private Tensor tensor;
@@ -366,30 +367,39 @@ public final class OnnxModel implements AutoCloseable {
         final long[] ints;
         final long[] intsShape;
         final TensorData data;
+        /** Whether {@link #ints} are an ONNX bool value's (0 and 1): its tensor is a bool one. */
+        final boolean bool;
 
-        private Value(Tensor tensor, java.util.function.Supplier<Tensor> make, long[] ints, long[] intsShape, TensorData data) {
+        private Value(Tensor tensor, java.util.function.Supplier<Tensor> make, long[] ints, long[] intsShape, TensorData data, boolean bool) {
             this.tensor = tensor;
             this.make = make;
             this.ints = ints;
             this.intsShape = intsShape;
             this.data = data;
+            this.bool = bool;
         }
 
         static Value of(Tensor t) {
-            return new Value(t, null, null, null, null);
+            return new Value(t, null, null, null, null, false);
         }
 
         static Value constant(TensorData d, java.util.function.Supplier<Tensor> make) {
-            return new Value(null, make, d.isFloat() ? null : d.longs(), d.dims(), d);
+            return new Value(null, make, d.isFloat() ? null : d.longs(), d.dims(), d, d.dataType() == OnnxFormat.BOOL);
         }
 
         /** Integers known at trace time, of the given shape (a tensor is made from them only if an op needs one). */
         static Value ints(long[] v, long[] shape) {
+            return known(v, shape, false);
+        }
+
+        /** Integers or bools (0 and 1, when {@code bool}) known at trace time: an int64 or a bool tensor when one is needed. */
+        static Value known(long[] v, long[] shape, boolean bool) {
             long[] s = shape;
             return new Value(null, () -> {
-                Tensor t = Tensor.of(v, s.length == 0 ? new int[] {1} : intShape(s, "a constant"));
+                int[] dims = s.length == 0 ? new int[] {1} : intShape(s, "a constant");
+                Tensor t = bool ? Tensor.of(toBooleans(v), dims) : Tensor.of(v, dims);
                 return s.length == 0 ? t.reshape() : t;
-            }, v, s, null);
+            }, v, s, null, bool);
         }
 
         Tensor tensor() {
@@ -673,7 +683,7 @@ public final class OnnxModel implements AutoCloseable {
                 }
                 long[] v = new long[(int) count];
                 Arrays.fill(v, fill.longs()[0]);
-                yield new Value[] {Value.ints(v, shape)};
+                yield new Value[] {Value.known(v, shape, fill.dataType() == OnnxFormat.BOOL)};
             }
             case "Gather" -> gather(n, a);
             case "Cast" -> {
@@ -695,6 +705,13 @@ public final class OnnxModel implements AutoCloseable {
                     yield out(v.tensor().toType(DType.INT64));
                 }
                 if (to == OnnxFormat.BOOL) {
+                    if (v.ints != null && v.tensor == null) { // stays known: a Where or Not after it folds too
+                        long[] r = new long[v.ints.length];
+                        for (int i = 0; i < r.length; i++) {
+                            r[i] = v.ints[i] != 0 ? 1 : 0;
+                        }
+                        yield new Value[] {Value.known(r, v.intsShape, true)};
+                    }
                     yield out(v.tensor().toType(DType.BOOL));
                 }
                 throw new UnsupportedOperationException("Cast to " + OnnxFormat.typeName(to) + " (Lanes casts to float, int64/int32 and bool)");
@@ -761,10 +778,19 @@ public final class OnnxModel implements AutoCloseable {
                     default -> x.lt(y);
                 });
             }
-            case "Not" -> out(bools(arg(a, 0, n), n).logicalNot());
-            case "And" -> out(bools(arg(a, 0, n), n).logicalAnd(bools(arg(a, 1, n), n)));
-            case "Or" -> out(bools(arg(a, 0, n), n).logicalOr(bools(arg(a, 1, n), n)));
-            case "Xor" -> out(bools(arg(a, 0, n), n).logicalXor(bools(arg(a, 1, n), n)));
+            case "Not", "And", "Or", "Xor" -> {
+                Value known = foldBools(n, a);
+                if (known != null) {
+                    yield new Value[] {known};
+                }
+                Tensor x = bools(arg(a, 0, n), n);
+                yield out(switch (n.opType()) {
+                    case "Not" -> x.logicalNot();
+                    case "And" -> x.logicalAnd(bools(arg(a, 1, n), n));
+                    case "Or" -> x.logicalOr(bools(arg(a, 1, n), n));
+                    default -> x.logicalXor(bools(arg(a, 1, n), n));
+                });
+            }
             case "Expand" -> {
                 Value v = arg(a, 0, n);
                 long[] target = knownInts(a, 1, n, "the shape");
@@ -1487,7 +1513,7 @@ public final class OnnxModel implements AutoCloseable {
                 empty |= shape[d] == 0;
             }
             if (empty) { // no index lists: an axis of a huge dim beside an empty one would need billions of them
-                return new Value[] {Value.ints(new long[0], shape)};
+                return new Value[] {Value.known(new long[0], shape, v.bool)};
             }
             int count = 1;
             for (int d = 0; d < s.length; d++) {
@@ -1506,7 +1532,7 @@ public final class OnnxModel implements AutoCloseable {
                 }
                 r[k] = v.ints[(int) at];
             }
-            return new Value[] {Value.ints(r, shape)};
+            return new Value[] {Value.known(r, shape, v.bool)};
         }
         Tensor t = v.tensor();
         boolean[] seen = new boolean[s.length];
@@ -1604,7 +1630,7 @@ public final class OnnxModel implements AutoCloseable {
         long[] shape = new long[0];
         for (int i = 0; i < inputs; i++) {
             Value v = arg(a, i, n);
-            if (v.ints == null || v.tensor != null) {
+            if (v.ints == null) { // known values fold even once an earlier op made their tensor (a bool mask used twice)
                 return null;
             }
             shape = broadcast(shape, v.intsShape);
@@ -1623,7 +1649,38 @@ public final class OnnxModel implements AutoCloseable {
                 default -> p != 0 ? q : arg(a, 2, n).ints[broadcastIndex(i, shape, arg(a, 2, n).intsShape)]; // Where(cond, x, y)
             };
         }
-        return Value.ints(r, shape);
+        // a comparison is bool; a Where has its branches' type
+        return Value.known(r, shape, inputs == 2 || y.bool && arg(a, 2, n).bool);
+    }
+
+    /**
+     * Not, And, Or or Xor of bools known at trace time (bool initializers and Constants, folded comparisons), folded with
+     * numpy broadcasting, or null when an input is not such a value: they were int64 tensors here, which the bool ops
+     * refused.
+     */
+    private Value foldBools(Node n, Value[] a) {
+        int inputs = n.opType().equals("Not") ? 1 : 2;
+        long[] shape = new long[0];
+        for (int i = 0; i < inputs; i++) {
+            Value v = arg(a, i, n);
+            if (v.ints == null || !v.bool) {
+                return null;
+            }
+            shape = broadcast(shape, v.intsShape);
+        }
+        long[] r = new long[foldedCount(n, shape)];
+        Value x = arg(a, 0, n);
+        for (int i = 0; i < r.length; i++) {
+            boolean p = x.ints[broadcastIndex(i, shape, x.intsShape)] != 0;
+            boolean q = inputs == 2 && arg(a, 1, n).ints[broadcastIndex(i, shape, arg(a, 1, n).intsShape)] != 0;
+            r[i] = switch (n.opType()) {
+                case "Not" -> p ? 0 : 1;
+                case "And" -> p && q ? 1 : 0;
+                case "Or" -> p || q ? 1 : 0;
+                default -> p != q ? 1 : 0;
+            };
+        }
+        return Value.known(r, shape, true);
     }
 
     /** The element count of a folded integer result of {@code shape}, refused past {@link #MAX_FOLDED}. */
@@ -2167,7 +2224,7 @@ public final class OnnxModel implements AutoCloseable {
             }
             r[k] = v.ints[(int) at];
         }
-        return new Value[] {Value.ints(r, shape)};
+        return new Value[] {Value.known(r, shape, v.bool)};
     }
 
     /** {@code v} with a new shape: integers known at trace time stay known; a tensor becomes a view or a copy. */
@@ -2197,7 +2254,7 @@ public final class OnnxModel implements AutoCloseable {
             } else if (known != v.ints.length) {
                 throw new IllegalArgumentException("cannot reshape " + v.ints.length + " values to " + Arrays.toString(shape));
             }
-            return new Value[] {Value.ints(v.ints, s)};
+            return new Value[] {Value.known(v.ints, s, v.bool)};
         }
         int[] s = new int[shape.length];
         for (int i = 0; i < s.length; i++) {
@@ -2231,7 +2288,7 @@ public final class OnnxModel implements AutoCloseable {
                 System.arraycopy(v.ints, 0, r, at, v.ints.length);
                 at += v.ints.length;
             }
-            return new Value[] {Value.ints(r, new long[] {len})};
+            return new Value[] {Value.known(r, new long[] {len}, a[0].bool)};
         }
         Tensor[] ts = new Tensor[a.length];
         for (int i = 0; i < a.length; i++) {
@@ -2261,7 +2318,7 @@ public final class OnnxModel implements AutoCloseable {
             for (int i = 0; i < r.length; i++) {
                 r[i] = data.ints[(int) (indices[i] < 0 ? indices[i] + s[0] : indices[i])];
             }
-            return new Value[] {Value.ints(r, idx.intsShape != null ? idx.intsShape : new long[] {r.length})};
+            return new Value[] {Value.known(r, idx.intsShape != null ? idx.intsShape : new long[] {r.length}, data.bool)};
         }
         Tensor index;
         if (indices != null) {

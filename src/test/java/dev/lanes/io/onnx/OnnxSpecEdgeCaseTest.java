@@ -739,4 +739,71 @@ class OnnxSpecEdgeCaseTest {
             }
         }
     }
+
+    // ---- bool tensors ----
+
+    /** A bool initializer as raw_data (one byte a value). */
+    private static W boolInit(String name, long[] dims, boolean... v) {
+        W t = new W();
+        for (long d : dims) {
+            t.varint(1, d);
+        }
+        byte[] raw = new byte[v.length];
+        for (int i = 0; i < v.length; i++) {
+            raw[i] = (byte) (v[i] ? 1 : 0);
+        }
+        return t.varint(2, OnnxFormat.BOOL).str(8, name).bytes(9, raw);
+    }
+
+    private static void assertBools(Tensor t, String what, int[] shape, long... want) {
+        assertThat(t.dtype()).as(what + " dtype").isEqualTo(dev.lanes.DType.BOOL);
+        assertThat(t.shape()).as(what + " shape").containsExactly(shape);
+        assertThat(t.toLongArray()).as(what).containsExactly(want);
+    }
+
+    /**
+     * Bool initializers and comparisons of constants are known at load as 0s and 1s: they were int64 tensors, so Not,
+     * And, Or and Xor of them were refused ("Not of INT64 tensors"), a Where on a Cast to bool of constants was refused
+     * ("Where of INT64 tensors"), and Equal, Unsqueeze of a bool or Where of bools came out int64. Now they stay bool.
+     */
+    @Test
+    void boolConstantsAndFoldedComparisonsStayBool() {
+        W axes = int64Init("axes", new long[] {1}, 0);
+        W toFloat = intAttr("to", OnnxFormat.FLOAT);
+        byte[] m = model(13, List.of(node("Equal", List.of("a", "b"), List.of("e")), node("Not", List.of("e"), List.of("ne")),
+                        node("Where", List.of("ne", "x", "yv"), List.of("w")), node("And", List.of("m", "ne"), List.of("k")),
+                        node("Or", List.of("m", "e"), List.of("o")), node("Xor", List.of("m", "e"), List.of("xr")),
+                        node("Where", List.of("m", "x", "yv"), List.of("wm")), node("Cast", List.of("m"), List.of("c"), toFloat),
+                        node("Unsqueeze", List.of("m", "axes"), List.of("u")), node("Sub", List.of("a", "b"), List.of("d")),
+                        node("Cast", List.of("d"), List.of("db"), intAttr("to", OnnxFormat.BOOL)), node("Where", List.of("db", "p", "q"), List.of("wi")),
+                        node("Cast", List.of("m"), List.of("ci"), intAttr("to", OnnxFormat.INT64)), node("Where", List.of("e", "m", "ne"), List.of("wb"))),
+                List.of(boolInit("m", new long[] {3}, true, true, false), int64Init("a", new long[] {3}, 1, 2, 3), int64Init("b", new long[] {3}, 1, 5, 3),
+                        floatInit("yv", new long[] {3}, -1, -2, -3), int64Init("p", new long[] {3}, 10, 20, 30), int64Init("q", new long[] {3}, 7, 8, 9), axes),
+                List.of(valueInfo("x", OnnxFormat.FLOAT, 3)),
+                java.util.stream.Stream.of("w", "e", "ne", "k", "o", "xr", "wm", "c", "u", "wi", "ci", "wb").map(o -> valueInfo(o, 0)).toList());
+        float[] x = {4, 5, 6};
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            List<Tensor> r = om.run(Tensor.of(x, 3));
+            assertThat(r.get(0).toFloatArray()).containsExactly(-1, 5, -3); // Where(Not(a == b), x, yv)
+            assertBools(r.get(1), "Equal", new int[] {3}, 1, 0, 1);
+            assertBools(r.get(2), "Not", new int[] {3}, 0, 1, 0);
+            assertBools(r.get(3), "And", new int[] {3}, 0, 1, 0);
+            assertBools(r.get(4), "Or", new int[] {3}, 1, 1, 1);
+            assertBools(r.get(5), "Xor", new int[] {3}, 0, 1, 1);
+            assertThat(r.get(6).toFloatArray()).containsExactly(4, 5, -3);
+            assertThat(r.get(7).dtype()).isEqualTo(dev.lanes.DType.FLOAT32);
+            assertThat(r.get(7).toFloatArray()).containsExactly(1, 1, 0);
+            assertBools(r.get(8), "Unsqueeze", new int[] {1, 3}, 1, 1, 0);
+            assertThat(r.get(9).dtype()).isEqualTo(dev.lanes.DType.INT64);
+            assertThat(r.get(9).toLongArray()).containsExactly(7, 20, 9); // Where(Cast(a - b, bool), p, q)
+            assertThat(r.get(10).dtype()).isEqualTo(dev.lanes.DType.INT64);
+            assertThat(r.get(10).toLongArray()).containsExactly(1, 1, 0);
+            assertBools(r.get(11), "Where of bools", new int[] {3}, 1, 1, 0);
+            try (InferencePlan plan = om.plan(3)) {
+                float[] out = new float[3];
+                plan.run(x, out);
+                assertThat(out).containsExactly(-1, 5, -3);
+            }
+        }
+    }
 }
