@@ -1520,14 +1520,21 @@ abstract class PlanStep {
         final int[] inStrides;
         final int[] shape;
         final int[] outStrides;
+        /** int64 elements holding int32 values ({@code .int().long()}: {@code kernels.Copy.convertToInt32}). */
+        final boolean int32;
 
         Convert(dev.lanes.kernels.Copy.Elem from, dev.lanes.kernels.Copy.Elem to, Ref in, int[] inStrides, int[] shape) {
+            this(from, to, in, inStrides, shape, false);
+        }
+
+        Convert(dev.lanes.kernels.Copy.Elem from, dev.lanes.kernels.Copy.Elem to, Ref in, int[] inStrides, int[] shape, boolean int32) {
             this.from = from;
             this.to = to;
             this.in = in;
             this.inStrides = inStrides;
             this.shape = shape;
             this.outStrides = Shapes.contiguousStrides(shape);
+            this.int32 = int32;
         }
 
         @Override
@@ -1537,13 +1544,18 @@ abstract class PlanStep {
 
         @Override
         void run(Frame f) {
+            if (int32) {
+                dev.lanes.kernels.Copy.convertToInt32(from, f.seg(in), f.elemOff(in, from.bytes), inStrides, f.seg(out), f.elemOff(out, to.bytes),
+                        outStrides, shape);
+                return;
+            }
             dev.lanes.kernels.Copy.convert(from, f.seg(in), f.elemOff(in, from.bytes), inStrides, to, f.seg(out), f.elemOff(out, to.bytes),
                     outStrides, shape);
         }
 
         @Override
         String describe() {
-            String name = switch (to) {
+            String name = int32 ? "to_int32_values" : switch (to) {
                 case F32 -> "to_float";
                 case I64 -> "to_int64";
                 case BOOL -> "to_bool";

@@ -47,6 +47,16 @@ final class ShapeOps {
         return Launch.run(r -> new PlanStep.Convert(from, to, r[0], strides, shape), Tensor.allocate(type, shape), x);
     }
 
+    /** int32 values held as int64, like {@code tensor.int().long()} (Lanes has no int32 type): {@code kernels.Copy.convertToInt32}. */
+    static Tensor toInt32Values(Tensor x) {
+        x.checkAlive();
+        int[] strides = x.stridesRef();
+        int[] shape = x.shapeRef();
+        dev.lanes.kernels.Copy.Elem from = x.dtype().elem();
+        return Launch.run(r -> new PlanStep.Convert(from, dev.lanes.kernels.Copy.Elem.I64, r[0], strides, shape, true), Tensor.allocate(DType.INT64, shape),
+                x);
+    }
+
     // ---- cat / stack ----
 
     /** PyTorch's legacy rule: a 1-d tensor of size 0 is skipped by cat whatever the other shapes. */

@@ -1167,6 +1167,15 @@ public final class Tensor implements Releasable, AutoCloseable {
         return toType(DType.INT64);
     }
 
+    /**
+     * {@code tensor.int().long()}: int64 holding the values an int32 conversion gives (Lanes has no int32 type), as
+     * PyTorch's and numpy's on x86: floats truncated toward zero, NaN, the infinities and floats outside the int32 range
+     * Integer.MIN_VALUE; int64 wrapped to its low 32 bits; bool 0 or 1.
+     */
+    public Tensor toInt32Values() {
+        return ShapeOps.toInt32Values(this);
+    }
+
     // =====================================================================================
     // Joining, splitting, selecting (ShapeOps: cat, stack, split, chunk; SelectOps: where, masked_fill, tril, triu)
     // =====================================================================================

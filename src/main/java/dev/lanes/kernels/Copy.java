@@ -35,6 +35,39 @@ public final class Copy {
         return v >= -0x1p63f && v < 0x1p63f ? (long) v : Long.MIN_VALUE;
     }
 
+    /**
+     * A float to int32 as PyTorch's {@code .int()} and numpy's {@code astype(int32)} on x86: truncated, or
+     * Integer.MIN_VALUE for NaN, +-inf and values outside the int32 range (the CPU's "integer indefinite" again).
+     */
+    public static int toInt(float v) {
+        return v >= -0x1p31f && v < 0x1p31f ? (int) v : Integer.MIN_VALUE;
+    }
+
+    /**
+     * {@link #convert} into int64 elements that hold int32 values, as {@code tensor.int().long()} (Lanes has no int32
+     * type): float by {@link #toInt}, int64 wrapped to its low 32 bits (two's complement, as C's and numpy's
+     * conversions), bool 0 or 1.
+     */
+    public static void convertToInt32(Elem from, MemorySegment src, long sOff, int[] sStr, MemorySegment dst, long dOff, int[] dStr, int[] shape) {
+        StridedLoop loop = new StridedLoop(shape, sStr, dStr);
+        int n = loop.rowLength();
+        long ss = loop.rowStride(0);
+        long sd = loop.rowStride(1);
+        int[] idx = new int[loop.dims];
+        long[] off = {sOff, dOff};
+        for (long r = loop.rows(); r > 0; r--) {
+            for (int i = 0; i < n; i++) {
+                long s = off[0] + i * ss;
+                dst.set(LONG, (off[1] + i * sd) << 3, switch (from) {
+                    case F32 -> toInt(src.get(FLOAT, s << 2));
+                    case I64 -> (int) src.get(LONG, s << 3);
+                    case BOOL -> src.get(ValueLayout.JAVA_BYTE, s);
+                });
+            }
+            loop.advance(idx, off);
+        }
+    }
+
     public static void convert(Elem from, MemorySegment src, long sOff, int[] sStr, Elem to, MemorySegment dst, long dOff, int[] dStr, int[] shape) {
         if (from == Elem.F32 && to == Elem.F32) {
             copyFloat(src, sOff, sStr, dst, dOff, dStr, shape);

@@ -692,17 +692,22 @@ public final class OnnxModel implements AutoCloseable {
                 if (to == OnnxFormat.FLOAT) {
                     yield out(v.tensor().toType(DType.FLOAT32));
                 }
+                // Lanes holds int32 as int64. One rule whether the value is folded here or converted by a tensor op (the
+                // spec leaves a float out of the target's range undefined; this is numpy's, PyTorch's and ONNX Runtime's
+                // C cast on x86): float to int64 truncates, NaN, +-inf and floats outside the int64 range become
+                // INT64_MIN; to int32 likewise with INT32_MIN; int64 to int32 keeps the low 32 bits. The tensor path
+                // to int32 did not narrow at all (3e9 stayed 3000000000, 2^31 as int64 stayed 2^31, folded -2^31).
                 if (to == OnnxFormat.INT64 || to == OnnxFormat.INT32) {
                     if (v.ints != null && v.tensor == null) {
                         long[] r = v.ints.clone();
                         if (to == OnnxFormat.INT32) {
                             for (int i = 0; i < r.length; i++) {
-                                r[i] = (int) r[i]; // int32 wraps, as a C cast does
+                                r[i] = (int) r[i]; // the low 32 bits, as Tensor.toInt32Values wraps an int64 tensor
                             }
                         }
                         yield new Value[] {Value.ints(r, v.intsShape)};
                     }
-                    yield out(v.tensor().toType(DType.INT64));
+                    yield out(to == OnnxFormat.INT32 ? v.tensor().toInt32Values() : v.tensor().toType(DType.INT64));
                 }
                 if (to == OnnxFormat.BOOL) {
                     if (v.ints != null && v.tensor == null) { // stays known: a Where or Not after it folds too

@@ -806,4 +806,43 @@ class OnnxSpecEdgeCaseTest {
             }
         }
     }
+
+    // ---- Cast to integers ----
+
+    /**
+     * Cast to int32 and int64 of NaN, +-inf, 2^31, -2^31 - 1, 3e9, -0.5 and 2.5 gives one answer whether the value is a
+     * constant or an input, eagerly or as a plan, and an int64 constant folded to int32 gives what an int64 tensor does:
+     * numpy's and PyTorch's casts on x86 (truncation; INT32_MIN or INT64_MIN where the value does not fit; int64 to int32
+     * keeps the low 32 bits). To int32 the tensor path did not narrow (3e9 stayed 3000000000) while the fold wrapped.
+     */
+    @Test
+    void castToIntegersGivesTheSameValuesFoldedAndAtRunTime() {
+        float[] x = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0x1p31f, -2147483649f, 3e9f, -0.5f, 2.5f};
+        long min32 = Integer.MIN_VALUE;
+        long min64 = Long.MIN_VALUE;
+        long[] want32 = {min32, min32, min32, min32, min32, min32, 0, 2}; // -2^31 - 1 is -2^31 as a float: in range
+        long[] want64 = {min64, min64, min64, 1L << 31, -(1L << 31), 3_000_000_000L, 0, 2};
+        long[] wrapped = {0, 0, 0, min32, min32, (int) 3_000_000_000L, 0, 2}; // want64's low 32 bits
+        W to32 = intAttr("to", OnnxFormat.INT32);
+        W to64 = intAttr("to", OnnxFormat.INT64);
+        byte[] m = model(13, List.of(node("Cast", List.of("x"), List.of("x32"), to32), node("Cast", List.of("c"), List.of("c32"), to32),
+                        node("Cast", List.of("x"), List.of("x64"), to64), node("Cast", List.of("c"), List.of("c64"), to64),
+                        node("Cast", List.of("x64"), List.of("x6432"), to32), node("Cast", List.of("k"), List.of("k32"), to32)),
+                List.of(floatInit("c", new long[] {8}, x), int64Init("k", new long[] {8}, want64)), List.of(valueInfo("x", OnnxFormat.FLOAT, 8)),
+                java.util.stream.Stream.of("x32", "c32", "x64", "c64", "x6432", "k32").map(o -> valueInfo(o, 0)).toList());
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            List<Tensor> r = om.run(Tensor.of(x, 8));
+            assertThat(r.get(0).toLongArray()).as("input to int32").containsExactly(want32);
+            assertThat(r.get(1).toLongArray()).as("constant to int32").containsExactly(want32);
+            assertThat(r.get(2).toLongArray()).as("input to int64").containsExactly(want64);
+            assertThat(r.get(3).toLongArray()).as("constant to int64").containsExactly(want64);
+            assertThat(r.get(4).toLongArray()).as("int64 tensor to int32").containsExactly(wrapped);
+            assertThat(r.get(5).toLongArray()).as("int64 constant folded to int32").containsExactly(wrapped);
+            try (InferencePlan plan = om.plan(8)) {
+                long[] out = new long[8];
+                plan.run(x, out);
+                assertThat(out).as("plan to int32").containsExactly(want32);
+            }
+        }
+    }
 }
