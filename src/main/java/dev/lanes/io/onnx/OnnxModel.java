@@ -34,7 +34,7 @@ public final class OnnxModel implements AutoCloseable {
     /** The operators {@link #apply} runs (default domain, opsets 11-17). */
     public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "And", "ArgMax", "Hardmax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
             "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "GatherElements", "Gelu", "Gemm",
-            "GlobalAveragePool", "Greater", "GreaterOrEqual", "Identity", "LayerNormalization", "LeakyRelu", "Less", "Log", "LogSoftmax", "MatMul",
+            "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "Identity", "LayerNormalization", "LeakyRelu", "Less", "Log", "LogSoftmax", "MatMul",
             "Max", "MaxPool", "Mean", "Min", "Mul", "NegativeLogLikelihoodLoss", "Neg", "Not", "Or", "Pad", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
             "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ArgMin", "CumSum",
             "Reshape", "Resize", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
@@ -545,12 +545,21 @@ public final class OnnxModel implements AutoCloseable {
             case "MatMul" -> out(arg(a, 0, n).tensor().matmul(arg(a, 1, n).tensor()));
             case "Gemm" -> gemm(n, a);
             case "Conv", "ConvTranspose", "MaxPool", "AveragePool" -> oneOrTwoD(n, a);
-            case "GlobalAveragePool" -> {
-                Tensor x = arg(a, 0, n).tensor();
-                if (x.dim() != 4) {
-                    throw new UnsupportedOperationException("GlobalAveragePool of a " + x.dim() + "-d input: Lanes pools 2-d images [N, C, H, W]");
+            case "GlobalAveragePool", "GlobalMaxPool" -> {
+                // over every spatial dim of [N, C, D1, ...], any rank from 3 (1-d and 3-d inputs were refused at run time)
+                Tensor x = floats(arg(a, 0, n), n);
+                if (x.dim() < 3) {
+                    throw new IllegalArgumentException(n.opType() + " of a " + x.dim() + "-d input (needs [N, C, D1, ...])");
                 }
-                yield out(Tensor.adaptiveAvgPool2d(x, 1, 1));
+                boolean max = n.opType().equals("GlobalMaxPool");
+                if (!max && x.dim() == 4) {
+                    yield out(Tensor.adaptiveAvgPool2d(x, 1, 1)); // images: the pooling kernel
+                }
+                Tensor t = x;
+                for (int d = x.dim() - 1; d >= 2; d--) { // each dim kept as size 1; every slice equally long, so means of means
+                    t = max ? t.max(d, true).values() : t.mean(d, true);
+                }
+                yield out(t);
             }
             case "BatchNormalization" -> {
                 if (n.outputs().size() > 1 && n.outputs().stream().skip(1).anyMatch(o -> !o.isEmpty())) {

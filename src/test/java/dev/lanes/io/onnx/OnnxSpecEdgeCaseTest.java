@@ -845,4 +845,40 @@ class OnnxSpecEdgeCaseTest {
             }
         }
     }
+
+    // ---- global pools ----
+
+    /**
+     * GlobalAveragePool and GlobalMaxPool over every spatial dim of a 3-d [N, C, L], 4-d and 5-d [N, C, D, H, W] input,
+     * against loops: the 3-d and 5-d averages were refused at run time ("Lanes pools 2-d images"), GlobalMaxPool at load.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"GlobalAveragePool/3", "GlobalAveragePool/4", "GlobalAveragePool/5", "GlobalMaxPool/3", "GlobalMaxPool/4", "GlobalMaxPool/5"})
+    void globalPoolsReduceEverySpatialDimOfAnyRank(String which) {
+        String op = which.split("/")[0];
+        int[] shape = switch (which.split("/")[1]) {
+            case "3" -> new int[] {2, 3, 5};
+            case "4" -> new int[] {2, 3, 4, 2};
+            default -> new int[] {2, 3, 2, 3, 2};
+        };
+        int spatial = 1;
+        for (int d = 2; d < shape.length; d++) {
+            spatial *= shape[d];
+        }
+        float[] x = random(6 * spatial);
+        float[] want = new float[6];
+        for (int c = 0; c < 6; c++) {
+            double acc = op.equals("GlobalMaxPool") ? Double.NEGATIVE_INFINITY : 0;
+            for (int i = 0; i < spatial; i++) {
+                float v = x[c * spatial + i];
+                acc = op.equals("GlobalMaxPool") ? Math.max(acc, v) : acc + v;
+            }
+            want[c] = (float) (op.equals("GlobalMaxPool") ? acc : acc / spatial);
+        }
+        int[] out = new int[shape.length];
+        java.util.Arrays.fill(out, 1);
+        out[0] = 2;
+        out[1] = 3;
+        assertClose(run(13, op, List.of(Tensor.of(x, shape)), List.of(), List.of()), want, out, which);
+    }
 }
