@@ -571,6 +571,22 @@ public final class OnnxModel implements AutoCloseable {
                 if (opset < 7 && attrInt(n, "is_test", 0) == 0) { // opsets 1-6: batch statistics unless is_test = 1
                     throw new UnsupportedOperationException("BatchNormalization (opset " + opset + ") in training mode (is_test = 0, its default)");
                 }
+                if (opset < 9 && attrInt(n, "spatial", 1) == 0) {
+                    // opsets 1-8's per-activation form: scale, B, mean and var of shape [C, D1, ...], a statistic for each
+                    // element of an example (it was refused: Lanes' batch_norm takes [C]); the spec's formula elementwise
+                    Tensor x = floats(arg(a, 0, n), n);
+                    int[] each = Arrays.copyOfRange(x.shape(), 1, x.dim());
+                    Tensor[] stats = new Tensor[4];
+                    for (int i = 0; i < 4; i++) {
+                        stats[i] = floats(arg(a, i + 1, n), n);
+                        if (!Arrays.equals(stats[i].shape(), each)) {
+                            throw new IllegalArgumentException("BatchNormalization with spatial = 0 takes scale, B, mean and var of shape "
+                                    + Arrays.toString(each) + " (the input's dims after N), input " + (i + 1) + " has " + Arrays.toString(stats[i].shape()));
+                        }
+                    }
+                    Tensor invStd = stats[3].add(attrFloat(n, "epsilon", 1e-5f)).sqrt().rdiv(1);
+                    yield out(x.sub(stats[2]).mul(invStd.mul(stats[0])).add(stats[1]));
+                }
                 yield out(Tensor.batchNorm(arg(a, 0, n).tensor(), arg(a, 3, n).tensor(), arg(a, 4, n).tensor(), arg(a, 1, n).tensor(),
                         arg(a, 2, n).tensor(), false, 0.1, attrFloat(n, "epsilon", 1e-5f)));
             }

@@ -881,4 +881,38 @@ class OnnxSpecEdgeCaseTest {
         out[1] = 3;
         assertClose(run(13, op, List.of(Tensor.of(x, shape)), List.of(), List.of()), want, out, which);
     }
+
+    // ---- BatchNormalization ----
+
+    /**
+     * BatchNormalization (opset 7) with spatial = 0: per-activation statistics, scale, bias, mean and var of shape
+     * [C, H, W], each element normalized by its own, against the spec's formula; spatial = 1 with [C] as before.
+     */
+    @Test
+    void batchNormalizationWithSpatialZeroUsesPerActivationStatistics() {
+        int[] xs = {2, 3, 2, 2};
+        float[] x = random(24);
+        float[] scale = random(12);
+        float[] bias = random(12);
+        float[] mean = random(12);
+        float[] var = new float[12];
+        for (int i = 0; i < 12; i++) {
+            var[i] = 0.5f + i / 4f;
+        }
+        long[] dims = {3, 2, 2};
+        List<W> stats = List.of(floatInit("scale", dims, scale), floatInit("bias", dims, bias), floatInit("mean", dims, mean), floatInit("var", dims, var));
+        Tensor y = run(7, "BatchNormalization", List.of(Tensor.of(x, xs)), List.of("scale", "bias", "mean", "var"), stats, intAttr("spatial", 0),
+                floatAttr("epsilon", 1e-3f));
+        float[] want = new float[24];
+        for (int i = 0; i < 24; i++) {
+            int j = i % 12; // the activation's own statistics: channel and position
+            want[i] = (float) ((x[i] - mean[j]) / Math.sqrt(var[j] + 1e-3f) * scale[j] + bias[j]);
+        }
+        assertClose(y, want, xs, "BatchNormalization spatial = 0");
+        List<W> perChannel = List.of(floatInit("scale", new long[] {3}, 1, 1, 1), floatInit("bias", new long[] {3}, 0, 0, 0),
+                floatInit("mean", new long[] {3}, 0, 0, 0), floatInit("var", new long[] {3}, 1, 1, 1));
+        assertThatThrownBy(() -> run(7, "BatchNormalization", List.of(Tensor.of(x, xs)), List.of("scale", "bias", "mean", "var"), perChannel,
+                intAttr("spatial", 0))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("BatchNormalization")
+                .hasMessageContaining("spatial = 0").hasMessageContaining("[3, 2, 2]");
+    }
 }
