@@ -1990,7 +1990,8 @@ public final class OnnxModel implements AutoCloseable {
     /**
      * ConvTranspose (2-d): Lanes' conv_transpose2d, with the output size from pads and output_padding, or from
      * output_shape or auto_pad SAME_* (total padding then split as the ONNX spec says, the odd row at the end for
-     * SAME_UPPER); a negative end padding (an output_shape larger than the natural size) becomes output padding.
+     * SAME_UPPER, floor halves as ONNX's reference); a negative end padding (an output size over the natural one)
+     * becomes output padding, a negative start padding rows of the bias alone before the result.
      */
     private Value[] convTranspose(Node n, Value[] a) {
         Tensor x = floats(arg(a, 0, n), n);
@@ -2025,6 +2026,7 @@ public final class OnnxModel implements AutoCloseable {
             target = new long[] {(long) inHW[0] * stride[0], (long) inHW[1] * stride[1]};
         }
         int[] pads = new int[4]; // top, left, bottom, right
+        int[] lead = new int[4]; // rows and columns no input reaches, before the result (a negative start padding)
         if (target == null) {
             long[] p = auto.equals("VALID") ? null : attrInts(n, "pads");
             if (p != null) {
@@ -2048,11 +2050,11 @@ public final class OnnxModel implements AutoCloseable {
                 long total = natural - target[i];
                 long begin = auto.equals("SAME_UPPER") ? Math.floorDiv(total, 2) : total - Math.floorDiv(total, 2);
                 long end = total - begin;
-                if (begin < 0) {
-                    throw new UnsupportedOperationException("output size " + target[i] + " over the natural " + natural
-                            + " with the extra rows at the start (Lanes pads a transposed convolution's output at the end only)");
+                if (begin < 0) { // SAME_UPPER a row or more over the natural size (stride over the kernel): it was refused
+                    lead[i] = Math.toIntExact(-begin);
+                } else {
+                    pads[i] = Math.toIntExact(begin);
                 }
-                pads[i] = Math.toIntExact(begin);
                 if (end < 0) { // rows no input reaches, at the end: output padding
                     outputPadding[i] = Math.toIntExact(outputPadding[i] - end);
                 } else {
@@ -2060,7 +2062,11 @@ public final class OnnxModel implements AutoCloseable {
                 }
             }
         }
-        return out(Tensor.convTranspose2d(x, w, b, stride, pads, outputPadding, group, dilation));
+        if (lead[0] == 0 && lead[1] == 0) {
+            return out(Tensor.convTranspose2d(x, w, b, stride, pads, outputPadding, group, dilation));
+        }
+        Tensor y = padded(Tensor.convTranspose2d(x, w, null, stride, pads, outputPadding, group, dilation), lead, 0f);
+        return out(b == null ? y : y.add(b.reshape(1, -1, 1, 1)));
     }
 
     private Value[] pool(Node n, Value[] a) {

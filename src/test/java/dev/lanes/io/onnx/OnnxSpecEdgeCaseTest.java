@@ -194,9 +194,6 @@ class OnnxSpecEdgeCaseTest {
                 ints("pads", 1, 1, 1, 1))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("pads").hasMessageContaining("1-d");
         Tensor x = Tensor.randn(1, 2, 4, 4);
         Tensor w4 = Tensor.randn(2, 2, 3, 3);
-        // output_shape more than a row over the natural size: ONNX puts some of the extra rows first, which Lanes does not
-        assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(x, w4), List.of(), List.of(), ints("output_shape", 9, 9),
-                stringAttr("auto_pad", "SAME_UPPER"))).isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("at the start");
         assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(x, w4), List.of(), List.of(), ints("kernel_shape", 2, 2)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kernel_shape");
         assertThatThrownBy(() -> run(13, "ConvTranspose", List.of(x, w4), List.of(), List.of(), ints("pads", 1, 1, -1, 0)))
@@ -914,5 +911,44 @@ class OnnxSpecEdgeCaseTest {
         assertThatThrownBy(() -> run(7, "BatchNormalization", List.of(Tensor.of(x, xs)), List.of("scale", "bias", "mean", "var"), perChannel,
                 intAttr("spatial", 0))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("BatchNormalization")
                 .hasMessageContaining("spatial = 0").hasMessageContaining("[3, 2, 2]");
+    }
+
+    /**
+     * ConvTranspose whose pads come from auto_pad SAME_* or output_shape, against loops over the spec's pads:
+     * total_padding = stride * (in - 1) + output_padding + (kernel - 1) * dilation + 1 - output_size, split with the
+     * odd one at the end for SAME_UPPER and at the start otherwise (floor halves, as ONNX's reference: a negative total
+     * puts a bias-only row at the start for SAME_UPPER, at the end otherwise). Cases: auto_pad, stride, kernel, input
+     * size, output_padding, output_shape (0: none), dilation.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"SAME_UPPER 2 3 3 0 0 1", "SAME_LOWER 2 3 3 0 0 1", "SAME_UPPER 2 3 4 1 0 1", "SAME_LOWER 3 2 3 1 0 1",
+            "SAME_UPPER 2 1 3 0 0 1", "SAME_LOWER 2 1 3 0 0 1", "SAME_UPPER 3 1 3 0 0 1", "SAME_LOWER 1 3 4 0 0 2", "NOTSET 2 3 3 0 6 1",
+            "NOTSET 2 3 3 1 7 1", "NOTSET 2 3 3 0 9 1", "SAME_UPPER 2 3 3 0 9 1", "SAME_LOWER 2 3 3 0 9 1", "VALID 2 3 3 0 5 1"})
+    void convTransposeAutoPadAndOutputShapeFollowTheSpec(String spec) {
+        String[] f = spec.split(" ");
+        String auto = f[0];
+        int stride = Integer.parseInt(f[1]);
+        int k = Integer.parseInt(f[2]);
+        int in = Integer.parseInt(f[3]);
+        int outputPadding = Integer.parseInt(f[4]);
+        int outputShape = Integer.parseInt(f[5]);
+        int dilation = Integer.parseInt(f[6]);
+        int out = outputShape > 0 ? outputShape : in * stride;
+        int total = stride * (in - 1) + outputPadding + (k - 1) * dilation + 1 - out;
+        int begin = auto.equals("SAME_UPPER") ? Math.floorDiv(total, 2) : total - Math.floorDiv(total, 2);
+        int[] xs = {1, 2, in, in};
+        int[] ws = {2, 2, k, k};
+        float[] x = random(2 * in * in);
+        float[] w = random(4 * k * k);
+        float[] b = {0.25f, -0.5f};
+        List<W> attrs = new ArrayList<>(List.of(stringAttr("auto_pad", auto), ints("strides", stride, stride), ints("dilations", dilation, dilation),
+                ints("output_padding", outputPadding, outputPadding)));
+        if (outputShape > 0) {
+            attrs.add(ints("output_shape", outputShape, outputShape));
+        }
+        Tensor y = run(13, "ConvTranspose", List.of(Tensor.of(x, xs), Tensor.of(w, ws), Tensor.of(b, 2)), List.of(), List.of(), attrs.toArray(W[]::new));
+        float[] want = convTransposeByLoops(x, xs, w, ws, b, new int[] {stride, stride}, new int[] {begin, begin, 0, 0}, new int[] {dilation, dilation},
+                1, out, out);
+        assertClose(y, want, new int[] {1, 2, out, out}, spec);
     }
 }
