@@ -130,6 +130,9 @@ enum Pointwise {
 
     /** The row of {@code gelu(x, approximate)}: "none" (exact) or "tanh", PyTorch's argument. */
     static Pointwise gelu(String approximate) {
+        if (approximate == null) { // a switch on null would throw a NullPointerException
+            throw new IllegalArgumentException("gelu: approximate must be 'none' or 'tanh', got 'null'");
+        }
         return switch (approximate) {
             case "none" -> GELU;
             case "tanh" -> GELU_TANH;

@@ -161,6 +161,12 @@ class ModuleTest {
         try (Tensor x = Tensor.ones(2)) {
             assertThatThrownBy(() -> x.gelu("fast")).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("approximate must be 'none' or 'tanh'");
+            // null is refused as GELU(null) refuses it (it was a NullPointerException from a switch on the string)
+            String module = org.assertj.core.api.Assertions.catchThrowableOfType(IllegalArgumentException.class, () -> new GELU(null)).getMessage();
+            String reason = module.substring(module.indexOf(':')); // after the "GELU" / "gelu" prefix
+            assertThat(reason).isEqualTo(": approximate must be 'none' or 'tanh', got 'null'");
+            assertThatThrownBy(() -> F.gelu(x, null)).isInstanceOf(IllegalArgumentException.class).hasMessage("gelu" + reason);
+            assertThatThrownBy(() -> x.gelu(null)).isInstanceOf(IllegalArgumentException.class).hasMessage("gelu" + reason);
         }
     }
 
