@@ -101,6 +101,35 @@ def main():
         write_row(f, 'flash_scale', lambda q, k, v: (q @ k.transpose(-2, -1) * 0.3).softmax(-1) @ v,
                   {'q': torch.randn(1, 9, 5), 'k': torch.randn(1, 200, 5), 'v': torch.randn(1, 200, 7)})
 
+        # unbatched input: query, key and value [L, E] (PyTorch adds the batch dim, runs, and removes it), with a 2-D
+        # float attn_mask [L, S] or a 3-D bool one [num_heads, L, S]; the encoder layer on [L, E]
+        def random_biases(m):
+            with torch.no_grad():
+                m.in_proj_bias.normal_()
+                m.out_proj.bias.normal_()
+        unbatched = nn.MultiheadAttention(8, 2)
+        random_biases(unbatched)
+        float_mask = torch.randn(5, 5)
+        record(f, 'mha_unbatched/mask', float_mask, [])
+
+        def unbatched_weights(f, ins):
+            _, w = unbatched(ins['x'], ins['x'], ins['x'], attn_mask=float_mask, need_weights=True)
+            record(f, 'mha_unbatched/weights', w, [])
+        write_row(f, 'mha_unbatched', lambda x: unbatched(x, x, x, attn_mask=float_mask, need_weights=True)[0],
+                  {'x': torch.randn(5, 8)}, unbatched, unbatched_weights)
+        unbatched_bf = nn.MultiheadAttention(8, 2, batch_first=True)
+        random_biases(unbatched_bf)
+        bool_mask = torch.rand(2, 4, 6) > 0.6
+        bool_mask[..., 0] = False  # no row fully masked
+        record(f, 'mha_unbatched_cross/mask', bool_mask, [])
+        write_row(f, 'mha_unbatched_cross', lambda query, key, value: unbatched_bf(query, key, value, attn_mask=bool_mask,
+                                                                                    need_weights=False)[0],
+                  {'query': torch.randn(4, 8), 'key': torch.randn(6, 8), 'value': torch.randn(6, 8)}, unbatched_bf)
+        enc = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
+        write_row(f, 'encoder_unbatched', lambda x: enc(x), {'x': torch.randn(5, 8)}, enc)
+        enc_pre = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation='gelu', batch_first=True, norm_first=True)
+        write_row(f, 'encoder_unbatched_prenorm_causal', lambda x: enc_pre(x, src_mask=causal(5, 5)), {'x': torch.randn(5, 8)}, enc_pre)
+
 
 if __name__ == '__main__':
     main()

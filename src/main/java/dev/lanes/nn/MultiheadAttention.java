@@ -10,7 +10,8 @@ import dev.lanes.nn.functional.F;
  * split into {@code numHeads} heads of {@code E / numHeads}, attended ({@link F#scaledDotProductAttention}) and
  * projected back by {@code out_proj}. Parameter names, shapes and initialisation are PyTorch's (xavier-uniform
  * in_proj_weight, zero biases), so a PyTorch state dict loads as it is. Inputs are {@code [B, L, E]} when
- * {@code batchFirst}, else {@code [L, B, E]} (PyTorch's default).
+ * {@code batchFirst}, else {@code [L, B, E]} (PyTorch's default), or unbatched {@code [L, E]} either way (the output
+ * {@code [L, E]} and the weights {@code [L, S]}).
  */
 public class MultiheadAttention extends Module {
     public final int embedDim;
@@ -21,7 +22,7 @@ public class MultiheadAttention extends Module {
     public final Tensor inProjBias;
     public final Linear outProj;
 
-    /** The attention output and, when asked for, the weights averaged over heads ({@code [B, L, S]}). */
+    /** The attention output and, when asked for, the weights averaged over heads ({@code [B, L, S]}, or {@code [L, S]} unbatched). */
     public record Output(Tensor output, Tensor weights) {
     }
 
@@ -68,14 +69,18 @@ public class MultiheadAttention extends Module {
 
     /**
      * The attention of {@code query} over {@code key}/{@code value}; {@code attnMask} ({@code [L, S]} or
-     * {@code [B * numHeads, L, S]}: float, added to the scores, or bool as nn.MultiheadAttention reads it, true = may not
-     * attend) or {@code isCausal}, not both; with {@code needWeights} also the attention weights averaged over heads.
+     * {@code [B * numHeads, L, S]}, {@code [numHeads, L, S]} for an unbatched query: float, added to the scores, or bool
+     * as nn.MultiheadAttention reads it, true = may not attend) or {@code isCausal}, not both; with {@code needWeights}
+     * also the attention weights averaged over heads.
      * (F.scaledDotProductAttention reads a bool mask the other way, as PyTorch 2's: true = takes part.)
      */
     public Output attention(Tensor query, Tensor key, Tensor value, Tensor attnMask, boolean isCausal, boolean needWeights) {
+        if (query.dim() == 2) {
+            return unbatched(query, key, value, attnMask, isCausal, needWeights);
+        }
         if (query.dim() != 3 || key.dim() != 3 || value.dim() != 3) {
             throw new IllegalArgumentException("MultiheadAttention: expected 3-d query, key and value (" + (batchFirst ? "[B, L, E]" : "[L, B, E]")
-                    + "), got " + query.size() + ", " + key.size() + ", " + value.size());
+                    + ") or 2-d ones (unbatched, [L, E]), got " + query.size() + ", " + key.size() + ", " + value.size());
         }
         Tensor q = batchFirst ? query : query.transpose(0, 1);
         Tensor k = batchFirst ? key : key.transpose(0, 1);
@@ -131,6 +136,35 @@ public class MultiheadAttention extends Module {
         Tensor merged = attended.transpose(1, 2).reshape(b, l, embedDim);
         Tensor out = outProj.forward(merged);
         return new Output(batchFirst ? out : out.transpose(0, 1), weights);
+    }
+
+    /**
+     * Unbatched input, as PyTorch runs it: query {@code [L, E]}, key and value {@code [S, E]}, attnMask {@code [L, S]} or
+     * {@code [numHeads, L, S]}; a batch of one is added at the batch dim, attended, and removed from the output
+     * ({@code [L, E]}) and the weights ({@code [L, S]}).
+     */
+    private Output unbatched(Tensor query, Tensor key, Tensor value, Tensor attnMask, boolean isCausal, boolean needWeights) {
+        if (key.dim() != 2 || value.dim() != 2) {
+            throw new IllegalArgumentException("MultiheadAttention: for an unbatched (2-d) query, expected 2-d key and value, got "
+                    + query.size() + ", " + key.size() + ", " + value.size());
+        }
+        int l = query.size(0);
+        int s = key.size(0);
+        if (query.size(1) != embedDim || key.size(1) != embedDim || value.size(1) != embedDim || value.size(0) != s) {
+            throw new IllegalArgumentException("MultiheadAttention: expected an unbatched query [L, " + embedDim + "] and key, value [S, " + embedDim
+                    + "], got " + query.size() + ", " + key.size() + ", " + value.size());
+        }
+        if (attnMask != null) {
+            boolean fits = attnMask.dim() == 2 ? attnMask.size(0) == l && attnMask.size(1) == s
+                    : attnMask.dim() == 3 && attnMask.size(0) == numHeads && attnMask.size(1) == l && attnMask.size(2) == s;
+            if (!fits) { // PyTorch's check: the 3-d mask is [num_heads, L, S] (a batch of one)
+                throw new IllegalArgumentException("MultiheadAttention: the shape of the " + attnMask.dim() + "D attn_mask is " + attnMask.size()
+                        + ", but should be [" + l + ", " + s + "] or [" + numHeads + ", " + l + ", " + s + "] (L, S and num_heads, for an unbatched query)");
+            }
+        }
+        int batchDim = batchFirst ? 0 : 1;
+        Output o = attention(query.unsqueeze(batchDim), key.unsqueeze(batchDim), value.unsqueeze(batchDim), attnMask, isCausal, needWeights);
+        return new Output(o.output().squeeze(batchDim), o.weights() == null ? null : o.weights().squeeze(0));
     }
 
     /** The part {@code which} (0 query, 1 key, 2 value) of the packed input projection applied to x. */

@@ -6,7 +6,8 @@ import dev.lanes.Tensor;
  * One transformer encoder block, like {@code torch.nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward,
  * dropout, activation, layer_norm_eps, batch_first, norm_first)}: self-attention and a two-layer feed-forward network,
  * each with a residual connection and a LayerNorm, before the sublayer ({@code normFirst}, the pre-norm of GPT-style
- * models) or after it (the original post-norm). Submodule names are PyTorch's (self_attn, linear1, dropout, linear2,
+ * models) or after it (the original post-norm). Inputs are {@code [B, L, E]} when {@code batchFirst}, else
+ * {@code [L, B, E]}, or unbatched {@code [L, E]} either way (as PyTorch's). Submodule names are PyTorch's (self_attn, linear1, dropout, linear2,
  * norm1, norm2, dropout1, dropout2), so a PyTorch state dict loads as it is.
  */
 public class TransformerEncoderLayer extends Module {

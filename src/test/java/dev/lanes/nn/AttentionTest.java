@@ -449,4 +449,49 @@ class AttentionTest {
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("is_causal");
         }
     }
+
+    /**
+     * Unbatched input as PyTorch 1.13 takes it (it was refused: "expected 3-d query"): query, key and value [L, E]
+     * whether batch_first or not, a 2-D [L, S] or 3-D [num_heads, L, S] attn_mask, the output [L, E] and the averaged
+     * weights [L, S]; the encoder layer on [L, E] (post-norm relu, and pre-norm gelu causal), in training with dropout 0
+     * (outputs and gradients) and in eval. A mask of a wrong shape for an unbatched query gets a clear exception.
+     */
+    @Test
+    void unbatchedInputMatchesPyTorch() {
+        MultiheadAttention mha = new MultiheadAttention(8, 2);
+        Tensor mask = golden("mha_unbatched/mask");
+        check("mha_unbatched", mha, new String[] {"x"}, m -> {
+            MultiheadAttention.Output o = mha.attention(m.get("x"), m.get("x"), m.get("x"), mask, false, true);
+            assertClose(o.weights(), golden("mha_unbatched/weights"), "unbatched averaged weights [L, S]");
+            return o.output();
+        });
+        MultiheadAttention bf = new MultiheadAttention(8, 2, 0.0, true, true);
+        Tensor boolMask = golden("mha_unbatched_cross/mask"); // [num_heads, L, S]
+        check("mha_unbatched_cross", bf, new String[] {"query", "key", "value"},
+                m -> bf.forward(m.get("query"), m.get("key"), m.get("value"), boolMask, false));
+        TransformerEncoderLayer post = new TransformerEncoderLayer(8, 2, 16, 0.0, "relu", 1e-5, false, false);
+        check("encoder_unbatched", post, new String[] {"x"}, m -> post.forward(m.get("x")));
+        TransformerEncoderLayer pre = new TransformerEncoderLayer(8, 2, 16, 0.0, "gelu", 1e-5, true, true);
+        check("encoder_unbatched_prenorm_causal", pre, new String[] {"x"}, m -> pre.forward(m.get("x"), null, true));
+        post.eval();
+        pre.eval();
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            assertClose(post.forward(golden("encoder_unbatched/in/x")), golden("encoder_unbatched/y"), "post-norm in eval");
+            assertClose(pre.forward(golden("encoder_unbatched_prenorm_causal/in/x"), null, true), golden("encoder_unbatched_prenorm_causal/y"),
+                    "pre-norm in eval");
+        }
+        Tensor q = Tensor.randn(4, 8);
+        Tensor kv = Tensor.randn(6, 8);
+        for (Tensor bad : new Tensor[] {Tensor.zeros(4, 5), Tensor.zeros(6, 4), Tensor.zeros(1, 4, 6), Tensor.zeros(4, 4, 6), Tensor.zeros(2, 6, 4),
+                Tensor.zeros(6), Tensor.zeros(1, 2, 4, 6)}) {
+            for (MultiheadAttention m : new MultiheadAttention[] {mha, bf}) {
+                assertThatThrownBy(() -> m.attention(q, kv, kv, bad, false, true)).as("mask %s", bad.size())
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("attn_mask is " + bad.size()).hasMessageContaining("[2, 4, 6]");
+            }
+        }
+        assertThatThrownBy(() -> mha.forward(q, Tensor.randn(6, 1, 8), Tensor.randn(6, 1, 8), null, false)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("unbatched").hasMessageContaining("[6, 1, 8]");
+        assertThatThrownBy(() -> mha.forward(Tensor.randn(4, 6))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[4, 6]");
+        assertThatThrownBy(() -> mha.forward(Tensor.randn(8))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2-d");
+    }
 }
