@@ -130,6 +130,75 @@ def main():
         enc_pre = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation='gelu', batch_first=True, norm_first=True)
         write_row(f, 'encoder_unbatched_prenorm_causal', lambda x: enc_pre(x, src_mask=causal(5, 5)), {'x': torch.randn(5, 8)}, enc_pre)
 
+        # key_padding_mask [B, S] ([S] unbatched): bool, True = ignore that key, or float, added to the scores; merged
+        # with attn_mask into one mask per batch and head. <row>/kpm and <row>/mask are the masks Lanes gets. PyTorch
+        # 1.13 mishandles a float key_padding_mask together with an attn_mask (a float attn_mask ignores it, a bool one
+        # masks every nonzero entry): those rows give PyTorch the sum of the two as one [B * num_heads, L, S] mask, as
+        # PyTorch 2 merges them. Causal rows (Lanes' is_causal) give PyTorch the float causal mask.
+        def padding(b, s):
+            m = torch.rand(b, s) > 0.6
+            m[:, 0] = False  # no batch fully masked
+            return m
+
+        def kpm_row(name, m, inputs, kpm, mask=None, need_weights=False, average=True, torch_mask=None, torch_kpm=True):
+            record(f, f'{name}/kpm', kpm, [])
+            if mask is not None:
+                record(f, f'{name}/mask', mask, [])
+            tm = mask if torch_mask is None else torch_mask
+            tk = kpm if torch_kpm else None
+
+            def run(**ins):
+                q = ins.get('x', ins.get('query'))
+                k = ins.get('x', ins.get('key'))
+                v = ins.get('x', ins.get('value'))
+                return m(q, k, v, key_padding_mask=tk, attn_mask=tm, need_weights=need_weights, average_attn_weights=average)
+
+            def weights(f, ins):
+                record(f, f'{name}/weights', run(**ins)[1], [])
+            write_row(f, name, lambda **ins: run(**ins)[0], inputs, m, weights if need_weights else None)
+
+        def merged(mask, kpm, heads):  # PyTorch 2's merge of a float attn_mask [L, S] and key_padding_mask [B, S]
+            b, s = kpm.shape
+            return (mask.view(1, 1, -1, s) + kpm.view(b, 1, 1, s)).expand(b, heads, -1, s).reshape(b * heads, -1, s)
+
+        mha_bf = nn.MultiheadAttention(8, 2, batch_first=True)
+        random_biases(mha_bf)
+        mha_sf = nn.MultiheadAttention(8, 2)
+        random_biases(mha_sf)
+        kpm_row('mha_kpm_bf', mha_bf, {'x': torch.randn(3, 5, 8)}, padding(3, 5), need_weights=True, average=False)
+        kpm_row('mha_kpm_float_attn_sf', mha_sf, {'query': torch.randn(4, 3, 8), 'key': torch.randn(6, 3, 8), 'value': torch.randn(6, 3, 8)},
+                padding(3, 6), torch.randn(4, 6))
+        bool_attn = torch.rand(6, 5, 5) > 0.7
+        bool_attn[..., 1] = False
+        kpm_row('mha_kpm_bool_attn3d_sf', mha_sf, {'x': torch.randn(5, 3, 8)}, padding(3, 5), bool_attn, need_weights=True)
+        kpm_row('mha_kpm_float', mha_bf, {'x': torch.randn(2, 5, 8)}, torch.randn(2, 5))
+        float_kpm = torch.randn(2, 5)
+        float_attn = torch.randn(5, 5)
+        kpm_row('mha_kpm_float_float_attn', mha_bf, {'x': torch.randn(2, 5, 8)}, float_kpm, float_attn, need_weights=True,
+                torch_mask=merged(float_attn, float_kpm, 2), torch_kpm=False)
+        kpm_row('mha_kpm_causal', mha_bf, {'x': torch.randn(2, 5, 8)}, padding(2, 5), torch_mask=causal(5, 5))
+        unbatched_attn = torch.randn(2, 5, 5)
+        kpm_row('mha_kpm_unbatched', mha_sf, {'x': torch.randn(5, 8)}, padding(1, 5)[0], unbatched_attn, need_weights=True, average=False)
+        full = padding(2, 4)
+        full[1] = True  # every key of batch 1 ignored: its rows are NaN, as PyTorch's softmax of -inf everywhere
+        kpm_row('mha_kpm_full', mha_bf, {'x': torch.randn(2, 4, 8)}, full, need_weights=True)
+
+        def enc_row(name, m, x, kpm, mask=None, torch_mask=None):
+            record(f, f'{name}/kpm', kpm, [])
+            if mask is not None:
+                record(f, f'{name}/mask', mask, [])
+            tm = mask if torch_mask is None else torch_mask
+            write_row(f, name, lambda x: m(x, src_mask=tm, src_key_padding_mask=kpm), {'x': x}, m)
+        enc_pre_bf = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation='gelu', batch_first=True, norm_first=True)
+        src_mask = torch.rand(5, 5) > 0.7
+        src_mask[:, 0] = False
+        enc_row('encoder_kpm_bf_prenorm', enc_pre_bf, torch.randn(3, 5, 8), padding(3, 5), src_mask)
+        enc_sf = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
+        enc_row('encoder_kpm_sf_float', enc_sf, torch.randn(5, 2, 8), torch.randn(2, 5))
+        enc_post_bf = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+        enc_row('encoder_kpm_causal', enc_post_bf, torch.randn(2, 5, 8), padding(2, 5), torch_mask=causal(5, 5))
+        enc_row('encoder_kpm_unbatched', enc_sf, torch.randn(5, 8), padding(1, 5)[0])
+
 
 if __name__ == '__main__':
     main()

@@ -22,7 +22,10 @@ public class MultiheadAttention extends Module {
     public final Tensor inProjBias;
     public final Linear outProj;
 
-    /** The attention output and, when asked for, the weights averaged over heads ({@code [B, L, S]}, or {@code [L, S]} unbatched). */
+    /**
+     * The attention output and, when asked for, the weights averaged over heads ({@code [B, L, S]}, or {@code [L, S]}
+     * unbatched) or per head ({@code [B, numHeads, L, S]}, {@code [numHeads, L, S]}).
+     */
     public record Output(Tensor output, Tensor weights) {
     }
 
@@ -64,7 +67,16 @@ public class MultiheadAttention extends Module {
 
     /** The attention output only (PyTorch's {@code need_weights=False}). */
     public Tensor forward(Tensor query, Tensor key, Tensor value, Tensor attnMask, boolean isCausal) {
-        return attention(query, key, value, attnMask, isCausal, false).output();
+        return attention(query, key, value, null, false, attnMask, true, isCausal).output();
+    }
+
+    /**
+     * The attention output only, with a {@code keyPaddingMask} (may be null): PyTorch's
+     * {@code forward(query, key, value, key_padding_mask, need_weights=False, attn_mask)}; see
+     * {@link #attention(Tensor, Tensor, Tensor, Tensor, boolean, Tensor, boolean, boolean)}.
+     */
+    public Tensor forward(Tensor query, Tensor key, Tensor value, Tensor keyPaddingMask, Tensor attnMask, boolean isCausal) {
+        return attention(query, key, value, keyPaddingMask, false, attnMask, true, isCausal).output();
     }
 
     /**
@@ -75,8 +87,24 @@ public class MultiheadAttention extends Module {
      * (F.scaledDotProductAttention reads a bool mask the other way, as PyTorch 2's: true = takes part.)
      */
     public Output attention(Tensor query, Tensor key, Tensor value, Tensor attnMask, boolean isCausal, boolean needWeights) {
+        return attention(query, key, value, null, needWeights, attnMask, true, isCausal);
+    }
+
+    /**
+     * PyTorch's {@code forward(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights)}, with
+     * PyTorch 2's {@code is_causal}. {@code keyPaddingMask} ({@code [B, S]}, {@code [S]} for an unbatched query; may be
+     * null): bool, true = that key is ignored (-inf), or float, added to the scores of every query and head; it is merged
+     * with {@code attnMask} (as above) or the causal mask into one float mask per batch and head, their sum (PyTorch 2's
+     * merge; 1.13's agrees except with a float key_padding_mask and an attn_mask, where it ignored the padding mask
+     * under a float attn_mask and masked every nonzero entry under a bool one). A query whose keys are all masked gets
+     * NaN, as PyTorch's softmax of -inf everywhere. The weights, with {@code needWeights}, are averaged over heads
+     * ({@code [B, L, S]}) or with {@code averageAttnWeights} false per head ({@code [B, numHeads, L, S]}); unbatched
+     * without the B.
+     */
+    public Output attention(Tensor query, Tensor key, Tensor value, Tensor keyPaddingMask, boolean needWeights, Tensor attnMask,
+                            boolean averageAttnWeights, boolean isCausal) {
         if (query.dim() == 2) {
-            return unbatched(query, key, value, attnMask, isCausal, needWeights);
+            return unbatched(query, key, value, keyPaddingMask, needWeights, attnMask, averageAttnWeights, isCausal);
         }
         if (query.dim() != 3 || key.dim() != 3 || value.dim() != 3) {
             throw new IllegalArgumentException("MultiheadAttention: expected 3-d query, key and value (" + (batchFirst ? "[B, L, E]" : "[L, B, E]")
@@ -92,6 +120,13 @@ public class MultiheadAttention extends Module {
             throw new IllegalArgumentException("MultiheadAttention: expected query [B, L, " + embedDim + "] and key, value [B, S, " + embedDim
                     + "] (batch_first=" + Repr.bool(batchFirst) + "), got " + query.size() + ", " + key.size() + ", " + value.size());
         }
+        if (keyPaddingMask != null) {
+            checkPaddingMaskType(keyPaddingMask);
+            if (keyPaddingMask.dim() != 2 || keyPaddingMask.size(0) != b || keyPaddingMask.size(1) != s) {
+                throw new IllegalArgumentException("MultiheadAttention: expecting key_padding_mask shape of [" + b + ", " + s + "] (batch, S), but got "
+                        + keyPaddingMask.size());
+            }
+        }
         int d = embedDim / numHeads;
         Tensor qh = heads(project(q, 0), b, l, d);
         Tensor kh = heads(project(k, 1), b, s, d);
@@ -104,46 +139,72 @@ public class MultiheadAttention extends Module {
                 throw new IllegalArgumentException("MultiheadAttention: the shape of the " + mask.dim() + "D attn_mask is " + mask.size()
                         + ", but should be [" + l + ", " + s + "] or [" + (long) b * numHeads + ", " + l + ", " + s + "] (L, S and batch * num_heads)");
             }
+            if (mask.dtype() == dev.lanes.DType.INT64) {
+                throw new IllegalArgumentException("MultiheadAttention: only float and bool types are supported for attn_mask, not " + mask.dtype().torchName());
+            }
             if (isCausal) {
                 throw new IllegalArgumentException("MultiheadAttention: explicit attn_mask should not be set when is_causal=True");
             }
-            if (mask.dtype() == dev.lanes.DType.BOOL) { // nn.MultiheadAttention's convention: true = may NOT attend (-inf)
-                try (Tensor zeros = Tensor.zeros(mask.shape())) {
-                    mask = zeros.maskedFill(mask, Double.NEGATIVE_INFINITY);
-                }
-            }
+            mask = additive(mask);
             if (mask.dim() == 3) { // [B * H, L, S] -> [B, H, L, S]
                 mask = mask.view(b, numHeads, l, s);
             }
+        }
+        boolean causal = isCausal;
+        if (keyPaddingMask != null) { // one mask: attn_mask or the causal one [L, S] (or [B, H, L, S]) + padding [B, 1, 1, S]
+            if (causal) {
+                mask = F.causalMask(l, s);
+                causal = false;
+            }
+            Tensor padding = additive(keyPaddingMask).reshape(b, 1, 1, s);
+            mask = mask == null ? padding : mask.add(padding);
         }
         double p = isTraining() ? dropout : 0.0;
         Tensor weights = null;
         Tensor attended;
         if (needWeights) {
             Tensor scores = qh.matmul(kh.transpose(-2, -1)).mul(1 / Math.sqrt(d));
-            if (isCausal) {
+            if (causal) {
                 scores = scores.add(F.causalMask(l, s));
             } else if (mask != null) {
                 scores = scores.add(mask);
             }
             Tensor w = scores.softmax(-1);
             Tensor dropped = p > 0 ? w.dropout(p, true) : w; // as PyTorch: the weights it returns are the ones it applied
-            weights = dropped.mean(1);
+            weights = averageAttnWeights ? dropped.mean(1) : dropped;
             attended = dropped.matmul(vh);
         } else {
-            attended = F.scaledDotProductAttention(qh, kh, vh, mask, p, isCausal);
+            attended = F.scaledDotProductAttention(qh, kh, vh, mask, p, causal);
         }
         Tensor merged = attended.transpose(1, 2).reshape(b, l, embedDim);
         Tensor out = outProj.forward(merged);
         return new Output(batchFirst ? out : out.transpose(0, 1), weights);
     }
 
+    /** A float mask as it is; a bool one as nn.MultiheadAttention reads it: true = may NOT attend (-inf), false 0. */
+    private static Tensor additive(Tensor mask) {
+        if (mask.dtype() != dev.lanes.DType.BOOL) {
+            return mask;
+        }
+        try (Tensor zeros = Tensor.zeros(mask.shape())) {
+            return zeros.maskedFill(mask, Double.NEGATIVE_INFINITY);
+        }
+    }
+
+    private static void checkPaddingMaskType(Tensor keyPaddingMask) {
+        if (keyPaddingMask.dtype() != dev.lanes.DType.BOOL && keyPaddingMask.dtype() != dev.lanes.DType.FLOAT32) {
+            throw new IllegalArgumentException("MultiheadAttention: only bool and floating types of key_padding_mask are supported, got "
+                    + keyPaddingMask.dtype().torchName());
+        }
+    }
+
     /**
      * Unbatched input, as PyTorch runs it: query {@code [L, E]}, key and value {@code [S, E]}, attnMask {@code [L, S]} or
-     * {@code [numHeads, L, S]}; a batch of one is added at the batch dim, attended, and removed from the output
-     * ({@code [L, E]}) and the weights ({@code [L, S]}).
+     * {@code [numHeads, L, S]}, keyPaddingMask {@code [S]}; a batch of one is added at the batch dim, attended, and
+     * removed from the output ({@code [L, E]}) and the weights ({@code [L, S]} or {@code [numHeads, L, S]}).
      */
-    private Output unbatched(Tensor query, Tensor key, Tensor value, Tensor attnMask, boolean isCausal, boolean needWeights) {
+    private Output unbatched(Tensor query, Tensor key, Tensor value, Tensor keyPaddingMask, boolean needWeights, Tensor attnMask,
+                             boolean averageAttnWeights, boolean isCausal) {
         if (key.dim() != 2 || value.dim() != 2) {
             throw new IllegalArgumentException("MultiheadAttention: for an unbatched (2-d) query, expected 2-d key and value, got "
                     + query.size() + ", " + key.size() + ", " + value.size());
@@ -162,8 +223,16 @@ public class MultiheadAttention extends Module {
                         + ", but should be [" + l + ", " + s + "] or [" + numHeads + ", " + l + ", " + s + "] (L, S and num_heads, for an unbatched query)");
             }
         }
+        if (keyPaddingMask != null) {
+            checkPaddingMaskType(keyPaddingMask);
+            if (keyPaddingMask.dim() != 1 || keyPaddingMask.size(0) != s) {
+                throw new IllegalArgumentException("MultiheadAttention: expecting key_padding_mask shape of [" + s + "] (S, for an unbatched query), but got "
+                        + keyPaddingMask.size());
+            }
+        }
         int batchDim = batchFirst ? 0 : 1;
-        Output o = attention(query.unsqueeze(batchDim), key.unsqueeze(batchDim), value.unsqueeze(batchDim), attnMask, isCausal, needWeights);
+        Output o = attention(query.unsqueeze(batchDim), key.unsqueeze(batchDim), value.unsqueeze(batchDim),
+                keyPaddingMask == null ? null : keyPaddingMask.unsqueeze(0), needWeights, attnMask, averageAttnWeights, isCausal);
         return new Output(o.output().squeeze(batchDim), o.weights() == null ? null : o.weights().squeeze(0));
     }
 

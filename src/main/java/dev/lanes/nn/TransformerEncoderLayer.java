@@ -50,7 +50,7 @@ public class TransformerEncoderLayer extends Module {
 
     @Override
     public Tensor forward(Tensor src) {
-        return forward(src, null, false);
+        return forward(src, null, null, false);
     }
 
     /**
@@ -58,17 +58,31 @@ public class TransformerEncoderLayer extends Module {
      * causal mask ({@code isCausal}: a decoder-only model), not both.
      */
     public Tensor forward(Tensor src, Tensor srcMask, boolean isCausal) {
+        return forward(src, srcMask, null, isCausal);
+    }
+
+    /**
+     * PyTorch's {@code forward(src, src_mask, src_key_padding_mask)}: {@code srcKeyPaddingMask} ([B, L], [L] for an
+     * unbatched src; may be null) is bool, true = that position is not attended to, or float, added to the scores; see
+     * {@link MultiheadAttention#attention(Tensor, Tensor, Tensor, Tensor, boolean, Tensor, boolean, boolean)}.
+     */
+    public Tensor forward(Tensor src, Tensor srcMask, Tensor srcKeyPaddingMask) {
+        return forward(src, srcMask, srcKeyPaddingMask, false);
+    }
+
+    /** With a {@code srcMask} or {@code isCausal} (not both) and a {@code srcKeyPaddingMask}; any may be absent. */
+    public Tensor forward(Tensor src, Tensor srcMask, Tensor srcKeyPaddingMask, boolean isCausal) {
         Tensor x = src;
         if (normFirst) {
-            x = x.add(selfAttentionBlock(norm1.forward(x), srcMask, isCausal));
+            x = x.add(selfAttentionBlock(norm1.forward(x), srcMask, srcKeyPaddingMask, isCausal));
             return x.add(feedForwardBlock(norm2.forward(x)));
         }
-        x = norm1.forward(x.add(selfAttentionBlock(x, srcMask, isCausal)));
+        x = norm1.forward(x.add(selfAttentionBlock(x, srcMask, srcKeyPaddingMask, isCausal)));
         return norm2.forward(x.add(feedForwardBlock(x)));
     }
 
-    private Tensor selfAttentionBlock(Tensor x, Tensor mask, boolean isCausal) {
-        return dropout1.forward(selfAttn.forward(x, x, x, mask, isCausal));
+    private Tensor selfAttentionBlock(Tensor x, Tensor mask, Tensor keyPaddingMask, boolean isCausal) {
+        return dropout1.forward(selfAttn.forward(x, x, x, keyPaddingMask, mask, isCausal));
     }
 
     private Tensor feedForwardBlock(Tensor x) {

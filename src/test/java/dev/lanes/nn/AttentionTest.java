@@ -73,6 +73,10 @@ class AttentionTest {
         float[] g = got.toFloatArray();
         float[] w = want.toFloatArray();
         for (int i = 0; i < g.length; i++) {
+            if (Float.isNaN(w[i])) { // PyTorch's NaN (a query whose keys are all masked): NaN here too
+                assertThat(g[i]).as("%s element %d: got %s want NaN", what, i, g[i]).isNaN();
+                continue;
+            }
             assertThat(Math.abs(g[i] - w[i])).as("%s element %d: got %s want %s", what, i, g[i], w[i]).isLessThanOrEqualTo((float) (TOL + TOL * Math.abs(w[i])));
         }
     }
@@ -493,5 +497,135 @@ class AttentionTest {
                 .hasMessageContaining("unbatched").hasMessageContaining("[6, 1, 8]");
         assertThatThrownBy(() -> mha.forward(Tensor.randn(4, 6))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[4, 6]");
         assertThatThrownBy(() -> mha.forward(Tensor.randn(8))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2-d");
+    }
+
+    /** {@link #check}, then the same row's output again in eval (dropout 0: the same) without autograd. */
+    private static void checkTrainAndEval(String row, Module module, String[] inputs, Function<Map<String, Tensor>, Tensor> fn) {
+        check(row, module, inputs, fn);
+        module.eval();
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            Map<String, Tensor> in = new LinkedHashMap<>();
+            for (String k : inputs) {
+                in.put(k, golden(row + "/in/" + k));
+            }
+            assertClose(fn.apply(in), golden(row + "/y"), row + " output in eval");
+        } finally {
+            module.train();
+        }
+    }
+
+    /**
+     * key_padding_mask / src_key_padding_mask ([B, S], [S] unbatched), which was missing: bool (true = ignore that key)
+     * or float (added to the scores), alone or merged with a float or bool attn_mask ([L, S] or [B * H, L, S]) or the
+     * causal mask, batch_first or not, through both paths (with the weights, averaged or per head, and without), against
+     * PyTorch 1.13: outputs, weights, every input and parameter gradient, in training (dropout 0) and in eval. A float
+     * key_padding_mask with an attn_mask is compared with PyTorch given their sum (1.13 mishandles that pair). A batch
+     * whose keys are all masked gives NaN where PyTorch does (its outputs, weights and the gradients through them).
+     */
+    @Test
+    void keyPaddingMasksMatchPyTorch() {
+        MultiheadAttention bf = new MultiheadAttention(8, 2, 0.0, true, true);
+        MultiheadAttention sf = new MultiheadAttention(8, 2);
+        String[] x = {"x"};
+        checkTrainAndEval("mha_kpm_bf", bf, x, m -> {
+            MultiheadAttention.Output o = bf.attention(m.get("x"), m.get("x"), m.get("x"), golden("mha_kpm_bf/kpm"), true, null, false, false);
+            assertClose(o.weights(), golden("mha_kpm_bf/weights"), "weights per head [B, H, L, S]");
+            return o.output();
+        });
+        checkTrainAndEval("mha_kpm_float_attn_sf", sf, new String[] {"query", "key", "value"}, m -> sf.forward(m.get("query"), m.get("key"),
+                m.get("value"), golden("mha_kpm_float_attn_sf/kpm"), golden("mha_kpm_float_attn_sf/mask"), false));
+        checkTrainAndEval("mha_kpm_bool_attn3d_sf", sf, x, m -> {
+            MultiheadAttention.Output o = sf.attention(m.get("x"), m.get("x"), m.get("x"), golden("mha_kpm_bool_attn3d_sf/kpm"), true,
+                    golden("mha_kpm_bool_attn3d_sf/mask"), true, false);
+            assertClose(o.weights(), golden("mha_kpm_bool_attn3d_sf/weights"), "averaged weights, bool [B * H, L, S] mask and bool padding");
+            return o.output();
+        });
+        checkTrainAndEval("mha_kpm_float", bf, x, m -> bf.forward(m.get("x"), m.get("x"), m.get("x"), golden("mha_kpm_float/kpm"), null, false));
+        checkTrainAndEval("mha_kpm_float_float_attn", bf, x, m -> {
+            MultiheadAttention.Output o = bf.attention(m.get("x"), m.get("x"), m.get("x"), golden("mha_kpm_float_float_attn/kpm"), true,
+                    golden("mha_kpm_float_float_attn/mask"), true, false);
+            assertClose(o.weights(), golden("mha_kpm_float_float_attn/weights"), "averaged weights, float mask and float padding");
+            return o.output();
+        });
+        for (boolean needWeights : new boolean[] {false, true}) {
+            checkTrainAndEval("mha_kpm_causal", bf, x,
+                    m -> bf.attention(m.get("x"), m.get("x"), m.get("x"), golden("mha_kpm_causal/kpm"), needWeights, null, true, true).output());
+        }
+        checkTrainAndEval("mha_kpm_unbatched", sf, x, m -> {
+            MultiheadAttention.Output o = sf.attention(m.get("x"), m.get("x"), m.get("x"), golden("mha_kpm_unbatched/kpm"), true,
+                    golden("mha_kpm_unbatched/mask"), false, false);
+            assertClose(o.weights(), golden("mha_kpm_unbatched/weights"), "unbatched weights per head [H, L, S]");
+            return o.output();
+        });
+        for (boolean needWeights : new boolean[] {false, true}) {
+            checkTrainAndEval("mha_kpm_full", bf, x, m -> {
+                MultiheadAttention.Output o = bf.attention(m.get("x"), m.get("x"), m.get("x"), golden("mha_kpm_full/kpm"), needWeights, null, true, false);
+                if (needWeights) {
+                    assertClose(o.weights(), golden("mha_kpm_full/weights"), "weights of a fully masked batch");
+                }
+                return o.output();
+            });
+        }
+        float[] fullY = golden("mha_kpm_full/y").toFloatArray(); // [2, 4, 8]: batch 1 all NaN, batch 0 finite
+        for (int i = 0; i < fullY.length; i++) {
+            assertThat(Float.isNaN(fullY[i])).as("golden element %d", i).isEqualTo(i >= 32);
+        }
+
+        TransformerEncoderLayer preBf = new TransformerEncoderLayer(8, 2, 16, 0.0, "gelu", 1e-5, true, true);
+        checkTrainAndEval("encoder_kpm_bf_prenorm", preBf, x,
+                m -> preBf.forward(m.get("x"), golden("encoder_kpm_bf_prenorm/mask"), golden("encoder_kpm_bf_prenorm/kpm")));
+        TransformerEncoderLayer postSf = new TransformerEncoderLayer(8, 2, 16, 0.0, "relu", 1e-5, false, false);
+        checkTrainAndEval("encoder_kpm_sf_float", postSf, x, m -> postSf.forward(m.get("x"), null, golden("encoder_kpm_sf_float/kpm")));
+        checkTrainAndEval("encoder_kpm_unbatched", postSf, x, m -> postSf.forward(m.get("x"), null, golden("encoder_kpm_unbatched/kpm")));
+        TransformerEncoderLayer postBf = new TransformerEncoderLayer(8, 2, 16, 0.0, "relu", 1e-5, true, false);
+        checkTrainAndEval("encoder_kpm_causal", postBf, x, m -> postBf.forward(m.get("x"), null, golden("encoder_kpm_causal/kpm"), true));
+    }
+
+    /**
+     * A padding mask of nothing changes nothing, through every overload; a float padding mask with a bool attn_mask is
+     * the same as with its float form; bad padding masks (and an integer attn_mask) get clear exceptions.
+     */
+    @Test
+    void keyPaddingMaskOverloadsAndBadMasks() {
+        Lanes.manualSeed(21);
+        MultiheadAttention mha = new MultiheadAttention(8, 2, 0.0, true, false);
+        Tensor x = Tensor.randn(5, 3, 8); // [L, B, E]
+        Tensor none = Tensor.zeros(3, 5).gt(0.5);
+        float[] plain = mha.forward(x).toFloatArray();
+        assertThat(mha.forward(x, x, x, none, null, false).toFloatArray()).containsExactly(plain);
+        assertThat(mha.attention(x, x, x, none, true, null, true, false).output().toFloatArray())
+                .containsExactly(mha.attention(x, x, x, null, false, true).output().toFloatArray());
+        assertThat(mha.attention(x, x, x, none, true, null, true, true).weights().toFloatArray())
+                .containsExactly(mha.attention(x, x, x, null, true, true).weights().toFloatArray());
+        Tensor floatPadding = Tensor.randn(3, 5);
+        Tensor future = Tensor.ones(5, 5).triu(1).gt(0.5);
+        Tensor futureAdditive = Tensor.zeros(5, 5).maskedFill(future, Double.NEGATIVE_INFINITY);
+        assertThat(mha.forward(x, x, x, floatPadding, future, false).toFloatArray())
+                .containsExactly(mha.forward(x, x, x, floatPadding, futureAdditive, false).toFloatArray());
+        assertThat(mha.forward(x, x, x, floatPadding, null, true).toFloatArray())
+                .containsExactly(mha.forward(x, x, x, floatPadding, futureAdditive, false).toFloatArray());
+        TransformerEncoderLayer layer = new TransformerEncoderLayer(8, 2, 16, 0.0, "relu", 1e-5, false, false);
+        float[] layerPlain = layer.forward(x).toFloatArray();
+        assertThat(layer.forward(x, null, none).toFloatArray()).containsExactly(layerPlain);
+        assertThat(layer.forward(x, null, none, false).toFloatArray()).containsExactly(layerPlain);
+        assertThat(layer.forward(x, null, false).toFloatArray()).containsExactly(layerPlain);
+
+        for (Tensor bad : new Tensor[] {Tensor.zeros(3, 4).gt(0.5), Tensor.zeros(5, 3).gt(0.5), Tensor.zeros(5).gt(0.5), Tensor.zeros(1, 3, 5)}) {
+            assertThatThrownBy(() -> mha.forward(x, x, x, bad, null, false)).as("padding %s", bad.size()).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("key_padding_mask shape of [3, 5]").hasMessageContaining(bad.size().toString());
+            assertThatThrownBy(() -> layer.forward(x, null, bad)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("key_padding_mask");
+        }
+        Tensor x1 = Tensor.randn(5, 8); // unbatched: the padding mask is [S]
+        for (Tensor bad : new Tensor[] {Tensor.zeros(1, 5).gt(0.5), Tensor.zeros(4).gt(0.5)}) {
+            assertThatThrownBy(() -> mha.forward(x1, x1, x1, bad, null, false)).as("padding %s", bad.size()).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("key_padding_mask shape of [5]").hasMessageContaining(bad.size().toString());
+        }
+        Tensor ints = Tensor.zeros(3, 5).toType(dev.lanes.DType.INT64);
+        assertThatThrownBy(() -> mha.forward(x, x, x, ints, null, false)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("only bool and floating types of key_padding_mask").hasMessageContaining("torch.int64");
+        assertThatThrownBy(() -> mha.forward(x, x, x, null, Tensor.zeros(5, 5).toType(dev.lanes.DType.INT64), false))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("attn_mask").hasMessageContaining("torch.int64");
+        assertThatThrownBy(() -> mha.forward(x, x, x, none, futureAdditive, true)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("is_causal");
     }
 }
