@@ -709,7 +709,8 @@ public final class Conv2dDriver {
         // decided without the vector width (Im2col.shiftsFit, not shiftsInPlace, whose column counts depend on NR): the
         // dot products and the register-tiled product add in different orders, so a width-dependent choice would
         // give different bits at 512 and 256 bits (a 16 x 16 layer with 3 x 3 taps shifts in place at 16 lanes only)
-        return Simd.GROUP > 0 && og <= DOT_MAX_CHANNELS && g.cols() >= DOT_MIN_PIXELS && staged(g) && Im2col.shiftsFit(g)
+        // nor on Simd.GROUP: at other lane counts weightGradientDots runs its scalar form of the same additions
+        return og <= DOT_MAX_CHANNELS && g.cols() >= DOT_MIN_PIXELS && staged(g) && Im2col.shiftsFit(g)
                 && (long) groups * g.rows() * og * DOT_PARTIALS <= DOT_MAX_PARTIALS;
     }
 
@@ -720,7 +721,8 @@ public final class Conv2dDriver {
      * images in order), folded in {@link Simd#GROUP}'s fixed order at the end: the same additions at 16, 8 and 4 lanes
      * (at fewer lanes each register block runs once per vector of the group) and for any thread count (a chunk is one
      * thread's). The tap rows are read where they lie in the column-shifted planes ({@link Im2col#stageShifts}), the
-     * output gradient rows from a zero-padded copy; no packing. Requires {@link Simd#GROUP} {@code > 0}, a {@link #staged}
+     * output gradient rows from a zero-padded copy; no packing. Where {@link Simd#GROUP} is 0 (2 lanes, SVE above 512
+     * bits) {@link #weightGradientDotsScalar} computes the same additions in the same order. Requires a {@link #staged}
      * geometry with {@link Im2col#shiftsFit} and {@code groups k og 16} floats that fit an int ({@link #dotsWeightGradient}
      * chooses the geometries where it is faster).
      *
@@ -760,7 +762,45 @@ public final class Conv2dDriver {
         Im2col.stageShifts(src, srcOff, g, buf.paddedSource(g), buf.image);
         int[] rows = buf.shiftTapOffsets(g);
         float[] img = buf.image;
-        int[] slots = buf.dotSlots;
+        if (Simd.GROUP == 0) {
+            weightGradientDotsScalar(k, og, l, lp, img, rows, gq, acc, base);
+        } else {
+            weightGradientDotsVectors(k, og, l, lp, img, rows, gq, acc, base, sink, buf.dotSlots);
+        }
+        if (last) {
+            for (int e = 0; e < k * og; e++) {
+                c.setAtIndex(FLOAT, cOff + e, Simd.fold(acc, base + e * DOT_PARTIALS, DOT_PARTIALS)); // the partials restart at the next first
+            }
+        }
+    }
+
+    /**
+     * The scalar form of {@link #weightGradientDotsVectors}, for lane counts without a {@link Simd#GROUP}: the same
+     * additions in the same order. Element (p, o)'s partial {@code q mod 16} takes pixel q's FMA for q in [0, lp) in
+     * order; past l the vector form's masked lanes add 0 x 0 (which turns a -0 sum into +0), and so does this.
+     */
+    static void weightGradientDotsScalar(int k, int og, int l, int lp, float[] img, int[] rows, float[] gq, float[] acc, int base) {
+        for (int p = 0; p < k; p++) {
+            int t = rows[p];
+            for (int o = 0; o < og; o++) {
+                int at = base + (p * og + o) * DOT_PARTIALS;
+                int go = o * lp;
+                int q = 0;
+                for (; q + DOT_PARTIALS <= l; q += DOT_PARTIALS) {
+                    for (int j = 0; j < DOT_PARTIALS; j++) {
+                        acc[at + j] = Math.fma(img[t + q + j], gq[go + q + j], acc[at + j]);
+                    }
+                }
+                for (int j = 0; q + j < lp; j++) { // the last group of 16, reaching past l up to lp
+                    acc[at + j] = q + j < l ? Math.fma(img[t + q + j], gq[go + q + j], acc[at + j]) : Math.fma(0f, 0f, acc[at + j]);
+                }
+            }
+        }
+    }
+
+    /** The vector form of {@link #weightGradientDots}'s accumulation into the partial sums (GROUP > 0). */
+    private static void weightGradientDotsVectors(int k, int og, int l, int lp, float[] img, int[] rows, float[] gq, float[] acc, int base,
+                                                  int sink, int[] slots) {
         int groupsOfLanes = DOT_PARTIALS / Simd.LANES;
         for (int p0 = 0; p0 < k; p0 += DOT_TAPS) {
             for (int o0 = 0; o0 < og; o0 += DOT_CHANNELS) {
@@ -800,11 +840,6 @@ public final class Conv2dDriver {
                         }
                     }
                 }
-            }
-        }
-        if (last) {
-            for (int e = 0; e < k * og; e++) {
-                c.setAtIndex(FLOAT, cOff + e, Simd.fold(acc, base + e * DOT_PARTIALS, DOT_PARTIALS)); // the partials restart at the next first
             }
         }
     }
