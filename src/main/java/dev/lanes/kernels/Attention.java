@@ -648,8 +648,9 @@ public final class Attention {
                 return Simd.fold16(p0, p1, p2, p3);
             }
             default -> {
-                float[] p = new float[16];
-                for (int c = 0; c < KEY_BLOCK; c++) {
+                // the partials start from the first 16 values, as the vector forms' do (0 + -0 would be +0)
+                float[] p = java.util.Arrays.copyOfRange(w, at, at + 16);
+                for (int c = 16; c < KEY_BLOCK; c++) {
                     p[c % 16] += w[at + c];
                 }
                 return Simd.fold(p, 0, 16);
