@@ -13,12 +13,11 @@ import jdk.incubator.vector.VectorOperators;
  * Layer normalisation (over the last {@code n} floats of each row) and batch normalisation (per channel of
  * {@code [N, C, HW]}), forward and backward, each a few vector passes over a row while it sits in L1.
  *
- * <p>Statistics are two-pass (mean, then the mean of squared deviations: no cancellation, unlike E[x^2] - E[x]^2;
- * layer norm's mean is corrected by the mean deviation from it), and every sum is {@link Reductions#sumRow}'s
- * canonical order, so the bits are the same at every vector width and thread count. The deviations are staged in the
- * output row, which the final pass overwrites: no scratch. Rows split across {@link Parallel}'s workers in the
- * forward and in the input gradient; the weight and bias gradients are sums over rows, added row after row on one
- * thread (a fixed order).
+ * <p>Statistics are two-pass (mean, then the mean of squared deviations: no cancellation, unlike E[x^2] - E[x]^2),
+ * and every sum is {@link Reductions#sumRow}'s canonical order, so the bits are the same at every vector width and
+ * thread count. The squared deviations are staged in the output row, which the final pass overwrites: no scratch.
+ * Rows split across {@link Parallel}'s workers in the forward and in the input gradient; the weight and bias
+ * gradients are sums over rows, added row after row on one thread (a fixed order).
  */
 public final class Normalization {
     private Normalization() {
@@ -111,17 +110,6 @@ public final class Normalization {
         long bytes = (long) n << 2;
         long vecEnd = bytes - bytes % VBYTES;
         float mu = (float) (Reductions.sumRow(x, xb, n) / n);
-        // pass 1b: the mean corrected by the mean of x - mu (staged in y, summed in the canonical order): the float
-        // partials of a row with a large mean and a small spread lose the low bits (1000 + sin(i) over 300: 3 ulps
-        // off, the output error 3x torch's); the deviations are small and nearly exact, so mu + mean(x - mu) is the
-        // mean to about half an ulp, at every width (PyTorch's Welford moments are about as close)
-        if (Float.isFinite(mu)) {
-            deviationVectors(x, xb, y, yb, vecEnd, mu);
-            for (long i = vecEnd; i < bytes; i += 4) {
-                y.set(FLOAT, yb + i, x.get(FLOAT, xb + i) - mu);
-            }
-            mu = (float) (mu + Reductions.sumRow(y, yb, n) / n);
-        }
         // pass 2: (x - mu)^2 staged in y, summed in the canonical order. Each vector pass is a method of its own, so
         // C2 compiles it with its own profile: left in line, a pass on a branch the caller's profile calls cold ran the
         // Vector API's allocating fallback (seen in CI's 256-bit run after the whole suite; see Softmax.row)
@@ -153,13 +141,6 @@ public final class Normalization {
         for (long i = vecEnd; i < bytes; i += 4) {
             float v = Math.fma(x.get(FLOAT, xb + i), rs, shift);
             y.set(FLOAT, yb + i, Math.fma(v, w == null ? 1f : w.get(FLOAT, wb + i), b == null ? 0f : b.get(FLOAT, bb + i)));
-        }
-    }
-
-    /** y = x - mu over whole vectors [0, vecEnd) (byte offsets). */
-    private static void deviationVectors(MemorySegment x, long xb, MemorySegment y, long yb, long vecEnd, float mu) {
-        for (long i = 0; i < vecEnd; i += VBYTES) {
-            FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).intoMemorySegment(y, yb + i, ORDER);
         }
     }
 
