@@ -555,6 +555,21 @@ public final class OnnxModel implements AutoCloseable {
                 if (!max && x.dim() == 4) {
                     yield out(Tensor.adaptiveAvgPool2d(x, 1, 1)); // images: the pooling kernel
                 }
+                long spatial = 1;
+                for (int d = 2; d < x.dim(); d++) {
+                    spatial *= x.size(d); // at most numel, an int
+                }
+                if (max && spatial > 0) {
+                    // the spatial dims as one row, max-pooled whole: a pooling step, so the model also compiles to a plan
+                    // (max(dim) returns values and indices, which no plan step replays); the same maximum, NaN propagated
+                    int[] row = {x.size(0), x.size(1), 1, (int) spatial};
+                    int[] shape = new int[x.dim()];
+                    java.util.Arrays.fill(shape, 1);
+                    shape[0] = x.size(0);
+                    shape[1] = x.size(1);
+                    yield out(Tensor.maxPool2d(x.reshape(row), new int[] {1, (int) spatial}, new int[] {1, (int) spatial}, new int[] {0, 0},
+                            new int[] {1, 1}, false).reshape(shape));
+                }
                 Tensor t = x;
                 for (int d = x.dim() - 1; d >= 2; d--) { // each dim kept as size 1; every slice equally long, so means of means
                     t = max ? t.max(d, true).values() : t.mean(d, true);

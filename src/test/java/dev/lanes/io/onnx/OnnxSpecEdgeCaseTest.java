@@ -877,6 +877,13 @@ class OnnxSpecEdgeCaseTest {
         out[0] = 2;
         out[1] = 3;
         assertClose(run(13, op, List.of(Tensor.of(x, shape)), List.of(), List.of()), want, out, which);
+        // and as a plan (GlobalMaxPool reduced by max(dim), which no plan step replays, was refused by plan())
+        byte[] m = model(13, List.of(node(op, List.of("in0"), List.of("y"))), List.of(),
+                List.of(valueInfo("in0", OnnxFormat.FLOAT, java.util.Arrays.stream(shape).asLongStream().toArray())),
+                List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m); InferencePlan plan = om.plan(shape)) {
+            assertClose(plan.run(Tensor.of(x, shape)), want, out, which + " plan");
+        }
     }
 
     // ---- BatchNormalization ----
