@@ -179,7 +179,14 @@ public final class TrainStep implements AutoCloseable {
         return new TrainStep(model, model::forward, criterion::forward, optimizer);
     }
 
-    /** The same over any model and loss functions: everything they compute must be replayable. */
+    /**
+     * The same over any model and loss functions: everything they compute must be replayable. A function hides the
+     * modules it calls, so such a step watches only what it can see: the optimizer's parameters (a group added, one
+     * frozen or unfrozen) and the train/eval flag of every module the capture asked for it. It cannot see a submodule
+     * replaced, added or removed behind the function (a ModuleList's layer swapped) nor a parameter the optimizer does
+     * not hold being unfrozen: after such a change compile a new step, or compile over the {@link Module}, which watches
+     * its whole tree.
+     */
     public static TrainStep compile(Function<Tensor, Tensor> model, BiFunction<Tensor, Tensor, Tensor> criterion, Optimizer optimizer) {
         if (model == null || criterion == null || optimizer == null) {
             throw new IllegalArgumentException("TrainStep.compile: the model, the criterion and the optimizer must not be null");
