@@ -22,7 +22,7 @@ public final class PlanHeapProbe {
 
     /**
      * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", "winograd", "shortcut", "onnx-lenet": PyTorch's LeNet exported to ONNX,
-     * served by a PreparedModel, or "train-lenet" / "train-lenet-64": a compiled training step at batch 16 / 64, its bytes
+     * served by a PreparedModel, or "train-lenet" / "train-lenet-64": a compiled training step at batch 16 / 64, its bytes (or "train-bn": one through BatchNorm2d)
      * per step) in a new JVM with this JVM's vector-width flags. A JVM whose warm calls allocate is run again once: only
      * two in a row fail. Why: in about one fresh JVM in a hundred or more, C2 compiles some vector loop from a profile with
      * few speculative types and keeps its accumulators boxed (CI saw LeNet's step allocate 29 KB in Reductions.sum32x16's
@@ -86,6 +86,22 @@ public final class PlanHeapProbe {
                 labels[i] = i % 10;
             }
             Tensor y = Tensor.of(labels, batch);
+            report(() -> step.run(x, y), 2_000, 300, TRAIN_STEP_LIMIT);
+            step.close();
+            return;
+        }
+        if (args[0].equals("train-bn")) { // a compiled step through BatchNorm2d in training (its statistics' and gradient's reductions)
+            dev.lanes.Lanes.manualSeed(4);
+            dev.lanes.nn.Sequential net = new dev.lanes.nn.Sequential(new dev.lanes.nn.Conv2d(3, 8, 3, 1, 1), new dev.lanes.nn.BatchNorm2d(8),
+                    new dev.lanes.nn.ReLU(), new dev.lanes.nn.MaxPool2d(2), new dev.lanes.nn.Flatten(), new dev.lanes.nn.Linear(8 * 8 * 8, 10));
+            dev.lanes.train.TrainStep step = dev.lanes.train.TrainStep.compile(net, new dev.lanes.nn.CrossEntropyLoss(),
+                    new dev.lanes.optim.SGD(net.parameters(), 0.01, 0.9));
+            Tensor x = Tensor.randn(8, 3, 16, 16);
+            long[] labels = new long[8];
+            for (int i = 0; i < labels.length; i++) {
+                labels[i] = i % 10;
+            }
+            Tensor y = Tensor.of(labels, 8);
             report(() -> step.run(x, y), 2_000, 300, TRAIN_STEP_LIMIT);
             step.close();
             return;

@@ -329,14 +329,24 @@ public final class Reductions {
     }
 
     private static float squaredDeviations32x4(MemorySegment in, long b, long end, float mu) {
+        float[] p = PARTIALS.get();
+        squaredDeviationsHalf4(in, b, end, mu, p, 0);
+        squaredDeviationsHalf4(in, b + 16 * 4, end, mu, p, 16);
+        return Simd.fold(p, 0, 32);
+    }
+
+    /**
+     * Partials {@code at .. at + 16} of {@link #squaredDeviations32x4} (floats 16 at a time from {@code b}, 32 apart)
+     * into {@code p}: each partial's additions in the same order as with eight accumulators, then the same fold
+     * (Simd.fold is fold32's scalar form), so the same bits. Eight 4-lane accumulators in one loop made C2 give up
+     * inlining the Vector API's methods in it (the method near NodeCountInliningCutoff): BatchNorm's training forward
+     * at 128 bits allocated ~20 KB a call (the ops' boxed fallback).
+     */
+    private static void squaredDeviationsHalf4(MemorySegment in, long b, long end, float mu, float[] p, int at) {
         FloatVector s0 = FloatVector.zero(F);
         FloatVector s1 = FloatVector.zero(F);
         FloatVector s2 = FloatVector.zero(F);
         FloatVector s3 = FloatVector.zero(F);
-        FloatVector s4 = FloatVector.zero(F);
-        FloatVector s5 = FloatVector.zero(F);
-        FloatVector s6 = FloatVector.zero(F);
-        FloatVector s7 = FloatVector.zero(F);
         for (long i = 0; i < end; i += 8 * VBYTES) {
             FloatVector d0 = FloatVector.fromMemorySegment(F, in, b + i, ORDER).sub(mu);
             s0 = s0.add(d0.mul(d0));
@@ -346,17 +356,15 @@ public final class Reductions {
             s2 = s2.add(d2.mul(d2));
             FloatVector d3 = FloatVector.fromMemorySegment(F, in, b + i + 3 * VBYTES, ORDER).sub(mu);
             s3 = s3.add(d3.mul(d3));
-            FloatVector d4 = FloatVector.fromMemorySegment(F, in, b + i + 4 * VBYTES, ORDER).sub(mu);
-            s4 = s4.add(d4.mul(d4));
-            FloatVector d5 = FloatVector.fromMemorySegment(F, in, b + i + 5 * VBYTES, ORDER).sub(mu);
-            s5 = s5.add(d5.mul(d5));
-            FloatVector d6 = FloatVector.fromMemorySegment(F, in, b + i + 6 * VBYTES, ORDER).sub(mu);
-            s6 = s6.add(d6.mul(d6));
-            FloatVector d7 = FloatVector.fromMemorySegment(F, in, b + i + 7 * VBYTES, ORDER).sub(mu);
-            s7 = s7.add(d7.mul(d7));
         }
-        return Simd.fold32(s0, s1, s2, s3, s4, s5, s6, s7);
+        s0.intoArray(p, at);
+        s1.intoArray(p, at + 4);
+        s2.intoArray(p, at + 8);
+        s3.intoArray(p, at + 12);
     }
+
+    /** A thread's 32 partial sums for the 4-lane kernels that fold through an array (see {@link #squaredDeviationsHalf4}). */
+    private static final ThreadLocal<float[]> PARTIALS = ThreadLocal.withInitial(() -> new float[32]);
 
     /** The canonical order without vectors (other lane counts; tested against {@link #sum32Scalar} of the squares). */
     static float squaredDeviations32Scalar(MemorySegment in, long b, long end, float mu) {
@@ -431,14 +439,19 @@ public final class Reductions {
     }
 
     private static float gradTimesNormalized32x4(MemorySegment g, long gb, MemorySegment x, long xb, long end, float mu, float rs) {
+        float[] p = PARTIALS.get();
+        gradTimesNormalizedHalf4(g, gb, x, xb, end, mu, rs, p, 0);
+        gradTimesNormalizedHalf4(g, gb + 16 * 4, x, xb + 16 * 4, end, mu, rs, p, 16);
+        return Simd.fold(p, 0, 32);
+    }
+
+    /** Partials {@code at .. at + 16} of {@link #gradTimesNormalized32x4}: as {@link #squaredDeviationsHalf4}, the same bits. */
+    private static void gradTimesNormalizedHalf4(MemorySegment g, long gb, MemorySegment x, long xb, long end, float mu, float rs, float[] p,
+                                                 int at) {
         FloatVector s0 = FloatVector.zero(F);
         FloatVector s1 = FloatVector.zero(F);
         FloatVector s2 = FloatVector.zero(F);
         FloatVector s3 = FloatVector.zero(F);
-        FloatVector s4 = FloatVector.zero(F);
-        FloatVector s5 = FloatVector.zero(F);
-        FloatVector s6 = FloatVector.zero(F);
-        FloatVector s7 = FloatVector.zero(F);
         for (long i = 0; i < end; i += 8 * VBYTES) {
             s0 = s0.add(FloatVector.fromMemorySegment(F, g, gb + i, ORDER)
                     .mul(FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).mul(rs)));
@@ -448,16 +461,11 @@ public final class Reductions {
                     .mul(FloatVector.fromMemorySegment(F, x, xb + i + 2 * VBYTES, ORDER).sub(mu).mul(rs)));
             s3 = s3.add(FloatVector.fromMemorySegment(F, g, gb + i + 3 * VBYTES, ORDER)
                     .mul(FloatVector.fromMemorySegment(F, x, xb + i + 3 * VBYTES, ORDER).sub(mu).mul(rs)));
-            s4 = s4.add(FloatVector.fromMemorySegment(F, g, gb + i + 4 * VBYTES, ORDER)
-                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + 4 * VBYTES, ORDER).sub(mu).mul(rs)));
-            s5 = s5.add(FloatVector.fromMemorySegment(F, g, gb + i + 5 * VBYTES, ORDER)
-                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + 5 * VBYTES, ORDER).sub(mu).mul(rs)));
-            s6 = s6.add(FloatVector.fromMemorySegment(F, g, gb + i + 6 * VBYTES, ORDER)
-                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + 6 * VBYTES, ORDER).sub(mu).mul(rs)));
-            s7 = s7.add(FloatVector.fromMemorySegment(F, g, gb + i + 7 * VBYTES, ORDER)
-                    .mul(FloatVector.fromMemorySegment(F, x, xb + i + 7 * VBYTES, ORDER).sub(mu).mul(rs)));
         }
-        return Simd.fold32(s0, s1, s2, s3, s4, s5, s6, s7);
+        s0.intoArray(p, at);
+        s1.intoArray(p, at + 4);
+        s2.intoArray(p, at + 8);
+        s3.intoArray(p, at + 12);
     }
 
     /** The canonical order without vectors (other lane counts; tested against {@link #sum32Scalar} of the products). */

@@ -468,6 +468,16 @@ class TrainStepTest {
         assertThat(dev.lanes.PlanHeapProbe.inFreshJvm("train-lenet-64")).isLessThan(dev.lanes.PlanHeapProbe.TRAIN_STEP_LIMIT);
     }
 
+    /**
+     * The same through BatchNorm2d in training, whose statistics and gradient run Reductions' canonical-order kernels:
+     * at 4 lanes their eight-accumulator loops were past C2's inlining budget and ran the Vector API's boxed fallback
+     * (~230 KB a step of a small CNN; the 128-bit CI pass catches it).
+     */
+    @Test
+    void aWarmCompiledStepThroughBatchNormAllocatesUnderAKilobyte() throws Exception {
+        assertThat(dev.lanes.PlanHeapProbe.inFreshJvm("train-bn")).isLessThan(dev.lanes.PlanHeapProbe.TRAIN_STEP_LIMIT);
+    }
+
 
     /**
      * A submodule switched to eval() (BatchNorm frozen for fine-tuning) recaptures the step: its running statistics stay
