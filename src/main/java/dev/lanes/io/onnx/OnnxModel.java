@@ -2005,8 +2005,9 @@ public final class OnnxModel implements AutoCloseable {
     /**
      * ConvTranspose (2-d): Lanes' conv_transpose2d, with the output size from pads and output_padding, or from
      * output_shape or auto_pad SAME_* (total padding then split as the ONNX spec says, the odd row at the end for
-     * SAME_UPPER, floor halves as ONNX's reference); a negative end padding (an output size over the natural one)
-     * becomes output padding, a negative start padding rows of the bias alone before the result.
+     * SAME_UPPER, floor halves as ONNX's reference); a negative start or end padding (an output over the natural size)
+     * gives rows and columns of the bias alone before or after the result (padded, then the bias added: the sums and
+     * the bias in the fused epilogue's order).
      */
     private Value[] convTranspose(Node n, Value[] a) {
         Tensor x = floats(arg(a, 0, n), n);
@@ -2041,7 +2042,7 @@ public final class OnnxModel implements AutoCloseable {
             target = new long[] {(long) inHW[0] * stride[0], (long) inHW[1] * stride[1]};
         }
         int[] pads = new int[4]; // top, left, bottom, right
-        int[] lead = new int[4]; // rows and columns no input reaches, before the result (a negative start padding)
+        int[] lead = new int[4]; // rows and columns no input reaches (a negative padding): top, left before the result, bottom, right after it
         if (target == null) {
             long[] p = auto.equals("VALID") ? null : attrInts(n, "pads");
             if (p != null) {
@@ -2070,14 +2071,14 @@ public final class OnnxModel implements AutoCloseable {
                 } else {
                     pads[i] = Math.toIntExact(begin);
                 }
-                if (end < 0) { // rows no input reaches, at the end: output padding
-                    outputPadding[i] = Math.toIntExact(outputPadding[i] - end);
+                if (end < 0) { // rows no input reaches, at the end (as output padding, which must stay below the stride: refused)
+                    lead[i + 2] = Math.toIntExact(-end);
                 } else {
                     pads[i + 2] = Math.toIntExact(end);
                 }
             }
         }
-        if (lead[0] == 0 && lead[1] == 0) {
+        if (lead[0] == 0 && lead[1] == 0 && lead[2] == 0 && lead[3] == 0) {
             return out(Tensor.convTranspose2d(x, w, b, stride, pads, outputPadding, group, dilation));
         }
         Tensor y = padded(Tensor.convTranspose2d(x, w, null, stride, pads, outputPadding, group, dilation), lead, 0f);

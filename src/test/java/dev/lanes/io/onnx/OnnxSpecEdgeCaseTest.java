@@ -930,7 +930,9 @@ class OnnxSpecEdgeCaseTest {
     @ParameterizedTest
     @ValueSource(strings = {"SAME_UPPER 2 3 3 0 0 1", "SAME_LOWER 2 3 3 0 0 1", "SAME_UPPER 2 3 4 1 0 1", "SAME_LOWER 3 2 3 1 0 1",
             "SAME_UPPER 2 1 3 0 0 1", "SAME_LOWER 2 1 3 0 0 1", "SAME_UPPER 3 1 3 0 0 1", "SAME_LOWER 1 3 4 0 0 2", "NOTSET 2 3 3 0 6 1",
-            "NOTSET 2 3 3 1 7 1", "NOTSET 2 3 3 0 9 1", "SAME_UPPER 2 3 3 0 9 1", "SAME_LOWER 2 3 3 0 9 1", "VALID 2 3 3 0 5 1"})
+            "NOTSET 2 3 3 1 7 1", "NOTSET 2 3 3 0 9 1", "SAME_UPPER 2 3 3 0 9 1", "SAME_LOWER 2 3 3 0 9 1", "VALID 2 3 3 0 5 1",
+            // ends past the natural size by the stride or more (output padding at most stride - 1 was refused)
+            "NOTSET 1 1 2 0 4 1", "NOTSET 2 1 2 0 8 1", "SAME_UPPER 2 1 2 0 9 1", "SAME_LOWER 1 2 3 0 7 1"})
     void convTransposeAutoPadAndOutputShapeFollowTheSpec(String spec) {
         String[] f = spec.split(" ");
         String auto = f[0];
