@@ -38,7 +38,8 @@ import org.junit.jupiter.api.Test;
 /** InferencePlan: traced plans give the eager forward's floats, fuse, refuse what they cannot replay, and allocate nothing. */
 class InferencePlanTest {
 
-    private static float[] randomInput(int n, long seed) {
+    /** n standard normal floats from a seeded generator (shared by the plan tests of this package). */
+    static float[] randomInput(int n, long seed) {
         Random r = new Random(seed);
         float[] x = new float[n];
         for (int i = 0; i < n; i++) {

@@ -47,6 +47,23 @@ public final class PlanHeapProbe {
         return Long.parseLong(first);
     }
 
+    /** Bytes per warm step of a compiled training step of {@code net} (cross-entropy over 10 classes, SGD with momentum). */
+    private static void reportTrainStep(dev.lanes.nn.Module net, int batch, int... image) throws Exception {
+        dev.lanes.train.TrainStep step = dev.lanes.train.TrainStep.compile(net, new dev.lanes.nn.CrossEntropyLoss(),
+                new dev.lanes.optim.SGD(net.parameters(), 0.01, 0.9));
+        int[] shape = new int[image.length + 1];
+        shape[0] = batch;
+        System.arraycopy(image, 0, shape, 1, image.length);
+        Tensor x = Tensor.randn(shape);
+        long[] labels = new long[batch];
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = i % 10;
+        }
+        Tensor y = Tensor.of(labels, batch);
+        report(() -> step.run(x, y), 2_000, 300, TRAIN_STEP_LIMIT);
+        step.close();
+    }
+
     /** One child JVM's heap bytes per warm call, or "allocates ..." with its bytes and JFR's allocation sites. */
     private static String oneFreshJvm(String model) throws Exception {
         List<String> width = new ArrayList<>();
@@ -77,33 +94,14 @@ public final class PlanHeapProbe {
         Lanes.manualSeed(5);
         if (args[0].startsWith("train-lenet")) { // a compiled LeNet training step (forward, backward, SGD with momentum)
             int batch = args[0].equals("train-lenet-64") ? 64 : 16;
-            LeNet net = new LeNet();
-            dev.lanes.train.TrainStep step = dev.lanes.train.TrainStep.compile(net, new dev.lanes.nn.CrossEntropyLoss(),
-                    new dev.lanes.optim.SGD(net.parameters(), 0.01, 0.9));
-            Tensor x = Tensor.randn(batch, 1, 32, 32);
-            long[] labels = new long[batch];
-            for (int i = 0; i < labels.length; i++) {
-                labels[i] = i % 10;
-            }
-            Tensor y = Tensor.of(labels, batch);
-            report(() -> step.run(x, y), 2_000, 300, TRAIN_STEP_LIMIT);
-            step.close();
+            reportTrainStep(new LeNet(), batch, 1, 32, 32);
             return;
         }
         if (args[0].equals("train-bn")) { // a compiled step through BatchNorm2d in training (its statistics' and gradient's reductions)
             dev.lanes.Lanes.manualSeed(4);
             dev.lanes.nn.Sequential net = new dev.lanes.nn.Sequential(new dev.lanes.nn.Conv2d(3, 8, 3, 1, 1), new dev.lanes.nn.BatchNorm2d(8),
                     new dev.lanes.nn.ReLU(), new dev.lanes.nn.MaxPool2d(2), new dev.lanes.nn.Flatten(), new dev.lanes.nn.Linear(8 * 8 * 8, 10));
-            dev.lanes.train.TrainStep step = dev.lanes.train.TrainStep.compile(net, new dev.lanes.nn.CrossEntropyLoss(),
-                    new dev.lanes.optim.SGD(net.parameters(), 0.01, 0.9));
-            Tensor x = Tensor.randn(8, 3, 16, 16);
-            long[] labels = new long[8];
-            for (int i = 0; i < labels.length; i++) {
-                labels[i] = i % 10;
-            }
-            Tensor y = Tensor.of(labels, 8);
-            report(() -> step.run(x, y), 2_000, 300, TRAIN_STEP_LIMIT);
-            step.close();
+            reportTrainStep(net, 8, 3, 16, 16);
             return;
         }
         if (args[0].equals("allocates")) { // a call that allocates in every JVM: the probe itself must fail on it

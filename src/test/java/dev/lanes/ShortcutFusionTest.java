@@ -2,7 +2,6 @@ package dev.lanes;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.Random;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
@@ -33,15 +32,6 @@ class ShortcutFusionTest {
         }
     }
 
-    private static float[] input(int n, long seed) {
-        Random r = new Random(seed);
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) r.nextGaussian();
-        }
-        return x;
-    }
-
     /** A downsampling block: relu(conv_k(x) stride s) + conv_1x1(x) stride s, the shortcut traced first or second. */
     private static void check(int images, int c, int h, int w, int out, int k, int[] stride, int[] pad, int[] dilation, boolean shortcutFirst,
                               boolean expectFused) {
@@ -60,7 +50,7 @@ class ShortcutFusionTest {
             return java.util.Arrays.equals(main.shape(), sc.shape()) ? main.add(sc).relu() : main.mean().add(sc.mean());
         };
         int[] shape = {images, c, h, w};
-        float[] x = input(images * c * h * w, h * 7L + c);
+        float[] x = InferencePlanTest.randomInput(images * c * h * w, h * 7L + c);
         float[] fused = run(block, true, expectFused, x, shape);
         float[] unfused = run(block, false, expectFused, x, shape);
         String what = "k" + k + " stride " + stride[0] + "x" + stride[1] + " pad " + pad[0] + "x" + pad[1] + " dilation " + dilation[0]

@@ -556,7 +556,7 @@ public final class OnnxModel implements AutoCloseable {
                     yield out(Tensor.adaptiveAvgPool2d(x, 1, 1)); // images: the pooling kernel
                 }
                 long spatial = 1;
-                for (int d = 2; d < x.dim(); d++) {
+                for (int d = 2; max && d < x.dim(); d++) {
                     spatial *= x.size(d); // at most numel, an int
                 }
                 if (max && spatial > 0) {
