@@ -98,6 +98,8 @@ ROWS = [
     Row('log', torch.log, grid(0.1, 4, [1.0, 1e-3])),
     Row('sqrt', torch.sqrt, grid(0.1, 4, [1.0, 1e-3])),
     Row('abs', torch.abs, grid(-4, 4, [-1e-3])),
+    Row('sin', torch.sin, grid(-7, 7, [-0.0, 1e-20, 1.5707964, 3.1415927, 100.0, -1000.5, 123456.0])),
+    Row('cos', torch.cos, grid(-7, 7, [-0.0, 1e-20, 1.5707964, 3.1415927, 100.0, -1000.5, 123456.0])),
     Row('pow_2_5', lambda x: x.pow(2.5), grid(0.1, 4, [1.0])),
     Row('relu', torch.relu, grid(-4, 4, [-1e-3, 1e-3])),
     Row('sigmoid', torch.sigmoid, grid(-4, 4, [-30.0, 30.0])),

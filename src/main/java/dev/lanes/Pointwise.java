@@ -27,6 +27,10 @@ enum Pointwise {
     SQRT("sqrt", UnaryOp.SQRT, "SqrtBackward0", Saves.OUTPUT),
     /** g sign(x). */
     ABS("abs", UnaryOp.ABS, "AbsBackward0", Saves.INPUT),
+    /** g cos(x). */
+    SIN("sin", UnaryOp.SIN, "SinBackward0", Saves.INPUT),
+    /** g (-sin(x)). */
+    COS("cos", UnaryOp.COS, "CosBackward0", Saves.INPUT),
     /** g p x^(p-1); p == 0 gives 0 like PyTorch. */
     POW("pow", UnaryOp.POW_SCALAR, "PowBackward0", Saves.INPUT),
     /** The gradient passes where the saved output is positive. */
@@ -66,7 +70,7 @@ enum Pointwise {
     /**
      * The row's backward rule: {@code g} the incoming gradient, {@code s} the input or output it saved ({@link Saves}),
      * {@code p} the scalar. One case a row, in the table's order (the rows' comments say what each computes). A switch
-     * rather than a lambda a row: a fresh JVM links each lambda (~0.25 ms), all fourteen at this table's first use.
+     * rather than a lambda a row: a fresh JVM links each lambda (~0.25 ms), all of them at this table's first use.
      */
     Tensor grad(Tensor g, Tensor s, float p) {
         return switch (this) {
@@ -81,6 +85,16 @@ enum Pointwise {
             case ABS -> {
                 try (Tensor pos = ArithmeticOps.Scalar.GT.apply(s, 0); Tensor neg = ArithmeticOps.Scalar.LT.apply(s, 0); Tensor sign = pos.sub(neg)) {
                     yield g.mul(sign);
+                }
+            }
+            case SIN -> {
+                try (Tensor c = s.cos()) {
+                    yield g.mul(c);
+                }
+            }
+            case COS -> {
+                try (Tensor sin = s.sin(); Tensor d = sin.neg()) {
+                    yield g.mul(d);
                 }
             }
             case POW -> {

@@ -1463,6 +1463,16 @@ public final class Tensor implements Releasable, AutoCloseable {
         return Pointwise.ABS.apply(this);
     }
 
+    /** {@code torch.sin(x)}: Lanes' own reduction and polynomial, within 1 ulp of StrictMath, the same bits everywhere. */
+    public Tensor sin() {
+        return Pointwise.SIN.apply(this);
+    }
+
+    /** {@code torch.cos(x)}, likewise. */
+    public Tensor cos() {
+        return Pointwise.COS.apply(this);
+    }
+
     public Tensor pow(double value) {
         return Pointwise.POW.apply(this, (float) value);
     }

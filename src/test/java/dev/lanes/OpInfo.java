@@ -212,6 +212,8 @@ final class OpInfo {
             unary("log", Tensor::log).uniform(0.1, 4, 61).tol(1e-6, 1e-6).pointwise(),
             unary("sqrt", Tensor::sqrt).uniform(0.1, 4, 61).tol(1e-6, 1e-6).pointwise(),
             unary("abs", Tensor::abs).uniform(-4, 4, 61).kinks(0).pointwise(),
+            unary("sin", Tensor::sin).uniform(-7, 7, 61).tol(1e-7, 1e-6).pointwise(),
+            unary("cos", Tensor::cos).uniform(-7, 7, 61).tol(1e-7, 1e-6).pointwise(),
             unary("pow_2_5", x -> x.pow(2.5)).uniform(0.1, 4, 61).tol(1e-6, 1e-6).pointwise(),
             unary("relu", Tensor::relu).uniform(-4, 4, 61).kinks(0).fuses(UnaryOp.RELU),
             unary("sigmoid", Tensor::sigmoid).uniform(-4, 4, 61).tol(1e-6, 1e-6).fuses(UnaryOp.SIGMOID),

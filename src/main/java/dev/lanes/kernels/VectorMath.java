@@ -1,13 +1,16 @@
 package dev.lanes.kernels;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
- * exp, log, tanh, sigmoid, pow and GELU (exact and tanh form, with their derivatives) over float lanes, with the same bits on every CPU, vector width and JIT tier.
+ * exp, log, tanh, sigmoid, sin, cos, pow and GELU (exact and tanh form, with their derivatives) over float lanes, with the same bits on every CPU, vector width and JIT tier.
  *
  * <p>{@code lanewise(EXP)} and friends run SVML once C2 has compiled them and a scalar Java fallback before,
  * which round differently, and {@code Math.exp} may differ between platforms: results depended on timing and
@@ -799,6 +802,138 @@ public final class VectorMath {
             FloatVector d = v.mul(s).mul(v.broadcast(1f).sub(t.mul(t))).add(t);
             gv.mul(d).blend(v, v.compare(VectorOperators.NE, v)).intoMemorySegment(out, ob + i, Simd.ORDER);
         }
+    }
+
+    // ---- sin, cos: in double lanes ----
+
+    /**
+     * Past this magnitude (and for infinities) sin and cos are StrictMath's, lane by lane: the reduction below is
+     * exact enough to about 2^40, but 2^20 (1e6 radians) leaves a wide margin and real inputs never get there.
+     */
+    private static final float TRIG_REDUCE_MAX = 0x1p20f;
+    private static final double TWO_OVER_PI = 0x1.45f306dc9c883p-1;
+    /**
+     * pi / 2 = PIO2_1 + PIO2_2 + PIO2_3 to ~160 bits: with fma each step's product is exact. All three positive (PIO2_2
+     * one ulp below the nearest double): x - 0 * P then keeps the sign of x = -0, which a negative part turned into +0.
+     */
+    private static final double PIO2_1 = 0x1.921fb54442d18p0;
+    private static final double PIO2_2 = 0x1.1a62633145c06p-54;
+    private static final double PIO2_3 = 0x1.c1cd129024e09p-107;
+    /** 1.5 * 2^52: adding it to |v| < 2^51 rounds v to an integer (ties to even) held in the low mantissa bits. */
+    private static final double ROUND_MAGIC_D = 0x1.8p52;
+    // Taylor coefficients on |y| <= pi / 4: sin's remainder y^15 / 15! < 3e-14 relative, cos's y^14 / 14! < 6e-13
+    private static final double SIN_3 = -1.0 / 6, SIN_5 = 1.0 / 120, SIN_7 = -1.0 / 5040, SIN_9 = 1.0 / 362880,
+            SIN_11 = -1.0 / 39916800, SIN_13 = 1.0 / 6227020800.0;
+    private static final double COS_4 = 1.0 / 24, COS_6 = -1.0 / 720, COS_8 = 1.0 / 40320, COS_10 = -1.0 / 3628800,
+            COS_12 = 1.0 / 479001600;
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    /** The float lanes that the second half of a conversion to double fills. */
+    private static final VectorMask<Float> UPPER_HALF = VectorMask.fromLong(Simd.Preferred.F,
+            ((1L << Simd.LANES) - 1) & ~((1L << (Simd.LANES / 2)) - 1));
+
+    /**
+     * sin(x): x widened to double, reduced by the nearest multiple n of pi / 2 (three-part pi / 2, fma), a polynomial
+     * for sin or cos of the remainder by n mod 4, rounded once to float. The double result is within ~1e-13 of the
+     * true value, so the float is the correctly rounded one but in rare near-ties: within 1 ulp of StrictMath's, on
+     * every width and tier (only IEEE-exact operations). NaN comes back unchanged; +-inf gives NaN; -0 stays -0.
+     */
+    public static float sin(float x) {
+        return trig(x, 0);
+    }
+
+    /** cos(x): {@link #sin(float)}'s reduction, the quadrant moved by one. */
+    public static float cos(float x) {
+        return trig(x, 1);
+    }
+
+    /** The scalar twin of {@link #trigRow}: the same operations for the lane's quadrant. */
+    private static float trig(float x, int shift) {
+        if (x != x) {
+            return x;
+        }
+        if (!(Math.abs(x) <= TRIG_REDUCE_MAX)) {
+            return (float) (shift == 0 ? StrictMath.sin(x) : StrictMath.cos(x));
+        }
+        double d = x;
+        double t = d * TWO_OVER_PI + ROUND_MAGIC_D;
+        double n = t - ROUND_MAGIC_D;
+        long q = Double.doubleToRawLongBits(t) + shift;
+        double y = Math.fma(-n, PIO2_1, d);
+        y = Math.fma(-n, PIO2_2, y);
+        y = Math.fma(-n, PIO2_3, y);
+        double z = y * y;
+        double r;
+        if ((q & 1) == 0) {
+            double p = Math.fma(z, SIN_13, SIN_11);
+            p = Math.fma(z, p, SIN_9);
+            p = Math.fma(z, p, SIN_7);
+            p = Math.fma(z, p, SIN_5);
+            p = Math.fma(z, p, SIN_3);
+            r = y * Math.fma(z, p, 1.0); // y (1 + z p): keeps sin(-0) = -0, which y + y z p loses (+0 + -0)
+        } else {
+            double p = Math.fma(z, COS_12, COS_10);
+            p = Math.fma(z, p, COS_8);
+            p = Math.fma(z, p, COS_6);
+            p = Math.fma(z, p, COS_4);
+            r = Math.fma(z * z, p, Math.fma(z, -0.5, 1.0));
+        }
+        return (float) ((q & 2) == 0 ? r : -r);
+    }
+
+    /**
+     * {@code out = sin(x)} ({@code shift} 0) or {@code cos(x)} (1) over whole vectors up to byte {@code vecEnd}: each
+     * vector's two halves widened to double lanes, {@link #trig(float, int)}'s operations on both (both polynomials,
+     * blended by quadrant), narrowed back into one vector. Written out in one loop body: a helper taking or returning
+     * vectors, compiled on its own past C2's inlining size, boxed them (~10 bytes an element). A vector with a lane
+     * past {@link #TRIG_REDUCE_MAX} (or infinite) goes lane by lane through the scalar twin.
+     */
+    public static void trigRow(int shift, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+        if (D.length() < 4) {
+            // two double lanes (128-bit vectors): C2 on x86 has no blend or compare for them, and the Vector API's Java
+            // fallback allocated ~100 bytes an element; the scalar twin gives the same bits
+            for (long i = 0; i < vecEnd; i += Float.BYTES) {
+                out.set(Simd.FLOAT, ob + i, trig(x.get(Simd.FLOAT, xb + i), shift));
+            }
+            return;
+        }
+        for (long i = 0; i < vecEnd; i += Simd.VBYTES) {
+            FloatVector v = FloatVector.fromMemorySegment(Simd.Preferred.F, x, xb + i, Simd.ORDER);
+            if (v.abs().compare(VectorOperators.GT, TRIG_REDUCE_MAX).anyTrue()) {
+                trigLanes(v, shift).intoMemorySegment(out, ob + i, Simd.ORDER);
+                continue;
+            }
+            DoubleVector d = (DoubleVector) v.convertShape(VectorOperators.F2D, D, 0);
+            DoubleVector t = d.mul(TWO_OVER_PI).add(ROUND_MAGIC_D);
+            DoubleVector n = t.sub(ROUND_MAGIC_D).neg();
+            LongVector q = ((LongVector) t.viewAsIntegralLanes()).add(shift);
+            DoubleVector y = n.fma(d.broadcast(PIO2_3), n.fma(d.broadcast(PIO2_2), n.fma(d.broadcast(PIO2_1), d)));
+            DoubleVector z = y.mul(y);
+            DoubleVector ps = z.fma(SIN_13, SIN_11).fma(z, d.broadcast(SIN_9)).fma(z, d.broadcast(SIN_7)).fma(z, d.broadcast(SIN_5))
+                    .fma(z, d.broadcast(SIN_3));
+            DoubleVector pc = z.fma(COS_12, COS_10).fma(z, d.broadcast(COS_8)).fma(z, d.broadcast(COS_6)).fma(z, d.broadcast(COS_4));
+            DoubleVector r = y.mul(z.fma(ps, d.broadcast(1.0))).blend(z.mul(z).fma(pc, z.fma(-0.5, 1.0)), q.and(1L).compare(VectorOperators.NE, 0L).cast(D));
+            FloatVector lo = (FloatVector) r.blend(r.neg(), q.and(2L).compare(VectorOperators.NE, 0L).cast(D)).convertShape(VectorOperators.D2F, v.species(), 0);
+            d = (DoubleVector) v.convertShape(VectorOperators.F2D, D, 1); // the same for the upper half
+            t = d.mul(TWO_OVER_PI).add(ROUND_MAGIC_D);
+            n = t.sub(ROUND_MAGIC_D).neg();
+            q = ((LongVector) t.viewAsIntegralLanes()).add(shift);
+            y = n.fma(d.broadcast(PIO2_3), n.fma(d.broadcast(PIO2_2), n.fma(d.broadcast(PIO2_1), d)));
+            z = y.mul(y);
+            ps = z.fma(SIN_13, SIN_11).fma(z, d.broadcast(SIN_9)).fma(z, d.broadcast(SIN_7)).fma(z, d.broadcast(SIN_5)).fma(z, d.broadcast(SIN_3));
+            pc = z.fma(COS_12, COS_10).fma(z, d.broadcast(COS_8)).fma(z, d.broadcast(COS_6)).fma(z, d.broadcast(COS_4));
+            r = y.mul(z.fma(ps, d.broadcast(1.0))).blend(z.mul(z).fma(pc, z.fma(-0.5, 1.0)), q.and(1L).compare(VectorOperators.NE, 0L).cast(D));
+            FloatVector hi = (FloatVector) r.blend(r.neg(), q.and(2L).compare(VectorOperators.NE, 0L).cast(D)).convertShape(VectorOperators.D2F, v.species(), -1);
+            lo.blend(hi, UPPER_HALF).blend(v, v.test(VectorOperators.IS_NAN)).intoMemorySegment(out, ob + i, Simd.ORDER);
+        }
+    }
+
+    /** {@link #trigRow}'s vector lane by lane through the scalar twin. */
+    private static FloatVector trigLanes(FloatVector v, int shift) {
+        float[] a = v.toArray();
+        for (int i = 0; i < a.length; i++) {
+            a[i] = trig(a[i], shift);
+        }
+        return FloatVector.fromArray(v.species(), a, 0);
     }
 
     // ---- pow ----

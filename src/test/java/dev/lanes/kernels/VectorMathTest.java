@@ -34,7 +34,9 @@ class VectorMathTest {
         EXP(VectorMath::exp, VectorMath::exp, StrictMath::exp, -104f, 89f),
         LOG(VectorMath::log, VectorMath::log, StrictMath::log, 0f, 1e6f),
         TANH(VectorMath::tanh, VectorMath::tanh, StrictMath::tanh, -10f, 10f),
-        SIGMOID(VectorMath::sigmoid, VectorMath::sigmoid, x -> 1 / (1 + StrictMath.exp(-x)), -110f, 110f);
+        SIGMOID(VectorMath::sigmoid, VectorMath::sigmoid, x -> 1 / (1 + StrictMath.exp(-x)), -110f, 110f),
+        SIN(VectorMath::sin, v -> trigViaRow(0, v), StrictMath::sin, -1e4f, 1e4f),
+        COS(VectorMath::cos, v -> trigViaRow(1, v), StrictMath::cos, -1e4f, 1e4f);
 
         final ScalarFn scalar;
         final UnaryOperator<FloatVector> vector;
@@ -53,6 +55,14 @@ class VectorMathTest {
         float expected(float x) {
             return (float) reference.applyAsDouble(x);
         }
+    }
+
+    /** sin and cos have no per-vector method (their row is one loop body, see VectorMath.trigRow): one vector through the row. */
+    private static FloatVector trigViaRow(int shift, FloatVector v) {
+        float[] in = v.toArray();
+        float[] out = new float[in.length];
+        VectorMath.trigRow(shift, MemorySegment.ofArray(in), 0, MemorySegment.ofArray(out), 0, 4L * in.length);
+        return FloatVector.fromArray(v.species(), out, 0);
     }
 
     @FunctionalInterface
@@ -175,6 +185,52 @@ class VectorMathTest {
     @Test
     void sigmoidIsWithinTwoUlpOfStrictMath() {
         assertWithinUlps(Fn.SIGMOID);
+    }
+
+    /**
+     * sin and cos are computed in double and rounded once: within 1 ulp of StrictMath's rounded value (2 for the other
+     * functions), over random bits, dense samples of [-1e4, 1e4], every float nearest to a multiple of pi / 4 up to the
+     * reduction's limit (where the remainder cancels most), log-uniform magnitudes up to it, and the edges.
+     */
+    @Test
+    void sinAndCosAreWithinOneUlpOfStrictMath() {
+        for (Fn fn : new Fn[] {Fn.SIN, Fn.COS}) {
+            long worst = 0;
+            float worstX = 0;
+            float[] xs = inputs(fn, 77 + fn.ordinal());
+            SplittableRandom rnd = new SplittableRandom(5 + fn.ordinal());
+            float[] more = new float[2_000_000];
+            for (int i = 0; i < 1_000_000; i++) {
+                double k = Math.floor(rnd.nextDouble(0, 0x1p20 / (Math.PI / 4))); // a multiple of pi / 4 below 2^20
+                float near = (float) (k * Math.PI / 4);
+                more[2 * i] = rnd.nextBoolean() ? near : -Math.nextUp(near);
+                more[2 * i + 1] = (float) (Math.exp(rnd.nextDouble(-90, Math.log(0x1p20))) * (rnd.nextBoolean() ? 1 : -1));
+            }
+            for (float[] set : new float[][] {xs, more}) {
+                for (float x : set) {
+                    long d = ulpDistance(fn.scalar.apply(x), fn.expected(x));
+                    if (d > worst) {
+                        worst = d;
+                        worstX = x;
+                    }
+                }
+            }
+            assertThat(worst).as("%s: max ulp error, at x = %s: got %s, StrictMath %s", fn, worstX, fn.scalar.apply(worstX), fn.expected(worstX))
+                    .isLessThanOrEqualTo(1);
+        }
+        // past the reduction's limit the lanes are StrictMath's; the special values as PyTorch's
+        assertBits(VectorMath.sin(0x1p21f), (float) StrictMath.sin(0x1p21f), "sin(2^21)");
+        assertBits(VectorMath.cos(-3e38f), (float) StrictMath.cos(-3e38f), "cos(-3e38)");
+        assertBits(VectorMath.sin(-0f), -0f, "sin(-0)");
+        assertBits(VectorMath.sin(0f), 0f, "sin(0)");
+        assertBits(VectorMath.cos(-0f), 1f, "cos(-0)");
+        assertBits(VectorMath.sin(Float.MIN_VALUE), Float.MIN_VALUE, "sin(MIN_VALUE)");
+        assertBits(VectorMath.sin(-Float.MIN_VALUE), -Float.MIN_VALUE, "sin(-MIN_VALUE)");
+        assertThat(VectorMath.sin(Float.POSITIVE_INFINITY)).isNaN();
+        assertThat(VectorMath.cos(Float.NEGATIVE_INFINITY)).isNaN();
+        float payload = Float.intBitsToFloat(0x7fc01234);
+        assertBits(VectorMath.sin(payload), payload, "sin(NaN with a payload)");
+        assertBits(VectorMath.cos(payload), payload, "cos(NaN with a payload)");
     }
 
     private static void assertBits(float got, float want, String what) {
@@ -456,7 +512,7 @@ class VectorMathTest {
                 b.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) rnd.nextDouble(-3, 3));
             }
             for (UnaryOp op : new UnaryOp[] {UnaryOp.EXP, UnaryOp.LOG, UnaryOp.TANH, UnaryOp.SIGMOID, UnaryOp.POW_SCALAR, UnaryOp.GELU,
-                UnaryOp.GELU_TANH, UnaryOp.SILU}) {
+                UnaryOp.GELU_TANH, UnaryOp.SILU, UnaryOp.SIN, UnaryOp.COS}) {
                 for (float p : new float[] {2f, 0.5f, -1f, 1.7f}) {
                     Elementwise.unaryContiguous(op, p, 0f, x, 0, out, 0, n);
                     for (int i = 0; i < n; i++) {
@@ -469,6 +525,8 @@ class VectorMathTest {
                             case GELU -> VectorMath.gelu(xi);
                             case GELU_TANH -> VectorMath.geluTanh(xi);
                             case SILU -> VectorMath.silu(xi);
+                            case SIN -> VectorMath.sin(xi);
+                            case COS -> VectorMath.cos(xi);
                             default -> VectorMath.pow(xi, p);
                         };
                         assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), want, op + "(" + xi + ", " + p + ") [" + i + "]");

@@ -33,11 +33,11 @@ public final class OnnxModel implements AutoCloseable {
 
     /** The operators {@link #apply} runs (default domain, opsets 11-17). */
     public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "And", "ArgMax", "Hardmax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
-            "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "GatherElements", "Gelu", "Gemm",
+            "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Cos", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "GatherElements", "Gelu", "Gemm",
             "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "Identity", "LayerNormalization", "LeakyRelu", "Less", "Log", "LogSoftmax", "MatMul",
             "Max", "MaxPool", "Mean", "Min", "Mul", "NegativeLogLikelihoodLoss", "Neg", "Not", "Or", "Pad", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
             "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ArgMin", "CumSum",
-            "Reshape", "Resize", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
+            "Reshape", "Resize", "Shape", "Sigmoid", "Sin", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
             "Where", "Xor");
 
     private final OnnxFormat.Model model;
@@ -519,6 +519,8 @@ public final class OnnxModel implements AutoCloseable {
             case "Sigmoid" -> out(arg(a, 0, n).tensor().sigmoid());
             case "Tanh" -> out(arg(a, 0, n).tensor().tanh());
             case "Erf" -> out(arg(a, 0, n).tensor().erf());
+            case "Sin" -> out(arg(a, 0, n).tensor().sin());
+            case "Cos" -> out(arg(a, 0, n).tensor().cos());
             case "Exp" -> out(arg(a, 0, n).tensor().exp());
             case "Log" -> out(arg(a, 0, n).tensor().log());
             case "Sqrt" -> out(arg(a, 0, n).tensor().sqrt());
