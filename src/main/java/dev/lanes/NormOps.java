@@ -231,4 +231,174 @@ final class NormOps {
             return new Tensor[] {dx, dw, db};
         }
     }
+    /**
+     * {@code F.group_norm(x, num_groups, weight, bias, eps)} of {@code x [N, C, *]}: each sample's {@code C / numGroups}
+     * consecutive channels (with all their spatial positions) are normalised with their own mean and biased variance,
+     * then each channel scaled by {@code weight[c]} and shifted by {@code bias[c]} (either may be null). One fused
+     * kernel each way ({@code kernels.Normalization.groupNorm}); a plan step.
+     */
+    static Tensor groupNorm(Tensor x, int numGroups, Tensor weight, Tensor bias, double eps) {
+        return groupNorm("group_norm", x, numGroups, weight, bias, eps);
+    }
+
+    private static Tensor groupNorm(String op, Tensor x, int numGroups, Tensor weight, Tensor bias, double eps) {
+        x.requireFloat(op);
+        int[] shape = x.shapeRef();
+        if (shape.length < 2) {
+            throw new IllegalArgumentException(op + ": expected an input of at least 2 dims [N, C, *], got " + str(shape));
+        }
+        int n = shape[0];
+        int c = shape[1];
+        if (numGroups <= 0) {
+            throw new IllegalArgumentException(op + ": num_groups must be positive, got " + numGroups);
+        }
+        if (c % numGroups != 0) {
+            throw new IllegalArgumentException("Expected number of channels in input to be divisible by num_groups, but got input of shape "
+                    + str(shape) + " and num_groups=" + numGroups);
+        }
+        String[] names = {"weight", "bias"};
+        Tensor[] params = {weight, bias};
+        for (int i = 0; i < 2; i++) {
+            Tensor p = params[i];
+            if (p != null) {
+                p.requireFloat(op);
+                if (p.dim() != 1 || p.numel() != c) {
+                    throw new IllegalArgumentException(op + ": expected " + names[i] + " to be a vector of size equal to the number of channels in input ("
+                            + c + "), but got " + names[i] + " of shape " + str(p.shapeRef()) + " and input of shape " + str(shape));
+                }
+            }
+        }
+        if (!(eps >= 0) || Double.isInfinite(eps)) {
+            throw new IllegalArgumentException(op + ": eps must be a finite non-negative number, got " + eps);
+        }
+        int hw = 1;
+        for (int i = 2; i < shape.length; i++) {
+            hw = Math.multiplyExact(hw, shape[i]);
+        }
+        boolean record = Tensor.recording(x, weight, bias);
+        Tensor out = Tensor.allocate(DType.FLOAT32, shape.clone());
+        Tensor mean = record ? Tensor.allocate(DType.FLOAT32, new int[] {n, numGroups}) : null;
+        Tensor rstd = record ? Tensor.allocate(DType.FLOAT32, new int[] {n, numGroups}) : null;
+        float e = (float) eps; // torch 1.13's group-norm kernel takes eps as the float T
+        int spatial = hw;
+        x.withContiguous(xc -> withContiguousOrNull(weight, wc -> withContiguousOrNull(bias, bc -> Launch.runOptional(
+                r -> new PlanStep.GroupNorm(r[0], r[1], r[2], n, c, spatial, numGroups, e, r[3], r[4]), out, xc, wc, bc, mean, rstd))));
+        if (record) {
+            Tensor.record(out, () -> new NativeGroupNormBackward0(x, weight, bias, mean, rstd, n, c, spatial, numGroups), x, weight, bias);
+            mean.close(); // the node keeps its own references
+            rstd.close();
+        }
+        return out;
+    }
+
+    /**
+     * {@code F.instance_norm(x, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)} of
+     * {@code x [N, C, *]}: with {@code useInputStats} each (sample, channel) is normalised with its own mean and biased
+     * variance (group_norm with one channel per group: its kernel, backward and plan step), and the running statistics,
+     * when given, move towards the batch's mean over samples of each instance's mean and unbiased variance
+     * ({@code running = (1 - momentum) running + momentum mean_n(stat)}, as torch 1.13 computes it through batch_norm
+     * on the {@code [1, N C, *]} view); without, the running statistics normalise (batch_norm in eval, a plan step).
+     */
+    static Tensor instanceNorm(Tensor x, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias, boolean useInputStats,
+                               double momentum, double eps) {
+        x.requireFloat("instance_norm");
+        int[] shape = x.shapeRef();
+        if (shape.length < 2) {
+            throw new IllegalArgumentException("instance_norm: expected an input of at least 2 dims [N, C, *], got " + str(shape));
+        }
+        int n = shape[0];
+        int c = shape[1];
+        for (Tensor t : new Tensor[] {runningMean, runningVar}) {
+            if (t != null) {
+                t.requireFloat("instance_norm");
+                if (t.numel() != c || t.dim() != 1) {
+                    throw new IllegalArgumentException("instance_norm: running_mean and running_var must be [" + c + "] (C of input " + str(shape)
+                            + "), got " + str(t.shapeRef()));
+                }
+            }
+        }
+        if (!useInputStats) {
+            if (runningMean == null || runningVar == null) {
+                throw new IllegalArgumentException("Expected running_mean and running_var to be defined when use_input_stats is false");
+            }
+            // viewed back to the input's shape, as torch's at::instance_norm returns it (grad_fn ViewBackward0)
+            return batchNorm(x, runningMean, runningVar, weight, bias, false, momentum, eps, null).view(shape);
+        }
+        long spatial = 1;
+        for (int i = 2; i < shape.length; i++) {
+            spatial *= shape[i];
+        }
+        if (spatial == 1) { // F.instance_norm's _verify_spatial_size
+            throw new IllegalArgumentException("Expected more than 1 spatial element when training, got input size " + str(shape));
+        }
+        if ((runningMean == null) != (runningVar == null)) {
+            throw new IllegalArgumentException("instance_norm: running_mean and running_var must both be given or both be null");
+        }
+        if (runningMean != null) {
+            InPlaceOps.checkWritable("instance_norm (training updates the running statistics)", runningMean);
+            InPlaceOps.checkWritable("instance_norm (training updates the running statistics)", runningVar);
+        }
+        Tensor out = groupNorm("instance_norm", x, c, weight, bias, eps);
+        if (runningMean != null && n > 0 && c > 0 && spatial > 0) {
+            try (dev.lanes.autograd.Autograd.Mode g = dev.lanes.autograd.Autograd.noGrad();
+                 Tensor flat = x.reshape(n, c, (int) spatial); Tensor mu = flat.mean(2); Tensor var = flat.var(2, true, false)) {
+                foldRunning(runningMean, mu, momentum);
+                foldRunning(runningVar, var, momentum);
+            }
+        }
+        return out.view(shape);
+    }
+
+    /** {@code running = mean_n(momentum stat[n] + (1 - momentum) running)} in float, torch 1.13's order of operations. */
+    private static void foldRunning(Tensor running, Tensor stat, double momentum) {
+        try (Tensor a = stat.mul(momentum); Tensor b = running.mul(1 - momentum); Tensor sum = a.add(b); Tensor m = sum.mean(0)) {
+            running.copy_(m);
+        }
+    }
+
+    /** The three gradients of group_norm from one kernel: dx per (sample, group), dweight and dbias per channel. */
+    static final class NativeGroupNormBackward0 extends Node {
+        private final Saved input;
+        private final Saved weight;
+        private final boolean hasBias;
+        private final Saved mean;
+        private final Saved rstd;
+        private final int n;
+        private final int c;
+        private final int hw;
+        private final int groups;
+
+        NativeGroupNormBackward0(Tensor x, Tensor weight, Tensor bias, Tensor mean, Tensor rstd, int n, int c, int hw, int groups) {
+            this.input = save(x, "input");
+            this.weight = weight == null ? null : save(weight, "weight");
+            this.hasBias = bias != null;
+            this.mean = save(mean, "result1");
+            this.rstd = save(rstd, "result2");
+            this.n = n;
+            this.c = c;
+            this.hw = hw;
+            this.groups = groups;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor x = input.get();
+            Tensor w = weight == null ? null : weight.get();
+            Tensor dx = needsInputGrad(0) ? Tensor.allocate(DType.FLOAT32, x.shape()) : null;
+            Tensor dw = w != null && needsInputGrad(1) ? Tensor.allocate(DType.FLOAT32, new int[] {c}) : null;
+            Tensor db = hasBias && needsInputGrad(2) ? Tensor.allocate(DType.FLOAT32, new int[] {c}) : null;
+            Tensor result = dx != null ? dx : dw != null ? dw : db;
+            if (result == null) {
+                return new Tensor[] {null, null, null};
+            }
+            int outIs = dx != null ? 0 : dw != null ? 1 : 2;
+            Tensor dwExtra = outIs == 1 ? null : dw;
+            Tensor dbExtra = outIs == 2 ? null : db;
+            Tensor m = mean.get();
+            Tensor rs = rstd.get();
+            g.withContiguous(gc -> x.withContiguous(xc -> withContiguousOrNull(w, wc -> Launch.runOptional(r -> new PlanStep.GroupNormBackward(n,
+                    c, hw, groups, outIs, r[0], r[1], r[2], r[3], r[4], r[5], r[6]), result, gc, xc, m, rs, wc, dwExtra, dbExtra))));
+            return new Tensor[] {dx, dw, db};
+        }
+    }
 }

@@ -1185,6 +1185,64 @@ abstract class PlanStep {
     }
 
     /**
+     * group_norm of a contiguous {@code [n, c, hw]} input in {@code groups} groups, optional weight and bias
+     * ({@code kernels.Normalization}). Eager with autograd also writes each (sample, group)'s mean and 1/std (second
+     * and third outputs, never in an inference plan).
+     */
+    static final class GroupNorm extends PlanStep {
+        final Ref in;
+        final Ref weight;
+        final Ref bias;
+        final int n;
+        final int c;
+        final int hw;
+        final int groups;
+        final float eps;
+        final Ref mean;
+        final Ref rstd;
+
+        GroupNorm(Ref in, Ref weight, Ref bias, int n, int c, int hw, int groups, float eps, Ref mean, Ref rstd) {
+            this.in = in;
+            this.weight = weight;
+            this.bias = bias;
+            this.n = n;
+            this.c = c;
+            this.hw = hw;
+            this.groups = groups;
+            this.eps = eps;
+            this.mean = mean;
+            this.rstd = rstd;
+        }
+
+        @Override
+        Ref[] inputs() {
+            Ref[] r = {in, weight, bias};
+            return Arrays.stream(r).filter(java.util.Objects::nonNull).toArray(Ref[]::new);
+        }
+
+        @Override
+        Ref[] extraOutputs() {
+            Ref[] r = {mean, rstd};
+            return Arrays.stream(r).filter(java.util.Objects::nonNull).toArray(Ref[]::new);
+        }
+
+        @Override
+        void run(Frame f) {
+            dev.lanes.kernels.Normalization.groupNorm(f.seg(in), f.off(in), n, c, hw, groups, eps,
+                    weight == null ? null : f.seg(weight), weight == null ? 0 : f.off(weight),
+                    bias == null ? null : f.seg(bias), bias == null ? 0 : f.off(bias), f.seg(out), f.off(out),
+                    mean == null ? null : f.seg(mean), mean == null ? 0 : f.off(mean),
+                    rstd == null ? null : f.seg(rstd), rstd == null ? 0 : f.off(rstd), f.parallel);
+        }
+
+        @Override
+        String describe() {
+            return "group_norm " + in + " [" + n + "x" + c + "x" + hw + "] groups " + groups + " eps " + eps + (weight != null ? " * " + weight : "")
+                    + (bias != null ? " + " + bias : "");
+        }
+    }
+
+    /**
      * Tiled scaled dot-product attention of contiguous {@code q [batch, l, e]}, {@code k [batch, s, e]},
      * {@code v [batch, s, ev]} ({@code kernels.Attention}): never the {@code [l, s]} scores. Eager with autograd also
      * writes each query row's log-sum-exp (a second output, never in a plan).
@@ -2342,6 +2400,69 @@ abstract class PlanStep {
         String describe() {
             return (layer ? "layer_norm_backward " : "batch_norm_backward ") + g + ", " + x + " [" + n + ", " + c + (layer ? "" : ", " + hw) + "]"
                     + " -> " + (outIs == 0 ? "dx" : outIs == 1 ? "dw" : "db") + (dw != null ? ", dw " + dw : "") + (db != null ? ", db " + db : "");
+        }
+    }
+
+    /**
+     * The gradients of group_norm ({@code [n, c, hw]} in {@code groups} groups) from the saved per-(sample, group) mean
+     * and 1/std ({@code kernels.Normalization}); {@code outIs} says which of dx (0), dw (1), db (2) is the step's
+     * result; the others wanted are extra outputs.
+     */
+    static final class GroupNormBackward extends PlanStep {
+        final int n;
+        final int c;
+        final int hw;
+        final int groups;
+        final int outIs;
+        final Ref g;
+        final Ref x;
+        final Ref mean;
+        final Ref rstd;
+        final Ref weight;
+        final Ref dw;
+        final Ref db;
+
+        GroupNormBackward(int n, int c, int hw, int groups, int outIs, Ref g, Ref x, Ref mean, Ref rstd, Ref weight, Ref dw, Ref db) {
+            this.n = n;
+            this.c = c;
+            this.hw = hw;
+            this.groups = groups;
+            this.outIs = outIs;
+            this.g = g;
+            this.x = x;
+            this.mean = mean;
+            this.rstd = rstd;
+            this.weight = weight;
+            this.dw = dw;
+            this.db = db;
+        }
+
+        @Override
+        Ref[] inputs() {
+            return weight == null ? new Ref[] {g, x, mean, rstd} : new Ref[] {g, x, mean, rstd, weight};
+        }
+
+        @Override
+        Ref[] extraOutputs() {
+            Ref[] r = {dw, db};
+            return Arrays.stream(r).filter(java.util.Objects::nonNull).toArray(Ref[]::new);
+        }
+
+        @Override
+        void run(Frame f) {
+            Ref dxR = outIs == 0 ? out : null;
+            Ref dwR = outIs == 1 ? out : dw;
+            Ref dbR = outIs == 2 ? out : db;
+            dev.lanes.kernels.Normalization.groupNormBackward(f.seg(g), f.off(g), f.seg(x), f.off(x), n, c, hw, groups, f.seg(mean),
+                    f.off(mean), f.seg(rstd), f.off(rstd), weight == null ? null : f.seg(weight), weight == null ? 0 : f.off(weight),
+                    dxR == null ? null : f.seg(dxR), dxR == null ? 0 : f.off(dxR), dwR == null ? null : f.seg(dwR), dwR == null ? 0 : f.off(dwR),
+                    dbR == null ? null : f.seg(dbR), dbR == null ? 0 : f.off(dbR), f.parallel);
+        }
+
+        @Override
+        String describe() {
+            return "group_norm_backward " + g + ", " + x + " [" + n + ", " + c + ", " + hw + "] groups " + groups + " -> "
+                    + (outIs == 0 ? "dx" : outIs == 1 ? "dw" : "db") + (dw != null ? ", dw " + dw : "") + (db != null ? ", db " + db : "");
         }
     }
 

@@ -1806,6 +1806,27 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     /**
+     * Group normalisation of {@code input [N, C, *]}, like {@code torch.nn.functional.group_norm(input, num_groups,
+     * weight, bias, eps)}: each sample's {@code C / numGroups} consecutive channels are normalised together with their
+     * mean and biased variance, then each channel is scaled by {@code weight[c]} and shifted by {@code bias[c]} (each may
+     * be null). C must be divisible by numGroups. One fused kernel each way (grad_fn NativeGroupNormBackward0).
+     */
+    public static Tensor groupNorm(Tensor input, int numGroups, Tensor weight, Tensor bias, double eps) {
+        return NormOps.groupNorm(input, numGroups, weight, bias, eps);
+    }
+
+    /**
+     * Instance normalisation of {@code input [N, C, *]}, like {@code torch.nn.functional.instance_norm(input,
+     * running_mean, running_var, weight, bias, use_input_stats, momentum, eps)}: with {@code useInputStats} each
+     * (sample, channel) is normalised with its own statistics (group_norm with C groups) and the running statistics,
+     * when given, are updated; otherwise the running statistics normalise (batch_norm in eval).
+     */
+    public static Tensor instanceNorm(Tensor input, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias, boolean useInputStats,
+                                      double momentum, double eps) {
+        return NormOps.instanceNorm(input, runningMean, runningVar, weight, bias, useInputStats, momentum, eps);
+    }
+
+    /**
      * Batch normalisation over dim 1 of {@code input [N, C, *]}, like {@code torch.nn.functional.batch_norm(input,
      * running_mean, running_var, weight, bias, training, momentum, eps)}: in training the batch's statistics are used
      * and folded into the running ones (when given); otherwise the running ones. One fused kernel each way.

@@ -680,4 +680,306 @@ public final class Normalization {
             dx.set(FLOAT, dxb + i, (g.get(FLOAT, gb + i) - meanG - xhat * meanGx) * wr);
         }
     }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // group_norm (instance_norm is group_norm with one channel per group)
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /**
+     * group_norm of contiguous {@code x [n, c, hw]} in {@code groups} groups of {@code d = c / groups} channels: each
+     * {@code (sample, group)} block of {@code d * hw} contiguous floats is a row normalised with its own mean and biased
+     * variance, summed in {@link Reductions#sumRow}'s canonical order (two passes, as layer_norm), so the bits are the
+     * same at every vector width and thread count; then per channel {@code y = x * scale + shift} with
+     * {@code scale = rstd w[c]}, {@code shift = b[c] - mean scale} (torch 1.13's ApplyScaleBias). {@code w} and
+     * {@code b} (c floats) may be null; {@code mean} and {@code rstd} ({@code n * groups} floats, for the backward) may
+     * be null. Offsets in elements. Rows split across {@link Parallel}'s workers.
+     */
+    public static void groupNorm(MemorySegment x, long xOff, int n, int c, int hw, int groups, float eps, MemorySegment w, long wOff,
+                                 MemorySegment b, long bOff, MemorySegment y, long yOff, MemorySegment mean, long meanOff,
+                                 MemorySegment rstd, long rstdOff, boolean parallel) {
+        int rows = n * groups;
+        int parts = Math.max(1, Math.min(parallel ? Parallel.partsFor((long) n * c * hw, 1 << 14) : 1, rows));
+        if (parts <= 1) {
+            groupNormRows(0, rows, x, xOff, c, hw, groups, eps, w, wOff, b, bOff, y, yOff, mean, meanOff, rstd, rstdOff);
+        } else {
+            GroupNormRowsJob job = GroupNormRowsJob.MINE.get();
+            job.set(x, xOff, c, hw, groups, eps, w, wOff, b, bOff, y, yOff, mean, meanOff, rstd, rstdOff);
+            try {
+                Parallel.forRange(parts, rows, job);
+            } finally {
+                job.release();
+            }
+        }
+    }
+
+    private static void groupNormRows(int r0, int r1, MemorySegment x, long xOff, int c, int hw, int groups, float eps, MemorySegment w,
+            long wOff, MemorySegment b, long bOff, MemorySegment y, long yOff, MemorySegment mean, long meanOff, MemorySegment rstd,
+            long rstdOff) {
+        int d = c / groups;
+        long m = (long) d * hw;
+        for (int r = r0; r < r1; r++) {
+            long base = (long) r * m; // the row (sample r / groups, group r % groups) starts here: [n, groups, d, hw]
+            float mu = (float) (Reductions.sumRow(x, (xOff + base) << 2, m) / m);
+            // (x - mu)^2 summed as read, in the canonical order; PyTorch's T_ACC for float is float: 1 / sqrt in float
+            float var = (float) (Reductions.sumSquaredDeviationsRow(x, (xOff + base) << 2, m, mu) / m);
+            float rs = 1f / (float) Math.sqrt(var + eps);
+            if (mean != null) {
+                mean.set(FLOAT, (meanOff + r) << 2, mu);
+            }
+            if (rstd != null) {
+                rstd.set(FLOAT, (rstdOff + r) << 2, rs);
+            }
+            int ch0 = (r % groups) * d;
+            for (int j = 0; j < d; j++) {
+                int ch = ch0 + j;
+                float scale = w == null ? rs : rs * w.get(FLOAT, (wOff + ch) << 2);
+                float shift = (b == null ? 0f : b.get(FLOAT, (bOff + ch) << 2)) - mu * scale;
+                long at = base + (long) j * hw;
+                scaleShift(x, (xOff + at) << 2, y, (yOff + at) << 2, hw, scale, shift);
+            }
+        }
+    }
+
+    /** The parallel body of {@link #groupNormRows}, one per thread and reused: a compiled step allocates nothing (see Sgemm.Split). */
+    private static final class GroupNormRowsJob implements Parallel.RangeBody {
+        static final ThreadLocal<GroupNormRowsJob> MINE = ThreadLocal.withInitial(GroupNormRowsJob::new);
+        private MemorySegment x;
+        private long xOff;
+        private int c;
+        private int hw;
+        private int groups;
+        private float eps;
+        private MemorySegment w;
+        private long wOff;
+        private MemorySegment b;
+        private long bOff;
+        private MemorySegment y;
+        private long yOff;
+        private MemorySegment mean;
+        private long meanOff;
+        private MemorySegment rstd;
+        private long rstdOff;
+
+        void set(MemorySegment x, long xOff, int c, int hw, int groups, float eps, MemorySegment w, long wOff, MemorySegment b, long bOff,
+                MemorySegment y, long yOff, MemorySegment mean, long meanOff, MemorySegment rstd, long rstdOff) {
+            this.x = x;
+            this.xOff = xOff;
+            this.c = c;
+            this.hw = hw;
+            this.groups = groups;
+            this.eps = eps;
+            this.w = w;
+            this.wOff = wOff;
+            this.b = b;
+            this.bOff = bOff;
+            this.y = y;
+            this.yOff = yOff;
+            this.mean = mean;
+            this.meanOff = meanOff;
+            this.rstd = rstd;
+            this.rstdOff = rstdOff;
+        }
+
+        /** Drops the references: nothing of a finished call stays reachable. */
+        void release() {
+            x = null;
+            w = null;
+            b = null;
+            y = null;
+            mean = null;
+            rstd = null;
+        }
+
+        @Override
+        public void accept(int part, int from, int to) {
+            groupNormRows(from, to, x, xOff, c, hw, groups, eps, w, wOff, b, bOff, y, yOff, mean, meanOff, rstd, rstdOff);
+        }
+    }
+
+    /**
+     * Gradients of {@link #groupNorm} from {@code g}, with the saved per-row {@code mean} and {@code rstd}
+     * ({@code n * groups} floats). Per channel of a row {@code sg = sum g}, {@code sgx = sum g xhat}
+     * ({@code xhat = (x - mean) rstd}); per row, with {@code M = d hw}, {@code mg = sum_c w[c] sg / M} and
+     * {@code mgx = sum_c w[c] sgx / M} (channels in order); {@code dx = rstd (g w[c] - mg - xhat mgx)} (rows in
+     * parallel). {@code dw[c] = sum_n sgx}, {@code db[c] = sum_n sg} (written, not added; channels in parallel, samples
+     * in order). The centred form, not PyTorch's {@code E[g x] - mean E[g]}: no cancellation for a large mean. dx, dw
+     * and db may each be null.
+     */
+    public static void groupNormBackward(MemorySegment g, long gOff, MemorySegment x, long xOff, int n, int c, int hw, int groups,
+                                         MemorySegment mean, long meanOff, MemorySegment rstd, long rstdOff, MemorySegment w, long wOff,
+                                         MemorySegment dx, long dxOff, MemorySegment dw, long dwOff, MemorySegment db, long dbOff,
+                                         boolean parallel) {
+        GroupNormBackwardJob job = null;
+        try {
+            if (dx != null) {
+                int rows = n * groups;
+                int parts = Math.max(1, Math.min(parallel ? Parallel.partsFor((long) n * c * hw, 1 << 14) : 1, rows));
+                if (parts <= 1) {
+                    groupNormInputGradRows(0, rows, g, gOff, x, xOff, c, hw, groups, mean, meanOff, rstd, rstdOff, w, wOff, dx, dxOff);
+                } else {
+                    job = GroupNormBackwardJob.MINE.get();
+                    job.set(false, g, gOff, x, xOff, n, c, hw, groups, mean, meanOff, rstd, rstdOff, w, wOff, dx, dxOff, dw, dwOff, db, dbOff);
+                    Parallel.forRange(parts, rows, job);
+                }
+            }
+            if (dw != null || db != null) {
+                int parts = Math.max(1, Math.min(parallel ? Parallel.partsFor((long) n * c * hw, 1 << 14) : 1, c));
+                if (parts <= 1) {
+                    groupNormParamGradChannels(0, c, g, gOff, x, xOff, n, c, hw, groups, mean, meanOff, rstd, rstdOff, dw, dwOff, db, dbOff);
+                } else {
+                    job = GroupNormBackwardJob.MINE.get();
+                    job.set(true, g, gOff, x, xOff, n, c, hw, groups, mean, meanOff, rstd, rstdOff, w, wOff, dx, dxOff, dw, dwOff, db, dbOff);
+                    Parallel.forRange(parts, c, job);
+                }
+            }
+        } finally {
+            if (job != null) {
+                job.release();
+            }
+        }
+    }
+
+    private static void groupNormInputGradRows(int r0, int r1, MemorySegment g, long gOff, MemorySegment x, long xOff, int c, int hw,
+            int groups, MemorySegment mean, long meanOff, MemorySegment rstd, long rstdOff, MemorySegment w, long wOff, MemorySegment dx,
+            long dxOff) {
+        int d = c / groups;
+        long m = (long) d * hw;
+        for (int r = r0; r < r1; r++) {
+            long base = (long) r * m;
+            float mu = mean.get(FLOAT, (meanOff + r) << 2);
+            float rs = rstd.get(FLOAT, (rstdOff + r) << 2);
+            int ch0 = (r % groups) * d;
+            double sgw = 0;
+            double sgxw = 0;
+            for (int j = 0; j < d; j++) {
+                long at = base + (long) j * hw;
+                float wc = w == null ? 1f : w.get(FLOAT, (wOff + ch0 + j) << 2);
+                sgw += wc * Reductions.sumRow(g, (gOff + at) << 2, hw);
+                sgxw += wc * Reductions.sumGradTimesNormalizedRow(g, (gOff + at) << 2, x, (xOff + at) << 2, hw, mu, rs);
+            }
+            float meanGw = (float) (sgw / m);
+            float meanGwx = (float) (sgxw / m);
+            for (int j = 0; j < d; j++) {
+                long at = base + (long) j * hw;
+                float wc = w == null ? 1f : w.get(FLOAT, (wOff + ch0 + j) << 2);
+                groupInputGrad(g, (gOff + at) << 2, x, (xOff + at) << 2, dx, (dxOff + at) << 2, hw, mu, rs, wc, meanGw, meanGwx);
+            }
+        }
+    }
+
+    private static void groupNormParamGradChannels(int c0, int c1, MemorySegment g, long gOff, MemorySegment x, long xOff, int n, int c,
+            int hw, int groups, MemorySegment mean, long meanOff, MemorySegment rstd, long rstdOff, MemorySegment dw, long dwOff,
+            MemorySegment db, long dbOff) {
+        int d = c / groups;
+        for (int ch = c0; ch < c1; ch++) {
+            double sg = 0;
+            double sgx = 0;
+            for (int i = 0; i < n; i++) {
+                int r = i * groups + ch / d;
+                long at = ((long) i * c + ch) * hw;
+                if (db != null) {
+                    sg += Reductions.sumRow(g, (gOff + at) << 2, hw);
+                }
+                if (dw != null) {
+                    sgx += Reductions.sumGradTimesNormalizedRow(g, (gOff + at) << 2, x, (xOff + at) << 2, hw, mean.get(FLOAT, (meanOff + r) << 2),
+                            rstd.get(FLOAT, (rstdOff + r) << 2));
+                }
+            }
+            if (dw != null) {
+                dw.set(FLOAT, (dwOff + ch) << 2, (float) sgx);
+            }
+            if (db != null) {
+                db.set(FLOAT, (dbOff + ch) << 2, (float) sg);
+            }
+        }
+    }
+
+    /** The parallel body of the two passes of {@link #groupNormBackward}, one per thread and reused (see Sgemm.Split). */
+    private static final class GroupNormBackwardJob implements Parallel.RangeBody {
+        static final ThreadLocal<GroupNormBackwardJob> MINE = ThreadLocal.withInitial(GroupNormBackwardJob::new);
+        private boolean params;
+        private MemorySegment g;
+        private long gOff;
+        private MemorySegment x;
+        private long xOff;
+        private int n;
+        private int c;
+        private int hw;
+        private int groups;
+        private MemorySegment mean;
+        private long meanOff;
+        private MemorySegment rstd;
+        private long rstdOff;
+        private MemorySegment w;
+        private long wOff;
+        private MemorySegment dx;
+        private long dxOff;
+        private MemorySegment dw;
+        private long dwOff;
+        private MemorySegment db;
+        private long dbOff;
+
+        void set(boolean params, MemorySegment g, long gOff, MemorySegment x, long xOff, int n, int c, int hw, int groups, MemorySegment mean,
+                long meanOff, MemorySegment rstd, long rstdOff, MemorySegment w, long wOff, MemorySegment dx, long dxOff, MemorySegment dw,
+                long dwOff, MemorySegment db, long dbOff) {
+            this.params = params;
+            this.g = g;
+            this.gOff = gOff;
+            this.x = x;
+            this.xOff = xOff;
+            this.n = n;
+            this.c = c;
+            this.hw = hw;
+            this.groups = groups;
+            this.mean = mean;
+            this.meanOff = meanOff;
+            this.rstd = rstd;
+            this.rstdOff = rstdOff;
+            this.w = w;
+            this.wOff = wOff;
+            this.dx = dx;
+            this.dxOff = dxOff;
+            this.dw = dw;
+            this.dwOff = dwOff;
+            this.db = db;
+            this.dbOff = dbOff;
+        }
+
+        /** Drops the references: nothing of a finished call stays reachable. */
+        void release() {
+            g = null;
+            x = null;
+            mean = null;
+            rstd = null;
+            w = null;
+            dx = null;
+            dw = null;
+            db = null;
+        }
+
+        @Override
+        public void accept(int part, int from, int to) {
+            if (params) {
+                groupNormParamGradChannels(from, to, g, gOff, x, xOff, n, c, hw, groups, mean, meanOff, rstd, rstdOff, dw, dwOff, db, dbOff);
+            } else {
+                groupNormInputGradRows(from, to, g, gOff, x, xOff, c, hw, groups, mean, meanOff, rstd, rstdOff, w, wOff, dx, dxOff);
+            }
+        }
+    }
+
+    /** dx = (g wc - meanGw - xhat meanGwx) rs over one channel's hw floats, xhat = (x - mu) rs. */
+    private static void groupInputGrad(MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment dx, long dxb, int n, float mu,
+                                       float rs, float wc, float meanGw, float meanGwx) {
+        long bytes = (long) n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector xhat = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).sub(mu).mul(rs);
+            FloatVector.fromMemorySegment(F, g, gb + i, ORDER).mul(wc).sub(meanGw).sub(xhat.mul(meanGwx)).mul(rs).intoMemorySegment(dx,
+                    dxb + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            float xhat = (x.get(FLOAT, xb + i) - mu) * rs;
+            dx.set(FLOAT, dxb + i, (g.get(FLOAT, gb + i) * wc - meanGw - xhat * meanGwx) * rs);
+        }
+    }
 }

@@ -68,6 +68,31 @@ public final class F {
         return Tensor.batchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps);
     }
 
+    /** {@code F.group_norm(input, num_groups, weight, bias, eps)}; weight and bias ([C]) may be null. See {@link Tensor#groupNorm}. */
+    public static Tensor groupNorm(Tensor input, int numGroups, Tensor weight, Tensor bias, double eps) {
+        return Tensor.groupNorm(input, numGroups, weight, bias, eps);
+    }
+
+    /** {@code F.group_norm(input, num_groups)} without affine parameters, eps 1e-5. */
+    public static Tensor groupNorm(Tensor input, int numGroups) {
+        return Tensor.groupNorm(input, numGroups, null, null, 1e-5);
+    }
+
+    /**
+     * {@code F.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)}; any of the
+     * running statistics, weight and bias may be null (use_input_stats false needs the running statistics). See
+     * {@link Tensor#instanceNorm}.
+     */
+    public static Tensor instanceNorm(Tensor input, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias, boolean useInputStats,
+                                      double momentum, double eps) {
+        return Tensor.instanceNorm(input, runningMean, runningVar, weight, bias, useInputStats, momentum, eps);
+    }
+
+    /** {@code F.instance_norm(input)}: each instance's own statistics, no affine parameters, eps 1e-5. */
+    public static Tensor instanceNorm(Tensor input) {
+        return Tensor.instanceNorm(input, null, null, null, null, true, 0.1, 1e-5);
+    }
+
     /** {@code F.layer_norm(input, normalized_shape, weight, bias, eps)}; weight and bias may be null. */
     public static Tensor layerNorm(Tensor input, int[] normalizedShape, Tensor weight, Tensor bias, double eps) {
         return Tensor.layerNorm(input, normalizedShape, weight, bias, eps);

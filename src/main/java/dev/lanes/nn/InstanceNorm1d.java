@@ -1,0 +1,20 @@
+package dev.lanes.nn;
+
+/**
+ * Instance normalisation of [N, C, L] or unbatched [C, L], like {@code torch.nn.InstanceNorm1d(num_features, eps=1e-5,
+ * momentum=0.1, affine=False, track_running_stats=False)}; see {@link InstanceNorm}.
+ */
+public class InstanceNorm1d extends InstanceNorm {
+    public InstanceNorm1d(int numFeatures) {
+        this(numFeatures, 1e-5, 0.1, false, false);
+    }
+
+    public InstanceNorm1d(int numFeatures, double eps, double momentum, boolean affine, boolean trackRunningStats) {
+        super(numFeatures, eps, momentum, affine, trackRunningStats);
+    }
+
+    @Override
+    protected int noBatchDim() {
+        return 2;
+    }
+}
