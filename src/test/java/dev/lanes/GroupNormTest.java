@@ -271,6 +271,29 @@ class GroupNormTest {
         }
     }
 
+    /**
+     * InstanceNorm with tracked running statistics in training updates them outside a kernel step: a compiled training
+     * step refuses it at capture, naming instance_norm, and leaves the statistics as they were (without tracking it
+     * compiles: group_norm's steps).
+     */
+    @Test
+    void aCompiledTrainingStepRefusesInstanceNormsRunningStatisticsClearly() {
+        Lanes.manualSeed(29);
+        InstanceNorm2d tracked = new InstanceNorm2d(6, 1e-5, 0.1, true, true);
+        Sequential net = new Sequential(new Conv2d(2, 6, 3, 1, 1), tracked, new ReLU(), new Flatten(), new Linear(6 * 5 * 5, 3));
+        TrainStep step = TrainStep.compile(net, new CrossEntropyLoss(), new SGD(net.parameters(), 0.1));
+        assertThatThrownBy(() -> step.prepare(new int[] {4, 2, 5, 5}, DType.FLOAT32, new int[] {4}, DType.INT64))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("TrainStep.compile").hasMessageContaining("instance_norm");
+        assertThat(tracked.runningMean.toFloatArray()).containsOnly(0f);
+        assertThat(tracked.runningVar.toFloatArray()).containsOnly(1f);
+        step.close();
+        Sequential plain = new Sequential(new Conv2d(2, 6, 3, 1, 1), new InstanceNorm2d(6), new ReLU(), new Flatten(), new Linear(6 * 5 * 5, 3));
+        try (TrainStep ok = TrainStep.compile(plain, new CrossEntropyLoss(), new SGD(plain.parameters(), 0.1));
+             MemoryScope scope = MemoryScope.open()) {
+            assertThat(ok.run(Tensor.randn(4, 2, 5, 5), Tensor.of(new long[] {0, 1, 2, 1}, 4))).isFinite();
+        }
+    }
+
     private static float[][] trainGroupNormNet(boolean compiled) {
         Lanes.manualSeed(23);
         Sequential net = new Sequential(new Conv2d(2, 6, 3, 1, 1), new GroupNorm(3, 6), new ReLU(), new Flatten(), new Linear(6 * 5 * 5, 3));
