@@ -6,10 +6,11 @@ import dev.lanes.autograd.Node;
 import java.util.Arrays;
 
 /**
- * layer_norm and batch_norm, forward and backward each one fused kernel ({@code kernels.Normalization}): statistics
- * (per row, per channel) in two vector passes in the canonical summation order, then the normalised, scaled and
- * shifted values; the backward gives the input, weight and bias gradients from the saved mean and 1/std. The
- * forwards are plan steps (batch_norm in eval).
+ * layer_norm, batch_norm and group_norm (instance_norm on top of group_norm and batch_norm), forward and backward each
+ * one fused kernel ({@code kernels.Normalization}): statistics (per row, per channel, per sample and group) in two
+ * vector passes in the canonical summation order, then the normalised, scaled and shifted values; the backward gives
+ * the input, weight and bias gradients from the saved mean and 1/std. The forwards are plan steps (batch_norm in
+ * eval).
  */
 final class NormOps {
     private NormOps() {

@@ -329,6 +329,19 @@ class GroupNormTest {
         return out;
     }
 
+    /** An empty batch gives an empty output and zero weight and bias gradients, as torch 1.13. */
+    @Test
+    void anEmptyBatchNormalisesNothing() {
+        try (Tensor x = Tensor.zeros(0, 4, 3).requiresGrad(true); Tensor w = Tensor.ones(4).requiresGrad(true);
+             Tensor b = Tensor.zeros(4).requiresGrad(true)) {
+            Tensor y = F.groupNorm(x, 2, w, b, 1e-5);
+            assertThat(y.shape()).containsExactly(0, 4, 3);
+            y.sum().backward();
+            assertThat(w.grad().toFloatArray()).containsOnly(0f);
+            assertThat(b.grad().toFloatArray()).containsOnly(0f);
+        }
+    }
+
     @Test
     void badInputGetsAClearException() {
         try (Tensor x = Tensor.randn(2, 6, 5, 5); Tensor v = Tensor.randn(6)) {

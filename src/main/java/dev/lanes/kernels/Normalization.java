@@ -10,8 +10,8 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Layer normalisation (over the last {@code n} floats of each row) and batch normalisation (per channel of
- * {@code [N, C, HW]}), forward and backward, each a few vector passes over a row while it sits in L1.
+ * Layer normalisation (over the last {@code n} floats of each row), batch normalisation (per channel of
+ * {@code [N, C, HW]}) and group normalisation (per sample and group of channels of {@code [N, C, HW]}), forward and backward, each a few vector passes over a row while it sits in L1.
  *
  * <p>Statistics are two-pass (mean, then the mean of squared deviations: no cancellation, unlike E[x^2] - E[x]^2),
  * and every sum is {@link Reductions#sumRow}'s canonical order, so the bits are the same at every vector width and
