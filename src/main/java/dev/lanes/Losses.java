@@ -125,34 +125,76 @@ public final class Losses {
 
     // ---- cross-entropy and NLL ----
 
-    /** Validated shapes of a classification loss: [N, C] scores with [N] int64 targets, or [C] with a 0-d target. */
-    private record Classes(int n, int c, boolean batched) {
+    /**
+     * Validated shapes of a classification loss: [N, C] scores with [N] int64 targets, [C] with a 0-d target, or
+     * spatial [N, C, d1, ..., dK] scores with [N, d1, ..., dK] targets (segmentation). {@code n} counts the rows the
+     * kernel sees (N, or N d1 ... dK: the positions, each with its C scores); {@code lossShape} is reduction 'none''s
+     * result; {@code perm} (spatial only) moves the class dim last, so each position's scores are one contiguous row.
+     */
+    private record Classes(int n, int c, boolean batched, int dim, int[] lossShape, int[] perm) {
+        boolean spatial() {
+            return perm != null;
+        }
+
         static Classes of(String op, Tensor input, Tensor target, Tensor weight) {
             input.requireFloat(op);
             if (target.dtype() != DType.INT64) {
                 throw new IllegalArgumentException(op + ": expected target of dtype int64 (class indices) but got " + target.dtype().torchName());
             }
             Classes k;
+            int[] in = input.shapeRef();
             if (input.dim() == 2) {
                 if (target.dim() != 1 || target.size(0) != input.size(0)) {
                     throw new IllegalArgumentException(op + ": Expected input batch_size (" + input.size(0) + ") to match target batch_size ("
                             + (target.dim() == 0 ? "scalar" : target.size(0)) + "): input " + input.size() + ", target " + target.size());
                 }
-                k = new Classes(input.size(0), input.size(1), true);
+                k = new Classes(input.size(0), input.size(1), true, 2, new int[] {input.size(0)}, null);
             } else if (input.dim() == 1) {
                 if (target.dim() != 0) {
                     throw new IllegalArgumentException(op + ": an unbatched input of shape " + input.size() + " needs a 0-d target, got " + target.size());
                 }
-                k = new Classes(1, input.size(0), false);
+                k = new Classes(1, input.size(0), false, 1, new int[0], null);
+            } else if (input.dim() >= 3) {
+                // PyTorch's checks in its order (nll_loss_nd, then nll_loss2d for 4-d input)
+                if (target.dim() == 0 || target.size(0) != in[0]) {
+                    throw new IllegalArgumentException(op + ": Expected input batch_size (" + in[0] + ") to match target batch_size ("
+                            + (target.dim() == 0 ? "scalar" : target.size(0)) + "): input " + input.size() + ", target " + target.size());
+                }
+                int[] expected = new int[in.length - 1];
+                expected[0] = in[0];
+                System.arraycopy(in, 2, expected, 1, in.length - 2);
+                if (input.dim() == 4 && target.dim() != 3) {
+                    throw new IllegalArgumentException(op + ": only batches of spatial targets supported (3D tensors) but got targets of dimension: "
+                            + target.dim() + " (input " + input.size() + ", target " + target.size() + ")");
+                }
+                if (!Arrays.equals(expected, target.shapeRef())) {
+                    throw new IllegalArgumentException(op + ": " + (input.dim() == 4
+                            ? "size mismatch (got input: " + Shapes.str(in) + " , target: " + Shapes.str(target.shapeRef()) + ")"
+                            : "Expected target size " + Shapes.str(expected) + ", got " + Shapes.str(target.shapeRef())));
+                }
+                int[] perm = new int[in.length];
+                for (int d = 2; d < in.length; d++) {
+                    perm[d - 1] = d;
+                }
+                perm[in.length - 1] = 1;
+                k = new Classes(Math.toIntExact(target.numel()), in[1], true, in.length, expected, perm);
             } else {
-                throw new IllegalArgumentException(op + ": expected input of shape [N, C] or [C] but got " + input.size()
-                        + " (spatial inputs [N, C, d1, ...] are not supported yet)");
+                throw new IllegalArgumentException(op + ": Expected 1 or more dimensions (got 0)");
             }
             if (weight != null && (weight.dim() != 1 || weight.size(0) != k.c())) {
                 throw new IllegalArgumentException(op + ": weight tensor should be defined either for all " + k.c()
-                        + " classes or no classes but got weight tensor of shape: " + weight.size());
+                        + " classes or no classes but got weight tensor of shape: " + Shapes.str(weight.shapeRef()));
             }
             return k;
+        }
+
+        /** The class dim back where it was: the inverse of {@code perm}. */
+        int[] inverse() {
+            int[] inv = new int[perm.length];
+            for (int i = 0; i < perm.length; i++) {
+                inv[perm[i]] = i;
+            }
+            return inv;
         }
     }
 
@@ -161,7 +203,77 @@ public final class Losses {
      * {@code weight} per class or null, {@code ignoreIndex} (PyTorch's default -100), label smoothing in [0, 1].
      */
     public static Tensor crossEntropy(Tensor input, Tensor target, Tensor weight, int ignoreIndex, double labelSmoothing, String reduction) {
-        return classification(true, input, target, weight, ignoreIndex, labelSmoothing, Reduction.of(reduction));
+        Reduction r = Reduction.of(reduction);
+        if (input.dim() > 0 && Arrays.equals(input.shapeRef(), target.shapeRef())) {
+            // a target of the input's shape holds class probabilities (PyTorch >= 1.10)
+            if (!target.dtype().isFloatingPoint()) {
+                throw new IllegalArgumentException("cross_entropy: Expected floating point type for target with class probabilities, got "
+                        + (target.dtype() == DType.INT64 ? "Long" : "Bool") + " (input and target both of shape " + Shapes.str(input.shapeRef()) + ")");
+            }
+            if (ignoreIndex >= 0) {
+                throw new IllegalArgumentException("cross_entropy: ignore_index is not supported for floating point target (got ignore_index "
+                        + ignoreIndex + ")");
+            }
+            return probabilityTargets(input, target, weight, labelSmoothing, r);
+        }
+        return classification(true, input, target, weight, ignoreIndex, labelSmoothing, r);
+    }
+
+    /**
+     * Cross-entropy against class probabilities, PyTorch's composition in its order: {@code -(log_softmax(x) * y' * w).sum()}
+     * over the class dim (none) or everything (sum), divided by the positions {@code numel / C} for mean (NaN when
+     * empty); {@code y' = y (1 - eps) + eps / C}. Gradients reach the input and the target through the ops.
+     */
+    private static Tensor probabilityTargets(Tensor input, Tensor target, Tensor weight, double eps, Reduction r) {
+        String op = "cross_entropy";
+        input.requireFloat(op);
+        target.requireFloat(op);
+        if (!(eps >= 0 && eps <= 1)) {
+            throw new IllegalArgumentException(op + ": label_smoothing must be between 0.0 and 1.0. Got: " + eps);
+        }
+        int classDim = input.dim() == 1 ? 0 : 1;
+        int c = input.size(classDim);
+        if (weight != null) {
+            weight.requireFloat(op);
+            if (weight.dim() != 1 || weight.size(0) != c) {
+                throw new IllegalArgumentException(op + ": weight tensor should be defined either for all " + c
+                        + " classes or no classes but got weight tensor of shape: " + Shapes.str(weight.shapeRef()));
+            }
+        }
+        try (MemoryScopeLocal s = new MemoryScopeLocal()) {
+            Tensor logp = input.logSoftmax(classDim);
+            Tensor y = eps > 0 ? target.mul(1 - eps).add(eps / c) : target;
+            Tensor prod = logp.mul(y);
+            if (weight != null) {
+                int[] b = new int[input.dim()];
+                Arrays.fill(b, 1);
+                b[classDim] = c;
+                prod = prod.mul(weight.view(b));
+            }
+            return s.keep(switch (r) {
+                case NONE -> prod.sum(classDim).neg();
+                case SUM -> prod.sum().neg();
+                case MEAN -> {
+                    if (input.numel() == 0) {
+                        // PyTorch fills the negated (empty) sum with NaN in place: the node stays NegBackward0
+                        Tensor sum = prod.sum();
+                        Tensor nan;
+                        try (Autograd.Mode g = Autograd.noGrad()) {
+                            nan = Tensor.scalar(Float.NaN);
+                        }
+                        yield Tensor.record(nan, () -> new ArithmeticOps.ScaledBackward("NegBackward0", -1, 1), sum, null);
+                    }
+                    Tensor total = prod.sum().neg();
+                    double positions = (double) (input.numel() / c);
+                    Tensor out;
+                    try (Autograd.Mode g = Autograd.noGrad()) {
+                        out = total.div(positions);
+                    }
+                    // PyTorch divides by an integer Scalar (div.Scalar): DivBackward1
+                    yield Tensor.record(out, () -> new ArithmeticOps.ScaledBackward("DivBackward1", 1, positions), total, null);
+                }
+            });
+        }
     }
 
     /** Negative log-likelihood of log-probabilities {@code [N, C]} against int64 class indices. */
@@ -184,9 +296,12 @@ public final class Losses {
             weight.requireFloat(op);
         }
         int red = reduction(r);
-        Tensor out = Tensor.allocate(DType.FLOAT32, r == Reduction.NONE && k.batched() ? new int[] {k.n()} : new int[0]);
-        launchContiguous(c -> Launch.runOptional(refs -> new PlanStep.Classification(logits, k.n(), k.c(), ignoreIndex, eps, red, null,
-                refs[0], refs[1], refs[2]), out, c), input, target, weight);
+        Tensor out = Tensor.allocate(DType.FLOAT32, r == Reduction.NONE ? k.lossShape() : new int[0]);
+        // spatial scores are read as rows of C: the class dim moved last (a copy; any layout the input has)
+        try (Autograd.Mode m = Autograd.noGrad(); Tensor rows = k.spatial() ? input.permute(k.perm()) : null) {
+            launchContiguous(c -> Launch.runOptional(refs -> new PlanStep.Classification(logits, k.n(), k.c(), ignoreIndex, eps, red, null,
+                    refs[0], refs[1], refs[2]), out, c), rows != null ? rows : input, target, weight);
+        }
         return Tensor.record(out, () -> new ClassificationBackward(logits, input, target, weight, ignoreIndex, eps, r, k), input);
     }
 
@@ -238,19 +353,40 @@ public final class Losses {
 
         @Override
         public String name() {
-            // with label smoothing PyTorch adds the smoothing term to nll_loss: the last op is an add
-            return eps > 0 ? "AddBackward0" : "NllLossBackward0";
+            // with label smoothing PyTorch adds the smoothing term to nll_loss: the last op is an add; spatial inputs go
+            // through nll_loss2d, 3-d and 5-d+ ones viewed as 4-d (reduction 'none' views the loss back)
+            if (eps > 0) {
+                return "AddBackward0";
+            }
+            if (k.spatial()) {
+                return k.dim() == 4 || reduction != Reduction.NONE ? "NllLoss2DBackward0" : "ViewBackward0";
+            }
+            return "NllLossBackward0";
         }
 
         @Override
         protected Tensor[] apply(Tensor g) {
-            Tensor dx = Tensor.allocate(DType.FLOAT32, k.batched() ? new int[] {k.n(), k.c()} : new int[] {k.c()});
             int red = reduction(reduction);
             Tensor x = input == null ? null : input.get();
             Tensor w = weight == null ? null : weight.get();
-            launchContiguous(c -> Launch.runOptional(refs -> new PlanStep.Classification(logits, k.n(), k.c(), ignoreIndex, eps, red,
-                    refs[0], refs[1], refs[2], refs[3]), dx, c), g, x, target.get(), w);
-            return new Tensor[] {dx};
+            if (!k.spatial()) {
+                Tensor dx = Tensor.allocate(DType.FLOAT32, k.batched() ? new int[] {k.n(), k.c()} : new int[] {k.c()});
+                launchContiguous(c -> Launch.runOptional(refs -> new PlanStep.Classification(logits, k.n(), k.c(), ignoreIndex, eps, red,
+                        refs[0], refs[1], refs[2], refs[3]), dx, c), g, x, target.get(), w);
+                return new Tensor[] {dx};
+            }
+            // the rows' gradient [N, d1, ..., dK, C], then the class dim moved back (a copy, contiguous)
+            int[] rowShape = new int[k.dim()];
+            System.arraycopy(k.lossShape(), 0, rowShape, 0, k.dim() - 1);
+            rowShape[k.dim() - 1] = k.c();
+            try (Autograd.Mode m = Autograd.noGrad(); Tensor rows = x == null ? null : x.permute(k.perm());
+                 Tensor dRows = Tensor.allocate(DType.FLOAT32, rowShape)) {
+                launchContiguous(c -> Launch.runOptional(refs -> new PlanStep.Classification(logits, k.n(), k.c(), ignoreIndex, eps, red,
+                        refs[0], refs[1], refs[2], refs[3]), dRows, c), g, rows, target.get(), w);
+                try (Tensor back = dRows.permute(k.inverse())) {
+                    return new Tensor[] {back.clone()};
+                }
+            }
         }
     }
 
@@ -346,6 +482,188 @@ public final class Losses {
                 }
                 return new Tensor[] {gi, gt};
             }
+        }
+    }
+
+    // ---- binary cross-entropy on probabilities, smooth L1, Huber, KL divergence ----
+
+    /** The derivative of one elementwise loss term with respect to one operand, before the incoming gradient. */
+    private interface Derivative {
+        Tensor of(Tensor x, Tensor y);
+    }
+
+    private static Tensor reduced(Tensor elementwise, Reduction r) {
+        return r == Reduction.NONE ? elementwise.clone() : reduce(elementwise, r);
+    }
+
+    /**
+     * Binary cross-entropy of probabilities in [0, 1], like {@code F.binary_cross_entropy}: {@code -w (y log x + (1 - y) log(1 - x))}
+     * with each log clamped at -100 (so x = 0 or 1 gives 100, not inf); {@code weight} (null or broadcasting to the
+     * input's shape) scales each element. Eager calls refuse an input outside [0, 1] as PyTorch does; targets are not
+     * checked (PyTorch 1.13 does not). grad_fn BinaryCrossEntropyBackward0.
+     */
+    public static Tensor binaryCrossEntropy(Tensor input, Tensor target, Tensor weight, String reduction) {
+        String op = "binary_cross_entropy";
+        Reduction r = Reduction.of(reduction);
+        sameShape(op, input, target);
+        if (weight != null) {
+            weight.requireFloat(op);
+            if (!Arrays.equals(Shapes.broadcast(input.shapeRef(), weight.shapeRef()), input.shapeRef())) {
+                throw new IllegalArgumentException(op + ": the weight of shape " + Shapes.str(weight.shapeRef()) + " does not broadcast to the input's "
+                        + Shapes.str(input.shapeRef()));
+            }
+        }
+        if (Tracer.current() == null && input.numel() > 0) {
+            // a traced step cannot read its input into Java: it computes the clamped loss unchecked
+            try (Autograd.Mode g = Autograd.noGrad(); Tensor lo = input.min(); Tensor hi = input.max()) {
+                float a = lo.item();
+                float b = hi.item();
+                if (!(a >= 0 && b <= 1)) {
+                    throw new IllegalArgumentException(op + ": all elements of input should be between 0 and 1 (input " + input.size()
+                            + " holds values from " + a + " to " + b + ")");
+                }
+            }
+        }
+        Tensor out;
+        try (MemoryScopeLocal s = new MemoryScopeLocal(); Autograd.Mode g = Autograd.noGrad()) {
+            // PyTorch's order: (y - 1) max(log(1 - x), -100) - y max(log x, -100)
+            Tensor loss = target.sub(1).mul(input.rsub(1).log().clampMin(-100)).sub(target.mul(input.log().clampMin(-100)));
+            if (weight != null) {
+                loss = loss.mul(weight);
+            }
+            out = s.keep(reduced(loss, r));
+        }
+        // d/dx = (x - y) / max((1 - x) x, 1e-12); d/dy = -logit(x)
+        return Tensor.record(out, () -> new ElementwiseBackward("BinaryCrossEntropyBackward0", input, target, weight, r,
+                (x, y) -> x.sub(y).div(x.rsub(1).mul(x).clampMin(1e-12)),
+                (x, y) -> x.div(x.rsub(1)).log().neg()), input, target);
+    }
+
+    /**
+     * Smooth L1, like {@code F.smooth_l1_loss}: {@code 0.5 z^2 / beta} for {@code z = |x - y| < beta}, else {@code z - 0.5 beta};
+     * beta 0 is L1. grad_fn SmoothL1LossBackward0.
+     */
+    public static Tensor smoothL1Loss(Tensor input, Tensor target, String reduction, double beta) {
+        String op = "smooth_l1_loss";
+        Reduction r = Reduction.of(reduction);
+        if (!(beta >= 0)) {
+            throw new IllegalArgumentException(op + " does not support negative values for beta (got " + beta + ")");
+        }
+        return piecewise(op, "SmoothL1LossBackward0", input, target, r, beta, false);
+    }
+
+    /**
+     * Huber, like {@code F.huber_loss}: {@code 0.5 z^2} for {@code z = |x - y| < delta}, else {@code delta (z - 0.5 delta)}.
+     * grad_fn HuberLossBackward0.
+     */
+    public static Tensor huberLoss(Tensor input, Tensor target, String reduction, double delta) {
+        String op = "huber_loss";
+        Reduction r = Reduction.of(reduction);
+        if (!(delta > 0)) {
+            throw new IllegalArgumentException(op + " does not support non-positive values for delta (got " + delta + ")");
+        }
+        return piecewise(op, "HuberLossBackward0", input, target, r, delta, true);
+    }
+
+    private static Tensor piecewise(String op, String name, Tensor input, Tensor target, Reduction r, double t, boolean huber) {
+        sameShape(op, input, target);
+        Tensor out;
+        try (MemoryScopeLocal s = new MemoryScopeLocal(); Autograd.Mode g = Autograd.noGrad()) {
+            Tensor z = input.sub(target).abs();
+            Tensor quadratic = huber ? z.mul(0.5).mul(z) : z.mul(0.5).mul(z).div(t); // unused where z >= t (beta 0: never)
+            Tensor linear = huber ? z.sub(0.5 * t).mul(t) : z.sub(0.5 * t);
+            out = s.keep(reduced(Tensor.where(z.lt(t), quadratic, linear), r));
+        }
+        // PyTorch's backward kernels: sign(d) (delta for Huber) where |d| >= t, d / beta (d for Huber) inside, with
+        // d = x - y for the input and y - x for the target (at beta 0 a zero difference gives -1, as PyTorch's)
+        Derivative dInput = (x, y) -> slope(x.sub(y), t, huber);
+        Derivative dTarget = (x, y) -> slope(y.sub(x), t, huber);
+        return Tensor.record(out, () -> new ElementwiseBackward(name, input, target, null, r, dInput, dTarget), input, target);
+    }
+
+    private static Tensor slope(Tensor d, double t, boolean huber) {
+        Tensor sign = d.gt(0).toFloat().mul(2).sub(1); // 1 or -1
+        Tensor outer = huber ? sign.mul(t) : sign;
+        Tensor inner = huber ? d : d.div(t);
+        return Tensor.where(d.abs().lt(t), inner, outer);
+    }
+
+    /**
+     * Kullback-Leibler divergence of log-probabilities {@code input} from {@code target} (probabilities, or
+     * log-probabilities with {@code logTarget}), like {@code F.kl_div}: PyTorch 1.13's composition in its order,
+     * {@code xlogy(y, y) - y x} or {@code exp(y) (y - x)}, then the reduction: "mean" over every element, "batchmean"
+     * the sum over the batch size (the first dim; the sum for a 0-d input), "sum", "none".
+     */
+    public static Tensor klDiv(Tensor input, Tensor target, String reduction, boolean logTarget) {
+        String op = "kl_div";
+        boolean batchmean = reduction.equals("batchmean");
+        Reduction r = batchmean ? Reduction.SUM : switch (reduction) {
+            case "mean", "sum", "none" -> Reduction.of(reduction);
+            default -> throw new IllegalArgumentException(reduction + " is not a valid value for reduction (use 'none', 'batchmean', 'sum' or 'mean')");
+        };
+        sameShape(op, input, target);
+        try (MemoryScopeLocal s = new MemoryScopeLocal()) {
+            Tensor loss;
+            if (logTarget) {
+                loss = target.exp().mul(target.sub(input));
+            } else {
+                // xlogy(y, y): 0 where y == 0 (log of 1 there)
+                Tensor xlogy = target.mul(target.maskedFill(target.eq(0), 1).log());
+                loss = xlogy.sub(target.mul(input));
+            }
+            Tensor out = reduce(loss, r);
+            if (batchmean && input.dim() > 0) {
+                out = out.div(input.size(0));
+            }
+            return s.keep(out);
+        }
+    }
+
+    /**
+     * The node of a fused elementwise loss: each operand's gradient is its {@link Derivative} times the incoming
+     * gradient (0-d for mean and sum), times the weight, over the element count for mean.
+     */
+    static final class ElementwiseBackward extends Node {
+        private final String name;
+        private final Saved input;
+        private final Saved target;
+        private final Saved weight;
+        private final Reduction reduction;
+        private final Derivative dInput;
+        private final Derivative dTarget;
+
+        ElementwiseBackward(String name, Tensor input, Tensor target, Tensor weight, Reduction reduction, Derivative dInput, Derivative dTarget) {
+            this.name = name;
+            this.input = save(input, "self");
+            this.target = save(target, "target");
+            this.weight = weight == null ? null : save(weight, "weight");
+            this.reduction = reduction;
+            this.dInput = dInput;
+            this.dTarget = dTarget;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            try (MemoryScopeLocal s = new MemoryScopeLocal()) {
+                Tensor x = input.get();
+                Tensor y = target.get();
+                Tensor gi = needsInputGrad(0) ? s.keep(finish(dInput.of(x, y), g, x.numel())) : null;
+                Tensor gt = needsInputGrad(1) ? s.keep(finish(dTarget.of(x, y), g, x.numel())) : null;
+                return new Tensor[] {gi, gt};
+            }
+        }
+
+        private Tensor finish(Tensor d, Tensor g, long numel) {
+            Tensor r = d.mul(g);
+            if (weight != null) {
+                r = r.mul(weight.get());
+            }
+            return reduction == Reduction.MEAN ? r.div(Math.max(numel, 1)) : r;
         }
     }
 

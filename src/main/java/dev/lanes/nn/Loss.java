@@ -7,8 +7,14 @@ public abstract class Loss extends Module {
     protected final String reduction;
 
     protected Loss(String reduction) {
-        if (!reduction.equals("mean") && !reduction.equals("sum") && !reduction.equals("none")) {
-            throw new IllegalArgumentException(reduction + " is not a valid value for reduction (use 'none', 'mean' or 'sum')");
+        this(reduction, null);
+    }
+
+    /** {@code extra}: one more reduction this loss accepts besides "none", "mean" and "sum" (KLDivLoss's "batchmean"), or null. */
+    protected Loss(String reduction, String extra) {
+        if (!reduction.equals("mean") && !reduction.equals("sum") && !reduction.equals("none") && !reduction.equals(extra)) {
+            throw new IllegalArgumentException(reduction + " is not a valid value for reduction (use 'none', "
+                    + (extra == null ? "" : "'" + extra + "', ") + "'mean' or 'sum')");
         }
         this.reduction = reduction;
     }

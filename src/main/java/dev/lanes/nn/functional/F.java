@@ -324,4 +324,41 @@ public final class F {
     public static Tensor binaryCrossEntropyWithLogits(Tensor input, Tensor target, Tensor weight, Tensor posWeight, String reduction) {
         return Losses.bceWithLogits(input, target, weight, posWeight, reduction);
     }
+    /** Binary cross-entropy of probabilities in [0, 1] (logs clamped at -100), like {@code F.binary_cross_entropy}. */
+    public static Tensor binaryCrossEntropy(Tensor input, Tensor target) {
+        return Losses.binaryCrossEntropy(input, target, null, "mean");
+    }
+
+    /** {@link #binaryCrossEntropy(Tensor, Tensor)} with a weight (null, or broadcasting to the input) and a reduction. */
+    public static Tensor binaryCrossEntropy(Tensor input, Tensor target, Tensor weight, String reduction) {
+        return Losses.binaryCrossEntropy(input, target, weight, reduction);
+    }
+
+    /** Smooth L1 with beta 1, like {@code F.smooth_l1_loss}. */
+    public static Tensor smoothL1Loss(Tensor input, Tensor target) {
+        return Losses.smoothL1Loss(input, target, "mean", 1.0);
+    }
+
+    public static Tensor smoothL1Loss(Tensor input, Tensor target, String reduction, double beta) {
+        return Losses.smoothL1Loss(input, target, reduction, beta);
+    }
+
+    /** Huber with delta 1, like {@code F.huber_loss}. */
+    public static Tensor huberLoss(Tensor input, Tensor target) {
+        return Losses.huberLoss(input, target, "mean", 1.0);
+    }
+
+    public static Tensor huberLoss(Tensor input, Tensor target, String reduction, double delta) {
+        return Losses.huberLoss(input, target, reduction, delta);
+    }
+
+    /** KL divergence of log-probabilities {@code input} from probabilities {@code target}, reduction "mean", like {@code F.kl_div}. */
+    public static Tensor klDiv(Tensor input, Tensor target) {
+        return Losses.klDiv(input, target, "mean", false);
+    }
+
+    /** {@link #klDiv(Tensor, Tensor)} with reduction "none", "mean", "batchmean" or "sum", and log-probability targets. */
+    public static Tensor klDiv(Tensor input, Tensor target, String reduction, boolean logTarget) {
+        return Losses.klDiv(input, target, reduction, logTarget);
+    }
 }
