@@ -9,8 +9,11 @@ import java.util.Arrays;
  * The losses of {@code torch.nn.functional} (users call them through {@code dev.lanes.nn.functional.F} and the loss
  * modules): forward computed without a graph, then one node per loss with PyTorch's name and its closed-form
  * backward. Cross-entropy is one fused pass per row (max, log-sum-exp,
- * the loss terms; backward softmax minus the smoothed target), never materialising log-probabilities.
- * Tests: {@code NnGoldenTest} (PyTorch goldens).
+ * the loss terms; backward softmax minus the smoothed target), never materialising log-probabilities; spatial
+ * inputs {@code [N, C, d1, ..., dK]} go through it with the class dim moved last. Cross-entropy against class
+ * probabilities and KL divergence are PyTorch's compositions of differentiable ops; binary cross-entropy, smooth L1
+ * and Huber compute their forward from ops and have PyTorch's fused backward.
+ * Tests: {@code NnGoldenTest}, {@code LossGoldenTest} (PyTorch goldens), {@code LossErrorTest}, {@code LossTrainStepTest}.
  */
 public final class Losses {
     private Losses() {

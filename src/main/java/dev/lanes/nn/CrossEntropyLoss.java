@@ -6,7 +6,9 @@ import dev.lanes.nn.functional.F;
 
 /**
  * Cross-entropy of logits against int64 class indices, fused log-softmax + NLL, like {@code torch.nn.CrossEntropyLoss}:
- * optional per-class weight, ignore index (default -100), label smoothing and reduction.
+ * optional per-class weight, ignore index (default -100), label smoothing and reduction. Scores {@code [N, C]}, {@code [C]}
+ * or spatial {@code [N, C, d1, ..., dK]} against {@code [N, d1, ..., dK]} indices; a float target of the input's shape
+ * holds class probabilities instead.
  */
 public class CrossEntropyLoss extends Loss {
     private final Tensor weight;
