@@ -12,14 +12,34 @@ import dev.lanes.nn.functional.F;
  * in_proj_weight, zero biases), so a PyTorch state dict loads as it is. Inputs are {@code [B, L, E]} when
  * {@code batchFirst}, else {@code [L, B, E]} (PyTorch's default), or unbatched {@code [L, E]} either way (the output
  * {@code [L, E]} and the weights {@code [L, S]}).
+ *
+ * <p>With {@code kdim} or {@code vdim} other than {@code embedDim} (keys and values of other widths, as a decoder's
+ * cross-attention over an encoder of another width) the input projection is PyTorch's three separate weights instead:
+ * {@code q_proj_weight [E, E]}, {@code k_proj_weight [E, kdim]}, {@code v_proj_weight [E, vdim]} (each xavier-uniform),
+ * {@code in_proj_weight} absent, {@code in_proj_bias [3E]} as before. {@code addBiasKv} appends a learned key and value
+ * ({@code bias_k}, {@code bias_v} {@code [1, 1, E]}, xavier-normal) to every sequence, {@code addZeroAttn} a key and
+ * value of zeros per head after the projection; the masks get a column of zeros (not masked) for each, and the keys
+ * counted by the weights ({@code S + 1} or {@code S + 2}) include them, as PyTorch's.
  */
 public class MultiheadAttention extends Module {
     public final int embedDim;
     public final int numHeads;
     public final double dropout;
     public final boolean batchFirst;
+    /** The width of the keys and of the values (embedDim unless given). */
+    public final int kdim;
+    public final int vdim;
+    /** The packed {@code [3E, E]} input projection; null when kdim or vdim differs from embedDim (then the three below). */
     public final Tensor inProjWeight;
+    /** The separate input projections {@code [E, E]}, {@code [E, kdim]}, {@code [E, vdim]}; null when inProjWeight is used. */
+    public final Tensor qProjWeight;
+    public final Tensor kProjWeight;
+    public final Tensor vProjWeight;
     public final Tensor inProjBias;
+    /** The learned key and value appended to every sequence ({@code [1, 1, E]}), with addBiasKv; else null. */
+    public final Tensor biasK;
+    public final Tensor biasV;
+    public final boolean addZeroAttn;
     public final Linear outProj;
 
     /**
@@ -35,6 +55,16 @@ public class MultiheadAttention extends Module {
     }
 
     public MultiheadAttention(int embedDim, int numHeads, double dropout, boolean bias, boolean batchFirst) {
+        this(embedDim, numHeads, dropout, bias, false, false, embedDim, embedDim, batchFirst);
+    }
+
+    /**
+     * PyTorch's full constructor, {@code MultiheadAttention(embed_dim, num_heads, dropout, bias, add_bias_kv,
+     * add_zero_attn, kdim, vdim, batch_first)}; pass {@code embedDim} for kdim and vdim to keep PyTorch's default
+     * (None).
+     */
+    public MultiheadAttention(int embedDim, int numHeads, double dropout, boolean bias, boolean addBiasKv, boolean addZeroAttn, int kdim,
+                              int vdim, boolean batchFirst) {
         if (embedDim <= 0 || numHeads <= 0) {
             throw new IllegalArgumentException("MultiheadAttention: embed_dim and num_heads must be positive, got " + embedDim + ", " + numHeads);
         }
@@ -44,18 +74,47 @@ public class MultiheadAttention extends Module {
         if (!(dropout >= 0 && dropout <= 1)) {
             throw new IllegalArgumentException("MultiheadAttention: dropout must be in [0, 1], got " + dropout);
         }
+        if (kdim <= 0 || vdim <= 0) {
+            throw new IllegalArgumentException("MultiheadAttention: kdim and vdim must be positive, got " + kdim + ", " + vdim);
+        }
         this.embedDim = embedDim;
         this.numHeads = numHeads;
         this.dropout = dropout;
         this.batchFirst = batchFirst;
-        try (MemoryScope s = owned()) {
-            this.inProjWeight = registerParameter("in_proj_weight", Tensor.empty(Math.multiplyExact(3, embedDim), embedDim));
+        this.kdim = kdim;
+        this.vdim = vdim;
+        this.addZeroAttn = addZeroAttn;
+        boolean packed = kdim == embedDim && vdim == embedDim; // PyTorch's _qkv_same_embed_dim
+        try (MemoryScope s = owned()) { // PyTorch's order: the projection weights, in_proj_bias, bias_k, bias_v, out_proj
+            if (packed) {
+                this.inProjWeight = registerParameter("in_proj_weight", Tensor.empty(Math.multiplyExact(3, embedDim), embedDim));
+                this.qProjWeight = null;
+                this.kProjWeight = null;
+                this.vProjWeight = null;
+            } else {
+                this.inProjWeight = null;
+                this.qProjWeight = registerParameter("q_proj_weight", Tensor.empty(embedDim, embedDim));
+                this.kProjWeight = registerParameter("k_proj_weight", Tensor.empty(embedDim, kdim));
+                this.vProjWeight = registerParameter("v_proj_weight", Tensor.empty(embedDim, vdim));
+            }
             this.inProjBias = registerParameter("in_proj_bias", bias ? Tensor.zeros(Math.multiplyExact(3, embedDim)) : null);
+            this.biasK = registerParameter("bias_k", addBiasKv ? Tensor.empty(1, 1, embedDim) : null);
+            this.biasV = registerParameter("bias_v", addBiasKv ? Tensor.empty(1, 1, embedDim) : null);
         }
         this.outProj = register("out_proj", new Linear(embedDim, embedDim, bias));
-        Init.xavierUniform_(inProjWeight, 1.0);
+        if (packed) {
+            Init.xavierUniform_(inProjWeight, 1.0);
+        } else {
+            Init.xavierUniform_(qProjWeight, 1.0);
+            Init.xavierUniform_(kProjWeight, 1.0);
+            Init.xavierUniform_(vProjWeight, 1.0);
+        }
         if (bias) {
             Init.zeros_(outProj.bias);
+        }
+        if (addBiasKv) {
+            Init.xavierNormal_(biasK, 1.0);
+            Init.xavierNormal_(biasV, 1.0);
         }
     }
 
@@ -116,9 +175,10 @@ public class MultiheadAttention extends Module {
         int b = q.size(0);
         int l = q.size(1);
         int s = k.size(1);
-        if (q.size(2) != embedDim || k.size(2) != embedDim || v.size(2) != embedDim || k.size(0) != b || v.size(0) != b || v.size(1) != s) {
-            throw new IllegalArgumentException("MultiheadAttention: expected query [B, L, " + embedDim + "] and key, value [B, S, " + embedDim
-                    + "] (batch_first=" + Repr.bool(batchFirst) + "), got " + query.size() + ", " + key.size() + ", " + value.size());
+        if (q.size(2) != embedDim || k.size(2) != kdim || v.size(2) != vdim || k.size(0) != b || v.size(0) != b || v.size(1) != s) {
+            throw new IllegalArgumentException("MultiheadAttention: expected query [B, L, " + embedDim + "], key [B, S, " + kdim
+                    + "] and value [B, S, " + vdim + "] (batch_first=" + Repr.bool(batchFirst) + "), got " + query.size() + ", " + key.size()
+                    + ", " + value.size());
         }
         if (keyPaddingMask != null) {
             checkPaddingMaskType(keyPaddingMask);
@@ -129,8 +189,22 @@ public class MultiheadAttention extends Module {
         }
         int d = embedDim / numHeads;
         Tensor qh = heads(project(q, 0), b, l, d);
-        Tensor kh = heads(project(k, 1), b, s, d);
-        Tensor vh = heads(project(v, 2), b, s, d);
+        Tensor kp = project(k, 1);
+        Tensor vp = project(v, 2);
+        int extra = (biasK != null ? 1 : 0) + (addZeroAttn ? 1 : 0); // keys appended after the projection
+        if (biasK != null) { // PyTorch's bias_k / bias_v: one more key and value for every batch
+            kp = Tensor.cat(new Tensor[] {kp, biasK.expand(b, 1, embedDim)}, 1);
+            vp = Tensor.cat(new Tensor[] {vp, biasV.expand(b, 1, embedDim)}, 1);
+        }
+        int sk = s + (biasK != null ? 1 : 0);
+        Tensor kh = heads(kp, b, sk, d);
+        Tensor vh = heads(vp, b, sk, d);
+        if (addZeroAttn) { // and a key and value of zeros per head
+            try (Tensor zeros = Tensor.zeros(b, numHeads, 1, d)) {
+                kh = Tensor.cat(new Tensor[] {kh, zeros}, 2);
+                vh = Tensor.cat(new Tensor[] {vh, zeros}, 2);
+            }
+        }
         Tensor mask = attnMask;
         if (mask != null) {
             boolean fits = mask.dim() == 2 ? mask.size(0) == l && mask.size(1) == s
@@ -151,12 +225,23 @@ public class MultiheadAttention extends Module {
             }
         }
         boolean causal = isCausal;
+        if (extra > 0 && causal) { // the appended keys are seen by every query: the causal mask made explicit, then padded
+            mask = F.causalMask(l, s);
+            causal = false;
+        }
+        if (extra > 0 && mask != null) {
+            mask = padKeys(mask, extra);
+        }
         if (keyPaddingMask != null) { // one mask: attn_mask or the causal one [L, S] (or [B, H, L, S]) + padding [B, 1, 1, S]
             if (causal) {
                 mask = F.causalMask(l, s);
                 causal = false;
             }
-            Tensor padding = additive(keyPaddingMask).reshape(b, 1, 1, s);
+            Tensor padding = additive(keyPaddingMask);
+            if (extra > 0) {
+                padding = padKeys(padding, extra);
+            }
+            padding = padding.reshape(b, 1, 1, s + extra);
             mask = mask == null ? padding : mask.add(padding);
         }
         double p = isTraining() ? dropout : 0.0;
@@ -179,6 +264,15 @@ public class MultiheadAttention extends Module {
         Tensor merged = attended.transpose(1, 2).reshape(b, l, embedDim);
         Tensor out = outProj.forward(merged);
         return new Output(batchFirst ? out : out.transpose(0, 1), weights);
+    }
+
+    /** The additive mask with {@code extra} columns of zeros (not masked) after its last, for the appended keys. */
+    private static Tensor padKeys(Tensor mask, int extra) {
+        int[] shape = mask.shape().clone();
+        shape[shape.length - 1] = extra;
+        try (Tensor zeros = Tensor.zeros(shape)) {
+            return Tensor.cat(new Tensor[] {mask, zeros}, mask.dim() - 1);
+        }
     }
 
     /** A float mask as it is; a bool one as nn.MultiheadAttention reads it: true = may NOT attend (-inf), false 0. */
@@ -211,9 +305,9 @@ public class MultiheadAttention extends Module {
         }
         int l = query.size(0);
         int s = key.size(0);
-        if (query.size(1) != embedDim || key.size(1) != embedDim || value.size(1) != embedDim || value.size(0) != s) {
-            throw new IllegalArgumentException("MultiheadAttention: expected an unbatched query [L, " + embedDim + "] and key, value [S, " + embedDim
-                    + "], got " + query.size() + ", " + key.size() + ", " + value.size());
+        if (query.size(1) != embedDim || key.size(1) != kdim || value.size(1) != vdim || value.size(0) != s) {
+            throw new IllegalArgumentException("MultiheadAttention: expected an unbatched query [L, " + embedDim + "], key [S, " + kdim
+                    + "] and value [S, " + vdim + "], got " + query.size() + ", " + key.size() + ", " + value.size());
         }
         if (attnMask != null) {
             boolean fits = attnMask.dim() == 2 ? attnMask.size(0) == l && attnMask.size(1) == s
@@ -238,7 +332,8 @@ public class MultiheadAttention extends Module {
 
     /** The part {@code which} (0 query, 1 key, 2 value) of the packed input projection applied to x. */
     private Tensor project(Tensor x, int which) {
-        Tensor w = inProjWeight.narrow(0, which * embedDim, embedDim);
+        Tensor w = inProjWeight != null ? inProjWeight.narrow(0, which * embedDim, embedDim)
+                : which == 0 ? qProjWeight : which == 1 ? kProjWeight : vProjWeight;
         Tensor bias = inProjBias == null ? null : inProjBias.narrow(0, which * embedDim, embedDim);
         return F.linear(x, w, bias);
     }
