@@ -96,4 +96,85 @@ class TransformerTest {
         checkAttention("mha_zero_attn_causal", zero, X, true, true);
         GOLDEN.check("mha_zero_attn_causal", zero, X, in -> zero.forward(in.get("x"), in.get("x"), in.get("x"), null, true)); // no weights
     }
+
+    private static final String[] TGT_MEMORY = {"tgt", "memory"};
+
+    /** Decoder row {@code row}: forward(tgt, memory, masks) with the row's masks (absent ones null), in eval. */
+    private static void checkDecoderLayer(String row, TransformerDecoderLayer layer) {
+        layer.eval();
+        GOLDEN.check(row, layer, TGT_MEMORY, in -> layer.forward(in.get("tgt"), in.get("memory"), GOLDEN.optional(row + "/tgt_mask"),
+                GOLDEN.optional(row + "/memory_mask"), GOLDEN.optional(row + "/tgt_key_padding_mask"),
+                GOLDEN.optional(row + "/memory_key_padding_mask")));
+    }
+
+    /**
+     * TransformerDecoderLayer in eval (dropout 0.1 off): post-norm relu [T, B, E] with a causal float tgt_mask and a
+     * float memory padding mask; pre-norm gelu batch_first with a bool tgt_mask, a float memory_mask and bool padding
+     * masks; post-norm gelu batch_first with another eps and no masks; pre-norm relu unbatched with padding masks. Outputs
+     * and the gradients of tgt, memory and every parameter (PyTorch's names: self_attn, multihead_attn, linear1/2,
+     * norm1/2/3).
+     */
+    @Test
+    void transformerDecoderLayersMatchPyTorch() {
+        TransformerDecoderLayer post = new TransformerDecoderLayer(8, 2, 16, 0.1, "relu", 1e-5, false, false);
+        checkDecoderLayer("decoder_postnorm_relu_sf", post);
+        checkDecoderLayer("decoder_prenorm_gelu_bf", new TransformerDecoderLayer(8, 2, 16, 0.1, "gelu", 1e-5, true, true));
+        checkDecoderLayer("decoder_postnorm_gelu_bf_nomask", new TransformerDecoderLayer(8, 4, 12, 0.1, "gelu", 1e-3, true, false));
+        TransformerDecoderLayer preUnbatched = new TransformerDecoderLayer(8, 2, 16, 0.1, "relu", 1e-5, false, true);
+        checkDecoderLayer("decoder_prenorm_relu_unbatched", preUnbatched);
+        // tgtIsCausal is the causal float tgt_mask
+        GOLDEN.check("decoder_prenorm_relu_unbatched", preUnbatched, TGT_MEMORY, in -> preUnbatched.forward(in.get("tgt"), in.get("memory"), null,
+                null, golden("decoder_prenorm_relu_unbatched/tgt_key_padding_mask"),
+                golden("decoder_prenorm_relu_unbatched/memory_key_padding_mask"), true));
+        assertThat(post.stateDict().keySet()).startsWith("self_attn.in_proj_weight", "self_attn.in_proj_bias", "self_attn.out_proj.weight",
+                "self_attn.out_proj.bias", "multihead_attn.in_proj_weight").endsWith("norm3.weight", "norm3.bias");
+    }
+
+    /** tgt and memory of other widths, batches or ranks, nhead not dividing d_model: PyTorch-like messages. */
+    @Test
+    void decoderLayerShapeErrors() {
+        TransformerDecoderLayer bf = new TransformerDecoderLayer(8, 2, 16, 0.0, "relu", 1e-5, true, false);
+        TransformerDecoderLayer sf = new TransformerDecoderLayer(8, 2, 16, 0.0, "relu", 1e-5, false, false);
+        try (Tensor tgt = Tensor.randn(2, 4, 8); Tensor narrow = Tensor.randn(2, 6, 6); Tensor otherBatch = Tensor.randn(3, 6, 8);
+             Tensor unbatched = Tensor.randn(6, 8)) {
+            assertThatThrownBy(() -> bf.forward(tgt, narrow)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("the feature number of tgt and memory must be equal to d_model (8)").hasMessageContaining("[2, 6, 6]");
+            assertThatThrownBy(() -> bf.forward(narrow, tgt)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("d_model (8)");
+            assertThatThrownBy(() -> bf.forward(tgt, otherBatch)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("the batch number of tgt and memory must be equal").hasMessageContaining("[3, 6, 8]");
+            assertThatThrownBy(() -> sf.forward(tgt, otherBatch)).isInstanceOf(IllegalArgumentException.class) // [T, B, E]: batches 4 and 6
+                    .hasMessageContaining("the batch number of tgt and memory must be equal");
+            assertThatThrownBy(() -> bf.forward(tgt, unbatched)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("both 3-d")
+                    .hasMessageContaining("[6, 8]");
+            assertThatThrownBy(() -> bf.forward(tgt)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("forward(tgt, memory)");
+            assertThatThrownBy(() -> bf.forward(tgt, tgt, null, Tensor.zeros(4, 5), null, null)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("attn_mask is Size([4, 5])");
+        }
+        assertThatThrownBy(() -> new TransformerDecoderLayer(10, 3)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("embed_dim must be divisible by num_heads");
+        assertThatThrownBy(() -> new TransformerDecoderLayer(8, 2, 16, 0.1, "tanh", 1e-5, true, true)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("relu/gelu");
+    }
+
+    /**
+     * In training dropout (in both attentions, after each block and in the feed-forward network) draws from Lanes'
+     * generator: the same seed gives the same output, another output than eval's; eval gives one output every time.
+     */
+    @Test
+    void decoderLayerDropoutOnlyInTrainingAndSeeded() {
+        Lanes.manualSeed(41);
+        TransformerDecoderLayer layer = new TransformerDecoderLayer(8, 2, 16, 0.3, "gelu", 1e-5, true, true);
+        try (Autograd.Mode g = Autograd.noGrad(); Tensor tgt = Tensor.randn(2, 4, 8); Tensor memory = Tensor.randn(2, 5, 8)) {
+            layer.eval();
+            float[] a = layer.forward(tgt, memory).toFloatArray();
+            assertThat(layer.forward(tgt, memory).toFloatArray()).containsExactly(a);
+            layer.train();
+            Lanes.manualSeed(5);
+            float[] t1 = layer.forward(tgt, memory).toFloatArray();
+            Lanes.manualSeed(5);
+            assertThat(layer.forward(tgt, memory).toFloatArray()).containsExactly(t1);
+            assertThat(t1).isNotEqualTo(a);
+            assertThat(layer.forward(tgt, memory).toFloatArray()).isNotEqualTo(t1);
+        }
+    }
 }
