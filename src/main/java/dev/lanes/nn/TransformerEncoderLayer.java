@@ -20,6 +20,8 @@ public class TransformerEncoderLayer extends Module {
     public final Dropout dropout1;
     public final Dropout dropout2;
     public final boolean normFirst;
+    private final int dimFeedforward;
+    private final double dropoutP;
     private final String activation;
 
     /** PyTorch's defaults: dim_feedforward 2048, dropout 0.1, relu, eps 1e-5, [L, B, E] inputs, post-norm. */
@@ -45,7 +47,23 @@ public class TransformerEncoderLayer extends Module {
         this.dropout1 = register("dropout1", new Dropout(dropout));
         this.dropout2 = register("dropout2", new Dropout(dropout));
         this.normFirst = normFirst;
+        this.dimFeedforward = dimFeedforward;
+        this.dropoutP = dropout;
         this.activation = activation;
+    }
+
+    /**
+     * A deep copy, as {@code copy.deepcopy} (PyTorch's {@code _get_clones}): the same configuration, parameters of its
+     * own with this layer's values, the same training mode.
+     */
+    public TransformerEncoderLayer copy() {
+        TransformerEncoderLayer c = new TransformerEncoderLayer(selfAttn.embedDim, selfAttn.numHeads, dimFeedforward, dropoutP, activation, norm1.eps,
+                selfAttn.batchFirst, normFirst);
+        try (dev.lanes.memory.MemoryScope s = dev.lanes.memory.MemoryScope.open()) {
+            c.loadStateDict(stateDict());
+        }
+        c.train(isTraining());
+        return c;
     }
 
     @Override

@@ -177,4 +177,144 @@ class TransformerTest {
             assertThat(layer.forward(tgt, memory).toFloatArray()).isNotEqualTo(t1);
         }
     }
+
+    /**
+     * TransformerEncoder in eval: three post-norm layers batch_first with a causal mask, a padding mask and a final
+     * LayerNorm; two pre-norm gelu layers [S, B, E] with a padding mask and no final norm. The layers' parameters differ
+     * (perturbed in PyTorch after the copies), so each layer's keys ({@code layers.i.*}) are checked to land in place.
+     */
+    @Test
+    void transformerEncodersMatchPyTorch() {
+        TransformerEncoder enc = new TransformerEncoder(new TransformerEncoderLayer(8, 2, 16, 0.1, "relu", 1e-5, true, false), 3, new LayerNorm(8));
+        enc.eval();
+        String row = "encoder_stack_bf_norm";
+        GOLDEN.check(row, enc, new String[] {"src"}, in -> enc.forward(in.get("src"), golden(row + "/mask"), golden(row + "/src_key_padding_mask")));
+        GOLDEN.check(row, enc, new String[] {"src"}, in -> enc.forward(in.get("src"), null, golden(row + "/src_key_padding_mask"), true));
+        assertThat(enc.stateDict().keySet()).contains("layers.2.norm2.bias", "norm.weight").doesNotContain("layers.3.norm2.bias");
+        TransformerEncoder pre = new TransformerEncoder(new TransformerEncoderLayer(8, 2, 16, 0.1, "gelu", 1e-5, false, true), 2);
+        pre.eval();
+        GOLDEN.check("encoder_stack_sf_prenorm", pre, new String[] {"src"},
+                in -> pre.forward(in.get("src"), null, golden("encoder_stack_sf_prenorm/src_key_padding_mask")));
+        assertThat(pre.norm).isNull();
+    }
+
+    /** TransformerDecoder in eval: two pre-norm layers batch_first with a final LayerNorm, causal tgt_mask, memory padding; two post-norm [T, B, E]. */
+    @Test
+    void transformerDecodersMatchPyTorch() {
+        TransformerDecoder dec = new TransformerDecoder(new TransformerDecoderLayer(8, 2, 16, 0.1, "relu", 1e-5, true, true), 2, new LayerNorm(8));
+        dec.eval();
+        String row = "decoder_stack_bf_prenorm_norm";
+        GOLDEN.check(row, dec, TGT_MEMORY, in -> dec.forward(in.get("tgt"), in.get("memory"), golden(row + "/tgt_mask"), null, null,
+                golden(row + "/memory_key_padding_mask")));
+        GOLDEN.check(row, dec, TGT_MEMORY, in -> dec.forward(in.get("tgt"), in.get("memory"), null, null, null,
+                golden(row + "/memory_key_padding_mask"), true));
+        TransformerDecoder post = new TransformerDecoder(new TransformerDecoderLayer(8, 2, 16, 0.1, "relu", 1e-5, false, false), 2);
+        post.eval();
+        GOLDEN.check("decoder_stack_sf", post, TGT_MEMORY, in -> post.forward(in.get("tgt"), in.get("memory"), null, null,
+                golden("decoder_stack_sf/tgt_key_padding_mask"), null));
+        assertThatThrownBy(() -> post.forward(Tensor.randn(4, 2, 8))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("memory");
+    }
+
+    /**
+     * nn.Transformer in eval: 2 encoder + 1 decoder layers batch_first with generate_square_subsequent_mask and padding
+     * masks; 1 + 2 pre-norm gelu layers [S, B, E] with src, tgt and memory masks and a tgt padding mask. Every
+     * parameter's gradient (encoder.*, decoder.*) and both inputs'.
+     */
+    @Test
+    void transformersMatchPyTorch() {
+        Transformer t = new Transformer(8, 2, 2, 1, 16, 0.1, "relu", 1e-5, true, false);
+        t.eval();
+        String row = "transformer_bf";
+        GOLDEN.check(row, t, new String[] {"src", "tgt"}, in -> t.forward(in.get("src"), in.get("tgt"), null, golden(row + "/tgt_mask"), null,
+                golden(row + "/src_key_padding_mask"), null, golden(row + "/memory_key_padding_mask")));
+        Transformer sf = new Transformer(8, 4, 1, 2, 12, 0.1, "gelu", 1e-5, false, true);
+        sf.eval();
+        String r = "transformer_sf_prenorm_gelu";
+        GOLDEN.check(r, sf, new String[] {"src", "tgt"}, in -> sf.forward(in.get("src"), in.get("tgt"), golden(r + "/src_mask"), golden(r + "/tgt_mask"),
+                golden(r + "/memory_mask"), null, golden(r + "/tgt_key_padding_mask"), null));
+    }
+
+    @Test
+    void generateSquareSubsequentMaskIsPyTorchs() {
+        assertThat(Transformer.generateSquareSubsequentMask(5).toFloatArray()).containsExactly(golden("square_subsequent_mask_5").toFloatArray());
+        assertThat(Transformer.generateSquareSubsequentMask(0).shape()).containsExactly(0, 0);
+        assertThatThrownBy(() -> Transformer.generateSquareSubsequentMask(-1)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /**
+     * The stacks hold deep copies (PyTorch's _get_clones): the layers start with the given layer's values and training
+     * mode but own their parameters (a step on one changes neither the others nor the layer given, which is no
+     * submodule). nn.Transformer re-initialises every matrix xavier-uniform, so its layers differ.
+     */
+    @Test
+    void stacksHoldIndependentCopies() {
+        Lanes.manualSeed(3);
+        TransformerEncoderLayer layer = new TransformerEncoderLayer(8, 2, 16, 0.1, "relu", 1e-5, true, false);
+        layer.eval();
+        TransformerEncoder enc = new TransformerEncoder(layer, 2);
+        assertThat(enc.layer(0).isTraining()).isFalse();
+        float[] original = layer.linear1.weight.toFloatArray();
+        assertThat(enc.layer(1).linear1.weight.toFloatArray()).containsExactly(original);
+        assertThat(enc.layer(0).linear1.weight).isNotSameAs(enc.layer(1).linear1.weight);
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            enc.layer(0).linear1.weight.add_(Tensor.ones(16, 8));
+        }
+        assertThat(enc.layer(1).linear1.weight.toFloatArray()).containsExactly(original);
+        assertThat(layer.linear1.weight.toFloatArray()).containsExactly(original);
+        assertThat(enc.parameters()).hasSize(2 * layer.parameters().size()).doesNotContain(layer.linear1.weight);
+        assertThat(enc.layers.size()).isEqualTo(2);
+
+        TransformerDecoderLayer decLayer = new TransformerDecoderLayer(8, 2, 16, 0.2, "gelu", 1e-4, false, true);
+        TransformerDecoder dec = new TransformerDecoder(decLayer, 3);
+        assertThat(dec.layer(2).multiheadAttn.inProjWeight.toFloatArray()).containsExactly(decLayer.multiheadAttn.inProjWeight.toFloatArray());
+        assertThat(dec.layer(2).norm3.eps).isEqualTo(1e-4);
+        assertThat(dec.layer(2).multiheadAttn.inProjWeight).isNotSameAs(dec.layer(1).multiheadAttn.inProjWeight);
+
+        Transformer t = new Transformer(8, 2, 2, 2, 16, 0.1, "relu", 1e-5, true, false);
+        Map<String, Tensor> state = t.stateDict();
+        assertThat(state.get("encoder.layers.0.linear1.weight").toFloatArray()).isNotEqualTo(state.get("encoder.layers.1.linear1.weight").toFloatArray());
+        double bound = Math.sqrt(6.0 / (8 + 16));
+        for (float w : state.get("decoder.layers.1.linear2.weight").toFloatArray()) {
+            assertThat(Math.abs(w)).isLessThanOrEqualTo((float) bound);
+        }
+        assertThat(state.keySet()).contains("encoder.norm.weight", "decoder.norm.bias", "decoder.layers.1.multihead_attn.out_proj.weight");
+        assertThatThrownBy(() -> new TransformerEncoder(layer, 0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("num_layers");
+    }
+
+    /** nn.Transformer's PyTorch checks: src and tgt of one batch, both d_model wide; nhead dividing d_model. */
+    @Test
+    void transformerShapeErrors() {
+        Transformer bf = new Transformer(8, 2, 1, 1, 16, 0.0, "relu", 1e-5, true, false);
+        Transformer sf = new Transformer(8, 2, 1, 1, 16, 0.0, "relu", 1e-5, false, false);
+        try (Tensor src = Tensor.randn(2, 5, 8); Tensor tgt = Tensor.randn(3, 4, 8); Tensor wide = Tensor.randn(2, 4, 6)) {
+            assertThatThrownBy(() -> bf.forward(src, tgt)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("the batch number of src and tgt must be equal").hasMessageContaining("[3, 4, 8]");
+            assertThatThrownBy(() -> sf.forward(src, tgt)).isInstanceOf(IllegalArgumentException.class) // [S, B, E]: batches 5 and 4
+                    .hasMessageContaining("the batch number of src and tgt must be equal");
+            assertThatThrownBy(() -> bf.forward(src, wide)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("the feature number of src and tgt must be equal to d_model (8)").hasMessageContaining("[2, 4, 6]");
+            assertThatThrownBy(() -> bf.forward(src)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("forward(src, tgt)");
+        }
+        assertThatThrownBy(() -> new Transformer(10, 4, 1, 1, 16, 0.1, "relu", 1e-5, true, false)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("embed_dim must be divisible by num_heads");
+    }
+
+    /** A seq2seq Transformer in training: the same seed, the same output; eval's differs and repeats. */
+    @Test
+    void transformerDropoutOnlyInTrainingAndSeeded() {
+        Lanes.manualSeed(8);
+        Transformer t = new Transformer(8, 2, 2, 2, 16, 0.2, "relu", 1e-5, true, true);
+        try (Autograd.Mode g = Autograd.noGrad(); Tensor src = Tensor.randn(2, 6, 8); Tensor tgt = Tensor.randn(2, 4, 8);
+             Tensor causal = Transformer.generateSquareSubsequentMask(4)) {
+            t.eval();
+            float[] ev = t.forward(src, tgt, null, causal, null, null, null, null).toFloatArray();
+            assertThat(t.forward(src, tgt, null, causal, null, null, null, null).toFloatArray()).containsExactly(ev);
+            t.train();
+            Lanes.manualSeed(17);
+            float[] a = t.forward(src, tgt, null, causal, null, null, null, null).toFloatArray();
+            Lanes.manualSeed(17);
+            assertThat(t.forward(src, tgt, null, causal, null, null, null, null).toFloatArray()).containsExactly(a);
+            assertThat(a).isNotEqualTo(ev);
+        }
+    }
 }
