@@ -317,4 +317,32 @@ class TransformerTest {
             assertThat(a).isNotEqualTo(ev);
         }
     }
+
+    /**
+     * A seq2seq Transformer in eval traces into a plan over the target (src a constant, the causal mask made inside
+     * forward) that gives the eager output; so does MultiheadAttention with kdim / vdim, add_bias_kv and add_zero_attn.
+     */
+    @Test
+    void transformersTraceIntoAPlan() {
+        Lanes.manualSeed(13);
+        Transformer t = new Transformer(16, 4, 2, 2, 32, 0.1, "gelu", 1e-5, true, true);
+        t.eval();
+        MultiheadAttention mha = new MultiheadAttention(16, 4, 0.1, true, true, true, 6, 10, true);
+        mha.eval();
+        try (Autograd.Mode g = Autograd.noGrad(); Tensor src = Tensor.randn(2, 7, 16); Tensor key = Tensor.randn(2, 7, 6);
+             Tensor value = Tensor.randn(2, 7, 10); Tensor x = Tensor.randn(2, 5, 16)) {
+            java.util.function.Function<Tensor, Tensor> seq2seq = tgt -> t.decoder.forward(tgt, t.encoder.forward(src), null, null, null, null, true);
+            java.util.function.Function<Tensor, Tensor> cross = q -> mha.forward(q, key, value, null, true);
+            for (java.util.function.Function<Tensor, Tensor> f : java.util.List.of(seq2seq, cross)) {
+                try (Tensor want = f.apply(x); dev.lanes.InferencePlan plan = dev.lanes.InferencePlan.trace(f::apply, 2, 5, 16)) {
+                    float[] got = new float[want.numel()];
+                    plan.run(x.toFloatArray(), got);
+                    float[] w = want.toFloatArray();
+                    for (int i = 0; i < w.length; i++) {
+                        assertThat(Math.abs(got[i] - w[i])).as("element %d of\n%s", i, plan).isLessThanOrEqualTo(1e-5f + 1e-5f * Math.abs(w[i]));
+                    }
+                }
+            }
+        }
+    }
 }
