@@ -30,4 +30,14 @@ public class CosineAnnealingLR extends LRScheduler {
         }
         return out;
     }
+
+    /** PyTorch's closed form: {@code eta_min + (base_lr - eta_min) * (1 + cos(pi * last_epoch / T_max)) / 2}. */
+    @Override
+    protected double[] closedFormLr() {
+        double[] out = new double[baseLrs.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = etaMin + (baseLrs[i] - etaMin) * (1 + StrictMath.cos(Math.PI * lastEpoch / tMax)) / 2;
+        }
+        return out;
+    }
 }

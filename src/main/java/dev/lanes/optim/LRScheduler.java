@@ -32,12 +32,41 @@ public abstract class LRScheduler {
     /** Advances the schedule and sets each group's lr. */
     public void step() {
         lastEpoch++;
-        double[] lrs = computeLr();
+        applyLr(computeLr());
+    }
+
+    /**
+     * Jumps to {@code epoch}, like PyTorch's deprecated {@code step(epoch)}: the rates come from the schedule's closed
+     * form where PyTorch has one ({@code _get_closed_form_lr}), else from {@link #computeLr()} at that epoch.
+     * SequentialLR calls {@code step(0)} on each scheduler at its milestone.
+     */
+    public void step(int epoch) {
+        lastEpoch = epoch;
+        applyLr(closedFormLr());
+    }
+
+    /** The rates at {@link #lastEpoch} from the base rates alone (PyTorch's {@code _get_closed_form_lr}); by default {@link #computeLr()}. */
+    protected double[] closedFormLr() {
+        return computeLr();
+    }
+
+    /** Writes {@code lrs} into the groups (group i gets lrs[i]) and remembers them for {@link #getLastLr()}. */
+    protected final void applyLr(double[] lrs) {
         List<Optimizer.ParamGroup> groups = optimizer.paramGroups();
         for (int i = 0; i < lrs.length; i++) {
             groups.get(i).setLr(lrs[i]);
         }
-        lastLr = lrs;
+        lastLr = lrs.clone();
+    }
+
+    /** Sets what {@link #getLastLr()} returns (SequentialLR: the active scheduler's). */
+    protected final void setLastLr(double[] lrs) {
+        lastLr = lrs == null ? null : lrs.clone();
+    }
+
+    /** The optimizer this scheduler sets the rates of. */
+    public Optimizer optimizer() {
+        return optimizer;
     }
 
     /** The rates set by the last step, like {@code get_last_lr()}. */

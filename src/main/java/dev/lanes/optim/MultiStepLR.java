@@ -29,4 +29,20 @@ public class MultiStepLR extends LRScheduler {
         }
         return out;
     }
+
+    /** PyTorch's closed form: {@code base_lr * gamma ** bisect_right(milestones, last_epoch)} (repeated milestones count each time). */
+    @Override
+    protected double[] closedFormLr() {
+        int passed = 0;
+        for (int m : milestones) {
+            if (m <= lastEpoch) {
+                passed++;
+            }
+        }
+        double[] out = new double[baseLrs.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = baseLrs[i] * StrictMath.pow(gamma, passed);
+        }
+        return out;
+    }
 }

@@ -24,4 +24,14 @@ public class StepLR extends LRScheduler {
         }
         return out;
     }
+
+    /** PyTorch's closed form: {@code base_lr * gamma ** (last_epoch // step_size)}. */
+    @Override
+    protected double[] closedFormLr() {
+        double[] out = new double[baseLrs.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = baseLrs[i] * StrictMath.pow(gamma, Math.floorDiv(lastEpoch, stepSize));
+        }
+        return out;
+    }
 }
