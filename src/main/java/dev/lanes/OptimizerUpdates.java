@@ -158,4 +158,77 @@ public final class OptimizerUpdates {
         }
         touched(param, squareAvg, gradAvg, momentumBuffer);
     }
+    /** Adagrad's update (torch 1.13's _single_tensor_adagrad): {@code clr = lr / (1 + (step - 1) lr_decay)} in double. */
+    public static void adagrad(Tensor param, Tensor grad, Tensor sum, double lr, double lrDecay, double weightDecay, double eps, long step) {
+        check("adagrad", param, grad, sum, null, null);
+        double clr = lr / (1 + (step - 1) * lrDecay);
+        try (OpFrame _ = OpFrame.enter()) {
+            OptimizerKernels.adagrad(seg(param), off(param), seg(grad), off(grad), seg(sum), off(sum), param.numel(), (float) -clr, (float) eps,
+                    (float) weightDecay);
+        }
+        touched(param, sum, null, null);
+    }
+
+    /** Adamax's update (torch 1.13's _single_tensor_adamax): {@code clr = lr / (1 - beta1^step)} in double. */
+    public static void adamax(Tensor param, Tensor grad, Tensor expAvg, Tensor expInf, double lr, double beta1, double beta2, double eps,
+                              double weightDecay, long step) {
+        check("adamax", param, grad, expAvg, expInf, null);
+        double clr = lr / (1 - StrictMath.pow(beta1, step));
+        try (OpFrame _ = OpFrame.enter()) {
+            OptimizerKernels.adamax(seg(param), off(param), seg(grad), off(grad), seg(expAvg), off(expAvg), seg(expInf), off(expInf), param.numel(),
+                    (float) beta1, (float) (1 - beta1), (float) beta2, (float) eps, (float) weightDecay, (float) -clr);
+        }
+        touched(param, expAvg, expInf, null);
+    }
+
+    /**
+     * NAdam's update (torch 1.13's _single_tensor_nadam, momentum_decay): {@code mu_t = b1 (1 - 0.5 0.96^(t psi))} in
+     * double; {@code muProduct} (a 0-d float32 tensor, as torch's state) becomes {@code float(muProduct * float(mu_t))}
+     * and the next product {@code float(that * float(mu_{t+1}))}, float32 tensor arithmetic as torch's.
+     */
+    public static void nadam(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor muProduct, double lr, double beta1, double beta2,
+                             double eps, double weightDecay, double momentumDecay, long step) {
+        check("nadam", param, grad, expAvg, expAvgSq, null);
+        muProduct.requireFloat("nadam");
+        if (muProduct.numel() != 1) {
+            throw new IllegalArgumentException("nadam: mu_product must hold one value, got shape " + muProduct.size());
+        }
+        double bc2 = 1 - StrictMath.pow(beta2, step);
+        double mu = beta1 * (1. - 0.5 * StrictMath.pow(0.96, step * momentumDecay));
+        double muNext = beta1 * (1. - 0.5 * StrictMath.pow(0.96, (step + 1) * momentumDecay));
+        float product = muProduct.item() * (float) mu;
+        float productNext = product * (float) mu * (float) muNext;
+        muProduct.fill_(product);
+        float gradCoef = (float) (-lr * (1. - mu) / (1. - product));
+        float avgCoef = (float) (-lr * muNext / (1. - productNext));
+        try (OpFrame _ = OpFrame.enter()) {
+            OptimizerKernels.nadam(seg(param), off(param), seg(grad), off(grad), seg(expAvg), off(expAvg), seg(expAvgSq), off(expAvgSq), param.numel(),
+                    (float) beta1, (float) (1 - beta1), (float) beta2, (float) (1 - beta2), (float) eps, (float) weightDecay, (float) bc2, gradCoef, avgCoef);
+        }
+        touched(param, expAvg, expAvgSq, null);
+    }
+
+    /**
+     * RAdam's update (torch 1.13's _single_tensor_radam): {@code rho_inf = 2 / (1 - b2) - 1},
+     * {@code rho_t = rho_inf - 2 t b2^t / (1 - b2^t)}; the rectified adaptive step when {@code rho_t > 5}, else the
+     * bias-corrected momentum alone.
+     */
+    public static void radam(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, double lr, double beta1, double beta2, double eps,
+                             double weightDecay, long step) {
+        check("radam", param, grad, expAvg, expAvgSq, null);
+        double t = step;
+        double bc1 = 1 - StrictMath.pow(beta1, t);
+        double b2t = StrictMath.pow(beta2, t);
+        double bc2 = 1 - b2t;
+        double rhoInf = 2 / (1 - beta2) - 1;
+        double rhoT = rhoInf - 2 * t * b2t / bc2;
+        boolean rectify = rhoT > 5.;
+        double rect = rectify ? Math.sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : 0;
+        try (OpFrame _ = OpFrame.enter()) {
+            OptimizerKernels.radam(seg(param), off(param), seg(grad), off(grad), seg(expAvg), off(expAvg), seg(expAvgSq), off(expAvgSq), param.numel(),
+                    (float) beta1, (float) (1 - beta1), (float) beta2, (float) (1 - beta2), (float) eps, (float) weightDecay, (float) bc1, (float) lr,
+                    rectify, (float) Math.sqrt(bc2), (float) rect);
+        }
+        touched(param, expAvg, expAvgSq, null);
+    }
 }

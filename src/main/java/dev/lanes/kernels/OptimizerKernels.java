@@ -7,6 +7,7 @@ import static dev.lanes.kernels.Simd.VBYTES;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Optimizer updates, one pass over each parameter with every state buffer updated in registers (PyTorch runs
@@ -377,6 +378,164 @@ public final class OptimizerKernels {
                 pv = pv + (-lr * gv) / avg;
             }
             p.set(FLOAT, pb + i, pv);
+        }
+    }
+    /*
+     * Adagrad, Adamax, NAdam and RAdam: torch 1.13's _single_tensor_* formulas, each tensor op in torch's order with
+     * its rounding (add with alpha = one FMA, addcmul = fma(value t1, t2, self), addcdiv = self + (value t1) / t2,
+     * tensor / scalar a true division by the float scalar, scalar / tensor torch's reciprocal() * scalar); the scalars
+     * (clr, bias corrections, step sizes) are computed in double by OptimizerUpdates and rounded to float once, as
+     * torch's Python floats become float32 kernel scalars. The scalar tails use the same expressions.
+     */
+
+    /**
+     * Adagrad: {@code g = fma(p, wd, g)}, {@code sum = fma(g, g, sum)}, {@code p = p + (negClr g) / (sqrt(sum) + eps)}
+     * ({@code negClr} = -lr / (1 + (step - 1) lr_decay)).
+     */
+    public static void adagrad(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment sum, long sb, long n, float negClr, float eps,
+                               float weightDecay) {
+        long bytes = n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector pv = FloatVector.fromMemorySegment(F, p, pb + i, ORDER);
+            FloatVector gv = FloatVector.fromMemorySegment(F, g, gb + i, ORDER);
+            if (weightDecay != 0f) {
+                gv = pv.lanewise(VectorOperators.FMA, weightDecay, gv);
+            }
+            FloatVector sv = gv.fma(gv, FloatVector.fromMemorySegment(F, sum, sb + i, ORDER));
+            sv.intoMemorySegment(sum, sb + i, ORDER);
+            pv.add(gv.mul(negClr).div(sv.sqrt().add(eps))).intoMemorySegment(p, pb + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            float pv = p.get(FLOAT, pb + i);
+            float gv = g.get(FLOAT, gb + i);
+            if (weightDecay != 0f) {
+                gv = Math.fma(pv, weightDecay, gv);
+            }
+            float sv = Math.fma(gv, gv, sum.get(FLOAT, sb + i));
+            sum.set(FLOAT, sb + i, sv);
+            p.set(FLOAT, pb + i, pv + (negClr * gv) / ((float) Math.sqrt(sv) + eps));
+        }
+    }
+
+    /**
+     * Adamax: {@code g = fma(p, wd, g)}, {@code m = fma(g, 1 - b1, m b1)}, {@code u = max(u b2, |g| + eps)},
+     * {@code p = p + (negClr m) / u} ({@code negClr} = -lr / (1 - b1^step)). NaN propagates through the max, as torch's amax.
+     */
+    public static void adamax(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment m, long mb, MemorySegment u, long ub, long n,
+                              float beta1, float oneMinusB1, float beta2, float eps, float weightDecay, float negClr) {
+        long bytes = n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector pv = FloatVector.fromMemorySegment(F, p, pb + i, ORDER);
+            FloatVector gv = FloatVector.fromMemorySegment(F, g, gb + i, ORDER);
+            if (weightDecay != 0f) {
+                gv = pv.lanewise(VectorOperators.FMA, weightDecay, gv);
+            }
+            FloatVector mv = gv.lanewise(VectorOperators.FMA, oneMinusB1, FloatVector.fromMemorySegment(F, m, mb + i, ORDER).mul(beta1));
+            FloatVector uv = FloatVector.fromMemorySegment(F, u, ub + i, ORDER).mul(beta2).max(gv.abs().add(eps));
+            mv.intoMemorySegment(m, mb + i, ORDER);
+            uv.intoMemorySegment(u, ub + i, ORDER);
+            pv.add(mv.mul(negClr).div(uv)).intoMemorySegment(p, pb + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            float pv = p.get(FLOAT, pb + i);
+            float gv = g.get(FLOAT, gb + i);
+            if (weightDecay != 0f) {
+                gv = Math.fma(pv, weightDecay, gv);
+            }
+            float mv = Math.fma(gv, oneMinusB1, m.get(FLOAT, mb + i) * beta1);
+            float uv = Math.max(u.get(FLOAT, ub + i) * beta2, Math.abs(gv) + eps);
+            m.set(FLOAT, mb + i, mv);
+            u.set(FLOAT, ub + i, uv);
+            p.set(FLOAT, pb + i, pv + (negClr * mv) / uv);
+        }
+    }
+
+    /**
+     * NAdam: {@code g = fma(p, wd, g)}, {@code m = fma(g, 1 - b1, m b1)}, {@code v = fma((1 - b2) g, g, v b2)},
+     * {@code denom = sqrt(v / bc2) + eps}, then two addcdivs: {@code p = p + (gradCoef g) / denom},
+     * {@code p = p + (avgCoef m) / denom}.
+     */
+    public static void nadam(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment m, long mb, MemorySegment v, long vb, long n,
+                             float beta1, float oneMinusB1, float beta2, float oneMinusB2, float eps, float weightDecay, float bc2,
+                             float gradCoef, float avgCoef) {
+        long bytes = n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector pv = FloatVector.fromMemorySegment(F, p, pb + i, ORDER);
+            FloatVector gv = FloatVector.fromMemorySegment(F, g, gb + i, ORDER);
+            if (weightDecay != 0f) {
+                gv = pv.lanewise(VectorOperators.FMA, weightDecay, gv);
+            }
+            FloatVector mv = gv.lanewise(VectorOperators.FMA, oneMinusB1, FloatVector.fromMemorySegment(F, m, mb + i, ORDER).mul(beta1));
+            FloatVector vv = gv.mul(oneMinusB2).fma(gv, FloatVector.fromMemorySegment(F, v, vb + i, ORDER).mul(beta2));
+            mv.intoMemorySegment(m, mb + i, ORDER);
+            vv.intoMemorySegment(v, vb + i, ORDER);
+            FloatVector denom = vv.div(bc2).sqrt().add(eps);
+            pv = pv.add(gv.mul(gradCoef).div(denom));
+            pv.add(mv.mul(avgCoef).div(denom)).intoMemorySegment(p, pb + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            float pv = p.get(FLOAT, pb + i);
+            float gv = g.get(FLOAT, gb + i);
+            if (weightDecay != 0f) {
+                gv = Math.fma(pv, weightDecay, gv);
+            }
+            float mv = Math.fma(gv, oneMinusB1, m.get(FLOAT, mb + i) * beta1);
+            float vv = Math.fma(gv * oneMinusB2, gv, v.get(FLOAT, vb + i) * beta2);
+            m.set(FLOAT, mb + i, mv);
+            v.set(FLOAT, vb + i, vv);
+            float denom = (float) Math.sqrt(vv / bc2) + eps;
+            pv = pv + (gradCoef * gv) / denom;
+            p.set(FLOAT, pb + i, pv + (avgCoef * mv) / denom);
+        }
+    }
+
+    /**
+     * RAdam: {@code g = fma(p, wd, g)}, {@code m = fma(g, 1 - b1, m b1)}, {@code v = fma((1 - b2) g, g, v b2)},
+     * {@code mhat = m / bc1}; with {@code rectify} {@code p = p - ((mhat lr) (1 / (sqrt(v) + eps) sqrtBc2)) rect},
+     * else {@code p = p - mhat lr}.
+     */
+    public static void radam(MemorySegment p, long pb, MemorySegment g, long gb, MemorySegment m, long mb, MemorySegment v, long vb, long n,
+                             float beta1, float oneMinusB1, float beta2, float oneMinusB2, float eps, float weightDecay, float bc1, float lr,
+                             boolean rectify, float sqrtBc2, float rect) {
+        long bytes = n << 2;
+        long vecEnd = bytes - bytes % VBYTES;
+        for (long i = 0; i < vecEnd; i += VBYTES) {
+            FloatVector pv = FloatVector.fromMemorySegment(F, p, pb + i, ORDER);
+            FloatVector gv = FloatVector.fromMemorySegment(F, g, gb + i, ORDER);
+            if (weightDecay != 0f) {
+                gv = pv.lanewise(VectorOperators.FMA, weightDecay, gv);
+            }
+            FloatVector mv = gv.lanewise(VectorOperators.FMA, oneMinusB1, FloatVector.fromMemorySegment(F, m, mb + i, ORDER).mul(beta1));
+            FloatVector vv = gv.mul(oneMinusB2).fma(gv, FloatVector.fromMemorySegment(F, v, vb + i, ORDER).mul(beta2));
+            mv.intoMemorySegment(m, mb + i, ORDER);
+            vv.intoMemorySegment(v, vb + i, ORDER);
+            FloatVector step = mv.div(bc1).mul(lr);
+            if (rectify) {
+                FloatVector adaptive = vv.sqrt().add(eps);
+                adaptive = FloatVector.broadcast(F, 1f).div(adaptive).mul(sqrtBc2);
+                step = step.mul(adaptive).mul(rect);
+            }
+            pv.sub(step).intoMemorySegment(p, pb + i, ORDER);
+        }
+        for (long i = vecEnd; i < bytes; i += 4) {
+            float pv = p.get(FLOAT, pb + i);
+            float gv = g.get(FLOAT, gb + i);
+            if (weightDecay != 0f) {
+                gv = Math.fma(pv, weightDecay, gv);
+            }
+            float mv = Math.fma(gv, oneMinusB1, m.get(FLOAT, mb + i) * beta1);
+            float vv = Math.fma(gv * oneMinusB2, gv, v.get(FLOAT, vb + i) * beta2);
+            m.set(FLOAT, mb + i, mv);
+            v.set(FLOAT, vb + i, vv);
+            float step = mv / bc1 * lr;
+            if (rectify) {
+                float adaptive = 1f / ((float) Math.sqrt(vv) + eps) * sqrtBc2;
+                step = step * adaptive * rect;
+            }
+            p.set(FLOAT, pb + i, pv - step);
         }
     }
 }

@@ -200,6 +200,26 @@ public abstract class Optimizer {
     }
 
     /**
+     * A 0-d float32 state tensor (NAdam's {@code mu_product}), created holding {@code initial} (outside any scope) on
+     * first use. Optimizers that keep one name it in {@link #scalarState}.
+     */
+    protected static Tensor scalarBuffer(Map<String, Tensor> state, String name, double initial) {
+        Tensor t = state.get(name);
+        if (t == null) {
+            try (MemoryScope u = MemoryScope.unscoped()) {
+                t = Tensor.scalar(initial);
+            }
+            state.put(name, t);
+        }
+        return t;
+    }
+
+    /** Whether the state named {@code name} is a 0-d tensor rather than one of the parameter's shape (loadStateDict checks by it). */
+    protected boolean scalarState(String name) {
+        return false;
+    }
+
+    /**
      * The optimizer's state, like {@code optimizer.state_dict()}: {@code state} maps each parameter's index (in group
      * order) to its buffers (copies) and {@code step}; {@code param_groups} holds each group's options and parameter indices.
      */
@@ -304,9 +324,9 @@ public abstract class Optimizer {
                         throw new IllegalArgumentException("state '" + s.getKey() + "' of parameter " + index + " is a " + t.dtype().torchName() + " tensor of shape "
                                 + t.size() + "; expected float32");
                     }
-                    if (!java.util.Arrays.equals(t.shape(), p.shape())) {
+                    if (scalarState((String) s.getKey()) ? t.numel() != 1 || t.dim() != 0 : !java.util.Arrays.equals(t.shape(), p.shape())) {
                         throw new IllegalArgumentException("state '" + s.getKey() + "' of parameter " + index + " has shape " + t.size()
-                                + " but the parameter has " + p.size());
+                                + (scalarState((String) s.getKey()) ? " but it is a 0-d tensor" : " but the parameter has " + p.size()));
                     }
                 }
             }
@@ -326,7 +346,11 @@ public abstract class Optimizer {
                 for (Map.Entry<?, ?> s : ((Map<?, ?>) e.getValue()).entrySet()) {
                     if (s.getValue() instanceof Tensor t) {
                         try (Autograd.Mode m = Autograd.noGrad()) {
-                            buffer(mine, (String) s.getKey(), p).copy_(t);
+                            if (scalarState((String) s.getKey())) {
+                                scalarBuffer(mine, (String) s.getKey(), 0).copy_(t);
+                            } else {
+                                buffer(mine, (String) s.getKey(), p).copy_(t);
+                            }
                         }
                     } else if ("step".equals(s.getKey())) {
                         count[0] = ((Number) s.getValue()).longValue();
