@@ -192,6 +192,15 @@ class TrainStepTest {
         }
     }
 
+    /** Adagrad, Adamax, NAdam (its 0-d mu_product state) and RAdam drive a compiled step as in eager training. */
+    @Test
+    void mlpWithAdagradAdamaxNAdamRAdamMatchesEager() {
+        assertSameTraining(TrainStepTest::mlp, p -> new dev.lanes.optim.Adagrad(p, 0.05, 0.01, 1e-4, 0.1, 1e-10), new int[] {16, 20}, 5);
+        assertSameTraining(TrainStepTest::mlp, p -> new dev.lanes.optim.Adamax(p, 1e-2), new int[] {16, 20}, 5);
+        assertSameTraining(TrainStepTest::mlp, p -> new dev.lanes.optim.NAdam(p, 1e-2, 0.9, 0.999, 1e-8, 1e-4, 4e-3), new int[] {16, 20}, 5);
+        assertSameTraining(TrainStepTest::mlp, p -> new dev.lanes.optim.RAdam(p, 1e-2), new int[] {16, 20}, 5);
+    }
+
     @Test
     void mlpWithSgdMomentumMatchesEager() {
         assertSameTraining(TrainStepTest::mlp, p -> new SGD(p, 0.05, 0.9), new int[] {16, 20}, 5);
