@@ -218,6 +218,147 @@ public final class VectorMath {
         return Math.fma(e, LOG_C1, f + y);
     }
 
+    // ---- expm1, log1p: exp(x) - 1 and log(1 + x), accurate near 0 (torch.expm1 / log1p, ELU and softplus) ----
+
+    /** Below this |x|, expm1(x) and log1p(x) round to x (x^2 / 2 is under half an ulp of x); keeps -0 a -0. */
+    private static final float M1_TINY = 0x1p-25f;
+    /** expm1 clamps its argument below here: it rounds to -1 from x = -17.33 on. */
+    private static final float EXPM1_MIN_ARG = -30f;
+    /** From this n on (x = n ln2 + r), 2^n - 1 is no longer exact and expm1 is 2^n (1 + u) rounded once. */
+    private static final float EXPM1_BIG_N = 25f;
+
+    /**
+     * e^x - 1: x = n ln2 + r as in exp, u = expm1(r) = r + r^2 P(r) (exp's polynomial without its 1), then
+     * 2^n u + (2^n - 1) in one fma while 2^n - 1 is exact (|n| < 25), 2^k (1 + u) 2^(n-k) beyond (exp's two factors,
+     * so it overflows only when the result does). expm1(+inf) = +inf, expm1(-inf) = -1, NaN unchanged, -0 stays -0.
+     */
+    public static FloatVector expm1(FloatVector x) {
+        FloatVector c = x.blend(EXP_MAX_ARG, x.compare(VectorOperators.GT, EXP_MAX_ARG));
+        c = c.blend(EXPM1_MIN_ARG, c.compare(VectorOperators.LT, EXPM1_MIN_ARG));
+        FloatVector t = c.fma(LOG2E, ROUND_MAGIC_2BIAS);
+        FloatVector n = t.sub(ROUND_MAGIC_2BIAS);
+        FloatVector r = n.fma(x.broadcast(-LN2_HI), c);
+        r = n.fma(x.broadcast(-LN2_LO), r);
+        IntVector h = n.fma(0.5f, ROUND_MAGIC_BIAS).reinterpretAsInts();
+        FloatVector scale1 = h.lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector scale2 = t.reinterpretAsInts().sub(h).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector u = expm1Reduced(r);
+        FloatVector pow2n = scale1.mul(scale2);
+        FloatVector small = pow2n.fma(u, pow2n.sub(1f));
+        FloatVector big = u.fma(scale1, scale1).mul(scale2);
+        FloatVector y = small.blend(big, n.compare(VectorOperators.GE, EXPM1_BIG_N));
+        return y.blend(x, x.abs().compare(VectorOperators.LT, M1_TINY).or(x.compare(VectorOperators.NE, x)));
+    }
+
+    /** Scalar twin of {@link #expm1(FloatVector)}. */
+    public static float expm1(float x) {
+        if (x != x || Math.abs(x) < M1_TINY) {
+            return x;
+        }
+        float c = x > EXP_MAX_ARG ? EXP_MAX_ARG : x;
+        c = c < EXPM1_MIN_ARG ? EXPM1_MIN_ARG : c;
+        float t = Math.fma(c, LOG2E, ROUND_MAGIC_2BIAS);
+        float n = t - ROUND_MAGIC_2BIAS;
+        float r = Math.fma(n, -LN2_HI, c);
+        r = Math.fma(n, -LN2_LO, r);
+        int h = Float.floatToRawIntBits(Math.fma(n, 0.5f, ROUND_MAGIC_BIAS));
+        float scale1 = Float.intBitsToFloat(h << 23);
+        float scale2 = Float.intBitsToFloat((Float.floatToRawIntBits(t) - h) << 23);
+        float u = expm1Reduced(r);
+        if (n >= EXPM1_BIG_N) {
+            return Math.fma(u, scale1, scale1) * scale2;
+        }
+        float pow2n = scale1 * scale2;
+        return Math.fma(pow2n, u, pow2n - 1f);
+    }
+
+    /** exp(r) - 1 for |r| <= ln2 / 2: r + r^2 P(r), exp's polynomial. */
+    private static FloatVector expm1Reduced(FloatVector r) {
+        FloatVector p = r.fma(EXP_P0, EXP_P1);
+        p = p.fma(r, r.broadcast(EXP_P2));
+        p = p.fma(r, r.broadcast(EXP_P3));
+        p = p.fma(r, r.broadcast(EXP_P4));
+        p = p.fma(r, r.broadcast(EXP_P5));
+        return p.fma(r.mul(r), r);
+    }
+
+    private static float expm1Reduced(float r) {
+        float p = Math.fma(r, EXP_P0, EXP_P1);
+        p = Math.fma(p, r, EXP_P2);
+        p = Math.fma(p, r, EXP_P3);
+        p = Math.fma(p, r, EXP_P4);
+        p = Math.fma(p, r, EXP_P5);
+        return Math.fma(p, r * r, r);
+    }
+
+    /**
+     * log(1 + x): w = 1 + x rounded, split as log splits it (w = 2^e m, f = m - 1), and log(w) + c / w added to the
+     * polynomial's small part, c = x - (w - 1) the rounding error of w (exact: Fast2Sum-like, w >= 2^-24 never
+     * subnormal). log1p(-1) = -inf, below -1 NaN, +inf unchanged, NaN unchanged, -0 stays -0.
+     */
+    public static FloatVector log1p(FloatVector x) {
+        FloatVector w = x.add(1f);
+        FloatVector corr = x.sub(w.sub(1f)).div(w);
+        IntVector bits = w.reinterpretAsInts().sub(SQRT_HALF_BITS);
+        FloatVector e = bits.lanewise(VectorOperators.ASHR, 23).add(ROUND_MAGIC_BITS).reinterpretAsFloats().sub(ROUND_MAGIC);
+        FloatVector f = bits.and(MANTISSA).add(SQRT_HALF_BITS).reinterpretAsFloats().sub(1f);
+        FloatVector r = log1pReduced(f, e, corr);
+        // x < +inf is false for +inf and NaN: both come back as they are; so do the tiny ones
+        r = x.blend(r, x.compare(VectorOperators.LT, Float.POSITIVE_INFINITY).and(x.abs().compare(VectorOperators.GE, M1_TINY)));
+        r = r.blend(Float.NaN, x.compare(VectorOperators.LT, -1f));
+        return r.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, -1f));
+    }
+
+    /** Scalar twin of {@link #log1p(FloatVector)}. */
+    public static float log1p(float x) {
+        if (!(x < Float.POSITIVE_INFINITY) || Math.abs(x) < M1_TINY) {
+            return x;
+        }
+        if (x < -1f) {
+            return Float.NaN;
+        }
+        if (x == -1f) {
+            return Float.NEGATIVE_INFINITY;
+        }
+        float w = x + 1f;
+        float corr = (x - (w - 1f)) / w;
+        int bits = Float.floatToRawIntBits(w) - SQRT_HALF_BITS;
+        float e = Float.intBitsToFloat((bits >> 23) + ROUND_MAGIC_BITS) - ROUND_MAGIC;
+        float f = Float.intBitsToFloat((bits & MANTISSA) + SQRT_HALF_BITS) - 1f;
+        return log1pReduced(f, e, corr);
+    }
+
+    /** {@link #logReduced} with the correction {@code corr} added to its small part. */
+    private static FloatVector log1pReduced(FloatVector f, FloatVector e, FloatVector corr) {
+        FloatVector p = f.fma(LOG_P0, LOG_P1);
+        p = p.fma(f, f.broadcast(LOG_P2));
+        p = p.fma(f, f.broadcast(LOG_P3));
+        p = p.fma(f, f.broadcast(LOG_P4));
+        p = p.fma(f, f.broadcast(LOG_P5));
+        p = p.fma(f, f.broadcast(LOG_P6));
+        p = p.fma(f, f.broadcast(LOG_P7));
+        p = p.fma(f, f.broadcast(LOG_P8));
+        FloatVector y = p.mul(f).fma(f.mul(f), corr);
+        y = e.fma(f.broadcast(LOG_C2), y);
+        y = f.mul(-0.5f).fma(f, y);
+        return e.fma(f.broadcast(LOG_C1), f.add(y));
+    }
+
+    private static float log1pReduced(float f, float e, float corr) {
+        float p = Math.fma(f, LOG_P0, LOG_P1);
+        p = Math.fma(p, f, LOG_P2);
+        p = Math.fma(p, f, LOG_P3);
+        p = Math.fma(p, f, LOG_P4);
+        p = Math.fma(p, f, LOG_P5);
+        p = Math.fma(p, f, LOG_P6);
+        p = Math.fma(p, f, LOG_P7);
+        p = Math.fma(p, f, LOG_P8);
+        float y = Math.fma(p * f, f * f, corr);
+        y = Math.fma(e, LOG_C2, y);
+        y = Math.fma(f * -0.5f, f, y);
+        return Math.fma(e, LOG_C1, f + y);
+    }
+
     // ---- tanh ----
 
     /** Below this |x|, the odd polynomial; from it on, 1 - 2 / (exp(2|x|) + 1) (Cephes). */

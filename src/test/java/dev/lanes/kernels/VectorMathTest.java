@@ -36,7 +36,9 @@ class VectorMathTest {
         TANH(VectorMath::tanh, VectorMath::tanh, StrictMath::tanh, -10f, 10f),
         SIGMOID(VectorMath::sigmoid, VectorMath::sigmoid, x -> 1 / (1 + StrictMath.exp(-x)), -110f, 110f),
         SIN(VectorMath::sin, v -> trigViaRow(0, v), StrictMath::sin, -1e4f, 1e4f),
-        COS(VectorMath::cos, v -> trigViaRow(1, v), StrictMath::cos, -1e4f, 1e4f);
+        COS(VectorMath::cos, v -> trigViaRow(1, v), StrictMath::cos, -1e4f, 1e4f),
+        EXPM1(VectorMath::expm1, VectorMath::expm1, StrictMath::expm1, -20f, 89f),
+        LOG1P(VectorMath::log1p, VectorMath::log1p, StrictMath::log1p, -1f, 1e6f);
 
         final ScalarFn scalar;
         final UnaryOperator<FloatVector> vector;
@@ -110,6 +112,7 @@ class VectorMathTest {
             Float.intBitsToFloat(0x3f3504f3), (float) Math.sqrt(2), 1e-30f, 1e30f, // log
             0.625f, 9.010914f, 10f, 20f, -9.010914f, 1e-4f, -1e-4f, // tanh
             17.32868f, -17.32868f, 16.635532f, 88.8f, -88.8f, // sigmoid
+            0x1p-25f, 0x1p-24f, 0.34657359f, 1.0397208f, 16.98215f, 17.328680f, -30f, -17.328680f, 0.29289323f, 0.41421357f, -0.99999994f, // expm1, log1p
         };
         List<Float> all = new ArrayList<>();
         for (float x : base) {
@@ -139,7 +142,10 @@ class VectorMathTest {
         }
         for (int i = 0; i < DENSE; i++) {
             // log: near 1, where log(x) is small and the mantissa split changes side; others: random points
-            xs[k++] = fn == Fn.LOG ? (float) rnd.nextDouble(0.5, 2) : (float) rnd.nextDouble(fn.lo, fn.hi);
+            // expm1, log1p: near 0 at every scale (2^-30 to 1, either sign), where they must not lose x's digits
+            xs[k++] = fn == Fn.LOG ? (float) rnd.nextDouble(0.5, 2)
+                    : fn == Fn.EXPM1 || fn == Fn.LOG1P ? (float) ((rnd.nextBoolean() ? 1 : -1) * Math.scalb(rnd.nextDouble(1, 2), -rnd.nextInt(1, 31)))
+                    : (float) rnd.nextDouble(fn.lo, fn.hi);
         }
         System.arraycopy(edges, 0, xs, k, edges.length);
         return xs;
@@ -174,6 +180,33 @@ class VectorMathTest {
         for (int i = 0; i < 200_000; i++) {
             float x = (float) Math.exp(rnd.nextDouble(-103, 88));
             assertThat(ulpDistance(VectorMath.log(x), Fn.LOG.expected(x))).as("log(%s)", x).isLessThanOrEqualTo(MAX_ULP);
+        }
+    }
+
+    @Test
+    void expm1IsWithinTwoUlpOfStrictMath() {
+        assertWithinUlps(Fn.EXPM1);
+        // every float of [-0.75, 0.75]'s neighbourhood of the n = -1, 0, 1 switches, where 2^n u + (2^n - 1) cancels
+        for (float x = -1.1f; x <= 1.1f; x = Math.nextUp(x)) {
+            if (Math.abs(x) > 0.2f) {
+                assertThat(ulpDistance(VectorMath.expm1(x), Fn.EXPM1.expected(x))).as("expm1(%s)", x).isLessThanOrEqualTo(MAX_ULP);
+            }
+        }
+    }
+
+    @Test
+    void log1pIsWithinTwoUlpOfStrictMath() {
+        assertWithinUlps(Fn.LOG1P);
+        // every float of (-1, -0.2] and [0.2, 1.5]: the split of 1 + x changes side at sqrt(1/2) - 1 and sqrt(2) - 1
+        for (float x = Math.nextUp(-1f); x <= 1.5f; x = Math.nextUp(x)) {
+            if (Math.abs(x) > 0.2f) {
+                assertThat(ulpDistance(VectorMath.log1p(x), Fn.LOG1P.expected(x))).as("log1p(%s)", x).isLessThanOrEqualTo(MAX_ULP);
+            }
+        }
+        SplittableRandom rnd = new SplittableRandom(98);
+        for (int i = 0; i < 200_000; i++) {
+            float x = (float) Math.exp(rnd.nextDouble(-103, 88));
+            assertThat(ulpDistance(VectorMath.log1p(x), Fn.LOG1P.expected(x))).as("log1p(%s)", x).isLessThanOrEqualTo(MAX_ULP);
         }
     }
 
@@ -282,6 +315,33 @@ class VectorMathTest {
         assertBits(VectorMath.sigmoid(-103.972084f), 0f, "sigmoid(-103.972084)");
         assertBits(VectorMath.sigmoid(-103.97208f), Float.MIN_VALUE, "sigmoid(-103.97208)");
         assertThat(VectorMath.sigmoid(-95f)).isEqualTo(Fn.SIGMOID.expected(-95f)).isPositive(); // subnormal
+
+        assertThat(VectorMath.expm1(Float.NaN)).isNaN();
+        assertBits(VectorMath.expm1(inf), inf, "expm1(+inf)");
+        assertBits(VectorMath.expm1(-inf), -1f, "expm1(-inf)");
+        assertBits(VectorMath.expm1(0f), 0f, "expm1(0)");
+        assertBits(VectorMath.expm1(-0f), -0f, "expm1(-0)");
+        assertBits(VectorMath.expm1(Float.MIN_VALUE), Float.MIN_VALUE, "expm1(MIN_VALUE)");
+        assertBits(VectorMath.expm1(-Float.MIN_VALUE), -Float.MIN_VALUE, "expm1(-MIN_VALUE)");
+        assertBits(VectorMath.expm1(1e-30f), 1e-30f, "expm1(1e-30)");
+        assertBits(VectorMath.expm1(88.72283935546875f), inf, "expm1(88.72283935546875)"); // overflows where exp does
+        assertThat(VectorMath.expm1(Math.nextDown(88.72283935546875f))).isEqualTo(Fn.EXPM1.expected(Math.nextDown(88.72283935546875f)))
+                .isLessThan(inf);
+        assertBits(VectorMath.expm1(-17.5f), -1f, "expm1(-17.5)");
+        assertBits(VectorMath.expm1(-1000f), -1f, "expm1(-1000)");
+
+        assertThat(VectorMath.log1p(Float.NaN)).isNaN();
+        assertBits(VectorMath.log1p(inf), inf, "log1p(+inf)");
+        assertThat(VectorMath.log1p(-inf)).isNaN();
+        assertThat(VectorMath.log1p(-1.0000001f)).isNaN();
+        assertBits(VectorMath.log1p(-1f), -inf, "log1p(-1)");
+        assertBits(VectorMath.log1p(0f), 0f, "log1p(0)");
+        assertBits(VectorMath.log1p(-0f), -0f, "log1p(-0)");
+        assertBits(VectorMath.log1p(Float.MIN_VALUE), Float.MIN_VALUE, "log1p(MIN_VALUE)");
+        assertBits(VectorMath.log1p(-Float.MIN_VALUE), -Float.MIN_VALUE, "log1p(-MIN_VALUE)");
+        assertBits(VectorMath.log1p(1e-30f), 1e-30f, "log1p(1e-30)");
+        assertThat(VectorMath.log1p(Float.MAX_VALUE)).isEqualTo(Fn.LOG1P.expected(Float.MAX_VALUE));
+        assertThat(VectorMath.log1p(Math.nextUp(-1f))).isEqualTo(Fn.LOG1P.expected(Math.nextUp(-1f)));
     }
 
     /** Random bits, the edges, and dense samples of the working range: every lane against the scalar twin. */
