@@ -90,6 +90,7 @@ def copy_into_buffer(x):
 
 
 EXTREMES = [-12.0, -9.0, -5.0, -3.0, 3.0, 5.0, 9.0]
+NAN, INF = float('nan'), float('inf')
 
 ROWS = [
     # unary pointwise: 61 values, the domain's grid plus tails
@@ -109,6 +110,21 @@ ROWS = [
     Row('silu', F.silu, grid(-6, 6, [-30.0, -12.0, 12.0, 30.0])),
     Row('mish', F.mish, grid(-6, 6, [-30.0, -12.0, 12.0, 19.5, 21.0, 30.0, 50.0])),
     Row('erf', torch.erf, grid(-4, 4, [-1e-3, 1e-20, 0.49999997, 0.5, -6.0, 12.0])),
+    # the activations PyTorch has beyond relu/gelu/silu/mish: kinks (0, the bounds, +-3) on the grid and in the
+    # extras, large and tiny magnitudes, NaN and +-inf (their gradients too: which side of a kink NaN takes)
+    Row('expm1', torch.expm1, grid(-4, 4, [0.0, -0.0, 1e-3, -1e-3, 1e-7, -1e-7, 1e-30, -20.0, 80.0, 89.0, NAN, -INF])),
+    Row('log1p', torch.log1p, grid(-0.9, 4, [0.0, -0.0, 1e-3, -1e-3, 1e-7, -1e-7, 1e-30, -0.999999, 1e6, INF, NAN])),
+    Row('leaky_relu', lambda x: F.leaky_relu(x, 0.01), grid(-4, 4, [0.0, -0.0, -1e-3, 1e-3, -1e-30, 1e30, -1e30, NAN, INF, -INF])),
+    Row('leaky_relu_0_2', lambda x: F.leaky_relu(x, 0.2), grid(-4, 4, [-1e-3, 1e-3])),
+    Row('elu', F.elu, grid(-6, 6, [0.0, -0.0, -1e-3, 1e-3, -1e-6, -30.0, -100.0, 50.0, NAN, INF, -INF])),
+    Row('elu_alpha_0_5', lambda x: F.elu(x, 0.5), grid(-6, 6, [0.0, -1e-3, 1e-3])),
+    Row('softplus', F.softplus, grid(-6, 6, [-30.0, -100.0, 19.9, 20.0, 20.5, 30.0, 1e-3, NAN, INF, -INF])),
+    Row('softplus_beta_2_threshold_10', lambda x: F.softplus(x, 2, 10), grid(-6, 6, [4.9, 5.0, 5.1, -30.0])),
+    Row('hardtanh', F.hardtanh, grid(-4, 4, [0.0, -0.0, -1.0, 1.0, -1e-3, 1e-3, NAN, INF, -INF])),
+    Row('hardtanh_m2_3', lambda x: F.hardtanh(x, -2.0, 3.0), grid(-4, 4, [-2.0, 3.0])),
+    Row('relu6', F.relu6, grid(-4, 8, [0.0, 6.0, -1e-3, 6.001, NAN, INF, -INF])),
+    Row('hardsigmoid', F.hardsigmoid, grid(-6, 6, [-3.0, 3.0, -3.001, 2.999, NAN, INF, -INF])),
+    Row('hardswish', F.hardswish, grid(-6, 6, [-3.0, 3.0, -3.001, 2.999, 0.0, 1e30, NAN, INF, -INF])),
     Row('clamp', lambda x: x.clamp(-0.5, 0.5), randn(61)),
     Row('clamp_min', lambda x: x.clamp(min=-0.5), randn(61)),
     Row('clamp_max', lambda x: x.clamp(max=0.5), randn(61)),

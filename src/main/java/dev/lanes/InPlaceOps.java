@@ -80,7 +80,7 @@ final class InPlaceOps {
         }
         self.markModified();
         if (edit != null) {
-            self.finishInPlace(edit, new Pointwise.Backward(Pointwise.RELU, self, 0f), null, false); // saves the new value, like relu_
+            self.finishInPlace(edit, new Pointwise.Backward(Pointwise.RELU, self, 0f, 0f), null, false); // saves the new value, like relu_
         }
         return self;
     }

@@ -48,7 +48,23 @@ enum Pointwise {
     /** g (t + x sigmoid(x) (1 - t^2)), t = tanh(softplus(x)): one fused kernel. */
     MISH("mish", UnaryOp.MISH, "MishBackward0", Saves.INPUT),
     /** g (2 / sqrt(pi)) exp(-x^2). */
-    ERF("erf", UnaryOp.ERF, "ErfBackward0", Saves.INPUT);
+    ERF("erf", UnaryOp.ERF, "ErfBackward0", Saves.INPUT),
+    /** g (y + 1), y = expm1(x). */
+    EXPM1("expm1", UnaryOp.EXPM1, "Expm1Backward0", Saves.OUTPUT),
+    /** g / (x + 1). */
+    LOG1P("log1p", UnaryOp.LOG1P, "Log1PBackward0", Saves.INPUT),
+    /** x > 0 ? g : g p (the slope's gradient at 0, like PyTorch's): one fused kernel. */
+    LEAKY_RELU("leaky_relu", UnaryOp.LEAKY_RELU, "LeakyReluBackward0", Saves.INPUT),
+    /** x > 0 ? g : g p e^x: one fused kernel. */
+    ELU("elu", UnaryOp.ELU, "EluBackward0", Saves.INPUT),
+    /** p x > q ? g : g z / (z + 1), z = e^(p x): one fused kernel. */
+    SOFTPLUS("softplus", UnaryOp.SOFTPLUS, "SoftplusBackward0", Saves.INPUT),
+    /** g where p < x < q, 0 elsewhere (0 at the bounds, like PyTorch's); relu6 is hardtanh(0, 6): one fused kernel. */
+    HARDTANH("hardtanh", UnaryOp.HARDTANH, "HardtanhBackward0", Saves.INPUT),
+    /** g / 6 where -3 < x < 3, 0 elsewhere: one fused kernel. */
+    HARDSIGMOID("hardsigmoid", UnaryOp.HARDSIGMOID, "HardsigmoidBackward0", Saves.INPUT),
+    /** 0 below -3, g (x / 3 + 1/2) on [-3, 3], g above: one fused kernel. */
+    HARDSWISH("hardswish", UnaryOp.HARDSWISH, "HardswishBackward0", Saves.INPUT);
 
     /** What the backward rule reads besides the incoming gradient. */
     enum Saves {
@@ -69,10 +85,10 @@ enum Pointwise {
 
     /**
      * The row's backward rule: {@code g} the incoming gradient, {@code s} the input or output it saved ({@link Saves}),
-     * {@code p} the scalar. One case a row, in the table's order (the rows' comments say what each computes). A switch
+     * {@code p}, {@code q} the scalars. One case a row, in the table's order (the rows' comments say what each computes). A switch
      * rather than a lambda a row: a fresh JVM links each lambda (~0.25 ms), all of them at this table's first use.
      */
-    Tensor grad(Tensor g, Tensor s, float p) {
+    Tensor grad(Tensor g, Tensor s, float p, float q) {
         return switch (this) {
             case NEG -> g.neg();
             case EXP -> g.mul(s);
@@ -125,17 +141,32 @@ enum Pointwise {
                     yield g.mul(d);
                 }
             }
+            case EXPM1 -> {
+                try (Tensor d = s.add(1)) {
+                    yield g.mul(d);
+                }
+            }
+            case LOG1P -> {
+                try (Tensor d = s.add(1)) {
+                    yield g.div(d);
+                }
+            }
+            case LEAKY_RELU, ELU, SOFTPLUS, HARDTANH, HARDSIGMOID, HARDSWISH -> ArithmeticOps.binary(kernel.backwardWith(p, q), g, s);
         };
     }
 
-    /** {@code op(x)} with the scalar p (pow's exponent), recorded for autograd when x requires grad. */
-    Tensor apply(Tensor x, float p) {
-        Tensor out = ArithmeticOps.unary(opName, kernel, p, 0f, x);
+    /** {@code op(x)} with the scalars p, q (pow's exponent, hardtanh's bounds), recorded for autograd when x requires grad. */
+    Tensor apply(Tensor x, float p, float q) {
+        Tensor out = ArithmeticOps.unary(opName, kernel, p, q, x);
         return Tensor.record(out, () -> new Backward(this, switch (saves) {
             case NOTHING -> null;
             case INPUT -> x;
             case OUTPUT -> out;
-        }, p), x);
+        }, p, q), x);
+    }
+
+    Tensor apply(Tensor x, float p) {
+        return apply(x, p, 0f);
     }
 
     Tensor apply(Tensor x) {
@@ -159,11 +190,13 @@ enum Pointwise {
         private final Pointwise op;
         private final Saved saved;
         private final float p;
+        private final float q;
 
-        Backward(Pointwise op, Tensor saved, float p) {
+        Backward(Pointwise op, Tensor saved, float p, float q) {
             this.op = op;
             this.saved = saved == null ? null : save(saved, op.saves == Saves.OUTPUT ? "output 0" : "argument 0");
             this.p = p;
+            this.q = q;
         }
 
         /** The row this node came from (the relu_ in-place form reuses RELU's rule). */
@@ -178,7 +211,7 @@ enum Pointwise {
 
         @Override
         protected Tensor[] apply(Tensor g) {
-            return new Tensor[] {op.grad(g, saved == null ? null : saved.get(), p)};
+            return new Tensor[] {op.grad(g, saved == null ? null : saved.get(), p, q)};
         }
     }
 }

@@ -1517,6 +1517,54 @@ public final class Tensor implements Releasable, AutoCloseable {
         return Pointwise.MISH.apply(this);
     }
 
+    /** {@code e^x - 1}, accurate near 0: {@code torch.expm1(x)}. */
+    public Tensor expm1() {
+        return Pointwise.EXPM1.apply(this);
+    }
+
+    /** {@code log(1 + x)}, accurate near 0: {@code torch.log1p(x)}. */
+    public Tensor log1p() {
+        return Pointwise.LOG1P.apply(this);
+    }
+
+    /** {@code x > 0 ? x : negativeSlope * x}: {@code torch.nn.functional.leaky_relu(x, negative_slope)} (PyTorch's default slope is 0.01). */
+    public Tensor leakyRelu(double negativeSlope) {
+        return Pointwise.LEAKY_RELU.apply(this, (float) negativeSlope);
+    }
+
+    /** {@code x > 0 ? x : alpha * (e^x - 1)}: {@code torch.nn.functional.elu(x, alpha)} (default alpha 1). */
+    public Tensor elu(double alpha) {
+        return Pointwise.ELU.apply(this, (float) alpha);
+    }
+
+    /**
+     * {@code log(1 + e^(beta x)) / beta}, and x itself where {@code beta x > threshold}:
+     * {@code torch.nn.functional.softplus(x, beta, threshold)} (defaults 1 and 20).
+     */
+    public Tensor softplus(double beta, double threshold) {
+        return Pointwise.SOFTPLUS.apply(this, (float) beta, (float) threshold);
+    }
+
+    /** {@code x} limited to {@code [minVal, maxVal]}: {@code torch.nn.functional.hardtanh(x, min_val, max_val)} (defaults -1, 1). */
+    public Tensor hardtanh(double minVal, double maxVal) {
+        return Pointwise.HARDTANH.apply(this, (float) minVal, (float) maxVal);
+    }
+
+    /** {@code min(max(x, 0), 6)}: {@code torch.nn.functional.relu6(x)}, which is hardtanh(x, 0, 6) (grad_fn HardtanhBackward0). */
+    public Tensor relu6() {
+        return hardtanh(0, 6);
+    }
+
+    /** {@code min(max(x + 3, 0), 6) / 6}: {@code torch.nn.functional.hardsigmoid(x)}. */
+    public Tensor hardsigmoid() {
+        return Pointwise.HARDSIGMOID.apply(this);
+    }
+
+    /** {@code x * min(max(x + 3, 0), 6) / 6}: {@code torch.nn.functional.hardswish(x)}. */
+    public Tensor hardswish() {
+        return Pointwise.HARDSWISH.apply(this);
+    }
+
     /** {@code out = relu(this)} into a preallocated tensor of the same shape. */
     public Tensor relu(Tensor out) {
         return InPlaceOps.relu(this, out);

@@ -228,6 +228,21 @@ final class OpInfo {
             // tanh(softplus(x)) as n / (n + 2), n = e^x (e^x + 2): one exp against PyTorch's exp, log1p and tanh
             unary("mish", Tensor::mish).uniform(-6, 6, 61).tol(1e-6, 1e-6).fuses(UnaryOp.MISH),
             unary("erf", Tensor::erf).uniform(-4, 4, 61).tol(1e-7, 1e-6).pointwise(),
+            // goldens with 0, +-0, the kinks, NaN and +-inf among the grid's 61 values
+            unary("expm1", Tensor::expm1).uniform(-4, 4, 61).tol(1e-6, 1e-6).pointwise(),
+            unary("log1p", Tensor::log1p).uniform(-0.9, 4, 61).tol(1e-6, 1e-6).pointwise(),
+            unary("leaky_relu", x -> x.leakyRelu(0.01)).uniform(-4, 4, 61).kinks(0).pointwise(),
+            unary("leaky_relu_0_2", x -> x.leakyRelu(0.2)).uniform(-4, 4, 61).kinks(0).pointwise(),
+            // PyTorch 1.13 computes exp(x) - 1 (2.1 on: expm1), ~1e-7 absolute off near 0
+            unary("elu", x -> x.elu(1)).uniform(-6, 6, 61).tol(1e-6, 1e-6).pointwise(),
+            unary("elu_alpha_0_5", x -> x.elu(0.5)).uniform(-6, 6, 61).kinks(0).tol(1e-6, 1e-6).pointwise(),
+            unary("softplus", x -> x.softplus(1, 20)).uniform(-6, 6, 61).tol(1e-6, 1e-6).pointwise(),
+            unary("softplus_beta_2_threshold_10", x -> x.softplus(2, 10)).uniform(-6, 6, 61).kinks(5).tol(1e-6, 1e-6).pointwise(),
+            unary("hardtanh", x -> x.hardtanh(-1, 1)).uniform(-4, 4, 61).kinks(-1, 1).pointwise(),
+            unary("hardtanh_m2_3", x -> x.hardtanh(-2, 3)).uniform(-4, 4, 61).kinks(-2, 3).pointwise(),
+            unary("relu6", Tensor::relu6).uniform(-4, 8, 61).kinks(0, 6).pointwise(),
+            unary("hardsigmoid", Tensor::hardsigmoid).uniform(-6, 6, 61).kinks(-3, 3).fuses(UnaryOp.HARDSIGMOID),
+            unary("hardswish", Tensor::hardswish).uniform(-6, 6, 61).kinks(-3, 3).fuses(UnaryOp.HARDSWISH),
             unary("clamp", x -> x.clamp(-0.5, 0.5)).randn(61).kinks(-0.5, 0.5).pointwise(),
             unary("clamp_min", x -> x.clampMin(-0.5)).randn(61).kinks(-0.5).pointwise(),
             unary("clamp_max", x -> x.clampMax(0.5)).randn(61).kinks(0.5).pointwise(),

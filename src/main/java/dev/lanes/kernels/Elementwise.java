@@ -340,7 +340,7 @@ public final class Elementwise {
         long bytes = (long) n << 2;
         long vecEnd = bytes - bytes % VBYTES;
         if (kernel instanceof UnaryOp.Backward backward) {
-            backward.op().backwardRow(a, ab, b, bb, out, ob, vecEnd); // the op's own loop
+            backward.row(a, ab, b, bb, out, ob, vecEnd); // the op's own loop
         } else {
             binaryOpRow((BinaryOp) kernel, a, ab, b, bb, out, ob, vecEnd);
         }

@@ -237,6 +237,227 @@ public enum UnaryOp {
             }
         }
     },
+    /** e^x - 1, torch.expm1 (accurate near 0: VectorMath.expm1) */
+    EXPM1 {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                VectorMath.expm1(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
+    /** log(1 + x), torch.log1p (accurate near 0: VectorMath.log1p) */
+    LOG1P {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                VectorMath.log1p(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
+    /**
+     * x > 0 ? x : p x, leaky_relu with negative_slope p (NaN and -0 take the p x side, as in PyTorch). Backward
+     * x > 0 ? g : g p: PyTorch's gradient at 0 is the slope's.
+     */
+    LEAKY_RELU {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                v.mul(p).blend(v, v.compare(VectorOperators.GT, 0f)).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+
+        @Override
+        boolean hasFusedBackward() {
+            return true;
+        }
+
+        @Override
+        float backward(float g, float x, float p, float q) {
+            return x > 0f ? g : g * p;
+        }
+
+        @Override
+        void backwardRow(float p, float q, MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector gv = FloatVector.fromMemorySegment(F, g, gb + i, ORDER);
+                FloatVector xv = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                gv.mul(p).blend(gv, xv.compare(VectorOperators.GT, 0f)).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
+    /**
+     * x > 0 ? x : p expm1(x), elu with alpha p (PyTorch's CPU kernel: expm1 from 2.1 on, exp(x) - 1 in 1.13, the same
+     * but near 0). Backward x > 0 ? g : g p e^x (NaN takes the g side, 0 the other, like PyTorch).
+     */
+    ELU {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                VectorMath.expm1(v).mul(p).blend(v, v.compare(VectorOperators.GT, 0f).or(v.compare(VectorOperators.NE, v)))
+                        .intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+
+        @Override
+        boolean hasFusedBackward() {
+            return true;
+        }
+
+        @Override
+        float backward(float g, float x, float p, float q) {
+            return x <= 0f ? g * p * VectorMath.exp(x) : g;
+        }
+
+        @Override
+        void backwardRow(float p, float q, MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector gv = FloatVector.fromMemorySegment(F, g, gb + i, ORDER);
+                FloatVector xv = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                gv.blend(gv.mul(p).mul(VectorMath.exp(xv)), xv.compare(VectorOperators.LE, 0f)).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
+    /**
+     * p x > q ? x : log1p(exp(p x)) / p, softplus with beta p and threshold q (PyTorch's formula). Backward
+     * p x > q ? g : g z / (z + 1), z = exp(p x).
+     */
+    SOFTPLUS {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                FloatVector bx = v.mul(p);
+                VectorMath.log1p(VectorMath.exp(bx)).div(p).blend(v, bx.compare(VectorOperators.GT, q)).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+
+        @Override
+        boolean hasFusedBackward() {
+            return true;
+        }
+
+        @Override
+        float backward(float g, float x, float p, float q) {
+            float bx = x * p;
+            if (bx > q) {
+                return g;
+            }
+            float z = VectorMath.exp(bx);
+            return g * z / (z + 1f);
+        }
+
+        @Override
+        void backwardRow(float p, float q, MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector gv = FloatVector.fromMemorySegment(F, g, gb + i, ORDER);
+                FloatVector bx = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).mul(p);
+                FloatVector z = VectorMath.exp(bx);
+                gv.mul(z).div(z.add(1f)).blend(gv, bx.compare(VectorOperators.GT, q)).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
+    /**
+     * hardtanh with min p and max q, as torch.clamp computes it: y = x < p ? p : x, then y > q ? q : y (NaN stays NaN,
+     * -0 stays -0, p > q gives q everywhere). relu6 is hardtanh(0, 6). Backward x <= p || x >= q ? 0 : g (0 at the bounds).
+     */
+    HARDTANH {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                v = v.blend(p, v.compare(VectorOperators.LT, p));
+                v.blend(q, v.compare(VectorOperators.GT, q)).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+
+        @Override
+        boolean hasFusedBackward() {
+            return true;
+        }
+
+        @Override
+        float backward(float g, float x, float p, float q) {
+            return x <= p || x >= q ? 0f : g;
+        }
+
+        @Override
+        void backwardRow(float p, float q, MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector gv = FloatVector.fromMemorySegment(F, g, gb + i, ORDER);
+                FloatVector xv = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                gv.blend(0f, xv.compare(VectorOperators.LE, p).or(xv.compare(VectorOperators.GE, q))).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
+    /** min(max(x + 3, 0), 6) / 6, PyTorch's hardsigmoid (NaN stays NaN). Backward -3 < x < 3 ? g / 6 : 0. */
+    HARDSIGMOID {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER).add(3f);
+                v = v.blend(0f, v.compare(VectorOperators.LT, 0f));
+                v.blend(6f, v.compare(VectorOperators.GT, 6f)).div(6f).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+
+        @Override
+        boolean hasFusedBackward() {
+            return true;
+        }
+
+        @Override
+        float backward(float g, float x, float p, float q) {
+            return x > -3f && x < 3f ? g * ONE_SIXTH : 0f;
+        }
+
+        @Override
+        void backwardRow(float p, float q, MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector gv = FloatVector.fromMemorySegment(F, g, gb + i, ORDER);
+                FloatVector xv = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                gv.broadcast(0f).blend(gv.mul(ONE_SIXTH), xv.compare(VectorOperators.GT, -3f).and(xv.compare(VectorOperators.LT, 3f)))
+                        .intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
+    /**
+     * x min(max(x + 3, 0), 6) / 6, PyTorch's hardswish (its order: the product, then / 6). Backward x < -3 ? 0 :
+     * x <= 3 ? g (x / 3 + 0.5) : g: PyTorch's -0.5 at x = -3 and 1.5 at x = 3; NaN takes g.
+     */
+    HARDSWISH {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                FloatVector c = v.add(3f);
+                c = c.blend(0f, c.compare(VectorOperators.LT, 0f));
+                v.mul(c.blend(6f, c.compare(VectorOperators.GT, 6f))).div(6f).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+
+        @Override
+        boolean hasFusedBackward() {
+            return true;
+        }
+
+        @Override
+        float backward(float g, float x, float p, float q) {
+            return x < -3f ? 0f : x <= 3f ? g * (x / 3f + 0.5f) : g;
+        }
+
+        @Override
+        void backwardRow(float p, float q, MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector gv = FloatVector.fromMemorySegment(F, g, gb + i, ORDER);
+                FloatVector xv = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                FloatVector mid = gv.blend(gv.mul(xv.div(3f).add(0.5f)), xv.compare(VectorOperators.LE, 3f));
+                mid.blend(0f, xv.compare(VectorOperators.LT, -3f)).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
     /** x + p */
     ADD_SCALAR {
         @Override
@@ -372,7 +593,7 @@ public enum UnaryOp {
      */
     public boolean isActivation() {
         return switch (this) {
-            case RELU, GELU, GELU_TANH, SILU, MISH, SIGMOID, TANH -> true;
+            case RELU, GELU, GELU_TANH, SILU, MISH, SIGMOID, TANH, HARDSIGMOID, HARDSWISH -> true;
             default -> false;
         };
     }
@@ -395,6 +616,25 @@ public enum UnaryOp {
             case SILU -> VectorMath.silu(x);
             case MISH -> VectorMath.mish(x);
             case ERF -> VectorMath.erf(x);
+            case EXPM1 -> VectorMath.expm1(x);
+            case LOG1P -> VectorMath.log1p(x);
+            case LEAKY_RELU -> x > 0f ? x : x * p;
+            case ELU -> x > 0f || x != x ? x : VectorMath.expm1(x) * p;
+            case SOFTPLUS -> x * p > q ? x : VectorMath.log1p(VectorMath.exp(x * p)) / p;
+            case HARDTANH -> {
+                float y = x < p ? p : x;
+                yield y > q ? q : y;
+            }
+            case HARDSIGMOID -> {
+                float y = x + 3f;
+                y = y < 0f ? 0f : y;
+                yield (y > 6f ? 6f : y) / 6f;
+            }
+            case HARDSWISH -> {
+                float c = x + 3f;
+                c = c < 0f ? 0f : c;
+                yield x * (c > 6f ? 6f : c) / 6f;
+            }
             case ADD_SCALAR -> x + p;
             case SUB_SCALAR -> x - p;
             case RSUB_SCALAR -> p - x;
@@ -427,27 +667,54 @@ public enum UnaryOp {
         throw new UnsupportedOperationException(this + " has no fused backward kernel");
     }
 
+    /** {@link #backward(float, float)} of an op with parameters p, q (leaky_relu's slope, hardtanh's bounds, ...). */
+    float backward(float g, float x, float p, float q) {
+        return backward(g, x);
+    }
+
     /** {@code out = g * op'(x)} over whole vectors up to byte {@code vecEnd}; the same bits as {@link #backward(float, float)}. */
     void backwardRow(MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
         throw new UnsupportedOperationException(this + " has no fused backward kernel");
     }
 
-    /** This op's fused backward as a two-operand kernel (gradient, saved input): what autograd and plans launch. */
-    public Backward backward() {
-        return new Backward(this);
+    /** {@link #backwardRow(MemorySegment, long, MemorySegment, long, MemorySegment, long, long)} with the op's parameters. */
+    void backwardRow(float p, float q, MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+        backwardRow(g, gb, x, xb, out, ob, vecEnd);
     }
 
-    /** The fused backward kernel of {@link #op}: {@code apply(g, x) = g * op'(x)}. */
-    public record Backward(UnaryOp op) implements BinaryKernel {
+    /** This op's fused backward as a two-operand kernel (gradient, saved input): what autograd and plans launch. */
+    public Backward backward() {
+        return new Backward(this, 0f, 0f);
+    }
+
+    /** The fused backward of this op with parameters p, q (the forward's). */
+    public Backward backwardWith(float p, float q) {
+        return new Backward(this, p, q);
+    }
+
+    /** 1/6 as PyTorch's hardsigmoid backward multiplies by it. */
+    private static final float ONE_SIXTH = 1f / 6f;
+
+    /** The fused backward kernel of {@link #op} with the forward's parameters: {@code apply(g, x) = g * op'(x)}. */
+    public record Backward(UnaryOp op, float p, float q) implements BinaryKernel {
         public Backward {
             if (!op.hasFusedBackward()) {
                 throw new UnsupportedOperationException(op + " has no fused backward kernel");
             }
         }
 
+        public Backward(UnaryOp op) {
+            this(op, 0f, 0f);
+        }
+
         @Override
         public float apply(float g, float x) {
-            return op.backward(g, x);
+            return op.backward(g, x, p, q);
+        }
+
+        /** The row: {@code out = g * op'(x)} over whole vectors up to byte {@code vecEnd}. */
+        void row(MemorySegment g, long gb, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            op.backwardRow(p, q, g, gb, x, xb, out, ob, vecEnd);
         }
 
         @Override

@@ -651,15 +651,31 @@ class VectorMathTest {
                     continue;
                 }
                 fused++;
-                Elementwise.binaryContiguous(op.backward(), g, 0, x, 0, out, 0, n);
-                for (int i = 0; i < n; i++) {
-                    float xi = x.getAtIndex(ValueLayout.JAVA_FLOAT, i);
-                    float gi = g.getAtIndex(ValueLayout.JAVA_FLOAT, i);
-                    assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), op.backward(gi, xi), op + " backward(" + gi + ", " + xi + ") [" + i + "]");
+                // parameters: none, and leaky_relu's slope / elu's alpha / softplus' beta, threshold / hardtanh's bounds
+                for (UnaryOp.Backward kernel : new UnaryOp.Backward[] {op.backward(), op.backwardWith(0.3f, 2f), op.backwardWith(-1.5f, 0.5f)}) {
+                    Elementwise.binaryContiguous(kernel, g, 0, x, 0, out, 0, n);
+                    for (int i = 0; i < n; i++) {
+                        float xi = x.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                        float gi = g.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                        assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), kernel.apply(gi, xi), kernel + " (" + gi + ", " + xi + ") [" + i + "]");
+                    }
                 }
             }
-            assertThat(fused).as("ops with a fused backward: GELU, GELU_TANH, SILU, MISH").isEqualTo(4);
+            assertThat(fused).as("ops with a fused backward: GELU, GELU_TANH, SILU, MISH, LEAKY_RELU, ELU, SOFTPLUS, HARDTANH, HARDSIGMOID, HARDSWISH")
+                    .isEqualTo(10);
             assertThat(VectorMath.geluBackward(0.75f, 1.25f)).isEqualTo(UnaryOp.GELU.backward().apply(0.75f, 1.25f));
+
+            // the forward rows of the ops with parameters: vector part and scalar tail give the scalar definition's bits
+            for (UnaryOp op : new UnaryOp[] {UnaryOp.EXPM1, UnaryOp.LOG1P, UnaryOp.LEAKY_RELU, UnaryOp.ELU, UnaryOp.SOFTPLUS, UnaryOp.HARDTANH,
+                UnaryOp.HARDSIGMOID, UnaryOp.HARDSWISH}) {
+                for (float[] pq : new float[][] {{0.01f, 0f}, {1f, 20f}, {2f, 5f}, {-1f, 1f}, {0f, 6f}, {3f, -3f}}) {
+                    Elementwise.unaryContiguous(op, pq[0], pq[1], x, 0, out, 0, n);
+                    for (int i = 0; i < n; i++) {
+                        float xi = x.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                        assertBits(out.getAtIndex(ValueLayout.JAVA_FLOAT, i), op.apply(xi, pq[0], pq[1]), op + "(" + xi + ", " + pq[0] + ", " + pq[1] + ") [" + i + "]");
+                    }
+                }
+            }
         }
     }
 

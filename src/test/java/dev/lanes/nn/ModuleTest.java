@@ -170,6 +170,59 @@ class ModuleTest {
         }
     }
 
+    /**
+     * The activation modules beyond ReLU / GELU: reprs as PyTorch 1.13 prints them (ints printed as ints, as Python does),
+     * each module and F twin computing the Tensor method's values, and Hardtanh refusing max_val <= min_val as
+     * torch.nn.Hardtanh's assert does (F.hardtanh does not refuse: it clamps like torch.clamp).
+     */
+    @Test
+    void pyTorchsOtherActivationModulesPrintAndComputeLikeTheirOps() {
+        assertThat(new LeakyReLU().toString()).isEqualTo("LeakyReLU(negative_slope=0.01)");
+        assertThat(new LeakyReLU(0.2).toString()).isEqualTo("LeakyReLU(negative_slope=0.2)");
+        assertThat(new ELU().toString()).isEqualTo("ELU(alpha=1.0)");
+        assertThat(new ELU(0.5).toString()).isEqualTo("ELU(alpha=0.5)");
+        assertThat(new Softplus().toString()).isEqualTo("Softplus(beta=1, threshold=20)");
+        assertThat(new Softplus(2, 10).toString()).isEqualTo("Softplus(beta=2, threshold=10)");
+        assertThat(new Softplus(0.5, 15.0).toString()).isEqualTo("Softplus(beta=0.5, threshold=15.0)");
+        assertThat(new Hardtanh().toString()).isEqualTo("Hardtanh(min_val=-1.0, max_val=1.0)");
+        assertThat(new Hardtanh(-2, 3).toString()).isEqualTo("Hardtanh(min_val=-2, max_val=3)");
+        assertThat(new Hardtanh(-0.5, 0.5).toString()).isEqualTo("Hardtanh(min_val=-0.5, max_val=0.5)");
+        assertThat(new ReLU6().toString()).isEqualTo("ReLU6()");
+        assertThat(new Hardsigmoid().toString()).isEqualTo("Hardsigmoid()");
+        assertThat(new Hardswish().toString()).isEqualTo("Hardswish()");
+        assertThatThrownBy(() -> new Hardtanh(1, 1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Hardtanh: max_val must be greater than min_val, got min_val=1.0, max_val=1.0");
+        assertThatThrownBy(() -> new Hardtanh(2.0, 1.0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("max_val must be greater");
+        float[] v = {-7f, -3f, -1.5f, -0.5f, -0f, 0f, 0.5f, 1f, 3f, 6f, 7f, 25f, Float.NaN};
+        try (Tensor x = Tensor.of(v)) {
+            assertSameValues(new LeakyReLU().forward(x), x.leakyRelu(0.01), F.leakyRelu(x), F.leakyRelu(x, 0.01));
+            assertSameValues(new LeakyReLU(0.2).forward(x), x.leakyRelu(0.2), F.leakyRelu(x, 0.2));
+            assertSameValues(new ELU().forward(x), x.elu(1), F.elu(x), F.elu(x, 1));
+            assertSameValues(new ELU(0.5).forward(x), x.elu(0.5), F.elu(x, 0.5));
+            assertSameValues(new Softplus().forward(x), x.softplus(1, 20), F.softplus(x), F.softplus(x, 1, 20));
+            assertSameValues(new Softplus(2, 10).forward(x), x.softplus(2, 10), F.softplus(x, 2, 10));
+            assertSameValues(new Hardtanh().forward(x), x.hardtanh(-1, 1), F.hardtanh(x), F.hardtanh(x, -1, 1));
+            assertSameValues(new Hardtanh(-2, 3).forward(x), x.hardtanh(-2, 3), F.hardtanh(x, -2, 3));
+            assertSameValues(new ReLU6().forward(x), x.relu6(), F.relu6(x), x.hardtanh(0, 6));
+            assertSameValues(new Hardsigmoid().forward(x), x.hardsigmoid(), F.hardsigmoid(x));
+            assertSameValues(new Hardswish().forward(x), x.hardswish(), F.hardswish(x));
+            // F.hardtanh with min_val > max_val clamps like torch.clamp: max_val everywhere (NaN stays NaN), as PyTorch 1.13 gives
+            try (Tensor h = F.hardtanh(x, 2, 1)) {
+                float[] got = h.toFloatArray();
+                for (int i = 0; i < v.length - 1; i++) {
+                    assertThat(got[i]).as("hardtanh(%s, 2, 1)", v[i]).isEqualTo(1f);
+                }
+                assertThat(got[v.length - 1]).isNaN();
+            }
+        }
+    }
+
+    private static void assertSameValues(Tensor want, Tensor... others) {
+        for (Tensor t : others) {
+            assertThat(t.toFloatArray()).containsExactly(want.toFloatArray());
+        }
+    }
+
     @Test
     void defaultInitialisationBoundsFollowPyTorch() {
         Lanes.manualSeed(5);

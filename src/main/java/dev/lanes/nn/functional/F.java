@@ -37,6 +37,61 @@ public final class F {
         return x.mish();
     }
 
+    /** {@code F.leaky_relu(x)}: slope 0.01 below 0. */
+    public static Tensor leakyRelu(Tensor x) {
+        return x.leakyRelu(0.01);
+    }
+
+    /** {@code F.leaky_relu(x, negative_slope)}. */
+    public static Tensor leakyRelu(Tensor x, double negativeSlope) {
+        return x.leakyRelu(negativeSlope);
+    }
+
+    /** {@code F.elu(x)}: alpha 1. */
+    public static Tensor elu(Tensor x) {
+        return x.elu(1.0);
+    }
+
+    /** {@code F.elu(x, alpha)}: {@code x > 0 ? x : alpha * (e^x - 1)}. */
+    public static Tensor elu(Tensor x, double alpha) {
+        return x.elu(alpha);
+    }
+
+    /** {@code F.softplus(x)}: beta 1, threshold 20. */
+    public static Tensor softplus(Tensor x) {
+        return x.softplus(1, 20);
+    }
+
+    /** {@code F.softplus(x, beta, threshold)}. */
+    public static Tensor softplus(Tensor x, double beta, double threshold) {
+        return x.softplus(beta, threshold);
+    }
+
+    /** {@code F.hardtanh(x)}: limited to [-1, 1]. */
+    public static Tensor hardtanh(Tensor x) {
+        return x.hardtanh(-1, 1);
+    }
+
+    /** {@code F.hardtanh(x, min_val, max_val)}. */
+    public static Tensor hardtanh(Tensor x, double minVal, double maxVal) {
+        return x.hardtanh(minVal, maxVal);
+    }
+
+    /** {@code F.relu6(x)}: hardtanh(x, 0, 6). */
+    public static Tensor relu6(Tensor x) {
+        return x.relu6();
+    }
+
+    /** {@code F.hardsigmoid(x)}: {@code min(max(x + 3, 0), 6) / 6}. */
+    public static Tensor hardsigmoid(Tensor x) {
+        return x.hardsigmoid();
+    }
+
+    /** {@code F.hardswish(x)}: {@code x * min(max(x + 3, 0), 6) / 6}. */
+    public static Tensor hardswish(Tensor x) {
+        return x.hardswish();
+    }
+
     /** {@code F.gelu(x)}: the exact GELU, {@code x * Phi(x)}. */
     public static Tensor gelu(Tensor x) {
         return x.gelu();
