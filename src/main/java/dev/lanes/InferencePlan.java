@@ -338,7 +338,7 @@ public final class InferencePlan implements AutoCloseable {
                 }
             }
             if (fuseInto != null) {
-                fuseInto.fuseActivation(act.op);
+                fuseInto.fuseActivation(act.op, act.p, act.q);
                 alias[act.out.id()] = a;
                 steps.remove(i);
                 i--;

@@ -88,9 +88,22 @@ abstract class PlanStep {
         throw new UnsupportedOperationException();
     }
 
+    /**
+     * {@link #fuseActivation(UnaryOp)} of an activation with parameters p, q (leaky_relu's slope, hardtanh's bounds):
+     * the GEMM and the convolution keep them for their epilogue; the others fuse ReLU only, which has none.
+     */
+    void fuseActivation(UnaryOp activation, float p, float q) {
+        fuseActivation(activation);
+    }
+
     /** " -> relu" and the like for describe(); empty without an activation. */
     static String activationSuffix(UnaryOp activation) {
         return activation == UnaryOp.IDENTITY ? "" : " -> " + activation.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** " -> leaky_relu(0.01)", " -> hardtanh(0.0, 6.0)": {@link #activationSuffix(UnaryOp)} with the parameters that are set. */
+    static String activationSuffix(UnaryOp activation, float p, float q) {
+        return activationSuffix(activation) + (p != 0 || q != 0 ? "(" + p + (q != 0 ? ", " + q : "") + ")" : "");
     }
 
     @Override
@@ -464,6 +477,9 @@ abstract class PlanStep {
         final int[] shape;
         final int[] outStrides;
         UnaryOp activation = UnaryOp.IDENTITY;
+        /** The activation's parameters (leaky_relu's slope, hardtanh's bounds, ...). */
+        float activationP;
+        float activationQ;
         private Sgemm.Epilogue epilogue;
         /**
          * A constant B (a Linear weight) packed once: for one row of A as [k, paddedColumns(n)] (the GEMV's layout), for
@@ -507,8 +523,8 @@ abstract class PlanStep {
                 packedB = m > 1 ? Sgemm.packSlivers(transB, consts[b.id()], b.offset(), ldb, k, n)
                         : Sgemm.packGemv(transB, consts[b.id()], b.offset(), ldb, k, n);
             }
-            epilogue = bias == null ? Sgemm.Epilogue.activation(activation)
-                    : bias.kind() == Ref.CONST ? Sgemm.Epilogue.columnBias(consts[bias.id()], bias.offset(), activation) : null;
+            epilogue = bias == null ? Sgemm.Epilogue.activation(activation, activationP, activationQ)
+                    : bias.kind() == Ref.CONST ? Sgemm.Epilogue.columnBias(consts[bias.id()], bias.offset(), activation, activationP, activationQ) : null;
         }
 
         @Override
@@ -523,7 +539,7 @@ abstract class PlanStep {
                 dev.lanes.kernels.Copy.copyFloat(f.seg(cInit), f.off(cInit), cInitStrides, cs, co, outStrides, shape);
             }
             Sgemm.Epilogue epi = epilogue != null ? epilogue
-                    : bias == null ? Sgemm.Epilogue.activation(activation) : columnBias(f.seg(bias), f.off(bias));
+                    : bias == null ? Sgemm.Epilogue.activation(activation, activationP, activationQ) : columnBias(f.seg(bias), f.off(bias));
             if (packedB != null) {
                 if (m == 1) {
                     Sgemm.gemvPacked(as, ao, n, k, packedB, cs, co, epi, f.tile);
@@ -545,8 +561,8 @@ abstract class PlanStep {
 
         private Sgemm.Epilogue columnBias(MemorySegment bs, long bo) {
             Sgemm.Epilogue e = lastBias; // a racing run at worst builds its own: the record is immutable
-            if (e == null || e.bias() != bs || e.biasOff() != bo || e.activation() != activation) {
-                e = Sgemm.Epilogue.columnBias(bs, bo, activation);
+            if (e == null || e.bias() != bs || e.biasOff() != bo || !e.applies(activation, activationP, activationQ)) {
+                e = Sgemm.Epilogue.columnBias(bs, bo, activation, activationP, activationQ);
                 lastBias = e;
             }
             return e;
@@ -574,14 +590,21 @@ abstract class PlanStep {
 
         @Override
         void fuseActivation(UnaryOp op) {
+            fuseActivation(op, 0f, 0f);
+        }
+
+        @Override
+        void fuseActivation(UnaryOp op, float p, float q) {
             activation = op;
+            activationP = p;
+            activationQ = q;
         }
 
         @Override
         String describe() {
             return (batch > 1 ? "bmm x" + batch : "gemm") + " " + a + (transA ? "^T" : "") + " [" + m + "x" + k + "] * " + b + (transB ? "^T" : "")
                     + " [" + k + "x" + n + "]" + (alpha != 1 ? " * " + alpha : "") + (cInit != null ? " + " + beta + " * " + cInit : "")
-                    + (bias != null ? " + bias " + bias : "") + activationSuffix(activation);
+                    + (bias != null ? " + bias " + bias : "") + activationSuffix(activation, activationP, activationQ);
         }
     }
 
@@ -604,6 +627,9 @@ abstract class PlanStep {
         final Ref keptColumns;
         final int[] shape;
         UnaryOp activation = UnaryOp.IDENTITY;
+        /** The activation's parameters (leaky_relu's slope, hardtanh's bounds, ...). */
+        float activationP;
+        float activationQ;
         private Sgemm.Epilogue[] epilogues;
         /** Constant weights packed once per group at bind(); null: packed per call. */
         private float[][] packedW;
@@ -784,7 +810,7 @@ abstract class PlanStep {
 
         private Sgemm.Epilogue[] runEpilogues(MemorySegment bs, long bo) {
             RunEpilogues last = lastEpilogues; // a racing run at worst builds its own: the array is never written again
-            if (last == null || last.e()[0].bias() != bs || last.e()[0].biasOff() != bo || last.e()[0].activation() != activation) {
+            if (last == null || last.e()[0].bias() != bs || last.e()[0].biasOff() != bo || !last.e()[0].applies(activation, activationP, activationQ)) {
                 last = new RunEpilogues(epilogues(bs, bo));
                 lastEpilogues = last;
             }
@@ -795,7 +821,8 @@ abstract class PlanStep {
             int og = outChannels / groups;
             Sgemm.Epilogue[] e = new Sgemm.Epilogue[groups];
             for (int g = 0; g < groups; g++) {
-                e[g] = bs == null ? Sgemm.Epilogue.activation(activation) : Sgemm.Epilogue.rowBias(bs, bo + (long) g * og, activation);
+                e[g] = bs == null ? Sgemm.Epilogue.activation(activation, activationP, activationQ)
+                        : Sgemm.Epilogue.rowBias(bs, bo + (long) g * og, activation, activationP, activationQ);
             }
             return e;
         }
@@ -883,7 +910,7 @@ abstract class PlanStep {
             long outFloats = (long) outChannels * geo.oH() * geo.oW();
             MemorySegment rs = residual == null ? null : f.seg(residual);
             long ro = residual == null ? 0 : f.off(residual) + n0 * outFloats;
-            Winograd.forward(geo, winogradW, xs, xo + n0 * in, n1 - n0, epi[0].bias(), epi[0].biasOff(), epi[0].activation(), rs, ro, residualRelu,
+            Winograd.forward(geo, winogradW, xs, xo + n0 * in, n1 - n0, epi[0].bias(), epi[0].biasOff(), epi[0].activation(), epi[0].p(), epi[0].q(), rs, ro, residualRelu,
                     os, oo + n0 * outFloats, inChannelsLast, outChannelsLast, buf);
         }
 
@@ -894,7 +921,7 @@ abstract class PlanStep {
             }
             if (winogradW != null) {
                 Winograd.forward(geo, winogradW, xs, xo + n0 * (long) channels * geo.h() * geo.w(), n1 - n0, epi[0].bias(), epi[0].biasOff(),
-                        epi[0].activation(), null, 0, false, os, oo + n0 * (long) outChannels * geo.oH() * geo.oW(),
+                        epi[0].activation(), epi[0].p(), epi[0].q(), null, 0, false, os, oo + n0 * (long) outChannels * geo.oH() * geo.oW(), false, false,
                         Winograd.threadBuffers(geo, outChannels));
                 return;
             }
@@ -984,7 +1011,14 @@ abstract class PlanStep {
 
         @Override
         void fuseActivation(UnaryOp op) {
+            fuseActivation(op, 0f, 0f);
+        }
+
+        @Override
+        void fuseActivation(UnaryOp op, float p, float q) {
             activation = op;
+            activationP = p;
+            activationQ = q;
         }
 
         @Override
@@ -993,7 +1027,7 @@ abstract class PlanStep {
                     + (geo.sH() != 1 || geo.sW() != 1 ? " stride " + geo.sH() + "x" + geo.sW() : "")
                     + (geo.pT() != 0 || geo.pL() != 0 ? " pad " + geo.pT() + "x" + geo.pL() : "")
                     + (groups != 1 ? " groups " + groups : "") + (winogradW != null ? " winograd F(4x4,3x3)" : "")
-                    + (bias != null ? " + bias " + bias : "") + activationSuffix(activation)
+                    + (bias != null ? " + bias " + bias : "") + activationSuffix(activation, activationP, activationQ)
                     + (residual != null ? " + " + residual + (residualRelu ? " -> relu" : "") : "")
                     + " -> " + str(shape) + (inChannelsLast || outChannelsLast ? " (channels-last " + (inChannelsLast ? outChannelsLast ? "in and out" : "in" : "out") + ")" : "")
                     + (shortcut != null ? "; and " + shortcut + " from its staging" : "");

@@ -158,6 +158,55 @@ class InferencePlanTest {
     }
 
     /**
+     * PyTorch's other activations (leaky_relu, elu, softplus, hardtanh, relu6, hardsigmoid, hardswish) fuse into the
+     * epilogue of a Linear (batch 3: the packed GEMM; batch 1: the GEMV) and of a Conv2d (3 x 3: Winograd; 5 x 5: im2col
+     * and GEMM), their parameters with them (the slope 0.2 is not lost to a 0 in the epilogue): the fused plan has the
+     * unfused plan's step count, and its output has the bits of the activation applied eagerly to the unfused plan's
+     * output (and is close to the eager forward's, which sums in another order).
+     */
+    @Test
+    void parameterisedActivationsFuseIntoLinearAndConvolutionEpiloguesWithTheirParameters() {
+        Lanes.manualSeed(17);
+        Linear fc = new Linear(24, 40);
+        Conv2d conv3 = new Conv2d(3, 8, 3, 1, 1);
+        Conv2d conv5 = new Conv2d(3, 8, 5);
+        Module[] activations = {new dev.lanes.nn.LeakyReLU(), new dev.lanes.nn.LeakyReLU(0.2), new dev.lanes.nn.ELU(0.5),
+            new dev.lanes.nn.Softplus(2, 1), new dev.lanes.nn.Hardtanh(-0.5, 0.25), new dev.lanes.nn.ReLU6(), new dev.lanes.nn.Hardsigmoid(),
+            new dev.lanes.nn.Hardswish()};
+        String[] names = {"leaky_relu(0.01)", "leaky_relu(0.2)", "elu(0.5)", "softplus(2.0, 1.0)", "hardtanh(-0.5, 0.25)", "hardtanh(0.0, 6.0)",
+            "hardsigmoid", "hardswish"};
+        record Producer(Module m, int[] shape) {
+        }
+        Producer[] producers = {new Producer(fc, new int[] {3, 24}), new Producer(fc, new int[] {1, 24}),
+            new Producer(conv3, new int[] {2, 3, 10, 10}), new Producer(conv5, new int[] {2, 3, 10, 10})};
+        for (int a = 0; a < activations.length; a++) {
+            Module act = activations[a];
+            for (Producer p : producers) {
+                Function<Tensor, Tensor> fused = x -> act.forward(p.m().forward(x));
+                try (InferencePlan withAct = InferencePlan.trace(fused, p.shape()); InferencePlan plain = InferencePlan.trace(p.m()::forward, p.shape())) {
+                    String what = act + " after " + p.m() + " " + java.util.Arrays.toString(p.shape()) + ":\n" + withAct;
+                    assertThat(withAct.stepCount()).as(what).isEqualTo(plain.stepCount());
+                    assertThat(withAct.toString()).as(what).contains("-> " + names[a]);
+                    float[] x = randomInput(withAct.inputSize(), 5 + a);
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] *= 3; // outputs past the kinks at +-3 and 6 too
+                    }
+                    float[] got = new float[withAct.outputSize()];
+                    withAct.run(x, got);
+                    float[] before = new float[plain.outputSize()];
+                    plain.run(x, before);
+                    float[] want;
+                    try (Autograd.Mode g = Autograd.noGrad(); MemoryScope s = MemoryScope.open()) {
+                        want = act.forward(Tensor.of(before, before.length)).toFloatArray();
+                    }
+                    assertThat(got).as("fused epilogue vs the op on the unfused output, bit for bit: " + what).containsExactly(want);
+                    assertClose(got, eager(fused, x, p.shape()), "plan vs eager: " + what);
+                }
+            }
+        }
+    }
+
+    /**
      * addmm with alpha != 1 and a constant weight: the prepacked-weight kernels compute A B only, so a scaled product
      * must take the general GEMM (it once took the prepacked path and dropped alpha; the trace's self-check refused it).
      */

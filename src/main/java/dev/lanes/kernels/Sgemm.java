@@ -150,7 +150,7 @@ public final class Sgemm {
      * finished row of the tile with {@link Elementwise#unaryContiguous}'s own loops, so the fused result has the
      * same bits as the unfused op.
      */
-    public record Epilogue(MemorySegment bias, long biasOff, boolean biasPerRow, UnaryOp activation) {
+    public record Epilogue(MemorySegment bias, long biasOff, boolean biasPerRow, UnaryOp activation, float p, float q) {
         public static final Epilogue NONE = new Epilogue(null, 0, false, UnaryOp.IDENTITY);
 
         private static final Epilogue[] ACTIVATION_ONLY = new Epilogue[UnaryOp.values().length];
@@ -169,18 +169,43 @@ public final class Sgemm {
             }
         }
 
+        /** An activation without parameters (p = q = 0). */
+        public Epilogue(MemorySegment bias, long biasOff, boolean biasPerRow, UnaryOp activation) {
+            this(bias, biasOff, biasPerRow, activation, 0f, 0f);
+        }
+
         public static Epilogue columnBias(MemorySegment bias, long off, UnaryOp activation) {
             return new Epilogue(bias, off, false, activation);
+        }
+
+        /** A bias per column, then the activation with parameters p, q (leaky_relu's slope, hardtanh's bounds, ...). */
+        public static Epilogue columnBias(MemorySegment bias, long off, UnaryOp activation, float p, float q) {
+            return new Epilogue(bias, off, false, activation, p, q);
         }
 
         public static Epilogue rowBias(MemorySegment bias, long off, UnaryOp activation) {
             return new Epilogue(bias, off, true, activation);
         }
 
+        public static Epilogue rowBias(MemorySegment bias, long off, UnaryOp activation, float p, float q) {
+            return new Epilogue(bias, off, true, activation, p, q);
+        }
+
         /** Only an activation, no bias: one shared instance per activation (plans ask on every run). */
         public static Epilogue activation(UnaryOp activation) {
             Epilogue e = ACTIVATION_ONLY[activation.ordinal()];
             return e != null ? e : new Epilogue(null, 0, false, activation);
+        }
+
+        /** Only an activation with parameters p, q: shared as {@link #activation(UnaryOp)} where both are 0, else a new record. */
+        public static Epilogue activation(UnaryOp activation, float p, float q) {
+            return p == 0f && q == 0f ? activation(activation) : new Epilogue(null, 0, false, activation, p, q);
+        }
+
+        /** Whether this epilogue applies {@code op} with parameters p, q (bit for bit: -0 is not 0, as the kernels see them). */
+        public boolean applies(UnaryOp op, float p, float q) {
+            return activation == op && Float.floatToRawIntBits(this.p) == Float.floatToRawIntBits(p)
+                    && Float.floatToRawIntBits(this.q) == Float.floatToRawIntBits(q);
         }
 
         boolean isNone() {
@@ -198,7 +223,7 @@ public final class Sgemm {
 
         /** The scalar epilogue activation (the same bits as the row loops). */
         float activate(float v) {
-            return activation == UnaryOp.IDENTITY ? v : activation.apply(v, 0f, 0f);
+            return activation == UnaryOp.IDENTITY ? v : activation.apply(v, p, q);
         }
     }
 
@@ -1852,7 +1877,7 @@ public final class Sgemm {
             y.set(FLOAT, (yElem + h) << 2, v);
         }
         if (epi.rowActivation()) {
-            Elementwise.unaryContiguous(epi.activation(), 0f, 0f, y, yElem << 2, y, yElem << 2, cols);
+            Elementwise.unaryContiguous(epi.activation(), epi.p(), epi.q(), y, yElem << 2, y, yElem << 2, cols);
         }
     }
 
@@ -2908,7 +2933,7 @@ public final class Sgemm {
                 c.set(FLOAT, off, v);
             }
             if (epi.rowActivation()) {
-                Elementwise.unaryContiguous(epi.activation(), 0f, 0f, c, rowElem << 2, c, rowElem << 2, nr);
+                Elementwise.unaryContiguous(epi.activation(), epi.p(), epi.q(), c, rowElem << 2, c, rowElem << 2, nr);
             }
         }
     }

@@ -593,7 +593,7 @@ public enum UnaryOp {
      */
     public boolean isActivation() {
         return switch (this) {
-            case RELU, GELU, GELU_TANH, SILU, MISH, SIGMOID, TANH, HARDSIGMOID, HARDSWISH -> true;
+            case RELU, GELU, GELU_TANH, SILU, MISH, SIGMOID, TANH, LEAKY_RELU, ELU, SOFTPLUS, HARDTANH, HARDSIGMOID, HARDSWISH -> true;
             default -> false;
         };
     }

@@ -594,6 +594,14 @@ public final class Winograd {
     public static void forward(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
                                UnaryOp activation, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out, long outOff,
                                boolean inChannelsLast, boolean outChannelsLast, Buffers b) {
+        forward(g, u, x, xOff, images, bias, biasOff, activation, 0f, 0f, residual, residualOff, residualRelu, out, outOff, inChannelsLast,
+                outChannelsLast, b);
+    }
+
+    /** {@link #forward} with an activation of parameters {@code actP}, {@code actQ} (leaky_relu's slope, hardtanh's bounds, ...). */
+    public static void forward(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
+                               UnaryOp activation, float actP, float actQ, MemorySegment residual, long residualOff, boolean residualRelu,
+                               MemorySegment out, long outOff, boolean inChannelsLast, boolean outChannelsLast, Buffers b) {
         if (residual != null && activation != UnaryOp.IDENTITY) {
             throw new IllegalArgumentException("Winograd: a residual sum follows the convolution, not its activation " + activation);
         }
@@ -609,22 +617,22 @@ public final class Winograd {
             long work = (long) images * c * k * g.oH() * g.oW();
             long t0 = System.nanoTime();
             if (scalar) {
-                forwardScalar(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff, inChannelsLast,
+                forwardScalar(g, u, x, xOff, images, bias, biasOff, activation, actP, actQ, residual, residualOff, residualRelu, out, outOff, inChannelsLast,
                         outChannelsLast);
             } else {
-                forwardVector(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff, inChannelsLast,
+                forwardVector(g, u, x, xOff, images, bias, biasOff, activation, actP, actQ, residual, residualOff, residualRelu, out, outOff, inChannelsLast,
                         outChannelsLast, b);
             }
             ColdStart.WINOGRAD.took(scalar, System.nanoTime() - t0, work);
             return;
         }
-        forwardVector(g, u, x, xOff, images, bias, biasOff, activation, residual, residualOff, residualRelu, out, outOff, inChannelsLast,
+        forwardVector(g, u, x, xOff, images, bias, biasOff, activation, actP, actQ, residual, residualOff, residualRelu, out, outOff, inChannelsLast,
                 outChannelsLast, b);
     }
 
     /** {@link #forward}'s vector form. */
     private static void forwardVector(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
-                                      UnaryOp activation, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out,
+                                      UnaryOp activation, float actP, float actQ, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out,
                                       long outOff, boolean inChannelsLast, boolean outChannelsLast, Buffers b) {
         int c = g.c();
         int k = u.outChannels;
@@ -689,7 +697,7 @@ public final class Winograd {
                             }
                             if (residual == null && activation != UnaryOp.RELU && activation != UnaryOp.IDENTITY) {
                                 // the op's own bits, once over the row's pixels (not once a pixel: each call a kernel launch)
-                                Elementwise.unaryContiguous(activation, 0f, 0f, out, at << 2, out, at << 2, g.oW() * k);
+                                Elementwise.unaryContiguous(activation, actP, actQ, out, at << 2, out, at << 2, g.oW() * k);
                             }
                         }
                         continue;
@@ -706,7 +714,7 @@ public final class Winograd {
                         }
                         MemorySegment.copy(b.planes, o * bandFloats, out, FLOAT, at << 2, bandFloats);
                         if (!relu && activation != UnaryOp.IDENTITY) {
-                            Elementwise.unaryContiguous(activation, 0f, 0f, out, at << 2, out, at << 2, bandFloats); // the op's own bits
+                            Elementwise.unaryContiguous(activation, actP, actQ, out, at << 2, out, at << 2, bandFloats); // the op's own bits
                         }
                     }
                 }
@@ -739,7 +747,7 @@ public final class Winograd {
      * then the residual sum or the activation as the copy out applies them: the vector form's bits.
      */
     static void forwardScalar(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
-                              UnaryOp activation, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out, long outOff,
+                              UnaryOp activation, float actP, float actQ, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out, long outOff,
                               boolean inChannelsLast, boolean outChannelsLast) {
         int c = g.c();
         int h = g.h();
@@ -782,7 +790,7 @@ public final class Winograd {
                 }
                 MemorySegment.copy(pixels, 0, out, FLOAT, at << 2, planes.length);
                 if (residual == null && !relu && activation != UnaryOp.IDENTITY) {
-                    Elementwise.unaryContiguous(activation, 0f, 0f, out, at << 2, out, at << 2, planes.length); // the op's own bits
+                    Elementwise.unaryContiguous(activation, actP, actQ, out, at << 2, out, at << 2, planes.length); // the op's own bits
                 }
                 continue;
             }
@@ -793,7 +801,7 @@ public final class Winograd {
                 }
                 MemorySegment.copy(planes, o * plane, out, FLOAT, at << 2, plane);
                 if (residual == null && !relu && activation != UnaryOp.IDENTITY) {
-                    Elementwise.unaryContiguous(activation, 0f, 0f, out, at << 2, out, at << 2, plane); // the op's own bits
+                    Elementwise.unaryContiguous(activation, actP, actQ, out, at << 2, out, at << 2, plane); // the op's own bits
                 }
             }
         }
