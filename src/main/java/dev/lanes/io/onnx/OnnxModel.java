@@ -33,11 +33,11 @@ public final class OnnxModel implements AutoCloseable {
 
     /** The operators {@link #apply} runs (default domain, opsets 11-17). */
     public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "And", "ArgMax", "Hardmax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
-            "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Cos", "Div", "Dropout", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "GatherElements", "Gelu", "Gemm",
-            "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "Identity", "LayerNormalization", "LeakyRelu", "Less", "Log", "LogSoftmax", "MatMul",
+            "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Cos", "Div", "Dropout", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "GatherElements", "Gelu", "Gemm",
+            "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity", "LayerNormalization", "LeakyRelu", "Less", "Log", "LogSoftmax", "MatMul",
             "Max", "MaxPool", "Mean", "Min", "Mul", "NegativeLogLikelihoodLoss", "Neg", "Not", "Or", "Pad", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
             "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ArgMin", "CumSum",
-            "Reshape", "Resize", "Shape", "Sigmoid", "Sin", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
+            "Reshape", "Resize", "Shape", "Sigmoid", "Sin", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Softplus", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
             "Where", "Xor");
 
     private final OnnxFormat.Model model;
@@ -527,11 +527,20 @@ public final class OnnxModel implements AutoCloseable {
             case "Abs" -> out(arg(a, 0, n).tensor().abs());
             case "Neg" -> intsOr(a, n, v -> -v, t -> t.neg());
             case "Gelu" -> out(arg(a, 0, n).tensor().gelu(attrString(n, "approximate", "none")));
-            case "LeakyRelu" -> {
+            case "LeakyRelu" -> out(arg(a, 0, n).tensor().leakyRelu(attrFloat(n, "alpha", 0.01f)));
+            case "Elu" -> out(arg(a, 0, n).tensor().elu(attrFloat(n, "alpha", 1f)));
+            case "Softplus" -> out(arg(a, 0, n).tensor().softplus(1, 20)); // log(exp(x) + 1): x itself from 20 on, to float rounding
+            case "HardSwish" -> out(arg(a, 0, n).tensor().hardswish()); // x max(0, min(1, x / 6 + 1/2)): torch's (x + 3) / 6 form
+            case "HardSigmoid" -> {
+                // max(0, min(1, alpha x + beta)); torch's hardsigmoid is alpha = 1/6, beta = 1/2 (ONNX's defaults are 0.2, 0.5)
                 Tensor x = arg(a, 0, n).tensor();
-                float alpha = attrFloat(n, "alpha", 0.01f);
-                try (Tensor neg = x.neg(); Tensor negRelu = neg.relu(); Tensor scaled = negRelu.mul(-alpha); Tensor pos = x.relu()) {
-                    yield out(pos.add(scaled));
+                float alpha = attrFloat(n, "alpha", 0.2f);
+                float beta = attrFloat(n, "beta", 0.5f);
+                if (alpha == 1f / 6 && beta == 0.5f) {
+                    yield out(x.hardsigmoid());
+                }
+                try (Tensor scaled = x.mul(alpha); Tensor shifted = scaled.add(beta)) {
+                    yield out(shifted.hardtanh(0, 1));
                 }
             }
             case "Add", "Sub", "Mul", "Div" -> binary(n, a);

@@ -460,6 +460,52 @@ class OnnxSpecEdgeCaseTest {
         assertThat(old.toFloatArray()).containsExactly(1, 1, 1, Float.NaN, 1);
     }
 
+    // ---- the activations LeakyRelu, Elu, Softplus, HardSigmoid, HardSwish ----
+
+    /**
+     * Each against the ONNX spec's formula in double (HardSigmoid with its defaults alpha = 0.2, beta = 0.5, PyTorch's
+     * 1/6 and 1/2, and others), NaN and +-inf included; and each one step of an inference plan (LeakyRelu was five: neg,
+     * relu, mul, relu, add).
+     */
+    @Test
+    void activationsFollowTheSpecAndAreOnePlanStep() {
+        float[] v = {-40, -6, -3.5f, -3, -2.5f, -1, -0.25f, 0, 0.25f, 1, 2.5f, 3, 3.5f, 6, 25, 40, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
+        Tensor x = Tensor.of(v, v.length);
+        record Case(String op, java.util.function.DoubleUnaryOperator spec, String step, W... attrs) {
+        }
+        float sixth = 1f / 6;
+        Case[] cases = {
+            new Case("LeakyRelu", t -> t < 0 ? 0.01f * t : t, "leaky_relu"),
+            new Case("LeakyRelu", t -> t < 0 ? 0.3f * t : t, "leaky_relu", floatAttr("alpha", 0.3f)),
+            new Case("Elu", t -> t < 0 ? Math.expm1(t) : t, "elu"),
+            new Case("Elu", t -> t < 0 ? 0.5 * Math.expm1(t) : t, "elu", floatAttr("alpha", 0.5f)),
+            new Case("Softplus", t -> t > 30 ? t : Math.log1p(Math.exp(t)), "softplus"),
+            new Case("HardSigmoid", t -> Math.max(0, Math.min(1, 0.2f * t + 0.5f)), "hardtanh"),
+            new Case("HardSigmoid", t -> Math.max(0, Math.min(1, sixth * t + 0.5f)), "hardsigmoid", floatAttr("alpha", sixth)),
+            new Case("HardSigmoid", t -> Math.max(0, Math.min(1, 0.4f * t - 0.25f)), "hardtanh", floatAttr("alpha", 0.4f), floatAttr("beta", -0.25f)),
+            new Case("HardSwish", t -> t * Math.max(0, Math.min(1, t / 6 + 0.5)), "hardswish"),
+        };
+        for (Case c : cases) {
+            String what = c.op() + " " + java.util.Arrays.toString(c.attrs());
+            Tensor y = run(13, c.op(), List.of(x), List.of(), List.of(), c.attrs());
+            float[] want = new float[v.length];
+            for (int i = 0; i < v.length; i++) {
+                want[i] = (float) c.spec().applyAsDouble(v[i]); // HardSwish(-inf) = -inf * 0 = NaN, as PyTorch's
+            }
+            assertClose(y, want, new int[] {v.length}, what);
+            byte[] m = model(13, List.of(node(c.op(), List.of("in0"), List.of("y"), c.attrs())), List.of(),
+                    List.of(valueInfo("in0", OnnxFormat.FLOAT, v.length)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+            try (OnnxModel om = OnnxModel.parse(m); dev.lanes.InferencePlan plan = om.plan(v.length)) {
+                int steps = c.step().equals("hardtanh") ? 3 : 1; // an ONNX HardSigmoid of other slopes: mul, add, hardtanh(0, 1)
+                assertThat(plan.stepCount()).as("%s:%n%s", what, plan).isEqualTo(steps);
+                assertThat(plan.toString()).as(what).contains(c.step());
+                float[] out = new float[v.length];
+                plan.run(v, out);
+                assertThat(out).as("%s: plan vs eager", what).containsExactly(y.toFloatArray());
+            }
+        }
+    }
+
     // ---- Pad ----
 
     /** The source index of output index o along an axis of size len padded by {@code before}, by mode; -1 for the constant. */
