@@ -68,7 +68,7 @@ public class Conv2d extends Module {
         resetParameters();
     }
 
-    private static int[] pair(int[] v, String name) {
+    static int[] pair(int[] v, String name) {
         if (v == null || v.length == 0 || v.length > 2) {
             throw new IllegalArgumentException(name + " must be one int or a pair of ints");
         }

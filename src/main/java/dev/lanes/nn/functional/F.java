@@ -309,9 +309,23 @@ public final class F {
         return Tensor.convTranspose2d(x, weight, bias);
     }
 
-    /** {@code conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups, dilation)}. */
+    /**
+     * {@code conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups, dilation)} of a batched
+     * {@code [N, C, H, W]} or unbatched {@code [C, H, W]} input (viewed as a batch of one), with PyTorch's messages for
+     * an input of another rank or channel count.
+     */
     public static Tensor convTranspose2d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] outputPadding, int groups,
                                          int[] dilation) {
+        if (x.dim() != 3 && x.dim() != 4) {
+            throw new IllegalArgumentException("Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of size: " + java.util.Arrays.toString(x.shape()));
+        }
+        if (weight.dim() == 4 && x.size(-3) != weight.size(0)) {
+            throw new IllegalArgumentException("Given transposed=1, weight of size " + java.util.Arrays.toString(weight.shape()) + ", expected input" + java.util.Arrays.toString(x.shape()) + " to have "
+                    + weight.size(0) + " channels, but got " + x.size(-3) + " channels instead");
+        }
+        if (x.dim() == 3) {
+            return Tensor.convTranspose2d(x.unsqueeze(0), weight, bias, stride, padding, outputPadding, groups, dilation).squeeze(0);
+        }
         return Tensor.convTranspose2d(x, weight, bias, stride, padding, outputPadding, groups, dilation);
     }
 

@@ -1,0 +1,97 @@
+package dev.lanes.nn;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lanes.InferencePlan;
+import dev.lanes.Lanes;
+import dev.lanes.Tensor;
+import dev.lanes.autograd.Autograd;
+import dev.lanes.nn.functional.F;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The CNN building blocks against PyTorch 1.13 ({@code golden/cnn.txt} from {@code src/test/python/gen_cnn_golden.py}):
+ * PyTorch's state dict is loaded strictly, then the output and the gradients of {@code sum(y * g)} for every input
+ * and parameter are compared. Also reprs, state dict keys, PyTorch-like errors and tracing into an InferencePlan.
+ */
+class CnnTest {
+    private static final GoldenRows GOLDEN = new GoldenRows("cnn.txt", "src/test/python/gen_cnn_golden.py", 2e-5);
+    private static final String[] X = {"x"};
+
+    /** The plan traced from {@code f} on {@code shape} gives f's eager output. */
+    private static void assertTracesLikeEager(Function<Tensor, Tensor> f, int... shape) {
+        try (Autograd.Mode g = Autograd.noGrad(); Tensor x = Tensor.randn(shape); Tensor want = f.apply(x);
+             InferencePlan plan = InferencePlan.trace(f::apply, shape)) {
+            float[] got = new float[want.numel()];
+            plan.run(x.toFloatArray(), got);
+            float[] w = want.toFloatArray();
+            for (int i = 0; i < w.length; i++) {
+                assertThat(Math.abs(got[i] - w[i])).as("element %d of\n%s", i, plan).isLessThanOrEqualTo(1e-5f + 1e-5f * Math.abs(w[i]));
+            }
+        }
+    }
+
+    private static int[] ints(int... v) {
+        return v;
+    }
+
+    @Test
+    void convTranspose2dMatchesPyTorch() {
+        ConvTranspose2d a = new ConvTranspose2d(4, 6, 3, 2, 1, 1);
+        assertThat(a.toString()).isEqualTo("ConvTranspose2d(4, 6, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), output_padding=(1, 1))");
+        assertThat(a.stateDict().keySet()).containsExactly("weight", "bias");
+        assertThat(a.weight.shape()).containsExactly(4, 6, 3, 3);
+        GOLDEN.check("ct_a", a, X, in -> a.forward(in.get("x")));
+        ConvTranspose2d b = new ConvTranspose2d(4, 6, ints(3, 2), ints(2, 1), ints(0, 1), ints(0), 2, false, ints(1, 2));
+        assertThat(b.toString()).isEqualTo("ConvTranspose2d(4, 6, kernel_size=(3, 2), stride=(2, 1), padding=(0, 1), dilation=(1, 2), groups=2,"
+                + " bias=False)");
+        assertThat(b.weight.shape()).containsExactly(4, 3, 3, 2);
+        GOLDEN.check("ct_b", b, X, in -> b.forward(in.get("x")));
+        ConvTranspose2d u = new ConvTranspose2d(3, 2, ints(2), ints(2), ints(0), ints(0), 1, true, ints(1));
+        GOLDEN.check("ct_unbatched", u, X, in -> u.forward(in.get("x")));
+        ConvTranspose2d o = new ConvTranspose2d(2, 3, 3, 3, 1, 0);
+        GOLDEN.check("ct_output_size", o, X, in -> o.forward(in.get("x"), 8, 11));
+        ConvTranspose2d e = new ConvTranspose2d(6, 3, ints(3), ints(3), ints(2), ints(2, 1), 3, true, ints(2));
+        assertThat(e.toString()).isEqualTo("ConvTranspose2d(6, 3, kernel_size=(3, 3), stride=(3, 3), padding=(2, 2), dilation=(2, 2),"
+                + " output_padding=(2, 1), groups=3)");
+        GOLDEN.check("ct_e", e, X, in -> e.forward(in.get("x")));
+    }
+
+    @Test
+    void convTranspose2dInitialisesAsPyTorchAndRefusesBadInput() {
+        Lanes.manualSeed(5);
+        ConvTranspose2d m = new ConvTranspose2d(4, 6, ints(3), ints(2), ints(1), ints(1), 2, true, ints(1));
+        double bound = 1 / Math.sqrt(3 * 9); // fan_in from weight dim 1 (out / groups) times the kernel, as torch's
+        for (float v : m.bias.toFloatArray()) {
+            assertThat(Math.abs(v)).isLessThanOrEqualTo((float) bound);
+        }
+        for (float v : m.weight.toFloatArray()) {
+            assertThat(Math.abs(v)).isLessThanOrEqualTo((float) bound);
+        }
+        try (Tensor x3 = Tensor.randn(1, 3, 4, 4); Tensor x2 = Tensor.randn(4, 4); Tensor x = Tensor.randn(1, 4, 4, 4)) {
+            assertThatThrownBy(() -> m.forward(x3)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("Given transposed=1, weight of size [4, 3, 3, 3], expected input[1, 3, 4, 4] to have 4 channels, but got 3 channels instead");
+            assertThatThrownBy(() -> m.forward(x2)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of size: [4, 4]");
+            assertThatThrownBy(() -> m.forward(x, 12, 12)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("requested an output size of (12, 12), but valid sizes range from [7, 7] to [8, 8] (for an input of [4, 4])");
+            try (Tensor y = m.forward(x, 7, 8)) {
+                assertThat(y.shape()).containsExactly(1, 6, 7, 8);
+            }
+        }
+        assertThatThrownBy(() -> new ConvTranspose2d(4, 6, ints(3), ints(2), ints(1), ints(2), 1, true, ints(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("output padding must be smaller than either stride or dilation");
+        assertThatThrownBy(() -> new ConvTranspose2d(4, 5, ints(3), ints(1), ints(0), ints(0), 2, true, ints(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("out_channels must be divisible by groups");
+    }
+
+    @Test
+    void convTranspose2dTracesIntoAPlan() {
+        Lanes.manualSeed(7);
+        ConvTranspose2d m = new ConvTranspose2d(3, 4, ints(3), ints(2), ints(1), ints(1), 1, true, ints(1));
+        m.eval();
+        assertTracesLikeEager(m::forward, 2, 3, 5, 6);
+    }
+}
