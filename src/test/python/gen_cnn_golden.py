@@ -31,9 +31,36 @@ def conv_transpose(f):
         write_row(f, name, (lambda x, m=m, size=size: m(x, output_size=size)), {'x': torch.randn(shape)}, m)
 
 
+def conv1d_pool1d(f):
+    torch.manual_seed(3002)
+    convs = [
+        ('c1_a', nn.Conv1d(4, 6, 3), (3, 4, 11)),
+        ('c1_b', nn.Conv1d(4, 6, 3, stride=2, padding=2, dilation=2, groups=2, bias=False), (1, 4, 12)),
+        ('c1_same', nn.Conv1d(3, 4, 4, padding='same', dilation=2), (2, 3, 9)),
+        ('c1_valid', nn.Conv1d(3, 2, 5, padding='valid'), (2, 3, 9)),
+        ('c1_unbatched', nn.Conv1d(3, 5, 2, stride=3, padding=1), (3, 10)),
+    ]
+    for name, m, shape in convs:
+        write_row(f, name, lambda x, m=m: m(x), {'x': torch.randn(shape)}, m)
+    # F.conv2d with string padding, for Conv2d's 'same' against torch (even kernel, dilation)
+    m2 = nn.Conv2d(3, 4, (4, 3), padding='same', dilation=(1, 2))
+    write_row(f, 'c2_same', lambda x: m2(x), {'x': torch.randn(2, 3, 7, 6)}, m2)
+    pools = [
+        ('mp1_a', nn.MaxPool1d(3), (3, 4, 11)),
+        ('mp1_b', nn.MaxPool1d(3, stride=2, padding=1, dilation=2, ceil_mode=True), (1, 2, 12)),
+        ('mp1_unbatched', nn.MaxPool1d(2, stride=1), (3, 7)),
+        ('ap1_a', nn.AvgPool1d(3), (3, 4, 11)),
+        ('ap1_b', nn.AvgPool1d(4, stride=3, padding=2, ceil_mode=True, count_include_pad=False), (1, 2, 13)),
+        ('ap1_unbatched', nn.AvgPool1d(2, stride=1, padding=1), (3, 7)),
+    ]
+    for name, m, shape in pools:
+        write_row(f, name, lambda x, m=m: m(x), {'x': torch.randn(shape)})
+
+
 def main():
     with open(os.path.join(OUT, 'cnn.txt'), 'w') as f:
         conv_transpose(f)
+        conv1d_pool1d(f)
 
 
 if __name__ == '__main__':

@@ -94,4 +94,83 @@ class CnnTest {
         m.eval();
         assertTracesLikeEager(m::forward, 2, 3, 5, 6);
     }
+
+    @Test
+    void conv1dMatchesPyTorch() {
+        Conv1d a = new Conv1d(4, 6, 3);
+        assertThat(a.toString()).isEqualTo("Conv1d(4, 6, kernel_size=(3,), stride=(1,))");
+        assertThat(a.stateDict().keySet()).containsExactly("weight", "bias");
+        assertThat(a.weight.shape()).containsExactly(6, 4, 3);
+        GOLDEN.check("c1_a", a, X, in -> a.forward(in.get("x")));
+        Conv1d b = new Conv1d(4, 6, 3, 2, 2, 2, 2, false);
+        assertThat(b.toString()).isEqualTo("Conv1d(4, 6, kernel_size=(3,), stride=(2,), padding=(2,), dilation=(2,), groups=2, bias=False)");
+        GOLDEN.check("c1_b", b, X, in -> b.forward(in.get("x")));
+        Conv1d same = new Conv1d(3, 4, 4, 1, "same", 2, 1, true);
+        assertThat(same.toString()).isEqualTo("Conv1d(3, 4, kernel_size=(4,), stride=(1,), padding=same, dilation=(2,))");
+        GOLDEN.check("c1_same", same, X, in -> same.forward(in.get("x")));
+        Conv1d valid = new Conv1d(3, 2, 5, 1, "valid", 1, 1, true);
+        GOLDEN.check("c1_valid", valid, X, in -> valid.forward(in.get("x")));
+        Conv1d u = new Conv1d(3, 5, 2, 3, 1);
+        GOLDEN.check("c1_unbatched", u, X, in -> u.forward(in.get("x")));
+        Conv2d same2 = new Conv2d(3, 4, ints(4, 3), ints(1), "same", ints(1, 2), 1, true);
+        GOLDEN.check("c2_same", same2, X, in -> same2.forward(in.get("x")));
+        // the functional form on the same weights
+        GOLDEN.check("c1_b", null, X, in -> F.conv1d(in.get("x"), GOLDEN.get("c1_b/param/weight"), null, 2, 2, 2, 2));
+    }
+
+    @Test
+    void conv1dRefusesBadInput() {
+        Conv1d m = new Conv1d(4, 6, 3);
+        try (Tensor x4 = Tensor.randn(2, 3, 4, 5); Tensor x5 = Tensor.randn(2, 5, 10); Tensor shortX = Tensor.randn(1, 4, 2)) {
+            assertThatThrownBy(() -> m.forward(x4)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: [2, 3, 4, 5]");
+            assertThatThrownBy(() -> m.forward(x5)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("Given groups=1, weight of size [6, 4, 3], expected input[2, 5, 10] to have 4 channels, but got 5 channels instead");
+            assertThatThrownBy(() -> m.forward(shortX)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("Calculated padded input size per channel: (2). Kernel size: (3). Kernel size can't be greater than actual input size");
+        }
+        assertThatThrownBy(() -> new Conv1d(4, 6, 3, 2, "same", 1, 1, true)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("padding='same' is not supported for strided convolutions");
+        assertThatThrownBy(() -> new Conv1d(4, 6, 3, 1, "foo", 1, 1, true)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Invalid padding string 'foo'");
+        try (Tensor x = Tensor.randn(1, 4, 2)) { // 'same' pads a short input enough for any kernel
+            Conv1d same = new Conv1d(4, 2, 5, 1, "same", 1, 1, true);
+            try (Tensor y = same.forward(x)) {
+                assertThat(y.shape()).containsExactly(1, 2, 2);
+            }
+        }
+    }
+
+    @Test
+    void pool1dMatchesPyTorch() {
+        MaxPool1d a = new MaxPool1d(3);
+        assertThat(a.toString()).isEqualTo("MaxPool1d(kernel_size=3, stride=3, padding=0, dilation=1, ceil_mode=False)");
+        GOLDEN.check("mp1_a", null, X, in -> a.forward(in.get("x")));
+        MaxPool1d b = new MaxPool1d(3, 2, 1, 2, true);
+        assertThat(b.toString()).isEqualTo("MaxPool1d(kernel_size=3, stride=2, padding=1, dilation=2, ceil_mode=True)");
+        GOLDEN.check("mp1_b", null, X, in -> b.forward(in.get("x")));
+        GOLDEN.check("mp1_unbatched", null, X, in -> F.maxPool1d(in.get("x"), 2, 1, 0, 1, false));
+        AvgPool1d c = new AvgPool1d(3);
+        assertThat(c.toString()).isEqualTo("AvgPool1d(kernel_size=(3,), stride=(3,), padding=(0,))");
+        GOLDEN.check("ap1_a", null, X, in -> c.forward(in.get("x")));
+        AvgPool1d d = new AvgPool1d(4, 3, 2, true, false);
+        assertThat(d.toString()).isEqualTo("AvgPool1d(kernel_size=(4,), stride=(3,), padding=(2,))");
+        GOLDEN.check("ap1_b", null, X, in -> d.forward(in.get("x")));
+        GOLDEN.check("ap1_unbatched", null, X, in -> F.avgPool1d(in.get("x"), 2, 1, 1, false, true));
+        try (Tensor x4 = Tensor.randn(2, 3, 4, 5)) {
+            assertThatThrownBy(() -> a.forward(x4)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:[2, 3, 4, 5]");
+            assertThatThrownBy(() -> c.forward(x4)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("Expected 2 to 3 dimensions, but got 4-dimensional tensor for argument #1 'self'");
+        }
+    }
+
+    @Test
+    void conv1dAndPool1dTraceIntoAPlan() {
+        Lanes.manualSeed(8);
+        Sequential net = new Sequential(new Conv1d(3, 4, 3, 1, "same", 1, 1, true), new ReLU(), new MaxPool1d(2), new Conv1d(4, 2, 3, 2, 1),
+                new AvgPool1d(2));
+        net.eval();
+        assertTracesLikeEager(net::forward, 2, 3, 17);
+    }
 }

@@ -304,6 +304,56 @@ public final class F {
         return Tensor.conv2d(x, weight, bias, stride, padding, dilation, groups);
     }
 
+    /** {@code F.conv1d(x, weight, bias)}: stride 1, no padding. */
+    public static Tensor conv1d(Tensor x, Tensor weight, Tensor bias) {
+        return conv1d(x, weight, bias, 1, 0, 1, 1);
+    }
+
+    /**
+     * {@code F.conv1d(x, weight, bias, stride, padding, dilation, groups)} of {@code [N, C, L]} (or unbatched
+     * {@code [C, L]}) with {@code weight [out, C / groups, K]}: conv2d on the views {@code [N, C, 1, L]} and
+     * {@code [out, C / groups, 1, K]} (no copies), the result viewed back to {@code [N, out, Lout]}.
+     */
+    public static Tensor conv1d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation, int groups) {
+        boolean batched = check1d(x, weight, groups, padding, dilation);
+        Tensor x4 = (batched ? x : x.unsqueeze(0)).unsqueeze(2);
+        Tensor y = Tensor.conv2d(x4, weight.unsqueeze(2), bias, new int[] {1, stride}, new int[] {0, padding}, new int[] {1, dilation}, groups)
+                .squeeze(2);
+        return batched ? y : y.squeeze(0);
+    }
+
+    /** {@link #conv1d} with {@code padding = "same"} (stride 1 only; an odd total puts the extra column on the right) or {@code "valid"}. */
+    public static Tensor conv1d(Tensor x, Tensor weight, Tensor bias, int stride, String padding, int dilation, int groups) {
+        boolean batched = check1d(x, weight, groups, -1, dilation); // padding -1: the kernel check is conv2d's
+        Tensor x4 = (batched ? x : x.unsqueeze(0)).unsqueeze(2);
+        Tensor y = Tensor.conv2d(x4, weight.unsqueeze(2), bias, new int[] {1, stride}, padding, new int[] {1, dilation}, groups).squeeze(2);
+        return batched ? y : y.squeeze(0);
+    }
+
+    /** PyTorch's conv1d checks, with its messages; true for a batched input. */
+    private static boolean check1d(Tensor x, Tensor weight, int groups, int padding, int dilation) {
+        if (x.dim() != 2 && x.dim() != 3) {
+            throw new IllegalArgumentException("Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: "
+                    + java.util.Arrays.toString(x.shape()));
+        }
+        if (weight.dim() != 3) {
+            throw new IllegalArgumentException("conv1d: expected a 3-d weight [out_channels, in_channels / groups, kW] but got shape "
+                    + java.util.Arrays.toString(weight.shape()));
+        }
+        if (groups > 0 && x.size(-2) != weight.size(1) * groups) {
+            throw new IllegalArgumentException("Given groups=" + groups + ", weight of size " + java.util.Arrays.toString(weight.shape())
+                    + ", expected input" + java.util.Arrays.toString(x.shape()) + " to have " + (weight.size(1) * groups)
+                    + " channels, but got " + x.size(-2) + " channels instead");
+        }
+        long padded = x.size(-1) + 2L * padding;
+        long kernel = (long) dilation * (weight.size(2) - 1) + 1;
+        if (padding >= 0 && dilation > 0 && padded < kernel) {
+            throw new IllegalArgumentException("Calculated padded input size per channel: (" + padded + "). Kernel size: (" + kernel
+                    + "). Kernel size can't be greater than actual input size");
+        }
+        return x.dim() == 3;
+    }
+
     /** {@code conv_transpose2d(x, weight, bias)}: stride 1, no padding. */
     public static Tensor convTranspose2d(Tensor x, Tensor weight, Tensor bias) {
         return Tensor.convTranspose2d(x, weight, bias);
@@ -336,6 +386,44 @@ public final class F {
 
     public static Tensor maxPool2d(Tensor x, int[] kernelSize, int[] stride, int[] padding, int[] dilation, boolean ceilMode) {
         return Tensor.maxPool2d(x, kernelSize, stride, padding, dilation, ceilMode);
+    }
+
+    /**
+     * {@code F.max_pool1d(x, kernel_size, stride, padding, dilation, ceil_mode)} of {@code [N, C, L]} or {@code [C, L]}:
+     * max_pool2d on the view {@code [..., 1, L]} with a {@code 1 x kernel} window; stride null means the kernel size.
+     */
+    public static Tensor maxPool1d(Tensor x, int kernelSize, Integer stride, int padding, int dilation, boolean ceilMode) {
+        if (x.dim() != 2 && x.dim() != 3) {
+            throw new IllegalArgumentException("max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, but got:"
+                    + java.util.Arrays.toString(x.shape()));
+        }
+        int s = stride == null ? kernelSize : stride;
+        return Tensor.maxPool2d(x.unsqueeze(-2), new int[] {1, kernelSize}, new int[] {1, s}, new int[] {0, padding}, new int[] {1, dilation},
+                ceilMode).squeeze(-2);
+    }
+
+    /** {@code F.max_pool1d(x, k)}: window k, stride k. */
+    public static Tensor maxPool1d(Tensor x, int kernelSize) {
+        return maxPool1d(x, kernelSize, null, 0, 1, false);
+    }
+
+    /**
+     * {@code F.avg_pool1d(x, kernel_size, stride, padding, ceil_mode, count_include_pad)} of {@code [N, C, L]} or
+     * {@code [C, L]}: avg_pool2d on the view {@code [..., 1, L]}; stride null means the kernel size.
+     */
+    public static Tensor avgPool1d(Tensor x, int kernelSize, Integer stride, int padding, boolean ceilMode, boolean countIncludePad) {
+        if (x.dim() != 2 && x.dim() != 3) {
+            throw new IllegalArgumentException("Expected 2 to 3 dimensions, but got " + x.dim() + "-dimensional tensor for argument #1 'self'"
+                    + " (while checking arguments for avg_pool1d): shape " + java.util.Arrays.toString(x.shape()));
+        }
+        int s = stride == null ? kernelSize : stride;
+        return Tensor.avgPool2d(x.unsqueeze(-2), new int[] {1, kernelSize}, new int[] {1, s}, new int[] {0, padding}, ceilMode, countIncludePad)
+                .squeeze(-2);
+    }
+
+    /** {@code F.avg_pool1d(x, k)}: window k, stride k. */
+    public static Tensor avgPool1d(Tensor x, int kernelSize) {
+        return avgPool1d(x, kernelSize, null, 0, false, true);
     }
 
     public static Tensor avgPool2d(Tensor x, int kernelSize) {
