@@ -57,10 +57,31 @@ def conv1d_pool1d(f):
         write_row(f, name, lambda x, m=m: m(x), {'x': torch.randn(shape)})
 
 
+def interpolate(f):
+    torch.manual_seed(3003)
+    rows = [
+        ('up_nearest_s2', dict(scale_factor=2, mode='nearest'), (3, 2, 3, 4)),
+        ('up_nearest_s17', dict(scale_factor=(1.7, 2.4), mode='nearest'), (1, 2, 5, 3)),  # not (x, 2.3): see F.interpolate's note
+        ('up_nearest_size', dict(size=(7, 5), mode='nearest'), (2, 3, 3, 4)),
+        ('up_nearest_down', dict(size=(3, 2), mode='nearest'), (1, 2, 7, 5)),
+        ('up_bilinear_s2', dict(scale_factor=2, mode='bilinear'), (3, 2, 3, 4)),
+        ('up_bilinear_ac', dict(scale_factor=(1.5, 2.5), mode='bilinear', align_corners=True), (1, 2, 4, 3)),
+        ('up_bilinear_size', dict(size=(6, 9), mode='bilinear', align_corners=False), (2, 1, 4, 5)),
+        ('up_bilinear_size_ac', dict(size=(5, 1), mode='bilinear', align_corners=True), (1, 2, 3, 4)),
+        ('up_bilinear_down', dict(size=(3, 4), mode='bilinear'), (1, 2, 7, 9)),
+        ('up_bilinear_s07', dict(scale_factor=0.7, mode='bilinear'), (1, 1, 9, 7)),
+        ('up_nearest_1d', dict(scale_factor=2.5, mode='nearest'), (2, 3, 5)),
+        ('up_linear_1d', dict(size=8, mode='linear', align_corners=True), (2, 3, 5)),
+    ]
+    for name, kw, shape in rows:
+        write_row(f, name, lambda x, kw=kw: F.interpolate(x, **kw), {'x': torch.randn(shape)})
+
+
 def main():
     with open(os.path.join(OUT, 'cnn.txt'), 'w') as f:
         conv_transpose(f)
         conv1d_pool1d(f)
+        interpolate(f)
 
 
 if __name__ == '__main__':

@@ -173,4 +173,67 @@ class CnnTest {
         net.eval();
         assertTracesLikeEager(net::forward, 2, 3, 17);
     }
+
+    private static double[] doubles(double... v) {
+        return v;
+    }
+
+    @Test
+    void interpolateMatchesPyTorch() {
+        GOLDEN.check("up_nearest_s2", null, X, in -> F.interpolate(in.get("x"), 2, "nearest"));
+        GOLDEN.check("up_nearest_s17", null, X, in -> F.interpolate(in.get("x"), null, doubles(1.7, 2.4), "nearest", null));
+        GOLDEN.check("up_nearest_size", null, X, in -> F.interpolate(in.get("x"), ints(7, 5), null, "nearest", null));
+        GOLDEN.check("up_nearest_down", null, X, in -> F.interpolate(in.get("x"), ints(3, 2), null, "nearest", null));
+        GOLDEN.check("up_bilinear_s2", null, X, in -> F.interpolate(in.get("x"), 2, "bilinear"));
+        GOLDEN.check("up_bilinear_ac", null, X, in -> F.interpolate(in.get("x"), null, doubles(1.5, 2.5), "bilinear", true));
+        GOLDEN.check("up_bilinear_size", null, X, in -> F.interpolate(in.get("x"), ints(6, 9), null, "bilinear", false));
+        GOLDEN.check("up_bilinear_size_ac", null, X, in -> F.interpolate(in.get("x"), ints(5, 1), null, "bilinear", true));
+        GOLDEN.check("up_bilinear_down", null, X, in -> F.interpolate(in.get("x"), ints(3, 4), null, "bilinear", null));
+        GOLDEN.check("up_bilinear_s07", null, X, in -> F.interpolate(in.get("x"), 0.7, "bilinear"));
+        GOLDEN.check("up_nearest_1d", null, X, in -> F.interpolate(in.get("x"), 2.5, "nearest"));
+        GOLDEN.check("up_linear_1d", null, X, in -> F.interpolate(in.get("x"), ints(8), null, "linear", true));
+        Upsample up = new Upsample(2);
+        assertThat(up.toString()).isEqualTo("Upsample(scale_factor=2.0, mode=nearest)");
+        assertThat(up.stateDict()).isEmpty();
+        GOLDEN.check("up_nearest_s2", null, X, in -> up.forward(in.get("x")));
+        Upsample bi = new Upsample(null, doubles(1.5, 2.5), "bilinear", true);
+        assertThat(bi.toString()).isEqualTo("Upsample(scale_factor=(1.5, 2.5), mode=bilinear)");
+        GOLDEN.check("up_bilinear_ac", null, X, in -> bi.forward(in.get("x")));
+        assertThat(new Upsample(ints(5, 7), null, "bilinear", true).toString()).isEqualTo("Upsample(size=(5, 7), mode=bilinear)");
+        assertThat(new Upsample(ints(5), null, "nearest", null).toString()).isEqualTo("Upsample(size=5, mode=nearest)");
+    }
+
+    @Test
+    void interpolateRefusesBadArguments() {
+        try (Tensor x3 = Tensor.randn(1, 2, 3); Tensor x = Tensor.randn(1, 2, 3, 3)) {
+            assertThatThrownBy(() -> F.interpolate(x3, 2, "bilinear")).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("Got 3D input, but bilinear mode needs 4D input");
+            assertThatThrownBy(() -> F.interpolate(x, ints(2, 2), doubles(2), "nearest", null)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("only one of size or scale_factor should be defined");
+            assertThatThrownBy(() -> F.interpolate(x, null, null, "nearest", null)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("either size or scale_factor should be defined");
+            assertThatThrownBy(() -> F.interpolate(x, null, doubles(2), "nearest", true)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear");
+            assertThatThrownBy(() -> F.interpolate(x, 2, "bicubicx")).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("(got bicubicx)");
+            assertThatThrownBy(() -> F.interpolate(x, 2, "bicubic")).isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("bicubic");
+            assertThatThrownBy(() -> F.interpolate(x, ints(2, 3, 4), null, "nearest", null)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("Input and output must have the same number of spatial dimensions, but got input with spatial dimensions"
+                            + " of [3, 3] and output size of [2, 3, 4]");
+            assertThatThrownBy(() -> F.interpolate(x, 0.2, "nearest")).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("Input and output sizes should be greater than 0, but got input (3, 3) and output (0, 0)");
+        }
+        assertThatThrownBy(() -> new Upsample(null, null, "nearest", null)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("either size or scale_factor should be defined");
+    }
+
+    @Test
+    void upsampleTracesIntoAPlan() {
+        Lanes.manualSeed(9);
+        Sequential net = new Sequential(new Conv2d(2, 3, 3, 1, 1), new Upsample(null, doubles(2, 1.5), "bilinear", null),
+                new Upsample(ints(13, 8), null, "nearest", null));
+        net.eval();
+        assertTracesLikeEager(net::forward, 2, 2, 5, 4);
+    }
 }

@@ -7,6 +7,7 @@ import dev.lanes.autograd.Autograd;
 import dev.lanes.io.onnx.OnnxFormat.Attribute;
 import dev.lanes.io.onnx.OnnxFormat.Node;
 import dev.lanes.io.onnx.OnnxFormat.TensorData;
+import dev.lanes.nn.functional.Resample;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -1114,7 +1115,7 @@ public final class OnnxModel implements AutoCloseable {
      * with the coordinate transformations half_pixel, half_pixel_symmetric, pytorch_half_pixel, align_corners,
      * asymmetric and tf_half_pixel_for_nn. Both modes are separable, so each resized axis is resampled on its own: an
      * index_select of the nearest source index, or for linear the two neighbours' index_selects weighted and summed
-     * (indices and weights computed here, constants to a plan). Cubic, antialias, exclude_outside, tf_crop_and_resize
+     * ({@link Resample}, the kernel F.interpolate uses; indices and weights constants to a plan). Cubic, antialias, exclude_outside, tf_crop_and_resize
      * and keep_aspect_ratio_policy other than stretch are refused.
      */
     private Value[] resize(Node n, Value[] a) {
@@ -1224,28 +1225,10 @@ public final class OnnxModel implements AutoCloseable {
                 for (int o = 0; o < out; o++) {
                     index[o] = Math.max(0, Math.min(in[d] - 1, nearest(source[o], nearestMode)));
                 }
-                t = t.indexSelect(d, Tensor.of(index, out));
+                t = Resample.nearest(t, d, index);
                 continue;
             }
-            long[] low = new long[out];
-            long[] high = new long[out];
-            float[] lowWeight = new float[out];
-            float[] highWeight = new float[out];
-            for (int o = 0; o < out; o++) {
-                double c = Math.max(0, Math.min(in[d] - 1, source[o])); // the edge value beyond the ends, as ONNX's reference
-                long lo = (long) Math.floor(c);
-                double frac = c - lo;
-                low[o] = lo;
-                high[o] = Math.min(in[d] - 1, lo + 1);
-                lowWeight[o] = (float) (1 - frac);
-                highWeight[o] = (float) frac;
-            }
-            int[] weightShape = new int[rank];
-            Arrays.fill(weightShape, 1);
-            weightShape[d] = out;
-            Tensor below = t.indexSelect(d, Tensor.of(low, out)).mul(Tensor.of(lowWeight, weightShape));
-            Tensor above = t.indexSelect(d, Tensor.of(high, out)).mul(Tensor.of(highWeight, weightShape));
-            t = below.add(above);
+            t = Resample.linear(t, d, source); // clamped to the edges, as ONNX's reference
         }
         return out(t == x ? x.mul(1f) : t);
     }

@@ -438,6 +438,121 @@ public final class F {
         return Tensor.adaptiveAvgPool2d(x, outputSize);
     }
 
+    /**
+     * {@code F.interpolate(x, size, scale_factor, mode, align_corners)} (torch 1.13, recompute_scale_factor unset) of
+     * {@code [N, C, H, W]} with mode {@code "nearest"} or {@code "bilinear"}, or of {@code [N, C, L]} with
+     * {@code "nearest"} or {@code "linear"}. Exactly one of {@code size} and {@code scaleFactor} (each one value for
+     * every spatial dim, or one per dim) is given; a scale factor makes each size {@code floor(in * scale)} and is
+     * itself the scale the source positions use (not {@code in / out}), as PyTorch's. Nearest reads source
+     * {@code min(floor(o * scale), in - 1)} with {@code scale = 1 / scale_factor} or {@code in / out} (torch 1.13's
+     * forward for more than one channel and for 3-d input; its single-channel 4-d forward and its backward instead read
+     * {@code o} where the size is unchanged and {@code o / 2} where it doubled, which differs only for a scale factor
+     * that is not 1 or 2 but floors to such a size, e.g. 2.3 on a length of 3); linear reads
+     * {@code scale (o + 0.5) - 0.5} (clamped at 0), or with {@code alignCorners} {@code o (in - 1) / (out - 1)}.
+     * {@code alignCorners} null means false; it may not be set for nearest. Runs {@link Resample} on each spatial
+     * axis: differentiable, and traceable into a plan (indices and weights are constants of the sizes).
+     */
+    public static Tensor interpolate(Tensor x, int[] size, double[] scaleFactor, String mode, Boolean alignCorners) {
+        boolean linear = mode.equals("linear") || mode.equals("bilinear");
+        if (!linear && !mode.equals("nearest")) {
+            if (java.util.Set.of("bicubic", "trilinear", "area", "nearest-exact").contains(mode)) {
+                throw new UnsupportedOperationException("interpolate: mode '" + mode + "' (Lanes interpolates nearest, linear and bilinear)");
+            }
+            throw new IllegalArgumentException("Input Error: Only 3D, 4D and 5D input Tensors supported (got " + x.dim() + "D) for the modes: "
+                    + "nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact (got " + mode + ")");
+        }
+        if (alignCorners != null && !linear) {
+            throw new IllegalArgumentException("align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear");
+        }
+        int spatial = x.dim() - 2;
+        if (mode.equals("bilinear") && x.dim() != 4) {
+            throw new IllegalArgumentException("Got " + x.dim() + "D input, but bilinear mode needs 4D input (shape " + java.util.Arrays.toString(x.shape()) + ")");
+        }
+        if (mode.equals("linear") && x.dim() != 3) {
+            throw new IllegalArgumentException("Got " + x.dim() + "D input, but linear mode needs 3D input (shape " + java.util.Arrays.toString(x.shape()) + ")");
+        }
+        if (spatial != 1 && spatial != 2) {
+            throw new IllegalArgumentException("interpolate: expected a 3-d [N, C, L] or 4-d [N, C, H, W] input, got shape " + java.util.Arrays.toString(x.shape()));
+        }
+        if (size != null && scaleFactor != null) {
+            throw new IllegalArgumentException("only one of size or scale_factor should be defined");
+        }
+        if (size == null && scaleFactor == null) {
+            throw new IllegalArgumentException("either size or scale_factor should be defined");
+        }
+        int[] in = java.util.Arrays.copyOfRange(x.shape(), 2, x.dim());
+        int[] out = new int[spatial];
+        if (size != null) {
+            if (size.length != 1 && size.length != spatial) {
+                throw new IllegalArgumentException("Input and output must have the same number of spatial dimensions, but got input with spatial"
+                        + " dimensions of " + java.util.Arrays.toString(in) + " and output size of " + java.util.Arrays.toString(size)
+                        + ". Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format.");
+            }
+            for (int d = 0; d < spatial; d++) {
+                out[d] = size[size.length == 1 ? 0 : d];
+            }
+        } else {
+            if (scaleFactor.length != 1 && scaleFactor.length != spatial) {
+                throw new IllegalArgumentException("Input and scale_factor must have the same number of spatial dimensions, but got input with spatial"
+                        + " dimensions of " + java.util.Arrays.toString(in) + " and scale_factor of shape " + java.util.Arrays.toString(scaleFactor)
+                        + ". Please provide input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) format.");
+            }
+            for (int d = 0; d < spatial; d++) {
+                double sc = scaleFactor[scaleFactor.length == 1 ? 0 : d];
+                if (!(sc > 0) || Double.isInfinite(sc)) {
+                    throw new IllegalArgumentException("interpolate: scale_factor must be positive and finite, got " + sc);
+                }
+                double o = Math.floor(in[d] * sc);
+                if (o > Integer.MAX_VALUE - 8) {
+                    throw new IllegalArgumentException("interpolate: scale_factor " + sc + " makes a size of " + o + " from " + in[d]);
+                }
+                out[d] = (int) o;
+            }
+        }
+        for (int d = 0; d < spatial; d++) {
+            if (in[d] <= 0 || out[d] <= 0) {
+                throw new IllegalArgumentException("Input and output sizes should be greater than 0, but got input (" + join(in) + ") and output ("
+                        + join(out) + ")");
+            }
+        }
+        boolean corners = alignCorners != null && alignCorners;
+        Tensor t = x;
+        for (int d = 0; d < spatial; d++) {
+            int i = in[d];
+            int o = out[d];
+            // PyTorch computes the scale and the positions in float (float32 input): the same here
+            float scale = scaleFactor != null ? (float) (1.0 / scaleFactor[scaleFactor.length == 1 ? 0 : d]) : (float) i / o;
+            if (linear) {
+                float cornerScale = o > 1 ? (float) (i - 1) / (o - 1) : 0f;
+                double[] source = new double[o];
+                for (int k = 0; k < o; k++) {
+                    source[k] = corners ? cornerScale * k : Math.max(0f, scale * (k + 0.5f) - 0.5f);
+                }
+                t = Resample.linear(t, 2 + d, source);
+            } else {
+                long[] index = new long[o];
+                for (int k = 0; k < o; k++) {
+                    index[k] = Math.min((long) Math.floor(k * scale), i - 1);
+                }
+                t = Resample.nearest(t, 2 + d, index);
+            }
+        }
+        return t;
+    }
+
+    /** {@code F.interpolate(x, scale_factor=s, mode=mode)}. */
+    public static Tensor interpolate(Tensor x, double scaleFactor, String mode) {
+        return interpolate(x, null, new double[] {scaleFactor}, mode, null);
+    }
+
+    private static String join(int[] v) {
+        StringBuilder s = new StringBuilder();
+        for (int i = 0; i < v.length; i++) {
+            s.append(i == 0 ? "" : ", ").append(v[i]);
+        }
+        return s.toString();
+    }
+
     public static Tensor dropout(Tensor x, double p, boolean training) {
         return x.dropout(p, training);
     }
