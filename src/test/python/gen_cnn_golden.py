@@ -77,11 +77,31 @@ def interpolate(f):
         write_row(f, name, lambda x, kw=kw: F.interpolate(x, **kw), {'x': torch.randn(shape)})
 
 
+def shuffle_pad(f):
+    torch.manual_seed(3004)
+    rows = [
+        ('ps_2', lambda x: F.pixel_shuffle(x, 2), (2, 8, 3, 4)),
+        ('ps_3_unbatched', lambda x: F.pixel_shuffle(x, 3), (9, 2, 3)),
+        ('pu_2', lambda x: F.pixel_unshuffle(x, 2), (1, 3, 4, 6)),
+        ('pu_3_5d', lambda x: F.pixel_unshuffle(x, 3), (2, 1, 2, 3, 6)),
+        ('pad_const', lambda x: F.pad(x, (1, 2, 0, 3), 'constant', 0.5), (2, 3, 4, 5)),
+        ('pad_crop', lambda x: F.pad(x, (-1, 2, 1, -2)), (1, 2, 5, 4)),
+        ('pad_3dims', lambda x: F.pad(x, (1, 0, 2, 1, 1, 1)), (2, 3, 4)),
+        ('pad_reflect', lambda x: F.pad(x, (2, 1, 1, 2), 'reflect'), (2, 3, 4, 5)),
+        ('pad_reflect_1d', lambda x: F.pad(x, (3, 2), 'reflect'), (2, 3, 5)),
+        ('pad_replicate', lambda x: F.pad(x, (3, 0, 1, 2), 'replicate'), (1, 2, 3, 4)),
+        ('unflatten', lambda x: nn.Unflatten(1, (2, -1, 3))(x), (3, 12, 2)),
+    ]
+    for name, fn, shape in rows:
+        write_row(f, name, fn, {'x': torch.randn(shape)})
+
+
 def main():
     with open(os.path.join(OUT, 'cnn.txt'), 'w') as f:
         conv_transpose(f)
         conv1d_pool1d(f)
         interpolate(f)
+        shuffle_pad(f)
 
 
 if __name__ == '__main__':

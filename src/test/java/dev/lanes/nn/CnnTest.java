@@ -236,4 +236,103 @@ class CnnTest {
         net.eval();
         assertTracesLikeEager(net::forward, 2, 2, 5, 4);
     }
+
+    @Test
+    void pixelShuffleAndPaddingMatchPyTorch() {
+        PixelShuffle ps = new PixelShuffle(2);
+        assertThat(ps.toString()).isEqualTo("PixelShuffle(upscale_factor=2)");
+        GOLDEN.check("ps_2", null, X, in -> ps.forward(in.get("x")));
+        GOLDEN.check("ps_3_unbatched", null, X, in -> F.pixelShuffle(in.get("x"), 3));
+        PixelUnshuffle pu = new PixelUnshuffle(2);
+        assertThat(pu.toString()).isEqualTo("PixelUnshuffle(downscale_factor=2)");
+        GOLDEN.check("pu_2", null, X, in -> pu.forward(in.get("x")));
+        GOLDEN.check("pu_3_5d", null, X, in -> F.pixelUnshuffle(in.get("x"), 3));
+        ConstantPad2d cp = new ConstantPad2d(ints(1, 2, 0, 3), 0.5);
+        assertThat(cp.toString()).isEqualTo("ConstantPad2d(padding=(1, 2, 0, 3), value=0.5)");
+        GOLDEN.check("pad_const", null, X, in -> cp.forward(in.get("x")));
+        ZeroPad2d crop = new ZeroPad2d(-1, 2, 1, -2);
+        assertThat(crop.toString()).isEqualTo("ZeroPad2d((-1, 2, 1, -2))");
+        assertThat(new ZeroPad2d(2).toString()).isEqualTo("ZeroPad2d((2, 2, 2, 2))");
+        GOLDEN.check("pad_crop", null, X, in -> crop.forward(in.get("x")));
+        GOLDEN.check("pad_3dims", null, X, in -> F.pad(in.get("x"), 1, 0, 2, 1, 1, 1));
+        ReflectionPad2d reflect = new ReflectionPad2d(2, 1, 1, 2);
+        assertThat(reflect.toString()).isEqualTo("ReflectionPad2d((2, 1, 1, 2))");
+        GOLDEN.check("pad_reflect", null, X, in -> reflect.forward(in.get("x")));
+        GOLDEN.check("pad_reflect_1d", null, X, in -> F.pad(in.get("x"), ints(3, 2), "reflect", 0));
+        ReplicationPad2d replicate = new ReplicationPad2d(3, 0, 1, 2);
+        assertThat(replicate.toString()).isEqualTo("ReplicationPad2d((3, 0, 1, 2))");
+        GOLDEN.check("pad_replicate", null, X, in -> replicate.forward(in.get("x")));
+        Unflatten un = new Unflatten(1, 2, -1, 3);
+        assertThat(un.toString()).isEqualTo("Unflatten(dim=1, unflattened_size=(2, -1, 3))");
+        GOLDEN.check("unflatten", null, X, in -> un.forward(in.get("x")));
+    }
+
+    @Test
+    void shuffleAndPaddingRefuseBadInput() {
+        try (Tensor c5 = Tensor.randn(1, 5, 2, 2); Tensor h5 = Tensor.randn(1, 1, 5, 4); Tensor x2 = Tensor.randn(2, 3); Tensor x = Tensor.randn(1, 2, 3, 4);
+             Tensor flat = Tensor.randn(3, 10)) {
+            assertThatThrownBy(() -> F.pixelShuffle(c5, 2)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but"
+                            + " input.size(-3)=5 is not divisible by 4");
+            assertThatThrownBy(() -> F.pixelUnshuffle(h5, 2)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("pixel_unshuffle expects height to be divisible by downscale_factor, but input.size(-2)=5 is not divisible by 2");
+            assertThatThrownBy(() -> F.pixelShuffle(x2, 2)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("pixel_shuffle expects input to have at least 3 dimensions, but got input with 2 dimension(s)");
+            assertThatThrownBy(() -> F.pad(x2, 1, 2, 3)).isInstanceOf(IllegalArgumentException.class).hasMessage("Padding length must be divisible by 2");
+            assertThatThrownBy(() -> F.pad(x2, 1, 1, 1, 1, 1, 1)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("Padding length too large");
+            assertThatThrownBy(() -> F.pad(x, ints(4, 4, 0, 0), "reflect", 0)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("Argument #4: Padding size should be less than the corresponding input dimension, but got: padding (4, 4)"
+                            + " at dimension 3");
+            assertThatThrownBy(() -> F.pad(x, ints(-2, -2), "constant", 0)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("The input size 4, plus negative padding -2 and -2 resulted in a negative output size, which is invalid. Check dimension 3"
+                            + " of your input.");
+            assertThatThrownBy(() -> F.pad(x, ints(1, 1), "circular", 0)).isInstanceOf(UnsupportedOperationException.class);
+            assertThatThrownBy(() -> new Unflatten(1, 2, 4).forward(flat)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("unflatten: Provided sizes [2, 4] don't multiply up to the size of dim 1 (10) in the input tensor");
+        }
+    }
+
+    @Test
+    void dropout2dDropsWholeChannelsFromTheSeed() {
+        Dropout2d d = new Dropout2d(0.4);
+        assertThat(d.toString()).isEqualTo("Dropout2d(p=0.4, inplace=False)");
+        try (Tensor x = Tensor.randn(4, 6, 3, 5).requiresGrad(true)) {
+            Lanes.manualSeed(21);
+            Tensor y = d.forward(x);
+            Lanes.manualSeed(21);
+            Tensor again = d.forward(x);
+            assertThat(again.toFloatArray()).containsExactly(y.toFloatArray());
+            float[] xs = x.toFloatArray();
+            float[] ys = y.toFloatArray();
+            int dropped = 0;
+            for (int plane = 0; plane < 24; plane++) {
+                boolean zero = ys[plane * 15] == 0 && xs[plane * 15] != 0;
+                dropped += zero ? 1 : 0;
+                for (int k = 0; k < 15; k++) {
+                    int i = plane * 15 + k;
+                    assertThat(ys[i]).as("plane %d element %d", plane, k).isCloseTo(zero ? 0f : xs[i] / 0.6f, org.assertj.core.data.Offset.offset(1e-5f));
+                }
+            }
+            assertThat(dropped).isBetween(1, 23);
+            y.backward(Tensor.onesLike(y));
+            float[] g = x.grad().toFloatArray();
+            for (int i = 0; i < g.length; i++) {
+                assertThat(g[i]).isCloseTo(ys[i] == 0 ? 0f : 1 / 0.6f, org.assertj.core.data.Offset.offset(1e-5f));
+            }
+            d.eval();
+            assertThat(d.forward(x)).isSameAs(x);
+        }
+        assertThatThrownBy(() -> new Dropout2d(1.5)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("dropout probability has to be between 0 and 1, but got 1.5");
+    }
+
+    @Test
+    void shuffleAndPaddingTraceIntoAPlan() {
+        Lanes.manualSeed(10);
+        Sequential net = new Sequential(new ReflectionPad2d(1), new Conv2d(2, 8, 3), new PixelShuffle(2), new ZeroPad2d(1, 0, 2, -1),
+                new ReplicationPad2d(1, 2, 0, 1), new PixelUnshuffle(2), new Dropout2d(0.3), new Flatten(2, -1), new Unflatten(2, 2, -1));
+        net.eval();
+        assertTracesLikeEager(net::forward, 2, 2, 5, 4);
+    }
 }

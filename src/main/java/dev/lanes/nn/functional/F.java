@@ -553,6 +553,200 @@ public final class F {
         return s.toString();
     }
 
+    /**
+     * {@code F.pixel_shuffle(x, r)}: {@code [*, C r^2, H, W]} to {@code [*, C, H r, W r]} (a reshape, a permute and a
+     * reshape: differentiable and traceable).
+     */
+    public static Tensor pixelShuffle(Tensor x, int upscaleFactor) {
+        int n = x.dim();
+        if (n < 3) {
+            throw new IllegalArgumentException("pixel_shuffle expects input to have at least 3 dimensions, but got input with " + n + " dimension(s)");
+        }
+        int r = upscaleFactor;
+        if (r <= 0) {
+            throw new IllegalArgumentException("pixel_shuffle expects a positive upscale_factor, but got " + r);
+        }
+        int c = x.size(-3);
+        int h = x.size(-2);
+        int w = x.size(-1);
+        if (c % (r * r) != 0) {
+            throw new IllegalArgumentException("pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but"
+                    + " input.size(-3)=" + c + " is not divisible by " + (r * r));
+        }
+        int lead = n - 3;
+        int[] split = leadingPlus(x, lead, c / (r * r), r, r, h, w);
+        int[] perm = leadingPerm(lead, 0, 3, 1, 4, 2);
+        int[] out = leadingPlus(x, lead, c / (r * r), h * r, w * r);
+        return x.reshape(split).permute(perm).reshape(out);
+    }
+
+    /** {@code F.pixel_unshuffle(x, r)}: {@code [*, C, H r, W r]} to {@code [*, C r^2, H, W]}, pixel_shuffle's inverse. */
+    public static Tensor pixelUnshuffle(Tensor x, int downscaleFactor) {
+        int n = x.dim();
+        if (n < 3) {
+            throw new IllegalArgumentException("pixel_unshuffle expects input to have at least 3 dimensions, but got input with " + n + " dimension(s)");
+        }
+        int r = downscaleFactor;
+        if (r <= 0) {
+            throw new IllegalArgumentException("pixel_unshuffle expects a positive downscale_factor, but got " + r);
+        }
+        int c = x.size(-3);
+        int h = x.size(-2);
+        int w = x.size(-1);
+        if (h % r != 0) {
+            throw new IllegalArgumentException("pixel_unshuffle expects height to be divisible by downscale_factor, but input.size(-2)=" + h
+                    + " is not divisible by " + r);
+        }
+        if (w % r != 0) {
+            throw new IllegalArgumentException("pixel_unshuffle expects width to be divisible by downscale_factor, but input.size(-1)=" + w
+                    + " is not divisible by " + r);
+        }
+        int lead = n - 3;
+        int[] split = leadingPlus(x, lead, c, h / r, r, w / r, r);
+        int[] perm = leadingPerm(lead, 0, 2, 4, 1, 3);
+        int[] out = leadingPlus(x, lead, c * r * r, h / r, w / r);
+        return x.reshape(split).permute(perm).reshape(out);
+    }
+
+    /** x's first {@code lead} sizes followed by {@code rest}. */
+    private static int[] leadingPlus(Tensor x, int lead, int... rest) {
+        int[] s = new int[lead + rest.length];
+        for (int i = 0; i < lead; i++) {
+            s[i] = x.size(i);
+        }
+        System.arraycopy(rest, 0, s, lead, rest.length);
+        return s;
+    }
+
+    /** The identity on the first {@code lead} dims, then {@code tail} shifted past them. */
+    private static int[] leadingPerm(int lead, int... tail) {
+        int[] p = new int[lead + tail.length];
+        for (int i = 0; i < lead; i++) {
+            p[i] = i;
+        }
+        for (int i = 0; i < tail.length; i++) {
+            p[lead + i] = lead + tail[i];
+        }
+        return p;
+    }
+
+    /** {@code F.pad(x, pad)}: constant padding with zeros. */
+    public static Tensor pad(Tensor x, int... pad) {
+        return pad(x, pad, "constant", 0);
+    }
+
+    /**
+     * {@code F.pad(x, pad, mode, value)}: {@code pad} lists (left, right) pairs from the last dim backwards
+     * ({@code (left, right, top, bottom, ...)}). Mode {@code "constant"} fills with {@code value} (a negative amount
+     * crops); {@code "reflect"} mirrors without repeating the edge (each amount below the dim's size), {@code "replicate"}
+     * repeats the edge (both non-negative). Constant padding concatenates filled blocks, reflect / replicate are an
+     * index_select per padded dim: differentiable and traceable.
+     */
+    public static Tensor pad(Tensor x, int[] pad, String mode, double value) {
+        if (pad.length % 2 != 0) {
+            throw new IllegalArgumentException("Padding length must be divisible by 2");
+        }
+        if (pad.length / 2 > x.dim()) {
+            throw new IllegalArgumentException("Padding length too large (" + pad.length + " values for an input of shape "
+                    + java.util.Arrays.toString(x.shape()) + ")");
+        }
+        boolean constant = mode.equals("constant");
+        if (!constant && !mode.equals("reflect") && !mode.equals("replicate")) {
+            if (mode.equals("circular")) {
+                throw new UnsupportedOperationException("pad: mode 'circular' (Lanes pads constant, reflect and replicate)");
+            }
+            throw new IllegalArgumentException("Unrecognised padding mode " + mode);
+        }
+        Tensor t = x;
+        for (int i = 0; i < pad.length / 2; i++) {
+            int d = x.dim() - 1 - i;
+            int left = pad[2 * i];
+            int right = pad[2 * i + 1];
+            int size = t.size(d);
+            if (constant) {
+                long outSize = (long) size + left + right;
+                if (outSize < 0 || (outSize == 0 && size > 0 && (left < 0 || right < 0))) {
+                    throw new IllegalArgumentException("The input size " + size + ", plus negative padding " + left + " and " + right
+                            + " resulted in a negative output size, which is invalid. Check dimension " + d + " of your input.");
+                }
+                int cropL = Math.max(0, -left);
+                int cropR = Math.max(0, -right);
+                if (cropL > 0 || cropR > 0) {
+                    t = t.narrow(d, cropL, size - cropL - cropR);
+                }
+                if (left > 0 || right > 0) {
+                    java.util.List<Tensor> parts = new java.util.ArrayList<>();
+                    if (left > 0) {
+                        parts.add(filled(t, d, left, value));
+                    }
+                    parts.add(t);
+                    if (right > 0) {
+                        parts.add(filled(t, d, right, value));
+                    }
+                    t = Tensor.cat(parts, d);
+                }
+                continue;
+            }
+            if (left < 0 || right < 0) {
+                throw new IllegalArgumentException("pad: negative padding (" + left + ", " + right + ") with mode '" + mode + "'");
+            }
+            if (mode.equals("reflect") && (left >= size || right >= size)) {
+                throw new IllegalArgumentException("Argument #4: Padding size should be less than the corresponding input dimension, but got: padding ("
+                        + left + ", " + right + ") at dimension " + d + " of input " + java.util.Arrays.toString(x.shape()));
+            }
+            if (size == 0) {
+                throw new IllegalArgumentException("pad: " + mode + " padding of an empty dimension " + d + " of " + java.util.Arrays.toString(x.shape()));
+            }
+            if (left == 0 && right == 0) {
+                continue;
+            }
+            long[] index = new long[size + left + right];
+            for (int j = 0; j < index.length; j++) {
+                int src = j - left;
+                if (mode.equals("reflect")) {
+                    src = src < 0 ? -src : src >= size ? 2 * (size - 1) - src : src;
+                } else {
+                    src = Math.max(0, Math.min(size - 1, src));
+                }
+                index[j] = src;
+            }
+            t = Resample.nearest(t, d, index);
+        }
+        return t == x ? x.mul(1f) : t.contiguous();
+    }
+
+    /** A block shaped as t but {@code n} long along {@code d}, filled with {@code value}. */
+    private static Tensor filled(Tensor t, int d, int n, double value) {
+        int[] shape = t.shape();
+        shape[d] = n;
+        return Tensor.full(shape, (float) value);
+    }
+
+    /**
+     * {@code F.dropout2d(x, p, training)} (torch 1.13's feature dropout): while training each {@code (n, c)} slice of
+     * {@code [N, C, ...]} is zeroed whole with probability p, the rest scaled by {@code 1 / (1 - p)}; the mask
+     * {@code [N, C, 1, ...]} is drawn as {@link Tensor#dropout}'s (from Lanes' seed). A 3-d input is read as
+     * {@code [N, C, L]}, as torch 1.13 does. The identity when not training.
+     */
+    public static Tensor dropout2d(Tensor x, double p, boolean training) {
+        if (!(p >= 0 && p <= 1)) { // NaN too
+            throw new IllegalArgumentException("dropout probability has to be between 0 and 1, but got " + p);
+        }
+        if (!training || p == 0) {
+            return x;
+        }
+        if (x.dim() < 2) {
+            throw new IllegalArgumentException("Feature dropout requires at least 2 dimensions in the input, got shape " + java.util.Arrays.toString(x.shape()));
+        }
+        int[] maskShape = new int[x.dim()];
+        java.util.Arrays.fill(maskShape, 1);
+        maskShape[0] = x.size(0);
+        maskShape[1] = x.size(1);
+        try (Tensor ones = Tensor.ones(maskShape); Tensor mask = ones.dropout(p, true)) {
+            return x.mul(mask);
+        }
+    }
+
     public static Tensor dropout(Tensor x, double p, boolean training) {
         return x.dropout(p, training);
     }
