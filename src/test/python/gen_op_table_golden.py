@@ -89,6 +89,8 @@ def copy_into_buffer(x):
     return buf * buf
 
 
+NINF = float('-inf')
+
 EXTREMES = [-12.0, -9.0, -5.0, -3.0, 3.0, 5.0, 9.0]
 NAN, INF = float('nan'), float('inf')
 
@@ -265,6 +267,19 @@ ROWS = [
     Row('relu_', in_place(lambda y: y.relu_()), randn(61)),
     Row('add_into_buffer', add_into_buffer, randn(3)),
     Row('copy_', copy_into_buffer, randn(3)),
+
+    # scans and products
+    Row('cumsum_dim1', lambda x: x.cumsum(1), randn(3, 19)),
+    Row('cumsum_3d_neg_dim', lambda x: x.cumsum(-2), randn(2, 3, 4)),
+    Row('logsumexp_dim1', lambda x: x.logsumexp(1), randn(3, 19)),
+    Row('logsumexp_3d_dim0_keepdim', lambda x: x.logsumexp(0, keepdim=True), randn(2, 3, 4)),
+    Row('logsumexp_inf', lambda x: x.logsumexp(1), fixed([[NINF, NINF, NINF, NINF], [1000., 1001., 999.5, NINF], [0.5, -1., 2., 3.]])),
+    Row('prod', lambda x: x.prod(), randn(3, 4)),
+    Row('prod_dim1', lambda x: x.prod(1), randn(3, 5)),
+    Row('prod_dim0_keepdim', lambda x: x.prod(0, keepdim=True), randn(3, 5)),
+    Row('prod_zeros_dim1', lambda x: x.prod(1), fixed([[1.5, 0., 2., -1.], [0., 3., 0., 2.], [0.5, -2., 1.5, 3.]])),
+    Row('prod_one_zero', lambda x: x.prod(), fixed([[1.5, 0.5, 2., -1.], [0.75, 3., 0., 2.], [0.5, -2., 1.5, 1.25]])),
+    Row('prod_two_zeros', lambda x: x.prod(), fixed([[1.5, 0.5, 0., -1.], [0.75, 3., 0., 2.], [0.5, -2., 1.5, 1.25]])),
 ]
 
 

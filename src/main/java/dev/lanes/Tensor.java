@@ -2176,6 +2176,41 @@ public final class Tensor implements Releasable, AutoCloseable {
     }
 
     // =====================================================================================
+    // Scans, products, sorting, sampling, reordering, predicates and norms (sequential loops: HostOps)
+    // =====================================================================================
+
+    /** Running sums along {@code dim}, like {@code torch.cumsum(x, dim)} (backward: the gradient summed from the end). */
+    public Tensor cumsum(int dim) {
+        return ScanReduceOps.cumsum(this, dim);
+    }
+
+    /**
+     * {@code log(sum(exp(x)))} along {@code dim}, computed stably (the slice's max subtracted), like
+     * {@code torch.logsumexp(x, dim, keepdim)}: a slice of -inf gives -inf.
+     */
+    public Tensor logsumexp(int dim, boolean keepdim) {
+        return ScanReduceOps.logsumexp(this, dim, keepdim);
+    }
+
+    public Tensor logsumexp(int dim) {
+        return logsumexp(dim, false);
+    }
+
+    /** Product of all elements, a 0-d tensor, like {@code torch.prod(x)} (its gradient handles zeros as PyTorch's). */
+    public Tensor prod() {
+        return ScanReduceOps.prod(this, null, false);
+    }
+
+    /** Products along {@code dim}, like {@code torch.prod(x, dim, keepdim)}. */
+    public Tensor prod(int dim, boolean keepdim) {
+        return ScanReduceOps.prod(this, dim, keepdim);
+    }
+
+    public Tensor prod(int dim) {
+        return prod(dim, false);
+    }
+
+    // =====================================================================================
     // Printing
     // =====================================================================================
 

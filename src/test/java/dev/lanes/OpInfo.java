@@ -431,5 +431,20 @@ final class OpInfo {
                 Tensor buf = Tensor.zeros(2, 3);
                 buf.copy_(x);
                 return buf.mul(buf);
-            }).randn(3).acceptsInt64());
+            }).randn(3).acceptsInt64(),
+
+            // ---- scans and products (sequential loops, no plan step; sums and products rounded once from double) ----
+            unary("cumsum_dim1", x -> x.cumsum(1)).randn(3, 19).tol(1e-6, 1e-6),
+            unary("cumsum_3d_neg_dim", x -> x.cumsum(-2)).randn(2, 3, 4).tol(1e-6, 1e-6),
+            unary("logsumexp_dim1", x -> x.logsumexp(1)).randn(3, 19).tol(1e-6, 1e-6),
+            unary("logsumexp_3d_dim0_keepdim", x -> x.logsumexp(0, true)).randn(2, 3, 4).tol(1e-6, 1e-6),
+            // golden: a row of -inf (gives -inf, gradient NaN as PyTorch's), a row far from 0 and with -inf, a plain row
+            unary("logsumexp_inf", x -> x.logsumexp(1)).randn(3, 4).tol(1e-6, 1e-6),
+            unary("prod", Tensor::prod).randn(3, 4).tol(1e-6, 1e-6).gradTol(1e-6, 1e-5),
+            unary("prod_dim1", x -> x.prod(1)).randn(3, 5).tol(1e-6, 1e-6),
+            unary("prod_dim0_keepdim", x -> x.prod(0, true)).randn(3, 5).tol(1e-6, 1e-6),
+            // golden: zeros (one in a slice, two in a slice): the gradient is the product of the other elements
+            unary("prod_zeros_dim1", x -> x.prod(1)).randn(3, 4).tol(1e-6, 1e-6),
+            unary("prod_one_zero", Tensor::prod).randn(3, 4).tol(1e-6, 1e-6),
+            unary("prod_two_zeros", Tensor::prod).randn(3, 4).tol(1e-6, 1e-6));
 }
