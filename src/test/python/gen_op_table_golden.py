@@ -91,6 +91,9 @@ def copy_into_buffer(x):
 
 NINF = float('-inf')
 
+# a NaN in each row, no ties: where sort and topk put NaN (the largest value)
+NANS_2x4 = fixed([[3., float('nan'), 1., 2.], [0.5, -1., 4., float('nan')]])
+
 EXTREMES = [-12.0, -9.0, -5.0, -3.0, 3.0, 5.0, 9.0]
 NAN, INF = float('nan'), float('inf')
 
@@ -280,6 +283,22 @@ ROWS = [
     Row('prod_zeros_dim1', lambda x: x.prod(1), fixed([[1.5, 0., 2., -1.], [0., 3., 0., 2.], [0.5, -2., 1.5, 3.]])),
     Row('prod_one_zero', lambda x: x.prod(), fixed([[1.5, 0.5, 2., -1.], [0.75, 3., 0., 2.], [0.5, -2., 1.5, 1.25]])),
     Row('prod_two_zeros', lambda x: x.prod(), fixed([[1.5, 0.5, 0., -1.], [0.75, 3., 0., 2.], [0.5, -2., 1.5, 1.25]])),
+
+    # sort, topk, argsort: inputs without ties (PyTorch's unstable order is then the stable one)
+    Row('sort_dim1_values', lambda x: x.sort(1).values, randn(3, 5)),
+    Row('sort_dim1_indices', lambda x: x.sort(1).indices, randn(3, 5), grad=False),
+    Row('sort_dim0_descending_values', lambda x: x.sort(0, descending=True).values, randn(4, 3)),
+    Row('sort_dim0_descending_indices', lambda x: x.sort(0, descending=True).indices, randn(4, 3), grad=False),
+    Row('sort_nan_values', lambda x: x.sort(1).values, NANS_2x4),
+    Row('sort_nan_indices', lambda x: x.sort(1).indices, NANS_2x4, grad=False),
+    Row('sort_nan_descending_indices', lambda x: x.sort(-1, descending=True).indices, NANS_2x4, grad=False),
+    Row('topk_values', lambda x: x.topk(3, 1).values, randn(3, 6)),
+    Row('topk_indices', lambda x: x.topk(3, 1).indices, randn(3, 6), grad=False),
+    Row('topk_smallest_dim0_values', lambda x: x.topk(2, 0, largest=False).values, randn(5, 3)),
+    Row('topk_smallest_dim0_indices', lambda x: x.topk(2, 0, largest=False).indices, randn(5, 3), grad=False),
+    Row('topk_nan_smallest_indices', lambda x: x.topk(3, 1, largest=False).indices, NANS_2x4, grad=False),
+    Row('argsort', lambda x: x.argsort(1), randn(3, 5), grad=False),
+    Row('argsort_dim0_descending', lambda x: x.argsort(0, descending=True), randn(4, 3), grad=False),
 ]
 
 

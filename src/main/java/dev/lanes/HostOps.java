@@ -25,6 +25,17 @@ final class HostOps {
         });
     }
 
+    /** The row-major values of an int64 tensor (any layout). */
+    static long[] longs(Tensor x) {
+        return x.withContiguous(src -> {
+            long[] out = new long[src.numel()];
+            try (OpFrame _ = OpFrame.enter()) {
+                MemorySegment.copy(src.seg(), ValueLayout.JAVA_LONG, (long) src.storageOffset() << 3, out, 0, out.length);
+            }
+            return out;
+        });
+    }
+
     /** The row-major values of a bool tensor (any layout). */
     static boolean[] bools(Tensor x) {
         return x.withContiguous(src -> {

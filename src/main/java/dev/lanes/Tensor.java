@@ -2210,6 +2210,56 @@ public final class Tensor implements Releasable, AutoCloseable {
         return prod(dim, false);
     }
 
+    /**
+     * Values sorted along {@code dim} and their int64 indices, like {@code torch.sort(x, dim, descending, stable=True)}:
+     * NaN sorts as the largest value; equal values keep their index order (PyTorch's default unstable sort may order
+     * ties otherwise). Backward: the gradient goes back to the indices.
+     */
+    public ValuesIndices sort(int dim, boolean descending) {
+        return SortOps.sort(this, dim, descending);
+    }
+
+    public ValuesIndices sort(int dim) {
+        return sort(dim, false);
+    }
+
+    /** Sorted along the last dim, ascending. */
+    public ValuesIndices sort() {
+        return sort(-1, false);
+    }
+
+    /**
+     * The {@code k} largest ({@code largest}) or smallest elements along {@code dim} and their int64 indices, like
+     * {@code torch.topk}: always in sorted order (also with {@code sorted} false), ties by lower index first.
+     */
+    public ValuesIndices topk(int k, int dim, boolean largest, boolean sorted) {
+        return SortOps.topk(this, k, dim, largest, sorted);
+    }
+
+    public ValuesIndices topk(int k, int dim) {
+        return topk(k, dim, true, true);
+    }
+
+    /** The {@code k} largest along the last dim. */
+    public ValuesIndices topk(int k) {
+        return topk(k, -1, true, true);
+    }
+
+    /** The int64 indices that sort this tensor along {@code dim}, like {@code torch.argsort(x, dim, descending, stable=True)}. */
+    public Tensor argsort(int dim, boolean descending) {
+        ValuesIndices r = SortOps.sort(this, dim, descending);
+        r.values().close();
+        return r.indices();
+    }
+
+    public Tensor argsort(int dim) {
+        return argsort(dim, false);
+    }
+
+    public Tensor argsort() {
+        return argsort(-1, false);
+    }
+
     // =====================================================================================
     // Printing
     // =====================================================================================

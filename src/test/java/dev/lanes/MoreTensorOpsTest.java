@@ -68,4 +68,56 @@ class MoreTensorOpsTest {
         x.prod(1).sum().backward();
         assertThat(x.grad().toFloatArray()).containsExactly(12f, 8f, 6f, 30f, 0f, 0f);
     }
+
+    // ---- sort, topk, argsort ----
+
+    @Test
+    void tiesKeepTheirIndexOrderAscendingAndDescending() {
+        Tensor x = Tensor.of(new float[] {2f, 1f, 2f, -0f, 1f, 0f, 2f});
+        Tensor.ValuesIndices up = x.sort(0);
+        assertThat(up.values().toFloatArray()).containsExactly(-0f, 0f, 1f, 1f, 2f, 2f, 2f);
+        assertThat(up.indices().toLongArray()).containsExactly(3, 5, 1, 4, 0, 2, 6);
+        Tensor.ValuesIndices down = x.sort(0, true);
+        assertThat(down.indices().toLongArray()).containsExactly(0, 2, 6, 1, 4, 3, 5);
+        assertThat(x.topk(2, 0).indices().toLongArray()).containsExactly(0, 2);
+        assertThat(x.topk(3, 0, false, false).indices().toLongArray()).containsExactly(3, 5, 1);
+        assertThat(x.argsort(0).toLongArray()).containsExactly(3, 5, 1, 4, 0, 2, 6);
+        assertThat(up.indices().dtype()).isEqualTo(DType.INT64);
+    }
+
+    @Test
+    void nanSortsAsTheLargestValue() {
+        Tensor x = Tensor.of(new float[] {Float.NaN, 1f, -INF, Float.NaN, INF});
+        assertThat(x.sort(0).values().toFloatArray()).containsExactly(-INF, 1f, INF, Float.NaN, Float.NaN);
+        assertThat(x.sort(0).indices().toLongArray()).containsExactly(2, 1, 4, 0, 3);
+        assertThat(x.sort(0, true).indices().toLongArray()).containsExactly(0, 3, 4, 1, 2);
+        assertThat(x.topk(2, 0, false, true).values().toFloatArray()).containsExactly(-INF, 1f);
+    }
+
+    @Test
+    void topkGradientGoesToTheChosenIndices() {
+        Tensor x = Tensor.of(new float[] {1f, 5f, 5f, 3f, 0f, 2f}, 2, 3).requiresGrad(true);
+        Tensor.ValuesIndices t = x.topk(2, 1);
+        assertThat(t.values().gradFn().name()).isEqualTo("TopkBackward0");
+        t.values().backward(Tensor.of(new float[] {10f, 20f, 30f, 40f}, 2, 2));
+        assertThat(x.grad().toFloatArray()).containsExactly(0f, 10f, 20f, 30f, 0f, 40f);
+        assertThat(t.indices().requiresGrad()).isFalse();
+    }
+
+    @Test
+    void sortAndTopkRefuseBadArguments() {
+        Tensor x = Tensor.randn(2, 3);
+        assertThatThrownBy(() -> x.topk(4, 1)).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("selected index k out of range");
+        assertThatThrownBy(() -> x.topk(-1, 1)).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("selected index k out of range");
+        assertThatThrownBy(() -> x.sort(2)).isInstanceOf(IndexOutOfBoundsException.class)
+                .hasMessage("Dimension out of range (expected to be in range of [-2, 1], but got 2)");
+        assertThatThrownBy(() -> x.argsort(-3, true)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> Tensor.zerosLong(3).sort()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("sort: expected a float32 tensor but got int64");
+        // k = 0 and 0-d inputs, as PyTorch
+        assertThat(x.topk(0, 1).values().shape()).containsExactly(2, 0);
+        Tensor s = Tensor.scalar(4);
+        assertThat(s.sort().values().shape()).isEmpty();
+        assertThat(s.sort().indices().longItem()).isZero();
+    }
 }
