@@ -100,6 +100,14 @@ public final class Lanes {
         }
     }
 
+    /** Uniform doubles in [0, 1) from the global generator (multinomial's draws). */
+    static synchronized void fillUniformDouble(double[] out) {
+        java.util.random.RandomGenerator g = drawing();
+        for (int i = 0; i < out.length; i++) {
+            out[i] = g.nextDouble();
+        }
+    }
+
     private static long seedFromProperty() {
         String s = System.getProperty("lanes.seed");
         // like PyTorch, an unseeded process is still reproducible: its default seed is a constant

@@ -2260,6 +2260,20 @@ public final class Tensor implements Releasable, AutoCloseable {
         return argsort(-1, false);
     }
 
+    /**
+     * {@code numSamples} int64 category indices drawn from this [C] or [N, C] tensor of non-negative weights, like
+     * {@code torch.multinomial(probs, numSamples, replacement)}: from the global generator ({@link Lanes#manualSeed}),
+     * so the same seed gives the same draws (not PyTorch's draws: another generator). Without replacement the
+     * indices of a row are distinct.
+     */
+    public Tensor multinomial(int numSamples, boolean replacement) {
+        return SampleOps.multinomial(this, numSamples, replacement);
+    }
+
+    public Tensor multinomial(int numSamples) {
+        return multinomial(numSamples, false);
+    }
+
     // =====================================================================================
     // Printing
     // =====================================================================================

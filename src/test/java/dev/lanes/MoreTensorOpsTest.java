@@ -120,4 +120,113 @@ class MoreTensorOpsTest {
         assertThat(s.sort().values().shape()).isEmpty();
         assertThat(s.sort().indices().longItem()).isZero();
     }
+
+    // ---- multinomial (PyTorch's generator differs: statistics, not goldens) ----
+
+    @Test
+    void multinomialWithReplacementMatchesTheProbabilities() {
+        Lanes.manualSeed(11);
+        int n = 20_000;
+        double[] p = {0.1, 0.2, 0.3, 0.4};
+        Tensor w = Tensor.of(new float[] {1f, 2f, 3f, 4f}); // weights: normalised by their sum
+        long[] draws = w.multinomial(n, true).toLongArray();
+        assertThat(draws).hasSize(n);
+        long[] count = new long[4];
+        for (long d : draws) {
+            count[(int) d]++;
+        }
+        for (int j = 0; j < 4; j++) {
+            double sigma = Math.sqrt(n * p[j] * (1 - p[j]));
+            assertThat((double) count[j]).as("category %d", j).isCloseTo(n * p[j], org.assertj.core.data.Offset.offset(5 * sigma));
+        }
+    }
+
+    @Test
+    void multinomialRowsDrawFromTheirOwnWeightsAndNeverAZeroWeight() {
+        Lanes.manualSeed(12);
+        int n = 20_000;
+        Tensor w = Tensor.of(new float[] {0f, 1f, 0f, 3f, 5f, 0f, 0f, 5f}, 2, 4);
+        Tensor d = w.multinomial(n, true);
+        assertThat(d.shape()).containsExactly(2, n);
+        assertThat(d.dtype()).isEqualTo(DType.INT64);
+        long[] v = d.toLongArray();
+        long ones = 0;
+        long zeros = 0;
+        for (int s = 0; s < n; s++) {
+            assertThat(v[s]).isIn(1L, 3L);
+            assertThat(v[n + s]).isIn(0L, 3L);
+            ones += v[s] == 1 ? 1 : 0;
+            zeros += v[n + s] == 0 ? 1 : 0;
+        }
+        assertThat((double) ones).isCloseTo(n * 0.25, org.assertj.core.data.Offset.offset(5 * Math.sqrt(n * 0.25 * 0.75)));
+        assertThat((double) zeros).isCloseTo(n * 0.5, org.assertj.core.data.Offset.offset(5 * Math.sqrt(n * 0.25)));
+    }
+
+    @Test
+    void multinomialIsReproducibleFromTheSeed() {
+        Tensor w = Tensor.of(new float[] {0.2f, 0.3f, 0.5f, 1f, 1f, 1f}, 2, 3);
+        Lanes.manualSeed(7);
+        long[] a = w.multinomial(50, true).toLongArray();
+        long[] a2 = w.multinomial(3).toLongArray();
+        Lanes.manualSeed(7);
+        assertThat(w.multinomial(50, true).toLongArray()).containsExactly(a);
+        assertThat(w.multinomial(3).toLongArray()).containsExactly(a2);
+        Lanes.manualSeed(8);
+        assertThat(w.multinomial(50, true).toLongArray()).isNotEqualTo(a);
+    }
+
+    @Test
+    void multinomialWithoutReplacementDrawsDistinctIndices() {
+        Lanes.manualSeed(13);
+        Tensor w = Tensor.of(new float[] {1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f});
+        int[] first = new int[8];
+        int trials = 4000;
+        for (int t = 0; t < trials; t++) {
+            long[] d = w.multinomial(5).toLongArray();
+            assertThat(d).doesNotHaveDuplicates();
+            first[(int) d[0]]++;
+        }
+        for (int j = 0; j < 8; j++) { // the first draw follows the weights
+            double p = (j + 1) / 36.0;
+            assertThat((double) first[j]).isCloseTo(trials * p, org.assertj.core.data.Offset.offset(5 * Math.sqrt(trials * p * (1 - p))));
+        }
+        // all of a row: a permutation; categories of zero weight only after the positive ones, in index order
+        assertThat(Tensor.of(new float[] {0f, 1f, 0f, 2f}).multinomial(4).toLongArray()).satisfiesAnyOf(
+                d -> assertThat(d).containsExactly(1, 3, 0, 2), d -> assertThat(d).containsExactly(3, 1, 0, 2));
+    }
+
+    @Test
+    void multinomialRefusesBadWeightsWithPyTorchsMessages() {
+        Tensor ok = Tensor.of(new float[] {0.5f, 0.5f});
+        assertThatThrownBy(() -> Tensor.of(new float[] {0.5f, -1f}).multinomial(1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("probability tensor contains either `inf`, `nan` or element < 0");
+        assertThatThrownBy(() -> Tensor.of(new float[] {0.5f, Float.NaN}).multinomial(1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("probability tensor contains either `inf`, `nan` or element < 0");
+        assertThatThrownBy(() -> Tensor.of(new float[] {0.5f, INF}).multinomial(2)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("probability tensor contains either `inf`, `nan` or element < 0");
+        assertThatThrownBy(() -> Tensor.of(new float[] {0.5f, -1f}).multinomial(3, true)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("invalid multinomial distribution (encountering probability entry < 0)");
+        assertThatThrownBy(() -> Tensor.of(new float[] {0.5f, INF}).multinomial(3, true)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("invalid multinomial distribution (encountering probability entry = infinity or NaN)");
+        assertThatThrownBy(() -> Tensor.of(new float[] {1f, 1f, 0f, 0f}, 2, 2).multinomial(3, true)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("invalid multinomial distribution (sum of probabilities <= 0)");
+        assertThatThrownBy(() -> ok.multinomial(3)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("cannot sample n_sample > prob_dist.size(-1) samples without replacement");
+        assertThatThrownBy(() -> ok.multinomial(0, true)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("cannot sample n_sample <= 0 samples");
+        assertThatThrownBy(() -> Tensor.zeros(2, 2, 2).multinomial(1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("prob_dist must be 1 or 2 dim");
+        assertThatThrownBy(() -> Tensor.zerosLong(2).multinomial(1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("multinomial only supports floating-point dtypes for input, got: Long");
+        assertThat(ok.multinomial(4, true).shape()).containsExactly(4); // more samples than categories: with replacement only
+    }
+
+    @Test
+    void hostLoopOpsHaveNoPlanStep() {
+        for (java.util.function.Function<Tensor, Tensor> f : java.util.List.<java.util.function.Function<Tensor, Tensor>>of(
+                x -> x.softmax(1).multinomial(1, true).toFloat(), x -> x.cumsum(1), x -> x.sort(1).values())) {
+            assertThatThrownBy(() -> InferencePlan.trace(f, 2, 3).close()).isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("InferencePlan.trace").hasMessageContaining("has no plan step");
+        }
+    }
 }
