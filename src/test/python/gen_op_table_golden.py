@@ -299,6 +299,18 @@ ROWS = [
     Row('topk_nan_smallest_indices', lambda x: x.topk(3, 1, largest=False).indices, NANS_2x4, grad=False),
     Row('argsort', lambda x: x.argsort(1), randn(3, 5), grad=False),
     Row('argsort_dim0_descending', lambda x: x.argsort(0, descending=True), randn(4, 3), grad=False),
+
+    # flip, roll, repeat (the _transposed rows: the Java input has a transposed layout, same values)
+    Row('flip_dim0', lambda x: x.flip(0), randn(3, 19)),
+    Row('flip_3d_two_dims', lambda x: x.flip(0, -1), randn(2, 3, 4)),
+    Row('flip_transposed', lambda x: x.flip(1), randn(4, 3)),
+    Row('roll_dim1', lambda x: x.roll(2, 1), randn(3, 19)),
+    Row('roll_two_dims_negative', lambda x: x.roll((-1, 5), (0, 2)), randn(2, 3, 4)),
+    Row('roll_flattened', lambda x: x.roll(5), randn(3, 4)),
+    Row('roll_same_dim_twice', lambda x: x.roll((1, 2), (1, -1)), randn(2, 5)),
+    Row('repeat', lambda x: x.repeat(2, 3), randn(2, 3)),
+    Row('repeat_more_sizes_than_dims', lambda x: x.repeat(2, 1, 3), randn(2, 3)),
+    Row('repeat_transposed', lambda x: x.repeat(1, 2), randn(3, 4)),
 ]
 
 

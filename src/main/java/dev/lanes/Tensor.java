@@ -2274,6 +2274,36 @@ public final class Tensor implements Releasable, AutoCloseable {
         return multinomial(numSamples, false);
     }
 
+    /** A copy reversed along each of {@code dims}, like {@code torch.flip(x, dims)} (any dtype). */
+    public Tensor flip(int... dims) {
+        return ReorderOps.flip(this, dims);
+    }
+
+    /**
+     * A copy whose elements move {@code shifts[k]} places along {@code dims[k]}, wrapping around, like
+     * {@code torch.roll(x, shifts, dims)} (any dtype).
+     */
+    public Tensor roll(int[] shifts, int[] dims) {
+        return ReorderOps.roll(this, shifts, dims);
+    }
+
+    public Tensor roll(int shift, int dim) {
+        return roll(new int[] {shift}, new int[] {dim});
+    }
+
+    /** Rolled as a flattened tensor, the shape kept, like {@code torch.roll(x, shift)}. */
+    public Tensor roll(int shift) {
+        return roll(new int[] {shift}, new int[0]);
+    }
+
+    /**
+     * A copy tiled {@code sizes[d]} times along each dim, like {@code x.repeat(sizes)}: more sizes than dims add
+     * leading dims (any dtype; backward: the copies' gradients summed).
+     */
+    public Tensor repeat(int... sizes) {
+        return ReorderOps.repeat(this, sizes);
+    }
+
     // =====================================================================================
     // Printing
     // =====================================================================================

@@ -229,4 +229,37 @@ class MoreTensorOpsTest {
                     .hasMessageContaining("InferencePlan.trace").hasMessageContaining("has no plan step");
         }
     }
+
+    // ---- flip, roll, repeat ----
+
+    @Test
+    void flipRollRepeatKeepTheDtype() {
+        Tensor ids = Tensor.arange(6).view(2, 3);
+        assertThat(ids.roll(1, 1).toLongArray()).containsExactly(2, 0, 1, 5, 3, 4);
+        assertThat(ids.flip(0, 1).toLongArray()).containsExactly(5, 4, 3, 2, 1, 0);
+        assertThat(ids.repeat(1, 2).toLongArray()).containsExactly(0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5);
+        assertThat(ids.roll(-7).toLongArray()).containsExactly(1, 2, 3, 4, 5, 0);
+        Tensor m = Tensor.of(new boolean[] {true, false, false});
+        assertThat(m.flip(0).dtype()).isEqualTo(DType.BOOL);
+        assertThat(m.flip(0).toFloatArray()).containsExactly(0f, 0f, 1f);
+        assertThat(Tensor.scalar(3).repeat(2, 2).toFloatArray()).containsExactly(3f, 3f, 3f, 3f);
+        assertThat(Tensor.randn(2, 3).repeat(0, 1).shape()).containsExactly(0, 3);
+    }
+
+    @Test
+    void flipRollRepeatRefuseBadArguments() {
+        Tensor x = Tensor.randn(2, 3);
+        assertThatThrownBy(() -> x.flip(0, -2)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("dim 0 appears multiple times in the list of dims");
+        assertThatThrownBy(() -> x.flip(2)).isInstanceOf(IndexOutOfBoundsException.class)
+                .hasMessage("Dimension out of range (expected to be in range of [-2, 1], but got 2)");
+        assertThatThrownBy(() -> x.roll(new int[] {1, 2}, new int[] {0})).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("shifts and dimensions must align. shifts: 2, dims:1");
+        assertThatThrownBy(() -> x.roll(1, 5)).isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("Dimension out of range");
+        assertThatThrownBy(() -> x.roll(new int[0], new int[0])).isInstanceOf(IllegalArgumentException.class).hasMessage("`shifts` required");
+        assertThatThrownBy(() -> x.repeat(2)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor");
+        assertThatThrownBy(() -> x.repeat(-1, 2)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Trying to create tensor with negative dimension -2: [-2, 6]");
+    }
 }

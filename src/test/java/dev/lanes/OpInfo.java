@@ -463,5 +463,17 @@ final class OpInfo {
             unary("topk_smallest_dim0_indices", x -> x.topk(2, 0, false, true).indices()).randn(5, 3).forwardOnly(),
             unary("topk_nan_smallest_indices", x -> x.topk(3, 1, false, true).indices()).randn(2, 4).forwardOnly(),
             unary("argsort", x -> x.argsort(1)).randn(3, 5).forwardOnly(),
-            unary("argsort_dim0_descending", x -> x.argsort(0, true)).randn(4, 3).forwardOnly());
+            unary("argsort_dim0_descending", x -> x.argsort(0, true)).randn(4, 3).forwardOnly(),
+
+            // ---- flip, roll, repeat (copies by an index map, any dtype; no plan step) ----
+            unary("flip_dim0", x -> x.flip(0)).randn(3, 19).acceptsInt64(),
+            unary("flip_3d_two_dims", x -> x.flip(0, -1)).randn(2, 3, 4).acceptsInt64(),
+            unary("flip_transposed", x -> x.flip(1)).randnTransposed(4, 3).acceptsInt64(),
+            unary("roll_dim1", x -> x.roll(2, 1)).randn(3, 19).acceptsInt64(),
+            unary("roll_two_dims_negative", x -> x.roll(new int[] {-1, 5}, new int[] {0, 2})).randn(2, 3, 4).acceptsInt64(),
+            unary("roll_flattened", x -> x.roll(5)).randn(3, 4).acceptsInt64(),
+            unary("roll_same_dim_twice", x -> x.roll(new int[] {1, 2}, new int[] {1, -1})).randn(2, 5).acceptsInt64(),
+            unary("repeat", x -> x.repeat(2, 3)).randn(2, 3).tol(0, 0).gradTol(1e-6, 1e-6).acceptsInt64(),
+            unary("repeat_more_sizes_than_dims", x -> x.repeat(2, 1, 3)).randn(2, 3).gradTol(1e-6, 1e-6).acceptsInt64(),
+            unary("repeat_transposed", x -> x.repeat(1, 2)).randnTransposed(3, 4).gradTol(1e-6, 1e-6).acceptsInt64());
 }
