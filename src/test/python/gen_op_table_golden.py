@@ -90,6 +90,10 @@ def copy_into_buffer(x):
 
 
 NINF = float('-inf')
+INF = float('inf')
+NAN = float('nan')
+# halves (round: to even), signed zeros, +-0.3, past 2^23 (every float an integer), infinities, NaN
+ROUNDING = [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -0.0, 0.0, 0.3, -0.3, -0.7, 8388609.0, -12582913.0, 1e10, INF, NINF, NAN]
 
 # a NaN in each row, no ties: where sort and topk put NaN (the largest value)
 NANS_2x4 = fixed([[3., float('nan'), 1., 2.], [0.5, -1., 4., float('nan')]])
@@ -130,6 +134,14 @@ ROWS = [
     Row('relu6', F.relu6, grid(-4, 8, [0.0, 6.0, -1e-3, 6.001, NAN, INF, -INF])),
     Row('hardsigmoid', F.hardsigmoid, grid(-6, 6, [-3.0, 3.0, -3.001, 2.999, NAN, INF, -INF])),
     Row('hardswish', F.hardswish, grid(-6, 6, [-3.0, 3.0, -3.001, 2.999, 0.0, 1e30, NAN, INF, -INF])),
+    Row('rsqrt', torch.rsqrt, grid(0.1, 4, [1.0, 1e-3, 0.0, 1e30])),
+    Row('square', torch.square, grid(-4, 4, [-0.0, 1e20, -1e-30])),
+    Row('reciprocal', torch.reciprocal, grid(0.2, 4, [-1.0, -0.25, 0.0, -0.0, 3e38])),
+    Row('sign', torch.sign, grid(-4, 4, [-0.0, 0.0, 1e-30, -1e-30, INF, NINF, NAN])),
+    Row('floor', torch.floor, grid(-4, 4, ROUNDING)),
+    Row('ceil', torch.ceil, grid(-4, 4, ROUNDING)),
+    Row('round', torch.round, grid(-4, 4, ROUNDING)),
+    Row('trunc', torch.trunc, grid(-4, 4, ROUNDING)),
     Row('clamp', lambda x: x.clamp(-0.5, 0.5), randn(61)),
     Row('clamp_min', lambda x: x.clamp(min=-0.5), randn(61)),
     Row('clamp_max', lambda x: x.clamp(max=0.5), randn(61)),

@@ -64,7 +64,19 @@ enum Pointwise {
     /** g / 6 where -3 < x < 3, 0 elsewhere: one fused kernel. */
     HARDSIGMOID("hardsigmoid", UnaryOp.HARDSIGMOID, "HardsigmoidBackward0", Saves.INPUT),
     /** 0 below -3, g (x / 3 + 1/2) on [-3, 3], g above: one fused kernel. */
-    HARDSWISH("hardswish", UnaryOp.HARDSWISH, "HardswishBackward0", Saves.INPUT);
+    HARDSWISH("hardswish", UnaryOp.HARDSWISH, "HardswishBackward0", Saves.INPUT),
+    /** g (-1/2) r^3, r = rsqrt(x). */
+    RSQRT("rsqrt", UnaryOp.RSQRT, "RsqrtBackward0", Saves.OUTPUT),
+    /** g 2x; PyTorch's square is pow(x, 2), hence its grad_fn. */
+    SQUARE("square", UnaryOp.SQUARE, "PowBackward0", Saves.INPUT),
+    /** Zero: sign, floor, ceil, round and trunc are flat between their jumps (PyTorch's zeros_like(grad)). */
+    SIGN("sign", UnaryOp.SIGN, "SignBackward0", Saves.NOTHING),
+    FLOOR("floor", UnaryOp.FLOOR, "FloorBackward0", Saves.NOTHING),
+    CEIL("ceil", UnaryOp.CEIL, "CeilBackward0", Saves.NOTHING),
+    ROUND("round", UnaryOp.ROUND, "RoundBackward0", Saves.NOTHING),
+    TRUNC("trunc", UnaryOp.TRUNC, "TruncBackward0", Saves.NOTHING),
+    /** -g r^2, r = 1/x. */
+    RECIPROCAL("reciprocal", UnaryOp.RECIPROCAL, "ReciprocalBackward0", Saves.OUTPUT);
 
     /** What the backward rule reads besides the incoming gradient. */
     enum Saves {
@@ -152,6 +164,22 @@ enum Pointwise {
                 }
             }
             case LEAKY_RELU, ELU, SOFTPLUS, HARDTANH, HARDSIGMOID, HARDSWISH -> ArithmeticOps.binary(kernel.backwardWith(p, q), g, s);
+            case RSQRT -> {
+                try (Tensor s2 = s.mul(s); Tensor s3 = s2.mul(s); Tensor d = s3.mul(-0.5)) {
+                    yield g.mul(d);
+                }
+            }
+            case SQUARE -> {
+                try (Tensor d = s.mul(2)) {
+                    yield g.mul(d);
+                }
+            }
+            case SIGN, FLOOR, CEIL, ROUND, TRUNC -> Tensor.zerosLike(g);
+            case RECIPROCAL -> {
+                try (Tensor s2 = s.mul(s); Tensor d = s2.neg()) {
+                    yield g.mul(d);
+                }
+            }
         };
     }
 

@@ -2304,6 +2304,46 @@ public final class Tensor implements Releasable, AutoCloseable {
         return ReorderOps.repeat(this, sizes);
     }
 
+    /** {@code 1 / sqrt(x)}, like {@code torch.rsqrt}. */
+    public Tensor rsqrt() {
+        return Pointwise.RSQRT.apply(this);
+    }
+
+    /** {@code x * x}, like {@code torch.square} (grad_fn PowBackward0, as PyTorch's). */
+    public Tensor square() {
+        return Pointwise.SQUARE.apply(this);
+    }
+
+    /** 1, -1 or 0 (also for NaN), like {@code torch.sign}; zero gradient. */
+    public Tensor sign() {
+        return Pointwise.SIGN.apply(this);
+    }
+
+    /** Like {@code torch.floor}; zero gradient. */
+    public Tensor floor() {
+        return Pointwise.FLOOR.apply(this);
+    }
+
+    /** Like {@code torch.ceil}; zero gradient. */
+    public Tensor ceil() {
+        return Pointwise.CEIL.apply(this);
+    }
+
+    /** To the nearest integer, halves to even, like {@code torch.round}; zero gradient. */
+    public Tensor round() {
+        return Pointwise.ROUND.apply(this);
+    }
+
+    /** Toward zero, like {@code torch.trunc}; zero gradient. */
+    public Tensor trunc() {
+        return Pointwise.TRUNC.apply(this);
+    }
+
+    /** {@code 1 / x}, like {@code torch.reciprocal}. */
+    public Tensor reciprocal() {
+        return Pointwise.RECIPROCAL.apply(this);
+    }
+
     // =====================================================================================
     // Printing
     // =====================================================================================

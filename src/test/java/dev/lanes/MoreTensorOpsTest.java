@@ -262,4 +262,41 @@ class MoreTensorOpsTest {
         assertThatThrownBy(() -> x.repeat(-1, 2)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("Trying to create tensor with negative dimension -2: [-2, 6]");
     }
+
+    // ---- rounding and the other new elementwise ops ----
+
+    @Test
+    void roundingGivesJavasBitsSignedZerosIncludedInTheVectorLoopAndTheTail() {
+        float[] special = {-0.7f, -0.5f, -0.3f, -0f, 0f, 0.3f, 0.5f, 0.7f, -1.5f, -2.5f, 1.5f, 2.5f, -1e-30f, 1e-30f, 8388607.5f, -8388607.5f,
+            8388609f, -1e10f, INF, -INF, Float.MAX_VALUE, -Float.MIN_VALUE, 3.7f, -3.7f};
+        float[] v = new float[special.length * 3 + 5]; // several vectors at every width, and a tail
+        for (int i = 0; i < v.length; i++) {
+            v[i] = special[i % special.length];
+        }
+        Tensor x = Tensor.of(v);
+        check(x.floor(), v, d -> Math.floor(d));
+        check(x.ceil(), v, d -> Math.ceil(d));
+        check(x.round(), v, d -> Math.rint(d));
+        check(x.trunc(), v, d -> d < 0 ? Math.ceil(d) : Math.floor(d));
+        check(x.sign(), v, d -> d > 0 ? 1 : d < 0 ? -1 : 0); // -0 gives +0, as PyTorch
+        assertThat(Tensor.of(new float[] {Float.NaN}).sign().item()).isEqualTo(0f); // PyTorch: sign(nan) = 0
+        assertThat(Tensor.of(new float[] {Float.NaN}).floor().item()).isNaN();
+    }
+
+    private static void check(Tensor got, float[] x, java.util.function.DoubleUnaryOperator want) {
+        float[] g = got.toFloatArray();
+        for (int i = 0; i < x.length; i++) {
+            assertThat(Float.floatToRawIntBits(g[i])).as("%s at %s", got, x[i]).isEqualTo(Float.floatToRawIntBits((float) want.applyAsDouble(x[i])));
+        }
+    }
+
+    @Test
+    void roundingOpsHaveZeroGradients() {
+        for (java.util.function.UnaryOperator<Tensor> f : java.util.List.<java.util.function.UnaryOperator<Tensor>>of(Tensor::floor, Tensor::ceil,
+                Tensor::round, Tensor::trunc, Tensor::sign)) {
+            Tensor x = Tensor.of(new float[] {-1.3f, 0.2f, 2.5f}).requiresGrad(true);
+            f.apply(x).sum().backward();
+            assertThat(x.grad().toFloatArray()).containsExactly(0f, 0f, 0f);
+        }
+    }
 }

@@ -458,6 +458,93 @@ public enum UnaryOp {
             }
         }
     },
+    /** 1 / sqrt(x), torch.rsqrt: a correctly rounded square root, then a division (PyTorch's vector form too). */
+    RSQRT {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                v.broadcast(1f).div(v.sqrt()).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
+    /** x * x, torch.square */
+    SQUARE {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                v.mul(v).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
+    /** torch.sign: 1, -1 or 0 (+0 for -0 and NaN, as PyTorch: (x > 0) - (x < 0)). */
+    SIGN {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                FloatVector zero = v.broadcast(0f);
+                zero.blend(1f, v.compare(VectorOperators.GT, 0f)).sub(zero.blend(1f, v.compare(VectorOperators.LT, 0f)))
+                        .intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
+    /** torch.floor: rint (below), less 1 where it rounded up, with x's sign (floor(-0.0) is -0). */
+    FLOOR {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                FloatVector r = rint(v);
+                withSignOf(r.sub(r.broadcast(0f).blend(1f, r.compare(VectorOperators.GT, v))), v).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
+    /** torch.ceil: rint, plus 1 where it rounded down, with x's sign (ceil(-0.5) is -0, as Math.ceil). */
+    CEIL {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                FloatVector r = rint(v);
+                // ceil(x) has x's sign: ceil(-0.7) is -0, not the +0 that -1 + 1 gives
+                withSignOf(r.add(r.broadcast(0f).blend(1f, r.compare(VectorOperators.LT, v))), v).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
+    /** torch.round: to the nearest integer, halves to even (Math.rint). */
+    ROUND {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                rint(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
+    /** torch.trunc: toward zero, floor of |x| with x's sign. */
+    TRUNC {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                FloatVector a = v.abs();
+                FloatVector r = rint(a);
+                FloatVector f = r.sub(r.broadcast(0f).blend(1f, r.compare(VectorOperators.GT, a)));
+                withSignOf(f, v).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
+    /** 1 / x, torch.reciprocal */
+    RECIPROCAL {
+        @Override
+        void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+            for (long i = 0; i < vecEnd; i += VBYTES) {
+                FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
+                v.broadcast(1f).div(v).intoMemorySegment(out, ob + i, ORDER);
+            }
+        }
+    },
     /** x + p */
     ADD_SCALAR {
         @Override
@@ -587,6 +674,23 @@ public enum UnaryOp {
         }
     };
 
+    private static final float TWO_23 = 8388608f;
+
+    /**
+     * Math.rint of each lane, halves to even: below 2^23 adding and subtracting 2^23 rounds |x| to an integer in the
+     * current (nearest-even) mode; from 2^23 on a float is an integer already (NaN and infinities pass through).
+     */
+    private static FloatVector rint(FloatVector v) {
+        FloatVector a = v.abs();
+        FloatVector r = a.add(TWO_23).sub(TWO_23);
+        return withSignOf(a.blend(r, a.compare(VectorOperators.LT, TWO_23)), v);
+    }
+
+    /** |m| with the sign bit of s (so rint(-0.4) is -0, as Math.rint). */
+    private static FloatVector withSignOf(FloatVector m, FloatVector s) {
+        return m.abs().reinterpretAsInts().or(s.reinterpretAsInts().and(0x80000000)).reinterpretAsFloats();
+    }
+
     /**
      * Whether a GEMM or convolution may apply this op to its outputs while they are in registers
      * ({@code Sgemm.Epilogue}): the activations that follow a linear layer.
@@ -635,6 +739,14 @@ public enum UnaryOp {
                 c = c < 0f ? 0f : c;
                 yield x * (c > 6f ? 6f : c) / 6f;
             }
+            case RSQRT -> 1f / (float) Math.sqrt(x);
+            case SQUARE -> x * x;
+            case SIGN -> x > 0 ? 1f : x < 0 ? -1f : 0f;
+            case FLOOR -> (float) Math.floor(x);
+            case CEIL -> (float) Math.ceil(x);
+            case ROUND -> (float) Math.rint(x);
+            case TRUNC -> (float) (x < 0 ? Math.ceil(x) : Math.floor(x));
+            case RECIPROCAL -> 1f / x;
             case ADD_SCALAR -> x + p;
             case SUB_SCALAR -> x - p;
             case RSUB_SCALAR -> p - x;
