@@ -98,6 +98,17 @@ ROUNDING = [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -0.0, 0.0, 0.3, -0.3, -0.7, 8388609
 # a NaN in each row, no ties: where sort and topk put NaN (the largest value)
 NANS_2x4 = fixed([[3., float('nan'), 1., 2.], [0.5, -1., 4., float('nan')]])
 
+def specials_3x19(gen):
+    """Normal values with NaN, +-inf and zeros in rows 0 and 1; row 2 all finite and nonzero."""
+    t = torch.randn(3, 19, generator=gen)
+    t[0, 3], t[0, 7], t[1, 0], t[1, 18], t[0, 12] = NAN, INF, NINF, 0.0, -0.0
+    t[:, 5] = 0.0
+    t[2, 5] = 1.5
+    return t
+
+
+SPECIALS_3x19 = specials_3x19
+
 EXTREMES = [-12.0, -9.0, -5.0, -3.0, 3.0, 5.0, 9.0]
 NAN, INF = float('nan'), float('inf')
 
@@ -323,6 +334,16 @@ ROWS = [
     Row('repeat', lambda x: x.repeat(2, 3), randn(2, 3)),
     Row('repeat_more_sizes_than_dims', lambda x: x.repeat(2, 1, 3), randn(2, 3)),
     Row('repeat_transposed', lambda x: x.repeat(1, 2), randn(3, 4)),
+
+    # isnan / isinf / isfinite and any / all, on rows with NaN, infinities and zeros
+    Row('isnan', torch.isnan, SPECIALS_3x19, grad=False),
+    Row('isinf', torch.isinf, SPECIALS_3x19, grad=False),
+    Row('isfinite', torch.isfinite, SPECIALS_3x19, grad=False),
+    Row('any', lambda x: x.gt(1).any(), randn(3, 19), grad=False),
+    Row('all_dim1', lambda x: x.isfinite().all(1), SPECIALS_3x19, grad=False),
+    Row('any_dim0_keepdim', lambda x: x.isinf().any(0, keepdim=True), SPECIALS_3x19, grad=False),
+    Row('all_float_dim1', lambda x: x.all(1), SPECIALS_3x19, grad=False),
+    Row('any_float_dim0', lambda x: x.any(0), SPECIALS_3x19, grad=False),
 ]
 
 

@@ -2344,6 +2344,47 @@ public final class Tensor implements Releasable, AutoCloseable {
         return Pointwise.RECIPROCAL.apply(this);
     }
 
+    /** A bool tensor: true where this element is NaN, like {@code torch.isnan} (a comparison: plans replay it). */
+    public Tensor isnan() {
+        return PredicateOps.test(this, PredicateOps.Test.NAN);
+    }
+
+    /** True where this element is +inf or -inf, like {@code torch.isinf}. */
+    public Tensor isinf() {
+        return PredicateOps.test(this, PredicateOps.Test.INF);
+    }
+
+    /** True where this element is neither NaN nor infinite, like {@code torch.isfinite}. */
+    public Tensor isfinite() {
+        return PredicateOps.test(this, PredicateOps.Test.FINITE);
+    }
+
+    /** Whether any element is true (nonzero), a 0-d bool tensor, like {@code torch.any}; false for no elements. */
+    public Tensor any() {
+        return PredicateOps.anyAll(this, false, null, false);
+    }
+
+    public Tensor any(int dim, boolean keepdim) {
+        return PredicateOps.anyAll(this, false, dim, keepdim);
+    }
+
+    public Tensor any(int dim) {
+        return any(dim, false);
+    }
+
+    /** Whether every element is true (nonzero), a 0-d bool tensor, like {@code torch.all}; true for no elements. */
+    public Tensor all() {
+        return PredicateOps.anyAll(this, true, null, false);
+    }
+
+    public Tensor all(int dim, boolean keepdim) {
+        return PredicateOps.anyAll(this, true, dim, keepdim);
+    }
+
+    public Tensor all(int dim) {
+        return all(dim, false);
+    }
+
     // =====================================================================================
     // Printing
     // =====================================================================================

@@ -299,4 +299,48 @@ class MoreTensorOpsTest {
             assertThat(x.grad().toFloatArray()).containsExactly(0f, 0f, 0f);
         }
     }
+
+    // ---- isnan / isinf / isfinite, any / all ----
+
+    @Test
+    void predicatesOfEveryDtype() {
+        Tensor x = Tensor.of(new float[] {Float.NaN, INF, -INF, 0f, -2f});
+        assertThat(x.isnan().dtype()).isEqualTo(DType.BOOL);
+        assertThat(x.isnan().toFloatArray()).containsExactly(1f, 0f, 0f, 0f, 0f);
+        assertThat(x.isinf().toFloatArray()).containsExactly(0f, 1f, 1f, 0f, 0f);
+        assertThat(x.isfinite().toFloatArray()).containsExactly(0f, 0f, 0f, 1f, 1f);
+        assertThat(Tensor.arange(3).isfinite().toFloatArray()).containsExactly(1f, 1f, 1f);
+        assertThat(Tensor.arange(3).isnan().any().boolItem()).isFalse();
+        assertThat(x.requiresGrad(true).isnan().requiresGrad()).isFalse();
+    }
+
+    @Test
+    void anyAndAllOfEmptyAndAlongDims() {
+        assertThat(Tensor.zeros(0).any().boolItem()).isFalse();
+        assertThat(Tensor.zeros(0).all().boolItem()).isTrue();
+        assertThat(Tensor.zeros(2, 0).all(1).toFloatArray()).containsExactly(1f, 1f);
+        Tensor m = Tensor.of(new boolean[] {true, false, true, true}, 2, 2);
+        assertThat(m.all(1).toFloatArray()).containsExactly(0f, 1f);
+        assertThat(m.any(0, true).shape()).containsExactly(1, 2);
+        assertThat(m.all(-2).toFloatArray()).containsExactly(1f, 0f);
+        assertThat(Tensor.of(new long[] {3, 0}).any().boolItem()).isTrue();
+        assertThat(Tensor.of(new float[] {Float.NaN}).all().boolItem()).isTrue(); // NaN is nonzero
+        assertThatThrownBy(() -> m.any(2)).isInstanceOf(IndexOutOfBoundsException.class)
+                .hasMessage("Dimension out of range (expected to be in range of [-2, 1], but got 2)");
+    }
+
+    @Test
+    void isnanFeedsAMaskedFillInAPlan() {
+        java.util.function.Function<Tensor, Tensor> f = x -> {
+            Tensor y = x.log(); // NaN below 0
+            return y.maskedFill(y.isnan(), 0).add(y.isinf().toFloat());
+        };
+        try (InferencePlan plan = InferencePlan.trace(f, 6)) {
+            float[] in = {-1f, 0f, 1f, 2f, -3f, 4f};
+            float[] got = new float[6];
+            plan.run(in, got);
+            assertThat(got).containsExactly(f.apply(Tensor.of(in)).toFloatArray());
+            assertThat(got[0]).isZero();
+        }
+    }
 }

@@ -484,5 +484,15 @@ final class OpInfo {
             unary("roll_same_dim_twice", x -> x.roll(new int[] {1, 2}, new int[] {1, -1})).randn(2, 5).acceptsInt64(),
             unary("repeat", x -> x.repeat(2, 3)).randn(2, 3).tol(0, 0).gradTol(1e-6, 1e-6).acceptsInt64(),
             unary("repeat_more_sizes_than_dims", x -> x.repeat(2, 1, 3)).randn(2, 3).gradTol(1e-6, 1e-6).acceptsInt64(),
-            unary("repeat_transposed", x -> x.repeat(1, 2)).randnTransposed(3, 4).gradTol(1e-6, 1e-6).acceptsInt64());
+            unary("repeat_transposed", x -> x.repeat(1, 2)).randnTransposed(3, 4).gradTol(1e-6, 1e-6).acceptsInt64(),
+
+            // ---- isnan / isinf / isfinite (bool; comparisons) and any / all (goldens: NaN, infinities, zeros) ----
+            unary("isnan", Tensor::isnan).randn(3, 19).forwardOnly().acceptsInt64(),
+            unary("isinf", Tensor::isinf).randn(3, 19).forwardOnly().acceptsInt64(),
+            unary("isfinite", Tensor::isfinite).randn(3, 19).forwardOnly().acceptsInt64(),
+            unary("any", x -> x.gt(1).any()).randn(3, 19).forwardOnly().acceptsInt64(),
+            unary("all_dim1", x -> x.isfinite().all(1)).randn(3, 19).forwardOnly().acceptsInt64(),
+            unary("any_dim0_keepdim", x -> x.isinf().any(0, true)).randn(3, 19).forwardOnly().acceptsInt64(),
+            unary("all_float_dim1", x -> x.all(1)).randn(3, 19).forwardOnly().acceptsInt64(),
+            unary("any_float_dim0", x -> x.any(0)).randn(3, 19).forwardOnly().acceptsInt64());
 }
