@@ -344,6 +344,19 @@ ROWS = [
     Row('any_dim0_keepdim', lambda x: x.isinf().any(0, keepdim=True), SPECIALS_3x19, grad=False),
     Row('all_float_dim1', lambda x: x.all(1), SPECIALS_3x19, grad=False),
     Row('any_float_dim0', lambda x: x.any(0), SPECIALS_3x19, grad=False),
+
+    # norms (x.norm: grad_fn NormBackward1; the values are torch.linalg.vector_norm's)
+    Row('norm', lambda x: x.norm(), randn(3, 19)),
+    Row('norm_2_dim1', lambda x: x.norm(2, 1), randn(3, 19)),
+    Row('norm_2_zero_row_keepdim', lambda x: x.norm(2, 1, keepdim=True), fixed([[0.5, -1., 2., 0.], [0., 0., 0., 0.], [3., 4., 0., -1.5]])),
+    Row('norm_1_dim0', lambda x: x.norm(1, 0), randn(3, 19)),
+    Row('norm_inf_dim1', lambda x: x.norm(INF, 1), randn(3, 19)),
+    Row('norm_inf_ties', lambda x: x.norm(INF, 1), fixed([[3., -3., 1., 0.5], [0., 0., 0., 0.], [-2., 1., 2., -2.]])),
+    Row('norm_neg_inf_dim0', lambda x: x.norm(NINF, 0), randn(3, 5)),
+    Row('norm_3_dim1', lambda x: x.norm(3, 1), randn(3, 19)),
+    Row('norm_1_5_all', lambda x: x.norm(1.5), randn(3, 4)),
+    Row('norm_0_5_dim1', lambda x: x.norm(0.5, 1), uniform(0.2, 2, 3, 5)),
+    Row('norm_0_dim1', lambda x: x.norm(0, 1), fixed([[0.5, 0., 2., 0.], [0., 0., 0., 0.], [3., 4., -1., -1.5]])),
 ]
 
 

@@ -229,4 +229,140 @@ final class ScanReduceOps {
             return new Tensor[] {HostOps.floatTensor(dx, shape)};
         }
     }
+
+    // ---- norm ----
+
+    /**
+     * {@code x.norm(p, dim, keepdim)} / {@code torch.linalg.vector_norm(x, p, dim, keepdim)} over all elements
+     * ({@code dim} null, a 0-d result) or one dim: p = inf (largest |x|; NaN propagates), -inf (smallest), 0 (the
+     * count of nonzeros), 1, 2 (sqrt of the sum of squares) and any other p ({@code (sum |x|^p)^(1/p)}, powers by
+     * {@link VectorMath#pow(float, float)}); sums in double, rounded once.
+     */
+    static Tensor norm(Tensor x, double p, Integer dim, boolean keepdim) {
+        x.requireFloat("norm");
+        if (Double.isNaN(p)) {
+            throw new IllegalArgumentException("linalg.vector_norm: the order p must be a number, got nan");
+        }
+        Tracer.checkNoPlanStep("norm");
+        int[] shape = x.shape();
+        Integer d = dim == null ? null : Shapes.wrapDim(dim, shape.length);
+        int[] s = d == null ? new int[] {1, x.numel(), 1} : HostOps.split(shape, d);
+        if (s[1] == 0 && (p < 0 || p == Double.POSITIVE_INFINITY)) {
+            String order = Double.isInfinite(p) ? (p > 0 ? "inf" : "-inf") : p == Math.rint(p) ? Long.toString((long) p) : Double.toString(p);
+            throw new IllegalArgumentException("linalg.vector_norm cannot compute the " + order + " norm on "
+                    + (d == null ? "an empty tensor" : "the dimension " + dim) + " because this dimension is empty and the operation does not"
+                    + " have an identity");
+        }
+        float[] v = HostOps.floats(x);
+        float[] out = new float[s[0] * s[2]];
+        float pf = (float) p;
+        for (int o = 0; o < s[0]; o++) {
+            for (int i = 0; i < s[2]; i++) {
+                double acc = p == Double.NEGATIVE_INFINITY ? Double.POSITIVE_INFINITY : 0;
+                for (int k = 0; k < s[1]; k++) {
+                    float a = Math.abs(v[(o * s[1] + k) * s[2] + i]);
+                    if (Float.isNaN(a)) {
+                        acc = Double.NaN;
+                        break;
+                    }
+                    if (p == Double.POSITIVE_INFINITY) {
+                        acc = Math.max(acc, a);
+                    } else if (p == Double.NEGATIVE_INFINITY) {
+                        acc = Math.min(acc, a);
+                    } else if (p == 0) {
+                        acc += a != 0 ? 1 : 0;
+                    } else if (p == 1) {
+                        acc += a;
+                    } else if (p == 2) {
+                        acc += (double) a * a;
+                    } else {
+                        acc += VectorMath.pow(a, pf);
+                    }
+                }
+                float r;
+                if (Double.isInfinite(p) || p == 0 || p == 1 || Double.isNaN(acc)) {
+                    r = (float) acc;
+                } else if (p == 2) {
+                    r = (float) Math.sqrt(acc);
+                } else {
+                    r = VectorMath.pow((float) acc, (float) (1 / p));
+                }
+                out[o * s[2] + i] = r;
+            }
+        }
+        Tensor result = HostOps.floatTensor(out, d == null ? new int[0] : HostOps.reducedShape(shape, d, keepdim));
+        return Tensor.record(result, () -> new NormBackward1(x, result, p, d), x);
+    }
+
+    /**
+     * norm: PyTorch 1.13's norm_backward. p = 0: zero; 1: g sgn(x); 2: g x / norm (0 where the norm is 0: the zero
+     * vector's subgradient); +-inf: g sgn(x) shared by the elements at the extremum (or NaN); p < 1:
+     * {@code g sgn(x) |x|^(p-1) norm^(1-p)} (0 at x = 0); otherwise {@code g sgn(x) |x|^(p-1) / norm^(p-1)} (0 where the
+     * norm is 0).
+     */
+    static final class NormBackward1 extends Node {
+        private final Saved input;
+        private final Saved result;
+        private final double p;
+        private final Integer dim;
+
+        NormBackward1(Tensor input, Tensor result, double p, Integer dim) {
+            this.input = save(input, "argument 0");
+            this.result = save(result, "result");
+            this.p = p;
+            this.dim = dim;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            Tensor x = input.get();
+            int[] shape = x.shape();
+            int[] s = dim == null ? new int[] {1, x.numel(), 1} : HostOps.split(shape, dim);
+            int outer = s[0];
+            int r = s[1];
+            int inner = s[2];
+            float[] xv = HostOps.floats(x);
+            float[] nv = HostOps.floats(result.get());
+            float[] gv = HostOps.floats(g);
+            float[] dx = new float[xv.length];
+            float pf = (float) p;
+            for (int o = 0; o < outer; o++) {
+                for (int i = 0; i < inner; i++) {
+                    float gi = gv[o * inner + i];
+                    float n = nv[o * inner + i];
+                    int ties = 0;
+                    if (Double.isInfinite(p)) {
+                        for (int k = 0; k < r; k++) {
+                            float a = Math.abs(xv[(o * r + k) * inner + i]);
+                            ties += a == n || Float.isNaN(a) ? 1 : 0;
+                        }
+                    }
+                    for (int k = 0; k < r; k++) {
+                        int at = (o * r + k) * inner + i;
+                        float e = xv[at];
+                        float a = Math.abs(e);
+                        float sgn = e > 0 ? 1f : e < 0 ? -1f : Float.isNaN(e) ? e : 0f;
+                        float d;
+                        if (p == 0) {
+                            d = 0f;
+                        } else if (p == 1) {
+                            d = sgn * gi;
+                        } else if (p == 2) {
+                            d = n == 0 ? 0f : gi * (e / n);
+                        } else if (Double.isInfinite(p)) {
+                            d = a == n || Float.isNaN(a) ? sgn * (gi / ties) : 0f * sgn;
+                        } else if (p < 1) {
+                            float scaled = e == 0 ? 0f : sgn * VectorMath.pow(a, pf - 1);
+                            d = scaled * gi * VectorMath.pow(n, 1 - pf);
+                        } else {
+                            float scale = n == 0 ? 0f : gi / VectorMath.pow(n, pf - 1);
+                            d = (p < 2 ? sgn * VectorMath.pow(a, pf - 1) : e * VectorMath.pow(a, pf - 2)) * scale;
+                        }
+                        dx[at] = d;
+                    }
+                }
+            }
+            return new Tensor[] {HostOps.floatTensor(dx, shape)};
+        }
+    }
 }

@@ -2385,6 +2385,28 @@ public final class Tensor implements Releasable, AutoCloseable {
         return all(dim, false);
     }
 
+    /** The 2-norm of all elements, a 0-d tensor, like {@code x.norm()} (gradient 0 at the zero vector, as PyTorch). */
+    public Tensor norm() {
+        return ScanReduceOps.norm(this, 2, null, false);
+    }
+
+    /**
+     * The p-norm of all elements, like {@code torch.linalg.vector_norm(x, p)}: p = 2, 1, +-inf
+     * ({@code Double.POSITIVE_INFINITY}: the largest |x|), 0 (nonzero count) or any other p.
+     */
+    public Tensor norm(double p) {
+        return ScanReduceOps.norm(this, p, null, false);
+    }
+
+    /** The p-norms along {@code dim}, like {@code x.norm(p, dim, keepdim)} / {@code torch.linalg.vector_norm}. */
+    public Tensor norm(double p, int dim, boolean keepdim) {
+        return ScanReduceOps.norm(this, p, dim, keepdim);
+    }
+
+    public Tensor norm(double p, int dim) {
+        return norm(p, dim, false);
+    }
+
     // =====================================================================================
     // Printing
     // =====================================================================================

@@ -343,4 +343,41 @@ class MoreTensorOpsTest {
             assertThat(got[0]).isZero();
         }
     }
+
+    // ---- norm ----
+
+    @Test
+    void normOfTheZeroVectorHasGradientZero() {
+        Tensor x = Tensor.zeros(4).requiresGrad(true);
+        Tensor n = x.norm();
+        assertThat(n.item()).isZero();
+        assertThat(n.gradFn().name()).isEqualTo("NormBackward1");
+        n.backward();
+        assertThat(x.grad().toFloatArray()).containsExactly(0f, 0f, 0f, 0f);
+    }
+
+    @Test
+    void normValuesOfEachOrder() {
+        Tensor x = Tensor.of(new float[] {3f, -4f, 0f, 1f});
+        assertThat(x.norm(2).item()).isEqualTo((float) Math.sqrt(26));
+        assertThat(x.norm(1).item()).isEqualTo(8f);
+        assertThat(x.norm(Double.POSITIVE_INFINITY).item()).isEqualTo(4f);
+        assertThat(x.norm(Double.NEGATIVE_INFINITY).item()).isEqualTo(0f);
+        assertThat(x.norm(0).item()).isEqualTo(3f);
+        assertThat(x.norm(3).item()).isCloseTo((float) Math.cbrt(27 + 64 + 1), org.assertj.core.data.Offset.offset(1e-5f));
+        assertThat(Tensor.of(new float[] {1f, Float.NaN}).norm(Double.POSITIVE_INFINITY).item()).isNaN();
+        assertThat(Tensor.zeros(2, 0).norm(2, 1).toFloatArray()).containsExactly(0f, 0f);
+    }
+
+    @Test
+    void normRefusesWhatVectorNormRefuses() {
+        assertThatThrownBy(() -> Tensor.zeros(2, 0).norm(Double.POSITIVE_INFINITY, 1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("linalg.vector_norm cannot compute the inf norm on the dimension 1 because this dimension is empty");
+        assertThatThrownBy(() -> Tensor.zeros(2, 0).norm(-1, 1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("linalg.vector_norm cannot compute the -1 norm");
+        assertThatThrownBy(() -> Tensor.randn(2, 3).norm(2, 2)).isInstanceOf(IndexOutOfBoundsException.class)
+                .hasMessageContaining("Dimension out of range");
+        assertThatThrownBy(() -> Tensor.zerosLong(3).norm()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("norm: expected a float32 tensor but got int64");
+    }
 }

@@ -494,5 +494,20 @@ final class OpInfo {
             unary("all_dim1", x -> x.isfinite().all(1)).randn(3, 19).forwardOnly().acceptsInt64(),
             unary("any_dim0_keepdim", x -> x.isinf().any(0, true)).randn(3, 19).forwardOnly().acceptsInt64(),
             unary("all_float_dim1", x -> x.all(1)).randn(3, 19).forwardOnly().acceptsInt64(),
-            unary("any_float_dim0", x -> x.any(0)).randn(3, 19).forwardOnly().acceptsInt64());
+            unary("any_float_dim0", x -> x.any(0)).randn(3, 19).forwardOnly().acceptsInt64(),
+
+            // ---- norms (sums in double, rounded once; no plan step) ----
+            unary("norm", Tensor::norm).randn(3, 19).tol(1e-6, 1e-6),
+            unary("norm_2_dim1", x -> x.norm(2, 1)).randn(3, 19).tol(1e-6, 1e-6),
+            // golden: a zero row, whose gradient is 0 (PyTorch's subgradient)
+            unary("norm_2_zero_row_keepdim", x -> x.norm(2, 1, true)).randn(3, 4).tol(1e-6, 1e-6),
+            unary("norm_1_dim0", x -> x.norm(1, 0)).randn(3, 19).tol(1e-6, 1e-6).kinks(0),
+            unary("norm_inf_dim1", x -> x.norm(Double.POSITIVE_INFINITY, 1)).randn(3, 19),
+            // golden: ties at the max |x| share the gradient, a zero row
+            unary("norm_inf_ties", x -> x.norm(Double.POSITIVE_INFINITY, 1)).randn(3, 4),
+            unary("norm_neg_inf_dim0", x -> x.norm(Double.NEGATIVE_INFINITY, 0)).randn(3, 5),
+            unary("norm_3_dim1", x -> x.norm(3, 1)).randn(3, 19).tol(1e-6, 1e-5).gradTol(1e-6, 1e-5),
+            unary("norm_1_5_all", x -> x.norm(1.5)).randn(3, 4).tol(1e-6, 1e-5).gradTol(1e-6, 1e-5).kinks(0),
+            unary("norm_0_5_dim1", x -> x.norm(0.5, 1)).uniform(0.2, 2, 3, 5).tol(1e-6, 1e-5).gradTol(1e-6, 1e-5),
+            unary("norm_0_dim1", x -> x.norm(0, 1)).randn(3, 4));
 }
