@@ -16,7 +16,8 @@ import java.util.List;
  * <p>Inputs are {@code [L, B, I]} ({@code [B, L, I]} when {@code batchFirst}) or unbatched {@code [L, I]}; hidden
  * states {@code [numLayers * numDirections, B, H]} ({@code [.., H]} unbatched), whatever batchFirst is. Each layer
  * and direction projects the whole sequence's input with one GEMM (as cuDNN and PyTorch do); each step then costs one
- * GEMM on the hidden state, with the projected input as its addend. Between layers, while training, the outputs pass
+ * GEMM on the hidden state, with the projected input as its addend; without a graph (no_grad) a step's gates are
+ * released as soon as its h (and c) are made. Between layers, while training, the outputs pass
  * through dropout (Lanes' seeded generator). Everything a forward pass makes belongs to the caller's
  * {@link MemoryScope}, as with every module.
  */
@@ -179,6 +180,7 @@ public abstract class RNNBase extends Module {
         }
         Tensor layerInput = batchFirst ? x.transpose(0, 1).contiguous() : x; // time-major [T, B, I]
         int steps = layerInput.size(0);
+        boolean noGraph = !dev.lanes.autograd.Autograd.isGradEnabled();
         List<Tensor> hN = new ArrayList<>();
         List<Tensor> cN = new ArrayList<>();
         for (int layer = 0; layer < numLayers; layer++) {
@@ -195,14 +197,23 @@ public abstract class RNNBase extends Module {
                 Tensor[] seq = new Tensor[steps];
                 for (int s = 0; s < steps; s++) {
                     int t = dir == 0 ? s : steps - 1 - s;
-                    Tensor xt = xp.select(0, t);
-                    switch (mode) {
-                        case RNN_TANH, RNN_RELU -> h = Recurrent.rnnStep(xt, h, wHh[k], mode == Mode.RNN_RELU);
-                        case GRU -> h = Recurrent.gruStep(xt, h, wHh[k], bHh[k]);
-                        case LSTM -> {
-                            Tensor[] hc = Recurrent.lstmStep(xt, h, c, wHh[k], wHr[k]);
-                            h = hc[0];
-                            c = hc[1];
+                    // without a graph nothing refers to a step's gates once h and c are out: they go back at once
+                    try (MemoryScope step = noGraph ? MemoryScope.open() : null) {
+                        Tensor xt = xp.select(0, t);
+                        switch (mode) {
+                            case RNN_TANH, RNN_RELU -> h = Recurrent.rnnStep(xt, h, wHh[k], mode == Mode.RNN_RELU);
+                            case GRU -> h = Recurrent.gruStep(xt, h, wHh[k], bHh[k]);
+                            case LSTM -> {
+                                Tensor[] hc = Recurrent.lstmStep(xt, h, c, wHh[k], wHr[k]);
+                                h = hc[0];
+                                c = hc[1];
+                            }
+                        }
+                        if (step != null) {
+                            step.keep(h);
+                            if (c != null) {
+                                step.keep(c);
+                            }
                         }
                     }
                     seq[t] = h;

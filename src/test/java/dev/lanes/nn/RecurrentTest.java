@@ -277,4 +277,23 @@ class RecurrentTest {
         }
         assertThat(MemoryPool.global().bytesInUse()).isLessThanOrEqualTo(inUse);
     }
+
+    /** Without a graph a step's gates go back at once: 50 steps leave about their h and c in the caller's scope, not every gate. */
+    @Test
+    void withoutAGraphOnlyTheStatesOutliveAStep() {
+        LSTM m = new LSTM(8, 16);
+        Tensor x;
+        try (MemoryScope u = MemoryScope.unscoped()) {
+            x = Tensor.randn(50, 2, 8);
+        }
+        try (MemoryScope s = MemoryScope.open(); Autograd.Mode g = Autograd.noGrad()) {
+            m.forward(x);
+            assertThat(s.size()).isLessThanOrEqualTo(2 * 50 + 30);
+        }
+        try (MemoryScope s = MemoryScope.open()) { // with a graph every step's tensors are the backward's
+            m.forward(x);
+            assertThat(s.size()).isGreaterThan(5 * 50);
+        }
+        x.close();
+    }
 }
