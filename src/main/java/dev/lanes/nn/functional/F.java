@@ -516,6 +516,14 @@ public final class F {
             }
         }
         boolean corners = alignCorners != null && alignCorners;
+        // the result of each axis but the last is a temporary: released with the scope (a graph keeps what it saved)
+        try (dev.lanes.memory.MemoryScope scope = dev.lanes.memory.MemoryScope.open()) {
+            return scope.keep(resampleAxes(x, in, out, scaleFactor, linear, corners));
+        }
+    }
+
+    private static Tensor resampleAxes(Tensor x, int[] in, int[] out, double[] scaleFactor, boolean linear, boolean corners) {
+        int spatial = in.length;
         Tensor t = x;
         for (int d = 0; d < spatial; d++) {
             int i = in[d];
@@ -657,6 +665,13 @@ public final class F {
             }
             throw new IllegalArgumentException("Unrecognised padding mode " + mode);
         }
+        // the crops, fill blocks and the result of each padded dim but the last are temporaries, released with the scope
+        try (dev.lanes.memory.MemoryScope scope = dev.lanes.memory.MemoryScope.open()) {
+            return scope.keep(padDims(x, pad, mode, value, constant));
+        }
+    }
+
+    private static Tensor padDims(Tensor x, int[] pad, String mode, double value, boolean constant) {
         Tensor t = x;
         for (int i = 0; i < pad.length / 2; i++) {
             int d = x.dim() - 1 - i;

@@ -1,6 +1,7 @@
 package dev.lanes.nn.functional;
 
 import dev.lanes.Tensor;
+import dev.lanes.memory.MemoryScope;
 import java.util.Arrays;
 
 /**
@@ -17,7 +18,9 @@ public final class Resample {
 
     /** {@code out[..., o, ...] = t[..., index[o], ...]} along {@code dim}; each index must lie in {@code [0, t.size(dim))}. */
     public static Tensor nearest(Tensor t, int dim, long[] index) {
-        return t.indexSelect(dim, Tensor.of(index, index.length));
+        try (Tensor idx = Tensor.of(index, index.length)) {
+            return t.indexSelect(dim, idx);
+        }
     }
 
     /**
@@ -46,8 +49,12 @@ public final class Resample {
         int[] weightShape = new int[rank];
         Arrays.fill(weightShape, 1);
         weightShape[d] = out;
-        Tensor below = t.indexSelect(d, Tensor.of(low, out)).mul(Tensor.of(lowWeight, weightShape));
-        Tensor above = t.indexSelect(d, Tensor.of(high, out)).mul(Tensor.of(highWeight, weightShape));
-        return below.add(above);
+        // the indices, weights and the two weighted halves are temporaries: released here (a graph that saved them
+        // keeps their storage until its backward), only the sum is the caller's
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor below = t.indexSelect(d, Tensor.of(low, out)).mul(Tensor.of(lowWeight, weightShape));
+            Tensor above = t.indexSelect(d, Tensor.of(high, out)).mul(Tensor.of(highWeight, weightShape));
+            return s.keep(below.add(above));
+        }
     }
 }
