@@ -842,4 +842,110 @@ public final class F {
     public static Tensor klDiv(Tensor input, Tensor target, String reduction, boolean logTarget) {
         return Losses.klDiv(input, target, reduction, logTarget);
     }
+
+    // ---- distances (torch 1.13's compositions; see NnExtras) ----
+
+    /** {@code F.normalize(x)}: p = 2 over dim 1, eps 1e-12. */
+    public static Tensor normalize(Tensor x) {
+        return NnExtras.normalize(x, 2.0, 1, 1e-12);
+    }
+
+    /** {@code F.normalize(x, p, dim, eps)}: {@code x / max(||x||_p over dim, eps)}. */
+    public static Tensor normalize(Tensor x, double p, int dim, double eps) {
+        return NnExtras.normalize(x, p, dim, eps);
+    }
+
+    /** {@code F.cosine_similarity(x1, x2)}: dim 1, eps 1e-8. */
+    public static Tensor cosineSimilarity(Tensor x1, Tensor x2) {
+        return NnExtras.cosineSimilarity(x1, x2, 1, 1e-8);
+    }
+
+    /** {@code F.cosine_similarity(x1, x2, dim, eps)}: the operands broadcast; each divided by its 2-norm clamped at eps. */
+    public static Tensor cosineSimilarity(Tensor x1, Tensor x2, int dim, double eps) {
+        return NnExtras.cosineSimilarity(x1, x2, dim, eps);
+    }
+
+    /** {@code F.pairwise_distance(x1, x2)}: p 2, eps 1e-6. */
+    public static Tensor pairwiseDistance(Tensor x1, Tensor x2) {
+        return NnExtras.pairwiseDistance(x1, x2, 2.0, 1e-6, false);
+    }
+
+    /** {@code F.pairwise_distance(x1, x2, p, eps, keepdim)}: {@code ||x1 - x2 + eps||_p} over the broadcast's last dim. */
+    public static Tensor pairwiseDistance(Tensor x1, Tensor x2, double p, double eps, boolean keepdim) {
+        return NnExtras.pairwiseDistance(x1, x2, p, eps, keepdim);
+    }
+
+    // ---- more losses ----
+
+    /** {@code F.margin_ranking_loss(input1, input2, target, margin, reduction)}: {@code max(0, -y (x1 - x2) + margin)}. */
+    public static Tensor marginRankingLoss(Tensor input1, Tensor input2, Tensor target, double margin, String reduction) {
+        return NnExtras.marginRankingLoss(input1, input2, target, margin, reduction);
+    }
+
+    public static Tensor marginRankingLoss(Tensor input1, Tensor input2, Tensor target) {
+        return NnExtras.marginRankingLoss(input1, input2, target, 0, "mean");
+    }
+
+    /** {@code F.cosine_embedding_loss(input1, input2, target, margin, reduction)}: {@code 1 - cos} for y = 1, {@code max(0, cos - margin)} for y = -1. */
+    public static Tensor cosineEmbeddingLoss(Tensor input1, Tensor input2, Tensor target, double margin, String reduction) {
+        return NnExtras.cosineEmbeddingLoss(input1, input2, target, margin, reduction);
+    }
+
+    /** {@code F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction)}. */
+    public static Tensor tripletMarginLoss(Tensor anchor, Tensor positive, Tensor negative, double margin, double p, double eps, boolean swap,
+            String reduction) {
+        return NnExtras.tripletMarginLoss(anchor, positive, negative, margin, p, eps, swap, reduction);
+    }
+
+    /** {@code F.soft_margin_loss(input, target, reduction)}: {@code log(1 + exp(-y x))}. */
+    public static Tensor softMarginLoss(Tensor input, Tensor target, String reduction) {
+        return NnExtras.softMarginLoss(input, target, reduction);
+    }
+
+    /** {@code F.multilabel_soft_margin_loss(input, target, weight, reduction)} (weight may be null). */
+    public static Tensor multilabelSoftMarginLoss(Tensor input, Tensor target, Tensor weight, String reduction) {
+        return NnExtras.multilabelSoftMarginLoss(input, target, weight, reduction);
+    }
+
+    /** {@code F.poisson_nll_loss(input, target, log_input, full, eps, reduction)}. */
+    public static Tensor poissonNllLoss(Tensor input, Tensor target, boolean logInput, boolean full, double eps, String reduction) {
+        return NnExtras.poissonNllLoss(input, target, logInput, full, eps, reduction);
+    }
+
+    /** {@code F.gaussian_nll_loss(input, target, var, full, eps, reduction)}. */
+    public static Tensor gaussianNllLoss(Tensor input, Tensor target, Tensor var, boolean full, double eps, String reduction) {
+        return NnExtras.gaussianNllLoss(input, target, var, full, eps, reduction);
+    }
+
+    // ---- more activations ----
+
+    /** {@code F.logsigmoid(x)}: {@code -softplus(-x)}, stable for either sign. */
+    public static Tensor logsigmoid(Tensor x) {
+        return NnExtras.logsigmoid(x);
+    }
+
+    /** {@code F.softmin(x, dim)}: {@code softmax(-x, dim)}. */
+    public static Tensor softmin(Tensor x, int dim) {
+        return NnExtras.softmin(x, dim);
+    }
+
+    /** {@code F.softsign(x)}: {@code x / (1 + |x|)}. */
+    public static Tensor softsign(Tensor x) {
+        return NnExtras.softsign(x);
+    }
+
+    /** {@code F.tanhshrink(x)}: {@code x - tanh(x)}. */
+    public static Tensor tanhshrink(Tensor x) {
+        return NnExtras.tanhshrink(x);
+    }
+
+    /** {@code F.threshold(x, threshold, value)}: value where {@code x <= threshold}, x elsewhere. */
+    public static Tensor threshold(Tensor x, double threshold, double value) {
+        return NnExtras.threshold(x, threshold, value);
+    }
+
+    /** {@code F.adaptive_max_pool2d(x, output_size)} (return_indices false) of {@code [N, C, H, W]} or {@code [C, H, W]}. */
+    public static Tensor adaptiveMaxPool2d(Tensor x, int... outputSize) {
+        return NnExtras.adaptiveMaxPool2d(x, outputSize);
+    }
 }

@@ -1,0 +1,365 @@
+package dev.lanes.nn.functional;
+
+import dev.lanes.Tensor;
+import dev.lanes.autograd.Autograd;
+import dev.lanes.memory.MemoryScope;
+import java.util.Arrays;
+
+/**
+ * The small torch.nn pieces {@link F} exposes beyond its core: distances ({@code normalize}, {@code cosine_similarity},
+ * {@code pairwise_distance}), the pairwise / ranking / regression losses of torch 1.13 ({@code margin_ranking_loss},
+ * {@code cosine_embedding_loss}, {@code triplet_margin_loss}, {@code soft_margin_loss},
+ * {@code multilabel_soft_margin_loss}, {@code poisson_nll_loss}, {@code gaussian_nll_loss}), a few activations and
+ * {@code adaptive_max_pool2d}. Each is torch 1.13's composition of differentiable ops in its order, so gradients,
+ * broadcasting and plan tracing come from those ops. Tests: {@code NnExtrasTest} (golden/nn_extras.txt).
+ */
+final class NnExtras {
+    private NnExtras() {
+    }
+
+    // ---- helpers ----
+
+    /** torch's infer_size: the broadcast shape of a and b, with its message for a mismatch. */
+    static int[] broadcast(int[] a, int[] b) {
+        int n = Math.max(a.length, b.length);
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            int da = i - (n - a.length);
+            int db = i - (n - b.length);
+            int sa = da >= 0 ? a[da] : 1;
+            int sb = db >= 0 ? b[db] : 1;
+            if (sa != sb && sa != 1 && sb != 1) {
+                throw new IllegalArgumentException("The size of tensor a (" + sa + ") must match the size of tensor b (" + sb
+                        + ") at non-singleton dimension " + i);
+            }
+            out[i] = sa == 1 ? sb : sa;
+        }
+        return out;
+    }
+
+    static String torchSize(Tensor t) {
+        return "torch.Size(" + Arrays.toString(t.shape()) + ")";
+    }
+
+    static Tensor reduce(Tensor loss, String reduction) {
+        return switch (reduction) {
+            case "none" -> loss;
+            case "mean" -> loss.mean();
+            case "sum" -> loss.sum();
+            default -> throw new IllegalArgumentException(reduction + " is not a valid value for reduction");
+        };
+    }
+
+    static void checkReduction(String reduction) {
+        if (!reduction.equals("none") && !reduction.equals("mean") && !reduction.equals("sum")) {
+            throw new IllegalArgumentException(reduction + " is not a valid value for reduction");
+        }
+    }
+
+    static void requireFloat(String op, Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t.dtype() != dev.lanes.DType.FLOAT32) {
+                throw new IllegalArgumentException(op + ": expected a float32 tensor, got " + t.dtype());
+            }
+        }
+    }
+
+    static int wrapDim(int dim, int ndim) {
+        int n = Math.max(ndim, 1);
+        if (dim < -n || dim >= n) {
+            throw new IllegalArgumentException("Dimension out of range (expected to be in range of [" + -n + ", " + (n - 1) + "], but got " + dim + ")");
+        }
+        return dim < 0 ? dim + n : dim;
+    }
+
+    // ---- distances ----
+
+    /** {@code input / norm(input, p, dim, keepdim=True).clamp_min(eps).expand_as(input)}. */
+    static Tensor normalize(Tensor x, double p, int dim, double eps) {
+        requireFloat("normalize", x);
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor denom = x.norm(p, dim, true).clampMin(eps).expandAs(x);
+            return s.keep(x.div(denom));
+        }
+    }
+
+    /**
+     * torch 1.13's cosine_similarity: both operands broadcast, each divided by its 2-norm over {@code dim} clamped at
+     * {@code eps}, the products summed over {@code dim}. Torch clamps the norms in place under no_grad, so its backward
+     * reads the clamped norm: {@code d norm / dx = x / max(norm, eps)}; the norm here is built to have that value and
+     * that gradient ({@code sum(x^2) / (2 c) + (c - that, detached)} with {@code c = max(norm, eps)} a constant).
+     */
+    static Tensor cosineSimilarity(Tensor x1, Tensor x2, int dim, double eps) {
+        requireFloat("cosine_similarity", x1, x2);
+        int[] shape = broadcast(x1.shape(), x2.shape());
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor a = Arrays.equals(x1.shape(), shape) ? x1 : x1.expand(shape);
+            Tensor b = Arrays.equals(x2.shape(), shape) ? x2 : x2.expand(shape);
+            int d = wrapDim(dim, shape.length);
+            Tensor an = clampedNorm(a, d, eps);
+            Tensor bn = clampedNorm(b, d, eps);
+            return s.keep(a.div(an).mul(b.div(bn)).sum(d));
+        }
+    }
+
+    private static Tensor clampedNorm(Tensor x, int dim, double eps) {
+        Tensor c;
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            c = x.norm(2, dim, true).clampMin(eps);
+        }
+        if (!x.requiresGrad()) {
+            return c;
+        }
+        Tensor half = x.mul(x).sum(dim, true).div(c.mul(2));
+        Tensor shift;
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            shift = c.sub(half);
+        }
+        return half.add(shift);
+    }
+
+    /** torch 1.13's pairwise_distance: {@code norm(x1 - x2 + eps, p, last dim of the broadcast, keepdim)}. */
+    static Tensor pairwiseDistance(Tensor x1, Tensor x2, double p, double eps, boolean keepdim) {
+        requireFloat("pairwise_distance", x1, x2);
+        int outDim = Math.max(x1.dim(), x2.dim());
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor diff = x1.sub(x2).add(eps);
+            if (outDim == 0) {
+                return s.keep(diff.abs()); // the norm of a scalar over its only "dim"
+            }
+            return s.keep(diff.norm(p, outDim - 1, keepdim));
+        }
+    }
+
+    // ---- losses ----
+
+    static Tensor marginRankingLoss(Tensor input1, Tensor input2, Tensor target, double margin, String reduction) {
+        if (input1.dim() != input2.dim() || input1.dim() != target.dim()) {
+            throw new IllegalArgumentException("margin_ranking_loss : All input tensors should have same dimension but got sizes: input1: "
+                    + torchSize(input1) + ", input2: " + torchSize(input2) + ", target: " + torchSize(target) + " ");
+        }
+        checkReduction(reduction);
+        requireFloat("margin_ranking_loss", input1, input2, target);
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor out = target.neg().mul(input1.sub(input2)).add(margin).clampMin(0);
+            return s.keep(reduce(out, reduction));
+        }
+    }
+
+    static Tensor cosineEmbeddingLoss(Tensor input1, Tensor input2, Tensor target, double margin, String reduction) {
+        checkReduction(reduction);
+        int td = target.dim();
+        if (td != 0 && td != 1) {
+            throw new IllegalArgumentException("0D or 1D target tensor expected, multi-target not supported");
+        }
+        if (td == 1 && (input1.dim() != 2 || input2.dim() != 2)) {
+            throw new IllegalArgumentException("1D target tensor expects 2D input tensors, but found inputs with sizes "
+                    + Arrays.toString(input1.shape()) + " and "
+                    + Arrays.toString(input2.shape()) + ".");
+        }
+        if (td == 0 && (input1.dim() != 1 || input2.dim() != 1)) {
+            throw new IllegalArgumentException("0D target tensor expects 1D input tensors, but found inputs with sizes "
+                    + Arrays.toString(input1.shape()) + " and "
+                    + Arrays.toString(input2.shape()) + ".");
+        }
+        requireFloat("cosine_embedding_loss", input1, input2, target);
+        double epsilon = 1e-12;
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor prodSum = input1.mul(input2).sum(td);
+            Tensor mag1 = input1.mul(input1).sum(td).add(epsilon);
+            Tensor mag2 = input2.mul(input2).sum(td).add(epsilon);
+            Tensor denom = mag1.mul(mag2).sqrt();
+            Tensor cos = prodSum.div(denom);
+            Tensor zeros = Tensor.zerosLike(cos);
+            Tensor pos = cos.rsub(1);
+            Tensor neg = cos.sub(margin).clampMin(0);
+            Tensor out = Tensor.where(target.eq(1), pos, zeros).add(Tensor.where(target.eq(-1), neg, zeros));
+            return s.keep(reduce(out, reduction));
+        }
+    }
+
+    static Tensor tripletMarginLoss(Tensor anchor, Tensor positive, Tensor negative, double margin, double p, double eps, boolean swap,
+            String reduction) {
+        if (anchor.dim() != positive.dim() || positive.dim() != negative.dim()) {
+            throw new IllegalArgumentException("The anchor, positive, and negative tensors are expected to have the same number of dimensions, but got: anchor "
+                    + anchor.dim() + "D, positive " + positive.dim() + "D, and negative " + negative.dim() + "D inputs");
+        }
+        checkReduction(reduction);
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor dPos = pairwiseDistance(anchor, positive, p, eps, false);
+            Tensor dNeg = pairwiseDistance(anchor, negative, p, eps, false);
+            if (swap) {
+                dNeg = dNeg.minimum(pairwiseDistance(positive, negative, p, eps, false));
+            }
+            Tensor out = dPos.add(margin).sub(dNeg).clampMin(0);
+            return s.keep(reduce(out, reduction));
+        }
+    }
+
+    /** torch 1.13's soft_margin_loss: {@code log1p(exp(-input * target))}, then the reduction. */
+    static Tensor softMarginLoss(Tensor input, Tensor target, String reduction) {
+        checkReduction(reduction);
+        requireFloat("soft_margin_loss", input, target);
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor out = input.neg().mul(target).exp().log1p();
+            return s.keep(reduce(out, reduction));
+        }
+    }
+
+    /**
+     * torch 1.13's multilabel_soft_margin_loss: {@code -(y logsigmoid(x) + (1 - y) logsigmoid(-x))}, times the weight,
+     * averaged over the last (class) dim, then the reduction.
+     */
+    static Tensor multilabelSoftMarginLoss(Tensor input, Tensor target, Tensor weight, String reduction) {
+        checkReduction(reduction);
+        requireFloat("multilabel_soft_margin_loss", input, target);
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor loss = target.mul(logsigmoid(input)).add(target.rsub(1).mul(logsigmoid(input.neg()))).neg();
+            if (weight != null) {
+                loss = loss.mul(weight);
+            }
+            int classDim = input.dim() - 1;
+            int c = input.size(classDim);
+            loss = loss.sum(classDim).div(c);
+            return s.keep(reduce(loss, reduction));
+        }
+    }
+
+    static Tensor poissonNllLoss(Tensor input, Tensor target, boolean logInput, boolean full, double eps, String reduction) {
+        checkReduction(reduction);
+        requireFloat("poisson_nll_loss", input, target);
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor loss = logInput ? input.exp().sub(target.mul(input)) : input.sub(target.mul(input.add(eps).log()));
+            if (full) {
+                Tensor stirling = target.mul(target.log()).sub(target).add(target.mul(2 * Math.PI).log().mul(0.5));
+                loss = loss.add(stirling.maskedFill(target.le(1), 0));
+            }
+            return s.keep(reduce(loss, reduction));
+        }
+    }
+
+    static Tensor gaussianNllLoss(Tensor input, Tensor target, Tensor var, boolean full, double eps, String reduction) {
+        requireFloat("gaussian_nll_loss", input, target, var);
+        int[] in = input.shape();
+        int[] vs = var.shape();
+        boolean unsqueeze = false;
+        if (!Arrays.equals(in, vs)) {
+            if (in.length > 0 && Arrays.equals(Arrays.copyOf(in, in.length - 1), vs)) {
+                unsqueeze = true;
+            } else if (in.length > 0 && vs.length == in.length && Arrays.equals(Arrays.copyOf(in, in.length - 1), Arrays.copyOf(vs, vs.length - 1))
+                    && vs[vs.length - 1] == 1) {
+                // homoscedastic: broadcasts
+            } else {
+                throw new IllegalArgumentException("var is of incorrect size");
+            }
+        }
+        if (!reduction.equals("none") && !reduction.equals("mean") && !reduction.equals("sum")) {
+            throw new IllegalArgumentException(reduction + " is not valid");
+        }
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor v = unsqueeze ? var.unsqueeze(-1) : var;
+            if (v.lt(0).any().boolItem()) {
+                throw new IllegalArgumentException("var has negative entry/entries");
+            }
+            // torch clamps a clone in place under no_grad: the value is clamped, the gradient passes as if it were not
+            Tensor shift;
+            try (Autograd.Mode g = Autograd.noGrad()) {
+                shift = v.clampMin(eps).sub(v);
+            }
+            Tensor vc = v.requiresGrad() ? v.add(shift) : v.clampMin(eps);
+            Tensor d = input.sub(target);
+            Tensor loss = vc.log().add(d.mul(d).div(vc)).mul(0.5);
+            if (full) {
+                loss = loss.add(0.5 * Math.log(2 * Math.PI));
+            }
+            return s.keep(reduce(loss, reduction));
+        }
+    }
+
+    // ---- activations ----
+
+    /** {@code -softplus(-x)}: stable for either sign. */
+    static Tensor logsigmoid(Tensor x) {
+        try (MemoryScope s = MemoryScope.open()) {
+            return s.keep(x.neg().softplus(1, 20).neg());
+        }
+    }
+
+    static Tensor softmin(Tensor x, int dim) {
+        try (MemoryScope s = MemoryScope.open()) {
+            return s.keep(x.neg().softmax(dim));
+        }
+    }
+
+    static Tensor softsign(Tensor x) {
+        try (MemoryScope s = MemoryScope.open()) {
+            return s.keep(x.div(x.abs().add(1)));
+        }
+    }
+
+    static Tensor tanhshrink(Tensor x) {
+        try (MemoryScope s = MemoryScope.open()) {
+            return s.keep(x.sub(x.tanh()));
+        }
+    }
+
+    /** {@code value} where {@code x <= threshold}, x elsewhere (NaN stays NaN), like torch.threshold. */
+    static Tensor threshold(Tensor x, double threshold, double value) {
+        requireFloat("threshold", x);
+        try (MemoryScope s = MemoryScope.open()) {
+            return s.keep(Tensor.where(x.le(threshold), Tensor.scalar(value), x));
+        }
+    }
+
+    // ---- adaptive max pooling ----
+
+    /**
+     * {@code adaptive_max_pool2d} of {@code [N, C, H, W]} or {@code [C, H, W]}: output cell (i, j) is the max over rows
+     * {@code floor(i H / oH)} to {@code ceil((i + 1) H / oH)} and the same columns; built from slices and
+     * {@code max(dim)} (its gradient to the first maximum in row-major order, NaN winning as torch's).
+     */
+    static Tensor adaptiveMaxPool2d(Tensor x, int[] outputSize) {
+        requireFloat("adaptive_max_pool2d", x);
+        if (outputSize.length != 1 && outputSize.length != 2) {
+            throw new IllegalArgumentException("adaptive_max_pool2d: output_size must be 2");
+        }
+        int oh = outputSize[0];
+        int ow = outputSize.length == 2 ? outputSize[1] : outputSize[0];
+        if (x.dim() != 3 && x.dim() != 4) {
+            throw new IllegalArgumentException("adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: " + Arrays.toString(x.shape()));
+        }
+        for (int d = 1; d < x.dim(); d++) {
+            if (x.size(d) == 0) {
+                throw new IllegalArgumentException("adaptive_max_pool2d(): Expected input to have non-zero size for non-batch dimensions, but input has sizes "
+                        + Arrays.toString(x.shape()) + " with dimension " + d + " being empty");
+            }
+        }
+        if (oh < 0 || ow < 0) {
+            throw new IllegalArgumentException("adaptive_max_pool2d: elements of output_size must be greater than or equal to 0 but received {"
+                    + oh + ", " + ow + "}");
+        }
+        int hd = x.dim() - 2;
+        int h = x.size(hd);
+        int w = x.size(hd + 1);
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor[] cells = new Tensor[oh * ow];
+            for (int i = 0; i < oh; i++) {
+                int h0 = Math.floorDiv(i * h, oh);
+                int h1 = -Math.floorDiv(-(i + 1) * h, oh);
+                for (int j = 0; j < ow; j++) {
+                    int w0 = Math.floorDiv(j * w, ow);
+                    int w1 = -Math.floorDiv(-(j + 1) * w, ow);
+                    Tensor win = x.slice(hd, h0, h1).slice(hd + 1, w0, w1).flatten(hd, hd + 1);
+                    cells[i * ow + j] = win.max(hd, false).values();
+                }
+            }
+            int[] shape = x.shape();
+            shape[hd] = oh;
+            shape[hd + 1] = ow;
+            if (cells.length == 0 || x.numel() == 0) {
+                return s.keep(x.numel() == 0 && cells.length > 0 ? Tensor.stack(cells, hd).view(shape) : Tensor.zeros(shape));
+            }
+            return s.keep(Tensor.stack(cells, hd).view(shape));
+        }
+    }
+}
