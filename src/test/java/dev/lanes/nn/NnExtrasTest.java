@@ -224,15 +224,30 @@ class NnExtrasTest {
     }
 
     @Test
+    void unevenAdaptiveMaxPoolIsRefusedByTheTrace() {
+        assertThatThrownBy(() -> InferencePlan.trace(new AdaptiveMaxPool2d(3, 2)::forward, 2, 3, 7, 5))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("has no plan step");
+    }
+
+    @Test
     void activationsAndPoolingTraceIntoAPlan() {
         assertTracesLikeEager(new LogSigmoid()::forward, 3, 7);
         assertTracesLikeEager(new Softsign()::forward, 3, 7);
         assertTracesLikeEager(new Tanhshrink()::forward, 3, 7);
         assertTracesLikeEager(new Threshold(0.1, -1.0)::forward, 3, 7);
         assertTracesLikeEager(new Softmin(1)::forward, 3, 7);
-        assertTracesLikeEager(new AdaptiveMaxPool2d(3, 2)::forward, 2, 3, 7, 5);
-        assertTracesLikeEager(x -> F.normalize(x), 4, 6);
-        assertTracesLikeEager(x -> new CosineSimilarity().forward(x, x.mul(2).add(1)), 4, 6);
-        assertTracesLikeEager(x -> new PairwiseDistance().forward(x, x.flip(1)), 4, 6);
+        assertTracesLikeEager(new AdaptiveMaxPool2d(3, 2)::forward, 2, 3, 9, 4);
+        assertTracesLikeEager(new AdaptiveMaxPool2d(1)::forward, 3, 5, 6);
+    }
+
+    /** The distances reduce by Tensor.norm, which has no plan step: the trace refuses them by name. */
+    @Test
+    void distancesAreRefusedByTheTrace() {
+        assertThatThrownBy(() -> InferencePlan.trace(x -> F.normalize(x), 4, 6))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("norm has no plan step");
+        assertThatThrownBy(() -> InferencePlan.trace(x -> new CosineSimilarity().forward(x, x.mul(2).add(1)), 4, 6))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("norm has no plan step");
+        assertThatThrownBy(() -> InferencePlan.trace(x -> new PairwiseDistance().forward(x, x.mul(2)), 4, 6))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("norm has no plan step");
     }
 }

@@ -316,7 +316,9 @@ final class NnExtras {
     /**
      * {@code adaptive_max_pool2d} of {@code [N, C, H, W]} or {@code [C, H, W]}: output cell (i, j) is the max over rows
      * {@code floor(i H / oH)} to {@code ceil((i + 1) H / oH)} and the same columns; built from slices and
-     * {@code max(dim)} (its gradient to the first maximum in row-major order, NaN winning as torch's).
+     * {@code max(dim)} (its gradient to the first maximum in row-major order, NaN winning as torch's). Windows that
+     * tile the input evenly ({@code H % oH == 0}, {@code W % oW == 0}) run as max_pool2d, which a plan can trace; the
+     * uneven windows' slices and {@code max(dim)} have no plan step, so tracing those is refused by the trace.
      */
     static Tensor adaptiveMaxPool2d(Tensor x, int[] outputSize) {
         requireFloat("adaptive_max_pool2d", x);
@@ -341,6 +343,18 @@ final class NnExtras {
         int hd = x.dim() - 2;
         int h = x.size(hd);
         int w = x.size(hd + 1);
+        if (oh > 0 && ow > 0 && h % oh == 0 && w % ow == 0 && x.numel() > 0) {
+            // equal windows that tile the input: max_pool2d with kernel = stride (the same first-max / NaN rule, and a plan step)
+            int[] k = {h / oh, w / ow};
+            int[] zero = {0, 0};
+            int[] one = {1, 1};
+            if (x.dim() == 4) {
+                return Tensor.maxPool2d(x, k, k, zero, one, false);
+            }
+            try (MemoryScope s = MemoryScope.open()) {
+                return s.keep(Tensor.maxPool2d(x.unsqueeze(0), k, k, zero, one, false).squeeze(0));
+            }
+        }
         try (MemoryScope s = MemoryScope.open()) {
             Tensor[] cells = new Tensor[oh * ow];
             for (int i = 0; i < oh; i++) {
