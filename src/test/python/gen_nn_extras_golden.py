@@ -113,6 +113,13 @@ def cases():
     nanx[0, 0, 1, 2] = nan
     c['amp_nan'] = ([nanx], [True], lambda a: F.adaptive_max_pool2d(a, 2))
     c['amp_empty_batch'] = ([r(0, 2, 4, 4)], [True], lambda a: F.adaptive_max_pool2d(a, 2))
+    # ---- bilinear ----
+    bl = torch.nn.Bilinear(3, 4, 5)
+    W, b = bl.weight.detach().clone(), bl.bias.detach().clone()
+    c['bilinear_2d'] = ([r(6, 3), r(6, 4), W, b], [True, True, True, True], lambda a, b2, w, bb: F.bilinear(a, b2, w, bb))
+    c['bilinear_3d'] = ([r(2, 3, 3), r(2, 3, 4), W, b], [True, True, True, True], lambda a, b2, w, bb: F.bilinear(a, b2, w, bb))
+    c['bilinear_nobias_1d'] = ([r(3), r(4), W], [True, True, True], lambda a, b2, w: F.bilinear(a, b2, w))
+    c['bilinear_empty'] = ([r(0, 3), r(0, 4), W, b], [True, True, True, True], lambda a, b2, w, bb: F.bilinear(a, b2, w, bb))
     return c
 
 

@@ -101,6 +101,10 @@ class NnExtrasTest {
         CASES.put("amp_ties", a -> F.adaptiveMaxPool2d(a[0], 2));
         CASES.put("amp_nan", a -> F.adaptiveMaxPool2d(a[0], 2));
         CASES.put("amp_empty_batch", a -> F.adaptiveMaxPool2d(a[0], 2));
+        CASES.put("bilinear_2d", a -> F.bilinear(a[0], a[1], a[2], a[3]));
+        CASES.put("bilinear_3d", a -> F.bilinear(a[0], a[1], a[2], a[3]));
+        CASES.put("bilinear_nobias_1d", a -> F.bilinear(a[0], a[1], a[2], null));
+        CASES.put("bilinear_empty", a -> F.bilinear(a[0], a[1], a[2], a[3]));
     }
 
     static Stream<String> cases() {
@@ -160,6 +164,32 @@ class NnExtrasTest {
         assertThat(new Threshold(1, 2).toString()).isEqualTo("Threshold(threshold=1, value=2)");
         assertThat(new AdaptiveMaxPool2d(2).toString()).isEqualTo("AdaptiveMaxPool2d(output_size=2)");
         assertThat(new AdaptiveMaxPool2d(2, 3).toString()).isEqualTo("AdaptiveMaxPool2d(output_size=(2, 3))");
+    }
+
+    @Test
+    void bilinearModuleAsTorch() {
+        Bilinear m = new Bilinear(2, 3, 4);
+        assertThat(m.toString()).isEqualTo("Bilinear(in1_features=2, in2_features=3, out_features=4, bias=True)");
+        assertThat(new Bilinear(2, 3, 4, false).toString()).isEqualTo("Bilinear(in1_features=2, in2_features=3, out_features=4, bias=False)");
+        assertThat(m.stateDict().keySet()).containsExactly("weight", "bias");
+        assertThat(m.weight.shape()).containsExactly(4, 2, 3);
+        double bound = 1 / Math.sqrt(2);
+        for (float v : m.weight.toFloatArray()) {
+            assertThat(Math.abs(v)).isLessThanOrEqualTo((float) bound);
+        }
+        for (float v : m.bias.toFloatArray()) {
+            assertThat(Math.abs(v)).isLessThanOrEqualTo((float) bound);
+        }
+        Tensor x1 = Tensor.randn(5, 2);
+        Tensor x2 = Tensor.randn(5, 3);
+        TestGolden.assertClose(m.forward(x1, x2), F.bilinear(x1, x2, m.weight, m.bias), 0, 0, "module = functional");
+        assertThatThrownBy(() -> m.forward(Tensor.randn(5, 3), x2)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("bilinear(): input1 size does not match weight size: got 3 but expected 2");
+        assertThatThrownBy(() -> m.forward(x1, Tensor.randn(4, 3))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("bilinear(): input batch dimensions do not match: got 5 and 4");
+        assertThatThrownBy(() -> m.forward(x1, Tensor.randn(3))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("bilinear(): input dimensions do not match: got 2 and 1");
+        assertTracesLikeEager(x -> m.forward(x, x.slice(1, 0, 1).expand(5, 3).mul(x.slice(1, 1, 2))), 5, 2);
     }
 
     @Test

@@ -948,4 +948,9 @@ public final class F {
     public static Tensor adaptiveMaxPool2d(Tensor x, int... outputSize) {
         return NnExtras.adaptiveMaxPool2d(x, outputSize);
     }
+
+    /** {@code F.bilinear(x1, x2, weight, bias)}: {@code x1^T A x2 + b} over the last dims (bias may be null). */
+    public static Tensor bilinear(Tensor x1, Tensor x2, Tensor weight, Tensor bias) {
+        return NnExtras.bilinear(x1, x2, weight, bias);
+    }
 }

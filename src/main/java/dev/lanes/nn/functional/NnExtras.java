@@ -376,4 +376,57 @@ final class NnExtras {
             return s.keep(Tensor.stack(cells, hd).view(shape));
         }
     }
+
+    // ---- bilinear ----
+
+    /**
+     * {@code y = x1^T A x2 + b} over the last dims: {@code x1 [..., in1]}, {@code x2 [..., in2]}, {@code weight
+     * [out, in1, in2]}, {@code bias [out]} or null; one GEMM of the flattened rows against the weight laid out as
+     * {@code [in1, out * in2]}, then a product with x2 summed over in2.
+     */
+    static Tensor bilinear(Tensor x1, Tensor x2, Tensor weight, Tensor bias) {
+        requireFloat("bilinear", x1, x2, weight);
+        if (x1.dim() != x2.dim()) {
+            throw new IllegalArgumentException("bilinear(): input dimensions do not match: got " + x1.dim() + " and " + x2.dim());
+        }
+        if (x1.dim() == 0) {
+            throw new IllegalArgumentException("bilinear(): input must have at least one dimension");
+        }
+        for (int i = 0; i < x1.dim() - 1; i++) {
+            if (x1.size(i) != x2.size(i)) {
+                throw new IllegalArgumentException("bilinear(): input batch dimensions do not match: got " + x1.size(i) + " and " + x2.size(i));
+            }
+        }
+        if (weight.dim() != 3) {
+            throw new IllegalArgumentException("bilinear(): weight must be 3-d [out, in1, in2], got " + Arrays.toString(weight.shape()));
+        }
+        if (x1.size(-1) != weight.size(1)) {
+            throw new IllegalArgumentException("bilinear(): input1 size does not match weight size: got " + x1.size(-1) + " but expected " + weight.size(1));
+        }
+        if (x2.size(-1) != weight.size(2)) {
+            throw new IllegalArgumentException("bilinear(): input2 size does not match weight size: got " + x2.size(-1) + " but expected " + weight.size(2));
+        }
+        if (bias != null && bias.size(0) != weight.size(0)) {
+            throw new IllegalArgumentException("bilinear(): bias size does not match weight size: got " + bias.size(0) + " but expected " + weight.size(0));
+        }
+        int out = weight.size(0);
+        int in1 = weight.size(1);
+        int in2 = weight.size(2);
+        int rows = 1;
+        for (int i = 0; i < x1.dim() - 1; i++) {
+            rows = Math.multiplyExact(rows, x1.size(i));
+        }
+        int[] outShape = x1.shape();
+        outShape[outShape.length - 1] = out;
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor a = x1.reshape(rows, in1);
+            Tensor b = x2.reshape(rows, in2);
+            Tensor w = weight.permute(1, 0, 2).reshape(in1, out * in2);
+            Tensor y = a.mm(w).view(rows, out, in2).mul(b.unsqueeze(1)).sum(2);
+            if (bias != null) {
+                y = y.add(bias);
+            }
+            return s.keep(y.reshape(outShape));
+        }
+    }
 }
