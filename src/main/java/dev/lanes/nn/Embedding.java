@@ -39,6 +39,37 @@ public class Embedding extends Module {
         resetParameters();
     }
 
+    /** The table {@code weights} as it is (a copy; the padding row is not zeroed, as torch keeps a given weight). */
+    private Embedding(Tensor weights, Integer paddingIdx, boolean freeze) {
+        int n = weights.size(0);
+        if (paddingIdx != null && (paddingIdx >= n || paddingIdx < -n)) {
+            throw new IllegalArgumentException("Padding_idx must be within num_embeddings");
+        }
+        this.numEmbeddings = n;
+        this.embeddingDim = weights.size(1);
+        this.paddingIdx = paddingIdx == null ? null : paddingIdx < 0 ? paddingIdx + n : paddingIdx;
+        try (MemoryScope s = owned(); Autograd.Mode g = Autograd.noGrad()) {
+            this.weight = registerParameter("weight", weights.detach().clone());
+        }
+        weight.requiresGrad(!freeze);
+    }
+
+    /**
+     * {@code nn.Embedding.from_pretrained(embeddings, freeze, padding_idx)}: a 2-d float table {@code [num, dim]}
+     * (copied); frozen tables get no gradient ({@code weight.requires_grad} false).
+     */
+    public static Embedding fromPretrained(Tensor embeddings, boolean freeze, Integer paddingIdx) {
+        if (embeddings.dim() != 2) {
+            throw new IllegalArgumentException("Embeddings parameter is expected to be 2-dimensional");
+        }
+        return new Embedding(embeddings, paddingIdx, freeze);
+    }
+
+    /** {@code nn.Embedding.from_pretrained(embeddings)}: frozen, no padding row. */
+    public static Embedding fromPretrained(Tensor embeddings) {
+        return fromPretrained(embeddings, true, null);
+    }
+
     /** N(0, 1), the padding row zeroed, as PyTorch does. */
     public void resetParameters() {
         Init.normal_(weight, 0, 1);

@@ -193,6 +193,23 @@ class NnExtrasTest {
     }
 
     @Test
+    void embeddingFromPretrained() {
+        Tensor w = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 3, 2);
+        Embedding e = Embedding.fromPretrained(w);
+        assertThat(e.toString()).isEqualTo("Embedding(3, 2)");
+        assertThat(e.weight.requiresGrad()).isFalse();
+        assertThat(e.forward(Tensor.of(new long[] {2, 0}, 2)).toFloatArray()).containsExactly(5, 6, 1, 2);
+        Embedding t = Embedding.fromPretrained(w, false, 1);
+        assertThat(t.toString()).isEqualTo("Embedding(3, 2, padding_idx=1)");
+        assertThat(t.weight.requiresGrad()).isTrue();
+        assertThat(t.weight.toFloatArray()).containsExactly(1, 2, 3, 4, 5, 6); // the padding row kept, as torch
+        t.forward(Tensor.of(new long[] {1, 2, 2}, 3)).sum().backward();
+        assertThat(t.weight.grad().toFloatArray()).containsExactly(0, 0, 0, 0, 2, 2);
+        assertThatThrownBy(() -> Embedding.fromPretrained(Tensor.ones(3))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Embeddings parameter is expected to be 2-dimensional");
+    }
+
+    @Test
     void softminWithoutDimUsesTorchsLegacyChoice() {
         Tensor x = Tensor.randn(3, 4);
         TestGolden.assertClose(new Softmin().forward(x), x.neg().softmax(1), 0, 0, "2-d: dim 1");
