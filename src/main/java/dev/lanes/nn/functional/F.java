@@ -2,6 +2,7 @@ package dev.lanes.nn.functional;
 
 import dev.lanes.Losses;
 import dev.lanes.Tensor;
+import dev.lanes.memory.MemoryScope;
 
 /**
  * {@code torch.nn.functional} in Java names: {@code F.relu(x)}, {@code F.maxPool2d(x, 2)}, {@code F.conv2d(...)},
@@ -316,18 +317,24 @@ public final class F {
      */
     public static Tensor conv1d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, int dilation, int groups) {
         boolean batched = check1d(x, weight, groups, padding, dilation);
-        Tensor x4 = (batched ? x : x.unsqueeze(0)).unsqueeze(2);
-        Tensor y = Tensor.conv2d(x4, weight.unsqueeze(2), bias, new int[] {1, stride}, new int[] {0, padding}, new int[] {1, dilation}, groups)
-                .squeeze(2);
-        return batched ? y : y.squeeze(0);
+        // the unsqueezed views and the 2-d result are temporaries: released with the scope, the returned view keeps the
+        // result's storage (a graph keeps what it saved)
+        try (MemoryScope scope = MemoryScope.open()) {
+            Tensor x4 = (batched ? x : x.unsqueeze(0)).unsqueeze(2);
+            Tensor y = Tensor.conv2d(x4, weight.unsqueeze(2), bias, new int[] {1, stride}, new int[] {0, padding}, new int[] {1, dilation}, groups)
+                    .squeeze(2);
+            return scope.keep(batched ? y : y.squeeze(0));
+        }
     }
 
     /** {@link #conv1d} with {@code padding = "same"} (stride 1 only; an odd total puts the extra column on the right) or {@code "valid"}. */
     public static Tensor conv1d(Tensor x, Tensor weight, Tensor bias, int stride, String padding, int dilation, int groups) {
         boolean batched = check1d(x, weight, groups, -1, dilation); // padding -1: the kernel check is conv2d's
-        Tensor x4 = (batched ? x : x.unsqueeze(0)).unsqueeze(2);
-        Tensor y = Tensor.conv2d(x4, weight.unsqueeze(2), bias, new int[] {1, stride}, padding, new int[] {1, dilation}, groups).squeeze(2);
-        return batched ? y : y.squeeze(0);
+        try (MemoryScope scope = MemoryScope.open()) { // as above
+            Tensor x4 = (batched ? x : x.unsqueeze(0)).unsqueeze(2);
+            Tensor y = Tensor.conv2d(x4, weight.unsqueeze(2), bias, new int[] {1, stride}, padding, new int[] {1, dilation}, groups).squeeze(2);
+            return scope.keep(batched ? y : y.squeeze(0));
+        }
     }
 
     /** PyTorch's conv1d checks, with its messages; true for a batched input. */
@@ -374,7 +381,9 @@ public final class F {
                     + weight.size(0) + " channels, but got " + x.size(-3) + " channels instead");
         }
         if (x.dim() == 3) {
-            return Tensor.convTranspose2d(x.unsqueeze(0), weight, bias, stride, padding, outputPadding, groups, dilation).squeeze(0);
+            try (MemoryScope scope = MemoryScope.open()) { // the batch-of-one view and its result: temporaries (see conv1d)
+                return scope.keep(Tensor.convTranspose2d(x.unsqueeze(0), weight, bias, stride, padding, outputPadding, groups, dilation).squeeze(0));
+            }
         }
         return Tensor.convTranspose2d(x, weight, bias, stride, padding, outputPadding, groups, dilation);
     }
@@ -398,8 +407,10 @@ public final class F {
                     + java.util.Arrays.toString(x.shape()));
         }
         int s = stride == null ? kernelSize : stride;
-        return Tensor.maxPool2d(x.unsqueeze(-2), new int[] {1, kernelSize}, new int[] {1, s}, new int[] {0, padding}, new int[] {1, dilation},
-                ceilMode).squeeze(-2);
+        try (MemoryScope scope = MemoryScope.open()) { // the view and the 2-d result: temporaries (see conv1d)
+            return scope.keep(Tensor.maxPool2d(x.unsqueeze(-2), new int[] {1, kernelSize}, new int[] {1, s}, new int[] {0, padding},
+                    new int[] {1, dilation}, ceilMode).squeeze(-2));
+        }
     }
 
     /** {@code F.max_pool1d(x, k)}: window k, stride k. */
@@ -417,8 +428,10 @@ public final class F {
                     + " (while checking arguments for avg_pool1d): shape " + java.util.Arrays.toString(x.shape()));
         }
         int s = stride == null ? kernelSize : stride;
-        return Tensor.avgPool2d(x.unsqueeze(-2), new int[] {1, kernelSize}, new int[] {1, s}, new int[] {0, padding}, ceilMode, countIncludePad)
-                .squeeze(-2);
+        try (MemoryScope scope = MemoryScope.open()) { // the view and the 2-d result: temporaries (see conv1d)
+            return scope.keep(Tensor.avgPool2d(x.unsqueeze(-2), new int[] {1, kernelSize}, new int[] {1, s}, new int[] {0, padding}, ceilMode,
+                    countIncludePad).squeeze(-2));
+        }
     }
 
     /** {@code F.avg_pool1d(x, k)}: window k, stride k. */
