@@ -403,7 +403,13 @@ class LeNetServiceTest {
                     + "Content-Length: " + trained.length + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             out.write(trained, 0, trained.length / 2); // the first upload's body half sent: it holds the upload's place
             out.flush();
-            Thread.sleep(300);
+            // until the server has taken the upload slot (a fixed 300 ms sleep lost that race on a loaded machine: the
+            // second upload then went first and got 200)
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!service.uploadInProgressForTest() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(service.uploadInProgressForTest()).as("the first upload holds the slot").isTrue();
             HttpResponse<String> second = send("PUT", "/model", "application/octet-stream", trained);
             assertThat(second.statusCode()).as(second.body()).isEqualTo(409);
             assertThat(second.body()).contains("another model upload");

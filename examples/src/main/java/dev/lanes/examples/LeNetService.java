@@ -595,6 +595,11 @@ public final class LeNetService implements AutoCloseable {
     }
 
     /** Uploads loaded after close() began and refused (tests). */
+    /** Whether a model upload holds the one upload slot ({@link #swapModel}) now (tests: instead of sleeping and hoping). */
+    boolean uploadInProgressForTest() {
+        return swapping.isLocked();
+    }
+
     int uploadsRefusedAtShutdown() {
         return uploadsRefusedAtShutdown.get();
     }
