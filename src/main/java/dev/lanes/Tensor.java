@@ -1973,6 +1973,25 @@ public final class Tensor implements Releasable, AutoCloseable {
         return PoolOps.avgPool2d(input, new int[] {kernelSize}, null, null, false, true);
     }
 
+    /**
+     * Nearest resize of {@code [N, C, H, W]} float32 input in one kernel: {@code out[n, c, i, j] = input[n, c, rows[i],
+     * cols[j]]}, the indices in the input and non-decreasing (F.interpolate computes them by torch 1.13's rule).
+     * Differentiable (the adjoint kernel) and traceable; the bits of two index_selects.
+     */
+    public static Tensor upsampleNearest2d(Tensor input, int[] rows, int[] cols) {
+        return UpsampleOps.nearest2d(input, rows, cols);
+    }
+
+    /**
+     * Bilinear resize of {@code [N, C, H, W]} float32 input in one kernel, at the non-decreasing source coordinates
+     * {@code rowSource} and {@code colSource} (one per output row / column, clamped to the input as
+     * {@code nn.functional.Resample.linear}): the bits of {@code Resample.linear} along H, then along W.
+     * Differentiable (the adjoint kernel) and traceable.
+     */
+    public static Tensor upsampleBilinear2d(Tensor input, double[] rowSource, double[] colSource) {
+        return UpsampleOps.bilinear2d(input, rowSource, colSource);
+    }
+
     /** Adaptive average pooling to {@code outputSize} (one int or a pair), like {@code adaptive_avg_pool2d}. */
     public static Tensor adaptiveAvgPool2d(Tensor input, int... outputSize) {
         return PoolOps.adaptiveAvgPool2d(input, outputSize);

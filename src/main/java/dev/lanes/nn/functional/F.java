@@ -462,8 +462,9 @@ public final class F {
      * {@code o} where the size is unchanged and {@code o / 2} where it doubled, which differs only for a scale factor
      * that is not 1 or 2 but floors to such a size, e.g. 2.3 on a length of 3); linear reads
      * {@code scale (o + 0.5) - 0.5} (clamped at 0), or with {@code alignCorners} {@code o (in - 1) / (out - 1)}.
-     * {@code alignCorners} null means false; it may not be set for nearest. Runs {@link Resample} on each spatial
-     * axis: differentiable, and traceable into a plan (indices and weights are constants of the sizes).
+     * {@code alignCorners} null means false; it may not be set for nearest. A 4-d float32 input runs one fused kernel
+     * each way ({@code kernels.Upsample}), with the bits of {@link Resample} on H then W, which 3-d input runs:
+     * differentiable, and traceable into a plan (indices and weights are constants of the sizes).
      */
     public static Tensor interpolate(Tensor x, int[] size, double[] scaleFactor, String mode, Boolean alignCorners) {
         boolean linear = mode.equals("linear") || mode.equals("bilinear");
@@ -531,34 +532,70 @@ public final class F {
         boolean corners = alignCorners != null && alignCorners;
         // the result of each axis but the last is a temporary: released with the scope (a graph keeps what it saved)
         try (dev.lanes.memory.MemoryScope scope = dev.lanes.memory.MemoryScope.open()) {
-            return scope.keep(resampleAxes(x, in, out, scaleFactor, linear, corners));
+            return scope.keep(resampleAxes(x, in, out, scaleFactor, linear, corners, true));
         }
     }
 
-    private static Tensor resampleAxes(Tensor x, int[] in, int[] out, double[] scaleFactor, boolean linear, boolean corners) {
+    /**
+     * The resize: 4-d float32 input in one fused kernel ({@link Tensor#upsampleNearest2d} /
+     * {@link Tensor#upsampleBilinear2d}) when {@code fused}, otherwise (and for 3-d input) {@link Resample} on each
+     * spatial axis, H then W; both give the same bits. Package-private for the test comparing the two.
+     */
+    static Tensor resampleAxes(Tensor x, int[] in, int[] out, double[] scaleFactor, boolean linear, boolean corners, boolean fused) {
         int spatial = in.length;
+        if (fused && spatial == 2 && x.dtype() == dev.lanes.DType.FLOAT32) {
+            if (linear) {
+                return Tensor.upsampleBilinear2d(x, linearSource(in, out, scaleFactor, corners, 0), linearSource(in, out, scaleFactor, corners, 1));
+            }
+            long[] rows = nearestIndex(in, out, scaleFactor, 0);
+            long[] cols = nearestIndex(in, out, scaleFactor, 1);
+            return Tensor.upsampleNearest2d(x, toInts(rows), toInts(cols));
+        }
         Tensor t = x;
         for (int d = 0; d < spatial; d++) {
-            int i = in[d];
-            int o = out[d];
-            // PyTorch computes the scale and the positions in float (float32 input): the same here
-            float scale = scaleFactor != null ? (float) (1.0 / scaleFactor[scaleFactor.length == 1 ? 0 : d]) : (float) i / o;
             if (linear) {
-                float cornerScale = o > 1 ? (float) (i - 1) / (o - 1) : 0f;
-                double[] source = new double[o];
-                for (int k = 0; k < o; k++) {
-                    source[k] = corners ? cornerScale * k : Math.max(0f, scale * (k + 0.5f) - 0.5f);
-                }
-                t = Resample.linear(t, 2 + d, source);
+                t = Resample.linear(t, 2 + d, linearSource(in, out, scaleFactor, corners, d));
             } else {
-                long[] index = new long[o];
-                for (int k = 0; k < o; k++) {
-                    index[k] = Math.min((long) Math.floor(k * scale), i - 1);
-                }
-                t = Resample.nearest(t, 2 + d, index);
+                t = Resample.nearest(t, 2 + d, nearestIndex(in, out, scaleFactor, d));
             }
         }
         return t;
+    }
+
+    /** PyTorch computes the scale in float (float32 input): the same here. */
+    private static float axisScale(int[] in, int[] out, double[] scaleFactor, int d) {
+        return scaleFactor != null ? (float) (1.0 / scaleFactor[scaleFactor.length == 1 ? 0 : d]) : (float) in[d] / out[d];
+    }
+
+    /** The source coordinate of each output position along spatial axis d (linear), computed in float as PyTorch's. */
+    private static double[] linearSource(int[] in, int[] out, double[] scaleFactor, boolean corners, int d) {
+        int i = in[d];
+        int o = out[d];
+        float scale = axisScale(in, out, scaleFactor, d);
+        float cornerScale = o > 1 ? (float) (i - 1) / (o - 1) : 0f;
+        double[] source = new double[o];
+        for (int k = 0; k < o; k++) {
+            source[k] = corners ? cornerScale * k : Math.max(0f, scale * (k + 0.5f) - 0.5f);
+        }
+        return source;
+    }
+
+    /** The source index of each output position along spatial axis d (nearest). */
+    private static long[] nearestIndex(int[] in, int[] out, double[] scaleFactor, int d) {
+        float scale = axisScale(in, out, scaleFactor, d);
+        long[] index = new long[out[d]];
+        for (int k = 0; k < index.length; k++) {
+            index[k] = Math.min((long) Math.floor(k * scale), in[d] - 1);
+        }
+        return index;
+    }
+
+    private static int[] toInts(long[] v) {
+        int[] r = new int[v.length];
+        for (int k = 0; k < v.length; k++) {
+            r[k] = (int) v[k];
+        }
+        return r;
     }
 
     /** {@code F.interpolate(x, scale_factor=s, mode=mode)}. */
