@@ -85,6 +85,116 @@ final class InPlaceOps {
         return self;
     }
 
+    // ---- in-place activations (F.relu(x, inplace=True) and the rest), each recording what torch 1.13 records ----
+
+    /** {@code sigmoid_}: SigmoidBackward0 from the saved result, like torch's. */
+    static Tensor sigmoid_(Tensor self) {
+        return activation(self, "sigmoid_", UnaryOp.SIGMOID, 0, 0, false, r -> new Pointwise.Backward(Pointwise.SIGMOID, r, 0f, 0f));
+    }
+
+    /** {@code tanh_}: TanhBackward0 from the saved result. */
+    static Tensor tanh_(Tensor self) {
+        return activation(self, "tanh_", UnaryOp.TANH, 0, 0, false, r -> new Pointwise.Backward(Pointwise.TANH, r, 0f, 0f));
+    }
+
+    /**
+     * {@code leaky_relu_}: LeakyReluBackward1 from the saved result (result > 0 where x > 0 for a slope >= 0); torch's
+     * backward refuses a negative slope (the result no longer tells the sign of x), the forward does not.
+     */
+    static Tensor leakyRelu_(Tensor self, double negativeSlope) {
+        float p = (float) negativeSlope;
+        return activation(self, "leaky_relu_", UnaryOp.LEAKY_RELU, p, 0, false, r -> new ResultBackward1("LeakyReluBackward1", r, p));
+    }
+
+    /** {@code elu_}: EluBackward1 from the saved result, {@code r <= 0 ? g (r + alpha) : g}; a negative alpha refused at backward. */
+    static Tensor elu_(Tensor self, double alpha) {
+        float p = (float) alpha;
+        return activation(self, "elu_", UnaryOp.ELU, p, 0, false, r -> new ResultBackward1("EluBackward1", r, p));
+    }
+
+    /**
+     * {@code hardtanh_} (and relu6 with inplace=True): torch 1.13 records HardtanhBackward0 over a copy of the input
+     * taken before the write (its saved self), so a later write to the result does not break its backward.
+     */
+    static Tensor hardtanh_(Tensor self, double minVal, double maxVal) {
+        float p = (float) minVal, q = (float) maxVal;
+        return activation(self, "hardtanh_", UnaryOp.HARDTANH, p, q, true, x -> new Pointwise.Backward(Pointwise.HARDTANH, x, p, q));
+    }
+
+    /** {@code hardsigmoid_}: HardsigmoidBackward0 over the input copied before the write, as torch 1.13. */
+    static Tensor hardsigmoid_(Tensor self) {
+        return activation(self, "hardsigmoid_", UnaryOp.HARDSIGMOID, 0, 0, true, x -> new Pointwise.Backward(Pointwise.HARDSIGMOID, x, 0f, 0f));
+    }
+
+    /** {@code hardswish_}: HardswishBackward0 over the input copied before the write, as torch 1.13. */
+    static Tensor hardswish_(Tensor self) {
+        return activation(self, "hardswish_", UnaryOp.HARDSWISH, 0, 0, true, x -> new Pointwise.Backward(Pointwise.HARDSWISH, x, 0f, 0f));
+    }
+
+    /** {@code silu_}: SiluBackward0 over the input copied before the write, as torch 1.13. */
+    static Tensor silu_(Tensor self) {
+        return activation(self, "silu_", UnaryOp.SILU, 0, 0, true, x -> new Pointwise.Backward(Pointwise.SILU, x, 0f, 0f));
+    }
+
+    /** {@code mish_}: MishBackward0 over the input copied before the write, as torch 1.13. */
+    static Tensor mish_(Tensor self) {
+        return activation(self, "mish_", UnaryOp.MISH, 0, 0, true, x -> new Pointwise.Backward(Pointwise.MISH, x, 0f, 0f));
+    }
+
+    /**
+     * An in-place activation: the kernel writes self; with a graph, {@code node} gets the input copied before the write
+     * ({@code savesInput}) or self after it (the result, saved at its new version like torch's {@code result}).
+     */
+    private static Tensor activation(Tensor self, String op, UnaryOp kernel, float p, float q, boolean savesInput, Function<Tensor, Node> node) {
+        self.requireFloat(op);
+        checkWritable(op, self);
+        Tensor.InPlaceEdit edit = self.beginInPlace(op, null, savesInput);
+        try (OpFrame _ = OpFrame.enter()) {
+            Elementwise.unary(kernel, p, q, self.seg(), self.storageOffset(), self.stridesRef(), self.seg(), self.storageOffset(),
+                    self.stridesRef(), self.shapeRef());
+        }
+        self.markModified();
+        if (edit != null) {
+            self.finishInPlace(edit, node.apply(savesInput ? edit.original() : self), null, false);
+        }
+        return self;
+    }
+
+    /** torch's LeakyReluBackward1 / EluBackward1: the rule from the saved result, refusing a negative slope or alpha. */
+    static final class ResultBackward1 extends Node {
+        private final String name;
+        private final Saved result;
+        private final float p;
+
+        ResultBackward1(String name, Tensor result, float p) {
+            this.name = name;
+            this.result = save(result, "output 0");
+            this.p = p;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        protected Tensor[] apply(Tensor g) {
+            boolean leaky = name.startsWith("Leaky");
+            if (p < 0) {
+                throw new IllegalStateException("In-place " + (leaky ? "leakyReLu" : "elu") + " backward calculation is triggered with a negative slope"
+                        + " which is not supported. This is caused by calling in-place forward function with a negative slope, please call"
+                        + " out-of-place version instead.");
+            }
+            Tensor r = result.get();
+            if (leaky) {
+                return new Tensor[] {ArithmeticOps.binary(UnaryOp.LEAKY_RELU.backwardWith(p, 0f), g, r)};
+            }
+            try (Tensor shifted = r.add(p); Tensor neg = g.mul(shifted); Tensor mask = r.le(0)) {
+                return new Tensor[] {Tensor.where(mask, neg, g)};
+            }
+        }
+    }
+
     /**
      * PyTorch's check of a Python scalar stored into a tensor of {@code type}: a finite value beyond float's range
      * (it became +-inf), or for int64 a NaN, an infinity or a value beyond long's range (0 and Long.MAX_VALUE), is refused.

@@ -137,6 +137,15 @@ public final class InferencePlan implements AutoCloseable {
      * Traces {@code forward} (typically {@code model::forward} of a model in {@code eval()} mode) on a random input
      * of {@code inputShape}, without a graph, and checks the compiled plan against the eager result.
      */
+    /**
+     * Whether the calling thread is tracing a plan (inference or training). A trace cannot record a write into an
+     * existing tensor, so the modules built with {@code inplace=true} (ReLU, Dropout, ...) run their out-of-place form
+     * while tracing: the same values, the input left as it was.
+     */
+    public static boolean tracing() {
+        return Tracer.current() != null;
+    }
+
     public static InferencePlan trace(Function<Tensor, Tensor> forward, int... inputShape) {
         int[] shape = inputShape.clone();
         int numel = Shapes.checkedNumel(shape);

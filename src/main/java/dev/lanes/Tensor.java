@@ -53,6 +53,8 @@ public final class Tensor implements Releasable, AutoCloseable {
      * its base's values behind the base's history (PyTorch refuses it too).
      */
     private boolean noGradViewOfGradBase;
+    /** A view (maybe of a view) recorded from a leaf that requires grad: torch names it in the in-place refusal. */
+    private boolean viewOfGradLeaf;
     /** For a view with a gradFn: its storage's history rewrites when that gradFn was recorded (checkViewHistory). */
     private volatile int viewHistory;
 
@@ -697,6 +699,9 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     /** Records {@code node} as {@code out}'s gradFn when grad mode is on and this input requires grad. */
     private Tensor viewRecorded(Tensor out, java.util.function.Supplier<Node> node) {
+        if (out.isView && Autograd.isGradEnabled() && (requiresGrad && gradFn == null || viewOfGradLeaf)) {
+            out.viewOfGradLeaf = true;
+        }
         return record(out, node, this);
     }
 
@@ -790,6 +795,10 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
         if (requiresGrad() && gradFn == null) {
             throw new IllegalStateException("a leaf Variable that requires grad is being used in an in-place operation (" + op
+                    + " on shape " + str(shape) + "); wrap it in Autograd.noGrad() or use .data()");
+        }
+        if (isView && viewOfGradLeaf) {
+            throw new IllegalStateException("a view of a leaf Variable that requires grad is being used in an in-place operation (" + op
                     + " on shape " + str(shape) + "); wrap it in Autograd.noGrad() or use .data()");
         }
         if (isView) {
@@ -1441,6 +1450,11 @@ public final class Tensor implements Releasable, AutoCloseable {
         return ArithmeticOps.dropout(this, p, training);
     }
 
+    /** {@code torch.dropout_(x, p, train)}: this tensor, multiplied in place by the scaled mask while training (MulBackward0). */
+    public Tensor dropout_(double p, boolean training) {
+        return ArithmeticOps.dropout_(this, p, training);
+    }
+
     // the elementwise ops of one tensor: forward kernel, saved value and backward rule are rows of Pointwise
 
     public Tensor neg() {
@@ -1610,6 +1624,59 @@ public final class Tensor implements Releasable, AutoCloseable {
 
     public Tensor relu_() {
         return InPlaceOps.relu_(this);
+    }
+
+    /** {@code sigmoid_()}: in place, recording SigmoidBackward0 over the result like torch's. */
+    public Tensor sigmoid_() {
+        return InPlaceOps.sigmoid_(this);
+    }
+
+    /** {@code tanh_()}: in place, recording TanhBackward0 over the result. */
+    public Tensor tanh_() {
+        return InPlaceOps.tanh_(this);
+    }
+
+    /**
+     * {@code F.leaky_relu_(x, negative_slope)}: in place, recording LeakyReluBackward1 over the result; like torch, the
+     * backward of a negative slope is refused (use {@link #leakyRelu}).
+     */
+    public Tensor leakyRelu_(double negativeSlope) {
+        return InPlaceOps.leakyRelu_(this, negativeSlope);
+    }
+
+    /** {@code F.elu_(x, alpha)}: in place, recording EluBackward1 over the result; a negative alpha's backward is refused. */
+    public Tensor elu_(double alpha) {
+        return InPlaceOps.elu_(this, alpha);
+    }
+
+    /** {@code F.hardtanh_(x, min_val, max_val)}: in place, HardtanhBackward0 over a copy of the input (torch 1.13's saved self). */
+    public Tensor hardtanh_(double minVal, double maxVal) {
+        return InPlaceOps.hardtanh_(this, minVal, maxVal);
+    }
+
+    /** {@code F.relu6(x, inplace=True)}: hardtanh_(x, 0, 6). */
+    public Tensor relu6_() {
+        return hardtanh_(0, 6);
+    }
+
+    /** {@code F.hardsigmoid(x, inplace=True)}: in place, HardsigmoidBackward0 over a copy of the input. */
+    public Tensor hardsigmoid_() {
+        return InPlaceOps.hardsigmoid_(this);
+    }
+
+    /** {@code F.hardswish(x, inplace=True)}: in place, HardswishBackward0 over a copy of the input. */
+    public Tensor hardswish_() {
+        return InPlaceOps.hardswish_(this);
+    }
+
+    /** {@code F.silu(x, inplace=True)}: in place, SiluBackward0 over a copy of the input. */
+    public Tensor silu_() {
+        return InPlaceOps.silu_(this);
+    }
+
+    /** {@code F.mish(x, inplace=True)}: in place, MishBackward0 over a copy of the input. */
+    public Tensor mish_() {
+        return InPlaceOps.mish_(this);
     }
 
     public Tensor zero_() {

@@ -1,5 +1,6 @@
 package dev.lanes.nn;
 
+import dev.lanes.InferencePlan;
 import dev.lanes.Tensor;
 
 /**
@@ -13,17 +14,25 @@ public class ELU extends Module {
         this(1.0);
     }
 
+    private final boolean inplace;
+
     public ELU(double alpha) {
+        this(alpha, false);
+    }
+
+    /** {@code inplace}: the input itself is rewritten (EluBackward1; out of place while a plan traces). */
+    public ELU(double alpha, boolean inplace) {
         this.alpha = alpha;
+        this.inplace = inplace;
     }
 
     @Override
     public Tensor forward(Tensor input) {
-        return input.elu(alpha);
+        return inplace && !InferencePlan.tracing() ? input.elu_(alpha) : input.elu(alpha);
     }
 
     @Override
     public String extraRepr() {
-        return "alpha=" + Repr.pyFloat(alpha);
+        return "alpha=" + Repr.pyFloat(alpha) + (inplace ? ", inplace=True" : "");
     }
 }

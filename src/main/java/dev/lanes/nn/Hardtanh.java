@@ -1,5 +1,6 @@
 package dev.lanes.nn;
 
+import dev.lanes.InferencePlan;
 import dev.lanes.Tensor;
 
 /**
@@ -11,13 +12,23 @@ public class Hardtanh extends Module {
     private final double minVal;
     private final double maxVal;
     private final String repr;
+    private final boolean inplace;
 
     public Hardtanh() {
         this(-1.0, 1.0);
     }
 
     public Hardtanh(double minVal, double maxVal) {
-        this(minVal, maxVal, "min_val=" + Repr.pyFloat(minVal) + ", max_val=" + Repr.pyFloat(maxVal));
+        this(minVal, maxVal, false);
+    }
+
+    /** {@code inplace}: the input itself is rewritten (HardtanhBackward0 over a copy of it; out of place while a plan traces). */
+    public Hardtanh(double minVal, double maxVal, boolean inplace) {
+        this(minVal, maxVal, "min_val=" + Repr.pyFloat(minVal) + ", max_val=" + Repr.pyFloat(maxVal) + (inplace ? ", inplace=True" : ""), inplace);
+    }
+
+    public Hardtanh(int minVal, int maxVal, boolean inplace) {
+        this(minVal, maxVal, "min_val=" + minVal + ", max_val=" + maxVal + (inplace ? ", inplace=True" : ""), inplace);
     }
 
     /** Python prints int bounds without a decimal point: {@code Hardtanh(min_val=-2, max_val=3)}. */
@@ -26,6 +37,10 @@ public class Hardtanh extends Module {
     }
 
     Hardtanh(double minVal, double maxVal, String repr) {
+        this(minVal, maxVal, repr, false);
+    }
+
+    Hardtanh(double minVal, double maxVal, String repr, boolean inplace) {
         if (!(maxVal > minVal)) {
             throw new IllegalArgumentException("Hardtanh: max_val must be greater than min_val, got min_val=" + Repr.pyFloat(minVal)
                     + ", max_val=" + Repr.pyFloat(maxVal));
@@ -33,11 +48,12 @@ public class Hardtanh extends Module {
         this.minVal = minVal;
         this.maxVal = maxVal;
         this.repr = repr;
+        this.inplace = inplace;
     }
 
     @Override
     public Tensor forward(Tensor input) {
-        return input.hardtanh(minVal, maxVal);
+        return inplace && !InferencePlan.tracing() ? input.hardtanh_(minVal, maxVal) : input.hardtanh(minVal, maxVal);
     }
 
     @Override

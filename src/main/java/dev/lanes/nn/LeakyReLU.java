@@ -1,5 +1,6 @@
 package dev.lanes.nn;
 
+import dev.lanes.InferencePlan;
 import dev.lanes.Tensor;
 
 /**
@@ -13,17 +14,25 @@ public class LeakyReLU extends Module {
         this(0.01);
     }
 
+    private final boolean inplace;
+
     public LeakyReLU(double negativeSlope) {
+        this(negativeSlope, false);
+    }
+
+    /** {@code inplace}: the input itself is rewritten (LeakyReluBackward1; out of place while a plan traces). */
+    public LeakyReLU(double negativeSlope, boolean inplace) {
         this.negativeSlope = negativeSlope;
+        this.inplace = inplace;
     }
 
     @Override
     public Tensor forward(Tensor input) {
-        return input.leakyRelu(negativeSlope);
+        return inplace && !InferencePlan.tracing() ? input.leakyRelu_(negativeSlope) : input.leakyRelu(negativeSlope);
     }
 
     @Override
     public String extraRepr() {
-        return "negative_slope=" + Repr.pyFloat(negativeSlope);
+        return "negative_slope=" + Repr.pyFloat(negativeSlope) + (inplace ? ", inplace=True" : "");
     }
 }

@@ -20,6 +20,71 @@ public final class F {
         return x.relu();
     }
 
+    /** {@code F.relu(x, inplace)}: with inplace, x itself rewritten (ReluBackward0 over the result), as {@link Tensor#relu_}. */
+    public static Tensor relu(Tensor x, boolean inplace) {
+        return inplace ? x.relu_() : x.relu();
+    }
+
+    /** {@code F.relu_(x)}. */
+    public static Tensor relu_(Tensor x) {
+        return x.relu_();
+    }
+
+    /** {@code F.silu(x, inplace)}. */
+    public static Tensor silu(Tensor x, boolean inplace) {
+        return inplace ? x.silu_() : x.silu();
+    }
+
+    /** {@code F.mish(x, inplace)}. */
+    public static Tensor mish(Tensor x, boolean inplace) {
+        return inplace ? x.mish_() : x.mish();
+    }
+
+    /** {@code F.leaky_relu(x, negative_slope, inplace)}: in place, LeakyReluBackward1 (a negative slope's backward refused, as torch). */
+    public static Tensor leakyRelu(Tensor x, double negativeSlope, boolean inplace) {
+        return inplace ? x.leakyRelu_(negativeSlope) : x.leakyRelu(negativeSlope);
+    }
+
+    /** {@code F.leaky_relu_(x, negative_slope)}. */
+    public static Tensor leakyRelu_(Tensor x, double negativeSlope) {
+        return x.leakyRelu_(negativeSlope);
+    }
+
+    /** {@code F.elu(x, alpha, inplace)}: in place, EluBackward1. */
+    public static Tensor elu(Tensor x, double alpha, boolean inplace) {
+        return inplace ? x.elu_(alpha) : x.elu(alpha);
+    }
+
+    /** {@code F.elu_(x, alpha)}. */
+    public static Tensor elu_(Tensor x, double alpha) {
+        return x.elu_(alpha);
+    }
+
+    /** {@code F.hardtanh(x, min_val, max_val, inplace)}. */
+    public static Tensor hardtanh(Tensor x, double minVal, double maxVal, boolean inplace) {
+        return inplace ? x.hardtanh_(minVal, maxVal) : x.hardtanh(minVal, maxVal);
+    }
+
+    /** {@code F.hardtanh_(x, min_val, max_val)}. */
+    public static Tensor hardtanh_(Tensor x, double minVal, double maxVal) {
+        return x.hardtanh_(minVal, maxVal);
+    }
+
+    /** {@code F.relu6(x, inplace)}: hardtanh(x, 0, 6). */
+    public static Tensor relu6(Tensor x, boolean inplace) {
+        return inplace ? x.relu6_() : x.relu6();
+    }
+
+    /** {@code F.hardsigmoid(x, inplace)}. */
+    public static Tensor hardsigmoid(Tensor x, boolean inplace) {
+        return inplace ? x.hardsigmoid_() : x.hardsigmoid();
+    }
+
+    /** {@code F.hardswish(x, inplace)}. */
+    public static Tensor hardswish(Tensor x, boolean inplace) {
+        return inplace ? x.hardswish_() : x.hardswish();
+    }
+
     public static Tensor sigmoid(Tensor x) {
         return x.sigmoid();
     }
@@ -794,6 +859,11 @@ public final class F {
      * {@code [N, C, L]}, as torch 1.13 does. The identity when not training.
      */
     public static Tensor dropout2d(Tensor x, double p, boolean training) {
+        return dropout2d(x, p, training, false);
+    }
+
+    /** {@code F.dropout2d(x, p, training, inplace)}: in place, x multiplied by the channel mask (MulBackward0, torch's feature_dropout_). */
+    public static Tensor dropout2d(Tensor x, double p, boolean training, boolean inplace) {
         if (!(p >= 0 && p <= 1)) { // NaN too
             throw new IllegalArgumentException("dropout probability has to be between 0 and 1, but got " + p);
         }
@@ -808,12 +878,17 @@ public final class F {
         maskShape[0] = x.size(0);
         maskShape[1] = x.size(1);
         try (Tensor ones = Tensor.ones(maskShape); Tensor mask = ones.dropout(p, true)) {
-            return x.mul(mask);
+            return inplace ? x.mul_(mask) : x.mul(mask);
         }
     }
 
     public static Tensor dropout(Tensor x, double p, boolean training) {
         return x.dropout(p, training);
+    }
+
+    /** {@code F.dropout(x, p, training, inplace)}: in place, x multiplied by the scaled mask (MulBackward0), as torch's dropout_. */
+    public static Tensor dropout(Tensor x, double p, boolean training, boolean inplace) {
+        return inplace ? x.dropout_(p, training) : x.dropout(p, training);
     }
 
     public static Tensor mseLoss(Tensor input, Tensor target) {
