@@ -159,10 +159,6 @@ final class ArithmeticOps {
 
 
     /**
-     * Zeroes each element with probability {@code p} and scales survivors by {@code 1 / (1 - p)} when {@code training};
-     * the identity otherwise. The mask comes from one draw of the global generator (a seed) per call.
-     */
-    /**
      * {@code F.dropout(x, p, training, inplace=True)}: x itself, multiplied in place by the scaled mask while training
      * (MulBackward0 with the mask saved, as torch's dropout_); x untouched otherwise.
      */
@@ -185,6 +181,10 @@ final class ArithmeticOps {
         }
     }
 
+    /**
+     * Zeroes each element with probability {@code p} and scales survivors by {@code 1 / (1 - p)} when {@code training};
+     * the identity otherwise. The mask comes from one draw of the global generator (a seed) per call.
+     */
     static Tensor dropout(Tensor x, double p, boolean training) {
         if (!(p >= 0 && p <= 1)) { // NaN too
             throw new IllegalArgumentException("dropout probability has to be between 0 and 1, but got " + p);

@@ -134,10 +134,6 @@ public final class InferencePlan implements AutoCloseable {
     }
 
     /**
-     * Traces {@code forward} (typically {@code model::forward} of a model in {@code eval()} mode) on a random input
-     * of {@code inputShape}, without a graph, and checks the compiled plan against the eager result.
-     */
-    /**
      * Whether the calling thread is tracing a plan (inference or training). A trace cannot record a write into an
      * existing tensor, so the modules built with {@code inplace=true} (ReLU, Dropout, ...) run their out-of-place form
      * while tracing: the same values, the input left as it was.
@@ -146,6 +142,10 @@ public final class InferencePlan implements AutoCloseable {
         return Tracer.current() != null;
     }
 
+    /**
+     * Traces {@code forward} (typically {@code model::forward} of a model in {@code eval()} mode) on a random input
+     * of {@code inputShape}, without a graph, and checks the compiled plan against the eager result.
+     */
     public static InferencePlan trace(Function<Tensor, Tensor> forward, int... inputShape) {
         int[] shape = inputShape.clone();
         int numel = Shapes.checkedNumel(shape);

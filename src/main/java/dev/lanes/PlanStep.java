@@ -1550,7 +1550,6 @@ abstract class PlanStep {
         }
     }
 
-    /** where(cond, a, b) with broadcast strides; the condition is float32 or int64 (nonzero is true). */
     /**
      * A comparison or logical op with a bool result ({@code kernels.Compare}): {@code op(a, b)} with broadcasting, or
      * {@code !a} when {@code b} is null; the operands may be float32, int64 or bool.
@@ -1656,6 +1655,7 @@ abstract class PlanStep {
         }
     }
 
+    /** where(cond, a, b) with broadcast strides; the condition is float32 or int64 (nonzero is true). */
     static final class Where extends PlanStep {
         final Select.Cond kind;
         final Ref cond;

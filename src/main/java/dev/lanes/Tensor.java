@@ -2209,7 +2209,6 @@ public final class Tensor implements Releasable, AutoCloseable {
         });
     }
 
-    /** Element at a flat storage position (elements), for the formatter. */
     /** The int64 element at storage position {@code index}, exactly (the formatter's; valueAtStorageIndex rounds past 2^53). */
     long longAtStorageIndex(long index) {
         if (dtype != DType.INT64) {
@@ -2220,6 +2219,7 @@ public final class Tensor implements Releasable, AutoCloseable {
         }
     }
 
+    /** Element at a flat storage position (elements), for the formatter. */
     double valueAtStorageIndex(long index) {
         try (OpFrame _ = OpFrame.enter()) {
             MemorySegment s = seg();

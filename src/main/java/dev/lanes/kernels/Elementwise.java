@@ -20,12 +20,6 @@ public final class Elementwise {
     private Elementwise() {
     }
 
-    /**
-     * {@code out[i] = op(x[i], p, q)} over {@code shape}.
-     *
-     * @param xOff   element offset of x
-     * @param xStr   element strides of x (0 = broadcast)
-     */
     /** Whether a shape has no elements (a dim of 0): the strided loops then have nothing to do. */
     private static boolean empty(int[] shape) {
         for (int d : shape) {
@@ -36,6 +30,12 @@ public final class Elementwise {
         return false;
     }
 
+    /**
+     * {@code out[i] = op(x[i], p, q)} over {@code shape}.
+     *
+     * @param xOff   element offset of x
+     * @param xStr   element strides of x (0 = broadcast)
+     */
     public static void unary(UnaryOp op, float p, float q,
                              MemorySegment x, long xOff, int[] xStr,
                              MemorySegment out, long oOff, int[] oStr, int[] shape) {

@@ -380,6 +380,7 @@ public final class OptimizerKernels {
             p.set(FLOAT, pb + i, pv);
         }
     }
+
     /*
      * Adagrad, Adamax, NAdam and RAdam: torch 1.13's _single_tensor_* formulas, each tensor op in torch's order with
      * its rounding (add with alpha = one FMA, addcmul = fma(value t1, t2, self), addcdiv = self + (value t1) / t2,

@@ -1024,10 +1024,6 @@ public final class OnnxModel implements AutoCloseable {
     }
 
     /**
-     * The product along {@code dim} as a tree of halves (the first half times the second, an odd last slice carried):
-     * log2(size) elementwise products of views, which a plan traces like any other op.
-     */
-    /**
      * log(sum(exp(x))) over {@code dims} (sorted) as ONNX's reference computes it: the largest element of each reduced
      * slice subtracted first (0 where that is not finite), so inputs above ~88 give a finite result instead of
      * log(inf); an all -inf slice gives -inf, an +inf or NaN element +inf or NaN.
@@ -1058,6 +1054,10 @@ public final class OnnxModel implements AutoCloseable {
         return t;
     }
 
+    /**
+     * The product along {@code dim} as a tree of halves (the first half times the second, an odd last slice carried):
+     * log2(size) elementwise products of views, which a plan traces like any other op.
+     */
     private static Tensor product(Tensor x, int dim, boolean keep) {
         Tensor t = x;
         int size = t.shape()[dim];
