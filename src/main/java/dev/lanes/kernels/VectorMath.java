@@ -124,12 +124,7 @@ public final class VectorMath {
     }
 
     private static float expReduced(float r) {
-        float p = Math.fma(r, EXP_P0, EXP_P1);
-        p = Math.fma(p, r, EXP_P2);
-        p = Math.fma(p, r, EXP_P3);
-        p = Math.fma(p, r, EXP_P4);
-        p = Math.fma(p, r, EXP_P5);
-        return Math.fma(p, r * r, r) + 1f;
+        return expm1Reduced(r) + 1f; // e^r - 1 = r + r^2 P(r), then the 1: the vector form's operations
     }
 
     // ---- log ----
@@ -203,7 +198,8 @@ public final class VectorMath {
         return e.fma(f.broadcast(LOG_C1), f.add(y));
     }
 
-    private static float logReduced(float f, float e) {
+    /** P(f) of log(1 + f) = f - f^2 / 2 + f^3 P(f), Horner with fma: log's and log1p's scalar twins. */
+    private static float logPolynomial(float f) {
         float p = Math.fma(f, LOG_P0, LOG_P1);
         p = Math.fma(p, f, LOG_P2);
         p = Math.fma(p, f, LOG_P3);
@@ -212,6 +208,11 @@ public final class VectorMath {
         p = Math.fma(p, f, LOG_P6);
         p = Math.fma(p, f, LOG_P7);
         p = Math.fma(p, f, LOG_P8);
+        return p;
+    }
+
+    private static float logReduced(float f, float e) {
+        float p = logPolynomial(f);
         float y = p * f * (f * f);
         y = Math.fma(e, LOG_C2, y);
         y = Math.fma(f * -0.5f, f, y);
@@ -345,14 +346,7 @@ public final class VectorMath {
     }
 
     private static float log1pReduced(float f, float e, float corr) {
-        float p = Math.fma(f, LOG_P0, LOG_P1);
-        p = Math.fma(p, f, LOG_P2);
-        p = Math.fma(p, f, LOG_P3);
-        p = Math.fma(p, f, LOG_P4);
-        p = Math.fma(p, f, LOG_P5);
-        p = Math.fma(p, f, LOG_P6);
-        p = Math.fma(p, f, LOG_P7);
-        p = Math.fma(p, f, LOG_P8);
+        float p = logPolynomial(f);
         float y = Math.fma(p * f, f * f, corr);
         y = Math.fma(e, LOG_C2, y);
         y = Math.fma(f * -0.5f, f, y);
