@@ -490,9 +490,11 @@ class LeNetServiceTest {
             r = send("PUT", "/model", "application/octet-stream", file.array());
             fastest = Math.min(fastest, (System.nanoTime() - t0) / 1e9);
             assertThat(r.statusCode()).isEqualTo(400);
-            assertThat(r.body()).contains("20000 tensors").hasSizeLessThan(1000);
+            assertThat(r.body()).contains("more than 64 tensors").hasSizeLessThan(1000);
         }
-        assertThat(fastest).as("seconds to refuse").isLessThan(3.0);
+        // refused by a scan of the header's bytes: milliseconds (parsing it took 3-4 s cold, past the 5 s read deadline
+        // under load: the connection closed unanswered and the next test's upload found the slot still taken)
+        assertThat(fastest).as("seconds to refuse").isLessThan(1.5);
     }
 
     /** Issue 18: pixels outside 0..255 were accepted silently. */

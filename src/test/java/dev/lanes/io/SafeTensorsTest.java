@@ -144,6 +144,31 @@ class SafeTensorsTest {
                 .hasMessageContaining("more than " + Json.MAX_VALUES + " values and keys");
     }
 
+    /** A caller's entry bound: exact after the parse, and a header of many entries refused by the byte scan before it. */
+    @Test
+    void aCallersEntryBoundIsExactAndRefusesManyEntriesBeforeParsing() {
+        StringBuilder three = new StringBuilder("{\"__metadata__\":{\"k\":\"v\"}");
+        for (int i = 0; i < 3; i++) {
+            three.append(",\"t").append(i).append("\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[").append(4 * i).append(',').append(4 * i + 4).append("]}");
+        }
+        byte[] f = file(three.append('}').toString(), 12);
+        assertThat(SafeTensors.parse(f, "f", 3).tensors()).hasSize(3);
+        assertThat(SafeTensors.parse(f, "f", 3).metadata()).containsEntry("k", "v");
+        // without metadata, 3 entries + the header's braces pass the scan at a bound of 2: the exact count refuses them
+        byte[] noMetadata = file(new String(f, 8, f.length - 20, StandardCharsets.UTF_8).replace("\"__metadata__\":{\"k\":\"v\"},", ""), 12);
+        assertThat(SafeTensors.parse(noMetadata, "f", 3).metadata()).isEmpty();
+        assertThatThrownBy(() -> SafeTensors.parse(noMetadata, "f", 2)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("describes 3 tensors; at most 2");
+        assertThatThrownBy(() -> SafeTensors.parse(f, "f", 2)).hasMessageContaining("more than 2 tensors");
+        assertThatThrownBy(() -> SafeTensors.parse(f, "f", 0)).hasMessageContaining("more than 0 tensors");
+        // 20,000 entries against a bound of 64: the scan's refusal, whatever the entries hold (not even valid JSON)
+        String many = "{" + "\"k\":{},".repeat(20_000) + "oops";
+        assertThatThrownBy(() -> SafeTensors.parse(file(many, 0), "up", 64)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("invalid safetensors file up").hasMessageContaining("more than 64 tensors");
+        assertThatThrownBy(() -> SafeTensors.parse(f, "f", -1)).hasMessageContaining("maxEntries must be in [0, 65536], got -1");
+        assertThatThrownBy(() -> SafeTensors.parse(f, "f", SafeTensors.MAX_ENTRIES + 1)).hasMessageContaining("got 65537");
+    }
+
     @Test
     void badFilesAreRejectedWithTheReason() {
         String ok = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
