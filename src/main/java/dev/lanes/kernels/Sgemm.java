@@ -2525,8 +2525,10 @@ public final class Sgemm {
             // fallback for good (the char GPT's 65-row products: 7.9 MB of heap and a slow edge per compiled step);
             // the 8-row kernel is hot everywhere. Rows past mr are computed and never stored: the same bits.
             kernel8x2Packed(ap, aBase, bp, bBase, kc, tile, t);
-        } else {
+        } else if (LoopShape.stripMined) {
             kernel6x2Packed(ap, aBase, bp, bBase, kc, tile, t);
+        } else {
+            kernel6x2PackedStrips(ap, aBase, bp, bBase, kc, tile, t);
         }
     }
 
@@ -2821,6 +2823,63 @@ public final class Sgemm {
             FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
+        }
+        c00.intoArray(tile, t + 0);
+        c01.intoArray(tile, t + LANES);
+        c10.intoArray(tile, t + 1 * NR);
+        c11.intoArray(tile, t + 1 * NR + LANES);
+        c20.intoArray(tile, t + 2 * NR);
+        c21.intoArray(tile, t + 2 * NR + LANES);
+        c30.intoArray(tile, t + 3 * NR);
+        c31.intoArray(tile, t + 3 * NR + LANES);
+        c40.intoArray(tile, t + 4 * NR);
+        c41.intoArray(tile, t + 4 * NR + LANES);
+        c50.intoArray(tile, t + 5 * NR);
+        c51.intoArray(tile, t + 5 * NR + LANES);
+    }
+
+    /** Steps of one hand-made strip of {@link #kernel6x2PackedStrips} (the depth blocks are at most {@link #KC}). */
+    private static final int STRIP_STEPS = 256;
+
+    /**
+     * {@link #kernel6x2Packed} with its loop written as strips, the shape that compiles without a spill where C2 does
+     * not strip-mine counted loops (the Parallel and Serial collectors: {@link LoopShape}). The same FMAs in the same
+     * order: the same bits.
+     */
+    private static void kernel6x2PackedStrips(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, int t) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        int bi = bBase;
+        int ai = aBase;
+        int bEnd = bBase + kc * NR;
+        while (bi < bEnd) { // strips by hand: what C2 makes of the plain loop where it strip-mines (LoopShape)
+            int stripEnd = Math.min(bEnd, bi + STRIP_STEPS * NR);
+            for (; bi < stripEnd; bi += NR, ai += MR) {
+                FloatVector b0 = FloatVector.fromArray(F, bp, bi);
+                FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
+                FloatVector a0 = FloatVector.broadcast(F, ap[ai + 0]);
+                c00 = a0.fma(b0, c00);
+                c01 = a0.fma(b1, c01);
+                FloatVector a1 = FloatVector.broadcast(F, ap[ai + 1]);
+                c10 = a1.fma(b0, c10);
+                c11 = a1.fma(b1, c11);
+                FloatVector a2 = FloatVector.broadcast(F, ap[ai + 2]);
+                c20 = a2.fma(b0, c20);
+                c21 = a2.fma(b1, c21);
+                FloatVector a3 = FloatVector.broadcast(F, ap[ai + 3]);
+                c30 = a3.fma(b0, c30);
+                c31 = a3.fma(b1, c31);
+                FloatVector a4 = FloatVector.broadcast(F, ap[ai + 4]);
+                c40 = a4.fma(b0, c40);
+                c41 = a4.fma(b1, c41);
+                FloatVector a5 = FloatVector.broadcast(F, ap[ai + 5]);
+                c50 = a5.fma(b0, c50);
+                c51 = a5.fma(b1, c51);
+            }
         }
         c00.intoArray(tile, t + 0);
         c01.intoArray(tile, t + LANES);

@@ -105,6 +105,15 @@ class GemmTilesTest {
             String line = dev.lanes.ChildJvm.lastLine(GemmTilesTest.class, flags, List.of(), "tile ", 60);
             assertThat(line.substring(line.indexOf(" hash "))).as("%s vs this JVM", flags).isEqualTo(" hash " + here);
         }
+        // the 6 x 2 kernel's two loop shapes (LoopShape: plain where C2 strip-mines, hand-made strips where it does not),
+        // each under a collector that strip-mines (G1) and one that does not (Parallel)
+        for (String shape : new String[] {"strip-mined", "strips"}) {
+            for (String gc : new String[] {"-XX:+UseG1GC", "-XX:+UseParallelGC"}) {
+                List<String> flags = List.of("-Dlanes.gemmTile=6x2", "-Dlanes.gemmBlockRows=6", "-Dlanes.gemmLoopShape=" + shape, gc);
+                String line = dev.lanes.ChildJvm.lastLine(GemmTilesTest.class, flags, List.of(), "tile ", 60);
+                assertThat(line.substring(line.indexOf(" hash "))).as("%s vs this JVM", flags).isEqualTo(" hash " + here);
+            }
+        }
         String scalar = runChild(Sgemm.TILE, true);
         assertThat(scalar).as("the attention kernel's scalar form vs this JVM").isEqualTo("tile " + Sgemm.TILE + " hash " + here);
     }
