@@ -179,8 +179,6 @@ public abstract class RNNBase extends Module {
             throw new IllegalArgumentException("Expected sequence length to be larger than 0 in RNN");
         }
         Tensor layerInput = batchFirst ? x.transpose(0, 1).contiguous() : x; // time-major [T, B, I]
-        int steps = layerInput.size(0);
-        boolean noGraph = !dev.lanes.autograd.Autograd.isGradEnabled();
         List<Tensor> hN = new ArrayList<>();
         List<Tensor> cN = new ArrayList<>();
         for (int layer = 0; layer < numLayers; layer++) {
@@ -192,33 +190,16 @@ public abstract class RNNBase extends Module {
                 if (mode != Mode.GRU && bHh[k] != null) {
                     xp = xp.add(bHh[k]);
                 }
-                Tensor h = hx.select(0, k);
-                Tensor c = lstm ? cx.select(0, k) : null;
-                Tensor[] seq = new Tensor[steps];
-                for (int s = 0; s < steps; s++) {
-                    int t = dir == 0 ? s : steps - 1 - s;
-                    // without a graph nothing refers to a step's gates once h and c are out: they go back at once
-                    try (MemoryScope step = noGraph ? MemoryScope.open() : null) {
-                        Tensor xt = xp.select(0, t);
-                        switch (mode) {
-                            case RNN_TANH, RNN_RELU -> h = Recurrent.rnnStep(xt, h, wHh[k], mode == Mode.RNN_RELU);
-                            case GRU -> h = Recurrent.gruStep(xt, h, wHh[k], bHh[k]);
-                            case LSTM -> {
-                                Tensor[] hc = Recurrent.lstmStep(xt, h, c, wHh[k], wHr[k]);
-                                h = hc[0];
-                                c = hc[1];
-                            }
-                        }
-                        if (step != null) {
-                            step.keep(h);
-                            if (c != null) {
-                                step.keep(c);
-                            }
-                        }
-                    }
-                    seq[t] = h;
-                }
-                outs[dir] = Tensor.stack(seq, 0);
+                Tensor h0 = hx.select(0, k);
+                boolean reverse = dir == 1;
+                Tensor[] ys = switch (mode) {
+                    case RNN_TANH, RNN_RELU -> Recurrent.rnnLayer(xp, h0, wHh[k], mode == Mode.RNN_RELU, reverse);
+                    case GRU -> Recurrent.gruLayer(xp, h0, wHh[k], bHh[k], true, reverse);
+                    case LSTM -> Recurrent.lstmLayer(xp, h0, cx.select(0, k), wHh[k], wHr[k], null, reverse);
+                };
+                outs[dir] = ys[0];
+                Tensor h = ys[1];
+                Tensor c = ys[2];
                 hN.add(h);
                 cN.add(c);
             }
