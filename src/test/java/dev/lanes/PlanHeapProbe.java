@@ -21,7 +21,7 @@ public final class PlanHeapProbe {
     public static final long ALLOCATION_LIMIT = InferencePlanTest.ALLOCATION_LIMIT;
 
     /**
-     * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", "winograd", "shortcut", "onnx-lenet": PyTorch's LeNet exported to ONNX,
+     * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", "winograd", "shortcut", "onnx-lenet": PyTorch's LeNet exported to ONNX, "onnx-lstm": its 2-layer bidirectional LSTM as a plan,
      * served by a PreparedModel, or "train-lenet" / "train-lenet-64": a compiled training step at batch 16 / 64, its bytes (or "train-bn": one through BatchNorm2d)
      * per step) in a new JVM with this JVM's vector-width flags. A JVM whose warm calls allocate is run again once: only
      * two in a row fail. Why: in about one fresh JVM in a hundred or more, C2 compiles some vector loop from a profile with
@@ -126,6 +126,18 @@ public final class PlanHeapProbe {
                 float[] x = new float[1024];
                 float[] out = new float[10];
                 report(() -> m.predict(x, out), 3_000, 500, ALLOCATION_LIMIT);
+            }
+            return;
+        }
+        if (args[0].equals("onnx-lstm")) { // PyTorch's 2-layer bidirectional LSTM exported to ONNX, as a plan
+            byte[] onnx;
+            try (java.io.InputStream in = PlanHeapProbe.class.getResourceAsStream("/onnx/lstm2_bidir_bf.onnx")) {
+                onnx = in.readAllBytes();
+            }
+            try (dev.lanes.io.onnx.OnnxModel m = dev.lanes.io.onnx.OnnxModel.parse(onnx); InferencePlan p = m.plan(2, 7, 8)) {
+                float[] x = new float[2 * 7 * 8];
+                float[] out = new float[p.outputSize()];
+                report(() -> p.run(x, out), 3_000, 500, ALLOCATION_LIMIT);
             }
             return;
         }

@@ -34,7 +34,7 @@ public final class OnnxModel implements AutoCloseable {
 
     /** The operators {@link #apply} runs (default domain, opsets 11-17). */
     public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "And", "ArgMax", "Hardmax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
-            "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Cos", "Div", "Dropout", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "GatherElements", "Gelu", "Gemm",
+            "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Cos", "Div", "Dropout", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "GatherElements", "Gelu", "Gemm", "GRU", "LSTM", "RNN",
             "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity", "LayerNormalization", "LeakyRelu", "Less", "Log", "LogSoftmax", "MatMul",
             "Max", "MaxPool", "Mean", "Min", "Mul", "NegativeLogLikelihoodLoss", "Neg", "Not", "Or", "Pad", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
             "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ArgMin", "CumSum",
@@ -99,6 +99,14 @@ public final class OnnxModel implements AutoCloseable {
                 refused.add(n.describe() + " (domain '" + n.domain() + "')");
             } else if (!SUPPORTED.contains(n.opType())) {
                 refused.add(n.describe());
+            } else if (Set.of("LSTM", "GRU", "RNN").contains(n.opType())) {
+                try {
+                    checkRecurrent(n);
+                } catch (UnsupportedOperationException e) {
+                    refused.add(n.describe() + " (" + e.getMessage() + ")");
+                } catch (IllegalArgumentException e) {
+                    throw rethrow(n, e);
+                }
             }
         }
         for (OnnxFormat.ValueInfo v : model.graph().inputs()) {
@@ -423,6 +431,275 @@ public final class OnnxModel implements AutoCloseable {
                 return ints[0];
             }
             return Float.NaN;
+        }
+    }
+
+    // ---- LSTM, GRU, RNN ----
+
+    /** torch's gate blocks in ONNX's order: LSTM's i, f, g, o are ONNX's blocks 0, 2, 3, 1 (ONNX: i, o, f, c). */
+    private static final int[] LSTM_ORDER = {0, 2, 3, 1};
+    /** GRU's r, z, n are ONNX's blocks 1, 0, 2 (ONNX: z, r, h). */
+    private static final int[] GRU_ORDER = {1, 0, 2};
+    private static final int[] RNN_ORDER = {0};
+    /** ONNX's peepholes P are i, o, f; Recurrent takes rows i, f, o. */
+    private static final int[] PEEPHOLE_ORDER = {0, 2, 1};
+
+    private static int recurrentGates(Node n) {
+        return switch (n.opType()) {
+            case "LSTM" -> 4;
+            case "GRU" -> 3;
+            default -> 1;
+        };
+    }
+
+    /**
+     * The attributes of an LSTM, GRU or RNN node: the number of directions, and for RNN whether each direction's
+     * activation is Relu. What Lanes does not run (clip, input_forget, activations other than the defaults and RNN's
+     * Relu) is refused as unsupported; invalid values as illegal. Checked at load and again when the node runs.
+     */
+    private static boolean[] recurrentAttributes(Node n) {
+        String direction = attrString(n, "direction", "forward");
+        int dirs = switch (direction) {
+            case "forward", "reverse" -> 1;
+            case "bidirectional" -> 2;
+            default -> throw new IllegalArgumentException("direction '" + direction + "' is none of forward, reverse, bidirectional");
+        };
+        int layout = attrInt(n, "layout", 0);
+        if (layout != 0 && layout != 1) {
+            throw new IllegalArgumentException("layout " + layout + " is neither 0 nor 1");
+        }
+        if (n.attributes().containsKey("clip")) {
+            throw new UnsupportedOperationException(n.opType() + " with clip (cell clipping; torch's exports have none)");
+        }
+        if (n.opType().equals("LSTM") && attrInt(n, "input_forget", 0) != 0) {
+            throw new UnsupportedOperationException("LSTM with input_forget = 1 (coupled input and forget gates)");
+        }
+        if (n.opType().equals("GRU")) {
+            int lbr = attrInt(n, "linear_before_reset", 0);
+            if (lbr != 0 && lbr != 1) {
+                throw new IllegalArgumentException("linear_before_reset " + lbr + " is neither 0 nor 1");
+            }
+        }
+        long hidden = attrInt(n, "hidden_size", 0);
+        if (n.attributes().containsKey("hidden_size") && hidden <= 0) {
+            throw new IllegalArgumentException("hidden_size " + hidden + " must be positive");
+        }
+        List<String> defaults = switch (n.opType()) {
+            case "LSTM" -> List.of("Sigmoid", "Tanh", "Tanh");
+            case "GRU" -> List.of("Sigmoid", "Tanh");
+            default -> List.of("Tanh");
+        };
+        // activation_alpha and activation_beta parametrise only activations Lanes refuses here (LeakyRelu, Elu, ...): the
+        // accepted Sigmoid, Tanh and Relu take none, so they are ignored, as ONNX's reference does for those
+        Attribute acts = typed(n, "activations", OnnxFormat.ATTR_STRINGS);
+        boolean[] relu = new boolean[dirs];
+        if (acts != null && acts.strings() != null && !acts.strings().isEmpty()) {
+            List<String> given = acts.strings();
+            if (given.size() != defaults.size() * dirs) {
+                throw new IllegalArgumentException("activations " + given + ": " + n.opType() + " takes " + defaults.size() + " per direction, " + dirs
+                        + " direction(s)");
+            }
+            for (int d = 0; d < dirs; d++) {
+                List<String> mine = given.subList(d * defaults.size(), (d + 1) * defaults.size());
+                if (n.opType().equals("RNN") && mine.get(0).equals("Relu")) {
+                    relu[d] = true;
+                } else if (!mine.equals(defaults)) {
+                    throw new UnsupportedOperationException(n.opType() + " with activations " + given + " (Lanes runs " + defaults
+                            + (n.opType().equals("RNN") ? " or [Relu]" : "") + " per direction, torch's)");
+                }
+            }
+        }
+        return relu;
+    }
+
+    /**
+     * Load-time checks of a recurrent node: its attributes, and its weights' shapes where they are initializers
+     * (hidden_size against W and R, before anything of that size is made), and sequence_lens where it is one.
+     */
+    private void checkRecurrent(Node n) {
+        boolean[] relu = recurrentAttributes(n);
+        TensorData w = n.inputs().size() > 1 ? constants.get(n.inputs().get(1)) : null;
+        TensorData r = n.inputs().size() > 2 ? constants.get(n.inputs().get(2)) : null;
+        if (w != null && r != null) {
+            recurrentHidden(n, relu.length, w.dims(), r.dims());
+        }
+        TensorData lens = n.inputs().size() > 4 ? constants.get(n.inputs().get(4)) : null;
+        if (lens != null && !lens.isFloat() && lens.longs().length > 0) {
+            long first = lens.longs()[0];
+            for (long l : lens.longs()) {
+                if (l != first) {
+                    throw new UnsupportedOperationException(n.opType() + " with sequence_lens " + Arrays.toString(lens.longs())
+                            + " (sequences of different lengths; Lanes runs every sequence over all of X's steps)");
+                }
+            }
+        }
+    }
+
+    /** hidden_size, checked against W [dirs, G*H, I] and R [dirs, G*H, H] (exact arithmetic: a hostile size is refused). */
+    private static int recurrentHidden(Node n, int dirs, long[] w, long[] r) {
+        int gates = recurrentGates(n);
+        if (w.length != 3 || r.length != 3) {
+            throw new IllegalArgumentException("W " + Arrays.toString(w) + " and R " + Arrays.toString(r) + " must both be 3-d");
+        }
+        long hidden = n.attributes().containsKey("hidden_size") ? attrInt(n, "hidden_size", 0) : r[2];
+        long rows = gates * hidden;
+        if (w[0] != dirs || r[0] != dirs || w[1] != rows || r[1] != rows || r[2] != hidden) {
+            throw new IllegalArgumentException("W " + Arrays.toString(w) + " and R " + Arrays.toString(r) + " do not fit hidden_size " + hidden + " and "
+                    + dirs + " direction(s): " + n.opType() + " wants W [" + dirs + ", " + rows + ", input_size] and R [" + dirs + ", " + rows + ", " + hidden
+                    + "]");
+        }
+        return (int) hidden;
+    }
+
+    /**
+     * ONNX's LSTM, GRU and RNN, run by {@link dev.lanes.nn.Recurrent}'s layers, the recurrence of torch.nn.LSTM, GRU and
+     * RNN: ONNX orders the gate blocks of W, R, B (and P) otherwise than torch (LSTM i, o, f, c against torch's i, f, g,
+     * o; GRU z, r, h against r, z, n), so each direction's blocks are put in torch's order, once for initializers (in
+     * {@link #recurrentWeight}), on every call for weights given as inputs. X is [T, B, I] ([B, T, I] with layout 1);
+     * Y [T, dirs, B, H] ([B, T, dirs, H]), Y_h and Y_c [dirs, B, H] ([B, dirs, H]).
+     */
+    private Value[] recurrent(Node n, Value[] a) {
+        boolean[] relu = recurrentAttributes(n);
+        int dirs = relu.length;
+        boolean reverseOnly = attrString(n, "direction", "forward").equals("reverse");
+        boolean batchFirst = attrInt(n, "layout", 0) == 1;
+        boolean lstm = n.opType().equals("LSTM");
+        boolean gru = n.opType().equals("GRU");
+        int gates = recurrentGates(n);
+        int[] order = lstm ? LSTM_ORDER : gru ? GRU_ORDER : RNN_ORDER;
+        Tensor x = floats(arg(a, 0, n), n);
+        Value w = arg(a, 1, n);
+        Value r = arg(a, 2, n);
+        int hidden = recurrentHidden(n, dirs, Arrays.stream(w.shape()).asLongStream().toArray(), Arrays.stream(r.shape()).asLongStream().toArray());
+        if (x.dim() != 3) {
+            throw new IllegalArgumentException("X " + Arrays.toString(x.shape()) + " must be 3-d: [seq_length, batch, input_size]"
+                    + (batchFirst ? " transposed (layout 1)" : ""));
+        }
+        Tensor seq = batchFirst ? x.transpose(0, 1).contiguous() : x; // time-major [T, B, I]
+        int steps = seq.size(0);
+        int batch = seq.size(1);
+        if (seq.size(2) != w.shape()[2]) {
+            throw new IllegalArgumentException("X " + Arrays.toString(x.shape()) + " has " + seq.size(2) + " features, W " + Arrays.toString(w.shape())
+                    + " takes " + w.shape()[2]);
+        }
+        if (steps == 0) {
+            throw new IllegalArgumentException("X " + Arrays.toString(x.shape()) + " has no steps");
+        }
+        Value b = a.length > 3 ? a[3] : null;
+        if (b != null && !Arrays.equals(b.shape(), new int[] {dirs, 2 * gates * hidden})) {
+            throw new IllegalArgumentException("B " + Arrays.toString(b.shape()) + " must be [" + dirs + ", " + 2 * gates * hidden + "]");
+        }
+        if (a.length > 4 && a[4] != null) {
+            long[] lens = knownInts(a, 4, n, "sequence_lens");
+            for (long l : lens) {
+                if (l != steps) {
+                    throw new UnsupportedOperationException(n.opType() + " with sequence_lens " + Arrays.toString(lens) + " against X's " + steps
+                            + " steps (Lanes runs every sequence over all of X's steps)");
+                }
+            }
+            if (lens.length != batch) {
+                throw new IllegalArgumentException("sequence_lens has " + lens.length + " entries for a batch of " + batch);
+            }
+        }
+        Tensor h0 = recurrentState(a, 5, n, "initial_h", dirs, batch, hidden, batchFirst);
+        Tensor c0 = lstm ? recurrentState(a, 6, n, "initial_c", dirs, batch, hidden, batchFirst) : null;
+        Value p = lstm && a.length > 7 ? a[7] : null;
+        if (p != null && !Arrays.equals(p.shape(), new int[] {dirs, 3 * hidden})) {
+            throw new IllegalArgumentException("P " + Arrays.toString(p.shape()) + " must be [" + dirs + ", " + 3 * hidden + "]");
+        }
+        Tensor[] ys = new Tensor[dirs];
+        Tensor[] hs = new Tensor[dirs];
+        Tensor[] cs = new Tensor[dirs];
+        for (int d = 0; d < dirs; d++) {
+            boolean reverse = d == 1 || reverseOnly;
+            Tensor wd = recurrentWeight(n, w, 1, d, 0, gates, hidden, order);
+            Tensor rd = recurrentWeight(n, r, 2, d, 0, gates, hidden, order);
+            Tensor bW = b == null ? null : recurrentWeight(n, b, 3, d, 0, gates, hidden, order);
+            Tensor bR = b == null ? null : recurrentWeight(n, b, 3, d, gates * hidden, gates, hidden, order);
+            // RNN and LSTM add R's bias with W's into the one projection of the sequence; GRU keeps it with R (it is reset)
+            Tensor xp = dev.lanes.nn.functional.F.linear(seq, wd, gru || bR == null ? bW : bW.add(bR));
+            Tensor h = h0 == null ? Tensor.zeros(batch, hidden) : h0.select(0, d);
+            Tensor[] out;
+            if (lstm) {
+                Tensor c = c0 == null ? Tensor.zeros(batch, hidden) : c0.select(0, d);
+                Tensor pd = p == null ? null : recurrentWeight(n, p, 7, d, 0, 3, hidden, PEEPHOLE_ORDER).view(3, hidden);
+                out = dev.lanes.nn.Recurrent.lstmLayer(xp, h, c, rd, null, pd, reverse);
+            } else if (gru) {
+                out = dev.lanes.nn.Recurrent.gruLayer(xp, h, rd, bR, attrInt(n, "linear_before_reset", 0) == 1, reverse);
+            } else {
+                out = dev.lanes.nn.Recurrent.rnnLayer(xp, h, rd, relu[d], reverse);
+            }
+            ys[d] = out[0];
+            hs[d] = out[1];
+            cs[d] = out[2];
+        }
+        Tensor y = Tensor.stack(ys, 1); // [T, dirs, B, H]
+        Tensor yh = Tensor.stack(hs, 0); // [dirs, B, H]
+        Tensor yc = lstm ? Tensor.stack(cs, 0) : null;
+        if (batchFirst) {
+            y = y.permute(2, 0, 1, 3).contiguous();
+            yh = yh.transpose(0, 1).contiguous();
+            yc = lstm ? yc.transpose(0, 1).contiguous() : null;
+        }
+        return lstm ? new Value[] {one(y), one(yh), one(yc)} : new Value[] {one(y), one(yh)};
+    }
+
+    /** initial_h or initial_c (input i) as [dirs, B, H] (given as [B, dirs, H] with layout 1), or null if absent. */
+    private static Tensor recurrentState(Value[] a, int i, Node n, String what, int dirs, int batch, int hidden, boolean batchFirst) {
+        if (a.length <= i || a[i] == null) {
+            return null;
+        }
+        Tensor s = floats(a[i], n);
+        int[] want = batchFirst ? new int[] {batch, dirs, hidden} : new int[] {dirs, batch, hidden};
+        if (!Arrays.equals(s.shape(), want)) {
+            throw new IllegalArgumentException(what + " " + Arrays.toString(s.shape()) + " must be " + Arrays.toString(want));
+        }
+        return batchFirst ? s.transpose(0, 1).contiguous() : s;
+    }
+
+    /** Recurrent weights converted to torch's gate order, by initializer name, direction and offset: made once. */
+    private final Map<String, Tensor> recurrentWeights = new HashMap<>();
+
+    /**
+     * Direction {@code d} of W, R ([dirs, G*H, K]), B or P ([dirs, G*H...]), the {@code gates} blocks of {@code hidden}
+     * rows from row {@code offset} on, in torch's order ({@code order[j]} is the ONNX block of torch's block j). An
+     * initializer's is made once, from its values, and kept as the model's own tensor (a plan sees a constant); a
+     * weight given as a graph input is cut and concatenated by Tensor ops on every call.
+     */
+    private Tensor recurrentWeight(Node n, Value v, int input, int d, int offset, int gates, int hidden, int[] order) {
+        TensorData data = v.data;
+        if (data == null) {
+            Tensor t = floats(v, n).select(0, d);
+            Tensor[] blocks = new Tensor[gates];
+            for (int j = 0; j < gates; j++) {
+                blocks[j] = t.narrow(0, offset + order[j] * hidden, hidden);
+            }
+            return gates == 1 ? blocks[0].contiguous() : Tensor.cat(blocks, 0);
+        }
+        if (!data.isFloat()) {
+            throw new UnsupportedOperationException(n.opType() + " of a " + OnnxFormat.typeName(data.dataType()) + " input " + input + " (Lanes computes in float32)");
+        }
+        String key = data.name() + "#" + d + "#" + offset + "#" + gates;
+        synchronized (weights) {
+            if (closed) {
+                throw new IllegalStateException("ONNX: the model is closed");
+            }
+            Tensor t = recurrentWeights.get(key);
+            if (t == null) {
+                long[] dims = data.dims();
+                int cols = dims.length == 3 ? (int) dims[2] : 1; // shapes checked against hidden_size before: exact
+                int perDir = (int) dims[1] * cols;
+                float[] src = data.floats();
+                float[] dst = new float[gates * hidden * cols];
+                for (int j = 0; j < gates; j++) {
+                    System.arraycopy(src, d * perDir + (offset + order[j] * hidden) * cols, dst, j * hidden * cols, hidden * cols);
+                }
+                try (dev.lanes.memory.MemoryScope outside = dev.lanes.memory.MemoryScope.unscoped()) {
+                    t = dims.length == 3 ? Tensor.of(dst, gates * hidden, cols) : Tensor.of(dst, gates * hidden);
+                }
+                recurrentWeights.put(key, t);
+            }
+            return t;
         }
     }
 
@@ -1014,6 +1291,7 @@ public final class OnnxModel implements AutoCloseable {
             }
             case "Resize" -> resize(n, a);
             case "Pad" -> pad(n, a);
+            case "LSTM", "GRU", "RNN" -> recurrent(n, a);
             case "Where" -> {
                 Value known = foldIntegers(n, a);
                 yield known != null ? new Value[] {known}
@@ -2467,6 +2745,10 @@ public final class OnnxModel implements AutoCloseable {
                 for (Tensor t : constantNodes.values()) {
                     t.close();
                 }
+                for (Tensor t : recurrentWeights.values()) {
+                    t.close();
+                }
+                recurrentWeights.clear();
                 weights.clear();
                 constantNodes.clear();
             }

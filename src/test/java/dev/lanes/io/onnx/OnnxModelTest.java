@@ -72,6 +72,37 @@ class OnnxModelTest {
     }
 
     /**
+     * PyTorch's exports of its recurrent modules ({@code src/test/python/gen_onnx_rnn_models.py}: a 2-layer bidirectional
+     * batch-first LSTM, a GRU, a tanh RNN, each followed by a Linear) match PyTorch within 1e-4 relative, eagerly and as
+     * a plan: ONNX's LSTM, GRU and RNN nodes with their gate blocks put back in torch's order.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"lstm2_bidir_bf", "gru", "rnn_tanh"})
+    void pytorchRecurrentExportsMatchPytorch(String name) throws IOException {
+        Map<String, Tensor> g = new HashMap<>();
+        for (TestGolden.Case c : TestGolden.read("onnx_rnn.txt")) {
+            g.put(c.name(), c.tensor());
+        }
+        Tensor x = g.get(name + "/x");
+        Tensor want = g.get(name + "/y");
+        try (OnnxModel m = OnnxModel.parse(resource(name + ".onnx"))) {
+            TestGolden.assertClose(m.forward(x), want, 1e-5, 1e-4, name + " eager");
+            TestGolden.assertClose(m.forward(x), want, 1e-5, 1e-4, name + " eager, the converted weights reused");
+            try (InferencePlan plan = m.plan(x.shape())) {
+                Tensor planned = plan.run(x);
+                TestGolden.assertClose(planned, want, 1e-5, 1e-4, name + " plan");
+                assertThat(plan.run(x).toFloatArray()).as("a second call of the plan").containsExactly(planned.toFloatArray());
+            }
+        }
+    }
+
+    /** A warm call of the bidirectional LSTM's plan allocates nothing on the heap (in a fresh JVM: see PlanHeapProbe). */
+    @Test
+    void recurrentPlanDoesNotAllocate() throws Exception {
+        assertThat(dev.lanes.PlanHeapProbe.inFreshJvm("onnx-lstm")).as("bytes allocated per warm call").isLessThan(dev.lanes.PlanHeapProbe.ALLOCATION_LIMIT);
+    }
+
+    /**
      * PyTorch's export of a character GPT (embeddings of int64 token ids, two pre-norm TransformerEncoderLayers with a
      * causal mask from triu, GELU and LayerNorm decomposed at opset 14) matches PyTorch within 1e-4 relative.
      */
