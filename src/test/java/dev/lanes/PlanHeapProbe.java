@@ -21,8 +21,8 @@ public final class PlanHeapProbe {
     public static final long ALLOCATION_LIMIT = InferencePlanTest.ALLOCATION_LIMIT;
 
     /**
-     * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", "winograd", "shortcut", "onnx-lenet": PyTorch's LeNet exported to ONNX, "onnx-lstm": its 2-layer bidirectional LSTM as a plan,
-     * served by a PreparedModel, or "train-lenet" / "train-lenet-64": a compiled training step at batch 16 / 64, its bytes (or "train-bn": one through BatchNorm2d)
+     * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", "winograd", "shortcut", "onnx-lenet": PyTorch's LeNet exported to ONNX,
+     * served by a PreparedModel, "onnx:<resource>:<shape>": the plan of an ONNX file under /onnx/ for that input shape (e.g. "onnx:lstm2_bidir_bf.onnx:2,7,8"), or "train-lenet" / "train-lenet-64": a compiled training step at batch 16 / 64, its bytes (or "train-bn": one through BatchNorm2d)
      * per step) in a new JVM with this JVM's vector-width flags. A JVM whose warm calls allocate is run again once: only
      * two in a row fail. Why: in about one fresh JVM in a hundred or more, C2 compiles some vector loop from a profile with
      * few speculative types and keeps its accumulators boxed (CI saw LeNet's step allocate 29 KB in Reductions.sum32x16's
@@ -129,13 +129,18 @@ public final class PlanHeapProbe {
             }
             return;
         }
-        if (args[0].equals("onnx-lstm")) { // PyTorch's 2-layer bidirectional LSTM exported to ONNX, as a plan
+        if (args[0].startsWith("onnx:")) { // onnx:<resource>:<input shape, comma-separated>: that ONNX file's plan
+            String[] spec = args[0].split(":");
             byte[] onnx;
-            try (java.io.InputStream in = PlanHeapProbe.class.getResourceAsStream("/onnx/lstm2_bidir_bf.onnx")) {
+            try (java.io.InputStream in = PlanHeapProbe.class.getResourceAsStream("/onnx/" + spec[1])) {
                 onnx = in.readAllBytes();
             }
-            try (dev.lanes.io.onnx.OnnxModel m = dev.lanes.io.onnx.OnnxModel.parse(onnx); InferencePlan p = m.plan(2, 7, 8)) {
-                float[] x = new float[2 * 7 * 8];
+            int[] shape = java.util.Arrays.stream(spec[2].split(",")).mapToInt(Integer::parseInt).toArray();
+            try (dev.lanes.io.onnx.OnnxModel m = dev.lanes.io.onnx.OnnxModel.parse(onnx); InferencePlan p = m.plan(shape)) {
+                float[] x = new float[java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b)];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) Math.sin(i);
+                }
                 float[] out = new float[p.outputSize()];
                 report(() -> p.run(x, out), 3_000, 500, ALLOCATION_LIMIT);
             }

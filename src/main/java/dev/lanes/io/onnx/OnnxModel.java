@@ -39,7 +39,7 @@ public final class OnnxModel implements AutoCloseable {
             "Max", "MaxPool", "Mean", "Min", "Mul", "NegativeLogLikelihoodLoss", "Neg", "Not", "Or", "Pad", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
             "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ArgMin", "CumSum",
             "Reshape", "Resize", "Shape", "Sigmoid", "Sin", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Softplus", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
-            "Where", "Xor");
+            "Where", "Xor", "Tile", "DepthToSpace", "SpaceToDepth", "InstanceNormalization", "Upsample", "Einsum");
 
     private final OnnxFormat.Model model;
     private final long opset;
@@ -106,6 +106,12 @@ public final class OnnxModel implements AutoCloseable {
                     refused.add(n.describe() + " (" + e.getMessage() + ")");
                 } catch (IllegalArgumentException e) {
                     throw rethrow(n, e);
+                }
+            } else if (n.opType().equals("Einsum")) {
+                String eq = n.attributes().get("equation") == null ? null : n.attributes().get("equation").s();
+                if (eq == null || EinsumSpec.parse(eq) == null) {
+                    refused.add(n.describe() + " with equation '" + eq + "' (Lanes runs Einsum of one or two operands, letters and one"
+                            + " ellipsis per term)");
                 }
             }
         }
@@ -1289,9 +1295,32 @@ public final class OnnxModel implements AutoCloseable {
                 }
                 yield out(cumulativeSum(x, axis(axis[0], x.dim(), "axis"), attrInt(n, "exclusive", 0) != 0, attrInt(n, "reverse", 0) != 0));
             }
-            case "Resize" -> resize(n, a);
+            case "Resize", "Upsample" -> resize(n, a);
             case "Pad" -> pad(n, a);
             case "LSTM", "GRU", "RNN" -> recurrent(n, a);
+            case "Tile" -> tile(n, a);
+            case "DepthToSpace", "SpaceToDepth" -> depthToSpace(n, a);
+            case "InstanceNormalization" -> {
+                Tensor x = floats(arg(a, 0, n), n);
+                if (x.dim() < 3) {
+                    throw new IllegalArgumentException("InstanceNormalization of a rank-" + x.dim() + " input " + Arrays.toString(x.shape())
+                            + " (needs [N, C, D1, ...])");
+                }
+                int c = x.size(1);
+                Tensor scale = floats(arg(a, 1, n), n);
+                Tensor b = floats(arg(a, 2, n), n);
+                if (!Arrays.equals(scale.shape(), new int[] {c}) || !Arrays.equals(b.shape(), new int[] {c})) {
+                    throw new IllegalArgumentException("InstanceNormalization takes scale and B of shape [" + c + "] (C of input " + Arrays.toString(x.shape())
+                            + "), got " + Arrays.toString(scale.shape()) + " and " + Arrays.toString(b.shape()));
+                }
+                if (c == 0 || x.numel() == 0) {
+                    yield out(x.mul(1f));
+                }
+                // group_norm with one group per channel is instance norm: each (sample, channel) by its own mean and biased
+                // variance (torch's instance_norm, without its refusal of a single spatial element, which ONNX allows)
+                yield out(Tensor.groupNorm(x, c, scale, b, attrFloat(n, "epsilon", 1e-5f)));
+            }
+            case "Einsum" -> einsum(n, a);
             case "Where" -> {
                 Value known = foldIntegers(n, a);
                 yield known != null ? new Value[] {known}
@@ -1391,16 +1420,27 @@ public final class OnnxModel implements AutoCloseable {
     /**
      * Resize (opsets 10-18), modes nearest (every nearest_mode) and linear, from scales or sizes (opset 18's axes too),
      * with the coordinate transformations half_pixel, half_pixel_symmetric, pytorch_half_pixel, align_corners,
-     * asymmetric and tf_half_pixel_for_nn. Both modes are separable, so each resized axis is resampled on its own: an
-     * index_select of the nearest source index, or for linear the two neighbours' index_selects weighted and summed
-     * ({@link Resample}, the kernel F.interpolate uses; indices and weights constants to a plan). Cubic, antialias, exclude_outside, tf_crop_and_resize
-     * and keep_aspect_ratio_policy other than stretch are refused.
+     * asymmetric and tf_half_pixel_for_nn; and Upsample (opsets 7-9), which is opset 10's Resize. Both modes are
+     * separable, so each resized axis is resampled on its own: an index_select of the nearest source index, or for
+     * linear the two neighbours' index_selects weighted and summed ({@link Resample}; indices and weights constants to
+     * a plan). [N, C, H, W] input resized over H and W only (what nn.Upsample and F.interpolate export) runs instead as
+     * one fused kernel, F.interpolate's ({@link Tensor#upsampleNearest2d} / {@link Tensor#upsampleBilinear2d}), with the
+     * same source indices and coordinates and the same bits, without the per-axis temporaries. Cubic, antialias,
+     * exclude_outside, tf_crop_and_resize and keep_aspect_ratio_policy other than stretch are refused.
      */
     private Value[] resize(Node n, Value[] a) {
         Tensor x = floats(arg(a, 0, n), n);
+        String op = n.opType();
+        // Upsample (opsets 7-9, deprecated at 10): Resize's opset-10 form, asymmetric coordinates and nearest by floor;
+        // its scales an attribute before opset 9, an input from it
+        boolean upsample = op.equals("Upsample");
+        if (upsample && opset < 7) {
+            throw new UnsupportedOperationException("Upsample (opset " + opset + ": the experimental form with height_scale and width_scale)");
+        }
+        boolean legacy = upsample || opset < 11;
         String mode = attrString(n, "mode", "nearest");
         if (!mode.equals("nearest") && !mode.equals("linear")) {
-            throw new UnsupportedOperationException("Resize with mode '" + mode + "' (Lanes resizes nearest and linear)");
+            throw new UnsupportedOperationException(op + " with mode '" + mode + "' (Lanes resizes nearest and linear)");
         }
         if (attrInt(n, "antialias", 0) != 0) {
             throw new UnsupportedOperationException("Resize with antialias = 1");
@@ -1413,7 +1453,7 @@ public final class OnnxModel implements AutoCloseable {
             throw new UnsupportedOperationException("Resize with keep_aspect_ratio_policy '" + policy + "'");
         }
         // opset 10: Resize(X, scales), asymmetric coordinates; later: Resize(X, roi, scales, sizes)
-        String transform = opset < 11 ? "asymmetric" : attrString(n, "coordinate_transformation_mode", "half_pixel");
+        String transform = legacy ? "asymmetric" : attrString(n, "coordinate_transformation_mode", "half_pixel");
         if (!Set.of("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn")
                 .contains(transform)) {
             throw new UnsupportedOperationException("Resize with coordinate_transformation_mode '" + transform + "'");
@@ -1424,15 +1464,22 @@ public final class OnnxModel implements AutoCloseable {
         }
         int rank = x.dim();
         int[] in = x.shape();
-        Value scalesArg = opset < 11 ? arg(a, 1, n) : a.length > 2 ? a[2] : null;
-        Value sizesArg = opset < 11 ? null : a.length > 3 ? a[3] : null;
+        Value scalesArg = upsample && opset < 9 ? null : legacy ? arg(a, 1, n) : a.length > 2 ? a[2] : null;
+        Value sizesArg = legacy ? null : a.length > 3 ? a[3] : null;
         float[] given = scalesArg == null ? null : knownFloats(scalesArg, n, "the scales");
+        if (upsample && opset < 9) {
+            Attribute sa = typed(n, "scales", OnnxFormat.ATTR_FLOATS);
+            if (sa == null || sa.floats() == null) {
+                throw new IllegalArgumentException("Upsample (opset " + opset + ") without its scales attribute");
+            }
+            given = sa.floats();
+        }
         long[] sizes = sizesArg == null ? null : knownInts(a, 3, n, "the sizes");
         if (given != null && given.length == 0) {
             given = null; // an empty scales tensor stands for "not given" (opset 13 exports pass sizes that way)
         }
         if ((given == null) == (sizes == null || sizes.length == 0)) {
-            throw new IllegalArgumentException("Resize needs exactly one of scales and sizes, got " + (given == null ? "neither" : "both"));
+            throw new IllegalArgumentException(op + " needs exactly one of scales and sizes, got " + (given == null ? "neither" : "both"));
         }
         long[] axesAttr = attrInts(n, "axes");
         int[] axes = new int[axesAttr == null ? rank : axesAttr.length];
@@ -1474,25 +1521,56 @@ public final class OnnxModel implements AutoCloseable {
         if (checkElements(outShape, n) == 0) {
             return out(emptyOf(outShape)); // no per-axis tables sized by the other, non-empty axes
         }
-        if (opset < 11 && mode.equals("nearest")) {
+        if (legacy && mode.equals("nearest")) {
             for (int d = 0; d < rank; d++) {
-                if (scale[d] < 1) { // runtimes disagree on how opset 10 rounds a downsampling nearest resize
-                    throw new UnsupportedOperationException("Resize (opset 10) nearest with a downsampling scale " + scale[d]);
+                if (scale[d] < 1) { // runtimes disagree on how opset 10 rounds a downsampling nearest resize (Upsample's must be >= 1)
+                    throw new UnsupportedOperationException(op + " (opset " + opset + ") nearest with a downsampling scale " + scale[d]);
                 }
             }
             nearestMode = "floor";
         }
+        boolean isNearest = mode.equals("nearest");
+        if (rank == 4 && outShape[0] == in[0] && scale[0] == 1 && outShape[1] == in[1] && scale[1] == 1 && in[2] > 0 && in[3] > 0
+                && (isNearest || resized(2, in, outShape, scale) && resized(3, in, outShape, scale))) {
+            // [N, C, H, W] resized over H and W (nn.Upsample's and F.interpolate's exports): the fused kernel F.interpolate
+            // runs, with the same indices / coordinates and the bits of the per-axis path below (H, then W). Linear only
+            // when both axes change: an unchanged axis is skipped below, and 0 * inf in its weighted pair would differ
+            if (isNearest) {
+                int[][] index = new int[2][];
+                for (int k = 0; k < 2; k++) {
+                    int d = 2 + k;
+                    int o = (int) outShape[d];
+                    index[k] = new int[o];
+                    for (int j = 0; j < o; j++) {
+                        index[k][j] = resized(d, in, outShape, scale)
+                                ? (int) Math.max(0, Math.min(in[d] - 1, nearest(sourceCoordinate(transform, j, scale[d], in[d], o), nearestMode)))
+                                : j;
+                    }
+                }
+                return out(Tensor.upsampleNearest2d(x, index[0], index[1]));
+            }
+            double[][] source = new double[2][];
+            for (int k = 0; k < 2; k++) {
+                int d = 2 + k;
+                int o = (int) outShape[d];
+                source[k] = new double[o];
+                for (int j = 0; j < o; j++) {
+                    source[k][j] = sourceCoordinate(transform, j, scale[d], in[d], o);
+                }
+            }
+            return out(Tensor.upsampleBilinear2d(x, source[0], source[1]));
+        }
         Tensor t = x;
         long[] shape = Arrays.stream(in).asLongStream().toArray();
         for (int d = 0; d < rank; d++) {
-            if (outShape[d] == in[d] && scale[d] == 1) {
+            if (!resized(d, in, outShape, scale)) {
                 continue; // every transformation maps an unscaled axis onto itself
             }
             shape[d] = outShape[d];
             checkElements(shape, n); // the partial result too: an axis upsampled before another is downsampled
             int out = (int) outShape[d];
             if (in[d] == 0) {
-                throw new IllegalArgumentException("Resize of an empty axis " + d + " to " + out);
+                throw new IllegalArgumentException(op + " of an empty axis " + d + " to " + out);
             }
             double[] source = new double[out];
             for (int o = 0; o < out; o++) {
@@ -1509,6 +1587,11 @@ public final class OnnxModel implements AutoCloseable {
             t = Resample.linear(t, d, source); // clamped to the edges, as ONNX's reference
         }
         return out(t == x ? x.mul(1f) : t);
+    }
+
+    /** Whether axis d changes: an axis of its own size at scale 1 is mapped onto itself by every transformation. */
+    private static boolean resized(int d, int[] in, long[] outShape, double[] scale) {
+        return !(outShape[d] == in[d] && scale[d] == 1);
     }
 
     /**
@@ -1604,6 +1687,355 @@ public final class OnnxModel implements AutoCloseable {
             t = t.indexSelect(d, Tensor.of(index, out));
         }
         return out(t == x ? x.mul(1f) : t.contiguous());
+    }
+
+    /**
+     * Tile (opset 6 on: the repeats as an int64 input, one per dim), x.repeat's export: an expanded view copied once.
+     * The result's size is checked with exact arithmetic before anything is copied.
+     */
+    private Value[] tile(Node n, Value[] a) {
+        if (opset < 6) {
+            throw new UnsupportedOperationException("Tile (opset " + opset + ": tiles and axis inputs; Lanes runs opset 6's repeats)");
+        }
+        Tensor x = arg(a, 0, n).tensor();
+        long[] repeats = knownInts(a, 1, n, "the repeats");
+        int[] in = x.shape();
+        if (repeats.length != in.length) {
+            throw new IllegalArgumentException("Tile repeats " + Arrays.toString(repeats) + " for a rank-" + in.length + " input " + Arrays.toString(in)
+                    + " (needs one per dim)");
+        }
+        long[] outShape = new long[in.length];
+        int[] times = new int[in.length];
+        for (int d = 0; d < in.length; d++) {
+            if (repeats[d] < 0 || repeats[d] > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("Tile repeats " + Arrays.toString(repeats) + ": entry " + d + " is negative or too large");
+            }
+            times[d] = (int) repeats[d];
+            outShape[d] = Math.multiplyExact(in[d], repeats[d]);
+            if (outShape[d] > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("Tile repeats " + Arrays.toString(repeats) + " make dim " + d + " of " + Arrays.toString(in) + " "
+                        + outShape[d] + " long");
+            }
+        }
+        checkElements(outShape, n);
+        if (in.length == 0) {
+            return out(x.mul(1f));
+        }
+        // each dim d viewed as [1, s_d], expanded to [r_d, s_d] and the pairs flattened: a view and one copy, which a
+        // plan replays (Tensor.repeat's kernel has no plan step)
+        int[] split = new int[2 * in.length];
+        int[] wide = new int[2 * in.length];
+        int[] shape = new int[in.length];
+        for (int d = 0; d < in.length; d++) {
+            split[2 * d] = 1;
+            split[2 * d + 1] = in[d];
+            wide[2 * d] = times[d];
+            wide[2 * d + 1] = in[d];
+            shape[d] = (int) outShape[d];
+        }
+        return out(x.reshape(split).expand(wide).contiguous().reshape(shape));
+    }
+
+    /**
+     * DepthToSpace (mode DCR, ONNX's default, or CRD, which nn.PixelShuffle exports) and SpaceToDepth on [N, C, H, W]:
+     * a reshape, a permute and a reshape (CRD is F.pixelShuffle itself), so a plan sees one copy.
+     */
+    private Value[] depthToSpace(Node n, Value[] a) {
+        Tensor x = arg(a, 0, n).tensor();
+        boolean toSpace = n.opType().equals("DepthToSpace");
+        int b = attrInt(n, "blocksize", 0);
+        if (x.dim() != 4) {
+            throw new IllegalArgumentException(n.opType() + " of a rank-" + x.dim() + " input " + Arrays.toString(x.shape()) + " (needs [N, C, H, W])");
+        }
+        if (b <= 0) {
+            throw new IllegalArgumentException(n.opType() + " blocksize " + b + " (must be positive)");
+        }
+        int[] s = x.shape();
+        long bb = (long) b * b;
+        if (toSpace) {
+            String mode = attrString(n, "mode", "DCR");
+            if (!mode.equals("DCR") && !mode.equals("CRD")) {
+                throw new IllegalArgumentException("DepthToSpace mode '" + mode + "' (DCR or CRD)");
+            }
+            if (s[1] % bb != 0) {
+                throw new IllegalArgumentException("DepthToSpace of " + Arrays.toString(s) + ": channels " + s[1] + " not divisible by blocksize^2 = " + bb);
+            }
+            checkElements(new long[] {s[0], s[1] / bb, (long) s[2] * b, (long) s[3] * b}, n);
+            int c = (int) (s[1] / bb);
+            if (mode.equals("CRD")) {
+                return out(dev.lanes.nn.functional.F.pixelShuffle(x, b));
+            }
+            // DCR: channel (i b + j) C' + c holds block offset (i, j) of output channel c
+            return out(x.reshape(s[0], b, b, c, s[2], s[3]).permute(0, 3, 4, 1, 5, 2).reshape(s[0], c, s[2] * b, s[3] * b));
+        }
+        if (s[2] % b != 0 || s[3] % b != 0) {
+            throw new IllegalArgumentException("SpaceToDepth of " + Arrays.toString(s) + ": height and width not divisible by blocksize " + b);
+        }
+        long channels = Math.multiplyExact(s[1], bb);
+        checkElements(new long[] {s[0], channels, s[2] / b, s[3] / b}, n);
+        if (channels > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("SpaceToDepth of " + Arrays.toString(s) + " by " + b + " makes " + channels + " channels");
+        }
+        // DCR order, the inverse of DepthToSpace's default: channel (i b + j) C + c
+        return out(x.reshape(s[0], s[1], s[2] / b, b, s[3] / b, b).permute(0, 3, 5, 1, 2, 4).reshape(s[0], (int) channels, s[2] / b, s[3] / b));
+    }
+
+    /**
+     * An Einsum equation taken apart: each operand's subscripts and the output's, with an ellipsis replaced by one
+     * private character per dim it covers (so every subscript is one char). Null if it has more than two operands or
+     * is malformed; load refuses those, naming the equation.
+     */
+    record EinsumSpec(String[] inputs, String output, boolean ellipsis) {
+        /** The chars standing for the dims an ellipsis covers (right-aligned, as numpy broadcasts them). */
+        static final char ELLIPSIS_BASE = '\u0100';
+
+        static EinsumSpec parse(String equation) {
+            String eq = equation.replace(" ", "");
+            int arrow = eq.indexOf("->");
+            String lhs = arrow < 0 ? eq : eq.substring(0, arrow);
+            String rhs = arrow < 0 ? null : eq.substring(arrow + 2);
+            String[] ins = lhs.split(",", -1);
+            if (ins.length < 1 || ins.length > 2 || (rhs != null && rhs.contains("->"))) {
+                return null;
+            }
+            for (String t : ins) {
+                if (!valid(t)) {
+                    return null;
+                }
+            }
+            if (rhs != null && !valid(rhs)) {
+                return null;
+            }
+            boolean ellipsis = lhs.contains("...");
+            if (rhs != null && rhs.contains("...") && !ellipsis) {
+                return null;
+            }
+            return new EinsumSpec(ins, rhs, ellipsis);
+        }
+
+        private static boolean valid(String term) {
+            String t = term.replace("...", "");
+            if (term.length() - t.length() > 3) {
+                return false; // two ellipses
+            }
+            for (int i = 0; i < t.length(); i++) {
+                char ch = t.charAt(i);
+                if (!(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z')) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** The term with its ellipsis (if any) replaced by {@code dims} private chars, the last dims' last. */
+        static String expand(String term, int ellipsisDims) {
+            if (!term.contains("...")) {
+                return term;
+            }
+            StringBuilder e = new StringBuilder();
+            for (int i = 0; i < ellipsisDims; i++) {
+                e.append((char) (ELLIPSIS_BASE + i));
+            }
+            return term.replace("...", e.toString());
+        }
+    }
+
+    /**
+     * Einsum of one or two float operands (any equation of them: numpy's implicit output when there is no "->", an
+     * ellipsis for broadcast-free batch dims) as Lanes ops a plan traces: a repeated subscript within an operand is its
+     * diagonal (an index_select of the flattened pair), a subscript neither in the other operand nor in the output
+     * is summed first, then the two operands are permuted and reshaped to [batch, rows, k] and [batch, k, cols] for one
+     * bmm, and the result is reshaped and permuted into the output's order. Sizes of a subscript must agree.
+     */
+    private Value[] einsum(Node n, Value[] a) {
+        String equation = attrString(n, "equation", "");
+        EinsumSpec spec = EinsumSpec.parse(equation);
+        if (spec == null || a.length != spec.inputs().length) {
+            throw new IllegalArgumentException("Einsum equation '" + equation + "' for " + a.length + " inputs");
+        }
+        int operands = spec.inputs().length;
+        Tensor[] t = new Tensor[operands];
+        String[] sub = new String[operands];
+        int ellipsisDims = -1;
+        for (int i = 0; i < operands; i++) {
+            t[i] = floats(arg(a, i, n), n);
+            String term = spec.inputs()[i];
+            int letters = term.replace("...", "").length();
+            int dims = t[i].dim() - letters;
+            if (dims < 0 || (dims > 0 && !term.contains("..."))) {
+                throw new IllegalArgumentException("Einsum equation '" + equation + "': operand " + i + " of shape " + Arrays.toString(t[i].shape())
+                        + " does not fit '" + term + "'");
+            }
+            if (term.contains("...")) {
+                if (ellipsisDims >= 0 && ellipsisDims != dims) {
+                    throw new IllegalArgumentException("Einsum equation '" + equation + "': the ellipsis covers " + ellipsisDims + " and " + dims
+                            + " dims (Lanes does not broadcast them)");
+                }
+                ellipsisDims = dims;
+            }
+            sub[i] = EinsumSpec.expand(term, dims);
+        }
+        String output;
+        if (spec.output() != null) {
+            output = EinsumSpec.expand(spec.output(), Math.max(ellipsisDims, 0));
+        } else {
+            // numpy's implicit output: the ellipsis dims, then every subscript used once, alphabetically
+            StringBuilder o = new StringBuilder();
+            for (int i = 0; i < Math.max(ellipsisDims, 0); i++) {
+                o.append((char) (EinsumSpec.ELLIPSIS_BASE + i));
+            }
+            String all = String.join("", sub);
+            all.chars().filter(ch -> ch < EinsumSpec.ELLIPSIS_BASE && all.indexOf(ch) == all.lastIndexOf(ch)).sorted()
+                    .forEach(ch -> o.append((char) ch));
+            output = o.toString();
+        }
+        Map<Character, Integer> size = new HashMap<>();
+        for (int i = 0; i < operands; i++) {
+            for (int d = 0; d < sub[i].length(); d++) {
+                int s = t[i].size(d);
+                Integer before = size.putIfAbsent(sub[i].charAt(d), s);
+                if (before != null && before != s) {
+                    throw new IllegalArgumentException("Einsum equation '" + equation + "': subscript '" + shown(sub[i].charAt(d)) + "' has sizes "
+                            + before + " and " + s);
+                }
+            }
+        }
+        for (int i = 0; i < output.length(); i++) {
+            char ch = output.charAt(i);
+            if (!size.containsKey(ch) || output.indexOf(ch) != i) {
+                throw new IllegalArgumentException("Einsum equation '" + equation + "': output subscript '" + shown(ch) + "' is "
+                        + (size.containsKey(ch) ? "repeated" : "in no input"));
+            }
+        }
+        for (int i = 0; i < operands; i++) {
+            t[i] = diagonal(t[i], sub[i]);
+            sub[i] = dedupe(sub[i]);
+            // subscripts in neither the other operand nor the output are summed now
+            String other = operands == 2 ? sub[1 - i] : "";
+            for (int d = sub[i].length() - 1; d >= 0; d--) {
+                char ch = sub[i].charAt(d);
+                if (output.indexOf(ch) < 0 && other.indexOf(ch) < 0) {
+                    t[i] = t[i].sum(d);
+                    sub[i] = sub[i].substring(0, d) + sub[i].substring(d + 1);
+                }
+            }
+        }
+        Tensor result;
+        String have;
+        if (operands == 1) {
+            result = t[0];
+            have = sub[0];
+        } else {
+            StringBuilder batch = new StringBuilder();
+            StringBuilder contracted = new StringBuilder();
+            StringBuilder left = new StringBuilder();
+            StringBuilder right = new StringBuilder();
+            for (char ch : sub[0].toCharArray()) {
+                boolean shared = sub[1].indexOf(ch) >= 0;
+                (shared ? output.indexOf(ch) >= 0 ? batch : contracted : left).append(ch);
+            }
+            for (char ch : sub[1].toCharArray()) {
+                if (sub[0].indexOf(ch) < 0) {
+                    right.append(ch);
+                }
+            }
+            int nb = product(batch, size);
+            int nl = product(left, size);
+            int nk = product(contracted, size);
+            int nr = product(right, size);
+            Tensor lhs = t[0].permute(order(sub[0], batch + "" + left + contracted)).reshape(nb, nl, nk);
+            Tensor rhs = t[1].permute(order(sub[1], batch + "" + contracted + right)).reshape(nb, nk, nr);
+            have = batch + "" + left + right;
+            int[] shape = new int[have.length()];
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = size.get(have.charAt(i));
+            }
+            result = lhs.bmm(rhs).reshape(shape);
+        }
+        int[] perm = order(have, output);
+        boolean identity = true;
+        for (int i = 0; i < perm.length; i++) {
+            identity &= perm[i] == i;
+        }
+        Tensor y = identity ? result : result.permute(perm).contiguous();
+        return out(y == arg(a, 0, n).tensor() ? y.mul(1f) : y);
+    }
+
+    /** The dims of {@code from}'s subscripts in the order of {@code to} (both the same set). */
+    private static int[] order(String from, String to) {
+        int[] p = new int[to.length()];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = from.indexOf(to.charAt(i));
+        }
+        return p;
+    }
+
+    /** The product of the subscripts' sizes, refused past an int (a bmm dim). */
+    private static int product(CharSequence subscripts, Map<Character, Integer> size) {
+        long p = 1;
+        for (int i = 0; i < subscripts.length(); i++) {
+            p = Math.multiplyExact(p, size.get(subscripts.charAt(i)));
+        }
+        if (p > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("Einsum: dims " + subscripts + " make " + p + " elements");
+        }
+        return (int) p;
+    }
+
+    private static String shown(char ch) {
+        return ch >= EinsumSpec.ELLIPSIS_BASE ? "..." : String.valueOf(ch);
+    }
+
+    /** The subscripts with each repeat removed (the first occurrence kept), matching {@link #diagonal}. */
+    private static String dedupe(String s) {
+        StringBuilder b = new StringBuilder();
+        for (char ch : s.toCharArray()) {
+            if (b.indexOf(String.valueOf(ch)) < 0) {
+                b.append(ch);
+            }
+        }
+        return b.toString();
+    }
+
+    /**
+     * Each subscript repeated within one operand ("ii") taken on its diagonal: the later dim moved next to the first,
+     * the pair flattened, and every (size + 1)-th element index_selected; the diagonal stays at the first one's place.
+     */
+    private static Tensor diagonal(Tensor x, String s) {
+        Tensor t = x;
+        StringBuilder cur = new StringBuilder(s);
+        for (int d = 0; d < cur.length(); d++) {
+            int e;
+            while ((e = cur.indexOf(String.valueOf(cur.charAt(d)), d + 1)) > 0) {
+                int rank = t.dim();
+                int[] perm = new int[rank];
+                int k = 0;
+                for (int i = 0; i < rank; i++) {
+                    if (i != e) {
+                        perm[k++] = i;
+                    }
+                    if (i == d) {
+                        perm[k++] = e;
+                    }
+                }
+                int m = t.size(d);
+                t = t.permute(perm);
+                int[] shape = new int[rank - 1];
+                for (int i = 0, j = 0; i < rank; i++) {
+                    if (i == d + 1) {
+                        continue;
+                    }
+                    shape[j++] = i == d ? m * m : t.size(i);
+                }
+                long[] index = new long[m];
+                for (int i = 0; i < m; i++) {
+                    index[i] = (long) i * (m + 1);
+                }
+                t = t.reshape(shape).indexSelect(d, Tensor.of(index, m));
+                cur.deleteCharAt(e);
+            }
+        }
+        return t;
     }
 
     /** The input coordinate an output index {@code o} of a resized axis reads, by ONNX's coordinate_transformation_mode. */
