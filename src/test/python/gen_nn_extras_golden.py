@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Golden values for the small torch.nn pieces (distances, pairwise / ranking / regression losses, logsigmoid, softmin,
-softsign, tanhshrink, threshold, adaptive_max_pool2d) from PyTorch (Debian's python3-torch 1.13).
+softsign, tanhshrink, threshold, adaptive_max_pool2d, bilinear, selu, celu, hardshrink, softshrink, prelu) from PyTorch (Debian's python3-torch 1.13).
 
 Run from src/test/python:  /usr/bin/python3 gen_nn_extras_golden.py
 Writes ../resources/golden/nn_extras.txt (format of gen_tensor_golden.py); for each case <name>:
@@ -120,6 +120,23 @@ def cases():
     c['bilinear_3d'] = ([r(2, 3, 3), r(2, 3, 4), W, b], [True, True, True, True], lambda a, b2, w, bb: F.bilinear(a, b2, w, bb))
     c['bilinear_nobias_1d'] = ([r(3), r(4), W], [True, True, True], lambda a, b2, w: F.bilinear(a, b2, w))
     c['bilinear_empty'] = ([r(0, 3), r(0, 4), W, b], [True, True, True, True], lambda a, b2, w, bb: F.bilinear(a, b2, w, bb))
+    # ---- selu, celu, hardshrink, softshrink, prelu (after the rest: the earlier cases' random draws stay as they were) ----
+    # finite: without the NaN, whose gradient in celu and softshrink differs by torch's kernel's branch order (see NnExtrasTest)
+    fin = torch.cat([ax[:18], ax[19:]])
+    c['selu'] = ([ax], [True], lambda a: F.selu(a))
+    c['celu_default'] = ([fin], [True], lambda a: F.celu(a))
+    c['celu_alpha2'] = ([fin], [True], lambda a: F.celu(a, alpha=2.0))
+    c['celu_alpha_small'] = ([fin], [True], lambda a: F.celu(a, alpha=0.1))
+    c['hardshrink_default'] = ([ax], [True], lambda a: F.hardshrink(a))
+    c['hardshrink_at'] = ([torch.tensor([0.3, -0.3, 0.29999, 0.30001, -0.30001, 0., 1.])], [True], lambda a: F.hardshrink(a, 0.3))
+    c['softshrink_default'] = ([fin], [True], lambda a: F.softshrink(a))
+    c['softshrink_at'] = ([torch.tensor([0.3, -0.3, 0.29999, 0.30001, -0.30001, 0., 1.])], [True], lambda a: F.softshrink(a, 0.3))
+    c['softshrink_zero'] = ([fin], [True], lambda a: F.softshrink(a, 0.0))
+    c['prelu_one'] = ([r(2, 3, 4), torch.tensor([0.25])], [True, True], lambda a, w: F.prelu(a, w))
+    c['prelu_channels'] = ([r(2, 3, 4, 5), torch.tensor([0.1, -0.5, 2.0])], [True, True], lambda a, w: F.prelu(a, w))
+    c['prelu_2d'] = ([r(5, 3), r(3)], [True, True], lambda a, w: F.prelu(a, w))
+    c['prelu_1d'] = ([ax, torch.tensor([0.3])], [True, True], lambda a, w: F.prelu(a, w))
+    c['prelu_zero_dim_weight'] = ([r(4, 2), torch.tensor(0.2)], [True, True], lambda a, w: F.prelu(a, w))
     return c
 
 

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * F.normalize / cosineSimilarity / pairwiseDistance, MarginRankingLoss, CosineEmbeddingLoss, TripletMarginLoss,
  * SoftMarginLoss, MultiLabelSoftMarginLoss, PoissonNLLLoss, GaussianNLLLoss, LogSigmoid, Softsign, Tanhshrink,
- * Threshold, Softmin and AdaptiveMaxPool2d against PyTorch 1.13 (golden/nn_extras.txt, gen_nn_extras_golden.py):
+ * Threshold, Softmin, AdaptiveMaxPool2d, SELU, CELU, Hardshrink, Softshrink and PReLU against PyTorch 1.13 (golden/nn_extras.txt, gen_nn_extras_golden.py):
  * values, shapes and every operand's gradient, 1e-5 absolute + 1e-5 relative. Also reprs, messages, plan tracing.
  */
 class NnExtrasTest {
@@ -105,6 +105,20 @@ class NnExtrasTest {
         CASES.put("bilinear_3d", a -> F.bilinear(a[0], a[1], a[2], a[3]));
         CASES.put("bilinear_nobias_1d", a -> F.bilinear(a[0], a[1], a[2], null));
         CASES.put("bilinear_empty", a -> F.bilinear(a[0], a[1], a[2], a[3]));
+        CASES.put("selu", a -> new SELU().forward(a[0]));
+        CASES.put("celu_default", a -> new CELU().forward(a[0]));
+        CASES.put("celu_alpha2", a -> new CELU(2.0).forward(a[0]));
+        CASES.put("celu_alpha_small", a -> F.celu(a[0], 0.1));
+        CASES.put("hardshrink_default", a -> new Hardshrink().forward(a[0]));
+        CASES.put("hardshrink_at", a -> F.hardshrink(a[0], 0.3));
+        CASES.put("softshrink_default", a -> new Softshrink().forward(a[0]));
+        CASES.put("softshrink_at", a -> F.softshrink(a[0], 0.3));
+        CASES.put("softshrink_zero", a -> new Softshrink(0).forward(a[0]));
+        CASES.put("prelu_one", a -> F.prelu(a[0], a[1]));
+        CASES.put("prelu_channels", a -> F.prelu(a[0], a[1]));
+        CASES.put("prelu_2d", a -> F.prelu(a[0], a[1]));
+        CASES.put("prelu_1d", a -> F.prelu(a[0], a[1]));
+        CASES.put("prelu_zero_dim_weight", a -> F.prelu(a[0], a[1]));
     }
 
     static Stream<String> cases() {
@@ -162,6 +176,13 @@ class NnExtrasTest {
         assertThat(new Softmin().toString()).isEqualTo("Softmin(dim=None)");
         assertThat(new Threshold(0.1, 20).toString()).isEqualTo("Threshold(threshold=0.1, value=20.0)");
         assertThat(new Threshold(1, 2).toString()).isEqualTo("Threshold(threshold=1, value=2)");
+        assertThat(new SELU().toString()).isEqualTo("SELU()");
+        assertThat(new CELU().toString()).isEqualTo("CELU(alpha=1.0)");
+        assertThat(new CELU(0.5).toString()).isEqualTo("CELU(alpha=0.5)");
+        assertThat(new Hardshrink().toString()).isEqualTo("Hardshrink(0.5)");
+        assertThat(new Softshrink(2).toString()).isEqualTo("Softshrink(2.0)");
+        assertThat(new PReLU().toString()).isEqualTo("PReLU(num_parameters=1)");
+        assertThat(new PReLU(3).toString()).isEqualTo("PReLU(num_parameters=3)");
         assertThat(new AdaptiveMaxPool2d(2).toString()).isEqualTo("AdaptiveMaxPool2d(output_size=2)");
         assertThat(new AdaptiveMaxPool2d(2, 3).toString()).isEqualTo("AdaptiveMaxPool2d(output_size=(2, 3))");
     }
@@ -257,6 +278,41 @@ class NnExtrasTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("forward(anchor, positive, negative)");
     }
 
+    @Test
+    void preluModuleAsTorch() {
+        PReLU m = new PReLU(3, 0.1);
+        assertThat(m.stateDict().keySet()).containsExactly("weight");
+        assertThat(m.weight.shape()).containsExactly(3);
+        assertThat(m.weight.toFloatArray()).containsExactly(0.1f, 0.1f, 0.1f);
+        assertThat(new PReLU().weight.toFloatArray()).containsExactly(0.25f);
+        Tensor x = Tensor.randn(2, 3, 4);
+        TestGolden.assertClose(m.forward(x), F.prelu(x, m.weight), 0, 0, "module = functional");
+        Tensor y = m.forward(x).sum();
+        y.backward();
+        assertThat(m.weight.grad().shape()).containsExactly(3);
+        assertThatThrownBy(() -> new PReLU(0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("num_parameters");
+    }
+
+    @Test
+    void badActivationArgumentsAreRefused() {
+        Tensor x = Tensor.randn(2, 3, 4);
+        assertThatThrownBy(() -> F.prelu(x, Tensor.ones(4))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("prelu: mismatch of parameter numbers and input channel size: weight has 4 values, input torch.Size([2, 3, 4]) has 3 channels");
+        assertThatThrownBy(() -> F.prelu(x, Tensor.ones(3, 1))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("scalar or 1D tensor");
+        assertThatThrownBy(() -> F.prelu(Tensor.scalar(1), Tensor.ones(1))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("zero-dim input");
+        assertThatThrownBy(() -> F.prelu(x, Tensor.ones(1).toType(dev.lanes.DType.INT64))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("float32");
+        assertThatThrownBy(() -> F.softshrink(x, -1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("softshrink: lambda must be greater or equal to 0, but found to be -1.0");
+        assertThatThrownBy(() -> new Softshrink(-0.5)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("lambda");
+        assertThatThrownBy(() -> F.celu(x, 0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("alpha cannot be 0");
+        assertThatThrownBy(() -> new CELU(0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("alpha cannot be 0");
+        assertThatThrownBy(() -> F.selu(x.toType(dev.lanes.DType.INT64))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("float32");
+    }
+
     /** The plan traced from {@code f} on {@code shape} gives f's eager output. */
     private static void assertTracesLikeEager(Function<Tensor, Tensor> f, int... shape) {
         try (Autograd.Mode m = Autograd.noGrad(); Tensor x = Tensor.randn(shape); Tensor want = f.apply(x);
@@ -283,6 +339,12 @@ class NnExtrasTest {
         assertTracesLikeEager(new Tanhshrink()::forward, 3, 7);
         assertTracesLikeEager(new Threshold(0.1, -1.0)::forward, 3, 7);
         assertTracesLikeEager(new Softmin(1)::forward, 3, 7);
+        assertTracesLikeEager(new SELU()::forward, 3, 7);
+        assertTracesLikeEager(new CELU(0.5)::forward, 3, 7);
+        assertTracesLikeEager(new Hardshrink(0.4)::forward, 3, 7);
+        assertTracesLikeEager(new Softshrink()::forward, 3, 7);
+        assertTracesLikeEager(new PReLU(3, -0.2)::forward, 2, 3, 5);
+        assertTracesLikeEager(new PReLU()::forward, 11);
         assertTracesLikeEager(new AdaptiveMaxPool2d(3, 2)::forward, 2, 3, 9, 4);
         assertTracesLikeEager(new AdaptiveMaxPool2d(1)::forward, 3, 5, 6);
     }

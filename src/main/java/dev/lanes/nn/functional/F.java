@@ -1069,6 +1069,31 @@ public final class F {
         return NnExtras.threshold(x, threshold, value);
     }
 
+    /** {@code F.selu(x)}: {@code scale * elu(x, alpha)}, alpha = 1.6732632..., scale = 1.0507009.... */
+    public static Tensor selu(Tensor x) {
+        return NnExtras.selu(x);
+    }
+
+    /** {@code F.celu(x, alpha)}: {@code x <= 0 ? alpha (e^(x / alpha) - 1) : x} (torch's default alpha is 1). */
+    public static Tensor celu(Tensor x, double alpha) {
+        return NnExtras.celu(x, alpha);
+    }
+
+    /** {@code F.hardshrink(x, lambd)}: 0 where {@code |x| <= lambd}, x elsewhere (torch's default lambd is 0.5). */
+    public static Tensor hardshrink(Tensor x, double lambd) {
+        return NnExtras.hardshrink(x, lambd);
+    }
+
+    /** {@code F.softshrink(x, lambd)}: x moved lambd toward 0, 0 where {@code |x| <= lambd} (lambd >= 0, default 0.5). */
+    public static Tensor softshrink(Tensor x, double lambd) {
+        return NnExtras.softshrink(x, lambd);
+    }
+
+    /** {@code F.prelu(x, weight)}: {@code x > 0 ? x : weight x}, one weight or one per channel (dim 1). */
+    public static Tensor prelu(Tensor x, Tensor weight) {
+        return NnExtras.prelu(x, weight);
+    }
+
     /** {@code F.adaptive_max_pool2d(x, output_size)} (return_indices false) of {@code [N, C, H, W]} or {@code [C, H, W]}. */
     public static Tensor adaptiveMaxPool2d(Tensor x, int... outputSize) {
         return NnExtras.adaptiveMaxPool2d(x, outputSize);

@@ -311,6 +311,89 @@ final class NnExtras {
         }
     }
 
+    /** torch's SELU constants (torch.nn.functional.selu; ONNX's Selu defaults are these rounded to float). */
+    static final double SELU_ALPHA = 1.6732632423543772848170429916717;
+    static final double SELU_SCALE = 1.0507009873554804934193349852946;
+
+    /** {@code scale * elu(x, alpha)} with torch's constants: the gradient is elu's (EluBackward0, as torch 1.13 names it). */
+    static Tensor selu(Tensor x) {
+        requireFloat("selu", x);
+        try (MemoryScope s = MemoryScope.open()) {
+            return s.keep(x.elu(SELU_ALPHA).mul(SELU_SCALE));
+        }
+    }
+
+    /**
+     * {@code x <= 0 ? alpha (e^(x / alpha) - 1) : x}, like torch.celu (alpha 0 refused with torch's message). The
+     * exponential branch reads {@code min(x, 0)} so that a large positive x, whose branch where() discards, cannot
+     * overflow it; the positive branch is x itself, not {@code alpha (x / alpha)}, so it is exact.
+     */
+    static Tensor celu(Tensor x, double alpha) {
+        requireFloat("celu", x);
+        if (alpha == 0 || Double.isNaN(alpha)) {
+            throw new IllegalArgumentException("celu: alpha cannot be " + alpha + " (ZeroDivisionError in torch)");
+        }
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor neg = x.clampMax(0).mul(1 / alpha).expm1().mul(alpha);
+            return s.keep(Tensor.where(x.le(0), neg, x));
+        }
+    }
+
+    /** 0 where {@code -lambd <= x <= lambd}, x elsewhere (NaN stays NaN), like torch.hardshrink (default lambd 0.5). */
+    static Tensor hardshrink(Tensor x, double lambd) {
+        requireFloat("hardshrink", x);
+        try (MemoryScope s = MemoryScope.open()) {
+            return s.keep(Tensor.where(x.abs().le(lambd), Tensor.scalar(0), x));
+        }
+    }
+
+    /**
+     * {@code x > lambd ? x - lambd : x < -lambd ? x + lambd : 0}, like torch.softshrink (lambd >= 0, default 0.5; NaN
+     * gives 0 like torch's kernel, whose comparisons it repeats).
+     */
+    static Tensor softshrink(Tensor x, double lambd) {
+        requireFloat("softshrink", x);
+        if (!(lambd >= 0)) {
+            throw new IllegalArgumentException("softshrink: lambda must be greater or equal to 0, but found to be " + lambd);
+        }
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor low = Tensor.where(x.lt(-lambd), x.add(lambd), Tensor.scalar(0));
+            return s.keep(Tensor.where(x.gt(lambd), x.sub(lambd), low));
+        }
+    }
+
+    /**
+     * {@code x > 0 ? x : w x}, like torch.prelu: the weight holds 1 value or one per channel (dim 1 of an input of rank
+     * 2 or more), broadcast over the other dims; the gradient reaches x and the weight (summed over the broadcast).
+     */
+    static Tensor prelu(Tensor x, Tensor weight) {
+        requireFloat("prelu", x, weight);
+        if (x.dim() == 0) {
+            throw new IllegalArgumentException("prelu: zero-dim input is not allowed");
+        }
+        if (weight.dim() > 1) {
+            throw new IllegalArgumentException("prelu: expected weight to be a scalar or 1D tensor, but got ndim = " + weight.dim());
+        }
+        long channels = x.dim() >= 2 ? x.size(1) : 1;
+        long count = weight.numel();
+        if (count != 1 && count != channels) {
+            throw new IllegalArgumentException("prelu: mismatch of parameter numbers and input channel size: weight has " + count
+                    + " values, input " + torchSize(x) + " has " + channels + " channels");
+        }
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor w;
+            if (count == 1) {
+                w = weight.reshape();
+            } else {
+                int[] shape = new int[x.dim() - 1];
+                Arrays.fill(shape, 1);
+                shape[0] = (int) channels;
+                w = weight.reshape(shape);
+            }
+            return s.keep(Tensor.where(x.gt(0), x, x.mul(w)));
+        }
+    }
+
     // ---- adaptive max pooling ----
 
     /**
