@@ -112,6 +112,26 @@ class CharGPT(nn.Module):
         return self.head(self.ln_f(x))
 
 
+class Activations(nn.Module):
+    """The pointwise activations and predicates PyTorch exports as PRelu (a per-channel slope), Selu, Celu, Softsign, Floor,
+    Ceil, Round, Sign, IsNaN, IsInf (and hardshrink / softshrink / mish as torch 1.13 decomposes them)."""
+
+    def __init__(self, channels=4):
+        super().__init__()
+        self.prelu = nn.PReLU(channels)
+        self.prelu.weight.data.uniform_(-0.5, 0.5)
+        self.selu = nn.SELU()
+        self.celu = nn.CELU(0.7)
+        self.softsign = nn.Softsign()
+
+    def forward(self, x):
+        bad = torch.isnan(x) | torch.isinf(x)
+        v = torch.where(bad, torch.zeros_like(x), x)
+        y = self.selu(self.prelu(v)) + self.celu(v) + self.softsign(v) + F.hardshrink(v, 0.3) + F.softshrink(v, 0.2) + F.mish(v)
+        y = y + torch.floor(v * 3) + torch.ceil(v * 2) + torch.round(v * 4) + torch.sign(v)
+        return torch.where(torch.isinf(x), torch.full_like(x, 7.0), y)
+
+
 def export(f, name, model, x, opset):
     model.eval()
     path = os.path.join(ROOT, 'onnx', name + '.onnx')
@@ -146,6 +166,16 @@ def main():
         export(f, 'mlp_gelu_ln17', mlp, x, 17)
         torch.manual_seed(3)
         export(f, 'char_gpt14', CharGPT(), torch.randint(0, 65, (2, 16)), 14)
+        torch.manual_seed(4)
+        act = Activations()
+        xa = torch.randn(3, 4, 5) * 2
+        xa[0, 1, 2] = float('nan')
+        xa[1, 2, 3] = float('inf')
+        xa[2, 0, 4] = float('-inf')
+        xa[2, 3, 0] = 0.125  # round(0.5): a half, to even
+        xa[2, 3, 1] = 0.375  # round(1.5)
+        export(f, 'activations13', act, xa, 13)
+        export(f, 'activations17', act, xa, 17)
 
 
 if __name__ == '__main__':

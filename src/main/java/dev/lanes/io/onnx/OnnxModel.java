@@ -7,6 +7,7 @@ import dev.lanes.autograd.Autograd;
 import dev.lanes.io.onnx.OnnxFormat.Attribute;
 import dev.lanes.io.onnx.OnnxFormat.Node;
 import dev.lanes.io.onnx.OnnxFormat.TensorData;
+import dev.lanes.nn.functional.F;
 import dev.lanes.nn.functional.Resample;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -33,13 +34,14 @@ public final class OnnxModel implements AutoCloseable {
     static final int MAX_FOLDED = 1 << 20;
 
     /** The operators {@link #apply} runs (default domain, opsets 11-17). */
-    public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "And", "ArgMax", "Hardmax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
+    public static final Set<String> SUPPORTED = Set.of("Abs", "Add", "And", "ArgMax", "Hardmax", "AveragePool", "BatchNormalization", "Cast", "Ceil", "Celu", "Clip", "Concat",
             "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Cos", "Div", "Dropout", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "GatherElements", "Gelu", "Gemm", "GRU", "LSTM", "RNN",
             "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "HardSwish", "Identity", "LayerNormalization", "LeakyRelu", "Less", "Log", "LogSoftmax", "MatMul",
             "Max", "MaxPool", "Mean", "Min", "Mul", "NegativeLogLikelihoodLoss", "Neg", "Not", "Or", "Pad", "Pow", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "ReduceSum", "Relu",
             "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ArgMin", "CumSum",
             "Reshape", "Resize", "Shape", "Sigmoid", "Sin", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Softplus", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
-            "Where", "Xor", "Tile", "DepthToSpace", "SpaceToDepth", "InstanceNormalization", "Upsample", "Einsum");
+            "Where", "Xor", "Tile", "DepthToSpace", "SpaceToDepth", "InstanceNormalization", "Upsample", "Einsum",
+            "Floor", "IsInf", "IsNaN", "Mish", "PRelu", "Round", "Selu", "Shrink", "Sign", "Softsign", "ThresholdedRelu");
 
     private final OnnxFormat.Model model;
     private final long opset;
@@ -50,6 +52,8 @@ public final class OnnxModel implements AutoCloseable {
     /** Integer initializers' values, for the ops that read shapes and axes from them. */
     private final Map<String, TensorData> constants = new HashMap<>();
     private final List<String> inputNames = new ArrayList<>();
+    /** Values read only by IsInf / IsNaN nodes (and no graph output): what a Cast to double may leave as float32. */
+    private final Set<String> readOnlyByPredicates = new java.util.HashSet<>();
     private boolean closed;
 
     private OnnxModel(OnnxFormat.Model model) {
@@ -64,10 +68,34 @@ public final class OnnxModel implements AutoCloseable {
             }
         }
         check();
+        findPredicateOnlyValues();
         // the weights now, outside any scope and any trace: a plan traced later takes them as its constants
         for (TensorData t : model.graph().initializers()) {
             weight(t);
         }
+    }
+
+    /**
+     * torch 1.13 exports {@code torch.isinf(x)} as {@code IsInf(Cast(x, to=double))}. A float32 value is exactly a double
+     * and IsInf / IsNaN answer alike on either, so such a Cast, whose output nothing else reads, keeps the float32 tensor
+     * (any other Cast to double is refused: Lanes computes in float32).
+     */
+    private void findPredicateOnlyValues() {
+        Map<String, Boolean> onlyPredicates = new HashMap<>();
+        for (Node n : model.graph().nodes()) {
+            boolean predicate = n.opType().equals("IsInf") || n.opType().equals("IsNaN");
+            for (String in : n.inputs()) {
+                onlyPredicates.merge(in, predicate, Boolean::logicalAnd);
+            }
+        }
+        for (OnnxFormat.ValueInfo o : model.graph().outputs()) {
+            onlyPredicates.put(o.name(), false);
+        }
+        onlyPredicates.forEach((name, only) -> {
+            if (only) {
+                readOnlyByPredicates.add(name);
+            }
+        });
     }
 
     /** Reads, checks and prepares an ONNX model file. */
@@ -815,6 +843,47 @@ public final class OnnxModel implements AutoCloseable {
             case "Elu" -> out(arg(a, 0, n).tensor().elu(attrFloat(n, "alpha", 1f)));
             case "Softplus" -> out(arg(a, 0, n).tensor().softplus(1, 20)); // log(exp(x) + 1): x itself from 20 on, to float rounding
             case "HardSwish" -> out(arg(a, 0, n).tensor().hardswish()); // x max(0, min(1, x / 6 + 1/2)): torch's (x + 3) / 6 form
+            case "Mish" -> out(floats(arg(a, 0, n), n).mish()); // x tanh(softplus(x)), opset 18
+            case "Softsign" -> out(F.softsign(floats(arg(a, 0, n), n)));
+            case "Selu" -> {
+                // gamma (x > 0 ? x : alpha (e^x - 1)); the defaults are torch's constants rounded to float
+                float alpha = attrFloat(n, "alpha", 1.67326319217681884765625f);
+                float gamma = attrFloat(n, "gamma", 1.05070102214813232421875f);
+                try (Tensor e = floats(arg(a, 0, n), n).elu(alpha)) {
+                    yield out(e.mul(gamma));
+                }
+            }
+            case "Celu" -> {
+                float alpha = attrFloat(n, "alpha", 1f);
+                if (alpha == 0 || Float.isNaN(alpha)) {
+                    throw new IllegalArgumentException("Celu: alpha must be nonzero (x / alpha), got " + alpha);
+                }
+                yield out(F.celu(floats(arg(a, 0, n), n), alpha));
+            }
+            case "ThresholdedRelu" -> {
+                // x > alpha ? x : 0 (NaN gives 0, as the comparison is false)
+                Tensor x = floats(arg(a, 0, n), n);
+                try (Tensor keep = x.gt(attrFloat(n, "alpha", 1f)); Tensor zero = Tensor.scalar(0)) {
+                    yield out(Tensor.where(keep, x, zero));
+                }
+            }
+            case "Shrink" -> shrink(n, a);
+            case "PRelu" -> prelu(n, a);
+            case "Floor" -> out(floats(arg(a, 0, n), n).floor());
+            case "Ceil" -> out(floats(arg(a, 0, n), n).ceil());
+            case "Round" -> out(floats(arg(a, 0, n), n).round()); // halves to even, as ONNX's Round
+            case "Sign" -> intsOr(a, n, Long::signum, t -> floats(Value.of(t), n).sign());
+            case "IsNaN" -> out(floats(arg(a, 0, n), n).isnan());
+            case "IsInf" -> {
+                Tensor x = floats(arg(a, 0, n), n);
+                boolean negative = attrInt(n, "detect_negative", 1) != 0;
+                boolean positive = attrInt(n, "detect_positive", 1) != 0;
+                // one sign alone is equality with that infinity; neither is a comparison nothing passes (all false)
+                yield out(negative && positive ? x.isinf()
+                        : negative ? x.eq(Double.NEGATIVE_INFINITY)
+                        : positive ? x.eq(Double.POSITIVE_INFINITY)
+                        : x.gt(Double.POSITIVE_INFINITY));
+            }
             case "HardSigmoid" -> {
                 // max(0, min(1, alpha x + beta)); torch's hardsigmoid is alpha = 1/6, beta = 1/2 (ONNX's defaults are 0.2, 0.5)
                 Tensor x = arg(a, 0, n).tensor();
@@ -1026,6 +1095,10 @@ public final class OnnxModel implements AutoCloseable {
                 int to = attrInt(n, "to", 0);
                 if (to == OnnxFormat.FLOAT) {
                     yield out(v.tensor().toType(DType.FLOAT32));
+                }
+                if (to == OnnxFormat.DOUBLE && n.outputs().size() == 1 && readOnlyByPredicates.contains(n.outputs().get(0))
+                        && v.tensor().dtype() == DType.FLOAT32) {
+                    yield new Value[] {v}; // torch's isinf export: see findPredicateOnlyValues
                 }
                 // Lanes holds int32 as int64. One rule whether the value is folded here or converted by a tensor op (the
                 // spec leaves a float out of the target's range undefined; this is numpy's, PyTorch's and ONNX Runtime's
@@ -1328,6 +1401,40 @@ public final class OnnxModel implements AutoCloseable {
             }
             default -> throw new UnsupportedOperationException("operator " + n.opType());
         };
+    }
+
+    /** ONNX's Shrink: {@code x < -lambd ? x + bias : x > lambd ? x - bias : 0} (lambd 0.5, bias 0 by default; NaN gives 0). */
+    private static Value[] shrink(Node n, Value[] a) {
+        Tensor x = floats(arg(a, 0, n), n);
+        float lambd = attrFloat(n, "lambd", 0.5f);
+        float bias = attrFloat(n, "bias", 0f);
+        try (Tensor below = x.lt(-lambd); Tensor up = x.add(bias); Tensor zero = Tensor.scalar(0); Tensor low = Tensor.where(below, up, zero);
+                Tensor above = x.gt(lambd); Tensor down = x.sub(bias)) {
+            return out(Tensor.where(above, down, low));
+        }
+    }
+
+    /**
+     * ONNX's PRelu: {@code x < 0 ? slope x : x}, the slope broadcast to x's shape one way only (the output keeps x's
+     * shape; a slope that would widen it is refused).
+     */
+    private static Value[] prelu(Node n, Value[] a) {
+        Tensor x = floats(arg(a, 0, n), n);
+        Tensor slope = floats(arg(a, 1, n), n);
+        int[] xs = x.shape();
+        int[] ss = slope.shape();
+        boolean fits = ss.length <= xs.length;
+        for (int i = 0; fits && i < ss.length; i++) {
+            int d = ss[ss.length - 1 - i];
+            fits = d == 1 || d == xs[xs.length - 1 - i];
+        }
+        if (!fits) {
+            throw new IllegalArgumentException("PRelu: slope of shape " + Arrays.toString(ss) + " does not broadcast to the input's shape "
+                    + Arrays.toString(xs) + " (unidirectional broadcasting)");
+        }
+        try (Tensor negative = x.lt(0); Tensor scaled = x.mul(slope)) {
+            return out(Tensor.where(negative, scaled, x));
+        }
     }
 
     /**

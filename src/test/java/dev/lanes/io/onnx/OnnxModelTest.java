@@ -42,9 +42,13 @@ class OnnxModelTest {
         return m;
     }
 
-    /** PyTorch's exports match PyTorch's outputs within 1e-4 relative, eagerly and in a plan (plan and eager alike). */
+    /**
+     * PyTorch's exports match PyTorch's outputs within 1e-4 relative, eagerly and in a plan (plan and eager alike).
+     * activations13/17: PRelu (per-channel slope), Selu, Celu, Floor, Ceil, Round (halves to even), Sign, IsNaN and IsInf
+     * as torch exports them, on an input holding NaN, +inf and -inf.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"lenet", "resnet20", "mlp_gelu_ln13", "mlp_gelu_ln17"})
+    @ValueSource(strings = {"lenet", "resnet20", "mlp_gelu_ln13", "mlp_gelu_ln17", "activations13", "activations17"})
     void pytorchExportsMatchPytorch(String name) throws IOException {
         Map<String, Tensor> g = golden();
         Tensor x = g.get(name + "/x");
@@ -137,6 +141,66 @@ class OnnxModelTest {
      * PyTorch's export of a character GPT (embeddings of int64 token ids, two pre-norm TransformerEncoderLayers with a
      * causal mask from triu, GELU and LayerNorm decomposed at opset 14) matches PyTorch within 1e-4 relative.
      */
+    /**
+     * Each single-input case of ONNX's node tests for the pointwise activations and predicates (Celu, Selu, Softsign,
+     * ThresholdedRelu, Shrink, Floor, Ceil, Round, Sign, IsNaN, IsInf with its detect_* attributes) traced into a plan
+     * on the case's input: the plan's output matches ONNX's expected one (OnnxConformanceTest's tolerance) on that input
+     * and on its second call. Skipped without libonnx-testdata; the PRelu cases take the slope as a second input, which
+     * a one-input plan cannot, so PRelu is planned through the torch export above.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"test_celu", "test_selu", "test_selu_default", "test_selu_example", "test_softsign", "test_softsign_example",
+            "test_thresholdedrelu", "test_thresholdedrelu_default", "test_thresholdedrelu_example", "test_shrink_hard", "test_shrink_soft",
+            "test_floor", "test_floor_example", "test_ceil", "test_ceil_example", "test_round", "test_sign", "test_isnan", "test_isinf",
+            "test_isinf_negative", "test_isinf_positive"})
+    void pointwiseNodeTestsRunAsPlans(String name) throws IOException {
+        java.nio.file.Path dir = OnnxConformanceTest.NODE_TESTS.resolve(name);
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isDirectory(dir), "ONNX test data not installed: " + dir);
+        java.nio.file.Path set = dir.resolve("test_data_set_0");
+        try (OnnxModel m = OnnxModel.load(dir.resolve("model.onnx"))) {
+            Tensor x = OnnxModel.toTensor(OnnxFormat.parseTensor(java.nio.file.Files.readAllBytes(set.resolve("input_0.pb"))));
+            OnnxFormat.TensorData want = OnnxFormat.parseTensor(java.nio.file.Files.readAllBytes(set.resolve("output_0.pb")));
+            // a plan returns float32 or int64: IsNaN's and IsInf's bool answers are traced with a cast to float after them
+            boolean bool = want.dataType() == OnnxFormat.BOOL;
+            try (InferencePlan plan = bool ? InferencePlan.trace(t -> m.forward(t).toType(dev.lanes.DType.FLOAT32), x) : m.plan(x)) {
+                assertThat(OnnxConformanceTest.compare(want, plan.run(x))).as(name + " plan\n" + plan).isNull();
+                assertThat(OnnxConformanceTest.compare(want, plan.run(x))).as(name + " plan, second call").isNull();
+            }
+        }
+    }
+
+    /**
+     * ONNX's attribute and shape rules of the new pointwise operators: a slope that would widen PRelu's input, Celu's
+     * alpha 0; and a Cast to double that feeds anything but IsInf / IsNaN stays refused (torch's isinf export is the
+     * one pattern let through, in activations13/17).
+     */
+    @Test
+    void pointwiseOperatorsRefuseBadAttributesAndShapes() {
+        byte[] cast = OnnxHostileGraphTest.model(13, List.of(OnnxHostileGraphTest.node("Cast", List.of("x"), List.of("d"), intAttr("to", OnnxFormat.DOUBLE)),
+                        OnnxHostileGraphTest.node("IsInf", List.of("d"), List.of("inf")), OnnxHostileGraphTest.node("Add", List.of("d", "d"), List.of("y"))),
+                List.of(), List.of(OnnxHostileGraphTest.valueInfo("x", OnnxFormat.FLOAT, 4, 3)), List.of(OnnxHostileGraphTest.valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel m = OnnxModel.parse(cast)) {
+            assertThatThrownBy(() -> m.forward(Tensor.randn(4, 3))).isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("Cast to double");
+        }
+        byte[] prelu = OnnxHostileGraphTest.model(13, List.of(OnnxHostileGraphTest.node("PRelu", List.of("x", "slope"), List.of("y"))),
+                List.of(new OnnxHostileGraphTest.W().varint(1, 2).varint(1, 3).varint(2, OnnxFormat.FLOAT).str(8, "slope")
+                        .bytes(9, new byte[24])),
+                List.of(OnnxHostileGraphTest.valueInfo("x", OnnxFormat.FLOAT, 4, 3)), List.of(OnnxHostileGraphTest.valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel m = OnnxModel.parse(prelu)) {
+            assertThatThrownBy(() -> m.forward(Tensor.randn(4, 3))).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("PRelu: slope of shape [2, 3] does not broadcast to the input's shape [4, 3]");
+            assertThatThrownBy(() -> m.forward(Tensor.randn(4, 3).toType(dev.lanes.DType.INT64))).isInstanceOf(RuntimeException.class);
+        }
+        byte[] celu = OnnxHostileGraphTest.model(13, List.of(OnnxHostileGraphTest.node("Celu", List.of("x"), List.of("y"),
+                        OnnxHostileGraphTest.floatAttr("alpha", 0f))),
+                List.of(), List.of(OnnxHostileGraphTest.valueInfo("x", OnnxFormat.FLOAT, 4, 3)), List.of(OnnxHostileGraphTest.valueInfo("y", OnnxFormat.FLOAT)));
+        try (OnnxModel m = OnnxModel.parse(celu)) {
+            assertThatThrownBy(() -> m.forward(Tensor.randn(4, 3))).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("Celu: alpha must be nonzero");
+        }
+    }
+
     /** x [4, 10] -> MatMul(w [10, 6]) -> {@code head} (ArgMax, Hardmax, ...) -> y: a classifier's last node, built in the test. */
     private static byte[] classifier(String head, int yType, OnnxHostileGraphTest.W... attrs) {
         java.nio.ByteBuffer w = java.nio.ByteBuffer.allocate(4 * 60).order(java.nio.ByteOrder.LITTLE_ENDIAN);
