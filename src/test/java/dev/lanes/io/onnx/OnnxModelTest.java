@@ -169,6 +169,30 @@ class OnnxModelTest {
         }
     }
 
+    /** IsInf with neither sign to detect answers false everywhere (ONNX's reference ORs two empty tests). */
+    @Test
+    void isInfDetectingNeitherSignIsAllFalse() {
+        byte[] isinf = OnnxHostileGraphTest.model(13, List.of(OnnxHostileGraphTest.node("IsInf", List.of("x"), List.of("y"),
+                        intAttr("detect_negative", 0), intAttr("detect_positive", 0))),
+                List.of(), List.of(OnnxHostileGraphTest.valueInfo("x", OnnxFormat.FLOAT, 4)), List.of(OnnxHostileGraphTest.valueInfo("y", OnnxFormat.BOOL)));
+        try (OnnxModel m = OnnxModel.parse(isinf)) {
+            Tensor x = Tensor.of(new float[] {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN, 1f}, 4);
+            assertThat(m.run(x).get(0).toType(dev.lanes.DType.INT64).toLongArray()).containsExactly(0L, 0L, 0L, 0L);
+        }
+    }
+
+    /** Sign of integers known at trace time (shape arithmetic) folds exactly: Shape [2, 3] - [5, 3] = [-3, 0], Sign [-1, 0]. */
+    @Test
+    void signOfKnownIntegersFolds() {
+        byte[] sign = OnnxHostileGraphTest.model(13, List.of(OnnxHostileGraphTest.node("Shape", List.of("x"), List.of("s")),
+                        OnnxHostileGraphTest.node("Sub", List.of("s", "c"), List.of("d")), OnnxHostileGraphTest.node("Sign", List.of("d"), List.of("y"))),
+                List.of(OnnxHostileGraphTest.int64Init("c", new long[] {2}, 5, 3)),
+                List.of(OnnxHostileGraphTest.valueInfo("x", OnnxFormat.FLOAT, 2, 3)), List.of(OnnxHostileGraphTest.valueInfo("y", OnnxFormat.INT64)));
+        try (OnnxModel m = OnnxModel.parse(sign)) {
+            assertThat(m.run(Tensor.randn(2, 3)).get(0).toLongArray()).containsExactly(-1L, 0L);
+        }
+    }
+
     /**
      * ONNX's attribute and shape rules of the new pointwise operators: a slope that would widen PRelu's input, Celu's
      * alpha 0; and a Cast to double that feeds anything but IsInf / IsNaN stays refused (torch's isinf export is the
