@@ -76,11 +76,29 @@ final class IndexOps {
      * shape, int64), shaped {@code indices.shape + [dim]}. The padding row gets no gradient, like PyTorch.
      */
     static Tensor embedding(Tensor indices, Tensor weight, Integer paddingIdx) {
+        return embedding(indices, weight, paddingIdx, null, 2.0, false, false);
+    }
+
+    /**
+     * {@code F.embedding(input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)}. With
+     * {@code maxNorm} (null for none) the referenced rows whose {@code normType}-norm exceeds it are first scaled in
+     * place to {@code maxNorm / (norm + 1e-7)} of themselves, outside autograd, bumping the weight's version (as
+     * torch's {@code embedding_renorm_}: a graph that saved the weight before fails its backward's version check).
+     * {@code scaleGradByFreq} divides each row's gradient by how often its index occurs in {@code indices}.
+     * {@code sparse} is refused: Lanes has no sparse gradients.
+     */
+    static Tensor embedding(Tensor indices, Tensor weight, Integer paddingIdx, Double maxNorm, double normType, boolean scaleGradByFreq,
+                            boolean sparse) {
         weight.requireFloat("embedding");
         requireIndex("embedding", indices);
         if (weight.dim() != 2) {
             throw new IllegalArgumentException("embedding(): 'weight' must be 2-D, got shape " + str(weight.shapeRef()));
         }
+        if (sparse) {
+            throw new IllegalArgumentException("embedding(): sparse=True is not supported: Lanes has no sparse gradients (use sparse=False,"
+                    + " whose dense weight gradient holds the same values)");
+        }
+        checkMaxNorm("embedding()", maxNorm, normType);
         int num = weight.size(0);
         int dim = weight.size(1);
         long skip = paddingIdx == null ? Long.MIN_VALUE : paddingIdx < 0 ? paddingIdx + num : paddingIdx;
@@ -92,10 +110,39 @@ final class IndexOps {
         Shapes.checkedNumel(outShape);
         return indices.withContiguous(idx -> {
             checkIndices("embedding()", idx, num, 0);
+            if (maxNorm != null) {
+                renorm(weight, idx, maxNorm, normType);
+            }
             Tensor out = selectRows("embedding()", weight, 0, idx, outShape);
             int[] weightShape = weight.shape();
-            return Tensor.record(out, () -> new IndexAddBackward("EmbeddingBackward0", weightShape, 0, idx, skip), weight);
+            return Tensor.record(out, () -> new IndexAddBackward("EmbeddingBackward0", weightShape, 0, idx, skip, scaleGradByFreq), weight);
         });
+    }
+
+    /** max_norm must be a positive number (torch would zero every referenced row at 0 and flip their signs below it); norm_type p >= 0. */
+    static void checkMaxNorm(String op, Double maxNorm, double normType) {
+        if (maxNorm != null && !(maxNorm > 0)) {
+            throw new IllegalArgumentException(op + ": max_norm must be positive, got " + maxNorm);
+        }
+        if (maxNorm != null && !(normType >= 0)) {
+            throw new IllegalArgumentException(op + ": norm_type must be non-negative, got " + normType);
+        }
+    }
+
+    /**
+     * torch's {@code embedding_renorm_(weight, idx, max_norm, norm_type)} (indices already checked): an in-place write
+     * outside the graph, which a traced plan does not replay, so tracing refuses it.
+     */
+    static void renorm(Tensor weight, Tensor idx, double maxNorm, double normType) {
+        Tracer.refuse("embedding with max_norm renormalises the weight's referenced rows in place on every call, which a traced plan"
+                + " does not replay; trace without max_norm (renormalise the table once with a no-grad embedding call first) or run eagerly");
+        InPlaceOps.checkWritable("embedding_renorm_", weight);
+        try (OpFrame _ = OpFrame.enter()) {
+            int[] st = weight.stridesRef();
+            Indexing.renormRows(weight.seg(), weight.storageOffset(), st[0], st[1], weight.size(1), idx.seg(), idx.storageOffset(),
+                    idx.numel(), maxNorm, normType);
+        }
+        weight.markModified();
     }
 
     /** index_select's and embedding's backward: the gradient rows added at their indices into zeros of the input's shape. */
@@ -105,8 +152,15 @@ final class IndexOps {
         private final int dim;
         private final Saved index;
         private final long skip;
+        private final boolean byFreq;
 
         IndexAddBackward(String name, int[] inputShape, int dim, Tensor index, long skip) {
+            this(name, inputShape, dim, index, skip, false);
+        }
+
+        /** {@code byFreq}: embedding's scale_grad_by_freq, each row's gradient divided by its index's count. */
+        IndexAddBackward(String name, int[] inputShape, int dim, Tensor index, long skip, boolean byFreq) {
+            this.byFreq = byFreq;
             this.name = name;
             this.inputShape = inputShape.clone();
             this.dim = dim;
@@ -125,7 +179,7 @@ final class IndexOps {
             int[] split = inputShape.length == 0 ? new int[] {1, 1, 1} : Shapes.splitAround(inputShape, dim);
             Tensor out = Tensor.allocate(DType.FLOAT32, inputShape);
             return new Tensor[] {g.withContiguous(gc -> idx.withContiguous(ic -> Launch.run(refs -> new PlanStep.Rows(true, name.startsWith("Embedding")
-                    ? "embedding()" : "index_select()", split[0], split[1], split[2], ic.numel(), skip, refs[0], refs[1]), out, gc, ic)))};
+                    ? "embedding()" : "index_select()", split[0], split[1], split[2], ic.numel(), skip, byFreq, refs[0], refs[1]), out, gc, ic)))};
         }
     }
 

@@ -2558,7 +2558,18 @@ abstract class PlanStep {
         final Ref src;
         final Ref idx;
 
+        /** Backward only: each gradient row divided by how often its index occurs (embedding's scale_grad_by_freq). */
+        final boolean byFreq;
+
         Rows(boolean backward, String op, int outer, int r, int inner, int m, long skip, Ref src, Ref idx) {
+            this(backward, op, outer, r, inner, m, skip, false, src, idx);
+        }
+
+        Rows(boolean backward, String op, int outer, int r, int inner, int m, long skip, boolean byFreq, Ref src, Ref idx) {
+            if (byFreq && (!backward || outer != 1)) {
+                throw new IllegalArgumentException(op + ": scale_grad_by_freq is an embedding backward's (outer 1), got outer " + outer);
+            }
+            this.byFreq = byFreq;
             this.backward = backward;
             this.op = op;
             this.outer = outer;
@@ -2599,15 +2610,31 @@ abstract class PlanStep {
             long io = f.elemOff(idx, 8);
             if (backward) {
                 Elementwise.zero(f.seg(out), f.off(out) << 2, (long) outer * r * inner);
+                if (byFreq) {
+                    int[] counts = reusableCounts(r);
+                    dev.lanes.kernels.Indexing.addRowsScaledByFreq(f.seg(src), f.off(src), m, inner, is, io, skip, f.seg(out), f.off(out), counts);
+                    return;
+                }
                 dev.lanes.kernels.Indexing.addRows(f.seg(src), f.off(src), outer, m, inner, is, io, skip, f.seg(out), f.off(out), r);
             } else {
                 dev.lanes.kernels.Indexing.selectRows(f.seg(src), f.off(src), outer, r, inner, is, io, m, f.seg(out), f.off(out));
             }
         }
 
+        /** Per-thread index counts, grown once: a warm plan call allocates nothing, and threads share no scratch. */
+        private static final ThreadLocal<int[][]> COUNTS = ThreadLocal.withInitial(() -> new int[1][0]);
+
+        private static int[] reusableCounts(int r) {
+            int[][] holder = COUNTS.get();
+            if (holder[0].length < r) {
+                holder[0] = new int[r];
+            }
+            return holder[0];
+        }
+
         @Override
         String describe() {
-            return (backward ? op + "_backward " : op + " ") + src + " at " + idx + " [" + outer + ", " + (backward ? m : r) + ", " + inner + "] -> "
+            return (backward ? op + (byFreq ? "_backward(scale_grad_by_freq) " : "_backward ") : op + " ") + src + " at " + idx + " [" + outer + ", " + (backward ? m : r) + ", " + inner + "] -> "
                     + (backward ? r : m) + " rows";
         }
     }

@@ -1886,6 +1886,17 @@ public final class Tensor implements Releasable, AutoCloseable {
         return IndexOps.embedding(indices, weight, paddingIdx);
     }
 
+    /**
+     * {@code torch.nn.functional.embedding(input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)}:
+     * {@code maxNorm} (null for none) first renormalises, in place and outside autograd, the referenced rows whose
+     * {@code normType}-norm exceeds it (the weight's version changes); {@code scaleGradByFreq} divides each row's
+     * gradient by its index's count in {@code indices}; {@code sparse} true is refused (no sparse gradients).
+     */
+    public static Tensor embedding(Tensor indices, Tensor weight, Integer paddingIdx, Double maxNorm, double normType, boolean scaleGradByFreq,
+                                   boolean sparse) {
+        return IndexOps.embedding(indices, weight, paddingIdx, maxNorm, normType, scaleGradByFreq, sparse);
+    }
+
     /** int64 one-hot encoding, {@code indices.shape + [numClasses]}, like {@code F.one_hot}; -1 infers max + 1. */
     public static Tensor oneHot(Tensor indices, int numClasses) {
         return IndexOps.oneHot(indices, numClasses);

@@ -131,6 +131,14 @@ final class Tracer {
                 && !slotOf.containsKey(s) && inputIndex(s) < 0);
     }
 
+    /** An op the plan cannot replay for a reason of its own ({@code why}, a full sentence): refused while tracing. */
+    static void refuse(String why) {
+        Tracer t = current();
+        if (t != null) {
+            throw new UnsupportedOperationException(t.who + ": " + why);
+        }
+    }
+
     /** In-place writes cannot be replayed: refused while tracing. */
     static void checkInPlace(String op, Tensor target) {
         Tracer t = current();

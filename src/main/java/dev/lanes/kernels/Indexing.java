@@ -4,6 +4,7 @@ import static dev.lanes.kernels.Simd.FLOAT;
 import static dev.lanes.kernels.Simd.LONG;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
 import java.lang.foreign.ValueLayout;
 
 /**
@@ -65,6 +66,98 @@ public final class Indexing {
                 Elementwise.binaryContiguous(BinaryOp.ADD, out, ob, g, (gBase + (long) j * inner) << 2, out, ob, inner);
             }
         }
+    }
+
+    /**
+     * The backward of an embedding with {@code scale_grad_by_freq}: {@code out[idx[j], :] += g[j, :] / count(idx[j])}
+     * in j order, where {@code count} is how often the index occurs among all m (padding included, as torch counts
+     * them), rows whose index equals {@code skip} left out. Each row is scaled then added, like torch's
+     * {@code grad_weight[k].add_(grad[i], 1.0 / counts[k])}. {@code counts} is scratch of at least {@code r} ints
+     * (only the referenced entries are written); {@code out} is added to (the caller zeroes it).
+     */
+    public static void addRowsScaledByFreq(MemorySegment g, long gOff, int m, int inner, MemorySegment idx, long idxOff, long skip,
+                                           MemorySegment out, long outOff, int[] counts) {
+        for (int j = 0; j < m; j++) {
+            counts[(int) idx.get(LONG, (idxOff + j) << 3)] = 0;
+        }
+        for (int j = 0; j < m; j++) {
+            counts[(int) idx.get(LONG, (idxOff + j) << 3)]++;
+        }
+        var species = Simd.Preferred.F;
+        int step = species.length();
+        for (int j = 0; j < m; j++) {
+            long k = idx.get(LONG, (idxOff + j) << 3);
+            if (k == skip) {
+                continue;
+            }
+            float scale = (float) (1.0 / counts[(int) k]);
+            long ob = (outOff + k * inner) << 2;
+            long gb = (gOff + (long) j * inner) << 2;
+            int i = 0;
+            for (; i <= inner - step; i += step) {
+                long at = ob + ((long) i << 2);
+                FloatVector gv = FloatVector.fromMemorySegment(species, g, gb + ((long) i << 2), Simd.ORDER);
+                FloatVector ov = FloatVector.fromMemorySegment(species, out, at, Simd.ORDER);
+                gv.mul(scale).add(ov).intoMemorySegment(out, at, Simd.ORDER);
+            }
+            for (; i < inner; i++) {
+                long at = ob + ((long) i << 2);
+                out.set(FLOAT, at, out.get(FLOAT, at) + g.get(FLOAT, gb + ((long) i << 2)) * scale);
+            }
+        }
+    }
+
+    /**
+     * torch's {@code embedding_renorm_}: every distinct row of {@code w} ({@code inner} floats, {@code colStride} apart,
+     * rows {@code rowStride} apart, in elements) that {@code idx[0, m)} references, once, whose {@code normType}-norm exceeds {@code maxNorm}, scaled in place by {@code maxNorm / (norm + 1e-7)}.
+     * Rows are visited in ascending index order (torch sorts and de-duplicates the indices); the norm is summed in
+     * double. Returns how many rows were scaled.
+     */
+    public static int renormRows(MemorySegment w, long wOff, long rowStride, long colStride, int inner, MemorySegment idx, long idxOff, int m,
+                                 double maxNorm, double normType) {
+        long[] sorted = new long[m];
+        MemorySegment.copy(idx, LONG, idxOff << 3, sorted, 0, m);
+        java.util.Arrays.sort(sorted);
+        int scaled = 0;
+        for (int j = 0; j < m; j++) {
+            if (j > 0 && sorted[j] == sorted[j - 1]) {
+                continue;
+            }
+            long base = (wOff + sorted[j] * rowStride) << 2;
+            double norm = rowNorm(w, base, colStride << 2, inner, normType);
+            if (norm > maxNorm) {
+                float scale = (float) (maxNorm / (norm + 1e-7));
+                for (int i = 0; i < inner; i++) {
+                    long at = base + i * (colStride << 2);
+                    w.set(FLOAT, at, w.get(FLOAT, at) * scale);
+                }
+                scaled++;
+            }
+        }
+        return scaled;
+    }
+
+    /**
+     * The p-norm of {@code n} floats {@code strideBytes} apart from byte offset {@code base}: p = inf the largest
+     * magnitude, p = 0 the count of nonzeros, as torch.norm defines them.
+     */
+    static double rowNorm(MemorySegment w, long base, long strideBytes, int n, double p) {
+        double acc = 0;
+        for (int i = 0; i < n; i++) {
+            double a = Math.abs(w.get(FLOAT, base + i * strideBytes));
+            if (p == 2) {
+                acc += a * a;
+            } else if (p == 1) {
+                acc += a;
+            } else if (p == Double.POSITIVE_INFINITY) {
+                acc = Math.max(acc, a);
+            } else if (p == 0) {
+                acc += a != 0 ? 1 : 0;
+            } else {
+                acc += Math.pow(a, p);
+            }
+        }
+        return p == 2 ? Math.sqrt(acc) : p == 1 || p == 0 || p == Double.POSITIVE_INFINITY ? acc : Math.pow(acc, 1 / p);
     }
 
     /**

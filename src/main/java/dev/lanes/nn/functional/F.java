@@ -178,6 +178,38 @@ public final class F {
         return Tensor.embedding(input, weight, paddingIdx);
     }
 
+    /**
+     * {@code F.embedding_bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_freq, mode, sparse,
+     * per_sample_weights, include_last_offset, padding_idx)}: per bag, the sum ({@code perSampleWeights}-weighted if
+     * given), mean or max of the rows of weight at its indices. {@code input} is {@code [B, N]} (offsets null) or
+     * 1-d with int64 {@code offsets} (bag i from offsets[i]); empty bags give zeros; padding_idx entries are left out.
+     */
+    public static Tensor embeddingBag(Tensor input, Tensor weight, Tensor offsets, Double maxNorm, double normType, boolean scaleGradByFreq,
+                                      String mode, boolean sparse, Tensor perSampleWeights, boolean includeLastOffset, Integer paddingIdx) {
+        return NnExtras.embeddingBag(input, weight, offsets, maxNorm, normType, scaleGradByFreq, mode, sparse, perSampleWeights,
+                includeLastOffset, paddingIdx);
+    }
+
+    /** {@code F.embedding_bag(input, weight, offsets, mode=mode)}. */
+    public static Tensor embeddingBag(Tensor input, Tensor weight, Tensor offsets, String mode) {
+        return embeddingBag(input, weight, offsets, null, 2.0, false, mode, false, null, false, null);
+    }
+
+    /** {@code F.embedding_bag(input, weight, offsets)}: mode "mean", torch's default. */
+    public static Tensor embeddingBag(Tensor input, Tensor weight, Tensor offsets) {
+        return embeddingBag(input, weight, offsets, "mean");
+    }
+
+    /**
+     * {@code F.embedding(input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)}: {@code maxNorm}
+     * (null for none) renormalises the referenced rows of weight in place first, as torch does; {@code sparse} true is
+     * refused (Lanes has no sparse gradients).
+     */
+    public static Tensor embedding(Tensor input, Tensor weight, Integer paddingIdx, Double maxNorm, double normType, boolean scaleGradByFreq,
+                                   boolean sparse) {
+        return Tensor.embedding(input, weight, paddingIdx, maxNorm, normType, scaleGradByFreq, sparse);
+    }
+
     /** {@code F.one_hot(tensor, num_classes)}: int64; -1 infers the class count from the largest index. */
     public static Tensor oneHot(Tensor indices, int numClasses) {
         return Tensor.oneHot(indices, numClasses);

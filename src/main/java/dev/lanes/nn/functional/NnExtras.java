@@ -1,5 +1,6 @@
 package dev.lanes.nn.functional;
 
+import dev.lanes.InferencePlan;
 import dev.lanes.Tensor;
 import dev.lanes.autograd.Autograd;
 import dev.lanes.memory.MemoryScope;
@@ -511,5 +512,170 @@ final class NnExtras {
             }
             return s.keep(y.reshape(outShape));
         }
+    }
+
+    /**
+     * torch 1.13's {@code embedding_bag}, composed from traced ops: the rows at {@code input} (one embedding lookup,
+     * which also does max_norm and scale_grad_by_freq over the whole input, as torch counts them) reduced per bag by
+     * sum (times {@code perSampleWeights} if given), mean or max. A 2-d {@code [B, N]} input without padding_idx
+     * reduces dim 1 of the lookup's view directly (this path traces into a plan); otherwise each bag's rows are
+     * gathered into a {@code [B, L, dim]} block (L the longest bag, empty slots and padding_idx entries pointing at an
+     * appended zero row and masked), whose layout is computed from the indices in Java, so it does not trace.
+     * Empty bags give zeros; padding_idx entries are left out of every mode (mean divides by the rest).
+     */
+    static Tensor embeddingBag(Tensor input, Tensor weight, Tensor offsets, Double maxNorm, double normType, boolean scaleGradByFreq, String mode,
+            boolean sparse, Tensor perSampleWeights, boolean includeLastOffset, Integer paddingIdx) {
+        if (!"sum".equals(mode) && !"mean".equals(mode) && !"max".equals(mode)) {
+            throw new IllegalArgumentException("embedding_bag: mode has to be one of sum, mean or max, got " + mode);
+        }
+        if ("max".equals(mode) && scaleGradByFreq) {
+            throw new IllegalArgumentException("embedding_bag: max mode does not support scaling the gradient by the frequency");
+        }
+        if (sparse) {
+            throw new IllegalArgumentException("embedding_bag: sparse=True is not supported: Lanes has no sparse gradients");
+        }
+        if (weight.dim() != 2) {
+            throw new IllegalArgumentException("embedding_bag: 'weight' must be 2-D, got shape " + Arrays.toString(weight.shape()));
+        }
+        if (perSampleWeights != null && !Arrays.equals(input.shape(), perSampleWeights.shape())) {
+            throw new IllegalArgumentException("embedding_bag: If per_sample_weights (" + Arrays.toString(perSampleWeights.shape())
+                    + ") is not None, then it must have the same shape as the input (" + Arrays.toString(input.shape()) + ")");
+        }
+        if (perSampleWeights != null && !"sum".equals(mode)) {
+            throw new IllegalArgumentException("embedding_bag: per_sample_weights was not None. per_sample_weights is only supported for"
+                    + " mode='sum' (got mode='" + mode + "')");
+        }
+        if (perSampleWeights != null) {
+            requireFloat("embedding_bag", perSampleWeights);
+        }
+        int num = weight.size(0);
+        int dim = weight.size(1);
+        if (paddingIdx != null && (paddingIdx >= num || paddingIdx < -num)) {
+            throw new IllegalArgumentException("embedding_bag: padding_idx must be within the number of embeddings (" + num + "), got " + paddingIdx);
+        }
+        Integer pad = paddingIdx == null ? null : paddingIdx < 0 ? paddingIdx + num : paddingIdx;
+        if (input.dim() == 2) {
+            if (offsets != null) {
+                throw new IllegalArgumentException("embedding_bag: if input is 2D, then offsets has to be None, as input is treated is a"
+                        + " mini-batch of fixed length sequences. However, found offsets of shape " + Arrays.toString(offsets.shape()));
+            }
+        } else if (input.dim() == 1) {
+            if (offsets == null) {
+                throw new IllegalArgumentException("embedding_bag: offsets has to be a 1D Tensor but got None");
+            }
+            if (offsets.dim() != 1) {
+                throw new IllegalArgumentException("embedding_bag: offsets has to be a 1D Tensor, got shape " + Arrays.toString(offsets.shape()));
+            }
+        } else {
+            throw new IllegalArgumentException("embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of dimension " + input.dim());
+        }
+        try (MemoryScope s = MemoryScope.open()) {
+            Tensor flat = input.reshape(-1);
+            Tensor rows = Tensor.embedding(flat, weight, null, maxNorm, normType, scaleGradByFreq, false);
+            if (input.dim() == 2 && pad == null && input.size(1) > 0) {
+                if ("max".equals(mode) && InferencePlan.tracing()) {
+                    throw new UnsupportedOperationException("embedding_bag: mode max reduces with max(dim), which has no plan step; trace mode sum"
+                            + " or mean, or run max eagerly");
+                }
+                int b = input.size(0);
+                int n = input.size(1);
+                Tensor bags = rows.view(b, n, dim);
+                Tensor out = switch (mode) {
+                    case "sum" -> perSampleWeights == null ? bags.sum(1) : bags.mul(perSampleWeights.unsqueeze(-1)).sum(1);
+                    case "mean" -> bags.mean(1);
+                    default -> bags.max(1).values();
+                };
+                return s.keep(out);
+            }
+            if (InferencePlan.tracing()) {
+                throw new UnsupportedOperationException("embedding_bag: a 1-d input with offsets, padding_idx or empty bags lay out the bags from"
+                        + " the index values in Java, which a traced plan cannot replay; trace a 2-d [B, N] input without padding_idx");
+            }
+            return s.keep(bagsByLayout(input, rows, offsets, mode, perSampleWeights, includeLastOffset, pad));
+        }
+    }
+
+    /** The general embedding_bag reduction: each bag's rows gathered into a padded, masked [B, L, dim] block (see embeddingBag). */
+    private static Tensor bagsByLayout(Tensor input, Tensor rows, Tensor offsets, String mode, Tensor perSampleWeights, boolean includeLastOffset,
+            Integer pad) {
+        long[] ids = input.toLongArray();
+        int n = ids.length;
+        int dim = rows.size(1);
+        long[] starts;
+        if (offsets == null) { // 2-d [B, N]: fixed-length bags
+            int b = input.size(0);
+            int len = input.size(1);
+            starts = new long[b + 1];
+            for (int i = 0; i <= b; i++) {
+                starts[i] = (long) i * len;
+            }
+        } else {
+            if (offsets.dtype() != dev.lanes.DType.INT64) {
+                throw new IllegalArgumentException("embedding_bag: offsets must be an int64 tensor, got " + offsets.dtype());
+            }
+            long[] off = offsets.toLongArray();
+            if (includeLastOffset && off.length == 0) {
+                throw new IllegalArgumentException("embedding_bag: include_last_offset needs at least one offset (the input's end), got none");
+            }
+            if (off.length > 0 && off[0] != 0) {
+                throw new IllegalArgumentException("embedding_bag: offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start"
+                        + " from position 0. However, got " + off[0]);
+            }
+            for (int i = 1; i < off.length; i++) {
+                if (off[i] < off[i - 1]) {
+                    throw new IllegalArgumentException("embedding_bag: offsets must be non-decreasing, got offsets[" + i + "] = " + off[i]
+                            + " after " + off[i - 1]);
+                }
+            }
+            if (includeLastOffset && off[off.length - 1] != n) {
+                // torch 1.13 leaves the rest of the input out of the forward but not the backward (and its max mode
+                // corrupts its heap): the documented CSR form, last offset = input length, is the only one accepted
+                throw new IllegalArgumentException("embedding_bag: with include_last_offset, offsets[-1] has to be the input's length " + n
+                        + " (the end of the last bag), got " + off[off.length - 1]);
+            }
+            if (off.length > 0 && off[off.length - 1] > n) {
+                throw new IllegalArgumentException("embedding_bag: offsets[-1] can not be greater than input's length " + n + " but got offsets[-1] of "
+                        + off[off.length - 1]);
+            }
+            // bag i is [off[i], off[i + 1]); the last ends at the input's end, or (include_last_offset) is the end marker
+            starts = includeLastOffset ? off : Arrays.copyOf(off, off.length + 1);
+            if (!includeLastOffset) {
+                starts[off.length] = n;
+            }
+        }
+        int b = starts.length - 1;
+        int longest = 1;
+        for (int i = 0; i < b; i++) {
+            longest = (int) Math.max(longest, starts[i + 1] - starts[i]);
+        }
+        long slots = (long) b * longest;
+        if (slots > Integer.MAX_VALUE || slots * dim > Integer.MAX_VALUE) { // slots < 2^62: the product cannot wrap once slots fits an int
+            throw new IllegalArgumentException("embedding_bag: " + b + " bags of up to " + longest + " rows of " + dim + " floats exceed 2^31 - 1 elements");
+        }
+        long[] pos = new long[(int) slots];
+        boolean[] missing = new boolean[(int) slots];
+        float[] count = new float[b];
+        boolean[] empty = new boolean[b];
+        for (int i = 0; i < b; i++) {
+            int c = 0;
+            for (int k = 0; k < longest; k++) {
+                long j = starts[i] + k;
+                boolean real = j < starts[i + 1] && (pad == null || ids[(int) j] != pad);
+                pos[i * longest + k] = real ? j : n; // row n: the appended zeros
+                missing[i * longest + k] = !real;
+                c += real ? 1 : 0;
+            }
+            count[i] = Math.max(c, 1);
+            empty[i] = c == 0;
+        }
+        Tensor at = Tensor.of(pos, (int) slots);
+        Tensor padded = Tensor.cat(new Tensor[] {rows, Tensor.zeros(1, dim)}, 0).indexSelect(0, at).view(b, longest, dim);
+        return switch (mode) {
+            case "sum" -> perSampleWeights == null ? padded.sum(1)
+                    : padded.mul(Tensor.cat(new Tensor[] {perSampleWeights.reshape(-1), Tensor.zeros(1)}, 0).indexSelect(0, at).view(b, longest, 1)).sum(1);
+            case "mean" -> padded.sum(1).div(Tensor.of(count, b, 1));
+            default -> padded.maskedFill(Tensor.of(missing, b, longest, 1), Double.NEGATIVE_INFINITY).max(1).values()
+                    .maskedFill(Tensor.of(empty, b, 1), 0);
+        };
     }
 }
