@@ -154,10 +154,10 @@ public final class Indexing {
             } else if (p == 0) {
                 acc += a != 0 ? 1 : 0;
             } else {
-                acc += Math.pow(a, p);
+                acc += StrictMath.pow(a, p); // StrictMath: the same bits on every JVM and CPU
             }
         }
-        return p == 2 ? Math.sqrt(acc) : p == 1 || p == 0 || p == Double.POSITIVE_INFINITY ? acc : Math.pow(acc, 1 / p);
+        return p == 2 ? Math.sqrt(acc) : p == 1 || p == 0 || p == Double.POSITIVE_INFINITY ? acc : StrictMath.pow(acc, 1 / p);
     }
 
     /**

@@ -2525,7 +2525,7 @@ public final class Sgemm {
             // fallback for good (the char GPT's 65-row products: 7.9 MB of heap and a slow edge per compiled step);
             // the 8-row kernel is hot everywhere. Rows past mr are computed and never stored: the same bits.
             kernel8x2Packed(ap, aBase, bp, bBase, kc, tile, t);
-        } else if (LoopShape.stripMined) {
+        } else if (LoopShape.STRIP_MINED) {
             kernel6x2Packed(ap, aBase, bp, bBase, kc, tile, t);
         } else {
             kernel6x2PackedStrips(ap, aBase, bp, bBase, kc, tile, t);
