@@ -4,8 +4,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Plumbing of the ops whose kernels are plain sequential Java loops over row-major arrays (scans, sorts, sampling,
- * index permutations: {@link ScanReduceOps}, {@link SortOps}, {@link ReorderOps}, ...): reading a tensor's values
+ * Plumbing of the ops whose kernels are plain sequential Java loops over row-major arrays (scans, sampling,
+ * index permutations: {@link ScanReduceOps}, {@link ReorderOps}, ...; sort/topk moved to a plan step, {@link SortOps}): reading a tensor's values
  * into an array and making a tensor of an array. One element at a time, in index order, so their results do not
  * depend on the vector width or the thread count. These ops have no plan step: they call
  * {@link Tracer#checkNoPlanStep} before anything else, so tracing refuses them.

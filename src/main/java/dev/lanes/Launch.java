@@ -17,7 +17,7 @@ import java.util.function.Function;
  *
  * <p>Families on this path: elementwise of one and two tensors, copies (clone, cat, stack), matrix products (GEMM),
  * convolution, pooling, softmax, normalisation, attention, embedding/index_select, cross-entropy/NLL, dropout's mask,
- * value reductions and selections (where, masked_fill, tril, triu), and the backward kernels of convolution,
+ * value reductions, sort/topk/argsort and selections (where, masked_fill, tril, triu), and the backward kernels of convolution,
  * pooling, normalisation, attention, embedding, slicing and the losses: every op with a plan step, and every
  * forward of the {@code Tensor} facade but these, which call their kernels directly inside an {@link OpFrame} and
  * have no plan step: in-place ops and out= variants ({@link InPlaceOps}: a plan cannot replay a write;

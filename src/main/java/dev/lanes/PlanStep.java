@@ -1165,6 +1165,64 @@ abstract class PlanStep {
     }
 
     /**
+     * sort / topk / argsort of a contiguous {@code [outer, n, inner]} input along n ({@code kernels.Sorting}): the first
+     * k of each row's order, values into {@link #out} (float32) and int64 indices into a second output, both
+     * {@code [outer, k, inner]}. Runs on the caller's thread with this thread's scratch (grown, then kept), so eager and
+     * plan give the same bits and a warm plan call allocates nothing.
+     */
+    static final class Sort extends PlanStep {
+        final Ref in;
+        final int outer;
+        final int n;
+        final int inner;
+        final int k;
+        final boolean descending;
+        final Ref indices;
+
+        Sort(Ref in, int outer, int n, int inner, int k, boolean descending, Ref indices) {
+            this.in = in;
+            this.outer = outer;
+            this.n = n;
+            this.inner = inner;
+            this.k = k;
+            this.descending = descending;
+            this.indices = indices;
+        }
+
+        /** This thread's keys (float[]) and order (int[]) scratch: allocates only to grow. */
+        private static final ThreadLocal<Object[]> SCRATCH = ThreadLocal.withInitial(() -> new Object[] {new float[0], new int[0]});
+
+        @Override
+        Ref[] inputs() {
+            return new Ref[] {in};
+        }
+
+        @Override
+        Ref[] extraOutputs() {
+            return new Ref[] {indices};
+        }
+
+        @Override
+        void run(Frame f) {
+            Object[] scratch = SCRATCH.get();
+            if (((float[]) scratch[0]).length < dev.lanes.kernels.Sorting.scratchFloats(n)) {
+                scratch[0] = new float[Math.toIntExact(dev.lanes.kernels.Sorting.scratchFloats(n))];
+            }
+            if (((int[]) scratch[1]).length < dev.lanes.kernels.Sorting.scratchInts(n)) {
+                scratch[1] = new int[Math.toIntExact(dev.lanes.kernels.Sorting.scratchInts(n))];
+            }
+            dev.lanes.kernels.Sorting.select(f.seg(in), f.off(in), outer, n, inner, k, descending, f.seg(out), f.off(out),
+                    f.seg(indices), f.elemOff(indices, 8), (float[]) scratch[0], (int[]) scratch[1]);
+        }
+
+        @Override
+        String describe() {
+            return (k == n ? "sort" : "topk(" + k + ")") + (descending ? " descending " : " ascending ") + in + " [" + outer + "x" + n + "x" + inner
+                    + "] -> values, indices " + indices;
+        }
+    }
+
+    /**
      * layer_norm over the last {@code n} floats of {@code rows} contiguous rows, optional weight and bias
      * ({@code kernels.Normalization}). Eager with autograd also writes each row's mean and 1/std (second and third
      * outputs, never in a plan).

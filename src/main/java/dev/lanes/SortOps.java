@@ -3,8 +3,9 @@ package dev.lanes;
 import dev.lanes.autograd.Node;
 
 /**
- * sort, topk and argsort along a dim: values and int64 indices ({@link Tensor.ValuesIndices}), by a stable merge
- * sort of each slice ({@link HostOps}' loops; no plan step, tracing refuses them).
+ * sort, topk and argsort along a dim: values and int64 indices ({@link Tensor.ValuesIndices}), each slice ordered by
+ * {@code kernels.Sorting} in one {@link PlanStep.Sort} (values its result, indices its second output), so plans trace
+ * them.
  *
  * <p>Order: NaN sorts as the largest value (last ascending, first descending), like PyTorch; -0.0 and 0.0 are equal.
  * Among equal values the lower index comes first, ascending and descending alike (PyTorch's {@code stable=True}
@@ -19,7 +20,6 @@ final class SortOps {
     /** {@code torch.sort(x, dim, descending, stable=True)}. */
     static Tensor.ValuesIndices sort(Tensor x, int dim, boolean descending) {
         x.requireFloat("sort");
-        Tracer.checkNoPlanStep("sort");
         int d = Shapes.wrapDim(dim, x.dim());
         int r = x.dim() == 0 ? 1 : x.size(d);
         return select(x, d, r, descending, "SortBackward0");
@@ -28,7 +28,6 @@ final class SortOps {
     /** {@code torch.topk(x, k, dim, largest, sorted)}. */
     static Tensor.ValuesIndices topk(Tensor x, int k, int dim, boolean largest, boolean sorted) {
         x.requireFloat("topk");
-        Tracer.checkNoPlanStep("topk");
         int d = Shapes.wrapDim(dim, x.dim());
         int r = x.dim() == 0 ? 1 : x.size(d);
         if (k < 0 || k > r) {
@@ -37,77 +36,34 @@ final class SortOps {
         return select(x, d, k, largest, "TopkBackward0");
     }
 
-    /** The first {@code k} of each slice's order along {@code d}, values and indices, recorded as {@code gradFn}. */
+    /**
+     * The first {@code k} of each slice's order along {@code d}, values and indices, recorded as {@code gradFn}: one
+     * {@link PlanStep.Sort} through {@link Launch} (the indices its second output), so a plan replays it.
+     */
     private static Tensor.ValuesIndices select(Tensor x, int d, int k, boolean descending, String gradFn) {
         int[] shape = x.shape();
         int[] s = HostOps.split(shape, d);
         int outer = s[0];
         int r = s[1];
         int inner = s[2];
-        float[] v = HostOps.floats(x);
-        float[] values = new float[outer * k * inner];
-        long[] indices = new long[values.length];
-        float[] slice = new float[r];
-        int[] order = new int[r];
-        int[] tmp = new int[r];
-        for (int o = 0; o < outer; o++) {
-            for (int i = 0; i < inner; i++) {
-                for (int j = 0; j < r; j++) {
-                    slice[j] = v[(o * r + j) * inner + i];
-                    order[j] = j;
-                }
-                mergeSort(slice, order, tmp, 0, r, descending);
-                for (int j = 0; j < k; j++) {
-                    int at = (o * k + j) * inner + i;
-                    values[at] = slice[order[j]];
-                    indices[at] = order[j];
-                }
-            }
-        }
         int[] outShape = shape.clone();
         if (outShape.length > 0) {
             outShape[d] = k;
         } else if (k == 0) {
             outShape = new int[] {0}; // topk(0) of a 0-d tensor: PyTorch's empty result
         }
-        Tensor vt = HostOps.floatTensor(values, outShape);
-        Tensor it = HostOps.longTensor(indices, outShape);
+        int[] resultShape = outShape;
+        Tensor it = Tensor.allocate(DType.INT64, resultShape);
+        Tensor vt;
+        try {
+            vt = x.withContiguous(src -> Launch.run(refs -> new PlanStep.Sort(refs[0], outer, r, inner, k, descending, refs[1]),
+                    Tensor.allocate(DType.FLOAT32, resultShape), src, it));
+        } catch (RuntimeException | Error e) {
+            it.close();
+            throw e;
+        }
         Tensor.record(vt, () -> new IndexBackward(gradFn, shape, d, it), x);
         return new Tensor.ValuesIndices(vt, it);
-    }
-
-    /** a before b in the order: ascending with NaN largest, or descending; equal values keep their index order. */
-    private static boolean before(float a, float b, boolean descending) {
-        boolean an = Float.isNaN(a);
-        boolean bn = Float.isNaN(b);
-        if (an || bn) {
-            return descending ? an && !bn : bn && !an;
-        }
-        return descending ? a > b : a < b;
-    }
-
-    /** Stable merge sort of {@code order[lo, hi)} by {@code key[order[j]]}. */
-    private static void mergeSort(float[] key, int[] order, int[] tmp, int lo, int hi, boolean descending) {
-        if (hi - lo < 2) {
-            return;
-        }
-        int mid = (lo + hi) >>> 1;
-        mergeSort(key, order, tmp, lo, mid, descending);
-        mergeSort(key, order, tmp, mid, hi, descending);
-        int a = lo;
-        int b = mid;
-        int t = lo;
-        while (a < mid && b < hi) {
-            // take from the right half only when strictly before: ties keep the left (lower index) first
-            tmp[t++] = before(key[order[b]], key[order[a]], descending) ? order[b++] : order[a++];
-        }
-        while (a < mid) {
-            tmp[t++] = order[a++];
-        }
-        while (b < hi) {
-            tmp[t++] = order[b++];
-        }
-        System.arraycopy(tmp, lo, order, lo, hi - lo);
     }
 
     /** sort / topk: each gradient element goes to the input element its index points at along dim. */

@@ -457,22 +457,22 @@ final class OpInfo {
             unary("prod_one_zero", Tensor::prod).randn(3, 4).tol(1e-6, 1e-6),
             unary("prod_two_zeros", Tensor::prod).randn(3, 4).tol(1e-6, 1e-6),
 
-            // ---- sort, topk, argsort (no plan step; goldens without ties, so PyTorch's indices are the stable ones) ----
-            unary("sort_dim1_values", x -> x.sort(1).values()).randn(3, 5),
-            unary("sort_dim1_indices", x -> x.sort(1).indices()).randn(3, 5).forwardOnly(),
-            unary("sort_dim0_descending_values", x -> x.sort(0, true).values()).randn(4, 3),
-            unary("sort_dim0_descending_indices", x -> x.sort(0, true).indices()).randn(4, 3).forwardOnly(),
+            // ---- sort, topk, argsort (a plan step each: the plan gives the eager bits; goldens without ties, so PyTorch's indices are the stable ones) ----
+            unary("sort_dim1_values", x -> x.sort(1).values()).randn(3, 5).traceable(),
+            unary("sort_dim1_indices", x -> x.sort(1).indices()).randn(3, 5).forwardOnly().traceable(),
+            unary("sort_dim0_descending_values", x -> x.sort(0, true).values()).randn(4, 3).traceable(),
+            unary("sort_dim0_descending_indices", x -> x.sort(0, true).indices()).randn(4, 3).forwardOnly().traceable(),
             // golden: a NaN in each row, the largest value (last ascending, first descending)
-            unary("sort_nan_values", x -> x.sort(1).values()).randn(2, 4),
-            unary("sort_nan_indices", x -> x.sort(1).indices()).randn(2, 4).forwardOnly(),
-            unary("sort_nan_descending_indices", x -> x.sort(-1, true).indices()).randn(2, 4).forwardOnly(),
-            unary("topk_values", x -> x.topk(3, 1).values()).randn(3, 6),
-            unary("topk_indices", x -> x.topk(3, 1).indices()).randn(3, 6).forwardOnly(),
-            unary("topk_smallest_dim0_values", x -> x.topk(2, 0, false, true).values()).randn(5, 3),
-            unary("topk_smallest_dim0_indices", x -> x.topk(2, 0, false, true).indices()).randn(5, 3).forwardOnly(),
-            unary("topk_nan_smallest_indices", x -> x.topk(3, 1, false, true).indices()).randn(2, 4).forwardOnly(),
-            unary("argsort", x -> x.argsort(1)).randn(3, 5).forwardOnly(),
-            unary("argsort_dim0_descending", x -> x.argsort(0, true)).randn(4, 3).forwardOnly(),
+            unary("sort_nan_values", x -> x.sort(1).values()).randn(2, 4).traceable(),
+            unary("sort_nan_indices", x -> x.sort(1).indices()).randn(2, 4).forwardOnly().traceable(),
+            unary("sort_nan_descending_indices", x -> x.sort(-1, true).indices()).randn(2, 4).forwardOnly().traceable(),
+            unary("topk_values", x -> x.topk(3, 1).values()).randn(3, 6).traceable(),
+            unary("topk_indices", x -> x.topk(3, 1).indices()).randn(3, 6).forwardOnly().traceable(),
+            unary("topk_smallest_dim0_values", x -> x.topk(2, 0, false, true).values()).randn(5, 3).traceable(),
+            unary("topk_smallest_dim0_indices", x -> x.topk(2, 0, false, true).indices()).randn(5, 3).forwardOnly().traceable(),
+            unary("topk_nan_smallest_indices", x -> x.topk(3, 1, false, true).indices()).randn(2, 4).forwardOnly().traceable(),
+            unary("argsort", x -> x.argsort(1)).randn(3, 5).forwardOnly().traceable(),
+            unary("argsort_dim0_descending", x -> x.argsort(0, true)).randn(4, 3).forwardOnly().traceable(),
 
             // ---- flip, roll, repeat (copies by an index map, any dtype; no plan step) ----
             unary("flip_dim0", x -> x.flip(0)).randn(3, 19).acceptsInt64(),

@@ -186,6 +186,17 @@ public final class PlanHeapProbe {
             float[] out = new float[plan.outputSize()];
             InferencePlan p = plan;
             call = () -> p.run(x, out);
+        } else if (args[0].equals("lenet-top5")) { // LeNet's top-5 class ids (a topk step's int64 output) into a long[]
+            LeNet net = new LeNet();
+            net.eval();
+            plan = InferencePlan.trace(x -> net.forward(x).topk(5, 1).indices(), 4, 1, 32, 32);
+            float[] x = new float[4 * 1024];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) Math.sin(i);
+            }
+            long[] ids = new long[4 * 5];
+            InferencePlan p = plan;
+            call = () -> p.run(x, ids);
         } else if (args[0].equals("lenet-ids")) { // the class ids (argmax) into a long[]
             LeNet net = new LeNet();
             net.eval();
