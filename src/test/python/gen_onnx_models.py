@@ -13,6 +13,11 @@ Writes src/test/resources/onnx/<name>.onnx and src/test/resources/golden/onnx.tx
 - char_gpt14: a character GPT (token and position embeddings, 2 pre-norm nn.TransformerEncoderLayer blocks with a
   causal mask from triu, GELU, LayerNorm, a Linear head), d_model 64, 4 heads, context 16, opset 14; input int64
   token ids [2, 16].
+- activations13 / activations17: the pointwise activations and predicates (see Activations);
+- top5_10 / top5_13: a classifier's top-5 scores (torch.topk(logits, 5): TopK with k an input; opset 10 without the
+  largest / sorted attributes), logits with ties and a NaN;
+- topk_gather13: the 3 smallest logits' indices (TopK largest = 0, axis -1) gathered from an embedding table (Gather
+  with int64 indices computed in the graph) and weighted by their values.
 """
 import os
 
@@ -132,6 +137,31 @@ class Activations(nn.Module):
         return torch.where(torch.isinf(x), torch.full_like(x, 7.0), y)
 
 
+class Top5(nn.Module):
+    """A classifier returning its top-5 scores; flooring to halves makes ties, and a NaN logit is the largest."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 20)
+
+    def forward(self, x):
+        logits = torch.floor(self.fc(x) * 2) / 2
+        return torch.topk(logits, 5).values
+
+
+class TopkGather(nn.Module):
+    """Ranking: the 3 smallest logits pick rows of an embedding table, weighted by their values."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 20)
+        self.table = nn.Embedding(20, 6)
+
+    def forward(self, x):
+        v, i = torch.topk(self.fc(x), 3, dim=-1, largest=False)
+        return (self.table(i) * v.unsqueeze(-1)).sum(1)
+
+
 def export(f, name, model, x, opset):
     model.eval()
     path = os.path.join(ROOT, 'onnx', name + '.onnx')
@@ -176,6 +206,14 @@ def main():
         xa[2, 3, 1] = 0.375  # round(1.5)
         export(f, 'activations13', act, xa, 13)
         export(f, 'activations17', act, xa, 17)
+        torch.manual_seed(5)
+        top5 = Top5()
+        xt = torch.randn(6, 16)
+        xt[2, 3] = float('nan')  # a NaN through the Linear: row 2's logits are all NaN, every one the largest
+        export(f, 'top5_10', top5, xt, 10)
+        export(f, 'top5_13', top5, xt, 13)
+        torch.manual_seed(6)
+        export(f, 'topk_gather13', TopkGather(), torch.randn(5, 16), 13)
 
 
 if __name__ == '__main__':

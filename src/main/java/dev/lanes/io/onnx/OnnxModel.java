@@ -41,7 +41,7 @@ public final class OnnxModel implements AutoCloseable {
             "ReduceL1", "ReduceL2", "ReduceLogSumExp", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ArgMin", "CumSum",
             "Reshape", "Resize", "Shape", "Sigmoid", "Sin", "Size", "Slice", "Softmax", "SoftmaxCrossEntropyLoss", "Softplus", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Trilu", "Unsqueeze",
             "Where", "Xor", "Tile", "DepthToSpace", "SpaceToDepth", "InstanceNormalization", "Upsample", "Einsum",
-            "Floor", "IsInf", "IsNaN", "Mish", "PRelu", "Round", "Selu", "Shrink", "Sign", "Softsign", "ThresholdedRelu");
+            "Floor", "IsInf", "IsNaN", "Mish", "PRelu", "Round", "Selu", "Shrink", "Sign", "Softsign", "ThresholdedRelu", "TopK");
 
     private final OnnxFormat.Model model;
     private final long opset;
@@ -1357,6 +1357,7 @@ public final class OnnxModel implements AutoCloseable {
                 Tensor k = y.indexSelect(ax, Tensor.arange(r - 1, -1, -1)).argmax(ax, keep);
                 yield out(k.toFloat().rsub(r - 1).toType(DType.INT64));
             }
+            case "TopK" -> topK(n, a);
             case "CumSum" -> {
                 Tensor x = floats(arg(a, 0, n), n);
                 long[] axis = knownInts(a, 1, n, "the axis");
@@ -1404,6 +1405,37 @@ public final class OnnxModel implements AutoCloseable {
     }
 
     /** ONNX's Shrink: {@code x < -lambd ? x + bias : x > lambd ? x - bias : 0} (lambd 0.5, bias 0 by default; NaN gives 0). */
+    /**
+     * TopK: the k largest (or, from opset 11, smallest with largest = 0) along axis, values and int64 indices, by
+     * Tensor.topk (one plan step). k is an attribute before opset 10, a one-element int64 input from 10 on; ties keep
+     * the lower index first, as ONNX specifies; sorted = 0 also returns them sorted (ONNX leaves that order open).
+     */
+    private Value[] topK(Node n, Value[] a) {
+        Tensor x = floats(arg(a, 0, n), n);
+        if (x.dim() == 0) {
+            throw new IllegalArgumentException("TopK of a scalar (needs a 1-d or larger input)");
+        }
+        int ax = axis(attrInt(n, "axis", -1), x.dim(), "axis");
+        long k;
+        if (opset < 10) {
+            k = attrInt(n, "k", -1);
+        } else {
+            long[] ks = knownInts(a, 1, n, "K");
+            if (ks.length != 1) {
+                throw new IllegalArgumentException("K must hold exactly one value, has " + ks.length);
+            }
+            k = ks[0];
+        }
+        if (k < 0 || k > x.size(ax)) {
+            throw new IllegalArgumentException("k = " + k + " is out of range for axis " + ax + " of size " + x.size(ax) + " (input "
+                    + Arrays.toString(x.shape()) + ")");
+        }
+        boolean largest = opset < 11 || attrInt(n, "largest", 1) != 0;
+        boolean sorted = opset < 11 || attrInt(n, "sorted", 1) != 0;
+        Tensor.ValuesIndices r = x.topk((int) k, ax, largest, sorted);
+        return new Value[] {one(r.values()), one(r.indices())};
+    }
+
     private static Value[] shrink(Node n, Value[] a) {
         Tensor x = floats(arg(a, 0, n), n);
         float lambd = attrFloat(n, "lambd", 0.5f);

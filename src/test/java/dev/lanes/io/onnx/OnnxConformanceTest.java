@@ -62,8 +62,9 @@ class OnnxConformanceTest {
         failed.forEach((k, v) -> System.out.println("  FAILED " + k + ": " + (v.length() > 300 ? v.substring(0, 300) : v)));
         // a floor, raised as operators are added (Debian 12's libonnx-testdata: 559 at 2026-12-06; 605 at 2026-12-07 with
         // LSTM, GRU, RNN, Tile, DepthToSpace, SpaceToDepth, InstanceNormalization, Upsample and the pointwise activations and
-        // predicates), so an operator that silently becomes "unsupported" fails here instead of turning into a skip
-        assertThat(passed).as("cases passed").isGreaterThanOrEqualTo(605);
+        // predicates; 608 with TopK), so an operator that silently becomes "unsupported" fails here instead of turning into a skip
+        assertThat(passed).as("cases passed").isGreaterThanOrEqualTo(608);
+        assertThat(passedNames).as("every TopK case").contains("test_top_k", "test_top_k_negative_axis", "test_top_k_smallest");
         assertThat(passedNames).as("every case of the pointwise activations and predicates").contains("test_ceil", "test_ceil_example",
                 "test_celu", "test_celu_expanded", "test_floor", "test_floor_example", "test_isinf", "test_isinf_negative", "test_isinf_positive",
                 "test_isnan", "test_prelu_broadcast", "test_prelu_example", "test_round", "test_selu", "test_selu_default", "test_selu_example",

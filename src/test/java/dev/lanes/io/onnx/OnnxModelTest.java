@@ -225,6 +225,88 @@ class OnnxModelTest {
         }
     }
 
+    /**
+     * torch.topk as PyTorch 1.13 exports it ({@code gen_onnx_models.py}): a classifier's top-5 scores at opset 10 (k an
+     * input, no largest / sorted attributes) and 13, on logits with ties and an all-NaN row, and the 3 smallest logits'
+     * indices gathering rows of an embedding table (TopK largest = 0 on axis -1, then Gather of the int64 indices):
+     * PyTorch's outputs within 1e-4 relative, eagerly and as a plan whose TopK is one step, and a warm call of that plan
+     * allocates nothing (in a fresh JVM, {@link dev.lanes.PlanHeapProbe}).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"top5_10", "top5_13", "topk_gather13"})
+    void pytorchTopkExportsMatchPytorch(String name) throws Exception {
+        Map<String, Tensor> g = golden();
+        Tensor x = g.get(name + "/x");
+        Tensor want = g.get(name + "/y");
+        try (OnnxModel m = OnnxModel.parse(resource(name + ".onnx"))) {
+            TestGolden.assertClose(m.forward(x), want, 1e-5, 1e-4, name + " eager");
+            try (InferencePlan plan = m.plan(x.shape())) {
+                assertThat(plan.toString()).contains(name.startsWith("top5") ? "= topk(5) descending" : "= topk(3) ascending");
+                Tensor planned = plan.run(x);
+                TestGolden.assertClose(planned, want, 1e-5, 1e-4, name + " plan");
+                assertThat(planned.toFloatArray()).as("plan and eager, bit for bit").containsExactly(m.forward(x).toFloatArray());
+            }
+        }
+        if (name.equals("topk_gather13")) {
+            assertThat(dev.lanes.PlanHeapProbe.inFreshJvm("onnx:topk_gather13.onnx:5,16")).as("heap bytes per warm plan call")
+                    .isLessThan(dev.lanes.PlanHeapProbe.ALLOCATION_LIMIT);
+        }
+    }
+
+    /** x [4, 10] -> TopK(k) on {@code axis} -> (values, indices), the graph's outputs {@code outputs}; k an initializer. */
+    private static byte[] topK(int opset, long[] k, List<String> outputs, int outType, OnnxHostileGraphTest.W... attrs) {
+        return OnnxHostileGraphTest.model(opset, List.of(OnnxHostileGraphTest.node("TopK", List.of("x", "k"), outputs, attrs).str(3, "rank")),
+                List.of(OnnxHostileGraphTest.int64Init("k", new long[] {k.length}, k)),
+                List.of(OnnxHostileGraphTest.valueInfo("x", OnnxFormat.FLOAT, 4, 10)),
+                outputs.stream().filter(o -> !o.isEmpty()).map(o -> OnnxHostileGraphTest.valueInfo(o, o.equals("i") ? OnnxFormat.INT64 : outType)).toList());
+    }
+
+    /**
+     * TopK's attributes and outputs: the Indices output alone as an int64 plan (the ids equal to the eager graph's,
+     * ties by lower index as ONNX specifies), largest = 0, sorted = 0 (sorted anyway), axis 0; opset 10's form has no
+     * largest attribute to read (always the largest), and before it k is an attribute; k out of range, negative or not one value is refused with the node
+     * named.
+     */
+    @Test
+    void topKAttributesIndicesAndRefusals() {
+        float[] xs = new float[40];
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = (i * 7 % 5) - 2; // five distinct values, each repeated: ties everywhere
+        }
+        Tensor x = Tensor.of(xs, 4, 10);
+        try (OnnxModel m = OnnxModel.parse(topK(13, new long[] {4}, List.of("", "i"), OnnxFormat.FLOAT, intAttr("axis", 1)));
+             InferencePlan plan = m.plan(4, 10)) {
+            assertThat(plan.outputType()).isEqualTo(DType.INT64);
+            long[] ids = new long[16];
+            plan.run(xs, ids);
+            assertThat(ids).containsExactly(m.run(x).get(0).toLongArray());
+            assertThat(java.util.Arrays.copyOf(ids, 4)).containsExactly(x.topk(4, 1).indices().narrow(0, 0, 1).toLongArray());
+        }
+        try (OnnxModel m = OnnxModel.parse(topK(11, new long[] {3}, List.of("v", "i"), OnnxFormat.FLOAT, intAttr("axis", 0),
+                intAttr("largest", 0), intAttr("sorted", 0)))) {
+            List<Tensor> r = m.run(x);
+            assertThat(r.get(0).toFloatArray()).containsExactly(x.topk(3, 0, false, true).values().toFloatArray());
+            assertThat(r.get(1).toLongArray()).containsExactly(x.topk(3, 0, false, true).indices().toLongArray());
+        }
+        try (OnnxModel m = OnnxModel.parse(topK(10, new long[] {2}, List.of("v", "i"), OnnxFormat.FLOAT, intAttr("axis", -1), intAttr("largest", 0)))) {
+            assertThat(m.run(x).get(0).toFloatArray()).as("opset 10 has no largest attribute: the largest")
+                    .containsExactly(x.topk(2, 1).values().toFloatArray());
+        }
+        byte[] opset9 = OnnxHostileGraphTest.model(9, List.of(OnnxHostileGraphTest.node("TopK", List.of("x"), List.of("v", "i"), intAttr("k", 3))),
+                List.of(), List.of(OnnxHostileGraphTest.valueInfo("x", OnnxFormat.FLOAT, 4, 10)),
+                List.of(OnnxHostileGraphTest.valueInfo("v", OnnxFormat.FLOAT), OnnxHostileGraphTest.valueInfo("i", OnnxFormat.INT64)));
+        try (OnnxModel m = OnnxModel.parse(opset9)) {
+            assertThat(m.run(x).get(1).toLongArray()).as("before opset 10, k is an attribute").containsExactly(x.topk(3, 1).indices().toLongArray());
+        }
+        for (long[] k : new long[][] {{11}, {-1}, {1, 2}}) {
+            try (OnnxModel m = OnnxModel.parse(topK(13, k, List.of("v", "i"), OnnxFormat.FLOAT))) {
+                assertThatThrownBy(() -> m.run(x)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("rank")
+                        .hasMessageContaining("TopK").hasMessageContaining(k.length == 1 ? "k = " + k[0] + " is out of range for axis 1 of size 10"
+                                : "K must hold exactly one value, has 2");
+            }
+        }
+    }
+
     /** x [4, 10] -> MatMul(w [10, 6]) -> {@code head} (ArgMax, Hardmax, ...) -> y: a classifier's last node, built in the test. */
     private static byte[] classifier(String head, int yType, OnnxHostileGraphTest.W... attrs) {
         java.nio.ByteBuffer w = java.nio.ByteBuffer.allocate(4 * 60).order(java.nio.ByteOrder.LITTLE_ENDIAN);
