@@ -97,6 +97,9 @@ ROUNDING = [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -0.0, 0.0, 0.3, -0.3, -0.7, 8388609
 
 # a NaN in each row, no ties: where sort and topk put NaN (the largest value)
 NANS_2x4 = fixed([[3., float('nan'), 1., 2.], [0.5, -1., 4., float('nan')]])
+# ties (signed zeros among them), two NaNs in a row, a row all equal: torch.sort(stable=True)'s order, the lower
+# index first among equals ascending and descending alike, which Lanes' sort, argsort and topk follow
+SORT_TIES_3x8 = fixed([[2., 1., 2., -0., 1., 0., 2., 1.], [NAN, 1., NAN, -1., 1., 3., NAN, 3.], [4., 4., 4., 4., 4., 4., 4., 4.]])
 
 def specials_3x19(gen):
     """Normal values with NaN, +-inf and zeros in rows 0 and 1; row 2 all finite and nonzero."""
@@ -322,6 +325,15 @@ ROWS = [
     Row('topk_nan_smallest_indices', lambda x: x.topk(3, 1, largest=False).indices, NANS_2x4, grad=False),
     Row('argsort', lambda x: x.argsort(1), randn(3, 5), grad=False),
     Row('argsort_dim0_descending', lambda x: x.argsort(0, descending=True), randn(4, 3), grad=False),
+    # ties and NaNs: torch's stable sort (its default unstable sort and topk may order ties otherwise); topk's k
+    # largest / smallest are the first k of that order, so their golden is the stable sort's first k
+    # (torch names the stable overload's node SortBackward1; Lanes' sort, always stable, reports SortBackward0)
+    Row('sort_stable_ties_values', lambda x: x.sort(dim=1, stable=True).values, SORT_TIES_3x8),
+    Row('sort_stable_ties_indices', lambda x: x.sort(dim=1, stable=True).indices, SORT_TIES_3x8, grad=False),
+    Row('sort_stable_ties_descending_values', lambda x: x.sort(dim=1, descending=True, stable=True).values, SORT_TIES_3x8),
+    Row('sort_stable_ties_descending_indices', lambda x: x.sort(dim=1, descending=True, stable=True).indices, SORT_TIES_3x8, grad=False),
+    Row('topk_ties_indices', lambda x: x.sort(dim=1, descending=True, stable=True).indices[:, :3], SORT_TIES_3x8, grad=False),
+    Row('topk_ties_smallest_indices', lambda x: x.sort(dim=1, stable=True).indices[:, :5], SORT_TIES_3x8, grad=False),
 
     # flip, roll, repeat (the _transposed rows: the Java input has a transposed layout, same values)
     Row('flip_dim0', lambda x: x.flip(0), randn(3, 19)),

@@ -17,6 +17,9 @@ final class SortOps {
     private SortOps() {
     }
 
+    /** The longest row the kernel sorts: its int scratch ({@code kernels.Sorting.scratchInts}) must fit a Java array. */
+    static final int MAX_ROW = (Integer.MAX_VALUE - 8) / 2;
+
     /** {@code torch.sort(x, dim, descending, stable=True)}. */
     static Tensor.ValuesIndices sort(Tensor x, int dim, boolean descending) {
         x.requireFloat("sort");
@@ -46,6 +49,11 @@ final class SortOps {
         int outer = s[0];
         int r = s[1];
         int inner = s[2];
+        if (r > MAX_ROW) {
+            // the kernel's scratch holds 2 ints per element of a row: refused before anything is allocated
+            throw new IllegalArgumentException((gradFn.startsWith("Sort") ? "sort" : "topk") + ": a dim of " + r + " elements (at most " + MAX_ROW
+                    + " along the sorted dim)");
+        }
         int[] outShape = shape.clone();
         if (outShape.length > 0) {
             outShape[d] = k;

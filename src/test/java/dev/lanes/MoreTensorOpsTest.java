@@ -114,6 +114,10 @@ class MoreTensorOpsTest {
         assertThatThrownBy(() -> x.argsort(-3, true)).isInstanceOf(IndexOutOfBoundsException.class);
         assertThatThrownBy(() -> Tensor.zerosLong(3).sort()).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("sort: expected a float32 tensor but got int64");
+        // a row longer than the kernel's scratch can index: refused before the (broadcast) input is copied
+        Tensor huge = Tensor.zeros(1).expand(SortOps.MAX_ROW + 1);
+        assertThatThrownBy(() -> huge.sort()).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("sort: a dim of 1073741820 elements");
+        assertThatThrownBy(() -> huge.topk(1)).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("topk: a dim of");
         // k = 0 and 0-d inputs, as PyTorch
         assertThat(x.topk(0, 1).values().shape()).containsExactly(2, 0);
         Tensor s = Tensor.scalar(4);

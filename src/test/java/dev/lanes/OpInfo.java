@@ -473,6 +473,15 @@ final class OpInfo {
             unary("topk_nan_smallest_indices", x -> x.topk(3, 1, false, true).indices()).randn(2, 4).forwardOnly().traceable(),
             unary("argsort", x -> x.argsort(1)).randn(3, 5).forwardOnly().traceable(),
             unary("argsort_dim0_descending", x -> x.argsort(0, true)).randn(4, 3).forwardOnly().traceable(),
+            // golden: ties, signed zeros, NaNs, a row all equal: torch's sort(stable=True) (topk: its first k)
+            unary("sort_stable_ties_values", x -> x.sort(1).values()).randn(3, 8).traceable()
+                    .lanesGradFn("SortBackward0", "torch 1.13 names sort(stable=True)'s node SortBackward1; Lanes' sort is always stable and reports the default overload's name"),
+            unary("sort_stable_ties_indices", x -> x.sort(1).indices()).randn(3, 8).forwardOnly().traceable(),
+            unary("sort_stable_ties_descending_values", x -> x.sort(1, true).values()).randn(3, 8).traceable()
+                    .lanesGradFn("SortBackward0", "torch 1.13 names sort(stable=True)'s node SortBackward1; Lanes' sort is always stable and reports the default overload's name"),
+            unary("sort_stable_ties_descending_indices", x -> x.sort(1, true).indices()).randn(3, 8).forwardOnly().traceable(),
+            unary("topk_ties_indices", x -> x.topk(3, 1).indices()).randn(3, 8).forwardOnly().traceable(),
+            unary("topk_ties_smallest_indices", x -> x.topk(5, 1, false, false).indices()).randn(3, 8).forwardOnly().traceable(),
 
             // ---- flip, roll, repeat (copies by an index map, any dtype; no plan step) ----
             unary("flip_dim0", x -> x.flip(0)).randn(3, 19).acceptsInt64(),
