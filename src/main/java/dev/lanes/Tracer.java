@@ -312,6 +312,37 @@ final class Tracer {
         steps.add(step);
     }
 
+    /**
+     * Whether {@code step} folds into a constant: every input but its fresh second outputs is one (as
+     * {@link #record(PlanStep, Tensor)} decides), and it lists every fresh tensor among its extra outputs.
+     */
+    private boolean folds(PlanStep step, List<Tensor> fresh) {
+        if (training || step.random()) {
+            return false;
+        }
+        java.util.Set<Integer> freshSlots = new java.util.HashSet<>();
+        for (Tensor t : fresh) {
+            freshSlots.add(slotOf.get(t.storageRef()));
+        }
+        for (Ref r : step.extraOutputs()) {
+            if (r.kind() == Ref.SLOT) {
+                freshSlots.remove(r.id());
+            }
+        }
+        if (!freshSlots.isEmpty()) {
+            return false; // a fresh tensor the step does not write: refused below, folded or not
+        }
+        for (Tensor t : fresh) {
+            freshSlots.add(slotOf.get(t.storageRef()));
+        }
+        for (Ref r : step.inputs()) {
+            if (r.kind() != Ref.CONST && !(r.kind() == Ref.SLOT && freshSlots.contains(r.id()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** A kernel call {@link Launch} ran eagerly: the same step, built over the plan's refs of its inputs. */
     void record(java.util.function.Function<Ref[], PlanStep> step, Tensor[] inputs, Tensor out) {
         Ref[] refs = new Ref[inputs.length];
@@ -332,6 +363,18 @@ final class Tracer {
             refs[i] = ref(inputs[i]);
         }
         PlanStep built = step.apply(refs);
+        if (fresh != null && folds(built, fresh)) {
+            // every operand a constant: the step folds (below), so its second outputs (topk's indices), which the eager
+            // call already wrote, are constants too; their slots, the last ones made, would have no step to write them
+            for (int i = fresh.size() - 1; i >= 0; i--) {
+                slotOf.remove(fresh.get(i).storageRef());
+                slotFloats.removeLast();
+            }
+            for (Tensor t : fresh) {
+                constant(t.storageRef());
+            }
+            fresh = null;
+        }
         if (fresh != null) {
             for (Tensor t : fresh) {
                 int slot = slotOf.get(t.storageRef());

@@ -26,11 +26,21 @@ class SortPlanTest {
     }
 
     private static void planMatchesEager(Function<Tensor, Tensor> forward, float[] x, int... shape) {
+        planMatchesEager(forward, x, true, shape);
+    }
+
+    private static void planMatchesEagerAnyListing(Function<Tensor, Tensor> forward, float[] x, int... shape) {
+        planMatchesEager(forward, x, false, shape);
+    }
+
+    private static void planMatchesEager(Function<Tensor, Tensor> forward, float[] x, boolean sortStep, int... shape) {
         try (MemoryScope scope = MemoryScope.open(); Autograd.Mode g = Autograd.noGrad()) {
             Tensor in = Tensor.of(x, shape);
             Tensor want = forward.apply(in);
             try (InferencePlan plan = InferencePlan.trace(forward, shape)) {
-                assertThat(plan.toString()).contains("values, indices");
+                if (sortStep) {
+                    assertThat(plan.toString()).contains("values, indices");
+                }
                 if (want.dtype() == DType.INT64) {
                     long[] got = new long[want.numel()];
                     plan.run(x, got);
@@ -63,6 +73,14 @@ class SortPlanTest {
         planMatchesEager(t -> t.argsort(-1), x, 12, 100);
         planMatchesEager(t -> t.topk(3, 1).values().mul(2f).add(t.topk(3, 1).indices().toFloat()), x, 2, 6, 100);
         planMatchesEager(t -> t.transpose(0, 1).topk(2, 0).values(), x, 30, 40); // a non-contiguous input: copied first
+    }
+
+    @Test
+    void aTopkOfConstantsFoldsWithBothOutputs() {
+        // all inputs constant: the step is folded, and its indices (the second output) must become a constant too
+        Tensor w = Tensor.of(tiedInput(12, 4), 12);
+        float[] x = tiedInput(3 * 12, 5);
+        planMatchesEagerAnyListing(t -> t.indexSelect(1, w.topk(4, 0).indices()).add(w.topk(4, 0).values()), x, 3, 12);
     }
 
     @Test
