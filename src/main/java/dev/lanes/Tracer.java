@@ -27,7 +27,7 @@ final class Tracer {
     private static final AtomicInteger ACTIVE = new AtomicInteger();
 
     static final String SUPPORTED = "conv2d, linear/addmm/mm/matmul/bmm, elementwise unary and binary ops (relu, sigmoid, tanh, add, mul, ...),"
-            + " max_pool2d, avg_pool2d, adaptive_avg_pool2d, softmax, log_softmax, sum/mean/var/std/max()/min(), argmax/argmin, sort/topk/argsort, views, reshape,"
+            + " max_pool2d, avg_pool2d, adaptive_avg_pool2d, softmax, log_softmax, sum/mean/var/std/max()/min(), argmax/argmin, sort/topk/argsort (not their backward), views, reshape,"
             + " split/chunk, contiguous/clone, cat/stack (float32), where, masked_fill, tril/triu, comparisons and logical ops (bool),"
             + " toFloat()/toLong()/toType(), embedding/index_select, batch_norm, layer_norm, group_norm/instance_norm, scaled_dot_product_attention, dropout, cross_entropy/nll_loss;"
             + " in training steps also the backward of each";

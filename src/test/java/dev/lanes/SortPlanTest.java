@@ -84,6 +84,22 @@ class SortPlanTest {
     }
 
     @Test
+    void aTrainingStepThroughTopkIsRefusedNotWrong() {
+        // topk's backward (SortOps.IndexBackward) is a heap loop with no plan step: a compiled training step refuses it
+        Lanes.manualSeed(3);
+        dev.lanes.nn.Linear fc = new dev.lanes.nn.Linear(8, 6);
+        dev.lanes.train.TrainStep step = dev.lanes.train.TrainStep.compile(in -> fc.forward(in).topk(3, 1).values(),
+                new dev.lanes.nn.CrossEntropyLoss()::forward, new dev.lanes.optim.SGD(fc.parameters(), 0.1));
+        try (MemoryScope scope = MemoryScope.open()) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> step.run(Tensor.randn(4, 8), Tensor.of(new long[] {0, 1, 2, 0}, 4)))
+                    .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("has no plan step");
+            assertThat(fc.weight.grad()).as("no gradient left behind").isNull();
+        } finally {
+            step.close();
+        }
+    }
+
+    @Test
     void eagerTopkMatchesTheFullSortsPrefix() {
         // the insertion path (small k) and the merge sort must pick the same elements in the same order
         Tensor x = Tensor.of(tiedInput(3 * 257, 9), 3, 257);
