@@ -1464,8 +1464,11 @@ public final class Sgemm {
         int r3 = aBase + (rows == null ? 3 * lda : rows[ri + 3]);
         int r4 = aBase + (rows == null ? 4 * lda : rows[ri + 4]);
         int r5 = aBase + (rows == null ? 5 * lda : rows[ri + 5]);
-        for (int p = 0; p < kc; p++) {
-            int bi = bBase + p * NR;
+        // B's index as the loop variable, A's beside it: the one shape (of five tried) that C2 keeps in 16 registers
+        // both where it strip-mines counted loops and where it does not (LoopShape); with p as the loop variable and
+        // B's index derived, 7 ymm stack accesses a step under the Parallel collector
+        int p = 0;
+        for (int bi = bBase, bEnd = bBase + kc * NR; bi < bEnd; bi += NR, p++) {
             FloatVector b0 = FloatVector.fromArray(F, bp, bi);
             FloatVector b1 = FloatVector.fromArray(F, bp, bi + LANES);
             FloatVector a0 = FloatVector.broadcast(F, a[r0 + p]);
