@@ -63,13 +63,12 @@ public final class Compare {
             }
         }
         boolean asLongs = ea != Copy.Elem.F32 && eb != Copy.Elem.F32;
-        StridedLoop loop = new StridedLoop(shape, aStr, bStr, oStr);
+        StridedLoop loop = StridedLoop.reused(shape, aStr, aOff, bStr, bOff, oStr, oOff); // this thread's: no arrays per call
         int n = loop.rowLength();
         long sa = loop.rowStride(0);
         long sb = loop.rowStride(1);
         long so = loop.rowStride(2);
-        int[] idx = new int[loop.dims];
-        long[] off = {aOff, bOff, oOff};
+        long[] off = loop.offsets;
         boolean floats = ea == Copy.Elem.F32 && eb == Copy.Elem.F32; // the common case: no element-type dispatch per element
         for (long r = loop.rows(); r > 0; r--) {
             if (floats) {
@@ -85,7 +84,7 @@ public final class Compare {
                     out.set(ValueLayout.JAVA_BYTE, off[2] + i * so, (byte) (v ? 1 : 0));
                 }
             }
-            loop.advance(idx, off);
+            loop.advance();
         }
     }
 
@@ -96,19 +95,18 @@ public final class Compare {
                 return;
             }
         }
-        StridedLoop loop = new StridedLoop(shape, aStr, oStr);
+        StridedLoop loop = StridedLoop.reused(shape, aStr, aOff, oStr, oOff);
         int n = loop.rowLength();
         long sa = loop.rowStride(0);
         long so = loop.rowStride(1);
-        int[] idx = new int[loop.dims];
-        long[] off = {aOff, oOff};
+        long[] off = loop.offsets;
         for (long r = loop.rows(); r > 0; r--) {
             for (int i = 0; i < n; i++) {
                 long p = off[0] + i * sa;
                 boolean t = ea == Copy.Elem.F32 ? Op.truth(readFloat(ea, a, p)) : readLong(ea, a, p) != 0;
                 out.set(ValueLayout.JAVA_BYTE, off[1] + i * so, (byte) (t ? 0 : 1));
             }
-            loop.advance(idx, off);
+            loop.advance();
         }
     }
 

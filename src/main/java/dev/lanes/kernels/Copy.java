@@ -49,12 +49,11 @@ public final class Copy {
      * conversions), bool 0 or 1.
      */
     public static void convertToInt32(Elem from, MemorySegment src, long sOff, int[] sStr, MemorySegment dst, long dOff, int[] dStr, int[] shape) {
-        StridedLoop loop = new StridedLoop(shape, sStr, dStr);
+        StridedLoop loop = StridedLoop.reused(shape, sStr, sOff, dStr, dOff); // this thread's: a plan's cast step allocates nothing
         int n = loop.rowLength();
         long ss = loop.rowStride(0);
         long sd = loop.rowStride(1);
-        int[] idx = new int[loop.dims];
-        long[] off = {sOff, dOff};
+        long[] off = loop.offsets;
         for (long r = loop.rows(); r > 0; r--) {
             for (int i = 0; i < n; i++) {
                 long s = off[0] + i * ss;
@@ -64,7 +63,7 @@ public final class Copy {
                     case BOOL -> src.get(ValueLayout.JAVA_BYTE, s);
                 });
             }
-            loop.advance(idx, off);
+            loop.advance();
         }
     }
 
@@ -73,12 +72,11 @@ public final class Copy {
             copyFloat(src, sOff, sStr, dst, dOff, dStr, shape);
             return;
         }
-        StridedLoop loop = new StridedLoop(shape, sStr, dStr);
+        StridedLoop loop = StridedLoop.reused(shape, sStr, sOff, dStr, dOff); // this thread's: a plan's cast step allocates nothing
         int n = loop.rowLength();
         long ss = loop.rowStride(0);
         long sd = loop.rowStride(1);
-        int[] idx = new int[loop.dims];
-        long[] off = {sOff, dOff};
+        long[] off = loop.offsets;
         for (long r = loop.rows(); r > 0; r--) {
             if (from == to && ss == 1 && sd == 1) {
                 MemorySegment.copy(src, off[0] * from.bytes, dst, off[1] * to.bytes, (long) n * from.bytes);
@@ -105,7 +103,7 @@ public final class Copy {
                     }
                 }
             }
-            loop.advance(idx, off);
+            loop.advance();
         }
     }
 

@@ -61,15 +61,14 @@ public final class Select {
         if (empty(shape)) {
             return;
         }
-        StridedLoop loop = new StridedLoop(shape, cStr, aStr, bStr, oStr);
+        StridedLoop loop = StridedLoop.reused(shape, cStr, cOff, aStr, aOff, bStr, bOff, oStr, oOff); // this thread's: no arrays per call
         int n = loop.rowLength();
         long sc = loop.rowStride(0);
         long sa = loop.rowStride(1);
         long sb = loop.rowStride(2);
         long so = loop.rowStride(3);
         long rows = loop.rows();
-        int[] idx = new int[loop.dims];
-        long[] off = {cOff, aOff, bOff, oOff};
+        long[] off = loop.offsets;
         for (long r = 0; r < rows; r++) {
             long co = off[0];
             long ao = off[1];
@@ -90,7 +89,7 @@ public final class Select {
                     out.set(FLOAT, (oo + i * so) << 2, v);
                 }
             }
-            loop.advance(idx, off);
+            loop.advance();
         }
     }
 
@@ -104,14 +103,13 @@ public final class Select {
         if (empty(shape)) {
             return;
         }
-        StridedLoop loop = new StridedLoop(shape, mStr, xStr, oStr);
+        StridedLoop loop = StridedLoop.reused(shape, mStr, mOff, xStr, xOff, oStr, oOff);
         int n = loop.rowLength();
         long sm = loop.rowStride(0);
         long sx = loop.rowStride(1);
         long so = loop.rowStride(2);
         long rows = loop.rows();
-        int[] idx = new int[loop.dims];
-        long[] off = {mOff, xOff, oOff};
+        long[] off = loop.offsets;
         for (long r = 0; r < rows; r++) {
             long mo = off[0];
             long xo = off[1];
@@ -130,7 +128,7 @@ public final class Select {
                     out.set(FLOAT, (oo + i * so) << 2, v);
                 }
             }
-            loop.advance(idx, off);
+            loop.advance();
         }
     }
 
@@ -154,10 +152,15 @@ public final class Select {
         if (batch == 0 || rowsPer == 0 || cols == 0) {
             return;
         }
-        int[] idx = new int[Math.max(nd - 2, 0)];
-        long xBatch = xOff;
         long o = oOff;
         for (long bi = 0; bi < batch; bi++) {
+            // this matrix's offset from its index over dims 0 .. nd-3 (no counter array: a plan's tril / triu step allocates nothing)
+            long xBatch = xOff;
+            long rest = bi;
+            for (int d = nd - 3; d >= 0; d--) {
+                xBatch += rest % shape[d] * xStr[d];
+                rest /= shape[d];
+            }
             for (int i = 0; i < rowsPer; i++) {
                 // kept columns: [0, keepEnd) for tril, [keepStart, cols) for triu, computed in long (diagonal may be extreme)
                 long lo = lower ? 0 : Math.clamp((long) i + diagonal, 0, cols);
@@ -173,16 +176,6 @@ public final class Select {
                     fillRow(out, (o + Math.max(hi, lo)) << 2, 0f, (int) (cols - Math.max(hi, lo)));
                 }
                 o += cols;
-            }
-            // next matrix: advance the batch counter over dims 0 .. nd-3
-            for (int d = nd - 3; d >= 0; d--) {
-                idx[d]++;
-                xBatch += xStr[d];
-                if (idx[d] < shape[d]) {
-                    break;
-                }
-                xBatch -= (long) xStr[d] * shape[d];
-                idx[d] = 0;
             }
         }
     }

@@ -9,13 +9,16 @@ package dev.lanes.kernels;
  */
 final class StridedLoop {
     /**
-     * One two-operand and one three-operand loop per thread for {@link Elementwise}'s strided unary and binary kernels,
-     * which a compiled step's copies and broadcasts run every step: building a loop (five arrays) per call was most of
-     * a GPT training step's remaining heap (issue 17). A kernel takes its thread's loop, runs and is done with it
-     * before it could be asked again on that thread (those kernels call no strided kernel and no parallel part).
+     * One two-, three- and four-operand loop per thread for the strided kernels a plan or a compiled step runs every
+     * call: {@link Elementwise}'s unary and binary kernels, {@link Compare}'s and {@link Select}'s where / masked_fill.
+     * Building a loop (five arrays) per call was most of a GPT training step's remaining heap (issue 17), and 5.7 KB of
+     * a warm call of torch's activations export (its where and comparison steps). A kernel takes its thread's loop,
+     * runs and is done with it before it could be asked again on that thread (those kernels call no strided kernel
+     * and no parallel part).
      */
     private static final ThreadLocal<StridedLoop> TWO = ThreadLocal.withInitial(() -> new StridedLoop(2));
     private static final ThreadLocal<StridedLoop> THREE = ThreadLocal.withInitial(() -> new StridedLoop(3));
+    private static final ThreadLocal<StridedLoop> FOUR = ThreadLocal.withInitial(() -> new StridedLoop(4));
 
     /** Coalesced sizes; the last entry is the row length. */
     int[] shape;
@@ -65,6 +68,21 @@ final class StridedLoop {
         loop.offsets[0] = o0;
         loop.offsets[1] = o1;
         loop.offsets[2] = o2;
+        return loop;
+    }
+
+    /** This thread's four-operand loop ({@link Select#where}'s condition, a, b and out), as {@link #reused(int[], int[], long, int[], long)}. */
+    static StridedLoop reused(int[] shape, int[] s0, long o0, int[] s1, long o1, int[] s2, long o2, int[] s3, long o3) {
+        StridedLoop loop = FOUR.get();
+        loop.pending[0] = s0;
+        loop.pending[1] = s1;
+        loop.pending[2] = s2;
+        loop.pending[3] = s3;
+        loop.reset(shape);
+        loop.offsets[0] = o0;
+        loop.offsets[1] = o1;
+        loop.offsets[2] = o2;
+        loop.offsets[3] = o3;
         return loop;
     }
 
