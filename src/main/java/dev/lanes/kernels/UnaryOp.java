@@ -232,9 +232,7 @@ public enum UnaryOp {
     ERF {
         @Override
         void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-            for (long i = 0; i < vecEnd; i += VBYTES) {
-                VectorMath.erf(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
-            }
+            VectorMath.erfRow(x, xb, out, ob, vecEnd); // one loop body (VectorMath's flat rows)
         }
     },
     /** e^x - 1, torch.expm1 (accurate near 0: VectorMath.expm1) */
@@ -250,9 +248,7 @@ public enum UnaryOp {
     LOG1P {
         @Override
         void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-            for (long i = 0; i < vecEnd; i += VBYTES) {
-                VectorMath.log1p(FloatVector.fromMemorySegment(F, x, xb + i, ORDER)).intoMemorySegment(out, ob + i, ORDER);
-            }
+            VectorMath.log1pRow(x, xb, out, ob, vecEnd);
         }
     },
     /**
@@ -327,11 +323,7 @@ public enum UnaryOp {
     SOFTPLUS {
         @Override
         void vectorRow(float p, float q, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
-            for (long i = 0; i < vecEnd; i += VBYTES) {
-                FloatVector v = FloatVector.fromMemorySegment(F, x, xb + i, ORDER);
-                FloatVector bx = v.mul(p);
-                VectorMath.log1p(VectorMath.exp(bx)).div(p).blend(v, bx.compare(VectorOperators.GT, q)).intoMemorySegment(out, ob + i, ORDER);
-            }
+            VectorMath.softplusRow(p, q, x, xb, out, ob, vecEnd); // exp and log1p written out (VectorMath's flat rows)
         }
 
         @Override

@@ -293,24 +293,90 @@ public final class VectorMath {
     }
 
     /**
-     * log(1 + x): w = 1 + x rounded, split as log splits it (w = 2^e m, f = m - 1), and log(w) + c / w added to the
-     * polynomial's small part, c = x - (w - 1) the rounding error of w (exact: Fast2Sum-like, w >= 2^-24 never
-     * subnormal). log1p(-1) = -inf, below -1 NaN, +inf unchanged, NaN unchanged, -0 stays -0.
+     * {@code out = log1p(x)} over whole vectors up to byte {@code vecEnd}; byte offsets. log(1 + x): w = 1 + x rounded,
+     * split as log splits it (w = 2^e m, f = m - 1), and log(w) + c / w added to the polynomial's small part,
+     * c = x - (w - 1) the rounding error of w (exact: Fast2Sum-like, w >= 2^-24 never subnormal). log1p(-1) = -inf,
+     * below -1 NaN, +inf unchanged, NaN unchanged, -0 stays -0. One loop body, no per-vector method (as
+     * {@link #trigRow}): a log1p taking and returning a vector, with its reduced polynomial in a helper, was left out
+     * of line by C2 under softplus' row in torch's Mish export and boxed its vectors (~1 KB a plan call).
      */
-    public static FloatVector log1p(FloatVector x) {
-        FloatVector w = x.add(1f);
-        FloatVector corr = x.sub(w.sub(1f)).div(w);
-        IntVector bits = w.reinterpretAsInts().sub(SQRT_HALF_BITS);
-        FloatVector e = bits.lanewise(VectorOperators.ASHR, 23).add(ROUND_MAGIC_BITS).reinterpretAsFloats().sub(ROUND_MAGIC);
-        FloatVector f = bits.and(MANTISSA).add(SQRT_HALF_BITS).reinterpretAsFloats().sub(1f);
-        FloatVector r = log1pReduced(f, e, corr);
-        // x < +inf is false for +inf and NaN: both come back as they are; so do the tiny ones
-        r = x.blend(r, x.compare(VectorOperators.LT, Float.POSITIVE_INFINITY).and(x.abs().compare(VectorOperators.GE, M1_TINY)));
-        r = r.blend(Float.NaN, x.compare(VectorOperators.LT, -1f));
-        return r.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, -1f));
+    public static void log1pRow(MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+        for (long i = 0; i < vecEnd; i += Simd.VBYTES) {
+            FloatVector v = FloatVector.fromMemorySegment(Simd.Preferred.F, x, xb + i, Simd.ORDER);
+            FloatVector w = v.add(1f);
+            FloatVector corr = v.sub(w.sub(1f)).div(w);
+            IntVector bits = w.reinterpretAsInts().sub(SQRT_HALF_BITS);
+            FloatVector e = bits.lanewise(VectorOperators.ASHR, 23).add(ROUND_MAGIC_BITS).reinterpretAsFloats().sub(ROUND_MAGIC);
+            FloatVector f = bits.and(MANTISSA).add(SQRT_HALF_BITS).reinterpretAsFloats().sub(1f);
+            FloatVector p = f.fma(LOG_P0, LOG_P1);
+            p = p.fma(f, f.broadcast(LOG_P2));
+            p = p.fma(f, f.broadcast(LOG_P3));
+            p = p.fma(f, f.broadcast(LOG_P4));
+            p = p.fma(f, f.broadcast(LOG_P5));
+            p = p.fma(f, f.broadcast(LOG_P6));
+            p = p.fma(f, f.broadcast(LOG_P7));
+            p = p.fma(f, f.broadcast(LOG_P8));
+            FloatVector y = p.mul(f).fma(f.mul(f), corr);
+            y = e.fma(f.broadcast(LOG_C2), y);
+            y = f.mul(-0.5f).fma(f, y);
+            FloatVector r = e.fma(f.broadcast(LOG_C1), f.add(y));
+            // x < +inf is false for +inf and NaN: both come back as they are; so do the tiny ones
+            r = v.blend(r, v.compare(VectorOperators.LT, Float.POSITIVE_INFINITY).and(v.abs().compare(VectorOperators.GE, M1_TINY)));
+            r = r.blend(Float.NaN, v.compare(VectorOperators.LT, -1f));
+            r.blend(Float.NEGATIVE_INFINITY, v.compare(VectorOperators.EQ, -1f)).intoMemorySegment(out, ob + i, Simd.ORDER);
+        }
     }
 
-    /** Scalar twin of {@link #log1p(FloatVector)}. */
+    /**
+     * {@code out = p x > q ? x : log1p(exp(p x)) / p} (softplus with beta p and threshold q, PyTorch's formula) over
+     * whole vectors up to byte {@code vecEnd}; byte offsets. exp and log1p written out in one loop body, the
+     * operations of {@link #exp(FloatVector)} and {@link #log1pRow} (see the flat rows): calls to them from the row
+     * were left out of line and boxed every vector.
+     */
+    public static void softplusRow(float beta, float threshold, MemorySegment x, long xb, MemorySegment out, long ob, long vecEnd) {
+        for (long i = 0; i < vecEnd; i += Simd.VBYTES) {
+            FloatVector v = FloatVector.fromMemorySegment(Simd.Preferred.F, x, xb + i, Simd.ORDER);
+            FloatVector bx = v.mul(beta);
+            FloatVector xc = bx.blend(EXP_MAX_ARG, bx.compare(VectorOperators.GT, EXP_MAX_ARG));
+            xc = xc.blend(EXP_MIN_ARG, xc.compare(VectorOperators.LT, EXP_MIN_ARG));
+            FloatVector et = xc.fma(LOG2E, ROUND_MAGIC_2BIAS);
+            FloatVector en = et.sub(ROUND_MAGIC_2BIAS);
+            FloatVector er = en.fma(xc.broadcast(-LN2_HI), xc);
+            er = en.fma(xc.broadcast(-LN2_LO), er);
+            IntVector eh = en.fma(0.5f, ROUND_MAGIC_BIAS).reinterpretAsInts();
+            FloatVector es1 = eh.lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector es2 = et.reinterpretAsInts().sub(eh).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector ep = er.fma(EXP_P0, EXP_P1);
+            ep = ep.fma(er, er.broadcast(EXP_P2));
+            ep = ep.fma(er, er.broadcast(EXP_P3));
+            ep = ep.fma(er, er.broadcast(EXP_P4));
+            ep = ep.fma(er, er.broadcast(EXP_P5));
+            FloatVector z = ep.fma(er.mul(er), er).add(1f).mul(es1).mul(es2).blend(bx, bx.compare(VectorOperators.NE, bx)); // exp(bx)
+            FloatVector w = z.add(1f); // log1p(z) from here
+            FloatVector corr = z.sub(w.sub(1f)).div(w);
+            IntVector bits = w.reinterpretAsInts().sub(SQRT_HALF_BITS);
+            FloatVector e = bits.lanewise(VectorOperators.ASHR, 23).add(ROUND_MAGIC_BITS).reinterpretAsFloats().sub(ROUND_MAGIC);
+            FloatVector f = bits.and(MANTISSA).add(SQRT_HALF_BITS).reinterpretAsFloats().sub(1f);
+            FloatVector p = f.fma(LOG_P0, LOG_P1);
+            p = p.fma(f, f.broadcast(LOG_P2));
+            p = p.fma(f, f.broadcast(LOG_P3));
+            p = p.fma(f, f.broadcast(LOG_P4));
+            p = p.fma(f, f.broadcast(LOG_P5));
+            p = p.fma(f, f.broadcast(LOG_P6));
+            p = p.fma(f, f.broadcast(LOG_P7));
+            p = p.fma(f, f.broadcast(LOG_P8));
+            FloatVector y = p.mul(f).fma(f.mul(f), corr);
+            y = e.fma(f.broadcast(LOG_C2), y);
+            y = f.mul(-0.5f).fma(f, y);
+            FloatVector r = e.fma(f.broadcast(LOG_C1), f.add(y));
+            r = z.blend(r, z.compare(VectorOperators.LT, Float.POSITIVE_INFINITY).and(z.abs().compare(VectorOperators.GE, M1_TINY)));
+            r = r.blend(Float.NaN, z.compare(VectorOperators.LT, -1f));
+            r = r.blend(Float.NEGATIVE_INFINITY, z.compare(VectorOperators.EQ, -1f));
+            r.div(beta).blend(v, bx.compare(VectorOperators.GT, threshold)).intoMemorySegment(out, ob + i, Simd.ORDER);
+        }
+    }
+
+    /** Scalar twin of {@link #log1pRow}'s lanes. */
     public static float log1p(float x) {
         if (!(x < Float.POSITIVE_INFINITY) || Math.abs(x) < M1_TINY) {
             return x;
@@ -330,21 +396,6 @@ public final class VectorMath {
     }
 
     /** {@link #logReduced} with the correction {@code corr} added to its small part. */
-    private static FloatVector log1pReduced(FloatVector f, FloatVector e, FloatVector corr) {
-        FloatVector p = f.fma(LOG_P0, LOG_P1);
-        p = p.fma(f, f.broadcast(LOG_P2));
-        p = p.fma(f, f.broadcast(LOG_P3));
-        p = p.fma(f, f.broadcast(LOG_P4));
-        p = p.fma(f, f.broadcast(LOG_P5));
-        p = p.fma(f, f.broadcast(LOG_P6));
-        p = p.fma(f, f.broadcast(LOG_P7));
-        p = p.fma(f, f.broadcast(LOG_P8));
-        FloatVector y = p.mul(f).fma(f.mul(f), corr);
-        y = e.fma(f.broadcast(LOG_C2), y);
-        y = f.mul(-0.5f).fma(f, y);
-        return e.fma(f.broadcast(LOG_C1), f.add(y));
-    }
-
     private static float log1pReduced(float f, float e, float corr) {
         float p = logPolynomial(f);
         float y = Math.fma(p * f, f * f, corr);
@@ -560,29 +611,70 @@ public final class VectorMath {
     private static final float ERF_C10 = 1.4807192805221803e-08f;
 
     /**
-     * The error function, {@code torch.erf}: the Taylor series near 0 (where 1 - erfc would cancel), else
-     * {@code sign(x) (1 - 2 Phi(-|x| sqrt 2))} through the normal CDF of GELU. NaN stays NaN; erf(+-inf) = +-1.
+     * {@code out = erf(x)} over whole vectors up to byte {@code vecEnd}; byte offsets. The error function,
+     * {@code torch.erf}: the Taylor series near 0 (where 1 - erfc would cancel), else
+     * {@code sign(x) (1 - 2 Phi(-|x| sqrt 2))} through the normal CDF of GELU. NaN stays NaN; erf(+-inf) = +-1. One loop
+     * body with normalCdf and exp written out (see the flat rows): an erf taking a vector, calling normalCdf and
+     * expClamped, was left out of line in the plan of torch's opset-13 GELU export (Erf) and boxed (8 KB a call).
      */
-    public static FloatVector erf(FloatVector x) {
-        FloatVector z = x.mul(x);
-        FloatVector p = z.fma(ERF_C10, ERF_C9);
-        p = p.fma(z, z.broadcast(ERF_C8));
-        p = p.fma(z, z.broadcast(ERF_C7));
-        p = p.fma(z, z.broadcast(ERF_C6));
-        p = p.fma(z, z.broadcast(ERF_C5));
-        p = p.fma(z, z.broadcast(ERF_C4));
-        p = p.fma(z, z.broadcast(ERF_C3));
-        p = p.fma(z, z.broadcast(ERF_C2));
-        p = p.fma(z, z.broadcast(ERF_C1));
-        p = p.fma(z, z.broadcast(ERF_C0));
-        FloatVector series = x.mul(p);
-        FloatVector a = x.abs();
-        FloatVector tail = x.broadcast(1f).sub(normalCdf(a.mul(-SQRT2)).mul(2f));
-        FloatVector signed = tail.blend(tail.neg(), x.compare(VectorOperators.LT, 0f));
-        return signed.blend(series, a.compare(VectorOperators.LT, ERF_SERIES_MAX)).blend(x, x.compare(VectorOperators.NE, x));
+    public static void erfRow(MemorySegment xs, long xb, MemorySegment out, long ob, long vecEnd) {
+        for (long i = 0; i < vecEnd; i += Simd.VBYTES) {
+            FloatVector x = FloatVector.fromMemorySegment(Simd.Preferred.F, xs, xb + i, Simd.ORDER);
+            FloatVector z = x.mul(x);
+            FloatVector p = z.fma(ERF_C10, ERF_C9);
+            p = p.fma(z, z.broadcast(ERF_C8));
+            p = p.fma(z, z.broadcast(ERF_C7));
+            p = p.fma(z, z.broadcast(ERF_C6));
+            p = p.fma(z, z.broadcast(ERF_C5));
+            p = p.fma(z, z.broadcast(ERF_C4));
+            p = p.fma(z, z.broadcast(ERF_C3));
+            p = p.fma(z, z.broadcast(ERF_C2));
+            p = p.fma(z, z.broadcast(ERF_C1));
+            p = p.fma(z, z.broadcast(ERF_C0));
+            FloatVector series = x.mul(p);
+            FloatVector abs = x.abs();
+            // normalCdf(c), c = -|x| sqrt 2, written out
+            FloatVector c = abs.mul(-SQRT2);
+            FloatVector one = x.broadcast(1f);
+            FloatVector a = c.abs().min(CDF_MAX_X);
+            FloatVector t = one.div(a.mul(INV_SQRT2).fma(0.5f, 1f));
+            FloatVector r = t.fma(ERFCX_R10, ERFCX_R9);
+            r = r.fma(t, t.broadcast(ERFCX_R8));
+            r = r.fma(t, t.broadcast(ERFCX_R7));
+            r = r.fma(t, t.broadcast(ERFCX_R6));
+            r = r.fma(t, t.broadcast(ERFCX_R5));
+            r = r.fma(t, t.broadcast(ERFCX_R4));
+            r = r.fma(t, t.broadcast(ERFCX_R3));
+            r = r.fma(t, t.broadcast(ERFCX_R2));
+            r = r.fma(t, t.broadcast(ERFCX_R1));
+            r = r.fma(t, t.broadcast(ERFCX_R0));
+            FloatVector aa = a.mul(a);
+            FloatVector lo = a.fma(a, aa.neg()).mul(-0.5f);
+            FloatVector h = aa.mul(-0.5f).max(EXP_MIN_ARG);
+            // expClamped(h), written out
+            FloatVector et = h.fma(LOG2E, ROUND_MAGIC_2BIAS);
+            FloatVector en = et.sub(ROUND_MAGIC_2BIAS);
+            FloatVector er = en.fma(h.broadcast(-LN2_HI), h);
+            er = en.fma(h.broadcast(-LN2_LO), er);
+            IntVector eh = en.fma(0.5f, ROUND_MAGIC_BIAS).reinterpretAsInts();
+            FloatVector es1 = eh.lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector es2 = et.reinterpretAsInts().sub(eh).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector ep = er.fma(EXP_P0, EXP_P1);
+            ep = ep.fma(er, er.broadcast(EXP_P2));
+            ep = ep.fma(er, er.broadcast(EXP_P3));
+            ep = ep.fma(er, er.broadcast(EXP_P4));
+            ep = ep.fma(er, er.broadcast(EXP_P5));
+            FloatVector e = ep.fma(er.mul(er), er).add(1f).mul(es1).mul(es2);
+            FloatVector half = e.fma(lo, e).mul(r).mul(0.5f);
+            FloatVector cdf = one.sub(half).blend(half, c.compare(VectorOperators.LT, 0f));
+            FloatVector tail = one.sub(cdf.mul(2f));
+            FloatVector signed = tail.blend(tail.neg(), x.compare(VectorOperators.LT, 0f));
+            signed.blend(series, abs.compare(VectorOperators.LT, ERF_SERIES_MAX)).blend(x, x.compare(VectorOperators.NE, x))
+                    .intoMemorySegment(out, ob + i, Simd.ORDER);
+        }
     }
 
-    /** Scalar twin of {@link #erf(FloatVector)}. */
+    /** Scalar twin of {@link #erfRow}'s lanes. */
     public static float erf(float x) {
         if (x != x) {
             return x;
