@@ -10,7 +10,9 @@ import java.util.Arrays;
  * Ops that index with int64 tensors: index_select, embedding, gather, scatter_add, one_hot. Forwards copy rows or
  * elements ({@code kernels.Indexing}); backwards add them back at their indices (an index-add: an embedding's
  * gradient costs what its forward costs, not a dense product with a one-hot matrix). Every index is checked
- * against its dim before any kernel runs. No plan step: a plan's input and slots hold floats, not indices.
+ * against its dim before any kernel runs. index_select and embedding, forward and backward, are plan steps
+ * ({@link PlanStep.Rows}, which checks the indices on every run); gather, scatter_add and one_hot have none
+ * ({@code Launch.noPlanStep}), and tracing refuses embedding with max_norm (it renormalises the weight in place).
  */
 final class IndexOps {
     private IndexOps() {
