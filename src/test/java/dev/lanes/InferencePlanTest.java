@@ -536,6 +536,33 @@ class InferencePlanTest {
     }
 
     /**
+     * A plan through where, masked_fill, the comparisons, the logical ops, clamp, tril / triu and casts
+     * ({@link PlanHeapProbe#selectLogic}) gives the eager graph's bits, and a warm call allocates nothing (fresh JVM).
+     * Before: each Where, Compare, MaskedFill and cast step built a StridedLoop and offset arrays per call, each
+     * tril / triu a counter (~1.3-2.7 KB a call over such graphs).
+     */
+    @Test
+    void selectAndLogicPlanMatchesEagerAndDoesNotAllocate() throws Exception {
+        Function<Tensor, Tensor> graph = PlanHeapProbe.selectLogic();
+        float[] x = new float[32];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) Math.sin(i) * 2;
+        }
+        x[5] = Float.NaN;
+        x[6] = 0.5f;
+        try (InferencePlan plan = InferencePlan.trace(graph, 2, 4, 4)) {
+            float[] out = new float[plan.outputSize()];
+            plan.run(x, out);
+            float[] eager;
+            try (MemoryScope s = MemoryScope.open()) {
+                eager = graph.apply(Tensor.of(x, 2, 4, 4)).toFloatArray();
+            }
+            assertThat(out).containsExactly(eager);
+        }
+        assertThat(PlanHeapProbe.inFreshJvm("select-logic")).as("heap bytes per warm call").isLessThan(ALLOCATION_LIMIT);
+    }
+
+    /**
      * argmax/argmin are plan steps writing int64 slots: a classifier that returns class ids plans with an int64 output
      * (long[] and native-segment outputs, run(Tensor) an int64 tensor), the ids equal the eager op's exactly (first
      * extremum on ties, a NaN wins), and an id consumed inside the plan (toFloat, a one-hot compare: ONNX's Hardmax)

@@ -21,8 +21,8 @@ public final class PlanHeapProbe {
     public static final long ALLOCATION_LIMIT = InferencePlanTest.ALLOCATION_LIMIT;
 
     /**
-     * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", "winograd", "shortcut", "onnx-lenet": PyTorch's LeNet exported to ONNX,
-     * served by a PreparedModel, "onnx:<resource>:<shape>": the plan of an ONNX file under /onnx/ for that input shape (e.g. "onnx:lstm2_bidir_bf.onnx:2,7,8"), or "train-lenet" / "train-lenet-64": a compiled training step at batch 16 / 64, its bytes (or "train-bn": one through BatchNorm2d)
+     * Runs this probe for {@code model} ("lenet", "lenet-ids", "gpt", "winograd", "shortcut", "select-logic" ({@link #selectLogic}), "onnx-lenet": PyTorch's LeNet exported to ONNX,
+     * served by a PreparedModel, "onnx:<resource>:<shape>": the plan of an ONNX file under /onnx/ for that input shape (e.g. "onnx:lstm2_bidir_bf.onnx:2,7,8"; an int64 input gets ids 0..6), or "train-lenet" / "train-lenet-64": a compiled training step at batch 16 / 64, its bytes (or "train-bn": one through BatchNorm2d)
      * per step) in a new JVM with this JVM's vector-width flags. A JVM whose warm calls allocate is run again once: only
      * two in a row fail. Why: in about one fresh JVM in a hundred or more, C2 compiles some vector loop from a profile with
      * few speculative types and keeps its accumulators boxed (CI saw LeNet's step allocate 29 KB in Reductions.sum32x16's
@@ -87,6 +87,24 @@ public final class PlanHeapProbe {
         return Long.toString(bytes);
     }
 
+    /**
+     * The "select-logic" model, a graph over {@code [2, 4, 4]}: where (bool, broadcast row and scalar operands),
+     * masked_fill, every comparison, and / or / xor / not, clamp, tril / triu under a causal mask, and casts between
+     * bool, int64 and float32 (each a plan step whose kernel once built a StridedLoop or counter arrays per call).
+     */
+    public static java.util.function.Function<Tensor, Tensor> selectLogic() {
+        Tensor causal = Tensor.ones(4, 4).tril().eq(0.0);
+        Tensor row = Tensor.of(new float[] {0.5f, -0.25f, 1f, -1f}, 1, 4);
+        return x -> {
+            Tensor a = Tensor.where(x.gt(0.0), x, x.mul(0.1)).maskedFill(x.lt(-0.5), 0.0).clamp(-1, 1);
+            Tensor b = Tensor.where(x.gt(0.0).logicalAnd(x.lt(1.0)).logicalOr(x.isnan()).logicalXor(x.eq(0.5)).logicalNot(), x, row);
+            Tensor c = Tensor.where(x.gt(x.mean(2, true)), x, Tensor.scalar(2.0)).add(x.maskedFill(x.le(row), 3.0));
+            Tensor d = x.tril().add(x.triu(1)).maskedFill(causal, -1e4).softmax(-1);
+            Tensor e = x.ge(0.0).toFloat().add(x.mul(3.0).toLong().toFloat()).add(x.ne(row).toLong().toFloat());
+            return a.add(b).add(c).add(d).add(e);
+        };
+    }
+
     /** Where the "allocates" probe keeps its arrays (a field, so escape analysis cannot remove them). */
     static volatile float[] sink;
 
@@ -137,11 +155,20 @@ public final class PlanHeapProbe {
             }
             int[] shape = java.util.Arrays.stream(spec[2].split(",")).mapToInt(Integer::parseInt).toArray();
             try (dev.lanes.io.onnx.OnnxModel m = dev.lanes.io.onnx.OnnxModel.parse(onnx); InferencePlan p = m.plan(shape)) {
-                float[] x = new float[java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b)];
+                int n = java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+                float[] out = new float[p.outputSize()];
+                if (p.inputType() == DType.INT64) { // token ids (char_gpt14): small ones, valid for any vocabulary the tests export
+                    long[] ids = new long[n];
+                    for (int i = 0; i < n; i++) {
+                        ids[i] = i % 7;
+                    }
+                    report(() -> p.run(ids, out), 3_000, 500, ALLOCATION_LIMIT);
+                    return;
+                }
+                float[] x = new float[n];
                 for (int i = 0; i < x.length; i++) {
                     x[i] = (float) Math.sin(i);
                 }
-                float[] out = new float[p.outputSize()];
                 report(() -> p.run(x, out), 3_000, 500, ALLOCATION_LIMIT);
             }
             return;
@@ -197,6 +224,15 @@ public final class PlanHeapProbe {
             long[] ids = new long[4 * 5];
             InferencePlan p = plan;
             call = () -> p.run(x, ids);
+        } else if (args[0].equals("select-logic")) { // where, masked_fill, comparisons, logical ops, clamp, tril / triu, casts
+            plan = InferencePlan.trace(selectLogic(), 2, 4, 4);
+            float[] x = new float[32];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) Math.sin(i) * 2;
+            }
+            float[] out = new float[plan.outputSize()];
+            InferencePlan p = plan;
+            call = () -> p.run(x, out);
         } else if (args[0].equals("lenet-ids")) { // the class ids (argmax) into a long[]
             LeNet net = new LeNet();
             net.eval();

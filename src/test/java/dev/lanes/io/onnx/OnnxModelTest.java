@@ -131,6 +131,20 @@ class OnnxModelTest {
         }
     }
 
+    /**
+     * Warm plan calls of torch's exports through Where, the comparisons, Softplus (Mish's decomposition), Erf (GELU at
+     * opsets 13 and 17) and a char GPT's causal mask allocate nothing on the heap, in a fresh JVM (see PlanHeapProbe).
+     * Before: activations17 5,736 B a call and activations13 6,248 (a StridedLoop and offset arrays per Where and
+     * comparison step, and log1p's vectors boxed under the Softplus row), mlp_gelu_ln13/17 8,192 (erf's vectors boxed).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"activations17.onnx:2,4,5", "activations13.onnx:3,4,5", "mlp_gelu_ln13.onnx:8,32", "mlp_gelu_ln17.onnx:8,32",
+        "char_gpt14.onnx:2,16"})
+    void selectComparisonAndActivationPlansDoNotAllocate(String spec) throws Exception {
+        assertThat(dev.lanes.PlanHeapProbe.inFreshJvm("onnx:" + spec)).as(spec + ": heap bytes per warm plan call")
+                .isLessThan(dev.lanes.PlanHeapProbe.ALLOCATION_LIMIT);
+    }
+
     /** A warm call of the bidirectional LSTM's plan allocates nothing on the heap (in a fresh JVM: see PlanHeapProbe). */
     @Test
     void recurrentPlanDoesNotAllocate() throws Exception {
