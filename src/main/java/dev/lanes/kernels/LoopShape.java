@@ -9,7 +9,7 @@ import java.nio.file.Path;
  * <p>Why: that kernel keeps 12 accumulators, 2 B vectors and the A broadcasts in exactly 16 registers, and whether
  * C2's register allocator manages depends on the collector: with G1, ZGC or Shenandoah C2 strip-mines counted loops
  * ({@code -XX:LoopStripMiningIter=1000}: an outer loop holding the safepoint poll around the counted loop), with the
- * Parallel, Serial or Epsilon collector it does not ({@code LoopStripMiningIter=0}). The plain loop compiles
+ * Parallel or Serial collector it does not ({@code LoopStripMiningIter=0}; Epsilon strip-mines, as G1). The plain loop compiles
  * spill-free when strip-mined and keeps one accumulator on the stack (a load, an FMA and a store through memory every
  * step) when not; written as strips by hand it is the other way round. Measured (AMD EPYC Zen 3, 256 bits, one
  * thread): the plain loop under {@code -XX:+UseParallelGC} ran at half the speed (the kernel alone 22 against 45
@@ -24,8 +24,9 @@ import java.nio.file.Path;
  * {@code HotSpotDiagnosticMXBean}, which answers exactly but costs 15-90 ms of class loading on a cold start (this
  * costs ~1 ms); and not later, from a background thread: the kernel that turns hot a second into the run was then
  * compiled by C2 without a profile in 2 of 3 JVMs, boxing its vectors (2.8 MB of heap a LeNet training step). A JVM
- * the options mislead (no {@code /proc}, a machine under 1,792 MB where the JVM picks Serial by itself) runs the
- * other shape: slower, the same bits. {@code -Dlanes.gemmLoopShape=strip-mined} or {@code =strips} picks one.
+ * the options mislead (no {@code /proc}, a machine under 1,792 MB where the JVM picks Serial by itself, a program
+ * argument spelled like a collector option: the whole command line is read) runs the other shape: slower, the same
+ * bits. {@code -Dlanes.gemmLoopShape=strip-mined} or {@code =strips} picks one.
  */
 final class LoopShape {
     private LoopShape() {

@@ -2793,7 +2793,9 @@ public final class Sgemm {
      * vectors and a broadcast fit 16 registers once no bounds checks or index products are live in the loop.
      * Measured at 256 bits (SPR-class Xeon, -XX:UseAVX=2): 1024^3 at 96.7 GFLOP/s against 89.4 for 4 x 2. Its two
      * induction variables stay: the one-index loop of the 12-row kernel ran at 64 against 88 GFLOP/s here, and two or
-     * four steps an iteration at 48 (C2 spills with 16 registers).
+     * four steps an iteration at 48 (C2 spills with 16 registers). Where C2 does not strip-mine counted loops (the
+     * Parallel and Serial collectors) this loop keeps an accumulator on the stack, and {@link #kernel6x2PackedStrips}
+     * runs instead ({@link LoopShape}).
      */
     private static void kernel6x2Packed(float[] ap, int aBase, float[] bp, int bBase, int kc, float[] tile, int t) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
