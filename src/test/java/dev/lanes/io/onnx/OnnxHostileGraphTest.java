@@ -83,6 +83,16 @@ class OnnxHostileGraphTest {
         return new W().str(1, name).varint(20, OnnxFormat.ATTR_TENSOR).msg(5, t);
     }
 
+    /** An INT attribute (the other ONNX tests' graphs use these builders too). */
+    static W intAttr(String name, long v) {
+        return new W().str(1, name).varint(20, OnnxFormat.ATTR_INT).varint(3, v);
+    }
+
+    /** A STRING attribute. */
+    static W stringAttr(String name, String v) {
+        return new W().str(1, name).varint(20, OnnxFormat.ATTR_STRING).str(4, v);
+    }
+
     static W floatAttr(String name, float f) {
         return new W().str(1, name).varint(20, OnnxFormat.ATTR_FLOAT).fixed32(2, f);
     }
@@ -385,9 +395,6 @@ class OnnxHostileGraphTest {
 
     // ---- graph-level checks (helper-48's audit; each refused case ran before) ----
 
-    private static W intAttr(String name, long v) {
-        return new W().str(1, name).varint(20, OnnxFormat.ATTR_INT).varint(3, v);
-    }
 
     /** A node output that redefines a name (Relu(x) -> x) replaced it for every later reader: ONNX Runtime refuses it. */
     @Test

@@ -1,7 +1,9 @@
 package dev.lanes.io.onnx;
 
+import static dev.lanes.io.onnx.OnnxHostileGraphTest.intAttr;
 import static dev.lanes.io.onnx.OnnxHostileGraphTest.model;
 import static dev.lanes.io.onnx.OnnxHostileGraphTest.node;
+import static dev.lanes.io.onnx.OnnxHostileGraphTest.stringAttr;
 import static dev.lanes.io.onnx.OnnxHostileGraphTest.valueInfo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -42,14 +44,6 @@ class OnnxRecurrentTest {
             raw.putFloat(f);
         }
         return t.varint(2, OnnxFormat.FLOAT).str(8, name).bytes(9, raw.array());
-    }
-
-    static W str(String name, String v) {
-        return new W().str(1, name).varint(20, OnnxFormat.ATTR_STRING).bytes(4, v.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    }
-
-    static W intAttr(String name, long v) {
-        return new W().str(1, name).varint(20, OnnxFormat.ATTR_INT).varint(3, v);
     }
 
     static W strings(String name, String... v) {
@@ -100,7 +94,7 @@ class OnnxRecurrentTest {
         int in = m.inputSize;
         int n = dirs.size();
         List<String> outs = op.equals("LSTM") ? List.of("Y", "Y_h", "Y_c") : List.of("Y", "Y_h");
-        List<W> attrs = new ArrayList<>(List.of(intAttr("hidden_size", h), str("direction", direction), intAttr("layout", layout)));
+        List<W> attrs = new ArrayList<>(List.of(intAttr("hidden_size", h), stringAttr("direction", direction), intAttr("layout", layout)));
         attrs.addAll(List.of(extra));
         List<W> outputs = new ArrayList<>();
         for (String o : outs) {
@@ -220,9 +214,9 @@ class OnnxRecurrentTest {
                 .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("input_forget");
         assertThatThrownBy(() -> OnnxModel.parse(lstmNode(3, 12, 2, new long[] {2, 1, 2}, strings("activations", "Sigmoid", "Relu", "Tanh"))))
                 .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("activations [Sigmoid, Relu, Tanh]");
-        assertThatThrownBy(() -> OnnxModel.parse(lstmNode(3, 12, 2, new long[] {2, 1, 2}, str("direction", "sideways"))))
+        assertThatThrownBy(() -> OnnxModel.parse(lstmNode(3, 12, 2, new long[] {2, 1, 2}, stringAttr("direction", "sideways"))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("direction 'sideways'");
-        assertThatThrownBy(() -> OnnxModel.parse(lstmNode(3, 12, 2, new long[] {2, 1, 2}, str("direction", "bidirectional"))))
+        assertThatThrownBy(() -> OnnxModel.parse(lstmNode(3, 12, 2, new long[] {2, 1, 2}, stringAttr("direction", "bidirectional"))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2 direction(s)");
         // sequences of different lengths, at load when sequence_lens is an initializer
         byte[] lens = model(14, List.of(node("RNN", List.of("X", "W", "R", "", "L"), List.of("Y"), intAttr("hidden_size", 3))),

@@ -1,8 +1,10 @@
 package dev.lanes.io.onnx;
 
 import static dev.lanes.io.onnx.OnnxHostileGraphTest.int64Init;
+import static dev.lanes.io.onnx.OnnxHostileGraphTest.intAttr;
 import static dev.lanes.io.onnx.OnnxHostileGraphTest.model;
 import static dev.lanes.io.onnx.OnnxHostileGraphTest.node;
+import static dev.lanes.io.onnx.OnnxHostileGraphTest.stringAttr;
 import static dev.lanes.io.onnx.OnnxHostileGraphTest.valueInfo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -37,14 +39,6 @@ class OnnxStructuralOpsTest {
             v[i] = (float) RANDOM.nextGaussian();
         }
         return v;
-    }
-
-    private static W intAttr(String name, long v) {
-        return new W().str(1, name).varint(20, OnnxFormat.ATTR_INT).varint(3, v);
-    }
-
-    private static W stringAttr(String name, String v) {
-        return new W().str(1, name).varint(20, OnnxFormat.ATTR_STRING).str(4, v);
     }
 
     private static W floatsAttr(String name, float... v) {
