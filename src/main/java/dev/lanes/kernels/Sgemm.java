@@ -684,7 +684,7 @@ public final class Sgemm {
      * {@code C[m, oH oW] = A B} (+ epilogue, row stride {@code oH oW}) for a stride-1 convolution whose unfolded B is
      * never built: B's row p is the zero-padded image read from {@code img[taps[p]]} on, so over <em>virtual</em>
      * columns {@code q = y wp + x} (x up to the padded row length {@code wp}) every row of B is contiguous. Each NR
-     * virtual columns are read by {@link #kernel8x2Taps} where they lie ({@link #TAPS_DIRECT}, 32 registers) or dealt
+     * virtual columns are read by {@link #kernel8x2Taps} where they lie ({@link #tapsDirect}: 32 registers, or one row block) or dealt
      * into one sliver ({@code sliver}, {@code k NR} floats, L1/L2-resident while the MR-row blocks of A pass over it)
      * and multiplied by the packed-panel kernel; only columns with {@code x < oW} are stored,
      * row piece by row piece (rows without pad columns, {@code wp == oW}: column-shifted planes, {@link Im2col#stageShifts},
@@ -723,7 +723,8 @@ public final class Sgemm {
         // a row bias and ReLU at most (the writeTileRowBias ops in its order: the same bits). LeNet's conv1 at batch 1:
         // 2.85 -> 2.4 us (AMD EPYC Zen 4, 512 bits): the tile's stores, loads and dispatch were a quarter of a 25-deep
         // block (under 5% of a 144-deep one, where the straight kernels are not worth their compile: see them)
-        boolean straight = TAPS_DIRECT && wp == oW && k <= STRAIGHT_MAX_DEPTH && (e.bias() == null || e.biasPerRow()) && !e.rowActivation();
+        boolean tapsDirect = tapsDirect(m);
+        boolean straight = tapsDirect && wp == oW && k <= STRAIGHT_MAX_DEPTH && (e.bias() == null || e.biasPerRow()) && !e.rowActivation();
         MemorySegment rowBias = straight ? e.bias() : null;
         boolean relu = e.relu();
         // rows of at least NR pixels: blocks start at each row (a 32-wide row at 16 lanes is one whole tile: no pad
@@ -744,7 +745,9 @@ public final class Sgemm {
                 next = q0 + NR;
             }
             boolean oneVector = nr <= LANES; // the block's columns fit one vector: the one-vector tiles
-            if (!TAPS_DIRECT) {
+            // at 16 registers the one-vector blocks keep the sliver: their taps kernel is 8 rows (MR is 6)
+            boolean direct = TAPS_DIRECT || (tapsDirect && !oneVector);
+            if (!direct) {
                 for (int p = 0, d = 0; p < k; p++, d += NR) {
                     int at = taps[p] + q0;
                     FloatVector.fromArray(F, img, at).intoArray(sliver, d);
@@ -759,7 +762,7 @@ public final class Sgemm {
                 Epilogue blockEpi = pc + kc == k ? e : Epilogue.NONE;
                 for (int i = 0; i < m; i += MR) {
                     int mr = Math.min(MR, m - i);
-                    if (TAPS_DIRECT) {
+                    if (direct) {
                         if (HALF_TILES && nr <= LANES / 2) { // LeNet's conv2: its last block holds 4 of 100 pixels
                             kernel8x1HalfTaps(ap, i * k + pc * MR, img, taps, pc, pc + kc, q0, tile);
                         } else if (oneVector) {
@@ -939,10 +942,21 @@ public final class Sgemm {
      * instead of dealing each block's k x NR floats into a sliver first: with 32 vector registers. Measured (AMD EPYC
      * Zen 4, ResNet-20 ONNX plan at batch 64, one thread, alternated runs): 512 bits 77-84 -> 72-73 ms (its 16-channel
      * 3 x 3 layers -20%), 128 bits on the same machine (32 registers) about even to -20%; but the 6 x 2 tile of 16-register
-     * AVX2 code reading the image this way ran 85 -> 124-138 ms, so 16 registers keep the dealt sliver.
-     * Either way the same FMA chains over the same values: the same bits.
+     * AVX2 code reading the image this way ran 85 -> 124-138 ms, so 16 registers keep the dealt sliver where several
+     * row blocks share it ({@link #tapsDirect}). Either way the same FMA chains over the same values: the same bits.
      */
     static final boolean TAPS_DIRECT = TILE_KIND == 0;
+
+    /**
+     * With 16 registers, a product of one row block ({@code m <= MR}: LeNet's 6-channel conv1) reads the image where
+     * it lies too: the sliver is dealt for the row blocks that share it, and with one there is nothing to share, so
+     * the copy (two vector loads and stores a step against the kernel's 12 FMAs) and the tile round trip
+     * (the straight kernels store whole blocks with their bias and ReLU) are pure cost. LeNet's ONNX plan at batch 64
+     * (AMD EPYC Zen 3, 256 bits, one thread, alternated runs): conv1 411-489 -> 271-281 us. The same FMA chains: the same bits.
+     */
+    static boolean tapsDirect(int m) {
+        return TAPS_DIRECT || m <= MR;
+    }
 
     /**
      * {@link #kernel8x2Packed} with B's rows read where they lie in the padded image ({@code img[taps[p] + q0]}, two

@@ -1150,7 +1150,7 @@ public final class VectorMath {
             pc = z.fma(COS_12, COS_10).fma(z, d.broadcast(COS_8)).fma(z, d.broadcast(COS_6)).fma(z, d.broadcast(COS_4));
             r = y.mul(z.fma(ps, d.broadcast(1.0))).blend(z.mul(z).fma(pc, z.fma(-0.5, 1.0)), q.and(1L).compare(VectorOperators.NE, 0L).cast(D));
             FloatVector hi = (FloatVector) r.blend(r.neg(), q.and(2L).compare(VectorOperators.NE, 0L).cast(D)).convertShape(VectorOperators.D2F, v.species(), -1);
-            lo.blend(hi, UPPER_HALF).blend(v, v.test(VectorOperators.IS_NAN)).intoMemorySegment(out, ob + i, Simd.ORDER);
+            lo.blend(hi, UPPER_HALF).blend(v, v.compare(VectorOperators.NE, v)).intoMemorySegment(out, ob + i, Simd.ORDER);
         }
     }
 
