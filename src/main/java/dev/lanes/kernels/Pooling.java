@@ -138,7 +138,9 @@ public final class Pooling {
             // segment take the scalar loop (one load kind per method keeps C2 from boxing the vectors)
             long planeEndByte = (inOff + (long) pl * h * w + (long) (oh * 2 - 1) * w + 2L * ow) << 2;
             if (twoByTwo && planeEndByte + 2 * VBYTES <= in.byteSize() && !ColdStart.poolPlane()) { // else the same bits, scalar
-                max2x2Plane(in, inOff + (long) pl * h * w, w, out, outOff + o, idx, idx == null ? 0 : idxOff + o, oh, ow, tail);
+                // the next plane of this part is written after this one: a partial last vector may run into it
+                int room = pl + 1 < p1 ? (int) Math.min(LANES, (long) (p1 - pl - 1) * oh * ow) : 0;
+                max2x2Plane(in, inOff + (long) pl * h * w, w, out, outOff + o, idx, idx == null ? 0 : idxOff + o, oh, ow, room, tail);
                 continue;
             }
             maxPlane(in, inOff + (long) pl * h * w, h, w, win.kH(), win.kW(), win.sH(), win.sW(), win.pH(), win.pW(), win.dH(), win.dW(),
@@ -203,7 +205,7 @@ public final class Pooling {
      * (row 0 pair, row 1 pair, then rows) keeps the row-major scan order, so ties and NaNs resolve like PyTorch.
      */
     private static void max2x2Plane(MemorySegment in, long plane, int w, MemorySegment out, long outPlane,
-                                    MemorySegment idx, long idxPlane, int oh, int ow, float[] tail) {
+                                    MemorySegment idx, long idxPlane, int oh, int ow, int room, float[] tail) {
         // one loop over (row, step) rather than a loop per row: a row of at most LANES outputs (LeNet's 14) is one step,
         // and an inner loop run once per row cost a sixth of LeNet's pool1 at batch 1 (0.85 -> 0.71 us in the plan, AMD EPYC Zen 4)
         for (int y = 0, x = 0; y < oh; ) {
@@ -231,15 +233,16 @@ public final class Pooling {
                 FloatVector m1 = e1.blend(o1, odd1);
                 VectorMask<Float> down = m1.compare(VectorOperators.GT, m0).or(m1.compare(VectorOperators.NE, m1));
                 FloatVector best = m0.blend(m1, down);
-                boolean whole = (long) y * ow + x + LANES <= (long) oh * ow;
+                // a full store where the vector ends inside this plane or the next planes of the part (room floats),
+                // written afterwards: a short row's extra lanes land in later rows or planes
+                boolean whole = (long) y * ow + x + LANES <= (long) oh * ow + room;
                 if (whole) {
-                    // a full store; a short row's extra lanes land in later rows of this plane, written afterwards
                     best.intoMemorySegment(out, ob + ((long) x << 2), ORDER);
                 } else {
-                    // a plane's last rows (3 of LeNet's 5-wide pool2 rows at 16 lanes), never written past the plane
-                    // (the next plane may belong to another thread, or not exist). Through the heap, not a masked
-                    // store: in this method C2 left the masked store to the Vector API's Java fallback, ~90 ns each
-                    // (JDK 25, AMD EPYC Zen 3, 256 bits: a third of LeNet's pools at batch 64)
+                    // the part's last vector, never written past it (the next plane may belong to another thread, or
+                    // not exist). Through the heap, not a masked store: in this method C2 left the masked store to the
+                    // Vector API's Java fallback, ~90 ns each (JDK 25, AMD EPYC Zen 3, 256 bits: a third of LeNet's
+                    // pools at batch 64), and where compiled, a masked store is a slow microcoded one on AMD's AVX2
                     best.intoArray(tail, 0);
                     MemorySegment.copy(tail, 0, out, Simd.FLOAT, ob + ((long) x << 2), n);
                 }
@@ -407,7 +410,11 @@ public final class Pooling {
                 long iRow = ip + (long) y * ow;
                 long d0 = dp + (long) 2 * y * w;
                 long d1 = d0 + w;
-                for (int x = 0; x < ow; x += LANES) {
+                // the row's steps last first: a partial last step's whole vectors run past its row's cells (the upper
+                // row's into the lower row, the lower row's into the next row pair), and every cell they reach is
+                // written again by a step that comes after it (an earlier step of the lower row, or a later row pair)
+                for (int step = 0, last = (ow - 1) / LANES; step <= last; step++) {
+                    int x = (last - step) * LANES;
                     int n = Math.min(LANES, ow - x);
                     if (((gRow + x) << 2) + VBYTES > g.byteSize() || ((iRow + x) << 2) + VBYTES > idx.byteSize()
                             || ((d1 + 2L * x) << 2) + 2 * VBYTES > dx.byteSize()) {
@@ -435,12 +442,13 @@ public final class Pooling {
                     int cells = 2 * n; // cells of each input row this step covers
                     long c0 = (d0 + 2L * x) << 2;
                     long c1 = (d1 + 2L * x) << 2;
-                    if (ow <= LANES && d1 + (cells > LANES ? 2 * LANES : LANES) <= partEnd) {
-                        // one step a row, and every store inside this part's planes: whole vectors, whose extra cells land
-                        // in later rows of the part (the lower input row, stored next, or the rows of later steps). The masked stores
-                        // below re-checked the segment's session at every store (MemorySessionImpl.checkValidStateRaw:
-                        // ~45% of the samples of MaxPoolBench.withIndices on LeNet's 16 x 10 planes, AMD EPYC Zen 4)
-                        // (in address order: the upper row's second vector runs into the lower row, stored after it)
+                    if (d1 + 2L * x + (cells > LANES ? 2 * LANES : LANES) <= partEnd) {
+                        // every store inside this part's planes: whole vectors, whose extra cells land in cells written
+                        // afterwards (the upper row's in the lower row, stored next or by an earlier step; the lower row's
+                        // in the next row pair). The masked stores below re-checked the segment's session at every store
+                        // (MemorySessionImpl.checkValidStateRaw: ~45% of the samples of MaxPoolBench.withIndices on LeNet's
+                        // 16 x 10 planes, AMD EPYC Zen 4), and a masked store is slow microcode on AMD's AVX2 (about 15
+                        // times a plain one on Zen 3): at 8 lanes LeNet's 14-wide pool1 rows took them at every step
                         e0.rearrange(Vectors.ZIP_LO, o0).intoMemorySegment(dx, c0, ORDER);
                         if (cells > LANES) {
                             e0.rearrange(Vectors.ZIP_HI, o0).intoMemorySegment(dx, c0 + VBYTES, ORDER);

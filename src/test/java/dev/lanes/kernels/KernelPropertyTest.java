@@ -573,14 +573,14 @@ class KernelPropertyTest {
 
     /**
      * col2im through the heap (whole vectors, a masked add for a row's last part) adds the same terms in the same order
-     * as segment to segment: bit-equal, on rows shorter and longer than a vector, strides 1 and 2, padding wider than
-     * the kernel, over a non-zero image (it accumulates).
+     * as segment to segment: bit-equal, on rows shorter and longer than a vector, planes smaller than one, strides 1
+     * and 2, padding wider than the kernel, over a non-zero image (it accumulates).
      */
     @Test
     void col2imThroughTheHeapEqualsSegmentToSegment() {
         int imageRowPath = 0;
         for (int iter = 0; iter < 120; iter++) {
-            Im2col.Geometry g = iter < 4 ? namedCol2imGeometry(iter)
+            Im2col.Geometry g = iter < 6 ? namedCol2imGeometry(iter)
                     : randomGeometry(iter % 4 == 0 ? 3 * Simd.LANES : iter % 4 == 1 ? Math.max(1, Simd.LANES - 2) : 20, 5, iter % 5 == 0 ? 6 : 3, iter % 3 == 0 ? 2 : 1);
             if (g == null) {
                 continue;
@@ -1221,7 +1221,11 @@ class KernelPropertyTest {
             case 0 -> new Im2col.Geometry(6, 14, w, 5, Math.min(5, w), 1, 1, 0, 0, 1, 1, 10, w - Math.min(5, w) + 1);
             case 1 -> new Im2col.Geometry(2, 7, w, 3, 3, 1, 1, 1, 1, 1, 1, 7, w); // same padding: taps read left and right of a row
             case 2 -> new Im2col.Geometry(3, 9, w, 3, 2, 2, 1, 1, 0, 2, 2, 4, w - 2); // height stride 2, dilation 2
-            default -> new Im2col.Geometry(1, 5, Math.min(3, w), 2, 2, 1, 1, 2, 2, 1, 1, 8, Math.min(3, w) + 3); // padding wider than the kernel
+            case 3 -> new Im2col.Geometry(1, 5, Math.min(3, w), 2, 2, 1, 1, 2, 2, 1, 1, 8, Math.min(3, w) + 3); // padding wider than the kernel
+            // planes smaller than a vector (one row of 3; two cells), channels not a multiple of the four taken together:
+            // a row's whole-vector store runs into the next planes, which the block's later channels store after it
+            case 4 -> new Im2col.Geometry(7, 1, 3, 1, 2, 1, 1, 0, 0, 1, 1, 1, 2);
+            default -> new Im2col.Geometry(6, 2, 1, 2, 1, 1, 1, 0, 0, 1, 1, 1, 1);
         };
     }
 
