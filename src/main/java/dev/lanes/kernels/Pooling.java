@@ -245,9 +245,9 @@ public final class Pooling {
                     best.intoMemorySegment(out, ob + ((long) x << 2), ORDER);
                 } else {
                     // the part's last vector, never written past it (the next plane may belong to another thread, or
-                    // not exist). Through the heap, not a masked store: in this method C2 left the masked store to the
-                    // Vector API's Java fallback, ~90 ns each (JDK 25, AMD EPYC Zen 3, 256 bits: a third of LeNet's
-                    // pools at batch 64), and where compiled, a masked store is a slow microcoded one on AMD's AVX2
+                    // not exist). Through the heap, not a masked store: when every plane's last vector took one, JFR
+                    // put two thirds of this method's samples on it (LeNet's inference pools at batch 64, JDK 25, AMD
+                    // EPYC Zen 3, 256 bits), and a masked store is slow microcode on AMD's AVX2 in any case
                     best.intoArray(tail, 0);
                     MemorySegment.copy(tail, 0, out, Simd.FLOAT, ob + ((long) x << 2), n);
                 }
