@@ -95,17 +95,21 @@ final class ArenaLayout {
                 }
             }
         }
-        List<long[]> live = new ArrayList<>(); // {offset, size, lastUse}
+        // {offset, size, lastUse} of the slots alive, in the order of their offsets (loops, not lambdas: a plan is
+        // often compiled in a young JVM, where each lambda's first use spins a class)
+        List<long[]> live = new ArrayList<>();
         long top = start;
         for (int i = 0; i < steps.size(); i++) {
-            final int now = i;
-            live.removeIf(b -> b[2] < now);
+            for (java.util.Iterator<long[]> it = live.iterator(); it.hasNext(); ) {
+                if (it.next()[2] < i) {
+                    it.remove();
+                }
+            }
             for (Ref o : outputs(steps.get(i))) {
                 int c = canon(alias, o.id());
                 if (def[c] != i || placed[c]) {
                     continue;
                 }
-                live.sort((p, q) -> Long.compare(p[0], q[0]));
                 long size = roundUp(slotFloats.get(c));
                 long at = start;
                 for (long[] b : live) {
@@ -115,7 +119,11 @@ final class ArenaLayout {
                     at = Math.max(at, b[0] + b[1]);
                 }
                 offset[c] = at;
-                live.add(new long[] {at, size, last[c]});
+                int k = 0;
+                while (k < live.size() && live.get(k)[0] <= at) {
+                    k++;
+                }
+                live.add(k, new long[] {at, size, last[c]});
                 top = Math.max(top, at + size);
             }
         }

@@ -84,7 +84,7 @@ final class ArithmeticOps {
 
         Tensor apply(Tensor a, Tensor b) {
             Tensor out = binary(opName, kernel, a, b);
-            return this == EQ || this == GT || this == LT ? out : Tensor.record(out, () -> node(a, b, out), a, b);
+            return this == EQ || this == GT || this == LT || !Tensor.recording(a, b) ? out : Tensor.record(out, () -> node(a, b, out), a, b);
         }
     }
 

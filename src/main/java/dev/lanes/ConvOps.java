@@ -184,7 +184,9 @@ final class ConvOps {
         input.withContiguous(x -> weight.withContiguous(w -> bias == null ? forward(x, w, null, s, p, out, keptColumns)
                 : bias.withContiguous(b -> forward(x, w, b, s, p, out, keptColumns))));
         // a missing bias is listed as (None, 0), like PyTorch's undefined tensor
-        Tensor.record(out, () -> new ConvolutionBackward0(input, weight, bias != null, s, p, keptColumns), input, weight, bias);
+        if (record) {
+            Tensor.record(out, () -> new ConvolutionBackward0(input, weight, bias != null, s, p, keptColumns), input, weight, bias);
+        }
         if (keptColumns != null) {
             keptColumns.close(); // the node holds its own reference until backward has used it
         }

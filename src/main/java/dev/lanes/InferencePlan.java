@@ -303,7 +303,7 @@ public final class InferencePlan implements AutoCloseable {
             scratch = Math.max(scratch, s.scratchFloats());
         }
         Ref out = new Ref(Ref.SLOT, outSlot, 0);
-        return new InferencePlan(inputShape, inputType, outputShape, outputType, steps.toArray(PlanStep[]::new), t.consts, layout.base, out, 0, top,
+        return new InferencePlan(inputShape, inputType, outputShape, outputType, steps.toArray(new PlanStep[0]), t.consts, layout.base, out, 0, top,
                 top + roundUp(scratch) + TAIL_PAD_FLOATS);
     }
 

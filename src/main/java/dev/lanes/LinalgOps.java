@@ -31,7 +31,7 @@ final class LinalgOps {
             throw new IllegalArgumentException("mat1 and mat2 shapes cannot be multiplied (" + a[0] + "x" + a[1] + " and " + b[0] + "x" + b[1] + ")");
         }
         Tensor out = batchedProduct(self, other, 1, a[0], a[1], b[1], new int[] {a[0], b[1]});
-        return Tensor.record(out, () -> new ProductBackward(self, other, false), self, other);
+        return !Tensor.recording(self, other) ? out : Tensor.record(out, () -> new ProductBackward(self, other, false), self, other);
     }
 
     /** Batched matrix product of two 3-d tensors {@code [b, n, m] x [b, m, p]}, like {@code torch.bmm}. */
@@ -48,7 +48,7 @@ final class LinalgOps {
                     + "] but got: [" + b[0] + ", " + b[1] + "].");
         }
         Tensor out = batchedProduct(self, other, a[0], a[1], a[2], b[2], new int[] {a[0], a[1], b[2]});
-        return Tensor.record(out, () -> new ProductBackward(self, other, true), self, other);
+        return !Tensor.recording(self, other) ? out : Tensor.record(out, () -> new ProductBackward(self, other, true), self, other);
     }
 
     /**
@@ -506,7 +506,9 @@ final class LinalgOps {
                     + Shapes.str(outShape));
         }
         Tensor out = gemm(mat1, mat2, input, beta, alpha);
-        Tensor.record(out, () -> new AddmmBackward0(input, mat1, mat2, beta, alpha), input, mat1, mat2);
+        if (Tensor.recording(input, mat1, mat2)) {
+            Tensor.record(out, () -> new AddmmBackward0(input, mat1, mat2, beta, alpha), input, mat1, mat2);
+        }
         return out;
     }
 

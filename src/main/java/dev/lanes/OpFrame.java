@@ -32,7 +32,12 @@ import dev.lanes.memory.Storage;
  */
 final class OpFrame implements AutoCloseable {
     static final boolean STRICT = Boolean.getBoolean("lanes.strictOpFrames");
-    private static final ThreadLocal<OpFrame> CURRENT = ThreadLocal.withInitial(OpFrame::new);
+    private static final ThreadLocal<OpFrame> CURRENT = new ThreadLocal<>() {
+        @Override
+        protected OpFrame initialValue() {
+            return new OpFrame();
+        }
+    };
 
     private Storage[] pins = new Storage[8];
     private int count;

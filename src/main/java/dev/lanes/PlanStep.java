@@ -176,8 +176,18 @@ abstract class PlanStep {
     }
 
     /** Per-thread arrays for operands packed per call (conv weights, W^T of the input gradient): grown, never shrunk. */
-    static final ThreadLocal<float[][]> PER_CALL_W = ThreadLocal.withInitial(() -> new float[0][]);
-    static final ThreadLocal<float[][]> PER_CALL_WT = ThreadLocal.withInitial(() -> new float[0][]);
+    static final ThreadLocal<float[][]> PER_CALL_W = new ThreadLocal<>() {
+        @Override
+        protected float[][] initialValue() {
+            return new float[0][];
+        }
+    };
+    static final ThreadLocal<float[][]> PER_CALL_WT = new ThreadLocal<>() {
+        @Override
+        protected float[][] initialValue() {
+            return new float[0][];
+        }
+    };
 
     /** {@code count} arrays of at least {@code floats} from {@code holder}, this thread's (allocates only to grow). */
     static float[][] reusable(ThreadLocal<float[][]> holder, int count, int floats) {
@@ -512,8 +522,18 @@ abstract class PlanStep {
 
         @Override
         Ref[] inputs() {
-            Ref[] r = {a, b, cInit, bias};
-            return Arrays.stream(r).filter(java.util.Objects::nonNull).toArray(Ref[]::new);
+            int n = 2 + (cInit != null ? 1 : 0) + (bias != null ? 1 : 0);
+            Ref[] r = new Ref[n];
+            r[0] = a;
+            r[1] = b;
+            n = 2;
+            if (cInit != null) {
+                r[n++] = cInit;
+            }
+            if (bias != null) {
+                r[n] = bias;
+            }
+            return r;
         }
 
         @Override
@@ -931,7 +951,12 @@ abstract class PlanStep {
 
         /** The parallel body of {@link #forwardImages}, one per thread, reused: a compiled step allocates nothing (see Sgemm.Split). */
         private static final class ForwardImagesJob implements Parallel.RangeBody {
-            static final ThreadLocal<ForwardImagesJob> MINE = ThreadLocal.withInitial(ForwardImagesJob::new);
+            static final ThreadLocal<ForwardImagesJob> MINE = new ThreadLocal<>() {
+                @Override
+                protected ForwardImagesJob initialValue() {
+                    return new ForwardImagesJob();
+                }
+            };
             private Conv step;
             private MemorySegment xs;
             private long xo;
@@ -1190,7 +1215,12 @@ abstract class PlanStep {
         }
 
         /** This thread's keys (float[]) and order (int[]) scratch: allocates only to grow. */
-        private static final ThreadLocal<Object[]> SCRATCH = ThreadLocal.withInitial(() -> new Object[] {new float[0], new int[0]});
+        private static final ThreadLocal<Object[]> SCRATCH = new ThreadLocal<>() {
+            @Override
+            protected Object[] initialValue() {
+                return new Object[] {new float[0], new int[0]};
+            }
+        };
 
         @Override
         Ref[] inputs() {
@@ -2012,7 +2042,12 @@ abstract class PlanStep {
 
         /** The parallel body of {@link #col2imInputGradImages}, one per thread, reused: a compiled step allocates nothing (see Sgemm.Split). */
         private static final class Col2imInputGradImagesJob implements Parallel.RangeBody {
-            static final ThreadLocal<Col2imInputGradImagesJob> MINE = ThreadLocal.withInitial(Col2imInputGradImagesJob::new);
+            static final ThreadLocal<Col2imInputGradImagesJob> MINE = new ThreadLocal<>() {
+                @Override
+                protected Col2imInputGradImagesJob initialValue() {
+                    return new Col2imInputGradImagesJob();
+                }
+            };
             private ConvBackward step;
             private MemorySegment gs;
             private long g0;
@@ -2071,7 +2106,12 @@ abstract class PlanStep {
 
         /** The parallel body of {@link #flippedInputGradImages}, one per thread, reused: a compiled step allocates nothing (see Sgemm.Split). */
         private static final class FlippedInputGradImagesJob implements Parallel.RangeBody {
-            static final ThreadLocal<FlippedInputGradImagesJob> MINE = ThreadLocal.withInitial(FlippedInputGradImagesJob::new);
+            static final ThreadLocal<FlippedInputGradImagesJob> MINE = new ThreadLocal<>() {
+                @Override
+                protected FlippedInputGradImagesJob initialValue() {
+                    return new FlippedInputGradImagesJob();
+                }
+            };
             private ConvBackward step;
             private Im2col.Geometry gT;
             private MemorySegment gs;
@@ -2217,7 +2257,12 @@ abstract class PlanStep {
 
         /** The parallel body of {@link #weightGradChunks}, one per thread, reused: a compiled step allocates nothing (see Sgemm.Split). */
         private static final class WeightGradChunksJob implements Parallel.RangeBody {
-            static final ThreadLocal<WeightGradChunksJob> MINE = ThreadLocal.withInitial(WeightGradChunksJob::new);
+            static final ThreadLocal<WeightGradChunksJob> MINE = new ThreadLocal<>() {
+                @Override
+                protected WeightGradChunksJob initialValue() {
+                    return new WeightGradChunksJob();
+                }
+            };
             private ConvBackward step;
             private boolean packed;
             private long p0;
@@ -2680,7 +2725,12 @@ abstract class PlanStep {
         }
 
         /** Per-thread index counts, grown once: a warm plan call allocates nothing, and threads share no scratch. */
-        private static final ThreadLocal<int[][]> COUNTS = ThreadLocal.withInitial(() -> new int[1][0]);
+        private static final ThreadLocal<int[][]> COUNTS = new ThreadLocal<>() {
+            @Override
+            protected int[][] initialValue() {
+                return new int[1][0];
+            }
+        };
 
         private static int[] reusableCounts(int r) {
             int[][] holder = COUNTS.get();

@@ -186,7 +186,7 @@ enum Pointwise {
     /** {@code op(x)} with the scalars p, q (pow's exponent, hardtanh's bounds), recorded for autograd when x requires grad. */
     Tensor apply(Tensor x, float p, float q) {
         Tensor out = ArithmeticOps.unary(opName, kernel, p, q, x);
-        return Tensor.record(out, () -> new Backward(this, switch (saves) {
+        return !Tensor.recording(x, null) ? out : Tensor.record(out, () -> new Backward(this, switch (saves) {
             case NOTHING -> null;
             case INPUT -> x;
             case OUTPUT -> out;

@@ -150,7 +150,9 @@ final class PoolOps {
         int[] outShape = out.shapeRef().clone();
         x.withContiguous(src -> Launch.run(
                 r -> new PlanStep.Pool(PlanStep.Pool.Kind.AVG, pl.planes(), pl.h(), pl.w(), win, countIncludePad, o[0], o[1], r[0], outShape), out, src));
-        Tensor.record(out, () -> new AvgBackward("AvgPool2DBackward0", x.shape(), pl, win, countIncludePad, o), x);
+        if (Tensor.recording(x, null)) {
+            Tensor.record(out, () -> new AvgBackward("AvgPool2DBackward0", x.shape(), pl, win, countIncludePad, o), x);
+        }
         return out;
     }
 
@@ -170,7 +172,9 @@ final class PoolOps {
                 r -> new PlanStep.Pool(PlanStep.Pool.Kind.ADAPTIVE_AVG, pl.planes(), pl.h(), pl.w(), null, false, o[0], o[1], r[0], outShape), out, src));
         // PyTorch computes a 1 x 1 output as a mean: its node is MeanBackward1
         String node = o[0] == 1 && o[1] == 1 ? "MeanBackward1" : "AdaptiveAvgPool2DBackward0";
-        Tensor.record(out, () -> new AvgBackward(node, x.shape(), pl, null, false, o), x);
+        if (Tensor.recording(x, null)) {
+            Tensor.record(out, () -> new AvgBackward(node, x.shape(), pl, null, false, o), x);
+        }
         return out;
     }
 

@@ -32,7 +32,9 @@ final class SoftmaxOps {
         int[] outShape = shape.clone();
         Tensor out = x.withContiguous(src ->
                 Launch.run(ref -> new PlanStep.Softmax(log, o, r, in, ref[0], outShape), Tensor.allocate(DType.FLOAT32, outShape), src));
-        Tensor.record(out, () -> new Backward(log, d, out), x);
+        if (Tensor.recording(x, null)) {
+            Tensor.record(out, () -> new Backward(log, d, out), x);
+        }
         return out;
     }
 

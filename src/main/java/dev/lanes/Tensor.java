@@ -727,7 +727,8 @@ public final class Tensor implements Releasable, AutoCloseable {
      * The one way every op records itself for autograd: when grad mode is on and any input requires grad, the node
      * {@code node} builds is linked to the inputs in order (a null input stands for a Python scalar operand, listed as
      * {@code (None, 0)} like PyTorch's wrapped number) and becomes {@code out}'s grad_fn. Returns {@code out}. The node
-     * is only built when it is recorded.
+     * is only built when it is recorded. The ops an inference runs test {@link #recording} before calling this: the
+     * supplier's lambda is then never made, and a young JVM (a plan traced at a service's start) never spins its class.
      */
     static Tensor record(Tensor out, java.util.function.Supplier<? extends Node> node, Tensor... inputs) {
         if (recording(inputs)) {

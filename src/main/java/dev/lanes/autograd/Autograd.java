@@ -10,7 +10,12 @@ package dev.lanes.autograd;
  */
 public final class Autograd {
     /** {grad enabled, inference mode} of this thread. */
-    private static final ThreadLocal<boolean[]> ENABLED = ThreadLocal.withInitial(() -> new boolean[] {true, false});
+    private static final ThreadLocal<boolean[]> ENABLED = new ThreadLocal<>() {
+        @Override
+        protected boolean[] initialValue() {
+            return new boolean[] {true, false};
+        }
+    };
 
     private Autograd() {
     }

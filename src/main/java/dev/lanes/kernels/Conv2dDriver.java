@@ -192,7 +192,12 @@ public final class Conv2dDriver {
         }
     }
 
-    private static final ThreadLocal<Buffers> LOCAL = ThreadLocal.withInitial(Buffers::new);
+    private static final ThreadLocal<Buffers> LOCAL = new ThreadLocal<>() {
+        @Override
+        protected Buffers initialValue() {
+            return new Buffers();
+        }
+    };
 
     /** This thread's buffers, grown for {@code g} (eager parts: allocated once per thread, reused). */
     public static Buffers threadBuffers(Im2col.Geometry g) {

@@ -252,7 +252,12 @@ public final class Elementwise {
 
     /** The parallel body of the contiguous passes, one per thread and reused: a compiled step allocates nothing (see Sgemm.Split). */
     private static final class ContiguousJob implements Parallel.RangeBody {
-        static final ThreadLocal<ContiguousJob> MINE = ThreadLocal.withInitial(ContiguousJob::new);
+        static final ThreadLocal<ContiguousJob> MINE = new ThreadLocal<>() {
+            @Override
+            protected ContiguousJob initialValue() {
+                return new ContiguousJob();
+            }
+        };
         private UnaryOp unary;
         private float p;
         private float q;

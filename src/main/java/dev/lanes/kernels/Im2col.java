@@ -57,7 +57,12 @@ public final class Im2col {
         float[] columns = new float[0];
     }
 
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    private static final ThreadLocal<Scratch> SCRATCH = new ThreadLocal<>() {
+        @Override
+        protected Scratch initialValue() {
+            return new Scratch();
+        }
+    };
 
     /** Images up to this many column floats go through {@link #im2colHeap} (larger ones stream segment to segment). */
     private static final int HEAP_MAX_FLOATS = 1 << 20;

@@ -21,7 +21,12 @@ import java.util.function.IntConsumer;
 public final class Parallel {
     private static volatile int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
     private static volatile ExecutorService pool;
-    private static final ThreadLocal<Boolean> INSIDE = ThreadLocal.withInitial(() -> false);
+    private static final ThreadLocal<Boolean> INSIDE = new ThreadLocal<>() {
+        @Override
+        protected Boolean initialValue() {
+            return false;
+        }
+    };
     /** Parts the pool queues before a new one runs on its caller instead: many service threads may call at once. */
     private static final int QUEUED_PARTS = 4096;
 
@@ -143,7 +148,12 @@ public final class Parallel {
      * step; issue 17 asks it to allocate nothing).
      */
     private static final class Call extends AtomicInteger {
-        private static final ThreadLocal<Call> REUSABLE = ThreadLocal.withInitial(Call::new);
+        private static final ThreadLocal<Call> REUSABLE = new ThreadLocal<>() {
+            @Override
+            protected Call initialValue() {
+                return new Call();
+            }
+        };
 
         private IntConsumer body;
         private RangeBody range;

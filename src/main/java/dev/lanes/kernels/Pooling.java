@@ -59,7 +59,12 @@ public final class Pooling {
      * reused: a capturing lambda was heap per call (issue 17: a compiled step allocates nothing).
      */
     private static final class PlanesJob implements Parallel.RangeBody {
-        static final ThreadLocal<PlanesJob> MINE = ThreadLocal.withInitial(PlanesJob::new);
+        static final ThreadLocal<PlanesJob> MINE = new ThreadLocal<>() {
+            @Override
+            protected PlanesJob initialValue() {
+                return new PlanesJob();
+            }
+        };
         private boolean backward;
         private MemorySegment in;
         private long inOff;
@@ -193,7 +198,12 @@ public final class Pooling {
     }
 
     /** Per-thread staging for short rows' last stores ({@link #maxPool2d}): a training step allocates nothing. */
-    private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[LANES]);
+    private static final ThreadLocal<float[]> TAIL = new ThreadLocal<>() {
+        @Override
+        protected float[] initialValue() {
+            return new float[LANES];
+        }
+    };
 
     private static float[] twiceIota() {
         float[] v = new float[LANES];

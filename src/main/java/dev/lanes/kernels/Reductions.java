@@ -98,7 +98,12 @@ public final class Reductions {
 
     /** The parallel body of {@link #channelSums}: channels [from, to); one per thread, reused. */
     private static final class ChannelsJob implements Parallel.RangeBody {
-        static final ThreadLocal<ChannelsJob> MINE = ThreadLocal.withInitial(ChannelsJob::new);
+        static final ThreadLocal<ChannelsJob> MINE = new ThreadLocal<>() {
+            @Override
+            protected ChannelsJob initialValue() {
+                return new ChannelsJob();
+            }
+        };
         private MemorySegment in;
         private long inOff;
         private int n;
@@ -135,7 +140,12 @@ public final class Reductions {
 
     /** The parallel body of {@link #sum}: strips [from, to) of one {@code [r, inner]} block; one per thread, reused (a compiled step allocates nothing). */
     private static final class ColumnsJob implements Parallel.RangeBody {
-        static final ThreadLocal<ColumnsJob> MINE = ThreadLocal.withInitial(ColumnsJob::new);
+        static final ThreadLocal<ColumnsJob> MINE = new ThreadLocal<>() {
+            @Override
+            protected ColumnsJob initialValue() {
+                return new ColumnsJob();
+            }
+        };
         private MemorySegment in;
         private long base;
         private int r;
@@ -197,7 +207,12 @@ public final class Reductions {
     }
 
     /** This thread's per-column totals of {@link #sumRows}, grown and kept: a compiled step's bias gradients allocate nothing. */
-    private static final ThreadLocal<double[][]> TOTALS = ThreadLocal.withInitial(() -> new double[][] {new double[0]});
+    private static final ThreadLocal<double[][]> TOTALS = new ThreadLocal<>() {
+        @Override
+        protected double[][] initialValue() {
+            return new double[][] {new double[0]};
+        }
+    };
 
     private static double[] blockTotals(int inner) {
         double[][] held = TOTALS.get();
@@ -364,7 +379,12 @@ public final class Reductions {
     }
 
     /** A thread's 32 partial sums for the 4-lane kernels that fold through an array (see {@link #squaredDeviationsHalf4}). */
-    private static final ThreadLocal<float[]> PARTIALS = ThreadLocal.withInitial(() -> new float[32]);
+    private static final ThreadLocal<float[]> PARTIALS = new ThreadLocal<>() {
+        @Override
+        protected float[] initialValue() {
+            return new float[32];
+        }
+    };
 
     /** The canonical order without vectors (other lane counts; tested against {@link #sum32Scalar} of the squares). */
     static float squaredDeviations32Scalar(MemorySegment in, long b, long end, float mu) {

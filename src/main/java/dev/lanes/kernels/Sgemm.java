@@ -287,7 +287,12 @@ public final class Sgemm {
         }
     }
 
-    private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
+    private static final ThreadLocal<Workspace> WORKSPACE = new ThreadLocal<>() {
+        @Override
+        protected Workspace initialValue() {
+            return new Workspace();
+        }
+    };
 
     private Sgemm() {
     }
@@ -416,7 +421,12 @@ public final class Sgemm {
      * thread never has two split products in flight (the same invariant as Parallel's per-thread call).
      */
     private static final class Split implements Parallel.RangeBody {
-        private static final ThreadLocal<Split> MINE = ThreadLocal.withInitial(Split::new);
+        private static final ThreadLocal<Split> MINE = new ThreadLocal<>() {
+            @Override
+            protected Split initialValue() {
+                return new Split();
+            }
+        };
 
         private boolean transA;
         private boolean transB;
@@ -518,7 +528,12 @@ public final class Sgemm {
     }
 
     /** Per-thread packed copy of B for {@link #gemmPackedA(int, int, int, float[], MemorySegment, long, int, MemorySegment, long, int, Epilogue)}. */
-    private static final ThreadLocal<float[][]> STAGED_B = ThreadLocal.withInitial(() -> new float[1][0]);
+    private static final ThreadLocal<float[][]> STAGED_B = new ThreadLocal<>() {
+        @Override
+        protected float[][] initialValue() {
+            return new float[1][0];
+        }
+    };
 
     /**
      * {@link #gemmPackedAB} with B {@code [k, n]} in a segment (row stride {@code ldb}): B is packed into this thread's

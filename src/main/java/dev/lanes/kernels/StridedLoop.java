@@ -16,9 +16,24 @@ final class StridedLoop {
      * runs and is done with it before it could be asked again on that thread (those kernels call no strided kernel
      * and no parallel part).
      */
-    private static final ThreadLocal<StridedLoop> TWO = ThreadLocal.withInitial(() -> new StridedLoop(2));
-    private static final ThreadLocal<StridedLoop> THREE = ThreadLocal.withInitial(() -> new StridedLoop(3));
-    private static final ThreadLocal<StridedLoop> FOUR = ThreadLocal.withInitial(() -> new StridedLoop(4));
+    private static final ThreadLocal<StridedLoop> TWO = new ThreadLocal<>() {
+        @Override
+        protected StridedLoop initialValue() {
+            return new StridedLoop(2);
+        }
+    };
+    private static final ThreadLocal<StridedLoop> THREE = new ThreadLocal<>() {
+        @Override
+        protected StridedLoop initialValue() {
+            return new StridedLoop(3);
+        }
+    };
+    private static final ThreadLocal<StridedLoop> FOUR = new ThreadLocal<>() {
+        @Override
+        protected StridedLoop initialValue() {
+            return new StridedLoop(4);
+        }
+    };
 
     /** Coalesced sizes; the last entry is the row length. */
     int[] shape;

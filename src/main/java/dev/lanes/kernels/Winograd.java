@@ -555,7 +555,12 @@ public final class Winograd {
         }
     }
 
-    private static final ThreadLocal<Buffers> LOCAL = ThreadLocal.withInitial(Buffers::new);
+    private static final ThreadLocal<Buffers> LOCAL = new ThreadLocal<>() {
+        @Override
+        protected Buffers initialValue() {
+            return new Buffers();
+        }
+    };
 
     /** This thread's buffers, grown for the layer. */
     public static Buffers threadBuffers(Im2col.Geometry g, int outChannels) {

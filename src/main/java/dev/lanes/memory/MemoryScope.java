@@ -19,7 +19,12 @@ import java.util.ArrayList;
  * <p>A scope is confined to its thread: tensors created by other threads are not registered.
  */
 public final class MemoryScope implements AutoCloseable {
-    private static final ThreadLocal<ArrayDeque<MemoryScope>> STACK = ThreadLocal.withInitial(ArrayDeque::new);
+    private static final ThreadLocal<ArrayDeque<MemoryScope>> STACK = new ThreadLocal<>() {
+        @Override
+        protected ArrayDeque<MemoryScope> initialValue() {
+            return new ArrayDeque();
+        }
+    };
 
     private final ArrayList<Releasable> owned = new ArrayList<>();
     private final Thread owner = Thread.currentThread();

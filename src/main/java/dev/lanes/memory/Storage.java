@@ -23,11 +23,7 @@ import java.lang.ref.Cleaner;
  * tensor's bytes even though the pooled block may be larger.
  */
 public final class Storage {
-    private static final Cleaner CLEANER = Cleaner.create(r -> {
-        Thread t = new Thread(r, "lanes-storage-cleaner");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final Cleaner CLEANER = Cleaner.create(new CleanerThreads());
     private static final VarHandle COUNTS;
     private static final VarHandle VERSION;
 
@@ -237,5 +233,15 @@ public final class Storage {
 
     public synchronized void bumpHistoryRewrites() {
         historyRewrites++;
+    }
+
+    /** The cleaner's daemon thread (a class, not a lambda: see {@link MemoryPool#take}'s note on a young JVM). */
+    private static final class CleanerThreads implements java.util.concurrent.ThreadFactory {
+        @Override
+        public Thread newThread(Runnable r) {
+            Thread t = new Thread(r, "lanes-storage-cleaner");
+            t.setDaemon(true);
+            return t;
+        }
     }
 }

@@ -85,17 +85,18 @@ public final class OnnxModel implements AutoCloseable {
         for (Node n : model.graph().nodes()) {
             boolean predicate = n.opType().equals("IsInf") || n.opType().equals("IsNaN");
             for (String in : n.inputs()) {
-                onlyPredicates.merge(in, predicate, Boolean::logicalAnd);
+                Boolean before = onlyPredicates.get(in);
+                onlyPredicates.put(in, before == null ? predicate : before && predicate);
             }
         }
         for (OnnxFormat.ValueInfo o : model.graph().outputs()) {
             onlyPredicates.put(o.name(), false);
         }
-        onlyPredicates.forEach((name, only) -> {
-            if (only) {
-                readOnlyByPredicates.add(name);
+        for (Map.Entry<String, Boolean> e : onlyPredicates.entrySet()) {
+            if (e.getValue()) {
+                readOnlyByPredicates.add(e.getKey());
             }
-        });
+        }
     }
 
     /** Reads, checks and prepares an ONNX model file. */
