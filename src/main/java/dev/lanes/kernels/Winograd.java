@@ -5,9 +5,7 @@ import static dev.lanes.kernels.Simd.Preferred.F;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -1026,7 +1024,7 @@ public final class Winograd {
                 int s8 = sFirst + (sLast - sFirst) / 8 * 8;
                 for (int s0 = sFirst; s0 < s8; s0 += 8) {
                     for (int ci = 0; ci < wholeC; ci += 8) {
-                        transpose8(image, ci * n * w + src0 + s0, n * w, staged, rowBase + s0 * cp + ci, cp);
+                        Sgemm.transpose8x8(image, ci * n * w + src0 + s0, n * w, staged, rowBase + s0 * cp + ci, cp);
                     }
                 }
                 copyToChannelsLast(image, n * w, src0, staged, rowBase, cp, sFirst, s8, wholeC, c);
@@ -1275,60 +1273,12 @@ public final class Winograd {
     private static final boolean ZIPS = L == 16 && Simd.X86;
 
     /**
-     * Whether 8 x 8 blocks of the channels-first / channels-last copies are transposed in registers at 8 lanes on x86
-     * (AVX2): each zip is two one-vector rearranges (vpermps) and a blend, 72 instructions a block. Measured (Xeon,
-     * -XX:UseAVX=2, a 16-channel 8 x 32 band): 0.96 against 1.96 us element by element; the copies were 23% of
-     * ResNet-20's batch-1 plan at 256 bits (2,658 + 1,786 + 1,745 of 16,500 samples with the 6 x 2 products).
+     * Whether 8 x 8 blocks of the channels-first / channels-last copies are transposed in registers ({@link
+     * Sgemm#transpose8x8}): at 8 lanes on x86 (AVX2). Measured (Xeon, -XX:UseAVX=2, a 16-channel 8 x 32 band): 0.96
+     * against 1.96 us element by element; the copies were 23% of ResNet-20's batch-1 plan at 256 bits (2,658 + 1,786 +
+     * 1,745 of 16,500 samples with the 6 x 2 products).
      */
-    private static final boolean ZIPS8 = L == 8 && Simd.X86;
-
-    /**
-     * An 8 x 8 transpose at 8 lanes: row r of the result ({@code dst + r dStride}, 8 floats) holds element r of each of
-     * the 8 source rows ({@code src + j ld}). Three rounds of zips (rows j and j + 4), as {@link Sgemm#transposeBlockZipped}
-     * does in four at 16 lanes.
-     */
-    private static void transpose8(float[] a, int src, int ld, float[] d, int dst, int dStride) {
-        FloatVector v0 = FloatVector.fromArray(F, a, src);
-        FloatVector v1 = FloatVector.fromArray(F, a, src + ld);
-        FloatVector v2 = FloatVector.fromArray(F, a, src + 2 * ld);
-        FloatVector v3 = FloatVector.fromArray(F, a, src + 3 * ld);
-        FloatVector v4 = FloatVector.fromArray(F, a, src + 4 * ld);
-        FloatVector v5 = FloatVector.fromArray(F, a, src + 5 * ld);
-        FloatVector v6 = FloatVector.fromArray(F, a, src + 6 * ld);
-        FloatVector v7 = FloatVector.fromArray(F, a, src + 7 * ld);
-        FloatVector w0 = zipLo(v0, v4), w1 = zipHi(v0, v4), w2 = zipLo(v1, v5), w3 = zipHi(v1, v5);
-        FloatVector w4 = zipLo(v2, v6), w5 = zipHi(v2, v6), w6 = zipLo(v3, v7), w7 = zipHi(v3, v7);
-        FloatVector x0 = zipLo(w0, w4), x1 = zipHi(w0, w4), x2 = zipLo(w1, w5), x3 = zipHi(w1, w5);
-        FloatVector x4 = zipLo(w2, w6), x5 = zipHi(w2, w6), x6 = zipLo(w3, w7), x7 = zipHi(w3, w7);
-        zipLo(x0, x4).intoArray(d, dst);
-        zipHi(x0, x4).intoArray(d, dst + dStride);
-        zipLo(x1, x5).intoArray(d, dst + 2 * dStride);
-        zipHi(x1, x5).intoArray(d, dst + 3 * dStride);
-        zipLo(x2, x6).intoArray(d, dst + 4 * dStride);
-        zipHi(x2, x6).intoArray(d, dst + 5 * dStride);
-        zipLo(x3, x7).intoArray(d, dst + 6 * dStride);
-        zipHi(x3, x7).intoArray(d, dst + 7 * dStride);
-    }
-
-    /** Lanes 0..3 of a and b interleaved: a0 b0 a1 b1 a2 b2 a3 b3. */
-    private static FloatVector zipLo(FloatVector a, FloatVector b) {
-        return a.rearrange(Zips8.LO).blend(b.rearrange(Zips8.LO), Zips8.ODD);
-    }
-
-    /** Lanes 4..7 of a and b interleaved: a4 b4 a5 b5 a6 b6 a7 b7. */
-    private static FloatVector zipHi(FloatVector a, FloatVector b) {
-        return a.rearrange(Zips8.HI).blend(b.rearrange(Zips8.HI), Zips8.ODD);
-    }
-
-    /** {@link #transpose8}'s constants, made where it first runs (never at another width: see Simd.Preferred). */
-    private static final class Zips8 {
-        private Zips8() {
-        }
-
-        static final VectorShuffle<Float> LO = VectorShuffle.fromValues(F, 0, 0, 1, 1, 2, 2, 3, 3);
-        static final VectorShuffle<Float> HI = VectorShuffle.fromValues(F, 4, 4, 5, 5, 6, 6, 7, 7);
-        static final VectorMask<Float> ODD = VectorMask.fromValues(F, false, true, false, true, false, true, false, true);
-    }
+    private static final boolean ZIPS8 = Sgemm.TRANSPOSE8;
 
     /** Pixels per block of the channels-first / channels-last copies. */
     private static final int TRANSPOSE_BLOCK = 16;
@@ -1345,7 +1295,7 @@ public final class Winograd {
             for (int y = 0; y < rows; y++) {
                 for (int x0 = 0; x0 < wholeW; x0 += 8) {
                     for (int o = 0; o < wholeK; o += 8) {
-                        transpose8(products, (y * width + x0) * kp + o, kp, planes, o * band + y * w + x0, band);
+                        Sgemm.transpose8x8(products, (y * width + x0) * kp + o, kp, planes, o * band + y * w + x0, band);
                     }
                 }
                 for (int o = 0; o < k; o++) {

@@ -1230,6 +1230,37 @@ class KernelPropertyTest {
     }
 
     /**
+     * packBFromRows deals B^T's rows into slivers: element (p, j) of sliver j0 at {@code j0 k + p NR + j - j0} is
+     * {@code src[srcOff + j k + p]}, whole slivers by 8 x 8 blocks in registers at 8 lanes (x86) and element by element
+     * past them; read from the same array it writes, past the panel (as Conv2dDriver.weightGradient stages it). Depths
+     * that end in a partial block of 16 steps and 1024 (rows 4 KB apart, one L1 set), widths of whole and part slivers.
+     */
+    @Test
+    void packBFromRowsTransposesEveryBlock() {
+        for (int n : new int[] {Sgemm.NR, Sgemm.NR + 3, 2 * Sgemm.NR, 5}) {
+            for (int k : new int[] {16, 3 * 2 * Simd.LANES + 5, 1024, 7}) {
+                int panel = Sgemm.packedBFloats(k, n);
+                float[] bp = new float[panel + n * k];
+                for (int i = 0; i < n * k; i++) {
+                    bp[panel + i] = (float) rnd.nextGaussian();
+                }
+                float[] src = java.util.Arrays.copyOfRange(bp, panel, panel + n * k);
+                java.util.Arrays.fill(bp, 0, panel, Float.NaN); // every cell a product reads must be written
+                Sgemm.packBFromRows(bp, panel, n, k, bp);
+                for (int j0 = 0; j0 < n; j0 += Sgemm.NR) {
+                    int nr = Math.min(Sgemm.NR, n - j0);
+                    for (int p = 0; p < k; p++) {
+                        for (int jj = 0; jj < nr; jj++) {
+                            assertThat(bp[j0 * k + p * Sgemm.NR + jj]).as("n=%d k=%d column %d step %d", n, k, j0 + jj, p)
+                                    .isEqualTo(src[(j0 + jj) * k + p]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * Products over row-major A with at most one vector of columns run the one-vector tile: the same bits as the
      * two-vector tile gives those columns in a wider product (depth across two KC blocks, rows past a whole tile), and
      * the right values (double reference).
