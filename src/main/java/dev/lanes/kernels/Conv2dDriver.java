@@ -970,9 +970,15 @@ public final class Conv2dDriver {
         float[] bp = buf.gradientB;
         MemorySegment.copy(gout, FLOAT, gOff << 2, bp, stage, og * l);
         Sgemm.packBFromRows(bp, stage, og, l, bp);
-        if (!rowsReady && Im2col.shiftsInPlace(g)) {
+        if (!rowsReady && Im2col.shiftsFit(g)) {
             // the rows of the columns read where they lie in the column-shifted planes (building them row-major was
-            // ~12% of LeNet's training step); pad rows start where row 0 does, their results never stored
+            // ~12% of LeNet's training step); pad rows start where row 0 does, their results never stored. Wherever the
+            // planes fit, not only where the forward product runs on them (shiftsInPlace, which weighs its pad columns):
+            // here they are A's rows, kW copies of the padded rows against im2col's kH kW (ResNet-20's 32 x 32 layers:
+            // 52 against 147 thousand floats an image). The same rows in the same order: the same bits
+            if (buf.image.length < Im2col.shiftImageFloats(g)) { // imageFloats counts the planes only where shiftsInPlace holds
+                buf.image = new float[Im2col.shiftImageFloats(g)];
+            }
             Im2col.stageShifts(src, srcOff, g, buf.paddedSource(g), buf.image);
             int[] rows = buf.tapArray(rowsPadded);
             Im2col.shiftTapOffsets(g, rows);
