@@ -411,6 +411,26 @@ class OnnxHostileGraphTest {
         assertThatThrownBy(() -> OnnxModel.parse(later)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("topological order");
     }
 
+    /**
+     * Names are strict UTF-8: ASCII ones take ProtoReader's copy, others its decoder (non-ASCII names load and keep
+     * their characters), and a name whose bytes are not UTF-8 (a truncated two-byte sequence) is refused.
+     */
+    @Test
+    void namesAreUtf8AndOnlyUtf8() {
+        byte[] m = model(13, List.of(node("Relu", List.of("x\u00e9"), List.of("y\u2192z"))), List.of(),
+                List.of(valueInfo("x\u00e9", OnnxFormat.FLOAT, 2)), List.of(valueInfo("y\u2192z", OnnxFormat.FLOAT)));
+        try (OnnxModel om = OnnxModel.parse(m); Tensor x = Tensor.of(new float[] {-1f, 2f}, 2)) {
+            assertThat(om.inputNames()).containsExactly("x\u00e9");
+            try (Tensor y = om.forward(x)) {
+                assertThat(y.toFloatArray()).containsExactly(0f, 2f);
+            }
+        }
+        W bad = new W().bytes(1, new byte[] {'x', (byte) 0xc3}).str(2, "y").str(4, "Relu");
+        W g = new W().msg(1, bad).str(2, "g").msg(11, valueInfo("x", OnnxFormat.FLOAT, 2)).msg(12, valueInfo("y", OnnxFormat.FLOAT));
+        byte[] broken = new W().varint(1, 8).msg(7, g).msg(8, new W().str(1, "").varint(2, 13)).done();
+        assertThatThrownBy(() -> OnnxModel.parse(broken)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not valid UTF-8");
+    }
+
     /** An attribute of another type than the op's (axes as an INT for ReduceMean read as none: every dim reduced). */
     @Test
     void anAttributeOfTheWrongTypeIsRefused() {
