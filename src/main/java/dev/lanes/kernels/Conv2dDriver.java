@@ -945,7 +945,7 @@ public final class Conv2dDriver {
     /**
      * One image's and group's share of a convolution's weight gradient, transposed:
      * {@code C[k, og] (+)= cols[k, l] gout^T[l, og]} ({@code C += } when {@code accumulate}). The columns are read
-     * where they lie in the column-shifted planes ({@link Im2col#shiftsInPlace} geometries: {@link Sgemm#gemmTapsAPackedB})
+     * where they lie in the column-shifted planes (wherever {@link Im2col#shiftsFit}: {@link Sgemm#gemmTapsAPackedB})
      * or unfolded row-major (the GEMM's A as it is: {@link Sgemm#gemmRowsAPackedB}, no packing) and the output gradient dealt into
      * B slivers ({@link Sgemm#packBFromRows}), so the product runs a register-tiled kernel with depth l, instead of
      * og x k dot products of length l (Zen 3, AVX2: ResNet-20's 16-channel layer at batch 128 went from 50 to

@@ -358,7 +358,7 @@ public final class Im2col {
     }
 
     /**
-     * One image {@code [c, h, w]} from a segment into its column-shifted planes ({@link #shiftsForward} geometries):
+     * One image {@code [c, h, w]} from a segment into its column-shifted planes ({@link #shiftsFit} or {@link #stridedShiftsFit} geometries):
      * plane {@code (ch, j, a)} row r holds the zero-padded image's row {@code a + r sH}, columns {@code j dW + x sW}
      * for x below oW (at stride 1, a = 0: the padded rows cut to the oW columns tap column j reads). Staged padded into
      * {@code padded} ({@link #stagedImageFloats} floats) first, then each row copied heap to heap: at stride 1 by whole

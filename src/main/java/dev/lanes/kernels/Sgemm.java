@@ -701,7 +701,7 @@ public final class Sgemm {
     }
 
     /** Columns of a sliver {@link #gemmRowsAPackedB}'s tile for a block of nr columns reads: half a vector, one, or NR. */
-    private static int rowsATileColumns(int nr) {
+    static int rowsATileColumns(int nr) {
         return HALF_TILES && nr <= LANES / 2 ? LANES / 2 : nr <= LANES ? LANES : NR;
     }
 

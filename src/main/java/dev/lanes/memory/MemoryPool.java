@@ -30,8 +30,8 @@ public final class MemoryPool {
     /** Alignment of every block: one AVX-512 vector, one cache line. */
     public static final long ALIGNMENT = 64;
 
-    /** The zero bytes {@link #allocateZeroed} copies from (read-only; 1 MiB of heap for the process). */
-    private static final MemorySegment ZEROS = MemorySegment.ofArray(new byte[1 << 20]).asReadOnly();
+    /** The zero bytes {@link #allocateZeroed} copies from: 1 MiB and an alignment's slack (read-only; heap for the process). */
+    private static final MemorySegment ZEROS = MemorySegment.ofArray(new byte[(1 << 20) + (int) ALIGNMENT - 1]).asReadOnly();
     /** Idle blocks kept per size class at most; more are freed to the system. */
     static final int MAX_IDLE_BLOCKS_PER_CLASS = 4096;
     private static final int MIN_SHIFT = 6; // 64 bytes
@@ -227,9 +227,11 @@ public final class MemoryPool {
     /**
      * A new zeroed segment of {@code size} bytes at {@link #ALIGNMENT} in {@code arena}. {@code Arena.allocate} zeroes
      * with a Java loop (JDK 25's {@code SegmentFactories.initNativeMemory}) that a young JVM runs interpreted, ~4 ns a
-     * byte: 10-15 ms of a ResNet-20 cold start (~100 blocks, 3.3 MB). A block up to {@link #ZEROS}' size is taken
-     * unzeroed by {@code allocateFrom} and filled from a zeroed heap array by the JDK's native copy instead; larger ones
-     * keep {@code allocate}, whose one long loop the JIT compiles early. Either way no tensor sees bytes another had.
+     * byte: 10-15 ms of a ResNet-20 cold start (~100 blocks, 3.3 MB). A block up to 1 MiB (with its alignment slack,
+     * {@link #ZEROS}' size) is taken unzeroed by {@code allocateFrom} and filled from a zeroed heap array by the JDK's
+     * native copy instead; larger ones keep {@code allocate}, whose one long loop the JIT compiles early. Either way a
+     * block new from the system starts zeroed: no tensor sees memory the process or the system had freed (a block
+     * reused from a free list holds what its last tensor left: {@link #take}'s contents are undefined).
      */
     private static MemorySegment allocateZeroed(Arena arena, long size) {
         long padded = size + ALIGNMENT - 1;

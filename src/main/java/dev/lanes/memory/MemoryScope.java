@@ -22,7 +22,7 @@ public final class MemoryScope implements AutoCloseable {
     private static final ThreadLocal<ArrayDeque<MemoryScope>> STACK = new ThreadLocal<>() {
         @Override
         protected ArrayDeque<MemoryScope> initialValue() {
-            return new ArrayDeque();
+            return new ArrayDeque<>();
         }
     };
 

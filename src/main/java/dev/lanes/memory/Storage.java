@@ -235,7 +235,7 @@ public final class Storage {
         historyRewrites++;
     }
 
-    /** The cleaner's daemon thread (a class, not a lambda: see {@link MemoryPool#take}'s note on a young JVM). */
+    /** The cleaner's daemon thread (a class, not a lambda: a lambda spins a class at its first use, see the kernels package's note on a young JVM). */
     private static final class CleanerThreads implements java.util.concurrent.ThreadFactory {
         @Override
         public Thread newThread(Runnable r) {

@@ -967,7 +967,7 @@ class KernelPropertyTest {
             return;
         }
         // the weight gradient (C[k, og] = cols gout^T, then += a second image's): the driver reads the rows in the
-        // shifted planes where shiftsInPlace holds; from the row-major columns, the same bits
+        // shifted planes where shiftsFit holds; from the row-major columns, the same bits
         MemorySegment gout = random(4L * og * g.cols());
         MemorySegment gout2 = random(4L * og * g.cols());
         MemorySegment x2 = random(4L * g.c() * g.h() * g.w());
@@ -1253,6 +1253,11 @@ class KernelPropertyTest {
                         for (int jj = 0; jj < nr; jj++) {
                             assertThat(bp[j0 * k + p * Sgemm.NR + jj]).as("n=%d k=%d column %d step %d", n, k, j0 + jj, p)
                                     .isEqualTo(src[(j0 + jj) * k + p]);
+                        }
+                        // the pad columns a part sliver's tile reads (up to a half vector, one or two: rowsATileColumns) are zeros
+                        int read = Sgemm.rowsATileColumns(nr);
+                        for (int jj = nr; jj < read; jj++) {
+                            assertThat(bp[j0 * k + p * Sgemm.NR + jj]).as("n=%d k=%d pad column %d step %d", n, k, j0 + jj, p).isEqualTo(0f);
                         }
                     }
                 }

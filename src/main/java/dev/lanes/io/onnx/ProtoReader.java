@@ -169,14 +169,14 @@ final class ProtoReader {
         int n = length(what);
         // names and op types are ASCII in practice, where UTF-8 is the bytes themselves: a Latin-1 copy, without the strict
         // decoder below, whose setup per string (interpreted in a young JVM) was ~16% of parsing ResNet-20 at a cold start
-        int end = pos + n;
+        int stop = pos + n;
         int i = pos;
-        while (i < end && buf[i] >= 0) {
+        while (i < stop && buf[i] >= 0) {
             i++;
         }
-        if (i == end) {
+        if (i == stop) {
             String s = new String(buf, pos, n, StandardCharsets.ISO_8859_1);
-            pos = end;
+            pos = stop;
             return s;
         }
         try {
