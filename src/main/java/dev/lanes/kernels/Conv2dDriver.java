@@ -945,7 +945,7 @@ public final class Conv2dDriver {
     /**
      * One image's and group's share of a convolution's weight gradient, transposed:
      * {@code C[k, og] (+)= cols[k, l] gout^T[l, og]} ({@code C += } when {@code accumulate}). The columns are read
-     * where they lie in the column-shifted planes (wherever {@link Im2col#shiftsFit}: {@link Sgemm#gemmTapsAPackedB})
+     * where they lie in the column-shifted planes (wherever {@link Im2col#shiftsFit} or {@link Im2col#stridedShiftsFit}: {@link Sgemm#gemmTapsAPackedB})
      * or unfolded row-major (the GEMM's A as it is: {@link Sgemm#gemmRowsAPackedB}, no packing) and the output gradient dealt into
      * B slivers ({@link Sgemm#packBFromRows}), so the product runs a register-tiled kernel with depth l, instead of
      * og x k dot products of length l (Zen 3, AVX2: ResNet-20's 16-channel layer at batch 128 went from 50 to
@@ -970,12 +970,13 @@ public final class Conv2dDriver {
         float[] bp = buf.gradientB;
         MemorySegment.copy(gout, FLOAT, gOff << 2, bp, stage, og * l);
         Sgemm.packBFromRows(bp, stage, og, l, bp);
-        if (!rowsReady && Im2col.shiftsFit(g)) {
+        if (!rowsReady && (Im2col.shiftsFit(g) || Im2col.stridedShiftsFit(g))) {
             // the rows of the columns read where they lie in the column-shifted planes (building them row-major was
             // ~12% of LeNet's training step); pad rows start where row 0 does, their results never stored. Wherever the
             // planes fit, not only where the forward product runs on them (shiftsInPlace, which weighs its pad columns):
             // here they are A's rows, kW copies of the padded rows against im2col's kH kW (ResNet-20's 32 x 32 layers:
-            // 52 against 147 thousand floats an image). The same rows in the same order: the same bits
+            // 52 against 147 thousand floats an image), and at stride 2 each tap's rows are still one run over the
+            // output pixels (plane (ch, j, i mod 2) from row i / 2). The same rows in the same order: the same bits
             if (buf.image.length < Im2col.shiftImageFloats(g)) { // imageFloats counts the planes only where shiftsInPlace holds
                 buf.image = new float[Im2col.shiftImageFloats(g)];
             }

@@ -985,6 +985,61 @@ class KernelPropertyTest {
                 .containsExactly(viaRows.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
     }
 
+    /**
+     * A stride-2 convolution's weight gradient from the image (its rows read in the strided column-shifted planes,
+     * where {@link Im2col#stridedShiftsFit}) has the bits of the one from im2col's row-major columns, over two images
+     * (the second added), and the double reference's values: ResNet-20's two downsampling layers, odd sizes with
+     * asymmetric padding, stride 2 in one direction only. Nothing is written outside C.
+     */
+    @Test
+    void stridedWeightGradientFromShiftedPlanesEqualsRowMajor() {
+        Im2col.Geometry[] geometries = {
+                new Im2col.Geometry(16, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 16, 16),
+                new Im2col.Geometry(32, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, 8, 8),
+                new Im2col.Geometry(3, 11, 9, 3, 3, 2, 2, 1, 0, 1, 1, 6, 4),
+                new Im2col.Geometry(5, 7, 12, 3, 2, 1, 2, 1, 1, 1, 1, 7, 7),
+        };
+        int guard = 2 * Simd.LANES;
+        for (Im2col.Geometry g : geometries) {
+            assertThat(Im2col.stridedShiftsFit(g)).as("%s", g).isTrue();
+            assertThat(Conv2dDriver.staged(g)).as("%s", g).isTrue();
+            int og = 2 * Sgemm.MR + 3;
+            MemorySegment x = random(4L * g.c() * g.h() * g.w());
+            MemorySegment x2 = random(4L * g.c() * g.h() * g.w());
+            MemorySegment gout = random(4L * og * g.cols());
+            MemorySegment gout2 = random(4L * og * g.cols());
+            MemorySegment cols = java.lang.foreign.Arena.ofAuto().allocate(4L * g.rows() * g.cols() + 4, 64);
+            MemorySegment cols2 = java.lang.foreign.Arena.ofAuto().allocate(4L * g.rows() * g.cols() + 4, 64);
+            MemorySegment viaRows = guarded(g.rows() * og, guard);
+            MemorySegment viaImage = guarded(g.rows() * og, guard);
+            Conv2dDriver.Buffers buf = Conv2dDriver.threadBuffers(g);
+            Im2col.im2col(x, 0, g, cols, 0);
+            Im2col.im2col(x2, 0, g, cols2, 0);
+            Conv2dDriver.weightGradient(g, og, cols, 0, true, gout, 0, viaRows, guard, false, buf);
+            Conv2dDriver.weightGradient(g, og, cols2, 0, true, gout2, 0, viaRows, guard, true, buf);
+            Conv2dDriver.weightGradient(g, og, x, 0, false, gout, 0, viaImage, guard, false, buf);
+            Conv2dDriver.weightGradient(g, og, x2, 0, false, gout2, 0, viaImage, guard, true, buf);
+            assertThat(viaImage.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s og %d weight gradient", g, og)
+                    .containsExactly(viaRows.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+            for (int r = 0; r < g.rows(); r++) { // C[r, o] = sum over both images and pixels q of cols[r, q] gout[o, q]
+                for (int o = 0; o < og; o++) {
+                    double want = 0;
+                    double scale = 0;
+                    for (int q = 0; q < g.cols(); q++) {
+                        long at = (long) r * g.cols() + q;
+                        long go = (long) o * g.cols() + q;
+                        double a = (double) cols.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, at) * gout.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, go);
+                        double b = (double) cols2.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, at) * gout2.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, go);
+                        want += a + b;
+                        scale += Math.abs(a) + Math.abs(b);
+                    }
+                    float got = viaImage.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, guard + (long) r * og + o);
+                    assertThat((double) got).as("%s C[%d, %d]", g, r, o).isCloseTo(want, org.assertj.core.data.Offset.offset(1e-5 * scale + 1e-6));
+                }
+            }
+        }
+    }
+
     /** {@link Im2col#stageImage} of a random image puts every pixel at (pT + r, pL + x) of its padded plane, zeros elsewhere. */
     private void checkStaging(Im2col.Geometry g) {
         MemorySegment x = random(4L * g.c() * g.h() * g.w());
