@@ -2378,7 +2378,14 @@ public final class Sgemm {
             // with zips (16 lanes) only a short last block is left here, a few per product (LeNet's k = 120 and 84): element
             // by element; a rarely run gather stayed in C1 code for seconds, where the Vector API's fallback allocates
             // (6 KB per LeNet training step, JMH -prof gc after 5 s of warm-up)
-            if (cols == NR && TRANSPOSE_GATHERS && !TRANSPOSE_ZIPS) {
+            if (cols == NR && TRANSPOSE8 && len % 8 == 0) {
+                // 8 lanes (x86): 8 x 8 blocks in registers, columns 0-7 then 8-15 of each 8 steps. Gathers (below) cost
+                // AMD's AVX2 a micro-coded vgatherdps per vector: 2% of a LeNet training step on Zen 3 (its Linears' W^T)
+                for (int p = 0, d = base + p0 * NR; p < len; p += 8, d += 8 * NR) {
+                    transpose8x8(row, p, TRANSPOSE_DEPTH, bp, d, NR);
+                    transpose8x8(row, 8 * TRANSPOSE_DEPTH + p, TRANSPOSE_DEPTH, bp, d + 8, NR);
+                }
+            } else if (cols == NR && TRANSPOSE_GATHERS && !TRANSPOSE_ZIPS) {
                 transposeBlockGathered(row, bp, base + p0 * NR, len);
             } else {
                 transposeBlock(row, bp, base + p0 * NR, cols, len);
