@@ -226,7 +226,7 @@ public final class MemoryPool {
 
     /**
      * A new zeroed segment of {@code size} bytes at {@link #ALIGNMENT} in {@code arena}. {@code Arena.allocate} zeroes
-     * with a Java loop (JDK 25's {@code SegmentFactories.initNativeMemory}) that a young JVM runs interpreted, ~4 ns a
+     * with a Java loop (JDK 25's {@code SegmentFactories.initNativeMemory}) that a young JVM runs interpreted, ~5 ns a
      * byte: 10-15 ms of a ResNet-20 cold start (~100 blocks, 3.3 MB). A block up to 1 MiB (with its alignment slack,
      * {@link #ZEROS}' size) is taken unzeroed by {@code allocateFrom} and filled from a zeroed heap array by the JDK's
      * native copy instead; larger ones keep {@code allocate}, whose one long loop the JIT compiles early. Either way a
@@ -241,7 +241,6 @@ public final class MemoryPool {
         MemorySegment raw = arena.allocateFrom(ValueLayout.JAVA_BYTE, ZEROS, ValueLayout.JAVA_BYTE, 0, padded);
         return raw.asSlice(-raw.address() & (ALIGNMENT - 1), size);
     }
-
 
     /** Returns a block; it is kept for reuse or freed to the system beyond the retain limit. */
     void give(Block b) {
