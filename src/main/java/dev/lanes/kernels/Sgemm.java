@@ -648,7 +648,7 @@ public final class Sgemm {
     /**
      * Whether whole 8 x 8 blocks are transposed in registers by {@link #transpose8x8}: at 8 lanes on x86 (AVX2), where
      * each zip is two one-vector rearranges (vpermps) and a blend, 72 instructions a block (Winograd's channels-first /
-     * channels-last copies, {@link #packBFromRows}).
+     * channels-last copies, {@link #packBFromRows}, {@link #packBTransposed}'s whole slivers).
      */
     static final boolean TRANSPOSE8 = LANES == 8 && Simd.X86;
 
