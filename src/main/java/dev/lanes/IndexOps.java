@@ -20,6 +20,9 @@ final class IndexOps {
 
     /** Throws PyTorch's IndexError message naming the first bad index, when any index is outside [0, size). */
     private static void checkIndices(String op, Tensor index, int size, int dim) {
+        if (Launch.unvalued(index)) {
+            return; // a trace that computes nothing: the plan's step checks every run's indices
+        }
         try (OpFrame _ = OpFrame.enter()) {
             Tensor idx = index;
             long bad = Indexing.firstOutOfRange(idx.seg(), idx.storageOffset(), idx.numel(), size);

@@ -158,7 +158,36 @@ public final class InferencePlan implements AutoCloseable {
         try (MemoryScope outer = MemoryScope.unscoped()) {
             x = Tensor.of(example, shape);
         }
-        return traceOn(forward, x, MemorySegment.ofArray(example));
+        return traceOn(forward, x, MemorySegment.ofArray(example), false);
+    }
+
+    /**
+     * {@link #trace(Function, int...)} without running the forward pass and without the self-check: the trace records
+     * every kernel call but runs only those over constants alone (whose results the plan folds), and the plan is not
+     * compared with an eager result. Nothing a trace records can depend on the values it skips (reading a computed
+     * value into Java and ops without a plan step are refused while tracing), so the plan is the one {@code trace}
+     * makes; what is given up is the check, which guards against a fault in Lanes' own plan compilation and, in a
+     * plan whose outputs cancel, takes its Winograd convolutions back to the direct form when their rounding drifts
+     * past 1e-4 (see {@link #trace}). For graphs whose plans are tested elsewhere, where a cold start counts:
+     * {@code OnnxModel.plan(shape)} traces this way (ResNet-20 at batch 1 in a fresh JVM: the trace ~170 -> ~60 ms,
+     * and the check's run of ~55 ms left to the first prediction).
+     */
+    public static InferencePlan traceUnchecked(Function<Tensor, Tensor> forward, int... inputShape) {
+        int[] shape = inputShape.clone();
+        Shapes.checkedNumel(shape);
+        Tensor x;
+        try (MemoryScope outer = MemoryScope.unscoped()) {
+            x = Tensor.zeros(shape);
+        }
+        return traceOn(forward, x, null, true);
+    }
+
+    /**
+     * {@link #trace(Function, Tensor)} without running the forward pass and without the self-check (see
+     * {@link #traceUnchecked(Function, int...)}): only the example's shape and type count.
+     */
+    public static InferencePlan traceUnchecked(Function<Tensor, Tensor> forward, Tensor example) {
+        return traceExample(forward, example, true);
     }
 
     /**
@@ -168,6 +197,10 @@ public final class InferencePlan implements AutoCloseable {
      * they must be valid inputs (e.g. token ids below the vocabulary size); its shape is the plan's.
      */
     public static InferencePlan trace(Function<Tensor, Tensor> forward, Tensor example) {
+        return traceExample(forward, example, false);
+    }
+
+    private static InferencePlan traceExample(Function<Tensor, Tensor> forward, Tensor example, boolean dry) {
         DType t = example.dtype();
         if (t != DType.FLOAT32 && t != DType.INT64) {
             throw new IllegalArgumentException("InferencePlan.trace: the example input must be float32 or int64, got " + t.shortName()
@@ -184,17 +217,20 @@ public final class InferencePlan implements AutoCloseable {
                 }
             }
         }
-        MemorySegment values = t == DType.FLOAT32 ? MemorySegment.ofArray(x.toFloatArray()) : MemorySegment.ofArray(x.toLongArray());
-        return traceOn(forward, x, values);
+        MemorySegment values = dry ? null : t == DType.FLOAT32 ? MemorySegment.ofArray(x.toFloatArray()) : MemorySegment.ofArray(x.toLongArray());
+        return traceOn(forward, x, values, dry);
     }
 
-    /** Traces on {@code x} (closed here) and self-checks the plan on {@code values}, the bytes of x's elements. */
-    private static InferencePlan traceOn(Function<Tensor, Tensor> forward, Tensor x, MemorySegment values) {
+    /**
+     * Traces on {@code x} (closed here) and self-checks the plan on {@code values}, the bytes of x's elements; or, when
+     * {@code dry}, records without computing and checks nothing ({@link #traceUnchecked(Function, int...)}).
+     */
+    private static InferencePlan traceOn(Function<Tensor, Tensor> forward, Tensor x, MemorySegment values, boolean dry) {
         int[] shape = x.shapeRef().clone();
         DType inputType = x.dtype();
         Tracer tracer;
         try {
-            tracer = Tracer.begin(x);
+            tracer = Tracer.begin(x, dry);
         } catch (RuntimeException | Error e) {
             x.close(); // e.g. already tracing on this thread
             throw e;
@@ -238,7 +274,9 @@ public final class InferencePlan implements AutoCloseable {
             tracer.end();
             ended = true;
             // the traced call's own result, for the self-check: a second eager forward cost ~20% of a cold start
-            if (outType == DType.INT64) {
+            if (dry) {
+                // nothing computed it
+            } else if (outType == DType.INT64) {
                 eagerIds = eagerResult.contiguous().toLongArray();
             } else {
                 eager = eagerResult.contiguous().toFloatArray();
@@ -261,6 +299,9 @@ public final class InferencePlan implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             tracer.releaseConstants(); // no plan took them over
             throw e;
+        }
+        if (dry) {
+            return plan;
         }
         try {
             plan.selfCheck(eager, eagerIds, values);

@@ -41,20 +41,22 @@ final class Launch {
         int n = inputs.length;
         Ref[] refs = new Ref[n];
         MemorySegment[] segs = new MemorySegment[n + 1];
+        Tracer t = Tracer.current();
         try (OpFrame _ = OpFrame.enter()) {
             for (int i = 0; i < n; i++) {
                 segs[i] = inputs[i].seg();
                 refs[i] = new Ref(Ref.ARG, i, inputs[i].storageOffset());
             }
             segs[n] = out.seg();
-            PlanStep s = step.apply(refs);
-            s.out = new Ref(Ref.ARG, n, out.storageOffset());
-            s.run(PlanStep.Frame.eager(segs));
+            if (t == null || !t.skips(inputs)) { // a dry trace records the step below without running it
+                PlanStep s = step.apply(refs);
+                s.out = new Ref(Ref.ARG, n, out.storageOffset());
+                s.run(PlanStep.Frame.eager(segs));
+            }
         } catch (Throwable e) {
             out.close();
             throw e;
         }
-        Tracer t = Tracer.current();
         if (t != null) {
             t.record(step, inputs, out);
         }
@@ -122,6 +124,16 @@ final class Launch {
     /** {@code op} writes its result with a kernel outside this path (one_hot, gather, scatter_add): refused while tracing. */
     static void noPlanStep(String op) {
         Tracer.checkNoPlanStep(op);
+    }
+
+    /**
+     * Whether {@code t} holds no values: the input or an intermediate of a trace that records without computing
+     * ({@link InferencePlan#traceUnchecked}). An op's own check of values (an index within range) skips it; the plan
+     * step makes that check on every run.
+     */
+    static boolean unvalued(Tensor t) {
+        Tracer tr = Tracer.current();
+        return tr != null && tr.skips(new Tensor[] {t});
     }
 
     /** A tensor's values are about to be read into Java (item(), toFloatArray()): refused while tracing a computed value. */

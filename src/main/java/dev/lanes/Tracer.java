@@ -41,6 +41,12 @@ final class Tracer {
      * backward pass makes are slots like any intermediate.
      */
     final boolean training;
+    /**
+     * A trace that records without computing ({@link InferencePlan#traceUnchecked}): {@link Launch} skips every kernel
+     * one of whose operands is the input or a slot, since no such value is ever read while tracing (host reads and ops
+     * without a plan step are refused), and runs only those over constants, whose results the plan folds.
+     */
+    final boolean dry;
     private final Map<Storage, Integer> slotOf = new IdentityHashMap<>();
     private final Set<Storage> madeHere = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Map<Storage, Integer> constOf = new IdentityHashMap<>();
@@ -53,9 +59,10 @@ final class Tracer {
     /** Factory results made on the tracing thread during the trace: constants of the plan. */
     private final Set<Storage> constantsMadeHere = Collections.newSetFromMap(new IdentityHashMap<>());
 
-    private Tracer(String who, boolean training, Storage... inputs) {
+    private Tracer(String who, boolean training, boolean dry, Storage... inputs) {
         this.who = who;
         this.training = training;
+        this.dry = dry;
         this.inputs = inputs;
     }
 
@@ -63,13 +70,14 @@ final class Tracer {
         return ACTIVE.get() == 0 ? null : CURRENT.get();
     }
 
-    static Tracer begin(Tensor input) {
-        return begin(new Tracer("InferencePlan.trace", false, input.storageRef()));
+    /** Traces an inference step; {@code dry}: without computing (see {@link #dry}). */
+    static Tracer begin(Tensor input, boolean dry) {
+        return begin(new Tracer(dry ? "InferencePlan.traceUnchecked" : "InferencePlan.trace", false, dry, input.storageRef()));
     }
 
     /** Traces a training step: {@code input} is input 0, {@code target} input 1; nothing is folded. */
     static Tracer beginTraining(Tensor input, Tensor target) {
-        return begin(new Tracer("TrainStep.compile", true, input.storageRef(), target.storageRef()));
+        return begin(new Tracer("TrainStep.compile", true, false, input.storageRef(), target.storageRef()));
     }
 
     private static Tracer begin(Tracer t) {
@@ -257,6 +265,23 @@ final class Tracer {
                     + ". Make constants outside forward() (a parameter or a registered buffer)");
         }
         return new Ref(Ref.CONST, constant(s), off);
+    }
+
+    /**
+     * Whether a kernel over {@code operands} may be skipped: a dry trace, and an operand is the input or a slot, so the
+     * step is recorded, never folded (folding needs every operand a constant, {@link #record(PlanStep, Tensor, boolean)}).
+     */
+    boolean skips(Tensor[] operands) {
+        if (!dry) {
+            return false;
+        }
+        for (Tensor t : operands) {
+            Storage s = t.storageRef();
+            if (inputIndex(s) >= 0 || slotOf.containsKey(s)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private int inputIndex(Storage s) {

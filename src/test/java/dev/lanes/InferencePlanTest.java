@@ -701,6 +701,61 @@ class InferencePlanTest {
     }
 
     /**
+     * {@link InferencePlan#traceUnchecked} records without computing: the plan is the checked trace's (the same steps,
+     * the same bits), values over constants alone still fold (they run during the trace), and a kernel over the input
+     * does not run at all: ids out of an embedding's range, which the eager lookup refuses while tracing, pass the
+     * unchecked trace and are refused by the plan's own check on every run. The refusals of what a plan cannot replay
+     * stand as in a checked trace.
+     */
+    @Test
+    void anUncheckedTraceMakesTheCheckedPlanWithoutRunningTheForward() {
+        Lanes.manualSeed(12);
+        Conv2d conv = new Conv2d(16, 16, 3, 1, 1);
+        BatchNorm2d bn = new BatchNorm2d(16);
+        Linear head = new Linear(16 * 8 * 8, 5);
+        Tensor scale = Tensor.randn(16, 1, 1);
+        try (Autograd.Mode g = Autograd.noGrad()) {
+            bn.train();
+            bn.forward(Tensor.randn(4, 16, 8, 8)); // running statistics other than 0 / 1
+        }
+        bn.eval();
+        // scale.exp().add(1) depends on constants only: folded, so it must have run during the unchecked trace too
+        Function<Tensor, Tensor> f = x -> head.forward(bn.forward(conv.forward(x)).relu().mul(scale.exp().add(1)).add(x).flatten(1, 3));
+        float[] x = randomInput(2 * 16 * 8 * 8, 3);
+        try (InferencePlan checked = InferencePlan.trace(f, 2, 16, 8, 8); InferencePlan unchecked = InferencePlan.traceUnchecked(f, 2, 16, 8, 8)) {
+            assertThat(unchecked.toString()).isEqualTo(checked.toString());
+            float[] a = new float[10];
+            float[] b = new float[10];
+            checked.run(x, a);
+            unchecked.run(x, b);
+            assertThat(b).containsExactly(a);
+            assertClose(b, eager(f, x, 2, 16, 8, 8), "unchecked plan vs eager");
+        }
+        Lanes.manualSeed(13);
+        dev.lanes.nn.Embedding emb = new dev.lanes.nn.Embedding(10, 4);
+        try (Tensor bad = Tensor.of(new long[] {3, 12}, 2)) {
+            assertThatThrownBy(() -> InferencePlan.trace(emb::forward, bad)).isInstanceOf(IndexOutOfBoundsException.class);
+            try (InferencePlan plan = InferencePlan.traceUnchecked(emb::forward, bad)) {
+                float[] out = new float[8];
+                assertThatThrownBy(() -> plan.run(new long[] {3, 12}, out)).isInstanceOf(IndexOutOfBoundsException.class)
+                        .hasMessageContaining("index 12").hasMessageContaining("size 10");
+                plan.run(new long[] {3, 9}, out);
+                float[] row9 = emb.weight.narrow(0, 9, 1).contiguous().toFloatArray();
+                assertThat(java.util.Arrays.copyOfRange(out, 4, 8)).containsExactly(row9);
+            }
+        }
+        Linear l = new Linear(4, 4);
+        assertThatThrownBy(() -> InferencePlan.traceUnchecked(x2 -> x2.sum().item() > 0 ? x2.mul(2) : x2, 2, 4))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("InferencePlan.traceUnchecked").hasMessageContaining("into Java");
+        assertThatThrownBy(() -> InferencePlan.traceUnchecked(x2 -> l.forward(x2).relu_(), 2, 4))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("relu_");
+        assertThatThrownBy(() -> InferencePlan.traceUnchecked(x2 -> x2.max(1).indices(), 2, 4)).isInstanceOf(UnsupportedOperationException.class);
+        try (InferencePlan ok = InferencePlan.traceUnchecked(l::forward, 2, 4)) { // nothing left tracing after the refusals
+            assertThat(ok.stepCount()).isEqualTo(1);
+        }
+    }
+
+    /**
      * A plan holds a snapshot of some weights (prepacked) and reads others live: after a write to any of them a call
      * is refused (it mixed the old weight with the new bias: W_old x + 1), and a new trace gives the new model.
      */

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
  *       and pools carry the bound by their Lipschitz constants (a wrong value is off by O(1) of that sum);</li>
  *   <li>(b) the plan traced with {@code -Dlanes.plan.fuseShortcuts=false} gives the same bits;</li>
  *   <li>(c) a second run of the same plan gives the same bits;</li>
- *   <li>(d) two threads running the plan at once, on different inputs, give the bits of a run alone.</li>
+ *   <li>(d) two threads running the plan at once, on different inputs, give the bits of a run alone;</li>
+ *   <li>(e) {@link InferencePlan#traceUnchecked}, which records without computing, makes the same plan (the same bits).</li>
  * </ol>
  * A failure names the graph (its index, its seed and the program, each line one op, and the plan); {@code
  * -Dlanes.test.fuzzGraphSeed=S} (through {@code -Dlanes.test.jvmFlags}) replays that graph alone, {@code
@@ -686,6 +687,8 @@ class PlanFusionFuzzTest {
         int winograd;
         int channelsLast;
         int steps;
+        /** Graphs whose traceUnchecked plan was the checked one's, bit for bit. */
+        int sameUnchecked;
         double worstRatio;
 
         void add(InferencePlan plan) {
@@ -742,6 +745,17 @@ class PlanFusionFuzzTest {
             sameBits("(b) fuseShortcuts=false\nfused plan:\n" + plan + "\nunfused plan:\n" + unfused, out, run(unfused, x));
             // (c) a second run
             sameBits("(c) second run", out, run(plan, x));
+            // (e) traced without computing (InferencePlan.traceUnchecked: only the kernels over constants run, to be
+            // folded): the same plan and the same bits, unless the checked plan's self-check took its Winograd
+            // convolutions back to the direct form, which only the checked trace does
+            try (InferencePlan dry = InferencePlan.traceUnchecked(f, shape)) {
+                if (dry.toString().equals(plan.toString())) {
+                    sameBits("(e) traceUnchecked\nplan:\n" + plan, out, run(dry, x));
+                    coverage.sameUnchecked++;
+                } else {
+                    assertThat(plan.toString()).as("(e) a plan traceUnchecked made otherwise:\n" + dry).doesNotContain("winograd");
+                }
+            }
             // (d) two threads at once, each on its own input, give the bits of a run alone
             float[][] inputs = {x, x2};
             float[][] alone = {out, run(plan, x2)};
@@ -779,13 +793,14 @@ class PlanFusionFuzzTest {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         System.out.printf("PlanFusionFuzzTest: %d graphs in %.1f s; %d plan steps, %d Winograd convolutions (%d channels-last, %d with a"
-                + " residual sum), %d fused shortcuts, worst |plan - eager| / bound %.3g%n", graphs, seconds, coverage.steps, coverage.winograd,
-                coverage.channelsLast, coverage.residuals, coverage.shortcuts, coverage.worstRatio);
+                + " residual sum), %d fused shortcuts, %d the same plan traced unchecked, worst |plan - eager| / bound %.3g%n", graphs, seconds,
+                coverage.steps, coverage.winograd, coverage.channelsLast, coverage.residuals, coverage.shortcuts, coverage.sameUnchecked, coverage.worstRatio);
         assertThat(failures).as("graphs that failed").isEmpty();
         if (one != null) {
             return;
         }
         assertThat(coverage.shortcuts).as("fused shortcuts").isGreaterThan(0);
+        assertThat(coverage.sameUnchecked).as("graphs planned alike unchecked").isGreaterThan(graphs * 9 / 10);
         if (Winograd.ENABLED) {
             assertThat(coverage.winograd).as("Winograd convolutions").isGreaterThan(0);
             assertThat(coverage.residuals).as("fused residual sums").isGreaterThan(0);

@@ -457,8 +457,9 @@ class ColdStartTest {
     }
 
     /**
-     * Whole plans with every gate open against every gate shut: PyTorch's LeNet and ResNet-20 exports, traced and run
-     * (the trace's eager forward, the self-check and the first runs take the scalar forms), give the same bits.
+     * Whole plans with every gate open against every gate shut: PyTorch's LeNet and ResNet-20 exports, traced on an
+     * example (a checked trace: its eager forward, the self-check and the first runs take the scalar forms) and run,
+     * give the same bits.
      */
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"lenet", "resnet20"})
@@ -483,7 +484,8 @@ class ColdStartTest {
             ColdStart.convImages = open;
             ColdStart.winogradImages = open;
             try (dev.lanes.io.onnx.OnnxModel m = dev.lanes.io.onnx.OnnxModel.parse(model);
-                 dev.lanes.InferencePlan plan = m.plan(2, channels, 32, 32)) {
+                 dev.lanes.Tensor example = dev.lanes.Tensor.of(x, 2, channels, 32, 32);
+                 dev.lanes.InferencePlan plan = m.plan(example)) { // checked: the eager forward and the self-check run too
                 float[] y = new float[plan.outputSize()];
                 plan.run(x, y);
                 results[cold] = new int[y.length];

@@ -216,21 +216,28 @@ public final class OnnxModel implements AutoCloseable {
 
     /**
      * Traces the graph for inputs of {@code inputShape} into an inference plan (the model's first output): shape
-     * arithmetic folded, weights prepacked, activations fused where the plan can.
+     * arithmetic folded, weights prepacked, activations fused where the plan can. The trace records the graph's
+     * kernels without running them and skips the plan's self-check against an eager forward
+     * ({@link InferencePlan#traceUnchecked(java.util.function.Function, int...)}): a graph is data, interpreted by
+     * Lanes' own converters, whose plans the conformance suite and the exported models' tests check, and the eager
+     * forward was most of a cold start (ResNet-20: ~170 of ~460 ms). {@link #plan(Tensor)} keeps the check.
      */
     public InferencePlan plan(int... inputShape) {
         if (inputNames.size() == 1 && inputElemType() == OnnxFormat.INT64) {
-            // token ids or indices: traced on zeros (a valid index into any non-empty dimension); plan(example) takes others
+            // token ids or indices: only the shape and type count in a trace that computes nothing
             try (Tensor zeros = Tensor.zerosLong(inputShape)) {
-                return InferencePlan.trace(this::forward, zeros);
+                return InferencePlan.traceUnchecked(this::forward, zeros);
             }
         }
-        return InferencePlan.trace(this::forward, inputShape);
+        return InferencePlan.traceUnchecked(this::forward, inputShape);
     }
 
     /**
      * Traces the graph on {@code example} (float32, or int64 for a graph whose input is token ids or indices: its
-     * values must be valid ones, they drive the plan's self-check); the plan takes inputs of its shape and type.
+     * values must be valid ones, they drive the plan's self-check) and checks the plan against the eager forward on
+     * it, as {@link InferencePlan#trace(java.util.function.Function, Tensor)} does: a plan that drifts past 1e-4
+     * through its Winograd convolutions' rounding takes them back to the direct form. The plan takes inputs of the
+     * example's shape and type.
      */
     public InferencePlan plan(Tensor example) {
         return InferencePlan.trace(this::forward, example);

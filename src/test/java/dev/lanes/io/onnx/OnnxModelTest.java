@@ -60,11 +60,18 @@ class OnnxModelTest {
                 Tensor planned = plan.run(x);
                 TestGolden.assertClose(planned, want, 1e-5, 1e-4, name + " plan");
                 assertThat(plan.run(x).toFloatArray()).as("a second call of the plan").containsExactly(planned.toFloatArray());
+                // plan(shape) traces without computing and checks nothing; plan(example) runs the eager forward and checks
+                // the plan against it: the same plan either way (a checked plan whose Winograd rounding drifted would
+                // have gone back to the direct form, and these do not)
+                try (InferencePlan checked = m.plan(x)) {
+                    assertThat(checked.toString()).isEqualTo(plan.toString());
+                    assertThat(checked.run(x).toFloatArray()).as("the checked plan").containsExactly(planned.toFloatArray());
+                }
                 if (name.equals("resnet20")) { // each of the 9 blocks' relu(conv(..) + shortcut) is one pass
                     String listing = plan.toString();
                     long adds = listing.lines().filter(l -> l.contains("= add ") && l.endsWith("-> relu")).count();
-                    // or in the convolution itself, which runs by Winograd (the same bits on every machine, so the self-check
-                    // keeps it), its shortcut computed before it (all 9: the two strided 1 x 1 shortcuts moved before it)
+                    // or in the convolution itself, which runs by Winograd (the same bits on every machine),
+                    // its shortcut computed before it (all 9: the two strided 1 x 1 shortcuts moved before it)
                     long fused = listing.lines().filter(l -> l.contains("= conv2d ") && l.matches(".* \\+ %\\d+ -> relu -> .*")).count();
                     assertThat(adds + fused).as(listing).isEqualTo(9);
                     assertThat(listing.lines().filter(l -> l.contains("winograd") && l.matches(".* \\+ %\\d+ -> relu -> .*")).count()).as(listing)
