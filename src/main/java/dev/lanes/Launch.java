@@ -48,7 +48,9 @@ final class Launch {
                 refs[i] = new Ref(Ref.ARG, i, inputs[i].storageOffset());
             }
             segs[n] = out.seg();
-            if (t == null || !t.skips(inputs)) { // a dry trace records the step below without running it
+            if (t != null && t.skips(inputs)) {
+                t.zeroSkipped(out, inputs); // a dry trace records the step below without running it
+            } else {
                 PlanStep s = step.apply(refs);
                 s.out = new Ref(Ref.ARG, n, out.storageOffset());
                 s.run(PlanStep.Frame.eager(segs));

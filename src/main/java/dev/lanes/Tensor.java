@@ -2515,6 +2515,9 @@ public final class Tensor implements Releasable, AutoCloseable {
         if (releasedBy != null) {
             return "tensor(<released by " + releasedBy + ">, size=" + str(shape) + ")";
         }
+        if (Launch.unvalued(this)) {
+            return "tensor(<not computed: InferencePlan.traceUnchecked records without running>, size=" + str(shape) + ")";
+        }
         return TensorFormatter.format(this, suffixes());
     }
 

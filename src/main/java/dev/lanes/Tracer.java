@@ -44,7 +44,8 @@ final class Tracer {
     /**
      * A trace that records without computing ({@link InferencePlan#traceUnchecked}): {@link Launch} skips every kernel
      * one of whose operands is the input or a slot, since no such value is ever read while tracing (host reads and ops
-     * without a plan step are refused), and runs only those over constants, whose results the plan folds.
+     * without a plan step are refused), zeroing what it would have written ({@link #zeroSkipped}), and runs only those
+     * over constants, whose results the plan folds.
      */
     final boolean dry;
     private final Map<Storage, Integer> slotOf = new IdentityHashMap<>();
@@ -282,6 +283,20 @@ final class Tracer {
             }
         }
         return false;
+    }
+
+    /**
+     * Zeroes what a kernel {@link #skips} would have written: its result and the fresh tensors it writes besides
+     * (argmax positions, saved statistics). Pool memory holds other tensors' old values, which no tensor may show, not
+     * even one that escapes a dry trace unread.
+     */
+    void zeroSkipped(Tensor out, Tensor[] operands) {
+        out.seg().fill((byte) 0);
+        for (Tensor t : operands) {
+            if (madeHere.contains(t.storageRef())) {
+                t.seg().fill((byte) 0);
+            }
+        }
     }
 
     private int inputIndex(Storage s) {

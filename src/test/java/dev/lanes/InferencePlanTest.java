@@ -704,8 +704,8 @@ class InferencePlanTest {
      * {@link InferencePlan#traceUnchecked} records without computing: the plan is the checked trace's (the same steps,
      * the same bits), values over constants alone still fold (they run during the trace), and a kernel over the input
      * does not run at all: ids out of an embedding's range, which the eager lookup refuses while tracing, pass the
-     * unchecked trace and are refused by the plan's own check on every run. The refusals of what a plan cannot replay
-     * stand as in a checked trace.
+     * unchecked trace and are refused by the plan's own check on every run; its result reads as zeros. The refusals of
+     * what a plan cannot replay stand as in a checked trace.
      */
     @Test
     void anUncheckedTraceMakesTheCheckedPlanWithoutRunningTheForward() {
@@ -743,6 +743,27 @@ class InferencePlanTest {
                 float[] row9 = emb.weight.narrow(0, 9, 1).contiguous().toFloatArray();
                 assertThat(java.util.Arrays.copyOfRange(out, 4, 8)).containsExactly(row9);
             }
+        }
+        // what a skipped kernel would have written reads as zeros, never as another tensor's old values in the pool, even
+        // in a tensor the forward keeps past the trace
+        float[] secret = new float[64];
+        java.util.Arrays.fill(secret, 42f);
+        Tensor.of(secret, 8, 8).close();
+        Tensor[] kept = new Tensor[1];
+        String[] printed = new String[1];
+        try (InferencePlan plan = InferencePlan.traceUnchecked(x2 -> {
+            Tensor h = x2.add(1);
+            kept[0] = MemoryScope.disown(h);
+            printed[0] = h.toString(); // a debug print inside forward
+            return h.mul(2);
+        }, 8, 8)) {
+            assertThat(printed[0]).startsWith("tensor(<not computed").contains("size=[8, 8]");
+            assertThat(kept[0].toFloatArray()).containsOnly(0f);
+            float[] out = new float[64];
+            plan.run(new float[64], out);
+            assertThat(out).containsOnly(2f);
+        } finally {
+            kept[0].close();
         }
         Linear l = new Linear(4, 4);
         assertThatThrownBy(() -> InferencePlan.traceUnchecked(x2 -> x2.sum().item() > 0 ? x2.mul(2) : x2, 2, 4))

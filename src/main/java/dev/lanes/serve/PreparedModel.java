@@ -71,7 +71,9 @@ public final class PreparedModel implements AutoCloseable {
      * Loads an ONNX model (e.g. from {@code torch.onnx.export}) and prepares it for inputs of {@code inputShape}: its
      * graph traced into a plan like a Module's, with the same thread-safety and zero allocation per call. Operators
      * Lanes cannot run are refused here, naming the op, its node and the opset; a malformed file with
-     * {@link IllegalArgumentException}.
+     * {@link IllegalArgumentException}. The trace records the graph without computing it and the plan is not checked
+     * against an eager forward ({@code OnnxModel.plan(int...)}: a faster cold start); an index a graph computes is
+     * checked on every call, so a bad one fails the call rather than the load.
      */
     public static PreparedModel loadOnnx(Path onnx, int... inputShape) throws IOException {
         return prepared(onnx.getFileName().toString(), OnnxModel.load(onnx), inputShape);
