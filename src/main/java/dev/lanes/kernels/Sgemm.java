@@ -2182,15 +2182,35 @@ public final class Sgemm {
      */
     private static void packARows(MemorySegment a, long aOff, int lda, int row, int rows, int pc, int kc, float[] ap, int base) {
         int p0 = 0;
-        if (rows == MR && ZIP_PACK_A && !ColdStart.pack()) { // a young process: float by float, the same floats (see ColdStart)
+        if (rows == MR && ColdStart.pack()) { // a young process: float by float, the same floats (see ColdStart)
+            packARowsCold(a, aOff, lda, row, rows, pc, kc, ap, base);
+            return;
+        }
+        if (rows == MR && ZIP_PACK_A) {
             p0 = packARowsZipped(a, aOff, lda, row, pc, kc, ap, base);
-        } else if (rows == MR && PACK_A6 && !ColdStart.pack()) {
+        } else if (rows == MR && PACK_A6) {
             p0 = packARows6(a, aOff, lda, row, pc, kc, ap, base);
         }
         for (int r = 0; r < rows; r++) {
             long rowByte = (aOff + (long) (row + r) * lda + pc) << 2;
             for (int p = p0; p < kc; p++) {
                 ap[base + p * MR + r] = a.get(FLOAT, rowByte + ((long) p << 2));
+            }
+        }
+    }
+
+    /**
+     * {@link #packARows}'s float-by-float form for a young process: each row copied to the heap first, since a segment
+     * read per float is a VarHandle call chain in the interpreter (~1 us; ResNet-20's direct convolutions' weights,
+     * ~26,000 floats packed when its plan binds, showed up in a cold start's samples). Allocates: the young process's
+     * first slivers only.
+     */
+    private static void packARowsCold(MemorySegment a, long aOff, int lda, int row, int rows, int pc, int kc, float[] ap, int base) {
+        float[] line = new float[kc];
+        for (int r = 0; r < rows; r++) {
+            MemorySegment.copy(a, FLOAT, (aOff + (long) (row + r) * lda + pc) << 2, line, 0, kc);
+            for (int p = 0; p < kc; p++) {
+                ap[base + p * MR + r] = line[p];
             }
         }
     }
