@@ -2182,7 +2182,7 @@ public final class Sgemm {
      */
     private static void packARows(MemorySegment a, long aOff, int lda, int row, int rows, int pc, int kc, float[] ap, int base) {
         int p0 = 0;
-        if (rows == MR && ColdStart.pack()) { // a young process: float by float, the same floats (see ColdStart)
+        if (ColdStart.pack()) { // a young process: float by float, the same floats (see ColdStart)
             packARowsCold(a, aOff, lda, row, rows, pc, kc, ap, base);
             return;
         }
