@@ -524,7 +524,7 @@ public final class InferencePlan implements AutoCloseable {
                 }
             }
         }
-        for (boolean changed = true; changed; ) { // a residual sum in its convolution's output layout
+        for (boolean changed = !Winograd.MIXED_RESIDUAL; changed; ) { // a residual sum in its convolution's output layout (see below)
             changed = false;
             for (PlanStep s : steps) {
                 if (s instanceof PlanStep.Conv conv && conv.residual != null) {
@@ -544,6 +544,7 @@ public final class InferencePlan implements AutoCloseable {
             if (s instanceof PlanStep.Conv conv && conv.winogradPlanned()) {
                 conv.inChannelsLast = conv.x.kind() == Ref.SLOT && last.contains(canon(alias, conv.x.id()));
                 conv.outChannelsLast = last.contains(canon(alias, conv.out.id()));
+                conv.residualChannelsLast = conv.residual != null && conv.residual.kind() == Ref.SLOT && last.contains(canon(alias, conv.residual.id()));
             }
         }
     }

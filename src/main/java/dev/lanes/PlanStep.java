@@ -671,6 +671,8 @@ abstract class PlanStep {
          */
         boolean inChannelsLast;
         boolean outChannelsLast;
+        /** The fused residual's layout, channels-last or not, which may differ from the output's (Winograd.forward). */
+        boolean residualChannelsLast;
         /**
          * A 1 x 1 convolution of the same input taken into this step (InferencePlan's fuseShortcuts: a downsampling
          * block's shortcut beside its 3 x 3 stride-2 convolution), computed from this step's staging where its product
@@ -778,6 +780,7 @@ abstract class PlanStep {
             // two of them goes back to channels-first together
             inChannelsLast = false;
             outChannelsLast = false;
+            residualChannelsLast = false;
             bindDirect(consts); // the plan's layout reserved the direct path's scratch all along
             return true;
         }
@@ -931,12 +934,12 @@ abstract class PlanStep {
             MemorySegment rs = residual == null ? null : f.seg(residual);
             long ro = residual == null ? 0 : f.off(residual) + n0 * outFloats;
             Winograd.forward(geo, winogradW, xs, xo + n0 * in, n1 - n0, epi[0].bias(), epi[0].biasOff(), epi[0].activation(), epi[0].p(), epi[0].q(), rs, ro, residualRelu,
-                    os, oo + n0 * outFloats, inChannelsLast, outChannelsLast, buf);
+                    residualChannelsLast, os, oo + n0 * outFloats, inChannelsLast, outChannelsLast, buf);
         }
 
         private void forwardImages(int part, int n0, int n1, MemorySegment xs, long xo, MemorySegment ws, long wo, float[][] pw,
                 Sgemm.Epilogue[] epi, MemorySegment os, long oo, MemorySegment kept, long keptOff) {
-            if (residual != null || inChannelsLast || outChannelsLast) { // only inference plans fuse these, and their frames never run parallel parts
+            if (residual != null || inChannelsLast || outChannelsLast || residualChannelsLast) { // only inference plans fuse these, and their frames never run parallel parts
                 throw new IllegalStateException("a convolution with a fused residual sum or a channels-last side runs in parallel parts: " + describe());
             }
             if (winogradW != null) {
@@ -1055,6 +1058,7 @@ abstract class PlanStep {
                     + (bias != null ? " + bias " + bias : "") + activationSuffix(activation, activationP, activationQ)
                     + (residual != null ? " + " + residual + (residualRelu ? " -> relu" : "") : "")
                     + " -> " + str(shape) + (inChannelsLast || outChannelsLast ? " (channels-last " + (inChannelsLast ? outChannelsLast ? "in and out" : "in" : "out") + ")" : "")
+                    + (residual != null && residualChannelsLast != outChannelsLast ? " (residual channels-" + (residualChannelsLast ? "last" : "first") + ")" : "")
                     + (shortcut != null ? "; and " + shortcut + " from its staging" : "");
         }
     }

@@ -687,6 +687,8 @@ class PlanFusionFuzzTest {
         int winograd;
         int channelsLast;
         int steps;
+        /** Residual sums reading their residual in the other layout than their output's (Winograd.MIXED_RESIDUAL). */
+        int mixedResiduals;
         /** Graphs whose traceUnchecked plan was the checked one's, bit for bit. */
         int sameUnchecked;
         double worstRatio;
@@ -696,6 +698,7 @@ class PlanFusionFuzzTest {
             shortcuts += count(s, "from its staging");
             winograd += count(s, "winograd F(4x4,3x3)");
             channelsLast += count(s, "(channels-last");
+            mixedResiduals += count(s, "(residual channels-");
             for (String line : s.split("\n")) {
                 int at = line.indexOf("winograd F(4x4,3x3)");
                 if (at >= 0 && line.substring(at).replaceFirst(" \\+ bias \\S+", "").contains(" + ")) {
@@ -798,8 +801,9 @@ class PlanFusionFuzzTest {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         System.out.printf("PlanFusionFuzzTest: %d graphs in %.1f s; %d plan steps, %d Winograd convolutions (%d channels-last, %d with a"
-                + " residual sum), %d fused shortcuts, %d the same plan traced unchecked, worst |plan - eager| / bound %.3g%n", graphs, seconds,
-                coverage.steps, coverage.winograd, coverage.channelsLast, coverage.residuals, coverage.shortcuts, coverage.sameUnchecked, coverage.worstRatio);
+                + " residual sum, %d of them reading it in the other layout), %d fused shortcuts, %d the same plan traced unchecked, worst |plan - eager|"
+                + " / bound %.3g%n", graphs, seconds, coverage.steps, coverage.winograd, coverage.channelsLast, coverage.residuals, coverage.mixedResiduals,
+                coverage.shortcuts, coverage.sameUnchecked, coverage.worstRatio);
         assertThat(failures).as("graphs that failed").isEmpty();
         if (one != null) {
             return;
@@ -811,6 +815,9 @@ class PlanFusionFuzzTest {
             assertThat(coverage.residuals).as("fused residual sums").isGreaterThan(0);
             if (Winograd.CHANNELS_LAST) {
                 assertThat(coverage.channelsLast).as("channels-last convolutions").isGreaterThan(0);
+                if (Winograd.MIXED_RESIDUAL) {
+                    assertThat(coverage.mixedResiduals).as("residual sums across layouts").isGreaterThan(0);
+                }
             }
         }
     }

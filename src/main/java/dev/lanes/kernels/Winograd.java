@@ -56,6 +56,14 @@ public final class Winograd {
     public static final boolean CHANNELS_LAST = !"false".equals(System.getProperty("lanes.winograd.channelsLast"));
     /** Off with -Dlanes.winograd=false: every convolution direct (the bits of the eager op). */
     public static final boolean ENABLED = !"false".equals(System.getProperty("lanes.winograd"));
+    /**
+     * Whether a plan lets a fused residual's layout differ from its convolution's output (the residual summed into the
+     * channels-last products, {@link #forward}'s residualChannelsLast): a residual block's output then stays
+     * channels-last through its stage instead of every block paying two transposes. At 8 lanes on x86, where the
+     * channels-first residual is turned by 8 x 8 register transposes; elsewhere that turn is element by element, so
+     * plans keep the residual in the output's layout there (the mixed forms stay correct at every width: WinogradTest).
+     */
+    public static final boolean MIXED_RESIDUAL = Sgemm.TRANSPOSE8 && !"false".equals(System.getProperty("lanes.winograd.mixedResidual"));
 
     private Winograd() {
     }
@@ -605,6 +613,20 @@ public final class Winograd {
     public static void forward(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
                                UnaryOp activation, float actP, float actQ, MemorySegment residual, long residualOff, boolean residualRelu,
                                MemorySegment out, long outOff, boolean inChannelsLast, boolean outChannelsLast, Buffers b) {
+        forward(g, u, x, xOff, images, bias, biasOff, activation, actP, actQ, residual, residualOff, residualRelu, outChannelsLast, out, outOff,
+                inChannelsLast, outChannelsLast, b);
+    }
+
+    /**
+     * {@link #forward} with the residual in a layout of its own: {@code [images, oH, oW, K]} when
+     * {@code residualChannelsLast}, else channels-first, whatever the output's. A residual block's output can then stay
+     * channels-last although its stage began with a channels-first tensor (InferencePlan.chooseChannelsLast): the sum
+     * is added to the channels-last products before they are copied out or transposed, the same additions, the same
+     * bits.
+     */
+    public static void forward(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
+                               UnaryOp activation, float actP, float actQ, MemorySegment residual, long residualOff, boolean residualRelu,
+                               boolean residualChannelsLast, MemorySegment out, long outOff, boolean inChannelsLast, boolean outChannelsLast, Buffers b) {
         if (residual != null && activation != UnaryOp.IDENTITY) {
             throw new IllegalArgumentException("Winograd: a residual sum follows the convolution, not its activation " + activation);
         }
@@ -620,23 +642,23 @@ public final class Winograd {
             long work = (long) images * c * k * g.oH() * g.oW();
             long t0 = System.nanoTime();
             if (scalar) {
-                forwardScalar(g, u, x, xOff, images, bias, biasOff, activation, actP, actQ, residual, residualOff, residualRelu, out, outOff, inChannelsLast,
-                        outChannelsLast);
+                forwardScalar(g, u, x, xOff, images, bias, biasOff, activation, actP, actQ, residual, residualOff, residualRelu, residualChannelsLast, out,
+                        outOff, inChannelsLast, outChannelsLast);
             } else {
-                forwardVector(g, u, x, xOff, images, bias, biasOff, activation, actP, actQ, residual, residualOff, residualRelu, out, outOff, inChannelsLast,
-                        outChannelsLast, b);
+                forwardVector(g, u, x, xOff, images, bias, biasOff, activation, actP, actQ, residual, residualOff, residualRelu, residualChannelsLast, out,
+                        outOff, inChannelsLast, outChannelsLast, b);
             }
             ColdStart.WINOGRAD.took(scalar, System.nanoTime() - t0, work);
             return;
         }
-        forwardVector(g, u, x, xOff, images, bias, biasOff, activation, actP, actQ, residual, residualOff, residualRelu, out, outOff, inChannelsLast,
-                outChannelsLast, b);
+        forwardVector(g, u, x, xOff, images, bias, biasOff, activation, actP, actQ, residual, residualOff, residualRelu, residualChannelsLast, out, outOff,
+                inChannelsLast, outChannelsLast, b);
     }
 
     /** {@link #forward}'s vector form. */
     private static void forwardVector(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
-                                      UnaryOp activation, float actP, float actQ, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out,
-                                      long outOff, boolean inChannelsLast, boolean outChannelsLast, Buffers b) {
+                                      UnaryOp activation, float actP, float actQ, MemorySegment residual, long residualOff, boolean residualRelu,
+                                      boolean residualChannelsLast, MemorySegment out, long outOff, boolean inChannelsLast, boolean outChannelsLast, Buffers b) {
         int c = g.c();
         int k = u.outChannels;
         int cp = chunks(c) * CHUNK;
@@ -686,16 +708,29 @@ public final class Winograd {
                     }
                     int y0 = ty0 * OUT;
                     int y1 = Math.min(g.oH(), y0 + rows * OUT);
+                    MemorySegment res = residual;
+                    if (residual != null && residualChannelsLast != outChannelsLast) {
+                        // the residual in the other layout: summed into the channels-last products here, before the copy out
+                        // or the transpose, which then have no residual to add
+                        long rImage = residualOff + n * outImage;
+                        if (residualChannelsLast) {
+                            addResidualChannelsLast(b.products, productsWidth, kp, k, y0, y1, g.oW(), residual, rImage, residualRelu);
+                        } else {
+                            addResidualChannelsFirst(b.products, productsWidth, kp, k, y0, y1, g.oH(), g.oW(), residual, rImage, residualRelu, b.planes,
+                                    b.scratch);
+                        }
+                        res = null;
+                    }
                     if (outChannelsLast) {
                         for (int y = y0; y < y1; y++) { // the products' rows are the output's, kp floats a pixel
                             long at = outOff + n * outImage + (long) y * g.oW() * k;
                             long rat = residualOff + n * outImage + (long) y * g.oW() * k;
                             int from = (y - y0) * productsWidth * kp;
                             if (k == kp) {
-                                copyOut(b.products, from, g.oW() * k, residual, rat, residualRelu, out, at);
+                                copyOut(b.products, from, g.oW() * k, res, rat, residualRelu, out, at);
                             } else {
                                 for (int s = 0; s < g.oW(); s++) {
-                                    copyOut(b.products, from + s * kp, k, residual, rat + (long) s * k, residualRelu, out, at + (long) s * k);
+                                    copyOut(b.products, from + s * kp, k, res, rat + (long) s * k, residualRelu, out, at + (long) s * k);
                                 }
                             }
                             if (residual == null && activation != UnaryOp.RELU && activation != UnaryOp.IDENTITY) {
@@ -710,7 +745,7 @@ public final class Winograd {
                     long planeFloats = (long) g.oH() * g.oW();
                     for (int o = 0; o < k; o++) {
                         long at = outOff + n * outImage + o * planeFloats + (long) y0 * g.oW();
-                        if (residual != null) {
+                        if (res != null) {
                             long rat = residualOff + n * outImage + o * planeFloats + (long) y0 * g.oW();
                             addResidual(b.planes, o * bandFloats, residual, rat << 2, residualRelu, out, at << 2, bandFloats);
                             continue;
@@ -739,6 +774,79 @@ public final class Winograd {
         MemorySegment.copy(products, from, out, FLOAT, at << 2, n);
     }
 
+    /**
+     * {@code products += residual} (ReLU'd when asked) for output rows {@code [y0, y1)} of a band, the residual
+     * channels-last ({@code [oH, oW, k]} from element {@code rImage}): each pixel's k channels are a run of both.
+     */
+    private static void addResidualChannelsLast(float[] products, int width, int kp, int k, int y0, int y1, int oW, MemorySegment residual, long rImage,
+                                                boolean relu) {
+        for (int y = y0; y < y1; y++) {
+            int from = (y - y0) * width * kp;
+            long rByte = (rImage + (long) y * oW * k) << 2;
+            if (k == kp) {
+                addInto(products, from, residual, rByte, oW * k, relu);
+            } else {
+                for (int s = 0; s < oW; s++) {
+                    addInto(products, from + s * kp, residual, rByte + 4L * s * k, k, relu);
+                }
+            }
+        }
+    }
+
+    /** {@code products[from..from + n) += residual} from byte {@code rByte}, ReLU'd when asked: {@link #addResidual}'s sums. */
+    private static void addInto(float[] products, int from, MemorySegment residual, long rByte, int n, boolean relu) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector v = FloatVector.fromArray(F, products, from + i).add(FloatVector.fromMemorySegment(F, residual, rByte + 4L * i, Simd.ORDER));
+            if (relu) {
+                v = v.blend(0f, v.compare(VectorOperators.LE, 0f));
+            }
+            v.intoArray(products, from + i);
+        }
+        for (; i < n; i++) {
+            float v = products[from + i] + residual.get(FLOAT, rByte + 4L * i);
+            products[from + i] = relu ? Math.max(v, 0f) : v;
+        }
+    }
+
+    /**
+     * {@link #addResidualChannelsLast} for a channels-first residual ({@code [k, oH, oW]} from element {@code rImage}):
+     * the band's rows of each channel copied to {@code planes} (one run a channel), then turned channels-last 8 x 8 at
+     * a time in registers at 8 lanes ({@link Sgemm#transpose8x8} into {@code scratch}) as they are added; the rest
+     * element by element.
+     */
+    private static void addResidualChannelsFirst(float[] products, int width, int kp, int k, int y0, int y1, int oH, int oW, MemorySegment residual,
+                                                 long rImage, boolean relu, float[] planes, float[] scratch) {
+        int band = (y1 - y0) * oW;
+        for (int o = 0; o < k; o++) {
+            MemorySegment.copy(residual, FLOAT, (rImage + (long) o * oH * oW + (long) y0 * oW) << 2, planes, o * band, band);
+        }
+        int wholeK = ZIPS8 ? k / 8 * 8 : 0;
+        int wholeW = ZIPS8 ? oW / 8 * 8 : 0;
+        for (int y = 0; y < y1 - y0; y++) {
+            for (int x0 = 0; x0 < wholeW; x0 += 8) {
+                for (int o = 0; o < wholeK; o += 8) {
+                    Sgemm.transpose8x8(planes, o * band + y * oW + x0, band, scratch, 0, 8); // scratch[r 8 + j]: pixel x0 + r, channel o + j
+                    for (int r = 0; r < 8; r++) {
+                        int at = (y * width + x0 + r) * kp + o;
+                        FloatVector v = FloatVector.fromArray(F, products, at).add(FloatVector.fromArray(F, scratch, r * 8));
+                        if (relu) {
+                            v = v.blend(0f, v.compare(VectorOperators.LE, 0f));
+                        }
+                        v.intoArray(products, at);
+                    }
+                }
+            }
+            for (int o = 0; o < k; o++) {
+                for (int x = o < wholeK ? wholeW : 0; x < oW; x++) {
+                    int at = (y * width + x) * kp + o;
+                    float v = products[at] + planes[o * band + y * oW + x];
+                    products[at] = relu ? Math.max(v, 0f) : v;
+                }
+            }
+        }
+    }
+
     /** The largest image (in or out, floats) {@link #forwardScalar} copies to the heap. */
     static final long COLD_MAX_FLOATS = 1 << 20;
 
@@ -750,8 +858,8 @@ public final class Winograd {
      * then the residual sum or the activation as the copy out applies them: the vector form's bits.
      */
     static void forwardScalar(Im2col.Geometry g, Weights u, MemorySegment x, long xOff, int images, MemorySegment bias, long biasOff,
-                              UnaryOp activation, float actP, float actQ, MemorySegment residual, long residualOff, boolean residualRelu, MemorySegment out, long outOff,
-                              boolean inChannelsLast, boolean outChannelsLast) {
+                              UnaryOp activation, float actP, float actQ, MemorySegment residual, long residualOff, boolean residualRelu,
+                              boolean residualChannelsLast, MemorySegment out, long outOff, boolean inChannelsLast, boolean outChannelsLast) {
         int c = g.c();
         int h = g.h();
         int w = g.w();
@@ -772,7 +880,8 @@ public final class Winograd {
             biases[o] = bias.getAtIndex(FLOAT, biasOff + o);
         }
         boolean relu = activation == UnaryOp.RELU;
-        float[] pixels = inChannelsLast || outChannelsLast ? new float[Math.max(image.length, planes.length)] : null;
+        float[] pixels = inChannelsLast || outChannelsLast || residualChannelsLast ? new float[Math.max(image.length, planes.length)] : null;
+        float[] residualPlanes = residual != null && residualChannelsLast && !outChannelsLast ? new float[planes.length] : null;
         for (int n = 0; n < images; n++) {
             if (inChannelsLast) { // [H, W, C] to the planes tileBlock reads
                 MemorySegment.copy(x, FLOAT, (xOff + (long) n * image.length) << 2, pixels, 0, image.length);
@@ -786,9 +895,14 @@ public final class Winograd {
                 }
             }
             if (outChannelsLast) { // the planes as [oH, oW, K], then the residual or the activation as the vector form's copy out
+                if (residual != null && !residualChannelsLast) { // a channels-first residual: summed before the transpose
+                    for (int o = 0; o < k; o++) {
+                        addResidualScalar(planes, o * plane, residual, residualOff + ((long) n * k + o) * plane, plane, residualRelu, run);
+                    }
+                }
                 transposeScalar(planes, k, plane, pixels);
                 long at = outOff + (long) n * planes.length;
-                if (residual != null) {
+                if (residual != null && residualChannelsLast) {
                     addResidualScalar(pixels, 0, residual, residualOff + (long) n * planes.length, planes.length, residualRelu, run);
                 }
                 MemorySegment.copy(pixels, 0, out, FLOAT, at << 2, planes.length);
@@ -797,9 +911,17 @@ public final class Winograd {
                 }
                 continue;
             }
+            if (residualPlanes != null) { // a channels-last residual, turned channels-first to be summed plane by plane
+                MemorySegment.copy(residual, FLOAT, (residualOff + (long) n * planes.length) << 2, pixels, 0, planes.length);
+                transposeScalar(pixels, plane, k, residualPlanes);
+                for (int i = 0; i < planes.length; i++) {
+                    float sum = planes[i] + residualPlanes[i];
+                    planes[i] = residualRelu ? Math.max(sum, 0f) : sum;
+                }
+            }
             for (int o = 0; o < k; o++) {
                 long at = outOff + ((long) n * k + o) * plane;
-                if (residual != null) {
+                if (residual != null && residualPlanes == null) {
                     addResidualScalar(planes, o * plane, residual, residualOff + ((long) n * k + o) * plane, plane, residualRelu, run);
                 }
                 MemorySegment.copy(planes, o * plane, out, FLOAT, at << 2, plane);

@@ -384,11 +384,11 @@ class WinogradTest {
     }
 
     /**
-     * A plan keeps a tensor channels-last where only Winograd convolutions write and read it, and a residual sum in its
-     * convolution's output layout: two residual blocks after a Winograd stem, then a Winograd convolution, run
-     * channels-last from the stem's output to the last one's input; returned as they are, the result must be
-     * channels-first, and so (through the residual sums) must be every block's output, leaving only the tensors inside
-     * the blocks. Both plans match the eager forward.
+     * A plan keeps a tensor channels-last where only Winograd convolutions write and read it: two residual blocks after
+     * a Winograd stem, then a Winograd convolution, run channels-last from the stem's output to the last one's input.
+     * Returned as they are, the result must be channels-first: where a residual sum may read its residual in the other
+     * layout (Winograd.MIXED_RESIDUAL) only the last sum's output is, else (a sum in its convolution's output layout)
+     * so is every block's output, leaving only the tensors inside the blocks. Both plans match the eager forward.
      */
     @Test
     void aPlanKeepsTheTensorsBetweenWinogradLayersChannelsLast() {
@@ -417,6 +417,9 @@ class WinogradTest {
                 List<String> expect = lastConv
                         ? List.of("(channels-last out)", "(channels-last in and out)", "(channels-last in and out)", "(channels-last in and out)",
                         "(channels-last in and out)", "(channels-last in)")
+                        : Winograd.MIXED_RESIDUAL // the last block's sum reads its channels-last residual into a channels-first result
+                        ? List.of("(channels-last out)", "(channels-last in and out)", "(channels-last in and out)", "(channels-last in and out)",
+                        "(channels-last in) (residual channels-last)")
                         : List.of("", "(channels-last out)", "(channels-last in)", "(channels-last out)", "(channels-last in)");
                 assertThat(convs).as(plan.toString()).hasSize(expect.size());
                 for (int i = 0; i < convs.size(); i++) {
@@ -435,7 +438,7 @@ class WinogradTest {
     }
 
     /**
-     * A channels-last input, output (with its residual) or both give the channels-first bits, transposed: in the vector
+     * A channels-last input, output, residual (in the output's layout or the other) or all give the channels-first bits, transposed: in the vector
      * form and in the scalar form a young process takes, for every shape above (channels and output channels that are not
      * whole chunks or vectors, several bands, asymmetric padding), three images, ReLU with a bias, GELU (the op's own
      * kernel after the copy out) and the residual sum with its ReLU.
@@ -469,15 +472,17 @@ class WinogradTest {
                         Winograd.forward(g, u, x, 0, images, bias, 0, act, variant == 2 ? res : null, 0, true, first, 0, false, false,
                                 Winograd.threadBuffers(g, k));
                         float[] expectLast = channelsLast(arena, first, images, k, outPlane).toArray(ValueLayout.JAVA_FLOAT);
-                        for (int sides = 1; sides < 4; sides++) {
+                        // in, out and (with a residual) the residual's layout, each either way: the residual's may differ from the output's
+                        for (int sides = 1; sides < (variant == 2 ? 8 : 4); sides++) {
                             boolean inLast = (sides & 1) != 0;
                             boolean outLast = (sides & 2) != 0;
+                            boolean resLastSide = (sides & 4) != 0;
                             MemorySegment got = arena.allocate((long) images * k * outPlane * 4);
-                            Winograd.forward(g, u, inLast ? xLast : x, 0, images, bias, 0, act, variant == 2 ? outLast ? resLast : res : null, 0, true,
-                                    got, 0, inLast, outLast, Winograd.threadBuffers(g, k));
+                            Winograd.forward(g, u, inLast ? xLast : x, 0, images, bias, 0, act, 0f, 0f, variant == 2 ? resLastSide ? resLast : res : null, 0, true,
+                                    resLastSide, got, 0, inLast, outLast, Winograd.threadBuffers(g, k));
                             float[] expect = outLast ? expectLast : first.toArray(ValueLayout.JAVA_FLOAT);
                             assertThat(firstDifference(got.toArray(ValueLayout.JAVA_FLOAT), expect)).as("first element of other bits: %s %s in %s out %s"
-                                    + " scalar %d", java.util.Arrays.toString(s), act, inLast, outLast, scalar).isEqualTo(-1);
+                                    + " residual channels-last %s scalar %d", java.util.Arrays.toString(s), act, inLast, outLast, resLastSide, scalar).isEqualTo(-1);
                             cases++;
                         }
                     }
@@ -486,7 +491,7 @@ class WinogradTest {
         } finally {
             ColdStart.winogradImages = before;
         }
-        assertThat(cases).isEqualTo(SHAPES.length * 3 * 2 * 3);
+        assertThat(cases).isEqualTo(SHAPES.length * 2 * (3 + 3 + 7));
     }
 
     /** The first index where the bits differ (NaNs alike), or -1 (AssertJ's containsExactly is quadratic in the length). */
@@ -672,7 +677,8 @@ class WinogradTest {
     /**
      * A plan gives the same bits with its tensors channels-last as with every tensor channels-first (a child JVM with
      * -Dlanes.winograd.channelsLast=false), for the plans of {@link #planResults}; and the plans did keep some tensors
-     * channels-last, and not the ones a pool reads.
+     * channels-last (ResNet-20's block outputs, their sums reading residuals of the other layout, at 8 lanes), and not
+     * the ones a pool reads.
      */
     @Test
     void channelsLastPlansGiveTheChannelsFirstBits() throws Exception {
@@ -682,6 +688,9 @@ class WinogradTest {
         List<String> plans = new ArrayList<>();
         String here = planResults(plans);
         assertThat(plans.get(0)).as(plans.get(0)).contains("(channels-last out)").contains("(channels-last in)");
+        if (Winograd.MIXED_RESIDUAL) { // ResNet-20's block outputs channels-last: sums reading a residual in the other layout
+            assertThat(plans.get(0)).as(plans.get(0)).contains("(residual channels-first)").contains("(residual channels-last)");
+        }
         List<String> convs = plans.get(1).lines().filter(l -> l.contains("winograd")).toList();
         assertThat(convs).as(plans.get(1)).hasSize(3);
         assertThat(convs.get(0)).endsWith("(channels-last out)");
