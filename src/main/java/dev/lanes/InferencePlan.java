@@ -485,9 +485,11 @@ public final class InferencePlan implements AutoCloseable {
      * Keeps a tensor channels-last ({@code [N, H, W, C]}) where only Winograd convolutions touch it: written whole by
      * one, read whole only by others as their input or residual sum, not the plan's result. Winograd stages its input
      * channels-last and makes its output that way, so such a tensor skips a transpose out and a transpose back in (in a
-     * residual block, the tensor between its two convolutions). A convolution's residual sum is added in its output's
-     * layout, so the two must agree: where they do not, both stay channels-first, until nothing changes. The bits are
-     * those of the channels-first plan; {@code -Dlanes.winograd.channelsLast=false} turns it off.
+     * residual block, the tensor between its two convolutions). Where Winograd.MIXED_RESIDUAL (8 lanes on x86) a
+     * convolution's residual sum may be in the other layout than its output (residualChannelsLast), so a block's output
+     * stays channels-last through its stage; elsewhere the sum is added in the output's layout, so the two must agree:
+     * where they do not, both stay channels-first, until nothing changes. The bits are those of the channels-first
+     * plan; {@code -Dlanes.winograd.channelsLast=false} turns it off.
      */
     private static void chooseChannelsLast(List<PlanStep> steps, int[] alias, Ref output) {
         if (!Winograd.CHANNELS_LAST) {

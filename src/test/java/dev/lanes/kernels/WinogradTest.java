@@ -441,7 +441,7 @@ class WinogradTest {
      * A channels-last input, output, residual (in the output's layout or the other) or all give the channels-first bits, transposed: in the vector
      * form and in the scalar form a young process takes, for every shape above (channels and output channels that are not
      * whole chunks or vectors, several bands, asymmetric padding), three images, ReLU with a bias, GELU (the op's own
-     * kernel after the copy out) and the residual sum with its ReLU.
+     * kernel after the copy out) and the residual sum with its ReLU, and without it from an offset residual.
      */
     @Test
     void channelsLastSidesGiveTheChannelsFirstBits() {
@@ -462,23 +462,31 @@ class WinogradTest {
                 MemorySegment res = randn(arena, (long) images * k * outPlane, r, 1f);
                 MemorySegment xLast = channelsLast(arena, x, images, c, inPlane);
                 MemorySegment resLast = channelsLast(arena, res, images, k, outPlane);
+                // the same residuals 5 floats into their segments (variant 3: an offset, and the sum without its ReLU)
+                MemorySegment resShift = arena.allocate(res.byteSize() + 20);
+                MemorySegment.copy(res, 0, resShift, 20, res.byteSize());
+                MemorySegment resLastShift = arena.allocate(resLast.byteSize() + 20);
+                MemorySegment.copy(resLast, 0, resLastShift, 20, resLast.byteSize());
                 Winograd.Weights u = Winograd.transformWeights(w, 0, k, c);
-                for (int variant = 0; variant < 3; variant++) {
+                for (int variant = 0; variant < 4; variant++) {
                     UnaryOp act = variant == 0 ? UnaryOp.RELU : variant == 1 ? UnaryOp.GELU : UnaryOp.IDENTITY;
                     MemorySegment bias = variant == 1 ? null : b;
+                    boolean summed = variant >= 2;
+                    boolean sumRelu = variant != 3;
                     for (int scalar = 0; scalar < 2; scalar++) {
                         ColdStart.winogradImages = scalar == 1 ? 1 << 20 : 0;
                         MemorySegment first = arena.allocate((long) images * k * outPlane * 4);
-                        Winograd.forward(g, u, x, 0, images, bias, 0, act, variant == 2 ? res : null, 0, true, first, 0, false, false,
+                        Winograd.forward(g, u, x, 0, images, bias, 0, act, summed ? res : null, 0, sumRelu, first, 0, false, false,
                                 Winograd.threadBuffers(g, k));
                         float[] expectLast = channelsLast(arena, first, images, k, outPlane).toArray(ValueLayout.JAVA_FLOAT);
                         // in, out and (with a residual) the residual's layout, each either way: the residual's may differ from the output's
-                        for (int sides = 1; sides < (variant == 2 ? 8 : 4); sides++) {
+                        for (int sides = 1; sides < (summed ? 8 : 4); sides++) {
                             boolean inLast = (sides & 1) != 0;
                             boolean outLast = (sides & 2) != 0;
                             boolean resLastSide = (sides & 4) != 0;
                             MemorySegment got = arena.allocate((long) images * k * outPlane * 4);
-                            Winograd.forward(g, u, inLast ? xLast : x, 0, images, bias, 0, act, 0f, 0f, variant == 2 ? resLastSide ? resLast : res : null, 0, true,
+                            MemorySegment sum = !summed ? null : variant == 3 ? resLastSide ? resLastShift : resShift : resLastSide ? resLast : res;
+                            Winograd.forward(g, u, inLast ? xLast : x, 0, images, bias, 0, act, 0f, 0f, sum, variant == 3 ? 5 : 0, sumRelu,
                                     resLastSide, got, 0, inLast, outLast, Winograd.threadBuffers(g, k));
                             float[] expect = outLast ? expectLast : first.toArray(ValueLayout.JAVA_FLOAT);
                             assertThat(firstDifference(got.toArray(ValueLayout.JAVA_FLOAT), expect)).as("first element of other bits: %s %s in %s out %s"
@@ -491,7 +499,7 @@ class WinogradTest {
         } finally {
             ColdStart.winogradImages = before;
         }
-        assertThat(cases).isEqualTo(SHAPES.length * 2 * (3 + 3 + 7));
+        assertThat(cases).isEqualTo(SHAPES.length * 2 * (3 + 3 + 7 + 7));
     }
 
     /** The first index where the bits differ (NaNs alike), or -1 (AssertJ's containsExactly is quadratic in the length). */
