@@ -82,8 +82,8 @@ final class ColdStart {
      * prediction 210-280 ms and the next few 60-140 (the vector code interpreted or in C1's boxing code) where the
      * scalar form, compiled by then, takes ~20. So after the count every {@link #PROBE_EVERY}th call tries the vector
      * form and is timed, the others keep the scalar form and are timed too; the family switches for good the first
-     * time a vector call costs no more per multiply-add than the best scalar call seen, or after {@link #MAX_PROBES}
-     * tries. Measured (Intel Xeon, 512 bits, 2 cores, ResNet-20 from launch, 3 JVMs each): the slowest of the first 60
+     * time a vector call costs no more per multiply-add than {@link #SETTLE_WITHIN} times the best scalar call seen,
+     * or after {@link #MAX_PROBES} tries. Measured (Intel Xeon, 512 bits, 2 cores, ResNet-20 from launch, 3 JVMs each): the slowest of the first 60
      * predictions 234-274 -> 78-85 ms, the first 20 together 1.10-1.14 -> 0.67-0.68 s, all 60 within noise (1.61-1.76
      * against 1.54-1.74 s; the vector form warms on fewer calls, so predictions 21-60 take 0.57-0.75 s against
      * 0.19-0.31); every 4th call instead: 93-127 ms at worst. Either form gives the same bits, so a race on these
@@ -123,11 +123,23 @@ final class ColdStart {
                 if (perWork < scalarBest) {
                     scalarBest = perWork;
                 }
-            } else if (++probes >= MAX_PROBES || perWork <= scalarBest) {
+            } else if (++probes >= MAX_PROBES || perWork <= SETTLE_WITHIN * scalarBest) {
                 settled = true;
             }
         }
     }
+
+    /**
+     * A vector call within this factor of the best scalar call's time per multiply-add settles a probe. A vector form
+     * C2 has not compiled yet runs 10-100x slower than the scalar one, so within 2x means compiled. Requiring 1x kept
+     * ResNet-20's convolutions on their scalar forms longer: its 3-channel first layer's scalar loop (which C2
+     * vectorizes itself) is about as fast per multiply-add as the vector calls, so the direct convolutions settled after
+     * 124-276 plan calls and Winograd after 35-73; within 2x, 52-60 and 20-23, both on the vector form 1.85-1.88 s after
+     * launch instead of 2.2-2.7 (Zen 3, AVX2, two JVMs each). The scalar paths then stop being hot sooner, and C2's queue
+     * gets to the vector kernels sooner: on 2 cores it was still compiling them 3.3 s after launch (CompareOrt's
+     * 3-second warm-up; in a busy hour its p99 read 2.7-6.4 ms where a 12-second warm-up gave 1.07-1.13).
+     */
+    static final double SETTLE_WITHIN = 2.0;
 
     /** After its count, one call in this many tries the vector form (see {@link Probe}). */
     static final int PROBE_EVERY = 8;
