@@ -2258,7 +2258,11 @@ public final class Sgemm {
         return p;
     }
 
-    /** Lanes 0, 1 of a and b interleaved: a0 b0 a1 b1 (4 lanes). */
+    /**
+     * Lanes 0, 1 of a and b interleaved: a0 b0 a1 b1 (4 lanes). zipLo8's twin on purpose: one helper taking the
+     * shuffle and mask as parameters left them non-constant where C2 compiled it, and Winograd's plan (its copies use
+     * zipLo8) allocated 18-491 KB a warm call boxing vectors (WinogradTest.aWarmPlanCallAllocatesNothing).
+     */
     private static FloatVector zipLo4(FloatVector a, FloatVector b) {
         return a.rearrange(Zips4.LO).blend(b.rearrange(Zips4.LO), Zips4.ODD);
     }
