@@ -666,28 +666,36 @@ public final class Sgemm {
         FloatVector v5 = FloatVector.fromArray(F, a, src + 5 * ld);
         FloatVector v6 = FloatVector.fromArray(F, a, src + 6 * ld);
         FloatVector v7 = FloatVector.fromArray(F, a, src + 7 * ld);
-        FloatVector w0 = zipLo8(v0, v4), w1 = zipHi8(v0, v4), w2 = zipLo8(v1, v5), w3 = zipHi8(v1, v5);
-        FloatVector w4 = zipLo8(v2, v6), w5 = zipHi8(v2, v6), w6 = zipLo8(v3, v7), w7 = zipHi8(v3, v7);
-        FloatVector x0 = zipLo8(w0, w4), x1 = zipHi8(w0, w4), x2 = zipLo8(w1, w5), x3 = zipHi8(w1, w5);
-        FloatVector x4 = zipLo8(w2, w6), x5 = zipHi8(w2, w6), x6 = zipLo8(w3, w7), x7 = zipHi8(w3, w7);
-        zipLo8(x0, x4).intoArray(d, dst);
-        zipHi8(x0, x4).intoArray(d, dst + dStride);
-        zipLo8(x1, x5).intoArray(d, dst + 2 * dStride);
-        zipHi8(x1, x5).intoArray(d, dst + 3 * dStride);
-        zipLo8(x2, x6).intoArray(d, dst + 4 * dStride);
-        zipHi8(x2, x6).intoArray(d, dst + 5 * dStride);
-        zipLo8(x3, x7).intoArray(d, dst + 6 * dStride);
-        zipHi8(x3, x7).intoArray(d, dst + 7 * dStride);
-    }
-
-    /** Lanes 0..3 of a and b interleaved: a0 b0 a1 b1 a2 b2 a3 b3. */
-    private static FloatVector zipLo8(FloatVector a, FloatVector b) {
-        return a.rearrange(Zips8.LO).blend(b.rearrange(Zips8.LO), Zips8.ODD);
-    }
-
-    /** Lanes 4..7 of a and b interleaved: a4 b4 a5 b5 a6 b6 a7 b7. */
-    private static FloatVector zipHi8(FloatVector a, FloatVector b) {
-        return a.rearrange(Zips8.HI).blend(b.rearrange(Zips8.HI), Zips8.ODD);
+        // the zips written out, not called: a helper taking or returning vectors boxes them wherever C2 does not
+        // inline it, and whether it does is HotSpot's timing (CI on stop 48's commits left a zipHi8 helper out of line
+        // here in two JVMs in a row: 64 KB a LeNet training step, 0 on this machine). The Vector API's own methods
+        // are force-inlined, so code that only they touch cannot box.
+        VectorShuffle<Float> lo = Zips8.LO, hi = Zips8.HI;
+        VectorMask<Float> odd = Zips8.ODD;
+        FloatVector w0 = v0.rearrange(lo).blend(v4.rearrange(lo), odd);
+        FloatVector w1 = v0.rearrange(hi).blend(v4.rearrange(hi), odd);
+        FloatVector w2 = v1.rearrange(lo).blend(v5.rearrange(lo), odd);
+        FloatVector w3 = v1.rearrange(hi).blend(v5.rearrange(hi), odd);
+        FloatVector w4 = v2.rearrange(lo).blend(v6.rearrange(lo), odd);
+        FloatVector w5 = v2.rearrange(hi).blend(v6.rearrange(hi), odd);
+        FloatVector w6 = v3.rearrange(lo).blend(v7.rearrange(lo), odd);
+        FloatVector w7 = v3.rearrange(hi).blend(v7.rearrange(hi), odd);
+        FloatVector x0 = w0.rearrange(lo).blend(w4.rearrange(lo), odd);
+        FloatVector x1 = w0.rearrange(hi).blend(w4.rearrange(hi), odd);
+        FloatVector x2 = w1.rearrange(lo).blend(w5.rearrange(lo), odd);
+        FloatVector x3 = w1.rearrange(hi).blend(w5.rearrange(hi), odd);
+        FloatVector x4 = w2.rearrange(lo).blend(w6.rearrange(lo), odd);
+        FloatVector x5 = w2.rearrange(hi).blend(w6.rearrange(hi), odd);
+        FloatVector x6 = w3.rearrange(lo).blend(w7.rearrange(lo), odd);
+        FloatVector x7 = w3.rearrange(hi).blend(w7.rearrange(hi), odd);
+        x0.rearrange(lo).blend(x4.rearrange(lo), odd).intoArray(d, dst);
+        x0.rearrange(hi).blend(x4.rearrange(hi), odd).intoArray(d, dst + dStride);
+        x1.rearrange(lo).blend(x5.rearrange(lo), odd).intoArray(d, dst + 2 * dStride);
+        x1.rearrange(hi).blend(x5.rearrange(hi), odd).intoArray(d, dst + 3 * dStride);
+        x2.rearrange(lo).blend(x6.rearrange(lo), odd).intoArray(d, dst + 4 * dStride);
+        x2.rearrange(hi).blend(x6.rearrange(hi), odd).intoArray(d, dst + 5 * dStride);
+        x3.rearrange(lo).blend(x7.rearrange(lo), odd).intoArray(d, dst + 6 * dStride);
+        x3.rearrange(hi).blend(x7.rearrange(hi), odd).intoArray(d, dst + 7 * dStride);
     }
 
     /** {@link #transpose8x8}'s constants, made where it first runs (never at another width: see Simd.Preferred). */
@@ -2234,6 +2242,8 @@ public final class Sgemm {
     private static int packARows6(MemorySegment a, long aOff, int lda, int row, int pc, int kc, float[] ap, int base) {
         long ld = (long) lda << 2;
         long r0 = (aOff + (long) row * lda + pc) << 2;
+        VectorShuffle<Float> lo = Zips4.LO, hi = Zips4.HI, upper = Zips4.UPPER;
+        VectorMask<Float> odd = Zips4.ODD;
         int p = 0;
         for (; p + 4 < kc; p += 4) {
             long o = r0 + ((long) p << 2);
@@ -2243,33 +2253,21 @@ public final class Sgemm {
             FloatVector a3 = FloatVector.fromMemorySegment(Vectors.F4, a, o + 3 * ld, ORDER);
             FloatVector a4 = FloatVector.fromMemorySegment(Vectors.F4, a, o + 4 * ld, ORDER);
             FloatVector a5 = FloatVector.fromMemorySegment(Vectors.F4, a, o + 5 * ld, ORDER);
-            FloatVector t0 = zipLo4(a0, a2), t1 = zipHi4(a0, a2), t2 = zipLo4(a1, a3), t3 = zipHi4(a1, a3);
-            FloatVector u0 = zipLo4(a4, a5), u1 = zipHi4(a4, a5);
+            // zips written out, not called (see transpose8x8)
+            FloatVector t0 = a0.rearrange(lo).blend(a2.rearrange(lo), odd), t1 = a0.rearrange(hi).blend(a2.rearrange(hi), odd);
+            FloatVector t2 = a1.rearrange(lo).blend(a3.rearrange(lo), odd), t3 = a1.rearrange(hi).blend(a3.rearrange(hi), odd);
+            FloatVector u0 = a4.rearrange(lo).blend(a5.rearrange(lo), odd), u1 = a4.rearrange(hi).blend(a5.rearrange(hi), odd);
             int d = base + p * 6;
-            zipLo4(t0, t2).intoArray(ap, d);
+            t0.rearrange(lo).blend(t2.rearrange(lo), odd).intoArray(ap, d);
             u0.intoArray(ap, d + 4);
-            zipHi4(t0, t2).intoArray(ap, d + 6);
-            u0.rearrange(Zips4.UPPER).intoArray(ap, d + 10);
-            zipLo4(t1, t3).intoArray(ap, d + 12);
+            t0.rearrange(hi).blend(t2.rearrange(hi), odd).intoArray(ap, d + 6);
+            u0.rearrange(upper).intoArray(ap, d + 10);
+            t1.rearrange(lo).blend(t3.rearrange(lo), odd).intoArray(ap, d + 12);
             u1.intoArray(ap, d + 16);
-            zipHi4(t1, t3).intoArray(ap, d + 18);
-            u1.rearrange(Zips4.UPPER).intoArray(ap, d + 22);
+            t1.rearrange(hi).blend(t3.rearrange(hi), odd).intoArray(ap, d + 18);
+            u1.rearrange(upper).intoArray(ap, d + 22);
         }
         return p;
-    }
-
-    /**
-     * Lanes 0, 1 of a and b interleaved: a0 b0 a1 b1 (4 lanes). zipLo8's twin on purpose: one helper taking the
-     * shuffle and mask as parameters left them non-constant where C2 compiled it, and Winograd's plan (its copies use
-     * zipLo8) allocated 18-491 KB a warm call boxing vectors (WinogradTest.aWarmPlanCallAllocatesNothing).
-     */
-    private static FloatVector zipLo4(FloatVector a, FloatVector b) {
-        return a.rearrange(Zips4.LO).blend(b.rearrange(Zips4.LO), Zips4.ODD);
-    }
-
-    /** Lanes 2, 3 of a and b interleaved: a2 b2 a3 b3 (4 lanes). */
-    private static FloatVector zipHi4(FloatVector a, FloatVector b) {
-        return a.rearrange(Zips4.HI).blend(b.rearrange(Zips4.HI), Zips4.ODD);
     }
 
     /** {@link #packARows6}'s constants, made where it first runs. */
