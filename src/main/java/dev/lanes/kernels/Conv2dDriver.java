@@ -132,8 +132,7 @@ public final class Conv2dDriver {
         }
 
         /**
-         * The padded image {@link Im2col#stagePhases} deals its planes from, or {@link Im2col#stageShifts} cuts its
-         * planes from: grown on demand, kept.
+         * The padded image {@link Im2col#stageShifts} cuts its planes from: grown on demand, kept.
          */
         float[] paddedSource = new float[0];
 
@@ -513,7 +512,7 @@ public final class Conv2dDriver {
         boolean inPlace = heap && !direct && !shifts && Im2col.unfoldsInPlace(geo);
         boolean phases = heap && !direct && !shifts && !inPlace && Im2col.phasesInPlace(geo);
         int[] taps = shifts ? buf.shiftTapOffsets(geo) : inPlace ? buf.tapOffsets(geo) : phases ? buf.phaseTapOffsets(geo) : null;
-        float[] paddedSource = phases || shifts ? buf.paddedSource(geo) : null;
+        float[] paddedSource = shifts ? buf.paddedSource(geo) : null;
         boolean shortcut = scChannels > 0 && taps != null && groups == 1;
         int[] scTaps = null;
         int scWp = shifts ? geo.oW() : inPlace ? Im2col.paddedRowLength(geo) : phases ? Im2col.phaseRowLength(geo) : 0;
@@ -542,7 +541,7 @@ public final class Conv2dDriver {
                         Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.paddedRowLength(geo),
                                 out, outImg, epilogues[g], buf.columns, buf.tile);
                     } else {
-                        Im2col.stagePhases(x, inOff, geo, paddedSource, buf.image);
+                        Im2col.stagePhases(x, inOff, geo, buf.image);
                         Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.phaseRowLength(geo),
                                 out, outImg, epilogues[g], buf.columns, buf.tile);
                     }
