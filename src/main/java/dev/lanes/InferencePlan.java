@@ -483,7 +483,8 @@ public final class InferencePlan implements AutoCloseable {
 
     /**
      * Keeps a tensor channels-last ({@code [N, H, W, C]}) where only Winograd convolutions touch it: written whole by
-     * one, read whole only by others as their input or residual sum, not the plan's result. Winograd stages its input
+     * one (or by a direct layer that can write channels-last: {@link PlanStep.Conv#canWriteChannelsLast}, a network's
+     * stem), read whole only by Winograd convolutions as their input or residual sum, not the plan's result. Winograd stages its input
      * channels-last and makes its output that way, so such a tensor skips a transpose out and a transpose back in (in a
      * residual block, the tensor between its two convolutions). Where Winograd.MIXED_RESIDUAL (8 lanes on x86) a
      * convolution's residual sum may be in the other layout than its output (residualChannelsLast), so a block's output
@@ -497,13 +498,13 @@ public final class InferencePlan implements AutoCloseable {
         }
         java.util.Set<Integer> last = new java.util.HashSet<>();
         for (PlanStep s : steps) {
-            if (s instanceof PlanStep.Conv conv && conv.winogradPlanned() && conv.out.offset() == 0) {
+            if (s instanceof PlanStep.Conv conv && (conv.winogradPlanned() || conv.canWriteChannelsLast()) && conv.out.offset() == 0) {
                 last.add(canon(alias, conv.out.id()));
             }
         }
         last.remove(canon(alias, output.id()));
         for (PlanStep s : steps) { // one writer
-            if (!(s instanceof PlanStep.Conv conv && conv.winogradPlanned())) {
+            if (!(s instanceof PlanStep.Conv conv && (conv.winogradPlanned() || conv.canWriteChannelsLast()))) {
                 last.remove(canon(alias, s.out.id()));
             }
             for (Ref r : s.extraOutputs()) {
@@ -547,6 +548,8 @@ public final class InferencePlan implements AutoCloseable {
                 conv.inChannelsLast = conv.x.kind() == Ref.SLOT && last.contains(canon(alias, conv.x.id()));
                 conv.outChannelsLast = last.contains(canon(alias, conv.out.id()));
                 conv.residualChannelsLast = conv.residual != null && conv.residual.kind() == Ref.SLOT && last.contains(canon(alias, conv.residual.id()));
+            } else if (s instanceof PlanStep.Conv conv && conv.canWriteChannelsLast()) {
+                conv.outChannelsLast = last.contains(canon(alias, conv.out.id())); // read by Winograd layers only
             }
         }
     }

@@ -667,12 +667,19 @@ abstract class PlanStep {
         /**
          * Whether the input ({@code x}), and the output with the residual, are channels-last ({@code [images, H, W, C]}):
          * an inference plan's tensors between two Winograd layers, which nothing else reads (InferencePlan's
-         * chooseChannelsLast). Only while this step runs by Winograd (see dropApproximateForm).
+         * chooseChannelsLast). Only while this step runs by Winograd (see dropApproximateForm), or, for the output
+         * alone, while the Winograd layers reading a direct layer's result do ({@link #canWriteChannelsLast}).
          */
         boolean inChannelsLast;
         boolean outChannelsLast;
         /** The fused residual's layout, channels-last or not, which may differ from the output's (Winograd.forward). */
         boolean residualChannelsLast;
+        /**
+         * W^T and the bias (or null) for a direct layer that writes channels-last ({@link #outChannelsLast} without
+         * Winograd: {@link #canWriteChannelsLast}), made at bind(); null otherwise.
+         */
+        private float[] channelsLastW;
+        private float[] channelsLastBias;
         /**
          * A 1 x 1 convolution of the same input taken into this step (InferencePlan's fuseShortcuts: a downsampling
          * block's shortcut beside its 3 x 3 stride-2 convolution), computed from this step's staging where its product
@@ -705,6 +712,17 @@ abstract class PlanStep {
         /** Whether bind() will choose Winograd for this step (a plan's constant weights; see Winograd.applies). */
         boolean winogradPlanned() {
             return w.kind() == Ref.CONST && keptColumns == null && Winograd.applies(geo, groups, outChannels);
+        }
+
+        /**
+         * Whether this direct layer can write its result channels-last for Winograd layers that read it
+         * (InferencePlan.chooseChannelsLast; Conv2dDriver.forwardChannelsLast): constant weights and bias, no residual sum
+         * or shortcut taken in, ReLU or no activation, a geometry of Conv2dDriver.channelsLastApplies.
+         */
+        boolean canWriteChannelsLast() {
+            return w.kind() == Ref.CONST && (bias == null || bias.kind() == Ref.CONST) && keptColumns == null && !winogradPlanned()
+                    && residual == null && shortcut == null && (activation == UnaryOp.IDENTITY || activation == UnaryOp.RELU)
+                    && Conv2dDriver.channelsLastApplies(geo, groups, outChannels, direct);
         }
 
         /** Takes a residual sum (and the ReLU after it) into this step: see {@link #residual}. */
@@ -768,11 +786,21 @@ abstract class PlanStep {
             if (bias == null || bias.kind() == Ref.CONST) {
                 epilogues = epilogues(bias == null ? null : consts[bias.id()], bias == null ? 0 : bias.offset());
             }
+            if (outChannelsLast && winogradW == null) { // chooseChannelsLast took this direct layer's result channels-last
+                channelsLastW = Conv2dDriver.transposedWeights(consts[w.id()], w.offset(), outChannels, geo.rows());
+                channelsLastBias = bias == null ? null : consts[bias.id()].asSlice((long) bias.offset() << 2, 4L * outChannels)
+                        .toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+            }
         }
 
         @Override
         boolean dropApproximateForm(MemorySegment[] consts) {
             if (winogradW == null) {
+                if (outChannelsLast) { // the Winograd layers reading this result drop to channels-first with it (see below)
+                    outChannelsLast = false;
+                    channelsLastW = null;
+                    channelsLastBias = null;
+                }
                 return false;
             }
             winogradW = null;
@@ -859,6 +887,11 @@ abstract class PlanStep {
             MemorySegment ws = f.seg(w);
             long wo = f.off(w);
             Sgemm.Epilogue[] epi = epilogues != null ? epilogues : runEpilogues(bias == null ? null : f.seg(bias), bias == null ? 0 : f.off(bias));
+            if (channelsLastW != null) { // a direct layer written channels-last for the Winograd layers that read it (its own cold form inside)
+                Conv2dDriver.forwardChannelsLast(geo, outChannels, xs, xo, images, ws, wo, epi[0], channelsLastW, channelsLastBias,
+                        activation == UnaryOp.RELU, os, oo, f.convBuffers);
+                return;
+            }
             long cold = winogradW == null && keptColumns == null
                     ? Conv2dDriver.forwardColdOrProbe(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, epi, os, oo, 0, images)
                     : Conv2dDriver.WARM;

@@ -255,6 +255,112 @@ public final class Conv2dDriver {
     }
 
     /**
+     * Whether {@link #forwardChannelsLast} computes this convolution (a plan's, with constant weights, whose result only
+     * Winograd layers read, which stage their input channels-last anyway): one group, stride 1, a padded staging
+     * ({@link Im2col#padsImage}) on the heap, one depth block ({@link Sgemm#KC}: the tile kernels' single chain), and
+     * whole vectors of output channels. A network's first layer (ResNet's 3 -> 16 stem) is the case: written
+     * channels-last, its two readers skip their transposes. The vector width decides only the layout, never the bits.
+     */
+    public static boolean channelsLastApplies(Im2col.Geometry g, int groups, int outChannels, boolean direct) {
+        return groups == 1 && !direct && g.sH() == 1 && g.sW() == 1 && g.cols() > 0 && staged(g) && Im2col.padsImage(g)
+                && g.rows() <= Sgemm.KC && outChannels % Simd.LANES == 0;
+    }
+
+    /** W^T for {@link #forwardChannelsLast}: row p holds {@code w[o, p]} for the m output channels ({@code w [m, k]} from float wOff). */
+    public static float[] transposedWeights(MemorySegment w, long wOff, int m, int k) {
+        float[] t = new float[Math.multiplyExact(m, k)];
+        for (int o = 0; o < m; o++) {
+            for (int p = 0; p < k; p++) {
+                t[p * m + o] = w.getAtIndex(FLOAT, wOff + (long) o * k + p);
+            }
+        }
+        return t;
+    }
+
+    /**
+     * {@link #forward} of {@code images} images written channels-last ({@code [images, oH, oW, m]}) for a geometry of
+     * {@link #channelsLastApplies}: the staged image's taps by {@link Sgemm#tapsChannelsLast4x2} (4 pixels by 2 vectors
+     * of channels, W^T {@code wT} by vectors, each pixel broadcast), every output the chain of the
+     * channels-first tiles, then {@code + bias[o]} ({@code bias} W^T's order, or null) and ReLU when {@code relu}: the
+     * same bits. A young process ({@link ColdStart}) takes {@link #forwardScalar} (the weights {@code w}, epilogue
+     * {@code epi}) and turns its planes channels-last, and its probes time the vector form as {@link #forwardColdOrProbe}'s do.
+     */
+    public static void forwardChannelsLast(Im2col.Geometry g, int m, MemorySegment x, long xOff, int images, MemorySegment w, long wOff,
+                                           Sgemm.Epilogue epi, float[] wT, float[] bias, boolean relu, MemorySegment out, long outOff, Buffers buf) {
+        long work = (long) images * m * g.rows() * g.cols();
+        boolean timed = !(ColdStart.convImages <= 0 && ColdStart.CONV.settled) && (long) m * g.rows() <= ColdStart.CONV_MAX_WEIGHTS;
+        boolean scalar = timed && (ColdStart.convImages > 0 ? ColdStart.convImages(images)
+                : images <= ColdStart.PROBE_MAX_IMAGES && !ColdStart.CONV.probeVector());
+        long t0 = timed ? System.nanoTime() : 0;
+        if (scalar) {
+            forwardChannelsLastScalar(g, m, x, xOff, images, w, wOff, epi, out, outOff);
+            ColdStart.CONV.took(true, System.nanoTime() - t0, work);
+            return;
+        }
+        forwardChannelsLastVector(g, m, x, xOff, images, wT, bias, relu, out, outOff, buf);
+        if (timed) {
+            ColdStart.CONV.took(false, System.nanoTime() - t0, work);
+        }
+    }
+
+    /**
+     * {@link #forwardChannelsLast}'s vector form: blocks of 4 pixels of a row by 2 vectors of channels (8 pixels by 1
+     * for a last odd vector), the last block of a row storing what is left.
+     */
+    static void forwardChannelsLastVector(Im2col.Geometry g, int m, MemorySegment x, long xOff, int images, float[] wT, float[] bias, boolean relu,
+                                          MemorySegment out, long outOff, Buffers buf) {
+        int wp = Im2col.paddedRowLength(g);
+        int k = g.rows();
+        int oW = g.oW();
+        int l = g.cols();
+        long inImage = (long) g.c() * g.h() * g.w();
+        long pixelBytes = 4L * m;
+        int twoVectors = 2 * Simd.LANES;
+        for (int n = 0; n < images; n++) {
+            Im2col.stageImage(x, xOff + n * inImage, g, buf.image);
+            int[] taps = buf.tapOffsets(g);
+            for (int o0 = 0; o0 < m; o0 += twoVectors) {
+                int width = Math.min(twoVectors, m - o0);
+                int block = width == twoVectors ? 4 : 8; // pixels a kernel call: 4 x 2 vectors, or 8 x 1
+                for (int y = 0; y < g.oH(); y++) {
+                    for (int x0 = 0; x0 < oW; x0 += block) {
+                        int q = y * wp + x0;
+                        if (block == 4) {
+                            Sgemm.tapsChannelsLast4x2(wT, m, o0, k, buf.image, taps, q, buf.tile);
+                        } else {
+                            Sgemm.tapsChannelsLast8x1(wT, m, o0, k, buf.image, taps, q, buf.tile);
+                        }
+                        long at = (outOff + ((long) n * l + (long) y * oW + x0) * m + o0) << 2;
+                        Sgemm.channelsLastOut(buf.tile, Math.min(block, oW - x0), width, bias, o0, relu, out, at, pixelBytes);
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@link #forwardChannelsLast}'s scalar form: {@link #forwardScalar}'s planes, turned channels-last. Allocates (cold calls only). */
+    static void forwardChannelsLastScalar(Im2col.Geometry g, int m, MemorySegment x, long xOff, int images, MemorySegment w, long wOff,
+                                          Sgemm.Epilogue epi, MemorySegment out, long outOff) {
+        int l = g.cols();
+        float[] planes = new float[Math.multiplyExact(m, l)];
+        MemorySegment ps = MemorySegment.ofArray(planes);
+        long inImage = (long) g.c() * g.h() * g.w();
+        for (int n = 0; n < images; n++) {
+            forwardScalar(g, x, xOff + n * inImage, w, wOff, m, ps, 0, epi);
+            for (int q = 0; q < l; q++) {
+                channelsOfPixel(planes, q, l, m, out, outOff + ((long) n * l + q) * m);
+            }
+        }
+    }
+
+    /** Pixel q's m channels from channels-first planes (plane stride l) to {@code out} from float {@code at}: a small method the JIT compiles early. */
+    private static void channelsOfPixel(float[] planes, int q, int l, int m, MemorySegment out, long at) {
+        for (int o = 0; o < m; o++) {
+            out.setAtIndex(FLOAT, at + o, planes[o * l + q]);
+        }
+    }
+
+    /**
      * A probe's ticket started again now, after the caller's per-call packing of the weights (which the scalar form
      * does not do, so it would weigh against the vector form); COLD_DONE and WARM stay as they are.
      */

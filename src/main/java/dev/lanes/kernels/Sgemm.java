@@ -1023,6 +1023,98 @@ public final class Sgemm {
     }
 
     /**
+     * Pixels {@code [q, q + 4)} of one output row ({@code q = y wp + x}) of a stride-1 taps product (one depth block,
+     * {@code k <= KC}), channels {@code [o0, o0 + 2 LANES)}, into {@code tile} pixel by pixel ({@code tile[r 2 LANES + o]}):
+     * W^T ({@code wT[p ldw + o]}) by vectors, each pixel's value broadcast, per output {@code fma(w[o, p], b[p, q], acc)}
+     * over p from zero: the chains of {@link #gemmPackedATapsB}'s channels-first tiles ({@link #channelsLastOut} then
+     * adds the bias and applies ReLU as their writers do: the same bits). 4 pixels, not 6: with 12 accumulators C2
+     * hoisted the broadcasts and spilled two accumulators through memory every step (16 registers; ResNet-20's stem
+     * 25-27 us against 18 this way, Zen 3, AVX2), and 6 pixels held in variables spilled the offsets. A row's last
+     * block reads up to 3 floats past the row (the next row, or the staging's slack: {@link Im2col#HEAP_SLACK}) for
+     * pixels that are dropped.
+     */
+    static void tapsChannelsLast4x2(float[] wT, int ldw, int o0, int k, float[] img, int[] taps, int q, float[] tile) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector c00 = z, c10 = z, c20 = z, c30 = z;
+        FloatVector c01 = z, c11 = z, c21 = z, c31 = z;
+        for (int p = 0, wi = o0; p < k; p++, wi += ldw) {
+            FloatVector w0 = FloatVector.fromArray(F, wT, wi);
+            FloatVector w1 = FloatVector.fromArray(F, wT, wi + LANES);
+            int at = taps[p] + q;
+            FloatVector b = FloatVector.broadcast(F, img[at]);
+            c00 = w0.fma(b, c00);
+            c01 = w1.fma(b, c01);
+            b = FloatVector.broadcast(F, img[at + 1]);
+            c10 = w0.fma(b, c10);
+            c11 = w1.fma(b, c11);
+            b = FloatVector.broadcast(F, img[at + 2]);
+            c20 = w0.fma(b, c20);
+            c21 = w1.fma(b, c21);
+            b = FloatVector.broadcast(F, img[at + 3]);
+            c30 = w0.fma(b, c30);
+            c31 = w1.fma(b, c31);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, 2 * LANES);
+        c11.intoArray(tile, 3 * LANES);
+        c20.intoArray(tile, 4 * LANES);
+        c21.intoArray(tile, 5 * LANES);
+        c30.intoArray(tile, 6 * LANES);
+        c31.intoArray(tile, 7 * LANES);
+    }
+
+    /**
+     * {@link #tapsChannelsLast4x2} for one vector of channels {@code [o0, o0 + LANES)}, 8 pixels ({@code tile[r LANES + o]}):
+     * 8 chains in flight for the FMA's latency. Reads up to 7 floats past the row.
+     */
+    static void tapsChannelsLast8x1(float[] wT, int ldw, int o0, int k, float[] img, int[] taps, int q, float[] tile) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z;
+        for (int p = 0, wi = o0; p < k; p++, wi += ldw) {
+            FloatVector w = FloatVector.fromArray(F, wT, wi);
+            int at = taps[p] + q;
+            c0 = w.fma(FloatVector.broadcast(F, img[at]), c0);
+            c1 = w.fma(FloatVector.broadcast(F, img[at + 1]), c1);
+            c2 = w.fma(FloatVector.broadcast(F, img[at + 2]), c2);
+            c3 = w.fma(FloatVector.broadcast(F, img[at + 3]), c3);
+            c4 = w.fma(FloatVector.broadcast(F, img[at + 4]), c4);
+            c5 = w.fma(FloatVector.broadcast(F, img[at + 5]), c5);
+            c6 = w.fma(FloatVector.broadcast(F, img[at + 6]), c6);
+            c7 = w.fma(FloatVector.broadcast(F, img[at + 7]), c7);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, LANES);
+        c2.intoArray(tile, 2 * LANES);
+        c3.intoArray(tile, 3 * LANES);
+        c4.intoArray(tile, 4 * LANES);
+        c5.intoArray(tile, 5 * LANES);
+        c6.intoArray(tile, 6 * LANES);
+        c7.intoArray(tile, 7 * LANES);
+    }
+
+    /**
+     * The first n pixels of a channels-last tile ({@code width} floats a pixel, channels {@code [o0, o0 + width)}) to
+     * {@code out} from byte {@code outByte}, {@code pixelBytes} apart: {@code + bias[o]} (when there is one), then
+     * ReLU as the tile writers apply them ({@code blend(0, v <= 0)}: -0 and below become +0, NaN stays).
+     */
+    static void channelsLastOut(float[] tile, int n, int width, float[] bias, int o0, boolean relu, MemorySegment out, long outByte, long pixelBytes) {
+        for (int v = 0; v < width; v += LANES) {
+            FloatVector b = bias == null ? null : FloatVector.fromArray(F, bias, o0 + v);
+            for (int r = 0; r < n; r++) {
+                FloatVector c = FloatVector.fromArray(F, tile, r * width + v);
+                if (b != null) {
+                    c = c.add(b);
+                }
+                if (relu) {
+                    c = c.blend(0f, c.compare(VectorOperators.LE, 0f));
+                }
+                c.intoMemorySegment(out, outByte + r * pixelBytes + 4L * v, ORDER);
+            }
+        }
+    }
+
+    /**
      * The deepest product whose whole blocks the straight taps kernels store ({@link #kernel6x2TapsStraight}): one
      * depth block (at most {@link #KC}), and shallow enough for the tile round trip they save to count (a quarter of
      * LeNet's 25-deep conv1 block; under 5% of ResNet's 144-deep ones, which keep the tile kernels).

@@ -648,6 +648,82 @@ class KernelPropertyTest {
     }
 
     /**
+     * A direct layer written channels-last ({@link Conv2dDriver#forwardChannelsLast}: a plan's stem read by Winograd
+     * layers), in its vector and its scalar (young process) form, holds the bits of im2col's product turned
+     * channels-last: stride 1, kernels 1-5, paddings 0-2 (unlike along the axes), dilations 1-2, widths that leave a
+     * short last block (read past the row), 1-3 vectors of channels (an odd last vector takes the 8 x 1 kernel), bias
+     * and ReLU or not, two images; nothing written outside the output.
+     */
+    @Test
+    void channelsLastDirectConvolutionEqualsUnfoldedProduct() {
+        int cases = 0;
+        for (int iter = 0; iter < 48; iter++) {
+            int c = iter == 0 ? 3 : 1 + rnd.nextInt(4);
+            int h = iter == 0 ? 32 : 1 + rnd.nextInt(14);
+            int w = iter == 0 ? 32 : 1 + rnd.nextInt(14);
+            int k = iter == 0 ? 3 : 1 + rnd.nextInt(5);
+            int pad = iter == 0 ? 1 : rnd.nextInt(3);
+            int padW = iter == 0 ? 1 : rnd.nextInt(3);
+            int dil = iter == 0 ? 1 : 1 + rnd.nextInt(2);
+            int m = iter == 0 ? 16 : Simd.LANES * (1 + rnd.nextInt(3)); // 0: ResNet's 3 -> 16 stem
+            int span = dil * (k - 1) + 1;
+            if (h + 2 * pad < span || w + 2 * padW < span) {
+                continue;
+            }
+            Im2col.Geometry g = new Im2col.Geometry(c, h, w, k, k, 1, 1, pad, padW, dil, dil, h + 2 * pad - span + 1, w + 2 * padW - span + 1);
+            if (!Conv2dDriver.channelsLastApplies(g, 1, m, false)) {
+                continue;
+            }
+            int images = 1 + iter % 2;
+            int l = g.cols();
+            MemorySegment bias = random(4L * m);
+            Sgemm.Epilogue epi = switch (iter % 3) {
+                case 0 -> Sgemm.Epilogue.NONE;
+                case 1 -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.RELU);
+                default -> Sgemm.Epilogue.rowBias(bias, 0, UnaryOp.IDENTITY);
+            };
+            MemorySegment x = random(4L * images * c * h * w);
+            MemorySegment weights = random(4L * m * g.rows());
+            float[] packedW = Sgemm.packA(weights, 0, g.rows(), m, g.rows());
+            int guard = 2 * Simd.LANES;
+            int[] want = new int[images * l * m];
+            for (int n = 0; n < images; n++) {
+                float[] img = new float[Im2col.stagedImageFloats(g)];
+                Im2col.stageImage(x, (long) n * c * h * w, g, img);
+                MemorySegment planes = unfoldedProduct(g, m, packedW, img, epi, guard);
+                for (int o = 0; o < m; o++) {
+                    for (int q = 0; q < l; q++) {
+                        want[(n * l + q) * m + o] = planes.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, guard + (long) o * l + q);
+                    }
+                }
+            }
+            float[] wT = Conv2dDriver.transposedWeights(weights, 0, m, g.rows());
+            float[] biasT = epi.bias() == null ? null : bias.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+            for (boolean scalar : new boolean[] {false, true}) {
+                MemorySegment out = guarded(images * l * m, guard);
+                if (scalar) {
+                    Conv2dDriver.forwardChannelsLastScalar(g, m, x, 0, images, weights, 0, epi, out, guard);
+                } else {
+                    Conv2dDriver.forwardChannelsLastVector(g, m, x, 0, images, wT, biasT, epi.relu(), out, guard, Conv2dDriver.threadBuffers(g));
+                }
+                int[] got = out.toArray(java.lang.foreign.ValueLayout.JAVA_INT);
+                assertThat(java.util.Arrays.copyOfRange(got, guard, guard + want.length)).as("%s m %d %s scalar %s", g, m, epi, scalar).containsExactly(want);
+                for (int i = 0; i < guard; i++) {
+                    assertThat(got[i]).as("%s: a write before the output", g).isEqualTo(0x7f7f7f7f);
+                    assertThat(got[guard + want.length + i]).as("%s: a write past the output", g).isEqualTo(0x7f7f7f7f);
+                }
+            }
+            cases++;
+        }
+        assertThat(cases).isGreaterThanOrEqualTo(20);
+        // a plan's stem: ResNet's 3 -> 16 layer at every width; not stride 2, not past one depth block, not a partial vector
+        assertThat(Conv2dDriver.channelsLastApplies(new Im2col.Geometry(3, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32), 1, 16, false)).isTrue();
+        assertThat(Conv2dDriver.channelsLastApplies(new Im2col.Geometry(3, 32, 32, 3, 3, 2, 2, 1, 1, 1, 1, 16, 16), 1, 16, false)).isFalse();
+        assertThat(Conv2dDriver.channelsLastApplies(new Im2col.Geometry(64, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8), 1, 64, false)).isFalse();
+        assertThat(Conv2dDriver.channelsLastApplies(new Im2col.Geometry(3, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32), 1, 3 * Simd.LANES + 1, false)).isFalse();
+    }
+
+    /**
      * A stride-2 convolution over the parity planes of {@link Im2col#stagePhases} ({@link Sgemm#gemmPackedATapsB} with
      * {@link Im2col#phaseTapOffsets}) gives the bits of im2col's product, for every stride-2 padded geometry without
      * dilation (whichever path the driver's waste rule then picks): ResNet's 3 x 3 and 1 x 1 layers, odd sides, kernels

@@ -241,6 +241,28 @@ class WinogradTest {
             plan.run(flat, got);
             assertThat(got).containsExactly(chain.apply(constant).toFloatArray());
         }
+        // a direct stem (3 -> 16) writing channels-last for the Winograd layer reading it goes back to channels-first
+        // with that layer: the stem passes input channel 0 through (its centre tap), so a constant input gives the
+        // Winograd layer the constant planes above
+        float[] centre = new float[16 * 3 * 3 * 3];
+        for (int o = 0; o < 16; o++) {
+            centre[o * 27 + 4] = 1f;
+        }
+        Tensor ws = Tensor.of(centre, 16, 3, 3, 3);
+        java.util.function.Function<Tensor, Tensor> stemmed = in -> net.apply(Tensor.conv2d(in, ws, null, new int[] {1, 1}, new int[] {0, 0},
+                new int[] {1, 1}, 1).relu());
+        try (InferencePlan plan = InferencePlan.trace(stemmed, Tensor.randn(1, 3, 14, 14).mul(0.01f))) {
+            String stem = plan.toString().lines().filter(l -> l.contains("conv2d input")).findFirst().orElseThrow();
+            assertThat(stem).as(plan.toString()).doesNotContain("winograd").contains(Winograd.CHANNELS_LAST ? "(channels-last out)" : "conv2d");
+        }
+        float[] flat3 = thousands(3 * 14 * 14);
+        Tensor constant3 = Tensor.of(flat3, 1, 3, 14, 14);
+        try (InferencePlan plan = InferencePlan.trace(stemmed, constant3)) {
+            assertThat(plan.toString()).doesNotContain("winograd").doesNotContain("channels-last");
+            float[] got = new float[plan.outputSize()];
+            plan.run(flat3, got);
+            assertThat(got).containsExactly(stemmed.apply(constant3).toFloatArray());
+        }
     }
 
     /**
@@ -699,6 +721,9 @@ class WinogradTest {
         if (Winograd.MIXED_RESIDUAL) { // ResNet-20's block outputs channels-last: sums reading a residual in the other layout
             assertThat(plans.get(0)).as(plans.get(0)).contains("(residual channels-first)").contains("(residual channels-last)");
         }
+        // its direct 3 -> 16 stem writes channels-last for the two Winograd layers that read it (the input and a residual)
+        String stem = plans.get(0).lines().filter(l -> l.contains("conv2d input")).findFirst().orElseThrow();
+        assertThat(stem).as(plans.get(0)).doesNotContain("winograd").endsWith("(channels-last out)");
         List<String> convs = plans.get(1).lines().filter(l -> l.contains("winograd")).toList();
         assertThat(convs).as(plans.get(1)).hasSize(3);
         assertThat(convs.get(0)).endsWith("(channels-last out)");
