@@ -326,7 +326,7 @@ public final class Conv2dDriver {
                     for (int x0 = 0; x0 < oW; x0 += block) {
                         int q = y * wp + x0;
                         if (block == 4) {
-                            Sgemm.tapsChannelsLast4x2(wT, m, o0, k, buf.image, taps, q, buf.tile);
+                            Sgemm.tapsChannelsLast4x2(wT, m, o0, k, g.kW() == 3 && g.dW() == 1, buf.image, taps, q, buf.tile);
                         } else {
                             Sgemm.tapsChannelsLast8x1(wT, m, o0, k, buf.image, taps, q, buf.tile);
                         }
