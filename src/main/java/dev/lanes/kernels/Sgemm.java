@@ -1150,16 +1150,23 @@ public final class Sgemm {
      */
     static void channelsLastOut(float[] tile, int n, int width, float[] bias, int o0, boolean relu, MemorySegment out, long outByte, long pixelBytes) {
         for (int v = 0; v < width; v += LANES) {
-            FloatVector b = bias == null ? null : FloatVector.fromArray(F, bias, o0 + v);
-            for (int r = 0; r < n; r++) {
-                FloatVector c = FloatVector.fromArray(F, tile, r * width + v);
-                if (b != null) {
-                    c = c.add(b);
+            if (bias != null) { // two loops, not a vector that may be null: C2 may box a vector merged with null
+                FloatVector b = FloatVector.fromArray(F, bias, o0 + v);
+                for (int r = 0; r < n; r++) {
+                    FloatVector c = FloatVector.fromArray(F, tile, r * width + v).add(b);
+                    if (relu) {
+                        c = c.blend(0f, c.compare(VectorOperators.LE, 0f));
+                    }
+                    c.intoMemorySegment(out, outByte + r * pixelBytes + 4L * v, ORDER);
                 }
-                if (relu) {
-                    c = c.blend(0f, c.compare(VectorOperators.LE, 0f));
+            } else {
+                for (int r = 0; r < n; r++) {
+                    FloatVector c = FloatVector.fromArray(F, tile, r * width + v);
+                    if (relu) {
+                        c = c.blend(0f, c.compare(VectorOperators.LE, 0f));
+                    }
+                    c.intoMemorySegment(out, outByte + r * pixelBytes + 4L * v, ORDER);
                 }
-                c.intoMemorySegment(out, outByte + r * pixelBytes + 4L * v, ORDER);
             }
         }
     }

@@ -139,6 +139,17 @@ class OnnxModelTest {
     }
 
     /**
+     * A warm ResNet-20 plan call allocates nothing on the heap, in a fresh JVM (see PlanHeapProbe): its direct stem
+     * written channels-last (Conv2dDriver.forwardChannelsLast), the Winograd layers, the stride-2 layers with their fused
+     * shortcuts.
+     */
+    @Test
+    void resNet20PlanDoesNotAllocate() throws Exception {
+        assertThat(dev.lanes.PlanHeapProbe.inFreshJvm("onnx:resnet20.onnx:1,3,32,32")).as("resnet20: heap bytes per warm plan call")
+                .isLessThan(dev.lanes.PlanHeapProbe.ALLOCATION_LIMIT);
+    }
+
+    /**
      * Warm plan calls of torch's exports through Where, the comparisons, Softplus (Mish's decomposition), Erf (GELU at
      * opsets 13 and 17) and a char GPT's causal mask allocate nothing on the heap, in a fresh JVM (see PlanHeapProbe).
      * Before: activations17 5,736 B a call and activations13 6,248 (a StridedLoop and offset arrays per Where and
