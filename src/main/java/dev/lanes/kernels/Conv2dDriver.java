@@ -338,25 +338,31 @@ public final class Conv2dDriver {
         }
     }
 
-    /** {@link #forwardChannelsLast}'s scalar form: {@link #forwardScalar}'s planes, turned channels-last. Allocates (cold calls only). */
+    /**
+     * {@link #forwardChannelsLast}'s scalar form: {@link #forwardScalar}'s planes, turned channels-last on the heap and
+     * copied out whole (a segment write per float is a VarHandle call chain in the interpreter, ~1 us: written float by
+     * float, ResNet-20's stem added ~15-60 ms to a cold start). Allocates (cold calls only).
+     */
     static void forwardChannelsLastScalar(Im2col.Geometry g, int m, MemorySegment x, long xOff, int images, MemorySegment w, long wOff,
                                           Sgemm.Epilogue epi, MemorySegment out, long outOff) {
         int l = g.cols();
         float[] planes = new float[Math.multiplyExact(m, l)];
+        float[] pixels = new float[planes.length];
         MemorySegment ps = MemorySegment.ofArray(planes);
         long inImage = (long) g.c() * g.h() * g.w();
         for (int n = 0; n < images; n++) {
             forwardScalar(g, x, xOff + n * inImage, w, wOff, m, ps, 0, epi);
-            for (int q = 0; q < l; q++) {
-                channelsOfPixel(planes, q, l, m, out, outOff + ((long) n * l + q) * m);
+            for (int o = 0; o < m; o++) {
+                planeToChannelsLast(planes, o, l, m, pixels);
             }
+            MemorySegment.copy(pixels, 0, out, FLOAT, (outOff + (long) n * l * m) << 2, pixels.length);
         }
     }
 
-    /** Pixel q's m channels from channels-first planes (plane stride l) to {@code out} from float {@code at}: a small method the JIT compiles early. */
-    private static void channelsOfPixel(float[] planes, int q, int l, int m, MemorySegment out, long at) {
-        for (int o = 0; o < m; o++) {
-            out.setAtIndex(FLOAT, at + o, planes[o * l + q]);
+    /** Channel o's plane (l floats) into every m-th float of {@code pixels} from o: a small method the JIT compiles early. */
+    private static void planeToChannelsLast(float[] planes, int o, int l, int m, float[] pixels) {
+        for (int q = 0, from = o * l, to = o; q < l; q++, to += m) {
+            pixels[to] = planes[from + q];
         }
     }
 
