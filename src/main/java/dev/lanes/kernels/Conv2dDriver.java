@@ -266,12 +266,18 @@ public final class Conv2dDriver {
                 && g.rows() <= Sgemm.KC && outChannels % Simd.LANES == 0;
     }
 
-    /** W^T for {@link #forwardChannelsLast}: row p holds {@code w[o, p]} for the m output channels ({@code w [m, k]} from float wOff). */
+    /**
+     * W^T for {@link #forwardChannelsLast}: row p holds {@code w[o, p]} for the m output channels ({@code w [m, k]} from
+     * float wOff). Copied to the heap whole first: bound while a plan is made, in a young process, where a segment read
+     * per float is a VarHandle call chain in the interpreter.
+     */
     public static float[] transposedWeights(MemorySegment w, long wOff, int m, int k) {
-        float[] t = new float[Math.multiplyExact(m, k)];
+        float[] rows = new float[Math.multiplyExact(m, k)];
+        MemorySegment.copy(w, FLOAT, wOff << 2, rows, 0, rows.length);
+        float[] t = new float[rows.length];
         for (int o = 0; o < m; o++) {
             for (int p = 0; p < k; p++) {
-                t[p * m + o] = w.getAtIndex(FLOAT, wOff + (long) o * k + p);
+                t[p * m + o] = rows[o * k + p];
             }
         }
         return t;
