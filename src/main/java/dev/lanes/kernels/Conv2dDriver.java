@@ -334,7 +334,7 @@ public final class Conv2dDriver {
                         if (block == 4) {
                             Sgemm.tapsChannelsLast4x2(wT, m, o0, k, g.kW() == 3 && g.dW() == 1, buf.image, taps, q, buf.tile);
                         } else {
-                            Sgemm.tapsChannelsLast8x1(wT, m, o0, k, buf.image, taps, q, buf.tile);
+                            Sgemm.tapsChannelsLast8x1(wT, m, o0, k, g.kW() == 3 && g.dW() == 1, buf.image, taps, q, buf.tile);
                         }
                         long at = (outOff + ((long) n * l + (long) y * oW + x0) * m + o0) << 2;
                         Sgemm.channelsLastOut(buf.tile, Math.min(block, oW - x0), width, bias, o0, relu, out, at, pixelBytes);

@@ -1116,12 +1116,46 @@ public final class Sgemm {
 
     /**
      * {@link #tapsChannelsLast4x2} for one vector of channels {@code [o0, o0 + LANES)}, 8 pixels ({@code tile[r LANES + o]}):
-     * 8 chains in flight for the FMA's latency. Reads up to 7 floats past the row.
+     * 8 chains in flight for the FMA's latency. Reads up to 7 floats past the row's last float (at most
+     * {@link Im2col#HEAP_SLACK}).
      */
-    static void tapsChannelsLast8x1(float[] wT, int ldw, int o0, int k, float[] img, int[] taps, int q, float[] tile) {
+    static void tapsChannelsLast8x1(float[] wT, int ldw, int o0, int k, boolean threeTaps, float[] img, int[] taps, int q, float[] tile) {
         FloatVector z = FloatVector.zero(F);
         FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z;
-        for (int p = 0, wi = o0; p < k; p++, wi += ldw) {
+        int p = 0;
+        if (threeTaps) { // as tapsChannelsLast4x2's: a kernel row's 3 adjacent taps a step
+            for (int wi = o0; p < k; p += 3, wi += 3 * ldw) {
+                int at = taps[p] + q;
+                FloatVector w = FloatVector.fromArray(F, wT, wi);
+                c0 = w.fma(FloatVector.broadcast(F, img[at]), c0);
+                c1 = w.fma(FloatVector.broadcast(F, img[at + 1]), c1);
+                c2 = w.fma(FloatVector.broadcast(F, img[at + 2]), c2);
+                c3 = w.fma(FloatVector.broadcast(F, img[at + 3]), c3);
+                c4 = w.fma(FloatVector.broadcast(F, img[at + 4]), c4);
+                c5 = w.fma(FloatVector.broadcast(F, img[at + 5]), c5);
+                c6 = w.fma(FloatVector.broadcast(F, img[at + 6]), c6);
+                c7 = w.fma(FloatVector.broadcast(F, img[at + 7]), c7);
+                w = FloatVector.fromArray(F, wT, wi + ldw);
+                c0 = w.fma(FloatVector.broadcast(F, img[at + 1]), c0);
+                c1 = w.fma(FloatVector.broadcast(F, img[at + 2]), c1);
+                c2 = w.fma(FloatVector.broadcast(F, img[at + 3]), c2);
+                c3 = w.fma(FloatVector.broadcast(F, img[at + 4]), c3);
+                c4 = w.fma(FloatVector.broadcast(F, img[at + 5]), c4);
+                c5 = w.fma(FloatVector.broadcast(F, img[at + 6]), c5);
+                c6 = w.fma(FloatVector.broadcast(F, img[at + 7]), c6);
+                c7 = w.fma(FloatVector.broadcast(F, img[at + 8]), c7);
+                w = FloatVector.fromArray(F, wT, wi + 2 * ldw);
+                c0 = w.fma(FloatVector.broadcast(F, img[at + 2]), c0);
+                c1 = w.fma(FloatVector.broadcast(F, img[at + 3]), c1);
+                c2 = w.fma(FloatVector.broadcast(F, img[at + 4]), c2);
+                c3 = w.fma(FloatVector.broadcast(F, img[at + 5]), c3);
+                c4 = w.fma(FloatVector.broadcast(F, img[at + 6]), c4);
+                c5 = w.fma(FloatVector.broadcast(F, img[at + 7]), c5);
+                c6 = w.fma(FloatVector.broadcast(F, img[at + 8]), c6);
+                c7 = w.fma(FloatVector.broadcast(F, img[at + 9]), c7);
+            }
+        }
+        for (int wi = p * ldw + o0; p < k; p++, wi += ldw) {
             FloatVector w = FloatVector.fromArray(F, wT, wi);
             int at = taps[p] + q;
             c0 = w.fma(FloatVector.broadcast(F, img[at]), c0);
