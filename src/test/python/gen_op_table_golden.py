@@ -267,6 +267,7 @@ ROWS = [
     Row('layer_norm_2d_plain', lambda x: F.layer_norm(x, (3, 4)), randn(2, 3, 4)),
     Row('embedding', lambda w: F.embedding(torch.tensor([[1, 3, 3], [0, 9, 1]]), w), randn(10, 5)),
     Row('index_select', lambda x: x.index_select(1, torch.tensor([4, 0, 4])), randn(3, 5, 4)),
+    Row('index_negative', lambda x: x[:, torch.tensor([[-1, 0], [2, -5]])], randn(3, 5, 4)),
     Row('gather', lambda x: x.gather(1, IDX_3x4), randn(3, 5)),
     Row('scatter_add', lambda x, s: x.scatter_add(1, IDX_3x4, s), randn(3, 5), randn(3, 4)),
 

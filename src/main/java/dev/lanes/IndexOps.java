@@ -20,12 +20,17 @@ final class IndexOps {
 
     /** Throws PyTorch's IndexError message naming the first bad index, when any index is outside [0, size). */
     private static void checkIndices(String op, Tensor index, int size, int dim) {
+        checkIndices(op, index, size, dim, false);
+    }
+
+    /** {@link #checkIndices}; with {@code negative}, [-size, size) is in range (indices counted from the end). */
+    private static void checkIndices(String op, Tensor index, int size, int dim, boolean negative) {
         if (Launch.unvalued(index)) {
             return; // a trace that computes nothing: the plan's step checks every run's indices
         }
         try (OpFrame _ = OpFrame.enter()) {
             Tensor idx = index;
-            long bad = Indexing.firstOutOfRange(idx.seg(), idx.storageOffset(), idx.numel(), size);
+            long bad = Indexing.firstOutOfRange(idx.seg(), idx.storageOffset(), idx.numel(), size, negative);
             if (bad >= 0) {
                 long v = idx.seg().get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, (idx.storageOffset() + bad) << 3);
                 throw new IndexOutOfBoundsException(op + ": index " + v + " is out of bounds for dimension " + dim + " with size " + size);
@@ -68,12 +73,49 @@ final class IndexOps {
 
     /** The rows of x at {@code idx} along dim d ([outer, m, inner] in memory) into a new tensor of {@code outShape}. */
     private static Tensor selectRows(String op, Tensor x, int d, Tensor idx, int[] outShape) {
+        return selectRows(op, x, d, idx, outShape, false);
+    }
+
+    /** {@link #selectRows}; with {@code wrap}, negative indices count from the end. */
+    private static Tensor selectRows(String op, Tensor x, int d, Tensor idx, int[] outShape, boolean wrap) {
         int[] shape = x.shapeRef();
         int[] split = shape.length == 0 ? new int[] {1, 1, 1} : Shapes.splitAround(shape, d);
         int m = idx.numel();
         Tensor out = Tensor.allocate(DType.FLOAT32, outShape);
-        return x.withContiguous(src -> Launch.run(refs -> new PlanStep.Rows(false, op, split[0], split[1], split[2], m, Long.MIN_VALUE, refs[0],
-                refs[1]), out, src, idx));
+        return x.withContiguous(src -> Launch.run(refs -> new PlanStep.Rows(false, op, split[0], split[1], split[2], m, Long.MIN_VALUE, false, wrap,
+                refs[0], refs[1]), out, src, idx));
+    }
+
+    /**
+     * {@code x[..., index, ...]} along {@code dim}: PyTorch's advanced indexing by one int64 tensor of any shape, whose
+     * negative values count from the end ({@code -1} is the last slice), and ONNX's Gather. The result's shape is x's
+     * with that dim replaced by the index's shape (a 0-d index drops it). Indices outside {@code [-size, size)} are
+     * refused with PyTorch's IndexError message, in a plan on every run.
+     */
+    static Tensor index(Tensor x, int dim, Tensor index) {
+        x.requireFloat("index");
+        requireIndex("index", index);
+        int[] shape = x.shapeRef();
+        if (shape.length == 0) {
+            throw new IllegalArgumentException("index(): too many indices for tensor of dimension 0");
+        }
+        int d = Shapes.wrapDim(dim, shape.length);
+        int size = shape[d];
+        int[] ishape = index.shapeRef();
+        int[] result = new int[shape.length - 1 + ishape.length];
+        System.arraycopy(shape, 0, result, 0, d);
+        System.arraycopy(ishape, 0, result, d, ishape.length);
+        System.arraycopy(shape, d + 1, result, d + ishape.length, shape.length - d - 1);
+        Tensor flat = index.dim() == 1 ? index : index.reshape(-1);
+        return flat.withContiguous(idx -> {
+            checkIndices("index()", idx, size, d, true);
+            int[] outShape = shape.clone();
+            outShape[d] = idx.numel();
+            // the rows (no autograd node of their own), shaped, then recorded: grad_fn is IndexBackward0, as PyTorch's
+            Tensor out = selectRows("index()", x, d, idx, outShape, true);
+            Tensor shaped = java.util.Arrays.equals(outShape, result) ? out : out.reshape(result);
+            return Tensor.record(shaped, () -> new IndexAddBackward("IndexBackward0", shape, d, idx, Long.MIN_VALUE, false, true, outShape), x);
+        });
     }
 
     /**
@@ -158,13 +200,27 @@ final class IndexOps {
         private final Saved index;
         private final long skip;
         private final boolean byFreq;
+        /** Negative indices count from the end (index()). */
+        private final boolean wrap;
+        /** The selected rows' shape, where the result has the index's shape in their place (index()); null: g's own. */
+        private final int[] rowsShape;
 
         IndexAddBackward(String name, int[] inputShape, int dim, Tensor index, long skip) {
-            this(name, inputShape, dim, index, skip, false);
+            this(name, inputShape, dim, index, skip, false, false);
         }
 
         /** {@code byFreq}: embedding's scale_grad_by_freq, each row's gradient divided by its index's count. */
         IndexAddBackward(String name, int[] inputShape, int dim, Tensor index, long skip, boolean byFreq) {
+            this(name, inputShape, dim, index, skip, byFreq, false);
+        }
+
+        IndexAddBackward(String name, int[] inputShape, int dim, Tensor index, long skip, boolean byFreq, boolean wrap) {
+            this(name, inputShape, dim, index, skip, byFreq, wrap, null);
+        }
+
+        IndexAddBackward(String name, int[] inputShape, int dim, Tensor index, long skip, boolean byFreq, boolean wrap, int[] rowsShape) {
+            this.rowsShape = rowsShape == null ? null : rowsShape.clone();
+            this.wrap = wrap;
             this.byFreq = byFreq;
             this.name = name;
             this.inputShape = inputShape.clone();
@@ -179,12 +235,14 @@ final class IndexOps {
         }
 
         @Override
-        protected Tensor[] apply(Tensor g) {
+        protected Tensor[] apply(Tensor gradient) {
             Tensor idx = index.get();
+            Tensor g = rowsShape == null ? gradient : gradient.reshape(rowsShape);
             int[] split = inputShape.length == 0 ? new int[] {1, 1, 1} : Shapes.splitAround(inputShape, dim);
             Tensor out = Tensor.allocate(DType.FLOAT32, inputShape);
             return new Tensor[] {g.withContiguous(gc -> idx.withContiguous(ic -> Launch.run(refs -> new PlanStep.Rows(true, name.startsWith("Embedding")
-                    ? "embedding()" : "index_select()", split[0], split[1], split[2], ic.numel(), skip, byFreq, refs[0], refs[1]), out, gc, ic)))};
+                    ? "embedding()" : wrap ? "index()" : "index_select()", split[0], split[1], split[2], ic.numel(), skip, byFreq, wrap, refs[0], refs[1]),
+                    out, gc, ic)))};
         }
     }
 

@@ -2685,7 +2685,8 @@ abstract class PlanStep {
     /**
      * index_select / embedding ({@code out[o, j, :] = x[o, idx[j], :]}, x {@code [outer, r, inner]}) or, backward, the
      * gradient rows added at their indices into zeros ({@code kernels.Indexing}). The indices are checked on every
-     * run (a plan's indices are its input's values): one outside {@code [0, r)} throws before anything is read.
+     * run (a plan's indices are its input's values): one outside {@code [0, r)} ({@code [-r, r)} where {@link #wrap})
+     * throws before anything is read.
      */
     static final class Rows extends PlanStep {
         final boolean backward;
@@ -2700,15 +2701,25 @@ abstract class PlanStep {
 
         /** Backward only: each gradient row divided by how often its index occurs (embedding's scale_grad_by_freq). */
         final boolean byFreq;
+        /** A negative index counts from the end (Tensor.index: PyTorch's advanced indexing, ONNX's Gather): [-r, r) is in range. */
+        final boolean wrap;
 
         Rows(boolean backward, String op, int outer, int r, int inner, int m, long skip, Ref src, Ref idx) {
-            this(backward, op, outer, r, inner, m, skip, false, src, idx);
+            this(backward, op, outer, r, inner, m, skip, false, false, src, idx);
         }
 
         Rows(boolean backward, String op, int outer, int r, int inner, int m, long skip, boolean byFreq, Ref src, Ref idx) {
+            this(backward, op, outer, r, inner, m, skip, byFreq, false, src, idx);
+        }
+
+        Rows(boolean backward, String op, int outer, int r, int inner, int m, long skip, boolean byFreq, boolean wrap, Ref src, Ref idx) {
             if (byFreq && (!backward || outer != 1)) {
                 throw new IllegalArgumentException(op + ": scale_grad_by_freq is an embedding backward's (outer 1), got outer " + outer);
             }
+            if (byFreq && wrap) {
+                throw new IllegalArgumentException(op + ": scale_grad_by_freq counts indices in [0, r), not ones that wrap");
+            }
+            this.wrap = wrap;
             this.byFreq = byFreq;
             this.backward = backward;
             this.op = op;
@@ -2736,7 +2747,7 @@ abstract class PlanStep {
         private void checkIndices(Frame f) {
             MemorySegment is = f.seg(idx);
             long io = f.elemOff(idx, 8);
-            long bad = dev.lanes.kernels.Indexing.firstOutOfRange(is, io, m, r);
+            long bad = dev.lanes.kernels.Indexing.firstOutOfRange(is, io, m, r, wrap);
             if (bad >= 0) {
                 throw new IndexOutOfBoundsException(op + ": index " + is.getAtIndex(dev.lanes.kernels.Simd.LONG, io + bad)
                         + " is out of bounds for the indexed dimension with size " + r);
@@ -2755,9 +2766,9 @@ abstract class PlanStep {
                     dev.lanes.kernels.Indexing.addRowsScaledByFreq(f.seg(src), f.off(src), m, inner, is, io, skip, f.seg(out), f.off(out), counts);
                     return;
                 }
-                dev.lanes.kernels.Indexing.addRows(f.seg(src), f.off(src), outer, m, inner, is, io, skip, f.seg(out), f.off(out), r);
+                dev.lanes.kernels.Indexing.addRows(f.seg(src), f.off(src), outer, m, inner, is, io, skip, f.seg(out), f.off(out), r, wrap);
             } else {
-                dev.lanes.kernels.Indexing.selectRows(f.seg(src), f.off(src), outer, r, inner, is, io, m, f.seg(out), f.off(out));
+                dev.lanes.kernels.Indexing.selectRows(f.seg(src), f.off(src), outer, r, inner, is, io, m, f.seg(out), f.off(out), wrap);
             }
         }
 

@@ -1868,6 +1868,15 @@ public final class Tensor implements Releasable, AutoCloseable {
         return IndexOps.indexSelect(this, dim, index);
     }
 
+    /**
+     * {@code x[..., index, ...]} along {@code dim}, like PyTorch's advanced indexing by one int64 tensor
+     * ({@code x[:, idx]} is {@code x.index(1, idx)}): any index shape (it replaces the dim in the result's shape; a 0-d
+     * index drops the dim), negative indices counted from the end. Also ONNX's Gather.
+     */
+    public Tensor index(int dim, Tensor index) {
+        return IndexOps.index(this, dim, index);
+    }
+
     /** {@code out[..., j, ...] = this[..., index[..., j, ...], ...]} along {@code dim}, like {@code x.gather(dim, index)}. */
     public Tensor gather(int dim, Tensor index) {
         return IndexOps.gather(this, dim, index);

@@ -224,6 +224,44 @@ class IndexNormOpsTest {
         }
     }
 
+    /**
+     * {@code x.index(dim, idx)} is PyTorch's {@code x[:, idx]}: negative indices count from the end, the index's shape
+     * replaces the dim (a 0-d index drops it), repeated rows accumulate their gradient, [-size, size) is checked with
+     * PyTorch's IndexError message; a plan wraps and checks the same way on every run (ONNX's Gather of run-time
+     * indices takes this op: a plan used to refuse negative ones).
+     */
+    @Test
+    void indexCountsNegativeIndicesFromTheEndLikeAdvancedIndexing() {
+        float[] v = {0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23};
+        Tensor x = Tensor.of(v, 3, 4);
+        Tensor rows = x.index(0, Tensor.of(new long[] {-1, 0, 2, -3}, 4));
+        assertThat(rows.shape()).containsExactly(4, 4);
+        assertThat(rows.toFloatArray()).containsExactly(20, 21, 22, 23, 0, 1, 2, 3, 20, 21, 22, 23, 0, 1, 2, 3);
+        Tensor cols = x.index(1, Tensor.of(new long[] {0, -1, 1, -2}, 2, 2));
+        assertThat(cols.shape()).containsExactly(3, 2, 2);
+        assertThat(cols.toFloatArray()).containsExactly(0, 3, 1, 2, 10, 13, 11, 12, 20, 23, 21, 22);
+        Tensor last = x.index(-1, Tensor.scalarLong(-1));
+        assertThat(last.shape()).containsExactly(3);
+        assertThat(last.toFloatArray()).containsExactly(3, 13, 23);
+        assertThatThrownBy(() -> x.index(0, Tensor.of(new long[] {0, -4}, 2))).isInstanceOf(IndexOutOfBoundsException.class)
+                .hasMessageContaining("index -4 is out of bounds for dimension 0 with size 3");
+        assertThatThrownBy(() -> x.index(1, Tensor.of(new long[] {4}, 1))).isInstanceOf(IndexOutOfBoundsException.class)
+                .hasMessageContaining("index 4 is out of bounds for dimension 1 with size 4");
+        assertThatThrownBy(() -> x.index(0, Tensor.of(new float[] {0f}, 1))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("int64");
+        // the gradient: rows -1 and 2 are the same row, added twice; row 1 is never picked
+        Tensor w = Tensor.of(v, 3, 4).requiresGrad(true);
+        w.index(0, Tensor.of(new long[] {-1, 2, 0}, 3)).sum().backward();
+        assertThat(w.grad().toFloatArray()).containsExactly(1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 2, 2);
+        // a plan: the indices are its input, wrapped and checked on every run
+        try (InferencePlan plan = InferencePlan.trace(idx -> x.index(0, idx), Tensor.of(new long[] {-1, 0, 2, -3}, 4))) {
+            float[] got = new float[plan.outputSize()];
+            plan.run(new long[] {0, -2, 1, -1}, got);
+            assertThat(got).containsExactly(x.index(0, Tensor.of(new long[] {0, -2, 1, -1}, 4)).toFloatArray());
+            assertThatThrownBy(() -> plan.run(new long[] {0, 0, -4, 0}, got)).isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("-4");
+            assertThatThrownBy(() -> plan.run(new long[] {3, 0, 0, 0}, got)).isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("3");
+        }
+    }
+
     @Test
     void badInputGetsAClearException() {
         try (Tensor table = Tensor.randn(5, 3); Tensor idx = Tensor.of(new long[] {0, 5}); Tensor neg = Tensor.of(new long[] {-1});

@@ -401,6 +401,7 @@ final class OpInfo {
                     .gradTol(1e-5, 1e-4).traceable(),
             unary("embedding", w -> Tensor.embedding(Tensor.of(new long[] {1, 3, 3, 0, 9, 1}, 2, 3), w, null)).randn(10, 5).traceable(),
             unary("index_select", x -> x.indexSelect(1, Tensor.of(new long[] {4, 0, 4}))).randn(3, 5, 4).traceable(),
+            unary("index_negative", x -> x.index(1, Tensor.of(new long[] {-1, 0, 2, -5}, 2, 2))).randn(3, 5, 4).traceable(), // x[:, idx]
             unary("gather", x -> x.gather(1, idx3x4())).randn(3, 5),
             row("scatter_add", t -> t[0].scatterAdd(1, idx3x4(), t[1])).randn(3, 5).randn(3, 4).tol(1e-6, 1e-6), // repeated indices add in another order
 

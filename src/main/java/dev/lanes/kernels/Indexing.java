@@ -24,9 +24,18 @@ public final class Indexing {
      * value is exempt: an exemption by sentinel once let Long.MIN_VALUE through, whose row offset wraps around.
      */
     public static long firstOutOfRange(MemorySegment idx, long idxOff, long n, long size) {
+        return firstOutOfRange(idx, idxOff, n, size, false);
+    }
+
+    /**
+     * {@link #firstOutOfRange}, with {@code negative}: indices in {@code [-size, 0)} count from the end (PyTorch's
+     * advanced indexing, ONNX's Gather) and are inside too.
+     */
+    public static long firstOutOfRange(MemorySegment idx, long idxOff, long n, long size, boolean negative) {
+        long low = negative ? -size : 0;
         for (long i = 0; i < n; i++) {
             long v = idx.get(LONG, (idxOff + i) << 3);
-            if (v < 0 || v >= size) {
+            if (v < low || v >= size) {
                 return i;
             }
         }
@@ -36,12 +45,21 @@ public final class Indexing {
     /** {@code out[o, j, :] = in[o, idx[j], :]} for {@code j < m}: in is {@code [outer, r, inner]}, out {@code [outer, m, inner]}. */
     public static void selectRows(MemorySegment in, long inOff, int outer, int r, int inner, MemorySegment idx, long idxOff, int m,
                                   MemorySegment out, long outOff) {
+        selectRows(in, inOff, outer, r, inner, idx, idxOff, m, out, outOff, false);
+    }
+
+    /** {@link #selectRows}; with {@code wrap}, a negative index counts from the end ({@code idx + r}; checked in {@code [-r, r)}). */
+    public static void selectRows(MemorySegment in, long inOff, int outer, int r, int inner, MemorySegment idx, long idxOff, int m,
+                                  MemorySegment out, long outOff, boolean wrap) {
         long rowBytes = (long) inner << 2;
         for (int o = 0; o < outer; o++) {
             long inBase = inOff + (long) o * r * inner;
             long outBase = outOff + (long) o * m * inner;
             for (int j = 0; j < m; j++) {
                 long k = idx.get(LONG, (idxOff + j) << 3);
+                if (wrap && k < 0) {
+                    k += r;
+                }
                 MemorySegment.copy(in, (inBase + k * inner) << 2, out, (outBase + (long) j * inner) << 2, rowBytes);
             }
         }
@@ -54,6 +72,12 @@ public final class Indexing {
      */
     public static void addRows(MemorySegment g, long gOff, int outer, int m, int inner, MemorySegment idx, long idxOff, long skip,
                                MemorySegment out, long outOff, int r) {
+        addRows(g, gOff, outer, m, inner, idx, idxOff, skip, out, outOff, r, false);
+    }
+
+    /** {@link #addRows}; with {@code wrap}, a negative index counts from the end, as {@link #selectRows}'s. */
+    public static void addRows(MemorySegment g, long gOff, int outer, int m, int inner, MemorySegment idx, long idxOff, long skip,
+                               MemorySegment out, long outOff, int r, boolean wrap) {
         for (int o = 0; o < outer; o++) {
             long gBase = gOff + (long) o * m * inner;
             long outBase = outOff + (long) o * r * inner;
@@ -61,6 +85,9 @@ public final class Indexing {
                 long k = idx.get(LONG, (idxOff + j) << 3);
                 if (k == skip) {
                     continue;
+                }
+                if (wrap && k < 0) {
+                    k += r;
                 }
                 long ob = (outBase + k * inner) << 2;
                 Elementwise.binaryContiguous(BinaryOp.ADD, out, ob, g, (gBase + (long) j * inner) << 2, out, ob, inner);

@@ -3223,35 +3223,20 @@ public final class OnnxModel implements AutoCloseable {
             }
             return new Value[] {Value.known(r, idx.intsShape != null ? idx.intsShape : new long[] {r.length}, data.bool)};
         }
-        Tensor index;
-        if (indices != null) {
-            long[] fixed = new long[indices.length];
-            for (int i = 0; i < fixed.length; i++) {
-                fixed[i] = indices[i] < 0 ? indices[i] + s[ax] : indices[i];
-            }
-            index = Tensor.of(fixed, fixed.length);
-        } else {
-            index = idx.tensor().reshape(-1); // checked by index_select, which refuses what is out of range
-        }
         if (data.tensor().dtype() != DType.FLOAT32) { // an int64 tensor known only at run time (token ids as data, say)
             throw new UnsupportedOperationException("Gather of " + data.tensor().dtype() + " data known only at run time (Lanes gathers float32"
                     + " tensors, and folds integer data known at load)");
         }
-        Tensor picked;
-        try {
-            picked = data.tensor().indexSelect(ax, index);
-        } catch (IndexOutOfBoundsException e) {
-            // negative indices computed at run time (ONNX counts them from the end): read them eagerly and wrap them (a
-            // plan's trace refuses this read)
-            long[] v = index.contiguous().toLongArray();
-            for (int i = 0; i < v.length; i++) {
-                if (v[i] < -s[ax] || v[i] >= s[ax]) {
-                    throw new IllegalArgumentException("index " + v[i] + " is out of range for dim " + ax + " of size " + s[ax]);
-                }
-                v[i] = v[i] < 0 ? v[i] + s[ax] : v[i];
-            }
-            picked = data.tensor().indexSelect(ax, Tensor.of(v, v.length));
+        if (indices == null) {
+            // indices computed at run time, negative ones counted from the end as ONNX says: Tensor.index wraps them
+            // (in a plan too, checking [-size, size) on every run) and shapes the result as Gather does
+            return out(data.tensor().index(ax, idx.tensor()));
         }
+        long[] fixed = new long[indices.length];
+        for (int i = 0; i < fixed.length; i++) {
+            fixed[i] = indices[i] < 0 ? indices[i] + s[ax] : indices[i];
+        }
+        Tensor picked = data.tensor().indexSelect(ax, Tensor.of(fixed, fixed.length));
         int[] shape = new int[s.length - 1 + idxShape.length];
         int k = 0;
         for (int i = 0; i < ax; i++) {

@@ -735,6 +735,32 @@ class OnnxSpecEdgeCaseTest {
         }
     }
 
+    /**
+     * Gather of indices known only at run time counts negative ones from the end, eagerly and in a plan (a plan used to
+     * refuse them at run: index_select's range), and refuses ones outside [-size, size) in both.
+     */
+    @Test
+    void gatherOfRunTimeNegativeIndicesWrapsInAPlanToo() {
+        byte[] m = model(13, List.of(node("Gather", List.of("d", "i"), List.of("y"))),
+                List.of(floatInit("d", new long[] {3, 2}, 0, 1, 10, 11, 20, 21)),
+                List.of(valueInfo("i", OnnxFormat.INT64, 4)), List.of(valueInfo("y", OnnxFormat.FLOAT)));
+        long[] ids = {-1, 0, 2, -3};
+        float[] want = {20, 21, 0, 1, 20, 21, 0, 1};
+        try (OnnxModel om = OnnxModel.parse(m)) {
+            Tensor y = om.run(Tensor.of(ids, 4)).get(0);
+            assertThat(y.shape()).containsExactly(4, 2);
+            assertThat(y.toFloatArray()).containsExactly(want);
+            try (InferencePlan p = om.plan(4)) {
+                float[] out = new float[p.outputSize()];
+                p.run(ids, out);
+                assertThat(out).containsExactly(want);
+                assertThatThrownBy(() -> p.run(new long[] {0, 3, 0, 0}, out)).isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("3");
+            }
+            assertThatThrownBy(() -> om.run(Tensor.of(new long[] {0, -4, 0, 0}, 4))).isInstanceOf(IllegalArgumentException.class) // eager: the node named
+                    .hasMessageContaining("ONNX Gather").hasMessageContaining("index -4 is out of bounds for dimension 0 with size 3");
+        }
+    }
+
     /** Gather of int64 data known only at run time is refused as unsupported (it was an IllegalArgumentException from index_select). */
     @Test
     void gatherOfRunTimeInt64DataIsRefusedAsUnsupported() {
