@@ -111,10 +111,10 @@ final class IndexOps {
             checkIndices("index()", idx, size, d, true);
             int[] outShape = shape.clone();
             outShape[d] = idx.numel();
-            // the rows (no autograd node of their own), shaped, then recorded: grad_fn is IndexBackward0, as PyTorch's
-            Tensor out = selectRows("index()", x, d, idx, outShape, true);
-            Tensor shaped = java.util.Arrays.equals(outShape, result) ? out : out.reshape(result);
-            return Tensor.record(shaped, () -> new IndexAddBackward("IndexBackward0", shape, d, idx, Long.MIN_VALUE, false, true, outShape), x);
+            // the rows [outer, m, inner] written straight into a tensor of the result's shape (the same floats in the
+            // same order; not a view of one, which in-place ops would refuse), recorded: grad_fn IndexBackward0, as PyTorch's
+            Tensor out = selectRows("index()", x, d, idx, result, true);
+            return Tensor.record(out, () -> new IndexAddBackward("IndexBackward0", shape, d, idx, Long.MIN_VALUE, false, true, outShape), x);
         });
     }
 

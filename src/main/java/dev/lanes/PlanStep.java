@@ -2716,8 +2716,8 @@ abstract class PlanStep {
             if (byFreq && (!backward || outer != 1)) {
                 throw new IllegalArgumentException(op + ": scale_grad_by_freq is an embedding backward's (outer 1), got outer " + outer);
             }
-            if (byFreq && wrap) {
-                throw new IllegalArgumentException(op + ": scale_grad_by_freq counts indices in [0, r), not ones that wrap");
+            if (wrap && (byFreq || skip != Long.MIN_VALUE)) { // both compare raw index values: a negative alias would slip past
+                throw new IllegalArgumentException(op + ": scale_grad_by_freq and a skipped (padding) row take indices in [0, r), not ones that wrap");
             }
             this.wrap = wrap;
             this.byFreq = byFreq;
@@ -2790,8 +2790,8 @@ abstract class PlanStep {
 
         @Override
         String describe() {
-            return (backward ? op + (byFreq ? "_backward(scale_grad_by_freq) " : "_backward ") : op + " ") + src + " at " + idx + " [" + outer + ", " + (backward ? m : r) + ", " + inner + "] -> "
-                    + (backward ? r : m) + " rows";
+            return (backward ? op + (byFreq ? "_backward(scale_grad_by_freq) " : "_backward ") : op + " ") + src + " at " + idx + (wrap ? " (negative from the end)" : "")
+                    + " [" + outer + ", " + (backward ? m : r) + ", " + inner + "] -> " + (backward ? r : m) + " rows";
         }
     }
 

@@ -248,10 +248,21 @@ class IndexNormOpsTest {
         assertThatThrownBy(() -> x.index(1, Tensor.of(new long[] {4}, 1))).isInstanceOf(IndexOutOfBoundsException.class)
                 .hasMessageContaining("index 4 is out of bounds for dimension 1 with size 4");
         assertThatThrownBy(() -> x.index(0, Tensor.of(new float[] {0f}, 1))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("int64");
+        assertThatThrownBy(() -> x.index(0, Tensor.of(new long[] {Long.MIN_VALUE}, 1))).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThat(x.index(0, Tensor.of(new long[] {-3}, 1)).toFloatArray()).containsExactly(0, 1, 2, 3); // -size: the first
+        assertThat(x.index(1, Tensor.of(new long[0], 0)).shape()).containsExactly(3, 0);
+        assertThat(x.index(1, Tensor.of(new long[] {3, -4, 0, -1}, 2, 2).t()).toFloatArray()) // a non-contiguous index
+                .containsExactly(3, 0, 0, 3, 13, 10, 10, 13, 23, 20, 20, 23);
         // the gradient: rows -1 and 2 are the same row, added twice; row 1 is never picked
         Tensor w = Tensor.of(v, 3, 4).requiresGrad(true);
         w.index(0, Tensor.of(new long[] {-1, 2, 0}, 3)).sum().backward();
         assertThat(w.grad().toFloatArray()).containsExactly(1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 2, 2);
+        // along dim 1 by a 2-d index, then an in-place op on the result (not a view: PyTorch allows it too)
+        Tensor w2 = Tensor.of(v, 3, 4).requiresGrad(true);
+        Tensor picked = w2.index(1, Tensor.of(new long[] {-1, 3, 0, -4}, 2, 2));
+        assertThat(picked.gradFn().name()).isEqualTo("IndexBackward0");
+        picked.relu_().sum().backward(); // columns 3, 3, 0, 0 of each row; row 0's column 0 is 0: relu's gradient there is 0
+        assertThat(w2.grad().toFloatArray()).containsExactly(0, 0, 0, 2, 2, 0, 0, 2, 2, 0, 0, 2);
         // a plan: the indices are its input, wrapped and checked on every run
         try (InferencePlan plan = InferencePlan.trace(idx -> x.index(0, idx), Tensor.of(new long[] {-1, 0, 2, -3}, 4))) {
             float[] got = new float[plan.outputSize()];
