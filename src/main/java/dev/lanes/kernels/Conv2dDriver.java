@@ -237,7 +237,7 @@ public final class Conv2dDriver {
             }
         }
         long images = (long) (n1 - n0) * groups;
-        boolean scalar = ColdStart.convImages > 0 ? ColdStart.convImages(images) : images <= ColdStart.PROBE_MAX_IMAGES && !ColdStart.CONV.probeVector();
+        boolean scalar = coldScalar(images);
         long t0 = System.nanoTime();
         if (!scalar) {
             return t0 == COLD_DONE || t0 == WARM ? t0 + 2 : t0;
@@ -295,8 +295,7 @@ public final class Conv2dDriver {
                                            Sgemm.Epilogue epi, float[] wT, float[] bias, boolean relu, MemorySegment out, long outOff, Buffers buf) {
         long work = (long) images * m * g.rows() * g.cols();
         boolean timed = !(ColdStart.convImages <= 0 && ColdStart.CONV.settled) && (long) m * g.rows() <= ColdStart.CONV_MAX_WEIGHTS;
-        boolean scalar = timed && (ColdStart.convImages > 0 ? ColdStart.convImages(images)
-                : images <= ColdStart.PROBE_MAX_IMAGES && !ColdStart.CONV.probeVector());
+        boolean scalar = timed && coldScalar(images);
         long t0 = timed ? System.nanoTime() : 0;
         if (scalar) {
             forwardChannelsLastScalar(g, m, x, xOff, images, w, wOff, epi, out, outOff);
@@ -370,6 +369,15 @@ public final class Conv2dDriver {
         for (int q = 0, from = o * l, to = o; q < l; q++, to += m) {
             pixels[to] = planes[from + q];
         }
+    }
+
+    /**
+     * In a young process, whether these images take the scalar form: while ColdStart's count of scalar images lasts,
+     * then unless ColdStart.CONV asks for a timed try of the vector form (the rule of {@link #forwardColdOrProbe} and
+     * {@link #forwardChannelsLast}).
+     */
+    private static boolean coldScalar(long images) {
+        return ColdStart.convImages > 0 ? ColdStart.convImages(images) : images <= ColdStart.PROBE_MAX_IMAGES && !ColdStart.CONV.probeVector();
     }
 
     /**
