@@ -221,11 +221,15 @@ public final class Winograd {
     static final int CHUNK = Math.max(16, L);
 
     /**
-     * {@code m[xi][t][0..kp) = sum over ch < cp of V[xi][t][ch] u[xi][ch][..]} for every position xi and tile t (the
+     * {@code M[t][xi][0..kp) = sum over ch < cp of V[t][xi][ch] u[xi][ch][..]} for every position xi and tile t (the
      * last block may run up to 3 pad rows, inside the buffers' rows padded to 12: pad rows are computed from whatever
-     * their V rows hold and never read). V is laid
-     * out {@code [xi][chunk][tile][CHUNK]} ({@code vStride} per position, {@code chunkStride} per chunk of channels);
-     * cp is whole chunks, so the inner loop's trip count is the constant CHUNK (C2 unrolls it; a variable last
+     * their V rows hold and never read). V is laid out {@code [chunk][tile][xi][CHUNK]} ({@link #TILE_V} floats a tile,
+     * {@code chunkStride} a chunk of channels) and M {@code [tile][kp / L][xi][L]} ({@code 36 kp} floats a tile): a
+     * tile's transforms then read or write its 36 positions at fixed distances from one index, where the former
+     * position-major layouts ({@code [xi][chunk][tile][CHUNK]}, {@code [xi][tile][kp]}) put a position a variable stride
+     * apart, and C2 spent more instructions on those 36 addresses and their range checks (and spilled them) than on the
+     * transform's arithmetic. Measured (AMD EPYC Zen 3, AVX2, ResNet-20's ONNX plan at batch 1, 3 alternated JVMs): 0.94-0.96x
+     * the time, the same bits. cp is whole chunks, so the inner loop's trip count is the constant CHUNK (C2 unrolls it; a variable last
      * chunk cost 8% more). Each product is one FMA chain in channel order from zero, whatever the block shape or the
      * vector width: the same bits everywhere. The pad channels past c add 0 x 0 (staged zeros, zero weight rows),
      * which leaves a sum's bits as they are, but for a sum of -0 (products that underflow to -0), which becomes +0;
@@ -247,258 +251,251 @@ public final class Winograd {
      * bits); batch 64 44.6 -> 42.7 ms. The tiles past the last whole 12- or 6-tile block take 4-tile blocks (4 x 1, 4 x
      * 2), unless one more large block wastes fewer rows: at most 3 pad rows a call.
      */
-    private static void products(int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
-                                 int mStride) {
+    private static void products(int tiles, int cp, int kp, float[] v, int chunkStride, float[] u, int uStride, float[] m) {
         if ((kp / L) % 2 != 0) {
             // 12-tile blocks, the last few tiles in 4-tile blocks: a 32 x 32 layer's bands of 40 tiles ran 48 before
             int twelves = tiles % 12 > 8 ? (tiles + 11) / 12 * 12 : tiles / 12 * 12;
-            rows12x1(0, twelves, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
-            rows4x1(twelves, tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+            rows12x1(0, twelves, cp, kp, v, chunkStride, u, uStride, m);
+            rows4x1(twelves, tiles, cp, kp, v, chunkStride, u, uStride, m);
         } else if (Simd.VECTOR_REGISTERS >= 32) {
             int eights = tiles % 8 > 4 ? (tiles + 7) / 8 * 8 : tiles / 8 * 8;
-            rows8x2(0, eights, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
-            rows4x2(eights, tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+            rows8x2(0, eights, cp, kp, v, chunkStride, u, uStride, m);
+            rows4x2(eights, tiles, cp, kp, v, chunkStride, u, uStride, m);
         } else if (tiles <= 4) {
-            rows4x2(0, tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+            rows4x2(0, tiles, cp, kp, v, chunkStride, u, uStride, m);
         } else {
             // likewise 6-tile blocks, then 4: two 8 x 8 images a band (8 tiles) ran 12 before
             int sixes = tiles % 6 > 4 ? (tiles + 5) / 6 * 6 : tiles / 6 * 6;
-            rows6x2(0, sixes, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
-            rows4x2(sixes, tiles, cp, kp, v, vStride, chunkStride, u, uStride, m, mStride);
+            rows6x2(0, sixes, cp, kp, v, chunkStride, u, uStride, m);
+            rows4x2(sixes, tiles, cp, kp, v, chunkStride, u, uStride, m);
         }
     }
 
     /** Blocks of 12 tiles x 1 vector of output channels, tiles [t0, tiles) (see {@link #products}). */
-    private static void rows12x1(int t0, int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
-                                 int mStride) {
+    private static void rows12x1(int t0, int tiles, int cp, int kp, float[] v, int chunkStride, float[] u, int uStride, float[] m) {
+        int tileM = POSITIONS * kp;
         for (int xi = 0; xi < POSITIONS && t0 < tiles; xi++) {
             for (int t = t0; t < tiles; t += 12) {
                 for (int o = 0; o < kp; o += L) {
                     FloatVector z = FloatVector.zero(F);
                     FloatVector c0 = z, c1 = z, c2 = z, c3 = z, c4 = z, c5 = z, c6 = z, c7 = z, c8 = z, c9 = z, c10 = z, c11 = z;
-                    for (int ch0 = 0, chunk = xi * vStride + t * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
+                    for (int ch0 = 0, chunk = t * TILE_V + xi * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
                         for (int j = 0, r = chunk, b = xi * uStride + o * cp + ch0 * L; j < CHUNK; j++, r++, b += L) {
                             FloatVector w = FloatVector.fromArray(F, u, b);
                             c0 = FloatVector.broadcast(F, v[r]).fma(w, c0);
-                            c1 = FloatVector.broadcast(F, v[r + CHUNK]).fma(w, c1);
-                            c2 = FloatVector.broadcast(F, v[r + 2 * CHUNK]).fma(w, c2);
-                            c3 = FloatVector.broadcast(F, v[r + 3 * CHUNK]).fma(w, c3);
-                            c4 = FloatVector.broadcast(F, v[r + 4 * CHUNK]).fma(w, c4);
-                            c5 = FloatVector.broadcast(F, v[r + 5 * CHUNK]).fma(w, c5);
-                            c6 = FloatVector.broadcast(F, v[r + 6 * CHUNK]).fma(w, c6);
-                            c7 = FloatVector.broadcast(F, v[r + 7 * CHUNK]).fma(w, c7);
-                            c8 = FloatVector.broadcast(F, v[r + 8 * CHUNK]).fma(w, c8);
-                            c9 = FloatVector.broadcast(F, v[r + 9 * CHUNK]).fma(w, c9);
-                            c10 = FloatVector.broadcast(F, v[r + 10 * CHUNK]).fma(w, c10);
-                            c11 = FloatVector.broadcast(F, v[r + 11 * CHUNK]).fma(w, c11);
+                            c1 = FloatVector.broadcast(F, v[r + TILE_V]).fma(w, c1);
+                            c2 = FloatVector.broadcast(F, v[r + 2 * TILE_V]).fma(w, c2);
+                            c3 = FloatVector.broadcast(F, v[r + 3 * TILE_V]).fma(w, c3);
+                            c4 = FloatVector.broadcast(F, v[r + 4 * TILE_V]).fma(w, c4);
+                            c5 = FloatVector.broadcast(F, v[r + 5 * TILE_V]).fma(w, c5);
+                            c6 = FloatVector.broadcast(F, v[r + 6 * TILE_V]).fma(w, c6);
+                            c7 = FloatVector.broadcast(F, v[r + 7 * TILE_V]).fma(w, c7);
+                            c8 = FloatVector.broadcast(F, v[r + 8 * TILE_V]).fma(w, c8);
+                            c9 = FloatVector.broadcast(F, v[r + 9 * TILE_V]).fma(w, c9);
+                            c10 = FloatVector.broadcast(F, v[r + 10 * TILE_V]).fma(w, c10);
+                            c11 = FloatVector.broadcast(F, v[r + 11 * TILE_V]).fma(w, c11);
                         }
                     }
-                    int at = xi * mStride + t * kp + o;
+                    int at = t * tileM + o * POSITIONS + xi * L;
                     c0.intoArray(m, at);
-                    c1.intoArray(m, at + kp);
-                    c2.intoArray(m, at + 2 * kp);
-                    c3.intoArray(m, at + 3 * kp);
-                    c4.intoArray(m, at + 4 * kp);
-                    c5.intoArray(m, at + 5 * kp);
-                    c6.intoArray(m, at + 6 * kp);
-                    c7.intoArray(m, at + 7 * kp);
-                    c8.intoArray(m, at + 8 * kp);
-                    c9.intoArray(m, at + 9 * kp);
-                    c10.intoArray(m, at + 10 * kp);
-                    c11.intoArray(m, at + 11 * kp);
+                    c1.intoArray(m, at + tileM);
+                    c2.intoArray(m, at + 2 * tileM);
+                    c3.intoArray(m, at + 3 * tileM);
+                    c4.intoArray(m, at + 4 * tileM);
+                    c5.intoArray(m, at + 5 * tileM);
+                    c6.intoArray(m, at + 6 * tileM);
+                    c7.intoArray(m, at + 7 * tileM);
+                    c8.intoArray(m, at + 8 * tileM);
+                    c9.intoArray(m, at + 9 * tileM);
+                    c10.intoArray(m, at + 10 * tileM);
+                    c11.intoArray(m, at + 11 * tileM);
                 }
             }
         }
     }
 
     /** Blocks of 4 tiles x 1 vector of output channels from tile t0: the tiles past the 12-tile blocks (see {@link #products}). */
-    private static void rows4x1(int t0, int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
-                                int mStride) {
+    private static void rows4x1(int t0, int tiles, int cp, int kp, float[] v, int chunkStride, float[] u, int uStride, float[] m) {
+        int tileM = POSITIONS * kp;
         for (int xi = 0; xi < POSITIONS && t0 < tiles; xi++) {
             for (int t = t0; t < tiles; t += 4) {
                 for (int o = 0; o < kp; o += L) {
                     FloatVector z = FloatVector.zero(F);
                     FloatVector c0 = z, c1 = z, c2 = z, c3 = z;
-                    for (int ch0 = 0, chunk = xi * vStride + t * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
+                    for (int ch0 = 0, chunk = t * TILE_V + xi * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
                         for (int j = 0, r = chunk, b = xi * uStride + o * cp + ch0 * L; j < CHUNK; j++, r++, b += L) {
                             FloatVector w = FloatVector.fromArray(F, u, b);
                             c0 = FloatVector.broadcast(F, v[r]).fma(w, c0);
-                            c1 = FloatVector.broadcast(F, v[r + CHUNK]).fma(w, c1);
-                            c2 = FloatVector.broadcast(F, v[r + 2 * CHUNK]).fma(w, c2);
-                            c3 = FloatVector.broadcast(F, v[r + 3 * CHUNK]).fma(w, c3);
+                            c1 = FloatVector.broadcast(F, v[r + TILE_V]).fma(w, c1);
+                            c2 = FloatVector.broadcast(F, v[r + 2 * TILE_V]).fma(w, c2);
+                            c3 = FloatVector.broadcast(F, v[r + 3 * TILE_V]).fma(w, c3);
                         }
                     }
-                    int at = xi * mStride + t * kp + o;
+                    int at = t * tileM + o * POSITIONS + xi * L;
                     c0.intoArray(m, at);
-                    c1.intoArray(m, at + kp);
-                    c2.intoArray(m, at + 2 * kp);
-                    c3.intoArray(m, at + 3 * kp);
+                    c1.intoArray(m, at + tileM);
+                    c2.intoArray(m, at + 2 * tileM);
+                    c3.intoArray(m, at + 3 * tileM);
                 }
             }
         }
     }
 
     /** Blocks of 6 tiles x 2 vectors of output channels, tiles [t0, tiles) (see {@link #products}; 16 registers). */
-    private static void rows6x2(int t0, int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
-                                int mStride) {
+    private static void rows6x2(int t0, int tiles, int cp, int kp, float[] v, int chunkStride, float[] u, int uStride, float[] m) {
+        int tileM = POSITIONS * kp;
         for (int xi = 0; xi < POSITIONS && t0 < tiles; xi++) {
             for (int t = t0; t < tiles; t += 6) {
                 for (int o = 0; o < kp; o += 2 * L) {
                     FloatVector z = FloatVector.zero(F);
                     FloatVector c00 = z, c10 = z, c20 = z, c30 = z, c40 = z, c50 = z;
                     FloatVector c01 = z, c11 = z, c21 = z, c31 = z, c41 = z, c51 = z;
-                    for (int ch0 = 0, chunk = xi * vStride + t * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
+                    for (int ch0 = 0, chunk = t * TILE_V + xi * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
                         for (int j = 0, r = chunk, b = xi * uStride + o * cp + ch0 * 2 * L; j < CHUNK; j++, r++, b += 2 * L) {
                             FloatVector w0 = FloatVector.fromArray(F, u, b);
                             FloatVector w1 = FloatVector.fromArray(F, u, b + L);
                             FloatVector x = FloatVector.broadcast(F, v[r]);
                             c00 = x.fma(w0, c00);
                             c01 = x.fma(w1, c01);
-                            x = FloatVector.broadcast(F, v[r + CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + TILE_V]);
                             c10 = x.fma(w0, c10);
                             c11 = x.fma(w1, c11);
-                            x = FloatVector.broadcast(F, v[r + 2 * CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + 2 * TILE_V]);
                             c20 = x.fma(w0, c20);
                             c21 = x.fma(w1, c21);
-                            x = FloatVector.broadcast(F, v[r + 3 * CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + 3 * TILE_V]);
                             c30 = x.fma(w0, c30);
                             c31 = x.fma(w1, c31);
-                            x = FloatVector.broadcast(F, v[r + 4 * CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + 4 * TILE_V]);
                             c40 = x.fma(w0, c40);
                             c41 = x.fma(w1, c41);
-                            x = FloatVector.broadcast(F, v[r + 5 * CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + 5 * TILE_V]);
                             c50 = x.fma(w0, c50);
                             c51 = x.fma(w1, c51);
                         }
                     }
-                    int at = xi * mStride + t * kp + o;
+                    int at = t * tileM + o * POSITIONS + xi * L;
                     c00.intoArray(m, at);
-                    c01.intoArray(m, at + L);
-                    c10.intoArray(m, at + kp);
-                    c11.intoArray(m, at + kp + L);
-                    c20.intoArray(m, at + 2 * kp);
-                    c21.intoArray(m, at + 2 * kp + L);
-                    c30.intoArray(m, at + 3 * kp);
-                    c31.intoArray(m, at + 3 * kp + L);
-                    c40.intoArray(m, at + 4 * kp);
-                    c41.intoArray(m, at + 4 * kp + L);
-                    c50.intoArray(m, at + 5 * kp);
-                    c51.intoArray(m, at + 5 * kp + L);
+                    c01.intoArray(m, at + POSITIONS * L);
+                    c10.intoArray(m, at + tileM);
+                    c11.intoArray(m, at + tileM + POSITIONS * L);
+                    c20.intoArray(m, at + 2 * tileM);
+                    c21.intoArray(m, at + 2 * tileM + POSITIONS * L);
+                    c30.intoArray(m, at + 3 * tileM);
+                    c31.intoArray(m, at + 3 * tileM + POSITIONS * L);
+                    c40.intoArray(m, at + 4 * tileM);
+                    c41.intoArray(m, at + 4 * tileM + POSITIONS * L);
+                    c50.intoArray(m, at + 5 * tileM);
+                    c51.intoArray(m, at + 5 * tileM + POSITIONS * L);
                 }
             }
         }
     }
 
     /** Blocks of 8 tiles x 2 vectors of output channels, tiles [t0, tiles) (see {@link #products}; 32 registers). */
-    private static void rows8x2(int t0, int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
-                                int mStride) {
+    private static void rows8x2(int t0, int tiles, int cp, int kp, float[] v, int chunkStride, float[] u, int uStride, float[] m) {
+        int tileM = POSITIONS * kp;
         for (int xi = 0; xi < POSITIONS && t0 < tiles; xi++) {
             for (int t = t0; t < tiles; t += 8) {
                 for (int o = 0; o < kp; o += 2 * L) {
                     FloatVector z = FloatVector.zero(F);
                     FloatVector c00 = z, c10 = z, c20 = z, c30 = z, c40 = z, c50 = z, c60 = z, c70 = z;
                     FloatVector c01 = z, c11 = z, c21 = z, c31 = z, c41 = z, c51 = z, c61 = z, c71 = z;
-                    for (int ch0 = 0, chunk = xi * vStride + t * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
+                    for (int ch0 = 0, chunk = t * TILE_V + xi * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
                         for (int j = 0, r = chunk, b = xi * uStride + o * cp + ch0 * 2 * L; j < CHUNK; j++, r++, b += 2 * L) {
                             FloatVector w0 = FloatVector.fromArray(F, u, b);
                             FloatVector w1 = FloatVector.fromArray(F, u, b + L);
                             FloatVector x = FloatVector.broadcast(F, v[r]);
                             c00 = x.fma(w0, c00);
                             c01 = x.fma(w1, c01);
-                            x = FloatVector.broadcast(F, v[r + CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + TILE_V]);
                             c10 = x.fma(w0, c10);
                             c11 = x.fma(w1, c11);
-                            x = FloatVector.broadcast(F, v[r + 2 * CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + 2 * TILE_V]);
                             c20 = x.fma(w0, c20);
                             c21 = x.fma(w1, c21);
-                            x = FloatVector.broadcast(F, v[r + 3 * CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + 3 * TILE_V]);
                             c30 = x.fma(w0, c30);
                             c31 = x.fma(w1, c31);
-                            x = FloatVector.broadcast(F, v[r + 4 * CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + 4 * TILE_V]);
                             c40 = x.fma(w0, c40);
                             c41 = x.fma(w1, c41);
-                            x = FloatVector.broadcast(F, v[r + 5 * CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + 5 * TILE_V]);
                             c50 = x.fma(w0, c50);
                             c51 = x.fma(w1, c51);
-                            x = FloatVector.broadcast(F, v[r + 6 * CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + 6 * TILE_V]);
                             c60 = x.fma(w0, c60);
                             c61 = x.fma(w1, c61);
-                            x = FloatVector.broadcast(F, v[r + 7 * CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + 7 * TILE_V]);
                             c70 = x.fma(w0, c70);
                             c71 = x.fma(w1, c71);
                         }
                     }
-                    int at = xi * mStride + t * kp + o;
+                    int at = t * tileM + o * POSITIONS + xi * L;
                     c00.intoArray(m, at);
-                    c01.intoArray(m, at + L);
-                    c10.intoArray(m, at + kp);
-                    c11.intoArray(m, at + kp + L);
-                    c20.intoArray(m, at + 2 * kp);
-                    c21.intoArray(m, at + 2 * kp + L);
-                    c30.intoArray(m, at + 3 * kp);
-                    c31.intoArray(m, at + 3 * kp + L);
-                    c40.intoArray(m, at + 4 * kp);
-                    c41.intoArray(m, at + 4 * kp + L);
-                    c50.intoArray(m, at + 5 * kp);
-                    c51.intoArray(m, at + 5 * kp + L);
-                    c60.intoArray(m, at + 6 * kp);
-                    c61.intoArray(m, at + 6 * kp + L);
-                    c70.intoArray(m, at + 7 * kp);
-                    c71.intoArray(m, at + 7 * kp + L);
+                    c01.intoArray(m, at + POSITIONS * L);
+                    c10.intoArray(m, at + tileM);
+                    c11.intoArray(m, at + tileM + POSITIONS * L);
+                    c20.intoArray(m, at + 2 * tileM);
+                    c21.intoArray(m, at + 2 * tileM + POSITIONS * L);
+                    c30.intoArray(m, at + 3 * tileM);
+                    c31.intoArray(m, at + 3 * tileM + POSITIONS * L);
+                    c40.intoArray(m, at + 4 * tileM);
+                    c41.intoArray(m, at + 4 * tileM + POSITIONS * L);
+                    c50.intoArray(m, at + 5 * tileM);
+                    c51.intoArray(m, at + 5 * tileM + POSITIONS * L);
+                    c60.intoArray(m, at + 6 * tileM);
+                    c61.intoArray(m, at + 6 * tileM + POSITIONS * L);
+                    c70.intoArray(m, at + 7 * tileM);
+                    c71.intoArray(m, at + 7 * tileM + POSITIONS * L);
                 }
             }
         }
     }
 
     /** Blocks of 4 tiles x 2 vectors of output channels, tiles [t0, tiles) (see {@link #products}: tails, short bands). */
-    private static void rows4x2(int t0, int tiles, int cp, int kp, float[] v, int vStride, int chunkStride, float[] u, int uStride, float[] m,
-                                int mStride) {
+    private static void rows4x2(int t0, int tiles, int cp, int kp, float[] v, int chunkStride, float[] u, int uStride, float[] m) {
+        int tileM = POSITIONS * kp;
         for (int xi = 0; xi < POSITIONS && t0 < tiles; xi++) {
             for (int t = t0; t < tiles; t += 4) {
                 for (int o = 0; o < kp; o += 2 * L) {
                     FloatVector z = FloatVector.zero(F);
                     FloatVector c00 = z, c10 = z, c20 = z, c30 = z;
                     FloatVector c01 = z, c11 = z, c21 = z, c31 = z;
-                    for (int ch0 = 0, chunk = xi * vStride + t * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
+                    for (int ch0 = 0, chunk = t * TILE_V + xi * CHUNK; ch0 < cp; ch0 += CHUNK, chunk += chunkStride) {
                         for (int j = 0, r = chunk, b = xi * uStride + o * cp + ch0 * 2 * L; j < CHUNK; j++, r++, b += 2 * L) {
                             FloatVector w0 = FloatVector.fromArray(F, u, b);
                             FloatVector w1 = FloatVector.fromArray(F, u, b + L);
                             FloatVector x = FloatVector.broadcast(F, v[r]);
                             c00 = x.fma(w0, c00);
                             c01 = x.fma(w1, c01);
-                            x = FloatVector.broadcast(F, v[r + CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + TILE_V]);
                             c10 = x.fma(w0, c10);
                             c11 = x.fma(w1, c11);
-                            x = FloatVector.broadcast(F, v[r + 2 * CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + 2 * TILE_V]);
                             c20 = x.fma(w0, c20);
                             c21 = x.fma(w1, c21);
-                            x = FloatVector.broadcast(F, v[r + 3 * CHUNK]);
+                            x = FloatVector.broadcast(F, v[r + 3 * TILE_V]);
                             c30 = x.fma(w0, c30);
                             c31 = x.fma(w1, c31);
                         }
                     }
-                    int at = xi * mStride + t * kp + o;
+                    int at = t * tileM + o * POSITIONS + xi * L;
                     c00.intoArray(m, at);
-                    c01.intoArray(m, at + L);
-                    c10.intoArray(m, at + kp);
-                    c11.intoArray(m, at + kp + L);
-                    c20.intoArray(m, at + 2 * kp);
-                    c21.intoArray(m, at + 2 * kp + L);
-                    c30.intoArray(m, at + 3 * kp);
-                    c31.intoArray(m, at + 3 * kp + L);
+                    c01.intoArray(m, at + POSITIONS * L);
+                    c10.intoArray(m, at + tileM);
+                    c11.intoArray(m, at + tileM + POSITIONS * L);
+                    c20.intoArray(m, at + 2 * tileM);
+                    c21.intoArray(m, at + 2 * tileM + POSITIONS * L);
+                    c30.intoArray(m, at + 3 * tileM);
+                    c31.intoArray(m, at + 3 * tileM + POSITIONS * L);
                 }
             }
         }
     }
 
-    /**
-     * Floats between the end of one position's transformed input (or products) and the next position's start. A tile's
-     * transforms store (and read) one vector at each of the 36 positions: with positions a multiple of 1 KB apart
-     * (ResNet-20's 16-channel band: 48 tiles x 16 floats, 3 KB) those 36 lines fell in 4 of L1's 64 sets. One line
-     * between positions spreads them (Intel Xeon, AVX-512, a 16-channel 32 x 32 layer alone, 3 alternated runs: input
-     * transform 12.1-12.8 -> 10.8-11.4 us). Never read.
-     */
-    static final int POSITION_PAD = CHUNK;
+    /** Floats of one tile's transformed input per chunk of channels: its 36 positions back to back (see {@link #products}). */
+    static final int TILE_V = POSITIONS * CHUNK;
 
     /** Rows of one position's transformed input and products: a band's tiles, padded to whole blocks. */
     static int positionTiles(Im2col.Geometry g, int outChannels) {
@@ -548,8 +545,8 @@ public final class Winograd {
             int stagedWidth = tilesWide * OUT + 2;
             image = grow(image, Math.multiplyExact(g.c(), Math.multiplyExact(rows * OUT + 2, g.w())));
             staged = grow(staged, Math.multiplyExact(Math.multiplyExact(rows * OUT + 2, stagedWidth), cp));
-            v = grow(v, Math.multiplyExact(POSITIONS, Math.addExact(Math.multiplyExact(tileRowsPadded, cp), POSITION_PAD)));
-            m = grow(m, Math.multiplyExact(POSITIONS, Math.addExact(Math.multiplyExact(tileRowsPadded, kp), POSITION_PAD)));
+            v = grow(v, Math.multiplyExact(POSITIONS, Math.multiplyExact(tileRowsPadded, cp)));
+            m = grow(m, Math.multiplyExact(POSITIONS, Math.multiplyExact(tileRowsPadded, kp)));
             products = grow(products, Math.multiplyExact(Math.multiplyExact(rows * OUT, tilesWide * OUT), kp));
             planes = grow(planes, Math.multiplyExact(outChannels, Math.multiplyExact(rows * OUT, g.oW())));
             bias = grow(bias, kp);
@@ -668,15 +665,14 @@ public final class Winograd {
         int bandRows = bandRows(g, k);
         int group = imagesPerBand(g, k);
         int stagedWidth = tilesWide * OUT + 2;
-        int chunkStride = positionTiles(g, k) * CHUNK;
-        int vStride = chunks(c) * chunkStride + POSITION_PAD;
-        int mStride = positionTiles(g, k) * kp + POSITION_PAD;
+        int chunkStride = positionTiles(g, k) * TILE_V;
         long inImage = (long) c * g.h() * g.w();
         long outImage = (long) k * g.oH() * g.oW();
         for (int o = 0; o < kp; o++) {
             b.bias[o] = bias == null || o >= k ? 0f : bias.getAtIndex(FLOAT, biasOff + o);
         }
         boolean relu = activation == UnaryOp.RELU;
+        boolean direct = directOut(g, k, activation, residual, residualChannelsLast, outChannelsLast);
         for (int n0 = 0; n0 < images; n0 += group) {
             int n1 = Math.min(images, n0 + group);
             for (int ty0 = 0; ty0 < tileRows; ty0 += bandRows) { // one band when images share one
@@ -691,18 +687,30 @@ public final class Winograd {
                     int first = (n - n0) * tiles;
                     for (int ty = 0; ty < rows; ty++) {
                         for (int tx = 0; tx < tilesWide; tx++) {
-                            inputTransform(b.staged, (ty * OUT * stagedWidth + tx * OUT) * cp, stagedWidth * cp, cp, b.v, vStride,
-                                    chunkStride, (first + ty * tilesWide + tx) * CHUNK, b.scratch);
+                            inputTransform(b.staged, (ty * OUT * stagedWidth + tx * OUT) * cp, stagedWidth * cp, cp, b.v, chunkStride,
+                                    (first + ty * tilesWide + tx) * TILE_V, b.scratch);
                         }
                     }
                 }
-                products((n1 - n0) * tiles, cp, kp, b.v, vStride, chunkStride, u.u, cp * kp, b.m, mStride);
+                products((n1 - n0) * tiles, cp, kp, b.v, chunkStride, u.u, cp * kp, b.m);
                 int productsWidth = tilesWide * OUT;
                 for (int n = n0; n < n1; n++) {
                     int first = (n - n0) * tiles;
+                    if (direct) { // the output transform writes the output itself (see directOut)
+                        long rowBytes = 4L * g.oW() * k;
+                        for (int ty = 0; ty < rows; ty++) {
+                            long pixel = (long) (ty0 + ty) * OUT * g.oW();
+                            for (int tx = 0; tx < tilesWide; tx++, pixel += OUT) {
+                                outputTransformInto(b.m, (first + ty * tilesWide + tx) * POSITIONS * kp, kp, b.bias, relu, out,
+                                        (outOff + n * outImage + pixel * k) << 2, rowBytes, residual, (residualOff + n * outImage + pixel * k) << 2,
+                                        residualRelu, b.scratch);
+                            }
+                        }
+                        continue;
+                    }
                     for (int ty = 0; ty < rows; ty++) {
                         for (int tx = 0; tx < tilesWide; tx++) {
-                            outputTransform(b.m, mStride, (first + ty * tilesWide + tx) * kp, kp, b.bias, relu, b.products,
+                            outputTransform(b.m, (first + ty * tilesWide + tx) * POSITIONS * kp, kp, b.bias, relu, b.products,
                                     (ty * OUT * productsWidth + tx * OUT) * kp, productsWidth * kp, b.scratch);
                         }
                     }
@@ -1275,13 +1283,13 @@ public final class Winograd {
 
     /**
      * {@code V = B^T d B} of the 6 x 6 block of staged pixels from {@code base} (row stride {@code rowStride}, pixel
-     * stride {@code cp}), every channel, into {@code v[xi][at + channel]}. Columns first, through {@code scratch}.
+     * stride {@code cp}), every channel, into the tile's V from {@code at} ({@code v[at + chunk * chunkStride + xi *
+     * CHUNK + channel % CHUNK]}). Columns first, through {@code scratch}.
      * The 1-D transform is written out in both passes on purpose (here and in {@link #outputTransform}): one helper
      * per line taking arrays and offsets gave the same bits but ran ResNet-20's batch-1 plan 3-5% slower (595-604 ->
      * 618-629 us, 3 alternated JVMs, Zen 4, 512 bits).
      */
-    private static void inputTransform(float[] s, int base, int rowStride, int cp, float[] v, int vStride, int chunkStride, int at,
-                                       float[] scratch) {
+    private static void inputTransform(float[] s, int base, int rowStride, int cp, float[] v, int chunkStride, int at, float[] scratch) {
         FloatVector k4 = FloatVector.broadcast(F, 4f);
         FloatVector km4 = FloatVector.broadcast(F, -4f);
         FloatVector km5 = FloatVector.broadcast(F, -5f);
@@ -1315,30 +1323,31 @@ public final class Winograd {
                 FloatVector e5 = FloatVector.fromArray(F, scratch, q + 5 * L);
                 FloatVector e31 = e3.sub(e1);
                 FloatVector e42 = e4.sub(e2);
-                int o = at + c / CHUNK * chunkStride + c % CHUNK + i * IN * vStride;
+                int o = at + c / CHUNK * chunkStride + c % CHUNK + i * IN * CHUNK;
                 e0.fma(k4, e2.fma(km5, e4)).intoArray(v, o);
-                e1.add(e2).fma(km4, e3.add(e4)).intoArray(v, o + vStride);
-                e1.sub(e2).fma(k4, e4.sub(e3)).intoArray(v, o + 2 * vStride);
-                e31.fma(k2, e42).intoArray(v, o + 3 * vStride);
-                e31.fma(km2, e42).intoArray(v, o + 4 * vStride);
-                e1.fma(k4, e3.fma(km5, e5)).intoArray(v, o + 5 * vStride);
+                e1.add(e2).fma(km4, e3.add(e4)).intoArray(v, o + CHUNK);
+                e1.sub(e2).fma(k4, e4.sub(e3)).intoArray(v, o + 2 * CHUNK);
+                e31.fma(k2, e42).intoArray(v, o + 3 * CHUNK);
+                e31.fma(km2, e42).intoArray(v, o + 4 * CHUNK);
+                e1.fma(k4, e3.fma(km5, e5)).intoArray(v, o + 5 * CHUNK);
             }
         }
     }
 
     /**
-     * {@code Y = A^T m A} of one tile's 36 products ({@code m[xi][at + channel]}), plus the bias, then ReLU when asked,
+     * {@code Y = A^T m A} of one tile's 36 products ({@code m[at + (channel / L) * 36 L + xi * L + channel % L]}), plus
+     * the bias, then ReLU when asked,
      * into the channels-last {@code out} from {@code base} (row stride {@code rowStride}). Columns first, through {@code scratch}.
      */
-    private static void outputTransform(float[] m, int mStride, int at, int kp, float[] bias, boolean relu, float[] out, int base, int rowStride,
+    private static void outputTransform(float[] m, int at, int kp, float[] bias, boolean relu, float[] out, int base, int rowStride,
                                         float[] scratch) {
         FloatVector k2 = FloatVector.broadcast(F, 2f);
         FloatVector k4 = FloatVector.broadcast(F, 4f);
         FloatVector k8 = FloatVector.broadcast(F, 8f);
         for (int c = 0; c < kp; c += L) {
             for (int j = 0; j < IN; j++) {
-                int o = at + c + j * mStride;
-                int row = IN * mStride;
+                int o = at + c * POSITIONS + j * L;
+                int row = IN * L;
                 FloatVector m0 = FloatVector.fromArray(F, m, o);
                 FloatVector m1 = FloatVector.fromArray(F, m, o + row);
                 FloatVector m2 = FloatVector.fromArray(F, m, o + 2 * row);
@@ -1382,6 +1391,94 @@ public final class Winograd {
                 y1.intoArray(out, p + kp);
                 y2.intoArray(out, p + 2 * kp);
                 y3.intoArray(out, p + 3 * kp);
+            }
+        }
+    }
+
+    /**
+     * Whether the output transform writes a channels-last output itself ({@link #outputTransformInto}), the residual
+     * summed as it goes, instead of into the products' buffer that a copy (or a residual pass) then moves out: every
+     * tile whole inside the output, channels a whole number of vectors, and ReLU or no activation. The same operations
+     * in the same order as the copy's path, so the same bits. Measured (AMD EPYC Zen 3, AVX2, ResNet-20 at batch 1):
+     * the copy out and the residual pass were 2.5% and 2.9% of a call.
+     */
+    private static boolean directOut(Im2col.Geometry g, int k, UnaryOp activation, MemorySegment residual, boolean residualChannelsLast,
+                                     boolean outChannelsLast) {
+        return outChannelsLast && k % L == 0 && g.oH() % OUT == 0 && g.oW() % OUT == 0 && (residual == null || residualChannelsLast)
+                && (activation == UnaryOp.RELU || activation == UnaryOp.IDENTITY);
+    }
+
+    /**
+     * {@link #outputTransform} into a channels-last segment (the tile's first pixel at byte {@code oByte}, image rows
+     * {@code rowBytes} apart, kp == the channels), plus the residual (same layout from {@code rByte}) and then ReLU
+     * when {@code residualRelu}: {@link #copyOut}'s sums, without the buffer between.
+     */
+    private static void outputTransformInto(float[] m, int at, int kp, float[] bias, boolean relu, MemorySegment out, long oByte, long rowBytes,
+                                            MemorySegment residual, long rByte, boolean residualRelu, float[] scratch) {
+        FloatVector k2 = FloatVector.broadcast(F, 2f);
+        FloatVector k4 = FloatVector.broadcast(F, 4f);
+        FloatVector k8 = FloatVector.broadcast(F, 8f);
+        long pixelBytes = 4L * kp;
+        for (int c = 0; c < kp; c += L) {
+            for (int j = 0; j < IN; j++) {
+                int o = at + c * POSITIONS + j * L;
+                int row = IN * L;
+                FloatVector m0 = FloatVector.fromArray(F, m, o);
+                FloatVector m1 = FloatVector.fromArray(F, m, o + row);
+                FloatVector m2 = FloatVector.fromArray(F, m, o + 2 * row);
+                FloatVector m3 = FloatVector.fromArray(F, m, o + 3 * row);
+                FloatVector m4 = FloatVector.fromArray(F, m, o + 4 * row);
+                FloatVector m5 = FloatVector.fromArray(F, m, o + 5 * row);
+                FloatVector s12 = m1.add(m2);
+                FloatVector d12 = m1.sub(m2);
+                FloatVector s34 = m3.add(m4);
+                FloatVector d34 = m3.sub(m4);
+                m0.add(s12).add(s34).intoArray(scratch, j * L);
+                d34.fma(k2, d12).intoArray(scratch, (IN + j) * L);
+                s34.fma(k4, s12).intoArray(scratch, (2 * IN + j) * L);
+                d34.fma(k8, d12).add(m5).intoArray(scratch, (3 * IN + j) * L);
+            }
+            FloatVector bv = FloatVector.fromArray(F, bias, c);
+            for (int i = 0; i < OUT; i++) {
+                int q = i * IN * L;
+                FloatVector e0 = FloatVector.fromArray(F, scratch, q);
+                FloatVector e1 = FloatVector.fromArray(F, scratch, q + L);
+                FloatVector e2 = FloatVector.fromArray(F, scratch, q + 2 * L);
+                FloatVector e3 = FloatVector.fromArray(F, scratch, q + 3 * L);
+                FloatVector e4 = FloatVector.fromArray(F, scratch, q + 4 * L);
+                FloatVector e5 = FloatVector.fromArray(F, scratch, q + 5 * L);
+                FloatVector s12 = e1.add(e2);
+                FloatVector d12 = e1.sub(e2);
+                FloatVector s34 = e3.add(e4);
+                FloatVector d34 = e3.sub(e4);
+                FloatVector y0 = e0.add(s12).add(s34).add(bv);
+                FloatVector y1 = d34.fma(k2, d12).add(bv);
+                FloatVector y2 = s34.fma(k4, s12).add(bv);
+                FloatVector y3 = d34.fma(k8, d12).add(e5).add(bv);
+                if (relu) {
+                    y0 = y0.blend(0f, y0.compare(VectorOperators.LE, 0f));
+                    y1 = y1.blend(0f, y1.compare(VectorOperators.LE, 0f));
+                    y2 = y2.blend(0f, y2.compare(VectorOperators.LE, 0f));
+                    y3 = y3.blend(0f, y3.compare(VectorOperators.LE, 0f));
+                }
+                long p = oByte + i * rowBytes + 4L * c;
+                if (residual != null) {
+                    long r = rByte + i * rowBytes + 4L * c;
+                    y0 = y0.add(FloatVector.fromMemorySegment(F, residual, r, Simd.ORDER));
+                    y1 = y1.add(FloatVector.fromMemorySegment(F, residual, r + pixelBytes, Simd.ORDER));
+                    y2 = y2.add(FloatVector.fromMemorySegment(F, residual, r + 2 * pixelBytes, Simd.ORDER));
+                    y3 = y3.add(FloatVector.fromMemorySegment(F, residual, r + 3 * pixelBytes, Simd.ORDER));
+                    if (residualRelu) {
+                        y0 = y0.blend(0f, y0.compare(VectorOperators.LE, 0f));
+                        y1 = y1.blend(0f, y1.compare(VectorOperators.LE, 0f));
+                        y2 = y2.blend(0f, y2.compare(VectorOperators.LE, 0f));
+                        y3 = y3.blend(0f, y3.compare(VectorOperators.LE, 0f));
+                    }
+                }
+                y0.intoMemorySegment(out, p, Simd.ORDER);
+                y1.intoMemorySegment(out, p + pixelBytes, Simd.ORDER);
+                y2.intoMemorySegment(out, p + 2 * pixelBytes, Simd.ORDER);
+                y3.intoMemorySegment(out, p + 3 * pixelBytes, Simd.ORDER);
             }
         }
     }
