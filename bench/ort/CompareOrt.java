@@ -14,6 +14,10 @@ import java.util.Random;
  * over 20,000 calls (at most 5 s) after a 3 s warm-up, batch-64 throughput (best of 3 one-second rounds). Run by bench/compare-ort, one JVM per
  * (runtime, model), alternating runtimes.
  * Usage: CompareOrt lanes|ort model.onnx C H W
+ *
+ * <p>{@code CompareOrt fma} is the host's probe: a call of fixed work that does nothing but independent vector FMAs
+ * (no memory), timed like a prediction. Its p99 / p50 is what the host does to FMA-bound code in those seconds (a
+ * busy SMT sibling of a VM's core halves its FMA throughput); a runtime whose predictions are FMA-bound inherits it.
  */
 public class CompareOrt {
     interface Runner extends AutoCloseable {
@@ -21,6 +25,10 @@ public class CompareOrt {
     }
 
     public static void main(String[] a) throws Exception {
+        if (a[0].equals("fma")) {
+            fmaProbe();
+            return;
+        }
         String runtime = a[0];
         Path model = Path.of(a[1]);
         int c = Integer.parseInt(a[2]);
@@ -75,6 +83,43 @@ public class CompareOrt {
             System.out.printf("%s %s cold_ms=%d p50_us=%.1f p99_us=%.1f batch64_img_s=%.0f out0=%.5f%n", runtime, model.getFileName(), cold,
                     lat[lat.length / 2] / 1e3, lat[lat.length * 99 / 100] / 1e3, best, out[0]);
         }
+    }
+
+    /** 10 independent FMA chains of the widest vectors (fits 16 registers): 32 MFLOP a call, ~0.33 ms at 256 bits on a Zen 3 core. */
+    static float fmaCall(float[] seed, int steps) {
+        jdk.incubator.vector.VectorSpecies<Float> s = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+        jdk.incubator.vector.FloatVector w = jdk.incubator.vector.FloatVector.broadcast(s, 0.999f);
+        jdk.incubator.vector.FloatVector c0 = jdk.incubator.vector.FloatVector.fromArray(s, seed, 0);
+        jdk.incubator.vector.FloatVector c1 = c0.add(1f), c2 = c0.add(2f), c3 = c0.add(3f), c4 = c0.add(4f), c5 = c0.add(5f);
+        jdk.incubator.vector.FloatVector c6 = c0.add(6f), c7 = c0.add(7f), c8 = c0.add(8f), c9 = c0.add(9f);
+        for (int k = 0; k < steps; k++) {
+            c0 = c0.fma(w, w); c1 = c1.fma(w, w); c2 = c2.fma(w, w); c3 = c3.fma(w, w); c4 = c4.fma(w, w);
+            c5 = c5.fma(w, w); c6 = c6.fma(w, w); c7 = c7.fma(w, w); c8 = c8.fma(w, w); c9 = c9.fma(w, w);
+        }
+        return c0.add(c1).add(c2).add(c3).add(c4).add(c5).add(c6).add(c7).add(c8).add(c9).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+    }
+
+    static void fmaProbe() {
+        float[] seed = new float[64];
+        int steps = 200_000 * 8 / jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length(); // the same FLOPs at every width
+        float sink = 0;
+        long warm = System.nanoTime();
+        while (System.nanoTime() - warm < 3_000_000_000L) {
+            sink += fmaCall(seed, steps);
+        }
+        long[] lat = new long[20_000];
+        int n = 0;
+        long t0 = System.nanoTime();
+        while (n < lat.length && System.nanoTime() - t0 < 5_000_000_000L) {
+            long s = System.nanoTime();
+            sink += fmaCall(seed, steps);
+            lat[n++] = System.nanoTime() - s;
+        }
+        lat = Arrays.copyOf(lat, n);
+        Arrays.sort(lat);
+        double gflops = 2.0 * 10 * steps * jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length() / lat[lat.length / 2];
+        System.out.printf("fma probe p50_us=%.1f p99_us=%.1f p99/p50=%.2f (%.0f GFLOP/s at p50; calls %d)%s%n", lat[lat.length / 2] / 1e3,
+                lat[lat.length * 99 / 100] / 1e3, (double) lat[lat.length * 99 / 100] / lat[lat.length / 2], gflops, n, sink == 42 ? "!" : "");
     }
 
     static Runner open(String runtime, Path model, int batch, int c, int h, int w) throws Exception {
