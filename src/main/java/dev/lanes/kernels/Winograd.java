@@ -523,7 +523,7 @@ public final class Winograd {
     /** Floats of one tile's transformed input per chunk of channels: its 36 positions back to back (see {@link #products}). */
     static final int TILE_V = POSITIONS * CHUNK;
 
-    /** Rows of one position's transformed input and products: a band's tiles, padded to whole blocks. */
+    /** Tiles the transformed input and the products hold: a band's tiles, padded to whole blocks. */
     static int positionTiles(Im2col.Geometry g, int outChannels) {
         int tiles = imagesPerBand(g, outChannels) * bandRows(g, outChannels) * ((g.oW() + OUT - 1) / OUT);
         return (tiles + 11) / 12 * 12; // the products run whole blocks of 12, 8, 6 or 4 tiles, never past this
@@ -548,7 +548,7 @@ public final class Winograd {
         /** The band's input rows, channels-first, for the element-by-element copies (the 16 x 16 blocks read the input). */
         private float[] image = new float[0];
         private float[] staged = new float[0];
-        /** Transformed input and products, position by position ({@link #positionTiles} rows each). */
+        /** Transformed input and products, tile by tile ({@link #positionTiles} tiles, {@link #products}' layouts). */
         private float[] v = new float[0];
         private float[] m = new float[0];
         private float[] products = new float[0];
@@ -707,7 +707,7 @@ public final class Winograd {
                 int tiles = rows * tilesWide; // an image's tiles in the band
                 if (n1 - n0 == 1) {
                     // one image a band: a register block of tiles at a time, input transform, products and output
-                    // transform, so its V and M (14 KB for 6 tiles of 16 channels) stay in L1 and are reused by the next
+                    // transform, so its V and M (14 KB each for 6 tiles of 16 channels) stay in L1 and are reused by the next
                     // block, where transforming the whole band first sent V and M (92 KB each for ResNet-20's 16-channel
                     // layers) through L2; the weights are read from L2 once a block instead. The same tiles in the same
                     // blocks, so the same bits. Measured (AMD EPYC Zen 3, AVX2, ResNet-20, alternated in one JVM): batch

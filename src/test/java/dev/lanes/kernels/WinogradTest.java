@@ -36,6 +36,7 @@ class WinogradTest {
         {16, 40, 9, 8, 1, 1, 1, 1}, // rows of 8 two a block, an odd last row; output channels past whole 16s
         {64, 40, 61, 8, 1, 1, 1, 1}, // rows of 8 over several bands, odd row counts in a band and in the last one
         {16, 16, 8, 8, 0, 0, 0, 0}, // rows of 8 read straight with no left padding
+        {16, 20, 16, 16, 1, 1, 1, 1}, // an odd number of output vectors at 4 and 8 lanes (12 x 1 blocks), written straight at 4
         {32, 16, 16, 16, 2, 2, 2, 2}, // whole 16s read straight, two blocks of channels, padding of 2
     };
 
@@ -764,6 +765,9 @@ class WinogradTest {
             widths.add(List.of("-XX:UseAVX=2"));
         }
         widths.add(List.of("-XX:MaxVectorSize=16"));
+        // the other register count's product blocks (8 x 2 tiles with 32 registers, 6 x 2 with 16) at this width: the
+        // same bits, whichever this CPU would choose
+        widths.add(List.of("-Dlanes.vectorRegisters=" + (Simd.VECTOR_REGISTERS >= 32 ? 16 : 32)));
         for (List<String> flags : widths) {
             String child = dev.lanes.ChildJvm.lastLine(WinogradTest.class, flags, List.of(), "winograd hash ", 120);
             assertThat(child).as("Winograd outputs in a JVM with %s vs this JVM (%d-bit lanes)", flags,
