@@ -783,10 +783,11 @@ public final class Winograd {
                                    Buffers b) {
         if (direct) {
             long pixel = (long) (ty0 + ty) * OUT * g.oW() + tx * OUT;
-            outputTransformInto(m, at, kp, b.bias, relu, out, (outImage + pixel * k) << 2, 4L * g.oW() * k, residual, (resImage + pixel * k) << 2,
+            outputTransform(m, at, kp, b.bias, relu, null, 0, 0, out, (outImage + pixel * k) << 2, 4L * g.oW() * k, residual, (resImage + pixel * k) << 2,
                     residualRelu, b.scratch);
         } else {
-            outputTransform(m, at, kp, b.bias, relu, b.products, (ty * OUT * productsWidth + tx * OUT) * kp, productsWidth * kp, b.scratch);
+            outputTransform(m, at, kp, b.bias, relu, b.products, (ty * OUT * productsWidth + tx * OUT) * kp, productsWidth * kp, null, 0, 0, null, 0,
+                    false, b.scratch);
         }
     }
 
@@ -1416,15 +1417,34 @@ public final class Winograd {
     }
 
     /**
-     * {@code Y = A^T m A} of one tile's 36 products ({@code m[at + (channel / L) * 36 L + xi * L + channel % L]}), plus
-     * the bias, then ReLU when asked,
-     * into the channels-last {@code out} from {@code base} (row stride {@code rowStride}). Columns first, through {@code scratch}.
+     * Whether the output transform writes a channels-last output itself ({@link #outputTransform}), the residual
+     * summed as it goes, instead of into the products' buffer that a copy (or a residual pass) then moves out: every
+     * tile whole inside the output, channels a whole number of vectors, and ReLU or no activation. The same operations
+     * in the same order as the copy's path, so the same bits. Measured (AMD EPYC Zen 3, AVX2, ResNet-20 at batch 1):
+     * the copy out and the residual pass were 2.5% and 2.9% of a call.
      */
-    private static void outputTransform(float[] m, int at, int kp, float[] bias, boolean relu, float[] out, int base, int rowStride,
+    private static boolean directOut(Im2col.Geometry g, int k, UnaryOp activation, MemorySegment residual, boolean residualChannelsLast,
+                                     boolean outChannelsLast) {
+        return outChannelsLast && k % L == 0 && g.oH() % OUT == 0 && g.oW() % OUT == 0 && (residual == null || residualChannelsLast)
+                && (activation == UnaryOp.RELU || activation == UnaryOp.IDENTITY);
+    }
+
+    /**
+     * {@code Y = A^T m A} of one tile's 36 products ({@code m[at + (channel / L) * 36 L + xi * L + channel % L]}), plus
+     * the bias, then ReLU when asked, into a channels-last 4 x 4 block of pixels (kp floats a pixel): into the array
+     * {@code outArray} from {@code base} (image rows {@code rowStride} floats apart) where it is not null, else into
+     * the segment {@code out} from byte {@code oByte} (rows {@code rowBytes} apart), plus the residual (same layout
+     * from {@code rByte}) and then ReLU when {@code residualRelu}: {@link #copyOut}'s sums without the buffer between.
+     * Columns first, through {@code scratch}. One method for both targets (the choice is per row of 4 pixels), so the
+     * transform is written once.
+     */
+    private static void outputTransform(float[] m, int at, int kp, float[] bias, boolean relu, float[] outArray, int base, int rowStride,
+                                        MemorySegment out, long oByte, long rowBytes, MemorySegment residual, long rByte, boolean residualRelu,
                                         float[] scratch) {
         FloatVector k2 = FloatVector.broadcast(F, 2f);
         FloatVector k4 = FloatVector.broadcast(F, 4f);
         FloatVector k8 = FloatVector.broadcast(F, 8f);
+        long pixelBytes = 4L * kp;
         for (int c = 0; c < kp; c += L) {
             for (int j = 0; j < IN; j++) {
                 int o = at + c * POSITIONS + j * L;
@@ -1467,80 +1487,13 @@ public final class Winograd {
                     y2 = y2.blend(0f, y2.compare(VectorOperators.LE, 0f));
                     y3 = y3.blend(0f, y3.compare(VectorOperators.LE, 0f));
                 }
-                int p = base + i * rowStride + c;
-                y0.intoArray(out, p);
-                y1.intoArray(out, p + kp);
-                y2.intoArray(out, p + 2 * kp);
-                y3.intoArray(out, p + 3 * kp);
-            }
-        }
-    }
-
-    /**
-     * Whether the output transform writes a channels-last output itself ({@link #outputTransformInto}), the residual
-     * summed as it goes, instead of into the products' buffer that a copy (or a residual pass) then moves out: every
-     * tile whole inside the output, channels a whole number of vectors, and ReLU or no activation. The same operations
-     * in the same order as the copy's path, so the same bits. Measured (AMD EPYC Zen 3, AVX2, ResNet-20 at batch 1):
-     * the copy out and the residual pass were 2.5% and 2.9% of a call.
-     */
-    private static boolean directOut(Im2col.Geometry g, int k, UnaryOp activation, MemorySegment residual, boolean residualChannelsLast,
-                                     boolean outChannelsLast) {
-        return outChannelsLast && k % L == 0 && g.oH() % OUT == 0 && g.oW() % OUT == 0 && (residual == null || residualChannelsLast)
-                && (activation == UnaryOp.RELU || activation == UnaryOp.IDENTITY);
-    }
-
-    /**
-     * {@link #outputTransform} into a channels-last segment (the tile's first pixel at byte {@code oByte}, image rows
-     * {@code rowBytes} apart, kp == the channels), plus the residual (same layout from {@code rByte}) and then ReLU
-     * when {@code residualRelu}: {@link #copyOut}'s sums, without the buffer between.
-     */
-    private static void outputTransformInto(float[] m, int at, int kp, float[] bias, boolean relu, MemorySegment out, long oByte, long rowBytes,
-                                            MemorySegment residual, long rByte, boolean residualRelu, float[] scratch) {
-        FloatVector k2 = FloatVector.broadcast(F, 2f);
-        FloatVector k4 = FloatVector.broadcast(F, 4f);
-        FloatVector k8 = FloatVector.broadcast(F, 8f);
-        long pixelBytes = 4L * kp;
-        for (int c = 0; c < kp; c += L) {
-            for (int j = 0; j < IN; j++) {
-                int o = at + c * POSITIONS + j * L;
-                int row = IN * L;
-                FloatVector m0 = FloatVector.fromArray(F, m, o);
-                FloatVector m1 = FloatVector.fromArray(F, m, o + row);
-                FloatVector m2 = FloatVector.fromArray(F, m, o + 2 * row);
-                FloatVector m3 = FloatVector.fromArray(F, m, o + 3 * row);
-                FloatVector m4 = FloatVector.fromArray(F, m, o + 4 * row);
-                FloatVector m5 = FloatVector.fromArray(F, m, o + 5 * row);
-                FloatVector s12 = m1.add(m2);
-                FloatVector d12 = m1.sub(m2);
-                FloatVector s34 = m3.add(m4);
-                FloatVector d34 = m3.sub(m4);
-                m0.add(s12).add(s34).intoArray(scratch, j * L);
-                d34.fma(k2, d12).intoArray(scratch, (IN + j) * L);
-                s34.fma(k4, s12).intoArray(scratch, (2 * IN + j) * L);
-                d34.fma(k8, d12).add(m5).intoArray(scratch, (3 * IN + j) * L);
-            }
-            FloatVector bv = FloatVector.fromArray(F, bias, c);
-            for (int i = 0; i < OUT; i++) {
-                int q = i * IN * L;
-                FloatVector e0 = FloatVector.fromArray(F, scratch, q);
-                FloatVector e1 = FloatVector.fromArray(F, scratch, q + L);
-                FloatVector e2 = FloatVector.fromArray(F, scratch, q + 2 * L);
-                FloatVector e3 = FloatVector.fromArray(F, scratch, q + 3 * L);
-                FloatVector e4 = FloatVector.fromArray(F, scratch, q + 4 * L);
-                FloatVector e5 = FloatVector.fromArray(F, scratch, q + 5 * L);
-                FloatVector s12 = e1.add(e2);
-                FloatVector d12 = e1.sub(e2);
-                FloatVector s34 = e3.add(e4);
-                FloatVector d34 = e3.sub(e4);
-                FloatVector y0 = e0.add(s12).add(s34).add(bv);
-                FloatVector y1 = d34.fma(k2, d12).add(bv);
-                FloatVector y2 = s34.fma(k4, s12).add(bv);
-                FloatVector y3 = d34.fma(k8, d12).add(e5).add(bv);
-                if (relu) {
-                    y0 = y0.blend(0f, y0.compare(VectorOperators.LE, 0f));
-                    y1 = y1.blend(0f, y1.compare(VectorOperators.LE, 0f));
-                    y2 = y2.blend(0f, y2.compare(VectorOperators.LE, 0f));
-                    y3 = y3.blend(0f, y3.compare(VectorOperators.LE, 0f));
+                if (outArray != null) {
+                    int a = base + i * rowStride + c;
+                    y0.intoArray(outArray, a);
+                    y1.intoArray(outArray, a + kp);
+                    y2.intoArray(outArray, a + 2 * kp);
+                    y3.intoArray(outArray, a + 3 * kp);
+                    continue;
                 }
                 long p = oByte + i * rowBytes + 4L * c;
                 if (residual != null) {
