@@ -211,7 +211,8 @@ public final class Winograd {
      * #ONE_IMAGE_BAND_FLOATS}, at least {@link #bandRows}. There V and M are a block's, not the band's, so only the
      * staging limits a band; and the blocks of tiles are cut band by band, so a band of one tile row of 14 tiles ran
      * 18 tiles' work (6 + 6 + 4 with 2 pad rows). Measured (AMD EPYC Zen 3, AVX2, eight 64-channel 56 x 56 layers, batch
-     * 1): 10.3 -> 7.9 ms with bands of 3 tile rows. The same tiles and blocks' sums, so the same bits.
+     * 1, alternated JVMs): 9.56 -> 8.70 and 9.12 -> 8.59 ms; ResNet-20 even. The same tiles and blocks' sums, so the same
+     * bits.
      */
     static int oneImageBandRows(Im2col.Geometry g, int outChannels) {
         int rows = bandRows(g, outChannels);
