@@ -991,35 +991,13 @@ public final class Sgemm {
         c3.intoArray(tile, 3 * LANES);
     }
 
-    /** {@link #tapsTailTransposed} for channels in two vectors: tile[q * 2 LANES + o] = C[o, q0 + q], q < 4. */
+    /**
+     * {@link #tapsTailTransposed} for channels in two vectors: tile[q * 2 LANES + o] = C[o, q0 + q], q < 4. The
+     * channels-last kernel's one-tap steps over W^T rows of 2 LANES are these chains exactly (the same FMAs in the same
+     * order), so it runs them.
+     */
     private static void tailTransposed2(float[] wT, int k, float[] img, int[] taps, int q0, float[] tile) {
-        FloatVector c00 = FloatVector.zero(F), c10 = FloatVector.zero(F), c20 = FloatVector.zero(F), c30 = FloatVector.zero(F);
-        FloatVector c01 = FloatVector.zero(F), c11 = FloatVector.zero(F), c21 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        for (int p = 0, wi = 0; p < k; p++, wi += 2 * LANES) {
-            FloatVector w0 = FloatVector.fromArray(F, wT, wi);
-            FloatVector w1 = FloatVector.fromArray(F, wT, wi + LANES);
-            int at = taps[p] + q0;
-            FloatVector b0 = FloatVector.broadcast(F, img[at]);
-            FloatVector b1 = FloatVector.broadcast(F, img[at + 1]);
-            FloatVector b2 = FloatVector.broadcast(F, img[at + 2]);
-            FloatVector b3 = FloatVector.broadcast(F, img[at + 3]);
-            c00 = w0.fma(b0, c00);
-            c01 = w1.fma(b0, c01);
-            c10 = w0.fma(b1, c10);
-            c11 = w1.fma(b1, c11);
-            c20 = w0.fma(b2, c20);
-            c21 = w1.fma(b2, c21);
-            c30 = w0.fma(b3, c30);
-            c31 = w1.fma(b3, c31);
-        }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, 2 * LANES);
-        c11.intoArray(tile, 3 * LANES);
-        c20.intoArray(tile, 4 * LANES);
-        c21.intoArray(tile, 5 * LANES);
-        c30.intoArray(tile, 6 * LANES);
-        c31.intoArray(tile, 7 * LANES);
+        tapsChannelsLast4x2(wT, 2 * LANES, 0, k, false, img, taps, q0, tile);
     }
 
     /**
