@@ -1309,13 +1309,7 @@ public final class Winograd {
                 && zeroed[5] == right && zeroed[6] == 1) {
             return; // the last band staged had this layout: its pads are still zero (stagings write inside their own)
         }
-        zeroed[0] = rows;
-        zeroed[1] = first - top;
-        zeroed[2] = last - top;
-        zeroed[3] = rowFloats;
-        zeroed[4] = left;
-        zeroed[5] = right;
-        zeroed[6] = 1;
+        zeroed[6] = 0; // recorded again only once the fills below are done
         int above = Math.min(rows, Math.max(0, first - top));
         java.util.Arrays.fill(staged, 0, above * rowFloats, 0f);
         int below = Math.max(above, Math.min(rows, last - top));
@@ -1325,6 +1319,13 @@ public final class Winograd {
             java.util.Arrays.fill(staged, rowBase, rowBase + left, 0f);
             java.util.Arrays.fill(staged, rowBase + right, rowBase + rowFloats, 0f);
         }
+        zeroed[0] = rows;
+        zeroed[1] = first - top;
+        zeroed[2] = last - top;
+        zeroed[3] = rowFloats;
+        zeroed[4] = left;
+        zeroed[5] = right;
+        zeroed[6] = 1;
     }
 
     /**

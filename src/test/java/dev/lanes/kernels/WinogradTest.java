@@ -156,6 +156,46 @@ class WinogradTest {
     }
 
     /**
+     * A band staged with the same layout as the last one skips zeroing its padding (Winograd.zeroPadding): the same
+     * layer twice in a row, again after a layer of another layout left NaN all over this thread's buffers, and in
+     * between layers of other shapes, gives the first call's bits every time. Shapes with padding on every side, with
+     * channels past whole chunks (pad channels), several bands, and padding wider than the kernel; and pairs whose
+     * bands differ only in the padding's rows or only in its columns (a layout key without either part fails here).
+     */
+    @Test
+    void aLayoutStagedAgainKeepsItsPaddingZero() {
+        Random r = new Random(41);
+        // the first three stage bands alike but for the padding's columns (left, right) or rows (the band's top)
+        int[][] shapes = {{16, 16, 8, 8, 1, 1, 1, 1}, {16, 16, 8, 8, 0, 1, 2, 1}, {16, 16, 8, 8, 1, 0, 1, 2}, {19, 21, 13, 11, 1, 1, 1, 1},
+            {48, 40, 61, 37, 1, 1, 1, 1}, {16, 16, 7, 7, 3, 3, 3, 3}, {32, 16, 6, 7, 1, 0, 2, 1}};
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment[] xs = new MemorySegment[shapes.length];
+            MemorySegment[] ws = new MemorySegment[shapes.length];
+            float[][] first = new float[shapes.length][];
+            for (int i = 0; i < shapes.length; i++) {
+                int[] s = shapes[i];
+                xs[i] = randn(arena, (long) s[0] * s[2] * s[3], r, 1f);
+                ws[i] = randn(arena, (long) s[1] * s[0] * 9, r, 0.2f);
+                first[i] = winograd(s, xs[i], ws[i], null, UnaryOp.IDENTITY, arena);
+                assertThat(winograd(s, xs[i], ws[i], null, UnaryOp.IDENTITY, arena)).as("%s twice", java.util.Arrays.toString(s))
+                        .isEqualTo(first[i]);
+                poisonThisThreadsBuffers();
+                assertThat(winograd(s, xs[i], ws[i], null, UnaryOp.IDENTITY, arena)).as("%s after NaN", java.util.Arrays.toString(s))
+                        .isEqualTo(first[i]);
+            }
+            // interleaved, each call after another layout: the first after the second (they differ in the padding's rows
+            // alone) and the third (its columns alone)
+            int[] order = {0, 1, 0, 2, 0, 3, 4, 5, 6};
+            for (int round = 0; round < 2; round++) {
+                for (int i : order) {
+                    assertThat(winograd(shapes[i], xs[i], ws[i], null, UnaryOp.IDENTITY, arena)).as("%s interleaved",
+                            java.util.Arrays.toString(shapes[i])).isEqualTo(first[i]);
+                }
+            }
+        }
+    }
+
+    /**
      * Runs a large layer on NaN input, so that every buffer this thread keeps holds NaN where a later, smaller layer
      * (another channel count, image size, band) could read a stale float: such a read would show as NaN in its output.
      */
