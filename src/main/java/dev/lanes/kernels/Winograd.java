@@ -278,21 +278,30 @@ public final class Winograd {
     private static void products(int tiles, int cp, int kp, float[] v, int chunkStride, float[] u, int uStride, float[] m) {
         if ((kp / L) % 2 != 0) {
             // 12-tile blocks, the last few tiles in 4-tile blocks: a 32 x 32 layer's bands of 40 tiles ran 48 before
-            int twelves = tiles % 12 > 8 ? (tiles + 11) / 12 * 12 : tiles / 12 * 12;
+            int twelves = largeBlockTiles(tiles, 12);
             rows12x1(0, twelves, cp, kp, v, chunkStride, u, uStride, m);
             rows4x1(twelves, tiles, cp, kp, v, chunkStride, u, uStride, m);
         } else if (Simd.VECTOR_REGISTERS >= 32) {
-            int eights = tiles % 8 > 4 ? (tiles + 7) / 8 * 8 : tiles / 8 * 8;
+            int eights = largeBlockTiles(tiles, 8);
             rows8x2(0, eights, cp, kp, v, chunkStride, u, uStride, m);
             rows4x2(eights, tiles, cp, kp, v, chunkStride, u, uStride, m);
         } else if (tiles <= 4) {
             rows4x2(0, tiles, cp, kp, v, chunkStride, u, uStride, m);
         } else {
             // likewise 6-tile blocks, then 4: two 8 x 8 images a band (8 tiles) ran 12 before
-            int sixes = tiles % 6 > 4 ? (tiles + 5) / 6 * 6 : tiles / 6 * 6;
+            int sixes = largeBlockTiles(tiles, 6);
             rows6x2(0, sixes, cp, kp, v, chunkStride, u, uStride, m);
             rows4x2(sixes, tiles, cp, kp, v, chunkStride, u, uStride, m);
         }
+    }
+
+    /**
+     * The tiles of {@code tiles} that blocks of {@code step} (12, 8 or 6) take, the rest going to 4-tile blocks: one more
+     * large block where it leaves fewer pad rows than the 4-tile blocks would (more than 8 of 12, or 4 of 8 or 6, left
+     * over), so at most 3 pad rows a call. The one rule of {@link #products} and the block-by-block path.
+     */
+    static int largeBlockTiles(int tiles, int step) {
+        return tiles % step > (step == 12 ? 8 : 4) ? (tiles + step - 1) / step * step : tiles / step * step;
     }
 
     /** Tiles a register block of {@link #products} takes for kp output channels: 12, 8 (32 registers) or 6. */
@@ -749,7 +758,7 @@ public final class Winograd {
                     // 16 0.96-0.98x the time, batch 1 even (0.97-1.02).
                     stage(g, x, xOff + n0 * inImage, ty0, rows, stagedWidth, cp, inChannelsLast, b);
                     int step = blockTiles(kp);
-                    int main = tiles % step > (step == 12 ? 8 : 4) ? (tiles + step - 1) / step * step : tiles / step * step; // as products() splits
+                    int main = largeBlockTiles(tiles, step); // as products() splits
                     int blockStride = step * TILE_V; // a chunk of channels of a block's V
                     for (int t0 = 0; t0 < tiles; ) {
                         int t1 = t0 < main ? t0 + step : t0 + 4; // may run past the band's tiles: pad rows, never read
