@@ -13,7 +13,12 @@ import java.util.Random;
  * One runtime on one ONNX model, one thread: cold start (JVM start to the first prediction), batch-1 latency p50/p99
  * over 20,000 calls (at most 5 s) after a warm-up until the JIT is quiet ({@link #warmUp}), batch-64 throughput (best of 3 one-second rounds). Run by bench/compare-ort, one JVM per
  * (runtime, model), alternating runtimes.
- * Usage: CompareOrt lanes|ort model.onnx C H W
+ * Usage: CompareOrt lanes|ort model.onnx C H W [first]
+ *
+ * <p>With {@code first} it prints the cold start alone ({@code cold_ms=...}) and exits after the first prediction, or
+ * after {@code -Dcompare.moreCalls=N} more: bench/compare-ort runs it that way to make each runtime's JDK 25 AOT cache
+ * (a training run with {@code -XX:AOTCacheOutput}: the classes it loads, linked, and the profiles of what it ran) and
+ * then to time a launch with {@code -XX:AOTCache}, the cold start a service deployed with its cache gets.
  *
  * <p>{@code CompareOrt fma} is the host's probe: a call of fixed work that does nothing but independent vector FMAs
  * (no memory), timed like a prediction. Its p99 / p50 is what the host does to FMA-bound code in those seconds (a
@@ -45,6 +50,13 @@ public class CompareOrt {
             one.run(in, out);
             long launched = Long.getLong("lanes.launchMillis", 0L); // set by bench/compare-ort: no JMX classes to load
             long cold = System.currentTimeMillis() - (launched > 0 ? launched : ManagementFactory.getRuntimeMXBean().getStartTime());
+            if (a.length > 5 && a[5].equals("first")) {
+                for (int i = Integer.getInteger("compare.moreCalls", 0); i > 0; i--) { // an AOT cache's training run
+                    one.run(in, out);
+                }
+                System.out.printf("%s %s cold_ms=%d out0=%.5f%n", runtime, model.getFileName(), cold, out[0]);
+                return;
+            }
             double warmed = warmUp(() -> one.run(in, out));
             long[] lat = new long[20_000];
             int n = 0;
