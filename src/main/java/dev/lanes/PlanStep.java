@@ -275,6 +275,21 @@ abstract class PlanStep {
             return new Frame(args);
         }
 
+        /**
+         * Whether this is a training plan's frame (a compiled TrainStep's): a plan's arena, run in parallel parts (an
+         * inference plan runs on its caller's thread, an eager launch has no arena). Its steps run one call at a time.
+         */
+        boolean trainingPlan() {
+            return arena != null && parallel;
+        }
+
+        /**
+         * Set while a training plan checks itself against the eager step it was traced from (TrainingPlan.selfCheck):
+         * its steps then take their exact forms (no Winograd), so the check compares what the plan does, not
+         * Winograd's rounding, which a ReLU network's gradient can amplify far past the check's tolerance.
+         */
+        boolean exactForms;
+
         MemorySegment seg(Ref r) {
             int k = r.kind();
             return k == Ref.SLOT ? arena : k == Ref.INPUT ? (r.id() == 0 ? input : input1) : k == Ref.ARG ? args[r.id()] : consts[r.id()];
@@ -658,6 +673,11 @@ abstract class PlanStep {
         /** Constant 3 x 3 weights transformed for Winograd's F(4 x 4, 3 x 3) at bind() (see Winograd.applies); null: im2col. */
         private Winograd.Weights winogradW;
         /**
+         * A training plan's weights of this layer transformed for Winograd, again at every run ({@link #trainsByWinograd});
+         * null until its first such run.
+         */
+        private Winograd.Weights trainingW;
+        /**
          * A residual block's sum fused into this step ({@code out = conv + residual}, then ReLU when
          * {@link #residualRelu}): a plan's add of this step's result and another tensor of its shape, where this step
          * runs by Winograd (whose copy out of its staging adds it); null: none.
@@ -707,6 +727,17 @@ abstract class PlanStep {
         void takeShortcut(Conv one) {
             shortcut = one;
             shortcutTap = Conv2dDriver.shortcutTap(geo, groups, direct, one.geo, one.groups, one.direct);
+        }
+
+        /**
+         * Whether this run, in a training plan's frame, computes the layer by Winograd (Winograd.TRAINING): its weights
+         * (parameters, which a training plan holds as constants that the optimizer updates in place) transformed at
+         * every run, no columns kept for the weight gradient, none of the inference plans' fusions, a geometry
+         * Winograd.applies to. Eager calls stay direct.
+         */
+        private boolean trainsByWinograd(Frame f) {
+            return winogradW == null && f.trainingPlan() && !f.exactForms && Winograd.TRAINING && keptColumns == null && residual == null
+                    && shortcut == null && !inChannelsLast && !outChannelsLast && channelsLastW == null && Winograd.applies(geo, groups, outChannels);
         }
 
         /** Whether bind() will choose Winograd for this step (a plan's constant weights; see Winograd.applies). */
@@ -892,7 +923,14 @@ abstract class PlanStep {
                         activation == UnaryOp.RELU, os, oo, f.convBuffers);
                 return;
             }
-            long cold = winogradW == null && keptColumns == null
+            boolean training = trainsByWinograd(f);
+            if (training) {
+                if (trainingW == null) {
+                    trainingW = Winograd.weightsFor(outChannels, channels);
+                }
+                Winograd.transformWeightsInto(ws, wo, trainingW); // this step's weights (forwardImages takes them)
+            }
+            long cold = winogradW == null && trainingW == null && keptColumns == null
                     ? Conv2dDriver.forwardColdOrProbe(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, epi, os, oo, 0, images)
                     : Conv2dDriver.WARM;
             if (cold == Conv2dDriver.COLD_DONE) {
@@ -900,7 +938,7 @@ abstract class PlanStep {
                 runShortcut(f);
                 return;
             }
-            float[][] pw = winogradW != null || direct || !Conv2dDriver.staged(geo) ? null : packedW != null ? packedW : packPerCall(ws, wo);
+            float[][] pw = winogradW != null || training || direct || !Conv2dDriver.staged(geo) ? null : packedW != null ? packedW : packPerCall(ws, wo);
             cold = Conv2dDriver.restartProbe(cold); // a probe times the vector form's arithmetic, not this packing
             MemorySegment kept = keptColumns == null ? null : f.seg(keptColumns);
             long keptOff = keptColumns == null ? 0 : f.off(keptColumns);
@@ -975,8 +1013,9 @@ abstract class PlanStep {
             if (residual != null || inChannelsLast || outChannelsLast || residualChannelsLast) { // only inference plans fuse these, and their frames never run parallel parts
                 throw new IllegalStateException("a convolution with a fused residual sum or a channels-last side runs in parallel parts: " + describe());
             }
-            if (winogradW != null) {
-                Winograd.forward(geo, winogradW, xs, xo + n0 * (long) channels * geo.h() * geo.w(), n1 - n0, epi[0].bias(), epi[0].biasOff(),
+            Winograd.Weights u = winogradW != null ? winogradW : trainingW;
+            if (u != null) {
+                Winograd.forward(geo, u, xs, xo + n0 * (long) channels * geo.h() * geo.w(), n1 - n0, epi[0].bias(), epi[0].biasOff(),
                         epi[0].activation(), epi[0].p(), epi[0].q(), null, 0, false, os, oo + n0 * (long) outChannels * geo.oH() * geo.oW(), false, false,
                         Winograd.threadBuffers(geo, outChannels));
                 return;
@@ -1088,6 +1127,7 @@ abstract class PlanStep {
                     + (geo.sH() != 1 || geo.sW() != 1 ? " stride " + geo.sH() + "x" + geo.sW() : "")
                     + (geo.pT() != 0 || geo.pL() != 0 ? " pad " + geo.pT() + "x" + geo.pL() : "")
                     + (groups != 1 ? " groups " + groups : "") + (winogradW != null ? " winograd F(4x4,3x3)" : "")
+                    + (trainingW != null ? " winograd F(4x4,3x3) (weights transformed each run)" : "")
                     + (bias != null ? " + bias " + bias : "") + activationSuffix(activation, activationP, activationQ)
                     + (residual != null ? " + " + residual + (residualRelu ? " -> relu" : "") : "")
                     + " -> " + str(shape) + (inChannelsLast || outChannelsLast ? " (channels-last " + (inChannelsLast ? outChannelsLast ? "in and out" : "in" : "out") + ")" : "")
@@ -1929,11 +1969,20 @@ abstract class PlanStep {
             this.g = g;
             this.other = other;
             this.transposed = kind == Kind.INPUT && !s.direct() ? Conv2dDriver.flippedInputGradientGeometry(s.geo(), s.og(), s.cg()) : null;
+            Im2col.Geometry t = kind == Kind.INPUT && !s.direct() && groups == 1 && Winograd.TRAINING ? Conv2dDriver.transposedGeometry(s.geo(), s.og()) : null;
+            this.winogradTransposed = t != null && Winograd.applies(t, 1, s.c()) ? t : null;
             this.inputScratchParts = kind == Kind.INPUT && !s.direct() && (transposed == null || !Conv2dDriver.staged(transposed)) ? Parallel.threads() : 0;
         }
 
         /** INPUT through col2im: the column buffers a plan's scratch holds, one per part, as many as threads at capture. */
         private final int inputScratchParts;
+        /** A training plan's flipped weights transformed for Winograd, again at every run (see inputGrad); null until then. */
+        private Winograd.Weights inputGradW;
+        /**
+         * The input gradient's geometry as a stride-1 convolution of the output's gradient, where a training plan runs it
+         * by Winograd (Winograd.applies; one group); null: never by Winograd.
+         */
+        private final Im2col.Geometry winogradTransposed;
 
         private boolean packedWeightGradient() {
             return kind == Kind.WEIGHT && Conv2dDriver.staged(s.geo());
@@ -1996,12 +2045,22 @@ abstract class PlanStep {
             long w0 = f.off(other);
             MemorySegment ds = f.seg(out);
             long d0 = f.off(out);
-            Im2col.Geometry gT = transposed;
-            if (gT != null && Conv2dDriver.staged(gT)) {
-                // stride 1: a forward convolution of gout with the flipped weights (no column matrix, no col2im)
-                float[][] flipped = reusable(PER_CALL_WT, groups, Conv2dDriver.flippedWeightFloats(s.og(), s.cg(), s.kH(), s.kW()));
-                for (int grp = 0; grp < groups; grp++) {
-                    Conv2dDriver.packFlippedWeights(ws, w0 + (long) grp * s.og() * s.k(), s.og(), s.cg(), s.kH(), s.kW(), flipped[grp]);
+            boolean winograd = winogradTransposed != null && f.trainingPlan() && !f.exactForms;
+            Im2col.Geometry gT = winograd ? winogradTransposed : transposed;
+            if (gT != null && (winograd || Conv2dDriver.staged(gT))) {
+                // stride 1: a forward convolution of gout with the flipped weights (no column matrix, no col2im); in a
+                // training plan by Winograd where it applies (flipped == null: see Winograd.TRAINING)
+                float[][] flipped = null;
+                if (winograd) {
+                    if (inputGradW == null) {
+                        inputGradW = Winograd.weightsFor(s.c(), s.o());
+                    }
+                    Winograd.transformFlippedWeightsInto(ws, w0, inputGradW);
+                } else {
+                    flipped = reusable(PER_CALL_WT, groups, Conv2dDriver.flippedWeightFloats(s.og(), s.cg(), s.kH(), s.kW()));
+                    for (int grp = 0; grp < groups; grp++) {
+                        Conv2dDriver.packFlippedWeights(ws, w0 + (long) grp * s.og() * s.k(), s.og(), s.cg(), s.kH(), s.kW(), flipped[grp]);
+                    }
                 }
                 int chunks = f.parallel ? Math.min(Parallel.partsFor(s.n(), 1), Math.max(s.n(), 1)) : 1;
                 if (chunks <= 1) {
@@ -2138,6 +2197,11 @@ abstract class PlanStep {
 
         private void flippedInputGradImages(int part, int n0, int n1, Im2col.Geometry gT, MemorySegment gs, long g0, float[][] flipped,
                 MemorySegment ds, long d0) {
+            if (flipped == null) { // Winograd, with this run's inputGradW (one group)
+                Winograd.forward(gT, inputGradW, gs, g0 + n0 * (long) s.o() * gT.h() * gT.w(), n1 - n0, null, 0, UnaryOp.IDENTITY, ds,
+                        d0 + n0 * (long) s.c() * s.h() * s.w(), Winograd.threadBuffers(gT, s.c()));
+                return;
+            }
             Conv2dDriver.inputGradient(gT, s.cg(), groups, gs, g0, flipped, ds, d0, n0, n1, Conv2dDriver.threadBuffers(gT));
         }
 
@@ -2351,7 +2415,8 @@ abstract class PlanStep {
         @Override
         String describe() {
             return "conv2d_backward " + kind.name().toLowerCase(java.util.Locale.ROOT) + " " + g + (other == null ? "" : ", " + other)
-                    + " [" + s.n() + ", " + s.c() + ", " + s.h() + ", " + s.w() + "] k" + s.kH() + "x" + s.kW();
+                    + " [" + s.n() + ", " + s.c() + ", " + s.h() + ", " + s.w() + "] k" + s.kH() + "x" + s.kW()
+                    + (inputGradW != null ? " winograd F(4x4,3x3) (flipped weights transformed each run)" : "");
         }
     }
 

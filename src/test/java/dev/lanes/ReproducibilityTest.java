@@ -22,7 +22,9 @@ import org.junit.jupiter.api.Test;
  * The same bits everywhere (issue 13): a fixed-seed training run gives bit-identical parameters at every vector
  * width and thread count. Three runs: 200 LeNet steps (convolutions, pooling, GEMMs, cross-entropy, SGD with momentum),
  * and an MLP with tanh, sigmoid, both GELUs, softmax and log_softmax trained with Adam (the transcendentals, and GEMMs large
- * enough to split across threads), and a causal attention layer through the tiled kernel (dropout 0.1) trained with Adam. In-process
+ * enough to split across threads), a causal attention layer through the tiled kernel (dropout 0.1) trained with Adam, and
+ * a compiled training step (TrainStep) of 16-channel 3 x 3 convolutions, which a training plan runs by Winograd forward
+ * and backward (Winograd.TRAINING) over images split across threads. In-process
  * with 1 and 2 threads; from the native pass also in child JVMs with
  * 256-bit lanes ({@code -XX:UseAVX=2}, x86 only) and 128-bit lanes ({@code -XX:MaxVectorSize=16}).
  */
@@ -31,6 +33,7 @@ public class ReproducibilityTest {
     private static final int LENET_BATCH = 32;
     private static final int MLP_STEPS = 12;
     private static final int ATTENTION_STEPS = 6;
+    private static final int WINOGRAD_STEPS = 6;
 
     /** A small MLP whose forward pass runs every vectorised transcendental. */
     static final class Mlp extends Module {
@@ -98,7 +101,22 @@ public class ReproducibilityTest {
                     adamAttention.step();
                 }
             }
-            return hash(lenet) + " " + hash(mlp) + " " + hash(qkv) + hash(proj);
+            // a compiled step whose 16-channel 3 x 3 layers run by Winograd, forward and input gradient
+            Lanes.manualSeed(3);
+            dev.lanes.nn.Sequential net = new dev.lanes.nn.Sequential(
+                    new dev.lanes.nn.Conv2d(3, 16, new int[] {3}, new int[] {1}, new int[] {1}, new int[] {1}, 1, false), new dev.lanes.nn.BatchNorm2d(16),
+                    new dev.lanes.nn.ReLU(), new dev.lanes.nn.Conv2d(16, 16, new int[] {3}, new int[] {1}, new int[] {1}, new int[] {1}, 1, false),
+                    new dev.lanes.nn.BatchNorm2d(16), new dev.lanes.nn.ReLU(), new dev.lanes.nn.Conv2d(16, 24, 3), new dev.lanes.nn.ReLU(),
+                    new dev.lanes.nn.AdaptiveAvgPool2d(1), new dev.lanes.nn.Flatten(), new Linear(24, 10));
+            SGD sgdConv = new SGD(net.parameters(), 0.05, 0.9);
+            try (dev.lanes.train.TrainStep step = dev.lanes.train.TrainStep.compile(net::forward, criterion::forward, sgdConv)) {
+                for (int i = 0; i < WINOGRAD_STEPS; i++) {
+                    try (MemoryScope s = MemoryScope.open()) {
+                        step.run(Tensor.randn(6, 3, 14, 14), Tensor.randint(0, 10, 6));
+                    }
+                }
+            }
+            return hash(lenet) + " " + hash(mlp) + " " + hash(qkv) + hash(proj) + " " + hash(net);
         } finally {
             Lanes.setNumThreads(saved);
         }

@@ -156,6 +156,120 @@ class WinogradTest {
     }
 
     /**
+     * A training plan's weights (Winograd.TRAINING): {@code transformWeightsInto} a reused Weights gives
+     * {@code transformWeights}' values exactly, again after other weights went through it; {@code
+     * transformFlippedWeightsInto(w)} gives exactly {@code transformWeights} of the input gradient's weights {@code w'[c,
+     * k] = w[k, c]} turned by 180 degrees, written out here element by element. Channel counts off whole vectors and
+     * chunks, more channels in than out and the reverse.
+     */
+    @Test
+    void weightsTransformedIntoReusedRoomAndFlippedAreTheExpectedTransforms() {
+        Random r = new Random(11);
+        for (int[] kc : new int[][] {{16, 16}, {24, 40}, {40, 17}, {64, 32}}) {
+            int k = kc[0];
+            int c = kc[1];
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment w = randn(arena, (long) k * c * 9, r, 0.3f);
+                MemorySegment other = randn(arena, (long) k * c * 9, r, 0.3f);
+                Winograd.Weights reused = Winograd.weightsFor(k, c);
+                Winograd.transformWeightsInto(other, 0, reused);
+                Winograd.transformWeightsInto(w, 0, reused);
+                assertThat(reused.u).as("k %d c %d: into reused room", k, c).isEqualTo(Winograd.transformWeights(w, 0, k, c).u);
+                MemorySegment flipped = arena.allocate((long) k * c * 9 * 4, 64); // w' [c, k, 3, 3]
+                for (int o = 0; o < k; o++) {
+                    for (int ci = 0; ci < c; ci++) {
+                        for (int i = 0; i < 3; i++) {
+                            for (int j = 0; j < 3; j++) {
+                                float v = w.getAtIndex(ValueLayout.JAVA_FLOAT, ((long) (o * c + ci) * 3 + i) * 3 + j);
+                                flipped.setAtIndex(ValueLayout.JAVA_FLOAT, ((long) (ci * k + o) * 3 + 2 - i) * 3 + 2 - j, v);
+                            }
+                        }
+                    }
+                }
+                Winograd.Weights viaFlip = Winograd.weightsFor(c, k);
+                Winograd.transformFlippedWeightsInto(other, 0, viaFlip);
+                Winograd.transformFlippedWeightsInto(w, 0, viaFlip);
+                assertThat(viaFlip.u).as("k %d c %d: flipped", k, c).isEqualTo(Winograd.transformWeights(flipped, 0, c, k).u);
+            }
+        }
+        assertThatThrownBy(() -> Winograd.weightsFor(0, 16)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0 out");
+        assertThatThrownBy(() -> Winograd.weightsFor(1 << 16, 1 << 16)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /**
+     * The input gradient of a stride-1 3 x 3 convolution as a training plan computes it: Winograd over the output's
+     * gradient with the flipped weights, padded by 2 - the forward's padding, against the gradient in double ({@code
+     * dx[c, y, x] = sum over o, i, j of dy[o, y + p - i, x + p - j] w[o, c, i, j]}), within the forward's bound (6e-6 of
+     * the sum of |dy w| over each window, or a sixteenth of its tile's). Forward paddings 1 and 0, odd sizes.
+     */
+    @Test
+    void theInputGradientByFlippedWeightsMatchesTheGradientInDouble() {
+        Random r = new Random(12);
+        for (int[] s : new int[][] {{16, 16, 12, 12, 1}, {24, 17, 9, 11, 1}, {16, 32, 10, 7, 0}}) { // {k, c, h, w, forward padding}
+            int k = s[0];
+            int c = s[1];
+            int h = s[2];
+            int wd = s[3];
+            int p = s[4];
+            int oH = h + 2 * p - 2;
+            int oW = wd + 2 * p - 2;
+            Im2col.Geometry gT = new Im2col.Geometry(k, oH, oW, 3, 3, 1, 1, 2 - p, 2 - p, 1, 1, h, wd);
+            assertThat(Winograd.applies(gT, 1, c)).isTrue();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment w = randn(arena, (long) k * c * 9, r, 0.3f);
+                MemorySegment dy = randn(arena, (long) k * oH * oW, r, 1f);
+                Winograd.Weights u = Winograd.weightsFor(c, k);
+                Winograd.transformFlippedWeightsInto(w, 0, u);
+                MemorySegment dx = arena.allocate((long) c * h * wd * 4, 64);
+                Winograd.forward(gT, u, dy, 0, 1, null, 0, UnaryOp.IDENTITY, dx, 0, Winograd.threadBuffers(gT, c));
+                double worst = 0;
+                for (int ci = 0; ci < c; ci++) {
+                    for (int y = 0; y < h; y++) {
+                        for (int x = 0; x < wd; x++) {
+                            double total = 0;
+                            double abs = 0;
+                            double block = 0; // the tile's 6 x 6 block of dy, each channel's by its largest |w|
+                            for (int o = 0; o < k; o++) {
+                                double wMax = 0;
+                                for (int t = 0; t < 9; t++) {
+                                    wMax = Math.max(wMax, Math.abs(w.getAtIndex(ValueLayout.JAVA_FLOAT, (long) (o * c + ci) * 9 + t)));
+                                }
+                                for (int i = 0; i < 6; i++) {
+                                    for (int j = 0; j < 6; j++) {
+                                        int yy = y / 4 * 4 - (2 - p) + i;
+                                        int xx = x / 4 * 4 - (2 - p) + j;
+                                        if (yy >= 0 && yy < oH && xx >= 0 && xx < oW) {
+                                            block += wMax * Math.abs(dy.getAtIndex(ValueLayout.JAVA_FLOAT, ((long) o * oH + yy) * oW + xx));
+                                        }
+                                    }
+                                }
+                                for (int i = 0; i < 3; i++) {
+                                    for (int j = 0; j < 3; j++) {
+                                        int yy = y + p - i;
+                                        int xx = x + p - j;
+                                        if (yy >= 0 && yy < oH && xx >= 0 && xx < oW) {
+                                            double v = (double) dy.getAtIndex(ValueLayout.JAVA_FLOAT, ((long) o * oH + yy) * oW + xx)
+                                                    * w.getAtIndex(ValueLayout.JAVA_FLOAT, ((long) (o * c + ci) * 3 + i) * 3 + j);
+                                            total += v;
+                                            abs += Math.abs(v);
+                                        }
+                                    }
+                                }
+                            }
+                            float got = dx.getAtIndex(ValueLayout.JAVA_FLOAT, ((long) ci * h + y) * wd + x);
+                            double err = Math.abs(got - total) / Math.max(Math.max(abs, block / 16), 1e-30);
+                            worst = Math.max(worst, err);
+                            assertThat(err).as("%s: dx[%d, %d, %d] = %s, in double %s", java.util.Arrays.toString(s), ci, y, x, got, total)
+                                    .isLessThanOrEqualTo(6e-6);
+                        }
+                    }
+                }
+                assertThat(worst).as("some error at all (the test sees the outputs)").isGreaterThan(0);
+            }
+        }
+    }
+
+    /**
      * A band staged with the same layout as the last one skips zeroing its padding (Winograd.zeroPadding): the same
      * layer twice in a row, again after a layer of another layout left NaN all over this thread's buffers, and in
      * between layers of other shapes, gives the first call's bits every time. Shapes with padding on every side, with

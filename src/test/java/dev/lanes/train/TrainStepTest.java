@@ -57,10 +57,21 @@ class TrainStepTest {
 
     /** conv-bn-relu-conv-bn plus the identity, then relu: ResNet's basic block (BatchNorm in training mode). */
     static final class Block extends Module {
-        final Conv2d c1 = register("c1", new Conv2d(8, 8, new int[] {3}, new int[] {1}, new int[] {1}, new int[] {1}, 1, false));
-        final BatchNorm2d b1 = register("b1", new BatchNorm2d(8));
-        final Conv2d c2 = register("c2", new Conv2d(8, 8, new int[] {3}, new int[] {1}, new int[] {1}, new int[] {1}, 1, false));
-        final BatchNorm2d b2 = register("b2", new BatchNorm2d(8));
+        final Conv2d c1;
+        final BatchNorm2d b1;
+        final Conv2d c2;
+        final BatchNorm2d b2;
+
+        Block() {
+            this(8);
+        }
+
+        Block(int channels) {
+            c1 = register("c1", new Conv2d(channels, channels, new int[] {3}, new int[] {1}, new int[] {1}, new int[] {1}, 1, false));
+            b1 = register("b1", new BatchNorm2d(channels));
+            c2 = register("c2", new Conv2d(channels, channels, new int[] {3}, new int[] {1}, new int[] {1}, new int[] {1}, 1, false));
+            b2 = register("b2", new BatchNorm2d(channels));
+        }
 
         @Override
         public Tensor forward(Tensor x) {
@@ -116,7 +127,7 @@ class TrainStepTest {
         Optimizer optimizer = opt.apply(model.parameters());
         java.util.function.BiFunction<Tensor, Tensor, Tensor> loss = (out, target) -> criterion.forward(out.reshape(-1, out.size(out.dim() - 1)), target);
         TrainStep step = compiled ? TrainStep.compile(model::forward, loss, optimizer).clipGradNorm(1.0) : null;
-        for (int s = 0; s < STEPS; s++) {
+        for (int s = 0; s < losses.length; s++) {
             java.util.Random r = new java.util.Random(7 + s % 2); // two batches in turn: learnable, so the loss falls
             float[] x = new float[Math.toIntExact(java.util.Arrays.stream(inputShape).asLongStream().reduce(1, (a, b) -> a * b))];
             for (int i = 0; i < x.length; i++) {
@@ -278,6 +289,81 @@ class TrainStepTest {
             assertThat(listing.lines().filter(l -> l.contains("= add ") && l.endsWith("-> relu")).count()).as(listing).isEqualTo(2);
             assertThat(listing.lines().filter(l -> l.contains("= relu ")).count()).as(listing).isZero();
         }
+    }
+
+    /**
+     * Blocks of 16 channels, where a training plan computes the 3 x 3 convolutions and their input gradients by
+     * Winograd (Winograd.TRAINING), and a 3 x 3 convolution without padding (its input gradient padded by 2), with a
+     * bias and a ReLU; the stem (3 channels in) and the 1 x 1 head stay direct.
+     */
+    private static Sequential resnet16() {
+        return new Sequential(new Conv2d(3, 16, new int[] {3}, new int[] {1}, new int[] {1}, new int[] {1}, 1, false), new BatchNorm2d(16), new ReLU(),
+                new Block(16), new Block(16), new Conv2d(16, 20, 3), new ReLU(), new Conv2d(20, 10, 1), new AdaptiveAvgPool2d(1), new Flatten());
+    }
+
+    /**
+     * A training plan of {@link #resnet16} computes its gradients as eager backward does, within Winograd's rounding
+     * (every gradient tensor within 2e-5 of its L2 norm; measured 1e-6 to 2e-6, and 0 with -Dlanes.winograd.training=false),
+     * trains as eager training does (20 steps: losses within 1e-2, all parameters' norm within 1e-3), and lists which
+     * steps took Winograd: the five 3 x 3 layers of 16 channels in and 16 or more out, forward and input gradient,
+     * nothing else. Element by element the runs drift apart faster: ReLU networks amplify any rounding difference step
+     * by step (ResNetParityTest: PyTorch's own float32 and float64 runs agree to 3e-6 at the first losses and 1e-3 by
+     * the third), and here a BatchNorm bias element moved 1.2% of its tensor's largest by the second step.
+     */
+    @Test
+    void sixteenChannelBlocksTrainByWinogradAsEagerTrainingDoes() {
+        Lanes.manualSeed(5);
+        Module net = resnet16();
+        CrossEntropyLoss criterion = new CrossEntropyLoss();
+        Tensor images = Tensor.randn(4, 3, 12, 12);
+        Tensor classes = Tensor.randint(0, 10, 4);
+        List<Tensor> params = net.parameters();
+        criterion.forward(net.forward(images), classes).backward();
+        List<float[]> eagerGrads = new java.util.ArrayList<>();
+        for (Tensor p : params) {
+            eagerGrads.add(p.grad().toFloatArray());
+            p.setGrad(null);
+        }
+        try (dev.lanes.TrainingPlan plan = dev.lanes.TrainingPlan.capture(net::forward, criterion::forward, params, images, classes)) {
+            plan.run(images, classes); // the capture ran eagerly; this run is the plan's
+            for (int i = 0; i < params.size(); i++) {
+                float[] got = plan.gradient(i).toFloatArray();
+                float[] want = eagerGrads.get(i);
+                double diff = 0;
+                double norm = 0;
+                for (int j = 0; j < want.length; j++) {
+                    diff += ((double) got[j] - want[j]) * ((double) got[j] - want[j]);
+                    norm += (double) want[j] * want[j];
+                }
+                assertThat(Math.sqrt(diff)).as("parameter %d's gradient", i).isLessThanOrEqualTo(2e-5 * Math.sqrt(norm));
+            }
+            String listing = plan.toString();
+            List<String> forward = listing.lines().filter(l -> l.contains("= conv2d ")).toList();
+            List<String> inputGrads = listing.lines().filter(l -> l.contains("= conv2d_backward input ")).toList();
+            assertThat(forward).as(listing).hasSize(7);
+            assertThat(forward.stream().filter(l -> l.contains("winograd F(4x4,3x3) (weights transformed each run)"))).as(listing).hasSize(5);
+            assertThat(forward.stream().filter(l -> l.contains("[4, 3, 12, 12]") || l.contains("k1x1")))
+                    .as("the stem and the head stay direct: %s", listing).noneMatch(l -> l.contains("winograd"));
+            assertThat(inputGrads.stream().filter(l -> l.contains("winograd F(4x4,3x3) (flipped weights transformed each run)"))).as(listing).hasSize(5);
+        }
+        float[] eagerLoss = new float[STEPS];
+        float[] compiledLoss = new float[STEPS];
+        float[][] eager = train(TrainStepTest::resnet16, p -> new SGD(p, 0.05, 0.9), new int[] {4, 3, 12, 12}, 10, false, eagerLoss, new java.util.ArrayList<>());
+        float[][] compiled = train(TrainStepTest::resnet16, p -> new SGD(p, 0.05, 0.9), new int[] {4, 3, 12, 12}, 10, true, compiledLoss,
+                new java.util.ArrayList<>());
+        for (int s = 0; s < STEPS; s++) {
+            assertThat(compiledLoss[s]).as("loss at step %d", s).isCloseTo(eagerLoss[s], org.assertj.core.data.Offset.offset(1e-2f * Math.abs(eagerLoss[s])));
+        }
+        assertThat(compiledLoss[STEPS - 1]).as("training makes progress").isLessThan(0.8f * compiledLoss[0]);
+        double eagerNorm = 0;
+        double compiledNorm = 0;
+        for (int i = 0; i < eager.length; i++) {
+            for (int j = 0; j < eager[i].length; j++) {
+                eagerNorm += (double) eager[i][j] * eager[i][j];
+                compiledNorm += (double) compiled[i][j] * compiled[i][j];
+            }
+        }
+        assertThat(Math.sqrt(compiledNorm)).as("all parameters' norm").isCloseTo(Math.sqrt(eagerNorm), org.assertj.core.data.Offset.offset(1e-3 * Math.sqrt(eagerNorm)));
     }
 
     @Test
