@@ -928,9 +928,11 @@ abstract class PlanStep {
                 if (trainingW == null) {
                     trainingW = Winograd.weightsFor(outChannels, channels);
                 }
-                Winograd.transformWeightsInto(ws, wo, trainingW); // this step's weights (forwardImages takes them)
+                Winograd.transformWeightsInto(ws, wo, trainingW);
             }
-            long cold = winogradW == null && trainingW == null && keptColumns == null
+            // the transformed weights this run computes with (constant ones, or this run's), null: the direct form
+            Winograd.Weights u = training ? trainingW : winogradW;
+            long cold = u == null && keptColumns == null
                     ? Conv2dDriver.forwardColdOrProbe(geo, channels, groups, outChannels, direct, xs, xo, ws, wo, epi, os, oo, 0, images)
                     : Conv2dDriver.WARM;
             if (cold == Conv2dDriver.COLD_DONE) {
@@ -938,7 +940,7 @@ abstract class PlanStep {
                 runShortcut(f);
                 return;
             }
-            float[][] pw = winogradW != null || training || direct || !Conv2dDriver.staged(geo) ? null : packedW != null ? packedW : packPerCall(ws, wo);
+            float[][] pw = u != null || direct || !Conv2dDriver.staged(geo) ? null : packedW != null ? packedW : packPerCall(ws, wo);
             cold = Conv2dDriver.restartProbe(cold); // a probe times the vector form's arithmetic, not this packing
             MemorySegment kept = keptColumns == null ? null : f.seg(keptColumns);
             long keptOff = keptColumns == null ? 0 : f.off(keptColumns);
@@ -959,10 +961,10 @@ abstract class PlanStep {
             if (f.parallel) {
                 int chunks = Math.min(Parallel.partsFor(images, 1), Math.max(images, 1));
                 if (chunks <= 1) {
-                    forwardImages(0, 0, images, xs, xo, ws, wo, pw, epi, os, oo, kept, keptOff);
+                    forwardImages(0, 0, images, xs, xo, ws, wo, pw, u, epi, os, oo, kept, keptOff);
                 } else {
                     ForwardImagesJob job = ForwardImagesJob.MINE.get();
-                    job.set(this, xs, xo, ws, wo, pw, epi, os, oo, kept, keptOff);
+                    job.set(this, xs, xo, ws, wo, pw, u, epi, os, oo, kept, keptOff);
                     try {
                         Parallel.forRange(chunks, images, job);
                     } finally {
@@ -1008,12 +1010,12 @@ abstract class PlanStep {
                     residualChannelsLast, os, oo + n0 * outFloats, inChannelsLast, outChannelsLast, buf);
         }
 
-        private void forwardImages(int part, int n0, int n1, MemorySegment xs, long xo, MemorySegment ws, long wo, float[][] pw,
+        /** Images [n0, n1) by Winograd with {@code u} (the run's transformed weights), or directly where it is null. */
+        private void forwardImages(int part, int n0, int n1, MemorySegment xs, long xo, MemorySegment ws, long wo, float[][] pw, Winograd.Weights u,
                 Sgemm.Epilogue[] epi, MemorySegment os, long oo, MemorySegment kept, long keptOff) {
             if (residual != null || inChannelsLast || outChannelsLast || residualChannelsLast) { // only inference plans fuse these, and their frames never run parallel parts
                 throw new IllegalStateException("a convolution with a fused residual sum or a channels-last side runs in parallel parts: " + describe());
             }
-            Winograd.Weights u = winogradW != null ? winogradW : trainingW;
             if (u != null) {
                 Winograd.forward(geo, u, xs, xo + n0 * (long) channels * geo.h() * geo.w(), n1 - n0, epi[0].bias(), epi[0].biasOff(),
                         epi[0].activation(), epi[0].p(), epi[0].q(), null, 0, false, os, oo + n0 * (long) outChannels * geo.oH() * geo.oW(), false, false,
@@ -1038,20 +1040,22 @@ abstract class PlanStep {
             private MemorySegment ws;
             private long wo;
             private float[][] pw;
+            private Winograd.Weights u;
             private Sgemm.Epilogue[] epi;
             private MemorySegment os;
             private long oo;
             private MemorySegment kept;
             private long keptOff;
 
-            void set(Conv step, MemorySegment xs, long xo, MemorySegment ws, long wo, float[][] pw, Sgemm.Epilogue[] epi, MemorySegment os,
-                    long oo, MemorySegment kept, long keptOff) {
+            void set(Conv step, MemorySegment xs, long xo, MemorySegment ws, long wo, float[][] pw, Winograd.Weights u, Sgemm.Epilogue[] epi,
+                    MemorySegment os, long oo, MemorySegment kept, long keptOff) {
                 this.step = step;
                 this.xs = xs;
                 this.xo = xo;
                 this.ws = ws;
                 this.wo = wo;
                 this.pw = pw;
+                this.u = u;
                 this.epi = epi;
                 this.os = os;
                 this.oo = oo;
@@ -1065,6 +1069,7 @@ abstract class PlanStep {
                 xs = null;
                 ws = null;
                 pw = null;
+                u = null;
                 epi = null;
                 os = null;
                 kept = null;
@@ -1072,7 +1077,7 @@ abstract class PlanStep {
 
             @Override
             public void accept(int part, int from, int to) {
-                step.forwardImages(part, from, to, xs, xo, ws, wo, pw, epi, os, oo, kept, keptOff);
+                step.forwardImages(part, from, to, xs, xo, ws, wo, pw, u, epi, os, oo, kept, keptOff);
             }
         }
 

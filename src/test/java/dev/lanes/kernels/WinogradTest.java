@@ -199,21 +199,25 @@ class WinogradTest {
     /**
      * The input gradient of a stride-1 3 x 3 convolution as a training plan computes it: Winograd over the output's
      * gradient with the flipped weights, padded by 2 - the forward's padding, against the gradient in double ({@code
-     * dx[c, y, x] = sum over o, i, j of dy[o, y + p - i, x + p - j] w[o, c, i, j]}), within the forward's bound (6e-6 of
-     * the sum of |dy w| over each window, or a sixteenth of its tile's). Forward paddings 1 and 0, odd sizes.
+     * dx[c, y, x] = sum over o, i, j of dy[o, y + pT - i, x + pL - j] w[o, c, i, j]}), within the forward's bound (6e-6
+     * of the sum of |dy w| over each window, or a sixteenth of its tile's). Forward paddings 1, 0 and 2 (the gradient's
+     * then 0) and asymmetric (ONNX pads), odd sizes.
      */
     @Test
     void theInputGradientByFlippedWeightsMatchesTheGradientInDouble() {
         Random r = new Random(12);
-        for (int[] s : new int[][] {{16, 16, 12, 12, 1}, {24, 17, 9, 11, 1}, {16, 32, 10, 7, 0}}) { // {k, c, h, w, forward padding}
+        // {k, c, h, w, the forward's pT, pL, pB, pR}
+        for (int[] s : new int[][] {{16, 16, 12, 12, 1, 1, 1, 1}, {24, 17, 9, 11, 1, 1, 1, 1}, {16, 32, 10, 7, 0, 0, 0, 0}, {16, 16, 9, 10, 2, 2, 2, 2},
+            {20, 16, 11, 9, 1, 0, 2, 1}}) {
             int k = s[0];
             int c = s[1];
             int h = s[2];
             int wd = s[3];
-            int p = s[4];
-            int oH = h + 2 * p - 2;
-            int oW = wd + 2 * p - 2;
-            Im2col.Geometry gT = new Im2col.Geometry(k, oH, oW, 3, 3, 1, 1, 2 - p, 2 - p, 1, 1, h, wd);
+            int pT = s[4];
+            int pL = s[5];
+            int oH = h + pT + s[6] - 2;
+            int oW = wd + pL + s[7] - 2;
+            Im2col.Geometry gT = new Im2col.Geometry(k, oH, oW, 3, 3, 1, 1, 2 - pT, 2 - pL, 1, 1, h, wd);
             assertThat(Winograd.applies(gT, 1, c)).isTrue();
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment w = randn(arena, (long) k * c * 9, r, 0.3f);
@@ -236,8 +240,8 @@ class WinogradTest {
                                 }
                                 for (int i = 0; i < 6; i++) {
                                     for (int j = 0; j < 6; j++) {
-                                        int yy = y / 4 * 4 - (2 - p) + i;
-                                        int xx = x / 4 * 4 - (2 - p) + j;
+                                        int yy = y / 4 * 4 - (2 - pT) + i;
+                                        int xx = x / 4 * 4 - (2 - pL) + j;
                                         if (yy >= 0 && yy < oH && xx >= 0 && xx < oW) {
                                             block += wMax * Math.abs(dy.getAtIndex(ValueLayout.JAVA_FLOAT, ((long) o * oH + yy) * oW + xx));
                                         }
@@ -245,8 +249,8 @@ class WinogradTest {
                                 }
                                 for (int i = 0; i < 3; i++) {
                                     for (int j = 0; j < 3; j++) {
-                                        int yy = y + p - i;
-                                        int xx = x + p - j;
+                                        int yy = y + pT - i;
+                                        int xx = x + pL - j;
                                         if (yy >= 0 && yy < oH && xx >= 0 && xx < oW) {
                                             double v = (double) dy.getAtIndex(ValueLayout.JAVA_FLOAT, ((long) o * oH + yy) * oW + xx)
                                                     * w.getAtIndex(ValueLayout.JAVA_FLOAT, ((long) (o * c + ci) * 3 + i) * 3 + j);

@@ -304,47 +304,21 @@ class TrainStepTest {
     /**
      * A training plan of {@link #resnet16} computes its gradients as eager backward does, within Winograd's rounding
      * (every gradient tensor within 2e-5 of its L2 norm; measured 1e-6 to 2e-6, and 0 with -Dlanes.winograd.training=false),
-     * trains as eager training does (20 steps: losses within 1e-2, all parameters' norm within 1e-3), and lists which
-     * steps took Winograd: the five 3 x 3 layers of 16 channels in and 16 or more out, forward and input gradient,
-     * nothing else. Element by element the runs drift apart faster: ReLU networks amplify any rounding difference step
-     * by step (ResNetParityTest: PyTorch's own float32 and float64 runs agree to 3e-6 at the first losses and 1e-3 by
-     * the third), and here a BatchNorm bias element moved 1.2% of its tensor's largest by the second step.
+     * again after the weights moved, with the images in two parts; trains as eager training does (20 steps: losses
+     * within 1e-2, all parameters' norm within 1e-3); and lists which steps took Winograd: the five 3 x 3 layers of 16
+     * channels in and 16 or more out, forward and input gradient, nothing else. Element by element the runs drift
+     * apart faster: ReLU networks amplify any rounding difference step by step (ResNetParityTest: PyTorch's own
+     * float32 and float64 runs agree to 3e-6 at the first losses and 1e-3 by the third), and here a BatchNorm bias
+     * element moved 1.2% of its tensor's largest by the second step.
      */
     @Test
     void sixteenChannelBlocksTrainByWinogradAsEagerTrainingDoes() {
-        Lanes.manualSeed(5);
-        Module net = resnet16();
-        CrossEntropyLoss criterion = new CrossEntropyLoss();
-        Tensor images = Tensor.randn(4, 3, 12, 12);
-        Tensor classes = Tensor.randint(0, 10, 4);
-        List<Tensor> params = net.parameters();
-        criterion.forward(net.forward(images), classes).backward();
-        List<float[]> eagerGrads = new java.util.ArrayList<>();
-        for (Tensor p : params) {
-            eagerGrads.add(p.grad().toFloatArray());
-            p.setGrad(null);
-        }
-        try (dev.lanes.TrainingPlan plan = dev.lanes.TrainingPlan.capture(net::forward, criterion::forward, params, images, classes)) {
-            plan.run(images, classes); // the capture ran eagerly; this run is the plan's
-            for (int i = 0; i < params.size(); i++) {
-                float[] got = plan.gradient(i).toFloatArray();
-                float[] want = eagerGrads.get(i);
-                double diff = 0;
-                double norm = 0;
-                for (int j = 0; j < want.length; j++) {
-                    diff += ((double) got[j] - want[j]) * ((double) got[j] - want[j]);
-                    norm += (double) want[j] * want[j];
-                }
-                assertThat(Math.sqrt(diff)).as("parameter %d's gradient", i).isLessThanOrEqualTo(2e-5 * Math.sqrt(norm));
-            }
-            String listing = plan.toString();
-            List<String> forward = listing.lines().filter(l -> l.contains("= conv2d ")).toList();
-            List<String> inputGrads = listing.lines().filter(l -> l.contains("= conv2d_backward input ")).toList();
-            assertThat(forward).as(listing).hasSize(7);
-            assertThat(forward.stream().filter(l -> l.contains("winograd F(4x4,3x3) (weights transformed each run)"))).as(listing).hasSize(5);
-            assertThat(forward.stream().filter(l -> l.contains("[4, 3, 12, 12]") || l.contains("k1x1")))
-                    .as("the stem and the head stay direct: %s", listing).noneMatch(l -> l.contains("winograd"));
-            assertThat(inputGrads.stream().filter(l -> l.contains("winograd F(4x4,3x3) (flipped weights transformed each run)"))).as(listing).hasSize(5);
+        int threads = Lanes.numThreads();
+        Lanes.setNumThreads(2); // the images in two parts, as on any machine of two cores or more
+        try {
+            winogradGradientsAndListing();
+        } finally {
+            Lanes.setNumThreads(threads);
         }
         float[] eagerLoss = new float[STEPS];
         float[] compiledLoss = new float[STEPS];
@@ -364,6 +338,65 @@ class TrainStepTest {
             }
         }
         assertThat(Math.sqrt(compiledNorm)).as("all parameters' norm").isCloseTo(Math.sqrt(eagerNorm), org.assertj.core.data.Offset.offset(1e-3 * Math.sqrt(eagerNorm)));
+    }
+
+    /**
+     * {@link #sixteenChannelBlocksTrainByWinogradAsEagerTrainingDoes}'s gradient check: two plan runs against eager
+     * backward, the second after the weights moved (the transforms must follow them), and the plan's listing.
+     */
+    private static void winogradGradientsAndListing() {
+        Lanes.manualSeed(5);
+        Module net = resnet16();
+        CrossEntropyLoss criterion = new CrossEntropyLoss();
+        Tensor images = Tensor.randn(4, 3, 12, 12);
+        Tensor classes = Tensor.randint(0, 10, 4);
+        List<Tensor> params = net.parameters();
+        List<float[]> eagerGrads = eagerGradients(net, criterion, images, classes);
+        try (dev.lanes.TrainingPlan plan = dev.lanes.TrainingPlan.capture(net::forward, criterion::forward, params, images, classes)) {
+            plan.run(images, classes); // the capture ran eagerly; this run is the plan's
+            assertGradientsClose(plan, eagerGrads, "first run");
+            try (dev.lanes.autograd.Autograd.Mode off = dev.lanes.autograd.Autograd.noGrad()) {
+                for (int i = 0; i < params.size(); i++) { // a step of SGD, in place, as an optimizer takes it
+                    params.get(i).sub_(plan.gradient(i).mul(0.5));
+                }
+            }
+            plan.run(images, classes);
+            assertGradientsClose(plan, eagerGradients(net, criterion, images, classes), "after the weights moved");
+            String listing = plan.toString();
+            List<String> forward = listing.lines().filter(l -> l.contains("= conv2d ")).toList();
+            List<String> inputGrads = listing.lines().filter(l -> l.contains("= conv2d_backward input ")).toList();
+            assertThat(forward).as(listing).hasSize(7);
+            assertThat(forward.stream().filter(l -> l.contains("winograd F(4x4,3x3) (weights transformed each run)"))).as(listing).hasSize(5);
+            assertThat(forward.stream().filter(l -> l.contains("[4, 3, 12, 12]") || l.contains("k1x1")))
+                    .as("the stem and the head stay direct: %s", listing).noneMatch(l -> l.contains("winograd"));
+            assertThat(inputGrads.stream().filter(l -> l.contains("winograd F(4x4,3x3) (flipped weights transformed each run)"))).as(listing).hasSize(5);
+        }
+    }
+
+    /** One eager forward and backward; returns each parameter's gradient and clears it. */
+    private static List<float[]> eagerGradients(Module net, CrossEntropyLoss criterion, Tensor images, Tensor classes) {
+        criterion.forward(net.forward(images), classes).backward();
+        List<float[]> grads = new java.util.ArrayList<>();
+        for (Tensor p : net.parameters()) {
+            grads.add(p.grad().toFloatArray());
+            p.setGrad(null);
+        }
+        return grads;
+    }
+
+    /** Every gradient of the plan's last run within 2e-5 of the eager one's L2 norm (measured 1e-6 to 2e-6). */
+    private static void assertGradientsClose(dev.lanes.TrainingPlan plan, List<float[]> eagerGrads, String when) {
+        for (int i = 0; i < eagerGrads.size(); i++) {
+            float[] got = plan.gradient(i).toFloatArray();
+            float[] want = eagerGrads.get(i);
+            double diff = 0;
+            double norm = 0;
+            for (int j = 0; j < want.length; j++) {
+                diff += ((double) got[j] - want[j]) * ((double) got[j] - want[j]);
+                norm += (double) want[j] * want[j];
+            }
+            assertThat(Math.sqrt(diff)).as("%s: parameter %d's gradient", when, i).isLessThanOrEqualTo(2e-5 * Math.sqrt(norm));
+        }
     }
 
     @Test
