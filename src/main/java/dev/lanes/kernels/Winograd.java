@@ -122,7 +122,8 @@ public final class Winograd {
         final float[] u;
         /** The untransformed rows the *Into methods read through, kept for the next step's call (one thread at a time). */
         private float[] rows = new float[0];
-        private float[] rows2 = new float[0];
+        /** One 3 x 3 kernel turned by 180 degrees ({@link #transformFlippedWeightsInto}). */
+        private final float[] flipped = new float[9];
 
         private Weights(int channels, int outChannels, float[] u) {
             this.channels = channels;
@@ -135,13 +136,6 @@ public final class Winograd {
                 rows = new float[n];
             }
             return rows;
-        }
-
-        private float[] rows2(int n) {
-            if (rows2.length < n) {
-                rows2 = new float[n];
-            }
-            return rows2;
         }
 
         /** Input channels and output channels of the layer these weights are for. */
@@ -220,7 +214,7 @@ public final class Winograd {
         int panel = kPad * cp;
         int width = columnsPerBlock(cp);
         float[] g = into.rows(9 * c);
-        float[] flipped = into.rows2(9);
+        float[] flipped = into.flipped;
         for (int o = 0; o < k; o++) {
             MemorySegment.copy(w, FLOAT, (wOff + (long) o * c * 9) << 2, g, 0, 9 * c);
             for (int ci = 0; ci < c; ci++) {
