@@ -137,15 +137,6 @@ public final class Winograd {
             }
             return rows;
         }
-
-        /** Input channels and output channels of the layer these weights are for. */
-        public int channels() {
-            return channels;
-        }
-
-        public int outChannels() {
-            return outChannels;
-        }
     }
 
     /** G of F(4, 3): the 6 x 3 weight transform. */
