@@ -486,7 +486,7 @@ public final class InferencePlan implements AutoCloseable {
      * one (or by a direct layer that can write channels-last: {@link PlanStep.Conv#canWriteChannelsLast}, a network's
      * stem), read whole only by Winograd convolutions as their input or residual sum, not the plan's result. Winograd stages its input
      * channels-last and makes its output that way, so such a tensor skips a transpose out and a transpose back in (in a
-     * residual block, the tensor between its two convolutions). Where Winograd.MIXED_RESIDUAL (8 lanes on x86) a
+     * residual block, the tensor between its two convolutions). Where Winograd.MIXED_RESIDUAL (8 or 16 lanes on x86) a
      * convolution's residual sum may be in the other layout than its output (residualChannelsLast), so a block's output
      * stays channels-last through its stage; elsewhere the sum is added in the output's layout, so the two must agree:
      * where they do not, both stay channels-first, until nothing changes. The bits are those of the channels-first

@@ -70,11 +70,13 @@ public final class Winograd {
     /**
      * Whether a plan lets a fused residual's layout differ from its convolution's output (the residual summed into the
      * channels-last products, {@link #forward}'s residualChannelsLast): a residual block's output then stays
-     * channels-last through its stage instead of every block paying two transposes. At 8 lanes on x86, where the
-     * channels-first residual is turned by 8 x 8 register transposes; elsewhere that turn is element by element, so
-     * plans keep the residual in the output's layout there (the mixed forms stay correct at every width: WinogradTest).
+     * channels-last through its stage instead of every block paying two transposes. At 8 and 16 lanes on x86, where the
+     * channels-first residual is turned by 8 x 8 or 16 x 16 register transposes; elsewhere that turn is element by
+     * element, so plans keep the residual in the output's layout there (the mixed forms stay correct at every width:
+     * WinogradTest). At 16 lanes (Intel Xeon, SPR-class, `bench/plan-ab` against the plans without it, bit-equal):
+     * ResNet-20 batch 1 0.951, 0.957, 0.984, 0.987x the time, batch 16 0.988, 0.955, 0.988x.
      */
-    public static final boolean MIXED_RESIDUAL = Sgemm.TRANSPOSE8 && !"false".equals(System.getProperty("lanes.winograd.mixedResidual"));
+    public static final boolean MIXED_RESIDUAL = (Sgemm.TRANSPOSE8 || (L == 16 && Simd.X86)) && !"false".equals(System.getProperty("lanes.winograd.mixedResidual"));
 
     private Winograd() {
     }
@@ -1014,14 +1016,18 @@ public final class Winograd {
     /**
      * {@link #addResidualChannelsLast} for a channels-first residual ({@code [k, oH, oW]} from element {@code rImage}):
      * the band's rows of each channel copied to {@code planes} (one run a channel), then turned channels-last 8 x 8 at
-     * a time in registers at 8 lanes ({@link Sgemm#transpose8x8} into {@code scratch}) as they are added; the rest
-     * element by element.
+     * a time in registers at 8 lanes ({@link Sgemm#transpose8x8} into {@code scratch}) as they are added, 16 x 16 at 16
+     * lanes ({@link #addResidualChannelsFirst16}); the rest element by element.
      */
     private static void addResidualChannelsFirst(float[] products, int width, int kp, int k, int y0, int y1, int oH, int oW, MemorySegment residual,
                                                  long rImage, boolean relu, float[] planes, float[] scratch) {
         int band = (y1 - y0) * oW;
         for (int o = 0; o < k; o++) {
             MemorySegment.copy(residual, FLOAT, (rImage + (long) o * oH * oW + (long) y0 * oW) << 2, planes, o * band, band);
+        }
+        if (ZIPS) {
+            addResidualChannelsFirst16(products, width, kp, k, band, oW, relu, planes, scratch);
+            return;
         }
         int wholeK = ZIPS8 ? k / 8 * 8 : 0;
         int wholeW = ZIPS8 ? oW / 8 * 8 : 0;
@@ -1045,6 +1051,41 @@ public final class Winograd {
                     float v = products[at] + planes[o * band + y * oW + x];
                     products[at] = relu ? Math.max(v, 0f) : v;
                 }
+            }
+        }
+    }
+
+    /**
+     * {@link #addResidualChannelsFirst} at 16 lanes on x86 ({@link #ZIPS}): the band's planes hold its pixels in one run
+     * a channel (rows of oW back to back), so 16 channels x 16 pixels of that run, whatever the rows they span (two rows
+     * of an 8-pixel image, or part of one), turn channels-last in registers ({@link Sgemm#transposeBlockZipped} into
+     * {@code scratch}: a vector a pixel) and are added to their pixels' products; channels past the whole 16s and the
+     * band's last pixels element by element. The same additions: the same bits.
+     */
+    private static void addResidualChannelsFirst16(float[] products, int width, int kp, int k, int band, int oW, boolean relu, float[] planes,
+                                                   float[] scratch) {
+        int wholeK = k / 16 * 16;
+        int wholeP = band / 16 * 16;
+        for (int p0 = 0; p0 < wholeP; p0 += 16) {
+            for (int o = 0; o < wholeK; o += 16) {
+                int src = o * band + p0;
+                Sgemm.transposeBlockZipped(planes, src, src + 8 * band, band, scratch, 0, 8 * 16, 16); // scratch[r 16 + j]: pixel p0 + r, channel o + j
+                for (int r = 0; r < 16; r++) {
+                    int pixel = p0 + r;
+                    int at = ((pixel / oW) * width + pixel % oW) * kp + o;
+                    FloatVector v = FloatVector.fromArray(F, products, at).add(FloatVector.fromArray(F, scratch, r * 16));
+                    if (relu) {
+                        v = v.blend(0f, v.compare(VectorOperators.LE, 0f));
+                    }
+                    v.intoArray(products, at);
+                }
+            }
+        }
+        for (int o = 0; o < k; o++) {
+            for (int pixel = o < wholeK ? wholeP : 0; pixel < band; pixel++) {
+                int at = ((pixel / oW) * width + pixel % oW) * kp + o;
+                float v = products[at] + planes[o * band + pixel];
+                products[at] = relu ? Math.max(v, 0f) : v;
             }
         }
     }
