@@ -227,8 +227,10 @@ class KernelPropertyTest {
     @Test
     void everyElementIsOneFmaChainPerDepthBlockAddedInOrder() {
         SplittableRandom r = new SplittableRandom(33);
-        for (int k : new int[] {2 * Sgemm.KC + 76, 5 * Sgemm.KC + 1}) {
-            int m = 3 * Sgemm.MR + 5, n = 2 * Sgemm.NR + 3;
+        for (int k : new int[] {Sgemm.KC - 3, 2 * Sgemm.KC + 76, 5 * Sgemm.KC + 1}) { // one deep block, pairs and a shallow block, pairs and a pair without its sum
+            // 47 rows: 12-row tiles where there are 32 registers, the last one 11 rows; 5 NR + 3 columns: at 16 lanes a
+            // second sweep of Sgemm.ROWS_FIRST_COLUMNS with a whole tile and an edge one
+            int m = k == 5 * Sgemm.KC + 1 ? 3 * Sgemm.MR + 5 : 47, n = 5 * Sgemm.NR + 3;
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment a = uniformSegment(arena, (long) m * k, r);
                 MemorySegment b = uniformSegment(arena, (long) k * n, r);
@@ -238,7 +240,8 @@ class KernelPropertyTest {
                     boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
                     for (float beta : new float[] {0f, 1f}) {
                         float[] expected = chainsPerDepthBlock(a, b, c0, m, n, k, ta, tb, beta, null);
-                        Sgemm.Workspace[] spaces = {null, new Sgemm.Workspace(k, padded / 2 + 1), new Sgemm.Workspace(k, n)};
+                        // a workspace for half the columns holds two blocks of B where the product packs two depth blocks at once
+                        Sgemm.Workspace[] spaces = {null, new Sgemm.Workspace(k, k > Sgemm.KC ? padded / 2 + 1 : n), new Sgemm.Workspace(k, n)};
                         for (int w = 0; w < spaces.length; w++) {
                             MemorySegment c = arena.allocate(4L * m * n, 64);
                             c.copyFrom(c0);
@@ -254,7 +257,7 @@ class KernelPropertyTest {
                 }
             }
         }
-        int k = 5 * Sgemm.KC + 1, m = Sgemm.MC + 5, n = Math.max(4 * Sgemm.NR + 3, 47); // over 2^24 flops: split across threads
+        int k = 5 * Sgemm.KC + 1, m = Sgemm.MC + 5, n = Math.max(5 * Sgemm.NR + 3, 47); // over 2^24 flops: split across threads
         try (Arena arena = Arena.ofShared()) { // the workers read the operands
             MemorySegment a = uniformSegment(arena, (long) m * k, r);
             MemorySegment b = uniformSegment(arena, (long) k * n, r);

@@ -628,8 +628,15 @@ class WinogradTest {
     void channelsLastSidesGiveTheChannelsFirstBits() {
         int before = ColdStart.winogradImages;
         int cases = 0;
+        // and one image in several bands (the SHAPES' images each fit one): a residual band from below its first row, a
+        // short last band (2 of 17 tile rows), output channels past whole 16s
+        int[] banded = {64, 40, 66, 64, 1, 1, 1, 1};
+        Im2col.Geometry bandedGeometry = geometry(banded);
+        assertThat(Winograd.oneImageBandRows(bandedGeometry, banded[1])).isLessThan((bandedGeometry.oH() + 3) / 4);
+        int[][] shapes = java.util.Arrays.copyOf(SHAPES, SHAPES.length + 1);
+        shapes[SHAPES.length] = banded;
         try (Arena arena = Arena.ofConfined()) {
-            for (int[] s : SHAPES) {
+            for (int[] s : shapes) {
                 Im2col.Geometry g = geometry(s);
                 int images = 3;
                 int c = s[0];
@@ -680,7 +687,7 @@ class WinogradTest {
         } finally {
             ColdStart.winogradImages = before;
         }
-        assertThat(cases).isEqualTo(SHAPES.length * 2 * (3 + 3 + 7 + 7));
+        assertThat(cases).isEqualTo((SHAPES.length + 1) * 2 * (3 + 3 + 7 + 7));
     }
 
     /** The first index where the bits differ (NaNs alike), or -1 (AssertJ's containsExactly is quadratic in the length). */
