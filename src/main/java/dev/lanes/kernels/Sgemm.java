@@ -65,14 +65,14 @@ public final class Sgemm {
     public static final int NC = 1024;
     /**
      * Depth blocks of B and of A packed at once (a workspace of K_BLOCKS_PACKED x KC x NC floats of B, 4 MB, and
-     * K_BLOCKS_PACKED x MC x KC of A). The loops run {@code jc -> (pack these blocks of B) -> ic -> (pack these blocks
-     * of A) -> jr -> ir -> pc} (with {@link #ROWS_FIRST}, at 16 lanes: {@code ... -> columns of B -> ir -> jr -> pc}):
-     * each tile of C takes its depth blocks back to back, so C's tile is written while it is in L1 (or, for whole
-     * tiles, once: {@link #writeWholeTilePair}). Packing one depth block at a time sent every pass over the whole of C, which came back from L3 or memory at a stride the prefetchers do not follow. Measured (AMD
-     * EPYC Zen 4, 1024^3, one thread): blocks of B two at a time, 256 bits 95 -> 99 GFLOP/s, 512 bits 101 -> 103-105;
-     * then the tile-by-tile order (stop 33) ~1% more at 256 bits; since stop 40 a pair's first blocks of one column
-     * sliver run for all its tiles before the second blocks (each B sliver's tiles back to back). Every element of C still takes its depth blocks in
-     * order: the same bits.
+     * K_BLOCKS_PACKED x MC x KC of A). The loops run {@code jc -> (pack these blocks of B) -> ic -> (pack these blocks of
+     * A) -> jr -> ir -> pc} (with {@link #ROWS_FIRST}, at 16 lanes: {@code ... -> columns of B -> ir -> jr -> pc}): each
+     * tile of C takes its depth blocks back to back, so C's tile is written while it is in L1 (or, for whole tiles, once:
+     * {@link #writeWholeTilePair}). Packing one depth block at a time sent every pass over the whole of C, which came back
+     * from L3 or memory at a stride the prefetchers do not follow. Measured (AMD EPYC Zen 4, 1024^3, one thread): blocks of
+     * B two at a time, 256 bits 95 -> 99 GFLOP/s, 512 bits 101 -> 103-105; then the tile-by-tile order (stop 33) ~1% more
+     * at 256 bits; since stop 40 a pair's first blocks of one column sliver run for all its tiles before the second blocks
+     * (each B sliver's tiles back to back). Every element of C still takes its depth blocks in order: the same bits.
      */
     static final int K_BLOCKS_PACKED = 2;
     /** The B sliver size above which {@link #ROWS_FIRST} applies: a sliver of 32 KB or less stays in L1 while its tiles take it. */
