@@ -1036,12 +1036,7 @@ public final class Winograd {
                 for (int o = 0; o < wholeK; o += 8) {
                     Sgemm.transpose8x8(planes, o * band + y * oW + x0, band, scratch, 0, 8); // scratch[r 8 + j]: pixel x0 + r, channel o + j
                     for (int r = 0; r < 8; r++) {
-                        int at = (y * width + x0 + r) * kp + o;
-                        FloatVector v = FloatVector.fromArray(F, products, at).add(FloatVector.fromArray(F, scratch, r * 8));
-                        if (relu) {
-                            v = v.blend(0f, v.compare(VectorOperators.LE, 0f));
-                        }
-                        v.intoArray(products, at);
+                        addTurnedRow(products, (y * width + x0 + r) * kp + o, scratch, r * 8, relu);
                     }
                 }
             }
@@ -1053,6 +1048,15 @@ public final class Winograd {
                 }
             }
         }
+    }
+
+    /** {@code products[at..] += scratch[from..]} over one vector, then ReLU where asked: a turned residual's pixel. */
+    private static void addTurnedRow(float[] products, int at, float[] scratch, int from, boolean relu) {
+        FloatVector v = FloatVector.fromArray(F, products, at).add(FloatVector.fromArray(F, scratch, from));
+        if (relu) {
+            v = v.blend(0f, v.compare(VectorOperators.LE, 0f));
+        }
+        v.intoArray(products, at);
     }
 
     /**
@@ -1072,12 +1076,7 @@ public final class Winograd {
                 Sgemm.transposeBlockZipped(planes, src, src + 8 * band, band, scratch, 0, 8 * 16, 16); // scratch[r 16 + j]: pixel p0 + r, channel o + j
                 for (int r = 0; r < 16; r++) {
                     int pixel = p0 + r;
-                    int at = ((pixel / oW) * width + pixel % oW) * kp + o;
-                    FloatVector v = FloatVector.fromArray(F, products, at).add(FloatVector.fromArray(F, scratch, r * 16));
-                    if (relu) {
-                        v = v.blend(0f, v.compare(VectorOperators.LE, 0f));
-                    }
-                    v.intoArray(products, at);
+                    addTurnedRow(products, ((pixel / oW) * width + pixel % oW) * kp + o, scratch, r * 16, relu);
                 }
             }
         }
