@@ -1556,6 +1556,56 @@ class KernelPropertyTest {
         }
     }
 
+    /**
+     * The segment unfolding of images too large to stage ({@link Im2col#im2colSegments}) writes every column element as
+     * the definition says, the padding's zeros included, over a buffer full of NaN: paddings of 1 and 2 (a few zeros a
+     * row, written as whole vectors where a row holds one), wider than a vector, asymmetric, rows narrower than a vector,
+     * stride 2 and dilation.
+     */
+    @Test
+    void segmentUnfoldingWritesEveryColumnAsDefined() {
+        int l = Simd.LANES;
+        Im2col.Geometry[] geometries = {
+                new Im2col.Geometry(3, 20, 19, 3, 3, 1, 1, 1, 1, 1, 1, 20, 19),
+                new Im2col.Geometry(2, 9, 37, 5, 5, 1, 1, 2, 2, 1, 1, 9, 37),
+                new Im2col.Geometry(2, 6, l + 3, 3, 3, 1, 1, 1, l + 2, 1, 1, 6, 2 * l + 5), // zeros wider than a vector on the left
+                new Im2col.Geometry(2, 6, l + 3, 3, 3, 1, 1, 1, 1, 1, 1, 6, 3 * l + 5), // and on the right
+                new Im2col.Geometry(2, 7, 30, 3, 3, 1, 1, 0, 2, 1, 1, 5, 30), // asymmetric: 2 left, 0 right
+                new Im2col.Geometry(2, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 5, 3), // rows narrower than a vector
+                new Im2col.Geometry(2, 11, 23, 3, 3, 2, 2, 1, 1, 1, 1, 6, 12), // stride 2
+                new Im2col.Geometry(2, 12, 25, 3, 3, 1, 1, 2, 2, 2, 2, 12, 25), // dilation 2
+        };
+        for (Im2col.Geometry g : geometries) {
+            MemorySegment x = random(4L * g.c() * g.h() * g.w());
+            long floats = (long) g.rows() * g.cols();
+            MemorySegment col = java.lang.foreign.Arena.ofAuto().allocate(4 * (floats + 7), 64);
+            for (long i = 0; i < floats + 7; i++) {
+                col.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, Float.NaN);
+            }
+            Im2col.im2colSegments(x, 0, g, col, 3);
+            for (int ch = 0; ch < g.c(); ch++) {
+                for (int i = 0; i < g.kH(); i++) {
+                    for (int j = 0; j < g.kW(); j++) {
+                        int row = (ch * g.kH() + i) * g.kW() + j;
+                        for (int y = 0; y < g.oH(); y++) {
+                            for (int xx = 0; xx < g.oW(); xx++) {
+                                int hh = y * g.sH() - g.pT() + i * g.dH();
+                                int ww = xx * g.sW() - g.pL() + j * g.dW();
+                                float want = hh < 0 || hh >= g.h() || ww < 0 || ww >= g.w() ? 0f
+                                        : x.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, ((long) ch * g.h() + hh) * g.w() + ww);
+                                float got = col.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 3 + (long) row * g.cols() + y * g.oW() + xx);
+                                assertThat(Float.floatToIntBits(got)).as("%s row %d pixel (%d, %d)", g, row, y, xx).isEqualTo(Float.floatToIntBits(want));
+                            }
+                        }
+                    }
+                }
+            }
+            for (long i : new long[] {0, 1, 2, floats + 3, floats + 4, floats + 5, floats + 6}) { // nothing written outside
+                assertThat(col.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i)).as("%s float %d", g, i).isNaN();
+            }
+        }
+    }
+
     private MemorySegment random(long bytes) {
         MemorySegment s = arena.allocate(Math.max(bytes, 4), 64);
         for (long i = 0; i < s.byteSize() / 4; i++) {
