@@ -18,9 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
  * into the GEMM's packed B slivers ({@link Im2col#im2colPacked}: no per-row segment checks, which dominated with
  * LeNet's 10- and 28-float rows, and no packing pass) and multiplied with the packed weights
  * ({@link Sgemm#gemmPackedAB}); larger ones are unfolded segment to segment and go
- * through the blocked {@link Sgemm#sgemm} (a ResNet 3x3 64->64 layer on 56x56 once ran at half speed through the
- * staged kernel, whose B was one 7 MB heap array; since the staged forms read the image through tap offsets it runs
- * 1.35x faster staged, see {@link #HEAP_MAX_FLOATS}). A 1x1 convolution with stride 1 and no padding reads the image itself as
+ * through the blocked {@link Sgemm#sgemm} (a ResNet 3x3 64->64 layer on 56x56 ran at half speed through the staged
+ * kernel, whose B is one 7 MB heap array). A 1x1 convolution with stride 1 and no padding reads the image itself as
  * its columns, through the blocked GEMM too. Staged images are copied zero-padded ({@link Im2col#stageImage}), and
  * stride-1 geometries with little pad waste skip the unfolded matrix altogether ({@link Im2col#unfoldsInPlace}:
  * {@link Sgemm#gemmPackedATapsB} reads B's rows in the padded image, or deals them into slivers from it with 16
@@ -36,15 +35,8 @@ import jdk.incubator.vector.VectorSpecies;
  * products along the pixels); the plan step {@code PlanStep.ConvBackward} calls them for eager and training plans alike.
  */
 public final class Conv2dDriver {
-    /**
-     * Images up to this many floats (and columns) are staged on the heap: a thread's buffers then hold up to twice this
-     * (8 MB each for the image and the columns). 2^21 since stop 53 (2^20 before): ResNet's 3 x 3 64 -> 64 layer on 56 x
-     * 56 (576 x 3,136 columns) now takes the staged forms (the image read through tap offsets, no column matrix, no
-     * packing pass; the weight gradient's columns recomputed, not kept per image for backward). Measured (Intel Xeon,
-     * SPR-class, one thread, 32 images, `Tensor.conv2d`): forward 80 -> 108 GFLOP/s at 512 bits, 60 -> 82 at 256;
-     * forward and backward 71 -> 90 and 56 -> 68.
-     */
-    public static final int HEAP_MAX_FLOATS = 1 << 21;
+    /** Images up to this many floats (and columns) are staged on the heap. */
+    public static final int HEAP_MAX_FLOATS = 1 << 20;
 
     private Conv2dDriver() {
     }
