@@ -1559,8 +1559,7 @@ class KernelPropertyTest {
     /**
      * The segment unfolding of images too large to stage ({@link Im2col#im2colSegments}) writes every column element as
      * the definition says, the padding's zeros included, over a buffer full of NaN: paddings of 1 and 2 (a few zeros a
-     * row, written as whole vectors where a row holds one), wider than a vector, asymmetric, rows narrower than a vector,
-     * stride 2 and dilation.
+     * row, fewer than a vector), wider than a vector, asymmetric, rows narrower than a vector, stride 2 and dilation.
      */
     @Test
     void segmentUnfoldingWritesEveryColumnAsDefined() {
