@@ -279,6 +279,74 @@ class ConvPoolPropertyTest {
     }
 
     /**
+     * A layer whose columns (16 x 3 x 3 rows over 88 x 88 pixels: 1.1M floats) are over Conv2dDriver.HEAP_MAX_FLOATS but
+     * within TAPS_MAX_FLOATS is staged, its product reading the padded image in place (the shape of ResNet's 56 x 56
+     * first stage at ImageNet size, smaller); 17.8M multiply-adds an image, so at batch 1 on two threads each image's
+     * product is split across both. Forward, input and weight gradients match the direct loops, and one and two threads
+     * give the same bits; the plan (serial) matches the loops too. Wider columns (16 x 9 over 128 x 128) and a strided
+     * layer of the same size stay on the segment path.
+     */
+    @Test
+    void tapsStagedLayersSplitAnImageAcrossThreads() {
+        int c = 16;
+        int h = 88;
+        int w = 88;
+        int o = 16;
+        int[] one = {1, 1};
+        dev.lanes.kernels.Im2col.Geometry geo = new dev.lanes.kernels.Im2col.Geometry(c, h, w, 3, 3, 1, 1, 1, 1, 1, 1, h, w);
+        assertThat((long) geo.rows() * geo.cols()).isGreaterThan(dev.lanes.kernels.Conv2dDriver.HEAP_MAX_FLOATS)
+                .isLessThanOrEqualTo(dev.lanes.kernels.Conv2dDriver.TAPS_MAX_FLOATS);
+        assertThat(dev.lanes.kernels.Conv2dDriver.staged(geo)).isTrue();
+        assertThat(dev.lanes.kernels.Conv2dDriver.staged(new dev.lanes.kernels.Im2col.Geometry(c, 128, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128, 128)))
+                .as("2.4M column floats").isFalse();
+        assertThat(dev.lanes.kernels.Conv2dDriver.staged(new dev.lanes.kernels.Im2col.Geometry(c, 2 * h, 2 * w, 3, 3, 2, 2, 1, 1, 1, 1, h, w)))
+                .as("stride 2: its staging is not read in place").isFalse();
+        Conv g = new Conv(1, c, h, w, o, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        int threads = Lanes.numThreads();
+        try (Tensor x = Tensor.randn(1, c, h, w); Tensor wt = Tensor.randn(o, c, 3, 3); Tensor b = Tensor.randn(o);
+             Tensor gout = Tensor.randn(1, o, h, w)) {
+            float[] xs = x.toFloatArray();
+            float[] ws = wt.toFloatArray();
+            float[] go = gout.toFloatArray();
+            float[][] forward = new float[2][];
+            float[][] dx = new float[2][];
+            float[][] dw = new float[2][];
+            try (Tensor expected = Tensor.of(naiveConv(xs, ws, b.toFloatArray(), g), 1, o, h, w);
+                 Tensor expectedDx = Tensor.of(naiveInputGrad(go, ws, g), 1, c, h, w);
+                 Tensor expectedDw = Tensor.of(naiveWeightGrad(xs, go, g), o, c, 3, 3)) {
+                for (int t = 0; t < 2; t++) {
+                    Lanes.setNumThreads(t + 1);
+                    try (var none = dev.lanes.autograd.Autograd.noGrad(); Tensor y = Tensor.conv2d(x, wt, b, one, one, one, 1)) {
+                        Assertions2.assertClose(y, expected, 1e-4, 1e-4, "forward, " + (t + 1) + " thread(s)");
+                        forward[t] = y.toFloatArray();
+                    }
+                    try (Tensor xg = Tensor.of(xs, 1, c, h, w).requiresGrad(true); Tensor wg = Tensor.of(ws, o, c, 3, 3).requiresGrad(true)) {
+                        Tensor y = Tensor.conv2d(xg, wg, null, one, one, one, 1);
+                        y.backward(gout);
+                        Assertions2.assertClose(xg.grad(), expectedDx, 1e-4, 1e-4, "input grad, " + (t + 1) + " thread(s)");
+                        Assertions2.assertClose(wg.grad(), expectedDw, 1e-3, 1e-4, "weight grad, " + (t + 1) + " thread(s)");
+                        dx[t] = xg.grad().toFloatArray();
+                        dw[t] = wg.grad().toFloatArray();
+                        y.close();
+                    }
+                }
+                try (InferencePlan plan = InferencePlan.trace(in -> Tensor.conv2d(in, wt, b, one, one, one, 1), 1, c, h, w);
+                     Tensor got = Tensor.zeros(1, o, h, w)) {
+                    float[] out = new float[plan.outputSize()];
+                    plan.run(xs, out);
+                    got.copyFrom(out, 0);
+                    Assertions2.assertClose(got, expected, 1e-4, 1e-4, "plan");
+                }
+            } finally {
+                Lanes.setNumThreads(threads);
+            }
+            assertThat(forward[1]).as("forward, 2 threads vs 1").containsExactly(forward[0]);
+            assertThat(dx[1]).as("input grad, 2 threads vs 1").containsExactly(dx[0]);
+            assertThat(dw[1]).as("weight grad, 2 threads vs 1").containsExactly(dw[0]);
+        }
+    }
+
+    /**
      * An image too large to stage on the heap (4 x 520 x 520 floats, columns 9.7M floats) takes Conv2dDriver's segment
      * paths: eager without a graph (this thread's column segment), eager with the weight requiring grad (columns kept
      * for the weight gradient) and the plan (its arena scratch). All agree with the direct loops; the weight gradient

@@ -41,6 +41,13 @@ final class ColdStart {
 
     /** The most weights (output channels x unfolded rows) a scalar convolution copies (4 MB). */
     static final long CONV_MAX_WEIGHTS = 1 << 20;
+    /**
+     * The most multiply-adds one image of a scalar convolution may cost (16.8 million): a small model's layers (ResNet-20's
+     * 2.4 million, LeNet's 0.24) start scalar; an ImageNet-sized layer (ResNet's 3 x 3 64 -> 64 on 56 x 56: 116 million,
+     * its 128- to 512-channel layers alike) would spend tenths of a second an image in the scalar loop where the vector
+     * form, even before C2 has it, gets its inner loops compiled on the stack within the call.
+     */
+    static final long CONV_MAX_IMAGE_MACS = 1L << 24;
 
     /** Whether this max-pooling plane takes the scalar loop. */
     static boolean poolPlane() {

@@ -19,7 +19,9 @@ import jdk.incubator.vector.VectorSpecies;
  * LeNet's 10- and 28-float rows, and no packing pass) and multiplied with the packed weights
  * ({@link Sgemm#gemmPackedAB}); larger ones are unfolded segment to segment and go
  * through the blocked {@link Sgemm#sgemm} (a ResNet 3x3 64->64 layer on 56x56 ran at half speed through the staged
- * kernel, whose B is one 7 MB heap array). A 1x1 convolution with stride 1 and no padding reads the image itself as
+ * packed panel, one 7 MB heap array), except where the product reads the staged image in place: then columns up to
+ * {@link #TAPS_MAX_FLOATS} are staged too, and an eager image's product is split across threads
+ * ({@link #tapsProduct}). A 1x1 convolution with stride 1 and no padding reads the image itself as
  * its columns, through the blocked GEMM too. Staged images are copied zero-padded ({@link Im2col#stageImage}), and
  * stride-1 geometries with little pad waste skip the unfolded matrix altogether ({@link Im2col#unfoldsInPlace}:
  * {@link Sgemm#gemmPackedATapsB} reads B's rows in the padded image, or deals them into slivers from it with 16
@@ -37,6 +39,19 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Conv2dDriver {
     /** Images up to this many floats (and columns) are staged on the heap. */
     public static final int HEAP_MAX_FLOATS = 1 << 20;
+    /**
+     * Columns up to this many floats are staged too where the forward product reads them in the padded image
+     * ({@link #readsInPlace}: no column matrix and no packed panel is built, so their count does not size the forward's
+     * heap). It takes ResNet's 3 x 3 64 -> 64 layer on 56 x 56 (576 x 3,136 columns, the first stage of ResNet-18/34/50
+     * at 224 x 224) off the segment path, which unfolded the columns into a segment and packed them again for the
+     * blocked GEMM (JFR: unfolding 17%, packing 20% of the forward). Measured (Intel Xeon, SPR-class, eager
+     * {@code Tensor.conv2d}, 2 s rounds, alternated JVMs; with {@link #SHIFTS_MAX_FLOATS} and {@link #tapsProduct}'s
+     * split): [32, 64, 56, 56] on one thread, forward 72-75 -> 101 GFLOP/s at 512 bits and 53.5 -> 72.9 at 256,
+     * forward and backward 61.5-63.5 -> 80.5-87 and 50.5 -> 62.7; [1, 64, 56, 56] on two threads 117-121 -> 178-183
+     * and 88 -> 138. The weight gradient then rebuilds the columns from the staged image (rows in the column-shifted
+     * planes) instead of keeping them (7 MB an image: 231 MB a layer at batch 32).
+     */
+    public static final int TAPS_MAX_FLOATS = 1 << 21;
 
     private Conv2dDriver() {
     }
@@ -153,6 +168,14 @@ public final class Conv2dDriver {
             return taps(g, SHIFT_TAPS);
         }
 
+        /** {@link #columns} with at least {@code floats} floats (a worker's sliver of {@link #tapsProduct}): grown on demand, kept. */
+        float[] columns(int floats) {
+            if (columns.length < floats) {
+                columns = new float[floats];
+            }
+            return columns;
+        }
+
         MemorySegment segmentColumns(long floats) {
             if (segmentColumns.byteSize() < floats * 4) {
                 segmentColumns = Arena.ofAuto().allocate(floats * 4, 64);
@@ -213,7 +236,7 @@ public final class Conv2dDriver {
     /**
      * {@link #forward} of images [n0, n1) (without kept columns) in its scalar form, {@link #forwardScalar}, if the process
      * is young ({@link ColdStart}) and the layer small enough (staged images, at most {@code ColdStart.CONV_MAX_WEIGHTS}
-     * weights a group, row biases): then {@link #COLD_DONE}. Asked before the weights are packed, which the scalar form
+     * weights a group and {@code ColdStart.CONV_MAX_IMAGE_MACS} multiply-adds an image and group, row biases): then {@link #COLD_DONE}. Asked before the weights are packed, which the scalar form
      * skips. Not for a {@code direct} 1 x 1 layer: the blocked GEMM it takes sums some shapes otherwise (a product of at
      * most {@code Sgemm.SMALL_M} rows in one chain over the whole depth, a single column in the dot product's order).
      * Otherwise {@link #WARM} (the caller runs the vector form), or, after ColdStart's count, for a probe
@@ -228,7 +251,7 @@ public final class Conv2dDriver {
         }
         int og = outChannels / groups;
         int k = geo.rows();
-        if (direct || !staged(geo) || (long) og * k > ColdStart.CONV_MAX_WEIGHTS) {
+        if (direct || !staged(geo) || (long) og * k > ColdStart.CONV_MAX_WEIGHTS || (long) og * k * geo.cols() > ColdStart.CONV_MAX_IMAGE_MACS) {
             return WARM;
         }
         for (Sgemm.Epilogue e : epilogues) {
@@ -294,7 +317,8 @@ public final class Conv2dDriver {
     public static void forwardChannelsLast(Im2col.Geometry g, int m, MemorySegment x, long xOff, int images, MemorySegment w, long wOff,
                                            Sgemm.Epilogue epi, float[] wT, float[] bias, boolean relu, MemorySegment out, long outOff, Buffers buf) {
         long work = (long) images * m * g.rows() * g.cols();
-        boolean timed = !(ColdStart.convImages <= 0 && ColdStart.CONV.settled) && (long) m * g.rows() <= ColdStart.CONV_MAX_WEIGHTS;
+        boolean timed = !(ColdStart.convImages <= 0 && ColdStart.CONV.settled) && (long) m * g.rows() <= ColdStart.CONV_MAX_WEIGHTS
+                && (long) m * g.rows() * g.cols() <= ColdStart.CONV_MAX_IMAGE_MACS;
         boolean scalar = timed && coldScalar(images);
         long t0 = timed ? System.nanoTime() : 0;
         if (scalar) {
@@ -555,7 +579,44 @@ public final class Conv2dDriver {
      */
     public static boolean staged(Im2col.Geometry g) {
         long paddedColumns = ((long) g.cols() + 63) / 64 * 64;
-        return (long) g.c() * g.h() * g.w() <= HEAP_MAX_FLOATS && (long) g.rows() * paddedColumns <= HEAP_MAX_FLOATS;
+        long columns = (long) g.rows() * paddedColumns;
+        return (long) g.c() * g.h() * g.w() <= HEAP_MAX_FLOATS
+                && (columns <= HEAP_MAX_FLOATS || columns <= TAPS_MAX_FLOATS && readsInPlace(g));
+    }
+
+    /**
+     * The most floats of column-shifted planes ({@link Im2col#stageShifts}: kW copies of the padded image) a product
+     * runs on (2 MB, a core's L2 on the Xeon measured); larger stagings take the padded image itself (1/kW of it), even
+     * where the planes would multiply fewer columns. Measured (Intel Xeon, SPR-class, 512 bits, where the planes win on
+     * column count at 56 x 56 and 28 x 28): ResNet's 64 -> 64 layer on 56 x 56 (planes 2.5 MB) at batch 1 on two threads
+     * 125-143 -> 178-183 GFLOP/s, at batch 32 on one 90-94 -> 98-103; its 128 -> 128 layer on 28 x 28 (planes 1.3 MB,
+     * kept) at batch 8 on one thread ran 97-101 against 104 with the padded image, although faster at batch 1 on two
+     * (177-186 against 157; the staging runs on the caller before the split). Either form gives the same bits.
+     */
+    static final int SHIFTS_MAX_FLOATS = 1 << 19;
+
+    /** Whether a staged product runs on the column-shifted planes: where {@link Im2col#shiftsForward} holds and they fit {@link #SHIFTS_MAX_FLOATS}. */
+    static boolean shiftsTaken(Im2col.Geometry g) {
+        return Im2col.shiftsForward(g) && Im2col.shiftImageFloats(g) <= SHIFTS_MAX_FLOATS;
+    }
+
+    /**
+     * Whether a stride-1 geometry's forward product reads B's rows where they lie in its staging (the zero-padded image,
+     * {@link Im2col#unfoldsInPlace}, or the column-shifted planes, {@link Im2col#shiftsInPlace}): the forms
+     * {@link #TAPS_MAX_FLOATS} admits. Those two rules weigh the pad columns in slivers of the machine's width; this one
+     * weighs them in slivers of 32 columns (512-bit vectors' NR) at every width, so {@link #staged} stays a rule of the
+     * geometry alone and every width takes the same path. Where a width's own rule still declines the in-place forms,
+     * that width unfolds into a packed panel on the heap ({@link #columnFloats} sizes it): slower, the same bits.
+     */
+    static boolean readsInPlace(Im2col.Geometry g) {
+        if (g.sH() != 1 || g.sW() != 1 || !Im2col.padsImage(g) || g.cols() <= 0) {
+            return false;
+        }
+        int sliver = 32;
+        long wp = Im2col.paddedWidth(g);
+        long computed = g.oW() >= sliver && wp != g.oW() ? (long) g.oH() * ((g.oW() + sliver - 1) / sliver * sliver)
+                : ((g.oH() - 1) * wp + g.oW() + sliver - 1) / sliver * sliver;
+        return 6 * computed <= 7 * (((long) g.cols() + sliver - 1) / sliver * sliver);
     }
 
     /**
@@ -565,7 +626,7 @@ public final class Conv2dDriver {
      * once (LeNet's conv2 at batch 1: 16 channels, 100 pixels).
      */
     public static boolean transposedTails(Im2col.Geometry g, int og) {
-        return staged(g) && Im2col.shiftsForward(g) && Sgemm.transposedTailColumns(og, g.rows(), g.oH(), g.oW(), g.oW(), Sgemm.Epilogue.NONE) > 0;
+        return staged(g) && shiftsTaken(g) && Sgemm.transposedTailColumns(og, g.rows(), g.oH(), g.oW(), g.oW(), Sgemm.Epilogue.NONE) > 0;
     }
 
     /**
@@ -634,7 +695,7 @@ public final class Conv2dDriver {
         // staged images keep no columns (ConvOps recomputes them for the weight gradient); a caller that asks for
         // them anyway gets the segment path, which unfolds straight into the kept buffer
         boolean heap = staged(geo) && kept == null;
-        boolean shifts = heap && !direct && Im2col.shiftsForward(geo);
+        boolean shifts = heap && !direct && shiftsTaken(geo);
         boolean inPlace = heap && !direct && !shifts && Im2col.unfoldsInPlace(geo);
         boolean phases = heap && !direct && !shifts && !inPlace && Im2col.phasesInPlace(geo);
         int[] taps = shifts ? buf.shiftTapOffsets(geo) : inPlace ? buf.tapOffsets(geo) : phases ? buf.phaseTapOffsets(geo) : null;
@@ -658,18 +719,19 @@ public final class Conv2dDriver {
                 if (direct) {
                     gemm(og, l, k, w, wg, x, inOff, out, outImg, epilogues[g], workspace);
                 } else if (shifts || inPlace || phases) {
+                    boolean split = workspace == null; // eager: an image's product may run on several threads
                     if (shifts) {
                         Im2col.stageShifts(x, inOff, geo, paddedSource, buf.image);
-                        Sgemm.gemmPackedATapsB(og, k, packedW[g], transposedTails == null ? null : transposedTails[g], buf.image, taps,
-                                geo.oH(), geo.oW(), geo.oW(), out, outImg, epilogues[g], buf.columns, buf.tile);
+                        tapsProduct(og, k, packedW[g], transposedTails == null ? null : transposedTails[g], buf.image, taps,
+                                geo.oH(), geo.oW(), geo.oW(), out, outImg, epilogues[g], buf, split);
                     } else if (inPlace) {
                         Im2col.stageImage(x, inOff, geo, buf.image);
-                        Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.paddedRowLength(geo),
-                                out, outImg, epilogues[g], buf.columns, buf.tile);
+                        tapsProduct(og, k, packedW[g], null, buf.image, taps, geo.oH(), geo.oW(), Im2col.paddedRowLength(geo),
+                                out, outImg, epilogues[g], buf, split);
                     } else {
                         Im2col.stagePhases(x, inOff, geo, buf.image);
-                        Sgemm.gemmPackedATapsB(og, k, packedW[g], buf.image, taps, geo.oH(), geo.oW(), Im2col.phaseRowLength(geo),
-                                out, outImg, epilogues[g], buf.columns, buf.tile);
+                        tapsProduct(og, k, packedW[g], null, buf.image, taps, geo.oH(), geo.oW(), Im2col.phaseRowLength(geo),
+                                out, outImg, epilogues[g], buf, split);
                     }
                     if (shortcut) { // the 1 x 1's rows: this staging's rows of its tap, one per channel
                         Sgemm.gemmPackedATapsB(scChannels, geo.c(), scPackedW, buf.image, scTaps, geo.oH(), geo.oW(), scWp,
@@ -692,6 +754,88 @@ public final class Conv2dDriver {
             }
         }
         return shortcut;
+    }
+
+    /**
+     * One image's {@link Sgemm#gemmPackedATapsB} over the image {@code img} staged in {@code buf}: on this thread, or,
+     * where {@code mayParallel} and the product has at least {@link Sgemm#PARALLEL_MIN_FLOPS} multiply-adds, split by
+     * {@link Sgemm#tapsUnits} (output rows or column blocks) across the pool's threads, which all read the one staged
+     * image (each with its own sliver and tile). Outside a parallel part only ({@link Parallel#partsFor} is 1 inside
+     * one and in a serial plan), so this is where a batch smaller than the thread count keeps every thread busy: an
+     * ImageNet-sized layer at batch 1, which the segment path's blocked GEMM split within the image too. No block and
+     * no sum changes with the split: the same bits for any thread count.
+     */
+    static void tapsProduct(int m, int k, float[] ap, float[] wT, float[] img, int[] taps, int oH, int oW, int wp, MemorySegment c,
+                            long cOff, Sgemm.Epilogue epi, Buffers buf, boolean mayParallel) {
+        int units = Sgemm.tapsUnits(oH, oW, wp);
+        long work = (long) m * k * oH * oW;
+        int parts = mayParallel && work >= Sgemm.PARALLEL_MIN_FLOPS ? Parallel.partsFor(units, 1) : 1;
+        if (parts <= 1) {
+            Sgemm.gemmPackedATapsB(m, k, ap, wT, img, taps, oH, oW, wp, c, cOff, epi, buf.columns, buf.tile);
+            return;
+        }
+        TapsPartJob job = TapsPartJob.MINE.get();
+        job.set(m, k, ap, wT, img, taps, oH, oW, wp, c, cOff, epi, buf);
+        try {
+            Parallel.forRange(parts, units, job);
+        } finally {
+            job.release();
+        }
+    }
+
+    /** The parallel body of {@link #tapsProduct}, one per calling thread, reused: a compiled step allocates nothing. */
+    private static final class TapsPartJob implements Parallel.RangeBody {
+        static final ThreadLocal<TapsPartJob> MINE = new ThreadLocal<>() {
+            @Override
+            protected TapsPartJob initialValue() {
+                return new TapsPartJob();
+            }
+        };
+        private int m;
+        private int k;
+        private float[] ap;
+        private float[] wT;
+        private float[] img;
+        private int[] taps;
+        private int oH;
+        private int oW;
+        private int wp;
+        private MemorySegment c;
+        private long cOff;
+        private Sgemm.Epilogue epi;
+        private Buffers caller;
+
+        void set(int m, int k, float[] ap, float[] wT, float[] img, int[] taps, int oH, int oW, int wp, MemorySegment c, long cOff,
+                 Sgemm.Epilogue epi, Buffers caller) {
+            this.m = m;
+            this.k = k;
+            this.ap = ap;
+            this.wT = wT;
+            this.img = img;
+            this.taps = taps;
+            this.oH = oH;
+            this.oW = oW;
+            this.wp = wp;
+            this.c = c;
+            this.cOff = cOff;
+            this.epi = epi;
+            this.caller = caller;
+        }
+
+        /** Drops the references (a thread's job must not keep a finished call's arrays and tensors alive). */
+        void release() {
+            set(0, 0, null, null, null, null, 0, 0, 0, null, 0, null, null);
+        }
+
+        @Override
+        public void accept(int part, int from, int to) {
+            // part 0 runs on the caller with its buffers; the others take their thread's (only the sliver and tile:
+            // the image they read is the caller's). A part a full pool hands back to the caller takes the caller's
+            // thread buffers, one part after another, and the image lives in buf.image, which no part writes.
+            Buffers own = part == 0 ? caller : LOCAL.get();
+            float[] sliver = part == 0 ? caller.columns : own.columns(Math.multiplyExact(k, Sgemm.NR));
+            Sgemm.gemmPackedATapsBUnits(m, k, ap, wT, img, taps, oH, oW, wp, c, cOff, epi, sliver, own.tile, from, to);
+        }
     }
 
     /**
@@ -772,7 +916,7 @@ public final class Conv2dDriver {
         int depth = gT.rows();
         int l = gT.cols();
         long planeOut = (long) og * gT.h() * gT.w();
-        boolean shifts = Im2col.shiftsInPlace(gT);
+        boolean shifts = shiftsTaken(gT); // stride 1: Im2col.shiftsInPlace
         boolean inPlace = !shifts && Im2col.unfoldsInPlace(gT);
         int[] taps = shifts ? buf.shiftTapOffsets(gT) : inPlace ? buf.tapOffsets(gT) : null;
         float[] paddedSource = shifts ? buf.paddedSource(gT) : null;
@@ -782,14 +926,12 @@ public final class Conv2dDriver {
                 long at = dxOff + ((long) n * groups + g) * cg * l;
                 if (shifts) {
                     Im2col.stageShifts(gout, from, gT, paddedSource, buf.image);
-                    Sgemm.gemmPackedATapsB(cg, depth, flippedW[g], buf.image, taps, gT.oH(), gT.oW(), gT.oW(), dx, at, null,
-                            buf.columns, buf.tile);
+                    tapsProduct(cg, depth, flippedW[g], null, buf.image, taps, gT.oH(), gT.oW(), gT.oW(), dx, at, null, buf, true);
                     continue;
                 }
                 Im2col.stageImage(gout, from, gT, buf.image);
                 if (inPlace) {
-                    Sgemm.gemmPackedATapsB(cg, depth, flippedW[g], buf.image, taps, gT.oH(), gT.oW(), Im2col.paddedRowLength(gT), dx, at, null,
-                            buf.columns, buf.tile);
+                    tapsProduct(cg, depth, flippedW[g], null, buf.image, taps, gT.oH(), gT.oW(), Im2col.paddedRowLength(gT), dx, at, null, buf, true);
                 } else {
                     Im2col.im2colPacked(buf.image, gT, buf.columns);
                     Sgemm.gemmPackedAB(cg, l, depth, flippedW[g], buf.columns, dx, at, l, null, buf.tile);

@@ -162,7 +162,7 @@ public final class Sgemm {
     public static final int SCRATCH_FLOATS = Math.max(Math.max(MR, BLOCK_ROWS) * NR + LANES, DOT_PARK + 16 * 16); // + LANES: a masked tail read from column t0 > 0 of the last row
 
     /** Below this many multiply-adds the call stays on the calling thread (measured: 128^3 and 64x120x400 ran slower on 2). */
-    private static final long PARALLEL_MIN_FLOPS = 1L << 24;
+    static final long PARALLEL_MIN_FLOPS = 1L << 24;
 
     /**
      * Bias and activation fused into the last write of C. The activation is any {@link UnaryOp#isActivation()} op
@@ -820,13 +820,49 @@ public final class Sgemm {
      */
     public static void gemmPackedATapsB(int m, int k, float[] ap, float[] wT, float[] img, int[] taps, int oH, int oW, int wp,
                                         MemorySegment c, long cOff, Epilogue epi, float[] sliver, float[] tile) {
+        gemmPackedATapsB(m, k, ap, wT, img, taps, oH, oW, wp, c, cOff, epi, sliver, tile, 0, Integer.MAX_VALUE);
+    }
+
+    /**
+     * The units {@link #gemmPackedATapsB} can be split into ({@link #gemmPackedATapsBUnits}'s ranges, for threads sharing one
+     * image): its output rows where blocks start at each row, else its NR-column blocks. Each unit's columns are blocks
+     * of their own, so a split changes no block and no sum: the same bits for any split.
+     */
+    public static int tapsUnits(int oH, int oW, int wp) {
+        return rowBlocks(oW, wp) ? oH : (int) ((tapsColumns(oH, oW, wp) + NR - 1) / NR);
+    }
+
+    /**
+     * {@link #gemmPackedATapsB} for units {@code [unitFrom, unitTo)} of {@link #tapsUnits} only (clipped to them), with
+     * {@link #TRANSPOSED_TAIL_MAX}'s channel-wise tail (given {@code wT}) computed by the range that reaches the end.
+     * Ranges of one product may run on several threads at once, each with its own sliver and tile: they write disjoint
+     * output pixels and only read the image, taps and weights.
+     */
+    public static void gemmPackedATapsBUnits(int m, int k, float[] ap, float[] wT, float[] img, int[] taps, int oH, int oW, int wp,
+                                             MemorySegment c, long cOff, Epilogue epi, float[] sliver, float[] tile, int unitFrom, int unitTo) {
+        gemmPackedATapsB(m, k, ap, wT, img, taps, oH, oW, wp, c, cOff, epi, sliver, tile, unitFrom, unitTo);
+    }
+
+    private static void gemmPackedATapsB(int m, int k, float[] ap, float[] wT, float[] img, int[] taps, int oH, int oW, int wp,
+                                         MemorySegment c, long cOff, Epilogue epi, float[] sliver, float[] tile, int unitFrom, int unitTo) {
         int l = oH * oW;
         if (m == 0 || l == 0) {
             return;
         }
         Epilogue e = epi == null ? Epilogue.NONE : epi;
+        int units = tapsUnits(oH, oW, wp);
+        int u0 = Math.max(0, unitFrom);
+        int u1 = Math.min(units, unitTo);
+        if (u0 >= u1) {
+            return;
+        }
+        // rows of at least NR pixels: blocks start at each row (a 32-wide row at 16 lanes is one whole tile: no pad
+        // column computed, stored by writeWholeTile); shorter rows, or rows without pad columns: blocks run on across rows
+        boolean rowBlocks = rowBlocks(oW, wp);
         if (k == 0) {
-            scaleOnly(0, m, 0, l, 0f, c, cOff, l, e);
+            if (u0 == 0) { // nothing to split: the range with the first unit writes every pixel
+                scaleOnly(0, m, 0, l, 0f, c, cOff, l, e);
+            }
             return;
         }
         int n = (int) tapsColumns(oH, oW, wp); // the caller's image holds them: an int
@@ -838,21 +874,21 @@ public final class Sgemm {
         boolean straight = tapsDirect && wp == oW && k <= STRAIGHT_MAX_DEPTH && (e.bias() == null || e.biasPerRow()) && !e.rowActivation();
         MemorySegment rowBias = straight ? e.bias() : null;
         boolean relu = e.relu();
-        // rows of at least NR pixels: blocks start at each row (a 32-wide row at 16 lanes is one whole tile: no pad
-        // column computed, stored by writeWholeTile); shorter rows, or rows without pad columns: blocks run on across rows
-        boolean rowBlocks = rowBlocks(oW, wp);
-        int tail = wT != null ? transposedTailColumns(m, k, oH, oW, wp, e) : 0;
+        int tail = wT != null && u1 == units ? transposedTailColumns(m, k, oH, oW, wp, e) : 0;
         if (tail > 0) {
             n -= tail; // whole blocks up to here (n was l: no pad columns)
         }
-        for (int q0 = 0, next; q0 < n; q0 = next) {
+        // this range's blocks: from the first column of its first row or block to its last's end
+        int qStart = rowBlocks ? u0 * wp : u0 * NR;
+        int qEnd = rowBlocks ? (u1 == oH ? n : u1 * wp) : (int) Math.min(n, (long) u1 * NR);
+        for (int q0 = qStart, next; q0 < qEnd; q0 = next) {
             int nr;
             if (rowBlocks) {
                 int x0 = q0 % wp;
                 nr = Math.min(NR, oW - x0);
                 next = x0 + nr >= oW ? q0 - x0 + wp : q0 + NR;
             } else {
-                nr = Math.min(NR, n - q0);
+                nr = Math.min(NR, qEnd - q0);
                 next = q0 + NR;
             }
             boolean oneVector = nr <= LANES; // the block's columns fit one vector: the one-vector tiles

@@ -267,6 +267,38 @@ class ColdStartTest {
      * SETTLE_WITHIN (2x) of the best scalar one's time a multiply-add settles the family on the vector form for good; MAX_PROBES settles it
      * whatever was measured; a scalar time never settles it.
      */
+    /**
+     * A young process's scalar convolution takes only layers of at most {@code ColdStart.CONV_MAX_IMAGE_MACS}
+     * multiply-adds an image: ResNet-20's 16-channel layer (2.4M) is computed scalar and counted; a staged 16 x 3 x 3
+     * layer over 88 x 88 pixels (17.8M: the size class of an ImageNet network's layers) is left to the vector form, the
+     * count untouched. Fails if the bound is dropped (the second call then returns COLD_DONE).
+     */
+    @Test
+    void theScalarConvolutionLeavesLargeImagesToTheVectorForm() {
+        ColdStart.convImages = 64;
+        ColdStart.CONV.settled = false;
+        Im2col.Geometry small = new Im2col.Geometry(16, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32, 32);
+        Im2col.Geometry large = new Im2col.Geometry(16, 88, 88, 3, 3, 1, 1, 1, 1, 1, 1, 88, 88);
+        assertThat(Conv2dDriver.staged(large)).isTrue();
+        assertThat(16L * large.rows() * large.cols()).isGreaterThan(ColdStart.CONV_MAX_IMAGE_MACS);
+        assertThat(16L * small.rows() * small.cols()).isLessThanOrEqualTo(ColdStart.CONV_MAX_IMAGE_MACS);
+        MemorySegment w = values(16 * 144, false);
+        Sgemm.Epilogue[] epi = {Sgemm.Epilogue.NONE};
+        for (Im2col.Geometry g : new Im2col.Geometry[] {small, large}) {
+            MemorySegment x = values(g.c() * g.h() * g.w(), false);
+            MemorySegment out = arena.allocate(4L * 16 * g.cols(), 64);
+            int before = ColdStart.convImages;
+            long ticket = Conv2dDriver.forwardColdOrProbe(g, 16, 1, 16, false, x, 0, w, 0, epi, out, 0, 0, 1);
+            if (g == small) {
+                assertThat(ticket).as("%s", g).isEqualTo(Conv2dDriver.COLD_DONE);
+                assertThat(ColdStart.convImages).isEqualTo(before - 1);
+            } else {
+                assertThat(ticket).as("%s", g).isEqualTo(Conv2dDriver.WARM);
+                assertThat(ColdStart.convImages).isEqualTo(before);
+            }
+        }
+    }
+
     @Test
     void aProbeSettlesWhenTheVectorFormIsWithinTwiceTheBestScalarCall() {
         ColdStart.Probe p = new ColdStart.Probe(false);

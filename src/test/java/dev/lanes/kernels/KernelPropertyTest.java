@@ -1141,6 +1141,93 @@ class KernelPropertyTest {
     }
 
     /**
+     * {@link Sgemm#gemmPackedATapsBUnits} (what {@code Conv2dDriver.tapsProduct} hands each thread) over any ranges that
+     * cover the units, run in any order, each with its own sliver, writes the bits of the one whole call and nothing
+     * outside the output: rows that start their blocks (pad columns between them), blocks across short padded rows,
+     * column-shifted planes with the channel-wise pixel tail (which only the range reaching the end computes), a depth
+     * over KC, a depth of zero; ranges empty, clipped past the end or starting before 0. Fails if a range starts a block
+     * or a row past its first unit (mutations of its first column, both layouts, fail here); a range that also computed
+     * its neighbour's blocks would write the same bits, so only the bits and the guards are asserted.
+     */
+    @Test
+    void tapsProductRangesGiveTheWholeProductsBits() {
+        int guard = 2 * Simd.LANES;
+        int rowWide = 2 * Sgemm.NR + 3;
+        Object[][] cases = {
+                {new Im2col.Geometry(5, 7, rowWide, 3, 3, 1, 1, 1, 1, 1, 1, 7, rowWide), false}, // blocks start at each row
+                {new Im2col.Geometry(5, 12, 7, 3, 3, 1, 1, 1, 1, 1, 1, 12, 7), false}, // blocks run across short padded rows
+                {new Im2col.Geometry(6, 14, 14, 5, 5, 1, 1, 0, 0, 1, 1, 10, 10), true}, // LeNet's conv2 on its shifted planes
+                {new Im2col.Geometry(64, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 8), false}, // depth 576: two KC blocks
+                {new Im2col.Geometry(3, 6, 2 * Sgemm.NR, 3, 3, 1, 1, 1, 1, 1, 1, 6, 2 * Sgemm.NR), true}, // shifted planes of whole slivers
+        };
+        int tails = 0;
+        for (int iter = 0; iter < 40; iter++) {
+            Im2col.Geometry g = (Im2col.Geometry) cases[iter % cases.length][0];
+            boolean shifted = (Boolean) cases[iter % cases.length][1];
+            int og = iter % cases.length == 2 ? (iter % 2 == 0 ? 6 : 16) // LeNet's channels: a pixel tail at every width
+                    : iter % 3 == 0 ? 16 : 1 + rnd.nextInt(2 * Sgemm.MR + 2);
+            int k = iter == cases.length ? 0 : g.rows(); // one product of depth zero: the epilogue alone
+            int l = g.cols();
+            MemorySegment x = random(4L * g.c() * g.h() * g.w());
+            MemorySegment w = random(4L * og * g.rows());
+            float[] packedW = Sgemm.packA(w, 0, g.rows(), og, g.rows());
+            Sgemm.Epilogue epi = iter % 5 == 4 ? Sgemm.Epilogue.columnBias(random(4L * l), 0, UnaryOp.RELU) : rowEpilogue(iter, random(4L * og));
+            float[] img;
+            int[] taps = new int[g.rows()];
+            int wp;
+            float[] wT = null;
+            if (shifted) {
+                img = new float[Im2col.shiftImageFloats(g)];
+                java.util.Arrays.fill(img, Float.NaN);
+                Im2col.stageShifts(x, 0, g, new float[Im2col.stagedImageFloats(g)], img);
+                Im2col.shiftTapOffsets(g, taps);
+                wp = g.oW();
+                if (Sgemm.transposedTailColumns(og, k, g.oH(), g.oW(), wp, epi) > 0) {
+                    wT = Sgemm.packTransposedTail(w, 0, g.rows(), og, g.rows());
+                }
+            } else {
+                img = new float[Im2col.stagedImageFloats(g)];
+                java.util.Arrays.fill(img, Float.NaN);
+                Im2col.stageImage(x, 0, g, img);
+                Im2col.tapOffsets(g, taps);
+                wp = Im2col.paddedRowLength(g);
+            }
+            MemorySegment whole = guarded(og * l, guard);
+            Sgemm.gemmPackedATapsB(og, k, packedW, wT, img, taps, g.oH(), g.oW(), wp, whole, guard, epi,
+                    new float[Im2col.packedColumnFloats(g)], new float[Sgemm.SCRATCH_FLOATS]);
+            int units = Sgemm.tapsUnits(g.oH(), g.oW(), wp);
+            assertThat(units).as("%s", g).isEqualTo(g.oW() >= Sgemm.NR && wp != g.oW() ? g.oH()
+                    : (int) ((Sgemm.tapsColumns(g.oH(), g.oW(), wp) + Sgemm.NR - 1) / Sgemm.NR));
+            // cuts: 0, a few random interior ones (repeats make empty ranges), the end; the first range starts before
+            // 0 and the last runs past the end in some iterations (both clipped)
+            java.util.TreeSet<Integer> cuts = new java.util.TreeSet<>(java.util.List.of(0, units));
+            for (int c = rnd.nextInt(4); c > 0; c--) {
+                cuts.add(rnd.nextInt(units + 1));
+            }
+            java.util.List<int[]> ranges = new java.util.ArrayList<>();
+            Integer previous = null;
+            for (int cut : cuts) {
+                if (previous != null) {
+                    ranges.add(new int[] {previous == 0 && iter % 2 == 1 ? -3 : previous, cut == units && iter % 4 == 1 ? units + 5 : cut});
+                }
+                previous = cut;
+            }
+            ranges.add(new int[] {units / 2, units / 2}); // empty
+            java.util.Collections.shuffle(ranges, rnd);
+            MemorySegment split = guarded(og * l, guard);
+            for (int[] r : ranges) {
+                Sgemm.gemmPackedATapsBUnits(og, k, packedW, wT, img, taps, g.oH(), g.oW(), wp, split, guard, epi,
+                        new float[Im2col.packedColumnFloats(g)], new float[Sgemm.SCRATCH_FLOATS], r[0], r[1]);
+            }
+            assertThat(split.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("%s og %d k %d ranges %s", g, og, k,
+                            ranges.stream().map(java.util.Arrays::toString).toList())
+                    .containsExactly(whole.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+            tails += wT != null ? 1 : 0;
+        }
+        assertThat(tails).as("products with the channel-wise tail").isPositive();
+    }
+
+    /**
      * Stride-1 convolutions unfolded in place ({@link Sgemm#gemmPackedATapsB} over the padded staging) give the bits of
      * im2col + the packed GEMM for every epilogue, for depths across a KC block (64 channels x 3 x 3 = 576), padding,
      * dilation, rows of one to three vectors, output channels around MR; nothing written outside the output, also
