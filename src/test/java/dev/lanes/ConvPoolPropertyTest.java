@@ -279,25 +279,29 @@ class ConvPoolPropertyTest {
     }
 
     /**
-     * A layer whose columns (16 x 3 x 3 rows over 88 x 88 pixels: 1.1M floats) are over Conv2dDriver.HEAP_MAX_FLOATS but
-     * within TAPS_MAX_FLOATS is staged, its product reading the padded image in place (the shape of ResNet's 56 x 56
-     * first stage at ImageNet size, smaller); 17.8M multiply-adds an image, so at batch 1 on two threads each image's
-     * product is split across both. Forward, input and weight gradients match the direct loops, and one and two threads
-     * give the same bits; the plan (serial) matches the loops too. Wider columns (16 x 9 over 128 x 128) and a strided
-     * layer of the same size stay on the segment path.
+     * A layer whose columns (32 x 3 x 3 rows over 64 x 64 pixels: 1.2M floats) are over Conv2dDriver.HEAP_MAX_FLOATS but
+     * within TAPS_MAX_FLOATS is staged, its product reading the padded image in place at every width (rows of 64 are
+     * whole slivers: the column-shifted planes would not multiply fewer columns), the shape of ResNet's 56 x 56 first
+     * stage at ImageNet size, smaller. 18.9M multiply-adds an image, so at batch 1 on two threads each image's forward
+     * product, its input gradient's (a same-padded 16 -> 32 forward) and its weight gradient's rows are split across both
+     * (Conv2dDriver.splitProducts counts both forwards' splits and the two gradients'; on one thread none). Forward, input and weight gradients match the
+     * direct loops, and one and two threads give the same bits; the plan (serial) matches the loops too. Wider columns
+     * (16 x 9 over 128 x 128) and a strided layer of the same size stay on the segment path.
      */
     @Test
     void tapsStagedLayersSplitAnImageAcrossThreads() {
-        int c = 16;
-        int h = 88;
-        int w = 88;
+        int c = 32;
+        int h = 64;
+        int w = 64;
         int o = 16;
         int[] one = {1, 1};
         dev.lanes.kernels.Im2col.Geometry geo = new dev.lanes.kernels.Im2col.Geometry(c, h, w, 3, 3, 1, 1, 1, 1, 1, 1, h, w);
         assertThat((long) geo.rows() * geo.cols()).isGreaterThan(dev.lanes.kernels.Conv2dDriver.HEAP_MAX_FLOATS)
                 .isLessThanOrEqualTo(dev.lanes.kernels.Conv2dDriver.TAPS_MAX_FLOATS);
         assertThat(dev.lanes.kernels.Conv2dDriver.staged(geo)).isTrue();
-        assertThat(dev.lanes.kernels.Conv2dDriver.staged(new dev.lanes.kernels.Im2col.Geometry(c, 128, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128, 128)))
+        assertThat(dev.lanes.kernels.Im2col.unfoldsInPlace(geo)).isTrue();
+        assertThat(dev.lanes.kernels.Im2col.shiftsForward(geo)).isFalse();
+        assertThat(dev.lanes.kernels.Conv2dDriver.staged(new dev.lanes.kernels.Im2col.Geometry(16, 128, 128, 3, 3, 1, 1, 1, 1, 1, 1, 128, 128)))
                 .as("2.4M column floats").isFalse();
         assertThat(dev.lanes.kernels.Conv2dDriver.staged(new dev.lanes.kernels.Im2col.Geometry(c, 2 * h, 2 * w, 3, 3, 2, 2, 1, 1, 1, 1, h, w)))
                 .as("stride 2: its staging is not read in place").isFalse();
@@ -311,11 +315,13 @@ class ConvPoolPropertyTest {
             float[][] forward = new float[2][];
             float[][] dx = new float[2][];
             float[][] dw = new float[2][];
+            long[] splits = new long[2];
             try (Tensor expected = Tensor.of(naiveConv(xs, ws, b.toFloatArray(), g), 1, o, h, w);
                  Tensor expectedDx = Tensor.of(naiveInputGrad(go, ws, g), 1, c, h, w);
                  Tensor expectedDw = Tensor.of(naiveWeightGrad(xs, go, g), o, c, 3, 3)) {
                 for (int t = 0; t < 2; t++) {
                     Lanes.setNumThreads(t + 1);
+                    long before = dev.lanes.kernels.Conv2dDriver.splitProducts();
                     try (var none = dev.lanes.autograd.Autograd.noGrad(); Tensor y = Tensor.conv2d(x, wt, b, one, one, one, 1)) {
                         Assertions2.assertClose(y, expected, 1e-4, 1e-4, "forward, " + (t + 1) + " thread(s)");
                         forward[t] = y.toFloatArray();
@@ -329,6 +335,7 @@ class ConvPoolPropertyTest {
                         dw[t] = wg.grad().toFloatArray();
                         y.close();
                     }
+                    splits[t] = dev.lanes.kernels.Conv2dDriver.splitProducts() - before;
                 }
                 try (InferencePlan plan = InferencePlan.trace(in -> Tensor.conv2d(in, wt, b, one, one, one, 1), 1, c, h, w);
                      Tensor got = Tensor.zeros(1, o, h, w)) {
@@ -340,6 +347,7 @@ class ConvPoolPropertyTest {
             } finally {
                 Lanes.setNumThreads(threads);
             }
+            assertThat(splits).as("products split: one thread, two (two forwards, an input and a weight gradient)").containsExactly(0, 4);
             assertThat(forward[1]).as("forward, 2 threads vs 1").containsExactly(forward[0]);
             assertThat(dx[1]).as("input grad, 2 threads vs 1").containsExactly(dx[0]);
             assertThat(dw[1]).as("weight grad, 2 threads vs 1").containsExactly(dw[0]);

@@ -41,8 +41,9 @@ public final class Conv2dDriver {
     public static final int HEAP_MAX_FLOATS = 1 << 20;
     /**
      * Columns up to this many floats are staged too where the forward product reads them in the padded image
-     * ({@link #readsInPlace}: no column matrix and no packed panel is built, so their count does not size the forward's
-     * heap). It takes ResNet's 3 x 3 64 -> 64 layer on 56 x 56 (576 x 3,136 columns, the first stage of ResNet-18/34/50
+     * ({@link #readsInPlace}: no column matrix and no packed panel is built for it; the heap buffers are still sized by
+     * {@link #columnFloats}, 7.3 MB for the layer below, for col2im and a width whose own rule declines the in-place
+     * forms, as the segment path's column scratch was). It takes ResNet's 3 x 3 64 -> 64 layer on 56 x 56 (576 x 3,136 columns, the first stage of ResNet-18/34/50
      * at 224 x 224) off the segment path, which unfolded the columns into a segment and packed them again for the
      * blocked GEMM (JFR: unfolding 17%, packing 20% of the forward). Measured (Intel Xeon, SPR-class, eager
      * {@code Tensor.conv2d}, 2 s rounds, alternated JVMs; with {@link #SHIFTS_MAX_FLOATS} and {@link #tapsProduct}'s
@@ -595,9 +596,14 @@ public final class Conv2dDriver {
      */
     static final int SHIFTS_MAX_FLOATS = 1 << 19;
 
-    /** Whether a staged product runs on the column-shifted planes: where {@link Im2col#shiftsForward} holds and they fit {@link #SHIFTS_MAX_FLOATS}. */
+    /**
+     * Whether a staged product runs on the column-shifted planes: where {@link Im2col#shiftsForward} holds and they fit
+     * {@link #SHIFTS_MAX_FLOATS} or the padded image would not be read in place at this width.
+     */
     static boolean shiftsTaken(Im2col.Geometry g) {
-        return Im2col.shiftsForward(g) && Im2col.shiftImageFloats(g) <= SHIFTS_MAX_FLOATS;
+        // past the bound the padded image serves only where this width's rule takes it in place; elsewhere the planes
+        // still beat the packed panel the product would otherwise unfold into (320 channels on 24 x 24 at 256 bits)
+        return Im2col.shiftsForward(g) && (Im2col.shiftImageFloats(g) <= SHIFTS_MAX_FLOATS || !Im2col.unfoldsInPlace(g));
     }
 
     /**
@@ -756,14 +762,27 @@ public final class Conv2dDriver {
         return shortcut;
     }
 
+    /** Products {@link #tapsProduct} and {@link #rowsProduct} split across threads in this process (see {@link #splitProducts}). */
+    private static final java.util.concurrent.atomic.AtomicLong SPLIT_PRODUCTS = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * How many convolution products this process has split within an image across threads (a staged layer's forward
+     * or input gradient at a batch smaller than the thread count, its weight gradient's rows): a diagnostic for tests
+     * and benchmarks, which otherwise cannot tell a split from one thread (the bits are the same).
+     */
+    public static long splitProducts() {
+        return SPLIT_PRODUCTS.get();
+    }
+
     /**
      * One image's {@link Sgemm#gemmPackedATapsB} over the image {@code img} staged in {@code buf}: on this thread, or,
      * where {@code mayParallel} and the product has at least {@link Sgemm#PARALLEL_MIN_FLOPS} multiply-adds, split by
      * {@link Sgemm#tapsUnits} (output rows or column blocks) across the pool's threads, which all read the one staged
      * image (each with its own sliver and tile). Outside a parallel part only ({@link Parallel#partsFor} is 1 inside
-     * one and in a serial plan), so this is where a batch smaller than the thread count keeps every thread busy: an
-     * ImageNet-sized layer at batch 1, which the segment path's blocked GEMM split within the image too. No block and
-     * no sum changes with the split: the same bits for any thread count.
+     * one and in a serial plan), so it splits an image where the images are not split across threads already: an
+     * ImageNet-sized layer at batch 1, which the segment path's blocked GEMM split within the image too (at batch 2 on
+     * 16 threads the images take a part each and 2 threads work, as they did on the segment path). No block and no sum
+     * changes with the split: the same bits for any thread count.
      */
     static void tapsProduct(int m, int k, float[] ap, float[] wT, float[] img, int[] taps, int oH, int oW, int wp, MemorySegment c,
                             long cOff, Sgemm.Epilogue epi, Buffers buf, boolean mayParallel) {
@@ -774,6 +793,7 @@ public final class Conv2dDriver {
             Sgemm.gemmPackedATapsB(m, k, ap, wT, img, taps, oH, oW, wp, c, cOff, epi, buf.columns, buf.tile);
             return;
         }
+        SPLIT_PRODUCTS.incrementAndGet();
         TapsPartJob job = TapsPartJob.MINE.get();
         job.set(m, k, ap, wT, img, taps, oH, oW, wp, c, cOff, epi, buf);
         try {
@@ -946,7 +966,7 @@ public final class Conv2dDriver {
      * its per-row cost).
      */
     public static void col2imStaged(Im2col.Geometry g, MemorySegment cols, long colOff, MemorySegment dx, long dxOff, Buffers buf) {
-        int colFloats = g.rows() * g.cols(); // staged: at most HEAP_MAX_FLOATS
+        int colFloats = g.rows() * g.cols(); // staged: at most TAPS_MAX_FLOATS
         int plane = g.c() * g.h() * g.w();
         int lead = Im2col.col2imLead(g); // room for the image-row path's shifted reads
         MemorySegment.copy(cols, FLOAT, colOff << 2, buf.columns, lead, colFloats);
@@ -1253,7 +1273,7 @@ public final class Conv2dDriver {
             if (k < rowsPadded) {
                 java.util.Arrays.fill(rows, k, rowsPadded, rows[0]);
             }
-            Sgemm.gemmTapsAPackedB(k, og, l, buf.image, rows, bp, c, cOff, og, accumulate, buf.tile);
+            rowsProduct(k, og, l, buf.image, rows, 0, bp, c, cOff, accumulate, buf);
             return;
         }
         if (buf.gradientA.length < aFloats) {
@@ -1273,6 +1293,81 @@ public final class Conv2dDriver {
         if (k < rowsPadded) { // the last tile's pad rows are read by the kernel (and took the last row's overrun): zero
             java.util.Arrays.fill(a, k * l, rowsPadded * l, 0f);
         }
-        Sgemm.gemmRowsAPackedB(k, og, l, a, l, bp, c, cOff, og, accumulate, buf.tile);
+        rowsProduct(k, og, l, a, null, l, bp, c, cOff, accumulate, buf);
+    }
+
+    /**
+     * The weight gradient's product {@code C[m, n] (+)= A B} ({@link Sgemm#gemmRowsAPackedBTiles}: A's rows at
+     * {@code rows[i]}, or {@code lda} apart when rows is null) on this thread, or, with at least
+     * {@link Sgemm#PARALLEL_MIN_FLOPS} multiply-adds outside a parallel part, split by row tiles across the pool's threads,
+     * all reading the one A and B (each with its own tile). Where a batch's chunks are fewer than the threads
+     * (PlanStep's weight gradient runs a single chunk of up to 8 images on the caller), an ImageNet-sized layer's
+     * product (576 x 64 over 3,136 pixels) still takes every thread, as the blocked GEMM of kept columns did. Each
+     * element is the same chain whoever computes it: the same bits for any thread count.
+     */
+    static void rowsProduct(int m, int n, int k, float[] a, int[] rows, int lda, float[] bp, MemorySegment c, long cOff, boolean accumulate,
+                            Buffers buf) {
+        int tiles = Sgemm.rowTiles(m);
+        long work = (long) m * n * k;
+        int parts = work >= Sgemm.PARALLEL_MIN_FLOPS ? Parallel.partsFor(tiles, 1) : 1;
+        if (parts <= 1) {
+            Sgemm.gemmRowsAPackedBTiles(m, n, k, a, rows, lda, bp, c, cOff, n, accumulate, buf.tile, 0, tiles);
+            return;
+        }
+        SPLIT_PRODUCTS.incrementAndGet();
+        RowsPartJob job = RowsPartJob.MINE.get();
+        job.set(m, n, k, a, rows, lda, bp, c, cOff, accumulate, buf);
+        try {
+            Parallel.forRange(parts, tiles, job);
+        } finally {
+            job.release();
+        }
+    }
+
+    /** The parallel body of {@link #rowsProduct}, one per calling thread, reused: a compiled step allocates nothing. */
+    private static final class RowsPartJob implements Parallel.RangeBody {
+        static final ThreadLocal<RowsPartJob> MINE = new ThreadLocal<>() {
+            @Override
+            protected RowsPartJob initialValue() {
+                return new RowsPartJob();
+            }
+        };
+        private int m;
+        private int n;
+        private int k;
+        private float[] a;
+        private int[] rows;
+        private int lda;
+        private float[] bp;
+        private MemorySegment c;
+        private long cOff;
+        private boolean accumulate;
+        private Buffers caller;
+
+        void set(int m, int n, int k, float[] a, int[] rows, int lda, float[] bp, MemorySegment c, long cOff, boolean accumulate, Buffers caller) {
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            this.a = a;
+            this.rows = rows;
+            this.lda = lda;
+            this.bp = bp;
+            this.c = c;
+            this.cOff = cOff;
+            this.accumulate = accumulate;
+            this.caller = caller;
+        }
+
+        /** Drops the references (a thread's job must not keep a finished call's arrays and tensors alive). */
+        void release() {
+            set(0, 0, 0, null, null, 0, null, null, 0, false, null);
+        }
+
+        @Override
+        public void accept(int part, int from, int to) {
+            // only the tile is a part's own: A, its row offsets and B are the caller's, read by every part
+            float[] tile = part == 0 ? caller.tile : LOCAL.get().tile;
+            Sgemm.gemmRowsAPackedBTiles(m, n, k, a, rows, lda, bp, c, cOff, n, accumulate, tile, from, to);
+        }
     }
 }

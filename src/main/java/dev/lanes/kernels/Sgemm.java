@@ -1727,16 +1727,39 @@ public final class Sgemm {
      */
     public static void gemmTapsAPackedB(int m, int n, int k, float[] a, int[] rows, float[] bp, MemorySegment c, long cOff, int ldc,
                                         boolean accumulate, float[] tile) {
-        gemmRowsAPackedB(m, n, k, a, rows, 0, bp, c, cOff, ldc, accumulate, tile);
+        gemmRowsAPackedB(m, n, k, a, rows, 0, bp, c, cOff, ldc, accumulate, tile, 0, Integer.MAX_VALUE);
+    }
+
+    /** Row tiles (MR rows of A and C each) of {@link #gemmRowsAPackedB} and {@link #gemmTapsAPackedB}: the units their row ranges take. */
+    public static int rowTiles(int m) {
+        return (m + MR - 1) / MR;
+    }
+
+    /**
+     * {@link #gemmRowsAPackedB} ({@code rows} null, A's rows {@code lda} apart) or {@link #gemmTapsAPackedB} for row tiles
+     * {@code [tileFrom, tileTo)} of {@link #rowTiles} only (clipped to them): the rows of C those tiles hold, each element
+     * the same FMA chains in the same order, so ranges on several threads at once (each with its own tile) write the
+     * bits of the whole call.
+     */
+    public static void gemmRowsAPackedBTiles(int m, int n, int k, float[] a, int[] rows, int lda, float[] bp, MemorySegment c, long cOff,
+                                             int ldc, boolean accumulate, float[] tile, int tileFrom, int tileTo) {
+        gemmRowsAPackedB(m, n, k, a, rows, lda, bp, c, cOff, ldc, accumulate, tile, tileFrom, tileTo);
     }
 
     private static void gemmRowsAPackedB(int m, int n, int k, float[] a, int[] rows, int lda, float[] bp, MemorySegment c, long cOff,
                                          int ldc, boolean accumulate, float[] tile) {
-        if (m == 0 || n == 0) {
+        gemmRowsAPackedB(m, n, k, a, rows, lda, bp, c, cOff, ldc, accumulate, tile, 0, Integer.MAX_VALUE);
+    }
+
+    private static void gemmRowsAPackedB(int m, int n, int k, float[] a, int[] rows, int lda, float[] bp, MemorySegment c, long cOff,
+                                         int ldc, boolean accumulate, float[] tile, int tileFrom, int tileTo) {
+        int i0 = Math.max(0, tileFrom) * MR;
+        int i1 = (int) Math.min(m, (long) Math.min(rowTiles(m), tileTo) * MR);
+        if (i0 >= i1 || n == 0) {
             return;
         }
         if (k == 0) {
-            scaleOnly(0, m, 0, n, accumulate ? 1f : 0f, c, cOff, ldc, Epilogue.NONE);
+            scaleOnly(i0, i1, 0, n, accumulate ? 1f : 0f, c, cOff, ldc, Epilogue.NONE);
             return;
         }
         for (int pc = 0; pc < k; pc += KC) {
@@ -1745,7 +1768,7 @@ public final class Sgemm {
             for (int j = 0; j < n; j += NR) {
                 int nr = Math.min(NR, n - j);
                 int sliver = (j / NR) * k * NR + pc * NR;
-                for (int i = 0; i < m; i += MR) {
+                for (int i = i0; i < i1; i += MR) {
                     int aBase = rows == null ? i * lda + pc : pc;
                     // the tile rowsATileColumns(nr) names: packBFromRows zeroes just the pad columns it reads
                     if (HALF_TILES && nr <= LANES / 2) { // LeNet's conv1 weight gradient: 6 output channels

@@ -263,11 +263,6 @@ class ColdStartTest {
     }
 
     /**
-     * After the count, the probes: one call in PROBE_EVERY takes the vector form and is timed; a vector call within
-     * SETTLE_WITHIN (2x) of the best scalar one's time a multiply-add settles the family on the vector form for good; MAX_PROBES settles it
-     * whatever was measured; a scalar time never settles it.
-     */
-    /**
      * A young process's scalar convolution takes only layers of at most {@code ColdStart.CONV_MAX_IMAGE_MACS}
      * multiply-adds an image: ResNet-20's 16-channel layer (2.4M) is computed scalar and counted; a staged 16 x 3 x 3
      * layer over 88 x 88 pixels (17.8M: the size class of an ImageNet network's layers) is left to the vector form, the
@@ -299,6 +294,11 @@ class ColdStartTest {
         }
     }
 
+    /**
+     * After the count, the probes: one call in PROBE_EVERY takes the vector form and is timed; a vector call within
+     * SETTLE_WITHIN (2x) of the best scalar one's time a multiply-add settles the family on the vector form for good; MAX_PROBES settles it
+     * whatever was measured; a scalar time never settles it.
+     */
     @Test
     void aProbeSettlesWhenTheVectorFormIsWithinTwiceTheBestScalarCall() {
         ColdStart.Probe p = new ColdStart.Probe(false);

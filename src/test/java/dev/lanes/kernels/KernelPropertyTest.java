@@ -1228,6 +1228,79 @@ class KernelPropertyTest {
     }
 
     /**
+     * {@link Sgemm#gemmRowsAPackedBTiles} (what {@code Conv2dDriver.rowsProduct} hands each thread of a weight gradient)
+     * over ranges of row tiles that cover them, in any order, each with its own tile, writes the bits of the one whole call
+     * ({@link Sgemm#gemmRowsAPackedB} / {@link Sgemm#gemmTapsAPackedB}) and nothing outside C: row-major A and A's rows
+     * through offsets, C written or added to, depths of zero, one block and two KC blocks, rows past a whole tile, columns
+     * of half a vector to two slivers. Fails if a range starts a tile past its first (mutation: a range's first row + MR).
+     */
+    @Test
+    void rowsProductRangesGiveTheWholeProductsBits() {
+        int guard = 2 * Simd.LANES;
+        for (int iter = 0; iter < 36; iter++) {
+            int m = 1 + rnd.nextInt(4 * Sgemm.MR + 5);
+            int n = 1 + rnd.nextInt(2 * Sgemm.NR + 3);
+            int k = iter == 3 ? 0 : 1 + rnd.nextInt(iter % 5 == 0 ? Sgemm.KC + 40 : 70);
+            boolean accumulate = iter % 3 == 1;
+            boolean viaOffsets = iter % 2 == 0;
+            int tiles = Sgemm.rowTiles(m);
+            int rowsPadded = tiles * Sgemm.MR;
+            int lda = k + rnd.nextInt(3);
+            float[] a = new float[rowsPadded * lda + Im2col.HEAP_SLACK];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) rnd.nextDouble(-2, 2);
+            }
+            int[] rows = null;
+            if (viaOffsets) { // A's rows anywhere in the array: here the row-major rows in reverse, pad rows at row 0's
+                rows = new int[rowsPadded];
+                for (int i = 0; i < rowsPadded; i++) {
+                    rows[i] = i < m ? (m - 1 - i) * lda : rows[0];
+                }
+            }
+            float[] src = new float[n * k];
+            for (int i = 0; i < src.length; i++) {
+                src[i] = (float) rnd.nextDouble(-2, 2);
+            }
+            int bFloats = Sgemm.packedBFloats(k, n);
+            float[] bp = new float[bFloats + n * k + Im2col.HEAP_SLACK];
+            System.arraycopy(src, 0, bp, bFloats, n * k);
+            Sgemm.packBFromRows(bp, bFloats, n, k, bp);
+            MemorySegment start = random(4L * (m * n + 2 * guard));
+            MemorySegment whole = guarded(m * n, guard);
+            MemorySegment split = guarded(m * n, guard);
+            if (accumulate) {
+                whole.copyFrom(start);
+                split.copyFrom(start);
+            }
+            if (viaOffsets) {
+                Sgemm.gemmTapsAPackedB(m, n, k, a, rows, bp, whole, guard, n, accumulate, new float[Sgemm.SCRATCH_FLOATS]);
+            } else {
+                Sgemm.gemmRowsAPackedB(m, n, k, a, lda, bp, whole, guard, n, accumulate, new float[Sgemm.SCRATCH_FLOATS]);
+            }
+            java.util.TreeSet<Integer> cuts = new java.util.TreeSet<>(java.util.List.of(0, tiles));
+            for (int cut = rnd.nextInt(4); cut > 0; cut--) {
+                cuts.add(rnd.nextInt(tiles + 1));
+            }
+            java.util.List<int[]> ranges = new java.util.ArrayList<>();
+            Integer previous = null;
+            for (int cut : cuts) {
+                if (previous != null) {
+                    ranges.add(new int[] {previous == 0 && iter % 4 == 1 ? -2 : previous, cut == tiles && iter % 4 == 2 ? tiles + 3 : cut});
+                }
+                previous = cut;
+            }
+            ranges.add(new int[] {tiles / 2, tiles / 2}); // empty
+            java.util.Collections.shuffle(ranges, rnd);
+            for (int[] r : ranges) {
+                Sgemm.gemmRowsAPackedBTiles(m, n, k, a, rows, lda, bp, split, guard, n, accumulate, new float[Sgemm.SCRATCH_FLOATS], r[0], r[1]);
+            }
+            assertThat(split.toArray(java.lang.foreign.ValueLayout.JAVA_INT)).as("m %d n %d k %d accumulate %s offsets %s ranges %s", m, n, k,
+                            accumulate, viaOffsets, ranges.stream().map(java.util.Arrays::toString).toList())
+                    .containsExactly(whole.toArray(java.lang.foreign.ValueLayout.JAVA_INT));
+        }
+    }
+
+    /**
      * Stride-1 convolutions unfolded in place ({@link Sgemm#gemmPackedATapsB} over the padded staging) give the bits of
      * im2col + the packed GEMM for every epilogue, for depths across a KC block (64 channels x 3 x 3 = 576), padding,
      * dilation, rows of one to three vectors, output channels around MR; nothing written outside the output, also
