@@ -126,6 +126,50 @@ class KernelPropertyTest {
         }
     }
 
+    /**
+     * A unary op over rows of one value each (the input's inner stride 0, the output contiguous: an expanded tensor made
+     * contiguous) writes every element with the bits of the op's formula on that value ({@code UnaryOp.apply}), NaN
+     * payloads and -0 included, for rows of 2 to 1,100 floats (around the 16-float seed and its doublings), one value
+     * for all rows or one a row, nothing written past the rows. Fails if a row is left short or takes another row's value.
+     */
+    @Test
+    void broadcastRowsGetTheOpOfTheirValue() {
+        float[] specials = {Float.intBitsToFloat(0x7fc01234), -0f, 0f, 1.5f, -3.25f, Float.MIN_VALUE, 1e30f, Float.NEGATIVE_INFINITY};
+        int[] lengths = {2, 15, 16, 17, 31, 32, 33, 64, 65, 1100};
+        for (int iter = 0; iter < 120; iter++) {
+            UnaryOp op = UnaryOp.values()[iter % UnaryOp.values().length];
+            int rows = 1 + rnd.nextInt(4);
+            int n = lengths[iter % lengths.length];
+            boolean perRow = iter % 2 == 0;
+            MemorySegment x = arena.allocate(4L * rows + 16, 64);
+            for (int r = 0; r < rows; r++) {
+                float v = rnd.nextInt(3) == 0 ? specials[rnd.nextInt(specials.length)] : (float) rnd.nextDouble(-3, 3);
+                x.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 1 + r, v);
+            }
+            float p = op == UnaryOp.CLAMP ? -1f : 0.5f;
+            float q = op == UnaryOp.CLAMP ? 1.5f : 0f;
+            int guard = 8;
+            MemorySegment out = arena.allocate(4L * (rows * n + 2 * guard), 64);
+            out.fill((byte) 0x55);
+            Elementwise.unary(op, p, q, x, 1, new int[] {perRow ? 1 : 0, 0}, out, guard, new int[] {n, 1}, new int[] {rows, n});
+            for (int r = 0; r < rows; r++) {
+                float v = x.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 1 + (perRow ? r : 0));
+                int want = Float.floatToRawIntBits(op.apply(v, p, q));
+                for (int i = 0; i < n; i++) {
+                    int got = Float.floatToRawIntBits(out.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, guard + (long) r * n + i));
+                    if (got != want) {
+                        throw new AssertionError(op + " row " + r + " of " + rows + ", element " + i + " of " + n + ": " + Integer.toHexString(got)
+                                + " against " + Integer.toHexString(want));
+                    }
+                }
+            }
+            for (int i = 0; i < guard; i++) {
+                assertThat(out.get(java.lang.foreign.ValueLayout.JAVA_INT, 4L * i)).isEqualTo(0x55555555);
+                assertThat(out.get(java.lang.foreign.ValueLayout.JAVA_INT, 4L * (guard + (long) rows * n + i))).isEqualTo(0x55555555);
+            }
+        }
+    }
+
     private static void abs(Layout l) {
         for (long i = 0; i < l.seg().byteSize() / 4; i++) {
             KernelReference.set(l.seg(), i, Math.abs(KernelReference.get(l.seg(), i)) + 0.01f);
