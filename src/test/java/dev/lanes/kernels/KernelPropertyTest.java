@@ -127,45 +127,55 @@ class KernelPropertyTest {
     }
 
     /**
-     * A unary op over rows of one value each (the input's inner stride 0, the output contiguous: an expanded tensor made
+     * A unary op over rows of one value each (the input's inner stride 0, the output's 1: an expanded tensor made
      * contiguous) writes every element with the bits of the op's formula on that value ({@code UnaryOp.apply}), NaN
      * payloads and -0 included, for rows of 2 to 1,100 floats (around the 16-float seed and its doublings), one value
-     * for all rows or one a row, nothing written past the rows. Fails if a row is left short or takes another row's value.
+     * for all rows or one a row, two or three dims, output rows packed or with gaps between them; nothing is written in
+     * the gaps or past the rows. Fails if a row is left short, takes another row's value or lands at the wrong offset.
      */
     @Test
     void broadcastRowsGetTheOpOfTheirValue() {
         float[] specials = {Float.intBitsToFloat(0x7fc01234), -0f, 0f, 1.5f, -3.25f, Float.MIN_VALUE, 1e30f, Float.NEGATIVE_INFINITY};
         int[] lengths = {2, 15, 16, 17, 31, 32, 33, 64, 65, 1100};
-        for (int iter = 0; iter < 120; iter++) {
+        for (int iter = 0; iter < 160; iter++) {
             UnaryOp op = UnaryOp.values()[iter % UnaryOp.values().length];
+            int outer = iter % 4 == 1 ? 2 : 1; // a third dim outside the rows
             int rows = 1 + rnd.nextInt(4);
             int n = lengths[iter % lengths.length];
+            int gap = iter % 3 == 0 ? 3 : 0; // output rows n + gap floats apart
             boolean perRow = iter % 2 == 0;
-            MemorySegment x = arena.allocate(4L * rows + 16, 64);
-            for (int r = 0; r < rows; r++) {
+            MemorySegment x = arena.allocate(4L * outer * rows + 16, 64);
+            for (int r = 0; r < outer * rows; r++) {
                 float v = rnd.nextInt(3) == 0 ? specials[rnd.nextInt(specials.length)] : (float) rnd.nextDouble(-3, 3);
                 x.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 1 + r, v);
             }
             float p = op == UnaryOp.CLAMP ? -1f : 0.5f;
             float q = op == UnaryOp.CLAMP ? 1.5f : 0f;
             int guard = 8;
-            MemorySegment out = arena.allocate(4L * (rows * n + 2 * guard), 64);
+            int rowStride = n + gap;
+            long outFloats = (long) outer * rows * rowStride;
+            MemorySegment out = arena.allocate(4L * (outFloats + 2 * guard), 64);
             out.fill((byte) 0x55);
-            Elementwise.unary(op, p, q, x, 1, new int[] {perRow ? 1 : 0, 0}, out, guard, new int[] {n, 1}, new int[] {rows, n});
-            for (int r = 0; r < rows; r++) {
-                float v = x.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 1 + (perRow ? r : 0));
-                int want = Float.floatToRawIntBits(op.apply(v, p, q));
-                for (int i = 0; i < n; i++) {
-                    int got = Float.floatToRawIntBits(out.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, guard + (long) r * n + i));
-                    if (got != want) {
-                        throw new AssertionError(op + " row " + r + " of " + rows + ", element " + i + " of " + n + ": " + Integer.toHexString(got)
-                                + " against " + Integer.toHexString(want));
+            int[] shape = outer == 1 ? new int[] {rows, n} : new int[] {outer, rows, n};
+            int[] xStr = outer == 1 ? new int[] {perRow ? 1 : 0, 0} : new int[] {perRow ? rows : 0, perRow ? 1 : 0, 0};
+            int[] oStr = outer == 1 ? new int[] {rowStride, 1} : new int[] {rows * rowStride, rowStride, 1};
+            Elementwise.unary(op, p, q, x, 1, xStr, out, guard, oStr, shape);
+            for (long at = 0; at < outFloats + 2 * guard; at++) {
+                long inRows = at - guard;
+                int got = out.getAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, at);
+                if (inRows < 0 || inRows >= outFloats || inRows % rowStride >= n) {
+                    if (got != 0x55555555) {
+                        throw new AssertionError(op + " wrote outside its rows at float " + at + " (rows " + rows + " x " + n + ", gap " + gap + ")");
                     }
+                    continue;
                 }
-            }
-            for (int i = 0; i < guard; i++) {
-                assertThat(out.get(java.lang.foreign.ValueLayout.JAVA_INT, 4L * i)).isEqualTo(0x55555555);
-                assertThat(out.get(java.lang.foreign.ValueLayout.JAVA_INT, 4L * (guard + (long) rows * n + i))).isEqualTo(0x55555555);
+                long row = inRows / rowStride; // over all outer x rows
+                float v = x.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 1 + (perRow ? row : 0));
+                int want = Float.floatToRawIntBits(op.apply(v, p, q));
+                if (got != want) {
+                    throw new AssertionError(op + " row " + row + " of " + outer * rows + ", element " + inRows % rowStride + " of " + n + ", gap "
+                            + gap + ": " + Integer.toHexString(got) + " against " + Integer.toHexString(want));
+                }
             }
         }
     }
