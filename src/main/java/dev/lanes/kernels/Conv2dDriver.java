@@ -43,14 +43,15 @@ public final class Conv2dDriver {
      * Columns up to this many floats are staged too where the forward product reads them in the padded image
      * ({@link #readsInPlace}: no column matrix and no packed panel is built for it; the heap buffers are still sized by
      * {@link #columnFloats}, 7.3 MB for the layer below, for col2im and a width whose own rule declines the in-place
-     * forms, as the segment path's column scratch was). It takes ResNet's 3 x 3 64 -> 64 layer on 56 x 56 (576 x 3,136 columns, the first stage of ResNet-18/34/50
-     * at 224 x 224) off the segment path, which unfolded the columns into a segment and packed them again for the
-     * blocked GEMM (JFR: unfolding 17%, packing 20% of the forward). Measured (Intel Xeon, SPR-class, eager
-     * {@code Tensor.conv2d}, 2 s rounds, alternated JVMs; with {@link #SHIFTS_MAX_FLOATS} and {@link #tapsProduct}'s
-     * split): [32, 64, 56, 56] on one thread, forward 72-75 -> 101 GFLOP/s at 512 bits and 53.5 -> 72.9 at 256,
-     * forward and backward 61.5-63.5 -> 80.5-87 and 50.5 -> 62.7; [1, 64, 56, 56] on two threads 117-121 -> 178-183
-     * and 88 -> 138. The weight gradient then rebuilds the columns from the staged image (rows in the column-shifted
-     * planes) instead of keeping them (7 MB an image: 231 MB a layer at batch 32).
+     * forms, as the segment path's column scratch was). It takes ResNet's 3 x 3 64 -> 64 layer on 56 x 56 (576 x
+     * 3,136 columns, the first stage of ResNet-18/34/50 at 224 x 224) off the segment path, which unfolded the columns
+     * into a segment and packed them again for the blocked GEMM (JFR: unfolding 17%, packing 20% of the forward).
+     * Measured (Intel Xeon, SPR-class, eager {@code Tensor.conv2d}, 2 s rounds, alternated JVMs; with
+     * {@link #SHIFTS_MAX_FLOATS} and {@link #tapsProduct}'s split): [32, 64, 56, 56] forward on one thread 72-75 -> 101
+     * GFLOP/s at 512 bits and 53.5 -> 72.9 at 256; [1, 64, 56, 56] on two threads 117-121 -> 178-183 and 88 -> 138
+     * (backward and PyTorch's figures: bench/HISTORY.md, stop 54). The weight gradient then rebuilds the columns from
+     * the staged image (rows in the column-shifted planes) instead of keeping them (7 MB an image: 231 MB a layer at
+     * batch 32).
      */
     public static final int TAPS_MAX_FLOATS = 1 << 21;
 
@@ -237,9 +238,10 @@ public final class Conv2dDriver {
     /**
      * {@link #forward} of images [n0, n1) (without kept columns) in its scalar form, {@link #forwardScalar}, if the process
      * is young ({@link ColdStart}) and the layer small enough (staged images, at most {@code ColdStart.CONV_MAX_WEIGHTS}
-     * weights a group and {@code ColdStart.CONV_MAX_IMAGE_MACS} multiply-adds an image and group, row biases): then {@link #COLD_DONE}. Asked before the weights are packed, which the scalar form
-     * skips. Not for a {@code direct} 1 x 1 layer: the blocked GEMM it takes sums some shapes otherwise (a product of at
-     * most {@code Sgemm.SMALL_M} rows in one chain over the whole depth, a single column in the dot product's order).
+     * weights a group and {@code ColdStart.CONV_MAX_IMAGE_MACS} multiply-adds an image and group, row biases): then
+     * {@link #COLD_DONE}. Asked before the weights are packed, which the scalar form skips. Not for a {@code direct}
+     * 1 x 1 layer: the blocked GEMM it takes sums some shapes otherwise (a product of at most {@code Sgemm.SMALL_M} rows
+     * in one chain over the whole depth, a single column in the dot product's order).
      * Otherwise {@link #WARM} (the caller runs the vector form), or, after ColdStart's count, for a probe
      * ({@code ColdStart.Probe}) the {@link System#nanoTime} at which the caller's vector form starts, for
      * {@link #probeDone} once it has run.
@@ -252,7 +254,8 @@ public final class Conv2dDriver {
         }
         int og = outChannels / groups;
         int k = geo.rows();
-        if (direct || !staged(geo) || (long) og * k > ColdStart.CONV_MAX_WEIGHTS || (long) og * k * geo.cols() > ColdStart.CONV_MAX_IMAGE_MACS) {
+        if (direct || !staged(geo) || (long) og * k > ColdStart.CONV_MAX_WEIGHTS
+                || (long) og * k * geo.cols() > ColdStart.CONV_MAX_IMAGE_MACS) {
             return WARM;
         }
         for (Sgemm.Epilogue e : epilogues) {
