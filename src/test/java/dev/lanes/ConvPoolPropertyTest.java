@@ -352,6 +352,17 @@ class ConvPoolPropertyTest {
             assertThat(dx[1]).as("input grad, 2 threads vs 1").containsExactly(dx[0]);
             assertThat(dw[1]).as("weight grad, 2 threads vs 1").containsExactly(dw[0]);
         }
+        // 320 channels on 24 x 24 (2,880 x 576 column floats, staged): at 256 bits rows of 24 waste a third of 32-wide
+        // blocks, so that width runs on the column-shifted planes although they pass SHIFTS_MAX_FLOATS (600k floats) rather
+        // than unfold into a packed panel; 512 and 128 bits read the padded image. Every width against the direct loops
+        Conv big = new Conv(1, 320, 24, 24, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        assertThat(dev.lanes.kernels.Conv2dDriver.staged(new dev.lanes.kernels.Im2col.Geometry(320, 24, 24, 3, 3, 1, 1, 1, 1, 1, 1, 24, 24)))
+                .isTrue();
+        try (Tensor x = Tensor.randn(1, 320, 24, 24); Tensor wt = Tensor.randn(8, 320, 3, 3); Tensor b = Tensor.randn(8);
+             var none = dev.lanes.autograd.Autograd.noGrad(); Tensor y = Tensor.conv2d(x, wt, b, one, one, one, 1);
+             Tensor expected = Tensor.of(naiveConv(x.toFloatArray(), wt.toFloatArray(), b.toFloatArray(), big), 1, 8, 24, 24)) {
+            Assertions2.assertClose(y, expected, 1e-4, 1e-4, "320 channels on 24 x 24");
+        }
     }
 
     /**
