@@ -23,7 +23,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * conv2d forward, and forward + backward (input, weight and bias gradients), in GFLOP/s (2 * N * O * oH * oW *
  * C/groups * kH * kW per pass; backward counts two more passes). Layers: ResNet's 3x3 64->64 on [32, 64, 56, 56]
- * (padding 1) and LeNet's two convolutions at batch 64.
+ * (padding 1), the same on one image ({@code resnet3x3b1}: ImageNet's first stage at batch 1, whose products split
+ * within the image across threads) and LeNet's two convolutions at batch 64. bench/compare-conv.py puts PyTorch beside
+ * the ResNet layers.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -32,7 +34,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 2, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx4g"})
 @State(Scope.Thread)
 public class Conv2dBench {
-    @Param({"resnet3x3", "lenet1", "lenet2"})
+    @Param({"resnet3x3", "resnet3x3b1", "lenet1", "lenet2"})
     public String layer;
 
     @Param({"1", "2"})
@@ -64,8 +66,8 @@ public class Conv2dBench {
         Lanes.setNumThreads(threads);
         Lanes.manualSeed(0);
         switch (layer) {
-            case "resnet3x3" -> {
-                x = Tensor.randn(32, 64, 56, 56);
+            case "resnet3x3", "resnet3x3b1" -> {
+                x = Tensor.randn(layer.equals("resnet3x3") ? 32 : 1, 64, 56, 56);
                 w = Tensor.randn(64, 64, 3, 3);
                 b = Tensor.randn(64);
                 padding = 1;
