@@ -1195,6 +1195,29 @@ class KernelPropertyTest {
     }
 
     /**
+     * Ranges [from, to) that cover units [0, units) in a random order: cut at 0, a few random points (repeats make empty
+     * ranges) and the end, plus one empty range; the first starts before 0 ({@code earlyStart}) and the last runs past
+     * the end ({@code lateEnd}) where asked, both for the kernel to clip.
+     */
+    private java.util.List<int[]> coveringRanges(int units, boolean earlyStart, boolean lateEnd) {
+        java.util.TreeSet<Integer> cuts = new java.util.TreeSet<>(java.util.List.of(0, units));
+        for (int c = rnd.nextInt(4); c > 0; c--) {
+            cuts.add(rnd.nextInt(units + 1));
+        }
+        java.util.List<int[]> ranges = new java.util.ArrayList<>();
+        Integer previous = null;
+        for (int cut : cuts) {
+            if (previous != null) {
+                ranges.add(new int[] {previous == 0 && earlyStart ? -3 : previous, cut == units && lateEnd ? units + 5 : cut});
+            }
+            previous = cut;
+        }
+        ranges.add(new int[] {units / 2, units / 2});
+        java.util.Collections.shuffle(ranges, rnd);
+        return ranges;
+    }
+
+    /**
      * {@link Sgemm#gemmPackedATapsBUnits} (what {@code Conv2dDriver.tapsProduct} hands each thread) over any ranges that
      * cover the units, run in any order, each with its own sliver, writes the bits of the one whole call and nothing
      * outside the output: rows that start their blocks (pad columns between them), blocks across short padded rows,
@@ -1252,22 +1275,7 @@ class KernelPropertyTest {
             int units = Sgemm.tapsUnits(g.oH(), g.oW(), wp);
             assertThat(units).as("%s", g).isEqualTo(g.oW() >= Sgemm.NR && wp != g.oW() ? g.oH()
                     : (int) ((Sgemm.tapsColumns(g.oH(), g.oW(), wp) + Sgemm.NR - 1) / Sgemm.NR));
-            // cuts: 0, a few random interior ones (repeats make empty ranges), the end; the first range starts before
-            // 0 and the last runs past the end in some iterations (both clipped)
-            java.util.TreeSet<Integer> cuts = new java.util.TreeSet<>(java.util.List.of(0, units));
-            for (int c = rnd.nextInt(4); c > 0; c--) {
-                cuts.add(rnd.nextInt(units + 1));
-            }
-            java.util.List<int[]> ranges = new java.util.ArrayList<>();
-            Integer previous = null;
-            for (int cut : cuts) {
-                if (previous != null) {
-                    ranges.add(new int[] {previous == 0 && iter % 2 == 1 ? -3 : previous, cut == units && iter % 4 == 1 ? units + 5 : cut});
-                }
-                previous = cut;
-            }
-            ranges.add(new int[] {units / 2, units / 2}); // empty
-            java.util.Collections.shuffle(ranges, rnd);
+            java.util.List<int[]> ranges = coveringRanges(units, iter % 2 == 1, iter % 4 == 1);
             MemorySegment split = guarded(og * l, guard);
             for (int[] r : ranges) {
                 Sgemm.gemmPackedATapsBUnits(og, k, packedW, wT, img, taps, g.oH(), g.oW(), wp, split, guard, epi,
@@ -1331,20 +1339,7 @@ class KernelPropertyTest {
             } else {
                 Sgemm.gemmRowsAPackedB(m, n, k, a, lda, bp, whole, guard, n, accumulate, new float[Sgemm.SCRATCH_FLOATS]);
             }
-            java.util.TreeSet<Integer> cuts = new java.util.TreeSet<>(java.util.List.of(0, tiles));
-            for (int cut = rnd.nextInt(4); cut > 0; cut--) {
-                cuts.add(rnd.nextInt(tiles + 1));
-            }
-            java.util.List<int[]> ranges = new java.util.ArrayList<>();
-            Integer previous = null;
-            for (int cut : cuts) {
-                if (previous != null) {
-                    ranges.add(new int[] {previous == 0 && iter % 4 == 1 ? -2 : previous, cut == tiles && iter % 4 == 2 ? tiles + 3 : cut});
-                }
-                previous = cut;
-            }
-            ranges.add(new int[] {tiles / 2, tiles / 2}); // empty
-            java.util.Collections.shuffle(ranges, rnd);
+            java.util.List<int[]> ranges = coveringRanges(tiles, iter % 4 == 1, iter % 4 == 2);
             for (int[] r : ranges) {
                 Sgemm.gemmRowsAPackedBTiles(m, n, k, a, rows, lda, bp, split, guard, n, accumulate, new float[Sgemm.SCRATCH_FLOATS], r[0], r[1]);
             }
