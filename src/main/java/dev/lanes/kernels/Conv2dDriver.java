@@ -254,8 +254,7 @@ public final class Conv2dDriver {
         }
         int og = outChannels / groups;
         int k = geo.rows();
-        if (direct || !staged(geo) || (long) og * k > ColdStart.CONV_MAX_WEIGHTS
-                || (long) og * k * geo.cols() > ColdStart.CONV_MAX_IMAGE_MACS) {
+        if (direct || !staged(geo) || !coldSized(og, geo)) {
             return WARM;
         }
         for (Sgemm.Epilogue e : epilogues) {
@@ -279,6 +278,14 @@ public final class Conv2dDriver {
         }
         ColdStart.CONV.took(true, System.nanoTime() - t0, images * og * k * l);
         return COLD_DONE;
+    }
+
+    /**
+     * Whether a layer of {@code m} output channels a group is small enough for a young process's scalar form: at most
+     * {@code ColdStart.CONV_MAX_WEIGHTS} weights and {@code ColdStart.CONV_MAX_IMAGE_MACS} multiply-adds an image.
+     */
+    private static boolean coldSized(long m, Im2col.Geometry g) {
+        return m * g.rows() <= ColdStart.CONV_MAX_WEIGHTS && m * g.rows() * g.cols() <= ColdStart.CONV_MAX_IMAGE_MACS;
     }
 
     /**
@@ -321,8 +328,7 @@ public final class Conv2dDriver {
     public static void forwardChannelsLast(Im2col.Geometry g, int m, MemorySegment x, long xOff, int images, MemorySegment w, long wOff,
                                            Sgemm.Epilogue epi, float[] wT, float[] bias, boolean relu, MemorySegment out, long outOff, Buffers buf) {
         long work = (long) images * m * g.rows() * g.cols();
-        boolean timed = !(ColdStart.convImages <= 0 && ColdStart.CONV.settled) && (long) m * g.rows() <= ColdStart.CONV_MAX_WEIGHTS
-                && (long) m * g.rows() * g.cols() <= ColdStart.CONV_MAX_IMAGE_MACS;
+        boolean timed = !(ColdStart.convImages <= 0 && ColdStart.CONV.settled) && coldSized(m, g);
         boolean scalar = timed && coldScalar(images);
         long t0 = timed ? System.nanoTime() : 0;
         if (scalar) {

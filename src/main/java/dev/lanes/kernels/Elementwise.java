@@ -59,9 +59,9 @@ public final class Elementwise {
         if (sx == 0 && so == 1 && n > 1) {
             // rows of one value (an expanded tensor made contiguous: e.g. sum's gradient before a convolution's
             // backward, whose 200k floats went float by float at ~4.5 ns each): op once a row (a pure function of
-            // the one input: the bits every element would get), the row filled by copies of itself
+            // the one input: the bits every element would get), the row filled as Select's broadcasts fill theirs
             for (long r = 0; r < rows; r++) {
-                fillRow(out, off[1] << 2, op.apply(x.get(FLOAT, off[0] << 2), p, q), n);
+                Select.fillRow(out, off[1] << 2, op.apply(x.get(FLOAT, off[0] << 2), p, q), n);
                 loop.advance();
             }
             return;
@@ -76,27 +76,6 @@ public final class Elementwise {
                 }
             }
             loop.advance();
-        }
-    }
-
-    /** Floats {@link #fillRow} stores one by one before it doubles the run by copies. */
-    private static final int FILL_SEED = 16;
-
-    /**
-     * {@code n} copies of {@code v} from byte offset {@code ob}: {@link #FILL_SEED} stores, then the filled run copied
-     * after itself ({@link MemorySegment#copy}, the JDK's native copy), doubling until the row is full. No vector
-     * code: a young process, whose Vector API calls are not compiled yet, fills as fast as a warm one. The same bits
-     * in every element.
-     */
-    static void fillRow(MemorySegment out, long ob, float v, int n) {
-        int seed = Math.min(n, FILL_SEED);
-        for (int i = 0; i < seed; i++) {
-            out.set(FLOAT, ob + ((long) i << 2), v);
-        }
-        for (long filled = seed; filled < n; ) {
-            long run = Math.min(filled, n - filled);
-            MemorySegment.copy(out, ob, out, ob + (filled << 2), run << 2);
-            filled += run;
         }
     }
 

@@ -820,7 +820,7 @@ public final class Sgemm {
      */
     public static void gemmPackedATapsB(int m, int k, float[] ap, float[] wT, float[] img, int[] taps, int oH, int oW, int wp,
                                         MemorySegment c, long cOff, Epilogue epi, float[] sliver, float[] tile) {
-        gemmPackedATapsB(m, k, ap, wT, img, taps, oH, oW, wp, c, cOff, epi, sliver, tile, 0, Integer.MAX_VALUE);
+        gemmPackedATapsBUnits(m, k, ap, wT, img, taps, oH, oW, wp, c, cOff, epi, sliver, tile, 0, Integer.MAX_VALUE);
     }
 
     /**
@@ -840,11 +840,6 @@ public final class Sgemm {
      */
     public static void gemmPackedATapsBUnits(int m, int k, float[] ap, float[] wT, float[] img, int[] taps, int oH, int oW, int wp,
                                              MemorySegment c, long cOff, Epilogue epi, float[] sliver, float[] tile, int unitFrom, int unitTo) {
-        gemmPackedATapsB(m, k, ap, wT, img, taps, oH, oW, wp, c, cOff, epi, sliver, tile, unitFrom, unitTo);
-    }
-
-    private static void gemmPackedATapsB(int m, int k, float[] ap, float[] wT, float[] img, int[] taps, int oH, int oW, int wp,
-                                         MemorySegment c, long cOff, Epilogue epi, float[] sliver, float[] tile, int unitFrom, int unitTo) {
         int l = oH * oW;
         if (m == 0 || l == 0) {
             return;
@@ -1717,7 +1712,7 @@ public final class Sgemm {
      */
     public static void gemmRowsAPackedB(int m, int n, int k, float[] a, int lda, float[] bp, MemorySegment c, long cOff, int ldc,
                                         boolean accumulate, float[] tile) {
-        gemmRowsAPackedB(m, n, k, a, null, lda, bp, c, cOff, ldc, accumulate, tile);
+        gemmRowsAPackedBTiles(m, n, k, a, null, lda, bp, c, cOff, ldc, accumulate, tile, 0, Integer.MAX_VALUE);
     }
 
     /**
@@ -1727,7 +1722,7 @@ public final class Sgemm {
      */
     public static void gemmTapsAPackedB(int m, int n, int k, float[] a, int[] rows, float[] bp, MemorySegment c, long cOff, int ldc,
                                         boolean accumulate, float[] tile) {
-        gemmRowsAPackedB(m, n, k, a, rows, 0, bp, c, cOff, ldc, accumulate, tile, 0, Integer.MAX_VALUE);
+        gemmRowsAPackedBTiles(m, n, k, a, rows, 0, bp, c, cOff, ldc, accumulate, tile, 0, Integer.MAX_VALUE);
     }
 
     /** Row tiles (MR rows of A and C each) of {@link #gemmRowsAPackedB} and {@link #gemmTapsAPackedB}: the units their row ranges take. */
@@ -1743,16 +1738,6 @@ public final class Sgemm {
      */
     public static void gemmRowsAPackedBTiles(int m, int n, int k, float[] a, int[] rows, int lda, float[] bp, MemorySegment c, long cOff,
                                              int ldc, boolean accumulate, float[] tile, int tileFrom, int tileTo) {
-        gemmRowsAPackedB(m, n, k, a, rows, lda, bp, c, cOff, ldc, accumulate, tile, tileFrom, tileTo);
-    }
-
-    private static void gemmRowsAPackedB(int m, int n, int k, float[] a, int[] rows, int lda, float[] bp, MemorySegment c, long cOff,
-                                         int ldc, boolean accumulate, float[] tile) {
-        gemmRowsAPackedB(m, n, k, a, rows, lda, bp, c, cOff, ldc, accumulate, tile, 0, Integer.MAX_VALUE);
-    }
-
-    private static void gemmRowsAPackedB(int m, int n, int k, float[] a, int[] rows, int lda, float[] bp, MemorySegment c, long cOff,
-                                         int ldc, boolean accumulate, float[] tile, int tileFrom, int tileTo) {
         int i0 = Math.max(0, tileFrom) * MR;
         int i1 = (int) Math.min(m, (long) Math.min(rowTiles(m), tileTo) * MR);
         if (i0 >= i1 || n == 0) {
